@@ -1,0 +1,59 @@
+"""HQ service: receives kiosk batches, merges them, serves occupancy."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from evac.capacity import DEFAULT_AREA_PER_PERSON_M2
+from evac.hlc import HybridLogicalClock
+
+from .db import db
+
+MIGRATIONS_DIR = str(Path(__file__).with_name("migrations"))
+migrate = Migrate()
+
+
+def default_database_url() -> str:
+    var = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var"))
+    var.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{var / 'hq.sqlite3'}"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=None,
+        # The kiosk sends at most 1000 events a batch, well under 4 MB.
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        AREA_PER_PERSON_M2=DEFAULT_AREA_PER_PERSON_M2,
+        JSON_AS_ASCII=False,
+    )
+    app.config.from_prefixed_env("EVAC")
+    if config:
+        app.config.update(config)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = default_database_url()
+    app.json.ensure_ascii = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    app.extensions["hlc"] = HybridLogicalClock()
+
+    from . import api, pages
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    return app
+
+
+def prepare_database(app: Flask) -> int:
+    """Bring the schema up to date and seed the shelters on an empty database."""
+    from flask_migrate import upgrade
+
+    from .seed import seed_if_empty
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+        return seed_if_empty(db.session, app.config["AREA_PER_PERSON_M2"])

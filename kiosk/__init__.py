@@ -1,0 +1,37 @@
+"""The shelter kiosk app: checks people in to its own SQLite database, syncs to HQ when it can."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        KIOSK_DB=None,          # path of the kiosk's SQLite file
+        SHELTER_ID=None,        # the shelter this kiosk stands in
+        HQ_URL=None,
+        HQ_TOKEN=None,
+        SYNC_INTERVAL=2.0,
+        START_SYNC=True,
+        MAX_CONTENT_LENGTH=256 * 1024,
+    )
+    app.config.from_prefixed_env("KIOSK")
+    if config:
+        app.config.update(config)
+    if not app.config["KIOSK_DB"] or not app.config["SHELTER_ID"]:
+        raise ValueError("the kiosk needs KIOSK_DB (its database file) and SHELTER_ID")
+    app.json.ensure_ascii = False
+
+    from . import checkin, db
+    db.init_app(app)
+    app.register_blueprint(checkin.bp)
+
+    if app.config["HQ_URL"] and app.config["HQ_TOKEN"] and app.config["START_SYNC"]:
+        from .sync import BackgroundSync, HQClient
+        syncer = BackgroundSync(app.config["KIOSK_DB"], HQClient(app.config["HQ_URL"], app.config["HQ_TOKEN"]),
+                                interval=app.config["SYNC_INTERVAL"])
+        app.extensions["kiosk_sync"] = syncer
+        syncer.start()
+    return app

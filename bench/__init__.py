@@ -1,0 +1,1 @@
+"""Benchmarks, run by `evac bench …` (see bench/README.md)."""

@@ -1,0 +1,93 @@
+"""`evac demo`: HQ on SQLite with Yaizu's shelters, three kiosks at real shelters, simulated evacuees.
+
+It only starts processes and talks HTTP; everything it shows runs through the
+real HQ and kiosk apps.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+# Three large 指定避難所 (by floor area) in different parts of the city.
+DEMO_SHELTERS = ("H010", "H030", "H045")
+
+
+def _wait_http(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"evac demo: {url} did not come up")
+            time.sleep(0.2)
+
+
+def _evac(*args: str) -> list[str]:
+    return [sys.executable, "-m", "evac.cli", *args]
+
+
+def run(args: argparse.Namespace) -> int:
+    from kiosk.simulator import DemoKiosk, Simulator
+
+    var = Path(args.var).resolve()
+    if var.exists():
+        shutil.rmtree(var)
+    var.mkdir(parents=True)
+    hq_db = f"sqlite:///{var / 'hq.sqlite3'}"
+    hq_url = f"http://127.0.0.1:{args.port}"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    procs: list[subprocess.Popen] = []
+    logs = open(var / "processes.log", "w")
+    try:
+        procs.append(subprocess.Popen(_evac("hq", "serve", "--db", hq_db, "--port", str(args.port)),
+                                      stdout=logs, stderr=logs, env=env))
+        _wait_http(f"{hq_url}/api/v1/shelters", 60)
+        kiosks = []
+        for i, shelter in enumerate(DEMO_SHELTERS):
+            token = subprocess.run(_evac("hq", "enroll-kiosk", "--db", hq_db, "--shelter", shelter),
+                                   check=True, capture_output=True, text=True, env=env).stdout.strip()
+            port = args.port + 1 + i
+            procs.append(subprocess.Popen(
+                _evac("kiosk", "serve", "--db", str(var / f"kiosk-{shelter}.sqlite3"), "--shelter", shelter,
+                      "--hq", hq_url, "--token", token, "--port", str(port)),
+                stdout=logs, stderr=logs, env=env))
+            kiosks.append(DemoKiosk(f"http://127.0.0.1:{port}", shelter))
+        for k in kiosks:
+            _wait_http(f"{k.url}/api/status", 60)
+        print(f"HQ:      {hq_url}/  (occupancy as GeoJSON: {hq_url}/api/v1/shelters)", flush=True)
+        for k in kiosks:
+            print(f"kiosk:   {k.url}/  at {k.shelter_id}", flush=True)
+        print("simulated evacuees arriving; Ctrl-C stops the demo", flush=True)
+        sim = Simulator(kiosks, seed=args.seed)
+        deadline = time.monotonic() + args.duration if args.duration else None
+        while deadline is None or time.monotonic() < deadline:
+            print("  " + sim.step(), flush=True)
+            time.sleep(args.interval)
+        return 0
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        logs.close()
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=5000, help="HQ's port; kiosks take the next three")
+    parser.add_argument("--var", default="var/demo", help="folder for the demo's databases (wiped at start)")
+    parser.add_argument("--interval", type=float, default=0.7, help="seconds between simulated events")
+    parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: run until Ctrl-C)")
+    parser.add_argument("--seed", type=int)
+    parser.set_defaults(func=run)

@@ -1,0 +1,56 @@
+"""Hybrid logical clock.
+
+A kiosk's wall clock may be minutes or hours off after days without network.
+An HLC timestamp never runs backwards on one node, and once a node has heard
+from another it orders its own later events after everything it heard, so HQ
+can order events from kiosks whose clocks disagree.
+
+A timestamp is one integer: physical milliseconds in the high bits, a logical
+counter in the low 16 bits.  Integers sort, store and travel well.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+COUNTER_BITS = 16
+_COUNTER_MASK = (1 << COUNTER_BITS) - 1
+# A remote clock further ahead than this is not believed: one kiosk with a
+# clock set to next year must not drag every other node's clock with it.
+MAX_DRIFT_MS = 24 * 3600 * 1000
+
+
+def pack(wall_ms: int, counter: int = 0) -> int:
+    return (wall_ms << COUNTER_BITS) | counter
+
+
+def wall_ms(ts: int) -> int:
+    return ts >> COUNTER_BITS
+
+
+def counter(ts: int) -> int:
+    return ts & _COUNTER_MASK
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class HybridLogicalClock:
+    """The clock of one node.  `last` is what the node must persist."""
+
+    def __init__(self, last: int = 0, now_ms: Callable[[], int] = wall_clock_ms):
+        self.last = last
+        self._now_ms = now_ms
+
+    def tick(self) -> int:
+        """Timestamp for a new local event."""
+        self.last = max(self.last + 1, pack(self._now_ms()))
+        return self.last
+
+    def receive(self, remote: int) -> int:
+        """Take in a timestamp heard from another node; returns the new `last`."""
+        if wall_ms(remote) - self._now_ms() > MAX_DRIFT_MS:
+            return self.last
+        self.last = max(self.last, remote)
+        return self.last

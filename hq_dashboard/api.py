@@ -1,0 +1,95 @@
+"""HQ's JSON API: kiosk sync (up and down) and the shelter GeoJSON."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from .db import db
+from .enrollment import AuthError, authenticate
+from .merge import BatchRejected, apply_batch
+from .models import Kiosk, Shelter
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _error(status: int, code: str, message: str, **details):
+    return jsonify({"error": code, "message": message, **details}), status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+            413: "batch_too_large"}.get(exc.code, "http_error")
+    message = exc.description
+    if exc.code == 413:
+        message = f"the request is larger than HQ accepts ({current_app.config['MAX_CONTENT_LENGTH']} bytes)"
+    return _error(exc.code, code, message)
+
+
+def _kiosk() -> Kiosk:
+    return authenticate(db.session, request.headers.get("Authorization"))
+
+
+@bp.errorhandler(AuthError)
+def _auth_error(exc: AuthError):
+    return _error(401, exc.code, exc.message)
+
+
+def _hlc():
+    return current_app.extensions["hlc"]
+
+
+@bp.post("/sync")
+def sync():
+    kiosk = _kiosk()
+    kiosk_id = kiosk.id
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "malformed_batch", "the request body must be a JSON object with 'device_id' and 'events'")
+    device_id = body.get("device_id")
+    if not isinstance(device_id, str) or not device_id or len(device_id) > 64:
+        return _error(400, "malformed_batch", "'device_id' (the kiosk database's id) is missing")
+    db.session.rollback()  # authentication's read must not hold a snapshot into the write
+    try:
+        with db.engine.begin() as conn:
+            result = apply_batch(conn, kiosk_id, device_id, body.get("events"))
+    except BatchRejected as exc:
+        return jsonify(exc.to_json()), exc.status
+    events = body["events"]
+    if events:
+        _hlc().receive(max(e["hlc"] for e in events))
+    return jsonify({"acked_seq": result.acked_seq, "applied": result.applied,
+                    "duplicates": result.duplicates, "hlc": _hlc().tick()})
+
+
+@bp.get("/kiosk/config")
+def kiosk_config():
+    """What a kiosk needs offline: who it is, where, and the shelter list."""
+    kiosk = _kiosk()
+    shelters = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars()
+    return jsonify({
+        "kiosk_id": kiosk.id, "shelter_id": kiosk.shelter_id, "acked_seq": kiosk.high_seq,
+        "hlc": _hlc().tick(),
+        "shelters": [{"id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind,
+                      "address": s.address, "capacity": s.capacity, "lat": s.lat, "lon": s.lon}
+                     for s in shelters],
+    })
+
+
+def shelter_feature(s: Shelter) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
+        "properties": {
+            "id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind, "address": s.address,
+            "capacity": s.capacity, "occupancy": s.occupancy, "at_home": s.at_home, "in_car": s.in_car,
+            "status": s.status, "hazards": s.hazards.split(), "area_m2": s.area_m2,
+        },
+    }
+
+
+@bp.get("/shelters")
+def shelters():
+    rows = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars()
+    return jsonify({"type": "FeatureCollection", "features": [shelter_feature(s) for s in rows]})

@@ -1,0 +1,56 @@
+"""`evac hq …`: serve HQ, enroll kiosks."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def database_url(value: str | None) -> str | None:
+    """A URL as given, or a plain file path taken as a SQLite database."""
+    if value and "://" not in value:
+        return f"sqlite:///{Path(value).resolve()}"
+    return value
+
+
+def _app(db: str | None):
+    from . import create_app, prepare_database
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(db)} if db else None)
+    prepare_database(app)
+    return app
+
+
+def serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+    app = _app(args.db)
+    print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
+          file=sys.stderr, flush=True)
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+def enroll(args: argparse.Namespace) -> int:
+    from .db import db
+    from .enrollment import EnrollmentError, enroll_kiosk
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            token = enroll_kiosk(db.session, args.shelter)
+        except EnrollmentError as exc:
+            print(f"evac: {exc}", file=sys.stderr)
+            return 2
+    print(token)
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run HQ; an empty database is seeded with Yaizu's shelters")
+    p.add_argument("--db", help="database URL (sqlite:///…, postgresql+psycopg://…) or a SQLite file path")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=serve)
+    p = sub.add_parser("enroll-kiosk", help="enroll a kiosk at a shelter and print its token")
+    p.add_argument("--db")
+    p.add_argument("--shelter", required=True)
+    p.set_defaults(func=enroll)

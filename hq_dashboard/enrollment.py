@@ -1,0 +1,56 @@
+"""Kiosk enrollment and authentication.
+
+A token is `<kiosk id>.<secret>`.  HQ keeps only a SHA-256 of the whole
+token, so a copy of HQ's database does not let anyone impersonate a kiosk;
+the id in front lets HQ tell "no such kiosk" from "wrong secret".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy.orm import Session
+
+from .models import Kiosk, Shelter
+
+
+class EnrollmentError(ValueError):
+    pass
+
+
+class AuthError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def enroll_kiosk(session: Session, shelter_id: str) -> str:
+    """Enroll a new kiosk at a shelter; returns its token (shown once, never stored)."""
+    if session.get(Shelter, shelter_id) is None:
+        raise EnrollmentError(f"no shelter with id {shelter_id!r} at HQ")
+    kiosk_id = "K" + secrets.token_hex(4).upper()
+    token = f"{kiosk_id}.{secrets.token_urlsafe(32)}"
+    session.add(Kiosk(id=kiosk_id, shelter_id=shelter_id, token_hash=_hash(token),
+                      enrolled_at=dt.datetime.now(dt.timezone.utc)))
+    session.commit()
+    return token
+
+
+def authenticate(session: Session, authorization: str | None) -> Kiosk:
+    """The enrolled kiosk behind an `Authorization: Bearer <token>` header."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise AuthError("unauthenticated", "this request needs a kiosk token (Authorization: Bearer …)")
+    token = authorization[len("Bearer "):].strip()
+    kiosk_id, _, secret = token.partition(".")
+    kiosk = session.get(Kiosk, kiosk_id) if secret and len(kiosk_id) <= 32 else None
+    if kiosk is None:
+        raise AuthError("unknown_kiosk", "no kiosk is enrolled under this token; enroll it at HQ first")
+    if not hmac.compare_digest(kiosk.token_hash, _hash(token)):
+        raise AuthError("wrong_token", f"the token for kiosk {kiosk_id} is wrong")
+    return kiosk

@@ -1,0 +1,362 @@
+"""Apply one batch of kiosk events to HQ's picture: atomically, idempotently, incrementally.
+
+This is the service layer of the sync endpoint and of `evac bench ingest`.  It
+runs on a plain SQLAlchemy Connection (no Flask) inside the caller's
+transaction: either the whole batch is applied or nothing of it is.
+
+Per person only what the batch touches is read and written; occupancy moves by
+the difference between each touched person's slot before and after.  A
+location event that arrives older than what HQ already folded for that person
+(a kiosk that was offline for a day) triggers a re-fold of that one person's
+location events, never a global recomputation.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select, text, update
+
+from evac.events import (
+    LOCATION_TYPES, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
+    Event, InvalidEvent, canonical_json, order_key, parse_event,
+)
+from evac.identity import person_key, prereg_key
+from evac.whereabouts import Whereabouts, fold, step
+
+from .models import EventRecord, Kiosk, Person, PersonKey, Shelter
+
+MAX_BATCH_EVENTS = 1000
+
+events_t = EventRecord.__table__
+persons_t = Person.__table__
+keys_t = PersonKey.__table__
+shelters_t = Shelter.__table__
+kiosks_t = Kiosk.__table__
+
+_SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
+_PERSON_COLS = [c.name for c in persons_t.columns]
+
+
+class BatchRejected(Exception):
+    """Nothing of the batch was applied.  `code` is stable for programs, `message` is for people."""
+
+    def __init__(self, status: int, code: str, message: str, **details: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.details}
+
+
+@dataclass
+class BatchResult:
+    acked_seq: int
+    applied: int
+    duplicates: int
+
+
+def identity_keys(ev: Event) -> list[str]:
+    p = ev.person
+    keys = [person_key(p.name, p.birth_date, p.address)]
+    if p.prereg_id:
+        keys.append(prereg_key(p.prereg_id))
+    return keys
+
+
+class _Batch:
+    """In-memory working set of one batch; flushed to the database at the end."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.key_to_pid: dict[str, int] = {}
+        self.new_keys: dict[str, int] = {}
+        self.key_existed: set[str] = set()
+        self.persons: dict[int, dict[str, Any]] = {}   # touched persons, current values
+        self.slot_before: dict[int, tuple[str, str] | None] = {}
+        self.new_pids: set[int] = set()
+        self.dirty: set[int] = set()
+        self.refold: set[int] = set()
+        self.merged_into: dict[int, int] = {}
+        self.next_pid = (conn.execute(select(func.max(persons_t.c.id))).scalar() or 0) + 1
+
+    def prefetch(self, keys: set[str]) -> None:
+        keys = list(keys)
+        pids: set[int] = set()
+        for i in range(0, len(keys), 500):
+            for key, pid in self.conn.execute(
+                    select(keys_t.c.key, keys_t.c.person_id).where(keys_t.c.key.in_(keys[i:i + 500]))):
+                self.key_to_pid[key] = pid
+                self.key_existed.add(key)
+                pids.add(pid)
+        self._load(pids)
+
+    def _load(self, pids: set[int]) -> None:
+        pids = [p for p in pids if p not in self.persons]
+        for i in range(0, len(pids), 500):
+            for row in self.conn.execute(select(persons_t).where(persons_t.c.id.in_(pids[i:i + 500]))):
+                person = dict(row._mapping)
+                self.persons[person["id"]] = person
+                self.slot_before[person["id"]] = _slot(person)
+
+    def resolve(self, pid: int) -> int:
+        while pid in self.merged_into:
+            pid = self.merged_into[pid]
+        return pid
+
+    def person_for(self, ev: Event) -> int:
+        keys = identity_keys(ev)
+        pids = sorted({self.resolve(self.key_to_pid[k]) for k in keys if k in self.key_to_pid})
+        if not pids:
+            pid = self.next_pid
+            self.next_pid += 1
+            p = ev.person
+            self.persons[pid] = {
+                "id": pid, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date,
+                "sex": p.sex, "address": p.address, "household_id": ev.household_id, "info_order": "",
+                "state": "unknown", "shelter_id": None, "stay_type": None, "loc_order": "",
+                "needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
+            }
+            self.slot_before[pid] = None
+            self.new_pids.add(pid)
+        else:
+            pid = pids[0]
+            for other in pids[1:]:
+                self._merge(pid, other)
+        for k in keys:
+            if self.key_to_pid.get(k) != pid:
+                self.key_to_pid[k] = pid
+                self.new_keys[k] = pid
+        return pid
+
+    def _merge(self, survivor: int, other: int) -> None:
+        """One person seen under two identities (a pre-registration id and a card, say)."""
+        a, b = self.persons[survivor], self.persons[other]
+        for prefix, fields in (("info", ("name", "name_kana", "birth_date", "sex", "address", "household_id")),
+                               ("needs", ("needs",)), ("status", ("status", "status_note"))):
+            if b[f"{prefix}_order"] > a[f"{prefix}_order"]:
+                for f in fields + (f"{prefix}_order",):
+                    a[f] = b[f]
+        a["loc_order"] = max(a["loc_order"], b["loc_order"])
+        self.merged_into[other] = survivor
+        self.refold.add(survivor)
+        self.dirty.add(survivor)
+
+    def apply(self, ev: Event, pid: int, order: str) -> None:
+        person = self.persons[pid]
+        self.dirty.add(pid)
+        if order > person["info_order"]:
+            p = ev.person
+            person.update(name=p.name, name_kana=p.name_kana or person["name_kana"],
+                          birth_date=p.birth_date, sex=p.sex, address=p.address or person["address"],
+                          household_id=ev.household_id or person["household_id"], info_order=order)
+        if ev.type in LOCATION_TYPES:
+            if order > person["loc_order"] and pid not in self.refold:
+                where = step(_whereabouts(person), ev.type, ev.shelter_id, ev.data)
+                person.update(state=where.state, shelter_id=where.shelter_id, stay_type=where.stay_type)
+            else:
+                self.refold.add(pid)
+            person["loc_order"] = max(order, person["loc_order"])
+        elif ev.type == NEEDS and order > person["needs_order"]:
+            person.update(needs=" ".join(ev.data["needs"]), needs_order=order)
+        elif ev.type == STATUS and order > person["status_order"]:
+            person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
+
+
+def _slot(person: dict[str, Any]) -> tuple[str, str] | None:
+    return _whereabouts(person).slot
+
+
+def _whereabouts(person: dict[str, Any]) -> Whereabouts:
+    return Whereabouts(person["state"], person["shelter_id"], person["stay_type"])
+
+
+def _parse_batch(raw_events: Any) -> list[Event]:
+    if not isinstance(raw_events, list):
+        raise BatchRejected(400, "malformed_batch", "'events' must be a list of events")
+    if len(raw_events) > MAX_BATCH_EVENTS:
+        raise BatchRejected(413, "batch_too_large",
+                            f"a batch may hold at most {MAX_BATCH_EVENTS} events, this one has {len(raw_events)}")
+    events = []
+    for i, raw in enumerate(raw_events):
+        try:
+            events.append(parse_event(raw))
+        except InvalidEvent as exc:
+            raise BatchRejected(422, "invalid_event", f"event {i + 1} of the batch: {exc}", index=i) from None
+    return events
+
+
+def _lock_kiosk(conn: Connection, kiosk_id: str) -> dict[str, Any]:
+    # Writing first takes SQLite's write lock before anything is read, and the
+    # advisory lock serialises batches on PostgreSQL: two kiosks checking in
+    # the same person at once must not create two persons.
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(862212)"))
+    conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id)
+                 .values(last_sync_at=dt.datetime.now(dt.timezone.utc)))
+    row = conn.execute(select(kiosks_t).where(kiosks_t.c.id == kiosk_id)).first()
+    if row is None:
+        raise BatchRejected(403, "unknown_kiosk", "this kiosk is not enrolled at HQ")
+    return dict(row._mapping)
+
+
+def _check_sequence(conn: Connection, kiosk: dict, events: list[Event]) -> tuple[list[Event], int]:
+    """Drop what HQ already holds (after checking it is the same), refuse gaps."""
+    device = kiosk["device_id"]
+    for ev in events:
+        if ev.kiosk_id != device:
+            raise BatchRejected(409, "wrong_device",
+                                f"event {ev.seq} was written by kiosk database {ev.kiosk_id}, "
+                                f"but this token belongs to kiosk database {device}")
+    for prev, ev in zip(events, events[1:]):
+        if ev.seq != prev.seq + 1:
+            raise BatchRejected(409, "sequence_gap",
+                                f"the batch is not consecutive: event {prev.seq} is followed by {ev.seq}",
+                                expected_seq=prev.seq + 1)
+    high = kiosk["high_seq"]
+    seen = [ev for ev in events if ev.seq <= high]
+    fresh = [ev for ev in events if ev.seq > high]
+    if seen:
+        stored = dict(conn.execute(
+            select(events_t.c.seq, events_t.c.body)
+            .where(events_t.c.device_id == device, events_t.c.seq.between(seen[0].seq, seen[-1].seq))).all())
+        for ev in seen:
+            if stored.get(ev.seq) != canonical_json(ev.to_wire()):
+                raise BatchRejected(409, "conflicting_event",
+                                    f"event {ev.seq} differs from the event {ev.seq} HQ already holds "
+                                    "for this kiosk; a kiosk's events can never change", seq=ev.seq)
+    if fresh and fresh[0].seq != high + 1:
+        raise BatchRejected(409, "sequence_gap",
+                            f"HQ holds events up to {high} from this kiosk; the batch starts at {fresh[0].seq}",
+                            expected_seq=high + 1, acked_seq=high)
+    return fresh, len(seen)
+
+
+def _check_shelters(conn: Connection, events: list[Event]) -> None:
+    wanted = {ev.shelter_id for ev in events} | {ev.data["to_shelter_id"] for ev in events if ev.type == TRANSFER}
+    known = set(conn.execute(select(shelters_t.c.id).where(shelters_t.c.id.in_(wanted))).scalars())
+    unknown = wanted - known
+    if unknown:
+        raise BatchRejected(422, "unknown_shelter", f"unknown shelter id(s): {', '.join(sorted(unknown))}")
+
+
+def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any) -> BatchResult:
+    """Apply a kiosk's batch inside the caller's transaction.  Raises BatchRejected, applying nothing."""
+    events = _parse_batch(raw_events)
+    kiosk = _lock_kiosk(conn, kiosk_id)
+    if kiosk["device_id"] is None:
+        taken = conn.execute(select(kiosks_t.c.id).where(kiosks_t.c.device_id == device_id)).first()
+        if taken:
+            raise BatchRejected(409, "device_taken", "this kiosk database is already enrolled under another token")
+        conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(device_id=device_id))
+        kiosk["device_id"] = device_id
+    elif kiosk["device_id"] != device_id:
+        raise BatchRejected(409, "wrong_device", "this token belongs to another kiosk database")
+    fresh, duplicates = _check_sequence(conn, kiosk, events)
+    if not fresh:
+        return BatchResult(kiosk["high_seq"], 0, duplicates)
+    _check_shelters(conn, fresh)
+
+    batch = _Batch(conn)
+    batch.prefetch({k for ev in fresh if ev.person for k in identity_keys(ev)})
+    rows = []
+    opened: dict[str, str] = {}
+    shelter_status: dict[str, tuple[str, bool]] = {}
+    for ev in fresh:
+        order = order_key(ev.hlc, ev.kiosk_id, ev.seq)
+        pid = None
+        if ev.person is not None:
+            pid = batch.person_for(ev)
+            batch.apply(ev, pid, order)
+            if ev.type == CHECKIN:
+                opened[ev.shelter_id] = max(order, opened.get(ev.shelter_id, ""))
+        elif ev.type == SHELTER_STATUS:
+            prev = shelter_status.get(ev.shelter_id)
+            if prev is None or order > prev[0]:
+                shelter_status[ev.shelter_id] = (order, ev.data["status"] == "open")
+        rows.append({"device_id": ev.kiosk_id, "seq": ev.seq, "hlc": ev.hlc, "type": ev.type,
+                     "shelter_id": ev.shelter_id, "person_id": pid, "body": canonical_json(ev.to_wire())})
+    for row in rows:
+        if row["person_id"] is not None:
+            row["person_id"] = batch.resolve(row["person_id"])
+    conn.execute(events_t.insert(), rows)
+    _flush_merges(conn, batch)
+    _refold(conn, batch)
+    _flush_persons(conn, batch)
+    _flush_shelters(conn, batch, opened, shelter_status)
+    conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
+        high_seq=fresh[-1].seq, last_event_hlc=max(kiosk["last_event_hlc"], max(ev.hlc for ev in fresh))))
+    return BatchResult(fresh[-1].seq, len(fresh), duplicates)
+
+
+def _flush_merges(conn: Connection, batch: _Batch) -> None:
+    for other in batch.merged_into:
+        survivor = batch.resolve(other)
+        conn.execute(update(events_t).where(events_t.c.person_id == other).values(person_id=survivor))
+        conn.execute(update(keys_t).where(keys_t.c.person_id == other).values(person_id=survivor))
+        if other not in batch.new_pids:
+            conn.execute(persons_t.delete().where(persons_t.c.id == other))
+
+
+def _refold(conn: Connection, batch: _Batch) -> None:
+    pids = sorted({batch.resolve(p) for p in batch.refold})
+    if not pids:
+        return
+    history: dict[int, list] = {p: [] for p in pids}
+    for i in range(0, len(pids), 500):
+        for pid, etype, shelter_id, body in conn.execute(
+                select(events_t.c.person_id, events_t.c.type, events_t.c.shelter_id, events_t.c.body)
+                .where(events_t.c.person_id.in_(pids[i:i + 500]), events_t.c.type.in_(LOCATION_TYPES))
+                .order_by(events_t.c.person_id, events_t.c.hlc, events_t.c.device_id, events_t.c.seq)):
+            history[pid].append((etype, shelter_id, json.loads(body)["data"]))
+    for pid, events in history.items():
+        where = fold(events)
+        batch.persons[pid].update(state=where.state, shelter_id=where.shelter_id, stay_type=where.stay_type)
+
+
+def _flush_persons(conn: Connection, batch: _Batch) -> None:
+    alive = {batch.resolve(p) for p in batch.dirty} - set(batch.merged_into)
+    inserts = [batch.persons[p] for p in sorted(alive & batch.new_pids)]
+    updates = [{**batch.persons[p], "pid": p} for p in sorted(alive - batch.new_pids)]
+    if inserts:
+        conn.execute(persons_t.insert(), inserts)
+    if updates:
+        cols = {c: bindparam(c) for c in _PERSON_COLS if c != "id"}
+        conn.execute(update(persons_t).where(persons_t.c.id == bindparam("pid")).values(cols), updates)
+    fresh_keys = [{"key": k, "person_id": batch.resolve(p)} for k, p in batch.new_keys.items()]
+    if fresh_keys:
+        # A key may already exist, pointing at a merged-away person: replace it.
+        names = [r["key"] for r in fresh_keys if r["key"] in batch.key_existed]
+        for i in range(0, len(names), 500):
+            conn.execute(keys_t.delete().where(keys_t.c.key.in_(names[i:i + 500])))
+        conn.execute(keys_t.insert(), fresh_keys)
+
+
+def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
+                    shelter_status: dict[str, tuple[str, bool]]) -> None:
+    delta: Counter = Counter()
+    for pid, before in batch.slot_before.items():
+        if pid in batch.merged_into:
+            after = None
+        else:
+            after = _slot(batch.persons[pid])
+        if before == after:
+            continue
+        if before:
+            delta[(before[0], _SLOT_COLUMN[before[1]])] -= 1
+        if after:
+            delta[(after[0], _SLOT_COLUMN[after[1]])] += 1
+    for (shelter_id, column), d in sorted(delta.items()):
+        if d:
+            col = shelters_t.c[column]
+            conn.execute(update(shelters_t).where(shelters_t.c.id == shelter_id).values({column: col + d}))
+    status = {sid: (order, True) for sid, order in opened.items()}
+    for sid, (order, is_open) in shelter_status.items():
+        if sid not in status or order > status[sid][0]:
+            status[sid] = (order, is_open)
+    for sid, (order, is_open) in sorted(status.items()):
+        conn.execute(update(shelters_t).where(shelters_t.c.id == sid, shelters_t.c.opened_order < order)
+                     .values(opened=is_open, opened_order=order))

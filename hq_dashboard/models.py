@@ -1,0 +1,96 @@
+"""HQ's tables: shelters with their live counters, enrolled kiosks, the event log, merged persons."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import db
+
+
+class Shelter(db.Model):
+    __tablename__ = "shelters"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_kana: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    area_m2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hazards: Mapped[str] = mapped_column(String(300), default="")  # space-separated codes
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    source: Mapped[str] = mapped_column(String(40), default="")
+    # Set by shelter_status events; any check-in opens a shelter too.
+    opened: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_order: Mapped[str] = mapped_column(String(64), default="")
+    # Live counters, moved incrementally by the merge: people checked in here by stay type.
+    occupancy: Mapped[int] = mapped_column(Integer, default=0)
+    at_home: Mapped[int] = mapped_column(Integer, default=0)
+    in_car: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def status(self) -> str:
+        if self.capacity is not None and self.occupancy >= self.capacity:
+            return "full"
+        return "open" if self.opened else "closed"
+
+
+class Kiosk(db.Model):
+    __tablename__ = "kiosks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shelter_id: Mapped[str] = mapped_column(ForeignKey("shelters.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The kiosk database's own id, bound on first sync: one token, one event stream.
+    device_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    high_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_event_hlc: Mapped[int] = mapped_column(BigInteger, default=0)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_sync_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class EventRecord(db.Model):
+    __tablename__ = "events"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hlc: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(32))
+    shelter_id: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    body: Mapped[str] = mapped_column(Text)  # canonical JSON of the event as the kiosk sent it
+
+
+class Person(db.Model):
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(100))
+    name_kana: Mapped[str] = mapped_column(String(100), default="")
+    birth_date: Mapped[str] = mapped_column(String(10))
+    sex: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    household_id: Mapped[str] = mapped_column(String(64), default="")
+    info_order: Mapped[str] = mapped_column(String(64), default="")
+    # Whereabouts: the fold of this person's location events (evac.whereabouts).
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    shelter_id: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    stay_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    loc_order: Mapped[str] = mapped_column(String(64), default="")
+    needs: Mapped[str] = mapped_column(String(200), default="")  # space-separated codes
+    needs_order: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="")
+    status_note: Mapped[str] = mapped_column(String(500), default="")
+    status_order: Mapped[str] = mapped_column(String(64), default="")
+
+
+class PersonKey(db.Model):
+    """Every identity key a person has been seen with (name+birth+address, pre-registration id)."""
+    __tablename__ = "person_keys"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    person_id: Mapped[int] = mapped_column(Integer, index=True)

@@ -1,0 +1,20 @@
+"""HQ's human pages.  The full map and dashboard come with the map issue; this is the occupancy table."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import select
+
+from .db import db
+from .models import Kiosk, Shelter
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index():
+    shelters = db.session.execute(
+        select(Shelter).order_by(Shelter.occupancy.desc(), Shelter.id)).scalars().all()
+    kiosks = db.session.execute(select(Kiosk).order_by(Kiosk.id)).scalars().all()
+    totals = {"occupancy": sum(s.occupancy for s in shelters), "at_home": sum(s.at_home for s in shelters),
+              "in_car": sum(s.in_car for s in shelters)}
+    return render_template("index.html", shelters=shelters, kiosks=kiosks, totals=totals)

@@ -1,0 +1,91 @@
+"""Check-in, check-out and transfer over JSON, and the kiosk's status.
+
+The touch screen and the staff tablet (a later issue) sit on these same
+routes.  A response that says "checked in" is only sent after the events are
+committed to the kiosk's disk.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+
+from evac.events import InvalidEvent, parse_person
+
+from .db import get_store
+from .store import KioskError
+
+bp = Blueprint("checkin", __name__)
+
+
+def _error(status: int, message: str):
+    return jsonify({"error": "rejected", "message": message}), status
+
+
+@bp.errorhandler(KioskError)
+@bp.errorhandler(InvalidEvent)
+def _rejected(exc):
+    return _error(422, str(exc))
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise KioskError("the request must be a JSON object")
+    return body
+
+
+def _confirmation(events) -> dict:
+    return {"status": "confirmed", "seq": [e.seq for e in events],
+            "confirmed_at": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+
+
+@bp.post("/api/checkin")
+def checkin():
+    body = _body()
+    raw = body.get("persons")
+    if not isinstance(raw, list) or not raw or len(raw) > 30:
+        raise KioskError("'persons' must list the 1 to 30 people checking in together")
+    persons = [parse_person(p) for p in raw]
+    shelter = body.get("shelter_id") or current_app.config["SHELTER_ID"]
+    events = get_store().check_in(shelter, persons, body.get("stay_type", "in_shelter"))
+    return jsonify(_confirmation(events)), 201
+
+
+def _who(body: dict) -> tuple[str, str, str]:
+    person = parse_person({**body, "sex": body.get("sex", "other")})
+    return person.name, person.birth_date, person.address
+
+
+@bp.post("/api/checkout")
+def checkout():
+    event = get_store().check_out(*_who(_body()))
+    return jsonify(_confirmation([event])), 201
+
+
+@bp.post("/api/transfer")
+def transfer():
+    body = _body()
+    event = get_store().transfer(*_who(body), str(body.get("to_shelter_id", "")))
+    return jsonify(_confirmation([event])), 201
+
+
+def _status() -> dict:
+    store = get_store()
+    syncer = current_app.extensions.get("kiosk_sync")
+    shelter = current_app.config["SHELTER_ID"]
+    return {"shelter_id": shelter, "shelter_name": store.shelter_name(shelter),
+            "checked_in": len(store.checked_in(shelter)), "pending_events": store.pending(),
+            "last_sync_at": store.last_sync_at(),
+            "hq_reachable": None if syncer is None else syncer.last_error is None,
+            "sync_error": None if syncer is None else syncer.last_error}
+
+
+@bp.get("/api/status")
+def status():
+    return jsonify(_status())
+
+
+@bp.get("/")
+def index():
+    return render_template("status.html", status=_status())

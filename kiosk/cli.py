@@ -1,0 +1,122 @@
+"""`evac kiosk …`: scripted check-in and check-out (paper forms after a power cut), sync, serve."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from evac.events import SEXES, STAY_TYPES, InvalidEvent, Person, parse_person
+
+from .store import KioskError, KioskStore
+
+
+def _fail(message: str) -> int:
+    print(f"evac: {message}", file=sys.stderr)
+    return 2
+
+
+def checkin(args: argparse.Namespace) -> int:
+    try:
+        person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
+                               "address": args.address, "name_kana": args.kana or ""})
+        store = KioskStore(args.db)
+        (event,) = store.check_in(args.shelter, [person], args.stay_type)
+    except (InvalidEvent, KioskError) as exc:
+        return _fail(str(exc))
+    print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
+    return 0
+
+
+def _who(args: argparse.Namespace) -> Person:
+    return parse_person({"name": args.name, "birth_date": args.birth, "sex": "other", "address": args.address})
+
+
+def checkout(args: argparse.Namespace) -> int:
+    try:
+        who = _who(args)
+        event = KioskStore(args.db).check_out(who.name, who.birth_date, who.address)
+    except (InvalidEvent, KioskError) as exc:
+        return _fail(str(exc))
+    print(f"checked out: {who.name} from {event.shelter_id} (event {event.seq})")
+    return 0
+
+
+def transfer(args: argparse.Namespace) -> int:
+    try:
+        who = _who(args)
+        event = KioskStore(args.db).transfer(who.name, who.birth_date, who.address, args.to)
+    except (InvalidEvent, KioskError) as exc:
+        return _fail(str(exc))
+    print(f"transfer: {who.name} from {event.shelter_id} to {args.to} (event {event.seq})")
+    return 0
+
+
+def sync(args: argparse.Namespace) -> int:
+    from .sync import HQClient, SyncError, sync_once
+    store = KioskStore(args.db)
+    try:
+        report = sync_once(store, HQClient(args.hq, args.token))
+    except SyncError as exc:
+        print(f"evac: sync failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"synced: HQ holds every event of this kiosk (up to {report.acked_seq}; {report.sent} sent now)")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from . import create_app
+    try:
+        app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
+                          "HQ_TOKEN": args.token})
+    except (KioskError, ValueError) as exc:
+        return _fail(str(exc))
+    with app.app_context():
+        from .db import get_store
+        if args.shelter not in get_store().shelter_ids():
+            return _fail(f"unknown shelter id {args.shelter!r}")
+    print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def who(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", required=True, help="the kiosk's SQLite file")
+        p.add_argument("--name", required=True)
+        p.add_argument("--birth", required=True, help="YYYY-MM-DD")
+        p.add_argument("--address", default="")
+
+    p = sub.add_parser("checkin", help="check a person in")
+    who(p)
+    p.add_argument("--shelter", required=True)
+    p.add_argument("--sex", required=True, choices=SEXES)
+    p.add_argument("--kana", help="name in kana")
+    p.add_argument("--stay-type", default="in_shelter", choices=STAY_TYPES)
+    p.set_defaults(func=checkin)
+
+    p = sub.add_parser("checkout", help="check a person out")
+    who(p)
+    p.set_defaults(func=checkout)
+
+    p = sub.add_parser("transfer", help="a person leaves for another shelter")
+    who(p)
+    p.add_argument("--to", required=True, help="destination shelter id")
+    p.set_defaults(func=transfer)
+
+    p = sub.add_parser("sync", help="one sync round with HQ")
+    p.add_argument("--db", required=True)
+    p.add_argument("--hq", required=True, help="HQ's base URL")
+    p.add_argument("--token", required=True)
+    p.set_defaults(func=sync)
+
+    p = sub.add_parser("serve", help="run the kiosk app, syncing in the background")
+    p.add_argument("--db", required=True)
+    p.add_argument("--shelter", required=True)
+    p.add_argument("--hq")
+    p.add_argument("--token")
+    p.add_argument("--port", type=int, default=5001)
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=serve)

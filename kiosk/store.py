@@ -1,0 +1,267 @@
+"""The kiosk's own database: an append-only event log in SQLite, durable before it is confirmed.
+
+WAL mode with synchronous=FULL: when `append` returns, the event is on disk
+and survives a power cut.  Nothing is ever deleted; the outbox is simply the
+events after the highest sequence HQ has acknowledged, so a kiosk can resend
+everything if HQ ever has to be restored from a backup.
+
+The roster is this kiosk's view of who is checked in here; it is updated in
+the same transaction as the event, so the two never disagree.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from evac.events import (
+    CHECKIN, CHECKOUT, LOCATION_TYPES, STAY_TYPE, TRANSFER, Event, Person, canonical_json, parse_event,
+)
+from evac.hlc import HybridLogicalClock
+from evac.identity import person_key
+from evac.whereabouts import CHECKED_IN, Whereabouts, step
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    hlc INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    written_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS roster (
+    person_key TEXT PRIMARY KEY,
+    name TEXT NOT NULL, name_kana TEXT NOT NULL, birth_date TEXT NOT NULL, sex TEXT NOT NULL,
+    address TEXT NOT NULL, prereg_id TEXT NOT NULL, household_id TEXT NOT NULL,
+    state TEXT NOT NULL, shelter_id TEXT, stay_type TEXT, last_seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shelters (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, capacity INTEGER
+);
+"""
+
+
+class KioskError(ValueError):
+    """Something the person at the kiosk must be told; nothing was written."""
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    person: Person
+    household_id: str
+    where: Whereabouts
+
+
+class KioskStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that the
+        # sequence number is read and used under the write lock.
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        with self._write():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            if self._meta("device_id") is None:
+                self._set_meta("device_id", "kiosk-" + uuid.uuid4().hex)
+                self._set_meta("acked_seq", "0")
+                self._set_meta("hlc", "0")
+        if not self.shelter_ids():
+            self._seed_shelters()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- low level ---------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    @property
+    def device_id(self) -> str:
+        return self._meta("device_id")
+
+    # -- shelters (from bundled open data, replaced by HQ's list on sync) ---
+    def _seed_shelters(self) -> None:
+        from evac.capacity import capacity_from_area
+        from evac.shelters import default_data_dir, load_yaizu_sites
+        try:
+            sites = load_yaizu_sites(default_data_dir())
+        except OSError:
+            return  # no bundled data: the list comes with the first sync
+        self.replace_shelters([{"id": s.id, "name": s.name, "kind": s.kind,
+                                "capacity": capacity_from_area(s.area_m2)} for s in sites])
+
+    def replace_shelters(self, shelters: Sequence[dict]) -> None:
+        with self._write():
+            self.db.execute("DELETE FROM shelters")
+            self.db.executemany("INSERT INTO shelters(id, name, kind, capacity) VALUES (?, ?, ?, ?)",
+                                [(s["id"], s["name"], s["kind"], s.get("capacity")) for s in shelters])
+
+    def shelter_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM shelters")}
+
+    def shelter_name(self, shelter_id: str) -> str | None:
+        row = self.db.execute("SELECT name FROM shelters WHERE id = ?", (shelter_id,)).fetchone()
+        return row[0] if row else None
+
+    def _require_shelter(self, shelter_id: str) -> None:
+        if shelter_id not in self.shelter_ids():
+            raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
+
+    # -- writing events ----------------------------------------------------
+    def append(self, drafts: Sequence[dict]) -> list[Event]:
+        """Write events atomically; returns them once they are durable.
+
+        A draft is a wire event without kiosk_id, seq and hlc.  Each is
+        validated exactly as HQ will validate it, so a kiosk can never queue
+        an event that HQ would refuse (which would block its outbox).
+        """
+        with self._write():
+            clock = HybridLogicalClock(int(self._meta("hlc")))
+            seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+            device = self.device_id
+            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            written = []
+            for draft in drafts:
+                seq += 1
+                event = parse_event({**draft, "kiosk_id": device, "seq": seq, "hlc": clock.tick()})
+                self.db.execute("INSERT INTO events(seq, hlc, body, written_at) VALUES (?, ?, ?, ?)",
+                                (seq, event.hlc, canonical_json(event.to_wire()), now))
+                self._update_roster(event)
+                written.append(event)
+            self._set_meta("hlc", str(clock.last))
+        return written
+
+    def _update_roster(self, ev: Event) -> None:
+        if ev.person is None:
+            return
+        p = ev.person
+        key = person_key(p.name, p.birth_date, p.address)
+        row = self.db.execute("SELECT state, shelter_id, stay_type, household_id FROM roster WHERE person_key = ?",
+                              (key,)).fetchone()
+        where = Whereabouts(*row[:3]) if row else Whereabouts()
+        if ev.type in LOCATION_TYPES:
+            where = step(where, ev.type, ev.shelter_id, ev.data)
+        household = ev.household_id or (row[3] if row else "")
+        self.db.execute(
+            "INSERT INTO roster(person_key, name, name_kana, birth_date, sex, address, prereg_id, household_id,"
+            " state, shelter_id, stay_type, last_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT(person_key) DO UPDATE SET name=excluded.name, name_kana=excluded.name_kana,"
+            " sex=excluded.sex, address=excluded.address, prereg_id=excluded.prereg_id,"
+            " household_id=excluded.household_id, state=excluded.state, shelter_id=excluded.shelter_id,"
+            " stay_type=excluded.stay_type, last_seq=excluded.last_seq",
+            (key, p.name, p.name_kana, p.birth_date, p.sex, p.address, p.prereg_id, household,
+             where.state, where.shelter_id, where.stay_type, ev.seq))
+
+    def check_in(self, shelter_id: str, persons: Sequence[Person], stay_type: str = "in_shelter",
+                 household_id: str = "") -> list[Event]:
+        """Check a person, or a household present together, in at one shelter."""
+        self._require_shelter(shelter_id)
+        if not persons:
+            raise KioskError("nobody to check in")
+        if len(persons) > 1 and not household_id:
+            household_id = "hh-" + uuid.uuid4().hex[:16]
+        return self.append([{"type": CHECKIN, "shelter_id": shelter_id, "person": p.to_wire(),
+                             "household_id": household_id, "data": {"stay_type": stay_type}}
+                            for p in persons])
+
+    def find(self, name: str, birth_date: str, address: str) -> RosterEntry | None:
+        row = self.db.execute(
+            "SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id, stay_type"
+            " FROM roster WHERE person_key = ?", (person_key(name, birth_date, address),)).fetchone()
+        if row is None:
+            return None
+        return RosterEntry(Person(*row[:6]), row[6], Whereabouts(*row[7:]))
+
+    def _checked_in_here(self, name: str, birth_date: str, address: str) -> RosterEntry:
+        entry = self.find(name, birth_date, address)
+        if entry is None or entry.where.state != CHECKED_IN:
+            raise KioskError(f"{name} ({birth_date}) is not checked in at this kiosk's shelter")
+        return entry
+
+    def check_out(self, name: str, birth_date: str, address: str) -> Event:
+        entry = self._checked_in_here(name, birth_date, address)
+        return self.append([{"type": CHECKOUT, "shelter_id": entry.where.shelter_id,
+                             "person": entry.person.to_wire(), "household_id": entry.household_id}])[0]
+
+    def transfer(self, name: str, birth_date: str, address: str, to_shelter_id: str) -> Event:
+        entry = self._checked_in_here(name, birth_date, address)
+        self._require_shelter(to_shelter_id)
+        if to_shelter_id == entry.where.shelter_id:
+            raise KioskError("the destination is the shelter they are already in")
+        return self.append([{"type": TRANSFER, "shelter_id": entry.where.shelter_id,
+                             "person": entry.person.to_wire(), "household_id": entry.household_id,
+                             "data": {"to_shelter_id": to_shelter_id}}])[0]
+
+    def set_stay_type(self, name: str, birth_date: str, address: str, stay_type: str) -> Event:
+        entry = self._checked_in_here(name, birth_date, address)
+        return self.append([{"type": STAY_TYPE, "shelter_id": entry.where.shelter_id,
+                             "person": entry.person.to_wire(), "household_id": entry.household_id,
+                             "data": {"stay_type": stay_type}}])[0]
+
+    def checked_in(self, shelter_id: str | None = None) -> list[RosterEntry]:
+        sql = ("SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id,"
+               " stay_type FROM roster WHERE state = 'checked_in'")
+        args: tuple = ()
+        if shelter_id:
+            sql += " AND shelter_id = ?"
+            args = (shelter_id,)
+        return [RosterEntry(Person(*r[:6]), r[6], Whereabouts(*r[7:]))
+                for r in self.db.execute(sql + " ORDER BY last_seq", args)]
+
+    # -- outbox ------------------------------------------------------------
+    @property
+    def acked_seq(self) -> int:
+        return int(self._meta("acked_seq"))
+
+    @property
+    def last_seq(self) -> int:
+        return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+
+    def pending(self) -> int:
+        return self.last_seq - self.acked_seq
+
+    def outbox(self, limit: int) -> list[dict]:
+        """The next events HQ has not acknowledged, oldest first, as sent on the wire."""
+        rows = self.db.execute("SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                               (self.acked_seq, limit))
+        return [json.loads(r[0]) for r in rows]
+
+    def set_acked(self, seq: int) -> None:
+        if not 0 <= seq <= self.last_seq:
+            raise KioskError(f"HQ acknowledged event {seq}, but this kiosk has only written {self.last_seq}")
+        with self._write():
+            self._set_meta("acked_seq", str(seq))
+            self._set_meta("last_sync_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+    def receive_hlc(self, remote: int) -> None:
+        with self._write():
+            clock = HybridLogicalClock(int(self._meta("hlc")))
+            self._set_meta("hlc", str(clock.receive(remote)))
+
+    def last_sync_at(self) -> str | None:
+        return self._meta("last_sync_at")

@@ -1,0 +1,147 @@
+"""Shared fixtures: HQ on SQLite and on PostgreSQL (started from Debian's package), kiosk stores,
+and real HQ / kiosk server processes on loopback ports."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not come up within {seconds} s")
+            time.sleep(0.1)
+
+
+def evac_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "evac.cli", *args]
+
+
+@pytest.fixture(scope="session")
+def pg_base():
+    from tests.postgres import postgres_server
+    base = postgres_server()
+    if base is None:
+        pytest.skip("PostgreSQL from Debian's package is not installed (make test installs it as root)")
+    return base
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hq_db_url(request, tmp_path):
+    """The same HQ tests run against both databases HQ supports."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+        return
+    from tests.postgres import create_database, drop_database
+    base = request.getfixturevalue("pg_base")
+    name = f"evac_{uuid.uuid4().hex[:12]}"
+    url = create_database(base, name)
+    yield url
+    from hq_dashboard.db import db
+    try:
+        db.engine.dispose()
+    except RuntimeError:
+        pass
+    drop_database(base, name)
+
+
+@pytest.fixture
+def hq_app(hq_db_url):
+    from hq_dashboard import create_app, prepare_database
+    from hq_dashboard.db import db
+    app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
+    prepare_database(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def hq_client(hq_app):
+    return hq_app.test_client()
+
+
+@pytest.fixture
+def enroll(hq_app):
+    """enroll(shelter_id) -> token"""
+    from hq_dashboard.db import db
+    from hq_dashboard.enrollment import enroll_kiosk
+
+    def _enroll(shelter_id: str = "H001") -> str:
+        with hq_app.app_context():
+            return enroll_kiosk(db.session, shelter_id)
+    return _enroll
+
+
+@pytest.fixture
+def kiosk_store(tmp_path):
+    from kiosk.store import KioskStore
+    store = KioskStore(tmp_path / "kiosk.sqlite3")
+    yield store
+    store.close()
+
+
+class Server:
+    def __init__(self, args: list[str], url: str, log: Path, ready_path: str):
+        self.url, self.log_path = url, log
+        self.log = open(log, "w")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        try:
+            wait_http(url + ready_path, 60)
+        except AssertionError:
+            self.stop()
+            raise AssertionError(f"server did not start:\n{log.read_text()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def hq_server(tmp_path):
+    """start(db_url=None) -> Server running `evac hq serve` on a free port."""
+    servers = []
+
+    def start(db_url: str | None = None) -> Server:
+        db_url = db_url or f"sqlite:///{tmp_path / 'hq-server.sqlite3'}"
+        port = free_port()
+        server = Server(evac_cmd("hq", "serve", "--db", db_url, "--port", str(port)),
+                        f"http://127.0.0.1:{port}", tmp_path / f"hq-{port}.log", "/api/v1/shelters")
+        server.db_url = db_url
+        servers.append(server)
+        return server
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def run_evac(*args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(evac_cmd(*args), capture_output=True, text=True, cwd=ROOT, timeout=timeout, input=input)

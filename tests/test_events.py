@@ -1,0 +1,58 @@
+import datetime as dt
+
+import pytest
+
+from evac.events import InvalidEvent, canonical_json, order_key, parse_event
+
+
+def wire(**over):
+    event = {"kiosk_id": "kiosk-1", "seq": 1, "hlc": 123456789, "type": "checkin", "shelter_id": "H001",
+             "person": {"name": "山田 太郎", "birth_date": "1950-04-01", "sex": "male", "address": "焼津市本町1-1"},
+             "data": {"stay_type": "in_shelter"}}
+    event.update(over)
+    return event
+
+
+def test_a_valid_checkin_round_trips():
+    ev = parse_event(wire())
+    assert ev.person.name == "山田 太郎"
+    assert parse_event(ev.to_wire()) == ev
+    assert canonical_json(parse_event(ev.to_wire()).to_wire()) == canonical_json(ev.to_wire())
+
+
+@pytest.mark.parametrize("over, message", [
+    ({"type": "teleport"}, "unknown event type"),
+    ({"seq": 0}, "seq must be a positive"),
+    ({"seq": "1"}, "seq must be a positive"),
+    ({"hlc": -5}, "hlc must be"),
+    ({"shelter_id": ""}, "shelter id is missing"),
+    ({"shelter_id": "H 001"}, "shelter id may only contain"),
+    ({"person": None}, "person must be an object"),
+    ({"data": {"stay_type": "on_the_roof"}}, "stay type must be one of"),
+    ({"type": "transfer", "data": {}}, "destination shelter is missing"),
+    ({"type": "needs", "data": {"needs": ["unicorn"]}}, "needs must be a list"),
+    ({"type": "shelter_status", "data": {"status": "open"}}, "is not about a person"),
+])
+def test_bad_events_are_refused_with_a_reason(over, message):
+    with pytest.raises(InvalidEvent, match=message):
+        parse_event(wire(**over))
+
+
+@pytest.mark.parametrize("person, message", [
+    ({"name": " ", "birth_date": "1950-04-01", "sex": "male"}, "name is missing"),
+    ({"name": "x" * 101, "birth_date": "1950-04-01", "sex": "male"}, "name is too long"),
+    ({"name": "a\x1b[2Jb", "birth_date": "1950-04-01", "sex": "male"}, "control characters"),
+    ({"name": "山田", "birth_date": "1950-02-30", "sex": "male"}, "not a date"),
+    ({"name": "山田", "birth_date": "1850-01-01", "sex": "male"}, "not plausible"),
+    ({"name": "山田", "birth_date": (dt.date.today() + dt.timedelta(days=30)).isoformat(), "sex": "male"},
+     "not plausible"),
+    ({"name": "山田", "birth_date": "1950-01-01", "sex": "x"}, "sex must be one of"),
+])
+def test_bad_people_are_refused_with_a_reason(person, message):
+    with pytest.raises(InvalidEvent, match=message):
+        parse_event(wire(person=person))
+
+
+def test_order_key_sorts_like_the_order_tuple():
+    orders = [(5, "b", 2), (5, "a", 9), (4, "z", 1), (5, "a", 10)]
+    assert sorted(orders) == sorted(orders, key=lambda o: order_key(*o))
