@@ -4,13 +4,16 @@ Both sides run in the same process, in the same kind of database, with the
 same batching (one transaction per kiosk batch), one after the other; the
 ratio between them is what we watch, because these machines are noisy.
 
-The raw side inserts the very rows the merge writes to its event log, already
-built.  The merge side starts from the parsed JSON of the kiosk's batches and
-does everything HQ does: validation, identity keys, person resolution,
-whereabouts, occupancy counters, acknowledgement.
+Both sides start from the same decoded kiosk batches (the JSON HQ receives).
+The raw side turns each event into the row HQ's event log holds (the event
+serialised as JSON) and inserts the rows with the same driver-level
+executemany the merge uses: no validation, no identity, no merge.  The merge
+side does everything HQ does: validation, identity keys, person resolution,
+whereabouts, occupancy counters, acknowledgement, and the same event rows.
 """
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 import time
@@ -18,10 +21,9 @@ from pathlib import Path
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, inspect
 
-from evac.events import canonical_json, parse_event
 from evac.hlc import pack
 from hq_dashboard.db import db
-from hq_dashboard.merge import apply_batch
+from hq_dashboard.merge import apply_batch, insert_many
 from hq_dashboard.models import Kiosk, Shelter
 
 SHELTERS = [f"H{i:03d}" for i in range(1, 21)]
@@ -33,42 +35,52 @@ GIVEN = "太郎 花子 一郎 美咲 翔太 陽菜 大輔 さくら 健 由美 �
 def synthetic_batches(n: int, batch_size: int, seed: int = 7) -> list[tuple[int, list[dict]]]:
     """Kiosk batches (kiosk index, wire events) holding n events in all.
 
-    Each person checks in; some then get needs, change stay type, transfer or
-    leave, roughly as a shelter's first days look.
+    Shaped like a shelter's first days: households (Yaizu averages about 2.5
+    people) check in together; over the following hours some members get
+    needs recorded, a status, a change of stay type; some leave or move to
+    another shelter.  A person's events are spread over time, so they land in
+    different batches, interleaved with everyone else's.
     """
     rng = random.Random(seed)
-    streams: list[list[dict]] = [[] for _ in range(KIOSKS)]
-    wall = 1_764_000_000_000
-    total = 0
-    pid = 0
+    timeline: list[tuple[int, int, dict]] = []  # (ms, kiosk, event without seq)
+    base = 1_764_000_000_000
+    total = hh = 0
     while total < n:
-        pid += 1
+        hh += 1
         k = rng.randrange(KIOSKS)
         shelter = SHELTERS[k * 5 + rng.randrange(5)]
-        person = {"name": f"{rng.choice(FAMILY)} {rng.choice(GIVEN)}{pid}", "sex": rng.choice(("female", "male")),
-                  "birth_date": f"{rng.randint(1930, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                  "address": f"焼津市本町{rng.randint(1, 6)}-{rng.randint(1, 20)}-{pid}"}
-        plan = [("checkin", {"stay_type": "in_shelter"})]
-        r = rng.random()
-        if r < 0.25:
-            plan.append(("needs", {"needs": rng.sample(["elderly", "infant", "dialysis", "pets", "allergy"], 2)}))
-        if r < 0.15:
-            plan.append(("checkout", {}))
-        elif r < 0.25:
-            plan.append(("transfer", {"to_shelter_id": rng.choice(SHELTERS)}))
-        for etype, data in plan[: n - total]:
-            wall += rng.randint(0, 50)
-            streams[k].append({"kiosk_id": f"bench-kiosk-{k}", "seq": len(streams[k]) + 1,
-                               "hlc": pack(wall), "type": etype, "shelter_id": shelter,
-                               "person": person, "data": data})
-            total += 1
-    batches = []
-    for k, stream in enumerate(streams):
-        for i in range(0, len(stream), batch_size):
-            batches.append((k, stream[i:i + batch_size]))
+        family = rng.choice(FAMILY)
+        address = f"焼津市本町{rng.randint(1, 6)}-{rng.randint(1, 20)}-{hh}"
+        arrival = base + hh * 150
+        for m in range(rng.choice((1, 1, 2, 2, 3, 3, 4, 5))):
+            person = {"name": f"{family} {rng.choice(GIVEN)}{m}", "sex": rng.choice(("female", "male")),
+                      "birth_date": f"{rng.randint(1930, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                      "address": address}
+            plan = [(0, "checkin", {"stay_type": "in_shelter"})]
+            if rng.random() < 0.3:
+                plan.append((rng.randint(1, 600_000), "needs",
+                             {"needs": rng.sample(["elderly", "infant", "dialysis", "pets", "allergy"], 2)}))
+            if rng.random() < 0.3:
+                plan.append((rng.randint(1, 600_000), "status", {"status": rng.choice(["safe", "injured"])}))
+            if rng.random() < 0.2:
+                plan.append((rng.randint(600_000, 900_000), "stay_type", {"stay_type": "in_car"}))
+            r = rng.random()
+            if r < 0.2:
+                plan.append((rng.randint(900_000, 3_600_000), "checkout", {}))
+            elif r < 0.3:
+                plan.append((rng.randint(900_000, 3_600_000), "transfer", {"to_shelter_id": rng.choice(SHELTERS)}))
+            for offset, etype, data in plan:
+                timeline.append((arrival + offset, k, {"type": etype, "shelter_id": shelter, "person": person,
+                                                       "household_id": f"hh-{hh}", "data": data}))
+                total += 1
+    timeline.sort(key=lambda t: t[0])
+    streams: list[list[dict]] = [[] for _ in range(KIOSKS)]
+    for ms, k, event in timeline[:n]:
+        streams[k].append({"kiosk_id": f"bench-kiosk-{k}", "seq": len(streams[k]) + 1, "hlc": pack(ms), **event})
+    batches = [(k, stream[i:i + batch_size]) for k, stream in enumerate(streams)
+               for i in range(0, len(stream), batch_size)]
     # Kiosks' batches interleave at HQ; each kiosk's own stay in order.
-    rng.shuffle(batches)
-    batches.sort(key=lambda b: b[1][0]["seq"])
+    batches.sort(key=lambda b: (b[1][0]["hlc"], b[0]))
     return batches
 
 
@@ -79,15 +91,6 @@ def _fresh_engine(url: str | None, name: str, tmp: Path):
     return engine
 
 
-def _raw_rows(batches) -> list[list[dict]]:
-    out = []
-    for _, events in batches:
-        out.append([{"device_id": e["kiosk_id"], "seq": e["seq"], "hlc": e["hlc"], "type": e["type"],
-                     "shelter_id": e["shelter_id"], "person_id": None,
-                     "body": canonical_json(parse_event(e).to_wire())} for e in events])
-    return out
-
-
 def run_raw(engine, batches) -> float:
     meta = MetaData()
     raw = Table("raw_events", meta,
@@ -95,11 +98,13 @@ def run_raw(engine, batches) -> float:
                 Column("hlc", BigInteger), Column("type", String(32)), Column("shelter_id", String(16)),
                 Column("person_id", Integer, index=True), Column("body", Text))
     meta.create_all(engine)
-    rows = _raw_rows(batches)
+    columns = [c.name for c in raw.columns]
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     start = time.perf_counter()
-    for batch in rows:
+    for _, events in batches:
+        rows = [(e["kiosk_id"], e["seq"], e["hlc"], e["type"], e["shelter_id"], None, dumps(e)) for e in events]
         with engine.begin() as conn:
-            conn.execute(raw.insert(), batch)
+            insert_many(conn, "raw_events", columns, rows)
     elapsed = time.perf_counter() - start
     meta.drop_all(engine)
     return elapsed

@@ -15,8 +15,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-# Three large 指定避難所 (by floor area) in different parts of the city.
-DEMO_SHELTERS = ("H010", "H030", "H045")
+# Three large 指定避難所 in different parts of the city: 焼津中学校, 大井川中学校, 焼津文化会館.
+DEMO_SHELTERS = ("H031", "H039", "H052")
 
 
 def _wait_http(url: str, seconds: float = 30) -> None:

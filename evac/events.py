@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 REGISTER = "register"            # a person or household member becomes known
@@ -100,9 +102,28 @@ class Event:
         return wire
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def canonical_json(obj: Any) -> str:
     """One text per value, so that a retried event can be compared with the stored one."""
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(obj)
+
+
+def event_json(ev: Event) -> str:
+    """`canonical_json(ev.to_wire())`, built from cached pieces because it is on HQ's ingest path.
+
+    Ids are validated to need no escaping; keys are written in sorted order.
+    """
+    household = f',"household_id":"{ev.household_id}"' if ev.household_id else ""
+    person = "" if ev.person is None else ',"person":' + _person_json(ev.person)
+    return (f'{{"data":{_CANONICAL.encode(ev.data)},"hlc":{ev.hlc}{household},"kiosk_id":"{ev.kiosk_id}"'
+            f'{person},"seq":{ev.seq},"shelter_id":"{ev.shelter_id}","type":"{ev.type}"}}')
+
+
+@lru_cache(maxsize=65536)
+def _person_json(person: Person) -> str:
+    return _CANONICAL.encode(person.to_wire())
 
 
 def order_key(hlc: int, kiosk_id: str, seq: int) -> str:
@@ -110,14 +131,17 @@ def order_key(hlc: int, kiosk_id: str, seq: int) -> str:
     return f"{hlc:020d}|{kiosk_id}|{seq:012d}"
 
 
-def _text(value: Any, what: str, *, max_len: int, required: bool = True) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidEvent(f"{what} must be text")
+def _text(value: Any, what: str, max_len: int, required: bool = True) -> str:
+    if type(value) is not str:
+        if value is None:
+            value = ""
+        else:
+            raise InvalidEvent(f"{what} must be text")
     value = value.strip()
-    if required and not value:
-        raise InvalidEvent(f"{what} is missing")
+    if not value:
+        if required:
+            raise InvalidEvent(f"{what} is missing")
+        return value
     if len(value) > max_len:
         raise InvalidEvent(f"{what} is too long ({len(value)} characters, at most {max_len})")
     if _CONTROL_RE.search(value):
@@ -125,8 +149,10 @@ def _text(value: Any, what: str, *, max_len: int, required: bool = True) -> str:
     return value
 
 
-def _ident(value: Any, what: str, *, required: bool = True) -> str:
-    value = _text(value, what, max_len=MAX_ID, required=required)
+def _ident(value: Any, what: str, required: bool = True) -> str:
+    if type(value) is str and _ID_RE.match(value) and len(value) <= MAX_ID:
+        return value  # the common case, checked in one step
+    value = _text(value, what, MAX_ID, required)
     if value and not _ID_RE.match(value):
         raise InvalidEvent(f"{what} may only contain letters, digits and . _ : -")
     return value
@@ -135,12 +161,17 @@ def _ident(value: Any, what: str, *, required: bool = True) -> str:
 def parse_birth_date(value: Any, today: dt.date | None = None) -> str:
     if not isinstance(value, str):
         raise InvalidEvent("birth date must be text in the form YYYY-MM-DD")
+    return _birth_date(value.strip(), (today or dt.date.today()).toordinal())
+
+
+@lru_cache(maxsize=65536)
+def _birth_date(value: str, today: int) -> str:
+    # Cached: the same people's birth dates come again and again in a batch.
     try:
-        born = dt.date.fromisoformat(value.strip())
+        born = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidEvent(f"birth date {value!r} is not a date in the form YYYY-MM-DD") from None
-    today = today or dt.date.today()
-    if born < OLDEST_BIRTH or born > today + dt.timedelta(days=1):
+    if born < OLDEST_BIRTH or born.toordinal() > today + 1:
         raise InvalidEvent(f"birth date {born.isoformat()} is not plausible")
     return born.isoformat()
 
@@ -148,16 +179,35 @@ def parse_birth_date(value: Any, today: dt.date | None = None) -> str:
 def parse_person(raw: Any) -> Person:
     if not isinstance(raw, dict):
         raise InvalidEvent("person must be an object")
-    sex = raw.get("sex")
+    get = raw.get
+    fields = (get("name"), get("birth_date"), get("sex"), get("address"), get("name_kana"), get("prereg_id"))
+    try:
+        return _person(*fields, _today())
+    except TypeError:  # something unhashable (a list for a name, say): validate uncached to say what
+        return _person.__wrapped__(*fields, _today())
+
+
+def _today() -> int:
+    return int(time.time() // 86400) + _EPOCH_ORDINAL
+
+
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=65536)
+def _person(name, birth_date, sex, address, name_kana, prereg_id, today: int) -> Person:
+    # Cached: one person's events come again and again; validating them once is enough.
     if sex not in SEXES:
         raise InvalidEvent(f"sex must be one of {', '.join(SEXES)}")
+    if not isinstance(birth_date, str):
+        raise InvalidEvent("birth date must be text in the form YYYY-MM-DD")
     return Person(
-        name=_text(raw.get("name"), "name", max_len=MAX_NAME),
-        birth_date=parse_birth_date(raw.get("birth_date")),
-        sex=sex,
-        address=_text(raw.get("address"), "address", max_len=MAX_ADDRESS, required=False),
-        name_kana=_text(raw.get("name_kana"), "name in kana", max_len=MAX_NAME, required=False),
-        prereg_id=_ident(raw.get("prereg_id"), "pre-registration id", required=False),
+        _text(name, "name", MAX_NAME),
+        _birth_date(birth_date.strip(), today),
+        sex,
+        _text(address, "address", MAX_ADDRESS, False),
+        _text(name_kana, "name in kana", MAX_NAME, False),
+        _ident(prereg_id, "pre-registration id", False),
     )
 
 
@@ -184,7 +234,7 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
         return {"needs": sorted(set(needs))}
     if etype == STATUS:
         return {"status": _choice(raw.get("status"), "status", PERSON_STATUSES),
-                "note": _text(raw.get("note"), "note", max_len=500, required=False)}
+                "note": _text(raw.get("note"), "note", 500, False)}
     if etype == SHELTER_STATUS:
         return {"status": _choice(raw.get("status"), "shelter status", SHELTER_STATUSES)}
     return {}

@@ -14,7 +14,7 @@ from evac.hlc import HybridLogicalClock
 from .db import db
 
 MIGRATIONS_DIR = str(Path(__file__).with_name("migrations"))
-migrate = Migrate()
+migrate = Migrate(render_as_batch=True, compare_type=True)
 
 
 def default_database_url() -> str:

@@ -16,16 +16,17 @@ import datetime as dt
 import json
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from evac.events import (
     LOCATION_TYPES, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
-    Event, InvalidEvent, canonical_json, order_key, parse_event,
+    Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
 )
 from evac.identity import person_key, prereg_key
-from evac.whereabouts import Whereabouts, fold, step
+from evac.whereabouts import CHECKED_IN, Whereabouts, fold, step
 
 from .models import EventRecord, Kiosk, Person, PersonKey, Shelter
 
@@ -39,6 +40,19 @@ kiosks_t = Kiosk.__table__
 
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
 _PERSON_COLS = [c.name for c in persons_t.columns]
+_EVENT_COLS = [c.name for c in events_t.columns]
+
+
+def insert_many(conn: Connection, table: str, columns, rows, upsert_key: str | None = None) -> None:
+    """A plain driver-level executemany: the per-row cost of the ORM or even Core
+    parameter processing is most of HQ's ingest time otherwise.  Table and
+    column names are this module's own, never input."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    if upsert_key:
+        sql += f" ON CONFLICT ({upsert_key}) DO UPDATE SET " + ", ".join(
+            f"{c} = excluded.{c}" for c in columns if c != upsert_key)
+    conn.exec_driver_sql(sql, [tuple(r) for r in rows])
 
 
 class BatchRejected(Exception):
@@ -59,12 +73,17 @@ class BatchResult:
     duplicates: int
 
 
-def identity_keys(ev: Event) -> list[str]:
+@lru_cache(maxsize=65536)
+def _basic_key(name: str, birth_date: str, address: str) -> str:
+    # A person's events come several to a batch and households share an
+    # address: normalising each distinct identity once is most of the saving.
+    return person_key(name, birth_date, address)
+
+
+def identity_keys(ev: Event) -> tuple[str, ...]:
     p = ev.person
-    keys = [person_key(p.name, p.birth_date, p.address)]
-    if p.prereg_id:
-        keys.append(prereg_key(p.prereg_id))
-    return keys
+    key = _basic_key(p.name, p.birth_date, p.address)
+    return (key, prereg_key(p.prereg_id)) if p.prereg_id else (key,)
 
 
 class _Batch:
@@ -98,7 +117,7 @@ class _Batch:
         pids = [p for p in pids if p not in self.persons]
         for i in range(0, len(pids), 500):
             for row in self.conn.execute(select(persons_t).where(persons_t.c.id.in_(pids[i:i + 500]))):
-                person = dict(row._mapping)
+                person = dict(zip(_PERSON_COLS, row))
                 self.persons[person["id"]] = person
                 self.slot_before[person["id"]] = _slot(person)
 
@@ -107,8 +126,9 @@ class _Batch:
             pid = self.merged_into[pid]
         return pid
 
-    def person_for(self, ev: Event) -> int:
-        keys = identity_keys(ev)
+    def person_for(self, ev: Event, keys: tuple[str, ...]) -> int:
+        if len(keys) == 1 and keys[0] in self.key_to_pid:  # the common case: someone HQ knows
+            return self.resolve(self.key_to_pid[keys[0]])
         pids = sorted({self.resolve(self.key_to_pid[k]) for k in keys if k in self.key_to_pid})
         if not pids:
             pid = self.next_pid
@@ -167,7 +187,7 @@ class _Batch:
 
 
 def _slot(person: dict[str, Any]) -> tuple[str, str] | None:
-    return _whereabouts(person).slot
+    return (person["shelter_id"], person["stay_type"]) if person["state"] == CHECKED_IN else None
 
 
 def _whereabouts(person: dict[str, Any]) -> Whereabouts:
@@ -261,15 +281,16 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
     _check_shelters(conn, fresh)
 
     batch = _Batch(conn)
-    batch.prefetch({k for ev in fresh if ev.person for k in identity_keys(ev)})
+    keys = [identity_keys(ev) if ev.person is not None else () for ev in fresh]
+    batch.prefetch({k for ks in keys for k in ks})
     rows = []
     opened: dict[str, str] = {}
     shelter_status: dict[str, tuple[str, bool]] = {}
-    for ev in fresh:
+    for ev, ev_keys in zip(fresh, keys):
         order = order_key(ev.hlc, ev.kiosk_id, ev.seq)
         pid = None
         if ev.person is not None:
-            pid = batch.person_for(ev)
+            pid = batch.person_for(ev, ev_keys)
             batch.apply(ev, pid, order)
             if ev.type == CHECKIN:
                 opened[ev.shelter_id] = max(order, opened.get(ev.shelter_id, ""))
@@ -277,12 +298,12 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
             prev = shelter_status.get(ev.shelter_id)
             if prev is None or order > prev[0]:
                 shelter_status[ev.shelter_id] = (order, ev.data["status"] == "open")
-        rows.append({"device_id": ev.kiosk_id, "seq": ev.seq, "hlc": ev.hlc, "type": ev.type,
-                     "shelter_id": ev.shelter_id, "person_id": pid, "body": canonical_json(ev.to_wire())})
-    for row in rows:
-        if row["person_id"] is not None:
-            row["person_id"] = batch.resolve(row["person_id"])
-    conn.execute(events_t.insert(), rows)
+        rows.append([ev.kiosk_id, ev.seq, ev.hlc, ev.type, ev.shelter_id, pid, event_json(ev)])
+    if batch.merged_into:
+        for row in rows:
+            if row[5] is not None:
+                row[5] = batch.resolve(row[5])
+    insert_many(conn, "events", _EVENT_COLS, rows)
     _flush_merges(conn, batch)
     _refold(conn, batch)
     _flush_persons(conn, batch)
@@ -319,20 +340,17 @@ def _refold(conn: Connection, batch: _Batch) -> None:
 
 def _flush_persons(conn: Connection, batch: _Batch) -> None:
     alive = {batch.resolve(p) for p in batch.dirty} - set(batch.merged_into)
-    inserts = [batch.persons[p] for p in sorted(alive & batch.new_pids)]
-    updates = [{**batch.persons[p], "pid": p} for p in sorted(alive - batch.new_pids)]
-    if inserts:
-        conn.execute(persons_t.insert(), inserts)
-    if updates:
-        cols = {c: bindparam(c) for c in _PERSON_COLS if c != "id"}
-        conn.execute(update(persons_t).where(persons_t.c.id == bindparam("pid")).values(cols), updates)
-    fresh_keys = [{"key": k, "person_id": batch.resolve(p)} for k, p in batch.new_keys.items()]
+    if alive:
+        persons = batch.persons
+        insert_many(conn, "persons", _PERSON_COLS, [[persons[p][c] for c in _PERSON_COLS] for p in sorted(alive)],
+                    upsert_key="id")
+    fresh_keys = [(k, batch.resolve(p)) for k, p in batch.new_keys.items()]
     if fresh_keys:
         # A key may already exist, pointing at a merged-away person: replace it.
-        names = [r["key"] for r in fresh_keys if r["key"] in batch.key_existed]
+        names = [k for k, _ in fresh_keys if k in batch.key_existed]
         for i in range(0, len(names), 500):
             conn.execute(keys_t.delete().where(keys_t.c.key.in_(names[i:i + 500])))
-        conn.execute(keys_t.insert(), fresh_keys)
+        insert_many(conn, "person_keys", ("key", "person_id"), fresh_keys)
 
 
 def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],

@@ -56,3 +56,23 @@ def test_bad_people_are_refused_with_a_reason(person, message):
 def test_order_key_sorts_like_the_order_tuple():
     orders = [(5, "b", 2), (5, "a", 9), (4, "z", 1), (5, "a", 10)]
     assert sorted(orders) == sorted(orders, key=lambda o: order_key(*o))
+
+
+def test_event_json_is_exactly_the_canonical_form():
+    from hypothesis import given, strategies as st
+
+    from evac.events import event_json
+
+    @given(st.sampled_from(["checkin", "transfer", "needs", "status", "shelter_status"]),
+           st.text(min_size=1, max_size=20).filter(lambda t: t.strip() and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in t)),
+           st.booleans(), st.integers(1, 2**40))
+    def check(etype, name, household, seq):
+        data = {"checkin": {"stay_type": "in_car"}, "transfer": {"to_shelter_id": "H002"},
+                "needs": {"needs": ["infant", "pets"]}, "status": {"status": "injured", "note": '"quoted" \\ 痛い'},
+                "shelter_status": {"status": "open"}}[etype]
+        raw = wire(type=etype, seq=seq, data=data, household_id="hh-1" if household else None,
+                   person=None if etype == "shelter_status" else
+                   {"name": name, "birth_date": "1950-04-01", "sex": "female", "address": 'a"b\\c', "prereg_id": "P-1"})
+        ev = parse_event(raw)
+        assert event_json(ev) == canonical_json(ev.to_wire())
+    check()

@@ -1,0 +1,41 @@
+"""`evac demo` (what `make demo` runs): HQ, three kiosks and simulated evacuees; occupancy moves."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+
+from tests.conftest import ROOT, evac_cmd, free_port, wait_http
+
+
+def totals(url: str) -> tuple[int, dict]:
+    with urllib.request.urlopen(f"{url}/api/v1/shelters", timeout=10) as resp:
+        features = json.loads(resp.read())["features"]
+    occupied = {f["properties"]["id"]: f["properties"]["occupancy"] for f in features if f["properties"]["occupancy"]}
+    return len(features), occupied
+
+
+def test_demo_shows_occupancy_changing_at_hq(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(evac_cmd("demo", "--port", str(port), "--var", str(tmp_path / "demo"),
+                                     "--interval", "0.2", "--duration", "40", "--seed", "1"),
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/api/v1/shelters", 60)
+        seen = []
+        deadline = time.monotonic() + 35
+        while time.monotonic() < deadline and len({json.dumps(s, sort_keys=True) for s in seen}) < 3:
+            count, occupied = totals(url)
+            assert count == 212
+            if occupied:
+                seen.append(occupied)
+            time.sleep(1)
+        distinct = {json.dumps(s, sort_keys=True) for s in seen}
+        assert len(distinct) >= 3, f"occupancy did not move: {seen}"
+        assert set().union(*seen) <= {"H031", "H039", "H052"}
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert "simulated evacuees arriving" in out

@@ -1,0 +1,145 @@
+"""Kiosk and HQ as separate processes talking real HTTP on loopback."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+
+import pytest
+
+from kiosk.store import KioskStore
+from tests.conftest import Server, evac_cmd, free_port, run_evac
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def occupancy(hq_url: str) -> dict:
+    return {f["properties"]["id"]: f["properties"]["occupancy"]
+            for f in get_json(f"{hq_url}/api/v1/shelters")["features"] if f["properties"]["occupancy"]}
+
+
+def checkin(db, name, birth="1970-01-01", shelter="H001", address="焼津市本町1-1"):
+    result = run_evac("kiosk", "checkin", "--db", str(db), "--shelter", shelter, "--name", name,
+                      "--birth", birth, "--sex", "female", "--address", address)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def enroll(db_url: str, shelter: str) -> str:
+    result = run_evac("hq", "enroll-kiosk", "--db", db_url, "--shelter", shelter)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.count(".") == 1 and len(token) > 30
+    return token
+
+
+def test_scripted_checkins_sync_to_hq(hq_db_url, hq_server, tmp_path):
+    hq = hq_server(hq_db_url)
+    token = enroll(hq.db_url, "H001")
+    kiosk_db = tmp_path / "kiosk.sqlite3"
+    assert "checked in" in checkin(kiosk_db, "焼津 一").stdout
+    checkin(kiosk_db, "焼津 二")
+    checkin(kiosk_db, "焼津 三")
+    out = run_evac("kiosk", "checkout", "--db", str(kiosk_db), "--name", "焼津二", "--birth", "1970-01-01",
+                   "--address", "焼津市本町１－１")
+    assert out.returncode == 0, out.stderr
+    result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token)
+    assert result.returncode == 0, result.stderr
+    assert occupancy(hq.url) == {"H001": 2}
+    assert KioskStore(kiosk_db).pending() == 0
+
+
+def test_sync_with_hq_unreachable_fails_clearly_and_keeps_the_queue(hq_server, tmp_path):
+    kiosk_db = tmp_path / "kiosk.sqlite3"
+    checkin(kiosk_db, "待機 一")
+    dead = f"http://127.0.0.1:{free_port()}"
+    result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", dead, "--token", "K1.x")
+    assert result.returncode != 0
+    assert "unreachable" in result.stderr and "1 event(s) stay queued" in result.stderr
+    assert KioskStore(kiosk_db).pending() == 1
+    hq = hq_server()
+    token = enroll(hq.db_url, "H001")
+    assert run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token).returncode == 0
+    assert occupancy(hq.url) == {"H001": 1}
+
+
+def test_sync_with_a_wrong_token_fails_with_hqs_reason(hq_server, tmp_path):
+    hq = hq_server()
+    kiosk_id = enroll(hq.db_url, "H001").split(".")[0]
+    kiosk_db = tmp_path / "kiosk.sqlite3"
+    checkin(kiosk_db, "誤 鍵")
+    result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", f"{kiosk_id}.wrong")
+    assert result.returncode != 0 and "wrong" in result.stderr and "stay queued" in result.stderr
+
+
+def test_kiosk_app_syncs_in_the_background_within_seconds(hq_server, tmp_path):
+    hq = hq_server()
+    token = enroll(hq.db_url, "H002")
+    port = free_port()
+    kiosk = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H002",
+                            "--hq", hq.url, "--token", token, "--port", str(port)),
+                   f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    try:
+        body = json.dumps({"persons": [
+            {"name": "家族 父", "birth_date": "1980-01-01", "sex": "male", "address": "焼津市小川1"},
+            {"name": "家族 子", "birth_date": "2020-01-01", "sex": "female", "address": "焼津市小川1"}]}).encode()
+        req = urllib.request.Request(f"{kiosk.url}/api/checkin", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 201 and json.loads(resp.read())["status"] == "confirmed"
+        deadline = time.monotonic() + 20
+        while occupancy(hq.url) != {"H002": 2}:
+            assert time.monotonic() < deadline, "HQ did not see the household within 20 s"
+            time.sleep(0.2)
+        status = get_json(f"{kiosk.url}/api/status")
+        assert status["checked_in"] == 2 and status["hq_reachable"] is True
+    finally:
+        kiosk.stop()
+
+
+def test_kiosk_resends_when_hq_was_restored_from_an_older_backup(hq_server, tmp_path):
+    hq_file = tmp_path / "hq-restore.sqlite3"
+    hq = hq_server(f"sqlite:///{hq_file}")
+    token = enroll(hq.db_url, "H001")
+    kiosk_db = tmp_path / "kiosk.sqlite3"
+    checkin(kiosk_db, "前 一")
+    assert run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token).returncode == 0
+    hq.stop()
+    backup = tmp_path / "backup.sqlite3"
+    shutil.copy(hq_file, backup)  # HQ is stopped, so the WAL has been checkpointed into the file
+    hq = hq_server(f"sqlite:///{hq_file}")
+    checkin(kiosk_db, "後 二")
+    checkin(kiosk_db, "後 三")
+    assert run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token).returncode == 0
+    hq.stop()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"hq-restore.sqlite3{suffix}").unlink(missing_ok=True)
+    shutil.copy(backup, hq_file)
+    hq = hq_server(f"sqlite:///{hq_file}")
+    assert occupancy(hq.url) == {"H001": 1}
+    result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token)
+    assert result.returncode == 0, result.stderr
+    assert occupancy(hq.url) == {"H001": 3}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sex", "female", "--birth", "1990-02-31"], "not a date"),
+    (["--sex", "female", "--birth", "1990-01-01", "--shelter", "H999"], "unknown shelter"),
+    (["--sex", "female", "--birth", "1990-01-01", "--name", "  "], "name is missing"),
+])
+def test_scripted_checkin_rejects_bad_input_and_writes_nothing(tmp_path, args, message):
+    base = {"--db": str(tmp_path / "k.sqlite3"), "--shelter": "H001", "--name": "山田 花子", "--address": ""}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value
+    result = run_evac("kiosk", "checkin", *[x for kv in base.items() for x in kv])
+    assert result.returncode == 2 and message in result.stderr
+    assert KioskStore(tmp_path / "k.sqlite3").last_seq == 0
+
+
+def test_enrolling_at_an_unknown_shelter_is_refused(tmp_path):
+    result = run_evac("hq", "enroll-kiosk", "--db", str(tmp_path / "hq.sqlite3"), "--shelter", "NOPE")
+    assert result.returncode == 2 and "no shelter with id 'NOPE'" in result.stderr
