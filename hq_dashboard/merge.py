@@ -41,6 +41,7 @@ kiosks_t = Kiosk.__table__
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
 _PERSON_COLS = [c.name for c in persons_t.columns]
 _EVENT_COLS = [c.name for c in events_t.columns]
+_PERSON_SELECT = ", ".join(f"p.{c}" for c in _PERSON_COLS)
 
 
 def insert_many(conn: Connection, table: str, columns, rows, upsert_key: str | None = None) -> None:
@@ -103,23 +104,21 @@ class _Batch:
         self.next_pid = (conn.execute(select(func.max(persons_t.c.id))).scalar() or 0) + 1
 
     def prefetch(self, keys: set[str]) -> None:
+        """Load, in a few queries, everyone the batch mentions that HQ already knows."""
         keys = list(keys)
-        pids: set[int] = set()
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
         for i in range(0, len(keys), 500):
-            for key, pid in self.conn.execute(
-                    select(keys_t.c.key, keys_t.c.person_id).where(keys_t.c.key.in_(keys[i:i + 500]))):
+            chunk = keys[i:i + 500]
+            for key, *row in self.conn.exec_driver_sql(
+                    f"SELECT k.key, {_PERSON_SELECT} FROM person_keys k JOIN persons p ON p.id = k.person_id"
+                    f" WHERE k.key IN ({', '.join([mark] * len(chunk))})", tuple(chunk)):
+                pid = row[0]
                 self.key_to_pid[key] = pid
                 self.key_existed.add(key)
-                pids.add(pid)
-        self._load(pids)
-
-    def _load(self, pids: set[int]) -> None:
-        pids = [p for p in pids if p not in self.persons]
-        for i in range(0, len(pids), 500):
-            for row in self.conn.execute(select(persons_t).where(persons_t.c.id.in_(pids[i:i + 500]))):
-                person = dict(zip(_PERSON_COLS, row))
-                self.persons[person["id"]] = person
-                self.slot_before[person["id"]] = _slot(person)
+                if pid not in self.persons:
+                    person = dict(zip(_PERSON_COLS, row))
+                    self.persons[pid] = person
+                    self.slot_before[pid] = _slot(person)
 
     def resolve(self, pid: int) -> int:
         while pid in self.merged_into:
