@@ -70,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         sim = Simulator(kiosks, seed=args.seed)
         deadline = time.monotonic() + args.duration if args.duration else None
         while deadline is None or time.monotonic() < deadline:
-            print("  " + sim.step(), flush=True)
+            try:
+                print("  " + sim.step(), flush=True)
+            except OSError as exc:  # a kiosk refused or was slow: the demo goes on, as a shelter would
+                print(f"  (kiosk: {exc})", flush=True)
             time.sleep(args.interval)
         return 0
     finally:

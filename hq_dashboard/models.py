@@ -26,7 +26,7 @@ class Shelter(db.Model):
     source: Mapped[str] = mapped_column(String(40), default="")
     # Set by shelter_status events; any check-in opens a shelter too.
     opened: Mapped[bool] = mapped_column(Boolean, default=False)
-    opened_order: Mapped[str] = mapped_column(String(64), default="")
+    opened_order: Mapped[str] = mapped_column(String(100), default="")
     # Live counters, moved incrementally by the merge: people checked in here by stay type.
     occupancy: Mapped[int] = mapped_column(Integer, default=0)
     at_home: Mapped[int] = mapped_column(Integer, default=0)
@@ -75,17 +75,17 @@ class Person(db.Model):
     sex: Mapped[str] = mapped_column(String(8))
     address: Mapped[str] = mapped_column(String(200), default="")
     household_id: Mapped[str] = mapped_column(String(64), default="")
-    info_order: Mapped[str] = mapped_column(String(64), default="")
+    info_order: Mapped[str] = mapped_column(String(100), default="")
     # Whereabouts: the fold of this person's location events (evac.whereabouts).
     state: Mapped[str] = mapped_column(String(16), default="unknown")
     shelter_id: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     stay_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    loc_order: Mapped[str] = mapped_column(String(64), default="")
+    loc_order: Mapped[str] = mapped_column(String(100), default="")
     needs: Mapped[str] = mapped_column(String(200), default="")  # space-separated codes
-    needs_order: Mapped[str] = mapped_column(String(64), default="")
+    needs_order: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(16), default="")
     status_note: Mapped[str] = mapped_column(String(500), default="")
-    status_order: Mapped[str] = mapped_column(String(64), default="")
+    status_order: Mapped[str] = mapped_column(String(100), default="")
 
 
 class PersonKey(db.Model):

@@ -113,13 +113,21 @@ class KioskStore:
         except OSError:
             return  # no bundled data: the list comes with the first sync
         self.replace_shelters([{"id": s.id, "name": s.name, "kind": s.kind,
-                                "capacity": capacity_from_area(s.area_m2)} for s in sites])
+                                "capacity": capacity_from_area(s.area_m2)} for s in sites], from_hq=False)
 
-    def replace_shelters(self, shelters: Sequence[dict]) -> None:
+    def replace_shelters(self, shelters: Sequence[dict], from_hq: bool = True) -> None:
         with self._write():
+            if from_hq:
+                self._set_meta("config_at", dt.datetime.now(dt.timezone.utc).isoformat())
             self.db.execute("DELETE FROM shelters")
             self.db.executemany("INSERT INTO shelters(id, name, kind, capacity) VALUES (?, ?, ?, ?)",
                                 [(s["id"], s["name"], s["kind"], s.get("capacity")) for s in shelters])
+
+    def config_due(self, every_s: float) -> bool:
+        """Whether HQ's configuration (the shelter list) should be fetched again."""
+        last = self._meta("config_at")
+        now = dt.datetime.now(dt.timezone.utc)
+        return last is None or (now - dt.datetime.fromisoformat(last)).total_seconds() >= every_s
 
     def shelter_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM shelters")}

@@ -54,33 +54,41 @@ class HQClient:
             raise SyncError(f"HQ at {self.base} is unreachable ({reason})") from None
 
 
+CONFIG_EVERY_S = 600
+
+
 def sync_once(store: KioskStore, client: HQClient, batch_size: int = BATCH_SIZE) -> SyncReport:
-    """One round: send everything pending, then refresh the shelter list.  Raises SyncError."""
+    """One round: send everything pending (at least an empty batch, which tells this kiosk what HQ
+    holds), then refresh the shelter list when it is due.  Raises SyncError."""
     sent = 0
     rewound = False
     try:
         while True:
             events = store.outbox(batch_size)
-            if not events:
-                break
             status, answer = client.request("POST", "/api/v1/sync",
                                             {"device_id": store.device_id, "events": events})
-            if status == 200:
-                store.set_acked(answer["acked_seq"])
-                store.receive_hlc(answer["hlc"])
-                sent += answer.get("applied", 0)
-                continue
             if status == 409 and answer.get("error") == "sequence_gap" and "acked_seq" in answer and not rewound:
                 # HQ holds less than we thought (restored from a backup): send again from where it is.
                 store.set_acked(answer["acked_seq"])
                 rewound = True
                 continue
-            raise SyncError(f"HQ refused the batch: {answer.get('message', answer)}")
-        status, config = client.request("GET", "/api/v1/kiosk/config")
-        if status != 200:
-            raise SyncError(f"HQ refused the configuration request: {config.get('message', config)}")
-        store.replace_shelters(config["shelters"])
-        store.receive_hlc(config["hlc"])
+            if status != 200:
+                raise SyncError(f"HQ refused the batch: {answer.get('message', answer)}")
+            if answer["acked_seq"] < store.acked_seq and not rewound:
+                store.set_acked(answer["acked_seq"])
+                rewound = True
+                continue
+            store.set_acked(answer["acked_seq"])
+            store.receive_hlc(answer["hlc"])
+            sent += answer.get("applied", 0)
+            if not events or len(events) < batch_size and store.pending() == 0:
+                break
+        if store.config_due(CONFIG_EVERY_S):
+            status, config = client.request("GET", "/api/v1/kiosk/config")
+            if status != 200:
+                raise SyncError(f"HQ refused the configuration request: {config.get('message', config)}")
+            store.replace_shelters(config["shelters"])
+            store.receive_hlc(config["hlc"])
     except SyncError as exc:
         pending = store.pending()
         raise SyncError(f"{exc}; {pending} event(s) stay queued on this kiosk") from None

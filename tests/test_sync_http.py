@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import sqlite3
 import time
 import urllib.request
 
@@ -10,6 +10,11 @@ import pytest
 
 from kiosk.store import KioskStore
 from tests.conftest import Server, evac_cmd, free_port, run_evac
+
+
+def sqlite_copy(src, dst) -> None:
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
 
 
 def get_json(url: str) -> dict:
@@ -108,17 +113,13 @@ def test_kiosk_resends_when_hq_was_restored_from_an_older_backup(hq_server, tmp_
     kiosk_db = tmp_path / "kiosk.sqlite3"
     checkin(kiosk_db, "前 一")
     assert run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token).returncode == 0
-    hq.stop()
     backup = tmp_path / "backup.sqlite3"
-    shutil.copy(hq_file, backup)  # HQ is stopped, so the WAL has been checkpointed into the file
-    hq = hq_server(f"sqlite:///{hq_file}")
+    sqlite_copy(hq_file, backup)  # an online backup, as an operator would take one
     checkin(kiosk_db, "後 二")
     checkin(kiosk_db, "後 三")
     assert run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token).returncode == 0
     hq.stop()
-    for suffix in ("-wal", "-shm"):
-        (tmp_path / f"hq-restore.sqlite3{suffix}").unlink(missing_ok=True)
-    shutil.copy(backup, hq_file)
+    sqlite_copy(backup, hq_file)  # HQ's disk died; it is restored from the older backup
     hq = hq_server(f"sqlite:///{hq_file}")
     assert occupancy(hq.url) == {"H001": 1}
     result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token)
