@@ -70,6 +70,28 @@ def transfer():
     return jsonify(_confirmation([event])), 201
 
 
+@bp.post("/api/stay-type")
+def stay_type():
+    body = _body()
+    event = get_store().set_stay_type(*_who(body), str(body.get("stay_type", "")))
+    return jsonify(_confirmation([event])), 201
+
+
+@bp.post("/api/needs")
+def needs():
+    body = _body()
+    event = get_store().set_needs(current_app.config["SHELTER_ID"], *_who(body), body.get("needs"))
+    return jsonify(_confirmation([event])), 201
+
+
+@bp.post("/api/person-status")
+def person_status():
+    body = _body()
+    event = get_store().set_status(current_app.config["SHELTER_ID"], *_who(body), body.get("status"),
+                                   body.get("note") or "")
+    return jsonify(_confirmation([event])), 201
+
+
 def _status() -> dict:
     store = get_store()
     syncer = current_app.extensions.get("kiosk_sync")

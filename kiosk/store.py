@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from evac.events import (
-    CHECKIN, CHECKOUT, LOCATION_TYPES, STAY_TYPE, TRANSFER, Event, Person, canonical_json, parse_event,
+    CHECKIN, CHECKOUT, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, Event, Person,
+    canonical_json, parse_event,
 )
 from evac.hlc import HybridLogicalClock
 from evac.identity import person_key
@@ -230,6 +231,31 @@ class KioskStore:
         return self.append([{"type": STAY_TYPE, "shelter_id": entry.where.shelter_id,
                              "person": entry.person.to_wire(), "household_id": entry.household_id,
                              "data": {"stay_type": stay_type}}])[0]
+
+    def register(self, shelter_id: str, persons: Sequence[Person], household_id: str = "") -> list[Event]:
+        """Make people known (a household's members, say) without checking them in."""
+        self._require_shelter(shelter_id)
+        if len(persons) > 1 and not household_id:
+            household_id = "hh-" + uuid.uuid4().hex[:16]
+        return self.append([{"type": REGISTER, "shelter_id": shelter_id, "person": p.to_wire(),
+                             "household_id": household_id} for p in persons])
+
+    def _known(self, name: str, birth_date: str, address: str) -> RosterEntry:
+        entry = self.find(name, birth_date, address)
+        if entry is None:
+            raise KioskError(f"{name} ({birth_date}) is not known at this kiosk")
+        return entry
+
+    def set_needs(self, shelter_id: str, name: str, birth_date: str, address: str, needs: Sequence[str]) -> Event:
+        entry = self._known(name, birth_date, address)
+        return self.append([{"type": NEEDS, "shelter_id": shelter_id, "person": entry.person.to_wire(),
+                             "household_id": entry.household_id, "data": {"needs": list(needs)}}])[0]
+
+    def set_status(self, shelter_id: str, name: str, birth_date: str, address: str, status: str,
+                   note: str = "") -> Event:
+        entry = self._known(name, birth_date, address)
+        return self.append([{"type": STATUS, "shelter_id": shelter_id, "person": entry.person.to_wire(),
+                             "household_id": entry.household_id, "data": {"status": status, "note": note}}])[0]
 
     def checked_in(self, shelter_id: str | None = None) -> list[RosterEntry]:
         sql = ("SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id,"

@@ -76,3 +76,41 @@ def test_outbox_is_what_hq_has_not_acknowledged(kiosk_store):
 
 def test_kiosk_knows_the_city_shelters_before_its_first_sync(kiosk_store):
     assert len(kiosk_store.shelter_ids()) == 212
+
+
+def test_needs_status_and_registration_are_events_too(kiosk_store):
+    kiosk_store.register("H001", [TARO, HANAKO])
+    assert kiosk_store.checked_in() == []
+    needs = kiosk_store.set_needs("H001", "焼津 花子", "1950-07-07", HANAKO.address, ["dialysis", "elderly"])
+    status = kiosk_store.set_status("H001", "焼津 太郎", "1948-03-03", TARO.address, "injured", "右足を捻挫")
+    assert needs.data == {"needs": ["dialysis", "elderly"]} and needs.household_id
+    assert status.data == {"status": "injured", "note": "右足を捻挫"}
+    assert [e["type"] for e in kiosk_store.outbox(10)] == ["register", "register", "needs", "status"]
+
+
+def test_bad_needs_are_refused_and_write_nothing(kiosk_store):
+    from evac.events import InvalidEvent
+    kiosk_store.check_in("H001", [TARO])
+    with pytest.raises(InvalidEvent, match="needs must be a list"):
+        kiosk_store.set_needs("H001", TARO.name, TARO.birth_date, TARO.address, ["flying"])
+    with pytest.raises(KioskError, match="not known"):
+        kiosk_store.set_status("H001", "誰 か", "2000-01-01", "", "safe")
+    assert kiosk_store.last_seq == 1
+
+
+def test_the_kiosk_app_records_needs_and_refuses_bad_input_with_a_message(tmp_path):
+    from kiosk import create_app
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H001", "TESTING": True})
+    client = app.test_client()
+    who = {"name": "焼津 太郎", "birth_date": "1948-03-03", "address": TARO.address}
+    assert client.post("/api/checkin", json={"persons": [{**who, "sex": "male"}]}).status_code == 201
+    ok = client.post("/api/needs", json={**who, "needs": ["medication"]})
+    assert ok.status_code == 201 and ok.get_json()["status"] == "confirmed"
+    bad = client.post("/api/needs", json={**who, "needs": "medication"})
+    assert bad.status_code == 422 and "needs must be a list" in bad.get_json()["message"]
+    bad_date = client.post("/api/checkin", json={"persons": [{**who, "sex": "male", "birth_date": "1948-02-30"}]})
+    assert bad_date.status_code == 422 and "not a date" in bad_date.get_json()["message"]
+    moved = client.post("/api/stay-type", json={**who, "stay_type": "in_car"})
+    assert moved.status_code == 201
+    status = client.get("/api/status").get_json()
+    assert status["checked_in"] == 1 and status["pending_events"] == 3
