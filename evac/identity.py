@@ -37,6 +37,7 @@ PREFECTURES = (
     "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県",
     "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
 )
+_PREFECTURE_RE = re.compile("^(?:" + "|".join(PREFECTURES) + ")")
 _KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 # A kanji numeral is only a number where an address number stands: right before
 # 丁目/番/号/の-number or after a digit-dash.  「一色」 and 「三ケ名」 are place names.
@@ -71,11 +72,7 @@ def normalize_name(name: str) -> str:
 
 
 def normalize_address(address: str, home_municipality: str = "焼津市") -> str:
-    text = _common(address)
-    for pref in PREFECTURES:
-        if text.startswith(pref):
-            text = text[len(pref):]
-            break
+    text = _PREFECTURE_RE.sub("", _common(address), count=1)
     if home_municipality and text.startswith(home_municipality):
         text = text[len(home_municipality):]
     # Each rewrite can expose another (a converted numeral next to a unit), so

@@ -30,5 +30,7 @@ def _sqlite_pragmas(dbapi_conn, _record):
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=30000")
+        # HQ holds every person of the city: keep the person and key indexes in memory.
+        cur.execute("PRAGMA cache_size=-131072")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()

@@ -17,6 +17,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, text, update
@@ -41,6 +42,7 @@ kiosks_t = Kiosk.__table__
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
 _PERSON_COLS = [c.name for c in persons_t.columns]
 _EVENT_COLS = [c.name for c in events_t.columns]
+_person_row = itemgetter(*_PERSON_COLS)
 _PERSON_SELECT = ", ".join(f"p.{c}" for c in _PERSON_COLS)
 
 
@@ -53,7 +55,7 @@ def insert_many(conn: Connection, table: str, columns, rows, upsert_key: str | N
     if upsert_key:
         sql += f" ON CONFLICT ({upsert_key}) DO UPDATE SET " + ", ".join(
             f"{c} = excluded.{c}" for c in columns if c != upsert_key)
-    conn.exec_driver_sql(sql, [tuple(r) for r in rows])
+    conn.exec_driver_sql(sql, rows)
 
 
 class BatchRejected(Exception):
@@ -297,11 +299,9 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
             prev = shelter_status.get(ev.shelter_id)
             if prev is None or order > prev[0]:
                 shelter_status[ev.shelter_id] = (order, ev.data["status"] == "open")
-        rows.append([ev.kiosk_id, ev.seq, ev.hlc, ev.type, ev.shelter_id, pid, event_json(ev)])
+        rows.append((ev.kiosk_id, ev.seq, ev.hlc, ev.type, ev.shelter_id, pid, event_json(ev)))
     if batch.merged_into:
-        for row in rows:
-            if row[5] is not None:
-                row[5] = batch.resolve(row[5])
+        rows = [r[:5] + (None if r[5] is None else batch.resolve(r[5]),) + r[6:] for r in rows]
     insert_many(conn, "events", _EVENT_COLS, rows)
     _flush_merges(conn, batch)
     _refold(conn, batch)
@@ -341,7 +341,7 @@ def _flush_persons(conn: Connection, batch: _Batch) -> None:
     alive = {batch.resolve(p) for p in batch.dirty} - set(batch.merged_into)
     if alive:
         persons = batch.persons
-        insert_many(conn, "persons", _PERSON_COLS, [[persons[p][c] for c in _PERSON_COLS] for p in sorted(alive)],
+        insert_many(conn, "persons", _PERSON_COLS, [_person_row(persons[p]) for p in sorted(alive)],
                     upsert_key="id")
     fresh_keys = [(k, batch.resolve(p)) for k, p in batch.new_keys.items()]
     if fresh_keys:
@@ -349,7 +349,7 @@ def _flush_persons(conn: Connection, batch: _Batch) -> None:
         names = [k for k, _ in fresh_keys if k in batch.key_existed]
         for i in range(0, len(names), 500):
             conn.execute(keys_t.delete().where(keys_t.c.key.in_(names[i:i + 500])))
-        insert_many(conn, "person_keys", ("key", "person_id"), fresh_keys)
+        insert_many(conn, "person_keys", ("key", "person_id"), fresh_keys)  # already tuples
 
 
 def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
