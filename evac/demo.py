@@ -6,7 +6,6 @@ real HQ and kiosk apps.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -19,7 +18,8 @@ from pathlib import Path
 DEMO_SHELTERS = ("H031", "H039", "H052")
 
 
-def _wait_http(url: str, seconds: float = 30) -> None:
+def wait_http(url: str, seconds: float = 30) -> None:
+    """Wait until a URL answers; raises TimeoutError naming it."""
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -27,8 +27,8 @@ def _wait_http(url: str, seconds: float = 30) -> None:
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise SystemExit(f"evac demo: {url} did not come up")
-            time.sleep(0.2)
+                raise TimeoutError(f"{url} did not come up within {seconds:.0f} s") from None
+            time.sleep(0.1)
 
 
 def _evac(*args: str) -> list[str]:
@@ -36,55 +36,61 @@ def _evac(*args: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kiosk.simulator import DemoKiosk, Simulator
-
     var = Path(args.var).resolve()
     if var.exists():
         shutil.rmtree(var)
     var.mkdir(parents=True)
+    procs: list[subprocess.Popen] = []
+    with open(var / "processes.log", "w") as logs:
+        try:
+            return _run(args, var, procs, logs)
+        except TimeoutError as exc:
+            print(f"evac demo: {exc}; see {var / 'processes.log'}", file=sys.stderr)
+            return 1
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], logs) -> int:
+    from kiosk.simulator import DemoKiosk, Simulator
+
     hq_db = f"sqlite:///{var / 'hq.sqlite3'}"
     hq_url = f"http://127.0.0.1:{args.port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    procs: list[subprocess.Popen] = []
-    logs = open(var / "processes.log", "w")
-    try:
-        procs.append(subprocess.Popen(_evac("hq", "serve", "--db", hq_db, "--port", str(args.port)),
-                                      stdout=logs, stderr=logs, env=env))
-        _wait_http(f"{hq_url}/api/v1/shelters", 60)
-        kiosks = []
-        for i, shelter in enumerate(DEMO_SHELTERS):
-            token = subprocess.run(_evac("hq", "enroll-kiosk", "--db", hq_db, "--shelter", shelter),
-                                   check=True, capture_output=True, text=True, env=env).stdout.strip()
-            port = args.port + 1 + i
-            procs.append(subprocess.Popen(
-                _evac("kiosk", "serve", "--db", str(var / f"kiosk-{shelter}.sqlite3"), "--shelter", shelter,
-                      "--hq", hq_url, "--token", token, "--port", str(port)),
-                stdout=logs, stderr=logs, env=env))
-            kiosks.append(DemoKiosk(f"http://127.0.0.1:{port}", shelter))
-        for k in kiosks:
-            _wait_http(f"{k.url}/api/status", 60)
-        print(f"HQ:      {hq_url}/  (occupancy as GeoJSON: {hq_url}/api/v1/shelters)", flush=True)
-        for k in kiosks:
-            print(f"kiosk:   {k.url}/  at {k.shelter_id}", flush=True)
-        print("simulated evacuees arriving; Ctrl-C stops the demo", flush=True)
-        sim = Simulator(kiosks, seed=args.seed)
-        deadline = time.monotonic() + args.duration if args.duration else None
-        while deadline is None or time.monotonic() < deadline:
-            try:
-                print("  " + sim.step(), flush=True)
-            except OSError as exc:  # a kiosk refused or was slow: the demo goes on, as a shelter would
-                print(f"  (kiosk: {exc})", flush=True)
-            time.sleep(args.interval)
-        return 0
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        logs.close()
+    procs.append(subprocess.Popen(_evac("hq", "serve", "--db", hq_db, "--port", str(args.port)),
+                                  stdout=logs, stderr=logs, env=env))
+    wait_http(f"{hq_url}/api/v1/shelters", 60)
+    kiosks = []
+    for i, shelter in enumerate(DEMO_SHELTERS):
+        token = subprocess.run(_evac("hq", "enroll-kiosk", "--db", hq_db, "--shelter", shelter),
+                               check=True, capture_output=True, text=True, env=env).stdout.strip()
+        port = args.port + 1 + i
+        procs.append(subprocess.Popen(
+            _evac("kiosk", "serve", "--db", str(var / f"kiosk-{shelter}.sqlite3"), "--shelter", shelter,
+                  "--hq", hq_url, "--token", token, "--port", str(port)),
+            stdout=logs, stderr=logs, env=env))
+        kiosks.append(DemoKiosk(f"http://127.0.0.1:{port}", shelter))
+    for k in kiosks:
+        wait_http(f"{k.url}/api/status", 60)
+    print(f"HQ:      {hq_url}/  (occupancy as GeoJSON: {hq_url}/api/v1/shelters)", flush=True)
+    for k in kiosks:
+        print(f"kiosk:   {k.url}/  at {k.shelter_id}", flush=True)
+    print("simulated evacuees arriving; Ctrl-C stops the demo", flush=True)
+    sim = Simulator(kiosks, seed=args.seed)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    while deadline is None or time.monotonic() < deadline:
+        try:
+            print("  " + sim.step(), flush=True)
+        except OSError as exc:  # a kiosk refused or was slow: the demo goes on, as a shelter would
+            print(f"  (kiosk: {exc})", flush=True)
+        time.sleep(args.interval)
+    return 0
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 
 from evac.events import (
     LOCATION_TYPES, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,

@@ -6,8 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -23,15 +21,11 @@ def free_port() -> int:
 
 
 def wait_http(url: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{url} did not come up within {seconds} s")
-            time.sleep(0.1)
+    from evac.demo import wait_http as wait
+    try:
+        wait(url, seconds)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def evac_cmd(*args: str) -> list[str]:
@@ -112,7 +106,7 @@ class Server:
             wait_http(url + ready_path, 60)
         except AssertionError:
             self.stop()
-            raise AssertionError(f"server did not start:\n{log.read_text()}")
+            raise AssertionError(f"server did not start:\n{log.read_text()}") from None
 
     def stop(self) -> None:
         if self.proc.poll() is None:
