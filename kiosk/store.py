@@ -68,6 +68,15 @@ class KioskStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=30000")
+        if not self._initialised():
+            self._initialise()
+
+    def _initialised(self) -> bool:
+        # A read, so that opening the store for each request takes no write lock.
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is not None \
+            and self._meta("device_id") is not None and bool(self.shelter_ids())
+
+    def _initialise(self) -> None:
         with self._write():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
