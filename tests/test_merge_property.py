@@ -54,8 +54,20 @@ def build_stream(k: int, raw, skew_ms: int) -> list[dict]:
     return events
 
 
-def fresh_hq(path: Path, kiosks: int):
-    engine = create_engine(f"sqlite:///{path}")
+_pg_engines: dict[str, object] = {}
+
+
+def fresh_hq(path: Path, kiosks: int, backend: str = "sqlite"):
+    """An empty HQ database: a new SQLite file, or a reset PostgreSQL database."""
+    if backend == "sqlite":
+        engine = create_engine(f"sqlite:///{path}")
+    else:
+        from tests.postgres import create_database, postgres_server
+        name = f"evac_prop_{path.stem}"
+        if name not in _pg_engines:
+            _pg_engines[name] = create_engine(create_database(postgres_server(), name))
+        engine = _pg_engines[name]
+        db.metadata.drop_all(engine)
     db.metadata.create_all(engine)
     now = dt.datetime.now(dt.timezone.utc)
     with engine.begin() as conn:
@@ -106,22 +118,35 @@ def recount(snap: dict) -> dict:
     return {(s[0], c): s[c] for s in snap["shelters"] for c in (1, 2, 3) if s[c]} == counts
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
+deliveries = dict(
     streams=st.lists(kiosk_events, min_size=1, max_size=3),
     skews=st.lists(st.integers(-3_600_000, 3_600_000), min_size=3, max_size=3),
     schedule=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 11), st.integers(1, 6)), max_size=25),
     retry_chunk=st.integers(1, 5),
 )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**deliveries)
 def test_any_delivery_converges_to_in_order_delivery(streams, skews, schedule, retry_chunk):
+    check_convergence("sqlite", streams, skews, schedule, retry_chunk)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**deliveries)
+def test_any_delivery_converges_on_postgresql_too(pg_base, streams, skews, schedule, retry_chunk):
+    check_convergence("postgresql", streams, skews, schedule, retry_chunk)
+
+
+def check_convergence(backend, streams, skews, schedule, retry_chunk):
     streams = [build_stream(k, raw, skews[k]) for k, raw in enumerate(streams)]
     with tempfile.TemporaryDirectory() as tmp:
-        reference = fresh_hq(Path(tmp) / "ref.sqlite3", len(streams))
+        reference = fresh_hq(Path(tmp) / "ref.sqlite3", len(streams), backend)
         for k, events in enumerate(streams):
             assert deliver(reference, k, events)
         expected = snapshot(reference)
 
-        chaos = fresh_hq(Path(tmp) / "chaos.sqlite3", len(streams))
+        chaos = fresh_hq(Path(tmp) / "chaos.sqlite3", len(streams), backend)
         # Arbitrary batches: duplicated, out of order, overlapping, with gaps (which HQ refuses).
         for k, start, size in schedule:
             if k < len(streams):
@@ -134,8 +159,9 @@ def test_any_delivery_converges_to_in_order_delivery(streams, skews, schedule, r
                 assert deliver(chaos, k, events[high:high + retry_chunk])
                 high = min(len(events), high + retry_chunk)
         got = snapshot(chaos)
-        reference.dispose()
-        chaos.dispose()
+        if backend == "sqlite":
+            reference.dispose()
+            chaos.dispose()
     assert got == expected
     assert recount(got)
 
