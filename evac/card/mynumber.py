@@ -1,0 +1,203 @@
+"""Reading the 基本4情報 (name, address, birth date, sex) from a My Number card.
+
+Only the 券面事項入力補助AP is used, and in it only EF 0002 (the four basic
+items), opened with the 4-digit PIN (EF 0011) or 照合番号B (EF 0015).  The
+Individual Number (EF 0001) and 照合番号A (EF 0014, which *is* the number)
+are never selected: 番号法 §20 forbids a shelter to collect it, and
+`NumberSafeTransmit` refuses any APDU that would, before it reaches the card.
+
+A card must never be locked by a kiosk: the retry counter is read first, and
+when one try is left we refuse to spend it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .ber import TLVError, header_size, parse
+
+Transmit = Callable[[bytes], tuple[bytes, int]]
+
+KENHOJO_AID = bytes.fromhex("D3921000310001010408")  # 券面事項入力補助AP
+EF_BASIC4 = 0x0002
+EF_PIN = 0x0011
+EF_CODE_B = 0x0015
+# EF 0001 holds the Individual Number; EF 0014 is 照合番号A, which is the number itself.
+FORBIDDEN_EFS = frozenset({0x0001, 0x0014})
+
+SW_OK = 0x9000
+SW_NOT_FOUND = 0x6A82
+SW_BLOCKED = 0x6984
+SW_AUTH_BLOCKED = 0x6983
+SEXES = {"1": "male", "2": "female"}  # anything else on the card: other
+
+
+class CardError(Exception):
+    """A read that did not happen.  `code` names the case for the screen's message; nothing was stored."""
+
+    def __init__(self, code: str, message: str, tries_left: int | None = None):
+        super().__init__(message)
+        self.code, self.message, self.tries_left = code, message, tries_left
+
+
+class CardRemoved(CardError):
+    def __init__(self, detail: str = ""):
+        super().__init__("card_removed", "the card was taken away before it was read; please hold it still"
+                         + (f" ({detail})" if detail else ""))
+
+
+@dataclass(frozen=True)
+class BasicFour:
+    name: str
+    address: str
+    birth_date: str  # YYYY-MM-DD
+    sex: str         # female | male | other
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "address": self.address, "birth_date": self.birth_date, "sex": self.sex}
+
+
+class NumberSafeTransmit:
+    """Wraps a transport so that no APDU selecting the Individual Number or 照合番号A ever leaves."""
+
+    def __init__(self, transmit: Transmit):
+        self._transmit = transmit
+
+    def __call__(self, apdu: bytes) -> tuple[bytes, int]:
+        if len(apdu) >= 7 and apdu[1] == 0xA4 and apdu[2] == 0x02:
+            ef = int.from_bytes(apdu[5:7], "big")
+            if ef in FORBIDDEN_EFS:
+                raise PermissionError(f"refusing to select EF {ef:04X}: a shelter may not read the Individual Number")
+        if len(apdu) >= 4 and apdu[1] == 0x20 and apdu[3] in (0x14, 0x94):
+            raise PermissionError("refusing to verify 照合番号A")
+        return self._transmit(apdu)
+
+
+def _select_ef(transmit: Transmit, ef: int) -> int:
+    return transmit(bytes([0x00, 0xA4, 0x02, 0x0C, 0x02]) + ef.to_bytes(2, "big"))[1]
+
+
+def _tries_left(sw: int) -> int | None:
+    return sw & 0x0F if sw & 0xFFF0 == 0x63C0 else None
+
+
+def _check(sw: int, what: str) -> None:
+    if sw != SW_OK:
+        raise CardError("card_error", f"the card refused to {what} (status {sw:04X})")
+
+
+def _verify(transmit: Transmit, ef: int, secret: str, what: str) -> None:
+    _check(_select_ef(transmit, ef), f"open its {what}")
+    # VERIFY with no data reports the tries left without spending one.
+    _, sw = transmit(bytes([0x00, 0x20, 0x00, 0x80]))
+    left = _tries_left(sw)
+    if sw in (SW_BLOCKED, SW_AUTH_BLOCKED) or left == 0:
+        raise CardError("locked", f"the card's {what} is locked; use the other way or ask staff", 0)
+    if left is not None and left <= 1:
+        raise CardError("last_try", f"only one try of the {what} is left; to keep the card from locking, "
+                        "use the other way or ask staff", left)
+    data = secret.encode("ascii")
+    _, sw = transmit(bytes([0x00, 0x20, 0x00, 0x80, len(data)]) + data)
+    if sw == SW_OK:
+        return
+    left = _tries_left(sw)
+    if sw in (SW_BLOCKED, SW_AUTH_BLOCKED) or left == 0:
+        raise CardError("locked", f"the card's {what} is now locked; use the other way or ask staff", 0)
+    if left is not None:
+        raise CardError("wrong_secret", f"the {what} is not right; {left} tries left", left)
+    _check(sw, f"check the {what}")
+
+
+def _read_file(transmit: Transmit) -> bytes:
+    """READ BINARY of the selected EF, as long as the TLV at its start says."""
+    head, sw = transmit(bytes([0x00, 0xB0, 0x00, 0x00, 0x08]))
+    _check(sw, "be read")
+    try:
+        header, length = header_size(head)
+    except (TLVError, IndexError):
+        raise CardError("corrupt", "the card's data could not be understood") from None
+    total = header + length
+    data = bytearray(head[:total])
+    while len(data) < total:
+        chunk = min(0xFF, total - len(data))
+        part, sw = transmit(bytes([0x00, 0xB0, len(data) >> 8, len(data) & 0xFF, chunk]))
+        _check(sw, "be read")
+        if not part:
+            raise CardError("corrupt", "the card's data ended early")
+        data += part
+    return bytes(data[:total])
+
+
+def _text(value: bytes, what: str) -> str:
+    try:
+        return value.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CardError("corrupt", f"the card's {what} is not readable text") from None
+
+
+def parse_basic4(data: bytes) -> BasicFour:
+    """EF 0002: FF20 { DF21 header, DF22 name, DF23 address, DF24 birth YYYYMMDD, DF25 sex }."""
+    try:
+        (root, *_) = parse(data)
+    except (TLVError, ValueError):
+        raise CardError("corrupt", "the card's data could not be understood") from None
+    fields = {t: root.find(t) for t in (0xDF22, 0xDF23, 0xDF24, 0xDF25)}
+    if root.tag != 0xFF20 or any(v is None for v in fields.values()):
+        raise CardError("corrupt", "the card's data is missing the name, address, birth date or sex")
+    birth = _text(fields[0xDF24].value, "birth date")
+    if not re.fullmatch(r"\d{8}", birth):
+        raise CardError("corrupt", "the card's birth date is not readable")
+    try:
+        born = dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
+    except ValueError:
+        raise CardError("corrupt", "the card's birth date is not a date") from None
+    return BasicFour(name=_text(fields[0xDF22].value, "name"), address=_text(fields[0xDF23].value, "address"),
+                     birth_date=born.isoformat(), sex=SEXES.get(_text(fields[0xDF25].value, "sex"), "other"))
+
+
+def read_basic4(transmit: Transmit, *, pin: str | None = None, code_b: str | None = None) -> BasicFour:
+    """Read the four basic items with the PIN or 照合番号B.  Raises CardError; reads nothing else."""
+    if (pin is None) == (code_b is None):
+        raise ValueError("give the PIN or 照合番号B, one of them")
+    if pin is not None and not re.fullmatch(r"\d{4}", pin):
+        raise CardError("bad_input", "the PIN is 4 digits")
+    if code_b is not None and not re.fullmatch(r"\d{14}", code_b):
+        raise CardError("bad_input", "照合番号B is 14 digits: birth date (era YYMMDD), expiry year, security code")
+    transmit = NumberSafeTransmit(transmit)
+    try:
+        _, sw = transmit(bytes([0x00, 0xA4, 0x04, 0x0C, len(KENHOJO_AID)]) + KENHOJO_AID)
+        if sw != SW_OK:
+            raise CardError("not_my_number_card", "this card is not a My Number card")
+        if pin is not None:
+            _verify(transmit, EF_PIN, pin, "PIN")
+        else:
+            _verify(transmit, EF_CODE_B, code_b, "照合番号B")
+        _check(_select_ef(transmit, EF_BASIC4), "open its basic information")
+        return parse_basic4(_read_file(transmit))
+    except (ConnectionError, OSError) as exc:
+        raise CardRemoved(str(exc)) from None
+
+
+ERAS = (  # first day of each era, newest first
+    (dt.date(2019, 5, 1), "令和"), (dt.date(1989, 1, 8), "平成"), (dt.date(1926, 12, 25), "昭和"),
+    (dt.date(1912, 7, 30), "大正"), (dt.date(1868, 1, 25), "明治"),
+)
+
+
+def era_yymmdd(born: dt.date) -> str:
+    """The birth date as printed on the card for 照合番号B: the year of the Japanese era, month, day."""
+    for start, _name in ERAS:
+        if born >= start:
+            return f"{born.year - start.year + 1:02d}{born.month:02d}{born.day:02d}"
+    raise ValueError("a birth date before the Meiji era")
+
+
+def code_b(born: dt.date, expiry_year: int, security_code: str) -> str:
+    """照合番号B: birth date (era YYMMDD) + the card's expiry year + its 4-digit security code."""
+    if not re.fullmatch(r"\d{4}", security_code):
+        raise ValueError("the security code is 4 digits")
+    if not 2015 <= expiry_year <= 2100:
+        raise ValueError("the expiry year is not plausible")
+    return f"{era_yymmdd(born)}{expiry_year:04d}{security_code}"

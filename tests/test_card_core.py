@@ -1,0 +1,139 @@
+"""The card-reading logic against the software card, in-process (transports come with their own tests)."""
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from evac.card.applet import CardIdentity, MyNumberApplet, basic4_file
+from evac.card.ber import TLVError, encode, parse
+from evac.card.mynumber import (
+    CardError, CardRemoved, NumberSafeTransmit, code_b, era_yymmdd, parse_basic4, read_basic4,
+)
+
+NUMBER = "123456789018"
+# An address long enough to need a two-byte BER length, and a name outside the BMP (𠮷).
+LONG_ADDRESS = "静岡県焼津市本町五丁目九番一号　焼津ハイツ" + "東" * 60
+IDENTITY = CardIdentity(name="𠮷田 花子", address=LONG_ADDRESS, birth="19800217", sex="2", my_number=NUMBER,
+                        pin="4321", code_b="55021720301234")
+
+
+def card(**kw) -> MyNumberApplet:
+    return MyNumberApplet(CardIdentity(**{**IDENTITY.__dict__, **kw.pop("identity", {})}), **kw)
+
+
+def transmit_of(applet: MyNumberApplet):
+    def transmit(apdu: bytes):
+        response = applet.process(apdu)
+        return response[:-2], int.from_bytes(response[-2:], "big")
+    return transmit
+
+
+def test_reads_the_four_basic_items_with_the_pin():
+    applet = card()
+    info = read_basic4(transmit_of(applet), pin="4321")
+    assert info.to_json() == {"name": "𠮷田 花子", "address": LONG_ADDRESS, "birth_date": "1980-02-17",
+                              "sex": "female"}
+    assert 0x0001 not in applet.selected and 0x0014 not in applet.selected
+    assert len(LONG_ADDRESS.encode()) > 0x7F  # the two-byte length was exercised
+
+
+def test_reads_with_code_b_for_those_who_forgot_the_pin():
+    born = dt.date(1980, 2, 17)
+    assert era_yymmdd(born) == "550217"  # 昭和55年
+    info = read_basic4(transmit_of(card()), code_b=code_b(born, 2030, "1234"))
+    assert info.birth_date == "1980-02-17"
+
+
+def test_wrong_pin_says_how_many_tries_are_left():
+    applet = card()
+    with pytest.raises(CardError) as exc:
+        read_basic4(transmit_of(applet), pin="0000")
+    assert exc.value.code == "wrong_secret" and exc.value.tries_left == 2
+
+
+def test_the_last_try_is_never_spent():
+    applet = card(pin_tries=1)
+    with pytest.raises(CardError) as exc:
+        read_basic4(transmit_of(applet), pin="4321")
+    assert exc.value.code == "last_try" and applet.pin_tries == 1  # not even the right PIN was sent
+
+
+def test_a_locked_card_is_reported():
+    with pytest.raises(CardError) as exc:
+        read_basic4(transmit_of(card(pin_tries=0)), pin="4321")
+    assert exc.value.code == "locked"
+
+
+def test_not_a_my_number_card():
+    with pytest.raises(CardError) as exc:
+        read_basic4(transmit_of(card(is_my_number_card=False)), pin="4321")
+    assert exc.value.code == "not_my_number_card"
+
+
+def test_corrupt_data_is_reported_and_nothing_returned():
+    with pytest.raises(CardError) as exc:
+        read_basic4(transmit_of(card(corrupt_basic4=True)), pin="4321")
+    assert exc.value.code == "corrupt"
+
+
+def test_a_card_pulled_away_mid_read():
+    applet, calls = card(), []
+
+    def flaky(apdu):
+        calls.append(apdu)
+        if apdu[1] == 0xB0 and len(calls) > 6:
+            raise ConnectionError("card removed")
+        return transmit_of(applet)(apdu)
+    with pytest.raises(CardRemoved):
+        read_basic4(flaky, pin="4321")
+
+
+def test_the_individual_number_can_never_be_selected():
+    guarded = NumberSafeTransmit(transmit_of(card()))
+    guarded(bytes.fromhex("00A4040C0AD3921000310001010408"))
+    for ef in ("0001", "0014"):
+        with pytest.raises(PermissionError):
+            guarded(bytes.fromhex("00A4020C02" + ef))
+
+
+def test_pin_and_code_b_formats_are_checked_before_the_card_is_touched():
+    applet = card()
+    for kwargs in ({"pin": "12345"}, {"pin": "abcd"}, {"code_b": "123"}):
+        with pytest.raises(CardError) as exc:
+            read_basic4(transmit_of(applet), **kwargs)
+        assert exc.value.code == "bad_input"
+    assert applet.pin_tries == 3 and applet.selected == []
+
+
+def test_power_off_ends_the_unlocked_state():
+    applet = card()
+    read_basic4(transmit_of(applet), pin="4321")
+    applet.power_off()
+    applet.process(bytes.fromhex("00A4040C0AD3921000310001010408"))
+    applet.process(bytes.fromhex("00A4020C020002"))
+    assert applet.process(bytes.fromhex("00B0000008"))[-2:] == b"\x69\x82"
+
+
+@pytest.mark.parametrize("size", [0, 5, 0x7F, 0x80, 0xFF, 0x100, 0xFFFF, 0x10000])
+def test_ber_lengths_of_one_two_three_and_four_bytes(size):
+    value = b"x" * size
+    (tlv,) = parse(encode(0xDF23, value) + b"\xff" * 10)
+    assert tlv.tag == 0xDF23 and tlv.value == value
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\xdf\x22\x05abc", "says 5 bytes"),
+    (b"\xdf\x22\x80abc", "indefinite"),
+    (b"\xdf\x22\x85\x00\x00\x00\x00\x01a", "more than a card file"),
+    (b"\xdf", "ends inside a tag"),
+])
+def test_ber_errors_are_named(data, message):
+    with pytest.raises(TLVError, match=message):
+        parse(data)
+
+
+@given(st.text(min_size=1, max_size=300).filter(lambda s: s.strip() == s and s), st.integers(0, 100))
+def test_basic4_parses_whatever_text_and_filler(name, filler):
+    ident = CardIdentity(name=name, address="焼津市", birth="20000101", sex="9", my_number=NUMBER, filler=filler)
+    assert parse_basic4(basic4_file(ident)).name == name
