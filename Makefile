@@ -1,3 +1,7 @@
+# make setup | test | demo | bench | clean
+# make test PYTEST_ARGS="tests/test_postgres_fixture.py -x"   passes extra arguments to pytest
+PYTEST_ARGS ?=
+
 .PHONY: setup test demo bench clean
 
 setup:
@@ -12,5 +16,7 @@ demo: setup
 bench: setup
 	.venv/bin/evac bench ingest --events 200000 --json
 
+# Removes what runs leave behind; keeps .venv (delete it by hand to rebuild it).
 clean:
-	rm -rf var build *.egg-info .pytest_cache .hypothesis
+	rm -rf var build *.egg-info .pytest_cache .hypothesis .ruff_cache .mypy_cache
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

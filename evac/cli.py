@@ -8,7 +8,7 @@ import sys
 
 def build_parser() -> argparse.ArgumentParser:
     from hq_dashboard import cli as hq_cli
-    from kiosk import cli as kiosk_cli
+    from kiosk import card_cli, cli as kiosk_cli
     from bench import cli as bench_cli
     from . import demo
 
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="area", required=True)
     hq_cli.register(sub.add_parser("hq", help="the HQ service"))
     kiosk_cli.register(sub.add_parser("kiosk", help="a shelter kiosk"))
+    card_cli.register(sub.add_parser("card", help="My Number card reading and the software card"))
     bench_cli.register(sub.add_parser("bench", help="benchmarks"))
     demo.register(sub.add_parser("demo", help="HQ and three kiosks with simulated arrivals"))
     return parser

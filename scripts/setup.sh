@@ -1,33 +1,56 @@
 #!/usr/bin/env bash
 # Everything the project needs on a fresh Debian machine; quick when it is all there.
+#   1. Debian packages listed in scripts/debian-packages.txt (installed when run as root)
+#   2. .venv with the project installed editable, with its test extras
+# Environment: PYTHON (interpreter for the venv, default python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+say() { echo "setup: $*"; }
+
+# --- 1. Debian packages -------------------------------------------------------------
 missing=()
-while read -r pkg; do
-    pkg=${pkg%%#*}; pkg=${pkg// /}
-    [ -n "$pkg" ] || continue
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+while read -r line || [ -n "$line" ]; do
+    line=${line%%#*}
+    for pkg in $line; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$pkg")
+        fi
+    done
 done < scripts/debian-packages.txt
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ]; then
-        echo "setup: installing Debian packages: ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    else
-        echo "setup: missing Debian packages: ${missing[*]}" >&2
-        echo "setup: install them with: sudo apt-get install ${missing[*]} (tests that need them are skipped)" >&2
+
+if [ ${#missing[@]} -eq 0 ]; then
+    say "Debian packages present"
+elif [ "$(id -u)" = 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt_log=$(mktemp)
+    if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+            </dev/null >"$apt_log" 2>&1; then
+        tail -n 40 "$apt_log" >&2
+        rm -f "$apt_log"
+        say "apt-get failed installing: ${missing[*]}" >&2
+        exit 1
     fi
+    rm -f "$apt_log"
+else
+    say "missing Debian packages: ${missing[*]}" >&2
+    say "install them with: sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    say "continuing; the tests that need them will be skipped" >&2
 fi
 
-if [ ! -x .venv/bin/python ]; then
-    echo "setup: creating .venv"
+# --- 2. Python virtual environment --------------------------------------------------
+if ! .venv/bin/python -c '' 2>/dev/null; then
+    say "creating .venv"
+    rm -rf .venv
     "${PYTHON:-python3}" -m venv .venv
 fi
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-    echo "setup: installing the project and its test dependencies into .venv"
-    .venv/bin/pip install -q -e '.[test]'
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ -f "$stamp" ]; then
+    say ".venv up to date"
+else
+    say "installing the project and its test dependencies into .venv"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/pip install -q -e '.[test]' </dev/null
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

@@ -5,18 +5,39 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.postgres import create_database, drop_database, postgres_server
+from tests.postgres import create_database, drop_database, postgres_server, why_unavailable
+
+
+def _connect(url: str):
+    u = make_url(url)
+    return psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
+                           dbname=u.database, autocommit=True)
 
 
 def test_a_private_postgresql_serves_real_databases():
     base = postgres_server()
     if base is None:
-        pytest.skip("PostgreSQL from Debian's package is not installed")
+        pytest.skip(why_unavailable() or "no PostgreSQL for the tests")
+    assert base.endswith("/")
+    assert postgres_server() == base  # one server per test session
     name = f"evac_fixture_{uuid.uuid4().hex[:8]}"
-    url = make_url(create_database(base, name))
-    with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=name, autocommit=True) as conn:
-        conn.execute("CREATE TABLE t (name text)")
-        conn.execute("INSERT INTO t VALUES (%s)", ("避難所",))
-        assert conn.execute("SELECT name FROM t").fetchone()[0] == "避難所"
-        assert conn.execute("SHOW server_encoding").fetchone()[0] == "UTF8"
-    drop_database(base, name)
+    url = create_database(base, name)
+    assert url == base + name
+    try:
+        with _connect(url) as conn:
+            conn.execute("CREATE TABLE shelter (id serial PRIMARY KEY, name text NOT NULL)")
+            conn.execute("INSERT INTO shelter (name) VALUES (%s)", ("避難所",))
+            assert conn.execute("SELECT name FROM shelter").fetchall() == [("避難所",)]
+            assert conn.execute("SHOW server_encoding").fetchone()[0] == "UTF8"
+
+        # Creating it again gives a fresh, empty database even while a connection is open.
+        with _connect(url) as stale:
+            assert create_database(base, name) == url
+            with pytest.raises(psycopg.OperationalError):
+                stale.execute("SELECT 1")
+        with _connect(url) as conn:
+            assert conn.execute("SELECT to_regclass('shelter')").fetchone()[0] is None
+    finally:
+        drop_database(base, name)
+    with _connect(base + "postgres") as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,)).fetchone()[0] == 0

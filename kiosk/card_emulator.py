@@ -1,0 +1,98 @@
+"""The software My Number card on real transports: pcscd's vpcd driver (and, later, nfcpy's udp device).
+
+vpcd (Debian's vsmartcard-vpcd) listens on a TCP port; a virtual card
+connects to it and answers: each message is a 2-byte big-endian length and a
+payload; a 1-byte payload is a control (0 power off, 1 power on, 2 reset,
+4 send the ATR), anything longer is a command APDU.  Closing the connection
+is taking the card out of the reader.
+"""
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+
+from evac.card.applet import CardIdentity, MyNumberApplet
+
+VPCD_PORT = 0x8C7B  # Debian's /etc/reader.conf.d/vpcd: DEVICENAME /dev/null:0x8C7B
+# T=1, no historical bytes: TS=3B, T0=80 (TD1 follows), TD1=01 (T=1), TCK = 80 xor 01.
+ATR = bytes.fromhex("3B800181")
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("vpcd closed the connection")
+        data += chunk
+    return data
+
+
+class VpcdCard:
+    """Runs an applet as the card in vpcd's reader until stopped."""
+
+    def __init__(self, applet: MyNumberApplet, host: str = "127.0.0.1", port: int = VPCD_PORT):
+        self.applet, self.host, self.port = applet, host, port
+        self.stopping = threading.Event()
+        self.sock: socket.socket | None = None
+
+    def insert(self, timeout: float = 30) -> None:
+        """Connect to vpcd: the card is in the reader."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.create_connection((self.host, self.port), timeout=5)
+                self.sock.settimeout(None)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise ConnectionError(f"no vpcd reader on {self.host}:{self.port}; is pcscd running?") from None
+                time.sleep(0.2)
+
+    def remove(self) -> None:
+        self.stopping.set()
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.sock.close()
+            self.sock = None
+        self.applet.power_off()
+
+    def serve(self) -> None:
+        sock = self.sock
+        try:
+            while not self.stopping.is_set():
+                (length,) = struct.unpack(">H", _recv_exact(sock, 2))
+                payload = _recv_exact(sock, length)
+                if length == 1:
+                    if payload[0] in (0, 2):
+                        self.applet.power_off()
+                    elif payload[0] == 4:
+                        sock.sendall(struct.pack(">H", len(ATR)) + ATR)
+                    continue
+                response = self.applet.process(payload)
+                sock.sendall(struct.pack(">H", len(response)) + response)
+        except (ConnectionError, OSError):
+            pass  # vpcd went away or the card was removed
+
+
+def synthetic_identity(seed: int | None = None) -> CardIdentity:
+    """A made-up resident of Yaizu (Faker, ja_JP) with a made-up Individual Number."""
+    import random
+
+    from faker import Faker
+    fake = Faker("ja_JP")
+    rng = random.Random(seed)
+    if seed is not None:
+        fake.seed_instance(seed)
+    sex = rng.choice(("1", "2"))
+    given = fake.first_name_male() if sex == "1" else fake.first_name_female()
+    born = fake.date_of_birth(minimum_age=1, maximum_age=95)
+    return CardIdentity(
+        name=f"{fake.last_name()}　{given}", address=f"静岡県焼津市本町{rng.randint(1, 6)}丁目{rng.randint(1, 20)}番{rng.randint(1, 30)}号",
+        birth=born.strftime("%Y%m%d"), sex=sex, my_number="".join(str(rng.randrange(10)) for _ in range(12)),
+        pin="".join(str(rng.randrange(10)) for _ in range(4)))

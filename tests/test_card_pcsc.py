@@ -1,0 +1,136 @@
+"""The whole PC/SC path: `evac card read` → pyscard → pcscd → Debian's vpcd driver → the software card."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from evac.card.applet import CardIdentity, MyNumberApplet
+from kiosk.card_emulator import VpcdCard
+from tests.conftest import run_evac
+
+NUMBER = "271828182845"  # the card's Individual Number: it must never appear anywhere outside the card
+LONG_ADDRESS = "静岡県焼津市本町五丁目九番一号　焼津駅前ハイツ" + "南" * 50 + "𠮷"
+
+
+@pytest.fixture(scope="module")
+def pcscd():
+    if not shutil.which("pcscd") or not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
+        pytest.skip("pcscd and vsmartcard-vpcd are not installed (make test installs them as root)")
+    started = None
+    if subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True).returncode != 0:
+        started = subprocess.Popen(["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+    yield
+    if started is not None:
+        started.terminate()
+        started.wait(10)
+
+
+@pytest.fixture
+def insert_card(pcscd):
+    """insert_card(applet) puts the software card into vpcd's reader for the test."""
+    cards = []
+
+    def insert(applet: MyNumberApplet) -> MyNumberApplet:
+        card = VpcdCard(applet)
+        card.insert()
+        thread = threading.Thread(target=card.serve, daemon=True)
+        thread.start()
+        cards.append((card, thread))
+        time.sleep(0.5)  # pcscd notices the card
+        return applet
+    yield insert
+    for card, thread in cards:
+        card.remove()
+        thread.join(5)
+    time.sleep(0.5)  # pcscd notices it is gone
+
+
+def identity(**over) -> CardIdentity:
+    base = dict(name="𠮷田　花子", address=LONG_ADDRESS, birth="19800217", sex="2", my_number=NUMBER,
+                pin="4321", code_b="55021720301234")
+    return CardIdentity(**{**base, **over})
+
+
+def read(*flags: str, secret: str) -> subprocess.CompletedProcess:
+    return run_evac("card", "read", "--reader", "pcsc", "--reader-name", "Virtual PCD", *flags,
+                    input=secret + "\n", timeout=60)
+
+
+def test_reads_the_basic_four_through_pcscd(insert_card):
+    applet = insert_card(MyNumberApplet(identity()))
+    result = read("--pin-stdin", secret="4321")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"name": "𠮷田　花子", "address": LONG_ADDRESS,
+                                         "birth_date": "1980-02-17", "sex": "female"}
+    assert result.stdout.count("\n") == 1  # one JSON object and nothing else
+    assert 0x7F < len(LONG_ADDRESS.encode()) <= 0xFF  # a two-byte BER length (81 xx); FF20 around it needs three
+    assert 0x0001 not in applet.selected and 0x0014 not in applet.selected
+    assert not applet._verified, "the card must be powered off after reading"
+
+
+def test_reads_with_code_b(insert_card):
+    insert_card(MyNumberApplet(identity()))
+    result = read("--code-b-stdin", secret="55021720301234")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["birth_date"] == "1980-02-17"
+
+
+def test_wrong_pin_then_last_try_refused_and_card_never_locked(insert_card):
+    applet = insert_card(MyNumberApplet(identity()))
+    first = read("--pin-stdin", secret="0000")
+    assert first.returncode == 2 and "2 tries left" in first.stderr and first.stdout == ""
+    second = read("--pin-stdin", secret="1111")
+    assert second.returncode == 2 and "1 tries left" in second.stderr
+    third = read("--pin-stdin", secret="4321")  # even the right PIN is not risked on the last try
+    assert third.returncode == 2 and "only one try" in third.stderr
+    assert applet.pin_tries == 1
+
+
+def test_a_locked_card_says_so(insert_card):
+    insert_card(MyNumberApplet(identity(), pin_tries=0))
+    result = read("--pin-stdin", secret="4321")
+    assert result.returncode == 2 and "locked" in result.stderr
+
+
+def test_a_card_that_is_not_a_my_number_card(insert_card):
+    insert_card(MyNumberApplet(identity(), is_my_number_card=False))
+    result = read("--pin-stdin", secret="4321")
+    assert result.returncode == 2 and "not a My Number card" in result.stderr
+
+
+def test_corrupt_card_data(insert_card):
+    insert_card(MyNumberApplet(identity(), corrupt_basic4=True))
+    result = read("--pin-stdin", secret="4321")
+    assert result.returncode == 2 and "could not be understood" in result.stderr and result.stdout == ""
+
+
+def test_no_card_on_the_reader(pcscd):
+    result = read("--pin-stdin", secret="4321")
+    assert result.returncode == 2 and "no card" in result.stderr
+
+
+def test_the_individual_number_is_nowhere_after_a_read_checkin_and_sync(insert_card, hq_server, tmp_path):
+    applet = insert_card(MyNumberApplet(identity()))
+    result = read("--pin-stdin", secret="4321")
+    info = json.loads(result.stdout)
+    hq = hq_server(f"sqlite:///{tmp_path / 'hq.sqlite3'}")
+    token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H001").stdout.strip()
+    kiosk_db = tmp_path / "kiosk.sqlite3"
+    checkin = run_evac("kiosk", "checkin", "--db", str(kiosk_db), "--shelter", "H001", "--name", info["name"],
+                       "--birth", info["birth_date"], "--sex", info["sex"], "--address", info["address"])
+    sync = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token)
+    assert checkin.returncode == 0 and sync.returncode == 0, checkin.stderr + sync.stderr
+    hq.stop()
+    outputs = result.stdout + result.stderr + checkin.stdout + sync.stdout
+    assert NUMBER not in outputs
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert NUMBER.encode() not in path.read_bytes(), f"the Individual Number leaked into {path}"
+    assert 0x0001 not in applet.selected
