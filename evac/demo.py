@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,8 @@ def _evac(*args: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # SIGTERM must run the clean-up below too, or HQ and the kiosks outlive the demo.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     var = Path(args.var).resolve()
     if var.exists():
         shutil.rmtree(var)

@@ -17,11 +17,9 @@ def read(args: argparse.Namespace) -> int:
     secret = sys.stdin.readline().strip()
     if not secret:
         return _fail("give the PIN (or 照合番号B) on standard input")
-    if args.reader == "nfc":
-        return _fail("reading through nfcpy is not built yet; use --reader pcsc")
-    from .card_readers import PcscReader
+    from .card_readers import NfcReader, PcscReader
     try:
-        reader = PcscReader(args.reader_name)
+        reader = NfcReader(args.device or "usb", args.wait) if args.reader == "nfc" else PcscReader(args.reader_name)
         try:
             info = read_basic4(reader.transmit, **({"pin": secret} if args.pin_stdin else {"code_b": secret}))
         finally:
@@ -34,17 +32,21 @@ def read(args: argparse.Namespace) -> int:
 
 def emulate(args: argparse.Namespace) -> int:
     from evac.card.applet import CardIdentity, MyNumberApplet
-    from .card_emulator import VPCD_PORT, VpcdCard, synthetic_identity
-    if args.nfc_udp:
-        return _fail("the nfcpy udp card is not built yet; use --vpcd")
+    from .card_emulator import VPCD_PORT, NfcUdpCard, VpcdCard, synthetic_identity
     if args.identity_json:
         with open(args.identity_json, encoding="utf-8") as f:
             identity = CardIdentity(**json.load(f))
     else:
         identity = synthetic_identity(args.seed)
     applet = MyNumberApplet(identity, pin_tries=args.pin_tries)
-    print(f"software My Number card for {identity.name} (PIN {identity.pin}) in vpcd's reader",
-          file=sys.stderr, flush=True)
+    where = f"on nfcpy's udp device, port {args.port or 54321}" if args.nfc_udp else "in vpcd's reader"
+    print(f"software My Number card for {identity.name} (PIN {identity.pin}) {where}", file=sys.stderr, flush=True)
+    if args.nfc_udp:
+        try:
+            NfcUdpCard(applet, f"udp:127.0.0.1:{args.port or 54321}").serve()
+        except KeyboardInterrupt:
+            pass
+        return 0
     try:
         while True:  # re-insert whenever pcscd drops the connection
             card = VpcdCard(applet, port=args.port or VPCD_PORT)
@@ -62,6 +64,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--reader", choices=("pcsc", "nfc"), required=True)
     p.add_argument("--device", help="nfcpy device path (usb:…, udp:…)")
     p.add_argument("--reader-name", help="PC/SC reader name (its beginning is enough)")
+    p.add_argument("--wait", type=float, default=15.0, help="seconds to wait for a card on an NFC reader")
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--pin-stdin", action="store_true", help="the 4-digit PIN on standard input")
     how.add_argument("--code-b-stdin", action="store_true", help="照合番号B (14 digits) on standard input")

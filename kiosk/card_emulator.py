@@ -80,6 +80,55 @@ class VpcdCard:
             pass  # vpcd went away or the card was removed
 
 
+class NfcUdpCard:
+    """Runs an applet as an ISO 14443 Type 4B card on nfcpy's udp device (nfcpy's own stack on both sides)."""
+
+    # SENSB_RES: 50, NFCID0, application data, bit rates, FSCI 8 (256 bytes) | ISO 14443-4,
+    # FWI 14 (generous: the "radio" is a loaded test machine's loopback).
+    SENSB_RES = bytes.fromhex("50" "4D594E41" "00000000" "00" "81" "E0")
+
+    def __init__(self, applet: MyNumberApplet, device: str):
+        import nfc
+        self.applet, self.device = applet, device
+        self.clf = nfc.ContactlessFrontend(device)
+        self.stopping = threading.Event()
+
+    def serve(self) -> None:
+        import nfc.clf
+        target = nfc.clf.LocalTarget("106B")
+        target.sensb_res = self.SENSB_RES
+        try:
+            while not self.stopping.is_set():
+                activated = self.clf.listen(target, timeout=0.5)
+                if activated is None or not activated.tt4_cmd or activated.tt4_cmd[0] != 0x1D:
+                    continue
+                self._session()
+                self.applet.power_off()  # out of the field
+        finally:
+            self.clf.close()
+
+    def _session(self) -> None:
+        import nfc.clf
+        response = b"\x00"  # ATTRIB answer: MBLI 0, CID 0
+        while not self.stopping.is_set():
+            try:
+                command = self.clf.exchange(response, timeout=2.0)
+            except nfc.clf.CommunicationError:
+                return  # the reader went away
+            if not command:
+                return
+            pcb = command[0]
+            if pcb & 0xEE == 0x02:  # I-block: an APDU
+                response = bytes([0x02 | (pcb & 0x01)]) + self.applet.process(bytes(command[1:]))
+            elif pcb & 0xF6 == 0xB2:  # R(NAK): send the last block again
+                continue
+            else:  # S(DESELECT) or anything unexpected: the session is over
+                return
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
 def synthetic_identity(seed: int | None = None) -> CardIdentity:
     """A made-up resident of Yaizu (Faker, ja_JP) with a made-up Individual Number."""
     import random

@@ -1,6 +1,9 @@
 """Card readers as `transmit(apdu) -> (data, sw)`: PC/SC through pyscard (contact readers, CCID
-contactless readers such as the RC-S300, and vpcd's virtual reader in tests)."""
+contactless readers such as the RC-S300, and vpcd's virtual reader in tests), and nfcpy
+(RC-S380 class readers; its udp device in tests), where the card answers as ISO 14443 Type 4B."""
 from __future__ import annotations
+
+import time
 
 from evac.card.mynumber import CardError
 
@@ -44,3 +47,46 @@ class PcscReader:
             self.connection.disconnect()  # pyscard's default disposition powers the card off
         except self._errors:
             pass
+
+
+class NfcReader:
+    """The My Number card (ISO 14443 Type B) on an nfcpy reader, waited for up to `wait` seconds."""
+
+    def __init__(self, device: str = "usb", wait: float = 15.0):
+        try:
+            import nfc
+            import nfc.clf
+        except ImportError:
+            raise CardError("no_reader", "NFC support (nfcpy) is not installed on this kiosk") from None
+        try:
+            self.clf = nfc.ContactlessFrontend(device)
+        except (IOError, OSError) as exc:
+            raise CardError("no_reader", f"no NFC reader at {device!r} ({exc})") from None
+        deadline = time.monotonic() + wait
+        target = None
+        while target is None and time.monotonic() < deadline:
+            target = self.clf.sense(nfc.clf.RemoteTarget("106B"), iterations=1, interval=0.2)
+        if target is None:
+            self.clf.close()
+            raise CardError("no_card", "no card was held to the reader")
+        try:
+            self.tag = nfc.tag.activate(self.clf, target)
+        except nfc.clf.CommunicationError as exc:
+            self.clf.close()
+            raise CardError("card_removed", f"the card could not be read; please hold it still ({exc})") from None
+        if self.tag is None:
+            self.clf.close()
+            raise CardError("not_my_number_card", "this card is not a My Number card")
+        self._errors = (nfc.clf.CommunicationError, nfc.tag.TagCommandError)
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        try:
+            response = self.tag.transceive(bytes(apdu))
+        except self._errors as exc:
+            raise ConnectionError(str(exc)) from None
+        if response is None or len(response) < 2:
+            raise ConnectionError("no answer from the card")
+        return bytes(response[:-2]), int.from_bytes(response[-2:], "big")
+
+    def close(self) -> None:
+        self.clf.close()  # the field goes off: the card loses power and its unlocked state

@@ -50,7 +50,9 @@ if [ -f "$stamp" ]; then
     say ".venv up to date"
 else
     say "installing the project and its test dependencies into .venv"
-    PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/pip install -q -e '.[test]' </dev/null
+    # (the filter drops this machine's pip.conf noise about local index folders that are absent)
+    PIP_DISABLE_PIP_VERSION_CHECK=1 .venv/bin/pip install -q -e '.[test]' </dev/null 2>&1 \
+        | { grep -v "^WARNING: Location 'file:.*' is ignored" || true; }
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

@@ -44,3 +44,6 @@ def test_demo_shows_occupancy_changing_at_hq(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert "simulated evacuees arriving" in out
+    for pattern in (f"--port {port}", f"127.0.0.1:{port}"):  # HQ, and kiosks pointing at it
+        leftovers = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+        assert leftovers == "", "the demo left HQ or kiosk processes running"

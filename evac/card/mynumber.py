@@ -121,7 +121,7 @@ def _read_file(transmit: Transmit) -> bytes:
     total = header + length
     data = bytearray(head[:total])
     while len(data) < total:
-        chunk = min(0xFF, total - len(data))
+        chunk = min(0xF0, total - len(data))  # fits one contactless frame (FSD 256) with PCB and SW
         part, sw = transmit(bytes([0x00, 0xB0, len(data) >> 8, len(data) & 0xFF, chunk]))
         _check(sw, "be read")
         if not part:

@@ -1,0 +1,74 @@
+"""The nfcpy path: `evac card read --reader nfc` → nfcpy → its udp device → the software Type 4B card on nfcpy."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from evac.card.applet import CardIdentity, MyNumberApplet
+from tests.conftest import free_udp_port, run_evac
+
+NUMBER = "314159265358"
+IDENTITY = dict(name="Nguyen Thi Lan", address="静岡県焼津市石津" + "一" * 70 + "番地", birth="19920704", sex="2",
+                my_number=NUMBER, pin="2468", code_b="04070420321357")
+
+
+@pytest.fixture
+def nfc_card():
+    """nfc_card(applet) -> device string of a udp 'reader' with the software card in its field."""
+    pytest.importorskip("nfc")
+    from kiosk.card_emulator import NfcUdpCard
+    cards = []
+
+    def start(applet: MyNumberApplet) -> str:
+        device = f"udp:127.0.0.1:{free_udp_port()}"
+        card = NfcUdpCard(applet, device)
+        thread = threading.Thread(target=card.serve, daemon=True)
+        thread.start()
+        cards.append((card, thread))
+        time.sleep(0.3)
+        return device
+    yield start
+    for card, thread in cards:
+        card.stop()
+        thread.join(5)
+
+
+def read(device: str, *flags: str, secret: str):
+    return run_evac("card", "read", "--reader", "nfc", "--device", device, "--wait", "10", *flags,
+                    input=secret + "\n", timeout=90)
+
+
+def test_reads_the_basic_four_through_nfcpy(nfc_card):
+    applet = MyNumberApplet(CardIdentity(**IDENTITY))
+    result = read(nfc_card(applet), "--pin-stdin", secret="2468")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"name": "Nguyen Thi Lan", "address": IDENTITY["address"],
+                                         "birth_date": "1992-07-04", "sex": "female"}
+    assert NUMBER not in result.stdout + result.stderr
+    assert 0x0001 not in applet.selected and 0x0014 not in applet.selected
+    assert not applet._verified, "leaving the field powers the card off"
+
+
+def test_code_b_and_a_wrong_pin_through_nfcpy(nfc_card):
+    applet = MyNumberApplet(CardIdentity(**IDENTITY))
+    device = nfc_card(applet)
+    wrong = read(device, "--pin-stdin", secret="0000")
+    assert wrong.returncode == 2 and "2 tries left" in wrong.stderr
+    ok = read(device, "--code-b-stdin", secret="04070420321357")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_the_last_try_is_refused_through_nfcpy(nfc_card):
+    applet = MyNumberApplet(CardIdentity(**IDENTITY), pin_tries=1)
+    result = read(nfc_card(applet), "--pin-stdin", secret="2468")
+    assert result.returncode == 2 and "only one try" in result.stderr and applet.pin_tries == 1
+
+
+def test_no_card_in_the_field(nfc_card):
+    pytest.importorskip("nfc")
+    result = run_evac("card", "read", "--reader", "nfc", "--device", f"udp:127.0.0.1:{free_udp_port()}",
+                      "--wait", "1", "--pin-stdin", input="2468\n", timeout=60)
+    assert result.returncode == 2 and "no card" in result.stderr
