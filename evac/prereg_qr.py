@@ -64,6 +64,11 @@ class Household:
                                         needs=tuple(m[5])) for m in p["m"]))
 
 
+def keys_from_hex(keys: dict[str, str]) -> dict[str, Ed25519PublicKey]:
+    """HQ's public keys as synced down to kiosks (key id -> raw key in hex)."""
+    return {kid: Ed25519PublicKey.from_public_bytes(bytes.fromhex(raw)) for kid, raw in keys.items()}
+
+
 def key_id(public_key: Ed25519PublicKey) -> str:
     """A short name for a key: the first 4 bytes of its raw form, in hex."""
     return public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)[:4].hex()

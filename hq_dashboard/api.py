@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
+import hashlib
+import json
+
+from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
+from . import prereg
 from .db import db
 from .enrollment import AuthError, authenticate
 from .merge import BatchRejected, apply_batch
@@ -60,17 +64,37 @@ def sync():
     if events:
         _hlc().receive(max(e["hlc"] for e in events))
     return jsonify({"acked_seq": result.acked_seq, "applied": result.applied,
-                    "duplicates": result.duplicates, "hlc": _hlc().tick()})
+                    "duplicates": result.duplicates, "hlc": _hlc().tick(), "config_version": _config_version()})
+
+
+@bp.post("/prereg")
+def preregister():
+    """Register a household ahead of time; the answer carries the text of its signed QR."""
+    try:
+        household, qr = prereg.register(db.session, request.get_json(silent=True))
+    except prereg.PreregError as exc:
+        return _error(422, "invalid_registration", exc.message, field=exc.field)
+    return jsonify({"household_id": household.household_id, "qr": qr, "expires": household.expires,
+                    "members": [{"prereg_id": m.prereg_id, "name": m.name} for m in household.members]}), 201
+
+
+def _config_version() -> str:
+    """Changes whenever what kiosks hold offline changes, so they fetch it again at once."""
+    keys = prereg.public_keys(db.session)
+    revoked = prereg.revoked_ids(db.session)
+    shelters = db.session.scalar(select(func.count()).select_from(Shelter))
+    return hashlib.sha256(json.dumps([sorted(keys), revoked, shelters]).encode()).hexdigest()[:16]
 
 
 @bp.get("/kiosk/config")
 def kiosk_config():
-    """What a kiosk needs offline: who it is, where, and the shelter list."""
+    """What a kiosk needs offline: who it is, where, the shelter list, and what it checks QRs with."""
     kiosk = _kiosk()
     shelters = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars()
     return jsonify({
         "kiosk_id": kiosk.id, "shelter_id": kiosk.shelter_id, "acked_seq": kiosk.high_seq,
-        "hlc": _hlc().tick(),
+        "hlc": _hlc().tick(), "config_version": _config_version(),
+        "prereg_keys": prereg.public_keys(db.session), "revoked": prereg.revoked_ids(db.session),
         "shelters": [{"id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind,
                       "address": s.address, "capacity": s.capacity, "lat": s.lat, "lon": s.lon}
                      for s in shelters],

@@ -43,6 +43,27 @@ def enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def revoke(args: argparse.Namespace) -> int:
+    from . import prereg
+    from .db import db
+    app = _app(args.db)
+    with app.app_context():
+        if not prereg.revoke(db.session, args.household):
+            print(f"evac: no pre-registered household {args.household!r}", file=sys.stderr)
+            return 2
+    print(f"revoked {args.household}; kiosks refuse its QR after their next sync")
+    return 0
+
+
+def rotate(args: argparse.Namespace) -> int:
+    from . import prereg
+    from .db import db
+    app = _app(args.db)
+    with app.app_context():
+        print(prereg.rotate_key(db.session))
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run HQ; an empty database is seeded with Yaizu's shelters")
@@ -54,3 +75,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("--shelter", required=True)
     p.set_defaults(func=enroll)
+    p = sub.add_parser("revoke-prereg", help="cancel a pre-registered household's QR")
+    p.add_argument("--db")
+    p.add_argument("household")
+    p.set_defaults(func=revoke)
+    p = sub.add_parser("rotate-prereg-key", help="sign new QRs with a new key (old QRs stay valid)")
+    p.add_argument("--db")
+    p.set_defaults(func=rotate)

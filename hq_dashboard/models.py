@@ -94,3 +94,25 @@ class PersonKey(db.Model):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     person_id: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class PreregKey(db.Model):
+    """HQ's Ed25519 keys for pre-registration QRs; kiosks get the public halves on sync."""
+    __tablename__ = "prereg_keys"
+
+    kid: Mapped[str] = mapped_column(String(8), primary_key=True)
+    private_raw: Mapped[str] = mapped_column(String(64))   # hex; never leaves HQ
+    public_raw: Mapped[str] = mapped_column(String(64))    # hex
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PreregHousehold(db.Model):
+    """A household registered ahead of time; its QR checks every member in with one scan."""
+    __tablename__ = "prereg_households"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)              # the signed payload, as JSON
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -11,6 +11,7 @@ import datetime as dt
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from evac.events import InvalidEvent, parse_person
+from evac.prereg_qr import QRRejected, keys_from_hex, verify
 
 from .db import get_store
 from .store import KioskError
@@ -50,6 +51,23 @@ def checkin():
     shelter = body.get("shelter_id") or current_app.config["SHELTER_ID"]
     events = get_store().check_in(shelter, persons, body.get("stay_type", "in_shelter"))
     return jsonify(_confirmation(events)), 201
+
+
+@bp.post("/api/qr-checkin")
+def qr_checkin():
+    """A pre-registration QR, checked offline with HQ's keys as last synced; the household checks in."""
+    body = _body()
+    text = body.get("qr")
+    if not isinstance(text, str) or len(text) > 4000:
+        raise KioskError("no QR code was read")
+    store = get_store()
+    try:
+        household = verify(text, keys_from_hex(store.prereg_keys()), store.prereg_revoked())
+    except QRRejected as exc:
+        return jsonify({"error": exc.reason, "message": exc.message}), 422
+    events = store.check_in_prereg(current_app.config["SHELTER_ID"], household, body.get("stay_type", "in_shelter"))
+    return jsonify({**_confirmation(events), "household_id": household.household_id,
+                    "names": [m.name for m in household.members]}), 201
 
 
 def _who(body: dict) -> tuple[str, str, str]:

@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS roster (
 CREATE TABLE IF NOT EXISTS shelters (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, capacity INTEGER
 );
+CREATE TABLE IF NOT EXISTS prereg_keys (kid TEXT PRIMARY KEY, public_raw TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS prereg_revoked (id TEXT PRIMARY KEY);
 """
 
 
@@ -73,7 +75,7 @@ class KioskStore:
 
     def _initialised(self) -> bool:
         # A read, so that opening the store for each request takes no write lock.
-        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is not None \
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'prereg_revoked'").fetchone() is not None \
             and self._meta("device_id") is not None and bool(self.shelter_ids())
 
     def _initialise(self) -> None:
@@ -138,6 +140,26 @@ class KioskStore:
         last = self._meta("config_at")
         now = dt.datetime.now(dt.timezone.utc)
         return last is None or (now - dt.datetime.fromisoformat(last)).total_seconds() >= every_s
+
+    def apply_config(self, config: dict) -> None:
+        """What HQ sends down: shelters, the keys QRs are checked with, and cancelled QRs."""
+        self.replace_shelters(config["shelters"])
+        with self._write():
+            self.db.execute("DELETE FROM prereg_keys")
+            self.db.executemany("INSERT INTO prereg_keys(kid, public_raw) VALUES (?, ?)",
+                                sorted(config.get("prereg_keys", {}).items()))
+            self.db.execute("DELETE FROM prereg_revoked")
+            self.db.executemany("INSERT INTO prereg_revoked(id) VALUES (?)", [(r,) for r in config.get("revoked", [])])
+            self._set_meta("config_version", config.get("config_version", ""))
+
+    def config_version(self) -> str:
+        return self._meta("config_version") or ""
+
+    def prereg_keys(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT kid, public_raw FROM prereg_keys"))
+
+    def prereg_revoked(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM prereg_revoked")}
 
     def shelter_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM shelters")}
@@ -206,6 +228,19 @@ class KioskStore:
         return self.append([{"type": CHECKIN, "shelter_id": shelter_id, "person": p.to_wire(),
                              "household_id": household_id, "data": {"stay_type": stay_type}}
                             for p in persons])
+
+    def check_in_prereg(self, shelter_id: str, household, stay_type: str = "in_shelter") -> list[Event]:
+        """Check in every member of a pre-registered household (from its verified QR) at once."""
+        self._require_shelter(shelter_id)
+        drafts = []
+        for m in household.members:
+            person = Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id).to_wire()
+            drafts.append({"type": CHECKIN, "shelter_id": shelter_id, "person": person,
+                           "household_id": household.household_id, "data": {"stay_type": stay_type}})
+            if m.needs:
+                drafts.append({"type": NEEDS, "shelter_id": shelter_id, "person": person,
+                               "household_id": household.household_id, "data": {"needs": list(m.needs)}})
+        return self.append(drafts)
 
     def find(self, name: str, birth_date: str, address: str) -> RosterEntry | None:
         row = self.db.execute(

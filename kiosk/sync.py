@@ -62,6 +62,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int = BATCH_SIZE)
     holds), then refresh the shelter list when it is due.  Raises SyncError."""
     sent = 0
     rewound = False
+    config_changed = False
     try:
         while True:
             events = store.outbox(batch_size)
@@ -81,13 +82,14 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int = BATCH_SIZE)
             store.set_acked(answer["acked_seq"])
             store.receive_hlc(answer["hlc"])
             sent += answer.get("applied", 0)
+            config_changed = answer.get("config_version") not in (None, store.config_version())
             if not events or len(events) < batch_size and store.pending() == 0:
                 break
-        if store.config_due(CONFIG_EVERY_S):
+        if config_changed or store.config_due(CONFIG_EVERY_S):
             status, config = client.request("GET", "/api/v1/kiosk/config")
             if status != 200:
                 raise SyncError(f"HQ refused the configuration request: {config.get('message', config)}")
-            store.replace_shelters(config["shelters"])
+            store.apply_config(config)
             store.receive_hlc(config["hlc"])
     except SyncError as exc:
         pending = store.pending()

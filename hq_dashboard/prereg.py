@@ -1,0 +1,115 @@
+"""Pre-registration at HQ: households registered ahead of time get a signed QR (evac.prereg_qr)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from evac.events import NEEDS_CODES, InvalidEvent, parse_person
+from evac.prereg_qr import Household, Member, key_id, sign
+
+from .models import PreregHousehold, PreregKey
+
+VALID_FOR = dt.timedelta(days=365)
+CONSENTS = ("none", "family", "public")
+MAX_MEMBERS = 10
+
+
+class PreregError(ValueError):
+    """Bad registration input; `field` says which field, for the message next to it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def rotate_key(session: Session) -> str:
+    """A new signing key; older ones stay valid for verification until retired."""
+    private = Ed25519PrivateKey.generate()
+    public = private.public_key()
+    session.execute(PreregKey.__table__.update().values(active=False))
+    kid = key_id(public)
+    session.add(PreregKey(kid=kid, active=True, created_at=_now(),
+                          private_raw=private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()).hex(),
+                          public_raw=public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()))
+    session.commit()
+    return kid
+
+
+def _active_key(session: Session) -> Ed25519PrivateKey:
+    row = session.execute(select(PreregKey).where(PreregKey.active)).scalar_one_or_none()
+    if row is None:
+        rotate_key(session)
+        row = session.execute(select(PreregKey).where(PreregKey.active)).scalar_one()
+    return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(row.private_raw))
+
+
+def public_keys(session: Session) -> dict[str, str]:
+    return {k.kid: k.public_raw for k in session.execute(select(PreregKey)).scalars()}
+
+
+def revoked_ids(session: Session) -> list[str]:
+    return sorted(session.execute(select(PreregHousehold.id).where(PreregHousehold.revoked_at.is_not(None)))
+                  .scalars())
+
+
+def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
+    if not isinstance(data, dict):
+        raise PreregError("form", "the registration must be a JSON object")
+    address = data.get("address")
+    if not isinstance(address, str) or not address.strip() or len(address) > 200:
+        raise PreregError("address", "the address is missing or too long")
+    consent = data.get("consent", "none")
+    if consent not in CONSENTS:
+        raise PreregError("consent", f"consent must be one of {', '.join(CONSENTS)}")
+    contact = data.get("contact") or ""
+    if not isinstance(contact, str) or len(contact) > 100:
+        raise PreregError("contact", "the contact is too long")
+    raw_members = data.get("members")
+    if not isinstance(raw_members, list) or not 1 <= len(raw_members) <= MAX_MEMBERS:
+        raise PreregError("members", f"register 1 to {MAX_MEMBERS} people")
+    members = []
+    for i, m in enumerate(raw_members):
+        try:
+            person = parse_person({**m, "address": address} if isinstance(m, dict) else m)
+        except InvalidEvent as exc:
+            raise PreregError(f"members.{i}", f"person {i + 1}: {exc}") from None
+        needs = m.get("needs") or []
+        if not isinstance(needs, list) or any(n not in NEEDS_CODES for n in needs):
+            raise PreregError(f"members.{i}.needs", f"person {i + 1}: needs must be from: {', '.join(NEEDS_CODES)}")
+        members.append(Member("PR-" + secrets.token_hex(6).upper(), person.name, person.birth_date, person.sex,
+                              person.name_kana, tuple(sorted(set(needs)))))
+    return address.strip(), consent, contact.strip(), members
+
+
+def register(session: Session, data: Any) -> tuple[Household, str]:
+    """Register a household; returns it and the text of its QR."""
+    address, consent, contact, members = parse_registration(data)
+    now = _now()
+    household = Household(household_id="HH-" + secrets.token_hex(8).upper(), address=address, consent=consent,
+                          contact=contact, members=tuple(members), issued=int(now.timestamp()),
+                          expires=int((now + VALID_FOR).timestamp()), language=str(data.get("language", "ja"))[:8])
+    qr = sign(household, _active_key(session))
+    session.add(PreregHousehold(id=household.household_id, created_at=now, expires_at=now + VALID_FOR,
+                                payload=json.dumps(household.to_payload(), ensure_ascii=False)))
+    session.commit()
+    return household, qr
+
+
+def revoke(session: Session, household_id: str) -> bool:
+    row = session.get(PreregHousehold, household_id)
+    if row is None:
+        return False
+    row.revoked_at = _now()
+    session.commit()
+    return True

@@ -1,0 +1,96 @@
+"""Pre-registration end to end: HQ issues the QR, the kiosk learns HQ's keys by syncing, checks the household
+in from the QR with no network, and HQ counts them; revocations and forgeries are refused, writing nothing."""
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from kiosk import create_app
+from kiosk.store import KioskStore
+from kiosk.sync import HQClient, sync_once
+from tests.conftest import run_evac
+
+FAMILY = {"address": "静岡県焼津市本町5-9-1", "consent": "family", "contact": "054-000-0000", "members": [
+    {"name": "焼津 太郎", "name_kana": "ヤイヅ タロウ", "birth_date": "1948-03-03", "sex": "male", "needs": ["dialysis"]},
+    {"name": "焼津 花子", "birth_date": "1950-07-07", "sex": "female"},
+    {"name": "焼津 陽菜", "birth_date": "2022-01-15", "sex": "female", "needs": ["infant", "allergy"]}]}
+
+
+def post_json(url, body):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def hq_and_kiosk(hq_server, tmp_path):
+    hq = hq_server()
+    token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H031").stdout.strip()
+    db = tmp_path / "kiosk.sqlite3"
+    app = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True})
+    return hq, token, db, app.test_client()
+
+
+def occupancy(hq_url, shelter):
+    with urllib.request.urlopen(f"{hq_url}/api/v1/shelters", timeout=10) as resp:
+        return next(f["properties"]["occupancy"] for f in json.loads(resp.read())["features"]
+                    if f["properties"]["id"] == shelter)
+
+
+def test_a_household_checks_in_with_one_scan(hq_and_kiosk):
+    hq, token, db, kiosk = hq_and_kiosk
+    status, reg = post_json(f"{hq.url}/api/v1/prereg", FAMILY)
+    assert status == 201 and reg["qr"].startswith("EV1:") and len(reg["members"]) == 3
+    # Before its first sync the kiosk has no keys: the QR cannot be trusted yet.
+    early = kiosk.post("/api/qr-checkin", json={"qr": reg["qr"]})
+    assert early.status_code == 422 and early.get_json()["error"] == "foreign"
+    sync_once(KioskStore(db), HQClient(hq.url, token))
+    resp = kiosk.post("/api/qr-checkin", json={"qr": reg["qr"]})
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["names"] == ["焼津 太郎", "焼津 花子", "焼津 陽菜"]
+    sync_once(KioskStore(db), HQClient(hq.url, token))
+    assert occupancy(hq.url, "H031") == 3
+
+
+def test_revoked_and_forged_qrs_are_refused_and_write_nothing(hq_and_kiosk):
+    hq, token, db, kiosk = hq_and_kiosk
+    _, reg = post_json(f"{hq.url}/api/v1/prereg", FAMILY)
+    revoked = run_evac("hq", "revoke-prereg", "--db", hq.db_url, reg["household_id"])
+    assert revoked.returncode == 0, revoked.stderr
+    sync_once(KioskStore(db), HQClient(hq.url, token))
+    resp = kiosk.post("/api/qr-checkin", json={"qr": reg["qr"]})
+    assert resp.status_code == 422 and resp.get_json()["error"] == "revoked"
+    forged = reg["qr"][:-6] + ("A" if reg["qr"][-6] != "A" else "B") + reg["qr"][-5:]
+    resp = kiosk.post("/api/qr-checkin", json={"qr": forged})
+    assert resp.status_code == 422 and resp.get_json()["error"] in ("forged", "malformed")
+    assert KioskStore(db).last_seq == 0
+
+
+def test_rotated_keys_reach_the_kiosk_and_old_qrs_stay_valid(hq_and_kiosk):
+    hq, token, db, kiosk = hq_and_kiosk
+    _, old = post_json(f"{hq.url}/api/v1/prereg", FAMILY)
+    assert run_evac("hq", "rotate-prereg-key", "--db", hq.db_url).returncode == 0
+    _, new = post_json(f"{hq.url}/api/v1/prereg", {**FAMILY, "address": "焼津市小川1"})
+    assert old["qr"][4:10] != new["qr"][4:10]  # signed under different key ids
+    sync_once(KioskStore(db), HQClient(hq.url, token))
+    assert kiosk.post("/api/qr-checkin", json={"qr": old["qr"]}).status_code == 201
+    assert kiosk.post("/api/qr-checkin", json={"qr": new["qr"]}).status_code == 201
+
+
+@pytest.mark.parametrize("body, field", [
+    ({**FAMILY, "address": ""}, "address"),
+    ({**FAMILY, "consent": "everyone"}, "consent"),
+    ({**FAMILY, "members": []}, "members"),
+    ({**FAMILY, "members": [{"name": "<script>x</script>", "birth_date": "2099-01-01", "sex": "male"}]}, "members.0"),
+    ({**FAMILY, "members": [{"name": "山田", "birth_date": "1990-01-01", "sex": "male", "needs": ["wings"]}]},
+     "members.0.needs"),
+])
+def test_bad_registrations_name_the_field(hq_server, body, field):
+    hq = hq_server()
+    status, answer = post_json(f"{hq.url}/api/v1/prereg", body)
+    assert status == 422 and answer["field"] == field and answer["message"]
