@@ -10,6 +10,7 @@ import datetime as dt
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
+from evac.card.mynumber import CardError, read_basic4
 from evac.events import InvalidEvent, parse_person
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 
@@ -68,6 +69,37 @@ def qr_checkin():
     events = store.check_in_prereg(current_app.config["SHELTER_ID"], household, body.get("stay_type", "in_shelter"))
     return jsonify({**_confirmation(events), "household_id": household.household_id,
                     "names": [m.name for m in household.members]}), 201
+
+
+def open_reader(config):
+    """The card reader this kiosk is configured with: CARD_READER 'pcsc' or 'nfc' (NFC_DEVICE, e.g. usb)."""
+    from .card_readers import NfcReader, PcscReader
+    kind = config.get("CARD_READER")
+    if kind == "pcsc":
+        return PcscReader(config.get("READER_NAME"))
+    if kind == "nfc":
+        return NfcReader(config.get("NFC_DEVICE", "usb"), config.get("CARD_WAIT", 15.0))
+    raise CardError("no_reader", "this kiosk has no card reader; scan a QR code or ask staff")
+
+
+@bp.post("/api/card-checkin")
+def card_checkin():
+    """Read the 基本4情報 with the PIN or 照合番号B the evacuee typed, and check them in."""
+    body = _body()
+    secret = {k: body[k] for k in ("pin", "code_b") if isinstance(body.get(k), str)}
+    if len(secret) != 1:
+        raise KioskError("give the 4-digit PIN, or 照合番号B")
+    try:
+        reader = open_reader(current_app.config)
+        try:
+            info = read_basic4(reader.transmit, **secret)
+        finally:
+            reader.close()
+    except CardError as exc:
+        return jsonify({"error": exc.code, "message": exc.message, "tries_left": exc.tries_left}), 422
+    person = parse_person(info.to_json())
+    events = get_store().check_in(current_app.config["SHELTER_ID"], [person], body.get("stay_type", "in_shelter"))
+    return jsonify({**_confirmation(events), "name": person.name}), 201
 
 
 def _who(body: dict) -> tuple[str, str, str]:

@@ -2,77 +2,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import threading
-import time
-from pathlib import Path
-
-import pytest
 
 from evac.card.applet import CardIdentity, MyNumberApplet
-from kiosk.card_emulator import VPCD_PORT, VpcdCard
 from tests.conftest import run_evac
 
 NUMBER = "271828182845"  # the card's Individual Number: it must never appear anywhere outside the card
 LONG_ADDRESS = "静岡県焼津市本町五丁目九番一号　焼津駅前ハイツ" + "南" * 50 + "𠮷"
-
-
-def vpcd_listening() -> bool:
-    """Whether vpcd's port is in LISTEN state; read from /proc, because connecting would insert a card."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            local, state = row.split()[1], row.split()[3]
-            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == VPCD_PORT:
-                return True
-    return False
-
-
-@pytest.fixture(scope="module")
-def pcscd():
-    if not shutil.which("pcscd") or not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
-        pytest.skip("pcscd and vsmartcard-vpcd are not installed (make test installs them as root)")
-    running = subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True).returncode == 0
-    if running and not vpcd_listening():
-        # A pcscd started before the vpcd driver was installed never loads it: start afresh.
-        subprocess.run(["pkill", "-x", "pcscd"])
-        time.sleep(1)
-        running = False
-    started = None
-    if not running:
-        started = subprocess.Popen(["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while not vpcd_listening():
-            assert time.monotonic() < deadline, "pcscd started but its vpcd reader does not listen"
-            time.sleep(0.2)
-    yield
-    if started is not None:
-        started.terminate()
-        started.wait(10)
-
-
-@pytest.fixture
-def insert_card(pcscd):
-    """insert_card(applet) puts the software card into vpcd's reader for the test."""
-    cards = []
-
-    def insert(applet: MyNumberApplet) -> MyNumberApplet:
-        card = VpcdCard(applet)
-        card.insert()
-        thread = threading.Thread(target=card.serve, daemon=True)
-        thread.start()
-        cards.append((card, thread))
-        time.sleep(0.5)  # pcscd notices the card
-        return applet
-    yield insert
-    for card, thread in cards:
-        card.remove()
-        thread.join(5)
-    time.sleep(0.5)  # pcscd notices it is gone
 
 
 def identity(**over) -> CardIdentity:
@@ -157,3 +93,29 @@ def test_the_individual_number_is_nowhere_after_a_read_checkin_and_sync(insert_c
         if path.is_file():
             assert NUMBER.encode() not in path.read_bytes(), f"the Individual Number leaked into {path}"
     assert 0x0001 not in applet.selected
+
+
+def test_the_kiosk_checks_a_card_holder_in(insert_card, tmp_path):
+    from kiosk import create_app
+    from kiosk.store import KioskStore
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD"})
+    client = app.test_client()
+    applet = insert_card(MyNumberApplet(identity()))
+    wrong = client.post("/api/card-checkin", json={"pin": "9999"})
+    assert wrong.status_code == 422 and wrong.get_json()["tries_left"] == 2
+    ok = client.post("/api/card-checkin", json={"pin": "4321"})
+    assert ok.status_code == 201, ok.get_json()
+    assert ok.get_json()["name"] == "𠮷田　花子"
+    store = KioskStore(tmp_path / "k.sqlite3")
+    assert [e.person.address for e in store.checked_in("H031")] == [LONG_ADDRESS]
+    assert applet.pin_tries == 3  # a right PIN resets the counter
+    for path in tmp_path.rglob("*"):  # the database, its WAL, anything the kiosk wrote
+        assert not path.is_file() or NUMBER.encode() not in path.read_bytes()
+
+
+def test_a_kiosk_without_a_reader_says_so(tmp_path):
+    from kiosk import create_app
+    client = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True}).test_client()
+    resp = client.post("/api/card-checkin", json={"pin": "4321"})
+    assert resp.status_code == 422 and resp.get_json()["error"] == "no_reader"
