@@ -28,6 +28,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.register_blueprint(checkin.bp)
 
+    if app.config.get("CARD_READER") == "pcsc" and app.config.get("WATCH_TAPS", True):
+        from .tap import PcscTapWatcher
+        try:
+            app.extensions["tap_watcher"] = PcscTapWatcher(app.config.get("READER_NAME"))
+        except Exception as exc:  # no pcscd: the kiosk still works with QR codes and staff entry
+            app.logger.warning("card reader not watched: %s", exc)
+
     if app.config["HQ_URL"] and app.config["HQ_TOKEN"] and app.config["START_SYNC"]:
         from .sync import BackgroundSync, HQClient
         syncer = BackgroundSync(app.config["KIOSK_DB"], HQClient(app.config["HQ_URL"], app.config["HQ_TOKEN"]),

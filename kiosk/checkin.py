@@ -71,6 +71,13 @@ def qr_checkin():
                     "names": [m.name for m in household.members]}), 201
 
 
+@bp.get("/api/card-status")
+def card_status():
+    """Whether a card lies on the reader, for the screen to show the PIN pad."""
+    watcher = current_app.extensions.get("tap_watcher")
+    return jsonify({"reader": watcher is not None, "card_present": bool(watcher and watcher.card_present)})
+
+
 def open_reader(config):
     """The card reader this kiosk is configured with: CARD_READER 'pcsc' or 'nfc' (NFC_DEVICE, e.g. usb)."""
     from .card_readers import NfcReader, PcscReader

@@ -119,3 +119,32 @@ def test_a_kiosk_without_a_reader_says_so(tmp_path):
     client = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True}).test_client()
     resp = client.post("/api/card-checkin", json={"pin": "4321"})
     assert resp.status_code == 422 and resp.get_json()["error"] == "no_reader"
+
+
+def test_a_tap_is_seen_by_the_kiosk(pcscd, tmp_path):
+    import time
+
+    from kiosk import create_app
+    from kiosk.card_emulator import VpcdCard
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD"})
+    client = app.test_client()
+
+    def present_within(expected: bool, seconds: float = 15) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if client.get("/api/card-status").get_json()["card_present"] is expected:
+                return True
+            time.sleep(0.2)
+        return False
+    try:
+        assert present_within(False)
+        card = VpcdCard(MyNumberApplet(identity()))
+        card.insert()
+        import threading
+        threading.Thread(target=card.serve, daemon=True).start()
+        assert present_within(True), "the tap was not noticed"
+        card.remove()
+        assert present_within(False), "taking the card away was not noticed"
+    finally:
+        app.extensions["tap_watcher"].stop()
