@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
 
 from evac.capacity import DEFAULT_AREA_PER_PERSON_M2
 from evac.hlc import HybridLogicalClock
@@ -15,6 +16,7 @@ from .db import db
 
 MIGRATIONS_DIR = str(Path(__file__).with_name("migrations"))
 migrate = Migrate(render_as_batch=True, compare_type=True)
+csrf = CSRFProtect()
 
 
 def default_database_url() -> str:
@@ -43,10 +45,31 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     app.extensions["hlc"] = HybridLogicalClock()
 
-    from . import api, pages
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app)
+    csrf.init_app(app)
+
+    from . import api, pages, prereg_pages
+    csrf.exempt(api.bp)  # kiosks authenticate with their token; the JSON API has no browser session
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(prereg_pages.bp)
     return app
+
+
+def _secret_key(app: Flask) -> str:
+    """A per-installation secret kept beside the default database, so forms survive restarts."""
+    import secrets
+    path = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var")) / "hq-secret-key"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+    except OSError:
+        app.logger.warning("no writable place for the secret key; forms will not survive a restart")
+        return secrets.token_hex(32)
 
 
 def prepare_database(app: Flask) -> int:

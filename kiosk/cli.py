@@ -68,7 +68,8 @@ def serve(args: argparse.Namespace) -> int:
     from . import create_app
     try:
         app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
-                          "HQ_TOKEN": args.token})
+                          "HQ_TOKEN": args.token, "CARD_READER": args.card_reader,
+                          "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device})
     except (KioskError, ValueError) as exc:
         return _fail(str(exc))
     with app.app_context():
@@ -119,4 +120,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--token")
     p.add_argument("--port", type=int, default=5001)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--card-reader", choices=("pcsc", "nfc"), help="the My Number card reader, if any")
+    p.add_argument("--reader-name", help="PC/SC reader name (its beginning is enough)")
+    p.add_argument("--nfc-device", default="usb", help="nfcpy device (usb, usb:054c:06c3, udp:HOST:PORT)")
     p.set_defaults(func=serve)

@@ -211,3 +211,4 @@ def insert_card(pcscd):
     time.sleep(0.5)  # pcscd notices it is gone
 
 
+

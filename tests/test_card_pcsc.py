@@ -99,7 +99,7 @@ def test_the_kiosk_checks_a_card_holder_in(insert_card, tmp_path):
     from kiosk import create_app
     from kiosk.store import KioskStore
     app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
-                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD"})
+                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD", "WATCH_TAPS": False})
     client = app.test_client()
     applet = insert_card(MyNumberApplet(identity()))
     wrong = client.post("/api/card-checkin", json={"pin": "9999"})
@@ -122,18 +122,24 @@ def test_a_kiosk_without_a_reader_says_so(tmp_path):
 
 
 def test_a_tap_is_seen_by_the_kiosk(pcscd, tmp_path):
+    import threading
     import time
+    import urllib.request
 
-    from kiosk import create_app
     from kiosk.card_emulator import VpcdCard
-    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
-                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD"})
-    client = app.test_client()
+    from tests.conftest import Server, evac_cmd, free_port
+    port = free_port()
+    kiosk = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H031",
+                            "--port", str(port), "--card-reader", "pcsc", "--reader-name", "Virtual PCD"),
+                   f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
 
     def present_within(expected: bool, seconds: float = 15) -> bool:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if client.get("/api/card-status").get_json()["card_present"] is expected:
+            with urllib.request.urlopen(f"{kiosk.url}/api/card-status", timeout=5) as resp:
+                status = json.loads(resp.read())
+            assert status["reader"] is True
+            if status["card_present"] is expected:
                 return True
             time.sleep(0.2)
         return False
@@ -141,10 +147,9 @@ def test_a_tap_is_seen_by_the_kiosk(pcscd, tmp_path):
         assert present_within(False)
         card = VpcdCard(MyNumberApplet(identity()))
         card.insert()
-        import threading
         threading.Thread(target=card.serve, daemon=True).start()
         assert present_within(True), "the tap was not noticed"
         card.remove()
         assert present_within(False), "taking the card away was not noticed"
     finally:
-        app.extensions["tap_watcher"].stop()
+        kiosk.stop()

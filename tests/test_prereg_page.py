@@ -1,0 +1,47 @@
+"""The public pre-registration page: CSRF-protected, errors next to their field, a QR to save."""
+import re
+
+from sqlalchemy import func, select
+
+from hq_dashboard.db import db
+from hq_dashboard.models import PreregHousehold
+
+
+def token(client) -> str:
+    page = client.get("/prereg").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(PreregHousehold))
+
+
+def test_a_household_registers_and_gets_a_qr_to_save(hq_app, hq_client):
+    hq_app.config["WTF_CSRF_ENABLED"] = True
+    form = {"csrf_token": token(hq_client), "address": "静岡県焼津市本町5-9-1", "consent": "family",
+            "m0_name": "焼津 太郎", "m0_birth": "1948-03-03", "m0_sex": "male", "m0_needs": ["dialysis"],
+            "m1_name": "<b>花子</b>", "m1_birth": "1950-07-07", "m1_sex": "female"}
+    resp = hq_client.post("/prereg", data=form)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "<svg" in page and 'download="yaizu-shelter-qr-HH-' in page
+    assert "&lt;b&gt;花子&lt;/b&gt;" in page and "<b>花子</b>" not in page  # names are escaped
+    assert count(hq_app) == 1
+
+
+def test_errors_stand_next_to_their_field_and_nothing_is_saved(hq_app, hq_client):
+    hq_app.config["WTF_CSRF_ENABLED"] = True
+    form = {"csrf_token": token(hq_client), "address": "焼津市小川1", "m0_name": "山田 花子",
+            "m0_birth": "2999-01-01", "m0_sex": "female"}
+    resp = hq_client.post("/prereg", data=form)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "person 1: birth date 2999-01-01 is not plausible" in page
+    assert page.index("not plausible") < page.index('id="m0_name"')  # shown at that person's fields
+    assert 'value="山田 花子"' in page  # what they typed is kept
+    assert count(hq_app) == 0
+
+
+def test_a_post_without_the_csrf_token_is_refused(hq_app, hq_client):
+    hq_app.config["WTF_CSRF_ENABLED"] = True
+    resp = hq_client.post("/prereg", data={"address": "x", "m0_name": "y", "m0_birth": "1990-01-01", "m0_sex": "male"})
+    assert resp.status_code == 400 and count(hq_app) == 0
