@@ -53,13 +53,13 @@ class VpcdCard:
 
     def remove(self) -> None:
         self.stopping.set()
-        if self.sock is not None:
+        sock, self.sock = self.sock, None
+        if sock is not None:
             try:
-                self.sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            self.sock.close()
-            self.sock = None
+            sock.close()
         self.applet.power_off()
 
     def serve(self) -> None:
@@ -77,7 +77,11 @@ class VpcdCard:
                 response = self.applet.process(payload)
                 sock.sendall(struct.pack(">H", len(response)) + response)
         except (ConnectionError, OSError):
-            pass  # vpcd went away or the card was removed
+            pass  # vpcd went away, or the card was removed (CardVanished is a ConnectionError)
+        finally:
+            sock, self.sock = self.sock, None
+            if sock is not None:
+                sock.close()
 
 
 class NfcUdpCard:

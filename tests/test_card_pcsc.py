@@ -153,3 +153,21 @@ def test_a_tap_is_seen_by_the_kiosk(pcscd, tmp_path):
         assert present_within(False), "taking the card away was not noticed"
     finally:
         kiosk.stop()
+
+
+def test_a_card_pulled_away_mid_read_writes_nothing(insert_card, tmp_path):
+    from kiosk import create_app
+    from kiosk.store import KioskStore
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD", "WATCH_TAPS": False})
+    insert_card(MyNumberApplet(identity(), vanish_on_read=2))
+    resp = app.test_client().post("/api/card-checkin", json={"pin": "4321"})
+    assert resp.status_code == 422 and resp.get_json()["error"] == "card_removed"
+    assert "hold it still" in resp.get_json()["message"]
+    assert KioskStore(tmp_path / "k.sqlite3").last_seq == 0
+
+
+def test_an_unplugged_reader_is_named(pcscd):
+    result = run_evac("card", "read", "--reader", "pcsc", "--reader-name", "RC-S300", "--pin-stdin",
+                      input="4321\n", timeout=60)
+    assert result.returncode == 2 and "no card reader is connected" in result.stderr

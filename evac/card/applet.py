@@ -25,6 +25,10 @@ EF_MY_NUMBER = 0x0001
 EF_CODE_A = 0x0014
 
 
+class CardVanished(ConnectionError):
+    """Raised by the software card to play a card pulled away; its transport drops the link."""
+
+
 @dataclass
 class CardIdentity:
     name: str
@@ -55,6 +59,7 @@ class MyNumberApplet:
     code_b_tries: int = 10
     is_my_number_card: bool = True
     corrupt_basic4: bool = False
+    vanish_on_read: int = 0   # taken away at this READ BINARY (1 = the first); 0: never
     selected: list[int] = field(default_factory=list)   # every EF ever selected, for tests
     _in_ap: bool = False
     _ef: int | None = None
@@ -120,6 +125,9 @@ class MyNumberApplet:
         return bytes([0x63, 0xC0 | tries])
 
     def _read(self, offset: int, le: int) -> bytes:
+        self._reads = getattr(self, "_reads", 0) + 1
+        if self.vanish_on_read and self._reads >= self.vanish_on_read:
+            raise CardVanished("the card left the reader")
         if self._ef not in (EF_BASIC4, EF_MY_NUMBER):
             return SW_NO_EF
         if not self._verified:
