@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 import hashlib
+import hmac
 import json
 
 from sqlalchemy import func, select
@@ -78,6 +79,11 @@ def preregister():
                     "members": [{"prereg_id": m.prereg_id, "name": m.name} for m in household.members]}), 201
 
 
+def _ic_token_key() -> str:
+    """The key of the IC-card token hash, the same at every kiosk; derived from HQ's secret."""
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"ic-token-key", hashlib.sha256).hexdigest()
+
+
 def _config_version() -> str:
     """Changes whenever what kiosks hold offline changes, so they fetch it again at once."""
     keys = prereg.public_keys(db.session)
@@ -95,6 +101,7 @@ def kiosk_config():
         "kiosk_id": kiosk.id, "shelter_id": kiosk.shelter_id, "acked_seq": kiosk.high_seq,
         "hlc": _hlc().tick(), "config_version": _config_version(),
         "prereg_keys": prereg.public_keys(db.session), "revoked": prereg.revoked_ids(db.session),
+        "ic_token_key": _ic_token_key(),
         "shelters": [{"id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind,
                       "address": s.address, "capacity": s.capacity, "lat": s.lat, "lon": s.lon}
                      for s in shelters],

@@ -133,6 +133,29 @@ class NfcUdpCard:
         self.stopping.set()
 
 
+class NfcUdpFelica:
+    """A transport IC card (FeliCa, 212 kbps) with a given IDm, on nfcpy's udp device."""
+
+    def __init__(self, idm: bytes, device: str):
+        import nfc
+        self.idm, self.clf = idm, nfc.ContactlessFrontend(device)
+        self.stopping = threading.Event()
+
+    def serve(self) -> None:
+        import nfc.clf
+        target = nfc.clf.LocalTarget("212F")
+        # SENSF_RES: response code 01, IDm, PMm, system code 0003 (the transport cards' common area)
+        target.sensf_res = b"\x01" + self.idm + bytes.fromhex("0100000000000000") + b"\x00\x03"
+        try:
+            while not self.stopping.is_set():
+                self.clf.listen(target, timeout=0.5)
+        finally:
+            self.clf.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
 def synthetic_identity(seed: int | None = None) -> CardIdentity:
     """A made-up resident of Yaizu (Faker, ja_JP) with a made-up Individual Number."""
     import random

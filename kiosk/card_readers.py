@@ -90,3 +90,25 @@ class NfcReader:
 
     def close(self) -> None:
         self.clf.close()  # the field goes off: the card loses power and its unlocked state
+
+
+def read_felica_idm(device: str = "usb", wait: float = 15.0) -> bytes:
+    """The IDm of a FeliCa card (Suica and other transport IC cards) held to an nfcpy reader."""
+    try:
+        import nfc
+        import nfc.clf
+    except ImportError:
+        raise CardError("no_reader", "NFC support (nfcpy) is not installed on this kiosk") from None
+    try:
+        clf = nfc.ContactlessFrontend(device)
+    except (IOError, OSError) as exc:
+        raise CardError("no_reader", f"no NFC reader at {device!r} ({exc})") from None
+    try:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            target = clf.sense(nfc.clf.RemoteTarget("212F"), iterations=1, interval=0.2)
+            if target is not None and target.sensf_res and len(target.sensf_res) >= 9:
+                return bytes(target.sensf_res[1:9])
+        raise CardError("no_card", "no IC card was held to the reader")
+    finally:
+        clf.close()

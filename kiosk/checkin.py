@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from evac.card.mynumber import CardError, read_basic4
 from evac.events import InvalidEvent, parse_person
+from evac.ictoken import ic_token
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 
 from .db import get_store
@@ -107,6 +108,39 @@ def card_checkin():
     person = parse_person(info.to_json())
     events = get_store().check_in(current_app.config["SHELTER_ID"], [person], body.get("stay_type", "in_shelter"))
     return jsonify({**_confirmation(events), "name": person.name}), 201
+
+
+def _tapped_token() -> str:
+    from .card_readers import read_felica_idm
+    key = get_store().ic_token_key()
+    if not key:
+        raise KioskError("IC cards can be used once this kiosk has synced with HQ")
+    idm = read_felica_idm(current_app.config.get("NFC_DEVICE", "usb"), current_app.config.get("CARD_WAIT", 15.0))
+    return ic_token(idm, key)
+
+
+@bp.post("/api/ic/link")
+def ic_link():
+    """Staff: link the next transport IC card tapped to a person on this kiosk's roster."""
+    body = _body()
+    who = _who(body)
+    try:
+        token = _tapped_token()
+    except CardError as exc:
+        return jsonify({"error": exc.code, "message": exc.message}), 422
+    entry = get_store().link_ic(token, *who)
+    return jsonify({"status": "linked", "name": entry.person.name}), 201
+
+
+@bp.post("/api/ic/tap")
+def ic_tap():
+    """An evacuee taps their linked IC card: in if they are not here, out if they are."""
+    try:
+        token = _tapped_token()
+    except CardError as exc:
+        return jsonify({"error": exc.code, "message": exc.message}), 422
+    action, event = get_store().tap_ic(token, current_app.config["SHELTER_ID"])
+    return jsonify({**_confirmation([event]), "action": action, "name": event.person.name}), 201
 
 
 def _who(body: dict) -> tuple[str, str, str]:

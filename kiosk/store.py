@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS shelters (
 );
 CREATE TABLE IF NOT EXISTS prereg_keys (kid TEXT PRIMARY KEY, public_raw TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS prereg_revoked (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS ic_links (token TEXT PRIMARY KEY, person_key TEXT NOT NULL, linked_at TEXT NOT NULL);
 """
 
 
@@ -75,7 +76,7 @@ class KioskStore:
 
     def _initialised(self) -> bool:
         # A read, so that opening the store for each request takes no write lock.
-        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'prereg_revoked'").fetchone() is not None \
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'ic_links'").fetchone() is not None \
             and self._meta("device_id") is not None and bool(self.shelter_ids())
 
     def _initialise(self) -> None:
@@ -151,6 +152,8 @@ class KioskStore:
             self.db.execute("DELETE FROM prereg_revoked")
             self.db.executemany("INSERT INTO prereg_revoked(id) VALUES (?)", [(r,) for r in config.get("revoked", [])])
             self._set_meta("config_version", config.get("config_version", ""))
+            if config.get("ic_token_key"):
+                self._set_meta("ic_token_key", config["ic_token_key"])
 
     def config_version(self) -> str:
         return self._meta("config_version") or ""
@@ -241,6 +244,34 @@ class KioskStore:
                 drafts.append({"type": NEEDS, "shelter_id": shelter_id, "person": person,
                                "household_id": household.household_id, "data": {"needs": list(m.needs)}})
         return self.append(drafts)
+
+    def ic_token_key(self) -> bytes:
+        return bytes.fromhex(self._meta("ic_token_key") or "")
+
+    def link_ic(self, token: str, name: str, birth_date: str, address: str) -> RosterEntry:
+        """Staff link a transport IC card to someone this kiosk knows; later taps check them in or out."""
+        entry = self._known(name, birth_date, address)
+        with self._write():
+            self.db.execute("INSERT INTO ic_links(token, person_key, linked_at) VALUES (?, ?, ?)"
+                            " ON CONFLICT(token) DO UPDATE SET person_key = excluded.person_key,"
+                            " linked_at = excluded.linked_at",
+                            (token, person_key(name, birth_date, address),
+                             dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+        return entry
+
+    def tap_ic(self, token: str, shelter_id: str) -> tuple[str, Event]:
+        """A linked card tapped: check the holder out if checked in here, otherwise in."""
+        row = self.db.execute("SELECT person_key FROM ic_links WHERE token = ?", (token,)).fetchone()
+        if row is None:
+            raise KioskError("this IC card is not linked to anyone yet; please ask staff")
+        found = self.db.execute(
+            "SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id, stay_type"
+            " FROM roster WHERE person_key = ?", (row[0],)).fetchone()
+        entry = RosterEntry(Person(*found[:6]), found[6], Whereabouts(*found[7:]))
+        if entry.where.state == CHECKED_IN and entry.where.shelter_id == shelter_id:
+            return "checked_out", self.check_out(entry.person.name, entry.person.birth_date, entry.person.address)
+        (event,) = self.check_in(shelter_id, [entry.person], household_id=entry.household_id)
+        return "checked_in", event
 
     def find(self, name: str, birth_date: str, address: str) -> RosterEntry | None:
         row = self.db.execute(
