@@ -45,3 +45,25 @@ def test_a_post_without_the_csrf_token_is_refused(hq_app, hq_client):
     hq_app.config["WTF_CSRF_ENABLED"] = True
     resp = hq_client.post("/prereg", data={"address": "x", "m0_name": "y", "m0_birth": "1990-01-01", "m0_sex": "male"})
     assert resp.status_code == 400 and count(hq_app) == 0
+
+
+def test_the_saved_qr_image_scans_back_to_a_code_the_kiosk_accepts(hq_app, hq_client):
+    """What a phone shows is a picture: decode the PNG the page offers and verify it as a kiosk would."""
+    import base64
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from evac.prereg_qr import keys_from_hex, verify
+    from hq_dashboard import prereg
+    hq_app.config["WTF_CSRF_ENABLED"] = True
+    form = {"csrf_token": token(hq_client), "address": "焼津市中港5-463", "consent": "none",
+            "m0_name": "Maria Santos", "m0_birth": "1985-12-31", "m0_sex": "female", "m0_needs": ["interpreter"]}
+    page = hq_client.post("/prereg", data=form).get_data(as_text=True)
+    png = base64.b64decode(re.search(r'href="data:image/png;base64,([^"]+)"', page).group(1))
+    (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    with hq_app.app_context():
+        keys = keys_from_hex(prereg.public_keys(db.session))
+    household = verify(code.text, keys)
+    assert [(m.name, m.needs) for m in household.members] == [("Maria Santos", ("interpreter",))]
