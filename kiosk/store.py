@@ -172,7 +172,7 @@ class KioskStore:
         return row[0] if row else None
 
     def _require_shelter(self, shelter_id: str) -> None:
-        if shelter_id not in self.shelter_ids():
+        if self.db.execute("SELECT 1 FROM shelters WHERE id = ?", (shelter_id,)).fetchone() is None:
             raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
 
     # -- writing events ----------------------------------------------------

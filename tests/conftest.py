@@ -212,3 +212,20 @@ def insert_card(pcscd):
 
 
 
+
+
+@pytest.fixture
+def in_background():
+    """in_background(card) runs a software card's serve() in a thread, stopped after the test."""
+    running = []
+
+    def start(card):
+        thread = threading.Thread(target=card.serve, daemon=True)
+        thread.start()
+        running.append((card, thread))
+        time.sleep(0.3)  # the card is in the field before the reader looks
+        return card
+    yield start
+    for card, thread in running:
+        card.stop()
+        thread.join(5)

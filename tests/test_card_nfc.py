@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
 
@@ -16,24 +14,16 @@ IDENTITY = dict(name="Nguyen Thi Lan", address="静岡県焼津市石津" + "一
 
 
 @pytest.fixture
-def nfc_card():
+def nfc_card(in_background):
     """nfc_card(applet) -> device string of a udp 'reader' with the software card in its field."""
     pytest.importorskip("nfc")
     from kiosk.card_emulator import NfcUdpCard
-    cards = []
 
     def start(applet: MyNumberApplet) -> str:
         device = f"udp:127.0.0.1:{free_udp_port()}"
-        card = NfcUdpCard(applet, device)
-        thread = threading.Thread(target=card.serve, daemon=True)
-        thread.start()
-        cards.append((card, thread))
-        time.sleep(0.3)
+        in_background(NfcUdpCard(applet, device))
         return device
-    yield start
-    for card, thread in cards:
-        card.stop()
-        thread.join(5)
+    return start
 
 
 def read(device: str, *flags: str, secret: str):

@@ -1,8 +1,5 @@
 """Transport IC cards as tap tokens: linked by staff on first tap, then in and out by tapping;
 only a keyed hash of the IDm is kept.  Through nfcpy's own stack on its udp device."""
-import threading
-import time
-
 import pytest
 
 from evac.ictoken import ic_token
@@ -16,22 +13,10 @@ WHO = {"name": "焼津 一郎", "birth_date": "1960-01-01", "address": "焼津�
 
 
 @pytest.fixture
-def felica():
+def felica(in_background):
     pytest.importorskip("nfc")
     from kiosk.card_emulator import NfcUdpFelica
-    running = []
-
-    def hold(idm: bytes, device: str):
-        card = NfcUdpFelica(idm, device)
-        thread = threading.Thread(target=card.serve, daemon=True)
-        thread.start()
-        running.append((card, thread))
-        time.sleep(0.3)
-        return card
-    yield hold
-    for card, thread in running:
-        card.stop()
-        thread.join(5)
+    return lambda idm, device: in_background(NfcUdpFelica(idm, device))
 
 
 def test_link_then_tap_in_and_out(felica, hq_server, tmp_path):
