@@ -15,6 +15,7 @@ demo: setup
 
 bench: setup
 	.venv/bin/evac bench ingest --events 200000 --json
+	.venv/bin/evac bench card --reads 200
 
 # Removes what runs leave behind; keeps .venv (delete it by hand to rebuild it).
 clean:

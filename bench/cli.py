@@ -16,6 +16,12 @@ def ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def card(args: argparse.Namespace) -> int:
+    from .card import run
+    print(json.dumps(run(args.reads)))
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ingest", help="HQ's merge against a raw bulk insert of the same rows")
@@ -24,3 +30,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=1000, help="events per kiosk batch")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=ingest)
+    p = sub.add_parser("card", help="a card read through pcscd, and the check-in after it (percentiles)")
+    p.add_argument("--reads", type=int, default=200)
+    p.set_defaults(func=card)

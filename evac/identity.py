@@ -5,6 +5,11 @@ at another shelter type 「高橋一郎」 and 「藤守1234-5」.  A person's k
 normalised name + birth date + normalised address, or their pre-registration
 id.  Normalisation is deliberately conservative: folding two different
 people together is worse than failing to link one person's two records.
+
+Keys are stored by kiosks and HQ, so any change to the rules here changes
+keys: existing rosters must then be re-keyed.
+
+Standard library only.
 """
 from __future__ import annotations
 
@@ -12,23 +17,41 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
-# Variant kanji (異体字) that card text and typed text disagree on.  Only forms
-# that are the same name in practice; 龍/竜, 齊/斎 and the like are different
-# registered names and stay apart.
+__all__ = ["ITAIJI", "PREFECTURES", "normalize_address", "normalize_name", "person_key", "prereg_key"]
+
+# Variant kanji (異体字).  The card prints the registered form (髙, 﨑, 邊 …) while
+# staff type whatever their IME offers first (高, 崎, 辺 …), so both fold to the
+# everyday form.  Only pairs that are the same name in practice: 龍/竜 and
+# 斎/斉 are different registered names, so 齋 folds to 斎 and 齊 to 斉, never
+# across.  Compatibility ideographs that NFKC already maps (祐 U+FA4F → 祐,
+# 神 U+FA19 → 神) need no entry; 﨑 U+FA11 is one of the twelve "unified"
+# ideographs in that block, which NFKC leaves alone, so it is listed.
 ITAIJI = str.maketrans({
-    "髙": "高", "﨑": "崎", "嵜": "崎", "邊": "辺", "邉": "辺", "濵": "浜", "濱": "浜",
-    "齋": "斎", "澤": "沢", "國": "国", "櫻": "桜", "廣": "広", "瀨": "瀬", "嶋": "島",
-    "嶌": "島", "槇": "槙", "冨": "富", "\U00020BB7": "吉", "德": "徳", "惠": "恵",
-    "眞": "真", "邨": "村", "曻": "昇", "栁": "柳", "靑": "青", "淸": "清", "黑": "黒",
-    "縣": "県", "萬": "万",
+    "髙": "高", "﨑": "崎", "嵜": "崎", "\U0002550E": "崎", "邊": "辺", "邉": "辺",
+    "濵": "浜", "濱": "浜", "齋": "斎", "齊": "斉", "澤": "沢", "國": "国", "櫻": "桜",
+    "廣": "広", "瀨": "瀬", "嶋": "島", "嶌": "島", "槇": "槙", "冨": "富",
+    "\U00020BB7": "吉", "德": "徳", "惠": "恵", "眞": "真", "邨": "村", "曻": "昇",
+    "栁": "柳", "靑": "青", "淸": "清", "黑": "黒", "縣": "県", "萬": "万",
+    # Small ヶ/ヵ are typographic variants of ケ/カ in names and places (一ヶ谷, 鰯ヶ島).
     "ヶ": "ケ", "ヵ": "カ",
 })
 
-_SPACE_RE = re.compile(r"\s+")
-# Separators people put between family and given name.
-_NAME_SEPARATORS = str.maketrans("", "", "・･·,、")
-_HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in range(ord("ぁ"), ord("ゖ") + 1)}
+# Whitespace of every kind, control characters (this also keeps the key's \x1f
+# separator out of the fields), zero-width and bidi marks, and variation
+# selectors: card text from the resident register can carry IVS selectors for
+# glyph variants (葛 + U+E0100), and the base character is the usual form.
+_INVISIBLE_RE = re.compile(
+    "[\\s\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\ufe00-\ufe0f\ufeff\U000e0000-\U000e0fff]+")
+
+# Between family and given name people type ・ or a comma, and in katakana
+# renderings of foreign names ＝ or ゠ (ジョン＝スミス).  NFKC has already
+# turned ･ into ・, ，into "," and ＝ into "=".
+_NAME_SEPARATORS = str.maketrans("", "", "・·,、=゠")
+# ぁ..ゖ and the iteration marks ゝゞ sit exactly 0x60 below their katakana.
+_HIRAGANA_TO_KATAKANA = {c: c + 0x60 for c in [*range(0x3041, 0x3097), 0x309D, 0x309E]}
 
 PREFECTURES = (
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
@@ -37,14 +60,29 @@ PREFECTURES = (
     "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県",
     "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
 )
-_PREFECTURE_RE = re.compile("^(?:" + "|".join(PREFECTURES) + ")")
-_KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-# A kanji numeral is only a number where an address number stands: right before
-# 丁目/番/号/の-number or after a digit-dash.  「一色」 and 「三ケ名」 are place names.
-_KANJI_NUMBER_RE = re.compile(r"[〇一二三四五六七八九十百千]+(?=丁目|番地|番|号|[-の][0-9〇一二三四五六七八九十])")
-_KANJI_AFTER_NUMBER_RE = re.compile(r"([0-9](?:丁目|番地の|番地|番|号|の|-))([〇一二三四五六七八九十百千]+)")
-_DASHES_RE = re.compile(r"(?<=[0-9])[-‐‑‒–—―−－ーｰ](?=[0-9])")
-_UNITS_RE = re.compile(r"(?<=[0-9])(?:丁目|番地の|番地|番|号|の)(?=[0-9]|$)")
+_PREFECTURE_RE = re.compile("(?:" + "|".join(PREFECTURES) + ")")
+
+_KANJI = "\u3005\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# 鰯ヶ島 is also written 鰯ケ島, 鰯が島, 鰯ガ島.  Only between two kanji, where it is
+# this place-name particle; elsewhere (ガーデンハイツ) が/ガ are ordinary kana.
+_PLACE_GA_RE = re.compile(f"(?<=[{_KANJI}])[がガ](?=[{_KANJI}])")
+
+_KN = "〇一二三四五六七八九十百千"
+_DASHES = "\\-‐‑‒–—―−ー─━⁃"  # after NFKC: －, ｰ and ﹣ are already "-" or "ー"
+_UNIT = "丁目|番地|番|号"
+_LINK = f"番地の|番地ノ|[のノ{_DASHES}]"
+# A kanji numeral is a number only where an address number stands: before a
+# unit or before a connector and another number, or after a number and a unit
+# or connector.  「一色」, 「三ケ名」, 「八楠」 are place names and stay.
+_KANJI_BEFORE_RE = re.compile(f"[{_KN}]+(?=(?:{_UNIT})|(?:{_LINK})[0-9{_KN}])")
+_KANJI_AFTER_RE = re.compile(f"([0-9](?:{_LINK}|{_UNIT}))([{_KN}]+)")
+# 丁目, 番, 号 and connectors between two numbers all mean "-"; after the last
+# number a unit means nothing.  A unit followed by anything else (101号室, 1番館)
+# is part of a name and stays.
+_UNIT_RE = re.compile(f"(?<=[0-9])(?:{_LINK}|{_UNIT})(?=[0-9])")
+_TRAILING_UNIT_RE = re.compile(f"(?<=[0-9])(?:{_UNIT})(?=-|$)")
+_DIGIT_SPACE_RE = re.compile(r"(?<=[0-9])\s+(?=[0-9])")
+_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")}
 
 
 def _kanji_to_int(text: str) -> int:
@@ -61,48 +99,83 @@ def _kanji_to_int(text: str) -> int:
     return total + digit
 
 
-def _common(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    return _SPACE_RE.sub("", text).translate(ITAIJI)
+def _clean(text: str) -> str:
+    text = _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", text))
+    # Again: NFKC turns a lone ゛ into " ゙", and with the space gone the mark
+    # must compose with its kana (か゛ → が) or the result is not stable.
+    return unicodedata.normalize("NFKC", text)
 
 
 def normalize_name(name: str) -> str:
-    text = _common(name).translate(_NAME_SEPARATORS).translate(_HIRAGANA_TO_KATAKANA)
-    return text.casefold()
+    """The form of a name that card text and typed text agree on."""
+    # Kana first: ゖ becomes ヶ, which the table then folds.
+    text = _clean(name).translate(_HIRAGANA_TO_KATAKANA).translate(ITAIJI).translate(_NAME_SEPARATORS)
+    # Casefolding and the kana shift can leave sequences that compose further
+    # (ゐ + ゙ → ヰ + ゙ → ヸ), so normalise once more, as NFKC_Casefold does.
+    return _clean(text.casefold())
 
 
-def normalize_address(address: str, home_municipality: str = "焼津市") -> str:
-    text = _PREFECTURE_RE.sub("", _common(address), count=1)
-    if home_municipality and text.startswith(home_municipality):
-        text = text[len(home_municipality):]
-    # Each rewrite can expose another (a converted numeral next to a unit), so
-    # rewrite until nothing changes; that also makes this idempotent.
-    for _ in range(5):
+@lru_cache(maxsize=64)
+def _region_prefix_re(home_municipality: str) -> re.Pattern[str]:
+    home = _place(home_municipality)
+    alternatives = _PREFECTURE_RE.pattern + (f"|{re.escape(home)}" if home else "")
+    return re.compile(f"^(?:{alternatives})+")
+
+
+def _place(text: str) -> str:
+    # NFKC after the table too: ヵ + ゙ only composes once ヵ is カ.
+    text = unicodedata.normalize("NFKC", _clean(text).translate(ITAIJI))
+    return _PLACE_GA_RE.sub("ケ", text)
+
+
+def _numbers(text: str) -> str:
+    # Each rewrite can expose another (一二三四番地の五: the 五 is a number only
+    # once 一二三四 is 1234), so rewrite until nothing changes, which also makes
+    # this idempotent.  It ends: every pass that changes something removes a
+    # kanji numeral, or removes characters without adding any kanji numeral.
+    while True:
         before = text
-        text = _KANJI_NUMBER_RE.sub(lambda m: str(_kanji_to_int(m.group())), text)
-        text = _KANJI_AFTER_NUMBER_RE.sub(lambda m: m.group(1) + str(_kanji_to_int(m.group(2))), text)
-        text = _UNITS_RE.sub("-", text)
-        text = _DASHES_RE.sub("-", text)
-        text = re.sub(r"-{2,}", "-", text)
-        # Trailing units after the last number (…1号) and a dangling dash go.
-        text = re.sub(r"(?<=[0-9])(?:丁目|番地|番|号)$", "", text).rstrip("-")
+        text = _KANJI_BEFORE_RE.sub(lambda m: str(_kanji_to_int(m.group())), text)
+        text = _KANJI_AFTER_RE.sub(lambda m: m.group(1) + str(_kanji_to_int(m.group(2))), text)
+        text = _UNIT_RE.sub("-", text)
+        text = _TRAILING_UNIT_RE.sub("", text)
+        text = re.sub("-{2,}", "-", text).rstrip("-")
         if text == before:
-            break
-    return text
+            return text
+
+
+def normalize_address(address: str, *, home_municipality: str = "焼津市") -> str:
+    """The form of an address that card text and typed text agree on.
+
+    A leading prefecture and then `home_municipality` are dropped, since staff
+    at the city's own shelters leave them out; other cities stay.
+    """
+    # A space between two numbers separates them (藤守1234 5 is 1234-5, not 12345).
+    text = _place(_DIGIT_SPACE_RE.sub("-", unicodedata.normalize("NFKC", address)))
+    # Repeated, so that a doubled prefix (焼津市焼津市…, a typing slip) goes too
+    # and normalising twice changes nothing.  焼津1丁目 (a district) has no 市 and stays.
+    text = _region_prefix_re(home_municipality).sub("", text, count=1)
+    return _numbers(text)
 
 
 def person_key(name: str, birth_date: str, address: str) -> str:
     """'nba:' + a hash of normalised name, birth date and normalised address (基本4情報 less sex)."""
     try:
-        born = dt.date.fromisoformat(birth_date)
+        born = dt.date.fromisoformat(unicodedata.normalize("NFKC", birth_date).strip())
     except (TypeError, ValueError):
         raise ValueError(f"birth date {birth_date!r} is not a date in the form YYYY-MM-DD") from None
     norm_name = normalize_name(name)
     if not norm_name:
-        raise ValueError("a person needs a name")
+        raise ValueError(f"a person needs a name; {name!r} has none once spaces and separators are gone")
+    # Homeless people and tourists may have no address: the key then uses "".
     text = "\x1f".join((norm_name, born.isoformat(), normalize_address(address or "")))
     return "nba:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def prereg_key(prereg_id: str) -> str:
-    return "pre:" + prereg_id.strip()
+    """'pre:' + the pre-registration id.  A blank id is refused: as a key it
+    would make everyone who has one the same person."""
+    ident = prereg_id.strip()
+    if not ident:
+        raise ValueError("a pre-registration id cannot be blank")
+    return "pre:" + ident

@@ -23,6 +23,9 @@ ATR = bytes.fromhex("3B800181")
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
     data = b""
     while len(data) < n:
+        # vpcd writes the length and the APDU separately; acknowledging at once keeps Nagle's
+        # algorithm on its side from holding the APDU back for our delayed ACK (40 ms a message).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         chunk = sock.recv(n - len(data))
         if not chunk:
             raise ConnectionError("vpcd closed the connection")
@@ -45,6 +48,7 @@ class VpcdCard:
             try:
                 self.sock = socket.create_connection((self.host, self.port), timeout=5)
                 self.sock.settimeout(None)
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 return
             except OSError:
                 if time.monotonic() > deadline:

@@ -45,6 +45,7 @@ class PcscReader:
     def close(self) -> None:
         try:
             self.connection.disconnect()  # pyscard's default disposition powers the card off
+            self.connection.release()     # and the PC/SC context goes now, not at garbage collection
         except self._errors:
             pass
 
