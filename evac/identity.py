@@ -60,7 +60,6 @@ PREFECTURES = (
     "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県", "香川県", "愛媛県", "高知県", "福岡県",
     "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県", "鹿児島県", "沖縄県",
 )
-_PREFECTURE_RE = re.compile("(?:" + "|".join(PREFECTURES) + ")")
 
 _KANJI = "\u3005\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # 鰯ヶ島 is also written 鰯ケ島, 鰯が島, 鰯ガ島.  Only between two kanji, where it is
@@ -118,8 +117,8 @@ def normalize_name(name: str) -> str:
 @lru_cache(maxsize=64)
 def _region_prefix_re(home_municipality: str) -> re.Pattern[str]:
     home = _place(home_municipality)
-    alternatives = _PREFECTURE_RE.pattern + (f"|{re.escape(home)}" if home else "")
-    return re.compile(f"^(?:{alternatives})+")
+    alternatives = [*PREFECTURES, re.escape(home)] if home else PREFECTURES
+    return re.compile("^(?:" + "|".join(alternatives) + ")+")
 
 
 def _place(text: str) -> str:
