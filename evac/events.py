@@ -117,8 +117,19 @@ def event_json(ev: Event) -> str:
     """
     household = f',"household_id":"{ev.household_id}"' if ev.household_id else ""
     person = "" if ev.person is None else ',"person":' + _person_json(ev.person)
-    return (f'{{"data":{_CANONICAL.encode(ev.data)},"hlc":{ev.hlc}{household},"kiosk_id":"{ev.kiosk_id}"'
+    data = ev.data
+    # Most events' data is one of a few validated shapes that need no escaping.
+    if not data:
+        data_json = "{}"
+    elif ev.type in _CHOICE_DATA and len(data) == 1:
+        data_json = f'{{"stay_type":"{data["stay_type"]}"}}'
+    else:
+        data_json = _CANONICAL.encode(data)
+    return (f'{{"data":{data_json},"hlc":{ev.hlc}{household},"kiosk_id":"{ev.kiosk_id}"'
             f'{person},"seq":{ev.seq},"shelter_id":"{ev.shelter_id}","type":"{ev.type}"}}')
+
+
+_CHOICE_DATA = frozenset({CHECKIN, STAY_TYPE})
 
 
 @lru_cache(maxsize=65536)

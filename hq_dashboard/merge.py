@@ -29,13 +29,13 @@ from evac.events import (
 from evac.identity import person_key, prereg_key
 from evac.whereabouts import CHECKED_IN, Whereabouts, fold, step
 
-from .models import EventRecord, Kiosk, Person, PersonKey, Shelter
+from .identity_index import identity_index
+from .models import EventRecord, Kiosk, Person, Shelter
 
 MAX_BATCH_EVENTS = 1000
 
 events_t = EventRecord.__table__
 persons_t = Person.__table__
-keys_t = PersonKey.__table__
 shelters_t = Shelter.__table__
 kiosks_t = Kiosk.__table__
 
@@ -43,7 +43,7 @@ _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_c
 _PERSON_COLS = [c.name for c in persons_t.columns]
 _EVENT_COLS = [c.name for c in events_t.columns]
 _person_row = itemgetter(*_PERSON_COLS)
-_PERSON_SELECT = ", ".join(f"p.{c}" for c in _PERSON_COLS)
+_PERSON_SELECT = ", ".join(_PERSON_COLS)
 
 
 def insert_many(conn: Connection, table: str, columns, rows, upsert_key: str | None = None) -> None:
@@ -94,9 +94,9 @@ class _Batch:
 
     def __init__(self, conn: Connection):
         self.conn = conn
-        self.key_to_pid: dict[str, int] = {}
+        self.index = identity_index(conn)
+        self.key_to_pid: dict[str, int] = {}   # this batch's view: the index plus what it changed
         self.new_keys: dict[str, int] = {}
-        self.key_existed: set[str] = set()
         self.persons: dict[int, dict[str, Any]] = {}   # touched persons, current values
         self.slot_before: dict[int, tuple[str, str] | None] = {}
         self.new_pids: set[int] = set()
@@ -107,20 +107,19 @@ class _Batch:
 
     def prefetch(self, keys: set[str]) -> None:
         """Load, in a few queries, everyone the batch mentions that HQ already knows."""
-        keys = list(keys)
+        pid_of = self.index.pid_of
+        known = {k: pid_of[k] for k in keys if k in pid_of}
+        self.key_to_pid.update(known)
+        pids = sorted(set(known.values()))
         mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            for key, *row in self.conn.exec_driver_sql(
-                    f"SELECT k.key, {_PERSON_SELECT} FROM person_keys k JOIN persons p ON p.id = k.person_id"
-                    f" WHERE k.key IN ({', '.join([mark] * len(chunk))})", tuple(chunk)):
-                pid = row[0]
-                self.key_to_pid[key] = pid
-                self.key_existed.add(key)
-                if pid not in self.persons:
-                    person = dict(zip(_PERSON_COLS, row))
-                    self.persons[pid] = person
-                    self.slot_before[pid] = _slot(person)
+        for i in range(0, len(pids), 500):
+            chunk = pids[i:i + 500]
+            for row in self.conn.exec_driver_sql(
+                    f"SELECT {_PERSON_SELECT} FROM persons WHERE id IN ({', '.join([mark] * len(chunk))})",
+                    tuple(chunk)).all():
+                person = dict(zip(_PERSON_COLS, row))
+                self.persons[row[0]] = person
+                self.slot_before[row[0]] = _slot(person)
 
     def resolve(self, pid: int) -> int:
         while pid in self.merged_into:
@@ -313,10 +312,15 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
 
 
 def _flush_merges(conn: Connection, batch: _Batch) -> None:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for other in batch.merged_into:
         survivor = batch.resolve(other)
         conn.execute(update(events_t).where(events_t.c.person_id == other).values(person_id=survivor))
-        conn.execute(update(keys_t).where(keys_t.c.person_id == other).values(person_id=survivor))
+        # Every key the merged-away person had now names the survivor: the log gets a newer row.
+        for (key,) in conn.exec_driver_sql(f"SELECT key FROM person_keys WHERE person_id = {mark}", (other,)):
+            if batch.key_to_pid.get(key, batch.index.pid_of.get(key)) == other:
+                batch.key_to_pid[key] = survivor
+                batch.new_keys[key] = survivor
         if other not in batch.new_pids:
             conn.execute(persons_t.delete().where(persons_t.c.id == other))
 
@@ -339,16 +343,15 @@ def _refold(conn: Connection, batch: _Batch) -> None:
 
 def _flush_persons(conn: Connection, batch: _Batch) -> None:
     alive = {batch.resolve(p) for p in batch.dirty} - set(batch.merged_into)
-    if alive:
-        persons = batch.persons
-        insert_many(conn, "persons", _PERSON_COLS, [_person_row(persons[p]) for p in sorted(alive)],
-                    upsert_key="id")
+    persons = batch.persons
+    born = sorted(alive & batch.new_pids)
+    if born:
+        insert_many(conn, "persons", _PERSON_COLS, [_person_row(persons[p]) for p in born])
+    known = sorted(alive - batch.new_pids)
+    if known:
+        insert_many(conn, "persons", _PERSON_COLS, [_person_row(persons[p]) for p in known], upsert_key="id")
     fresh_keys = [(k, batch.resolve(p)) for k, p in batch.new_keys.items()]
     if fresh_keys:
-        # A key may already exist, pointing at a merged-away person: replace it.
-        names = [k for k, _ in fresh_keys if k in batch.key_existed]
-        for i in range(0, len(names), 500):
-            conn.execute(keys_t.delete().where(keys_t.c.key.in_(names[i:i + 500])))
         insert_many(conn, "person_keys", ("key", "person_id"), fresh_keys)  # already tuples
 
 

@@ -89,11 +89,28 @@ class Person(db.Model):
 
 
 class PersonKey(db.Model):
-    """Every identity key a person has been seen with (name+birth+address, pre-registration id)."""
+    """Every identity key a person has been seen with (name+birth+address, pre-registration id).
+
+    An append-only log: the latest row for a key says whose it is (a merge of
+    two persons appends rows for the merged-away one's keys).  HQ holds the
+    key -> person map in memory (hq_dashboard.identity_index) and reads only
+    the rows added since; there is deliberately no index on `key`, because
+    hashed keys land at random places in one and every batch would rewrite
+    most of its pages.
+    """
     __tablename__ = "person_keys"
 
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80))
     person_id: Mapped[int] = mapped_column(Integer, index=True)
+
+
+class HQMeta(db.Model):
+    """Small named values of this database; `instance` tells one database from another."""
+    __tablename__ = "hq_meta"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
 
 
 class PreregKey(db.Model):

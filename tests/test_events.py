@@ -63,11 +63,12 @@ def test_event_json_is_exactly_the_canonical_form():
 
     from evac.events import event_json
 
-    @given(st.sampled_from(["checkin", "transfer", "needs", "status", "shelter_status"]),
+    @given(st.sampled_from(["checkin", "stay_type", "checkout", "transfer", "needs", "status", "shelter_status"]),
            st.text(min_size=1, max_size=20).filter(lambda t: t.strip() and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in t)),
            st.booleans(), st.integers(1, 2**40))
     def check(etype, name, household, seq):
-        data = {"checkin": {"stay_type": "in_car"}, "transfer": {"to_shelter_id": "H002"},
+        data = {"checkin": {"stay_type": "in_car"}, "stay_type": {"stay_type": "at_home"}, "checkout": {},
+                "transfer": {"to_shelter_id": "H002"},
                 "needs": {"needs": ["infant", "pets"]}, "status": {"status": "injured", "note": '"quoted" \\ 痛い'},
                 "shelter_status": {"status": "open"}}[etype]
         raw = wire(type=etype, seq=seq, data=data, household_id="hh-1" if household else None,

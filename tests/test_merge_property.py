@@ -94,7 +94,9 @@ def deliver(engine, k: int, events: list[dict]) -> bool:
 def snapshot(engine) -> dict:
     with engine.connect() as conn:
         keys: dict[int, set] = {}
-        for key, pid in conn.execute(select(PersonKey.key, PersonKey.person_id)):
+        # person_keys is a log: the latest row of a key says whose it is.
+        latest = dict(conn.execute(select(PersonKey.key, PersonKey.person_id).order_by(PersonKey.id)).all())
+        for key, pid in latest.items():
             keys.setdefault(pid, set()).add(key)
         persons = sorted(
             (tuple(sorted(keys.get(r.id, ()))), r.state, r.shelter_id, r.stay_type, r.needs, r.status,
