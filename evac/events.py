@@ -26,8 +26,9 @@ STAY_TYPE = "stay_type"          # in the shelter / at home / in a car
 NEEDS = "needs"                  # 要配慮 needs
 STATUS = "status"                # injury or illness
 SHELTER_STATUS = "shelter_status"  # the shelter itself opens or closes
+IC_LINK = "ic_link"              # a transport IC card now stands for this person (keyed hash only)
 
-EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS)
+EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, IC_LINK)
 LOCATION_TYPES = frozenset({CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE})
 PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS}
 
@@ -46,6 +47,8 @@ MAX_ID = 64
 OLDEST_BIRTH = dt.date(1880, 1, 1)
 
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
+# evac.ictoken's form: never the card's IDm itself.
+IC_TOKEN_RE = re.compile(r"ic:[0-9a-f]{32}\Z")
 # Control characters never belong in a name or an address; they are how
 # terminal and log injection starts.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -248,6 +251,11 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
                 "note": _text(raw.get("note"), "note", 500, False)}
     if etype == SHELTER_STATUS:
         return {"status": _choice(raw.get("status"), "shelter status", SHELTER_STATUSES)}
+    if etype == IC_LINK:
+        token = raw.get("token")
+        if type(token) is not str or not IC_TOKEN_RE.match(token):
+            raise InvalidEvent("an IC card link needs the card's token ('ic:' and 32 hexadecimal digits)")
+        return {"token": token}
     return {}
 
 

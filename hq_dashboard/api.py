@@ -9,11 +9,13 @@ import json
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
+from evac.events import IC_TOKEN_RE
+
 from . import prereg
 from .db import db
 from .enrollment import AuthError, authenticate
 from .merge import BatchRejected, apply_batch
-from .models import Kiosk, Shelter
+from .models import IcLink, Kiosk, Person, Shelter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -106,6 +108,21 @@ def kiosk_config():
                       "address": s.address, "capacity": s.capacity, "lat": s.lat, "lon": s.lon}
                      for s in shelters],
     })
+
+
+@bp.get("/ic/<token>")
+def ic_card(token: str):
+    """Whose linked IC card this is, for a kiosk at another shelter than the one that linked it."""
+    _kiosk()
+    if not IC_TOKEN_RE.match(token):
+        return _error(400, "bad_ic_token", "an IC card token is 'ic:' and 32 hexadecimal digits")
+    person = db.session.execute(
+        select(Person).join(IcLink, IcLink.person_id == Person.id).where(IcLink.token == token)).scalar()
+    if person is None:
+        return _error(404, "unknown_ic_card", "no one is linked to this IC card yet")
+    return jsonify({"person": {"name": person.name, "name_kana": person.name_kana, "birth_date": person.birth_date,
+                               "sex": person.sex, "address": person.address},
+                    "household_id": person.household_id})
 
 
 def shelter_feature(s: Shelter) -> dict:

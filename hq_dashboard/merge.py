@@ -23,14 +23,14 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, update
 
 from evac.events import (
-    LOCATION_TYPES, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
+    IC_LINK, LOCATION_TYPES, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
     Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
 )
 from evac.identity import person_key, prereg_key
 from evac.whereabouts import CHECKED_IN, Whereabouts, fold, step
 
 from .identity_index import identity_index
-from .models import EventRecord, Kiosk, Person, Shelter
+from .models import EventRecord, IcLink, Kiosk, Person, Shelter
 
 MAX_BATCH_EVENTS = 1000
 
@@ -38,6 +38,7 @@ events_t = EventRecord.__table__
 persons_t = Person.__table__
 shelters_t = Shelter.__table__
 kiosks_t = Kiosk.__table__
+ic_links_t = IcLink.__table__
 
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
 _PERSON_COLS = [c.name for c in persons_t.columns]
@@ -103,6 +104,7 @@ class _Batch:
         self.dirty: set[int] = set()
         self.refold: set[int] = set()
         self.merged_into: dict[int, int] = {}
+        self.ic_links: dict[str, tuple[str, int]] = {}   # token -> (order, person) of the batch's latest link
         self.next_pid = (conn.execute(select(func.max(persons_t.c.id))).scalar() or 0) + 1
 
     def prefetch(self, keys: set[str]) -> None:
@@ -184,6 +186,10 @@ class _Batch:
             person.update(needs=" ".join(ev.data["needs"]), needs_order=order)
         elif ev.type == STATUS and order > person["status_order"]:
             person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
+        elif ev.type == IC_LINK:
+            token = ev.data["token"]
+            if token not in self.ic_links or order > self.ic_links[token][0]:
+                self.ic_links[token] = (order, pid)
 
 
 def _slot(person: dict[str, Any]) -> tuple[str, str] | None:
@@ -305,6 +311,7 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
     _flush_merges(conn, batch)
     _refold(conn, batch)
     _flush_persons(conn, batch)
+    _flush_ic_links(conn, batch)
     _flush_shelters(conn, batch, opened, shelter_status)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
         high_seq=fresh[-1].seq, last_event_hlc=max(kiosk["last_event_hlc"], max(ev.hlc for ev in fresh))))
@@ -316,6 +323,7 @@ def _flush_merges(conn: Connection, batch: _Batch) -> None:
     for other in batch.merged_into:
         survivor = batch.resolve(other)
         conn.execute(update(events_t).where(events_t.c.person_id == other).values(person_id=survivor))
+        conn.execute(update(ic_links_t).where(ic_links_t.c.person_id == other).values(person_id=survivor))
         # Every key the merged-away person had now names the survivor: the log gets a newer row.
         for (key,) in conn.exec_driver_sql(f"SELECT key FROM person_keys WHERE person_id = {mark}", (other,)):
             if batch.key_to_pid.get(key, batch.index.pid_of.get(key)) == other:
@@ -353,6 +361,18 @@ def _flush_persons(conn: Connection, batch: _Batch) -> None:
     fresh_keys = [(k, batch.resolve(p)) for k, p in batch.new_keys.items()]
     if fresh_keys:
         insert_many(conn, "person_keys", ("key", "person_id"), fresh_keys)  # already tuples
+
+
+def _flush_ic_links(conn: Connection, batch: _Batch) -> None:
+    if not batch.ic_links:
+        return
+    rows = [(token, batch.resolve(pid), order) for token, (order, pid) in sorted(batch.ic_links.items())]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    # A link older than the one HQ holds (a kiosk that was offline) does not win.
+    conn.exec_driver_sql(
+        f"INSERT INTO ic_links (token, person_id, link_order) VALUES ({mark}, {mark}, {mark})"
+        " ON CONFLICT (token) DO UPDATE SET person_id = excluded.person_id, link_order = excluded.link_order"
+        " WHERE ic_links.link_order < excluded.link_order", rows)
 
 
 def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],

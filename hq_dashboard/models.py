@@ -133,3 +133,16 @@ class PreregHousehold(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class IcLink(db.Model):
+    """Whose transport IC card a token is (a keyed hash of the card's IDm, never the IDm).
+
+    Kept apart from identity keys on purpose: a card handed on to someone else
+    must move to them, not make the two people one.  The latest link wins.
+    """
+    __tablename__ = "ic_links"
+
+    token: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[int] = mapped_column(Integer, index=True)
+    link_order: Mapped[str] = mapped_column(String(100))

@@ -128,7 +128,7 @@ def ic_link():
         token = _tapped_token()
     except CardError as exc:
         return jsonify({"error": exc.code, "message": exc.message}), 422
-    entry = get_store().link_ic(token, *who)
+    entry = get_store().link_ic(token, *who, shelter_id=current_app.config["SHELTER_ID"])
     return jsonify({"status": "linked", "name": entry.person.name}), 201
 
 
@@ -139,8 +139,30 @@ def ic_tap():
         token = _tapped_token()
     except CardError as exc:
         return jsonify({"error": exc.code, "message": exc.message}), 422
-    action, event = get_store().tap_ic(token, current_app.config["SHELTER_ID"])
+    store, shelter = get_store(), current_app.config["SHELTER_ID"]
+    if store.is_linked(token):
+        action, event = store.tap_ic(token, shelter)
+    else:
+        action, event = _adopt_from_hq(store, token, shelter)
     return jsonify({**_confirmation([event]), "action": action, "name": event.person.name}), 201
+
+
+def _adopt_from_hq(store, token: str, shelter: str):
+    """A card linked at another shelter: HQ knows whose it is, if HQ can be reached."""
+    from .sync import HQClient, SyncError
+    if not (current_app.config.get("HQ_URL") and current_app.config.get("HQ_TOKEN")):
+        raise KioskError("this IC card is not linked to anyone yet; please ask staff")
+    try:
+        status, answer = HQClient(current_app.config["HQ_URL"], current_app.config["HQ_TOKEN"],
+                                  timeout=5.0).request("GET", f"/api/v1/ic/{token}")
+    except SyncError:
+        raise KioskError("this IC card was not linked at this shelter, and HQ cannot be reached to look it up; "
+                         "please ask staff to check you in") from None
+    if status == 404:
+        raise KioskError("this IC card is not linked to anyone yet; please ask staff")
+    if status != 200:
+        raise KioskError(f"HQ could not look this IC card up ({answer.get('message', status)}); please ask staff")
+    return store.adopt_link(token, parse_person(answer["person"]), answer.get("household_id", ""), shelter)
 
 
 def _who(body: dict) -> tuple[str, str, str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from evac.events import (
-    CHECKIN, CHECKOUT, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, Event, Person,
+    CHECKIN, CHECKOUT, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, Event, Person,
     canonical_json, parse_event,
 )
 from evac.hlc import HybridLogicalClock
@@ -184,19 +184,23 @@ class KioskStore:
         an event that HQ would refuse (which would block its outbox).
         """
         with self._write():
-            clock = HybridLogicalClock(int(self._meta("hlc")))
-            seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-            device = self.device_id
-            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            written = []
-            for draft in drafts:
-                seq += 1
-                event = parse_event({**draft, "kiosk_id": device, "seq": seq, "hlc": clock.tick()})
-                self.db.execute("INSERT INTO events(seq, hlc, body, written_at) VALUES (?, ?, ?, ?)",
-                                (seq, event.hlc, canonical_json(event.to_wire()), now))
-                self._update_roster(event)
-                written.append(event)
-            self._set_meta("hlc", str(clock.last))
+            return self._append(drafts)
+
+    def _append(self, drafts: Sequence[dict]) -> list[Event]:
+        """`append` inside a transaction the caller holds."""
+        clock = HybridLogicalClock(int(self._meta("hlc")))
+        seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+        device = self.device_id
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        written = []
+        for draft in drafts:
+            seq += 1
+            event = parse_event({**draft, "kiosk_id": device, "seq": seq, "hlc": clock.tick()})
+            self.db.execute("INSERT INTO events(seq, hlc, body, written_at) VALUES (?, ?, ?, ?)",
+                            (seq, event.hlc, canonical_json(event.to_wire()), now))
+            self._update_roster(event)
+            written.append(event)
+        self._set_meta("hlc", str(clock.last))
         return written
 
     def _update_roster(self, ev: Event) -> None:
@@ -248,16 +252,35 @@ class KioskStore:
     def ic_token_key(self) -> bytes:
         return bytes.fromhex(self._meta("ic_token_key") or "")
 
-    def link_ic(self, token: str, name: str, birth_date: str, address: str) -> RosterEntry:
+    def link_ic(self, token: str, name: str, birth_date: str, address: str, shelter_id: str) -> RosterEntry:
         """Staff link a transport IC card to someone this kiosk knows; later taps check them in or out."""
         entry = self._known(name, birth_date, address)
         with self._write():
-            self.db.execute("INSERT INTO ic_links(token, person_key, linked_at) VALUES (?, ?, ?)"
-                            " ON CONFLICT(token) DO UPDATE SET person_key = excluded.person_key,"
-                            " linked_at = excluded.linked_at",
-                            (token, person_key(name, birth_date, address),
-                             dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+            self._save_link(token, entry.person)
+            # HQ learns the link with the next sync, so the card works at every shelter.
+            self._append([{"type": IC_LINK, "shelter_id": entry.where.shelter_id or shelter_id,
+                           "person": entry.person.to_wire(), "household_id": entry.household_id,
+                           "data": {"token": token}}])
         return entry
+
+    def _save_link(self, token: str, person: Person) -> None:
+        self.db.execute("INSERT INTO ic_links(token, person_key, linked_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT(token) DO UPDATE SET person_key = excluded.person_key,"
+                        " linked_at = excluded.linked_at",
+                        (token, person_key(person.name, person.birth_date, person.address),
+                         dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+
+    def is_linked(self, token: str) -> bool:
+        return self.db.execute("SELECT 1 FROM ic_links WHERE token = ?", (token,)).fetchone() is not None
+
+    def adopt_link(self, token: str, person: Person, household_id: str, shelter_id: str) -> tuple[str, Event]:
+        """A card linked at another shelter, looked up at HQ: remember the link here and check the holder in."""
+        self._require_shelter(shelter_id)
+        with self._write():
+            self._save_link(token, person)
+            (event,) = self._append([{"type": CHECKIN, "shelter_id": shelter_id, "person": person.to_wire(),
+                                      "household_id": household_id, "data": {"stay_type": "in_shelter"}}])
+        return "checked_in", event
 
     def tap_ic(self, token: str, shelter_id: str) -> tuple[str, Event]:
         """A linked card tapped: check the holder out if checked in here, otherwise in."""

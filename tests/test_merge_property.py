@@ -34,6 +34,7 @@ op = st.one_of(
     st.tuples(st.just("stay_type"), st.sampled_from(["in_shelter", "at_home", "in_car"])),
     st.tuples(st.just("needs"), st.lists(st.sampled_from(["infant", "dialysis", "pets"]), max_size=2)),
     st.tuples(st.just("status"), st.sampled_from(["safe", "injured"])),
+    st.tuples(st.just("ic_link"), st.sampled_from(["ic:" + "a1" * 16, "ic:" + "b2" * 16])),
 )
 kiosk_events = st.lists(
     st.tuples(st.integers(0, len(PEOPLE) - 1), st.integers(0, 1), st.sampled_from(SHELTERS), op,
@@ -48,7 +49,7 @@ def build_stream(k: int, raw, skew_ms: int) -> list[dict]:
         ms += gap
         variants = PEOPLE[who]
         data = {"checkin": {"stay_type": arg}, "stay_type": {"stay_type": arg}, "transfer": {"to_shelter_id": arg},
-                "needs": {"needs": arg}, "status": {"status": arg}, "checkout": {}}[etype]
+                "needs": {"needs": arg}, "status": {"status": arg}, "checkout": {}, "ic_link": {"token": arg}}[etype]
         events.append({"kiosk_id": f"dev-{k}", "seq": seq, "hlc": pack(ms), "type": etype, "shelter_id": shelter,
                        "person": variants[variant % len(variants)], "data": data})
     return events
@@ -104,10 +105,12 @@ def snapshot(engine) -> dict:
             for r in conn.execute(select(Person)))
         shelters = sorted(tuple(r) for r in conn.execute(
             select(Shelter.id, Shelter.occupancy, Shelter.at_home, Shelter.in_car, Shelter.opened)))
+        cards = sorted((token, tuple(sorted(keys.get(pid, ()))))
+                       for token, pid in conn.execute(db.text("SELECT token, person_id FROM ic_links")))
         events = conn.execute(db.text("SELECT device_id, seq, person_id IS NOT NULL FROM events "
                                       "ORDER BY device_id, seq")).all()
         kiosks = conn.execute(select(Kiosk.id, Kiosk.high_seq).order_by(Kiosk.id)).all()
-    return {"persons": persons, "shelters": shelters, "events": events, "kiosks": kiosks}
+    return {"persons": persons, "shelters": shelters, "events": events, "kiosks": kiosks, "cards": cards}
 
 
 def recount(snap: dict) -> dict:
