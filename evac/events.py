@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -27,8 +28,9 @@ NEEDS = "needs"                  # 要配慮 needs
 STATUS = "status"                # injury or illness
 SHELTER_STATUS = "shelter_status"  # the shelter itself opens or closes
 IC_LINK = "ic_link"              # a transport IC card now stands for this person (keyed hash only)
+CONSENT = "consent"              # what families may be told (災対法 §86-15); never-disclose protection
 
-EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, IC_LINK)
+EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, IC_LINK, CONSENT)
 LOCATION_TYPES = frozenset({CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE})
 PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS}
 
@@ -40,6 +42,10 @@ NEEDS_CODES = (
 )
 PERSON_STATUSES = ("safe", "injured", "ill", "hospitalised")
 SHELTER_STATUSES = ("open", "closed")
+# none: only what the law allows after HQ confirms the inquirer; family: at once to whoever gives the
+# family code; public: whereabouts and injury at once to anyone who asks by name and birth date.
+CONSENTS = ("none", "family", "public")
+_FAMILY_CODE_RE = re.compile(r"[0-9A-Za-z]{4,16}\Z")
 
 MAX_NAME = 100
 MAX_ADDRESS = 200
@@ -251,6 +257,20 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
                 "note": _text(raw.get("note"), "note", 500, False)}
     if etype == SHELTER_STATUS:
         return {"status": _choice(raw.get("status"), "shelter status", SHELTER_STATUSES)}
+    if etype == CONSENT:
+        consent = _choice(raw.get("consent", "none"), "consent", CONSENTS)
+        code = raw.get("family_code") or ""
+        if type(code) is not str:
+            raise InvalidEvent("the family code must be text")
+        code = unicodedata.normalize("NFKC", code).strip()
+        if code and not _FAMILY_CODE_RE.match(code):
+            raise InvalidEvent("the family code must be 4 to 16 letters or digits")
+        if consent == "family" and not code:
+            raise InvalidEvent("consent for the family needs a family code to give them")
+        never = raw.get("never_disclose", False)
+        if type(never) is not bool:
+            raise InvalidEvent("never_disclose must be true or false")
+        return {"consent": consent, "family_code": code, "never_disclose": never}
     if etype == IC_LINK:
         token = raw.get("token")
         if type(token) is not str or not IC_TOKEN_RE.match(token):

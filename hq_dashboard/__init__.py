@@ -33,6 +33,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
         AREA_PER_PERSON_M2=DEFAULT_AREA_PER_PERSON_M2,
         JSON_AS_ASCII=False,
+        # Safety inquiries (Flask-Limiter syntax): per client address, and per person sought.
+        SAFETY_RATE_PER_CLIENT="30 per minute",
+        SAFETY_RATE_PER_PERSON="10 per hour",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,   # a staff shift
     )
     app.config.from_prefixed_env("EVAC")
     if config:
@@ -49,11 +53,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app)
     csrf.init_app(app)
 
-    from . import api, pages, prereg_pages
+    from . import api, pages, prereg_pages, safety_api, safety_pages, staff
+    from .limits import limiter, too_many_requests
+    limiter.init_app(app)
+    app.register_error_handler(429, too_many_requests)
+    staff.login_manager.init_app(app)
     csrf.exempt(api.bp)  # kiosks authenticate with their token; the JSON API has no browser session
+    csrf.exempt(safety_api.bp)  # JSON only: a browser cannot post it cross-site without CORS
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(prereg_pages.bp)
+    app.register_blueprint(safety_api.bp)
+    app.register_blueprint(safety_pages.bp)
+    app.register_blueprint(staff.bp)
     return app
 
 

@@ -64,6 +64,21 @@ def rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_staff(args: argparse.Namespace) -> int:
+    from .db import db
+    from .staff import add_staff as create
+    password = sys.stdin.readline().rstrip("\n")
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            create(db.session, args.username, password)
+        except ValueError as exc:
+            print(f"evac: {exc}", file=sys.stderr)
+            return 2
+    print(f"staff member {args.username} can now log in at /staff/login")
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run HQ; an empty database is seeded with Yaizu's shelters")
@@ -82,3 +97,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("rotate-prereg-key", help="sign new QRs with a new key (old QRs stay valid)")
     p.add_argument("--db")
     p.set_defaults(func=rotate)
+    p = sub.add_parser("add-staff", help="add an HQ staff member (reviews safety inquiries); password on stdin")
+    p.add_argument("--db")
+    p.add_argument("--username", required=True)
+    p.set_defaults(func=add_staff)

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, update
 
 from evac.events import (
-    IC_LINK, LOCATION_TYPES, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
+    CONSENT, IC_LINK, LOCATION_TYPES, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
     Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
 )
 from evac.identity import person_key, prereg_key
@@ -141,6 +141,7 @@ class _Batch:
                 "sex": p.sex, "address": p.address, "household_id": ev.household_id, "info_order": "",
                 "state": "unknown", "shelter_id": None, "stay_type": None, "loc_order": "",
                 "needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
+                "consent": "none", "family_code": "", "consent_order": "", "never_disclose": False, "contact": "",
             }
             self.slot_before[pid] = None
             self.new_pids.add(pid)
@@ -158,11 +159,13 @@ class _Batch:
         """One person seen under two identities (a pre-registration id and a card, say)."""
         a, b = self.persons[survivor], self.persons[other]
         for prefix, fields in (("info", ("name", "name_kana", "birth_date", "sex", "address", "household_id")),
-                               ("needs", ("needs",)), ("status", ("status", "status_note"))):
+                               ("needs", ("needs",)), ("status", ("status", "status_note")),
+                               ("consent", ("consent", "family_code"))):
             if b[f"{prefix}_order"] > a[f"{prefix}_order"]:
                 for f in fields + (f"{prefix}_order",):
                     a[f] = b[f]
         a["loc_order"] = max(a["loc_order"], b["loc_order"])
+        a["never_disclose"] = a["never_disclose"] or b["never_disclose"]
         self.merged_into[other] = survivor
         self.refold.add(survivor)
         self.dirty.add(survivor)
@@ -186,6 +189,11 @@ class _Batch:
             person.update(needs=" ".join(ev.data["needs"]), needs_order=order)
         elif ev.type == STATUS and order > person["status_order"]:
             person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
+        elif ev.type == CONSENT:
+            if order > person["consent_order"]:
+                person.update(consent=ev.data["consent"], family_code=ev.data["family_code"], consent_order=order)
+            if ev.data["never_disclose"]:
+                person["never_disclose"] = True
         elif ev.type == IC_LINK:
             token = ev.data["token"]
             if token not in self.ic_links or order > self.ic_links[token][0]:

@@ -71,7 +71,7 @@ class Person(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(100))
     name_kana: Mapped[str] = mapped_column(String(100), default="")
-    birth_date: Mapped[str] = mapped_column(String(10))
+    birth_date: Mapped[str] = mapped_column(String(10), index=True)  # safety inquiries look people up by it
     sex: Mapped[str] = mapped_column(String(8))
     address: Mapped[str] = mapped_column(String(200), default="")
     household_id: Mapped[str] = mapped_column(String(64), default="")
@@ -86,6 +86,13 @@ class Person(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="")
     status_note: Mapped[str] = mapped_column(String(500), default="")
     status_order: Mapped[str] = mapped_column(String(100), default="")
+    # Disclosure to family inquiries (evac.disclosure): the latest consent event wins;
+    # never-disclose, once set by anyone, stays (a kiosk must not be able to lift a DV protection).
+    consent: Mapped[str] = mapped_column(String(8), default="none")
+    family_code: Mapped[str] = mapped_column(String(16), default="")
+    consent_order: Mapped[str] = mapped_column(String(100), default="")
+    never_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact: Mapped[str] = mapped_column(String(100), default="")
 
 
 class PersonKey(db.Model):
@@ -146,3 +153,51 @@ class IcLink(db.Model):
     token: Mapped[str] = mapped_column(String(40), primary_key=True)
     person_id: Mapped[int] = mapped_column(Integer, index=True)
     link_order: Mapped[str] = mapped_column(String(100))
+
+
+class Inquiry(db.Model):
+    """A safety inquiry (災対法 §86-15) and the answer it got; kept for the audit."""
+    __tablename__ = "inquiries"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)      # the reference the inquirer is given
+    access_hash: Mapped[str] = mapped_column(String(64))               # sha256 of the inquirer's secret
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    client: Mapped[str] = mapped_column(String(64), default="")
+    inquirer_name: Mapped[str] = mapped_column(String(100))
+    inquirer_address: Mapped[str] = mapped_column(String(200))
+    inquirer_contact: Mapped[str] = mapped_column(String(100))
+    relationship: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500))
+    sought_name: Mapped[str] = mapped_column(String(100))
+    sought_birth_date: Mapped[str] = mapped_column(String(10))
+    sought_address: Mapped[str] = mapped_column(String(200), default="")
+    family_code_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)   # never shown before review
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)          # a never-disclose person was sought
+    status: Mapped[str] = mapped_column(String(16), index=True)            # answered | pending_review | released | rejected
+    answer: Mapped[str] = mapped_column(Text)                              # JSON of what the inquirer is shown
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    review_note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class AuditEntry(db.Model):
+    """Every inquiry, answer, release and refusal, for staff to search."""
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    inquiry_id: Mapped[str] = mapped_column(String(16), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class StaffUser(db.Model):
+    """HQ staff who review inquiries."""
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

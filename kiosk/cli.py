@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evac.events import SEXES, STAY_TYPES, InvalidEvent, Person, parse_person
+from evac.events import CONSENTS, SEXES, STAY_TYPES, InvalidEvent, Person, parse_person
 
 from .store import KioskError, KioskStore
 
@@ -18,8 +18,12 @@ def checkin(args: argparse.Namespace) -> int:
     try:
         person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
                                "address": args.address, "name_kana": args.kana or ""})
+        consent = None
+        if args.consent or args.family_code or args.never_disclose:
+            consent = {"consent": args.consent or ("family" if args.family_code else "none"),
+                       "family_code": args.family_code or "", "never_disclose": args.never_disclose}
         store = KioskStore(args.db)
-        (event,) = store.check_in(args.shelter, [person], args.stay_type)
+        event, *_ = store.check_in(args.shelter, [person], args.stay_type, consent=consent)
     except (InvalidEvent, KioskError) as exc:
         return _fail(str(exc))
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
@@ -96,6 +100,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--sex", required=True, choices=SEXES)
     p.add_argument("--kana", help="name in kana")
     p.add_argument("--stay-type", default="in_shelter", choices=STAY_TYPES)
+    p.add_argument("--consent", choices=CONSENTS,
+                   help="what family inquiries may be told at once: none (the default: only after HQ "
+                        "confirms who asks), family (whoever gives --family-code), public (anyone)")
+    p.add_argument("--family-code", help="4 to 16 letters or digits the family gives when they ask")
+    p.add_argument("--never-disclose", action="store_true",
+                   help="DV or stalker protection: inquiries are answered as if the city knew nothing")
     p.set_defaults(func=checkin)
 
     p = sub.add_parser("checkout", help="check a person out")

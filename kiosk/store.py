@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from evac.events import (
-    CHECKIN, CHECKOUT, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, Event, Person,
+    CHECKIN, CHECKOUT, CONSENT, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, Event, Person,
     canonical_json, parse_event,
 )
 from evac.hlc import HybridLogicalClock
@@ -225,16 +225,30 @@ class KioskStore:
              where.state, where.shelter_id, where.stay_type, ev.seq))
 
     def check_in(self, shelter_id: str, persons: Sequence[Person], stay_type: str = "in_shelter",
-                 household_id: str = "") -> list[Event]:
-        """Check a person, or a household present together, in at one shelter."""
+                 household_id: str = "", consent: dict | None = None) -> list[Event]:
+        """Check a person, or a household present together, in at one shelter.
+
+        `consent` ({"consent", "family_code", "never_disclose"}) is what they
+        chose for family inquiries; it is written in the same transaction.
+        """
         self._require_shelter(shelter_id)
         if not persons:
             raise KioskError("nobody to check in")
         if len(persons) > 1 and not household_id:
             household_id = "hh-" + uuid.uuid4().hex[:16]
-        return self.append([{"type": CHECKIN, "shelter_id": shelter_id, "person": p.to_wire(),
-                             "household_id": household_id, "data": {"stay_type": stay_type}}
-                            for p in persons])
+        drafts = [{"type": CHECKIN, "shelter_id": shelter_id, "person": p.to_wire(),
+                   "household_id": household_id, "data": {"stay_type": stay_type}} for p in persons]
+        if consent is not None:
+            drafts += [{"type": CONSENT, "shelter_id": shelter_id, "person": p.to_wire(),
+                        "household_id": household_id, "data": consent} for p in persons]
+        return self.append(drafts)
+
+    def set_consent(self, shelter_id: str, name: str, birth_date: str, address: str, consent: dict) -> Event:
+        """What family inquiries may be told about someone this kiosk knows, or never-disclose."""
+        entry = self._known(name, birth_date, address)
+        (event,) = self.append([{"type": CONSENT, "shelter_id": shelter_id, "person": entry.person.to_wire(),
+                                 "household_id": entry.household_id, "data": consent}])
+        return event
 
     def check_in_prereg(self, shelter_id: str, household, stay_type: str = "in_shelter") -> list[Event]:
         """Check in every member of a pre-registered household (from its verified QR) at once."""

@@ -1,0 +1,239 @@
+"""Who may be told what about an evacuee: 災害対策基本法 §86-15 and 施行規則 §8-3, §8-4.
+
+An inquiry names the inquirer, their relationship to the person sought, a
+reason, and the person sought (name, birth date, address if known).  The law
+sets what each relationship may learn once the city has confirmed who is
+asking; the person's own consent can widen that, and is the only thing that
+can be answered at once, before anyone has checked the inquirer.
+
+A person under never-disclose protection (DV, stalking) is answered exactly as
+someone the city knows nothing about.  So is an inquiry that matches more
+than one person: nobody gets a partial or fuzzy answer before review.
+
+Pure: no database, no Flask.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from .events import parse_birth_date
+from .identity import normalize_address, normalize_name
+
+# 施行規則 §8-4: 同居の親族 (de facto spouses included); other relatives; the workplace;
+# anyone else with a fair reason.
+RELATIONSHIPS = ("household_family", "relative", "workplace", "other")
+
+EXISTS, WHEREABOUTS, INJURY, CONTACT = "information_exists", "whereabouts", "injury_or_illness", "contact"
+ANSWER_FIELDS = (EXISTS, WHEREABOUTS, INJURY, CONTACT)
+
+# What each relationship may be told once the inquirer is confirmed.
+STATUTORY = {
+    "household_family": frozenset({EXISTS, WHEREABOUTS, INJURY, CONTACT}),
+    "relative": frozenset({EXISTS, INJURY}),
+    "workplace": frozenset({EXISTS, INJURY}),
+    "other": frozenset({EXISTS}),
+}
+# What the person's consent lets anyone be told at once.
+BY_CONSENT = {
+    "public": frozenset({EXISTS, WHEREABOUTS, INJURY}),
+    "family": frozenset({EXISTS, WHEREABOUTS, INJURY, CONTACT}),  # only with the right family code
+    "none": frozenset(),
+}
+
+MAX_TEXT = {"name": 100, "address": 200, "contact": 100, "reason": 500, "family_code": 16}
+_MARKUP_RE = re.compile(r"[<>]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPLIT_RE = re.compile(r"[\s\u3000・·,、=゠]+")
+
+
+class InvalidInquiry(ValueError):
+    """`errors` maps each field to what is wrong with it, in words for the person asking."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Inquiry:
+    inquirer_name: str
+    inquirer_address: str
+    inquirer_contact: str
+    relationship: str
+    reason: str
+    sought_name: str
+    sought_birth_date: str
+    sought_address: str = ""
+    family_code: str = ""
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """What the city holds about one person, as the disclosure rules need it."""
+    name: str
+    name_kana: str
+    birth_date: str
+    address: str
+    consent: str = "none"
+    family_code: str = ""
+    never_disclose: bool = False
+    whereabouts: dict | None = None     # {"state", "shelter_id", "shelter_name"}
+    injury_or_illness: str = ""
+    contact: str = ""
+
+
+@dataclass
+class Answer:
+    information_exists: bool | None = None
+    whereabouts: dict | None = None
+    injury_or_illness: str | None = None
+    contact: str | None = None
+    pending_review: bool = False
+    shown: frozenset = field(default_factory=frozenset)
+
+    def to_json(self) -> dict:
+        return {EXISTS: self.information_exists, WHEREABOUTS: self.whereabouts,
+                INJURY: self.injury_or_illness, CONTACT: self.contact, "pending_review": self.pending_review}
+
+
+def _text(raw: dict, key: str, label: str, errors: dict, limit: int, required: bool = True) -> str:
+    value = raw.get(key)
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[key] = f"{label} must be text"
+        return ""
+    value = unicodedata.normalize("NFC", value).strip()
+    if not value:
+        if required:
+            errors[key] = f"{label} is missing"
+        return ""
+    if len(value) > limit:
+        errors[key] = f"{label} is too long ({len(value)} characters, at most {limit})"
+    elif _CONTROL_RE.search(value):
+        errors[key] = f"{label} contains control characters"
+    elif key.endswith("name") and _MARKUP_RE.search(value):
+        errors[key] = f"{label} cannot contain < or >"
+    return value
+
+
+def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
+    """Validate an inquiry; raises InvalidInquiry naming every field that is wrong."""
+    if not isinstance(raw, dict):
+        raise InvalidInquiry({"inquiry": "the inquiry must be a JSON object"})
+    errors: dict[str, str] = {}
+    inquirer = raw.get("inquirer") if isinstance(raw.get("inquirer"), dict) else {}
+    sought = raw.get("sought") if isinstance(raw.get("sought"), dict) else {}
+    if not isinstance(raw.get("inquirer"), dict):
+        errors["inquirer"] = "say who is asking: name, address and contact"
+    if not isinstance(raw.get("sought"), dict):
+        errors["sought"] = "say whom you are looking for: name and birth date"
+    sub: dict[str, str] = {}
+    i_name = _text(inquirer, "name", "your name", sub, MAX_TEXT["name"])
+    i_address = _text(inquirer, "address", "your address", sub, MAX_TEXT["address"])
+    i_contact = _text(inquirer, "contact", "your phone or e-mail", sub, MAX_TEXT["contact"])
+    errors.update({f"inquirer.{k}": v for k, v in sub.items()} if inquirer else {})
+    relationship = raw.get("relationship")
+    if relationship not in RELATIONSHIPS:
+        errors["relationship"] = f"relationship must be one of: {', '.join(RELATIONSHIPS)}"
+    reason = _text(raw, "reason", "the reason for asking", errors, MAX_TEXT["reason"])
+    sub = {}
+    s_name = _text(sought, "name", "the name of the person you are looking for", sub, MAX_TEXT["name"])
+    s_address = _text(sought, "address", "their address", sub, MAX_TEXT["address"], required=False)
+    s_birth = ""
+    try:
+        s_birth = parse_birth_date(sought.get("birth_date"), today)
+    except ValueError as exc:
+        if sought:
+            sub["birth_date"] = str(exc) if sought.get("birth_date") else "their birth date is missing"
+    if s_name and not name_forms(s_name):
+        sub["name"] = "the name has no letters in it"
+    errors.update({f"sought.{k}": v for k, v in sub.items()} if sought else {})
+    code = raw.get("family_code") or ""
+    if not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]:
+        errors["family_code"] = "the family code is 4 to 16 letters or digits"
+        code = ""
+    if errors:
+        raise InvalidInquiry(errors)
+    return Inquiry(i_name, i_address, i_contact, relationship, reason, s_name, s_birth, s_address,
+                   unicodedata.normalize("NFKC", code).strip())
+
+
+def name_forms(name: str) -> frozenset[str]:
+    """A name written family-first or given-first, with or without a space, kanji or kana."""
+    parts = [normalize_name(p) for p in _SPLIT_RE.split(name)]
+    parts = [p for p in parts if p]
+    if not parts:
+        return frozenset()
+    return frozenset({"".join(parts), "".join(reversed(parts))})
+
+
+def matches(inquiry: Inquiry, person: PersonFacts) -> bool:
+    """Exactly this person: same birth date, the name in either order (or its kana), and the
+    address when both are known and one is not a part of the other."""
+    if person.birth_date != inquiry.sought_birth_date:
+        return False
+    wanted = name_forms(inquiry.sought_name)
+    if not wanted & (name_forms(person.name) | name_forms(person.name_kana)):
+        return False
+    if inquiry.sought_address and person.address:
+        a, b = normalize_address(inquiry.sought_address), normalize_address(person.address)
+        if not (a.startswith(b) or b.startswith(a)):
+            return False
+    return True
+
+
+def _consented(inquiry: Inquiry, person: PersonFacts) -> frozenset[str]:
+    if person.consent == "public":
+        return BY_CONSENT["public"]
+    if person.consent == "family" and person.family_code and inquiry.family_code and hmac.compare_digest(
+            inquiry.family_code.casefold().encode(), person.family_code.casefold().encode()):
+        return BY_CONSENT["family"]
+    return frozenset()
+
+
+def _fill(fields: frozenset[str], person: PersonFacts) -> Answer:
+    answer = Answer(shown=fields)
+    if EXISTS in fields:
+        answer.information_exists = True
+    if WHEREABOUTS in fields:
+        answer.whereabouts = person.whereabouts
+    if INJURY in fields:
+        answer.injury_or_illness = person.injury_or_illness or "not_reported"
+    if CONTACT in fields:
+        answer.contact = person.contact or None
+    return answer
+
+
+def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer, PersonFacts | None, bool]:
+    """The answer given at once, before anyone confirms the inquirer.
+
+    Returns (answer, the person matched or None, flagged).  `flagged` is set
+    when a never-disclose person was asked about: HQ must know, the inquirer
+    must not.  Unknown, ambiguous and protected all give the same answer.
+    """
+    found = [p for p in candidates if matches(inquiry, p)]
+    person = found[0] if len(found) == 1 else None
+    flagged = any(p.never_disclose for p in found)
+    if person is None or person.never_disclose:
+        return Answer(pending_review=True), None, flagged
+    fields = _consented(inquiry, person)
+    answer = _fill(fields, person)
+    answer.pending_review = not STATUTORY[inquiry.relationship] <= fields
+    return answer, person, flagged
+
+
+def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
+    """What staff release once they have confirmed who is asking: the tier, plus what consent gives."""
+    if person is None or person.never_disclose:
+        return Answer(information_exists=False)
+    return _fill(STATUTORY[inquiry.relationship] | _consented(inquiry, person), person)
+
+
+__all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "PersonFacts",
+           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "matches", "name_forms",
+           "parse_inquiry"]

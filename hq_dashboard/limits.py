@@ -1,0 +1,22 @@
+"""HQ's rate limiter (Flask-Limiter) and the answer people get when they hit it."""
+from __future__ import annotations
+
+from flask import jsonify, make_response, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# No default limits: kiosk sync must never be throttled; routes opt in.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://",
+                  headers_enabled=True)
+
+TOO_MANY = ("Too many inquiries in a short time. Please try again later. "
+            "短時間に多くの問い合わせがありました。しばらくしてからもう一度お試しください。")
+
+
+def too_many_requests(exc):
+    if request.path.startswith("/api/"):
+        resp = make_response(jsonify({"error": "rate_limited", "message": TOO_MANY}), 429)
+    else:
+        resp = make_response(render_template("safety/message.html", title="429", message=TOO_MANY), 429)
+    # Flask-Limiter adds Retry-After and the X-RateLimit headers to this response.
+    return resp

@@ -1,0 +1,164 @@
+"""Safety inquiries at HQ: receive, answer within consent, queue the rest for review, audit all.
+
+The rules are evac.disclosure's; this module finds the candidates, keeps the
+inquiry and its audit trail, and lets staff release or refuse.  Every inquiry
+does the same work whether the person is known, unknown or protected, so the
+time an answer takes says nothing either.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from evac.disclosure import (
+    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, matches, parse_inquiry,
+)
+
+from .models import AuditEntry, Inquiry as InquiryRow, Person, Shelter
+
+__all__ = ["InvalidInquiry", "InquiryNotFound", "ReviewError", "receive", "lookup", "release", "reject",
+           "pending", "search_audit"]
+
+MESSAGES = {
+    "answered": "This is what the person agreed may be told.",
+    "pending_review": "Your inquiry has been received. City staff will confirm who you are (for example by "
+                      "calling you back) before answering; check again later with your reference and key.",
+    "released": "City staff confirmed your inquiry; this is what may be told to you.",
+    "rejected": "City staff could not confirm your inquiry, so nothing more can be told. Please contact "
+                "the city's safety-information desk.",
+}
+
+
+class InquiryNotFound(LookupError):
+    pass
+
+
+class ReviewError(ValueError):
+    pass
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _facts(session: Session, person: Person) -> PersonFacts:
+    where = None
+    if person.state == "checked_in":
+        shelter = session.get(Shelter, person.shelter_id)
+        where = {"state": person.stay_type, "shelter_id": person.shelter_id,
+                 "shelter_name": shelter.name if shelter else person.shelter_id}
+    elif person.state in ("checked_out", "transferred"):
+        where = {"state": "left_shelter", "shelter_id": person.shelter_id, "shelter_name": None}
+    return PersonFacts(name=person.name, name_kana=person.name_kana, birth_date=person.birth_date,
+                       address=person.address, consent=person.consent, family_code=person.family_code,
+                       never_disclose=person.never_disclose, whereabouts=where,
+                       injury_or_illness=person.status, contact=person.contact)
+
+
+def _candidates(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
+    rows = session.execute(select(Person).where(Person.birth_date == inquiry.sought_birth_date)).scalars()
+    return [(p, _facts(session, p)) for p in rows]
+
+
+def _audit(session: Session, inquiry_id: str, actor: str, action: str, **detail) -> None:
+    session.add(AuditEntry(at=_now(), inquiry_id=inquiry_id, actor=actor, action=action,
+                           detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))
+
+
+def _public(row: InquiryRow) -> dict:
+    return {"inquiry_id": row.id, "status": row.status, "message": MESSAGES[row.status], **json.loads(row.answer)}
+
+
+def _inquiry_of(row: InquiryRow) -> Inquiry:
+    return Inquiry(row.inquirer_name, row.inquirer_address, row.inquirer_contact, row.relationship, row.reason,
+                   row.sought_name, row.sought_birth_date, row.sought_address)
+
+
+def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
+    """Record an inquiry and answer what consent allows at once.  Returns (answer, access key).
+
+    Raises InvalidInquiry (nothing is recorded)."""
+    inquiry = parse_inquiry(raw)
+    candidates = _candidates(session, inquiry)
+    answer, person_facts, flagged = answer_now(inquiry, [f for _, f in candidates])
+    person_id = next((p.id for p, f in candidates if f is person_facts), None) if person_facts else None
+    key = secrets.token_urlsafe(18)
+    row = InquiryRow(
+        id=secrets.token_hex(6).upper(), access_hash=hashlib.sha256(key.encode()).hexdigest(), created_at=_now(),
+        client=client[:64], inquirer_name=inquiry.inquirer_name, inquirer_address=inquiry.inquirer_address,
+        inquirer_contact=inquiry.inquirer_contact, relationship=inquiry.relationship, reason=inquiry.reason,
+        sought_name=inquiry.sought_name, sought_birth_date=inquiry.sought_birth_date,
+        sought_address=inquiry.sought_address, family_code_given=bool(inquiry.family_code),
+        person_id=person_id, flagged=flagged,
+        status="pending_review" if answer.pending_review else "answered",
+        answer=json.dumps(answer.to_json(), ensure_ascii=False), review_note="")
+    session.add(row)
+    _audit(session, row.id, "inquirer", "received", client=client, relationship=inquiry.relationship,
+           inquirer=inquiry.inquirer_name, sought=inquiry.sought_name, birth_date=inquiry.sought_birth_date,
+           family_code_given=bool(inquiry.family_code))
+    _audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
+    session.commit()
+    return _public(row), key
+
+
+def lookup(session: Session, inquiry_id: str, key: str) -> dict:
+    """The inquirer checks again.  Unknown reference and wrong key look the same."""
+    row = session.get(InquiryRow, inquiry_id)
+    if row is None or not secrets.compare_digest(row.access_hash, hashlib.sha256(key.encode()).hexdigest()):
+        raise InquiryNotFound("no inquiry with this reference and key")
+    return _public(row)
+
+
+def pending(session: Session) -> list[InquiryRow]:
+    return list(session.execute(select(InquiryRow).where(InquiryRow.status == "pending_review")
+                                .order_by(InquiryRow.created_at)).scalars())
+
+
+def _for_review(session: Session, inquiry_id: str) -> InquiryRow:
+    row = session.get(InquiryRow, inquiry_id)
+    if row is None:
+        raise ReviewError(f"no inquiry {inquiry_id}")
+    if row.status != "pending_review":
+        raise ReviewError(f"inquiry {inquiry_id} is not waiting for review (it is {row.status})")
+    return row
+
+
+def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str) -> dict:
+    """Staff confirmed the inquirer: release exactly the tier's information (plus what consent gives)."""
+    if not how_confirmed.strip():
+        raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)")
+    row = _for_review(session, inquiry_id)
+    inquiry = _inquiry_of(row)
+    # The person's facts as they are now, found the same way as at the first answer.
+    found = [f for _, f in _candidates(session, inquiry) if matches(inquiry, f)]
+    person = found[0] if len(found) == 1 else None
+    answer: Answer = answer_after_review(inquiry, person)
+    row.status, row.answer = "released", json.dumps(answer.to_json(), ensure_ascii=False)
+    row.reviewed_by, row.reviewed_at, row.review_note = staff, _now(), how_confirmed.strip()[:500]
+    _audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown))
+    session.commit()
+    return _public(row)
+
+
+def reject(session: Session, inquiry_id: str, staff: str, why: str) -> dict:
+    if not why.strip():
+        raise ReviewError("say why the inquiry is refused")
+    row = _for_review(session, inquiry_id)
+    row.status, row.reviewed_by, row.reviewed_at, row.review_note = "rejected", staff, _now(), why.strip()[:500]
+    _audit(session, row.id, staff, "rejected", why=row.review_note)
+    session.commit()
+    return _public(row)
+
+
+def search_audit(session: Session, text: str = "", limit: int = 200) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if text.strip():
+        like = f"%{text.strip()}%"
+        query = query.where((AuditEntry.inquiry_id.like(like)) | (AuditEntry.detail.like(like))
+                            | (AuditEntry.actor.like(like)) | (AuditEntry.action.like(like)))
+    return list(session.execute(query).scalars())
