@@ -22,6 +22,12 @@ def card(args: argparse.Namespace) -> int:
     return 0
 
 
+def inquiries(args: argparse.Namespace) -> int:
+    from .inquiries import run
+    print(json.dumps(run(args.clients, args.per_client, args.persons, args.think_ms), ensure_ascii=False))
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ingest", help="HQ's merge against a raw bulk insert of the same rows")
@@ -33,3 +39,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("card", help="a card read through pcscd, and the check-in after it (percentiles)")
     p.add_argument("--reads", type=int, default=200)
     p.set_defaults(func=card)
+    p = sub.add_parser("inquiries", help="safety inquiries from many clients at once against a real HQ process")
+    p.add_argument("--clients", type=int, default=200)
+    p.add_argument("--per-client", type=int, default=5, help="inquiries each client sends, one after another")
+    p.add_argument("--persons", type=int, default=5000, help="evacuees HQ holds")
+    p.add_argument("--think-ms", type=float, default=1000,
+                   help="mean pause between one client's inquiries (0: back to back)")
+    p.set_defaults(func=inquiries)

@@ -21,11 +21,14 @@ def _app(db: str | None):
 
 
 def serve(args: argparse.Namespace) -> int:
-    from werkzeug.serving import run_simple
+    import waitress
     app = _app(args.db)
     print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
           file=sys.stderr, flush=True)
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    # A production WSGI server: a fixed pool of threads and HTTP keep-alive, so that hundreds of
+    # families asking at once queue for a thread instead of each starting one.
+    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, connection_limit=1000,
+                   channel_timeout=60, ident="evac-hq", _quiet=True)
     return 0
 
 
@@ -85,6 +88,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="database URL (sqlite:///…, postgresql+psycopg://…) or a SQLite file path")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--threads", type=int, default=16, help="request threads")
     p.set_defaults(func=serve)
     p = sub.add_parser("enroll-kiosk", help="enroll a kiosk at a shelter and print its token")
     p.add_argument("--db")
