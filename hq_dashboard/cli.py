@@ -82,6 +82,45 @@ def add_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_pfif(args: argparse.Namespace) -> int:
+    from . import pfif_exchange
+    from .db import db
+    app = _app(args.db)
+    with app.app_context():
+        document, count = pfif_exchange.export(db.session, args.domain)
+    if args.out:
+        Path(args.out).write_bytes(document)
+    else:
+        sys.stdout.buffer.write(document)
+    print(f"exported {count} person record(s) with public consent", file=sys.stderr)
+    return 0
+
+
+def import_pfif(args: argparse.Namespace) -> int:
+    from evac.pfif import InvalidPFIF
+
+    from . import pfif_exchange
+    from .db import db
+    try:
+        document = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"evac: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            summary = pfif_exchange.import_document(db.session, document, args.domain)
+        except InvalidPFIF as exc:
+            print(f"evac: {args.file} is not valid PFIF 1.4, nothing was imported:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  - {problem}", file=sys.stderr)
+            return 2
+    print(f"added {summary.added}, updated {summary.updated}, skipped {len(summary.skipped)}")
+    for reason in summary.skipped:
+        print(f"  skipped {reason}")
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run HQ; an empty database is seeded with Yaizu's shelters")
@@ -105,3 +144,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("--username", required=True)
     p.set_defaults(func=add_staff)
+    p = sub.add_parser("export-pfif", help="PFIF 1.4 of the people who consented to public disclosure")
+    p.add_argument("--db")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.add_argument("--domain", default="yaizu.evac.example", help="the PFIF record id domain of this HQ")
+    p.set_defaults(func=export_pfif)
+    p = sub.add_parser("import-pfif", help="import person records and notes from another finder (PFIF 1.4)")
+    p.add_argument("--db")
+    p.add_argument("--domain", default="yaizu.evac.example", help="this HQ's own domain (its records are skipped)")
+    p.add_argument("file")
+    p.set_defaults(func=import_pfif)

@@ -201,3 +201,18 @@ class StaffUser(db.Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PfifRecord(db.Model):
+    """A person record imported from another people finder (PFIF 1.4), with its notes."""
+    __tablename__ = "pfif_records"
+
+    person_record_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(300), default="")
+    sex: Mapped[str] = mapped_column(String(8), default="")
+    date_of_birth: Mapped[str] = mapped_column(String(10), default="", index=True)
+    home_city: Mapped[str] = mapped_column(String(200), default="")
+    source_name: Mapped[str] = mapped_column(String(200), default="")
+    source_date: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str] = mapped_column(Text, default="[]")     # JSON list of the record's notes
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

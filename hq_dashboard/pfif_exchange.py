@@ -1,0 +1,79 @@
+"""HQ's PFIF 1.4 exchange: export the people who consented to public disclosure, import other finders'."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from evac import pfif
+
+from .models import Person, PfifRecord, Shelter
+
+AUTHOR = "焼津市災害対策本部 (Yaizu City disaster HQ)"
+_WHERE = {"in_shelter": "避難所 {name} / at the shelter {name}",
+          "at_home": "在宅避難（{name}に登録） / at home, registered with {name}",
+          "in_car": "車中避難（{name}付近） / in a car near {name}"}
+
+
+def export(session: Session, domain: str, now: dt.datetime | None = None) -> tuple[bytes, int]:
+    """(document, number of persons).  Only public consent, never a protected person, no street or contact."""
+    stamp = pfif.utc(now or dt.datetime.now(dt.timezone.utc))
+    shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
+    people = session.execute(select(Person).where(Person.consent == "public", Person.never_disclose.is_(False))
+                             .order_by(Person.id)).scalars()
+    records = []
+    for p in people:
+        pid = f"{domain}/person.{p.id}"
+        family, _, given = p.name.partition(" ")
+        record = pfif.PersonRecord(
+            person_record_id=pid, source_date=stamp, entry_date=stamp, full_name=p.name,
+            family_name=family if given else "", given_name=given.strip(), sex=p.sex, date_of_birth=p.birth_date,
+            home_city="焼津市", source_name=AUTHOR, author_name=AUTHOR)
+        if p.state == "checked_in":
+            where = _WHERE[p.stay_type].format(name=shelters.get(p.shelter_id, p.shelter_id))
+            text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."
+            if p.status in ("injured", "ill", "hospitalised"):
+                text += f" ({p.status})"
+            record.notes.append(pfif.Note(note_record_id=f"{domain}/note.{p.id}.{p.loc_order[:20].lstrip('0')}",
+                                          person_record_id=pid, author_name=AUTHOR, source_date=stamp,
+                                          entry_date=stamp, status="believed_alive", last_known_location=where,
+                                          text=text))
+        records.append(record)
+    return pfif.write(records), len(records)
+
+
+@dataclasses.dataclass
+class ImportSummary:
+    added: int = 0
+    updated: int = 0
+    skipped: list[str] = dataclasses.field(default_factory=list)
+
+
+def import_document(session: Session, document: bytes, own_domain: str) -> ImportSummary:
+    """Store another finder's records.  Raises pfif.InvalidPFIF (nothing stored) for a bad document."""
+    records = pfif.read(document)
+    summary = ImportSummary()
+    now = dt.datetime.now(dt.timezone.utc)
+    for r in records:
+        if r.person_record_id.startswith(own_domain + "/"):
+            summary.skipped.append(f"{r.person_record_id}: our own record")
+            continue
+        notes = json.dumps([dataclasses.asdict(n) for n in r.notes], ensure_ascii=False)
+        row = session.get(PfifRecord, r.person_record_id)
+        if row is None:
+            session.add(PfifRecord(person_record_id=r.person_record_id, full_name=r.full_name, sex=r.sex,
+                                   date_of_birth=r.date_of_birth, home_city=r.home_city, source_name=r.source_name,
+                                   source_date=r.source_date, notes=notes, imported_at=now))
+            summary.added += 1
+        elif r.source_date > row.source_date:
+            row.full_name, row.sex, row.date_of_birth = r.full_name or row.full_name, r.sex, r.date_of_birth
+            row.home_city, row.source_name, row.source_date = r.home_city, r.source_name, r.source_date
+            row.notes, row.imported_at = notes, now
+            summary.updated += 1
+        else:
+            summary.skipped.append(f"{r.person_record_id}: not newer than the copy HQ holds ({row.source_date})")
+    session.commit()
+    return summary
