@@ -47,6 +47,7 @@ BY_CONSENT = {
 MAX_TEXT = {"name": 100, "address": 200, "contact": 100, "reason": 500, "family_code": 16}
 _MARKUP_RE = re.compile(r"[<>]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_EMAIL_RE = re.compile(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}\Z")
 _SPLIT_RE = re.compile(r"[\s\u3000・·,、=゠]+")
 
 
@@ -69,6 +70,7 @@ class Inquiry:
     sought_birth_date: str
     sought_address: str = ""
     family_code: str = ""
+    notify_email: str = ""      # tell me by e-mail when they are found (within what I may be told)
 
 
 @dataclass(frozen=True)
@@ -157,10 +159,14 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
     if not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]:
         errors["family_code"] = "the family code is 4 to 16 letters or digits"
         code = ""
+    email = raw.get("notify_email") or ""
+    if not isinstance(email, str) or (email.strip() and not _EMAIL_RE.match(email.strip())):
+        errors["notify_email"] = "the e-mail address for news is not a valid address"
+        email = ""
     if errors:
         raise InvalidInquiry(errors)
     return Inquiry(i_name, i_address, i_contact, relationship, reason, s_name, s_birth, s_address,
-                   unicodedata.normalize("NFKC", code).strip())
+                   unicodedata.normalize("NFKC", code).strip(), email.strip())
 
 
 def name_forms(name: str) -> frozenset[str]:
@@ -225,6 +231,22 @@ def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer,
     answer = _fill(fields, person)
     answer.pending_review = not STATUTORY[inquiry.relationship] <= fields
     return answer, person, flagged
+
+
+def answer_for_notice(status: str, inquiry: Inquiry, person: PersonFacts | None) -> Answer | None:
+    """What an e-mail about news may say: what the inquirer may be told now, or nothing at all.
+
+    Only a reviewed inquiry gets the tier; an unreviewed one only what consent
+    gives; a protected or unknown person never gives news."""
+    if person is None or person.never_disclose or not matches(inquiry, person):
+        return None
+    if status == "released":
+        answer = answer_after_review(inquiry, person)
+    elif status == "answered":
+        answer = _fill(_consented(inquiry, person), person)
+    else:
+        return None
+    return answer if answer.information_exists else None
 
 
 def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:

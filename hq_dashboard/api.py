@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from evac.events import IC_TOKEN_RE
 
-from . import prereg
+from . import notify, prereg
 from .db import db
 from .enrollment import AuthError, authenticate
 from .merge import BatchRejected, apply_batch
@@ -66,6 +66,8 @@ def sync():
     events = body["events"]
     if events:
         _hlc().receive(max(e["hlc"] for e in events))
+    if result.applied:
+        notify.after_change(current_app._get_current_object())   # news for families who asked
     return jsonify({"acked_seq": result.acked_seq, "applied": result.applied,
                     "duplicates": result.duplicates, "hlc": _hlc().tick(), "config_version": _config_version()})
 

@@ -179,6 +179,8 @@ class Inquiry(db.Model):
     reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     review_note: Mapped[str] = mapped_column(String(500), default="")
+    notify_email: Mapped[str] = mapped_column(String(200), default="")
+    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AuditEntry(db.Model):

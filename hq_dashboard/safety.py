@@ -65,7 +65,7 @@ def _candidates(session: Session, inquiry: Inquiry) -> list[tuple[Person, Person
     return [(p, _facts(session, p)) for p in rows]
 
 
-def _audit(session: Session, inquiry_id: str, actor: str, action: str, **detail) -> None:
+def audit(session: Session, inquiry_id: str, actor: str, action: str, **detail) -> None:
     session.add(AuditEntry(at=_now(), inquiry_id=inquiry_id, actor=actor, action=action,
                            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))
 
@@ -74,9 +74,15 @@ def _public(row: InquiryRow) -> dict:
     return {"inquiry_id": row.id, "status": row.status, "message": MESSAGES[row.status], **json.loads(row.answer)}
 
 
-def _inquiry_of(row: InquiryRow) -> Inquiry:
+def inquiry_of(row: InquiryRow) -> Inquiry:
     return Inquiry(row.inquirer_name, row.inquirer_address, row.inquirer_contact, row.relationship, row.reason,
-                   row.sought_name, row.sought_birth_date, row.sought_address)
+                   row.sought_name, row.sought_birth_date, row.sought_address, notify_email=row.notify_email)
+
+
+def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
+    """The one person an inquiry names, as the city knows them now (None: nobody, or several)."""
+    found = [f for _, f in _candidates(session, inquiry) if matches(inquiry, f)]
+    return found[0] if len(found) == 1 else None
 
 
 def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
@@ -94,14 +100,14 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
         inquirer_contact=inquiry.inquirer_contact, relationship=inquiry.relationship, reason=inquiry.reason,
         sought_name=inquiry.sought_name, sought_birth_date=inquiry.sought_birth_date,
         sought_address=inquiry.sought_address, family_code_given=bool(inquiry.family_code),
-        person_id=person_id, flagged=flagged,
+        person_id=person_id, flagged=flagged, notify_email=inquiry.notify_email,
         status="pending_review" if answer.pending_review else "answered",
         answer=json.dumps(answer.to_json(), ensure_ascii=False), review_note="")
     session.add(row)
-    _audit(session, row.id, "inquirer", "received", client=client, relationship=inquiry.relationship,
+    audit(session, row.id, "inquirer", "received", client=client, relationship=inquiry.relationship,
            inquirer=inquiry.inquirer_name, sought=inquiry.sought_name, birth_date=inquiry.sought_birth_date,
            family_code_given=bool(inquiry.family_code))
-    _audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
+    audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
     session.commit()
     return _public(row), key
 
@@ -133,14 +139,12 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str) -
     if not how_confirmed.strip():
         raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)")
     row = _for_review(session, inquiry_id)
-    inquiry = _inquiry_of(row)
+    inquiry = inquiry_of(row)
     # The person's facts as they are now, found the same way as at the first answer.
-    found = [f for _, f in _candidates(session, inquiry) if matches(inquiry, f)]
-    person = found[0] if len(found) == 1 else None
-    answer: Answer = answer_after_review(inquiry, person)
+    answer: Answer = answer_after_review(inquiry, matching_person(session, inquiry))
     row.status, row.answer = "released", json.dumps(answer.to_json(), ensure_ascii=False)
     row.reviewed_by, row.reviewed_at, row.review_note = staff, _now(), how_confirmed.strip()[:500]
-    _audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown))
+    audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown))
     session.commit()
     return _public(row)
 
@@ -150,7 +154,7 @@ def reject(session: Session, inquiry_id: str, staff: str, why: str) -> dict:
         raise ReviewError("say why the inquiry is refused")
     row = _for_review(session, inquiry_id)
     row.status, row.reviewed_by, row.reviewed_at, row.review_note = "rejected", staff, _now(), why.strip()[:500]
-    _audit(session, row.id, staff, "rejected", why=row.review_note)
+    audit(session, row.id, staff, "rejected", why=row.review_note)
     session.commit()
     return _public(row)
 

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from evac.identity import normalize_name
 
-from . import safety
+from . import notify, safety
 from .db import db
 from .limits import limiter
 
@@ -54,7 +54,10 @@ def create_inquiry():
     except safety.InvalidInquiry as exc:
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry is not complete or not valid",
                         "fields": exc.errors}), 422
-    return jsonify({**answer, "access_key": key}), 201
+    news = "by e-mail when there is news you may be told" if notify.enabled(current_app) else "not available"
+    if not body.get("notify_email"):
+        news = "not asked for"
+    return jsonify({**answer, "access_key": key, "email_news": news}), 201
 
 
 @bp.get("/inquiries/<inquiry_id>")

@@ -26,7 +26,7 @@ def _inquiry_from_form(form) -> dict:
         "relationship": form.get("relationship", ""), "reason": form.get("reason", ""),
         "sought": {"name": form.get("sought_name", ""), "birth_date": form.get("sought_birth_date", ""),
                    "address": form.get("sought_address", "")},
-        "family_code": form.get("family_code", ""),
+        "family_code": form.get("family_code", ""), "notify_email": form.get("notify_email", ""),
     }
 
 

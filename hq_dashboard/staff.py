@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import safety
+from . import notify, safety
 from .db import db
 from .limits import limiter
 from .models import StaffUser
@@ -89,6 +89,8 @@ def decide(inquiry_id: str, decision: str):
     except safety.ReviewError as exc:
         return render_template("safety/queue.html", inquiries=safety.pending(db.session),
                                errors={inquiry_id: str(exc)}), 422
+    if decision == "release":
+        notify.after_change(current_app._get_current_object())
     flash(f"{inquiry_id}: {decision}d")
     return redirect(url_for("staff.queue"))
 

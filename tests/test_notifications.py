@@ -1,0 +1,138 @@
+"""E-mail news for inquirers, through a real SMTP server (aiosmtpd) on loopback, within the tiers."""
+from __future__ import annotations
+
+import email
+import re
+
+import pytest
+
+from evac.hlc import pack
+from hq_dashboard.db import db
+from hq_dashboard.models import AuditEntry
+from tests.conftest import free_port
+
+TARO = {"name": "大井川 太郎", "birth_date": "1980-05-05", "sex": "male", "address": "焼津市大井川1"}
+KEN = {"name": "駿河 健", "birth_date": "1975-03-03", "sex": "male", "address": "焼津市小川2"}
+INQUIRER = {"name": "大井川 花", "address": "静岡市葵区1-1", "contact": "090-1111-2222"}
+
+
+@pytest.fixture
+def smtp():
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages: list[email.message.Message] = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(email.message_from_bytes(envelope.content))
+            return "250 OK"
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def hq(hq_app, hq_client, enroll, smtp):
+    controller, _ = smtp
+    hq_app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_FROM="anpi@city.yaizu.example",
+                         NOTIFY_INLINE=True)
+    from hq_dashboard.staff import add_staff
+    with hq_app.app_context():
+        add_staff(db.session, "reviewer", "correct horse battery")
+    token = enroll("H031")
+    form = {"csrf_token": _csrf(hq_client, "/staff/login"), "username": "reviewer", "password": "correct horse battery"}
+    assert hq_client.post("/staff/login", data=form).status_code == 302
+    seq = iter(range(1, 1000))
+
+    def kiosk(*events):
+        batch = [{"kiosk_id": "dev-n", "seq": (s := next(seq)), "hlc": pack(1_764_000_000_000 + s), "shelter_id": "H031",
+                  **e} for e in events]
+        assert hq_client.post("/api/v1/sync", json={"device_id": "dev-n", "events": batch},
+                              headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    return hq_client, kiosk
+
+
+def _csrf(client, path):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def ask(client, sought, relationship, to="hana@example.jp"):
+    body = {"inquirer": INQUIRER, "relationship": relationship, "reason": "家族を探しています",
+            "sought": {"name": sought["name"], "birth_date": sought["birth_date"]}, "notify_email": to}
+    resp = client.post("/api/v1/safety/inquiries", json=body)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def release(client, ref):
+    form = {"csrf_token": _csrf(client, "/staff/inquiries"), "note": "折り返し電話で確認"}
+    assert client.post(f"/staff/inquiries/{ref}/release", data=form).status_code == 302
+
+
+def test_family_is_told_the_shelter_when_the_person_checks_in(hq, smtp):
+    client, kiosk = hq
+    _, inbox = smtp
+    answer = ask(client, TARO, "household_family")
+    assert answer["email_news"].startswith("by e-mail")
+    release(client, answer["inquiry_id"])        # staff confirmed the inquirer; nobody known yet
+    assert inbox.messages == []
+    kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}})
+    (mail,) = inbox.messages
+    body = mail.get_payload(decode=True).decode()
+    assert mail["To"] == "hana@example.jp" and answer["inquiry_id"] in mail["Subject"]
+    assert "焼津中学校" in body
+    kiosk({"type": "checkout", "person": TARO, "data": {}})
+    assert len(inbox.messages) == 1               # news once, not on every change
+
+
+def test_a_relative_is_told_only_what_their_tier_allows(hq, smtp):
+    client, kiosk = hq
+    _, inbox = smtp
+    answer = ask(client, KEN, "relative")
+    release(client, answer["inquiry_id"])
+    kiosk({"type": "checkin", "person": KEN, "data": {"stay_type": "in_shelter"}},
+          {"type": "status", "person": KEN, "data": {"status": "injured"}})
+    (mail,) = inbox.messages
+    body = mail.get_payload(decode=True).decode()
+    assert "injured" in body and "焼津中学校" not in body and "H031" not in body
+
+
+def test_no_news_before_review_and_never_about_a_protected_person(hq, smtp, hq_app):
+    client, kiosk = hq
+    _, inbox = smtp
+    unreviewed = ask(client, TARO, "household_family")
+    protected = ask(client, KEN, "household_family", to="someone@example.jp")
+    release(client, protected["inquiry_id"])
+    kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}},
+          {"type": "checkin", "person": KEN, "data": {"stay_type": "in_shelter"}},
+          {"type": "consent", "person": KEN, "data": {"consent": "none", "never_disclose": True}})
+    assert inbox.messages == []
+    release(client, unreviewed["inquiry_id"])     # now confirmed: the news goes out
+    assert [m["To"] for m in inbox.messages] == ["hana@example.jp"]
+    with hq_app.app_context():
+        notified = db.session.query(AuditEntry).filter_by(action="notified").all()
+    assert [e.inquiry_id for e in notified] == [unreviewed["inquiry_id"]]
+
+
+def test_a_bad_address_is_refused(hq):
+    client, _ = hq
+    resp = client.post("/api/v1/safety/inquiries", json={
+        "inquirer": INQUIRER, "relationship": "relative", "reason": "r",
+        "sought": {"name": TARO["name"], "birth_date": TARO["birth_date"]}, "notify_email": "hana at example"})
+    assert resp.status_code == 422 and "e-mail" in resp.get_json()["fields"]["notify_email"]
+
+
+def test_mail_server_down_keeps_the_news_for_later(hq, smtp, hq_app):
+    client, kiosk = hq
+    controller, inbox = smtp
+    answer = ask(client, TARO, "household_family")
+    release(client, answer["inquiry_id"])
+    hq_app.config["SMTP_PORT"] = free_port()      # nobody listens there
+    kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}})
+    assert inbox.messages == []
+    hq_app.config["SMTP_PORT"] = controller.port
+    kiosk({"type": "needs", "person": TARO, "data": {"needs": ["elderly"]}})   # the next batch retries
+    assert len(inbox.messages) == 1
