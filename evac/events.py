@@ -29,12 +29,15 @@ STATUS = "status"                # injury or illness
 SHELTER_STATUS = "shelter_status"  # the shelter itself opens or closes
 IC_LINK = "ic_link"              # a transport IC card now stands for this person (keyed hash only)
 CONSENT = "consent"              # what families may be told (災対法 §86-15); never-disclose protection
+SELF_REPORT = "self_report"      # safe, not in a shelter: reported by the person from a phone (at HQ)
 
-EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, IC_LINK, CONSENT)
-LOCATION_TYPES = frozenset({CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE})
+EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, IC_LINK, CONSENT,
+               SELF_REPORT)
+LOCATION_TYPES = frozenset({CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, SELF_REPORT})
 PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS}
 
 STAY_TYPES = ("in_shelter", "at_home", "in_car")
+SELF_REPORT_PLACES = ("at_home", "with_relatives", "in_car", "elsewhere")
 SEXES = ("female", "male", "other")
 NEEDS_CODES = (
     "elderly", "disability", "pregnancy", "infant", "allergy",
@@ -271,6 +274,9 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
         if type(never) is not bool:
             raise InvalidEvent("never_disclose must be true or false")
         return {"consent": consent, "family_code": code, "never_disclose": never}
+    if etype == SELF_REPORT:
+        return {"where": _choice(raw.get("where"), "where you are", SELF_REPORT_PLACES),
+                "note": _text(raw.get("note"), "note", 200, False)}
     if etype == IC_LINK:
         token = raw.get("token")
         if type(token) is not str or not IC_TOKEN_RE.match(token):

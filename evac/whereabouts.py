@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from .events import CHECKIN, CHECKOUT, STAY_TYPE, TRANSFER
+from .events import CHECKIN, CHECKOUT, SELF_REPORT, STAY_TYPE, TRANSFER
 
 UNKNOWN = "unknown"
 CHECKED_IN = "checked_in"
 CHECKED_OUT = "checked_out"
 IN_TRANSIT = "in_transit"
+SELF_REPORTED = "self_reported"   # safe outside the shelters, by their own report; stay_type says where
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ def step(where: Whereabouts, etype: str, shelter_id: str, data: dict) -> Whereab
     """The next whereabouts after one location event."""
     if etype == CHECKIN:
         return Whereabouts(CHECKED_IN, shelter_id, data.get("stay_type", "in_shelter"))
+    if etype == SELF_REPORT:
+        return Whereabouts(SELF_REPORTED, None, data["where"])
     here = where.state == CHECKED_IN and where.shelter_id == shelter_id
     if not here:
         return where

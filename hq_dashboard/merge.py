@@ -23,11 +23,11 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, update
 
 from evac.events import (
-    CONSENT, IC_LINK, LOCATION_TYPES, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
+    CONSENT, IC_LINK, LOCATION_TYPES, SELF_REPORT, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
     Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
 )
 from evac.identity import person_key, prereg_key
-from evac.whereabouts import CHECKED_IN, Whereabouts, fold, step
+from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
 from .identity_index import identity_index
 from .models import EventRecord, IcLink, Kiosk, Person, Shelter
@@ -41,6 +41,8 @@ kiosks_t = Kiosk.__table__
 ic_links_t = IcLink.__table__
 
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
+SELF = "SELF"   # the counter key of people safe outside the shelters, by their own report
+AT_HQ = "HQ"    # the shelter field of what people report to HQ themselves
 _PERSON_COLS = [c.name for c in persons_t.columns]
 _EVENT_COLS = [c.name for c in events_t.columns]
 _person_row = itemgetter(*_PERSON_COLS)
@@ -201,7 +203,12 @@ class _Batch:
 
 
 def _slot(person: dict[str, Any]) -> tuple[str, str] | None:
-    return (person["shelter_id"], person["stay_type"]) if person["state"] == CHECKED_IN else None
+    """Which counter a person is in: a shelter's, or (SELF, where) for a self-report."""
+    if person["state"] == CHECKED_IN:
+        return (person["shelter_id"], person["stay_type"])
+    if person["state"] == SELF_REPORTED:
+        return (SELF, person["stay_type"])
+    return None
 
 
 def _whereabouts(person: dict[str, Any]) -> Whereabouts:
@@ -227,8 +234,7 @@ def _lock_kiosk(conn: Connection, kiosk_id: str) -> dict[str, Any]:
     # Writing first takes SQLite's write lock before anything is read, and the
     # advisory lock serialises batches on PostgreSQL: two kiosks checking in
     # the same person at once must not create two persons.
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(862212)"))
+    lock_merge(conn)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id)
                  .values(last_sync_at=dt.datetime.now(dt.timezone.utc)))
     row = conn.execute(select(kiosks_t).where(kiosks_t.c.id == kiosk_id)).first()
@@ -270,7 +276,9 @@ def _check_sequence(conn: Connection, kiosk: dict, events: list[Event]) -> tuple
 
 
 def _check_shelters(conn: Connection, events: list[Event]) -> None:
-    wanted = {ev.shelter_id for ev in events} | {ev.data["to_shelter_id"] for ev in events if ev.type == TRANSFER}
+    # A self-report, and the consent given with it, is made at HQ, not at a shelter.
+    wanted = ({ev.shelter_id for ev in events if not (ev.shelter_id == AT_HQ and ev.type in (SELF_REPORT, CONSENT))}
+              | {ev.data["to_shelter_id"] for ev in events if ev.type == TRANSFER})
     known = set(conn.execute(select(shelters_t.c.id).where(shelters_t.c.id.in_(wanted))).scalars())
     unknown = wanted - known
     if unknown:
@@ -292,8 +300,21 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
     fresh, duplicates = _check_sequence(conn, kiosk, events)
     if not fresh:
         return BatchResult(kiosk["high_seq"], 0, duplicates)
-    _check_shelters(conn, fresh)
+    apply_events(conn, fresh)
+    conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
+        high_seq=fresh[-1].seq, last_event_hlc=max(kiosk["last_event_hlc"], max(ev.hlc for ev in fresh))))
+    return BatchResult(fresh[-1].seq, len(fresh), duplicates)
 
+
+def lock_merge(conn: Connection) -> None:
+    """Serialise merges on PostgreSQL (on SQLite the first write takes the database's write lock)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(862212)"))
+
+
+def apply_events(conn: Connection, fresh: list[Event]) -> None:
+    """Merge validated events HQ does not hold yet.  The caller holds the merge lock and the transaction."""
+    _check_shelters(conn, fresh)
     batch = _Batch(conn)
     keys = [identity_keys(ev) if ev.person is not None else () for ev in fresh]
     batch.prefetch({k for ks in keys for k in ks})
@@ -321,9 +342,6 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
     _flush_persons(conn, batch)
     _flush_ic_links(conn, batch)
     _flush_shelters(conn, batch, opened, shelter_status)
-    conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
-        high_seq=fresh[-1].seq, last_event_hlc=max(kiosk["last_event_hlc"], max(ev.hlc for ev in fresh))))
-    return BatchResult(fresh[-1].seq, len(fresh), duplicates)
 
 
 def _flush_merges(conn: Connection, batch: _Batch) -> None:
@@ -394,13 +412,20 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
         if before == after:
             continue
         if before:
-            delta[(before[0], _SLOT_COLUMN[before[1]])] -= 1
+            delta[before] -= 1
         if after:
-            delta[(after[0], _SLOT_COLUMN[after[1]])] += 1
-    for (shelter_id, column), d in sorted(delta.items()):
-        if d:
-            col = shelters_t.c[column]
-            conn.execute(update(shelters_t).where(shelters_t.c.id == shelter_id).values({column: col + d}))
+            delta[after] += 1
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    for (shelter_id, where), d in sorted(delta.items()):
+        if not d:
+            continue
+        if shelter_id == SELF:
+            conn.exec_driver_sql(
+                f"INSERT INTO self_report_counts (place, count) VALUES ({mark}, {mark})"
+                " ON CONFLICT (place) DO UPDATE SET count = self_report_counts.count + excluded.count", (where, d))
+        else:
+            col = shelters_t.c[_SLOT_COLUMN[where]]
+            conn.execute(update(shelters_t).where(shelters_t.c.id == shelter_id).values({col.name: col + d}))
     status = {sid: (order, True) for sid, order in opened.items()}
     for sid, (order, is_open) in shelter_status.items():
         if sid not in status or order > status[sid][0]:

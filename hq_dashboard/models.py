@@ -218,3 +218,11 @@ class PfifRecord(db.Model):
     source_date: Mapped[str] = mapped_column(String(20))
     notes: Mapped[str] = mapped_column(Text, default="[]")     # JSON list of the record's notes
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SelfReportCount(db.Model):
+    """People safe outside the shelters by their own report, by where they are; moved by the merge."""
+    __tablename__ = "self_report_counts"
+
+    place: Mapped[str] = mapped_column(String(20), primary_key=True)   # at_home | with_relatives | in_car | elsewhere
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -38,7 +38,9 @@ def _body(row: Inquiry, answer: Answer) -> str:
              f"お問い合わせの方（{row.sought_name}）について、市が安否情報を得ました。",
              f"The city now holds safety information about the person you asked about ({row.sought_name}).", ""]
     w = answer.whereabouts
-    if w:
+    if w and w.get("self_reported"):
+        lines.append(f"居場所（本人の報告） / Whereabouts, reported by the person: {w['state']}")
+    elif w:
         place = w.get("shelter_name") or w.get("shelter_id") or ""
         lines.append({"in_shelter": f"居場所 / Whereabouts: 避難所 {place} / at the shelter {place}",
                       "at_home": f"居場所 / Whereabouts: 在宅避難（{place}に登録） / at home, registered with {place}",

@@ -5,7 +5,7 @@ from flask import Blueprint, render_template
 from sqlalchemy import select
 
 from .db import db
-from .models import Kiosk, Shelter
+from .models import Kiosk, SelfReportCount, Shelter
 
 bp = Blueprint("pages", __name__)
 
@@ -17,4 +17,5 @@ def index():
     kiosks = db.session.execute(select(Kiosk).order_by(Kiosk.id)).scalars().all()
     totals = {"occupancy": sum(s.occupancy for s in shelters), "at_home": sum(s.at_home for s in shelters),
               "in_car": sum(s.in_car for s in shelters)}
-    return render_template("index.html", shelters=shelters, kiosks=kiosks, totals=totals)
+    self_reports = dict(db.session.execute(select(SelfReportCount.place, SelfReportCount.count)).all())
+    return render_template("index.html", shelters=shelters, kiosks=kiosks, totals=totals, self_reports=self_reports)

@@ -52,7 +52,9 @@ def _facts(session: Session, person: Person) -> PersonFacts:
         shelter = session.get(Shelter, person.shelter_id)
         where = {"state": person.stay_type, "shelter_id": person.shelter_id,
                  "shelter_name": shelter.name if shelter else person.shelter_id}
-    elif person.state in ("checked_out", "transferred"):
+    elif person.state == "self_reported":
+        where = {"state": person.stay_type, "shelter_id": None, "shelter_name": None, "self_reported": True}
+    elif person.state in ("checked_out", "in_transit"):
         where = {"state": "left_shelter", "shelter_id": person.shelter_id, "shelter_name": None}
     return PersonFacts(name=person.name, name_kana=person.name_kana, birth_date=person.birth_date,
                        address=person.address, consent=person.consent, family_code=person.family_code,

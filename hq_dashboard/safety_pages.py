@@ -1,10 +1,12 @@
 """The public safety-inquiry page (phone-sized) and the page to check an answer again."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, current_app, render_template, request
 
 
-from . import safety
+from . import safety, self_report
 from .db import db
 from .limits import limiter
 from .safety_api import person_sought_key
@@ -50,6 +52,22 @@ def submit():
         return render_template("safety/inquiry.html", form=request.form, errors=errors,
                                relationships=RELATIONSHIP_LABELS), 422
     return render_template("safety/answer.html", answer=answer, key=key), 201
+
+
+@bp.get("/self-report")
+def self_report_form():
+    return render_template("safety/self_report.html", form={}, errors={})
+
+
+@bp.post("/self-report")
+@limiter.limit(lambda: current_app.config["SAFETY_RATE_PER_CLIENT"])
+def self_report_submit():
+    try:
+        events = self_report.record(request.form)
+    except self_report.SelfReportError as exc:
+        return render_template("safety/self_report.html", form=request.form, errors=exc.errors), 422
+    return render_template("safety/self_report_done.html", name=events[0].person.name,
+                           at=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")), 201
 
 
 @bp.get("/check")

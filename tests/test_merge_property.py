@@ -35,6 +35,7 @@ op = st.one_of(
     st.tuples(st.just("needs"), st.lists(st.sampled_from(["infant", "dialysis", "pets"]), max_size=2)),
     st.tuples(st.just("status"), st.sampled_from(["safe", "injured"])),
     st.tuples(st.just("ic_link"), st.sampled_from(["ic:" + "a1" * 16, "ic:" + "b2" * 16])),
+    st.tuples(st.just("self_report"), st.sampled_from(["at_home", "with_relatives", "in_car"])),
 )
 kiosk_events = st.lists(
     st.tuples(st.integers(0, len(PEOPLE) - 1), st.integers(0, 1), st.sampled_from(SHELTERS), op,
@@ -49,7 +50,8 @@ def build_stream(k: int, raw, skew_ms: int) -> list[dict]:
         ms += gap
         variants = PEOPLE[who]
         data = {"checkin": {"stay_type": arg}, "stay_type": {"stay_type": arg}, "transfer": {"to_shelter_id": arg},
-                "needs": {"needs": arg}, "status": {"status": arg}, "checkout": {}, "ic_link": {"token": arg}}[etype]
+                "needs": {"needs": arg}, "status": {"status": arg}, "checkout": {}, "ic_link": {"token": arg},
+                "self_report": {"where": arg}}[etype]
         events.append({"kiosk_id": f"dev-{k}", "seq": seq, "hlc": pack(ms), "type": etype, "shelter_id": shelter,
                        "person": variants[variant % len(variants)], "data": data})
     return events
@@ -110,17 +112,24 @@ def snapshot(engine) -> dict:
         events = conn.execute(db.text("SELECT device_id, seq, person_id IS NOT NULL FROM events "
                                       "ORDER BY device_id, seq")).all()
         kiosks = conn.execute(select(Kiosk.id, Kiosk.high_seq).order_by(Kiosk.id)).all()
-    return {"persons": persons, "shelters": shelters, "events": events, "kiosks": kiosks, "cards": cards}
+        outside = sorted(tuple(r) for r in conn.execute(db.text("SELECT place, count FROM self_report_counts"))
+                         if r[1])
+    return {"persons": persons, "shelters": shelters, "events": events, "kiosks": kiosks, "cards": cards,
+            "outside": outside}
 
 
 def recount(snap: dict) -> dict:
     """Occupancy recomputed from scratch from the persons' whereabouts."""
     counts: dict = {}
+    outside: dict = {}
     for _keys, state, shelter, stay, *_ in snap["persons"]:
         if state == "checked_in":
             col = {"in_shelter": 1, "at_home": 2, "in_car": 3}[stay]
             counts[(shelter, col)] = counts.get((shelter, col), 0) + 1
-    return {(s[0], c): s[c] for s in snap["shelters"] for c in (1, 2, 3) if s[c]} == counts
+        elif state == "self_reported":
+            outside[stay] = outside.get(stay, 0) + 1
+    return ({(s[0], c): s[c] for s in snap["shelters"] for c in (1, 2, 3) if s[c]} == counts
+            and dict(snap["outside"]) == outside)
 
 
 deliveries = dict(

@@ -1,0 +1,78 @@
+"""Self-reports: people safe outside the shelters (at home, with relatives, in a car) say so from a phone.
+
+A self-report becomes events in HQ's own stream (device `hq-self-report`),
+merged exactly like a kiosk's: the same identity rules make it the same
+person a kiosk may later check in, the same fold decides where they are, and
+the same counters count them.  Its consent choices are a consent event.
+"""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import text
+
+from evac.events import CONSENT, SELF_REPORT, Event, InvalidEvent, parse_event, parse_person
+
+from .db import db
+from .merge import AT_HQ, apply_events, lock_merge
+
+DEVICE = "hq-self-report"
+WHERE_SHELTER = AT_HQ   # the shelter field of a self-report: it was made at HQ
+
+
+class SelfReportError(ValueError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def _events(form: dict) -> list[dict]:
+    errors: dict[str, str] = {}
+    person = None
+    try:
+        person = parse_person({"name": form.get("name"), "name_kana": form.get("name_kana"),
+                               "birth_date": form.get("birth_date"), "sex": form.get("sex"),
+                               "address": form.get("address")})
+    except InvalidEvent as exc:
+        message = str(exc)
+        field = next((f for f, words in (("birth_date", "birth"), ("sex", "sex"), ("name_kana", "kana"),
+                                         ("address", "address"), ("name", "name")) if words in message), "name")
+        errors[field] = message
+    drafts = []
+    if person is not None:
+        wire = person.to_wire()
+        drafts.append({"type": SELF_REPORT, "person": wire,
+                       "data": {"where": form.get("where"), "note": form.get("note", "")}})
+        consent = form.get("consent") or "none"
+        drafts.append({"type": CONSENT, "person": wire,
+                       "data": {"consent": consent, "family_code": form.get("family_code", "")}})
+    # Each draft is checked exactly as a kiosk's event would be, before anything is written.
+    for draft in drafts:
+        try:
+            parse_event({**draft, "kiosk_id": DEVICE, "seq": 1, "hlc": 1, "shelter_id": WHERE_SHELTER})
+        except InvalidEvent as exc:
+            errors["where" if draft["type"] == SELF_REPORT else "consent"] = str(exc)
+    if errors:
+        raise SelfReportError(errors)
+    return drafts
+
+
+def record(form: dict) -> list[Event]:
+    """Validate and merge a self-report in one transaction.  Raises SelfReportError, writing nothing."""
+    drafts = _events(form)
+    hlc = current_app.extensions["hlc"]
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        lock_merge(conn)
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        n = len(drafts)
+        # Numbering HQ's own stream is the first write, which takes SQLite's write lock.
+        bump = ("CAST(CAST(hq_meta.value AS INTEGER) + excluded.value AS TEXT)" if conn.dialect.name == "sqlite"
+                else "(hq_meta.value::bigint + excluded.value::bigint)::text")
+        conn.exec_driver_sql(f"INSERT INTO hq_meta (name, value) VALUES ('self_report_seq', {mark})"
+                             f" ON CONFLICT (name) DO UPDATE SET value = {bump}", (str(n),))
+        last = int(conn.execute(text("SELECT value FROM hq_meta WHERE name = 'self_report_seq'")).scalar())
+        first = last - n + 1
+        events = [parse_event({**d, "kiosk_id": DEVICE, "seq": first + i, "hlc": hlc.tick(),
+                               "shelter_id": WHERE_SHELTER}) for i, d in enumerate(drafts)]
+        apply_events(conn, events)
+    return events
