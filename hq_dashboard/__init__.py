@@ -33,6 +33,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
         AREA_PER_PERSON_M2=DEFAULT_AREA_PER_PERSON_M2,
         JSON_AS_ASCII=False,
+        # The map: no online tiles unless a URL is set (HQ must work with no internet); markers
+        # refresh this often; a designated site inside a depth-classed hazard area this deep is flagged.
+        MAP_TILES_URL=None,
+        MAP_TILES_ATTRIBUTION="",
+        MAP_REFRESH_SECONDS=5,
+        HAZARD_MIN_DEPTH_M=0.5,
+        # A kiosk that has not synced for this long is an alert on the dashboard.
+        KIOSK_SILENT_ALERT_S=600,
+        DATA_DIR=None,
     )
     app.config.from_prefixed_env("EVAC")
     if config:
@@ -49,11 +58,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app)
     csrf.init_app(app)
 
-    from . import api, pages, prereg_pages
+    from . import api, dashboard, map_page, pages, prereg_pages
     csrf.exempt(api.bp)  # kiosks authenticate with their token; the JSON API has no browser session
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(prereg_pages.bp)
+    app.register_blueprint(map_page.bp)
+    app.register_blueprint(dashboard.bp)
     return app
 
 

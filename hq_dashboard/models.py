@@ -116,3 +116,24 @@ class PreregHousehold(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Setting(db.Model):
+    """HQ-wide choices staff make at run time, e.g. the disaster in progress."""
+    __tablename__ = "hq_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class HazardLayer(db.Model):
+    """A hazard area layer imported at HQ (GeoJSON or shapefile, e.g. 国土数値情報 A40 tsunami), in WGS84."""
+    __tablename__ = "hazard_layers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    disasters: Mapped[str] = mapped_column(String(200))     # space-separated evac.disasters codes
+    credit: Mapped[str] = mapped_column(String(300), default="")
+    source_name: Mapped[str] = mapped_column(String(300), default="")  # the imported file's name
+    geojson: Mapped[str] = mapped_column(Text)               # FeatureCollection; properties label, depth_min_m
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
