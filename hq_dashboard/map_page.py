@@ -151,7 +151,8 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
     m.get_root().html.add_child(Element(render_template_string(_CHROME, disasters=DISASTERS, disaster=disaster,
                                                                credits=_credits(views), notice=GSI_NOTICE,
                                                                csrf=generate_csrf())))
-    m.get_root().header.add_child(Element("<title>焼津市 災害対策本部 — 避難所マップ</title>"))
+    # (an empty icon: the browser asks for nothing HQ does not serve)
+    m.get_root().header.add_child(Element('<title>焼津市 災害対策本部 — 避難所マップ</title><link rel="icon" href="data:,">'))
     return m.get_root().render()
 
 
