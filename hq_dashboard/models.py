@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import db
@@ -86,6 +86,13 @@ class Person(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="")
     status_note: Mapped[str] = mapped_column(String(500), default="")
     status_order: Mapped[str] = mapped_column(String(100), default="")
+
+    # Needs per shelter for HQ's map and dashboard: only the few persons with needs are in this index,
+    # so counting them does not scan the whole city.
+    __table_args__ = (
+        Index("ix_persons_needs", "shelter_id", "needs", "state",
+              sqlite_where=text("needs != ''"), postgresql_where=text("needs != ''")),
+    )
 
 
 class PersonKey(db.Model):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal_column, select
 
 from evac.disasters import AT_RISK, DISASTERS, SUITABLE, UNSUITABLE, Suggestion, overflow, suitability
 from evac.geodata import Layer, load_city_layers, points_frame, sites_in_hazard
@@ -135,7 +135,8 @@ def needs_by_shelter() -> dict[str, dict[str, int]]:
     """Needs codes counted over the people checked in at each shelter (Person.needs is space-separated)."""
     rows = db.session.execute(
         select(Person.shelter_id, Person.needs, func.count())
-        .where(and_(Person.state == CHECKED_IN, Person.needs != ""))
+        # A literal '' (not a bound parameter), so SQLite sees the partial index ix_persons_needs applies.
+        .where(and_(Person.state == CHECKED_IN, Person.needs != literal_column("''")))
         .group_by(Person.shelter_id, Person.needs))
     out: dict[str, dict[str, int]] = {}
     for shelter_id, needs, n in rows:

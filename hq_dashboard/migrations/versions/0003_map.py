@@ -1,4 +1,4 @@
-"""HQ settings (the disaster in progress) and imported hazard layers
+"""HQ settings (the disaster in progress), imported hazard layers, index of persons with needs
 
 Revision ID: 0003_map
 Revises: 0002_prereg
@@ -31,8 +31,12 @@ def upgrade():
     sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hazard_layers'))
     )
+    # Partial: only persons with needs, counted per shelter by the map and the dashboard.
+    op.create_index('ix_persons_needs', 'persons', ['shelter_id', 'needs', 'state'], unique=False,
+                    sqlite_where=sa.text("needs != ''"), postgresql_where=sa.text("needs != ''"))
 
 
 def downgrade():
+    op.drop_index('ix_persons_needs', table_name='persons')
     op.drop_table('hazard_layers')
     op.drop_table('hq_settings')
