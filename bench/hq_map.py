@@ -26,21 +26,26 @@ def _percentiles(samples: list[float]) -> dict:
             "max_ms": round(ms[-1], 2), "mean_ms": round(statistics.fmean(ms), 2)}
 
 
-def _app(db_url: str | None, folder: Path):
+def _app(db_url: str | None, folder: Path, warm: bool = True):
+    """HQ as `evac hq serve` runs it: migrated, seeded and (unless warm=False) warmed up."""
     from hq_dashboard import create_app, prepare_database
+    from hq_dashboard.map_page import warm_up
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url or f"sqlite:///{folder / 'hq.sqlite3'}",
                       "SECRET_KEY": "bench"})
     prepare_database(app)
+    if warm:
+        warm_up(app)
     return app
 
 
 def run_map(requests: int = 20, db_url: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        app = _app(db_url, Path(tmp))
+        app = _app(db_url, Path(tmp), warm=False)
         client = app.test_client()
         t = time.perf_counter()
         first = client.get("/map")
-        cold = time.perf_counter() - t   # includes reading and reprojecting the city's layers
+        cold = time.perf_counter() - t   # includes reading and reprojecting the city's layers, which
+        # `evac hq serve` does before it listens (warm_up); the warm figures are what visitors see
         assert first.status_code == 200, first.status_code
         times = []
         for _ in range(requests):
@@ -48,7 +53,7 @@ def run_map(requests: int = 20, db_url: str | None = None) -> dict:
             r = client.get("/map")
             times.append(time.perf_counter() - t)
         return {"sites": 212, "bytes": len(r.data), "megabytes": round(len(r.data) / 1e6, 3),
-                "first_request_ms": round(cold * 1000, 1), "warm": _percentiles(times),
+                "first_request_unwarmed_ms": round(cold * 1000, 1), "warm": _percentiles(times),
                 "goal": "≤ 1 s, ≤ 3 MB"}
 
 
@@ -85,6 +90,8 @@ def run_occupancy(persons: int = 135_000, requests: int = 200, db_url: str | Non
         t = time.perf_counter()
         _fill(app, persons)
         fill_s = time.perf_counter() - t
+        import gc
+        gc.collect()
         client = app.test_client()
         with app.app_context():   # the disaster in progress, so suitability and overflow are computed too
             from hq_dashboard.situation import set_disaster

@@ -23,6 +23,8 @@ def _app(db: str | None):
 def serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
     app = _app(args.db)
+    from .map_page import warm_up
+    warm_up(app)
     print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
           file=sys.stderr, flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)

@@ -43,18 +43,27 @@ def city_layers() -> tuple[Layer, ...]:
     return load_city_layers(current_app.config.get("DATA_DIR"))
 
 
-@lru_cache(maxsize=32)
-def _imported_layer(layer_id: str, version: str, title: str, disasters: str, credit: str, text: str) -> Layer:
-    import geopandas as gpd
-    frame = gpd.GeoDataFrame.from_features(json.loads(text)["features"], crs="EPSG:4326")
-    if "depth_min_m" in frame.columns and frame["depth_min_m"].isna().any():
-        frame = frame.drop(columns=["depth_min_m", "depth_max_m"], errors="ignore")
-    return Layer(f"imported-{layer_id}", title, "hazard", frame, credit, tuple(disasters.split()))
+_IMPORTED: dict[tuple[str, str], Layer] = {}
+
+
+def _imported_layer(row_id: str, version: str) -> Layer:
+    """An imported layer as a frame; parsed once per import (the map polls, the layer rarely changes)."""
+    key = (row_id, version)
+    if key not in _IMPORTED:
+        import geopandas as gpd
+        row = db.session.get(HazardLayer, row_id)
+        frame = gpd.GeoDataFrame.from_features(json.loads(row.geojson)["features"], crs="EPSG:4326")
+        if "depth_min_m" in frame.columns and frame["depth_min_m"].isna().any():
+            frame = frame.drop(columns=["depth_min_m", "depth_max_m"], errors="ignore")
+        _IMPORTED[key] = Layer(f"imported-{row_id}", row.title, "hazard", frame, row.credit,
+                               tuple(row.disasters.split()))
+    return _IMPORTED[key]
 
 
 def imported_layers() -> list[Layer]:
-    rows = db.session.execute(select(HazardLayer).order_by(HazardLayer.id)).scalars()
-    return [_imported_layer(r.id, r.imported_at.isoformat(), r.title, r.disasters, r.credit, r.geojson) for r in rows]
+    # Only ids and versions here: the polygons themselves are read when a layer is new or re-imported.
+    rows = db.session.execute(select(HazardLayer.id, HazardLayer.imported_at).order_by(HazardLayer.id))
+    return [_imported_layer(row_id, imported_at.isoformat()) for row_id, imported_at in rows]
 
 
 def hazard_layers() -> list[Layer]:
