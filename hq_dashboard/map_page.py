@@ -50,10 +50,11 @@ def _geojson(layer: Layer) -> str:
     return frame[[*columns, "geometry"]].to_json(drop_id=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _cached_geojson(layer: Layer) -> str:
+def _cached_geojson(layer: Layer) -> dict:
+    """Parsed once per layer: folium takes a dict as it is (a string it would parse on every request)."""
     cache = current_app.extensions.setdefault("map_geojson", {})
     if layer not in cache:
-        cache[layer] = _geojson(layer)
+        cache[layer] = json.loads(_geojson(layer))
     return cache[layer]
 
 
@@ -74,20 +75,35 @@ def _polygon_layer(m, layer: Layer, show: bool, overlay: bool = True, control: b
                    show=show, overlay=overlay, control=control, smooth_factor=1.5).add_to(m)
 
 
+def _ring_style(_):
+    return {"fill": False, "weight": 1.5, "color": "#1565c0"}
+
+
+def _points(views: list[SiteView], styled: bool = False) -> dict:
+    features = []
+    for v in views:
+        props = {"id": v.shelter.id}
+        if styled:
+            props["style"] = v.marker
+        features.append({"type": "Feature", "properties": props,
+                         "geometry": {"type": "Point", "coordinates": [v.shelter.lon, v.shelter.lat]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
 class _Start(MacroElement):
     """Hands the folium markers to map.js, which binds popups and keeps them live."""
     _template = Template("""{% macro script(this, kwargs) %}
 evacMap.start({{ this.map.get_name() }}, {
-  markers: { {% for sid, name in this.markers %}"{{ sid }}": {{ name }}{{ "," if not loop.last }}{% endfor %} },
+  siteLayers: [{{ this.site_layers|join(", ") }}],
   offlineBase: {{ this.offline_base }}, tileLayer: {{ this.tile_layer or "null" }},
   url: {{ this.url|tojson }}, refreshMs: {{ this.refresh_ms }}, sites: {{ this.sites }}
 });
 {% endmacro %}""")
 
-    def __init__(self, m, markers, offline_base, tile_layer, url, refresh_ms, sites_json):
+    def __init__(self, m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json):
         super().__init__()
         self._name = "EvacStart"
-        self.map, self.markers, self.url, self.refresh_ms = m, markers, url, refresh_ms
+        self.map, self.site_layers, self.url, self.refresh_ms = m, site_layers, url, refresh_ms
         self.offline_base, self.tile_layer = offline_base, tile_layer
         self.sites = sites_json
 
@@ -123,29 +139,22 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
     codes = sorted({h for v in views for h in v.shelter.hazards.split()}, key=list(HAZARD_LABELS).index)
     for code in codes:
         members = [v for v in views if code in v.shelter.hazards.split()]
-        group = folium.FeatureGroup(name=f"指定: {HAZARD_LABELS[code]} ({len(members)})", show=code in active)
-        for v in members:
-            folium.CircleMarker((v.shelter.lat, v.shelter.lon), radius=11, fill=False, weight=1.5,
-                                color="#1565c0", interactive=False).add_to(group)
-        group.add_to(m)
+        ring = folium.CircleMarker((0, 0), radius=11, fill=False, weight=1.5, color="#1565c0", interactive=False)
+        folium.GeoJson(_points(members), name=f"指定: {HAZARD_LABELS[code]} ({len(members)})", marker=ring,
+                       show=code in active, style_function=_ring_style).add_to(m)
 
-    markers = []
+    # The sites, one layer per kind; each point carries its marker style (restyled live by map.js).
+    kind_layers = []
     for kind in KINDS:
         members = [v for v in views if v.shelter.kind == kind]
-        group = folium.FeatureGroup(name=f"{KIND_LABELS[kind]} ({len(members)})", show=True)
-        for v in members:
-            style = v.marker
-            marker = folium.CircleMarker((v.shelter.lat, v.shelter.lon), radius=style["radius"], fill=True,
-                                         fill_color=style["fillColor"], fill_opacity=style["fillOpacity"],
-                                         color=style["color"], weight=style["weight"],
-                                         dash_array=style["dashArray"])
-            marker.add_to(group)
-            markers.append((v.shelter.id, marker.get_name()))
-        group.add_to(m)
+        layer = folium.GeoJson(_points(members, styled=True), name=f"{KIND_LABELS[kind]} ({len(members)})",
+                               marker=folium.CircleMarker((0, 0), radius=5), show=True)
+        layer.add_to(m)
+        kind_layers.append(layer.get_name())
     folium.LayerControl(collapsed=False).add_to(m)
 
     sites = json.dumps(feature_collection(views, disaster), ensure_ascii=False).replace("</", "<\\/")
-    m.add_child(_Start(m, markers, offline.get_name(), tiles.get_name() if tiles else None,
+    m.add_child(_Start(m, kind_layers, offline.get_name(), tiles.get_name() if tiles else None,
                        url_for("api.shelters"), int(current_app.config.get("MAP_REFRESH_SECONDS", 5) * 1000),
                        sites))
     m.get_root().html.add_child(Element(render_template_string(_CHROME, disasters=DISASTERS, disaster=disaster,

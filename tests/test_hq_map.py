@@ -56,9 +56,10 @@ def test_map_page_has_every_layer_and_loads_nothing_from_outside(hq_client):
     for src in sources:
         assert hq_client.get(src).status_code == 200, src
     assert hq_client.get("/static/vendor/leaflet/images/layers.png").status_code == 200
-    # All 212 markers are handed to the live-refresh script.
+    # The three site layers (212 points, each with its marker style) are handed to the live-refresh script.
     start = page[page.index("evacMap.start("):]
-    assert len(re.findall(r'"[HET]\d{3}": circle_marker_', start)) == 212
+    assert len(re.search(r"siteLayers: \[([^\]]*)\]", start).group(1).split(",")) == 3
+    assert len(re.findall(r'"properties":\{"id":"[HET]\d{3}","style":\{', page.replace(" ", ""))) == 212
 
 
 def test_online_tiles_only_when_configured(hq_app):
@@ -158,3 +159,13 @@ def test_exports(hq_client):
     rows = list(csv.reader(io.StringIO(std.lstrip("\ufeff"))))
     assert rows[0][:4] == ["全国地方公共団体コード", "ID", "地方公共団体名", "名称"] and len(rows) == 32
     assert rows[1][3] == "中港タワー"
+
+
+def test_the_standard_export_imports_back_unchanged(hq_app, hq_client, tmp_path):
+    from hq_dashboard.importing import import_file
+    path = tmp_path / "evacuation_space_standard.csv"
+    path.write_bytes(hq_client.get("/export/evacuation_space_standard.csv").data)
+    with hq_app.app_context():
+        summary = import_file(db.session, path, area_per_person_m2=3.5)
+    assert summary.format == "自治体標準オープンデータセット 指定緊急避難場所一覧"
+    assert (summary.added, summary.updated, summary.skipped, len(summary.unchanged)) == ([], [], [], 31)

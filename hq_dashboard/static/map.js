@@ -60,8 +60,12 @@ var evacMap = (function () {
 
   function start(map, opts) {
     var stamp = document.getElementById("evac-updated");
-    var state = {markers: opts.markers, version: 0, ok: true};
-    apply(opts.markers, opts.sites);
+    var markers = {};
+    opts.siteLayers.forEach(function (layer) {
+      layer.eachLayer(function (m) { markers[m.feature.properties.id] = m; });
+    });
+    var state = {markers: markers, version: 0};
+    apply(markers, opts.sites);
     stamp.textContent = "更新 " + new Date().toLocaleTimeString();
     // Online tiles, when configured, fall back to the city's own outline as soon as they fail.
     if (opts.tileLayer) {
