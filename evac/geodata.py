@@ -13,9 +13,12 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+# geopandas is imported where it is used: HQ's command-line tools (enroll, revoke) start without it.
 
 from .shelters import CITY_DIR, CREDITS, default_data_dir
 
@@ -86,6 +89,7 @@ def depth_class(text: str) -> tuple[float, float | None] | None:
 def read_frame(path: Path, encoding: str | None = None) -> gpd.GeoDataFrame:
     """A vector file in WGS84.  Shapefiles are read with the encoding their .cpg names (the city's
     say Shift_JIS); a file without a CRS is taken as lon/lat only when its coordinates look like it."""
+    import geopandas as gpd
     kwargs = {"encoding": encoding} if encoding else {}
     frame = gpd.read_file(path, **kwargs)
     if frame.crs is None:
@@ -97,6 +101,8 @@ def read_frame(path: Path, encoding: str | None = None) -> gpd.GeoDataFrame:
 
 
 def _labelled(frame: gpd.GeoDataFrame, label_columns: tuple[str, ...]) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+    import pandas as pd
     labels = (frame[list(label_columns)].astype(str).agg(" ".join, axis=1)
               if label_columns else pd.Series([""] * len(frame), index=frame.index))
     out = gpd.GeoDataFrame({"label": labels.str.strip()}, geometry=frame.geometry.values, crs=frame.crs)
@@ -105,11 +111,6 @@ def _labelled(frame: gpd.GeoDataFrame, label_columns: tuple[str, ...]) -> gpd.Ge
         out["depth_min_m"] = [d[0] for d in depths]
         out["depth_max_m"] = [d[1] for d in depths]
     return out
-
-
-def hazard_layer(key: str, title: str, frame: gpd.GeoDataFrame, label_columns: tuple[str, ...],
-                 disasters: tuple[str, ...], credit: str) -> Layer:
-    return Layer(key, title, "hazard", _labelled(frame.to_crs(WGS84), label_columns), credit, disasters)
 
 
 @lru_cache(maxsize=4)
@@ -129,6 +130,8 @@ def load_city_layers(data_dir: Path | str | None = None) -> tuple[Layer, ...]:
 
 def points_frame(rows) -> gpd.GeoDataFrame:
     """Sites (anything with id, lon, lat) as a point frame in WGS84, indexed by id."""
+    import geopandas as gpd
+    import pandas as pd
     rows = list(rows)
     return gpd.GeoDataFrame(
         geometry=gpd.points_from_xy([r.lon for r in rows], [r.lat for r in rows]), crs=WGS84,
@@ -143,6 +146,7 @@ def sites_in_hazard(points: gpd.GeoDataFrame, layer: Layer, min_depth_m: float =
         areas = areas[areas["depth_min_m"] >= min_depth_m]
     if areas.empty or points.empty:
         return {}
+    import geopandas as gpd
     hits = gpd.sjoin(points, areas[["label", "geometry"]], how="inner", predicate="within")
     # A point can lie in overlapping areas; keep the last (the city lists them shallow to deep).
     return {sid: (label or layer.title) for sid, label in hits.groupby(level=0)["label"].last().items()}

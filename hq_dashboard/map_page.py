@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 
-import folium
-import shapely
-from branca.element import Element, MacroElement
 from flask import Blueprint, current_app, redirect, render_template_string, request, url_for
 from flask_wtf.csrf import generate_csrf
 from jinja2 import Template
@@ -41,6 +38,7 @@ def _depth_colour(depth: float | None) -> str:
 
 
 def _geojson(layer: Layer) -> str:
+    import shapely
     """The layer for display: simplified to a few metres, coordinates to about 1 m, compact JSON (the
     pluvial layer alone is 3.5 MB as published, 1.4 MB like this)."""
     frame = layer.frame.copy()
@@ -59,6 +57,7 @@ def _cached_geojson(layer: Layer) -> dict:
 
 
 def _polygon_layer(m, layer: Layer, show: bool, overlay: bool = True, control: bool = True) -> None:
+    import folium
     if layer.group == "hazard":
         def style(feature):
             depth = feature["properties"].get("depth_min_m")
@@ -90,9 +89,7 @@ def _points(views: list[SiteView], styled: bool = False) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-class _Start(MacroElement):
-    """Hands the folium markers to map.js, which binds popups and keeps them live."""
-    _template = Template("""{% macro script(this, kwargs) %}
+_START = Template("""{% macro script(this, kwargs) %}
 evacMap.start({{ this.map.get_name() }}, {
   siteLayers: [{{ this.site_layers|join(", ") }}],
   offlineBase: {{ this.offline_base }}, tileLayer: {{ this.tile_layer or "null" }},
@@ -100,15 +97,20 @@ evacMap.start({{ this.map.get_name() }}, {
 });
 {% endmacro %}""")
 
-    def __init__(self, m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json):
-        super().__init__()
-        self._name = "EvacStart"
-        self.map, self.site_layers, self.url, self.refresh_ms = m, site_layers, url, refresh_ms
-        self.offline_base, self.tile_layer = offline_base, tile_layer
-        self.sites = sites_json
+
+def _start(m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json):
+    """Hands the site layers to map.js, which binds popups and keeps the markers live."""
+    from branca.element import MacroElement
+    element = MacroElement()
+    element._name, element._template = "EvacStart", _START
+    element.map, element.site_layers, element.url, element.refresh_ms = m, site_layers, url, refresh_ms
+    element.offline_base, element.tile_layer, element.sites = offline_base, tile_layer, sites_json
+    return element
 
 
 def build_map(views: list[SiteView], disaster: str | None) -> str:
+    import folium
+    from branca.element import Element
     static = lambda name: url_for("static", filename=name)  # noqa: E731
     m = folium.Map(location=YAIZU_CENTRE, zoom_start=13, tiles=None, control_scale=True, prefer_canvas=True)
     # Served by HQ: no CDN (the folium defaults) and no jQuery/Bootstrap, which these layers do not need.
@@ -154,7 +156,7 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
     folium.LayerControl(collapsed=False).add_to(m)
 
     sites = json.dumps(feature_collection(views, disaster), ensure_ascii=False).replace("</", "<\\/")
-    m.add_child(_Start(m, kind_layers, offline.get_name(), tiles.get_name() if tiles else None,
+    m.add_child(_start(m, kind_layers, offline.get_name(), tiles.get_name() if tiles else None,
                        url_for("api.shelters"), int(current_app.config.get("MAP_REFRESH_SECONDS", 5) * 1000),
                        sites))
     m.get_root().html.add_child(Element(render_template_string(_CHROME, disasters=DISASTERS, disaster=disaster,
