@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         HAZARD_MIN_DEPTH_M=0.5,
         # A kiosk that has not synced for this long is an alert on the dashboard.
         KIOSK_SILENT_ALERT_S=600,
+        # Where the city's map layers are read from (None: the repo's data/ or $EVAC_DATA_DIR).
         DATA_DIR=None,
     )
     app.config.from_prefixed_env("EVAC")

@@ -47,5 +47,13 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
     popup = page.locator(".evac-popup[data-site='H001']")
     assert "二区コミュニティ防災センター" in popup.inner_text() and "1 / 135" in popup.inner_text()
 
+    # HQ staff choose the disaster on the page: 津波避難ビル are no place to go in a 風水害.
+    assert page.evaluate("evacState.markers['T001'].options.dashArray") in (None, "")
+    with page.expect_navigation():
+        page.select_option("select[name=disaster]", "storm_flood")
+    page.wait_for_function("window.evacState && evacState.markers['T001'].options.dashArray === '3 3'")
+    assert page.evaluate("evacState.markers['H001'].options.dashArray") in (None, "")
+    assert page.locator("select[name=disaster] option:checked").inner_text() == "風水害"
+
     assert page.requests and all(url.startswith(hq.url + "/") for url in page.requests), page.requests
     assert page.console_errors == []
