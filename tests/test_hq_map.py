@@ -169,3 +169,24 @@ def test_the_standard_export_imports_back_unchanged(hq_app, hq_client, tmp_path)
         summary = import_file(db.session, path, area_per_person_m2=3.5)
     assert summary.format == "自治体標準オープンデータセット 指定緊急避難場所一覧"
     assert (summary.added, summary.updated, summary.skipped, len(summary.unchanged)) == ([], [], [], 31)
+
+
+def test_a_national_tsunami_layer_is_recognised_and_flags_sites_in_a_tsunami(hq_app, hq_client, tmp_path):
+    from hq_dashboard.importing import import_file
+    # The shape of 国土数値情報 A40 (津波浸水想定): prefecture, then the depth rank as text.
+    layer = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"A40_001": "静岡県", "A40_002": "2m以上5m未満"},
+         "geometry": {"type": "Polygon", "coordinates": square(*H001)}}]}
+    path = tmp_path / "A40-16_22.geojson"
+    path.write_text(json.dumps(layer, ensure_ascii=False), encoding="utf-8")
+    with hq_app.app_context():
+        summary = import_file(db.session, path, area_per_person_m2=3.5)
+    assert summary.format.startswith("津波浸水想定（国土数値情報 A40） (1 areas, for tsunami)")
+    choose(hq_client, "tsunami")
+    s = sites(hq_client)
+    assert s["H001"]["suitability"] == "at_risk"
+    assert s["H001"]["hazard_areas"] == ["津波浸水想定（国土数値情報 A40）: 2m以上5m未満"]
+    page = unescape(hq_client.get("/map").get_data(as_text=True))
+    assert "津波浸水想定（国土数値情報 A40）" in page and "出典：国土数値情報（津波浸水想定データ）（国土交通省）" in page
+    choose(hq_client, "storm_flood")
+    assert sites(hq_client)["H001"]["suitability"] == "suitable"
