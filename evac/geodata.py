@@ -86,16 +86,39 @@ def depth_class(text: str) -> tuple[float, float | None] | None:
     return None
 
 
-def read_frame(path: Path, encoding: str | None = None) -> gpd.GeoDataFrame:
+def shapefile_encoding(path: Path) -> str | None:
+    """The attribute encoding of a shapefile that has no .cpg: UTF-8 if its records decode as such,
+    otherwise Shift_JIS (cp932), which is what Japanese GIS software writes.  None when a .cpg says."""
+    path = Path(path)
+    if path.suffix.lower() != ".shp" or path.with_suffix(".cpg").exists():
+        return None
+    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
+    if dbf is None:
+        return None
+    raw = dbf.read_bytes()
+    records = raw[int.from_bytes(raw[8:10], "little"):] if len(raw) > 10 else b""
+    try:
+        records.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp932"
+
+
+def read_frame(path: Path, encoding: str | None = None, default_crs: str | None = None) -> gpd.GeoDataFrame:
     """A vector file in WGS84.  Shapefiles are read with the encoding their .cpg names (the city's
-    say Shift_JIS); a file without a CRS is taken as lon/lat only when its coordinates look like it."""
+    say Shift_JIS), else the one their records decode as.  A file without a CRS gets default_crs, or is
+    taken as lon/lat when its coordinates look like it."""
     import geopandas as gpd
+    encoding = encoding or shapefile_encoding(path)
     kwargs = {"encoding": encoding} if encoding else {}
     frame = gpd.read_file(path, **kwargs)
     if frame.crs is None:
+        if default_crs:
+            return frame.set_crs(default_crs).to_crs(WGS84)
         minx, miny, maxx, maxy = frame.total_bounds
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise ValueError(f"{path.name}: no coordinate system given and the coordinates are not longitude/latitude")
+            raise ValueError(f"{path.name}: no coordinate system given (a .prj file) and the coordinates are "
+                             "not longitude/latitude")
         frame = frame.set_crs(WGS84)
     return frame.to_crs(WGS84)
 
@@ -123,7 +146,8 @@ def load_city_layers(data_dir: Path | str | None = None) -> tuple[Layer, ...]:
     for key, title, group, rel, label_columns, disasters in _CITY_LAYERS:
         path = base / rel
         credit = CREDITS["n03_boundary"] if key == "boundary" else CREDITS["yaizu_opendata"]
-        frame = _labelled(read_frame(path), label_columns)
+        # The city's shapefiles are all in plane zone VIII, should a .prj ever go missing.
+        frame = _labelled(read_frame(path, default_crs=CITY_CRS if path.suffix == ".shp" else None), label_columns)
         layers.append(Layer(key, title, group, frame, credit, disasters))
     return tuple(layers)
 

@@ -131,3 +131,22 @@ def test_unknown_and_broken_files_are_refused_with_the_reason(tmp_path):
     cut.write_text(good[: good.index("\n", 2000)] + "\n3,222127,静岡県\n", encoding="utf-8")
     with pytest.raises(ImportFormatError, match="has 3 fields, the header has 18"):
         read_site_file(cut)
+
+
+def test_a_shapefile_without_cpg_or_prj_is_still_read_right(tmp_path, layers):
+    """Japanese shapefiles often come without .cpg (Shift_JIS assumed) or .prj (the city's zone)."""
+    from evac.geodata import CITY_CRS, read_frame, shapefile_encoding
+    schools = layers["school_districts"].frame.to_crs(CITY_CRS)
+    for encoding in ("cp932", "utf-8"):
+        path = tmp_path / encoding / "schools.shp"
+        path.parent.mkdir()
+        schools.rename(columns={"label": "NAME"}).to_file(path, encoding=encoding)
+        path.with_suffix(".cpg").unlink(missing_ok=True)
+        assert shapefile_encoding(path) == encoding
+        frame = read_frame(path)
+        assert "焼津西小学校" in set(frame["NAME"]) and frame.crs.to_epsg() == 4326
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(ValueError, match="no coordinate system given"):
+        read_frame(path)
+    frame = read_frame(path, default_crs=CITY_CRS)
+    assert 138.2 < frame.total_bounds[0] < 138.4
