@@ -120,14 +120,16 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
     layers = city_layers()
     boundary = next(layer for layer in layers if layer.key == "boundary")
     # The base that needs no internet: the city's own outline on a plain background.
-    offline = folium.FeatureGroup(name="市域（オフライン地図）", overlay=False, control=True)
+    # With online tiles configured they are the base, and map.js swaps in the outline when they fail.
+    online = bool(current_app.config.get("MAP_TILES_URL"))
+    offline = folium.FeatureGroup(name="市域（オフライン地図）", overlay=False, control=True, show=not online)
     _polygon_layer(offline, boundary, show=True, control=False)
     offline.add_to(m)
     tiles = None
-    if current_app.config.get("MAP_TILES_URL"):
+    if online:
         tiles = folium.TileLayer(current_app.config["MAP_TILES_URL"], name="地図タイル（オンライン）",
                                  attr=current_app.config.get("MAP_TILES_ATTRIBUTION", ""), overlay=False,
-                                 show=False)
+                                 show=True)
         tiles.add_to(m)
     for layer in layers:
         if layer.group == "district":

@@ -57,3 +57,17 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
 
     assert page.requests and all(url.startswith(hq.url + "/") for url in page.requests), page.requests
     assert page.console_errors == []
+
+
+def test_online_tiles_that_fail_fall_back_to_the_citys_outline(hq_server, browser_page, monkeypatch):
+    # Tiles "online" at an address on HQ that has none: what a cut line looks like, without leaving HQ.
+    monkeypatch.setenv("EVAC_MAP_TILES_URL", "/tiles-unreachable/{z}/{x}/{y}.png")
+    monkeypatch.setenv("EVAC_MAP_TILES_ATTRIBUTION", "tiles of nowhere")
+    hq = hq_server()
+    page = browser_page
+    page.goto(f"{hq.url}/map")
+    page.wait_for_function("window.evacState && evacState.tilesFailed === true", timeout=30_000)
+    checked = page.locator(".leaflet-control-layers-base input:checked + span").inner_text()
+    assert checked.strip() == "市域（オフライン地図）"
+    assert any("/tiles-unreachable/" in url for url in page.requests)
+    assert all(url.startswith(hq.url + "/") for url in page.requests), page.requests

@@ -70,7 +70,11 @@ var evacMap = (function () {
     // Online tiles, when configured, fall back to the city's own outline as soon as they fail.
     if (opts.tileLayer) {
       opts.tileLayer.on("tileerror", function () {
-        if (map.hasLayer(opts.tileLayer)) { map.removeLayer(opts.tileLayer); map.addLayer(opts.offlineBase); }
+        if (map.hasLayer(opts.tileLayer)) {
+          map.removeLayer(opts.tileLayer);
+          map.addLayer(opts.offlineBase);
+          state.tilesFailed = true;
+        }
       });
     }
     function poll() {
