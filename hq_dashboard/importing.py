@@ -55,10 +55,12 @@ def import_file(session: Session, path: Path | str, *, area_per_person_m2: float
             summary = _import_sites(session, path, area_per_person_m2, progress)
         elif suffix in LAYER_SUFFIXES:
             summary = _import_layer(session, path, hazard or [], title, credit)
+        elif suffix == ".zip":
+            summary = _import_zip(session, path, hazard or [], title, credit)
         else:
             raise ImportFormatError(
                 f"{path.name}: unknown file type {suffix or '(no extension)'}; HQ imports site lists as .csv and "
-                "hazard layers as .geojson/.json or .shp")
+                "hazard layers as .geojson/.json or .shp (also inside a .zip)")
         session.commit()
     except BaseException:
         session.rollback()
@@ -141,8 +143,34 @@ def _depth_column(frame) -> str | None:
     return None
 
 
+def _import_zip(session: Session, path: Path, hazard: list[str], title: str | None,
+                credit: str | None) -> ImportSummary:
+    """A zipped layer, as 国土数値情報 ships them: unpacked to a temporary folder, so a shapefile
+    without .cpg is read in the encoding its records decode as."""
+    import tempfile
+    import zipfile
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise ImportFormatError(f"{path.name}: not a readable zip file") from None
+    with archive, tempfile.TemporaryDirectory() as tmp:
+        names = [n for n in archive.namelist() if Path(n).suffix.lower() in LAYER_SUFFIXES
+                 and not Path(n).name.startswith(".") and "__MACOSX" not in n]
+        if len(names) != 1:
+            raise ImportFormatError(
+                f"{path.name}: holds {len(names)} layers ({', '.join(names) or 'none'}); HQ imports one layer "
+                "at a time: unpack the one you mean and import that file")
+        stem = str(Path(names[0]).with_suffix(""))
+        for member in archive.namelist():
+            if member.startswith(stem + ".") or member == names[0]:
+                target = Path(tmp) / Path(member).name
+                target.write_bytes(archive.read(member))
+        layer = Path(tmp) / Path(names[0]).name
+        return _import_layer(session, layer, hazard, title, credit, source_name=path.name)
+
+
 def _import_layer(session: Session, path: Path, hazard: list[str], title: str | None,
-                  credit: str | None) -> ImportSummary:
+                  credit: str | None, source_name: str | None = None) -> ImportSummary:
     import shapely
     try:
         frame = read_frame(path)
@@ -182,7 +210,8 @@ def _import_layer(session: Session, path: Path, hazard: list[str], title: str | 
     summary = ImportSummary("hazard layer", f"{title} ({len(out)} areas, for {' '.join(disasters)})")
     (summary.updated if row else summary.added).append(layer_id)
     row = row or HazardLayer(id=layer_id)
-    row.title, row.disasters, row.credit, row.source_name = title, " ".join(disasters), credit, path.name
+    row.title, row.disasters, row.credit = title, " ".join(disasters), credit
+    row.source_name = source_name or path.name
     row.geojson = out.to_crs(WGS84).to_json(drop_id=True, ensure_ascii=False)
     row.imported_at = dt.datetime.now(dt.timezone.utc)
     session.add(row)

@@ -104,3 +104,34 @@ def test_a_file_cut_short_changes_nothing_even_after_good_rows(hq_db, tmp_path):
     result = run_evac("hq", "import", str(cut), "--db", str(hq_db))
     assert result.returncode == 2 and "fields, the header has 18" in result.stderr
     assert dump(hq_db) == before
+
+
+def test_a_zipped_shift_jis_shapefile_without_cpg_is_imported(hq_db, tmp_path):
+    """国土数値情報 ships zips of Shift_JIS shapefiles; a layer of A31-like flood areas around H001."""
+    import zipfile
+
+    import geopandas as gpd
+    from shapely.geometry import box
+    frame = gpd.GeoDataFrame({"A31_001": ["0.5m以上3.0m未満"], "A31_002": ["大井川水系"]},
+                             geometry=[box(138.3205, 34.8605, 138.3225, 34.8625)], crs="EPSG:4326").to_crs("EPSG:2450")
+    folder = tmp_path / "A31"
+    folder.mkdir()
+    frame.to_file(folder / "A31-12_22.shp", encoding="cp932")
+    (folder / "A31-12_22.cpg").unlink(missing_ok=True)
+    archive = tmp_path / "A31-12_22_SHP.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f"A31-12_22_SHP/{f.name}")
+    result = run_evac("hq", "import", str(archive), "--db", str(hq_db))
+    assert result.returncode == 0, result.stderr
+    assert "洪水浸水想定区域（国土数値情報 A31） (1 areas, for flood storm_flood)" in result.stdout
+    with sqlite3.connect(hq_db) as conn:
+        (text, source) = conn.execute("SELECT geojson, source_name FROM hazard_layers").fetchone()
+    assert source == "A31-12_22_SHP.zip"
+    assert json.loads(text)["features"][0]["properties"]["label"] == "0.5m以上3.0m未満"
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as z:
+        z.writestr("a.geojson", "{}")
+        z.writestr("b.geojson", "{}")
+    result = run_evac("hq", "import", str(two), "--db", str(hq_db))
+    assert result.returncode == 2 and "holds 2 layers (a.geojson, b.geojson)" in result.stderr
