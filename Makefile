@@ -16,6 +16,8 @@ demo: setup
 bench: setup
 	.venv/bin/evac bench ingest --events 200000 --json
 	.venv/bin/evac bench card --reads 200
+	.venv/bin/evac bench map
+	.venv/bin/evac bench occupancy --persons 135000
 
 # Removes what runs leave behind; keeps .venv (delete it by hand to rebuild it).
 clean:

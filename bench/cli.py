@@ -28,6 +28,18 @@ def inquiries(args: argparse.Namespace) -> int:
     return 0
 
 
+def map_page(args: argparse.Namespace) -> int:
+    from .hq_map import run_map
+    print(json.dumps(run_map(args.requests, args.db), ensure_ascii=False))
+    return 0
+
+
+def occupancy(args: argparse.Namespace) -> int:
+    from .hq_map import run_occupancy
+    print(json.dumps(run_occupancy(args.persons, args.requests, args.db), ensure_ascii=False))
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("ingest", help="HQ's merge against a raw bulk insert of the same rows")
@@ -46,3 +58,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--think-ms", type=float, default=1000,
                    help="mean pause between one client's inquiries (0: back to back)")
     p.set_defaults(func=inquiries)
+    p = sub.add_parser("map", help="HQ's map page: server time and size with all sites and layers")
+    p.add_argument("--requests", type=int, default=20)
+    p.add_argument("--db", help="an empty database URL (default: a fresh SQLite file)")
+    p.set_defaults(func=map_page)
+    p = sub.add_parser("occupancy", help="the shelter GeoJSON the map polls, with a city's worth of persons")
+    p.add_argument("--persons", type=int, default=135_000)
+    p.add_argument("--requests", type=int, default=200)
+    p.add_argument("--db", help="an empty database URL (default: a fresh SQLite file)")
+    p.set_defaults(func=occupancy)

@@ -82,6 +82,7 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
     for k in kiosks:
         wait_http(f"{k.url}/api/status", 60)
     print(f"HQ:      {hq_url}/  (occupancy as GeoJSON: {hq_url}/api/v1/shelters)", flush=True)
+    print(f"HQ map:  {hq_url}/map   dashboard: {hq_url}/dashboard", flush=True)
     for k in kiosks:
         print(f"kiosk:   {k.url}/  at {k.shelter_id}", flush=True)
     print("simulated evacuees arriving; Ctrl-C stops the demo", flush=True)

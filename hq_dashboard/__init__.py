@@ -37,6 +37,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SAFETY_RATE_PER_CLIENT="30 per minute",
         SAFETY_RATE_PER_PERSON="10 per hour",
         PERMANENT_SESSION_LIFETIME=8 * 3600,   # a staff shift
+        # The map: no online tiles unless a URL is set (HQ must work with no internet); markers
+        # refresh this often; a designated site inside a depth-classed hazard area this deep is flagged.
+        MAP_TILES_URL=None,
+        MAP_TILES_ATTRIBUTION="",
+        MAP_REFRESH_SECONDS=5,
+        HAZARD_MIN_DEPTH_M=0.5,
+        # A kiosk that has not synced for this long is an alert on the dashboard.
+        KIOSK_SILENT_ALERT_S=600,
+        # Where the city's map layers are read from (None: the repo's data/ or $EVAC_DATA_DIR).
+        DATA_DIR=None,
     )
     app.config.from_prefixed_env("EVAC")
     if config:
@@ -53,7 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app)
     csrf.init_app(app)
 
-    from . import api, pages, prereg_pages, safety_api, safety_pages, staff
+    from . import api, dashboard, map_page, pages, prereg_pages, safety_api, safety_pages, staff
     from .limits import limiter, too_many_requests
     limiter.init_app(app)
     app.register_error_handler(429, too_many_requests)
@@ -66,6 +76,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(safety_api.bp)
     app.register_blueprint(safety_pages.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(map_page.bp)
+    app.register_blueprint(dashboard.bp)
     return app
 
 

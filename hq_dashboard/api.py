@@ -127,19 +127,10 @@ def ic_card(token: str):
                     "household_id": person.household_id})
 
 
-def shelter_feature(s: Shelter) -> dict:
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
-        "properties": {
-            "id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind, "address": s.address,
-            "capacity": s.capacity, "occupancy": s.occupancy, "at_home": s.at_home, "in_car": s.in_car,
-            "status": s.status, "hazards": s.hazards.split(), "area_m2": s.area_m2,
-        },
-    }
-
-
 @bp.get("/shelters")
 def shelters():
-    rows = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars()
-    return jsonify({"type": "FeatureCollection", "features": [shelter_feature(s) for s in rows]})
+    """Every site as GeoJSON: counters, status, suitability for the disaster in progress, hazard areas,
+    needs and overflow suggestions.  The map polls this to restyle its markers."""
+    from .situation import current_disaster, feature_collection, site_views
+    disaster = current_disaster()
+    return jsonify(feature_collection(site_views(disaster), disaster))

@@ -23,6 +23,8 @@ def _app(db: str | None):
 def serve(args: argparse.Namespace) -> int:
     import waitress
     app = _app(args.db)
+    from .map_page import warm_up
+    warm_up(app)
     print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
           file=sys.stderr, flush=True)
     # A production WSGI server: a fixed pool of threads and HTTP keep-alive, so that hundreds of
@@ -118,6 +120,21 @@ def import_pfif(args: argparse.Namespace) -> int:
     print(f"added {summary.added}, updated {summary.updated}, skipped {len(summary.skipped)}")
     for reason in summary.skipped:
         print(f"  skipped {reason}")
+def import_(args: argparse.Namespace) -> int:
+    from evac.opendata import ImportFormatError
+    from .db import db
+    from .importing import import_file
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            summary = import_file(db.session, args.path, area_per_person_m2=app.config["AREA_PER_PERSON_M2"],
+                                  hazard=args.hazard, title=args.title, credit=args.credit,
+                                  progress=not args.quiet)
+        except (ImportFormatError, ValueError) as exc:
+            print(f"evac: import refused, nothing was changed: {exc}", file=sys.stderr)
+            return 2
+    for line in summary.lines():
+        print(line)
     return 0
 
 
@@ -137,6 +154,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("household")
     p.set_defaults(func=revoke)
+    p = sub.add_parser("import", help="import a site list (CSV) or a hazard layer (GeoJSON, shapefile)")
+    p.add_argument("path")
+    p.add_argument("--db")
+    p.add_argument("--hazard", action="append", help="disaster a hazard layer is for (repeatable), e.g. tsunami")
+    p.add_argument("--title", help="the hazard layer's name on the map")
+    p.add_argument("--credit", help="the hazard layer source's credit line")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=import_)
     p = sub.add_parser("rotate-prereg-key", help="sign new QRs with a new key (old QRs stay valid)")
     p.add_argument("--db")
     p.set_defaults(func=rotate)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import db
@@ -93,6 +93,13 @@ class Person(db.Model):
     consent_order: Mapped[str] = mapped_column(String(100), default="")
     never_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[str] = mapped_column(String(100), default="")
+
+    # Needs per shelter for HQ's map and dashboard: only the few persons with needs are in this index,
+    # so counting them does not scan the whole city.
+    __table_args__ = (
+        Index("ix_persons_needs", "shelter_id", "needs", "state",
+              sqlite_where=text("needs != ''"), postgresql_where=text("needs != ''")),
+    )
 
 
 class PersonKey(db.Model):
@@ -226,3 +233,22 @@ class SelfReportCount(db.Model):
 
     place: Mapped[str] = mapped_column(String(20), primary_key=True)   # at_home | with_relatives | in_car | elsewhere
     count: Mapped[int] = mapped_column(Integer, default=0)
+class Setting(db.Model):
+    """HQ-wide choices staff make at run time, e.g. the disaster in progress."""
+    __tablename__ = "hq_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class HazardLayer(db.Model):
+    """A hazard area layer imported at HQ (GeoJSON or shapefile, e.g. 国土数値情報 A40 tsunami), in WGS84."""
+    __tablename__ = "hazard_layers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    disasters: Mapped[str] = mapped_column(String(200))     # space-separated evac.disasters codes
+    credit: Mapped[str] = mapped_column(String(300), default="")
+    source_name: Mapped[str] = mapped_column(String(300), default="")  # the imported file's name
+    geojson: Mapped[str] = mapped_column(Text)               # FeatureCollection; properties label, depth_min_m
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

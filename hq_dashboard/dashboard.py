@@ -1,0 +1,166 @@
+"""HQ's operations dashboard and exports: totals, shelters by fullness with their needs, arrivals over
+time, kiosks with their last sync, alerts; CSV, GeoJSON and 自治体標準オープンデータセット downloads."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+from flask import Blueprint, Response, current_app, render_template, request
+from sqlalchemy import func, select
+
+from evac.disasters import DISASTERS, UNSUITABLE
+from evac.events import CHECKIN, NEEDS_CODES
+from evac.hlc import COUNTER_BITS
+from evac.shelters import CREDITS
+
+from .db import db
+from .models import EventRecord, Kiosk
+from evac.opendata import STANDARD_HEADER, standard_rows
+from .situation import SiteView, current_disaster, feature_collection, site_views
+
+bp = Blueprint("dashboard", __name__)
+
+NEEDS_LABELS = {"elderly": "高齢", "disability": "障害", "pregnancy": "妊娠", "infant": "乳幼児",
+                "allergy": "アレルギー", "medication": "服薬", "dialysis": "透析", "pets": "ペット",
+                "interpreter": "通訳", "care": "要介護"}
+SORTS = {
+    "fullness": lambda v: (-(v.fullness if v.fullness is not None else -1), -v.shelter.occupancy, v.shelter.id),
+    "occupancy": lambda v: (-v.shelter.occupancy, v.shelter.id),
+    "id": lambda v: v.shelter.id,
+}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _aware(t: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; HQ writes UTC.
+    return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
+
+
+def arrivals(bucket_minutes: int = 60, buckets: int = 24) -> list[tuple[dt.datetime, int]]:
+    """Check-ins per time bucket over the last `buckets` buckets, by the event's own clock (HLC)."""
+    width = bucket_minutes * 60_000
+    now_bucket = int(_now().timestamp() * 1000) // width
+    first = now_bucket - buckets + 1
+    bucket = EventRecord.hlc // ((1 << COUNTER_BITS) * width)
+    rows = db.session.execute(
+        select(bucket, func.count()).where(EventRecord.type == CHECKIN,
+                                           EventRecord.hlc >= (first * width) << COUNTER_BITS)
+        .group_by(bucket))
+    counts = {int(b): n for b, n in rows}
+    return [(dt.datetime.fromtimestamp((first + i) * width / 1000, dt.timezone.utc), counts.get(first + i, 0))
+            for i in range(buckets)]
+
+
+def arrivals_svg(series: list[tuple[dt.datetime, int]], width: int = 720, height: int = 160) -> str:
+    """A bar chart as inline SVG, drawn here so the page needs no chart library."""
+    peak = max([n for _, n in series] + [1])
+    bar = width / len(series)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 20}" role="img" '
+             f'aria-label="到着者数の推移" class="arrivals">']
+    for i, (t, n) in enumerate(series):
+        h = round(height * n / peak)
+        x = round(i * bar, 1)
+        parts.append(f'<rect x="{x}" y="{height - h}" width="{round(bar - 2, 1)}" height="{h}" fill="#1d3557">'
+                     f'<title>{t:%m-%d %H:%M} UTC: {n}</title></rect>')
+        if i % max(1, len(series) // 8) == 0:
+            parts.append(f'<text x="{x}" y="{height + 14}" font-size="10">{t:%H:%M}</text>')
+    parts.append(f'<text x="{width - 4}" y="12" font-size="10" text-anchor="end">最大 {peak} 人/時</text></svg>')
+    return "".join(parts)
+
+
+def kiosk_rows() -> list[dict]:
+    now = _now()
+    silent_s = current_app.config["KIOSK_SILENT_ALERT_S"]
+    out = []
+    for k in db.session.execute(select(Kiosk).order_by(Kiosk.id)).scalars():
+        last = _aware(k.last_sync_at)
+        lag = (now - (last or _aware(k.enrolled_at))).total_seconds()
+        last_event = (dt.datetime.fromtimestamp((k.last_event_hlc >> COUNTER_BITS) / 1000, dt.timezone.utc)
+                      if k.last_event_hlc else None)
+        out.append({"id": k.id, "shelter_id": k.shelter_id, "last_sync_at": last, "lag_s": int(lag),
+                    "events": k.high_seq, "last_event_at": last_event, "silent": lag > silent_s})
+    return out
+
+
+def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> list[str]:
+    out = []
+    for v in views:
+        s = v.shelter
+        if s.capacity is not None and s.occupancy > s.capacity:
+            out.append(f"{s.name}（{s.id}）が収容目安を超えています: {s.occupancy} / {s.capacity} 人")
+        people = s.occupancy + s.at_home + s.in_car
+        if people and v.suitability != "suitable":
+            why = ("この災害の指定がありません" if v.suitability == UNSUITABLE
+                   else "危険区域内です（" + "、".join(v.hazard_areas) + "）")
+            out.append(f"{s.name}（{s.id}）に {people} 人が避難中ですが、{DISASTERS[disaster].label}には{why}")
+    for k in kiosks:
+        if k.get("silent"):
+            since = k["last_sync_at"].strftime("%H:%M UTC") if k["last_sync_at"] else "登録以来"
+            out.append(f"端末 {k['id']}（{k['shelter_id']}）から {k['lag_s'] // 60} 分間同期がありません（最終: {since}）")
+    return out
+
+
+@bp.get("/dashboard")
+def dashboard():
+    disaster = current_disaster()
+    views = site_views(disaster)
+    sort = request.args.get("sort", "fullness")
+    show_all = request.args.get("all") == "1"
+    shown = [v for v in views if show_all or v.shelter.opened or v.shelter.occupancy or v.shelter.at_home
+             or v.shelter.in_car]
+    shown.sort(key=SORTS.get(sort, SORTS["fullness"]))
+    kiosks = kiosk_rows()
+    totals = {"occupancy": sum(v.shelter.occupancy for v in views), "at_home": sum(v.shelter.at_home for v in views),
+              "in_car": sum(v.shelter.in_car for v in views)}
+    needs_total = {code: sum(v.needs.get(code, 0) for v in views) for code in NEEDS_CODES}
+    needs_cols = [c for c in NEEDS_CODES if needs_total[c]]
+    return render_template("dashboard.html", views=shown, totals=totals, kiosks=kiosks, sort=sort,
+                           show_all=show_all, needs_cols=needs_cols, needs_total=needs_total,
+                           needs_labels=NEEDS_LABELS, alerts=alerts(views, kiosks, disaster),
+                           chart=arrivals_svg(arrivals()), disaster=DISASTERS.get(disaster or ""),
+                           credits=[CREDITS["yaizu_opendata"]])
+
+
+# --- exports ----------------------------------------------------------------------------------------
+
+def _csv(rows: list[list], filename: str) -> Response:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    # BOM: the file opens in Excel, which HQ staff will use, with its Japanese intact.
+    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@bp.get("/export/shelters.csv")
+def export_csv():
+    disaster = current_disaster()
+    rows = [["id", "名称", "種別", "住所", "緯度", "経度", "収容目安", "避難者", "在宅", "車中", "状態", "適否",
+             "危険区域", *[f"要配慮_{NEEDS_LABELS[c]}" for c in NEEDS_CODES], "出典"]]
+    for v in site_views(disaster, with_overflow=False):
+        s = v.shelter
+        rows.append([s.id, s.name, s.kind, s.address, s.lat, s.lon, "" if s.capacity is None else s.capacity,
+                     s.occupancy, s.at_home, s.in_car, s.status, v.suitability, " / ".join(v.hazard_areas),
+                     *[v.needs.get(c, 0) for c in NEEDS_CODES], CREDITS.get(s.source, "")])
+    return _csv(rows, "shelters.csv")
+
+
+@bp.get("/export/shelters.geojson")
+def export_geojson():
+    disaster = current_disaster()
+    body = feature_collection(site_views(disaster), disaster)
+    body["credits"] = sorted({f["properties"]["credit"] for f in body["features"] if f["properties"]["credit"]})
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json",
+                    headers={"Content-Disposition": "attachment; filename=shelters.geojson"})
+
+
+@bp.get("/export/evacuation_space_standard.csv")
+def export_standard():
+    """指定緊急避難場所一覧 in the 自治体標準オープンデータセット layout (emergency sites only)."""
+    views = site_views(current_disaster(), with_overflow=False)
+    return _csv([list(STANDARD_HEADER), *standard_rows([v.shelter for v in views])],
+                "evacuation_space_standard.csv")

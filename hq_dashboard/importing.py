@@ -1,0 +1,218 @@
+"""`evac hq import PATH`: a site list (CSV) or a hazard layer (GeoJSON, shapefile) into HQ's database.
+
+The format is chosen by reading the file (evac.opendata for site lists; attribute names for hazard
+layers).  One transaction: a file that cannot be read, or of a format HQ does not know, changes nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from evac.capacity import capacity_from_area
+from evac.disasters import DISASTERS
+from evac.geodata import WGS84, depth_class, read_frame
+from evac.opendata import ImportFormatError, read_site_file
+from evac.shelters import CREDITS
+
+from .models import HazardLayer, Shelter
+
+SITE_SUFFIXES = {".csv", ".txt"}
+LAYER_SUFFIXES = {".geojson", ".json", ".shp"}
+KSJ_CREDIT = "出典：国土数値情報（{}）（国土交通省）"
+
+
+@dataclass
+class ImportSummary:
+    kind: str                      # 'sites' | 'hazard layer'
+    format: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (where, why)
+
+    def lines(self) -> list[str]:
+        out = [f"format: {self.format}",
+               f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
+               f"skipped {len(self.skipped)}"]
+        out += [f"  skipped {where}: {why}" for where, why in self.skipped]
+        return out
+
+
+def import_file(session: Session, path: Path | str, *, area_per_person_m2: float, hazard: list[str] | None = None,
+                title: str | None = None, credit: str | None = None, progress: bool = False) -> ImportSummary:
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFormatError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in SITE_SUFFIXES:
+            summary = _import_sites(session, path, area_per_person_m2, progress)
+        elif suffix in LAYER_SUFFIXES:
+            summary = _import_layer(session, path, hazard or [], title, credit)
+        elif suffix == ".zip":
+            summary = _import_zip(session, path, hazard or [], title, credit)
+        else:
+            raise ImportFormatError(
+                f"{path.name}: unknown file type {suffix or '(no extension)'}; HQ imports site lists as .csv and "
+                "hazard layers as .geojson/.json or .shp (also inside a .zip)")
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return summary
+
+
+# --- site lists -------------------------------------------------------------------------------------
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(a, b, abs_tol=1e-7)
+    return a == b
+
+
+def _import_sites(session: Session, path: Path, area_per_person_m2: float, progress: bool) -> ImportSummary:
+    fmt, rows = read_site_file(path)
+    summary = ImportSummary("sites", fmt.title)
+    existing = {s.id: s for s in session.execute(select(Shelter)).scalars()}
+    by_name = {(s.kind, s.name): s for s in existing.values()}
+    seen: set[str] = set()
+    from tqdm import tqdm
+    for row in tqdm(rows, desc=path.name, unit="row", disable=not progress, leave=False):
+        where = f"line {row.line}"
+        if row.skipped:
+            summary.skipped.append((where, row.skipped))
+            continue
+        site = row.site
+        target = existing.get(site.id)
+        if target is None and row.match_by_name:
+            target = by_name.get((site.kind, site.name))
+        sid = target.id if target is not None else site.id
+        if sid in seen:
+            summary.skipped.append((where, f"site {sid} appears twice in the file; the first row was kept"))
+            continue
+        seen.add(sid)
+        capacity = row.capacity if row.capacity is not None else capacity_from_area(site.area_m2, area_per_person_m2)
+        values = {"name": site.name, "name_kana": site.name_kana, "kind": site.kind, "address": site.address,
+                  "lat": site.lat, "lon": site.lon, "area_m2": site.area_m2, "capacity": capacity,
+                  "hazards": " ".join(site.hazards), "phone": site.phone}
+        if target is None:
+            session.add(Shelter(id=sid, source=site.source, opened=False, opened_order="", occupancy=0,
+                                at_home=0, in_car=0, **values))
+            summary.added.append(sid)
+            continue
+        if target.kind != site.kind:
+            summary.skipped.append((where, f"site {sid} is a {target.kind} at HQ, the file says {site.kind}"))
+            continue
+        # What the file leaves empty does not wipe what HQ knows (GSI's list has no kana, for one).
+        changes = {k: v for k, v in values.items() if v not in (None, "") and not _same(getattr(target, k), v)}
+        if not changes:
+            summary.unchanged.append(sid)
+            continue
+        for k, v in changes.items():
+            setattr(target, k, v)
+        target.source = site.source  # the credit follows the data last taken
+        summary.updated.append(sid)
+    return summary
+
+
+# --- hazard layers ----------------------------------------------------------------------------------
+
+# Layers HQ recognises by their attribute names: (columns that identify it, title, disasters, credit).
+KNOWN_LAYERS = (
+    (("最大浸水深",), "内水浸水想定区域", ("storm_flood", "inland_flood", "flood"), CREDITS["yaizu_opendata"]),
+    (("A40_001",), "津波浸水想定（国土数値情報 A40）", ("tsunami",), KSJ_CREDIT.format("津波浸水想定データ")),
+    (("A31_001",), "洪水浸水想定区域（国土数値情報 A31）", ("flood", "storm_flood"),
+     KSJ_CREDIT.format("洪水浸水想定区域データ")),
+)
+
+
+def _depth_column(frame) -> str | None:
+    """The attribute whose every value reads as a depth class ('0.5~1.0m未満', '5m以上', …)."""
+    for column in frame.columns:
+        if column == "geometry" or frame[column].dtype.kind not in "OU":
+            continue
+        values = frame[column].dropna().astype(str)
+        if len(values) and all(depth_class(v) is not None for v in values):
+            return column
+    return None
+
+
+def _import_zip(session: Session, path: Path, hazard: list[str], title: str | None,
+                credit: str | None) -> ImportSummary:
+    """A zipped layer, as 国土数値情報 ships them: unpacked to a temporary folder, so a shapefile
+    without .cpg is read in the encoding its records decode as."""
+    import tempfile
+    import zipfile
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise ImportFormatError(f"{path.name}: not a readable zip file") from None
+    with archive, tempfile.TemporaryDirectory() as tmp:
+        names = [n for n in archive.namelist() if Path(n).suffix.lower() in LAYER_SUFFIXES
+                 and not Path(n).name.startswith(".") and "__MACOSX" not in n]
+        if len(names) != 1:
+            raise ImportFormatError(
+                f"{path.name}: holds {len(names)} layers ({', '.join(names) or 'none'}); HQ imports one layer "
+                "at a time: unpack the one you mean and import that file")
+        stem = str(Path(names[0]).with_suffix(""))
+        for member in archive.namelist():
+            if member.startswith(stem + ".") or member == names[0]:
+                target = Path(tmp) / Path(member).name
+                target.write_bytes(archive.read(member))
+        layer = Path(tmp) / Path(names[0]).name
+        return _import_layer(session, layer, hazard, title, credit, source_name=path.name)
+
+
+def _import_layer(session: Session, path: Path, hazard: list[str], title: str | None,
+                  credit: str | None, source_name: str | None = None) -> ImportSummary:
+    import shapely
+    try:
+        frame = read_frame(path)
+    except ValueError:
+        raise
+    except Exception as exc:  # pyogrio's errors for unreadable files
+        raise ImportFormatError(f"{path.name}: not a readable GeoJSON or shapefile ({exc})") from None
+    if frame.empty:
+        raise ImportFormatError(f"{path.name}: the layer has no features")
+    kinds = set(frame.geometry.geom_type.dropna())
+    if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
+        raise ImportFormatError(f"{path.name}: a hazard layer must hold areas (polygons); found {', '.join(sorted(kinds)) or 'no geometry'}")
+    known = next((k for k in KNOWN_LAYERS if all(c in frame.columns for c in k[0])), None)
+    unknown = [h for h in hazard if h not in DISASTERS]
+    if unknown:
+        raise ImportFormatError(f"unknown disaster(s) {', '.join(unknown)}; choose from {', '.join(DISASTERS)}")
+    disasters = tuple(hazard) or (known[2] if known else ())
+    if not disasters:
+        raise ImportFormatError(
+            f"{path.name}: cannot tell which disaster this layer is for (its attributes are "
+            f"{', '.join(c for c in frame.columns if c != 'geometry')}); give --hazard, e.g. --hazard tsunami")
+    credit = credit or (known[3] if known else None)
+    if not credit:
+        raise ImportFormatError(f"{path.name}: give --credit with the source's credit line; the map must show it")
+    title = title or (known[1] if known else path.stem)
+    depth = _depth_column(frame)
+    frame = frame.copy()
+    frame["geometry"] = shapely.make_valid(frame.geometry.values)
+    out = frame[["geometry"]].copy()
+    out["label"] = frame[depth].astype(str) if depth else ""
+    if depth:
+        ranges = [depth_class(v) for v in out["label"]]
+        out["depth_min_m"] = [r[0] for r in ranges]
+        out["depth_max_m"] = [r[1] for r in ranges]
+    layer_id = re.sub(r"[^\w.-]+", "_", path.stem)[:64]
+    row = session.get(HazardLayer, layer_id)
+    summary = ImportSummary("hazard layer", f"{title} ({len(out)} areas, for {' '.join(disasters)})")
+    (summary.updated if row else summary.added).append(layer_id)
+    row = row or HazardLayer(id=layer_id)
+    row.title, row.disasters, row.credit = title, " ".join(disasters), credit
+    row.source_name = source_name or path.name
+    row.geojson = out.to_crs(WGS84).to_json(drop_id=True, ensure_ascii=False)
+    row.imported_at = dt.datetime.now(dt.timezone.utc)
+    session.add(row)
+    return summary

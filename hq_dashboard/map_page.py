@@ -1,0 +1,230 @@
+"""HQ's live map (folium/Leaflet): every site coloured by occupancy, site kinds and designations as
+switchable layers, district and hazard layers, the disaster in progress, credits.
+
+Everything the page loads comes from HQ itself (Leaflet is vendored in static/vendor); online map tiles
+are used only when MAP_TILES_URL is configured, over a base layer drawn from the city's own polygons.
+The markers restyle themselves from /api/v1/shelters (static/map.js), so the page never reloads.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, redirect, render_template_string, request, url_for
+from flask_wtf.csrf import generate_csrf
+from jinja2 import Template
+
+from evac.disasters import DISASTERS, HAZARD_LABELS
+from evac.geodata import DISPLAY_TOLERANCE, Layer
+from evac.shelters import CREDITS, KINDS
+
+from .situation import (NOTE_ONLY_LAYERS, SiteView, city_layers, current_disaster, feature_collection,
+                        imported_layers, set_disaster, site_views)
+
+bp = Blueprint("map", __name__)
+
+KIND_LABELS = {"shelter": "指定避難所", "emergency_space": "指定緊急避難場所", "tsunami_building": "津波避難ビル等"}
+GSI_NOTICE = ("指定緊急避難場所と指定避難所は異なります。災害の種類ごとに指定されています。"
+              "データは最新でない場合があります。最新の情報は市にご確認ください。")
+YAIZU_CENTRE = (34.86, 138.29)
+
+
+def _depth_colour(depth: float | None) -> str:
+    if depth is None:
+        return "#6baed6"
+    for limit, colour in ((0.3, "#ffffb3"), (0.5, "#f7f5a9"), (1.0, "#f8e1a0"), (3.0, "#f6b26b"), (5.0, "#e06666")):
+        if depth < limit:
+            return colour
+    return "#990000"
+
+
+def _geojson(layer: Layer) -> str:
+    import shapely
+    """The layer for display: simplified to a few metres, coordinates to about 1 m, compact JSON (the
+    pluvial layer alone is 3.5 MB as published, 1.4 MB like this)."""
+    frame = layer.frame.copy()
+    frame["geometry"] = shapely.set_precision(
+        shapely.simplify(frame.geometry.values, DISPLAY_TOLERANCE, preserve_topology=True), 1e-5)
+    columns = [c for c in ("label", "depth_min_m") if c in frame.columns]
+    return frame[[*columns, "geometry"]].to_json(drop_id=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _cached_geojson(layer: Layer) -> dict:
+    """Parsed once per layer: folium takes a dict as it is (a string it would parse on every request)."""
+    cache = current_app.extensions.setdefault("map_geojson", {})
+    if layer not in cache:
+        cache[layer] = json.loads(_geojson(layer))
+    return cache[layer]
+
+
+def _polygon_layer(m, layer: Layer, show: bool, overlay: bool = True, control: bool = True) -> None:
+    import folium
+    if layer.group == "hazard":
+        def style(feature):
+            depth = feature["properties"].get("depth_min_m")
+            return {"fillColor": _depth_colour(depth), "color": "#3182bd" if depth is None else "#b45f06",
+                    "weight": 0.5, "fillOpacity": 0.45}
+    elif layer.group == "base":
+        def style(_):
+            return {"fillColor": "#f4f1e8", "color": "#555555", "weight": 2, "fillOpacity": 1}
+    else:
+        def style(_):
+            return {"fill": True, "fillOpacity": 0.02, "color": "#2b6cb0", "weight": 1}
+    tooltip = folium.GeoJsonTooltip(fields=["label"], labels=False) if layer.group != "base" else None
+    folium.GeoJson(_cached_geojson(layer), name=f"{layer.title}", style_function=style, tooltip=tooltip,
+                   show=show, overlay=overlay, control=control, smooth_factor=1.5).add_to(m)
+
+
+def _ring_style(_):
+    return {"fill": False, "weight": 1.5, "color": "#1565c0"}
+
+
+def _points(views: list[SiteView], styled: bool = False) -> dict:
+    features = []
+    for v in views:
+        props = {"id": v.shelter.id}
+        if styled:
+            props["style"] = v.marker
+        features.append({"type": "Feature", "properties": props,
+                         "geometry": {"type": "Point", "coordinates": [v.shelter.lon, v.shelter.lat]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+_START = Template("""{% macro script(this, kwargs) %}
+evacMap.start({{ this.map.get_name() }}, {
+  siteLayers: [{{ this.site_layers|join(", ") }}],
+  offlineBase: {{ this.offline_base }}, tileLayer: {{ this.tile_layer or "null" }},
+  url: {{ this.url|tojson }}, refreshMs: {{ this.refresh_ms }}, sites: {{ this.sites }}
+});
+{% endmacro %}""")
+
+
+def _start(m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json):
+    """Hands the site layers to map.js, which binds popups and keeps the markers live."""
+    from branca.element import MacroElement
+    element = MacroElement()
+    element._name, element._template = "EvacStart", _START
+    element.map, element.site_layers, element.url, element.refresh_ms = m, site_layers, url, refresh_ms
+    element.offline_base, element.tile_layer, element.sites = offline_base, tile_layer, sites_json
+    return element
+
+
+def build_map(views: list[SiteView], disaster: str | None) -> str:
+    import folium
+    from branca.element import Element
+    static = lambda name: url_for("static", filename=name)  # noqa: E731
+    m = folium.Map(location=YAIZU_CENTRE, zoom_start=13, tiles=None, control_scale=True, prefer_canvas=True)
+    # Served by HQ: no CDN (the folium defaults) and no jQuery/Bootstrap, which these layers do not need.
+    m.default_js = [("leaflet", static("vendor/leaflet/leaflet.js")), ("evac_map", static("map.js"))]
+    m.default_css = [("leaflet_css", static("vendor/leaflet/leaflet.css")), ("evac_map_css", static("map.css"))]
+
+    layers = city_layers()
+    boundary = next(layer for layer in layers if layer.key == "boundary")
+    # The base that needs no internet: the city's own outline on a plain background.
+    # With online tiles configured they are the base, and map.js swaps in the outline when they fail.
+    online = bool(current_app.config.get("MAP_TILES_URL"))
+    offline = folium.FeatureGroup(name="市域（オフライン地図）", overlay=False, control=True, show=not online)
+    _polygon_layer(offline, boundary, show=True, control=False)
+    offline.add_to(m)
+    tiles = None
+    if online:
+        tiles = folium.TileLayer(current_app.config["MAP_TILES_URL"], name="地図タイル（オンライン）",
+                                 attr=current_app.config.get("MAP_TILES_ATTRIBUTION", ""), overlay=False,
+                                 show=True)
+        tiles.add_to(m)
+    for layer in layers:
+        if layer.group == "district":
+            _polygon_layer(m, layer, show=layer.key == "school_districts")
+    for layer in [*[x for x in layers if x.group == "hazard"], *imported_layers()]:
+        _polygon_layer(m, layer, show=bool(disaster and disaster in layer.disasters)
+                       and layer.key not in NOTE_ONLY_LAYERS)
+
+    # Designations: a ring per site and hazard code, one switchable layer per code.
+    active = DISASTERS[disaster].designations if disaster else frozenset()
+    codes = sorted({h for v in views for h in v.shelter.hazards.split()}, key=list(HAZARD_LABELS).index)
+    for code in codes:
+        members = [v for v in views if code in v.shelter.hazards.split()]
+        ring = folium.CircleMarker((0, 0), radius=11, fill=False, weight=1.5, color="#1565c0", interactive=False)
+        folium.GeoJson(_points(members), name=f"指定: {HAZARD_LABELS[code]} ({len(members)})", marker=ring,
+                       show=code in active, style_function=_ring_style).add_to(m)
+
+    # The sites, one layer per kind; each point carries its marker style (restyled live by map.js).
+    kind_layers = []
+    for kind in KINDS:
+        members = [v for v in views if v.shelter.kind == kind]
+        layer = folium.GeoJson(_points(members, styled=True), name=f"{KIND_LABELS[kind]} ({len(members)})",
+                               marker=folium.CircleMarker((0, 0), radius=5), show=True)
+        layer.add_to(m)
+        kind_layers.append(layer.get_name())
+    folium.LayerControl(collapsed=False).add_to(m)
+
+    sites = json.dumps(feature_collection(views, disaster), ensure_ascii=False).replace("</", "<\\/")
+    m.add_child(_start(m, kind_layers, offline.get_name(), tiles.get_name() if tiles else None,
+                       url_for("api.shelters"), int(current_app.config.get("MAP_REFRESH_SECONDS", 5) * 1000),
+                       sites))
+    m.get_root().html.add_child(Element(render_template_string(_CHROME, disasters=DISASTERS, disaster=disaster,
+                                                               credits=_credits(views), notice=GSI_NOTICE,
+                                                               csrf=generate_csrf())))
+    # (an empty icon: the browser asks for nothing HQ does not serve)
+    m.get_root().header.add_child(Element('<title>焼津市 災害対策本部 — 避難所マップ</title><link rel="icon" href="data:,">'))
+    return m.get_root().render()
+
+
+def _credits(views: list[SiteView]) -> list[str]:
+    seen = [CREDITS[k] for k in ("yaizu_opendata", "n03_boundary")]
+    seen += [CREDITS[v.shelter.source] for v in views if v.shelter.source in CREDITS]
+    seen += [layer.credit for layer in imported_layers() if layer.credit]
+    seen.append(current_app.config.get("MAP_TILES_ATTRIBUTION", "") if current_app.config.get("MAP_TILES_URL") else "")
+    return [c for i, c in enumerate(seen) if c and c not in seen[:i]]
+
+
+_CHROME = """
+<div id="evac-bar">
+  <strong>避難所マップ</strong>
+  <form method="post" action="{{ url_for('map.choose_disaster') }}" id="evac-disaster">
+    <input type="hidden" name="csrf_token" value="{{ csrf }}">
+    <label>発生中の災害
+      <select name="disaster" onchange="this.form.submit()">
+        <option value="" {{ 'selected' if not disaster }}>（未選択）</option>
+        {% for code, d in disasters.items() %}
+        <option value="{{ code }}" {{ 'selected' if code == disaster }}>{{ d.label }}</option>
+        {% endfor %}
+      </select></label>
+    <noscript><button>設定</button></noscript>
+  </form>
+  <span id="evac-updated" role="status">—</span>
+  <a href="{{ url_for('dashboard.dashboard') }}">ダッシュボード</a>
+  <span class="legend"><i style="background:#2ca02c"></i>&lt;50% <i style="background:#e3c800"></i>50–80%
+   <i style="background:#ff7f0e"></i>80–100% <i style="background:#d62728"></i>満員
+   <i style="background:#1f77b4"></i>収容目安なし <i class="hollow"></i>対象外 <i class="risk"></i>危険区域内</span>
+</div>
+<div id="evac-credits">{% for c in credits %}<div>{{ c }}</div>{% endfor %}<div>{{ notice }}</div></div>
+"""
+
+
+def warm_up(app) -> None:
+    """Read, reproject and simplify the city's layers before the first visitor waits for it (~2 s).
+
+    Then everything loaded so far (geopandas, pandas, the layers) is moved out of the garbage
+    collector's sight: full collections walking those objects were what made one poll in twenty of
+    /api/v1/shelters take 100 ms instead of 12."""
+    import gc
+    with app.test_request_context():
+        for layer in city_layers():
+            _cached_geojson(layer)
+    gc.collect()
+    gc.freeze()
+
+
+@bp.get("/map")
+def map_page():
+    disaster = current_disaster()
+    return build_map(site_views(disaster), disaster)
+
+
+@bp.post("/map/disaster")
+def choose_disaster():
+    code = request.form.get("disaster", "").strip()
+    if code and code not in DISASTERS:
+        return f"unknown disaster {code!r}; choose one of: {', '.join(DISASTERS)}", 400
+    set_disaster(code or None)
+    return redirect(url_for("map.map_page"))

@@ -1,0 +1,195 @@
+"""HQ's picture of every site right now: occupancy against capacity, what it is designated for, whether
+it lies in an active hazard area, the needs of the people in it, and where to send overflow.
+
+The map, the dashboard, the shelter API and the exports all read this one picture.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import and_, func, literal_column, select
+
+from evac.disasters import AT_RISK, DISASTERS, SUITABLE, UNSUITABLE, Suggestion, overflow, suitability
+from evac.geodata import Layer, load_city_layers, points_frame, sites_in_hazard
+from evac.shelters import CREDITS
+from evac.whereabouts import CHECKED_IN
+
+from .db import db
+from .models import HazardLayer, Person, Setting, Shelter
+
+DISASTER_KEY = "disaster"
+
+
+def current_disaster() -> str | None:
+    value = db.session.get(Setting, DISASTER_KEY)
+    return value.value if value is not None and value.value in DISASTERS else None
+
+
+def set_disaster(code: str | None) -> None:
+    if code and code not in DISASTERS:
+        raise ValueError(f"unknown disaster {code!r}; choose one of {', '.join(DISASTERS)}")
+    row = db.session.get(Setting, DISASTER_KEY) or Setting(key=DISASTER_KEY)
+    row.value = code or ""
+    db.session.add(row)
+    db.session.commit()
+
+
+# --- layers -----------------------------------------------------------------------------------------
+
+def city_layers() -> tuple[Layer, ...]:
+    return load_city_layers(current_app.config.get("DATA_DIR"))
+
+
+_IMPORTED: dict[tuple[str, str], Layer] = {}
+
+
+def _imported_layer(row_id: str, version: str) -> Layer:
+    """An imported layer as a frame; parsed once per import (the map polls, the layer rarely changes)."""
+    key = (row_id, version)
+    if key not in _IMPORTED:
+        import geopandas as gpd
+        row = db.session.get(HazardLayer, row_id)
+        frame = gpd.GeoDataFrame.from_features(json.loads(row.geojson)["features"], crs="EPSG:4326")
+        if "depth_min_m" in frame.columns and frame["depth_min_m"].isna().any():
+            frame = frame.drop(columns=["depth_min_m", "depth_max_m"], errors="ignore")
+        _IMPORTED[key] = Layer(f"imported-{row_id}", row.title, "hazard", frame, row.credit,
+                               tuple(row.disasters.split()))
+    return _IMPORTED[key]
+
+
+def imported_layers() -> list[Layer]:
+    # Only ids and versions here: the polygons themselves are read when a layer is new or re-imported.
+    rows = db.session.execute(select(HazardLayer.id, HazardLayer.imported_at).order_by(HazardLayer.id))
+    return [_imported_layer(row_id, imported_at.isoformat()) for row_id, imported_at in rows]
+
+
+def hazard_layers() -> list[Layer]:
+    return [layer for layer in city_layers() if layer.group == "hazard"] + imported_layers()
+
+
+# Whether a hazard layer makes a designated site 'at risk'.  The flood-history layer covers about a
+# fifth of the city and records the past, not a forecast: it is a note in the popup, not a flag.
+NOTE_ONLY_LAYERS = frozenset({"flood_history"})
+
+
+@lru_cache(maxsize=64)
+def _hits(layer: Layer, sites: tuple[tuple[str, float, float], ...], min_depth_m: float) -> dict[str, str]:
+    class _P:  # points_frame wants objects with id, lon, lat
+        __slots__ = ("id", "lat", "lon")
+
+        def __init__(self, t):
+            self.id, self.lat, self.lon = t
+    return sites_in_hazard(points_frame(_P(t) for t in sites), layer, min_depth_m)
+
+
+# --- the picture ------------------------------------------------------------------------------------
+
+@dataclass
+class SiteView:
+    shelter: Shelter
+    suitability: str = SUITABLE
+    hazard_areas: list[str] = field(default_factory=list)   # active areas this site lies in
+    notes: list[str] = field(default_factory=list)          # e.g. flooding recorded here before
+    needs: dict[str, int] = field(default_factory=dict)
+    overflow: list[Suggestion] = field(default_factory=list)
+
+    @property
+    def fullness(self) -> float | None:
+        s = self.shelter
+        return s.occupancy / s.capacity if s.capacity else None
+
+    @property
+    def colour(self) -> str:
+        """Marker fill: occupancy against the capacity estimate."""
+        s, full = self.shelter, self.fullness
+        if full is None:
+            return "#1f77b4" if s.occupancy else "#9e9e9e"
+        if full >= 1:
+            return "#d62728"
+        if full >= 0.8:
+            return "#ff7f0e"
+        if full >= 0.5:
+            return "#e3c800"
+        return "#2ca02c" if s.occupancy or s.opened else "#9e9e9e"
+
+    @property
+    def marker(self) -> dict:
+        """Leaflet path options; an unsuitable site is hollow and dashed, an at-risk one ringed purple."""
+        style = {"fillColor": self.colour, "fillOpacity": 0.85, "color": "#333333", "weight": 1,
+                 "dashArray": None, "radius": 7 if self.shelter.kind == "shelter" else 5}
+        if self.suitability == UNSUITABLE:
+            style.update(fillOpacity=0.15, color="#555555", dashArray="3 3", weight=2)
+        elif self.suitability == AT_RISK:
+            style.update(color="#7b1fa2", weight=4)
+        return style
+
+    def properties(self) -> dict:
+        s = self.shelter
+        return {
+            "id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind, "address": s.address,
+            "capacity": s.capacity, "occupancy": s.occupancy, "at_home": s.at_home, "in_car": s.in_car,
+            "status": s.status, "hazards": s.hazards.split(), "area_m2": s.area_m2,
+            "suitability": self.suitability, "hazard_areas": self.hazard_areas, "notes": self.notes,
+            "needs": self.needs, "credit": CREDITS.get(s.source, ""),
+            "overflow": [{"id": o.id, "name": o.name, "distance_m": o.distance_m, "room": o.room}
+                         for o in self.overflow],
+            "marker": self.marker,
+        }
+
+
+def needs_by_shelter() -> dict[str, dict[str, int]]:
+    """Needs codes counted over the people checked in at each shelter (Person.needs is space-separated)."""
+    rows = db.session.execute(
+        select(Person.shelter_id, Person.needs, func.count())
+        # A literal '' (not a bound parameter), so SQLite sees the partial index ix_persons_needs applies.
+        .where(and_(Person.state == CHECKED_IN, Person.needs != literal_column("''")))
+        .group_by(Person.shelter_id, Person.needs))
+    out: dict[str, dict[str, int]] = {}
+    for shelter_id, needs, n in rows:
+        counts = out.setdefault(shelter_id, {})
+        for code in needs.split():
+            counts[code] = counts.get(code, 0) + n
+    return out
+
+
+def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> list[SiteView]:
+    """Every site with its suitability for the disaster in progress (HQ's choice unless given)."""
+    disaster = disaster if disaster is not None else current_disaster()
+    shelters = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars().all()
+    needs = needs_by_shelter()
+    views = {s.id: SiteView(s, needs=needs.get(s.id, {})) for s in shelters}
+    coords = tuple((s.id, s.lat, s.lon) for s in shelters)
+    min_depth = float(current_app.config.get("HAZARD_MIN_DEPTH_M", 0.5))
+    for layer in hazard_layers():
+        note = layer.key in NOTE_ONLY_LAYERS
+        if not note and disaster not in layer.disasters:
+            continue
+        for sid, label in _hits(layer, coords, min_depth).items():
+            text = layer.title if label == layer.title else f"{layer.title}: {label}"
+            (views[sid].notes if note else views[sid].hazard_areas).append(text)
+    for v in views.values():
+        v.suitability = suitability(v.shelter.hazards.split(), disaster, bool(v.hazard_areas))
+    if with_overflow:
+        by_id = {sid: v.suitability for sid, v in views.items()}
+        # The few sites that can take people, found once; each site then looks only at those.
+        room = [s for s in shelters if s.opened and s.capacity is not None and s.occupancy < s.capacity
+                and by_id[s.id] == SUITABLE]
+        for v in views.values():
+            s = v.shelter
+            if v.suitability != SUITABLE or (s.capacity is not None and s.occupancy >= s.capacity):
+                v.overflow = overflow(s, room, by_id)
+    return list(views.values())
+
+
+def feature_collection(views: list[SiteView], disaster: str | None) -> dict:
+    """The GeoJSON HQ serves at /api/v1/shelters and exports, with the disaster it was judged for."""
+    return {
+        "type": "FeatureCollection",
+        "disaster": disaster, "disaster_label": DISASTERS[disaster].label if disaster else None,
+        "features": [{"type": "Feature",
+                      "geometry": {"type": "Point", "coordinates": [v.shelter.lon, v.shelter.lat]},
+                      "properties": v.properties()} for v in views],
+    }

@@ -1,0 +1,102 @@
+// HQ map: binds each site's popup and keeps markers live by polling HQ's /api/v1/shelters.
+// No framework: Leaflet (vendored) is all the page loads.
+var evacMap = (function () {
+  "use strict";
+  var KIND = {shelter: "指定避難所", emergency_space: "指定緊急避難場所", tsunami_building: "津波避難ビル等"};
+  var STATUS = {open: "開設", closed: "未開設", full: "満員"};
+  var SUIT = {suitable: "", unsuitable: "この災害の指定なし（対象外）", at_risk: "指定されているが危険区域内"};
+  var NEEDS = {elderly: "高齢", disability: "障害", pregnancy: "妊娠", infant: "乳幼児", allergy: "アレルギー",
+    medication: "服薬", dialysis: "透析", pets: "ペット", interpreter: "通訳", care: "要介護"};
+  var HAZ = {earthquake_tsunami: "地震・津波", storm_flood: "風水害", landslide: "土砂災害",
+    nankai_advisory: "南海トラフ地震臨時情報", flood: "洪水", storm_surge: "高潮", earthquake: "地震",
+    tsunami: "津波", large_fire: "大規模な火事", inland_flood: "内水氾濫", volcano: "火山現象"};
+
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
+  function popup(p, disasterLabel) {
+    var cap = p.capacity == null ? "—" : p.capacity;
+    var pct = p.capacity ? " (" + Math.round(100 * p.occupancy / p.capacity) + "%)" : "";
+    var h = '<div class="evac-popup" data-site="' + esc(p.id) + '"><h3>' + esc(p.name) + "</h3>" +
+      "<div>" + esc(KIND[p.kind] || p.kind) + " · " + esc(p.id) + " · " + esc(STATUS[p.status] || p.status) + "</div>";
+    if (p.suitability !== "suitable") {
+      h += '<div class="' + p.suitability + '">' + esc(disasterLabel || "") + ": " + esc(SUIT[p.suitability]) + "</div>";
+    }
+    p.hazard_areas.forEach(function (a) { h += '<div class="at_risk">' + esc(a) + "</div>"; });
+    h += '<table><tr><td>避難者</td><td class="occ">' + p.occupancy + " / " + cap + pct + "</td></tr>" +
+      "<tr><td>在宅</td><td>" + p.at_home + "</td></tr><tr><td>車中</td><td>" + p.in_car + "</td></tr></table>";
+    var needs = Object.keys(p.needs);
+    if (needs.length) {
+      h += "<div>要配慮: " + needs.map(function (k) { return esc(NEEDS[k] || k) + " " + p.needs[k]; }).join("、") + "</div>";
+    }
+    h += "<div>指定: " + (p.hazards.map(function (k) { return esc(HAZ[k] || k); }).join("、") || "—") + "</div>";
+    p.notes.forEach(function (n) { h += "<div>参考: " + esc(n) + "</div>"; });
+    if (p.overflow.length) {
+      h += "<div>受入先の候補:<ol>" + p.overflow.map(function (o) {
+        return "<li>" + esc(o.name) + "（" + esc(o.id) + "）" + (o.distance_m / 1000).toFixed(1) + " km・空き " + o.room + "</li>";
+      }).join("") + "</ol></div>";
+    }
+    return h + '<div class="credit">' + esc(p.credit) + "</div></div>";
+  }
+
+  function apply(markers, fc) {
+    fc.features.forEach(function (f) {
+      var p = f.properties, m = markers[p.id];
+      if (!m) { return; }
+      var s = p.marker;
+      m.setStyle({fillColor: s.fillColor, fillOpacity: s.fillOpacity, color: s.color, weight: s.weight,
+                  dashArray: s.dashArray});
+      m.setRadius(s.radius);
+      m.evacSite = p;
+      var html = popup(p, fc.disaster_label);
+      if (m.getPopup()) { m.setPopupContent(html); } else { m.bindPopup(html, {maxWidth: 360}); }
+      var tip = p.name + " " + p.occupancy + (p.capacity == null ? "" : " / " + p.capacity);
+      if (m.getTooltip()) { m.setTooltipContent(tip); } else { m.bindTooltip(tip); }
+    });
+  }
+
+  function start(map, opts) {
+    var stamp = document.getElementById("evac-updated");
+    var markers = {};
+    opts.siteLayers.forEach(function (layer) {
+      layer.eachLayer(function (m) { markers[m.feature.properties.id] = m; });
+    });
+    var state = {markers: markers, version: 0};
+    apply(markers, opts.sites);
+    stamp.textContent = "更新 " + new Date().toLocaleTimeString();
+    // Online tiles, when configured, fall back to the city's own outline as soon as they fail.
+    if (opts.tileLayer) {
+      opts.tileLayer.on("tileerror", function () {
+        if (map.hasLayer(opts.tileLayer)) {
+          map.removeLayer(opts.tileLayer);
+          map.addLayer(opts.offlineBase);
+          state.tilesFailed = true;
+        }
+      });
+    }
+    function poll() {
+      fetch(opts.url, {cache: "no-store", headers: {Accept: "application/json"}})
+        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (fc) {
+          apply(state.markers, fc);
+          state.version += 1;
+          document.body.dataset.evacRefreshes = state.version;
+          stamp.textContent = "更新 " + new Date().toLocaleTimeString();
+          stamp.className = "";
+        })
+        .catch(function (e) {
+          stamp.textContent = "本部サーバーに接続できません（" + e.message + "）: 表示は最後の更新のままです";
+          stamp.className = "stale";
+        })
+        .then(function () { setTimeout(poll, opts.refreshMs); });
+    }
+    setTimeout(poll, opts.refreshMs);
+    window.evacState = state;
+    return state;
+  }
+
+  return {start: start, popup: popup};
+})();

@@ -1,0 +1,137 @@
+"""`evac hq import` as a real process: added/updated/skipped with reasons; a bad file changes nothing."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from evac.shelters import default_data_dir
+from tests.conftest import run_evac
+
+SHELTER_CSV = default_data_dir() / "yaizu-city_opendata/避難所一覧/222127_hinannjo.csv"
+
+
+def dump(db) -> list:
+    """Everything HQ keeps about sites and hazard layers, to compare before and after."""
+    with sqlite3.connect(db) as conn:
+        return [conn.execute("SELECT * FROM shelters ORDER BY id").fetchall(),
+                conn.execute("SELECT id, geojson FROM hazard_layers ORDER BY id").fetchall(),
+                conn.execute("SELECT * FROM hq_settings").fetchall()]
+
+
+@pytest.fixture
+def hq_db(tmp_path):
+    db = tmp_path / "hq.sqlite3"
+    result = run_evac("hq", "import", str(SHELTER_CSV), "--db", str(db), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "added 0, updated 0, unchanged 56, skipped 0" in result.stdout   # seeded from the same file
+    return db
+
+
+def test_an_edited_city_list_adds_updates_and_skips_with_reasons(hq_db, tmp_path):
+    lines = SHELTER_CSV.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("二区コミュニティ防災センター", "二区コミュニティ防災センター（新館）")
+    lines[2] = lines[2].replace("34.", "340.", 1)                     # a latitude typo
+    lines.append(lines[3].replace("3,222127", "57,222127", 1).replace(lines[3].split(",")[4], "新しい避難所"))
+    edited = tmp_path / "shelters.csv"
+    # Shift_JIS, as Excel saves it.
+    edited.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp932"))
+    result = run_evac("hq", "import", str(edited), "--db", str(hq_db))
+    assert result.returncode == 0, result.stderr
+    assert "format: 焼津市 指定避難所一覧" in result.stdout
+    assert "added 1, updated 1, unchanged 54, skipped 1" in result.stdout
+    assert "skipped line 3: 緯度 (latitude) out of range [-90.0, 90.0]: '340." in result.stdout
+    assert "row/s" in result.stderr                                      # the progress bar
+    with sqlite3.connect(hq_db) as conn:
+        assert conn.execute("SELECT name FROM shelters WHERE id='H001'").fetchone() == ("二区コミュニティ防災センター（新館）",)
+        assert conn.execute("SELECT name, capacity FROM shelters WHERE id='H057'").fetchone()[0] == "新しい避難所"
+
+
+def test_gsi_rows_update_the_citys_sites_by_name(hq_db):
+    gsi = default_data_dir() / "gsi_hinanbasho/mergeFromCity_2_yaizu_22212.csv"
+    result = run_evac("hq", "import", str(gsi), "--db", str(hq_db), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "added 0," in result.stdout                                   # all 31 found by name
+    with sqlite3.connect(hq_db) as conn:
+        assert conn.execute("SELECT count(*) FROM shelters").fetchone() == (212,)
+        # GSI gives no kana: what HQ had is kept.
+        assert conn.execute("SELECT name_kana FROM shelters WHERE id='E001'").fetchone() == ("ナカミナトタワー",)
+
+
+def test_a_shapefile_hazard_layer_needs_its_disaster_and_credit(hq_db):
+    shp = default_data_dir() / "yaizu-city_opendata/浸水履歴_統合/浸水履歴_統合.shp"
+    before = dump(hq_db)
+    result = run_evac("hq", "import", str(shp), "--db", str(hq_db))
+    assert result.returncode == 2
+    assert "cannot tell which disaster this layer is for" in result.stderr and "--hazard" in result.stderr
+    assert dump(hq_db) == before
+    result = run_evac("hq", "import", str(shp), "--db", str(hq_db), "--hazard", "flood", "--credit",
+                      "出典：焼津市オープンデータ（https://github.com/yaizu-city/opendata）", "--title", "浸水履歴")
+    assert result.returncode == 0, result.stderr
+    assert "added 1" in result.stdout
+    with sqlite3.connect(hq_db) as conn:
+        (text,) = conn.execute("SELECT geojson FROM hazard_layers").fetchone()
+    minx = min(c[0] for f in json.loads(text)["features"] for poly in f["geometry"]["coordinates"] for c in poly[0])
+    assert 138.2 < minx < 138.4                                         # reprojected from EPSG:2450
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("list.csv", "番号,施設名\n1,どこか\n".encode(), "unknown file format"),
+    ("list.csv", b"\x89PNG\r\n\x1a\n\xff\xfe\x81\xff", "not a text file in UTF-8 or Shift_JIS"),
+    ("list.csv", b"", "the file is empty"),
+    ("areas.geojson", b'{"type": "FeatureCollection", "features": [', "not a readable GeoJSON or shapefile"),
+    ("points.geojson", json.dumps({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
+     "geometry": {"type": "Point", "coordinates": [138.3, 34.8]}}]}).encode(), "must hold areas (polygons)"),
+    ("sites.xlsx", b"PK\x03\x04", "unknown file type .xlsx"),
+])
+def test_a_malformed_or_unknown_file_is_refused_and_changes_nothing(hq_db, tmp_path, name, content, message):
+    before = dump(hq_db)
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = run_evac("hq", "import", str(path), "--db", str(hq_db))
+    assert result.returncode == 2
+    assert "import refused, nothing was changed" in result.stderr and message in result.stderr
+    assert name in result.stderr
+    assert dump(hq_db) == before
+
+
+def test_a_file_cut_short_changes_nothing_even_after_good_rows(hq_db, tmp_path):
+    text = SHELTER_CSV.read_text(encoding="utf-8").replace("二区コミュニティ防災センター", "改名")
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text[: text.rindex("\n", 0, len(text) - 10)] + "\n56,222127,静岡県\n", encoding="utf-8")
+    before = dump(hq_db)
+    result = run_evac("hq", "import", str(cut), "--db", str(hq_db))
+    assert result.returncode == 2 and "fields, the header has 18" in result.stderr
+    assert dump(hq_db) == before
+
+
+def test_a_zipped_shift_jis_shapefile_without_cpg_is_imported(hq_db, tmp_path):
+    """国土数値情報 ships zips of Shift_JIS shapefiles; a layer of A31-like flood areas around H001."""
+    import zipfile
+
+    import geopandas as gpd
+    from shapely.geometry import box
+    frame = gpd.GeoDataFrame({"A31_001": ["0.5m以上3.0m未満"], "A31_002": ["大井川水系"]},
+                             geometry=[box(138.3205, 34.8605, 138.3225, 34.8625)], crs="EPSG:4326").to_crs("EPSG:2450")
+    folder = tmp_path / "A31"
+    folder.mkdir()
+    frame.to_file(folder / "A31-12_22.shp", encoding="cp932")
+    (folder / "A31-12_22.cpg").unlink(missing_ok=True)
+    archive = tmp_path / "A31-12_22_SHP.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f"A31-12_22_SHP/{f.name}")
+    result = run_evac("hq", "import", str(archive), "--db", str(hq_db))
+    assert result.returncode == 0, result.stderr
+    assert "洪水浸水想定区域（国土数値情報 A31） (1 areas, for flood storm_flood)" in result.stdout
+    with sqlite3.connect(hq_db) as conn:
+        (text, source) = conn.execute("SELECT geojson, source_name FROM hazard_layers").fetchone()
+    assert source == "A31-12_22_SHP.zip"
+    assert json.loads(text)["features"][0]["properties"]["label"] == "0.5m以上3.0m未満"
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as z:
+        z.writestr("a.geojson", "{}")
+        z.writestr("b.geojson", "{}")
+    result = run_evac("hq", "import", str(two), "--db", str(hq_db))
+    assert result.returncode == 2 and "holds 2 layers (a.geojson, b.geojson)" in result.stderr

@@ -1,0 +1,192 @@
+"""HQ's map page, dashboard, disaster choice, hazard flags and exports, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+
+from hq_dashboard.db import db
+from tests.wire import KioskStream, person
+
+H001 = (138.3214856, 34.86145068)   # 二区コミュニティ防災センター: 地震・津波 and 風水害
+
+
+def post(client, token, device_id, events):
+    r = client.post("/api/v1/sync", json={"device_id": device_id, "events": events},
+                    headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.get_json()
+
+
+def sites(client) -> dict[str, dict]:
+    return {f["properties"]["id"]: f["properties"] for f in client.get("/api/v1/shelters").get_json()["features"]}
+
+
+def choose(client, disaster: str):
+    page = client.get("/map").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/map/disaster", data={"disaster": disaster, "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)
+
+
+def square(lon, lat, half=0.001):
+    return [[[lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half],
+             [lon - half, lat + half], [lon - half, lat - half]]]
+
+
+def unescape(text: str) -> str:
+    """folium writes layer names as JSON strings with \\uXXXX escapes."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def test_map_page_has_every_layer_and_loads_nothing_from_outside(hq_client):
+    page = unescape(hq_client.get("/map").get_data(as_text=True))
+    for name in ("市域（オフライン地図）", "小学校区", "自主防災会", "自治会", "内水浸水想定区域", "浸水履歴",
+                 "指定避難所 (56)", "指定緊急避難場所 (31)", "津波避難ビル等 (125)", "指定: 津波 (151)",
+                 "指定: 風水害 (54)"):
+        assert name in page, name
+    assert "出典：焼津市オープンデータ" in page and "出典：国土数値情報（行政区域データ）" in page
+    assert "指定緊急避難場所と指定避難所は異なります" in page           # GSI's notice passed on
+    sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
+    assert "data:," in sources                          # the empty icon: no favicon request either
+    sources.remove("data:,")
+    assert sources and all(s.startswith("/static/") for s in sources), sources
+    assert "L.tileLayer" not in page
+    for src in sources:
+        assert hq_client.get(src).status_code == 200, src
+    assert hq_client.get("/static/vendor/leaflet/images/layers.png").status_code == 200
+    # The three site layers (212 points, each with its marker style) are handed to the live-refresh script.
+    start = page[page.index("evacMap.start("):]
+    assert len(re.search(r"siteLayers: \[([^\]]*)\]", start).group(1).split(",")) == 3
+    assert len(re.findall(r'"properties":\{"id":"[HET]\d{3}","style":\{', page.replace(" ", ""))) == 212
+
+
+def test_online_tiles_only_when_configured(hq_app):
+    hq_app.config.update(MAP_TILES_URL="https://tiles.example/{z}/{x}/{y}.png", MAP_TILES_ATTRIBUTION="© tiles")
+    page = hq_app.test_client().get("/map").get_data(as_text=True)
+    assert "L.tileLayer" in page and "tiles.example" in page and "© tiles" in page
+
+
+def test_disaster_choice_marks_sites_not_designated_for_it(hq_client):
+    assert {p["suitability"] for p in sites(hq_client).values()} == {"suitable"}
+    choose(hq_client, "tsunami")
+    s = sites(hq_client)
+    assert s["H001"]["suitability"] == "suitable" and s["T001"]["suitability"] == "suitable"
+    assert s["H044"]["suitability"] == "unsuitable"       # 和田地域交流センター: 風水害 only
+    assert s["H044"]["marker"]["dashArray"] and s["H044"]["marker"]["fillOpacity"] < 0.5
+    choose(hq_client, "storm_flood")
+    s = sites(hq_client)
+    assert s["H044"]["suitability"] == "suitable" and s["T001"]["suitability"] == "unsuitable"
+    assert hq_client.get("/api/v1/shelters").get_json()["disaster_label"] == "風水害"
+    page = hq_client.get("/map").get_data(as_text=True)
+    assert '<option value="storm_flood" selected>' in page
+
+
+def test_disaster_choice_needs_the_form_token_and_a_known_disaster(hq_client):
+    assert hq_client.post("/map/disaster", data={"disaster": "tsunami"}).status_code == 400
+    page = hq_client.get("/map").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = hq_client.post("/map/disaster", data={"disaster": "meteor", "csrf_token": token})
+    assert r.status_code == 400 and "unknown disaster 'meteor'" in r.get_data(as_text=True)
+
+
+def test_a_designated_site_inside_deep_projected_water_is_flagged(hq_app, hq_client, tmp_path):
+    from hq_dashboard.importing import import_file
+    layer = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"最大浸水深": "0.5~1.0m未満の区域"}, "geometry": {"type": "Polygon", "coordinates": square(*H001)}},
+        # shallow water around H002 is shown but does not flag it
+        {"type": "Feature", "properties": {"最大浸水深": "0.3m未満の区域"}, "geometry": {"type": "Polygon", "coordinates": square(138.3167, 34.8622, 0.01)}},
+    ]}
+    path = tmp_path / "rain.geojson"
+    path.write_text(json.dumps(layer, ensure_ascii=False), encoding="utf-8")
+    with hq_app.app_context():
+        summary = import_file(db.session, path, area_per_person_m2=3.5)
+    assert summary.added == ["rain"]
+    choose(hq_client, "storm_flood")
+    s = sites(hq_client)
+    assert s["H001"]["suitability"] == "at_risk"
+    assert s["H001"]["hazard_areas"] == ["内水浸水想定区域: 0.5~1.0m未満の区域"]
+    assert s["H001"]["marker"]["color"] == "#7b1fa2"
+    assert all(p["suitability"] != "at_risk" for sid, p in s.items() if sid != "H001")
+    # The same layer does not count in a tsunami.
+    choose(hq_client, "tsunami")
+    assert sites(hq_client)["H001"]["suitability"] == "suitable"
+
+
+def test_occupancy_needs_overflow_and_alerts_reach_the_dashboard(hq_client, enroll):
+    token = enroll("H044")
+    k = KioskStream("kiosk-map", start_ms=int(time.time() * 1000) - 60_000)
+    k.checkin(person("焼津 一"), shelter_id="H001")
+    k.checkin(person("和田 二", birth="1990-01-01"), shelter_id="H044")
+    k.add("needs", person("和田 二", birth="1990-01-01"), {"needs": ["infant", "dialysis"]}, shelter_id="H044")
+    k.checkin(person("和田 三", birth="1991-01-01"), shelter_id="H044", stay_type="in_car")
+    post(hq_client, token, "kiosk-map", k.events)
+    choose(hq_client, "tsunami")
+    s = sites(hq_client)
+    assert (s["H001"]["occupancy"], s["H001"]["status"]) == (1, "open")
+    assert s["H001"]["marker"]["fillColor"] == "#2ca02c"                  # under half full
+    assert s["H044"]["needs"] == {"infant": 1, "dialysis": 1}
+    assert (s["H044"]["occupancy"], s["H044"]["in_car"]) == (1, 1)
+    # H044 is not for tsunamis: the nearest open tsunami shelter with room is offered.
+    assert [o["id"] for o in s["H044"]["overflow"]] == ["H001"] and s["H044"]["overflow"][0]["room"] == 134
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert re.search(r'id="total-occupancy">2<', page) and re.search(r'id="total-in-car">1<', page)
+    assert "和田地域交流センター（H044）に 2 人が避難中ですが、津波にはこの災害の指定がありません" in page
+    assert "乳幼児" in page and "透析" in page
+    # Sorted by fullness: H001 holds 1 of 135, H044 1 of 699.
+    assert page.index('data-site="H001"') < page.index('data-site="H044"')
+    assert re.search(r"<title>[^<]*UTC: 3</title>", page)        # three arrivals in this hour's bar
+    kiosk_id = token.split(".")[0]
+    assert re.search(rf"<td>{kiosk_id}</td><td>H044</td><td class=\"n\">4</td>", page)
+
+
+def test_a_silent_kiosk_is_an_alert(hq_app, hq_client, enroll):
+    enroll("H001")
+    hq_app.config["KIOSK_SILENT_ALERT_S"] = -1
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert "分間同期がありません（最終: 登録以来）" in page
+
+
+def test_exports(hq_client):
+    text = hq_client.get("/export/shelters.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["id", "名称", "種別"] and len(rows) == 213
+    assert rows[1][-1].startswith("出典：")
+    geo = json.loads(hq_client.get("/export/shelters.geojson").get_data(as_text=True))
+    assert len(geo["features"]) == 212 and "出典：焼津市オープンデータ（https://github.com/yaizu-city/opendata）" in geo["credits"]
+    std = hq_client.get("/export/evacuation_space_standard.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(std.lstrip("\ufeff"))))
+    assert rows[0][:4] == ["全国地方公共団体コード", "ID", "地方公共団体名", "名称"] and len(rows) == 32
+    assert rows[1][3] == "中港タワー"
+
+
+def test_the_standard_export_imports_back_unchanged(hq_app, hq_client, tmp_path):
+    from hq_dashboard.importing import import_file
+    path = tmp_path / "evacuation_space_standard.csv"
+    path.write_bytes(hq_client.get("/export/evacuation_space_standard.csv").data)
+    with hq_app.app_context():
+        summary = import_file(db.session, path, area_per_person_m2=3.5)
+    assert summary.format == "自治体標準オープンデータセット 指定緊急避難場所一覧"
+    assert (summary.added, summary.updated, summary.skipped, len(summary.unchanged)) == ([], [], [], 31)
+
+
+def test_a_national_tsunami_layer_is_recognised_and_flags_sites_in_a_tsunami(hq_app, hq_client, tmp_path):
+    from hq_dashboard.importing import import_file
+    # The shape of 国土数値情報 A40 (津波浸水想定): prefecture, then the depth rank as text.
+    layer = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"A40_001": "静岡県", "A40_002": "2m以上5m未満"},
+         "geometry": {"type": "Polygon", "coordinates": square(*H001)}}]}
+    path = tmp_path / "A40-16_22.geojson"
+    path.write_text(json.dumps(layer, ensure_ascii=False), encoding="utf-8")
+    with hq_app.app_context():
+        summary = import_file(db.session, path, area_per_person_m2=3.5)
+    assert summary.format.startswith("津波浸水想定（国土数値情報 A40） (1 areas, for tsunami)")
+    choose(hq_client, "tsunami")
+    s = sites(hq_client)
+    assert s["H001"]["suitability"] == "at_risk"
+    assert s["H001"]["hazard_areas"] == ["津波浸水想定（国土数値情報 A40）: 2m以上5m未満"]
+    page = unescape(hq_client.get("/map").get_data(as_text=True))
+    assert "津波浸水想定（国土数値情報 A40）" in page and "出典：国土数値情報（津波浸水想定データ）（国土交通省）" in page
+    choose(hq_client, "storm_flood")
+    assert sites(hq_client)["H001"]["suitability"] == "suitable"

@@ -1,0 +1,73 @@
+"""The HQ map in Chromium: all layers load, a check-in synced from a kiosk restyles its marker without
+a reload, and every request stays on HQ's origin."""
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import browser_page, chromium  # noqa: F401  (fixtures)
+from tests.conftest import run_evac
+
+pytestmark = pytest.mark.slow
+
+
+def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_server, browser_page, tmp_path,
+                                                                        monkeypatch):
+    monkeypatch.setenv("EVAC_MAP_REFRESH_SECONDS", "1")
+    hq = hq_server()
+    page = browser_page
+    page.goto(f"{hq.url}/map")
+    page.wait_for_function("window.evacState && document.body.dataset.evacRefreshes >= 1", timeout=30_000)
+
+    overlays = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    bases = page.locator(".leaflet-control-layers-base label").all_inner_texts()
+    assert [b.strip() for b in bases] == ["市域（オフライン地図）"]
+    names = " | ".join(o.strip() for o in overlays)
+    for name in ("小学校区", "自主防災会", "自治会", "内水浸水想定区域", "浸水履歴", "指定: 津波 (151)",
+                 "指定避難所 (56)", "指定緊急避難場所 (31)", "津波避難ビル等 (125)"):
+        assert name in names
+    assert page.evaluate("Object.keys(evacState.markers).length") == 212
+    assert page.locator("#evac-credits").inner_text().startswith("出典：焼津市オープンデータ")
+    h001 = "evacState.markers['H001']"
+    assert page.evaluate(f"{h001}.options.fillColor") == "#9e9e9e"        # closed, empty
+    page.evaluate("window.sameDocument = true")
+
+    # A check-in at the kiosk, synced to HQ over HTTP by the kiosk's own command.
+    token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H001").stdout.strip()
+    kiosk_db = str(tmp_path / "kiosk.sqlite3")
+    checkin = run_evac("kiosk", "checkin", "--db", kiosk_db, "--shelter", "H001", "--name", "焼津 花子",
+                       "--birth", "1980-02-02", "--sex", "female", "--address", "焼津市本町1-1")
+    assert checkin.returncode == 0, checkin.stderr
+    sync = run_evac("kiosk", "sync", "--db", kiosk_db, "--hq", hq.url, "--token", token)
+    assert sync.returncode == 0, sync.stderr
+
+    page.wait_for_function(f"{h001}.options.fillColor === '#2ca02c'", timeout=30_000)
+    assert page.evaluate("window.sameDocument") is True                  # no reload happened
+    assert "1 / 135" in page.evaluate(f"{h001}.getTooltip().getContent()")
+    page.evaluate(f"{h001}.openPopup() && true")
+    popup = page.locator(".evac-popup[data-site='H001']")
+    assert "二区コミュニティ防災センター" in popup.inner_text() and "1 / 135" in popup.inner_text()
+
+    # HQ staff choose the disaster on the page: 津波避難ビル are no place to go in a 風水害.
+    assert page.evaluate("evacState.markers['T001'].options.dashArray") in (None, "")
+    with page.expect_navigation():
+        page.select_option("select[name=disaster]", "storm_flood")
+    page.wait_for_function("window.evacState && evacState.markers['T001'].options.dashArray === '3 3'")
+    assert page.evaluate("evacState.markers['H001'].options.dashArray") in (None, "")
+    assert page.locator("select[name=disaster] option:checked").inner_text() == "風水害"
+
+    assert page.requests and all(url.startswith(hq.url + "/") for url in page.requests), page.requests
+    assert page.console_errors == []
+
+
+def test_online_tiles_that_fail_fall_back_to_the_citys_outline(hq_server, browser_page, monkeypatch):
+    # Tiles "online" at an address on HQ that has none: what a cut line looks like, without leaving HQ.
+    monkeypatch.setenv("EVAC_MAP_TILES_URL", "/tiles-unreachable/{z}/{x}/{y}.png")
+    monkeypatch.setenv("EVAC_MAP_TILES_ATTRIBUTION", "tiles of nowhere")
+    hq = hq_server()
+    page = browser_page
+    page.goto(f"{hq.url}/map")
+    page.wait_for_function("window.evacState && evacState.tilesFailed === true", timeout=30_000)
+    checked = page.locator(".leaflet-control-layers-base input:checked + span").inner_text()
+    assert checked.strip() == "市域（オフライン地図）"
+    assert any("/tiles-unreachable/" in url for url in page.requests)
+    assert all(url.startswith(hq.url + "/") for url in page.requests), page.requests
