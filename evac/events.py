@@ -38,6 +38,10 @@ NEEDS_CODES = (
     "medication", "dialysis", "pets", "interpreter", "care",
 )
 PERSON_STATUSES = ("safe", "injured", "ill", "hospitalised")
+# Disclosure consent for family inquiries, given at check-in: nobody, family (who may have to
+# give the family code), or the public list.  Absent means not asked (older events, scripted entry).
+DISCLOSURES = ("none", "family", "public")
+_FAMILY_CODE_RE = re.compile(r"[0-9A-Za-z]{4,12}\Z")
 SHELTER_STATUSES = ("open", "closed")
 
 MAX_NAME = 100
@@ -222,7 +226,17 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise InvalidEvent("data must be an object")
     if etype == CHECKIN:
-        return {"stay_type": _choice(raw.get("stay_type", "in_shelter"), "stay type", STAY_TYPES)}
+        data = {"stay_type": _choice(raw.get("stay_type", "in_shelter"), "stay type", STAY_TYPES)}
+        if raw.get("disclosure") is not None:
+            data["disclosure"] = _choice(raw["disclosure"], "disclosure consent", DISCLOSURES)
+        if raw.get("family_code"):
+            if data.get("disclosure") not in ("family", "public"):
+                raise InvalidEvent("a family code only goes with disclosure to family or the public")
+            code = raw["family_code"]
+            if not isinstance(code, str) or not _FAMILY_CODE_RE.match(code):
+                raise InvalidEvent("the family code is 4 to 12 letters or digits")
+            data["family_code"] = code
+        return data
     if etype == STAY_TYPE:
         return {"stay_type": _choice(raw.get("stay_type"), "stay type", STAY_TYPES)}
     if etype == TRANSFER:

@@ -199,6 +199,6 @@ def status():
     return jsonify(_status())
 
 
-@bp.get("/")
+@bp.get("/status")
 def index():
     return render_template("status.html", status=_status())

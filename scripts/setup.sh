@@ -56,3 +56,10 @@ else
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
+
+# --- 3. Compiled message catalogs of the kiosk's screens (the .po files are the source) --
+if ! .venv/bin/pybabel compile -d kiosk/translations >/dev/null 2>&1; then
+    .venv/bin/pybabel compile -d kiosk/translations >&2 || true
+    say "compiling the kiosk's message catalogs failed" >&2
+    exit 1
+fi

@@ -1,0 +1,115 @@
+"""Browser fixtures: Debian's Chromium driven by playwright, one browser for the whole session.
+
+`page_at(base_url)` opens a fresh browser context (no cookies, no storage) and a page in it; every
+request the page makes is recorded, and the test fails if any went outside the app's origin (such
+requests are also blocked, so nothing leaves even once).  `screenshot(page, name)` keeps a picture
+of a screen under test-artifacts/screenshots/ (gitignored; CI can keep it as an artifact).
+
+`kiosk_server(**config)` runs the kiosk app in a real werkzeug server thread on a free port, with a
+real SQLite file.  Browser tests skip, saying why, only when /usr/bin/chromium is not installed.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 # the camera: a fake device, allowed without a prompt (tests feed it a picture)
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+LOCAL_SCHEMES = ("data", "blob", "about")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (make setup installs it as root)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_at(browser):
+    """page_at(base_url) -> a playwright Page in a fresh context; outside requests fail the test."""
+    contexts = []
+    outside: list[str] = []
+
+    def open_page(base_url: str, viewport=(1024, 1366)):
+        origin = urlsplit(base_url)[:2]
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                      base_url=base_url, service_workers="block")
+        context.set_default_timeout(10_000)
+
+        def guard(route):
+            url = route.request.url
+            scheme = urlsplit(url).scheme
+            if scheme in LOCAL_SCHEMES or urlsplit(url)[:2] == origin:
+                route.continue_()
+            else:
+                outside.append(url)
+                route.abort()
+        context.route("**/*", guard)
+        context.on("request", lambda req: None if urlsplit(req.url).scheme in LOCAL_SCHEMES
+                   or urlsplit(req.url)[:2] == origin else outside.append(req.url))
+        contexts.append(context)
+        page = context.new_page()
+        page.requests = []  # every URL the page asked for, for tests that look
+        page.on("request", lambda req: page.requests.append(req.url))
+        return page
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not outside, f"the page loaded things from outside the app: {sorted(set(outside))}"
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+class KioskServer:
+    """The kiosk app served by werkzeug in a thread: real HTTP, real SQLite."""
+
+    def __init__(self, app, db: Path):
+        from werkzeug.serving import make_server
+        from tests.conftest import free_port
+        self.app, self.db = app, db
+        self.server = make_server("127.0.0.1", free_port(), app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(10)
+        watcher = self.app.extensions.get("tap_watcher")
+        if watcher is not None:
+            watcher.stop()
+
+
+@pytest.fixture
+def kiosk_server(tmp_path):
+    """kiosk_server(**config) -> KioskServer for shelter H031 on a free port."""
+    servers = []
+
+    def start(**config) -> KioskServer:
+        from kiosk import create_app
+        db = tmp_path / f"kiosk-{len(servers)}.sqlite3"
+        app = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True, "WATCH_TAPS": False,
+                          **config})
+        server = KioskServer(app, db)
+        servers.append(server)
+        return server
+    yield start
+    for s in servers:
+        s.stop()
