@@ -9,6 +9,7 @@ chosen language.
 """
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import threading
 import time
@@ -18,7 +19,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_time, gettext as _, lazy_gettext as _l
 
 from evac.card.mynumber import CardError, read_basic4
-from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_person
+from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_birth_date, parse_person
 from evac.identity import person_key
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
@@ -47,7 +48,8 @@ CARD_MESSAGES = {
 }
 QR_MESSAGES = {
     "malformed": _l("This is not a shelter QR code."),
-    "foreign": _l("This QR code cannot be checked here yet. Please ask staff."),
+    "foreign": _l("This QR code is not from the city's pre-registration, or cannot be checked here yet. "
+                  "Please ask staff."),
     "forged": _l("This QR code is not genuine. Please ask staff."),
     "expired": _l("This QR code has expired. Please ask staff."),
     "revoked": _l("This QR code was cancelled. Please ask staff."),
@@ -254,7 +256,6 @@ def _member(raw, prefix: str) -> dict:
         errors[f"{prefix}.name"] = _("The name is too long.")
     birth = raw.get("birth_date")
     try:
-        from evac.events import parse_birth_date
         birth = parse_birth_date(birth)
     except InvalidEvent:
         errors[f"{prefix}.birth_date"] = _("Enter the birth date like 1980-02-17 (year-month-day).")
@@ -330,9 +331,7 @@ def checkin():
 
 
 def _done(events, names: list[str]):
-    now = time.time()
-    import datetime as dt
-    at = dt.datetime.fromtimestamp(now).astimezone()
+    at = dt.datetime.now().astimezone()
     return jsonify({"status": "confirmed", "names": names, "seq": [e.seq for e in events],
                     "confirmed_at": at.isoformat(timespec="seconds"),
                     "time_text": format_time(at, "short")}), 201

@@ -22,18 +22,49 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  # the camera: a fake device, allowed without a prompt (tests feed it a picture)
                  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+CAMERA_FEED_NAME = "camera-feed.y4m"
 LOCAL_SCHEMES = ("data", "blob", "about")
 
 
 @pytest.fixture(scope="session")
-def browser():
+def camera_feed_path(tmp_path_factory) -> Path:
+    """The file Chromium's fake camera plays; a test writes a picture there with show_to_camera."""
+    path = tmp_path_factory.mktemp("camera") / CAMERA_FEED_NAME
+    _write_frame(path, None)  # a blank picture until a test shows one
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(camera_feed_path):
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (make setup installs it as root)")
     from playwright.sync_api import sync_playwright
+    args = [*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={camera_feed_path}"]
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=args, headless=True)
+        chromium.camera_feed = camera_feed_path
         yield chromium
         chromium.close()
+
+
+def show_to_camera(browser, picture) -> None:
+    """Put a picture (a PIL image) in front of the fake camera: one Y4M frame, which Chromium loops.
+    Chromium opens the file when a page starts the camera, so write it before that."""
+    _write_frame(browser.camera_feed, picture)
+
+
+def _write_frame(path: Path, picture) -> None:
+    from PIL import Image
+    frame = Image.new("RGB", (640, 480), "white")
+    if picture is not None:
+        picture = picture.convert("RGB")
+        picture.thumbnail((440, 440))
+        frame.paste(picture, ((640 - picture.width) // 2, (480 - picture.height) // 2))
+    y, cb, cr = frame.convert("YCbCr").split()
+    half = (frame.width // 2, frame.height // 2)
+    data = (b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n" + b"FRAME\n" + y.tobytes()
+            + cb.resize(half, Image.BOX).tobytes() + cr.resize(half, Image.BOX).tobytes())
+    path.write_bytes(data)
 
 
 @pytest.fixture
@@ -64,6 +95,7 @@ def page_at(browser):
         page.requests = []  # every URL the page asked for, for tests that look
         page.on("request", lambda req: page.requests.append(req.url))
         return page
+    open_page.outside = outside  # for the test of this guard itself
     yield open_page
     for context in contexts:
         context.close()
