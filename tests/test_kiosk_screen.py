@@ -356,7 +356,7 @@ def test_inactivity_returns_to_a_blank_start_in_japanese(insert_card, kiosk_serv
     assert events(kiosk) == []
 
 
-TITLES = {"ja": "受付", "easy": "うけつけ", "en": "Check in", "pt": "Entrada", "vi": "Đăng ký", "tl": "Mag-check in",
+TITLES = {"ja": "受付", "easy": "うけつけ", "en": "Check in", "pt": "entrada", "vi": "Đăng ký", "tl": "Mag-check in",
           "zh": "登记"}
 
 
