@@ -69,7 +69,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
                           "HQ_TOKEN": args.token, "CARD_READER": args.card_reader,
-                          "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device})
+                          "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device,
+                          "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout})
     except (KioskError, ValueError) as exc:
         return _fail(str(exc))
     with app.app_context():
@@ -123,4 +124,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--card-reader", choices=("pcsc", "nfc"), help="the My Number card reader, if any")
     p.add_argument("--reader-name", help="PC/SC reader name (its beginning is enough)")
     p.add_argument("--nfc-device", default="usb", help="nfcpy device (usb, usb:054c:06c3, udp:HOST:PORT)")
+    p.add_argument("--ic-reader", action="store_true",
+                   help="offer transport IC cards on the screen (read on the nfcpy --nfc-device)")
+    p.add_argument("--screen-timeout", type=float, default=90,
+                   help="seconds without a touch before the screen starts over (default 90)")
     p.set_defaults(func=serve)

@@ -233,6 +233,13 @@ def ic():
     return _identified(Identified("ic", [entry.person], [()], entry.household_id))
 
 
+@bp.post("/screen/forget")
+def forget():
+    """The screen started over: what it identified is dropped now rather than when it expires."""
+    _ids().drop(request.get_data(as_text=True)[:100])
+    return "", 204
+
+
 @bp.post("/screen/call-staff")
 def call_staff():
     get_store().call_staff(current_language(), "no_id")

@@ -354,6 +354,11 @@ def test_inactivity_returns_to_a_blank_start_in_japanese(insert_card, kiosk_serv
     assert "𠮷田" not in page.content() and "2015" not in page.content()
     assert page.evaluate("document.documentElement.lang") == "ja"
     assert events(kiosk) == []
+    held = kiosk.app.extensions["screen_ids"]
+    deadline = time.monotonic() + 10
+    while held._held and time.monotonic() < deadline:  # the page told the kiosk to forget the card's data
+        time.sleep(0.1)
+    assert not held._held
 
 
 TITLES = {"ja": "受付", "easy": "うけつけ", "en": "Check in", "pt": "entrada", "vi": "Đăng ký", "tl": "Mag-check in",

@@ -12,7 +12,10 @@
                   stay: null, needs: [], disclosure: null, secretMode: "pin", digits: "" };
 
   // -- starting over -----------------------------------------------------------------------
-  function restart() { location.replace(location.pathname); }
+  function restart() {
+    if (state.token) navigator.sendBeacon("/screen/forget", state.token);
+    location.replace(location.pathname);
+  }
   let timer = null;
   function arm(seconds) {
     clearTimeout(timer);
@@ -65,12 +68,15 @@
     const headers = { "Content-Type": "application/json" };
     const csrf = $('meta[name="csrf-token"]');
     if (csrf) headers["X-CSRFToken"] = csrf.content;
+    clearTimeout(timer);  // a card read may take a while: the person is still there
     try {
       const resp = await fetch(`${path}?lang=${encodeURIComponent(lang)}`, {
         method: "POST", headers, body: JSON.stringify(data || {}), credentials: "same-origin" });
       return { ok: resp.ok, data: await resp.json() };
     } catch (e) {
       return { ok: false, data: { errors: { form: S.offline } } };
+    } finally {
+      touched();
     }
   }
 
