@@ -24,6 +24,7 @@ from evac.identity import person_key
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
+from .checkin import open_reader, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .store import KioskError
@@ -178,7 +179,6 @@ def _identified(ident: Identified):
 
 @bp.post("/screen/card")
 def card():
-    from .checkin import open_reader
     body = _body()
     field = "code_b" if "code_b" in body else "pin"
     secret = body.get(field)
@@ -219,9 +219,8 @@ def qr():
 
 @bp.post("/screen/ic")
 def ic():
-    from .checkin import _tapped_token
     try:
-        token = _tapped_token()
+        token = tapped_ic_token()
     except CardError as exc:
         return jsonify({"errors": {"ic": str(CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"]))},
                         "code": exc.code}), 422

@@ -7,6 +7,7 @@ pictures under test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -154,6 +155,23 @@ def test_card_checkin_with_household_needs_and_consent(insert_card, kiosk_server
     for path in kiosk.db.parent.glob("kiosk-*"):
         assert NUMBER.encode() not in path.read_bytes()
     assert 0x0001 not in applet.selected
+
+
+def test_the_screen_sees_the_card_put_on_the_reader(pcscd, kiosk_server, page_at):
+    from kiosk.card_emulator import VpcdCard
+    kiosk = kiosk_server(WATCH_TAPS=True, **CARD)
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    tid(page, "checkin").click()
+    tid(page, "method-card").click()
+    page.wait_for_selector('[data-show="waiting-card"]:not([hidden])')  # no card yet
+    card = VpcdCard(MyNumberApplet(identity()))
+    card.insert()
+    threading.Thread(target=card.serve, daemon=True).start()
+    try:
+        page.wait_for_selector('[data-show="waiting-card"]', state="hidden", timeout=15_000)
+    finally:
+        card.remove()
 
 
 def test_one_try_left_is_refused_and_code_b_reads_the_card(insert_card, kiosk_server, page_at):

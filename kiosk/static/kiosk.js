@@ -242,18 +242,16 @@
     const r = await post("/screen/member", { name: form.elements.name.value, birth_date: form.elements.birth_date.value,
                                              sex: sex ? sex.value : null });
     if (!r.ok) { showErrors(r.data.errors); return; }
-    state.members.push(r.data);
+    state.members.push({ ...r.data, needs: [] });
     form.reset();
     clearErrors();
     renderMembers();
   }
   function personNeeds() {
-    // one list per person in the order people() gives
+    // one list per person, in the order people() gives
     const fromId = state.identified.map((_, i) => i).filter((i) => state.present[i]).map((i) => state.needs[i]);
-    while (state.memberNeeds.length < state.members.length) state.memberNeeds.push([]);
-    return fromId.concat(state.memberNeeds.slice(0, state.members.length));
+    return fromId.concat(state.members.map((m) => m.needs));
   }
-  state.memberNeeds = [];
   function renderNeeds() {
     const list = $('[data-list="needs"]');
     list.replaceChildren();
@@ -273,7 +271,6 @@
       });
       list.append(row);
     });
-    state.needLists = lists;
   }
   function chooseConsent(value) {
     state.disclosure = value;
@@ -283,7 +280,7 @@
     const present = state.present.map((on, i) => (on ? i : -1)).filter((i) => i >= 0);
     const r = await post("/screen/checkin", {
       token: state.token, present, members: state.members, stay_type: state.stay,
-      needs: state.needLists || personNeeds(), disclosure: state.disclosure, family_code: $("#family-code").value.trim() });
+      needs: personNeeds(), disclosure: state.disclosure, family_code: $("#family-code").value.trim() });
     if (r.ok) done("checkin", r.data); else showErrors(r.data.errors);
   }
 
