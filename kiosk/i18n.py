@@ -39,4 +39,6 @@ def _locale() -> str:
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    # times on the screen are the shelter's own, whatever the machine's clock zone
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Tokyo")
     Babel(app, locale_selector=_locale)

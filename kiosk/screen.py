@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, render_template, request
-from flask_babel import format_time, gettext as _, lazy_gettext as _l
+from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
 from evac.card.mynumber import CardError, read_basic4
 from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_birth_date, parse_person
@@ -148,8 +148,8 @@ NEED_LABELS = {
 def screen():
     store = get_store()
     shelter = current_app.config["SHELTER_ID"]
-    destinations = sorted(((sid, name) for sid, name, kind in store.shelter_list() if sid != shelter),
-                          key=lambda s: (s[0][0] != "H", s[0]))
+    # people move on to places where they can stay: the designated shelters (指定避難所)
+    destinations = [(sid, name) for sid, name, kind in store.shelter_list() if kind == "shelter" and sid != shelter]
     watcher = current_app.extensions.get("tap_watcher")
     return render_template(
         "screen.html", lang=current_language(), languages=LANGUAGES, shelter_name=store.shelter_name(shelter) or shelter,
@@ -340,7 +340,7 @@ def _done(events, names: list[str]):
     at = dt.datetime.now().astimezone()
     return jsonify({"status": "confirmed", "names": names, "seq": [e.seq for e in events],
                     "confirmed_at": at.isoformat(timespec="seconds"),
-                    "time_text": format_time(at, "short")}), 201
+                    "time_text": format_datetime(at, "short")}), 201
 
 
 @bp.post("/screen/leave")
