@@ -194,6 +194,12 @@ def _status() -> dict:
             "sync_error": None if syncer is None else syncer.last_error}
 
 
+@bp.get("/api/staff-calls")
+def staff_calls():
+    """Calls for staff from the screen ("I have nothing"), not yet answered; no personal data in them."""
+    return jsonify({"calls": get_store().open_staff_calls()})
+
+
 @bp.get("/api/status")
 def status():
     return jsonify(_status())

@@ -123,7 +123,10 @@
     if (r.ok) identified(r.data); else showErrors(r.data.errors);
   }
   function renderDigits() {
-    $("#secret").textContent = state.secretMode === "pin" ? "●".repeat(state.digits.length) : state.digits;
+    // Masked, so that nobody behind sees the PIN or 照合番号B; 照合番号B in its three parts (6-4-4).
+    const dots = "●".repeat(state.digits.length);
+    $("#secret").textContent = state.secretMode === "pin" ? dots
+      : [dots.slice(0, 6), dots.slice(6, 10), dots.slice(10)].filter(Boolean).join(" ");
   }
   function secretMode(mode) {
     state.secretMode = mode;
@@ -347,6 +350,11 @@
       default: break;
     }
   });
+  document.addEventListener("keydown", (ev) => {
+    // A scanner's keystrokes belong in the scan field even if someone tapped elsewhere on the screen.
+    const field = $("#qr-input");
+    if (current() === "qr" && document.activeElement !== field && !ev.target.matches("input")) field.focus();
+  }, true);
   $('[data-form="qr"]').addEventListener("submit", (ev) => {
     // A keyboard-wedge scanner types the code and presses Enter.
     ev.preventDefault();
