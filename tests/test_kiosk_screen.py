@@ -319,6 +319,17 @@ def test_leaving_and_moving_to_another_shelter(kiosk_server, page_at, hq_key):
     page.wait_for_selector('[data-screen="done"]:not([hidden])')
     assert [(e["type"], e["person"]["name"]) for e in events(kiosk)[before + 2:]] == [("checkout", "焼津 陽菜")]
 
+    # nobody of the household is here any more: leaving again is refused, in words (in Japanese: the
+    # screen started over for the next person), and saves nothing
+    tid(page, "done-ok").click()
+    page.wait_for_url(kiosk.url + "/")
+    tid(page, "leave").click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    tid(page, "checkout").click()
+    page.wait_for_selector('[data-testid="error-present"]:has-text("この避難所に受付済みの方だけ")')
+    assert len(events(kiosk)) == before + 3
+
 
 def test_a_linked_ic_card_checks_its_holder_out(kiosk_server, page_at, in_background):
     pytest.importorskip("nfc")
@@ -404,7 +415,7 @@ def test_languages_one_tap_each_with_errors_in_that_language(kiosk_server, page_
         tid(page, f"lang-{code}").click()
         page.wait_for_selector(f'[data-testid="lang-{code}"].chosen')
         assert word in tid(page, "checkin").inner_text(), code
-    screenshot(page, "15-start-zh")
+        screenshot(page, f"15-start-{code}")
     tid(page, "lang-pt").click()
     tid(page, "checkin").click()
     tid(page, "method-qr").click()

@@ -289,8 +289,10 @@
 
   // -- leaving -----------------------------------------------------------------------------
   async function leave(toShelter, toName) {
-    const present = state.present.map((on, i) => (on ? i : -1)).filter((i) => i >= 0);
-    if (!present.length) { showErrors({ present: S.nobody }); return; }
+    let present = state.present.map((on, i) => (on ? i : -1)).filter((i) => i >= 0);
+    if (!present.length && state.identified.some((p) => p.here)) { showErrors({ present: S.nobody }); return; }
+    // nobody identified is checked in here: the kiosk says so, in words
+    if (!present.length) present = state.identified.map((_, i) => i);
     const data = { token: state.token, present };
     if (toShelter) data.to_shelter_id = toShelter;
     const r = await post("/screen/leave", data);
