@@ -106,6 +106,15 @@ def _form_errors(exc: FormErrors):
     return jsonify({"errors": exc.errors}), 422
 
 
+@bp.before_request
+def _json_only():
+    # The screen's script sends JSON; a form posted from some other page cannot (without the kiosk's
+    # leave), so it cannot check anyone in or call staff.
+    if request.method == "POST" and request.endpoint != "screen.forget" and not request.is_json:
+        return jsonify({"errors": {"form": _("Something went wrong. Please start again.")}}), 415
+    return None
+
+
 @bp.after_request
 def _no_outside(resp):
     # The screen may load nothing from outside the kiosk: the browser itself enforces it.

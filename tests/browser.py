@@ -79,17 +79,13 @@ def page_at(browser):
                                       base_url=base_url, service_workers="block")
         context.set_default_timeout(10_000)
 
-        def guard(route):
-            url = route.request.url
-            scheme = urlsplit(url).scheme
-            if scheme in LOCAL_SCHEMES or urlsplit(url)[:2] == origin:
-                route.continue_()
-            else:
-                outside.append(url)
-                route.abort()
-        context.route("**/*", guard)
-        context.on("request", lambda req: None if urlsplit(req.url).scheme in LOCAL_SCHEMES
-                   or urlsplit(req.url)[:2] == origin else outside.append(req.url))
+        def local(url: str) -> bool:
+            return urlsplit(url).scheme in LOCAL_SCHEMES or urlsplit(url)[:2] == origin
+
+        # Every request any page of the context starts is recorded (even one the page's own CSP
+        # stops), and one that would leave the app is aborted before it goes anywhere.
+        context.on("request", lambda req: None if local(req.url) else outside.append(req.url))
+        context.route("**/*", lambda route: route.continue_() if local(route.request.url) else route.abort())
         contexts.append(context)
         page = context.new_page()
         page.requests = []  # every URL the page asked for, for tests that look

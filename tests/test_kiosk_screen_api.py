@@ -112,6 +112,13 @@ def test_an_unknown_language_falls_back_to_japanese(kiosk):
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
 
 
+def test_the_screen_takes_json_only(kiosk):
+    # a form posted from another page (a cross-site request) calls nobody and saves nothing
+    resp = kiosk.post("/screen/call-staff", data={"x": "1"})
+    assert resp.status_code == 415 and kiosk.store.open_staff_calls() == []
+    assert kiosk.post("/screen/call-staff", json={}).status_code == 201
+
+
 def test_staff_calls_are_kept_until_answered(kiosk_store):
     first = kiosk_store.call_staff("pt")
     kiosk_store.call_staff("ja")
