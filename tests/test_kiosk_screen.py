@@ -216,6 +216,7 @@ def test_qr_by_wedge_scanner_forged_refused_then_household_checks_in(kiosk_serve
     page.goto("/?lang=en")
     tid(page, "checkin").click()
     tid(page, "method-qr").click()
+    screenshot(page, "11-qr")
     tid(page, "qr-input").evaluate("el => el.blur()")  # someone tapped elsewhere: the scan still lands
     page.keyboard.type(forged)
     page.keyboard.press("Enter")

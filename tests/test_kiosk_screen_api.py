@@ -99,6 +99,21 @@ def test_leaving_needs_people_checked_in_here(kiosk):
     assert [e["type"] for e in kiosk.store.outbox(20)[before:]] == ["transfer", "transfer"]
 
 
+@pytest.mark.parametrize("qr, code, words", [
+    ("EV1:" + "A" * 10, "malformed", "Este não é um código QR do abrigo."),
+    ("https://example.org/", "foreign", "pré-cadastro da cidade"),
+    (sign(Household("hh-2", "焼津市", FAMILY.members, expires=int(time.time()) - 60), KEY), "expired", "expirou"),
+    (sign(Household("hh-revoked", "焼津市", FAMILY.members, expires=int(time.time()) + 60), KEY), "revoked", "cancelado"),
+])
+def test_refused_qrs_say_why_in_the_chosen_language(kiosk, qr, code, words):
+    kiosk.store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in kiosk.store.shelter_list()],
+                              "prereg_keys": kiosk.store.prereg_keys(), "revoked": ["hh-revoked"]})
+    resp = kiosk.post("/screen/qr?lang=pt", json={"qr": qr})
+    assert resp.status_code == 422 and resp.get_json()["code"] == code
+    assert words in resp.get_json()["errors"]["qr"]
+    assert kiosk.store.last_seq == 0
+
+
 def test_card_input_is_checked_before_any_reader_is_touched(kiosk):
     resp = kiosk.post("/screen/card?lang=vi", json={"pin": "12a4"})
     assert resp.status_code == 422 and resp.get_json()["errors"] == {"pin": "Hãy nhập mã PIN 4 chữ số."}
