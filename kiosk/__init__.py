@@ -28,12 +28,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
 
     from . import checkin, db, i18n, screen
+    from .identifications import Identifications
     db.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(checkin.bp)
     app.register_blueprint(screen.bp)
     # what the screen identified, held in memory a little longer than the screen waits for a touch
-    app.extensions["screen_ids"] = screen.Identifications(2 * float(app.config["SCREEN_TIMEOUT"]) + 60)
+    app.extensions["screen_ids"] = Identifications(2 * float(app.config["SCREEN_TIMEOUT"]) + 60)
 
     if app.config.get("CARD_READER") == "pcsc" and app.config.get("WATCH_TAPS", True):
         from .tap import PcscTapWatcher

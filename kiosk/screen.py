@@ -10,10 +10,6 @@ chosen language.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-import threading
-import time
-from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
@@ -27,6 +23,7 @@ from evac.whereabouts import CHECKED_IN
 from .checkin import open_reader, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
+from .identifications import Identifications, Identified
 from .store import KioskError
 
 bp = Blueprint("screen", __name__)
@@ -56,39 +53,11 @@ QR_MESSAGES = {
     "revoked": _l("This QR code was cancelled. Please ask staff."),
 }
 
-
-@dataclass
-class Identified:
-    source: str                      # card | qr | ic
-    persons: list[Person]
-    needs: list[tuple[str, ...]]
-    household_id: str = ""
-    disclosure: str | None = None
-    expires: float = 0.0
-
-
-class Identifications:
-    """Who the screen identified, by token, in memory, for a few minutes at most."""
-
-    def __init__(self, ttl: float):
-        self.ttl, self._lock, self._held = ttl, threading.Lock(), {}
-
-    def put(self, ident: Identified) -> str:
-        token = secrets.token_urlsafe(18)
-        ident.expires = time.monotonic() + self.ttl
-        with self._lock:
-            self._held = {t: i for t, i in self._held.items() if i.expires > time.monotonic()}
-            self._held[token] = ident
-        return token
-
-    def get(self, token) -> Identified | None:
-        with self._lock:
-            ident = self._held.get(token) if isinstance(token, str) else None
-        return ident if ident and ident.expires > time.monotonic() else None
-
-    def drop(self, token: str) -> None:
-        with self._lock:
-            self._held.pop(token, None)
+NEED_LABELS = {
+    "elderly": _l("Elderly"), "disability": _l("Disability"), "pregnancy": _l("Pregnant"),
+    "infant": _l("Baby or infant"), "allergy": _l("Food allergy"), "medication": _l("Needs medicine"),
+    "dialysis": _l("Dialysis"), "pets": _l("With pets"), "interpreter": _l("Needs an interpreter"),
+}
 
 
 def _ids() -> Identifications:
@@ -135,7 +104,6 @@ def _body() -> dict:
 def _strings() -> dict[str, str]:
     """Texts the page's script shows, in the chosen language."""
     return {
-        "need": {code: str(label) for code, label in NEED_LABELS.items()},
         "digits_pin": _("Enter the 4-digit PIN."),
         "digits_code_b": _("Enter the 14 digits of 照合番号B."),
         "offline": _("The kiosk did not answer. Please try again or ask staff."),
@@ -146,11 +114,6 @@ def _strings() -> dict[str, str]:
     }
 
 
-NEED_LABELS = {
-    "elderly": _l("Elderly"), "disability": _l("Disability"), "pregnancy": _l("Pregnant"),
-    "infant": _l("Baby or infant"), "allergy": _l("Food allergy"), "medication": _l("Needs medicine"),
-    "dialysis": _l("Dialysis"), "pets": _l("With pets"), "interpreter": _l("Needs an interpreter"),
-}
 
 
 @bp.get("/")

@@ -399,9 +399,9 @@ def test_inactivity_returns_to_a_blank_start_in_japanese(insert_card, kiosk_serv
     assert events(kiosk) == []
     held = kiosk.app.extensions["screen_ids"]
     deadline = time.monotonic() + 10
-    while held._held and time.monotonic() < deadline:  # the page told the kiosk to forget the card's data
+    while len(held) and time.monotonic() < deadline:  # the page told the kiosk to forget the card's data
         time.sleep(0.1)
-    assert not held._held
+    assert len(held) == 0
 
 
 TITLES = {"ja": "受付", "easy": "うけつけ", "en": "Check in", "pt": "entrada", "vi": "Đăng ký", "tl": "Mag-check in",
