@@ -14,7 +14,7 @@ import datetime as dt
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
-from evac.card.mynumber import CardError, read_basic4
+from evac.card.mynumber import CardError, read_basic4, tries_left
 from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_birth_date, parse_person
 from evac.identity import person_key
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
@@ -127,7 +127,8 @@ def screen():
         "screen.html", lang=current_language(), languages=LANGUAGES, shelter_name=store.shelter_name(shelter) or shelter,
         timeout=current_app.config["SCREEN_TIMEOUT"], done_timeout=current_app.config["SCREEN_DONE_TIMEOUT"],
         needs=SCREEN_NEEDS, need_labels=NEED_LABELS, destinations=destinations, strings=_strings(),
-        watch_card=watcher is not None, has_ic=bool(current_app.config.get("IC_READER")))
+        watch_card=watcher is not None, has_card=bool(current_app.config.get("CARD_READER")),
+        has_ic=bool(current_app.config.get("IC_READER")))
 
 
 # -- identification --------------------------------------------------------------------
@@ -167,9 +168,32 @@ def card():
     except CardError as exc:
         message = CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"])
         return jsonify({"errors": {field: str(message) % {"n": exc.tries_left}}, "code": exc.code,
-                        "tries_left": exc.tries_left}), 422
+                        "tries_left": exc.tries_left,
+                        "tries_text": "" if exc.tries_left is None else _("Tries left: %(n)s", n=exc.tries_left)}), 422
     person = parse_person(info.to_json())
     return _identified(Identified("card", [person], [()]))
+
+
+@bp.post("/screen/card-tries")
+def card_tries():
+    """How many tries the PIN (or 照合番号B) of the card on the reader has left; reads nothing else."""
+    field = "code_b" if _body().get("code_b") else "pin"
+    try:
+        reader = open_reader(current_app.config)
+        try:
+            left = tries_left(reader.transmit, code_b=field == "code_b")
+        finally:
+            reader.close()
+    except CardError as exc:
+        return jsonify({"errors": {field: str(CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"]))},
+                        "code": exc.code}), 422
+    message = ""
+    if left == 0:
+        message = str(CARD_MESSAGES["locked"])
+    elif left == 1:
+        message = str(CARD_MESSAGES["last_try"])
+    return jsonify({"tries_left": left, "text": "" if left is None else _("Tries left: %(n)s", n=left),
+                    "warning": message})
 
 
 @bp.post("/screen/qr")

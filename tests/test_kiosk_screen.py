@@ -89,12 +89,14 @@ def test_card_checkin_with_household_needs_and_consent(insert_card, kiosk_server
     tid(page, "checkin").click()
     screenshot(page, "02-method")
     tid(page, "method-card").click()
+    page.wait_for_selector('[data-testid="tries-left"]:has-text("Tries left: 3")')  # read without spending one
     type_digits(page, "99")
     tid(page, "pin-ok").click()  # too short: said next to the PIN, nothing sent to the card
     assert "4-digit PIN" in tid(page, "error-pin").inner_text()
     type_digits(page, "9999")
     tid(page, "pin-ok").click()
     page.wait_for_selector('[data-testid="error-pin"]:has-text("Tries left: 2")')
+    assert tid(page, "tries-left").inner_text() == "Tries left: 2"
     screenshot(page, "03-card-wrong-pin")
     assert applet.pin_tries == 2 and events(kiosk) == []
     type_digits(page, "4321")
@@ -191,11 +193,16 @@ def test_one_try_left_is_refused_and_code_b_reads_the_card(insert_card, kiosk_se
     page.goto("/?lang=en")
     tid(page, "checkin").click()
     tid(page, "method-card").click()
-    type_digits(page, "4321")
-    tid(page, "pin-ok").click()
+    # said before anything is typed...
     page.wait_for_selector('[data-testid="error-pin"]:has-text("Only one try is left")')
-    assert "照合番号B" in tid(page, "error-pin").inner_text()
+    assert tid(page, "tries-left").inner_text() == "Tries left: 1"
     screenshot(page, "10-card-last-try")
+    # ...and the PIN is refused all the same if someone types it
+    type_digits(page, "4321")
+    with page.expect_response(lambda r: "/screen/card?" in r.url) as answer:
+        tid(page, "pin-ok").click()
+    assert answer.value.status == 422 and answer.value.json()["code"] == "last_try"
+    assert "照合番号B" in tid(page, "error-pin").inner_text()
     assert applet.pin_tries == 1  # the last try was not spent
     tid(page, "use-code-b").click()
     type_digits(page, "55021720301234")

@@ -121,6 +121,27 @@ def test_card_input_is_checked_before_any_reader_is_touched(kiosk):
     assert resp.get_json()["code"] == "no_reader" and "きかい" in resp.get_json()["errors"]["pin"]
 
 
+def test_tries_left_are_read_without_spending_one():
+    from evac.card.applet import CardIdentity, MyNumberApplet
+    from evac.card.mynumber import CardError, read_basic4, tries_left
+    applet = MyNumberApplet(CardIdentity("焼津 太郎", "焼津市", "19480303", "1", "123456789012", pin="1234",
+                                         code_b="23030320301234"))
+
+    def transmit(apdu: bytes):
+        answer = applet.process(apdu)
+        return answer[:-2], int.from_bytes(answer[-2:], "big")
+    assert tries_left(transmit) == 3 and tries_left(transmit, code_b=True) == 10
+    with pytest.raises(CardError):
+        read_basic4(transmit, pin="0000")
+    assert tries_left(transmit) == 2 == applet.pin_tries  # looking spent nothing
+    applet.pin_tries = 0
+    assert tries_left(transmit) == 0
+    applet.is_my_number_card = False
+    with pytest.raises(CardError, match="not a My Number card"):
+        tries_left(transmit)
+    assert 0x0001 not in applet.selected
+
+
 def test_an_unknown_language_falls_back_to_japanese(kiosk):
     page = kiosk.get("/?lang=klingon")
     assert page.status_code == 200 and '<html lang="ja">' in page.get_data(as_text=True)

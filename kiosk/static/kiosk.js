@@ -120,7 +120,9 @@
     const r = await post("/screen/card", { [field]: digits });
     state.digits = "";
     renderDigits();
-    if (r.ok) identified(r.data); else showErrors(r.data.errors);
+    if (r.ok) { identified(r.data); return; }
+    showErrors(r.data.errors);
+    $('[data-testid="tries-left"]').textContent = r.data.tries_text || "";
   }
   function renderDigits() {
     // Masked, so that nobody behind sees the PIN or 照合番号B; 照合番号B in its three parts (6-4-4).
@@ -136,16 +138,28 @@
     $$("[data-mode-label]").forEach((el) => { el.hidden = el.dataset.modeLabel !== mode; });
     $('[data-testid="use-code-b"]').hidden = mode === "code_b";
     $('[data-testid="use-pin"]').hidden = mode === "pin";
+    $('[data-testid="tries-left"]').textContent = "";
+    showTries();
+  }
+  // Tries left, read from the card without spending one, shown before anything is typed.
+  async function showTries() {
+    const r = await post("/screen/card-tries", state.secretMode === "code_b" ? { code_b: true } : {});
+    $('[data-testid="tries-left"]').textContent = r.ok ? r.data.text : "";
+    if (r.ok && r.data.warning) showErrors({ [state.secretMode]: r.data.warning });
   }
   let cardPoll = null;
   function watchCard() {
-    if (body.dataset.watchCard !== "yes") return;
+    if (body.dataset.watchCard !== "yes") { showTries(); return; }
     clearInterval(cardPoll);
+    let present = false;
     const poll = async () => {
       if (current() !== "card") { clearInterval(cardPoll); return; }
       try {
         const s = await (await fetch("/api/card-status")).json();
         $('[data-show="waiting-card"]').hidden = s.card_present;
+        if (s.card_present && !present) showTries();
+        if (!s.card_present) $('[data-testid="tries-left"]').textContent = "";
+        present = s.card_present;
       } catch (e) { /* the next poll tries again */ }
     };
     poll();
