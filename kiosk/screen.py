@@ -127,7 +127,7 @@ def screen():
         "screen.html", lang=current_language(), languages=LANGUAGES, shelter_name=store.shelter_name(shelter) or shelter,
         timeout=current_app.config["SCREEN_TIMEOUT"], done_timeout=current_app.config["SCREEN_DONE_TIMEOUT"],
         needs=SCREEN_NEEDS, need_labels=NEED_LABELS, destinations=destinations, strings=_strings(),
-        watch_card=watcher is not None, has_card=bool(current_app.config.get("CARD_READER")),
+        watch_card=watcher is not None, card_reader=current_app.config.get("CARD_READER") or "",
         has_ic=bool(current_app.config.get("IC_READER")))
 
 

@@ -143,6 +143,9 @@
   }
   // Tries left, read from the card without spending one, shown before anything is typed.
   async function showTries() {
+    // A PC/SC reader answers at once, card or not; an NFC reader waits for a card and would still be
+    // busy when the PIN is sent, so there the tries are shown only after a wrong one.
+    if (body.dataset.cardReader !== "pcsc") return;
     const r = await post("/screen/card-tries", state.secretMode === "code_b" ? { code_b: true } : {});
     $('[data-testid="tries-left"]').textContent = r.ok ? r.data.text : "";
     if (r.ok && r.data.warning) showErrors({ [state.secretMode]: r.data.warning });
