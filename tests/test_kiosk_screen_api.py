@@ -103,7 +103,7 @@ def test_leaving_needs_people_checked_in_here(kiosk):
     ("EV1:" + "A" * 10, "malformed", "Este não é um código QR do abrigo."),
     ("https://example.org/", "foreign", "pré-cadastro da cidade"),
     (sign(Household("hh-2", "焼津市", FAMILY.members, expires=int(time.time()) - 60), KEY), "expired", "expirou"),
-    (sign(Household("hh-revoked", "焼津市", FAMILY.members, expires=int(time.time()) + 60), KEY), "revoked", "cancelado"),
+    (sign(Household("hh-revoked", "焼津市", FAMILY.members, expires=int(time.time()) + 86400), KEY), "revoked", "cancelado"),
 ])
 def test_refused_qrs_say_why_in_the_chosen_language(kiosk, qr, code, words):
     kiosk.store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in kiosk.store.shelter_list()],
