@@ -294,6 +294,7 @@
   }
   function chooseConsent(value) {
     state.disclosure = value;
+    if (value) $('[data-error="disclosure"]').textContent = "";
     $$("[data-consent]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.consent === value)));
   }
   async function submitCheckin() {
@@ -378,6 +379,14 @@
     // A keyboard-wedge scanner types the code and presses Enter.
     ev.preventDefault();
     submitQr($("#qr-input").value);
+  });
+  document.addEventListener("input", (ev) => {
+    // A field being corrected loses its old error (each error follows its field, or the fieldset of
+    // a choice); the next answer from the kiosk says whether it is right now.
+    const field = ev.target.type === "radio" ? ev.target.closest("fieldset") : ev.target;
+    const error = field && field.nextElementSibling;
+    ev.target.removeAttribute("aria-invalid");
+    if (error && error.matches("[data-error]")) error.textContent = "";
   });
   $('[data-form="member"]').addEventListener("submit", (ev) => { ev.preventDefault(); addMember(ev.target); });
   $("#dest-filter").addEventListener("input", (ev) => {
