@@ -2,6 +2,7 @@
 # Everything the project needs on a fresh Debian machine; quick when it is all there.
 #   1. Debian packages listed in scripts/debian-packages.txt (installed when run as root)
 #   2. .venv with the project installed editable, with its test extras
+#   3. the kiosk screen's message catalogs compiled (kiosk/translations/*/LC_MESSAGES/messages.mo)
 # Environment: PYTHON (interpreter for the venv, default python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
