@@ -48,6 +48,7 @@ SHELTER_STATUSES = ("open", "closed")
 # none: only what the law allows after HQ confirms the inquirer; family: at once to whoever gives the
 # family code; public: whereabouts and injury at once to anyone who asks by name and birth date.
 CONSENTS = ("none", "family", "public")
+DISCLOSURES = CONSENTS   # the kiosk screen's name for the same choice
 _FAMILY_CODE_RE = re.compile(r"[0-9A-Za-z]{4,16}\Z")
 
 MAX_NAME = 100
@@ -268,8 +269,8 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
         code = unicodedata.normalize("NFKC", code).strip()
         if code and not _FAMILY_CODE_RE.match(code):
             raise InvalidEvent("the family code must be 4 to 16 letters or digits")
-        if consent == "family" and not code:
-            raise InvalidEvent("consent for the family needs a family code to give them")
+        if code and consent == "none":
+            raise InvalidEvent("a family code only goes with consent for the family or the public")
         never = raw.get("never_disclose", False)
         if type(never) is not bool:
             raise InvalidEvent("never_disclose must be true or false")

@@ -43,6 +43,8 @@ def _events(form: dict) -> list[dict]:
         drafts.append({"type": SELF_REPORT, "person": wire,
                        "data": {"where": form.get("where"), "note": form.get("note", "")}})
         consent = form.get("consent") or "none"
+        if consent == "family" and not (form.get("family_code") or "").strip():
+            errors["consent"] = "consent for the family needs a family code, the one your family will give"
         drafts.append({"type": CONSENT, "person": wire,
                        "data": {"consent": consent, "family_code": form.get("family_code", "")}})
     # Each draft is checked exactly as a kiosk's event would be, before anything is written.

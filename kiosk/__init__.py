@@ -16,6 +16,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SYNC_INTERVAL=2.0,
         START_SYNC=True,
         MAX_CONTENT_LENGTH=256 * 1024,
+        SCREEN_TIMEOUT=90,       # seconds without a touch before the screen starts over, blank
+        SCREEN_DONE_TIMEOUT=20,  # seconds the confirmation stays up
+        IC_READER=False,         # an nfcpy reader (NFC_DEVICE) for transport IC cards on the screen
     )
     app.config.from_prefixed_env("KIOSK")
     if config:
@@ -24,9 +27,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         raise ValueError("the kiosk needs KIOSK_DB (its database file) and SHELTER_ID")
     app.json.ensure_ascii = False
 
-    from . import checkin, db
+    from . import checkin, db, i18n, screen
+    from .identifications import Identifications
     db.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(checkin.bp)
+    app.register_blueprint(screen.bp)
+    # what the screen identified, held in memory a little longer than the screen waits for a touch
+    app.extensions["screen_ids"] = Identifications(2 * float(app.config["SCREEN_TIMEOUT"]) + 60)
 
     if app.config.get("CARD_READER") == "pcsc" and app.config.get("WATCH_TAPS", True):
         from .tap import PcscTapWatcher

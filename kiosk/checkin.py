@@ -110,7 +110,7 @@ def card_checkin():
     return jsonify({**_confirmation(events), "name": person.name}), 201
 
 
-def _tapped_token() -> str:
+def tapped_ic_token() -> str:
     from .card_readers import read_felica_idm
     key = get_store().ic_token_key()
     if not key:
@@ -125,7 +125,7 @@ def ic_link():
     body = _body()
     who = _who(body)
     try:
-        token = _tapped_token()
+        token = tapped_ic_token()
     except CardError as exc:
         return jsonify({"error": exc.code, "message": exc.message}), 422
     entry = get_store().link_ic(token, *who, shelter_id=current_app.config["SHELTER_ID"])
@@ -136,7 +136,7 @@ def ic_link():
 def ic_tap():
     """An evacuee taps their linked IC card: in if they are not here, out if they are."""
     try:
-        token = _tapped_token()
+        token = tapped_ic_token()
     except CardError as exc:
         return jsonify({"error": exc.code, "message": exc.message}), 422
     store, shelter = get_store(), current_app.config["SHELTER_ID"]
@@ -216,11 +216,17 @@ def _status() -> dict:
             "sync_error": None if syncer is None else syncer.last_error}
 
 
+@bp.get("/api/staff-calls")
+def staff_calls():
+    """Calls for staff from the screen ("I have nothing"), not yet answered; no personal data in them."""
+    return jsonify({"calls": get_store().open_staff_calls()})
+
+
 @bp.get("/api/status")
 def status():
     return jsonify(_status())
 
 
-@bp.get("/")
+@bp.get("/status")
 def index():
     return render_template("status.html", status=_status())

@@ -18,12 +18,12 @@ def checkin(args: argparse.Namespace) -> int:
     try:
         person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
                                "address": args.address, "name_kana": args.kana or ""})
-        consent = None
-        if args.consent or args.family_code or args.never_disclose:
-            consent = {"consent": args.consent or ("family" if args.family_code else "none"),
-                       "family_code": args.family_code or "", "never_disclose": args.never_disclose}
+        disclosure = args.consent or ("family" if args.family_code else None)
+        if disclosure == "family" and not args.family_code:
+            raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
         store = KioskStore(args.db)
-        event, *_ = store.check_in(args.shelter, [person], args.stay_type, consent=consent)
+        event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
+                                   family_code=args.family_code or "", never_disclose=args.never_disclose)
     except (InvalidEvent, KioskError) as exc:
         return _fail(str(exc))
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
@@ -73,7 +73,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
                           "HQ_TOKEN": args.token, "CARD_READER": args.card_reader,
-                          "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device})
+                          "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device,
+                          "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout})
     except (KioskError, ValueError) as exc:
         return _fail(str(exc))
     with app.app_context():
@@ -133,4 +134,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--card-reader", choices=("pcsc", "nfc"), help="the My Number card reader, if any")
     p.add_argument("--reader-name", help="PC/SC reader name (its beginning is enough)")
     p.add_argument("--nfc-device", default="usb", help="nfcpy device (usb, usb:054c:06c3, udp:HOST:PORT)")
+    p.add_argument("--ic-reader", action="store_true",
+                   help="offer transport IC cards on the screen (read on the nfcpy --nfc-device)")
+    p.add_argument("--screen-timeout", type=float, default=90,
+                   help="seconds without a touch before the screen starts over (default 90)")
     p.set_defaults(func=serve)

@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS shelters (
 CREATE TABLE IF NOT EXISTS prereg_keys (kid TEXT PRIMARY KEY, public_raw TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS prereg_revoked (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS ic_links (token TEXT PRIMARY KEY, person_key TEXT NOT NULL, linked_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS staff_calls (
+    id INTEGER PRIMARY KEY, called_at TEXT NOT NULL, language TEXT NOT NULL, reason TEXT NOT NULL,
+    answered_at TEXT
+);
 """
 
 
@@ -76,7 +80,8 @@ class KioskStore:
 
     def _initialised(self) -> bool:
         # A read, so that opening the store for each request takes no write lock.
-        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'ic_links'").fetchone() is not None \
+        # staff_calls is the newest table: a database from before it gets it added here.
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'staff_calls'").fetchone() is not None \
             and self._meta("device_id") is not None and bool(self.shelter_ids())
 
     def _initialise(self) -> None:
@@ -167,6 +172,10 @@ class KioskStore:
     def shelter_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM shelters")}
 
+    def shelter_list(self) -> list[tuple[str, str, str]]:
+        """(id, name, kind) of every shelter this kiosk knows, by id."""
+        return list(self.db.execute("SELECT id, name, kind FROM shelters ORDER BY id"))
+
     def shelter_name(self, shelter_id: str) -> str | None:
         row = self.db.execute("SELECT name FROM shelters WHERE id = ?", (shelter_id,)).fetchone()
         return row[0] if row else None
@@ -225,22 +234,31 @@ class KioskStore:
              where.state, where.shelter_id, where.stay_type, ev.seq))
 
     def check_in(self, shelter_id: str, persons: Sequence[Person], stay_type: str = "in_shelter",
-                 household_id: str = "", consent: dict | None = None) -> list[Event]:
+                 household_id: str = "", needs: Sequence[Sequence[str]] | None = None,
+                 disclosure: str | None = None, family_code: str = "", never_disclose: bool = False) -> list[Event]:
         """Check a person, or a household present together, in at one shelter.
 
-        `consent` ({"consent", "family_code", "never_disclose"}) is what they
-        chose for family inquiries; it is written in the same transaction.
+        `needs` (one list per person, in order) and the household's disclosure consent for
+        family inquiries (a `consent` event per person: evac.disclosure) go in the same
+        transaction as the check-in: all of it or nothing.
         """
         self._require_shelter(shelter_id)
         if not persons:
             raise KioskError("nobody to check in")
         if len(persons) > 1 and not household_id:
             household_id = "hh-" + uuid.uuid4().hex[:16]
-        drafts = [{"type": CHECKIN, "shelter_id": shelter_id, "person": p.to_wire(),
-                   "household_id": household_id, "data": {"stay_type": stay_type}} for p in persons]
-        if consent is not None:
-            drafts += [{"type": CONSENT, "shelter_id": shelter_id, "person": p.to_wire(),
-                        "household_id": household_id, "data": consent} for p in persons]
+        drafts = []
+        for i, p in enumerate(persons):
+            drafts.append({"type": CHECKIN, "shelter_id": shelter_id, "person": p.to_wire(),
+                           "household_id": household_id, "data": {"stay_type": stay_type}})
+            if needs and needs[i]:
+                drafts.append({"type": NEEDS, "shelter_id": shelter_id, "person": p.to_wire(),
+                               "household_id": household_id, "data": {"needs": list(needs[i])}})
+            if disclosure is not None or never_disclose:
+                drafts.append({"type": CONSENT, "shelter_id": shelter_id, "person": p.to_wire(),
+                               "household_id": household_id,
+                               "data": {"consent": disclosure or "none", "family_code": family_code,
+                                        "never_disclose": never_disclose}})
         return self.append(drafts)
 
     def set_consent(self, shelter_id: str, name: str, birth_date: str, address: str, consent: dict) -> Event:
@@ -251,17 +269,12 @@ class KioskStore:
         return event
 
     def check_in_prereg(self, shelter_id: str, household, stay_type: str = "in_shelter") -> list[Event]:
-        """Check in every member of a pre-registered household (from its verified QR) at once."""
-        self._require_shelter(shelter_id)
-        drafts = []
-        for m in household.members:
-            person = Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id).to_wire()
-            drafts.append({"type": CHECKIN, "shelter_id": shelter_id, "person": person,
-                           "household_id": household.household_id, "data": {"stay_type": stay_type}})
-            if m.needs:
-                drafts.append({"type": NEEDS, "shelter_id": shelter_id, "person": person,
-                               "household_id": household.household_id, "data": {"needs": list(m.needs)}})
-        return self.append(drafts)
+        """Check in every member of a pre-registered household (from its verified QR) at once,
+        with the needs and the disclosure consent they registered."""
+        persons = [Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id)
+                   for m in household.members]
+        return self.check_in(shelter_id, persons, stay_type, household.household_id,
+                             [m.needs for m in household.members], household.consent)
 
     def ic_token_key(self) -> bytes:
         return bytes.fromhex(self._meta("ic_token_key") or "")
@@ -296,15 +309,21 @@ class KioskStore:
                                       "household_id": household_id, "data": {"stay_type": "in_shelter"}}])
         return "checked_in", event
 
-    def tap_ic(self, token: str, shelter_id: str) -> tuple[str, Event]:
-        """A linked card tapped: check the holder out if checked in here, otherwise in."""
+    def ic_holder(self, token: str) -> RosterEntry | None:
+        """The person a transport IC card is linked to, or None."""
         row = self.db.execute("SELECT person_key FROM ic_links WHERE token = ?", (token,)).fetchone()
         if row is None:
-            raise KioskError("this IC card is not linked to anyone yet; please ask staff")
+            return None
         found = self.db.execute(
             "SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id, stay_type"
             " FROM roster WHERE person_key = ?", (row[0],)).fetchone()
-        entry = RosterEntry(Person(*found[:6]), found[6], Whereabouts(*found[7:]))
+        return RosterEntry(Person(*found[:6]), found[6], Whereabouts(*found[7:]))
+
+    def tap_ic(self, token: str, shelter_id: str) -> tuple[str, Event]:
+        """A linked card tapped: check the holder out if checked in here, otherwise in."""
+        entry = self.ic_holder(token)
+        if entry is None:
+            raise KioskError("this IC card is not linked to anyone yet; please ask staff")
         if entry.where.state == CHECKED_IN and entry.where.shelter_id == shelter_id:
             return "checked_out", self.check_out(entry.person.name, entry.person.birth_date, entry.person.address)
         (event,) = self.check_in(shelter_id, [entry.person], household_id=entry.household_id)
@@ -338,6 +357,22 @@ class KioskStore:
                              "person": entry.person.to_wire(), "household_id": entry.household_id,
                              "data": {"to_shelter_id": to_shelter_id}}])[0]
 
+    def leave(self, people: Sequence[tuple[str, str, str]], to_shelter_id: str | None = None) -> list[Event]:
+        """Several people (name, birth date, address) check out, or move on to another shelter, together:
+        all of them or, if any cannot, none."""
+        drafts = []
+        for who in people:
+            entry = self._checked_in_here(*who)
+            draft = {"type": CHECKOUT, "shelter_id": entry.where.shelter_id, "person": entry.person.to_wire(),
+                     "household_id": entry.household_id}
+            if to_shelter_id is not None:
+                self._require_shelter(to_shelter_id)
+                if to_shelter_id == entry.where.shelter_id:
+                    raise KioskError("the destination is the shelter they are already in")
+                draft.update(type=TRANSFER, data={"to_shelter_id": to_shelter_id})
+            drafts.append(draft)
+        return self.append(drafts)
+
     def set_stay_type(self, name: str, birth_date: str, address: str, stay_type: str) -> Event:
         entry = self._checked_in_here(name, birth_date, address)
         return self.append([{"type": STAY_TYPE, "shelter_id": entry.where.shelter_id,
@@ -368,6 +403,24 @@ class KioskStore:
         entry = self._known(name, birth_date, address)
         return self.append([{"type": STATUS, "shelter_id": shelter_id, "person": entry.person.to_wire(),
                              "household_id": entry.household_id, "data": {"status": status, "note": note}}])[0]
+
+    # -- calls for staff (from the screen's "I have nothing"); local, not events: nobody's data
+    def call_staff(self, language: str, reason: str = "no_id") -> int:
+        with self._write():
+            cur = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
+                                  (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                   language, reason))
+        return cur.lastrowid
+
+    def open_staff_calls(self) -> list[dict]:
+        rows = self.db.execute("SELECT id, called_at, language, reason FROM staff_calls"
+                               " WHERE answered_at IS NULL ORDER BY id")
+        return [dict(zip(("id", "called_at", "language", "reason"), r)) for r in rows]
+
+    def answer_staff_call(self, call_id: int) -> None:
+        with self._write():
+            self.db.execute("UPDATE staff_calls SET answered_at = ? WHERE id = ? AND answered_at IS NULL",
+                            (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), call_id))
 
     def checked_in(self, shelter_id: str | None = None) -> list[RosterEntry]:
         sql = ("SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id,"

@@ -2,6 +2,7 @@
 # Everything the project needs on a fresh Debian machine; quick when it is all there.
 #   1. Debian packages listed in scripts/debian-packages.txt (installed when run as root)
 #   2. .venv with the project installed editable, with its test extras
+#   3. the kiosk screen's message catalogs compiled (kiosk/translations/*/LC_MESSAGES/messages.mo)
 # Environment: PYTHON (interpreter for the venv, default python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,4 +56,11 @@ else
         | { grep -v "^WARNING: Location 'file:.*' is ignored" || true; }
     rm -f .venv/.installed-*
     touch "$stamp"
+fi
+
+# --- 3. Compiled message catalogs of the kiosk's screens (the .po files are the source) --
+if ! .venv/bin/pybabel compile -d kiosk/translations >/dev/null 2>&1; then
+    .venv/bin/pybabel compile -d kiosk/translations >&2 || true
+    say "compiling the kiosk's message catalogs failed" >&2
+    exit 1
 fi

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.browser"]  # Chromium through playwright, the kiosk app in a server thread
 
 
 def free_port() -> int:

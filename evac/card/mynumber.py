@@ -157,6 +157,23 @@ def parse_basic4(data: bytes) -> BasicFour:
                      birth_date=born.isoformat(), sex=SEXES.get(_text(fields[0xDF25].value, "sex"), "other"))
 
 
+def tries_left(transmit: Transmit, *, code_b: bool = False) -> int | None:
+    """The tries left of the PIN (or 照合番号B), read without spending one: for the screen to show
+    before anything is typed.  None when the card does not say."""
+    transmit = NumberSafeTransmit(transmit)
+    try:
+        _, sw = transmit(bytes([0x00, 0xA4, 0x04, 0x0C, len(KENHOJO_AID)]) + KENHOJO_AID)
+        if sw != SW_OK:
+            raise CardError("not_my_number_card", "this card is not a My Number card")
+        _check(_select_ef(transmit, EF_CODE_B if code_b else EF_PIN), "open its PIN")
+        _, sw = transmit(bytes([0x00, 0x20, 0x00, 0x80]))
+    except (ConnectionError, OSError) as exc:
+        raise CardRemoved(str(exc)) from None
+    if sw in (SW_BLOCKED, SW_AUTH_BLOCKED):
+        return 0
+    return _tries_left(sw)
+
+
 def read_basic4(transmit: Transmit, *, pin: str | None = None, code_b: str | None = None) -> BasicFour:
     """Read the four basic items with the PIN or 照合番号B.  Raises CardError; reads nothing else."""
     if (pin is None) == (code_b is None):

@@ -1,7 +1,7 @@
 """HQ settings (the disaster in progress), imported hazard layers, index of persons with needs
 
-Revision ID: 0003_map
-Revises: 0002_prereg
+Revision ID: 0009_map
+Revises: 0008_self_reports
 Create Date: 2026-11-25 15:00:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003_map'
-down_revision = '0002_prereg'
+revision = '0009_map'
+down_revision = '0008_self_reports'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,362 @@
+"""The evacuee's touch screen at `/`: identify (My Number card, QR, IC card, or call staff), confirm,
+household, stay type, needs, disclosure consent, confirmation; and leaving or moving on.
+
+The page holds the flow in the browser's memory; identification is held here, in memory only
+(`Identifications`), under a short-lived token, so the check-in at the end is made from what was read
+off the card or the verified QR and not from what a browser sends back.  Nothing is written before
+the last step, and then everything in one transaction.  Every refusal names its field and is in the
+chosen language.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
+
+from evac.card.mynumber import CardError, read_basic4, tries_left
+from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_birth_date, parse_person
+from evac.identity import person_key
+from evac.prereg_qr import QRRejected, keys_from_hex, verify
+from evac.whereabouts import CHECKED_IN
+
+from .checkin import open_reader, tapped_ic_token
+from .db import get_store
+from .i18n import LANGUAGES, current_language
+from .identifications import Identifications, Identified
+from .store import KioskError
+
+bp = Blueprint("screen", __name__)
+
+# The screen offers these needs (要配慮); "care" stays for staff entry.
+SCREEN_NEEDS = ("elderly", "disability", "pregnancy", "infant", "allergy", "medication", "dialysis", "pets",
+                "interpreter")
+MAX_MEMBERS = 15
+
+CARD_MESSAGES = {
+    "wrong_secret": _l("That number is not right. Tries left: %(n)s."),
+    "last_try": _l("Only one try is left. So that your card does not lock, use 照合番号B or ask staff."),
+    "locked": _l("This card is locked for this number. Use the other way or ask staff."),
+    "not_my_number_card": _l("This is not a My Number card."),
+    "no_card": _l("No card is on the reader. Place your card and try again."),
+    "card_removed": _l("The card moved before it was read. Hold it still and try again."),
+    "corrupt": _l("The card could not be read. Please ask staff."),
+    "no_reader": _l("This kiosk has no card reader. Scan a QR code or ask staff."),
+    "card_error": _l("The card could not be read. Please ask staff."),
+}
+QR_MESSAGES = {
+    "malformed": _l("This is not a shelter QR code."),
+    "foreign": _l("This QR code is not from the city's pre-registration, or cannot be checked here yet. "
+                  "Please ask staff."),
+    "forged": _l("This QR code is not genuine. Please ask staff."),
+    "expired": _l("This QR code has expired. Please ask staff."),
+    "revoked": _l("This QR code was cancelled. Please ask staff."),
+}
+
+NEED_LABELS = {
+    "elderly": _l("Elderly"), "disability": _l("Disability"), "pregnancy": _l("Pregnant"),
+    "infant": _l("Baby or infant"), "allergy": _l("Food allergy"), "medication": _l("Needs medicine"),
+    "dialysis": _l("Dialysis"), "pets": _l("With pets"), "interpreter": _l("Needs an interpreter"),
+}
+
+
+def _ids() -> Identifications:
+    return current_app.extensions["screen_ids"]
+
+
+class FormErrors(Exception):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@bp.errorhandler(FormErrors)
+def _form_errors(exc: FormErrors):
+    return jsonify({"errors": exc.errors}), 422
+
+
+@bp.before_request
+def _json_only():
+    # The screen's script sends JSON; a form posted from some other page cannot (without the kiosk's
+    # leave), so it cannot check anyone in or call staff.
+    if request.method == "POST" and request.endpoint != "screen.forget" and not request.is_json:
+        return jsonify({"errors": {"form": _("Something went wrong. Please start again.")}}), 415
+    return None
+
+
+@bp.after_request
+def _no_outside(resp):
+    # The screen may load nothing from outside the kiosk: the browser itself enforces it.
+    resp.headers.setdefault("Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+                            "object-src 'none'; base-uri 'none'; form-action 'self'")
+    resp.headers.setdefault("Cache-Control", "no-store")
+    return resp
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise FormErrors({"form": _("Something went wrong. Please start again.")})
+    return body
+
+
+def _strings() -> dict[str, str]:
+    """Texts the page's script shows, in the chosen language."""
+    return {
+        "digits_pin": _("Enter the 4-digit PIN."),
+        "digits_code_b": _("Enter the 14 digits of 照合番号B."),
+        "offline": _("The kiosk did not answer. Please try again or ask staff."),
+        "no_camera": _("The camera cannot be used. Use the scanner or ask staff."),
+        "nobody": _("Choose at least one person."),
+        "here": _("already checked in here"),
+        "remove": _("Remove"),
+    }
+
+
+
+
+@bp.get("/")
+def screen():
+    store = get_store()
+    shelter = current_app.config["SHELTER_ID"]
+    # people move on to places where they can stay: the designated shelters (指定避難所)
+    destinations = [(sid, name) for sid, name, kind in store.shelter_list() if kind == "shelter" and sid != shelter]
+    watcher = current_app.extensions.get("tap_watcher")
+    return render_template(
+        "screen.html", lang=current_language(), languages=LANGUAGES, shelter_name=store.shelter_name(shelter) or shelter,
+        timeout=current_app.config["SCREEN_TIMEOUT"], done_timeout=current_app.config["SCREEN_DONE_TIMEOUT"],
+        needs=SCREEN_NEEDS, need_labels=NEED_LABELS, destinations=destinations, strings=_strings(),
+        watch_card=watcher is not None, card_reader=current_app.config.get("CARD_READER") or "",
+        has_ic=bool(current_app.config.get("IC_READER")))
+
+
+# -- identification --------------------------------------------------------------------
+
+def _where(persons: list[Person]) -> list[bool]:
+    """Whether each person is checked in at this kiosk's shelter now."""
+    store, shelter = get_store(), current_app.config["SHELTER_ID"]
+    here = []
+    for p in persons:
+        entry = store.find(p.name, p.birth_date, p.address)
+        here.append(bool(entry and entry.where.state == CHECKED_IN and entry.where.shelter_id == shelter))
+    return here
+
+
+def _identified(ident: Identified):
+    token = _ids().put(ident)
+    return jsonify({"token": token, "source": ident.source, "disclosure": ident.disclosure,
+                    "persons": [{"name": p.name, "birth_date": p.birth_date, "here": h, "needs": list(n)}
+                                for p, h, n in zip(ident.persons, _where(ident.persons), ident.needs)]})
+
+
+@bp.post("/screen/card")
+def card():
+    body = _body()
+    field = "code_b" if "code_b" in body else "pin"
+    secret = body.get(field)
+    digits = 14 if field == "code_b" else 4
+    if not isinstance(secret, str) or len(secret) != digits or not secret.isdigit() or not secret.isascii():
+        raise FormErrors({field: _("Enter the 4-digit PIN.") if field == "pin"
+                          else _("Enter the 14 digits of 照合番号B.")})
+    try:
+        reader = open_reader(current_app.config)
+        try:
+            info = read_basic4(reader.transmit, **{field: secret})
+        finally:
+            reader.close()
+    except CardError as exc:
+        message = CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"])
+        return jsonify({"errors": {field: str(message) % {"n": exc.tries_left}}, "code": exc.code,
+                        "tries_left": exc.tries_left,
+                        "tries_text": "" if exc.tries_left is None else _("Tries left: %(n)s", n=exc.tries_left)}), 422
+    person = parse_person(info.to_json())
+    return _identified(Identified("card", [person], [()]))
+
+
+@bp.post("/screen/card-tries")
+def card_tries():
+    """How many tries the PIN (or 照合番号B) of the card on the reader has left; reads nothing else."""
+    field = "code_b" if _body().get("code_b") else "pin"
+    try:
+        reader = open_reader(current_app.config)
+        try:
+            left = tries_left(reader.transmit, code_b=field == "code_b")
+        finally:
+            reader.close()
+    except CardError as exc:
+        return jsonify({"errors": {field: str(CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"]))},
+                        "code": exc.code}), 422
+    message = ""
+    if left == 0:
+        message = str(CARD_MESSAGES["locked"])
+    elif left == 1:
+        message = str(CARD_MESSAGES["last_try"])
+    return jsonify({"tries_left": left, "text": "" if left is None else _("Tries left: %(n)s", n=left),
+                    "warning": message})
+
+
+@bp.post("/screen/qr")
+def qr():
+    text = _body().get("qr")
+    if not isinstance(text, str) or not text.strip() or len(text) > 4000:
+        raise FormErrors({"qr": _("No QR code was read. Please scan again.")})
+    store = get_store()
+    try:
+        household = verify(text.strip(), keys_from_hex(store.prereg_keys()), store.prereg_revoked())
+    except QRRejected as exc:
+        return jsonify({"errors": {"qr": str(QR_MESSAGES.get(exc.reason, QR_MESSAGES["malformed"]))},
+                        "code": exc.reason}), 422
+    persons = [Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id)
+               for m in household.members]
+    return _identified(Identified("qr", persons, [tuple(m.needs) for m in household.members],
+                                  household.household_id, household.consent))
+
+
+@bp.post("/screen/ic")
+def ic():
+    try:
+        token = tapped_ic_token()
+    except CardError as exc:
+        return jsonify({"errors": {"ic": str(CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"]))},
+                        "code": exc.code}), 422
+    except KioskError:
+        raise FormErrors({"ic": _("IC cards cannot be used at this kiosk yet. Please ask staff.")})
+    entry = get_store().ic_holder(token)
+    if entry is None:
+        raise FormErrors({"ic": _("This IC card is not linked to anyone yet. Please ask staff.")})
+    return _identified(Identified("ic", [entry.person], [()], entry.household_id))
+
+
+@bp.post("/screen/forget")
+def forget():
+    """The screen started over: what it identified is dropped now rather than when it expires."""
+    _ids().drop(request.get_data(as_text=True)[:100])
+    return "", 204
+
+
+@bp.post("/screen/call-staff")
+def call_staff():
+    get_store().call_staff(current_language(), "no_id")
+    return jsonify({"status": "called"}), 201
+
+
+@bp.post("/screen/member")
+def member():
+    """Check one household member typed in on the screen; writes nothing."""
+    return jsonify(_member(_body(), "member"))
+
+
+def _member(raw, prefix: str) -> dict:
+    if not isinstance(raw, dict):
+        raise FormErrors({prefix: _("Something went wrong. Please start again.")})
+    errors = {}
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors[f"{prefix}.name"] = _("Enter the name.")
+    elif len(name.strip()) > 100:
+        errors[f"{prefix}.name"] = _("The name is too long.")
+    birth = raw.get("birth_date")
+    try:
+        birth = parse_birth_date(birth)
+    except InvalidEvent:
+        errors[f"{prefix}.birth_date"] = _("Enter the birth date like 1980-02-17 (year-month-day).")
+    if raw.get("sex") not in ("female", "male", "other"):
+        errors[f"{prefix}.sex"] = _("Choose one.")
+    if errors:
+        raise FormErrors(errors)
+    try:
+        person = parse_person({"name": name, "birth_date": birth, "sex": raw["sex"]})
+    except InvalidEvent:
+        raise FormErrors({f"{prefix}.name": _("The name has characters that cannot be used.")}) from None
+    return {"name": person.name, "birth_date": person.birth_date, "sex": person.sex}
+
+
+def _held(body: dict) -> tuple[Identified, list[Person], list[int]]:
+    ident = _ids().get(body.get("token"))
+    if ident is None:
+        raise FormErrors({"form": _("This took too long. Please start again.")})
+    present = body.get("present")
+    if (not isinstance(present, list) or any(type(i) is not int or not 0 <= i < len(ident.persons) for i in present)
+            or len(set(present)) != len(present)):
+        raise FormErrors({"present": _("Choose at least one person.")})
+    return ident, [ident.persons[i] for i in present], present
+
+
+# -- check-in, leaving, moving on ----------------------------------------------------------
+
+@bp.post("/screen/checkin")
+def checkin():
+    body = _body()
+    ident, persons, present = _held(body)
+    errors: dict[str, str] = {}
+    extra = body.get("members") or []
+    if not isinstance(extra, list) or len(extra) + len(persons) > MAX_MEMBERS:
+        raise FormErrors({"members": _("Too many people for one check-in. Please ask staff.")})
+    if not persons and not extra:
+        errors["present"] = _("Choose at least one person.")
+    address = ident.persons[0].address
+    for i, raw in enumerate(extra):
+        try:
+            m = _member(raw, f"members.{i}")
+            persons.append(Person(m["name"], m["birth_date"], m["sex"], address))
+        except FormErrors as exc:
+            errors.update(exc.errors)
+    stay = body.get("stay_type")
+    if stay not in STAY_TYPES:
+        errors["stay_type"] = _("Choose where you will stay.")
+    needs = body.get("needs")
+    if (not isinstance(needs, list) or len(needs) != len(persons)
+            or any(not isinstance(n, list) or any(c not in NEEDS_CODES for c in n) for n in needs)):
+        errors["needs"] = _("Please choose the needs again.")
+    disclosure = body.get("disclosure")
+    if disclosure not in DISCLOSURES:
+        errors["disclosure"] = _("Choose who may be told that you are here.")
+    code = body.get("family_code") or ""
+    if code and (not isinstance(code, str) or not (4 <= len(code) <= 12) or not code.isascii() or not code.isalnum()):
+        errors["family_code"] = _("The family code is 4 to 12 letters or numbers.")
+    elif code and disclosure == "none":
+        errors["family_code"] = _("A family code is only needed when your family may be told.")
+    keys = [person_key(p.name, p.birth_date, p.address) for p in persons]
+    if len(set(keys)) != len(keys):
+        errors["members"] = _("The same person is listed twice.")
+    if errors:
+        raise FormErrors(errors)
+    household = ident.household_id if len(persons) > 1 or ident.household_id else ""
+    try:
+        events = get_store().check_in(current_app.config["SHELTER_ID"], persons, stay, household,
+                                      [sorted(set(n)) for n in needs], disclosure, code)
+    except (KioskError, InvalidEvent):
+        raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
+    _ids().drop(body["token"])
+    return _done(events, [p.name for p in persons])
+
+
+def _done(events, names: list[str]):
+    at = dt.datetime.now().astimezone()
+    return jsonify({"status": "confirmed", "names": names, "seq": [e.seq for e in events],
+                    "confirmed_at": at.isoformat(timespec="seconds"),
+                    "time_text": format_datetime(at, "short")}), 201
+
+
+@bp.post("/screen/leave")
+def leave():
+    """Check out, or move on to another shelter (to_shelter_id), the people chosen."""
+    body = _body()
+    ident, persons, _present = _held(body)
+    if not persons:
+        raise FormErrors({"present": _("Choose at least one person.")})
+    here = _where(persons)
+    if not all(here):
+        raise FormErrors({"present": _("Only people checked in at this shelter can leave here.")})
+    to = body.get("to_shelter_id")
+    store = get_store()
+    if to is not None and (not isinstance(to, str) or to not in store.shelter_ids()
+                           or to == current_app.config["SHELTER_ID"]):
+        raise FormErrors({"to_shelter_id": _("Choose the shelter you are moving to.")})
+    try:
+        events = store.leave([(p.name, p.birth_date, p.address) for p in persons], to)
+    except (KioskError, InvalidEvent):
+        raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
+    _ids().drop(body["token"])
+    return _done(events, [p.name for p in persons])

@@ -1,0 +1,400 @@
+// The evacuee's kiosk screen (kiosk/templates/screen.html).  All of one person's flow lives in this
+// page's memory; starting over reloads the page without ?lang=, so nothing of them stays and the
+// next person starts in Japanese.  Texts come from the server in the chosen language.
+"use strict";
+(function () {
+  const body = document.body;
+  const lang = body.dataset.lang;
+  const S = JSON.parse(document.getElementById("strings").textContent);
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const state = { purpose: "checkin", token: null, source: null, identified: [], present: [], members: [],
+                  stay: null, needs: [], disclosure: null, secretMode: "pin", digits: "" };
+
+  // -- starting over -----------------------------------------------------------------------
+  function restart() {
+    if (state.token) navigator.sendBeacon("/screen/forget", state.token);
+    location.replace(location.pathname);
+  }
+  let timer = null;
+  function arm(seconds) {
+    clearTimeout(timer);
+    timer = setTimeout(restart, seconds * 1000);
+  }
+  function touched() {
+    // The start screen in the default language has nothing to forget.
+    if (current() === "start" && lang === "ja") { clearTimeout(timer); return; }
+    arm(current() === "done" ? Number(body.dataset.doneTimeout) : Number(body.dataset.timeout));
+  }
+  ["pointerdown", "keydown", "input"].forEach((t) => document.addEventListener(t, touched, true));
+
+  // -- screens -----------------------------------------------------------------------------
+  function current() { const s = $(".screen:not([hidden])"); return s && s.dataset.screen; }
+  function show(name) {
+    $$(".screen").forEach((s) => { s.hidden = s.dataset.screen !== name; });
+    $$("[data-show]").forEach((el) => {
+      const key = el.dataset.show;
+      if (key.startsWith("purpose-")) el.hidden = key !== "purpose-" + state.purpose;
+    });
+    clearErrors();
+    if (name !== "qr") stopCamera();
+    if (name === "qr") $("#qr-input").focus();
+    if (name === "card") watchCard();
+    if (name === "members") renderMembers();
+    if (name === "needs") renderNeeds();
+    touched();
+    window.scrollTo(0, 0);
+  }
+
+  // -- errors next to their field ----------------------------------------------------------
+  function clearErrors() {
+    $$("[data-error]").forEach((el) => { el.textContent = ""; });
+    $$("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+  }
+  function showErrors(errors) {
+    clearErrors();
+    const screen = $(".screen:not([hidden])");
+    for (const [field, message] of Object.entries(errors)) {
+      const el = $(`[data-error="${CSS.escape(field)}"]`, screen) || $('[data-error="form"]', screen)
+        || $("[data-error]", screen);
+      if (!el) continue;
+      el.textContent = el.textContent ? el.textContent + " " + message : message;
+      const input = el.previousElementSibling;
+      if (input && input.matches("input, output")) input.setAttribute("aria-invalid", "true");
+    }
+  }
+
+  async function post(path, data) {
+    const headers = { "Content-Type": "application/json" };
+    const csrf = $('meta[name="csrf-token"]');
+    if (csrf) headers["X-CSRFToken"] = csrf.content;
+    clearTimeout(timer);  // a card read may take a while: the person is still there
+    try {
+      const resp = await fetch(`${path}?lang=${encodeURIComponent(lang)}`, {
+        method: "POST", headers, body: JSON.stringify(data || {}), credentials: "same-origin" });
+      return { ok: resp.ok, data: await resp.json() };
+    } catch (e) {
+      return { ok: false, data: { errors: { form: S.offline } } };
+    } finally {
+      touched();
+    }
+  }
+
+  // -- identification ----------------------------------------------------------------------
+  function identified(data) {
+    state.token = data.token;
+    state.source = data.source;
+    state.identified = data.persons;
+    state.disclosure = data.disclosure;
+    state.present = data.persons.map((p) => (state.purpose === "leave" ? p.here : !p.here));
+    state.needs = data.persons.map((p) => p.needs.slice());
+    const list = $('[data-list="identified"]');
+    list.replaceChildren();
+    data.persons.forEach((p, i) => {
+      const li = document.createElement("li");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = state.present[i];
+      box.disabled = state.purpose === "leave" && !p.here;
+      box.dataset.testid = `present-${i}`;
+      box.addEventListener("change", () => { state.present[i] = box.checked; });
+      const text = document.createElement("span");
+      text.textContent = `${p.name}（${p.birth_date}）`;
+      li.append(box, text);
+      if (p.here) {
+        const note = document.createElement("span");
+        note.className = "note";
+        note.textContent = S.here;
+        li.append(note);
+      }
+      list.append(li);
+    });
+    show("confirm");
+  }
+
+  async function readCard() {
+    const digits = state.digits;
+    const field = state.secretMode;
+    const want = field === "pin" ? 4 : 14;
+    if (digits.length !== want) { showErrors({ [field]: field === "pin" ? S.digits_pin : S.digits_code_b }); return; }
+    const r = await post("/screen/card", { [field]: digits });
+    state.digits = "";
+    renderDigits();
+    if (r.ok) { identified(r.data); return; }
+    showErrors(r.data.errors);
+    $('[data-testid="tries-left"]').textContent = r.data.tries_text || "";
+  }
+  function renderDigits() {
+    // Masked, so that nobody behind sees the PIN or 照合番号B; 照合番号B in its three parts (6-4-4).
+    const dots = "●".repeat(state.digits.length);
+    $("#secret").textContent = state.secretMode === "pin" ? dots
+      : [dots.slice(0, 6), dots.slice(6, 10), dots.slice(10)].filter(Boolean).join(" ");
+  }
+  function secretMode(mode) {
+    state.secretMode = mode;
+    state.digits = "";
+    renderDigits();
+    clearErrors();
+    $$("[data-mode-label]").forEach((el) => { el.hidden = el.dataset.modeLabel !== mode; });
+    $('[data-testid="use-code-b"]').hidden = mode === "code_b";
+    $('[data-testid="use-pin"]').hidden = mode === "pin";
+    $('[data-testid="tries-left"]').textContent = "";
+    showTries();
+  }
+  // Tries left, read from the card without spending one, shown before anything is typed.
+  async function showTries() {
+    // A PC/SC reader answers at once, card or not; an NFC reader waits for a card and would still be
+    // busy when the PIN is sent, so there the tries are shown only after a wrong one.
+    if (body.dataset.cardReader !== "pcsc") return;
+    const r = await post("/screen/card-tries", state.secretMode === "code_b" ? { code_b: true } : {});
+    $('[data-testid="tries-left"]').textContent = r.ok ? r.data.text : "";
+    if (r.ok && r.data.warning) showErrors({ [state.secretMode]: r.data.warning });
+  }
+  let cardPoll = null;
+  function watchCard() {
+    if (body.dataset.watchCard !== "yes") { showTries(); return; }
+    clearInterval(cardPoll);
+    let present = false;
+    const poll = async () => {
+      if (current() !== "card") { clearInterval(cardPoll); return; }
+      try {
+        const s = await (await fetch("/api/card-status")).json();
+        $('[data-show="waiting-card"]').hidden = s.card_present;
+        if (s.card_present && !present) showTries();
+        if (!s.card_present) $('[data-testid="tries-left"]').textContent = "";
+        present = s.card_present;
+      } catch (e) { /* the next poll tries again */ }
+    };
+    poll();
+    cardPoll = setInterval(poll, 1000);
+  }
+
+  async function submitQr(text) {
+    const r = await post("/screen/qr", { qr: text });
+    $("#qr-input").value = "";
+    if (r.ok) identified(r.data); else { showErrors(r.data.errors); $("#qr-input").focus(); }
+  }
+
+  // The camera: frames go through jsQR (vendored in static/vendor); the first code found is submitted.
+  let stream = null;
+  function decodeImageData(img) {
+    const found = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "attemptBoth" });
+    return found ? found.data : null;
+  }
+  function decodeImageUrl(url) {
+    return new Promise((resolve, reject) => {
+      const image = new Image();
+      image.onload = () => {
+        const canvas = document.createElement("canvas");
+        canvas.width = image.naturalWidth;
+        canvas.height = image.naturalHeight;
+        const ctx = canvas.getContext("2d");
+        ctx.drawImage(image, 0, 0);
+        resolve(decodeImageData(ctx.getImageData(0, 0, canvas.width, canvas.height)));
+      };
+      image.onerror = () => reject(new Error("image not loaded"));
+      image.src = url;
+    });
+  }
+  window.kioskScan = { decodeImageData, decodeImageUrl, submit: submitQr };
+  async function startCamera() {
+    const video = $("#camera");
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    } catch (e) {
+      showErrors({ qr: S.no_camera });
+      return;
+    }
+    video.srcObject = stream;
+    video.hidden = false;
+    await video.play();
+    const canvas = $("#camera-frame");
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    const frame = () => {
+      if (!stream) return;
+      if (video.videoWidth) {
+        canvas.width = video.videoWidth;
+        canvas.height = video.videoHeight;
+        ctx.drawImage(video, 0, 0);
+        const text = decodeImageData(ctx.getImageData(0, 0, canvas.width, canvas.height));
+        if (text) { stopCamera(); submitQr(text); return; }
+      }
+      requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+  }
+  function stopCamera() {
+    if (!stream) return;
+    stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+    $("#camera").hidden = true;
+  }
+
+  // -- household, stay, needs, consent ----------------------------------------------------
+  function people() {
+    const here = state.identified.filter((_, i) => state.present[i]).map((p) => p.name);
+    return here.concat(state.members.map((m) => m.name));
+  }
+  function renderMembers() {
+    const list = $('[data-list="members"]');
+    list.replaceChildren();
+    state.identified.forEach((p, i) => {
+      if (!state.present[i]) return;
+      const li = document.createElement("li");
+      li.textContent = `${p.name}（${p.birth_date}）`;
+      list.append(li);
+    });
+    state.members.forEach((m, i) => {
+      const li = document.createElement("li");
+      const text = document.createElement("span");
+      text.textContent = `${m.name}（${m.birth_date}）`;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "mid";
+      remove.textContent = S.remove;
+      remove.addEventListener("click", () => { state.members.splice(i, 1); renderMembers(); });
+      li.append(text, remove);
+      list.append(li);
+    });
+  }
+  async function addMember(form) {
+    const sex = $('input[name="sex"]:checked', form);
+    const r = await post("/screen/member", { name: form.elements.name.value, birth_date: form.elements.birth_date.value,
+                                             sex: sex ? sex.value : null });
+    if (!r.ok) { showErrors(r.data.errors); return; }
+    state.members.push({ ...r.data, needs: [] });
+    form.reset();
+    clearErrors();
+    renderMembers();
+  }
+  function personNeeds() {
+    // one list per person, in the order people() gives
+    const fromId = state.identified.map((_, i) => i).filter((i) => state.present[i]).map((i) => state.needs[i]);
+    return fromId.concat(state.members.map((m) => m.needs));
+  }
+  function renderNeeds() {
+    const list = $('[data-list="needs"]');
+    list.replaceChildren();
+    const names = people();
+    const lists = personNeeds();
+    names.forEach((name, i) => {
+      const row = $("#need-row").content.firstElementChild.cloneNode(true);
+      $("legend", row).textContent = name;
+      row.dataset.testid = `needs-${i}`;
+      $$("[data-need]", row).forEach((chip) => {
+        chip.setAttribute("aria-pressed", String(lists[i].includes(chip.dataset.need)));
+        chip.addEventListener("click", () => {
+          const at = lists[i].indexOf(chip.dataset.need);
+          if (at >= 0) lists[i].splice(at, 1); else lists[i].push(chip.dataset.need);
+          chip.setAttribute("aria-pressed", String(at < 0));
+        });
+      });
+      list.append(row);
+    });
+  }
+  function chooseConsent(value) {
+    state.disclosure = value;
+    if (value) $('[data-error="disclosure"]').textContent = "";
+    $$("[data-consent]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.consent === value)));
+  }
+  async function submitCheckin() {
+    const present = state.present.map((on, i) => (on ? i : -1)).filter((i) => i >= 0);
+    const r = await post("/screen/checkin", {
+      token: state.token, present, members: state.members, stay_type: state.stay,
+      needs: personNeeds(), disclosure: state.disclosure, family_code: $("#family-code").value.trim() });
+    if (r.ok) done("checkin", r.data); else showErrors(r.data.errors);
+  }
+
+  // -- leaving -----------------------------------------------------------------------------
+  async function leave(toShelter, toName) {
+    let present = state.present.map((on, i) => (on ? i : -1)).filter((i) => i >= 0);
+    if (!present.length && state.identified.some((p) => p.here)) { showErrors({ present: S.nobody }); return; }
+    // nobody identified is checked in here: the kiosk says so, in words
+    if (!present.length) present = state.identified.map((_, i) => i);
+    const data = { token: state.token, present };
+    if (toShelter) data.to_shelter_id = toShelter;
+    const r = await post("/screen/leave", data);
+    if (!r.ok) { showErrors(r.data.errors); return; }
+    $('[data-testid="done-destination"]').textContent = toName || "";
+    done(toShelter ? "transfer" : "checkout", r.data);
+  }
+
+  function done(kind, data) {
+    state.token = null;
+    $$('[data-show^="done-"]').forEach((el) => { el.hidden = el.dataset.show !== "done-" + kind; });
+    const list = $('[data-list="done-names"]');
+    list.replaceChildren(...data.names.map((n) => { const li = document.createElement("li"); li.textContent = n; return li; }));
+    $('[data-testid="done-time"]').textContent = data.time_text;
+    $('[data-testid="done-time"]').dataset.iso = data.confirmed_at;
+    show("done");
+  }
+
+  // -- wiring --------------------------------------------------------------------------------
+  document.addEventListener("click", async (ev) => {
+    const el = ev.target.closest("button");
+    if (!el) return;
+    if (el.dataset.digit) {
+      const max = state.secretMode === "pin" ? 4 : 14;
+      if (state.digits.length < max) state.digits += el.dataset.digit;
+      renderDigits();
+      return;
+    }
+    switch (el.dataset.action) {
+      case "restart": restart(); break;
+      case "purpose": state.purpose = el.dataset.purpose; show("method"); break;
+      case "go":
+        if (el.dataset.to === "members" && !state.present.some(Boolean)) { showErrors({ present: S.nobody }); break; }
+        show(el.dataset.to);
+        break;
+      case "backspace": state.digits = state.digits.slice(0, -1); renderDigits(); break;
+      case "read-card": el.disabled = true; try { await readCard(); } finally { el.disabled = false; } break;
+      case "secret-mode": secretMode(el.dataset.mode); break;
+      case "camera": startCamera(); break;
+      case "read-ic": {
+        el.disabled = true;
+        const r = await post("/screen/ic", {});
+        el.disabled = false;
+        if (r.ok) identified(r.data); else showErrors(r.data.errors);
+        break;
+      }
+      case "call-staff": {
+        const r = await post("/screen/call-staff", {});
+        if (r.ok) show("called"); else showErrors(r.data.errors);
+        break;
+      }
+      case "stay": state.stay = el.dataset.stay; show("needs"); break;
+      case "consent": chooseConsent(el.dataset.consent); break;
+      case "submit-checkin": el.disabled = true; try { await submitCheckin(); } finally { el.disabled = false; } break;
+      case "leave": leave(null); break;
+      case "transfer": leave(el.dataset.shelter, el.dataset.name); break;
+      default: break;
+    }
+  });
+  document.addEventListener("keydown", (ev) => {
+    // A scanner's keystrokes belong in the scan field even if someone tapped elsewhere on the screen.
+    const field = $("#qr-input");
+    if (current() === "qr" && document.activeElement !== field && !ev.target.matches("input")) field.focus();
+  }, true);
+  $('[data-form="qr"]').addEventListener("submit", (ev) => {
+    // A keyboard-wedge scanner types the code and presses Enter.
+    ev.preventDefault();
+    submitQr($("#qr-input").value);
+  });
+  document.addEventListener("input", (ev) => {
+    // A field being corrected loses its old error (each error follows its field, or the fieldset of
+    // a choice); the next answer from the kiosk says whether it is right now.
+    const field = ev.target.type === "radio" ? ev.target.closest("fieldset") : ev.target;
+    const error = field && field.nextElementSibling;
+    ev.target.removeAttribute("aria-invalid");
+    if (error && error.matches("[data-error]")) error.textContent = "";
+  });
+  $('[data-form="member"]').addEventListener("submit", (ev) => { ev.preventDefault(); addMember(ev.target); });
+  $("#dest-filter").addEventListener("input", (ev) => {
+    const q = ev.target.value.trim();
+    $$("[data-shelter]").forEach((b) => { b.parentElement.hidden = q && !b.dataset.name.includes(q) && !b.dataset.shelter.includes(q.toUpperCase()); });
+  });
+  // When the consent screen opens, show what a pre-registration already said.
+  const observer = new MutationObserver(() => { if (current() === "consent") chooseConsent(state.disclosure); });
+  observer.observe($('[data-screen="consent"]'), { attributes: true, attributeFilter: ["hidden"] });
+  show("start");
+})();

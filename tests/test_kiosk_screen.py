@@ -1,0 +1,454 @@
+"""The evacuee's kiosk screen in a real browser (Debian's Chromium through playwright) against the kiosk
+app on a real HTTP port with its real SQLite file: the emulated My Number card through pcscd, a signed
+QR typed by a keyboard-wedge scanner or shown to the camera, a linked IC card, calling staff; wrong
+PINs, the last try, a forged QR, bad form input, the inactivity timeout, languages.  Every page is
+checked to load nothing from outside the app (tests/browser.py), and the main screens are kept as
+pictures under test-artifacts/screenshots/."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import segno
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from evac.card.applet import MyNumberApplet
+from evac.prereg_qr import Household, Member, key_id, sign
+from kiosk.store import KioskStore
+from tests.browser import screenshot, show_to_camera
+from tests.test_card_pcsc import NUMBER, identity
+
+CARD = {"CARD_READER": "pcsc", "READER_NAME": "Virtual PCD"}
+FAMILY = Household(
+    household_id="hh-yaizu-0001", address="静岡県焼津市本町5-9-1", consent="family",
+    expires=int(time.time()) + 86400, issued=int(time.time()),
+    members=(Member("p-0001", "焼津 太郎", "1948-03-03", "male", "ヤイヅ タロウ", ("dialysis",)),
+             Member("p-0002", "焼津 花子", "1950-07-07", "female"),
+             Member("p-0003", "焼津 陽菜", "2022-01-15", "female", "", ("infant", "allergy"))))
+
+
+@pytest.fixture(scope="module")
+def hq_key():
+    return Ed25519PrivateKey.generate()
+
+
+def trust(server, private_key) -> None:
+    """The kiosk learns HQ's QR key the way a sync brings it down."""
+    store = KioskStore(server.db)
+    public = private_key.public_key()
+    store.apply_config({"shelters": [{"id": sid, "name": name, "kind": kind}
+                                     for sid, name, kind in store.shelter_list()],
+                        "prereg_keys": {key_id(public): public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()},
+                        "ic_token_key": "11" * 32})
+    store.close()
+
+
+def events(server) -> list[dict]:
+    store = KioskStore(server.db)
+    try:
+        return [json.loads(r[0]) for r in store.db.execute("SELECT body FROM events ORDER BY seq")]
+    finally:
+        store.close()
+
+
+def tid(page, name: str):
+    return page.get_by_test_id(name)
+
+
+def type_digits(page, digits: str) -> None:
+    for d in digits:
+        page.locator(f'[data-testid="pinpad"] [data-digit="{d}"]').click()
+
+
+def scan_with_wedge(page, text: str) -> None:
+    """A USB keyboard-wedge scanner: keystrokes into the focused field, then Enter."""
+    field = tid(page, "qr-input")
+    assert field.evaluate("el => el === document.activeElement"), "the scanner's field must have the focus"
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def walk_to_consent(page, stay="stay-in_shelter"):
+    tid(page, "confirm-yes").click()
+    tid(page, "members-next").click()
+    tid(page, stay).click()
+    tid(page, "needs-next").click()
+
+
+# -- My Number card -----------------------------------------------------------------------------
+
+def test_card_checkin_with_household_needs_and_consent(insert_card, kiosk_server, page_at):
+    kiosk = kiosk_server(**CARD)
+    applet = insert_card(MyNumberApplet(identity()))
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    screenshot(page, "01-start-en")
+    tid(page, "checkin").click()
+    screenshot(page, "02-method")
+    tid(page, "method-card").click()
+    page.wait_for_selector('[data-testid="tries-left"]:has-text("Tries left: 3")')  # read without spending one
+    type_digits(page, "99")
+    tid(page, "pin-ok").click()  # too short: said next to the PIN, nothing sent to the card
+    assert "4-digit PIN" in tid(page, "error-pin").inner_text()
+    type_digits(page, "9999")
+    tid(page, "pin-ok").click()
+    page.wait_for_selector('[data-testid="error-pin"]:has-text("Tries left: 2")')
+    assert tid(page, "tries-left").inner_text() == "Tries left: 2"
+    screenshot(page, "03-card-wrong-pin")
+    assert applet.pin_tries == 2 and events(kiosk) == []
+    type_digits(page, "4321")
+    tid(page, "pin-ok").click()
+    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
+    assert "𠮷田　花子" in tid(page, "identified").inner_text()
+    screenshot(page, "04-confirm")
+    tid(page, "confirm-yes").click()
+
+    # A household member typed in badly: each error next to its field, nothing saved.
+    tid(page, "member-name").fill("")
+    tid(page, "member-birth").fill("17/02/2015")
+    tid(page, "member-add").click()
+    page.wait_for_selector('[data-testid="error-member.birth_date"]:not(:empty)')
+    assert "1980-02-17" in tid(page, "error-member.birth_date").inner_text()
+    assert "Enter the name" in tid(page, "error-member.name").inner_text()
+    assert tid(page, "error-member.sex").inner_text()
+    screenshot(page, "05-member-errors")
+    tid(page, "member-name").fill("𠮷田　陽太")
+    tid(page, "member-birth").fill("2015-02-17")
+    tid(page, "member-sex-other").check()
+    tid(page, "member-add").click()
+    page.wait_for_selector('[data-testid="members"]:has-text("𠮷田　陽太")')
+    assert events(kiosk) == []
+    tid(page, "members-next").click()
+    screenshot(page, "06-stay")
+    tid(page, "stay-in_car").click()
+    page.locator('[data-testid="needs-0"] [data-need="dialysis"]').click()
+    page.locator('[data-testid="needs-1"] [data-need="infant"]').click()
+    page.locator('[data-testid="needs-1"] [data-need="pets"]').click()
+    page.locator('[data-testid="needs-1"] [data-need="pets"]').click()  # tapped again: undone
+    screenshot(page, "07-needs")
+    tid(page, "needs-next").click()
+
+    tid(page, "submit").click()  # no consent chosen yet
+    page.wait_for_selector('[data-testid="error-disclosure"]:not(:empty)')
+    tid(page, "consent-family").click()
+    tid(page, "family-code").fill("ab-12")
+    tid(page, "submit").click()
+    page.wait_for_selector('[data-testid="error-family_code"]:not(:empty)')
+    assert events(kiosk) == []
+    tid(page, "family-code").fill("Ab12")
+    screenshot(page, "08-consent")
+    tid(page, "submit").click()
+    page.wait_for_selector('[data-screen="done"]:not([hidden])')
+    screenshot(page, "09-done")
+    assert tid(page, "done-names").inner_text().split("\n") == ["𠮷田　花子", "𠮷田　陽太"]
+    assert tid(page, "done-time").inner_text()  # the time, as the kiosk saw it when it was saved
+
+    saved = events(kiosk)
+    checkins = [e for e in saved if e["type"] == "checkin"]
+    assert [e["person"]["name"] for e in checkins] == ["𠮷田　花子", "𠮷田　陽太"]
+    assert all(e["data"] == {"stay_type": "in_car"} for e in checkins)
+    consents = [e for e in saved if e["type"] == "consent"]
+    assert [e["person"]["name"] for e in consents] == ["𠮷田　花子", "𠮷田　陽太"]
+    assert all(e["data"] == {"consent": "family", "family_code": "Ab12", "never_disclose": False} for e in consents)
+    assert checkins[0]["household_id"] and checkins[0]["household_id"] == checkins[1]["household_id"]
+    assert checkins[1]["person"]["address"] == checkins[0]["person"]["address"]  # the household's address
+    assert {e["person"]["name"]: e["data"]["needs"] for e in saved if e["type"] == "needs"} == {
+        "𠮷田　花子": ["dialysis"], "𠮷田　陽太": ["infant"]}
+    for path in kiosk.db.parent.glob("kiosk-*"):
+        assert NUMBER.encode() not in path.read_bytes()
+    assert 0x0001 not in applet.selected
+
+
+def test_the_screen_sees_the_card_put_on_the_reader(pcscd, page_at, tmp_path):
+    # the kiosk as its own process, as on a shelter's machine (pyscard's card monitor lives there)
+    from kiosk.card_emulator import VpcdCard
+    from tests.conftest import Server, evac_cmd, free_port
+    port = free_port()
+    kiosk = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H031",
+                            "--port", str(port), "--card-reader", "pcsc", "--reader-name", "Virtual PCD"),
+                   f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    card = VpcdCard(MyNumberApplet(identity()))
+    try:
+        page = page_at(kiosk.url)
+        page.goto("/?lang=en")
+        tid(page, "checkin").click()
+        tid(page, "method-card").click()
+        page.wait_for_selector('[data-show="waiting-card"]:not([hidden])')  # no card yet
+        card.insert()
+        threading.Thread(target=card.serve, daemon=True).start()
+        page.wait_for_selector('[data-show="waiting-card"]', state="hidden", timeout=15_000)
+        type_digits(page, "4321")
+        tid(page, "pin-ok").click()
+        page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
+        assert "𠮷田　花子" in tid(page, "identified").inner_text()
+    finally:
+        card.remove()
+        kiosk.stop()
+
+
+def test_one_try_left_is_refused_and_code_b_reads_the_card(insert_card, kiosk_server, page_at):
+    kiosk = kiosk_server(**CARD)
+    applet = insert_card(MyNumberApplet(identity(), pin_tries=1))
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    tid(page, "checkin").click()
+    tid(page, "method-card").click()
+    # said before anything is typed...
+    page.wait_for_selector('[data-testid="error-pin"]:has-text("Only one try is left")')
+    assert tid(page, "tries-left").inner_text() == "Tries left: 1"
+    screenshot(page, "10-card-last-try")
+    # ...and the PIN is refused all the same if someone types it
+    type_digits(page, "4321")
+    with page.expect_response(lambda r: "/screen/card?" in r.url) as answer:
+        tid(page, "pin-ok").click()
+    assert answer.value.status == 422 and answer.value.json()["code"] == "last_try"
+    assert "照合番号B" in tid(page, "error-pin").inner_text()
+    assert applet.pin_tries == 1  # the last try was not spent
+    tid(page, "use-code-b").click()
+    type_digits(page, "55021720301234")
+    tid(page, "pin-ok").click()
+    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
+    assert "𠮷田　花子" in tid(page, "identified").inner_text()
+    assert applet.pin_tries == 1 and events(kiosk) == []
+
+
+# -- QR: keyboard-wedge scanner and camera --------------------------------------------------------
+
+def test_qr_by_wedge_scanner_forged_refused_then_household_checks_in(kiosk_server, page_at, hq_key):
+    kiosk = kiosk_server()
+    trust(kiosk, hq_key)
+    qr = sign(FAMILY, hq_key)
+    forged = qr[:-6] + ("A" if qr[-6] != "A" else "B") + qr[-5:]
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    tid(page, "checkin").click()
+    tid(page, "method-qr").click()
+    screenshot(page, "11-qr")
+    tid(page, "qr-input").evaluate("el => el.blur()")  # someone tapped elsewhere: the scan still lands
+    page.keyboard.type(forged)
+    page.keyboard.press("Enter")
+    page.wait_for_selector('[data-testid="error-qr"]:not(:empty)')
+    assert "not genuine" in tid(page, "error-qr").inner_text()
+    screenshot(page, "11-qr-forged")
+    assert events(kiosk) == []
+    scan_with_wedge(page, qr)
+    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
+    names = tid(page, "identified").inner_text()
+    assert all(m.name in names for m in FAMILY.members)
+    page.get_by_test_id("present-1").uncheck()  # 花子 is not here
+    walk_to_consent(page)
+    # needs from pre-registration come ticked
+    assert page.locator('[data-testid="needs-0"] [data-need="dialysis"]').get_attribute("aria-pressed") == "true"
+    assert tid(page, "consent-family").get_attribute("aria-pressed") == "true"  # as pre-registered
+    tid(page, "submit").click()
+    page.wait_for_selector('[data-screen="done"]:not([hidden])')
+    saved = events(kiosk)
+    assert [e["person"]["name"] for e in saved if e["type"] == "checkin"] == ["焼津 太郎", "焼津 陽菜"]
+    assert {e["household_id"] for e in saved} == {"hh-yaizu-0001"}
+    assert {e["person"]["prereg_id"] for e in saved} == {"p-0001", "p-0003"}
+    assert [e["data"]["needs"] for e in saved if e["type"] == "needs"] == [["dialysis"], ["allergy", "infant"]]
+
+
+def test_the_camera_reads_a_qr_through_the_bundled_scanner(browser, kiosk_server, page_at, hq_key):
+    kiosk = kiosk_server()
+    trust(kiosk, hq_key)
+    qr = sign(FAMILY, hq_key)
+    picture = _qr_picture(qr)
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    # the decoder in the page (static/vendor/jsQR.js) reads the QR from a picture
+    data_url = "data:image/png;base64," + _png_base64(picture)
+    assert page.evaluate("url => window.kioskScan.decodeImageUrl(url)", data_url) == qr
+    # and from the camera: Chromium's fake camera shows the same picture
+    show_to_camera(browser, picture)
+    tid(page, "checkin").click()
+    tid(page, "method-qr").click()
+    tid(page, "camera").click()
+    page.wait_for_selector('[data-screen="confirm"]:not([hidden])', timeout=20_000)
+    assert "焼津 太郎" in tid(page, "identified").inner_text()
+    assert page.evaluate("document.querySelector('#camera').hidden")  # the camera is off again
+
+
+def _qr_picture(text: str):
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    segno.make(text, error="m").save(buf, kind="png", scale=4, border=4)
+    buf.seek(0)
+    return Image.open(buf)
+
+
+def _png_base64(picture) -> str:
+    import base64
+    import io
+    buf = io.BytesIO()
+    picture.save(buf, "PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+# -- leaving: check-out and moving on, by a linked IC card and by QR -----------------------------------
+
+def test_leaving_and_moving_to_another_shelter(kiosk_server, page_at, hq_key):
+    kiosk = kiosk_server()
+    trust(kiosk, hq_key)
+    store = KioskStore(kiosk.db)
+    from evac.prereg_qr import verify, keys_from_hex
+    store.check_in_prereg("H031", verify(sign(FAMILY, hq_key), keys_from_hex(store.prereg_keys())))
+    store.close()
+    before = len(events(kiosk))
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    tid(page, "leave").click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
+    tid(page, "present-2").uncheck()  # 陽菜 stays
+    tid(page, "moving").click()
+    tid(page, "dest-filter").fill("H001")
+    screenshot(page, "12-moving")
+    page.locator('[data-testid="destinations"] button:visible').first.click()
+    page.wait_for_selector('[data-screen="done"]:not([hidden])')
+    screenshot(page, "13-moved")
+    assert tid(page, "done-destination").inner_text()
+    moved = events(kiosk)[before:]
+    assert [(e["type"], e["person"]["name"], e["data"]) for e in moved] == [
+        ("transfer", "焼津 太郎", {"to_shelter_id": "H001"}), ("transfer", "焼津 花子", {"to_shelter_id": "H001"})]
+
+    tid(page, "done-ok").click()
+    page.wait_for_url(kiosk.url + "/")
+    tid(page, "leave").click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
+    # only 陽菜 is still checked in here: the others cannot be ticked
+    assert tid(page, "present-0").is_disabled() and tid(page, "present-2").is_checked()
+    tid(page, "checkout").click()
+    page.wait_for_selector('[data-screen="done"]:not([hidden])')
+    assert [(e["type"], e["person"]["name"]) for e in events(kiosk)[before + 2:]] == [("checkout", "焼津 陽菜")]
+
+    # nobody of the household is here any more: leaving again is refused, in words (in Japanese: the
+    # screen started over for the next person), and saves nothing
+    tid(page, "done-ok").click()
+    page.wait_for_url(kiosk.url + "/")
+    tid(page, "leave").click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    tid(page, "checkout").click()
+    page.wait_for_selector('[data-testid="error-present"]:has-text("この避難所に受付済みの方だけ")')
+    assert len(events(kiosk)) == before + 3
+
+
+def test_a_linked_ic_card_checks_its_holder_out(kiosk_server, page_at, in_background):
+    pytest.importorskip("nfc")
+    from evac.ictoken import ic_token
+    from kiosk.card_emulator import NfcUdpFelica
+    from tests.conftest import free_udp_port
+    device = f"udp:127.0.0.1:{free_udp_port()}"
+    kiosk = kiosk_server(IC_READER=True, NFC_DEVICE=device, CARD_WAIT=5)
+    trust(kiosk, Ed25519PrivateKey.generate())
+    idm = bytes.fromhex("0114B3A1C2D3E4F5")
+    store = KioskStore(kiosk.db)
+    (person,) = [e.person for e in store.check_in("H031", [_person("焼津 一郎", "1960-01-01")])]
+    store.link_ic(ic_token(idm, store.ic_token_key()), person.name, person.birth_date, person.address)
+    store.close()
+    in_background(NfcUdpFelica(idm, device))
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    tid(page, "leave").click()
+    tid(page, "method-ic").click()
+    tid(page, "ic-read").click()
+    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
+    assert "焼津 一郎" in tid(page, "identified").inner_text()
+    tid(page, "checkout").click()
+    page.wait_for_selector('[data-screen="done"]:not([hidden])')
+    assert events(kiosk)[-1]["type"] == "checkout"
+
+
+def _person(name, birth):
+    from evac.events import Person
+    return Person(name, birth, "male", "焼津市小川1")
+
+
+# -- no identification, timeouts, languages, the outside-request guard -----------------------------
+
+def test_i_have_nothing_calls_staff(kiosk_server, page_at):
+    kiosk = kiosk_server()
+    page = page_at(kiosk.url)
+    page.goto("/?lang=vi")
+    tid(page, "checkin").click()
+    tid(page, "method-nothing").click()
+    page.wait_for_selector('[data-screen="called"]:not([hidden])')
+    screenshot(page, "14-staff-called-vi")
+    store = KioskStore(kiosk.db)
+    calls = store.open_staff_calls()
+    store.close()
+    assert [(c["language"], c["reason"]) for c in calls] == [("vi", "no_id")]
+    assert page.request.get(kiosk.url + "/api/staff-calls").json()["calls"] == calls  # what the staff side sees
+    assert events(kiosk) == []
+
+
+def test_inactivity_returns_to_a_blank_start_in_japanese(insert_card, kiosk_server, page_at):
+    kiosk = kiosk_server(SCREEN_TIMEOUT=2, **CARD)
+    insert_card(MyNumberApplet(identity()))
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    tid(page, "checkin").click()
+    tid(page, "method-card").click()
+    type_digits(page, "4321")
+    tid(page, "pin-ok").click()
+    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
+    assert "𠮷田" in page.content()
+    page.wait_for_url(kiosk.url + "/", timeout=15_000)  # nobody touched the screen
+    page.wait_for_selector('[data-screen="start"]:not([hidden])')
+    assert "𠮷田" not in page.content() and "2015" not in page.content()
+    assert page.evaluate("document.documentElement.lang") == "ja"
+    assert events(kiosk) == []
+    held = kiosk.app.extensions["screen_ids"]
+    deadline = time.monotonic() + 10
+    while len(held) and time.monotonic() < deadline:  # the page told the kiosk to forget the card's data
+        time.sleep(0.1)
+    assert len(held) == 0
+
+
+TITLES = {"ja": "受付", "easy": "うけつけ", "en": "Check in", "pt": "entrada", "vi": "Đăng ký", "tl": "Mag-check in",
+          "zh": "登记"}
+
+
+def test_languages_one_tap_each_with_errors_in_that_language(kiosk_server, page_at):
+    kiosk = kiosk_server()
+    page = page_at(kiosk.url)
+    page.goto("/")
+    for code, word in TITLES.items():
+        tid(page, f"lang-{code}").click()
+        page.wait_for_selector(f'[data-testid="lang-{code}"].chosen')
+        assert word in tid(page, "checkin").inner_text(), code
+        screenshot(page, f"15-start-{code}")
+    tid(page, "lang-pt").click()
+    tid(page, "checkin").click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, "HELLO")
+    page.wait_for_selector('[data-testid="error-qr"]:not(:empty)')
+    assert "QR" in tid(page, "error-qr").inner_text() and "This" not in tid(page, "error-qr").inner_text()
+    screenshot(page, "16-qr-error-pt")
+    tid(page, "restart").click()  # the next person starts in Japanese
+    page.wait_for_url(kiosk.url + "/")
+    assert TITLES["ja"] in tid(page, "checkin").inner_text()
+
+
+def test_the_guard_catches_a_request_leaving_the_app(kiosk_server, page_at):
+    kiosk = kiosk_server()
+    page = page_at(kiosk.url)
+    page.goto("/")
+    # the kiosk's own content security policy keeps its pages to the kiosk...
+    assert "default-src 'self'" in page.request.get(kiosk.url + "/").headers["content-security-policy"]
+    # ...and a page without it that asks for something outside: the guard stops and records it
+    page.goto("about:blank")
+    page.set_content('<img src="http://192.0.2.1/outside.png">')
+    page.wait_for_function("document.images[0].complete")
+    assert page.evaluate("document.images[0].naturalWidth") == 0  # never loaded
+    assert set(page_at.outside) == {"http://192.0.2.1/outside.png"}
+    page_at.outside.clear()  # recorded as it should be; it is what this test is about

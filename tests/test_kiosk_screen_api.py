@@ -1,0 +1,198 @@
+"""The screen's JSON routes and what they store, without a browser: every refusal names its field, in the
+chosen language, and writes nothing; disclosure consent is a consent event beside each check-in; staff calls."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from evac.events import InvalidEvent, Person, parse_event
+from evac.prereg_qr import Household, Member, key_id, sign
+from kiosk import create_app
+from kiosk.store import KioskError, KioskStore
+
+KEY = Ed25519PrivateKey.generate()
+FAMILY = Household("hh-1", "焼津市本町1-1", (Member("p-1", "焼津 太郎", "1948-03-03", "male", "", ("dialysis",)),
+                                          Member("p-2", "焼津 花子", "1950-07-07", "female")),
+                   consent="public", expires=int(time.time()) + 3600)
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    db = tmp_path / "kiosk.sqlite3"
+    app = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True})
+    store = KioskStore(db)
+    public = KEY.public_key()
+    store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in store.shelter_list()],
+                        "prereg_keys": {key_id(public): public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()}})
+    client = app.test_client()
+    client.store = store
+    yield client
+    store.close()
+
+
+def identify(client) -> str:
+    resp = client.post("/screen/qr", json={"qr": sign(FAMILY, KEY)})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert [p["name"] for p in body["persons"]] == ["焼津 太郎", "焼津 花子"] and body["disclosure"] == "public"
+    return body["token"]
+
+
+def test_every_bad_field_is_named_in_the_chosen_language_and_nothing_is_saved(kiosk):
+    token = identify(kiosk)
+    resp = kiosk.post("/screen/checkin?lang=pt", json={
+        "token": token, "present": [0, 1], "stay_type": "on_the_roof", "needs": [["wings"], []],
+        "disclosure": "everyone", "family_code": "no!", "members": [{"name": "", "birth_date": "2099-01-01"}]})
+    assert resp.status_code == 422
+    errors = resp.get_json()["errors"]
+    assert set(errors) == {"stay_type", "needs", "disclosure", "family_code", "members.0.name",
+                           "members.0.birth_date", "members.0.sex"}
+    assert errors["stay_type"] == "Escolha onde vai ficar."
+    assert errors["members.0.birth_date"].startswith("Digite a data de nascimento")
+    assert kiosk.store.last_seq == 0
+
+
+def test_a_household_checks_in_with_needs_and_consent_in_one_go(kiosk):
+    token = identify(kiosk)
+    resp = kiosk.post("/screen/checkin?lang=ja", json={
+        "token": token, "present": [0], "stay_type": "at_home", "needs": [["dialysis"], []],
+        "disclosure": "family", "family_code": "yaizu7", "members": [
+            {"name": "焼津 次郎", "birth_date": "2010-05-05", "sex": "male"}]})
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["names"] == ["焼津 太郎", "焼津 次郎"] and resp.get_json()["time_text"]
+    written = kiosk.store.outbox(10)
+    assert [(e["type"], e["person"]["name"]) for e in written] == [
+        ("checkin", "焼津 太郎"), ("needs", "焼津 太郎"), ("consent", "焼津 太郎"),
+        ("checkin", "焼津 次郎"), ("consent", "焼津 次郎")]
+    assert written[0]["data"] == {"stay_type": "at_home"}
+    assert written[2]["data"] == {"consent": "family", "family_code": "yaizu7", "never_disclose": False}
+    assert {e["household_id"] for e in written} == {"hh-1"}
+    # the identification is used up: sending it again saves nothing more
+    again = kiosk.post("/screen/checkin", json={"token": token, "present": [0], "stay_type": "at_home",
+                                                "needs": [[]], "disclosure": "none"})
+    assert again.status_code == 422 and "form" in again.get_json()["errors"]
+    assert kiosk.store.last_seq == 5
+
+
+def test_a_made_up_token_or_person_index_saves_nothing(kiosk):
+    body = {"present": [0], "stay_type": "in_shelter", "needs": [[]], "disclosure": "none"}
+    assert "form" in kiosk.post("/screen/checkin", json={**body, "token": "guess"}).get_json()["errors"]
+    token = identify(kiosk)
+    resp = kiosk.post("/screen/checkin", json={**body, "token": token, "present": [5]})
+    assert resp.status_code == 422 and "present" in resp.get_json()["errors"]
+    assert kiosk.store.last_seq == 0
+
+
+def test_leaving_needs_people_checked_in_here(kiosk):
+    token = identify(kiosk)
+    resp = kiosk.post("/screen/leave?lang=en", json={"token": token, "present": [0]})
+    assert resp.status_code == 422 and "checked in at this shelter" in resp.get_json()["errors"]["present"]
+    kiosk.post("/screen/checkin", json={"token": token, "present": [0, 1], "stay_type": "in_shelter",
+                                        "needs": [[], []], "disclosure": "none"})
+    token = identify(kiosk)
+    bad = kiosk.post("/screen/leave", json={"token": token, "present": [0, 1], "to_shelter_id": "H031"})
+    assert bad.status_code == 422 and "to_shelter_id" in bad.get_json()["errors"]
+    before = kiosk.store.last_seq
+    ok = kiosk.post("/screen/leave", json={"token": token, "present": [0, 1], "to_shelter_id": "H001"})
+    assert ok.status_code == 201
+    assert [e["type"] for e in kiosk.store.outbox(20)[before:]] == ["transfer", "transfer"]
+
+
+@pytest.mark.parametrize("qr, code, words", [
+    ("EV1:" + "A" * 10, "malformed", "Este não é um código QR do abrigo."),
+    ("https://example.org/", "foreign", "pré-cadastro da cidade"),
+    (sign(Household("hh-2", "焼津市", FAMILY.members, expires=int(time.time()) - 60), KEY), "expired", "expirou"),
+    (sign(Household("hh-revoked", "焼津市", FAMILY.members, expires=int(time.time()) + 86400), KEY), "revoked", "cancelado"),
+])
+def test_refused_qrs_say_why_in_the_chosen_language(kiosk, qr, code, words):
+    kiosk.store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in kiosk.store.shelter_list()],
+                              "prereg_keys": kiosk.store.prereg_keys(), "revoked": ["hh-revoked"]})
+    resp = kiosk.post("/screen/qr?lang=pt", json={"qr": qr})
+    assert resp.status_code == 422 and resp.get_json()["code"] == code
+    assert words in resp.get_json()["errors"]["qr"]
+    assert kiosk.store.last_seq == 0
+
+
+def test_card_input_is_checked_before_any_reader_is_touched(kiosk):
+    resp = kiosk.post("/screen/card?lang=vi", json={"pin": "12a4"})
+    assert resp.status_code == 422 and resp.get_json()["errors"] == {"pin": "Hãy nhập mã PIN 4 chữ số."}
+    resp = kiosk.post("/screen/card?lang=easy", json={"pin": "1234"})  # this kiosk has no reader
+    assert resp.get_json()["code"] == "no_reader" and "きかい" in resp.get_json()["errors"]["pin"]
+
+
+def test_tries_left_are_read_without_spending_one():
+    from evac.card.applet import CardIdentity, MyNumberApplet
+    from evac.card.mynumber import CardError, read_basic4, tries_left
+    applet = MyNumberApplet(CardIdentity("焼津 太郎", "焼津市", "19480303", "1", "123456789012", pin="1234",
+                                         code_b="23030320301234"))
+
+    def transmit(apdu: bytes):
+        answer = applet.process(apdu)
+        return answer[:-2], int.from_bytes(answer[-2:], "big")
+    assert tries_left(transmit) == 3 and tries_left(transmit, code_b=True) == 10
+    with pytest.raises(CardError):
+        read_basic4(transmit, pin="0000")
+    assert tries_left(transmit) == 2 == applet.pin_tries  # looking spent nothing
+    applet.pin_tries = 0
+    assert tries_left(transmit) == 0
+    applet.is_my_number_card = False
+    with pytest.raises(CardError, match="not a My Number card"):
+        tries_left(transmit)
+    assert 0x0001 not in applet.selected
+
+
+def test_an_unknown_language_falls_back_to_japanese(kiosk):
+    page = kiosk.get("/?lang=klingon")
+    assert page.status_code == 200 and '<html lang="ja">' in page.get_data(as_text=True)
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_the_screen_takes_json_only(kiosk):
+    # a form posted from another page (a cross-site request) calls nobody and saves nothing
+    resp = kiosk.post("/screen/call-staff", data={"x": "1"})
+    assert resp.status_code == 415 and kiosk.store.open_staff_calls() == []
+    assert kiosk.post("/screen/call-staff", json={}).status_code == 201
+
+
+def test_staff_calls_are_kept_until_answered(kiosk_store):
+    first = kiosk_store.call_staff("pt")
+    kiosk_store.call_staff("ja")
+    assert [c["language"] for c in kiosk_store.open_staff_calls()] == ["pt", "ja"]
+    kiosk_store.answer_staff_call(first)
+    assert [c["language"] for c in kiosk_store.open_staff_calls()] == ["ja"]
+
+
+def test_a_kiosk_database_from_before_staff_calls_gets_the_table(tmp_path):
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.db.execute("DROP TABLE staff_calls")
+    store.close()
+    store = KioskStore(tmp_path / "k.sqlite3")
+    assert store.call_staff("en") == 1
+    store.close()
+
+
+def test_leaving_together_is_all_or_nothing(kiosk_store):
+    here, away = Person("焼津 太郎", "1948-03-03", "male", "焼津市"), Person("焼津 花子", "1950-07-07", "female", "焼津市")
+    kiosk_store.check_in("H031", [here])
+    with pytest.raises(KioskError):
+        kiosk_store.leave([(here.name, here.birth_date, here.address), (away.name, away.birth_date, away.address)])
+    assert kiosk_store.last_seq == 1
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"consent": "neighbours"}, "consent must be one of"),
+    ({"consent": "none", "family_code": "abcd"}, "only goes with"),
+    ({"consent": "family", "family_code": "ab"}, "4 to 16"),
+    ({"consent": "family", "family_code": ["abcd"]}, "must be text"),
+    ({"consent": "family", "never_disclose": "yes"}, "true or false"),
+])
+def test_disclosure_consent_is_validated_like_every_event(data, message):
+    raw = {"kiosk_id": "k1", "seq": 1, "hlc": 1, "type": "consent", "shelter_id": "H031",
+           "person": {"name": "焼津 太郎", "birth_date": "1948-03-03", "sex": "male"}, "data": data}
+    with pytest.raises(InvalidEvent, match=message):
+        parse_event(raw)
+    ok = parse_event({**raw, "data": {"consent": "family", "family_code": "Ab12"}})
+    assert ok.data == {"consent": "family", "family_code": "Ab12", "never_disclose": False}
