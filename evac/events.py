@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -26,8 +27,10 @@ STAY_TYPE = "stay_type"          # in the shelter / at home / in a car
 NEEDS = "needs"                  # 要配慮 needs
 STATUS = "status"                # injury or illness
 SHELTER_STATUS = "shelter_status"  # the shelter itself opens or closes
+CONSENT = "consent"              # what family inquiries may be told; never-disclose (DV/stalker protection)
+DETAILS = "details"              # the paper 避難者カード's other fields: contact phone, home damage, household
 
-EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS)
+EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, CONSENT, DETAILS)
 LOCATION_TYPES = frozenset({CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE})
 PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS}
 
@@ -38,7 +41,13 @@ NEEDS_CODES = (
     "medication", "dialysis", "pets", "interpreter", "care",
 )
 PERSON_STATUSES = ("safe", "injured", "ill", "hospitalised")
-SHELTER_STATUSES = ("open", "closed")
+SHELTER_STATUSES = ("open", "full", "closed")
+# Disclosure consent for family inquiries (災対法 §86-15): nothing beyond the law's tiers, anyone
+# who gives the family code, or anyone.
+CONSENTS = ("none", "family", "public")
+HOME_DAMAGES = ("none", "partial", "half", "total", "unknown")  # 一部損壊, 半壊, 全壊 as on the paper form
+FAMILY_CODE_LEN = (4, 32)
+MAX_HOUSEHOLD = 30
 
 MAX_NAME = 100
 MAX_ADDRESS = 200
@@ -248,7 +257,48 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
                 "note": _text(raw.get("note"), "note", 500, False)}
     if etype == SHELTER_STATUS:
         return {"status": _choice(raw.get("status"), "shelter status", SHELTER_STATUSES)}
+    if etype == CONSENT:
+        return _consent_data(raw)
+    if etype == DETAILS:
+        return _details_data(raw)
     return {}
+
+
+def _consent_data(raw: dict) -> dict[str, Any]:
+    consent = _choice(raw.get("consent"), "consent", CONSENTS)
+    never = raw.get("never_disclose", False)
+    if type(never) is not bool:
+        raise InvalidEvent("never_disclose must be true or false")
+    data: dict[str, Any] = {"consent": consent, "never_disclose": never}
+    code = _text(raw.get("family_code"), "family code", FAMILY_CODE_LEN[1], required=False)
+    # The family code is a shared secret: kept only when it is what the consent rests on.
+    if consent == "family":
+        if len(code) < FAMILY_CODE_LEN[0]:
+            raise InvalidEvent(f"consent 'family' needs a family code of {FAMILY_CODE_LEN[0]} to "
+                               f"{FAMILY_CODE_LEN[1]} characters")
+        data["family_code"] = code
+    elif code:
+        raise InvalidEvent("a family code only goes with consent 'family'")
+    return data
+
+
+PHONE_RE = re.compile(r"\+?[0-9][0-9 ()-]{4,22}[0-9]\Z")
+
+
+def _details_data(raw: dict) -> dict[str, Any]:
+    data: dict[str, Any] = {"home_damage": _choice(raw.get("home_damage", "unknown"), "home damage", HOME_DAMAGES)}
+    phone = _text(raw.get("contact_phone"), "contact phone", 30, required=False)
+    if phone:
+        phone = unicodedata.normalize("NFKC", phone)  # 全角 digits typed on a Japanese IME
+        if not PHONE_RE.match(phone):
+            raise InvalidEvent("contact phone must be a phone number: digits, with - ( ) + or spaces")
+        data["contact_phone"] = phone
+    members = raw.get("household_members")
+    if members is not None:
+        if type(members) is not int or not 1 <= members <= MAX_HOUSEHOLD:
+            raise InvalidEvent(f"household members must be a whole number from 1 to {MAX_HOUSEHOLD}")
+        data["household_members"] = members
+    return data
 
 
 def parse_event(raw: Any) -> Event:

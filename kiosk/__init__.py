@@ -28,6 +28,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.register_blueprint(checkin.bp)
 
+    # Languages: chosen with one tap, kept in the session (or a `lang` cookie); Japanese by default.
+    from flask_babel import Babel
+    from .staff.i18n import select_locale
+    Babel(app, locale_selector=select_locale, default_locale="ja")
+
+    # The staff tablet (issue 4) under /staff: logins, roster, export; its own translation domain.
+    from . import staff
+    staff.init_app(app)
+
     if app.config.get("CARD_READER") == "pcsc" and app.config.get("WATCH_TAPS", True):
         from .tap import PcscTapWatcher
         try:

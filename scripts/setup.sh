@@ -56,3 +56,6 @@ else
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
+
+# --- 3. Staff tablet translations (domain "staff"): compile the .po catalogs to .mo ----
+.venv/bin/pybabel -q compile -d kiosk/translations -D staff
