@@ -48,6 +48,7 @@ def _person_or_404(key: str) -> staff_store.RosterRow:
 
 def _person_page(row, form=None, transfer=None, status=200):
     store = get_store()
+    invalid = form is not None  # the correction form came back with errors
     if form is None:
         form = CorrectForm(formdata=None, data=_form_data(row))
     if transfer is None:
@@ -57,7 +58,7 @@ def _person_page(row, form=None, transfer=None, status=200):
                            never=NeverDiscloseForm(formdata=None, never_disclose=row.profile.never_disclose),
                            here=row.entry.where.state == CHECKED_IN and row.entry.where.shelter_id == _shelter(),
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
-                           need_labels=NEED_LABELS), status
+                           need_labels=NEED_LABELS, invalid=invalid), status
 
 
 def _form_data(row) -> dict:
@@ -108,7 +109,7 @@ def register():
     if request.method == "GET":
         return render_template("staff/register.html", form=form)
     if not form.validate():
-        return render_template("staff/register.html", form=form), 422
+        return render_template("staff/register.html", form=form, invalid=True), 422
     address = form.address.data or ""
     persons = [Person(form.name.data, form.birth_date.data, form.sex.data, address, form.name_kana.data or "")]
     persons += [Person(m.form.name.data, m.form.birth_date.data, m.form.sex.data, address, m.form.name_kana.data or "")
@@ -121,7 +122,7 @@ def register():
             family_code=form.family_code.data or "")
     except KioskError:
         form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
-        return render_template("staff/register.html", form=form), 422
+        return render_template("staff/register.html", form=form, invalid=True), 422
     flash(t("Checked in: %(names)s.", names="、".join(p.name for p in persons)), "ok")
     return redirect(url_for(".person", key=keys[0]))
 
