@@ -265,23 +265,25 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
     return keys
 
 
-def correct(store: KioskStore, row: RosterRow, corrected: Person, *, stay_type: str, needs: Sequence[str],
-            contact_phone: str, home_damage: str, household_members: int | None, consent: str,
-            family_code: str) -> None:
+def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Person, *, stay_type: str,
+            needs: Sequence[str], contact_phone: str, home_damage: str, household_members: int | None,
+            consent: str, family_code: str) -> None:
     """A correction is new events, never an edit: only what changed is written, all at once.
 
     The name may be rewritten only where it stays the same person (髙橋 for 高橋, a kana
     fix); a different name, birth date or address is a different person (see person_key).
     Never-disclose is carried over as it is: only a lead changes it, on its own form.
+    Events are written as this kiosk's shelter (`shelter_id`); the stay type only changes for
+    someone checked in there.
     """
     if person_key(corrected.name, corrected.birth_date, corrected.address) != row.key:
         raise KioskError("that is a different person")
     where, profile = row.entry.where, row.profile
-    base = {"shelter_id": where.shelter_id, "person": corrected.to_wire(), "household_id": row.entry.household_id}
+    base = {"shelter_id": shelter_id, "person": corrected.to_wire(), "household_id": row.entry.household_id}
     drafts = []
     if corrected != row.person:
         drafts.append({**base, "type": REGISTER})
-    if where.state == CHECKED_IN and stay_type != where.stay_type:
+    if where.state == CHECKED_IN and where.shelter_id == shelter_id and stay_type != where.stay_type:
         drafts.append({**base, "type": "stay_type", "data": {"stay_type": stay_type}})
     if tuple(sorted(set(needs))) != profile.needs:
         drafts.append({**base, "type": NEEDS, "data": {"needs": list(needs)}})
@@ -299,10 +301,10 @@ def correct(store: KioskStore, row: RosterRow, corrected: Person, *, stay_type: 
     return None
 
 
-def set_never_disclose(store: KioskStore, row: RosterRow, never_disclose: bool) -> None:
+def set_never_disclose(store: KioskStore, shelter_id: str, row: RosterRow, never_disclose: bool) -> None:
     """DV or stalker protection, on a shelter lead's authority: the consent stays as the person gave it."""
     p = row.profile
-    store.append([{"type": CONSENT, "shelter_id": row.entry.where.shelter_id or "", "person": row.person.to_wire(),
+    store.append([{"type": CONSENT, "shelter_id": shelter_id, "person": row.person.to_wire(),
                    "household_id": row.entry.household_id,
                    "data": _consent_data(p.consent, p.family_code, never_disclose)}])
 

@@ -40,6 +40,7 @@ class StaffKiosk:
         return [u for u in self.requests if not (u == self.url or u.startswith(self.url + "/"))]
 
     def page(self, browser, **context):
+        context.setdefault("locale", "ja-JP")  # a Japanese tablet: date fields read 年/月/日
         ctx = browser.new_context(viewport={"width": 1024, "height": 1366}, accept_downloads=True, **context)
         page = ctx.new_page()
         page.on("request", lambda request: self.requests.append(request.url))

@@ -249,7 +249,7 @@ def test_a_bad_correction_saves_nothing(app, checked_in, db):
 
 def test_staff_corrections_keep_never_disclose(app, checked_in):
     row = staff_store.person(checked_in, key(TARO))
-    staff_store.set_never_disclose(checked_in, row, True)
+    staff_store.set_never_disclose(checked_in, SHELTER, row, True)
     client = logged_in(app, "sato")
     url = f"/staff/person/{row.key}"
     assert post(client, url, {**form_of(row), "consent": "public"}, url).status_code == 302
@@ -379,3 +379,19 @@ def test_ic_cards_wait_for_the_first_sync(app, checked_in, db):
     assert post(client, url + "/ic-link", {}, url).status_code == 302
     assert "本部と同期した後にできます" in client.get(url).text
     assert snapshot(db) == before
+
+
+def test_someone_who_left_can_still_be_corrected_and_protected(app, checked_in):
+    """A DV victim who checked out is still protected: the lead's mark is written as this shelter."""
+    checked_in.check_out(TARO.name, TARO.birth_date, TARO.address)
+    row = staff_store.person(checked_in, key(TARO))
+    lead = logged_in(app, "tanaka")
+    url = f"/staff/person/{row.key}"
+    assert "退所済み" in lead.get(url).text
+    seq = checked_in.last_seq
+    assert post(lead, url, {**form_of(row), "stay_type": "in_car", "contact_phone": "054-000-0000"}, url).status_code == 302
+    assert post(lead, url + "/never-disclose", {"never_disclose": "y"}, url).status_code == 302
+    new = events(checked_in, seq)
+    assert [e["type"] for e in new] == ["details", "consent"], "no stay type for someone who is not here"
+    assert {e["shelter_id"] for e in new} == {SHELTER}
+    assert checked_in.find(TARO.name, TARO.birth_date, TARO.address).where.state == "checked_out"

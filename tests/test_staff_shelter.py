@@ -116,10 +116,10 @@ def test_sync_panel_after_a_sync_with_a_real_hq(db, store, hq_server):
 
 def test_roster_csv_opens_in_excel_and_says_everything(app, store):
     row = staff_store.person(store, staff_store.person_key(TARO.name, TARO.birth_date, TARO.address))
-    staff_store.correct(store, row, TARO, stay_type="in_shelter", needs=["dialysis", "pets"],
+    staff_store.correct(store, SHELTER, row, TARO, stay_type="in_shelter", needs=["dialysis", "pets"],
                         contact_phone="054-626-1111", home_damage="total", household_members=3,
                         consent="family", family_code="sakura7")
-    staff_store.set_never_disclose(store, staff_store.person(store, row.key), True)
+    staff_store.set_never_disclose(store, SHELTER, staff_store.person(store, row.key), True)
     store.check_in("H002", [Person("他所 さん", "1990-01-01", "other")])
     resp = logged_in(app).get("/staff/roster.csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"

@@ -95,7 +95,8 @@ def correct(key: str):
         for field in (form.name, form.birth_date, form.address):
             field.errors = [*field.errors, message]
         return _person_page(row, form=form, status=422)
-    staff_store.correct(get_store(), row, corrected, stay_type=form.stay_type.data, needs=form.needs.data,
+    staff_store.correct(get_store(), _shelter(), row, corrected, stay_type=form.stay_type.data,
+                        needs=form.needs.data,
                         contact_phone=form.contact_phone.data or "", home_damage=form.home_damage.data,
                         household_members=form.household_members.data, consent=form.consent.data,
                         family_code=form.family_code.data or "")
@@ -186,7 +187,7 @@ def never_disclose(key: str):
     row = _person_or_404(key)
     form = NeverDiscloseForm()
     form.validate()
-    staff_store.set_never_disclose(get_store(), row, bool(form.never_disclose.data))
+    staff_store.set_never_disclose(get_store(), _shelter(), row, bool(form.never_disclose.data))
     if form.never_disclose.data:
         flash(t("%(name)s is now never-disclose: inquiries get the same answer as for someone unknown.",
                 name=row.person.name), "ok")
