@@ -185,3 +185,20 @@ def test_an_expired_form_is_refused_in_the_browser(chromium, staff_kiosk):
     assert len(events(kiosk.db)) == before
     page.context.close()
     assert kiosk.foreign_requests() == []
+
+
+def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
+    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", "0.02")  # about a second, for the test
+    kiosk = staff_kiosk(seed)
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+    assert page.url == kiosk.url + "/staff/"
+    page.wait_for_timeout(2500)  # the tablet lies unused
+    page.click("text=人数・同期")
+    assert page.url == kiosk.url + "/staff/login"
+    assert "操作がなかったため、ログアウトしました" in page.inner_text("main")
+    kiosk.screenshot(page, "09-timed-out")
+    page.goto(kiosk.url + "/staff/summary")
+    assert page.url.startswith(kiosk.url + "/staff/login"), "the old session stays logged out"
+    page.context.close()
+    assert kiosk.foreign_requests() == []

@@ -98,6 +98,13 @@ def test_sync_panel_says_when_hq_is_unreachable(db, store):
 
 @pytest.mark.slow
 def test_sync_panel_after_a_sync_with_a_real_hq(db, store, hq_server):
+    # What the tablet writes goes to HQ with everything else; HQ parses it with the same event model.
+    row = staff_store.person(store, staff_store.person_key(TARO.name, TARO.birth_date, TARO.address))
+    staff_store.correct(store, SHELTER, row, TARO, stay_type="in_shelter", needs=["dialysis"],
+                        contact_phone="054-626-1111", home_damage="half", household_members=2,
+                        consent="family", family_code="sakura7")
+    staff_store.set_never_disclose(store, SHELTER, staff_store.person(store, row.key), True)
+    staff_store.set_shelter_status(store, SHELTER, "full")
     hq = hq_server()
     token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", SHELTER).stdout.strip()
     app = make_app(db, HQ_URL=hq.url, HQ_TOKEN=token, SYNC_INTERVAL=0.2)
@@ -109,6 +116,10 @@ def test_sync_panel_after_a_sync_with_a_real_hq(db, store, hq_server):
         syncer.stop()
     assert cell(page, "sync-hq") == "接続できます"
     assert cell(page, "sync-pending") == "0"
+    import sqlite3
+    with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as hq_db:
+        types = dict(hq_db.execute("SELECT type, count(*) FROM events GROUP BY type").fetchall())
+    assert types["consent"] == 2 and types["details"] == 1 and types["shelter_status"] == 1
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", cell(page, "sync-last"))
 
 

@@ -13,7 +13,7 @@ from .auth import init_auth
 from .i18n import DEFAULT_LANGUAGE, select_locale
 
 DEFAULTS = {
-    "STAFF_IDLE_MINUTES": 15,                    # a tablet left lying around logs itself out
+    "STAFF_IDLE_MINUTES": 15,  # a tablet left lying around logs itself out (env KIOSK_STAFF_IDLE_MINUTES)
     "STAFF_LOGIN_LIMITS": "5 per minute;30 per hour",  # failed log-ins per tablet (per client address)
     "STAFF_LOGIN_NAME_LIMIT": "10 per hour",     # failed log-ins per staff name, from anywhere
 }

@@ -3,6 +3,7 @@ failed log-ins rate-limited (Flask-Limiter), and a CSRF check on every staff for
 from __future__ import annotations
 
 import functools
+import math
 import time
 from urllib.parse import urlsplit
 
@@ -74,12 +75,12 @@ def _check_login():
         flash(t("Please log in."), "info")
         return redirect(url_for("staff_auth.login", next=request.full_path if request.method == "GET" else None))
     now = int(time.time())
-    idle = current_app.config["STAFF_IDLE_MINUTES"] * 60
-    if now - session.get("staff_seen", now) > idle:
+    minutes = current_app.config["STAFF_IDLE_MINUTES"]
+    if now - session.get("staff_seen", now) > minutes * 60:
         logout_user()
         session.pop("staff_seen", None)
         flash(t("You were logged out after %(n)d minutes without use. Please log in again.",
-                n=current_app.config["STAFF_IDLE_MINUTES"]), "error")
+                n=max(1, math.ceil(minutes))), "error")
         return redirect(url_for("staff_auth.login"))
     session["staff_seen"] = now
     return None

@@ -11,6 +11,7 @@ import re
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, PasswordField, SelectField, SelectMultipleField, \
     StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -63,7 +64,7 @@ class ChoiceField(SelectField):
     """A select whose "not a valid choice" (a tampered or stale form) is said in the chosen language."""
 
     def pre_validate(self, form):
-        if (self.data if self.data is not None else "") not in {c[0] for c in self.choices}:
+        if (self.data if self.data is not None else "") not in {c.value for c in self.choices}:
             raise ValidationError(_l("Choose one of the options."))
 
 
@@ -72,7 +73,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form):
-        allowed = {c[0] for c in self.choices}
+        allowed = {c.value for c in self.choices}
         if any(d not in allowed for d in self.data or ()):
             raise ValidationError(_l("Choose one of the options."))
 
@@ -90,8 +91,8 @@ def whole_number(low: int, high: int):
     return check
 
 
-def _choices(labels, codes):
-    return [(c, labels[c]) for c in codes]
+def _choices(labels, codes) -> list[SelectChoice]:
+    return [SelectChoice(c, labels[c]) for c in codes]
 
 
 class LoginForm(FlaskForm):
@@ -109,7 +110,7 @@ class MemberForm(Form):
     name = _name_field(_l("Name"), required=False)
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip], validators=[Optional(), birth_date])
-    sex = ChoiceField(_l("Sex"), choices=[("", "—")] + _choices(SEX_LABELS, SEXES))
+    sex = ChoiceField(_l("Sex"), choices=[SelectChoice("", "—")] + _choices(SEX_LABELS, SEXES))
 
     def is_blank(self) -> bool:
         return not (self.name.data or self.name_kana.data or self.birth_date.data or self.sex.data)

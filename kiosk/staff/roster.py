@@ -3,6 +3,7 @@ paper 避難者カード, correct, check out, transfer, link an IC card, mark ne
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
 
 from evac.card.mynumber import CardError
 from evac.events import NEEDS_CODES, STAY_TYPES, Person
@@ -73,7 +74,8 @@ def _form_data(row) -> dict:
 def _transfer_choices(form: TransferForm, row) -> None:
     here = _shelter()
     rows = get_store().db.execute("SELECT id, name FROM shelters WHERE id != ? ORDER BY id", (here,))
-    form.to_shelter.choices = [("", t("Choose a shelter"))] + [(sid, f"{sid} {name}") for sid, name in rows]
+    form.to_shelter.choices = [SelectChoice("", t("Choose a shelter"))] + [SelectChoice(sid, f"{sid} {name}")
+                                                                         for sid, name in rows]
 
 
 @bp.get("/person/<key>")
