@@ -258,7 +258,14 @@ def test_staff_corrections_keep_never_disclose(app, checked_in):
 
 
 def test_an_unknown_person_is_404(app):
-    assert logged_in(app).get("/staff/person/nba:nobody").status_code == 404
+    resp = logged_in(app).get("/staff/person/nba:nobody")
+    assert resp.status_code == 404 and "その人の記録がありません" in resp.text
+
+
+def test_staff_pages_are_never_cached(app, checked_in):
+    client = logged_in(app)
+    for url in ("/staff/", f"/staff/person/{key(TARO)}", "/staff/summary", "/staff/roster.csv", "/staff/roster/print"):
+        assert client.get(url).headers["Cache-Control"] == "no-store", url
 
 
 # -- check-out and transfer ----------------------------------------------------

@@ -18,9 +18,11 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
+from evac.events import InvalidEvent
+
 from .. import staff_store
 from ..db import get_store
-from ..store import KioskStore
+from ..store import KioskError, KioskStore
 from .forms import ActionForm, LoginForm
 from .i18n import STAFF_LANGUAGES, gettext as t
 
@@ -66,8 +68,31 @@ def guard(blueprint: Blueprint) -> None:
     """Every page of `blueprint` needs a logged-in staff member, and every POST a valid CSRF token."""
     blueprint.before_request(_check_login)
     blueprint.before_request(_check_csrf)
+    blueprint.after_request(_no_store)
     blueprint.context_processor(_words)
     blueprint.register_error_handler(CSRFError, _csrf_failed)
+    blueprint.register_error_handler(KioskError, _refused)
+    blueprint.register_error_handler(InvalidEvent, _refused)
+    blueprint.register_error_handler(404, _not_found)
+
+
+def _no_store(response):
+    # Pages full of evacuees' details: a shared tablet's back button or cache must not show them
+    # to the next person after a log-out.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refused(exc):
+    # The forms check everything first; this is what is left (two tablets acting on the same
+    # person at once, say).  The store wrote nothing: each action is one transaction.
+    return render_template("staff/message.html", title=t("Not saved"),
+                           message=t("Nothing was saved: %(why)s", why=str(exc))), 422
+
+
+def _not_found(_exc):
+    return render_template("staff/message.html", title=t("Not found"),
+                           message=t("This kiosk has no such page or person.")), 404
 
 
 def _check_login():
