@@ -247,18 +247,22 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
     keys = [person_key(p.name, p.birth_date, p.address) for p in persons]
     if len(set(keys)) != len(keys):
         raise KioskError("the same person is on the form twice")
+    # Someone a lead protected, registered again (back after a check-out, say), stays protected:
+    # only a lead lifts never-disclose, on its own form.
+    known = profiles(store)
     household = "hh-" + uuid.uuid4().hex[:16] if len(persons) > 1 else ""
     details = {"home_damage": home_damage, "contact_phone": contact_phone}
     if household_members:
         details["household_members"] = household_members
     drafts = []
-    for i, p in enumerate(persons):
+    for i, (p, key) in enumerate(zip(persons, keys)):
+        protected = key in known and known[key].never_disclose
         base = {"shelter_id": shelter_id, "person": p.to_wire(), "household_id": household}
         drafts.append({**base, "type": CHECKIN, "data": {"stay_type": stay_type}})
         if i == 0 and needs:
             drafts.append({**base, "type": NEEDS, "data": {"needs": list(needs)}})
         drafts.append({**base, "type": DETAILS, "data": details})
-        drafts.append({**base, "type": CONSENT, "data": _consent_data(consent, family_code, False)})
+        drafts.append({**base, "type": CONSENT, "data": _consent_data(consent, family_code, protected)})
     if shelter_id not in store.shelter_ids():
         raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
     store.append(drafts)

@@ -402,3 +402,18 @@ def test_someone_who_left_can_still_be_corrected_and_protected(app, checked_in):
     assert [e["type"] for e in new] == ["details", "consent"], "no stay type for someone who is not here"
     assert {e["shelter_id"] for e in new} == {SHELTER}
     assert checked_in.find(TARO.name, TARO.birth_date, TARO.address).where.state == "checked_out"
+
+
+def test_registering_a_protected_person_again_keeps_them_protected(app, checked_in):
+    """Never-disclose survives a check-out and a new hand registration by ordinary staff."""
+    row = staff_store.person(checked_in, key(TARO))
+    staff_store.set_never_disclose(checked_in, SHELTER, row, True)
+    checked_in.check_out(TARO.name, TARO.birth_date, TARO.address)
+    client = logged_in(app, "sato")
+    card = {"name": "焼津太郎", "birth_date": TARO.birth_date, "sex": "male", "address": TARO.address,
+            "stay_type": "in_shelter", "home_damage": "unknown", "consent": "public"}
+    seq = checked_in.last_seq
+    assert post(client, "/staff/register", card, "/staff/register").status_code == 302
+    consent = [e for e in events(checked_in, seq) if e["type"] == "consent"]
+    assert [c["data"] for c in consent] == [{"consent": "public", "never_disclose": True}]
+    assert staff_store.person(checked_in, key(TARO)).profile.never_disclose
