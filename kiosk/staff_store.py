@@ -187,7 +187,7 @@ def _orders(text: str) -> set[str]:
 
 
 def matches(row: RosterRow, query: str) -> bool:
-    """Name or kana, family or given name first, with or without a space, 髙/高 and ひらがな/カタカナ alike."""
+    """Name or kana, family or given name first, with or without a space; 髙/高, ひらがな/カタカナ alike."""
     wanted = _orders(query)
     if not wanted:
         return True

@@ -396,7 +396,8 @@ def test_someone_who_left_can_still_be_corrected_and_protected(app, checked_in):
     url = f"/staff/person/{row.key}"
     assert "退所済み" in lead.get(url).text
     seq = checked_in.last_seq
-    assert post(lead, url, {**form_of(row), "stay_type": "in_car", "contact_phone": "054-000-0000"}, url).status_code == 302
+    corrected = {**form_of(row), "stay_type": "in_car", "contact_phone": "054-000-0000"}
+    assert post(lead, url, corrected, url).status_code == 302
     assert post(lead, url + "/never-disclose", {"never_disclose": "y"}, url).status_code == 302
     new = events(checked_in, seq)
     assert [e["type"] for e in new] == ["details", "consent"], "no stay type for someone who is not here"

@@ -8,7 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for,
+    Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for,
 )
 from flask_babel import get_locale
 from flask_limiter import Limiter
@@ -207,7 +207,8 @@ def language(code: str):
 
 def _words() -> dict:
     lang = str(get_locale() or "ja")
-    return {"t": t, "csrf_token": generate_csrf, "languages": STAFF_LANGUAGES, "lang": lang if lang in STAFF_LANGUAGES else "en"}
+    return {"t": t, "csrf_token": generate_csrf, "languages": STAFF_LANGUAGES,
+            "lang": lang if lang in STAFF_LANGUAGES else "en"}
 
 
 bp.context_processor(_words)
