@@ -53,10 +53,11 @@ class StaffKiosk:
 
 @pytest.fixture
 def staff_kiosk(tmp_path):
-    """start(seed=callable(store)) -> StaffKiosk, with accounts sato (staff) and tanaka (lead)."""
+    """start(seed=callable(store), shelter, *serve_args) -> StaffKiosk, with accounts sato (staff) and
+    tanaka (lead)."""
     servers = []
 
-    def start(seed=None, shelter: str = "H001") -> StaffKiosk:
+    def start(seed=None, shelter: str = "H001", *serve_args: str) -> StaffKiosk:
         db = tmp_path / f"kiosk-{len(servers)}.sqlite3"
         for name, role in (("sato", "staff"), ("tanaka", "lead")):
             result = run_evac("kiosk", "add-staff", "--db", str(db), "--name", name, "--role", role,
@@ -70,7 +71,8 @@ def staff_kiosk(tmp_path):
             finally:
                 store.close()
         port = free_port()
-        server = Server(evac_cmd("kiosk", "serve", "--db", str(db), "--shelter", shelter, "--port", str(port)),
+        server = Server(evac_cmd("kiosk", "serve", "--db", str(db), "--shelter", shelter, "--port", str(port),
+                                 *serve_args),
                         f"http://127.0.0.1:{port}", tmp_path / f"kiosk-{port}.log", "/api/status")
         servers.append(server)
         return StaffKiosk(server, db)

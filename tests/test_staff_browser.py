@@ -202,3 +202,33 @@ def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
     assert page.url.startswith(kiosk.url + "/staff/login"), "the old session stays logged out"
     page.context.close()
     assert kiosk.foreign_requests() == []
+
+
+def test_link_an_ic_card_from_the_tablet(chromium, staff_kiosk, in_background):
+    """Staff press the button on the person's page; the next card held to the kiosk's reader is theirs."""
+    pytest.importorskip("nfc")
+    import urllib.request
+
+    from kiosk.card_emulator import NfcUdpFelica
+    from tests.conftest import free_udp_port
+
+    def seed_with_key(store):
+        store.apply_config({"shelters": [{"id": SHELTER, "name": "二区コミュニティ防災センター", "kind": "shelter"},
+                                         {"id": "H002", "name": "三区", "kind": "shelter"}],
+                            "ic_token_key": "33" * 32})
+        seed(store)
+
+    device = f"udp:127.0.0.1:{free_udp_port()}"
+    kiosk = staff_kiosk(seed_with_key, SHELTER, "--nfc-device", device)
+    in_background(NfcUdpFelica(bytes.fromhex("0114B3A1C2D3E4F5"), device))
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+    page.goto(f"{kiosk.url}/staff/person/{person_key(TARO.name, TARO.birth_date, TARO.address)}")
+    page.click("#ic-link")
+    assert "ICカードを焼津 太郎さんに登録しました" in page.inner_text("main")
+    kiosk.screenshot(page, "10-ic-linked")
+    tap = urllib.request.urlopen(urllib.request.Request(kiosk.url + "/api/ic/tap", data=b"", method="POST"),
+                                 timeout=30)
+    assert json.loads(tap.read())["action"] == "checked_out"
+    page.context.close()
+    assert kiosk.foreign_requests() == []
