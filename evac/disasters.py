@@ -85,7 +85,8 @@ def overflow(site, candidates: Sequence, suitability_of: dict[str, str], limit: 
     a known capacity count (room cannot be promised where nobody knows the size)."""
     found = []
     for c in candidates:
-        if c.id == site.id or not c.opened or c.capacity is None or c.occupancy >= c.capacity:
+        if (c.id == site.id or not c.opened or getattr(c, "declared_full", False)
+                or c.capacity is None or c.occupancy >= c.capacity):
             continue
         if suitability_of.get(c.id, SUITABLE) != SUITABLE:
             continue

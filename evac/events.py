@@ -28,11 +28,12 @@ NEEDS = "needs"                  # 要配慮 needs
 STATUS = "status"                # injury or illness
 SHELTER_STATUS = "shelter_status"  # the shelter itself opens or closes
 IC_LINK = "ic_link"              # a transport IC card now stands for this person (keyed hash only)
-CONSENT = "consent"              # what families may be told (災対法 §86-15); never-disclose protection
+CONSENT = "consent"              # what family inquiries may be told (災対法 §86-15); never-disclose (DV/stalker)
+DETAILS = "details"              # the paper 避難者カード's other fields: contact phone, home damage, household
 SELF_REPORT = "self_report"      # safe, not in a shelter: reported by the person from a phone (at HQ)
 
 EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, IC_LINK, CONSENT,
-               SELF_REPORT)
+               DETAILS, SELF_REPORT)
 LOCATION_TYPES = frozenset({CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, SELF_REPORT})
 PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS}
 
@@ -44,12 +45,14 @@ NEEDS_CODES = (
     "medication", "dialysis", "pets", "interpreter", "care",
 )
 PERSON_STATUSES = ("safe", "injured", "ill", "hospitalised")
-SHELTER_STATUSES = ("open", "closed")
+SHELTER_STATUSES = ("open", "full", "closed")
 # none: only what the law allows after HQ confirms the inquirer; family: at once to whoever gives the
 # family code; public: whereabouts and injury at once to anyone who asks by name and birth date.
 CONSENTS = ("none", "family", "public")
 DISCLOSURES = CONSENTS   # the kiosk screen's name for the same choice
-_FAMILY_CODE_RE = re.compile(r"[0-9A-Za-z]{4,16}\Z")
+HOME_DAMAGES = ("none", "partial", "half", "total", "unknown")  # 一部損壊, 半壊, 全壊 as on the paper form
+FAMILY_CODE_LEN = (4, 32)
+MAX_HOUSEHOLD = 30
 
 MAX_NAME = 100
 MAX_ADDRESS = 200
@@ -262,19 +265,9 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
     if etype == SHELTER_STATUS:
         return {"status": _choice(raw.get("status"), "shelter status", SHELTER_STATUSES)}
     if etype == CONSENT:
-        consent = _choice(raw.get("consent", "none"), "consent", CONSENTS)
-        code = raw.get("family_code") or ""
-        if type(code) is not str:
-            raise InvalidEvent("the family code must be text")
-        code = unicodedata.normalize("NFKC", code).strip()
-        if code and not _FAMILY_CODE_RE.match(code):
-            raise InvalidEvent("the family code must be 4 to 16 letters or digits")
-        if code and consent == "none":
-            raise InvalidEvent("a family code only goes with consent for the family or the public")
-        never = raw.get("never_disclose", False)
-        if type(never) is not bool:
-            raise InvalidEvent("never_disclose must be true or false")
-        return {"consent": consent, "family_code": code, "never_disclose": never}
+        return _consent_data(raw)
+    if etype == DETAILS:
+        return _details_data(raw)
     if etype == SELF_REPORT:
         return {"where": _choice(raw.get("where"), "where you are", SELF_REPORT_PLACES),
                 "note": _text(raw.get("note"), "note", 200, False)}
@@ -284,6 +277,46 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
             raise InvalidEvent("an IC card link needs the card's token ('ic:' and 32 hexadecimal digits)")
         return {"token": token}
     return {}
+
+
+def _consent_data(raw: dict) -> dict[str, Any]:
+    consent = _choice(raw.get("consent"), "consent", CONSENTS)
+    never = raw.get("never_disclose", False)
+    if type(never) is not bool:
+        raise InvalidEvent("never_disclose must be true or false")
+    data: dict[str, Any] = {"consent": consent, "never_disclose": never}
+    code = raw.get("family_code") or ""
+    if type(code) is not str:
+        raise InvalidEvent("the family code must be text")
+    code = _text(unicodedata.normalize("NFKC", code), "family code", FAMILY_CODE_LEN[1], required=False)
+    # The family code is a shared secret: kept only when it is what the consent rests on.  Without
+    # one, 'family' widens nothing (evac.disclosure): inquiries wait for HQ's review.
+    if code and consent != "family":
+        raise InvalidEvent("a family code only goes with consent for the family")
+    if code:
+        if len(code) < FAMILY_CODE_LEN[0]:
+            raise InvalidEvent(f"the family code must be {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} characters")
+        data["family_code"] = code
+    return data
+
+
+PHONE_RE = re.compile(r"\+?[0-9][0-9 ()-]{4,22}[0-9]\Z")
+
+
+def _details_data(raw: dict) -> dict[str, Any]:
+    data: dict[str, Any] = {"home_damage": _choice(raw.get("home_damage", "unknown"), "home damage", HOME_DAMAGES)}
+    phone = _text(raw.get("contact_phone"), "contact phone", 30, required=False)
+    if phone:
+        phone = unicodedata.normalize("NFKC", phone)  # 全角 digits typed on a Japanese IME
+        if not PHONE_RE.match(phone):
+            raise InvalidEvent("contact phone must be a phone number: digits, with - ( ) + or spaces")
+        data["contact_phone"] = phone
+    members = raw.get("household_members")
+    if members is not None:
+        if type(members) is not int or not 1 <= members <= MAX_HOUSEHOLD:
+            raise InvalidEvent(f"household members must be a whole number from 1 to {MAX_HOUSEHOLD}")
+        data["household_members"] = members
+    return data
 
 
 def parse_event(raw: Any) -> Event:

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, update
 
 from evac.events import (
-    CONSENT, IC_LINK, LOCATION_TYPES, SELF_REPORT, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
+    CONSENT, DETAILS, IC_LINK, LOCATION_TYPES, SELF_REPORT, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
     Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
 )
 from evac.identity import person_key, prereg_key
@@ -144,6 +144,7 @@ class _Batch:
                 "state": "unknown", "shelter_id": None, "stay_type": None, "loc_order": "",
                 "needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
                 "consent": "none", "family_code": "", "consent_order": "", "never_disclose": False, "contact": "",
+                "contact_order": "",
             }
             self.slot_before[pid] = None
             self.new_pids.add(pid)
@@ -193,9 +194,12 @@ class _Batch:
             person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
         elif ev.type == CONSENT:
             if order > person["consent_order"]:
-                person.update(consent=ev.data["consent"], family_code=ev.data["family_code"], consent_order=order)
+                person.update(consent=ev.data["consent"], family_code=ev.data.get("family_code", ""), consent_order=order)
             if ev.data["never_disclose"]:
                 person["never_disclose"] = True
+        elif ev.type == DETAILS:
+            if "contact_phone" in ev.data and order > person["contact_order"]:
+                person.update(contact=ev.data["contact_phone"], contact_order=order)
         elif ev.type == IC_LINK:
             token = ev.data["token"]
             if token not in self.ic_links or order > self.ic_links[token][0]:
@@ -332,7 +336,7 @@ def apply_events(conn: Connection, fresh: list[Event]) -> None:
         elif ev.type == SHELTER_STATUS:
             prev = shelter_status.get(ev.shelter_id)
             if prev is None or order > prev[0]:
-                shelter_status[ev.shelter_id] = (order, ev.data["status"] == "open")
+                shelter_status[ev.shelter_id] = (order, ev.data["status"])
         rows.append((ev.kiosk_id, ev.seq, ev.hlc, ev.type, ev.shelter_id, pid, event_json(ev)))
     if batch.merged_into:
         rows = [r[:5] + (None if r[5] is None else batch.resolve(r[5]),) + r[6:] for r in rows]
@@ -402,7 +406,7 @@ def _flush_ic_links(conn: Connection, batch: _Batch) -> None:
 
 
 def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
-                    shelter_status: dict[str, tuple[str, bool]]) -> None:
+                    shelter_status: dict[str, tuple[str, str]]) -> None:
     delta: Counter = Counter()
     for pid, before in batch.slot_before.items():
         if pid in batch.merged_into:
@@ -426,10 +430,15 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
         else:
             col = shelters_t.c[_SLOT_COLUMN[where]]
             conn.execute(update(shelters_t).where(shelters_t.c.id == shelter_id).values({col.name: col + d}))
+    # Open or closed: the latest of check-ins (which open a shelter) and status events.  Declared
+    # full: the latest status event alone, so that the two converge in any order of delivery.
     status = {sid: (order, True) for sid, order in opened.items()}
-    for sid, (order, is_open) in shelter_status.items():
+    for sid, (order, declared) in shelter_status.items():
         if sid not in status or order > status[sid][0]:
-            status[sid] = (order, is_open)
+            status[sid] = (order, declared != "closed")
     for sid, (order, is_open) in sorted(status.items()):
         conn.execute(update(shelters_t).where(shelters_t.c.id == sid, shelters_t.c.opened_order < order)
                      .values(opened=is_open, opened_order=order))
+    for sid, (order, declared) in sorted(shelter_status.items()):
+        conn.execute(update(shelters_t).where(shelters_t.c.id == sid, shelters_t.c.full_order < order)
+                     .values(declared_full=declared == "full", full_order=order))

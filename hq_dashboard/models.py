@@ -31,10 +31,13 @@ class Shelter(db.Model):
     occupancy: Mapped[int] = mapped_column(Integer, default=0)
     at_home: Mapped[int] = mapped_column(Integer, default=0)
     in_car: Mapped[int] = mapped_column(Integer, default=0)
+    # Declared full by the shelter's staff (a shelter_status event), whatever the count says.
+    declared_full: Mapped[bool] = mapped_column(Boolean, default=False)
+    full_order: Mapped[str] = mapped_column(String(100), default="")
 
     @property
     def status(self) -> str:
-        if self.capacity is not None and self.occupancy >= self.capacity:
+        if self.declared_full or (self.capacity is not None and self.occupancy >= self.capacity):
             return "full"
         return "open" if self.opened else "closed"
 
@@ -93,6 +96,7 @@ class Person(db.Model):
     consent_order: Mapped[str] = mapped_column(String(100), default="")
     never_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[str] = mapped_column(String(100), default="")
+    contact_order: Mapped[str] = mapped_column(String(100), default="")   # of the latest details event
 
     # Needs per shelter for HQ's map and dashboard: only the few persons with needs are in this index,
     # so counting them does not scan the whole city.

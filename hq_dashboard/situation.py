@@ -175,7 +175,8 @@ def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> li
     if with_overflow:
         by_id = {sid: v.suitability for sid, v in views.items()}
         # The few sites that can take people, found once; each site then looks only at those.
-        room = [s for s in shelters if s.opened and s.capacity is not None and s.occupancy < s.capacity
+        room = [s for s in shelters if s.opened and not s.declared_full
+                and s.capacity is not None and s.occupancy < s.capacity
                 and by_id[s.id] == SUITABLE]
         for v in views.values():
             s = v.shelter

@@ -36,6 +36,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # what the screen identified, held in memory a little longer than the screen waits for a touch
     app.extensions["screen_ids"] = Identifications(2 * float(app.config["SCREEN_TIMEOUT"]) + 60)
 
+    # The staff tablet (issue 4) under /staff: logins, roster, export; its own translation domain.
+    from . import staff
+    staff.init_app(app)
+
     if app.config.get("CARD_READER") == "pcsc" and app.config.get("WATCH_TAPS", True):
         from .tap import PcscTapWatcher
         try:

@@ -86,6 +86,18 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_staff(args: argparse.Namespace) -> int:
+    """A staff account on this kiosk; the password comes on stdin so it stays out of shell history."""
+    from .staff_store import add_staff as add
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        account = add(KioskStore(args.db), args.name, args.role, password)
+    except KioskError as exc:
+        return _fail(str(exc))
+    print(f"staff account added: {account.name} ({account.role})")
+    return 0
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -123,6 +135,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--hq", required=True, help="HQ's base URL")
     p.add_argument("--token", required=True)
     p.set_defaults(func=sync)
+
+    p = sub.add_parser("add-staff", help="add a staff account for the staff tablet (password on stdin)")
+    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
+    p.add_argument("--name", required=True, help="the staff member's log-in name")
+    p.add_argument("--role", required=True, choices=("staff", "lead"), help="shelter staff or shelter lead")
+    p.set_defaults(func=add_staff)
 
     p = sub.add_parser("serve", help="run the kiosk app, syncing in the background")
     p.add_argument("--db", required=True)

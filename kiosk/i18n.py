@@ -33,6 +33,11 @@ def current_language() -> str:
 
 
 def _locale() -> str:
+    # The staff tablet keeps its language in the session (one staff member uses it all shift);
+    # the evacuee screen's travels with each request and is forgotten with the person.
+    if request.path.startswith("/staff"):
+        from .staff.i18n import select_locale
+        return select_locale()
     return LANGUAGES[current_language()][1]
 
 

@@ -279,13 +279,17 @@ class KioskStore:
     def ic_token_key(self) -> bytes:
         return bytes.fromhex(self._meta("ic_token_key") or "")
 
-    def link_ic(self, token: str, name: str, birth_date: str, address: str, shelter_id: str) -> RosterEntry:
+    def link_ic(self, token: str, name: str, birth_date: str, address: str,
+                shelter_id: str | None = None) -> RosterEntry:
         """Staff link a transport IC card to someone this kiosk knows; later taps check them in or out."""
         entry = self._known(name, birth_date, address)
         with self._write():
             self._save_link(token, entry.person)
             # HQ learns the link with the next sync, so the card works at every shelter.
-            self._append([{"type": IC_LINK, "shelter_id": entry.where.shelter_id or shelter_id,
+            where = entry.where.shelter_id or shelter_id
+            if not where:
+                raise KioskError("link the card where the person is registered: this kiosk's shelter is not known")
+            self._append([{"type": IC_LINK, "shelter_id": where,
                            "person": entry.person.to_wire(), "household_id": entry.household_id,
                            "data": {"token": token}}])
         return entry

@@ -58,9 +58,12 @@ else
     touch "$stamp"
 fi
 
-# --- 3. Compiled message catalogs of the kiosk's screens (the .po files are the source) --
-if ! .venv/bin/pybabel compile -d kiosk/translations >/dev/null 2>&1; then
-    .venv/bin/pybabel compile -d kiosk/translations >&2 || true
-    say "compiling the kiosk's message catalogs failed" >&2
-    exit 1
-fi
+# --- 3. Compiled message catalogs (the .po files are the source): the kiosk's screens
+#        (domain "messages") and the staff tablet (domain "staff") ----------------------
+for domain in messages staff; do
+    if ! .venv/bin/pybabel -q compile -d kiosk/translations -D "$domain" >/dev/null 2>&1; then
+        .venv/bin/pybabel compile -d kiosk/translations -D "$domain" >&2 || true
+        say "compiling the kiosk's $domain catalogs failed" >&2
+        exit 1
+    fi
+done

@@ -145,7 +145,7 @@ def kiosk_server(tmp_path):
 
 @pytest.fixture(scope="session")
 def chromium(browser):
-    """The session's browser, by the name HQ's map tests use."""
+    """The session's browser, by the name HQ's map and the staff tablet's tests use."""
     return browser
 
 

@@ -185,7 +185,7 @@ def test_leaving_together_is_all_or_nothing(kiosk_store):
 @pytest.mark.parametrize("data, message", [
     ({"consent": "neighbours"}, "consent must be one of"),
     ({"consent": "none", "family_code": "abcd"}, "only goes with"),
-    ({"consent": "family", "family_code": "ab"}, "4 to 16"),
+    ({"consent": "family", "family_code": "ab"}, "4 to 32"),
     ({"consent": "family", "family_code": ["abcd"]}, "must be text"),
     ({"consent": "family", "never_disclose": "yes"}, "true or false"),
 ])

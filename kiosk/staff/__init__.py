@@ -1,0 +1,32 @@
+"""The staff tablet: shelter staff on phones and tablets on the shelter LAN, under /staff.
+
+Thin blueprints around kiosk.staff_store and the KioskStore: log in
+(auth), the roster and everything done to one person (roster), and the
+shelter's counts, status, sync panel and 避難者名簿 export (shelter).
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import Babel
+
+from .auth import init_auth
+from .i18n import DEFAULT_LANGUAGE, select_locale
+
+DEFAULTS = {
+    "STAFF_IDLE_MINUTES": 15,  # a tablet left lying around logs itself out (env KIOSK_STAFF_IDLE_MINUTES)
+    "STAFF_LOGIN_LIMITS": "5 per minute;30 per hour",  # failed log-ins per tablet (per client address)
+    "STAFF_LOGIN_NAME_LIMIT": "10 per hour",     # failed log-ins per staff name, from anywhere
+}
+
+
+def init_app(app: Flask) -> None:
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    if "babel" not in app.extensions:
+        Babel(app, locale_selector=select_locale, default_locale=DEFAULT_LANGUAGE)
+    init_auth(app)
+    from . import roster, shelter
+    from .auth import bp as auth_bp
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(roster.bp)
+    app.register_blueprint(shelter.bp)

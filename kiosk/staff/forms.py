@@ -1,0 +1,189 @@
+"""The staff tablet's forms (Flask-WTF: every one carries a CSRF token).
+
+Field rules are the event model's (evac.events limits and parse functions), so
+a form that validates makes events the kiosk store and HQ accept; the messages
+are the tablet's own, in the chosen language, shown next to the field.
+"""
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FieldList, Form, FormField, PasswordField, SelectField, SelectMultipleField, \
+    StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from evac.events import (
+    CONSENTS, FAMILY_CODE_LEN, HOME_DAMAGES, MAX_ADDRESS, MAX_HOUSEHOLD, MAX_NAME, NEEDS_CODES, SEXES,
+    SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE, parse_birth_date,
+)
+
+from .i18n import (
+    CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, _l,
+)
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def no_control(form, field):
+    if field.data and _CONTROL_RE.search(field.data):
+        raise ValidationError(_l("This field contains characters that cannot be stored."))
+
+
+def birth_date(form, field):
+    if not field.data:
+        return
+    try:
+        field.data = parse_birth_date(field.data)
+    except InvalidEvent:
+        raise ValidationError(_l("Enter a real date of birth (year-month-day).")) from None
+
+
+def phone(form, field):
+    import unicodedata
+    if field.data:
+        field.data = unicodedata.normalize("NFKC", field.data)
+        if not PHONE_RE.match(field.data):
+            raise ValidationError(_l("Enter a phone number: digits, with - ( ) + or spaces."))
+
+
+def _name_field(label, required=True):
+    first = InputRequired(message=_l("Enter the name.")) if required else Optional()
+    return StringField(label, filters=[_strip],
+                       validators=[first, Length(max=MAX_NAME, message=_l("At most %(max)d characters.")),
+                                   no_control])
+
+
+class ChoiceField(SelectField):
+    """A select whose "not a valid choice" (a tampered or stale form) is said in the chosen language."""
+
+    def pre_validate(self, form):
+        if (self.data if self.data is not None else "") not in {c.value for c in self.choices}:
+            raise ValidationError(_l("Choose one of the options."))
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        allowed = {c.value for c in self.choices}
+        if any(d not in allowed for d in self.data or ()):
+            raise ValidationError(_l("Choose one of the options."))
+
+
+def whole_number(low: int, high: int):
+    def check(form, field):
+        if not field.data:
+            field.data = None
+            return
+        import unicodedata
+        text = unicodedata.normalize("NFKC", field.data)
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise ValidationError(_l("A number from %(min)d to %(max)d.", min=low, max=high))
+        field.data = int(text)
+    return check
+
+
+def _choices(labels, codes) -> list[SelectChoice]:
+    return [SelectChoice(c, labels[c]) for c in codes]
+
+
+class LoginForm(FlaskForm):
+    name = StringField(_l("Staff name"), filters=[_strip],
+                       validators=[InputRequired(message=_l("Enter your staff name.")), Length(max=60)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("Enter your password."))])
+
+
+class ActionForm(FlaskForm):
+    """A button with nothing to fill in (check out, log out, link an IC card): only the CSRF token."""
+
+
+class MemberForm(Form):
+    """Another member of the household who is here; a blank row is no one."""
+    name = _name_field(_l("Name"), required=False)
+    name_kana = _name_field(_l("Name in kana"), required=False)
+    birth_date = StringField(_l("Date of birth"), filters=[_strip], validators=[Optional(), birth_date])
+    sex = ChoiceField(_l("Sex"), choices=[SelectChoice("", "—")] + _choices(SEX_LABELS, SEXES))
+
+    def is_blank(self) -> bool:
+        return not (self.name.data or self.name_kana.data or self.birth_date.data or self.sex.data)
+
+    def validate_row(self) -> bool:
+        ok = True
+        if not self.name.data:
+            self.name.errors = [*self.name.errors, _l("Enter the name.")]
+            ok = False
+        if not self.birth_date.data:
+            self.birth_date.errors = [*self.birth_date.errors, _l("Enter the date of birth.")]
+            ok = False
+        if not self.sex.data:
+            self.sex.errors = [*self.sex.errors, _l("Choose one.")]
+            ok = False
+        return ok
+
+
+class PersonFields(FlaskForm):
+    """The fields of the 避難者カード shared by hand registration and correction."""
+    name = _name_field(_l("Name"))
+    name_kana = _name_field(_l("Name in kana"), required=False)
+    birth_date = StringField(_l("Date of birth"), filters=[_strip],
+                             validators=[InputRequired(message=_l("Enter the date of birth.")), birth_date])
+    sex = ChoiceField(_l("Sex"), choices=_choices(SEX_LABELS, SEXES),
+                      validators=[InputRequired(message=_l("Choose one."))])
+    address = StringField(_l("Address"), filters=[_strip],
+                          validators=[Length(max=MAX_ADDRESS, message=_l("At most %(max)d characters.")),
+                                      no_control])
+    contact_phone = StringField(_l("Contact phone"), filters=[_strip],
+                                validators=[Length(max=30, message=_l("At most %(max)d characters.")), phone])
+    household_members = StringField(_l("People in the household"), filters=[_strip],
+                                    validators=[whole_number(1, MAX_HOUSEHOLD)])
+    stay_type = ChoiceField(_l("Staying"), choices=_choices(STAY_LABELS, STAY_TYPES), default="in_shelter")
+    needs = MultiCheckboxField(_l("Needs (要配慮)"), choices=_choices(NEED_LABELS, NEEDS_CODES))
+    home_damage = ChoiceField(_l("Damage to the home"), choices=_choices(DAMAGE_LABELS, HOME_DAMAGES),
+                              default="unknown")
+    consent = ChoiceField(_l("Who may be told where they are"), choices=_choices(CONSENT_LABELS, CONSENTS),
+                          default="none")
+    family_code = StringField(_l("Family code"), filters=[_strip],
+                              validators=[Length(max=FAMILY_CODE_LEN[1],
+                                                 message=_l("At most %(max)d characters.")), no_control])
+
+    def validate_family_code(self, field):
+        if self.consent.data == "family" and len(field.data or "") < FAMILY_CODE_LEN[0]:
+            raise ValidationError(_l("Give the family code the family will tell inquirers "
+                                     "(%(min)d to %(max)d characters).", min=FAMILY_CODE_LEN[0],
+                                     max=FAMILY_CODE_LEN[1]))
+
+
+class RegisterForm(PersonFields):
+    members = FieldList(FormField(MemberForm), min_entries=3, max_entries=10)
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for row in self.members:
+            if not row.form.is_blank():
+                ok = row.form.validate_row() and ok
+        return ok
+
+
+class CorrectForm(PersonFields):
+    pass
+
+
+class TransferForm(FlaskForm):
+    to_shelter = ChoiceField(_l("Moving to"), validators=[InputRequired(message=_l("Choose a shelter."))],
+                             )
+
+
+class NeverDiscloseForm(FlaskForm):
+    never_disclose = BooleanField(_l("Never disclose (DV / stalker protection)"))
+
+
+class ShelterStatusForm(FlaskForm):
+    status = ChoiceField(_l("Shelter status"), choices=_choices(SHELTER_STATUS_LABELS, SHELTER_STATUSES))

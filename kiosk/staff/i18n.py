@@ -1,0 +1,41 @@
+"""The staff tablet's words: Flask-Babel with its own domain "staff", so its catalogs
+(kiosk/translations/<lang>/LC_MESSAGES/staff.po) stay apart from the evacuee screen's.
+Japanese is the default; a language without a staff catalog shows the English source text."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import request, session
+from flask_babel import Domain
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+STAFF_LANGUAGES = {"ja": "日本語", "en": "English"}
+DEFAULT_LANGUAGE = "ja"
+
+domain = Domain(translation_directories=str(TRANSLATIONS), domain="staff")
+gettext = domain.gettext
+ngettext = domain.ngettext
+lazy_gettext = domain.lazy_gettext
+_l = lazy_gettext
+
+
+def select_locale() -> str:
+    """The language chosen with one tap (kept in the session, or a `lang` cookie), else Japanese."""
+    lang = session.get("lang") or request.cookies.get("lang")
+    return lang if lang else DEFAULT_LANGUAGE
+
+
+STAY_LABELS = {"in_shelter": _l("In the shelter"), "at_home": _l("At home"), "in_car": _l("In a car")}
+NEED_LABELS = {
+    "elderly": _l("Elderly"), "disability": _l("Disability"), "pregnancy": _l("Pregnancy"),
+    "infant": _l("Infant"), "allergy": _l("Allergy"), "medication": _l("Medication"),
+    "dialysis": _l("Dialysis"), "pets": _l("Pets"), "interpreter": _l("Needs an interpreter"),
+    "care": _l("Needs care"),
+}
+SEX_LABELS = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other / not stated")}
+DAMAGE_LABELS = {"none": _l("No damage"), "partial": _l("Partly damaged"), "half": _l("Half destroyed"),
+                 "total": _l("Totally destroyed"), "unknown": _l("Not known")}
+CONSENT_LABELS = {"none": _l("No (only what the law allows)"),
+                  "family": _l("Family who give our family code"),
+                  "public": _l("Anyone who asks")}
+SHELTER_STATUS_LABELS = {"open": _l("Open"), "full": _l("Full"), "closed": _l("Closed")}

@@ -1,0 +1,198 @@
+"""The shelter's roster on the tablet, and what staff do to one person: register by hand from a
+paper 避難者カード, correct, check out, transfer, link an IC card, mark never-disclose (lead)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
+
+from evac.card.mynumber import CardError
+from evac.events import NEEDS_CODES, STAY_TYPES, Person
+from evac.identity import person_key
+from evac.whereabouts import CHECKED_IN
+
+from .. import staff_store
+from ..db import get_store
+from ..store import KioskError
+from .auth import guard, lead_required
+from .forms import ActionForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
+from .i18n import NEED_LABELS, STAY_LABELS, gettext as t
+
+bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
+guard(bp)
+
+
+def _shelter() -> str:
+    return current_app.config["SHELTER_ID"]
+
+
+@bp.get("/")
+def roster():
+    store = get_store()
+    query = request.args.get("q", "").strip()[:100]
+    need = request.args.get("need", "")
+    stay = request.args.get("stay", "")
+    need = need if need in NEEDS_CODES else ""
+    stay = stay if stay in STAY_TYPES else ""
+    everyone = staff_store.roster(store, _shelter())
+    rows = staff_store.search(everyone, query, need, stay)
+    return render_template("staff/roster.html", rows=rows, total=len(everyone), query=query, need=need, stay=stay,
+                           need_labels=NEED_LABELS, stay_labels=STAY_LABELS,
+                           shelter_name=store.shelter_name(_shelter()))
+
+
+def _person_or_404(key: str) -> staff_store.RosterRow:
+    row = staff_store.person(get_store(), key)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _person_page(row, form=None, transfer=None, status=200):
+    store = get_store()
+    invalid = form is not None  # the correction form came back with errors
+    if form is None:
+        form = CorrectForm(formdata=None, data=_form_data(row))
+    if transfer is None:
+        transfer = TransferForm(formdata=None)
+    _transfer_choices(transfer, row)
+    return render_template("staff/person.html", row=row, form=form, transfer=transfer, action=ActionForm(),
+                           never=NeverDiscloseForm(formdata=None, never_disclose=row.profile.never_disclose),
+                           here=row.entry.where.state == CHECKED_IN and row.entry.where.shelter_id == _shelter(),
+                           shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
+                           need_labels=NEED_LABELS, invalid=invalid), status
+
+
+def _form_data(row) -> dict:
+    p, pr = row.person, row.profile
+    return {"name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "sex": p.sex,
+            "address": p.address, "stay_type": row.entry.where.stay_type or "in_shelter", "needs": list(pr.needs),
+            "contact_phone": pr.contact_phone, "home_damage": pr.home_damage,
+            "household_members": "" if pr.household_members is None else str(pr.household_members),
+            "consent": pr.consent, "family_code": pr.family_code}
+
+
+def _transfer_choices(form: TransferForm, row) -> None:
+    here = _shelter()
+    rows = get_store().db.execute("SELECT id, name FROM shelters WHERE id != ? ORDER BY id", (here,))
+    form.to_shelter.choices = [SelectChoice("", t("Choose a shelter"))] + [SelectChoice(sid, f"{sid} {name}")
+                                                                         for sid, name in rows]
+
+
+@bp.get("/person/<key>")
+def person(key: str):
+    return _person_page(_person_or_404(key))
+
+
+@bp.post("/person/<key>")
+def correct(key: str):
+    row = _person_or_404(key)
+    form = CorrectForm()
+    if not form.validate():
+        return _person_page(row, form=form, status=422)
+    corrected = Person(form.name.data, form.birth_date.data, form.sex.data, form.address.data or "",
+                       form.name_kana.data or "", row.person.prereg_id)
+    if person_key(corrected.name, corrected.birth_date, corrected.address) != row.key:
+        message = t("This makes it a different person (name, date of birth or address). Nothing was saved: "
+                    "check them out and register them again.")
+        for field in (form.name, form.birth_date, form.address):
+            field.errors = [*field.errors, message]
+        return _person_page(row, form=form, status=422)
+    staff_store.correct(get_store(), _shelter(), row, corrected, stay_type=form.stay_type.data,
+                        needs=form.needs.data,
+                        contact_phone=form.contact_phone.data or "", home_damage=form.home_damage.data,
+                        household_members=form.household_members.data, consent=form.consent.data,
+                        family_code=form.family_code.data or "")
+    flash(t("Saved the correction for %(name)s.", name=corrected.name), "ok")
+    return redirect(url_for(".person", key=key))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    if request.method == "GET":
+        return render_template("staff/register.html", form=form)
+    if not form.validate():
+        return render_template("staff/register.html", form=form, invalid=True), 422
+    address = form.address.data or ""
+    persons = [Person(form.name.data, form.birth_date.data, form.sex.data, address, form.name_kana.data or "")]
+    persons += [Person(m.form.name.data, m.form.birth_date.data, m.form.sex.data, address, m.form.name_kana.data or "")
+                for m in form.members if not m.form.is_blank()]
+    try:
+        keys = staff_store.register_household(
+            get_store(), _shelter(), persons, stay_type=form.stay_type.data, needs=form.needs.data,
+            contact_phone=form.contact_phone.data or "", home_damage=form.home_damage.data,
+            household_members=form.household_members.data, consent=form.consent.data,
+            family_code=form.family_code.data or "")
+    except KioskError:
+        form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
+        return render_template("staff/register.html", form=form, invalid=True), 422
+    flash(t("Checked in: %(names)s.", names="、".join(p.name for p in persons)), "ok")
+    return redirect(url_for(".person", key=keys[0]))
+
+
+@bp.post("/person/<key>/checkout")
+def checkout(key: str):
+    row = _person_or_404(key)
+    if row.entry.where.state != CHECKED_IN or row.entry.where.shelter_id != _shelter():
+        flash(t("%(name)s is not checked in at this shelter; nothing was changed.", name=row.person.name), "error")
+        return redirect(url_for(".person", key=key))
+    p = row.person
+    get_store().check_out(p.name, p.birth_date, p.address)
+    flash(t("Checked out: %(name)s.", name=p.name), "ok")
+    return redirect(url_for(".roster"))
+
+
+@bp.post("/person/<key>/transfer")
+def transfer(key: str):
+    row = _person_or_404(key)
+    form = TransferForm()
+    _transfer_choices(form, row)
+    if not form.validate():
+        return _person_page(row, transfer=form, status=422)
+    if row.entry.where.state != CHECKED_IN or row.entry.where.shelter_id != _shelter():
+        form.to_shelter.errors = [t("%(name)s is not checked in at this shelter; nothing was changed.",
+                                    name=row.person.name)]
+        return _person_page(row, transfer=form, status=422)
+    p = row.person
+    get_store().transfer(p.name, p.birth_date, p.address, form.to_shelter.data)
+    flash(t("%(name)s is moving to %(shelter)s.", name=p.name,
+            shelter=get_store().shelter_name(form.to_shelter.data)), "ok")
+    return redirect(url_for(".roster"))
+
+
+@bp.post("/person/<key>/ic-link")
+def ic_link(key: str):
+    """Staff chose the person; the next transport IC card held to the reader becomes theirs."""
+    from ..checkin import tapped_ic_token
+    row = _person_or_404(key)
+    store = get_store()
+    if not store.ic_token_key():
+        flash(t("IC cards can be linked once this kiosk has synced with HQ."), "error")
+        return redirect(url_for(".person", key=key))
+    try:
+        token = tapped_ic_token()
+    except CardError as exc:
+        message = {"no_card": t("No IC card was held to the reader. Press the button again, then hold the card "
+                                "to the reader.")}.get(exc.code, t("The card reader is not available (%(why)s).",
+                                                                      why=exc.message))
+        flash(message, "error")
+        return redirect(url_for(".person", key=key))
+    p = row.person
+    store.link_ic(token, p.name, p.birth_date, p.address, current_app.config["SHELTER_ID"])
+    flash(t("The IC card is now linked to %(name)s.", name=p.name), "ok")
+    return redirect(url_for(".person", key=key))
+
+
+@bp.post("/person/<key>/never-disclose")
+@lead_required
+def never_disclose(key: str):
+    row = _person_or_404(key)
+    form = NeverDiscloseForm()
+    form.validate()
+    staff_store.set_never_disclose(get_store(), _shelter(), row, bool(form.never_disclose.data))
+    if form.never_disclose.data:
+        flash(t("%(name)s is now never-disclose: inquiries get the same answer as for someone unknown.",
+                name=row.person.name), "ok")
+    else:
+        flash(t("Never-disclose is lifted for %(name)s.", name=row.person.name), "ok")
+    return redirect(url_for(".person", key=key))

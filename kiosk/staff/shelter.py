@@ -1,0 +1,97 @@
+"""The shelter as a whole on the tablet: headcount and needs, open/full/closed, the sync panel,
+and the 避難者名簿 as CSV and as a printable page."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+
+from evac.events import NEEDS_CODES, STAY_TYPES
+
+from .. import staff_store
+from ..db import get_store
+from .auth import guard
+from .forms import ShelterStatusForm
+from .i18n import (
+    CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, gettext as t,
+)
+
+bp = Blueprint("staff_shelter", __name__, url_prefix="/staff")
+guard(bp)
+
+
+def _shelter() -> str:
+    return current_app.config["SHELTER_ID"]
+
+
+def sync_state() -> dict:
+    """What the background sync (kiosk.sync) has recorded: events waiting, last success, HQ's answer."""
+    store = get_store()
+    syncer = current_app.extensions.get("kiosk_sync")
+    return {"pending": store.pending(), "last_sync_at": store.last_sync_at(),
+            "configured": syncer is not None,
+            "reachable": None if syncer is None else syncer.last_error is None,
+            "error": None if syncer is None else syncer.last_error}
+
+
+def _summary_page(form: ShelterStatusForm, status: int = 200):
+    store = get_store()
+    rows = staff_store.roster(store, _shelter())
+    return render_template("staff/summary.html", summary=staff_store.summary(rows), form=form,
+                           shelter_status=staff_store.shelter_status(store, _shelter()),
+                           status_labels=SHELTER_STATUS_LABELS, sync=sync_state(), need_labels=NEED_LABELS,
+                           stay_labels=STAY_LABELS, needs=NEEDS_CODES, stays=STAY_TYPES,
+                           shelter_name=store.shelter_name(_shelter())), status
+
+
+@bp.get("/summary")
+def summary():
+    current = staff_store.shelter_status(get_store(), _shelter())
+    return _summary_page(ShelterStatusForm(formdata=None, status=current or "open"))
+
+
+@bp.post("/shelter-status")
+def shelter_status():
+    form = ShelterStatusForm()
+    if not form.validate():
+        return _summary_page(form, 422)
+    staff_store.set_shelter_status(get_store(), _shelter(), form.status.data)
+    flash(t("The shelter is now marked: %(status)s.", status=SHELTER_STATUS_LABELS[form.status.data]), "ok")
+    return redirect(url_for(".summary"))
+
+
+def _header() -> list[str]:
+    return [t("Name"), t("Name in kana"), t("Date of birth"), t("Sex"), t("Address"), t("Household"),
+            t("Staying"), t("Needs (要配慮)"), t("Contact phone"), t("Damage to the home"),
+            t("People in the household"), t("Who may be told where they are"), t("Never disclose")]
+
+
+def _label(column: str, value):
+    """Codes in the language the export was asked in."""
+    labels = {"sex": SEX_LABELS, "stay_type": STAY_LABELS, "home_damage": DAMAGE_LABELS, "consent": CONSENT_LABELS}
+    if column in labels:
+        return str(labels[column].get(value, value or ""))
+    if column == "needs":
+        return "・".join(str(NEED_LABELS[n]) for n in value)
+    if column == "never_disclose":
+        return t("NEVER DISCLOSE") if value else ""
+    return value
+
+
+@bp.get("/roster.csv")
+def roster_csv():
+    rows = staff_store.roster(get_store(), _shelter())
+    text = staff_store.roster_csv(rows, _header(), _label)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
+    return Response(text.encode("utf-8"), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="roster-{_shelter()}-{stamp}.csv"',
+        "Cache-Control": "no-store"})
+
+
+@bp.get("/roster/print")
+def roster_print():
+    store = get_store()
+    rows = staff_store.roster(store, _shelter())
+    return render_template("staff/print.html", rows=rows, header=_header(), label=_label,
+                           columns=staff_store.CSV_COLUMNS, shelter_name=store.shelter_name(_shelter()),
+                           printed_at=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"))

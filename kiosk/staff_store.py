@@ -1,0 +1,348 @@
+"""What the staff tablet keeps and reads beside the kiosk's event log.
+
+Staff accounts live in their own table of the kiosk's SQLite file (passwords
+hashed with werkzeug).  Everything about evacuees stays in the event log: the
+needs, consent and paper-form details shown on the roster are folded from
+the log on each read, so the tablet can never disagree with what syncs to HQ.
+Each tablet action is one `KioskStore.append`, so a form either writes all
+its events or none.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import secrets
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from evac.events import (
+    CHECKIN, CONSENT, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STAY_TYPES, Person,
+)
+from evac.identity import normalize_name, person_key
+from evac.whereabouts import CHECKED_IN, Whereabouts
+
+from .store import KioskError, KioskStore, RosterEntry
+
+ROLES = ("staff", "lead")
+MIN_PASSWORD = 8
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff_accounts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+)
+"""
+
+
+# -- staff accounts ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class StaffAccount:
+    id: int
+    name: str
+    role: str
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == "lead"
+
+
+def _accounts(store: KioskStore) -> sqlite3.Connection:
+    store.db.execute(SCHEMA)
+    return store.db
+
+
+def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAccount:
+    name = name.strip()
+    if not name or len(name) > 60:
+        raise KioskError("a staff name must be 1 to 60 characters")
+    if role not in ROLES:
+        raise KioskError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise KioskError(f"the password must be at least {MIN_PASSWORD} characters")
+    db = _accounts(store)
+    try:
+        cur = db.execute("INSERT INTO staff_accounts(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                         (name, role, generate_password_hash(password),
+                          dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+    except sqlite3.IntegrityError:
+        raise KioskError(f"there is already a staff account named {name!r}") from None
+    return StaffAccount(cur.lastrowid, name, role)
+
+
+def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | None:
+    row = _accounts(store).execute("SELECT id, name, role, password_hash FROM staff_accounts WHERE name = ?",
+                                   (name.strip(),)).fetchone()
+    if row is None or not check_password_hash(row[3], password):
+        return None
+    return StaffAccount(*row[:3])
+
+
+def get_staff(store: KioskStore, staff_id: int) -> StaffAccount | None:
+    row = _accounts(store).execute("SELECT id, name, role FROM staff_accounts WHERE id = ?", (staff_id,)).fetchone()
+    return StaffAccount(*row) if row else None
+
+
+def secret_key(store: KioskStore) -> str:
+    """The kiosk's session key, made once and kept in its database so logins survive a restart."""
+    store.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('staff_secret_key', ?)",
+                     (secrets.token_hex(32),))
+    return store.db.execute("SELECT value FROM meta WHERE key = 'staff_secret_key'").fetchone()[0]
+
+
+# -- what the log says about each person -------------------------------------
+
+@dataclass
+class Profile:
+    needs: tuple[str, ...] = ()
+    consent: str = "none"
+    family_code: str = ""
+    never_disclose: bool = False
+    contact_phone: str = ""
+    home_damage: str = "unknown"
+    household_members: int | None = None
+
+
+@dataclass
+class RosterRow:
+    key: str
+    entry: RosterEntry
+    profile: Profile = field(default_factory=Profile)
+
+    @property
+    def person(self) -> Person:
+        return self.entry.person
+
+
+_PROFILE_TYPES = (NEEDS, CONSENT, DETAILS)
+
+
+def profiles(store: KioskStore) -> dict[str, Profile]:
+    """Latest needs, consent and details per person key, folded from this kiosk's log in order."""
+    found: dict[str, Profile] = {}
+    rows = store.db.execute(
+        "SELECT json_extract(body, '$.type'), json_extract(body, '$.person.name'),"
+        " json_extract(body, '$.person.birth_date'), json_extract(body, '$.person.address'),"
+        " json_extract(body, '$.data') FROM events"
+        f" WHERE json_extract(body, '$.type') IN ({','.join('?' * len(_PROFILE_TYPES))}) ORDER BY seq",
+        _PROFILE_TYPES)
+    for etype, name, birth, address, data in rows:
+        profile = found.setdefault(person_key(name, birth, address or ""), Profile())
+        data = json.loads(data)
+        if etype == NEEDS:
+            profile.needs = tuple(data["needs"])
+        elif etype == CONSENT:
+            profile.consent = data["consent"]
+            profile.family_code = data.get("family_code", "")
+            profile.never_disclose = data["never_disclose"]
+        else:
+            profile.contact_phone = data.get("contact_phone", "")
+            profile.home_damage = data["home_damage"]
+            profile.household_members = data.get("household_members")
+    return found
+
+
+_ROW_SQL = ("SELECT person_key, name, birth_date, sex, address, name_kana, prereg_id, household_id, state,"
+            " shelter_id, stay_type FROM roster")
+
+
+def _row(r) -> tuple[str, RosterEntry]:
+    return r[0], RosterEntry(Person(*r[1:7]), r[7], Whereabouts(*r[8:]))
+
+
+def roster(store: KioskStore, shelter_id: str) -> list[RosterRow]:
+    """Everyone checked in at this shelter, in kana order, with their profile."""
+    found = profiles(store)
+    rows = store.db.execute(_ROW_SQL + " WHERE state = ? AND shelter_id = ? ORDER BY name_kana, name",
+                            (CHECKED_IN, shelter_id))
+    return [RosterRow(key, entry, found.get(key, Profile())) for key, entry in map(_row, rows)]
+
+
+def person(store: KioskStore, key: str) -> RosterRow | None:
+    r = store.db.execute(_ROW_SQL + " WHERE person_key = ?", (key,)).fetchone()
+    if r is None:
+        return None
+    key, entry = _row(r)
+    return RosterRow(key, entry, profiles(store).get(key, Profile()))
+
+
+# -- search and counts ------------------------------------------------------
+
+def _orders(text: str) -> set[str]:
+    """A name as typed and with its parts the other way round, each normalised (spaces gone)."""
+    parts = text.split()
+    forms = {normalize_name(text)}
+    if len(parts) > 1:
+        forms.add(normalize_name(" ".join(reversed(parts))))
+    return {f for f in forms if f}
+
+
+def matches(row: RosterRow, query: str) -> bool:
+    """Name or kana, family or given name first, with or without a space; 髙/高, ひらがな/カタカナ alike."""
+    wanted = _orders(query)
+    if not wanted:
+        return True
+    have = _orders(row.person.name) | _orders(row.person.name_kana)
+    return any(w in h for w in wanted for h in have)
+
+
+def search(rows: Iterable[RosterRow], query: str = "", need: str = "", stay_type: str = "") -> list[RosterRow]:
+    return [r for r in rows
+            if (not query or matches(r, query))
+            and (not need or need in r.profile.needs)
+            and (not stay_type or r.entry.where.stay_type == stay_type)]
+
+
+@dataclass
+class Summary:
+    total: int
+    by_stay_type: dict[str, int]
+    by_need: dict[str, int]
+    never_disclose: int
+
+
+def summary(rows: Sequence[RosterRow]) -> Summary:
+    return Summary(
+        total=len(rows),
+        by_stay_type={s: sum(r.entry.where.stay_type == s for r in rows) for s in STAY_TYPES},
+        by_need={n: sum(n in r.profile.needs for r in rows) for n in NEEDS_CODES},
+        never_disclose=sum(r.profile.never_disclose for r in rows),
+    )
+
+
+def shelter_status(store: KioskStore, shelter_id: str) -> str | None:
+    """The last status this kiosk set for its shelter (None: never set here)."""
+    row = store.db.execute(
+        "SELECT json_extract(body, '$.data.status') FROM events WHERE json_extract(body, '$.type') = ?"
+        " AND json_extract(body, '$.shelter_id') = ? ORDER BY seq DESC LIMIT 1",
+        (SHELTER_STATUS, shelter_id)).fetchone()
+    return row[0] if row else None
+
+
+# -- what staff write --------------------------------------------------------
+
+def _consent_data(consent: str, family_code: str, never_disclose: bool) -> dict:
+    data = {"consent": consent, "never_disclose": never_disclose}
+    if consent == "family":
+        data["family_code"] = family_code
+    return data
+
+
+def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Person], *, stay_type: str,
+                       needs: Sequence[str], contact_phone: str, home_damage: str,
+                       household_members: int | None, consent: str, family_code: str) -> list[str]:
+    """A paper 避難者カード typed in: everyone on it checked in together, with the form's details and
+    consent; the needs ticked belong to the first person.  Returns their person keys."""
+    if not persons:
+        raise KioskError("nobody to register")
+    keys = [person_key(p.name, p.birth_date, p.address) for p in persons]
+    if len(set(keys)) != len(keys):
+        raise KioskError("the same person is on the form twice")
+    # Someone a lead protected, registered again (back after a check-out, say), stays protected:
+    # only a lead lifts never-disclose, on its own form.
+    known = profiles(store)
+    household = "hh-" + uuid.uuid4().hex[:16] if len(persons) > 1 else ""
+    details = {"home_damage": home_damage, "contact_phone": contact_phone}
+    if household_members:
+        details["household_members"] = household_members
+    drafts = []
+    for i, (p, key) in enumerate(zip(persons, keys)):
+        protected = key in known and known[key].never_disclose
+        base = {"shelter_id": shelter_id, "person": p.to_wire(), "household_id": household}
+        drafts.append({**base, "type": CHECKIN, "data": {"stay_type": stay_type}})
+        if i == 0 and needs:
+            drafts.append({**base, "type": NEEDS, "data": {"needs": list(needs)}})
+        drafts.append({**base, "type": DETAILS, "data": details})
+        drafts.append({**base, "type": CONSENT, "data": _consent_data(consent, family_code, protected)})
+    if shelter_id not in store.shelter_ids():
+        raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
+    store.append(drafts)
+    return keys
+
+
+def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Person, *, stay_type: str,
+            needs: Sequence[str], contact_phone: str, home_damage: str, household_members: int | None,
+            consent: str, family_code: str) -> None:
+    """A correction is new events, never an edit: only what changed is written, all at once.
+
+    The name may be rewritten only where it stays the same person (髙橋 for 高橋, a kana
+    fix); a different name, birth date or address is a different person (see person_key).
+    Never-disclose is carried over as it is: only a lead changes it, on its own form.
+    Events are written as this kiosk's shelter (`shelter_id`); the stay type only changes for
+    someone checked in there.
+    """
+    if person_key(corrected.name, corrected.birth_date, corrected.address) != row.key:
+        raise KioskError("that is a different person")
+    where, profile = row.entry.where, row.profile
+    base = {"shelter_id": shelter_id, "person": corrected.to_wire(), "household_id": row.entry.household_id}
+    drafts = []
+    if corrected != row.person:
+        drafts.append({**base, "type": REGISTER})
+    if where.state == CHECKED_IN and where.shelter_id == shelter_id and stay_type != where.stay_type:
+        drafts.append({**base, "type": "stay_type", "data": {"stay_type": stay_type}})
+    if tuple(sorted(set(needs))) != profile.needs:
+        drafts.append({**base, "type": NEEDS, "data": {"needs": list(needs)}})
+    if (contact_phone, home_damage, household_members) != (profile.contact_phone, profile.home_damage,
+                                                           profile.household_members):
+        details = {"home_damage": home_damage, "contact_phone": contact_phone}
+        if household_members:
+            details["household_members"] = household_members
+        drafts.append({**base, "type": DETAILS, "data": details})
+    if (consent, family_code if consent == "family" else "") != (profile.consent, profile.family_code):
+        drafts.append({**base, "type": CONSENT,
+                       "data": _consent_data(consent, family_code, profile.never_disclose)})
+    if drafts:
+        store.append(drafts)
+    return None
+
+
+def set_never_disclose(store: KioskStore, shelter_id: str, row: RosterRow, never_disclose: bool) -> None:
+    """DV or stalker protection, on a shelter lead's authority: the consent stays as the person gave it."""
+    p = row.profile
+    store.append([{"type": CONSENT, "shelter_id": shelter_id, "person": row.person.to_wire(),
+                   "household_id": row.entry.household_id,
+                   "data": _consent_data(p.consent, p.family_code, never_disclose)}])
+
+
+def set_shelter_status(store: KioskStore, shelter_id: str, status: str) -> None:
+    store.append([{"type": SHELTER_STATUS, "shelter_id": shelter_id, "data": {"status": status}}])
+
+
+# -- the 避難者名簿 as CSV -----------------------------------------------------
+
+CSV_COLUMNS = ("name", "name_kana", "birth_date", "sex", "address", "household_id", "stay_type", "needs",
+               "contact_phone", "home_damage", "household_members", "consent", "never_disclose")
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A cell starting with = + - @ is a formula to Excel: a name typed as "=HYPERLINK(…)" must stay text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def roster_csv(rows: Sequence[RosterRow], header: Sequence[str], label) -> str:
+    """UTF-8 with a BOM, so that Excel in Japan opens it as UTF-8 and not as Shift_JIS.
+
+    `label(column, value)` turns codes into the words of the chosen language."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for r in rows:
+        p, pr = r.person, r.profile
+        values = {"name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "sex": p.sex,
+                  "address": p.address, "household_id": r.entry.household_id,
+                  "stay_type": r.entry.where.stay_type, "needs": pr.needs, "contact_phone": pr.contact_phone,
+                  "home_damage": pr.home_damage, "household_members": pr.household_members,
+                  "consent": pr.consent, "never_disclose": pr.never_disclose}
+        writer.writerow([_cell(label(c, values[c])) for c in CSV_COLUMNS])
+    return out.getvalue()

@@ -1,0 +1,234 @@
+"""The staff tablet in a real browser (Debian's Chromium through Playwright) against a running
+`evac kiosk serve`: log in, search, register by hand, correct, check out, transfer, never-disclose
+as the lead, export; screenshots in test-artifacts/staff/; no request leaves the app's origin."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evac.identity import person_key
+from kiosk.store import KioskStore
+from tests.staff_browser import PASSWORD, staff_kiosk  # noqa: F401 (fixtures)
+from tests.staff_helpers import HANAKO, ICHIRO, SHELTER, TARO
+
+pytestmark = pytest.mark.slow
+
+
+def seed(store: KioskStore) -> None:
+    store.check_in(SHELTER, [TARO, HANAKO])
+    store.check_in(SHELTER, [ICHIRO], stay_type="in_car")
+    store.set_needs(SHELTER, HANAKO.name, HANAKO.birth_date, HANAKO.address, ["infant"])
+
+
+def events(db) -> list[dict]:
+    store = KioskStore(db)
+    try:
+        return [json.loads(b) for (b,) in store.db.execute("SELECT body FROM events ORDER BY seq")]
+    finally:
+        store.close()
+
+
+def log_in(page, url: str, name: str, password: str = PASSWORD) -> None:
+    page.goto(url + "/staff/")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button.primary")
+
+
+def roster_names(page) -> list[str]:
+    return page.locator("table.roster tbody td:first-child a").all_inner_texts()
+
+
+def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
+    kiosk = staff_kiosk(seed)
+    url = kiosk.url
+    page = kiosk.page(chromium)
+
+    # -- log in: a wrong password first, then the right one
+    page.goto(url + "/staff/")
+    assert page.url.startswith(url + "/staff/login")
+    kiosk.screenshot(page, "01-login")
+    log_in(page, url, "sato", "wrong password")
+    assert "職員名またはパスワードが違います" in page.inner_text("#login-error")
+    log_in(page, url, "sato")
+    assert page.url == url + "/staff/"
+    assert "sato (職員)" in page.inner_text("header")
+
+    # -- roster search, kana in the other order, and a filter
+    assert sorted(roster_names(page)) == sorted([TARO.name, HANAKO.name, ICHIRO.name])
+    page.fill("input[name=q]", "たろう やいづ")
+    page.click("form.search button")
+    assert roster_names(page) == [TARO.name]
+    kiosk.screenshot(page, "02-roster-search")
+    page.fill("input[name=q]", "")
+    page.select_option("select[name=need]", "infant")
+    page.click("form.search button")
+    assert roster_names(page) == [HANAKO.name]
+
+    # -- register by hand: a mistake is shown next to its field and nothing is saved
+    page.click("text=手入力で受付")
+    before = len(events(kiosk.db))
+    page.fill("#name", "焼津 次郎")
+    page.fill("#name_kana", "やいづ じろう")
+    page.fill("#birth_date", "2999-01-01")
+    page.select_option("#sex", "male")
+    page.fill("#address", "焼津市本町2-2")
+    page.fill("#contact_phone", "電話ください")
+    page.check("input[name=needs][value=dialysis]")
+    page.select_option("#home_damage", "half")
+    page.select_option("#consent", "family")
+    page.fill("#family_code", "sakura7")
+    page.fill("#members-0-name", "焼津 桃")
+    page.fill("#members-0-birth_date", "2023-08-01")
+    page.select_option("#members-0-sex", "female")
+    page.click("button.primary")
+    assert page.inner_text("#birth_date-error") == "正しい生年月日（年-月-日）を入力してください。"
+    assert "電話番号を入力してください" in page.inner_text("#contact_phone-error")
+    assert page.input_value("#name") == "焼津 次郎", "what was typed stays in the form"
+    kiosk.screenshot(page, "03-register-errors")
+    assert len(events(kiosk.db)) == before
+    page.fill("#birth_date", "1948-03-04")
+    page.fill("#contact_phone", "054-626-1111")
+    page.fill("#household_members", "4")
+    page.click("button.primary")
+    assert "受付しました：焼津 次郎、焼津 桃" in page.inner_text("main")
+    kiosk.screenshot(page, "04-registered")
+    jiro_url = page.url
+    written = events(kiosk.db)[before:]
+    assert [e["type"] for e in written] == ["checkin", "needs", "details", "consent", "checkin", "details", "consent"]
+
+    # -- correct the record: a new kana and a new phone are new events
+    before = len(events(kiosk.db))
+    page.fill("#name_kana", "ヤイヅ ジロウ")
+    page.fill("#contact_phone", "090-1234-5678")
+    page.click("#save-correction")
+    assert "焼津 次郎さんの訂正を保存しました" in page.inner_text("main")
+    assert page.input_value("#name_kana") == "ヤイヅ ジロウ"
+    assert [e["type"] for e in events(kiosk.db)[before:]] == ["register", "details"]
+
+    # -- staff cannot set never-disclose: the page says so and the form is not there
+    assert page.locator("#never-save").count() == 0
+    assert "避難所責任者だけが変更できます" in page.inner_text("section.never")
+
+    # -- check out Taro, transfer Ichiro
+    page.goto(f"{url}/staff/person/{person_key(TARO.name, TARO.birth_date, TARO.address)}")
+    page.click("#checkout")
+    assert "退所しました：焼津 太郎" in page.inner_text("main")
+    assert TARO.name not in roster_names(page)
+    page.goto(f"{url}/staff/person/{person_key(ICHIRO.name, ICHIRO.birth_date, ICHIRO.address)}")
+    page.click("#transfer")
+    assert page.inner_text("#to_shelter-error") == "避難所を選んでください。"
+    page.select_option("#to_shelter", "H002")
+    kiosk.screenshot(page, "05-person")
+    page.click("#transfer")
+    assert "へ移動します" in page.inner_text("main") and ICHIRO.name not in roster_names(page)
+
+    # -- the lead marks Jiro never-disclose
+    page.click("header button:has-text('ログアウト')")
+    assert "ログアウトしました" in page.inner_text("main")
+    log_in(page, url, "tanaka")
+    page.goto(jiro_url)
+    page.check("#never_disclose")
+    page.click("#never-save")
+    assert "非開示にしました" in page.inner_text("main")
+    assert page.locator("h1 .badge.never").count() == 1
+    last = events(kiosk.db)[-1]
+    assert last["type"] == "consent" and last["data"]["never_disclose"] is True
+    assert last["data"]["family_code"] == "sakura7", "the family's own consent stays"
+
+    # -- headcount, status and export
+    page.click("text=人数・同期")
+    assert page.inner_text("#headcount") == "入所者 3人"
+    assert page.inner_text("#need-dialysis") == "1" and page.inner_text("#never-count") == "1"
+    page.select_option("#status", "full")
+    page.click("#status-save")
+    assert page.inner_text("#shelter-status") == "満員"
+    kiosk.screenshot(page, "06-summary")
+    with page.expect_download() as download:
+        page.click("text=名簿CSV")
+    saved = tmp_path / "roster.csv"
+    download.value.save_as(saved)
+    data = saved.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    assert "焼津 次郎" in text and "焼津 桃" in text and "非開示" in text and TARO.name not in text
+    page.click("text=名簿を印刷")
+    assert "避難者名簿" in page.inner_text("h1") and "焼津 次郎" in page.inner_text("table")
+    kiosk.screenshot(page, "07-print")
+
+    # -- one tap to English
+    page.goto(url + "/staff/")
+    page.click("header a[lang=en]")
+    assert "Roster" in page.inner_text("header nav") and page.locator("html").get_attribute("lang") == "en"
+    kiosk.screenshot(page, "08-roster-english")
+
+    page.context.close()
+    assert kiosk.requests, "the request watch saw the pages load"
+    assert kiosk.foreign_requests() == []
+
+
+def test_an_expired_form_is_refused_in_the_browser(chromium, staff_kiosk):
+    """A form left open across a log-out and log-in (a new session) saves nothing and says why."""
+    kiosk = staff_kiosk(seed)
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+    page.goto(kiosk.url + "/staff/summary")
+    other = page.context.new_page()
+    other.goto(kiosk.url + "/staff/")
+    other.click("header button:has-text('ログアウト')")
+    log_in(other, kiosk.url, "sato")
+    before = len(events(kiosk.db))
+    page.select_option("#status", "closed")
+    page.click("#status-save")
+    assert "有効期限が切れた" in page.inner_text("main")
+    assert len(events(kiosk.db)) == before
+    page.context.close()
+    assert kiosk.foreign_requests() == []
+
+
+def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
+    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", "0.02")  # about a second, for the test
+    kiosk = staff_kiosk(seed)
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+    assert page.url == kiosk.url + "/staff/"
+    page.wait_for_timeout(2500)  # the tablet lies unused
+    page.click("text=人数・同期")
+    assert page.url == kiosk.url + "/staff/login"
+    assert "操作がなかったため、ログアウトしました" in page.inner_text("main")
+    kiosk.screenshot(page, "09-timed-out")
+    page.goto(kiosk.url + "/staff/summary")
+    assert page.url.startswith(kiosk.url + "/staff/login"), "the old session stays logged out"
+    page.context.close()
+    assert kiosk.foreign_requests() == []
+
+
+def test_link_an_ic_card_from_the_tablet(chromium, staff_kiosk, in_background):
+    """Staff press the button on the person's page; the next card held to the kiosk's reader is theirs."""
+    pytest.importorskip("nfc")
+    import urllib.request
+
+    from kiosk.card_emulator import NfcUdpFelica
+    from tests.conftest import free_udp_port
+
+    def seed_with_key(store):
+        store.apply_config({"shelters": [{"id": SHELTER, "name": "二区コミュニティ防災センター", "kind": "shelter"},
+                                         {"id": "H002", "name": "三区", "kind": "shelter"}],
+                            "ic_token_key": "33" * 32})
+        seed(store)
+
+    device = f"udp:127.0.0.1:{free_udp_port()}"
+    kiosk = staff_kiosk(seed_with_key, SHELTER, "--nfc-device", device)
+    in_background(NfcUdpFelica(bytes.fromhex("0114B3A1C2D3E4F5"), device))
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+    page.goto(f"{kiosk.url}/staff/person/{person_key(TARO.name, TARO.birth_date, TARO.address)}")
+    page.click("#ic-link")
+    assert "ICカードを焼津 太郎さんに登録しました" in page.inner_text("main")
+    kiosk.screenshot(page, "10-ic-linked")
+    tap = urllib.request.urlopen(urllib.request.Request(kiosk.url + "/api/ic/tap", data=b"", method="POST"),
+                                 timeout=30)
+    assert json.loads(tap.read())["action"] == "checked_out"
+    page.context.close()
+    assert kiosk.foreign_requests() == []

@@ -1,0 +1,178 @@
+"""The shelter on the staff tablet: headcount and needs, open/full/closed, the sync panel, and the
+避難者名簿 as CSV and as a printable page."""
+import csv
+import io
+import json
+import re
+
+import pytest
+
+from evac.events import Person
+from kiosk import staff_store
+from kiosk.store import KioskStore
+from tests.conftest import free_port, run_evac
+from tests.staff_helpers import HANAKO, ICHIRO, SHELTER, TARO, errors, logged_in, make_app, post, snapshot
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "kiosk.sqlite3"
+
+
+@pytest.fixture
+def app(db):
+    return make_app(db)
+
+
+@pytest.fixture
+def store(db, app):
+    s = KioskStore(db)
+    s.check_in(SHELTER, [TARO, HANAKO])
+    s.check_in(SHELTER, [ICHIRO], stay_type="in_car")
+    s.set_needs(SHELTER, HANAKO.name, HANAKO.birth_date, HANAKO.address, ["infant"])
+    s.set_needs(SHELTER, TARO.name, TARO.birth_date, TARO.address, ["dialysis", "pets"])
+    s.set_needs(SHELTER, ICHIRO.name, ICHIRO.birth_date, ICHIRO.address, ["pets"])
+    yield s
+    s.close()
+
+
+def cell(page: str, ident: str) -> str:
+    return re.search(rf'id="{ident}">([^<]*)<', page).group(1)
+
+
+def test_headcount_and_needs(app, store):
+    store.check_in("H002", [Person("他所 さん", "1990-01-01", "other")])
+    page = logged_in(app).get("/staff/summary").text
+    assert "入所者 3人" in page
+    assert (cell(page, "stay-in_shelter"), cell(page, "stay-at_home"), cell(page, "stay-in_car")) == ("2", "0", "1")
+    assert (cell(page, "need-infant"), cell(page, "need-dialysis"), cell(page, "need-pets")) == ("1", "1", "2")
+    assert cell(page, "need-elderly") == "0" and cell(page, "never-count") == "0"
+
+
+def test_set_the_shelter_status(app, store):
+    client = logged_in(app)
+    assert cell(client.get("/staff/summary").text, "shelter-status") == "この端末では未設定"
+    resp = post(client, "/staff/shelter-status", {"status": "full"}, "/staff/summary")
+    assert resp.status_code == 302
+    last = json.loads(store.db.execute("SELECT body FROM events ORDER BY seq DESC LIMIT 1").fetchone()[0])
+    assert (last["type"], last["shelter_id"], last["data"]) == ("shelter_status", SHELTER, {"status": "full"})
+    assert "person" not in last
+    page = client.get("/staff/summary").text
+    assert cell(page, "shelter-status") == "満員" and "避難所の状態を「満員」にしました" in page
+
+
+def test_a_bad_shelter_status_saves_nothing(app, store, db):
+    client = logged_in(app)
+    before = snapshot(db)
+    resp = post(client, "/staff/shelter-status", {"status": "exploded"}, "/staff/summary")
+    assert resp.status_code == 422 and errors(resp.text, "status") == ["選択肢から選んでください。"]
+    assert snapshot(db) == before
+
+
+def test_sync_panel_without_hq(app, store):
+    page = logged_in(app).get("/staff/summary").text
+    assert cell(page, "sync-pending") == str(store.last_seq)
+    assert cell(page, "sync-last") == "まだありません"
+    assert cell(page, "sync-hq") == "この端末には設定されていません"
+
+
+def _wait(condition, what: str, seconds: float = 30.0):
+    import time
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.1)
+
+
+def test_sync_panel_says_when_hq_is_unreachable(db, store):
+    app = make_app(db, HQ_URL=f"http://127.0.0.1:{free_port()}", HQ_TOKEN="t", SYNC_INTERVAL=0.2)
+    syncer = app.extensions["kiosk_sync"]
+    try:
+        _wait(lambda: syncer.last_error is not None, "the first failed sync round")
+        page = logged_in(app).get("/staff/summary").text
+    finally:
+        syncer.stop()
+    assert cell(page, "sync-hq").startswith("接続できません: HQ at http://127.0.0.1:")
+    assert cell(page, "sync-pending") == str(store.last_seq) != "0"
+
+
+@pytest.mark.slow
+def test_sync_panel_after_a_sync_with_a_real_hq(db, store, hq_server):
+    # What the tablet writes goes to HQ with everything else; HQ parses it with the same event model.
+    row = staff_store.person(store, staff_store.person_key(TARO.name, TARO.birth_date, TARO.address))
+    staff_store.correct(store, SHELTER, row, TARO, stay_type="in_shelter", needs=["dialysis"],
+                        contact_phone="054-626-1111", home_damage="half", household_members=2,
+                        consent="family", family_code="sakura7")
+    staff_store.set_never_disclose(store, SHELTER, staff_store.person(store, row.key), True)
+    staff_store.set_shelter_status(store, SHELTER, "full")
+    hq = hq_server()
+    token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", SHELTER).stdout.strip()
+    app = make_app(db, HQ_URL=hq.url, HQ_TOKEN=token, SYNC_INTERVAL=0.2)
+    syncer = app.extensions["kiosk_sync"]
+    try:
+        _wait(lambda: KioskStore(db).last_sync_at() is not None and syncer.last_error is None, "a sync with HQ")
+        page = logged_in(app).get("/staff/summary").text
+    finally:
+        syncer.stop()
+    assert cell(page, "sync-hq") == "接続できます"
+    assert cell(page, "sync-pending") == "0"
+    import sqlite3
+    with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as hq_db:
+        types = dict(hq_db.execute("SELECT type, count(*) FROM events GROUP BY type").fetchall())
+    assert types["consent"] == 2 and types["details"] == 1 and types["shelter_status"] == 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", cell(page, "sync-last"))
+
+
+# -- the 避難者名簿 ------------------------------------------------------------------
+
+def test_roster_csv_opens_in_excel_and_says_everything(app, store):
+    row = staff_store.person(store, staff_store.person_key(TARO.name, TARO.birth_date, TARO.address))
+    staff_store.correct(store, SHELTER, row, TARO, stay_type="in_shelter", needs=["dialysis", "pets"],
+                        contact_phone="054-626-1111", home_damage="total", household_members=3,
+                        consent="family", family_code="sakura7")
+    staff_store.set_never_disclose(store, SHELTER, staff_store.person(store, row.key), True)
+    store.check_in("H002", [Person("他所 さん", "1990-01-01", "other")])
+    resp = logged_in(app).get("/staff/roster.csv")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert re.match(r'attachment; filename="roster-H001-\d{8}-\d{4}\.csv"', resp.headers["Content-Disposition"])
+    assert resp.data.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM for Excel"
+    rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    assert rows[0] == ["氏名", "ふりがな", "生年月日", "性別", "住所", "世帯", "滞在場所", "要配慮", "連絡先電話番号",
+                       "住家の被害", "世帯人数", "安否の問い合わせへの回答", "非開示"]
+    assert len(rows) == 4 and resp.data.count(b"\r\n") == 4
+    by_name = {r[0]: r for r in rows[1:]}
+    assert set(by_name) == {TARO.name, HANAKO.name, ICHIRO.name}
+    assert by_name[TARO.name] == [TARO.name, TARO.name_kana, "1950-01-02", "男", "焼津市本町1-1",
+                                  by_name[HANAKO.name][5], "避難所内", "人工透析・ペット", "054-626-1111", "全壊", "3",
+                                  "合言葉を伝えた家族", "非開示"]
+    assert by_name[ICHIRO.name][6:8] == ["車中泊", "ペット"] and by_name[ICHIRO.name][12] == ""
+    assert "sakura7" not in resp.data.decode(), "the family code is a secret and stays off paper"
+
+
+def test_roster_csv_in_english(app, store):
+    client = logged_in(app)
+    client.get("/staff/lang/en")
+    rows = list(csv.reader(io.StringIO(client.get("/staff/roster.csv").data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Name", "Name in kana", "Date of birth"]
+    assert {r[6] for r in rows[1:]} == {"In the shelter", "In a car"}
+
+
+def test_roster_csv_cells_are_never_formulas(app, store):
+    store.check_in(SHELTER, [Person('=HYPERLINK("http://evil.example","x")', "1990-01-01", "other",
+                                    "+81 焼津", "@カナ")])
+    text = logged_in(app).get("/staff/roster.csv").data.decode("utf-8-sig")
+    row = next(r for r in csv.reader(io.StringIO(text)) if "HYPERLINK" in r[0])
+    assert row[0].startswith("'=") and row[1] == "'@カナ" and row[4] == "'+81 焼津"
+
+
+def test_printable_roster(app, store):
+    page = logged_in(app).get("/staff/roster/print").text
+    assert "<h1>避難者名簿 — " in page and "3人" in page and "取扱注意" in page
+    assert all(p.name in page for p in (TARO, HANAKO, ICHIRO))
+    assert "window.print()" in page and "@media print" not in page  # the print style sheet is served by the app
+    assert 'href="/static/staff/staff.css"' in page
+
+
+def test_the_style_sheet_is_served_by_the_app(app):
+    resp = app.test_client().get("/static/staff/staff.css")
+    assert resp.status_code == 200 and b"@media print" in resp.data
