@@ -62,3 +62,22 @@ def test_no_card_in_the_field(nfc_card):
     result = run_evac("card", "read", "--reader", "nfc", "--device", f"udp:127.0.0.1:{free_udp_port()}",
                       "--wait", "1", "--pin-stdin", input="2468\n", timeout=60)
     assert result.returncode == 2 and "no card" in result.stderr
+
+
+def test_the_kiosk_checks_a_card_holder_in_through_nfcpy(nfc_card, tmp_path):
+    """The kiosk's check-in flow on an nfcpy reader: it waits in nfcpy's connect loop for the tap."""
+    from kiosk import create_app
+    from kiosk.store import KioskStore
+    applet = MyNumberApplet(CardIdentity(**IDENTITY))
+    device = nfc_card(applet)
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "nfc", "NFC_DEVICE": device, "CARD_WAIT": 10})
+    client = app.test_client()
+    wrong = client.post("/api/card-checkin", json={"pin": "0000"})
+    assert wrong.status_code == 422 and wrong.get_json()["tries_left"] == 2
+    ok = client.post("/api/card-checkin", json={"pin": "2468"})
+    assert ok.status_code == 201, ok.get_json()
+    assert ok.get_json()["name"] == "Nguyen Thi Lan"
+    assert [e.person.name for e in KioskStore(tmp_path / "k.sqlite3").checked_in("H031")] == ["Nguyen Thi Lan"]
+    for path in tmp_path.rglob("*"):
+        assert not path.is_file() or NUMBER.encode() not in path.read_bytes()
