@@ -176,3 +176,20 @@ def test_printable_roster(app, store):
 def test_the_style_sheet_is_served_by_the_app(app):
     resp = app.test_client().get("/static/staff/staff.css")
     assert resp.status_code == 200 and b"@media print" in resp.data
+
+
+def test_a_call_from_the_screen_shows_on_every_staff_page_until_someone_helps(app, store):
+    """Someone at the screen pressed "I have nothing": the tablet says so until staff mark it helped."""
+    screen = app.test_client()
+    assert screen.post("/screen/call-staff?lang=vi", json={}).status_code == 201
+    client = logged_in(app)
+    roster = client.get("/staff/").text
+    assert 'id="staff-call-banner"' in roster and "1 人が職員を呼んでいます" in roster
+    summary = client.get("/staff/summary").text
+    (call_id,) = re.findall(r'id="answer-(\d+)"', summary)
+    assert "画面の言語: vi" in summary
+    assert client.post(f"/staff/calls/{call_id}/answered").status_code == 400   # no CSRF token: nothing done
+    assert store.open_staff_calls()
+    resp = post(client, f"/staff/calls/{call_id}/answered", {}, "/staff/summary")
+    assert resp.status_code == 302 and store.open_staff_calls() == []
+    assert 'id="staff-call-banner"' not in client.get("/staff/").text

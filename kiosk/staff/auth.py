@@ -207,8 +207,13 @@ def language(code: str):
 
 def _words() -> dict:
     lang = str(get_locale() or "ja")
-    return {"t": t, "csrf_token": generate_csrf, "languages": STAFF_LANGUAGES,
-            "lang": lang if lang in STAFF_LANGUAGES else "en"}
+    words = {"t": t, "csrf_token": generate_csrf, "languages": STAFF_LANGUAGES,
+             "lang": lang if lang in STAFF_LANGUAGES else "en", "open_calls": []}
+    if current_user.is_authenticated:
+        # Someone at the screen pressed "I have nothing": every staff page says so until answered.
+        from ..db import get_store
+        words["open_calls"] = get_store().open_staff_calls()
+    return words
 
 
 bp.context_processor(_words)

@@ -60,6 +60,14 @@ def shelter_status():
     return redirect(url_for(".summary"))
 
 
+@bp.post("/calls/<int:call_id>/answered")
+def answer_call(call_id: int):
+    """A staff member went to the person at the screen."""
+    get_store().answer_staff_call(call_id)   # the blueprint's guard has checked the CSRF token
+    flash(t("Marked as helped."), "ok")
+    return redirect(url_for(".summary"))
+
+
 def _header() -> list[str]:
     return [t("Name"), t("Name in kana"), t("Date of birth"), t("Sex"), t("Address"), t("Household"),
             t("Staying"), t("Needs (要配慮)"), t("Contact phone"), t("Damage to the home"),
