@@ -239,9 +239,11 @@ def _consent_data(consent: str, family_code: str, never_disclose: bool) -> dict:
 
 def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Person], *, stay_type: str,
                        needs: Sequence[str], contact_phone: str, home_damage: str,
-                       household_members: int | None, consent: str, family_code: str) -> list[str]:
+                       household_members: int | None, consent: str, family_code: str,
+                       member_needs: Sequence[Sequence[str]] = ()) -> list[str]:
     """A paper 避難者カード typed in: everyone on it checked in together, with the form's details and
-    consent; the needs ticked belong to the first person.  Returns their person keys."""
+    consent; `needs` are the first person's, `member_needs` the others' in order.  Returns their
+    person keys."""
     if not persons:
         raise KioskError("nobody to register")
     keys = [person_key(p.name, p.birth_date, p.address) for p in persons]
@@ -259,8 +261,9 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
         protected = key in known and known[key].never_disclose
         base = {"shelter_id": shelter_id, "person": p.to_wire(), "household_id": household}
         drafts.append({**base, "type": CHECKIN, "data": {"stay_type": stay_type}})
-        if i == 0 and needs:
-            drafts.append({**base, "type": NEEDS, "data": {"needs": list(needs)}})
+        own = needs if i == 0 else (member_needs[i - 1] if i - 1 < len(member_needs) else ())
+        if own:
+            drafts.append({**base, "type": NEEDS, "data": {"needs": sorted(set(own))}})
         drafts.append({**base, "type": DETAILS, "data": details})
         drafts.append({**base, "type": CONSENT, "data": _consent_data(consent, family_code, protected)})
     if shelter_id not in store.shelter_ids():

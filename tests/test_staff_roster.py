@@ -418,3 +418,20 @@ def test_registering_a_protected_person_again_keeps_them_protected(app, checked_
     consent = [e for e in events(checked_in, seq) if e["type"] == "consent"]
     assert [c["data"] for c in consent] == [{"consent": "public", "never_disclose": True}]
     assert staff_store.person(checked_in, key(TARO)).profile.never_disclose
+
+
+def test_each_household_member_gets_their_own_needs(app, store):
+    client = logged_in(app)
+    resp = post(client, "/staff/register", {**CARD, "members-0-needs": ["infant", "allergy"]}, "/staff/register")
+    assert resp.status_code == 302
+    needs = {e["person"]["name"]: e["data"]["needs"] for e in events(store) if e["type"] == "needs"}
+    assert needs == {"焼津 次郎": ["dialysis", "pets"], "焼津 桃": ["allergy", "infant"]}
+
+
+def test_needs_ticked_on_an_empty_member_row_ask_for_the_name(app, db, store):
+    client = logged_in(app)
+    before = snapshot(db)
+    page = post(client, "/staff/register", {**{k: v for k, v in CARD.items() if not k.startswith("members-")},
+                                            "members-1-needs": ["pets"]}, "/staff/register")
+    assert page.status_code == 422 and errors(page.text, "members-1-name")
+    assert snapshot(db) == before

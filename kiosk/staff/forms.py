@@ -111,9 +111,10 @@ class MemberForm(Form):
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip], validators=[Optional(), birth_date])
     sex = ChoiceField(_l("Sex"), choices=[SelectChoice("", "—")] + _choices(SEX_LABELS, SEXES))
+    needs = MultiCheckboxField(_l("Needs (要配慮)"), choices=_choices(NEED_LABELS, NEEDS_CODES))
 
     def is_blank(self) -> bool:
-        return not (self.name.data or self.name_kana.data or self.birth_date.data or self.sex.data)
+        return not (self.name.data or self.name_kana.data or self.birth_date.data or self.sex.data or self.needs.data)
 
     def validate_row(self) -> bool:
         ok = True

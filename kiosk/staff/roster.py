@@ -115,14 +115,14 @@ def register():
         return render_template("staff/register.html", form=form, invalid=True), 422
     address = form.address.data or ""
     persons = [Person(form.name.data, form.birth_date.data, form.sex.data, address, form.name_kana.data or "")]
-    persons += [Person(m.form.name.data, m.form.birth_date.data, m.form.sex.data, address, m.form.name_kana.data or "")
-                for m in form.members if not m.form.is_blank()]
+    members = [m.form for m in form.members if not m.form.is_blank()]
+    persons += [Person(m.name.data, m.birth_date.data, m.sex.data, address, m.name_kana.data or "") for m in members]
     try:
         keys = staff_store.register_household(
             get_store(), _shelter(), persons, stay_type=form.stay_type.data, needs=form.needs.data,
             contact_phone=form.contact_phone.data or "", home_damage=form.home_damage.data,
             household_members=form.household_members.data, consent=form.consent.data,
-            family_code=form.family_code.data or "")
+            family_code=form.family_code.data or "", member_needs=[m.needs.data or [] for m in members])
     except KioskError:
         form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
         return render_template("staff/register.html", form=form, invalid=True), 422
