@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from evac.events import IC_TOKEN_RE
 
 from . import notify, prereg
-from .db import db
+from .db import db, one_writer
 from .enrollment import AuthError, authenticate
 from .merge import BatchRejected, apply_batch
 from .models import IcLink, Kiosk, Person, Shelter
@@ -59,7 +59,7 @@ def sync():
         return _error(400, "malformed_batch", "'device_id' (the kiosk database's id) is missing")
     db.session.rollback()  # authentication's read must not hold a snapshot into the write
     try:
-        with db.engine.begin() as conn:
+        with one_writer(db.engine), db.engine.begin() as conn:
             result = apply_batch(conn, kiosk_id, device_id, body.get("events"))
     except BatchRejected as exc:
         return jsonify(exc.to_json()), exc.status

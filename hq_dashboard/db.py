@@ -1,4 +1,8 @@
 """The HQ database handle (Flask-SQLAlchemy).  SQLite file by default, PostgreSQL by URL."""
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -34,3 +38,19 @@ def _sqlite_pragmas(dbapi_conn, _record):
         cur.execute("PRAGMA cache_size=-131072")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
+
+
+_one_writer = threading.Lock()
+
+
+@contextmanager
+def one_writer(engine) -> Iterator[None]:
+    """Queue this process's writers in order.  SQLite lets one writer in at a time and makes the
+    others nap and retry (naps of up to 100 ms), which is what made the slowest of many families'
+    inquiries slow; threads waiting on a lock are woken as soon as it is free.  PostgreSQL has row
+    locks and needs none of this."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    with _one_writer:
+        yield

@@ -19,6 +19,7 @@ from evac.disclosure import (
     Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, matches, parse_inquiry,
 )
 
+from .db import one_writer
 from .models import AuditEntry, Inquiry as InquiryRow, Person, Shelter
 
 __all__ = ["InvalidInquiry", "InquiryNotFound", "ReviewError", "receive", "lookup", "release", "reject",
@@ -110,7 +111,8 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
            inquirer=inquiry.inquirer_name, sought=inquiry.sought_name, birth_date=inquiry.sought_birth_date,
            family_code_given=bool(inquiry.family_code))
     audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
-    session.commit()
+    with one_writer(session.get_bind()):
+        session.commit()
     return _public(row), key
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from evac.events import CONSENT, SELF_REPORT, Event, InvalidEvent, parse_event, parse_person
 
-from .db import db
+from .db import db, one_writer
 from .merge import AT_HQ, apply_events, lock_merge
 
 DEVICE = "hq-self-report"
@@ -63,7 +63,7 @@ def record(form: dict) -> list[Event]:
     drafts = _events(form)
     hlc = current_app.extensions["hlc"]
     db.session.rollback()
-    with db.engine.begin() as conn:
+    with one_writer(db.engine), db.engine.begin() as conn:
         lock_merge(conn)
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         n = len(drafts)
