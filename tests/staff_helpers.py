@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from evac.events import Person
 from kiosk import create_app
 from kiosk.staff_store import add_staff
@@ -66,3 +68,14 @@ def snapshot(db_path) -> tuple:
 TARO = Person("焼津 太郎", "1950-01-02", "male", "焼津市本町1-1", "やいづ たろう")
 HANAKO = Person("焼津 花子", "2024-05-06", "female", "焼津市本町1-1", "ヤイヅ ハナコ")
 ICHIRO = Person("髙橋 一郎", "1970-07-07", "male", "焼津市石津2-3", "たかはし いちろう")
+
+
+# The fixtures every staff test module uses: a kiosk database file and the app on it.
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "kiosk.sqlite3"
+
+
+@pytest.fixture
+def app(db):
+    return make_app(db)

@@ -6,19 +6,10 @@ import pytest
 from kiosk.store import KioskStore
 from tests.conftest import run_evac
 from tests.staff_helpers import PASSWORD, csrf, errors, logged_in, login, make_app, post, snapshot
+from tests.staff_helpers import app, db  # noqa: F401 (fixtures)
 
 PAGES = ["/staff/", "/staff/register", "/staff/summary", "/staff/roster.csv", "/staff/roster/print",
          "/staff/person/nba:0"]
-
-
-@pytest.fixture
-def db(tmp_path):
-    return tmp_path / "kiosk.sqlite3"
-
-
-@pytest.fixture
-def app(db):
-    return make_app(db)
 
 
 @pytest.mark.parametrize("url", PAGES)

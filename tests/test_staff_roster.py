@@ -8,16 +8,7 @@ from kiosk import staff_store
 from kiosk.store import KioskStore
 from tests.conftest import free_udp_port
 from tests.staff_helpers import HANAKO, ICHIRO, SHELTER, TARO, errors, logged_in, make_app, post, snapshot
-
-
-@pytest.fixture
-def db(tmp_path):
-    return tmp_path / "kiosk.sqlite3"
-
-
-@pytest.fixture
-def app(db):
-    return make_app(db)
+from tests.staff_helpers import app, db  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
