@@ -63,6 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app)
     csrf.init_app(app)
 
+    from . import i18n
+    i18n.init_app(app)
+
     from . import api, dashboard, map_page, pages, prereg_pages, safety_api, safety_pages, staff
     from .limits import limiter, too_many_requests
     limiter.init_app(app)

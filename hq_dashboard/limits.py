@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import jsonify, make_response, render_template, request
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -9,6 +10,7 @@ from flask_limiter.util import get_remote_address
 limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://",
                   headers_enabled=True)
 
+# The JSON API's message (kept as it is: clients and tests read it); pages say it in the person's language.
 TOO_MANY = ("Too many inquiries in a short time. Please try again later. "
             "短時間に多くの問い合わせがありました。しばらくしてからもう一度お試しください。")
 
@@ -16,7 +18,11 @@ TOO_MANY = ("Too many inquiries in a short time. Please try again later. "
 def too_many_requests(exc):
     if request.path.startswith("/api/"):
         resp = make_response(jsonify({"error": "rate_limited", "message": TOO_MANY}), 429)
-    else:
+    elif request.path.startswith("/staff"):   # the staff pages stay Japanese/English
         resp = make_response(render_template("safety/message.html", title="429", message=TOO_MANY), 429)
+    else:
+        resp = make_response(render_template(
+            "safety/message.html", title="429",
+            message=_("Too many inquiries in a short time. Please try again later.")), 429)
     # Flask-Limiter adds Retry-After and the X-RateLimit headers to this response.
     return resp

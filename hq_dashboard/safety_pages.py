@@ -1,12 +1,16 @@
-"""The public safety-inquiry page (phone-sized) and the page to check an answer again."""
+"""The public safety-inquiry page (phone-sized) and the page to check an answer again.
+
+The public pages speak the kiosk's seven languages (hq_dashboard.i18n); the
+validators' English errors are said per field in the person's language (form_errors).
+"""
 from __future__ import annotations
 
 import datetime as dt
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 
-
-from . import safety, self_report
+from . import form_errors, safety, self_report
 from .db import db
 from .limits import limiter
 from .safety_api import person_sought_key
@@ -14,11 +18,32 @@ from .safety_api import person_sought_key
 bp = Blueprint("safety_pages", __name__, url_prefix="/safety")
 
 RELATIONSHIP_LABELS = {
-    "household_family": "同居の家族（事実婚を含む） / Family living with them (incl. de facto spouse)",
-    "relative": "その他の親族 / Other relative",
-    "workplace": "職場の関係者 / Workplace",
-    "other": "知人など / Acquaintance or other",
+    "household_family": _l("Family living with them (including a de facto spouse)"),
+    "relative": _l("Other relative"),
+    "workplace": _l("Workplace"),
+    "other": _l("Acquaintance or other"),
 }
+# Where a self-reporting person is (evac.events SELF_REPORT "where").
+WHERE_LABELS = {
+    "at_home": _l("At home"),
+    "with_relatives": _l("With relatives or friends"),
+    "in_car": _l("In a car"),
+    "elsewhere": _l("Elsewhere"),
+}
+# safety.MESSAGES (English, for the JSON API) on the page, by the inquiry's status.
+STATUS_MESSAGES = {
+    "answered": _l("This is what the person agreed may be told."),
+    "pending_review": _l("Your inquiry has been received. City staff will confirm who you are (for example by "
+                         "calling you back) before answering; check again later with your reference and key."),
+    "released": _l("City staff confirmed your inquiry; this is what may be told to you."),
+    "rejected": _l("City staff could not confirm your inquiry, so nothing more can be told. Please contact "
+                   "the city's safety-information desk."),
+}
+
+
+def _answer_page(answer: dict, key: str | None):
+    return render_template("safety/answer.html", answer=answer, key=key, where_labels=WHERE_LABELS,
+                           status_message=STATUS_MESSAGES.get(answer.get("status"), answer.get("message")))
 
 
 def _inquiry_from_form(form) -> dict:
@@ -48,15 +73,15 @@ def submit():
     try:
         answer, key = safety.receive(db.session, _inquiry_from_form(request.form), request.remote_addr or "")
     except safety.InvalidInquiry as exc:
-        errors = {k.replace(".", "_"): v for k, v in exc.errors.items()}
+        errors = form_errors.translate_all(exc.errors)
         return render_template("safety/inquiry.html", form=request.form, errors=errors,
                                relationships=RELATIONSHIP_LABELS), 422
-    return render_template("safety/answer.html", answer=answer, key=key), 201
+    return _answer_page(answer, key), 201
 
 
 @bp.get("/self-report")
 def self_report_form():
-    return render_template("safety/self_report.html", form={}, errors={})
+    return render_template("safety/self_report.html", form={}, errors={}, where_labels=WHERE_LABELS)
 
 
 @bp.post("/self-report")
@@ -65,7 +90,8 @@ def self_report_submit():
     try:
         events = self_report.record(request.form)
     except self_report.SelfReportError as exc:
-        return render_template("safety/self_report.html", form=request.form, errors=exc.errors), 422
+        return render_template("safety/self_report.html", form=request.form, where_labels=WHERE_LABELS,
+                               errors=form_errors.translate_all(exc.errors)), 422
     return render_template("safety/self_report_done.html", name=events[0].person.name,
                            at=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")), 201
 
@@ -79,5 +105,5 @@ def check():
         answer = safety.lookup(db.session, request.args.get("id", "").strip().upper(), request.args.get("key", ""))
     except safety.InquiryNotFound:
         return render_template("safety/message.html",
-                               message="照会番号またはキーが違います。 / No inquiry with this reference and key."), 404
-    return render_template("safety/answer.html", answer=answer, key=None)
+                               message=_l("No inquiry with this reference and key. Please check them.")), 404
+    return _answer_page(answer, None)

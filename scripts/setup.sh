@@ -3,6 +3,7 @@
 #   1. Debian packages listed in scripts/debian-packages.txt (installed when run as root)
 #   2. .venv with the project installed editable, with its test extras
 #   3. the kiosk screen's message catalogs compiled (kiosk/translations/*/LC_MESSAGES/messages.mo)
+#   4. HQ's public safety pages' catalogs compiled (hq_dashboard/translations/*/LC_MESSAGES/messages.mo)
 # Environment: PYTHON (interpreter for the venv, default python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,3 +68,10 @@ for domain in messages staff; do
         exit 1
     fi
 done
+
+# --- 4. HQ's public safety pages (inquiry, answer, self-report): the kiosk's seven languages --
+if ! .venv/bin/pybabel -q compile -d hq_dashboard/translations -D messages >/dev/null 2>&1; then
+    .venv/bin/pybabel compile -d hq_dashboard/translations -D messages >&2 || true
+    say "compiling HQ's safety-page catalogs failed" >&2
+    exit 1
+fi

@@ -52,7 +52,8 @@ def test_bad_self_reports_say_what_is_wrong_next_to_the_field_and_write_nothing(
                                 ("birth_date", "2999-01-01", "birth date"), ("name", "", "name"),
                                 ("consent", "family", "family code")):
         form = {**FORM, field: value, "csrf_token": csrf(hq_client, "/safety/self-report")}
-        page = hq_client.post("/safety/self-report", data=form)
+        # in English, to read the words; other languages: test_safety_page_languages
+        page = hq_client.post("/safety/self-report?lang=en", data=form)
         html = page.get_data(as_text=True)
         expected_field = "consent" if field == "consent" else field
         assert page.status_code == 422 and f'id="{expected_field}-error"' in html and words in html, (field, html)

@@ -1,0 +1,67 @@
+"""The validators' English messages (evac.disclosure, evac.events), said to the person in their language.
+
+The JSON API keeps the validators' own English; the public pages show one plain
+sentence per field, chosen by what went wrong.  An unrecognised message gets a
+general "check this" in the person's language rather than English they may not read.
+"""
+from __future__ import annotations
+
+import re
+
+from flask_babel import gettext as _
+
+_LIMIT_RE = re.compile(r"at most (\d+)")
+_RANGE_RE = re.compile(r"(\d+) to (\d+)")
+
+
+def _missing(field: str) -> str:
+    return {
+        "inquirer_name": _("Please write your name."),
+        "inquirer_address": _("Please write your address."),
+        "inquirer_contact": _("Please write your phone number or e-mail address."),
+        "reason": _("Please write why you are asking."),
+        "sought_name": _("Please write the name of the person you are looking for."),
+        "sought_birth_date": _("Please enter their birth date."),
+        "name": _("Please write your name."),
+        "birth_date": _("Please enter your birth date."),
+    }.get(field, _("Please fill this in."))
+
+
+def translate(field: str, english: str) -> str:
+    """One field's error in the request's language."""
+    if field == "relationship":
+        return _("Please choose your relationship to them.")
+    if field == "sex":
+        return _("Please choose your sex.")
+    if field == "where":
+        return _("Please choose where you are.")
+    if field == "notify_email":
+        return _("This e-mail address is not valid.")
+    if field in ("inquiry", "inquirer", "sought"):
+        return _("Please fill in the form.")
+    if "family code" in english:
+        if "needs a family code" in english:
+            return _("To let your family know at once, choose a family code and write it here.")
+        found = _RANGE_RE.search(english)
+        low, high = found.groups() if found else ("4", "16")
+        return _("The family code is %(low)s to %(high)s letters or digits.", low=low, high=high)
+    if "missing" in english:
+        return _missing(field)
+    if "too long" in english:
+        found = _LIMIT_RE.search(english)
+        limit = found.group(1) if found else "200"
+        return _("This is too long: at most %(limit)s characters.", limit=limit)
+    if "control characters" in english:
+        return _("This contains characters that cannot be used.")
+    if "< or >" in english:
+        return _("A name cannot contain < or >.")
+    if "no letters" in english:
+        return _("The name has no letters in it.")
+    if "birth date" in english or field.endswith("birth_date"):
+        return _("This birth date is not possible. Please check the year, month and day.")
+    return _("Please check this entry.")
+
+
+def translate_all(errors: dict[str, str]) -> dict[str, str]:
+    """The validator's errors keyed by the page's field names (`sought.name` -> `sought_name`)."""
+    return {key.replace(".", "_"): translate(key.replace(".", "_"), message) for key, message in errors.items()}
