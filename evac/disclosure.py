@@ -20,7 +20,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from .events import parse_birth_date
+from .events import FAMILY_CODE_LEN, parse_birth_date
 from .identity import normalize_address, normalize_name
 
 # 施行規則 §8-4: 同居の親族 (de facto spouses included); other relatives; the workplace;
@@ -44,7 +44,7 @@ BY_CONSENT = {
     "none": frozenset(),
 }
 
-MAX_TEXT = {"name": 100, "address": 200, "contact": 100, "reason": 500, "family_code": 16}
+MAX_TEXT = {"name": 100, "address": 200, "contact": 100, "reason": 500, "family_code": FAMILY_CODE_LEN[1]}
 _MARKUP_RE = re.compile(r"[<>]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _EMAIL_RE = re.compile(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}\Z")
@@ -157,7 +157,7 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
     errors.update({f"sought.{k}": v for k, v in sub.items()} if sought else {})
     code = raw.get("family_code") or ""
     if not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]:
-        errors["family_code"] = "the family code is 4 to 16 letters or digits"
+        errors["family_code"] = f"the family code is {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} characters"
         code = ""
     email = raw.get("notify_email") or ""
     if not isinstance(email, str) or (email.strip() and not _EMAIL_RE.match(email.strip())):
@@ -178,7 +178,7 @@ def name_forms(name: str) -> frozenset[str]:
     return frozenset({"".join(parts), "".join(reversed(parts))})
 
 
-def matches(inquiry: Inquiry, person: PersonFacts) -> bool:
+def matches(inquiry: Inquiry, person: PersonFacts, by_address: bool = True) -> bool:
     """Exactly this person: same birth date, the name in either order (or its kana), and the
     address when both are known and one is not a part of the other."""
     if person.birth_date != inquiry.sought_birth_date:
@@ -186,7 +186,7 @@ def matches(inquiry: Inquiry, person: PersonFacts) -> bool:
     wanted = name_forms(inquiry.sought_name)
     if not wanted & (name_forms(person.name) | name_forms(person.name_kana)):
         return False
-    if inquiry.sought_address and person.address:
+    if by_address and inquiry.sought_address and person.address:
         a, b = normalize_address(inquiry.sought_address), normalize_address(person.address)
         if not (a.startswith(b) or b.startswith(a)):
             return False
@@ -222,15 +222,25 @@ def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer,
     when a never-disclose person was asked about: HQ must know, the inquirer
     must not.  Unknown, ambiguous and protected all give the same answer.
     """
-    found = [p for p in candidates if matches(inquiry, p)]
-    person = found[0] if len(found) == 1 else None
-    flagged = any(p.never_disclose for p in found)
-    if person is None or person.never_disclose:
+    person, flagged = the_person(inquiry, candidates)
+    if person is None:
         return Answer(pending_review=True), None, flagged
     fields = _consented(inquiry, person)
     answer = _fill(fields, person)
     answer.pending_review = not STATUTORY[inquiry.relationship] <= fields
     return answer, person, flagged
+
+
+def the_person(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[PersonFacts | None, bool]:
+    """(the one person an inquiry names, or None; whether a protected person was among those it
+    could mean).  Protection is decided over everyone with that name and birth date, before the
+    address narrows them down: the same person may be on record twice (a card's address and a
+    typed one), and one protected record protects them all."""
+    near = [p for p in candidates if matches(inquiry, p, by_address=False)]
+    if any(p.never_disclose for p in near):
+        return None, True
+    found = [p for p in near if matches(inquiry, p)]
+    return (found[0] if len(found) == 1 else None), False
 
 
 def answer_for_notice(status: str, inquiry: Inquiry, person: PersonFacts | None) -> Answer | None:

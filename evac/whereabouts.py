@@ -45,6 +45,10 @@ def step(where: Whereabouts, etype: str, shelter_id: str, data: dict) -> Whereab
     if etype == CHECKIN:
         return Whereabouts(CHECKED_IN, shelter_id, data.get("stay_type", "in_shelter"))
     if etype == SELF_REPORT:
+        # Anyone can claim to be anyone on the public page: a claim never takes someone a shelter
+        # has checked in off its roll (they are checked out there first).
+        if where.state == CHECKED_IN:
+            return where
         return Whereabouts(SELF_REPORTED, None, data["where"])
     here = where.state == CHECKED_IN and where.shelter_id == shelter_id
     if not here:

@@ -43,6 +43,7 @@ ic_links_t = IcLink.__table__
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
 SELF = "SELF"   # the counter key of people safe outside the shelters, by their own report
 AT_HQ = "HQ"    # the shelter field of what people report to HQ themselves
+SELF_REPORT_DEVICE = "hq-self-report"   # HQ's own event stream of those reports
 _PERSON_COLS = [c.name for c in persons_t.columns]
 _EVENT_COLS = [c.name for c in events_t.columns]
 _person_row = itemgetter(*_PERSON_COLS)
@@ -144,7 +145,7 @@ class _Batch:
                 "state": "unknown", "shelter_id": None, "stay_type": None, "loc_order": "",
                 "needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
                 "consent": "none", "family_code": "", "consent_order": "", "never_disclose": False, "contact": "",
-                "contact_order": "",
+                "contact_order": "", "consent_source": "kiosk",
             }
             self.slot_before[pid] = None
             self.new_pids.add(pid)
@@ -163,7 +164,7 @@ class _Batch:
         a, b = self.persons[survivor], self.persons[other]
         for prefix, fields in (("info", ("name", "name_kana", "birth_date", "sex", "address", "household_id")),
                                ("needs", ("needs",)), ("status", ("status", "status_note")),
-                               ("consent", ("consent", "family_code"))):
+                               ("consent", ("consent", "family_code", "consent_source"))):
             if b[f"{prefix}_order"] > a[f"{prefix}_order"]:
                 for f in fields + (f"{prefix}_order",):
                     a[f] = b[f]
@@ -194,7 +195,8 @@ class _Batch:
             person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
         elif ev.type == CONSENT:
             if order > person["consent_order"]:
-                person.update(consent=ev.data["consent"], family_code=ev.data.get("family_code", ""), consent_order=order)
+                person.update(consent=ev.data["consent"], family_code=ev.data.get("family_code", ""), consent_order=order,
+                              consent_source="self" if ev.kiosk_id == SELF_REPORT_DEVICE else "kiosk")
             if ev.data["never_disclose"]:
                 person["never_disclose"] = True
         elif ev.type == DETAILS:

@@ -97,6 +97,16 @@ class Person(db.Model):
     never_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[str] = mapped_column(String(100), default="")
     contact_order: Mapped[str] = mapped_column(String(100), default="")   # of the latest details event
+    # Where the latest consent came from: "kiosk", or "self" (the public self-report page, where
+    # anyone can claim to be anyone).  A self-reported consent speaks only for self-reported whereabouts.
+    consent_source: Mapped[str] = mapped_column(String(8), default="kiosk")
+
+    @property
+    def effective_consent(self) -> tuple[str, str]:
+        """(consent, family code) as disclosure may use them now."""
+        if self.consent_source == "self" and self.state != "self_reported":
+            return "none", ""
+        return self.consent, self.family_code
 
     # Needs per shelter for HQ's map and dashboard: only the few persons with needs are in this index,
     # so counting them does not scan the whole city.

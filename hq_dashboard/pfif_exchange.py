@@ -28,6 +28,8 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
                              .order_by(Person.id)).scalars()
     records = []
     for p in people:
+        if p.effective_consent[0] != "public":
+            continue   # a claim made on the public page does not speak for a kiosk's check-in
         pid = f"{domain}/person.{p.id}"
         family, _, given = p.name.partition(" ")
         record = pfif.PersonRecord(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, matches, parse_inquiry,
+    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, parse_inquiry, the_person,
 )
 
 from .db import one_writer
@@ -57,8 +57,9 @@ def _facts(session: Session, person: Person) -> PersonFacts:
         where = {"state": person.stay_type, "shelter_id": None, "shelter_name": None, "self_reported": True}
     elif person.state in ("checked_out", "in_transit"):
         where = {"state": "left_shelter", "shelter_id": person.shelter_id, "shelter_name": None}
+    consent, family_code = person.effective_consent
     return PersonFacts(name=person.name, name_kana=person.name_kana, birth_date=person.birth_date,
-                       address=person.address, consent=person.consent, family_code=person.family_code,
+                       address=person.address, consent=consent, family_code=family_code,
                        never_disclose=person.never_disclose, whereabouts=where,
                        injury_or_illness=person.status, contact=person.contact)
 
@@ -84,8 +85,7 @@ def inquiry_of(row: InquiryRow) -> Inquiry:
 
 def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
     """The one person an inquiry names, as the city knows them now (None: nobody, or several)."""
-    found = [f for _, f in _candidates(session, inquiry) if matches(inquiry, f)]
-    return found[0] if len(found) == 1 else None
+    return the_person(inquiry, [f for _, f in _candidates(session, inquiry)])[0]
 
 
 def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:

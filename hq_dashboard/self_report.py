@@ -13,9 +13,9 @@ from sqlalchemy import text
 from evac.events import CONSENT, SELF_REPORT, Event, InvalidEvent, parse_event, parse_person
 
 from .db import db, one_writer
-from .merge import AT_HQ, apply_events, lock_merge
+from .merge import AT_HQ, SELF_REPORT_DEVICE, apply_events, lock_merge
 
-DEVICE = "hq-self-report"
+DEVICE = SELF_REPORT_DEVICE
 WHERE_SHELTER = AT_HQ   # the shelter field of a self-report: it was made at HQ
 
 

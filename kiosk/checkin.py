@@ -21,6 +21,21 @@ from .store import KioskError
 bp = Blueprint("checkin", __name__)
 
 
+# The JSON API is for the kiosk machine itself (its scripts, its own screen's card-status poll);
+# staff on the shelter's Wi-Fi use the tablet pages under /staff, behind their login.
+_OPEN_TO_THE_LAN = {"/api/card-status", "/api/status"}
+_LOOPBACK = {"127.0.0.1", "::1"}
+
+
+@bp.before_request
+def _only_this_machine():
+    if request.path.startswith("/api/") and request.path not in _OPEN_TO_THE_LAN \
+            and request.remote_addr not in _LOOPBACK:
+        return _error(403, "this kiosk's API answers only the kiosk itself; shelter staff use the "
+                           "staff pages (/staff/) with their login")
+    return None
+
+
 def _error(status: int, message: str):
     return jsonify({"error": "rejected", "message": message}), status
 
@@ -50,7 +65,9 @@ def checkin():
     if not isinstance(raw, list) or not raw or len(raw) > 30:
         raise KioskError("'persons' must list the 1 to 30 people checking in together")
     persons = [parse_person(p) for p in raw]
-    shelter = body.get("shelter_id") or current_app.config["SHELTER_ID"]
+    shelter = current_app.config["SHELTER_ID"]
+    if body.get("shelter_id") not in (None, shelter):
+        raise KioskError(f"this kiosk stands in shelter {shelter}; it checks people in there only")
     events = get_store().check_in(shelter, persons, body.get("stay_type", "in_shelter"))
     return jsonify(_confirmation(events)), 201
 

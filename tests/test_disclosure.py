@@ -118,3 +118,13 @@ def test_bad_inquiries_say_which_field_is_wrong(raw, field):
 def test_not_an_object():
     with pytest.raises(InvalidInquiry, match="JSON object"):
         parse_inquiry(["x"])
+
+
+def test_one_protected_record_protects_every_record_of_that_name_and_birth_date():
+    """The same person on record twice (card address, typed address): the protected one wins even
+    when the inquirer's address picks out the other record, and HQ is alerted."""
+    protected = PersonFacts(**{**HANAKO.__dict__, "never_disclose": True})
+    typed = PersonFacts(**{**HANAKO.__dict__, "address": "焼津市大住100", "consent": "public"})
+    answer, person, flagged = answer_now(inquiry("other", address="焼津市大住"), [protected, typed])
+    assert person is None and flagged
+    assert answer.to_json() == answer_now(inquiry("other"), [])[0].to_json()

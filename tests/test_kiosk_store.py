@@ -114,3 +114,21 @@ def test_the_kiosk_app_records_needs_and_refuses_bad_input_with_a_message(tmp_pa
     assert moved.status_code == 201
     status = client.get("/api/status").get_json()
     assert status["checked_in"] == 1 and status["pending_events"] == 3
+
+
+def test_the_kiosk_api_answers_only_the_kiosk_machine(tmp_path):
+    """Anyone on the shelter's Wi-Fi could otherwise check people out or probe who is here."""
+    from kiosk import create_app
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True})
+    lan = app.test_client()
+    person = {"name": "焼津 花", "birth_date": "1990-01-01", "sex": "female"}
+    for path in ("/api/checkin", "/api/checkout", "/api/person-status", "/api/ic/tap", "/api/staff-calls"):
+        resp = lan.post(path, json={"persons": [person]}, environ_base={"REMOTE_ADDR": "192.168.10.23"})
+        assert resp.status_code in (403, 405) and (resp.status_code == 405 or "staff pages" in resp.get_json()["message"])
+    assert lan.get("/api/card-status", environ_base={"REMOTE_ADDR": "192.168.10.23"}).status_code == 200
+    here = lan.post("/api/checkin", json={"persons": [person]})
+    assert here.status_code == 201
+    elsewhere = lan.post("/api/checkin", json={"persons": [person], "shelter_id": "H039"})
+    assert elsewhere.status_code == 422 and "stands in shelter H031" in elsewhere.get_json()["message"]
+    odd = lan.post("/api/checkin", json={"persons": [person], "shelter_id": ["x"]})
+    assert odd.status_code == 422

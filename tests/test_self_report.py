@@ -60,3 +60,35 @@ def test_bad_self_reports_say_what_is_wrong_next_to_the_field_and_write_nothing(
     with hq_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(EventRecord)) == 0
     assert counts(hq_app) == {}
+
+
+def test_a_self_report_by_someone_else_neither_moves_nor_unmasks_a_checked_in_person(hq_app, hq_client, enroll):
+    """The public page cannot tell who is reporting: a claim made there never takes someone off a
+    shelter's roll, and the consent given with it never speaks for a kiosk's check-in."""
+    from hq_dashboard import pfif_exchange
+    token_a, token_b = enroll("H031"), enroll("H039")
+    person = {"name": "焼津 花子", "birth_date": "1950-04-01", "sex": "female", "address": "静岡県焼津市本町5-9-1"}
+
+    def kiosk(token, device, shelter, seq, etype="checkin"):
+        resp = hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {token}"}, json={
+            "device_id": device, "events": [{"kiosk_id": device, "seq": seq, "hlc": pack(4_102_444_800_000 + seq),
+                                             "type": etype, "shelter_id": shelter, "person": person,
+                                             "data": {"stay_type": "in_shelter"} if etype == "checkin" else {}}]})
+        assert resp.status_code == 200, resp.get_json()
+
+    kiosk(token_a, "dev-a", "H031", 1)
+    claim = {**FORM, "consent": "family", "family_code": "Attacker99", "where": "with_relatives"}
+    assert hq_client.post("/safety/self-report",
+                          data={**claim, "csrf_token": csrf(hq_client, "/safety/self-report")}).status_code == 201
+    with hq_app.app_context():
+        assert db.session.get(Shelter, "H031").occupancy == 1       # still on H031's roll
+    kiosk(token_a, "dev-a", "H031", 2, "checkout")
+    kiosk(token_b, "dev-b", "H039", 1)                            # no consent given at this check-in
+    ask = {"inquirer": {"name": "誰か", "address": "東京都", "contact": "090"}, "relationship": "other",
+           "reason": "r", "sought": {"name": person["name"], "birth_date": person["birth_date"]},
+           "family_code": "Attacker99"}
+    answer = hq_client.post("/api/v1/safety/inquiries", json=ask).get_json()
+    assert answer["pending_review"] and answer["whereabouts"] is None and answer["contact"] is None
+    with hq_app.app_context():
+        _, count = pfif_exchange.export(db.session, "yaizu.example.jp")
+    assert count == 0
