@@ -137,3 +137,23 @@ def test_ber_errors_are_named(data, message):
 def test_basic4_parses_whatever_text_and_filler(name, filler):
     ident = CardIdentity(name=name, address="焼津市", birth="20000101", sex="9", my_number=NUMBER, filler=filler)
     assert parse_basic4(basic4_file(ident)).name == name
+
+
+@pytest.mark.parametrize("apdu", [
+    "00A4000C020001",      # SELECT EF 0001 by file id with P1=00
+    "00A4080C020001",      # SELECT by path
+    "00A4020C020001",      # SELECT EF 0001
+    "00A4020C020014",      # SELECT EF 0014 (照合番号A)
+    "00B0810000",          # READ BINARY by short file id 1
+    "00B1000000",          # odd-INS READ BINARY
+    "00A4040C0AD3921000310001010401",  # another application (個人番号 AP)
+    "0020001404",          # VERIFY 照合番号A
+    "80CA000000",          # anything proprietary
+])
+def test_the_guard_lets_nothing_else_reach_the_card(apdu):
+    from evac.card.mynumber import NumberSafeTransmit
+    sent = []
+    guard = NumberSafeTransmit(lambda a: sent.append(a) or (b"", 0x9000))
+    with pytest.raises(PermissionError):
+        guard(bytes.fromhex(apdu))
+    assert sent == []

@@ -60,19 +60,41 @@ class BasicFour:
 
 
 class NumberSafeTransmit:
-    """Wraps a transport so that no APDU selecting the Individual Number or 照合番号A ever leaves."""
+    """Wraps a transport so that only the APDUs a shelter's read needs ever leave: SELECT of the
+    券面事項入力補助AP by name, SELECT of its EFs for the PIN, 照合番号B and the basic four by
+    file id, VERIFY against those (with P2 = 80, the current EF), and READ BINARY of the current
+    EF by offset.  Everything else -- another application, EF 0001 (the Individual Number), EF
+    0014 (照合番号A, which is the number), a SELECT by path, a READ by short file id, odd-INS reads
+    -- is refused before it reaches the card."""
+
+    _ALLOWED_EFS = frozenset({EF_BASIC4, EF_PIN, EF_CODE_B})
 
     def __init__(self, transmit: Transmit):
         self._transmit = transmit
 
     def __call__(self, apdu: bytes) -> tuple[bytes, int]:
-        if len(apdu) >= 7 and apdu[1] == 0xA4 and apdu[2] == 0x02:
+        self._check(apdu)
+        return self._transmit(apdu)
+
+    def _check(self, apdu: bytes) -> None:
+        if len(apdu) < 4 or apdu[0] != 0x00:
+            raise PermissionError(f"refusing APDU {apdu[:4].hex()}: not one a shelter's read needs")
+        ins, p1, p2 = apdu[1], apdu[2], apdu[3]
+        if ins == 0xA4 and p1 == 0x04 and apdu[5:5 + apdu[4]] == KENHOJO_AID and len(apdu) >= 5:
+            return
+        if ins == 0xA4 and p1 == 0x02 and len(apdu) >= 7 and apdu[4] == 2:
             ef = int.from_bytes(apdu[5:7], "big")
             if ef in FORBIDDEN_EFS:
                 raise PermissionError(f"refusing to select EF {ef:04X}: a shelter may not read the Individual Number")
-        if len(apdu) >= 4 and apdu[1] == 0x20 and apdu[3] in (0x14, 0x94):
+            if ef in self._ALLOWED_EFS:
+                return
+        if ins == 0x20 and p1 == 0x00 and p2 == 0x80:
+            return
+        if ins == 0x20 and p2 in (0x14, 0x94):
             raise PermissionError("refusing to verify 照合番号A")
-        return self._transmit(apdu)
+        if ins == 0xB0 and not p1 & 0x80:
+            return
+        raise PermissionError(f"refusing APDU {apdu[:4].hex()}: not one a shelter's read needs")
 
 
 def _select_ef(transmit: Transmit, ef: int) -> int:
