@@ -8,6 +8,7 @@ import io
 import json
 
 from flask import Blueprint, Response, current_app, render_template, request
+from flask_login import login_required
 from sqlalchemy import func, select
 
 from evac.disasters import DISASTERS, UNSUITABLE
@@ -106,6 +107,7 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
 
 
 @bp.get("/dashboard")
+@login_required
 def dashboard():
     disaster = current_disaster()
     views = site_views(disaster)
@@ -137,6 +139,7 @@ def _csv(rows: list[list], filename: str) -> Response:
 
 
 @bp.get("/export/shelters.csv")
+@login_required
 def export_csv():
     disaster = current_disaster()
     rows = [["id", "名称", "種別", "住所", "緯度", "経度", "収容目安", "避難者", "在宅", "車中", "状態", "適否",
@@ -150,6 +153,7 @@ def export_csv():
 
 
 @bp.get("/export/shelters.geojson")
+@login_required
 def export_geojson():
     disaster = current_disaster()
     body = feature_collection(site_views(disaster), disaster)
@@ -159,6 +163,7 @@ def export_geojson():
 
 
 @bp.get("/export/evacuation_space_standard.csv")
+@login_required
 def export_standard():
     """指定緊急避難場所一覧 in the 自治体標準オープンデータセット layout (emergency sites only)."""
     views = site_views(current_disaster(), with_overflow=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, current_app, redirect, render_template_string, request, url_for
+from flask_login import login_required
 from flask_wtf.csrf import generate_csrf
 from jinja2 import Template
 
@@ -222,6 +223,7 @@ def map_page():
 
 
 @bp.post("/map/disaster")
+@login_required   # the disaster in progress steers suitability, alerts and overflow for everyone
 def choose_disaster():
     code = request.form.get("disaster", "").strip()
     if code and code not in DISASTERS:

@@ -19,3 +19,9 @@ def index():
               "in_car": sum(s.in_car for s in shelters)}
     self_reports = dict(db.session.execute(select(SelfReportCount.place, SelfReportCount.count)).all())
     return render_template("index.html", shelters=shelters, kiosks=kiosks, totals=totals, self_reports=self_reports)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """No icon, and no 404 in every browser console either."""
+    return "", 204

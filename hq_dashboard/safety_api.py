@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from evac.events import parse_birth_date
 from evac.identity import normalize_name
 
 from . import notify, safety
@@ -30,7 +31,11 @@ def person_sought_key(name: object, birth_date: object) -> str:
     異体字 (the letters sorted); kanji and kana are two spellings and count apart."""
     if not isinstance(name, str):
         return "unreadable"
-    return f"{''.join(sorted(normalize_name(name[:100])))}|{str(birth_date)[:10]}"
+    try:
+        born = parse_birth_date(birth_date)     # 1985-04-01, 19850401 and " 1985-04-01" are one date
+    except ValueError:
+        born = "unreadable"
+    return f"{''.join(sorted(normalize_name(name[:100])))}|{born}"
 
 
 def _per_client() -> str:
@@ -42,8 +47,8 @@ def _per_person() -> str:
 
 
 @bp.post("/inquiries")
-@limiter.limit(_per_client)
-@limiter.limit(_per_person, key_func=sought_person_key)
+@limiter.shared_limit(_per_client, scope="safety-inquiry-client")
+@limiter.shared_limit(_per_person, scope="safety-inquiry-person", key_func=sought_person_key)
 def create_inquiry():
     body = request.get_json(silent=True)
     if body is None:

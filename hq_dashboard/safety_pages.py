@@ -67,8 +67,10 @@ def form():
 
 
 @bp.post("/")
-@limiter.limit(lambda: current_app.config["SAFETY_RATE_PER_CLIENT"])
-@limiter.limit(lambda: current_app.config["SAFETY_RATE_PER_PERSON"], key_func=_form_person_key)
+# The same counters as the JSON API's: asking by the form and by JSON is one budget.
+@limiter.shared_limit(lambda: current_app.config["SAFETY_RATE_PER_CLIENT"], scope="safety-inquiry-client")
+@limiter.shared_limit(lambda: current_app.config["SAFETY_RATE_PER_PERSON"], scope="safety-inquiry-person",
+                      key_func=_form_person_key)
 def submit():
     try:
         answer, key = safety.receive(db.session, _inquiry_from_form(request.form), request.remote_addr or "")

@@ -185,12 +185,22 @@ def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> li
     return list(views.values())
 
 
-def feature_collection(views: list[SiteView], disaster: str | None) -> dict:
-    """The GeoJSON HQ serves at /api/v1/shelters and exports, with the disaster it was judged for."""
-    return {
+def feature_collection(views: list[SiteView], disaster: str | None, with_needs: bool | None = None) -> dict:
+    """The GeoJSON HQ serves at /api/v1/shelters and exports, with the disaster it was judged for.
+
+    Needs counts per shelter go only to HQ staff who are logged in (`with_needs` None: decided by
+    the request): at a small shelter, "dialysis: 1" points at one person."""
+    if with_needs is None:
+        from flask_login import current_user
+        with_needs = bool(current_user and current_user.is_authenticated)
+    collection = {
         "type": "FeatureCollection",
         "disaster": disaster, "disaster_label": DISASTERS[disaster].label if disaster else None,
         "features": [{"type": "Feature",
                       "geometry": {"type": "Point", "coordinates": [v.shelter.lon, v.shelter.lat]},
                       "properties": v.properties()} for v in views],
     }
+    if not with_needs:
+        for feature in collection["features"]:
+            feature["properties"]["needs"] = None
+    return collection

@@ -7,10 +7,36 @@ import json
 import re
 import time
 
+import pytest
+
 from hq_dashboard.db import db
 from tests.wire import KioskStream, person
 
 H001 = (138.3214856, 34.86145068)   # 二区コミュニティ防災センター: 地震・津波 and 風水害
+
+
+@pytest.fixture(autouse=True)
+def hq_staff(hq_app, hq_client):
+    """These pages are HQ's own: the client is logged in as HQ staff (the map itself is public)."""
+    from hq_dashboard.staff import add_staff
+    with hq_app.app_context():
+        add_staff(db.session, "hq-watch", "correct horse battery")
+    page = hq_client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert hq_client.post("/staff/login", data={"csrf_token": token, "username": "hq-watch",
+                                                "password": "correct horse battery"}).status_code == 302
+
+
+def test_visitors_see_no_needs_and_cannot_change_the_disaster_or_read_the_dashboard(hq_app):
+    visitor = hq_app.test_client()
+    props = visitor.get("/api/v1/shelters").get_json()["features"][0]["properties"]
+    assert props["needs"] is None and "occupancy" in props
+    for path in ("/dashboard", "/export/shelters.csv", "/export/shelters.geojson"):
+        assert visitor.get(path).status_code == 302          # to the staff login
+    page = visitor.get("/map").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert visitor.post("/map/disaster", data={"disaster": "tsunami", "csrf_token": token}).status_code == 302
+    assert visitor.get("/api/v1/shelters").get_json()["disaster"] is None
 
 
 def post(client, token, device_id, events):

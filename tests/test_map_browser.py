@@ -47,8 +47,18 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
     popup = page.locator(".evac-popup[data-site='H001']")
     assert "二区コミュニティ防災センター" in popup.inner_text() and "1 / 135" in popup.inner_text()
 
-    # HQ staff choose the disaster on the page: 津波避難ビル are no place to go in a 風水害.
+    # HQ staff (logged in: a visitor cannot) choose the disaster on the page: 津波避難ビル are no
+    # place to go in a 風水害.
     assert page.evaluate("evacState.markers['T001'].options.dashArray") in (None, "")
+    added = run_evac("hq", "add-staff", "--db", hq.db_url, "--username", "hq-watch", input="correct horse battery\n")
+    assert added.returncode == 0, added.stderr
+    page.goto(f"{hq.url}/staff/login")
+    page.fill("#username", "hq-watch")
+    page.fill("#password", "correct horse battery")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.goto(f"{hq.url}/map")
+    page.wait_for_function("window.evacState && document.body.dataset.evacRefreshes >= 1", timeout=30_000)
     with page.expect_navigation():
         page.select_option("select[name=disaster]", "storm_flood")
     page.wait_for_function("window.evacState && evacState.markers['T001'].options.dashArray === '3 3'")

@@ -202,3 +202,15 @@ def test_scripted_checkin_records_consent_and_protection(tmp_path):
     events = KioskStore(db_path).outbox(10)
     assert [e["type"] for e in events] == ["checkin", "consent"]
     assert events[1]["data"] == {"consent": "family", "family_code": "Umi2026", "never_disclose": True}
+
+
+def test_the_per_person_limit_sees_through_date_spellings_and_counts_the_form_too(hq_app, hq):
+    hq_app.config["SAFETY_RATE_PER_PERSON"] = "3 per hour"
+    codes = [ask(hq, {**HANAKO, "birth_date": b}, addr=f"10.7.0.{i}").status_code
+             for i, b in enumerate(["1950-04-01", "19500401"])]
+    form = {"csrf_token": csrf(hq, "/safety/"), "inquirer_name": "高橋 一郎", "inquirer_address": "東京都",
+            "inquirer_contact": "090", "relationship": "relative", "reason": "心配",
+            "sought_name": "花子 高橋", "sought_birth_date": "1950-04-01"}
+    codes.append(hq.post("/safety/", data=form, environ_base={"REMOTE_ADDR": "10.7.0.9"}).status_code)
+    codes.append(ask(hq, {**HANAKO, "birth_date": " 1950-04-01"}, addr="10.7.0.10").status_code)
+    assert codes == [201, 201, 201, 429]

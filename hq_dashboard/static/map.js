@@ -28,7 +28,7 @@ var evacMap = (function () {
     p.hazard_areas.forEach(function (a) { h += '<div class="at_risk">' + esc(a) + "</div>"; });
     h += '<table><tr><td>避難者</td><td class="occ">' + p.occupancy + " / " + cap + pct + "</td></tr>" +
       "<tr><td>在宅</td><td>" + p.at_home + "</td></tr><tr><td>車中</td><td>" + p.in_car + "</td></tr></table>";
-    var needs = Object.keys(p.needs);
+    var needs = Object.keys(p.needs || {});   // null for visitors who are not HQ staff
     if (needs.length) {
       h += "<div>要配慮: " + needs.map(function (k) { return esc(NEEDS[k] || k) + " " + p.needs[k]; }).join("、") + "</div>";
     }
@@ -53,7 +53,7 @@ var evacMap = (function () {
       m.evacSite = p;
       var html = popup(p, fc.disaster_label);
       if (m.getPopup()) { m.setPopupContent(html); } else { m.bindPopup(html, {maxWidth: 360}); }
-      var tip = p.name + " " + p.occupancy + (p.capacity == null ? "" : " / " + p.capacity);
+      var tip = esc(p.name) + " " + p.occupancy + (p.capacity == null ? "" : " / " + p.capacity);
       if (m.getTooltip()) { m.setTooltipContent(tip); } else { m.bindTooltip(tip); }
     });
   }

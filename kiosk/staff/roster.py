@@ -194,5 +194,6 @@ def never_disclose(key: str):
         flash(t("%(name)s is now never-disclose: inquiries get the same answer as for someone unknown.",
                 name=row.person.name), "ok")
     else:
-        flash(t("Never-disclose is lifted for %(name)s.", name=row.person.name), "ok")
+        flash(t("Never-disclose is lifted for %(name)s at this shelter. HQ keeps the protection until HQ "
+                "itself lifts it.", name=row.person.name), "ok")
     return redirect(url_for(".person", key=key))
