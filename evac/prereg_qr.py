@@ -49,17 +49,18 @@ class Household:
     issued: int = 0
     language: str = "ja"
     contact: str = ""
+    family_code: str = ""    # what the family gives when they ask (consent "family")
     key_id: str = field(default="", compare=False)
 
     def to_payload(self) -> dict:
         return {"h": self.household_id, "a": self.address, "c": self.consent, "x": self.expires, "i": self.issued,
-                "l": self.language, "t": self.contact,
+                "l": self.language, "t": self.contact, **({"f": self.family_code} if self.family_code else {}),
                 "m": [[m.prereg_id, m.name, m.name_kana, m.birth_date, m.sex, list(m.needs)] for m in self.members]}
 
     @classmethod
     def from_payload(cls, p: dict, key_id: str) -> "Household":
         return cls(household_id=p["h"], address=p["a"], consent=p["c"], expires=p["x"], issued=p["i"],
-                   language=p["l"], contact=p["t"], key_id=key_id,
+                   language=p["l"], contact=p["t"], family_code=p.get("f", ""), key_id=key_id,
                    members=tuple(Member(prereg_id=m[0], name=m[1], name_kana=m[2], birth_date=m[3], sex=m[4],
                                         needs=tuple(m[5])) for m in p["m"]))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import unicodedata
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from evac.events import NEEDS_CODES, InvalidEvent, parse_person
+from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, InvalidEvent, parse_person
 from evac.prereg_qr import Household, Member, key_id, sign
 
 from .models import PreregHousehold, PreregKey
@@ -73,8 +74,19 @@ def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
     if consent not in CONSENTS:
         raise PreregError("consent", f"consent must be one of {', '.join(CONSENTS)}")
     contact = data.get("contact") or ""
-    if not isinstance(contact, str) or len(contact) > 100:
+    if not isinstance(contact, str):
+        raise PreregError("contact", "the contact must be text")
+    if len(contact) > 100:
         raise PreregError("contact", "the contact is too long")
+    code = data.get("family_code") or ""
+    if not isinstance(code, str):
+        raise PreregError("family_code", "the family code must be text")
+    code = unicodedata.normalize("NFKC", code).strip()
+    if consent == "family" and not FAMILY_CODE_LEN[0] <= len(code) <= FAMILY_CODE_LEN[1]:
+        raise PreregError("family_code", f"choose a family code of {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} "
+                                         "characters: your family gives it when they ask about you")
+    if code and consent != "family":
+        raise PreregError("family_code", "a family code only goes with answers to the family")
     raw_members = data.get("members")
     if not isinstance(raw_members, list) or not 1 <= len(raw_members) <= MAX_MEMBERS:
         raise PreregError("members", f"register 1 to {MAX_MEMBERS} people")
@@ -89,15 +101,15 @@ def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
             raise PreregError(f"members.{i}.needs", f"person {i + 1}: needs must be from: {', '.join(NEEDS_CODES)}")
         members.append(Member("PR-" + secrets.token_hex(6).upper(), person.name, person.birth_date, person.sex,
                               person.name_kana, tuple(sorted(set(needs)))))
-    return address.strip(), consent, contact.strip(), members
+    return address.strip(), consent, contact.strip(), members, code
 
 
 def register(session: Session, data: Any) -> tuple[Household, str]:
     """Register a household; returns it and the text of its QR."""
-    address, consent, contact, members = parse_registration(data)
+    address, consent, contact, members, code = parse_registration(data)
     now = _now()
     household = Household(household_id="HH-" + secrets.token_hex(8).upper(), address=address, consent=consent,
-                          contact=contact, members=tuple(members), issued=int(now.timestamp()),
+                          contact=contact, family_code=code, members=tuple(members), issued=int(now.timestamp()),
                           expires=int((now + VALID_FOR).timestamp()), language=str(data.get("language", "ja"))[:8])
     qr = sign(household, _active_key(session))
     session.add(PreregHousehold(id=household.household_id, created_at=now, expires_at=now + VALID_FOR,

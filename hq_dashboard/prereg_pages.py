@@ -27,7 +27,7 @@ def _form_data(form) -> dict:
                         "birth_date": form.get(f"m{i}_birth", ""), "sex": form.get(f"m{i}_sex", ""),
                         "needs": form.getlist(f"m{i}_needs")})
     return {"address": form.get("address", ""), "contact": form.get("contact", ""),
-            "consent": form.get("consent", "none"), "members": members}
+            "consent": form.get("consent", "none"), "family_code": form.get("family_code", ""), "members": members}
 
 
 def _qr_images(text: str) -> tuple[str, str]:

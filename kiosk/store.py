@@ -274,7 +274,8 @@ class KioskStore:
         persons = [Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id)
                    for m in household.members]
         return self.check_in(shelter_id, persons, stay_type, household.household_id,
-                             [m.needs for m in household.members], household.consent)
+                             [m.needs for m in household.members], household.consent,
+                             household.family_code)
 
     def ic_token_key(self) -> bytes:
         return bytes.fromhex(self._meta("ic_token_key") or "")

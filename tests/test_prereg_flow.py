@@ -11,7 +11,8 @@ from kiosk.store import KioskStore
 from kiosk.sync import HQClient, sync_once
 from tests.conftest import run_evac
 
-FAMILY = {"address": "静岡県焼津市本町5-9-1", "consent": "family", "contact": "054-000-0000", "members": [
+FAMILY = {"address": "静岡県焼津市本町5-9-1", "consent": "family", "family_code": "Yaizu2026", "contact": "054-000-0000",
+          "members": [
     {"name": "焼津 太郎", "name_kana": "ヤイヅ タロウ", "birth_date": "1948-03-03", "sex": "male", "needs": ["dialysis"]},
     {"name": "焼津 花子", "birth_date": "1950-07-07", "sex": "female"},
     {"name": "焼津 陽菜", "birth_date": "2022-01-15", "sex": "female", "needs": ["infant", "allergy"]}]}
@@ -55,6 +56,14 @@ def test_a_household_checks_in_with_one_scan(hq_and_kiosk):
     assert resp.get_json()["names"] == ["焼津 太郎", "焼津 花子", "焼津 陽菜"]
     sync_once(KioskStore(db), HQClient(hq.url, token))
     assert occupancy(hq.url, "H031") == 3
+    # The family code chosen at registration came with the QR: the family who give it are answered.
+    written = [json.loads(b) for (b,) in KioskStore(db).db.execute("SELECT body FROM events ORDER BY seq")]
+    consents = [e for e in written if e["type"] == "consent"]
+    assert {e["data"]["family_code"] for e in consents} == {"Yaizu2026"} and len(consents) == 3
+    status, answer = post_json(f"{hq.url}/api/v1/safety/inquiries", {
+        "inquirer": {"name": "焼津 一郎", "address": "東京都", "contact": "090"}, "relationship": "other",
+        "reason": "家族", "sought": {"name": "焼津 花子", "birth_date": "1950-07-07"}, "family_code": "yaizu2026"})
+    assert status == 201 and answer["whereabouts"]["shelter_id"] == "H031"
 
 
 def test_revoked_and_forged_qrs_are_refused_and_write_nothing(hq_and_kiosk):
@@ -85,6 +94,9 @@ def test_rotated_keys_reach_the_kiosk_and_old_qrs_stay_valid(hq_and_kiosk):
 @pytest.mark.parametrize("body, field", [
     ({**FAMILY, "address": ""}, "address"),
     ({**FAMILY, "consent": "everyone"}, "consent"),
+    ({**FAMILY, "family_code": ""}, "family_code"),
+    ({**FAMILY, "consent": "public"}, "family_code"),
+    ({**FAMILY, "contact": ["090"]}, "contact"),
     ({**FAMILY, "members": []}, "members"),
     ({**FAMILY, "members": [{"name": "<script>x</script>", "birth_date": "2099-01-01", "sex": "male"}]}, "members.0"),
     ({**FAMILY, "members": [{"name": "山田", "birth_date": "1990-01-01", "sex": "male", "needs": ["wings"]}]},

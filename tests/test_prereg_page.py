@@ -20,7 +20,7 @@ def count(app) -> int:
 def test_a_household_registers_and_gets_a_qr_to_save(hq_app, hq_client):
     hq_app.config["WTF_CSRF_ENABLED"] = True
     form = {"csrf_token": token(hq_client), "address": "静岡県焼津市本町5-9-1", "consent": "family",
-            "m0_name": "焼津 太郎", "m0_birth": "1948-03-03", "m0_sex": "male", "m0_needs": ["dialysis"],
+            "family_code": "Yaizu2026", "m0_name": "焼津 太郎", "m0_birth": "1948-03-03", "m0_sex": "male", "m0_needs": ["dialysis"],
             "m1_name": "<b>花子</b>", "m1_birth": "1950-07-07", "m1_sex": "female"}
     resp = hq_client.post("/prereg", data=form)
     page = resp.get_data(as_text=True)
