@@ -123,8 +123,11 @@ def register():
             contact_phone=form.contact_phone.data or "", home_damage=form.home_damage.data,
             household_members=form.household_members.data, consent=form.consent.data,
             family_code=form.family_code.data or "", member_needs=[m.needs.data or [] for m in members])
-    except KioskError:
-        form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
+    except KioskError as exc:
+        if "twice" in str(exc):
+            form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
+        else:
+            form.name.errors = [*form.name.errors, t("This could not be saved: %(reason)s", reason=str(exc))]
         return render_template("staff/register.html", form=form, invalid=True), 422
     flash(t("Checked in: %(names)s.", names="、".join(p.name for p in persons)), "ok")
     return redirect(url_for(".person", key=keys[0]))
