@@ -134,7 +134,8 @@ class PersonKey(db.Model):
 
 
 class HQMeta(db.Model):
-    """Small named values of this database; `instance` tells one database from another."""
+    """Small named values of this database: `instance` tells one database from another,
+    `disaster` is the disaster in progress HQ's staff chose, `self_report_seq` numbers HQ's own stream."""
     __tablename__ = "hq_meta"
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -247,14 +248,6 @@ class SelfReportCount(db.Model):
 
     place: Mapped[str] = mapped_column(String(20), primary_key=True)   # at_home | with_relatives | in_car | elsewhere
     count: Mapped[int] = mapped_column(Integer, default=0)
-class Setting(db.Model):
-    """HQ-wide choices staff make at run time, e.g. the disaster in progress."""
-    __tablename__ = "hq_settings"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text, default="")
-
-
 class HazardLayer(db.Model):
     """A hazard area layer imported at HQ (GeoJSON or shapefile, e.g. 国土数値情報 A40 tsunami), in WGS84."""
     __tablename__ = "hazard_layers"

@@ -18,20 +18,20 @@ from evac.shelters import CREDITS
 from evac.whereabouts import CHECKED_IN
 
 from .db import db
-from .models import HazardLayer, Person, Setting, Shelter
+from .models import HazardLayer, HQMeta, Person, Shelter
 
 DISASTER_KEY = "disaster"
 
 
 def current_disaster() -> str | None:
-    value = db.session.get(Setting, DISASTER_KEY)
+    value = db.session.get(HQMeta, DISASTER_KEY)
     return value.value if value is not None and value.value in DISASTERS else None
 
 
 def set_disaster(code: str | None) -> None:
     if code and code not in DISASTERS:
         raise ValueError(f"unknown disaster {code!r}; choose one of {', '.join(DISASTERS)}")
-    row = db.session.get(Setting, DISASTER_KEY) or Setting(key=DISASTER_KEY)
+    row = db.session.get(HQMeta, DISASTER_KEY) or HQMeta(name=DISASTER_KEY)
     row.value = code or ""
     db.session.add(row)
     db.session.commit()

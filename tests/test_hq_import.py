@@ -17,7 +17,7 @@ def dump(db) -> list:
     with sqlite3.connect(db) as conn:
         return [conn.execute("SELECT * FROM shelters ORDER BY id").fetchall(),
                 conn.execute("SELECT id, geojson FROM hazard_layers ORDER BY id").fetchall(),
-                conn.execute("SELECT * FROM hq_settings").fetchall()]
+                conn.execute("SELECT * FROM hq_meta WHERE name = 'disaster'").fetchall()]
 
 
 @pytest.fixture
