@@ -21,6 +21,17 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+def driver_rows(conn, sql: str, params=()) -> list[tuple]:
+    """Rows as the driver's plain tuples, on the connection's own transaction: on HQ's merge
+    path wrapping each row in a SQLAlchemy Row costs more than the query itself."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_conn, _record):
     # WAL lets the dashboard read while a kiosk batch is being applied;

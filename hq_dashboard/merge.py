@@ -29,6 +29,7 @@ from evac.events import (
 from evac.identity import person_key, prereg_key
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
+from .db import driver_rows
 from .identity_index import identity_index
 from .models import EventRecord, IcLink, Kiosk, Person, Shelter
 
@@ -118,9 +119,9 @@ class _Batch:
         mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
         for i in range(0, len(pids), 500):
             chunk = pids[i:i + 500]
-            for row in self.conn.exec_driver_sql(
-                    f"SELECT {_PERSON_SELECT} FROM persons WHERE id IN ({', '.join([mark] * len(chunk))})",
-                    tuple(chunk)).all():
+            for row in driver_rows(
+                    self.conn, f"SELECT {_PERSON_SELECT} FROM persons WHERE id IN ({', '.join([mark] * len(chunk))})",
+                    tuple(chunk)):
                 person = dict(zip(_PERSON_COLS, row))
                 self.persons[row[0]] = person
                 self.slot_before[row[0]] = _slot(person)
