@@ -139,6 +139,12 @@ def event_json(ev: Event) -> str:
         data_json = "{}"
     elif ev.type in _CHOICE_DATA and len(data) == 1:
         data_json = f'{{"stay_type":"{data["stay_type"]}"}}'
+    elif ev.type == NEEDS and len(data) == 1:
+        data_json = _needs_json(tuple(data["needs"]))  # validated codes: a few combinations
+    elif ev.type == TRANSFER and len(data) == 1:
+        data_json = f'{{"to_shelter_id":"{data["to_shelter_id"]}"}}'  # a validated id
+    elif ev.type == STATUS and len(data) == 2:
+        data_json = _status_json(data["status"], data["note"])  # notes are mostly empty
     else:
         data_json = _CANONICAL.encode(data)
     return (f'{{"data":{data_json},"hlc":{ev.hlc}{household},"kiosk_id":"{ev.kiosk_id}"'
@@ -146,6 +152,16 @@ def event_json(ev: Event) -> str:
 
 
 _CHOICE_DATA = frozenset({CHECKIN, STAY_TYPE})
+
+
+@lru_cache(maxsize=1024)
+def _needs_json(needs: tuple[str, ...]) -> str:
+    return _CANONICAL.encode({"needs": needs})
+
+
+@lru_cache(maxsize=4096)
+def _status_json(status: str, note: str) -> str:
+    return _CANONICAL.encode({"status": status, "note": note})
 
 
 @lru_cache(maxsize=65536)
