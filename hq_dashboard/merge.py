@@ -102,6 +102,7 @@ class _Batch:
         self.key_to_pid: dict[str, int] = {}   # this batch's view: the index plus what it changed
         self.new_keys: dict[str, int] = {}
         self.persons: dict[int, dict[str, Any]] = {}   # touched persons, current values
+        self.loaded: dict[int, tuple] = {}   # known persons' rows as read, to write back only what changed
         self.slot_before: dict[int, tuple[str, str] | None] = {}
         self.new_pids: set[int] = set()
         self.dirty: set[int] = set()
@@ -124,6 +125,7 @@ class _Batch:
                     tuple(chunk)):
                 person = dict(zip(_PERSON_COLS, row))
                 self.persons[row[0]] = person
+                self.loaded[row[0]] = row
                 self.slot_before[row[0]] = _slot(person)
 
     def resolve(self, pid: int) -> int:
@@ -388,10 +390,27 @@ def _flush_persons(conn: Connection, batch: _Batch) -> None:
         insert_many(conn, "persons", _PERSON_COLS, [_person_row(persons[p]) for p in born])
     known = sorted(alive - batch.new_pids)
     if known:
-        insert_many(conn, "persons", _PERSON_COLS, [_person_row(persons[p]) for p in known], upsert_key="id")
+        _update_changed(conn, batch, known)
     fresh_keys = [(k, batch.resolve(p)) for k, p in batch.new_keys.items()]
     if fresh_keys:
         insert_many(conn, "person_keys", ("key", "person_id"), fresh_keys)  # already tuples
+
+
+def _update_changed(conn: Connection, batch: _Batch, pids: list[int]) -> None:
+    """Write back only the columns that changed, grouped by which ones did: the database then
+    rewrites only the indexes over those columns (a stay-type change leaves birth_date's alone)."""
+    groups: dict[tuple[int, ...], list[tuple]] = {}
+    loaded = batch.loaded
+    for pid in pids:
+        row = _person_row(batch.persons[pid])
+        before = loaded[pid]
+        changed = tuple([i for i, (now, was) in enumerate(zip(row, before)) if now != was])
+        if changed:
+            groups.setdefault(changed, []).append(tuple([row[i] for i in changed]) + (pid,))
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    for changed, rows in sorted(groups.items()):
+        sets = ", ".join(f"{_PERSON_COLS[i]} = {mark}" for i in changed)
+        conn.exec_driver_sql(f"UPDATE persons SET {sets} WHERE id = {mark}", rows)
 
 
 def _flush_ic_links(conn: Connection, batch: _Batch) -> None:
