@@ -134,9 +134,14 @@ class _Batch:
         return pid
 
     def person_for(self, ev: Event, keys: tuple[str, ...]) -> int:
-        if len(keys) == 1 and keys[0] in self.key_to_pid:  # the common case: someone HQ knows
-            return self.resolve(self.key_to_pid[keys[0]])
-        pids = sorted({self.resolve(self.key_to_pid[k]) for k in keys if k in self.key_to_pid})
+        key_to_pid = self.key_to_pid
+        if len(keys) == 1:  # the common cases: someone HQ knows, or someone new
+            pid = key_to_pid.get(keys[0])
+            if pid is not None:
+                return self.resolve(pid)
+            pids = []
+        else:
+            pids = sorted({self.resolve(key_to_pid[k]) for k in keys if k in key_to_pid})
         if not pids:
             pid = self.next_pid
             self.next_pid += 1
@@ -440,6 +445,8 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
         if after:
             delta[after] += 1
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    # One driver-level executemany per statement: a Core statement per shelter costs more than its update.
+    moves: dict[str, list[tuple]] = {}
     for (shelter_id, where), d in sorted(delta.items()):
         if not d:
             continue
@@ -448,17 +455,21 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
                 f"INSERT INTO self_report_counts (place, count) VALUES ({mark}, {mark})"
                 " ON CONFLICT (place) DO UPDATE SET count = self_report_counts.count + excluded.count", (where, d))
         else:
-            col = shelters_t.c[_SLOT_COLUMN[where]]
-            conn.execute(update(shelters_t).where(shelters_t.c.id == shelter_id).values({col.name: col + d}))
+            moves.setdefault(_SLOT_COLUMN[where], []).append((d, shelter_id))
+    for col, rows in moves.items():
+        conn.exec_driver_sql(f"UPDATE shelters SET {col} = {col} + {mark} WHERE id = {mark}", rows)
     # Open or closed: the latest of check-ins (which open a shelter) and status events.  Declared
     # full: the latest status event alone, so that the two converge in any order of delivery.
     status = {sid: (order, True) for sid, order in opened.items()}
     for sid, (order, declared) in shelter_status.items():
         if sid not in status or order > status[sid][0]:
             status[sid] = (order, declared != "closed")
-    for sid, (order, is_open) in sorted(status.items()):
-        conn.execute(update(shelters_t).where(shelters_t.c.id == sid, shelters_t.c.opened_order < order)
-                     .values(opened=is_open, opened_order=order))
-    for sid, (order, declared) in sorted(shelter_status.items()):
-        conn.execute(update(shelters_t).where(shelters_t.c.id == sid, shelters_t.c.full_order < order)
-                     .values(declared_full=declared == "full", full_order=order))
+    if status:
+        conn.exec_driver_sql(
+            f"UPDATE shelters SET opened = {mark}, opened_order = {mark} WHERE id = {mark} AND opened_order < {mark}",
+            [(is_open, order, sid, order) for sid, (order, is_open) in sorted(status.items())])
+    if shelter_status:
+        conn.exec_driver_sql(
+            f"UPDATE shelters SET declared_full = {mark}, full_order = {mark}"
+            f" WHERE id = {mark} AND full_order < {mark}",
+            [(declared == "full", order, sid, order) for sid, (order, declared) in sorted(shelter_status.items())])
