@@ -166,7 +166,19 @@ def _status_json(status: str, note: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _person_json(person: Person) -> str:
-    return _CANONICAL.encode(person.to_wire())
+    p = person
+    fields = (p.name, p.address, p.name_kana, p.prereg_id, p.birth_date, p.sex)
+    if any(type(f) is not str for f in fields) or _JSON_ESCAPED.search("".join(fields)):
+        return _CANONICAL.encode(p.to_wire())
+    # Nothing to escape (the usual case; ensure_ascii is off): the encoder's text, keys in sorted order.
+    kana = f',"name_kana":"{p.name_kana}"' if p.name_kana else ""
+    prereg = f',"prereg_id":"{p.prereg_id}"' if p.prereg_id else ""
+    return (f'{{"address":"{p.address}","birth_date":"{p.birth_date}","name":"{p.name}"{kana}{prereg}'
+            f',"sex":"{p.sex}"}}')
+
+
+# What json escapes with ensure_ascii=False.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def order_key(hlc: int, kiosk_id: str, seq: int) -> str:

@@ -80,7 +80,8 @@ def test_event_json_is_exactly_the_canonical_form():
 
 
 def test_event_json_of_needs_status_and_transfer_data_is_the_canonical_form():
-    """event_json writes these data shapes from cached pieces: any needs, note and destination."""
+    """event_json writes these data shapes and the person from cached pieces: any needs, note,
+    destination, name, kana, address and pre-registration id."""
     from hypothesis import given, strategies as st
 
     from evac.events import NEEDS_CODES, PERSON_STATUSES, event_json
@@ -93,9 +94,13 @@ def test_event_json_of_needs_status_and_transfer_data_is_the_canonical_form():
         st.builds(lambda s: ("transfer", {"to_shelter_id": s}), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,20}",
                                                                                 fullmatch=True)))
 
-    @given(data)
-    def check(shape):
+    person = st.fixed_dictionaries({"name": note.filter(str.strip), "address": note,
+                                     "birth_date": st.just("1950-04-01"), "sex": st.sampled_from(["female", "male", "other"])},
+                                    optional={"name_kana": note, "prereg_id": st.sampled_from(["", "P-1", "x.y:z"])})
+
+    @given(data, person)
+    def check(shape, who):
         etype, body = shape
-        ev = parse_event(wire(type=etype, data=body))
+        ev = parse_event(wire(type=etype, data=body, person=who))
         assert event_json(ev) == canonical_json(ev.to_wire())
     check()
