@@ -139,6 +139,12 @@ def event_json(ev: Event) -> str:
         data_json = "{}"
     elif ev.type in _CHOICE_DATA and len(data) == 1:
         data_json = f'{{"stay_type":"{data["stay_type"]}"}}'
+    elif ev.type == NEEDS and len(data) == 1:
+        data_json = _needs_json(tuple(data["needs"]))  # validated codes: a few combinations
+    elif ev.type == TRANSFER and len(data) == 1:
+        data_json = f'{{"to_shelter_id":"{data["to_shelter_id"]}"}}'  # a validated id
+    elif ev.type == STATUS and len(data) == 2:
+        data_json = _status_json(data["status"], data["note"])  # notes are mostly empty
     else:
         data_json = _CANONICAL.encode(data)
     return (f'{{"data":{data_json},"hlc":{ev.hlc}{household},"kiosk_id":"{ev.kiosk_id}"'
@@ -148,9 +154,31 @@ def event_json(ev: Event) -> str:
 _CHOICE_DATA = frozenset({CHECKIN, STAY_TYPE})
 
 
+@lru_cache(maxsize=1024)
+def _needs_json(needs: tuple[str, ...]) -> str:
+    return _CANONICAL.encode({"needs": needs})
+
+
+@lru_cache(maxsize=4096)
+def _status_json(status: str, note: str) -> str:
+    return _CANONICAL.encode({"status": status, "note": note})
+
+
 @lru_cache(maxsize=65536)
 def _person_json(person: Person) -> str:
-    return _CANONICAL.encode(person.to_wire())
+    p = person
+    fields = (p.name, p.address, p.name_kana, p.prereg_id, p.birth_date, p.sex)
+    if any(type(f) is not str for f in fields) or _JSON_ESCAPED.search("".join(fields)):
+        return _CANONICAL.encode(p.to_wire())
+    # Nothing to escape (the usual case; ensure_ascii is off): the encoder's text, keys in sorted order.
+    kana = f',"name_kana":"{p.name_kana}"' if p.name_kana else ""
+    prereg = f',"prereg_id":"{p.prereg_id}"' if p.prereg_id else ""
+    return (f'{{"address":"{p.address}","birth_date":"{p.birth_date}","name":"{p.name}"{kana}{prereg}'
+            f',"sex":"{p.sex}"}}')
+
+
+# What json escapes with ensure_ascii=False.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def order_key(hlc: int, kiosk_id: str, seq: int) -> str:

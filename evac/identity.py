@@ -163,12 +163,18 @@ def person_key(name: str, birth_date: str, address: str) -> str:
         born = dt.date.fromisoformat(unicodedata.normalize("NFKC", birth_date).strip())
     except (TypeError, ValueError):
         raise ValueError(f"birth date {birth_date!r} is not a date in the form YYYY-MM-DD") from None
-    norm_name = normalize_name(name)
+    norm_name = _key_name(name)
     if not norm_name:
         raise ValueError(f"a person needs a name; {name!r} has none once spaces and separators are gone")
     # Homeless people and tourists may have no address: the key then uses "".
-    text = "\x1f".join((norm_name, born.isoformat(), normalize_address(address or "")))
+    text = "\x1f".join((norm_name, born.isoformat(), _key_address(address or "")))
     return "nba:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# HQ keys every new person it merges: a household shares its address and family
+# name, and given names repeat, so each distinct text is normalised once.
+_key_name = lru_cache(maxsize=65536)(normalize_name)
+_key_address = lru_cache(maxsize=65536)(normalize_address)
 
 
 def prereg_key(prereg_id: str) -> str:

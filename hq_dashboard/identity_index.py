@@ -21,6 +21,8 @@ import weakref
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from .db import driver_rows
+
 
 class IdentityIndex:
     def __init__(self) -> None:
@@ -35,8 +37,8 @@ class IdentityIndex:
         if instance != self.instance or (self.last_id and _row(conn, self.last_id) != self.last_row):
             self.__init__()
             self.instance = instance
-        rows = conn.exec_driver_sql(
-            f"SELECT id, key, person_id FROM person_keys WHERE id > {int(self.last_id)} ORDER BY id").all()
+        rows = driver_rows(
+            conn, f"SELECT id, key, person_id FROM person_keys WHERE id > {int(self.last_id)} ORDER BY id")
         if rows:
             pid_of = self.pid_of
             for _, key, pid in rows:

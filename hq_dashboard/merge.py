@@ -29,6 +29,7 @@ from evac.events import (
 from evac.identity import person_key, prereg_key
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
+from .db import driver_rows
 from .identity_index import identity_index
 from .models import EventRecord, IcLink, Kiosk, Person, Shelter
 
@@ -102,6 +103,7 @@ class _Batch:
         self.key_to_pid: dict[str, int] = {}   # this batch's view: the index plus what it changed
         self.new_keys: dict[str, int] = {}
         self.persons: dict[int, dict[str, Any]] = {}   # touched persons, current values
+        self.loaded: dict[int, tuple] = {}   # known persons' rows as read, to write back only what changed
         self.slot_before: dict[int, tuple[str, str] | None] = {}
         self.new_pids: set[int] = set()
         self.dirty: set[int] = set()
@@ -119,11 +121,12 @@ class _Batch:
         mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
         for i in range(0, len(pids), 500):
             chunk = pids[i:i + 500]
-            for row in self.conn.exec_driver_sql(
-                    f"SELECT {_PERSON_SELECT} FROM persons WHERE id IN ({', '.join([mark] * len(chunk))})",
-                    tuple(chunk)).all():
+            for row in driver_rows(
+                    self.conn, f"SELECT {_PERSON_SELECT} FROM persons WHERE id IN ({', '.join([mark] * len(chunk))})",
+                    tuple(chunk)):
                 person = dict(zip(_PERSON_COLS, row))
                 self.persons[row[0]] = person
+                self.loaded[row[0]] = row
                 self.slot_before[row[0]] = _slot(person)
 
     def resolve(self, pid: int) -> int:
@@ -132,9 +135,14 @@ class _Batch:
         return pid
 
     def person_for(self, ev: Event, keys: tuple[str, ...]) -> int:
-        if len(keys) == 1 and keys[0] in self.key_to_pid:  # the common case: someone HQ knows
-            return self.resolve(self.key_to_pid[keys[0]])
-        pids = sorted({self.resolve(self.key_to_pid[k]) for k in keys if k in self.key_to_pid})
+        key_to_pid = self.key_to_pid
+        if len(keys) == 1:  # the common cases: someone HQ knows, or someone new
+            pid = key_to_pid.get(keys[0])
+            if pid is not None:
+                return self.resolve(pid)
+            pids = []
+        else:
+            pids = sorted({self.resolve(key_to_pid[k]) for k in keys if k in key_to_pid})
         if not pids:
             pid = self.next_pid
             self.next_pid += 1
@@ -389,10 +397,27 @@ def _flush_persons(conn: Connection, batch: _Batch) -> None:
         insert_many(conn, "persons", _PERSON_COLS, [_person_row(persons[p]) for p in born])
     known = sorted(alive - batch.new_pids)
     if known:
-        insert_many(conn, "persons", _PERSON_COLS, [_person_row(persons[p]) for p in known], upsert_key="id")
+        _update_changed(conn, batch, known)
     fresh_keys = [(k, batch.resolve(p)) for k, p in batch.new_keys.items()]
     if fresh_keys:
         insert_many(conn, "person_keys", ("key", "person_id"), fresh_keys)  # already tuples
+
+
+def _update_changed(conn: Connection, batch: _Batch, pids: list[int]) -> None:
+    """Write back only the columns that changed, grouped by which ones did: the database then
+    rewrites only the indexes over those columns (a stay-type change leaves birth_date's alone)."""
+    groups: dict[tuple[int, ...], list[tuple]] = {}
+    loaded = batch.loaded
+    for pid in pids:
+        row = _person_row(batch.persons[pid])
+        before = loaded[pid]
+        changed = tuple([i for i, (now, was) in enumerate(zip(row, before)) if now != was])
+        if changed:
+            groups.setdefault(changed, []).append(tuple([row[i] for i in changed]) + (pid,))
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    for changed, rows in sorted(groups.items()):
+        sets = ", ".join(f"{_PERSON_COLS[i]} = {mark}" for i in changed)
+        conn.exec_driver_sql(f"UPDATE persons SET {sets} WHERE id = {mark}", rows)
 
 
 def _flush_ic_links(conn: Connection, batch: _Batch) -> None:
@@ -422,6 +447,8 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
         if after:
             delta[after] += 1
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    # One driver-level executemany per statement: a Core statement per shelter costs more than its update.
+    moves: dict[str, list[tuple]] = {}
     for (shelter_id, where), d in sorted(delta.items()):
         if not d:
             continue
@@ -430,17 +457,21 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
                 f"INSERT INTO self_report_counts (place, count) VALUES ({mark}, {mark})"
                 " ON CONFLICT (place) DO UPDATE SET count = self_report_counts.count + excluded.count", (where, d))
         else:
-            col = shelters_t.c[_SLOT_COLUMN[where]]
-            conn.execute(update(shelters_t).where(shelters_t.c.id == shelter_id).values({col.name: col + d}))
+            moves.setdefault(_SLOT_COLUMN[where], []).append((d, shelter_id))
+    for col, rows in moves.items():
+        conn.exec_driver_sql(f"UPDATE shelters SET {col} = {col} + {mark} WHERE id = {mark}", rows)
     # Open or closed: the latest of check-ins (which open a shelter) and status events.  Declared
     # full: the latest status event alone, so that the two converge in any order of delivery.
     status = {sid: (order, True) for sid, order in opened.items()}
     for sid, (order, declared) in shelter_status.items():
         if sid not in status or order > status[sid][0]:
             status[sid] = (order, declared != "closed")
-    for sid, (order, is_open) in sorted(status.items()):
-        conn.execute(update(shelters_t).where(shelters_t.c.id == sid, shelters_t.c.opened_order < order)
-                     .values(opened=is_open, opened_order=order))
-    for sid, (order, declared) in sorted(shelter_status.items()):
-        conn.execute(update(shelters_t).where(shelters_t.c.id == sid, shelters_t.c.full_order < order)
-                     .values(declared_full=declared == "full", full_order=order))
+    if status:
+        conn.exec_driver_sql(
+            f"UPDATE shelters SET opened = {mark}, opened_order = {mark} WHERE id = {mark} AND opened_order < {mark}",
+            [(is_open, order, sid, order) for sid, (order, is_open) in sorted(status.items())])
+    if shelter_status:
+        conn.exec_driver_sql(
+            f"UPDATE shelters SET declared_full = {mark}, full_order = {mark}"
+            f" WHERE id = {mark} AND full_order < {mark}",
+            [(declared == "full", order, sid, order) for sid, (order, declared) in sorted(shelter_status.items())])

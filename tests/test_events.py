@@ -77,3 +77,30 @@ def test_event_json_is_exactly_the_canonical_form():
         ev = parse_event(raw)
         assert event_json(ev) == canonical_json(ev.to_wire())
     check()
+
+
+def test_event_json_of_needs_status_and_transfer_data_is_the_canonical_form():
+    """event_json writes these data shapes and the person from cached pieces: any needs, note,
+    destination, name, kana, address and pre-registration id."""
+    from hypothesis import given, strategies as st
+
+    from evac.events import NEEDS_CODES, PERSON_STATUSES, event_json
+
+    # Quotes and backslashes often: they are what a hand-built piece would get wrong.
+    note = st.text(st.characters(blacklist_categories=("Cc", "Cs")) | st.sampled_from('"\\'), max_size=30)
+    data = st.one_of(
+        st.builds(lambda n: ("needs", {"needs": n}), st.lists(st.sampled_from(NEEDS_CODES), max_size=5)),
+        st.builds(lambda s, n: ("status", {"status": s, "note": n}), st.sampled_from(PERSON_STATUSES), note),
+        st.builds(lambda s: ("transfer", {"to_shelter_id": s}), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,20}",
+                                                                                fullmatch=True)))
+
+    person = st.fixed_dictionaries({"name": note.filter(str.strip), "address": note,
+                                     "birth_date": st.just("1950-04-01"), "sex": st.sampled_from(["female", "male", "other"])},
+                                    optional={"name_kana": note, "prereg_id": st.sampled_from(["", "P-1", "x.y:z"])})
+
+    @given(data, person)
+    def check(shape, who):
+        etype, body = shape
+        ev = parse_event(wire(type=etype, data=body, person=who))
+        assert event_json(ev) == canonical_json(ev.to_wire())
+    check()
