@@ -6,7 +6,6 @@ Timings are reported as percentiles of one run; the goal is p99 ≤ 50 ms for ea
 """
 from __future__ import annotations
 
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -27,13 +26,11 @@ def _percentiles(samples: list[float]) -> dict:
 
 
 def _ensure_pcscd() -> subprocess.Popen | None:
-    if not shutil.which("pcscd"):
-        raise SystemExit("evac: pcscd is not installed (make setup installs it as root)")
-    if subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True).returncode == 0:
-        return None
-    proc = subprocess.Popen(["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    return proc
+    from kiosk.card_emulator import ensure_pcscd
+    try:
+        return ensure_pcscd()
+    except RuntimeError as exc:
+        raise SystemExit(f"evac: {exc}") from None
 
 
 def run(reads: int = 200) -> dict:

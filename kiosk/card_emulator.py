@@ -176,3 +176,44 @@ def synthetic_identity(seed: int | None = None) -> CardIdentity:
         name=f"{fake.last_name()}　{given}", address=f"静岡県焼津市本町{rng.randint(1, 6)}丁目{rng.randint(1, 20)}番{rng.randint(1, 30)}号",
         birth=born.strftime("%Y%m%d"), sex=sex, my_number="".join(str(rng.randrange(10)) for _ in range(12)),
         pin="".join(str(rng.randrange(10)) for _ in range(4)))
+
+
+def vpcd_listening() -> bool:
+    """Whether vpcd's port is in LISTEN state; read from /proc, because connecting would insert a card."""
+    from pathlib import Path
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            local, state = row.split()[1], row.split()[3]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == VPCD_PORT:
+                return True
+    return False
+
+
+def ensure_pcscd(wait_s: float = 15.0):
+    """pcscd with Debian's vpcd reader listening: started when it is not running, restarted when it
+    runs without the reader (one started before the driver was installed never loads it).  Returns
+    the process started here (to stop afterwards), or None when a good one was running."""
+    import shutil
+    import subprocess
+    import time
+    if not shutil.which("pcscd"):
+        raise RuntimeError("pcscd is not installed (make setup installs it as root)")
+    running = subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True).returncode == 0
+    if running and vpcd_listening():
+        return None
+    if running:
+        subprocess.run(["pkill", "-x", "pcscd"])
+        time.sleep(1)
+    started = subprocess.Popen(["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + wait_s
+    while not vpcd_listening():
+        if time.monotonic() > deadline:
+            started.terminate()
+            raise RuntimeError("pcscd started but its vpcd reader does not listen")
+        time.sleep(0.2)
+    return started
+

@@ -153,38 +153,12 @@ def run_evac(*args: str, input: str | None = None, timeout: float = 120) -> subp
 
 # --- the software My Number card in pcscd's vpcd reader ------------------------------------
 
-def vpcd_listening() -> bool:
-    """Whether vpcd's port is in LISTEN state; read from /proc, because connecting would insert a card."""
-    from kiosk.card_emulator import VPCD_PORT
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            local, state = row.split()[1], row.split()[3]
-            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == VPCD_PORT:
-                return True
-    return False
-
-
 @pytest.fixture(scope="session")
 def pcscd():
     if not shutil.which("pcscd") or not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
         pytest.skip("pcscd and vsmartcard-vpcd are not installed (make test installs them as root)")
-    running = subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True).returncode == 0
-    if running and not vpcd_listening():
-        # A pcscd started before the vpcd driver was installed never loads it: start afresh.
-        subprocess.run(["pkill", "-x", "pcscd"])
-        time.sleep(1)
-        running = False
-    started = None
-    if not running:
-        started = subprocess.Popen(["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while not vpcd_listening():
-            assert time.monotonic() < deadline, "pcscd started but its vpcd reader does not listen"
-            time.sleep(0.2)
+    from kiosk.card_emulator import ensure_pcscd
+    started = ensure_pcscd()
     yield
     if started is not None:
         started.terminate()
