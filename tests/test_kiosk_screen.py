@@ -452,3 +452,16 @@ def test_the_guard_catches_a_request_leaving_the_app(kiosk_server, page_at):
     assert page.evaluate("document.images[0].naturalWidth") == 0  # never loaded
     assert set(page_at.outside) == {"http://192.0.2.1/outside.png"}
     page_at.outside.clear()  # recorded as it should be; it is what this test is about
+
+
+def test_the_screen_draws_with_the_font_the_kiosk_serves(kiosk_server, page_at):
+    """No font from outside and none assumed on the machine: Noto Sans JP comes from the kiosk."""
+    kiosk = kiosk_server()
+    page = page_at(kiosk.url)
+    page.goto("/")
+    loaded = page.evaluate("""async () => {
+        await document.fonts.load('32px "Noto Sans JP"', '避難所 焼津');
+        return document.fonts.check('32px "Noto Sans JP"', '避難所 焼津'); }""")
+    assert loaded
+    fonts = [u for u in page.requests if u.endswith(".woff2")]
+    assert fonts and all(u.startswith(kiosk.url + "/static/vendor/fonts/") for u in fonts)
