@@ -68,3 +68,8 @@ def one_writer(engine) -> Iterator[None]:
         return
     with _one_writer:
         yield
+
+
+def param_mark(conn) -> str:
+    """The driver's placeholder for exec_driver_sql: sqlite3 takes ?, psycopg %s."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"

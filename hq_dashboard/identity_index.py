@@ -21,7 +21,7 @@ import weakref
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from .db import driver_rows
+from .db import driver_rows, param_mark
 
 
 class IdentityIndex:
@@ -57,7 +57,7 @@ def _instance(conn: Connection) -> str:
     if row:
         return row[0]
     value = secrets.token_hex(16)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = param_mark(conn)
     conn.exec_driver_sql(f"INSERT INTO hq_meta (name, value) VALUES ('instance', {mark})", (value,))
     return value
 

@@ -29,7 +29,7 @@ from evac.events import (
 from evac.identity import person_key, prereg_key
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
-from .db import driver_rows
+from .db import driver_rows, param_mark
 from .identity_index import identity_index
 from .models import EventRecord, IcLink, Kiosk, Person, Shelter
 
@@ -55,7 +55,7 @@ def insert_many(conn: Connection, table: str, columns, rows, upsert_key: str | N
     """A plain driver-level executemany: the per-row cost of the ORM or even Core
     parameter processing is most of HQ's ingest time otherwise.  Table and
     column names are this module's own, never input."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = param_mark(conn)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
     if upsert_key:
         sql += f" ON CONFLICT ({upsert_key}) DO UPDATE SET " + ", ".join(
@@ -118,7 +118,7 @@ class _Batch:
         known = {k: pid_of[k] for k in keys if k in pid_of}
         self.key_to_pid.update(known)
         pids = sorted(set(known.values()))
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        mark = param_mark(self.conn)
         for i in range(0, len(pids), 500):
             chunk = pids[i:i + 500]
             for row in driver_rows(
@@ -359,7 +359,7 @@ def apply_events(conn: Connection, fresh: list[Event]) -> None:
 
 
 def _flush_merges(conn: Connection, batch: _Batch) -> None:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = param_mark(conn)
     for other in batch.merged_into:
         survivor = batch.resolve(other)
         conn.execute(update(events_t).where(events_t.c.person_id == other).values(person_id=survivor))
@@ -414,7 +414,7 @@ def _update_changed(conn: Connection, batch: _Batch, pids: list[int]) -> None:
         changed = tuple([i for i, (now, was) in enumerate(zip(row, before)) if now != was])
         if changed:
             groups.setdefault(changed, []).append(tuple([row[i] for i in changed]) + (pid,))
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = param_mark(conn)
     for changed, rows in sorted(groups.items()):
         sets = ", ".join(f"{_PERSON_COLS[i]} = {mark}" for i in changed)
         conn.exec_driver_sql(f"UPDATE persons SET {sets} WHERE id = {mark}", rows)
@@ -424,7 +424,7 @@ def _flush_ic_links(conn: Connection, batch: _Batch) -> None:
     if not batch.ic_links:
         return
     rows = [(token, batch.resolve(pid), order) for token, (order, pid) in sorted(batch.ic_links.items())]
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = param_mark(conn)
     # A link older than the one HQ holds (a kiosk that was offline) does not win.
     conn.exec_driver_sql(
         f"INSERT INTO ic_links (token, person_id, link_order) VALUES ({mark}, {mark}, {mark})"
@@ -446,7 +446,7 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
             delta[before] -= 1
         if after:
             delta[after] += 1
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = param_mark(conn)
     # One driver-level executemany per statement: a Core statement per shelter costs more than its update.
     moves: dict[str, list[tuple]] = {}
     for (shelter_id, where), d in sorted(delta.items()):

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from evac.events import CONSENT, SELF_REPORT, Event, InvalidEvent, parse_event, parse_person
 
-from .db import db, one_writer
+from .db import db, one_writer, param_mark
 from .merge import AT_HQ, SELF_REPORT_DEVICE, apply_events, lock_merge
 
 DEVICE = SELF_REPORT_DEVICE
@@ -65,7 +65,7 @@ def record(form: dict) -> list[Event]:
     db.session.rollback()
     with one_writer(db.engine), db.engine.begin() as conn:
         lock_merge(conn)
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        mark = param_mark(conn)
         n = len(drafts)
         # Numbering HQ's own stream is the first write, which takes SQLite's write lock.
         bump = ("CAST(CAST(hq_meta.value AS INTEGER) + excluded.value AS TEXT)" if conn.dialect.name == "sqlite"
