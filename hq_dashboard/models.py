@@ -81,7 +81,9 @@ class Person(db.Model):
     info_order: Mapped[str] = mapped_column(String(100), default="")
     # Whereabouts: the fold of this person's location events (evac.whereabouts).
     state: Mapped[str] = mapped_column(String(16), default="unknown")
-    shelter_id: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    # No index of its own: every new person and every move would rewrite one, and nothing
+    # looks persons up by shelter except the needs counts, which ix_persons_needs serves.
+    shelter_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     stay_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     loc_order: Mapped[str] = mapped_column(String(100), default="")
     needs: Mapped[str] = mapped_column(String(200), default="")  # space-separated codes
