@@ -7,7 +7,7 @@ import json
 
 def ingest(args: argparse.Namespace) -> int:
     from .ingest import run
-    result = run(args.events, args.db, batch_size=args.batch)
+    result = run(args.events, args.db, batch_size=args.batch, breakdown=args.breakdown)
     if args.json:
         print(json.dumps(result))
     else:
@@ -47,6 +47,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="an empty database URL (default: fresh SQLite files in a temporary folder)")
     p.add_argument("--batch", type=int, default=1000, help="events per kiosk batch")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--breakdown", action="store_true",
+                   help="also replay the merge's own writes without its Python: the database's share")
     p.set_defaults(func=ingest)
     p = sub.add_parser("card", help="a card read through pcscd, and the check-in after it (percentiles)")
     p.add_argument("--reads", type=int, default=200)

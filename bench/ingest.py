@@ -13,13 +13,14 @@ whereabouts, occupancy counters, acknowledgement, and the same event rows.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, inspect
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, event, inspect
 
 from evac.hlc import pack
 from hq_dashboard.db import db
@@ -110,8 +111,7 @@ def run_raw(engine, batches) -> float:
     return elapsed
 
 
-def run_merge(engine, batches) -> float:
-    import datetime as dt
+def _seed(engine) -> None:
     db.metadata.create_all(engine)
     with engine.begin() as conn:
         conn.execute(Shelter.__table__.insert(), [
@@ -122,30 +122,74 @@ def run_merge(engine, batches) -> float:
             {"id": f"K{k}", "shelter_id": SHELTERS[k * 5], "token_hash": f"bench{k}", "device_id": f"bench-kiosk-{k}",
              "high_seq": 0, "last_event_hlc": 0, "enrolled_at": dt.datetime.now(dt.timezone.utc)}
             for k in range(KIOSKS)])
+
+
+def run_merge(engine, batches, writes: list[list[tuple]] | None = None) -> tuple[float, tuple[int, int]]:
+    """HQ's merge of every batch: (seconds, (events, persons) stored).  With `writes`, the statements
+    that changed the database are kept, one list per batch."""
+    _seed(engine)
+    if writes is not None:
+        def keep(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+                writes[-1].append((statement, parameters, executemany))
+        event.listen(engine, "before_cursor_execute", keep)
     start = time.perf_counter()
     for k, events in batches:
+        if writes is not None:
+            writes.append([])
         with engine.begin() as conn:
             apply_batch(conn, f"K{k}", f"bench-kiosk-{k}", events)
     elapsed = time.perf_counter() - start
+    if writes is not None:
+        event.remove(engine, "before_cursor_execute", keep)
     with engine.begin() as conn:
         stored = conn.execute(db.text("SELECT count(*) FROM events")).scalar()
+        persons = conn.execute(db.text("SELECT count(*) FROM persons")).scalar()
     if stored != sum(len(e) for _, e in batches):
         raise SystemExit(f"evac: the merge stored {stored} events, expected {sum(len(e) for _, e in batches)}")
+    db.metadata.drop_all(engine)
+    return elapsed, (stored, persons)
+
+
+def run_replay(engine, writes: list[list[tuple]], expected: tuple[int, int]) -> float:
+    """The merge's own writes again, batch by batch, with none of its Python: what the database
+    alone costs for what this design stores (the floor under the merge's time)."""
+    _seed(engine)
+    start = time.perf_counter()
+    for statements in writes:
+        with engine.begin() as conn:
+            cursor = conn.connection.driver_connection.cursor()
+            for statement, parameters, many in statements:
+                if many:
+                    cursor.executemany(statement, parameters)
+                else:
+                    cursor.execute(statement, parameters)
+    elapsed = time.perf_counter() - start
+    with engine.begin() as conn:
+        stored = conn.execute(db.text("SELECT count(*) FROM events")).scalar()
+        persons = conn.execute(db.text("SELECT count(*) FROM persons")).scalar()
+    if (stored, persons) != expected:
+        raise SystemExit(f"evac: the replay stored {stored} events and {persons} persons, the merge {expected}")
     db.metadata.drop_all(engine)
     return elapsed
 
 
-def run(n: int, url: str | None = None, batch_size: int = 1000) -> dict:
+def run(n: int, url: str | None = None, batch_size: int = 1000, breakdown: bool = False) -> dict:
     batches = synthetic_batches(n, batch_size)
+    writes: list[list[tuple]] | None = [] if breakdown else None
     with tempfile.TemporaryDirectory(prefix="evac-bench-") as tmp:
         tmp = Path(tmp)
         raw_engine = _fresh_engine(url, "raw", tmp)
         raw_seconds = run_raw(raw_engine, batches)
         raw_engine.dispose()
         merge_engine = _fresh_engine(url, "merge", tmp)
-        merge_seconds = run_merge(merge_engine, batches)
+        merge_seconds, stored = run_merge(merge_engine, batches, writes)
         merge_engine.dispose()
-    return {
+        if breakdown:
+            replay_engine = _fresh_engine(url, "replay", tmp)
+            replay_seconds = run_replay(replay_engine, writes, stored)
+            replay_engine.dispose()
+    result = {
         "events": n,
         "database": (url or "sqlite").split(":")[0],
         "seconds": round(merge_seconds, 3),
@@ -154,3 +198,9 @@ def run(n: int, url: str | None = None, batch_size: int = 1000) -> dict:
         "raw_events_per_s": round(n / raw_seconds, 1),
         "ratio": round(raw_seconds / merge_seconds, 3),
     }
+    if breakdown:
+        # The database's share of the merge, and the best ratio this design could reach with no Python at all.
+        result.update(replay_seconds=round(replay_seconds, 3),
+                      database_share=round(replay_seconds / merge_seconds, 3),
+                      ratio_without_python=round(raw_seconds / replay_seconds, 3))
+    return result
