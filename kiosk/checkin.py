@@ -7,6 +7,7 @@ committed to the kiosk's disk.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
@@ -15,6 +16,7 @@ from evac.events import InvalidEvent, parse_person
 from evac.ictoken import ic_token
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 
+from . import disk_failure
 from .db import get_store
 from .store import KioskError
 
@@ -44,6 +46,13 @@ def _error(status: int, message: str):
 @bp.errorhandler(InvalidEvent)
 def _rejected(exc):
     return _error(422, str(exc))
+
+
+@bp.errorhandler(sqlite3.Error)
+def _not_saved(exc):
+    why = disk_failure.log(exc)
+    return jsonify({"error": "kiosk_busy" if why == disk_failure.BUSY else "kiosk_storage_failed",
+                    "message": disk_failure.EXPLANATIONS[why]}), 503
 
 
 def _body() -> dict:

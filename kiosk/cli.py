@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 from evac.events import CONSENTS, SEXES, STAY_TYPES, InvalidEvent, Person, parse_person
 
+from . import disk_failure
 from .store import KioskError, KioskStore
 
 
@@ -26,6 +28,8 @@ def checkin(args: argparse.Namespace) -> int:
                                    family_code=args.family_code or "", never_disclose=args.never_disclose)
     except (InvalidEvent, KioskError) as exc:
         return _fail(str(exc))
+    except sqlite3.Error as exc:
+        return _fail(disk_failure.explain(exc))
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
     return 0
 
@@ -40,6 +44,8 @@ def checkout(args: argparse.Namespace) -> int:
         event = KioskStore(args.db).check_out(who.name, who.birth_date, who.address)
     except (InvalidEvent, KioskError) as exc:
         return _fail(str(exc))
+    except sqlite3.Error as exc:
+        return _fail(disk_failure.explain(exc))
     print(f"checked out: {who.name} from {event.shelter_id} (event {event.seq})")
     return 0
 
@@ -50,6 +56,8 @@ def transfer(args: argparse.Namespace) -> int:
         event = KioskStore(args.db).transfer(who.name, who.birth_date, who.address, args.to)
     except (InvalidEvent, KioskError) as exc:
         return _fail(str(exc))
+    except sqlite3.Error as exc:
+        return _fail(disk_failure.explain(exc))
     print(f"transfer: {who.name} from {event.shelter_id} to {args.to} (event {event.seq})")
     return 0
 
@@ -81,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
         from .db import get_store
         if args.shelter not in get_store().shelter_ids():
             return _fail(f"unknown shelter id {args.shelter!r}")
+    disk_failure.survive_file_size_limits()
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return 0

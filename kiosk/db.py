@@ -1,4 +1,4 @@
-"""One KioskStore connection per request, closed at the end of it."""
+"""One KioskStore connection per request, closed at the end of it (and one held for the app's life)."""
 from flask import Flask, current_app, g
 
 from .store import KioskStore
@@ -18,5 +18,7 @@ def close_store(_exc=None) -> None:
 
 def init_app(app: Flask) -> None:
     app.teardown_appcontext(close_store)
-    with app.app_context():
-        get_store()  # create the database and its shelter list before the first person arrives
+    # Created with its shelter list before the first person arrives, and held open for the app's
+    # life: the WAL and its index then stay on disk between requests, so a request can still open
+    # the database (and staff read the roster) when the disk is full.
+    app.extensions["kiosk_db_keeper"] = KioskStore(app.config["KIOSK_DB"])

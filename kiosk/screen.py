@@ -10,6 +10,7 @@ chosen language.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
@@ -20,6 +21,7 @@ from evac.identity import person_key
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
+from . import disk_failure
 from .checkin import open_reader, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
@@ -73,6 +75,15 @@ class FormErrors(Exception):
 @bp.errorhandler(FormErrors)
 def _form_errors(exc: FormErrors):
     return jsonify({"errors": exc.errors}), 422
+
+
+@bp.errorhandler(sqlite3.Error)
+def _not_saved(exc):
+    if disk_failure.log(exc) == disk_failure.BUSY:
+        message = _("The kiosk is busy. Nothing was saved. Please try again.")
+    else:
+        message = _("This kiosk cannot save right now, so nothing was saved. Please go to the staff desk.")
+    return jsonify({"errors": {"form": message}}), 503
 
 
 @bp.before_request

@@ -105,10 +105,16 @@ class KioskStore:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self.db.execute("COMMIT")  # in WAL mode the pages reach the disk here: it can fail too
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # After a full disk or an I/O error SQLite may have rolled back already; a failing
+            # ROLLBACK must not hide the error that matters.
+            if self.db.in_transaction:
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
             raise
-        self.db.execute("COMMIT")
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sqlite3
 import time
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from wtforms import ValidationError
 
 from evac.events import InvalidEvent
 
-from .. import staff_store
+from .. import disk_failure, staff_store
 from ..db import get_store
 from ..store import KioskError, KioskStore
 from .forms import ActionForm, LoginForm
@@ -74,6 +75,7 @@ def guard(blueprint: Blueprint) -> None:
     blueprint.register_error_handler(KioskError, _refused)
     blueprint.register_error_handler(InvalidEvent, _refused)
     blueprint.register_error_handler(404, _not_found)
+    blueprint.register_error_handler(sqlite3.Error, _not_saved)
 
 
 def _no_store(response):
@@ -88,6 +90,22 @@ def _refused(exc):
     # person at once, say).  The store wrote nothing: each action is one transaction.
     return render_template("staff/message.html", title=t("Not saved"),
                            message=t("Nothing was saved: %(why)s", why=str(exc))), 422
+
+
+def not_saved_message(exc: sqlite3.Error) -> str:
+    """What staff are told when the kiosk's own database refused a write (see kiosk.disk_failure)."""
+    why = disk_failure.log(exc)
+    if why == disk_failure.BUSY:
+        return t("Nothing was saved: the kiosk's database stayed busy too long. Try again in a moment.")
+    if why == disk_failure.FULL:
+        return t("Nothing was saved: the kiosk's disk is full. Write people in on paper forms (避難者カード) "
+                 "and tell HQ; enter them here when there is room again.")
+    return t("Nothing was saved: the kiosk could not write to its disk (it may be full or failing). "
+             "Write people in on paper forms (避難者カード) and tell HQ.")
+
+
+def _not_saved(exc):
+    return render_template("staff/message.html", title=t("Not saved"), message=not_saved_message(exc)), 503
 
 
 def _not_found(_exc):

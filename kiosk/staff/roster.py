@@ -2,6 +2,8 @@
 paper 避難者カード, correct, check out, transfer, link an IC card, mark never-disclose (lead)."""
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
@@ -13,7 +15,7 @@ from evac.whereabouts import CHECKED_IN
 from .. import staff_store
 from ..db import get_store
 from ..store import KioskError
-from .auth import guard, lead_required
+from .auth import guard, lead_required, not_saved_message
 from .forms import ActionForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
 from .i18n import NEED_LABELS, STAY_LABELS, gettext as t
 
@@ -129,6 +131,9 @@ def register():
         else:
             form.name.errors = [*form.name.errors, t("This could not be saved: %(reason)s", reason=str(exc))]
         return render_template("staff/register.html", form=form, invalid=True), 422
+    except sqlite3.Error as exc:
+        # The form comes back as typed: a whole 避難者カード is not lost to a full disk.
+        return render_template("staff/register.html", form=form, not_saved=not_saved_message(exc)), 503
     flash(t("Checked in: %(names)s.", names="、".join(p.name for p in persons)), "ok")
     return redirect(url_for(".person", key=keys[0]))
 

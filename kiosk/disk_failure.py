@@ -1,0 +1,56 @@
+"""When the kiosk cannot write to its own database: a full or failing disk, or a lock held too long.
+
+Every write is one transaction, so nothing of the failed action was saved.  The person at the
+screen or the tablet is told exactly that, in their language, with what to do instead (the staff
+desk; paper forms, entered later with `evac kiosk checkin`), and the kiosk keeps running: reading
+the roster still works, and the next write succeeds once there is room again.
+"""
+from __future__ import annotations
+
+import signal
+import sqlite3
+
+from flask import current_app
+
+FULL, BUSY, FAILED = "full", "busy", "failed"
+
+
+def cause(exc: sqlite3.Error) -> str:
+    """What went wrong, in the terms staff can act on."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        primary = code & 0xFF  # extended codes (SQLITE_IOERR_WRITE, …) carry the primary one in the low byte
+        if primary == sqlite3.SQLITE_FULL:
+            return FULL
+        if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return BUSY
+    elif "locked" in str(exc):
+        return BUSY
+    return FAILED
+
+
+# For programs and the command line (English); the screen and the tablet say it in their own words.
+EXPLANATIONS = {
+    FULL: "the kiosk's disk is full, so nothing was saved; write people in on paper forms "
+          "(避難者カード) and enter them when there is room again",
+    BUSY: "the kiosk's database stayed busy too long, so nothing was saved; try again in a moment",
+    FAILED: "the kiosk could not write to its disk (it may be full or failing), so nothing was saved; "
+            "write people in on paper forms (避難者カード) and tell HQ",
+}
+
+
+def explain(exc: sqlite3.Error) -> str:
+    return EXPLANATIONS[cause(exc)]
+
+
+def log(exc: sqlite3.Error) -> str:
+    """Log it for whoever maintains the kiosk (SQLite's own words: never anyone's data); returns the cause."""
+    why = cause(exc)
+    current_app.logger.error("the kiosk database refused a write (%s): %s", why, exc)
+    return why
+
+
+def survive_file_size_limits() -> None:
+    """A file-size limit (ulimit -f) must make a write fail, not kill the kiosk with SIGXFSZ."""
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
