@@ -127,6 +127,8 @@ def test_a_person_alone_gets_no_household_and_no_family_code_unless_family(app, 
     ({"name": ""}, "name", "氏名を入力してください。"),
     ({"name": "x" * 101}, "name", "100文字以内で入力してください。"),
     ({"name": "焼津\x07次郎"}, "name", "保存できない文字が含まれています。"),
+    ({"name": "・"}, "name", "氏名を入力してください。"),   # no person key can be made of separators alone
+    ({"members-0-name": "＝"}, "members-0-name", "氏名を入力してください。"),
     ({"birth_date": ""}, "birth_date", "生年月日を入力してください。"),
     ({"birth_date": "1948-13-04"}, "birth_date", "正しい生年月日（年-月-日）を入力してください。"),
     ({"birth_date": "2999-01-01"}, "birth_date", "正しい生年月日（年-月-日）を入力してください。"),
@@ -272,7 +274,7 @@ def test_a_correction_with_a_bad_field_saves_nothing(app, checked_in, db):
     assert resp.status_code == 422
     assert errors(resp.text, "birth_date") == ["正しい生年月日（年-月-日）を入力してください。"]
     resp = post(client, url, {**form_of(row), "name": "・", "birth_date": "1951-01-02"}, url)
-    assert resp.status_code == 422 and errors(resp.text, "name")
+    assert resp.status_code == 422 and errors(resp.text, "name") == ["氏名を入力してください。"]
     assert snapshot(db) == before
 
 
