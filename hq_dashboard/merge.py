@@ -23,8 +23,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, update
 
 from evac.events import (
-    CONSENT, CORRECTION, DETAILS, IC_LINK, LOCATION_TYPES, SELF_REPORT, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
-    Event, InvalidEvent, canonical_json, event_json, order_key, parse_event, parse_person,
+    CONSENT, DETAILS, IC_LINK, LOCATION_TYPES, SELF_REPORT, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
+    Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
+    CORRECTION, parse_person,
 )
 from evac.identity import person_key, prereg_key
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from evac.events import (
-    CHECKIN, CHECKOUT, CONSENT, CORRECTION, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, Event, Person,
-    canonical_json, parse_event, parse_person,
+    CHECKIN, CHECKOUT, CONSENT, CORRECTION, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER,
+    Event, Person, canonical_json, parse_event, parse_person,
 )
 from evac.hlc import HybridLogicalClock
 from evac.identity import person_key
@@ -241,8 +241,8 @@ class KioskStore:
         new key, keeping whereabouts and household.  Refused (the transaction rolls back) if the
         new identity is already someone else on this kiosk's roster."""
         old, new = ev.person, parse_person(ev.data["person"])
-        old_key, new_key = person_key(old.name, old.birth_date, old.address), person_key(
-            new.name, new.birth_date, new.address)
+        old_key = person_key(old.name, old.birth_date, old.address)
+        new_key = person_key(new.name, new.birth_date, new.address)
         if self.db.execute("SELECT 1 FROM roster WHERE person_key = ?", (new_key,)).fetchone():
             raise KioskError(f"{new.name} ({new.birth_date}) is already someone else on this kiosk's roster")
         moved = self.db.execute(
