@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from .identity import person_key
+
 REGISTER = "register"            # a person or household member becomes known
 CHECKIN = "checkin"
 CHECKOUT = "checkout"
@@ -31,9 +33,12 @@ IC_LINK = "ic_link"              # a transport IC card now stands for this perso
 CONSENT = "consent"              # what family inquiries may be told (災対法 §86-15); never-disclose (DV/stalker)
 DETAILS = "details"              # the paper 避難者カード's other fields: contact phone, home damage, household
 SELF_REPORT = "self_report"      # safe, not in a shelter: reported by the person from a phone (at HQ)
+# Identity corrected by staff (a typo in name, birth date or address): `person` is the identity as it
+# was, data["person"] the corrected one; everything known about the person follows to the new identity.
+CORRECTION = "correction"
 
 EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, IC_LINK, CONSENT,
-               DETAILS, SELF_REPORT)
+               DETAILS, SELF_REPORT, CORRECTION)
 LOCATION_TYPES = frozenset({CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, SELF_REPORT})
 PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS}
 
@@ -347,6 +352,26 @@ def _details_data(raw: dict) -> dict[str, Any]:
     return data
 
 
+def _correction_data(old: Person, raw: Any) -> dict[str, Any]:
+    """The corrected identity, validated as any person is.  Only a change of identity key is a
+    correction: a new spelling of the same key (髙橋 for 高橋, kana) is a `register` re-statement."""
+    if not isinstance(raw, dict):
+        raise InvalidEvent("data must be an object")
+    if raw.get("person") is None:
+        raise InvalidEvent("a correction needs the corrected person")
+    new = parse_person(raw["person"])
+    if new.prereg_id != old.prereg_id:
+        raise InvalidEvent("a correction cannot change the pre-registration id")
+    try:
+        keys = [person_key(p.name, p.birth_date, p.address) for p in (old, new)]
+    except ValueError as exc:
+        raise InvalidEvent(str(exc)) from None
+    if keys[0] == keys[1]:
+        raise InvalidEvent("the correction does not change name, birth date or address: "
+                           "that is the same person, written as a register event")
+    return {"person": new.to_wire()}
+
+
 def parse_event(raw: Any) -> Event:
     """Validate one wire event.  Raises InvalidEvent with a message fit for a person."""
     if not isinstance(raw, dict):
@@ -364,6 +389,8 @@ def parse_event(raw: Any) -> Event:
         person = parse_person(raw.get("person"))
     elif raw.get("person") is not None:
         raise InvalidEvent(f"a {etype} event is not about a person")
+    data = (_correction_data(person, raw.get("data")) if etype == CORRECTION
+            else _parse_data(etype, raw.get("data")))
     return Event(
         kiosk_id=_ident(raw.get("kiosk_id"), "kiosk id"),
         seq=seq,
@@ -372,5 +399,5 @@ def parse_event(raw: Any) -> Event:
         shelter_id=_ident(raw.get("shelter_id"), "shelter id"),
         person=person,
         household_id=_ident(raw.get("household_id"), "household id", required=False),
-        data=_parse_data(etype, raw.get("data")),
+        data=data,
     )

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, func, select, text, update
 from evac.events import (
     CONSENT, DETAILS, IC_LINK, LOCATION_TYPES, SELF_REPORT, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
     Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
+    CORRECTION, parse_person,
 )
 from evac.identity import person_key, prereg_key
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
@@ -91,7 +92,12 @@ def _basic_key(name: str, birth_date: str, address: str) -> str:
 def identity_keys(ev: Event) -> tuple[str, ...]:
     p = ev.person
     key = _basic_key(p.name, p.birth_date, p.address)
-    return (key, prereg_key(p.prereg_id)) if p.prereg_id else (key,)
+    keys = (key, prereg_key(p.prereg_id)) if p.prereg_id else (key,)
+    if ev.type == CORRECTION:
+        # Staff say the old and the corrected identity are one person: both keys name them.
+        new = ev.data["person"]
+        keys += (_basic_key(new["name"], new["birth_date"], new["address"]),)
+    return keys
 
 
 class _Batch:
@@ -186,7 +192,8 @@ class _Batch:
         person = self.persons[pid]
         self.dirty.add(pid)
         if order > person["info_order"]:
-            p = ev.person
+            # A correction's own person is the identity as it was: its news is the corrected one.
+            p = parse_person(ev.data["person"]) if ev.type == CORRECTION else ev.person
             person.update(name=p.name, name_kana=p.name_kana or person["name_kana"],
                           birth_date=p.birth_date, sex=p.sex, address=p.address or person["address"],
                           household_id=ev.household_id or person["household_id"], info_order=order)

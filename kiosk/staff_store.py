@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from evac.events import (
-    CHECKIN, CONSENT, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STAY_TYPES, Person,
+    CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STAY_TYPES, Person,
 )
 from evac.identity import normalize_name, person_key
 from evac.whereabouts import CHECKED_IN, Whereabouts
@@ -123,11 +123,12 @@ class RosterRow:
         return self.entry.person
 
 
-_PROFILE_TYPES = (NEEDS, CONSENT, DETAILS)
+_PROFILE_TYPES = (NEEDS, CONSENT, DETAILS, CORRECTION)
 
 
 def profiles(store: KioskStore) -> dict[str, Profile]:
-    """Latest needs, consent and details per person key, folded from this kiosk's log in order."""
+    """Latest needs, consent and details per person key, folded from this kiosk's log in order.
+    A correction moves what was known under the old identity to the corrected one."""
     found: dict[str, Profile] = {}
     rows = store.db.execute(
         "SELECT json_extract(body, '$.type'), json_extract(body, '$.person.name'),"
@@ -136,8 +137,13 @@ def profiles(store: KioskStore) -> dict[str, Profile]:
         f" WHERE json_extract(body, '$.type') IN ({','.join('?' * len(_PROFILE_TYPES))}) ORDER BY seq",
         _PROFILE_TYPES)
     for etype, name, birth, address, data in rows:
-        profile = found.setdefault(person_key(name, birth, address or ""), Profile())
+        key = person_key(name, birth, address or "")
         data = json.loads(data)
+        if etype == CORRECTION:
+            new = data["person"]
+            found[person_key(new["name"], new["birth_date"], new["address"])] = found.pop(key, Profile())
+            continue
+        profile = found.setdefault(key, Profile())
         if etype == NEEDS:
             profile.needs = tuple(data["needs"])
         elif etype == CONSENT:
@@ -272,23 +278,39 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
     return keys
 
 
+class IdentityTaken(KioskError):
+    """The corrected identity already belongs to another person on this kiosk's roster."""
+
+
 def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Person, *, stay_type: str,
             needs: Sequence[str], contact_phone: str, home_damage: str, household_members: int | None,
-            consent: str, family_code: str) -> None:
+            consent: str, family_code: str) -> str:
     """A correction is new events, never an edit: only what changed is written, all at once.
+    Returns the person's key afterwards.
 
-    The name may be rewritten only where it stays the same person (髙橋 for 高橋, a kana
-    fix); a different name, birth date or address is a different person (see person_key).
+    A new spelling of the same identity (髙橋 for 高橋, a kana fix) is re-stated with a `register`
+    event.  A changed identity key (a typo in name, birth date or address: see person_key) is a
+    `correction` event first; everything else is then written under the corrected identity, and
+    the roster, profile and IC links follow it.  Refused if the corrected identity is already
+    someone else on this kiosk's roster.
     Never-disclose is carried over as it is: only a lead changes it, on its own form.
     Events are written as this kiosk's shelter (`shelter_id`); the stay type only changes for
     someone checked in there.
     """
-    if person_key(corrected.name, corrected.birth_date, corrected.address) != row.key:
-        raise KioskError("that is a different person")
+    try:
+        new_key = person_key(corrected.name, corrected.birth_date, corrected.address)
+    except ValueError as exc:  # a name that is only separators, say
+        raise KioskError(str(exc)) from None
     where, profile = row.entry.where, row.profile
     base = {"shelter_id": shelter_id, "person": corrected.to_wire(), "household_id": row.entry.household_id}
     drafts = []
-    if corrected != row.person:
+    if new_key != row.key:
+        if store.db.execute("SELECT 1 FROM roster WHERE person_key = ?", (new_key,)).fetchone():
+            raise IdentityTaken(f"{corrected.name} ({corrected.birth_date}) is already someone else on this "
+                                "kiosk's roster")
+        drafts.append({**base, "type": CORRECTION, "person": row.person.to_wire(),
+                       "data": {"person": corrected.to_wire()}})
+    elif corrected != row.person:
         drafts.append({**base, "type": REGISTER})
     if where.state == CHECKED_IN and where.shelter_id == shelter_id and stay_type != where.stay_type:
         drafts.append({**base, "type": "stay_type", "data": {"stay_type": stay_type}})
@@ -305,7 +327,7 @@ def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Perso
                        "data": _consent_data(consent, family_code, profile.never_disclose)})
     if drafts:
         store.append(drafts)
-    return None
+    return new_key
 
 
 def set_never_disclose(store: KioskStore, shelter_id: str, row: RosterRow, never_disclose: bool) -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from evac.events import (
-    CHECKIN, CHECKOUT, CONSENT, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, Event, Person,
-    canonical_json, parse_event,
+    CHECKIN, CHECKOUT, CONSENT, CORRECTION, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER,
+    Event, Person, canonical_json, parse_event, parse_person,
 )
 from evac.hlc import HybridLogicalClock
 from evac.identity import person_key
@@ -221,6 +221,9 @@ class KioskStore:
     def _update_roster(self, ev: Event) -> None:
         if ev.person is None:
             return
+        if ev.type == CORRECTION:
+            self._correct_roster(ev)
+            return
         p = ev.person
         key = person_key(p.name, p.birth_date, p.address)
         row = self.db.execute("SELECT state, shelter_id, stay_type, household_id FROM roster WHERE person_key = ?",
@@ -238,6 +241,23 @@ class KioskStore:
             " stay_type=excluded.stay_type, last_seq=excluded.last_seq",
             (key, p.name, p.name_kana, p.birth_date, p.sex, p.address, p.prereg_id, household,
              where.state, where.shelter_id, where.stay_type, ev.seq))
+
+    def _correct_roster(self, ev: Event) -> None:
+        """The same person under their corrected identity: the roster row and IC links move to the
+        new key, keeping whereabouts and household.  Refused (the transaction rolls back) if the
+        new identity is already someone else on this kiosk's roster."""
+        old, new = ev.person, parse_person(ev.data["person"])
+        old_key = person_key(old.name, old.birth_date, old.address)
+        new_key = person_key(new.name, new.birth_date, new.address)
+        if self.db.execute("SELECT 1 FROM roster WHERE person_key = ?", (new_key,)).fetchone():
+            raise KioskError(f"{new.name} ({new.birth_date}) is already someone else on this kiosk's roster")
+        moved = self.db.execute(
+            "UPDATE roster SET person_key = ?, name = ?, name_kana = ?, birth_date = ?, sex = ?, address = ?,"
+            " last_seq = ? WHERE person_key = ?",
+            (new_key, new.name, new.name_kana, new.birth_date, new.sex, new.address, ev.seq, old_key)).rowcount
+        if not moved:
+            raise KioskError(f"{old.name} ({old.birth_date}) is not known at this kiosk")
+        self.db.execute("UPDATE ic_links SET person_key = ? WHERE person_key = ?", (new_key, old_key))
 
     def check_in(self, shelter_id: str, persons: Sequence[Person], stay_type: str = "in_shelter",
                  household_id: str = "", needs: Sequence[Sequence[str]] | None = None,

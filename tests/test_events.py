@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 
 from evac.events import InvalidEvent, canonical_json, order_key, parse_event
+from evac.identity import normalize_name
 
 
 def wire(**over):
@@ -53,24 +54,70 @@ def test_bad_people_are_refused_with_a_reason(person, message):
         parse_event(wire(person=person))
 
 
+# -- corrections: the same person under a corrected name, birth date or address ----------------
+
+OLD = {"name": "山田 太郎", "birth_date": "1950-04-01", "sex": "male", "address": "焼津市藤守1243-5"}
+
+
+def correction(new, **over):
+    return wire(type="correction", person=over.pop("person", OLD), data={"person": new}, **over)
+
+
+@pytest.mark.parametrize("change", [{"birth_date": "1951-04-01"}, {"address": "焼津市藤守1234-5"},
+                                    {"name": "山田 太朗"}])
+def test_a_correction_carries_the_old_and_the_corrected_identity(change):
+    ev = parse_event(correction({**OLD, **change, "name_kana": " ヤマダ タロウ "}))
+    assert ev.person.to_wire() == OLD
+    assert ev.data == {"person": {**OLD, **change, "name_kana": "ヤマダ タロウ"}}, "validated like any person"
+    assert parse_event(ev.to_wire()) == ev
+
+
+@pytest.mark.parametrize("data, message", [
+    ({}, "needs the corrected person"),
+    ({"person": {**OLD, "birth_date": "1950-02-30"}}, "not a date"),
+    ({"person": {**OLD, "name": "", "birth_date": "1951-04-01"}}, "name is missing"),
+    ({"person": {**OLD, "sex": "x"}}, "sex must be one of"),
+    ({"person": {**OLD, "name": "・", "birth_date": "1951-04-01"}}, "needs a name"),
+    ({"person": {**OLD, "address": "静岡県焼津市藤守１２４３番地の５"}}, "same person"),
+    ({"person": {**OLD, "name": "山田　太郎", "sex": "female", "name_kana": "ヤマダ"}}, "same person"),
+    ({"person": {**OLD, "birth_date": "1951-04-01", "prereg_id": "P-1"}}, "pre-registration id"),
+])
+def test_a_correction_that_is_not_one_is_refused(data, message):
+    with pytest.raises(InvalidEvent, match=message):
+        parse_event(wire(type="correction", person=OLD, data=data))
+
+
+def test_a_correction_cannot_drop_the_pre_registration_id():
+    with pytest.raises(InvalidEvent, match="pre-registration id"):
+        parse_event(correction({**OLD, "birth_date": "1951-04-01"}, person={**OLD, "prereg_id": "P-1"}))
+    ev = parse_event(correction({**OLD, "birth_date": "1951-04-01", "prereg_id": "P-1"},
+                                person={**OLD, "prereg_id": "P-1"}))
+    assert ev.data["person"]["prereg_id"] == "P-1"
+
+
 def test_order_key_sorts_like_the_order_tuple():
     orders = [(5, "b", 2), (5, "a", 9), (4, "z", 1), (5, "a", 10)]
     assert sorted(orders) == sorted(orders, key=lambda o: order_key(*o))
 
 
 def test_event_json_is_exactly_the_canonical_form():
-    from hypothesis import given, strategies as st
+    from hypothesis import assume, given, strategies as st
 
     from evac.events import event_json
 
-    @given(st.sampled_from(["checkin", "stay_type", "checkout", "transfer", "needs", "status", "shelter_status"]),
+    @given(st.sampled_from(["checkin", "stay_type", "checkout", "transfer", "needs", "status", "shelter_status",
+                            "correction"]),
            st.text(min_size=1, max_size=20).filter(lambda t: t.strip() and not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in t)),
            st.booleans(), st.integers(1, 2**40))
     def check(etype, name, household, seq):
+        if etype == "correction":
+            assume(normalize_name(name))  # a person key needs a name that is more than separators
         data = {"checkin": {"stay_type": "in_car"}, "stay_type": {"stay_type": "at_home"}, "checkout": {},
                 "transfer": {"to_shelter_id": "H002"},
                 "needs": {"needs": ["infant", "pets"]}, "status": {"status": "injured", "note": '"quoted" \\ 痛い'},
-                "shelter_status": {"status": "open"}}[etype]
+                "shelter_status": {"status": "open"},
+                "correction": {"person": {"name": name, "birth_date": "1951-04-01", "sex": "female",
+                                          "address": 'a"b\\c', "prereg_id": "P-1", "name_kana": name}}}[etype]
         raw = wire(type=etype, seq=seq, data=data, household_id="hh-1" if household else None,
                    person=None if etype == "shelter_status" else
                    {"name": name, "birth_date": "1950-04-01", "sex": "female", "address": 'a"b\\c', "prereg_id": "P-1"})
@@ -82,7 +129,7 @@ def test_event_json_is_exactly_the_canonical_form():
 def test_event_json_of_needs_status_and_transfer_data_is_the_canonical_form():
     """event_json writes these data shapes and the person from cached pieces: any needs, note,
     destination, name, kana, address and pre-registration id."""
-    from hypothesis import given, strategies as st
+    from hypothesis import assume, given, strategies as st
 
     from evac.events import NEEDS_CODES, PERSON_STATUSES, event_json
 
@@ -90,6 +137,10 @@ def test_event_json_of_needs_status_and_transfer_data_is_the_canonical_form():
     note = st.text(st.characters(blacklist_categories=("Cc", "Cs")) | st.sampled_from('"\\'), max_size=30)
     data = st.one_of(
         st.builds(lambda n: ("needs", {"needs": n}), st.lists(st.sampled_from(NEEDS_CODES), max_size=5)),
+        # The corrected person: another birth date, so the key always changes.
+        st.builds(lambda n, a: ("correction", {"person": {"name": n, "address": a, "birth_date": "1951-04-01",
+                                                          "sex": "other", "name_kana": a}}),
+                  note.filter(str.strip), note),
         st.builds(lambda s, n: ("status", {"status": s, "note": n}), st.sampled_from(PERSON_STATUSES), note),
         st.builds(lambda s: ("transfer", {"to_shelter_id": s}), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,20}",
                                                                                 fullmatch=True)))
@@ -101,6 +152,9 @@ def test_event_json_of_needs_status_and_transfer_data_is_the_canonical_form():
     @given(data, person)
     def check(shape, who):
         etype, body = shape
+        if etype == "correction":  # a correction keeps the pre-registration id
+            assume(normalize_name(who["name"]) and normalize_name(body["person"]["name"]))
+            body = {"person": {**body["person"], "prereg_id": who.get("prereg_id", "")}}
         ev = parse_event(wire(type=etype, data=body, person=who))
         assert event_json(ev) == canonical_json(ev.to_wire())
     check()

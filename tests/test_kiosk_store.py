@@ -132,3 +132,76 @@ def test_the_kiosk_api_answers_only_the_kiosk_machine(tmp_path):
     assert elsewhere.status_code == 422 and "stands in shelter H031" in elsewhere.get_json()["message"]
     odd = lan.post("/api/checkin", json={"persons": [person], "shelter_id": ["x"]})
     assert odd.status_code == 422
+
+
+# -- a staff correction of name, birth date or address: the same person under a new key ----------
+
+def _correction(old: Person, new: Person, household_id: str = "") -> dict:
+    return {"type": "correction", "shelter_id": "H001", "person": old.to_wire(), "household_id": household_id,
+            "data": {"person": new.to_wire()}}
+
+
+def _rows(store) -> list:
+    return store.db.execute("SELECT * FROM roster ORDER BY person_key").fetchall()
+
+
+def test_a_correction_re_keys_the_roster_and_what_is_known_follows(kiosk_store):
+    from evac.identity import person_key
+    from kiosk import staff_store
+    typo = Person("焼津 太郎", "1948-03-03", "male", "焼津市藤守1243-5", "ヤイヅ タロウ")
+    fixed = Person("焼津 太郎", "1948-03-03", "male", "焼津市藤守1234-5", "ヤイヅ タロウ")
+    kiosk_store.check_in("H001", [typo, HANAKO], stay_type="in_car", needs=[["dialysis"], []],
+                         disclosure="family", family_code="hamada7", never_disclose=True)
+    household = kiosk_store.find(typo.name, typo.birth_date, typo.address).household_id
+    token = "ic:" + "ab" * 16
+    kiosk_store.link_ic(token, typo.name, typo.birth_date, typo.address, "H001")
+    (ev,) = kiosk_store.append([_correction(typo, fixed, household)])
+    assert ev.type == "correction" and ev.person == typo and ev.data == {"person": fixed.to_wire()}
+
+    assert kiosk_store.find(typo.name, typo.birth_date, typo.address) is None, "the typo is nobody now"
+    entry = kiosk_store.find("焼津太郎", "1948-03-03", "藤守1234-5")
+    assert entry.person == fixed and entry.household_id == household
+    assert (entry.where.state, entry.where.shelter_id, entry.where.stay_type) == ("checked_in", "H001", "in_car")
+    assert len(kiosk_store.checked_in("H001")) == 2, "occupancy unchanged: the same two people"
+    assert kiosk_store.ic_holder(token).person == fixed
+    profile = staff_store.profiles(kiosk_store)[person_key(fixed.name, fixed.birth_date, fixed.address)]
+    assert profile.needs == ("dialysis",) and profile.never_disclose and profile.family_code == "hamada7"
+    assert person_key(typo.name, typo.birth_date, typo.address) not in staff_store.profiles(kiosk_store)
+    assert kiosk_store.db.execute("SELECT last_seq FROM roster WHERE name_kana = ?", (fixed.name_kana,)
+                                  ).fetchone() == (ev.seq,)
+    # Later events are written under the corrected identity.
+    assert kiosk_store.check_out(fixed.name, fixed.birth_date, fixed.address).person == fixed
+
+
+def test_a_correction_onto_someone_else_here_writes_nothing(kiosk_store):
+    kiosk_store.check_in("H001", [TARO, HANAKO])
+    before = (kiosk_store.last_seq, _rows(kiosk_store))
+    with pytest.raises(KioskError, match="already someone else"):
+        kiosk_store.append([_correction(TARO, Person(HANAKO.name, HANAKO.birth_date, "male", HANAKO.address))])
+    assert (kiosk_store.last_seq, _rows(kiosk_store)) == before
+
+
+def test_a_correction_of_someone_unknown_here_writes_nothing(kiosk_store):
+    kiosk_store.check_in("H001", [HANAKO])
+    before = (kiosk_store.last_seq, _rows(kiosk_store))
+    with pytest.raises(KioskError, match="not known at this kiosk"):
+        kiosk_store.append([{"type": "needs", "shelter_id": "H001", "person": HANAKO.to_wire(),
+                             "data": {"needs": ["pets"]}},
+                            _correction(TARO, Person(TARO.name, "1949-03-03", "male", TARO.address))])
+    assert (kiosk_store.last_seq, _rows(kiosk_store)) == before, "the needs event before it is rolled back too"
+
+
+def test_the_cli_checks_out_by_the_corrected_identity(tmp_path):
+    from tests.conftest import run_evac
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.check_in("H001", [TARO])
+    store.append([_correction(TARO, Person(TARO.name, "1949-03-03", "male", TARO.address))])
+    store.close()
+    db = str(tmp_path / "k.sqlite3")
+    old = run_evac("kiosk", "checkout", "--db", db, "--name", "焼津 太郎", "--birth", "1948-03-03",
+                   "--address", "焼津市本町5-9-1")
+    assert old.returncode == 2 and "not checked in" in old.stderr
+    new = run_evac("kiosk", "checkout", "--db", db, "--name", "焼津 太郎", "--birth", "1949-03-03",
+                   "--address", "焼津市本町5-9-1")
+    assert new.returncode == 0, new.stderr
+    assert "checked out: 焼津 太郎 from H001" in new.stdout

@@ -26,6 +26,14 @@ PEOPLE = [
     [{"name": "Silva Ana", "birth_date": "1985-12-31", "sex": "female", "address": "", "prereg_id": "PR-9"}],
     [{"name": "駿河 三郎", "birth_date": "1940-02-29", "sex": "male", "address": "焼津市石津1"}],
 ]
+# What staff correct each person to (a typo in the birth date, address or name), or, for the last,
+# to the first person: staff say the two records are one person.
+CORRECTED = [
+    [{"name": "髙橋 一郎", "birth_date": "1951-01-01", "sex": "male", "address": "藤守1234-5"}],
+    [{"name": "山崎 花", "birth_date": "2019-05-05", "sex": "female", "address": "焼津市本町5-9-11"}],
+    [{"name": "Silva Anna", "birth_date": "1985-12-31", "sex": "female", "address": "", "prereg_id": "PR-9"}],
+    [{"name": "駿河 三郎", "birth_date": "1940-03-01", "sex": "male", "address": "焼津市石津1"}, PEOPLE[0][1]],
+]
 
 op = st.one_of(
     st.tuples(st.just("checkin"), st.sampled_from(["in_shelter", "at_home", "in_car"])),
@@ -36,9 +44,11 @@ op = st.one_of(
     st.tuples(st.just("status"), st.sampled_from(["safe", "injured"])),
     st.tuples(st.just("ic_link"), st.sampled_from(["ic:" + "a1" * 16, "ic:" + "b2" * 16])),
     st.tuples(st.just("self_report"), st.sampled_from(["at_home", "with_relatives", "in_car"])),
+    st.tuples(st.just("correction"), st.integers(0, 1)),
 )
 kiosk_events = st.lists(
-    st.tuples(st.integers(0, len(PEOPLE) - 1), st.integers(0, 1), st.sampled_from(SHELTERS), op,
+    # variant 2: the corrected identity (events after a correction, or the correction before it arrives)
+    st.tuples(st.integers(0, len(PEOPLE) - 1), st.integers(0, 2), st.sampled_from(SHELTERS), op,
               st.integers(0, 120_000)),
     min_size=1, max_size=12)
 
@@ -48,13 +58,23 @@ def build_stream(k: int, raw, skew_ms: int) -> list[dict]:
     events, ms = [], 1_764_000_000_000 + skew_ms
     for seq, (who, variant, shelter, (etype, arg), gap) in enumerate(raw, start=1):
         ms += gap
-        variants = PEOPLE[who]
-        data = {"checkin": {"stay_type": arg}, "stay_type": {"stay_type": arg}, "transfer": {"to_shelter_id": arg},
-                "needs": {"needs": arg}, "status": {"status": arg}, "checkout": {}, "ic_link": {"token": arg},
-                "self_report": {"where": arg}}[etype]
+        person = CORRECTED[who][0] if variant == 2 else PEOPLE[who][variant % len(PEOPLE[who])]
+        if etype == "correction":
+            new = CORRECTED[who][arg % len(CORRECTED[who])]
+            if _key(new) == _key(person):  # already corrected: staff correct it back
+                new = PEOPLE[who][0]
+            data = {"person": new}
+        else:
+            data = {"checkin": {"stay_type": arg}, "stay_type": {"stay_type": arg},
+                    "transfer": {"to_shelter_id": arg}, "needs": {"needs": arg}, "status": {"status": arg},
+                    "checkout": {}, "ic_link": {"token": arg}, "self_report": {"where": arg}}[etype]
         events.append({"kiosk_id": f"dev-{k}", "seq": seq, "hlc": pack(ms), "type": etype, "shelter_id": shelter,
-                       "person": variants[variant % len(variants)], "data": data})
+                       "person": person, "data": data})
     return events
+
+
+def _key(p: dict) -> str:
+    return person_key(p["name"], p["birth_date"], p["address"])
 
 
 _pg_engines: dict[str, object] = {}
@@ -103,7 +123,7 @@ def snapshot(engine) -> dict:
             keys.setdefault(pid, set()).add(key)
         persons = sorted(
             (tuple(sorted(keys.get(r.id, ()))), r.state, r.shelter_id, r.stay_type, r.needs, r.status,
-             r.loc_order, r.info_order)
+             r.loc_order, r.info_order, r.name, r.birth_date, r.address)
             for r in conn.execute(select(Person)))
         shelters = sorted(tuple(r) for r in conn.execute(
             select(Shelter.id, Shelter.occupancy, Shelter.at_home, Shelter.in_car, Shelter.opened)))

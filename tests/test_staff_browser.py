@@ -107,6 +107,21 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     assert page.input_value("#name_kana") == "ヤイヅ ジロウ"
     assert [e["type"] for e in events(kiosk.db)[before:]] == ["register", "details"]
 
+    # -- correct a typo in the birth date: the same person under a new key, the page follows
+    before = len(events(kiosk.db))
+    page.fill("#birth_date", "1948-04-03")
+    page.click("#save-correction")
+    assert "焼津 次郎さんの氏名・生年月日・住所を訂正しました" in page.inner_text("main")
+    assert page.url == f"{url}/staff/person/{person_key('焼津 次郎', '1948-04-03', '焼津市本町2-2')}"
+    assert page.input_value("#birth_date") == "1948-04-03" and page.input_value("#contact_phone") == "090-1234-5678"
+    assert [e["type"] for e in events(kiosk.db)[before:]] == ["correction"]
+    jiro_url = page.url
+    page.goto(url + "/staff/")
+    jiro_row = page.locator("table.roster tbody tr", has_text="焼津 次郎")
+    assert "1948-04-03" in jiro_row.inner_text() and "1948-03-04" not in page.inner_text("table.roster")
+    kiosk.screenshot(page, "04b-birth-date-corrected")
+    page.goto(jiro_url)
+
     # -- staff cannot set never-disclose: the page says so and the form is not there
     assert page.locator("#never-save").count() == 0
     assert "避難所責任者だけが変更できます" in page.inner_text("section.never")

@@ -1,4 +1,5 @@
 """The roster on the staff tablet and what staff do to one person; every bad form saves nothing."""
+import dataclasses
 import json
 
 import pytest
@@ -126,6 +127,8 @@ def test_a_person_alone_gets_no_household_and_no_family_code_unless_family(app, 
     ({"name": ""}, "name", "氏名を入力してください。"),
     ({"name": "x" * 101}, "name", "100文字以内で入力してください。"),
     ({"name": "焼津\x07次郎"}, "name", "保存できない文字が含まれています。"),
+    ({"name": "・"}, "name", "氏名を入力してください。"),   # no person key can be made of separators alone
+    ({"members-0-name": "＝"}, "members-0-name", "氏名を入力してください。"),
     ({"birth_date": ""}, "birth_date", "生年月日を入力してください。"),
     ({"birth_date": "1948-13-04"}, "birth_date", "正しい生年月日（年-月-日）を入力してください。"),
     ({"birth_date": "2999-01-01"}, "birth_date", "正しい生年月日（年-月-日）を入力してください。"),
@@ -216,15 +219,73 @@ def test_a_name_in_another_variant_is_a_correction(app, checked_in):
     assert staff_store.person(checked_in, key(ICHIRO)).person.name == "高橋 一郎"
 
 
-@pytest.mark.parametrize("change", [{"name": "焼津 三郎"}, {"birth_date": "1951-01-02"}, {"address": "焼津市本町9"}])
-def test_a_correction_that_makes_another_person_saves_nothing(app, checked_in, db, change):
+@pytest.mark.parametrize("change", [{"name": "焼津 太朗"}, {"birth_date": "1951-01-02"},
+                                    {"address": "焼津市本町1-11"}])
+def test_a_typo_in_name_birth_date_or_address_is_corrected_and_it_stays_the_same_person(app, checked_in, change):
+    client = logged_in(app)
+    row = staff_store.person(checked_in, key(TARO))
+    staff_store.set_never_disclose(checked_in, SHELTER, row, True)
+    row = staff_store.person(checked_in, key(TARO))
+    seq = checked_in.last_seq
+    url = f"/staff/person/{row.key}"
+    resp = post(client, url, {**form_of(row), **change, "needs": ["dialysis"], "contact_phone": "054-111-2222"}, url)
+    fixed = dataclasses.replace(TARO, **change)
+    new_key = key(fixed)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/staff/person/{new_key}")
+    new = events(checked_in, seq)
+    assert [e["type"] for e in new] == ["correction", "needs", "details"], "the correction first, in one go"
+    assert new[0]["person"] == _wire(TARO) and new[0]["data"] == {"person": _wire(fixed)}
+    assert all(e["person"] == _wire(fixed) for e in new[1:]), "the rest under the corrected identity"
+    assert staff_store.person(checked_in, key(TARO)) is None
+    after = staff_store.person(checked_in, new_key)
+    assert after.person == fixed and after.entry.household_id == row.entry.household_id
+    assert after.entry.where == row.entry.where
+    assert after.profile.needs == ("dialysis",) and after.profile.contact_phone == "054-111-2222"
+    assert after.profile.never_disclose, "the protection follows the person"
+    assert len(staff_store.roster(checked_in, SHELTER)) == 3, "the same three people checked in"
+    page = client.get(resp.headers["Location"]).text
+    assert f"{fixed.name}さんの氏名・生年月日・住所を訂正しました" in page
+    assert client.get(url).status_code == 404, "the old key names nobody now"
+
+
+def _wire(p):
+    return p.to_wire()
+
+
+def test_a_correction_onto_someone_already_here_saves_nothing(app, checked_in, db):
     client = logged_in(app)
     row = staff_store.person(checked_in, key(TARO))
     url = f"/staff/person/{row.key}"
     before = snapshot(db)
-    resp = post(client, url, {**form_of(row), **change}, url)
-    assert resp.status_code == 422 and "別の人になります" in resp.text
+    resp = post(client, url, {**form_of(row), "name": ICHIRO.name, "birth_date": ICHIRO.birth_date,
+                              "address": ICHIRO.address, "needs": ["pets"]}, url)
+    assert resp.status_code == 422
+    message = "同じ氏名・生年月日・住所の人の記録がすでにこの避難所にあります（退所済みの人を含む）。何も保存していません。"
+    assert errors(resp.text, "birth_date") == [message]
     assert snapshot(db) == before
+
+
+def test_a_correction_with_a_bad_field_saves_nothing(app, checked_in, db):
+    client = logged_in(app)
+    row = staff_store.person(checked_in, key(TARO))
+    url = f"/staff/person/{row.key}"
+    before = snapshot(db)
+    resp = post(client, url, {**form_of(row), "birth_date": "1950-02-30"}, url)
+    assert resp.status_code == 422
+    assert errors(resp.text, "birth_date") == ["正しい生年月日（年-月-日）を入力してください。"]
+    resp = post(client, url, {**form_of(row), "name": "・", "birth_date": "1951-01-02"}, url)
+    assert resp.status_code == 422 and errors(resp.text, "name") == ["氏名を入力してください。"]
+    assert snapshot(db) == before
+
+
+def test_the_correction_messages_follow_the_language(app, checked_in):
+    client = logged_in(app)
+    client.get("/staff/lang/en")
+    row = staff_store.person(checked_in, key(TARO))
+    url = f"/staff/person/{row.key}"
+    resp = post(client, url, {**form_of(row), "birth_date": "1951-01-02"}, url)
+    page = client.get(resp.headers["Location"]).text
+    assert "Corrected the name, date of birth or address of 焼津 太郎: still the same person" in page
 
 
 def test_a_bad_correction_saves_nothing(app, checked_in, db):

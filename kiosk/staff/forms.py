@@ -20,6 +20,8 @@ from evac.events import (
     SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE, parse_birth_date,
 )
 
+from evac.identity import normalize_name
+
 from .i18n import (
     CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, _l,
 )
@@ -53,11 +55,17 @@ def phone(form, field):
             raise ValidationError(_l("Enter a phone number: digits, with - ( ) + or spaces."))
 
 
-def _name_field(label, required=True):
+def keyable(form, field):
+    # Only separators (・, =) or invisible marks: no person key can be made of it (evac.identity).
+    if field.data and not normalize_name(field.data):
+        raise ValidationError(_l("Enter the name."))
+
+
+def _name_field(label, required=True, extra=()):
     first = InputRequired(message=_l("Enter the name.")) if required else Optional()
     return StringField(label, filters=[_strip],
                        validators=[first, Length(max=MAX_NAME, message=_l("At most %(max)d characters.")),
-                                   no_control])
+                                   no_control, *extra])
 
 
 class ChoiceField(SelectField):
@@ -107,7 +115,7 @@ class ActionForm(FlaskForm):
 
 class MemberForm(Form):
     """Another member of the household who is here; a blank row is no one."""
-    name = _name_field(_l("Name"), required=False)
+    name = _name_field(_l("Name"), required=False, extra=[keyable])
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip], validators=[Optional(), birth_date])
     sex = ChoiceField(_l("Sex"), choices=[SelectChoice("", "—")] + _choices(SEX_LABELS, SEXES))
@@ -132,7 +140,7 @@ class MemberForm(Form):
 
 class PersonFields(FlaskForm):
     """The fields of the 避難者カード shared by hand registration and correction."""
-    name = _name_field(_l("Name"))
+    name = _name_field(_l("Name"), extra=[keyable])
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip],
                              validators=[InputRequired(message=_l("Enter the date of birth.")), birth_date])

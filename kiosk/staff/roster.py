@@ -9,7 +9,6 @@ from wtforms.fields.choices import SelectChoice
 
 from evac.card.mynumber import CardError
 from evac.events import NEEDS_CODES, STAY_TYPES, Person
-from evac.identity import person_key
 from evac.whereabouts import CHECKED_IN
 
 from .. import staff_store
@@ -93,19 +92,27 @@ def correct(key: str):
         return _person_page(row, form=form, status=422)
     corrected = Person(form.name.data, form.birth_date.data, form.sex.data, form.address.data or "",
                        form.name_kana.data or "", row.person.prereg_id)
-    if person_key(corrected.name, corrected.birth_date, corrected.address) != row.key:
-        message = t("This makes it a different person (name, date of birth or address). Nothing was saved: "
-                    "check them out and register them again.")
+    try:
+        new_key = staff_store.correct(get_store(), _shelter(), row, corrected, stay_type=form.stay_type.data,
+                                      needs=form.needs.data, contact_phone=form.contact_phone.data or "",
+                                      home_damage=form.home_damage.data,
+                                      household_members=form.household_members.data, consent=form.consent.data,
+                                      family_code=form.family_code.data or "")
+    except KioskError as exc:
+        if isinstance(exc, staff_store.IdentityTaken):
+            message = t("Someone with this name, date of birth and address is already in this shelter's "
+                        "records. Nothing was saved.")
+        else:
+            message = t("This could not be saved: %(reason)s", reason=str(exc))
         for field in (form.name, form.birth_date, form.address):
             field.errors = [*field.errors, message]
         return _person_page(row, form=form, status=422)
-    staff_store.correct(get_store(), _shelter(), row, corrected, stay_type=form.stay_type.data,
-                        needs=form.needs.data,
-                        contact_phone=form.contact_phone.data or "", home_damage=form.home_damage.data,
-                        household_members=form.household_members.data, consent=form.consent.data,
-                        family_code=form.family_code.data or "")
-    flash(t("Saved the correction for %(name)s.", name=corrected.name), "ok")
-    return redirect(url_for(".person", key=key))
+    if new_key != key:
+        flash(t("Corrected the name, date of birth or address of %(name)s: still the same person, with "
+                "everything recorded about them.", name=corrected.name), "ok")
+    else:
+        flash(t("Saved the correction for %(name)s.", name=corrected.name), "ok")
+    return redirect(url_for(".person", key=new_key))
 
 
 @bp.route("/register", methods=["GET", "POST"])

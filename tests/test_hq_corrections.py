@@ -1,0 +1,180 @@
+"""A staff correction of a name, birth date or address reaches HQ: still one person, under the
+corrected identity, in the same place, as protected as before.
+
+The kiosk side is a real KioskStore written through the staff tablet's store functions; the events
+reach HQ over real HTTP (`evac hq serve`, `sync_once`) or through the sync API, on SQLite and
+PostgreSQL alike."""
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from sqlalchemy import create_engine, select
+
+from evac.events import Person
+from evac.identity import person_key
+from hq_dashboard.db import db
+from hq_dashboard.models import EventRecord, Person as HQPerson, PersonKey
+from kiosk import staff_store
+from kiosk.store import KioskStore
+from kiosk.sync import HQClient, sync_once
+from tests.conftest import run_evac
+from tests.test_sync_http import occupancy
+from tests.wire import KioskStream
+
+# The paper form said 1948 and 藤守1234-5; staff typed 1984 and 1243-5.
+TYPO = Person("駿河 花子", "1984-05-06", "female", "焼津市藤守1243-5", "スルガ ハナコ")
+FIXED = Person("駿河 花子", "1948-05-06", "female", "焼津市藤守1234-5", "スルガ ハナコ")
+SON = Person("駿河 一", "1975-01-01", "male", "焼津市藤守1243-5")
+HIDDEN = Person("匿名 希", "1990-02-02", "female", "焼津市大住1")
+HIDDEN_FIXED = Person("匿名 希", "1990-02-20", "female", "焼津市大住1")
+
+
+def key(p: Person) -> str:
+    return person_key(p.name, p.birth_date, p.address)
+
+
+def correct(store: KioskStore, shelter: str, old: Person, new: Person) -> str:
+    """What the tablet's correction form does when only the identity changed."""
+    row = staff_store.person(store, key(old))
+    pr = row.profile
+    return staff_store.correct(store, shelter, row, new, stay_type=row.entry.where.stay_type, needs=pr.needs,
+                               contact_phone=pr.contact_phone, home_damage=pr.home_damage,
+                               household_members=pr.household_members, consent=pr.consent,
+                               family_code=pr.family_code)
+
+
+def inquire(hq_url: str, sought: Person) -> dict:
+    body = {"inquirer": {"name": "駿河 太郎", "address": "東京都港区1-1", "contact": "090-0000-0000"},
+            "relationship": "other", "reason": "安否確認",
+            "sought": {"name": sought.name, "birth_date": sought.birth_date}}
+    req = urllib.request.Request(f"{hq_url}/api/v1/safety/inquiries", data=json.dumps(body).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        answer = json.loads(resp.read())
+    return {k: v for k, v in answer.items() if k not in ("inquiry_id", "access_key")}
+
+
+def hq_persons(db_url: str) -> list[tuple]:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return sorted(tuple(r) for r in conn.execute(
+                select(HQPerson.name, HQPerson.birth_date, HQPerson.address, HQPerson.state, HQPerson.shelter_id,
+                       HQPerson.never_disclose)))
+    finally:
+        engine.dispose()
+
+
+def test_a_corrected_identity_reaches_hq_as_the_same_person(hq_db_url, hq_server, tmp_path):
+    hq = hq_server(hq_db_url)
+    enrolled = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H031")
+    assert enrolled.returncode == 0, enrolled.stderr
+    client = HQClient(hq.url, enrolled.stdout.strip())
+    store = KioskStore(tmp_path / "kiosk.sqlite3")
+    store.check_in("H031", [TYPO, SON], disclosure="public")
+    store.check_in("H031", [HIDDEN], disclosure="public", never_disclose=True)
+    sync_once(store, client)
+    assert occupancy(hq.url) == {"H031": 3}
+
+    assert correct(store, "H031", TYPO, FIXED) == key(FIXED)
+    assert correct(store, "H031", HIDDEN, HIDDEN_FIXED) == key(HIDDEN_FIXED)
+    assert sync_once(store, client).pending == 0
+
+    assert occupancy(hq.url) == {"H031": 3}, "the same three people, nobody new"
+    assert hq_persons(hq.db_url) == sorted([
+        (FIXED.name, FIXED.birth_date, FIXED.address, "checked_in", "H031", False),
+        (SON.name, SON.birth_date, SON.address, "checked_in", "H031", False),
+        (HIDDEN_FIXED.name, HIDDEN_FIXED.birth_date, HIDDEN_FIXED.address, "checked_in", "H031", True)])
+    # A relative asking by the right birth date finds her (she consented to public answers) ...
+    found = inquire(hq.url, FIXED)
+    assert found["information_exists"] is True and found["whereabouts"]["shelter_id"] == "H031"
+    assert inquire(hq.url, TYPO)["information_exists"] is not True, "the typo is nobody now"
+    # ... and the never-disclose person corrected the same way is still exactly like someone unknown.
+    assert inquire(hq.url, HIDDEN_FIXED) == inquire(hq.url, Person("匿名 誰", "1990-02-20", "female"))
+    store.close()
+
+
+def _post(client, token, stream: KioskStream):
+    resp = client.post("/api/v1/sync", json={"device_id": stream.device_id, "events": stream.events},
+                       headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200, resp.get_json()
+
+
+def _correction(stream: KioskStream, old: Person, new: Person, at_ms: int) -> dict:
+    return stream.add("correction", old.to_wire(), {"person": new.to_wire()}, at_ms=at_ms)
+
+
+def _state(app) -> tuple[list[tuple], dict[str, int]]:
+    with app.app_context():
+        persons = [(p.id, p.name, p.birth_date, p.state, p.shelter_id)
+                   for p in db.session.scalars(select(HQPerson).order_by(HQPerson.id))]
+        keys = dict(db.session.execute(select(PersonKey.key, PersonKey.person_id).order_by(PersonKey.id)).all())
+    return persons, keys
+
+
+T0 = 1_764_000_000_000
+
+
+def test_a_correction_onto_someone_hq_knows_from_another_kiosk_makes_them_one(hq_app, hq_client, enroll):
+    """Kiosk B registered her correctly at H002 in the morning; kiosk A typed the typo at H031 later.
+    Staff at A correcting it say the two records are one person: HQ merges them."""
+    ta, tb = enroll("H031"), enroll("H002")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H002")
+    b.checkin(FIXED.to_wire(), at_ms=T0)
+    b.add("needs", FIXED.to_wire(), {"needs": ["dialysis"]}, at_ms=T0 + 1000)
+    a.checkin(TYPO.to_wire(), at_ms=T0 + 3_600_000)
+    _post(hq_client, tb, b)
+    _post(hq_client, ta, a)
+    assert occupancy_of(hq_client) == {"H002": 1, "H031": 1}, "two persons until staff say otherwise"
+    _correction(a, TYPO, FIXED, T0 + 7_200_000)
+    _post(hq_client, ta, a)
+    persons, keys = _state(hq_app)
+    assert [(n, b, s, w) for _, n, b, s, w in persons] == [(FIXED.name, FIXED.birth_date, "checked_in", "H031")]
+    assert keys[key(TYPO)] == keys[key(FIXED)] == persons[0][0]
+    assert occupancy_of(hq_client) == {"H031": 1}, "where she was last seen, counted once"
+    with hq_app.app_context():
+        assert set(db.session.scalars(select(EventRecord.person_id))) == {persons[0][0]}
+        assert db.session.get(HQPerson, persons[0][0]).needs == "dialysis", "what B knew stays hers"
+
+
+def test_a_later_event_under_the_old_identity_keeps_one_person_but_shows_the_old_identity(
+        hq_app, hq_client, enroll):
+    """Kiosk B was offline and still has the typo (a pre-registration QR with the typo, say); its
+    event is newer than the correction.  HQ keeps one person in one place, found under both
+    keys, but the newest event's identity wins the name and birth date (last writer wins): HQ
+    does not remember which identity a correction superseded.  See README (corrections)."""
+    ta, tb = enroll("H031"), enroll("H002")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H002")
+    a.checkin(TYPO.to_wire(), at_ms=T0)
+    _correction(a, TYPO, FIXED, T0 + 60_000)
+    b.add("status", TYPO.to_wire(), {"status": "injured"}, at_ms=T0 + 120_000)
+    _post(hq_client, ta, a)
+    assert [p[1:] for p in _state(hq_app)[0]] == [(FIXED.name, FIXED.birth_date, "checked_in", "H031")]
+    _post(hq_client, tb, b)
+    persons, keys = _state(hq_app)
+    assert [p[1:] for p in persons] == [(TYPO.name, TYPO.birth_date, "checked_in", "H031")]
+    assert keys[key(TYPO)] == keys[key(FIXED)] == persons[0][0]
+    assert occupancy_of(hq_client) == {"H031": 1}
+    # A correction sent again from the kiosk that knows better puts it right.
+    _correction(a, TYPO, FIXED, T0 + 180_000)
+    _post(hq_client, ta, a)
+    assert [p[1:] for p in _state(hq_app)[0]] == [(FIXED.name, FIXED.birth_date, "checked_in", "H031")]
+
+
+def occupancy_of(client) -> dict:
+    features = client.get("/api/v1/shelters").get_json()["features"]
+    return {f["properties"]["id"]: f["properties"]["occupancy"] for f in features if f["properties"]["occupancy"]}
+
+
+def test_hq_refuses_a_correction_that_changes_nothing(hq_client, enroll):
+    token = enroll("H031")
+    a = KioskStream("dev-a", "H031")
+    a.checkin(TYPO.to_wire())
+    _correction(a, TYPO, Person("駿河　花子", TYPO.birth_date, "female", "藤守１２４３－５"), T0 + 60_000)
+    resp = hq_client.post("/api/v1/sync", json={"device_id": "dev-a", "events": a.events},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 422
+    assert "event 2 of the batch: the correction does not change name, birth date or address" in \
+        resp.get_json()["message"]
+    assert occupancy_of(hq_client) == {}, "nothing of the batch applied"
