@@ -25,8 +25,9 @@ from sqlalchemy import Connection, func, select, text, update
 from evac.events import (
     CONSENT, DETAILS, IC_LINK, LOCATION_TYPES, SELF_REPORT, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
     Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
-    CORRECTION, parse_person,
+    CORRECTION,
 )
+from evac.corrections import Said, current_identity
 from evac.identity import person_key, prereg_key
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
@@ -114,6 +115,7 @@ class _Batch:
         self.new_pids: set[int] = set()
         self.dirty: set[int] = set()
         self.refold: set[int] = set()
+        self.reidentify: set[int] = set()   # corrected persons: identity re-derived from all they said
         self.merged_into: dict[int, int] = {}
         self.ic_links: dict[str, tuple[str, int]] = {}   # token -> (order, person) of the batch's latest link
         self.next_pid = (conn.execute(select(func.max(persons_t.c.id))).scalar() or 0) + 1
@@ -159,7 +161,7 @@ class _Batch:
                 "state": "unknown", "shelter_id": None, "stay_type": None, "loc_order": "",
                 "needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
                 "consent": "none", "family_code": "", "consent_order": "", "never_disclose": False, "contact": "",
-                "contact_order": "", "consent_source": "kiosk",
+                "contact_order": "", "consent_source": "kiosk", "identity_corrected": False,
             }
             self.slot_before[pid] = None
             self.new_pids.add(pid)
@@ -184,6 +186,9 @@ class _Batch:
                     a[f] = b[f]
         a["loc_order"] = max(a["loc_order"], b["loc_order"])
         a["never_disclose"] = a["never_disclose"] or b["never_disclose"]
+        if a["identity_corrected"] or b["identity_corrected"]:
+            a["identity_corrected"] = True
+            self.reidentify.add(survivor)
         self.merged_into[other] = survivor
         self.refold.add(survivor)
         self.dirty.add(survivor)
@@ -191,9 +196,13 @@ class _Batch:
     def apply(self, ev: Event, pid: int, order: str) -> None:
         person = self.persons[pid]
         self.dirty.add(pid)
-        if order > person["info_order"]:
-            # A correction's own person is the identity as it was: its news is the corrected one.
-            p = parse_person(ev.data["person"]) if ev.type == CORRECTION else ev.person
+        if ev.type == CORRECTION or person["identity_corrected"]:
+            # Whether this is news about their name depends on every correction, including ones
+            # still to arrive from other kiosks: decided from all they said (_reidentify).
+            person["identity_corrected"] = True
+            self.reidentify.add(pid)
+        elif order > person["info_order"]:
+            p = ev.person
             person.update(name=p.name, name_kana=p.name_kana or person["name_kana"],
                           birth_date=p.birth_date, sex=p.sex, address=p.address or person["address"],
                           household_id=ev.household_id or person["household_id"], info_order=order)
@@ -360,6 +369,7 @@ def apply_events(conn: Connection, fresh: list[Event]) -> None:
     insert_many(conn, "events", _EVENT_COLS, rows)
     _flush_merges(conn, batch)
     _refold(conn, batch)
+    _reidentify(conn, batch)
     _flush_persons(conn, batch)
     _flush_ic_links(conn, batch)
     _flush_shelters(conn, batch, opened, shelter_status)
@@ -394,6 +404,28 @@ def _refold(conn: Connection, batch: _Batch) -> None:
     for pid, events in history.items():
         where = fold(events)
         batch.persons[pid].update(state=where.state, shelter_id=where.shelter_id, stay_type=where.stay_type)
+
+
+def _reidentify(conn: Connection, batch: _Batch) -> None:
+    """Name, birth date, address and household of corrected persons, from everything said about them
+    (this batch's events are already in the log).  Only persons staff have corrected come here."""
+    pids = sorted({batch.resolve(p) for p in batch.reidentify})
+    if not pids:
+        return
+    said: dict[int, list[Said]] = {p: [] for p in pids}
+    for i in range(0, len(pids), 500):
+        for pid, body in conn.execute(
+                select(events_t.c.person_id, events_t.c.body)
+                .where(events_t.c.person_id.in_(pids[i:i + 500]), events_t.c.type != SHELTER_STATUS)):
+            ev = parse_event(json.loads(body))
+            said[pid].append(Said(order_key(ev.hlc, ev.kiosk_id, ev.seq), ev.type, ev.person, ev.data,
+                                  ev.household_id))
+    for pid, statements in said.items():
+        now = current_identity(statements)
+        if now is not None:
+            p = now.person
+            batch.persons[pid].update(name=p.name, name_kana=p.name_kana, birth_date=p.birth_date, sex=p.sex,
+                                      address=p.address, household_id=now.household_id, info_order=now.order)
 
 
 def _flush_persons(conn: Connection, batch: _Batch) -> None:

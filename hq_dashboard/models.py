@@ -102,6 +102,9 @@ class Person(db.Model):
     # Where the latest consent came from: "kiosk", or "self" (the public self-report page, where
     # anyone can claim to be anyone).  A self-reported consent speaks only for self-reported whereabouts.
     consent_source: Mapped[str] = mapped_column(String(8), default="kiosk")
+    # Staff corrected this person's identity: name, birth date and address are then decided from
+    # everything said about them (evac.corrections), so a later word under the old identity cannot undo it.
+    identity_corrected: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def effective_consent(self) -> tuple[str, str]:

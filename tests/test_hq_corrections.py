@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
+import pytest
 from sqlalchemy import create_engine, select
 
 from evac.events import Person
@@ -138,28 +139,29 @@ def test_a_correction_onto_someone_hq_knows_from_another_kiosk_makes_them_one(hq
         assert db.session.get(HQPerson, persons[0][0]).needs == "dialysis", "what B knew stays hers"
 
 
-def test_a_later_event_under_the_old_identity_keeps_one_person_but_shows_the_old_identity(
-        hq_app, hq_client, enroll):
+@pytest.mark.parametrize("b_first", [False, True], ids=["correction-first", "typo-first"])
+def test_a_later_event_under_the_old_identity_does_not_undo_the_correction(hq_app, hq_client, enroll, b_first):
     """Kiosk B was offline and still has the typo (a pre-registration QR with the typo, say); its
-    event is newer than the correction.  HQ keeps one person in one place, found under both
-    keys, but the newest event's identity wins the name and birth date (last writer wins): HQ
-    does not remember which identity a correction superseded.  See README (corrections)."""
+    event is newer than the correction.  It is still about her (one person, one place, found under
+    both keys) but not news about her name: in either order of arrival HQ keeps the corrected identity,
+    so a family asking with the right birth date finds her."""
     ta, tb = enroll("H031"), enroll("H002")
     a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H002")
     a.checkin(TYPO.to_wire(), at_ms=T0)
     _correction(a, TYPO, FIXED, T0 + 60_000)
     b.add("status", TYPO.to_wire(), {"status": "injured"}, at_ms=T0 + 120_000)
-    _post(hq_client, ta, a)
-    assert [p[1:] for p in _state(hq_app)[0]] == [(FIXED.name, FIXED.birth_date, "checked_in", "H031")]
-    _post(hq_client, tb, b)
+    for token, stream in ([(tb, b), (ta, a)] if b_first else [(ta, a), (tb, b)]):
+        _post(hq_client, token, stream)
     persons, keys = _state(hq_app)
-    assert [p[1:] for p in persons] == [(TYPO.name, TYPO.birth_date, "checked_in", "H031")]
+    assert [p[1:] for p in persons] == [(FIXED.name, FIXED.birth_date, "checked_in", "H031")]
     assert keys[key(TYPO)] == keys[key(FIXED)] == persons[0][0]
     assert occupancy_of(hq_client) == {"H031": 1}
-    # A correction sent again from the kiosk that knows better puts it right.
-    _correction(a, TYPO, FIXED, T0 + 180_000)
+    with hq_app.app_context():
+        assert db.session.get(HQPerson, persons[0][0]).status == "injured", "B's news about her still counts"
+    # Correcting back makes the first identity good again, and what is said under it news again.
+    _correction(a, FIXED, TYPO, T0 + 180_000)
     _post(hq_client, ta, a)
-    assert [p[1:] for p in _state(hq_app)[0]] == [(FIXED.name, FIXED.birth_date, "checked_in", "H031")]
+    assert [p[1:] for p in _state(hq_app)[0]] == [(TYPO.name, TYPO.birth_date, "checked_in", "H031")]
 
 
 def occupancy_of(client) -> dict:

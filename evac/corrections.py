@@ -1,0 +1,71 @@
+"""Which identity a person goes by once staff have corrected it (a typo in name, birth date or address).
+
+A correction says "the identity known as A is really B".  From then on, anything still said under A —
+a pre-registration QR printed with the typo, a kiosk that never saw the correction — is still about
+this person (HQ keeps A's key for them) but is no longer news about their name: it must not undo the
+correction.  Correcting back (B → A) makes A good again and B the typo.
+
+The result depends only on the *set* of events, never on the order they arrived in, like
+evac.whereabouts: sort by order, find which keys the corrections left superseded, then take
+the identity statements in order, skipping those made under a superseded key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from .events import CORRECTION, Person, parse_person
+from .identity import person_key
+
+
+@dataclass(frozen=True)
+class Said:
+    """One event's word on a person: its order (evac.events.order_key), type, person, data, household."""
+    order: str
+    type: str
+    person: Person
+    data: dict
+    household_id: str = ""
+
+
+@dataclass(frozen=True)
+class Identity:
+    person: Person
+    household_id: str
+    order: str   # of the last statement taken
+
+
+def _key(p: Person) -> str:
+    return person_key(p.name, p.birth_date, p.address)
+
+
+def superseded_keys(said: Iterable[Said]) -> set[str]:
+    """Keys that the latest correction involving them corrected away."""
+    gone: set[str] = set()
+    for s in sorted((s for s in said if s.type == CORRECTION), key=lambda s: s.order):
+        gone.add(_key(s.person))
+        gone.discard(_key(parse_person(s.data["person"])))
+    return gone
+
+
+def current_identity(said: Iterable[Said]) -> Identity | None:
+    """The identity the statements leave, taken in order as HQ's merge takes them one by one (a
+    statement without kana or address keeps the ones known).  The household is not identity: the
+    latest one given under any name stands."""
+    said = sorted(said, key=lambda s: s.order)
+    gone = superseded_keys(said)
+    current: Person | None = None
+    order = household = ""
+    for s in said:
+        household = s.household_id or household
+        if s.type == CORRECTION:
+            p = parse_person(s.data["person"])
+        elif _key(s.person) in gone:
+            continue
+        else:
+            p = s.person
+        if current is not None:
+            p = Person(p.name, p.birth_date, p.sex, p.address or current.address,
+                       p.name_kana or current.name_kana, p.prereg_id)
+        current, order = p, s.order
+    return None if current is None else Identity(current, household, order)
