@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from evac.identity import person_key
 from kiosk.staff_store import add_staff
 from kiosk.store import KioskStore
 from tests.conftest import ROOT, Server, evac_cmd, free_port, run_evac
@@ -82,6 +83,7 @@ def _disk_refuses_writes(server: Server, refuses: bool) -> None:
 
 
 PERSON = {"name": "焼津 太郎", "birth_date": "1950-01-02", "sex": "male", "address": "焼津市本町1-1"}
+HANAKO = {"name": "焼津 花子", "birth_date": "2024-05-06", "sex": "female", "address": "焼津市本町1-1"}
 CARD = {"name": "焼津 次郎", "name_kana": "やいづ じろう", "birth_date": "1948-03-04", "sex": "male",
         "address": "焼津市本町2-2", "stay_type": "in_shelter", "needs": ["dialysis"], "contact_phone": "",
         "household_members": "", "home_damage": "unknown", "consent": "none", "family_code": ""}
@@ -93,6 +95,9 @@ def test_a_kiosk_that_cannot_write_says_so_everywhere_saves_nothing_and_recovers
                                                 "password": PASSWORD})
     assert status == 200  # followed the redirect to the roster
     register_token = tablet.csrf("/staff/register")
+    assert Browser(kiosk.url).request("/api/checkin", json_body={"persons": [PERSON]})[0] == 201
+    taro = "/staff/person/" + person_key(PERSON["name"], PERSON["birth_date"], PERSON["address"])
+    correct_token = tablet.csrf(taro)
     _disk_refuses_writes(kiosk, True)
 
     # The kiosk's own JSON API: a clear error for programs, 503.
@@ -116,6 +121,13 @@ def test_a_kiosk_that_cannot_write_says_so_everywhere_saves_nothing_and_recovers
         "Nothing was saved: the kiosk could not write to its disk (it may be full or failing). "
         "Write people in on paper forms (避難者カード) and tell HQ.")
     assert 'value="焼津 次郎"' in page and 'value="やいづ じろう"' in page
+    # A correction likewise: the person's page comes back with what was typed.
+    status, page = tablet.request(taro, {"csrf_token": correct_token, **PERSON, "birth_date": "1950-01-20",
+                                         "name_kana": "", "stay_type": "in_shelter", "home_damage": "unknown",
+                                         "consent": "none", "contact_phone": "", "household_members": "",
+                                         "family_code": ""})
+    assert status == 503 and re.search(r'data-testid="not-saved">([^<]*)<', page).group(1) == said
+    assert 'value="1950-01-20"' in page
     # Reading still works: the roster is there for staff.
     assert tablet.request("/staff/")[0] == 200
 
@@ -124,14 +136,15 @@ def test_a_kiosk_that_cannot_write_says_so_everywhere_saves_nothing_and_recovers
                             "--birth", "1960-01-01", "--sex", "male", "--address", "焼津市本町3-3")
     assert done.returncode == 2 and "nothing was saved" in done.stderr and "Traceback" not in done.stderr
 
-    assert _events(kiosk.db) == []
+    assert len(_events(kiosk.db)) == 1, "only the check-in from before"
     # Room again: the same kiosk process checks people in without a restart.
     _disk_refuses_writes(kiosk, False)
-    status, body = Browser(kiosk.url).request("/api/checkin", json_body={"persons": [PERSON]})
+    status, body = Browser(kiosk.url).request("/api/checkin", json_body={"persons": [HANAKO]})
     assert status == 201 and json.loads(body)["status"] == "confirmed"
     kiosk.stop()
     events = [json.loads(b) for b in _events(kiosk.db)]
-    assert [(e["type"], e["person"]["name"]) for e in events] == [("checkin", "焼津 太郎")]
+    assert [(e["type"], e["person"]["name"], e["person"]["birth_date"]) for e in events] == [
+        ("checkin", "焼津 太郎", "1950-01-02"), ("checkin", "焼津 花子", "2024-05-06")]
     with sqlite3.connect(kiosk.db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute("SELECT count(*) FROM staff_calls").fetchone() == (0,)

@@ -48,7 +48,7 @@ def _person_or_404(key: str) -> staff_store.RosterRow:
     return row
 
 
-def _person_page(row, form=None, transfer=None, status=200):
+def _person_page(row, form=None, transfer=None, status=200, not_saved=""):
     store = get_store()
     invalid = form is not None  # the correction form came back with errors
     if form is None:
@@ -60,7 +60,7 @@ def _person_page(row, form=None, transfer=None, status=200):
                            never=NeverDiscloseForm(formdata=None, never_disclose=row.profile.never_disclose),
                            here=row.entry.where.state == CHECKED_IN and row.entry.where.shelter_id == _shelter(),
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
-                           need_labels=NEED_LABELS, invalid=invalid), status
+                           need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved), status
 
 
 def _form_data(row) -> dict:
@@ -107,6 +107,8 @@ def correct(key: str):
         for field in (form.name, form.birth_date, form.address):
             field.errors = [*field.errors, message]
         return _person_page(row, form=form, status=422)
+    except sqlite3.Error as exc:
+        return _person_page(row, form=form, status=503, not_saved=not_saved_message(exc))
     if new_key != key:
         flash(t("Corrected the name, date of birth or address of %(name)s: still the same person, with "
                 "everything recorded about them.", name=corrected.name), "ok")
