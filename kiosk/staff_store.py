@@ -130,6 +130,7 @@ def profiles(store: KioskStore) -> dict[str, Profile]:
     """Latest needs, consent and details per person key, folded from this kiosk's log in order.
     A correction moves what was known under the old identity to the corrected one."""
     found: dict[str, Profile] = {}
+    moved: dict[str, str] = {}   # identities corrected away -> the one now, as the store's corrected_keys
     rows = store.db.execute(
         "SELECT json_extract(body, '$.type'), json_extract(body, '$.person.name'),"
         " json_extract(body, '$.person.birth_date'), json_extract(body, '$.person.address'),"
@@ -138,10 +139,15 @@ def profiles(store: KioskStore) -> dict[str, Profile]:
         _PROFILE_TYPES)
     for etype, name, birth, address, data in rows:
         key = person_key(name, birth, address or "")
+        key = moved.get(key, key)
         data = json.loads(data)
         if etype == CORRECTION:
             new = data["person"]
-            found[person_key(new["name"], new["birth_date"], new["address"])] = found.pop(key, Profile())
+            new_key = person_key(new["name"], new["birth_date"], new["address"])
+            found[new_key] = found.pop(key, Profile())
+            moved = {old: (new_key if now == key else now) for old, now in moved.items()}
+            moved[key] = new_key
+            moved = {old: now for old, now in moved.items() if old not in (now, new_key)}
             continue
         profile = found.setdefault(key, Profile())
         if etype == NEEDS:

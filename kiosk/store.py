@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -51,7 +52,13 @@ CREATE TABLE IF NOT EXISTS staff_calls (
     id INTEGER PRIMARY KEY, called_at TEXT NOT NULL, language TEXT NOT NULL, reason TEXT NOT NULL,
     answered_at TEXT
 );
+-- Identities staff corrected away, and the roster row the person is under now: a pre-registration
+-- QR printed with the typo still finds them rather than making a second person.
+CREATE TABLE IF NOT EXISTS corrected_keys (old_key TEXT PRIMARY KEY, new_key TEXT NOT NULL);
 """
+
+
+_SCHEMA_TABLES = set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
 
 
 class KioskError(ValueError):
@@ -80,9 +87,9 @@ class KioskStore:
 
     def _initialised(self) -> bool:
         # A read, so that opening the store for each request takes no write lock.
-        # staff_calls is the newest table: a database from before it gets it added here.
-        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'staff_calls'").fetchone() is not None \
-            and self._meta("device_id") is not None and bool(self.shelter_ids())
+        # A database from before a table was added gets it added here.
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return _SCHEMA_TABLES <= tables and self._meta("device_id") is not None and bool(self.shelter_ids())
 
     def _initialise(self) -> None:
         with self._write():
@@ -225,13 +232,20 @@ class KioskStore:
             self._correct_roster(ev)
             return
         p = ev.person
-        key = person_key(p.name, p.birth_date, p.address)
+        said_key = person_key(p.name, p.birth_date, p.address)
+        key = self.current_key(said_key)
         row = self.db.execute("SELECT state, shelter_id, stay_type, household_id FROM roster WHERE person_key = ?",
                               (key,)).fetchone()
         where = Whereabouts(*row[:3]) if row else Whereabouts()
         if ev.type in LOCATION_TYPES:
             where = step(where, ev.type, ev.shelter_id, ev.data)
         household = ev.household_id or (row[3] if row else "")
+        if key != said_key and row:
+            # Said under an identity staff corrected away: the person's row keeps the corrected one.
+            self.db.execute("UPDATE roster SET household_id = ?, state = ?, shelter_id = ?, stay_type = ?,"
+                            " last_seq = ? WHERE person_key = ?",
+                            (household, where.state, where.shelter_id, where.stay_type, ev.seq, key))
+            return
         self.db.execute(
             "INSERT INTO roster(person_key, name, name_kana, birth_date, sex, address, prereg_id, household_id,"
             " state, shelter_id, stay_type, last_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
@@ -258,6 +272,16 @@ class KioskStore:
         if not moved:
             raise KioskError(f"{old.name} ({old.birth_date}) is not known at this kiosk")
         self.db.execute("UPDATE ic_links SET person_key = ? WHERE person_key = ?", (new_key, old_key))
+        # Remember the way from the old identity (and from any it had replaced) to the new one;
+        # correcting back makes the new one good again.
+        self.db.execute("UPDATE corrected_keys SET new_key = ? WHERE new_key = ?", (new_key, old_key))
+        self.db.execute("INSERT OR REPLACE INTO corrected_keys(old_key, new_key) VALUES (?, ?)", (old_key, new_key))
+        self.db.execute("DELETE FROM corrected_keys WHERE old_key = new_key OR old_key = ?", (new_key,))
+
+    def current_key(self, key: str) -> str:
+        """The roster key of whoever `key` names now (itself, unless staff corrected that identity)."""
+        row = self.db.execute("SELECT new_key FROM corrected_keys WHERE old_key = ?", (key,)).fetchone()
+        return row[0] if row else key
 
     def check_in(self, shelter_id: str, persons: Sequence[Person], stay_type: str = "in_shelter",
                  household_id: str = "", needs: Sequence[Sequence[str]] | None = None,
@@ -325,7 +349,7 @@ class KioskStore:
         self.db.execute("INSERT INTO ic_links(token, person_key, linked_at) VALUES (?, ?, ?)"
                         " ON CONFLICT(token) DO UPDATE SET person_key = excluded.person_key,"
                         " linked_at = excluded.linked_at",
-                        (token, person_key(person.name, person.birth_date, person.address),
+                        (token, self.current_key(person_key(person.name, person.birth_date, person.address)),
                          dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
 
     def is_linked(self, token: str) -> bool:
@@ -363,7 +387,7 @@ class KioskStore:
     def find(self, name: str, birth_date: str, address: str) -> RosterEntry | None:
         row = self.db.execute(
             "SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id, stay_type"
-            " FROM roster WHERE person_key = ?", (person_key(name, birth_date, address),)).fetchone()
+            " FROM roster WHERE person_key = ?", (self.current_key(person_key(name, birth_date, address)),)).fetchone()
         if row is None:
             return None
         return RosterEntry(Person(*row[:6]), row[6], Whereabouts(*row[7:]))

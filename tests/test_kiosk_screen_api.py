@@ -165,12 +165,14 @@ def test_staff_calls_are_kept_until_answered(kiosk_store):
     assert [c["language"] for c in kiosk_store.open_staff_calls()] == ["ja"]
 
 
-def test_a_kiosk_database_from_before_staff_calls_gets_the_table(tmp_path):
+@pytest.mark.parametrize("table", ["staff_calls", "corrected_keys"])
+def test_a_kiosk_database_from_before_a_table_gets_the_table(tmp_path, table):
     store = KioskStore(tmp_path / "k.sqlite3")
-    store.db.execute("DROP TABLE staff_calls")
+    store.db.execute(f"DROP TABLE {table}")
     store.close()
     store = KioskStore(tmp_path / "k.sqlite3")
     assert store.call_staff("en") == 1
+    assert store.current_key("nba:x") == "nba:x"
     store.close()
 
 

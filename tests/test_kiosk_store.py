@@ -158,7 +158,8 @@ def test_a_correction_re_keys_the_roster_and_what_is_known_follows(kiosk_store):
     (ev,) = kiosk_store.append([_correction(typo, fixed, household)])
     assert ev.type == "correction" and ev.person == typo and ev.data == {"person": fixed.to_wire()}
 
-    assert kiosk_store.find(typo.name, typo.birth_date, typo.address) is None, "the typo is nobody now"
+    # The typo still names her (a QR printed with it, say), but she is on the roster as corrected.
+    assert kiosk_store.find(typo.name, typo.birth_date, typo.address).person == fixed
     entry = kiosk_store.find("焼津太郎", "1948-03-03", "藤守1234-5")
     assert entry.person == fixed and entry.household_id == household
     assert (entry.where.state, entry.where.shelter_id, entry.where.stay_type) == ("checked_in", "H001", "in_car")
@@ -171,6 +172,31 @@ def test_a_correction_re_keys_the_roster_and_what_is_known_follows(kiosk_store):
                                   ).fetchone() == (ev.seq,)
     # Later events are written under the corrected identity.
     assert kiosk_store.check_out(fixed.name, fixed.birth_date, fixed.address).person == fixed
+
+
+def test_a_word_under_the_corrected_away_identity_lands_on_the_corrected_row(kiosk_store):
+    """The person scans the pre-registration QR with the typo again: the kiosk's roster keeps one
+    person under the corrected identity (the event says what was read; HQ maps it the same way)."""
+    from kiosk import staff_store
+    typo = Person("焼津 太郎", "1948-03-03", "male", "焼津市藤守1243-5")
+    fixed = Person("焼津 太郎", "1948-03-30", "male", "焼津市藤守1234-5")
+    other = Person("焼津 太郎", "1948-03-30", "male", "焼津市本町1-1")
+    kiosk_store.check_in("H001", [typo], needs=[["dialysis"]])
+    kiosk_store.append([_correction(typo, fixed)])
+    kiosk_store.check_out(fixed.name, fixed.birth_date, fixed.address)
+    (ev,) = kiosk_store.check_in("H001", [typo], stay_type="in_car")
+    assert ev.person == typo
+    rows = _rows(kiosk_store)
+    assert [(r[1], r[3], r[8], r[10]) for r in rows] == [("焼津 太郎", "1948-03-30", "checked_in", "in_car")]
+    kiosk_store.append([{"type": "needs", "shelter_id": "H001", "person": typo.to_wire(), "data": {"needs": ["pets"]}}])
+    assert [p.needs for p in staff_store.profiles(kiosk_store).values()] == [("pets",)]
+    # Corrected again (a chain), then back: the mapping follows; the first identity names the row again.
+    kiosk_store.append([_correction(fixed, other)])
+    assert kiosk_store.find(typo.name, typo.birth_date, typo.address).person == other
+    kiosk_store.append([_correction(other, typo)])
+    assert kiosk_store.find(fixed.name, fixed.birth_date, fixed.address).person == typo
+    assert [(r[1], r[3]) for r in _rows(kiosk_store)] == [("焼津 太郎", "1948-03-03")]
+    assert [p.needs for p in staff_store.profiles(kiosk_store).values()] == [("pets",)]
 
 
 def test_a_correction_onto_someone_else_here_writes_nothing(kiosk_store):
@@ -198,10 +224,11 @@ def test_the_cli_checks_out_by_the_corrected_identity(tmp_path):
     store.append([_correction(TARO, Person(TARO.name, "1949-03-03", "male", TARO.address))])
     store.close()
     db = str(tmp_path / "k.sqlite3")
-    old = run_evac("kiosk", "checkout", "--db", db, "--name", "焼津 太郎", "--birth", "1948-03-03",
-                   "--address", "焼津市本町5-9-1")
-    assert old.returncode == 2 and "not checked in" in old.stderr
     new = run_evac("kiosk", "checkout", "--db", db, "--name", "焼津 太郎", "--birth", "1949-03-03",
                    "--address", "焼津市本町5-9-1")
     assert new.returncode == 0, new.stderr
     assert "checked out: 焼津 太郎 from H001" in new.stdout
+    # The old identity names the same (corrected) person, who is no longer checked in.
+    old = run_evac("kiosk", "checkout", "--db", db, "--name", "焼津 太郎", "--birth", "1948-03-03",
+                   "--address", "焼津市本町5-9-1")
+    assert old.returncode == 2 and "not checked in" in old.stderr
