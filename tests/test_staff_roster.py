@@ -134,7 +134,7 @@ def test_a_person_alone_gets_no_household_and_no_family_code_unless_family(app, 
     ({"birth_date": "2999-01-01"}, "birth_date", "正しい生年月日（年-月-日）を入力してください。"),
     ({"sex": "robot"}, "sex", "選択肢から選んでください。"),
     ({"stay_type": "on_the_roof"}, "stay_type", "選択肢から選んでください。"),
-    ({"needs": ["dialysis", "unicorn"]}, "needs", None),
+    ({"needs": ["dialysis", "unicorn"]}, "needs", "選択肢から選んでください。"),
     ({"contact_phone": "call me"}, "contact_phone", "電話番号を入力してください（数字と - ( ) + 空白）。"),
     ({"household_members": "abc"}, "household_members", "1から30までの数を入力してください。"),
     ({"household_members": "0"}, "household_members", "1から30までの数を入力してください。"),
@@ -142,6 +142,11 @@ def test_a_person_alone_gets_no_household_and_no_family_code_unless_family(app, 
     ({"consent": "family", "family_code": ""}, "family_code",
      "家族が問い合わせ時に伝える合言葉を入力してください（4〜32文字）。"),
     ({"consent": "maybe"}, "consent", "選択肢から選んでください。"),
+    # Half-width ｶﾞｶﾞ is ガガ once normalised as the event keeps it: two characters, too short.
+    ({"consent": "family", "family_code": "ｶﾞｶﾞ"}, "family_code",
+     "家族が問い合わせ時に伝える合言葉を入力してください（4〜32文字）。"),
+    ({"members-1-name": "焼津 桃", "members-1-birth_date": "2023-08-01", "members-1-sex": "female"},
+     "members-1-name", "同じ人が二度記入されています。"),
     ({"members-0-birth_date": ""}, "members-0-birth_date", "生年月日を入力してください。"),
     ({"members-0-sex": ""}, "members-0-sex", "選んでください。"),
     ({"members-1-name": "名前だけ"}, "members-1-birth_date", "生年月日を入力してください。"),
@@ -152,10 +157,7 @@ def test_bad_registrations_save_nothing_and_say_why_next_to_the_field(app, db, c
     resp = post(client, "/staff/register", {**CARD, **change}, "/staff/register")
     assert resp.status_code == 422
     assert "何も保存していません" in resp.text
-    if message:
-        assert message in errors(resp.text, field)
-    else:
-        assert "選択肢から選んでください。" in resp.text
+    assert message in errors(resp.text, field)
     assert snapshot(db) == before
 
 
@@ -176,7 +178,7 @@ def test_the_same_person_twice_on_one_form_saves_nothing(app, db):
     before = snapshot(db)
     resp = post(client, "/staff/register", {**CARD, "members-0-name": "焼津次郎", "members-0-birth_date": "1948-03-04",
                                             "members-0-sex": "male"}, "/staff/register")
-    assert resp.status_code == 422 and "同じ人が二度記入されています" in resp.text
+    assert resp.status_code == 422 and errors(resp.text, "members-0-name") == ["同じ人が二度記入されています。"]
     assert snapshot(db) == before
 
 

@@ -7,6 +7,7 @@ are the tablet's own, in the chosen language, shown next to the field.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, PasswordField, SelectField, SelectMultipleField, \
@@ -20,7 +21,7 @@ from evac.events import (
     SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE, parse_birth_date,
 )
 
-from evac.identity import normalize_name
+from evac.identity import normalize_name, person_key
 
 from .i18n import (
     CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, _l,
@@ -31,6 +32,11 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def _nfkc_strip(value):
+    # As the event keeps it (evac.events): ｶﾞｶﾞ is ガガ, two characters, and is counted so here too.
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
 def no_control(form, field):
@@ -48,7 +54,6 @@ def birth_date(form, field):
 
 
 def phone(form, field):
-    import unicodedata
     if field.data:
         field.data = unicodedata.normalize("NFKC", field.data)
         if not PHONE_RE.match(field.data):
@@ -91,7 +96,6 @@ def whole_number(low: int, high: int):
         if not field.data:
             field.data = None
             return
-        import unicodedata
         text = unicodedata.normalize("NFKC", field.data)
         if not text.isdigit() or not low <= int(text) <= high:
             raise ValidationError(_l("A number from %(min)d to %(max)d.", min=low, max=high))
@@ -159,7 +163,7 @@ class PersonFields(FlaskForm):
                               default="unknown")
     consent = ChoiceField(_l("Who may be told where they are"), choices=_choices(CONSENT_LABELS, CONSENTS),
                           default="none")
-    family_code = StringField(_l("Family code"), filters=[_strip],
+    family_code = StringField(_l("Family code"), filters=[_nfkc_strip],
                               validators=[Length(max=FAMILY_CODE_LEN[1],
                                                  message=_l("At most %(max)d characters.")), no_control])
 
@@ -178,6 +182,19 @@ class RegisterForm(PersonFields):
         for row in self.members:
             if not row.form.is_blank():
                 ok = row.form.validate_row() and ok
+        if ok:
+            # The same person twice on one card: said next to the row that repeats someone.
+            address = self.address.data or ""
+            seen = {person_key(self.name.data, self.birth_date.data, address)}
+            for row in self.members:
+                m = row.form
+                if m.is_blank():
+                    continue
+                key = person_key(m.name.data, m.birth_date.data, address)
+                if key in seen:
+                    m.name.errors = [*m.name.errors, _l("The same person is on the form twice.")]
+                    ok = False
+                seen.add(key)
         return ok
 
 
