@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from evac.events import Person
 from evac.identity import person_key
 from kiosk.store import KioskStore
 from tests.staff_browser import PASSWORD, staff_kiosk  # noqa: F401 (fixtures)
@@ -245,5 +246,67 @@ def test_link_an_ic_card_from_the_tablet(chromium, staff_kiosk, in_background):
     tap = urllib.request.urlopen(urllib.request.Request(kiosk.url + "/api/ic/tap", data=b"", method="POST"),
                                  timeout=30)
     assert json.loads(tap.read())["action"] == "checked_out"
+    page.context.close()
+    assert kiosk.foreign_requests() == []
+
+
+def test_sync_panel_stay_filter_and_the_call_from_the_screen(chromium, staff_kiosk, hq_server):
+    """The sync panel while HQ answers and after it goes away, the stay-type filter, and an evacuee
+    with nothing to show pressing the screen's button: every staff page says so until someone helps."""
+    from tests.conftest import run_evac
+    hq = hq_server()
+    token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", SHELTER).stdout.strip()
+    kiosk = staff_kiosk(seed, SHELTER, "--hq", hq.url, "--token", token)
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+
+    # Staying in a car: only Ichiro.
+    page.select_option("select[name=stay]", "in_car")
+    page.click("form.search button")
+    assert roster_names(page) == [ICHIRO.name]
+
+    # HQ answers: nothing waits, the last sync has a time, HQ is reachable.
+    def panel() -> tuple[str, str, str]:
+        page.goto(kiosk.url + "/staff/summary")
+        return page.inner_text("#sync-pending"), page.inner_text("#sync-last"), page.inner_text("#sync-hq")
+    for _ in range(100):
+        pending, last, reachable = panel()
+        if pending == "0":
+            break
+        page.wait_for_timeout(100)
+    assert (pending, reachable) == ("0", "接続できます") and last not in ("", "まだありません")
+    kiosk.screenshot(page, "11-sync-ok")
+
+    # HQ goes away; a check-in made now waits, and the panel says HQ cannot be reached.
+    hq.stop()
+    store = KioskStore(kiosk.db)
+    try:
+        store.check_in(SHELTER, [Person("焼津 五郎", "1990-05-05", "male", "焼津市本町9-9")])
+    finally:
+        store.close()
+    for _ in range(100):
+        pending, last_after, reachable = panel()
+        if reachable.startswith("接続できません"):
+            break
+        page.wait_for_timeout(100)
+    assert pending == "1" and reachable.startswith("接続できません") and last_after >= last  # the last one that worked
+    kiosk.screenshot(page, "12-sync-hq-down")
+
+    # Someone at the screen has no card and no QR: the tablet shows it on every page until helped.
+    screen = kiosk.page(chromium)
+    screen.goto(kiosk.url + "/")
+    screen.click("[data-testid=checkin]")
+    screen.click("[data-testid=method-nothing]")
+    screen.wait_for_selector("[data-testid=called]:visible")
+    for where in ("/staff/", "/staff/summary", "/staff/register"):
+        page.goto(kiosk.url + where)
+        assert "受付画面で 1 人が職員を呼んでいます" in page.inner_text("#staff-call-banner"), where
+    kiosk.screenshot(page, "13-staff-called")
+    page.goto(kiosk.url + "/staff/summary")
+    assert "ja" in page.inner_text("#calls")  # the language the person chose on the screen
+    page.click("#calls button[id^=answer-]")
+    page.goto(kiosk.url + "/staff/")
+    assert page.locator("#staff-call-banner").count() == 0
+    screen.context.close()
     page.context.close()
     assert kiosk.foreign_requests() == []
