@@ -77,6 +77,43 @@ def test_a_household_checks_in_with_needs_and_consent_in_one_go(kiosk):
     assert kiosk.store.last_seq == 5
 
 
+def test_a_member_is_checked_against_everyone_listed_when_added(kiosk):
+    token = identify(kiosk)
+    jiro = {"name": "焼津 次郎", "birth_date": "2010-05-05", "sex": "male"}
+    ok = kiosk.post("/screen/member?lang=en", json={"token": token, "present": [0, 1], "members": [], **jiro})
+    assert ok.status_code == 200 and ok.get_json() == jiro
+    # the card holder again (name and birth date as identified, same household address): refused here,
+    # next to the name, not at the end of the check-in
+    taro = {"name": "焼津　太郎", "birth_date": "1948-03-03", "sex": "male"}
+    resp = kiosk.post("/screen/member?lang=pt", json={"token": token, "present": [0], "members": [jiro], **taro})
+    assert resp.status_code == 422 and resp.get_json()["errors"] == {"member.name": "Esta pessoa já está na lista."}
+    resp = kiosk.post("/screen/member?lang=en", json={"token": token, "present": [0], "members": [jiro], **jiro})
+    assert resp.get_json()["errors"] == {"member.name": "This person is already on the list."}
+    # someone identified but not here (not ticked) may be added by hand
+    hanako = {"name": "焼津 花子", "birth_date": "1950-07-07", "sex": "female"}
+    assert kiosk.post("/screen/member", json={"token": token, "present": [0], "members": [], **hanako}).status_code == 200
+    # the fifteenth person is the last: the sixteenth is refused when added, in words
+    others = [{"name": f"焼津 {i}郎", "birth_date": f"2000-01-{i:02d}", "sex": "male"} for i in range(1, 14)]
+    last = {"name": "焼津 十四郎", "birth_date": "2001-01-01", "sex": "male"}
+    assert kiosk.post("/screen/member", json={"token": token, "present": [0], "members": others, **last}).status_code == 200
+    resp = kiosk.post("/screen/member?lang=en", json={"token": token, "present": [0, 1], "members": others, **last})
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"] == {"members": "Too many people for one check-in. Please ask staff."}
+    # without the identification it was made for, nothing is checked
+    resp = kiosk.post("/screen/member?lang=en", json={"token": "guess", "present": [0], **jiro})
+    assert resp.get_json()["errors"] == {"form": "This took too long. Please start again."}
+    assert kiosk.store.last_seq == 0
+
+
+def test_every_kiosk_page_says_it_loads_nothing_from_outside(kiosk):
+    from kiosk import CONTENT_SECURITY_POLICY
+    for path in ("/", "/status", "/staff/login", "/api/status", "/static/kiosk.css"):
+        resp = kiosk.get(path)
+        assert resp.status_code == 200, path
+        assert resp.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, path
+    assert "default-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
+
+
 def test_a_made_up_token_or_person_index_saves_nothing(kiosk):
     body = {"present": [0], "stay_type": "in_shelter", "needs": [[]], "disclosure": "none"}
     assert "form" in kiosk.post("/screen/checkin", json={**body, "token": "guess"}).get_json()["errors"]
