@@ -649,3 +649,126 @@ def test_the_screen_draws_with_the_font_the_kiosk_serves(kiosk_server, page_at):
     assert loaded
     fonts = [u for u in page.requests if u.endswith(".woff2")]
     assert fonts and all(u.startswith(kiosk.url + "/static/vendor/fonts/") for u in fonts)
+
+
+def test_the_chinese_screen_draws_every_character_with_fonts_the_kiosk_serves(kiosk_server, page_at):
+    """Every character the Chinese screen can show (its screens, hidden ones too, and every text of the
+    zh catalog, errors included) lies in a font face the kiosk served and the browser loaded: Noto Sans
+    SC first, Noto Sans JP for Japanese names; nothing is left to the machine's own fonts."""
+    from babel.messages.pofile import read_po
+    with open("kiosk/translations/zh/LC_MESSAGES/messages.po", "rb") as f:
+        catalog = "".join(m.string for m in read_po(f, locale="zh") if m.id and isinstance(m.string, str))
+    kiosk = kiosk_server()
+    page = page_at(kiosk.url)
+    page.goto("/?lang=zh")
+    found = page.evaluate("""async (catalog) => {
+        const templates = [...document.querySelectorAll("template")].map((t) => t.content.textContent).join("");
+        const text = document.title + document.body.textContent + templates + "⚠" + catalog;
+        const chars = [...new Set(Array.from(text))].filter((c) => c.trim());
+        const all = chars.join("");
+        const stack = '"Noto Sans SC", "Noto Sans JP"';
+        await Promise.all([document.fonts.load(`24px ${stack}`, all), document.fonts.load(`bold 24px ${stack}`, all)]);
+        const inRange = (ranges, cp) => ranges.split(",").some((r) => {
+            const [a, b] = r.trim().slice(2).split("-").map((h) => parseInt(h, 16));
+            return cp >= a && cp <= (b === undefined ? a : b); });
+        const family = (f) => f.family.replace(/["']/g, "");
+        const loaded = [...document.fonts].filter((f) => f.status === "loaded");
+        const by = (name, c) => loaded.some((f) => family(f) === name && inRange(f.unicodeRange, c.codePointAt(0)));
+        // the catalog's Chinese (the page's own text has Japanese too: the shelter's name, 日本語)
+        const chinese = [...new Set(Array.from(catalog))].filter((c) => /\\p{Script=Han}/u.test(c));
+        return {
+            missing: chars.filter((c) => !by("Noto Sans SC", c) && !by("Noto Sans JP", c)),
+            chineseNotSc: chinese.filter((c) => !by("Noto Sans SC", c)),
+            check: document.fonts.check(`24px ${stack}`, all) && document.fonts.check(`bold 24px ${stack}`, all),
+            checkSc: document.fonts.check('16px "Noto Sans SC"', "这们为说对时请选择记难"),
+            family: getComputedStyle(document.body).fontFamily,
+        }; }""", catalog)
+    assert found["missing"] == [], found["missing"]
+    assert found["check"] and found["checkSc"]
+    assert found["family"].startswith('"Noto Sans SC"')
+    assert "这" in catalog and found["chineseNotSc"] == []  # simplified Chinese in its own font
+    fonts = [u for u in page.requests if u.endswith(".woff2")]
+    assert any("/noto-sans-sc-" in u for u in fonts)
+    assert all(u.startswith(kiosk.url + "/static/vendor/fonts/") for u in fonts)
+    # and the PIN pad's digits use the served font too (no monospace font of the machine)
+    assert "mono" not in page.evaluate("getComputedStyle(document.querySelector('#secret')).fontFamily").lower()
+
+
+TOUCH = 64  # px: the kiosk's own rule for anything a finger taps (kiosk.css)
+BODY_TEXT = 24  # px
+
+
+def too_small(page) -> list[str]:
+    """What on the screen shown is too small: a touch target under TOUCH px in its smaller dimension, or
+    text under BODY_TEXT px.  A checkbox or radio inside a label counts by its label (the whole label
+    is the target); a caption label (for=...) is not a target, its input is."""
+    return page.evaluate("""([touch, bodyText]) => {
+        const seen = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+        const name = (el) => `${el.tagName.toLowerCase()}[${el.dataset.testid || el.id || el.className || ""}]`
+                             + ` "${(el.innerText || el.value || "").trim().slice(0, 30)}"`;
+        const bad = [];
+        for (const el of document.querySelectorAll("button, a[href], input, select, textarea, label:has(input)")) {
+            if (!seen(el) || (el.matches("input[type=checkbox], input[type=radio]") && el.closest("label"))) continue;
+            const r = el.getBoundingClientRect();
+            if (Math.min(r.width, r.height) < touch) bad.push(`${name(el)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+        }
+        for (const el of document.querySelectorAll("body *")) {
+            if (!seen(el) || el.closest("script, template")) continue;
+            const text = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+            const size = parseFloat(getComputedStyle(el).fontSize);
+            if (text && size < bodyText) bad.push(`${name(el)} text ${size}px`);
+        }
+        return bad; }""", [TOUCH, BODY_TEXT])
+
+
+def test_every_target_is_large_and_every_text_readable_on_every_screen(kiosk_server, page_at, hq_key):
+    kiosk = kiosk_server(CARD_READER="nfc", IC_READER=True)  # their screens shown, no reader touched
+    trust(kiosk, hq_key)
+    page = page_at(kiosk.url)
+    checked = []
+
+    def measure(screen: str) -> None:
+        shown(page, screen)
+        assert too_small(page) == [], screen
+        checked.append(screen)
+
+    for method, screen in (("method-card", "card"), ("method-ic", "ic"), ("method-nothing", "called")):
+        page.goto("/?lang=pt")
+        measure("start")
+        tid(page, "checkin").click()
+        measure("method")
+        tid(page, method).click()
+        measure(screen)
+    page.goto("/?lang=pt")
+    tid(page, "checkin").click()
+    tid(page, "method-qr").click()
+    measure("qr")
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    measure("confirm")
+    tid(page, "confirm-yes").click()
+    tid(page, "member-add").click()  # with its errors shown
+    page.wait_for_selector('[data-testid="error-member.name"]:not(:empty)')
+    tid(page, "member-name").fill("焼津 次郎")
+    tid(page, "member-birth").fill("2010-05-05")
+    tid(page, "member-sex-other").check()
+    tid(page, "member-add").click()
+    page.wait_for_selector('[data-testid="members"]:has-text("焼津 次郎")')
+    measure("members")
+    tid(page, "members-next").click()
+    measure("stay")
+    tid(page, "stay-in_shelter").click()
+    measure("needs")
+    tid(page, "needs-next").click()
+    measure("consent")
+    tid(page, "consent-public").click()
+    tid(page, "submit").click()
+    measure("done")
+    page.goto("/?lang=pt")
+    tid(page, "leave").click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    measure("confirm")
+    tid(page, "moving").click()
+    measure("transfer")
+    assert set(checked) == {"start", "method", "card", "ic", "called", "qr", "confirm", "members", "stay", "needs",
+                            "consent", "done", "transfer"}
