@@ -160,25 +160,33 @@ def test_card_input_is_checked_before_any_reader_is_touched(kiosk):
     assert resp.get_json()["code"] == "no_reader" and "きかい" in resp.get_json()["errors"]["pin"]
 
 
-def test_tries_left_are_read_without_spending_one():
-    from evac.card.applet import CardIdentity, MyNumberApplet
-    from evac.card.mynumber import CardError, read_basic4, tries_left
-    applet = MyNumberApplet(CardIdentity("焼津 太郎", "焼津市", "19480303", "1", "123456789012", pin="1234",
-                                         code_b="23030320301234"))
-
-    def transmit(apdu: bytes):
-        answer = applet.process(apdu)
-        return answer[:-2], int.from_bytes(answer[-2:], "big")
-    assert tries_left(transmit) == 3 and tries_left(transmit, code_b=True) == 10
-    with pytest.raises(CardError):
-        read_basic4(transmit, pin="0000")
-    assert tries_left(transmit) == 2 == applet.pin_tries  # looking spent nothing
+def test_card_tries_are_read_through_pcscd_without_spending_one(insert_card, tmp_path):
+    """/screen/card-tries through the real stack (pyscard, pcscd, vpcd, the software card): it says how
+    many tries are left and spends none; the card's own counters are read before and after."""
+    from evac.card.applet import MyNumberApplet
+    from tests.test_card_pcsc import identity
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD", "WATCH_TAPS": False})
+    client = app.test_client()
+    applet = insert_card(MyNumberApplet(identity(), pin_tries=2))
+    assert (applet.pin_tries, applet.code_b_tries) == (2, 10)
+    resp = client.post("/screen/card-tries?lang=en", json={})
+    assert resp.status_code == 200 and resp.get_json() == {"tries_left": 2, "text": "Tries left: 2", "warning": ""}
+    resp = client.post("/screen/card-tries?lang=en", json={"code_b": True})
+    assert resp.get_json()["tries_left"] == 10
+    assert (applet.pin_tries, applet.code_b_tries) == (2, 10)  # looking spent nothing
+    applet.pin_tries = 1
+    resp = client.post("/screen/card-tries?lang=en", json={})
+    assert resp.get_json()["tries_left"] == 1 and "Only one try is left" in resp.get_json()["warning"]
     applet.pin_tries = 0
-    assert tries_left(transmit) == 0
+    resp = client.post("/screen/card-tries?lang=pt", json={})
+    assert resp.get_json()["tries_left"] == 0 and resp.get_json()["warning"].startswith("Este cartão está bloqueado")
+    assert applet.pin_tries == 0
     applet.is_my_number_card = False
-    with pytest.raises(CardError, match="not a My Number card"):
-        tries_left(transmit)
-    assert 0x0001 not in applet.selected
+    resp = client.post("/screen/card-tries?lang=en", json={})
+    assert resp.status_code == 422 and resp.get_json() == {
+        "errors": {"pin": "This is not a My Number card."}, "code": "not_my_number_card"}
+    assert 0x0001 not in applet.selected  # the Individual Number's file was never even opened
 
 
 def test_an_unknown_language_falls_back_to_japanese(kiosk):
