@@ -21,6 +21,7 @@ from evac.card.applet import MyNumberApplet
 from evac.prereg_qr import Household, Member, key_id, sign
 from kiosk.store import KioskStore
 from tests.browser import screenshot, show_to_camera
+from tests.staff_browser import staff_kiosk  # noqa: F401 (fixture)
 from tests.test_card_pcsc import NUMBER, identity
 
 CARD = {"CARD_READER": "pcsc", "READER_NAME": "Virtual PCD"}
@@ -636,6 +637,28 @@ def test_the_guard_catches_a_request_leaving_the_app(kiosk_server, page_at):
     assert page.evaluate("document.images[0].naturalWidth") == 0  # never loaded
     assert set(page_at.outside) == {"http://192.0.2.1/outside.png"}
     page_at.outside.clear()  # recorded as it should be; it is what this test is about
+
+
+def test_every_kiosk_page_keeps_to_the_kiosk_and_the_staff_pages_still_work(staff_kiosk, page_at):
+    """The Content-Security-Policy is the whole kiosk's (the screen, the staff tablet, the status page), and
+    the staff pages break nothing under it: not even the print page's button."""
+    from kiosk import CONTENT_SECURITY_POLICY
+    from tests.staff_browser import PASSWORD
+    kiosk = staff_kiosk()
+    page = page_at(kiosk.url)
+    refused = []
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and refused.append(msg.text))
+    for path in ("/", "/status", "/staff/login"):
+        assert page.goto(path).headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
+    page.fill("#name", "sato")
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(kiosk.url + "/staff/")
+    page.goto("/staff/roster/print")
+    page.evaluate("window.print = () => { window.printed = true; }")  # no print dialog in a test
+    page.locator("button", has_text="印刷").click()
+    assert page.evaluate("window.printed === true")
+    assert refused == []
 
 
 def test_the_screen_draws_with_the_font_the_kiosk_serves(kiosk_server, page_at):
