@@ -5,6 +5,14 @@ from typing import Any
 
 from flask import Flask
 
+# No page of the kiosk loads anything from outside it (issue 4), and the browser enforces it: the
+# screen's, the staff tablet's and the status page.  The one inline script allowed is the staff print
+# page's onclick="window.print()" (by its hash, nothing else inline).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-hashes' 'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU='; "
+    "img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'")
+
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
@@ -26,6 +34,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config["KIOSK_DB"] or not app.config["SHELTER_ID"]:
         raise ValueError("the kiosk needs KIOSK_DB (its database file) and SHELTER_ID")
     app.json.ensure_ascii = False
+
+    @app.after_request
+    def _nothing_from_outside(resp):
+        resp.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return resp
 
     from . import checkin, db, i18n, screen
     from .identifications import Identifications

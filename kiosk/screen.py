@@ -96,11 +96,8 @@ def _json_only():
 
 
 @bp.after_request
-def _no_outside(resp):
-    # The screen may load nothing from outside the kiosk: the browser itself enforces it.
-    resp.headers.setdefault("Content-Security-Policy",
-                            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-                            "object-src 'none'; base-uri 'none'; form-action 'self'")
+def _no_store(resp):
+    # What one person saw is not kept for the next (the Content-Security-Policy is app-wide: __init__).
     resp.headers.setdefault("Cache-Control", "no-store")
     return resp
 
@@ -254,8 +251,26 @@ def call_staff():
 
 @bp.post("/screen/member")
 def member():
-    """Check one household member typed in on the screen; writes nothing."""
-    return jsonify(_member(_body(), "member"))
+    """Check one household member typed in on the screen against who is already listed (the people
+    identified and ticked, and the members added so far, which the page sends); writes nothing.
+    So a person listed twice, or one too many, is said here, next to the form, not at the end."""
+    body = _body()
+    ident, persons, _present = _held(body)
+    listed = body.get("members") or []
+    if not isinstance(listed, list) or len(persons) + len(listed) >= MAX_MEMBERS:
+        raise FormErrors({"members": _("Too many people for one check-in. Please ask staff.")})
+    new = _member(body, "member")
+    address = ident.persons[0].address
+    keys = {person_key(p.name, p.birth_date, p.address) for p in persons}
+    for raw in listed:
+        try:
+            m = _member(raw, "members")
+        except FormErrors:
+            continue  # the check-in itself says what is wrong with it
+        keys.add(person_key(m["name"], m["birth_date"], address))
+    if person_key(new["name"], new["birth_date"], address) in keys:
+        raise FormErrors({"member.name": _("This person is already on the list.")})
+    return jsonify(new)
 
 
 def _member(raw, prefix: str) -> dict:

@@ -6,9 +6,11 @@ checked to load nothing from outside the app (tests/browser.py), and the main sc
 pictures under test-artifacts/screenshots/."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 import segno
@@ -19,9 +21,11 @@ from evac.card.applet import MyNumberApplet
 from evac.prereg_qr import Household, Member, key_id, sign
 from kiosk.store import KioskStore
 from tests.browser import screenshot, show_to_camera
+from tests.staff_browser import staff_kiosk  # noqa: F401 (fixture)
 from tests.test_card_pcsc import NUMBER, identity
 
 CARD = {"CARD_READER": "pcsc", "READER_NAME": "Virtual PCD"}
+TOKYO = ZoneInfo("Asia/Tokyo")
 FAMILY = Household(
     household_id="hh-yaizu-0001", address="静岡県焼津市本町5-9-1", consent="family",
     expires=int(time.time()) + 86400, issued=int(time.time()),
@@ -58,6 +62,17 @@ def tid(page, name: str):
     return page.get_by_test_id(name)
 
 
+def said(kiosk, lang: str, text: str, **values) -> str:
+    """`text` as the kiosk says it in the screen language `lang`: from its catalog, through Flask-Babel."""
+    from flask_babel import gettext
+    with kiosk.app.test_request_context(f"/?lang={lang}"):
+        return gettext(text, **values)
+
+
+def shown(page, name: str) -> None:
+    page.wait_for_selector(f'[data-screen="{name}"]:not([hidden])')
+
+
 def type_digits(page, digits: str) -> None:
     for d in digits:
         page.locator(f'[data-testid="pinpad"] [data-digit="{d}"]').click()
@@ -78,6 +93,13 @@ def walk_to_consent(page, stay="stay-in_shelter"):
     tid(page, "needs-next").click()
 
 
+def tokyo_time(kiosk, lang: str, at: dt.datetime) -> str:
+    """A moment as the screen shows it: the shelter's (Tokyo) time, in the language's short format."""
+    from flask_babel import format_datetime
+    with kiosk.app.test_request_context(f"/?lang={lang}"):
+        return format_datetime(at, "short")
+
+
 # -- My Number card -----------------------------------------------------------------------------
 
 def test_card_checkin_with_household_needs_and_consent(insert_card, kiosk_server, page_at):
@@ -86,17 +108,22 @@ def test_card_checkin_with_household_needs_and_consent(insert_card, kiosk_server
     page = page_at(kiosk.url)
     page.goto("/?lang=en")
     screenshot(page, "01-start-en")
+    tid(page, "lang-pt").click()  # everything from here on in Portuguese, errors included
     tid(page, "checkin").click()
     screenshot(page, "02-method")
     tid(page, "method-card").click()
-    page.wait_for_selector('[data-testid="tries-left"]:has-text("Tries left: 3")')  # read without spending one
+    # read without spending one
+    page.wait_for_selector(f'[data-testid="tries-left"]:has-text("{said(kiosk, "pt", "Tries left: %(n)s", n=3)}")')
     type_digits(page, "99")
     tid(page, "pin-ok").click()  # too short: said next to the PIN, nothing sent to the card
-    assert "4-digit PIN" in tid(page, "error-pin").inner_text()
+    assert tid(page, "error-pin").inner_text() == said(kiosk, "pt", "Enter the 4-digit PIN.")
     type_digits(page, "9999")
     tid(page, "pin-ok").click()
-    page.wait_for_selector('[data-testid="error-pin"]:has-text("Tries left: 2")')
-    assert tid(page, "tries-left").inner_text() == "Tries left: 2"
+    wrong = said(kiosk, "pt", "That number is not right. Tries left: %(n)s.", n=2)
+    assert wrong.startswith("O número")  # Portuguese indeed
+    page.wait_for_selector(f'[data-testid="error-pin"]:has-text("{wrong}")')
+    assert tid(page, "error-pin").inner_text() == wrong
+    assert tid(page, "tries-left").inner_text() == said(kiosk, "pt", "Tries left: %(n)s", n=2)
     screenshot(page, "03-card-wrong-pin")
     assert applet.pin_tries == 2 and events(kiosk) == []
     type_digits(page, "4321")
@@ -111,10 +138,19 @@ def test_card_checkin_with_household_needs_and_consent(insert_card, kiosk_server
     tid(page, "member-birth").fill("17/02/2015")
     tid(page, "member-add").click()
     page.wait_for_selector('[data-testid="error-member.birth_date"]:not(:empty)')
-    assert "1980-02-17" in tid(page, "error-member.birth_date").inner_text()
-    assert "Enter the name" in tid(page, "error-member.name").inner_text()
-    assert tid(page, "error-member.sex").inner_text()
+    assert tid(page, "error-member.birth_date").inner_text() == said(
+        kiosk, "pt", "Enter the birth date like 1980-02-17 (year-month-day).")
+    assert tid(page, "error-member.name").inner_text() == said(kiosk, "pt", "Enter the name.")
+    assert tid(page, "error-member.sex").inner_text() == said(kiosk, "pt", "Choose one.")
     screenshot(page, "05-member-errors")
+    # the card holder typed in again: said next to the name when added, not at the end
+    tid(page, "member-name").fill("𠮷田 花子")
+    tid(page, "member-birth").fill("1980-02-17")
+    tid(page, "member-sex-other").check()
+    tid(page, "member-add").click()
+    page.wait_for_selector('[data-testid="error-member.name"]:not(:empty)')
+    assert tid(page, "error-member.name").inner_text() == said(kiosk, "pt", "This person is already on the list.")
+    assert tid(page, "members").inner_text().count("𠮷田") == 1
     tid(page, "member-name").fill("𠮷田　陽太")
     tid(page, "member-birth").fill("2015-02-17")
     tid(page, "member-sex-other").check()
@@ -133,18 +169,26 @@ def test_card_checkin_with_household_needs_and_consent(insert_card, kiosk_server
 
     tid(page, "submit").click()  # no consent chosen yet
     page.wait_for_selector('[data-testid="error-disclosure"]:not(:empty)')
+    assert tid(page, "error-disclosure").inner_text() == said(kiosk, "pt", "Choose who may be told that you are here.")
     tid(page, "consent-family").click()
     tid(page, "family-code").fill("ab-12")
     tid(page, "submit").click()
     page.wait_for_selector('[data-testid="error-family_code"]:not(:empty)')
+    assert tid(page, "error-family_code").inner_text() == said(
+        kiosk, "pt", "The family code is 4 to 12 letters or numbers.")
     assert events(kiosk) == []
     tid(page, "family-code").fill("Ab12")
     screenshot(page, "08-consent")
+    before = dt.datetime.now(TOKYO).replace(microsecond=0)
     tid(page, "submit").click()
     page.wait_for_selector('[data-screen="done"]:not([hidden])')
+    after = dt.datetime.now(TOKYO)
     screenshot(page, "09-done")
     assert tid(page, "done-names").inner_text().split("\n") == ["𠮷田　花子", "𠮷田　陽太"]
-    assert tid(page, "done-time").inner_text()  # the time, as the kiosk saw it when it was saved
+    # the time, as the kiosk saw it when it was saved, in Tokyo time as the page shows it
+    confirmed_at = dt.datetime.fromisoformat(tid(page, "done-time").get_attribute("data-iso"))
+    assert before <= confirmed_at <= after
+    assert tid(page, "done-time").inner_text() == tokyo_time(kiosk, "pt", confirmed_at)
 
     saved = events(kiosk)
     checkins = [e for e in saved if e["type"] == "checkin"]
@@ -215,6 +259,42 @@ def test_one_try_left_is_refused_and_code_b_reads_the_card(insert_card, kiosk_se
     assert applet.pin_tries == 1 and events(kiosk) == []
 
 
+def test_a_locked_pin_and_a_wrong_code_b_are_said_in_the_chosen_language(insert_card, kiosk_server, page_at):
+    kiosk = kiosk_server(**CARD)
+    applet = insert_card(MyNumberApplet(identity(), pin_tries=0))
+    page = page_at(kiosk.url)
+    page.goto("/?lang=zh")
+    tid(page, "checkin").click()
+    tid(page, "method-card").click()
+    locked = said(kiosk, "zh", "This card is locked for this number. Use the other way or ask staff.")
+    page.wait_for_selector(f'[data-testid="error-pin"]:has-text("{locked}")')  # said before anything is typed
+    assert tid(page, "error-pin").inner_text() == locked
+    assert tid(page, "tries-left").inner_text() == said(kiosk, "zh", "Tries left: %(n)s", n=0)
+    screenshot(page, "10-card-locked-zh")
+    type_digits(page, "4321")  # the right PIN, but the card will not take it
+    with page.expect_response(lambda r: "/screen/card?" in r.url) as answer:
+        tid(page, "pin-ok").click()
+    assert answer.value.status == 422 and answer.value.json()["code"] == "locked"
+    assert tid(page, "error-pin").inner_text() == locked
+    # 照合番号B: a wrong one spends one of its ten tries and says how many are left
+    tid(page, "use-code-b").click()
+    page.wait_for_selector(f'[data-testid="tries-left"]:has-text("{said(kiosk, "zh", "Tries left: %(n)s", n=10)}")')
+    type_digits(page, "5502172030")
+    screenshot(page, "10-code-b-entry-zh")
+    type_digits(page, "9999")
+    tid(page, "pin-ok").click()
+    wrong = said(kiosk, "zh", "That number is not right. Tries left: %(n)s.", n=9)
+    page.wait_for_selector(f'[data-testid="error-code_b"]:has-text("{wrong}")')
+    assert tid(page, "error-code_b").inner_text() == wrong
+    assert applet.code_b_tries == 9 and applet.pin_tries == 0
+    screenshot(page, "10-code-b-wrong-zh")
+    type_digits(page, "55021720301234")
+    tid(page, "pin-ok").click()
+    shown(page, "confirm")
+    assert "𠮷田　花子" in tid(page, "identified").inner_text()
+    assert events(kiosk) == []
+
+
 # -- QR: keyboard-wedge scanner and camera --------------------------------------------------------
 
 def test_qr_by_wedge_scanner_forged_refused_then_household_checks_in(kiosk_server, page_at, hq_key):
@@ -250,6 +330,57 @@ def test_qr_by_wedge_scanner_forged_refused_then_household_checks_in(kiosk_serve
     assert {e["household_id"] for e in saved} == {"hh-yaizu-0001"}
     assert {e["person"]["prereg_id"] for e in saved} == {"p-0001", "p-0003"}
     assert [e["data"]["needs"] for e in saved if e["type"] == "needs"] == [["dialysis"], ["allergy", "infant"]]
+
+
+def test_a_person_listed_twice_is_shown_on_the_household_screen_and_can_go_back(kiosk_server, page_at, hq_key):
+    kiosk = kiosk_server()
+    trust(kiosk, hq_key)
+    page = page_at(kiosk.url)
+    page.goto("/?lang=vi")
+    tid(page, "checkin").click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    shown(page, "confirm")
+    tid(page, "present-1").uncheck()  # 花子 not ticked at first...
+    tid(page, "confirm-yes").click()
+    tid(page, "member-name").fill("焼津 花子")  # ...but typed in by hand (allowed: she is not listed)
+    tid(page, "member-birth").fill("1950-07-07")
+    page.locator('input[name="sex"][value="female"]').check()
+    tid(page, "member-add").click()
+    page.wait_for_selector('[data-testid="members"]:has-text("焼津 花子")')
+    tid(page, "back-confirm").click()  # and then ticked as well
+    shown(page, "confirm")
+    tid(page, "present-1").check()
+    tid(page, "confirm-yes").click()
+    tid(page, "members-next").click()
+    tid(page, "stay-in_shelter").click()
+    tid(page, "needs-next").click()
+    shown(page, "consent")
+    tid(page, "back-needs").click()  # back from consent to the step before
+    shown(page, "needs")
+    tid(page, "back-stay").click()
+    shown(page, "stay")
+    tid(page, "back-members").click()
+    shown(page, "members")
+    tid(page, "members-next").click()
+    tid(page, "stay-in_shelter").click()
+    tid(page, "needs-next").click()
+    tid(page, "consent-none").click()
+    tid(page, "submit").click()
+    # the check-in refuses it: the household screen is shown again, the message next to its list
+    shown(page, "members")
+    page.wait_for_selector('[data-testid="error-members"]:not(:empty)')
+    assert tid(page, "error-members").inner_text() == said(kiosk, "vi", "The same person is listed twice.")
+    screenshot(page, "11-listed-twice-vi")
+    assert events(kiosk) == []
+    tid(page, "members").get_by_role("button").click()  # remove the one typed in
+    tid(page, "members-next").click()
+    tid(page, "stay-in_shelter").click()
+    tid(page, "needs-next").click()
+    assert tid(page, "consent-none").get_attribute("aria-pressed") == "true"  # still as chosen
+    tid(page, "submit").click()
+    shown(page, "done")
+    assert [e["person"]["name"] for e in events(kiosk) if e["type"] == "checkin"] == ["焼津 太郎", "焼津 花子", "焼津 陽菜"]
 
 
 def test_the_camera_reads_a_qr_through_the_bundled_scanner(browser, kiosk_server, page_at, hq_key):
@@ -313,7 +444,9 @@ def test_leaving_and_moving_to_another_shelter(kiosk_server, page_at, hq_key):
     page.locator('[data-testid="destinations"] button:visible').first.click()
     page.wait_for_selector('[data-screen="done"]:not([hidden])')
     screenshot(page, "13-moved")
-    assert tid(page, "done-destination").inner_text()
+    store = KioskStore(kiosk.db)
+    assert tid(page, "done-destination").inner_text() == store.shelter_name("H001")
+    store.close()
     moved = events(kiosk)[before:]
     assert [(e["type"], e["person"]["name"], e["data"]) for e in moved] == [
         ("transfer", "焼津 太郎", {"to_shelter_id": "H001"}), ("transfer", "焼津 花子", {"to_shelter_id": "H001"})]
@@ -328,6 +461,9 @@ def test_leaving_and_moving_to_another_shelter(kiosk_server, page_at, hq_key):
     assert tid(page, "present-0").is_disabled() and tid(page, "present-2").is_checked()
     tid(page, "checkout").click()
     page.wait_for_selector('[data-screen="done"]:not([hidden])')
+    assert tid(page, "done-names").inner_text() == "焼津 陽菜"
+    assert page.locator('[data-show="done-checkout"]').is_visible()
+    screenshot(page, "13-checked-out")
     assert [(e["type"], e["person"]["name"]) for e in events(kiosk)[before + 2:]] == [("checkout", "焼津 陽菜")]
 
     # nobody of the household is here any more: leaving again is refused, in words (in Japanese: the
@@ -368,6 +504,46 @@ def test_a_linked_ic_card_checks_its_holder_out(kiosk_server, page_at, in_backgr
     assert events(kiosk)[-1]["type"] == "checkout"
 
 
+def test_a_linked_ic_card_checks_its_holder_in_to_stay_at_home(kiosk_server, page_at, in_background):
+    pytest.importorskip("nfc")
+    from evac.ictoken import ic_token
+    from kiosk.card_emulator import NfcUdpFelica
+    from tests.conftest import free_udp_port
+    device = f"udp:127.0.0.1:{free_udp_port()}"
+    kiosk = kiosk_server(IC_READER=True, NFC_DEVICE=device, CARD_WAIT=5, SCREEN_DONE_TIMEOUT=2)
+    trust(kiosk, Ed25519PrivateKey.generate())
+    idm = bytes.fromhex("0114B3A1C2D3E4F6")
+    store = KioskStore(kiosk.db)
+    # staff linked the card on an earlier stay; the holder went home and now comes back
+    (person,) = [e.person for e in store.check_in("H031", [_person("焼津 二郎", "1962-02-02")])]
+    store.link_ic(ic_token(idm, store.ic_token_key()), person.name, person.birth_date, person.address)
+    store.check_out(person.name, person.birth_date, person.address)
+    store.close()
+    before = len(events(kiosk))
+    in_background(NfcUdpFelica(idm, device))
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    tid(page, "checkin").click()
+    tid(page, "method-ic").click()
+    shown(page, "ic")
+    screenshot(page, "17-ic")
+    tid(page, "ic-read").click()
+    shown(page, "confirm")
+    assert "焼津 二郎" in tid(page, "identified").inner_text() and tid(page, "present-0").is_checked()
+    walk_to_consent(page, stay="stay-at_home")
+    tid(page, "consent-family").click()
+    tid(page, "submit").click()
+    shown(page, "done")
+    screenshot(page, "18-ic-checked-in-at-home")
+    assert [(e["type"], e["person"]["name"], e["data"]) for e in events(kiosk)[before:] if e["type"] == "checkin"] == [
+        ("checkin", "焼津 二郎", {"stay_type": "at_home"})]
+    # nobody taps "Finish": after SCREEN_DONE_TIMEOUT the screen starts over for the next person
+    page.wait_for_url(kiosk.url + "/", timeout=15_000)
+    shown(page, "start")
+    assert "焼津 二郎" not in page.content() and page.evaluate("document.documentElement.lang") == "ja"
+    screenshot(page, "19-start-after-done")
+
+
 def _person(name, birth):
     from evac.events import Person
     return Person(name, birth, "male", "焼津市小川1")
@@ -380,7 +556,15 @@ def test_i_have_nothing_calls_staff(kiosk_server, page_at):
     page = page_at(kiosk.url)
     page.goto("/?lang=vi")
     tid(page, "checkin").click()
+    # the kiosk does not answer (the request fails in the browser, as when the network is down)
+    page.route("**/screen/call-staff*", lambda route: route.abort("connectionrefused"))
     tid(page, "method-nothing").click()
+    page.wait_for_selector('[data-testid="error-method"]:not(:empty)')
+    assert tid(page, "error-method").inner_text() == said(
+        kiosk, "vi", "The kiosk did not answer. Please try again or ask staff.")
+    screenshot(page, "14-staff-call-failed-vi")
+    page.unroute("**/screen/call-staff*")
+    tid(page, "method-nothing").click()  # tried again: now it gets through
     page.wait_for_selector('[data-screen="called"]:not([hidden])')
     screenshot(page, "14-staff-called-vi")
     store = KioskStore(kiosk.db)
@@ -404,6 +588,7 @@ def test_inactivity_returns_to_a_blank_start_in_japanese(insert_card, kiosk_serv
     assert "𠮷田" in page.content()
     page.wait_for_url(kiosk.url + "/", timeout=15_000)  # nobody touched the screen
     page.wait_for_selector('[data-screen="start"]:not([hidden])')
+    screenshot(page, "20-start-after-timeout")
     assert "𠮷田" not in page.content() and "2015" not in page.content()
     assert page.evaluate("document.documentElement.lang") == "ja"
     assert events(kiosk) == []
@@ -454,6 +639,28 @@ def test_the_guard_catches_a_request_leaving_the_app(kiosk_server, page_at):
     page_at.outside.clear()  # recorded as it should be; it is what this test is about
 
 
+def test_every_kiosk_page_keeps_to_the_kiosk_and_the_staff_pages_still_work(staff_kiosk, page_at):
+    """The Content-Security-Policy is the whole kiosk's (the screen, the staff tablet, the status page), and
+    the staff pages break nothing under it: not even the print page's button."""
+    from kiosk import CONTENT_SECURITY_POLICY
+    from tests.staff_browser import PASSWORD
+    kiosk = staff_kiosk()
+    page = page_at(kiosk.url)
+    refused = []
+    page.on("console", lambda msg: "Content Security Policy" in msg.text and refused.append(msg.text))
+    for path in ("/", "/status", "/staff/login"):
+        assert page.goto(path).headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
+    page.fill("#name", "sato")
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(kiosk.url + "/staff/")
+    page.goto("/staff/roster/print")
+    page.evaluate("window.print = () => { window.printed = true; }")  # no print dialog in a test
+    page.locator("button", has_text="印刷").click()
+    assert page.evaluate("window.printed === true")
+    assert refused == []
+
+
 def test_the_screen_draws_with_the_font_the_kiosk_serves(kiosk_server, page_at):
     """No font from outside and none assumed on the machine: Noto Sans JP comes from the kiosk."""
     kiosk = kiosk_server()
@@ -465,3 +672,126 @@ def test_the_screen_draws_with_the_font_the_kiosk_serves(kiosk_server, page_at):
     assert loaded
     fonts = [u for u in page.requests if u.endswith(".woff2")]
     assert fonts and all(u.startswith(kiosk.url + "/static/vendor/fonts/") for u in fonts)
+
+
+def test_the_chinese_screen_draws_every_character_with_fonts_the_kiosk_serves(kiosk_server, page_at):
+    """Every character the Chinese screen can show (its screens, hidden ones too, and every text of the
+    zh catalog, errors included) lies in a font face the kiosk served and the browser loaded: Noto Sans
+    SC first, Noto Sans JP for Japanese names; nothing is left to the machine's own fonts."""
+    from babel.messages.pofile import read_po
+    with open("kiosk/translations/zh/LC_MESSAGES/messages.po", "rb") as f:
+        catalog = "".join(m.string for m in read_po(f, locale="zh") if m.id and isinstance(m.string, str))
+    kiosk = kiosk_server()
+    page = page_at(kiosk.url)
+    page.goto("/?lang=zh")
+    found = page.evaluate("""async (catalog) => {
+        const templates = [...document.querySelectorAll("template")].map((t) => t.content.textContent).join("");
+        const text = document.title + document.body.textContent + templates + "⚠" + catalog;
+        const chars = [...new Set(Array.from(text))].filter((c) => c.trim());
+        const all = chars.join("");
+        const stack = '"Noto Sans SC", "Noto Sans JP"';
+        await Promise.all([document.fonts.load(`24px ${stack}`, all), document.fonts.load(`bold 24px ${stack}`, all)]);
+        const inRange = (ranges, cp) => ranges.split(",").some((r) => {
+            const [a, b] = r.trim().slice(2).split("-").map((h) => parseInt(h, 16));
+            return cp >= a && cp <= (b === undefined ? a : b); });
+        const family = (f) => f.family.replace(/["']/g, "");
+        const loaded = [...document.fonts].filter((f) => f.status === "loaded");
+        const by = (name, c) => loaded.some((f) => family(f) === name && inRange(f.unicodeRange, c.codePointAt(0)));
+        // the catalog's Chinese (the page's own text has Japanese too: the shelter's name, 日本語)
+        const chinese = [...new Set(Array.from(catalog))].filter((c) => /\\p{Script=Han}/u.test(c));
+        return {
+            missing: chars.filter((c) => !by("Noto Sans SC", c) && !by("Noto Sans JP", c)),
+            chineseNotSc: chinese.filter((c) => !by("Noto Sans SC", c)),
+            check: document.fonts.check(`24px ${stack}`, all) && document.fonts.check(`bold 24px ${stack}`, all),
+            checkSc: document.fonts.check('16px "Noto Sans SC"', "这们为说对时请选择记难"),
+            family: getComputedStyle(document.body).fontFamily,
+        }; }""", catalog)
+    assert found["missing"] == [], found["missing"]
+    assert found["check"] and found["checkSc"]
+    assert found["family"].startswith('"Noto Sans SC"')
+    assert "这" in catalog and found["chineseNotSc"] == []  # simplified Chinese in its own font
+    fonts = [u for u in page.requests if u.endswith(".woff2")]
+    assert any("/noto-sans-sc-" in u for u in fonts)
+    assert all(u.startswith(kiosk.url + "/static/vendor/fonts/") for u in fonts)
+    # and the PIN pad's digits use the served font too (no monospace font of the machine)
+    assert "mono" not in page.evaluate("getComputedStyle(document.querySelector('#secret')).fontFamily").lower()
+
+
+TOUCH = 64  # px: the kiosk's own rule for anything a finger taps (kiosk.css)
+BODY_TEXT = 24  # px
+
+
+def too_small(page) -> list[str]:
+    """What on the screen shown is too small: a touch target under TOUCH px in its smaller dimension, or
+    text under BODY_TEXT px.  A checkbox or radio inside a label counts by its label (the whole label
+    is the target); a caption label (for=...) is not a target, its input is."""
+    return page.evaluate("""([touch, bodyText]) => {
+        const seen = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+        const name = (el) => `${el.tagName.toLowerCase()}[${el.dataset.testid || el.id || el.className || ""}]`
+                             + ` "${(el.innerText || el.value || "").trim().slice(0, 30)}"`;
+        const bad = [];
+        for (const el of document.querySelectorAll("button, a[href], input, select, textarea, label:has(input)")) {
+            if (!seen(el) || (el.matches("input[type=checkbox], input[type=radio]") && el.closest("label"))) continue;
+            const r = el.getBoundingClientRect();
+            if (Math.min(r.width, r.height) < touch) bad.push(`${name(el)} ${Math.round(r.width)}x${Math.round(r.height)}`);
+        }
+        for (const el of document.querySelectorAll("body *")) {
+            if (!seen(el) || el.closest("script, template")) continue;
+            const text = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+            const size = parseFloat(getComputedStyle(el).fontSize);
+            if (text && size < bodyText) bad.push(`${name(el)} text ${size}px`);
+        }
+        return bad; }""", [TOUCH, BODY_TEXT])
+
+
+def test_every_target_is_large_and_every_text_readable_on_every_screen(kiosk_server, page_at, hq_key):
+    kiosk = kiosk_server(CARD_READER="nfc", IC_READER=True)  # their screens shown, no reader touched
+    trust(kiosk, hq_key)
+    page = page_at(kiosk.url)
+    checked = []
+
+    def measure(screen: str) -> None:
+        shown(page, screen)
+        assert too_small(page) == [], screen
+        checked.append(screen)
+
+    for method, screen in (("method-card", "card"), ("method-ic", "ic"), ("method-nothing", "called")):
+        page.goto("/?lang=pt")
+        measure("start")
+        tid(page, "checkin").click()
+        measure("method")
+        tid(page, method).click()
+        measure(screen)
+    page.goto("/?lang=pt")
+    tid(page, "checkin").click()
+    tid(page, "method-qr").click()
+    measure("qr")
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    measure("confirm")
+    tid(page, "confirm-yes").click()
+    tid(page, "member-add").click()  # with its errors shown
+    page.wait_for_selector('[data-testid="error-member.name"]:not(:empty)')
+    tid(page, "member-name").fill("焼津 次郎")
+    tid(page, "member-birth").fill("2010-05-05")
+    tid(page, "member-sex-other").check()
+    tid(page, "member-add").click()
+    page.wait_for_selector('[data-testid="members"]:has-text("焼津 次郎")')
+    measure("members")
+    tid(page, "members-next").click()
+    measure("stay")
+    tid(page, "stay-in_shelter").click()
+    measure("needs")
+    tid(page, "needs-next").click()
+    measure("consent")
+    tid(page, "consent-public").click()
+    tid(page, "submit").click()
+    measure("done")
+    page.goto("/?lang=pt")
+    tid(page, "leave").click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    measure("confirm")
+    tid(page, "moving").click()
+    measure("transfer")
+    assert set(checked) == {"start", "method", "card", "ic", "called", "qr", "confirm", "members", "stay", "needs",
+                            "consent", "done", "transfer"}

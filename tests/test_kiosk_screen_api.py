@@ -77,6 +77,43 @@ def test_a_household_checks_in_with_needs_and_consent_in_one_go(kiosk):
     assert kiosk.store.last_seq == 5
 
 
+def test_a_member_is_checked_against_everyone_listed_when_added(kiosk):
+    token = identify(kiosk)
+    jiro = {"name": "焼津 次郎", "birth_date": "2010-05-05", "sex": "male"}
+    ok = kiosk.post("/screen/member?lang=en", json={"token": token, "present": [0, 1], "members": [], **jiro})
+    assert ok.status_code == 200 and ok.get_json() == jiro
+    # the card holder again (name and birth date as identified, same household address): refused here,
+    # next to the name, not at the end of the check-in
+    taro = {"name": "焼津　太郎", "birth_date": "1948-03-03", "sex": "male"}
+    resp = kiosk.post("/screen/member?lang=pt", json={"token": token, "present": [0], "members": [jiro], **taro})
+    assert resp.status_code == 422 and resp.get_json()["errors"] == {"member.name": "Esta pessoa já está na lista."}
+    resp = kiosk.post("/screen/member?lang=en", json={"token": token, "present": [0], "members": [jiro], **jiro})
+    assert resp.get_json()["errors"] == {"member.name": "This person is already on the list."}
+    # someone identified but not here (not ticked) may be added by hand
+    hanako = {"name": "焼津 花子", "birth_date": "1950-07-07", "sex": "female"}
+    assert kiosk.post("/screen/member", json={"token": token, "present": [0], "members": [], **hanako}).status_code == 200
+    # the fifteenth person is the last: the sixteenth is refused when added, in words
+    others = [{"name": f"焼津 {i}郎", "birth_date": f"2000-01-{i:02d}", "sex": "male"} for i in range(1, 14)]
+    last = {"name": "焼津 十四郎", "birth_date": "2001-01-01", "sex": "male"}
+    assert kiosk.post("/screen/member", json={"token": token, "present": [0], "members": others, **last}).status_code == 200
+    resp = kiosk.post("/screen/member?lang=en", json={"token": token, "present": [0, 1], "members": others, **last})
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"] == {"members": "Too many people for one check-in. Please ask staff."}
+    # without the identification it was made for, nothing is checked
+    resp = kiosk.post("/screen/member?lang=en", json={"token": "guess", "present": [0], **jiro})
+    assert resp.get_json()["errors"] == {"form": "This took too long. Please start again."}
+    assert kiosk.store.last_seq == 0
+
+
+def test_every_kiosk_page_says_it_loads_nothing_from_outside(kiosk):
+    from kiosk import CONTENT_SECURITY_POLICY
+    for path in ("/", "/status", "/staff/login", "/api/status", "/static/kiosk.css"):
+        resp = kiosk.get(path)
+        assert resp.status_code == 200, path
+        assert resp.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, path
+    assert "default-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
+
+
 def test_a_made_up_token_or_person_index_saves_nothing(kiosk):
     body = {"present": [0], "stay_type": "in_shelter", "needs": [[]], "disclosure": "none"}
     assert "form" in kiosk.post("/screen/checkin", json={**body, "token": "guess"}).get_json()["errors"]
@@ -123,25 +160,33 @@ def test_card_input_is_checked_before_any_reader_is_touched(kiosk):
     assert resp.get_json()["code"] == "no_reader" and "きかい" in resp.get_json()["errors"]["pin"]
 
 
-def test_tries_left_are_read_without_spending_one():
-    from evac.card.applet import CardIdentity, MyNumberApplet
-    from evac.card.mynumber import CardError, read_basic4, tries_left
-    applet = MyNumberApplet(CardIdentity("焼津 太郎", "焼津市", "19480303", "1", "123456789012", pin="1234",
-                                         code_b="23030320301234"))
-
-    def transmit(apdu: bytes):
-        answer = applet.process(apdu)
-        return answer[:-2], int.from_bytes(answer[-2:], "big")
-    assert tries_left(transmit) == 3 and tries_left(transmit, code_b=True) == 10
-    with pytest.raises(CardError):
-        read_basic4(transmit, pin="0000")
-    assert tries_left(transmit) == 2 == applet.pin_tries  # looking spent nothing
+def test_card_tries_are_read_through_pcscd_without_spending_one(insert_card, tmp_path):
+    """/screen/card-tries through the real stack (pyscard, pcscd, vpcd, the software card): it says how
+    many tries are left and spends none; the card's own counters are read before and after."""
+    from evac.card.applet import MyNumberApplet
+    from tests.test_card_pcsc import identity
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD", "WATCH_TAPS": False})
+    client = app.test_client()
+    applet = insert_card(MyNumberApplet(identity(), pin_tries=2))
+    assert (applet.pin_tries, applet.code_b_tries) == (2, 10)
+    resp = client.post("/screen/card-tries?lang=en", json={})
+    assert resp.status_code == 200 and resp.get_json() == {"tries_left": 2, "text": "Tries left: 2", "warning": ""}
+    resp = client.post("/screen/card-tries?lang=en", json={"code_b": True})
+    assert resp.get_json()["tries_left"] == 10
+    assert (applet.pin_tries, applet.code_b_tries) == (2, 10)  # looking spent nothing
+    applet.pin_tries = 1
+    resp = client.post("/screen/card-tries?lang=en", json={})
+    assert resp.get_json()["tries_left"] == 1 and "Only one try is left" in resp.get_json()["warning"]
     applet.pin_tries = 0
-    assert tries_left(transmit) == 0
+    resp = client.post("/screen/card-tries?lang=pt", json={})
+    assert resp.get_json()["tries_left"] == 0 and resp.get_json()["warning"].startswith("Este cartão está bloqueado")
+    assert applet.pin_tries == 0
     applet.is_my_number_card = False
-    with pytest.raises(CardError, match="not a My Number card"):
-        tries_left(transmit)
-    assert 0x0001 not in applet.selected
+    resp = client.post("/screen/card-tries?lang=en", json={})
+    assert resp.status_code == 422 and resp.get_json() == {
+        "errors": {"pin": "This is not a My Number card."}, "code": "not_my_number_card"}
+    assert 0x0001 not in applet.selected  # the Individual Number's file was never even opened
 
 
 def test_an_unknown_language_falls_back_to_japanese(kiosk):

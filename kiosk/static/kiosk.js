@@ -37,6 +37,7 @@
       if (key.startsWith("purpose-")) el.hidden = key !== "purpose-" + state.purpose;
     });
     clearErrors();
+    sayPending(name);
     if (name !== "qr") stopCamera();
     if (name === "qr") $("#qr-input").focus();
     if (name === "card") watchCard();
@@ -47,20 +48,51 @@
   }
 
   // -- errors next to their field ----------------------------------------------------------
+  // The check-in's screens in order: an error the final check-in finds is said on the screen of its
+  // field, the earliest first, and the others when the person gets back to theirs.
+  const FLOW = ["confirm", "members", "stay", "needs", "consent"];
+  let pending = {};
   function clearErrors() {
     $$("[data-error]").forEach((el) => { el.textContent = ""; });
     $$("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
   }
+  function slotFor(field, screen) {
+    // a field's own slot, wherever it is; a member of the household in the members list's; the rest
+    // in the general one of the screen
+    const own = field === "form" ? null : $(`[data-error="${CSS.escape(field)}"]`)
+      || (field.startsWith("members.") ? $('[data-error="members"]') : null);
+    return own || $('[data-error="form"]', screen) || $("[data-error]", screen);
+  }
+  function say(el, field, message) {
+    if (!el) return;
+    const member = field.match(/^members\.(\d+)\./);
+    if (member && state.members[Number(member[1])]) message = `${state.members[Number(member[1])].name}: ${message}`;
+    el.textContent = el.textContent ? el.textContent + " " + message : message;
+    const input = el.previousElementSibling;
+    if (input && input.matches("input, output")) input.setAttribute("aria-invalid", "true");
+  }
   function showErrors(errors) {
+    // on the screen shown
     clearErrors();
     const screen = $(".screen:not([hidden])");
     for (const [field, message] of Object.entries(errors)) {
-      const el = $(`[data-error="${CSS.escape(field)}"]`, screen) || $('[data-error="form"]', screen)
-        || $("[data-error]", screen);
-      if (!el) continue;
-      el.textContent = el.textContent ? el.textContent + " " + message : message;
-      const input = el.previousElementSibling;
-      if (input && input.matches("input, output")) input.setAttribute("aria-invalid", "true");
+      let el = slotFor(field, screen);
+      if (el && !screen.contains(el)) el = $('[data-error="form"]', screen) || $("[data-error]", screen);
+      say(el, field, message);
+    }
+  }
+  function showErrorsWhere(errors) {
+    const consent = $('[data-screen="consent"]');
+    const screenOf = (field) => { const el = slotFor(field, consent); return el ? el.closest(".screen").dataset.screen : "consent"; };
+    const first = FLOW.find((name) => Object.keys(errors).some((f) => screenOf(f) === name)) || "consent";
+    pending = { ...errors };
+    show(first);
+  }
+  function sayPending(name) {
+    const screen = $(`[data-screen="${name}"]`);
+    for (const [field, message] of Object.entries(pending)) {
+      const el = slotFor(field, screen);
+      if (el && screen.contains(el)) { say(el, field, message); delete pending[field]; }
     }
   }
 
@@ -91,7 +123,10 @@
     const list = $('[data-list="identified"]');
     list.replaceChildren();
     data.persons.forEach((p, i) => {
+      // the whole row is the checkbox's label: a large target for a finger
       const li = document.createElement("li");
+      const row = document.createElement("label");
+      row.className = "person";
       const box = document.createElement("input");
       box.type = "checkbox";
       box.checked = state.present[i];
@@ -100,13 +135,14 @@
       box.addEventListener("change", () => { state.present[i] = box.checked; });
       const text = document.createElement("span");
       text.textContent = `${p.name}（${p.birth_date}）`;
-      li.append(box, text);
+      row.append(box, text);
       if (p.here) {
         const note = document.createElement("span");
         note.className = "note";
         note.textContent = S.here;
-        li.append(note);
+        row.append(note);
       }
+      li.append(row);
       list.append(li);
     });
     show("confirm");
@@ -231,6 +267,7 @@
   }
 
   // -- household, stay, needs, consent ----------------------------------------------------
+  function presentIndexes() { return state.present.map((on, i) => (on ? i : -1)).filter((i) => i >= 0); }
   function people() {
     const here = state.identified.filter((_, i) => state.present[i]).map((p) => p.name);
     return here.concat(state.members.map((m) => m.name));
@@ -259,8 +296,11 @@
   }
   async function addMember(form) {
     const sex = $('input[name="sex"]:checked', form);
-    const r = await post("/screen/member", { name: form.elements.name.value, birth_date: form.elements.birth_date.value,
-                                             sex: sex ? sex.value : null });
+    // the kiosk checks the person against everyone listed so far: nobody twice, not too many
+    const r = await post("/screen/member", {
+      token: state.token, present: presentIndexes(),
+      members: state.members.map((m) => ({ name: m.name, birth_date: m.birth_date, sex: m.sex })),
+      name: form.elements.name.value, birth_date: form.elements.birth_date.value, sex: sex ? sex.value : null });
     if (!r.ok) { showErrors(r.data.errors); return; }
     state.members.push({ ...r.data, needs: [] });
     form.reset();
@@ -298,16 +338,15 @@
     $$("[data-consent]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.consent === value)));
   }
   async function submitCheckin() {
-    const present = state.present.map((on, i) => (on ? i : -1)).filter((i) => i >= 0);
     const r = await post("/screen/checkin", {
-      token: state.token, present, members: state.members, stay_type: state.stay,
+      token: state.token, present: presentIndexes(), members: state.members, stay_type: state.stay,
       needs: personNeeds(), disclosure: state.disclosure, family_code: $("#family-code").value.trim() });
-    if (r.ok) done("checkin", r.data); else showErrors(r.data.errors);
+    if (r.ok) done("checkin", r.data); else showErrorsWhere(r.data.errors);
   }
 
   // -- leaving -----------------------------------------------------------------------------
   async function leave(toShelter, toName) {
-    let present = state.present.map((on, i) => (on ? i : -1)).filter((i) => i >= 0);
+    let present = presentIndexes();
     if (!present.length && state.identified.some((p) => p.here)) { showErrors({ present: S.nobody }); return; }
     // nobody identified is checked in here: the kiosk says so, in words
     if (!present.length) present = state.identified.map((_, i) => i);
