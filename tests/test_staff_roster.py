@@ -1,6 +1,7 @@
 """The roster on the staff tablet and what staff do to one person; every bad form saves nothing."""
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -342,6 +343,12 @@ def test_transfer_to_another_shelter(app, checked_in):
     url = f"/staff/person/{key(ICHIRO)}"
     page = client.get(url).text
     assert 'value="H002"' in page and 'value="H001"' not in page, "the list is the kiosk's shelters but this one"
+    # Somewhere to stay first: the designated shelters, then tsunami buildings, then emergency places.
+    offered = re.findall(r'<option value="([A-Z]\d{3})">[^<]*（([^）]+)）</option>', page)
+    kinds = [kind for _sid, kind in offered]
+    assert kinds[0] == "指定避難所" and kinds[-1] == "指定緊急避難場所"
+    assert kinds == sorted(kinds, key=["指定避難所", "津波避難ビル", "指定緊急避難場所"].index)
+    assert {sid[0] for sid, kind in offered if kind == "津波避難ビル"} == {"T"}
     resp = post(client, url + "/transfer", {"to_shelter": "H002"}, url)
     assert resp.status_code == 302
     where = checked_in.find(ICHIRO.name, ICHIRO.birth_date, ICHIRO.address).where

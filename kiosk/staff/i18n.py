@@ -39,3 +39,6 @@ CONSENT_LABELS = {"none": _l("No (only what the law allows)"),
                   "family": _l("Family who give our family code"),
                   "public": _l("Anyone who asks")}
 SHELTER_STATUS_LABELS = {"open": _l("Open"), "full": _l("Full"), "closed": _l("Closed")}
+# The city's three kinds of site, in the order a transfer is usually to: somewhere to stay first.
+SITE_KIND_LABELS = {"shelter": _l("Designated shelter"), "tsunami_building": _l("Tsunami evacuation building"),
+                    "emergency_space": _l("Emergency evacuation place")}

@@ -16,7 +16,7 @@ from ..db import get_store
 from ..store import KioskError
 from .auth import guard, lead_required, not_saved_message
 from .forms import ActionForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
-from .i18n import NEED_LABELS, STAY_LABELS, gettext as t
+from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
 guard(bp)
@@ -74,9 +74,13 @@ def _form_data(row) -> dict:
 
 def _transfer_choices(form: TransferForm, row) -> None:
     here = _shelter()
-    rows = get_store().db.execute("SELECT id, name FROM shelters WHERE id != ? ORDER BY id", (here,))
-    form.to_shelter.choices = [SelectChoice("", t("Choose a shelter"))] + [SelectChoice(sid, f"{sid} {name}")
-                                                                         for sid, name in rows]
+    order = list(SITE_KIND_LABELS)
+    rows = sorted((sid, name, kind) for sid, name, kind in get_store().shelter_list() if sid != here)
+    # Designated shelters (where people stay) first, then tsunami buildings and emergency places.
+    rows.sort(key=lambda r: order.index(r[2]) if r[2] in order else len(order))
+    form.to_shelter.choices = [SelectChoice("", t("Choose a shelter"))] + [
+        SelectChoice(sid, f"{sid} {name}（{SITE_KIND_LABELS[kind]}）" if kind in SITE_KIND_LABELS else f"{sid} {name}")
+        for sid, name, kind in rows]
 
 
 @bp.get("/person/<key>")
