@@ -14,6 +14,7 @@ class PcscReader:
     def __init__(self, reader_name: str | None = None):
         try:
             from smartcard.Exceptions import CardConnectionException, NoCardException
+            from smartcard.scard import SCARD_E_SHARING_VIOLATION, SCARD_SHARE_EXCLUSIVE
             from smartcard.System import readers
         except ImportError:
             raise CardError("no_reader", "PC/SC support (pyscard) is not installed on this kiosk") from None
@@ -29,10 +30,14 @@ class PcscReader:
                             (f" with a name starting {reader_name!r}" if reader_name else ""))
         self.connection = available[0].createConnection()
         try:
-            self.connection.connect()
+            # Exclusive: no other program on this machine (`evac card read`, say) talks to the card
+            # between our reading its tries left and sending the PIN.
+            self.connection.connect(mode=SCARD_SHARE_EXCLUSIVE)
         except NoCardException:
             raise CardError("no_card", "there is no card on the reader") from None
         except CardConnectionException as exc:
+            if getattr(exc, "hresult", 0) & 0xFFFFFFFF == SCARD_E_SHARING_VIOLATION & 0xFFFFFFFF:
+                raise CardError("busy", "another program is using the card reader; try again in a moment") from None
             raise CardError("no_card", f"the card could not be read ({exc})") from None
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
+from contextlib import contextmanager
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
@@ -105,6 +107,32 @@ def card_status():
     return jsonify({"reader": watcher is not None, "card_present": bool(watcher and watcher.card_present)})
 
 
+# One card read at a time in this kiosk: two requests at once (a double tap, or someone on the LAN)
+# could each read "2 tries left" before either spends one, and together lock the evacuee's card.
+_reader_in_use = threading.Lock()
+
+
+@contextmanager
+def one_reader_at_a_time():
+    if not _reader_in_use.acquire(blocking=False):
+        raise CardError("busy", "the card reader is busy with another card; wait a moment and try again")
+    try:
+        yield
+    finally:
+        _reader_in_use.release()
+
+
+@contextmanager
+def card_reader(config):
+    """The card reader, opened for this request alone and closed (the card powered off) after it."""
+    with one_reader_at_a_time():
+        reader = open_reader(config)
+        try:
+            yield reader
+        finally:
+            reader.close()
+
+
 def open_reader(config):
     """The card reader this kiosk is configured with: CARD_READER 'pcsc' or 'nfc' (NFC_DEVICE, e.g. usb)."""
     from .card_readers import NfcReader, PcscReader
@@ -124,11 +152,8 @@ def card_checkin():
     if len(secret) != 1:
         raise KioskError("give the 4-digit PIN, or 照合番号B")
     try:
-        reader = open_reader(current_app.config)
-        try:
+        with card_reader(current_app.config) as reader:
             info = read_basic4(reader.transmit, **secret)
-        finally:
-            reader.close()
     except CardError as exc:
         return jsonify({"error": exc.code, "message": exc.message, "tries_left": exc.tries_left}), 422
     person = parse_person(info.to_json())
@@ -141,7 +166,8 @@ def tapped_ic_token() -> str:
     key = get_store().ic_token_key()
     if not key:
         raise KioskError("IC cards can be used once this kiosk has synced with HQ")
-    idm = read_felica_idm(current_app.config.get("NFC_DEVICE", "usb"), current_app.config.get("CARD_WAIT", 15.0))
+    with one_reader_at_a_time():
+        idm = read_felica_idm(current_app.config.get("NFC_DEVICE", "usb"), current_app.config.get("CARD_WAIT", 15.0))
     return ic_token(idm, key)
 
 

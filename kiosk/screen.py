@@ -22,7 +22,7 @@ from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
-from .checkin import open_reader, tapped_ic_token
+from .checkin import card_reader, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
@@ -44,6 +44,7 @@ CARD_MESSAGES = {
     "card_removed": _l("The card moved before it was read. Hold it still and try again."),
     "corrupt": _l("The card could not be read. Please ask staff."),
     "no_reader": _l("This kiosk has no card reader. Scan a QR code or ask staff."),
+    "busy": _l("The card reader is busy. Please wait a moment and try again."),
     "card_error": _l("The card could not be read. Please ask staff."),
 }
 QR_MESSAGES = {
@@ -168,11 +169,8 @@ def card():
         raise FormErrors({field: _("Enter the 4-digit PIN.") if field == "pin"
                           else _("Enter the 14 digits of 照合番号B.")})
     try:
-        reader = open_reader(current_app.config)
-        try:
+        with card_reader(current_app.config) as reader:
             info = read_basic4(reader.transmit, **{field: secret})
-        finally:
-            reader.close()
     except CardError as exc:
         message = CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"])
         return jsonify({"errors": {field: str(message) % {"n": exc.tries_left}}, "code": exc.code,
@@ -187,11 +185,8 @@ def card_tries():
     """How many tries the PIN (or 照合番号B) of the card on the reader has left; reads nothing else."""
     field = "code_b" if _body().get("code_b") else "pin"
     try:
-        reader = open_reader(current_app.config)
-        try:
+        with card_reader(current_app.config) as reader:
             left = tries_left(reader.transmit, code_b=field == "code_b")
-        finally:
-            reader.close()
     except CardError as exc:
         return jsonify({"errors": {field: str(CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"]))},
                         "code": exc.code}), 422

@@ -59,6 +59,23 @@ def test_the_last_try_is_never_spent():
     assert exc.value.code == "last_try" and applet.pin_tries == 1  # not even the right PIN was sent
 
 
+@pytest.mark.parametrize("status", [0x6700, 0x9000, 0x6A82])
+def test_no_try_is_spent_when_the_card_does_not_say_how_many_are_left(status):
+    """A card (or reader driver) that answers the counting VERIFY with anything but 63Cx or 6983/6984:
+    the secret is never sent, whatever it is, so a wrong one cannot be the last."""
+    applet = card(pin_tries=1)
+    inner = transmit_of(applet)
+
+    def quiet_about_the_count(apdu: bytes):
+        if apdu == bytes([0x00, 0x20, 0x00, 0x80]):
+            return b"", status
+        return inner(apdu)
+    with pytest.raises(CardError) as refused:
+        read_basic4(quiet_about_the_count, pin="0000")
+    assert refused.value.code == "card_error" and "not trying" in refused.value.message
+    assert applet.pin_tries == 1
+
+
 def test_a_locked_card_is_reported():
     with pytest.raises(CardError) as exc:
         read_basic4(transmit_of(card(pin_tries=0)), pin="4321")

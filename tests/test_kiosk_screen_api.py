@@ -189,6 +189,57 @@ def test_card_tries_are_read_through_pcscd_without_spending_one(insert_card, tmp
     assert 0x0001 not in applet.selected  # the Individual Number's file was never even opened
 
 
+def test_two_card_reads_at_once_can_never_spend_the_last_try(insert_card, tmp_path):
+    """Wrong PINs sent all at once (a double tap, or several requests): the reader serves one request
+    at a time, so each sees the tries the one before it left, and the last try is never spent."""
+    import threading
+    from evac.card.applet import MyNumberApplet
+    from tests.test_card_pcsc import identity
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD", "WATCH_TAPS": False})
+    applet = insert_card(MyNumberApplet(identity(), pin_tries=2))
+    start, codes = threading.Barrier(6), []
+
+    def wrong_pin():
+        client = app.test_client()
+        start.wait()
+        codes.append(client.post("/screen/card?lang=en", json={"pin": "0000"}).get_json()["code"])
+    threads = [threading.Thread(target=wrong_pin) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert applet.pin_tries == 1, codes
+    assert codes.count("wrong_secret") == 1 and set(codes) <= {"wrong_secret", "last_try", "busy"}
+
+
+def test_a_busy_reader_is_said_and_nothing_is_sent_to_the_card(insert_card, tmp_path):
+    """Another request in this kiosk, or another program holding the reader: 'busy', in the chosen
+    language, and the card's counter untouched."""
+    from evac.card.applet import MyNumberApplet
+    from kiosk.card_readers import PcscReader
+    from kiosk.checkin import one_reader_at_a_time
+    from tests.test_card_pcsc import identity
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD", "WATCH_TAPS": False})
+    client = app.test_client()
+    applet = insert_card(MyNumberApplet(identity(), pin_tries=3))
+    busy = "O leitor de cartão está ocupado. Espere um momento e tente novamente."
+    with one_reader_at_a_time():
+        resp = client.post("/screen/card?lang=pt", json={"pin": "0000"})
+    assert resp.status_code == 422 and resp.get_json()["errors"] == {"pin": busy}
+    other = PcscReader("Virtual PCD")   # another program on the machine, connected exclusively
+    try:
+        resp = client.post("/screen/card?lang=pt", json={"pin": "0000"})
+        assert resp.get_json()["code"] == "busy" and resp.get_json()["errors"] == {"pin": busy}
+        assert client.post("/api/card-checkin", json={"pin": "0000"}).get_json()["error"] == "busy"
+    finally:
+        other.close()
+    assert applet.pin_tries == 3
+    resp = client.post("/screen/card?lang=en", json={"pin": "4321"})
+    assert resp.status_code == 200 and resp.get_json()["persons"][0]["name"]
+
+
 def test_an_unknown_language_falls_back_to_japanese(kiosk):
     page = kiosk.get("/?lang=klingon")
     assert page.status_code == 200 and '<html lang="ja">' in page.get_data(as_text=True)

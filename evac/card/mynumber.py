@@ -117,7 +117,11 @@ def _verify(transmit: Transmit, ef: int, secret: str, what: str) -> None:
     left = _tries_left(sw)
     if sw in (SW_BLOCKED, SW_AUTH_BLOCKED) or left == 0:
         raise CardError("locked", f"the card's {what} is locked; use the other way or ask staff", 0)
-    if left is not None and left <= 1:
+    if left is None:
+        # No count, no try: without it the next wrong secret might be the card's last.
+        raise CardError("card_error", f"the card did not say how many tries of the {what} are left "
+                        f"(status {sw:04X}); not trying, so that the card cannot lock", None)
+    if left <= 1:
         raise CardError("last_try", f"only one try of the {what} is left; to keep the card from locking, "
                         "use the other way or ask staff", left)
     data = secret.encode("ascii")
