@@ -25,18 +25,24 @@ from .store import KioskError
 bp = Blueprint("checkin", __name__)
 
 
-# The JSON API is for the kiosk machine itself (its scripts, its own screen's card-status poll);
-# staff on the shelter's Wi-Fi use the tablet pages under /staff, behind their login.
-_OPEN_TO_THE_LAN = {"/api/card-status", "/api/status"}
+# The evacuee's screen and the JSON API are for the kiosk machine itself (its screen, its scripts):
+# anyone on the shelter's Wi-Fi could otherwise drive the card reader (wrong PINs while someone's
+# card lies on it), check people out or call staff.  Staff use the tablet pages under /staff, behind
+# their login; the kiosk's status is open for monitoring.
+_OPEN_TO_THE_LAN = {"/api/status"}
 _LOOPBACK = {"127.0.0.1", "::1"}
 
 
-@bp.before_request
+def _for_this_machine_only(path: str) -> bool:
+    return (path == "/" or path.startswith("/screen/")
+            or (path.startswith("/api/") and path not in _OPEN_TO_THE_LAN))
+
+
+@bp.before_app_request
 def _only_this_machine():
-    if request.path.startswith("/api/") and request.path not in _OPEN_TO_THE_LAN \
-            and request.remote_addr not in _LOOPBACK:
-        return _error(403, "this kiosk's API answers only the kiosk itself; shelter staff use the "
-                           "staff pages (/staff/) with their login")
+    if request.remote_addr not in _LOOPBACK and _for_this_machine_only(request.path):
+        return _error(403, "this kiosk's screen and API answer only the kiosk itself; shelter staff use "
+                           "the staff pages (/staff/) with their login")
     return None
 
 

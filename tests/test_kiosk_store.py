@@ -122,10 +122,18 @@ def test_the_kiosk_api_answers_only_the_kiosk_machine(tmp_path):
     app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True})
     lan = app.test_client()
     person = {"name": "焼津 花", "birth_date": "1990-01-01", "sex": "female"}
-    for path in ("/api/checkin", "/api/checkout", "/api/person-status", "/api/ic/tap", "/api/staff-calls"):
-        resp = lan.post(path, json={"persons": [person]}, environ_base={"REMOTE_ADDR": "192.168.10.23"})
-        assert resp.status_code in (403, 405) and (resp.status_code == 405 or "staff pages" in resp.get_json()["message"])
-    assert lan.get("/api/card-status", environ_base={"REMOTE_ADDR": "192.168.10.23"}).status_code == 200
+    # The screen's own routes too: the card reader (PIN tries), QR, check-in, leaving, calling staff.
+    for path in ("/api/checkin", "/api/checkout", "/api/person-status", "/api/ic/tap", "/api/staff-calls",
+                 "/screen/card", "/screen/card-tries", "/screen/qr", "/screen/checkin", "/screen/leave",
+                 "/screen/call-staff", "/screen/member", "/screen/ic"):
+        resp = lan.post(path, json={"persons": [person], "pin": "0000"}, environ_base={"REMOTE_ADDR": "192.168.10.23"})
+        assert resp.status_code == 403 and "staff pages" in resp.get_json()["message"], path
+    for path in ("/", "/api/card-status"):
+        assert lan.get(path, environ_base={"REMOTE_ADDR": "192.168.10.23"}).status_code == 403, path
+    # Staff's pages and the kiosk's status stay open to the shelter's network.
+    for path in ("/api/status", "/staff/login", "/static/kiosk.css"):
+        assert lan.get(path, environ_base={"REMOTE_ADDR": "192.168.10.23"}).status_code == 200, path
+    assert app.extensions["kiosk_db_keeper"].open_staff_calls() == []
     here = lan.post("/api/checkin", json={"persons": [person]})
     assert here.status_code == 201
     elsewhere = lan.post("/api/checkin", json={"persons": [person], "shelter_id": "H039"})
