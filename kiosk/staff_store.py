@@ -341,7 +341,7 @@ def set_never_disclose(store: KioskStore, shelter_id: str, row: RosterRow, never
     p = row.profile
     store.append([{"type": CONSENT, "shelter_id": shelter_id, "person": row.person.to_wire(),
                    "household_id": row.entry.household_id,
-                   "data": _consent_data(p.consent, p.family_code, never_disclose)}])
+                   "data": _consent_data(p.consent, p.family_code, never_disclose)}], lift_protection=True)
 
 
 def set_shelter_status(store: KioskStore, shelter_id: str, status: str) -> None:

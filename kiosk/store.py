@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS staff_calls (
 -- Identities staff corrected away, and the roster row the person is under now: a pre-registration
 -- QR printed with the typo still finds them rather than making a second person.
 CREATE TABLE IF NOT EXISTS corrected_keys (old_key TEXT PRIMARY KEY, new_key TEXT NOT NULL);
+-- People under never-disclose (DV/stalker protection) as this kiosk knows them: a check-in on the
+-- screen, by QR or typed in keeps the protection, and only a lead lifts it (set_never_disclose).
+CREATE TABLE IF NOT EXISTS protected (person_key TEXT PRIMARY KEY);
 """
 
 
@@ -93,9 +96,12 @@ class KioskStore:
 
     def _initialise(self) -> None:
         with self._write():
+            had = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
+            if "protected" not in had and "events" in had:
+                self._fold_protected()
             if self._meta("device_id") is None:
                 self._set_meta("device_id", "kiosk-" + uuid.uuid4().hex)
                 self._set_meta("acked_seq", "0")
@@ -198,7 +204,7 @@ class KioskStore:
             raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
 
     # -- writing events ----------------------------------------------------
-    def append(self, drafts: Sequence[dict]) -> list[Event]:
+    def append(self, drafts: Sequence[dict], lift_protection: bool = False) -> list[Event]:
         """Write events atomically; returns them once they are durable.
 
         A draft is a wire event without kiosk_id, seq and hlc.  Each is
@@ -206,10 +212,11 @@ class KioskStore:
         an event that HQ would refuse (which would block its outbox).
         """
         with self._write():
-            return self._append(drafts)
+            return self._append(drafts, lift_protection)
 
-    def _append(self, drafts: Sequence[dict]) -> list[Event]:
-        """`append` inside a transaction the caller holds."""
+    def _append(self, drafts: Sequence[dict], lift_protection: bool = False) -> list[Event]:
+        """`append` inside a transaction the caller holds.  A consent that would lift someone's
+        never-disclose is written keeping it, unless `lift_protection` (a lead's decision)."""
         clock = HybridLogicalClock(int(self._meta("hlc")))
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         device = self.device_id
@@ -217,6 +224,14 @@ class KioskStore:
         written = []
         for draft in drafts:
             seq += 1
+            if draft.get("type") == CONSENT and not lift_protection and isinstance(draft.get("data"), dict) \
+                    and not draft["data"].get("never_disclose") and isinstance(draft.get("person"), dict):
+                p = draft["person"]
+                try:
+                    if self.is_protected(p.get("name"), p.get("birth_date"), p.get("address") or ""):
+                        draft = {**draft, "data": {**draft["data"], "never_disclose": True}}
+                except (TypeError, ValueError):
+                    pass  # not a person at all: parse_event says why, below
             event = parse_event({**draft, "kiosk_id": device, "seq": seq, "hlc": clock.tick()})
             self.db.execute("INSERT INTO events(seq, hlc, body, written_at) VALUES (?, ?, ?, ?)",
                             (seq, event.hlc, canonical_json(event.to_wire()), now))
@@ -240,6 +255,11 @@ class KioskStore:
         if ev.type in LOCATION_TYPES:
             where = step(where, ev.type, ev.shelter_id, ev.data)
         household = ev.household_id or (row[3] if row else "")
+        if ev.type == CONSENT:
+            if ev.data["never_disclose"]:
+                self.db.execute("INSERT OR IGNORE INTO protected(person_key) VALUES (?)", (key,))
+            else:
+                self.db.execute("DELETE FROM protected WHERE person_key = ?", (key,))
         if key != said_key and row:
             # Said under an identity staff corrected away: the person's row keeps the corrected one.
             self.db.execute("UPDATE roster SET household_id = ?, state = ?, shelter_id = ?, stay_type = ?,"
@@ -272,11 +292,36 @@ class KioskStore:
         if not moved:
             raise KioskError(f"{old.name} ({old.birth_date}) is not known at this kiosk")
         self.db.execute("UPDATE ic_links SET person_key = ? WHERE person_key = ?", (new_key, old_key))
+        self.db.execute("UPDATE protected SET person_key = ? WHERE person_key = ?", (new_key, old_key))
         # Remember the way from the old identity (and from any it had replaced) to the new one;
         # correcting back makes the new one good again.
         self.db.execute("UPDATE corrected_keys SET new_key = ? WHERE new_key = ?", (new_key, old_key))
         self.db.execute("INSERT OR REPLACE INTO corrected_keys(old_key, new_key) VALUES (?, ?)", (old_key, new_key))
         self.db.execute("DELETE FROM corrected_keys WHERE old_key = new_key OR old_key = ?", (new_key,))
+
+    def _fold_protected(self) -> None:
+        """The protected table of a database from before it, folded from the consent events."""
+        moved: dict[str, str] = {}
+        for (body,) in self.db.execute("SELECT body FROM events WHERE json_extract(body, '$.type') IN (?, ?)"
+                                       " ORDER BY seq", (CONSENT, CORRECTION)).fetchall():
+            ev = json.loads(body)
+            p = ev["person"]
+            key = person_key(p["name"], p["birth_date"], p["address"])
+            key = moved.get(key, key)
+            if ev["type"] == CORRECTION:
+                new = ev["data"]["person"]
+                new_key = person_key(new["name"], new["birth_date"], new["address"])
+                moved = {old: (new_key if now == key else now) for old, now in moved.items()}
+                moved[key] = new_key
+                self.db.execute("UPDATE protected SET person_key = ? WHERE person_key = ?", (new_key, key))
+            elif ev["data"]["never_disclose"]:
+                self.db.execute("INSERT OR IGNORE INTO protected(person_key) VALUES (?)", (key,))
+            else:
+                self.db.execute("DELETE FROM protected WHERE person_key = ?", (key,))
+
+    def is_protected(self, name: str, birth_date: str, address: str) -> bool:
+        key = self.current_key(person_key(name, birth_date, address))
+        return self.db.execute("SELECT 1 FROM protected WHERE person_key = ?", (key,)).fetchone() is not None
 
     def current_key(self, key: str) -> str:
         """The roster key of whoever `key` names now (itself, unless staff corrected that identity)."""

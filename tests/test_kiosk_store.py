@@ -1,3 +1,4 @@
+import json
 import sqlite3
 
 import pytest
@@ -240,3 +241,38 @@ def test_the_cli_checks_out_by_the_corrected_identity(tmp_path):
     old = run_evac("kiosk", "checkout", "--db", db, "--name", "焼津 太郎", "--birth", "1948-03-03",
                    "--address", "焼津市本町5-9-1")
     assert old.returncode == 2 and "not checked in" in old.stderr
+
+
+def test_never_disclose_stays_when_the_person_checks_in_again_until_a_lead_lifts_it(tmp_path):
+    """A lead protected her (DV/stalker): checking in again on the screen, by QR or typed in writes a
+    consent without the protection; the kiosk keeps it.  Only the lead's own form lifts it."""
+    from kiosk import staff_store
+    db = tmp_path / "k.sqlite3"
+    store = KioskStore(db)
+    nozomi = Person("匿名 希", "1990-02-02", "female", "焼津市大住1")
+    store.check_in("H001", [nozomi], disclosure="family", family_code="sakura7")
+    row = staff_store.person(store, person_key_of(nozomi))
+    staff_store.set_never_disclose(store, "H001", row, True)
+    store.check_out(nozomi.name, nozomi.birth_date, nozomi.address)
+    store.check_in("H001", [nozomi], disclosure="none")   # the screen's check-in
+    last = json.loads(store.db.execute("SELECT body FROM events ORDER BY seq DESC LIMIT 1").fetchone()[0])
+    assert last["type"] == "consent" and last["data"] == {"consent": "none", "never_disclose": True}
+    assert staff_store.profiles(store)[person_key_of(nozomi)].never_disclose
+    # A kiosk database from before the protected table learns it from its consent events.
+    store.db.execute("DROP TABLE protected")
+    store.close()
+    store = KioskStore(db)
+    assert store.is_protected(nozomi.name, nozomi.birth_date, nozomi.address)
+    # The lead lifts it on the tablet; a later check-in then writes what the person chose.
+    row = staff_store.person(store, person_key_of(nozomi))
+    staff_store.set_never_disclose(store, "H001", row, False)
+    store.check_out(nozomi.name, nozomi.birth_date, nozomi.address)
+    store.check_in("H001", [nozomi], disclosure="public")
+    assert not store.is_protected(nozomi.name, nozomi.birth_date, nozomi.address)
+    assert not staff_store.profiles(store)[person_key_of(nozomi)].never_disclose
+    store.close()
+
+
+def person_key_of(p: Person) -> str:
+    from evac.identity import person_key
+    return person_key(p.name, p.birth_date, p.address)
