@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .identity import person_key
+from .identity import normalize_name, person_key
+from .individual_number import contains_individual_number, looks_like_individual_number_not_phone
 
 REGISTER = "register"            # a person or household member becomes known
 CHECKIN = "checkin"
@@ -206,6 +207,9 @@ def _text(value: Any, what: str, max_len: int, required: bool = True) -> str:
         raise InvalidEvent(f"{what} is too long ({len(value)} characters, at most {max_len})")
     if _CONTROL_RE.search(value):
         raise InvalidEvent(f"{what} contains control characters")
+    if what != "contact phone" and contains_individual_number(value):
+        raise InvalidEvent(f"{what} holds what looks like a 12-digit Individual Number (マイナンバー): "
+                           "a shelter must not record it (番号法 §20)")
     return value
 
 
@@ -261,8 +265,11 @@ def _person(name, birth_date, sex, address, name_kana, prereg_id, today: int) ->
         raise InvalidEvent(f"sex must be one of {', '.join(SEXES)}")
     if not isinstance(birth_date, str):
         raise InvalidEvent("birth date must be text in the form YYYY-MM-DD")
+    name = _text(name, "name", MAX_NAME)
+    if not normalize_name(name):
+        raise InvalidEvent("the name has no letters once spaces and separators (・, =) are taken away")
     return Person(
-        _text(name, "name", MAX_NAME),
+        name,
         _birth_date(birth_date.strip(), today),
         sex,
         _text(address, "address", MAX_ADDRESS, False),
@@ -343,6 +350,9 @@ def _details_data(raw: dict) -> dict[str, Any]:
         phone = unicodedata.normalize("NFKC", phone)  # 全角 digits typed on a Japanese IME
         if not PHONE_RE.match(phone):
             raise InvalidEvent("contact phone must be a phone number: digits, with - ( ) + or spaces")
+        if looks_like_individual_number_not_phone(phone):
+            raise InvalidEvent("contact phone holds what looks like a 12-digit Individual Number (マイナンバー), "
+                               "not a phone number: a shelter must not record it (番号法 §20)")
         data["contact_phone"] = phone
     members = raw.get("household_members")
     if members is not None:

@@ -18,6 +18,7 @@ from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 from evac.card.mynumber import CardError, read_basic4, tries_left
 from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_birth_date, parse_person
 from evac.identity import person_key
+from evac.individual_number import contains_individual_number
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
@@ -176,7 +177,11 @@ def card():
         return jsonify({"errors": {field: str(message) % {"n": exc.tries_left}}, "code": exc.code,
                         "tries_left": exc.tries_left,
                         "tries_text": "" if exc.tries_left is None else _("Tries left: %(n)s", n=exc.tries_left)}), 422
-    person = parse_person(info.to_json())
+    try:
+        person = parse_person(info.to_json())
+    except InvalidEvent:  # a name or address longer than a record holds, say
+        return jsonify({"errors": {field: _("This card's details cannot be used here. Please ask staff.")},
+                        "code": "unusable"}), 422
     return _identified(Identified("card", [person], [()]))
 
 
@@ -336,6 +341,8 @@ def checkin():
     code = body.get("family_code") or ""
     if code and (not isinstance(code, str) or not (4 <= len(code) <= 12) or not code.isascii() or not code.isalnum()):
         errors["family_code"] = _("The family code is 4 to 12 letters or numbers.")
+    elif code and contains_individual_number(code):
+        errors["family_code"] = _("Do not use your My Number (マイナンバー) as the family code.")
     elif code and disclosure == "none":
         errors["family_code"] = _("A family code is only needed when your family may be told.")
     keys = [person_key(p.name, p.birth_date, p.address) for p in persons]

@@ -294,3 +294,26 @@ def test_disclosure_consent_is_validated_like_every_event(data, message):
         parse_event(raw)
     ok = parse_event({**raw, "data": {"consent": "family", "family_code": "Ab12"}})
     assert ok.data == {"consent": "family", "family_code": "Ab12", "never_disclose": False}
+
+
+def test_a_card_whose_details_a_record_cannot_hold_is_said_and_a_my_number_family_code_refused(
+        insert_card, tmp_path):
+    """A name longer than a record holds: said on the screen, not a server error.  A family code that
+    is a My Number: refused next to the field in the chosen language (番号法 §20), nothing saved."""
+    from evac.card.applet import MyNumberApplet
+    from tests.test_card_pcsc import identity
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "pcsc", "READER_NAME": "Virtual PCD", "WATCH_TAPS": False})
+    client = app.test_client()
+    applet = insert_card(MyNumberApplet(identity(name="焼" * 104)))
+    resp = client.post("/screen/card?lang=en", json={"pin": "4321"})
+    assert resp.status_code == 422 and resp.get_json()["errors"] == {
+        "pin": "This card's details cannot be used here. Please ask staff."}
+    applet.identity = identity()
+    token = client.post("/screen/card?lang=vi", json={"pin": "4321"}).get_json()["token"]
+    resp = client.post("/screen/checkin?lang=vi", json={
+        "token": token, "present": [0], "stay_type": "in_shelter", "needs": [[]], "disclosure": "family",
+        "family_code": "123456789018", "members": []})
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"] == {"family_code": "Đừng dùng số My Number (マイナンバー) làm mã gia đình."}
+    assert KioskStore(tmp_path / "k.sqlite3").last_seq == 0

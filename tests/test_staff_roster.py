@@ -496,3 +496,14 @@ def test_needs_ticked_on_an_empty_member_row_ask_for_the_name(app, db, store):
                                             "members-1-needs": ["pets"]}, "/staff/register")
     assert page.status_code == 422 and errors(page.text, "members-1-name")
     assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("field", ["address", "family_code", "contact_phone", "name_kana"])
+def test_an_individual_number_typed_into_the_card_is_refused_next_to_its_field(app, db, field):
+    """番号法 §20: not stored, not synced; said next to the field, nothing saved."""
+    client = logged_in(app)
+    before = snapshot(db)
+    resp = post(client, "/staff/register", {**CARD, field: "1234-5678-9018"}, "/staff/register")
+    assert resp.status_code == 422
+    assert errors(resp.text, field) == ["ここにマイナンバー（個人番号）を入力しないでください。避難所では記録できません。"]
+    assert snapshot(db) == before

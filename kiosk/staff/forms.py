@@ -22,6 +22,7 @@ from evac.events import (
 )
 
 from evac.identity import normalize_name, person_key
+from evac.individual_number import contains_individual_number, looks_like_individual_number_not_phone
 
 from .i18n import (
     CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, _l,
@@ -39,9 +40,15 @@ def _nfkc_strip(value):
     return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
-def no_control(form, field):
+def storable(form, field):
     if field.data and _CONTROL_RE.search(field.data):
         raise ValidationError(_l("This field contains characters that cannot be stored."))
+    if field.data and contains_individual_number(field.data):
+        raise ValidationError(_NUMBER_REFUSED)
+
+
+# 番号法 §20: the number must not be recorded at a shelter, even typed into a free-text field.
+_NUMBER_REFUSED = _l("Do not enter the Individual Number (マイナンバー) here: a shelter must not record it.")
 
 
 def birth_date(form, field):
@@ -58,6 +65,8 @@ def phone(form, field):
         field.data = unicodedata.normalize("NFKC", field.data)
         if not PHONE_RE.match(field.data):
             raise ValidationError(_l("Enter a phone number: digits, with - ( ) + or spaces."))
+        if looks_like_individual_number_not_phone(field.data):
+            raise ValidationError(_NUMBER_REFUSED)
 
 
 def keyable(form, field):
@@ -70,7 +79,7 @@ def _name_field(label, required=True, extra=()):
     first = InputRequired(message=_l("Enter the name.")) if required else Optional()
     return StringField(label, filters=[_strip],
                        validators=[first, Length(max=MAX_NAME, message=_l("At most %(max)d characters.")),
-                                   no_control, *extra])
+                                   storable, *extra])
 
 
 class ChoiceField(SelectField):
@@ -152,7 +161,7 @@ class PersonFields(FlaskForm):
                       validators=[InputRequired(message=_l("Choose one."))])
     address = StringField(_l("Address"), filters=[_strip],
                           validators=[Length(max=MAX_ADDRESS, message=_l("At most %(max)d characters.")),
-                                      no_control])
+                                      storable])
     contact_phone = StringField(_l("Contact phone"), filters=[_strip],
                                 validators=[Length(max=30, message=_l("At most %(max)d characters.")), phone])
     household_members = StringField(_l("People in the household"), filters=[_strip],
@@ -165,7 +174,7 @@ class PersonFields(FlaskForm):
                           default="none")
     family_code = StringField(_l("Family code"), filters=[_nfkc_strip],
                               validators=[Length(max=FAMILY_CODE_LEN[1],
-                                                 message=_l("At most %(max)d characters.")), no_control])
+                                                 message=_l("At most %(max)d characters.")), storable])
 
     def validate_family_code(self, field):
         if self.consent.data == "family" and len(field.data or "") < FAMILY_CODE_LEN[0]:
