@@ -24,7 +24,7 @@ from evac.events import (
     CHECKIN, CHECKOUT, CONSENT, CORRECTION, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER,
     Event, Person, canonical_json, parse_event, parse_person,
 )
-from evac.hlc import HybridLogicalClock
+from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
 from evac.identity import person_key
 from evac.whereabouts import CHECKED_IN, Whereabouts, step
 
@@ -564,3 +564,17 @@ class KioskStore:
 
     def last_sync_at(self) -> str | None:
         return self._meta("last_sync_at")
+
+    def note_clock_offset(self, hq_time: dt.datetime) -> None:
+        """How far this kiosk's clock is from HQ's (seconds, + ahead), as of the last sync."""
+        offset = (dt.datetime.now(dt.timezone.utc) - hq_time).total_seconds()
+        with self._write():
+            self._set_meta("clock_offset_s", str(round(offset)))
+
+    def clock_check(self) -> tuple[int | None, int]:
+        """(seconds this kiosk's clock was off HQ's at the last sync or None, seconds its events'
+        time runs ahead of its clock now).  A clock that ran fast stamps events ahead of everyone
+        else's; HQ then orders them after events that really came later."""
+        offset = self._meta("clock_offset_s")
+        ahead_ms = wall_ms(int(self._meta("hlc") or 0)) - wall_clock_ms()
+        return (None if offset is None else int(offset)), max(0, ahead_ms // 1000)

@@ -7,6 +7,8 @@ are sent again, which HQ recognises as duplicates.
 """
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import json
 import random
 import threading
@@ -35,6 +37,7 @@ class HQClient:
         self.base = hq_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.hq_time: dt.datetime | None = None   # HQ's clock, from its last answer's Date header
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
@@ -42,6 +45,7 @@ class HQClient:
             "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                self._note_hq_time(resp.headers.get("Date"))
                 return resp.status, json.loads(resp.read() or b"{}")
         except urllib.error.HTTPError as exc:
             try:
@@ -52,6 +56,12 @@ class HQClient:
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise SyncError(f"HQ at {self.base} is unreachable ({reason})") from None
+
+    def _note_hq_time(self, header: str | None) -> None:
+        try:
+            self.hq_time = email.utils.parsedate_to_datetime(header) if header else None
+        except (TypeError, ValueError):
+            self.hq_time = None
 
 
 CONFIG_EVERY_S = 600
@@ -94,6 +104,8 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int = BATCH_SIZE)
     except SyncError as exc:
         pending = store.pending()
         raise SyncError(f"{exc}; {pending} event(s) stay queued on this kiosk") from None
+    if client.hq_time is not None:
+        store.note_clock_offset(client.hq_time)
     return SyncReport(sent, store.acked_seq, store.pending())
 
 

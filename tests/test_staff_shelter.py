@@ -65,6 +65,21 @@ def test_sync_panel_without_hq(app, store):
     assert cell(page, "sync-pending") == str(store.last_seq)
     assert cell(page, "sync-last") == "まだありません"
     assert cell(page, "sync-hq") == "この端末には設定されていません"
+    assert cell(page, "sync-clock") == "まだ本部と比べていません" and 'id="clock-off"' not in page
+
+
+def test_sync_panel_warns_of_a_clock_off_hq_and_of_records_dated_ahead(app, store):
+    """A kiosk clock 10 minutes off HQ's at the last sync, and records stamped 30 minutes ahead of the
+    clock now (it ran fast and was set back): staff are told both, and what to do."""
+    import datetime as dt
+    from evac.hlc import pack, wall_clock_ms
+    store.note_clock_offset(dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10))
+    store.receive_hlc(pack(wall_clock_ms() + 30 * 60_000))
+    assert store.clock_check()[0] in (599, 600, 601)
+    page = logged_in(app).get("/staff/summary").text
+    assert cell(page, "sync-clock") == "本部の時計と 10 分ずれています"
+    assert "この端末の時計を合わせてください（本部と 10 分ずれています）" in cell(page, "clock-off")
+    assert "この端末の記録は時計より 30 分先の時刻になっています" in cell(page, "events-ahead")
 
 
 def _wait(condition, what: str, seconds: float = 30.0):
@@ -107,6 +122,7 @@ def test_sync_panel_after_a_sync_with_a_real_hq(db, store, hq_server):
         syncer.stop()
     assert cell(page, "sync-hq") == "接続できます"
     assert cell(page, "sync-pending") == "0"
+    assert cell(page, "sync-clock") == "本部と合っています"  # HQ's Date header, on the same machine
     import sqlite3
     with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as hq_db:
         types = dict(hq_db.execute("SELECT type, count(*) FROM events GROUP BY type").fetchall())

@@ -24,11 +24,19 @@ def _shelter() -> str:
     return current_app.config["SHELTER_ID"]
 
 
+# Beyond this, HQ would order this kiosk's events wrongly against other shelters' (evac.hlc).
+CLOCK_TOLERANCE_S = 120
+
+
 def sync_state() -> dict:
     """What the background sync (kiosk.sync) has recorded: events waiting, last success, HQ's answer."""
     store = get_store()
     syncer = current_app.extensions.get("kiosk_sync")
+    offset, ahead = store.clock_check()
     return {"pending": store.pending(), "last_sync_at": store.last_sync_at(),
+            "clock_offset_min": None if offset is None else round(offset / 60),
+            "clock_off": offset is not None and abs(offset) > CLOCK_TOLERANCE_S,
+            "events_ahead_min": round(ahead / 60) if ahead > CLOCK_TOLERANCE_S else 0,
             "configured": syncer is not None,
             "reachable": None if syncer is None else syncer.last_error is None,
             "error": None if syncer is None else syncer.last_error}
