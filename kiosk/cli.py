@@ -74,6 +74,20 @@ def sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _access_log_handler():
+    from urllib.parse import urlsplit
+
+    from werkzeug.serving import WSGIRequestHandler
+
+    class NoQueryStrings(WSGIRequestHandler):
+        """Access log lines without query strings: a roster search (?q=…) is an evacuee's name."""
+
+        def log_request(self, code="-", size="-") -> None:
+            path = urlsplit(getattr(self, "path", "") or "").path or "-"
+            self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path, code, size)
+    return NoQueryStrings
+
+
 def serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
@@ -91,7 +105,7 @@ def serve(args: argparse.Namespace) -> int:
             return _fail(f"unknown shelter id {args.shelter!r}")
     disk_failure.survive_file_size_limits()
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, request_handler=_access_log_handler())
     return 0
 
 

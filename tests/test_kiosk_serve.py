@@ -1,8 +1,9 @@
-"""A kiosk whose disk refuses writes: every screen says so clearly, nothing is half-written, and the
-kiosk carries on once it can write again.
+"""A running kiosk process (`evac kiosk serve`) as a shelter runs it.
 
-The failure is real: the running kiosk process gets a file-size limit of zero (prlimit), so every
-write SQLite makes fails in the kernel with EFBIG, as on a full or failing disk.
+A disk that refuses writes: every screen says so clearly, nothing is half-written, and the kiosk
+carries on once it can write again.  The failure is real: the running kiosk process gets a file-size
+limit of zero (prlimit), so every write SQLite makes fails in the kernel with EFBIG, as on a full or
+failing disk.  And its access log keeps no evacuee's name.
 """
 from __future__ import annotations
 
@@ -160,3 +161,14 @@ def run_evac_limited(*args: str):
         resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
     return subprocess.run(evac_cmd(*args), capture_output=True, text=True, cwd=ROOT, timeout=60,
                           preexec_fn=no_writes)
+
+
+def test_the_access_log_keeps_no_query_strings(kiosk):
+    """A roster search is an evacuee's name: the kiosk's log says which page, never what was asked."""
+    tablet = Browser(kiosk.url)
+    tablet.request("/staff/login", {"csrf_token": tablet.csrf("/staff/login"), "name": "sato", "password": PASSWORD})
+    assert tablet.request("/staff/?q=" + urllib.parse.quote("焼津 太郎"))[0] == 200
+    kiosk.stop()
+    log = kiosk.log_path.read_text()
+    assert '"GET /staff/" 200' in log
+    assert "q=" not in log and "焼津" not in log and urllib.parse.quote("焼津") not in log
