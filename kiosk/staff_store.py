@@ -15,6 +15,7 @@ import io
 import json
 import secrets
 import sqlite3
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -42,6 +43,19 @@ CREATE TABLE IF NOT EXISTS staff_accounts (
 )
 """
 
+# One row per log-in: the session cookie only names it, so a log-out or an idle timeout here ends
+# the session for every copy of the cookie (a shared tablet, a cookie sniffed on the shelter Wi-Fi).
+SESSIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff_sessions (
+    id TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES staff_accounts(id),
+    started_at INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+)
+"""
+# seen_at is written at most this often (seconds): a page view is a read, not a write per request.
+SEEN_EVERY = 60
+
 
 # -- staff accounts ----------------------------------------------------------
 
@@ -57,7 +71,10 @@ class StaffAccount:
 
 
 def _accounts(store: KioskStore) -> sqlite3.Connection:
+    # Made when first needed (IF NOT EXISTS is no write once they are there): a kiosk database
+    # from before a table was added gets it here.
     store.db.execute(SCHEMA)
+    store.db.execute(SESSIONS_SCHEMA)
     return store.db
 
 
@@ -90,6 +107,59 @@ def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | 
 def get_staff(store: KioskStore, staff_id: int) -> StaffAccount | None:
     row = _accounts(store).execute("SELECT id, name, role FROM staff_accounts WHERE id = ?", (staff_id,)).fetchone()
     return StaffAccount(*row) if row else None
+
+
+# -- log-in sessions -----------------------------------------------------------
+
+def start_session(store: KioskStore, account_id: int, idle_seconds: float) -> str:
+    """A new log-in session for the account; returns its random id.  Sessions nobody has used for
+    longer than the idle limit are removed on the way (their cookies are logged out anyway)."""
+    now = int(time.time())
+    session_id = secrets.token_urlsafe(32)
+    db = _accounts(store)
+    with store._write():
+        db.execute("DELETE FROM staff_sessions WHERE seen_at < ?", (now - _stale_after(idle_seconds),))
+        db.execute("INSERT INTO staff_sessions(id, account_id, started_at, seen_at) VALUES (?, ?, ?, ?)",
+                   (session_id, account_id, now, now))
+    return session_id
+
+
+def _stale_after(idle_seconds: float) -> int:
+    return int(idle_seconds) + SEEN_EVERY + 1
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    id: str
+    account: StaffAccount
+    seen_at: int  # last use, to within SEEN_EVERY seconds
+
+
+def login_session(store: KioskStore, account_id: int, session_id: str, idle_seconds: float) -> LoginSession | None:
+    """A live session: it exists, is this account's, and was used within the idle limit."""
+    row = _accounts(store).execute(
+        "SELECT a.id, a.name, a.role, s.seen_at FROM staff_sessions s JOIN staff_accounts a ON a.id = s.account_id"
+        " WHERE s.id = ? AND s.account_id = ?", (session_id, account_id)).fetchone()
+    if row is None or row[3] < time.time() - _stale_after(idle_seconds):
+        return None
+    return LoginSession(session_id, StaffAccount(*row[:3]), row[3])
+
+
+def session_seen(store: KioskStore, login: LoginSession) -> None:
+    """Note that the session was used now, at most once a minute: most page views stay reads, which
+    wait for no writer.  A disk that refuses writes must not stop staff reading the roster: then the
+    note is simply not written."""
+    now = int(time.time())
+    if now - login.seen_at < SEEN_EVERY:
+        return
+    try:
+        store.db.execute("UPDATE staff_sessions SET seen_at = ? WHERE id = ?", (now, login.id))
+    except sqlite3.Error:
+        pass
+
+
+def end_session(store: KioskStore, session_id: str) -> None:
+    _accounts(store).execute("DELETE FROM staff_sessions WHERE id = ?", (session_id,))
 
 
 def secret_key(store: KioskStore) -> str:

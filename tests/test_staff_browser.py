@@ -209,7 +209,19 @@ def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
     page = kiosk.page(chromium)
     log_in(page, kiosk.url, "sato")
     assert page.url == kiosk.url + "/staff/"
-    page.wait_for_timeout(2500)  # the tablet lies unused
+    assert TARO.name in page.inner_text("table.roster")
+
+    # Left alone on the roster: the page reloads itself after the idle time and lands on the log-in
+    # page, without anyone touching it; the log-in page stays (it does not reload itself).
+    page.wait_for_url(kiosk.url + "/staff/login", timeout=30_000)
+    assert "操作がなかったため、ログアウトしました" in page.inner_text("main")
+    assert TARO.name not in page.content()
+    assert page.locator("meta[http-equiv=refresh]").count() == 0
+
+    # Touched after the idle time: the guard sends it to the log-in page too.
+    log_in(page, kiosk.url, "sato")
+    assert page.url == kiosk.url + "/staff/"
+    page.wait_for_timeout(2500)  # the tablet lies unused (the page reloads itself only after 5 s)
     page.click("text=人数・同期")
     assert page.url == kiosk.url + "/staff/login"
     assert "操作がなかったため、ログアウトしました" in page.inner_text("main")

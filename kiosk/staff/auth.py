@@ -1,12 +1,16 @@
 """Staff log-in: one account per person (Flask-Login), roles staff and lead, an idle timeout,
-failed log-ins rate-limited (Flask-Limiter), and a CSRF check on every staff form (Flask-WTF)."""
+failed log-ins rate-limited (Flask-Limiter), and a CSRF check on every staff form (Flask-WTF).
+
+Each log-in is a row in the kiosk database (staff_store.start_session) and the session cookie only
+names it: logging out or timing out deletes the row, so a copy of the cookie stops working too."""
 from __future__ import annotations
 
 import functools
 import math
+import secrets
 import sqlite3
 import time
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for,
@@ -17,6 +21,8 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from itsdangerous import BadSignature, URLSafeSerializer
+from limits import parse_many
 from wtforms import ValidationError
 
 from evac.events import InvalidEvent
@@ -34,21 +40,37 @@ limiter = Limiter(get_remote_address, storage_uri="memory://")
 
 
 class StaffUser(UserMixin):
-    def __init__(self, account: staff_store.StaffAccount):
+    def __init__(self, account: staff_store.StaffAccount, login: staff_store.LoginSession):
         self.account = account
         self.id = str(account.id)
+        self.login = login
+        self.session_id = login.id
         self.name = account.name
         self.role = account.role
         self.is_lead = account.is_lead
 
+    def get_id(self) -> str:
+        # What the cookie holds: the account and its log-in session, looked up on every request.
+        return f"{self.id}:{self.session_id}"
+
+
+IDLE_REFRESH_MARGIN = 3  # seconds past the idle limit (the guard counts whole seconds: 2 would do)
+
+
+def idle_seconds() -> float:
+    return float(current_app.config["STAFF_IDLE_MINUTES"]) * 60
+
 
 @login_manager.user_loader
 def _load(user_id: str):
+    account_id, _, session_id = user_id.partition(":")
+    if not session_id:
+        return None  # a cookie from before log-in sessions were kept: log in again
     try:
-        account = staff_store.get_staff(get_store(), int(user_id))
+        login = staff_store.login_session(get_store(), int(account_id), session_id, idle_seconds())
     except ValueError:
         return None
-    return StaffUser(account) if account else None
+    return StaffUser(login.account, login) if login else None
 
 
 def init_auth(app: Flask) -> None:
@@ -59,6 +81,9 @@ def init_auth(app: Flask) -> None:
         finally:
             store.close()
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # failed log-ins for one name from a tablet it has logged in on, before that tablet too is refused
+    # once the name is over STAFF_LOGIN_NAME_LIMIT
+    app.config.setdefault("STAFF_LOGIN_TABLET_LIMIT", "5 per hour")
     login_manager.init_app(app)
     login_manager.login_view = "staff_auth.login"
     login_manager.login_message = None  # said by `guard` below, in the chosen language
@@ -114,19 +139,36 @@ def _not_found(_exc):
 
 
 def _check_login():
+    now = int(time.time())
+    idle = now - session.get("staff_seen", now) > idle_seconds()
     if not current_user.is_authenticated:
+        if idle:  # its session ended while the tablet lay unused (removed as stale, or timed out elsewhere)
+            return _timed_out()
         flash(t("Please log in."), "info")
         return redirect(url_for("staff_auth.login", next=request.full_path if request.method == "GET" else None))
-    now = int(time.time())
-    minutes = current_app.config["STAFF_IDLE_MINUTES"]
-    if now - session.get("staff_seen", now) > minutes * 60:
-        logout_user()
-        session.pop("staff_seen", None)
-        flash(t("You were logged out after %(n)d minutes without use. Please log in again.",
-                n=max(1, math.ceil(minutes))), "error")
-        return redirect(url_for("staff_auth.login"))
+    if idle:
+        _end_session(current_user.session_id)
+        return _timed_out()
     session["staff_seen"] = now
+    staff_store.session_seen(get_store(), current_user.login)
     return None
+
+
+def _timed_out():
+    logout_user()
+    session.pop("staff_seen", None)
+    minutes = current_app.config["STAFF_IDLE_MINUTES"]
+    flash(t("You were logged out after %(n)d minutes without use. Please log in again.",
+            n=max(1, math.ceil(minutes))), "error")
+    return redirect(url_for("staff_auth.login"))
+
+
+def _end_session(session_id: str) -> None:
+    try:
+        staff_store.end_session(get_store(), session_id)
+    except sqlite3.Error as exc:
+        # The cookie is logged out all the same; the row is then only removed once it is stale.
+        disk_failure.log(exc)
 
 
 def _check_csrf():
@@ -165,14 +207,70 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login_failed(response) -> bool:
-    # Only failed attempts count towards the limit: a login that works redirects.
-    return response.status_code != 302
+    # Only failed attempts count towards the limit: a login that works redirects, and a disk that
+    # refuses the log-in session (503) is no guess.
+    return response.status_code not in (302, 503)
+
+
+# -- failed log-ins per staff name -------------------------------------------
+#
+# Guesses at one name from anywhere count together (STAFF_LOGIN_NAME_LIMIT), so spreading them over
+# many addresses does not help a guesser.  Once a name has reached its limit, its password is not
+# even checked, except from a tablet that name has logged in on before (a signed cookie) and that
+# has not itself been failing for it (STAFF_LOGIN_TABLET_LIMIT): a flood of wrong passwords from
+# elsewhere cannot lock the lead out of her own tablet, and a new address or browser gains nothing.
+
+TABLET_COOKIE = "staff_tablet"
+TABLET_NAMES = 20  # a shared tablet remembers this many staff names
+
+
+def _tablet_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="staff-tablet")
+
+
+def _tablet() -> dict:
+    """This browser's tablet mark: a random id and the names that have logged in on it."""
+    try:
+        mark = _tablet_signer().loads(request.cookies.get(TABLET_COOKIE, ""))
+    except BadSignature:
+        mark = None
+    if isinstance(mark, dict) and isinstance(mark.get("id"), str) and isinstance(mark.get("names"), list):
+        return mark
+    return {"id": None, "names": []}
+
+
+def _remember_tablet(response, name: str) -> None:
+    mark = _tablet()
+    names = [n for n in mark["names"] if n != name][-(TABLET_NAMES - 1):] + [name]
+    response.set_cookie(TABLET_COOKIE, _tablet_signer().dumps({"id": mark["id"] or secrets.token_urlsafe(16),
+                                                               "names": names}),
+                        max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
+
+
+def _under(limits_text: str, *key: str) -> bool:
+    return all(limiter.limiter.test(item, *key) for item in parse_many(limits_text))
+
+
+def _name_refused(name: str) -> bool:
+    config = current_app.config
+    if _under(config["STAFF_LOGIN_NAME_LIMIT"], "staff-name", name):
+        return False
+    mark = _tablet()
+    own_tablet = name in mark["names"] and mark["id"]
+    return not (own_tablet and _under(config["STAFF_LOGIN_TABLET_LIMIT"], "staff-name-tablet", name, mark["id"]))
+
+
+def _count_failure(name: str) -> None:
+    config, mark = current_app.config, _tablet()
+    for item in parse_many(config["STAFF_LOGIN_NAME_LIMIT"]):
+        limiter.limiter.hit(item, "staff-name", name)
+    if mark["id"]:
+        for item in parse_many(config["STAFF_LOGIN_TABLET_LIMIT"]):
+            limiter.limiter.hit(item, "staff-name-tablet", name, mark["id"])
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["STAFF_LOGIN_LIMITS"], methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(lambda: current_app.config["STAFF_LOGIN_NAME_LIMIT"], methods=["POST"], deduct_when=_login_failed,
-               key_func=lambda: "staff-name:" + request.form.get("name", "").strip())
 def login():
     form = LoginForm()
     if request.method == "POST" and not form.validate():
@@ -180,17 +278,31 @@ def login():
             return _csrf_failed(None)
         return render_template("staff/login.html", form=form), 400
     if request.method == "POST":
-        account = staff_store.authenticate(get_store(), form.name.data, form.password.data)
+        name = form.name.data.strip()
+        if _name_refused(name):
+            return _too_many(None)  # the password is not even checked
+        store = get_store()
+        account = staff_store.authenticate(store, name, form.password.data)
         if account is None:
+            _count_failure(name)
             return render_template("staff/login.html", form=form,
                                    error=t("Wrong staff name or password. Nothing was changed.")), 401
+        try:
+            session_id = staff_store.start_session(store, account.id, idle_seconds())
+        except sqlite3.Error as exc:
+            disk_failure.log(exc)
+            return render_template("staff/login.html", form=form, error=t(
+                "You could not be logged in: the kiosk cannot write to its disk. Staff already logged in "
+                "can still read the roster. Tell HQ.")), 503
         lang = session.get("lang")
         session.clear()  # a fresh session on log-in: nothing from before carries over
         if lang:
             session["lang"] = lang
-        login_user(StaffUser(account))
+        login_user(StaffUser(account, staff_store.LoginSession(session_id, account, int(time.time()))))
         session["staff_seen"] = int(time.time())
-        return redirect(_safe_next(request.args.get("next")))
+        response = redirect(_safe_next(request.args.get("next")))
+        _remember_tablet(response, account.name)
+        return response
     if current_user.is_authenticated:
         return redirect(url_for("staff_roster.roster"))
     return render_template("staff/login.html", form=form)
@@ -208,6 +320,8 @@ def logout():
     form = ActionForm()
     if not form.validate():
         return _csrf_failed(None)
+    if current_user.is_authenticated:
+        _end_session(current_user.session_id)  # every copy of this cookie is logged out with it
     logout_user()
     session.pop("staff_seen", None)
     flash(t("You are logged out."), "info")
@@ -223,11 +337,23 @@ def language(code: str):
     return redirect(_safe_next(request.args.get("next")))
 
 
+def _this_page() -> str:
+    """This page's address to reload (percent-encoded); a page shown after a POST reloads as a GET."""
+    path = quote(request.path, safe="/:@!$&'()*+,;=-._~")
+    if request.method == "GET" and request.query_string:
+        return path + "?" + quote(request.query_string, safe="=&+%/:@,;")
+    return path
+
+
 def _words() -> dict:
     lang = str(get_locale() or "ja")
     words = {"t": t, "csrf_token": generate_csrf, "languages": STAFF_LANGUAGES,
              "lang": lang if lang in STAFF_LANGUAGES else "en", "open_calls": []}
     if current_user.is_authenticated:
+        # The page reloads itself a little after the idle limit, so the guard takes it back to the
+        # log-in page: names and protection badges do not stay on an unused tablet's screen.
+        words["idle_refresh"] = math.ceil(idle_seconds()) + IDLE_REFRESH_MARGIN
+        words["refresh_to"] = _this_page()
         # Someone at the screen pressed "I have nothing": every staff page says so until answered.
         from ..db import get_store
         words["open_calls"] = get_store().open_staff_calls()
