@@ -28,7 +28,7 @@ from evac.events import (
 from evac.identity import normalize_name, person_key
 from evac.whereabouts import CHECKED_IN, Whereabouts
 
-from .store import KioskError, KioskStore, RosterEntry
+from .store import KioskError, KioskStore, RosterEntry, moved_on
 
 ROLES = ("staff", "lead")
 MIN_PASSWORD = 8
@@ -215,9 +215,7 @@ def profiles(store: KioskStore) -> dict[str, Profile]:
             new = data["person"]
             new_key = person_key(new["name"], new["birth_date"], new["address"])
             found[new_key] = found.pop(key, Profile())
-            moved = {old: (new_key if now == key else now) for old, now in moved.items()}
-            moved[key] = new_key
-            moved = {old: now for old, now in moved.items() if old not in (now, new_key)}
+            moved = moved_on(moved, key, new_key)
             continue
         profile = found.setdefault(key, Profile())
         if etype == NEEDS:

@@ -64,6 +64,14 @@ CREATE TABLE IF NOT EXISTS protected (person_key TEXT PRIMARY KEY);
 _SCHEMA_TABLES = set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
 
 
+def moved_on(moved: dict[str, str], old_key: str, new_key: str) -> dict[str, str]:
+    """Identities corrected away -> the one the person goes by now, after a correction old -> new:
+    what the corrected_keys table holds, for folds over the event log (chains, correcting back)."""
+    moved = {gone: (new_key if now == old_key else now) for gone, now in moved.items()}
+    moved[old_key] = new_key
+    return {gone: now for gone, now in moved.items() if gone not in (now, new_key)}
+
+
 class KioskError(ValueError):
     """Something the person at the kiosk must be told; nothing was written."""
 
@@ -311,8 +319,7 @@ class KioskStore:
             if ev["type"] == CORRECTION:
                 new = ev["data"]["person"]
                 new_key = person_key(new["name"], new["birth_date"], new["address"])
-                moved = {old: (new_key if now == key else now) for old, now in moved.items()}
-                moved[key] = new_key
+                moved = moved_on(moved, key, new_key)
                 self.db.execute("UPDATE protected SET person_key = ? WHERE person_key = ?", (new_key, key))
             elif ev["data"]["never_disclose"]:
                 self.db.execute("INSERT OR IGNORE INTO protected(person_key) VALUES (?)", (key,))
