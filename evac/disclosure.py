@@ -44,7 +44,9 @@ BY_CONSENT = {
     "none": frozenset(),
 }
 
-MAX_TEXT = {"name": 100, "address": 200, "contact": 100, "reason": 500, "family_code": FAMILY_CODE_LEN[1]}
+# HQ stores these in columns of these lengths (hq_dashboard.models.Inquiry): a longer value is refused here.
+MAX_TEXT = {"name": 100, "address": 200, "contact": 100, "reason": 500, "family_code": FAMILY_CODE_LEN[1],
+            "notify_email": 200}
 _MARKUP_RE = re.compile(r"[<>]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _EMAIL_RE = re.compile(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}\Z")
@@ -160,7 +162,11 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
         errors["family_code"] = f"the family code is {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} characters"
         code = ""
     email = raw.get("notify_email") or ""
-    if not isinstance(email, str) or (email.strip() and not _EMAIL_RE.match(email.strip())):
+    if isinstance(email, str) and len(email.strip()) > MAX_TEXT["notify_email"]:
+        errors["notify_email"] = (f"the e-mail address for news is too long ({len(email.strip())} characters, "
+                                  f"at most {MAX_TEXT['notify_email']})")
+        email = ""
+    elif not isinstance(email, str) or (email.strip() and not _EMAIL_RE.match(email.strip())):
         errors["notify_email"] = "the e-mail address for news is not a valid address"
         email = ""
     if errors:

@@ -6,6 +6,8 @@ import datetime as dt
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from evac.events import FAMILY_CODE_LEN
+
 from .db import db
 
 
@@ -94,7 +96,7 @@ class Person(db.Model):
     # Disclosure to family inquiries (evac.disclosure): the latest consent event wins;
     # never-disclose, once set by anyone, stays (a kiosk must not be able to lift a DV protection).
     consent: Mapped[str] = mapped_column(String(8), default="none")
-    family_code: Mapped[str] = mapped_column(String(16), default="")
+    family_code: Mapped[str] = mapped_column(String(FAMILY_CODE_LEN[1]), default="")  # migration 0015
     consent_order: Mapped[str] = mapped_column(String(100), default="")
     never_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[str] = mapped_column(String(100), default="")

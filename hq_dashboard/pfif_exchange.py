@@ -60,9 +60,26 @@ class ImportSummary:
     skipped: list[str] = dataclasses.field(default_factory=list)
 
 
+# PFIF allows long fields (evac.pfif.MAX_FIELD); what HQ keeps of a record must fit its columns.
+_STORED = ("person_record_id", "full_name", "home_city", "source_name")
+
+
+def _check_fits(records: list[pfif.PersonRecord]) -> None:
+    problems = []
+    for r in records:
+        for name in _STORED:
+            limit = PfifRecord.__table__.c[name].type.length
+            if len(getattr(r, name)) > limit:
+                problems.append(f"person {r.person_record_id[:80]}: <{name}> is longer than the {limit} "
+                                "characters HQ keeps")
+    if problems:
+        raise pfif.InvalidPFIF(problems)
+
+
 def import_document(session: Session, document: bytes, own_domain: str) -> ImportSummary:
     """Store another finder's records.  Raises pfif.InvalidPFIF (nothing stored) for a bad document."""
     records = pfif.read(document)
+    _check_fits(records)
     summary = ImportSummary()
     now = dt.datetime.now(dt.timezone.utc)
     for r in records:
