@@ -4,7 +4,9 @@ An inquiry names the inquirer, their relationship to the person sought, a
 reason, and the person sought (name, birth date, address if known).  The law
 sets what each relationship may learn once the city has confirmed who is
 asking; the person's own consent can widen that, and is the only thing that
-can be answered at once, before anyone has checked the inquirer.
+can be answered at once, before anyone has checked the inquirer.  A consent
+given on the public self-report page (anyone can claim to be anyone there)
+answers nothing at once, and after review widens only what such a report says.
 
 A person under never-disclose protection (DV, stalking) is answered exactly as
 someone the city knows nothing about.  So is an inquiry that matches more
@@ -44,7 +46,9 @@ BY_CONSENT = {
     "none": frozenset(),
 }
 
-MAX_TEXT = {"name": 100, "address": 200, "contact": 100, "reason": 500, "family_code": FAMILY_CODE_LEN[1]}
+# HQ stores these in columns of these lengths (hq_dashboard.models.Inquiry): a longer value is refused here.
+MAX_TEXT = {"name": 100, "address": 200, "contact": 100, "reason": 500, "family_code": FAMILY_CODE_LEN[1],
+            "notify_email": 200}
 _MARKUP_RE = re.compile(r"[<>]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _EMAIL_RE = re.compile(r"[^@\s<>\"]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}\Z")
@@ -86,6 +90,8 @@ class PersonFacts:
     whereabouts: dict | None = None     # {"state", "shelter_id", "shelter_name"}
     injury_or_illness: str = ""
     contact: str = ""
+    # The consent was given on the public self-report page, where anyone can claim to be anyone.
+    consent_self_reported: bool = False
 
 
 @dataclass
@@ -160,7 +166,11 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
         errors["family_code"] = f"the family code is {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} characters"
         code = ""
     email = raw.get("notify_email") or ""
-    if not isinstance(email, str) or (email.strip() and not _EMAIL_RE.match(email.strip())):
+    if isinstance(email, str) and len(email.strip()) > MAX_TEXT["notify_email"]:
+        errors["notify_email"] = (f"the e-mail address for news is too long ({len(email.strip())} characters, "
+                                  f"at most {MAX_TEXT['notify_email']})")
+        email = ""
+    elif not isinstance(email, str) or (email.strip() and not _EMAIL_RE.match(email.strip())):
         errors["notify_email"] = "the e-mail address for news is not a valid address"
         email = ""
     if errors:
@@ -178,6 +188,11 @@ def name_forms(name: str) -> frozenset[str]:
     return frozenset({"".join(parts), "".join(reversed(parts))})
 
 
+def identity_forms(name: str, name_kana: str, birth_date: str) -> frozenset[tuple[str, str]]:
+    """Every (name form, birth date) an inquiry could find this person by (as `matches` compares them)."""
+    return frozenset((form, birth_date) for form in name_forms(name) | name_forms(name_kana))
+
+
 def matches(inquiry: Inquiry, person: PersonFacts, by_address: bool = True) -> bool:
     """Exactly this person: same birth date, the name in either order (or its kana), and the
     address when both are known and one is not a part of the other."""
@@ -193,13 +208,24 @@ def matches(inquiry: Inquiry, person: PersonFacts, by_address: bool = True) -> b
     return True
 
 
-def _consented(inquiry: Inquiry, person: PersonFacts) -> frozenset[str]:
+# What a consent from the self-report page can widen, once staff have confirmed the inquirer: only what
+# such a report itself says (that they are safe, and where); never what a kiosk recorded.
+BY_SELF_REPORTED_CONSENT = frozenset({EXISTS, WHEREABOUTS})
+
+
+def _consented(inquiry: Inquiry, person: PersonFacts, at_once: bool) -> frozenset[str]:
+    """What the person's consent lets this inquirer be told: `at_once` before anyone has checked them."""
+    if person.consent_self_reported and at_once:
+        # Unverifiable: answering at once would let anyone self-report a name and ask, and so tell a
+        # protected person from an unknown one, or read what a kiosk recorded.
+        return frozenset()
+    fields: frozenset[str] = frozenset()
     if person.consent == "public":
-        return BY_CONSENT["public"]
-    if person.consent == "family" and person.family_code and inquiry.family_code and hmac.compare_digest(
+        fields = BY_CONSENT["public"]
+    elif person.consent == "family" and person.family_code and inquiry.family_code and hmac.compare_digest(
             inquiry.family_code.casefold().encode(), person.family_code.casefold().encode()):
-        return BY_CONSENT["family"]
-    return frozenset()
+        fields = BY_CONSENT["family"]
+    return fields & BY_SELF_REPORTED_CONSENT if person.consent_self_reported else fields
 
 
 def _fill(fields: frozenset[str], person: PersonFacts) -> Answer:
@@ -225,7 +251,7 @@ def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer,
     person, flagged = the_person(inquiry, candidates)
     if person is None:
         return Answer(pending_review=True), None, flagged
-    fields = _consented(inquiry, person)
+    fields = _consented(inquiry, person, at_once=True)
     answer = _fill(fields, person)
     answer.pending_review = not STATUTORY[inquiry.relationship] <= fields
     return answer, person, flagged
@@ -253,7 +279,7 @@ def answer_for_notice(status: str, inquiry: Inquiry, person: PersonFacts | None)
     if status == "released":
         answer = answer_after_review(inquiry, person)
     elif status == "answered":
-        answer = _fill(_consented(inquiry, person), person)
+        answer = _fill(_consented(inquiry, person, at_once=True), person)
     else:
         return None
     return answer if answer.information_exists else None
@@ -263,9 +289,9 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
     """What staff release once they have confirmed who is asking: the tier, plus what consent gives."""
     if person is None or person.never_disclose:
         return Answer(information_exists=False)
-    return _fill(STATUTORY[inquiry.relationship] | _consented(inquiry, person), person)
+    return _fill(STATUTORY[inquiry.relationship] | _consented(inquiry, person, at_once=False), person)
 
 
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "PersonFacts",
-           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "matches", "name_forms",
+           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "identity_forms", "matches", "name_forms",
            "parse_inquiry"]

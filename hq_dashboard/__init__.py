@@ -47,6 +47,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         KIOSK_SILENT_ALERT_S=600,
         # Where the city's map layers are read from (None: the repo's data/ or $EVAC_DATA_DIR).
         DATA_DIR=None,
+        # A form's token lasts as long as the browser's session: a family filling in the inquiry
+        # slowly, or a phone that slept, must not lose what they typed to an hour's time limit.
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.from_prefixed_env("EVAC")
     if config:
@@ -63,8 +66,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app)
     csrf.init_app(app)
 
-    from . import i18n
+    from . import expired_forms, i18n
     i18n.init_app(app)
+    expired_forms.init_app(app)
 
     from . import api, dashboard, map_page, pages, prereg_pages, safety_api, safety_pages, staff
     from .limits import limiter, too_many_requests

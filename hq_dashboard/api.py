@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from evac.events import IC_TOKEN_RE
 
-from . import notify, prereg
+from . import notify, prereg, safety
 from .db import db, one_writer
 from .enrollment import AuthError, authenticate
 from .merge import BatchRejected, apply_batch
@@ -120,7 +120,8 @@ def ic_card(token: str):
         return _error(400, "bad_ic_token", "an IC card token is 'ic:' and 32 hexadecimal digits")
     person = db.session.execute(
         select(Person).join(IcLink, IcLink.person_id == Person.id).where(IcLink.token == token)).scalar()
-    if person is None:
+    # A protected person's card answers exactly as a card nobody linked: any kiosk may ask.
+    if person is None or safety.is_protected(person, safety.protected_identities(db.session, person.birth_date)):
         return _error(404, "unknown_ic_card", "no one is linked to this IC card yet")
     return jsonify({"person": {"name": person.name, "name_kana": person.name_kana, "birth_date": person.birth_date,
                                "sex": person.sex, "address": person.address},

@@ -35,7 +35,7 @@ def translate(field: str, english: str) -> str:
         return _("Please choose your sex.")
     if field == "where":
         return _("Please choose where you are.")
-    if field == "notify_email":
+    if field == "notify_email" and "too long" not in english:
         return _("This e-mail address is not valid.")
     if field in ("inquiry", "inquirer", "sought"):
         return _("Please fill in the form.")

@@ -47,6 +47,7 @@ _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_c
 SELF = "SELF"   # the counter key of people safe outside the shelters, by their own report
 AT_HQ = "HQ"    # the shelter field of what people report to HQ themselves
 SELF_REPORT_DEVICE = "hq-self-report"   # HQ's own event stream of those reports
+RESERVED_DEVICE_IDS = frozenset({SELF_REPORT_DEVICE})   # no kiosk may write into HQ's own streams
 _PERSON_COLS = [c.name for c in persons_t.columns]
 _EVENT_COLS = [c.name for c in events_t.columns]
 _person_row = itemgetter(*_PERSON_COLS)
@@ -180,10 +181,14 @@ class _Batch:
         a, b = self.persons[survivor], self.persons[other]
         for prefix, fields in (("info", ("name", "name_kana", "birth_date", "sex", "address", "household_id")),
                                ("needs", ("needs",)), ("status", ("status", "status_note")),
-                               ("consent", ("consent", "family_code", "consent_source"))):
+                               ("contact", ("contact",))):
             if b[f"{prefix}_order"] > a[f"{prefix}_order"]:
                 for f in fields + (f"{prefix}_order",):
                     a[f] = b[f]
+        if (consent_rank(b["consent_source"], b["consent_order"])
+                > consent_rank(a["consent_source"], a["consent_order"])):
+            for f in ("consent", "family_code", "consent_source", "consent_order"):
+                a[f] = b[f]
         a["loc_order"] = max(a["loc_order"], b["loc_order"])
         a["never_disclose"] = a["never_disclose"] or b["never_disclose"]
         if a["identity_corrected"] or b["identity_corrected"]:
@@ -218,9 +223,10 @@ class _Batch:
         elif ev.type == STATUS and order > person["status_order"]:
             person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
         elif ev.type == CONSENT:
-            if order > person["consent_order"]:
+            source = "self" if ev.kiosk_id == SELF_REPORT_DEVICE else "kiosk"
+            if consent_rank(source, order) > consent_rank(person["consent_source"], person["consent_order"]):
                 person.update(consent=ev.data["consent"], family_code=ev.data.get("family_code", ""), consent_order=order,
-                              consent_source="self" if ev.kiosk_id == SELF_REPORT_DEVICE else "kiosk")
+                              consent_source=source)
             if ev.data["never_disclose"]:
                 person["never_disclose"] = True
         elif ev.type == DETAILS:
@@ -230,6 +236,14 @@ class _Batch:
             token = ev.data["token"]
             if token not in self.ic_links or order > self.ic_links[token][0]:
                 self.ic_links[token] = (order, pid)
+
+
+def consent_rank(source: str, order: str) -> tuple[int, str]:
+    """Which consent stands, whatever order they arrive in: any consent from a kiosk beats one from the
+    public self-report page (where anyone can claim to be anyone); within one source the latest wins."""
+    if not order:
+        return (0, "")   # no consent given yet
+    return (2 if source == "kiosk" else 1, order)
 
 
 def _slot(person: dict[str, Any]) -> tuple[str, str] | None:
@@ -317,6 +331,10 @@ def _check_shelters(conn: Connection, events: list[Event]) -> None:
 
 def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any) -> BatchResult:
     """Apply a kiosk's batch inside the caller's transaction.  Raises BatchRejected, applying nothing."""
+    if device_id in RESERVED_DEVICE_IDS:
+        raise BatchRejected(422, "reserved_device_id",
+                            f"'{device_id}' is HQ's own event stream; a kiosk database cannot use this id "
+                            "(give the kiosk a new database, or another id)")
     events = _parse_batch(raw_events)
     kiosk = _lock_kiosk(conn, kiosk_id)
     if kiosk["device_id"] is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_login import current_user
 from sqlalchemy import select
 
 from .db import db
@@ -17,7 +18,11 @@ def index():
     kiosks = db.session.execute(select(Kiosk).order_by(Kiosk.id)).scalars().all()
     totals = {"occupancy": sum(s.occupancy for s in shelters), "at_home": sum(s.at_home for s in shelters),
               "in_car": sum(s.in_car for s in shelters)}
-    self_reports = dict(db.session.execute(select(SelfReportCount.place, SelfReportCount.count)).all())
+    # Only for HQ staff: anyone may self-report any name, and a count that moves for an unknown name
+    # but not for a checked-in one would tell a stranger which names are in a shelter (even protected ones).
+    self_reports = None
+    if current_user.is_authenticated:
+        self_reports = dict(db.session.execute(select(SelfReportCount.place, SelfReportCount.count)).all())
     return render_template("index.html", shelters=shelters, kiosks=kiosks, totals=totals, self_reports=self_reports)
 
 

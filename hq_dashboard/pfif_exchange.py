@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from evac import pfif
 
+from . import safety
 from .models import Person, PfifRecord, Shelter
 
 AUTHOR = "焼津市災害対策本部 (Yaizu City disaster HQ)"
@@ -21,15 +22,19 @@ _WHERE = {"in_shelter": "避難所 {name} / at the shelter {name}",
 
 
 def export(session: Session, domain: str, now: dt.datetime | None = None) -> tuple[bytes, int]:
-    """(document, number of persons).  Only public consent, never a protected person, no street or contact."""
+    """(document, number of persons).  Only public consent given at a kiosk, never a protected person (nor
+    anyone sharing a protected person's name and birth date), no street or contact."""
     stamp = pfif.utc(now or dt.datetime.now(dt.timezone.utc))
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
     people = session.execute(select(Person).where(Person.consent == "public", Person.never_disclose.is_(False))
                              .order_by(Person.id)).scalars()
+    protected = safety.protected_identities(session)
     records = []
     for p in people:
-        if p.effective_consent[0] != "public":
-            continue   # a claim made on the public page does not speak for a kiosk's check-in
+        if safety.is_protected(p, protected):
+            continue   # another record of this name and birth date is protected: so is this one
+        if p.consent_source == "self":
+            continue   # a claim made on the public page is not published unchecked (evac.disclosure)
         pid = f"{domain}/person.{p.id}"
         family, _, given = p.name.partition(" ")
         record = pfif.PersonRecord(
@@ -60,9 +65,26 @@ class ImportSummary:
     skipped: list[str] = dataclasses.field(default_factory=list)
 
 
+# PFIF allows long fields (evac.pfif.MAX_FIELD); what HQ keeps of a record must fit its columns.
+_STORED = ("person_record_id", "full_name", "home_city", "source_name")
+
+
+def _check_fits(records: list[pfif.PersonRecord]) -> None:
+    problems = []
+    for r in records:
+        for name in _STORED:
+            limit = PfifRecord.__table__.c[name].type.length
+            if len(getattr(r, name)) > limit:
+                problems.append(f"person {r.person_record_id[:80]}: <{name}> is longer than the {limit} "
+                                "characters HQ keeps")
+    if problems:
+        raise pfif.InvalidPFIF(problems)
+
+
 def import_document(session: Session, document: bytes, own_domain: str) -> ImportSummary:
     """Store another finder's records.  Raises pfif.InvalidPFIF (nothing stored) for a bad document."""
     records = pfif.read(document)
+    _check_fits(records)
     summary = ImportSummary()
     now = dt.datetime.now(dt.timezone.utc)
     for r in records:

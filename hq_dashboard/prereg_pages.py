@@ -37,18 +37,20 @@ def _qr_images(text: str) -> tuple[str, str]:
     return qr.svg_inline(scale=5), base64.b64encode(png.getvalue()).decode()
 
 
+def form_page(form, errors: dict):
+    return render_template("prereg.html", rows=ROWS, needs_codes=NEEDS_CODES, sexes=SEXES, form=form, errors=errors)
+
+
 @bp.route("/prereg", methods=["GET", "POST"])
 def register():
-    context = {"rows": ROWS, "needs_codes": NEEDS_CODES, "sexes": SEXES, "form": request.form, "errors": {}}
     if request.method == "GET":
-        return render_template("prereg.html", **context)
+        return form_page(request.form, {})
     try:
         household, text = prereg.register(db.session, _form_data(request.form))
     except prereg.PreregError as exc:
         field = exc.field.split(".")
         key = f"m{field[1]}" if field[0] == "members" and len(field) > 1 else field[0]
-        context["errors"] = {key: exc.message}
-        return render_template("prereg.html", **context), 422
+        return form_page(request.form, {key: exc.message}), 422
     svg, png = _qr_images(text)
     valid_until = dt.datetime.fromtimestamp(household.expires, dt.timezone.utc).date().isoformat()
     return render_template("prereg_done.html", household=household, svg=svg, png=png, valid_until=valid_until)

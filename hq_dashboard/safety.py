@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, parse_inquiry, the_person,
+    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, identity_forms, parse_inquiry,
+    the_person,
 )
 
 from .db import one_writer
@@ -61,7 +62,23 @@ def _facts(session: Session, person: Person) -> PersonFacts:
     return PersonFacts(name=person.name, name_kana=person.name_kana, birth_date=person.birth_date,
                        address=person.address, consent=consent, family_code=family_code,
                        never_disclose=person.never_disclose, whereabouts=where,
-                       injury_or_illness=person.status, contact=person.contact)
+                       injury_or_illness=person.status, contact=person.contact,
+                       consent_self_reported=person.consent_source == "self")
+
+
+def protected_identities(session: Session, birth_date: str | None = None) -> frozenset[tuple[str, str]]:
+    """The (name form, birth date) of everyone under never-disclose protection (born on `birth_date`, if
+    given).  As for inquiries (evac.disclosure.the_person), one protected record protects every record
+    with that name and birth date: the same person may be on record twice (a card's address, a typed one)."""
+    query = select(Person.name, Person.name_kana, Person.birth_date).where(Person.never_disclose.is_(True))
+    if birth_date is not None:
+        query = query.where(Person.birth_date == birth_date)
+    rows = session.execute(query).all()
+    return frozenset().union(*(identity_forms(*row) for row in rows))
+
+
+def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
+    return person.never_disclose or bool(identity_forms(person.name, person.name_kana, person.birth_date) & protected)
 
 
 def _candidates(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:

@@ -10,6 +10,8 @@ import datetime as dt
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
+from evac.events import FAMILY_CODE_LEN
+
 from . import form_errors, safety, self_report
 from .db import db
 from .limits import limiter
@@ -61,9 +63,18 @@ def _form_person_key() -> str:
     return person_sought_key(request.form.get("sought_name", ""), request.form.get("sought_birth_date", ""))
 
 
+def inquiry_page(form, errors: dict):
+    return render_template("safety/inquiry.html", form=form, errors=errors, relationships=RELATIONSHIP_LABELS)
+
+
+def self_report_page(form, errors: dict):
+    return render_template("safety/self_report.html", form=form, errors=errors, where_labels=WHERE_LABELS,
+                           family_code_len=FAMILY_CODE_LEN)
+
+
 @bp.get("/")
 def form():
-    return render_template("safety/inquiry.html", form={}, errors={}, relationships=RELATIONSHIP_LABELS)
+    return inquiry_page({}, {})
 
 
 @bp.post("/")
@@ -75,15 +86,13 @@ def submit():
     try:
         answer, key = safety.receive(db.session, _inquiry_from_form(request.form), request.remote_addr or "")
     except safety.InvalidInquiry as exc:
-        errors = form_errors.translate_all(exc.errors)
-        return render_template("safety/inquiry.html", form=request.form, errors=errors,
-                               relationships=RELATIONSHIP_LABELS), 422
+        return inquiry_page(request.form, form_errors.translate_all(exc.errors)), 422
     return _answer_page(answer, key), 201
 
 
 @bp.get("/self-report")
 def self_report_form():
-    return render_template("safety/self_report.html", form={}, errors={}, where_labels=WHERE_LABELS)
+    return self_report_page({}, {})
 
 
 @bp.post("/self-report")
@@ -92,8 +101,7 @@ def self_report_submit():
     try:
         events = self_report.record(request.form)
     except self_report.SelfReportError as exc:
-        return render_template("safety/self_report.html", form=request.form, where_labels=WHERE_LABELS,
-                               errors=form_errors.translate_all(exc.errors)), 422
+        return self_report_page(request.form, form_errors.translate_all(exc.errors)), 422
     return render_template("safety/self_report_done.html", name=events[0].person.name,
                            at=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")), 201
 

@@ -238,3 +238,61 @@ def test_capacity_uses_the_configured_area_per_person(hq_db_url):
     with app.app_context():
         assert db.session.get(Shelter, "H001").capacity == 237  # 475 m² / 2 m²
         db.engine.dispose()
+
+
+def test_two_records_becoming_one_keep_the_latest_contact(hq_app, hq_client, enroll):
+    """Typed at one kiosk, the pre-registration QR (with its contact) at another: when an event names
+    both identities the two become one person, and the contact given at the second kiosk stays."""
+    typed = person("焼津 一郎", "1950-02-02", address="焼津市本町1-1")
+    qr = person("焼津 一郎", "1950-02-02", address="焼津市本町1-1 コーポ201", prereg_id="PR-ABC")
+    both = person("焼津 一郎", "1950-02-02", address="焼津市本町1-1", prereg_id="PR-ABC")
+    k1, k2 = KioskStream("kiosk-typed", "H031"), KioskStream("kiosk-qr", "H001", start_ms=1_764_000_000_500)
+    k1.checkin(typed)
+    k1.add("details", typed, {"contact_phone": "054-000-0000"})
+    assert post(hq_client, enroll("H031"), "kiosk-typed", k1.events).status_code == 200
+    token = enroll("H001")
+    k2.checkin(qr)
+    k2.add("details", qr, {"contact_phone": "090-5555-6666"})
+    assert post(hq_client, token, "kiosk-qr", k2.events).status_code == 200
+    assert counts(hq_app)[1] == 2
+    k2.add("stay_type", both, {"stay_type": "in_shelter"})
+    assert post(hq_client, token, "kiosk-qr", k2.events).status_code == 200
+    with hq_app.app_context():
+        (merged,) = db.session.execute(select(Person)).scalars().all()
+        assert merged.contact == "090-5555-6666" and merged.contact_order
+
+
+def test_a_protected_person_s_ic_card_answers_as_a_card_nobody_linked(hq_app, hq_client, enroll):
+    protected = person("匿名 希", "1990-02-02", "female", address="焼津市大住1")
+    other = person("駿河 次郎", "1972-07-07", address="焼津市小川1")
+    twin = person("匿名 希", "1990-02-02", "female", address="")   # the same person typed with no address
+    cards = {"protected": "ic:" + "ab" * 16, "other": "ic:" + "cd" * 16, "twin": "ic:" + "ef" * 16,
+             "nobody": "ic:" + "01" * 16}
+    k = KioskStream("kiosk-ic", "H031")
+    k.checkin(protected)
+    k.add("consent", protected, {"consent": "none", "never_disclose": True})
+    k.add("ic_link", protected, {"token": cards["protected"]})
+    for who, card in ((other, "other"), (twin, "twin")):
+        k.checkin(who)
+        k.add("ic_link", who, {"token": cards[card]})
+    assert post(hq_client, enroll("H031"), "kiosk-ic", k.events).status_code == 200
+    elsewhere = {"Authorization": f"Bearer {enroll('H001')}"}
+    answers = {card: hq_client.get(f"/api/v1/ic/{token}", headers=elsewhere) for card, token in cards.items()}
+    assert answers["other"].status_code == 200 and answers["other"].get_json()["person"]["name"] == "駿河 次郎"
+    nobody = (answers["nobody"].status_code, answers["nobody"].get_json())
+    assert nobody[0] == 404
+    for card in ("protected", "twin"):
+        assert (answers[card].status_code, answers[card].get_json()) == nobody, card
+
+
+def test_a_kiosk_cannot_use_hq_s_own_stream_id(hq_app, hq_client, enroll):
+    from hq_dashboard.merge import SELF_REPORT_DEVICE
+    token = enroll("H031")
+    k = KioskStream(SELF_REPORT_DEVICE, "H031")
+    k.checkin(person())
+    resp = post(hq_client, token, SELF_REPORT_DEVICE, k.events)
+    assert resp.status_code == 422 and resp.get_json()["error"] == "reserved_device_id"
+    assert "HQ's own event stream" in resp.get_json()["message"]
+    assert counts(hq_app) == (0, 0)
+    with hq_app.app_context():
+        assert db.session.execute(select(Kiosk.device_id)).scalar() is None

@@ -3,6 +3,7 @@ exactly the state of in-order delivery (property test, real SQLite files)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from sqlalchemy import create_engine, select
 from evac.hlc import pack
 from evac.identity import person_key
 from hq_dashboard.db import db
-from hq_dashboard.merge import BatchRejected, apply_batch
+from evac.events import order_key, parse_event
+from hq_dashboard.merge import AT_HQ, SELF_REPORT_DEVICE, BatchRejected, apply_batch, apply_events
 from hq_dashboard.models import Kiosk, Person, PersonKey, Shelter
 
 SHELTERS = ["H001", "H002", "H003"]
@@ -45,12 +47,39 @@ op = st.one_of(
     st.tuples(st.just("ic_link"), st.sampled_from(["ic:" + "a1" * 16, "ic:" + "b2" * 16])),
     st.tuples(st.just("self_report"), st.sampled_from(["at_home", "with_relatives", "in_car"])),
     st.tuples(st.just("correction"), st.integers(0, 1)),
+    st.tuples(st.just("consent"), st.tuples(st.sampled_from(["none", "family", "public"]), st.booleans())),
+    st.tuples(st.just("details"), st.sampled_from(["090-1111-2222", "090-3333-4444"])),
 )
+# HQ's own stream: what people say on the public self-report page (where they are, and a consent).
+self_op = st.one_of(
+    st.tuples(st.just("self_report"), st.sampled_from(["at_home", "with_relatives"])),
+    st.tuples(st.just("consent"), st.tuples(st.sampled_from(["none", "family", "public"]), st.just(False))),
+)
+self_events = st.lists(st.tuples(st.integers(0, len(PEOPLE) - 1), st.integers(0, 1), self_op,
+                                 st.integers(0, 120_000)), max_size=5)
 kiosk_events = st.lists(
     # variant 2: the corrected identity (events after a correction, or the correction before it arrives)
     st.tuples(st.integers(0, len(PEOPLE) - 1), st.integers(0, 2), st.sampled_from(SHELTERS), op,
               st.integers(0, 120_000)),
     min_size=1, max_size=12)
+
+
+def _consent(arg, device: str) -> dict:
+    consent, never = arg
+    code = {"family_code": f"Code-{device}"} if consent == "family" else {}   # whose consent won shows
+    return {"consent": consent, "never_disclose": never, **code}
+
+
+def build_self_stream(raw) -> list[dict]:
+    """HQ's self-report stream, numbered and clocked as HQ writes it."""
+    events, ms = [], 1_764_000_000_000
+    for seq, (who, variant, (etype, arg), gap) in enumerate(raw, start=1):
+        ms += gap
+        person = PEOPLE[who][variant % len(PEOPLE[who])]
+        data = {"where": arg} if etype == "self_report" else _consent(arg, SELF_REPORT_DEVICE)
+        events.append({"kiosk_id": SELF_REPORT_DEVICE, "seq": seq, "hlc": pack(ms), "type": etype,
+                       "shelter_id": AT_HQ, "person": person, "data": data})
+    return events
 
 
 def build_stream(k: int, raw, skew_ms: int) -> list[dict]:
@@ -64,6 +93,10 @@ def build_stream(k: int, raw, skew_ms: int) -> list[dict]:
             if _key(new) == _key(person):  # already corrected: staff correct it back
                 new = PEOPLE[who][0]
             data = {"person": new}
+        elif etype == "consent":
+            data = _consent(arg, f"dev-{k}")
+        elif etype == "details":
+            data = {"contact_phone": arg}
         else:
             data = {"checkin": {"stay_type": arg}, "stay_type": {"stay_type": arg},
                     "transfer": {"to_shelter_id": arg}, "needs": {"needs": arg}, "status": {"status": arg},
@@ -114,6 +147,13 @@ def deliver(engine, k: int, events: list[dict]) -> bool:
         return False
 
 
+def record_self(engine, events: list[dict]) -> None:
+    """HQ records self-reports in its own stream, in order, as they are made (hq_dashboard.self_report)."""
+    if events:
+        with engine.begin() as conn:
+            apply_events(conn, [parse_event(e) for e in events])
+
+
 def snapshot(engine) -> dict:
     with engine.connect() as conn:
         keys: dict[int, set] = {}
@@ -123,7 +163,8 @@ def snapshot(engine) -> dict:
             keys.setdefault(pid, set()).add(key)
         persons = sorted(
             (tuple(sorted(keys.get(r.id, ()))), r.state, r.shelter_id, r.stay_type, r.needs, r.status,
-             r.loc_order, r.info_order, r.name, r.birth_date, r.address)
+             r.loc_order, r.info_order, r.name, r.birth_date, r.address,
+             r.consent, r.family_code, r.consent_source, r.never_disclose, r.contact, r.contact_order)
             for r in conn.execute(select(Person)))
         shelters = sorted(tuple(r) for r in conn.execute(
             select(Shelter.id, Shelter.occupancy, Shelter.at_home, Shelter.in_car, Shelter.opened)))
@@ -136,6 +177,34 @@ def snapshot(engine) -> dict:
                          if r[1])
     return {"persons": persons, "shelters": shelters, "events": events, "kiosks": kiosks, "cards": cards,
             "outside": outside}
+
+
+def consent_and_contact_as_the_rules_say(engine) -> bool:
+    """Each person's consent and contact from their events alone: a kiosk's consent beats one from the
+    self-report page, the latest wins within a source, never-disclose once set stays; the latest contact."""
+    with engine.connect() as conn:
+        said = conn.execute(db.text("SELECT person_id, body FROM events WHERE person_id IS NOT NULL "
+                                    "AND type IN ('consent', 'details')")).all()
+        held = {r.id: (r.consent, r.family_code, r.consent_source, r.never_disclose, r.contact)
+                for r in conn.execute(select(Person))}
+    consent: dict[int, tuple] = {}
+    contact: dict[int, tuple] = {}
+    never: set[int] = set()
+    for pid, body in said:
+        ev = json.loads(body)
+        order, data = order_key(ev["hlc"], ev["kiosk_id"], ev["seq"]), ev["data"]
+        if ev["type"] == "details":
+            contact[pid] = max(contact.get(pid, ("", "")), (order, data.get("contact_phone", "")))
+            continue
+        source = "self" if ev["kiosk_id"] == SELF_REPORT_DEVICE else "kiosk"
+        rank = (source == "kiosk", order)
+        if pid not in consent or rank > consent[pid][0]:
+            consent[pid] = (rank, (data["consent"], data.get("family_code", ""), source))
+        if data["never_disclose"]:
+            never.add(pid)
+    expected = {pid: consent.get(pid, (None, ("none", "", "kiosk")))[1] + (pid in never, contact.get(pid, ("", ""))[1])
+                for pid in held}
+    return held == expected
 
 
 def recount(snap: dict) -> dict:
@@ -157,34 +226,44 @@ deliveries = dict(
     skews=st.lists(st.integers(-3_600_000, 3_600_000), min_size=3, max_size=3),
     schedule=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 11), st.integers(1, 6)), max_size=25),
     retry_chunk=st.integers(1, 5),
+    self_raw=self_events,
+    self_at=st.lists(st.integers(0, 25), max_size=5),
 )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(**deliveries)
-def test_any_delivery_converges_to_in_order_delivery(streams, skews, schedule, retry_chunk):
-    check_convergence("sqlite", streams, skews, schedule, retry_chunk)
+def test_any_delivery_converges_to_in_order_delivery(streams, skews, schedule, retry_chunk, self_raw, self_at):
+    check_convergence("sqlite", streams, skews, schedule, retry_chunk, self_raw, self_at)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(**deliveries)
-def test_any_delivery_converges_on_postgresql_too(pg_base, streams, skews, schedule, retry_chunk):
-    check_convergence("postgresql", streams, skews, schedule, retry_chunk)
+def test_any_delivery_converges_on_postgresql_too(pg_base, streams, skews, schedule, retry_chunk, self_raw,
+                                                  self_at):
+    check_convergence("postgresql", streams, skews, schedule, retry_chunk, self_raw, self_at)
 
 
-def check_convergence(backend, streams, skews, schedule, retry_chunk):
+def check_convergence(backend, streams, skews, schedule, retry_chunk, self_raw=(), self_at=()):
     streams = [build_stream(k, raw, skews[k]) for k, raw in enumerate(streams)]
+    own = build_self_stream(self_raw)
+    # The self-reports land between kiosk batches anywhere: first of all in the reference, at the
+    # chosen points of the schedule (then the rest at the end) in the chaos.
+    points = sorted(self_at)[:len(own)] + [len(schedule)] * (len(own) - len(self_at))
     with tempfile.TemporaryDirectory() as tmp:
         reference = fresh_hq(Path(tmp) / "ref.sqlite3", len(streams), backend)
+        record_self(reference, own)
         for k, events in enumerate(streams):
             assert deliver(reference, k, events)
         expected = snapshot(reference)
 
         chaos = fresh_hq(Path(tmp) / "chaos.sqlite3", len(streams), backend)
         # Arbitrary batches: duplicated, out of order, overlapping, with gaps (which HQ refuses).
-        for k, start, size in schedule:
+        for i, (k, start, size) in enumerate(schedule):
+            record_self(chaos, [e for e, at in zip(own, points) if at == i])
             if k < len(streams):
                 deliver(chaos, k, streams[k][start:start + size] or streams[k][-1:])
+        record_self(chaos, [e for e, at in zip(own, points) if at >= len(schedule)])
         # Then each kiosk retries from what HQ acknowledged, as the sync client does.
         for k, events in enumerate(streams):
             with chaos.connect() as conn:
@@ -193,6 +272,7 @@ def check_convergence(backend, streams, skews, schedule, retry_chunk):
                 assert deliver(chaos, k, events[high:high + retry_chunk])
                 high = min(len(events), high + retry_chunk)
         got = snapshot(chaos)
+        assert consent_and_contact_as_the_rules_say(chaos)
         if backend == "sqlite":
             reference.dispose()
             chaos.dispose()

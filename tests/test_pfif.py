@@ -120,3 +120,28 @@ def test_a_bad_document_is_refused_with_the_reason_and_nothing_is_stored(case, t
 def test_a_missing_file_is_named():
     done = run_evac("hq", "import-pfif", "--db", "/tmp/never-there.sqlite3", "/nonexistent/feed.xml")
     assert done.returncode == 2 and "cannot read /nonexistent/feed.xml" in done.stderr
+
+
+def test_one_protected_record_keeps_every_record_of_that_name_and_birth_date_out(hq_app, hq_client, enroll):
+    """As for inquiries: the same person on record twice (a card's address at one kiosk, typed with no
+    address and public consent at another) is protected by the protected record."""
+    from hq_dashboard import pfif_exchange
+    card = {"name": "匿名 希", "birth_date": "1990-02-02", "sex": "female", "address": "静岡県焼津市大住１番地"}
+    typed = {**card, "name": "希 匿名", "address": ""}
+    events = [("dev-a", "H031", "checkin", card, {"stay_type": "in_shelter"}),
+              ("dev-a", "H031", "consent", card, {"consent": "none", "never_disclose": True}),
+              ("dev-b", "H001", "checkin", typed, {"stay_type": "in_shelter"}),
+              ("dev-b", "H001", "consent", typed, {"consent": "public"}),
+              ("dev-b", "H001", "checkin", PUBLIC, {"stay_type": "in_shelter"}),
+              ("dev-b", "H001", "consent", PUBLIC, {"consent": "public"})]
+    tokens = {"dev-a": enroll("H031"), "dev-b": enroll("H001")}
+    for device in tokens:
+        batch = [{"kiosk_id": device, "seq": i, "hlc": pack(1_764_000_000_000 + i), "type": t, "shelter_id": s,
+                  "person": p, "data": d}
+                 for i, (_, s, t, p, d) in enumerate([e for e in events if e[0] == device], start=1)]
+        assert hq_client.post("/api/v1/sync", json={"device_id": device, "events": batch},
+                              headers={"Authorization": f"Bearer {tokens[device]}"}).status_code == 200
+    with hq_app.app_context():
+        document, count = pfif_exchange.export(db.session, "yaizu.example.jp")
+    assert count == 1 and [p.full_name for p in pfif.read(document)] == [PUBLIC["name"]]
+    assert "匿名" not in document.decode()

@@ -18,6 +18,19 @@ FORM = {"name": "焼津 花子", "name_kana": "やいづ はなこ", "birth_date
         "address": "静岡県焼津市本町5-9-1", "where": "at_home", "consent": "public", "family_code": ""}
 
 
+def log_in_staff(app, client):
+    from hq_dashboard.staff import add_staff
+    with app.app_context():
+        add_staff(db.session, "reviewer1", "correct horse battery")
+    form = {"csrf_token": csrf(client, "/staff/login"), "username": "reviewer1", "password": "correct horse battery"}
+    assert client.post("/staff/login", data=form).status_code == 302
+
+
+def decide(client, inquiry_id, decision, note):
+    return client.post(f"/staff/inquiries/{inquiry_id}/{decision}",
+                       data={"csrf_token": csrf(client, "/staff/inquiries"), "note": note})
+
+
 def counts(app):
     with app.app_context():
         return dict(db.session.execute(select(SelfReportCount.place, SelfReportCount.count)).all())
@@ -27,11 +40,18 @@ def test_a_self_report_counts_answers_inquiries_and_becomes_a_check_in_later(hq_
     resp = hq_client.post("/safety/self-report", data={**FORM, "csrf_token": csrf(hq_client, "/safety/self-report")})
     assert resp.status_code == 201 and "焼津 花子" in resp.get_data(as_text=True)
     assert counts(hq_app) == {"at_home": 1}
-    assert "自宅 1" in hq_client.get("/").get_data(as_text=True)
-    answer = hq_client.post("/api/v1/safety/inquiries", json={
+    # The counts are for HQ staff: anyone can self-report any name (test_self_report_counts_are_for_staff).
+    assert "自宅 1" not in hq_client.get("/").get_data(as_text=True)
+    asked = hq_client.post("/api/v1/safety/inquiries", json={
         "inquirer": {"name": "焼津 一郎", "address": "東京都", "contact": "090"}, "relationship": "other",
         "reason": "友人として", "sought": {"name": "花子 焼津", "birth_date": "1950-04-01"}}).get_json()
-    assert answer["status"] == "answered" and answer["whereabouts"]["state"] == "at_home"
+    # The consent was given on the public page: nothing at once, staff confirm the inquirer first.
+    assert asked["status"] == "pending_review" and asked["whereabouts"] is None
+    log_in_staff(hq_app, hq_client)
+    assert "自宅 1" in hq_client.get("/").get_data(as_text=True)
+    assert decide(hq_client, asked["inquiry_id"], "release", "折り返し電話で確認").status_code == 302
+    answer = hq_client.get(f"/api/v1/safety/inquiries/{asked['inquiry_id']}?key={asked['access_key']}").get_json()
+    assert answer["status"] == "released" and answer["whereabouts"]["state"] == "at_home"
     assert answer["whereabouts"]["self_reported"] and answer["whereabouts"]["shelter_name"] is None
 
     # Later she goes to a shelter and a kiosk checks her in, typed differently: one person, moved.
@@ -92,3 +112,133 @@ def test_a_self_report_by_someone_else_neither_moves_nor_unmasks_a_checked_in_pe
     with hq_app.app_context():
         _, count = pfif_exchange.export(db.session, "yaizu.example.jp")
     assert count == 0
+
+
+# --- a claim on the public page never widens or cancels what a kiosk recorded -------------------------
+
+JIRO = {"name": "駿河 次郎", "birth_date": "1972-07-07", "sex": "male", "address": "焼津市小川1"}
+ASKER = {"name": "誰か", "address": "東京都港区1-1", "contact": "090-0000-0000"}
+
+
+def sync(client, token, stream):
+    resp = client.post("/api/v1/sync", json={"device_id": stream.device_id, "events": stream.events},
+                       headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200, resp.get_json()
+
+
+def self_report(client, who, consent="public", where="at_home", code=""):
+    form = {"name": who["name"], "birth_date": who["birth_date"], "sex": who["sex"], "address": who["address"],
+            "where": where, "consent": consent, "family_code": code,
+            "csrf_token": csrf(client, "/safety/self-report")}
+    assert client.post("/safety/self-report", data=form).status_code == 201
+
+
+def ask(client, who, relationship="other", code="", address=""):
+    resp = client.post("/api/v1/safety/inquiries", json={
+        "inquirer": ASKER, "relationship": relationship, "reason": "安否確認", "family_code": code,
+        "sought": {"name": who["name"], "birth_date": who["birth_date"], "address": address}})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def answer_only(answer):
+    return {k: v for k, v in answer.items() if k not in ("inquiry_id", "access_key")}
+
+
+def persons(app):
+    from hq_dashboard.models import Person
+    with app.app_context():
+        return {p.name: (p.consent, p.family_code, p.consent_source, p.never_disclose)
+                for p in db.session.execute(select(Person)).scalars()}
+
+
+def test_a_kiosk_consent_beats_a_self_reported_one_whatever_order_they_arrive_in(hq_app, hq_client, enroll):
+    from tests.wire import KioskStream
+    token = enroll("H031")
+    # The kiosk's consent was given yesterday, but the kiosk was offline: the claim on the page came first.
+    self_report(hq_client, JIRO, consent="public")
+    assert persons(hq_app)["駿河 次郎"] == ("public", "", "self", False)
+    kiosk = KioskStream("dev-consent", "H031")
+    kiosk.checkin(JIRO)
+    kiosk.add("consent", JIRO, {"consent": "family", "family_code": "Sakura2024"})
+    sync(hq_client, token, kiosk)
+    assert persons(hq_app)["駿河 次郎"] == ("family", "Sakura2024", "kiosk", False)
+    # A later claim, denying the family, changes nothing either.
+    self_report(hq_client, JIRO, consent="none")
+    assert persons(hq_app)["駿河 次郎"] == ("family", "Sakura2024", "kiosk", False)
+    answer = ask(hq_client, JIRO, "household_family", code="Sakura2024")
+    assert answer["status"] == "answered" and answer["whereabouts"]["shelter_id"] == "H031"
+    # Between kiosks the latest consent wins; never-disclose, once set, stays.
+    kiosk.add("consent", JIRO, {"consent": "none", "never_disclose": True})
+    kiosk.add("consent", JIRO, {"consent": "public", "never_disclose": False})
+    sync(hq_client, token, kiosk)
+    self_report(hq_client, JIRO, consent="public")
+    assert persons(hq_app)["駿河 次郎"] == ("public", "", "kiosk", True)
+
+
+def test_self_reporting_a_name_and_asking_cannot_tell_protected_from_unknown(hq_app, hq_client, enroll):
+    """The reviewer's oracle: self-report a name with public consent, then ask.  A checked-in protected
+    person, a checked-in person without consent and someone HQ never heard of all answer the same."""
+    from tests.wire import KioskStream
+    token = enroll("H031")
+    protected = {"name": "匿名 希", "birth_date": "1990-02-02", "sex": "female", "address": "焼津市大住1"}
+    unknown = {"name": "無名 太郎", "birth_date": "1991-03-03", "sex": "male", "address": "焼津市大住1"}
+    kiosk = KioskStream("dev-oracle", "H031")
+    kiosk.checkin(protected)
+    kiosk.add("consent", protected, {"consent": "none", "never_disclose": True})
+    kiosk.checkin(JIRO)
+    sync(hq_client, token, kiosk)
+    answers = []
+    for who in (protected, JIRO, unknown):
+        self_report(hq_client, {**who, "address": "東京都新宿区9-9"}, consent="public")
+        answers.append(answer_only(ask(hq_client, who, address="東京都新宿区9-9")))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0]["status"] == "pending_review" and answers[0]["information_exists"] is None
+
+
+def test_a_stranger_s_self_report_does_not_hand_them_what_a_kiosk_recorded(hq_app, hq_client, enroll):
+    """A stranger who knows name, birth date and address claims them on the page with their own family
+    code, then asks with it: nothing at once, and after review only the tier and the claim's own
+    whereabouts, never the kiosk's contact or injury."""
+    from tests.wire import KioskStream
+    token = enroll("H031")
+    hanako = {"name": "駿河 花子", "birth_date": "1950-05-06", "sex": "female", "address": "焼津市藤守1234-5"}
+    kiosk = KioskStream("dev-widen", "H031")
+    kiosk.checkin(hanako)
+    kiosk.add("details", hanako, {"contact_phone": "090-1111-2222", "home_damage": "total"})
+    kiosk.add("status", hanako, {"status": "hospitalised", "note": "搬送"})
+    kiosk.add("checkout", hanako)
+    sync(hq_client, token, kiosk)
+    self_report(hq_client, hanako, consent="family", where="with_relatives", code="attacker1")
+    asked = ask(hq_client, hanako, "other", code="attacker1")
+    assert asked["status"] == "pending_review"
+    assert (asked["information_exists"], asked["whereabouts"], asked["injury_or_illness"], asked["contact"]) == (
+        None, None, None, None)
+    self_report(hq_client, hanako, consent="public", where="with_relatives")
+    asked = ask(hq_client, hanako, "other")
+    assert asked["status"] == "pending_review" and asked["injury_or_illness"] is None
+    log_in_staff(hq_app, hq_client)
+    assert decide(hq_client, asked["inquiry_id"], "release", "折り返し電話で確認").status_code == 302
+    released = hq_client.get(f"/api/v1/safety/inquiries/{asked['inquiry_id']}?key={asked['access_key']}").get_json()
+    assert released["status"] == "released" and released["information_exists"] is True
+    assert released["whereabouts"]["state"] == "with_relatives" and released["whereabouts"]["self_reported"]
+    assert released["injury_or_illness"] is None and released["contact"] is None
+
+
+def test_self_report_counts_are_for_staff_only(hq_app, hq_client, enroll):
+    """A count that moves for an unknown name but not for a checked-in one would tell anyone which
+    names are in a shelter: the public page shows none, logged-in staff see them."""
+    from tests.wire import KioskStream
+    token = enroll("H031")
+    protected = {"name": "匿名 希", "birth_date": "1990-02-02", "sex": "female", "address": "焼津市大住1"}
+    kiosk = KioskStream("dev-count", "H031")
+    kiosk.checkin(protected)
+    kiosk.add("consent", protected, {"consent": "none", "never_disclose": True})
+    sync(hq_client, token, kiosk)
+    before = hq_client.get("/").get_data(as_text=True)
+    self_report(hq_client, protected, consent="none")
+    assert hq_client.get("/").get_data(as_text=True) == before
+    self_report(hq_client, {**JIRO, "name": "無名 花"}, consent="none")
+    assert hq_client.get("/").get_data(as_text=True) == before
+    log_in_staff(hq_app, hq_client)
+    assert "自宅 1" in hq_client.get("/").get_data(as_text=True)
