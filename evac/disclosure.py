@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from .events import FAMILY_CODE_LEN, parse_birth_date
 from .identity import normalize_address, normalize_name
+from .individual_number import contains_individual_number
 
 # 施行規則 §8-4: 同居の親族 (de facto spouses included); other relatives; the workplace;
 # anyone else with a fair reason.
@@ -124,6 +125,8 @@ def _text(raw: dict, key: str, label: str, errors: dict, limit: int, required: b
         errors[key] = f"{label} is too long ({len(value)} characters, at most {limit})"
     elif _CONTROL_RE.search(value):
         errors[key] = f"{label} contains control characters"
+    elif contains_individual_number(value):
+        errors[key] = f"{label} holds what looks like a 12-digit Individual Number (マイナンバー): it must not be recorded"
     elif key.endswith("name") and _MARKUP_RE.search(value):
         errors[key] = f"{label} cannot contain < or >"
     return value
@@ -164,6 +167,9 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
     code = raw.get("family_code") or ""
     if not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]:
         errors["family_code"] = f"the family code is {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} characters"
+        code = ""
+    elif contains_individual_number(code):
+        errors["family_code"] = "the family code holds what looks like a 12-digit Individual Number (マイナンバー): it must not be recorded"
         code = ""
     email = raw.get("notify_email") or ""
     if isinstance(email, str) and len(email.strip()) > MAX_TEXT["notify_email"]:

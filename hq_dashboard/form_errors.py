@@ -29,6 +29,8 @@ def _missing(field: str) -> str:
 
 def translate(field: str, english: str) -> str:
     """One field's error in the request's language."""
+    if "Individual Number" in english:   # 番号法 §20: whatever field it was typed into
+        return _("Do not write an Individual Number (マイナンバー) here: it must not be recorded.")
     if field == "relationship":
         return _("Please choose your relationship to them.")
     if field == "sex":

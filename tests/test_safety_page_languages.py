@@ -155,3 +155,26 @@ def test_too_many_requests_are_told_in_the_chosen_language(hq_app, hq_client):
     assert [c.status_code for c in codes] == [201, 429]
     html = codes[1].get_data(as_text=True)
     assert "Có quá nhiều yêu cầu trong thời gian ngắn. Vui lòng thử lại sau." in html and '<html lang="vi">' in html
+
+
+@pytest.mark.parametrize("field", ["reason", "inquirer_contact", "sought_name"])
+def test_an_individual_number_typed_into_an_inquiry_is_refused_in_the_chosen_language(hq_app, hq_client, field):
+    """番号法 §20: an inquirer who writes someone's My Number (to be helpful) gets it refused next to the
+    field, in their language, and nothing of the inquiry is stored, audited or logged."""
+    token = csrf(hq_client, "/safety/?lang=pt")
+    page = hq_client.post("/safety/", data={**FORM, field: "マイナンバー 1234 5678 9018", "csrf_token": token},
+                          environ_base={"REMOTE_ADDR": "10.20.4.1"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert re.search(rf'<p class="error" id="{field}-error">Não escreva aqui o número individual', html), html
+    assert saved(hq_app) == (0, 0, 0)
+
+
+def test_an_individual_number_in_a_self_report_note_is_refused_in_the_chosen_language(hq_app, hq_client):
+    token = csrf(hq_client, "/safety/self-report?lang=vi")
+    page = hq_client.post("/safety/self-report", data={
+        "csrf_token": token, "name": "Nguyễn An", "birth_date": "1990-01-01", "sex": "male", "address": "焼津市",
+        "where": "at_home", "consent": "none", "note": "số 123456789018"}, environ_base={"REMOTE_ADDR": "10.20.4.2"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and "Đừng ghi số cá nhân (マイナンバー) ở đây" in html
+    assert saved(hq_app) == (0, 0, 0)
