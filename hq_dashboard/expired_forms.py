@@ -1,9 +1,9 @@
 """A public form sent with an expired or invalid CSRF token (a page left open, HQ restarted, an old tab
 restored on a phone): the same form again, with what was typed and one sentence in the person's language
-asking them to send it again.  Nothing is written.  Staff pages keep Flask-WTF's plain 400."""
+asking them to send it again.  Nothing is written.  Staff pages say it in words (go back, reload)."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -14,7 +14,10 @@ def _send_again(exc: CSRFError):
             "safety_pages.self_report_submit": safety_pages.self_report_page,
             "prereg_pages.register": prereg_pages.form_page}.get(request.endpoint)
     if page is None:
-        return exc.get_response()
+        # A staff page (log-in, review, disaster choice): nothing to re-fill, but said in words.
+        return render_template("safety/message.html", message=_(
+            "This form was open too long or the server restarted, so nothing was saved. "
+            "Go back, reload the page and try again.")), 400
     message = _("Your entry was not sent: the page was open too long or the server restarted. "
                 "What you typed is still here; please check it and send it again.")
     return page(request.form, {"form": message}), 400

@@ -49,3 +49,12 @@ def test_the_self_report_and_pre_registration_forms_come_back_too(hq_app, hq_cli
     html = page.get_data(as_text=True)
     assert page.status_code == 400 and SAID["ja"] in html and 'value="山田 花子"' in html
     assert saved(hq_app) == (0, 0, 0) and prereg_count(hq_app) == 0
+
+
+def test_a_staff_form_with_an_old_token_is_said_in_words(hq_app, hq_client):
+    """HQ staff's log-in (and every staff form) with a stale token: a sentence in the page's language,
+    not the framework's English 400; nothing changes."""
+    page = hq_client.post("/staff/login?lang=ja", data={"name": "x", "password": "y", "csrf_token": "stale"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400 and "何も保存されていません。前の画面に戻って再読み込みし" in html
+    assert "CSRF" not in html
