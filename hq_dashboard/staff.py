@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import notify, safety
 from .db import db
 from .limits import limiter
-from .models import StaffUser
+from .models import Person, StaffUser
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 login_manager = LoginManager()
@@ -69,10 +69,22 @@ def logout():
     return redirect(url_for("staff.login"))
 
 
+def _queue_page(errors: dict | None = None, status: int = 200):
+    inquiries = safety.pending(db.session)
+    # Whose consent came from the public self-report page (anyone can claim to be anyone there):
+    # staff should know the person's own word is unverified before they release anything.
+    persons = {p.id: p for p in db.session.scalars(
+        select(Person).where(Person.id.in_([i.person_id for i in inquiries if i.person_id])))}
+    self_consent = {i.id for i in inquiries if i.person_id in persons
+                    and persons[i.person_id].consent_source == "self"}
+    return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {},
+                           self_consent=self_consent), status
+
+
 @bp.get("/inquiries")
 @login_required
 def queue():
-    return render_template("safety/queue.html", inquiries=safety.pending(db.session))
+    return _queue_page()
 
 
 @bp.post("/inquiries/<inquiry_id>/<decision>")
@@ -87,8 +99,7 @@ def decide(inquiry_id: str, decision: str):
         else:
             safety.reject(db.session, inquiry_id, current_user.username, note)
     except safety.ReviewError as exc:
-        return render_template("safety/queue.html", inquiries=safety.pending(db.session),
-                               errors={inquiry_id: str(exc)}), 422
+        return _queue_page({inquiry_id: str(exc)}, 422)
     if decision == "release":
         notify.after_change(current_app._get_current_object())
     flash(f"{inquiry_id}: {decision}d")

@@ -75,6 +75,7 @@ def test_family_without_consent_waits_then_gets_the_full_tier_after_review(staff
     ref, key = answer["inquiry_id"], answer["access_key"]
     queue = staff.get("/staff/inquiries").get_data(as_text=True)
     assert ref in queue and "花子 高橋" in queue
+    assert 'data-testid="self-consent"' not in queue, "her consent (none) came from a kiosk"
     assert decide(staff, ref, "release", "").status_code == 422       # how the inquirer was confirmed
     assert decide(staff, ref, "release", "折り返し電話で本人確認").status_code == 302
     released = staff.get(f"/api/v1/safety/inquiries/{ref}?key={key}").get_json()

@@ -49,6 +49,10 @@ def test_a_self_report_counts_answers_inquiries_and_becomes_a_check_in_later(hq_
     assert asked["status"] == "pending_review" and asked["whereabouts"] is None
     log_in_staff(hq_app, hq_client)
     assert "自宅 1" in hq_client.get("/").get_data(as_text=True)
+    # The reviewer is told the consent is the public page's, unverified, before releasing.
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    assert re.search(rf'id="inquiry-{asked["inquiry_id"]}".*?data-testid="self-consent">公開の自己申告ページでの同意です',
+                     queue, re.S)
     assert decide(hq_client, asked["inquiry_id"], "release", "折り返し電話で確認").status_code == 302
     answer = hq_client.get(f"/api/v1/safety/inquiries/{asked['inquiry_id']}?key={asked['access_key']}").get_json()
     assert answer["status"] == "released" and answer["whereabouts"]["state"] == "at_home"
