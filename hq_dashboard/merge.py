@@ -23,9 +23,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, update
 
 from evac.events import (
-    CONSENT, DETAILS, IC_LINK, LOCATION_TYPES, SELF_REPORT, NEEDS, SHELTER_STATUS, STATUS, TRANSFER, CHECKIN,
-    Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
-    CORRECTION,
+    CHECKIN, CONSENT, CORRECTION, DETAILS, IC_LINK, LOCATION_TYPES, NEEDS, SELF_REPORT, SHELTER_STATUS, STATUS,
+    TRANSFER, Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
 )
 from evac.corrections import Said, current_identity
 from evac.identity import person_key, prereg_key

@@ -30,7 +30,7 @@ def test_demo_shows_occupancy_changing_at_hq(tmp_path):
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/api/v1/shelters", 60)
         seen = []
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120   # a wait, not a goal: generous for a machine shared with other work
         while time.monotonic() < deadline and len({json.dumps(s, sort_keys=True) for s in seen}) < 3:
             count, occupied = totals(url)
             assert count == 212
