@@ -104,11 +104,6 @@ def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | 
     return StaffAccount(*row[:3])
 
 
-def get_staff(store: KioskStore, staff_id: int) -> StaffAccount | None:
-    row = _accounts(store).execute("SELECT id, name, role FROM staff_accounts WHERE id = ?", (staff_id,)).fetchone()
-    return StaffAccount(*row) if row else None
-
-
 # -- log-in sessions -----------------------------------------------------------
 
 def start_session(store: KioskStore, account_id: int, idle_seconds: float) -> str:
