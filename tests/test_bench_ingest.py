@@ -20,6 +20,10 @@ def test_the_ingest_benchmark_reports_merge_raw_and_the_database_share(hq_db_url
     assert result["database_share"] == pytest.approx(result["replay_seconds"] / result["seconds"], rel=0.02, abs=0.002)
     assert result["ratio_without_python"] == pytest.approx(result["raw_seconds"] / result["replay_seconds"],
                                                            rel=0.02, abs=0.002)
+    # Validation and identity keys measured on their own: the ratio with storage and them but no merge.
+    assert result["validation_seconds"] > 0
+    assert result["ratio_floor"] == pytest.approx(
+        result["raw_seconds"] / (result["replay_seconds"] + result["validation_seconds"]), rel=0.02, abs=0.002)
 
 
 def test_the_ingest_benchmark_refuses_a_database_that_is_not_empty(hq_app, hq_db_url):
