@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from .events import CORRECTION, Person, parse_person
+from .events import CORRECTION, Person
 from .identity import person_key
 
 
@@ -44,7 +44,7 @@ def superseded_keys(said: Iterable[Said]) -> set[str]:
     gone: set[str] = set()
     for s in sorted((s for s in said if s.type == CORRECTION), key=lambda s: s.order):
         gone.add(_key(s.person))
-        gone.discard(_key(parse_person(s.data["person"])))
+        gone.discard(_key(Person(**s.data["person"])))
     return gone
 
 
@@ -59,7 +59,7 @@ def current_identity(said: Iterable[Said]) -> Identity | None:
     for s in said:
         household = s.household_id or household
         if s.type == CORRECTION:
-            p = parse_person(s.data["person"])
+            p = Person(**s.data["person"])
         elif _key(s.person) in gone:
             continue
         else:

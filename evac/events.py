@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from .hlc import COUNTER_BITS as HLC_COUNTER_BITS
 from .identity import normalize_name, person_key
 from .individual_number import contains_individual_number, looks_like_individual_number_not_phone
 
@@ -240,19 +241,29 @@ def _birth_date(value: str, today: int) -> str:
     return born.isoformat()
 
 
-def parse_person(raw: Any) -> Person:
+def parse_person(raw: Any, today: int | None = None) -> Person:
+    """A person as given; `today` (a day ordinal, default the machine's date) bounds the birth date."""
     if not isinstance(raw, dict):
         raise InvalidEvent("person must be an object")
     get = raw.get
     fields = (get("name"), get("birth_date"), get("sex"), get("address"), get("name_kana"), get("prereg_id"))
+    today = today or _today()
     try:
-        return _person(*fields, _today())
+        return _person(*fields, today)
     except TypeError:  # something unhashable (a list for a name, say): validate uncached to say what
-        return _person.__wrapped__(*fields, _today())
+        return _person.__wrapped__(*fields, today)
 
 
 def _today() -> int:
     return int(time.time() // 86400) + _EPOCH_ORDINAL
+
+
+def _event_today(hlc: int) -> int:
+    """The later of this machine's date and the event's own: a birth date the writing kiosk could
+    accept is accepted here too.  Otherwise a kiosk whose clock ran ahead writes an event HQ refuses
+    on every sync, and everything queued behind it never arrives; and a kiosk whose clock was reset
+    to the past (a flat clock battery) keeps the date its clock last reached."""
+    return max(_today(), (hlc >> HLC_COUNTER_BITS) // 86_400_000 + _EPOCH_ORDINAL)
 
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -362,14 +373,14 @@ def _details_data(raw: dict) -> dict[str, Any]:
     return data
 
 
-def _correction_data(old: Person, raw: Any) -> dict[str, Any]:
+def _correction_data(old: Person, raw: Any, today: int) -> dict[str, Any]:
     """The corrected identity, validated as any person is.  Only a change of identity key is a
     correction: a new spelling of the same key (髙橋 for 高橋, kana) is a `register` re-statement."""
     if not isinstance(raw, dict):
         raise InvalidEvent("data must be an object")
     if raw.get("person") is None:
         raise InvalidEvent("a correction needs the corrected person")
-    new = parse_person(raw["person"])
+    new = parse_person(raw["person"], today)
     if new.prereg_id != old.prereg_id:
         raise InvalidEvent("a correction cannot change the pre-registration id")
     try:
@@ -395,11 +406,12 @@ def parse_event(raw: Any) -> Event:
     if type(hlc) is not int or hlc < 1 or hlc >= 1 << 63:
         raise InvalidEvent("hlc must be a positive 63-bit whole number")
     person = None
+    today = _event_today(hlc)
     if etype in PERSON_TYPES:
-        person = parse_person(raw.get("person"))
+        person = parse_person(raw.get("person"), today)
     elif raw.get("person") is not None:
         raise InvalidEvent(f"a {etype} event is not about a person")
-    data = (_correction_data(person, raw.get("data")) if etype == CORRECTION
+    data = (_correction_data(person, raw.get("data"), today) if etype == CORRECTION
             else _parse_data(etype, raw.get("data")))
     return Event(
         kiosk_id=_ident(raw.get("kiosk_id"), "kiosk id"),

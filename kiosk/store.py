@@ -22,7 +22,7 @@ from typing import Iterator, Sequence
 
 from evac.events import (
     CHECKIN, CHECKOUT, CONSENT, CORRECTION, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER,
-    Event, Person, canonical_json, parse_event, parse_person,
+    Event, Person, canonical_json, parse_event,
 )
 from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
 from evac.identity import person_key
@@ -288,7 +288,7 @@ class KioskStore:
         """The same person under their corrected identity: the roster row and IC links move to the
         new key, keeping whereabouts and household.  Refused (the transaction rolls back) if the
         new identity is already someone else on this kiosk's roster."""
-        old, new = ev.person, parse_person(ev.data["person"])
+        old, new = ev.person, Person(**ev.data["person"])  # validated with the event
         old_key = person_key(old.name, old.birth_date, old.address)
         new_key = person_key(new.name, new.birth_date, new.address)
         if self.db.execute("SELECT 1 FROM roster WHERE person_key = ?", (new_key,)).fetchone():

@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 
 from evac.events import InvalidEvent, canonical_json, order_key, parse_event
+from evac.hlc import pack
 from evac.identity import normalize_name
 
 
@@ -52,6 +53,37 @@ def test_bad_events_are_refused_with_a_reason(over, message):
 def test_bad_people_are_refused_with_a_reason(person, message):
     with pytest.raises(InvalidEvent, match=message):
         parse_event(wire(person=person))
+
+
+def _hlc_on(day: dt.date) -> int:
+    return pack(int(dt.datetime.combine(day, dt.time(12), dt.timezone.utc).timestamp() * 1000))
+
+
+def test_a_birth_date_the_writing_kiosk_could_accept_is_accepted_wherever_the_event_is_read():
+    # A kiosk whose clock ran a year ahead accepted a baby "born" after HQ's today: refusing the event
+    # at HQ would hold back every event the kiosk queued after it, on every sync, for good.
+    ahead = dt.date.today() + dt.timedelta(days=365)
+    born = (ahead - dt.timedelta(days=3)).isoformat()
+    person = {"name": "山田 花", "birth_date": born, "sex": "female"}
+    assert parse_event(wire(hlc=_hlc_on(ahead), person=person)).person.birth_date == born
+    # Written today, the same birth date is still refused, and so is one after the event's own day.
+    with pytest.raises(InvalidEvent, match="not plausible"):
+        parse_event(wire(hlc=_hlc_on(dt.date.today()), person=person))
+    with pytest.raises(InvalidEvent, match="not plausible"):
+        parse_event(wire(hlc=_hlc_on(ahead - dt.timedelta(days=10)), person=person))
+    # So does the corrected identity of a correction.
+    fixed = parse_event(wire(type="correction", hlc=_hlc_on(ahead),
+                             person={"name": "山田 花", "birth_date": "2020-01-01", "sex": "female"},
+                             data={"person": person}))
+    assert fixed.data["person"]["birth_date"] == born
+
+
+def test_an_event_stamped_in_the_past_is_still_checked_against_today():
+    # A kiosk clock reset to 2000 must not make a child born since then implausible (the kiosk keeps
+    # the date its clock had reached; HQ checks against its own today).
+    child = {"name": "山田 陽", "birth_date": (dt.date.today() - dt.timedelta(days=400)).isoformat(), "sex": "male"}
+    assert parse_event(wire(hlc=_hlc_on(dt.date(2000, 1, 1)), person=child)).person == parse_event(
+        wire(person=child)).person
 
 
 # -- corrections: the same person under a corrected name, birth date or address ----------------
