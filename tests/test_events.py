@@ -185,8 +185,9 @@ def test_event_json_of_needs_status_and_transfer_data_is_the_canonical_form():
     @given(data, person)
     def check(shape, who):
         etype, body = shape
+        assume(normalize_name(who["name"]))   # a name of separators only is refused (parse_person)
         if etype == "correction":  # a correction keeps the pre-registration id
-            assume(normalize_name(who["name"]) and normalize_name(body["person"]["name"]))
+            assume(normalize_name(body["person"]["name"]))
             body = {"person": {**body["person"], "prereg_id": who.get("prereg_id", "")}}
         ev = parse_event(wire(type=etype, data=body, person=who))
         assert event_json(ev) == canonical_json(ev.to_wire())
