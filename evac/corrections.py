@@ -32,7 +32,10 @@ class Said:
 class Identity:
     person: Person
     household_id: str
-    order: str   # of the last statement taken
+    order: str   # of the last statement taken: name, birth date and sex are its
+    kana_order: str = ""        # of the latest statement taken that gave a kana
+    address_order: str = ""     # of the latest statement taken that gave an address
+    household_order: str = ""   # of the latest statement (under any name) that gave a household
 
 
 def _key(p: Person) -> str:
@@ -49,23 +52,31 @@ def superseded_keys(said: Iterable[Said]) -> set[str]:
 
 
 def current_identity(said: Iterable[Said]) -> Identity | None:
-    """The identity the statements leave, taken in order as HQ's merge takes them one by one (a
-    statement without kana or address keeps the ones known).  The household is not identity: the
-    latest one given under any name stands."""
+    """The identity the statements leave, by HQ's merge rule (hq_dashboard.merge): name, birth date
+    and sex of the latest statement taken; kana and address of the latest statement taken that gave
+    one (a statement without them keeps the ones known).  The household is not identity: the latest
+    one given under any name stands."""
     said = sorted(said, key=lambda s: s.order)
     gone = superseded_keys(said)
     current: Person | None = None
-    order = household = ""
+    order = household = kana_order = address_order = household_order = ""
     for s in said:
-        household = s.household_id or household
+        if s.household_id:
+            household, household_order = s.household_id, s.order
         if s.type == CORRECTION:
             p = Person(**s.data["person"])
         elif _key(s.person) in gone:
             continue
         else:
             p = s.person
+        if p.name_kana:
+            kana_order = s.order
+        if p.address:
+            address_order = s.order
         if current is not None:
             p = Person(p.name, p.birth_date, p.sex, p.address or current.address,
                        p.name_kana or current.name_kana, p.prereg_id)
         current, order = p, s.order
-    return None if current is None else Identity(current, household, order)
+    if current is None:
+        return None
+    return Identity(current, household, order, kana_order, address_order, household_order)

@@ -189,8 +189,11 @@ _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def order_key(hlc: int, kiosk_id: str, seq: int) -> str:
-    """`Event.order` as text that sorts the same way, for one database column."""
-    return f"{hlc:020d}|{kiosk_id}|{seq:012d}"
+    """`Event.order` as text that sorts the same way (compared by code point), for one database column.
+
+    The separator is a space: below every character a kiosk id may hold (_ID_RE), so that of two ids
+    where one is a prefix of the other ("dev-1", "dev-10") the shorter sorts first, as in the tuple."""
+    return f"{hlc:020d} {kiosk_id} {seq:012d}"
 
 
 def _text(value: Any, what: str, max_len: int, required: bool = True) -> str:

@@ -32,7 +32,7 @@ from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
 from .db import driver_rows, param_mark
 from .identity_index import identity_index
-from .models import EventRecord, IcLink, Kiosk, Person, Shelter
+from .models import EventRecord, IcLink, Inquiry, Kiosk, Person, PersonKey, Shelter
 
 MAX_BATCH_EVENTS = 1000
 
@@ -41,6 +41,8 @@ persons_t = Person.__table__
 shelters_t = Shelter.__table__
 kiosks_t = Kiosk.__table__
 ic_links_t = IcLink.__table__
+person_keys_t = PersonKey.__table__
+inquiries_t = Inquiry.__table__
 
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
 SELF = "SELF"   # the counter key of people safe outside the shelters, by their own report
@@ -118,7 +120,9 @@ class _Batch:
         self.reidentify: set[int] = set()   # corrected persons: identity re-derived from all they said
         self.merged_into: dict[int, int] = {}
         self.ic_links: dict[str, tuple[str, int]] = {}   # token -> (order, person) of the batch's latest link
-        self.next_pid = (conn.execute(select(func.max(persons_t.c.id))).scalar() or 0) + 1
+        # Never an id a merge freed: inquiries and staff may still name it (person_keys is append-only).
+        self.next_pid = max(conn.execute(select(func.max(persons_t.c.id))).scalar() or 0,
+                            conn.execute(select(func.max(person_keys_t.c.person_id))).scalar() or 0) + 1
 
     def prefetch(self, keys: set[str]) -> None:
         """Load, in a few queries, everyone the batch mentions that HQ already knows."""
@@ -156,8 +160,9 @@ class _Batch:
             self.next_pid += 1
             p = ev.person
             self.persons[pid] = {
-                "id": pid, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date,
-                "sex": p.sex, "address": p.address, "household_id": ev.household_id, "info_order": "",
+                "id": pid, "name": p.name, "name_kana": "", "birth_date": p.birth_date,
+                "sex": p.sex, "address": "", "household_id": "", "info_order": "",
+                "kana_order": "", "address_order": "", "household_order": "",
                 "state": "unknown", "shelter_id": None, "stay_type": None, "loc_order": "",
                 "needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
                 "consent": "none", "family_code": "", "consent_order": "", "never_disclose": False, "contact": "",
@@ -178,9 +183,7 @@ class _Batch:
     def _merge(self, survivor: int, other: int) -> None:
         """One person seen under two identities (a pre-registration id and a card, say)."""
         a, b = self.persons[survivor], self.persons[other]
-        for prefix, fields in (("info", ("name", "name_kana", "birth_date", "sex", "address", "household_id")),
-                               ("needs", ("needs",)), ("status", ("status", "status_note")),
-                               ("contact", ("contact",))):
+        for prefix, fields in _FIELD_GROUPS:
             if b[f"{prefix}_order"] > a[f"{prefix}_order"]:
                 for f in fields + (f"{prefix}_order",):
                     a[f] = b[f]
@@ -205,11 +208,18 @@ class _Batch:
             # still to arrive from other kiosks: decided from all they said (_reidentify).
             person["identity_corrected"] = True
             self.reidentify.add(pid)
-        elif order > person["info_order"]:
+        else:
+            # Name, birth date and sex of the latest event; kana, address and household of the latest
+            # event that gave one, each by its own order: the same in any order of arrival.
             p = ev.person
-            person.update(name=p.name, name_kana=p.name_kana or person["name_kana"],
-                          birth_date=p.birth_date, sex=p.sex, address=p.address or person["address"],
-                          household_id=ev.household_id or person["household_id"], info_order=order)
+            if order > person["info_order"]:
+                person.update(name=p.name, birth_date=p.birth_date, sex=p.sex, info_order=order)
+            if p.name_kana and order > person["kana_order"]:
+                person["name_kana"], person["kana_order"] = p.name_kana, order
+            if p.address and order > person["address_order"]:
+                person["address"], person["address_order"] = p.address, order
+            if ev.household_id and order > person["household_order"]:
+                person["household_id"], person["household_order"] = ev.household_id, order
         if ev.type in LOCATION_TYPES:
             if order > person["loc_order"] and pid not in self.refold:
                 where = step(_whereabouts(person), ev.type, ev.shelter_id, ev.data)
@@ -235,6 +245,12 @@ class _Batch:
             token = ev.data["token"]
             if token not in self.ic_links or order > self.ic_links[token][0]:
                 self.ic_links[token] = (order, pid)
+
+
+# Columns a merge of two persons takes from whichever side's order (the group's prefix + "_order") is later.
+_FIELD_GROUPS = (("info", ("name", "birth_date", "sex")), ("kana", ("name_kana",)), ("address", ("address",)),
+                 ("household", ("household_id",)), ("needs", ("needs",)), ("status", ("status", "status_note")),
+                 ("contact", ("contact",)))
 
 
 def consent_rank(source: str, order: str) -> tuple[int, str]:
@@ -398,6 +414,7 @@ def _flush_merges(conn: Connection, batch: _Batch) -> None:
         survivor = batch.resolve(other)
         conn.execute(update(events_t).where(events_t.c.person_id == other).values(person_id=survivor))
         conn.execute(update(ic_links_t).where(ic_links_t.c.person_id == other).values(person_id=survivor))
+        conn.execute(update(inquiries_t).where(inquiries_t.c.person_id == other).values(person_id=survivor))
         # Every key the merged-away person had now names the survivor: the log gets a newer row.
         for (key,) in conn.exec_driver_sql(f"SELECT key FROM person_keys WHERE person_id = {mark}", (other,)):
             if batch.key_to_pid.get(key, batch.index.pid_of.get(key)) == other:
@@ -413,13 +430,15 @@ def _refold(conn: Connection, batch: _Batch) -> None:
         return
     history: dict[int, list] = {p: [] for p in pids}
     for i in range(0, len(pids), 500):
-        for pid, etype, shelter_id, body in conn.execute(
-                select(events_t.c.person_id, events_t.c.type, events_t.c.shelter_id, events_t.c.body)
-                .where(events_t.c.person_id.in_(pids[i:i + 500]), events_t.c.type.in_(LOCATION_TYPES))
-                .order_by(events_t.c.person_id, events_t.c.hlc, events_t.c.device_id, events_t.c.seq)):
-            history[pid].append((etype, shelter_id, json.loads(body)["data"]))
+        for pid, hlc, device_id, seq, etype, shelter_id, body in conn.execute(
+                select(events_t.c.person_id, events_t.c.hlc, events_t.c.device_id, events_t.c.seq, events_t.c.type,
+                       events_t.c.shelter_id, events_t.c.body)
+                .where(events_t.c.person_id.in_(pids[i:i + 500]), events_t.c.type.in_(LOCATION_TYPES))):
+            history[pid].append(((hlc, device_id, seq), etype, shelter_id, body))
     for pid, events in history.items():
-        where = fold(events)
+        # Sorted here by Event.order, not by the database: a PostgreSQL collation may order ids otherwise.
+        events.sort(key=itemgetter(0))
+        where = fold([(etype, shelter_id, json.loads(body)["data"]) for _, etype, shelter_id, body in events])
         batch.persons[pid].update(state=where.state, shelter_id=where.shelter_id, stay_type=where.stay_type)
 
 
@@ -442,7 +461,9 @@ def _reidentify(conn: Connection, batch: _Batch) -> None:
         if now is not None:
             p = now.person
             batch.persons[pid].update(name=p.name, name_kana=p.name_kana, birth_date=p.birth_date, sex=p.sex,
-                                      address=p.address, household_id=now.household_id, info_order=now.order)
+                                      address=p.address, household_id=now.household_id, info_order=now.order,
+                                      kana_order=now.kana_order, address_order=now.address_order,
+                                      household_order=now.household_order)
 
 
 def _flush_persons(conn: Connection, batch: _Batch) -> None:
@@ -476,6 +497,12 @@ def _update_changed(conn: Connection, batch: _Batch, pids: list[int]) -> None:
         conn.exec_driver_sql(f"UPDATE persons SET {sets} WHERE id = {mark}", rows)
 
 
+def _by_code_point(conn: Connection) -> str:
+    """Order texts compare as Python compares them (evac.events.order_key), whatever the database's
+    collation: SQLite's default is already by code point, PostgreSQL's "C" is by UTF-8 byte."""
+    return ' COLLATE "C"' if conn.dialect.name == "postgresql" else ""
+
+
 def _flush_ic_links(conn: Connection, batch: _Batch) -> None:
     if not batch.ic_links:
         return
@@ -485,7 +512,7 @@ def _flush_ic_links(conn: Connection, batch: _Batch) -> None:
     conn.exec_driver_sql(
         f"INSERT INTO ic_links (token, person_id, link_order) VALUES ({mark}, {mark}, {mark})"
         " ON CONFLICT (token) DO UPDATE SET person_id = excluded.person_id, link_order = excluded.link_order"
-        " WHERE ic_links.link_order < excluded.link_order", rows)
+        f" WHERE ic_links.link_order < excluded.link_order{_by_code_point(conn)}", rows)
 
 
 def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
@@ -524,10 +551,11 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
             status[sid] = (order, declared != "closed")
     if status:
         conn.exec_driver_sql(
-            f"UPDATE shelters SET opened = {mark}, opened_order = {mark} WHERE id = {mark} AND opened_order < {mark}",
+            f"UPDATE shelters SET opened = {mark}, opened_order = {mark}"
+            f" WHERE id = {mark} AND opened_order < {mark}{_by_code_point(conn)}",
             [(is_open, order, sid, order) for sid, (order, is_open) in sorted(status.items())])
     if shelter_status:
         conn.exec_driver_sql(
             f"UPDATE shelters SET declared_full = {mark}, full_order = {mark}"
-            f" WHERE id = {mark} AND full_order < {mark}",
+            f" WHERE id = {mark} AND full_order < {mark}{_by_code_point(conn)}",
             [(declared == "full", order, sid, order) for sid, (order, declared) in sorted(shelter_status.items())])

@@ -80,7 +80,13 @@ class Person(db.Model):
     sex: Mapped[str] = mapped_column(String(8))
     address: Mapped[str] = mapped_column(String(200), default="")
     household_id: Mapped[str] = mapped_column(String(64), default="")
+    # Name, birth date and sex are those of the latest event (info_order); kana, address and household
+    # those of the latest event that gave one (each its own order), whatever order events arrive in
+    # (hq_dashboard.merge, evac.corrections).  Orders are evac.events.order_key text.
     info_order: Mapped[str] = mapped_column(String(100), default="")
+    kana_order: Mapped[str] = mapped_column(String(100), default="")       # migration 0016
+    address_order: Mapped[str] = mapped_column(String(100), default="")
+    household_order: Mapped[str] = mapped_column(String(100), default="")
     # Whereabouts: the fold of this person's location events (evac.whereabouts).
     state: Mapped[str] = mapped_column(String(16), default="unknown")
     # No index of its own: every new person and every move would rewrite one, and nothing
@@ -203,7 +209,8 @@ class Inquiry(db.Model):
     sought_birth_date: Mapped[str] = mapped_column(String(10))
     sought_address: Mapped[str] = mapped_column(String(200), default="")
     family_code_given: Mapped[bool] = mapped_column(Boolean, default=False)
-    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True)   # never shown before review
+    # Never shown before review; re-pointed when the merge finds two persons are one (indexed for that).
+    person_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)          # a never-disclose person was sought
     status: Mapped[str] = mapped_column(String(16), index=True)            # answered | pending_review | released | rejected
     answer: Mapped[str] = mapped_column(Text)                              # JSON of what the inquirer is shown

@@ -128,7 +128,8 @@ def test_a_correction_cannot_drop_the_pre_registration_id():
 
 
 def test_order_key_sorts_like_the_order_tuple():
-    orders = [(5, "b", 2), (5, "a", 9), (4, "z", 1), (5, "a", 10)]
+    orders = [(5, "b", 2), (5, "a", 9), (4, "z", 1), (5, "a", 10), (5, "dev-10", 1), (5, "dev-1", 2),
+              (5, "dev-1.x", 1), (5, "dev-1_", 1), (5, "dev-1:", 1), (5, "dev-1-", 1)]
     assert sorted(orders) == sorted(orders, key=lambda o: order_key(*o))
 
 
@@ -191,4 +192,15 @@ def test_event_json_of_needs_status_and_transfer_data_is_the_canonical_form():
             body = {"person": {**body["person"], "prereg_id": who.get("prereg_id", "")}}
         ev = parse_event(wire(type=etype, data=body, person=who))
         assert event_json(ev) == canonical_json(ev.to_wire())
+    check()
+
+
+def test_order_key_sorts_like_the_order_tuple_for_any_kiosk_ids():
+    from hypothesis import given, strategies as st
+
+    ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,10}", fullmatch=True)
+
+    @given(st.lists(st.tuples(st.integers(0, 3), ids, st.integers(0, 10**6)), max_size=8))
+    def check(orders):
+        assert sorted(orders) == sorted(orders, key=lambda o: order_key(*o))
     check()

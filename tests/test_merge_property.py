@@ -25,7 +25,10 @@ PEOPLE = [
      {"name": "高橋一郎", "birth_date": "1950-01-01", "sex": "male", "address": "藤守1234-5"}],
     [{"name": "山﨑 花", "birth_date": "2019-05-05", "sex": "female", "address": "焼津市本町5-9-1"},
      {"name": "山崎　花", "birth_date": "2019-05-05", "sex": "female", "address": "本町５－９－１"}],
-    [{"name": "Silva Ana", "birth_date": "1985-12-31", "sex": "female", "address": "", "prereg_id": "PR-9"}],
+    # One person with and without an address: the pre-registration id says they are one.
+    [{"name": "Silva Ana", "birth_date": "1985-12-31", "sex": "female", "address": "", "prereg_id": "PR-9"},
+     {"name": "Silva Ana", "birth_date": "1985-12-31", "sex": "female", "address": "焼津市本町1-1",
+      "prereg_id": "PR-9"}],
     [{"name": "駿河 三郎", "birth_date": "1940-02-29", "sex": "male", "address": "焼津市石津1"}],
 ]
 # What staff correct each person to (a typo in the birth date, address or name), or, for the last,
@@ -58,9 +61,11 @@ self_op = st.one_of(
 self_events = st.lists(st.tuples(st.integers(0, len(PEOPLE) - 1), st.integers(0, 1), self_op,
                                  st.integers(0, 120_000)), max_size=5)
 kiosk_events = st.lists(
-    # variant 2: the corrected identity (events after a correction, or the correction before it arrives)
+    # variant 2: the corrected identity (events after a correction, or the correction before it arrives);
+    # then the kana and household the event gives, if any (a card gives neither, a QR both).
     st.tuples(st.integers(0, len(PEOPLE) - 1), st.integers(0, 2), st.sampled_from(SHELTERS), op,
-              st.integers(0, 120_000)),
+              st.integers(0, 120_000), st.sampled_from(["", "カナ イチ", "カナ ニ"]),
+              st.sampled_from(["", "hh-1", "hh-2"])),
     min_size=1, max_size=12)
 
 
@@ -85,9 +90,11 @@ def build_self_stream(raw) -> list[dict]:
 def build_stream(k: int, raw, skew_ms: int) -> list[dict]:
     """A kiosk's events: its clock runs `skew_ms` off, time moves on between events."""
     events, ms = [], 1_764_000_000_000 + skew_ms
-    for seq, (who, variant, shelter, (etype, arg), gap) in enumerate(raw, start=1):
+    for seq, (who, variant, shelter, (etype, arg), gap, kana, household) in enumerate(raw, start=1):
         ms += gap
         person = CORRECTED[who][0] if variant == 2 else PEOPLE[who][variant % len(PEOPLE[who])]
+        if kana:
+            person = {**person, "name_kana": kana}
         if etype == "correction":
             new = CORRECTED[who][arg % len(CORRECTED[who])]
             if _key(new) == _key(person):  # already corrected: staff correct it back
@@ -102,7 +109,7 @@ def build_stream(k: int, raw, skew_ms: int) -> list[dict]:
                     "transfer": {"to_shelter_id": arg}, "needs": {"needs": arg}, "status": {"status": arg},
                     "checkout": {}, "ic_link": {"token": arg}, "self_report": {"where": arg}}[etype]
         events.append({"kiosk_id": f"dev-{k}", "seq": seq, "hlc": pack(ms), "type": etype, "shelter_id": shelter,
-                       "person": person, "data": data})
+                       "person": person, "data": data, **({"household_id": household} if household else {})})
     return events
 
 
@@ -161,10 +168,11 @@ def snapshot(engine) -> dict:
         latest = dict(conn.execute(select(PersonKey.key, PersonKey.person_id).order_by(PersonKey.id)).all())
         for key, pid in latest.items():
             keys.setdefault(pid, set()).add(key)
+        # Every column but the id (which depends on who arrived first), whereabouts first for recount().
+        first = ("state", "shelter_id", "stay_type")
+        rest = [c for c in Person.__table__.columns.keys() if c not in first + ("id",)]
         persons = sorted(
-            (tuple(sorted(keys.get(r.id, ()))), r.state, r.shelter_id, r.stay_type, r.needs, r.status,
-             r.loc_order, r.info_order, r.name, r.birth_date, r.address,
-             r.consent, r.family_code, r.consent_source, r.never_disclose, r.contact, r.contact_order)
+            (tuple(sorted(keys.get(r.id, ()))),) + tuple(getattr(r, c) for c in first + tuple(rest))
             for r in conn.execute(select(Person)))
         shelters = sorted(tuple(r) for r in conn.execute(
             select(Shelter.id, Shelter.occupancy, Shelter.at_home, Shelter.in_car, Shelter.opened)))
@@ -204,6 +212,26 @@ def consent_and_contact_as_the_rules_say(engine) -> bool:
             never.add(pid)
     expected = {pid: consent.get(pid, (None, ("none", "", "kiosk")))[1] + (pid in never, contact.get(pid, ("", ""))[1])
                 for pid in held}
+    return held == expected
+
+
+def identity_as_the_rules_say(engine) -> bool:
+    """Each uncorrected person's name, birth date and sex from their latest event; kana, address and
+    household from their latest event that gave one (evac.corrections decides for corrected persons)."""
+    with engine.connect() as conn:
+        said = conn.execute(db.text("SELECT person_id, body FROM events WHERE person_id IS NOT NULL")).all()
+        held = {r.id: (r.name, r.birth_date, r.sex, r.name_kana, r.address, r.household_id)
+                for r in conn.execute(select(Person).where(Person.identity_corrected.is_(False)))}
+    latest: dict[int, list] = {}
+    for pid, body in said:
+        ev = json.loads(body)
+        order, p = order_key(ev["hlc"], ev["kiosk_id"], ev["seq"]), ev["person"]
+        now = latest.setdefault(pid, [("", None)] * 4)
+        for i, value in enumerate(((p["name"], p["birth_date"], p["sex"]), p.get("name_kana", ""),
+                                   p["address"], ev.get("household_id", ""))):
+            if (i == 0 or value) and order > now[i][0]:
+                now[i] = (order, value)
+    expected = {pid: latest[pid][0][1] + tuple(v or "" for _, v in latest[pid][1:]) for pid in held}
     return held == expected
 
 
@@ -273,6 +301,7 @@ def check_convergence(backend, streams, skews, schedule, retry_chunk, self_raw=(
                 high = min(len(events), high + retry_chunk)
         got = snapshot(chaos)
         assert consent_and_contact_as_the_rules_say(chaos)
+        assert identity_as_the_rules_say(chaos)
         if backend == "sqlite":
             reference.dispose()
             chaos.dispose()

@@ -45,3 +45,44 @@ def test_identity_keys_survive_the_move_to_a_log_and_back(hq_db_url):
             rows = conn.execute(db.text("SELECT key, person_id FROM person_keys ORDER BY key")).all()
         db.engine.dispose()
     assert rows == [("nba:a", 1), ("nba:b", 1), ("pre:X", 1)]
+
+
+def test_order_texts_take_the_space_separator_and_field_orders_are_backfilled(hq_db_url):
+    """0016: every stored order text sorts like Event.order ("dev-1" before "dev-10"); kana, address and
+    household get their own orders, from info_order where HQ holds a value; and both ways back."""
+    from flask_migrate import downgrade, upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR, create_app
+    old, new = "00000000000000000005|dev-1|000000000001", "00000000000000000005 dev-1 000000000001"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0015_family_code_len")
+        with db.engine.begin() as conn:
+            for pid, kana, address, household in ((1, "ヤマダ", "本町1", "hh-1"), (2, "", "", "")):
+                conn.execute(db.text(
+                    "INSERT INTO persons (id, name, name_kana, birth_date, sex, address, household_id, info_order,"
+                    " state, loc_order, needs, needs_order, status, status_note, status_order, consent_order,"
+                    " contact_order) VALUES (:id, '山田', :kana, '1960-01-01', 'male', :address, :household, :o,"
+                    " 'unknown', :o, '', :o, '', '', :o, :o, :o)"),
+                    {"id": pid, "kana": kana, "address": address, "household": household, "o": old})
+            conn.execute(db.text(
+                "INSERT INTO shelters (id, name, name_kana, kind, address, lat, lon, hazards, phone, source, opened,"
+                " opened_order, occupancy, at_home, in_car, full_order) VALUES ('X1', 'x', '', 'shelter', '', 0, 0,"
+                " '', '', '', true, :o, 0, 0, 0, :o)"), {"o": old})
+            conn.execute(db.text("INSERT INTO ic_links (token, person_id, link_order) VALUES ('ic:1', 1, :o)"),
+                         {"o": old})
+        upgrade(directory=MIGRATIONS_DIR, revision="0016_field_orders")
+        with db.engine.connect() as conn:
+            persons = conn.execute(db.text(
+                "SELECT info_order, loc_order, needs_order, status_order, consent_order, contact_order,"
+                " kana_order, address_order, household_order FROM persons ORDER BY id")).all()
+            shelter = tuple(conn.execute(db.text("SELECT opened_order, full_order FROM shelters")).one())
+            link = conn.execute(db.text("SELECT link_order FROM ic_links")).scalar()
+        downgrade(directory=MIGRATIONS_DIR, revision="0015_family_code_len")
+        with db.engine.connect() as conn:
+            back = conn.execute(db.text("SELECT info_order, loc_order, contact_order FROM persons")).all()
+            back_link = conn.execute(db.text("SELECT link_order FROM ic_links")).scalar()
+        db.engine.dispose()
+    assert [tuple(p) for p in persons] == [(new,) * 9, (new,) * 6 + ("",) * 3]
+    assert shelter == (new, new) and link == new
+    assert back == [(old,) * 3] * 2 and back_link == old
