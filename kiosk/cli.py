@@ -18,12 +18,13 @@ def _fail(message: str) -> int:
 
 def checkin(args: argparse.Namespace) -> int:
     try:
+        store = KioskStore(args.db)
         person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
-                               "address": args.address, "name_kana": args.kana or ""})
+                               "address": args.address, "name_kana": args.kana or ""},
+                              store.today().toordinal())   # not a reset RTC's date
         disclosure = args.consent or ("family" if args.family_code else None)
         if disclosure == "family" and not args.family_code:
             raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
-        store = KioskStore(args.db)
         event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
                                    family_code=args.family_code or "", never_disclose=args.never_disclose)
     except (InvalidEvent, KioskError) as exc:
