@@ -75,6 +75,21 @@ def sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def new_device(args: argparse.Namespace) -> int:
+    """A database restored from a backup: a fresh device id, so HQ takes its events again."""
+    from pathlib import Path
+    if not Path(args.db).is_file():
+        return _fail(f"there is no kiosk database at {args.db}")
+    store = KioskStore(args.db)
+    try:
+        device = store.new_device()
+    except sqlite3.Error as exc:
+        return _fail(disk_failure.explain(exc))
+    print(f"this kiosk database is now {device}; its {store.last_seq} event(s) will all be sent again. "
+          "Enroll the kiosk again at HQ (evac hq enroll-kiosk) and sync with the new token.")
+    return 0
+
+
 def _access_log_handler():
     from urllib.parse import urlsplit
 
@@ -159,6 +174,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--hq", required=True, help="HQ's base URL")
     p.add_argument("--token", required=True)
     p.set_defaults(func=sync)
+
+    p = sub.add_parser("new-device", help="after restoring a backup: a fresh device id, every event sent again")
+    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
+    p.set_defaults(func=new_device)
 
     p = sub.add_parser("add-staff", help="add a staff account for the staff tablet (password on stdin)")
     p.add_argument("--db", required=True, help="the kiosk's SQLite file")

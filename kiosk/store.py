@@ -575,6 +575,30 @@ class KioskStore:
             self._set_meta("acked_seq", str(seq))
             self._set_meta("last_sync_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
+    def new_device(self) -> str:
+        """Give this database a fresh device id, its whole event log renumbered from 1 under it and
+        nothing acknowledged, in one transaction; returns the new id.  For a database restored from
+        a backup, whose sequence numbers HQ already holds with other events: enrolled again at HQ
+        (a new token), it sends everything it holds, and HQ merges what it already had into the same
+        persons."""
+        device = "kiosk-" + uuid.uuid4().hex
+        with self._write():
+            renumbered = {}
+            # Ascending, a new number is never above the old one: no row is overwritten on the way.
+            for new_seq, (old_seq, body) in enumerate(
+                    self.db.execute("SELECT seq, body FROM events ORDER BY seq").fetchall(), start=1):
+                wire = {**json.loads(body), "kiosk_id": device, "seq": new_seq}
+                self.db.execute("UPDATE events SET seq = ?, body = ? WHERE seq = ?",
+                                (new_seq, canonical_json(wire), old_seq))
+                renumbered[old_seq] = new_seq
+            for old_seq, new_seq in renumbered.items():
+                if old_seq != new_seq:
+                    self.db.execute("UPDATE roster SET last_seq = ? WHERE last_seq = ?", (new_seq, old_seq))
+            self._set_meta("device_id", device)
+            self._set_meta("acked_seq", "0")
+            self.db.execute("DELETE FROM meta WHERE key = 'last_sync_at'")
+        return device
+
     def receive_hlc(self, remote: int) -> None:
         """HQ's timestamp, from its answer: always taken (evac.hlc), so that even a kiosk whose clock
         is days slow dates its next events after everything HQ had seen."""

@@ -232,6 +232,24 @@ def test_a_kiosk_restored_from_a_backup_is_told_to_take_a_new_device_id(hq_serve
     before = occupancy(hq.url)
     assert before == {"H001": 4}
 
+    assert run_evac("kiosk", "new-device", "--db", str(tmp_path / "nothing.sqlite3")).returncode == 2
+    assert not (tmp_path / "nothing.sqlite3").exists()
+    result = run_evac("kiosk", "new-device", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    store = KioskStore(db)
+    assert store.acked_seq == 0 and store.last_seq == 3
+    bodies = [json.loads(r[0]) for r in store.db.execute("SELECT body FROM events ORDER BY seq")]
+    assert [(b["kiosk_id"], b["seq"]) for b in bodies] == [(store.device_id, n) for n in (1, 2, 3)]
+    store.close()
+    # The old token belongs to the old device id; enrolled again, everything goes, and merges.
+    result = run_evac(*sync)
+    assert result.returncode == 1 and "HQ refuses this kiosk's records: this token belongs to another" in result.stderr
+    new_token = enroll(hq.db_url, "H001")
+    result = run_evac("kiosk", "sync", "--db", str(db), "--hq", hq.url, "--token", new_token)
+    assert result.returncode == 0, result.stderr
+    assert occupancy(hq.url) == {"H001": 5}
+    persons = _hq_persons(hq)
+    assert len(persons) == 5 and len({name for name, _ in persons}) == 5
 
 
 def test_the_tablet_says_the_database_was_restored(hq_server, tmp_path):
