@@ -88,6 +88,8 @@ class HQClient:
             payload = json.loads(raw or b"{}")
         except ValueError:
             payload = None
+        if not isinstance(payload, dict) and status == 413:   # a proxy before HQ limits request sizes
+            payload = {"message": f"the request is larger than the server at {self.base} accepts (HTTP 413)"}
         if not isinstance(payload, dict):
             if status >= 500:   # a proxy's error page: HQ behind it is down
                 raise SyncError(SyncError.UNREACHABLE, f"HTTP {status}", self.base)

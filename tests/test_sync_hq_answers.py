@@ -261,9 +261,21 @@ def test_the_tablet_says_the_database_was_restored(hq_server, tmp_path):
     assert "KioskError" not in cell
 
 
-def test_a_413_halves_the_batch_down_to_what_hq_takes(serve, tmp_path):
-    """HQ behind a limit that only a batch of one event fits: the kiosk halves 8 -> 4 -> 2 -> 1 and
-    everything arrives; later rounds keep the smaller size."""
+def _size_limit(app, limit: int):
+    """A proxy before HQ (nginx's client_max_body_size) answering 413 with an HTML page."""
+    def proxy(environ, start_response):
+        if int(environ.get("CONTENT_LENGTH") or 0) > limit:
+            environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+            start_response("413 Request Entity Too Large", [("Content-Type", "text/html")])
+            return [b"<html><h1>413 Request Entity Too Large</h1></html>"]
+        return app(environ, start_response)
+    return proxy
+
+
+@pytest.mark.parametrize("limited_by", ["hq", "proxy"])
+def test_a_413_halves_the_batch_down_to_what_hq_takes(serve, tmp_path, limited_by):
+    """HQ (or a proxy before it) with a limit that only a batch of one event fits: the kiosk halves
+    8 -> 4 -> 2 -> 1 and everything arrives; later rounds keep the smaller size."""
     from hq_dashboard import create_app, prepare_database
     from hq_dashboard.db import db
     from hq_dashboard.enrollment import enroll_kiosk
@@ -271,11 +283,11 @@ def test_a_413_halves_the_batch_down_to_what_hq_takes(serve, tmp_path):
     store.check_in("H001", [Person(f"分割 {i}", "1980-01-01", "male", f"焼津市{i}") for i in range(8)])
     one = len(json.dumps({"device_id": store.device_id, "events": store.outbox(1)}, ensure_ascii=False).encode())
     hq_app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hq.sqlite3'}",
-                         "MAX_CONTENT_LENGTH": one + 200})
+                         **({"MAX_CONTENT_LENGTH": one + 200} if limited_by == "hq" else {})})
     prepare_database(hq_app)
     with hq_app.app_context():
         token = enroll_kiosk(db.session, "H001")
-    server = serve(hq_app)
+    server = serve(hq_app if limited_by == "hq" else _size_limit(hq_app, one + 200))
     client = HQClient(server.url, token)
     report = sync_once(store, client, batch_size=8)
     assert store.pending() == 0 and report.acked_seq == 8 and client.batch_size == 1
