@@ -11,6 +11,7 @@ the same transaction as the event, so the two never disagree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import sqlite3
@@ -73,14 +74,21 @@ def moved_on(moved: dict[str, str], old_key: str, new_key: str) -> dict[str, str
     return {gone: now for gone, now in moved.items() if gone not in (now, new_key)}
 
 
+@functools.cache
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
 def _since_boot() -> tuple[str, int] | None:
     """(this boot's id, milliseconds since boot): a clock no one can set, unlike the wall clock;
     None where the system does not say (not Linux)."""
-    try:
-        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        return boot_id, time.clock_gettime_ns(time.CLOCK_BOOTTIME) // 1_000_000
-    except (OSError, AttributeError):
+    boot_id = _boot_id()
+    if boot_id is None or not hasattr(time, "CLOCK_BOOTTIME"):
         return None
+    return boot_id, time.clock_gettime_ns(time.CLOCK_BOOTTIME) // 1_000_000
 
 
 class KioskError(ValueError):

@@ -117,11 +117,11 @@ def _ask(store: KioskStore, client: HQClient, method: str, path: str, body: dict
     status, answer = client.request(method, path, body)
     if status in (404, 405):   # HQ has these routes: whatever answered is something else
         raise SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} to {path}", client.base)
-    if status >= 500:
-        raise SyncError(SyncError.UNREACHABLE, f"HQ answered HTTP {status}: {answer.get('message', '')}".rstrip(": "),
-                        client.base)
     if client.hq_time is not None and ("error" in answer or _is_int(answer.get("hlc"))):   # HQ's own words
         store.note_clock_offset(client.hq_time, answer.get("hlc") if _is_int(answer.get("hlc")) else None)
+    if status >= 500:   # HQ failing for now: like no answer, it is tried again
+        raise SyncError(SyncError.UNREACHABLE, f"HQ answered HTTP {status}: {answer.get('message', '')}".rstrip(": "),
+                        client.base)
     return status, answer
 
 
