@@ -17,6 +17,9 @@ COUNTER_BITS = 16
 _COUNTER_MASK = (1 << COUNTER_BITS) - 1
 # A remote clock further ahead than this is not believed: one kiosk with a
 # clock set to next year must not drag every other node's clock with it.
+# HQ's own answers are the reference and are always taken (`adopt`): HQ keeps
+# to this guard for what kiosks send it, so what it sends back is its clock
+# plus at most this much.
 MAX_DRIFT_MS = 24 * 3600 * 1000
 
 
@@ -53,4 +56,10 @@ class HybridLogicalClock:
         if wall_ms(remote) - self._now_ms() > MAX_DRIFT_MS:
             return self.last
         self.last = max(self.last, remote)
+        return self.last
+
+    def adopt(self, reference: int) -> int:
+        """Take in the reference clock's (HQ's) timestamp, however far ahead of this node's wall clock:
+        a kiosk whose clock is days slow must still date its next events after what HQ has seen."""
+        self.last = max(self.last, reference)
         return self.last

@@ -81,7 +81,8 @@ def checkin():
     raw = body.get("persons")
     if not isinstance(raw, list) or not raw or len(raw) > 30:
         raise KioskError("'persons' must list the 1 to 30 people checking in together")
-    persons = [parse_person(p) for p in raw]
+    today = get_store().today().toordinal()   # a kiosk clock reset to 2000 refuses no child
+    persons = [parse_person(p, today) for p in raw]
     shelter = current_app.config["SHELTER_ID"]
     if body.get("shelter_id") not in (None, shelter):
         raise KioskError(f"this kiosk stands in shelter {shelter}; it checks people in there only")
@@ -162,7 +163,7 @@ def card_checkin():
             info = read_basic4(reader.transmit, **secret)
     except CardError as exc:
         return jsonify({"error": exc.code, "message": exc.message, "tries_left": exc.tries_left}), 422
-    person = parse_person(info.to_json())
+    person = parse_person(info.to_json(), get_store().today().toordinal())
     events = get_store().check_in(current_app.config["SHELTER_ID"], [person], body.get("stay_type", "in_shelter"))
     return jsonify({**_confirmation(events), "name": person.name}), 201
 
@@ -224,7 +225,7 @@ def _adopt_from_hq(store, token: str, shelter: str):
 
 
 def _who(body: dict) -> tuple[str, str, str]:
-    person = parse_person({**body, "sex": body.get("sex", "other")})
+    person = parse_person({**body, "sex": body.get("sex", "other")}, get_store().today().toordinal())
     return person.name, person.birth_date, person.address
 
 

@@ -18,12 +18,13 @@ def _fail(message: str) -> int:
 
 def checkin(args: argparse.Namespace) -> int:
     try:
+        store = KioskStore(args.db)
         person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
-                               "address": args.address, "name_kana": args.kana or ""})
+                               "address": args.address, "name_kana": args.kana or ""},
+                              store.today().toordinal())   # not a reset RTC's date
         disclosure = args.consent or ("family" if args.family_code else None)
         if disclosure == "family" and not args.family_code:
             raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
-        store = KioskStore(args.db)
         event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
                                    family_code=args.family_code or "", never_disclose=args.never_disclose)
     except (InvalidEvent, KioskError) as exc:
@@ -71,6 +72,21 @@ def sync(args: argparse.Namespace) -> int:
         print(f"evac: sync failed: {exc}", file=sys.stderr)
         return 1
     print(f"synced: HQ holds every event of this kiosk (up to {report.acked_seq}; {report.sent} sent now)")
+    return 0
+
+
+def new_device(args: argparse.Namespace) -> int:
+    """A database restored from a backup: a fresh device id, so HQ takes its events again."""
+    from pathlib import Path
+    if not Path(args.db).is_file():
+        return _fail(f"there is no kiosk database at {args.db}")
+    store = KioskStore(args.db)
+    try:
+        device = store.new_device()
+    except sqlite3.Error as exc:
+        return _fail(disk_failure.explain(exc))
+    print(f"this kiosk database is now {device}; its {store.last_seq} event(s) will all be sent again. "
+          "Enroll the kiosk again at HQ (evac hq enroll-kiosk) and sync with the new token.")
     return 0
 
 
@@ -158,6 +174,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--hq", required=True, help="HQ's base URL")
     p.add_argument("--token", required=True)
     p.set_defaults(func=sync)
+
+    p = sub.add_parser("new-device", help="after restoring a backup: a fresh device id, every event sent again")
+    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
+    p.set_defaults(func=new_device)
 
     p = sub.add_parser("add-staff", help="add a staff account for the staff tablet (password on stdin)")
     p.add_argument("--db", required=True, help="the kiosk's SQLite file")

@@ -178,7 +178,7 @@ def card():
                         "tries_left": exc.tries_left,
                         "tries_text": "" if exc.tries_left is None else _("Tries left: %(n)s", n=exc.tries_left)}), 422
     try:
-        person = parse_person(info.to_json())
+        person = parse_person(info.to_json(), get_store().today().toordinal())
     except InvalidEvent:  # a name or address longer than a record holds, say
         return jsonify({"errors": {field: _("This card's details cannot be used here. Please ask staff.")},
                         "code": "unusable"}), 422
@@ -284,7 +284,7 @@ def _member(raw, prefix: str) -> dict:
         errors[f"{prefix}.name"] = _("The name is too long.")
     birth = raw.get("birth_date")
     try:
-        birth = parse_birth_date(birth)
+        birth = parse_birth_date(birth, get_store().today())
     except InvalidEvent:
         errors[f"{prefix}.birth_date"] = _("Enter the birth date like 1980-02-17 (year-month-day).")
     if raw.get("sex") not in ("female", "male", "other"):
@@ -292,7 +292,8 @@ def _member(raw, prefix: str) -> dict:
     if errors:
         raise FormErrors(errors)
     try:
-        person = parse_person({"name": name, "birth_date": birth, "sex": raw["sex"]})
+        person = parse_person({"name": name, "birth_date": birth, "sex": raw["sex"]},
+                              get_store().today().toordinal())
     except InvalidEvent:
         raise FormErrors({f"{prefix}.name": _("The name has characters that cannot be used.")}) from None
     return {"name": person.name, "birth_date": person.birth_date, "sex": person.sex}

@@ -11,9 +11,11 @@ the same transaction as the event, so the two never disagree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import sqlite3
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,6 +72,23 @@ def moved_on(moved: dict[str, str], old_key: str, new_key: str) -> dict[str, str
     moved = {gone: (new_key if now == old_key else now) for gone, now in moved.items()}
     moved[old_key] = new_key
     return {gone: now for gone, now in moved.items() if gone not in (now, new_key)}
+
+
+@functools.cache
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+def _since_boot() -> tuple[str, int] | None:
+    """(this boot's id, milliseconds since boot): a clock no one can set, unlike the wall clock;
+    None where the system does not say (not Linux)."""
+    boot_id = _boot_id()
+    if boot_id is None or not hasattr(time, "CLOCK_BOOTTIME"):
+        return None
+    return boot_id, time.clock_gettime_ns(time.CLOCK_BOOTTIME) // 1_000_000
 
 
 class KioskError(ValueError):
@@ -225,7 +244,7 @@ class KioskStore:
     def _append(self, drafts: Sequence[dict], lift_protection: bool = False) -> list[Event]:
         """`append` inside a transaction the caller holds.  A consent that would lift someone's
         never-disclose is written keeping it, unless `lift_protection` (a lead's decision)."""
-        clock = HybridLogicalClock(int(self._meta("hlc")))
+        clock = HybridLogicalClock(int(self._meta("hlc")), now_ms=self.now_ms)
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         device = self.device_id
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -564,24 +583,75 @@ class KioskStore:
             self._set_meta("acked_seq", str(seq))
             self._set_meta("last_sync_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
+    def new_device(self) -> str:
+        """Give this database a fresh device id, its whole event log renumbered from 1 under it and
+        nothing acknowledged, in one transaction; returns the new id.  For a database restored from
+        a backup, whose sequence numbers HQ already holds with other events: enrolled again at HQ
+        (a new token), it sends everything it holds, and HQ merges what it already had into the same
+        persons."""
+        device = "kiosk-" + uuid.uuid4().hex
+        with self._write():
+            renumbered = {}
+            # Ascending, a new number is never above the old one: no row is overwritten on the way.
+            for new_seq, (old_seq, body) in enumerate(
+                    self.db.execute("SELECT seq, body FROM events ORDER BY seq").fetchall(), start=1):
+                wire = {**json.loads(body), "kiosk_id": device, "seq": new_seq}
+                self.db.execute("UPDATE events SET seq = ?, body = ? WHERE seq = ?",
+                                (new_seq, canonical_json(wire), old_seq))
+                renumbered[old_seq] = new_seq
+            for old_seq, new_seq in renumbered.items():
+                if old_seq != new_seq:
+                    self.db.execute("UPDATE roster SET last_seq = ? WHERE last_seq = ?", (new_seq, old_seq))
+            self._set_meta("device_id", device)
+            self._set_meta("acked_seq", "0")
+            self.db.execute("DELETE FROM meta WHERE key = 'last_sync_at'")
+        return device
+
     def receive_hlc(self, remote: int) -> None:
+        """HQ's timestamp, from its answer: always taken (evac.hlc), so that even a kiosk whose clock
+        is days slow dates its next events after everything HQ had seen."""
         with self._write():
             clock = HybridLogicalClock(int(self._meta("hlc")))
-            self._set_meta("hlc", str(clock.receive(remote)))
+            self._set_meta("hlc", str(clock.adopt(remote)))
+
+    def now_ms(self) -> int:
+        """This kiosk's idea of the time, for dating its events: its wall clock, or, when that is
+        behind, HQ's clock as heard at the last sync plus the time since on a clock nobody sets
+        (until the kiosk restarts).  A slow clock (an RTC reset to 2000) then still dates events in
+        the order they happened against other shelters'."""
+        wall = wall_clock_ms()
+        heard, boot = self._meta("hq_clock"), _since_boot()
+        if heard and boot:
+            hq_ms, boot_id, boot_ms = json.loads(heard)
+            if boot_id == boot[0]:
+                return max(wall, hq_ms + boot[1] - boot_ms)
+        return wall
+
+    def today(self) -> dt.date:
+        """The date birth dates are checked against: the later of the machine's date and the date this
+        kiosk's clock has reached (as dated by HQ), so a clock reset to 2000 refuses no child."""
+        reached = max(wall_ms(int(self._meta("hlc") or 0)), self.now_ms())
+        return dt.datetime.fromtimestamp(reached / 1000).date()
 
     def last_sync_at(self) -> str | None:
         return self._meta("last_sync_at")
 
-    def note_clock_offset(self, hq_time: dt.datetime) -> None:
-        """How far this kiosk's clock is from HQ's (seconds, + ahead), as of the last sync."""
-        offset = (dt.datetime.now(dt.timezone.utc) - hq_time).total_seconds()
+    def note_clock_offset(self, hq_time: dt.datetime, hq_hlc: int | None = None) -> None:
+        """How far this kiosk's clock is from HQ's (seconds, + ahead), as of HQ's last answer (its Date
+        header; HQ's timestamp in the answer, to the millisecond, when it agrees with that)."""
+        hq_ms = int(hq_time.timestamp() * 1000)
+        if hq_hlc is not None and hq_ms <= wall_ms(hq_hlc) < hq_ms + 2000:
+            hq_ms = wall_ms(hq_hlc)
+        boot = _since_boot()
         with self._write():
-            self._set_meta("clock_offset_s", str(round(offset)))
+            self._set_meta("clock_offset_s", str(round((wall_clock_ms() - hq_ms) / 1000)))
+            if boot:
+                self._set_meta("hq_clock", json.dumps([hq_ms, *boot]))
 
     def clock_check(self) -> tuple[int | None, int]:
         """(seconds this kiosk's clock was off HQ's at the last sync or None, seconds its events'
         time runs ahead of its clock now).  A clock that ran fast stamps events ahead of everyone
         else's; HQ then orders them after events that really came later."""
         offset = self._meta("clock_offset_s")
-        ahead_ms = wall_ms(int(self._meta("hlc") or 0)) - wall_clock_ms()
+        ahead_ms = wall_ms(int(self._meta("hlc") or 0)) - self.now_ms()
         return (None if offset is None else int(offset)), max(0, ahead_ms // 1000)

@@ -22,7 +22,32 @@ BATCH_SIZE = 500
 
 
 class SyncError(Exception):
-    """A sync round did not finish; the events stay queued.  The message is for staff."""
+    """A sync round did not finish; the events stay queued.  `kind` tells the tablet which message to
+    show in its language (kiosk/staff/shelter.py); str() is the English for the CLI."""
+    UNREACHABLE = "unreachable"   # no answer, or HQ failing for now (5xx): it will be tried again
+    REFUSED = "refused"           # HQ answered and refuses (4xx): trying again will not help
+    NOT_HQ = "not_hq"             # something answers at that address, but it is not HQ
+    RESTORED = "restored"         # this database is older than what HQ holds from it
+    FAILED = "failed"             # anything else (a bug): the round stopped
+
+    def __init__(self, kind: str, detail: str = "", url: str = "", db: str = ""):
+        super().__init__(kind, detail)
+        self.kind, self.detail, self.url, self.db = kind, detail, url, db
+        self.pending: int | None = None
+
+    def __str__(self) -> str:
+        text = {
+            self.UNREACHABLE: f"HQ cannot be reached at {self.url} ({self.detail})",
+            self.REFUSED: f"HQ refuses this kiosk's records: {self.detail} — call HQ; nothing is lost, "
+                          "the records stay on this kiosk",
+            self.NOT_HQ: f"the server at {self.url} is not HQ ({self.detail}) — check the HQ address",
+            self.RESTORED: "this kiosk's database is older than what HQ holds from it (restored from a backup?) "
+                           "— new records cannot be sent with it: run "
+                           f"`evac kiosk new-device --db {self.db or 'PATH'}` and enroll the kiosk again at HQ",
+        }.get(self.kind, f"sync failed: {self.detail}")
+        if self.pending is not None:
+            text += f"; {self.pending} event(s) stay queued on this kiosk"
+        return text
 
 
 @dataclass
@@ -37,25 +62,41 @@ class HQClient:
         self.base = hq_url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self.hq_time: dt.datetime | None = None   # HQ's clock, from its last answer's Date header
+        self.hq_time: dt.datetime | None = None   # the clock of the last answer (its Date header)
+        self.batch_size = BATCH_SIZE              # halved when HQ answers 413, for every later round
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        """(HTTP status, HQ's JSON object).  Raises SyncError when nothing answers or what answers does
+        not speak HQ's JSON."""
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
         req = urllib.request.Request(self.base + path, data=data, method=method, headers={
             "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        self.hq_time = None
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                self._note_hq_time(resp.headers.get("Date"))
-                return resp.status, json.loads(resp.read() or b"{}")
+                status, headers, raw = resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as exc:
+            status, headers = exc.code, exc.headers
             try:
-                payload = json.loads(exc.read() or b"{}")
-            except ValueError:
-                payload = {"error": "http_error", "message": f"HQ answered HTTP {exc.code}"}
-            return exc.code, payload
+                raw = exc.read()
+            except OSError:
+                raw = b""
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise SyncError(f"HQ at {self.base} is unreachable ({reason})") from None
+            raise SyncError(SyncError.UNREACHABLE, str(reason), self.base) from None
+        try:
+            payload = json.loads(raw or b"{}")
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict) and status == 413:   # a proxy before HQ limits request sizes
+            payload = {"message": f"the request is larger than the server at {self.base} accepts (HTTP 413)"}
+        if not isinstance(payload, dict):
+            if status >= 500:   # a proxy's error page: HQ behind it is down
+                raise SyncError(SyncError.UNREACHABLE, f"HTTP {status}", self.base)
+            raise SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} with something other than HQ's JSON",
+                            self.base)
+        self._note_hq_time(headers.get("Date") if headers else None)
+        return status, payload
 
     def _note_hq_time(self, header: str | None) -> None:
         try:
@@ -67,45 +108,83 @@ class HQClient:
 CONFIG_EVERY_S = 600
 
 
-def sync_once(store: KioskStore, client: HQClient, batch_size: int = BATCH_SIZE) -> SyncReport:
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _ask(store: KioskStore, client: HQClient, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    """One request; HQ's clock is noted from every answer HQ gives, refusals included."""
+    status, answer = client.request(method, path, body)
+    if status in (404, 405):   # HQ has these routes: whatever answered is something else
+        raise SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} to {path}", client.base)
+    if client.hq_time is not None and ("error" in answer or _is_int(answer.get("hlc"))):   # HQ's own words
+        store.note_clock_offset(client.hq_time, answer.get("hlc") if _is_int(answer.get("hlc")) else None)
+    if status >= 500:   # HQ failing for now: like no answer, it is tried again
+        raise SyncError(SyncError.UNREACHABLE, f"HQ answered HTTP {status}: {answer.get('message', '')}".rstrip(": "),
+                        client.base)
+    return status, answer
+
+
+def _held(store: KioskStore, acked: int) -> int:
+    """The highest sequence HQ holds from this database, checked against what this database holds."""
+    if acked > store.last_seq:   # HQ holds events this database never wrote: it is an older copy
+        raise SyncError(SyncError.RESTORED, db=str(store.path))
+    return acked
+
+
+def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None) -> SyncReport:
     """One round: send everything pending (at least an empty batch, which tells this kiosk what HQ
     holds), then refresh the shelter list when it is due.  Raises SyncError."""
+    if batch_size:
+        client.batch_size = batch_size
     sent = 0
     rewound = False
     config_changed = False
     try:
         while True:
-            events = store.outbox(batch_size)
-            status, answer = client.request("POST", "/api/v1/sync",
-                                            {"device_id": store.device_id, "events": events})
-            if status == 409 and answer.get("error") == "sequence_gap" and "acked_seq" in answer and not rewound:
+            events = store.outbox(client.batch_size)
+            status, answer = _ask(store, client, "POST", "/api/v1/sync",
+                                  {"device_id": store.device_id, "events": events})
+            if status == 413 and len(events) > 1:
+                # HQ (or a proxy before it) takes smaller requests: halve, now and for later rounds.
+                client.batch_size = max(1, min(client.batch_size, len(events)) // 2)
+                continue
+            if status == 409 and answer.get("error") == "conflicting_event":
+                # This database numbers new events as ones HQ already holds, differently.
+                raise SyncError(SyncError.RESTORED, db=str(store.path))
+            if status == 409 and answer.get("error") == "sequence_gap" and _is_int(answer.get("acked_seq")) \
+                    and not rewound:
                 # HQ holds less than we thought (restored from a backup): send again from where it is.
-                store.set_acked(answer["acked_seq"])
+                store.set_acked(_held(store, answer["acked_seq"]))
                 rewound = True
                 continue
             if status != 200:
-                raise SyncError(f"HQ refused the batch: {answer.get('message', answer)}")
-            if answer["acked_seq"] < store.acked_seq and not rewound:
-                store.set_acked(answer["acked_seq"])
+                raise SyncError(SyncError.REFUSED, str(answer.get("message") or answer.get("error") or
+                                                       f"HTTP {status}"), client.base)
+            if not _is_int(answer.get("acked_seq")) or not _is_int(answer.get("hlc")):
+                raise SyncError(SyncError.NOT_HQ, "its answer has no acked_seq", client.base)
+            acked = _held(store, answer["acked_seq"])
+            if acked < store.acked_seq and not rewound:
+                store.set_acked(acked)
                 rewound = True
                 continue
-            store.set_acked(answer["acked_seq"])
+            store.set_acked(acked)
             store.receive_hlc(answer["hlc"])
-            sent += answer.get("applied", 0)
+            sent += answer.get("applied", 0) if _is_int(answer.get("applied")) else 0
             config_changed = answer.get("config_version") not in (None, store.config_version())
-            if not events or len(events) < batch_size and store.pending() == 0:
+            if not events or len(events) < client.batch_size and store.pending() == 0:
                 break
         if config_changed or store.config_due(CONFIG_EVERY_S):
-            status, config = client.request("GET", "/api/v1/kiosk/config")
+            status, config = _ask(store, client, "GET", "/api/v1/kiosk/config")
             if status != 200:
-                raise SyncError(f"HQ refused the configuration request: {config.get('message', config)}")
+                raise SyncError(SyncError.REFUSED, str(config.get("message") or f"HTTP {status}"), client.base)
+            if not isinstance(config.get("shelters"), list) or not _is_int(config.get("hlc")):
+                raise SyncError(SyncError.NOT_HQ, "its configuration has no shelter list", client.base)
             store.apply_config(config)
             store.receive_hlc(config["hlc"])
     except SyncError as exc:
-        pending = store.pending()
-        raise SyncError(f"{exc}; {pending} event(s) stay queued on this kiosk") from None
-    if client.hq_time is not None:
-        store.note_clock_offset(client.hq_time)
+        exc.pending = store.pending()
+        raise
     return SyncReport(sent, store.acked_seq, store.pending())
 
 
@@ -117,7 +196,8 @@ class BackgroundSync(threading.Thread):
         self.db_path, self.client = db_path, client
         self.interval, self.max_backoff = interval, max_backoff
         self.stopping = threading.Event()
-        self.last_error: str | None = None
+        self.last_error: str | None = None       # English, for /api/status
+        self.failure: SyncError | None = None    # for the tablet, which words it in its language
         self.wake = threading.Event()
 
     def run(self) -> None:
@@ -126,13 +206,14 @@ class BackgroundSync(threading.Thread):
         while not self.stopping.is_set():
             try:
                 sync_once(store, self.client)
-                self.last_error = None
+                self.failure, self.last_error = None, None
                 delay = self.interval
             except SyncError as exc:
-                self.last_error = str(exc)
+                self.failure, self.last_error = exc, str(exc)
                 delay = min(self.max_backoff, delay * 2) * random.uniform(0.8, 1.2)
             except Exception as exc:  # keep syncing whatever one round hit
-                self.last_error = f"sync failed: {exc!r}"
+                self.failure = SyncError(SyncError.FAILED, repr(exc))
+                self.last_error = str(self.failure)
                 delay = min(self.max_backoff, delay * 2)
             self.wake.wait(delay)
             self.wake.clear()

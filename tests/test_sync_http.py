@@ -64,7 +64,7 @@ def test_sync_with_hq_unreachable_fails_clearly_and_keeps_the_queue(hq_server, t
     dead = f"http://127.0.0.1:{free_port()}"
     result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", dead, "--token", "K1.x")
     assert result.returncode != 0
-    assert "unreachable" in result.stderr and "1 event(s) stay queued" in result.stderr
+    assert "HQ cannot be reached" in result.stderr and "1 event(s) stay queued" in result.stderr
     assert KioskStore(kiosk_db).pending() == 1
     hq = hq_server()
     token = enroll(hq.db_url, "H001")

@@ -55,7 +55,8 @@ def birth_date(form, field):
     if not field.data:
         return
     try:
-        field.data = parse_birth_date(field.data)
+        from ..db import get_store  # against the date the kiosk's clock has reached, not a reset RTC's
+        field.data = parse_birth_date(field.data, get_store().today())
     except InvalidEvent:
         raise ValidationError(_l("Enter a real date of birth (year-month-day).")) from None
 

@@ -14,6 +14,7 @@ from .auth import guard
 from .forms import ShelterStatusForm
 from .i18n import (
     CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, gettext as t,
+    ngettext,
 )
 
 bp = Blueprint("staff_shelter", __name__, url_prefix="/staff")
@@ -28,18 +29,50 @@ def _shelter() -> str:
 CLOCK_TOLERANCE_S = 120
 
 
+def _span(seconds: int) -> str:
+    """A time difference as staff read it: minutes, hours or days (a clock reset to 2000 is years off)."""
+    minutes = round(abs(seconds) / 60)
+    if minutes < 120:
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    if minutes < 48 * 60:
+        return ngettext("%(num)d hour", "%(num)d hours", round(minutes / 60))
+    return ngettext("%(num)d day", "%(num)d days", round(minutes / 1440))
+
+
+def _problem(failure) -> str:
+    """Why the last sync round failed, in the tablet's language (kiosk.sync.SyncError.kind)."""
+    if failure.kind == failure.UNREACHABLE:
+        return t("HQ cannot be reached (%(reason)s). Nothing is lost: the records stay on this kiosk and are sent "
+                 "when HQ answers.", reason=failure.detail)
+    if failure.kind == failure.REFUSED:
+        return t("HQ refuses this kiosk's records: %(message)s — call HQ; nothing is lost, the records stay on "
+                 "this kiosk.", message=failure.detail)
+    if failure.kind == failure.NOT_HQ:
+        return t("The server at %(url)s is not HQ — check the HQ address.", url=failure.url)
+    if failure.kind == failure.RESTORED:
+        return t("This kiosk's database is older than what HQ holds from it (restored from a backup?) — new "
+                 "records cannot be sent with it: run `evac kiosk new-device --db %(path)s` and enroll the kiosk "
+                 "again at HQ.", path=failure.db)
+    return t("Sync stopped with an error (%(detail)s). Nothing is lost: the records stay on this kiosk.",
+             detail=failure.detail)
+
+
 def sync_state() -> dict:
     """What the background sync (kiosk.sync) has recorded: events waiting, last success, HQ's answer."""
     store = get_store()
     syncer = current_app.extensions.get("kiosk_sync")
     offset, ahead = store.clock_check()
+    failure = None if syncer is None else syncer.failure
+    behind = offset is not None and offset < -CLOCK_TOLERANCE_S
     return {"pending": store.pending(), "last_sync_at": store.last_sync_at(),
-            "clock_offset_min": None if offset is None else round(offset / 60),
-            "clock_off": offset is not None and abs(offset) > CLOCK_TOLERANCE_S,
-            "events_ahead_min": round(ahead / 60) if ahead > CLOCK_TOLERANCE_S else 0,
+            "clock_ahead": offset is not None and offset > CLOCK_TOLERANCE_S, "clock_behind": behind,
+            "clock_known": offset is not None, "clock_span": _span(offset or 0),
+            # Records dated ahead of the clock, when the clock is not known to be behind HQ's.
+            "events_ahead": _span(ahead) if ahead > CLOCK_TOLERANCE_S and not behind else None,
             "configured": syncer is not None,
-            "reachable": None if syncer is None else syncer.last_error is None,
-            "error": None if syncer is None else syncer.last_error}
+            "reachable": None if syncer is None else failure is None,
+            "unreachable": failure is not None and failure.kind == failure.UNREACHABLE,
+            "problem": None if failure is None else _problem(failure)}
 
 
 def _summary_page(form: ShelterStatusForm, status: int = 200):
