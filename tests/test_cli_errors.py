@@ -2,7 +2,9 @@
 no database quietly made where a typo pointed."""
 from __future__ import annotations
 
-from tests.conftest import run_evac
+import pytest
+
+from tests.conftest import ROOT, run_evac
 
 
 def refused(result, *words: str, code: int = 2) -> str:
@@ -35,3 +37,160 @@ def test_evac_alone_shows_what_it_can_do():
     result = run_evac()
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "kiosk" in result.stderr and "a shelter kiosk" in result.stderr and "the HQ service" in result.stderr
+
+
+# --- a mistyped --db never makes a new database ------------------------------------------------
+
+TARO = ("--name", "焼津 太郎", "--birth", "1950-01-02")
+
+
+def kiosk_db(tmp_path) -> str:
+    db = tmp_path / "kiosk.sqlite3"
+    done = run_evac("kiosk", "checkin", "--db", str(db), "--shelter", "H001", *TARO, "--sex", "male")
+    assert done.returncode == 0, done.stderr
+    return str(db)
+
+
+def hq_db(tmp_path) -> str:
+    db = tmp_path / "hq.sqlite3"
+    done = run_evac("hq", "init", "--db", str(db))
+    assert done.returncode == 0 and "HQ database ready" in done.stdout and "212 sites" in done.stdout, done.stderr
+    assert "INFO" not in done.stderr, "alembic's progress lines stay out of the way"
+    return str(db)
+
+
+@pytest.mark.parametrize("command", [
+    ("sync", "--hq", "http://127.0.0.1:5801", "--token", "T"),
+    ("checkout", *TARO),
+    ("transfer", *TARO, "--to", "H002"),
+])
+def test_kiosk_commands_refuse_a_database_that_is_not_there(tmp_path, command):
+    typo = tmp_path / "nodir" / "kiosk.sqlite3"
+    refused(run_evac("kiosk", command[0], "--db", str(typo), *command[1:]), f"no kiosk database at {typo}")
+    assert not typo.parent.exists()
+
+
+def test_kiosk_checkin_makes_a_database_only_in_a_folder_that_exists(tmp_path):
+    typo = tmp_path / "nodir" / "kiosk.sqlite3"
+    refused(run_evac("kiosk", "checkin", "--db", str(typo), "--shelter", "H001", *TARO, "--sex", "male"),
+            f"no folder {typo.parent}")
+    assert not typo.parent.exists()
+
+
+def test_kiosk_serve_with_an_unknown_shelter_leaves_no_database(tmp_path):
+    db = tmp_path / "kiosk.sqlite3"
+    refused(run_evac("kiosk", "serve", "--db", str(db), "--shelter", "X999", "--port", "5806"),
+            "unknown shelter id 'X999'")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [
+    ("enroll-kiosk", "--shelter", "H001"), ("rotate-prereg-key",), ("revoke-prereg", "HH1"),
+    ("add-staff", "--username", "sato"), ("export-pfif",),
+])
+def test_hq_commands_refuse_a_database_that_is_not_there(tmp_path, command):
+    typo = tmp_path / "hq-typo.sqlite3"
+    result = run_evac("hq", command[0], "--db", str(typo), *command[1:], input="long enough pw\n")
+    refused(result, f"no HQ database at {typo}", "evac hq init")
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_kiosk_and_hq_files_are_not_mixed_up(tmp_path):
+    kiosk, hq = kiosk_db(tmp_path), hq_db(tmp_path)
+    refused(run_evac("hq", "enroll-kiosk", "--db", kiosk, "--shelter", "H001"), "is a kiosk's database, not HQ's")
+    refused(run_evac("kiosk", "checkin", "--db", hq, "--shelter", "H001", *TARO, "--sex", "male"),
+            "is HQ's database, not a kiosk's")
+    refused(run_evac("kiosk", "sync", "--db", hq, "--hq", "http://127.0.0.1:5801", "--token", "T"),
+            "is HQ's database, not a kiosk's")
+
+
+# --- what cannot be opened is said in one line ------------------------------------------------
+
+def test_a_file_that_is_no_database_is_named(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n")
+    for args in (("kiosk", "sync", "--db", str(text), "--hq", "http://127.0.0.1:5801", "--token", "T"),
+                 ("kiosk", "add-staff", "--db", str(text), "--name", "sato", "--role", "staff"),
+                 ("kiosk", "serve", "--db", str(text), "--shelter", "H001", "--port", "5806"),
+                 ("hq", "enroll-kiosk", "--db", str(text), "--shelter", "H001"),
+                 ("hq", "serve", "--db", str(text), "--port", "5806")):
+        refused(run_evac(*args, input="long enough pw\n"), f"at {text}", "not a SQLite database")
+    assert text.read_text() == "not a database\n"
+
+
+@pytest.mark.parametrize("url, words", [
+    ("foo://x", "no database driver called 'foo'"),
+    ("postgres://evac:hunter22@127.0.0.1/evac", "no database driver called 'postgres'"),
+    ("not a url ://", "neither a database URL nor a file path"),
+    ("postgresql+psycopg://evac:hunter22@127.0.0.1:5849/evac", "cannot open the HQ database at"),
+])
+def test_hq_refuses_a_database_url_it_cannot_use(url, words):
+    stderr = refused(run_evac("hq", "enroll-kiosk", "--db", url, "--shelter", "H001"), words)
+    assert "hunter22" not in stderr, "the password stays off the screen"
+    assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2"])
+def test_a_bad_area_per_person_leaves_no_database(tmp_path, value, monkeypatch):
+    monkeypatch.setenv("EVAC_AREA_PER_PERSON_M2", value)
+    db = tmp_path / "hq.sqlite3"
+    refused(run_evac("hq", "init", "--db", str(db)), "EVAC_AREA_PER_PERSON_M2 must be", "nothing was changed")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (("kiosk", "sync", "--db", "k.sqlite3", "--hq", "not a url", "--token", "T"), "must start with http:// or https://"),
+    (("kiosk", "sync", "--db", "k.sqlite3", "--hq", "127.0.0.1:5701", "--token", "T"), "must start with http://"),
+    (("kiosk", "serve", "--db", "k.sqlite3", "--shelter", "H001", "--port", "-1"), "a port is 1 to 65535"),
+    (("kiosk", "serve", "--db", "k.sqlite3", "--shelter", "H001", "--port", "99999"), "a port is 1 to 65535"),
+    (("kiosk", "serve", "--db", "k.sqlite3", "--shelter", "H001", "--screen-timeout", "0"), "more than 0 seconds"),
+    (("kiosk", "serve", "--db", "k.sqlite3", "--shelter", "H001", "--screen-timeout", "-5"), "more than 0 seconds"),
+    (("hq", "serve", "--port", "99999"), "a port is 1 to 65535"),
+    (("hq", "serve", "--threads", "0"), "must be 1 or more"),
+    (("demo", "--port", "70000"), "a port is 1 to 65535"),
+])
+def test_values_out_of_range_are_refused_before_anything_starts(tmp_path, args, words):
+    result = run_evac(*args)
+    refused(result, words)
+    assert not (tmp_path / "k.sqlite3").exists()
+
+
+def test_kiosk_serve_wants_hq_and_token_together(tmp_path):
+    refused(run_evac("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                     "--hq", "http://127.0.0.1:5801"), "--hq and --token go together")
+
+
+def test_hq_serve_on_a_busy_port_says_so(tmp_path):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        refused(run_evac("hq", "serve", "--db", str(tmp_path / "hq.sqlite3"), "--port", str(port)),
+                f"port {port} on 127.0.0.1 is in use by another program", code=1)
+
+
+def test_export_pfif_to_a_missing_folder_writes_nothing(tmp_path):
+    db = hq_db(tmp_path)
+    out = tmp_path / "nodir" / "yaizu.xml"
+    refused(run_evac("hq", "export-pfif", "--db", db, "--out", str(out)), f"no folder {out.parent}")
+    refused(run_evac("hq", "export-pfif", "--db", db, "--out", str(tmp_path)), f"cannot write {tmp_path}",
+            "nothing was written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hq.sqlite3", "hq.sqlite3.secret-key"]
+
+
+def test_hq_keeps_its_secret_key_beside_the_database(tmp_path):
+    db = hq_db(tmp_path)
+    key = tmp_path / "hq.sqlite3.secret-key"
+    assert len(key.read_text().strip()) == 64 and (key.stat().st_mode & 0o777) == 0o600
+    before = key.read_text()
+    # run from another folder: the same key, and no var/ folder made there
+    import subprocess
+    import sys
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-m", "evac.cli", "hq", "enroll-kiosk", "--db", db, "--shelter", "H001"],
+                          capture_output=True, text=True, cwd=elsewhere, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert key.read_text() == before and list(elsewhere.iterdir()) == []
