@@ -194,3 +194,20 @@ def test_hq_keeps_its_secret_key_beside_the_database(tmp_path):
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     assert key.read_text() == before and list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (("ingest", "--batch", "0"), "argument --batch: must be 1 or more, not 0"),
+    (("ingest", "--events", "0"), "argument --events: must be 1 or more"),
+    (("ingest", "--events", "-5"), "argument --events: must be 1 or more"),
+    (("ingest", "--db", "foo://x"), "no database driver for 'foo'"),
+    (("occupancy", "--requests", "0"), "argument --requests: must be 1 or more"),
+    (("inquiries", "--clients", "0"), "argument --clients: must be 1 or more"),
+])
+def test_benchmarks_refuse_counts_that_measure_nothing(args, words):
+    refused(run_evac("bench", *args), words)
+
+
+def test_a_benchmark_database_that_is_down_is_one_line():
+    result = run_evac("bench", "map", "--requests", "1", "--db", "postgresql+psycopg://evac:pw@127.0.0.1:5849/evac")
+    refused(result, "cannot open the database for the benchmark", code=1)
