@@ -61,13 +61,21 @@ def run(args: argparse.Namespace) -> int:
                     p.kill()
 
 
+def _earlier_demo(var: Path) -> bool:
+    """A folder from a demo older than the marker: its log and nothing but the demo's own files."""
+    names = {"processes.log", "hq.sqlite3", "hq.sqlite3.secret-key", *(f"kiosk-{s}.sqlite3" for s in DEMO_SHELTERS)}
+    own = {n + suffix for n in names for suffix in ("", "-wal", "-shm")}
+    found = {p.name for p in var.iterdir()}
+    return "processes.log" in found and found <= own
+
+
 def _fresh_folder(var: Path) -> None:
     """Empty the demo's folder, but never one the demo did not make: --var could name a real HQ's."""
     from .cli import CommandError
     if var.exists() and not var.is_dir():
         raise CommandError(f"--var {var} is a file, not a folder; give the demo a new or empty folder")
     if var.is_dir() and any(var.iterdir()):
-        if not (var / MARKER).is_file():
+        if not (var / MARKER).is_file() and not _earlier_demo(var):
             raise CommandError(f"--var {var} holds files the demo did not make, and the demo empties its "
                                "folder at start; give it a new or empty folder")
         shutil.rmtree(var)

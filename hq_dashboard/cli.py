@@ -264,6 +264,10 @@ def import_(args: argparse.Namespace) -> int:
     from evac.opendata import ImportFormatError
     from .db import db
     from .importing import import_file
+    if Path(args.path).is_dir():
+        from evac.cli import CommandError
+        raise CommandError(f"{args.path} is a folder: give one file, a site list (.csv) or a hazard layer "
+                           "(.geojson, .shp, or a .zip holding one)")
     app = _app(args.db)
     with app.app_context():
         try:

@@ -211,3 +211,23 @@ def test_benchmarks_refuse_counts_that_measure_nothing(args, words):
 def test_a_benchmark_database_that_is_down_is_one_line():
     result = run_evac("bench", "map", "--requests", "1", "--db", "postgresql+psycopg://evac:pw@127.0.0.1:5849/evac")
     refused(result, "cannot open the database for the benchmark", code=1)
+
+
+def test_demo_recognises_an_earlier_demos_folder_by_its_files_only(tmp_path):
+    from evac import demo
+    older = tmp_path / "demo"
+    older.mkdir()
+    for name in ("processes.log", "hq.sqlite3", "kiosk-H031.sqlite3-wal"):
+        (older / name).write_text("x")
+    demo._fresh_folder(older)
+    assert sorted(p.name for p in older.iterdir()) == [demo.MARKER]
+    (older / "notes.txt").write_text("mine")
+    demo._fresh_folder(older)   # the marker says the demo made it
+    assert sorted(p.name for p in older.iterdir()) == [demo.MARKER]
+    real = tmp_path / "var"
+    real.mkdir()
+    for name in ("processes.log", "hq.sqlite3", "staff.csv"):
+        (real / name).write_text("x")
+    with pytest.raises(Exception, match="holds files the demo did not make"):
+        demo._fresh_folder(real)
+    assert len(list(real.iterdir())) == 3
