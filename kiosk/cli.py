@@ -92,22 +92,28 @@ def sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def _access_log_handler():
-    from urllib.parse import urlsplit
+def _access_log(app):
+    """WSGI middleware: one line per request on stderr, without the query string: a roster search
+    (?q=…) is an evacuee's name."""
+    import time
 
-    from werkzeug.serving import WSGIRequestHandler
-
-    class NoQueryStrings(WSGIRequestHandler):
-        """Access log lines without query strings: a roster search (?q=…) is an evacuee's name."""
-
-        def log_request(self, code="-", size="-") -> None:
-            path = urlsplit(getattr(self, "path", "") or "").path or "-"
-            self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path, code, size)
-    return NoQueryStrings
+    def logged(environ, start_response):
+        def start(status, headers, exc_info=None):
+            when = time.strftime("%d/%b/%Y %H:%M:%S")
+            try:
+                print(f'{environ.get("REMOTE_ADDR", "-")} - - [{when}] "{environ.get("REQUEST_METHOD", "-")} '
+                      f'{environ.get("PATH_INFO", "") or "-"}" {status.split(" ", 1)[0]} -', file=sys.stderr, flush=True)
+            except (OSError, ValueError):  # a log on a full disk must not fail the request
+                pass
+            return start_response(status, headers, exc_info)
+        return app(environ, start)
+    return logged
 
 
 def serve(args: argparse.Namespace) -> int:
-    from werkzeug.serving import run_simple
+    import waitress
+
+    from evac.cli import listen_error
 
     from . import create_app
     if bool(args.hq) != bool(args.token):
@@ -132,8 +138,15 @@ def serve(args: argparse.Namespace) -> int:
     except sqlite3.Error as exc:
         return _fail(f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc)}")
     disk_failure.survive_file_size_limits()
+    # waitress, as HQ: a production server (no "development server" warning to alarm staff).  Responses
+    # stay in memory up to 64 MB, so a full disk cannot stop staff reading the roster or its export.
+    try:
+        server = waitress.create_server(_access_log(app), host=args.host, port=args.port, threads=16,
+                                        ident="evac-kiosk", outbuf_overflow=64 * 2**20, inbuf_overflow=2**20)
+    except (OSError, ValueError) as exc:
+        raise CommandError(listen_error(args.host, args.port, exc), 1) from None
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, request_handler=_access_log_handler())
+    server.run()
     return 0
 
 

@@ -231,3 +231,31 @@ def test_demo_recognises_an_earlier_demos_folder_by_its_files_only(tmp_path):
     with pytest.raises(Exception, match="holds files the demo did not make"):
         demo._fresh_folder(real)
     assert len(list(real.iterdir())) == 3
+
+
+def test_kiosk_serve_on_a_busy_port_says_so(tmp_path):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        refused(run_evac("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                         "--port", str(port)), f"port {port} on 127.0.0.1 is in use by another program", code=1)
+
+
+def test_the_kiosk_runs_on_a_production_server_and_logs_no_query_strings(tmp_path):
+    """No red "development server" warning for staff to worry about; the access log still names pages."""
+    import urllib.request
+
+    from tests.conftest import Server, evac_cmd, free_port
+    port = free_port()
+    server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                             "--port", str(port)), f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    try:
+        with urllib.request.urlopen(f"{server.url}/status?q=%E7%84%BC%E6%B4%A5", timeout=10) as resp:
+            assert resp.status == 200 and resp.headers["Server"] == "evac-kiosk"
+    finally:
+        server.stop()
+    log = server.log_path.read_text()
+    assert '"GET /status" 200' in log and "q=" not in log
+    assert "development server" not in log and "WARNING" not in log
