@@ -21,8 +21,13 @@ def _app(db: str | None, create: bool = False):
 
     from evac.cli import CommandError
 
-    from . import create_app, default_database_url, prepare_database
-    url = database_url(db) or os.environ.get("EVAC_SQLALCHEMY_DATABASE_URI") or default_database_url()
+    from . import create_app, prepare_database
+    url = database_url(db) or os.environ.get("EVAC_SQLALCHEMY_DATABASE_URI")
+    if not url:  # the default, var/hq.sqlite3; its folder is made only by a command that may make the database
+        var = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var"))
+        if create:
+            var.mkdir(parents=True, exist_ok=True)
+        url = database_url(str(var / "hq.sqlite3"))
     shown, new_file = _check_url(url, create)
     try:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})

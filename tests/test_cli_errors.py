@@ -259,3 +259,17 @@ def test_the_kiosk_runs_on_a_production_server_and_logs_no_query_strings(tmp_pat
     log = server.log_path.read_text()
     assert '"GET /status" 200' in log and "q=" not in log
     assert "development server" not in log and "WARNING" not in log
+
+
+def test_hq_commands_without_db_use_var_under_the_current_folder_and_make_it_only_for_init(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def evac(*args):
+        return subprocess.run([sys.executable, "-m", "evac.cli", *args], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    refused(evac("hq", "enroll-kiosk", "--shelter", "H001"), f"no HQ database at {tmp_path / 'var' / 'hq.sqlite3'}")
+    assert list(tmp_path.iterdir()) == []
+    assert evac("hq", "init").returncode == 0
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["hq.sqlite3", "hq.sqlite3.secret-key"]
