@@ -69,7 +69,8 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str) 
     if path.is_dir():
         raise DatabaseFileError(f"{path} is a folder, not a {label} file (check --db)")
     if not os.access(path, os.R_OK | os.W_OK):
-        raise DatabaseFileError(f"cannot open the {label} at {path}: the file is read-only (check its permissions)")
+        raise DatabaseFileError(f"cannot open the {label} at {path}: the file is read-only (check its permissions, "
+                                "and that its disk is not mounted read-only)")
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise DatabaseFileError(f"cannot open the {label} at {path}: its folder is read-only, and SQLite "
                                 "writes its journal beside the file (check the folder's permissions)")

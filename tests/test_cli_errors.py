@@ -273,3 +273,42 @@ def test_hq_commands_without_db_use_var_under_the_current_folder_and_make_it_onl
     assert list(tmp_path.iterdir()) == []
     assert evac("hq", "init").returncode == 0
     assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["hq.sqlite3", "hq.sqlite3.secret-key"]
+
+
+@pytest.fixture
+def read_only_copy(tmp_path):
+    """read_only_copy(folder) -> the folder, bind-mounted read-only (the real thing: EROFS, even for root)."""
+    import subprocess
+    mounts = []
+
+    def mount(folder):
+        target = tmp_path / f"ro-{len(mounts)}"
+        target.mkdir()
+        done = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(target)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip("this machine does not let the tests mount a read-only folder")
+        mounts.append(target)
+        return target
+    yield mount
+    for target in mounts:
+        subprocess.run(["umount", str(target)], check=True)
+
+
+def test_read_only_databases_and_folders_are_said_so(tmp_path, read_only_copy):
+    data = tmp_path / "data"
+    data.mkdir()
+    kiosk_db(data)
+    hq = hq_db(data)
+    ro = read_only_copy(data)
+    rk, rh = ro / "kiosk.sqlite3", ro / "hq.sqlite3"
+    for args in (("kiosk", "sync", "--db", str(rk), "--hq", "http://127.0.0.1:5801", "--token", "T"),
+                 ("kiosk", "add-staff", "--db", str(rk), "--name", "sato", "--role", "staff"),
+                 ("kiosk", "serve", "--db", str(rk), "--shelter", "H001", "--port", "5807"),
+                 ("hq", "enroll-kiosk", "--db", str(rh), "--shelter", "H001")):
+        refused(run_evac(*args, input="long enough pw\n"), "cannot open the", "read-only")
+    refused(run_evac("kiosk", "checkin", "--db", str(ro / "new.sqlite3"), "--shelter", "H001", *TARO, "--sex", "male"),
+            "cannot create the kiosk database", "read-only")
+    refused(run_evac("hq", "serve", "--db", str(ro / "new.sqlite3"), "--port", "5807"),
+            "cannot create the HQ database", "read-only")
+    refused(run_evac("hq", "export-pfif", "--db", hq, "--out", str(ro / "x.xml")), "cannot write", "nothing was written")
+    assert sorted(p.name for p in data.iterdir()) == ["hq.sqlite3", "hq.sqlite3.secret-key", "kiosk.sqlite3"]
