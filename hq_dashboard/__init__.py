@@ -115,9 +115,10 @@ def _secret_key(app: Flask) -> str:
 def secret_key_path(database_url: str) -> Path | None:
     """<database file>.secret-key for a SQLite file; None for PostgreSQL or an in-memory database."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
     try:
         url = make_url(database_url)
-    except Exception:  # an unusable URL is refused when the database is opened, with a reason
+    except (ArgumentError, TypeError, ValueError):  # an unusable URL is refused when the database is opened
         return None
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
             or url.database.startswith("file:"):
