@@ -313,3 +313,18 @@ def test_read_only_databases_and_folders_are_said_so(tmp_path, read_only_copy):
             "cannot create the HQ database", "read-only")
     refused(run_evac("hq", "export-pfif", "--db", hq, "--out", str(ro / "x.xml")), "cannot write", "nothing was written")
     assert sorted(p.name for p in data.iterdir()) == ["hq.sqlite3", "hq.sqlite3.secret-key", "kiosk.sqlite3"]
+
+
+def test_hq_import_of_a_folder_asks_for_one_file(tmp_path):
+    refused(run_evac("hq", "import", str(tmp_path), "--db", hq_db(tmp_path)), "is a folder: give one file")
+
+
+def test_a_token_used_with_a_second_kiosk_database_says_what_to_do(hq_server, tmp_path):
+    hq = hq_server()
+    token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H001").stdout.strip()
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    assert run_evac("kiosk", "sync", "--db", kiosk_db(first), "--hq", hq.url, "--token", token).returncode == 0
+    result = run_evac("kiosk", "sync", "--db", kiosk_db(second), "--hq", hq.url, "--token", token)
+    refused(result, "belongs to another kiosk database", "enroll this kiosk again at HQ", "new kiosk database", code=1)
