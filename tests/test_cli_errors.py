@@ -328,3 +328,34 @@ def test_a_token_used_with_a_second_kiosk_database_says_what_to_do(hq_server, tm
     assert run_evac("kiosk", "sync", "--db", kiosk_db(first), "--hq", hq.url, "--token", token).returncode == 0
     result = run_evac("kiosk", "sync", "--db", kiosk_db(second), "--hq", hq.url, "--token", token)
     refused(result, "belongs to another kiosk database", "enroll this kiosk again at HQ", "new kiosk database", code=1)
+
+
+def test_the_kiosk_on_the_lan_keeps_its_screen_and_api_to_itself(tmp_path):
+    """Served by waitress, --host 0.0.0.0: the LAN reaches /api/status and /staff/, never the screen or API."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from tests.conftest import Server, evac_cmd, free_port
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:   # this machine's LAN address
+            probe.connect(("192.0.2.1", 9))                                # (UDP: nothing is sent)
+            lan = probe.getsockname()[0]
+    except OSError:
+        lan = "127.0.0.1"
+    if lan.startswith("127."):
+        pytest.skip("this machine has no address besides loopback")
+    port = free_port()
+    server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                             "--port", str(port), "--host", "0.0.0.0"),
+                    f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    try:
+        with urllib.request.urlopen(f"http://{lan}:{port}/api/status", timeout=10) as resp:
+            assert resp.status == 200
+        with pytest.raises(urllib.error.HTTPError) as refused_here:
+            urllib.request.urlopen(f"http://{lan}:{port}/", timeout=10)
+        assert refused_here.value.code == 403
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+            assert resp.status == 200   # the kiosk's own screen
+    finally:
+        server.stop()
