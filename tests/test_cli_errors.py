@@ -359,3 +359,10 @@ def test_the_kiosk_on_the_lan_keeps_its_screen_and_api_to_itself(tmp_path):
             assert resp.status == 200   # the kiosk's own screen
     finally:
         server.stop()
+
+
+def test_serve_on_a_host_that_is_not_this_machine_says_so(tmp_path):
+    refused(run_evac("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001", "--port", "5808",
+                     "--host", "nosuch.invalid"), "cannot listen on nosuch.invalid", "check --host", code=1)
+    refused(run_evac("hq", "serve", "--db", str(tmp_path / "hq.sqlite3"), "--port", "5808",
+                     "--host", "192.0.2.77"), "cannot listen on 192.0.2.77", "check --host", code=1)
