@@ -366,3 +366,27 @@ def test_serve_on_a_host_that_is_not_this_machine_says_so(tmp_path):
                      "--host", "nosuch.invalid"), "cannot listen on nosuch.invalid", "check --host", code=1)
     refused(run_evac("hq", "serve", "--db", str(tmp_path / "hq.sqlite3"), "--port", "5808",
                      "--host", "192.0.2.77"), "cannot listen on 192.0.2.77", "check --host", code=1)
+
+
+def test_hq_on_postgresql_says_where_its_secret_key_is_unless_one_is_set(pg_base, tmp_path, monkeypatch):
+    import socket
+    import uuid
+
+    from tests.postgres import create_database, drop_database
+    name = f"evac_{uuid.uuid4().hex[:12]}"
+    url = create_database(pg_base, name)
+    monkeypatch.setenv("EVAC_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("EVAC_SECRET_KEY", raising=False)
+    try:
+        assert run_evac("hq", "init", "--db", url).returncode == 0
+        with socket.socket() as busy:   # a taken port: serve says everything, then stops
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = str(busy.getsockname()[1])
+            said = refused(run_evac("hq", "serve", "--db", url, "--port", port), "is in use", code=1)
+            assert f"secret key in {tmp_path / 'var'}/hq-secret-key" in said and "EVAC_SECRET_KEY" in said
+            monkeypatch.setenv("EVAC_SECRET_KEY", "a-key-from-the-environment")
+            said = refused(run_evac("hq", "serve", "--db", url, "--port", port), "is in use", code=1)
+            assert "secret key" not in said
+    finally:
+        drop_database(pg_base, name)
