@@ -42,6 +42,10 @@ def _evac(*args: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     # SIGTERM must run the clean-up below too, or HQ and the kiosks outlive the demo.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.port + len(DEMO_SHELTERS) > 65535:
+        from .cli import CommandError
+        raise CommandError(f"--port {args.port} leaves no room for the kiosks' {len(DEMO_SHELTERS)} ports above it; "
+                           f"give at most {65535 - len(DEMO_SHELTERS)}")
     var = Path(args.var).resolve()
     _fresh_folder(var)
     procs: list[subprocess.Popen] = []
@@ -120,11 +124,22 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
     return 0
 
 
+def _seconds(text: str) -> float:
+    """argparse type: a time of 0 seconds or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 seconds or more, not {text}")
+    return value
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     from .cli import port_number
     parser.add_argument("--port", type=port_number, default=5000, help="HQ's port; kiosks take the next three")
     parser.add_argument("--var", default="var/demo", help="folder for the demo's databases: new, empty, or an earlier demo's (emptied at start)")
-    parser.add_argument("--interval", type=float, default=0.7, help="seconds between simulated events")
-    parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: run until Ctrl-C)")
+    parser.add_argument("--interval", type=_seconds, default=0.7, help="seconds between simulated events")
+    parser.add_argument("--duration", type=_seconds, default=0, help="stop after this many seconds (0: run until Ctrl-C)")
     parser.add_argument("--seed", type=int)
     parser.set_defaults(func=run)

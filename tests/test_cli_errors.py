@@ -148,6 +148,8 @@ def test_a_bad_area_per_person_leaves_no_database(tmp_path, value, monkeypatch):
     (("hq", "serve", "--port", "99999"), "a port is 1 to 65535"),
     (("hq", "serve", "--threads", "0"), "must be 1 or more"),
     (("demo", "--port", "70000"), "a port is 1 to 65535"),
+    (("demo", "--port", "65535", "--var", "k.sqlite3"), "leaves no room for the kiosks' 3 ports"),
+    (("demo", "--interval", "-1"), "must be 0 seconds or more"),
 ])
 def test_values_out_of_range_are_refused_before_anything_starts(tmp_path, args, words):
     result = run_evac(*args)
