@@ -6,6 +6,51 @@ import argparse
 import sys
 
 
+class CommandError(Exception):
+    """A command refuses: the message (one line, saying what to do) goes to stderr, no traceback."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (a count of requests, threads, events…)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {value}")
+    return value
+
+
+def listen_error(host: str, port: int, exc: Exception) -> str:
+    """Why a server could not start listening, and what to change."""
+    import errno
+    import socket
+    unknown_host = tuple(getattr(socket, n) for n in ("EAI_NONAME", "EAI_AGAIN", "EAI_FAIL") if hasattr(socket, n))
+    if getattr(exc, "errno", None) == errno.EADDRINUSE:
+        return (f"port {port} on {host} is in use by another program (another HQ or kiosk?); "
+                "stop it or give --port another number")
+    if getattr(exc, "errno", None) == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: it is not an address of this machine (check --host)"
+    if isinstance(exc, (ValueError, socket.gaierror)) or getattr(exc, "errno", None) in unknown_host:
+        return f"cannot listen on {host}: no such address or host name (check --host)"
+    return f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc} (check --host and --port)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hq_dashboard import cli as hq_cli
     from kiosk import card_cli, cli as kiosk_cli
@@ -13,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import demo
 
     parser = argparse.ArgumentParser(prog="evac", description="Yaizu shelter check-in and safety confirmation")
-    sub = parser.add_subparsers(dest="area", required=True)
+    sub = parser.add_subparsers(dest="area")
     hq_cli.register(sub.add_parser("hq", help="the HQ service"))
     kiosk_cli.register(sub.add_parser("kiosk", help="a shelter kiosk"))
     card_cli.register(sub.add_parser("card", help="My Number card reading and the software card"))
@@ -23,12 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.area is None:  # `evac` alone: what it can do, not "the following arguments are required"
+        parser.print_help(sys.stderr)
+        return 2
     try:
         return args.func(args) or 0
+    except CommandError as exc:
+        print(f"evac: {exc}", file=sys.stderr)
+        return exc.code
     except KeyboardInterrupt:
         return 130
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m evac.cli` runs this file as __main__: run it as evac.cli, so that the CommandError
+    # the commands raise (imported from evac.cli) is the one main() catches.
+    from evac.cli import main as _main
+    sys.exit(_main())

@@ -15,6 +15,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+# Written into the demo's folder: only a folder holding it (or an empty one) is wiped at the next start.
+MARKER = ".evac-demo"
+
 # Three large 指定避難所 in different parts of the city: 焼津中学校, 大井川中学校, 焼津文化会館.
 DEMO_SHELTERS = ("H031", "H039", "H052")
 
@@ -39,10 +42,12 @@ def _evac(*args: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     # SIGTERM must run the clean-up below too, or HQ and the kiosks outlive the demo.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.port + len(DEMO_SHELTERS) > 65535:
+        from .cli import CommandError
+        raise CommandError(f"--port {args.port} leaves no room for the kiosks' {len(DEMO_SHELTERS)} ports above it; "
+                           f"give at most {65535 - len(DEMO_SHELTERS)}")
     var = Path(args.var).resolve()
-    if var.exists():
-        shutil.rmtree(var)
-    var.mkdir(parents=True)
+    _fresh_folder(var)
     procs: list[subprocess.Popen] = []
     with open(var / "processes.log", "w") as logs:
         try:
@@ -58,6 +63,28 @@ def run(args: argparse.Namespace) -> int:
                     p.wait(10)
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def _earlier_demo(var: Path) -> bool:
+    """A folder from a demo older than the marker: its log and nothing but the demo's own files."""
+    names = {"processes.log", "hq.sqlite3", "hq.sqlite3.secret-key", *(f"kiosk-{s}.sqlite3" for s in DEMO_SHELTERS)}
+    own = {n + suffix for n in names for suffix in ("", "-wal", "-shm")}
+    found = {p.name for p in var.iterdir()}
+    return "processes.log" in found and found <= own
+
+
+def _fresh_folder(var: Path) -> None:
+    """Empty the demo's folder, but never one the demo did not make: --var could name a real HQ's."""
+    from .cli import CommandError
+    if var.exists() and not var.is_dir():
+        raise CommandError(f"--var {var} is a file, not a folder; give the demo a new or empty folder")
+    if var.is_dir() and any(var.iterdir()):
+        if not (var / MARKER).is_file() and not _earlier_demo(var):
+            raise CommandError(f"--var {var} holds files the demo did not make, and the demo empties its "
+                               "folder at start; give it a new or empty folder")
+        shutil.rmtree(var)
+    var.mkdir(parents=True, exist_ok=True)
+    (var / MARKER).write_text("made by `evac demo`: emptied at the demo's next start\n")
 
 
 def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], logs) -> int:
@@ -97,10 +124,22 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
     return 0
 
 
+def _seconds(text: str) -> float:
+    """argparse type: a time of 0 seconds or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 seconds or more, not {text}")
+    return value
+
+
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=5000, help="HQ's port; kiosks take the next three")
-    parser.add_argument("--var", default="var/demo", help="folder for the demo's databases (wiped at start)")
-    parser.add_argument("--interval", type=float, default=0.7, help="seconds between simulated events")
-    parser.add_argument("--duration", type=float, default=0, help="stop after this many seconds (0: run until Ctrl-C)")
+    from .cli import port_number
+    parser.add_argument("--port", type=port_number, default=5000, help="HQ's port; kiosks take the next three")
+    parser.add_argument("--var", default="var/demo", help="folder for the demo's databases: new, empty, or an earlier demo's (emptied at start)")
+    parser.add_argument("--interval", type=_seconds, default=0.7, help="seconds between simulated events")
+    parser.add_argument("--duration", type=_seconds, default=0, help="stop after this many seconds (0: run until Ctrl-C)")
     parser.add_argument("--seed", type=int)
     parser.set_defaults(func=run)

@@ -89,18 +89,41 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _secret_key(app: Flask) -> str:
-    """A per-installation secret kept beside the default database, so forms survive restarts."""
+    """A per-installation secret, so that log-ins and forms survive restarts.  On SQLite it lives
+    beside the database file (<db>.secret-key), wherever the command is run from; on PostgreSQL set
+    EVAC_SECRET_KEY, or it is kept in $EVAC_VAR_DIR (default ./var) as hq-secret-key."""
     import secrets
-    path = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var")) / "hq-secret-key"
+    path = secret_key_path(app.config["SQLALCHEMY_DATABASE_URI"])
+    if path is None:
+        path = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var")) / "hq-secret-key"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+            try:  # created 0600 from the start: no moment when others could read it
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another HQ command made it just now
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_hex(32))
         return path.read_text().strip()
     except OSError:
         app.logger.warning("no writable place for the secret key; forms will not survive a restart")
         return secrets.token_hex(32)
+
+
+def secret_key_path(database_url: str) -> Path | None:
+    """<database file>.secret-key for a SQLite file; None for PostgreSQL or an in-memory database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        url = make_url(database_url)
+    except (ArgumentError, TypeError, ValueError):  # an unusable URL is refused when the database is opened
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.database.startswith("file:"):
+        return None
+    return Path(url.database + ".secret-key")
 
 
 def prepare_database(app: Flask) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,24 +14,144 @@ def database_url(value: str | None) -> str | None:
     return value
 
 
-def _app(db: str | None):
+def _app(db: str | None, create: bool = False):
+    """HQ's app on its database, brought up to date.  Only `serve` and `init` (create=True) may make
+    a new SQLite file; anything that cannot be opened is refused in one line that says why."""
+    import logging
+
+    from evac.cli import CommandError
+
     from . import create_app, prepare_database
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url(db)} if db else None)
-    prepare_database(app)
+    url = database_url(db) or os.environ.get("EVAC_SQLALCHEMY_DATABASE_URI")
+    if not url:  # the default, var/hq.sqlite3; its folder is made only by a command that may make the database
+        var = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var"))
+        if create:
+            var.mkdir(parents=True, exist_ok=True)
+        url = database_url(str(var / "hq.sqlite3"))
+    shown, new_file = _check_url(url, create)
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        _check_area_per_person(app.config["AREA_PER_PERSON_M2"])
+        # Alembic tells of every migration it runs at INFO: noise before the command's own answer.
+        logging.disable(logging.INFO)
+        try:
+            prepare_database(app)
+        finally:
+            logging.disable(logging.NOTSET)
+    except Exception as exc:  # the driver's own error types vary (sqlite3, psycopg, sqlalchemy)
+        if new_file is not None:  # nothing half-made is left where the typo or the failure pointed
+            for suffix in ("", "-wal", "-shm", ".secret-key"):
+                Path(str(new_file) + suffix).unlink(missing_ok=True)
+        if isinstance(exc, CommandError) or not _is_opening_error(exc):
+            raise
+        raise CommandError(f"cannot open the HQ database at {shown}: {_in_words(exc)}") from None
     return app
+
+
+def _check_url(url: str, create: bool) -> tuple[str, Path | None]:
+    """(the URL as shown to people, without its password; the SQLite file this run would create)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from evac import dbfiles
+    from evac.cli import CommandError
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect()
+    except NoSuchModuleError:  # (a kind of ArgumentError)
+        raise CommandError(f"--db {make_url(url).render_as_string(hide_password=True)!r}: no database driver "
+                           f"called {make_url(url).drivername!r}; HQ runs on sqlite:///PATH or "
+                           "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME") from None
+    except ArgumentError:
+        raise CommandError(f"--db {url!r} is neither a database URL nor a file path: use a SQLite file's path, "
+                           "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME") from None
+    if parsed.get_backend_name() != "sqlite":
+        return _shown(url), None
+    if not parsed.database or parsed.database == ":memory:":
+        return url, None
+    path = Path(parsed.database)
+    try:
+        dbfiles.check(path, dbfiles.HQ, create, "`evac hq serve` or `evac hq init`")
+    except dbfiles.DatabaseFileError as exc:
+        raise CommandError(str(exc)) from None
+    return str(path), (None if path.exists() else path)
+
+
+def _shown(url: str) -> str:
+    """Where the database is, for people: a SQLite file's path, or the URL without its password."""
+    from sqlalchemy.engine import make_url
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
+
+
+def _check_area_per_person(value) -> None:
+    import math
+
+    from evac.cli import CommandError
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not number > 0 or math.isinf(number):
+        raise CommandError(f"EVAC_AREA_PER_PERSON_M2 must be the floor area per evacuee in square metres, "
+                           f"a number above 0 (e.g. 3.3), not {value!r}; nothing was changed")
+
+
+def _is_opening_error(exc: BaseException) -> bool:
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+    return isinstance(exc, (SQLAlchemyError, sqlite3.Error, OSError, ImportError))
+
+
+def _in_words(exc: BaseException) -> str:
+    from evac import dbfiles
+    if isinstance(exc, ImportError):
+        return (f"its driver ({exc.name}) is not installed; for PostgreSQL write "
+                "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME (psycopg comes with `make setup`)")
+    reason = getattr(exc, "orig", None) or exc
+    # psycopg's message runs over several lines ("…failed: Connection refused / Is the server running…")
+    text = "; ".join(line.strip() for line in str(reason).splitlines() if line.strip())
+    return dbfiles.in_words(text) if text else type(reason).__name__
 
 
 def serve(args: argparse.Namespace) -> int:
     import waitress
-    app = _app(args.db)
+    app = _app(args.db, create=True)
     from .map_page import warm_up
     warm_up(app)
-    print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
-          file=sys.stderr, flush=True)
+    from evac.cli import CommandError, listen_error
+
+    from . import secret_key_path
+    if not os.environ.get("EVAC_SECRET_KEY") and secret_key_path(app.config["SQLALCHEMY_DATABASE_URI"]) is None:
+        where = (f"{os.environ['EVAC_VAR_DIR']}/hq-secret-key" if os.environ.get("EVAC_VAR_DIR")
+                 else f"{Path.cwd() / 'var' / 'hq-secret-key'} (./var of the folder it was started from)")
+        print(f"HQ keeps its secret key in {where}: set EVAC_SECRET_KEY or EVAC_VAR_DIR, or start HQ from the "
+              "same folder each time, or staff log-ins and open forms are lost at a restart", file=sys.stderr)
     # A production WSGI server: a fixed pool of threads and HTTP keep-alive, so that hundreds of
     # families asking at once queue for a thread instead of each starting one.
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, connection_limit=1000,
-                   channel_timeout=60, ident="evac-hq", _quiet=True)
+    try:
+        server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads,
+                                        connection_limit=1000, channel_timeout=60, ident="evac-hq")
+    except (OSError, ValueError) as exc:  # the port is taken, or --host is no address of this machine
+        raise CommandError(listen_error(args.host, args.port, exc), 1) from None
+    print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
+          file=sys.stderr, flush=True)
+    server.run()
+    return 0
+
+
+def init(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from .db import db
+    from .models import Shelter
+    app = _app(args.db, create=True)
+    with app.app_context():
+        shelters = db.session.execute(select(func.count()).select_from(Shelter)).scalar()
+    print(f"HQ database ready at {_shown(app.config['SQLALCHEMY_DATABASE_URI'])} ({shelters} sites)")
     return 0
 
 
@@ -84,14 +205,38 @@ def add_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write beside the target and rename over it: a full disk never leaves half a document."""
+    import os
+    import tempfile
+
+    from evac.cli import CommandError
+    tmp = None
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
+            tmp = Path(f.name)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc} (check --out: the folder must exist "
+                           "and be writable); nothing was written") from None
+
+
 def export_pfif(args: argparse.Namespace) -> int:
     from . import pfif_exchange
     from .db import db
+    if args.out and not Path(args.out).parent.is_dir():
+        from evac.cli import CommandError
+        raise CommandError(f"no folder {Path(args.out).parent} to write {args.out} in (check --out)")
     app = _app(args.db)
     with app.app_context():
         document, count = pfif_exchange.export(db.session, args.domain)
     if args.out:
-        Path(args.out).write_bytes(document)
+        _write_whole(Path(args.out), document)
     else:
         sys.stdout.buffer.write(document)
     print(f"exported {count} person record(s) with public consent", file=sys.stderr)
@@ -124,6 +269,10 @@ def import_(args: argparse.Namespace) -> int:
     from evac.opendata import ImportFormatError
     from .db import db
     from .importing import import_file
+    if Path(args.path).is_dir():
+        from evac.cli import CommandError
+        raise CommandError(f"{args.path} is a folder: give one file, a site list (.csv) or a hazard layer "
+                           "(.geojson, .shp, or a .zip holding one)")
     app = _app(args.db)
     with app.app_context():
         try:
@@ -139,13 +288,17 @@ def import_(args: argparse.Namespace) -> int:
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    from evac.cli import port_number, positive_int
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("serve", help="run HQ; an empty database is seeded with Yaizu's shelters")
+    p = sub.add_parser("serve", help="run HQ; a new or empty database is made and seeded with Yaizu's shelters")
     p.add_argument("--db", help="database URL (sqlite:///…, postgresql+psycopg://…) or a SQLite file path")
-    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--port", type=port_number, default=5000)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--threads", type=int, default=16, help="request threads")
+    p.add_argument("--threads", type=positive_int, default=16, help="request threads")
     p.set_defaults(func=serve)
+    p = sub.add_parser("init", help="make HQ's database (or bring it up to date) and seed Yaizu's shelters")
+    p.add_argument("--db", help="database URL (sqlite:///…, postgresql+psycopg://…) or a SQLite file path")
+    p.set_defaults(func=init)
     p = sub.add_parser("enroll-kiosk", help="enroll a kiosk at a shelter and print its token")
     p.add_argument("--db")
     p.add_argument("--shelter", required=True)

@@ -4,8 +4,11 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
+from pathlib import Path
 
-from evac.events import CONSENTS, SEXES, STAY_TYPES, InvalidEvent, Person, parse_person
+from evac import dbfiles
+from evac.cli import CommandError
+from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, InvalidEvent, Person, parse_person
 
 from . import disk_failure
 from .store import KioskError, KioskStore
@@ -16,15 +19,30 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _store(path: str, may_create: bool = False) -> KioskStore:
+    """The kiosk's database, refused in words if --db names a typo, another kind of file or one
+    SQLite cannot open.  Only the commands that start a kiosk may make a new file."""
+    try:
+        dbfiles.check(path, dbfiles.KIOSK, may_create, "`evac kiosk serve` or `evac kiosk checkin`")
+        return KioskStore(path)
+    except dbfiles.DatabaseFileError as exc:
+        raise CommandError(str(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise CommandError(f"cannot open the kiosk database at {path}: {dbfiles.in_words(exc)}") from None
+
+
 def checkin(args: argparse.Namespace) -> int:
     try:
-        store = KioskStore(args.db)
+        # A kiosk database that exists knows the date its clock has reached (not a reset RTC's);
+        # a new one is made only once the input is good.
+        store = _store(args.db) if Path(args.db).exists() else None
         person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
                                "address": args.address, "name_kana": args.kana or ""},
-                              store.today().toordinal())   # not a reset RTC's date
+                              store.today().toordinal() if store else None)
         disclosure = args.consent or ("family" if args.family_code else None)
         if disclosure == "family" and not args.family_code:
             raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
+        store = store or _store(args.db, may_create=True)
         event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
                                    family_code=args.family_code or "", never_disclose=args.never_disclose)
     except (InvalidEvent, KioskError) as exc:
@@ -42,7 +60,7 @@ def _who(args: argparse.Namespace) -> Person:
 def checkout(args: argparse.Namespace) -> int:
     try:
         who = _who(args)
-        event = KioskStore(args.db).check_out(who.name, who.birth_date, who.address)
+        event = _store(args.db).check_out(who.name, who.birth_date, who.address)
     except (InvalidEvent, KioskError) as exc:
         return _fail(str(exc))
     except sqlite3.Error as exc:
@@ -54,7 +72,7 @@ def checkout(args: argparse.Namespace) -> int:
 def transfer(args: argparse.Namespace) -> int:
     try:
         who = _who(args)
-        event = KioskStore(args.db).transfer(who.name, who.birth_date, who.address, args.to)
+        event = _store(args.db).transfer(who.name, who.birth_date, who.address, args.to)
     except (InvalidEvent, KioskError) as exc:
         return _fail(str(exc))
     except sqlite3.Error as exc:
@@ -65,11 +83,14 @@ def transfer(args: argparse.Namespace) -> int:
 
 def sync(args: argparse.Namespace) -> int:
     from .sync import HQClient, SyncError, sync_once
-    store = KioskStore(args.db)
+    store = _store(args.db)
     try:
         report = sync_once(store, HQClient(args.hq, args.token))
     except SyncError as exc:
         print(f"evac: sync failed: {exc}", file=sys.stderr)
+        if "belongs to another kiosk database" in str(exc):
+            print("evac: a token works with one kiosk database only: enroll this kiosk again at HQ "
+                  "(`evac hq enroll-kiosk`) for a new token, and use it with a new kiosk database", file=sys.stderr)
         return 1
     print(f"synced: HQ holds every event of this kiosk (up to {report.acked_seq}; {report.sent} sent now)")
     return 0
@@ -77,10 +98,7 @@ def sync(args: argparse.Namespace) -> int:
 
 def new_device(args: argparse.Namespace) -> int:
     """A database restored from a backup: a fresh device id, so HQ takes its events again."""
-    from pathlib import Path
-    if not Path(args.db).is_file():
-        return _fail(f"there is no kiosk database at {args.db}")
-    store = KioskStore(args.db)
+    store = _store(args.db)
     try:
         device = store.new_device()
     except sqlite3.Error as exc:
@@ -90,24 +108,42 @@ def new_device(args: argparse.Namespace) -> int:
     return 0
 
 
-def _access_log_handler():
-    from urllib.parse import urlsplit
+def _access_log(app):
+    """WSGI middleware: one line per request on stderr, without the query string: a roster search
+    (?q=…) is an evacuee's name."""
+    import time
 
-    from werkzeug.serving import WSGIRequestHandler
-
-    class NoQueryStrings(WSGIRequestHandler):
-        """Access log lines without query strings: a roster search (?q=…) is an evacuee's name."""
-
-        def log_request(self, code="-", size="-") -> None:
-            path = urlsplit(getattr(self, "path", "") or "").path or "-"
-            self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path, code, size)
-    return NoQueryStrings
+    def logged(environ, start_response):
+        def start(status, headers, exc_info=None):
+            when = time.strftime("%d/%b/%Y %H:%M:%S")
+            try:
+                print(f'{environ.get("REMOTE_ADDR", "-")} - - [{when}] "{environ.get("REQUEST_METHOD", "-")} '
+                      f'{environ.get("PATH_INFO", "") or "-"}" {status.split(" ", 1)[0]} -', file=sys.stderr, flush=True)
+            except (OSError, ValueError):  # a log on a full disk must not fail the request
+                pass
+            return start_response(status, headers, exc_info)
+        return app(environ, start)
+    return logged
 
 
 def serve(args: argparse.Namespace) -> int:
-    from werkzeug.serving import run_simple
+    import waitress
+
+    from evac.cli import listen_error
 
     from . import create_app
+    if bool(args.hq) != bool(args.token):
+        return _fail("--hq and --token go together: the kiosk syncs with HQ only when it has both "
+                     "(leave both out to run on its own)")
+    existed = Path(args.db).exists()
+    store = _store(args.db, may_create=True)
+    known = store.shelter_ids()
+    store.close()
+    if args.shelter not in known:
+        if not existed:  # a typo in --shelter leaves no kiosk database behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(args.db + suffix).unlink(missing_ok=True)
+        return _fail(f"unknown shelter id {args.shelter!r} (check --shelter: site ids look like H031, E005 or T101)")
     try:
         app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
                           "HQ_TOKEN": args.token, "CARD_READER": args.card_reader,
@@ -115,13 +151,18 @@ def serve(args: argparse.Namespace) -> int:
                           "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout})
     except (KioskError, ValueError) as exc:
         return _fail(str(exc))
-    with app.app_context():
-        from .db import get_store
-        if args.shelter not in get_store().shelter_ids():
-            return _fail(f"unknown shelter id {args.shelter!r}")
+    except sqlite3.Error as exc:
+        return _fail(f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc)}")
     disk_failure.survive_file_size_limits()
+    # waitress, as HQ: a production server (no "development server" warning to alarm staff).  Responses
+    # stay in memory up to 64 MB, so a full disk cannot stop staff reading the roster or its export.
+    try:
+        server = waitress.create_server(_access_log(app), host=args.host, port=args.port, threads=16,
+                                        ident="evac-kiosk", outbuf_overflow=64 * 2**20, inbuf_overflow=2**20)
+    except (OSError, ValueError) as exc:
+        raise CommandError(listen_error(args.host, args.port, exc), 1) from None
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, request_handler=_access_log_handler())
+    server.run()
     return 0
 
 
@@ -130,14 +171,35 @@ def add_staff(args: argparse.Namespace) -> int:
     from .staff_store import add_staff as add
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        account = add(KioskStore(args.db), args.name, args.role, password)
+        account = add(_store(args.db, may_create=True), args.name, args.role, password)
     except KioskError as exc:
         return _fail(str(exc))
     print(f"staff account added: {account.name} ({account.role})")
     return 0
 
 
+def hq_url(text: str) -> str:
+    """argparse type for --hq: a web address, so a bare host:port is refused at once, not at sync."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"must start with http:// or https:// (e.g. http://10.0.0.2:5000), not {text!r}")
+    return text.strip()
+
+
+def seconds(text: str) -> float:
+    """argparse type: a time above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
 def register(parser: argparse.ArgumentParser) -> None:
+    from evac.cli import port_number
     sub = parser.add_subparsers(dest="command", required=True)
 
     def who(p: argparse.ArgumentParser) -> None:
@@ -155,7 +217,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--consent", choices=CONSENTS,
                    help="what family inquiries may be told at once: none (the default: only after HQ "
                         "confirms who asks), family (whoever gives --family-code), public (anyone)")
-    p.add_argument("--family-code", help="4 to 16 letters or digits the family gives when they ask")
+    p.add_argument("--family-code", help=f"{FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} letters or digits the family gives when they ask")
     p.add_argument("--never-disclose", action="store_true",
                    help="DV or stalker protection: inquiries are answered as if the city knew nothing")
     p.set_defaults(func=checkin)
@@ -171,7 +233,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("sync", help="one sync round with HQ")
     p.add_argument("--db", required=True)
-    p.add_argument("--hq", required=True, help="HQ's base URL")
+    p.add_argument("--hq", required=True, type=hq_url, help="HQ's base URL (http://HOST:PORT)")
     p.add_argument("--token", required=True)
     p.set_defaults(func=sync)
 
@@ -188,15 +250,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("serve", help="run the kiosk app, syncing in the background")
     p.add_argument("--db", required=True)
     p.add_argument("--shelter", required=True)
-    p.add_argument("--hq")
-    p.add_argument("--token")
-    p.add_argument("--port", type=int, default=5001)
+    p.add_argument("--hq", type=hq_url, help="HQ's base URL (http://HOST:PORT); with --token, sync in the background")
+    p.add_argument("--token", help="the token `evac hq enroll-kiosk` printed for this kiosk")
+    p.add_argument("--port", type=port_number, default=5001)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--card-reader", choices=("pcsc", "nfc"), help="the My Number card reader, if any")
     p.add_argument("--reader-name", help="PC/SC reader name (its beginning is enough)")
     p.add_argument("--nfc-device", default="usb", help="nfcpy device (usb, usb:054c:06c3, udp:HOST:PORT)")
     p.add_argument("--ic-reader", action="store_true",
                    help="offer transport IC cards on the screen (read on the nfcpy --nfc-device)")
-    p.add_argument("--screen-timeout", type=float, default=90,
+    p.add_argument("--screen-timeout", type=seconds, default=90,
                    help="seconds without a touch before the screen starts over (default 90)")
     p.set_defaults(func=serve)

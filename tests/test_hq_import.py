@@ -23,6 +23,7 @@ def dump(db) -> list:
 @pytest.fixture
 def hq_db(tmp_path):
     db = tmp_path / "hq.sqlite3"
+    assert run_evac("hq", "init", "--db", str(db)).returncode == 0
     result = run_evac("hq", "import", str(SHELTER_CSV), "--db", str(db), "--quiet")
     assert result.returncode == 0, result.stderr
     assert "added 0, updated 0, unchanged 56, skipped 0" in result.stdout   # seeded from the same file

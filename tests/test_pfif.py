@@ -73,6 +73,7 @@ def test_export_holds_only_public_consent_and_reads_back_as_valid_pfif(hq_with_p
 def test_export_and_import_through_the_cli(tmp_path):
     db_file = tmp_path / "hq.sqlite3"
     out = tmp_path / "yaizu.pfif.xml"
+    assert run_evac("hq", "init", "--db", str(db_file)).returncode == 0
     done = run_evac("hq", "export-pfif", "--db", str(db_file), "--out", str(out))
     assert done.returncode == 0 and "exported 0 person record" in done.stderr
     assert pfif.read(out.read_bytes()) == []
@@ -106,6 +107,7 @@ WHY = {"not XML": "not well-formed", "wrong namespace": "root element", "missing
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_a_bad_document_is_refused_with_the_reason_and_nothing_is_stored(case, tmp_path):
     db_file = tmp_path / "hq.sqlite3"
+    assert run_evac("hq", "init", "--db", str(db_file)).returncode == 0
     feed = tmp_path / "bad.xml"
     feed.write_text(BAD[case].replace("{source_date}", "2026-11-25T02:00:00Z"), encoding="utf-8")
     done = run_evac("hq", "import-pfif", "--db", str(db_file), str(feed))

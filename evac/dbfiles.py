@@ -1,0 +1,82 @@
+"""What a SQLite file named on the command line is, found out before anything writes to it.
+
+A typo in --db must not quietly become a new, empty database (HQ would bind a kiosk's token to
+it), and HQ's tables must not land in a kiosk's file or the other way round.  Every refusal says
+what is wrong in words and what to check.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+KIOSK, HQ = "kiosk", "HQ"
+_WHOSE = {KIOSK: "a kiosk's", HQ: "HQ's"}
+
+
+class DatabaseFileError(Exception):
+    """The file cannot be this command's database; the message is the whole story, one line."""
+
+
+def kind(path: Path, label: str = "database") -> str | None:
+    """KIOSK, HQ, None for an empty database, or "other"; raises DatabaseFileError if it is no
+    SQLite database at all.  Opened read-only: looking never changes the file."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseFileError(f"cannot open the {label} at {path}: {in_words(exc)}") from None
+    if not tables:
+        return None
+    if "alembic_version" in tables or "hq_meta" in tables:
+        return HQ
+    if "meta" in tables and "events" in tables:
+        return KIOSK
+    return "other"
+
+
+def in_words(exc: BaseException) -> str:
+    """SQLite's complaint as something a person at a shelter or HQ can act on."""
+    text = str(exc)
+    if "file is not a database" in text or "not a database" in text:
+        return "this file is not a SQLite database (check --db: is it the right file?)"
+    if "readonly" in text or "read-only" in text:
+        return "the file or its folder is read-only (check their permissions)"
+    if "unable to open" in text:
+        return "SQLite cannot open it (check that the folder exists and can be written to)"
+    if "disk I/O" in text:
+        return "the disk failed to read or write it"
+    return text
+
+
+def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str) -> None:
+    """Refuse (DatabaseFileError) a path that cannot be `expect`'s database.  A missing file is
+    allowed only when may_create, and only in a folder that exists; `creates` names the commands
+    that make a new one, for the message."""
+    path = Path(path)
+    label = f"{expect} database"
+    if not path.exists():
+        if not may_create:
+            raise DatabaseFileError(f"no {label} at {path} (check --db; {creates} makes a new one)")
+        if not path.parent.is_dir():
+            raise DatabaseFileError(f"no folder {path.parent} for the {label} (check --db, or create the folder first)")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise DatabaseFileError(f"cannot create the {label} at {path}: the folder {path.parent} is read-only")
+        return
+    if path.is_dir():
+        raise DatabaseFileError(f"{path} is a folder, not a {label} file (check --db)")
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseFileError(f"cannot open the {label} at {path}: the file is read-only (check its permissions, "
+                                "and that its disk is not mounted read-only)")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise DatabaseFileError(f"cannot open the {label} at {path}: its folder is read-only, and SQLite "
+                                "writes its journal beside the file (check the folder's permissions)")
+    found = kind(path, label)
+    if found in (None, expect):
+        return
+    if found == "other":
+        raise DatabaseFileError(f"{path} is a SQLite database of something else, not a {label} (check --db)")
+    raise DatabaseFileError(f"{path} is {_WHOSE[found]} database, not {_WHOSE[expect]} (check --db)")

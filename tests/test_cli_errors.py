@@ -1,0 +1,394 @@
+"""The command line refuses mistakes with one line that says what to do: no traceback, no data lost,
+no database quietly made where a typo pointed."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT, run_evac
+
+
+def refused(result, *words: str, code: int = 2) -> str:
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+    return result.stderr
+
+
+# --- evac demo --var ------------------------------------------------------------------------
+
+def test_demo_never_empties_a_folder_it_did_not_make(tmp_path):
+    real = tmp_path / "var"
+    real.mkdir()
+    (real / "hq.sqlite3").write_bytes(b"a real HQ's database")
+    result = run_evac("demo", "--var", str(real), "--port", "5800", "--duration", "1")
+    refused(result, f"--var {real} holds files the demo did not make", "new or empty folder")
+    assert (real / "hq.sqlite3").read_bytes() == b"a real HQ's database"
+
+
+def test_demo_refuses_a_file_as_its_folder(tmp_path):
+    file = tmp_path / "notes.txt"
+    file.write_text("keep me")
+    refused(run_evac("demo", "--var", str(file), "--port", "5800", "--duration", "1"), "is a file, not a folder")
+    assert file.read_text() == "keep me"
+
+
+def test_evac_alone_shows_what_it_can_do():
+    result = run_evac()
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "kiosk" in result.stderr and "a shelter kiosk" in result.stderr and "the HQ service" in result.stderr
+
+
+# --- a mistyped --db never makes a new database ------------------------------------------------
+
+TARO = ("--name", "焼津 太郎", "--birth", "1950-01-02")
+
+
+def kiosk_db(tmp_path) -> str:
+    db = tmp_path / "kiosk.sqlite3"
+    done = run_evac("kiosk", "checkin", "--db", str(db), "--shelter", "H001", *TARO, "--sex", "male")
+    assert done.returncode == 0, done.stderr
+    return str(db)
+
+
+def hq_db(tmp_path) -> str:
+    db = tmp_path / "hq.sqlite3"
+    done = run_evac("hq", "init", "--db", str(db))
+    assert done.returncode == 0 and "HQ database ready" in done.stdout and "212 sites" in done.stdout, done.stderr
+    assert "INFO" not in done.stderr, "alembic's progress lines stay out of the way"
+    return str(db)
+
+
+@pytest.mark.parametrize("command", [
+    ("sync", "--hq", "http://127.0.0.1:5801", "--token", "T"),
+    ("checkout", *TARO),
+    ("transfer", *TARO, "--to", "H002"),
+])
+def test_kiosk_commands_refuse_a_database_that_is_not_there(tmp_path, command):
+    typo = tmp_path / "nodir" / "kiosk.sqlite3"
+    refused(run_evac("kiosk", command[0], "--db", str(typo), *command[1:]), f"no kiosk database at {typo}")
+    assert not typo.parent.exists()
+
+
+def test_kiosk_checkin_makes_a_database_only_in_a_folder_that_exists(tmp_path):
+    typo = tmp_path / "nodir" / "kiosk.sqlite3"
+    refused(run_evac("kiosk", "checkin", "--db", str(typo), "--shelter", "H001", *TARO, "--sex", "male"),
+            f"no folder {typo.parent}")
+    assert not typo.parent.exists()
+
+
+def test_kiosk_serve_with_an_unknown_shelter_leaves_no_database(tmp_path):
+    db = tmp_path / "kiosk.sqlite3"
+    refused(run_evac("kiosk", "serve", "--db", str(db), "--shelter", "X999", "--port", "5806"),
+            "unknown shelter id 'X999'")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [
+    ("enroll-kiosk", "--shelter", "H001"), ("rotate-prereg-key",), ("revoke-prereg", "HH1"),
+    ("add-staff", "--username", "sato"), ("export-pfif",),
+])
+def test_hq_commands_refuse_a_database_that_is_not_there(tmp_path, command):
+    typo = tmp_path / "hq-typo.sqlite3"
+    result = run_evac("hq", command[0], "--db", str(typo), *command[1:], input="long enough pw\n")
+    refused(result, f"no HQ database at {typo}", "evac hq init")
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_kiosk_and_hq_files_are_not_mixed_up(tmp_path):
+    kiosk, hq = kiosk_db(tmp_path), hq_db(tmp_path)
+    refused(run_evac("hq", "enroll-kiosk", "--db", kiosk, "--shelter", "H001"), "is a kiosk's database, not HQ's")
+    refused(run_evac("kiosk", "checkin", "--db", hq, "--shelter", "H001", *TARO, "--sex", "male"),
+            "is HQ's database, not a kiosk's")
+    refused(run_evac("kiosk", "sync", "--db", hq, "--hq", "http://127.0.0.1:5801", "--token", "T"),
+            "is HQ's database, not a kiosk's")
+
+
+# --- what cannot be opened is said in one line ------------------------------------------------
+
+def test_a_file_that_is_no_database_is_named(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n")
+    for args in (("kiosk", "sync", "--db", str(text), "--hq", "http://127.0.0.1:5801", "--token", "T"),
+                 ("kiosk", "add-staff", "--db", str(text), "--name", "sato", "--role", "staff"),
+                 ("kiosk", "serve", "--db", str(text), "--shelter", "H001", "--port", "5806"),
+                 ("hq", "enroll-kiosk", "--db", str(text), "--shelter", "H001"),
+                 ("hq", "serve", "--db", str(text), "--port", "5806")):
+        refused(run_evac(*args, input="long enough pw\n"), f"at {text}", "not a SQLite database")
+    assert text.read_text() == "not a database\n"
+
+
+@pytest.mark.parametrize("url, words", [
+    ("foo://x", "no database driver called 'foo'"),
+    ("postgres://evac:hunter22@127.0.0.1/evac", "no database driver called 'postgres'"),
+    ("not a url ://", "neither a database URL nor a file path"),
+    ("postgresql+psycopg://evac:hunter22@127.0.0.1:5849/evac", "cannot open the HQ database at"),
+])
+def test_hq_refuses_a_database_url_it_cannot_use(url, words):
+    stderr = refused(run_evac("hq", "enroll-kiosk", "--db", url, "--shelter", "H001"), words)
+    assert "hunter22" not in stderr, "the password stays off the screen"
+    assert len(stderr.strip().splitlines()) == 1, stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2"])
+def test_a_bad_area_per_person_leaves_no_database(tmp_path, value, monkeypatch):
+    monkeypatch.setenv("EVAC_AREA_PER_PERSON_M2", value)
+    db = tmp_path / "hq.sqlite3"
+    refused(run_evac("hq", "init", "--db", str(db)), "EVAC_AREA_PER_PERSON_M2 must be", "nothing was changed")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (("kiosk", "sync", "--db", "k.sqlite3", "--hq", "not a url", "--token", "T"), "must start with http:// or https://"),
+    (("kiosk", "sync", "--db", "k.sqlite3", "--hq", "127.0.0.1:5701", "--token", "T"), "must start with http://"),
+    (("kiosk", "serve", "--db", "k.sqlite3", "--shelter", "H001", "--port", "-1"), "a port is 1 to 65535"),
+    (("kiosk", "serve", "--db", "k.sqlite3", "--shelter", "H001", "--port", "99999"), "a port is 1 to 65535"),
+    (("kiosk", "serve", "--db", "k.sqlite3", "--shelter", "H001", "--screen-timeout", "0"), "more than 0 seconds"),
+    (("kiosk", "serve", "--db", "k.sqlite3", "--shelter", "H001", "--screen-timeout", "-5"), "more than 0 seconds"),
+    (("hq", "serve", "--port", "99999"), "a port is 1 to 65535"),
+    (("hq", "serve", "--threads", "0"), "must be 1 or more"),
+    (("demo", "--port", "70000"), "a port is 1 to 65535"),
+    (("demo", "--port", "65535", "--var", "k.sqlite3"), "leaves no room for the kiosks' 3 ports"),
+    (("demo", "--interval", "-1"), "must be 0 seconds or more"),
+])
+def test_values_out_of_range_are_refused_before_anything_starts(tmp_path, args, words):
+    result = run_evac(*args)
+    refused(result, words)
+    assert not (tmp_path / "k.sqlite3").exists()
+
+
+def test_kiosk_serve_wants_hq_and_token_together(tmp_path):
+    refused(run_evac("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                     "--hq", "http://127.0.0.1:5801"), "--hq and --token go together")
+
+
+def test_hq_serve_on_a_busy_port_says_so(tmp_path):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        refused(run_evac("hq", "serve", "--db", str(tmp_path / "hq.sqlite3"), "--port", str(port)),
+                f"port {port} on 127.0.0.1 is in use by another program", code=1)
+
+
+def test_export_pfif_to_a_missing_folder_writes_nothing(tmp_path):
+    db = hq_db(tmp_path)
+    out = tmp_path / "nodir" / "yaizu.xml"
+    refused(run_evac("hq", "export-pfif", "--db", db, "--out", str(out)), f"no folder {out.parent}")
+    refused(run_evac("hq", "export-pfif", "--db", db, "--out", str(tmp_path)), f"cannot write {tmp_path}",
+            "nothing was written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hq.sqlite3", "hq.sqlite3.secret-key"]
+
+
+def test_hq_keeps_its_secret_key_beside_the_database(tmp_path):
+    db = hq_db(tmp_path)
+    key = tmp_path / "hq.sqlite3.secret-key"
+    assert len(key.read_text().strip()) == 64 and (key.stat().st_mode & 0o777) == 0o600
+    before = key.read_text()
+    # run from another folder: the same key, and no var/ folder made there
+    import subprocess
+    import sys
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-m", "evac.cli", "hq", "enroll-kiosk", "--db", db, "--shelter", "H001"],
+                          capture_output=True, text=True, cwd=elsewhere, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert key.read_text() == before and list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (("ingest", "--batch", "0"), "argument --batch: must be 1 or more, not 0"),
+    (("ingest", "--events", "0"), "argument --events: must be 1 or more"),
+    (("ingest", "--events", "-5"), "argument --events: must be 1 or more"),
+    (("ingest", "--db", "foo://x"), "no database driver for 'foo'"),
+    (("occupancy", "--requests", "0"), "argument --requests: must be 1 or more"),
+    (("inquiries", "--clients", "0"), "argument --clients: must be 1 or more"),
+])
+def test_benchmarks_refuse_counts_that_measure_nothing(args, words):
+    refused(run_evac("bench", *args), words)
+
+
+def test_a_benchmark_database_that_is_down_is_one_line():
+    result = run_evac("bench", "map", "--requests", "1", "--db", "postgresql+psycopg://evac:pw@127.0.0.1:5849/evac")
+    refused(result, "cannot open the database for the benchmark", code=1)
+
+
+def test_demo_recognises_an_earlier_demos_folder_by_its_files_only(tmp_path):
+    from evac import demo
+    older = tmp_path / "demo"
+    older.mkdir()
+    for name in ("processes.log", "hq.sqlite3", "kiosk-H031.sqlite3-wal"):
+        (older / name).write_text("x")
+    demo._fresh_folder(older)
+    assert sorted(p.name for p in older.iterdir()) == [demo.MARKER]
+    (older / "notes.txt").write_text("mine")
+    demo._fresh_folder(older)   # the marker says the demo made it
+    assert sorted(p.name for p in older.iterdir()) == [demo.MARKER]
+    real = tmp_path / "var"
+    real.mkdir()
+    for name in ("processes.log", "hq.sqlite3", "staff.csv"):
+        (real / name).write_text("x")
+    with pytest.raises(Exception, match="holds files the demo did not make"):
+        demo._fresh_folder(real)
+    assert len(list(real.iterdir())) == 3
+
+
+def test_kiosk_serve_on_a_busy_port_says_so(tmp_path):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        refused(run_evac("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                         "--port", str(port)), f"port {port} on 127.0.0.1 is in use by another program", code=1)
+
+
+def test_the_kiosk_runs_on_a_production_server_and_logs_no_query_strings(tmp_path):
+    """No red "development server" warning for staff to worry about; the access log still names pages."""
+    import urllib.request
+
+    from tests.conftest import Server, evac_cmd, free_port
+    port = free_port()
+    server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                             "--port", str(port)), f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    try:
+        with urllib.request.urlopen(f"{server.url}/status?q=%E7%84%BC%E6%B4%A5", timeout=10) as resp:
+            assert resp.status == 200 and resp.headers["Server"] == "evac-kiosk"
+    finally:
+        server.stop()
+    log = server.log_path.read_text()
+    assert '"GET /status" 200' in log and "q=" not in log
+    assert "development server" not in log and "WARNING" not in log
+
+
+def test_hq_commands_without_db_use_var_under_the_current_folder_and_make_it_only_for_init(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def evac(*args):
+        return subprocess.run([sys.executable, "-m", "evac.cli", *args], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    refused(evac("hq", "enroll-kiosk", "--shelter", "H001"), f"no HQ database at {tmp_path / 'var' / 'hq.sqlite3'}")
+    assert list(tmp_path.iterdir()) == []
+    assert evac("hq", "init").returncode == 0
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == ["hq.sqlite3", "hq.sqlite3.secret-key"]
+
+
+@pytest.fixture
+def read_only_copy(tmp_path):
+    """read_only_copy(folder) -> the folder, bind-mounted read-only (the real thing: EROFS, even for root)."""
+    import subprocess
+    mounts = []
+
+    def mount(folder):
+        target = tmp_path / f"ro-{len(mounts)}"
+        target.mkdir()
+        done = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(target)], capture_output=True,
+                              check=False)
+        if done.returncode != 0:
+            pytest.skip("this machine does not let the tests mount a read-only folder")
+        mounts.append(target)
+        return target
+    yield mount
+    for target in mounts:
+        subprocess.run(["umount", str(target)], check=True)
+
+
+def test_read_only_databases_and_folders_are_said_so(tmp_path, read_only_copy):
+    data = tmp_path / "data"
+    data.mkdir()
+    kiosk_db(data)
+    hq = hq_db(data)
+    ro = read_only_copy(data)
+    rk, rh = ro / "kiosk.sqlite3", ro / "hq.sqlite3"
+    for args in (("kiosk", "sync", "--db", str(rk), "--hq", "http://127.0.0.1:5801", "--token", "T"),
+                 ("kiosk", "add-staff", "--db", str(rk), "--name", "sato", "--role", "staff"),
+                 ("kiosk", "serve", "--db", str(rk), "--shelter", "H001", "--port", "5807"),
+                 ("hq", "enroll-kiosk", "--db", str(rh), "--shelter", "H001")):
+        refused(run_evac(*args, input="long enough pw\n"), "cannot open the", "read-only")
+    refused(run_evac("kiosk", "checkin", "--db", str(ro / "new.sqlite3"), "--shelter", "H001", *TARO, "--sex", "male"),
+            "cannot create the kiosk database", "read-only")
+    refused(run_evac("hq", "serve", "--db", str(ro / "new.sqlite3"), "--port", "5807"),
+            "cannot create the HQ database", "read-only")
+    refused(run_evac("hq", "export-pfif", "--db", hq, "--out", str(ro / "x.xml")), "cannot write", "nothing was written")
+    assert sorted(p.name for p in data.iterdir()) == ["hq.sqlite3", "hq.sqlite3.secret-key", "kiosk.sqlite3"]
+
+
+def test_hq_import_of_a_folder_asks_for_one_file(tmp_path):
+    refused(run_evac("hq", "import", str(tmp_path), "--db", hq_db(tmp_path)), "is a folder: give one file")
+
+
+def test_a_token_used_with_a_second_kiosk_database_says_what_to_do(hq_server, tmp_path):
+    hq = hq_server()
+    token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H001").stdout.strip()
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    assert run_evac("kiosk", "sync", "--db", kiosk_db(first), "--hq", hq.url, "--token", token).returncode == 0
+    result = run_evac("kiosk", "sync", "--db", kiosk_db(second), "--hq", hq.url, "--token", token)
+    refused(result, "belongs to another kiosk database", "enroll this kiosk again at HQ", "new kiosk database", code=1)
+
+
+def test_the_kiosk_on_the_lan_keeps_its_screen_and_api_to_itself(tmp_path):
+    """Served by waitress, --host 0.0.0.0: the LAN reaches /api/status and /staff/, never the screen or API."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from tests.conftest import Server, evac_cmd, free_port
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:   # this machine's LAN address
+            probe.connect(("192.0.2.1", 9))                                # (UDP: nothing is sent)
+            lan = probe.getsockname()[0]
+    except OSError:
+        lan = "127.0.0.1"
+    if lan.startswith("127."):
+        pytest.skip("this machine has no address besides loopback")
+    port = free_port()
+    server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                             "--port", str(port), "--host", "0.0.0.0"),
+                    f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    try:
+        with urllib.request.urlopen(f"http://{lan}:{port}/api/status", timeout=10) as resp:
+            assert resp.status == 200
+        with pytest.raises(urllib.error.HTTPError) as refused_here:
+            urllib.request.urlopen(f"http://{lan}:{port}/", timeout=10)
+        assert refused_here.value.code == 403
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+            assert resp.status == 200   # the kiosk's own screen
+    finally:
+        server.stop()
+
+
+def test_serve_on_a_host_that_is_not_this_machine_says_so(tmp_path):
+    refused(run_evac("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001", "--port", "5808",
+                     "--host", "nosuch.invalid"), "cannot listen on nosuch.invalid", "check --host", code=1)
+    refused(run_evac("hq", "serve", "--db", str(tmp_path / "hq.sqlite3"), "--port", "5808",
+                     "--host", "192.0.2.77"), "cannot listen on 192.0.2.77", "check --host", code=1)
+
+
+def test_hq_on_postgresql_says_where_its_secret_key_is_unless_one_is_set(pg_base, tmp_path, monkeypatch):
+    import socket
+    import uuid
+
+    from tests.postgres import create_database, drop_database
+    name = f"evac_{uuid.uuid4().hex[:12]}"
+    url = create_database(pg_base, name)
+    monkeypatch.setenv("EVAC_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("EVAC_SECRET_KEY", raising=False)
+    try:
+        assert run_evac("hq", "init", "--db", url).returncode == 0
+        with socket.socket() as busy:   # a taken port: serve says everything, then stops
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = str(busy.getsockname()[1])
+            said = refused(run_evac("hq", "serve", "--db", url, "--port", port), "is in use", code=1)
+            assert f"secret key in {tmp_path / 'var'}/hq-secret-key" in said and "EVAC_SECRET_KEY" in said
+            monkeypatch.setenv("EVAC_SECRET_KEY", "a-key-from-the-environment")
+            said = refused(run_evac("hq", "serve", "--db", url, "--port", port), "is in use", code=1)
+            assert "secret key" not in said
+    finally:
+        drop_database(pg_base, name)
