@@ -610,10 +610,15 @@ class KioskStore:
                 self.db.execute("DELETE FROM meta WHERE key = 'refused'")
 
     # -- a record HQ refuses for good, and its withdrawal ---------------------
-    def note_refusal(self, seq: int, message: str) -> None:
+    def note_refusal(self, seq: int, message: str, sent: dict | None = None) -> None:
         """HQ refused the batch because of the record `seq` (its answer's index): remembered for the
-        tablet, which shows it and lets the lead withdraw it."""
+        tablet, which shows it and lets the lead withdraw it.  Not if the record is no longer what was
+        `sent` (the lead withdrew it while the batch was on its way)."""
         with self._write():
+            if sent is not None:
+                row = self.db.execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()
+                if row is None or row[0] != canonical_json(sent):
+                    return
             self._set_meta("refused", json.dumps({"seq": seq, "message": message}, ensure_ascii=False))
 
     def refusal(self) -> Refusal | None:

@@ -164,7 +164,8 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                     and 0 <= answer["index"] < len(events) and _is_int(events[answer["index"]].get("seq")):
                 # One record HQ will never take (a stricter rule at HQ, a shelter HQ does not know): the
                 # tablet names it and the lead may withdraw it (KioskStore.withdraw).
-                store.note_refusal(events[answer["index"]]["seq"], str(answer.get("message") or answer["error"]))
+                refused = events[answer["index"]]
+                store.note_refusal(refused["seq"], str(answer.get("message") or answer["error"]), refused)
             if status != 200:
                 raise SyncError(SyncError.REFUSED, str(answer.get("message") or answer.get("error") or
                                                        f"HTTP {status}"), client.base)
@@ -187,7 +188,8 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                     and 0 <= answer["index"] < len(events) and _is_int(events[answer["index"]].get("seq")):
                 # One record HQ will never take (a stricter rule at HQ, a shelter HQ does not know): the
                 # tablet names it and the lead may withdraw it (KioskStore.withdraw).
-                store.note_refusal(events[answer["index"]]["seq"], str(answer.get("message") or answer["error"]))
+                refused = events[answer["index"]]
+                store.note_refusal(refused["seq"], str(answer.get("message") or answer["error"]), refused)
             if status != 200:
                 raise SyncError(SyncError.REFUSED, str(config.get("message") or f"HTTP {status}"), client.base)
             if not isinstance(config.get("shelters"), list) or not _is_int(config.get("hlc")):

@@ -285,3 +285,36 @@ def test_the_panel_speaks_english_too(tmp_path):
     page = _page(lead)
     assert "Send the other records without this one" in page and "stays on this kiosk" in page
     assert "Check-in" in page.split('id="refused-what">', 1)[1].split("</dd>", 1)[0]
+
+
+def test_a_refusal_of_a_record_withdrawn_meanwhile_is_not_noted_and_a_refused_withdrawal_says_update_hq(tmp_path):
+    db = tmp_path / "kiosk.sqlite3"
+    app = make_app(db)
+    store = KioskStore(db)
+    (ev,) = store.check_in("H001", [WITHDRAWN_ONE])
+    sent = ev.to_wire()
+    store.note_refusal(ev.seq, "event 1 of the batch: a rule HQ has", sent)
+    store.withdraw(ev.seq, "a rule HQ has", "tanaka", "H001")
+    # The batch sent before the withdrawal comes back refused: the placeholder is not taken for it.
+    store.note_refusal(ev.seq, "event 1 of the batch: a rule HQ has", sent)
+    assert store.refusal() is None
+    # An HQ on older software that refuses even the placeholder: no button, HQ must be updated.
+    placeholder = json.loads(store.db.execute("SELECT body FROM events WHERE seq = ?", (ev.seq,)).fetchone()[0])
+    store.note_refusal(ev.seq, "event 1 of the batch: unknown event type 'withdrawn'", placeholder)
+    page = _page(logged_in(app, "tanaka"))
+    assert 'id="refused-withdrawal"' in page and 'id="withdraw-form"' not in page
+    assert "本部のソフトウェアの更新が必要です" in page
+    with pytest.raises(KioskError, match="already withdrawn"):
+        store.withdraw(ev.seq, "again", "tanaka", "H001")
+
+
+def test_a_withdrawal_is_kept_through_new_device(tmp_path):
+    """`evac kiosk new-device` renumbers the log: the withdrawn original follows its placeholder."""
+    store = KioskStore(tmp_path / "kiosk.sqlite3")
+    store.check_in("H001", [BEFORE, WITHDRAWN_ONE])
+    store.note_refusal(2, "event 2 of the batch: a rule HQ has")
+    store.withdraw(2, "a rule HQ has", "tanaka", "H001")
+    device = store.new_device()
+    (kept,) = store.withdrawn()
+    body = json.loads(store.db.execute("SELECT body FROM events WHERE seq = ?", (kept.seq,)).fetchone()[0])
+    assert body["type"] == WITHDRAWN and body["kiosk_id"] == device and parse_event(body).seq == kept.seq
