@@ -184,12 +184,6 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 break
         if config_changed or store.config_due(CONFIG_EVERY_S):
             status, config = _ask(store, client, "GET", "/api/v1/kiosk/config")
-            if status == 422 and answer.get("error") in REFUSES_ONE_RECORD and _is_int(answer.get("index")) \
-                    and 0 <= answer["index"] < len(events) and _is_int(events[answer["index"]].get("seq")):
-                # One record HQ will never take (a stricter rule at HQ, a shelter HQ does not know): the
-                # tablet names it and the lead may withdraw it (KioskStore.withdraw).
-                refused = events[answer["index"]]
-                store.note_refusal(refused["seq"], str(answer.get("message") or answer["error"]), refused)
             if status != 200:
                 raise SyncError(SyncError.REFUSED, str(config.get("message") or f"HTTP {status}"), client.base)
             if not isinstance(config.get("shelters"), list) or not _is_int(config.get("hlc")):
