@@ -38,11 +38,15 @@ SELF_REPORT = "self_report"      # safe, not in a shelter: reported by the perso
 # Identity corrected by staff (a typo in name, birth date or address): `person` is the identity as it
 # was, data["person"] the corrected one; everything known about the person follows to the new identity.
 CORRECTION = "correction"
+# A record HQ refuses for good (written by an older kiosk version, or at a shelter HQ does not know),
+# withdrawn by the shelter lead: it keeps the refused event's seq and hlc, so the stream stays gap-free,
+# and says nothing about anyone, so that the records after it reach HQ.  The original stays on the kiosk.
+WITHDRAWN = "withdrawn"
 
 EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, IC_LINK, CONSENT,
-               DETAILS, SELF_REPORT, CORRECTION)
+               DETAILS, SELF_REPORT, CORRECTION, WITHDRAWN)
 LOCATION_TYPES = frozenset({CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, SELF_REPORT})
-PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS}
+PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS, WITHDRAWN}
 
 STAY_TYPES = ("in_shelter", "at_home", "in_car")
 SELF_REPORT_PLACES = ("at_home", "with_relatives", "in_car", "elsewhere")
@@ -64,6 +68,8 @@ MAX_HOUSEHOLD = 30
 MAX_NAME = 100
 MAX_ADDRESS = 200
 MAX_ID = 64
+MAX_SHELTER_ID = 16       # HQ's column; a withdrawal's shelter is not checked against HQ's list
+MAX_WITHDRAW_REASON = 300
 OLDEST_BIRTH = dt.date(1880, 1, 1)
 
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
@@ -330,6 +336,12 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
         if type(token) is not str or not IC_TOKEN_RE.match(token):
             raise InvalidEvent("an IC card link needs the card's token ('ic:' and 32 hexadecimal digits)")
         return {"token": token}
+    if etype == WITHDRAWN:
+        kind = raw.get("type", "")
+        if kind not in EVENT_TYPES + ("",):
+            raise InvalidEvent(f"a withdrawn record's type must be an event type or empty, not {kind!r}")
+        return {"reason": _text(raw.get("reason"), "reason for the withdrawal", MAX_WITHDRAW_REASON),
+                "type": kind}
     return {}
 
 
@@ -416,13 +428,34 @@ def parse_event(raw: Any) -> Event:
         raise InvalidEvent(f"a {etype} event is not about a person")
     data = (_correction_data(person, raw.get("data"), today) if etype == CORRECTION
             else _parse_data(etype, raw.get("data")))
+    shelter_id = _ident(raw.get("shelter_id"), "shelter id")
+    if etype == WITHDRAWN and len(shelter_id) > MAX_SHELTER_ID:
+        raise InvalidEvent(f"a withdrawn record's shelter id is too long (at most {MAX_SHELTER_ID} characters)")
+    if etype == WITHDRAWN and raw.get("household_id"):
+        raise InvalidEvent("a withdrawn record is not about a household")
     return Event(
         kiosk_id=_ident(raw.get("kiosk_id"), "kiosk id"),
         seq=seq,
         hlc=hlc,
         type=etype,
-        shelter_id=_ident(raw.get("shelter_id"), "shelter id"),
+        shelter_id=shelter_id,
         person=person,
         household_id=_ident(raw.get("household_id"), "household id", required=False),
         data=data,
     )
+
+
+def withdrawal(refused: dict[str, Any], kiosk_shelter: str, reason: str) -> dict[str, Any]:
+    """The `withdrawn` placeholder for a refused wire event (as the kiosk holds it): the same kiosk, seq
+    and hlc; its shelter if that is a valid id HQ can hold, else the kiosk's own.  Validate with parse_event."""
+    shelter = refused.get("shelter_id")
+    try:
+        shelter = _ident(shelter, "shelter id")
+    except InvalidEvent:
+        shelter = ""
+    if not shelter or len(shelter) > MAX_SHELTER_ID:
+        shelter = kiosk_shelter
+    kind = refused.get("type")
+    return {"kiosk_id": refused.get("kiosk_id"), "seq": refused.get("seq"), "hlc": refused.get("hlc"),
+            "type": WITHDRAWN, "shelter_id": shelter,
+            "data": {"reason": reason, "type": kind if kind in EVENT_TYPES else ""}}

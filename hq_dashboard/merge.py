@@ -24,7 +24,7 @@ from sqlalchemy import Connection, func, select, text, update
 
 from evac.events import (
     CHECKIN, CONSENT, CORRECTION, DETAILS, IC_LINK, LOCATION_TYPES, NEEDS, SELF_REPORT, SHELTER_STATUS, STATUS,
-    TRANSFER, Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
+    TRANSFER, WITHDRAWN, Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
 )
 from evac.corrections import Said, current_identity
 from evac.identity import person_key, prereg_key
@@ -334,14 +334,26 @@ def _check_sequence(conn: Connection, kiosk: dict, events: list[Event]) -> tuple
     return fresh, len(seen)
 
 
-def _check_shelters(conn: Connection, events: list[Event]) -> None:
-    # A self-report, and the consent given with it, is made at HQ, not at a shelter.
-    wanted = ({ev.shelter_id for ev in events if not (ev.shelter_id == AT_HQ and ev.type in (SELF_REPORT, CONSENT))}
-              | {ev.data["to_shelter_id"] for ev in events if ev.type == TRANSFER})
+def _check_shelters(conn: Connection, events: list[Event], first_index: int = 0) -> None:
+    """Refuse a batch naming a shelter HQ does not know; `index` (counted from `first_index`, the place
+    of events[0] in the batch as sent) is the first event naming one, so the kiosk knows which record."""
+    wanted = {sid for ev in events for sid in _shelters_named(ev)}
     known = set(conn.execute(select(shelters_t.c.id).where(shelters_t.c.id.in_(wanted))).scalars())
     unknown = wanted - known
     if unknown:
-        raise BatchRejected(422, "unknown_shelter", f"unknown shelter id(s): {', '.join(sorted(unknown))}")
+        first = next(i for i, ev in enumerate(events) if not unknown.isdisjoint(_shelters_named(ev)))
+        raise BatchRejected(422, "unknown_shelter", f"event {first_index + first + 1} of the batch: unknown shelter "
+                            f"id(s): {', '.join(sorted(unknown))}", index=first_index + first)
+
+
+def _shelters_named(ev: Event) -> tuple[str, ...]:
+    # A self-report, and the consent given with it, is made at HQ, not at a shelter.  A withdrawn
+    # record may name a shelter HQ never knew: that may be why it was withdrawn.
+    if ev.type == WITHDRAWN or (ev.shelter_id == AT_HQ and ev.type in (SELF_REPORT, CONSENT)):
+        named: tuple[str, ...] = ()
+    else:
+        named = (ev.shelter_id,)
+    return named + (ev.data["to_shelter_id"],) if ev.type == TRANSFER else named
 
 
 def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any) -> BatchResult:
@@ -363,7 +375,7 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
     fresh, duplicates = _check_sequence(conn, kiosk, events)
     if not fresh:
         return BatchResult(kiosk["high_seq"], 0, duplicates)
-    apply_events(conn, fresh)
+    apply_events(conn, fresh, first_index=duplicates)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
         high_seq=fresh[-1].seq, last_event_hlc=max(kiosk["last_event_hlc"], max(ev.hlc for ev in fresh))))
     return BatchResult(fresh[-1].seq, len(fresh), duplicates)
@@ -375,9 +387,11 @@ def lock_merge(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(862212)"))
 
 
-def apply_events(conn: Connection, fresh: list[Event]) -> None:
-    """Merge validated events HQ does not hold yet.  The caller holds the merge lock and the transaction."""
-    _check_shelters(conn, fresh)
+def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0) -> None:
+    """Merge validated events HQ does not hold yet.  The caller holds the merge lock and the transaction.
+    `first_index` is where fresh[0] stands in the batch as sent (for a refusal's `index`).  A withdrawn
+    record is only logged: it has no person and moves no counter."""
+    _check_shelters(conn, fresh, first_index)
     batch = _Batch(conn)
     keys = [identity_keys(ev) if ev.person is not None else () for ev in fresh]
     batch.prefetch({k for ks in keys for k in ks})

@@ -24,7 +24,7 @@ from typing import Iterator, Sequence
 
 from evac.events import (
     CHECKIN, CHECKOUT, CONSENT, CORRECTION, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER,
-    Event, Person, canonical_json, parse_event,
+    WITHDRAWN, Event, InvalidEvent, Person, canonical_json, parse_event, withdrawal,
 )
 from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
 from evac.identity import person_key
@@ -60,6 +60,12 @@ CREATE TABLE IF NOT EXISTS corrected_keys (old_key TEXT PRIMARY KEY, new_key TEX
 -- People under never-disclose (DV/stalker protection) as this kiosk knows them: a check-in on the
 -- screen, by QR or typed in keeps the protection, and only a lead lifts it (set_never_disclose).
 CREATE TABLE IF NOT EXISTS protected (person_key TEXT PRIMARY KEY);
+-- Records HQ refused for good, withdrawn by the shelter lead: the original body, kept here, while
+-- the events row at the same seq holds a `withdrawn` placeholder that HQ takes in its place.
+CREATE TABLE IF NOT EXISTS withdrawn_events (
+    seq INTEGER PRIMARY KEY, body TEXT NOT NULL, reason TEXT NOT NULL, withdrawn_by TEXT NOT NULL,
+    withdrawn_at TEXT NOT NULL
+);
 """
 
 
@@ -93,6 +99,23 @@ def _since_boot() -> tuple[str, int] | None:
 
 class KioskError(ValueError):
     """Something the person at the kiosk must be told; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The record HQ refuses for good (invalid_event or unknown_shelter), as of the last sync."""
+    seq: int
+    message: str
+    event: dict          # the record as this kiosk holds it (its wire form)
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    seq: int
+    event: dict          # the original record, kept on this kiosk
+    reason: str
+    withdrawn_by: str
+    withdrawn_at: str
 
 
 @dataclass(frozen=True)
@@ -582,6 +605,67 @@ class KioskStore:
         with self._write():
             self._set_meta("acked_seq", str(seq))
             self._set_meta("last_sync_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+            refused = self._meta("refused")
+            if refused and json.loads(refused)["seq"] <= seq:   # HQ took it after all (HQ was fixed)
+                self.db.execute("DELETE FROM meta WHERE key = 'refused'")
+
+    # -- a record HQ refuses for good, and its withdrawal ---------------------
+    def note_refusal(self, seq: int, message: str, sent: dict | None = None) -> None:
+        """HQ refused the batch because of the record `seq` (its answer's index): remembered for the
+        tablet, which shows it and lets the lead withdraw it.  Not if the record is no longer what was
+        `sent` (the lead withdrew it while the batch was on its way)."""
+        with self._write():
+            if sent is not None:
+                row = self.db.execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()
+                if row is None or row[0] != canonical_json(sent):
+                    return
+            self._set_meta("refused", json.dumps({"seq": seq, "message": message}, ensure_ascii=False))
+
+    def refusal(self) -> Refusal | None:
+        raw = self._meta("refused")
+        if raw is None:
+            return None
+        noted = json.loads(raw)
+        row = self.db.execute("SELECT body FROM events WHERE seq = ?", (noted["seq"],)).fetchone()
+        if row is None or noted["seq"] <= self.acked_seq:
+            return None
+        return Refusal(noted["seq"], noted["message"], json.loads(row[0]))
+
+    def withdraw(self, seq: int, reason: str, by: str, kiosk_shelter: str = "") -> Event:
+        """Withdraw the record HQ refuses, so that the records after it reach HQ: in one transaction the
+        original is kept in withdrawn_events and its events row becomes a `withdrawn` placeholder with
+        the same seq and hlc.  The roster stays as it is: this kiosk still knows the person.  Only the
+        record HQ refused at the last sync, and only while HQ has not acknowledged it."""
+        with self._write():
+            raw = self._meta("refused")
+            noted = json.loads(raw) if raw else None
+            if noted is None or noted["seq"] != seq:
+                raise KioskError(f"record {seq} is not the one HQ refuses: only that record can be withdrawn")
+            if seq <= self.acked_seq:
+                raise KioskError(f"HQ already holds record {seq}: it cannot be withdrawn")
+            row = self.db.execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()
+            if row is None:
+                raise KioskError(f"this kiosk has no record {seq}")
+            original = json.loads(row[0])
+            if original.get("type") == WITHDRAWN:
+                raise KioskError(f"record {seq} is already withdrawn; HQ refuses even the withdrawal: "
+                                 "HQ's software must be updated — call HQ")
+            try:
+                placeholder = parse_event(withdrawal(original, kiosk_shelter, reason))
+            except InvalidEvent as exc:
+                raise KioskError(str(exc)) from None
+            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            self.db.execute("INSERT INTO withdrawn_events(seq, body, reason, withdrawn_by, withdrawn_at)"
+                            " VALUES (?, ?, ?, ?, ?)", (seq, row[0], placeholder.data["reason"], by, now))
+            self.db.execute("UPDATE events SET body = ? WHERE seq = ?",
+                            (canonical_json(placeholder.to_wire()), seq))
+            self.db.execute("DELETE FROM meta WHERE key = 'refused'")
+        return placeholder
+
+    def withdrawn(self) -> list[Withdrawn]:
+        """Every record withdrawn on this kiosk, newest first."""
+        return [Withdrawn(seq, json.loads(body), reason, by, at) for seq, body, reason, by, at in self.db.execute(
+            "SELECT seq, body, reason, withdrawn_by, withdrawn_at FROM withdrawn_events ORDER BY seq DESC")]
 
     def new_device(self) -> str:
         """Give this database a fresh device id, its whole event log renumbered from 1 under it and
@@ -602,6 +686,8 @@ class KioskStore:
             for old_seq, new_seq in renumbered.items():
                 if old_seq != new_seq:
                     self.db.execute("UPDATE roster SET last_seq = ? WHERE last_seq = ?", (new_seq, old_seq))
+                    self.db.execute("UPDATE withdrawn_events SET seq = ? WHERE seq = ?", (new_seq, old_seq))
+            self.db.execute("DELETE FROM meta WHERE key = 'refused'")   # HQ is asked afresh
             self._set_meta("device_id", device)
             self._set_meta("acked_seq", "0")
             self.db.execute("DELETE FROM meta WHERE key = 'last_sync_at'")

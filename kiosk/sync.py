@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from .store import KioskStore
 
 BATCH_SIZE = 500
+# HQ's refusals that name one record of the batch (its `index`).
+REFUSES_ONE_RECORD = ("invalid_event", "unknown_shelter")
 
 
 class SyncError(Exception):
@@ -158,6 +160,12 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 store.set_acked(_held(store, answer["acked_seq"]))
                 rewound = True
                 continue
+            if status == 422 and answer.get("error") in REFUSES_ONE_RECORD and _is_int(answer.get("index")) \
+                    and 0 <= answer["index"] < len(events) and _is_int(events[answer["index"]].get("seq")):
+                # One record HQ will never take (a stricter rule at HQ, a shelter HQ does not know): the
+                # tablet names it and the lead may withdraw it (KioskStore.withdraw).
+                refused = events[answer["index"]]
+                store.note_refusal(refused["seq"], str(answer.get("message") or answer["error"]), refused)
             if status != 200:
                 raise SyncError(SyncError.REFUSED, str(answer.get("message") or answer.get("error") or
                                                        f"HTTP {status}"), client.base)

@@ -187,14 +187,18 @@ def _csrf_failed(_exc):
                                      "Go back, reload the page and try again.")), 400
 
 
-def lead_required(view):
-    """Actions on a shelter lead's authority only (never-disclose)."""
+def lead_required(view=None, *, message=None):
+    """Actions on a shelter lead's authority only (never-disclose, withdrawing a record HQ refuses).
+    `message` (a callable giving the words in the tablet's language) says what only a lead can do."""
+    if view is None:
+        return functools.partial(lead_required, message=message)
+
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_lead:
-            return render_template("staff/message.html", title=t("Shelter lead only"),
-                                   message=t("Only a shelter lead can mark someone never-disclose. "
-                                             "Ask the shelter lead on duty.")), 403
+            words = message() if message else t("Only a shelter lead can mark someone never-disclose. "
+                                                "Ask the shelter lead on duty.")
+            return render_template("staff/message.html", title=t("Shelter lead only"), message=words), 403
         return view(*args, **kwargs)
     return wrapped
 

@@ -13,12 +13,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, PasswordField, SelectField, SelectMultipleField, \
     StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from evac.events import (
     CONSENTS, FAMILY_CODE_LEN, HOME_DAMAGES, MAX_ADDRESS, MAX_HOUSEHOLD, MAX_NAME, NEEDS_CODES, SEXES,
-    SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE, parse_birth_date,
+    MAX_WITHDRAW_REASON, SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE, parse_birth_date,
 )
 
 from evac.identity import normalize_name, person_key
@@ -223,3 +223,14 @@ class NeverDiscloseForm(FlaskForm):
 
 class ShelterStatusForm(FlaskForm):
     status = ChoiceField(_l("Shelter status"), choices=_choices(SHELTER_STATUS_LABELS, SHELTER_STATUSES))
+
+
+class WithdrawForm(FlaskForm):
+    """The lead withdraws the one record HQ refuses for good, so that the others reach HQ."""
+    reason = StringField(_l("Why it is withdrawn"), filters=[_strip], validators=[
+        InputRequired(message=_l("Say why the record is withdrawn (HQ's reason, say).")),
+        Length(max=MAX_WITHDRAW_REASON, message=_l("At most %(max)d characters.")), storable])
+    confirm = BooleanField(_l("I understand: the record stays on this kiosk, but HQ will not know it. Once the "
+                              "cause is fixed, I re-enter it on the tablet, or tell HQ."),
+                           validators=[DataRequired(message=_l("Confirm that you understand what withdrawing "
+                                                               "means."))])

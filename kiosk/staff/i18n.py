@@ -42,3 +42,11 @@ SHELTER_STATUS_LABELS = {"open": _l("Open"), "full": _l("Full"), "closed": _l("C
 # The city's three kinds of site, in the order a transfer is usually to: somewhere to stay first.
 SITE_KIND_LABELS = {"shelter": _l("Designated shelter"), "tsunami_building": _l("Tsunami evacuation building"),
                     "emergency_space": _l("Emergency evacuation place")}
+# What a record in the event log is (evac.events types), for the sync panel's refused and withdrawn records.
+EVENT_LABELS = {"register": _l("Registration"), "checkin": _l("Check-in"), "checkout": _l("Check-out"),
+                "transfer": _l("Transfer to another shelter"), "stay_type": _l("Where they stay"),
+                "needs": _l("Needs (要配慮)"), "status": _l("Injury or illness"),
+                "shelter_status": _l("Shelter status"), "ic_link": _l("IC card link"),
+                "consent": _l("Consent for family inquiries"), "details": _l("Details from the paper card"),
+                "self_report": _l("Self-report"), "correction": _l("Correction of name, birth date or address"),
+                "withdrawn": _l("Withdrawn record")}

@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 
 from evac.events import NEEDS_CODES, STAY_TYPES
+from evac.hlc import wall_ms
 
 from .. import staff_store
 from ..db import get_store
-from .auth import guard
-from .forms import ShelterStatusForm
+from .auth import guard, lead_required
+from .forms import ShelterStatusForm, WithdrawForm
 from .i18n import (
-    CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, gettext as t,
-    ngettext,
+    CONSENT_LABELS, DAMAGE_LABELS, EVENT_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS,
+    gettext as t, ngettext,
 )
 
 bp = Blueprint("staff_shelter", __name__, url_prefix="/staff")
@@ -75,20 +77,60 @@ def sync_state() -> dict:
             "problem": None if failure is None else _problem(failure)}
 
 
-def _summary_page(form: ShelterStatusForm, status: int = 200):
+def record(event: dict) -> dict:
+    """A record of the event log as staff read it: what it is, whom it is about, when it was written."""
+    person = event.get("person")
+    hlc = event.get("hlc")
+    when = (dt.datetime.fromtimestamp(wall_ms(hlc) / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
+            if isinstance(hlc, int) and hlc > 0 else "")
+    kind = event.get("type")
+    return {"what": str(EVENT_LABELS.get(kind, kind if isinstance(kind, str) else "?")),
+            "who": person.get("name", "") if isinstance(person, dict) and isinstance(person.get("name"), str)
+            else "", "when": when, "shelter_id": event.get("shelter_id") if isinstance(event.get("shelter_id"), str)
+            else ""}
+
+
+def _summary_page(form: ShelterStatusForm, status: int = 200, withdraw_form: WithdrawForm | None = None):
     store = get_store()
     rows = staff_store.roster(store, _shelter())
+    refusal = store.refusal()
     return render_template("staff/summary.html", summary=staff_store.summary(rows), form=form,
                            shelter_status=staff_store.shelter_status(store, _shelter()),
                            status_labels=SHELTER_STATUS_LABELS, sync=sync_state(), need_labels=NEED_LABELS,
                            stay_labels=STAY_LABELS, needs=NEEDS_CODES, stays=STAY_TYPES,
-                           shelter_name=store.shelter_name(_shelter())), status
+                           shelter_name=store.shelter_name(_shelter()),
+                           refusal=refusal, refused=refusal and record(refusal.event),
+                           withdraw_form=withdraw_form or WithdrawForm(formdata=None),
+                           is_lead=current_user.is_lead,
+                           withdrawn=[(w, record(w.event)) for w in store.withdrawn()]), status
 
 
 @bp.get("/summary")
 def summary():
     current = staff_store.shelter_status(get_store(), _shelter())
     return _summary_page(ShelterStatusForm(formdata=None, status=current or "open"))
+
+
+def _lead_only_words() -> str:
+    return t("Only a shelter lead can withdraw a record HQ refuses. Ask the shelter lead on duty.")
+
+
+@bp.post("/sync/withdraw/<int:seq>")
+@lead_required(message=_lead_only_words)
+def withdraw(seq: int):
+    """The lead withdraws the record HQ refuses: the others go to HQ with the next sync."""
+    store = get_store()
+    form = WithdrawForm()
+    if not form.validate():
+        current = staff_store.shelter_status(store, _shelter())
+        return _summary_page(ShelterStatusForm(formdata=None, status=current or "open"), 422, form)
+    store.withdraw(seq, form.reason.data, current_user.name, _shelter())  # a KioskError is said by the guard
+    syncer = current_app.extensions.get("kiosk_sync")
+    if syncer is not None:
+        syncer.wake.set()   # send the others now
+    flash(t("The record is withdrawn: the other records go to HQ with the next sync. It stays on this kiosk; "
+            "re-enter it once the cause is fixed, or tell HQ."), "ok")
+    return redirect(url_for(".summary") + "#sync")
 
 
 @bp.post("/shelter-status")
