@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +94,15 @@ def _secret_key(app: Flask) -> str:
     beside the database file (<db>.secret-key), wherever the command is run from; on PostgreSQL set
     EVAC_SECRET_KEY, or it is kept in $EVAC_VAR_DIR (default ./var) as hq-secret-key."""
     import secrets
+    legacy = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var")) / "hq-secret-key"
     path = secret_key_path(app.config["SQLALCHEMY_DATABASE_URI"])
+    adopt = None
     if path is None:
-        path = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var")) / "hq-secret-key"
+        path = legacy
+    elif not path.exists() and legacy.is_file() and path.with_name(path.name.removesuffix(".secret-key")).is_file():
+        # An HQ from before the key moved beside its database: keep its key, or every log-in ends
+        # and every IC card linked so far (its token is keyed by this secret) stops finding its person.
+        adopt = legacy.read_text().strip()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
@@ -105,7 +112,10 @@ def _secret_key(app: Flask) -> str:
                 pass
             else:
                 with os.fdopen(fd, "w") as f:
-                    f.write(secrets.token_hex(32))
+                    f.write(adopt or secrets.token_hex(32))
+                if adopt:
+                    print(f"evac: HQ's secret key now lives beside its database: copied {legacy} to {path}",
+                          file=sys.stderr)
         return path.read_text().strip()
     except OSError:
         app.logger.warning("no writable place for the secret key; forms will not survive a restart")

@@ -93,7 +93,9 @@ def _config_version() -> str:
     keys = prereg.public_keys(db.session)
     revoked = prereg.revoked_ids(db.session)
     shelters = db.session.scalar(select(func.count()).select_from(Shelter))
-    return hashlib.sha256(json.dumps([sorted(keys), revoked, shelters]).encode()).hexdigest()[:16]
+    # The IC-card token key too (a digest of it): kiosks must hash cards as HQ does from the next sync.
+    ic_key = hashlib.sha256(_ic_token_key().encode()).hexdigest()
+    return hashlib.sha256(json.dumps([sorted(keys), revoked, shelters, ic_key]).encode()).hexdigest()[:16]
 
 
 @bp.get("/kiosk/config")

@@ -392,3 +392,23 @@ def test_hq_on_postgresql_says_where_its_secret_key_is_unless_one_is_set(pg_base
             assert "secret key" not in said
     finally:
         drop_database(pg_base, name)
+
+
+def test_an_hq_from_before_the_key_moved_keeps_its_secret_key(tmp_path):
+    # Its key was var/hq-secret-key under the folder it ran from: IC card tokens and log-ins are keyed
+    # by it, so the first start after the upgrade copies it beside the database rather than making one.
+    import os
+    import subprocess
+    import sys
+    db = hq_db(tmp_path)
+    key = tmp_path / "hq.sqlite3.secret-key"
+    key.unlink()
+    old = tmp_path / "var" / "hq-secret-key"
+    old.parent.mkdir()
+    old.write_text("ab" * 32 + "\n")
+    done = subprocess.run([sys.executable, "-m", "evac.cli", "hq", "enroll-kiosk", "--db", db, "--shelter", "H001"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    assert done.returncode == 0, done.stderr
+    assert key.read_text().strip() == "ab" * 32 and (key.stat().st_mode & 0o777) == 0o600
+    assert f"copied {old} to {key}" in done.stderr
