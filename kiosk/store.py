@@ -66,10 +66,15 @@ CREATE TABLE IF NOT EXISTS withdrawn_events (
     seq INTEGER PRIMARY KEY, body TEXT NOT NULL, reason TEXT NOT NULL, withdrawn_by TEXT NOT NULL,
     withdrawn_at TEXT NOT NULL
 );
+-- This kiosk's log as it wrote it, a withdrawn record's original in place of its placeholder: what
+-- the kiosk folds for itself (needs, consent, protection, its shelter's status) still counts it.
+CREATE VIEW IF NOT EXISTS written_events AS
+    SELECT e.seq AS seq, COALESCE(w.body, e.body) AS body
+    FROM events e LEFT JOIN withdrawn_events w ON w.seq = e.seq;
 """
 
 
-_SCHEMA_TABLES = set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
+_SCHEMA_TABLES = set(re.findall(r"CREATE (?:TABLE|VIEW) IF NOT EXISTS (\w+)", SCHEMA))
 
 
 def moved_on(moved: dict[str, str], old_key: str, new_key: str) -> dict[str, str]:
@@ -141,7 +146,7 @@ class KioskStore:
     def _initialised(self) -> bool:
         # A read, so that opening the store for each request takes no write lock.
         # A database from before a table was added gets it added here.
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
         return _SCHEMA_TABLES <= tables and self._meta("device_id") is not None and bool(self.shelter_ids())
 
     def _initialise(self) -> None:
@@ -352,7 +357,7 @@ class KioskStore:
     def _fold_protected(self) -> None:
         """The protected table of a database from before it, folded from the consent events."""
         moved: dict[str, str] = {}
-        for (body,) in self.db.execute("SELECT body FROM events WHERE json_extract(body, '$.type') IN (?, ?)"
+        for (body,) in self.db.execute("SELECT body FROM written_events WHERE json_extract(body, '$.type') IN (?, ?)"
                                        " ORDER BY seq", (CONSENT, CORRECTION)).fetchall():
             ev = json.loads(body)
             p = ev["person"]
@@ -717,7 +722,9 @@ class KioskStore:
         """The date birth dates are checked against: the later of the machine's date and the date this
         kiosk's clock has reached (as dated by HQ), so a clock reset to 2000 refuses no child."""
         reached = max(wall_ms(int(self._meta("hlc") or 0)), self.now_ms())
-        return dt.datetime.fromtimestamp(reached / 1000).date()
+        # Days counted in UTC, as HQ counts them (evac.events): by the local date, a kiosk in Japan would
+        # accept from midnight to 9:00 a birth date HQ then refuses on every sync.
+        return dt.date(1970, 1, 1) + dt.timedelta(milliseconds=reached)
 
     def last_sync_at(self) -> str | None:
         return self._meta("last_sync_at")

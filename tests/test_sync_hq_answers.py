@@ -13,7 +13,7 @@ import time
 import pytest
 from werkzeug.serving import make_server
 
-from evac.events import Person
+from evac.events import Person, parse_event
 from evac.hlc import MAX_DRIFT_MS, HybridLogicalClock, pack, wall_ms
 from kiosk.store import KioskStore
 from kiosk.sync import HQClient, SyncError, sync_once
@@ -306,3 +306,22 @@ def test_a_clock_behind_hq_is_worded_as_behind_not_as_records_ahead(tmp_path):
     assert 'id="sync-clock">本部の時計より 3 日 遅れています<' in page
     assert "本部より 3 日 遅れています" in page and 'id="events-ahead"' not in page
     assert "分 先" not in page
+
+
+def test_the_kiosk_counts_days_as_hq_does_whatever_its_time_zone(tmp_path, monkeypatch):
+    """From midnight to 9:00 in Japan the local date is a day ahead of UTC's: a kiosk counting by it
+    would accept a birth date of 'tomorrow' that HQ, counting in UTC, refuses on every sync."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        store = KioskStore(tmp_path / "k.sqlite3")
+        store.check_in("H001", [X])
+        utc_today = dt.datetime.now(dt.timezone.utc).date()
+        assert store.today() == utc_today
+        # What the kiosk accepts with its today is what HQ accepts with its own.
+        born = store.today().isoformat()
+        event = parse_event({**store.outbox(1)[0], "person": {"name": "焼津 空", "birth_date": born, "sex": "male"}})
+        assert event.person.birth_date == born
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
