@@ -199,7 +199,7 @@ def profiles(store: KioskStore) -> dict[str, Profile]:
     rows = store.db.execute(
         "SELECT json_extract(body, '$.type'), json_extract(body, '$.person.name'),"
         " json_extract(body, '$.person.birth_date'), json_extract(body, '$.person.address'),"
-        " json_extract(body, '$.data') FROM events"
+        " json_extract(body, '$.data') FROM written_events"
         f" WHERE json_extract(body, '$.type') IN ({','.join('?' * len(_PROFILE_TYPES))}) ORDER BY seq",
         _PROFILE_TYPES)
     for etype, name, birth, address, data in rows:
@@ -297,7 +297,7 @@ def summary(rows: Sequence[RosterRow]) -> Summary:
 def shelter_status(store: KioskStore, shelter_id: str) -> str | None:
     """The last status this kiosk set for its shelter (None: never set here)."""
     row = store.db.execute(
-        "SELECT json_extract(body, '$.data.status') FROM events WHERE json_extract(body, '$.type') = ?"
+        "SELECT json_extract(body, '$.data.status') FROM written_events WHERE json_extract(body, '$.type') = ?"
         " AND json_extract(body, '$.shelter_id') = ? ORDER BY seq DESC LIMIT 1",
         (SHELTER_STATUS, shelter_id)).fetchone()
     return row[0] if row else None

@@ -318,3 +318,27 @@ def test_a_withdrawal_is_kept_through_new_device(tmp_path):
     (kept,) = store.withdrawn()
     body = json.loads(store.db.execute("SELECT body FROM events WHERE seq = ?", (kept.seq,)).fetchone()[0])
     assert body["type"] == WITHDRAWN and body["kiosk_id"] == device and parse_event(body).seq == kept.seq
+
+
+def test_what_the_kiosk_knows_still_counts_a_withdrawn_record(tmp_path):
+    """The record stays on this kiosk: a correction, needs or consent withdrawn from HQ still shape the
+    roster, the tablet's needs and never-disclose here (folded from the original, not the placeholder)."""
+    from evac.events import Person as P
+    from evac.identity import person_key
+    from kiosk import staff_store
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.replace_shelters([{"id": "H031", "name": "x", "kind": "shelter", "capacity": 100}])
+    taro = P("山田 太郎", "1960-01-01", "male")
+    store.check_in("H031", [taro], needs=[["dialysis"]])
+    row = staff_store.person(store, person_key(taro.name, taro.birth_date, taro.address))
+    new_key = staff_store.correct(store, "H031", row, P("山田 太郎", "1960-01-02", "male"), stay_type="in_shelter",
+                                  needs=["dialysis"], contact_phone="", home_damage="unknown",
+                                  household_members=None, consent="none", family_code="")
+    seq = next(s for s, t in store.db.execute("SELECT seq, json_extract(body, '$.type') FROM events")
+               if t == "correction")
+    store.note_refusal(seq, "refused")
+    store.withdraw(seq, "HQ refuses it", "lead", "H031")
+    assert store.db.execute("SELECT json_extract(body, '$.type') FROM events WHERE seq = ?", (seq,)).fetchone()[0] \
+        == "withdrawn"
+    after = staff_store.person(store, new_key)
+    assert after is not None and after.profile.needs == ("dialysis",)
