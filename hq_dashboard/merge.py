@@ -376,8 +376,10 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
     if not fresh:
         return BatchResult(kiosk["high_seq"], 0, duplicates)
     apply_events(conn, fresh, first_index=duplicates)
+    withdrawn = sum(ev.type == WITHDRAWN for ev in fresh)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
-        high_seq=fresh[-1].seq, last_event_hlc=max(kiosk["last_event_hlc"], max(ev.hlc for ev in fresh))))
+        high_seq=fresh[-1].seq, last_event_hlc=max(kiosk["last_event_hlc"], max(ev.hlc for ev in fresh)),
+        **({"withdrawn": kiosks_t.c.withdrawn + withdrawn} if withdrawn else {})))
     return BatchResult(fresh[-1].seq, len(fresh), duplicates)
 
 

@@ -56,6 +56,8 @@ class Kiosk(db.Model):
     last_event_hlc: Mapped[int] = mapped_column(BigInteger, default=0)
     enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_sync_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Records this kiosk's lead withdrew because HQ refused them for good: people HQ's picture may lack.
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)   # migration 0017
 
 
 class EventRecord(db.Model):

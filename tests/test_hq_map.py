@@ -174,6 +174,22 @@ def test_a_silent_kiosk_is_an_alert(hq_app, hq_client, enroll):
     assert "分間同期がありません（最終: 登録以来）" in page
 
 
+def test_records_a_kiosk_withdrew_are_counted_and_said_on_the_dashboard(hq_client, enroll):
+    # People in a withdrawn record may be missing from HQ's counts: HQ staff must know to ask the shelter.
+    token = enroll("H001")
+    k = KioskStream("kiosk-wd")
+    k.checkin(person("前田 一郎"))
+    k.add("withdrawn", None, {"reason": "unknown shelter", "type": "checkin"}, shelter_id="Z999")
+    k.add("withdrawn", None, {"reason": "note too long", "type": "status"})
+    post(hq_client, token, "kiosk-wd", k.events[:2])
+    post(hq_client, token, "kiosk-wd", k.events)      # a retry with one more: the repeat is not counted again
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    kiosk_id = token.split(".")[0]
+    assert re.search(rf"<td>{kiosk_id}</td><td>H001</td><td class=\"n\">3</td>.*?<td class=\"n\">2</td></tr>",
+                     page, re.S)
+    assert f"端末 {kiosk_id}（H001）は本部が受け付けなかった記録 2 件を取り下げました" in page
+
+
 def test_exports(hq_client):
     text = hq_client.get("/export/shelters.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))

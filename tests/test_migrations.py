@@ -86,3 +86,35 @@ def test_order_texts_take_the_space_separator_and_field_orders_are_backfilled(hq
     assert [tuple(p) for p in persons] == [(new,) * 9, (new,) * 6 + ("",) * 3]
     assert shelter == (new, new) and link == new
     assert back == [(old,) * 3] * 2 and back_link == old
+
+
+def test_a_kiosks_withdrawn_records_are_counted_from_the_log(hq_db_url):
+    """0017: kiosks.withdrawn starts at what the event log already holds, per kiosk database."""
+    import datetime as dt
+
+    from flask_migrate import downgrade, upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR, create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0016_field_orders")
+        with db.engine.begin() as conn:
+            conn.execute(db.text(
+                "INSERT INTO shelters (id, name, name_kana, kind, address, lat, lon, hazards, phone, source, opened,"
+                " opened_order, occupancy, at_home, in_car, full_order) VALUES ('X1', 'x', '', 'shelter', '', 0, 0,"
+                " '', '', '', true, '', 0, 0, 0, '')"))
+            for kid, device in (("K1", "dev-1"), ("K2", "dev-2"), ("K3", None)):
+                conn.execute(db.text(
+                    "INSERT INTO kiosks (id, shelter_id, token_hash, device_id, high_seq, last_event_hlc, enrolled_at)"
+                    " VALUES (:id, 'X1', :id, :device, 0, 0, :at)"),
+                    {"id": kid, "device": device, "at": dt.datetime.now(dt.timezone.utc)})
+            for device, seq, etype in (("dev-1", 1, "checkin"), ("dev-1", 2, "withdrawn"), ("dev-1", 3, "withdrawn"),
+                                       ("dev-2", 1, "checkin")):
+                conn.execute(db.text("INSERT INTO events (device_id, seq, hlc, type, shelter_id, body)"
+                                     " VALUES (:d, :s, 1, :t, 'X1', '{}')"), {"d": device, "s": seq, "t": etype})
+        upgrade(directory=MIGRATIONS_DIR, revision="0017_kiosk_withdrawn")
+        with db.engine.connect() as conn:
+            counted = dict(conn.execute(db.text("SELECT id, withdrawn FROM kiosks")).all())
+        downgrade(directory=MIGRATIONS_DIR, revision="0016_field_orders")
+        db.engine.dispose()
+    assert counted == {"K1": 2, "K2": 0, "K3": 0}
