@@ -140,7 +140,10 @@ def prepare_database(app: Flask) -> int:
     """Bring the schema up to date and seed the shelters on an empty database."""
     from flask_migrate import upgrade
 
+    from .api import keep_ic_token_key
     from .seed import seed_if_empty
     with app.app_context():
         upgrade(directory=MIGRATIONS_DIR)
-        return seed_if_empty(db.session, app.config["AREA_PER_PERSON_M2"])
+        seeded = seed_if_empty(db.session, app.config["AREA_PER_PERSON_M2"])
+        keep_ic_token_key(db.session, app.config["SECRET_KEY"])
+        return seeded

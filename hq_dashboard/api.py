@@ -7,6 +7,7 @@ import hmac
 import json
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from evac.events import IC_TOKEN_RE
@@ -15,7 +16,7 @@ from . import notify, prereg, safety
 from .db import db, one_writer
 from .enrollment import AuthError, authenticate
 from .merge import BatchRejected, apply_batch
-from .models import IcLink, Kiosk, Person, Shelter
+from .models import HQMeta, IcLink, Kiosk, Person, Shelter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -84,8 +85,29 @@ def preregister():
 
 
 def _ic_token_key() -> str:
-    """The key of the IC-card token hash, the same at every kiosk; derived from HQ's secret."""
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), b"ic-token-key", hashlib.sha256).hexdigest()
+    """The key of the IC-card token hash, the same at every kiosk: kept in the database (hq_meta) once
+    HQ has started on it, so that a new secret key (rotated, or lost with the machine) does not make
+    every card linked so far stop finding its person."""
+    kept = db.session.scalar(select(HQMeta.value).where(HQMeta.name == IC_TOKEN_KEY))
+    return kept or derived_ic_token_key(current_app.config["SECRET_KEY"])
+
+
+IC_TOKEN_KEY = "ic_token_key"
+
+
+def derived_ic_token_key(secret: str) -> str:
+    # How the key was made before it was kept: derived from HQ's secret, so existing links keep working.
+    return hmac.new(secret.encode(), b"ic-token-key", hashlib.sha256).hexdigest()
+
+
+def keep_ic_token_key(session, secret: str) -> None:
+    """Write the IC token key into the database if it is not there yet (HQ's start)."""
+    if session.get(HQMeta, IC_TOKEN_KEY) is None:
+        session.add(HQMeta(name=IC_TOKEN_KEY, value=derived_ic_token_key(secret)))
+        try:
+            session.commit()
+        except IntegrityError:   # another HQ command starting on this database wrote it just now
+            session.rollback()
 
 
 def _config_version() -> str:

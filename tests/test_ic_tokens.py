@@ -140,3 +140,26 @@ def test_hq_moves_a_card_handed_on_to_someone_else_without_merging_the_two(hq_cl
     assert hq_client.get("/api/v1/ic/ic:zz", headers=headers).get_json()["error"] == "bad_ic_token"
     unknown = hq_client.get("/api/v1/ic/ic:" + "cd" * 16, headers=headers)
     assert unknown.status_code == 404 and "no one is linked" in unknown.get_json()["message"]
+
+
+def test_the_ic_token_key_is_kept_in_hqs_database_and_survives_a_new_secret_key(hq_db_url, tmp_path):
+    """Kiosks hash cards with the key HQ sends them; HQ's links were made with it.  A new secret key
+    (rotated, or lost with the machine) must not change it, or every linked card stops finding its person."""
+    from hq_dashboard import create_app as create_hq, prepare_database
+    from hq_dashboard.api import derived_ic_token_key
+    from hq_dashboard.db import db
+    from hq_dashboard.enrollment import enroll_kiosk
+
+    def config_key(secret):
+        app = create_hq({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True, "SECRET_KEY": secret})
+        prepare_database(app)
+        with app.app_context():
+            token = enroll_kiosk(db.session, "H001")
+            key = app.test_client().get("/api/v1/kiosk/config",
+                                        headers={"Authorization": f"Bearer {token}"}).get_json()["ic_token_key"]
+            db.engine.dispose()
+        return key
+
+    first = config_key("a" * 64)
+    assert first == derived_ic_token_key("a" * 64)   # as HQ made it before it was kept: old links still work
+    assert config_key("b" * 64) == first
