@@ -219,7 +219,9 @@ class KioskStore:
         """Whether HQ's configuration (the shelter list) should be fetched again."""
         last = self._meta("config_at")
         now = dt.datetime.now(dt.timezone.utc)
-        return last is None or (now - dt.datetime.fromisoformat(last)).total_seconds() >= every_s
+        since = (now - dt.datetime.fromisoformat(last)).total_seconds() if last else None
+        # A clock set back since the last fetch (negative time since) must not put the next one off for good.
+        return since is None or since >= every_s or since < 0
 
     def apply_config(self, config: dict) -> None:
         """What HQ sends down: shelters, the keys QRs are checked with, and cancelled QRs."""

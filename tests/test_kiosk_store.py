@@ -276,3 +276,15 @@ def test_never_disclose_stays_when_the_person_checks_in_again_until_a_lead_lifts
 def person_key_of(p: Person) -> str:
     from evac.identity import person_key
     return person_key(p.name, p.birth_date, p.address)
+
+
+def test_hqs_configuration_is_fetched_again_after_the_clock_was_set_back(kiosk_store):
+    # Fetched "tomorrow" by a clock that ran a day fast, then the clock was put right: the next fetch
+    # must not wait a day (the shelter list, QR keys and revocations would be that old).
+    import datetime as dt
+    kiosk_store.apply_config({"shelters": [{"id": "H001", "name": "x", "kind": "shelter", "capacity": 10}]})
+    assert not kiosk_store.config_due(600)
+    tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).isoformat()
+    with kiosk_store._write():
+        kiosk_store._set_meta("config_at", tomorrow)
+    assert kiosk_store.config_due(600)
