@@ -16,11 +16,12 @@ from typing import Callable
 COUNTER_BITS = 16
 _COUNTER_MASK = (1 << COUNTER_BITS) - 1
 # A remote clock further ahead than this is not believed: one kiosk with a
-# clock set to next year must not drag every other node's clock with it.
-# HQ's own answers are the reference and are always taken (`adopt`): HQ keeps
-# to this guard for what kiosks send it, so what it sends back is its clock
-# plus at most this much.
-MAX_DRIFT_MS = 24 * 3600 * 1000
+# fast clock must not drag every other node's clock with it.  HQ's own answers
+# are the reference and are always taken (`adopt`): HQ keeps to this guard for
+# what kiosks send it, so what it sends back is its clock plus at most this
+# much.  Two minutes: more than machines kept by NTP or a day offline drift
+# apart, less than it takes to walk from one shelter to the next.
+MAX_DRIFT_MS = 2 * 60 * 1000
 
 
 def pack(wall_ms: int, counter: int = 0) -> int:

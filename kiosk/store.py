@@ -102,6 +102,11 @@ def _since_boot() -> tuple[str, int] | None:
     return boot_id, time.clock_gettime_ns(time.CLOCK_BOOTTIME) // 1_000_000
 
 
+# Beyond this a kiosk's clock is not trusted against HQ's: its events would be ordered wrongly at HQ
+# against other shelters' (the staff tablet says so too).
+HQ_CLOCK_TOLERANCE_MS = 120_000
+
+
 class KioskError(ValueError):
     """Something the person at the kiosk must be told; nothing was written."""
 
@@ -708,16 +713,18 @@ class KioskStore:
             self._set_meta("hlc", str(clock.adopt(remote)))
 
     def now_ms(self) -> int:
-        """This kiosk's idea of the time, for dating its events: its wall clock, or, when that is
-        behind, HQ's clock as heard at the last sync plus the time since on a clock nobody sets
-        (until the kiosk restarts).  A slow clock (an RTC reset to 2000) then still dates events in
-        the order they happened against other shelters'."""
+        """This kiosk's idea of the time, for dating its events: its wall clock, or, when that is more
+        than HQ_CLOCK_TOLERANCE_MS off HQ's, HQ's clock as heard at the last sync plus the time since on
+        a clock nobody sets (until the kiosk restarts).  HQ's clock is the reference: a slow clock (an RTC
+        reset to 2000) would date check-ins before earlier ones elsewhere, and a fast one after later
+        ones, so that HQ would place people at the wrong shelter."""
         wall = wall_clock_ms()
         heard, boot = self._meta("hq_clock"), _since_boot()
         if heard and boot:
             hq_ms, boot_id, boot_ms = json.loads(heard)
             if boot_id == boot[0]:
-                return max(wall, hq_ms + boot[1] - boot_ms)
+                hq_now = hq_ms + boot[1] - boot_ms
+                return wall if abs(wall - hq_now) <= HQ_CLOCK_TOLERANCE_MS else hq_now
         return wall
 
     def today(self) -> dt.date:

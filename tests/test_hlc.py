@@ -31,9 +31,13 @@ def test_tick_follows_the_wall_clock_when_it_moves_on():
 
 def test_after_receiving_a_later_remote_time_local_events_sort_after_it():
     wall = FakeWall(1_000_000)
+    hq = HybridLogicalClock(now_ms=wall)
+    kiosk_time = pack(1_000_000 + 60_000, 5)   # a kiosk's clock a minute ahead of HQ's: believed
+    hq.receive(kiosk_time)
+    assert hq.tick() > kiosk_time
     kiosk = HybridLogicalClock(now_ms=wall)
-    hq_time = pack(1_000_000 + 3_600_000, 5)  # HQ's clock is an hour ahead of this kiosk
-    kiosk.receive(hq_time)
+    hq_time = pack(1_000_000 + 3_600_000, 5)   # HQ's clock, the reference, an hour ahead of this kiosk's
+    kiosk.adopt(hq_time)
     assert kiosk.tick() > hq_time
 
 

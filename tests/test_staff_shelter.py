@@ -69,8 +69,9 @@ def test_sync_panel_without_hq(app, store):
 
 
 def test_sync_panel_warns_of_a_clock_off_hq_and_of_records_dated_ahead(app, store):
-    """A kiosk clock 10 minutes off HQ's at the last sync, and records stamped 30 minutes ahead of the
-    clock now (it ran fast and was set back): staff are told both, and what to do."""
+    """A kiosk clock 10 minutes ahead of HQ's at the last sync, and records stamped 30 minutes ahead of
+    that clock (it ran fast and was set back): staff are told both, and what to do.  The kiosk now keeps
+    time by HQ's clock, so the records are 40 minutes ahead of the time it dates by."""
     import datetime as dt
     from evac.hlc import pack, wall_clock_ms
     store.note_clock_offset(dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10))
@@ -79,7 +80,8 @@ def test_sync_panel_warns_of_a_clock_off_hq_and_of_records_dated_ahead(app, stor
     page = logged_in(app).get("/staff/summary").text
     assert cell(page, "sync-clock") == "本部の時計より 10 分 進んでいます"
     assert "この端末の時計を合わせてください（本部より 10 分 進んでいます）" in cell(page, "clock-off")
-    assert "この端末の記録は時計より 30 分 先の時刻になっています" in cell(page, "events-ahead")
+    assert "この端末の記録は時計より 40 分 先の時刻になっています" in cell(page, "events-ahead")
+    assert store.now_ms() < wall_clock_ms() - 9 * 60_000    # new records are dated by HQ's clock
 
 
 def _wait(condition, what: str, seconds: float = 30.0):

@@ -61,6 +61,26 @@ def test_a_kiosk_clock_years_slow_orders_its_check_in_after_the_check_out_elsewh
     assert occupancy(hq.url) == {"H001": 1}
 
 
+def test_a_kiosk_clock_hours_fast_dates_its_records_by_hqs_once_it_has_heard_it(hq_server, tmp_path, monkeypatch):
+    """F's clock runs three hours fast.  X checks in at H001 on F, then moves to H002 (kiosk L, right
+    clock) an hour later: by F's own clock the check-in would come after the move and HQ would keep X
+    at H001 for hours.  After one sync F dates its records by HQ's clock."""
+    hq = hq_server()
+    f_hq, l_hq = HQClient(hq.url, enroll(hq.db_url, "H001")), HQClient(hq.url, enroll(hq.db_url, "H002"))
+    f, l = KioskStore(tmp_path / "f.sqlite3"), KioskStore(tmp_path / "l.sqlite3")
+    monkeypatch.setattr(time, "time_ns", lambda: REAL_TIME_NS() + 3 * 3600 * 10**9)
+    sync_once(f, f_hq)                                  # F hears HQ's clock before anyone checks in
+    assert 3 * 3600 - 60 < f.clock_check()[0] <= 3 * 3600 + 60
+    (checkin,) = f.check_in("H001", [X])
+    sync_once(f, f_hq)
+    monkeypatch.setattr(time, "time_ns", REAL_TIME_NS)
+    time.sleep(0.5)                                     # X goes over to H002
+    l.check_in("H002", [X])
+    sync_once(l, l_hq)
+    assert wall_ms(checkin.hlc) // 1000 <= REAL_TIME_NS() // 10**9 + 60
+    assert occupancy(hq.url) == {"H002": 1}
+
+
 def test_a_kiosk_clock_reset_to_2000_still_checks_a_child_in(tmp_path, monkeypatch):
     """Birth dates are checked against the date the kiosk's clock had reached, not a reset RTC's:
     on the staff tablet's form and through the kiosk's check-in API."""

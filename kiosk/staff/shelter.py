@@ -12,6 +12,7 @@ from evac.hlc import wall_ms
 
 from .. import staff_store
 from ..db import get_store
+from ..store import HQ_CLOCK_TOLERANCE_MS
 from .auth import guard, lead_required
 from .forms import ShelterStatusForm, WithdrawForm
 from .i18n import (
@@ -27,8 +28,9 @@ def _shelter() -> str:
     return current_app.config["SHELTER_ID"]
 
 
-# Beyond this, HQ would order this kiosk's events wrongly against other shelters' (evac.hlc).
-CLOCK_TOLERANCE_S = 120
+# Beyond this, HQ would order this kiosk's events wrongly against other shelters' (evac.hlc), and the
+# kiosk dates new events by HQ's clock instead (KioskStore.now_ms).
+CLOCK_TOLERANCE_S = HQ_CLOCK_TOLERANCE_MS // 1000
 
 
 def _span(seconds: int) -> str:
