@@ -108,6 +108,31 @@ def new_device(args: argparse.Namespace) -> int:
     return 0
 
 
+def withdraw(args: argparse.Namespace) -> int:
+    """The record HQ refuses for good, shown; withdrawn with --seq and --reason (as the lead does on
+    the tablet), so that the records after it reach HQ.  For a kiosk with no lead account on it."""
+    store = _store(args.db)
+    refused = store.refusal()
+    if refused is None:
+        return _fail("HQ refuses no record of this kiosk (as of its last sync): there is nothing to withdraw")
+    ev = refused.event
+    who = (ev.get("person") or {}).get("name", "")
+    if args.seq is None or not args.reason:
+        print(f"HQ refuses record {refused.seq} ({ev.get('type')}{', ' + who if who else ''}, "
+              f"at {ev.get('shelter_id')}): {refused.message}")
+        print(f"To send the other records without it: evac kiosk withdraw --db {args.db} --seq {refused.seq} "
+              "--reason WHY --by YOUR-NAME  (the record stays on this kiosk; HQ sees only the reason)")
+        return 0
+    try:
+        store.withdraw(args.seq, args.reason, args.by, args.shelter or "")
+    except (InvalidEvent, KioskError) as exc:
+        return _fail(str(exc))
+    except sqlite3.Error as exc:
+        return _fail(disk_failure.explain(exc))
+    print(f"withdrawn: record {args.seq} stays on this kiosk; the next sync sends the records after it")
+    return 0
+
+
 def _access_log(app):
     """WSGI middleware: one line per request on stderr, without the query string: a roster search
     (?q=…) is an evacuee's name."""
@@ -240,6 +265,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("new-device", help="after restoring a backup: a fresh device id, every event sent again")
     p.add_argument("--db", required=True, help="the kiosk's SQLite file")
     p.set_defaults(func=new_device)
+
+    p = sub.add_parser("withdraw", help="show the record HQ refuses for good, or withdraw it (--seq, --reason)")
+    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
+    p.add_argument("--seq", type=int, help="the refused record's number, as shown without --seq")
+    p.add_argument("--reason", help="why, for HQ (HQ sees it: write why, not who)")
+    p.add_argument("--by", default="command line", help="who withdraws it (kept on this kiosk)")
+    p.add_argument("--shelter", help="this kiosk's shelter id, if the refused record's own is not one")
+    p.set_defaults(func=withdraw)
 
     p = sub.add_parser("add-staff", help="add a staff account for the staff tablet (password on stdin)")
     p.add_argument("--db", required=True, help="the kiosk's SQLite file")

@@ -342,3 +342,30 @@ def test_what_the_kiosk_knows_still_counts_a_withdrawn_record(tmp_path):
         == "withdrawn"
     after = staff_store.person(store, new_key)
     assert after is not None and after.profile.needs == ("dialysis",)
+
+
+def test_the_command_line_shows_and_withdraws_the_refused_record_for_a_kiosk_without_a_lead(hq_server, tmp_path):
+    hq = hq_server()
+    token = enroll(hq.db_url, "H001")
+    db = tmp_path / "kiosk.sqlite3"
+    store = KioskStore(db)
+    store.check_in("H001", [BEFORE])
+    seq = _insert_as_an_older_kiosk(store, {"type": "checkin", "shelter_id": "Z999",
+                                            "person": WITHDRAWN_ONE.to_wire(), "data": {}})
+    store.check_in("H001", AFTER)
+    nothing = run_evac("kiosk", "withdraw", "--db", str(db))
+    assert nothing.returncode == 2 and "HQ refuses no record of this kiosk" in nothing.stderr
+    sync = ("kiosk", "sync", "--db", str(db), "--hq", hq.url, "--token", token)
+    assert run_evac(*sync).returncode != 0
+    shown = run_evac("kiosk", "withdraw", "--db", str(db))
+    assert shown.returncode == 0 and f"HQ refuses record {seq} (checkin, {WITHDRAWN_ONE.name}, at Z999)" \
+        in shown.stdout and "unknown shelter" in shown.stdout
+    assert store.pending() == 1 + 1 + len(AFTER)               # showing it changed nothing
+    wrong = run_evac("kiosk", "withdraw", "--db", str(db), "--seq", str(seq + 1), "--reason", "x")
+    assert wrong.returncode == 2 and "is not the one HQ refuses" in wrong.stderr
+    done = run_evac("kiosk", "withdraw", "--db", str(db), "--seq", str(seq), "--reason", "shelter HQ does not know",
+                    "--by", "IT desk")
+    assert done.returncode == 0, done.stderr
+    assert run_evac(*sync).returncode == 0
+    assert occupancy(hq.url) == {"H001": 1 + len(AFTER)}
+    assert store.withdrawn()[0].withdrawn_by == "IT desk"
