@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sqlite3
 import sys
 from pathlib import Path
@@ -19,6 +20,20 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _refusals_said(command):
+    """A command that writes to the kiosk: what it refuses (bad input, the kiosk's rules) and a disk that
+    refuses the write are said in one line, exit 2; nothing of the action was saved."""
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (InvalidEvent, KioskError) as exc:
+            return _fail(str(exc))
+        except sqlite3.Error as exc:
+            return _fail(disk_failure.explain(exc))
+    return run
+
+
 def _store(path: str, may_create: bool = False) -> KioskStore:
     """The kiosk's database, refused in words if --db names a typo, another kind of file or one
     SQLite cannot open.  Only the commands that start a kiosk may make a new file."""
@@ -31,24 +46,20 @@ def _store(path: str, may_create: bool = False) -> KioskStore:
         raise CommandError(f"cannot open the kiosk database at {path}: {dbfiles.in_words(exc)}") from None
 
 
+@_refusals_said
 def checkin(args: argparse.Namespace) -> int:
-    try:
-        # A kiosk database that exists knows the date its clock has reached (not a reset RTC's);
-        # a new one is made only once the input is good.
-        store = _store(args.db) if Path(args.db).exists() else None
-        person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
-                               "address": args.address, "name_kana": args.kana or ""},
-                              store.today().toordinal() if store else None)
-        disclosure = args.consent or ("family" if args.family_code else None)
-        if disclosure == "family" and not args.family_code:
-            raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
-        store = store or _store(args.db, may_create=True)
-        event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
-                                   family_code=args.family_code or "", never_disclose=args.never_disclose)
-    except (InvalidEvent, KioskError) as exc:
-        return _fail(str(exc))
-    except sqlite3.Error as exc:
-        return _fail(disk_failure.explain(exc))
+    # A kiosk database that exists knows the date its clock has reached (not a reset RTC's);
+    # a new one is made only once the input is good.
+    store = _store(args.db) if Path(args.db).exists() else None
+    person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
+                           "address": args.address, "name_kana": args.kana or ""},
+                          store.today().toordinal() if store else None)
+    disclosure = args.consent or ("family" if args.family_code else None)
+    if disclosure == "family" and not args.family_code:
+        raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
+    store = store or _store(args.db, may_create=True)
+    event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
+                               family_code=args.family_code or "", never_disclose=args.never_disclose)
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
     return 0
 
@@ -57,26 +68,18 @@ def _who(args: argparse.Namespace) -> Person:
     return parse_person({"name": args.name, "birth_date": args.birth, "sex": "other", "address": args.address})
 
 
+@_refusals_said
 def checkout(args: argparse.Namespace) -> int:
-    try:
-        who = _who(args)
-        event = _store(args.db).check_out(who.name, who.birth_date, who.address)
-    except (InvalidEvent, KioskError) as exc:
-        return _fail(str(exc))
-    except sqlite3.Error as exc:
-        return _fail(disk_failure.explain(exc))
+    who = _who(args)
+    event = _store(args.db).check_out(who.name, who.birth_date, who.address)
     print(f"checked out: {who.name} from {event.shelter_id} (event {event.seq})")
     return 0
 
 
+@_refusals_said
 def transfer(args: argparse.Namespace) -> int:
-    try:
-        who = _who(args)
-        event = _store(args.db).transfer(who.name, who.birth_date, who.address, args.to)
-    except (InvalidEvent, KioskError) as exc:
-        return _fail(str(exc))
-    except sqlite3.Error as exc:
-        return _fail(disk_failure.explain(exc))
+    who = _who(args)
+    event = _store(args.db).transfer(who.name, who.birth_date, who.address, args.to)
     print(f"transfer: {who.name} from {event.shelter_id} to {args.to} (event {event.seq})")
     return 0
 
@@ -96,18 +99,17 @@ def sync(args: argparse.Namespace) -> int:
     return 0
 
 
+@_refusals_said
 def new_device(args: argparse.Namespace) -> int:
     """A database restored from a backup: a fresh device id, so HQ takes its events again."""
     store = _store(args.db)
-    try:
-        device = store.new_device()
-    except sqlite3.Error as exc:
-        return _fail(disk_failure.explain(exc))
+    device = store.new_device()
     print(f"this kiosk database is now {device}; its {store.last_seq} event(s) will all be sent again. "
           "Enroll the kiosk again at HQ (evac hq enroll-kiosk) and sync with the new token.")
     return 0
 
 
+@_refusals_said
 def withdraw(args: argparse.Namespace) -> int:
     """The record HQ refuses for good, shown; withdrawn with --seq and --reason (as the lead does on
     the tablet), so that the records after it reach HQ.  For a kiosk with no lead account on it."""
@@ -123,12 +125,7 @@ def withdraw(args: argparse.Namespace) -> int:
         print(f"To send the other records without it: evac kiosk withdraw --db {args.db} --seq {refused.seq} "
               "--reason WHY --by YOUR-NAME  (the record stays on this kiosk; HQ sees only the reason)")
         return 0
-    try:
-        store.withdraw(args.seq, args.reason, args.by, args.shelter or "")
-    except (InvalidEvent, KioskError) as exc:
-        return _fail(str(exc))
-    except sqlite3.Error as exc:
-        return _fail(disk_failure.explain(exc))
+    store.withdraw(args.seq, args.reason, args.by, args.shelter or "")
     print(f"withdrawn: record {args.seq} stays on this kiosk; the next sync sends the records after it")
     return 0
 

@@ -3,6 +3,7 @@ log-in / CSRF helpers for Flask's test client."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -79,3 +80,11 @@ def db(tmp_path):
 @pytest.fixture
 def app(db):
     return make_app(db)
+
+
+def wait_for(condition, what: str, seconds: float = 30.0) -> None:
+    """Until `condition()` holds (a background sync round, say); fails the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.1)

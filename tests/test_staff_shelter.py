@@ -11,7 +11,7 @@ from evac.events import Person
 from kiosk import staff_store
 from kiosk.store import KioskStore
 from tests.conftest import free_port, run_evac
-from tests.staff_helpers import HANAKO, ICHIRO, SHELTER, TARO, errors, logged_in, make_app, post, snapshot
+from tests.staff_helpers import HANAKO, ICHIRO, SHELTER, TARO, errors, logged_in, make_app, post, snapshot, wait_for
 from tests.staff_helpers import app, db  # noqa: F401 (fixtures)
 
 
@@ -84,19 +84,11 @@ def test_sync_panel_warns_of_a_clock_off_hq_and_of_records_dated_ahead(app, stor
     assert store.now_ms() < wall_clock_ms() - 9 * 60_000    # new records are dated by HQ's clock
 
 
-def _wait(condition, what: str, seconds: float = 30.0):
-    import time
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting: {what}"
-        time.sleep(0.1)
-
-
 def test_sync_panel_says_when_hq_is_unreachable(db, store):
     app = make_app(db, HQ_URL=f"http://127.0.0.1:{free_port()}", HQ_TOKEN="t", SYNC_INTERVAL=0.2)
     syncer = app.extensions["kiosk_sync"]
     try:
-        _wait(lambda: syncer.last_error is not None, "the first failed sync round")
+        wait_for(lambda: syncer.last_error is not None, "the first failed sync round")
         page = logged_in(app).get("/staff/summary").text
     finally:
         syncer.stop()
@@ -119,7 +111,7 @@ def test_sync_panel_after_a_sync_with_a_real_hq(db, store, hq_server):
     app = make_app(db, HQ_URL=hq.url, HQ_TOKEN=token, SYNC_INTERVAL=0.2)
     syncer = app.extensions["kiosk_sync"]
     try:
-        _wait(lambda: KioskStore(db).last_sync_at() is not None and syncer.last_error is None, "a sync with HQ")
+        wait_for(lambda: KioskStore(db).last_sync_at() is not None and syncer.last_error is None, "a sync with HQ")
         page = logged_in(app).get("/staff/summary").text
     finally:
         syncer.stop()

@@ -18,7 +18,7 @@ from evac.hlc import MAX_DRIFT_MS, HybridLogicalClock, pack, wall_ms
 from kiosk.store import KioskStore
 from kiosk.sync import HQClient, SyncError, sync_once
 from tests.conftest import free_port, run_evac
-from tests.staff_helpers import logged_in, make_app, post
+from tests.staff_helpers import logged_in, make_app, post, wait_for
 from tests.test_sync_http import enroll, occupancy
 
 # A kiosk whose RTC battery died boots on 2000-01-01.
@@ -175,18 +175,11 @@ def test_hq_at_a_wrong_path_is_not_hq(hq_server, tmp_path):
     assert exc.value.kind == SyncError.NOT_HQ
 
 
-def _wait(condition, what: str, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting: {what}"
-        time.sleep(0.1)
-
-
 def _sync_panel(tmp_path, hq_url: str, token: str) -> str:
     app = make_app(tmp_path / "tablet.sqlite3", HQ_URL=hq_url, HQ_TOKEN=token, SYNC_INTERVAL=0.2)
     syncer = app.extensions["kiosk_sync"]
     try:
-        _wait(lambda: syncer.failure is not None, "a failed sync round")
+        wait_for(lambda: syncer.failure is not None, "a failed sync round")
         page = logged_in(app).get("/staff/summary").text
     finally:
         syncer.stop()
