@@ -160,6 +160,7 @@ def serve(args: argparse.Namespace) -> int:
     existed = Path(args.db).exists()
     store = _store(args.db, may_create=True)
     known = store.shelter_ids()
+    enrolled = store.enrolled_shelter()
     store.close()
     if args.shelter not in known:
         if not existed:  # a typo in --shelter leaves no kiosk database behind
@@ -183,6 +184,11 @@ def serve(args: argparse.Namespace) -> int:
                                         ident="evac-kiosk", outbuf_overflow=64 * 2**20, inbuf_overflow=2**20)
     except (OSError, ValueError) as exc:
         raise CommandError(listen_error(args.host, args.port, exc), 1) from None
+    if enrolled and enrolled != args.shelter:
+        # Not refused: a kiosk carried to another shelter must go on checking people in there.
+        print(f"evac: warning: HQ enrolled this kiosk at {enrolled}, but --shelter is {args.shelter}: HQ will count "
+              f"the people checked in here at {args.shelter} (if that is a slip, restart with --shelter {enrolled})",
+              file=sys.stderr, flush=True)
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     server.run()
     return 0

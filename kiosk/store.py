@@ -238,11 +238,17 @@ class KioskStore:
             self.db.execute("DELETE FROM prereg_revoked")
             self.db.executemany("INSERT INTO prereg_revoked(id) VALUES (?)", [(r,) for r in config.get("revoked", [])])
             self._set_meta("config_version", config.get("config_version", ""))
+            if isinstance(config.get("shelter_id"), str):
+                self._set_meta("enrolled_shelter", config["shelter_id"])
             if config.get("ic_token_key"):
                 self._set_meta("ic_token_key", config["ic_token_key"])
 
     def config_version(self) -> str:
         return self._meta("config_version") or ""
+
+    def enrolled_shelter(self) -> str | None:
+        """The shelter HQ enrolled this kiosk at, as HQ last said (None before the first sync)."""
+        return self._meta("enrolled_shelter")
 
     def prereg_keys(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT kid, public_raw FROM prereg_keys"))

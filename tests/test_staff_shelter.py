@@ -4,13 +4,14 @@ import csv
 import io
 import json
 import re
+import urllib.request
 
 import pytest
 
 from evac.events import Person
 from kiosk import staff_store
 from kiosk.store import KioskStore
-from tests.conftest import free_port, run_evac
+from tests.conftest import Server, evac_cmd, free_port, run_evac
 from tests.staff_helpers import HANAKO, ICHIRO, SHELTER, TARO, errors, logged_in, make_app, post, snapshot, wait_for
 from tests.staff_helpers import app, db  # noqa: F401 (fixtures)
 
@@ -118,11 +119,42 @@ def test_sync_panel_after_a_sync_with_a_real_hq(db, store, hq_server):
     assert cell(page, "sync-hq") == "接続できます"
     assert cell(page, "sync-pending") == "0"
     assert cell(page, "sync-clock") == "本部と合っています"  # HQ's Date header, on the same machine
+    assert 'id="enrolled-elsewhere"' not in page
     import sqlite3
     with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as hq_db:
         types = dict(hq_db.execute("SELECT type, count(*) FROM events GROUP BY type").fetchall())
     assert types["consent"] == 2 and types["details"] == 1 and types["shelter_status"] == 1
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", cell(page, "sync-last"))
+
+
+@pytest.mark.slow
+def test_a_kiosk_enrolled_at_another_shelter_says_so_and_goes_on_checking_in(db, store, hq_server, tmp_path):
+    # A slip in `--shelter` (or a kiosk carried to another shelter): HQ counts people where the kiosk
+    # says, so the tablet and the kiosk's start both name the two shelters; nobody is refused.
+    hq = hq_server()
+    token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H002").stdout.strip()
+    app = make_app(db, HQ_URL=hq.url, HQ_TOKEN=token, SYNC_INTERVAL=0.2)
+    syncer = app.extensions["kiosk_sync"]
+    try:
+        wait_for(lambda: KioskStore(db).enrolled_shelter() == "H002" and KioskStore(db).pending() == 0,
+                 "a sync with HQ")
+        page = logged_in(app).get("/staff/summary").text
+    finally:
+        syncer.stop()
+    warning = re.search(r'id="enrolled-elsewhere">([^<]*)<', page).group(1)
+    names = dict(store.db.execute("SELECT id, name FROM shelters WHERE id IN ('H001', 'H002')").fetchall())
+    assert f"H002 {names['H002']}" in warning and f"H001 {names['H001']}" in warning
+    assert "本部はこの端末が記録した避難所で人数を数えます" in warning
+    shelters = {f["properties"]["id"]: f["properties"]["occupancy"]
+                for f in json.loads(urllib.request.urlopen(hq.url + "/api/v1/shelters").read())["features"]}
+    assert shelters["H001"] == 2 and shelters["H002"] == 0   # counted where they are (Ichiro is in his car)
+    # And the kiosk's start says it in one line on the operator's terminal.
+    port = free_port()
+    kiosk = Server(evac_cmd("kiosk", "serve", "--db", str(db), "--shelter", SHELTER, "--port", str(port)),
+                   f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    kiosk.stop()
+    assert ("warning: HQ enrolled this kiosk at H002, but --shelter is H001: HQ will count the people checked "
+            "in here at H001 (if that is a slip, restart with --shelter H002)") in kiosk.log_path.read_text()
 
 
 # -- the 避難者名簿 ------------------------------------------------------------------

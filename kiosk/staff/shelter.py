@@ -68,11 +68,17 @@ def sync_state() -> dict:
     offset, ahead = store.clock_check()
     failure = None if syncer is None else syncer.failure
     behind = offset is not None and offset < -CLOCK_TOLERANCE_S
+    enrolled = store.enrolled_shelter()
     return {"pending": store.pending(), "last_sync_at": store.last_sync_at(),
             "clock_ahead": offset is not None and offset > CLOCK_TOLERANCE_S, "clock_behind": behind,
             "clock_known": offset is not None, "clock_span": _span(offset or 0),
             # Records dated ahead of the clock, when the clock is not known to be behind HQ's.
             "events_ahead": _span(ahead) if ahead > CLOCK_TOLERANCE_S and not behind else None,
+            # HQ enrolled this kiosk elsewhere: a slip in `--shelter`, or a kiosk carried to another
+            # shelter. HQ counts people where the kiosk says, so staff and HQ must know.
+            "enrolled_elsewhere": {"id": enrolled, "name": store.shelter_name(enrolled) or "", "here": _shelter(),
+                                   "here_name": store.shelter_name(_shelter()) or ""}
+            if enrolled and enrolled != _shelter() else None,
             "configured": syncer is not None,
             "reachable": None if syncer is None else failure is None,
             "unreachable": failure is not None and failure.kind == failure.UNREACHABLE,
