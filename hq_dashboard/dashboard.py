@@ -85,7 +85,8 @@ def kiosk_rows() -> list[dict]:
                       if k.last_event_hlc else None)
         out.append({"id": k.id, "shelter_id": k.shelter_id, "last_sync_at": last, "lag_s": int(lag),
                     "events": k.high_seq, "last_event_at": last_event, "silent": lag > silent_s,
-                    "withdrawn": k.withdrawn})
+                    "withdrawn": k.withdrawn,
+                    "elsewhere": k.checks_in_at if k.checks_in_at not in (None, k.shelter_id) else None})
     return out
 
 
@@ -104,6 +105,9 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
         if k.get("silent"):
             since = k["last_sync_at"].strftime("%H:%M UTC") if k["last_sync_at"] else "登録以来"
             out.append(f"端末 {k['id']}（{k['shelter_id']}）から {k['lag_s'] // 60} 分間同期がありません（最終: {since}）")
+        if k.get("elsewhere"):
+            out.append(f"端末 {k['id']}（{k['shelter_id']} に登録）は {k['elsewhere']} で受付をしています。"
+                       f"その人数は {k['elsewhere']} に数えています。端末が移されたのか、設定の誤りか、避難所に確認してください")
         if k.get("withdrawn"):
             out.append(f"端末 {k['id']}（{k['shelter_id']}）は本部が受け付けなかった記録 {k['withdrawn']} 件を取り下げました。"
                        "その記録の人は本部の集計に入っていないことがあります。避難所に確認してください")

@@ -377,9 +377,11 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
         return BatchResult(kiosk["high_seq"], 0, duplicates)
     apply_events(conn, fresh, first_index=duplicates)
     withdrawn = sum(ev.type == WITHDRAWN for ev in fresh)
+    checks_in_at = next((ev.shelter_id for ev in reversed(fresh) if ev.type == CHECKIN), None)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
         high_seq=fresh[-1].seq, last_event_hlc=max(kiosk["last_event_hlc"], max(ev.hlc for ev in fresh)),
-        **({"withdrawn": kiosks_t.c.withdrawn + withdrawn} if withdrawn else {})))
+        **({"withdrawn": kiosks_t.c.withdrawn + withdrawn} if withdrawn else {}),
+        **({"checks_in_at": checks_in_at} if checks_in_at else {})))
     return BatchResult(fresh[-1].seq, len(fresh), duplicates)
 
 

@@ -58,6 +58,9 @@ class Kiosk(db.Model):
     last_sync_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Records this kiosk's lead withdrew because HQ refused them for good: people HQ's picture may lack.
     withdrawn: Mapped[int] = mapped_column(Integer, default=0)   # migration 0017
+    # The shelter of this kiosk's latest check-in: another than shelter_id is a kiosk moved to another
+    # shelter, or started for the wrong one (its people are counted where it says).  Migration 0018.
+    checks_in_at: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class EventRecord(db.Model):

@@ -190,6 +190,29 @@ def test_records_a_kiosk_withdrew_are_counted_and_said_on_the_dashboard(hq_clien
     assert f"端末 {kiosk_id}（H001）は本部が受け付けなかった記録 2 件を取り下げました" in page
 
 
+def test_a_kiosk_checking_in_at_another_shelter_than_enrolled_is_said_on_the_dashboard(hq_client, enroll):
+    # A kiosk carried to another shelter, or started for the wrong one: counted where it says, and HQ is told.
+    token = enroll("H001")
+    k = KioskStream("kiosk-moved")
+    k.checkin(person("前田 一郎"), shelter_id="H001")
+    post(hq_client, token, "kiosk-moved", k.events)
+    kiosk_id = token.split(".")[0]
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert "で受付をしています" not in page and 'class="elsewhere"' not in page
+    k.checkin(person("前田 二郎", birth="1950-02-02"), shelter_id="H002")
+    k.add("needs", person("前田 二郎", birth="1950-02-02"), {"needs": ["elderly"]}, shelter_id="H001")
+    post(hq_client, token, "kiosk-moved", k.events)
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert re.search(rf'<td>{kiosk_id}</td><td>H001<br><strong class="elsewhere">受付: H002</strong></td>', page)
+    assert (f"端末 {kiosk_id}（H001 に登録）は H002 で受付をしています。その人数は H002 に数えています。"
+            "端末が移されたのか、設定の誤りか、避難所に確認してください") in page
+    s = sites(hq_client)
+    assert s["H001"]["occupancy"] == 1 and s["H002"]["occupancy"] == 1
+    k.checkin(person("前田 三郎", birth="1951-03-03"), shelter_id="H001")   # back where it was enrolled
+    post(hq_client, token, "kiosk-moved", k.events)
+    assert "で受付をしています" not in hq_client.get("/dashboard").get_data(as_text=True)
+
+
 def test_exports(hq_client):
     text = hq_client.get("/export/shelters.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))

@@ -118,3 +118,37 @@ def test_a_kiosks_withdrawn_records_are_counted_from_the_log(hq_db_url):
         downgrade(directory=MIGRATIONS_DIR, revision="0016_field_orders")
         db.engine.dispose()
     assert counted == {"K1": 2, "K2": 0, "K3": 0}
+
+
+def test_a_kiosks_latest_check_in_shelter_is_taken_from_the_log(hq_db_url):
+    """0018: kiosks.checks_in_at starts at the shelter of each kiosk database's latest check-in."""
+    import datetime as dt
+
+    from flask_migrate import downgrade, upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR, create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0017_kiosk_withdrawn")
+        with db.engine.begin() as conn:
+            for sid in ("X1", "X2"):
+                conn.execute(db.text(
+                    "INSERT INTO shelters (id, name, name_kana, kind, address, lat, lon, hazards, phone, source, opened,"
+                    " opened_order, occupancy, at_home, in_car, full_order) VALUES (:id, 'x', '', 'shelter', '', 0, 0,"
+                    " '', '', '', true, '', 0, 0, 0, '')"), {"id": sid})
+            for kid, device in (("K1", "dev-1"), ("K2", "dev-2"), ("K3", None)):
+                conn.execute(db.text(
+                    "INSERT INTO kiosks (id, shelter_id, token_hash, device_id, high_seq, last_event_hlc, enrolled_at)"
+                    " VALUES (:id, 'X1', :id, :device, 0, 0, :at)"),
+                    {"id": kid, "device": device, "at": dt.datetime.now(dt.timezone.utc)})
+            for device, seq, etype, sid in (("dev-1", 1, "checkin", "X1"), ("dev-1", 2, "checkin", "X2"),
+                                            ("dev-1", 3, "needs", "X1"), ("dev-2", 1, "checkin", "X1"),
+                                            ("dev-2", 2, "status", "X2")):
+                conn.execute(db.text("INSERT INTO events (device_id, seq, hlc, type, shelter_id, body)"
+                                     " VALUES (:d, :s, 1, :t, :sid, '{}')"), {"d": device, "s": seq, "t": etype, "sid": sid})
+        upgrade(directory=MIGRATIONS_DIR, revision="0018_kiosk_checks_in_at")
+        with db.engine.connect() as conn:
+            latest = dict(conn.execute(db.text("SELECT id, checks_in_at FROM kiosks")).all())
+        downgrade(directory=MIGRATIONS_DIR, revision="0017_kiosk_withdrawn")
+        db.engine.dispose()
+    assert latest == {"K1": "X2", "K2": "X1", "K3": None}
