@@ -51,6 +51,28 @@ def listen_error(host: str, port: int, exc: Exception) -> str:
     return f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc} (check --host and --port)"
 
 
+def write_whole(path, data: bytes) -> None:
+    """Write beside the target and rename over it: a full disk never leaves half a document.  The file
+    is readable by this user only (NamedTemporaryFile's 0600): what is written holds people's data."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path, tmp = Path(path), None
+    try:
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
+            tmp = Path(f.name)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc} (check --out: the folder must exist "
+                           "and be writable); nothing was written") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hq_dashboard import cli as hq_cli
     from kiosk import card_cli, cli as kiosk_cli

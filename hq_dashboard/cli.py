@@ -205,27 +205,6 @@ def add_staff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_whole(path: Path, data: bytes) -> None:
-    """Write beside the target and rename over it: a full disk never leaves half a document."""
-    import os
-    import tempfile
-
-    from evac.cli import CommandError
-    tmp = None
-    try:
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
-            tmp = Path(f.name)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise CommandError(f"cannot write {path}: {exc.strerror or exc} (check --out: the folder must exist "
-                           "and be writable); nothing was written") from None
-
-
 def export_pfif(args: argparse.Namespace) -> int:
     from . import pfif_exchange
     from .db import db
@@ -236,7 +215,8 @@ def export_pfif(args: argparse.Namespace) -> int:
     with app.app_context():
         document, count = pfif_exchange.export(db.session, args.domain)
     if args.out:
-        _write_whole(Path(args.out), document)
+        from evac.cli import write_whole
+        write_whole(Path(args.out), document)
     else:
         sys.stdout.buffer.write(document)
     print(f"exported {count} person record(s) with public consent", file=sys.stderr)
@@ -265,6 +245,34 @@ def import_pfif(args: argparse.Namespace) -> int:
     print(f"added {summary.added}, updated {summary.updated}, skipped {len(summary.skipped)}")
     for reason in summary.skipped:
         print(f"  skipped {reason}")
+def import_records(args: argparse.Namespace) -> int:
+    """A kiosk's records carried by hand (evac kiosk carry): applied as its sync would apply them."""
+    from evac.carried import MAX_FILE_BYTES
+    from evac.cli import CommandError
+
+    from . import notify
+    from .carried import CarriedRefused, apply_carried
+    from .db import db
+    try:
+        if Path(args.file).stat().st_size > MAX_FILE_BYTES:
+            raise CommandError(f"{args.file} is larger than a kiosk's records can be: is it the right file?")
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            result = apply_carried(db.session, data, args.token)
+        except CarriedRefused as exc:
+            raise CommandError(f"{args.file}: {exc.message}") from None
+        if result.applied and notify.enabled(app):
+            notify.send_due(app, db.session)   # news for families who asked, before this command ends
+    print(f"kiosk {result.kiosk_id} (enrolled at {result.shelter_id}): {result.records} record(s) in the file, "
+          f"{result.applied} new at HQ, {result.duplicates} HQ already held; HQ now holds up to record "
+          f"{result.acked_seq} of this kiosk")
+    return 0
+
+
 def import_(args: argparse.Namespace) -> int:
     from evac.opendata import ImportFormatError
     from .db import db
@@ -332,3 +340,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--domain", default="yaizu.evac.example", help="this HQ's own domain (its records are skipped)")
     p.add_argument("file")
     p.set_defaults(func=import_pfif)
+    p = sub.add_parser("import-records", help="a kiosk's records carried by hand (evac kiosk carry), applied as a sync")
+    p.add_argument("--db")
+    p.add_argument("--token", help="the kiosk's token, for a file from a kiosk that ran without HQ")
+    p.add_argument("file")
+    p.set_defaults(func=import_records)

@@ -110,6 +110,27 @@ def new_device(args: argparse.Namespace) -> int:
 
 
 @_refusals_said
+def carry(args: argparse.Namespace) -> int:
+    """The records HQ has not acknowledged, to a file someone carries to HQ while the network is down."""
+    from evac.carried import carried_file
+    from evac.cli import write_whole
+    store = _store(args.db)
+    events = store.events_after(0 if args.all else store.acked_seq)
+    if not events:
+        print("HQ holds every record of this kiosk (as of its last sync): there is nothing to carry; "
+              "--all writes every record anyway")
+        return 0
+    if Path(args.out).is_dir():
+        return _fail(f"{args.out} is a folder: give --out a file name, for example {Path(args.out) / 'records.json'}")
+    write_whole(args.out, carried_file(store.device_id, events, args.token))
+    print(f"wrote {len(events)} record(s), {events[0]['seq']} to {events[-1]['seq']}, to {args.out}. Carry it to "
+          f"HQ: evac hq import-records {Path(args.out).name}" + ("" if args.token else " --token TOKEN (this "
+          "kiosk's token from HQ; the file holds none)") + ". It holds evacuees' personal data: keep it as the "
+          "paper roster is kept, and delete it once HQ has it.")
+    return 0
+
+
+@_refusals_said
 def withdraw(args: argparse.Namespace) -> int:
     """The record HQ refuses for good, shown; withdrawn with --seq and --reason (as the lead does on
     the tablet), so that the records after it reach HQ.  For a kiosk with no lead account on it."""
@@ -254,6 +275,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     who(p)
     p.set_defaults(func=checkout)
 
+    p = sub.add_parser("carry", help="the records HQ has not acknowledged, to a file carried to HQ by hand")
+    p.add_argument("--db", required=True)
+    p.add_argument("--out", required=True, help="the file to write (on a USB stick, say)")
+    p.add_argument("--token", help="this kiosk's token from HQ, so that HQ knows the file is this kiosk's")
+    p.add_argument("--all", action="store_true", help="every record, also those HQ acknowledged")
+    p.set_defaults(func=carry)
     p = sub.add_parser("transfer", help="a person leaves for another shelter")
     who(p)
     p.add_argument("--to", required=True, help="destination shelter id")

@@ -617,6 +617,11 @@ class KioskStore:
                                (self.acked_seq, limit))
         return [json.loads(r[0]) for r in rows]
 
+    def events_after(self, seq: int) -> list[dict]:
+        """Every event after `seq`, oldest first, as sent on the wire (a carried file's, evac.carried)."""
+        return [json.loads(r[0]) for r in self.db.execute("SELECT body FROM events WHERE seq > ? ORDER BY seq",
+                                                          (seq,))]
+
     def set_acked(self, seq: int) -> None:
         if not 0 <= seq <= self.last_seq:
             raise KioskError(f"HQ acknowledged event {seq}, but this kiosk has only written {self.last_seq}")

@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from evac.carried import carried_file
 from evac.events import NEEDS_CODES, STAY_TYPES
 from evac.hlc import wall_ms
 
@@ -139,6 +140,22 @@ def withdraw(seq: int):
     flash(t("The record is withdrawn: the other records go to HQ with the next sync. It stays on this kiosk; "
             "re-enter it once the cause is fixed, or tell HQ."), "ok")
     return redirect(url_for(".summary") + "#sync")
+
+
+@bp.get("/carry")
+@lead_required(message=lambda: t("Only the shelter lead can save the records to a file. Ask the shelter lead on duty."))
+def carry():
+    """The records HQ has not acknowledged, as a file someone carries to HQ (evac.carried).  The lead's
+    only: it holds everyone's personal data and this kiosk's HQ token."""
+    store = get_store()
+    events = store.events_after(store.acked_seq)
+    if not events:
+        flash(t("HQ holds every record of this kiosk: there is nothing to carry."), "ok")
+        return redirect(url_for(".summary") + "#sync")
+    data = carried_file(store.device_id, events, current_app.config.get("HQ_TOKEN"))
+    name = f"records-{_shelter()}-{events[0]['seq']}-{events[-1]['seq']}.json"
+    return Response(data, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 @bp.post("/shelter-status")

@@ -1,0 +1,200 @@
+"""Records carried to HQ by hand while the network is down: the kiosk writes what HQ has not acknowledged
+to a file, HQ applies it as a sync (same token, same batches, same idempotency), and nothing counts twice
+when the network comes back."""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from evac.carried import FORMAT, CarriedFileError, carried_file, read_carried_file
+from evac.events import Person
+from hq_dashboard.carried import CarriedRefused, apply_carried
+from hq_dashboard.db import db
+from kiosk.store import KioskStore
+from tests.conftest import run_evac
+from tests.staff_helpers import logged_in, make_app
+from tests.test_hq_sync_api import counts, occupancy as hq_occupancy
+from tests.test_sync_http import checkin, enroll, occupancy
+
+FAMILY = [Person("津田 一郎", "1950-01-01", "male", "焼津市本町1-1"),
+          Person("津田 花子", "1952-02-02", "female", "焼津市本町1-1")]
+
+
+# -- the file --------------------------------------------------------------------------------------
+
+def test_a_carried_file_says_what_it_is_and_reads_back():
+    events = [{"kiosk_id": "k-1", "seq": 1, "hlc": 5, "type": "checkin"}]
+    data = carried_file("k-1", events, "K1.secret")
+    envelope = json.loads(data)
+    assert envelope["format"] == FORMAT and envelope["version"] == 1
+    back = read_carried_file(data)
+    assert (back.device_id, back.token, back.events) == ("k-1", "K1.secret", events)
+    assert read_carried_file(carried_file("k-1", events)).token is None
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"\xff\xfe binary", "not UTF-8 text"),
+    (b'{"format": "yaizu-evac-carried-records", "version": 1, "events": [', "cut short"),
+    (b'{"type": "FeatureCollection"}', "lacks the format mark"),
+    (b'{"format": "yaizu-evac-carried-records", "version": 2}', "update HQ's software"),
+    (b'{"format": "yaizu-evac-carried-records", "version": 1, "events": []}', "which kiosk database"),
+    (b'{"format": "yaizu-evac-carried-records", "version": 1, "device_id": "k", "events": {}}', "not a list"),
+    (b'{"format": "yaizu-evac-carried-records", "version": 1, "device_id": "k", "token": 5, "events": []}',
+     "token is not text"),
+])
+def test_what_is_not_a_kiosks_file_is_refused_in_words(data, words):
+    with pytest.raises(CarriedFileError, match=re.escape(words)):
+        read_carried_file(data)
+
+
+# -- HQ applies it (SQLite and PostgreSQL) ---------------------------------------------------------
+
+def _kiosk_with(tmp_path, persons, name="kiosk.sqlite3") -> KioskStore:
+    store = KioskStore(tmp_path / name)
+    store.check_in("H001", persons)
+    return store
+
+
+def test_hq_applies_a_carried_file_once_however_often_it_comes(hq_app, hq_client, enroll, tmp_path):
+    token = enroll("H001")
+    store = _kiosk_with(tmp_path, FAMILY)
+    data = carried_file(store.device_id, store.events_after(0), token)
+    with hq_app.app_context():
+        first = apply_carried(db.session, data)
+        again = apply_carried(db.session, data)
+    assert (first.records, first.applied, first.duplicates, first.acked_seq) == (2, 2, 0, 2)
+    assert (again.applied, again.duplicates) == (0, 2)
+    assert first.kiosk_id == token.split(".")[0] and first.shelter_id == "H001"
+    assert hq_occupancy(hq_client) == {"H001": 2} and counts(hq_app) == (2, 2)
+    # A later file that overlaps the first (the kiosk did not hear HQ's acknowledgement) adds only what is new.
+    store.check_in("H001", [Person("津田 三郎", "1980-03-03", "male", "焼津市本町1-1")])
+    with hq_app.app_context():
+        later = apply_carried(db.session, carried_file(store.device_id, store.events_after(0), token))
+    assert (later.applied, later.duplicates, later.acked_seq) == (1, 2, 3)
+    assert hq_occupancy(hq_client) == {"H001": 3}
+
+
+def test_a_carried_file_goes_in_batches_and_a_bad_record_stops_it_where_it_is(hq_app, hq_client, enroll, tmp_path):
+    token = enroll("H001")
+    store = KioskStore(tmp_path / "big.sqlite3")
+    for i in range(1100):
+        store.check_in("H001", [Person(f"大勢 {i}", "1970-01-01", "female", f"焼津市本町{i}")])
+    events = store.events_after(0)
+    bad = json.loads(json.dumps(events))
+    bad[1049]["person"]["birth_date"] = "1970-13-01"       # record 1050: a date no month has
+    with hq_app.app_context():
+        with pytest.raises(CarriedRefused) as refused:
+            apply_carried(db.session, carried_file(store.device_id, bad, token))
+    assert refused.value.applied == 1000
+    assert "HQ refuses records 1001–1100 of the file (counted from record 1001): event 50 of the batch" in str(refused.value)
+    assert "the 1000 new record(s) before them are applied; applying the file again is safe" in str(refused.value)
+    assert hq_occupancy(hq_client) == {"H001": 1000}        # the first batch whole, nothing of the second
+    with hq_app.app_context():
+        fixed = apply_carried(db.session, carried_file(store.device_id, events, token))
+    assert (fixed.applied, fixed.duplicates, fixed.acked_seq) == (100, 1000, 1100)
+    assert hq_occupancy(hq_client) == {"H001": 1100}
+
+
+def test_hq_refuses_a_file_it_cannot_trust_and_applies_nothing(hq_app, hq_client, enroll, tmp_path):
+    token = enroll("H001")
+    store = _kiosk_with(tmp_path, FAMILY)
+    events = store.events_after(0)
+    with hq_app.app_context():
+        for data, given, words in [
+            (carried_file(store.device_id, events), None, "holds no kiosk token"),
+            (carried_file(store.device_id, events, token.split(".")[0] + ".wrong"), None, "is wrong"),
+            (carried_file(store.device_id, events, "K0000.x"), None, "no kiosk is enrolled under this token"),
+            (b"PK\x03\x04 a zip", None, "not a kiosk's records"),
+        ]:
+            with pytest.raises(CarriedRefused, match=re.escape(words)) as refused:
+                apply_carried(db.session, data, given)
+            assert "nothing was applied" in str(refused.value)
+        apply_carried(db.session, carried_file(store.device_id, events, token))
+        # A record changed after HQ has it: a kiosk's events never change, so the file is refused.
+        changed = json.loads(json.dumps(events))
+        changed[1]["person"]["name"] = "津田 華子"
+        with pytest.raises(CarriedRefused, match="differs from the event 2 HQ already holds"):
+            apply_carried(db.session, carried_file(store.device_id, changed, token))
+        # Another kiosk's token on this kiosk's file: one token, one kiosk database.
+        with pytest.raises(CarriedRefused, match="already enrolled under another token"):
+            apply_carried(db.session, carried_file(store.device_id, events, enroll("H002")))
+    assert hq_occupancy(hq_client) == {"H001": 2} and counts(hq_app) == (2, 2)
+
+
+def test_a_file_from_a_kiosk_that_ran_without_hq_takes_a_token_given_at_hq(hq_app, hq_client, enroll, tmp_path):
+    store = _kiosk_with(tmp_path, FAMILY)
+    data = carried_file(store.device_id, store.events_after(0))
+    with hq_app.app_context():
+        result = apply_carried(db.session, data, enroll("H001"))
+    assert result.applied == 2 and hq_occupancy(hq_client) == {"H001": 2}
+
+
+# -- by hand, end to end: the kiosk's command, the stick, HQ's command, then the network ---------------
+
+@pytest.mark.slow
+def test_records_carried_by_hand_then_synced_count_once(hq_server, tmp_path):
+    hq = hq_server()
+    token = enroll(hq.db_url, "H001")
+    kiosk = tmp_path / "kiosk.sqlite3"
+    for name in ("津田 一郎", "津田 花子"):
+        checkin(kiosk, name)
+    stick = tmp_path / "usb" / "records.json"
+    stick.parent.mkdir()
+    wrote = run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(stick), "--token", token)
+    assert wrote.returncode == 0, wrote.stderr
+    assert wrote.stdout.startswith(f"wrote 2 record(s), 1 to 2, to {stick}. Carry it to HQ")
+    assert "personal data" in wrote.stdout and os.stat(stick).st_mode & 0o077 == 0   # for this user only
+    applied = run_evac("hq", "import-records", "--db", hq.db_url, str(stick))
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.strip().endswith("2 record(s) in the file, 2 new at HQ, 0 HQ already held; "
+                                            "HQ now holds up to record 2 of this kiosk")
+    assert occupancy(hq.url) == {"H001": 2}      # the running HQ counts them at once
+    # The network comes back: the kiosk sends what it never heard acknowledged, and one more.
+    checkin(kiosk, "津田 三郎")
+    synced = run_evac("kiosk", "sync", "--db", str(kiosk), "--hq", hq.url, "--token", token)
+    assert synced.returncode == 0, synced.stderr
+    assert occupancy(hq.url) == {"H001": 3}
+    nothing = run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(stick))
+    assert nothing.returncode == 0 and "there is nothing to carry" in nothing.stdout
+
+
+def test_the_commands_say_what_is_wrong_in_one_line(tmp_path):
+    kiosk = tmp_path / "kiosk.sqlite3"
+    checkin(kiosk, "津田 一郎")
+    folder = run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(tmp_path))
+    assert folder.returncode == 2 and f"{tmp_path} is a folder" in folder.stderr
+    missing = run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(tmp_path / "no" / "such.json"))
+    assert missing.returncode == 2 and "nothing was written" in missing.stderr
+    hq_db = tmp_path / "hq.sqlite3"
+    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    for path, words in [(tmp_path / "absent.json", "cannot read"), (kiosk, "not a kiosk's records")]:
+        refused = run_evac("hq", "import-records", "--db", str(hq_db), str(path))
+        assert refused.returncode == 2 and words in refused.stderr and "Traceback" not in refused.stderr
+
+
+# -- on the staff tablet: the lead saves the file ------------------------------------------------
+
+def test_the_lead_saves_the_records_hq_lacks_staff_are_told_to_ask(tmp_path):
+    db_path = tmp_path / "kiosk.sqlite3"
+    store = _kiosk_with(tmp_path, FAMILY)
+    app = make_app(db_path, HQ_TOKEN="K1234.secret", HQ_URL="http://127.0.0.1:9", START_SYNC=False)
+    lead = logged_in(app, "tanaka")
+    page = lead.get("/staff/summary").text
+    assert 'id="carry-download"' in page and "本部に届ける記録 2 件を保存" in page
+    answer = lead.get("/staff/carry")
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="records-H001-1-2.json"'
+    carried = read_carried_file(answer.data)
+    assert (carried.device_id, carried.token, [e["seq"] for e in carried.events]) == (store.device_id, "K1234.secret",
+                                                                                     [1, 2])
+    staff = logged_in(app, "sato")
+    assert 'id="carry-ask-lead"' in staff.get("/staff/summary").text
+    refused = staff.get("/staff/carry")
+    assert refused.status_code == 403 and "避難所責任者だけ" in refused.text and b"K1234" not in refused.data
+    store.set_acked(2)
+    assert 'id="carry"' not in lead.get("/staff/summary").text
+    done = lead.get("/staff/carry", follow_redirects=True)
+    assert "届ける記録はありません" in done.text
