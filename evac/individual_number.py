@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Twelve digits, possibly split by spaces or hyphens as people write them (1234 5678 9018),
-# not part of a longer run of digits.
-_CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9][ \-]?){11}[0-9](?![0-9])")
+# Twelve digits, possibly split as people write them (1234 5678 9018): by spaces, and by the hyphens,
+# dashes and long vowel marks a Japanese IME offers (−, ‐, ー), dots, commas, slashes, up to three in a
+# row (1234 - 5678); not part of a longer run of digits.  Checked after NFKC (全角 digits and spaces).
+_SEPARATOR = "[\\s\\-‐‑‒–—―−ー_.,/・]{0,3}"
+_CANDIDATE = re.compile(f"(?<![0-9])(?:[0-9]{_SEPARATOR}){{11}}[0-9](?![0-9])")
+_NOT_DIGIT = re.compile("[^0-9]")
 
 
 def check_digit(first_eleven: str) -> int:
@@ -27,10 +30,18 @@ def is_individual_number(digits: str) -> bool:
     return len(digits) == 12 and digits.isdigit() and check_digit(digits[:11]) == int(digits[11])
 
 
-def contains_individual_number(text: str) -> bool:
-    """Whether `text` holds twelve digits that are a valid Individual Number (full-width digits too)."""
+def contains_individual_number(text: str, phones: bool = False) -> bool:
+    """Whether `text` holds twelve digits that are a valid Individual Number (full-width digits too).
+    `phones`: the text may hold phone numbers (a contact): twelve digits written as a phone number in
+    Japan or from abroad (0…, +…, 81…) are taken for one."""
     text = unicodedata.normalize("NFKC", text)
-    return any(is_individual_number(re.sub(r"[ \-]", "", m.group())) for m in _CANDIDATE.finditer(text))
+    for m in _CANDIDATE.finditer(text):
+        digits = _NOT_DIGIT.sub("", m.group())
+        if phones and (digits.startswith(("0", "81")) or text[:m.start()].rstrip().endswith("+")):
+            continue
+        if is_individual_number(digits):
+            return True
+    return False
 
 
 def looks_like_individual_number_not_phone(phone: str) -> bool:

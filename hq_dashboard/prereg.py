@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, InvalidEvent, parse_person
+from evac.individual_number import contains_individual_number
 from evac.prereg_qr import Household, Member, key_id, sign
 
 from .models import PreregHousehold, PreregKey
@@ -64,6 +65,11 @@ def revoked_ids(session: Session) -> list[str]:
                   .scalars())
 
 
+# 番号法 §20: a pre-registration is no use the law allows for the number; it would be signed into the QR.
+_NUMBER_REFUSED = ("{what} holds what looks like a 12-digit Individual Number (マイナンバー): "
+                   "it must not be recorded; write something else")
+
+
 def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
     if not isinstance(data, dict):
         raise PreregError("form", "the registration must be a JSON object")
@@ -78,6 +84,8 @@ def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
         raise PreregError("contact", "the contact must be text")
     if len(contact) > 100:
         raise PreregError("contact", "the contact is too long")
+    if contains_individual_number(contact, phones=True):
+        raise PreregError("contact", _NUMBER_REFUSED.format(what="the contact"))
     code = data.get("family_code") or ""
     if not isinstance(code, str):
         raise PreregError("family_code", "the family code must be text")
@@ -87,6 +95,8 @@ def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
                                          "characters: your family gives it when they ask about you")
     if code and consent != "family":
         raise PreregError("family_code", "a family code only goes with answers to the family")
+    if contains_individual_number(code):
+        raise PreregError("family_code", _NUMBER_REFUSED.format(what="the family code"))
     raw_members = data.get("members")
     if not isinstance(raw_members, list) or not 1 <= len(raw_members) <= MAX_MEMBERS:
         raise PreregError("members", f"register 1 to {MAX_MEMBERS} people")
