@@ -219,11 +219,20 @@ def add_staff(args: argparse.Namespace) -> int:
     """A staff account on this kiosk; the password comes on stdin so it stays out of shell history."""
     from .staff_store import add_staff as add
     password = sys.stdin.readline().rstrip("\r\n")
+    existed = Path(args.db).exists()
+    store = _store(args.db, may_create=True)
     try:
-        account = add(_store(args.db, may_create=True), args.name, args.role, password)
+        account = add(store, args.name, args.role, password)
     except KioskError as exc:
+        store.close()
+        if not existed:  # a refused account leaves no kiosk database behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(args.db + suffix).unlink(missing_ok=True)
         return _fail(str(exc))
     print(f"staff account added: {account.name} ({account.role})")
+    if not existed:
+        # Staff may be set up before the kiosk's first start; a mistyped --db must not go unnoticed.
+        print(f"a new kiosk database was made at {args.db}: start the kiosk with --db {args.db}")
     return 0
 
 

@@ -412,3 +412,19 @@ def test_an_hq_from_before_the_key_moved_keeps_its_secret_key(tmp_path):
     assert done.returncode == 0, done.stderr
     assert key.read_text().strip() == "ab" * 32 and (key.stat().st_mode & 0o777) == 0o600
     assert f"copied {old} to {key}" in done.stderr
+
+
+def test_add_staff_says_when_it_made_a_new_kiosk_database_and_leaves_none_when_refused(tmp_path):
+    # Staff may be set up before the kiosk's first start; a mistyped --db must not go unnoticed.
+    new = tmp_path / "kiosk-new.sqlite3"
+    said = run_evac("kiosk", "add-staff", "--db", str(new), "--name", "sato", "--role", "staff",
+                    input="long enough pw\n")
+    assert said.returncode == 0, said.stderr
+    assert f"a new kiosk database was made at {new}: start the kiosk with --db {new}" in said.stdout
+    again = run_evac("kiosk", "add-staff", "--db", str(new), "--name", "tanaka", "--role", "lead",
+                     input="long enough pw\n")
+    assert again.returncode == 0 and "a new kiosk database" not in again.stdout
+    typo = tmp_path / "kiosk-typo.sqlite3"
+    refused(run_evac("kiosk", "add-staff", "--db", str(typo), "--name", "sato", "--role", "staff", input="short\n"),
+            "password")
+    assert not any(p.name.startswith("kiosk-typo") for p in tmp_path.iterdir())
