@@ -71,13 +71,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     expired_forms.init_app(app)
 
-    from . import api, dashboard, map_page, pages, prereg_pages, safety_api, safety_pages, staff
+    from . import api, carried_pages, dashboard, map_page, pages, prereg_pages, safety_api, safety_pages, staff
     from .limits import limiter, too_many_requests
     limiter.init_app(app)
     app.register_error_handler(429, too_many_requests)
     staff.login_manager.init_app(app)
     csrf.exempt(api.bp)  # kiosks authenticate with their token; the JSON API has no browser session
     csrf.exempt(safety_api.bp)  # JSON only: a browser cannot post it cross-site without CORS
+    csrf.exempt(carried_pages.upload)  # its form checks the token itself, once the larger body is allowed
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(prereg_pages.bp)
@@ -86,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff.bp)
     app.register_blueprint(map_page.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(carried_pages.bp)
     return app
 
 

@@ -198,3 +198,58 @@ def test_the_lead_saves_the_records_hq_lacks_staff_are_told_to_ask(tmp_path):
     assert 'id="carry"' not in lead.get("/staff/summary").text
     done = lead.get("/staff/carry", follow_redirects=True)
     assert "届ける記録はありません" in done.text
+
+
+# -- at HQ, in the browser: staff upload the file ---------------------------------------------------
+
+def _staff_client(hq_app, hq_client):
+    from hq_dashboard.staff import add_staff
+    with hq_app.app_context():
+        add_staff(db.session, "hq-records", "correct horse battery")
+    hq_app.config["WTF_CSRF_ENABLED"] = True
+    assert hq_client.post("/staff/login", data={"csrf_token": _csrf(hq_client, "/staff/login"), "username": "hq-records",
+                                                "password": "correct horse battery"}).status_code == 302
+    return hq_client
+
+
+def _csrf(client, path: str) -> str:
+    return re.search(r'name="csrf_token"[^>]* value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def _upload(client, data: bytes, token: str = "", csrf: bool = True):
+    import io
+    form = {"file": (io.BytesIO(data), "records.json"), "token": token}
+    if csrf:
+        form["csrf_token"] = _csrf(client, "/staff/carried")
+    return client.post("/staff/carried", data=form, content_type="multipart/form-data")
+
+
+def test_hq_staff_apply_a_carried_file_in_the_browser(hq_app, hq_client, enroll):
+    from tests.wire import KioskStream, person
+    assert hq_app.test_client().get("/staff/carried").status_code == 302      # staff only
+    token = enroll("H001")
+    # Days of a big shelter's records: larger than any other request HQ takes (4 MB).
+    k = KioskStream("kiosk-far")
+    for i in range(20000):
+        k.checkin(person(f"遠方 {i}", address=f"焼津市本町{i}"))
+    data = carried_file("kiosk-far", k.events, token)
+    assert len(data) > hq_app.config["MAX_CONTENT_LENGTH"]
+    client = _staff_client(hq_app, hq_client)
+    refused = _upload(client, data, csrf=False)
+    assert refused.status_code == 422 and hq_occupancy(client) == {}        # a form from elsewhere: nothing
+    page = _upload(client, data)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200, text
+    result = re.search(r'id="carried-result"[^>]*>(.*?)</div>', text, re.S).group(1)
+    assert f"端末 {token.split('.')[0]}（H001 に登録）: ファイルの記録 20000 件のうち、新しい記録 20000 件" in result
+    assert hq_occupancy(client) == {"H001": 20000}
+    again = _upload(client, data).get_data(as_text=True)
+    assert "新しい記録 0 件を取り込みました（20000 件は取り込み済み）" in again
+    bad = _upload(client, b"not a file from a kiosk")
+    assert bad.status_code == 422
+    assert "取り込めませんでした / Not applied: the file is not a kiosk&#39;s records" in bad.get_data(as_text=True)
+    other = KioskStream("kiosk-other")
+    other.checkin(person("他所 一"))
+    tokenless = _upload(client, carried_file("kiosk-other", other.events))
+    assert tokenless.status_code == 422 and "holds no kiosk token" in tokenless.get_data(as_text=True)
+    assert hq_occupancy(client) == {"H001": 20000}
