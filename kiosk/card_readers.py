@@ -51,11 +51,14 @@ class PcscReader:
                 self._release(connection)
                 continue
             holding.append(connection)
-        if len(holding) > 1:
-            # Which card is the evacuee's?  A PIN sent to the wrong one would spend a try of a stranger's card.
+        if len(holding) > 1 or (holding and (busy or failed is not None)):
+            # Which card is the evacuee's?  A PIN sent to the wrong one would spend a try of a stranger's
+            # card; a reader another program holds, or a card we could not open, may be theirs too.
             for connection in holding:
                 self._release(connection)
-            raise CardError("two_cards", f"there are cards on {len(holding)} readers; take away all but "
+            if busy:
+                raise CardError("busy", "another program is using a card reader; try again in a moment")
+            raise CardError("two_cards", "there are cards on more than one reader; take away all but "
                                          "your own card and try again")
         if holding:
             return holding[0]
@@ -73,11 +76,12 @@ class PcscReader:
         return bytes(data), (sw1 << 8) | sw2
 
     def _release(self, connection) -> None:
-        try:
-            connection.disconnect()  # pyscard's default disposition powers the card off
-            connection.release()     # and the PC/SC context goes now, not at garbage collection
-        except self._errors:
-            pass
+        for step in (connection.disconnect,  # pyscard's default disposition powers the card off
+                     connection.release):    # and the PC/SC context goes now, not at garbage collection
+            try:
+                step()
+            except self._errors:
+                pass
 
     def close(self) -> None:
         self._release(self.connection)
