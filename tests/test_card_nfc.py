@@ -153,3 +153,11 @@ def test_full_width_pin_digits_check_the_card_holder_in(nfc_card, tmp_path):
     ok = app.test_client().post("/api/card-checkin", json={"pin": "２４６８"})
     assert ok.status_code == 201, ok.get_json()
     assert ok.get_json()["name"] == "Nguyen Thi Lan" and applet.pin_tries == 3
+
+
+def test_full_width_pin_digits_through_evac_card_read(nfc_card):
+    """The same at `evac card read` (was a UnicodeEncodeError traceback)."""
+    applet = MyNumberApplet(CardIdentity(**IDENTITY))
+    result = read(nfc_card(applet), "--pin-stdin", secret="２４６８")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == "Nguyen Thi Lan" and "Traceback" not in result.stderr
