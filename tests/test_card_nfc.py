@@ -130,7 +130,7 @@ def test_a_reader_that_cannot_read_type_b_says_so(monkeypatch):
     """Some nfcpy readers (PN531-based ones, say) cannot sense Type B: nfcpy raises
     UnsupportedTargetError.  No such reader is here, so the udp device is given the PN531 driver's own
     sense_ttb; the rest (ContactlessFrontend.sense re-raising it for a single target) is nfcpy's."""
-    nfc = pytest.importorskip("nfc")
+    pytest.importorskip("nfc")
     import nfc.clf.pn531
     import nfc.clf.udp
 
