@@ -13,8 +13,7 @@ class PcscReader:
 
     def __init__(self, reader_name: str | None = None):
         try:
-            from smartcard.Exceptions import CardConnectionException, NoCardException
-            from smartcard.scard import SCARD_E_SHARING_VIOLATION, SCARD_SHARE_EXCLUSIVE
+            from smartcard.Exceptions import CardConnectionException
             from smartcard.System import readers
         except ImportError:
             raise CardError("no_reader", "PC/SC support (pyscard) is not installed on this kiosk") from None
@@ -28,17 +27,46 @@ class PcscReader:
         if not available:
             raise CardError("no_reader", "no card reader is connected" +
                             (f" with a name starting {reader_name!r}" if reader_name else ""))
-        self.connection = available[0].createConnection()
-        try:
-            # Exclusive: no other program on this machine (`evac card read`, say) talks to the card
-            # between our reading its tries left and sending the PIN.
-            self.connection.connect(mode=SCARD_SHARE_EXCLUSIVE)
-        except NoCardException:
-            raise CardError("no_card", "there is no card on the reader") from None
-        except CardConnectionException as exc:
-            if getattr(exc, "hresult", 0) & 0xFFFFFFFF == SCARD_E_SHARING_VIOLATION & 0xFFFFFFFF:
-                raise CardError("busy", "another program is using the card reader; try again in a moment") from None
-            raise CardError("no_card", f"the card could not be read ({exc})") from None
+        self.connection = self._connect_to_the_card(available)
+
+    def _connect_to_the_card(self, available):
+        """The connection to the one reader holding a card: the tap watcher wakes the screen for a card
+        on any reader, so the card is looked for on each, not only the first."""
+        from smartcard.Exceptions import CardConnectionException, NoCardException
+        from smartcard.scard import SCARD_E_SHARING_VIOLATION, SCARD_SHARE_EXCLUSIVE
+        holding, busy, failed = [], False, None
+        for reader in available:
+            connection = reader.createConnection()
+            try:
+                # Exclusive: no other program on this machine (`evac card read`, say) talks to the card
+                # between our reading its tries left and sending the PIN.
+                connection.connect(mode=SCARD_SHARE_EXCLUSIVE)
+            except (NoCardException, CardConnectionException) as exc:
+                if isinstance(exc, NoCardException):
+                    pass
+                elif getattr(exc, "hresult", 0) & 0xFFFFFFFF == SCARD_E_SHARING_VIOLATION & 0xFFFFFFFF:
+                    busy = True
+                else:
+                    failed = exc
+                self._release(connection)
+                continue
+            holding.append(connection)
+        if len(holding) > 1 or (holding and (busy or failed is not None)):
+            # Which card is the evacuee's?  A PIN sent to the wrong one would spend a try of a stranger's
+            # card; a reader another program holds, or a card we could not open, may be theirs too.
+            for connection in holding:
+                self._release(connection)
+            if busy:
+                raise CardError("busy", "another program is using a card reader; try again in a moment")
+            raise CardError("two_cards", "there are cards on more than one reader; take away all but "
+                                         "your own card and try again")
+        if holding:
+            return holding[0]
+        if busy:
+            raise CardError("busy", "another program is using the card reader; try again in a moment")
+        if failed is not None:
+            raise CardError("no_card", f"the card could not be read ({failed})")
+        raise CardError("no_card", "there is no card on the reader")
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         try:
@@ -47,12 +75,27 @@ class PcscReader:
             raise ConnectionError(str(exc)) from None
         return bytes(data), (sw1 << 8) | sw2
 
+    def _release(self, connection) -> None:
+        for step in (connection.disconnect,  # pyscard's default disposition powers the card off
+                     connection.release):    # and the PC/SC context goes now, not at garbage collection
+            try:
+                step()
+            except self._errors:
+                pass
+
     def close(self) -> None:
-        try:
-            self.connection.disconnect()  # pyscard's default disposition powers the card off
-            self.connection.release()     # and the PC/SC context goes now, not at garbage collection
-        except self._errors:
-            pass
+        self._release(self.connection)
+
+
+def _nfc_reader_failed(device: str, exc: Exception, what: str) -> CardError:
+    """A reader unplugged or reset mid-wait (OSError, ENODEV), or one that cannot read `what`
+    (nfcpy's UnsupportedTargetError): the kiosk's reader is not usable, whoever holds a card to it."""
+    import nfc.clf
+    if isinstance(exc, nfc.clf.UnsupportedTargetError):
+        return CardError("no_reader", f"this NFC reader ({device}) cannot read {what}; "
+                                      "scan a QR code or ask staff")
+    return CardError("no_reader", f"the NFC reader at {device!r} stopped working ({exc}); "
+                                  "check that it is plugged in, or scan a QR code or ask staff")
 
 
 class NfcReader:
@@ -68,22 +111,29 @@ class NfcReader:
             self.clf = nfc.ContactlessFrontend(device)
         except (IOError, OSError) as exc:
             raise CardError("no_reader", f"no NFC reader at {device!r} ({exc})") from None
+        self._errors = (nfc.clf.CommunicationError, nfc.tag.TagCommandError)
+        try:
+            self.tag = self._wait_for_card(nfc, device, wait)
+        except BaseException:
+            self.close()  # the frontend (and its USB device) is not left open behind a failed read
+            raise
+
+    def _wait_for_card(self, nfc, device: str, wait: float):
         deadline = time.monotonic() + wait
         target = None
-        while target is None and time.monotonic() < deadline:
-            target = self.clf.sense(nfc.clf.RemoteTarget("106B"), iterations=1, interval=0.2)
-        if target is None:
-            self.clf.close()
-            raise CardError("no_card", "no card was held to the reader")
         try:
-            self.tag = nfc.tag.activate(self.clf, target)
+            while target is None and time.monotonic() < deadline:
+                target = self.clf.sense(nfc.clf.RemoteTarget("106B"), iterations=1, interval=0.2)
+            if target is None:
+                raise CardError("no_card", "no card was held to the reader")
+            tag = nfc.tag.activate(self.clf, target)
         except nfc.clf.CommunicationError as exc:
-            self.clf.close()
             raise CardError("card_removed", f"the card could not be read; please hold it still ({exc})") from None
-        if self.tag is None:
-            self.clf.close()
+        except (OSError, nfc.clf.Error) as exc:
+            raise _nfc_reader_failed(device, exc, "My Number cards (ISO 14443 Type B)") from None
+        if tag is None:
             raise CardError("not_my_number_card", "this card is not a My Number card")
-        self._errors = (nfc.clf.CommunicationError, nfc.tag.TagCommandError)
+        return tag
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         try:
@@ -116,5 +166,7 @@ def read_felica_idm(device: str = "usb", wait: float = 15.0) -> bytes:
             if target is not None and target.sensf_res and len(target.sensf_res) >= 9:
                 return bytes(target.sensf_res[1:9])
         raise CardError("no_card", "no IC card was held to the reader")
+    except (OSError, nfc.clf.Error) as exc:
+        raise _nfc_reader_failed(device, exc, "transport IC cards (FeliCa)") from None
     finally:
         clf.close()

@@ -107,10 +107,11 @@ def test_a_card_pulled_away_mid_read():
 
 
 def test_the_individual_number_can_never_be_selected():
+    from evac.card.mynumber import RefusedAPDU
     guarded = NumberSafeTransmit(transmit_of(card()))
     guarded(bytes.fromhex("00A4040C0AD3921000310001010408"))
     for ef in ("0001", "0014"):
-        with pytest.raises(PermissionError):
+        with pytest.raises(RefusedAPDU):
             guarded(bytes.fromhex("00A4020C02" + ef))
 
 
@@ -171,6 +172,100 @@ def test_the_guard_lets_nothing_else_reach_the_card(apdu):
     from evac.card.mynumber import NumberSafeTransmit
     sent = []
     guard = NumberSafeTransmit(lambda a: sent.append(a) or (b"", 0x9000))
-    with pytest.raises(PermissionError):
+    with pytest.raises(Exception) as refused:
         guard(bytes.fromhex(apdu))
     assert sent == []
+    # Not an OSError: the readers' "card pulled away" handling (OSError, ConnectionError) must never
+    # swallow a guard hit and tell the evacuee to hold the card still.
+    assert type(refused.value).__name__ == "RefusedAPDU" and not isinstance(refused.value, OSError)
+
+
+# --- review fixes: input a Japanese IME types, status words, malformed and hostile card data -------
+
+def _counting(applet: MyNumberApplet):
+    """transmit_of(applet), keeping every APDU sent."""
+    sent, inner = [], transmit_of(applet)
+
+    def transmit(apdu: bytes):
+        sent.append(bytes(apdu))
+        return inner(apdu)
+    return transmit, sent
+
+
+def test_full_width_digits_are_the_same_pin_and_code_b():
+    """What a Japanese IME types (全角 ４３２１) is the evacuee's PIN, not a crash."""
+    applet = card()
+    assert read_basic4(transmit_of(applet), pin="４３２１").birth_date == "1980-02-17"
+    assert read_basic4(transmit_of(applet), code_b="５５０２１７２０３０１２３４").birth_date == "1980-02-17"
+    assert applet.pin_tries == 3 and applet.code_b_tries == 10
+
+
+@pytest.mark.parametrize("secret", [{"pin": "٤٣٢١"}, {"pin": "४३२१"}, {"pin": "43２"}, {"pin": "4321 "},
+                                    {"code_b": "٥٥٠٢١٧٢٠٣٠١٢٣٤"}])
+def test_other_digits_are_refused_before_the_card_is_touched(secret):
+    """Arabic-Indic or Devanagari digits pass `\\d`, but no card holds them: refused before any APDU,
+    so a malformed PIN never spends a try (and never crashes the read)."""
+    applet = card()
+    transmit, sent = _counting(applet)
+    with pytest.raises(CardError) as refused:
+        read_basic4(transmit, **secret)
+    assert refused.value.code == "bad_input"
+    assert sent == [] and applet.pin_tries == 3 and applet.code_b_tries == 10
+
+
+def test_a_wrong_pin_the_card_does_not_count_is_a_wrong_pin_sent_once():
+    """SW 6300 (verification failed, no count) after the PIN: the evacuee is told the PIN is wrong,
+    tries unknown; the PIN is sent once only, and the next read counts the tries again first."""
+    applet = card()
+    inner = transmit_of(applet)
+    sent = []
+
+    def uncounting(apdu: bytes):
+        sent.append(bytes(apdu))
+        data, sw = inner(apdu)
+        if apdu[1] == 0x20 and len(apdu) > 4 and sw & 0xFFF0 == 0x63C0:
+            sw = 0x6300
+        return data, sw
+    with pytest.raises(CardError) as wrong:
+        read_basic4(uncounting, pin="0000")
+    assert wrong.value.code == "wrong_secret" and wrong.value.tries_left is None
+    assert "not right" in wrong.value.message
+    assert [a for a in sent if a[1] == 0x20 and len(a) > 4] == [bytes.fromhex("002000800430303030")]
+    assert applet.pin_tries == 2
+    assert read_basic4(uncounting, pin="4321").name == "𠮷田 花子"
+
+
+def _nested(depth: int) -> bytes:
+    """FF20 { 30 { 30 { … } } }: TLVs nested `depth` deep, each as short as BER allows."""
+    inner = b""
+    for _ in range(depth):
+        inner = encode(0x30, inner)
+    return encode(0xFF20, inner)
+
+
+def test_deeply_nested_card_data_is_corrupt_not_a_crash():
+    data = _nested(1040)
+    assert len(data) <= 4096  # small enough to be read whole: the parser must cope
+    applet = card()
+    applet.basic4 = data
+    with pytest.raises(CardError) as refused:
+        read_basic4(transmit_of(applet), pin="4321")
+    assert refused.value.code == "corrupt"
+    with pytest.raises(TLVError, match="nested"):
+        parse(data)
+
+
+@pytest.mark.parametrize("padding", [5000, 0x20000])
+def test_a_basic4_file_larger_than_it_can_be_is_corrupt_and_not_read(padding):
+    """A header declaring kilobytes or megabytes: one READ BINARY, then 'corrupt' -- not hundreds of
+    reads while the kiosk's only reader is held (nor, past offset 7FFF, a guard hit called a moved card)."""
+    fields = b"".join(encode(tag, value) for tag, value in (
+        (0xDF22, "焼津 花子".encode()), (0xDF23, "焼津市".encode()), (0xDF24, b"19800217"), (0xDF25, b"2"),
+        (0xDF26, b"\x00" * padding)))
+    applet = card()
+    applet.basic4 = encode(0xFF20, fields)
+    transmit, sent = _counting(applet)
+    with pytest.raises(CardError) as refused:
+        read_basic4(transmit, pin="4321")
+    assert refused.value.code == "corrupt"
+    assert sum(1 for a in sent if a[1] == 0xB0) == 1

@@ -81,3 +81,83 @@ def test_the_kiosk_checks_a_card_holder_in_through_nfcpy(nfc_card, tmp_path):
     assert [e.person.name for e in KioskStore(tmp_path / "k.sqlite3").checked_in("H031")] == ["Nguyen Thi Lan"]
     for path in tmp_path.rglob("*"):
         assert not path.is_file() or NUMBER.encode() not in path.read_bytes()
+
+
+# --- review fixes: a reader that fails or cannot read the card is named, never a crash ----------
+
+def _open_sockets() -> int:
+    """Sockets this process holds open (nfcpy's udp device is one while its frontend is open)."""
+    import os
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:  # the directory listing's own descriptor, gone by now
+            pass
+    return count
+
+
+def test_a_reader_that_fails_while_waiting_is_named_and_closed():
+    """An OSError out of nfcpy's sense loop (a USB reader unplugged or reset gives ENODEV; here nfcpy's
+    udp device gets EACCES from the kernel for a broadcast address) is 'no reader', and the frontend's
+    device is closed, for NfcReader (My Number) and read_felica_idm (transport IC cards) alike."""
+    pytest.importorskip("nfc")
+    from evac.card.mynumber import CardError
+    from kiosk.card_readers import NfcReader, read_felica_idm
+    device = f"udp:255.255.255.255:{free_udp_port()}"
+    before = _open_sockets()
+    with pytest.raises(CardError) as failed:
+        NfcReader(device, wait=2)
+    assert failed.value.code == "no_reader" and "stopped working" in failed.value.message
+    assert _open_sockets() == before, "the NFC frontend was left open"
+    with pytest.raises(CardError) as failed:
+        read_felica_idm(device, wait=2)
+    assert failed.value.code == "no_reader" and "stopped working" in failed.value.message
+    assert _open_sockets() == before
+
+
+def test_the_kiosk_answers_a_failed_reader_with_a_message_not_a_500(tmp_path):
+    pytest.importorskip("nfc")
+    from kiosk import create_app
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "nfc", "NFC_DEVICE": f"udp:255.255.255.255:{free_udp_port()}", "CARD_WAIT": 2})
+    resp = app.test_client().post("/api/card-checkin", json={"pin": "2468"})
+    assert resp.status_code == 422 and resp.get_json()["error"] == "no_reader"
+    assert "plugged in" in resp.get_json()["message"]
+
+
+def test_a_reader_that_cannot_read_type_b_says_so(monkeypatch):
+    """Some nfcpy readers (PN531-based ones, say) cannot sense Type B: nfcpy raises
+    UnsupportedTargetError.  No such reader is here, so the udp device is given the PN531 driver's own
+    sense_ttb; the rest (ContactlessFrontend.sense re-raising it for a single target) is nfcpy's."""
+    pytest.importorskip("nfc")
+    import nfc.clf.pn531
+    import nfc.clf.udp
+
+    from evac.card.mynumber import CardError
+    from kiosk.card_readers import NfcReader
+    monkeypatch.setattr(nfc.clf.udp.Device, "sense_ttb", nfc.clf.pn531.Device.sense_ttb)
+    before = _open_sockets()
+    with pytest.raises(CardError) as failed:
+        NfcReader(f"udp:127.0.0.1:{free_udp_port()}", wait=2)
+    assert failed.value.code == "no_reader" and "cannot read My Number cards" in failed.value.message
+    assert _open_sockets() == before, "the NFC frontend was left open"
+
+
+def test_full_width_pin_digits_check_the_card_holder_in(nfc_card, tmp_path):
+    """２４６８ from a Japanese IME at /api/card-checkin: read and checked in (was a 500)."""
+    from kiosk import create_app
+    applet = MyNumberApplet(CardIdentity(**IDENTITY))
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                      "CARD_READER": "nfc", "NFC_DEVICE": nfc_card(applet), "CARD_WAIT": 10})
+    ok = app.test_client().post("/api/card-checkin", json={"pin": "２４６８"})
+    assert ok.status_code == 201, ok.get_json()
+    assert ok.get_json()["name"] == "Nguyen Thi Lan" and applet.pin_tries == 3
+
+
+def test_full_width_pin_digits_through_evac_card_read(nfc_card):
+    """The same at `evac card read` (was a UnicodeEncodeError traceback)."""
+    applet = MyNumberApplet(CardIdentity(**IDENTITY))
+    result = read(nfc_card(applet), "--pin-stdin", secret="２４６８")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == "Nguyen Thi Lan" and "Traceback" not in result.stderr

@@ -171,3 +171,44 @@ def test_an_unplugged_reader_is_named(pcscd):
     result = run_evac("card", "read", "--reader", "pcsc", "--reader-name", "RC-S300", "--pin-stdin",
                       input="4321\n", timeout=60)
     assert result.returncode == 2 and "no card reader is connected" in result.stderr
+
+
+def _in_second_slot(applet: MyNumberApplet):
+    """The card in vpcd's second reader ("Virtual PCD 00 01", port 8C7C): the kiosk has two readers."""
+    import threading
+    import time
+
+    from kiosk.card_emulator import VPCD_PORT, VpcdCard
+    card = VpcdCard(applet, port=VPCD_PORT + 1)
+    card.insert()
+    threading.Thread(target=card.serve, daemon=True).start()
+    time.sleep(0.5)  # pcscd notices the card
+    return card
+
+
+def test_the_card_is_read_on_whichever_reader_holds_it(pcscd):
+    """Two readers match --reader-name; the card lies on the second.  The tap watcher sees it there,
+    so the read must find it there too (it used to look only at the first and say 'no card')."""
+    applet = MyNumberApplet(identity())
+    card = _in_second_slot(applet)
+    try:
+        result = read("--pin-stdin", secret="4321")
+    finally:
+        card.remove()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == "𠮷田　花子"
+    assert 0x0001 not in applet.selected and applet.pin_tries == 3
+
+
+def test_cards_on_two_readers_are_not_guessed_between(insert_card):
+    """Whose PIN is it?  Sent to the wrong card it would spend a stranger's try: neither is touched."""
+    first = insert_card(MyNumberApplet(identity()))
+    second = MyNumberApplet(identity(pin="8642"))
+    card = _in_second_slot(second)
+    try:
+        result = read("--pin-stdin", secret="8642")
+    finally:
+        card.remove()
+    assert result.returncode == 2 and "take away all but" in result.stderr, result.stderr
+    assert first.selected == [] and second.selected == []
+    assert first.pin_tries == 3 and second.pin_tries == 3

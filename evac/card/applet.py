@@ -59,6 +59,7 @@ class MyNumberApplet:
     code_b_tries: int = 10
     is_my_number_card: bool = True
     corrupt_basic4: bool = False
+    basic4: bytes | None = None   # EF 0002 exactly as given, for a broken or hostile card; None: from identity
     vanish_on_read: int = 0   # taken away at this READ BINARY (1 = the first); 0: never
     selected: list[int] = field(default_factory=list)   # every EF ever selected, for tests
     _in_ap: bool = False
@@ -70,7 +71,7 @@ class MyNumberApplet:
         self._in_ap, self._ef, self._verified = False, None, False
 
     def _files(self) -> dict[int, bytes]:
-        data = basic4_file(self.identity)
+        data = basic4_file(self.identity) if self.basic4 is None else self.basic4
         if self.corrupt_basic4:  # the name's length byte says more than the file holds
             broken = bytearray(data)
             at = broken.index(b"\xdf\x22") + 2

@@ -14,6 +14,11 @@ class TLVError(ValueError):
     """The bytes are not well-formed BER-TLV."""
 
 
+# A card file nests two or three levels; a broken or hostile card could nest thousands and
+# exhaust Python's stack, so deeper than this is malformed.
+MAX_DEPTH = 16
+
+
 @dataclass(frozen=True)
 class TLV:
     tag: int
@@ -69,8 +74,10 @@ def header_size(data: bytes) -> tuple[int, int]:
     return value_start, length
 
 
-def parse(data: bytes) -> list[TLV]:
+def parse(data: bytes, _depth: int = 0) -> list[TLV]:
     """Parse a sequence of TLVs; trailing filler (00 or FF bytes) ends it."""
+    if _depth > MAX_DEPTH:
+        raise TLVError(f"TLVs nested more than {MAX_DEPTH} deep")
     items: list[TLV] = []
     pos = 0
     while pos < len(data):
@@ -83,7 +90,7 @@ def parse(data: bytes) -> list[TLV]:
         value = bytes(data[pos:pos + length])
         pos += length
         first = tag.to_bytes((tag.bit_length() + 7) // 8 or 1, "big")[0]
-        children = tuple(parse(value)) if first & 0x20 else ()
+        children = tuple(parse(value, _depth + 1)) if first & 0x20 else ()
         items.append(TLV(tag, value, children))
     return items
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,7 +32,11 @@ SW_OK = 0x9000
 SW_NOT_FOUND = 0x6A82
 SW_BLOCKED = 0x6984
 SW_AUTH_BLOCKED = 0x6983
+SW_VERIFY_FAILED = 0x6300  # verification failed, no count given
 SEXES = {"1": "male", "2": "female"}  # anything else on the card: other
+# EF 0002 holds four short texts (a few hundred bytes on a real card); a header saying more is a
+# broken or hostile card, not one to spend minutes of READ BINARYs on while the reader is held.
+MAX_BASIC4_BYTES = 4096
 
 
 class CardError(Exception):
@@ -46,6 +51,11 @@ class CardRemoved(CardError):
     def __init__(self, detail: str = ""):
         super().__init__("card_removed", "the card was taken away before it was read; please hold it still"
                          + (f" ({detail})" if detail else ""))
+
+
+class RefusedAPDU(Exception):
+    """The §20 guard stopped an APDU: a defect in this program, never the card's doing.  Deliberately
+    not an OSError, so that no transport handler can take it for a card pulled away and hide it."""
 
 
 @dataclass(frozen=True)
@@ -78,23 +88,23 @@ class NumberSafeTransmit:
 
     def _check(self, apdu: bytes) -> None:
         if len(apdu) < 4 or apdu[0] != 0x00:
-            raise PermissionError(f"refusing APDU {apdu[:4].hex()}: not one a shelter's read needs")
+            raise RefusedAPDU(f"refusing APDU {apdu[:4].hex()}: not one a shelter's read needs")
         ins, p1, p2 = apdu[1], apdu[2], apdu[3]
         if ins == 0xA4 and p1 == 0x04 and apdu[5:5 + apdu[4]] == KENHOJO_AID and len(apdu) >= 5:
             return
         if ins == 0xA4 and p1 == 0x02 and len(apdu) >= 7 and apdu[4] == 2:
             ef = int.from_bytes(apdu[5:7], "big")
             if ef in FORBIDDEN_EFS:
-                raise PermissionError(f"refusing to select EF {ef:04X}: a shelter may not read the Individual Number")
+                raise RefusedAPDU(f"refusing to select EF {ef:04X}: a shelter may not read the Individual Number")
             if ef in self._ALLOWED_EFS:
                 return
         if ins == 0x20 and p1 == 0x00 and p2 == 0x80:
             return
         if ins == 0x20 and p2 in (0x14, 0x94):
-            raise PermissionError("refusing to verify 照合番号A")
+            raise RefusedAPDU("refusing to verify 照合番号A")
         if ins == 0xB0 and not p1 & 0x80:
             return
-        raise PermissionError(f"refusing APDU {apdu[:4].hex()}: not one a shelter's read needs")
+        raise RefusedAPDU(f"refusing APDU {apdu[:4].hex()}: not one a shelter's read needs")
 
 
 def _select_ef(transmit: Transmit, ef: int) -> int:
@@ -133,6 +143,10 @@ def _verify(transmit: Transmit, ef: int, secret: str, what: str) -> None:
         raise CardError("locked", f"the card's {what} is now locked; use the other way or ask staff", 0)
     if left is not None:
         raise CardError("wrong_secret", f"the {what} is not right; {left} tries left", left)
+    if sw == SW_VERIFY_FAILED:
+        # Wrong, and the card does not say how many tries remain: the next read counts them
+        # again before sending anything, so no try is ever spent blind.
+        raise CardError("wrong_secret", f"the {what} is not right", None)
     _check(sw, f"check the {what}")
 
 
@@ -145,6 +159,9 @@ def _read_file(transmit: Transmit) -> bytes:
     except (TLVError, IndexError):
         raise CardError("corrupt", "the card's data could not be understood") from None
     total = header + length
+    if total > MAX_BASIC4_BYTES:
+        raise CardError("corrupt", f"the card's data says it is {total} bytes long, more than the basic "
+                        "information can be; the card could not be understood")
     data = bytearray(head[:total])
     while len(data) < total:
         chunk = min(0xF0, total - len(data))  # fits one contactless frame (FSD 256) with PCB and SW
@@ -167,7 +184,7 @@ def parse_basic4(data: bytes) -> BasicFour:
     """EF 0002: FF20 { DF21 header, DF22 name, DF23 address, DF24 birth YYYYMMDD, DF25 sex }."""
     try:
         (root, *_) = parse(data)
-    except (TLVError, ValueError):
+    except (TLVError, ValueError, RecursionError):
         raise CardError("corrupt", "the card's data could not be understood") from None
     fields = {t: root.find(t) for t in (0xDF22, 0xDF23, 0xDF24, 0xDF25)}
     if root.tag != 0xFF20 or any(v is None for v in fields.values()):
@@ -200,14 +217,28 @@ def tries_left(transmit: Transmit, *, code_b: bool = False) -> int | None:
     return _tries_left(sw)
 
 
+def digits(text: str, count: int) -> str | None:
+    """`text` as `count` ASCII digits, or None.  NFKC first: a Japanese IME types full-width
+    digits (１２３４), which are the same PIN; other scripts' digits are not what the card holds."""
+    if not isinstance(text, str):
+        return None
+    text = unicodedata.normalize("NFKC", text)
+    return text if re.fullmatch(f"[0-9]{{{count}}}", text) else None
+
+
 def read_basic4(transmit: Transmit, *, pin: str | None = None, code_b: str | None = None) -> BasicFour:
     """Read the four basic items with the PIN or 照合番号B.  Raises CardError; reads nothing else."""
     if (pin is None) == (code_b is None):
         raise ValueError("give the PIN or 照合番号B, one of them")
-    if pin is not None and not re.fullmatch(r"\d{4}", pin):
-        raise CardError("bad_input", "the PIN is 4 digits")
-    if code_b is not None and not re.fullmatch(r"\d{14}", code_b):
-        raise CardError("bad_input", "照合番号B is 14 digits: birth date (era YYMMDD), expiry year, security code")
+    # Before the card is touched: a malformed secret never costs a try.
+    if pin is not None:
+        pin = digits(pin, 4)
+        if pin is None:
+            raise CardError("bad_input", "the PIN is 4 digits")
+    if code_b is not None:
+        code_b = digits(code_b, 14)
+        if code_b is None:
+            raise CardError("bad_input", "照合番号B is 14 digits: birth date (era YYMMDD), expiry year, security code")
     transmit = NumberSafeTransmit(transmit)
     try:
         _, sw = transmit(bytes([0x00, 0xA4, 0x04, 0x0C, len(KENHOJO_AID)]) + KENHOJO_AID)
@@ -239,7 +270,8 @@ def era_yymmdd(born: dt.date) -> str:
 
 def code_b(born: dt.date, expiry_year: int, security_code: str) -> str:
     """照合番号B: birth date (era YYMMDD) + the card's expiry year + its 4-digit security code."""
-    if not re.fullmatch(r"\d{4}", security_code):
+    security_code = digits(security_code, 4)
+    if security_code is None:
         raise ValueError("the security code is 4 digits")
     if not 2015 <= expiry_year <= 2100:
         raise ValueError("the expiry year is not plausible")
