@@ -11,16 +11,24 @@ import datetime as dt
 import io
 
 import segno
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, SEXES, InvalidEvent, parse_birth_date, parse_person
 from evac.individual_number import contains_individual_number
 
 from . import prereg
 from .db import db
+from .limits import limiter
 
 bp = Blueprint("prereg_pages", __name__)
 ROWS = 5  # member rows on the form; more people register as a second household
+
+# Registrations from one address: enough for a community centre or a carrier's shared address helping
+# many families, too few for a script filling HQ's database.  One budget for the page and the JSON API
+# (decorate its route with PREREG_LIMIT too).  PREREG_RATE in the app's config overrides it.
+PREREG_RATE = "20 per minute;300 per hour"
+PREREG_LIMIT = limiter.shared_limit(lambda: current_app.config.get("PREREG_RATE", PREREG_RATE), scope="prereg",
+                                    methods=["POST"])
 
 # As the kiosk's screen and staff tablet say them (kiosk/screen.py NEED_LABELS, kiosk/staff/i18n.py).
 NEED_LABELS = {
@@ -48,6 +56,8 @@ MESSAGES = {
     "sex": "性別を選んでください。 / Choose the sex.",
     "needs": "配慮が必要なことを選び直してください。 / Choose the needs again.",
     "form": "登録できませんでした。もう一度お試しください。 / This could not be registered. Please try again.",
+    "too_many": ("短時間に多くの登録がありました。しばらくしてからもう一度お試しください。 / "
+                 "Too many registrations in a short time. Please try again later."),
 }
 
 
@@ -113,7 +123,14 @@ def form_page(form, errors: dict):
                            form=form, errors=errors)
 
 
+@bp.errorhandler(429)
+def _too_many(exc):
+    # said at the top of the form, with what they typed kept (Flask-Limiter adds Retry-After)
+    return form_page(request.form, {"form": MESSAGES["too_many"]}), 429
+
+
 @bp.route("/prereg", methods=["GET", "POST"])
+@PREREG_LIMIT
 def register():
     if request.method == "GET":
         return form_page(request.form, {})

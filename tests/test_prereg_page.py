@@ -119,3 +119,18 @@ def test_the_saved_qr_image_scans_back_to_a_code_the_kiosk_accepts(hq_app, hq_cl
         keys = keys_from_hex(prereg.public_keys(db.session))
     household = verify(code.text, keys)
     assert [(m.name, m.needs) for m in household.members] == [("Maria Santos", ("interpreter",))]
+
+
+def test_registrations_from_one_address_are_limited_and_the_form_is_kept(hq_app, hq_client):
+    hq_app.config["PREREG_RATE"] = "3 per minute"
+    form = {"csrf_token": token(hq_client), "address": "焼津市小川1", "consent": "none", "m0_name": "山田 花子",
+            "m0_birth": "1980-02-17", "m0_sex": "female"}
+    answers = [hq_client.post("/prereg", data={**form, "m0_name": f"山田 花子{n}"}).status_code for n in "一二三四"]
+    assert answers == [200, 200, 200, 429]
+    resp = hq_client.post("/prereg", data=form)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 429 and resp.headers.get("Retry-After")
+    assert "短時間に多くの登録がありました" in page and "Too many registrations" in page
+    assert 'value="山田 花子"' in page   # what they typed is kept
+    assert hq_client.get("/prereg").status_code == 200   # reading the page is never limited
+    assert count(hq_app) == 3
