@@ -97,6 +97,9 @@ def _row_error(member: dict) -> str | None:
 def _in_words(form, exc: prereg.PreregError, rows: list[tuple[int, dict]]) -> dict[str, str]:
     """The registration core's refusal, at its field on the page, in Japanese and English."""
     field = exc.field.split(".")
+    if field[0] == "members" and "address" in exc.message:   # the household's address, checked with each person
+        address = form.get("address", "")
+        return {"address": _NUMBER if contains_individual_number(address) else MESSAGES["address"]}
     if field[0] == "members" and len(field) > 1:
         i = int(field[1])
         row, member = rows[i] if i < len(rows) else (0, {})

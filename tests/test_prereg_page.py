@@ -81,9 +81,12 @@ def test_the_cores_refusals_are_said_in_both_languages(hq_app, hq_client):
     for extra, words in [({"consent": "family", "family_code": "ab"}, "家族コードを決めてください"),
                          ({"consent": "none", "family_code": "sakura88"}, "「家族」を選んだときだけ"),
                          ({"consent": "none", "contact": "1234 5678 9018"}, "マイナンバー"),
-                         ({"consent": "none", "address": " "}, "住所を入力してください")]:
+                         ({"consent": "none", "address": " "}, "住所を入力してください"),
+                         ({"consent": "none", "address": "焼津市本町 123456789018"}, "マイナンバー")]:
         page = hq_client.post("/prereg", data={"csrf_token": token(hq_client), **base, **extra}).get_data(as_text=True)
         assert words in page and " / " in page.split(words)[1].split("</p>")[0], extra
+        field = "address" if "address" in extra else "family_code" if "family_code" in extra else "contact"
+        assert page.index(f'for="{field}"') < page.index(words) < page.index(f'id="{field}"'), extra   # at its field
     assert count(hq_app) == 0
 
 
