@@ -402,6 +402,10 @@ def _checkin(body: dict):
         errors["members"] = _("The same person is listed twice.")
     if errors:
         raise FormErrors(errors)
+    store = get_store()
+    if any(store.is_protected(p.name, p.birth_date, p.address) for p in persons[len(present):]):
+        # a never-disclose person typed in by hand, by whoever holds a card or QR of the household
+        raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:
         events = get_store().check_in(current_app.config["SHELTER_ID"], persons, stay, household,

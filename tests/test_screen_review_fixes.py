@@ -61,6 +61,19 @@ def test_a_protected_person_not_checked_in_anywhere_is_not_checked_in_from_a_qr(
     assert kiosk.store.last_seq == before
 
 
+def test_a_protected_member_typed_in_by_hand_is_not_checked_in(kiosk):
+    hanako = FAMILY.members[1]
+    kiosk.store.register("H031", [_person(hanako)])
+    _protect(kiosk.store, hanako)
+    token = identify(kiosk)
+    before = kiosk.store.last_seq
+    typed = {"name": hanako.name, "birth_date": hanako.birth_date, "sex": hanako.sex}
+    resp = kiosk.post("/screen/checkin?lang=en", json={"token": token, "present": [0], "needs": [[], []],
+                                                       "members": [typed], **CHECKIN})
+    assert resp.status_code == 422 and resp.get_json()["errors"] == {"form": "This could not be saved. Please ask staff."}
+    assert kiosk.store.last_seq == before
+
+
 def _person(member):
     from evac.events import Person
     return Person(member.name, member.birth_date, member.sex, FAMILY.address, member.name_kana, member.prereg_id)
