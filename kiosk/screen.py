@@ -416,7 +416,7 @@ def _checkin(body: dict):
 
 
 def _done(ident: Identified, kind: str, events, names: list[str]):
-    at = dt.datetime.now().astimezone()
+    at = kiosk_now(get_store()).astimezone()   # as HQ dates it: a kiosk clock reset to 2000 shows no 2000
     confirmation = {"status": "confirmed", "names": names, "seq": [e.seq for e in events],
                     "confirmed_at": at.isoformat(timespec="seconds"), "time_text": format_datetime(at, "short")}
     ident.done = (kind, confirmation)   # for a retry, while the identification lives

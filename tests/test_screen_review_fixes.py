@@ -279,6 +279,12 @@ def test_a_qr_expired_by_hqs_clock_is_refused_though_the_kiosks_clock_is_behind(
     assert resp.status_code == 422 and resp.get_json()["code"] == "expired"
     resp = kiosk.post("/api/qr-checkin", json={"qr": sign(household, KEY)})
     assert resp.status_code == 422 and resp.get_json()["error"] == "expired"
+    # and the confirmation the person sees is dated by that time too
+    later = Household("hh-9", FAMILY.address, FAMILY.members, expires=int(time.time()) + 3 * 86400)
+    token = _scan(kiosk, later)["token"]
+    resp = kiosk.post("/screen/checkin", json={"token": token, "present": [0, 1], "needs": [[], []], **CHECKIN})
+    confirmed = dt.datetime.fromisoformat(resp.get_json()["confirmed_at"])
+    assert confirmed > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
 
 
 # -- 6. retries ----------------------------------------------------------------------------------
