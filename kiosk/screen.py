@@ -232,8 +232,10 @@ def qr():
                         "code": exc.reason}), 422
     persons = [Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id)
                for m in household.members]
+    # 番号法 §20: a code that is an Individual Number (QRs issued before HQ refused them) is not kept
+    code = "" if contains_individual_number(household.family_code or "") else household.family_code or ""
     return _identified(Identified("qr", persons, [tuple(m.needs) for m in household.members],
-                                  household.household_id, household.consent, household.family_code or ""))
+                                  household.household_id, household.consent, code))
 
 
 @bp.post("/screen/ic")

@@ -256,6 +256,16 @@ def test_a_pre_registered_code_in_kana_is_kept_though_the_screen_takes_only_lett
     assert {e["data"]["family_code"] for e in kiosk.store.outbox(10) if e["type"] == "consent"} == {"さくら88"}
 
 
+def test_a_pre_registered_code_that_is_an_individual_number_is_not_kept(kiosk):
+    household = Household("hh-11", FAMILY.address, FAMILY.members, consent="family", family_code="123456789018",
+                          expires=int(time.time()) + 3600)
+    body = _scan(kiosk, household)
+    resp = kiosk.post("/screen/checkin", json={"token": body["token"], "present": [0, 1], "needs": [[], []],
+                                               "stay_type": "in_shelter", "disclosure": "family"})
+    assert resp.status_code == 201, resp.get_json()
+    assert "123456789018" not in str(kiosk.store.outbox(10))
+
+
 def test_a_code_typed_on_the_screen_wins_and_other_consent_keeps_none(kiosk):
     household = Household("hh-8", FAMILY.address, FAMILY.members, consent="family", family_code="sakura88",
                           expires=int(time.time()) + 3600)
