@@ -390,7 +390,9 @@ def test_a_double_tap_on_add_this_person_lists_them_once(kiosk_server, page_at, 
     page.goto("/?lang=en")
     tid(page, "checkin").click()
     tid(page, "method-qr").click()
-    scan_with_wedge(page, sign(FAMILY, hq_key))
+    # while the person touches the screen, it tells the kiosk they are still there (their identification lives on)
+    with page.expect_request(lambda r: r.url.endswith("/screen/still-here") and r.method == "POST"):
+        scan_with_wedge(page, sign(FAMILY, hq_key))
     shown(page, "confirm")
     tid(page, "confirm-yes").click()
     tid(page, "member-name").fill("焼津 三郎")
