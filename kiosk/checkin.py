@@ -108,6 +108,9 @@ def qr_checkin():
         household = verify(text, keys_from_hex(store.prereg_keys()), store.prereg_revoked(), now=kiosk_now(store))
     except QRRejected as exc:
         return jsonify({"error": exc.reason, "message": exc.message}), 422
+    # 災対法 §86-15: a QR (no PIN) checks no never-disclose member in; said as any case for staff is
+    if any(store.is_protected(m.name, m.birth_date, household.address) for m in household.members):
+        raise KioskError("this household cannot be checked in from its QR code; staff check it in")
     events = store.check_in_prereg(current_app.config["SHELTER_ID"], household, body.get("stay_type", "in_shelter"))
     return jsonify({**_confirmation(events), "household_id": household.household_id,
                     "names": [m.name for m in household.members]}), 201

@@ -74,6 +74,15 @@ def test_a_protected_member_typed_in_by_hand_is_not_checked_in(kiosk):
     assert kiosk.store.last_seq == before
 
 
+def test_the_kiosks_own_qr_check_in_api_does_not_check_in_a_protected_member(kiosk):
+    kiosk.store.register("H031", [_person(FAMILY.members[1])])
+    _protect(kiosk.store, FAMILY.members[1])
+    before = kiosk.store.last_seq
+    resp = kiosk.post("/api/qr-checkin", json={"qr": sign(FAMILY, KEY)})
+    assert resp.status_code == 422 and "staff" in resp.get_json()["message"]
+    assert kiosk.store.last_seq == before
+
+
 def _person(member):
     from evac.events import Person
     return Person(member.name, member.birth_date, member.sex, FAMILY.address, member.name_kana, member.prereg_id)
