@@ -117,6 +117,13 @@ def test_a_retired_key_leaves_the_kiosks_and_its_qrs_are_refused(hq_and_kiosk):
     assert kiosk.post("/api/qr-checkin", json={"qr": new["qr"]}).status_code == 201
 
 
+def test_retiring_a_key_in_a_database_that_is_not_there_makes_none(tmp_path):
+    typo = tmp_path / "hq-typo.sqlite3"
+    result = run_evac("hq", "retire-prereg-key", "--db", str(typo), "a1b2c3d4")
+    assert result.returncode != 0 and f"no HQ database at {typo}" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("body, field", [
     ({**FAMILY, "address": ""}, "address"),
     ({**FAMILY, "consent": "everyone"}, "consent"),
