@@ -190,6 +190,21 @@ def rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def retire(args: argparse.Namespace) -> int:
+    from . import prereg
+    from .db import db
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            at = prereg.retire_key(db.session, args.kid)
+        except prereg.PreregError as exc:
+            print(f"evac: {exc.message}", file=sys.stderr)
+            return 2
+    print(f"retired {args.kid.strip().lower()} (at {at:%Y-%m-%d %H:%M} UTC); kiosks refuse QRs signed with it "
+          "after their next sync")
+    return 0
+
+
 def add_staff(args: argparse.Namespace) -> int:
     from .db import db
     from .staff import add_staff as create
@@ -326,6 +341,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("rotate-prereg-key", help="sign new QRs with a new key (old QRs stay valid)")
     p.add_argument("--db")
     p.set_defaults(func=rotate)
+    p = sub.add_parser("retire-prereg-key", help="stop trusting a QR signing key (kiosks refuse its QRs after their next sync)")
+    p.add_argument("--db")
+    p.add_argument("kid", help="the key's id, as rotate-prereg-key printed it")
+    p.set_defaults(func=retire)
     p = sub.add_parser("add-staff", help="add an HQ staff member (reviews safety inquiries); password on stdin")
     p.add_argument("--db")
     p.add_argument("--username", required=True)

@@ -171,6 +171,8 @@ class PreregKey(db.Model):
     public_raw: Mapped[str] = mapped_column(String(64))    # hex
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # retired: no longer sent to kiosks, so QRs signed with it are refused after their next sync
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class PreregHousehold(db.Model):

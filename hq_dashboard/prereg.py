@@ -36,7 +36,7 @@ def _now() -> dt.datetime:
 
 
 def rotate_key(session: Session) -> str:
-    """A new signing key; older ones stay valid for verification until retired."""
+    """A new signing key; older ones stay valid for verification until retired (retire_key)."""
     private = Ed25519PrivateKey.generate()
     public = private.public_key()
     session.execute(PreregKey.__table__.update().values(active=False))
@@ -57,7 +57,31 @@ def _active_key(session: Session) -> Ed25519PrivateKey:
 
 
 def public_keys(session: Session) -> dict[str, str]:
-    return {k.kid: k.public_raw for k in session.execute(select(PreregKey)).scalars()}
+    """The keys kiosks check QRs with: every key not retired."""
+    return {k.kid: k.public_raw for k in session.execute(select(PreregKey).where(PreregKey.retired_at.is_(None)))
+            .scalars()}
+
+
+def retire_key(session: Session, kid: str) -> dt.datetime:
+    """Stop trusting a signing key (lost, leaked, or its QRs all replaced): kiosks drop it at their next
+    sync and refuse every QR signed with it.  The key that signs new QRs is retired only once a newer
+    one has taken over (rotate_key), or HQ would hand out QRs no kiosk accepts.  Returns when it was
+    retired (earlier, if it already was)."""
+    row = session.get(PreregKey, kid.strip().lower()) if isinstance(kid, str) else None
+    if row is None:
+        raise PreregError("kid", f"no pre-registration key {kid!r} (keys: {', '.join(_kids(session)) or 'none yet'})")
+    if row.retired_at is not None:
+        return row.retired_at
+    if row.active:
+        raise PreregError("kid", f"{row.kid} signs new QRs: make a new key first (evac hq rotate-prereg-key), "
+                                 "then retire this one")
+    row.retired_at = _now()
+    session.commit()
+    return row.retired_at
+
+
+def _kids(session: Session) -> list[str]:
+    return list(session.execute(select(PreregKey.kid).order_by(PreregKey.created_at)).scalars())
 
 
 def revoked_ids(session: Session) -> list[str]:

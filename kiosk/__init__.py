@@ -46,7 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(checkin.bp)
     app.register_blueprint(screen.bp)
     # what the screen identified, held in memory a little longer than the screen waits for a touch
-    app.extensions["screen_ids"] = Identifications(2 * float(app.config["SCREEN_TIMEOUT"]) + 60)
+    app.extensions["screen_ids"] = Identifications(float(app.config["SCREEN_TIMEOUT"]) + 60)
 
     # The staff tablet (issue 4) under /staff: logins, roster, export; its own translation domain.
     from . import staff

@@ -90,6 +90,12 @@ def checkin():
     return jsonify(_confirmation(events)), 201
 
 
+def kiosk_now(store) -> dt.datetime:
+    """The kiosk's time as HQ would date it, for a QR's expiry: a kiosk whose clock was reset to 2000
+    would take every expired QR, one running years ahead would refuse every good one."""
+    return dt.datetime.fromtimestamp(store.now_ms() / 1000, dt.timezone.utc)
+
+
 @bp.post("/api/qr-checkin")
 def qr_checkin():
     """A pre-registration QR, checked offline with HQ's keys as last synced; the household checks in."""
@@ -99,9 +105,12 @@ def qr_checkin():
         raise KioskError("no QR code was read")
     store = get_store()
     try:
-        household = verify(text, keys_from_hex(store.prereg_keys()), store.prereg_revoked())
+        household = verify(text, keys_from_hex(store.prereg_keys()), store.prereg_revoked(), now=kiosk_now(store))
     except QRRejected as exc:
         return jsonify({"error": exc.reason, "message": exc.message}), 422
+    # 災対法 §86-15: a QR (no PIN) checks no never-disclose member in; said as any case for staff is
+    if any(store.is_protected(m.name, m.birth_date, household.address) for m in household.members):
+        raise KioskError("this household cannot be checked in from its QR code; staff check it in")
     events = store.check_in_prereg(current_app.config["SHELTER_ID"], household, body.get("stay_type", "in_shelter"))
     return jsonify({**_confirmation(events), "household_id": household.household_id,
                     "names": [m.name for m in household.members]}), 201

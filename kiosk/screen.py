@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import unicodedata
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
 from evac.card.mynumber import CardError, read_basic4, tries_left
-from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_birth_date, parse_person
+from evac.dates import InTheFuture, NotADate, parse_typed_birth_date
+from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_person
 from evac.identity import person_key
 from evac.individual_number import contains_individual_number
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
-from .checkin import card_reader, tapped_ic_token
+from .checkin import card_reader, kiosk_now, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
@@ -39,6 +41,8 @@ MAX_MEMBERS = 15
 CARD_MESSAGES = {
     "wrong_secret": _l("That number is not right. Tries left: %(n)s."),
     "last_try": _l("Only one try is left. So that your card does not lock, use 照合番号B or ask staff."),
+    # already on 照合番号B: there is no other number to turn to
+    "last_try_code_b": _l("Only one try is left. So that your card does not lock, please ask staff."),
     "locked": _l("This card is locked for this number. Use the other way or ask staff."),
     "not_my_number_card": _l("This is not a My Number card."),
     "no_card": _l("No card is on the reader. Place your card and try again."),
@@ -49,7 +53,8 @@ CARD_MESSAGES = {
     "card_error": _l("The card could not be read. Please ask staff."),
 }
 QR_MESSAGES = {
-    "malformed": _l("This is not a shelter QR code."),
+    # verify() says "malformed" only for an "EV1:" code: a shelter QR, damaged or badly printed
+    "malformed": _l("This QR code is damaged and cannot be read. Please ask staff."),
     "foreign": _l("This QR code is not from the city's pre-registration, or cannot be checked here yet. "
                   "Please ask staff."),
     "forged": _l("This QR code is not genuine. Please ask staff."),
@@ -92,7 +97,7 @@ def _not_saved(exc):
 def _json_only():
     # The screen's script sends JSON; a form posted from some other page cannot (without the kiosk's
     # leave), so it cannot check anyone in or call staff.
-    if request.method == "POST" and request.endpoint != "screen.forget" and not request.is_json:
+    if request.method == "POST" and request.endpoint not in ("screen.forget", "screen.still_here") and not request.is_json:
         return jsonify({"errors": {"form": _("Something went wrong. Please start again.")}}), 415
     return None
 
@@ -143,21 +148,29 @@ def screen():
 
 # -- identification --------------------------------------------------------------------
 
-def _where(persons: list[Person]) -> list[bool]:
-    """Whether each person is checked in at this kiosk's shelter now."""
+def _where(persons: list[Person], protected: tuple[bool, ...] = ()) -> list[bool]:
+    """Whether each person is checked in at this kiosk's shelter now; a protected person never is."""
     store, shelter = get_store(), current_app.config["SHELTER_ID"]
     here = []
-    for p in persons:
-        entry = store.find(p.name, p.birth_date, p.address)
+    for i, p in enumerate(persons):
+        entry = None if i < len(protected) and protected[i] else store.find(p.name, p.birth_date, p.address)
         here.append(bool(entry and entry.where.state == CHECKED_IN and entry.where.shelter_id == shelter))
     return here
 
 
 def _identified(ident: Identified):
+    if ident.source in ("qr", "ic"):
+        # 災対法 §86-15: a household's QR (no PIN) or an IC card may be in anyone's hands, in DV often the
+        # abuser's.  For someone staff marked never-disclose it neither shows that they are here nor
+        # lets them be checked in, out or moved on from it; only a My Number card read with its PIN
+        # (the person themself) or staff can.
+        store = get_store()
+        ident.protected = tuple(store.is_protected(p.name, p.birth_date, p.address) for p in ident.persons)
     token = _ids().put(ident)
+    here = _where(ident.persons, ident.protected)
     return jsonify({"token": token, "source": ident.source, "disclosure": ident.disclosure,
                     "persons": [{"name": p.name, "birth_date": p.birth_date, "here": h, "needs": list(n)}
-                                for p, h, n in zip(ident.persons, _where(ident.persons), ident.needs)]})
+                                for p, h, n in zip(ident.persons, here, ident.needs)]})
 
 
 @bp.post("/screen/card")
@@ -173,7 +186,8 @@ def card():
         with card_reader(current_app.config) as reader:
             info = read_basic4(reader.transmit, **{field: secret})
     except CardError as exc:
-        message = CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"])
+        code = "last_try_code_b" if exc.code == "last_try" and field == "code_b" else exc.code
+        message = CARD_MESSAGES.get(code, CARD_MESSAGES["card_error"])
         return jsonify({"errors": {field: str(message) % {"n": exc.tries_left}}, "code": exc.code,
                         "tries_left": exc.tries_left,
                         "tries_text": "" if exc.tries_left is None else _("Tries left: %(n)s", n=exc.tries_left)}), 422
@@ -199,7 +213,7 @@ def card_tries():
     if left == 0:
         message = str(CARD_MESSAGES["locked"])
     elif left == 1:
-        message = str(CARD_MESSAGES["last_try"])
+        message = str(CARD_MESSAGES["last_try_code_b" if field == "code_b" else "last_try"])
     return jsonify({"tries_left": left, "text": "" if left is None else _("Tries left: %(n)s", n=left),
                     "warning": message})
 
@@ -211,14 +225,17 @@ def qr():
         raise FormErrors({"qr": _("No QR code was read. Please scan again.")})
     store = get_store()
     try:
-        household = verify(text.strip(), keys_from_hex(store.prereg_keys()), store.prereg_revoked())
+        household = verify(text.strip(), keys_from_hex(store.prereg_keys()), store.prereg_revoked(),
+                           now=kiosk_now(store))
     except QRRejected as exc:
         return jsonify({"errors": {"qr": str(QR_MESSAGES.get(exc.reason, QR_MESSAGES["malformed"]))},
                         "code": exc.reason}), 422
     persons = [Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id)
                for m in household.members]
+    # 番号法 §20: a code that is an Individual Number (QRs issued before HQ refused them) is not kept
+    code = "" if contains_individual_number(household.family_code or "") else household.family_code or ""
     return _identified(Identified("qr", persons, [tuple(m.needs) for m in household.members],
-                                  household.household_id, household.consent))
+                                  household.household_id, household.consent, code))
 
 
 @bp.post("/screen/ic")
@@ -240,6 +257,14 @@ def ic():
 def forget():
     """The screen started over: what it identified is dropped now rather than when it expires."""
     _ids().drop(request.get_data(as_text=True)[:100])
+    return "", 204
+
+
+@bp.post("/screen/still-here")
+def still_here():
+    """The person is still touching the screen (the page says so now and then): their identification
+    lives on while they type, up to its cap."""
+    _ids().get(request.get_data(as_text=True)[:100])
     return "", 204
 
 
@@ -284,9 +309,11 @@ def _member(raw, prefix: str) -> dict:
         errors[f"{prefix}.name"] = _("The name is too long.")
     birth = raw.get("birth_date")
     try:
-        birth = parse_birth_date(birth, get_store().today())
-    except InvalidEvent:
+        birth = parse_typed_birth_date(birth, get_store().today()).isoformat()
+    except NotADate:
         errors[f"{prefix}.birth_date"] = _("Enter the birth date like 1980-02-17 (year-month-day).")
+    except InTheFuture:
+        errors[f"{prefix}.birth_date"] = _("The birth date cannot be in the future.")
     if raw.get("sex") not in ("female", "male", "other"):
         errors[f"{prefix}.sex"] = _("Choose one.")
     if errors:
@@ -301,7 +328,7 @@ def _member(raw, prefix: str) -> dict:
 
 def _held(body: dict) -> tuple[Identified, list[Person], list[int]]:
     ident = _ids().get(body.get("token"))
-    if ident is None:
+    if ident is None or ident.done:
         raise FormErrors({"form": _("This took too long. Please start again.")})
     present = body.get("present")
     if (not isinstance(present, list) or any(type(i) is not int or not 0 <= i < len(ident.persons) for i in present)
@@ -312,11 +339,32 @@ def _held(body: dict) -> tuple[Identified, list[Person], list[int]]:
 
 # -- check-in, leaving, moving on ----------------------------------------------------------
 
+def _once(kind: str, save):
+    """Save at most once per identification: a retry (the answer to the first was lost, or a double
+    tap) waits for the first and gets its confirmation; nothing is written twice."""
+    body = _body()
+    ident = _ids().get(body.get("token"))
+    if ident is None:
+        raise FormErrors({"form": _("This took too long. Please start again.")})
+    with ident.lock:
+        if ident.done is None:
+            return save(body)
+        if ident.done[0] != kind:
+            raise FormErrors({"form": _("This took too long. Please start again.")})
+        return jsonify(ident.done[1]), 201
+
+
 @bp.post("/screen/checkin")
 def checkin():
-    body = _body()
+    return _once("checkin", _checkin)
+
+
+def _checkin(body: dict):
     ident, persons, present = _held(body)
     errors: dict[str, str] = {}
+    if any(ident.protected[i] for i in present if i < len(ident.protected)):
+        # the same words as any other check-in that staff must make: they do not say why
+        raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     extra = body.get("members") or []
     if not isinstance(extra, list) or len(extra) + len(persons) > MAX_MEMBERS:
         raise FormErrors({"members": _("Too many people for one check-in. Please ask staff.")})
@@ -340,7 +388,12 @@ def checkin():
     if disclosure not in DISCLOSURES:
         errors["disclosure"] = _("Choose who may be told that you are here.")
     code = body.get("family_code") or ""
-    if code and (not isinstance(code, str) or not (4 <= len(code) <= 12) or not code.isascii() or not code.isalnum()):
+    if isinstance(code, str):
+        code = unicodedata.normalize("NFKC", code).strip()   # ｙａｉｚｕ７ from an IME is yaizu7
+    if not code and disclosure == "family" and ident.disclosure == "family" and ident.family_code:
+        # the pre-registration's code (checked by HQ and signed), kept here: the page never had it
+        code = ident.family_code
+    elif code and (not isinstance(code, str) or not (4 <= len(code) <= 12) or not code.isascii() or not code.isalnum()):
         errors["family_code"] = _("The family code is 4 to 12 letters or numbers.")
     elif code and contains_individual_number(code):
         errors["family_code"] = _("Do not use your My Number (マイナンバー) as the family code.")
@@ -351,31 +404,39 @@ def checkin():
         errors["members"] = _("The same person is listed twice.")
     if errors:
         raise FormErrors(errors)
+    store = get_store()
+    if any(store.is_protected(p.name, p.birth_date, p.address) for p in persons[len(present):]):
+        # a never-disclose person typed in by hand, by whoever holds a card or QR of the household
+        raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:
         events = get_store().check_in(current_app.config["SHELTER_ID"], persons, stay, household,
                                       [sorted(set(n)) for n in needs], disclosure, code)
     except (KioskError, InvalidEvent):
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
-    _ids().drop(body["token"])
-    return _done(events, [p.name for p in persons])
+    return _done(ident, "checkin", events, [p.name for p in persons])
 
 
-def _done(events, names: list[str]):
-    at = dt.datetime.now().astimezone()
-    return jsonify({"status": "confirmed", "names": names, "seq": [e.seq for e in events],
-                    "confirmed_at": at.isoformat(timespec="seconds"),
-                    "time_text": format_datetime(at, "short")}), 201
+def _done(ident: Identified, kind: str, events, names: list[str]):
+    at = kiosk_now(get_store()).astimezone()   # as HQ dates it: a kiosk clock reset to 2000 shows no 2000
+    confirmation = {"status": "confirmed", "names": names, "seq": [e.seq for e in events],
+                    "confirmed_at": at.isoformat(timespec="seconds"), "time_text": format_datetime(at, "short")}
+    ident.done = (kind, confirmation)   # for a retry, while the identification lives
+    return jsonify(confirmation), 201
 
 
 @bp.post("/screen/leave")
 def leave():
     """Check out, or move on to another shelter (to_shelter_id), the people chosen."""
-    body = _body()
-    ident, persons, _present = _held(body)
+    return _once("leave", _leave)
+
+
+def _leave(body: dict):
+    ident, persons, present = _held(body)
     if not persons:
         raise FormErrors({"present": _("Choose at least one person.")})
-    here = _where(persons)
+    # a protected person is "not here" to a QR or IC card, so the same words as for anyone not here
+    here = _where(persons, tuple(ident.protected[i] for i in present if i < len(ident.protected)))
     if not all(here):
         raise FormErrors({"present": _("Only people checked in at this shelter can leave here.")})
     to = body.get("to_shelter_id")
@@ -387,5 +448,4 @@ def leave():
         events = store.leave([(p.name, p.birth_date, p.address) for p in persons], to)
     except (KioskError, InvalidEvent):
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
-    _ids().drop(body["token"])
-    return _done(events, [p.name for p in persons])
+    return _done(ident, "leave", events, [p.name for p in persons])

@@ -383,6 +383,34 @@ def test_a_person_listed_twice_is_shown_on_the_household_screen_and_can_go_back(
     assert [e["person"]["name"] for e in events(kiosk) if e["type"] == "checkin"] == ["焼津 太郎", "焼津 花子", "焼津 陽菜"]
 
 
+def test_a_double_tap_on_add_this_person_lists_them_once(kiosk_server, page_at, hq_key):
+    kiosk = kiosk_server()
+    trust(kiosk, hq_key)
+    page = page_at(kiosk.url)
+    page.goto("/?lang=en")
+    tid(page, "checkin").click()
+    tid(page, "method-qr").click()
+    # while the person touches the screen, it tells the kiosk they are still there (their identification lives on)
+    with page.expect_request(lambda r: r.url.endswith("/screen/still-here") and r.method == "POST"):
+        scan_with_wedge(page, sign(FAMILY, hq_key))
+    shown(page, "confirm")
+    tid(page, "confirm-yes").click()
+    tid(page, "member-name").fill("焼津 三郎")
+    tid(page, "member-birth").fill("2012-01-01")
+    page.locator('input[name="sex"][value="male"]').check()
+    held = []   # the kiosk's answer is held back until both taps (and an Enter) have landed
+    page.route("**/screen/member*", lambda route: held.append(route))
+    tid(page, "member-add").dblclick()
+    tid(page, "member-name").press("Enter")
+    page.wait_for_function("document.querySelector('[data-testid=member-add]').disabled")
+    page.evaluate("() => new Promise((ok) => setTimeout(ok, 0))")  # any further submit has been handled
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_selector('[data-testid="members"]:has-text("焼津 三郎")')
+    assert tid(page, "members").inner_text().count("焼津 三郎") == 1
+    assert tid(page, "member-add").is_enabled()
+
+
 def test_the_camera_reads_a_qr_through_the_bundled_scanner(browser, kiosk_server, page_at, hq_key):
     kiosk = kiosk_server()
     trust(kiosk, hq_key)

@@ -152,3 +152,27 @@ def test_a_kiosks_latest_check_in_shelter_is_taken_from_the_log(hq_db_url):
         downgrade(directory=MIGRATIONS_DIR, revision="0017_kiosk_withdrawn")
         db.engine.dispose()
     assert latest == {"K1": "X2", "K2": "X1", "K3": None}
+
+
+def test_prereg_keys_can_be_retired_after_0019(hq_db_url):
+    """0019: prereg_keys.retired_at, empty for the keys there were (every one still trusted), and back."""
+    import datetime as dt
+
+    from flask_migrate import downgrade, upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR, create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0018_kiosk_checks_in_at")
+        with db.engine.begin() as conn:
+            conn.execute(db.text("INSERT INTO prereg_keys (kid, private_raw, public_raw, active, created_at)"
+                                 " VALUES ('a1b2c3d4', 'x', 'y', true, :at)"), {"at": dt.datetime.now(dt.timezone.utc)})
+        upgrade(directory=MIGRATIONS_DIR, revision="0019_prereg_key_retired")
+        with db.engine.connect() as conn:
+            rows = conn.execute(db.text("SELECT kid, retired_at FROM prereg_keys")).all()
+        downgrade(directory=MIGRATIONS_DIR, revision="0018_kiosk_checks_in_at")
+        with db.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("prereg_keys")}
+        db.engine.dispose()
+    assert [tuple(r) for r in rows] == [("a1b2c3d4", None)]
+    assert "retired_at" not in columns

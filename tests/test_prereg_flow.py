@@ -91,6 +91,39 @@ def test_rotated_keys_reach_the_kiosk_and_old_qrs_stay_valid(hq_and_kiosk):
     assert kiosk.post("/api/qr-checkin", json={"qr": new["qr"]}).status_code == 201
 
 
+def test_a_retired_key_leaves_the_kiosks_and_its_qrs_are_refused(hq_and_kiosk):
+    import base45
+    hq, token, db, kiosk = hq_and_kiosk
+    _, old = post_json(f"{hq.url}/api/v1/prereg", FAMILY)
+    old_kid = base45.b45decode(old["qr"][4:])[:4].hex()
+    # the key that signs new QRs is not retired (HQ would hand out QRs no kiosk takes)...
+    refused = run_evac("hq", "retire-prereg-key", "--db", hq.db_url, old_kid)
+    assert refused.returncode == 2 and "rotate-prereg-key" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+    unknown = run_evac("hq", "retire-prereg-key", "--db", hq.db_url, "deadbeef")
+    assert unknown.returncode == 2 and unknown.stderr.startswith("evac: no pre-registration key 'deadbeef'")
+    assert len(unknown.stderr.strip().splitlines()) == 1
+    # ...until a newer one signs
+    new_kid = run_evac("hq", "rotate-prereg-key", "--db", hq.db_url).stdout.strip()
+    _, new = post_json(f"{hq.url}/api/v1/prereg", {**FAMILY, "address": "焼津市小川1"})
+    retired = run_evac("hq", "retire-prereg-key", "--db", hq.db_url, old_kid.upper())
+    assert retired.returncode == 0, retired.stderr
+    assert run_evac("hq", "retire-prereg-key", "--db", hq.db_url, old_kid).returncode == 0  # once is enough
+    store = KioskStore(db)
+    sync_once(store, HQClient(hq.url, token))
+    assert set(store.prereg_keys()) == {new_kid}
+    resp = kiosk.post("/api/qr-checkin", json={"qr": old["qr"]})
+    assert resp.status_code == 422 and resp.get_json()["error"] == "foreign"
+    assert kiosk.post("/api/qr-checkin", json={"qr": new["qr"]}).status_code == 201
+
+
+def test_retiring_a_key_in_a_database_that_is_not_there_makes_none(tmp_path):
+    typo = tmp_path / "hq-typo.sqlite3"
+    result = run_evac("hq", "retire-prereg-key", "--db", str(typo), "a1b2c3d4")
+    assert result.returncode != 0 and f"no HQ database at {typo}" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("body, field", [
     ({**FAMILY, "address": ""}, "address"),
     ({**FAMILY, "consent": "everyone"}, "consent"),

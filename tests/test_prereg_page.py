@@ -35,10 +35,65 @@ def test_errors_stand_next_to_their_field_and_nothing_is_saved(hq_app, hq_client
             "m0_birth": "2999-01-01", "m0_sex": "female"}
     resp = hq_client.post("/prereg", data=form)
     page = resp.get_data(as_text=True)
-    assert resp.status_code == 422 and "person 1: birth date 2999-01-01 is not plausible" in page
-    assert page.index("not plausible") < page.index('id="m0_name"')  # shown at that person's fields
+    assert resp.status_code == 422 and "生年月日を確かめてください" in page and "Check the birth date" in page
+    assert "not plausible" not in page  # not the validator's words
+    assert page.index("Check the birth date") < page.index('id="m0_name"')  # shown at that person's fields
     assert 'value="山田 花子"' in page  # what they typed is kept
     assert count(hq_app) == 0
+
+
+def _errors_by_row(page: str) -> dict[int, str]:
+    """The error shown in each person's fieldset, by row number (0-based)."""
+    found = {}
+    for i, part in enumerate(page.split("<fieldset>")[1:]):
+        m = re.search(r'<p class="error">([^<]*)</p>', part)
+        if m:
+            found[i] = m.group(1)
+    return found
+
+
+def test_each_error_stands_at_its_own_row_in_japanese_and_english(hq_app, hq_client):
+    form = {"csrf_token": token(hq_client), "address": "焼津市小川1", "consent": "none",
+            "m0_name": "山田 花子", "m0_birth": "1980-02-17", "m0_sex": "female",
+            # row 2 (index 1) left empty; row 3 has a bad birth date; row 4 a birth date and kana but no name
+            "m1_sex": "female",
+            "m2_name": "山田 次郎", "m2_birth": "", "m2_sex": "male",
+            "m3_kana": "ヤマダ ハナ", "m3_birth": "2015-05-05", "m3_sex": "female"}
+    resp = hq_client.post("/prereg", data=form)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert _errors_by_row(page) == {2: "生年月日を入力してください。 / Enter the birth date.",
+                                    3: "氏名を入力してください。 / Enter the name."}
+    assert "is not a date" not in page and "person 3" not in page
+    assert count(hq_app) == 0
+
+
+def test_a_row_typed_with_no_name_is_not_dropped(hq_app, hq_client):
+    form = {"csrf_token": token(hq_client), "address": "焼津市小川1", "consent": "none", "m0_name": "山田 花子", "m0_birth": "1980-02-17",
+            "m0_sex": "female", "m1_kana": "ヤマダ タロウ", "m1_birth": "1979-01-01", "m1_sex": "male"}
+    resp = hq_client.post("/prereg", data=form)
+    assert resp.status_code == 422 and count(hq_app) == 0
+    assert _errors_by_row(resp.get_data(as_text=True)) == {1: "氏名を入力してください。 / Enter the name."}
+
+
+def test_the_cores_refusals_are_said_in_both_languages(hq_app, hq_client):
+    base = {"address": "焼津市小川1", "m0_name": "山田 花子", "m0_birth": "1980-02-17", "m0_sex": "female"}
+    for extra, words in [({"consent": "family", "family_code": "ab"}, "家族コードを決めてください"),
+                         ({"consent": "none", "family_code": "sakura88"}, "「家族」を選んだときだけ"),
+                         ({"consent": "none", "contact": "1234 5678 9018"}, "マイナンバー"),
+                         ({"consent": "none", "address": " "}, "住所を入力してください"),
+                         ({"consent": "none", "address": "焼津市本町 123456789018"}, "マイナンバー")]:
+        page = hq_client.post("/prereg", data={"csrf_token": token(hq_client), **base, **extra}).get_data(as_text=True)
+        assert words in page and " / " in page.split(words)[1].split("</p>")[0], extra
+        field = "address" if "address" in extra else "family_code" if "family_code" in extra else "contact"
+        assert page.index(f'for="{field}"') < page.index(words) < page.index(f'id="{field}"'), extra   # at its field
+    assert count(hq_app) == 0
+
+
+def test_needs_are_labelled_in_words(hq_client):
+    page = hq_client.get("/prereg").get_data(as_text=True)
+    assert "> 人工透析 / Dialysis</label>" in page and "> 要介護 / Needs care</label>" in page
+    assert "> dialysis</label>" not in page
 
 
 def test_a_post_without_the_csrf_token_is_refused(hq_app, hq_client):
@@ -67,3 +122,18 @@ def test_the_saved_qr_image_scans_back_to_a_code_the_kiosk_accepts(hq_app, hq_cl
         keys = keys_from_hex(prereg.public_keys(db.session))
     household = verify(code.text, keys)
     assert [(m.name, m.needs) for m in household.members] == [("Maria Santos", ("interpreter",))]
+
+
+def test_registrations_from_one_address_are_limited_and_the_form_is_kept(hq_app, hq_client):
+    hq_app.config["PREREG_RATE"] = "3 per minute"
+    form = {"csrf_token": token(hq_client), "address": "焼津市小川1", "consent": "none", "m0_name": "山田 花子",
+            "m0_birth": "1980-02-17", "m0_sex": "female"}
+    answers = [hq_client.post("/prereg", data={**form, "m0_name": f"山田 花子{n}"}).status_code for n in "一二三四"]
+    assert answers == [200, 200, 200, 429]
+    resp = hq_client.post("/prereg", data=form)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 429 and resp.headers.get("Retry-After")
+    assert "短時間に多くの登録がありました" in page and "Too many registrations" in page
+    assert 'value="山田 花子"' in page   # what they typed is kept
+    assert hq_client.get("/prereg").status_code == 200   # reading the page is never limited
+    assert count(hq_app) == 3

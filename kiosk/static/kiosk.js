@@ -21,10 +21,16 @@
     clearTimeout(timer);
     timer = setTimeout(restart, seconds * 1000);
   }
+  let stillHereAt = 0;
   function touched() {
     // The start screen in the default language has nothing to forget.
     if (current() === "start" && lang === "ja") { clearTimeout(timer); return; }
     arm(current() === "done" ? Number(body.dataset.doneTimeout) : Number(body.dataset.timeout));
+    // The kiosk holds who was identified only while the person is there: tell it, now and then.
+    if (state.token && Date.now() - stillHereAt > 30000) {
+      stillHereAt = Date.now();
+      navigator.sendBeacon("/screen/still-here", state.token);
+    }
   }
   ["pointerdown", "keydown", "input"].forEach((t) => document.addEventListener(t, touched, true));
 
@@ -359,6 +365,8 @@
   }
 
   function done(kind, data) {
+    // saved: what the kiosk held for a retry is no longer needed
+    if (state.token) navigator.sendBeacon("/screen/forget", state.token);
     state.token = null;
     $$('[data-show^="done-"]').forEach((el) => { el.hidden = el.dataset.show !== "done-" + kind; });
     const list = $('[data-list="done-names"]');
@@ -397,15 +405,26 @@
         break;
       }
       case "call-staff": {
-        const r = await post("/screen/call-staff", {});
-        if (r.ok) show("called"); else showErrors(r.data.errors);
+        el.disabled = true;
+        try {
+          const r = await post("/screen/call-staff", {});
+          if (r.ok) show("called"); else showErrors(r.data.errors);
+        } finally { el.disabled = false; }
         break;
       }
       case "stay": state.stay = el.dataset.stay; show("needs"); break;
       case "consent": chooseConsent(el.dataset.consent); break;
       case "submit-checkin": el.disabled = true; try { await submitCheckin(); } finally { el.disabled = false; } break;
-      case "leave": leave(null); break;
-      case "transfer": leave(el.dataset.shelter, el.dataset.name); break;
+      case "leave": case "transfer": {
+        // one departure at a time: every leave and transfer button waits for the kiosk's answer
+        const buttons = $$('[data-action="leave"], [data-action="transfer"]');
+        if (buttons.some((b) => b.disabled)) break;
+        buttons.forEach((b) => { b.disabled = true; });
+        try {
+          await (el.dataset.action === "leave" ? leave(null) : leave(el.dataset.shelter, el.dataset.name));
+        } finally { buttons.forEach((b) => { b.disabled = false; }); }
+        break;
+      }
       default: break;
     }
   });
@@ -427,7 +446,14 @@
     ev.target.removeAttribute("aria-invalid");
     if (error && error.matches("[data-error]")) error.textContent = "";
   });
-  $('[data-form="member"]').addEventListener("submit", (ev) => { ev.preventDefault(); addMember(ev.target); });
+  $('[data-form="member"]').addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    // one answer at a time: a double tap would list the person twice
+    const button = $('button[type="submit"]', ev.target);
+    if (button.disabled) return;
+    button.disabled = true;
+    try { await addMember(ev.target); } finally { button.disabled = false; }
+  });
   $("#dest-filter").addEventListener("input", (ev) => {
     const q = ev.target.value.trim();
     $$("[data-shelter]").forEach((b) => { b.parentElement.hidden = q && !b.dataset.name.includes(q) && !b.dataset.shelter.includes(q.toUpperCase()); });
