@@ -21,6 +21,7 @@ import hmac
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from .events import FAMILY_CODE_LEN, parse_birth_date
 from .identity import normalize_address, normalize_name
@@ -263,13 +264,44 @@ def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer,
     return answer, person, flagged
 
 
+def protected_forms(people: Iterable[tuple[frozenset, bool]]) -> frozenset:
+    """Every identity form (identity_forms) protection reaches, from (forms, never_disclose) of each record.
+
+    One protected record protects every record that shares a name form and birth date with it, in kanji
+    or kana, and so on through those: the same person may be on record several times (a card's kanji,
+    a kana typed at another kiosk, another address), and any of them may be the one a stalker asks for.
+    The inquiry answer, the PFIF export and the IC lookup all decide protection by this one rule."""
+    people = list(people)
+    reached: set = set()
+    for forms, never in people:
+        if never:
+            reached |= forms
+    grown = True
+    while grown:
+        grown = False
+        for forms, _never in people:
+            if forms & reached and not forms <= reached:
+                reached |= forms
+                grown = True
+    return frozenset(reached)
+
+
+def _forms(person: PersonFacts) -> frozenset:
+    return identity_forms(person.name, person.name_kana, person.birth_date)
+
+
+def is_protected(person: PersonFacts, reached: frozenset) -> bool:
+    return person.never_disclose or bool(_forms(person) & reached)
+
+
 def the_person(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[PersonFacts | None, bool]:
     """(the one person an inquiry names, or None; whether a protected person was among those it
-    could mean).  Protection is decided over everyone with that name and birth date, before the
-    address narrows them down: the same person may be on record twice (a card's address and a
-    typed one), and one protected record protects them all."""
+    could mean).  Protection is decided over every candidate (protected_forms), before the address
+    narrows them down: the same person may be on record twice (a card's address and a typed one,
+    kanji at one kiosk and only kana at another), and one protected record protects them all."""
+    reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
     near = [p for p in candidates if matches(inquiry, p, by_address=False)]
-    if any(p.never_disclose for p in near):
+    if any(is_protected(p, reached) for p in near):
         return None, True
     found = [p for p in near if matches(inquiry, p)]
     return (found[0] if len(found) == 1 else None), False
@@ -299,5 +331,5 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 
 
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "PersonFacts",
-           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "identity_forms", "matches", "name_forms",
-           "parse_inquiry"]
+           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "identity_forms", "is_protected", "matches",
+           "name_forms", "parse_inquiry", "protected_forms", "the_person"]

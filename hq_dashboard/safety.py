@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, identity_forms, parse_inquiry,
-    the_person,
+    protected_forms, the_person,
 )
 
 from .db import one_writer
@@ -67,14 +67,16 @@ def _facts(session: Session, person: Person) -> PersonFacts:
 
 
 def protected_identities(session: Session, birth_date: str | None = None) -> frozenset[tuple[str, str]]:
-    """The (name form, birth date) of everyone under never-disclose protection (born on `birth_date`, if
-    given).  As for inquiries (evac.disclosure.the_person), one protected record protects every record
-    with that name and birth date: the same person may be on record twice (a card's address, a typed one)."""
-    query = select(Person.name, Person.name_kana, Person.birth_date).where(Person.never_disclose.is_(True))
+    """The (name form, birth date) protection reaches (born on `birth_date`, if given), by the same rule as
+    inquiries (evac.disclosure.protected_forms): one protected record protects every record sharing a
+    name form (kanji or kana) and birth date with it, and those records' other forms in turn."""
+    born = select(Person.birth_date).where(Person.never_disclose.is_(True))
     if birth_date is not None:
-        query = query.where(Person.birth_date == birth_date)
-    rows = session.execute(query).all()
-    return frozenset().union(*(identity_forms(*row) for row in rows))
+        born = born.where(Person.birth_date == birth_date)
+    # Only people born on a protected person's birth date can share an identity form with them.
+    rows = session.execute(select(Person.name, Person.name_kana, Person.birth_date, Person.never_disclose)
+                           .where(Person.birth_date.in_(born.distinct()))).all()
+    return protected_forms((identity_forms(name, kana, born_on), bool(never)) for name, kana, born_on, never in rows)
 
 
 def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:

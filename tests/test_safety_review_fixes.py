@@ -1,0 +1,137 @@
+"""Safety inquiries: what a review found and how it is held shut.
+
+People reach HQ through the real sync API (and the real self-report page); inquiries through the real
+JSON API and pages; staff decide on the real queue."""
+from __future__ import annotations
+
+import json
+import re
+
+from evac.disclosure import PersonFacts, parse_inquiry, the_person
+from evac.hlc import pack
+from hq_dashboard import pfif_exchange
+from hq_dashboard.db import db
+from hq_dashboard.models import AuditEntry, Inquiry
+from tests.test_notifications import smtp  # noqa: F401  (the real SMTP server fixture)
+
+INQUIRER = {"name": "高橋 一郎", "address": "東京都港区1-1", "contact": "090-0000-0000"}
+TARO = {"name": "駿河 太郎", "name_kana": "スルガ タロウ", "birth_date": "1960-06-06", "sex": "male",
+        "address": "焼津市小川1-2"}
+
+
+class Kiosk:
+    """A kiosk sending its events through /api/v1/sync."""
+
+    def __init__(self, client, token, device, shelter="H031"):
+        self.client, self.token, self.device, self.shelter, self.seq = client, token, device, shelter, 0
+
+    def send(self, *events):
+        batch = []
+        for etype, person, data in events:
+            self.seq += 1
+            batch.append({"kiosk_id": self.device, "seq": self.seq, "hlc": pack(1_764_000_000_000 + self.seq),
+                          "type": etype, "shelter_id": self.shelter, "person": person, "data": data})
+        resp = self.client.post("/api/v1/sync", json={"device_id": self.device, "events": batch},
+                                headers={"Authorization": f"Bearer {self.token}"})
+        assert resp.status_code == 200, resp.get_json()
+
+
+def ask(client, name, birth, relationship="household_family", code="", address="", addr="10.0.0.1", email=""):
+    body = {"inquirer": INQUIRER, "relationship": relationship, "reason": "家族の安否確認",
+            "sought": {"name": name, "birth_date": birth, "address": address}, "family_code": code}
+    if email:
+        body["notify_email"] = email
+    return client.post("/api/v1/safety/inquiries", json=body, environ_base={"REMOTE_ADDR": addr})
+
+
+def csrf(client, path):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def log_in(app, client):
+    from hq_dashboard.staff import add_staff
+    with app.app_context():
+        add_staff(db.session, "reviewer1", "correct horse battery")
+    form = {"csrf_token": csrf(client, "/staff/login"), "username": "reviewer1", "password": "correct horse battery"}
+    assert client.post("/staff/login", data=form).status_code == 302
+
+
+def decide(client, ref, decision="release", note="折り返し電話で確認"):
+    return client.post(f"/staff/inquiries/{ref}/{decision}",
+                       data={"csrf_token": csrf(client, "/staff/inquiries"), "note": note})
+
+
+def check(client, answer):
+    return client.get(f"/api/v1/safety/inquiries/{answer['inquiry_id']}?key={answer['access_key']}").get_json()
+
+
+def export(app):
+    with app.app_context():
+        return pfif_exchange.export(db.session, "yaizu.example")
+
+
+# 1. One protected record protects every record sharing a name form with it, in inquiries as in the export.
+
+def test_a_protected_kana_record_protects_the_kanji_record_with_that_kana(hq_app, hq_client, enroll):
+    """Kiosk A records only the kana, protected; kiosk B the kanji with the same kana, public consent.
+    Asked for by the kanji name the person is answered exactly as someone unknown (and HQ is told)."""
+    a = Kiosk(hq_client, enroll("H031"), "dev-a")
+    b = Kiosk(hq_client, enroll("H001"), "dev-b", "H001")
+    kana_only = {"name": "ヤマダ ハナコ", "birth_date": "1990-02-03", "sex": "female", "address": "焼津市本町1"}
+    kanji = {**kana_only, "name": "山田 花子", "name_kana": "ヤマダ ハナコ"}
+    a.send(("checkin", kana_only, {"stay_type": "in_shelter"}),
+           ("consent", kana_only, {"consent": "none", "never_disclose": True}))
+    b.send(("checkin", kanji, {"stay_type": "in_shelter"}), ("consent", kanji, {"consent": "public"}))
+    for i, name in enumerate(["山田 花子", "花子 山田", "ヤマダ ハナコ"]):
+        answer = ask(hq_client, name, "1990-02-03", "other", addr=f"10.1.0.{i}").get_json()
+        assert answer["status"] == "pending_review" and answer["information_exists"] is None
+        assert answer["whereabouts"] is None and answer["injury_or_illness"] is None
+    unknown = ask(hq_client, "山田 一", "1990-02-03", "other", addr="10.1.0.9").get_json()
+    assert {k: v for k, v in answer.items() if k not in ("inquiry_id", "access_key")} == \
+        {k: v for k, v in unknown.items() if k not in ("inquiry_id", "access_key")}
+    with hq_app.app_context():
+        assert [r.flagged for r in db.session.query(Inquiry).order_by(Inquiry.created_at)] == [True] * 3 + [False]
+    doc, n = export(hq_app)
+    assert n == 0 and "花子".encode() not in doc
+
+
+def test_protection_reaches_through_a_shared_kana_to_a_third_record():
+    """Protected kana-only record; a kanji record with that kana; a third record with only the kanji.
+    The third may be the same person: it is protected too, in the pure rule the export also uses."""
+    protected = PersonFacts(name="ヤマダ ハナコ", name_kana="", birth_date="1990-02-03", address="",
+                            never_disclose=True)
+    bridge = PersonFacts(name="山田 花子", name_kana="ヤマダ ハナコ", birth_date="1990-02-03", address="焼津市本町1",
+                         consent="public")
+    kanji_only = PersonFacts(name="山田 花子", name_kana="", birth_date="1990-02-03", address="焼津市本町1",
+                             consent="public")
+    other = PersonFacts(name="山田 一", name_kana="", birth_date="1990-02-03", address="焼津市本町1", consent="public")
+    inquiry = parse_inquiry({"inquirer": INQUIRER, "relationship": "other", "reason": "心配",
+                             "sought": {"name": "山田 花子", "birth_date": "1990-02-03"}})
+    assert the_person(inquiry, [protected, bridge, kanji_only]) == (None, True)
+    assert the_person(inquiry, [kanji_only, other]) == (kanji_only, False)
+    inquiry_other = parse_inquiry({"inquirer": INQUIRER, "relationship": "other", "reason": "心配",
+                                   "sought": {"name": "山田 一", "birth_date": "1990-02-03"}})
+    assert the_person(inquiry_other, [protected, bridge, kanji_only, other]) == (other, False)
+
+
+def test_the_export_and_email_news_follow_the_same_rule(hq_app, hq_client, enroll, smtp):
+    controller, inbox = smtp
+    hq_app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, NOTIFY_INLINE=True)
+    b = Kiosk(hq_client, enroll("H001"), "dev-b", "H001")
+    kana_only = {"name": "ヤマダ ハナコ", "birth_date": "1990-02-03", "sex": "female", "address": ""}
+    bridge = {"name": "山田 花子", "name_kana": "ヤマダ ハナコ", "birth_date": "1990-02-03", "sex": "female",
+              "address": "焼津市本町1"}
+    kanji_only = {"name": "山田 花子", "birth_date": "1990-02-03", "sex": "female", "address": "焼津市本町2"}
+    b.send(("checkin", kanji_only, {"stay_type": "in_shelter"}), ("consent", kanji_only, {"consent": "public"}))
+    # Asked before anything was protected: answered at once, news asked for.
+    first = ask(hq_client, "山田 花子", "1990-02-03", "other", address="焼津市本町2", email="a@example.org").get_json()
+    assert first["status"] == "answered" and first["information_exists"] is True
+    # Then the kanji-and-kana record and the protected kana-only one arrive (the batch sends news that is due).
+    b.send(("checkin", bridge, {"stay_type": "in_shelter"}), ("consent", bridge, {"consent": "public"}),
+           ("checkin", kana_only, {"stay_type": "in_shelter"}),
+           ("consent", kana_only, {"consent": "none", "never_disclose": True}))
+    assert inbox.messages == []
+    with hq_app.app_context():
+        assert db.session.query(AuditEntry).filter_by(action="notified").count() == 0
+    doc, n = export(hq_app)
+    assert n == 0 and "花子".encode() not in doc
