@@ -7,6 +7,8 @@ asking; the person's own consent can widen that, and is the only thing that
 can be answered at once, before anyone has checked the inquirer.  A consent
 given on the public self-report page (anyone can claim to be anyone there)
 answers nothing at once, and after review widens only what such a report says.
+Nor are whereabouts that only a self-report gives ever told at once, whoever
+consented: they wait for staff.
 
 A person under never-disclose protection (DV, stalking) is answered exactly as
 someone the city knows nothing about.  So is an inquiry that matches more
@@ -232,7 +234,14 @@ def _consented(inquiry: Inquiry, person: PersonFacts, at_once: bool) -> frozense
     elif person.consent == "family" and person.family_code and inquiry.family_code and hmac.compare_digest(
             inquiry.family_code.casefold().encode(), person.family_code.casefold().encode()):
         fields = BY_CONSENT["family"]
+    if at_once and self_reported_whereabouts(person):
+        # Anyone may self-report anyone "safe at home": an unchecked claim is never told at once.
+        fields -= {WHEREABOUTS}
     return fields & BY_SELF_REPORTED_CONSENT if person.consent_self_reported else fields
+
+
+def self_reported_whereabouts(person: PersonFacts) -> bool:
+    return bool(person.whereabouts and person.whereabouts.get("self_reported"))
 
 
 def _fill(fields: frozenset[str], person: PersonFacts) -> Answer:
@@ -260,7 +269,9 @@ def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer,
         return Answer(pending_review=True), None, flagged
     fields = _consented(inquiry, person, at_once=True)
     answer = _fill(fields, person)
-    answer.pending_review = not STATUTORY[inquiry.relationship] <= fields
+    # Whereabouts held back because only a self-report says them: staff decide after confirming the inquirer.
+    answer.pending_review = not STATUTORY[inquiry.relationship] <= fields or (
+        self_reported_whereabouts(person) and WHEREABOUTS in _consented(inquiry, person, at_once=False))
     return answer, person, flagged
 
 

@@ -14,8 +14,6 @@ from . import safety
 from .models import Person, PfifRecord, Shelter
 
 AUTHOR = "焼津市災害対策本部 (Yaizu City disaster HQ)"
-_SELF = {"at_home": "自宅 / at home", "with_relatives": "親族・知人宅 / with relatives or friends",
-         "in_car": "車中 / in a car", "elsewhere": "避難所の外 / outside the shelters"}
 _WHERE = {"in_shelter": "避難所 {name} / at the shelter {name}",
           "at_home": "在宅避難（{name}に登録） / at home, registered with {name}",
           "in_car": "車中避難（{name}付近） / in a car near {name}"}
@@ -41,13 +39,11 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
             person_record_id=pid, source_date=stamp, entry_date=stamp, full_name=p.name,
             family_name=family if given else "", given_name=given.strip(), sex=p.sex, date_of_birth=p.birth_date,
             home_city="焼津市", source_name=AUTHOR, author_name=AUTHOR)
-        if p.state in ("checked_in", "self_reported"):
-            if p.state == "checked_in":
-                where = _WHERE[p.stay_type].format(name=shelters.get(p.shelter_id, p.shelter_id))
-                text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."
-            else:
-                where = _SELF[p.stay_type]
-                text = "本人から無事との報告。 / Reported safe by the person."
+        # Only what a kiosk saw is published: a self-report (anyone may claim to be anyone on that page)
+        # gets no status note, whoever gave the consent.
+        if p.state == "checked_in":
+            where = _WHERE[p.stay_type].format(name=shelters.get(p.shelter_id, p.shelter_id))
+            text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."
             if p.status in ("injured", "ill", "hospitalised"):
                 text += f" ({p.status})"
             record.notes.append(pfif.Note(note_record_id=f"{domain}/note.{p.id}.{p.loc_order[:20].lstrip('0')}",

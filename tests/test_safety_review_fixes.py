@@ -135,3 +135,32 @@ def test_the_export_and_email_news_follow_the_same_rule(hq_app, hq_client, enrol
         assert db.session.query(AuditEntry).filter_by(action="notified").count() == 0
     doc, n = export(hq_app)
     assert n == 0 and "花子".encode() not in doc
+
+
+# 2. A stranger's self-report is never told at once, nor published as the person's own word.
+
+def self_report(client, person, where="at_home", consent="none", family_code="", addr="10.3.0.1"):
+    form = {"name": person["name"], "name_kana": person.get("name_kana", ""), "birth_date": person["birth_date"],
+            "sex": person["sex"], "address": person.get("address", ""), "where": where, "consent": consent,
+            "family_code": family_code}
+    return client.post("/safety/self-report", data={**form, "csrf_token": csrf(client, "/safety/self-report")},
+                       environ_base={"REMOTE_ADDR": addr})
+
+
+def test_a_self_report_about_someone_who_consented_at_a_kiosk_is_not_told_at_once_nor_exported(
+        hq_app, hq_client, enroll):
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", TARO, {"stay_type": "in_shelter"}), ("consent", TARO, {"consent": "public"}),
+               ("checkout", TARO, {}))
+    assert self_report(hq_client, TARO).status_code == 201     # anyone can claim to be 駿河 太郎 "at home"
+    answer = ask(hq_client, TARO["name"], TARO["birth_date"], "other").get_json()
+    assert answer["information_exists"] is True and answer["whereabouts"] is None
+    assert answer["status"] == "pending_review"      # what the report says waits for staff
+    doc, n = export(hq_app)
+    assert n == 1 and b"believed_alive" not in doc and "自宅".encode() not in doc and b"<pfif:note>" not in doc
+    # Back at a shelter: what the kiosk saw is told at once and published again.
+    kiosk.send(("checkin", TARO, {"stay_type": "in_shelter"}))
+    again = ask(hq_client, TARO["name"], TARO["birth_date"], "other", addr="10.0.0.2").get_json()
+    assert again["status"] == "answered" and again["whereabouts"]["shelter_id"] == "H031"
+    doc, n = export(hq_app)
+    assert n == 1 and b"believed_alive" in doc
