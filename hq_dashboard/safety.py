@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, identity_forms, parse_inquiry,
-    protected_forms, the_person,
+    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, identity_forms, matches,
+    parse_inquiry, protected_forms, the_person,
 )
 
 from .db import one_writer
@@ -107,6 +107,29 @@ def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
     return the_person(inquiry, [f for _, f in _candidates(session, inquiry)])[0]
 
 
+def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
+    """The records an inquiry matches when it matches more than one and none is protected (the same person
+    on record twice, a card's address and none typed; or two people of one name and birth date).
+    Empty when it names one person, nobody, or a protected person."""
+    candidates = _candidates(session, inquiry)
+    person, flagged = the_person(inquiry, [f for _, f in candidates])
+    if person is not None or flagged:
+        return []
+    found = [p for p, f in candidates if matches(inquiry, f)]
+    return found if len(found) > 1 else []
+
+
+def for_review(session: Session, row: InquiryRow) -> list[dict]:
+    """What staff see of each record a waiting inquiry matches when it matches several: enough to tell
+    them apart on the phone (where, birth date, address), nothing more."""
+    if row.flagged or row.status != "pending_review":
+        return []
+    shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
+    return [{"name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
+             "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else ""}
+            for p in several_matching(session, inquiry_of(row))]
+
+
 def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
     """Record an inquiry and answer what consent allows at once.  Returns (answer, access key).
 
@@ -163,6 +186,13 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str) -
         raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)")
     row = _for_review(session, inquiry_id)
     inquiry = inquiry_of(row)
+    if several_matching(session, inquiry):
+        # "No information" would be false, and picking one would be a guess.
+        raise ReviewError("この照会には複数の記録が一致するため、回答していません（同じ人の二重登録か、同姓同名・同じ生年月日の別人）。"
+                          "一致する記録を確認し、照会者に住所などを確かめてください。"
+                          " / Several records match this inquiry (the same person recorded twice, or two people "
+                          "with the same name and birth date), so nothing was released. Check the matching records "
+                          "below and ask the inquirer for the address or other details.")
     # The person's facts as they are now, found the same way as at the first answer.
     answer: Answer = answer_after_review(inquiry, matching_person(session, inquiry))
     row.status, row.answer = "released", json.dumps(answer.to_json(), ensure_ascii=False)

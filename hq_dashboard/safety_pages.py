@@ -43,6 +43,12 @@ STATUS_MESSAGES = {
 }
 
 
+@bp.app_template_global("review_matches")
+def review_matches(row) -> list[dict]:
+    """For the staff queue (safety/queue.html): the records a waiting inquiry matches when there are several."""
+    return safety.for_review(db.session, row)
+
+
 def _answer_page(answer: dict, key: str | None):
     return render_template("safety/answer.html", answer=answer, key=key, where_labels=WHERE_LABELS,
                            status_message=STATUS_MESSAGES.get(answer.get("status"), answer.get("message")))

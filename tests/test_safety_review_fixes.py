@@ -164,3 +164,33 @@ def test_a_self_report_about_someone_who_consented_at_a_kiosk_is_not_told_at_onc
     assert again["status"] == "answered" and again["whereabouts"]["shelter_id"] == "H031"
     doc, n = export(hq_app)
     assert n == 1 and b"believed_alive" in doc
+
+
+# 3. Two records of one person: staff are shown both and a release is refused, never "no information".
+
+def test_a_release_is_refused_when_several_records_match_and_staff_see_them(hq_app, hq_client, enroll):
+    a = Kiosk(hq_client, enroll("H031"), "dev-a")
+    b = Kiosk(hq_client, enroll("H001"), "dev-b", "H001")
+    a.send(("checkin", TARO, {"stay_type": "in_shelter"}))                 # the card's address
+    b.send(("checkin", {**TARO, "address": ""}, {"stay_type": "in_shelter"}))   # typed in a hurry, no address
+    log_in(hq_app, hq_client)
+    asked = ask(hq_client, "駿河 太郎", "1960-06-06", "household_family", address="焼津市小川1-2").get_json()
+    assert asked["status"] == "pending_review" and asked["information_exists"] is None
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    records = re.search(rf'id="inquiry-{asked["inquiry_id"]}".*?data-testid="several-records">(.*?)</table>',
+                        queue, re.S).group(1)
+    assert "2件の記録が一致 / 2 records match" in queue
+    assert "焼津中学校" in records and "1960-06-06" in records and "焼津市小川1-2" in records
+    assert "（住所なし / no address）" in records
+    refused = decide(hq_client, asked["inquiry_id"])
+    assert refused.status_code == 422
+    assert "Several records match this inquiry" in refused.get_data(as_text=True)
+    assert check(hq_client, asked)["status"] == "pending_review"    # nothing was said to the family
+    with hq_app.app_context():
+        assert db.session.query(AuditEntry).filter_by(inquiry_id=asked["inquiry_id"], action="released").count() == 0
+    # A protected record among them is still answered as unknown, and the queue shows no records.
+    a.send(("consent", TARO, {"consent": "none", "never_disclose": True}))
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    assert 'data-testid="several-records"' not in queue
+    assert decide(hq_client, asked["inquiry_id"]).status_code == 302
+    assert check(hq_client, asked)["information_exists"] is False
