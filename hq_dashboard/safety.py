@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import secrets
 
@@ -20,8 +21,8 @@ from evac.disclosure import (
     parse_inquiry, protected_forms, the_person,
 )
 
-from .db import one_writer
-from .models import AuditEntry, Inquiry as InquiryRow, Person, Shelter
+from .db import one_writer, param_mark
+from .models import AuditEntry, HQMeta, Inquiry as InquiryRow, Person, Shelter
 
 __all__ = ["InvalidInquiry", "InquiryNotFound", "ReviewError", "receive", "lookup", "release", "reject",
            "pending", "search_audit"]
@@ -97,9 +98,45 @@ def _public(row: InquiryRow) -> dict:
     return {"inquiry_id": row.id, "status": row.status, "message": MESSAGES[row.status], **json.loads(row.answer)}
 
 
-def inquiry_of(row: InquiryRow) -> Inquiry:
+def inquiry_of(row: InquiryRow, family_code: str = "") -> Inquiry:
     return Inquiry(row.inquirer_name, row.inquirer_address, row.inquirer_contact, row.relationship, row.reason,
-                   row.sought_name, row.sought_birth_date, row.sought_address, notify_email=row.notify_email)
+                   row.sought_name, row.sought_birth_date, row.sought_address, family_code=family_code,
+                   notify_email=row.notify_email)
+
+
+FAMILY_CODE_KEY = "family_code_key"
+
+
+def _family_code_key(session: Session) -> bytes:
+    """The key of the family-code hash, made once per database (hq_meta), so it survives restarts."""
+    kept = select(HQMeta.value).where(HQMeta.name == FAMILY_CODE_KEY)
+    key = session.execute(kept).scalar()
+    if key is None:   # the first family code ever given: two HQ processes may race, one key wins
+        conn = session.connection()
+        conn.exec_driver_sql(f"INSERT INTO hq_meta (name, value) VALUES ('{FAMILY_CODE_KEY}', {param_mark(conn)})"
+                             " ON CONFLICT (name) DO NOTHING", (secrets.token_hex(32),))
+        key = session.execute(kept).scalar_one()
+    return bytes.fromhex(key)
+
+
+def family_code_hash(session: Session, code: str) -> str:
+    """A keyed hash of a family code (compared as evac.disclosure compares them): the code an inquirer gave
+    is kept only so, in the inquiry's audit entry, to be compared with the person's at review."""
+    return hmac.new(_family_code_key(session), code.casefold().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def inquiry_and_person(session: Session, row: InquiryRow) -> tuple[Inquiry, PersonFacts | None]:
+    """A kept inquiry as it was asked (with the family code, when the one given is the person's) and the
+    person it names as the city knows them now: for a release and for e-mail news, as at the first answer."""
+    inquiry = inquiry_of(row)
+    person = matching_person(session, inquiry)
+    if row.family_code_given and person is not None and person.family_code:
+        received = session.execute(select(AuditEntry.detail).where(
+            AuditEntry.inquiry_id == row.id, AuditEntry.action == "received")).scalar()
+        given = json.loads(received or "{}").get("family_code_hash", "")
+        if given and hmac.compare_digest(given, family_code_hash(session, person.family_code)):
+            inquiry = inquiry_of(row, person.family_code)
+    return inquiry, person
 
 
 def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
@@ -151,7 +188,8 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
     session.add(row)
     audit(session, row.id, "inquirer", "received", client=client, relationship=inquiry.relationship,
            inquirer=inquiry.inquirer_name, sought=inquiry.sought_name, birth_date=inquiry.sought_birth_date,
-           family_code_given=bool(inquiry.family_code))
+           family_code_given=bool(inquiry.family_code),
+           **({"family_code_hash": family_code_hash(session, inquiry.family_code)} if inquiry.family_code else {}))
     audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
     with one_writer(session.get_bind()):
         session.commit()
@@ -185,7 +223,7 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str) -
     if not how_confirmed.strip():
         raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)")
     row = _for_review(session, inquiry_id)
-    inquiry = inquiry_of(row)
+    inquiry, person = inquiry_and_person(session, row)
     if several_matching(session, inquiry):
         # "No information" would be false, and picking one would be a guess.
         raise ReviewError("この照会には複数の記録が一致するため、回答していません（同じ人の二重登録か、同姓同名・同じ生年月日の別人）。"
@@ -194,7 +232,7 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str) -
                           "with the same name and birth date), so nothing was released. Check the matching records "
                           "below and ask the inquirer for the address or other details.")
     # The person's facts as they are now, found the same way as at the first answer.
-    answer: Answer = answer_after_review(inquiry, matching_person(session, inquiry))
+    answer: Answer = answer_after_review(inquiry, person)
     row.status, row.answer = "released", json.dumps(answer.to_json(), ensure_ascii=False)
     row.reviewed_by, row.reviewed_at, row.review_note = staff, _now(), how_confirmed.strip()[:500]
     audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown))

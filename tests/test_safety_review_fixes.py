@@ -194,3 +194,28 @@ def test_a_release_is_refused_when_several_records_match_and_staff_see_them(hq_a
     assert 'data-testid="several-records"' not in queue
     assert decide(hq_client, asked["inquiry_id"]).status_code == 302
     assert check(hq_client, asked)["information_exists"] is False
+
+
+# 4. A self-report's family consent: the code the inquirer gave is compared at release (kept only hashed).
+
+def test_a_self_reported_family_consent_widens_a_release_only_for_the_right_code(hq_app, hq_client):
+    hanako = {"name": "焼津 花子", "name_kana": "やいづ はなこ", "birth_date": "1950-04-01", "sex": "female",
+              "address": "静岡県焼津市本町5-9-1"}
+    assert self_report(hq_client, hanako, "with_relatives", "family", "Umi2026").status_code == 201
+    log_in(hq_app, hq_client)
+    right = ask(hq_client, "焼津 花子", "1950-04-01", "other", code="ｕｍｉ２０２６", addr="10.4.0.1").get_json()
+    wrong = ask(hq_client, "焼津 花子", "1950-04-01", "other", code="Umi2025", addr="10.4.0.2").get_json()
+    none = ask(hq_client, "焼津 花子", "1950-04-01", "other", addr="10.4.0.3").get_json()
+    for asked in (right, wrong, none):    # a self-report's consent answers nothing at once
+        assert asked["status"] == "pending_review" and asked["information_exists"] is None
+        assert decide(hq_client, asked["inquiry_id"]).status_code == 302
+    released = check(hq_client, right)
+    assert released["information_exists"] is True and released["whereabouts"]["state"] == "with_relatives"
+    assert released["contact"] is None and released["injury_or_illness"] is None   # only what the report says
+    for asked in (wrong, none):
+        released = check(hq_client, asked)
+        assert released["information_exists"] is True and released["whereabouts"] is None
+    with hq_app.app_context():
+        stored = " ".join(e.detail for e in db.session.query(AuditEntry)) + " ".join(
+            json.dumps([r.review_note, r.answer, r.reason]) for r in db.session.query(Inquiry))
+    assert "umi2026" not in stored.casefold() and "Umi2025" not in stored   # the code is never kept in clear
