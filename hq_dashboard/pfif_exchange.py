@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac import pfif
+from evac.events import CONSENT
 
 from . import safety
-from .models import Person, PfifRecord, Shelter
+from .models import EventRecord, Person, PersonKey, PfifRecord, Shelter
 
 AUTHOR = "焼津市災害対策本部 (Yaizu City disaster HQ)"
 _WHERE = {"in_shelter": "避難所 {name} / at the shelter {name}",
@@ -20,9 +21,11 @@ _WHERE = {"in_shelter": "避難所 {name} / at the shelter {name}",
 
 
 def export(session: Session, domain: str, now: dt.datetime | None = None) -> tuple[bytes, int]:
-    """(document, number of persons).  Only public consent given at a kiosk, never a protected person (nor
-    anyone sharing a protected person's name and birth date), no street or contact."""
-    stamp = pfif.utc(now or dt.datetime.now(dt.timezone.utc))
+    """(document, number of persons published).  Only public consent given at a kiosk, never a protected
+    person (nor anyone sharing a protected person's name and birth date), no street or contact; and an
+    expired record (PFIF's deletion) for each person who may have been published before and is not now."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    stamp = pfif.utc(now)
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
     people = session.execute(select(Person).where(Person.consent == "public", Person.never_disclose.is_(False))
                              .order_by(Person.id)).scalars()
@@ -51,13 +54,33 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
                                           entry_date=stamp, status="believed_alive", last_known_location=where,
                                           text=text))
         records.append(record)
-    return pfif.write(records), len(records)
+    published = {r.person_record_id for r in records}
+    # Person Finder keeps what it was sent: whoever may have been published before and is not now
+    # (consent withdrawn, never-disclose set, merged into another record) is withdrawn every time.
+    withdrawn = [pfif.deletion(f"{domain}/person.{pid}", now)
+                 for pid in sorted(_maybe_published(session)) if f"{domain}/person.{pid}" not in published]
+    return pfif.write(records + withdrawn), len(records)
+
+
+def _maybe_published(session: Session) -> set[int]:
+    """Every person id an export may have named: anyone who ever had a public consent (the event log
+    keeps every consent), and ids merged into another person (person_keys keeps their old rows)."""
+    ever = set()
+    for pid, body in session.execute(select(EventRecord.person_id, EventRecord.body)
+                                     .where(EventRecord.type == CONSENT, EventRecord.person_id.is_not(None))):
+        if pid not in ever and json.loads(body).get("data", {}).get("consent") == "public":
+            ever.add(pid)
+    alive = select(Person.id)
+    ever |= set(session.execute(select(PersonKey.person_id).where(PersonKey.person_id.not_in(alive)).distinct())
+                .scalars())
+    return ever
 
 
 @dataclasses.dataclass
 class ImportSummary:
     added: int = 0
     updated: int = 0
+    removed: int = 0
     skipped: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -89,6 +112,13 @@ def import_document(session: Session, document: bytes, own_domain: str) -> Impor
             continue
         notes = json.dumps([dataclasses.asdict(n) for n in r.notes], ensure_ascii=False)
         row = session.get(PfifRecord, r.person_record_id)
+        if r.deleted(pfif.utc(now)):
+            if row is not None and r.source_date >= row.source_date:
+                session.delete(row)   # the finder withdrew it: HQ keeps no copy either
+                summary.removed += 1
+            else:
+                summary.skipped.append(f"{r.person_record_id}: withdrawn by its finder, no copy kept")
+            continue
         if row is None:
             session.add(PfifRecord(person_record_id=r.person_record_id, full_name=r.full_name, sex=r.sex,
                                    date_of_birth=r.date_of_birth, home_city=r.home_city, source_name=r.source_name,

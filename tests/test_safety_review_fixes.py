@@ -219,3 +219,45 @@ def test_a_self_reported_family_consent_widens_a_release_only_for_the_right_code
         stored = " ".join(e.detail for e in db.session.query(AuditEntry)) + " ".join(
             json.dumps([r.review_note, r.answer, r.reason]) for r in db.session.query(Inquiry))
     assert "umi2026" not in stored.casefold() and "Umi2025" not in stored   # the code is never kept in clear
+
+
+# 5. Whoever was published and is no longer public is withdrawn from Person Finder (PFIF 1.4 expiry).
+
+def test_the_export_withdraws_a_person_no_longer_public_and_says_nothing_else_about_them(hq_app, hq_client, enroll):
+    from evac import pfif
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    ken = {"name": "大井川 健", "birth_date": "1975-03-03", "sex": "male", "address": "焼津市小川2"}
+    never = {"name": "藤枝 光", "birth_date": "1988-08-08", "sex": "female", "address": "焼津市大住3"}
+    kiosk.send(("checkin", TARO, {"stay_type": "in_shelter"}), ("consent", TARO, {"consent": "public"}),
+               ("checkin", ken, {"stay_type": "in_shelter"}), ("consent", ken, {"consent": "public"}),
+               ("checkin", never, {"stay_type": "in_shelter"}), ("consent", never, {"consent": "none"}))
+    doc, n = export(hq_app)
+    first = {r.person_record_id: r for r in pfif.read(doc)}
+    assert n == 2 and {r.full_name for r in first.values()} == {TARO["name"], ken["name"]}
+    taro_id = next(pid for pid, r in first.items() if r.full_name == TARO["name"])
+    ken_id = next(pid for pid, r in first.items() if r.full_name == ken["name"])
+    kiosk.send(("consent", TARO, {"consent": "public", "never_disclose": True}),   # a stalker: protect him
+               ("consent", ken, {"consent": "none"}))                              # he changed his mind
+    doc, n = export(hq_app)
+    text = doc.decode()
+    second = {r.person_record_id: r for r in pfif.read(doc)}
+    assert n == 0 and set(second) == {taro_id, ken_id}
+    assert all(not r.expiry_date for r in first.values())
+    for record in second.values():
+        assert record.expiry_date and record.expiry_date < record.source_date and record.deleted(record.source_date)
+        assert record.full_name == "" and record.notes == [] and record.date_of_birth == "" and record.sex == ""
+    for secret in (TARO["name"], ken["name"], never["name"], "1960-06-06", "H031", "焼津中学校", "believed_alive"):
+        assert secret not in text
+    assert "<pfif:expiry_date>" in text
+    # Another HQ importing this document drops its copies.
+    with hq_app.app_context():
+        from hq_dashboard.models import PfifRecord
+        summary = pfif_exchange.import_document(db.session, export_first_again(first), "other.example")
+        assert summary.added == 2
+        summary = pfif_exchange.import_document(db.session, doc, "other.example")
+        assert summary.removed == 2 and db.session.query(PfifRecord).count() == 0
+
+
+def export_first_again(records: dict) -> bytes:
+    from evac import pfif
+    return pfif.write(list(records.values()))
