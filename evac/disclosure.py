@@ -318,6 +318,13 @@ def the_person(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[PersonF
     return (found[0] if len(found) == 1 else None), False
 
 
+def family_code_opens(inquiry: Inquiry, person: PersonFacts | None) -> bool:
+    """The inquiry's family code opened the person's family consent at once (a right code, a kiosk's
+    consent).  Anything else a code was given with counts as a wrong guess, whoever was asked about."""
+    return (bool(inquiry.family_code) and person is not None and person.consent == "family"
+            and bool(_consented(inquiry, person, at_once=True)))
+
+
 def answer_for_notice(status: str, inquiry: Inquiry, person: PersonFacts | None) -> Answer | None:
     """What an e-mail about news may say: what the inquirer may be told now, or nothing at all.
 
@@ -342,5 +349,5 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 
 
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "PersonFacts",
-           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "identity_forms", "is_protected", "matches",
+           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "family_code_opens", "identity_forms", "is_protected", "matches",
            "name_forms", "parse_inquiry", "protected_forms", "the_person"]

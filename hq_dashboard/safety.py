@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import json
 import secrets
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, identity_forms, matches,
+    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, family_code_opens, identity_forms, matches,
     parse_inquiry, protected_forms, the_person,
 )
 
@@ -167,10 +168,22 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
             for p in several_matching(session, inquiry_of(row))]
 
 
+class Received(NamedTuple):
+    answer: dict
+    access_key: str
+    family_code_refused: bool    # a family code was given and opened nothing (the per-person guess limit)
+
+
 def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
     """Record an inquiry and answer what consent allows at once.  Returns (answer, access key).
 
     Raises InvalidInquiry (nothing is recorded)."""
+    received = receive_inquiry(session, raw, client)
+    return received.answer, received.access_key
+
+
+def receive_inquiry(session: Session, raw: object, client: str) -> Received:
+    """As receive, also saying whether a family code was given that opened nothing."""
     inquiry = parse_inquiry(raw)
     candidates = _candidates(session, inquiry)
     answer, person_facts, flagged = answer_now(inquiry, [f for _, f in candidates])
@@ -193,7 +206,7 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
     audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
     with one_writer(session.get_bind()):
         session.commit()
-    return _public(row), key
+    return Received(_public(row), key, bool(inquiry.family_code) and not family_code_opens(inquiry, person_facts))
 
 
 def lookup(session: Session, inquiry_id: str, key: str) -> dict:

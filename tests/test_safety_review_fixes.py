@@ -261,3 +261,49 @@ def test_the_export_withdraws_a_person_no_longer_public_and_says_nothing_else_ab
 def export_first_again(records: dict) -> bytes:
     from evac import pfif
     return pfif.write(list(records.values()))
+
+
+# 6. Rate limits: per client and person (valid inquiries only); per person only for wrong family codes.
+
+def test_one_client_asking_too_often_locks_out_no_other_family_and_malformed_requests_do_not_count(
+        hq_app, hq_client, enroll):
+    hq_app.config["SAFETY_RATE_PER_PERSON"] = "2 per hour"
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", TARO, {"stay_type": "in_shelter"}))
+    # A broken client: relationship missing, again and again, from one address.
+    bad = {"inquirer": INQUIRER, "reason": "心配", "sought": {"name": TARO["name"], "birth_date": TARO["birth_date"]}}
+    for _ in range(5):
+        assert hq_client.post("/api/v1/safety/inquiries", json=bad,
+                              environ_base={"REMOTE_ADDR": "10.6.0.1"}).status_code == 422
+    codes = [ask(hq_client, TARO["name"], TARO["birth_date"], addr="10.6.0.1").status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
+    # Ten families (or one family from ten phones) are never locked out by how often others asked.
+    assert [ask(hq_client, TARO["name"], TARO["birth_date"], addr=f"10.6.1.{i}").status_code
+            for i in range(10)] == [201] * 10
+
+
+def test_wrong_family_codes_are_limited_per_person_from_any_address(hq_app, hq_client, enroll):
+    hq_app.config["SAFETY_RATE_PER_PERSON"] = "3 per hour"
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", TARO, {"stay_type": "in_shelter"}),
+               ("consent", TARO, {"consent": "family", "family_code": "Sakura2024"}))
+    guesses = [ask(hq_client, TARO["name"], TARO["birth_date"], "other", code=f"Guess{i:04d}",
+                   addr=f"10.5.0.{i}").status_code for i in range(4)]
+    assert guesses == [201, 201, 201, 429]
+    # The right code is refused too now (it cannot be told from a guess) ...
+    assert ask(hq_client, TARO["name"], TARO["birth_date"], "other", code="Sakura2024",
+               addr="10.5.1.1").status_code == 429
+    # ... but asking without a code still reaches staff, and another person's code is not limited.
+    assert ask(hq_client, TARO["name"], TARO["birth_date"], addr="10.5.1.2").status_code == 201
+    assert ask(hq_client, "駿河 次郎", "1972-07-07", "other", code="Guess", addr="10.5.1.3").status_code == 201
+
+
+def test_a_right_family_code_does_not_count_as_a_guess(hq_app, hq_client, enroll):
+    hq_app.config["SAFETY_RATE_PER_PERSON"] = "2 per hour"
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", TARO, {"stay_type": "in_shelter"}),
+               ("consent", TARO, {"consent": "family", "family_code": "Sakura2024"}))
+    answers = [ask(hq_client, TARO["name"], TARO["birth_date"], code="Sakura2024", addr=f"10.5.2.{i}")
+               for i in range(4)]
+    assert [a.status_code for a in answers] == [201] * 4
+    assert answers[-1].get_json()["whereabouts"]["shelter_id"] == "H031"
