@@ -112,12 +112,24 @@ class Answer:
                 INJURY: self.injury_or_illness, CONTACT: self.contact, "pending_review": self.pending_review}
 
 
+def _is_text(value: str) -> bool:
+    """Text that can be stored and said back: a lone surrogate (JSON's "\\ud800") is not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(raw: dict, key: str, label: str, errors: dict, limit: int, required: bool = True) -> str:
     value = raw.get(key)
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors[key] = f"{label} must be text"
+        return ""
+    if not _is_text(value):
+        errors[key] = f"{label} contains characters that cannot be used (broken text)"
         return ""
     value = unicodedata.normalize("NFC", value).strip()
     if not value:
@@ -160,6 +172,8 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
     s_address = _text(sought, "address", "their address", sub, MAX_TEXT["address"], required=False)
     s_birth = ""
     try:
+        if isinstance(sought.get("birth_date"), str) and not _is_text(sought["birth_date"]):
+            raise ValueError("their birth date contains characters that cannot be used (broken text)")
         s_birth = parse_birth_date(sought.get("birth_date"), today)
     except ValueError as exc:
         if sought:
@@ -168,14 +182,20 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
         sub["name"] = "the name has no letters in it"
     errors.update({f"sought.{k}": v for k, v in sub.items()} if sought else {})
     code = raw.get("family_code") or ""
-    if not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]:
+    if isinstance(code, str) and not _is_text(code):
+        errors["family_code"] = "the family code contains characters that cannot be used (broken text)"
+        code = ""
+    elif not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]:
         errors["family_code"] = f"the family code is {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} characters"
         code = ""
     elif contains_individual_number(code):
         errors["family_code"] = "the family code holds what looks like a 12-digit Individual Number (マイナンバー): it must not be recorded"
         code = ""
     email = raw.get("notify_email") or ""
-    if isinstance(email, str) and len(email.strip()) > MAX_TEXT["notify_email"]:
+    if isinstance(email, str) and not _is_text(email):
+        errors["notify_email"] = "the e-mail address for news contains characters that cannot be used (broken text)"
+        email = ""
+    elif isinstance(email, str) and len(email.strip()) > MAX_TEXT["notify_email"]:
         errors["notify_email"] = (f"the e-mail address for news is too long ({len(email.strip())} characters, "
                                   f"at most {MAX_TEXT['notify_email']})")
         email = ""

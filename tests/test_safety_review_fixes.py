@@ -307,3 +307,40 @@ def test_a_right_family_code_does_not_count_as_a_guess(hq_app, hq_client, enroll
                for i in range(4)]
     assert [a.status_code for a in answers] == [201] * 4
     assert answers[-1].get_json()["whereabouts"]["shelter_id"] == "H031"
+
+
+# 7. Broken text is refused with the field named; a family code without family consent is told why.
+
+def test_a_lone_surrogate_in_a_json_inquiry_is_refused_with_the_field_named_and_nothing_kept(hq_app, hq_client):
+    base = {"inquirer": INQUIRER, "relationship": "other", "reason": "心配",
+            "sought": {"name": "山田 花子", "birth_date": "1990-01-01"}}
+    cases = {"inquirer.name": {**base, "inquirer": {**INQUIRER, "name": "\ud800"}},
+             "sought.name": {**base, "sought": {"name": "山田\ud800", "birth_date": "1990-01-01"}},
+             "sought.birth_date": {**base, "sought": {"name": "山田 花子", "birth_date": "1990-01-0\udc00"}},
+             "reason": {**base, "reason": "心配\udfff"},
+             "family_code": {**base, "family_code": "\ud800abcd"},
+             "notify_email": {**base, "notify_email": "a\ud800@example.org"}}
+    for i, (field, body) in enumerate(cases.items()):
+        resp = hq_client.post("/api/v1/safety/inquiries", data=json.dumps(body), content_type="application/json",
+                              environ_base={"REMOTE_ADDR": f"10.2.0.{i}"})
+        assert resp.status_code == 422, (field, resp.status_code)
+        assert "cannot be used" in resp.get_json()["fields"][field], resp.get_json()
+    with hq_app.app_context():
+        assert db.session.query(Inquiry).count() == 0 and db.session.query(AuditEntry).count() == 0
+
+
+def test_a_family_code_with_another_consent_is_told_the_real_reason_in_the_page_language(hq_app, hq_client):
+    hanako = {"name": "焼津 花子", "birth_date": "1950-04-01", "sex": "female", "address": "焼津市本町1"}
+    for lang, words in (("ja", "家族コードは「家族コードを言った人に」を選んだときだけ使います。"),
+                        ("en", "A family code is only used when you choose to answer whoever gives your family code."),
+                        ("pt", "O código da família só é usado quando")):
+        hq_client.get(f"/safety/self-report?lang={lang}")
+        for consent in ("public", "none"):
+            page = self_report(hq_client, hanako, consent=consent, family_code="Umi2026")
+            html = page.get_data(as_text=True)
+            assert page.status_code == 422 and words in html, html
+            assert "16" not in re.search(r'id="consent-error">(.*?)</p>', html).group(1)
+    # A code too short is told the real limits (evac.events.FAMILY_CODE_LEN).
+    hq_client.get("/safety/self-report?lang=en")
+    page = self_report(hq_client, hanako, consent="family", family_code="Umi").get_data(as_text=True)
+    assert "The family code is 4 to 32 letters or digits." in page
