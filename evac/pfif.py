@@ -199,9 +199,9 @@ def read(document: bytes) -> list[PersonRecord]:
         if el.tag == _Q + "person":
             where = f"person {i}"
             values = _fields(el, PERSON_FIELDS, where, problems, nested="note")
-            # An expired record is a deletion: its id and dates are all it needs to carry.
-            _check_common(values, PERSON_REQUIRED if not values.get("expiry_date") else PERSON_REQUIRED[:2],
-                          where, problems)
+            # A record already expired when it was written is a deletion: its id and dates are all it carries.
+            expired = bool(values.get("expiry_date")) and values["expiry_date"] <= values.get("source_date", "")
+            _check_common(values, PERSON_REQUIRED[:2] if expired else PERSON_REQUIRED, where, problems)
             if values.get("sex") and values["sex"] not in SEXES:
                 problems.append(f"{where}: <sex> must be female, male or other")
             if values.get("date_of_birth") and not _BIRTH_RE.match(values["date_of_birth"]):

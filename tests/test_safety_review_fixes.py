@@ -344,3 +344,20 @@ def test_a_family_code_with_another_consent_is_told_the_real_reason_in_the_page_
     hq_client.get("/safety/self-report?lang=en")
     page = self_report(hq_client, hanako, consent="family", family_code="Umi").get_data(as_text=True)
     assert "The family code is 4 to 32 letters or digits." in page
+
+
+def test_only_a_record_expired_when_written_may_leave_out_the_name():
+    from evac import pfif
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n<pfif:pfif xmlns:pfif="http://zesty.ca/pfif/1.4"><pfif:person>'
+    withdrawn = (head + "<pfif:person_record_id>a.example/p1</pfif:person_record_id>"
+                 "<pfif:expiry_date>2026-11-25T00:59:59Z</pfif:expiry_date>"
+                 "<pfif:source_date>2026-11-25T01:00:00Z</pfif:source_date></pfif:person></pfif:pfif>")
+    (record,) = pfif.read(withdrawn.encode())
+    assert record.deleted("2026-11-25T01:00:00Z") and record.full_name == ""
+    later = withdrawn.replace("2026-11-25T00:59:59Z", "2026-12-25T00:00:00Z")
+    try:
+        pfif.read(later.encode())
+    except pfif.InvalidPFIF as exc:
+        assert "<full_name> is required" in str(exc)
+    else:
+        raise AssertionError("a live record without a name was accepted")
