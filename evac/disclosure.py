@@ -22,8 +22,8 @@ import datetime as dt
 import hmac
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .events import FAMILY_CODE_LEN, parse_birth_date
 from .identity import normalize_address, normalize_name
@@ -369,5 +369,5 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 
 
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "PersonFacts",
-           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "family_code_opens", "identity_forms", "is_protected", "matches",
-           "name_forms", "parse_inquiry", "protected_forms", "the_person"]
+           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "family_code_opens", "identity_forms",
+           "is_protected", "matches", "name_forms", "parse_inquiry", "protected_forms", "the_person"]

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, family_code_opens, identity_forms, matches,
-    parse_inquiry, protected_forms, the_person,
+    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, family_code_opens, identity_forms,
+    matches, parse_inquiry, protected_forms, the_person,
 )
 
 from .db import one_writer, param_mark
@@ -239,7 +239,8 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str) -
     inquiry, person = inquiry_and_person(session, row)
     if several_matching(session, inquiry):
         # "No information" would be false, and picking one would be a guess.
-        raise ReviewError("この照会には複数の記録が一致するため、回答していません（同じ人の二重登録か、同姓同名・同じ生年月日の別人）。"
+        raise ReviewError("この照会には複数の記録が一致するため、回答していません"
+                          "（同じ人の二重登録か、同姓同名・同じ生年月日の別人）。"
                           "一致する記録を確認し、照会者に住所などを確かめてください。"
                           " / Several records match this inquiry (the same person recorded twice, or two people "
                           "with the same name and birth date), so nothing was released. Check the matching records "

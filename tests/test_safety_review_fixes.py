@@ -114,7 +114,7 @@ def test_protection_reaches_through_a_shared_kana_to_a_third_record():
     assert the_person(inquiry_other, [protected, bridge, kanji_only, other]) == (other, False)
 
 
-def test_the_export_and_email_news_follow_the_same_rule(hq_app, hq_client, enroll, smtp):
+def test_the_export_and_email_news_follow_the_same_rule(hq_app, hq_client, enroll, smtp):  # noqa: F811
     controller, inbox = smtp
     hq_app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, NOTIFY_INLINE=True)
     b = Kiosk(hq_client, enroll("H001"), "dev-b", "H001")
@@ -178,7 +178,7 @@ def test_a_release_is_refused_when_several_records_match_and_staff_see_them(hq_a
     assert asked["status"] == "pending_review" and asked["information_exists"] is None
     queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
     records = re.search(rf'id="inquiry-{asked["inquiry_id"]}".*?data-testid="several-records">(.*?)</table>',
-                        queue, re.S).group(1)
+                        queue, re.DOTALL).group(1)
     assert "2件の記録が一致 / 2 records match" in queue
     assert "焼津中学校" in records and "1960-06-06" in records and "焼津市小川1-2" in records
     assert "（住所なし / no address）" in records
