@@ -7,6 +7,8 @@ asking; the person's own consent can widen that, and is the only thing that
 can be answered at once, before anyone has checked the inquirer.  A consent
 given on the public self-report page (anyone can claim to be anyone there)
 answers nothing at once, and after review widens only what such a report says.
+Nor are whereabouts that only a self-report gives ever told at once, whoever
+consented: they wait for staff.
 
 A person under never-disclose protection (DV, stalking) is answered exactly as
 someone the city knows nothing about.  So is an inquiry that matches more
@@ -20,6 +22,7 @@ import datetime as dt
 import hmac
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .events import FAMILY_CODE_LEN, parse_birth_date
@@ -109,12 +112,24 @@ class Answer:
                 INJURY: self.injury_or_illness, CONTACT: self.contact, "pending_review": self.pending_review}
 
 
+def _is_text(value: str) -> bool:
+    """Text that can be stored and said back: a lone surrogate (JSON's "\\ud800") is not."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(raw: dict, key: str, label: str, errors: dict, limit: int, required: bool = True) -> str:
     value = raw.get(key)
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors[key] = f"{label} must be text"
+        return ""
+    if not _is_text(value):
+        errors[key] = f"{label} contains characters that cannot be used (broken text)"
         return ""
     value = unicodedata.normalize("NFC", value).strip()
     if not value:
@@ -157,6 +172,8 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
     s_address = _text(sought, "address", "their address", sub, MAX_TEXT["address"], required=False)
     s_birth = ""
     try:
+        if isinstance(sought.get("birth_date"), str) and not _is_text(sought["birth_date"]):
+            raise ValueError("their birth date contains characters that cannot be used (broken text)")
         s_birth = parse_birth_date(sought.get("birth_date"), today)
     except ValueError as exc:
         if sought:
@@ -165,14 +182,20 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
         sub["name"] = "the name has no letters in it"
     errors.update({f"sought.{k}": v for k, v in sub.items()} if sought else {})
     code = raw.get("family_code") or ""
-    if not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]:
+    if isinstance(code, str) and not _is_text(code):
+        errors["family_code"] = "the family code contains characters that cannot be used (broken text)"
+        code = ""
+    elif not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]:
         errors["family_code"] = f"the family code is {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} characters"
         code = ""
     elif contains_individual_number(code):
         errors["family_code"] = "the family code holds what looks like a 12-digit Individual Number (マイナンバー): it must not be recorded"
         code = ""
     email = raw.get("notify_email") or ""
-    if isinstance(email, str) and len(email.strip()) > MAX_TEXT["notify_email"]:
+    if isinstance(email, str) and not _is_text(email):
+        errors["notify_email"] = "the e-mail address for news contains characters that cannot be used (broken text)"
+        email = ""
+    elif isinstance(email, str) and len(email.strip()) > MAX_TEXT["notify_email"]:
         errors["notify_email"] = (f"the e-mail address for news is too long ({len(email.strip())} characters, "
                                   f"at most {MAX_TEXT['notify_email']})")
         email = ""
@@ -231,7 +254,14 @@ def _consented(inquiry: Inquiry, person: PersonFacts, at_once: bool) -> frozense
     elif person.consent == "family" and person.family_code and inquiry.family_code and hmac.compare_digest(
             inquiry.family_code.casefold().encode(), person.family_code.casefold().encode()):
         fields = BY_CONSENT["family"]
+    if at_once and self_reported_whereabouts(person):
+        # Anyone may self-report anyone "safe at home": an unchecked claim is never told at once.
+        fields -= {WHEREABOUTS}
     return fields & BY_SELF_REPORTED_CONSENT if person.consent_self_reported else fields
+
+
+def self_reported_whereabouts(person: PersonFacts) -> bool:
+    return bool(person.whereabouts and person.whereabouts.get("self_reported"))
 
 
 def _fill(fields: frozenset[str], person: PersonFacts) -> Answer:
@@ -259,20 +289,60 @@ def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer,
         return Answer(pending_review=True), None, flagged
     fields = _consented(inquiry, person, at_once=True)
     answer = _fill(fields, person)
-    answer.pending_review = not STATUTORY[inquiry.relationship] <= fields
+    # Whereabouts held back because only a self-report says them: staff decide after confirming the inquirer.
+    answer.pending_review = not STATUTORY[inquiry.relationship] <= fields or (
+        self_reported_whereabouts(person) and WHEREABOUTS in _consented(inquiry, person, at_once=False))
     return answer, person, flagged
+
+
+def protected_forms(people: Iterable[tuple[frozenset, bool]]) -> frozenset:
+    """Every identity form (identity_forms) protection reaches, from (forms, never_disclose) of each record.
+
+    One protected record protects every record that shares a name form and birth date with it, in kanji
+    or kana, and so on through those: the same person may be on record several times (a card's kanji,
+    a kana typed at another kiosk, another address), and any of them may be the one a stalker asks for.
+    The inquiry answer, the PFIF export and the IC lookup all decide protection by this one rule."""
+    people = list(people)
+    reached: set = set()
+    for forms, never in people:
+        if never:
+            reached |= forms
+    grown = True
+    while grown:
+        grown = False
+        for forms, _never in people:
+            if forms & reached and not forms <= reached:
+                reached |= forms
+                grown = True
+    return frozenset(reached)
+
+
+def _forms(person: PersonFacts) -> frozenset:
+    return identity_forms(person.name, person.name_kana, person.birth_date)
+
+
+def is_protected(person: PersonFacts, reached: frozenset) -> bool:
+    return person.never_disclose or bool(_forms(person) & reached)
 
 
 def the_person(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[PersonFacts | None, bool]:
     """(the one person an inquiry names, or None; whether a protected person was among those it
-    could mean).  Protection is decided over everyone with that name and birth date, before the
-    address narrows them down: the same person may be on record twice (a card's address and a
-    typed one), and one protected record protects them all."""
+    could mean).  Protection is decided over every candidate (protected_forms), before the address
+    narrows them down: the same person may be on record twice (a card's address and a typed one,
+    kanji at one kiosk and only kana at another), and one protected record protects them all."""
+    reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
     near = [p for p in candidates if matches(inquiry, p, by_address=False)]
-    if any(p.never_disclose for p in near):
+    if any(is_protected(p, reached) for p in near):
         return None, True
     found = [p for p in near if matches(inquiry, p)]
     return (found[0] if len(found) == 1 else None), False
+
+
+def family_code_opens(inquiry: Inquiry, person: PersonFacts | None) -> bool:
+    """The inquiry's family code opened the person's family consent at once (a right code, a kiosk's
+    consent).  Anything else a code was given with counts as a wrong guess, whoever was asked about."""
+    return (bool(inquiry.family_code) and person is not None and person.consent == "family"
+            and bool(_consented(inquiry, person, at_once=True)))
 
 
 def answer_for_notice(status: str, inquiry: Inquiry, person: PersonFacts | None) -> Answer | None:
@@ -299,5 +369,5 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 
 
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "PersonFacts",
-           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "identity_forms", "matches", "name_forms",
-           "parse_inquiry"]
+           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "family_code_opens", "identity_forms",
+           "is_protected", "matches", "name_forms", "parse_inquiry", "protected_forms", "the_person"]

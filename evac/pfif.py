@@ -2,7 +2,8 @@
 
 Person Finder and other finders exchange person records and notes in this
 XML.  Writing: only people who consented to public disclosure, never anyone
-under never-disclose protection, and only what a public finder needs (name,
+under never-disclose protection (one published before and no longer public is
+withdrawn by an expired record that says nothing else about them), and only what a public finder needs (name,
 sex, birth date, city; the shelter as last known location) -- never a street
 address or a contact.  Reading: every record is checked against the 1.4
 rules (required fields, field order, enumerations, date formats, record ids
@@ -78,7 +79,20 @@ class PersonRecord:
     source_name: str = ""
     author_name: str = ""
     entry_date: str = ""
+    expiry_date: str = ""
     notes: list[Note] = field(default_factory=list)
+
+    def deleted(self, now: str) -> bool:
+        """PFIF 1.4's deletion: a record whose expiry date has passed (`now` as utc() writes it)."""
+        return bool(self.expiry_date) and self.expiry_date <= now
+
+
+def deletion(person_record_id: str, now: dt.datetime) -> PersonRecord:
+    """The record that withdraws one published earlier: expired, and nothing else about the person
+    (PFIF 1.4: an expired record keeps only its id and dates; the finder deletes its copy and notes)."""
+    stamp = utc(now)
+    return PersonRecord(person_record_id=person_record_id, source_date=stamp, full_name="", entry_date=stamp,
+                        expiry_date=utc(now - dt.timedelta(seconds=1)))
 
 
 def utc(moment: dt.datetime) -> str:
@@ -96,7 +110,7 @@ def write(persons: list[PersonRecord]) -> bytes:
     root = ET.Element(_Q + "pfif")
     for p in persons:
         el = ET.SubElement(root, _Q + "person")
-        values = {"person_record_id": p.person_record_id, "entry_date": p.entry_date,
+        values = {"person_record_id": p.person_record_id, "entry_date": p.entry_date, "expiry_date": p.expiry_date,
                   "author_name": p.author_name, "source_name": p.source_name, "source_date": p.source_date,
                   "full_name": p.full_name, "given_name": p.given_name, "family_name": p.family_name,
                   "sex": p.sex, "date_of_birth": p.date_of_birth, "home_city": p.home_city}
@@ -185,7 +199,9 @@ def read(document: bytes) -> list[PersonRecord]:
         if el.tag == _Q + "person":
             where = f"person {i}"
             values = _fields(el, PERSON_FIELDS, where, problems, nested="note")
-            _check_common(values, PERSON_REQUIRED, where, problems)
+            # A record already expired when it was written is a deletion: its id and dates are all it carries.
+            expired = bool(values.get("expiry_date")) and values["expiry_date"] <= values.get("source_date", "")
+            _check_common(values, PERSON_REQUIRED[:2] if expired else PERSON_REQUIRED, where, problems)
             if values.get("sex") and values["sex"] not in SEXES:
                 problems.append(f"{where}: <sex> must be female, male or other")
             if values.get("date_of_birth") and not _BIRTH_RE.match(values["date_of_birth"]):
@@ -194,7 +210,7 @@ def read(document: bytes) -> list[PersonRecord]:
                 problems.append(f"{where}: <age> must be a number or a range like 30-40")
             record = PersonRecord(**{k: values.get(k, "") for k in (
                 "person_record_id", "source_date", "full_name", "given_name", "family_name", "sex",
-                "date_of_birth", "home_city", "source_name", "author_name", "entry_date")})
+                "date_of_birth", "home_city", "source_name", "author_name", "entry_date", "expiry_date")})
             record.notes = [_note(n, f"{where}, note {j}", problems, record.person_record_id)
                             for j, n in enumerate(el.findall(_Q + "note"), start=1)]
             if record.person_record_id in persons:

@@ -10,6 +10,8 @@ import re
 
 from flask_babel import gettext as _
 
+from evac.events import FAMILY_CODE_LEN
+
 _LIMIT_RE = re.compile(r"at most (\d+)")
 _RANGE_RE = re.compile(r"(\d+) to (\d+)")
 
@@ -31,21 +33,26 @@ def translate(field: str, english: str) -> str:
     """One field's error in the request's language."""
     if "Individual Number" in english:   # 番号法 §20: whatever field it was typed into
         return _("Do not write an Individual Number (マイナンバー) here: it must not be recorded.")
+    if "cannot be used" in english or "control characters" in english:
+        return _("This contains characters that cannot be used.")
     if field == "relationship":
         return _("Please choose your relationship to them.")
     if field == "sex":
         return _("Please choose your sex.")
     if field == "where":
         return _("Please choose where you are.")
-    if field == "notify_email" and "too long" not in english:
+    if field == "notify_email" and "too long" not in english and "cannot be used" not in english:
         return _("This e-mail address is not valid.")
     if field in ("inquiry", "inquirer", "sought"):
         return _("Please fill in the form.")
     if "family code" in english:
         if "needs a family code" in english:
             return _("To let your family know at once, choose a family code and write it here.")
+        if "only goes with consent for the family" in english:
+            return _("A family code is only used when you choose to answer whoever gives your family code. "
+                     "Choose that, or leave the family code empty.")
         found = _RANGE_RE.search(english)
-        low, high = found.groups() if found else ("4", "16")
+        low, high = found.groups() if found else map(str, FAMILY_CODE_LEN)
         return _("The family code is %(low)s to %(high)s letters or digits.", low=low, high=high)
     if "missing" in english:
         return _missing(field)
@@ -53,8 +60,6 @@ def translate(field: str, english: str) -> str:
         found = _LIMIT_RE.search(english)
         limit = found.group(1) if found else "200"
         return _("This is too long: at most %(limit)s characters.", limit=limit)
-    if "control characters" in english:
-        return _("This contains characters that cannot be used.")
     if "< or >" in english:
         return _("A name cannot contain < or >.")
     if "no letters" in english:

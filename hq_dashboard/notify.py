@@ -77,8 +77,7 @@ def send_due(app: Flask, session: Session) -> int:
         Inquiry.notify_email != "", Inquiry.notified_at.is_(None),
         Inquiry.status.in_(("answered", "released")))).scalars().all()
     for row in waiting:
-        inquiry = safety.inquiry_of(row)
-        answer = answer_for_notice(row.status, inquiry, safety.matching_person(session, inquiry))
+        answer = answer_for_notice(row.status, *safety.inquiry_and_person(session, row))
         if answer is None:
             continue
         try:

@@ -9,22 +9,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac import pfif
+from evac.events import CONSENT
 
 from . import safety
-from .models import Person, PfifRecord, Shelter
+from .models import EventRecord, Person, PersonKey, PfifRecord, Shelter
 
 AUTHOR = "焼津市災害対策本部 (Yaizu City disaster HQ)"
-_SELF = {"at_home": "自宅 / at home", "with_relatives": "親族・知人宅 / with relatives or friends",
-         "in_car": "車中 / in a car", "elsewhere": "避難所の外 / outside the shelters"}
 _WHERE = {"in_shelter": "避難所 {name} / at the shelter {name}",
           "at_home": "在宅避難（{name}に登録） / at home, registered with {name}",
           "in_car": "車中避難（{name}付近） / in a car near {name}"}
 
 
 def export(session: Session, domain: str, now: dt.datetime | None = None) -> tuple[bytes, int]:
-    """(document, number of persons).  Only public consent given at a kiosk, never a protected person (nor
-    anyone sharing a protected person's name and birth date), no street or contact."""
-    stamp = pfif.utc(now or dt.datetime.now(dt.timezone.utc))
+    """(document, number of persons published).  Only public consent given at a kiosk, never a protected
+    person (nor anyone sharing a protected person's name and birth date), no street or contact; and an
+    expired record (PFIF's deletion) for each person who may have been published before and is not now."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    stamp = pfif.utc(now)
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
     people = session.execute(select(Person).where(Person.consent == "public", Person.never_disclose.is_(False))
                              .order_by(Person.id)).scalars()
@@ -41,13 +42,11 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
             person_record_id=pid, source_date=stamp, entry_date=stamp, full_name=p.name,
             family_name=family if given else "", given_name=given.strip(), sex=p.sex, date_of_birth=p.birth_date,
             home_city="焼津市", source_name=AUTHOR, author_name=AUTHOR)
-        if p.state in ("checked_in", "self_reported"):
-            if p.state == "checked_in":
-                where = _WHERE[p.stay_type].format(name=shelters.get(p.shelter_id, p.shelter_id))
-                text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."
-            else:
-                where = _SELF[p.stay_type]
-                text = "本人から無事との報告。 / Reported safe by the person."
+        # Only what a kiosk saw is published: a self-report (anyone may claim to be anyone on that page)
+        # gets no status note, whoever gave the consent.
+        if p.state == "checked_in":
+            where = _WHERE[p.stay_type].format(name=shelters.get(p.shelter_id, p.shelter_id))
+            text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."
             if p.status in ("injured", "ill", "hospitalised"):
                 text += f" ({p.status})"
             record.notes.append(pfif.Note(note_record_id=f"{domain}/note.{p.id}.{p.loc_order[:20].lstrip('0')}",
@@ -55,13 +54,33 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
                                           entry_date=stamp, status="believed_alive", last_known_location=where,
                                           text=text))
         records.append(record)
-    return pfif.write(records), len(records)
+    published = {r.person_record_id for r in records}
+    # Person Finder keeps what it was sent: whoever may have been published before and is not now
+    # (consent withdrawn, never-disclose set, merged into another record) is withdrawn every time.
+    withdrawn = [pfif.deletion(f"{domain}/person.{pid}", now)
+                 for pid in sorted(_maybe_published(session)) if f"{domain}/person.{pid}" not in published]
+    return pfif.write(records + withdrawn), len(records)
+
+
+def _maybe_published(session: Session) -> set[int]:
+    """Every person id an export may have named: anyone who ever had a public consent (the event log
+    keeps every consent), and ids merged into another person (person_keys keeps their old rows)."""
+    ever = set()
+    for pid, body in session.execute(select(EventRecord.person_id, EventRecord.body)
+                                     .where(EventRecord.type == CONSENT, EventRecord.person_id.is_not(None))):
+        if pid not in ever and json.loads(body).get("data", {}).get("consent") == "public":
+            ever.add(pid)
+    alive = select(Person.id)
+    ever |= set(session.execute(select(PersonKey.person_id).where(PersonKey.person_id.not_in(alive)).distinct())
+                .scalars())
+    return ever
 
 
 @dataclasses.dataclass
 class ImportSummary:
     added: int = 0
     updated: int = 0
+    removed: int = 0
     skipped: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -93,6 +112,13 @@ def import_document(session: Session, document: bytes, own_domain: str) -> Impor
             continue
         notes = json.dumps([dataclasses.asdict(n) for n in r.notes], ensure_ascii=False)
         row = session.get(PfifRecord, r.person_record_id)
+        if r.deleted(pfif.utc(now)):
+            if row is not None and r.source_date >= row.source_date:
+                session.delete(row)   # the finder withdrew it: HQ keeps no copy either
+                summary.removed += 1
+            else:
+                summary.skipped.append(f"{r.person_record_id}: withdrawn by its finder, no copy kept")
+            continue
         if row is None:
             session.add(PfifRecord(person_record_id=r.person_record_id, full_name=r.full_name, sex=r.sex,
                                    date_of_birth=r.date_of_birth, home_city=r.home_city, source_name=r.source_name,

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import secrets
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, identity_forms, parse_inquiry,
-    the_person,
+    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, family_code_opens, identity_forms,
+    matches, parse_inquiry, protected_forms, the_person,
 )
 
-from .db import one_writer
-from .models import AuditEntry, Inquiry as InquiryRow, Person, Shelter
+from .db import one_writer, param_mark
+from .models import AuditEntry, HQMeta, Inquiry as InquiryRow, Person, Shelter
 
 __all__ = ["InvalidInquiry", "InquiryNotFound", "ReviewError", "receive", "lookup", "release", "reject",
            "pending", "search_audit"]
@@ -67,14 +69,16 @@ def _facts(session: Session, person: Person) -> PersonFacts:
 
 
 def protected_identities(session: Session, birth_date: str | None = None) -> frozenset[tuple[str, str]]:
-    """The (name form, birth date) of everyone under never-disclose protection (born on `birth_date`, if
-    given).  As for inquiries (evac.disclosure.the_person), one protected record protects every record
-    with that name and birth date: the same person may be on record twice (a card's address, a typed one)."""
-    query = select(Person.name, Person.name_kana, Person.birth_date).where(Person.never_disclose.is_(True))
+    """The (name form, birth date) protection reaches (born on `birth_date`, if given), by the same rule as
+    inquiries (evac.disclosure.protected_forms): one protected record protects every record sharing a
+    name form (kanji or kana) and birth date with it, and those records' other forms in turn."""
+    born = select(Person.birth_date).where(Person.never_disclose.is_(True))
     if birth_date is not None:
-        query = query.where(Person.birth_date == birth_date)
-    rows = session.execute(query).all()
-    return frozenset().union(*(identity_forms(*row) for row in rows))
+        born = born.where(Person.birth_date == birth_date)
+    # Only people born on a protected person's birth date can share an identity form with them.
+    rows = session.execute(select(Person.name, Person.name_kana, Person.birth_date, Person.never_disclose)
+                           .where(Person.birth_date.in_(born.distinct()))).all()
+    return protected_forms((identity_forms(name, kana, born_on), bool(never)) for name, kana, born_on, never in rows)
 
 
 def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
@@ -95,9 +99,45 @@ def _public(row: InquiryRow) -> dict:
     return {"inquiry_id": row.id, "status": row.status, "message": MESSAGES[row.status], **json.loads(row.answer)}
 
 
-def inquiry_of(row: InquiryRow) -> Inquiry:
+def inquiry_of(row: InquiryRow, family_code: str = "") -> Inquiry:
     return Inquiry(row.inquirer_name, row.inquirer_address, row.inquirer_contact, row.relationship, row.reason,
-                   row.sought_name, row.sought_birth_date, row.sought_address, notify_email=row.notify_email)
+                   row.sought_name, row.sought_birth_date, row.sought_address, family_code=family_code,
+                   notify_email=row.notify_email)
+
+
+FAMILY_CODE_KEY = "family_code_key"
+
+
+def _family_code_key(session: Session) -> bytes:
+    """The key of the family-code hash, made once per database (hq_meta), so it survives restarts."""
+    kept = select(HQMeta.value).where(HQMeta.name == FAMILY_CODE_KEY)
+    key = session.execute(kept).scalar()
+    if key is None:   # the first family code ever given: two HQ processes may race, one key wins
+        conn = session.connection()
+        conn.exec_driver_sql(f"INSERT INTO hq_meta (name, value) VALUES ('{FAMILY_CODE_KEY}', {param_mark(conn)})"
+                             " ON CONFLICT (name) DO NOTHING", (secrets.token_hex(32),))
+        key = session.execute(kept).scalar_one()
+    return bytes.fromhex(key)
+
+
+def family_code_hash(session: Session, code: str) -> str:
+    """A keyed hash of a family code (compared as evac.disclosure compares them): the code an inquirer gave
+    is kept only so, in the inquiry's audit entry, to be compared with the person's at review."""
+    return hmac.new(_family_code_key(session), code.casefold().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def inquiry_and_person(session: Session, row: InquiryRow) -> tuple[Inquiry, PersonFacts | None]:
+    """A kept inquiry as it was asked (with the family code, when the one given is the person's) and the
+    person it names as the city knows them now: for a release and for e-mail news, as at the first answer."""
+    inquiry = inquiry_of(row)
+    person = matching_person(session, inquiry)
+    if row.family_code_given and person is not None and person.family_code:
+        received = session.execute(select(AuditEntry.detail).where(
+            AuditEntry.inquiry_id == row.id, AuditEntry.action == "received")).scalar()
+        given = json.loads(received or "{}").get("family_code_hash", "")
+        if given and hmac.compare_digest(given, family_code_hash(session, person.family_code)):
+            inquiry = inquiry_of(row, person.family_code)
+    return inquiry, person
 
 
 def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
@@ -105,10 +145,45 @@ def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
     return the_person(inquiry, [f for _, f in _candidates(session, inquiry)])[0]
 
 
+def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
+    """The records an inquiry matches when it matches more than one and none is protected (the same person
+    on record twice, a card's address and none typed; or two people of one name and birth date).
+    Empty when it names one person, nobody, or a protected person."""
+    candidates = _candidates(session, inquiry)
+    person, flagged = the_person(inquiry, [f for _, f in candidates])
+    if person is not None or flagged:
+        return []
+    found = [p for p, f in candidates if matches(inquiry, f)]
+    return found if len(found) > 1 else []
+
+
+def for_review(session: Session, row: InquiryRow) -> list[dict]:
+    """What staff see of each record a waiting inquiry matches when it matches several: enough to tell
+    them apart on the phone (where, birth date, address), nothing more."""
+    if row.flagged or row.status != "pending_review":
+        return []
+    shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
+    return [{"name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
+             "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else ""}
+            for p in several_matching(session, inquiry_of(row))]
+
+
+class Received(NamedTuple):
+    answer: dict
+    access_key: str
+    family_code_refused: bool    # a family code was given and opened nothing (the per-person guess limit)
+
+
 def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
     """Record an inquiry and answer what consent allows at once.  Returns (answer, access key).
 
     Raises InvalidInquiry (nothing is recorded)."""
+    received = receive_inquiry(session, raw, client)
+    return received.answer, received.access_key
+
+
+def receive_inquiry(session: Session, raw: object, client: str) -> Received:
+    """As receive, also saying whether a family code was given that opened nothing."""
     inquiry = parse_inquiry(raw)
     candidates = _candidates(session, inquiry)
     answer, person_facts, flagged = answer_now(inquiry, [f for _, f in candidates])
@@ -126,11 +201,12 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
     session.add(row)
     audit(session, row.id, "inquirer", "received", client=client, relationship=inquiry.relationship,
            inquirer=inquiry.inquirer_name, sought=inquiry.sought_name, birth_date=inquiry.sought_birth_date,
-           family_code_given=bool(inquiry.family_code))
+           family_code_given=bool(inquiry.family_code),
+           **({"family_code_hash": family_code_hash(session, inquiry.family_code)} if inquiry.family_code else {}))
     audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
     with one_writer(session.get_bind()):
         session.commit()
-    return _public(row), key
+    return Received(_public(row), key, bool(inquiry.family_code) and not family_code_opens(inquiry, person_facts))
 
 
 def lookup(session: Session, inquiry_id: str, key: str) -> dict:
@@ -160,9 +236,17 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str) -
     if not how_confirmed.strip():
         raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)")
     row = _for_review(session, inquiry_id)
-    inquiry = inquiry_of(row)
+    inquiry, person = inquiry_and_person(session, row)
+    if several_matching(session, inquiry):
+        # "No information" would be false, and picking one would be a guess.
+        raise ReviewError("この照会には複数の記録が一致するため、回答していません"
+                          "（同じ人の二重登録か、同姓同名・同じ生年月日の別人）。"
+                          "一致する記録を確認し、照会者に住所などを確かめてください。"
+                          " / Several records match this inquiry (the same person recorded twice, or two people "
+                          "with the same name and birth date), so nothing was released. Check the matching records "
+                          "below and ask the inquirer for the address or other details.")
     # The person's facts as they are now, found the same way as at the first answer.
-    answer: Answer = answer_after_review(inquiry, matching_person(session, inquiry))
+    answer: Answer = answer_after_review(inquiry, person)
     row.status, row.answer = "released", json.dumps(answer.to_json(), ensure_ascii=False)
     row.reviewed_by, row.reviewed_at, row.review_note = staff, _now(), how_confirmed.strip()[:500]
     audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown))

@@ -1,12 +1,15 @@
 """Safety inquiries over JSON: `POST /api/v1/safety/inquiries` and checking back on one.
 
-Rate-limited per client and per person sought (Flask-Limiter), so nobody can
-walk the city's list of names and birth dates, and one frightened family
-member cannot flood staff with the same question.
+Rate-limited (Flask-Limiter) per client, so nobody can walk the city's list of
+names and birth dates; per client and person sought, counting only inquiries
+that were valid, so one frightened family member cannot flood staff with the
+same question while other families asking about the same person are never
+locked out; and per person sought for wrong family codes only, so nobody can
+guess a family's code from many addresses.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from evac.events import parse_birth_date
 from evac.identity import normalize_name
@@ -42,20 +45,45 @@ def _per_client() -> str:
     return current_app.config["SAFETY_RATE_PER_CLIENT"]
 
 
-def _per_person() -> str:
+def per_client_and_person() -> str:
     return current_app.config["SAFETY_RATE_PER_PERSON"]
+
+
+def per_person_wrong_family_codes() -> str:
+    return current_app.config.get("SAFETY_RATE_FAMILY_CODE", current_app.config["SAFETY_RATE_PER_PERSON"])
+
+
+def client_and(person_key: str) -> str:
+    return f"{request.remote_addr or ''}|{person_key}"
+
+
+def received(response) -> bool:
+    """Only an inquiry that was valid (recorded) counts against the client's budget for that person."""
+    return response.status_code == 201
+
+
+def family_code_refused(response) -> bool:
+    return response.status_code == 201 and bool(g.get("family_code_refused"))
+
+
+def _sent_no_family_code() -> bool:
+    body = request.get_json(silent=True)
+    return not (isinstance(body, dict) and body.get("family_code"))
 
 
 @bp.post("/inquiries")
 @limiter.shared_limit(_per_client, scope="safety-inquiry-client")
-@limiter.shared_limit(_per_person, scope="safety-inquiry-person", key_func=sought_person_key)
+@limiter.shared_limit(per_client_and_person, scope="safety-inquiry-client-person",
+                      key_func=lambda: client_and(sought_person_key()), deduct_when=received)
+@limiter.shared_limit(per_person_wrong_family_codes, scope="safety-family-code", key_func=sought_person_key,
+                      exempt_when=_sent_no_family_code, deduct_when=family_code_refused)
 def create_inquiry():
     body = request.get_json(silent=True)
     if body is None:
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry must be a JSON object",
                         "fields": {"inquiry": "the inquiry must be a JSON object"}}), 400
     try:
-        answer, key = safety.receive(db.session, body, request.remote_addr or "")
+        answer, key, g.family_code_refused = safety.receive_inquiry(db.session, body, request.remote_addr or "")
     except safety.InvalidInquiry as exc:
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry is not complete or not valid",
                         "fields": exc.errors}), 422

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from evac.events import FAMILY_CODE_LEN
@@ -15,7 +15,9 @@ from evac.events import FAMILY_CODE_LEN
 from . import form_errors, safety, self_report
 from .db import db
 from .limits import limiter
-from .safety_api import person_sought_key
+from .safety_api import (
+    client_and, family_code_refused, per_client_and_person, per_person_wrong_family_codes, person_sought_key, received,
+)
 
 bp = Blueprint("safety_pages", __name__, url_prefix="/safety")
 
@@ -41,6 +43,12 @@ STATUS_MESSAGES = {
     "rejected": _l("City staff could not confirm your inquiry, so nothing more can be told. Please contact "
                    "the city's safety-information desk."),
 }
+
+
+@bp.app_template_global("review_matches")
+def review_matches(row) -> list[dict]:
+    """For the staff queue (safety/queue.html): the records a waiting inquiry matches when there are several."""
+    return safety.for_review(db.session, row)
 
 
 def _answer_page(answer: dict, key: str | None):
@@ -78,13 +86,16 @@ def form():
 
 
 @bp.post("/")
-# The same counters as the JSON API's: asking by the form and by JSON is one budget.
+# The same counters as the JSON API's (safety_api): asking by the form and by JSON is one budget.
 @limiter.shared_limit(lambda: current_app.config["SAFETY_RATE_PER_CLIENT"], scope="safety-inquiry-client")
-@limiter.shared_limit(lambda: current_app.config["SAFETY_RATE_PER_PERSON"], scope="safety-inquiry-person",
-                      key_func=_form_person_key)
+@limiter.shared_limit(per_client_and_person, scope="safety-inquiry-client-person",
+                      key_func=lambda: client_and(_form_person_key()), deduct_when=received)
+@limiter.shared_limit(per_person_wrong_family_codes, scope="safety-family-code", key_func=_form_person_key,
+                      exempt_when=lambda: not request.form.get("family_code"), deduct_when=family_code_refused)
 def submit():
     try:
-        answer, key = safety.receive(db.session, _inquiry_from_form(request.form), request.remote_addr or "")
+        answer, key, g.family_code_refused = safety.receive_inquiry(
+            db.session, _inquiry_from_form(request.form), request.remote_addr or "")
     except safety.InvalidInquiry as exc:
         return inquiry_page(request.form, form_errors.translate_all(exc.errors)), 422
     return _answer_page(answer, key), 201

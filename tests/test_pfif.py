@@ -60,7 +60,7 @@ def test_export_holds_only_public_consent_and_reads_back_as_valid_pfif(hq_with_p
     with hq_with_people.app_context():
         document, count = pfif_exchange.export(db.session, "yaizu.example.jp")
     assert count == 1
-    (person,) = pfif.read(document)
+    (person,) = [p for p in pfif.read(document) if not p.expiry_date]   # the rest are withdrawals, nameless
     assert person.full_name == PUBLIC["name"] and person.date_of_birth == "1950-04-01" and person.sex == "female"
     assert person.person_record_id.startswith("yaizu.example.jp/person.")
     (note,) = person.notes
@@ -145,5 +145,8 @@ def test_one_protected_record_keeps_every_record_of_that_name_and_birth_date_out
                               headers={"Authorization": f"Bearer {tokens[device]}"}).status_code == 200
     with hq_app.app_context():
         document, count = pfif_exchange.export(db.session, "yaizu.example.jp")
-    assert count == 1 and [p.full_name for p in pfif.read(document)] == [PUBLIC["name"]]
+    # The protected record that had a public consent is only withdrawn: an expired record with no name.
+    published = [p for p in pfif.read(document) if not p.expiry_date]
+    assert count == 1 and [p.full_name for p in published] == [PUBLIC["name"]]
+    assert [p.full_name for p in pfif.read(document) if p.expiry_date] == [""]
     assert "匿名" not in document.decode()
