@@ -16,6 +16,7 @@ from . import notify, prereg, safety
 from .db import db, one_writer
 from .enrollment import AuthError, authenticate
 from .merge import BatchRejected, apply_batch
+from .prereg_pages import PREREG_LIMIT
 from .models import HQMeta, IcLink, Kiosk, Person, Shelter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -74,6 +75,7 @@ def sync():
 
 
 @bp.post("/prereg")
+@PREREG_LIMIT   # one budget with the page (hq_dashboard.prereg_pages)
 def preregister():
     """Register a household ahead of time; the answer carries the text of its signed QR."""
     try:

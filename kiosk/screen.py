@@ -40,6 +40,9 @@ MAX_MEMBERS = 15
 
 CARD_MESSAGES = {
     "wrong_secret": _l("That number is not right. Tries left: %(n)s."),
+    # the card did not say how many tries are left (SW 6300): the next try reads the count first
+    "wrong_secret_unknown": _l("That number is not right."),
+    "two_cards": _l("There are cards on more than one reader. Take away all but your own card and try again."),
     "last_try": _l("Only one try is left. So that your card does not lock, use 照合番号B or ask staff."),
     # already on 照合番号B: there is no other number to turn to
     "last_try_code_b": _l("Only one try is left. So that your card does not lock, please ask staff."),
@@ -52,6 +55,16 @@ CARD_MESSAGES = {
     "busy": _l("The card reader is busy. Please wait a moment and try again."),
     "card_error": _l("The card could not be read. Please ask staff."),
 }
+
+
+def card_message(exc: CardError, field: str) -> str:
+    """What the evacuee reads when their card could not be read, in the screen's language."""
+    code = "last_try_code_b" if exc.code == "last_try" and field == "code_b" else exc.code
+    if code == "wrong_secret" and exc.tries_left is None:
+        code = "wrong_secret_unknown"
+    return str(CARD_MESSAGES.get(code, CARD_MESSAGES["card_error"])) % {"n": exc.tries_left}
+
+
 QR_MESSAGES = {
     # verify() says "malformed" only for an "EV1:" code: a shelter QR, damaged or badly printed
     "malformed": _l("This QR code is damaged and cannot be read. Please ask staff."),
@@ -178,6 +191,8 @@ def card():
     body = _body()
     field = "code_b" if "code_b" in body else "pin"
     secret = body.get(field)
+    if isinstance(secret, str):
+        secret = unicodedata.normalize("NFKC", secret)   # １２３４ from a Japanese IME is the PIN
     digits = 14 if field == "code_b" else 4
     if not isinstance(secret, str) or len(secret) != digits or not secret.isdigit() or not secret.isascii():
         raise FormErrors({field: _("Enter the 4-digit PIN.") if field == "pin"
@@ -186,9 +201,7 @@ def card():
         with card_reader(current_app.config) as reader:
             info = read_basic4(reader.transmit, **{field: secret})
     except CardError as exc:
-        code = "last_try_code_b" if exc.code == "last_try" and field == "code_b" else exc.code
-        message = CARD_MESSAGES.get(code, CARD_MESSAGES["card_error"])
-        return jsonify({"errors": {field: str(message) % {"n": exc.tries_left}}, "code": exc.code,
+        return jsonify({"errors": {field: card_message(exc, field)}, "code": exc.code,
                         "tries_left": exc.tries_left,
                         "tries_text": "" if exc.tries_left is None else _("Tries left: %(n)s", n=exc.tries_left)}), 422
     try:

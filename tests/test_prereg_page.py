@@ -137,3 +137,16 @@ def test_registrations_from_one_address_are_limited_and_the_form_is_kept(hq_app,
     assert 'value="山田 花子"' in page   # what they typed is kept
     assert hq_client.get("/prereg").status_code == 200   # reading the page is never limited
     assert count(hq_app) == 3
+
+
+def test_the_json_api_shares_the_pages_budget_of_registrations(hq_app, hq_client):
+    hq_app.config["PREREG_RATE"] = "2 per minute"
+    body = {"address": "焼津市小川1", "consent": "none",
+            "members": [{"name": "山田 花子", "birth_date": "1980-02-17", "sex": "female"}]}
+    form = {"csrf_token": token(hq_client), "address": "焼津市小川1", "consent": "none", "m0_name": "山田 一郎",
+            "m0_birth": "1980-02-17", "m0_sex": "male"}
+    assert hq_client.post("/prereg", data=form).status_code == 200
+    assert hq_client.post("/api/v1/prereg", json=body).status_code == 201
+    refused = hq_client.post("/api/v1/prereg", json=body)
+    assert refused.status_code == 429 and refused.get_json()["error"] == "rate_limited"
+    assert count(hq_app) == 2

@@ -360,3 +360,30 @@ def test_the_last_try_of_code_b_does_not_send_the_person_to_code_b(insert_card, 
     assert applet.code_b_tries == 1
     resp = client.post("/screen/card-tries?lang=en", json={})
     assert "照合番号B" not in resp.get_json()["warning"]   # the PIN has its tries: nothing to warn of
+
+
+# -- card readers' refusals, as the evacuee reads them ---------------------------------------------
+
+def test_every_refusal_of_the_card_readers_has_words_on_the_screen():
+    import re
+    from pathlib import Path
+
+    from kiosk.screen import CARD_MESSAGES
+    root = Path(__file__).resolve().parent.parent
+    codes = set()
+    for source in [*root.joinpath("evac", "card").glob("*.py"), root / "kiosk" / "card_readers.py"]:
+        codes |= set(re.findall(r'CardError\(\s*"([a-z_]+)"', source.read_text()))
+    assert {"no_reader", "two_cards", "wrong_secret", "busy"} <= codes
+    # bad_input (digits of another script) never reaches the card from the screen: it asks for the digits first
+    assert codes - {"bad_input"} <= set(CARD_MESSAGES), codes - set(CARD_MESSAGES)
+
+
+def test_a_wrong_pin_with_tries_unknown_and_two_cards_are_said_plainly(kiosk):
+    from evac.card.mynumber import CardError
+    from kiosk.screen import card_message
+    with kiosk.application.test_request_context("/screen/card?lang=ja"):
+        assert card_message(CardError("wrong_secret", "x", None), "pin") == "番号が違います。"
+        assert card_message(CardError("wrong_secret", "x", 2), "pin") == "番号が違います。残り 2 回です。"
+        assert card_message(CardError("two_cards", "x"), "pin").startswith("複数の読み取り機にカードが")
+    with kiosk.application.test_request_context("/screen/card?lang=en"):
+        assert card_message(CardError("wrong_secret", "x", None), "pin") == "That number is not right."
