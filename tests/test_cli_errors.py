@@ -86,7 +86,8 @@ def test_kiosk_serve_with_an_unknown_shelter_leaves_no_database(tmp_path):
 
 @pytest.mark.parametrize("command", [
     ("enroll-kiosk", "--shelter", "H001"), ("rotate-prereg-key",), ("revoke-prereg", "HH1"),
-    ("add-staff", "--username", "sato"), ("export-pfif",),
+    ("add-staff", "--username", "sato"), ("export-pfif",), ("retire-prereg-key", "K1"),
+    ("import-records", str(ROOT / "README.md")),
 ])
 def test_hq_commands_refuse_a_database_that_is_not_there(tmp_path, command):
     typo = tmp_path / "hq-typo.sqlite3"
