@@ -1,0 +1,70 @@
+"""HQ's web pages as the public, families and HQ staff meet them on the day: the map's colours, the
+page text, rate limits, staff log-in, headers, error pages, times and the city-list import."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from hq_dashboard.db import db
+from hq_dashboard.models import Shelter
+from tests.wire import KioskStream, person
+
+
+@pytest.fixture
+def app(tmp_path):
+    from hq_dashboard import create_app, prepare_database
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hq.sqlite3'}", "TESTING": True})
+    prepare_database(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def sync(client, token, stream):
+    r = client.post("/api/v1/sync", json={"device_id": stream.device_id, "events": stream.events},
+                    headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.get_json()
+
+
+def enroll(app, shelter_id):
+    from hq_dashboard.enrollment import enroll_kiosk
+    with app.app_context():
+        return enroll_kiosk(db.session, shelter_id)
+
+
+def sites(client) -> dict[str, dict]:
+    return {f["properties"]["id"]: f["properties"] for f in client.get("/api/v1/shelters").get_json()["features"]}
+
+
+# --- 1. the map's colour says what the shelter's status says ------------------------------------------
+
+RED = "#d62728"
+
+
+def test_a_shelter_its_staff_declared_full_is_red_on_the_map(app):
+    client = app.test_client()
+    k = KioskStream("kiosk-full", shelter_id="H001", start_ms=int(time.time() * 1000) - 60_000)
+    k.checkin(person("焼津 一"))
+    k.add("shelter_status", None, {"status": "full"})
+    sync(client, enroll(app, "H001"), k)
+    site = sites(client)["H001"]
+    assert (site["occupancy"], site["status"]) == (1, "full")          # 1 of 135, but staff say full
+    assert site["marker"]["fillColor"] == RED
+    # and it is not offered as room for others
+    assert all(o["id"] != "H001" for s in sites(client).values() for o in s["overflow"])
+
+
+def test_a_site_with_no_room_is_full_only_once_people_are_in_it(app):
+    client = app.test_client()
+    with app.app_context():
+        db.session.get(Shelter, "E001").capacity = 0
+        db.session.commit()
+    site = sites(client)["E001"]
+    assert site["status"] == "closed" and site["marker"]["fillColor"] != RED
+    k = KioskStream("kiosk-e001", shelter_id="E001", start_ms=int(time.time() * 1000) - 60_000)
+    k.checkin(person("焼津 一"))
+    sync(client, enroll(app, "E001"), k)
+    site = sites(client)["E001"]
+    assert site["status"] == "full" and site["marker"]["fillColor"] == RED
