@@ -114,7 +114,7 @@ def test_disaster_choice_needs_the_form_token_and_a_known_disaster(hq_client):
     page = hq_client.get("/map").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     r = hq_client.post("/map/disaster", data={"disaster": "meteor", "csrf_token": token})
-    assert r.status_code == 400 and "unknown disaster 'meteor'" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "Unknown disaster 「meteor」" in r.get_data(as_text=True)
 
 
 def test_a_designated_site_inside_deep_projected_water_is_flagged(hq_app, hq_client, tmp_path):

@@ -68,3 +68,55 @@ def test_a_site_with_no_room_is_full_only_once_people_are_in_it(app):
     sync(client, enroll(app, "E001"), k)
     site = sites(client)["E001"]
     assert site["status"] == "full" and site["marker"]["fillColor"] == RED
+
+
+# --- 2. a site's name cannot stop the live map ----------------------------------------------------------
+
+def test_a_site_name_with_markup_stays_data_inside_the_maps_script(app):
+    name = '避難所<!--<script>"x</script><b>&\''
+    with app.app_context():
+        db.session.get(Shelter, "H001").name = name
+        db.session.commit()
+    page = app.test_client().get("/map").get_data(as_text=True)
+    sites_json = re.search(r"sites: (\{.*\})\n\}\);", page).group(1)
+    assert not set("<>&'") & set(sites_json)          # nothing the HTML parser could take for markup
+    import json
+    features = {f["properties"]["id"]: f["properties"] for f in json.loads(sites_json)["features"]}
+    assert features["H001"]["name"] == name           # and the name reads back exactly
+    assert "<!--" not in page
+
+
+# --- 8. an unknown disaster is not echoed as markup -----------------------------------------------------
+
+def test_an_unknown_disaster_is_refused_on_a_page_that_escapes_it(app):
+    client = logged_in(app)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/map").get_data(as_text=True)).group(1)
+    r = client.post("/map/disaster", data={"disaster": "<img src=x onerror=alert(1)>", "csrf_token": token})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400 and "<img" not in body and "&lt;img src=x" in body
+    assert "不明な災害の種類です" in body and "Unknown disaster" in body
+
+
+STAFF, PASSWORD = "hq-watch", "correct horse battery"
+
+
+def add_staff(app, name=STAFF, password=PASSWORD):
+    from hq_dashboard.staff import add_staff
+    with app.app_context():
+        add_staff(db.session, name, password)
+
+
+def csrf(client, path="/staff/login") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def login(client, name=STAFF, password=PASSWORD, query=""):
+    return client.post("/staff/login" + query, data={"csrf_token": csrf(client), "username": name,
+                                                     "password": password})
+
+
+def logged_in(app):
+    add_staff(app)
+    client = app.test_client()
+    assert login(client).status_code == 302
+    return client
