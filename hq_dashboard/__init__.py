@@ -35,7 +35,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         AREA_PER_PERSON_M2=DEFAULT_AREA_PER_PERSON_M2,
         JSON_AS_ASCII=False,
         # Safety inquiries (Flask-Limiter syntax): per client address, and per person sought.
-        SAFETY_RATE_PER_CLIENT="30 per minute",
+        # Per address only a ceiling against one runaway script: on the day, a shelter's Wi-Fi or a
+        # carrier's NAT puts dozens of families behind one address, each asking, checking and
+        # self-reporting (30 a minute refused the 31st family).  Guessing about one person is held
+        # back by the per-person limit, which does not care how many addresses ask.
+        SAFETY_RATE_PER_CLIENT="600 per minute",
         SAFETY_RATE_PER_PERSON="10 per hour",
         PERMANENT_SESSION_LIFETIME=8 * 3600,   # a staff shift
         # The map: no online tiles unless a URL is set (HQ must work with no internet); markers

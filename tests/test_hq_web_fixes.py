@@ -120,3 +120,17 @@ def logged_in(app):
     client = app.test_client()
     assert login(client).status_code == 302
     return client
+
+
+# --- 3. a crowd behind one address is not refused -------------------------------------------------------
+
+def test_forty_families_behind_one_shelter_wifi_can_all_use_the_safety_pages(app):
+    from limits import parse
+    assert parse(app.config["SAFETY_RATE_PER_CLIENT"]).amount >= 600   # the default, per minute
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.40"         # one shelter's Wi-Fi
+    token = csrf(client, "/safety/self-report")
+    for family in range(40):   # each checks an answer and sends the self-report form (half filled in)
+        assert client.get("/safety/check").status_code == 200, family
+        r = client.post("/safety/self-report", data={"csrf_token": token})
+        assert r.status_code == 422, (family, r.status_code)                 # what is missing, not 429
