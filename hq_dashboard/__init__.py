@@ -42,6 +42,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SAFETY_RATE_PER_CLIENT="600 per minute",
         SAFETY_RATE_PER_PERSON="10 per hour",
         PERMANENT_SESSION_LIFETIME=8 * 3600,   # a staff shift
+        # Failed HQ staff log-ins: per client address, per staff name from anywhere, and per name from
+        # a browser that name has logged in on (which stays usable while the name is being guessed at).
+        STAFF_LOGIN_LIMITS="10 per minute;60 per hour",
+        STAFF_LOGIN_NAME_LIMIT="10 per hour",
+        STAFF_LOGIN_BROWSER_LIMIT="5 per hour",
         # The map: no online tiles unless a URL is set (HQ must work with no internet); markers
         # refresh this often; a designated site inside a depth-classed hazard area this deep is flagged.
         MAP_TILES_URL=None,

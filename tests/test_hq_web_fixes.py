@@ -134,3 +134,74 @@ def test_forty_families_behind_one_shelter_wifi_can_all_use_the_safety_pages(app
         assert client.get("/safety/check").status_code == 200, family
         r = client.post("/safety/self-report", data={"csrf_token": token})
         assert r.status_code == 422, (family, r.status_code)                 # what is missing, not 429
+
+
+# --- 4. HQ staff log-in ---------------------------------------------------------------------------------
+
+def test_one_staff_name_is_limited_from_every_address(app):
+    app.config["STAFF_LOGIN_NAME_LIMIT"] = "2 per hour"
+    add_staff(app)
+    add_staff(app, "hq-other", PASSWORD)
+    for address in ("10.1.0.1", "10.1.0.2"):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        assert login(client, password="guess one two").status_code == 401
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.1.0.3"
+    refused = login(client)                      # the right password, but the name is being guessed at
+    assert refused.status_code == 429 and "ログインの失敗が多すぎます" in refused.get_data(as_text=True)
+    assert login(client, "hq-other").status_code == 302, "other staff can still log in"
+
+
+def test_a_desk_the_name_logged_in_on_before_is_not_locked_out_by_guesses_elsewhere(app):
+    app.config["STAFF_LOGIN_NAME_LIMIT"] = "2 per hour"
+    add_staff(app)
+    desk = app.test_client()
+    desk.environ_base["REMOTE_ADDR"] = "10.2.0.1"
+    assert login(desk).status_code == 302
+    desk.post("/staff/logout", data={"csrf_token": csrf(desk)})
+    for i in range(3):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"10.2.1.{i}"
+        assert login(guesser, password="guess one two").status_code in (401, 429)
+    assert login(desk).status_code == 302
+
+
+def test_an_unknown_name_costs_the_same_password_check_as_a_known_one(app, monkeypatch):
+    from hq_dashboard import staff
+    add_staff(app)
+    checked = []
+
+    def counting(pwhash, password):       # the real check, counted
+        checked.append(pwhash)
+        return check(pwhash, password)
+    check = staff.check_password_hash
+    monkeypatch.setattr(staff, "check_password_hash", counting)
+    assert login(app.test_client(), "nobody-here").status_code == 401
+    assert login(app.test_client(), STAFF, "wrong password!").status_code == 401
+    assert len(checked) == 2
+    # the same method and cost for both (werkzeug's hash header, e.g. scrypt:32768:8:1)
+    assert checked[0].split("$")[0] == checked[1].split("$")[0]
+
+
+def test_after_logging_in_staff_go_where_they_were_going_on_this_site_only(app):
+    add_staff(app)
+    visitor = app.test_client()
+    to_login = visitor.get("/dashboard")
+    assert to_login.status_code == 302 and "next=" in to_login.headers["Location"]
+    query = to_login.headers["Location"][to_login.headers["Location"].index("?"):]
+    assert login(visitor, query=query).headers["Location"] == "/dashboard"
+    for bad in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example", "dashboard"):
+        client = app.test_client()
+        from urllib.parse import quote
+        assert login(client, query="?next=" + quote(bad)).headers["Location"] == "/staff/inquiries", bad
+
+
+def test_the_dashboard_has_a_logout_that_works(app):
+    client = logged_in(app)
+    page = client.get("/dashboard").get_data(as_text=True)
+    form = re.search(r'<form method="post" action="(/staff/logout)" class="logout">'
+                     r'<input type="hidden" name="csrf_token" value="([^"]+)"', page)
+    assert form and "ログアウト" in page
+    assert client.post(form.group(1), data={"csrf_token": form.group(2)}).status_code == 302
+    assert client.get("/dashboard").status_code == 302          # logged out
