@@ -42,6 +42,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SAFETY_RATE_PER_CLIENT="600 per minute",
         SAFETY_RATE_PER_PERSON="10 per hour",
         PERMANENT_SESSION_LIFETIME=8 * 3600,   # a staff shift
+        # A form on another site cannot ride on a staff member's log-in.
+        SESSION_COOKIE_SAMESITE="Lax",
         # Failed HQ staff log-ins: per client address, per staff name from anywhere, and per name from
         # a browser that name has logged in on (which stays usable while the name is being guessed at).
         STAFF_LOGIN_LIMITS="10 per minute;60 per hour",
@@ -95,7 +97,30 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff.bp)
     app.register_blueprint(map_page.bp)
     app.register_blueprint(dashboard.bp)
+    app.after_request(_security_headers)
     return app
+
+
+# Pages with people's details or HQ's working picture: a shared PC's back button or cache must not
+# show them to the next person after a log-out.
+PRIVATE_PATHS = ("/staff", "/dashboard", "/export")
+
+
+def _security_headers(response):
+    # No page of HQ's may be framed by another site (a log-in or the disaster choice clicked through
+    # a disguise).  Only frame-ancestors: the map (folium) needs its inline scripts.
+    headers = response.headers
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    # An inquiry's answer link carries its key: it must not travel to anywhere else in a Referer.
+    headers.setdefault("Referrer-Policy", "same-origin")
+    from flask import request
+    from flask_login import current_user
+    if request.path.startswith(PRIVATE_PATHS) or (
+            not request.path.startswith("/static/") and current_user and current_user.is_authenticated):
+        headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _secret_key(app: Flask) -> str:

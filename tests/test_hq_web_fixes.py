@@ -205,3 +205,24 @@ def test_the_dashboard_has_a_logout_that_works(app):
     assert form and "ログアウト" in page
     assert client.post(form.group(1), data={"csrf_token": form.group(2)}).status_code == 302
     assert client.get("/dashboard").status_code == 302          # logged out
+
+
+# --- 5. headers -----------------------------------------------------------------------------------------
+
+def test_no_page_can_be_framed_or_sniffed_and_staff_pages_are_not_kept(app):
+    visitor = app.test_client()
+    for path in ("/", "/map", "/safety/", "/staff/login", "/api/v1/shelters", "/static/map.js"):
+        r = visitor.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["X-Frame-Options"] == "DENY", path
+        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], path
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+    add_staff(app)
+    staff = app.test_client()
+    r = login(staff)
+    assert "SameSite=Lax" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
+    for path in ("/staff/inquiries", "/dashboard", "/export/shelters.csv", "/export/shelters.geojson",
+                 "/map", "/api/v1/shelters"):   # the last two carry needs counts for staff
+        r = staff.get(path)
+        assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store", path
+    assert "no-store" not in visitor.get("/map").headers.get("Cache-Control", "")
