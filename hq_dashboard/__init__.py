@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from evac.capacity import DEFAULT_AREA_PER_PERSON_M2
 from evac.hlc import HybridLogicalClock
@@ -86,6 +87,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .limits import limiter, too_many_requests
     limiter.init_app(app)
     app.register_error_handler(429, too_many_requests)
+    from .errors import http_error
+    app.register_error_handler(HTTPException, http_error)   # after blueprints' own and by-code handlers
     staff.login_manager.init_app(app)
     csrf.exempt(api.bp)  # kiosks authenticate with their token; the JSON API has no browser session
     csrf.exempt(safety_api.bp)  # JSON only: a browser cannot post it cross-site without CORS
@@ -115,10 +118,11 @@ def _security_headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # An inquiry's answer link carries its key: it must not travel to anywhere else in a Referer.
     headers.setdefault("Referrer-Policy", "same-origin")
-    from flask import request
-    from flask_login import current_user
+    # (Logged in or not is read from the cookie: no database query, which on a failing database would
+    # fail this answer too.)
+    from flask import request, session
     if request.path.startswith(PRIVATE_PATHS) or (
-            not request.path.startswith("/static/") and current_user and current_user.is_authenticated):
+            not request.path.startswith("/static/") and session.get("_user_id")):
         headers["Cache-Control"] = "no-store"
     return response
 

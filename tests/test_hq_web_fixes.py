@@ -226,3 +226,38 @@ def test_no_page_can_be_framed_or_sniffed_and_staff_pages_are_not_kept(app):
         r = staff.get(path)
         assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store", path
     assert "no-store" not in visitor.get("/map").headers.get("Cache-Control", "")
+
+
+# --- 6. error answers -----------------------------------------------------------------------------------
+
+def test_errors_under_the_api_are_json_and_elsewhere_a_page_in_japanese_and_english(app):
+    client = app.test_client()
+    r = client.get("/api/v1/nope")
+    assert r.status_code == 404 and r.get_json()["error"] == "not_found" and r.get_json()["message"]
+    r = client.get("/api/v1/sync")
+    assert r.status_code == 405 and r.get_json()["error"] == "method_not_allowed" and "POST" in r.headers["Allow"]
+    r = client.get("/no-such-page")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 404 and r.mimetype == "text/html"
+    assert "このページはありません" in body and "There is no such page" in body
+    r = client.put("/map")
+    assert r.status_code == 405 and "この方法では使えません" in r.get_data(as_text=True)
+    r = client.post("/safety/self-report", data={"note": "x" * (4 * 1024 * 1024 + 1)})
+    assert r.status_code == 413 and "大きすぎます" in r.get_data(as_text=True)
+    # the sync API's own answers are unchanged
+    r = client.post("/api/v1/sync", json={})
+    assert r.status_code == 401 and r.get_json()["error"]
+
+
+def test_a_failing_database_is_said_in_japanese_and_english_not_werkzeugs_english(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False      # as when served: TESTING would re-raise
+    with app.app_context():
+        db.session.execute(db.text("DROP TABLE kiosks"))   # the database has lost what the page reads
+        db.session.commit()
+    r = app.test_client().get("/")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 500 and "本部のサーバーで問題が起きました" in body and "Something went wrong" in body
+    assert "Internal Server Error</h1>" not in body
+    assert r.headers["X-Frame-Options"] == "DENY"
+    r = app.test_client().get("/api/v1/kiosk/config")
+    assert r.status_code in (401, 500) and r.is_json
