@@ -162,7 +162,7 @@ def test_occupancy_needs_overflow_and_alerts_reach_the_dashboard(hq_client, enro
     assert "乳幼児" in page and "透析" in page
     # Sorted by fullness: H001 holds 1 of 135, H044 1 of 699.
     assert page.index('data-site="H001"') < page.index('data-site="H044"')
-    assert re.search(r"<title>[^<]*UTC: 3</title>", page)        # three arrivals in this hour's bar
+    assert re.search(r"<title>[^<]*JST: 3</title>", page)        # three arrivals in this hour's bar
     kiosk_id = token.split(".")[0]
     assert re.search(rf"<td>{kiosk_id}</td><td>H044</td><td class=\"n\">4</td>", page)
 

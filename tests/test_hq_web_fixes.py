@@ -261,3 +261,26 @@ def test_a_failing_database_is_said_in_japanese_and_english_not_werkzeugs_englis
     assert r.headers["X-Frame-Options"] == "DENY"
     r = app.test_client().get("/api/v1/kiosk/config")
     assert r.status_code in (401, 500) and r.is_json
+
+
+# --- 7. times in Japan's time ---------------------------------------------------------------------------
+
+def test_times_are_shown_in_japan_time_to_the_second(app):
+    import datetime as dt
+    from hq_dashboard.models import Kiosk
+    client = logged_in(app)
+    k = KioskStream("kiosk-time", shelter_id="H001", start_ms=int(time.time() * 1000) - 60_000)
+    k.checkin(person("焼津 一"))
+    sync(client, enroll(app, "H001"), k)
+    with app.app_context():
+        synced = db.session.execute(db.select(Kiosk.last_sync_at)).scalar_one()
+    synced = synced.replace(tzinfo=dt.timezone.utc) if synced.tzinfo is None else synced
+    expected = (synced + dt.timedelta(hours=9)).strftime("%Y-%m-%d %H:%M:%S") + " JST"
+    for path in ("/", "/dashboard"):
+        page = client.get(path).get_data(as_text=True)
+        assert expected in page, path
+        assert "UTC" not in page and not re.search(r"\d\d:\d\d:\d\d\.\d", page), path
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "日本時間 JST" in page
+    checked_in = dt.datetime.fromtimestamp(k.ms / 1000, dt.timezone.utc) + dt.timedelta(hours=9)
+    assert f"<title>{checked_in:%m-%d %H}:00 JST: 1</title>" in page     # its hour's bar, in JST
