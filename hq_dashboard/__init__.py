@@ -101,7 +101,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(map_page.bp)
     app.register_blueprint(dashboard.bp)
     app.after_request(_security_headers)
+    app.after_request(_revalidate_shelters)   # (runs first: after_request functions run last-added first)
     return app
+
+
+def _revalidate_shelters(response):
+    """The map polls /api/v1/shelters every few seconds from every browser showing it, and most polls
+    find nothing changed: an ETag lets the answer be '304 Not Modified' without the ~100 kB of GeoJSON
+    again (phones on a congested network on the day).  'no-cache': kept, but asked about every time."""
+    from flask import request
+    if request.endpoint == "api.shelters" and request.method == "GET" and response.status_code == 200:
+        response.add_etag()
+        response.headers["Cache-Control"] = "no-cache"
+        response.make_conditional(request)
+    return response
 
 
 # Pages with people's details or HQ's working picture: a shared PC's back button or cache must not

@@ -284,3 +284,20 @@ def test_times_are_shown_in_japan_time_to_the_second(app):
     assert "日本時間 JST" in page
     checked_in = dt.datetime.fromtimestamp(k.ms / 1000, dt.timezone.utc) + dt.timedelta(hours=9)
     assert f"<title>{checked_in:%m-%d %H}:00 JST: 1</title>" in page     # its hour's bar, in JST
+
+
+# --- the map's poll: 304 when nothing changed -----------------------------------------------------------
+
+def test_the_maps_poll_is_answered_not_modified_until_something_changes(app):
+    client = app.test_client()
+    first = client.get("/api/v1/shelters")
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and etag and first.headers["Cache-Control"] == "no-cache"
+    again = client.get("/api/v1/shelters", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    k = KioskStream("kiosk-etag", shelter_id="H001", start_ms=int(time.time() * 1000) - 60_000)
+    k.checkin(person("焼津 一"))
+    sync(client, enroll(app, "H001"), k)
+    changed = client.get("/api/v1/shelters", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert {f["properties"]["id"]: f["properties"]["occupancy"] for f in changed.get_json()["features"]}["H001"] == 1
