@@ -107,7 +107,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _revalidate_shelters(response):
     """The map polls /api/v1/shelters every few seconds from every browser showing it, and most polls
-    find nothing changed: an ETag lets the answer be '304 Not Modified' without the ~100 kB of GeoJSON
+    find nothing changed: an ETag lets the answer be '304 Not Modified' without the ~150 kB of GeoJSON
     again (phones on a congested network on the day).  'no-cache': kept, but asked about every time."""
     from flask import request
     if request.endpoint == "api.shelters" and request.method == "GET" and response.status_code == 200:
