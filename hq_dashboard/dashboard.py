@@ -27,7 +27,9 @@ NEEDS_LABELS = {"elderly": "高齢", "disability": "障害", "pregnancy": "妊�
                 "allergy": "アレルギー", "medication": "服薬", "dialysis": "透析", "pets": "ペット",
                 "interpreter": "通訳", "care": "要介護"}
 SORTS = {
-    "fullness": lambda v: (-(v.fullness if v.fullness is not None else -1), -v.shelter.occupancy, v.shelter.id),
+    # Full first (counted so, or declared so by the shelter's staff, whatever its count), then by fullness.
+    "fullness": lambda v: (v.shelter.status != "full", -(v.fullness if v.fullness is not None else -1),
+                           -v.shelter.occupancy, v.shelter.id),
     "occupancy": lambda v: (-v.shelter.occupancy, v.shelter.id),
     "id": lambda v: v.shelter.id,
 }

@@ -54,6 +54,15 @@ def test_a_shelter_its_staff_declared_full_is_red_on_the_map(app):
     assert site["marker"]["fillColor"] == RED
     # and it is not offered as room for others
     assert all(o["id"] != "H001" for s in sites(client).values() for o in s["overflow"])
+    # HQ's dashboard lists it first among the full ones, though 1 of 135 is far from full by the count.
+    k2 = KioskStream("kiosk-busy", shelter_id="H002", start_ms=int(time.time() * 1000) - 60_000)
+    for i in range(5):
+        k2.checkin(person(f"焼津 {i}", birth=f"19{50 + i}-01-01"))
+    sync(client, enroll(app, "H002"), k2)
+    staff = logged_in(app)
+    page = staff.get("/dashboard").get_data(as_text=True)
+    assert page.index('data-site="H001"') < page.index('data-site="H002"')
+    assert re.search(r'<tr class="full suitable" data-site="H001">', page)
 
 
 def test_a_site_with_no_room_is_full_only_once_people_are_in_it(app):
