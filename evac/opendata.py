@@ -23,7 +23,8 @@ from typing import Callable, Iterable
 from .shelters import (EMERGENCY_SPACE_HAZARD_COLUMNS, SHELTER_HAZARD_COLUMNS, TSUNAMI_BUILDING_HAZARDS, Site,
                        _parse_row, _RowError, _coord)
 
-__all__ = ["FORMATS", "ImportFormatError", "ParsedRow", "STANDARD_HEADER", "read_site_file", "standard_rows"]
+__all__ = ["FORMATS", "FIELD_LIMITS", "ImportFormatError", "MAX_CAPACITY", "ParsedRow", "STANDARD_HEADER",
+           "read_site_file", "standard_rows"]
 
 # 自治体標準オープンデータセット 指定緊急避難場所一覧: the columns, in order.
 STANDARD_HEADER: tuple[str, ...] = (
@@ -37,6 +38,14 @@ STANDARD_HEADER: tuple[str, ...] = (
 GSI_HAZARD_COLUMNS = {c.removeprefix("災害種別_"): code for c, code in EMERGENCY_SPACE_HAZARD_COLUMNS.items()}
 
 _FLAG_TRUE = frozenset({"○", "〇", "1", "◯"})
+
+# What HQ's database holds (hq_dashboard.models.Shelter's column sizes): a row beyond it is skipped with
+# its reason, rather than PostgreSQL refusing the whole file at the end (SQLite would store anything).
+FIELD_LIMITS = (("id", "the site id", 16), ("name", "名称 (name)", 200), ("name_kana", "名称_カナ (kana)", 200),
+                ("address", "住所 (address)", 300), ("phone", "電話番号 (phone)", 40))
+# No one site shelters more people than this: a larger 想定収容人数 is a typo (an extra digit or two),
+# and one past 2^31 fits no database column at all.
+MAX_CAPACITY = 100_000
 
 
 class ImportFormatError(ValueError):
@@ -79,7 +88,16 @@ def _capacity(text: str | None) -> int | None:
         return None
     if not text.isdecimal():
         raise _RowError(f"想定収容人数 must be a whole number, got {text!r}")
+    if len(text) > 9 or int(text) > MAX_CAPACITY:
+        raise _RowError(f"想定収容人数 {text} is more than any one site holds (at most {MAX_CAPACITY:,}); check it")
     return int(text)
+
+
+def _check_limits(site: Site) -> None:
+    for attr, label, limit in FIELD_LIMITS:
+        value = getattr(site, attr)
+        if len(value) > limit:
+            raise _RowError(f"{label} is {len(value)} characters long; HQ keeps at most {limit}")
 
 
 def _site(id_: str, row: dict[str, str], name_col: str, kind: str, hazards: set[str], address: str,
@@ -187,6 +205,7 @@ def read_site_file(path: Path | str, data: bytes | None = None) -> tuple[Format,
                     "the file is cut or its columns are shifted, so nothing was imported")
             try:
                 site, capacity = fmt.parse(dict(zip(header, values)))
+                _check_limits(site)
             except (_RowError, ValueError) as exc:
                 rows.append(ParsedRow(line, skipped=str(exc)))
                 continue

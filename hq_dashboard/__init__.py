@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from evac.capacity import DEFAULT_AREA_PER_PERSON_M2
 from evac.hlc import HybridLogicalClock
@@ -35,9 +36,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         AREA_PER_PERSON_M2=DEFAULT_AREA_PER_PERSON_M2,
         JSON_AS_ASCII=False,
         # Safety inquiries (Flask-Limiter syntax): per client address, and per person sought.
-        SAFETY_RATE_PER_CLIENT="30 per minute",
+        # Per address only a ceiling against one runaway script: on the day, a shelter's Wi-Fi or a
+        # carrier's NAT puts dozens of families behind one address, each asking, checking and
+        # self-reporting (30 a minute refused the 31st family).  Guessing about one person is held
+        # back by the per-person limit, which does not care how many addresses ask.
+        SAFETY_RATE_PER_CLIENT="600 per minute",
         SAFETY_RATE_PER_PERSON="10 per hour",
         PERMANENT_SESSION_LIFETIME=8 * 3600,   # a staff shift
+        # A form on another site cannot ride on a staff member's log-in.
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Failed HQ staff log-ins: per client address, per staff name from anywhere, and per name from
+        # a browser that name has logged in on (which stays usable while the name is being guessed at).
+        STAFF_LOGIN_LIMITS="10 per minute;60 per hour",
+        STAFF_LOGIN_NAME_LIMIT="10 per hour",
+        STAFF_LOGIN_BROWSER_LIMIT="5 per hour",
         # The map: no online tiles unless a URL is set (HQ must work with no internet); markers
         # refresh this often; a designated site inside a depth-classed hazard area this deep is flagged.
         MAP_TILES_URL=None,
@@ -75,6 +87,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .limits import limiter, too_many_requests
     limiter.init_app(app)
     app.register_error_handler(429, too_many_requests)
+    from .errors import http_error
+    app.register_error_handler(HTTPException, http_error)   # after blueprints' own and by-code handlers
     staff.login_manager.init_app(app)
     csrf.exempt(api.bp)  # kiosks authenticate with their token; the JSON API has no browser session
     csrf.exempt(safety_api.bp)  # JSON only: a browser cannot post it cross-site without CORS
@@ -88,7 +102,44 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(map_page.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(carried_pages.bp)
+    app.after_request(_security_headers)
+    app.after_request(_revalidate_shelters)   # (runs first: after_request functions run last-added first)
     return app
+
+
+def _revalidate_shelters(response):
+    """The map polls /api/v1/shelters every few seconds from every browser showing it, and most polls
+    find nothing changed: an ETag lets the answer be '304 Not Modified' without the ~150 kB of GeoJSON
+    again (phones on a congested network on the day).  'no-cache': kept, but asked about every time."""
+    from flask import request
+    if request.endpoint == "api.shelters" and request.method == "GET" and response.status_code == 200:
+        response.add_etag()
+        response.headers["Cache-Control"] = "no-cache"
+        response.make_conditional(request)
+    return response
+
+
+# Pages with people's details or HQ's working picture: a shared PC's back button or cache must not
+# show them to the next person after a log-out.
+PRIVATE_PATHS = ("/staff", "/dashboard", "/export")
+
+
+def _security_headers(response):
+    # No page of HQ's may be framed by another site (a log-in or the disaster choice clicked through
+    # a disguise).  Only frame-ancestors: the map (folium) needs its inline scripts.
+    headers = response.headers
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    # An inquiry's answer link carries its key: it must not travel to anywhere else in a Referer.
+    headers.setdefault("Referrer-Policy", "same-origin")
+    # (Logged in or not is read from the cookie: no database query, which on a failing database would
+    # fail this answer too.)
+    from flask import request, session
+    if request.path.startswith(PRIVATE_PATHS) or (
+            not request.path.startswith("/static/") and session.get("_user_id")):
+        headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _secret_key(app: Flask) -> str:

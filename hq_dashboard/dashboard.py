@@ -27,10 +27,22 @@ NEEDS_LABELS = {"elderly": "高齢", "disability": "障害", "pregnancy": "妊�
                 "allergy": "アレルギー", "medication": "服薬", "dialysis": "透析", "pets": "ペット",
                 "interpreter": "通訳", "care": "要介護"}
 SORTS = {
-    "fullness": lambda v: (-(v.fullness if v.fullness is not None else -1), -v.shelter.occupancy, v.shelter.id),
+    # Full first (counted so, or declared so by the shelter's staff, whatever its count), then by fullness.
+    "fullness": lambda v: (v.shelter.status != "full", -(v.fullness if v.fullness is not None else -1),
+                           -v.shelter.occupancy, v.shelter.id),
     "occupancy": lambda v: (-v.shelter.occupancy, v.shelter.id),
     "id": lambda v: v.shelter.id,
 }
+
+
+# What HQ's people read is Japan's time (no summer time: a fixed offset is exact, and needs no tz data).
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
+@bp.app_template_filter("jst")
+def jst(t: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A stored time (UTC; naive from SQLite) as Japan's time, to the second, labelled JST."""
+    return f"{_aware(t).astimezone(JST).strftime(fmt)} JST" if t is not None else ""
 
 
 def _now() -> dt.datetime:
@@ -67,9 +79,9 @@ def arrivals_svg(series: list[tuple[dt.datetime, int]], width: int = 720, height
         h = round(height * n / peak)
         x = round(i * bar, 1)
         parts.append(f'<rect x="{x}" y="{height - h}" width="{round(bar - 2, 1)}" height="{h}" fill="#1d3557">'
-                     f'<title>{t:%m-%d %H:%M} UTC: {n}</title></rect>')
+                     f'<title>{jst(t, "%m-%d %H:%M")}: {n}</title></rect>')
         if i % max(1, len(series) // 8) == 0:
-            parts.append(f'<text x="{x}" y="{height + 14}" font-size="10">{t:%H:%M}</text>')
+            parts.append(f'<text x="{x}" y="{height + 14}" font-size="10">{t.astimezone(JST):%H:%M}</text>')
     parts.append(f'<text x="{width - 4}" y="12" font-size="10" text-anchor="end">最大 {peak} 人/時</text></svg>')
     return "".join(parts)
 
@@ -103,7 +115,7 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
             out.append(f"{s.name}（{s.id}）に {people} 人が避難中ですが、{DISASTERS[disaster].label}には{why}")
     for k in kiosks:
         if k.get("silent"):
-            since = k["last_sync_at"].strftime("%H:%M UTC") if k["last_sync_at"] else "登録以来"
+            since = jst(k["last_sync_at"], "%H:%M") if k["last_sync_at"] else "登録以来"
             out.append(f"端末 {k['id']}（{k['shelter_id']}）から {k['lag_s'] // 60} 分間同期がありません（最終: {since}）")
         if k.get("elsewhere"):
             out.append(f"端末 {k['id']}（{k['shelter_id']} に登録）は {k['elsewhere']} で受付をしています。"

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from evac.capacity import capacity_from_area
 from evac.disasters import DISASTERS
 from evac.geodata import WGS84, depth_class, read_frame
-from evac.opendata import ImportFormatError, read_site_file
+from evac.opendata import MAX_CAPACITY, ImportFormatError, read_site_file
 from evac.shelters import CREDITS
 
 from .models import HazardLayer, Shelter
@@ -62,6 +63,12 @@ def import_file(session: Session, path: Path | str, *, area_per_person_m2: float
                 f"{path.name}: unknown file type {suffix or '(no extension)'}; HQ imports site lists as .csv and "
                 "hazard layers as .geojson/.json or .shp (also inside a .zip)")
         session.commit()
+    except SQLAlchemyError as exc:
+        # A value the database refuses (one the row checks did not foresee): the whole file is
+        # refused, as one transaction, in words rather than a traceback.
+        session.rollback()
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        raise ImportFormatError(f"{path.name}: HQ's database refused a value in the file ({reason})") from None
     except BaseException:
         session.rollback()
         raise
@@ -89,6 +96,11 @@ def _import_sites(session: Session, path: Path, area_per_person_m2: float, progr
             summary.skipped.append((where, row.skipped))
             continue
         site = row.site
+        capacity = row.capacity if row.capacity is not None else capacity_from_area(site.area_m2, area_per_person_m2)
+        if capacity is not None and capacity > MAX_CAPACITY:
+            summary.skipped.append((where, f"its area {site.area_m2:,} m² would hold {capacity:,} people, more than "
+                                           f"any one site (at most {MAX_CAPACITY:,}); check the area"))
+            continue
         target = existing.get(site.id)
         if target is None and row.match_by_name:
             target = by_name.get((site.kind, site.name))
@@ -97,7 +109,6 @@ def _import_sites(session: Session, path: Path, area_per_person_m2: float, progr
             summary.skipped.append((where, f"site {sid} appears twice in the file; the first row was kept"))
             continue
         seen.add(sid)
-        capacity = row.capacity if row.capacity is not None else capacity_from_area(site.area_m2, area_per_person_m2)
         values = {"name": site.name, "name_kana": site.name_kana, "kind": site.kind, "address": site.address,
                   "lat": site.lat, "lon": site.lon, "area_m2": site.area_m2, "capacity": capacity,
                   "hazards": " ".join(site.hazards), "phone": site.phone}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, redirect, render_template_string, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, render_template_string, request, url_for
 from flask_login import login_required
 from flask_wtf.csrf import generate_csrf
 from jinja2 import Template
+from jinja2.utils import htmlsafe_json_dumps
 
 from evac.disasters import DISASTERS, HAZARD_LABELS
 from evac.geodata import DISPLAY_TOLERANCE, Layer
@@ -158,7 +159,9 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
         kind_layers.append(layer.get_name())
     folium.LayerControl(collapsed=False).add_to(m)
 
-    sites = json.dumps(feature_collection(views, disaster), ensure_ascii=False).replace("</", "<\\/")
+    # Inside <script>, '<' in a site's name ("<!--<script>" opens a state no "</script>" closes) would
+    # stop the whole map: every <, >, & and ' is written as a \u escape, which JSON reads back the same.
+    sites = str(htmlsafe_json_dumps(feature_collection(views, disaster), ensure_ascii=False))
     m.add_child(_start(m, kind_layers, offline.get_name(), tiles.get_name() if tiles else None,
                        url_for("api.shelters"), int(current_app.config.get("MAP_REFRESH_SECONDS", 5) * 1000),
                        sites))
@@ -227,6 +230,10 @@ def map_page():
 def choose_disaster():
     code = request.form.get("disaster", "").strip()
     if code and code not in DISASTERS:
-        return f"unknown disaster {code!r}; choose one of: {', '.join(DISASTERS)}", 400
+        # The value is the sender's, never markup: the page escapes it.
+        code = code[:100]
+        return render_template("message.html", title="400", back=url_for("map.map_page"),
+                               ja=f"不明な災害の種類です:「{code}」。一覧から選んでください。",
+                               en=f"Unknown disaster 「{code}」; choose one of: {', '.join(DISASTERS)}."), 400
     set_disaster(code or None)
     return redirect(url_for("map.map_page"))

@@ -39,7 +39,10 @@ class Shelter(db.Model):
 
     @property
     def status(self) -> str:
-        if self.declared_full or (self.capacity is not None and self.occupancy >= self.capacity):
+        # Staff declaring the shelter full is the last word, whatever the count says.  A site with no
+        # capacity estimate for staying (0) is full only once people are in it, not while closed and empty.
+        if self.declared_full or (self.capacity is not None and self.occupancy >= self.capacity
+                                  and (self.occupancy or self.capacity > 0)):
             return "full"
         return "open" if self.opened else "closed"
 

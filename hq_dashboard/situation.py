@@ -103,8 +103,12 @@ class SiteView:
 
     @property
     def colour(self) -> str:
-        """Marker fill: occupancy against the capacity estimate."""
+        """Marker fill: occupancy against the capacity estimate; red whenever the site's status is full
+        (declared so by its staff, or a site with no room for anyone that has people in it), so the
+        map never shows green where the shelter turns people away."""
         s, full = self.shelter, self.fullness
+        if s.status == "full":
+            return "#d62728"
         if full is None:
             return "#1f77b4" if s.occupancy else "#9e9e9e"
         if full >= 1:
@@ -180,7 +184,7 @@ def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> li
                 and by_id[s.id] == SUITABLE]
         for v in views.values():
             s = v.shelter
-            if v.suitability != SUITABLE or (s.capacity is not None and s.occupancy >= s.capacity):
+            if v.suitability != SUITABLE or s.declared_full or (s.capacity is not None and s.occupancy >= s.capacity):
                 v.overflow = overflow(s, room, by_id)
     return list(views.values())
 

@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import secrets
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
+from limits import parse_many
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -49,16 +54,110 @@ def add_staff(session, username: str, password: str) -> None:
     session.commit()
 
 
+def _login_failed(response) -> bool:
+    # Only failed attempts count against the address: HQ's staff log in from behind one address.
+    return response.status_code != 302
+
+
+# --- failed log-ins per staff name ------------------------------------------------------------------
+#
+# Guesses at one name count together from every address (STAFF_LOGIN_NAME_LIMIT), so spreading them
+# over many addresses gains nothing.  Once a name is over its limit its password is not even checked,
+# except from a browser that name has logged in on before (a signed cookie) and that has not itself
+# been failing for it (STAFF_LOGIN_BROWSER_LIMIT): a flood of guesses from elsewhere cannot lock HQ's
+# staff out of their own desks.  (The kiosk's staff log-in works the same way: kiosk/staff/auth.py.)
+
+BROWSER_COOKIE = "hq_staff_browser"
+BROWSER_NAMES = 20
+
+
+def _browser_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="hq-staff-browser")
+
+
+def _browser() -> dict:
+    try:
+        mark = _browser_signer().loads(request.cookies.get(BROWSER_COOKIE, ""))
+    except BadSignature:
+        mark = None
+    if isinstance(mark, dict) and isinstance(mark.get("id"), str) and isinstance(mark.get("names"), list):
+        return mark
+    return {"id": None, "names": []}
+
+
+def _remember_browser(response, name: str) -> None:
+    mark = _browser()
+    names = [n for n in mark["names"] if n != name][-(BROWSER_NAMES - 1):] + [name]
+    response.set_cookie(BROWSER_COOKIE, _browser_signer().dumps({"id": mark["id"] or secrets.token_urlsafe(16),
+                                                                 "names": names}),
+                        max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
+
+
+def _under(limits_text: str, *key: str) -> bool:
+    return all(limiter.limiter.test(item, *key) for item in parse_many(limits_text))
+
+
+def _name_refused(name: str) -> bool:
+    config = current_app.config
+    if _under(config["STAFF_LOGIN_NAME_LIMIT"], "hq-staff-name", name):
+        return False
+    mark = _browser()
+    own = name in mark["names"] and mark["id"]
+    return not (own and _under(config["STAFF_LOGIN_BROWSER_LIMIT"], "hq-staff-name-browser", name, mark["id"]))
+
+
+def _count_failure(name: str) -> None:
+    config, mark = current_app.config, _browser()
+    for item in parse_many(config["STAFF_LOGIN_NAME_LIMIT"]):
+        limiter.limiter.hit(item, "hq-staff-name", name)
+    if mark["id"]:
+        for item in parse_many(config["STAFF_LOGIN_BROWSER_LIMIT"]):
+            limiter.limiter.hit(item, "hq-staff-name-browser", name, mark["id"])
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def _password_ok(user: StaffUser | None, password: str) -> bool:
+    # An unknown name costs the same hash check as a known one: the answer's time must not tell a
+    # stranger which staff names exist.
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    return ok and user is not None
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path on this site: a crafted ?next= must not send staff to another one.
+    # (no "//host", no backslash or tab that a browser would read as one)
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and target.isprintable():
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("staff.queue")
+
+
+TOO_MANY_LOGINS = ("Too many failed log-in attempts. Wait a few minutes, then try again. / "
+                   "ログインの失敗が多すぎます。数分待ってからもう一度お試しください。")
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit(lambda: current_app.config["STAFF_LOGIN_LIMITS"], methods=["POST"], deduct_when=_login_failed)
 def login():
     error = None
     if request.method == "POST":
-        user = db.session.execute(select(StaffUser).where(
-            StaffUser.username == request.form.get("username", "").strip())).scalar()
-        if user and check_password_hash(user.password_hash, request.form.get("password", "")):
+        name = request.form.get("username", "").strip()[:64]
+        if _name_refused(name):   # the password is not even checked
+            return render_template("safety/login.html", error=TOO_MANY_LOGINS), 429
+        user = db.session.execute(select(StaffUser).where(StaffUser.username == name)).scalar() if name else None
+        if _password_ok(user, request.form.get("password", "")):
+            session.clear()   # a fresh session on log-in: nothing from before carries over
             login_user(StaffLogin(user))
-            return redirect(url_for("staff.queue"))
+            response = redirect(_safe_next(request.args.get("next")))
+            _remember_browser(response, user.username)
+            return response
+        _count_failure(name)
         error = "Wrong name or password. / 名前またはパスワードが違います。"
     return render_template("safety/login.html", error=error), 401 if error else 200
 
@@ -66,6 +165,7 @@ def login():
 @bp.post("/logout")
 def logout():
     logout_user()
+    session.clear()
     return redirect(url_for("staff.login"))
 
 

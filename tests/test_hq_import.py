@@ -136,3 +136,64 @@ def test_a_zipped_shift_jis_shapefile_without_cpg_is_imported(hq_db, tmp_path):
         z.writestr("b.geojson", "{}")
     result = run_evac("hq", "import", str(two), "--db", str(hq_db))
     assert result.returncode == 2 and "holds 2 layers (a.geojson, b.geojson)" in result.stderr
+
+
+EMERGENCY_CSV = default_data_dir() / "yaizu-city_opendata/指定緊急避難場所一覧/222127_evacuation_space.csv"
+
+
+def oversized_list(tmp_path, name_extra: str = ""):
+    """The city's emergency-site list with values no site has: a capacity with extra digits, a name, an
+    address and a phone number longer than HQ keeps (and, optionally, something added to one name)."""
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(EMERGENCY_CSV.read_text(encoding="utf-8-sig"), newline="")))
+    header = list(rows[0])
+    rows[1]["想定収容人数"] = "99999999999"
+    rows[2]["名称"] = "長" * 201
+    rows[3]["住所"] = "焼津市" + "1" * 300
+    rows[4]["電話番号"] = "054-" * 11
+    rows[5]["名称"] += name_extra
+    out = io.StringIO()
+    writer = csv.DictWriter(out, header, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path = tmp_path / "emergency.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path, [r["NO"] for r in rows]
+
+
+def test_values_beyond_what_hq_keeps_are_skipped_with_their_reason(hq_db, tmp_path):
+    path, numbers = oversized_list(tmp_path)
+    before = dump(hq_db)
+    result = run_evac("hq", "import", str(path), "--db", str(hq_db), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "skipped line 3: 想定収容人数 99999999999 is more than any one site holds (at most 100,000)" in result.stdout
+    assert "skipped line 4: 名称 (name) is 201 characters long; HQ keeps at most 200" in result.stdout
+    assert "skipped line 5: 住所 (address) is 303 characters long; HQ keeps at most 300" in result.stdout
+    assert "skipped line 6: 電話番号 (phone) is 44 characters long; HQ keeps at most 40" in result.stdout
+    assert "skipped 4" in result.stdout
+    with sqlite3.connect(hq_db) as conn:     # the skipped sites are as they were
+        for no in numbers[1:5]:
+            sid = f"E{int(no):03d}"
+            assert conn.execute("SELECT * FROM shelters WHERE id=?", (sid,)).fetchone() == \
+                next(r for r in before[0] if r[0] == sid)
+
+
+@pytest.mark.parametrize("hq_db_url", ["postgresql"], indirect=True)
+def test_on_postgresql_an_oversized_value_is_skipped_and_one_the_database_refuses_changes_nothing(hq_app, tmp_path):
+    from evac.opendata import ImportFormatError
+    from hq_dashboard.db import db as hq
+    from hq_dashboard.importing import import_file
+    from hq_dashboard.models import Shelter
+    path, numbers = oversized_list(tmp_path)
+    with hq_app.app_context():
+        summary = import_file(hq.session, path, area_per_person_m2=3.3)
+        assert len(summary.skipped) == 4 and "想定収容人数 99999999999" in summary.skipped[0][1]
+        sid = f"E{int(numbers[5]):03d}"
+        name = hq.session.get(Shelter, sid).name
+        # A NUL character passes every row check but PostgreSQL will not store it: refused in words.
+        path, _ = oversized_list(tmp_path, name_extra="\x00")
+        with pytest.raises(ImportFormatError, match="emergency.csv: HQ's database refused a value in the file"):
+            import_file(hq.session, path, area_per_person_m2=3.3)
+        hq.session.expire_all()
+        assert hq.session.get(Shelter, sid).name == name

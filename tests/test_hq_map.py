@@ -114,7 +114,7 @@ def test_disaster_choice_needs_the_form_token_and_a_known_disaster(hq_client):
     page = hq_client.get("/map").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     r = hq_client.post("/map/disaster", data={"disaster": "meteor", "csrf_token": token})
-    assert r.status_code == 400 and "unknown disaster 'meteor'" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "Unknown disaster 「meteor」" in r.get_data(as_text=True)
 
 
 def test_a_designated_site_inside_deep_projected_water_is_flagged(hq_app, hq_client, tmp_path):
@@ -162,7 +162,7 @@ def test_occupancy_needs_overflow_and_alerts_reach_the_dashboard(hq_client, enro
     assert "乳幼児" in page and "透析" in page
     # Sorted by fullness: H001 holds 1 of 135, H044 1 of 699.
     assert page.index('data-site="H001"') < page.index('data-site="H044"')
-    assert re.search(r"<title>[^<]*UTC: 3</title>", page)        # three arrivals in this hour's bar
+    assert re.search(r"<title>[^<]*JST: 3</title>", page)        # three arrivals in this hour's bar
     kiosk_id = token.split(".")[0]
     assert re.search(rf"<td>{kiosk_id}</td><td>H044</td><td class=\"n\">4</td>", page)
 

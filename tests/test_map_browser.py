@@ -14,6 +14,10 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
                                                                         monkeypatch):
     monkeypatch.setenv("EVAC_MAP_REFRESH_SECONDS", "1")
     hq = hq_server()
+    # A site name that, written raw into the page's script, would stop the whole map.
+    import sqlite3
+    with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE shelters SET name = name || '<!--<script>' WHERE id = 'E031'")
     page = browser_page
     page.goto(f"{hq.url}/map")
     page.wait_for_function("window.evacState && document.body.dataset.evacRefreshes >= 1", timeout=30_000)
@@ -26,6 +30,7 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
                  "指定避難所 (56)", "指定緊急避難場所 (31)", "津波避難ビル等 (125)"):
         assert name in names
     assert page.evaluate("Object.keys(evacState.markers).length") == 212
+    assert page.evaluate("evacState.markers['E031'].evacSite.name").endswith("<!--<script>")
     assert page.locator("#evac-credits").inner_text().startswith("出典：焼津市オープンデータ")
     h001 = "evacState.markers['H001']"
     assert page.evaluate(f"{h001}.options.fillColor") == "#9e9e9e"        # closed, empty

@@ -78,7 +78,8 @@ var evacMap = (function () {
       });
     }
     function poll() {
-      fetch(opts.url, {cache: "no-store", headers: {Accept: "application/json"}})
+      // "no-cache": the browser asks with the ETag it holds, and HQ answers 304 when nothing changed.
+      fetch(opts.url, {cache: "no-cache", headers: {Accept: "application/json"}})
         .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
         .then(function (fc) {
           apply(state.markers, fc);
