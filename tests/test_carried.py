@@ -235,6 +235,7 @@ def test_hq_staff_apply_a_carried_file_in_the_browser(hq_app, hq_client, enroll)
     data = carried_file("kiosk-far", k.events, token)
     assert len(data) > hq_app.config["MAX_CONTENT_LENGTH"]
     client = _staff_client(hq_app, hq_client)
+    assert 'href="/staff/carried"' in client.get("/dashboard").get_data(as_text=True)   # found from the dashboard
     refused = _upload(client, data, csrf=False)
     assert refused.status_code == 422 and hq_occupancy(client) == {}        # a form from elsewhere: nothing
     page = _upload(client, data)
