@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from evac.events import FAMILY_CODE_LEN
 
 from . import form_errors, safety, self_report
+from .dashboard import jst
 from .db import db
 from .limits import limiter
 from .safety_api import (
@@ -114,7 +115,7 @@ def self_report_submit():
     except self_report.SelfReportError as exc:
         return self_report_page(request.form, form_errors.translate_all(exc.errors)), 422
     return render_template("safety/self_report_done.html", name=events[0].person.name,
-                           at=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")), 201
+                           at=jst(dt.datetime.now(dt.timezone.utc), "%Y-%m-%d %H:%M")), 201
 
 
 @bp.get("/check")

@@ -39,6 +39,9 @@ def counts(app):
 def test_a_self_report_counts_answers_inquiries_and_becomes_a_check_in_later(hq_app, hq_client, enroll):
     resp = hq_client.post("/safety/self-report", data={**FORM, "csrf_token": csrf(hq_client, "/safety/self-report")})
     assert resp.status_code == 201 and "焼津 花子" in resp.get_data(as_text=True)
+    import datetime as dt
+    now_jst = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=9)
+    assert f"{now_jst:%Y-%m-%d} " in resp.get_data(as_text=True) and " JST" in resp.get_data(as_text=True)
     assert counts(hq_app) == {"at_home": 1}
     # The counts are for HQ staff: anyone can self-report any name (test_self_report_counts_are_for_staff).
     assert "自宅 1" not in hq_client.get("/").get_data(as_text=True)
