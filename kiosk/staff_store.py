@@ -26,7 +26,7 @@ from evac.events import (
     CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STAY_TYPES, Person,
 )
 from evac.identity import normalize_name, person_key
-from evac.whereabouts import CHECKED_IN, Whereabouts
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT, Whereabouts
 
 from .store import KioskError, KioskStore, RosterEntry, moved_on
 
@@ -239,6 +239,15 @@ def roster(store: KioskStore, shelter_id: str) -> list[RosterRow]:
     found = profiles(store)
     rows = store.db.execute(_ROW_SQL + " WHERE state = ? AND shelter_id = ? ORDER BY name_kana, name",
                             (CHECKED_IN, shelter_id))
+    return [RosterRow(key, entry, found.get(key, Profile())) for key, entry in map(_row, rows)]
+
+
+def checked_out(store: KioskStore, shelter_id: str) -> list[RosterRow]:
+    """Everyone whose last move was a check-out from this shelter: found by a search, so that a
+    check-out by mistake (or someone back the next day) can be checked in again."""
+    found = profiles(store)
+    rows = store.db.execute(_ROW_SQL + " WHERE state = ? AND shelter_id = ? ORDER BY name_kana, name",
+                            (CHECKED_OUT, shelter_id))
     return [RosterRow(key, entry, found.get(key, Profile())) for key, entry in map(_row, rows)]
 
 

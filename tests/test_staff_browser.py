@@ -130,7 +130,11 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     # -- check out Taro, transfer Ichiro
     page.goto(f"{url}/staff/person/{person_key(TARO.name, TARO.birth_date, TARO.address)}")
     page.click("#checkout")
+    assert "焼津 太郎さんを退所にしますか" in page.inner_text("main"), "a check-out is asked first"
+    page.click("#checkout-confirm")
     assert "退所しました：焼津 太郎" in page.inner_text("main")
+    assert page.locator("#check-in-again").count() == 1, "a check-out by mistake can be undone from here"
+    page.goto(url + "/staff/")
     assert TARO.name not in roster_names(page)
     page.goto(f"{url}/staff/person/{person_key(ICHIRO.name, ICHIRO.birth_date, ICHIRO.address)}")
     page.click("#transfer")

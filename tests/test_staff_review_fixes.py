@@ -27,3 +27,77 @@ def test_a_lang_cookie_the_staff_catalogs_have_is_used(app):
     client = app.test_client()
     client.set_cookie("lang", "en")
     assert '<html lang="en">' in client.get("/staff/login").text
+
+
+# -- 2. a check-out tapped by mistake ---------------------------------------------
+
+from kiosk import staff_store  # noqa: E402
+from kiosk.store import KioskStore  # noqa: E402
+from tests.staff_helpers import SHELTER, TARO, post  # noqa: E402
+from tests.test_staff_roster import CARD, events, key  # noqa: E402
+
+
+@pytest.fixture
+def store(db, app):
+    s = KioskStore(db)
+    yield s
+    s.close()
+
+
+def _register_card(client):
+    resp = client.post("/staff/register", data={"csrf_token": csrf(client, "/staff/register"), **CARD})
+    assert resp.status_code == 302, resp.text
+    return resp.headers["Location"]
+
+
+def test_check_out_asks_first_and_the_first_tap_writes_nothing(app, store):
+    client = logged_in(app)
+    url = _register_card(client)
+    seq = store.last_seq
+    page = client.get(url).text
+    assert 'id="checkout"' in page
+    ask = post(client, url + "/checkout", {}, url)
+    assert ask.status_code == 200 and 'id="checkout-confirm"' in ask.text and 'name="confirm" value="yes"' in ask.text
+    assert store.last_seq == seq, "the first tap only asks"
+    assert client.get("/staff/").text.count(CARD["name"]) >= 1
+    done = post(client, url + "/checkout", {"confirm": "yes"}, url)
+    assert done.status_code == 302 and store.last_seq == seq + 1 and events(store)[-1]["type"] == "checkout"
+
+
+def test_a_check_out_by_mistake_is_undone_keeping_consent_details_and_needs(app, store):
+    client = logged_in(app)
+    url = _register_card(client)
+    k = url.rsplit("/", 1)[1]
+    before = staff_store.person(store, k)
+    post(client, url + "/checkout", {"confirm": "yes"}, url)
+    page = client.get(url).text
+    assert 'id="check-in-again"' in page and 'id="checkout"' not in page
+    # found again by a search on the roster, apart from those checked in
+    found = client.get("/staff/", query_string={"q": CARD["name"]}).text
+    assert f'href="{url}"' in found.split('id="checked-out"')[1]
+    seq = store.last_seq
+    resp = post(client, url + "/checkin", {"stay_type": "in_car"}, url)
+    assert resp.status_code == 302 and resp.headers["Location"] == url
+    written = events(store, seq)
+    assert [e["type"] for e in written] == ["checkin"], "only a check-in: consent and details are not rewritten"
+    assert written[0]["household_id"] == before.entry.household_id
+    after = staff_store.person(store, k)
+    assert after.entry.where.state == "checked_in" and after.entry.where.stay_type == "in_car"
+    assert after.profile == before.profile
+    assert "再入所しました" in client.get(url).text
+    # a second tap (or someone already back) changes nothing
+    seq = store.last_seq
+    again = post(client, url + "/checkin", {"stay_type": "in_shelter"}, url)
+    assert again.status_code == 302 and store.last_seq == seq
+
+
+def test_check_in_again_is_only_for_someone_checked_out_from_here(app, store):
+    store.check_in("H002", [TARO])
+    store.check_out(TARO.name, TARO.birth_date, TARO.address)
+    client = logged_in(app)
+    url = f"/staff/person/{key(TARO)}"
+    assert 'id="check-in-again"' not in client.get(url).text
+    seq = store.last_seq
+    resp = post(client, url + "/checkin", {"stay_type": "in_shelter"}, url)
+    assert resp.status_code == 302 and store.last_seq == seq
+    assert "退所していません" in client.get(url).text

@@ -328,12 +328,15 @@ def test_staff_pages_are_never_cached(app, checked_in):
 def test_check_out(app, checked_in):
     client = logged_in(app)
     url = f"/staff/person/{key(TARO)}"
-    resp = post(client, url + "/checkout", {}, url)
-    assert resp.status_code == 302 and resp.headers["Location"] == "/staff/"
-    assert checked_in.find(TARO.name, TARO.birth_date, TARO.address).where.state == "checked_out"
-    assert "退所しました：焼津 太郎" in client.get("/staff/").text
     seq = checked_in.last_seq
-    again = post(client, url + "/checkout", {}, url)
+    ask = post(client, url + "/checkout", {}, url)
+    assert ask.status_code == 200 and "焼津 太郎さんを退所にしますか" in ask.text and checked_in.last_seq == seq
+    resp = post(client, url + "/checkout", {"confirm": "yes"}, url)
+    assert resp.status_code == 302 and resp.headers["Location"] == url
+    assert checked_in.find(TARO.name, TARO.birth_date, TARO.address).where.state == "checked_out"
+    assert "退所しました：焼津 太郎" in client.get(url).text
+    seq = checked_in.last_seq
+    again = post(client, url + "/checkout", {"confirm": "yes"}, url)
     assert again.status_code == 302 and checked_in.last_seq == seq
     assert "入所していません" in client.get(url).text
 

@@ -10,7 +10,7 @@ import re
 import unicodedata
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, PasswordField, SelectField, SelectMultipleField, \
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, PasswordField, SelectField, SelectMultipleField, \
     StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -125,6 +125,17 @@ class LoginForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button with nothing to fill in (check out, log out, link an IC card): only the CSRF token."""
+
+
+class CheckOutForm(FlaskForm):
+    """Check-out is asked twice: the first tap shows what it does, the second (confirm=yes) does it."""
+    confirm = HiddenField()
+
+
+class CheckInAgainForm(FlaskForm):
+    """Someone checked out from here by mistake, or back: only a check-in is written, so their
+    consent, paper-form details and needs stay as they were."""
+    stay_type = ChoiceField(_l("Staying"), choices=_choices(STAY_LABELS, STAY_TYPES), default="in_shelter")
 
 
 class MemberForm(Form):

@@ -9,13 +9,13 @@ from wtforms.fields.choices import SelectChoice
 
 from evac.card.mynumber import CardError
 from evac.events import NEEDS_CODES, STAY_TYPES, Person
-from evac.whereabouts import CHECKED_IN
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT
 
 from .. import staff_store
 from ..db import get_store
 from ..store import KioskError
 from .auth import guard, lead_required, not_saved_message
-from .forms import ActionForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
+from .forms import ActionForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
 from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
@@ -36,7 +36,10 @@ def roster():
     stay = stay if stay in STAY_TYPES else ""
     everyone = staff_store.roster(store, _shelter())
     rows = staff_store.search(everyone, query, need, stay)
+    # A name searched for may be someone checked out from here: shown apart, to check in again.
+    left = staff_store.search(staff_store.checked_out(store, _shelter()), query) if query else []
     return render_template("staff/roster.html", rows=rows, total=len(everyone), query=query, need=need, stay=stay,
+                           left=left,
                            need_labels=NEED_LABELS, stay_labels=STAY_LABELS,
                            shelter_name=store.shelter_name(_shelter()))
 
@@ -58,9 +61,18 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved=""):
     _transfer_choices(transfer, row)
     return render_template("staff/person.html", row=row, form=form, transfer=transfer, action=ActionForm(),
                            never=NeverDiscloseForm(formdata=None, never_disclose=row.profile.never_disclose),
-                           here=row.entry.where.state == CHECKED_IN and row.entry.where.shelter_id == _shelter(),
+                           here=_here(row), left_here=_left_here(row),
+                           check_in_again=CheckInAgainForm(formdata=None),
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
                            need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved), status
+
+
+def _here(row) -> bool:
+    return row.entry.where.state == CHECKED_IN and row.entry.where.shelter_id == _shelter()
+
+
+def _left_here(row) -> bool:
+    return row.entry.where.state == CHECKED_OUT and row.entry.where.shelter_id == _shelter()
 
 
 def _form_data(row) -> dict:
@@ -154,13 +166,37 @@ def register():
 @bp.post("/person/<key>/checkout")
 def checkout(key: str):
     row = _person_or_404(key)
-    if row.entry.where.state != CHECKED_IN or row.entry.where.shelter_id != _shelter():
+    if not _here(row):
         flash(t("%(name)s is not checked in at this shelter; nothing was changed.", name=row.person.name), "error")
-        return redirect(url_for(".person", key=key))
+        return redirect(url_for(".person", key=row.key))
+    form = CheckOutForm()
+    if form.confirm.data != "yes":
+        # One tap on the wrong row must not take someone off the roster: ask, without JavaScript.
+        return render_template("staff/checkout_confirm.html", row=row, form=CheckOutForm(formdata=None))
     p = row.person
     get_store().check_out(p.name, p.birth_date, p.address)
-    flash(t("Checked out: %(name)s.", name=p.name), "ok")
-    return redirect(url_for(".roster"))
+    flash(t("Checked out: %(name)s. If this was a mistake, check them in again below.", name=p.name), "ok")
+    return redirect(url_for(".person", key=row.key))
+
+
+@bp.post("/person/<key>/checkin")
+def check_in_again(key: str):
+    """Undo a check-out from here (or someone back the next day): a check-in only, under their
+    household; the consent, details and needs recorded before stay as they are."""
+    row = _person_or_404(key)
+    if not _left_here(row):
+        flash(t("%(name)s was not checked out from this shelter; nothing was changed.", name=row.person.name),
+              "error")
+        return redirect(url_for(".person", key=row.key))
+    form = CheckInAgainForm()
+    if not form.validate():
+        flash(t("Nothing was saved. Choose where they stay."), "error")
+        return redirect(url_for(".person", key=row.key))
+    get_store().check_in(_shelter(), [row.person], stay_type=form.stay_type.data,
+                         household_id=row.entry.household_id)
+    flash(t("Checked in again: %(name)s. Their consent, details and needs are as before.", name=row.person.name),
+          "ok")
+    return redirect(url_for(".person", key=row.key))
 
 
 @bp.post("/person/<key>/transfer")
