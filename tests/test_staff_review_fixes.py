@@ -101,3 +101,43 @@ def test_check_in_again_is_only_for_someone_checked_out_from_here(app, store):
     resp = post(client, url + "/checkin", {"stay_type": "in_shelter"}, url)
     assert resp.status_code == 302 and store.last_seq == seq
     assert "退所していません" in client.get(url).text
+
+
+# -- 3. the log-in page left open for more than an hour ----------------------------
+
+def _token_signed_ago(app, client, seconds: int) -> str:
+    """The CSRF token the log-in page would have carried `seconds` ago: Flask-WTF's own signing
+    (itsdangerous, salt "wtf-csrf-token") of this session's secret, dated back."""
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    class EarlierSigner(TimestampSigner):
+        def get_timestamp(self):
+            return super().get_timestamp() - seconds
+
+    class Earlier(URLSafeTimedSerializer):
+        default_signer = EarlierSigner
+
+    client.get("/staff/login")
+    with client.session_transaction() as session:
+        raw = session["csrf_token"]
+    return Earlier(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def test_the_first_log_in_of_a_shift_works_on_a_page_open_for_hours(app):
+    client = app.test_client()
+    token = _token_signed_ago(app, client, 5 * 3600)
+    resp = client.post("/staff/login", data={"csrf_token": token, "name": "sato", "password": PASSWORD})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/staff/"
+    assert client.get("/staff/").status_code == 200
+
+
+def test_a_log_in_with_a_stale_form_says_so_in_log_in_words(app):
+    client = app.test_client()
+    client.get("/staff/login")
+    resp = client.post("/staff/login", data={"csrf_token": "not-a-token", "name": "sato", "password": PASSWORD})
+    assert resp.status_code == 400
+    assert "まだログインしていません" in resp.text and "名簿に戻る" not in resp.text and "保存" not in resp.text
+    assert 'value="sato"' in resp.text and PASSWORD not in resp.text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', resp.text).group(1)
+    again = client.post("/staff/login", data={"csrf_token": token, "name": "sato", "password": PASSWORD})
+    assert again.status_code == 302, "the page it answers with logs in"

@@ -187,6 +187,15 @@ def _csrf_failed(_exc):
                                      "Go back, reload the page and try again.")), 400
 
 
+def _login_expired(form: LoginForm):
+    # Nothing to save and no roster to go back to: the log-in page again, with a fresh token and the
+    # name as typed, and words that fit a log-in.
+    again = LoginForm(formdata=None, name=form.name.data)
+    return render_template("staff/login.html", form=again, error=t(
+        "The log-in page had expired or did not come from this tablet. You are not logged in yet: enter "
+        "your password again and log in.")), 400
+
+
 def lead_required(view=None, *, message=None):
     """Actions on a shelter lead's authority only (never-disclose, withdrawing a record HQ refuses).
     `message` (a callable giving the words in the tablet's language) says what only a lead can do."""
@@ -279,7 +288,7 @@ def login():
     form = LoginForm()
     if request.method == "POST" and not form.validate():
         if "csrf_token" in form.errors:
-            return _csrf_failed(None)
+            return _login_expired(form)
         return render_template("staff/login.html", form=form), 400
     if request.method == "POST":
         name = form.name.data.strip()
