@@ -236,6 +236,31 @@ def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
     assert kiosk.foreign_requests() == []
 
 
+def test_typing_a_long_card_is_use_and_the_card_is_saved(chromium, staff_kiosk, monkeypatch):
+    """A 避難者カード typed for longer than the idle limit is not wiped by the idle reload, and is saved
+    when sent; a page then left alone still logs itself out."""
+    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", "0.05")  # 3 s; the page reloads itself after 6 s unused
+    kiosk = staff_kiosk(seed)
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+    page.goto(kiosk.url + "/staff/register")
+    page.fill("#name", "焼津 三郎")
+    page.fill("#birth_date", "1960-02-03")
+    page.select_option("#sex", "male")
+    for ch in "焼津市本町三丁目四番五号の角の家":  # about 10 s of typing, a key every 600 ms
+        page.locator("#address").press_sequentially(ch)
+        page.wait_for_timeout(600)
+    assert page.url == kiosk.url + "/staff/register", "the idle reload did not wipe the card"
+    page.click("button.primary")
+    assert "受付しました：焼津 三郎" in page.inner_text("main")
+    assert "焼津市本町三丁目四番五号の角の家" in [e["person"]["address"] for e in events(kiosk.db)][-1]
+    # Left alone: still logged out after the idle time.
+    page.wait_for_url(kiosk.url + "/staff/login", timeout=30_000)
+    assert "焼津 三郎" not in page.content()
+    page.context.close()
+    assert kiosk.foreign_requests() == []
+
+
 def test_link_an_ic_card_from_the_tablet(chromium, staff_kiosk, in_background):
     """Staff press the button on the person's page; the next card held to the kiosk's reader is theirs."""
     pytest.importorskip("nfc")

@@ -141,3 +141,29 @@ def test_a_log_in_with_a_stale_form_says_so_in_log_in_words(app):
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', resp.text).group(1)
     again = client.post("/staff/login", data={"csrf_token": token, "name": "sato", "password": PASSWORD})
     assert again.status_code == 302, "the page it answers with logs in"
+
+
+# -- 4. typing a long 避難者カード is use ---------------------------------------------
+
+def test_staff_pages_load_the_idle_script_from_the_app_and_keep_the_meta_refresh_for_no_script(app):
+    client = logged_in(app)
+    page = client.get("/staff/register").text
+    script = re.search(r'<script src="([^"]+)" defer id="idle-script"([^>]*)>', page)
+    assert script and script.group(1) == "/static/staff/idle.js"
+    assert 'data-alive="/staff/alive"' in script.group(2) and 'data-to="/staff/register"' in script.group(2)
+    assert re.search(r'<noscript><meta http-equiv="refresh" content="903;url=/staff/register"', page)
+    served = client.get(script.group(1))
+    assert served.status_code == 200 and "javascript" in served.mimetype and b"/staff/alive" not in served.data
+    csp = client.get("/staff/register").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+
+
+def test_the_keepalive_needs_a_login_and_notes_the_use(app):
+    assert app.test_client().get("/staff/alive").status_code == 302
+    client = logged_in(app)
+    with client.session_transaction() as session:
+        session["staff_seen"] -= 10 * 60  # ten minutes of typing since the page was loaded
+    resp = client.get("/staff/alive")
+    assert resp.status_code == 204 and resp.headers["Cache-Control"] == "no-store"
+    with client.session_transaction() as session:
+        assert session["staff_seen"] >= __import__("time").time() - 60

@@ -366,6 +366,7 @@ def _words() -> dict:
         # The page reloads itself a little after the idle limit, so the guard takes it back to the
         # log-in page: names and protection badges do not stay on an unused tablet's screen.
         words["idle_refresh"] = math.ceil(idle_seconds()) + IDLE_REFRESH_MARGIN
+        words["idle_limit"] = idle_seconds()
         words["refresh_to"] = _this_page()
         # Someone at the screen pressed "I have nothing": every staff page says so until answered.
         from ..db import get_store

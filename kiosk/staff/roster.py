@@ -95,6 +95,12 @@ def _transfer_choices(form: TransferForm, row) -> None:
         for sid, name, kind in rows]
 
 
+@bp.get("/alive")
+def alive():
+    """Someone is typing on a staff page (static/staff/idle.js): the guard has noted the use."""
+    return "", 204
+
+
 @bp.get("/person/<key>")
 def person(key: str):
     return _person_page(_person_or_404(key))
