@@ -167,3 +167,32 @@ def test_the_keepalive_needs_a_login_and_notes_the_use(app):
     assert resp.status_code == 204 and resp.headers["Cache-Control"] == "no-store"
     with client.session_transaction() as session:
         assert session["staff_seen"] >= __import__("time").time() - 60
+
+
+# -- 5. a household of more than four on one card ----------------------------------
+
+def test_a_household_of_seven_is_one_household(app, store):
+    client = logged_in(app)
+    page = client.get("/staff/register").text
+    rows = sorted({int(i) for i in re.findall(r'name="members-(\d+)-name"', page)})
+    assert rows == list(range(10)), "every member row the form takes is on the page"
+    assert '<details id="more-members">' in page, "rows past the third fold away, without a script"
+    data = dict(CARD)
+    family = [("焼津 桃", "2023-08-01"), ("焼津 梅", "2015-01-01"), ("焼津 松", "2012-01-01"),
+              ("焼津 竹", "2010-01-01"), ("焼津 菊", "1980-01-01"), ("焼津 蘭", "1982-02-02")]
+    rows_used = [0, 1, 2, 3, 6, 9]  # blank rows in between are no one
+    for i, (name, born) in zip(rows_used, family):
+        data.update({f"members-{i}-name": name, f"members-{i}-birth_date": born, f"members-{i}-sex": "female"})
+    resp = client.post("/staff/register", data={"csrf_token": csrf(client, "/staff/register"), **data})
+    assert resp.status_code == 302, resp.text
+    checkins = [e for e in events(store) if e["type"] == "checkin"]
+    assert [e["person"]["name"] for e in checkins] == [CARD["name"]] + [n for n, _ in family]
+    assert len({e["household_id"] for e in checkins}) == 1 and checkins[0]["household_id"]
+
+
+def test_an_error_in_a_folded_member_row_shows_the_rows_open(app, store):
+    client = logged_in(app)
+    data = {**CARD, "members-7-name": "焼津 菊"}  # no birth date or sex
+    resp = client.post("/staff/register", data={"csrf_token": csrf(client, "/staff/register"), **data})
+    assert resp.status_code == 422 and '<details id="more-members" open>' in resp.text
+    assert 'id="members-7-birth_date-error"' in resp.text and events(store) == []

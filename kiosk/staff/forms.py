@@ -195,8 +195,24 @@ class PersonFields(FlaskForm):
                                      max=FAMILY_CODE_LEN[1]))
 
 
+MEMBER_ROWS = 10  # others on one 避難者カード: every row is on the page (blank rows are no one)
+MEMBER_ROWS_OPEN = 3  # shown open; the rest fold away under "more members" (a <details>, no script)
+
+
+class MemberRows(FieldList):
+    """Always every row, each read from its own place (members-i): wtforms' FieldList renumbers the
+    rows sent and then pads by reading rows 6, 7… again, so rows 0-3 and 6 came back with 6 twice."""
+
+    def process(self, formdata, data=None, extra_filters=None):
+        self.last_index = -1
+        self.entries = []
+        self.object_data = data
+        for index in range(self.max_entries):
+            self._add_entry(formdata, index=index)
+
+
 class RegisterForm(PersonFields):
-    members = FieldList(FormField(MemberForm), min_entries=3, max_entries=10)
+    members = MemberRows(FormField(MemberForm), min_entries=MEMBER_ROWS, max_entries=MEMBER_ROWS)
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

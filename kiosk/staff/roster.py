@@ -15,7 +15,7 @@ from .. import staff_store
 from ..db import get_store
 from ..store import KioskError
 from .auth import guard, lead_required, not_saved_message
-from .forms import ActionForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
+from .forms import MEMBER_ROWS_OPEN, ActionForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
 from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
@@ -143,9 +143,9 @@ def correct(key: str):
 def register():
     form = RegisterForm()
     if request.method == "GET":
-        return render_template("staff/register.html", form=form)
+        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form)
     if not form.validate():
-        return render_template("staff/register.html", form=form, invalid=True), 422
+        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, invalid=True), 422
     address = form.address.data or ""
     persons = [Person(form.name.data, form.birth_date.data, form.sex.data, address, form.name_kana.data or "")]
     members = [m.form for m in form.members if not m.form.is_blank()]
@@ -161,10 +161,11 @@ def register():
             form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
         else:
             form.name.errors = [*form.name.errors, t("This could not be saved: %(reason)s", reason=str(exc))]
-        return render_template("staff/register.html", form=form, invalid=True), 422
+        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, invalid=True), 422
     except sqlite3.Error as exc:
         # The form comes back as typed: a whole 避難者カード is not lost to a full disk.
-        return render_template("staff/register.html", form=form, not_saved=not_saved_message(exc)), 503
+        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form,
+                               not_saved=not_saved_message(exc)), 503
     flash(t("Checked in: %(names)s.", names="、".join(p.name for p in persons)), "ok")
     return redirect(url_for(".person", key=keys[0]))
 
