@@ -53,6 +53,16 @@ CREATE TABLE IF NOT EXISTS staff_sessions (
     seen_at INTEGER NOT NULL
 )
 """
+# The 避難者カード forms already saved, by the one-time id each form page carries: a card sent twice
+# (a double tap, a resend after a slow answer) is written once.  Kept a day.
+FORMS_DONE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff_forms_done (
+    once TEXT PRIMARY KEY,
+    person_keys TEXT NOT NULL,
+    done_at INTEGER NOT NULL
+)
+"""
+FORMS_DONE_KEPT = 24 * 3600
 # seen_at is written at most this often (seconds): a page view is a read, not a write per request.
 SEEN_EVERY = 60
 
@@ -75,6 +85,7 @@ def _accounts(store: KioskStore) -> sqlite3.Connection:
     # from before a table was added gets it here.
     store.db.execute(SCHEMA)
     store.db.execute(SESSIONS_SCHEMA)
+    store.db.execute(FORMS_DONE_SCHEMA)
     return store.db
 
 
@@ -252,7 +263,9 @@ def checked_out(store: KioskStore, shelter_id: str) -> list[RosterRow]:
 
 
 def person(store: KioskStore, key: str) -> RosterRow | None:
-    r = store.db.execute(_ROW_SQL + " WHERE person_key = ?", (key,)).fetchone()
+    """The person `key` names, under their corrected identity if staff corrected it: an old link, or
+    a correction sent twice, finds them still."""
+    r = store.db.execute(_ROW_SQL + " WHERE person_key = ?", (store.current_key(key),)).fetchone()
     if r is None:
         return None
     key, entry = _row(r)
@@ -321,13 +334,22 @@ def _consent_data(consent: str, family_code: str, never_disclose: bool) -> dict:
     return data
 
 
+class SentTwice(Exception):
+    """This form (its one-time id) was saved already: nothing is written again."""
+
+    def __init__(self, keys: list[str]):
+        super().__init__("this form was saved already")
+        self.keys = keys
+
+
 def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Person], *, stay_type: str,
                        needs: Sequence[str], contact_phone: str, home_damage: str,
                        household_members: int | None, consent: str, family_code: str,
-                       member_needs: Sequence[Sequence[str]] = ()) -> list[str]:
+                       member_needs: Sequence[Sequence[str]] = (), once: str = "") -> list[str]:
     """A paper 避難者カード typed in: everyone on it checked in together, with the form's details and
     consent; `needs` are the first person's, `member_needs` the others' in order.  Returns their
-    person keys."""
+    person keys.  `once` is the form's one-time id: if it was saved already, SentTwice (with the
+    keys it saved) and nothing is written."""
     if not persons:
         raise KioskError("nobody to register")
     keys = [person_key(p.name, p.birth_date, p.address) for p in persons]
@@ -352,7 +374,20 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
         drafts.append({**base, "type": CONSENT, "data": _consent_data(consent, family_code, protected)})
     if shelter_id not in store.shelter_ids():
         raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
-    store.append(drafts)
+    if not once:
+        store.append(drafts)
+        return keys
+    db = _accounts(store)
+    # One transaction: of two copies sent at once, the second waits for the first and finds it done.
+    with store._write():
+        done = db.execute("SELECT person_keys FROM staff_forms_done WHERE once = ?", (once,)).fetchone()
+        if done:
+            raise SentTwice(json.loads(done[0]))
+        store._append(drafts)
+        now = int(time.time())
+        db.execute("DELETE FROM staff_forms_done WHERE done_at < ?", (now - FORMS_DONE_KEPT,))
+        db.execute("INSERT INTO staff_forms_done(once, person_keys, done_at) VALUES (?, ?, ?)",
+                   (once, json.dumps(keys), now))
     return keys
 
 

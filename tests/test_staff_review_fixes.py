@@ -196,3 +196,71 @@ def test_an_error_in_a_folded_member_row_shows_the_rows_open(app, store):
     resp = client.post("/staff/register", data={"csrf_token": csrf(client, "/staff/register"), **data})
     assert resp.status_code == 422 and '<details id="more-members" open>' in resp.text
     assert 'id="members-7-birth_date-error"' in resp.text and events(store) == []
+
+
+# -- 6. the same form sent twice -----------------------------------------------------
+
+def _once(page: str) -> str:
+    found = re.search(r'id="once" name="once" type="hidden" value="([^"]+)"', page)
+    assert found, "the card form carries a one-time id"
+    return found.group(1)
+
+
+def test_a_card_sent_twice_is_saved_once(app, store):
+    client = logged_in(app)
+    page = client.get("/staff/register").text
+    data = {"csrf_token": csrf(client, "/staff/register"), "once": _once(page), **CARD}
+    first = client.post("/staff/register", data=data)
+    assert first.status_code == 302
+    written = len(events(store))
+    second = client.post("/staff/register", data=data)
+    assert second.status_code == 302 and second.headers["Location"] == first.headers["Location"]
+    assert len(events(store)) == written, "nothing is written again"
+    assert len({e["household_id"] for e in events(store)}) == 1
+    shown = client.get(second.headers["Location"]).text
+    assert "二度送信されました" in shown and "見つかりません" not in shown
+    # a new card (a new page) is a new card
+    alone = {k: v for k, v in data.items() if not k.startswith("members-")}
+    again = client.post("/staff/register", data={**alone, "once": _once(client.get("/staff/register").text),
+                                                 "name": "焼津 四郎"})
+    assert again.status_code == 302 and len(events(store)) > written
+
+
+def test_two_copies_of_a_card_sent_at_once_are_saved_once(app, db, store):
+    """A double tap sends both before the first answers: the same cookie, the same one-time id."""
+    import threading
+    client = logged_in(app)
+    page = client.get("/staff/register").text
+    data = {"csrf_token": csrf(client, "/staff/register"), "once": _once(page), **CARD}
+    cookie = client.get_cookie("session").value
+    answers = []
+
+    def send():
+        other = app.test_client()
+        other.set_cookie("session", cookie)
+        answers.append(other.post("/staff/register", data=data))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(a.status_code for a in answers) == [302, 302]
+    assert [e["type"] for e in events(store)].count("checkin") == 2, "Jiro and Momo, once each"
+
+
+def test_a_correction_sent_twice_and_old_links_find_the_corrected_person(app, store):
+    client = logged_in(app)
+    url = _register_card(client)
+    from tests.test_staff_roster import form_of
+    row = staff_store.person(store, url.rsplit("/", 1)[1])
+    data = {"csrf_token": csrf(client, url), **form_of(row), "birth_date": "1948-03-14"}
+    first = client.post(url, data=data)
+    assert first.status_code == 302 and first.headers["Location"] != url
+    written = len(events(store))
+    second = client.post(url, data=data)
+    assert second.status_code == 302 and second.headers["Location"] == first.headers["Location"]
+    assert len(events(store)) == written
+    assert "見つかりません" not in client.get(second.headers["Location"]).text
+    old = client.get(url)
+    assert old.status_code == 302 and old.headers["Location"] == first.headers["Location"]

@@ -213,6 +213,9 @@ class MemberRows(FieldList):
 
 class RegisterForm(PersonFields):
     members = MemberRows(FormField(MemberForm), min_entries=MEMBER_ROWS, max_entries=MEMBER_ROWS)
+    # This card's one-time id (staff_store.register_household): sent twice, it is saved once.
+    once = HiddenField(filters=[lambda v: v if isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", v)
+                                else ""])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

@@ -2,6 +2,7 @@
 paper 避難者カード, correct, check out, transfer, link an IC card, mark never-disclose (lead)."""
 from __future__ import annotations
 
+import secrets
 import sqlite3
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -103,7 +104,10 @@ def alive():
 
 @bp.get("/person/<key>")
 def person(key: str):
-    return _person_page(_person_or_404(key))
+    row = _person_or_404(key)
+    if row.key != key:  # an old link to someone whose identity was corrected since
+        return redirect(url_for(".person", key=row.key))
+    return _person_page(row)
 
 
 @bp.post("/person/<key>")
@@ -143,7 +147,10 @@ def correct(key: str):
 def register():
     form = RegisterForm()
     if request.method == "GET":
+        form.once.data = secrets.token_urlsafe(16)
         return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form)
+    if not form.once.data:  # a page from before the one-time id, or a tampered one: a new id
+        form.once.data = secrets.token_urlsafe(16)
     if not form.validate():
         return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, invalid=True), 422
     address = form.address.data or ""
@@ -155,7 +162,11 @@ def register():
             get_store(), _shelter(), persons, stay_type=form.stay_type.data, needs=form.needs.data,
             contact_phone=form.contact_phone.data or "", home_damage=form.home_damage.data,
             household_members=form.household_members.data, consent=form.consent.data,
-            family_code=form.family_code.data or "", member_needs=[m.needs.data or [] for m in members])
+            family_code=form.family_code.data or "", member_needs=[m.needs.data or [] for m in members],
+            once=form.once.data)
+    except staff_store.SentTwice as done:
+        flash(t("This card was sent twice: it was saved once, the first time. Nothing was saved again."), "ok")
+        return redirect(url_for(".person", key=done.keys[0]))
     except KioskError as exc:
         if "twice" in str(exc):
             form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
