@@ -264,3 +264,71 @@ def test_a_correction_sent_twice_and_old_links_find_the_corrected_person(app, st
     assert "見つかりません" not in client.get(second.headers["Location"]).text
     old = client.get(url)
     assert old.status_code == 302 and old.headers["Location"] == first.headers["Location"]
+
+
+# -- 7. the store's English and UTC times on Japanese pages -----------------------
+
+from evac.events import Person  # noqa: E402
+from kiosk.store import KioskError  # noqa: E402
+from tests.staff_helpers import HANAKO  # noqa: E402
+
+
+def _store_refusals(store) -> list[KioskError]:
+    """The refusals the kiosk store really gives, each caught from the store itself."""
+    nobody = Person("居ない 人", "1990-01-01", "other", "焼津市1")
+    store.check_in(SHELTER, [TARO])
+    tries = [
+        lambda: store.check_out(nobody.name, nobody.birth_date, nobody.address),
+        lambda: store.set_needs(SHELTER, nobody.name, nobody.birth_date, nobody.address, ["pets"]),
+        lambda: store.transfer(TARO.name, TARO.birth_date, TARO.address, SHELTER),
+        lambda: store.check_in("H999", [HANAKO]),
+        lambda: store.check_in(SHELTER, []),
+        lambda: staff_store.register_household(store, SHELTER, [HANAKO, HANAKO], stay_type="in_shelter", needs=[],
+                                               contact_phone="", home_damage="unknown", household_members=None,
+                                               consent="none", family_code=""),
+        lambda: store.withdraw(99, "理由", "tanaka", SHELTER),
+    ]
+    found = []
+    for attempt in tries:
+        with pytest.raises(KioskError) as caught:
+            attempt()
+        found.append(caught.value)
+    return found
+
+
+def test_every_store_refusal_is_said_in_japanese(app, store):
+    from kiosk.staff.refusals import why
+    refusals = _store_refusals(store)
+    with app.test_request_context("/staff/"):
+        for exc in refusals:
+            words = why(exc)
+            assert str(exc) not in words and re.search(r"[ぁ-んァ-ン]", words), (str(exc), words)
+    with app.test_request_context("/staff/"):
+        from flask import session
+        session["lang"] = "en"
+        assert why(refusals[0]) == "居ない 人 is not checked in at this shelter."
+
+
+def test_a_refusal_on_the_page_is_japanese(app, store):
+    """Two leads on two tablets: one withdrew the refused record already; the other's tap is refused."""
+    client = logged_in(app, "tanaka")
+    resp = post(client, "/staff/sync/withdraw/7", {"reason": "重複", "confirm": "y"}, "/staff/summary")
+    assert resp.status_code == 422
+    assert "記録 7 は本部が受け付けない記録ではありません" in resp.text and "is not the one" not in resp.text
+
+
+def test_an_unknown_refusal_is_japanese_with_the_detail_for_hq(app):
+    from kiosk.staff.refusals import why
+    with app.test_request_context("/staff/"):
+        words = why(KioskError("something new went wrong"))
+    assert words.startswith("記録が端末の確認を通りませんでした") and "something new went wrong" in words
+
+
+def test_call_times_and_last_sync_are_shelter_time_and_say_so(app, store):
+    call = store.call_staff("vi")
+    store.db.execute("UPDATE staff_calls SET called_at = '2026-11-25T15:05:09+00:00' WHERE id = ?", (call,))
+    store.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_sync_at', '2026-11-25T23:59:30+00:00')")
+    page = logged_in(app).get("/staff/summary").text
+    assert re.search(r'id="call-\d+">00:05 JST', page), "15:05 UTC is five past midnight in Yaizu"
+    assert '<dd id="sync-last">2026-11-26 08:59 JST</dd>' in page
+    assert "UTC" not in page

@@ -31,6 +31,7 @@ from .. import disk_failure, staff_store
 from ..db import get_store
 from ..store import KioskError, KioskStore
 from .forms import ActionForm, LoginForm
+from . import refusals, times
 from .i18n import STAFF_LANGUAGES, gettext as t
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
@@ -114,7 +115,7 @@ def _refused(exc):
     # The forms check everything first; this is what is left (two tablets acting on the same
     # person at once, say).  The store wrote nothing: each action is one transaction.
     return render_template("staff/message.html", title=t("Not saved"),
-                           message=t("Nothing was saved: %(why)s", why=str(exc))), 422
+                           message=t("Nothing was saved: %(why)s", why=refusals.why(exc))), 422
 
 
 def not_saved_message(exc: sqlite3.Error) -> str:
@@ -360,7 +361,7 @@ def _this_page() -> str:
 
 def _words() -> dict:
     lang = str(get_locale() or "ja")
-    words = {"t": t, "csrf_token": generate_csrf, "languages": STAFF_LANGUAGES,
+    words = {"t": t, "csrf_token": generate_csrf, "languages": STAFF_LANGUAGES, "local_time": times.local,
              "lang": lang if lang in STAFF_LANGUAGES else "en", "open_calls": []}
     if current_user.is_authenticated:
         # The page reloads itself a little after the idle limit, so the guard takes it back to the

@@ -15,6 +15,7 @@ from evac.whereabouts import CHECKED_IN, CHECKED_OUT
 from .. import staff_store
 from ..db import get_store
 from ..store import KioskError
+from . import refusals
 from .auth import guard, lead_required, not_saved_message
 from .forms import MEMBER_ROWS_OPEN, ActionForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
 from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
@@ -129,7 +130,7 @@ def correct(key: str):
             message = t("Someone with this name, date of birth and address is already in this shelter's "
                         "records. Nothing was saved.")
         else:
-            message = t("This could not be saved: %(reason)s", reason=str(exc))
+            message = t("This could not be saved: %(reason)s", reason=refusals.why(exc))
         for field in (form.name, form.birth_date, form.address):
             field.errors = [*field.errors, message]
         return _person_page(row, form=form, status=422)
@@ -171,7 +172,8 @@ def register():
         if "twice" in str(exc):
             form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
         else:
-            form.name.errors = [*form.name.errors, t("This could not be saved: %(reason)s", reason=str(exc))]
+            form.name.errors = [*form.name.errors, t("This could not be saved: %(reason)s",
+                                                     reason=refusals.why(exc))]
         return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, invalid=True), 422
     except sqlite3.Error as exc:
         # The form comes back as typed: a whole 避難者カード is not lost to a full disk.
