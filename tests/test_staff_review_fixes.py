@@ -85,10 +85,23 @@ def test_a_check_out_by_mistake_is_undone_keeping_consent_details_and_needs(app,
     assert after.entry.where.state == "checked_in" and after.entry.where.stay_type == "in_car"
     assert after.profile == before.profile
     assert "再入所しました" in client.get(url).text
-    # a second tap (or someone already back) changes nothing
+    # a second tap (or someone already back) changes nothing, and says so without alarm
     seq = store.last_seq
     again = post(client, url + "/checkin", {"stay_type": "in_shelter"}, url)
     assert again.status_code == 302 and store.last_seq == seq
+    assert "すでにこの避難所に入所しています" in client.get(url).text
+
+
+def test_a_confirmed_check_out_sent_twice_changes_nothing_the_second_time(app, store):
+    client = logged_in(app)
+    url = _register_card(client)
+    token = csrf(client, url)
+    first = client.post(url + "/checkout", data={"csrf_token": token, "confirm": "yes"})
+    seq = store.last_seq
+    second = client.post(url + "/checkout", data={"csrf_token": token, "confirm": "yes"})
+    assert first.status_code == second.status_code == 302 and store.last_seq == seq
+    page = client.get(url).text
+    assert "すでに退所しています" in page and 'class="flash error"' not in page
 
 
 def test_check_in_again_is_only_for_someone_checked_out_from_here(app, store):
@@ -332,3 +345,16 @@ def test_call_times_and_last_sync_are_shelter_time_and_say_so(app, store):
     assert re.search(r'id="call-\d+">00:05 JST', page), "15:05 UTC is five past midnight in Yaizu"
     assert '<dd id="sync-last">2026-11-26 08:59 JST</dd>' in page
     assert "UTC" not in page
+
+
+def test_a_card_reader_that_is_not_there_is_said_in_japanese_with_the_detail_for_hq(db, store):
+    pytest.importorskip("nfc")
+    from tests.staff_helpers import make_app
+    store.check_in(SHELTER, [TARO])
+    store.apply_config({"shelters": [{"id": SHELTER, "name": "二区", "kind": "shelter"}], "ic_token_key": "22" * 32})
+    client = logged_in(make_app(db, NFC_DEVICE="usb:999:999", CARD_WAIT=1))
+    url = f"/staff/person/{key(TARO)}"
+    before = store.last_seq
+    assert post(client, url + "/ic-link", {}, url).status_code == 302
+    page = client.get(url).text
+    assert "ICカードリーダーが使えません。本部に次の内容を伝えてください：" in page and store.last_seq == before

@@ -24,6 +24,8 @@ _KNOWN = [
      lambda m: t("They are already at that shelter.")),
     (re.compile(r"^unknown shelter id '(?P<id>[^']*)'"),
      lambda m: t("This kiosk does not know the shelter %(id)s.", id=m["id"])),
+    (re.compile(r"^link the card where the person is registered"),
+     lambda m: t("An IC card can only be linked at the kiosk where the person is registered.")),
     (re.compile(r"^nobody to (check in|register)$"),
      lambda m: t("Nobody was entered on the form.")),
     (re.compile(r"^the same person is on the form twice$"),

@@ -186,6 +186,9 @@ def register():
 @bp.post("/person/<key>/checkout")
 def checkout(key: str):
     row = _person_or_404(key)
+    if _left_here(row) and request.form.get("confirm") == "yes":  # the same tap arriving twice
+        flash(t("%(name)s is already checked out; nothing was changed.", name=row.person.name), "info")
+        return redirect(url_for(".person", key=row.key))
     if not _here(row):
         flash(t("%(name)s is not checked in at this shelter; nothing was changed.", name=row.person.name), "error")
         return redirect(url_for(".person", key=row.key))
@@ -204,6 +207,9 @@ def check_in_again(key: str):
     """Undo a check-out from here (or someone back the next day): a check-in only, under their
     household; the consent, details and needs recorded before stay as they are."""
     row = _person_or_404(key)
+    if _here(row):  # the same tap arriving twice
+        flash(t("%(name)s is already checked in here; nothing was changed.", name=row.person.name), "info")
+        return redirect(url_for(".person", key=row.key))
     if not _left_here(row):
         flash(t("%(name)s was not checked out from this shelter; nothing was changed.", name=row.person.name),
               "error")
@@ -249,9 +255,14 @@ def ic_link(key: str):
     try:
         token = tapped_ic_token()
     except CardError as exc:
+        # The reader's own words are English, for logs: staff read theirs, and HQ the detail.
         message = {"no_card": t("No IC card was held to the reader. Press the button again, then hold the card "
-                                "to the reader.")}.get(exc.code, t("The card reader is not available (%(why)s).",
-                                                                      why=exc.message))
+                                "to the reader."),
+                   "card_removed": t("The card could not be read. Press the button again and hold the card still "
+                                     "on the reader."),
+                   "busy": t("The card reader is busy with another card. Wait a moment, then press the button "
+                             "again.")}.get(exc.code) or t("The IC card reader is not available. Tell HQ this "
+                                                           "detail: %(why)s", why=exc.message)
         flash(message, "error")
         return redirect(url_for(".person", key=key))
     p = row.person
