@@ -340,7 +340,12 @@ def test_check_out(app, checked_in):
     seq = checked_in.last_seq
     again = post(client, url + "/checkout", {"confirm": "yes"}, url)
     assert again.status_code == 302 and checked_in.last_seq == seq
-    assert "入所していません" in client.get(url).text
+    assert "すでに退所しています" in client.get(url).text
+    other = f"/staff/person/{key(ICHIRO)}"
+    checked_in.transfer(ICHIRO.name, ICHIRO.birth_date, ICHIRO.address, "H002")
+    seq = checked_in.last_seq
+    assert post(client, other + "/checkout", {"confirm": "yes"}, other).status_code == 302
+    assert checked_in.last_seq == seq and "入所していません" in client.get(other).text
 
 
 def test_transfer_to_another_shelter(app, checked_in):
