@@ -272,6 +272,15 @@ def person(store: KioskStore, key: str) -> RosterRow | None:
     return RosterRow(key, entry, profiles(store).get(key, Profile()))
 
 
+def household(store: KioskStore, row: RosterRow) -> list[RosterRow]:
+    """The others of `row`'s household this kiosk knows (none for a household of one)."""
+    if not row.entry.household_id:
+        return []
+    rows = store.db.execute(_ROW_SQL + " WHERE household_id = ? AND person_key != ? ORDER BY name_kana, name",
+                            (row.entry.household_id, row.key))
+    return [RosterRow(key, entry) for key, entry in map(_row, rows)]
+
+
 # -- search and counts ------------------------------------------------------
 
 def _orders(text: str) -> set[str]:
@@ -389,6 +398,46 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
         db.execute("INSERT INTO staff_forms_done(once, person_keys, done_at) VALUES (?, ?, ?)",
                    (once, json.dumps(keys), now))
     return keys
+
+
+class AlreadyKnown(KioskError):
+    """The person is already in this kiosk's records: staff open their page instead."""
+
+    def __init__(self, key: str, entry: RosterEntry):
+        super().__init__(f"{entry.person.name} ({entry.person.birth_date}) is already in this kiosk's records")
+        self.key, self.entry = key, entry
+
+
+def add_to_household(store: KioskStore, shelter_id: str, row: RosterRow, member: Person,
+                     needs: Sequence[str]) -> str:
+    """Someone of `row`'s household arriving later (the 避難者カード is the household's): checked in
+    under the same household id, with the household's details and consent, as if on the card from
+    the start.  A household of one gets its household id now (a `register` of the first person).
+    Refused (AlreadyKnown) for someone this kiosk knows already: their own consent and details must
+    not be overwritten; staff open their page.  Returns the new member's key."""
+    key = person_key(member.name, member.birth_date, member.address)
+    known = store.db.execute(_ROW_SQL + " WHERE person_key = ?", (store.current_key(key),)).fetchone()
+    if known:
+        raise AlreadyKnown(*_row(known))
+    household = row.entry.household_id
+    drafts = []
+    if not household:
+        household = "hh-" + uuid.uuid4().hex[:16]
+        drafts.append({"type": REGISTER, "shelter_id": shelter_id, "person": row.person.to_wire(),
+                       "household_id": household})
+    base = {"shelter_id": shelter_id, "person": member.to_wire(), "household_id": household}
+    drafts.append({**base, "type": CHECKIN, "data": {"stay_type": row.entry.where.stay_type or "in_shelter"}})
+    if needs:
+        drafts.append({**base, "type": NEEDS, "data": {"needs": sorted(set(needs))}})
+    pr = row.profile
+    details = {"home_damage": pr.home_damage, "contact_phone": pr.contact_phone}
+    if pr.household_members:
+        details["household_members"] = pr.household_members
+    drafts.append({**base, "type": DETAILS, "data": details})
+    # The household's consent, never its protection: only a lead marks someone never-disclose.
+    drafts.append({**base, "type": CONSENT, "data": _consent_data(pr.consent, pr.family_code, False)})
+    store.append(drafts)
+    return key
 
 
 class IdentityTaken(KioskError):

@@ -358,3 +358,63 @@ def test_a_card_reader_that_is_not_there_is_said_in_japanese_with_the_detail_for
     assert post(client, url + "/ic-link", {}, url).status_code == 302
     page = client.get(url).text
     assert "ICカードリーダーが使えません。本部に次の内容を伝えてください：" in page and store.last_seq == before
+
+
+# -- 5b. a household member arriving later -------------------------------------------
+
+def _add_member(client, url, **fields):
+    data = {"member-name": "焼津 梅", "member-name_kana": "やいづ うめ", "member-birth_date": "2015-01-01",
+            "member-sex": "female", **fields}
+    return post(client, url + "/add-member", data, url)
+
+
+def test_a_member_arriving_later_joins_the_household(app, store):
+    client = logged_in(app)
+    url = _register_card(client)  # Jiro and Momo, one household
+    jiro = staff_store.person(store, url.rsplit("/", 1)[1])
+    page = client.get(url).text
+    assert 'id="add-member"' in page and "焼津 桃" in page.split('id="household-members"')[1].split("</ul>")[0]
+    seq = store.last_seq
+    resp = _add_member(client, url, **{"member-needs": ["allergy"]})
+    assert resp.status_code == 302, resp.text
+    written = events(store, seq)
+    assert [e["type"] for e in written] == ["checkin", "needs", "details", "consent"]
+    assert {e["household_id"] for e in written} == {jiro.entry.household_id}
+    ume = staff_store.person(store, resp.headers["Location"].rsplit("/", 1)[1])
+    assert ume.person.address == jiro.person.address and ume.entry.where.state == "checked_in"
+    assert ume.profile.consent == "family" and ume.profile.family_code == jiro.profile.family_code
+    assert ume.profile.home_damage == jiro.profile.home_damage and ume.profile.needs == ("allergy",)
+    assert "焼津 梅さんを焼津 次郎さんの世帯に加え" in client.get(resp.headers["Location"]).text
+    # the same form sent twice: nothing again
+    seq = store.last_seq
+    again = _add_member(client, url)
+    assert again.status_code == 302 and store.last_seq == seq
+
+
+def test_a_household_of_one_gets_its_household_id_when_someone_joins(app, store):
+    store.check_in(SHELTER, [TARO])
+    client = logged_in(app)
+    url = f"/staff/person/{key(TARO)}"
+    seq = store.last_seq
+    resp = _add_member(client, url)
+    assert resp.status_code == 302
+    written = events(store, seq)
+    assert [e["type"] for e in written][:2] == ["register", "checkin"]
+    assert written[0]["person"]["name"] == TARO.name and written[0]["household_id"].startswith("hh-")
+    assert len({e["household_id"] for e in written}) == 1
+    assert staff_store.person(store, key(TARO)).entry.household_id == written[0]["household_id"]
+
+
+def test_someone_already_known_is_not_added_over_their_own_record(app, store):
+    ume = Person("焼津 梅", "2015-01-01", "female", TARO.address)
+    store.check_in(SHELTER, [TARO])
+    store.check_in(SHELTER, [ume], disclosure="public")
+    store.check_out(ume.name, ume.birth_date, ume.address)
+    client = logged_in(app)
+    url = f"/staff/person/{key(TARO)}"
+    seq = store.last_seq
+    resp = _add_member(client, url)
+    assert resp.status_code == 422 and store.last_seq == seq
+    assert "すでにこの端末の記録にあります" in resp.text and '<details id="add-member" open>' in resp.text
+    bad = _add_member(client, url, **{"member-birth_date": ""})
+    assert bad.status_code == 422 and 'id="member-birth_date-error"' in bad.text and store.last_seq == seq

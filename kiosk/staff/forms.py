@@ -242,6 +242,18 @@ class CorrectForm(PersonFields):
     pass
 
 
+class AddMemberForm(FlaskForm):
+    """Someone of a household already here, arriving later: joins it, at the household's address.
+    Made with prefix="member", so its fields do not clash with the correction form's on the page."""
+    name = _name_field(_l("Name"), extra=[keyable])
+    name_kana = _name_field(_l("Name in kana"), required=False)
+    birth_date = StringField(_l("Date of birth"), filters=[_strip],
+                             validators=[InputRequired(message=_l("Enter the date of birth.")), birth_date])
+    sex = ChoiceField(_l("Sex"), choices=_choices(SEX_LABELS, SEXES),
+                      validators=[InputRequired(message=_l("Choose one."))])
+    needs = MultiCheckboxField(_l("Needs (要配慮)"), choices=_choices(NEED_LABELS, NEEDS_CODES))
+
+
 class TransferForm(FlaskForm):
     to_shelter = ChoiceField(_l("Moving to"), validators=[InputRequired(message=_l("Choose a shelter."))],
                              )

@@ -17,7 +17,7 @@ from ..db import get_store
 from ..store import KioskError
 from . import refusals
 from .auth import guard, lead_required, not_saved_message
-from .forms import MEMBER_ROWS_OPEN, ActionForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
+from .forms import MEMBER_ROWS_OPEN, ActionForm, AddMemberForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
 from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
@@ -53,7 +53,12 @@ def _person_or_404(key: str) -> staff_store.RosterRow:
     return row
 
 
-def _person_page(row, form=None, transfer=None, status=200, not_saved=""):
+def _member_form(**kw) -> AddMemberForm:
+    # Its own field names (prefix) beside the correction form; the blueprint's guard checks the CSRF token.
+    return AddMemberForm(prefix="member", meta={"csrf": False}, **kw)
+
+
+def _person_page(row, form=None, transfer=None, status=200, not_saved="", member=None, member_not_saved=""):
     store = get_store()
     invalid = form is not None  # the correction form came back with errors
     if form is None:
@@ -65,6 +70,8 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved=""):
                            never=NeverDiscloseForm(formdata=None, never_disclose=row.profile.never_disclose),
                            here=_here(row), left_here=_left_here(row),
                            check_in_again=CheckInAgainForm(formdata=None),
+                           member=member or _member_form(formdata=None), member_not_saved=member_not_saved,
+                           household=staff_store.household(get_store(), row),
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
                            need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved), status
 
@@ -200,6 +207,38 @@ def checkout(key: str):
     get_store().check_out(p.name, p.birth_date, p.address)
     flash(t("Checked out: %(name)s. If this was a mistake, check them in again below.", name=p.name), "ok")
     return redirect(url_for(".person", key=row.key))
+
+
+@bp.post("/person/<key>/add-member")
+def add_member(key: str):
+    """Someone of this person's household arrives later: one household, not two."""
+    row = _person_or_404(key)
+    form = _member_form()
+    if not _here(row):
+        flash(t("%(name)s is not checked in at this shelter; nothing was changed.", name=row.person.name), "error")
+        return redirect(url_for(".person", key=row.key))
+    if not form.validate():
+        return _person_page(row, member=form, status=422)
+    member = Person(form.name.data, form.birth_date.data, form.sex.data, row.person.address,
+                    form.name_kana.data or "")
+    try:
+        new_key = staff_store.add_to_household(get_store(), _shelter(), row, member, form.needs.data or [])
+    except staff_store.AlreadyKnown as known:
+        if known.entry.household_id and known.entry.household_id == row.entry.household_id and _here(
+                staff_store.RosterRow(known.key, known.entry)):
+            # The same form sent twice: the first one added them.
+            flash(t("%(name)s is already checked in with this household; nothing was changed.",
+                    name=member.name), "info")
+            return redirect(url_for(".person", key=known.key))
+        form.name.errors = [*form.name.errors, t(
+            "%(name)s is already in this kiosk's records. Nothing was saved: open their page from the roster "
+            "search and check them in there, so that what they told before is kept.", name=member.name)]
+        return _person_page(row, member=form, status=422)
+    except sqlite3.Error as exc:
+        return _person_page(row, member=form, status=503, member_not_saved=not_saved_message(exc))
+    flash(t("%(name)s joined the household of %(first)s and is checked in.", name=member.name,
+            first=row.person.name), "ok")
+    return redirect(url_for(".person", key=new_key))
 
 
 @bp.post("/person/<key>/checkin")
