@@ -5,8 +5,12 @@ import re
 
 import pytest
 
-from tests.staff_helpers import PASSWORD, csrf, logged_in, login
+from evac.events import Person
+from kiosk import staff_store
+from kiosk.store import KioskError, KioskStore
+from tests.staff_helpers import HANAKO, PASSWORD, SHELTER, TARO, csrf, logged_in, login, post
 from tests.staff_helpers import app, db  # noqa: F401 (fixtures)
+from tests.test_staff_roster import CARD, events, key
 
 
 # -- 1. a `lang` cookie from another app on the same host -------------------------
@@ -31,10 +35,6 @@ def test_a_lang_cookie_the_staff_catalogs_have_is_used(app):
 
 # -- 2. a check-out tapped by mistake ---------------------------------------------
 
-from kiosk import staff_store  # noqa: E402
-from kiosk.store import KioskStore  # noqa: E402
-from tests.staff_helpers import SHELTER, TARO, post  # noqa: E402
-from tests.test_staff_roster import CARD, events, key  # noqa: E402
 
 
 @pytest.fixture
@@ -281,9 +281,6 @@ def test_a_correction_sent_twice_and_old_links_find_the_corrected_person(app, st
 
 # -- 7. the store's English and UTC times on Japanese pages -----------------------
 
-from evac.events import Person  # noqa: E402
-from kiosk.store import KioskError  # noqa: E402
-from tests.staff_helpers import HANAKO  # noqa: E402
 
 
 def _store_refusals(store) -> list[KioskError]:

@@ -10,8 +10,8 @@ import re
 import unicodedata
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, PasswordField, SelectField, SelectMultipleField, \
-    StringField
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, PasswordField, SelectField, \
+    SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget

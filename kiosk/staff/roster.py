@@ -17,7 +17,10 @@ from ..db import get_store
 from ..store import KioskError
 from . import refusals
 from .auth import guard, lead_required, not_saved_message
-from .forms import MEMBER_ROWS_OPEN, ActionForm, AddMemberForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
+from .forms import (
+    MEMBER_ROWS_OPEN, ActionForm, AddMemberForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm,
+    RegisterForm, TransferForm,
+)
 from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
@@ -41,8 +44,7 @@ def roster():
     # A name searched for may be someone checked out from here: shown apart, to check in again.
     left = staff_store.search(staff_store.checked_out(store, _shelter()), query) if query else []
     return render_template("staff/roster.html", rows=rows, total=len(everyone), query=query, need=need, stay=stay,
-                           left=left,
-                           need_labels=NEED_LABELS, stay_labels=STAY_LABELS,
+                           left=left, need_labels=NEED_LABELS, stay_labels=STAY_LABELS,
                            shelter_name=store.shelter_name(_shelter()))
 
 
