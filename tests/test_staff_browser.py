@@ -257,6 +257,21 @@ def test_typing_a_long_card_is_use_and_the_card_is_saved(chromium, staff_kiosk, 
     # Left alone: still logged out after the idle time.
     page.wait_for_url(kiosk.url + "/staff/login", timeout=30_000)
     assert "焼津 三郎" not in page.content()
+
+    # A card half typed and then left: off the screen at the log-out, back after logging in again.
+    log_in(page, kiosk.url, "sato")
+    page.goto(kiosk.url + "/staff/register")
+    page.fill("#name", "焼津 四郎")
+    page.fill("#address", "焼津市本町4-4")
+    page.wait_for_url(lambda u: "/staff/login?next=" in u, timeout=30_000)
+    assert "焼津 四郎" not in page.content() and "入力中のカードは保持しています" in page.inner_text("main")
+    written = len(events(kiosk.db))
+    page.fill("#name", "sato")
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    assert page.url == kiosk.url + "/staff/register"
+    assert page.input_value("#name") == "焼津 四郎" and page.input_value("#address") == "焼津市本町4-4"
+    assert page.locator("#card-kept").count() == 1 and len(events(kiosk.db)) == written
     page.context.close()
     assert kiosk.foreign_requests() == []
 

@@ -415,3 +415,54 @@ def test_someone_already_known_is_not_added_over_their_own_record(app, store):
     assert "すでにこの端末の記録にあります" in resp.text and '<details id="add-member" open>' in resp.text
     bad = _add_member(client, url, **{"member-birth_date": ""})
     assert bad.status_code == 422 and 'id="member-birth_date-error"' in bad.text and store.last_seq == seq
+
+
+# -- 4b. a card sent after the idle log-out is kept for the next log-in ---------------
+
+def _idle_for(client, minutes: int) -> None:
+    with client.session_transaction() as session:
+        session["staff_seen"] -= minutes * 60
+
+
+def test_a_card_sent_after_the_idle_log_out_comes_back_after_logging_in(app, store):
+    from evac.individual_number import check_digit
+    client = logged_in(app)
+    page = client.get("/staff/register").text
+    number = "12345678901"
+    number += str(check_digit(number))  # an Individual Number typed into a field by mistake
+    card = {"csrf_token": csrf(client, "/staff/register"), "once": _once(page), **CARD,
+            "household_members": number}
+    _idle_for(client, 20)
+    resp = client.post("/staff/register", data=card)
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/staff/login?next=/staff/register")
+    assert events(store) == [], "nothing is saved after the log-out"
+    login_page = client.get(resp.headers["Location"]).text
+    assert "入力中のカードは保持しています" in login_page and CARD["name"] not in login_page
+    token = csrf(client)
+    back = client.post("/staff/login?next=/staff/register", data={"csrf_token": token, "name": "sato",
+                                                                  "password": PASSWORD})
+    assert back.status_code == 302 and back.headers["Location"] == "/staff/register"
+    kept = client.get("/staff/register").text
+    assert 'id="card-kept"' in kept
+    for value in (CARD["name"], CARD["address"], CARD["contact_phone"], CARD["family_code"], "焼津 桃"):
+        assert f'value="{value}"' in kept, value
+    assert number not in kept, "番号法 §20: an Individual Number is not kept"
+    assert events(store) == []
+    # taken once: the next page is a fresh card
+    assert 'id="card-kept"' not in client.get("/staff/register").text
+    # staff fill in the field and send it: saved once
+    sent = {k: v for k, v in re.findall(r'name="([^"]+)"[^>]*value="([^"]*)"', kept)}
+    assert sent["once"] == card["once"]
+    resp = client.post("/staff/register", data={**card, "csrf_token": csrf(client, "/staff/register"),
+                                                "household_members": "4"})
+    assert resp.status_code == 302 and [e["person"]["name"] for e in events(store) if e["type"] == "checkin"] == [
+        CARD["name"], "焼津 桃"]
+
+
+def test_a_card_from_elsewhere_is_not_kept(app, store):
+    client = logged_in(app)
+    _idle_for(client, 20)
+    resp = client.post("/staff/register", data={"csrf_token": "forged", **CARD})
+    assert resp.headers["Location"] == "/staff/login"
+    with client.session_transaction() as session:
+        assert "held_form" not in session

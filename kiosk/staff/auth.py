@@ -85,6 +85,8 @@ def init_auth(app: Flask) -> None:
     # failed log-ins for one name from a tablet it has logged in on, before that tablet too is refused
     # once the name is over STAFF_LOGIN_NAME_LIMIT
     app.config.setdefault("STAFF_LOGIN_TABLET_LIMIT", "5 per hour")
+    from .held import HeldForms
+    app.extensions["staff_held_forms"] = HeldForms()
     login_manager.init_app(app)
     login_manager.login_view = "staff_auth.login"
     login_manager.login_message = None  # said by `guard` below, in the chosen language
@@ -155,13 +157,39 @@ def _check_login():
     return None
 
 
+# Forms kept across the idle log-out (kiosk.staff.held): a typed 避難者カード, sent late or by the
+# page itself when its idle time ran out (static/staff/idle.js).
+KEPT_FORMS = ("staff_roster.register", "staff_roster.hold_register")
+
+
+def _hold_form() -> str | None:
+    if request.method != "POST" or request.endpoint not in KEPT_FORMS:
+        return None
+    try:
+        validate_csrf(request.form.get("csrf_token"))  # only a form this tablet's own page sent
+    except ValidationError:
+        return None
+    return current_app.extensions["staff_held_forms"].hold(request.form.items(multi=True))
+
+
 def _timed_out():
+    held = _hold_form()
     logout_user()
     session.pop("staff_seen", None)
     minutes = current_app.config["STAFF_IDLE_MINUTES"]
     flash(t("You were logged out after %(n)d minutes without use. Please log in again.",
             n=max(1, math.ceil(minutes))), "error")
+    if held:
+        session["held_form"] = held
+        flash(t("The card you were typing is kept: log in again to finish it. Nothing was saved yet."), "info")
+        return redirect(url_for("staff_auth.login", next=url_for("staff_roster.register")))
     return redirect(url_for("staff_auth.login"))
+
+
+def timed_out_now():
+    """The page says it lay unused for the idle time (static/staff/idle.js): log out as the guard would."""
+    _end_session(current_user.session_id)
+    return _timed_out()
 
 
 def _end_session(session_id: str) -> None:
@@ -308,10 +336,9 @@ def login():
             return render_template("staff/login.html", form=form, error=t(
                 "You could not be logged in: the kiosk cannot write to its disk. Staff already logged in "
                 "can still read the roster. Tell HQ.")), 503
-        lang = session.get("lang")
-        session.clear()  # a fresh session on log-in: nothing from before carries over
-        if lang:
-            session["lang"] = lang
+        kept = {k: session[k] for k in ("lang", "held_form") if k in session}
+        session.clear()  # a fresh session on log-in: nothing from before carries over but these
+        session.update(kept)
         login_user(StaffUser(account, staff_store.LoginSession(session_id, account, int(time.time()))))
         session["staff_seen"] = int(time.time())
         response = redirect(_safe_next(request.args.get("next")))

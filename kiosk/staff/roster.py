@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 import sqlite3
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from evac.card.mynumber import CardError
@@ -157,6 +158,11 @@ def correct(key: str):
 def register():
     form = RegisterForm()
     if request.method == "GET":
+        held = session.pop("held_form", None)
+        pairs = held and current_app.extensions["staff_held_forms"].take(held)
+        if pairs:  # the card typed before the idle log-out, as it was: staff check it and send it
+            form = RegisterForm(formdata=MultiDict(pairs))
+            return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, kept=True)
         form.once.data = secrets.token_urlsafe(16)
         return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form)
     if not form.once.data:  # a page from before the one-time id, or a tampered one: a new id
@@ -190,6 +196,14 @@ def register():
                                not_saved=not_saved_message(exc)), 503
     flash(t("Checked in: %(names)s.", names="、".join(p.name for p in persons)), "ok")
     return redirect(url_for(".person", key=keys[0]))
+
+
+@bp.post("/register/hold")
+def hold_register():
+    """The card page lay unused for the idle time while half typed (static/staff/idle.js sends it
+    here): the tablet logs out, and the card is kept for the next log-in."""
+    from .auth import timed_out_now
+    return timed_out_now()
 
 
 @bp.post("/person/<key>/checkout")

@@ -3,6 +3,7 @@
 // no names stay on its screen.  But typing a long 避難者カード is use: every key, tap or change restarts
 // the countdown, and while someone types the server is told now and then, so the session stays alive
 // and the form is saved when sent.  Without scripts the <noscript> meta refresh does the countdown.
+// A card left half typed is sent to be kept (not saved) for the next log-in, off the screen meanwhile.
 (function () {
   "use strict";
   const me = document.getElementById("idle-script");
@@ -15,13 +16,27 @@
   const pingEveryMs = Math.min(30000, idleMs / 3);
   let timer = null;
   let lastPing = Date.now();
+  // A 避難者カード typed into and then left: it goes to the server to be kept for the next log-in
+  // (kiosk/staff/held.py) instead of being wiped by the reload.  Nothing is saved that way.
+  const card = document.getElementById("card-form");
+  let typedOnCard = false;
+
+  function timeUp() {
+    if (card && typedOnCard && card.dataset.hold) {
+      card.action = card.dataset.hold;
+      card.submit();
+    } else {
+      window.location.replace(target);
+    }
+  }
 
   function restart() {
     clearTimeout(timer);
-    timer = setTimeout(() => window.location.replace(target), reloadAfterMs);
+    timer = setTimeout(timeUp, reloadAfterMs);
   }
 
-  function used() {
+  function used(event) {
+    if (card && card.contains(event.target) && event.type !== "pointerdown") typedOnCard = true;
     restart();
     const now = Date.now();
     if (now - lastPing >= pingEveryMs) {
