@@ -466,3 +466,13 @@ def test_a_card_from_elsewhere_is_not_kept(app, store):
     assert resp.headers["Location"] == "/staff/login"
     with client.session_transaction() as session:
         assert "held_form" not in session
+
+
+def test_pages_answering_a_person_form_reload_to_the_persons_page(app, store):
+    """The idle reload of a page shown after a POST must go to an address that takes a GET."""
+    client = logged_in(app)
+    url = _register_card(client)
+    for action, data in (("/checkout", {}), ("/transfer", {"to_shelter": ""}), ("/add-member", {})):
+        page = post(client, url + action, data, url).text
+        assert f'data-to="{url}"' in page and f'content="903;url={url}"' in page, action
+        assert client.get(url + action).status_code == 405, "the action's own address takes no GET"

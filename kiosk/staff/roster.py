@@ -76,7 +76,8 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved="", member
                            member=member or _member_form(formdata=None), member_not_saved=member_not_saved,
                            household=staff_store.household(get_store(), row),
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
-                           need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved), status
+                           need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved,
+                           refresh_to=url_for(".person", key=row.key)), status
 
 
 def _here(row) -> bool:
@@ -218,7 +219,9 @@ def checkout(key: str):
     form = CheckOutForm()
     if form.confirm.data != "yes":
         # One tap on the wrong row must not take someone off the roster: ask, without JavaScript.
-        return render_template("staff/checkout_confirm.html", row=row, form=CheckOutForm(formdata=None))
+        # (Its idle reload goes to the person's page: the check-out address takes no GET.)
+        return render_template("staff/checkout_confirm.html", row=row, form=CheckOutForm(formdata=None),
+                               refresh_to=url_for(".person", key=row.key))
     p = row.person
     get_store().check_out(p.name, p.birth_date, p.address)
     flash(t("Checked out: %(name)s. If this was a mistake, check them in again below.", name=p.name), "ok")
