@@ -476,3 +476,10 @@ def test_pages_answering_a_person_form_reload_to_the_persons_page(app, store):
         page = post(client, url + action, data, url).text
         assert f'data-to="{url}"' in page and f'content="903;url={url}"' in page, action
         assert client.get(url + action).status_code == 405, "the action's own address takes no GET"
+
+
+def test_the_summary_shown_after_a_refused_form_reloads_to_the_summary(app):
+    client = logged_in(app, "tanaka")
+    for action, data in (("/staff/shelter-status", {"status": "nonsense"}), ("/staff/sync/withdraw/3", {})):
+        page = post(client, action, data, "/staff/summary").text
+        assert 'data-to="/staff/summary"' in page and 'content="903;url=/staff/summary"' in page, action

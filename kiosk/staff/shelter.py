@@ -112,7 +112,8 @@ def _summary_page(form: ShelterStatusForm, status: int = 200, withdraw_form: Wit
                            refusal=refusal, refused=refusal and record(refusal.event),
                            withdraw_form=withdraw_form or WithdrawForm(formdata=None),
                            is_lead=current_user.is_lead,
-                           withdrawn=[(w, record(w.event)) for w in store.withdrawn()]), status
+                           withdrawn=[(w, record(w.event)) for w in store.withdrawn()],
+                           refresh_to=url_for(".summary")), status  # also after a POST: its address takes no GET
 
 
 @bp.get("/summary")
