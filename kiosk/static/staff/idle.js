@@ -36,13 +36,17 @@
   }
 
   function used(event) {
-    if (card && card.contains(event.target) && event.type !== "pointerdown") typedOnCard = true;
     restart();
+    // A tap is use, but usually a link or a button: the page it opens tells the server.  Typing
+    // stays on the page, so the server is told now and then.
+    if (event.type === "pointerdown") return;
+    if (card && card.contains(event.target)) typedOnCard = true;
     const now = Date.now();
     if (now - lastPing >= pingEveryMs) {
       lastPing = now;
-      // A failure (the kiosk restarting, say) is not the typist's concern: the form is sent as usual.
-      fetch(aliveUrl, {credentials: "same-origin", cache: "no-store"}).catch(() => {});
+      // Not followed if the server has logged the tablet out meanwhile: its message is for the page
+      // the next tap opens.  A failure (the kiosk restarting, say) is not the typist's concern.
+      fetch(aliveUrl, {credentials: "same-origin", cache: "no-store", redirect: "manual"}).catch(() => {});
     }
   }
 
