@@ -26,7 +26,7 @@ from evac.events import (
     CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STAY_TYPES, Person,
 )
 from evac.identity import normalize_name, person_key
-from evac.whereabouts import CHECKED_IN, Whereabouts
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT, Whereabouts
 
 from .store import KioskError, KioskStore, RosterEntry, moved_on
 
@@ -53,6 +53,16 @@ CREATE TABLE IF NOT EXISTS staff_sessions (
     seen_at INTEGER NOT NULL
 )
 """
+# The 避難者カード forms already saved, by the one-time id each form page carries: a card sent twice
+# (a double tap, a resend after a slow answer) is written once.  Kept a day.
+FORMS_DONE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff_forms_done (
+    once TEXT PRIMARY KEY,
+    person_keys TEXT NOT NULL,
+    done_at INTEGER NOT NULL
+)
+"""
+FORMS_DONE_KEPT = 24 * 3600
 # seen_at is written at most this often (seconds): a page view is a read, not a write per request.
 SEEN_EVERY = 60
 
@@ -75,6 +85,7 @@ def _accounts(store: KioskStore) -> sqlite3.Connection:
     # from before a table was added gets it here.
     store.db.execute(SCHEMA)
     store.db.execute(SESSIONS_SCHEMA)
+    store.db.execute(FORMS_DONE_SCHEMA)
     return store.db
 
 
@@ -242,12 +253,32 @@ def roster(store: KioskStore, shelter_id: str) -> list[RosterRow]:
     return [RosterRow(key, entry, found.get(key, Profile())) for key, entry in map(_row, rows)]
 
 
+def checked_out(store: KioskStore, shelter_id: str) -> list[RosterRow]:
+    """Everyone whose last move was a check-out from this shelter: found by a search, so that a
+    check-out by mistake (or someone back the next day) can be checked in again."""
+    found = profiles(store)
+    rows = store.db.execute(_ROW_SQL + " WHERE state = ? AND shelter_id = ? ORDER BY name_kana, name",
+                            (CHECKED_OUT, shelter_id))
+    return [RosterRow(key, entry, found.get(key, Profile())) for key, entry in map(_row, rows)]
+
+
 def person(store: KioskStore, key: str) -> RosterRow | None:
-    r = store.db.execute(_ROW_SQL + " WHERE person_key = ?", (key,)).fetchone()
+    """The person `key` names, under their corrected identity if staff corrected it: an old link, or
+    a correction sent twice, finds them still."""
+    r = store.db.execute(_ROW_SQL + " WHERE person_key = ?", (store.current_key(key),)).fetchone()
     if r is None:
         return None
     key, entry = _row(r)
     return RosterRow(key, entry, profiles(store).get(key, Profile()))
+
+
+def household(store: KioskStore, row: RosterRow) -> list[RosterRow]:
+    """The others of `row`'s household this kiosk knows (none for a household of one)."""
+    if not row.entry.household_id:
+        return []
+    rows = store.db.execute(_ROW_SQL + " WHERE household_id = ? AND person_key != ? ORDER BY name_kana, name",
+                            (row.entry.household_id, row.key))
+    return [RosterRow(key, entry) for key, entry in map(_row, rows)]
 
 
 # -- search and counts ------------------------------------------------------
@@ -312,13 +343,22 @@ def _consent_data(consent: str, family_code: str, never_disclose: bool) -> dict:
     return data
 
 
+class SentTwice(Exception):
+    """This form (its one-time id) was saved already: nothing is written again."""
+
+    def __init__(self, keys: list[str]):
+        super().__init__("this form was saved already")
+        self.keys = keys
+
+
 def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Person], *, stay_type: str,
                        needs: Sequence[str], contact_phone: str, home_damage: str,
                        household_members: int | None, consent: str, family_code: str,
-                       member_needs: Sequence[Sequence[str]] = ()) -> list[str]:
+                       member_needs: Sequence[Sequence[str]] = (), once: str = "") -> list[str]:
     """A paper 避難者カード typed in: everyone on it checked in together, with the form's details and
     consent; `needs` are the first person's, `member_needs` the others' in order.  Returns their
-    person keys."""
+    person keys.  `once` is the form's one-time id: if it was saved already, SentTwice (with the
+    keys it saved) and nothing is written."""
     if not persons:
         raise KioskError("nobody to register")
     keys = [person_key(p.name, p.birth_date, p.address) for p in persons]
@@ -343,8 +383,61 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
         drafts.append({**base, "type": CONSENT, "data": _consent_data(consent, family_code, protected)})
     if shelter_id not in store.shelter_ids():
         raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
-    store.append(drafts)
+    if not once:
+        store.append(drafts)
+        return keys
+    db = _accounts(store)
+    # One transaction: of two copies sent at once, the second waits for the first and finds it done.
+    with store._write():
+        done = db.execute("SELECT person_keys FROM staff_forms_done WHERE once = ?", (once,)).fetchone()
+        if done:
+            raise SentTwice(json.loads(done[0]))
+        store._append(drafts)
+        now = int(time.time())
+        db.execute("DELETE FROM staff_forms_done WHERE done_at < ?", (now - FORMS_DONE_KEPT,))
+        db.execute("INSERT INTO staff_forms_done(once, person_keys, done_at) VALUES (?, ?, ?)",
+                   (once, json.dumps(keys), now))
     return keys
+
+
+class AlreadyKnown(KioskError):
+    """The person is already in this kiosk's records: staff open their page instead."""
+
+    def __init__(self, key: str, entry: RosterEntry):
+        super().__init__(f"{entry.person.name} ({entry.person.birth_date}) is already in this kiosk's records")
+        self.key, self.entry = key, entry
+
+
+def add_to_household(store: KioskStore, shelter_id: str, row: RosterRow, member: Person,
+                     needs: Sequence[str]) -> str:
+    """Someone of `row`'s household arriving later (the 避難者カード is the household's): checked in
+    under the same household id, with the household's details and consent, as if on the card from
+    the start.  A household of one gets its household id now (a `register` of the first person).
+    Refused (AlreadyKnown) for someone this kiosk knows already: their own consent and details must
+    not be overwritten; staff open their page.  Returns the new member's key."""
+    key = person_key(member.name, member.birth_date, member.address)
+    known = store.db.execute(_ROW_SQL + " WHERE person_key = ?", (store.current_key(key),)).fetchone()
+    if known:
+        raise AlreadyKnown(*_row(known))
+    household = row.entry.household_id
+    drafts = []
+    if not household:
+        household = "hh-" + uuid.uuid4().hex[:16]
+        drafts.append({"type": REGISTER, "shelter_id": shelter_id, "person": row.person.to_wire(),
+                       "household_id": household})
+    base = {"shelter_id": shelter_id, "person": member.to_wire(), "household_id": household}
+    drafts.append({**base, "type": CHECKIN, "data": {"stay_type": row.entry.where.stay_type or "in_shelter"}})
+    if needs:
+        drafts.append({**base, "type": NEEDS, "data": {"needs": sorted(set(needs))}})
+    pr = row.profile
+    details = {"home_damage": pr.home_damage, "contact_phone": pr.contact_phone}
+    if pr.household_members:
+        details["household_members"] = pr.household_members
+    drafts.append({**base, "type": DETAILS, "data": details})
+    # The household's consent, never its protection: only a lead marks someone never-disclose.
+    drafts.append({**base, "type": CONSENT, "data": _consent_data(pr.consent, pr.family_code, False)})
+    store.append(drafts)
+    return key
 
 
 class IdentityTaken(KioskError):

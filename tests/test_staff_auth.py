@@ -156,12 +156,12 @@ def test_language_switch_with_one_tap(app):
     assert client.get("/staff/lang/xx").status_code == 404
 
 
-def test_a_language_without_staff_catalog_falls_back_to_english(app):
+def test_a_language_without_staff_catalog_falls_back_to_japanese(app):
     client = logged_in(app)
     with client.session_transaction() as session:
         session["lang"] = "pt"
     page = client.get("/staff/summary").text
-    assert "Headcount" in page
+    assert "人数" in page and '<html lang="ja">' in page
 
 
 def test_add_staff_reads_the_password_from_stdin_and_hashes_it(db):

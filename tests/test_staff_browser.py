@@ -130,7 +130,11 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     # -- check out Taro, transfer Ichiro
     page.goto(f"{url}/staff/person/{person_key(TARO.name, TARO.birth_date, TARO.address)}")
     page.click("#checkout")
+    assert "焼津 太郎さんを退所にしますか" in page.inner_text("main"), "a check-out is asked first"
+    page.click("#checkout-confirm")
     assert "退所しました：焼津 太郎" in page.inner_text("main")
+    assert page.locator("#check-in-again").count() == 1, "a check-out by mistake can be undone from here"
+    page.goto(url + "/staff/")
     assert TARO.name not in roster_names(page)
     page.goto(f"{url}/staff/person/{person_key(ICHIRO.name, ICHIRO.birth_date, ICHIRO.address)}")
     page.click("#transfer")
@@ -228,6 +232,46 @@ def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
     kiosk.screenshot(page, "09-timed-out")
     page.goto(kiosk.url + "/staff/summary")
     assert page.url.startswith(kiosk.url + "/staff/login"), "the old session stays logged out"
+    page.context.close()
+    assert kiosk.foreign_requests() == []
+
+
+def test_typing_a_long_card_is_use_and_the_card_is_saved(chromium, staff_kiosk, monkeypatch):
+    """A 避難者カード typed for longer than the idle limit is not wiped by the idle reload, and is saved
+    when sent; a page then left alone still logs itself out."""
+    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", "0.05")  # 3 s; the page reloads itself after 6 s unused
+    kiosk = staff_kiosk(seed)
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+    page.goto(kiosk.url + "/staff/register")
+    page.fill("#name", "焼津 三郎")
+    page.fill("#birth_date", "1960-02-03")
+    page.select_option("#sex", "male")
+    for ch in "焼津市本町三丁目四番五号の角の家":  # about 10 s of typing, a key every 600 ms
+        page.locator("#address").press_sequentially(ch)
+        page.wait_for_timeout(600)
+    assert page.url == kiosk.url + "/staff/register", "the idle reload did not wipe the card"
+    page.click("button.primary")
+    assert "受付しました：焼津 三郎" in page.inner_text("main")
+    assert "焼津市本町三丁目四番五号の角の家" in [e["person"]["address"] for e in events(kiosk.db)][-1]
+    # Left alone: still logged out after the idle time.
+    page.wait_for_url(kiosk.url + "/staff/login", timeout=30_000)
+    assert "焼津 三郎" not in page.content()
+
+    # A card half typed and then left: off the screen at the log-out, back after logging in again.
+    log_in(page, kiosk.url, "sato")
+    page.goto(kiosk.url + "/staff/register")
+    page.fill("#name", "焼津 四郎")
+    page.fill("#address", "焼津市本町4-4")
+    page.wait_for_url(lambda u: "/staff/login?next=" in u, timeout=30_000)
+    assert "焼津 四郎" not in page.content() and "入力中のカードは保持しています" in page.inner_text("main")
+    written = len(events(kiosk.db))
+    page.fill("#name", "sato")
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    assert page.url == kiosk.url + "/staff/register"
+    assert page.input_value("#name") == "焼津 四郎" and page.input_value("#address") == "焼津市本町4-4"
+    assert page.locator("#card-kept").count() == 1 and len(events(kiosk.db)) == written
     page.context.close()
     assert kiosk.foreign_requests() == []
 

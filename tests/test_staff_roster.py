@@ -239,7 +239,7 @@ def test_a_typo_in_name_birth_date_or_address_is_corrected_and_it_stays_the_same
     assert [e["type"] for e in new] == ["correction", "needs", "details"], "the correction first, in one go"
     assert new[0]["person"] == _wire(TARO) and new[0]["data"] == {"person": _wire(fixed)}
     assert all(e["person"] == _wire(fixed) for e in new[1:]), "the rest under the corrected identity"
-    assert staff_store.person(checked_in, key(TARO)) is None
+    assert staff_store.person(checked_in, key(TARO)).key == new_key, "the old key follows the correction"
     after = staff_store.person(checked_in, new_key)
     assert after.person == fixed and after.entry.household_id == row.entry.household_id
     assert after.entry.where == row.entry.where
@@ -248,7 +248,9 @@ def test_a_typo_in_name_birth_date_or_address_is_corrected_and_it_stays_the_same
     assert len(staff_store.roster(checked_in, SHELTER)) == 3, "the same three people checked in"
     page = client.get(resp.headers["Location"]).text
     assert f"{fixed.name}さんの氏名・生年月日・住所を訂正しました" in page
-    assert client.get(url).status_code == 404, "the old key names nobody now"
+    old_link = client.get(url)
+    assert old_link.status_code == 302 and old_link.headers["Location"].endswith(f"/staff/person/{new_key}"), \
+        "an old link leads to the corrected person"
 
 
 def _wire(p):
@@ -328,14 +330,22 @@ def test_staff_pages_are_never_cached(app, checked_in):
 def test_check_out(app, checked_in):
     client = logged_in(app)
     url = f"/staff/person/{key(TARO)}"
-    resp = post(client, url + "/checkout", {}, url)
-    assert resp.status_code == 302 and resp.headers["Location"] == "/staff/"
-    assert checked_in.find(TARO.name, TARO.birth_date, TARO.address).where.state == "checked_out"
-    assert "退所しました：焼津 太郎" in client.get("/staff/").text
     seq = checked_in.last_seq
-    again = post(client, url + "/checkout", {}, url)
+    ask = post(client, url + "/checkout", {}, url)
+    assert ask.status_code == 200 and "焼津 太郎さんを退所にしますか" in ask.text and checked_in.last_seq == seq
+    resp = post(client, url + "/checkout", {"confirm": "yes"}, url)
+    assert resp.status_code == 302 and resp.headers["Location"] == url
+    assert checked_in.find(TARO.name, TARO.birth_date, TARO.address).where.state == "checked_out"
+    assert "退所しました：焼津 太郎" in client.get(url).text
+    seq = checked_in.last_seq
+    again = post(client, url + "/checkout", {"confirm": "yes"}, url)
     assert again.status_code == 302 and checked_in.last_seq == seq
-    assert "入所していません" in client.get(url).text
+    assert "すでに退所しています" in client.get(url).text
+    other = f"/staff/person/{key(ICHIRO)}"
+    checked_in.transfer(ICHIRO.name, ICHIRO.birth_date, ICHIRO.address, "H002")
+    seq = checked_in.last_seq
+    assert post(client, other + "/checkout", {"confirm": "yes"}, other).status_code == 302
+    assert checked_in.last_seq == seq and "入所していません" in client.get(other).text
 
 
 def test_transfer_to_another_shelter(app, checked_in):

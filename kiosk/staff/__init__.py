@@ -16,6 +16,9 @@ DEFAULTS = {
     "STAFF_IDLE_MINUTES": 15,  # a tablet left lying around logs itself out (env KIOSK_STAFF_IDLE_MINUTES)
     "STAFF_LOGIN_LIMITS": "5 per minute;30 per hour",  # failed log-ins per tablet (per client address)
     "STAFF_LOGIN_NAME_LIMIT": "10 per hour",     # failed log-ins per staff name, from anywhere
+    # A form's CSRF token is good for as long as its session (as at HQ), not Flask-WTF's one hour: the
+    # log-in page lies open on the tablet between shifts, and a long 避難者カード is typed for longer.
+    "WTF_CSRF_TIME_LIMIT": None,
 }
 
 

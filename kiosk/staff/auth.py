@@ -31,6 +31,7 @@ from .. import disk_failure, staff_store
 from ..db import get_store
 from ..store import KioskError, KioskStore
 from .forms import ActionForm, LoginForm
+from . import refusals, times
 from .i18n import STAFF_LANGUAGES, gettext as t
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
@@ -84,6 +85,8 @@ def init_auth(app: Flask) -> None:
     # failed log-ins for one name from a tablet it has logged in on, before that tablet too is refused
     # once the name is over STAFF_LOGIN_NAME_LIMIT
     app.config.setdefault("STAFF_LOGIN_TABLET_LIMIT", "5 per hour")
+    from .held import HeldForms
+    app.extensions["staff_held_forms"] = HeldForms()
     login_manager.init_app(app)
     login_manager.login_view = "staff_auth.login"
     login_manager.login_message = None  # said by `guard` below, in the chosen language
@@ -114,7 +117,7 @@ def _refused(exc):
     # The forms check everything first; this is what is left (two tablets acting on the same
     # person at once, say).  The store wrote nothing: each action is one transaction.
     return render_template("staff/message.html", title=t("Not saved"),
-                           message=t("Nothing was saved: %(why)s", why=str(exc))), 422
+                           message=t("Nothing was saved: %(why)s", why=refusals.why(exc))), 422
 
 
 def not_saved_message(exc: sqlite3.Error) -> str:
@@ -154,13 +157,39 @@ def _check_login():
     return None
 
 
+# Forms kept across the idle log-out (kiosk.staff.held): a typed 避難者カード, sent late or by the
+# page itself when its idle time ran out (static/staff/idle.js).
+KEPT_FORMS = ("staff_roster.register", "staff_roster.hold_register")
+
+
+def _hold_form() -> str | None:
+    if request.method != "POST" or request.endpoint not in KEPT_FORMS:
+        return None
+    try:
+        validate_csrf(request.form.get("csrf_token"))  # only a form this tablet's own page sent
+    except ValidationError:
+        return None
+    return current_app.extensions["staff_held_forms"].hold(request.form.items(multi=True))
+
+
 def _timed_out():
+    held = _hold_form()
     logout_user()
     session.pop("staff_seen", None)
     minutes = current_app.config["STAFF_IDLE_MINUTES"]
     flash(t("You were logged out after %(n)d minutes without use. Please log in again.",
             n=max(1, math.ceil(minutes))), "error")
+    if held:
+        session["held_form"] = held
+        flash(t("The card you were typing is kept: log in again to finish it. Nothing was saved yet."), "info")
+        return redirect(url_for("staff_auth.login", next=url_for("staff_roster.register")))
     return redirect(url_for("staff_auth.login"))
+
+
+def timed_out_now():
+    """The page says it lay unused for the idle time (static/staff/idle.js): log out as the guard would."""
+    _end_session(current_user.session_id)
+    return _timed_out()
 
 
 def _end_session(session_id: str) -> None:
@@ -185,6 +214,15 @@ def _csrf_failed(_exc):
     return render_template("staff/message.html", title=t("Not saved"),
                            message=t("This form has expired or did not come from this tablet. Nothing was saved. "
                                      "Go back, reload the page and try again.")), 400
+
+
+def _login_expired(form: LoginForm):
+    # Nothing to save and no roster to go back to: the log-in page again, with a fresh token and the
+    # name as typed, and words that fit a log-in.
+    again = LoginForm(formdata=None, name=form.name.data)
+    return render_template("staff/login.html", form=again, error=t(
+        "The log-in page had expired or did not come from this tablet. You are not logged in yet: enter "
+        "your password again and log in.")), 400
 
 
 def lead_required(view=None, *, message=None):
@@ -279,7 +317,7 @@ def login():
     form = LoginForm()
     if request.method == "POST" and not form.validate():
         if "csrf_token" in form.errors:
-            return _csrf_failed(None)
+            return _login_expired(form)
         return render_template("staff/login.html", form=form), 400
     if request.method == "POST":
         name = form.name.data.strip()
@@ -298,10 +336,9 @@ def login():
             return render_template("staff/login.html", form=form, error=t(
                 "You could not be logged in: the kiosk cannot write to its disk. Staff already logged in "
                 "can still read the roster. Tell HQ.")), 503
-        lang = session.get("lang")
-        session.clear()  # a fresh session on log-in: nothing from before carries over
-        if lang:
-            session["lang"] = lang
+        kept = {k: session[k] for k in ("lang", "held_form") if k in session}
+        session.clear()  # a fresh session on log-in: nothing from before carries over but these
+        session.update(kept)
         login_user(StaffUser(account, staff_store.LoginSession(session_id, account, int(time.time()))))
         session["staff_seen"] = int(time.time())
         response = redirect(_safe_next(request.args.get("next")))
@@ -351,12 +388,13 @@ def _this_page() -> str:
 
 def _words() -> dict:
     lang = str(get_locale() or "ja")
-    words = {"t": t, "csrf_token": generate_csrf, "languages": STAFF_LANGUAGES,
+    words = {"t": t, "csrf_token": generate_csrf, "languages": STAFF_LANGUAGES, "local_time": times.local,
              "lang": lang if lang in STAFF_LANGUAGES else "en", "open_calls": []}
     if current_user.is_authenticated:
         # The page reloads itself a little after the idle limit, so the guard takes it back to the
         # log-in page: names and protection badges do not stay on an unused tablet's screen.
         words["idle_refresh"] = math.ceil(idle_seconds()) + IDLE_REFRESH_MARGIN
+        words["idle_limit"] = idle_seconds()
         words["refresh_to"] = _this_page()
         # Someone at the screen pressed "I have nothing": every staff page says so until answered.
         from ..db import get_store

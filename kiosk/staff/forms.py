@@ -10,8 +10,8 @@ import re
 import unicodedata
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, PasswordField, SelectField, SelectMultipleField, \
-    StringField
+from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, PasswordField, SelectField, \
+    SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -127,6 +127,17 @@ class ActionForm(FlaskForm):
     """A button with nothing to fill in (check out, log out, link an IC card): only the CSRF token."""
 
 
+class CheckOutForm(FlaskForm):
+    """Check-out is asked twice: the first tap shows what it does, the second (confirm=yes) does it."""
+    confirm = HiddenField()
+
+
+class CheckInAgainForm(FlaskForm):
+    """Someone checked out from here by mistake, or back: only a check-in is written, so their
+    consent, paper-form details and needs stay as they were."""
+    stay_type = ChoiceField(_l("Staying"), choices=_choices(STAY_LABELS, STAY_TYPES), default="in_shelter")
+
+
 class MemberForm(Form):
     """Another member of the household who is here; a blank row is no one."""
     name = _name_field(_l("Name"), required=False, extra=[keyable])
@@ -184,8 +195,27 @@ class PersonFields(FlaskForm):
                                      max=FAMILY_CODE_LEN[1]))
 
 
+MEMBER_ROWS = 10  # others on one 避難者カード: every row is on the page (blank rows are no one)
+MEMBER_ROWS_OPEN = 3  # shown open; the rest fold away under "more members" (a <details>, no script)
+
+
+class MemberRows(FieldList):
+    """Always every row, each read from its own place (members-i): wtforms' FieldList renumbers the
+    rows sent and then pads by reading rows 6, 7… again, so rows 0-3 and 6 came back with 6 twice."""
+
+    def process(self, formdata, data=None, extra_filters=None):
+        self.last_index = -1
+        self.entries = []
+        self.object_data = data
+        for index in range(self.max_entries):
+            self._add_entry(formdata, index=index)
+
+
 class RegisterForm(PersonFields):
-    members = FieldList(FormField(MemberForm), min_entries=3, max_entries=10)
+    members = MemberRows(FormField(MemberForm), min_entries=MEMBER_ROWS, max_entries=MEMBER_ROWS)
+    # This card's one-time id (staff_store.register_household): sent twice, it is saved once.
+    once = HiddenField(filters=[lambda v: v if isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", v)
+                                else ""])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -210,6 +240,18 @@ class RegisterForm(PersonFields):
 
 class CorrectForm(PersonFields):
     pass
+
+
+class AddMemberForm(FlaskForm):
+    """Someone of a household already here, arriving later: joins it, at the household's address.
+    Made with prefix="member", so its fields do not clash with the correction form's on the page."""
+    name = _name_field(_l("Name"), extra=[keyable])
+    name_kana = _name_field(_l("Name in kana"), required=False)
+    birth_date = StringField(_l("Date of birth"), filters=[_strip],
+                             validators=[InputRequired(message=_l("Enter the date of birth.")), birth_date])
+    sex = ChoiceField(_l("Sex"), choices=_choices(SEX_LABELS, SEXES),
+                      validators=[InputRequired(message=_l("Choose one."))])
+    needs = MultiCheckboxField(_l("Needs (要配慮)"), choices=_choices(NEED_LABELS, NEEDS_CODES))
 
 
 class TransferForm(FlaskForm):

@@ -1,6 +1,6 @@
 """The staff tablet's words: Flask-Babel with its own domain "staff", so its catalogs
 (kiosk/translations/<lang>/LC_MESSAGES/staff.po) stay apart from the evacuee screen's.
-Japanese is the default; a language without a staff catalog shows the English source text."""
+Japanese is the default, also for any language the staff catalogs do not have."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,9 +20,13 @@ _l = lazy_gettext
 
 
 def select_locale() -> str:
-    """The language chosen with one tap (kept in the session, or a `lang` cookie), else Japanese."""
-    lang = session.get("lang") or request.cookies.get("lang")
-    return lang if lang else DEFAULT_LANGUAGE
+    """The language chosen with one tap (kept in the session, or a `lang` cookie), else Japanese.
+    The cookie may be another app's on the same host (HQ's public pages set lang=easy, say): a
+    language without a staff catalog is Japanese, never an unknown locale (a 500 on every page)."""
+    for lang in (session.get("lang"), request.cookies.get("lang")):
+        if lang in STAFF_LANGUAGES:
+            return lang
+    return DEFAULT_LANGUAGE
 
 
 STAY_LABELS = {"in_shelter": _l("In the shelter"), "at_home": _l("At home"), "in_car": _l("In a car")}

@@ -2,20 +2,26 @@
 paper 避難者カード, correct, check out, transfer, link an IC card, mark never-disclose (lead)."""
 from __future__ import annotations
 
+import secrets
 import sqlite3
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from evac.card.mynumber import CardError
 from evac.events import NEEDS_CODES, STAY_TYPES, Person
-from evac.whereabouts import CHECKED_IN
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT
 
 from .. import staff_store
 from ..db import get_store
 from ..store import KioskError
+from . import refusals
 from .auth import guard, lead_required, not_saved_message
-from .forms import ActionForm, CorrectForm, NeverDiscloseForm, RegisterForm, TransferForm
+from .forms import (
+    MEMBER_ROWS_OPEN, ActionForm, AddMemberForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm,
+    RegisterForm, TransferForm,
+)
 from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
@@ -36,8 +42,10 @@ def roster():
     stay = stay if stay in STAY_TYPES else ""
     everyone = staff_store.roster(store, _shelter())
     rows = staff_store.search(everyone, query, need, stay)
+    # A name searched for may be someone checked out from here: shown apart, to check in again.
+    left = staff_store.search(staff_store.checked_out(store, _shelter()), query) if query else []
     return render_template("staff/roster.html", rows=rows, total=len(everyone), query=query, need=need, stay=stay,
-                           need_labels=NEED_LABELS, stay_labels=STAY_LABELS,
+                           left=left, need_labels=NEED_LABELS, stay_labels=STAY_LABELS,
                            shelter_name=store.shelter_name(_shelter()))
 
 
@@ -48,7 +56,12 @@ def _person_or_404(key: str) -> staff_store.RosterRow:
     return row
 
 
-def _person_page(row, form=None, transfer=None, status=200, not_saved=""):
+def _member_form(**kw) -> AddMemberForm:
+    # Its own field names (prefix) beside the correction form; the blueprint's guard checks the CSRF token.
+    return AddMemberForm(prefix="member", meta={"csrf": False}, **kw)
+
+
+def _person_page(row, form=None, transfer=None, status=200, not_saved="", member=None, member_not_saved=""):
     store = get_store()
     invalid = form is not None  # the correction form came back with errors
     if form is None:
@@ -58,9 +71,21 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved=""):
     _transfer_choices(transfer, row)
     return render_template("staff/person.html", row=row, form=form, transfer=transfer, action=ActionForm(),
                            never=NeverDiscloseForm(formdata=None, never_disclose=row.profile.never_disclose),
-                           here=row.entry.where.state == CHECKED_IN and row.entry.where.shelter_id == _shelter(),
+                           here=_here(row), left_here=_left_here(row),
+                           check_in_again=CheckInAgainForm(formdata=None),
+                           member=member or _member_form(formdata=None), member_not_saved=member_not_saved,
+                           household=staff_store.household(get_store(), row),
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
-                           need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved), status
+                           need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved,
+                           refresh_to=url_for(".person", key=row.key)), status
+
+
+def _here(row) -> bool:
+    return row.entry.where.state == CHECKED_IN and row.entry.where.shelter_id == _shelter()
+
+
+def _left_here(row) -> bool:
+    return row.entry.where.state == CHECKED_OUT and row.entry.where.shelter_id == _shelter()
 
 
 def _form_data(row) -> dict:
@@ -83,9 +108,18 @@ def _transfer_choices(form: TransferForm, row) -> None:
         for sid, name, kind in rows]
 
 
+@bp.get("/alive")
+def alive():
+    """Someone is typing on a staff page (static/staff/idle.js): the guard has noted the use."""
+    return "", 204
+
+
 @bp.get("/person/<key>")
 def person(key: str):
-    return _person_page(_person_or_404(key))
+    row = _person_or_404(key)
+    if row.key != key:  # an old link to someone whose identity was corrected since
+        return redirect(url_for(".person", key=row.key))
+    return _person_page(row)
 
 
 @bp.post("/person/<key>")
@@ -107,7 +141,7 @@ def correct(key: str):
             message = t("Someone with this name, date of birth and address is already in this shelter's "
                         "records. Nothing was saved.")
         else:
-            message = t("This could not be saved: %(reason)s", reason=str(exc))
+            message = t("This could not be saved: %(reason)s", reason=refusals.why(exc))
         for field in (form.name, form.birth_date, form.address):
             field.errors = [*field.errors, message]
         return _person_page(row, form=form, status=422)
@@ -125,9 +159,17 @@ def correct(key: str):
 def register():
     form = RegisterForm()
     if request.method == "GET":
-        return render_template("staff/register.html", form=form)
+        held = session.pop("held_form", None)
+        pairs = held and current_app.extensions["staff_held_forms"].take(held)
+        if pairs:  # the card typed before the idle log-out, as it was: staff check it and send it
+            form = RegisterForm(formdata=MultiDict(pairs))
+            return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, kept=True)
+        form.once.data = secrets.token_urlsafe(16)
+        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form)
+    if not form.once.data:  # a page from before the one-time id, or a tampered one: a new id
+        form.once.data = secrets.token_urlsafe(16)
     if not form.validate():
-        return render_template("staff/register.html", form=form, invalid=True), 422
+        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, invalid=True), 422
     address = form.address.data or ""
     persons = [Person(form.name.data, form.birth_date.data, form.sex.data, address, form.name_kana.data or "")]
     members = [m.form for m in form.members if not m.form.is_blank()]
@@ -137,30 +179,108 @@ def register():
             get_store(), _shelter(), persons, stay_type=form.stay_type.data, needs=form.needs.data,
             contact_phone=form.contact_phone.data or "", home_damage=form.home_damage.data,
             household_members=form.household_members.data, consent=form.consent.data,
-            family_code=form.family_code.data or "", member_needs=[m.needs.data or [] for m in members])
+            family_code=form.family_code.data or "", member_needs=[m.needs.data or [] for m in members],
+            once=form.once.data)
+    except staff_store.SentTwice as done:
+        flash(t("This card was sent twice: it was saved once, the first time. Nothing was saved again."), "ok")
+        return redirect(url_for(".person", key=done.keys[0]))
     except KioskError as exc:
         if "twice" in str(exc):
             form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
         else:
-            form.name.errors = [*form.name.errors, t("This could not be saved: %(reason)s", reason=str(exc))]
-        return render_template("staff/register.html", form=form, invalid=True), 422
+            form.name.errors = [*form.name.errors, t("This could not be saved: %(reason)s",
+                                                     reason=refusals.why(exc))]
+        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, invalid=True), 422
     except sqlite3.Error as exc:
         # The form comes back as typed: a whole 避難者カード is not lost to a full disk.
-        return render_template("staff/register.html", form=form, not_saved=not_saved_message(exc)), 503
+        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form,
+                               not_saved=not_saved_message(exc)), 503
     flash(t("Checked in: %(names)s.", names="、".join(p.name for p in persons)), "ok")
     return redirect(url_for(".person", key=keys[0]))
+
+
+@bp.post("/register/hold")
+def hold_register():
+    """The card page lay unused for the idle time while half typed (static/staff/idle.js sends it
+    here): the tablet logs out, and the card is kept for the next log-in."""
+    from .auth import timed_out_now
+    return timed_out_now()
 
 
 @bp.post("/person/<key>/checkout")
 def checkout(key: str):
     row = _person_or_404(key)
-    if row.entry.where.state != CHECKED_IN or row.entry.where.shelter_id != _shelter():
+    if _left_here(row) and request.form.get("confirm") == "yes":  # the same tap arriving twice
+        flash(t("%(name)s is already checked out; nothing was changed.", name=row.person.name), "info")
+        return redirect(url_for(".person", key=row.key))
+    if not _here(row):
         flash(t("%(name)s is not checked in at this shelter; nothing was changed.", name=row.person.name), "error")
-        return redirect(url_for(".person", key=key))
+        return redirect(url_for(".person", key=row.key))
+    form = CheckOutForm()
+    if form.confirm.data != "yes":
+        # One tap on the wrong row must not take someone off the roster: ask, without JavaScript.
+        # (Its idle reload goes to the person's page: the check-out address takes no GET.)
+        return render_template("staff/checkout_confirm.html", row=row, form=CheckOutForm(formdata=None),
+                               refresh_to=url_for(".person", key=row.key))
     p = row.person
     get_store().check_out(p.name, p.birth_date, p.address)
-    flash(t("Checked out: %(name)s.", name=p.name), "ok")
-    return redirect(url_for(".roster"))
+    flash(t("Checked out: %(name)s. If this was a mistake, check them in again below.", name=p.name), "ok")
+    return redirect(url_for(".person", key=row.key))
+
+
+@bp.post("/person/<key>/add-member")
+def add_member(key: str):
+    """Someone of this person's household arrives later: one household, not two."""
+    row = _person_or_404(key)
+    form = _member_form()
+    if not _here(row):
+        flash(t("%(name)s is not checked in at this shelter; nothing was changed.", name=row.person.name), "error")
+        return redirect(url_for(".person", key=row.key))
+    if not form.validate():
+        return _person_page(row, member=form, status=422)
+    member = Person(form.name.data, form.birth_date.data, form.sex.data, row.person.address,
+                    form.name_kana.data or "")
+    try:
+        new_key = staff_store.add_to_household(get_store(), _shelter(), row, member, form.needs.data or [])
+    except staff_store.AlreadyKnown as known:
+        if known.entry.household_id and known.entry.household_id == row.entry.household_id and _here(
+                staff_store.RosterRow(known.key, known.entry)):
+            # The same form sent twice: the first one added them.
+            flash(t("%(name)s is already checked in with this household; nothing was changed.",
+                    name=member.name), "info")
+            return redirect(url_for(".person", key=known.key))
+        form.name.errors = [*form.name.errors, t(
+            "%(name)s is already in this kiosk's records. Nothing was saved: open their page from the roster "
+            "search and check them in there, so that what they told before is kept.", name=member.name)]
+        return _person_page(row, member=form, status=422)
+    except sqlite3.Error as exc:
+        return _person_page(row, member=form, status=503, member_not_saved=not_saved_message(exc))
+    flash(t("%(name)s joined the household of %(first)s and is checked in.", name=member.name,
+            first=row.person.name), "ok")
+    return redirect(url_for(".person", key=new_key))
+
+
+@bp.post("/person/<key>/checkin")
+def check_in_again(key: str):
+    """Undo a check-out from here (or someone back the next day): a check-in only, under their
+    household; the consent, details and needs recorded before stay as they are."""
+    row = _person_or_404(key)
+    if _here(row):  # the same tap arriving twice
+        flash(t("%(name)s is already checked in here; nothing was changed.", name=row.person.name), "info")
+        return redirect(url_for(".person", key=row.key))
+    if not _left_here(row):
+        flash(t("%(name)s was not checked out from this shelter; nothing was changed.", name=row.person.name),
+              "error")
+        return redirect(url_for(".person", key=row.key))
+    form = CheckInAgainForm()
+    if not form.validate():
+        flash(t("Nothing was saved. Choose where they stay."), "error")
+        return redirect(url_for(".person", key=row.key))
+    get_store().check_in(_shelter(), [row.person], stay_type=form.stay_type.data,
+                         household_id=row.entry.household_id)
+    flash(t("Checked in again: %(name)s. Their consent, details and needs are as before.", name=row.person.name),
+          "ok")
+    return redirect(url_for(".person", key=row.key))
 
 
 @bp.post("/person/<key>/transfer")
@@ -193,9 +313,14 @@ def ic_link(key: str):
     try:
         token = tapped_ic_token()
     except CardError as exc:
+        # The reader's own words are English, for logs: staff read theirs, and HQ the detail.
         message = {"no_card": t("No IC card was held to the reader. Press the button again, then hold the card "
-                                "to the reader.")}.get(exc.code, t("The card reader is not available (%(why)s).",
-                                                                      why=exc.message))
+                                "to the reader."),
+                   "card_removed": t("The card could not be read. Press the button again and hold the card still "
+                                     "on the reader."),
+                   "busy": t("The card reader is busy with another card. Wait a moment, then press the button "
+                             "again.")}.get(exc.code) or t("The IC card reader is not available. Tell HQ this "
+                                                           "detail: %(why)s", why=exc.message)
         flash(message, "error")
         return redirect(url_for(".person", key=key))
     p = row.person

@@ -14,6 +14,7 @@ from evac.hlc import wall_ms
 from .. import staff_store
 from ..db import get_store
 from ..store import HQ_CLOCK_TOLERANCE_MS
+from . import times
 from .auth import guard, lead_required
 from .forms import ShelterStatusForm, WithdrawForm
 from .i18n import (
@@ -90,7 +91,7 @@ def record(event: dict) -> dict:
     """A record of the event log as staff read it: what it is, whom it is about, when it was written."""
     person = event.get("person")
     hlc = event.get("hlc")
-    when = (dt.datetime.fromtimestamp(wall_ms(hlc) / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
+    when = (times.local(dt.datetime.fromtimestamp(wall_ms(hlc) / 1000, dt.timezone.utc))
             if isinstance(hlc, int) and hlc > 0 else "")
     kind = event.get("type")
     return {"what": str(EVENT_LABELS.get(kind, kind if isinstance(kind, str) else "?")),
@@ -111,7 +112,8 @@ def _summary_page(form: ShelterStatusForm, status: int = 200, withdraw_form: Wit
                            refusal=refusal, refused=refusal and record(refusal.event),
                            withdraw_form=withdraw_form or WithdrawForm(formdata=None),
                            is_lead=current_user.is_lead,
-                           withdrawn=[(w, record(w.event)) for w in store.withdrawn()]), status
+                           withdrawn=[(w, record(w.event)) for w in store.withdrawn()],
+                           refresh_to=url_for(".summary")), status  # also after a POST: its address takes no GET
 
 
 @bp.get("/summary")
@@ -198,7 +200,7 @@ def _label(column: str, value):
 def roster_csv():
     rows = staff_store.roster(get_store(), _shelter())
     text = staff_store.roster_csv(rows, _header(), _label)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
+    stamp = times.now().strftime("%Y%m%d-%H%M")
     return Response(text.encode("utf-8"), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="roster-{_shelter()}-{stamp}.csv"',
         "Cache-Control": "no-store"})
@@ -210,4 +212,4 @@ def roster_print():
     rows = staff_store.roster(store, _shelter())
     return render_template("staff/print.html", rows=rows, header=_header(), label=_label,
                            columns=staff_store.CSV_COLUMNS, shelter_name=store.shelter_name(_shelter()),
-                           printed_at=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"))
+                           printed_at=times.local(times.now()))
