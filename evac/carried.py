@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 FORMAT = "yaizu-evac-carried-records"
 VERSION = 1
-MAX_FILE_BYTES = 256 * 2**20   # days of a large shelter's events are a few MB
+MAX_FILE_BYTES = 64 * 2**20   # a week of a large shelter's records is a few MB (20,000 check-ins: 4.5 MB)
+# What every file a kiosk writes starts with: a wrong file (a hazard layer, a photo) is told apart
+# before it is parsed, which would take memory many times its size.
+_MARK = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"format"\s*:\s*"' + FORMAT.encode() + rb'"')
 
 
 class CarriedFileError(ValueError):
@@ -46,13 +50,19 @@ def read_carried_file(data: bytes) -> CarriedRecords:
     """The envelope of a carried file, checked; raises CarriedFileError saying what is wrong."""
     if len(data) > MAX_FILE_BYTES:
         raise CarriedFileError(f"the file is larger than a kiosk's records can be ({len(data)} bytes)")
+    if not _MARK.match(data[:200]):
+        raise CarriedFileError("the file is not a kiosk's records (it does not start with the format mark "
+                               f"'{FORMAT}'; write it with `evac kiosk carry` or the staff tablet)")
     try:
-        envelope = json.loads(data.decode("utf-8"))
+        envelope = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise CarriedFileError("the file is not a kiosk's records (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise CarriedFileError(f"the file is not a kiosk's records, or it was cut short (not JSON: {exc.msg}, "
                                f"at character {exc.pos})") from None
+    except (RecursionError, ValueError):   # nested beyond reason, or a number of thousands of digits
+        raise CarriedFileError("the file is not a kiosk's records (damaged: its contents are not what a "
+                               "kiosk writes)") from None
     if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
         raise CarriedFileError("the file is not a kiosk's records (it lacks the format mark "
                                f"'{FORMAT}'; write it with `evac kiosk carry` or the staff tablet)")

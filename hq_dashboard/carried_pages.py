@@ -37,13 +37,13 @@ def upload():
         data = form.file.data.read()
         try:
             result = apply_carried(db.session, data, (form.token.data or "").strip() or None)
+            applied, last_hlc = result.applied, result.last_hlc
         except CarriedRefused as exc:
-            error = exc.message
-        else:
-            if result.last_hlc:
-                current_app.extensions["hlc"].receive(result.last_hlc)
-            if result.applied:
-                notify.after_change(current_app._get_current_object())   # news for families who asked
+            error, applied, last_hlc = exc.message, exc.applied, exc.last_hlc
+        if last_hlc:
+            current_app.extensions["hlc"].receive(last_hlc)
+        if applied:
+            notify.after_change(current_app._get_current_object())   # news for families who asked
     elif request.method == "POST":
         error = " ".join(m for ms in form.errors.values() for m in ms)
     status = 422 if error else 200

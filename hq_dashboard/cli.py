@@ -169,6 +169,21 @@ def enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def move_kiosk(args: argparse.Namespace) -> int:
+    from evac.cli import CommandError
+
+    from .db import db
+    from .enrollment import EnrollmentError, move_kiosk as move
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            before, after = move(db.session, args.kiosk, args.shelter)
+        except EnrollmentError as exc:
+            raise CommandError(str(exc)) from None
+    print(f"kiosk {args.kiosk} now belongs to {after} (was {before}); it hears so with its next configuration")
+    return 0
+
+
 def revoke(args: argparse.Namespace) -> int:
     from . import prereg
     from .db import db
@@ -279,6 +294,8 @@ def import_records(args: argparse.Namespace) -> int:
         try:
             result = apply_carried(db.session, data, args.token)
         except CarriedRefused as exc:
+            if exc.applied and notify.enabled(app):
+                notify.send_due(app, db.session)   # what was applied is news for families all the same
             raise CommandError(f"{args.file}: {exc.message}") from None
         if result.applied and notify.enabled(app):
             notify.send_due(app, db.session)   # news for families who asked, before this command ends
@@ -326,6 +343,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("--shelter", required=True)
     p.set_defaults(func=enroll)
+    p = sub.add_parser("move-kiosk", help="a kiosk carried to another shelter now belongs there")
+    p.add_argument("--db")
+    p.add_argument("kiosk", help="the kiosk's id (the part of its token before the dot)")
+    p.add_argument("--shelter", required=True)
+    p.set_defaults(func=move_kiosk)
     p = sub.add_parser("revoke-prereg", help="cancel a pre-registered household's QR")
     p.add_argument("--db")
     p.add_argument("household")
@@ -361,6 +383,6 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(func=import_pfif)
     p = sub.add_parser("import-records", help="a kiosk's records carried by hand (evac kiosk carry), applied as a sync")
     p.add_argument("--db")
-    p.add_argument("--token", help="the kiosk's token, for a file from a kiosk that ran without HQ")
+    p.add_argument("--token", help="the kiosk's token, for a file that holds none (or one HQ does not take)")
     p.add_argument("file")
     p.set_defaults(func=import_records)

@@ -42,6 +42,20 @@ def enroll_kiosk(session: Session, shelter_id: str) -> str:
     return token
 
 
+def move_kiosk(session: Session, kiosk_id: str, shelter_id: str) -> tuple[str, str]:
+    """A kiosk carried to another shelter now belongs there: (from, to).  The kiosk hears it with its
+    next configuration; its people were always counted where it checked them in."""
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise EnrollmentError(f"no kiosk {kiosk_id!r} is enrolled at HQ (kiosk ids are the part of the token "
+                              "before the dot, as on the dashboard)")
+    if session.get(Shelter, shelter_id) is None:
+        raise EnrollmentError(f"no shelter with id {shelter_id!r} at HQ")
+    before, kiosk.shelter_id = kiosk.shelter_id, shelter_id
+    session.commit()
+    return before, shelter_id
+
+
 def authenticate(session: Session, authorization: str | None) -> Kiosk:
     """The enrolled kiosk behind an `Authorization: Bearer <token>` header."""
     if not authorization or not authorization.startswith("Bearer "):

@@ -289,13 +289,14 @@ def _parse_batch(raw_events: Any) -> list[Event]:
     return events
 
 
-def _lock_kiosk(conn: Connection, kiosk_id: str) -> dict[str, Any]:
+def _lock_kiosk(conn: Connection, kiosk_id: str, heard: bool = True) -> dict[str, Any]:
     # Writing first takes SQLite's write lock before anything is read, and the
     # advisory lock serialises batches on PostgreSQL: two kiosks checking in
-    # the same person at once must not create two persons.
+    # the same person at once must not create two persons.  `heard`: the kiosk itself
+    # is speaking (a sync), not a file carried from it, which says nothing of its network now.
     lock_merge(conn)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id)
-                 .values(last_sync_at=dt.datetime.now(dt.timezone.utc)))
+                 .values(last_sync_at=dt.datetime.now(dt.timezone.utc) if heard else kiosks_t.c.last_sync_at))
     row = conn.execute(select(kiosks_t).where(kiosks_t.c.id == kiosk_id)).first()
     if row is None:
         raise BatchRejected(403, "unknown_kiosk", "this kiosk is not enrolled at HQ")
@@ -319,11 +320,16 @@ def _check_sequence(conn: Connection, kiosk: dict, events: list[Event]) -> tuple
     seen = [ev for ev in events if ev.seq <= high]
     fresh = [ev for ev in events if ev.seq > high]
     if seen:
-        stored = dict(conn.execute(
-            select(events_t.c.seq, events_t.c.body)
-            .where(events_t.c.device_id == device, events_t.c.seq.between(seen[0].seq, seen[-1].seq))).all())
+        stored = {seq: (hlc, body) for seq, hlc, body in conn.execute(
+            select(events_t.c.seq, events_t.c.hlc, events_t.c.body)
+            .where(events_t.c.device_id == device, events_t.c.seq.between(seen[0].seq, seen[-1].seq)))}
         for ev in seen:
-            if stored.get(ev.seq) != canonical_json(ev.to_wire()):
+            hlc, body = stored.get(ev.seq, (None, None))
+            if ev.type == WITHDRAWN and hlc == ev.hlc:
+                # The lead withdrew a record HQ had already taken (from a file carried by hand, or after HQ
+                # was fixed): HQ keeps the record, and the placeholder changes nothing.
+                continue
+            if body != canonical_json(ev.to_wire()):
                 raise BatchRejected(409, "conflicting_event",
                                     f"event {ev.seq} differs from the event {ev.seq} HQ already holds "
                                     "for this kiosk; a kiosk's events can never change", seq=ev.seq)
@@ -356,14 +362,15 @@ def _shelters_named(ev: Event) -> tuple[str, ...]:
     return named + (ev.data["to_shelter_id"],) if ev.type == TRANSFER else named
 
 
-def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any) -> BatchResult:
-    """Apply a kiosk's batch inside the caller's transaction.  Raises BatchRejected, applying nothing."""
+def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any, by_hand: bool = False) -> BatchResult:
+    """Apply a kiosk's batch inside the caller's transaction.  Raises BatchRejected, applying nothing.
+    `by_hand`: the batch comes from a file carried from the kiosk, not from the kiosk over the network."""
     if device_id in RESERVED_DEVICE_IDS:
         raise BatchRejected(422, "reserved_device_id",
                             f"'{device_id}' is HQ's own event stream; a kiosk database cannot use this id "
                             "(give the kiosk a new database, or another id)")
     events = _parse_batch(raw_events)
-    kiosk = _lock_kiosk(conn, kiosk_id)
+    kiosk = _lock_kiosk(conn, kiosk_id, heard=not by_hand)
     if kiosk["device_id"] is None:
         taken = conn.execute(select(kiosks_t.c.id).where(kiosks_t.c.device_id == device_id)).first()
         if taken:

@@ -36,14 +36,20 @@ def test_a_carried_file_says_what_it_is_and_reads_back():
 
 
 @pytest.mark.parametrize("data, words", [
-    (b"\xff\xfe binary", "not UTF-8 text"),
+    (b"\xff\xfe binary", "does not start with the format mark"),
+    (b'{"format":"yaizu-evac-carried-records","version":1,"x":"\xff"}', "not UTF-8 text"),
     (b'{"format": "yaizu-evac-carried-records", "version": 1, "events": [', "cut short"),
-    (b'{"type": "FeatureCollection"}', "lacks the format mark"),
+    (b'{"type": "FeatureCollection", "format": "yaizu-evac-carried-records"}', "does not start with the format"),
+    (b'["format", "yaizu-evac-carried-records"]', "does not start with the format mark"),
     (b'{"format": "yaizu-evac-carried-records", "version": 2}', "update HQ's software"),
     (b'{"format": "yaizu-evac-carried-records", "version": 1, "events": []}', "which kiosk database"),
     (b'{"format": "yaizu-evac-carried-records", "version": 1, "device_id": "k", "events": {}}', "not a list"),
     (b'{"format": "yaizu-evac-carried-records", "version": 1, "device_id": "k", "token": 5, "events": []}',
      "token is not text"),
+    # damaged or made to hurt: nested beyond reason, a number of thousands of digits
+    (b'{"format":"yaizu-evac-carried-records","version":1,"x":' + b"[" * 100000 + b"]" * 100000 + b"}", "damaged"),
+    (b'{"format":"yaizu-evac-carried-records","version":1,"n":' + b"9" * 5000 + b"}", "damaged"),
+    (b'{"type": "FeatureCollection", "features": []}', "does not start with the format mark"),
 ])
 def test_what_is_not_a_kiosks_file_is_refused_in_words(data, words):
     with pytest.raises(CarriedFileError, match=re.escape(words)):
@@ -88,13 +94,13 @@ def test_a_carried_file_goes_in_batches_and_a_bad_record_stops_it_where_it_is(hq
     with hq_app.app_context():
         with pytest.raises(CarriedRefused) as refused:
             apply_carried(db.session, carried_file(store.device_id, bad, token))
-    assert refused.value.applied == 1000
-    assert "HQ refuses records 1001–1100 of the file (counted from record 1001): event 50 of the batch" in str(refused.value)
-    assert "the 1000 new record(s) before them are applied; applying the file again is safe" in str(refused.value)
-    assert hq_occupancy(hq_client) == {"H001": 1000}        # the first batch whole, nothing of the second
+    assert refused.value.applied == 1049
+    assert "HQ refuses record 1050 of the kiosk: event 50 of the batch" in str(refused.value)
+    assert "the 1049 new record(s) before it are applied; applying the file again is safe" in str(refused.value)
+    assert hq_occupancy(hq_client) == {"H001": 1049}        # everything before the refused record
     with hq_app.app_context():
         fixed = apply_carried(db.session, carried_file(store.device_id, events, token))
-    assert (fixed.applied, fixed.duplicates, fixed.acked_seq) == (100, 1000, 1100)
+    assert (fixed.applied, fixed.duplicates, fixed.acked_seq) == (51, 1049, 1100)
     assert hq_occupancy(hq_client) == {"H001": 1100}
 
 
@@ -118,10 +124,67 @@ def test_hq_refuses_a_file_it_cannot_trust_and_applies_nothing(hq_app, hq_client
         changed[1]["person"]["name"] = "津田 華子"
         with pytest.raises(CarriedRefused, match="differs from the event 2 HQ already holds"):
             apply_carried(db.session, carried_file(store.device_id, changed, token))
-        # Another kiosk's token on this kiosk's file: one token, one kiosk database.
-        with pytest.raises(CarriedRefused, match="already enrolled under another token"):
-            apply_carried(db.session, carried_file(store.device_id, events, enroll("H002")))
+        # Another kiosk's token (of the same shelter) on this kiosk's file: one token, one kiosk database.
+        with pytest.raises(CarriedRefused, match="already enrolled under another token .this token belongs to "
+                                                 "another kiosk: use the token of the kiosk that wrote the file"):
+            apply_carried(db.session, carried_file(store.device_id, events, enroll("H001")))
     assert hq_occupancy(hq_client) == {"H001": 2} and counts(hq_app) == (2, 2)
+
+
+def test_a_token_of_another_kiosk_is_not_bound_to_the_file_and_the_files_own_token_comes_first(
+        hq_app, hq_client, enroll, tmp_path):
+    # Several kiosks may be enrolled; a token typed at HQ that belongs to a kiosk at another shelter would
+    # bind that kiosk to this database for good and lock the real kiosk out when the network returns.
+    from hq_dashboard.models import Kiosk
+    mine, other = enroll("H001"), enroll("H002")
+    store = _kiosk_with(tmp_path, FAMILY)
+    with hq_app.app_context():
+        with pytest.raises(CarriedRefused, match="enrolled at H002 and never heard from, but the file's check-ins "
+                                                 "are at H001: use the token of the kiosk that wrote the file"):
+            apply_carried(db.session, carried_file(store.device_id, store.events_after(0)), other)
+        assert db.session.get(Kiosk, other.split(".")[0]).device_id is None
+        # A file with its own token: that one is used, whatever is typed.
+        result = apply_carried(db.session, carried_file(store.device_id, store.events_after(0), mine), other)
+        assert result.kiosk_id == mine.split(".")[0] and result.applied == 2
+        # A carried file says nothing of the kiosk's network: the dashboard's silence alert stays.
+        assert db.session.get(Kiosk, result.kiosk_id).last_sync_at is None
+
+
+def test_a_record_withdrawn_after_hq_took_it_from_a_file_does_not_stop_the_sync(hq_app, hq_client, enroll, tmp_path):
+    # HQ refused record 3 over the network once; HQ was fixed and took it from a carried file; the lead,
+    # who could not know, withdrew it on the tablet.  The placeholder is a duplicate, HQ keeps the record.
+    from evac.events import withdrawal
+    from tests.test_hq_sync_api import post
+    token = enroll("H001")
+    store = _kiosk_with(tmp_path, FAMILY)
+    store.check_in("H001", [Person("津田 三郎", "1980-03-03", "male", "焼津市本町1-1")])
+    events = store.events_after(0)
+    with hq_app.app_context():
+        apply_carried(db.session, carried_file(store.device_id, events, token))
+    placeholder = withdrawal(events[2], "H001", "HQ refused it")
+    answer = post(hq_client, token, store.device_id, events[:2] + [placeholder])
+    assert answer.status_code == 200 and answer.get_json()["acked_seq"] == 3, answer.get_json()
+    assert hq_occupancy(hq_client) == {"H001": 3}
+    changed = json.loads(json.dumps(events[2]))
+    changed["person"]["name"] = "津田 四郎"          # anything else that differs is still refused
+    assert post(hq_client, token, store.device_id, events[:2] + [changed]).status_code == 409
+
+
+def test_a_kiosk_moved_to_another_shelter_is_moved_at_hq(tmp_path):
+    import sqlite3
+    hq_db = tmp_path / "hq.sqlite3"
+    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    token = run_evac("hq", "enroll-kiosk", "--db", str(hq_db), "--shelter", "H001").stdout.strip()
+    kiosk_id = token.split(".")[0]
+    moved = run_evac("hq", "move-kiosk", "--db", str(hq_db), kiosk_id, "--shelter", "H002")
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.startswith(f"kiosk {kiosk_id} now belongs to H002 (was H001)")
+    with sqlite3.connect(hq_db) as conn:
+        assert conn.execute("SELECT shelter_id FROM kiosks WHERE id = ?", (kiosk_id,)).fetchone() == ("H002",)
+    for args, words in [((kiosk_id, "--shelter", "Z999"), "no shelter with id 'Z999'"),
+                        (("KNOPE", "--shelter", "H002"), "no kiosk 'KNOPE' is enrolled at HQ")]:
+        refused = run_evac("hq", "move-kiosk", "--db", str(hq_db), *args)
+        assert refused.returncode == 2 and words in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_a_file_from_a_kiosk_that_ran_without_hq_takes_a_token_given_at_hq(hq_app, hq_client, enroll, tmp_path):
