@@ -295,6 +295,13 @@ def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer,
     return answer, person, flagged
 
 
+def protection_digests(key: bytes, forms: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """Keyed digests of identity forms: how HQ tells every kiosk whom never to show behind a household QR
+    or an IC card, without sending anyone's name.  A kiosk compares the digests of whom it is shown."""
+    return frozenset(hmac.new(key, f"protected\x1f{form}\x1f{born}".encode(), "sha256").hexdigest()[:32]
+                     for form, born in forms)
+
+
 def protected_forms(people: Iterable[tuple[frozenset, bool]]) -> frozenset:
     """Every identity form (identity_forms) protection reaches, from (forms, never_disclose) of each record.
 

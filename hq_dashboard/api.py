@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from evac.disclosure import protection_digests
 from evac.events import IC_TOKEN_RE
 
 from . import notify, prereg, safety
@@ -119,7 +120,13 @@ def _config_version() -> str:
     shelters = db.session.scalar(select(func.count()).select_from(Shelter))
     # The IC-card token key too (a digest of it): kiosks must hash cards as HQ does from the next sync.
     ic_key = hashlib.sha256(_ic_token_key().encode()).hexdigest()
-    return hashlib.sha256(json.dumps([sorted(keys), revoked, shelters, ic_key]).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([sorted(keys), revoked, shelters, ic_key, _protected()]).encode()).hexdigest()[:16]
+
+
+def _protected() -> list[str]:
+    """Whom no kiosk may show behind a household QR or an IC card (災対法 §86-15): never-disclose reaches
+    every shelter, not only the one whose staff set it, so no kiosk answers differently for them."""
+    return sorted(protection_digests(bytes.fromhex(_ic_token_key()), safety.protected_identities(db.session)))
 
 
 @bp.get("/kiosk/config")
@@ -131,7 +138,7 @@ def kiosk_config():
         "kiosk_id": kiosk.id, "shelter_id": kiosk.shelter_id, "acked_seq": kiosk.high_seq,
         "hlc": _hlc().tick(), "config_version": _config_version(),
         "prereg_keys": prereg.public_keys(db.session), "revoked": prereg.revoked_ids(db.session),
-        "ic_token_key": _ic_token_key(),
+        "ic_token_key": _ic_token_key(), "protected": _protected(),
         "shelters": [{"id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind,
                       "address": s.address, "capacity": s.capacity, "lat": s.lat, "lon": s.lon}
                      for s in shelters],

@@ -109,7 +109,7 @@ def qr_checkin():
     except QRRejected as exc:
         return jsonify({"error": exc.reason, "message": exc.message}), 422
     # 災対法 §86-15: a QR (no PIN) checks no never-disclose member in; said as any case for staff is
-    if any(store.is_protected(m.name, m.birth_date, household.address) for m in household.members):
+    if any(store.is_protected(m.name, m.birth_date, household.address, m.name_kana) for m in household.members):
         raise KioskError("this household cannot be checked in from its QR code; staff check it in")
     events = store.check_in_prereg(current_app.config["SHELTER_ID"], household, body.get("stay_type", "in_shelter"))
     return jsonify({**_confirmation(events), "household_id": household.household_id,
@@ -208,6 +208,11 @@ def ic_tap():
     except CardError as exc:
         return jsonify({"error": exc.code, "message": exc.message}), 422
     store, shelter = get_store(), current_app.config["SHELTER_ID"]
+    holder = store.ic_holder(token)
+    if holder is not None and store.is_protected(holder.person.name, holder.person.birth_date,
+                                                 holder.person.address, holder.person.name_kana):
+        # 災対法 §86-15: the card may be in the abuser's hands; answered as a card linked to no one
+        raise KioskError("this IC card is not linked to anyone yet; please ask staff")
     if store.is_linked(token):
         action, event = store.tap_ic(token, shelter)
     else:

@@ -178,7 +178,8 @@ def _identified(ident: Identified):
         # lets them be checked in, out or moved on from it; only a My Number card read with its PIN
         # (the person themself) or staff can.
         store = get_store()
-        ident.protected = tuple(store.is_protected(p.name, p.birth_date, p.address) for p in ident.persons)
+        ident.protected = tuple(store.is_protected(p.name, p.birth_date, p.address, p.name_kana)
+                                for p in ident.persons)
     token = _ids().put(ident)
     here = _where(ident.persons, ident.protected)
     return jsonify({"token": token, "source": ident.source, "disclosure": ident.disclosure,
@@ -260,8 +261,12 @@ def ic():
                         "code": exc.code}), 422
     except KioskError:
         raise FormErrors({"ic": _("IC cards cannot be used at this kiosk yet. Please ask staff.")})
-    entry = get_store().ic_holder(token)
-    if entry is None:
+    store = get_store()
+    entry = store.ic_holder(token)
+    # A card may be in anyone's hands: a never-disclose holder's card is answered as no one's (災対法 §86-15),
+    # as HQ and every other kiosk answer it.
+    if entry is None or store.is_protected(entry.person.name, entry.person.birth_date, entry.person.address,
+                                           entry.person.name_kana):
         raise FormErrors({"ic": _("This IC card is not linked to anyone yet. Please ask staff.")})
     return _identified(Identified("ic", [entry.person], [()], entry.household_id))
 
@@ -375,9 +380,6 @@ def checkin():
 def _checkin(body: dict):
     ident, persons, present = _held(body)
     errors: dict[str, str] = {}
-    if any(ident.protected[i] for i in present if i < len(ident.protected)):
-        # the same words as any other check-in that staff must make: they do not say why
-        raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     extra = body.get("members") or []
     if not isinstance(extra, list) or len(extra) + len(persons) > MAX_MEMBERS:
         raise FormErrors({"members": _("Too many people for one check-in. Please ask staff.")})
@@ -418,8 +420,10 @@ def _checkin(body: dict):
     if errors:
         raise FormErrors(errors)
     store = get_store()
-    if any(store.is_protected(p.name, p.birth_date, p.address) for p in persons[len(present):]):
-        # a never-disclose person typed in by hand, by whoever holds a card or QR of the household
+    # After every other check, so that the answer tells nothing more than any refusal staff must handle.
+    if any(ident.protected[i] for i in present if i < len(ident.protected)) or \
+            any(store.is_protected(p.name, p.birth_date, p.address) for p in persons[len(present):]):
+        # a never-disclose person behind a QR or IC card, or typed in by hand by whoever holds one
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from evac.disclosure import identity_forms, protection_digests
 from evac.events import (
     CHECKIN, CHECKOUT, CONSENT, CORRECTION, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER,
     WITHDRAWN, Event, InvalidEvent, Person, canonical_json, parse_event, withdrawal,
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS corrected_keys (old_key TEXT PRIMARY KEY, new_key TEX
 -- People under never-disclose (DV/stalker protection) as this kiosk knows them: a check-in on the
 -- screen, by QR or typed in keeps the protection, and only a lead lifts it (set_never_disclose).
 CREATE TABLE IF NOT EXISTS protected (person_key TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS protected_forms (digest TEXT PRIMARY KEY);
 -- Records HQ refused for good, withdrawn by the shelter lead: the original body, kept here, while
 -- the events row at the same seq holds a `withdrawn` placeholder that HQ takes in its place.
 CREATE TABLE IF NOT EXISTS withdrawn_events (
@@ -242,6 +244,11 @@ class KioskStore:
                 self._set_meta("enrolled_shelter", config["shelter_id"])
             if config.get("ic_token_key"):
                 self._set_meta("ic_token_key", config["ic_token_key"])
+            protected = config.get("protected")
+            if isinstance(protected, list):   # never-disclose set at any shelter (evac.disclosure.protection_digests)
+                self.db.execute("DELETE FROM protected_forms")
+                self.db.executemany("INSERT OR IGNORE INTO protected_forms(digest) VALUES (?)",
+                                    [(d,) for d in protected if isinstance(d, str)])
 
     def config_version(self) -> str:
         return self._meta("config_version") or ""
@@ -386,9 +393,17 @@ class KioskStore:
             else:
                 self.db.execute("DELETE FROM protected WHERE person_key = ?", (key,))
 
-    def is_protected(self, name: str, birth_date: str, address: str) -> bool:
+    def is_protected(self, name: str, birth_date: str, address: str, name_kana: str = "") -> bool:
+        """Never-disclose: set on this kiosk for this person, or (as HQ last said) anywhere for anyone
+        sharing a name form, in kanji or kana, and the birth date with them."""
         key = self.current_key(person_key(name, birth_date, address))
-        return self.db.execute("SELECT 1 FROM protected WHERE person_key = ?", (key,)).fetchone() is not None
+        if self.db.execute("SELECT 1 FROM protected WHERE person_key = ?", (key,)).fetchone() is not None:
+            return True
+        key_hex = self._meta("ic_token_key")
+        if not key_hex or self.db.execute("SELECT 1 FROM protected_forms LIMIT 1").fetchone() is None:
+            return False
+        digests = protection_digests(bytes.fromhex(key_hex), identity_forms(name, name_kana, birth_date))
+        return any(self.db.execute("SELECT 1 FROM protected_forms WHERE digest = ?", (d,)).fetchone() for d in digests)
 
     def current_key(self, key: str) -> str:
         """The roster key of whoever `key` names now (itself, unless staff corrected that identity)."""

@@ -88,37 +88,6 @@ def _person(member):
     return Person(member.name, member.birth_date, member.sex, FAMILY.address, member.name_kana, member.prereg_id)
 
 
-def test_a_linked_ic_card_of_a_protected_person_says_not_here_and_moves_nobody(tmp_path, in_background):
-    pytest.importorskip("nfc")
-    from evac.ictoken import ic_token
-    from kiosk import create_app
-    from kiosk.card_emulator import NfcUdpFelica
-    from kiosk.store import KioskStore
-    from tests.conftest import free_udp_port
-    device = f"udp:127.0.0.1:{free_udp_port()}"
-    db = tmp_path / "kiosk.sqlite3"
-    client = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True, "IC_READER": True,
-                         "NFC_DEVICE": device, "CARD_WAIT": 5}).test_client()
-    store = KioskStore(db)
-    try:
-        store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in store.shelter_list()],
-                            "ic_token_key": "11" * 32})
-        idm = bytes.fromhex("0114B3A1C2D3E4F7")
-        person = _person(FAMILY.members[1])
-        store.check_in("H031", [person])
-        store.link_ic(ic_token(idm, store.ic_token_key()), person.name, person.birth_date, person.address)
-        _protect(store, FAMILY.members[1])
-        before = store.last_seq
-        in_background(NfcUdpFelica(idm, device))
-        body = client.post("/screen/ic?lang=en", json={}).get_json()
-        assert [(p["name"], p["here"]) for p in body["persons"]] == [("焼津 花子", False)]
-        resp = client.post("/screen/leave?lang=en", json={"token": body["token"], "present": [0]})
-        assert resp.status_code == 422 and "present" in resp.get_json()["errors"]
-        assert store.last_seq == before
-    finally:
-        store.close()
-
-
 # -- 2. an identification lives while it is used --------------------------------------------------
 
 class Clock:
@@ -387,3 +356,75 @@ def test_a_wrong_pin_with_tries_unknown_and_two_cards_are_said_plainly(kiosk):
         assert card_message(CardError("two_cards", "x"), "pin").startswith("複数の読み取り機にカードが")
     with kiosk.application.test_request_context("/screen/card?lang=en"):
         assert card_message(CardError("wrong_secret", "x", None), "pin") == "That number is not right."
+
+
+# -- never-disclose reaches every kiosk (HQ's configuration), so no kiosk answers differently ------------
+
+def test_protection_set_at_one_shelter_reaches_every_kiosk_through_hq(kiosk, hq_app, hq_client, enroll):
+    # The household QR is in the abuser's hands; staff at shelter A protected Hanako.  At shelter B's kiosk
+    # (kiosk, H031) the same QR must not show, check in or probe her either.
+    from tests.test_hq_sync_api import post
+    from tests.wire import KioskStream
+    hanako = FAMILY.members[1]
+    a = KioskStream("kiosk-shelter-a", shelter_id="H001")
+    # kiosk A had her under another address (where she stays now): protection goes by name and birth date
+    her = {"name": "焼津　花子", "birth_date": hanako.birth_date, "sex": hanako.sex, "address": "静岡市葵区1-1"}
+    a.checkin(her)
+    a.add("consent", her, {"consent": "none", "never_disclose": True})
+    token_a, token_b = enroll("H001"), enroll("H031")
+    config_b = lambda: hq_client.get("/api/v1/kiosk/config", headers={"Authorization": f"Bearer {token_b}"}).get_json()
+    unprotected = config_b()
+    assert post(hq_client, token_a, "kiosk-shelter-a", a.events).status_code == 200
+    config = config_b()
+    assert config["protected"] and not any("花子" in d for d in config["protected"])  # digests, never names
+    assert config["config_version"] != unprotected["config_version"]   # kiosks fetch it at their next sync
+    keys = kiosk.store.prereg_keys()   # this test's QR signing key stands in for HQ's
+    kiosk.store.apply_config({**config, "prereg_keys": keys})
+    before = kiosk.store.last_seq
+    body = kiosk.post("/screen/qr?lang=en", json={"qr": sign(FAMILY, KEY)}).get_json()
+    assert [(p["name"], p["here"]) for p in body["persons"]] == [("焼津 太郎", False), ("焼津 花子", False)]
+    # A bad field is said first, whether she is protected or not: nothing tells the two apart but the end.
+    bad = kiosk.post("/screen/checkin?lang=en", json={"token": body["token"], "present": [1], "needs": [[]],
+                                                      **CHECKIN, "disclosure": "family", "family_code": "ab"})
+    assert bad.status_code == 422 and list(bad.get_json()["errors"]) == ["family_code"]
+    refused = kiosk.post("/screen/checkin?lang=en", json={"token": body["token"], "present": [1], "needs": [[]],
+                                                          **CHECKIN})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"form": "This could not be saved. Please ask staff."}
+    assert kiosk.store.last_seq == before
+    # Taro alone is checked in as before.
+    assert kiosk.post("/screen/checkin?lang=en", json={"token": body["token"], "present": [0], "needs": [[]],
+                                                       **CHECKIN}).status_code == 201
+
+
+def test_a_protected_holders_ic_card_is_answered_as_no_ones_and_writes_nothing(in_background, tmp_path):
+    # Through nfcpy's own stack on its udp device, as tests/test_ic_tokens.py taps cards.
+    pytest.importorskip("nfc")
+    from evac.ictoken import ic_token
+    from kiosk import create_app
+    from kiosk.card_emulator import NfcUdpFelica
+    from kiosk.store import KioskStore
+    from tests.conftest import free_udp_port
+    idm, hanako = bytes.fromhex("0114B3A1C2D3E4F6"), FAMILY.members[1]
+    device = f"udp:127.0.0.1:{free_udp_port()}"
+    db = tmp_path / "kiosk.sqlite3"
+    client = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True, "NFC_DEVICE": device,
+                         "CARD_WAIT": 5}).test_client()
+    store = KioskStore(db)
+    store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in store.shelter_list()],
+                        "ic_token_key": "ab" * 32})
+    store.check_in("H031", [_person(hanako)])
+    store.link_ic(ic_token(idm, store.ic_token_key()), hanako.name, hanako.birth_date, FAMILY.address,
+                  shelter_id="H031")
+    _protect(store, hanako)
+    before = store.last_seq
+    card = in_background(NfcUdpFelica(idm, device))
+    try:
+        tap = client.post("/api/ic/tap")
+        assert tap.status_code == 422 and "not linked to anyone yet" in tap.get_json()["message"], tap.get_json()
+        shown = client.post("/screen/ic?lang=en", json={})
+        assert shown.status_code == 422
+        assert shown.get_json()["errors"] == {"ic": "This IC card is not linked to anyone yet. Please ask staff."}
+    finally:
+        card.stop()
+    assert store.last_seq == before   # she stays checked in; nothing was written
