@@ -7,12 +7,13 @@ time an answer takes says nothing either.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import json
 import secrets
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -182,29 +183,41 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
     return received.answer, received.access_key
 
 
-def receive_inquiry(session: Session, raw: object, client: str) -> Received:
-    """As receive, also saying whether a family code was given that opened nothing."""
+def receive_inquiry(session: Session, raw: object, client: str,
+                    may_try_code: Callable[[Inquiry], bool] | None = None) -> Received:
+    """As receive, also saying whether a family code was given that opened nothing.  `may_try_code`
+    counts a family code against its person's budget before it is compared; over it, the code is not
+    compared and the inquiry waits for staff like one without a code (a family is never turned away)."""
     inquiry = parse_inquiry(raw)
+    unchecked = bool(inquiry.family_code) and may_try_code is not None and not may_try_code(inquiry)
+    if unchecked:
+        inquiry = dataclasses.replace(inquiry, family_code="")
     candidates = _candidates(session, inquiry)
     answer, person_facts, flagged = answer_now(inquiry, [f for _, f in candidates])
     person_id = next((p.id for p, f in candidates if f is person_facts), None) if person_facts else None
     key = secrets.token_urlsafe(18)
-    row = InquiryRow(
-        id=secrets.token_hex(6).upper(), access_hash=hashlib.sha256(key.encode()).hexdigest(), created_at=_now(),
-        client=client[:64], inquirer_name=inquiry.inquirer_name, inquirer_address=inquiry.inquirer_address,
-        inquirer_contact=inquiry.inquirer_contact, relationship=inquiry.relationship, reason=inquiry.reason,
-        sought_name=inquiry.sought_name, sought_birth_date=inquiry.sought_birth_date,
-        sought_address=inquiry.sought_address, family_code_given=bool(inquiry.family_code),
-        person_id=person_id, flagged=flagged, notify_email=inquiry.notify_email,
-        status="pending_review" if answer.pending_review else "answered",
-        answer=json.dumps(answer.to_json(), ensure_ascii=False), review_note="")
-    session.add(row)
-    audit(session, row.id, "inquirer", "received", client=client, relationship=inquiry.relationship,
-           inquirer=inquiry.inquirer_name, sought=inquiry.sought_name, birth_date=inquiry.sought_birth_date,
-           family_code_given=bool(inquiry.family_code),
-           **({"family_code_hash": family_code_hash(session, inquiry.family_code)} if inquiry.family_code else {}))
-    audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
+    # The reads above end here: on SQLite a read snapshot carried into a write fails when another
+    # writer committed in between, and a write begun before one_writer (an autoflush, the family-code
+    # key made on first use) can wait on a writer that waits on it.  All writing is inside one_writer.
+    session.rollback()
     with one_writer(session.get_bind()):
+        code_hash = family_code_hash(session, inquiry.family_code) if inquiry.family_code else None
+        row = InquiryRow(
+            id=secrets.token_hex(6).upper(), access_hash=hashlib.sha256(key.encode()).hexdigest(), created_at=_now(),
+            client=client[:64], inquirer_name=inquiry.inquirer_name, inquirer_address=inquiry.inquirer_address,
+            inquirer_contact=inquiry.inquirer_contact, relationship=inquiry.relationship, reason=inquiry.reason,
+            sought_name=inquiry.sought_name, sought_birth_date=inquiry.sought_birth_date,
+            sought_address=inquiry.sought_address, family_code_given=bool(inquiry.family_code) or unchecked,
+            person_id=person_id, flagged=flagged, notify_email=inquiry.notify_email,
+            status="pending_review" if answer.pending_review else "answered",
+            answer=json.dumps(answer.to_json(), ensure_ascii=False), review_note="")
+        session.add(row)
+        audit(session, row.id, "inquirer", "received", client=client, relationship=inquiry.relationship,
+              inquirer=inquiry.inquirer_name, sought=inquiry.sought_name, birth_date=inquiry.sought_birth_date,
+              family_code_given=bool(inquiry.family_code) or unchecked,
+              **({"family_code_hash": code_hash} if code_hash else {}),
+              **({"family_code_not_checked": "too many family codes for this person this hour"} if unchecked else {}))
+        audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
         session.commit()
     return Received(_public(row), key, bool(inquiry.family_code) and not family_code_opens(inquiry, person_facts))
 

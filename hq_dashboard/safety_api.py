@@ -4,12 +4,14 @@ Rate-limited (Flask-Limiter) per client, so nobody can walk the city's list of
 names and birth dates; per client and person sought, counting only inquiries
 that were valid, so one frightened family member cannot flood staff with the
 same question while other families asking about the same person are never
-locked out; and per person sought for wrong family codes only, so nobody can
-guess a family's code from many addresses.
+locked out; and family codes per person sought from every address, counted before they are
+compared, so nobody can guess a family's code from many addresses or many requests at once (over that
+budget a code is not compared: the inquiry waits for staff).
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
+from limits import parse as parse_limit
 
 from evac.events import parse_birth_date
 from evac.identity import normalize_name
@@ -49,7 +51,7 @@ def per_client_and_person() -> str:
     return current_app.config["SAFETY_RATE_PER_PERSON"]
 
 
-def per_person_wrong_family_codes() -> str:
+def per_person_family_codes() -> str:
     return current_app.config.get("SAFETY_RATE_FAMILY_CODE", current_app.config["SAFETY_RATE_PER_PERSON"])
 
 
@@ -62,28 +64,27 @@ def received(response) -> bool:
     return response.status_code == 201
 
 
-def family_code_refused(response) -> bool:
-    return response.status_code == 201 and bool(g.get("family_code_refused"))
-
-
-def _sent_no_family_code() -> bool:
-    body = request.get_json(silent=True)
-    return not (isinstance(body, dict) and body.get("family_code"))
+def may_try_family_code(inquiry) -> bool:
+    """One more family code tried for the person sought, from any address, counted before it is compared:
+    guesses sent at the same moment cannot slip past the budget, and a right code counts too (it cannot
+    be told from a guess before it is compared).  Over the budget the code is not compared and the
+    inquiry waits for staff (safety.receive_inquiry): nobody guesses on, no family is turned away."""
+    item = parse_limit(per_person_family_codes())
+    return limiter.limiter.hit(item, "safety-family-code", person_sought_key(inquiry.sought_name,
+                                                                             inquiry.sought_birth_date))
 
 
 @bp.post("/inquiries")
 @limiter.shared_limit(_per_client, scope="safety-inquiry-client")
 @limiter.shared_limit(per_client_and_person, scope="safety-inquiry-client-person",
                       key_func=lambda: client_and(sought_person_key()), deduct_when=received)
-@limiter.shared_limit(per_person_wrong_family_codes, scope="safety-family-code", key_func=sought_person_key,
-                      exempt_when=_sent_no_family_code, deduct_when=family_code_refused)
 def create_inquiry():
     body = request.get_json(silent=True)
     if body is None:
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry must be a JSON object",
                         "fields": {"inquiry": "the inquiry must be a JSON object"}}), 400
     try:
-        answer, key, g.family_code_refused = safety.receive_inquiry(db.session, body, request.remote_addr or "")
+        answer, key, _ = safety.receive_inquiry(db.session, body, request.remote_addr or "", may_try_family_code)
     except safety.InvalidInquiry as exc:
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry is not complete or not valid",
                         "fields": exc.errors}), 422

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from evac.events import FAMILY_CODE_LEN
@@ -16,9 +16,7 @@ from . import form_errors, safety, self_report
 from .dashboard import jst
 from .db import db
 from .limits import limiter
-from .safety_api import (
-    client_and, family_code_refused, per_client_and_person, per_person_wrong_family_codes, person_sought_key, received,
-)
+from .safety_api import client_and, may_try_family_code, per_client_and_person, person_sought_key, received
 
 bp = Blueprint("safety_pages", __name__, url_prefix="/safety")
 
@@ -91,12 +89,10 @@ def form():
 @limiter.shared_limit(lambda: current_app.config["SAFETY_RATE_PER_CLIENT"], scope="safety-inquiry-client")
 @limiter.shared_limit(per_client_and_person, scope="safety-inquiry-client-person",
                       key_func=lambda: client_and(_form_person_key()), deduct_when=received)
-@limiter.shared_limit(per_person_wrong_family_codes, scope="safety-family-code", key_func=_form_person_key,
-                      exempt_when=lambda: not request.form.get("family_code"), deduct_when=family_code_refused)
 def submit():
     try:
-        answer, key, g.family_code_refused = safety.receive_inquiry(
-            db.session, _inquiry_from_form(request.form), request.remote_addr or "")
+        answer, key, _ = safety.receive_inquiry(
+            db.session, _inquiry_from_form(request.form), request.remote_addr or "", may_try_family_code)
     except safety.InvalidInquiry as exc:
         return inquiry_page(request.form, form_errors.translate_all(exc.errors)), 422
     return _answer_page(answer, key), 201
