@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from itsdangerous import BadSignature, URLSafeSerializer
-from limits import parse_many
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from evac.staff_lockout import StaffLockout
 
 from . import notify, safety
 from .db import db
@@ -68,51 +68,29 @@ def _login_failed(response) -> bool:
 # staff out of their own desks.  (The kiosk's staff log-in works the same way: kiosk/staff/auth.py.)
 
 BROWSER_COOKIE = "hq_staff_browser"
-BROWSER_NAMES = 20
-
-
-def _browser_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="hq-staff-browser")
+LOCKOUT = StaffLockout("hq-staff", salt="hq-staff-browser")
 
 
 def _browser() -> dict:
-    try:
-        mark = _browser_signer().loads(request.cookies.get(BROWSER_COOKIE, ""))
-    except BadSignature:
-        mark = None
-    if isinstance(mark, dict) and isinstance(mark.get("id"), str) and isinstance(mark.get("names"), list):
-        return mark
-    return {"id": None, "names": []}
+    return LOCKOUT.mark(current_app.secret_key, request.cookies.get(BROWSER_COOKIE, ""))
 
 
 def _remember_browser(response, name: str) -> None:
-    mark = _browser()
-    names = [n for n in mark["names"] if n != name][-(BROWSER_NAMES - 1):] + [name]
-    response.set_cookie(BROWSER_COOKIE, _browser_signer().dumps({"id": mark["id"] or secrets.token_urlsafe(16),
-                                                                 "names": names}),
+    response.set_cookie(BROWSER_COOKIE, LOCKOUT.remembered(current_app.secret_key,
+                                                           request.cookies.get(BROWSER_COOKIE, ""), name),
                         max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
-
-
-def _under(limits_text: str, *key: str) -> bool:
-    return all(limiter.limiter.test(item, *key) for item in parse_many(limits_text))
 
 
 def _name_refused(name: str) -> bool:
     config = current_app.config
-    if _under(config["STAFF_LOGIN_NAME_LIMIT"], "hq-staff-name", name):
-        return False
-    mark = _browser()
-    own = name in mark["names"] and mark["id"]
-    return not (own and _under(config["STAFF_LOGIN_BROWSER_LIMIT"], "hq-staff-name-browser", name, mark["id"]))
+    return LOCKOUT.refused(limiter.limiter, name, _browser(), config["STAFF_LOGIN_NAME_LIMIT"],
+                           config["STAFF_LOGIN_BROWSER_LIMIT"])
 
 
 def _count_failure(name: str) -> None:
-    config, mark = current_app.config, _browser()
-    for item in parse_many(config["STAFF_LOGIN_NAME_LIMIT"]):
-        limiter.limiter.hit(item, "hq-staff-name", name)
-    if mark["id"]:
-        for item in parse_many(config["STAFF_LOGIN_BROWSER_LIMIT"]):
-            limiter.limiter.hit(item, "hq-staff-name-browser", name, mark["id"])
+    config = current_app.config
+    LOCKOUT.count_failure(limiter.limiter, name, _browser(), config["STAFF_LOGIN_NAME_LIMIT"],
+                          config["STAFF_LOGIN_BROWSER_LIMIT"])
 
 
 @functools.cache

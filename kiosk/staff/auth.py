@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import math
-import secrets
 import sqlite3
 import time
 from urllib.parse import quote, urlsplit
@@ -21,11 +20,10 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
-from itsdangerous import BadSignature, URLSafeSerializer
-from limits import parse_many
 from wtforms import ValidationError
 
 from evac.events import InvalidEvent
+from evac.staff_lockout import StaffLockout
 
 from .. import disk_failure, staff_store
 from ..db import get_store
@@ -263,52 +261,30 @@ def _login_failed(response) -> bool:
 # elsewhere cannot lock the lead out of her own tablet, and a new address or browser gains nothing.
 
 TABLET_COOKIE = "staff_tablet"
-TABLET_NAMES = 20  # a shared tablet remembers this many staff names
-
-
-def _tablet_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="staff-tablet")
+LOCKOUT = StaffLockout("staff", salt="staff-tablet")
 
 
 def _tablet() -> dict:
     """This browser's tablet mark: a random id and the names that have logged in on it."""
-    try:
-        mark = _tablet_signer().loads(request.cookies.get(TABLET_COOKIE, ""))
-    except BadSignature:
-        mark = None
-    if isinstance(mark, dict) and isinstance(mark.get("id"), str) and isinstance(mark.get("names"), list):
-        return mark
-    return {"id": None, "names": []}
+    return LOCKOUT.mark(current_app.secret_key, request.cookies.get(TABLET_COOKIE, ""))
 
 
 def _remember_tablet(response, name: str) -> None:
-    mark = _tablet()
-    names = [n for n in mark["names"] if n != name][-(TABLET_NAMES - 1):] + [name]
-    response.set_cookie(TABLET_COOKIE, _tablet_signer().dumps({"id": mark["id"] or secrets.token_urlsafe(16),
-                                                               "names": names}),
+    response.set_cookie(TABLET_COOKIE, LOCKOUT.remembered(current_app.secret_key, request.cookies.get(TABLET_COOKIE, ""),
+                                                          name),
                         max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
-
-
-def _under(limits_text: str, *key: str) -> bool:
-    return all(limiter.limiter.test(item, *key) for item in parse_many(limits_text))
 
 
 def _name_refused(name: str) -> bool:
     config = current_app.config
-    if _under(config["STAFF_LOGIN_NAME_LIMIT"], "staff-name", name):
-        return False
-    mark = _tablet()
-    own_tablet = name in mark["names"] and mark["id"]
-    return not (own_tablet and _under(config["STAFF_LOGIN_TABLET_LIMIT"], "staff-name-tablet", name, mark["id"]))
+    return LOCKOUT.refused(limiter.limiter, name, _tablet(), config["STAFF_LOGIN_NAME_LIMIT"],
+                           config["STAFF_LOGIN_TABLET_LIMIT"])
 
 
 def _count_failure(name: str) -> None:
-    config, mark = current_app.config, _tablet()
-    for item in parse_many(config["STAFF_LOGIN_NAME_LIMIT"]):
-        limiter.limiter.hit(item, "staff-name", name)
-    if mark["id"]:
-        for item in parse_many(config["STAFF_LOGIN_TABLET_LIMIT"]):
-            limiter.limiter.hit(item, "staff-name-tablet", name, mark["id"])
+    config = current_app.config
+    LOCKOUT.count_failure(limiter.limiter, name, _tablet(), config["STAFF_LOGIN_NAME_LIMIT"],
+                          config["STAFF_LOGIN_TABLET_LIMIT"])
 
 
 @bp.route("/login", methods=["GET", "POST"])
