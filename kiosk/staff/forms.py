@@ -163,14 +163,18 @@ class MemberForm(Form):
         return ok
 
 
-class PersonFields(FlaskForm):
-    """The fields of the 避難者カード shared by hand registration and correction."""
+class IdentityFields(FlaskForm):
+    """Who someone is: name, kana, birth date and sex, as every form about one person asks them."""
     name = _name_field(_l("Name"), extra=[keyable])
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip],
                              validators=[InputRequired(message=_l("Enter the date of birth.")), birth_date])
     sex = ChoiceField(_l("Sex"), choices=_choices(SEX_LABELS, SEXES),
                       validators=[InputRequired(message=_l("Choose one."))])
+
+
+class PersonFields(IdentityFields):
+    """The fields of the 避難者カード shared by hand registration and correction."""
     address = StringField(_l("Address"), filters=[_strip],
                           validators=[Length(max=MAX_ADDRESS, message=_l("At most %(max)d characters.")),
                                       storable])
@@ -242,15 +246,9 @@ class CorrectForm(PersonFields):
     pass
 
 
-class AddMemberForm(FlaskForm):
+class AddMemberForm(IdentityFields):
     """Someone of a household already here, arriving later: joins it, at the household's address.
     Made with prefix="member", so its fields do not clash with the correction form's on the page."""
-    name = _name_field(_l("Name"), extra=[keyable])
-    name_kana = _name_field(_l("Name in kana"), required=False)
-    birth_date = StringField(_l("Date of birth"), filters=[_strip],
-                             validators=[InputRequired(message=_l("Enter the date of birth.")), birth_date])
-    sex = ChoiceField(_l("Sex"), choices=_choices(SEX_LABELS, SEXES),
-                      validators=[InputRequired(message=_l("Choose one."))])
     needs = MultiCheckboxField(_l("Needs (要配慮)"), choices=_choices(NEED_LABELS, NEEDS_CODES))
 
 
