@@ -434,8 +434,12 @@ def add_to_household(store: KioskStore, shelter_id: str, row: RosterRow, member:
     if pr.household_members:
         details["household_members"] = pr.household_members
     drafts.append({**base, "type": DETAILS, "data": details})
-    # The household's consent, never its protection: only a lead marks someone never-disclose.
-    drafts.append({**base, "type": CONSENT, "data": _consent_data(pr.consent, pr.family_code, False)})
+    # The household's consent, never its protection: only a lead marks someone never-disclose.  Nor the
+    # consent of a protected person (災対法 §86-15): a family code that finds her child finds her shelter.
+    if pr.never_disclose:
+        drafts.append({**base, "type": CONSENT, "data": _consent_data("none", "", False)})
+    else:
+        drafts.append({**base, "type": CONSENT, "data": _consent_data(pr.consent, pr.family_code, False)})
     store.append(drafts)
     return key
 

@@ -388,6 +388,19 @@ def test_a_member_arriving_later_joins_the_household(app, store):
     assert again.status_code == 302 and store.last_seq == seq
 
 
+def test_a_member_joining_a_protected_persons_household_takes_no_family_code(app, store):
+    # 災対法 §86-15: the household's family code would find her child, and so her shelter.
+    client = logged_in(app)
+    url = _register_card(client)  # Jiro and Momo, one household, consent 'family' with a code
+    jiro = staff_store.person(store, url.rsplit("/", 1)[1])
+    staff_store.set_never_disclose(store, SHELTER, jiro, True)
+    resp = _add_member(client, url)
+    assert resp.status_code == 302, resp.text
+    ume = staff_store.person(store, resp.headers["Location"].rsplit("/", 1)[1])
+    assert (ume.profile.consent, ume.profile.family_code) == ("none", "")
+    assert ume.entry.household_id == jiro.entry.household_id
+
+
 def test_a_household_of_one_gets_its_household_id_when_someone_joins(app, store):
     store.check_in(SHELTER, [TARO])
     client = logged_in(app)
