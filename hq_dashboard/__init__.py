@@ -38,8 +38,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Safety inquiries (Flask-Limiter syntax): per client address, and per person sought.
         # Per address only a ceiling against one runaway script: on the day, a shelter's Wi-Fi or a
         # carrier's NAT puts dozens of families behind one address, each asking, checking and
-        # self-reporting (30 a minute refused the 31st family).  Guessing about one person is held
-        # back by the per-person limit, which does not care how many addresses ask.
+        # self-reporting (30 a minute refused the 31st family).  Per person sought the limit is per
+        # address too (so nobody can lock a family out by asking often); guessing a family code is held
+        # back per person from every address (safety_api.may_try_family_code).
         SAFETY_RATE_PER_CLIENT="600 per minute",
         SAFETY_RATE_PER_PERSON="10 per hour",
         PERMANENT_SESSION_LIFETIME=8 * 3600,   # a staff shift

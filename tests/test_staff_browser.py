@@ -276,6 +276,28 @@ def test_typing_a_long_card_is_use_and_the_card_is_saved(chromium, staff_kiosk, 
     assert kiosk.foreign_requests() == []
 
 
+def test_a_refused_card_left_untouched_is_kept_across_the_idle_log_out(chromium, staff_kiosk, monkeypatch):
+    """A card shown again with its errors (staff went to ask the evacuee the missing birth date) holds
+    what was typed: left untouched past the idle limit it is kept for the next log-in, not wiped."""
+    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", "0.05")
+    kiosk = staff_kiosk(seed)
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+    page.goto(kiosk.url + "/staff/register")
+    page.fill("#name", "焼津 五郎")
+    page.fill("#address", "焼津市本町5-5")
+    page.click("button.primary")             # no birth date: shown again with the error
+    assert page.input_value("#name") == "焼津 五郎"
+    page.wait_for_url(lambda u: "/staff/login?next=" in u, timeout=30_000)
+    assert "入力中のカードは保持しています" in page.inner_text("main")
+    page.fill("#name", "sato")
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    assert page.input_value("#name") == "焼津 五郎" and page.input_value("#address") == "焼津市本町5-5"
+    page.context.close()
+    assert kiosk.foreign_requests() == []
+
+
 def test_link_an_ic_card_from_the_tablet(chromium, staff_kiosk, in_background):
     """Staff press the button on the person's page; the next card held to the kiosk's reader is theirs."""
     pytest.importorskip("nfc")

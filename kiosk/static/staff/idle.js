@@ -19,7 +19,10 @@
   // A 避難者カード typed into and then left: it goes to the server to be kept for the next log-in
   // (kiosk/staff/held.py) instead of being wiped by the reload.  Nothing is saved that way.
   const card = document.getElementById("card-form");
-  let typedOnCard = false;
+  // A card shown again holding what was typed (refused, not saved for a full disk, or kept across a
+  // log-out) is as worth keeping as one typed into on this page.
+  let typedOnCard = !!card && Array.from(card.querySelectorAll("input:not([type=hidden]), textarea"))
+    .some((field) => (field.type === "checkbox" || field.type === "radio") ? false : field.value.trim() !== "");
 
   function timeUp() {
     if (card && typedOnCard && card.dataset.hold) {
@@ -36,6 +39,12 @@
   }
 
   function used(event) {
+    if (Date.now() - lastPing >= idleMs) {
+      // The server has not heard from this page for its whole idle limit: it has logged the tablet
+      // out, or will at this request.  Keep the card rather than ping into the log-out.
+      timeUp();
+      return;
+    }
     restart();
     // A tap is use, but usually a link or a button: the page it opens tells the server.  Typing
     // stays on the page, so the server is told now and then.
