@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from evac.capacity import capacity_from_area
@@ -63,9 +63,10 @@ def import_file(session: Session, path: Path | str, *, area_per_person_m2: float
                 f"{path.name}: unknown file type {suffix or '(no extension)'}; HQ imports site lists as .csv and "
                 "hazard layers as .geojson/.json or .shp (also inside a .zip)")
         session.commit()
-    except SQLAlchemyError as exc:
+    except (DataError, IntegrityError) as exc:
         # A value the database refuses (one the row checks did not foresee): the whole file is
-        # refused, as one transaction, in words rather than a traceback.
+        # refused, as one transaction, in words rather than a traceback.  A database that fails
+        # otherwise (locked, gone) is not the file's fault, and says so itself.
         session.rollback()
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
         raise ImportFormatError(f"{path.name}: HQ's database refused a value in the file ({reason})") from None
