@@ -136,6 +136,10 @@ class Person(db.Model):
     __table_args__ = (
         Index("ix_persons_needs", "shelter_id", "needs", "state",
               sqlite_where=text("needs != ''"), postgresql_where=text("needs != ''")),
+        # The few protected people, read with every kiosk sync (the configuration's version carries
+        # them): without it each sync would scan the whole city.  Migration 0020.
+        Index("ix_persons_protected", "birth_date",
+              sqlite_where=text("never_disclose = 1"), postgresql_where=text("never_disclose = true")),
     )
 
 

@@ -176,3 +176,23 @@ def test_prereg_keys_can_be_retired_after_0019(hq_db_url):
         db.engine.dispose()
     assert [tuple(r) for r in rows] == [("a1b2c3d4", None)]
     assert "retired_at" not in columns
+
+
+def test_the_protected_people_read_with_every_sync_have_their_own_index(hq_app):
+    """HQ's kiosk configuration (whose version every sync answer carries) reads the never-disclose people:
+    through ix_persons_protected (migration 0020), never a scan of every person in the city."""
+    from sqlalchemy import select
+
+    from hq_dashboard.models import Person
+    with hq_app.app_context():
+        born = select(Person.birth_date).where(Person.never_disclose == True)  # noqa: E712 (as safety.py asks)
+        if db.engine.dialect.name == "sqlite":
+            sql = str(born.compile(db.engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql)))
+            assert "ix_persons_protected" in plan, plan
+        else:
+            db.session.execute(db.text("SET enable_seqscan = off"))
+            sql = str(born.compile(db.engine, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(r[0] for r in db.session.execute(db.text("EXPLAIN " + sql)))
+            db.session.rollback()
+            assert "ix_persons_protected" in plan, plan
