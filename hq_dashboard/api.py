@@ -17,8 +17,8 @@ from . import notify, prereg, safety
 from .db import db, one_writer
 from .enrollment import AuthError, authenticate
 from .merge import BatchRejected, apply_batch
-from .prereg_pages import PREREG_LIMIT
 from .models import HQMeta, IcLink, Kiosk, Person, Shelter
+from .prereg_pages import PREREG_LIMIT
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -113,14 +113,15 @@ def keep_ic_token_key(session, secret: str) -> None:
             session.rollback()
 
 
-def _config_version() -> str:
+def _config_version(protected: list[str] | None = None) -> str:
     """Changes whenever what kiosks hold offline changes, so they fetch it again at once."""
     keys = prereg.public_keys(db.session)
     revoked = prereg.revoked_ids(db.session)
     shelters = db.session.scalar(select(func.count()).select_from(Shelter))
     # The IC-card token key too (a digest of it): kiosks must hash cards as HQ does from the next sync.
     ic_key = hashlib.sha256(_ic_token_key().encode()).hexdigest()
-    return hashlib.sha256(json.dumps([sorted(keys), revoked, shelters, ic_key, _protected()]).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([sorted(keys), revoked, shelters, ic_key,
+                                      _protected() if protected is None else protected]).encode()).hexdigest()[:16]
 
 
 def _protected() -> list[str]:
@@ -134,11 +135,12 @@ def kiosk_config():
     """What a kiosk needs offline: who it is, where, the shelter list, and what it checks QRs with."""
     kiosk = _kiosk()
     shelters = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars()
+    protected = _protected()   # read once: the version is made of it too
     return jsonify({
         "kiosk_id": kiosk.id, "shelter_id": kiosk.shelter_id, "acked_seq": kiosk.high_seq,
-        "hlc": _hlc().tick(), "config_version": _config_version(),
+        "hlc": _hlc().tick(), "config_version": _config_version(protected),
         "prereg_keys": prereg.public_keys(db.session), "revoked": prereg.revoked_ids(db.session),
-        "ic_token_key": _ic_token_key(), "protected": _protected(),
+        "ic_token_key": _ic_token_key(), "protected": protected,
         "shelters": [{"id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind,
                       "address": s.address, "capacity": s.capacity, "lat": s.lat, "lon": s.lon}
                      for s in shelters],
