@@ -52,12 +52,17 @@ def review_matches(row) -> list[dict]:
     return safety.for_review(db.session, row)
 
 
+def _record_id(value) -> int | None:
+    # Nothing chosen is None (safety.release asks for a choice); anything but a number is a form error.
+    return None if value in (None, "") else int(value)
+
+
 class ReviewForm(FlaskForm):
     """Staff's decision on a waiting inquiry (staff.decide): how the inquirer was confirmed and, when the
     inquiry matches several records, which one it is about.  The choice is checked by safety.release
     against the records the inquiry matches at that moment, not against the page that was shown."""
     note = StringField()
-    record = RadioField(coerce=int, validate_choice=False)
+    record = RadioField(coerce=_record_id, validate_choice=False)
 
 
 # safety.ReviewError codes, said in the staff's language (the rest stay the review's own words).
