@@ -75,7 +75,7 @@ REVIEW_MESSAGES = {
 }
 
 
-def review_error(exc: "safety.ReviewError") -> str:
+def review_error(exc: safety.ReviewError) -> str:
     return str(REVIEW_MESSAGES.get(exc.code, exc))
 
 
