@@ -44,7 +44,11 @@ class InquiryNotFound(LookupError):
 
 
 class ReviewError(ValueError):
-    pass
+    """`code` names the mistake for the staff page, which says it in the staff's language."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
 
 
 def _now() -> dt.datetime:
@@ -127,11 +131,18 @@ def family_code_hash(session: Session, code: str) -> str:
     return hmac.new(_family_code_key(session), code.casefold().encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def inquiry_and_person(session: Session, row: InquiryRow) -> tuple[Inquiry, PersonFacts | None]:
+def inquiry_and_person(session: Session, row: InquiryRow, chosen: Person | None = None
+                       ) -> tuple[Inquiry, PersonFacts | None]:
     """A kept inquiry as it was asked (with the family code, when the one given is the person's) and the
-    person it names as the city knows them now: for a release and for e-mail news, as at the first answer."""
+    person it names as the city knows them now: for a release and for e-mail news, as at the first answer.
+    `chosen`: the record staff chose among several the inquiry matches (release checked it is one)."""
     inquiry = inquiry_of(row)
-    person = matching_person(session, inquiry)
+    if chosen is not None:
+        person = _facts(session, chosen)
+    elif row.status == "released" and _released_by_choice(session, row):
+        person = _chosen_still(session, inquiry, row.person_id)
+    else:
+        person = matching_person(session, inquiry)
     if row.family_code_given and person is not None and person.family_code:
         received = session.execute(select(AuditEntry.detail).where(
             AuditEntry.inquiry_id == row.id, AuditEntry.action == "received")).scalar()
@@ -139,6 +150,22 @@ def inquiry_and_person(session: Session, row: InquiryRow) -> tuple[Inquiry, Pers
         if given and hmac.compare_digest(given, family_code_hash(session, person.family_code)):
             inquiry = inquiry_of(row, person.family_code)
     return inquiry, person
+
+
+def _released_by_choice(session: Session, row: InquiryRow) -> bool:
+    released = session.execute(select(AuditEntry.detail).where(
+        AuditEntry.inquiry_id == row.id, AuditEntry.action == "released")).scalar()
+    return "chosen_record" in json.loads(released or "{}")
+
+
+def _chosen_still(session: Session, inquiry: Inquiry, person_id: int | None) -> PersonFacts | None:
+    """The record staff chose at release, while the inquiry still matches it and nobody it could mean is
+    protected: news follows that record only, never another one the inquiry has come to match since.
+    (Inquiry.person_id is re-pointed when the merge finds the chosen record and another are one.)"""
+    candidates = _candidates(session, inquiry)
+    if the_person(inquiry, [f for _, f in candidates])[1]:   # a protected person it could mean
+        return None
+    return next((f for p, f in candidates if p.id == person_id and matches(inquiry, f)), None)
 
 
 def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
@@ -164,7 +191,7 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
     if row.flagged or row.status != "pending_review":
         return []
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
-    return [{"name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
+    return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
              "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else ""}
             for p in several_matching(session, inquiry_of(row))]
 
@@ -244,25 +271,39 @@ def _for_review(session: Session, inquiry_id: str) -> InquiryRow:
     return row
 
 
-def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str) -> dict:
-    """Staff confirmed the inquirer: release exactly the tier's information (plus what consent gives)."""
+def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
+            chosen_record: int | None = None) -> dict:
+    """Staff confirmed the inquirer: release exactly the tier's information (plus what consent gives).
+
+    When the inquiry matches several records (several_matching), staff say which one the inquirer means
+    (`chosen_record`, a Person id): it must be one of those the inquiry matches now, checked here, or
+    nothing is released.  A protected person among them leaves nothing to choose (several_matching is
+    empty), and the answer is the unknown person's, as always."""
     if not how_confirmed.strip():
         raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)")
     row = _for_review(session, inquiry_id)
-    inquiry, person = inquiry_and_person(session, row)
-    if several_matching(session, inquiry):
-        # "No information" would be false, and picking one would be a guess.
-        raise ReviewError("この照会には複数の記録が一致するため、回答していません"
-                          "（同じ人の二重登録か、同姓同名・同じ生年月日の別人）。"
-                          "一致する記録を確認し、照会者に住所などを確かめてください。"
-                          " / Several records match this inquiry (the same person recorded twice, or two people "
-                          "with the same name and birth date), so nothing was released. Check the matching records "
-                          "below and ask the inquirer for the address or other details.")
+    several = several_matching(session, inquiry_of(row))
+    if several and chosen_record is None:
+        # "No information" would be false, and picking one ourselves would be a guess.
+        raise ReviewError("several records match this inquiry (the same person recorded twice, or two people "
+                          "with the same name and birth date); nothing was released: choose the record the "
+                          "inquirer means", code="choose_record")
+    # An inquiry about a protected person offers no records to choose from (for_review), whatever is posted.
+    chosen = next((p for p in several if p.id == chosen_record), None) if not row.flagged else None
+    if chosen_record is not None and chosen is None:
+        # Forged, or the records changed since the page was shown (corrected, merged, now one or protected).
+        raise ReviewError(f"record {chosen_record} is not one of the records this inquiry matches now; "
+                          "nothing was released", code="stale_choice")
     # The person's facts as they are now, found the same way as at the first answer.
+    inquiry, person = inquiry_and_person(session, row, chosen)
     answer: Answer = answer_after_review(inquiry, person)
     row.status, row.answer = "released", json.dumps(answer.to_json(), ensure_ascii=False)
     row.reviewed_by, row.reviewed_at, row.review_note = staff, _now(), how_confirmed.strip()[:500]
-    audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown))
+    chose = {}
+    if chosen is not None:
+        row.person_id = chosen.id    # news after the release follows this record (inquiry_and_person)
+        chose = {"chosen_record": chosen.id, "matching_records": sorted(p.id for p in several)}
+    audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown), **chose)
     session.commit()
     return _public(row)
 

@@ -9,6 +9,8 @@ import datetime as dt
 
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField
 
 from evac.events import FAMILY_CODE_LEN
 
@@ -48,6 +50,33 @@ STATUS_MESSAGES = {
 def review_matches(row) -> list[dict]:
     """For the staff queue (safety/queue.html): the records a waiting inquiry matches when there are several."""
     return safety.for_review(db.session, row)
+
+
+def _record_id(value) -> int | None:
+    # Nothing chosen is None (safety.release asks for a choice); anything but a number is a form error.
+    return None if value in (None, "") else int(value)
+
+
+class ReviewForm(FlaskForm):
+    """Staff's decision on a waiting inquiry (staff.decide): how the inquirer was confirmed and, when the
+    inquiry matches several records, which one it is about.  The choice is checked by safety.release
+    against the records the inquiry matches at that moment, not against the page that was shown."""
+    note = StringField()
+    record = RadioField(coerce=_record_id, validate_choice=False)
+
+
+# safety.ReviewError codes, said in the staff's language (the rest stay the review's own words).
+REVIEW_MESSAGES = {
+    "choose_record": _l("Several records match this inquiry, so nothing was released. Ask the inquirer for the "
+                        "address or other details, choose the record they mean below, then release again."),
+    "stale_choice": _l("The record you chose is not one of the records this inquiry matches now (the records "
+                       "may have changed since this page was shown), so nothing was released. Check the inquiry "
+                       "below again before releasing."),
+}
+
+
+def review_error(exc: safety.ReviewError) -> str:
+    return str(REVIEW_MESSAGES.get(exc.code, exc))
 
 
 def _answer_page(answer: dict, key: str | None):

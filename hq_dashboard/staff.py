@@ -17,6 +17,7 @@ from . import notify, safety
 from .db import db
 from .limits import limiter
 from .models import Person, StaffUser
+from .safety_pages import ReviewForm, review_error
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 login_manager = LoginManager()
@@ -147,7 +148,7 @@ def logout():
     return redirect(url_for("staff.login"))
 
 
-def _queue_page(errors: dict | None = None, status: int = 200):
+def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | None = None):
     inquiries = safety.pending(db.session)
     # Whose consent came from the public self-report page (anyone can claim to be anyone there):
     # staff should know the person's own word is unverified before they release anything.
@@ -156,7 +157,7 @@ def _queue_page(errors: dict | None = None, status: int = 200):
     self_consent = {i.id for i in inquiries if i.person_id in persons
                     and persons[i.person_id].consent_source == "self"}
     return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {},
-                           self_consent=self_consent), status
+                           self_consent=self_consent, chosen=chosen or {}), status
 
 
 @bp.get("/inquiries")
@@ -170,14 +171,18 @@ def queue():
 def decide(inquiry_id: str, decision: str):
     if decision not in ("release", "reject"):
         abort(404)
-    note = request.form.get("note", "")
+    form = ReviewForm()
+    note = form.note.data or ""
     try:
         if decision == "release":
-            safety.release(db.session, inquiry_id, current_user.username, note)
+            if not form.validate():   # a record that is no number: not one the inquiry matches
+                raise safety.ReviewError("the chosen record is not a record id", code="stale_choice")
+            safety.release(db.session, inquiry_id, current_user.username, note, form.record.data)
         else:
             safety.reject(db.session, inquiry_id, current_user.username, note)
     except safety.ReviewError as exc:
-        return _queue_page({inquiry_id: str(exc)}, 422)
+        db.session.rollback()
+        return _queue_page({inquiry_id: review_error(exc)}, 422, {inquiry_id: form.record.data})
     if decision == "release":
         notify.after_change(current_app._get_current_object())
     flash(f"{inquiry_id}: {decision}d")
