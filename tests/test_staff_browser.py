@@ -263,14 +263,43 @@ def test_typing_a_long_card_is_use_and_the_card_is_saved(chromium, staff_kiosk, 
     page.goto(kiosk.url + "/staff/register")
     page.fill("#name", "焼津 四郎")
     page.fill("#address", "焼津市本町4-4")
-    page.wait_for_url(lambda u: "/staff/login?next=" in u, timeout=30_000)
-    assert "焼津 四郎" not in page.content() and "入力中のカードは保持しています" in page.inner_text("main")
+    page.wait_for_url(kiosk.url + "/staff/login", timeout=30_000)
+    assert "焼津 四郎" not in page.content() and "satoさんのためだけに保持" in page.inner_text("main")
     written = len(events(kiosk.db))
     page.fill("#name", "sato")
     page.fill("#password", PASSWORD)
     page.click("button.primary")
     assert page.url == kiosk.url + "/staff/register"
     assert page.input_value("#name") == "焼津 四郎" and page.input_value("#address") == "焼津市本町4-4"
+    assert page.locator("#card-kept").count() == 1 and len(events(kiosk.db)) == written
+    page.context.close()
+    assert kiosk.foreign_requests() == []
+
+
+def test_the_log_out_button_keeps_the_card_for_its_staff_member_only(chromium, staff_kiosk):
+    """Logging out with a half-typed card on screen keeps it (not saved) for the one who typed it:
+    the next person logging in on the tablet gets an empty card and never sees it."""
+    kiosk = staff_kiosk(seed)
+    page = kiosk.page(chromium)
+    log_in(page, kiosk.url, "sato")
+    page.goto(kiosk.url + "/staff/register")
+    page.fill("#name", "焼津 六郎")
+    page.fill("#address", "焼津市本町6-6")
+    written = len(events(kiosk.db))
+    page.click("header button:has-text('ログアウト')")
+    assert page.url == kiosk.url + "/staff/login"
+    words = page.inner_text("main")
+    assert "ログアウトしました" in words and "satoさんのためだけに保持" in words and "再起動すると失われます" in words
+    assert "焼津 六郎" not in page.content()
+    log_in(page, kiosk.url, "tanaka")
+    assert page.url == kiosk.url + "/staff/"
+    page.goto(kiosk.url + "/staff/register")
+    assert page.input_value("#name") == "" and "焼津 六郎" not in page.content()
+    page.click("header button:has-text('ログアウト')")   # an empty card: nothing kept, just logged out
+    assert page.url == kiosk.url + "/staff/login" and "保持" not in page.inner_text("main")
+    log_in(page, kiosk.url, "sato")
+    assert page.url == kiosk.url + "/staff/register"
+    assert page.input_value("#name") == "焼津 六郎" and page.input_value("#address") == "焼津市本町6-6"
     assert page.locator("#card-kept").count() == 1 and len(events(kiosk.db)) == written
     page.context.close()
     assert kiosk.foreign_requests() == []
@@ -288,8 +317,8 @@ def test_a_refused_card_left_untouched_is_kept_across_the_idle_log_out(chromium,
     page.fill("#address", "焼津市本町5-5")
     page.click("button.primary")             # no birth date: shown again with the error
     assert page.input_value("#name") == "焼津 五郎"
-    page.wait_for_url(lambda u: "/staff/login?next=" in u, timeout=30_000)
-    assert "入力中のカードは保持しています" in page.inner_text("main")
+    page.wait_for_url(kiosk.url + "/staff/login", timeout=30_000)
+    assert "satoさんのためだけに保持" in page.inner_text("main")
     page.fill("#name", "sato")
     page.fill("#password", PASSWORD)
     page.click("button.primary")

@@ -29,7 +29,7 @@ from .. import disk_failure, staff_store
 from ..db import get_store
 from ..store import KioskError, KioskStore
 from .forms import ActionForm, LoginForm
-from . import refusals, times
+from . import held, refusals, times
 from .i18n import STAFF_LANGUAGES, gettext as t
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
@@ -83,8 +83,7 @@ def init_auth(app: Flask) -> None:
     # failed log-ins for one name from a tablet it has logged in on, before that tablet too is refused
     # once the name is over STAFF_LOGIN_NAME_LIMIT
     app.config.setdefault("STAFF_LOGIN_TABLET_LIMIT", "5 per hour")
-    from .held import HeldForms
-    app.extensions["staff_held_forms"] = HeldForms()
+    app.extensions["staff_held_forms"] = held.HeldForms()
     login_manager.init_app(app)
     login_manager.login_view = "staff_auth.login"
     login_manager.login_message = None  # said by `guard` below, in the chosen language
@@ -145,6 +144,8 @@ def _check_login():
     if not current_user.is_authenticated:
         if idle:  # its session ended while the tablet lay unused (removed as stale, or timed out elsewhere)
             return _timed_out()
+        if request.method == "POST" and request.endpoint in KEPT_FORMS:
+            return _sent_late()
         flash(t("Please log in."), "info")
         return redirect(url_for("staff_auth.login", next=request.full_path if request.method == "GET" else None))
     if idle:
@@ -155,32 +156,69 @@ def _check_login():
     return None
 
 
-# Forms kept across the idle log-out (kiosk.staff.held): a typed 避難者カード, sent late or by the
-# page itself when its idle time ran out (static/staff/idle.js).
+# Forms kept across the end of a session (kiosk.staff.held): a typed 避難者カード, sent late or by the
+# page itself when its idle time ran out (static/staff/idle.js), or with the log-out button on its page.
 KEPT_FORMS = ("staff_roster.register", "staff_roster.hold_register")
 
 
+def keep_seconds() -> float:
+    return idle_seconds() * held.KEEP_IDLE_LIMITS
+
+
+def _held_forms() -> held.HeldForms:
+    return current_app.extensions["staff_held_forms"]
+
+
 def _hold_form() -> str | None:
+    """Keep the card this request carries for the staff member whose session it is (or was); returns
+    their name, or None if nothing was kept."""
     if request.method != "POST" or request.endpoint not in KEPT_FORMS:
+        return None
+    # Whose card: the session's, or the one that just ended on this tablet (its name stays in the
+    # signed cookie until the next log-in replaces it).
+    owner = current_user.name if current_user.is_authenticated else session.get("staff_name")
+    if not owner:
         return None
     try:
         validate_csrf(request.form.get("csrf_token"))  # only a form this tablet's own page sent
     except ValidationError:
         return None
-    return current_app.extensions["staff_held_forms"].hold(request.form.items(multi=True))
+    pairs = list(request.form.items(multi=True))
+    if not held.typed(pairs):
+        return None
+    # 'Check in' pressed after the log-out: staff believe it saved, and must be told it was not.
+    why = held.SENT if request.endpoint == "staff_roster.register" else held.LEFT
+    _held_forms().hold(owner, pairs, keep_seconds(), why)
+    return owner
+
+
+def _say_kept(owner: str | None, *, sent: bool) -> None:
+    if not owner:
+        return
+    if sent:
+        flash(t("This card was NOT saved: you had already been logged out when it was sent."), "error")
+    flash(t("The card is kept for %(name)s only, not saved: log in again as %(name)s within %(minutes)d minutes "
+            "to finish it. It is kept in this kiosk's memory only, so a restart of the kiosk loses it: keep the "
+            "paper form until it is saved.", name=owner, minutes=max(1, math.ceil(keep_seconds() / 60))), "info")
+
+
+def _sent_late():
+    """A POST from a page whose session had already ended (its keep-alive came too late, or it was
+    logged out elsewhere): nothing is saved, and a card it carries is kept for its staff member."""
+    owner = _hold_form()
+    flash(t("Please log in."), "info")
+    _say_kept(owner, sent=request.endpoint == "staff_roster.register")
+    return redirect(url_for("staff_auth.login"))
 
 
 def _timed_out():
-    held = _hold_form()
+    owner = _hold_form()
     logout_user()
     session.pop("staff_seen", None)
     minutes = current_app.config["STAFF_IDLE_MINUTES"]
     flash(t("You were logged out after %(n)d minutes without use. Please log in again.",
             n=max(1, math.ceil(minutes))), "error")
-    if held:
-        session["held_form"] = held
-        flash(t("The card you were typing is kept: log in again to finish it. Nothing was saved yet."), "info")
-        return redirect(url_for("staff_auth.login", next=url_for("staff_roster.register")))
+    _say_kept(owner, sent=request.endpoint == "staff_roster.register")
     return redirect(url_for("staff_auth.login"))
 
 
@@ -188,6 +226,17 @@ def timed_out_now():
     """The page says it lay unused for the idle time (static/staff/idle.js): log out as the guard would."""
     _end_session(current_user.session_id)
     return _timed_out()
+
+
+def logged_out_with_card():
+    """The log-out button pressed on the card page: the card on screen is kept for this staff member."""
+    owner = _hold_form()
+    _end_session(current_user.session_id)
+    logout_user()
+    session.pop("staff_seen", None)
+    flash(t("You are logged out."), "info")
+    _say_kept(owner, sent=False)
+    return redirect(url_for("staff_auth.login"))
 
 
 def _end_session(session_id: str) -> None:
@@ -312,12 +361,15 @@ def login():
             return render_template("staff/login.html", form=form, error=t(
                 "You could not be logged in: the kiosk cannot write to its disk. Staff already logged in "
                 "can still read the roster. Tell HQ.")), 503
-        kept = {k: session[k] for k in ("lang", "held_form") if k in session}
-        session.clear()  # a fresh session on log-in: nothing from before carries over but these
+        kept = {k: session[k] for k in ("lang",) if k in session}
+        session.clear()  # a fresh session on log-in: nothing from before carries over but the language
         session.update(kept)
         login_user(StaffUser(account, staff_store.LoginSession(session_id, account, int(time.time()))))
         session["staff_seen"] = int(time.time())
-        response = redirect(_safe_next(request.args.get("next")))
+        session["staff_name"] = account.name  # whose card a late POST is, after the session ends
+        # A card this staff member was typing when their session ended waits on the card page (only theirs).
+        waiting = _held_forms().waiting_for(account.name)
+        response = redirect(url_for("staff_roster.register") if waiting else _safe_next(request.args.get("next")))
         _remember_tablet(response, account.name)
         return response
     if current_user.is_authenticated:

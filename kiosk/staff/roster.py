@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 import sqlite3
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
@@ -155,21 +156,25 @@ def correct(key: str):
     return redirect(url_for(".person", key=new_key))
 
 
+def _card_page(form: RegisterForm, **words):
+    # card_page: the log-out button sends the card along, to be kept for this staff member (held.py).
+    return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, card_page=True, **words)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     form = RegisterForm()
     if request.method == "GET":
-        held = session.pop("held_form", None)
-        pairs = held and current_app.extensions["staff_held_forms"].take(held)
-        if pairs:  # the card typed before the idle log-out, as it was: staff check it and send it
-            form = RegisterForm(formdata=MultiDict(pairs))
-            return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, kept=True)
+        card = current_app.extensions["staff_held_forms"].take(current_user.name)
+        if card:  # the card this staff member was typing when their session ended, as it was: they check it
+            form = RegisterForm(formdata=MultiDict(card.pairs))  # and send it; nothing is saved until then
+            return _card_page(form, kept=card.why)
         form.once.data = secrets.token_urlsafe(16)
-        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form)
+        return _card_page(form)
     if not form.once.data:  # a page from before the one-time id, or a tampered one: a new id
         form.once.data = secrets.token_urlsafe(16)
     if not form.validate():
-        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, invalid=True), 422
+        return _card_page(form, invalid=True), 422
     address = form.address.data or ""
     persons = [Person(form.name.data, form.birth_date.data, form.sex.data, address, form.name_kana.data or "")]
     members = [m.form for m in form.members if not m.form.is_blank()]
@@ -190,11 +195,10 @@ def register():
         else:
             form.name.errors = [*form.name.errors, t("This could not be saved: %(reason)s",
                                                      reason=refusals.why(exc))]
-        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, invalid=True), 422
+        return _card_page(form, invalid=True), 422
     except sqlite3.Error as exc:
         # The form comes back as typed: a whole 避難者カード is not lost to a full disk.
-        return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form,
-                               not_saved=not_saved_message(exc)), 503
+        return _card_page(form, not_saved=not_saved_message(exc)), 503
     flash(t("Checked in: %(names)s.", names="、".join(p.name for p in persons)), "ok")
     return redirect(url_for(".person", key=keys[0]))
 
@@ -202,8 +206,11 @@ def register():
 @bp.post("/register/hold")
 def hold_register():
     """The card page lay unused for the idle time while half typed (static/staff/idle.js sends it
-    here): the tablet logs out, and the card is kept for the next log-in."""
-    from .auth import timed_out_now
+    here), or its log-out button was pressed (leaving=logout): the tablet logs out, and the card is
+    kept for this staff member's next log-in."""
+    from .auth import logged_out_with_card, timed_out_now
+    if request.form.get("leaving") == "logout":
+        return logged_out_with_card()
     return timed_out_now()
 
 

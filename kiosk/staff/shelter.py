@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from evac.carried import carried_file
@@ -71,7 +71,7 @@ def sync_state() -> dict:
     failure = None if syncer is None else syncer.failure
     behind = offset is not None and offset < -CLOCK_TOLERANCE_S
     enrolled = store.enrolled_shelter()
-    return {"pending": store.pending(), "last_sync_at": store.last_sync_at(),
+    return {"pending": store.pending(), "records": store.last_seq, "last_sync_at": store.last_sync_at(),
             "clock_ahead": offset is not None and offset > CLOCK_TOLERANCE_S, "clock_behind": behind,
             "clock_known": offset is not None, "clock_span": _span(offset or 0),
             # Records dated ahead of the clock, when the clock is not known to be behind HQ's.
@@ -148,14 +148,18 @@ def withdraw(seq: int):
 @lead_required(message=lambda: t("Only the shelter lead can save the records to a file. Ask the shelter lead on duty."))
 def carry():
     """The records HQ has not acknowledged, as a file someone carries to HQ (evac.carried).  The lead's
-    only: it holds everyone's personal data and this kiosk's HQ token."""
+    only: it holds everyone's personal data and this kiosk's HQ token.  ?records=all writes every
+    record (as `evac kiosk carry --all`): for an HQ whose database was lost or restored, which
+    acknowledged records it no longer holds; HQ applies them once however often they come."""
     store = get_store()
-    events = store.events_after(store.acked_seq)
+    every = request.args.get("records") == "all"
+    events = store.events_after(0 if every else store.acked_seq)
     if not events:
-        flash(t("HQ holds every record of this kiosk: there is nothing to carry."), "ok")
+        flash(t("This kiosk has no records yet: there is nothing to carry.") if every else
+              t("HQ holds every record of this kiosk: there is nothing to carry."), "ok")
         return redirect(url_for(".summary") + "#sync")
     data = carried_file(store.device_id, events, current_app.config.get("HQ_TOKEN"))
-    name = f"records-{_shelter()}-{events[0]['seq']}-{events[-1]['seq']}.json"
+    name = f"records-{_shelter()}-{'all-' if every else ''}{events[0]['seq']}-{events[-1]['seq']}.json"
     return Response(data, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 

@@ -3,7 +3,8 @@
 // no names stay on its screen.  But typing a long 避難者カード is use: every key, tap or change restarts
 // the countdown, and while someone types the server is told now and then, so the session stays alive
 // and the form is saved when sent.  Without scripts the <noscript> meta refresh does the countdown.
-// A card left half typed is sent to be kept (not saved) for the next log-in, off the screen meanwhile.
+// A card left half typed is sent to be kept (not saved) for the same staff member's next log-in (only
+// theirs: kiosk/staff/held.py), off the screen meanwhile.
 (function () {
   "use strict";
   const me = document.getElementById("idle-script");
@@ -16,7 +17,7 @@
   const pingEveryMs = Math.min(30000, idleMs / 3);
   let timer = null;
   let lastPing = Date.now();
-  // A 避難者カード typed into and then left: it goes to the server to be kept for the next log-in
+  // A 避難者カード typed into and then left: it goes to the server to be kept for its typist's next log-in
   // (kiosk/staff/held.py) instead of being wiped by the reload.  Nothing is saved that way.
   const card = document.getElementById("card-form");
   // A card shown again holding what was typed (refused, not saved for a full disk, or kept across a
