@@ -445,6 +445,16 @@ def parse_event(raw: Any) -> Event:
     )
 
 
+def stored_event(wire: dict[str, Any]) -> Event:
+    """An event already stored (its canonical wire form), rebuilt without validating it again.  It
+    was valid under the rules of the day it arrived; refused under a stricter rule of today, it would
+    stop every later batch about its person."""
+    person = wire.get("person")
+    return Event(kiosk_id=wire["kiosk_id"], seq=wire["seq"], hlc=wire["hlc"], type=wire["type"],
+                 shelter_id=wire["shelter_id"], person=None if person is None else Person(**person),
+                 household_id=wire.get("household_id", ""), data=wire.get("data", {}))
+
+
 def withdrawal(refused: dict[str, Any], kiosk_shelter: str, reason: str) -> dict[str, Any]:
     """The `withdrawn` placeholder for a refused wire event (as the kiosk holds it): the same kiosk, seq
     and hlc; its shelter if that is a valid id HQ can hold, else the kiosk's own.  Validate with parse_event."""

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, func, select, text, update
 
 from evac.events import (
     CHECKIN, CONSENT, CORRECTION, DETAILS, IC_LINK, LOCATION_TYPES, NEEDS, SELF_REPORT, SHELTER_STATUS, STATUS,
-    TRANSFER, WITHDRAWN, Event, InvalidEvent, canonical_json, event_json, order_key, parse_event,
+    TRANSFER, WITHDRAWN, Event, InvalidEvent, canonical_json, event_json, order_key, parse_event, stored_event,
 )
 from evac.corrections import Said, current_identity
 from evac.identity import person_key, prereg_key
@@ -478,7 +478,7 @@ def _reidentify(conn: Connection, batch: _Batch) -> None:
         for pid, body in conn.execute(
                 select(events_t.c.person_id, events_t.c.body)
                 .where(events_t.c.person_id.in_(pids[i:i + 500]), events_t.c.type != SHELTER_STATUS)):
-            ev = parse_event(json.loads(body))
+            ev = stored_event(json.loads(body))
             said[pid].append(Said(order_key(ev.hlc, ev.kiosk_id, ev.seq), ev.type, ev.person, ev.data,
                                   ev.household_id))
     for pid, statements in said.items():

@@ -180,3 +180,31 @@ def test_hq_refuses_a_correction_that_changes_nothing(hq_client, enroll):
     assert "event 2 of the batch: the correction does not change name, birth date or address" in \
         resp.get_json()["message"]
     assert occupancy_of(hq_client) == {}, "nothing of the batch applied"
+
+
+def test_an_event_stored_under_older_rules_does_not_stop_later_batches_about_a_corrected_person(hq_app, hq_client,
+                                                                                                 enroll):
+    """HQ re-reads everything said about a corrected person with each batch about them.  An event it
+    stored when a rule was laxer (the Individual Number check came later) is not validated again: that
+    made every later batch about the person a 500, and the kiosk's whole outbox stuck behind it."""
+    from evac.individual_number import contains_individual_number
+    token = enroll("H031")
+    a = KioskStream("dev-a", "H031")
+    a.checkin(TYPO.to_wire())
+    a.add("status", TYPO.to_wire(), {"status": "injured", "note": "足を痛めた"}, at_ms=T0 + 10_000)
+    _correction(a, TYPO, FIXED, T0 + 60_000)
+    _post(hq_client, token, a)
+    number = next(f"12345678901{d}" for d in range(10) if contains_individual_number(f"12345678901{d}"))
+    with hq_app.app_context():   # as an older HQ stored it, before the Individual Number check
+        body = json.loads(db.session.scalar(select(EventRecord.body).where(EventRecord.seq == 2)))
+        body["data"]["note"] = f"保険証 {number}"
+        db.session.execute(db.update(EventRecord).where(EventRecord.seq == 2).values(
+            body=json.dumps(body, ensure_ascii=False)))
+        db.session.commit()
+    a.add("needs", FIXED.to_wire(), {"needs": ["pets"]}, at_ms=T0 + 120_000)
+    resp = hq_client.post("/api/v1/sync", json={"device_id": "dev-a", "events": a.events[3:]},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.get_json()["acked_seq"] == 4
+    persons, _ = _state(hq_app)
+    assert [(name, birth) for _, name, birth, _, _ in persons] == [(FIXED.name, FIXED.birth_date)]
