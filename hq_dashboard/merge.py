@@ -320,14 +320,15 @@ def _check_sequence(conn: Connection, kiosk: dict, events: list[Event]) -> tuple
     seen = [ev for ev in events if ev.seq <= high]
     fresh = [ev for ev in events if ev.seq > high]
     if seen:
-        stored = {seq: (hlc, body) for seq, hlc, body in conn.execute(
-            select(events_t.c.seq, events_t.c.hlc, events_t.c.body)
+        stored = {seq: (hlc, etype, body) for seq, hlc, etype, body in conn.execute(
+            select(events_t.c.seq, events_t.c.hlc, events_t.c.type, events_t.c.body)
             .where(events_t.c.device_id == device, events_t.c.seq.between(seen[0].seq, seen[-1].seq)))}
         for ev in seen:
-            hlc, body = stored.get(ev.seq, (None, None))
-            if ev.type == WITHDRAWN and hlc == ev.hlc:
+            hlc, etype, body = stored.get(ev.seq, (None, None, None))
+            if (ev.type == WITHDRAWN or etype == WITHDRAWN) and hlc == ev.hlc:
                 # The lead withdrew a record HQ had already taken (from a file carried by hand, or after HQ
-                # was fixed): HQ keeps the record, and the placeholder changes nothing.
+                # was fixed): HQ keeps the record, and the placeholder changes nothing.  Or the other way
+                # round: a file carried before the withdrawal still holds the record HQ has as withdrawn.
                 continue
             if body != canonical_json(ev.to_wire()):
                 raise BatchRejected(409, "conflicting_event",

@@ -170,6 +170,25 @@ def test_a_record_withdrawn_after_hq_took_it_from_a_file_does_not_stop_the_sync(
     assert post(hq_client, token, store.device_id, events[:2] + [changed]).status_code == 409
 
 
+def test_a_file_carried_before_a_withdrawal_is_taken_as_what_hq_already_holds(hq_app, hq_client, enroll, tmp_path):
+    # The file left the shelter holding record 3; over the network HQ then refused record 3, the lead
+    # withdrew it and the rest arrived.  The file arriving last is a duplicate, not a conflict whose
+    # advice (a restored database: new-device) would have sent the whole stream twice.
+    from evac.events import withdrawal
+    from tests.test_hq_sync_api import post
+    token = enroll("H001")
+    store = _kiosk_with(tmp_path, FAMILY)
+    store.check_in("H001", [Person("津田 三郎", "1980-03-03", "male", "焼津市本町1-1")])
+    events = store.events_after(0)
+    carried = carried_file(store.device_id, events, token)
+    answer = post(hq_client, token, store.device_id, events[:2] + [withdrawal(events[2], "H001", "HQ refused it")])
+    assert answer.status_code == 200 and answer.get_json()["acked_seq"] == 3, answer.get_json()
+    with hq_app.app_context():
+        result = apply_carried(db.session, carried)
+    assert (result.applied, result.duplicates) == (0, 3), result
+    assert hq_occupancy(hq_client) == {"H001": 2}, "the withdrawn record stays withdrawn"
+
+
 def test_a_kiosk_moved_to_another_shelter_is_moved_at_hq(tmp_path):
     import sqlite3
     hq_db = tmp_path / "hq.sqlite3"
