@@ -78,6 +78,7 @@ IC_TOKEN_RE = re.compile(r"ic:[0-9a-f]{32}\Z")
 # Control characters never belong in a name or an address; they are how
 # terminal and log injection starts.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 class InvalidEvent(ValueError):
@@ -217,6 +218,9 @@ def _text(value: Any, what: str, max_len: int, required: bool = True) -> str:
         raise InvalidEvent(f"{what} is too long ({len(value)} characters, at most {max_len})")
     if _CONTROL_RE.search(value):
         raise InvalidEvent(f"{what} contains control characters")
+    if _SURROGATE_RE.search(value):
+        # JSON can carry half of a UTF-16 pair ("\ud800"); no database or key can hold it.
+        raise InvalidEvent(f"{what} contains a broken character (half of a UTF-16 pair)")
     if what != "contact phone" and contains_individual_number(value):
         raise InvalidEvent(f"{what} holds what looks like a 12-digit Individual Number (マイナンバー): "
                            "a shelter must not record it (番号法 §20)")

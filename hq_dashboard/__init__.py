@@ -15,6 +15,7 @@ from evac.capacity import DEFAULT_AREA_PER_PERSON_M2
 from evac.hlc import HybridLogicalClock
 
 from .db import db
+from .json_body import JSONBodyRequest
 
 MIGRATIONS_DIR = str(Path(__file__).with_name("migrations"))
 migrate = Migrate(render_as_batch=True, compare_type=True)
@@ -29,6 +30,7 @@ def default_database_url() -> str:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.request_class = JSONBodyRequest   # deeply nested JSON is a 400, not a 500
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=None,
         # The kiosk sends at most 1000 events a batch, well under 4 MB.

@@ -1,4 +1,6 @@
 """HQ's sync endpoint and merge, on SQLite and PostgreSQL alike."""
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -201,6 +203,8 @@ def test_a_token_stays_bound_to_one_kiosk_database(hq_app, hq_client, enroll):
     (b"not json", 400, "malformed_batch"),
     (b'{"device_id": "kiosk-a", "events": {"a": 1}}', 400, "malformed_batch"),
     (b'{"events": []}', 400, "malformed_batch"),
+    # Deeper than Python's JSON decoder recurses (a RecursionError, which was a 500).
+    (b'{"device_id": "kiosk-a", "events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "malformed_batch"),
 ])
 def test_malformed_batches_get_a_json_error(hq_app, hq_client, enroll, body, code, error):
     token = enroll("H001")
@@ -208,6 +212,20 @@ def test_malformed_batches_get_a_json_error(hq_app, hq_client, enroll, body, cod
                           headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == code and resp.get_json()["error"] == error
     assert resp.get_json()["message"]
+
+
+def test_half_of_a_utf16_pair_in_a_name_is_an_invalid_event_not_a_server_failure(hq_app, hq_client, enroll):
+    token = enroll("H001")
+    k = KioskStream("kiosk-a")
+    k.checkin(person("正しい 人"))
+    k.checkin(person("壊れた \ud800"))
+    body = json.dumps({"device_id": "kiosk-a", "events": k.events})   # as \\ud800: valid JSON, broken text
+    resp = hq_client.post("/api/v1/sync", data=body, content_type="application/json",
+                          headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 422, resp.get_data(as_text=True)
+    assert resp.get_json()["error"] == "invalid_event"
+    assert "event 2 of the batch: name contains a broken character" in resp.get_json()["message"]
+    assert counts(hq_app) == (0, 0)
 
 
 def test_oversized_batches_are_refused(hq_app, hq_client, enroll):
