@@ -58,6 +58,21 @@ def _events(form: dict) -> list[dict]:
     return drafts
 
 
+def _catch_up(conn, hlc) -> None:
+    """HQ's clock starts from nothing in each process (a restart, a second worker): dating a report
+    before the one it follows (taken from a kiosk's clock a little ahead) would let the older word win.
+    Its own stream's last stamp is always taken; what kiosks sent, once per process, within the guard."""
+    mark = param_mark(conn)
+    own = conn.exec_driver_sql(f"SELECT hlc FROM events WHERE device_id = {mark} ORDER BY seq DESC LIMIT 1",
+                               (DEVICE,)).scalar()
+    if not hlc.last:
+        heard = conn.exec_driver_sql("SELECT max(hlc) FROM events").scalar()
+        if heard:
+            hlc.receive(heard)
+    if own:
+        hlc.adopt(own)
+
+
 def record(form: dict) -> list[Event]:
     """Validate and merge a self-report in one transaction.  Raises SelfReportError, writing nothing."""
     drafts = _events(form)
@@ -74,6 +89,7 @@ def record(form: dict) -> list[Event]:
                              f" ON CONFLICT (name) DO UPDATE SET value = {bump}", (str(n),))
         last = int(conn.execute(text("SELECT value FROM hq_meta WHERE name = 'self_report_seq'")).scalar())
         first = last - n + 1
+        _catch_up(conn, hlc)
         events = [parse_event({**d, "kiosk_id": DEVICE, "seq": first + i, "hlc": hlc.tick(),
                                "shelter_id": WHERE_SHELTER}) for i, d in enumerate(drafts)]
         apply_events(conn, events)

@@ -249,3 +249,30 @@ def test_self_report_counts_are_for_staff_only(hq_app, hq_client, enroll):
     assert hq_client.get("/").get_data(as_text=True) == before
     log_in_staff(hq_app, hq_client)
     assert "自宅 1" in hq_client.get("/").get_data(as_text=True)
+
+
+def test_a_later_self_report_after_hq_restarts_is_dated_after_the_earlier_one(hq_db_url, hq_app, hq_client, enroll):
+    """HQ's clock took a kiosk's time a little ahead (inside its two-minute guard); HQ restarted and its
+    clock started from nothing.  Her second word (at home) must still be the later one."""
+    import time
+
+    from hq_dashboard import create_app
+    from tests.wire import KioskStream, person
+    token = enroll("H001")
+    kiosk = KioskStream("dev-1", start_ms=int(time.time() * 1000) + 100_000)
+    kiosk.checkin(person("焼津 別人", "1960-01-01"))
+    assert hq_client.post("/api/v1/sync", json={"device_id": "dev-1", "events": kiosk.events},
+                          headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    first = {**FORM, "where": "with_relatives", "consent": "none"}
+    assert hq_client.post("/safety/self-report", data={**first, "csrf_token": csrf(hq_client, "/safety/self-report")}
+                          ).status_code == 201
+    restarted = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True}).test_client()
+    second = {**FORM, "where": "at_home", "consent": "none"}
+    assert restarted.post("/safety/self-report", data={**second, "csrf_token": csrf(restarted, "/safety/self-report")}
+                          ).status_code == 201
+    with hq_app.app_context():
+        stamps = db.session.execute(select(EventRecord.seq, EventRecord.hlc).where(
+            EventRecord.device_id == "hq-self-report", EventRecord.type == "self_report")
+            .order_by(EventRecord.seq)).all()
+    assert len(stamps) == 2 and stamps[0].hlc < stamps[1].hlc, stamps
+    assert {k: v for k, v in counts(hq_app).items() if v} == {"at_home": 1}, "her latest word counts, once"
