@@ -142,9 +142,10 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
     sent = 0
     rewound = False
     config_changed = False
+    before_refused: int | None = None   # how many records precede the one HQ refused, in this round's batch
     try:
         while True:
-            events = store.outbox(client.batch_size)
+            events = store.outbox(min(client.batch_size, before_refused or client.batch_size))
             status, answer = _ask(store, client, "POST", "/api/v1/sync",
                                   {"device_id": store.device_id, "events": events})
             if status == 413 and len(events) > 1:
@@ -166,6 +167,11 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 # tablet names it and the lead may withdraw it (KioskStore.withdraw).
                 refused = events[answer["index"]]
                 store.note_refusal(refused["seq"], str(answer.get("message") or answer["error"]), refused)
+                if answer["index"] > 0:
+                    # HQ applies all of a batch or nothing: the records before the refused one are sent on
+                    # their own, so that HQ counts those people while the lead sees to the refused record.
+                    before_refused = answer["index"]
+                    continue
             if status != 200:
                 raise SyncError(SyncError.REFUSED, str(answer.get("message") or answer.get("error") or
                                                        f"HTTP {status}"), client.base)
@@ -178,6 +184,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 continue
             store.set_acked(acked)
             store.receive_hlc(answer["hlc"])
+            before_refused = None   # the next batch runs into the refused record first, and stops there
             sent += answer.get("applied", 0) if _is_int(answer.get("applied")) else 0
             config_changed = answer.get("config_version") not in (None, store.config_version())
             if not events or len(events) < client.batch_size and store.pending() == 0:
