@@ -184,6 +184,23 @@ def move_kiosk(args: argparse.Namespace) -> int:
     return 0
 
 
+def rekey_kiosk(args: argparse.Namespace) -> int:
+    from evac.cli import CommandError
+
+    from .db import db
+    from .enrollment import EnrollmentError, rekey_kiosk as rekey
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            token = rekey(db.session, args.kiosk)
+        except EnrollmentError as exc:
+            raise CommandError(str(exc)) from None
+    print(token)
+    print(f"evac: kiosk {args.kiosk}'s old token no longer works; start the kiosk with this one "
+          "(its records and what HQ holds of them stay as they are)", file=sys.stderr)
+    return 0
+
+
 def revoke(args: argparse.Namespace) -> int:
     from . import prereg
     from .db import db
@@ -348,6 +365,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("kiosk", help="the kiosk's id (the part of its token before the dot)")
     p.add_argument("--shelter", required=True)
     p.set_defaults(func=move_kiosk)
+    p = sub.add_parser("rekey-kiosk", help="give an enrolled kiosk a new token (the old one stops working)")
+    p.add_argument("--db")
+    p.add_argument("kiosk", help="the kiosk's id (the part of its token before the dot)")
+    p.set_defaults(func=rekey_kiosk)
     p = sub.add_parser("revoke-prereg", help="cancel a pre-registered household's QR")
     p.add_argument("--db")
     p.add_argument("household")

@@ -42,6 +42,20 @@ def enroll_kiosk(session: Session, shelter_id: str) -> str:
     return token
 
 
+def rekey_kiosk(session: Session, kiosk_id: str) -> str:
+    """A new token for an enrolled kiosk whose token was lost or may be known to others (a carried
+    file on a lost USB stick holds it); returns it.  The old token stops working at once.  The kiosk
+    keeps its database, its stream and what HQ holds of it: restarted with the new token, it syncs on."""
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise EnrollmentError(f"no kiosk {kiosk_id!r} is enrolled at HQ (kiosk ids are the part of the token "
+                              "before the dot, as on the dashboard)")
+    token = f"{kiosk_id}.{secrets.token_urlsafe(32)}"
+    kiosk.token_hash = _hash(token)
+    session.commit()
+    return token
+
+
 def move_kiosk(session: Session, kiosk_id: str, shelter_id: str) -> tuple[str, str]:
     """A kiosk carried to another shelter now belongs there: (from, to).  The kiosk hears it with its
     next configuration; its people were always counted where it checked them in."""

@@ -81,6 +81,31 @@ def test_sync_with_a_wrong_token_fails_with_hqs_reason(hq_server, tmp_path):
     assert result.returncode != 0 and "wrong" in result.stderr and "stay queued" in result.stderr
 
 
+def test_a_kiosk_given_a_new_token_syncs_on_and_the_old_token_is_refused(hq_server, tmp_path):
+    """A token lost, or on a lost USB stick in a carried file: HQ gives the same kiosk a new one; its
+    database, its stream and what HQ holds stay as they are (no second copy of its records)."""
+    hq = hq_server()
+    old = enroll(hq.db_url, "H001")
+    kiosk_db = tmp_path / "kiosk.sqlite3"
+    checkin(kiosk_db, "鍵 一")
+    sync = ("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token")
+    assert run_evac(*sync, old).returncode == 0
+    rekeyed = run_evac("hq", "rekey-kiosk", "--db", hq.db_url, old.split(".")[0])
+    assert rekeyed.returncode == 0, rekeyed.stderr
+    new = rekeyed.stdout.strip()
+    assert new.split(".")[0] == old.split(".")[0] and new != old and "old token no longer works" in rekeyed.stderr
+    checkin(kiosk_db, "鍵 二")
+    refused = run_evac(*sync, old)
+    assert refused.returncode != 0 and "wrong" in refused.stderr and "stay queued" in refused.stderr
+    assert run_evac(*sync, new).returncode == 0
+    assert occupancy(hq.url) == {"H001": 2}
+    with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT device_id) FROM events").fetchone() == (2, 1)
+    unknown = run_evac("hq", "rekey-kiosk", "--db", hq.db_url, "KNOPE")
+    assert unknown.returncode == 2 and "no kiosk 'KNOPE' is enrolled at HQ" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
 def test_kiosk_app_syncs_in_the_background_within_seconds(hq_server, tmp_path):
     hq = hq_server()
     token = enroll(hq.db_url, "H002")
