@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from evac.disasters import DISASTERS, UNSUITABLE
 from evac.events import CHECKIN, NEEDS_CODES
-from evac.hlc import COUNTER_BITS
+from evac.hlc import COUNTER_BITS, MAX_DRIFT_MS
 from evac.shelters import CREDITS
 
 from .db import db
@@ -98,6 +98,9 @@ def kiosk_rows() -> list[dict]:
         out.append({"id": k.id, "shelter_id": k.shelter_id, "last_sync_at": last, "lag_s": int(lag),
                     "events": k.high_seq, "last_event_at": last_event, "silent": lag > silent_s,
                     "withdrawn": k.withdrawn,
+                    # Records dated after HQ's now: the kiosk's clock ran fast (before it first heard HQ).
+                    "ahead_until": last_event if last_event and (last_event - now).total_seconds() * 1000
+                    > MAX_DRIFT_MS else None,
                     "elsewhere": k.checks_in_at if k.checks_in_at not in (None, k.shelter_id) else None})
     return out
 
@@ -120,6 +123,12 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
         if k.get("elsewhere"):
             out.append(f"端末 {k['id']}（{k['shelter_id']} に登録）は {k['elsewhere']} で受付をしています。"
                        f"その人数は {k['elsewhere']} に数えています。端末が移されたのか、設定の誤りか、避難所に確認してください")
+        if k.get("ahead_until"):
+            # Their time cannot change (HQ and families may have them already); what HQ staff can do is
+            # know which whereabouts may be stale, and have the clock set right.
+            out.append(f"端末 {k['id']}（{k['shelter_id']}）の記録は本部の時計より先の時刻（{jst(k['ahead_until'], '%m-%d %H:%M')}"
+                       " まで）で届いています。端末の時計が進んでいます。その時刻までは、この端末で受付した人がほかの避難所へ移っても、"
+                       "本部ではこの避難所にいるように見えることがあります。端末の時計を直すよう避難所に連絡してください")
         if k.get("withdrawn"):
             out.append(f"端末 {k['id']}（{k['shelter_id']}）は本部が受け付けなかった記録 {k['withdrawn']} 件を取り下げました。"
                        "その記録の人は本部の集計に入っていないことがあります。避難所に確認してください")

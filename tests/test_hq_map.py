@@ -255,3 +255,22 @@ def test_a_national_tsunami_layer_is_recognised_and_flags_sites_in_a_tsunami(hq_
     assert "津波浸水想定（国土数値情報 A40）" in page and "出典：国土数値情報（津波浸水想定データ）（国土交通省）" in page
     choose(hq_client, "storm_flood")
     assert sites(hq_client)["H001"]["suitability"] == "suitable"
+
+
+def test_a_kiosk_whose_records_are_dated_ahead_of_hq_is_said_on_the_dashboard(hq_client, enroll):
+    # Its clock ran fast before it first heard HQ: the records keep their time, and HQ staff must know
+    # that whereabouts from it may be stale until then.
+    import time
+    token = enroll("H001")
+    k = KioskStream("kiosk-fast", start_ms=int(time.time() * 1000) + 9 * 3600 * 1000)   # JST taken for UTC
+    k.checkin(person("前田 一郎"))
+    post(hq_client, token, "kiosk-fast", k.events)
+    kiosk_id = token.split(".")[0]
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert f"端末 {kiosk_id}（H001）の記録は本部の時計より先の時刻（" in page and "端末の時計が進んでいます" in page
+    on_time = enroll("H002")
+    k2 = KioskStream("kiosk-right", "H002", start_ms=int(time.time() * 1000))
+    k2.checkin(person("前田 二郎", birth="1950-02-02"), shelter_id="H002")
+    post(hq_client, on_time, "kiosk-right", k2.events)
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert f"端末 {on_time.split('.')[0]}（H002）の記録は本部の時計より先" not in page
