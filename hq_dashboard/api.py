@@ -7,7 +7,7 @@ import hmac
 import json
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from evac.disclosure import protection_digests
@@ -16,7 +16,7 @@ from evac.events import IC_TOKEN_RE
 from . import notify, prereg, safety
 from .db import db, one_writer
 from .enrollment import AuthError, authenticate
-from .merge import BatchRejected, apply_batch
+from .merge import BatchRejected, apply_batch, note_refusal
 from .models import HQMeta, IcLink, Kiosk, Person, Shelter
 from .prereg_pages import PREREG_LIMIT
 
@@ -65,6 +65,11 @@ def sync():
         with one_writer(db.engine), db.engine.begin() as conn:
             result = apply_batch(conn, kiosk_id, device_id, body.get("events"))
     except BatchRejected as exc:
+        try:
+            with one_writer(db.engine), db.engine.begin() as conn:
+                note_refusal(conn, kiosk_id, exc, body.get("events"))
+        except SQLAlchemyError:
+            current_app.logger.exception("could not note kiosk %s's refused batch", kiosk_id)
         return jsonify(exc.to_json()), exc.status
     events = body["events"]
     if events:

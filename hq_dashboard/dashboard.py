@@ -101,7 +101,9 @@ def kiosk_rows() -> list[dict]:
                     # Records dated after HQ's now: the kiosk's clock ran fast (before it first heard HQ).
                     "ahead_until": last_event if last_event and (last_event - now).total_seconds() * 1000
                     > MAX_DRIFT_MS else None,
-                    "elsewhere": k.checks_in_at if k.checks_in_at not in (None, k.shelter_id) else None})
+                    "elsewhere": k.checks_in_at if k.checks_in_at not in (None, k.shelter_id) else None,
+                    "refused": ({"code": k.refused_code, "seq": k.refused_seq, "message": k.refused_message,
+                                 "at": _aware(k.refused_at)} if k.refused_code else None)})
     return out
 
 
@@ -129,6 +131,17 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
             out.append(f"端末 {k['id']}（{k['shelter_id']}）の記録は本部の時計より先の時刻（{jst(k['ahead_until'], '%m-%d %H:%M')}"
                        " まで）で届いています。端末の時計が進んでいます。その時刻までは、この端末で受付した人がほかの避難所へ移っても、"
                        "本部ではこの避難所にいるように見えることがあります。端末の時計を直すよう避難所に連絡してください")
+        if k.get("refused"):
+            r = k["refused"]
+            what = f"記録 {r['seq']} 番" if r["seq"] else "記録"
+            if r["code"] in ("invalid_event", "unknown_shelter"):
+                then = ("それ以降の記録は本部に届きません。避難所の責任者が端末（職員用タブレットの「同期」）で"
+                        "その記録を取り下げると、残りが届きます")
+            else:
+                then = ("この端末の記録は本部に届きません。端末のデータベースが復元されたか、別の端末のトークンです。"
+                        "避難所に確認してください（README の evac kiosk new-device）")
+            out.append(f"端末 {k['id']}（{k['shelter_id']}）の{what}を本部が受け付けていません"
+                       f"（{jst(r['at'], '%H:%M')}、理由: {r['message']}）。{then}")
         if k.get("withdrawn"):
             out.append(f"端末 {k['id']}（{k['shelter_id']}）は本部が受け付けなかった記録 {k['withdrawn']} 件を取り下げました。"
                        "その記録の人は本部の集計に入っていないことがあります。避難所に確認してください")

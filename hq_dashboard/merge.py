@@ -382,6 +382,8 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
         raise BatchRejected(409, "wrong_device", "this token belongs to another kiosk database")
     fresh, duplicates = _check_sequence(conn, kiosk, events)
     if not fresh:
+        if kiosk["refused_code"] is not None:
+            conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(**_NOT_REFUSED))
         return BatchResult(kiosk["high_seq"], 0, duplicates)
     apply_events(conn, fresh, first_index=duplicates)
     withdrawn = sum(ev.type == WITHDRAWN for ev in fresh)
@@ -389,8 +391,32 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
         high_seq=fresh[-1].seq, last_event_hlc=max(kiosk["last_event_hlc"], max(ev.hlc for ev in fresh)),
         **({"withdrawn": kiosks_t.c.withdrawn + withdrawn} if withdrawn else {}),
-        **({"checks_in_at": checks_in_at} if checks_in_at else {})))
+        **({"checks_in_at": checks_in_at} if checks_in_at else {}),
+        **(_NOT_REFUSED if kiosk["refused_code"] is not None else {})))
     return BatchResult(fresh[-1].seq, len(fresh), duplicates)
+
+
+_NOT_REFUSED = {"refused_code": None, "refused_seq": None, "refused_message": None, "refused_at": None}
+# Refusals a kiosk cannot get past by itself (its lead must withdraw a record, or its database was
+# restored): HQ's staff are shown them.  A gap or an oversized batch the kiosk mends on its own.
+STUCK_REFUSALS = frozenset({"invalid_event", "unknown_shelter", "conflicting_event", "wrong_device",
+                            "device_taken", "reserved_device_id"})
+
+
+def note_refusal(conn: Connection, kiosk_id: str, exc: BatchRejected, raw_events: Any) -> None:
+    """Keep, in its own transaction after the refused one rolled back, that the kiosk spoke and what
+    stops it: otherwise HQ shows it as never heard while its shelter's records wait."""
+    values: dict[str, Any] = {"last_sync_at": dt.datetime.now(dt.timezone.utc)}
+    if exc.code in STUCK_REFUSALS:
+        seq = exc.details.get("seq")
+        index = exc.details.get("index")
+        if seq is None and isinstance(index, int) and isinstance(raw_events, list) and 0 <= index < len(raw_events) \
+                and isinstance(raw_events[index], dict):
+            seq = raw_events[index].get("seq")
+        values.update(refused_code=exc.code, refused_message=exc.message[:1000], refused_at=values["last_sync_at"],
+                      refused_seq=seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq < 1 << 62
+                      else None)
+    conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(**values))
 
 
 def lock_merge(conn: Connection) -> None:

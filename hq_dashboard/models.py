@@ -64,6 +64,12 @@ class Kiosk(db.Model):
     # The shelter of this kiosk's latest check-in: another than shelter_id is a kiosk moved to another
     # shelter, or started for the wrong one (its people are counted where it says).  Migration 0018.
     checks_in_at: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The kiosk's last batch HQ refused for a reason it cannot get past alone (a record HQ will never take,
+    # a restored database): HQ staff see it on the dashboard.  Cleared by the next batch HQ takes.  0021.
+    refused_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    refused_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    refused_message: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    refused_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class EventRecord(db.Model):

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from hq_dashboard.db import db
+from hq_dashboard.models import Kiosk
 from tests.wire import KioskStream, person
 
 H001 = (138.3214856, 34.86145068)   # 二区コミュニティ防災センター: 地震・津波 and 風水害
@@ -274,3 +275,27 @@ def test_a_kiosk_whose_records_are_dated_ahead_of_hq_is_said_on_the_dashboard(hq
     post(hq_client, on_time, "kiosk-right", k2.events)
     page = hq_client.get("/dashboard").get_data(as_text=True)
     assert f"端末 {on_time.split('.')[0]}（H002）の記録は本部の時計より先" not in page
+
+
+def test_a_kiosk_whose_batch_hq_refuses_is_heard_and_said_on_the_dashboard_until_it_gets_past(hq_app, hq_client,
+                                                                                              enroll):
+    # The refused batch rolls back whole; that the kiosk spoke, and what stops it, is kept apart.
+    from evac.events import withdrawal
+    token = enroll("H001")
+    kiosk_id = token.split(".")[0]
+    k = KioskStream("kiosk-stuck")
+    k.checkin(person("前田 一郎"))
+    k.checkin(person("前田 二郎", birth="1950-02-02"), shelter_id="Z999")
+    refused = hq_client.post("/api/v1/sync", json={"device_id": "kiosk-stuck", "events": k.events},
+                             headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 422 and refused.get_json()["error"] == "unknown_shelter"
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert f"端末 {kiosk_id}（H001）の記録 2 番を本部が受け付けていません" in page
+    assert "unknown shelter id(s): Z999" in page and "取り下げると、残りが届きます" in page
+    assert "同期がありません" not in page.split(f"端末 {kiosk_id}", 1)[1].split("</li>", 1)[0]
+    with hq_app.app_context():
+        kiosk = db.session.get(Kiosk, kiosk_id)
+        assert kiosk.last_sync_at is not None and kiosk.high_seq == 0, "heard, and nothing of the batch applied"
+    k.events[1] = withdrawal(k.events[1], "H001", "unknown shelter")   # the lead withdrew it
+    post(hq_client, token, "kiosk-stuck", k.events)
+    assert "を本部が受け付けていません" not in hq_client.get("/dashboard").get_data(as_text=True)
