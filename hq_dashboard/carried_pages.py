@@ -4,6 +4,8 @@ The file is a sync the network could not carry; it is applied by hq_dashboard.ca
 own sync.  It may be larger than any one request HQ otherwise takes (days of a shelter's records)."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import force_locale, gettext as _, ngettext
 from flask_login import login_required
@@ -81,6 +83,9 @@ def refusal(exc: CarriedRefused) -> str:
         return sep.join((where, why, before, _("Applying the file again is safe.")))
 
 
+_BATCH_PLACE = re.compile(r"^event \d+ of the batch: ")   # the page names the record itself
+
+
 def _other_kiosk(d: dict) -> str:
     return _("This token belongs to another kiosk: use the token of the kiosk that wrote the file.")
 
@@ -114,7 +119,8 @@ _REASONS = {
         "are at %(shelters)s: use the token of the kiosk that wrote the file (or enroll one at its shelter).",
         kiosk=d.get("kiosk", "?"), enrolled=d.get("enrolled_at", "?"), shelters=", ".join(d.get("shelters", ()))),
     # refusals of one batch (merge.BatchRejected codes), after the records before it
-    "invalid_event": lambda d: _("The record is not one HQ can take (%(reason)s).", reason=d.get("reason", "")),
+    "invalid_event": lambda d: _("The record is not one HQ can take (%(reason)s).",
+                                 reason=_BATCH_PLACE.sub("", d.get("reason", ""))),
     "unknown_shelter": lambda d: _("It names a shelter HQ does not know (%(shelters)s): is HQ's shelter list "
                                    "up to date?", shelters=", ".join(d.get("shelters", ())) or "?"),
     "conflicting_event": lambda d: _(

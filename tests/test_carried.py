@@ -351,13 +351,20 @@ def test_why_part_of_a_file_is_refused_is_said_in_the_pages_language(hq_app, hq_
     kiosk_id = token.split(".")[0]
     said = _refusal(_upload(client, carried_file("kiosk-part", k.events, kiosk_id + ".wrong")))
     assert f"端末 {kiosk_id} のトークンが違います。確かめてもう一度入力してください。何も取り込んでいません。" in said
+    # A record HQ cannot take: named by its number, HQ's reason without the batch's numbering.
+    bad = KioskStream("kiosk-bad")
+    bad.checkin(person("焼津 四", address="焼津市本町4"))
+    bad.checkin(person("焼津 五", birth="1970-13-01", address="焼津市本町5"))
+    said = _refusal(_upload(client, carried_file("kiosk-bad", bad.events, enroll("H001"))))
+    assert "本部は端末の記録 2 番を受け付けません。この記録は本部で受け付けられない内容です（" in said
+    assert "1970-13-01" in said and "of the batch" not in said and "その前の新しい記録 1 件は取り込みました。" in said
     # The page in English when English is chosen.
     client.get("/staff/carried?lang=en")
     said = _refusal(_upload(client, carried_file("kiosk-part", k.events, token)))
     assert said == ("取り込めませんでした / Not applied: HQ refuses record 3 of the kiosk. It names a shelter HQ does not "
                     "know (Z999): is HQ&#39;s shelter list up to date? Nothing of the file was applied. Applying the "
                     "file again is safe.")
-    assert hq_occupancy(client) == {"H001": 2}
+    assert hq_occupancy(client) == {"H001": 3}
 
 
 def test_a_refusal_with_no_sentence_of_its_own_keeps_hqs_english(hq_app):
