@@ -66,6 +66,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # A form's token lasts as long as the browser's session: a family filling in the inquiry
         # slowly, or a phone that slept, must not lose what they typed to an hour's time limit.
         WTF_CSRF_TIME_LIMIT=None,
+        # How many reverse proxies in front of HQ add to X-Forwarded-For (`evac hq serve --trusted-proxies`,
+        # EVAC_TRUSTED_PROXIES).  Behind one, every family has the proxy's address, and the limits per
+        # client address above would count them all as one; with 0 the header is not believed (anyone
+        # can write it), so a forged one cannot slip out of a limit.
+        TRUSTED_PROXIES=0,
     )
     app.config.from_prefixed_env("EVAC")
     if config:
@@ -73,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = default_database_url()
     app.json.ensure_ascii = False
+    _trust_proxies(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
@@ -108,6 +114,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.after_request(_revalidate_shelters)   # (runs first: after_request functions run last-added first)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """The client's address (rate limits, the inquiries' audit) from X-Forwarded-For as written by the
+    TRUSTED_PROXIES proxies nearest HQ: werkzeug's ProxyFix, for the address only."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+    count = app.config["TRUSTED_PROXIES"]
+    if isinstance(count, str) and count.strip().isdigit():   # from the environment as text
+        count = int(count)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"TRUSTED_PROXIES (EVAC_TRUSTED_PROXIES) is the number of reverse proxies in front of "
+                         f"HQ, 0 or more, not {count!r}")
+    app.config["TRUSTED_PROXIES"] = count
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=0, x_host=0, x_port=0, x_prefix=0)
 
 
 def _revalidate_shelters(response):

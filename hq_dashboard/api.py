@@ -16,6 +16,7 @@ from evac.events import IC_TOKEN_RE
 from . import notify, prereg, safety
 from .db import db, one_writer
 from .enrollment import AuthError, authenticate
+from .errors import json_error
 from .merge import BatchRejected, apply_batch, note_refusal
 from .models import HQMeta, IcLink, Kiosk, Person, Shelter
 from .prereg_pages import PREREG_LIMIT
@@ -29,12 +30,9 @@ def _error(status: int, code: str, message: str, **details):
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
-            413: "batch_too_large"}.get(exc.code, "http_error")
-    message = exc.description
-    if exc.code == 413:
-        message = f"the request is larger than HQ accepts ({current_app.config['MAX_CONTENT_LENGTH']} bytes)"
-    return _error(exc.code, code, message)
+    # HQ's own failure (a 500: a database gone, a bug) as well as a request it cannot take: in Japanese
+    # and English, as the kiosk shows the message to its staff (not werkzeug's English description).
+    return json_error(exc, {413: "batch_too_large"})
 
 
 def _kiosk() -> Kiosk:

@@ -17,12 +17,15 @@ from .merge import MAX_BATCH_EVENTS, BatchRejected, apply_batch
 
 
 class CarriedRefused(Exception):
-    """Nothing more of the file was applied.  The message is for people: what, and what to do.
-    `applied` records before the refusal were applied (`last_hlc` the latest of their clocks)."""
+    """Nothing more of the file was applied.  The message is for people: what, and what to do (English,
+    for the command line).  `code` (merge.BatchRejected's, enrollment.AuthError's, or this module's) and
+    `details` let a page say it in its own language (carried_pages).  `applied` records before the
+    refusal were applied (`last_hlc` the latest of their clocks)."""
 
-    def __init__(self, message: str, applied: int = 0, last_hlc: int = 0):
+    def __init__(self, message: str, applied: int = 0, last_hlc: int = 0, code: str = "refused", **details):
         super().__init__(message)
         self.message, self.applied, self.last_hlc = message, applied, last_hlc
+        self.code, self.details = code, details
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def apply_carried(session: Session, data: bytes, token: str | None = None) -> Ca
     try:
         records = read_carried_file(data)
     except CarriedFileError as exc:
-        raise CarriedRefused(f"{exc}; nothing was applied") from None
+        raise CarriedRefused(f"{exc}; nothing was applied", code="unreadable_file", reason=str(exc)) from None
     kiosk = _kiosk(session, records, token)
     kiosk_id, shelter_id = kiosk.id, kiosk.shelter_id
     session.rollback()  # authentication's read must not hold a snapshot into the writes
@@ -79,11 +82,22 @@ def apply_carried(session: Session, data: bytes, token: str | None = None) -> Ca
             hint = f" ({_HINTS[exc.code]})" if exc.code in _HINTS else ""
             before = (f"the {applied} new record(s) before it are applied" if applied
                       else "nothing of the file was applied")
+            named = batch[index] if isinstance(index, int) and index < len(batch) else None
+            place = ({"seq": named.get("seq"), "shelters": _shelters_of(named)} if isinstance(named, dict)
+                     else {"first": start + 1, "last": start + len(batch)})
             raise CarriedRefused(f"HQ refuses {where}: {exc.message}{hint}; {before}; applying the file again "
-                                 "is safe", applied, last_hlc) from None
+                                 "is safe", applied, last_hlc, exc.code, reason=exc.message, **place,
+                                 **{k: v for k, v in exc.details.items() if k not in place}) from None
         applied, duplicates, acked = applied + result.applied, duplicates + result.duplicates, result.acked_seq
         last_hlc = max(last_hlc, _latest(batch))
     return CarriedResult(kiosk_id, shelter_id, records.device_id, len(events), applied, duplicates, acked, last_hlc)
+
+
+def _shelters_of(event: dict) -> list[str]:
+    """The shelter ids a record names (a refusal for an unknown shelter names one of them)."""
+    data = event.get("data")
+    named = [event.get("shelter_id"), data.get("to_shelter_id") if isinstance(data, dict) else None]
+    return [s for s in named if isinstance(s, str)]
 
 
 def _apply(engine, kiosk_id: str, device_id: str, batch: list):
@@ -101,16 +115,18 @@ def _kiosk(session: Session, records, typed: str | None):
     if not tokens:
         raise CarriedRefused("the file holds no kiosk token (it was written without one): import it with the "
                              "kiosk's token, or, for a kiosk never enrolled at HQ, enroll it (evac hq enroll-kiosk "
-                             "--shelter ID) and use that token; nothing was applied")
+                             "--shelter ID) and use that token; nothing was applied", code="no_token")
     refusal = None
     for token in tokens:
         try:
             kiosk = authenticate(session, f"Bearer {token}")
             break
         except AuthError as exc:
-            refusal = refusal or exc
+            refusal = refusal or (exc, token.partition(".")[0])
     else:
-        raise CarriedRefused(f"{refusal.message}; nothing was applied")
+        exc, kiosk_id = refusal
+        raise CarriedRefused(f"{exc.message}; nothing was applied", code=exc.code, reason=exc.message,
+                             kiosk=kiosk_id)
     if kiosk.device_id is None:
         # The token's first records bind it to this kiosk database for good: a token of another
         # kiosk (several may serve one shelter) would lock the real one out, so its shelter must fit.
@@ -119,5 +135,6 @@ def _kiosk(session: Session, records, typed: str | None):
             raise CarriedRefused(
                 f"the token is for kiosk {kiosk.id}, enrolled at {kiosk.shelter_id} and never heard from, but the "
                 f"file's check-ins are at {', '.join(sorted(str(s) for s in shelters))}: use the token of the kiosk "
-                "that wrote the file (or enroll one at its shelter); nothing was applied")
+                "that wrote the file (or enroll one at its shelter); nothing was applied", code="other_shelters_token",
+                kiosk=kiosk.id, enrolled_at=kiosk.shelter_id, shelters=sorted(str(s) for s in shelters))
     return kiosk

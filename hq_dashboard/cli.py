@@ -14,7 +14,7 @@ def database_url(value: str | None) -> str | None:
     return value
 
 
-def _app(db: str | None, create: bool = False):
+def _app(db: str | None, create: bool = False, config: dict | None = None):
     """HQ's app on its database, brought up to date.  Only `serve` and `init` (create=True) may make
     a new SQLite file; anything that cannot be opened is refused in one line that says why."""
     import logging
@@ -30,7 +30,7 @@ def _app(db: str | None, create: bool = False):
         url = database_url(str(var / "hq.sqlite3"))
     shown, new_file = _check_url(url, create)
     try:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, **(config or {})})
         _check_area_per_person(app.config["AREA_PER_PERSON_M2"])
         # Alembic tells of every migration it runs at INFO: noise before the command's own answer.
         logging.disable(logging.INFO)
@@ -119,7 +119,8 @@ def _in_words(exc: BaseException) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     import waitress
-    app = _app(args.db, create=True)
+    app = _app(args.db, create=True,
+               config={} if args.trusted_proxies is None else {"TRUSTED_PROXIES": args.trusted_proxies})
     from .map_page import warm_up
     warm_up(app)
     from evac.cli import CommandError, listen_error
@@ -131,10 +132,12 @@ def serve(args: argparse.Namespace) -> int:
         print(f"HQ keeps its secret key in {where}: set EVAC_SECRET_KEY or EVAC_VAR_DIR, or start HQ from the "
               "same folder each time, or staff log-ins and open forms are lost at a restart", file=sys.stderr)
     # A production WSGI server: a fixed pool of threads and HTTP keep-alive, so that hundreds of
-    # families asking at once queue for a thread instead of each starting one.
+    # families asking at once queue for a thread instead of each starting one.  Waitress drops the
+    # X-Forwarded-* headers unless told otherwise: behind trusted proxies HQ's ProxyFix reads them.
     try:
         server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads,
-                                        connection_limit=1000, channel_timeout=60, ident="evac-hq")
+                                        connection_limit=1000, channel_timeout=60, ident="evac-hq",
+                                        clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"])
     except (OSError, ValueError) as exc:  # the port is taken, or --host is no address of this machine
         raise CommandError(listen_error(args.host, args.port, exc), 1) from None
     print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
@@ -344,6 +347,13 @@ def import_(args: argparse.Namespace) -> int:
     return 0
 
 
+def _proxy_count(text: str) -> int:
+    """argparse type of --trusted-proxies: 0 (HQ faces the clients itself) or more."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of proxies (0, 1, 2…)")
+    return int(text)
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     from evac.cli import port_number, positive_int
     sub = parser.add_subparsers(dest="command", required=True)
@@ -352,6 +362,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=port_number, default=5000)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--threads", type=positive_int, default=16, help="request threads")
+    p.add_argument("--trusted-proxies", type=_proxy_count, default=None, metavar="N",
+                   help="reverse proxies in front of HQ whose X-Forwarded-For is believed for the client's "
+                        "address (rate limits); default 0, or $EVAC_TRUSTED_PROXIES")
     p.set_defaults(func=serve)
     p = sub.add_parser("init", help="make HQ's database (or bring it up to date) and seed Yaizu's shelters")
     p.add_argument("--db", help="database URL (sqlite:///…, postgresql+psycopg://…) or a SQLite file path")

@@ -1,7 +1,8 @@
 """HQ's answer when a request fails (no such page, wrong method, too large, HQ's own fault, a database
-that failed): JSON {error, message} under /api/, where kiosks and scripts read it; a plain page in
-Japanese and English elsewhere, for the person at the browser.  The blueprints' own handlers (the sync
-API's, CSRF, rate limits) come first; this is what is left."""
+that failed): JSON {error, message} under /api/, where kiosks and scripts read it; a plain page
+elsewhere, for the person at the browser.  Both in Japanese and English: a kiosk shows the message to
+its staff as it is.  The blueprints' own handlers (the sync API's, CSRF, rate limits) come first; this is
+what is left."""
 from __future__ import annotations
 
 from flask import current_app, jsonify, render_template, request
@@ -24,13 +25,33 @@ MESSAGES = {
 }
 
 
+def _words(code: int) -> tuple[str, str]:
+    return MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
+
+
+def json_message(code: int) -> str:
+    """The JSON answer's message: Japanese, then English (the kiosk's staff read the first, scripts the
+    second; `error` is the code programs go by)."""
+    ja, en = _words(code)
+    if code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        ja = f"送られたデータが大きすぎます（本部が受け付けるのは {limit} バイトまで）。何も保存されていません。"
+        en = f"the request is larger than HQ accepts ({limit} bytes); nothing was saved"
+    return f"{ja} / {en}"
+
+
+def json_error(exc: HTTPException, codes: dict[int, str] | None = None):
+    """A failure under /api/ as {error, message} (`codes`: a blueprint's own names for some statuses)."""
+    code = exc.code or 500
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]   # 405 says what is allowed
+    name = (codes or {}).get(code) or CODES.get(code, "http_error")
+    return jsonify({"error": name, "message": json_message(code)}), code, headers
+
+
 def http_error(exc: HTTPException):
     code = exc.code or 500
-    ja, en = MESSAGES.get(code, MESSAGES[500] if code >= 500 else MESSAGES[400])
-    headers = [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]   # 405 says what is allowed
     if request.path.startswith("/api/"):
-        message = en
-        if code == 413:
-            message = f"the request is larger than HQ accepts ({current_app.config['MAX_CONTENT_LENGTH']} bytes)"
-        return jsonify({"error": CODES.get(code, "http_error"), "message": message}), code, headers
+        return json_error(exc)
+    ja, en = _words(code)
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]
     return render_template("message.html", title=f"エラー {code} / Error {code}", ja=ja, en=en), code, headers

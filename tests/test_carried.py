@@ -330,9 +330,73 @@ def test_hq_staff_apply_a_carried_file_in_the_browser(hq_app, hq_client, enroll)
     assert "新しい記録 0 件を取り込みました（20000 件は取り込み済み）" in again
     bad = _upload(client, b"not a file from a kiosk")
     assert bad.status_code == 422
-    assert "取り込めませんでした / Not applied: the file is not a kiosk&#39;s records" in bad.get_data(as_text=True)
+    assert ("取り込めませんでした / Not applied: 本部が読める端末の記録ファイルではありません（the file is not a kiosk&#39;s "
+            "records" in bad.get_data(as_text=True))
     other = KioskStream("kiosk-other")
     other.checkin(person("他所 一"))
     tokenless = _upload(client, carried_file("kiosk-other", other.events))
-    assert tokenless.status_code == 422 and "holds no kiosk token" in tokenless.get_data(as_text=True)
+    assert tokenless.status_code == 422 and "ファイルに端末のトークンが入っていません" in tokenless.get_data(as_text=True)
     assert hq_occupancy(client) == {"H001": 20000}
+
+
+def _refusal(page) -> str:
+    assert page.status_code == 422, page.get_data(as_text=True)
+    return re.search(r'id="carried-error">(.*?)</p>', page.get_data(as_text=True), re.S).group(1)
+
+
+def test_why_part_of_a_file_is_refused_is_said_in_the_pages_language(hq_app, hq_client, enroll):
+    # HQ staff read Japanese: the reason follows the Japanese lead-in in Japanese, built from the refusal's
+    # code and details (the merge and the command line keep their English).
+    from tests.wire import KioskStream, person
+    token = enroll("H001")
+    k = KioskStream("kiosk-part")
+    k.checkin(person("焼津 一", address="焼津市本町1"))
+    k.checkin(person("焼津 二", address="焼津市本町2"))
+    k.checkin(person("焼津 三", address="焼津市本町3"), shelter_id="Z999")     # a shelter HQ does not know
+    client = _staff_client(hq_app, hq_client)
+    said = _refusal(_upload(client, carried_file("kiosk-part", k.events, token)))
+    assert said == ("取り込めませんでした / Not applied: 本部は端末の記録 3 番を受け付けません。本部が知らない避難所（Z999）が"
+                    "書かれています。本部の避難所一覧は最新ですか。その前の新しい記録 2 件は取り込みました。"
+                    "同じファイルをもう一度取り込んでも二重には数えません。")
+    assert hq_occupancy(client) == {"H001": 2}        # the records before it went in
+    # A record changed after HQ holds it: the record's number is in the sentence, nothing more applied.
+    changed = json.loads(json.dumps(k.events[:2]))
+    changed[1]["person"]["name"] = "焼津 弐"
+    said = _refusal(_upload(client, carried_file("kiosk-part", changed, token)))
+    assert "本部はファイルの 1〜2 件目の記録を受け付けません。記録 2 番が、本部にあるこの端末の記録 2 番と違います。" in said
+    assert "このファイルからは何も取り込んでいません。" in said and not re.search(r"[A-Za-z]{4,}", said.split(":", 1)[1]
+                                                                             .replace("evac kiosk new-device", ""))
+    # A wrong token: the kiosk it names, in Japanese.
+    kiosk_id = token.split(".")[0]
+    said = _refusal(_upload(client, carried_file("kiosk-part", k.events, kiosk_id + ".wrong")))
+    assert f"端末 {kiosk_id} のトークンが違います。確かめてもう一度入力してください。何も取り込んでいません。" in said
+    # A record HQ cannot take: named by its number, HQ's reason without the batch's numbering.
+    bad = KioskStream("kiosk-bad")
+    bad.checkin(person("焼津 四", address="焼津市本町4"))
+    bad.checkin(person("焼津 五", birth="1970-13-01", address="焼津市本町5"))
+    said = _refusal(_upload(client, carried_file("kiosk-bad", bad.events, enroll("H001"))))
+    assert "本部は端末の記録 2 番を受け付けません。この記録は本部で受け付けられない内容です（" in said
+    assert "1970-13-01" in said and "of the batch" not in said and "その前の新しい記録 1 件は取り込みました。" in said
+    # The page in English when English is chosen.
+    client.get("/staff/carried?lang=en")
+    said = _refusal(_upload(client, carried_file("kiosk-part", k.events, token)))
+    assert said == ("取り込めませんでした / Not applied: HQ refuses record 3 of the kiosk. It names a shelter HQ does not "
+                    "know (Z999): is HQ&#39;s shelter list up to date? Nothing of the file was applied. Applying the "
+                    "file again is safe.")
+    assert hq_occupancy(client) == {"H001": 3}
+
+
+def test_a_refusal_with_no_sentence_of_its_own_keeps_hqs_english(hq_app):
+    from hq_dashboard.carried_pages import refusal
+    with hq_app.test_request_context("/staff/carried"):
+        assert refusal(CarriedRefused("HQ refuses records 1–5 of the file: something new; nothing of the file was "
+                                      "applied", code="some_future_code", first=1, last=5)) == (
+            "HQ refuses records 1–5 of the file: something new; nothing of the file was applied")
+        assert refusal(CarriedRefused("the file holds no kiosk token", code="no_token")).startswith(
+            "ファイルに端末のトークンが入っていません")
+
+
+def test_a_staff_form_sent_without_its_token_is_refused_in_words(hq_app, hq_client):
+    client = _staff_client(hq_app, hq_client)
+    said = _refusal(_upload(client, b"{}", csrf=False))
+    assert "何も保存されていません" in said and "CSRF" not in said
