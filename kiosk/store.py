@@ -175,6 +175,7 @@ class Attributed:
     staff: str | None    # None: not written for a staff member
     via: str | None      # TABLET or CLI, with staff
     recorded: bool       # False: written before this kiosk recorded who
+    withdrawn_by: str | None = None   # the lead who withdrew it from HQ (KioskStore.withdraw), if so
 
     @property
     def self_service(self) -> bool:
@@ -821,10 +822,11 @@ class KioskStore:
 
     def _attributed(self, rows: Sequence[tuple[int, str | None, str | None]]) -> list[Attributed]:
         recorded_from = self.staff_recorded_from()
-        bodies = dict(self.db.execute(
-            f"SELECT seq, body FROM written_events WHERE seq IN ({','.join('?' * len(rows))})",
-            [r[0] for r in rows]).fetchall()) if rows else {}
-        return [Attributed(seq, json.loads(bodies[seq]), staff, via, seq >= recorded_from)
+        bodies = {seq: (body, by) for seq, body, by in self.db.execute(
+            "SELECT e.seq, COALESCE(w.body, e.body), w.withdrawn_by FROM events e"
+            f" LEFT JOIN withdrawn_events w ON w.seq = e.seq WHERE e.seq IN ({','.join('?' * len(rows))})",
+            [r[0] for r in rows])} if rows else {}
+        return [Attributed(seq, json.loads(bodies[seq][0]), staff, via, seq >= recorded_from, bodies[seq][1])
                 for seq, staff, via in rows if seq in bodies]
 
     def staff_recorded_from(self) -> int:

@@ -280,3 +280,19 @@ def test_a_persons_page_shows_their_records_and_who_wrote_each(app, store):
     assert "非開示" in never, "the protection set, and by whom"
     assert by[-1] == ("受付（入所）", "sato") and ICHIRO.name not in history
     assert [int(s) for s, *_ in rows] == sorted((int(s) for s, *_ in rows), reverse=True)
+
+
+def test_a_withdrawn_record_keeps_its_writer_and_says_who_withdrew_it(app, store):
+    with acting_as("sato"):
+        (ev,) = store.check_in(SHELTER, [TARO])
+    store.note_refusal(ev.seq, "event 1 of the batch: a rule HQ has")
+    lead = logged_in(app, "tanaka")
+    form = lead.get("/staff/summary")
+    assert 'id="withdraw-form"' in form.text
+    assert post(lead, f"/staff/sync/withdraw/{ev.seq}", {"reason": "a rule HQ has", "confirm": "y"},
+                "/staff/summary").status_code == 302
+    assert json.loads(store.db.execute("SELECT body FROM events").fetchone()[0])["type"] == "withdrawn"
+    page = lead.get("/staff/who").text
+    row = re.search(rf'<tr id="rec-{ev.seq}">.*?</tr>', page, re.S).group(0)
+    assert '<td class="by">sato</td>' in row and "受付（入所）" in row, "the original, by whoever wrote it"
+    assert "（tanakaが取り下げ。本部にはありません）" in row

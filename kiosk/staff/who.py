@@ -69,7 +69,11 @@ def _person_link(event: dict) -> str | None:
 def described(rec: Attributed) -> dict:
     """A record as a row of the tablet's tables."""
     said = record(rec.event)
-    return {"seq": rec.seq, "when": said["when"], "what": said["what"], "detail": _detail(rec.event),
+    detail = _detail(rec.event)
+    if rec.withdrawn_by is not None:   # kept here, HQ never had it: who took it back counts too
+        detail = " ".join(filter(None, (detail, t("(withdrawn by %(name)s: HQ does not have it)",
+                                                  name=rec.withdrawn_by))))
+    return {"seq": rec.seq, "when": said["when"], "what": said["what"], "detail": detail,
             "person": said["who"], "link": _person_link(rec.event), "by": written_by(rec),
             "self_service": rec.self_service}
 
@@ -102,5 +106,4 @@ def who():
         older = url_for(".who", before=records[-1].seq, **args)
     return render_template("staff/who.html", rows=[described(r) for r in records], names=names,
                            staff=None if screen else staff, screen=screen, older=older, paged=_before() is not None,
-                           recorded_from=store.staff_recorded_from(),
-                           refresh_to=url_for(".who"))
+                           recorded_from=store.staff_recorded_from())
