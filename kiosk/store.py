@@ -69,8 +69,6 @@ CREATE TABLE IF NOT EXISTS withdrawn_events (
     seq INTEGER PRIMARY KEY, body TEXT NOT NULL, reason TEXT NOT NULL, withdrawn_by TEXT NOT NULL,
     withdrawn_at TEXT NOT NULL
 );
--- This kiosk's log as it wrote it, a withdrawn record's original in place of its placeholder: what
--- the kiosk folds for itself (needs, consent, protection, its shelter's status) still counts it.
 -- Who wrote each record (kiosk-local, never synced: the wire format stays as it is): the staff member
 -- logged in on the tablet (via 'tablet') or named with --by on the command line (via 'cli').  A record
 -- without a row was written by the evacuee screen, an IC tap, a QR or a card (self-service), or before
@@ -81,6 +79,8 @@ CREATE INDEX IF NOT EXISTS event_staff_by_name ON event_staff(staff, seq);
 -- page finds their records (under identities corrected away too, by corrected_keys) without a scan.
 CREATE TABLE IF NOT EXISTS event_person (seq INTEGER PRIMARY KEY, person_key TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS event_person_by_key ON event_person(person_key, seq);
+-- This kiosk's log as it wrote it, a withdrawn record's original in place of its placeholder: what
+-- the kiosk folds for itself (needs, consent, protection, its shelter's status) still counts it.
 CREATE VIEW IF NOT EXISTS written_events AS
     SELECT e.seq AS seq, COALESCE(w.body, e.body) AS body
     FROM events e LEFT JOIN withdrawn_events w ON w.seq = e.seq;
@@ -472,12 +472,15 @@ class KioskStore:
             p = ev.get("person")
             if not isinstance(p, dict):
                 continue
-            key = person_key(p["name"], p["birth_date"], p.get("address") or "")
-            key = moved.get(key, key)
-            self.db.execute("INSERT OR IGNORE INTO event_person(seq, person_key) VALUES (?, ?)", (seq, key))
-            if ev["type"] == CORRECTION:
-                new = ev["data"]["person"]
-                moved = moved_on(moved, key, person_key(new["name"], new["birth_date"], new.get("address") or ""))
+            try:
+                key = person_key(p["name"], p["birth_date"], p.get("address") or "")
+                key = moved.get(key, key)
+                self.db.execute("INSERT OR IGNORE INTO event_person(seq, person_key) VALUES (?, ?)", (seq, key))
+                if ev["type"] == CORRECTION:
+                    new = ev["data"]["person"]
+                    moved = moved_on(moved, key, person_key(new["name"], new["birth_date"], new.get("address") or ""))
+            except (KeyError, TypeError, ValueError):
+                continue   # a record no person can be read from: left out of the pages, the kiosk still opens
 
     def is_protected(self, name: str, birth_date: str, address: str, name_kana: str = "") -> bool:
         """Never-disclose: set on this kiosk for this person, or (as HQ last said) anywhere for anyone
