@@ -99,7 +99,9 @@ def who():
     staff = request.args.get("staff", "").strip()[:100] or None
     screen = request.args.get("by") == "screen"
     records = store.staff_records(None if screen else staff, self_service=screen, before=_before(), limit=PAGE)
-    names = sorted(set(store.recorded_staff()) | {a.name for a in staff_store.accounts(store)} - {""})
+    # Whoever wrote records here or may log in (a name asked for in the address stays chosen too).
+    names = sorted((set(store.recorded_staff()) | {a.name for a in staff_store.accounts(store)}
+                    | ({staff} if staff and not screen else set())) - {""})
     older = None
     if len(records) == PAGE:
         args = {"by": "screen"} if screen else ({"staff": staff} if staff else {})
