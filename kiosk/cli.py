@@ -12,7 +12,7 @@ from evac.cli import CommandError
 from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, InvalidEvent, Person, parse_person
 
 from . import disk_failure
-from .store import KioskError, KioskStore
+from .store import CLI, KioskError, KioskStore, acting_as
 
 
 def _fail(message: str) -> int:
@@ -58,10 +58,17 @@ def checkin(args: argparse.Namespace) -> int:
     if disclosure == "family" and not args.family_code:
         raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
     store = store or _store(args.db, may_create=True)
-    event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
-                               family_code=args.family_code or "", never_disclose=args.never_disclose)
+    with _typed_by(args):
+        event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
+                                   family_code=args.family_code or "", never_disclose=args.never_disclose)
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
     return 0
+
+
+def _typed_by(args: argparse.Namespace):
+    """Records typed here are the command line's (kept on this kiosk, event_staff), with the --by name
+    if given: never the evacuee screen's own."""
+    return acting_as((args.by or "").strip()[:60], CLI)
 
 
 def _who(args: argparse.Namespace) -> Person:
@@ -71,7 +78,8 @@ def _who(args: argparse.Namespace) -> Person:
 @_refusals_said
 def checkout(args: argparse.Namespace) -> int:
     who = _who(args)
-    event = _store(args.db).check_out(who.name, who.birth_date, who.address)
+    with _typed_by(args):
+        event = _store(args.db).check_out(who.name, who.birth_date, who.address)
     print(f"checked out: {who.name} from {event.shelter_id} (event {event.seq})")
     return 0
 
@@ -79,7 +87,8 @@ def checkout(args: argparse.Namespace) -> int:
 @_refusals_said
 def transfer(args: argparse.Namespace) -> int:
     who = _who(args)
-    event = _store(args.db).transfer(who.name, who.birth_date, who.address, args.to)
+    with _typed_by(args):
+        event = _store(args.db).transfer(who.name, who.birth_date, who.address, args.to)
     print(f"transfer: {who.name} from {event.shelter_id} to {args.to} (event {event.seq})")
     return 0
 
@@ -265,6 +274,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--name", required=True)
         p.add_argument("--birth", required=True, help="YYYY-MM-DD")
         p.add_argument("--address", default="")
+        p.add_argument("--by", help="who types it in (kept on this kiosk with the record, for the lead's "
+                                    "'who did what' page)")
 
     p = sub.add_parser("checkin", help="check a person in")
     who(p)

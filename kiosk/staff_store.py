@@ -107,6 +107,11 @@ def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAc
     return StaffAccount(cur.lastrowid, name, role)
 
 
+def accounts(store: KioskStore) -> list[StaffAccount]:
+    """Every staff account on this kiosk, by name."""
+    return [StaffAccount(*r) for r in _accounts(store).execute("SELECT id, name, role FROM staff_accounts ORDER BY name")]
+
+
 def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | None:
     row = _accounts(store).execute("SELECT id, name, role, password_hash FROM staff_accounts WHERE name = ?",
                                    (name.strip(),)).fetchone()

@@ -18,6 +18,7 @@ import sqlite3
 import time
 import uuid
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -68,6 +69,16 @@ CREATE TABLE IF NOT EXISTS withdrawn_events (
     seq INTEGER PRIMARY KEY, body TEXT NOT NULL, reason TEXT NOT NULL, withdrawn_by TEXT NOT NULL,
     withdrawn_at TEXT NOT NULL
 );
+-- Who wrote each record (kiosk-local, never synced: the wire format stays as it is): the staff member
+-- logged in on the tablet (via 'tablet') or named with --by on the command line (via 'cli').  A record
+-- without a row was written by the evacuee screen, an IC tap, a QR or a card (self-service), or before
+-- this kiosk recorded who (meta staff_recorded_from: the first record it did).
+CREATE TABLE IF NOT EXISTS event_staff (seq INTEGER PRIMARY KEY, staff TEXT NOT NULL, via TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS event_staff_by_name ON event_staff(staff, seq);
+-- Whom each record is about: the roster key the person had when it was written, so that a person's
+-- page finds their records (under identities corrected away too, by corrected_keys) without a scan.
+CREATE TABLE IF NOT EXISTS event_person (seq INTEGER PRIMARY KEY, person_key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS event_person_by_key ON event_person(person_key, seq);
 -- This kiosk's log as it wrote it, a withdrawn record's original in place of its placeholder: what
 -- the kiosk folds for itself (needs, consent, protection, its shelter's status) still counts it.
 CREATE VIEW IF NOT EXISTS written_events AS
@@ -109,6 +120,32 @@ def _since_boot() -> tuple[str, int] | None:
 HQ_CLOCK_TOLERANCE_MS = 120_000
 
 
+TABLET, CLI = "tablet", "cli"   # how a staff member wrote a record (event_staff.via)
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The staff member the kiosk is writing for: their log-in name on the tablet, or the name given
+    with --by on the command line (not checked against the accounts)."""
+    staff: str
+    via: str = TABLET
+
+
+# Set by the staff tablet for the request of a logged-in staff member (kiosk.staff.auth), and by the
+# CLI's --by; _append attributes every record it writes to them, in the same transaction.  Unset (the
+# evacuee screen, an IC tap, a QR, a card): no attribution row, the record is self-service.
+acting_staff: ContextVar[Acting | None] = ContextVar("acting_staff", default=None)
+
+
+@contextmanager
+def acting_as(staff: str, via: str = TABLET) -> Iterator[None]:
+    token = acting_staff.set(Acting(staff, via))
+    try:
+        yield
+    finally:
+        acting_staff.reset(token)
+
+
 class KioskError(ValueError):
     """Something the person at the kiosk must be told; nothing was written."""
 
@@ -128,6 +165,21 @@ class Withdrawn:
     reason: str
     withdrawn_by: str
     withdrawn_at: str
+
+
+@dataclass(frozen=True)
+class Attributed:
+    """A record of this kiosk's log with who wrote it."""
+    seq: int
+    event: dict          # as written here (a withdrawn record's original)
+    staff: str | None    # None: not written for a staff member
+    via: str | None      # TABLET or CLI, with staff
+    recorded: bool       # False: written before this kiosk recorded who
+    withdrawn_by: str | None = None   # the lead who withdrew it from HQ (KioskStore.withdraw), if so
+
+    @property
+    def self_service(self) -> bool:
+        return self.staff is None and self.recorded
 
 
 @dataclass(frozen=True)
@@ -164,6 +216,11 @@ class KioskStore:
                     self.db.execute(statement)
             if "protected" not in had and "events" in had:
                 self._fold_protected()
+            if "event_person" not in had and "events" in had:
+                self._fold_event_people()
+            if "event_staff" not in had and "events" in had:
+                # Who wrote the records already there was not recorded: the tablet says so.
+                self._set_meta("staff_recorded_from", str(self.last_seq + 1))
             if self._meta("device_id") is None:
                 self._set_meta("device_id", "kiosk-" + uuid.uuid4().hex)
                 self._set_meta("acked_seq", "0")
@@ -296,6 +353,7 @@ class KioskStore:
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         device = self.device_id
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        acting = acting_staff.get()
         written = []
         for draft in drafts:
             seq += 1
@@ -310,10 +368,22 @@ class KioskStore:
             event = parse_event({**draft, "kiosk_id": device, "seq": seq, "hlc": clock.tick()})
             self.db.execute("INSERT INTO events(seq, hlc, body, written_at) VALUES (?, ?, ?, ?)",
                             (seq, event.hlc, canonical_json(event.to_wire()), now))
+            self._attribute(event, acting)
             self._update_roster(event)
             written.append(event)
         self._set_meta("hlc", str(clock.last))
         return written
+
+    def _attribute(self, ev: Event, acting: Acting | None) -> None:
+        """Who wrote `ev` and whom it is about (before the roster moves on: a correction is filed
+        under the identity it corrects), in the transaction that writes it."""
+        if acting is not None:
+            self.db.execute("INSERT INTO event_staff(seq, staff, via) VALUES (?, ?, ?)",
+                            (ev.seq, acting.staff, acting.via))
+        if ev.person is not None:
+            p = ev.person
+            self.db.execute("INSERT INTO event_person(seq, person_key) VALUES (?, ?)",
+                            (ev.seq, self.current_key(person_key(p.name, p.birth_date, p.address))))
 
     def _update_roster(self, ev: Event) -> None:
         if ev.person is None:
@@ -392,6 +462,25 @@ class KioskStore:
                 self.db.execute("INSERT OR IGNORE INTO protected(person_key) VALUES (?)", (key,))
             else:
                 self.db.execute("DELETE FROM protected WHERE person_key = ?", (key,))
+
+    def _fold_event_people(self) -> None:
+        """The event_person table of a database from before it, from the log (corrections followed
+        as the roster followed them)."""
+        moved: dict[str, str] = {}
+        for seq, body in self.db.execute("SELECT seq, body FROM written_events ORDER BY seq").fetchall():
+            ev = json.loads(body)
+            p = ev.get("person")
+            if not isinstance(p, dict):
+                continue
+            try:
+                key = person_key(p["name"], p["birth_date"], p.get("address") or "")
+                key = moved.get(key, key)
+                self.db.execute("INSERT OR IGNORE INTO event_person(seq, person_key) VALUES (?, ?)", (seq, key))
+                if ev["type"] == CORRECTION:
+                    new = ev["data"]["person"]
+                    moved = moved_on(moved, key, person_key(new["name"], new["birth_date"], new.get("address") or ""))
+            except (KeyError, TypeError, ValueError):
+                continue   # a record no person can be read from: left out of the pages, the kiosk still opens
 
     def is_protected(self, name: str, birth_date: str, address: str, name_kana: str = "") -> bool:
         """Never-disclose: set on this kiosk for this person, or (as HQ last said) anywhere for anyone
@@ -705,6 +794,52 @@ class KioskStore:
         return [Withdrawn(seq, json.loads(body), reason, by, at) for seq, body, reason, by, at in self.db.execute(
             "SELECT seq, body, reason, withdrawn_by, withdrawn_at FROM withdrawn_events ORDER BY seq DESC")]
 
+    # -- who wrote what (event_staff, event_person: this kiosk's own, never synced) ----------
+    def staff_records(self, staff: str | None = None, self_service: bool = False, before: int | None = None,
+                      limit: int = 50) -> list[Attributed]:
+        """Records written for staff, newest first: everyone's, or `staff`'s only; or, `self_service`,
+        those the evacuee screen wrote (since this kiosk recorded who).  `before`: older than that seq."""
+        before = before if before is not None else self.last_seq + 1
+        if self_service:
+            rows = self.db.execute(
+                "SELECT e.seq, NULL, NULL FROM events e WHERE e.seq < ? AND e.seq >= ?"
+                " AND NOT EXISTS (SELECT 1 FROM event_staff s WHERE s.seq = e.seq) ORDER BY e.seq DESC LIMIT ?",
+                (before, self.staff_recorded_from(), limit)).fetchall()
+        elif staff is not None:
+            rows = self.db.execute("SELECT seq, staff, via FROM event_staff WHERE staff = ? AND seq < ?"
+                                   " ORDER BY seq DESC LIMIT ?", (staff, before, limit)).fetchall()
+        else:
+            rows = self.db.execute("SELECT seq, staff, via FROM event_staff WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                                   (before, limit)).fetchall()
+        return self._attributed(rows)
+
+    def person_records(self, key: str, limit: int = 20) -> list[Attributed]:
+        """The newest records about the person `key` names (under identities corrected away too)."""
+        key = self.current_key(key)
+        keys = [key] + [r[0] for r in self.db.execute("SELECT old_key FROM corrected_keys WHERE new_key = ?", (key,))]
+        rows = self.db.execute(
+            "SELECT p.seq, s.staff, s.via FROM event_person p LEFT JOIN event_staff s ON s.seq = p.seq"
+            f" WHERE p.person_key IN ({','.join('?' * len(keys))}) ORDER BY p.seq DESC LIMIT ?",
+            (*keys, limit)).fetchall()
+        return self._attributed(rows)
+
+    def _attributed(self, rows: Sequence[tuple[int, str | None, str | None]]) -> list[Attributed]:
+        recorded_from = self.staff_recorded_from()
+        bodies = {seq: (body, by) for seq, body, by in self.db.execute(
+            "SELECT e.seq, COALESCE(w.body, e.body), w.withdrawn_by FROM events e"
+            f" LEFT JOIN withdrawn_events w ON w.seq = e.seq WHERE e.seq IN ({','.join('?' * len(rows))})",
+            [r[0] for r in rows])} if rows else {}
+        return [Attributed(seq, json.loads(bodies[seq][0]), staff, via, seq >= recorded_from, bodies[seq][1])
+                for seq, staff, via in rows if seq in bodies]
+
+    def staff_recorded_from(self) -> int:
+        """The first record whose writer this kiosk recorded (1: all of them)."""
+        return int(self._meta("staff_recorded_from") or 1)
+
+    def recorded_staff(self) -> list[str]:
+        """Every name records were written for on this kiosk, in order."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT staff FROM event_staff ORDER BY staff")]
+
     def new_device(self) -> str:
         """Give this database a fresh device id, its whole event log renumbered from 1 under it and
         nothing acknowledged, in one transaction; returns the new id.  For a database restored from
@@ -725,6 +860,12 @@ class KioskStore:
                 if old_seq != new_seq:
                     self.db.execute("UPDATE roster SET last_seq = ? WHERE last_seq = ?", (new_seq, old_seq))
                     self.db.execute("UPDATE withdrawn_events SET seq = ? WHERE seq = ?", (new_seq, old_seq))
+                    self.db.execute("UPDATE event_staff SET seq = ? WHERE seq = ?", (new_seq, old_seq))
+                    self.db.execute("UPDATE event_person SET seq = ? WHERE seq = ?", (new_seq, old_seq))
+            recorded_from = self._meta("staff_recorded_from")
+            if recorded_from is not None:   # the first record whose writer was recorded, renumbered too
+                self._set_meta("staff_recorded_from",
+                               str(1 + sum(old < int(recorded_from) for old in renumbered)))
             self.db.execute("DELETE FROM meta WHERE key = 'refused'")   # HQ is asked afresh
             self._set_meta("device_id", device)
             self._set_meta("acked_seq", "0")

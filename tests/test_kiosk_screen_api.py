@@ -261,7 +261,7 @@ def test_staff_calls_are_kept_until_answered(kiosk_store):
     assert [c["language"] for c in kiosk_store.open_staff_calls()] == ["ja"]
 
 
-@pytest.mark.parametrize("table", ["staff_calls", "corrected_keys"])
+@pytest.mark.parametrize("table", ["staff_calls", "corrected_keys", "event_staff", "event_person"])
 def test_a_kiosk_database_from_before_a_table_gets_the_table(tmp_path, table):
     store = KioskStore(tmp_path / "k.sqlite3")
     store.db.execute(f"DROP TABLE {table}")

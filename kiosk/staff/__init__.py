@@ -2,7 +2,7 @@
 
 Thin blueprints around kiosk.staff_store and the KioskStore: log in
 (auth), the roster and everything done to one person (roster), and the
-shelter's counts, status, sync panel and 避難者名簿 export (shelter).
+shelter's counts, status, sync panel and 避難者名簿 export (shelter), and who did what (who).
 """
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ def init_app(app: Flask) -> None:
     if "babel" not in app.extensions:
         Babel(app, locale_selector=select_locale, default_locale=DEFAULT_LANGUAGE)
     init_auth(app)
-    from . import roster, shelter
+    from . import roster, shelter, who
     from .auth import bp as auth_bp
     app.register_blueprint(auth_bp)
     app.register_blueprint(roster.bp)
     app.register_blueprint(shelter.bp)
+    app.register_blueprint(who.bp)

@@ -12,7 +12,7 @@ import time
 from urllib.parse import quote, urlsplit
 
 from flask import (
-    Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for,
+    Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for,
 )
 from flask_babel import get_locale
 from flask_limiter import Limiter
@@ -27,7 +27,7 @@ from evac.staff_lockout import StaffLockout
 
 from .. import disk_failure, staff_store
 from ..db import get_store
-from ..store import KioskError, KioskStore
+from ..store import Acting, KioskError, KioskStore, acting_staff
 from .forms import ActionForm, LoginForm
 from . import held, refusals, times
 from .i18n import STAFF_LANGUAGES, gettext as t
@@ -94,6 +94,7 @@ def guard(blueprint: Blueprint) -> None:
     """Every page of `blueprint` needs a logged-in staff member, and every POST a valid CSRF token."""
     blueprint.before_request(_check_login)
     blueprint.before_request(_check_csrf)
+    blueprint.teardown_request(_stop_acting)
     blueprint.after_request(_no_store)
     blueprint.context_processor(_words)
     blueprint.register_error_handler(CSRFError, _csrf_failed)
@@ -153,7 +154,20 @@ def _check_login():
         return _timed_out()
     session["staff_seen"] = now
     staff_store.session_seen(get_store(), current_user.login)
+    # Every record this request writes is this staff member's (KioskStore._append, event_staff).
+    g.acting_token = acting_staff.set(Acting(current_user.name))
     return None
+
+
+def _stop_acting(_exc=None) -> None:
+    # waitress reuses its threads: the next request on this one (the evacuee screen's, say) must not
+    # be written as this staff member's.
+    token = g.pop("acting_token", None)
+    if token is not None:
+        try:
+            acting_staff.reset(token)
+        except ValueError:   # set in another context (cannot happen within one request): clear it
+            acting_staff.set(None)
 
 
 # Forms kept across the end of a session (kiosk.staff.held): a typed 避難者カード, sent late or by the

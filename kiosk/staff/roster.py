@@ -24,6 +24,7 @@ from .forms import (
     RegisterForm, TransferForm,
 )
 from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
+from .who import PERSON_HISTORY, person_history
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
 guard(bp)
@@ -78,6 +79,7 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved="", member
                            household=staff_store.household(get_store(), row),
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
                            need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved,
+                           history=person_history(row.key), history_limit=PERSON_HISTORY,
                            refresh_to=url_for(".person", key=row.key)), status
 
 
