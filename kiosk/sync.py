@@ -32,14 +32,17 @@ class SyncError(Exception):
     RESTORED = "restored"         # this database is older than what HQ holds from it
     FAILED = "failed"             # anything else (a bug): the round stopped
 
-    def __init__(self, kind: str, detail: str = "", url: str = "", db: str = ""):
+    def __init__(self, kind: str, detail: str = "", url: str = "", db: str = "", status: int = 0):
         super().__init__(kind, detail)
         self.kind, self.detail, self.url, self.db = kind, detail, url, db
+        self.status = status   # HQ's HTTP status when it answered (UNREACHABLE: it answered, failing for now)
         self.pending: int | None = None
 
     def __str__(self) -> str:
         text = {
-            self.UNREACHABLE: f"HQ cannot be reached at {self.url} ({self.detail})",
+            self.UNREACHABLE: (f"HQ at {self.url} answered but cannot take records now ({self.detail}); "
+                               "the kiosk tries again by itself") if self.status else
+                              f"HQ cannot be reached at {self.url} ({self.detail})",
             self.REFUSED: f"HQ refuses this kiosk's records: {self.detail} — call HQ; nothing is lost, "
                           "the records stay on this kiosk",
             self.NOT_HQ: f"the server at {self.url} is not HQ ({self.detail}) — check the HQ address",
@@ -94,7 +97,7 @@ class HQClient:
             payload = {"message": f"the request is larger than the server at {self.base} accepts (HTTP 413)"}
         if not isinstance(payload, dict):
             if status >= 500:   # a proxy's error page: HQ behind it is down
-                raise SyncError(SyncError.UNREACHABLE, f"HTTP {status}", self.base)
+                raise SyncError(SyncError.UNREACHABLE, f"HTTP {status}", self.base, status=status)
             raise SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} with something other than HQ's JSON",
                             self.base)
         self._note_hq_time(headers.get("Date") if headers else None)
@@ -122,8 +125,8 @@ def _ask(store: KioskStore, client: HQClient, method: str, path: str, body: dict
     if client.hq_time is not None and ("error" in answer or _is_int(answer.get("hlc"))):   # HQ's own words
         store.note_clock_offset(client.hq_time, answer.get("hlc") if _is_int(answer.get("hlc")) else None)
     if status >= 500:   # HQ failing for now: like no answer, it is tried again
-        raise SyncError(SyncError.UNREACHABLE, f"HQ answered HTTP {status}: {answer.get('message', '')}".rstrip(": "),
-                        client.base)
+        raise SyncError(SyncError.UNREACHABLE, f"HTTP {status}: {answer.get('message', '')}".rstrip(": "),
+                        client.base, status=status)
     return status, answer
 
 

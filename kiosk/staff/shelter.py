@@ -47,6 +47,9 @@ def _span(seconds: int) -> str:
 
 def _problem(failure) -> str:
     """Why the last sync round failed, in the tablet's language (kiosk.sync.SyncError.kind)."""
+    if failure.kind == failure.UNREACHABLE and getattr(failure, "status", 0):
+        return t("HQ answered but cannot take the records now (%(reason)s). Nothing is lost: the records stay on "
+                 "this kiosk, and it tries again by itself.", reason=failure.detail)
     if failure.kind == failure.UNREACHABLE:
         return t("HQ cannot be reached (%(reason)s). Nothing is lost: the records stay on this kiosk and are sent "
                  "when HQ answers.", reason=failure.detail)
