@@ -158,47 +158,36 @@ def init(args: argparse.Namespace) -> int:
     return 0
 
 
-def enroll(args: argparse.Namespace) -> int:
+def _enrollment(args: argparse.Namespace, change):
+    """Run one of hq_dashboard.enrollment's changes on HQ's database; its refusal is a one-line error."""
+    from evac.cli import CommandError
+
     from .db import db
-    from .enrollment import EnrollmentError, enroll_kiosk
+    from .enrollment import EnrollmentError
     app = _app(args.db)
     with app.app_context():
         try:
-            token = enroll_kiosk(db.session, args.shelter)
+            return change(db.session)
         except EnrollmentError as exc:
-            print(f"evac: {exc}", file=sys.stderr)
-            return 2
-    print(token)
+            raise CommandError(str(exc)) from None
+
+
+def enroll(args: argparse.Namespace) -> int:
+    from .enrollment import enroll_kiosk
+    print(_enrollment(args, lambda session: enroll_kiosk(session, args.shelter)))
     return 0
 
 
 def move_kiosk(args: argparse.Namespace) -> int:
-    from evac.cli import CommandError
-
-    from .db import db
-    from .enrollment import EnrollmentError, move_kiosk as move
-    app = _app(args.db)
-    with app.app_context():
-        try:
-            before, after = move(db.session, args.kiosk, args.shelter)
-        except EnrollmentError as exc:
-            raise CommandError(str(exc)) from None
+    from .enrollment import move_kiosk as move
+    before, after = _enrollment(args, lambda session: move(session, args.kiosk, args.shelter))
     print(f"kiosk {args.kiosk} now belongs to {after} (was {before}); it hears so with its next configuration")
     return 0
 
 
 def rekey_kiosk(args: argparse.Namespace) -> int:
-    from evac.cli import CommandError
-
-    from .db import db
-    from .enrollment import EnrollmentError, rekey_kiosk as rekey
-    app = _app(args.db)
-    with app.app_context():
-        try:
-            token = rekey(db.session, args.kiosk)
-        except EnrollmentError as exc:
-            raise CommandError(str(exc)) from None
-    print(token)
+    from .enrollment import rekey_kiosk as rekey
+    print(_enrollment(args, lambda session: rekey(session, args.kiosk)))
     print(f"evac: kiosk {args.kiosk}'s old token no longer works; start the kiosk with this one "
           "(its records and what HQ holds of them stay as they are)", file=sys.stderr)
     return 0
