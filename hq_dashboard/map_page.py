@@ -154,7 +154,7 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
     for kind in KINDS:
         members = [v for v in views if v.shelter.kind == kind]
         layer = folium.GeoJson(_points(members, styled=True), name=f"{KIND_LABELS[kind]} ({len(members)})",
-                               marker=folium.CircleMarker((0, 0), radius=5), show=True)
+                               marker=folium.CircleMarker((0, 0), radius=5, fill=True), show=True)
         layer.add_to(m)
         kind_layers.append(layer.get_name())
     folium.LayerControl(collapsed=False).add_to(m)

@@ -46,6 +46,22 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
     assert sync.returncode == 0, sync.stderr
 
     page.wait_for_function(f"{h001}.options.fillColor === '#2ca02c'", timeout=30_000)
+    # Painted, not only set (Leaflet's circle markers are hollow unless filled): the canvas pixel at the
+    # marker's centre is green.
+    r, g, b = page.evaluate(f"""(() => {{
+        const m = {h001}, rd = m._renderer, p = m._point.subtract(rd._bounds.min), d = window.devicePixelRatio || 1;
+        return Array.from(rd._ctx.getImageData(Math.round(p.x * d), Math.round(p.y * d), 1, 1).data).slice(0, 3);
+    }})()""")
+    assert g > r + 40 and g > b + 40, (r, g, b)
+    # Drawn after every closed, empty site (a school is often a shelter and a tsunami building at one spot).
+    assert page.evaluate(f"""(() => {{
+        const order = new Map();
+        let i = 0;
+        for (let o = {h001}._renderer._drawFirst; o; o = o.next) order.set(o.layer, i++);
+        return Object.values(evacState.markers)
+            .filter(m => m.evacSite.status === 'closed' && m.evacSite.occupancy === 0)
+            .every(m => order.get(m) < order.get({h001}));
+    }})()""") is True
     assert page.evaluate("window.sameDocument") is True                  # no reload happened
     assert "1 / 135" in page.evaluate(f"{h001}.getTooltip().getContent()")
     page.evaluate(f"{h001}.openPopup() && true")

@@ -47,9 +47,12 @@ var evacMap = (function () {
       var p = f.properties, m = markers[p.id];
       if (!m) { return; }
       var s = p.marker;
-      m.setStyle({fillColor: s.fillColor, fillOpacity: s.fillOpacity, color: s.color, weight: s.weight,
+      // fill: Leaflet's circle markers are hollow unless told, and the colour is the occupancy.
+      m.setStyle({fill: true, fillColor: s.fillColor, fillOpacity: s.fillOpacity, color: s.color, weight: s.weight,
                   dashArray: s.dashArray});
       m.setRadius(s.radius);
+      // A school is often a 指定避難所 and a 津波避難ビル at one spot: the open or occupied one is drawn on top.
+      if (p.status !== "closed" || p.occupancy > 0) { m.bringToFront(); }
       m.evacSite = p;
       var html = popup(p, fc.disaster_label);
       if (m.getPopup()) { m.setPopupContent(html); } else { m.bindPopup(html, {maxWidth: 360}); }
