@@ -197,9 +197,10 @@ _CHROME = """
   </form>
   <span id="evac-updated" role="status">—</span>
   <a href="{{ url_for('dashboard.dashboard') }}">ダッシュボード</a>
-  <span class="legend"><i style="background:#2ca02c"></i>&lt;50% <i style="background:#e3c800"></i>50–80%
-   <i style="background:#ff7f0e"></i>80–100% <i style="background:#d62728"></i>満員
-   <i style="background:#1f77b4"></i>収容目安なし <i class="hollow"></i>対象外 <i class="risk"></i>危険区域内</span>
+  <span class="legend"><span><i style="background:#2ca02c"></i>&lt;50%</span> <span><i style="background:#e3c800"></i>50–80%</span>
+   <span><i style="background:#ff7f0e"></i>80–100%</span> <span><i style="background:#d62728"></i>満員</span>
+   <span><i style="background:#1f77b4"></i>収容目安なし</span> <span><i class="hollow"></i>対象外</span>
+   <span><i class="risk"></i>危険区域内</span></span>
 </div>
 <div id="evac-credits">{% for c in credits %}<div>{{ c }}</div>{% endfor %}<div>{{ notice }}</div></div>
 """

@@ -61,7 +61,22 @@ var evacMap = (function () {
     });
   }
 
+  function underBar(map) {
+    // The bar is one row on a wide screen and more on a narrow one: the map starts below it.
+    var top = document.getElementById("evac-bar").offsetHeight + "px";
+    if (map.getContainer().style.getPropertyValue("top") !== top) {
+      map.getContainer().style.setProperty("top", top, "important");
+      map.invalidateSize();
+    }
+  }
+
   function start(map, opts) {
+    underBar(map);
+    if (window.ResizeObserver) {   // the bar's height changes with the window and once its fonts load
+      new ResizeObserver(function () { underBar(map); }).observe(document.getElementById("evac-bar"));
+    } else {
+      window.addEventListener("resize", function () { underBar(map); });
+    }
     var stamp = document.getElementById("evac-updated");
     var markers = {};
     opts.siteLayers.forEach(function (layer) {
