@@ -11,7 +11,7 @@ test: setup
 	.venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: setup
-	.venv/bin/evac demo
+	.venv/bin/evac demo $(DEMO_ARGS)
 
 bench: setup
 	.venv/bin/evac bench ingest --events 200000 --json

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,17 +24,34 @@ MARKER = ".evac-demo"
 DEMO_SHELTERS = ("H031", "H039", "H052")
 
 
-def wait_http(url: str, seconds: float = 30) -> None:
-    """Wait until a URL answers; raises TimeoutError naming it."""
+def wait_http(url: str, seconds: float = 30, proc: subprocess.Popen | None = None) -> None:
+    """Wait until a URL answers; raises TimeoutError naming it, at once if `proc` (what should answer) stopped."""
     deadline = time.monotonic() + seconds
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
         except OSError:
+            if proc is not None and proc.poll() is not None:
+                raise TimeoutError(f"the process that should answer at {url} stopped (exit {proc.returncode})") \
+                    from None
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} did not come up within {seconds:.0f} s") from None
             time.sleep(0.1)
+
+
+def _ports_free(first: int, count: int) -> None:
+    """Refuse before anything is touched when a port is taken: a second demo emptied the first one's
+    folder, then failed with a traceback, leaving the first running on nothing."""
+    from .cli import CommandError
+    for port in range(first, first + count):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                raise CommandError(f"port {port} is in use (another demo, or another program); stop it, or start "
+                                   f"the demo on other ports: `make demo DEMO_ARGS='--port {first + 100}'` "
+                                   f"(HQ takes the port, its kiosks the next {count - 1})") from None
 
 
 def _evac(*args: str) -> list[str]:
@@ -46,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         from .cli import CommandError
         raise CommandError(f"--port {args.port} leaves no room for the kiosks' {len(DEMO_SHELTERS)} ports above it; "
                            f"give at most {65535 - len(DEMO_SHELTERS)}")
+    _ports_free(args.port, 1 + len(DEMO_SHELTERS))
     var = Path(args.var).resolve()
     _fresh_folder(var)
     procs: list[subprocess.Popen] = []
@@ -95,7 +115,7 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs.append(subprocess.Popen(_evac("hq", "serve", "--db", hq_db, "--port", str(args.port)),
                                   stdout=logs, stderr=logs, env=env))
-    wait_http(f"{hq_url}/api/v1/shelters", 60)
+    wait_http(f"{hq_url}/api/v1/shelters", 60, procs[-1])
     kiosks = []
     for i, shelter in enumerate(DEMO_SHELTERS):
         token = subprocess.run(_evac("hq", "enroll-kiosk", "--db", hq_db, "--shelter", shelter),
@@ -106,12 +126,23 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
                   "--hq", hq_url, "--token", token, "--port", str(port)),
             stdout=logs, stderr=logs, env=env))
         kiosks.append(DemoKiosk(f"http://127.0.0.1:{port}", shelter))
+    for k, proc in zip(kiosks, procs[1:]):
+        wait_http(f"{k.url}/api/status", 60, proc)
+    # One log-in for the demo's staff pages (HQ's dashboard and review queue, each kiosk's tablet as its
+    # lead), made afresh each start: the demo's folder is emptied then.
+    password = secrets.token_urlsafe(12)
+    subprocess.run(_evac("hq", "add-staff", "--db", hq_db, "--username", "demo"), input=password + "\n",
+                   check=True, capture_output=True, text=True, env=env)
     for k in kiosks:
-        wait_http(f"{k.url}/api/status", 60)
+        subprocess.run(_evac("kiosk", "add-staff", "--db", str(var / f"kiosk-{k.shelter_id}.sqlite3"), "--name", "demo",
+                             "--role", "lead"), input=password + "\n", check=True, capture_output=True, text=True,
+                       env=env)
     print(f"HQ:      {hq_url}/  (occupancy as GeoJSON: {hq_url}/api/v1/shelters)", flush=True)
     print(f"HQ map:  {hq_url}/map   dashboard: {hq_url}/dashboard", flush=True)
     for k in kiosks:
-        print(f"kiosk:   {k.url}/  at {k.shelter_id}", flush=True)
+        print(f"kiosk:   {k.url}/  at {k.shelter_id}   staff tablet: {k.url}/staff/", flush=True)
+    print(f"staff log-in (HQ and every tablet, as shelter lead): demo / {password}", flush=True)
+    print(f"databases: {var}", flush=True)
     print("simulated evacuees arriving; Ctrl-C stops the demo", flush=True)
     sim = Simulator(kiosks, seed=args.seed)
     deadline = time.monotonic() + args.duration if args.duration else None

@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
+
+from werkzeug.security import check_password_hash
 
 from tests.conftest import ROOT, evac_cmd, free_port, wait_http
 
@@ -44,6 +49,35 @@ def test_demo_shows_occupancy_changing_at_hq(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert "simulated evacuees arriving" in out
+    # One log-in for the staff pages, printed, with the tablets' addresses: a demo whose dashboard no one
+    # could open showed only half of the system.
+    password = re.search(r"staff log-in \(HQ and every tablet, as shelter lead\): demo / (\S+)", out).group(1)
+    assert f"staff tablet: http://127.0.0.1:{port + 1}/staff/" in out
+    with sqlite3.connect(tmp_path / "demo" / "hq.sqlite3") as conn:
+        (hashed,) = conn.execute("SELECT password_hash FROM staff_users WHERE username = 'demo'").fetchone()
+    assert check_password_hash(hashed, password)
+    for shelter in ("H031", "H039", "H052"):
+        with sqlite3.connect(tmp_path / "demo" / f"kiosk-{shelter}.sqlite3") as conn:
+            role, hashed = conn.execute("SELECT role, password_hash FROM staff_accounts WHERE name = 'demo'").fetchone()
+        assert role == "lead" and check_password_hash(hashed, password)
     for pattern in (f"--port {port}", f"127.0.0.1:{port}"):  # HQ, and kiosks pointing at it
         leftovers = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
         assert leftovers == "", "the demo left HQ or kiosk processes running"
+
+
+def test_a_demo_whose_ports_are_taken_says_so_and_leaves_the_running_demo_alone(tmp_path):
+    # A second `make demo` beside a running one emptied the first one's folder, then died with a traceback.
+    running = tmp_path / "demo"
+    running.mkdir()
+    (running / ".evac-demo").write_text("made by `evac demo`\n")
+    (running / "hq.sqlite3").write_text("the running demo's database")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        second = subprocess.run(evac_cmd("demo", "--port", str(port - 1), "--var", str(running), "--duration", "1"),
+                                cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2, second.stderr
+    assert f"port {port} is in use" in second.stderr and "DEMO_ARGS='--port" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert (running / "hq.sqlite3").read_text() == "the running demo's database"
