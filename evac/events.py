@@ -72,7 +72,7 @@ MAX_SHELTER_ID = 16       # HQ's column; a withdrawal's shelter is not checked a
 MAX_WITHDRAW_REASON = 300
 OLDEST_BIRTH = dt.date(1880, 1, 1)
 
-_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")   # ids: kiosk, shelter, household
 # evac.ictoken's form: never the card's IDm itself.
 IC_TOKEN_RE = re.compile(r"ic:[0-9a-f]{32}\Z")
 # Control characters never belong in a name or an address; they are how
@@ -198,7 +198,7 @@ _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 def order_key(hlc: int, kiosk_id: str, seq: int) -> str:
     """`Event.order` as text that sorts the same way (compared by code point), for one database column.
 
-    The separator is a space: below every character a kiosk id may hold (_ID_RE), so that of two ids
+    The separator is a space: below every character a kiosk id may hold (ID_RE), so that of two ids
     where one is a prefix of the other ("dev-1", "dev-10") the shorter sorts first, as in the tuple."""
     return f"{hlc:020d} {kiosk_id} {seq:012d}"
 
@@ -228,10 +228,10 @@ def _text(value: Any, what: str, max_len: int, required: bool = True) -> str:
 
 
 def _ident(value: Any, what: str, required: bool = True) -> str:
-    if type(value) is str and _ID_RE.match(value) and len(value) <= MAX_ID:
+    if type(value) is str and ID_RE.match(value) and len(value) <= MAX_ID:
         return value  # the common case, checked in one step
     value = _text(value, what, MAX_ID, required)
-    if value and not _ID_RE.match(value):
+    if value and not ID_RE.match(value):
         raise InvalidEvent(f"{what} may only contain letters, digits and . _ : -")
     return value
 

@@ -116,6 +116,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+class SettingError(ValueError):
+    """A setting HQ cannot start with; the message says which and what it must be."""
+
+
 def _trust_proxies(app: Flask) -> None:
     """The client's address (rate limits, the inquiries' audit) from X-Forwarded-For as written by the
     TRUSTED_PROXIES proxies nearest HQ: werkzeug's ProxyFix, for the address only."""
@@ -124,7 +128,7 @@ def _trust_proxies(app: Flask) -> None:
     if isinstance(count, str) and count.strip().isdigit():   # from the environment as text
         count = int(count)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ValueError(f"TRUSTED_PROXIES (EVAC_TRUSTED_PROXIES) is the number of reverse proxies in front of "
+        raise SettingError(f"TRUSTED_PROXIES (EVAC_TRUSTED_PROXIES) is the number of reverse proxies in front of "
                          f"HQ, 0 or more, not {count!r}")
     app.config["TRUSTED_PROXIES"] = count
     if count:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from evac.disclosure import protection_digests
-from evac.events import IC_TOKEN_RE
+from evac.events import IC_TOKEN_RE, ID_RE
 
 from . import notify, prereg, safety
 from .db import db, one_writer
@@ -58,6 +58,8 @@ def sync():
     device_id = body.get("device_id")
     if not isinstance(device_id, str) or not device_id or len(device_id) > 64:
         return _error(400, "malformed_batch", "'device_id' (the kiosk database's id) is missing")
+    if not ID_RE.match(device_id):
+        return _error(400, "malformed_batch", "'device_id' may only contain letters, digits and . _ : -")
     db.session.rollback()  # authentication's read must not hold a snapshot into the write
     try:
         with one_writer(db.engine), db.engine.begin() as conn:

@@ -21,7 +21,7 @@ def _app(db: str | None, create: bool = False, config: dict | None = None):
 
     from evac.cli import CommandError
 
-    from . import create_app, prepare_database
+    from . import SettingError, create_app, prepare_database
     url = database_url(db) or os.environ.get("EVAC_SQLALCHEMY_DATABASE_URI")
     if not url:  # the default, var/hq.sqlite3; its folder is made only by a command that may make the database
         var = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var"))
@@ -42,6 +42,8 @@ def _app(db: str | None, create: bool = False, config: dict | None = None):
         if new_file is not None:  # nothing half-made is left where the typo or the failure pointed
             for suffix in ("", "-wal", "-shm", ".secret-key"):
                 Path(str(new_file) + suffix).unlink(missing_ok=True)
+        if isinstance(exc, SettingError):
+            raise CommandError(str(exc)) from None
         if isinstance(exc, CommandError) or not _is_opening_error(exc):
             raise
         raise CommandError(f"cannot open the HQ database at {shown}: {_in_words(exc)}") from None

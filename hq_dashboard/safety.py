@@ -265,9 +265,9 @@ def pending(session: Session) -> list[InquiryRow]:
 def _for_review(session: Session, inquiry_id: str) -> InquiryRow:
     row = session.get(InquiryRow, inquiry_id)
     if row is None:
-        raise ReviewError(f"no inquiry {inquiry_id}")
+        raise ReviewError(f"no inquiry {inquiry_id}", code="not_waiting")
     if row.status != "pending_review":
-        raise ReviewError(f"inquiry {inquiry_id} is not waiting for review (it is {row.status})")
+        raise ReviewError(f"inquiry {inquiry_id} is not waiting for review (it is {row.status})", code="not_waiting")
     return row
 
 
@@ -280,7 +280,7 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
     nothing is released.  A protected person among them leaves nothing to choose (several_matching is
     empty), and the answer is the unknown person's, as always."""
     if not how_confirmed.strip():
-        raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)")
+        raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)", code="confirm_how")
     row = _for_review(session, inquiry_id)
     several = several_matching(session, inquiry_of(row))
     if several and chosen_record is None:
@@ -310,7 +310,7 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
 
 def reject(session: Session, inquiry_id: str, staff: str, why: str) -> dict:
     if not why.strip():
-        raise ReviewError("say why the inquiry is refused")
+        raise ReviewError("say why the inquiry is refused", code="refuse_why")
     row = _for_review(session, inquiry_id)
     row.status, row.reviewed_by, row.reviewed_at, row.review_note = "rejected", staff, _now(), why.strip()[:500]
     audit(session, row.id, staff, "rejected", why=row.review_note)

@@ -67,6 +67,11 @@ class ReviewForm(FlaskForm):
 
 # safety.ReviewError codes, said in the staff's language (the rest stay the review's own words).
 REVIEW_MESSAGES = {
+    "confirm_how": _l("Write how the inquirer was confirmed (ID at the counter, a call back, …); nothing was "
+                      "released."),
+    "refuse_why": _l("Write why the inquiry is refused; nothing was changed."),
+    "not_waiting": _l("This inquiry is no longer waiting for review (another staff member may have decided it "
+                      "already); nothing was changed. Its decision is in the audit log."),
     "choose_record": _l("Several records match this inquiry, so nothing was released. Ask the inquirer for the "
                         "address or other details, choose the record they mean below, then release again."),
     "stale_choice": _l("The record you chose is not one of the records this inquiry matches now (the records "

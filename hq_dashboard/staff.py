@@ -156,7 +156,10 @@ def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | No
         select(Person).where(Person.id.in_([i.person_id for i in inquiries if i.person_id])))}
     self_consent = {i.id for i in inquiries if i.person_id in persons
                     and persons[i.person_id].consent_source == "self"}
-    return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {},
+    # An error about an inquiry no longer in the queue (decided meanwhile by someone else) is said on top.
+    waiting = {i.id for i in inquiries}
+    elsewhere = [(i, message) for i, message in (errors or {}).items() if i not in waiting]
+    return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {}, elsewhere=elsewhere,
                            self_consent=self_consent, chosen=chosen or {}), status
 
 

@@ -74,6 +74,14 @@ def test_a_proxy_count_that_is_not_a_number_is_refused(make_app):
     assert refused.returncode == 2 and "not a number of proxies" in refused.stderr
 
 
+def test_a_proxy_count_from_the_environment_that_is_not_a_number_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVAC_TRUSTED_PROXIES", "abc")
+    refused = run_evac("hq", "serve", "--db", str(tmp_path / "hq.sqlite3"), "--port", "1")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "EVAC_TRUSTED_PROXIES" in refused.stderr and "number of reverse proxies" in refused.stderr
+    assert not (tmp_path / "hq.sqlite3").exists(), "nothing half-made is left"
+
+
 def _get(url: str, forwarded: str) -> int:
     request = urllib.request.Request(url, headers={"X-Forwarded-For": forwarded})
     try:

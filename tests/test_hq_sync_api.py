@@ -203,6 +203,8 @@ def test_a_token_stays_bound_to_one_kiosk_database(hq_app, hq_client, enroll):
     (b"not json", 400, "malformed_batch"),
     (b'{"device_id": "kiosk-a", "events": {"a": 1}}', 400, "malformed_batch"),
     (b'{"events": []}', 400, "malformed_batch"),
+    (b'{"device_id": "kiosk-\\ud800", "events": []}', 400, "malformed_batch"),   # half a UTF-16 pair
+    (b'{"device_id": "kiosk a", "events": []}', 400, "malformed_batch"),
     # Deeper than Python's JSON decoder recurses (a RecursionError, which was a 500).
     (b'{"device_id": "kiosk-a", "events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "malformed_batch"),
 ])

@@ -216,3 +216,21 @@ def test_email_news_after_a_chosen_release_follows_the_chosen_record(hq_app, hq_
     body = inbox.messages[0].get_payload(decode=True).decode()
     assert "二区コミュニティ防災センター" in body and "焼津中学校" not in body   # H001: the chosen record's shelter
     assert "not_reported" in body and "injured" not in body                 # not the card record's injury
+
+
+def test_review_mistakes_are_said_in_the_staffs_language_and_a_decision_made_meanwhile_is_said(
+        hq_app, hq_client, enroll):
+    two_records(hq_client, enroll)
+    log_in(hq_app, hq_client)
+    ref = ask(hq_client, "駿河 太郎", "1960-06-06", "relative").get_json()["inquiry_id"]
+    ids = record_ids(hq_app)
+    before = written(hq_app, ref)
+    no_note = release(hq_client, ref, ids["card"], note="")
+    assert no_note.status_code == 422 and "照会者をどう確認したか" in no_note.get_data(as_text=True)
+    assert written(hq_app, ref) == before
+    assert release(hq_client, ref, ids["card"]).status_code == 302
+    again = release(hq_client, ref, ids["card"], note="同じ照会をもう一人が")   # a colleague, a moment later
+    page = again.get_data(as_text=True)
+    assert again.status_code == 422
+    assert re.search(rf'data-testid="decided-elsewhere">{ref}: この照会はもう確認待ちではありません', page)
+    assert released_audit(hq_app, ref).actor == "reviewer1"

@@ -246,6 +246,7 @@ def test_who_did_what_is_a_page_at_a_time(app, store):
     assert [s for s, *_ in rows_of(second)] == [5, 4, 3, 2, 1]
     assert 'id="who-older"' not in second and 'id="who-newest"' in second
     assert lead.get("/staff/who?before=x").status_code == 200, "a bad page number is the first page"
+    assert lead.get("/staff/who?before=99999999999999999999999").status_code == 200, "beyond SQLite's integers too"
 
 
 def test_the_queries_use_their_indexes(store):

@@ -87,7 +87,7 @@ def _before() -> int | None:
         before = int(request.args.get("before", ""))
     except ValueError:
         return None
-    return before if before > 0 else None
+    return before if 0 < before < 1 << 62 else None   # beyond: no record's number, and SQLite's integers end
 
 
 @bp.get("/who")
