@@ -19,6 +19,7 @@ from evac.shelters import CREDITS
 from .db import db
 from .models import EventRecord, Kiosk
 from evac.opendata import STANDARD_HEADER, standard_rows
+from .map_page import KIND_LABELS
 from .situation import SiteView, current_disaster, feature_collection, site_views
 
 bp = Blueprint("dashboard", __name__)
@@ -26,6 +27,8 @@ bp = Blueprint("dashboard", __name__)
 NEEDS_LABELS = {"elderly": "高齢", "disability": "障害", "pregnancy": "妊娠", "infant": "乳幼児",
                 "allergy": "アレルギー", "medication": "服薬", "dialysis": "透析", "pets": "ペット",
                 "interpreter": "通訳", "care": "要介護"}
+# A site's status in words, as the map's popup says it (static/map.js STATUS).
+STATUS_LABELS = {"open": "開設", "closed": "未開設", "full": "満員"}
 SORTS = {
     # Full first (counted so, or declared so by the shelter's staff, whatever its count), then by fullness.
     "fullness": lambda v: (v.shelter.status != "full", -(v.fullness if v.fullness is not None else -1),
@@ -43,6 +46,17 @@ JST = dt.timezone(dt.timedelta(hours=9), "JST")
 def jst(t: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """A stored time (UTC; naive from SQLite) as Japan's time, to the second, labelled JST."""
     return f"{_aware(t).astimezone(JST).strftime(fmt)} JST" if t is not None else ""
+
+
+@bp.app_template_filter("site_kind")
+def site_kind(code: str) -> str:
+    """指定避難所 / 指定緊急避難場所 / 津波避難ビル等: HQ's pages say the kind as the map's layers do."""
+    return KIND_LABELS.get(code, code)
+
+
+@bp.app_template_filter("site_status")
+def site_status(code: str) -> str:
+    return STATUS_LABELS.get(code, code)
 
 
 def _now() -> dt.datetime:
@@ -73,16 +87,18 @@ def arrivals_svg(series: list[tuple[dt.datetime, int]], width: int = 720, height
     """A bar chart as inline SVG, drawn here so the page needs no chart library."""
     peak = max([n for _, n in series] + [1])
     bar = width / len(series)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 20}" role="img" '
-             f'aria-label="到着者数の推移" class="arrivals">']
+    top = 18   # a strip above the tallest bar for the peak's label: dark text on a dark bar is unreadable
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + 20}" role="img" '
+             f'aria-label="到着者数の推移" class="arrivals" viewBox="0 0 {width} {top + height + 20}">']
     for i, (t, n) in enumerate(series):
         h = round(height * n / peak)
         x = round(i * bar, 1)
-        parts.append(f'<rect x="{x}" y="{height - h}" width="{round(bar - 2, 1)}" height="{h}" fill="#1d3557">'
+        parts.append(f'<rect x="{x}" y="{top + height - h}" width="{round(bar - 2, 1)}" height="{h}" fill="#1d3557">'
                      f'<title>{jst(t, "%m-%d %H:%M")}: {n}</title></rect>')
         if i % max(1, len(series) // 8) == 0:
-            parts.append(f'<text x="{x}" y="{height + 14}" font-size="10">{t.astimezone(JST):%H:%M}</text>')
-    parts.append(f'<text x="{width - 4}" y="12" font-size="10" text-anchor="end">最大 {peak} 人/時</text></svg>')
+            parts.append(f'<text x="{x}" y="{top + height + 14}" font-size="10">{t.astimezone(JST):%H:%M}</text>')
+    parts.append(f'<text x="{width - 4}" y="12" font-size="10" text-anchor="end" class="peak">最大 {peak} 人/時</text>'
+                 '</svg>')
     return "".join(parts)
 
 

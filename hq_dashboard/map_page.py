@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, redirect, render_template, render_template_string, request, url_for
-from flask_login import login_required
+from flask import Blueprint, current_app, flash, redirect, render_template, render_template_string, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import Template
 from jinja2.utils import htmlsafe_json_dumps
@@ -165,9 +165,10 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
     m.add_child(_start(m, kind_layers, offline.get_name(), tiles.get_name() if tiles else None,
                        url_for("api.shelters"), int(current_app.config.get("MAP_REFRESH_SECONDS", 5) * 1000),
                        sites))
+    staff = current_user.is_authenticated   # only staff get the disaster choice (and its form token)
     m.get_root().html.add_child(Element(render_template_string(_CHROME, disasters=DISASTERS, disaster=disaster,
                                                                credits=_credits(views), notice=GSI_NOTICE,
-                                                               csrf=generate_csrf())))
+                                                               staff=staff, csrf=generate_csrf() if staff else "")))
     # (an empty icon: the browser asks for nothing HQ does not serve)
     m.get_root().header.add_child(Element('<title>焼津市 災害対策本部 — 避難所マップ</title><link rel="icon" href="data:,">'))
     return m.get_root().render()
@@ -184,6 +185,7 @@ def _credits(views: list[SiteView]) -> list[str]:
 _CHROME = """
 <div id="evac-bar">
   <strong>避難所マップ</strong>
+  {% if staff %}
   <form method="post" action="{{ url_for('map.choose_disaster') }}" id="evac-disaster">
     <input type="hidden" name="csrf_token" value="{{ csrf }}">
     <label>発生中の災害
@@ -195,6 +197,11 @@ _CHROME = """
       </select></label>
     <noscript><button>設定</button></noscript>
   </form>
+  {% else %}
+  {# Only HQ staff choose the disaster: a visitor reads it, and staff log in from here back to the map. #}
+  <span id="evac-disaster">発生中の災害: <strong>{{ disasters[disaster].label if disaster else '（未選択）' }}</strong></span>
+  <a href="{{ url_for('staff.login', next=url_for('map.map_page')) }}" id="evac-login">職員ログイン</a>
+  {% endif %}
   <span id="evac-updated" role="status">—</span>
   <a href="{{ url_for('dashboard.dashboard') }}">ダッシュボード</a>
   <span class="legend"><span><i style="background:#2ca02c"></i>&lt;50%</span> <span><i style="background:#e3c800"></i>50–80%</span>
@@ -227,8 +234,13 @@ def map_page():
 
 
 @bp.post("/map/disaster")
-@login_required   # the disaster in progress steers suitability, alerts and overflow for everyone
 def choose_disaster():
+    # The disaster in progress steers suitability, alerts and overflow for everyone: HQ staff only.
+    # (Not @login_required: its log-in would return to this POST-only address; back to the map instead.)
+    if not current_user.is_authenticated:
+        from .staff import login_manager
+        flash(login_manager.login_message)
+        return redirect(url_for("staff.login", next=url_for("map.map_page")))
     code = request.form.get("disaster", "").strip()
     if code and code not in DISASTERS:
         # The value is the sender's, never markup: the page escapes it.

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from evac.staff_lockout import StaffLockout
@@ -112,9 +114,21 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
             and target.isprintable():
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
+        if not parts.scheme and not parts.netloc and _a_page(parts.path):
             return target
     return url_for("staff.queue")
+
+
+def _a_page(path: str) -> bool:
+    """Whether a browser sent to `path` gets a page: a POST-only address (a form's action, such as the
+    map's disaster choice) would answer the redirect's GET with 405 and staff would be lost."""
+    try:
+        current_app.url_map.bind("").match(path, method="GET")
+    except RequestRedirect:   # e.g. a missing trailing slash: the browser follows it to the page
+        return True
+    except HTTPException:     # 405, or 404: no page there
+        return False
+    return True
 
 
 TOO_MANY_LOGINS = ("Too many failed log-in attempts. Wait a few minutes, then try again. / "

@@ -35,8 +35,10 @@ def test_visitors_see_no_needs_and_cannot_change_the_disaster_or_read_the_dashbo
     for path in ("/dashboard", "/export/shelters.csv", "/export/shelters.geojson"):
         assert visitor.get(path).status_code == 302          # to the staff login
     page = visitor.get("/map").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    assert visitor.post("/map/disaster", data={"disaster": "tsunami", "csrf_token": token}).status_code == 302
+    assert 'name="disaster"' not in page                # no choice offered: the disaster is shown as text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', visitor.get("/staff/login").get_data(as_text=True)).group(1)
+    refused = visitor.post("/map/disaster", data={"disaster": "tsunami", "csrf_token": token})
+    assert refused.status_code == 302 and refused.headers["Location"] == "/staff/login?next=/map"
     assert visitor.get("/api/v1/shelters").get_json()["disaster"] is None
 
 

@@ -73,13 +73,18 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
     assert page.evaluate("evacState.markers['T001'].options.dashArray") in (None, "")
     added = run_evac("hq", "add-staff", "--db", hq.db_url, "--username", "hq-watch", input="correct horse battery\n")
     assert added.returncode == 0, added.stderr
-    page.goto(f"{hq.url}/staff/login")
+    # A visitor reads the disaster and logs in from the map's bar, back to the map (never a 405 page).
+    assert page.locator("select[name=disaster]").count() == 0
+    assert page.locator("#evac-disaster").inner_text() == "発生中の災害: （未選択）"
+    with page.expect_navigation():
+        page.click("#evac-login")
     page.fill("#username", "hq-watch")
     page.fill("#password", "correct horse battery")
     with page.expect_navigation():
         page.click("button[type=submit]")
-    page.goto(f"{hq.url}/map")
+    assert page.url == f"{hq.url}/map"
     page.wait_for_function("window.evacState && document.body.dataset.evacRefreshes >= 1", timeout=30_000)
+    assert page.locator("#evac-login").count() == 0
     with page.expect_navigation():
         page.select_option("select[name=disaster]", "storm_flood")
     page.wait_for_function("window.evacState && evacState.markers['T001'].options.dashArray === '3 3'")
