@@ -30,7 +30,7 @@ def store(db, app):
 
 def printed_rows(page: str) -> list[list[str]]:
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return [re.findall(r"<td>([^<]*)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    return [re.findall(r"<td[^>]*>([^<]*)</td>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
 
 
 def test_the_printed_roster_numbers_households_and_keeps_their_members_together(app, store):
