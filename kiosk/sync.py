@@ -228,7 +228,7 @@ class BackgroundSync(threading.Thread):
         self.wake = threading.Event()
         # say(text): a line on the operator's console (`evac kiosk serve`) when the sync's state changes:
         # a wrong token must not go unnoticed there while HQ refuses every round.
-        self.say = say
+        self.say = say if callable(say) else None
         self._said: tuple | None = None
 
     def run(self) -> None:
