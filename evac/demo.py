@@ -121,10 +121,10 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
         token = subprocess.run(_evac("hq", "enroll-kiosk", "--db", hq_db, "--shelter", shelter),
                                check=True, capture_output=True, text=True, env=env).stdout.strip()
         port = args.port + 1 + i
-        procs.append(subprocess.Popen(
+        procs.append(subprocess.Popen(   # the token in the environment, not on the command line (ps shows that)
             _evac("kiosk", "serve", "--db", str(var / f"kiosk-{shelter}.sqlite3"), "--shelter", shelter,
-                  "--hq", hq_url, "--token", token, "--port", str(port)),
-            stdout=logs, stderr=logs, env=env))
+                  "--hq", hq_url, "--port", str(port)),
+            stdout=logs, stderr=logs, env={**env, "EVAC_KIOSK_TOKEN": token}))
         kiosks.append(DemoKiosk(f"http://127.0.0.1:{port}", shelter))
     for k, proc in zip(kiosks, procs[1:]):
         wait_http(f"{k.url}/api/status", 60, proc)

@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         HQ_URL=None,
         HQ_TOKEN=None,
         SYNC_INTERVAL=2.0,
+        SYNC_SAY=None,          # say(text): the sync's changes of state on the operator's console (kiosk serve)
         START_SYNC=True,
         MAX_CONTENT_LENGTH=256 * 1024,
         SCREEN_TIMEOUT=90,       # seconds without a touch before the screen starts over, blank
@@ -62,7 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["HQ_URL"] and app.config["HQ_TOKEN"] and app.config["START_SYNC"]:
         from .sync import BackgroundSync, HQClient
         syncer = BackgroundSync(app.config["KIOSK_DB"], HQClient(app.config["HQ_URL"], app.config["HQ_TOKEN"]),
-                                interval=app.config["SYNC_INTERVAL"])
+                                interval=app.config["SYNC_INTERVAL"], say=app.config["SYNC_SAY"])
         app.extensions["kiosk_sync"] = syncer
         syncer.start()
     return app

@@ -20,6 +20,7 @@ from evac.prereg_qr import QRRejected, keys_from_hex, verify
 
 from . import disk_failure
 from .db import get_store
+from .staff import times
 from .store import KioskError
 
 bp = Blueprint("checkin", __name__)
@@ -302,4 +303,6 @@ def status():
 
 @bp.get("/status")
 def index():
-    return render_template("status.html", status=_status())
+    # People read this page in the shelter's time (JST, as the tablet shows it); /api/status keeps UTC for programs.
+    status = _status()
+    return render_template("status.html", status=status, last_sync=times.local(status["last_sync_at"]))

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sqlite3
+import stat
 import sys
 from pathlib import Path
 
@@ -18,6 +20,46 @@ from .store import CLI, KioskError, KioskStore, acting_as
 def _fail(message: str) -> int:
     print(f"evac: {message}", file=sys.stderr)
     return 2
+
+
+TOKEN_ENV = "EVAC_KIOSK_TOKEN"
+
+
+def _token(args: argparse.Namespace) -> tuple[str | None, str]:
+    """This kiosk's HQ token and where it came from: --token-file, --token, or the environment
+    (EVAC_KIOSK_TOKEN).  A token on the command line is seen by anyone on the machine (`ps`); a file
+    only its owner reads, or the environment, is not.  Raises CommandError in words."""
+    if args.token and args.token_file:
+        raise CommandError("give the token one way: --token-file or --token, not both")
+    if args.token_file:
+        return _token_from_file(args.token_file), f"--token-file {args.token_file}"
+    if args.token:
+        return args.token.strip(), "--token"
+    return (os.environ.get(TOKEN_ENV) or "").strip() or None, TOKEN_ENV
+
+
+def _token_from_file(path: str) -> str:
+    try:
+        mode = os.stat(path).st_mode
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CommandError(f"the token file {path} does not exist (--token-file)") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path} is a folder: --token-file names the file holding the token") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"the token file {path} is not text: it must hold the token alone") from None
+    except OSError as exc:
+        raise CommandError(f"cannot read the token file {path}: {exc.strerror or exc}") from None
+    if mode & stat.S_IROTH:
+        raise CommandError(f"the token file {path} can be read by anyone on this machine: make it readable by "
+                           f"its owner only (chmod 600 {path}), and if others may have read it, ask HQ for a new "
+                           "token (evac hq rekey-kiosk)")
+    token = text.strip()
+    if not token:
+        raise CommandError(f"the token file {path} is empty: put the token `evac hq enroll-kiosk` printed in it")
+    if len(token.split()) != 1:
+        raise CommandError(f"the token file {path} must hold the token alone, on one line")
+    return token
 
 
 def _refusals_said(command):
@@ -95,9 +137,13 @@ def transfer(args: argparse.Namespace) -> int:
 
 def sync(args: argparse.Namespace) -> int:
     from .sync import HQClient, SyncError, sync_once
+    token, _ = _token(args)
+    if not token:
+        return _fail(f"sync needs this kiosk's token from HQ: --token-file PATH, or {TOKEN_ENV} in the environment "
+                     "(or --token TOKEN, which others on this machine can see)")
     store = _store(args.db)
     try:
-        report = sync_once(store, HQClient(args.hq, args.token))
+        report = sync_once(store, HQClient(args.hq, token))
     except SyncError as exc:
         print(f"evac: sync failed: {exc}", file=sys.stderr)
         if "belongs to another kiosk database" in str(exc):
@@ -123,6 +169,7 @@ def carry(args: argparse.Namespace) -> int:
     """The records HQ has not acknowledged, to a file someone carries to HQ while the network is down."""
     from evac.carried import carried_file
     from evac.cli import write_whole
+    token, _ = _token(args)
     store = _store(args.db)
     events = store.events_after(0 if args.all else store.acked_seq)
     if not events:
@@ -131,9 +178,9 @@ def carry(args: argparse.Namespace) -> int:
         return 0
     if Path(args.out).is_dir():
         return _fail(f"{args.out} is a folder: give --out a file name, for example {Path(args.out) / 'records.json'}")
-    write_whole(args.out, carried_file(store.device_id, events, args.token))
+    write_whole(args.out, carried_file(store.device_id, events, token))
     print(f"wrote {len(events)} record(s), {events[0]['seq']} to {events[-1]['seq']}, to {args.out}. Carry it to "
-          f"HQ: evac hq import-records {Path(args.out).name}" + ("" if args.token else " --token TOKEN (this "
+          f"HQ: evac hq import-records {Path(args.out).name}" + ("" if token else " --token TOKEN (this "
           "kiosk's token from HQ; the file holds none)") + ". It holds evacuees' personal data: keep it as the "
           "paper roster is kept, and delete it once HQ has it.")
     return 0
@@ -184,9 +231,13 @@ def serve(args: argparse.Namespace) -> int:
     from evac.cli import listen_error
 
     from . import create_app
-    if bool(args.hq) != bool(args.token):
-        return _fail("--hq and --token go together: the kiosk syncs with HQ only when it has both "
-                     "(leave both out to run on its own)")
+    token, source = _token(args)
+    if args.hq and not token:
+        return _fail(f"--hq needs this kiosk's token from HQ: --token-file PATH, or {TOKEN_ENV} in the "
+                     "environment (or --token TOKEN): the kiosk syncs with HQ only when it has both")
+    if token and not args.hq:
+        return _fail(f"a token is given ({source}) but no --hq: the kiosk syncs with HQ only when it has both "
+                     f"(leave both out to run on its own{', and unset ' + TOKEN_ENV if source == TOKEN_ENV else ''})")
     existed = Path(args.db).exists()
     store = _store(args.db, may_create=True)
     known = store.shelter_ids()
@@ -199,7 +250,7 @@ def serve(args: argparse.Namespace) -> int:
         return _fail(f"unknown shelter id {args.shelter!r} (check --shelter: site ids look like H031, E005 or T101)")
     try:
         app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
-                          "HQ_TOKEN": args.token, "CARD_READER": args.card_reader,
+                          "HQ_TOKEN": token, "SYNC_SAY": _say, "CARD_READER": args.card_reader,
                           "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device,
                           "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout})
     except (KioskError, ValueError) as exc:
@@ -219,9 +270,19 @@ def serve(args: argparse.Namespace) -> int:
         print(f"evac: warning: HQ enrolled this kiosk at {enrolled}, but --shelter is {args.shelter}: HQ will count "
               f"the people checked in here at {args.shelter} (if that is a slip, restart with --shelter {enrolled})",
               file=sys.stderr, flush=True)
+    if source == "--token":
+        print("evac: note: a --token on the command line can be seen by anyone on this machine (ps); "
+              f"--token-file PATH (readable by its owner only) or {TOKEN_ENV} keep it private",
+              file=sys.stderr, flush=True)
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     server.run()
     return 0
+
+
+def _say(text: str) -> None:
+    """The background sync's changes of state (kiosk.sync.BackgroundSync), on the operator's console."""
+    import time
+    print(f"evac: [{time.strftime('%d/%b/%Y %H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def add_staff(args: argparse.Namespace) -> int:
@@ -265,6 +326,12 @@ def seconds(text: str) -> float:
     return value
 
 
+def token_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--token-file", metavar="PATH",
+                   help=f"a file holding {what}, readable by its owner only (or set {TOKEN_ENV})")
+    p.add_argument("--token", help=f"{what} (others on this machine can see it: prefer --token-file or {TOKEN_ENV})")
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     from evac.cli import port_number
     sub = parser.add_subparsers(dest="command", required=True)
@@ -298,7 +365,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("carry", help="the records HQ has not acknowledged, to a file carried to HQ by hand")
     p.add_argument("--db", required=True)
     p.add_argument("--out", required=True, help="the file to write (on a USB stick, say)")
-    p.add_argument("--token", help="this kiosk's token from HQ, so that HQ knows the file is this kiosk's")
+    token_options(p, "this kiosk's token from HQ, so that HQ knows the file is this kiosk's")
     p.add_argument("--all", action="store_true", help="every record, also those HQ acknowledged")
     p.set_defaults(func=carry)
     p = sub.add_parser("transfer", help="a person leaves for another shelter")
@@ -309,7 +376,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("sync", help="one sync round with HQ")
     p.add_argument("--db", required=True)
     p.add_argument("--hq", required=True, type=hq_url, help="HQ's base URL (http://HOST:PORT)")
-    p.add_argument("--token", required=True)
+    token_options(p, "this kiosk's token from HQ")
     p.set_defaults(func=sync)
 
     p = sub.add_parser("new-device", help="after restoring a backup: a fresh device id, every event sent again")
@@ -334,7 +401,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True)
     p.add_argument("--shelter", required=True)
     p.add_argument("--hq", type=hq_url, help="HQ's base URL (http://HOST:PORT); with --token, sync in the background")
-    p.add_argument("--token", help="the token `evac hq enroll-kiosk` printed for this kiosk")
+    token_options(p, "the token `evac hq enroll-kiosk` printed for this kiosk; with --hq, sync in the background")
     p.add_argument("--port", type=port_number, default=5001)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--card-reader", choices=("pcsc", "nfc"), help="the My Number card reader, if any")

@@ -206,10 +206,19 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
     return SyncReport(sent, store.acked_seq, store.pending())
 
 
+def _state(exc: SyncError) -> tuple:
+    """What a failure is, as the console tells it: its kind and HQ's reason, not the queue's length (it
+    grows every round).  HQ out of reach is one state whatever the socket said this time."""
+    if exc.kind == SyncError.UNREACHABLE:
+        return exc.kind, bool(exc.status)
+    return exc.kind, exc.detail
+
+
 class BackgroundSync(threading.Thread):
     """Syncs every few seconds while HQ answers, backing off (with jitter) while it does not."""
 
-    def __init__(self, db_path: str, client: HQClient, interval: float = 2.0, max_backoff: float = 60.0):
+    def __init__(self, db_path: str, client: HQClient, interval: float = 2.0, max_backoff: float = 60.0,
+                 say=None):
         super().__init__(daemon=True, name="kiosk-sync")
         self.db_path, self.client = db_path, client
         self.interval, self.max_backoff = interval, max_backoff
@@ -217,25 +226,45 @@ class BackgroundSync(threading.Thread):
         self.last_error: str | None = None       # English, for /api/status
         self.failure: SyncError | None = None    # for the tablet, which words it in its language
         self.wake = threading.Event()
+        # say(text): a line on the operator's console (`evac kiosk serve`) when the sync's state changes:
+        # a wrong token must not go unnoticed there while HQ refuses every round.
+        self.say = say if callable(say) else None
+        self._said: tuple | None = None
 
     def run(self) -> None:
         store = KioskStore(self.db_path)  # its own connection: sqlite objects stay in their thread
         delay = self.interval
         while not self.stopping.is_set():
             try:
-                sync_once(store, self.client)
+                report = sync_once(store, self.client)
                 self.failure, self.last_error = None, None
                 delay = self.interval
+                self._tell(("works",), f"sync with HQ at {self.client.base} works"
+                           f"{' again' if self._said else ''}: HQ holds this kiosk's records up to "
+                           f"{report.acked_seq}, {report.pending} waiting to be sent")
             except SyncError as exc:
                 self.failure, self.last_error = exc, str(exc)
                 delay = min(self.max_backoff, delay * 2) * random.uniform(0.8, 1.2)
+                self._tell(_state(exc), f"sync with HQ failed: {exc}")
             except Exception as exc:  # keep syncing whatever one round hit
                 self.failure = SyncError(SyncError.FAILED, repr(exc))
                 self.last_error = str(self.failure)
                 delay = min(self.max_backoff, delay * 2)
+                self._tell(_state(self.failure), f"sync with HQ failed: {self.failure}")
             self.wake.wait(delay)
             self.wake.clear()
         store.close()
+
+    def _tell(self, state: tuple, text: str) -> None:
+        """Once per change of state, not once per round: the console is read by a person."""
+        if state == self._said:
+            return
+        self._said = state
+        if self.say is not None:
+            try:
+                self.say(text)
+            except (OSError, ValueError):  # a closed or full console must not stop the sync
+                pass
 
     def stop(self) -> None:
         self.stopping.set()

@@ -160,7 +160,7 @@ def test_values_out_of_range_are_refused_before_anything_starts(tmp_path, args, 
 
 def test_kiosk_serve_wants_hq_and_token_together(tmp_path):
     refused(run_evac("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
-                     "--hq", "http://127.0.0.1:5801"), "--hq and --token go together")
+                     "--hq", "http://127.0.0.1:5801"), "--hq needs this kiosk's token from HQ: --token-file PATH, or EVAC_KIOSK_TOKEN")
 
 
 def test_hq_serve_on_a_busy_port_says_so(tmp_path):

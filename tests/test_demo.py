@@ -45,6 +45,10 @@ def test_demo_shows_occupancy_changing_at_hq(tmp_path):
         distinct = {json.dumps(s, sort_keys=True) for s in seen}
         assert len(distinct) >= 3, f"occupancy did not move: {seen}\n{proc_output(proc)}"
         assert set().union(*seen) <= {"H031", "H039", "H052"}
+        # The kiosks sync (occupancy moved) with their tokens in the environment, not where ps shows them.
+        kiosks = subprocess.run(["pgrep", "-af", "--", f"--hq http://127.0.0.1:{port}"], capture_output=True,
+                                text=True).stdout.splitlines()
+        assert len(kiosks) == 3 and not [k for k in kiosks if "--token" in k], kiosks
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)

@@ -84,7 +84,7 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     page.fill("#members-0-birth_date", "2023-08-01")
     page.select_option("#members-0-sex", "female")
     page.click("button.primary")
-    assert page.inner_text("#birth_date-error") == "正しい生年月日（年-月-日）を入力してください。"
+    assert page.inner_text("#birth_date-error") == "この生年月日は未来の日付です。年を確かめてください。"
     assert "電話番号を入力してください" in page.inner_text("#contact_phone-error")
     assert page.input_value("#name") == "焼津 次郎", "what was typed stays in the form"
     kiosk.screenshot(page, "03-register-errors")

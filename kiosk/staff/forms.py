@@ -6,6 +6,7 @@ are the tablet's own, in the chosen language, shown next to the field.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -18,7 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from evac.events import (
     CONSENTS, FAMILY_CODE_LEN, HOME_DAMAGES, MAX_ADDRESS, MAX_HOUSEHOLD, MAX_NAME, NEEDS_CODES, SEXES,
-    MAX_WITHDRAW_REASON, SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE, parse_birth_date,
+    MAX_WITHDRAW_REASON, OLDEST_BIRTH, SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE, parse_birth_date,
 )
 
 from evac.identity import normalize_name, person_key
@@ -58,7 +59,19 @@ def birth_date(form, field):
         from ..db import get_store  # against the date the kiosk's clock has reached, not a reset RTC's
         field.data = parse_birth_date(field.data, get_store().today())
     except InvalidEvent:
-        raise ValidationError(_l("Enter a real date of birth (year-month-day).")) from None
+        raise ValidationError(_birth_date_refused(field.data)) from None
+
+
+def _birth_date_refused(value: str):
+    """Why evac.events.parse_birth_date refused a birth date: a date in the right form that is out of
+    its bounds is told as such, not as a wrong format."""
+    try:
+        born = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        return _l("Enter a real date of birth (year-month-day).")
+    if born < OLDEST_BIRTH:
+        return _l("This date of birth is before %(year)d: check the year.", year=OLDEST_BIRTH.year)
+    return _l("This date of birth is in the future: check the year.")
 
 
 def phone(form, field):

@@ -213,10 +213,20 @@ def roster_csv():
         "Cache-Control": "no-store"})
 
 
+def _by_household(rows: list) -> list[tuple]:
+    """The printed roster's rows with a household number people can read (世帯1, 世帯2…, numbered on
+    this page): each household's members together, households in the kana order of their first
+    member.  The CSV keeps the household id itself, which other files and HQ can be joined on."""
+    groups: dict[object, list] = {}
+    for r in rows:   # a person without a household id is a household of one
+        groups.setdefault(r.entry.household_id or ("alone", r.key), []).append(r)
+    return [(n, r) for n, members in enumerate(groups.values(), start=1) for r in members]
+
+
 @bp.get("/roster/print")
 def roster_print():
     store = get_store()
-    rows = staff_store.roster(store, _shelter())
+    rows = _by_household(staff_store.roster(store, _shelter()))
     return render_template("staff/print.html", rows=rows, header=_header(), label=_label,
                            columns=staff_store.CSV_COLUMNS, shelter_name=store.shelter_name(_shelter()),
                            printed_at=times.local(times.now()))
