@@ -8,7 +8,7 @@ setup:
 	bash scripts/setup.sh
 
 test: setup
-	.venv/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
 
 demo: setup
 	.venv/bin/evac demo $(DEMO_ARGS)
