@@ -73,24 +73,33 @@ def write_whole(path, data: bytes) -> None:
                            "and be writable); nothing was written") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from hq_dashboard import cli as hq_cli
-    from kiosk import card_cli, cli as kiosk_cli
-    from bench import cli as bench_cli
-    from . import demo
+# Each area's commands, and where they are defined.  Only the area a command names is imported: HQ's
+# Flask, SQLAlchemy and Alembic cost a kiosk command (a paper form typed in) half a second otherwise.
+AREAS = {
+    "hq": ("hq_dashboard.cli", "the HQ service"),
+    "kiosk": ("kiosk.cli", "a shelter kiosk"),
+    "card": ("kiosk.card_cli", "My Number card reading and the software card"),
+    "bench": ("bench.cli", "benchmarks"),
+    "demo": ("evac.demo", "HQ and three kiosks with simulated arrivals"),
+}
+
+
+def build_parser(area: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `area`, only that area's commands are defined (the others are listed)."""
+    import importlib
 
     parser = argparse.ArgumentParser(prog="evac", description="Yaizu shelter check-in and safety confirmation")
     sub = parser.add_subparsers(dest="area")
-    hq_cli.register(sub.add_parser("hq", help="the HQ service"))
-    kiosk_cli.register(sub.add_parser("kiosk", help="a shelter kiosk"))
-    card_cli.register(sub.add_parser("card", help="My Number card reading and the software card"))
-    bench_cli.register(sub.add_parser("bench", help="benchmarks"))
-    demo.register(sub.add_parser("demo", help="HQ and three kiosks with simulated arrivals"))
+    for name, (module, help_text) in AREAS.items():
+        p = sub.add_parser(name, help=help_text)
+        if area is None or name == area:
+            importlib.import_module(module).register(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv and argv[0] in AREAS else None)
     args = parser.parse_args(argv)
     if args.area is None:  # `evac` alone: what it can do, not "the following arguments are required"
         parser.print_help(sys.stderr)
