@@ -222,10 +222,12 @@ def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
     assert TARO.name not in page.content()
     assert page.locator("meta[http-equiv=refresh]").count() == 0
 
-    # Touched after the idle time: the guard sends it to the log-in page too.
+    # Touched after the idle time: the guard sends it to the log-in page too.  The page's own timer is
+    # held still (Playwright's clock), so that on a slow machine it cannot log out first.
+    page.clock.install()
     log_in(page, kiosk.url, "sato")
     assert page.url == kiosk.url + "/staff/"
-    page.wait_for_timeout(2500)  # the tablet lies unused (the page reloads itself only after 5 s)
+    page.wait_for_timeout(2500)  # the tablet lies unused, past the server's idle limit
     page.click("text=人数・同期")
     assert page.url == kiosk.url + "/staff/login"
     assert "操作がなかったため、ログアウトしました" in page.inner_text("main")
