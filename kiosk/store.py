@@ -368,32 +368,39 @@ class KioskStore:
             event = parse_event({**draft, "kiosk_id": device, "seq": seq, "hlc": clock.tick()})
             self.db.execute("INSERT INTO events(seq, hlc, body, written_at) VALUES (?, ?, ?, ?)",
                             (seq, event.hlc, canonical_json(event.to_wire()), now))
-            self._attribute(event, acting)
-            self._update_roster(event)
+            keys = self._keys(event)   # normalised and looked up once, for both
+            self._attribute(event, acting, keys)
+            self._update_roster(event, keys)
             written.append(event)
         self._set_meta("hlc", str(clock.last))
         return written
 
-    def _attribute(self, ev: Event, acting: Acting | None) -> None:
+    def _keys(self, ev: Event) -> tuple[str, str] | None:
+        """(the key of the identity `ev` states, the roster key of whoever that is now), before `ev`
+        changes anything; None for an event about no person."""
+        if ev.person is None:
+            return None
+        p = ev.person
+        said = person_key(p.name, p.birth_date, p.address)
+        return said, self.current_key(said)
+
+    def _attribute(self, ev: Event, acting: Acting | None, keys: tuple[str, str] | None) -> None:
         """Who wrote `ev` and whom it is about (before the roster moves on: a correction is filed
         under the identity it corrects), in the transaction that writes it."""
         if acting is not None:
             self.db.execute("INSERT INTO event_staff(seq, staff, via) VALUES (?, ?, ?)",
                             (ev.seq, acting.staff, acting.via))
-        if ev.person is not None:
-            p = ev.person
-            self.db.execute("INSERT INTO event_person(seq, person_key) VALUES (?, ?)",
-                            (ev.seq, self.current_key(person_key(p.name, p.birth_date, p.address))))
+        if keys is not None:
+            self.db.execute("INSERT INTO event_person(seq, person_key) VALUES (?, ?)", (ev.seq, keys[1]))
 
-    def _update_roster(self, ev: Event) -> None:
-        if ev.person is None:
+    def _update_roster(self, ev: Event, keys: tuple[str, str] | None) -> None:
+        if keys is None:
             return
         if ev.type == CORRECTION:
             self._correct_roster(ev)
             return
         p = ev.person
-        said_key = person_key(p.name, p.birth_date, p.address)
-        key = self.current_key(said_key)
+        said_key, key = keys
         row = self.db.execute("SELECT state, shelter_id, stay_type, household_id FROM roster WHERE person_key = ?",
                               (key,)).fetchone()
         where = Whereabouts(*row[:3]) if row else Whereabouts()
