@@ -199,7 +199,7 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
 class Received(NamedTuple):
     answer: dict
     access_key: str
-    family_code_refused: bool    # a family code was given and opened nothing (the per-person guess limit)
+    family_code_opened: bool     # a right family code: it opened the person's family consent at once
 
 
 def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
@@ -212,9 +212,10 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
 
 def receive_inquiry(session: Session, raw: object, client: str,
                     may_try_code: Callable[[Inquiry], bool] | None = None) -> Received:
-    """As receive, also saying whether a family code was given that opened nothing.  `may_try_code`
-    counts a family code against its person's budget before it is compared; over it, the code is not
-    compared and the inquiry waits for staff like one without a code (a family is never turned away)."""
+    """As receive, also saying whether a family code was given that opened the person's family consent.
+    `may_try_code` counts a family code against its person's budget before it is compared; over it, the
+    code is not compared and the inquiry waits for staff like one without a code (a family is never
+    turned away)."""
     inquiry = parse_inquiry(raw)
     unchecked = bool(inquiry.family_code) and may_try_code is not None and not may_try_code(inquiry)
     if unchecked:
@@ -246,7 +247,7 @@ def receive_inquiry(session: Session, raw: object, client: str,
               **({"family_code_not_checked": "too many family codes for this person this hour"} if unchecked else {}))
         audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
         session.commit()
-    return Received(_public(row), key, bool(inquiry.family_code) and not family_code_opens(inquiry, person_facts))
+    return Received(_public(row), key, family_code_opens(inquiry, person_facts))
 
 
 def lookup(session: Session, inquiry_id: str, key: str) -> dict:

@@ -6,11 +6,12 @@ that were valid, so one frightened family member cannot flood staff with the
 same question while other families asking about the same person are never
 locked out; and family codes per person sought from every address, counted before they are
 compared, so nobody can guess a family's code from many addresses or many requests at once (over that
-budget a code is not compared: the inquiry waits for staff).
+budget a code is not compared: the inquiry waits for staff).  A right family code uses up neither
+budget (it is given back once it has opened the family's consent): only wrong codes are guesses.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from limits import parse as parse_limit
 
 from evac.events import parse_birth_date
@@ -60,18 +61,33 @@ def client_and(person_key: str) -> str:
 
 
 def received(response) -> bool:
-    """Only an inquiry that was valid (recorded) counts against the client's budget for that person."""
-    return response.status_code == 201
+    """What counts against the client's budget for that person (Flask-Limiter's deduct_when): an inquiry
+    that was valid (recorded), never one whose right family code opened the family's consent
+    (settle_family_code)."""
+    return response.status_code == 201 and not g.get("family_code_opened")
+
+
+FAMILY_CODE_SCOPE = "safety-family-code"
 
 
 def may_try_family_code(inquiry) -> bool:
     """One more family code tried for the person sought, from any address, counted before it is compared:
-    guesses sent at the same moment cannot slip past the budget, and a right code counts too (it cannot
-    be told from a guess before it is compared).  Over the budget the code is not compared and the
-    inquiry waits for staff (safety.receive_inquiry): nobody guesses on, no family is turned away."""
+    guesses sent at the same moment cannot slip past the budget (a right code is counted too, until it
+    is seen to be right: settle_family_code gives it back).  Over the budget the code is not compared and
+    the inquiry waits for staff (safety.receive_inquiry): nobody guesses on, no family is turned away."""
     item = parse_limit(per_person_family_codes())
-    return limiter.limiter.hit(item, "safety-family-code", person_sought_key(inquiry.sought_name,
-                                                                             inquiry.sought_birth_date))
+    person = person_sought_key(inquiry.sought_name, inquiry.sought_birth_date)
+    g.family_code_tried = item.key_for(FAMILY_CODE_SCOPE, person)    # for settle_family_code
+    return limiter.limiter.hit(item, FAMILY_CODE_SCOPE, person)
+
+
+def settle_family_code(received: safety.Received) -> None:
+    """A family code that opened the family's consent was no guess: it is given back to the person's
+    family-code budget, and the client's budget for the person is not charged (`received`).  A wrong
+    code stays counted in both, so guessing stays as expensive as before."""
+    if received.family_code_opened and "family_code_tried" in g:
+        g.family_code_opened = True
+        limiter.limiter.storage.decr(g.family_code_tried)
 
 
 @bp.post("/inquiries")
@@ -84,10 +100,12 @@ def create_inquiry():
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry must be a JSON object",
                         "fields": {"inquiry": "the inquiry must be a JSON object"}}), 400
     try:
-        answer, key, _ = safety.receive_inquiry(db.session, body, request.remote_addr or "", may_try_family_code)
+        got = safety.receive_inquiry(db.session, body, request.remote_addr or "", may_try_family_code)
     except safety.InvalidInquiry as exc:
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry is not complete or not valid",
                         "fields": exc.errors}), 422
+    settle_family_code(got)
+    answer, key = got.answer, got.access_key
     news = "by e-mail when there is news you may be told" if notify.enabled(current_app) else "not available"
     if not body.get("notify_email"):
         news = "not asked for"

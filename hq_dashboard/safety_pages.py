@@ -18,7 +18,9 @@ from . import form_errors, safety, self_report
 from .dashboard import jst
 from .db import db
 from .limits import limiter
-from .safety_api import client_and, may_try_family_code, per_client_and_person, person_sought_key, received
+from .safety_api import (
+    client_and, may_try_family_code, per_client_and_person, person_sought_key, received, settle_family_code,
+)
 
 bp = Blueprint("safety_pages", __name__, url_prefix="/safety")
 
@@ -125,11 +127,12 @@ def form():
                       key_func=lambda: client_and(_form_person_key()), deduct_when=received)
 def submit():
     try:
-        answer, key, _ = safety.receive_inquiry(
-            db.session, _inquiry_from_form(request.form), request.remote_addr or "", may_try_family_code)
+        got = safety.receive_inquiry(db.session, _inquiry_from_form(request.form), request.remote_addr or "",
+                                     may_try_family_code)
     except safety.InvalidInquiry as exc:
         return inquiry_page(request.form, form_errors.translate_all(exc.errors)), 422
-    return _answer_page(answer, key), 201
+    settle_family_code(got)
+    return _answer_page(got.answer, got.access_key), 201
 
 
 @bp.get("/self-report")

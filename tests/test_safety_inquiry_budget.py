@@ -1,0 +1,99 @@
+"""What an inquirer's budget is spent on, and how many of one address's inquiries may wait for staff.
+
+1. A right family code uses up no budget (neither the inquirer's for that person nor the person's
+   family-code budget); a wrong one still counts in both, and so does a "right" code of a protected
+   person (answered as someone unknown, it must not be told apart by the budget either).
+2. One client address may have only SAFETY_WAITING_PER_CLIENT inquiries waiting for staff at once:
+   beyond that an inquiry that would wait is refused, said in the page's language, and nothing is kept.
+
+Real HQ app and database (SQLite and PostgreSQL); people arrive through the real sync API, inquiries
+through the real JSON API and the real page."""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from markupsafe import escape
+from babel.messages.pofile import read_po
+from sqlalchemy import func, select
+
+from hq_dashboard.db import db
+from hq_dashboard.i18n import LANGUAGES
+from hq_dashboard.models import AuditEntry, Inquiry
+from tests.test_safety_page_languages import TRANSLATIONS
+from tests.test_safety_review_fixes import TARO, Kiosk, ask, csrf, decide, log_in
+
+CODE = "Sakura2024"
+UNKNOWN = ["焼津 一郎", "焼津 二郎", "焼津 三郎", "焼津 四郎", "焼津 五郎", "焼津 六郎", "焼津 七郎", "焼津 八郎",
+           "焼津 九郎", "焼津 十郎", "小川 一郎", "小川 二郎"]
+WAITING_JA = "先に送られた問い合わせが、まだ市の職員の確認を待っています。"
+
+
+def taro_with_family_code(hq_client, enroll, **consent):
+    Kiosk(hq_client, enroll("H031"), "dev-a").send(
+        ("checkin", TARO, {"stay_type": "in_shelter"}),
+        ("consent", TARO, {"consent": "family", "family_code": CODE, **consent}))
+
+
+def ask_taro(client, addr, code=""):
+    return ask(client, TARO["name"], TARO["birth_date"], code=code, addr=addr)
+
+
+def page_form(client, code="", **fields):
+    return {"csrf_token": csrf(client, "/safety/"), "inquirer_name": "Takahashi Ichiro",
+            "inquirer_address": "東京都港区1-1", "inquirer_contact": "090-0000-0000",
+            "relationship": "household_family", "reason": "家族の安否確認", "sought_name": TARO["name"],
+            "sought_birth_date": TARO["birth_date"], "family_code": code, **fields}
+
+
+def received_details(hq_app) -> list[dict]:
+    with hq_app.app_context():
+        return [json.loads(d) for d in db.session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "received"))]
+
+
+def kept(hq_app) -> tuple[int, int]:
+    with hq_app.app_context():
+        return (db.session.scalar(select(func.count()).select_from(Inquiry)),
+                db.session.scalar(select(func.count()).select_from(AuditEntry)))
+
+
+# 1. The budget
+
+def test_a_right_family_code_uses_up_no_budget_and_a_wrong_one_still_counts(hq_app, hq_client, enroll):
+    hq_app.config.update(SAFETY_RATE_PER_PERSON="2 per hour", SAFETY_RATE_FAMILY_CODE="4 per hour")
+    taro_with_family_code(hq_client, enroll)
+    # A family asks again and again with the right code, by the JSON API and by the page: answered each
+    # time (it was 201, 201, then 429 from the third, the first two having used up the budget of two).
+    family = "10.4.0.1"
+    answers = [ask_taro(hq_client, family, CODE) for _ in range(4)]
+    page = hq_client.post("/safety/", data=page_form(hq_client, CODE), environ_base={"REMOTE_ADDR": family})
+    assert [a.status_code for a in answers] + [page.status_code] == [201] * 5
+    assert {a.get_json()["status"] for a in answers} == {"answered"}
+    assert all(a.get_json()["whereabouts"]["shelter_id"] == "H031" for a in answers)
+    assert "焼津中学校" in page.get_data(as_text=True)
+    # Wrong codes count against the guesser's budget for Taro: after two, even the right code is refused.
+    guesser = "10.4.0.4"
+    assert [ask_taro(hq_client, guesser, f"Guess{i:04d}").status_code for i in range(2)] == [201, 201]
+    refused = ask_taro(hq_client, guesser, CODE)
+    assert refused.status_code == 429 and refused.get_json()["error"] == "rate_limited"
+    # ... and against Taro's family-code budget of four, which the five right codes left whole: two more
+    # guesses are compared, the next is not (it waits for staff, the code unchecked).
+    for addr in ("10.4.0.5", "10.4.0.6", "10.4.0.7"):
+        assert ask_taro(hq_client, addr, "Guess9999").get_json()["status"] == "pending_review"
+    unchecked = [d for d in received_details(hq_app) if "family_code_not_checked" in d]
+    assert [d["client"] for d in unchecked] == ["10.4.0.7"]
+    # The family's own budget for Taro is still whole: two inquiries without a code, then the limit.
+    assert [ask_taro(hq_client, family).status_code for _ in range(3)] == [201, 201, 429]
+
+
+def test_a_protected_persons_right_code_counts_like_any_guess(hq_app, hq_client, enroll):
+    # Answered exactly as someone unknown: were the code given back, the budget would tell them apart.
+    hq_app.config.update(SAFETY_RATE_PER_PERSON="2 per hour", SAFETY_RATE_FAMILY_CODE="10 per hour")
+    taro_with_family_code(hq_client, enroll, never_disclose=True)
+    answers = [ask_taro(hq_client, "10.4.1.1", CODE) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert [a.get_json()["status"] for a in answers[:2]] == ["pending_review"] * 2
+    assert all(a.get_json()["whereabouts"] is None and a.get_json()["information_exists"] is None
+               for a in answers[:2])
