@@ -15,7 +15,7 @@ import json
 import secrets
 from typing import Callable, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
@@ -26,8 +26,8 @@ from evac.disclosure import (
 from .db import one_writer, param_mark
 from .models import AuditEntry, HQMeta, Inquiry as InquiryRow, Person, Shelter
 
-__all__ = ["InvalidInquiry", "InquiryNotFound", "ReviewError", "receive", "lookup", "release", "reject",
-           "pending", "search_audit"]
+__all__ = ["InvalidInquiry", "InquiryNotFound", "ReviewError", "TooManyWaiting", "receive", "lookup", "release",
+           "reject", "pending", "search_audit"]
 
 MESSAGES = {
     "answered": "This is what the person agreed may be told.",
@@ -41,6 +41,14 @@ MESSAGES = {
 
 class InquiryNotFound(LookupError):
     pass
+
+
+class TooManyWaiting(Exception):
+    """This address already has as many inquiries waiting for staff as one address may (nothing was kept)."""
+
+    def __init__(self, waiting: int):
+        super().__init__(f"{waiting} earlier inquiries from this address are still waiting for staff")
+        self.waiting = waiting
 
 
 class ReviewError(ValueError):
@@ -210,12 +218,21 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
     return received.answer, received.access_key
 
 
+def waiting_for_review(session: Session, client: str) -> int:
+    """How many inquiries from this client address wait in staff's review queue now."""
+    return session.execute(select(func.count()).select_from(InquiryRow).where(
+        InquiryRow.client == client[:64], InquiryRow.status == "pending_review")).scalar_one()
+
+
 def receive_inquiry(session: Session, raw: object, client: str,
-                    may_try_code: Callable[[Inquiry], bool] | None = None) -> Received:
+                    may_try_code: Callable[[Inquiry], bool] | None = None,
+                    waiting_cap: int | None = None) -> Received:
     """As receive, also saying whether a family code was given that opened the person's family consent.
     `may_try_code` counts a family code against its person's budget before it is compared; over it, the
     code is not compared and the inquiry waits for staff like one without a code (a family is never
-    turned away)."""
+    turned away).  `waiting_cap`: an inquiry that would wait for staff while `waiting_cap` others from
+    the same client address already wait raises TooManyWaiting and nothing is kept (one answered at
+    once, by consent, is still answered: it adds nothing to staff's queue)."""
     inquiry = parse_inquiry(raw)
     unchecked = bool(inquiry.family_code) and may_try_code is not None and not may_try_code(inquiry)
     if unchecked:
@@ -229,6 +246,12 @@ def receive_inquiry(session: Session, raw: object, client: str,
     # key made on first use) can wait on a writer that waits on it.  All writing is inside one_writer.
     session.rollback()
     with one_writer(session.get_bind()):
+        if answer.pending_review and waiting_cap is not None:
+            _one_client_at_a_time(session, client)
+            waiting = waiting_for_review(session, client)
+            if waiting >= waiting_cap:
+                session.rollback()
+                raise TooManyWaiting(waiting)
         code_hash = family_code_hash(session, inquiry.family_code) if inquiry.family_code else None
         row = InquiryRow(
             id=secrets.token_hex(6).upper(), access_hash=hashlib.sha256(key.encode()).hexdigest(), created_at=_now(),
@@ -248,6 +271,15 @@ def receive_inquiry(session: Session, raw: object, client: str,
         audit(session, row.id, "system", row.status, shown=sorted(answer.shown), flagged=flagged)
         session.commit()
     return Received(_public(row), key, family_code_opens(inquiry, person_facts))
+
+
+def _one_client_at_a_time(session: Session, client: str) -> None:
+    """The count of a client's waiting inquiries and the new one's row in one step: SQLite's writers are
+    queued by one_writer; on PostgreSQL a lock on the client's address, held to the commit, does it, so
+    inquiries sent at the same moment cannot all pass the cap."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                        {"key": f"inquiries-waiting|{client[:64]}"})
 
 
 def lookup(session: Session, inquiry_id: str, key: str) -> dict:

@@ -8,6 +8,9 @@ locked out; and family codes per person sought from every address, counted befor
 compared, so nobody can guess a family's code from many addresses or many requests at once (over that
 budget a code is not compared: the inquiry waits for staff).  A right family code uses up neither
 budget (it is given back once it has opened the family's consent): only wrong codes are guesses.
+
+One address may have only so many inquiries waiting for staff at once (SAFETY_WAITING_PER_CLIENT):
+beyond that an inquiry that would wait is refused (nothing kept) and the inquirer is told why.
 """
 from __future__ import annotations
 
@@ -62,9 +65,11 @@ def client_and(person_key: str) -> str:
 
 def received(response) -> bool:
     """What counts against the client's budget for that person (Flask-Limiter's deduct_when): an inquiry
-    that was valid (recorded), never one whose right family code opened the family's consent
-    (settle_family_code)."""
-    return response.status_code == 201 and not g.get("family_code_opened")
+    that was valid (recorded), and a family code tried even when the inquiry was then refused (a guess is
+    a guess); never an inquiry whose right family code opened the family's consent (settle_family_code)."""
+    if g.get("family_code_opened"):
+        return False
+    return response.status_code == 201 or "family_code_tried" in g
 
 
 FAMILY_CODE_SCOPE = "safety-family-code"
@@ -90,6 +95,44 @@ def settle_family_code(received: safety.Received) -> None:
         limiter.limiter.storage.decr(g.family_code_tried)
 
 
+# How many inquiries from one client address may wait for staff at once (EVAC_SAFETY_WAITING_PER_CLIENT).
+# A family asks about a handful of people, and a shelter's Wi-Fi or a carrier's NAT puts dozens of families
+# behind one address (see SAFETY_RATE_PER_CLIENT): 50 lets them all through while staff work down the
+# queue, yet one address can no longer bury it (the per-client rate alone lets hundreds a minute in).
+WAITING_PER_CLIENT = 50
+
+
+def waiting_cap() -> int:
+    return current_app.config.get("SAFETY_WAITING_PER_CLIENT", WAITING_PER_CLIENT)
+
+
+@bp.record_once
+def _check_waiting_cap(state) -> None:
+    """A cap HQ cannot work with stops HQ starting, saying so, rather than failing every inquiry."""
+    from . import SettingError
+    cap = state.app.config.get("SAFETY_WAITING_PER_CLIENT", WAITING_PER_CLIENT)
+    if isinstance(cap, str) and cap.strip().isdigit():   # from the environment as text
+        cap = int(cap)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise SettingError(f"SAFETY_WAITING_PER_CLIENT (EVAC_SAFETY_WAITING_PER_CLIENT) is how many inquiries from "
+                           f"one address may wait for staff at once, 1 or more, not {cap!r}")
+    state.app.config["SAFETY_WAITING_PER_CLIENT"] = cap
+
+
+# Said to the inquirer (the JSON API stays English + Japanese, like limits.TOO_MANY; pages translate it).
+TOO_MANY_WAITING = ("Your earlier inquiries are still waiting for city staff to confirm them, so this one was not "
+                    "received. Please wait until staff have answered them, or contact the city's "
+                    "safety-information desk. "
+                    "先に送られた問い合わせが、まだ市の職員の確認を待っています。"
+                    "そのため、この問い合わせは受け付けていません。"
+                    "職員の回答をお待ちいただくか、市の安否情報窓口にご連絡ください。")
+
+
+def refused_as_waiting(exc: safety.TooManyWaiting) -> None:
+    """HQ's log says who filled the queue; the refused inquiry itself is not kept."""
+    current_app.logger.warning("safety inquiry refused: %s (%s); cap %s", exc, request.remote_addr, waiting_cap())
+
+
 @bp.post("/inquiries")
 @limiter.shared_limit(_per_client, scope="safety-inquiry-client")
 @limiter.shared_limit(per_client_and_person, scope="safety-inquiry-client-person",
@@ -100,10 +143,13 @@ def create_inquiry():
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry must be a JSON object",
                         "fields": {"inquiry": "the inquiry must be a JSON object"}}), 400
     try:
-        got = safety.receive_inquiry(db.session, body, request.remote_addr or "", may_try_family_code)
+        got = safety.receive_inquiry(db.session, body, request.remote_addr or "", may_try_family_code, waiting_cap())
     except safety.InvalidInquiry as exc:
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry is not complete or not valid",
                         "fields": exc.errors}), 422
+    except safety.TooManyWaiting as exc:
+        refused_as_waiting(exc)
+        return jsonify({"error": "too_many_waiting", "message": TOO_MANY_WAITING}), 429
     settle_family_code(got)
     answer, key = got.answer, got.access_key
     news = "by e-mail when there is news you may be told" if notify.enabled(current_app) else "not available"

@@ -19,7 +19,8 @@ from .dashboard import jst
 from .db import db
 from .limits import limiter
 from .safety_api import (
-    client_and, may_try_family_code, per_client_and_person, person_sought_key, received, settle_family_code,
+    client_and, may_try_family_code, per_client_and_person, person_sought_key, received, refused_as_waiting,
+    settle_family_code, waiting_cap,
 )
 
 bp = Blueprint("safety_pages", __name__, url_prefix="/safety")
@@ -82,6 +83,12 @@ REVIEW_MESSAGES = {
 }
 
 
+# safety.TooManyWaiting, on the page in the person's language (safety_api.TOO_MANY_WAITING for the JSON API).
+TOO_MANY_WAITING = _l("Your earlier inquiries are still waiting for city staff to confirm them, so this one was "
+                      "not received. Please wait until staff have answered them, or contact the city's "
+                      "safety-information desk.")
+
+
 def review_error(exc: safety.ReviewError) -> str:
     return str(REVIEW_MESSAGES.get(exc.code, exc))
 
@@ -128,9 +135,13 @@ def form():
 def submit():
     try:
         got = safety.receive_inquiry(db.session, _inquiry_from_form(request.form), request.remote_addr or "",
-                                     may_try_family_code)
+                                     may_try_family_code, waiting_cap())
     except safety.InvalidInquiry as exc:
         return inquiry_page(request.form, form_errors.translate_all(exc.errors)), 422
+    except safety.TooManyWaiting as exc:
+        refused_as_waiting(exc)
+        # Said at the top of the form, with what they typed kept for when staff have caught up.
+        return inquiry_page(request.form, {"form": str(TOO_MANY_WAITING)}), 429
     settle_family_code(got)
     return _answer_page(got.answer, got.access_key), 201
 

@@ -97,3 +97,99 @@ def test_a_protected_persons_right_code_counts_like_any_guess(hq_app, hq_client,
     assert [a.get_json()["status"] for a in answers[:2]] == ["pending_review"] * 2
     assert all(a.get_json()["whereabouts"] is None and a.get_json()["information_exists"] is None
                for a in answers[:2])
+
+
+# 2. How many of one address's inquiries may wait for staff
+
+def test_one_address_cannot_fill_the_review_queue(hq_app, hq_client, enroll):
+    hq_app.config.update(SAFETY_WAITING_PER_CLIENT=3, SAFETY_RATE_PER_PERSON="2 per hour")
+    taro_with_family_code(hq_client, enroll)
+    flood = "10.3.0.1"
+    first = [ask(hq_client, name, "1990-01-01", addr=flood) for name in UNKNOWN[:3]]
+    assert [a.get_json()["status"] for a in first] == ["pending_review"] * 3
+    before = kept(hq_app)
+    refused = ask(hq_client, UNKNOWN[3], "1990-01-01", addr=flood)
+    assert refused.status_code == 429
+    body = refused.get_json()
+    assert body["error"] == "too_many_waiting" and WAITING_JA in body["message"]
+    assert "still waiting for city staff" in body["message"] and "safety-information desk" in body["message"]
+    assert kept(hq_app) == before                                   # no row, no audit entry
+    # Another address is not held back by it; an inquiry answered at once (a right family code) adds
+    # nothing to staff's queue and is answered even from the full address.
+    assert ask(hq_client, UNKNOWN[3], "1990-01-01", addr="10.3.0.2").get_json()["status"] == "pending_review"
+    assert ask_taro(hq_client, flood, CODE).get_json()["status"] == "answered"
+    # Guessing Taro's code from the full address is refused too, and still costs the guesser's budget for
+    # him (two): then even the right code is refused by the rate limit.
+    guesses = [ask_taro(hq_client, flood, f"Guess{i:04d}") for i in range(2)]
+    assert [g.status_code for g in guesses] == [429, 429]
+    assert [g.get_json()["error"] for g in guesses] == ["too_many_waiting"] * 2
+    assert ask_taro(hq_client, flood, CODE).get_json()["error"] == "rate_limited"
+    # Staff decide one of the address's inquiries: it may ask one more.
+    log_in(hq_app, hq_client)
+    assert decide(hq_client, first[0].get_json()["inquiry_id"], "reject", "本人確認できず").status_code == 302
+    assert ask(hq_client, UNKNOWN[4], "1990-01-01", addr=flood).status_code == 201
+    assert ask(hq_client, UNKNOWN[5], "1990-01-01", addr=flood).status_code == 429
+
+
+def test_the_page_says_why_in_the_chosen_language_keeps_what_was_typed_and_saves_nothing(hq_app, hq_client):
+    hq_app.config["SAFETY_WAITING_PER_CLIENT"] = 1
+    addr = {"REMOTE_ADDR": "10.3.1.1"}
+    assert ask(hq_client, UNKNOWN[0], "1990-01-01", addr="10.3.1.1").status_code == 201
+    before = kept(hq_app)
+    for code, (_name, locale) in LANGUAGES.items():
+        with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
+            said = read_po(f, locale=locale).get(
+                "Your earlier inquiries are still waiting for city staff to confirm them, so this one was not "
+                "received. Please wait until staff have answered them, or contact the city's "
+                "safety-information desk.").string
+        page = hq_client.post(f"/safety/?lang={code}", data=page_form(hq_client, sought_name=UNKNOWN[1]),
+                              environ_base=addr)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 429, code
+        assert said and f'id="form-error" role="alert">{escape(said)}</p>' in html, (code, html)
+        assert 'value="Takahashi Ichiro"' in html                  # what they typed is still there
+    assert WAITING_JA in hq_client.post("/safety/?lang=ja", data=page_form(hq_client, sought_name=UNKNOWN[1]),
+                                        environ_base=addr).get_data(as_text=True)
+    assert kept(hq_app) == before
+
+
+def test_inquiries_sent_at_the_same_moment_cannot_pass_the_cap(hq_app):
+    hq_app.config["SAFETY_WAITING_PER_CLIENT"] = 3
+    with ThreadPoolExecutor(10) as pool:
+        codes = list(pool.map(lambda name: ask(hq_app.test_client(), name, "1990-01-01", addr="10.3.2.1").status_code,
+                              UNKNOWN[:10]))
+    assert sorted(codes) == [201] * 3 + [429] * 7
+    with hq_app.app_context():
+        rows = db.session.scalars(select(Inquiry.status).where(Inquiry.client == "10.3.2.1")).all()
+    assert rows == ["pending_review"] * 3
+    assert kept(hq_app) == (3, 6)                                  # each kept one: received + pending_review
+
+
+def test_the_cap_counts_the_address_behind_the_trusted_proxy(hq_app, hq_db_url):
+    from hq_dashboard import create_app
+    proxied = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True, "TRUSTED_PROXIES": 1,
+                          "SAFETY_WAITING_PER_CLIENT": 2})
+    client = proxied.test_client()
+    try:
+        def via_proxy(name, family):
+            return client.post("/api/v1/safety/inquiries", environ_base={"REMOTE_ADDR": "10.0.0.254"},
+                               headers={"X-Forwarded-For": family},
+                               json={"inquirer": {"name": "高橋 一郎", "address": "東京都", "contact": "090"},
+                                     "relationship": "other", "reason": "心配",
+                                     "sought": {"name": name, "birth_date": "1990-01-01"}}).status_code
+        assert [via_proxy(n, "203.0.113.7") for n in UNKNOWN[:3]] == [201, 201, 429]
+        assert [via_proxy(n, "203.0.113.8") for n in UNKNOWN[3:5]] == [201, 201]   # another family, same proxy
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()
+
+
+def test_the_cap_is_a_setting_and_a_wrong_one_stops_hq_starting(monkeypatch):
+    from hq_dashboard import SettingError, create_app
+    base = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True, "SECRET_KEY": "x"}
+    assert create_app(base).config["SAFETY_WAITING_PER_CLIENT"] == 50
+    monkeypatch.setenv("EVAC_SAFETY_WAITING_PER_CLIENT", "7")
+    assert create_app(base).config["SAFETY_WAITING_PER_CLIENT"] == 7
+    for wrong in (0, "many", -3, True):
+        with pytest.raises(SettingError, match="SAFETY_WAITING_PER_CLIENT"):
+            create_app({**base, "SAFETY_WAITING_PER_CLIENT": wrong})
