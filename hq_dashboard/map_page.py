@@ -19,12 +19,12 @@ from evac.disasters import DISASTERS, HAZARD_LABELS
 from evac.geodata import DISPLAY_TOLERANCE, Layer
 from evac.shelters import CREDITS, KINDS
 
+from .site_words import KIND_LABELS
 from .situation import (NOTE_ONLY_LAYERS, SiteView, city_layers, current_disaster, feature_collection,
                         imported_layers, set_disaster, site_views)
 
 bp = Blueprint("map", __name__)
 
-KIND_LABELS = {"shelter": "指定避難所", "emergency_space": "指定緊急避難場所", "tsunami_building": "津波避難ビル等"}
 GSI_NOTICE = ("指定緊急避難場所と指定避難所は異なります。災害の種類ごとに指定されています。"
               "データは最新でない場合があります。最新の情報は市にご確認ください。")
 YAIZU_CENTRE = (34.86, 138.29)
