@@ -66,3 +66,18 @@ def test_the_shelters_csv_says_kind_status_and_suitability_in_words(hq_app, staf
     assert "<td>開設</td>" in h001 and '<td class="suit">○</td>' in h001
     t001 = re.search(r'<tr class="[^"]*" data-site="T001">(.*?)</tr>', dashboard, re.S).group(1)
     assert "<td>未開設</td>" in t001 and '<td class="suit">対象外</td>' in t001
+
+
+def test_the_map_says_codes_in_the_words_hq_hands_it_and_keeps_no_copy(hq_client):
+    import json
+
+    from hq_dashboard.site_words import map_words
+    page = hq_client.get("/map").get_data(as_text=True)
+    start = page[page.index("evacMap.start("):]
+    words = json.loads(re.search(r"words: (\{.*?\}\})\n", start).group(1))
+    assert words == map_words() and words["status"] == {"open": "開設", "closed": "未開設", "full": "満員"}
+    # map.js has no word list of its own to drift from HQ's (the browser test sees the popup say them).
+    script = hq_client.get("/static/map.js").get_data(as_text=True)
+    for group in map_words().values():
+        for text in group.values():
+            assert not text or f'"{text}"' not in script, text
