@@ -29,8 +29,14 @@ class InTheFuture(ValueError):
     """A real date, but after today."""
 
 
+class TooLongAgo(NotADate):
+    """A real date, but before OLDEST_BIRTH (a mistyped year, most likely): said as such, not as a wrong
+    format.  A NotADate still, to a caller that does not tell the two apart."""
+    oldest = OLDEST_BIRTH
+
+
 def parse_typed_birth_date(text: object, today: dt.date) -> dt.date:
-    """The date typed, or NotADate / InTheFuture.  `today` allows one day's slack, as parse_birth_date does
+    """The date typed, or NotADate / TooLongAgo / InTheFuture.  `today` allows one day's slack, as parse_birth_date does
     (a kiosk east of the date line of the person's idea of today)."""
     if not isinstance(text, str):
         raise NotADate(text)
@@ -48,7 +54,7 @@ def parse_typed_birth_date(text: object, today: dt.date) -> dt.date:
     else:
         raise NotADate(text)
     if born < OLDEST_BIRTH:
-        raise NotADate(text)
+        raise TooLongAgo(text)
     if born.toordinal() > today.toordinal() + 1:
         raise InTheFuture(text)
     return born

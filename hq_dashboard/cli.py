@@ -14,9 +14,14 @@ def database_url(value: str | None) -> str | None:
     return value
 
 
-def _app(db: str | None, create: bool = False, config: dict | None = None):
+# A SQLite database's files: the database, its WAL and shared memory, and HQ's secret key beside it.
+_SQLITE_FILES = ("", "-wal", "-shm", ".secret-key")
+
+
+def _app(db: str | None, create: bool = False, config: dict | None = None, made: list[Path] | None = None):
     """HQ's app on its database, brought up to date.  Only `serve` and `init` (create=True) may make
-    a new SQLite file; anything that cannot be opened is refused in one line that says why."""
+    a new SQLite file; anything that cannot be opened is refused in one line that says why.  `made`
+    is given the files this run created (a new SQLite file's), for a caller that may yet fail."""
     import logging
 
     from evac.cli import CommandError
@@ -29,6 +34,7 @@ def _app(db: str | None, create: bool = False, config: dict | None = None):
             var.mkdir(parents=True, exist_ok=True)
         url = database_url(str(var / "hq.sqlite3"))
     shown, new_file = _check_url(url, create)
+    fresh = [] if new_file is None else [p for p in (Path(f"{new_file}{x}") for x in _SQLITE_FILES) if not p.exists()]
     try:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, **(config or {})})
         _check_area_per_person(app.config["AREA_PER_PERSON_M2"])
@@ -39,15 +45,25 @@ def _app(db: str | None, create: bool = False, config: dict | None = None):
         finally:
             logging.disable(logging.NOTSET)
     except Exception as exc:  # the driver's own error types vary (sqlite3, psycopg, sqlalchemy)
-        if new_file is not None:  # nothing half-made is left where the typo or the failure pointed
-            for suffix in ("", "-wal", "-shm", ".secret-key"):
-                Path(str(new_file) + suffix).unlink(missing_ok=True)
+        _remove(fresh)  # nothing half-made is left where the typo or the failure pointed
         if isinstance(exc, SettingError):
             raise CommandError(str(exc)) from None
         if isinstance(exc, CommandError) or not _is_opening_error(exc):
             raise
         raise CommandError(f"cannot open the HQ database at {shown}: {_in_words(exc)}") from None
+    if made is not None:
+        made.extend(fresh)
     return app
+
+
+def _remove(files: list[Path], app=None) -> None:
+    """Delete files this run created (a new SQLite database), its connections closed first."""
+    if app is not None:
+        from .db import db
+        with app.app_context():
+            db.engine.dispose()
+    for path in files:
+        path.unlink(missing_ok=True)
 
 
 def _check_url(url: str, create: bool) -> tuple[str, Path | None]:
@@ -121,7 +137,8 @@ def _in_words(exc: BaseException) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     import waitress
-    app = _app(args.db, create=True,
+    made: list[Path] = []
+    app = _app(args.db, create=True, made=made,
                config={} if args.trusted_proxies is None else {"TRUSTED_PROXIES": args.trusted_proxies})
     from .map_page import warm_up
     warm_up(app)
@@ -141,7 +158,10 @@ def serve(args: argparse.Namespace) -> int:
                                         connection_limit=1000, channel_timeout=60, ident="evac-hq",
                                         clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"])
     except (OSError, ValueError) as exc:  # the port is taken, or --host is no address of this machine
-        raise CommandError(listen_error(args.host, args.port, exc), 1) from None
+        # A database this run seeded is not left behind for a later start to take as HQ's own.
+        _remove(made, app)
+        kept = f"; the new database {made[0]} was not kept" if made else ""
+        raise CommandError(listen_error(args.host, args.port, exc) + kept, 1) from None
     print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
           file=sys.stderr, flush=True)
     server.run()

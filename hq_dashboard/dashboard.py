@@ -19,16 +19,11 @@ from evac.shelters import CREDITS
 from .db import db
 from .models import EventRecord, Kiosk
 from evac.opendata import STANDARD_HEADER, standard_rows
-from .map_page import KIND_LABELS
+from .site_words import KIND_LABELS, NEEDS_LABELS, STATUS_LABELS, SUITABILITY_LABELS, word
 from .situation import SiteView, current_disaster, feature_collection, site_views
 
 bp = Blueprint("dashboard", __name__)
 
-NEEDS_LABELS = {"elderly": "高齢", "disability": "障害", "pregnancy": "妊娠", "infant": "乳幼児",
-                "allergy": "アレルギー", "medication": "服薬", "dialysis": "透析", "pets": "ペット",
-                "interpreter": "通訳", "care": "要介護"}
-# A site's status in words, as the map's popup says it (static/map.js STATUS).
-STATUS_LABELS = {"open": "開設", "closed": "未開設", "full": "満員"}
 SORTS = {
     # Full first (counted so, or declared so by the shelter's staff, whatever its count), then by fullness.
     "fullness": lambda v: (v.shelter.status != "full", -(v.fullness if v.fullness is not None else -1),
@@ -51,12 +46,17 @@ def jst(t: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
 @bp.app_template_filter("site_kind")
 def site_kind(code: str) -> str:
     """指定避難所 / 指定緊急避難場所 / 津波避難ビル等: HQ's pages say the kind as the map's layers do."""
-    return KIND_LABELS.get(code, code)
+    return word(KIND_LABELS, code)
 
 
 @bp.app_template_filter("site_status")
 def site_status(code: str) -> str:
-    return STATUS_LABELS.get(code, code)
+    return word(STATUS_LABELS, code)
+
+
+@bp.app_template_filter("site_suitability")
+def site_suitability(code: str) -> str:
+    return word(SUITABILITY_LABELS, code)
 
 
 def _now() -> dt.datetime:
@@ -204,8 +204,10 @@ def export_csv():
              "危険区域", *[f"要配慮_{NEEDS_LABELS[c]}" for c in NEEDS_CODES], "出典"]]
     for v in site_views(disaster, with_overflow=False):
         s = v.shelter
-        rows.append([s.id, s.name, s.kind, s.address, s.lat, s.lon, "" if s.capacity is None else s.capacity,
-                     s.occupancy, s.at_home, s.in_car, s.status, v.suitability, " / ".join(v.hazard_areas),
+        # Words, not codes, under Japanese headers: city staff read this file in Excel.
+        rows.append([s.id, s.name, site_kind(s.kind), s.address, s.lat, s.lon,
+                     "" if s.capacity is None else s.capacity, s.occupancy, s.at_home, s.in_car,
+                     site_status(s.status), site_suitability(v.suitability), " / ".join(v.hazard_areas),
                      *[v.needs.get(c, 0) for c in NEEDS_CODES], CREDITS.get(s.source, "")])
     return _csv(rows, "shelters.csv")
 

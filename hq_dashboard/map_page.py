@@ -19,12 +19,12 @@ from evac.disasters import DISASTERS, HAZARD_LABELS
 from evac.geodata import DISPLAY_TOLERANCE, Layer
 from evac.shelters import CREDITS, KINDS
 
+from .site_words import KIND_LABELS, map_words
 from .situation import (NOTE_ONLY_LAYERS, SiteView, city_layers, current_disaster, feature_collection,
                         imported_layers, set_disaster, site_views)
 
 bp = Blueprint("map", __name__)
 
-KIND_LABELS = {"shelter": "指定避難所", "emergency_space": "指定緊急避難場所", "tsunami_building": "津波避難ビル等"}
 GSI_NOTICE = ("指定緊急避難場所と指定避難所は異なります。災害の種類ごとに指定されています。"
               "データは最新でない場合があります。最新の情報は市にご確認ください。")
 YAIZU_CENTRE = (34.86, 138.29)
@@ -95,18 +95,21 @@ _START = Template("""{% macro script(this, kwargs) %}
 evacMap.start({{ this.map.get_name() }}, {
   siteLayers: [{{ this.site_layers|join(", ") }}],
   offlineBase: {{ this.offline_base }}, tileLayer: {{ this.tile_layer or "null" }},
-  url: {{ this.url|tojson }}, refreshMs: {{ this.refresh_ms }}, sites: {{ this.sites }}
+  url: {{ this.url|tojson }}, refreshMs: {{ this.refresh_ms }}, sites: {{ this.sites }},
+  words: {{ this.words }}
 });
 {% endmacro %}""")
 
 
 def _start(m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json):
-    """Hands the site layers to map.js, which binds popups and keeps the markers live."""
+    """Hands the site layers to map.js, which binds popups and keeps the markers live, and the words its
+    popups say the codes in (site_words: the same as HQ's pages and exports)."""
     from branca.element import MacroElement
     element = MacroElement()
     element._name, element._template = "EvacStart", _START
     element.map, element.site_layers, element.url, element.refresh_ms = m, site_layers, url, refresh_ms
     element.offline_base, element.tile_layer, element.sites = offline_base, tile_layer, sites_json
+    element.words = str(htmlsafe_json_dumps(map_words(), ensure_ascii=False))
     return element
 
 

@@ -136,7 +136,7 @@ def transfer(args: argparse.Namespace) -> int:
 
 
 def sync(args: argparse.Namespace) -> int:
-    from .sync import HQClient, SyncError, sync_once
+    from .sync import HQClient, SyncError, console_text, sync_once
     token, _ = _token(args)
     if not token:
         return _fail(f"sync needs this kiosk's token from HQ: --token-file PATH, or {TOKEN_ENV} in the environment "
@@ -145,7 +145,7 @@ def sync(args: argparse.Namespace) -> int:
     try:
         report = sync_once(store, HQClient(args.hq, token))
     except SyncError as exc:
-        print(f"evac: sync failed: {exc}", file=sys.stderr)
+        print(f"evac: sync failed: {console_text(exc)}", file=sys.stderr)
         if "belongs to another kiosk database" in str(exc):
             print("evac: a token works with one kiosk database only: enroll this kiosk again at HQ "
                   "(`evac hq enroll-kiosk`) for a new token, and use it with a new kiosk database", file=sys.stderr)

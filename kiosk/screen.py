@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
 from evac.card.mynumber import CardError, read_basic4, tries_left
-from evac.dates import InTheFuture, NotADate, parse_typed_birth_date
+from evac.dates import InTheFuture, NotADate, TooLongAgo, parse_typed_birth_date
 from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_person
 from evac.identity import person_key
 from evac.individual_number import contains_individual_number
@@ -328,6 +328,9 @@ def _member(raw, prefix: str) -> dict:
     birth = raw.get("birth_date")
     try:
         birth = parse_typed_birth_date(birth, get_store().today()).isoformat()
+    except TooLongAgo as exc:   # in the right form: the year is what to look at (as the staff tablet says)
+        errors[f"{prefix}.birth_date"] = _("This date of birth is before %(year)d: check the year.",
+                                          year=exc.oldest.year)
     except NotADate:
         errors[f"{prefix}.birth_date"] = _("Enter the birth date like 1980-02-17 (year-month-day).")
     except InTheFuture:

@@ -156,6 +156,7 @@ class Refusal:
     seq: int
     message: str
     event: dict          # the record as this kiosk holds it (its wire form)
+    code: str = ""       # HQ's refusal code ("" when noted before the kiosk kept it)
 
 
 @dataclass(frozen=True)
@@ -744,7 +745,7 @@ class KioskStore:
                 self.db.execute("DELETE FROM meta WHERE key = 'refused'")
 
     # -- a record HQ refuses for good, and its withdrawal ---------------------
-    def note_refusal(self, seq: int, message: str, sent: dict | None = None) -> None:
+    def note_refusal(self, seq: int, message: str, sent: dict | None = None, code: str = "") -> None:
         """HQ refused the batch because of the record `seq` (its answer's index): remembered for the
         tablet, which shows it and lets the lead withdraw it.  Not if the record is no longer what was
         `sent` (the lead withdrew it while the batch was on its way)."""
@@ -753,7 +754,7 @@ class KioskStore:
                 row = self.db.execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()
                 if row is None or row[0] != canonical_json(sent):
                     return
-            self._set_meta("refused", json.dumps({"seq": seq, "message": message}, ensure_ascii=False))
+            self._set_meta("refused", json.dumps({"seq": seq, "message": message, "code": code}, ensure_ascii=False))
 
     def refusal(self) -> Refusal | None:
         raw = self._meta("refused")
@@ -763,7 +764,7 @@ class KioskStore:
         row = self.db.execute("SELECT body FROM events WHERE seq = ?", (noted["seq"],)).fetchone()
         if row is None or noted["seq"] <= self.acked_seq:
             return None
-        return Refusal(noted["seq"], noted["message"], json.loads(row[0]))
+        return Refusal(noted["seq"], noted["message"], json.loads(row[0]), noted.get("code", ""))
 
     def withdraw(self, seq: int, reason: str, by: str, kiosk_shelter: str = "") -> Event:
         """Withdraw the record HQ refuses, so that the records after it reach HQ: in one transaction the

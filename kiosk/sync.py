@@ -32,9 +32,12 @@ class SyncError(Exception):
     RESTORED = "restored"         # this database is older than what HQ holds from it
     FAILED = "failed"             # anything else (a bug): the round stopped
 
-    def __init__(self, kind: str, detail: str = "", url: str = "", db: str = "", status: int = 0):
+    def __init__(self, kind: str, detail: str = "", url: str = "", db: str = "", status: int = 0, code: str = ""):
         super().__init__(kind, detail)
         self.kind, self.detail, self.url, self.db = kind, detail, url, db
+        # REFUSED: HQ's refusal code (its `error`), stable where its English message is not: the tablet
+        # and the console word it for staff (kiosk/staff/hq_refusals.py).
+        self.code = code
         self.status = status   # HQ's HTTP status when it answered (UNREACHABLE: it answered, failing for now)
         self.pending: int | None = None
 
@@ -53,6 +56,22 @@ class SyncError(Exception):
         if self.pending is not None:
             text += f"; {self.pending} event(s) stay queued on this kiosk"
         return text
+
+
+def console_text(exc: SyncError) -> str:
+    """A failure as the operator's console says it: a refusal with what to do in Japanese first (staff
+    read it), then the English with HQ's own words."""
+    if exc.kind == SyncError.REFUSED:
+        try:
+            from .staff.hq_refusals import refused_in_japanese
+            return f"{refused_in_japanese(exc.code)} / {exc}"
+        except (ImportError, OSError, KeyError, TypeError, ValueError):  # words must not stop the sync thread
+            pass
+    return str(exc)
+
+
+def _code(answer: dict) -> str:
+    return answer["error"] if isinstance(answer.get("error"), str) else ""
 
 
 @dataclass
@@ -169,7 +188,8 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 # One record HQ will never take (a stricter rule at HQ, a shelter HQ does not know): the
                 # tablet names it and the lead may withdraw it (KioskStore.withdraw).
                 refused = events[answer["index"]]
-                store.note_refusal(refused["seq"], str(answer.get("message") or answer["error"]), refused)
+                store.note_refusal(refused["seq"], str(answer.get("message") or answer["error"]), refused,
+                                   code=answer["error"])
                 if answer["index"] > 0:
                     # HQ applies all of a batch or nothing: the records before the refused one are sent on
                     # their own, so that HQ counts those people while the lead sees to the refused record.
@@ -177,7 +197,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                     continue
             if status != 200:
                 raise SyncError(SyncError.REFUSED, str(answer.get("message") or answer.get("error") or
-                                                       f"HTTP {status}"), client.base)
+                                                       f"HTTP {status}"), client.base, code=_code(answer))
             if not _is_int(answer.get("acked_seq")) or not _is_int(answer.get("hlc")):
                 raise SyncError(SyncError.NOT_HQ, "its answer has no acked_seq", client.base)
             acked = _held(store, answer["acked_seq"])
@@ -195,7 +215,8 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
         if config_changed or store.config_due(CONFIG_EVERY_S):
             status, config = _ask(store, client, "GET", "/api/v1/kiosk/config")
             if status != 200:
-                raise SyncError(SyncError.REFUSED, str(config.get("message") or f"HTTP {status}"), client.base)
+                raise SyncError(SyncError.REFUSED, str(config.get("message") or f"HTTP {status}"), client.base,
+                                code=_code(config))
             if not isinstance(config.get("shelters"), list) or not _is_int(config.get("hlc")):
                 raise SyncError(SyncError.NOT_HQ, "its configuration has no shelter list", client.base)
             store.apply_config(config)
@@ -245,7 +266,7 @@ class BackgroundSync(threading.Thread):
             except SyncError as exc:
                 self.failure, self.last_error = exc, str(exc)
                 delay = min(self.max_backoff, delay * 2) * random.uniform(0.8, 1.2)
-                self._tell(_state(exc), f"sync with HQ failed: {exc}")
+                self._tell(_state(exc), f"sync with HQ failed: {console_text(exc)}")
             except Exception as exc:  # keep syncing whatever one round hit
                 self.failure = SyncError(SyncError.FAILED, repr(exc))
                 self.last_error = str(self.failure)

@@ -55,7 +55,10 @@ def test_the_console_hears_each_change_of_the_sync_once(hq_server, tmp_path):
         # HQ gives the kiosk a new token (the old one was seen): HQ refuses the old one from now on.
         assert run_evac("hq", "rekey-kiosk", "--db", hq.db_url, token.split(".")[0]).returncode == 0
         wait_for(lambda: len(said) == 3, "the console told of HQ's refusal")
-        assert said[2].startswith("sync with HQ failed: HQ refuses this kiosk's records: ") and "wrong" in said[2]
+        # What to do in Japanese (staff read it), then the English with HQ's words.
+        assert said[2].startswith("sync with HQ failed: 本部がこの端末の記録を受け付けません: 本部がこの端末のトークンを"
+                                  "受け付けません") and " / HQ refuses this kiosk's records: " in said[2]
+        assert "wrong" in said[2]
         calls = client.calls
         wait_for(lambda: client.calls >= calls + 4, "four more refused rounds")
         assert len(said) == 3, said
@@ -91,7 +94,8 @@ def test_kiosk_serve_with_a_wrong_token_in_the_environment_says_so_on_its_consol
         kiosk.stop()
     log = kiosk.log_path.read_text()
     line = next(x for x in log.splitlines() if "HQ refuses" in x)
-    assert line.startswith("evac: [") and f"sync with HQ failed: HQ refuses this kiosk's records: the token for kiosk {kiosk_id} is wrong" in line
+    assert line.startswith("evac: [") and "sync with HQ failed: 本部がこの端末の記録を受け付けません: " in line
+    assert f" / HQ refuses this kiosk's records: the token for kiosk {kiosk_id} is wrong" in line
     assert "a --token on the command line" not in log
 
 

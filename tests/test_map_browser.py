@@ -67,6 +67,9 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
     page.evaluate(f"{h001}.openPopup() && true")
     popup = page.locator(".evac-popup[data-site='H001']")
     assert "二区コミュニティ防災センター" in popup.inner_text() and "1 / 135" in popup.inner_text()
+    # Its kind and status in HQ's words, which the page had from HQ (site_words), not from map.js.
+    from hq_dashboard.site_words import KIND_LABELS, STATUS_LABELS
+    assert f"{KIND_LABELS['shelter']} · H001 · {STATUS_LABELS['open']}" in popup.inner_text()
 
     # HQ staff (logged in: a visitor cannot) choose the disaster on the page: 津波避難ビル are no
     # place to go in a 風水害.

@@ -2,14 +2,14 @@
 // No framework: Leaflet (vendored) is all the page loads.
 var evacMap = (function () {
   "use strict";
-  var KIND = {shelter: "指定避難所", emergency_space: "指定緊急避難場所", tsunami_building: "津波避難ビル等"};
-  var STATUS = {open: "開設", closed: "未開設", full: "満員"};
-  var SUIT = {suitable: "", unsuitable: "この災害の指定なし（対象外）", at_risk: "指定されているが危険区域内"};
-  var NEEDS = {elderly: "高齢", disability: "障害", pregnancy: "妊娠", infant: "乳幼児", allergy: "アレルギー",
-    medication: "服薬", dialysis: "透析", pets: "ペット", interpreter: "通訳", care: "要介護"};
-  var HAZ = {earthquake_tsunami: "地震・津波", storm_flood: "風水害", landslide: "土砂災害",
-    nankai_advisory: "南海トラフ地震臨時情報", flood: "洪水", storm_surge: "高潮", earthquake: "地震",
-    tsunami: "津波", large_fire: "大規模な火事", inland_flood: "内水氾濫", volcano: "火山現象"};
+  // The words for the codes come from HQ with the page (opts.words: hq_dashboard/site_words.py), as
+  // HQ's pages and exports say them; a code without a word is shown as it is.
+  var WORDS = {kind: {}, status: {}, suitability: {}, needs: {}, hazards: {}};
+
+  function say(group, code) {
+    var w = (WORDS[group] || {})[code];
+    return w == null ? code : w;
+  }
 
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -21,18 +21,18 @@ var evacMap = (function () {
     var cap = p.capacity == null ? "—" : p.capacity;
     var pct = p.capacity ? " (" + Math.round(100 * p.occupancy / p.capacity) + "%)" : "";
     var h = '<div class="evac-popup" data-site="' + esc(p.id) + '"><h3>' + esc(p.name) + "</h3>" +
-      "<div>" + esc(KIND[p.kind] || p.kind) + " · " + esc(p.id) + " · " + esc(STATUS[p.status] || p.status) + "</div>";
+      "<div>" + esc(say("kind", p.kind)) + " · " + esc(p.id) + " · " + esc(say("status", p.status)) + "</div>";
     if (p.suitability !== "suitable") {
-      h += '<div class="' + p.suitability + '">' + esc(disasterLabel || "") + ": " + esc(SUIT[p.suitability]) + "</div>";
+      h += '<div class="' + p.suitability + '">' + esc(disasterLabel || "") + ": " + esc(say("suitability", p.suitability)) + "</div>";
     }
     p.hazard_areas.forEach(function (a) { h += '<div class="at_risk">' + esc(a) + "</div>"; });
     h += '<table><tr><td>避難者</td><td class="occ">' + p.occupancy + " / " + cap + pct + "</td></tr>" +
       "<tr><td>在宅</td><td>" + p.at_home + "</td></tr><tr><td>車中</td><td>" + p.in_car + "</td></tr></table>";
     var needs = Object.keys(p.needs || {});   // null for visitors who are not HQ staff
     if (needs.length) {
-      h += "<div>要配慮: " + needs.map(function (k) { return esc(NEEDS[k] || k) + " " + p.needs[k]; }).join("、") + "</div>";
+      h += "<div>要配慮: " + needs.map(function (k) { return esc(say("needs", k)) + " " + p.needs[k]; }).join("、") + "</div>";
     }
-    h += "<div>指定: " + (p.hazards.map(function (k) { return esc(HAZ[k] || k); }).join("、") || "—") + "</div>";
+    h += "<div>指定: " + (p.hazards.map(function (k) { return esc(say("hazards", k)); }).join("、") || "—") + "</div>";
     p.notes.forEach(function (n) { h += "<div>参考: " + esc(n) + "</div>"; });
     if (p.overflow.length) {
       h += "<div>受入先の候補:<ol>" + p.overflow.map(function (o) {
@@ -71,6 +71,7 @@ var evacMap = (function () {
   }
 
   function start(map, opts) {
+    WORDS = opts.words || WORDS;
     underBar(map);
     if (window.ResizeObserver) {   // the bar's height changes with the window and once its fonts load
       new ResizeObserver(function () { underBar(map); }).observe(document.getElementById("evac-bar"));

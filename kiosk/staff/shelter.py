@@ -14,7 +14,7 @@ from evac.hlc import wall_ms
 from .. import staff_store
 from ..db import get_store
 from ..store import HQ_CLOCK_TOLERANCE_MS
-from . import times
+from . import hq_refusals, times
 from .auth import guard, lead_required
 from .forms import ShelterStatusForm, WithdrawForm
 from .i18n import (
@@ -53,9 +53,8 @@ def _problem(failure) -> str:
     if failure.kind == failure.UNREACHABLE:
         return t("HQ cannot be reached (%(reason)s). Nothing is lost: the records stay on this kiosk and are sent "
                  "when HQ answers.", reason=failure.detail)
-    if failure.kind == failure.REFUSED:
-        return t("HQ refuses this kiosk's records: %(message)s — call HQ; nothing is lost, the records stay on "
-                 "this kiosk.", message=failure.detail)
+    if failure.kind == failure.REFUSED:   # what to do, by HQ's refusal code; HQ's English after it
+        return hq_refusals.refused(getattr(failure, "code", ""), failure.detail)
     if failure.kind == failure.NOT_HQ:
         return t("The server at %(url)s is not HQ — check the HQ address.", url=failure.url)
     if failure.kind == failure.RESTORED:
@@ -113,6 +112,7 @@ def _summary_page(form: ShelterStatusForm, status: int = 200, withdraw_form: Wit
                            stay_labels=STAY_LABELS, needs=NEEDS_CODES, stays=STAY_TYPES,
                            shelter_name=store.shelter_name(_shelter()),
                            refusal=refusal, refused=refusal and record(refusal.event),
+                           refusal_reason=refusal and hq_refusals.record_reason(refusal.code, refusal.message),
                            withdraw_form=withdraw_form or WithdrawForm(formdata=None),
                            is_lead=current_user.is_lead,
                            withdrawn=[(w, record(w.event)) for w in store.withdrawn()],
