@@ -12,11 +12,23 @@ import sqlite3
 
 from flask import current_app
 
-FULL, BUSY, FAILED = "full", "busy", "failed"
+FULL, BUSY, FAILED, REPLACED = "full", "busy", "failed", "replaced"
+
+
+class DatabaseReplaced(sqlite3.OperationalError):
+    """The database file the kiosk started with was deleted or replaced while it runs (kiosk.db).
+    Every request is refused: a request must never open a new, empty file by the same name.  The
+    running kiosk still holds the records; `rescued` is where it copied them, if it could."""
+
+    def __init__(self, path: str, rescued: str | None):
+        super().__init__(f"the kiosk database file {path} was deleted or replaced while the kiosk was running")
+        self.path, self.rescued = path, rescued
 
 
 def cause(exc: sqlite3.Error) -> str:
     """What went wrong, in the terms staff can act on."""
+    if isinstance(exc, DatabaseReplaced):
+        return REPLACED
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
         primary = code & 0xFF  # extended codes (SQLITE_IOERR_WRITE, …) carry the primary one in the low byte
@@ -36,6 +48,13 @@ EXPLANATIONS = {
     BUSY: "the kiosk's database stayed busy too long, so nothing was saved; try again in a moment",
     FAILED: "the kiosk could not write to its disk (it may be full or failing), so nothing was saved; "
             "write people in on paper forms (避難者カード) and tell HQ",
+    # Japanese first: whoever reads it stands at the shelter.
+    REPLACED: "受付機のデータベースファイル（kiosk.sqlite3）が動作中に削除または置き換えられたため、何も保存されませんでした。"
+              "受付機を再起動しないでください。記録は動作中の受付機が保持しています（隣に kiosk.sqlite3.rescued-日時 "
+              "の写しを作りました）。本部か責任者に連絡してください。 / The kiosk's database file was deleted or "
+              "replaced while the kiosk was running, so nothing was saved. Do NOT restart the kiosk: the running "
+              "kiosk still holds the records (it wrote a copy, kiosk.sqlite3.rescued-TIME, beside the file). Call HQ "
+              "or the shelter lead.",
 }
 
 

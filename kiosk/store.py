@@ -190,12 +190,16 @@ class RosterEntry:
 
 
 class KioskStore:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, create: bool = True):
+        """`create`: make the file if it is not there; otherwise (a running kiosk's requests) an
+        existing file only, so that a deleted database never quietly becomes a new, empty one."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that the
         # sequence number is read and used under the write lock.
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+        target, uri = (self.path, False) if create else (f"{self.path.resolve().as_uri()}?mode=rw", True)
+        self.db = sqlite3.connect(target, isolation_level=None, timeout=30, check_same_thread=False, uri=uri)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=30000")

@@ -69,6 +69,10 @@ def _load(user_id: str):
         login = staff_store.login_session(get_store(), int(account_id), session_id, idle_seconds())
     except ValueError:
         return None
+    except sqlite3.Error:
+        # The database cannot be opened (kiosk.db: deleted or replaced): the request's own use of it
+        # says so (_store_first), and the page saying it must render without a user.
+        return None
     return StaffUser(login.account, login) if login else None
 
 
@@ -92,6 +96,7 @@ def init_auth(app: Flask) -> None:
 
 def guard(blueprint: Blueprint) -> None:
     """Every page of `blueprint` needs a logged-in staff member, and every POST a valid CSRF token."""
+    blueprint.before_request(_store_first)
     blueprint.before_request(_check_login)
     blueprint.before_request(_check_csrf)
     blueprint.teardown_request(_stop_acting)
@@ -118,9 +123,25 @@ def _refused(exc):
                            message=t("Nothing was saved: %(why)s", why=refusals.why(exc))), 422
 
 
+def _store_first():
+    # A database that cannot be opened (deleted or replaced while the kiosk runs) is said before
+    # anything else, as the page's whole message: not as a log-out.
+    get_store()
+
+
 def not_saved_message(exc: sqlite3.Error) -> str:
     """What staff are told when the kiosk's own database refused a write (see kiosk.disk_failure)."""
     why = disk_failure.log(exc)
+    if why == disk_failure.REPLACED:
+        if exc.rescued:
+            return t("Nothing was saved: the kiosk's database file (%(file)s) was deleted or replaced while the "
+                     "kiosk was running. Do NOT restart the kiosk: the running kiosk still holds the records, and "
+                     "it copied them to %(copy)s. Keep that file. Call HQ or the shelter lead.",
+                     file=exc.path, copy=exc.rescued)
+        return t("Nothing was saved: the kiosk's database file (%(file)s) was deleted or replaced while the "
+                 "kiosk was running. Do NOT restart the kiosk: the running kiosk still holds the records, but it "
+                 "could not copy them anywhere. Keep it running and call HQ or the shelter lead at once.",
+                 file=exc.path)
     if why == disk_failure.BUSY:
         return t("Nothing was saved: the kiosk's database stayed busy too long. Try again in a moment.")
     if why == disk_failure.FULL:
@@ -445,3 +466,8 @@ def _words() -> dict:
 
 
 bp.context_processor(_words)
+
+
+# The log-in page too says a database file deleted or replaced, rather than failing.
+bp.before_request(_store_first)
+bp.register_error_handler(sqlite3.Error, _not_saved)

@@ -1,0 +1,99 @@
+"""A kiosk whose SD card or disk turns against it: its database file deleted or replaced while it runs,
+the WAL deleted to free space, a full disk, a read-only card, a damaged or empty file.  The kiosk
+loses nothing it confirmed and tells staff, in Japanese on the tablet, what is wrong and what to do.
+
+Real SQLite files, a real `evac kiosk serve` process where the failure needs one, real read-only
+and full filesystems (tmpfs mounts, unmounted afterwards).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from evac.events import Person
+from kiosk.staff_store import add_staff
+from kiosk.store import KioskStore
+from tests.conftest import Server, evac_cmd, free_port, run_evac
+from tests.staff_helpers import PASSWORD, make_app
+from tests.test_kiosk_serve import HANAKO, PERSON, SHELTER, Browser, _events
+
+TARO = Person("焼津 太郎", "1950-01-02", "male", "焼津市本町1-1")
+
+
+def serve(db: Path, log: Path) -> Server:
+    port = free_port()
+    server = Server(evac_cmd("kiosk", "serve", "--db", str(db), "--shelter", SHELTER, "--port", str(port)),
+                    f"http://127.0.0.1:{port}", log, "/api/status")
+    server.db = db
+    return server
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    db = tmp_path / "kiosk.sqlite3"
+    store = KioskStore(db)
+    add_staff(store, "sato", "staff", PASSWORD)
+    store.close()
+    server = serve(db, tmp_path / "kiosk.log")
+    yield server
+    server.stop()
+
+
+def rescued(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("kiosk.sqlite3.rescued-*") if not p.name.endswith(("-wal", "-shm")))
+
+
+# -- 1. the database file deleted or replaced under a running kiosk -----------------------------
+
+def test_a_database_file_deleted_under_a_running_kiosk_is_refused_and_its_records_copied_out(kiosk):
+    assert Browser(kiosk.url).request("/api/checkin", json_body={"persons": [PERSON]})[0] == 201
+    kiosk.db.unlink()   # someone freeing space on the card
+
+    status, body = Browser(kiosk.url).request("/api/checkin", json_body={"persons": [HANAKO]})
+    answer = json.loads(body)
+    assert status == 503 and answer["message"].startswith("受付機のデータベースファイル（kiosk.sqlite3）が動作中に削除")
+    assert "再起動しないでください" in answer["message"]
+    assert not kiosk.db.exists(), "no new, empty kiosk was made by the request"
+
+    # The running kiosk copied what it still holds beside the file: every confirmed record.
+    (copy,) = rescued(kiosk.db.parent)
+    assert [json.loads(b)["person"]["name"] for b in _events(copy)] == ["焼津 太郎"]
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    # The tablet says it in Japanese, with where the copy is, instead of "wrong password".
+    tablet = Browser(kiosk.url)
+    status, page = tablet.request("/staff/login")
+    assert status == 503
+    assert "動作中に削除または置き換えられました。受付機を再起動しないでください。" in page
+    assert str(copy) in page
+    # Still refused, and copied once only.
+    assert Browser(kiosk.url).request("/api/checkin", json_body={"persons": [HANAKO]})[0] == 503
+    assert rescued(kiosk.db.parent) == [copy] and not kiosk.db.exists()
+
+
+def test_a_database_file_replaced_under_a_running_kiosk_is_refused_not_mixed_with_the_old_wal(tmp_path):
+    db = tmp_path / "kiosk.sqlite3"
+    app = make_app(db)
+    client = app.test_client()
+    assert client.post("/api/checkin", json={"persons": [PERSON]}).status_code == 201
+    other = KioskStore(tmp_path / "other.sqlite3")
+    other.close()
+    os.replace(tmp_path / "other.sqlite3", db)   # a copy put back over it
+
+    resp = client.post("/api/checkin", json={"persons": [HANAKO]})
+    assert resp.status_code == 503 and "置き換えられたため" in resp.json["message"]
+    page = app.test_client().get("/staff/login")
+    assert page.status_code == 503 and "受付機を再起動しないでください" in page.text
+    (copy,) = rescued(tmp_path)
+    assert [json.loads(b)["person"]["name"] for b in _events(copy)] == ["焼津 太郎"]
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
