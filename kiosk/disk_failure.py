@@ -41,13 +41,17 @@ def cause(exc: sqlite3.Error) -> str:
     return FAILED
 
 
+# Deleting the WAL to free space was the obvious move, and lost confirmed records.
+KEEP_THE_DATABASE = ("Never delete kiosk.sqlite3, kiosk.sqlite3-wal or kiosk.sqlite3-shm: they hold the "
+                     "records; to make room, delete photos, videos, logs or downloads instead")
+
 # For programs and the command line (English); the screen and the tablet say it in their own words.
 EXPLANATIONS = {
     FULL: "the kiosk's disk is full, so nothing was saved; write people in on paper forms "
-          "(避難者カード) and enter them when there is room again",
+          "(避難者カード) and enter them when there is room again. " + KEEP_THE_DATABASE,
     BUSY: "the kiosk's database stayed busy too long, so nothing was saved; try again in a moment",
     FAILED: "the kiosk could not write to its disk (it may be full or failing), so nothing was saved; "
-            "write people in on paper forms (避難者カード) and tell HQ",
+            "write people in on paper forms (避難者カード) and tell HQ. " + KEEP_THE_DATABASE,
     # Japanese first: whoever reads it stands at the shelter.
     REPLACED: "受付機のデータベースファイル（kiosk.sqlite3）が動作中に削除または置き換えられたため、何も保存されませんでした。"
               "受付機を再起動しないでください。記録は動作中の受付機が保持しています（隣に kiosk.sqlite3.rescued-日時 "

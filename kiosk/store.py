@@ -251,6 +251,18 @@ class KioskStore:
                 except sqlite3.Error:
                     pass
             raise
+        self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy what was just committed from the WAL into the database file itself.  Left in the WAL
+        until SQLite's own checkpoint at 1000 pages (some 700 check-ins), confirmed records were lost
+        by anyone deleting kiosk.sqlite3-wal to free space.  PASSIVE: it waits for nobody; a reader
+        still on an older snapshot only defers some pages to the next write's checkpoint.  A failure
+        (a full disk) loses nothing: the records are committed, in the WAL."""
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass
 
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -97,3 +97,21 @@ def test_a_database_file_replaced_under_a_running_kiosk_is_refused_not_mixed_wit
     assert [json.loads(b)["person"]["name"] for b in _events(copy)] == ["焼津 太郎"]
     with sqlite3.connect(copy) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# -- 2. the WAL deleted to free space ------------------------------------------------------------
+
+def test_confirmed_checkins_are_in_the_database_file_itself_not_only_in_its_wal(kiosk):
+    """A power cut (SIGKILL: no clean close), then someone deletes -wal and -shm to free space: every
+    check-in the kiosk confirmed is still in kiosk.sqlite3."""
+    people = [{**PERSON, "name": f"焼津 {n}郎"} for n in "一二三四五"]
+    for person in people:
+        assert Browser(kiosk.url).request("/api/checkin", json_body={"persons": [person]})[0] == 201
+    kiosk.proc.send_signal(signal.SIGKILL)
+    kiosk.proc.wait()
+    assert Path(f"{kiosk.db}-wal").exists(), "the WAL is there to be deleted"
+    Path(f"{kiosk.db}-wal").unlink()
+    Path(f"{kiosk.db}-shm").unlink()
+    assert [json.loads(b)["person"]["name"] for b in _events(kiosk.db)] == [p["name"] for p in people]
+    with sqlite3.connect(kiosk.db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -9,6 +9,7 @@ import functools
 import math
 import sqlite3
 import time
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from flask import (
@@ -144,11 +145,17 @@ def not_saved_message(exc: sqlite3.Error) -> str:
                  file=exc.path)
     if why == disk_failure.BUSY:
         return t("Nothing was saved: the kiosk's database stayed busy too long. Try again in a moment.")
+    # Deleting the database's -wal file to free space was the obvious move, and lost confirmed records.
+    file = Path(current_app.config["KIOSK_DB"]).name
     if why == disk_failure.FULL:
         return t("Nothing was saved: the kiosk's disk is full. Write people in on paper forms (避難者カード) "
-                 "and tell HQ; enter them here when there is room again.")
+                 "and tell HQ; enter them here when there is room again. Never delete %(file)s, %(file)s-wal or "
+                 "%(file)s-shm: they hold the records. To make room, delete photos, videos, logs or downloads "
+                 "instead.", file=file)
     return t("Nothing was saved: the kiosk could not write to its disk (it may be full or failing). "
-             "Write people in on paper forms (避難者カード) and tell HQ.")
+             "Write people in on paper forms (避難者カード) and tell HQ. Never delete %(file)s, %(file)s-wal or "
+             "%(file)s-shm: they hold the records. If the disk is full, delete photos, videos, logs or downloads "
+             "instead.", file=file)
 
 
 def _not_saved(exc):
