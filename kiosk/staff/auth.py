@@ -61,13 +61,18 @@ def idle_seconds() -> float:
     return float(current_app.config["STAFF_IDLE_MINUTES"]) * 60
 
 
+def _unwritten() -> staff_store.UnwrittenSessions:
+    """Log-ins and their use the disk would not take, held in memory (a full disk logs nobody out)."""
+    return current_app.extensions["staff_unwritten_sessions"]
+
+
 @login_manager.user_loader
 def _load(user_id: str):
     account_id, _, session_id = user_id.partition(":")
     if not session_id:
         return None  # a cookie from before log-in sessions were kept: log in again
     try:
-        login = staff_store.login_session(get_store(), int(account_id), session_id, idle_seconds())
+        login = staff_store.login_session(get_store(), int(account_id), session_id, idle_seconds(), _unwritten())
     except ValueError:
         return None
     except sqlite3.Error:
@@ -89,6 +94,7 @@ def init_auth(app: Flask) -> None:
     # once the name is over STAFF_LOGIN_NAME_LIMIT
     app.config.setdefault("STAFF_LOGIN_TABLET_LIMIT", "5 per hour")
     app.extensions["staff_held_forms"] = held.HeldForms()
+    app.extensions["staff_unwritten_sessions"] = staff_store.UnwrittenSessions()
     login_manager.init_app(app)
     login_manager.login_view = "staff_auth.login"
     login_manager.login_message = None  # said by `guard` below, in the chosen language
@@ -181,7 +187,7 @@ def _check_login():
         _end_session(current_user.session_id)
         return _timed_out()
     session["staff_seen"] = now
-    staff_store.session_seen(get_store(), current_user.login)
+    staff_store.session_seen(get_store(), current_user.login, _unwritten())
     # Every record this request writes is this staff member's (KioskStore._append, event_staff).
     g.acting_token = acting_staff.set(Acting(current_user.name))
     return None
@@ -283,7 +289,7 @@ def logged_out_with_card():
 
 def _end_session(session_id: str) -> None:
     try:
-        staff_store.end_session(get_store(), session_id)
+        staff_store.end_session(get_store(), session_id, _unwritten())
     except sqlite3.Error as exc:
         # The cookie is logged out all the same; the row is then only removed once it is stale.
         disk_failure.log(exc)
@@ -396,19 +402,19 @@ def login():
             _count_failure(name)
             return render_template("staff/login.html", form=form,
                                    error=t("Wrong staff name or password. Nothing was changed.")), 401
-        try:
-            session_id = staff_store.start_session(store, account.id, idle_seconds())
-        except sqlite3.Error as exc:
-            disk_failure.log(exc)
-            return render_template("staff/login.html", form=form, error=t(
-                "You could not be logged in: the kiosk cannot write to its disk. Staff already logged in "
-                "can still read the roster. Tell HQ.")), 503
+        # A disk that refuses the log-in's row does not refuse the log-in: it is held in memory.
+        session_id = staff_store.start_session(store, account.id, idle_seconds(), _unwritten())
+        unwritten = session_id in _unwritten().snapshot()[0]
         kept = {k: session[k] for k in ("lang",) if k in session}
         session.clear()  # a fresh session on log-in: nothing from before carries over but the language
         session.update(kept)
         login_user(StaffUser(account, staff_store.LoginSession(session_id, account, int(time.time()))))
         session["staff_seen"] = int(time.time())
         session["staff_name"] = account.name  # whose card a late POST is, after the session ends
+        if unwritten:
+            flash(t("You are logged in, but the kiosk cannot write to its disk (it may be full or failing): "
+                    "you can read the roster, but nothing new can be saved. Write people in on paper forms "
+                    "(避難者カード) and tell HQ."), "error")
         # A card this staff member was typing when their session ended waits on the card page (only theirs).
         waiting = _held_forms().waiting_for(account.name)
         response = redirect(url_for("staff_roster.register") if waiting else _safe_next(request.args.get("next")))
