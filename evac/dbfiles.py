@@ -7,6 +7,7 @@ what is wrong in words and what to check.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def kind(path: Path, label: str = "database") -> str | None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise DatabaseFileError(f"cannot open the {label} at {path}: {in_words(exc)}") from None
+        raise DatabaseFileError(f"cannot open the {label} at {path}: {in_words(exc, path)}") from None
     if not tables:
         return None
     if "alembic_version" in tables or "hq_meta" in tables:
@@ -38,9 +39,34 @@ def kind(path: Path, label: str = "database") -> str | None:
     return "other"
 
 
-def in_words(exc: BaseException) -> str:
-    """SQLite's complaint as something a person at a shelter or HQ can act on."""
+# Below this much free space a database "failing to read or write" is a full disk: SQLite says disk
+# I/O error (SQLITE_IOERR), not SQLITE_FULL, when it cannot even make its -shm file at start.
+FULL_BELOW = 1 << 20
+
+
+def disk_full(path: str | os.PathLike) -> bool:
+    """Whether the disk holding `path` (a file, or the folder it would be in) is about full."""
+    folder = Path(path)
+    folder = folder if folder.is_dir() else folder.parent
+    try:
+        return shutil.disk_usage(folder).free < FULL_BELOW
+    except OSError:
+        return False
+
+
+def full_in_words(path: str | os.PathLike) -> str:
+    name = Path(path).name
+    return (f"the disk holding it is full ({shutil.disk_usage(Path(path).parent).free // 1024} KB free). "
+            f"Make room by deleting photos, videos, logs or downloads on it; never delete {name}, {name}-wal or "
+            f"{name}-shm (they hold the records). Then start again")
+
+
+def in_words(exc: BaseException, path: str | os.PathLike | None = None) -> str:
+    """SQLite's complaint as something a person at a shelter or HQ can act on; with the database's
+    `path`, a full disk is said as full, whatever SQLite called it."""
     text = str(exc)
+    if path is not None and disk_full(path):
+        return full_in_words(path)
     if "file is not a database" in text or "not a database" in text:
         return "this file is not a SQLite database (check --db: is it the right file?)"
     if "readonly" in text or "read-only" in text:

@@ -72,7 +72,7 @@ def _refusals_said(command):
         except (InvalidEvent, KioskError) as exc:
             return _fail(str(exc))
         except sqlite3.Error as exc:
-            return _fail(disk_failure.explain(exc))
+            return _fail(disk_failure.explain(exc, getattr(args, "db", None)))
     return run
 
 
@@ -85,7 +85,7 @@ def _store(path: str, may_create: bool = False) -> KioskStore:
     except dbfiles.DatabaseFileError as exc:
         raise CommandError(str(exc)) from None
     except (sqlite3.Error, OSError) as exc:
-        raise CommandError(f"cannot open the kiosk database at {path}: {dbfiles.in_words(exc)}") from None
+        raise CommandError(f"cannot open the kiosk database at {path}: {dbfiles.in_words(exc, path)}") from None
 
 
 @_refusals_said
@@ -256,7 +256,7 @@ def serve(args: argparse.Namespace) -> int:
     except (KioskError, ValueError) as exc:
         return _fail(str(exc))
     except sqlite3.Error as exc:
-        return _fail(f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc)}")
+        return _fail(f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc, args.db)}")
     disk_failure.survive_file_size_limits()
     # waitress, as HQ: a production server (no "development server" warning to alarm staff).  Responses
     # stay in memory up to 64 MB, so a full disk cannot stop staff reading the roster or its export.

@@ -12,6 +12,8 @@ import sqlite3
 
 from flask import current_app
 
+from evac.dbfiles import disk_full
+
 FULL, BUSY, FAILED, REPLACED = "full", "busy", "failed", "replaced"
 
 
@@ -25,8 +27,9 @@ class DatabaseReplaced(sqlite3.OperationalError):
         self.path, self.rescued = path, rescued
 
 
-def cause(exc: sqlite3.Error) -> str:
-    """What went wrong, in the terms staff can act on."""
+def cause(exc: sqlite3.Error, path: str | None = None) -> str:
+    """What went wrong, in the terms staff can act on.  With the database's `path`, a write that
+    failed on a disk with no room left is FULL, whatever SQLite called it (often a disk I/O error)."""
     if isinstance(exc, DatabaseReplaced):
         return REPLACED
     code = getattr(exc, "sqlite_errorcode", None)
@@ -38,6 +41,8 @@ def cause(exc: sqlite3.Error) -> str:
             return BUSY
     elif "locked" in str(exc):
         return BUSY
+    if path is not None and disk_full(path):
+        return FULL
     return FAILED
 
 
@@ -62,13 +67,13 @@ EXPLANATIONS = {
 }
 
 
-def explain(exc: sqlite3.Error) -> str:
-    return EXPLANATIONS[cause(exc)]
+def explain(exc: sqlite3.Error, path: str | None = None) -> str:
+    return EXPLANATIONS[cause(exc, path)]
 
 
 def log(exc: sqlite3.Error) -> str:
     """Log it for whoever maintains the kiosk (SQLite's own words: never anyone's data); returns the cause."""
-    why = cause(exc)
+    why = cause(exc, current_app.config.get("KIOSK_DB"))
     current_app.logger.error("the kiosk database refused a write (%s): %s", why, exc)
     return why
 

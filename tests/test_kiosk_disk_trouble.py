@@ -47,6 +47,39 @@ def kiosk(tmp_path):
     server.stop()
 
 
+@pytest.fixture
+def card(tmp_path):
+    """A small filesystem of its own (a 1 MB tmpfs), as a shelter kiosk's SD card: filled up or turned
+    read-only for real.  Unmounted after the test."""
+    mnt = tmp_path / "card"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("this machine does not let the tests mount a filesystem")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file until the disk is full; returns it (delete it to make room again)."""
+    filler = folder / "photos.bin"
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    assert shutil.disk_usage(folder).free == 0
+    return filler
+
+
+def new_kiosk(db: Path, *people: Person) -> None:
+    store = KioskStore(db)
+    for person in people:
+        store.check_in(SHELTER, [person])
+    store.close()
+
+
 def rescued(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("kiosk.sqlite3.rescued-*") if not p.name.endswith(("-wal", "-shm")))
 
@@ -115,3 +148,25 @@ def test_confirmed_checkins_are_in_the_database_file_itself_not_only_in_its_wal(
     assert [json.loads(b)["person"]["name"] for b in _events(kiosk.db)] == [p["name"] for p in people]
     with sqlite3.connect(kiosk.db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# -- 4. a kiosk restarted on a full disk -------------------------------------------------------
+
+def test_a_kiosk_restarted_on_a_full_disk_says_the_disk_is_full_and_what_to_delete(card, tmp_path):
+    db = card / "kiosk.sqlite3"
+    new_kiosk(db, TARO)
+    photos = fill(card)
+    for args in (("serve", "--port", str(free_port())),
+                 ("checkin", "--name", "焼津 花子", "--birth", "1980-02-02", "--sex", "female")):
+        done = run_evac("kiosk", args[0], "--db", str(db), "--shelter", SHELTER, *args[1:])
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "the disk holding it is full" in done.stderr, done.stderr
+        assert "never delete kiosk.sqlite3, kiosk.sqlite3-wal or kiosk.sqlite3-shm" in done.stderr
+        assert "deleting photos, videos, logs or downloads" in done.stderr and "start again" in done.stderr
+    photos.unlink()   # room made as told: the kiosk starts, with its records
+    server = serve(db, tmp_path / "kiosk.log")
+    try:
+        assert Browser(server.url).request("/api/checkin", json_body={"persons": [HANAKO]})[0] == 201
+    finally:
+        server.stop()
+    assert [json.loads(b)["person"]["name"] for b in _events(db)] == ["焼津 太郎", "焼津 花子"]
