@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 KIOSK, HQ = "kiosk", "HQ"
@@ -23,7 +24,7 @@ def kind(path: Path, label: str = "database") -> str | None:
     """KIOSK, HQ, None for an empty database, or "other"; raises DatabaseFileError if it is no
     SQLite database at all.  Opened read-only: looking never changes the file."""
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = open_read_only(path)
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
@@ -37,6 +38,55 @@ def kind(path: Path, label: str = "database") -> str | None:
     if "meta" in tables and "events" in tables:
         return KIOSK
     return "other"
+
+
+def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
+    """The database at `path` for reading only, also on a disk that became read-only (a failing SD
+    card), where SQLite cannot make the -shm file a WAL database needs.  There, without a -wal file
+    everything is in the file itself and it is opened as immutable; with one, the file and its WAL
+    are copied to a temporary folder, read into memory, and the copy deleted."""
+    path = Path(path).resolve()
+    wal = Path(f"{path}-wal")
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if not _on_read_only_disk(path):
+            raise
+    if not wal.exists():
+        # No -wal: no connection has it open in WAL mode, nothing is on its way into the file.
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    with tempfile.TemporaryDirectory(prefix="evac-read-") as folder:
+        copy = Path(folder) / path.name
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, f"{copy}-wal")
+        source = sqlite3.connect(copy)
+        try:
+            memory = sqlite3.connect(":memory:", check_same_thread=False)
+            source.backup(memory)
+        finally:
+            source.close()
+    return memory
+
+
+def _on_read_only_disk(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def read_only_disk_in_words(path: str | os.PathLike) -> str:
+    """What to do with a kiosk whose disk became read-only: its records are readable, not writable."""
+    name = Path(path).name
+    return (f"its disk has become read-only (a failing card or disk): nothing can be saved on it. Take the "
+            f"records to HQ with `evac kiosk carry --db {path} --out FILE` (FILE on another disk, a USB stick), "
+            f"or copy {name} together with {name}-wal and {name}-shm to another disk; then start the kiosk "
+            "on a new disk")
 
 
 # Below this much free space a database "failing to read or write" is a full disk: SQLite says disk
@@ -78,10 +128,11 @@ def in_words(exc: BaseException, path: str | os.PathLike | None = None) -> str:
     return text
 
 
-def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str) -> None:
+def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, read_only: bool = False) -> None:
     """Refuse (DatabaseFileError) a path that cannot be `expect`'s database.  A missing file is
     allowed only when may_create, and only in a folder that exists; `creates` names the commands
-    that make a new one, for the message."""
+    that make a new one, for the message.  `read_only`: the command only reads it (a read-only file
+    or disk is no reason to refuse)."""
     path = Path(path)
     label = f"{expect} database"
     if not path.exists():
@@ -94,10 +145,14 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str) 
         return
     if path.is_dir():
         raise DatabaseFileError(f"{path} is a folder, not a {label} file (check --db)")
-    if not os.access(path, os.R_OK | os.W_OK):
+    if read_only:
+        pass
+    elif expect == KIOSK and _on_read_only_disk(path):
+        raise DatabaseFileError(f"cannot open the {label} at {path}: {read_only_disk_in_words(path)}")
+    elif not os.access(path, os.R_OK | os.W_OK):
         raise DatabaseFileError(f"cannot open the {label} at {path}: the file is read-only (check its permissions, "
                                 "and that its disk is not mounted read-only)")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
+    elif not os.access(path.parent, os.W_OK | os.X_OK):
         raise DatabaseFileError(f"cannot open the {label} at {path}: its folder is read-only, and SQLite "
                                 "writes its journal beside the file (check the folder's permissions)")
     found = kind(path, label)

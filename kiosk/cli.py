@@ -88,6 +88,17 @@ def _store(path: str, may_create: bool = False) -> KioskStore:
         raise CommandError(f"cannot open the kiosk database at {path}: {dbfiles.in_words(exc, path)}") from None
 
 
+def _read_store(path: str) -> KioskStore:
+    """The kiosk's database for reading only: also from a disk that became read-only."""
+    try:
+        dbfiles.check(path, dbfiles.KIOSK, False, "`evac kiosk serve`", read_only=True)
+        return KioskStore.read_only(path)
+    except dbfiles.DatabaseFileError as exc:
+        raise CommandError(str(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise CommandError(f"cannot read the kiosk database at {path}: {dbfiles.in_words(exc, path)}") from None
+
+
 @_refusals_said
 def checkin(args: argparse.Namespace) -> int:
     # A kiosk database that exists knows the date its clock has reached (not a reset RTC's);
@@ -170,7 +181,7 @@ def carry(args: argparse.Namespace) -> int:
     from evac.carried import carried_file
     from evac.cli import write_whole
     token, _ = _token(args)
-    store = _store(args.db)
+    store = _read_store(args.db)   # it only reads: a card turned read-only still gives up its records
     events = store.events_after(0 if args.all else store.acked_seq)
     if not events:
         print("HQ holds every record of this kiosk (as of its last sync): there is nothing to carry; "

@@ -206,6 +206,16 @@ class KioskStore:
         if not self._initialised():
             self._initialise()
 
+    @classmethod
+    def read_only(cls, path: str | Path) -> "KioskStore":
+        """The store for reading only (`evac kiosk carry`), also on a disk that became read-only:
+        nothing is written, not even a missing table.  evac.dbfiles.open_read_only says how."""
+        from evac.dbfiles import open_read_only
+        store = cls.__new__(cls)
+        store.path = Path(path)
+        store.db = open_read_only(path)
+        return store
+
     def _initialised(self) -> bool:
         # A read, so that opening the store for each request takes no write lock.
         # A database from before a table was added gets it added here.

@@ -14,6 +14,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ import pytest
 from evac.events import Person
 from kiosk.staff_store import add_staff
 from kiosk.store import KioskStore
-from tests.conftest import Server, evac_cmd, free_port, run_evac
+from tests.conftest import ROOT, Server, evac_cmd, free_port, run_evac
 from tests.staff_helpers import PASSWORD, make_app
 from tests.test_kiosk_serve import HANAKO, PERSON, SHELTER, Browser, _events
 
@@ -170,3 +171,53 @@ def test_a_kiosk_restarted_on_a_full_disk_says_the_disk_is_full_and_what_to_dele
     finally:
         server.stop()
     assert [json.loads(b)["person"]["name"] for b in _events(db)] == ["焼津 太郎", "焼津 花子"]
+
+
+# -- 5. a card that turned read-only ------------------------------------------------------------
+
+def read_only(folder: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+
+def leave_as_a_power_cut_does(db: Path, *names: str, shm: bool = True) -> None:
+    """Check people in from another process that then dies without closing: -wal and -shm stay,
+    the records only in the WAL (no checkpoint), as after a power cut."""
+    script = ("import os, sys\n"
+              "from evac.events import Person\n"
+              "from kiosk.store import KioskStore\n"
+              "store = KioskStore(sys.argv[1])\n"
+              "store._checkpoint = lambda: None\n"
+              "for name in sys.argv[2:]:\n"
+              "    store.check_in('H001', [Person(name, '1950-01-02', 'male', '焼津市本町1-1')])\n"
+              "os._exit(0)\n")
+    subprocess.run([sys.executable, "-c", script, str(db), *names], check=True, cwd=ROOT)
+    assert Path(f"{db}-wal").stat().st_size > 0
+    if not shm:
+        Path(f"{db}-shm").unlink()
+
+
+def carried(out: Path) -> list[str]:
+    return [e["person"]["name"] for e in json.loads(out.read_bytes())["events"] if e.get("person")]
+
+
+@pytest.mark.parametrize("left", ["closed", "power cut", "power cut, -shm deleted"])
+def test_records_on_a_card_that_turned_read_only_can_still_be_carried_to_hq(card, tmp_path, left):
+    db = card / "kiosk.sqlite3"
+    new_kiosk(db, TARO)
+    if left != "closed":
+        leave_as_a_power_cut_does(db, "焼津 花子", "焼津 次郎", shm="deleted" not in left)
+    before = sorted(p.name for p in card.iterdir())
+    read_only(card)
+    # Starting the kiosk or typing a paper form in says what happened and what to do.
+    done = run_evac("kiosk", "checkin", "--db", str(db), "--shelter", SHELTER, "--name", "焼津 三郎",
+                    "--birth", "1960-01-01", "--sex", "male")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "its disk has become read-only" in done.stderr and "evac kiosk carry" in done.stderr
+    assert "kiosk.sqlite3 together with kiosk.sqlite3-wal and kiosk.sqlite3-shm" in done.stderr
+
+    out = tmp_path / "records.json"
+    done = run_evac("kiosk", "carry", "--db", str(db), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    expected = ["焼津 太郎"] + (["焼津 花子", "焼津 次郎"] if left != "closed" else [])
+    assert carried(out) == expected
+    assert sorted(p.name for p in card.iterdir()) == before, "nothing was made on the card"
