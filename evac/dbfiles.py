@@ -20,6 +20,10 @@ class DatabaseFileError(Exception):
     """The file cannot be this command's database; the message is the whole story, one line."""
 
 
+class DamagedDatabase(DatabaseFileError):
+    """SQLite finds the file corrupt (pages overwritten, cut short): a failing disk or a power cut."""
+
+
 def kind(path: Path, label: str = "database") -> str | None:
     """KIOSK, HQ, None for an empty database, or "other"; raises DatabaseFileError if it is no
     SQLite database at all.  Opened read-only: looking never changes the file."""
@@ -30,7 +34,8 @@ def kind(path: Path, label: str = "database") -> str | None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise DatabaseFileError(f"cannot open the {label} at {path}: {in_words(exc, path)}") from None
+        error = DamagedDatabase if "malformed" in str(exc) else DatabaseFileError
+        raise error(f"cannot open the {label} at {path}: {in_words(exc, path)}") from None
     if not tables:
         return None
     if "alembic_version" in tables or "hq_meta" in tables:
@@ -123,6 +128,8 @@ def in_words(exc: BaseException, path: str | os.PathLike | None = None) -> str:
         return "the file or its folder is read-only (check their permissions)"
     if "unable to open" in text:
         return "SQLite cannot open it (check that the folder exists and can be written to)"
+    if "malformed" in text:
+        return "the file is damaged (SQLite finds it corrupt: a failing disk or a power cut); keep it, do not delete it"
     if "disk I/O" in text:
         return "the disk failed to read or write it"
     return text

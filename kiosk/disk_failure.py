@@ -14,7 +14,7 @@ from flask import current_app
 
 from evac.dbfiles import disk_full
 
-FULL, BUSY, FAILED, REPLACED = "full", "busy", "failed", "replaced"
+FULL, BUSY, FAILED, REPLACED, DAMAGED = "full", "busy", "failed", "replaced", "damaged"
 
 
 class DatabaseReplaced(sqlite3.OperationalError):
@@ -39,8 +39,12 @@ def cause(exc: sqlite3.Error, path: str | None = None) -> str:
             return FULL
         if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
             return BUSY
+        if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return DAMAGED
     elif "locked" in str(exc):
         return BUSY
+    elif "malformed" in str(exc) or "not a database" in str(exc):
+        return DAMAGED
     if path is not None and disk_full(path):
         return FULL
     return FAILED
@@ -64,7 +68,20 @@ EXPLANATIONS = {
               "replaced while the kiosk was running, so nothing was saved. Do NOT restart the kiosk: the running "
               "kiosk still holds the records (it wrote a copy, kiosk.sqlite3.rescued-TIME, beside the file). Call HQ "
               "or the shelter lead.",
+    DAMAGED: "受付機のデータベースファイルが壊れているため、何も保存されませんでした。このファイルは消さずに残し、"
+             "避難者カード（紙）で受け付けてください。本部か責任者に連絡してください（新しい --db で受付機を起動し、"
+             "本部で登録し直します）。 / The kiosk's database file is damaged, so nothing was saved. Keep the file "
+             "(do not delete it), write people in on paper forms (避難者カード) and call HQ or the shelter lead: "
+             "the kiosk is started on a new --db and enrolled again at HQ.",
 }
+
+
+def damaged_in_words(path: str) -> str:
+    """What to do with a damaged kiosk database (command line: serve, checkin, carry)."""
+    return (f"the kiosk database at {path} is damaged (SQLite finds it corrupt: a failing card or a power cut). "
+            f"Keep the file, do not delete it. Take what can still be read to HQ with `evac kiosk carry --db {path} "
+            "--out FILE --all`; start the kiosk on a new database (another --db, on a good disk) and have it "
+            "enrolled again at HQ (`evac hq enroll-kiosk`, a new token); write people in on paper forms meanwhile")
 
 
 def explain(exc: sqlite3.Error, path: str | None = None) -> str:

@@ -245,6 +245,12 @@ class KioskStore:
     def close(self) -> None:
         self.db.close()
 
+    def quick_check(self) -> list[str]:
+        """What SQLite's quick_check finds wrong with the file (pages overwritten, cut short): [] if
+        nothing.  It reads every page once."""
+        found = [r[0] for r in self.db.execute("PRAGMA quick_check")]
+        return [] if found == ["ok"] else found
+
     # -- low level ---------------------------------------------------------
     @contextmanager
     def _write(self) -> Iterator[None]:

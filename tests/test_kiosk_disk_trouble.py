@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from evac.events import Person
+from kiosk import disk_failure
 from kiosk.staff_store import add_staff
 from kiosk.store import KioskStore
 from tests.conftest import ROOT, Server, evac_cmd, free_port, run_evac
@@ -221,3 +222,63 @@ def test_records_on_a_card_that_turned_read_only_can_still_be_carried_to_hq(card
     expected = ["焼津 太郎"] + (["焼津 花子", "焼津 次郎"] if left != "closed" else [])
     assert carried(out) == expected
     assert sorted(p.name for p in card.iterdir()) == before, "nothing was made on the card"
+
+
+# -- 6. a damaged database ----------------------------------------------------------------------
+
+def overwrite_pages(db: Path) -> None:
+    """Pages past the first overwritten with junk, as a failing card returns them."""
+    size = db.stat().st_size
+    with open(db, "r+b") as f:
+        f.seek(2 * 4096)
+        f.write(bytes(range(256)) * ((size - 2 * 4096) // 256))
+
+
+def cut_short(db: Path) -> None:
+    with open(db, "r+b") as f:
+        f.truncate(db.stat().st_size // 2)
+
+
+@pytest.mark.parametrize("damage", [overwrite_pages, cut_short])
+def test_a_damaged_database_is_said_to_be_damaged_with_what_to_do(tmp_path, damage):
+    db = tmp_path / "kiosk.sqlite3"
+    new_kiosk(db, TARO)
+    damage(db)
+    kept = db.read_bytes()
+    for args in (("serve", "--shelter", SHELTER, "--port", str(free_port())),
+                 ("checkin", "--shelter", SHELTER, "--name", "焼津 花子", "--birth", "1980-02-02", "--sex", "female")):
+        done = run_evac("kiosk", args[0], "--db", str(db), *args[1:])
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"the kiosk database at {db} is damaged" in done.stderr, done.stderr
+        assert "Keep the file, do not delete it" in done.stderr and "evac kiosk carry" in done.stderr
+        assert "start the kiosk on a new database" in done.stderr and "enrolled again at HQ" in done.stderr
+    assert db.read_bytes() == kept, "the damaged file is left as it was, for HQ"
+    # The running kiosk names it the same way (the tablet's and the API's message: damaged, not a full disk).
+    conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+    with pytest.raises(sqlite3.DatabaseError) as caught:
+        conn.execute("SELECT count(*) FROM roster").fetchall()
+    conn.close()
+    assert disk_failure.cause(caught.value) == disk_failure.DAMAGED
+
+
+def test_what_can_still_be_read_of_a_damaged_database_is_carried_in_order(tmp_path):
+    db = tmp_path / "kiosk.sqlite3"
+    store = KioskStore(db)
+    store.append([{"type": "checkin", "shelter_id": SHELTER, "household_id": "", "data": {"stay_type": "in_shelter"},
+                   "person": Person(f"焼津 {i}郎", "1950-01-02", "male", f"焼津市本町{i}").to_wire()}
+                  for i in range(300)])
+    store.close()
+    with sqlite3.connect(db) as conn:   # one page of the records in the middle overwritten
+        leaves = [r[0] for r in conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY pageno")]
+    conn.close()
+    with open(db, "r+b") as f:
+        f.seek((leaves[len(leaves) // 2] - 1) * 4096)
+        f.write(bytes(range(256)) * 16)
+    out = tmp_path / "records.json"
+    done = run_evac("kiosk", "carry", "--db", str(db), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"the kiosk database at {db} is damaged: records 1 to " in done.stderr
+    assert "give HQ the damaged file too" in done.stderr
+    seqs = [e["seq"] for e in json.loads(out.read_bytes())["events"]]
+    assert 0 < len(seqs) < 300 and seqs == list(range(1, len(seqs) + 1)), "in order, as HQ takes them"

@@ -153,6 +153,11 @@ def not_saved_message(exc: sqlite3.Error) -> str:
         return t("Nothing was saved: the kiosk's database stayed busy too long. Try again in a moment.")
     # Deleting the database's -wal file to free space was the obvious move, and lost confirmed records.
     file = Path(current_app.config["KIOSK_DB"]).name
+    if why == disk_failure.DAMAGED:
+        return t("Nothing was saved: the kiosk's database file (%(file)s) is damaged. Keep the file, do not delete "
+                 "it. Write people in on paper forms (避難者カード) and call HQ or the shelter lead: the kiosk is "
+                 "started on a new database and enrolled again at HQ, and what can still be read is carried to "
+                 "HQ (evac kiosk carry).", file=file)
     if why == disk_failure.FULL:
         return t("Nothing was saved: the kiosk's disk is full. Write people in on paper forms (避難者カード) "
                  "and tell HQ; enter them here when there is room again. Never delete %(file)s, %(file)s-wal or "
