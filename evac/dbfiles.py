@@ -152,6 +152,14 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, 
         return
     if path.is_dir():
         raise DatabaseFileError(f"{path} is a folder, not a {label} file (check --db)")
+    if expect == KIOSK and path.stat().st_size == 0:
+        # SQLite would quietly make it a brand-new kiosk: after a power cut on a failing card, the
+        # kiosk's records would be gone from view and its outbox started again from 1.
+        name = path.name
+        raise DatabaseFileError(
+            f"the {label} at {path} is empty (0 bytes): a power cut on a failing card can leave it so. Keep it and "
+            f"any {name}-wal and {name}-shm beside it (they may still hold records), and call HQ. If it was meant "
+            "to be a new kiosk, delete the empty file and start the kiosk with `evac kiosk serve`")
     if read_only:
         pass
     elif expect == KIOSK and _on_read_only_disk(path):

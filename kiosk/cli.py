@@ -89,7 +89,7 @@ def _store(path: str, may_create: bool = False) -> KioskStore:
     """The kiosk's database, refused in words if --db names a typo, another kind of file or one
     SQLite cannot open.  Only the commands that start a kiosk may make a new file."""
     try:
-        dbfiles.check(path, dbfiles.KIOSK, may_create, "`evac kiosk serve` or `evac kiosk checkin`")
+        dbfiles.check(path, dbfiles.KIOSK, may_create, "`evac kiosk serve` (or `evac kiosk checkin --new`)")
         return KioskStore(path)
     except dbfiles.DamagedDatabase:
         raise DamagedKiosk(path) from None
@@ -119,8 +119,10 @@ def _read_store(path: str) -> KioskStore:
 @_refusals_said
 def checkin(args: argparse.Namespace) -> int:
     # A kiosk database that exists knows the date its clock has reached (not a reset RTC's);
-    # a new one is made only once the input is good.
-    store = _store(args.db) if Path(args.db).exists() else None
+    # a new one is made only with --new (a mistyped --db put paper forms into a stray file nobody
+    # serves or syncs), and only once the input is good.
+    made = not Path(args.db).exists()
+    store = None if made and args.new else _store(args.db)
     person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
                            "address": args.address, "name_kana": args.kana or ""},
                           store.today().toordinal() if store else None)
@@ -132,6 +134,8 @@ def checkin(args: argparse.Namespace) -> int:
         event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
                                    family_code=args.family_code or "", never_disclose=args.never_disclose)
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
+    if made:
+        print(f"a new kiosk database was made at {args.db}: serve and sync the kiosk with --db {args.db}")
     return 0
 
 
@@ -461,6 +465,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--family-code", help=f"{FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} letters or digits the family gives when they ask")
     p.add_argument("--never-disclose", action="store_true",
                    help="DV or stalker protection: inquiries are answered as if the city knew nothing")
+    p.add_argument("--new", action="store_true",
+                   help="make a new kiosk database at --db if there is none (without it, a --db that does not "
+                        "exist is refused: a typo must not become a stray kiosk)")
     p.set_defaults(func=checkin)
 
     p = sub.add_parser("checkout", help="check a person out")

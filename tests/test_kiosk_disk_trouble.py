@@ -282,3 +282,35 @@ def test_what_can_still_be_read_of_a_damaged_database_is_carried_in_order(tmp_pa
     assert "give HQ the damaged file too" in done.stderr
     seqs = [e["seq"] for e in json.loads(out.read_bytes())["events"]]
     assert 0 < len(seqs) < 300 and seqs == list(range(1, len(seqs) + 1)), "in order, as HQ takes them"
+
+
+# -- 7. a mistyped --db, an emptied file ---------------------------------------------------------
+
+PAPER_FORM = ("--shelter", SHELTER, "--name", "焼津 花子", "--birth", "1980-02-02", "--sex", "female")
+
+
+def test_a_paper_form_typed_into_a_mistyped_db_is_refused_not_saved_in_a_stray_file(tmp_path):
+    new_kiosk(tmp_path / "kiosk.sqlite3", TARO)
+    typo = tmp_path / "kiosk-typo.sqlite3"
+    for args in (("checkin", *PAPER_FORM), ("checkout", "--name", "焼津 太郎", "--birth", "1950-01-02")):
+        done = run_evac("kiosk", args[0], "--db", str(typo), *args[1:])
+        assert done.returncode == 2 and done.stdout == "", done.stdout
+        assert f"no kiosk database at {typo} (check --db" in done.stderr and "checkin --new" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kiosk.sqlite3"]
+    # A kiosk's first records typed in before it ever ran: only when asked for, and said.
+    done = run_evac("kiosk", "checkin", "--new", "--db", str(typo), *PAPER_FORM)
+    assert done.returncode == 0, done.stderr
+    assert f"a new kiosk database was made at {typo}" in done.stdout
+
+
+def test_an_empty_kiosk_database_is_refused_not_made_a_new_kiosk(tmp_path):
+    db = tmp_path / "kiosk.sqlite3"
+    db.write_bytes(b"")   # as a power cut on a failing card leaves it
+    for args in (("checkin", *PAPER_FORM), ("checkin", "--new", *PAPER_FORM),
+                 ("serve", "--shelter", SHELTER, "--port", str(free_port())),
+                 ("checkout", "--name", "焼津 太郎", "--birth", "1950-01-02")):
+        done = run_evac("kiosk", args[0], "--db", str(db), *args[1:])
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"the kiosk database at {db} is empty (0 bytes)" in done.stderr
+        assert "Keep it and any kiosk.sqlite3-wal and kiosk.sqlite3-shm beside it" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kiosk.sqlite3"] and db.stat().st_size == 0
