@@ -58,7 +58,7 @@ def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
         return conn
     except sqlite3.OperationalError:
         conn.close()
-        if not _on_read_only_disk(path):
+        if not on_read_only_disk(path):
             raise
     if not wal.exists():
         # No -wal: no connection has it open in WAL mode, nothing is on its way into the file.
@@ -78,7 +78,8 @@ def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
     return memory
 
 
-def _on_read_only_disk(path: Path) -> bool:
+def on_read_only_disk(path: str | os.PathLike) -> bool:
+    """Whether the disk holding `path` is mounted read-only (a failing SD card, remounted by the kernel)."""
     try:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
     except OSError:
@@ -162,7 +163,7 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, 
             "to be a new kiosk, delete the empty file and start the kiosk with `evac kiosk serve`")
     if read_only:
         pass
-    elif expect == KIOSK and _on_read_only_disk(path):
+    elif expect == KIOSK and on_read_only_disk(path):
         raise DatabaseFileError(f"cannot open the {label} at {path}: {read_only_disk_in_words(path)}")
     elif not os.access(path, os.R_OK | os.W_OK):
         raise DatabaseFileError(f"cannot open the {label} at {path}: the file is read-only (check its permissions, "

@@ -12,9 +12,9 @@ import sqlite3
 
 from flask import current_app
 
-from evac.dbfiles import disk_full
+from evac.dbfiles import disk_full, on_read_only_disk
 
-FULL, BUSY, FAILED, REPLACED, DAMAGED = "full", "busy", "failed", "replaced", "damaged"
+FULL, BUSY, FAILED, REPLACED, DAMAGED, READ_ONLY = "full", "busy", "failed", "replaced", "damaged", "read-only"
 
 
 class DatabaseReplaced(sqlite3.OperationalError):
@@ -45,6 +45,8 @@ def cause(exc: sqlite3.Error, path: str | None = None) -> str:
         return BUSY
     elif "malformed" in str(exc) or "not a database" in str(exc):
         return DAMAGED
+    if path is not None and on_read_only_disk(path):
+        return READ_ONLY
     if path is not None and disk_full(path):
         return FULL
     return FAILED
@@ -68,6 +70,12 @@ EXPLANATIONS = {
               "replaced while the kiosk was running, so nothing was saved. Do NOT restart the kiosk: the running "
               "kiosk still holds the records (it wrote a copy, kiosk.sqlite3.rescued-TIME, beside the file). Call HQ "
               "or the shelter lead.",
+    READ_ONLY: "受付機のディスクが読み取り専用になったため（SDカードやディスクの故障）、何も保存されませんでした。"
+               "避難者カード（紙）で受け付け、本部に連絡してください。記録は evac kiosk carry で本部へ持ち込むか、"
+               "kiosk.sqlite3 を -wal・-shm と一緒に別のディスクへ写してください。 / The kiosk's disk has become "
+               "read-only (a failing card or disk), so nothing was saved. Write people in on paper forms (避難者カード) "
+               "and tell HQ; take the records to HQ with `evac kiosk carry`, or copy kiosk.sqlite3 together with "
+               "kiosk.sqlite3-wal and kiosk.sqlite3-shm to another disk.",
     DAMAGED: "受付機のデータベースファイルが壊れているため、何も保存されませんでした。このファイルは消さずに残し、"
              "避難者カード（紙）で受け付けてください。本部か責任者に連絡してください（新しい --db で受付機を起動し、"
              "本部で登録し直します）。 / The kiosk's database file is damaged, so nothing was saved. Keep the file "

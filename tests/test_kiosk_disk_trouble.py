@@ -222,6 +222,13 @@ def test_records_on_a_card_that_turned_read_only_can_still_be_carried_to_hq(card
     expected = ["焼津 太郎"] + (["焼津 花子", "焼津 次郎"] if left != "closed" else [])
     assert carried(out) == expected
     assert sorted(p.name for p in card.iterdir()) == before, "nothing was made on the card"
+    # A kiosk still running when its card turns read-only names it so (API, tablet): SQLite's real refusal.
+    conn = sqlite3.connect(db, timeout=0)
+    with pytest.raises(sqlite3.Error) as caught:
+        conn.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES ('now', 'ja', 'no_id')")
+    conn.close()
+    assert disk_failure.cause(caught.value, str(db)) == disk_failure.READ_ONLY
+    assert "evac kiosk carry" in disk_failure.explain(caught.value, str(db))
 
 
 # -- 6. a damaged database ----------------------------------------------------------------------

@@ -153,6 +153,11 @@ def not_saved_message(exc: sqlite3.Error) -> str:
         return t("Nothing was saved: the kiosk's database stayed busy too long. Try again in a moment.")
     # Deleting the database's -wal file to free space was the obvious move, and lost confirmed records.
     file = Path(current_app.config["KIOSK_DB"]).name
+    if why == disk_failure.READ_ONLY:
+        return t("Nothing was saved: the kiosk's disk has become read-only (a failing card or disk). Write people in "
+                 "on paper forms (避難者カード) and tell HQ. Take the records to HQ with `evac kiosk carry --db "
+                 "%(db)s --out FILE` (FILE on a USB stick), or copy %(file)s together with %(file)s-wal and "
+                 "%(file)s-shm to another disk.", db=current_app.config["KIOSK_DB"], file=file)
     if why == disk_failure.DAMAGED:
         return t("Nothing was saved: the kiosk's database file (%(file)s) is damaged. Keep the file, do not delete "
                  "it. Write people in on paper forms (避難者カード) and call HQ or the shelter lead: the kiosk is "
