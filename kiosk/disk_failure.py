@@ -64,12 +64,12 @@ EXPLANATIONS = {
     FAILED: "the kiosk could not write to its disk (it may be full or failing), so nothing was saved; "
             "write people in on paper forms (避難者カード) and tell HQ. " + KEEP_THE_DATABASE,
     # Japanese first: whoever reads it stands at the shelter.
-    REPLACED: "受付機のデータベースファイル（kiosk.sqlite3）が動作中に削除または置き換えられたため、何も保存されませんでした。"
-              "受付機を再起動しないでください。記録は動作中の受付機が保持しています（隣に kiosk.sqlite3.rescued-日時 "
-              "の写しを作りました）。本部か責任者に連絡してください。 / The kiosk's database file was deleted or "
-              "replaced while the kiosk was running, so nothing was saved. Do NOT restart the kiosk: the running "
-              "kiosk still holds the records (it wrote a copy, kiosk.sqlite3.rescued-TIME, beside the file). Call HQ "
-              "or the shelter lead.",
+    REPLACED: "受付機のデータベースファイル（kiosk.sqlite3、-wal、-shm）が動作中に削除または置き換えられたため、"
+              "何も保存されませんでした。受付機を再起動しないでください。記録は動作中の受付機が保持しています"
+              "（隣に kiosk.sqlite3.rescued-日時 の写しを作りました）。本部か責任者に連絡してください。 / The kiosk's "
+              "database file (kiosk.sqlite3, -wal or -shm) was deleted or replaced while the kiosk was running, so "
+              "nothing was saved. Do NOT restart the kiosk: the running kiosk still holds the records (it wrote a "
+              "copy, kiosk.sqlite3.rescued-TIME, beside the file). Call HQ or the shelter lead.",
     READ_ONLY: "受付機のディスクが読み取り専用になったため（SDカードやディスクの故障）、何も保存されませんでした。"
                "避難者カード（紙）で受け付け、本部に連絡してください。記録は evac kiosk carry で本部へ持ち込むか、"
                "kiosk.sqlite3 を -wal・-shm と一緒に別のディスクへ写してください。 / The kiosk's disk has become "

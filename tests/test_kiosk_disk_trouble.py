@@ -93,7 +93,7 @@ def test_a_database_file_deleted_under_a_running_kiosk_is_refused_and_its_record
 
     status, body = Browser(kiosk.url).request("/api/checkin", json_body={"persons": [HANAKO]})
     answer = json.loads(body)
-    assert status == 503 and answer["message"].startswith("受付機のデータベースファイル（kiosk.sqlite3）が動作中に削除")
+    assert status == 503 and answer["message"].startswith("受付機のデータベースファイル（kiosk.sqlite3、-wal、-shm）が動作中に削除")
     assert "再起動しないでください" in answer["message"]
     assert not kiosk.db.exists(), "no new, empty kiosk was made by the request"
 
@@ -134,6 +134,20 @@ def test_a_database_file_replaced_under_a_running_kiosk_is_refused_not_mixed_wit
 
 
 # -- 2. the WAL deleted to free space ------------------------------------------------------------
+
+def test_a_wal_deleted_under_a_running_kiosk_is_refused_and_nothing_is_lost(kiosk):
+    assert Browser(kiosk.url).request("/api/checkin", json_body={"persons": [PERSON]})[0] == 201
+    Path(f"{kiosk.db}-wal").unlink()   # freeing space while the kiosk runs
+    Path(f"{kiosk.db}-shm").unlink()
+    status, body = Browser(kiosk.url).request("/api/checkin", json_body={"persons": [HANAKO]})
+    assert status == 503 and "再起動しないでください" in json.loads(body)["message"]
+    status, page = Browser(kiosk.url).request("/staff/login")
+    assert status == 503 and "kiosk.sqlite3-wal" in page and "受付機を再起動しないでください" in page
+    (copy,) = rescued(kiosk.db.parent)
+    assert [json.loads(b)["person"]["name"] for b in _events(copy)] == ["焼津 太郎"]
+    kiosk.stop()
+    assert [json.loads(b)["person"]["name"] for b in _events(kiosk.db)] == ["焼津 太郎"]
+
 
 def test_confirmed_checkins_are_in_the_database_file_itself_not_only_in_its_wal(kiosk):
     """A power cut (SIGKILL: no clean close), then someone deletes -wal and -shm to free space: every
