@@ -7,7 +7,9 @@ what is wrong in words and what to check.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 from pathlib import Path
 
 KIOSK, HQ = "kiosk", "HQ"
@@ -18,17 +20,22 @@ class DatabaseFileError(Exception):
     """The file cannot be this command's database; the message is the whole story, one line."""
 
 
+class DamagedDatabase(DatabaseFileError):
+    """SQLite finds the file corrupt (pages overwritten, cut short): a failing disk or a power cut."""
+
+
 def kind(path: Path, label: str = "database") -> str | None:
     """KIOSK, HQ, None for an empty database, or "other"; raises DatabaseFileError if it is no
     SQLite database at all.  Opened read-only: looking never changes the file."""
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = open_read_only(path)
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise DatabaseFileError(f"cannot open the {label} at {path}: {in_words(exc)}") from None
+        error = DamagedDatabase if "malformed" in str(exc) else DatabaseFileError
+        raise error(f"cannot open the {label} at {path}: {in_words(exc, path)}") from None
     if not tables:
         return None
     if "alembic_version" in tables or "hq_meta" in tables:
@@ -38,24 +45,102 @@ def kind(path: Path, label: str = "database") -> str | None:
     return "other"
 
 
-def in_words(exc: BaseException) -> str:
-    """SQLite's complaint as something a person at a shelter or HQ can act on."""
+def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
+    """The database at `path` for reading only, also on a disk that became read-only (a failing SD
+    card), where SQLite cannot make the -shm file a WAL database needs.  There, without a -wal file
+    everything is in the file itself and it is opened as immutable; with one, the file and its WAL
+    are copied to a temporary folder, read into memory, and the copy deleted."""
+    path = Path(path).resolve()
+    wal = Path(f"{path}-wal")
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if not on_read_only_disk(path):
+            raise
+    if not wal.exists():
+        # No -wal: no connection has it open in WAL mode, nothing is on its way into the file.
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    with tempfile.TemporaryDirectory(prefix="evac-read-") as folder:
+        copy = Path(folder) / path.name
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, f"{copy}-wal")
+        source = sqlite3.connect(copy)
+        try:
+            memory = sqlite3.connect(":memory:", check_same_thread=False)
+            source.backup(memory)
+        finally:
+            source.close()
+    return memory
+
+
+def on_read_only_disk(path: str | os.PathLike) -> bool:
+    """Whether the disk holding `path` is mounted read-only (a failing SD card, remounted by the kernel)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def read_only_disk_in_words(path: str | os.PathLike) -> str:
+    """What to do with a kiosk whose disk became read-only: its records are readable, not writable."""
+    name = Path(path).name
+    return (f"its disk has become read-only (a failing card or disk): nothing can be saved on it. Take the "
+            f"records to HQ with `evac kiosk carry --db {path} --out FILE` (FILE on another disk, a USB stick), "
+            f"or copy {name} together with {name}-wal and {name}-shm to another disk; then start the kiosk "
+            "on a new disk")
+
+
+# Below this much free space a database "failing to read or write" is a full disk: SQLite says disk
+# I/O error (SQLITE_IOERR), not SQLITE_FULL, when it cannot even make its -shm file at start.
+FULL_BELOW = 1 << 20
+
+
+def disk_full(path: str | os.PathLike) -> bool:
+    """Whether the disk holding `path` (a file, or the folder it would be in) is about full."""
+    folder = Path(path)
+    folder = folder if folder.is_dir() else folder.parent
+    try:
+        return shutil.disk_usage(folder).free < FULL_BELOW
+    except OSError:
+        return False
+
+
+def full_in_words(path: str | os.PathLike) -> str:
+    name = Path(path).name
+    return (f"the disk holding it is full ({shutil.disk_usage(Path(path).parent).free // 1024} KB free). "
+            f"Make room by deleting photos, videos, logs or downloads on it; never delete {name}, {name}-wal or "
+            f"{name}-shm (they hold the records). Then start again")
+
+
+def in_words(exc: BaseException, path: str | os.PathLike | None = None) -> str:
+    """SQLite's complaint as something a person at a shelter or HQ can act on; with the database's
+    `path`, a full disk is said as full, whatever SQLite called it."""
     text = str(exc)
+    if path is not None and disk_full(path):
+        return full_in_words(path)
     if "file is not a database" in text or "not a database" in text:
         return "this file is not a SQLite database (check --db: is it the right file?)"
     if "readonly" in text or "read-only" in text:
         return "the file or its folder is read-only (check their permissions)"
     if "unable to open" in text:
         return "SQLite cannot open it (check that the folder exists and can be written to)"
+    if "malformed" in text:
+        return "the file is damaged (SQLite finds it corrupt: a failing disk or a power cut); keep it, do not delete it"
     if "disk I/O" in text:
         return "the disk failed to read or write it"
     return text
 
 
-def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str) -> None:
+def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, read_only: bool = False) -> None:
     """Refuse (DatabaseFileError) a path that cannot be `expect`'s database.  A missing file is
     allowed only when may_create, and only in a folder that exists; `creates` names the commands
-    that make a new one, for the message."""
+    that make a new one, for the message.  `read_only`: the command only reads it (a read-only file
+    or disk is no reason to refuse)."""
     path = Path(path)
     label = f"{expect} database"
     if not path.exists():
@@ -68,10 +153,22 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str) 
         return
     if path.is_dir():
         raise DatabaseFileError(f"{path} is a folder, not a {label} file (check --db)")
-    if not os.access(path, os.R_OK | os.W_OK):
+    if expect == KIOSK and path.stat().st_size == 0:
+        # SQLite would quietly make it a brand-new kiosk: after a power cut on a failing card, the
+        # kiosk's records would be gone from view and its outbox started again from 1.
+        name = path.name
+        raise DatabaseFileError(
+            f"the {label} at {path} is empty (0 bytes): a power cut on a failing card can leave it so. Keep it and "
+            f"any {name}-wal and {name}-shm beside it (they may still hold records), and call HQ. If it was meant "
+            "to be a new kiosk, delete the empty file and start the kiosk with `evac kiosk serve`")
+    if read_only:
+        pass
+    elif expect == KIOSK and on_read_only_disk(path):
+        raise DatabaseFileError(f"cannot open the {label} at {path}: {read_only_disk_in_words(path)}")
+    elif not os.access(path, os.R_OK | os.W_OK):
         raise DatabaseFileError(f"cannot open the {label} at {path}: the file is read-only (check its permissions, "
                                 "and that its disk is not mounted read-only)")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
+    elif not os.access(path.parent, os.W_OK | os.X_OK):
         raise DatabaseFileError(f"cannot open the {label} at {path}: its folder is read-only, and SQLite "
                                 "writes its journal beside the file (check the folder's permissions)")
     found = kind(path, label)

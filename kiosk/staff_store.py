@@ -15,6 +15,7 @@ import io
 import json
 import secrets
 import sqlite3
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -122,16 +123,78 @@ def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | 
 
 # -- log-in sessions -----------------------------------------------------------
 
-def start_session(store: KioskStore, account_id: int, idle_seconds: float) -> str:
+class UnwrittenSessions:
+    """Log-ins and their use that the disk would not take (full, read-only, failing), held in the
+    kiosk's memory.  Without them a full disk logged every staff member out within the idle limit
+    (the use not noted) and let nobody log in again: the tablet, the one way to read the roster, was
+    lost with it.  Written to the database by the next write that works (write_back); a restart of the
+    kiosk forgets them, which only means logging in again."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.started: dict[str, tuple[int, int]] = {}   # session id -> (account id, started_at)
+        self.seen: dict[str, int] = {}                  # session id -> last use
+
+    def start(self, session_id: str, account_id: int, now: int) -> None:
+        with self._lock:
+            self.started[session_id] = (account_id, now)
+            self.seen[session_id] = now
+
+    def saw(self, session_id: str, now: int) -> None:
+        with self._lock:
+            self.seen[session_id] = max(now, self.seen.get(session_id, 0))
+
+    def forget(self, session_id: str) -> None:
+        with self._lock:
+            self.started.pop(session_id, None)
+            self.seen.pop(session_id, None)
+
+    def snapshot(self) -> tuple[dict, dict]:
+        with self._lock:
+            return dict(self.started), dict(self.seen)
+
+    def written(self, started: dict, seen: dict) -> None:
+        """What `snapshot` gave is in the database now (unless it changed since)."""
+        with self._lock:
+            for sid, value in started.items():
+                if self.started.get(sid) == value:
+                    del self.started[sid]
+            for sid, value in seen.items():
+                if self.seen.get(sid) == value and sid not in self.started:
+                    del self.seen[sid]
+
+
+def _write_back(db: sqlite3.Connection, started: dict, seen: dict) -> None:
+    """Inside a write transaction: the sessions and uses held in memory, into the database."""
+    for sid, (account_id, started_at) in started.items():
+        db.execute("INSERT OR IGNORE INTO staff_sessions(id, account_id, started_at, seen_at) VALUES (?, ?, ?, ?)",
+                   (sid, account_id, started_at, seen.get(sid, started_at)))
+    for sid, at in seen.items():
+        db.execute("UPDATE staff_sessions SET seen_at = MAX(seen_at, ?) WHERE id = ?", (at, sid))
+
+
+def start_session(store: KioskStore, account_id: int, idle_seconds: float,
+                  unwritten: UnwrittenSessions | None = None) -> str:
     """A new log-in session for the account; returns its random id.  Sessions nobody has used for
-    longer than the idle limit are removed on the way (their cookies are logged out anyway)."""
+    longer than the idle limit are removed on the way (their cookies are logged out anyway).  If the
+    disk refuses the write, the session is held in `unwritten` (sqlite3.Error without it)."""
     now = int(time.time())
     session_id = secrets.token_urlsafe(32)
     db = _accounts(store)
-    with store._write():
-        db.execute("DELETE FROM staff_sessions WHERE seen_at < ?", (now - _stale_after(idle_seconds),))
-        db.execute("INSERT INTO staff_sessions(id, account_id, started_at, seen_at) VALUES (?, ?, ?, ?)",
-                   (session_id, account_id, now, now))
+    started, seen = unwritten.snapshot() if unwritten else ({}, {})
+    try:
+        with store._write():
+            _write_back(db, started, seen)
+            db.execute("DELETE FROM staff_sessions WHERE seen_at < ?", (now - _stale_after(idle_seconds),))
+            db.execute("INSERT INTO staff_sessions(id, account_id, started_at, seen_at) VALUES (?, ?, ?, ?)",
+                       (session_id, account_id, now, now))
+    except sqlite3.Error:
+        if unwritten is None:
+            raise
+        unwritten.start(session_id, account_id, now)
+        return session_id
+    if unwritten:
+        unwritten.written(started, seen)
     return session_id
 
 
@@ -146,30 +209,52 @@ class LoginSession:
     seen_at: int  # last use, to within SEEN_EVERY seconds
 
 
-def login_session(store: KioskStore, account_id: int, session_id: str, idle_seconds: float) -> LoginSession | None:
-    """A live session: it exists, is this account's, and was used within the idle limit."""
+def login_session(store: KioskStore, account_id: int, session_id: str, idle_seconds: float,
+                  unwritten: UnwrittenSessions | None = None) -> LoginSession | None:
+    """A live session: it exists (in the database, or held in memory), is this account's, and was
+    used within the idle limit."""
     row = _accounts(store).execute(
         "SELECT a.id, a.name, a.role, s.seen_at FROM staff_sessions s JOIN staff_accounts a ON a.id = s.account_id"
         " WHERE s.id = ? AND s.account_id = ?", (session_id, account_id)).fetchone()
+    if unwritten is not None:
+        started, seen = unwritten.snapshot()
+        if row is None and started.get(session_id, (None,))[0] == account_id:
+            account = store.db.execute("SELECT id, name, role FROM staff_accounts WHERE id = ?",
+                                       (account_id,)).fetchone()
+            row = (*account, 0) if account else None
+        if row is not None and session_id in seen:
+            row = (*row[:3], max(row[3], seen[session_id]))
     if row is None or row[3] < time.time() - _stale_after(idle_seconds):
         return None
     return LoginSession(session_id, StaffAccount(*row[:3]), row[3])
 
 
-def session_seen(store: KioskStore, login: LoginSession) -> None:
+def session_seen(store: KioskStore, login: LoginSession, unwritten: UnwrittenSessions | None = None) -> None:
     """Note that the session was used now, at most once a minute: most page views stay reads, which
     wait for no writer.  A disk that refuses writes must not stop staff reading the roster: then the
-    note is simply not written."""
+    use is held in `unwritten`, and written with what else is held there once the disk takes it."""
     now = int(time.time())
     if now - login.seen_at < SEEN_EVERY:
         return
+    if unwritten is None:
+        try:
+            store.db.execute("UPDATE staff_sessions SET seen_at = ? WHERE id = ?", (now, login.id))
+        except sqlite3.Error:
+            pass
+        return
+    unwritten.saw(login.id, now)
+    started, seen = unwritten.snapshot()
     try:
-        store.db.execute("UPDATE staff_sessions SET seen_at = ? WHERE id = ?", (now, login.id))
+        with store._write():
+            _write_back(_accounts(store), started, seen)
     except sqlite3.Error:
-        pass
+        return   # held in memory until the disk takes it
+    unwritten.written(started, seen)
 
 
-def end_session(store: KioskStore, session_id: str) -> None:
+def end_session(store: KioskStore, session_id: str, unwritten: UnwrittenSessions | None = None) -> None:
+    if unwritten is not None:
+        unwritten.forget(session_id)
     _accounts(store).execute("DELETE FROM staff_sessions WHERE id = ?", (session_id,))
 
 

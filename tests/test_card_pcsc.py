@@ -82,7 +82,7 @@ def test_the_individual_number_is_nowhere_after_a_read_checkin_and_sync(insert_c
     hq = hq_server(f"sqlite:///{tmp_path / 'hq.sqlite3'}")
     token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H001").stdout.strip()
     kiosk_db = tmp_path / "kiosk.sqlite3"
-    checkin = run_evac("kiosk", "checkin", "--db", str(kiosk_db), "--shelter", "H001", "--name", info["name"],
+    checkin = run_evac("kiosk", "checkin", "--new", "--db", str(kiosk_db), "--shelter", "H001", "--name", info["name"],
                        "--birth", info["birth_date"], "--sex", info["sex"], "--address", info["address"])
     sync = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", token)
     assert checkin.returncode == 0 and sync.returncode == 0, checkin.stderr + sync.stderr

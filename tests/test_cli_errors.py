@@ -46,7 +46,7 @@ TARO = ("--name", "焼津 太郎", "--birth", "1950-01-02")
 
 def kiosk_db(tmp_path) -> str:
     db = tmp_path / "kiosk.sqlite3"
-    done = run_evac("kiosk", "checkin", "--db", str(db), "--shelter", "H001", *TARO, "--sex", "male")
+    done = run_evac("kiosk", "checkin", "--new", "--db", str(db), "--shelter", "H001", *TARO, "--sex", "male")
     assert done.returncode == 0, done.stderr
     return str(db)
 
@@ -72,7 +72,7 @@ def test_kiosk_commands_refuse_a_database_that_is_not_there(tmp_path, command):
 
 def test_kiosk_checkin_makes_a_database_only_in_a_folder_that_exists(tmp_path):
     typo = tmp_path / "nodir" / "kiosk.sqlite3"
-    refused(run_evac("kiosk", "checkin", "--db", str(typo), "--shelter", "H001", *TARO, "--sex", "male"),
+    refused(run_evac("kiosk", "checkin", "--new", "--db", str(typo), "--shelter", "H001", *TARO, "--sex", "male"),
             f"no folder {typo.parent}")
     assert not typo.parent.exists()
 
@@ -310,7 +310,8 @@ def test_read_only_databases_and_folders_are_said_so(tmp_path, read_only_copy):
                  ("kiosk", "serve", "--db", str(rk), "--shelter", "H001", "--port", "5807"),
                  ("hq", "enroll-kiosk", "--db", str(rh), "--shelter", "H001")):
         refused(run_evac(*args, input="long enough pw\n"), "cannot open the", "read-only")
-    refused(run_evac("kiosk", "checkin", "--db", str(ro / "new.sqlite3"), "--shelter", "H001", *TARO, "--sex", "male"),
+    refused(run_evac("kiosk", "checkin", "--new", "--db", str(ro / "new.sqlite3"), "--shelter", "H001", *TARO,
+                     "--sex", "male"),
             "cannot create the kiosk database", "read-only")
     refused(run_evac("hq", "serve", "--db", str(ro / "new.sqlite3"), "--port", "5807"),
             "cannot create the HQ database", "read-only")

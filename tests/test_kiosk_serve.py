@@ -106,6 +106,7 @@ def test_a_kiosk_that_cannot_write_says_so_everywhere_saves_nothing_and_recovers
     answer = json.loads(body)
     assert status == 503 and answer["error"] == "kiosk_storage_failed"
     assert "nothing was saved" in answer["message"] and "paper forms" in answer["message"]
+    assert "Never delete kiosk.sqlite3, kiosk.sqlite3-wal or kiosk.sqlite3-shm" in answer["message"]
 
     # The evacuee's screen, in the language they chose: the message is the catalog's, not English.
     status, body = Browser(kiosk.url).request("/screen/call-staff?lang=pt", json_body={})
@@ -120,7 +121,10 @@ def test_a_kiosk_that_cannot_write_says_so_everywhere_saves_nothing_and_recovers
     said = re.search(r'data-testid="not-saved">([^<]*)<', page).group(1)
     assert said == _catalog("ja", "staff").gettext(
         "Nothing was saved: the kiosk could not write to its disk (it may be full or failing). "
-        "Write people in on paper forms (避難者カード) and tell HQ.")
+        "Write people in on paper forms (避難者カード) and tell HQ. Never delete %(file)s, %(file)s-wal or "
+        "%(file)s-shm: they hold the records. If the disk is full, delete photos, videos, logs or downloads "
+        "instead.") % {"file": "kiosk.sqlite3"}
+    assert "kiosk.sqlite3・kiosk.sqlite3-wal・kiosk.sqlite3-shm は絶対に削除しないでください" in said
     assert 'value="焼津 次郎"' in page and 'value="やいづ じろう"' in page
     # A correction likewise: the person's page comes back with what was typed.
     status, page = tablet.request(taro, {"csrf_token": correct_token, **PERSON, "birth_date": "1950-01-20",

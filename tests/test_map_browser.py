@@ -39,7 +39,7 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
     # A check-in at the kiosk, synced to HQ over HTTP by the kiosk's own command.
     token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H001").stdout.strip()
     kiosk_db = str(tmp_path / "kiosk.sqlite3")
-    checkin = run_evac("kiosk", "checkin", "--db", kiosk_db, "--shelter", "H001", "--name", "焼津 花子",
+    checkin = run_evac("kiosk", "checkin", "--new", "--db", kiosk_db, "--shelter", "H001", "--name", "焼津 花子",
                        "--birth", "1980-02-02", "--sex", "female", "--address", "焼津市本町1-1")
     assert checkin.returncode == 0, checkin.stderr
     sync = run_evac("kiosk", "sync", "--db", kiosk_db, "--hq", hq.url, "--token", token)

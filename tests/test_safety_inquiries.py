@@ -195,7 +195,7 @@ def test_scripted_checkin_records_consent_and_protection(tmp_path):
     from kiosk.store import KioskStore
     from tests.conftest import run_evac
     db_path = tmp_path / "kiosk.sqlite3"
-    done = run_evac("kiosk", "checkin", "--db", str(db_path), "--shelter", "H031", "--name", "焼津 花",
+    done = run_evac("kiosk", "checkin", "--new", "--db", str(db_path), "--shelter", "H031", "--name", "焼津 花",
                     "--birth", "1990-01-01", "--sex", "female", "--address", "焼津市本町1",
                     "--consent", "family", "--family-code", "Umi2026", "--never-disclose")
     assert done.returncode == 0, done.stderr

@@ -112,14 +112,52 @@ def test_a_database_from_before_sessions_gets_the_table(db):
     assert client.get("/staff/").status_code == 200 and len(sessions(db)) == 1
 
 
-def test_a_login_the_disk_cannot_record_says_so(app, db):
+def test_a_login_the_disk_cannot_record_is_held_in_memory_and_says_so(app, db):
     with sqlite3.connect(db) as conn:  # a real refusal from SQLite, as a full disk would give
         conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON staff_sessions BEGIN SELECT RAISE(ABORT, 'no'); END")
     client = app.test_client()
     resp = login(client)
-    assert resp.status_code == 503
-    assert "ログインできませんでした：受付機のディスクに書き込めません" in resp.text
-    assert goes_to_login(client.get("/staff/"))
+    assert resp.status_code == 302, "the roster stays readable: the log-in is held in the kiosk's memory"
+    page = client.get("/staff/")
+    assert page.status_code == 200
+    assert "ログインしましたが、受付機がディスクに書き込めません" in page.text
+    assert sessions(db) == []
+    assert post(client, "/staff/logout", {}).status_code == 302
+    assert goes_to_login(client.get("/staff/")), "logging out ends a session held in memory too"
+
+
+def test_a_disk_that_refuses_writes_logs_nobody_out_while_they_use_the_tablet(db, monkeypatch):
+    """The use of a session is noted in memory when the disk refuses it: before, staff using the
+    tablet were logged out idle-limit + 61 s after the disk filled, and could not log in again."""
+    from types import SimpleNamespace
+
+    from kiosk import staff_store
+    app = make_app(db)
+    sato = logged_in(app)
+    now = [time.time()]
+    monkeypatch.setattr(staff_store, "time", SimpleNamespace(time=lambda: now[0]))
+    with sqlite3.connect(db) as conn:   # real refusals from SQLite, as a full disk gives them
+        for op in ("INSERT", "UPDATE"):
+            conn.execute(f"CREATE TRIGGER refuse_{op} BEFORE {op} ON staff_sessions"
+                         " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    for _ in range(8):                  # 40 minutes of use, a page every 5 minutes
+        now[0] += 5 * 60
+        assert sato.get("/staff/").status_code == 200
+    tanaka = logged_in(app, "tanaka")   # a new shift logs in on the full disk
+    assert tanaka.get("/staff/").status_code == 200
+    assert [name for _, name in sessions(db)] == ["sato"], "nothing written while the disk refuses"
+
+    with sqlite3.connect(db) as conn:   # room again: the next use writes what memory held
+        conn.execute("DROP TRIGGER refuse_INSERT")
+        conn.execute("DROP TRIGGER refuse_UPDATE")
+    now[0] += 2 * 60
+    assert sato.get("/staff/").status_code == 200
+    assert sorted(name for _, name in sessions(db)) == ["sato", "tanaka"]
+    with sqlite3.connect(db) as conn:
+        assert all(seen >= now[0] - 3 * 60 for (seen,) in conn.execute("SELECT seen_at FROM staff_sessions"))
+    # Idle past the limit still logs out, disk or no disk.
+    now[0] += 17 * 60
+    assert goes_to_login(tanaka.get("/staff/"))
 
 
 # -- 2. failed log-ins per staff name -----------------------------------------------------------

@@ -28,7 +28,7 @@ def occupancy(hq_url: str) -> dict:
 
 
 def checkin(db, name, birth="1970-01-01", shelter="H001", address="焼津市本町1-1"):
-    result = run_evac("kiosk", "checkin", "--db", str(db), "--shelter", shelter, "--name", name,
+    result = run_evac("kiosk", "checkin", "--new", "--db", str(db), "--shelter", shelter, "--name", name,
                       "--birth", birth, "--sex", "female", "--address", address)
     assert result.returncode == 0, result.stderr
     return result
@@ -161,7 +161,7 @@ def test_scripted_checkin_rejects_bad_input_and_writes_nothing(tmp_path, args, m
     base = {"--db": str(tmp_path / "k.sqlite3"), "--shelter": "H001", "--name": "山田 花子", "--address": ""}
     for flag, value in zip(args[::2], args[1::2]):
         base[flag] = value
-    result = run_evac("kiosk", "checkin", *[x for kv in base.items() for x in kv])
+    result = run_evac("kiosk", "checkin", "--new", *[x for kv in base.items() for x in kv])
     assert result.returncode == 2 and message in result.stderr
     assert KioskStore(tmp_path / "k.sqlite3").last_seq == 0
 

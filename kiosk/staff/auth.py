@@ -9,6 +9,7 @@ import functools
 import math
 import sqlite3
 import time
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from flask import (
@@ -60,14 +61,23 @@ def idle_seconds() -> float:
     return float(current_app.config["STAFF_IDLE_MINUTES"]) * 60
 
 
+def _unwritten() -> staff_store.UnwrittenSessions:
+    """Log-ins and their use the disk would not take, held in memory (a full disk logs nobody out)."""
+    return current_app.extensions["staff_unwritten_sessions"]
+
+
 @login_manager.user_loader
 def _load(user_id: str):
     account_id, _, session_id = user_id.partition(":")
     if not session_id:
         return None  # a cookie from before log-in sessions were kept: log in again
     try:
-        login = staff_store.login_session(get_store(), int(account_id), session_id, idle_seconds())
+        login = staff_store.login_session(get_store(), int(account_id), session_id, idle_seconds(), _unwritten())
     except ValueError:
+        return None
+    except sqlite3.Error:
+        # The database cannot be opened (kiosk.db: deleted or replaced): the request's own use of it
+        # says so (_store_first), and the page saying it must render without a user.
         return None
     return StaffUser(login.account, login) if login else None
 
@@ -84,6 +94,7 @@ def init_auth(app: Flask) -> None:
     # once the name is over STAFF_LOGIN_NAME_LIMIT
     app.config.setdefault("STAFF_LOGIN_TABLET_LIMIT", "5 per hour")
     app.extensions["staff_held_forms"] = held.HeldForms()
+    app.extensions["staff_unwritten_sessions"] = staff_store.UnwrittenSessions()
     login_manager.init_app(app)
     login_manager.login_view = "staff_auth.login"
     login_manager.login_message = None  # said by `guard` below, in the chosen language
@@ -92,6 +103,7 @@ def init_auth(app: Flask) -> None:
 
 def guard(blueprint: Blueprint) -> None:
     """Every page of `blueprint` needs a logged-in staff member, and every POST a valid CSRF token."""
+    blueprint.before_request(_store_first)
     blueprint.before_request(_check_login)
     blueprint.before_request(_check_csrf)
     blueprint.teardown_request(_stop_acting)
@@ -118,16 +130,48 @@ def _refused(exc):
                            message=t("Nothing was saved: %(why)s", why=refusals.why(exc))), 422
 
 
+def _store_first():
+    # A database that cannot be opened (deleted or replaced while the kiosk runs) is said before
+    # anything else, as the page's whole message: not as a log-out.
+    get_store()
+
+
 def not_saved_message(exc: sqlite3.Error) -> str:
     """What staff are told when the kiosk's own database refused a write (see kiosk.disk_failure)."""
     why = disk_failure.log(exc)
+    if why == disk_failure.REPLACED:
+        if exc.rescued:
+            return t("Nothing was saved: the kiosk's database file (%(file)s) was deleted or replaced while the "
+                     "kiosk was running. Do NOT restart the kiosk: the running kiosk still holds the records, and "
+                     "it copied them to %(copy)s. Keep that file. Call HQ or the shelter lead.",
+                     file=exc.path, copy=exc.rescued)
+        return t("Nothing was saved: the kiosk's database file (%(file)s) was deleted or replaced while the "
+                 "kiosk was running. Do NOT restart the kiosk: the running kiosk still holds the records, but it "
+                 "could not copy them anywhere. Keep it running and call HQ or the shelter lead at once.",
+                 file=exc.path)
     if why == disk_failure.BUSY:
         return t("Nothing was saved: the kiosk's database stayed busy too long. Try again in a moment.")
+    # Deleting the database's -wal file to free space was the obvious move, and lost confirmed records.
+    file = Path(current_app.config["KIOSK_DB"]).name
+    if why == disk_failure.READ_ONLY:
+        return t("Nothing was saved: the kiosk's disk has become read-only (a failing card or disk). Write people in "
+                 "on paper forms (避難者カード) and tell HQ. Take the records to HQ with `evac kiosk carry --db "
+                 "%(db)s --out FILE` (FILE on a USB stick), or copy %(file)s together with %(file)s-wal and "
+                 "%(file)s-shm to another disk.", db=current_app.config["KIOSK_DB"], file=file)
+    if why == disk_failure.DAMAGED:
+        return t("Nothing was saved: the kiosk's database file (%(file)s) is damaged. Keep the file, do not delete "
+                 "it. Write people in on paper forms (避難者カード) and call HQ or the shelter lead: the kiosk is "
+                 "started on a new database and enrolled again at HQ, and what can still be read is carried to "
+                 "HQ (evac kiosk carry).", file=file)
     if why == disk_failure.FULL:
         return t("Nothing was saved: the kiosk's disk is full. Write people in on paper forms (避難者カード) "
-                 "and tell HQ; enter them here when there is room again.")
+                 "and tell HQ; enter them here when there is room again. Never delete %(file)s, %(file)s-wal or "
+                 "%(file)s-shm: they hold the records. To make room, delete photos, videos, logs or downloads "
+                 "instead.", file=file)
     return t("Nothing was saved: the kiosk could not write to its disk (it may be full or failing). "
-             "Write people in on paper forms (避難者カード) and tell HQ.")
+             "Write people in on paper forms (避難者カード) and tell HQ. Never delete %(file)s, %(file)s-wal or "
+             "%(file)s-shm: they hold the records. If the disk is full, delete photos, videos, logs or downloads "
+             "instead.", file=file)
 
 
 def _not_saved(exc):
@@ -153,7 +197,7 @@ def _check_login():
         _end_session(current_user.session_id)
         return _timed_out()
     session["staff_seen"] = now
-    staff_store.session_seen(get_store(), current_user.login)
+    staff_store.session_seen(get_store(), current_user.login, _unwritten())
     # Every record this request writes is this staff member's (KioskStore._append, event_staff).
     g.acting_token = acting_staff.set(Acting(current_user.name))
     return None
@@ -255,7 +299,7 @@ def logged_out_with_card():
 
 def _end_session(session_id: str) -> None:
     try:
-        staff_store.end_session(get_store(), session_id)
+        staff_store.end_session(get_store(), session_id, _unwritten())
     except sqlite3.Error as exc:
         # The cookie is logged out all the same; the row is then only removed once it is stale.
         disk_failure.log(exc)
@@ -368,19 +412,19 @@ def login():
             _count_failure(name)
             return render_template("staff/login.html", form=form,
                                    error=t("Wrong staff name or password. Nothing was changed.")), 401
-        try:
-            session_id = staff_store.start_session(store, account.id, idle_seconds())
-        except sqlite3.Error as exc:
-            disk_failure.log(exc)
-            return render_template("staff/login.html", form=form, error=t(
-                "You could not be logged in: the kiosk cannot write to its disk. Staff already logged in "
-                "can still read the roster. Tell HQ.")), 503
+        # A disk that refuses the log-in's row does not refuse the log-in: it is held in memory.
+        session_id = staff_store.start_session(store, account.id, idle_seconds(), _unwritten())
+        unwritten = session_id in _unwritten().snapshot()[0]
         kept = {k: session[k] for k in ("lang",) if k in session}
         session.clear()  # a fresh session on log-in: nothing from before carries over but the language
         session.update(kept)
         login_user(StaffUser(account, staff_store.LoginSession(session_id, account, int(time.time()))))
         session["staff_seen"] = int(time.time())
         session["staff_name"] = account.name  # whose card a late POST is, after the session ends
+        if unwritten:
+            flash(t("You are logged in, but the kiosk cannot write to its disk (it may be full or failing): "
+                    "you can read the roster, but nothing new can be saved. Write people in on paper forms "
+                    "(避難者カード) and tell HQ."), "error")
         # A card this staff member was typing when their session ended waits on the card page (only theirs).
         waiting = _held_forms().waiting_for(account.name)
         response = redirect(url_for("staff_roster.register") if waiting else _safe_next(request.args.get("next")))
@@ -445,3 +489,8 @@ def _words() -> dict:
 
 
 bp.context_processor(_words)
+
+
+# The log-in page too says a database file deleted or replaced, rather than failing.
+bp.before_request(_store_first)
+bp.register_error_handler(sqlite3.Error, _not_saved)
