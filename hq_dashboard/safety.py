@@ -22,6 +22,7 @@ from evac.disclosure import (
     Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, family_code_opens, identity_forms,
     matches, parse_inquiry, protected_forms, the_person,
 )
+from evac.individual_number import contains_individual_number
 
 from .db import one_writer, param_mark
 from .models import AuditEntry, HQMeta, Inquiry as InquiryRow, Person, Shelter
@@ -304,6 +305,15 @@ def _for_review(session: Session, inquiry_id: str) -> InquiryRow:
     return row
 
 
+def _no_individual_number(note: str) -> None:
+    """番号法 §20: the note is kept (inquiries.review_note and the audit); asked how the inquirer was
+    confirmed, staff may write the number from the card they were shown."""
+    if contains_individual_number(note):
+        raise ReviewError("the note seems to hold an Individual Number (My Number), which may not be kept; "
+                          "write how the inquirer was confirmed without it; nothing was saved",
+                          code="individual_number")
+
+
 def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
             chosen_record: int | None = None) -> dict:
     """Staff confirmed the inquirer: release exactly the tier's information (plus what consent gives).
@@ -314,6 +324,7 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
     empty), and the answer is the unknown person's, as always."""
     if not how_confirmed.strip():
         raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)", code="confirm_how")
+    _no_individual_number(how_confirmed)
     row = _for_review(session, inquiry_id)
     several = several_matching(session, inquiry_of(row))
     if several and chosen_record is None:
@@ -344,6 +355,7 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
 def reject(session: Session, inquiry_id: str, staff: str, why: str) -> dict:
     if not why.strip():
         raise ReviewError("say why the inquiry is refused", code="refuse_why")
+    _no_individual_number(why)
     row = _for_review(session, inquiry_id)
     row.status, row.reviewed_by, row.reviewed_at, row.review_note = "rejected", staff, _now(), why.strip()[:500]
     audit(session, row.id, staff, "rejected", why=row.review_note)
