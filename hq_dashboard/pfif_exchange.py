@@ -119,6 +119,12 @@ def import_document(session: Session, document: bytes, own_domain: str) -> Impor
             else:
                 summary.skipped.append(f"{r.person_record_id}: withdrawn by its finder, no copy kept")
             continue
+        holding = pfif.individual_number_fields(r)
+        if holding:
+            # 番号法 §20: not kept at all, nor an earlier copy updated; the reason names fields, not values.
+            summary.skipped.append(f"{r.person_record_id}: left out, {', '.join(holding)} seem(s) to hold an "
+                                   "Individual Number (My Number), which HQ may not keep")
+            continue
         if row is None:
             session.add(PfifRecord(person_record_id=r.person_record_id, full_name=r.full_name, sex=r.sex,
                                    date_of_birth=r.date_of_birth, home_city=r.home_city, source_name=r.source_name,
