@@ -248,7 +248,8 @@ def _birth_date(value: str, today: int) -> str:
     try:
         born = dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidEvent(f"birth date {value!r} is not a date in the form YYYY-MM-DD") from None
+        # The value is not repeated: refusals are kept and shown at HQ, and it may be anything (番号法 §20).
+        raise InvalidEvent("birth date is not a date in the form YYYY-MM-DD") from None
     if born < OLDEST_BIRTH or born.toordinal() > today + 1:
         raise InvalidEvent(f"birth date {born.isoformat()} is not plausible")
     return born.isoformat()
@@ -343,7 +344,7 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
     if etype == WITHDRAWN:
         kind = raw.get("type", "")
         if kind not in EVENT_TYPES + ("",):
-            raise InvalidEvent(f"a withdrawn record's type must be an event type or empty, not {kind!r}")
+            raise InvalidEvent(f"a withdrawn record's type must be an event type or empty ({', '.join(EVENT_TYPES)})")
         return {"reason": _text(raw.get("reason"), "reason for the withdrawal", MAX_WITHDRAW_REASON),
                 "type": kind}
     return {}
@@ -418,7 +419,7 @@ def parse_event(raw: Any) -> Event:
         raise InvalidEvent("each event must be an object")
     etype = raw.get("type")
     if etype not in EVENT_TYPES:
-        raise InvalidEvent(f"unknown event type {etype!r}")
+        raise InvalidEvent(f"unknown event type: it must be one of {', '.join(EVENT_TYPES)}")
     seq, hlc = raw.get("seq"), raw.get("hlc")
     if type(seq) is not int or seq < 1:
         raise InvalidEvent("seq must be a positive whole number")
