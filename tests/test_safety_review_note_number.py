@@ -62,3 +62,29 @@ def test_a_refusal_note_with_the_number_is_refused_and_nothing_is_written(hq_app
     assert written(hq_app, ref) == before and "9018" not in _audit_details(hq_app)
     assert decide(hq_client, ref, "reject", "本人確認できず").status_code == 302
     assert check(hq_client, asked)["status"] == "rejected"
+
+
+def test_an_inquiry_whose_news_address_holds_the_number_is_refused_and_nothing_kept(hq_app, hq_client):
+    from sqlalchemy import func
+
+    from hq_dashboard.models import Inquiry
+    from tests.test_safety_review_fixes import INQUIRER
+    hq_app.config.update(SMTP_HOST="127.0.0.1")    # the page offers news by e-mail only when it can send it
+    body = {"inquirer": INQUIRER, "relationship": "relative", "reason": "安否確認",
+            "sought": {"name": "駿河 太郎", "birth_date": "1960-06-06"}, "notify_email": "123456789018@example.jp"}
+    refused = hq_client.post("/api/v1/safety/inquiries", json=body)
+    assert refused.status_code == 422 and "Individual Number" in refused.get_json()["fields"]["notify_email"]
+    from tests.test_safety_review_fixes import csrf
+    page = hq_client.post("/safety/", data={"csrf_token": csrf(hq_client, "/safety/"),
+                                            "inquirer_name": INQUIRER["name"], "inquirer_address": INQUIRER["address"],
+                                            "inquirer_contact": INQUIRER["contact"], "relationship": "relative",
+                                            "reason": "安否確認", "sought_name": "駿河 太郎",
+                                            "sought_birth_date": "1960-06-06",
+                                            "notify_email": "1234.5678.9018@example.jp"},
+                          headers={"Accept-Language": "ja"})
+    assert page.status_code == 422
+    assert re.search(r'id="notify_email-error">ここにマイナンバー（個人番号）を書かないでください', page.get_data(as_text=True))
+    with hq_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Inquiry)) == 0
+    body["notify_email"] = "hana@example.jp"
+    assert hq_client.post("/api/v1/safety/inquiries", json=body).status_code == 201
