@@ -21,7 +21,9 @@ from typing import Any
 
 from .hlc import COUNTER_BITS as HLC_COUNTER_BITS
 from .identity import normalize_name, person_key
-from .individual_number import contains_individual_number, looks_like_individual_number_not_phone
+from .individual_number import (
+    contains_individual_number, is_individual_number, looks_like_individual_number_not_phone,
+)
 
 REGISTER = "register"            # a person or household member becomes known
 CHECKIN = "checkin"
@@ -227,9 +229,19 @@ def _text(value: Any, what: str, max_len: int, required: bool = True) -> str:
     return value
 
 
+# An id of digits only (and - . _ :): no id the system makes (kiosk-…, hh-…, HH-…, PR-…, H001) is one, but
+# a typed shelter or household id may be the Individual Number (1234-5678-9018).  Ids with letters are not
+# searched: random hex has twelve-digit runs often enough that a kiosk's own id would be refused.
+_DIGITS_ONLY_RE = re.compile(r"[0-9][0-9_.:-]{11,}\Z")
+
+
 def _ident(value: Any, what: str, required: bool = True) -> str:
     if type(value) is str and ID_RE.match(value) and len(value) <= MAX_ID:
-        return value  # the common case, checked in one step
+        # the common case, checked in one step
+        if _DIGITS_ONLY_RE.match(value) and is_individual_number(re.sub(r"[_.:-]", "", value)):
+            raise InvalidEvent(f"{what} holds what looks like a 12-digit Individual Number (マイナンバー): "
+                               "a shelter must not record it (番号法 §20)")
+        return value
     value = _text(value, what, MAX_ID, required)
     if value and not ID_RE.match(value):
         raise InvalidEvent(f"{what} may only contain letters, digits and . _ : -")

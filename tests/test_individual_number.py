@@ -166,3 +166,33 @@ def test_phone_numbers_and_dates_that_are_twelve_digits_pass():
     # 81 then 0 is no way to write a Japanese number from abroad (the 0 is dropped after +81).
     eleven = "81012345678"
     assert contains_individual_number(eleven + str(check_digit(eleven)), phones=True)
+
+
+@pytest.mark.parametrize("field", ["household_id", "prereg_id", "shelter_id", "to_shelter_id", "kiosk_id"])
+@pytest.mark.parametrize("value", [VALID, "1234-5678-9018", "1234.5678.9018"])
+def test_an_id_that_is_the_number_is_refused_without_repeating_it(field, value):
+    event = {**BASE, "type": "checkin", "data": {"stay_type": "in_shelter"}}
+    if field == "prereg_id":
+        event["person"] = {**BASE["person"], "prereg_id": value}
+    elif field == "to_shelter_id":
+        event.update(type="transfer", data={"to_shelter_id": value})
+    else:
+        event[field] = value
+    with pytest.raises(InvalidEvent, match="Individual Number") as refused:
+        parse_event(event)
+    assert "9018" not in str(refused.value)
+
+
+@pytest.mark.parametrize("ids", [
+    # What the system makes (kiosk store, HQ pre-registration, the city's site list), even where a random
+    # hex id has a run of twelve digits with the number's check digit; and a twelve-digit id without it.
+    {"kiosk_id": "kiosk-0123456789018abcdef0123456789a", "household_id": "hh-123456789018abcd"},
+    {"household_id": "HH-0123456789AB", "shelter_id": "T125", "prereg": "PR-123456789018"},
+    {"household_id": "123456789012", "kiosk_id": "kiosk-1"},
+])
+def test_ids_the_system_makes_pass(ids):
+    prereg = ids.pop("prereg", "")
+    event = {**BASE, "type": "checkin", "data": {"stay_type": "in_shelter"}, **ids,
+             "person": {**BASE["person"], **({"prereg_id": prereg} if prereg else {})}}
+    parsed = parse_event(event)
+    assert parsed.household_id == ids["household_id"] and (not prereg or parsed.person.prereg_id == prereg)
