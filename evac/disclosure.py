@@ -22,7 +22,7 @@ import datetime as dt
 import hmac
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from .events import FAMILY_CODE_LEN, parse_birth_date
@@ -90,6 +90,8 @@ class PersonFacts:
     address: str
     consent: str = "none"
     family_code: str = ""
+    # Never disclosed to anyone, whatever the consent: set for the person, or for anyone of their household
+    # (in_protected_household): DV protection covers the family who fled with the victim.
     never_disclose: bool = False
     whereabouts: dict | None = None     # {"state", "shelter_id", "shelter_name"}
     injury_or_illness: str = ""
@@ -202,6 +204,10 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
     elif not isinstance(email, str) or (email.strip() and not _EMAIL_RE.match(email.strip())):
         errors["notify_email"] = "the e-mail address for news is not a valid address"
         email = ""
+    elif contains_individual_number(email):   # kept with the inquiry: 番号法 §20 as for every other field
+        errors["notify_email"] = ("the e-mail address for news holds what looks like a 12-digit Individual Number "
+                                  "(マイナンバー): it must not be recorded")
+        email = ""
     if errors:
         raise InvalidInquiry(errors)
     return Inquiry(i_name, i_address, i_contact, relationship, reason, s_name, s_birth, s_address,
@@ -295,6 +301,13 @@ def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer,
     return answer, person, flagged
 
 
+def in_protected_household(household_id: str, protected_households: Collection[str]) -> bool:
+    """Whether a person of this household is protected because someone of it is (災対法 §86-15: the
+    children, the parent who fled with the victim).  Decided when answering, from the protected people
+    of the moment, so a member protected later protects those registered before.  No household: no."""
+    return bool(household_id) and household_id in protected_households
+
+
 def protection_digests(key: bytes, forms: Iterable[tuple[str, str]]) -> frozenset[str]:
     """Keyed digests of identity forms: how HQ tells every kiosk whom never to show behind a household QR
     or an IC card, without sending anyone's name.  A kiosk compares the digests of whom it is shown."""
@@ -377,4 +390,5 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "PersonFacts",
            "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "family_code_opens", "identity_forms",
-           "is_protected", "matches", "name_forms", "parse_inquiry", "protected_forms", "the_person"]
+           "in_protected_household", "is_protected", "matches", "name_forms", "parse_inquiry", "protected_forms",
+           "the_person"]

@@ -21,7 +21,9 @@ from typing import Any
 
 from .hlc import COUNTER_BITS as HLC_COUNTER_BITS
 from .identity import normalize_name, person_key
-from .individual_number import contains_individual_number, looks_like_individual_number_not_phone
+from .individual_number import (
+    contains_individual_number, is_individual_number, looks_like_individual_number_not_phone,
+)
 
 REGISTER = "register"            # a person or household member becomes known
 CHECKIN = "checkin"
@@ -227,9 +229,19 @@ def _text(value: Any, what: str, max_len: int, required: bool = True) -> str:
     return value
 
 
+# An id of digits only (and - . _ :): no id the system makes (kiosk-…, hh-…, HH-…, PR-…, H001) is one, but
+# a typed shelter or household id may be the Individual Number (1234-5678-9018).  Ids with letters are not
+# searched: random hex has twelve-digit runs often enough that a kiosk's own id would be refused.
+_DIGITS_ONLY_RE = re.compile(r"[0-9][0-9_.:-]{11,}\Z")
+
+
 def _ident(value: Any, what: str, required: bool = True) -> str:
     if type(value) is str and ID_RE.match(value) and len(value) <= MAX_ID:
-        return value  # the common case, checked in one step
+        # the common case, checked in one step
+        if _DIGITS_ONLY_RE.match(value) and is_individual_number(re.sub(r"[_.:-]", "", value)):
+            raise InvalidEvent(f"{what} holds what looks like a 12-digit Individual Number (マイナンバー): "
+                               "a shelter must not record it (番号法 §20)")
+        return value
     value = _text(value, what, MAX_ID, required)
     if value and not ID_RE.match(value):
         raise InvalidEvent(f"{what} may only contain letters, digits and . _ : -")
@@ -248,7 +260,8 @@ def _birth_date(value: str, today: int) -> str:
     try:
         born = dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidEvent(f"birth date {value!r} is not a date in the form YYYY-MM-DD") from None
+        # The value is not repeated: refusals are kept and shown at HQ, and it may be anything (番号法 §20).
+        raise InvalidEvent("birth date is not a date in the form YYYY-MM-DD") from None
     if born < OLDEST_BIRTH or born.toordinal() > today + 1:
         raise InvalidEvent(f"birth date {born.isoformat()} is not plausible")
     return born.isoformat()
@@ -343,7 +356,7 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
     if etype == WITHDRAWN:
         kind = raw.get("type", "")
         if kind not in EVENT_TYPES + ("",):
-            raise InvalidEvent(f"a withdrawn record's type must be an event type or empty, not {kind!r}")
+            raise InvalidEvent(f"a withdrawn record's type must be an event type or empty ({', '.join(EVENT_TYPES)})")
         return {"reason": _text(raw.get("reason"), "reason for the withdrawal", MAX_WITHDRAW_REASON),
                 "type": kind}
     return {}
@@ -418,7 +431,7 @@ def parse_event(raw: Any) -> Event:
         raise InvalidEvent("each event must be an object")
     etype = raw.get("type")
     if etype not in EVENT_TYPES:
-        raise InvalidEvent(f"unknown event type {etype!r}")
+        raise InvalidEvent(f"unknown event type: it must be one of {', '.join(EVENT_TYPES)}")
     seq, hlc = raw.get("seq"), raw.get("hlc")
     if type(seq) is not int or seq < 1:
         raise InvalidEvent("seq must be a positive whole number")

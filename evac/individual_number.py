@@ -10,12 +10,21 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Twelve digits, possibly split as people write them (1234 5678 9018): by spaces, and by the hyphens,
-# dashes and long vowel marks a Japanese IME offers (−, ‐, ー), dots, commas, slashes, up to three in a
-# row (1234 - 5678); not part of a longer run of digits.  Checked after NFKC (全角 digits and spaces).
-_SEPARATOR = "[\\s\\-‐‑‒–—―−ー_.,/・]{0,3}"
-_CANDIDATE = re.compile(f"(?<![0-9])(?:[0-9]{_SEPARATOR}){{11}}[0-9](?![0-9])")
+# Twelve digits, possibly split as people write them (1234 5678 9018): by any run of spaces, and up to
+# three of the marks a Japanese IME offers between digits (−, ‐, ー, 、, 。, ・, :, brackets, dots, commas,
+# slashes: 1234 -- 5678); not part of a longer run of digits.  Checked after NFKC (全角 digits, spaces
+# and marks), with the digits of every script made 0-9 and invisible format characters (zero-width
+# space, soft hyphen) dropped.  Atomic: the separators hold no digit, so nothing is to be gained by
+# giving any of them back, and a long run of spaces costs one pass.
+_SEPARATOR = "(?>\\s*(?:[\\-‐‑‒–—―−ー_.,/・、。:()]\\s*){0,3})"
+# Searched at every position (a lookahead that captures), so that a number right after another group
+# of digits (〒425-0000 1234 5678 9018) is not hidden by a match that began at the group before it.
+_CANDIDATE = re.compile(f"(?<![0-9])(?=((?:[0-9]{_SEPARATOR}){{11}}[0-9])(?![0-9]))")
 _NOT_DIGIT = re.compile("[^0-9]")
+_DECIMAL = re.compile(r"\d")   # any script's decimal digit (category Nd), as str.isdecimal
+# hh:mm inside twelve digits is a date and time a staff note gives (2026/11/26 14:30), not the number.
+_CLOCK = re.compile("(?<![0-9])[0-9]{1,2}\\s*:\\s*[0-9]{2}(?![0-9])")
+_ASCII_DIGITS = "0123456789"
 
 
 def check_digit(first_eleven: str) -> int:
@@ -30,24 +39,45 @@ def is_individual_number(digits: str) -> bool:
     return len(digits) == 12 and digits.isdigit() and check_digit(digits[:11]) == int(digits[11])
 
 
+def _plain(text: str) -> str:
+    """Digits of any script as 0-9, without format characters (category Cf) between them."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal()
+                   else "" if unicodedata.category(c) == "Cf" else c for c in text)
+
+
+def _phone(digits: str, before: str) -> bool:
+    """Twelve digits that a contact may hold as a phone number.  +…: any number from abroad.  81…: Japan
+    from abroad without the + (81 and the number without its 0: 81 90 1234 5678).  0…: numbers at home
+    in Japan are 10 or 11 digits, but the residents' other countries have 12-digit ones
+    (Indonesia's mobiles 0812-3456-7890), written in groups no different from the Individual Number's."""
+    return before.rstrip().endswith("+") or digits.startswith("0") or (digits.startswith("81") and digits[2] != "0")
+
+
 def contains_individual_number(text: str, phones: bool = False) -> bool:
-    """Whether `text` holds twelve digits that are a valid Individual Number (full-width digits too).
-    `phones`: the text may hold phone numbers (a contact): twelve digits written as a phone number in
-    Japan or from abroad (0…, +…, 81…) are taken for one."""
+    """Whether `text` holds twelve digits that are a valid Individual Number, in any script's digits.
+    `phones`: the text may hold phone numbers (a contact): twelve digits written as a phone number
+    (see _phone) are taken for one."""
     text = unicodedata.normalize("NFKC", text)
-    if sum(map(text.count, "0123456789")) < 12:
-        return False  # most texts (every name, most addresses): no need for the pattern's search
+    # Most texts (every name, most addresses) have fewer than twelve digits: no need for the search.
+    if text.isascii():
+        if sum(map(text.count, _ASCII_DIGITS)) < 12:
+            return False
+    else:
+        if len(_DECIMAL.findall(text)) < 12:
+            return False
+        text = _plain(text)
     for m in _CANDIDATE.finditer(text):
-        digits = _NOT_DIGIT.sub("", m.group())
-        if phones and (digits.startswith(("0", "81")) or text[:m.start()].rstrip().endswith("+")):
+        candidate = m.group(1)
+        digits = _NOT_DIGIT.sub("", candidate)
+        if not is_individual_number(digits) or (":" in candidate and _CLOCK.search(candidate)):
             continue
-        if is_individual_number(digits):
-            return True
+        if phones and _phone(digits, text[:m.start()]):
+            continue
+        return True
     return False
 
 
 def looks_like_individual_number_not_phone(phone: str) -> bool:
-    """In a phone field: twelve digits that are no phone number written in Japan (those start with 0,
-    or with + or 81 abroad) and carry the Individual Number's check digit."""
-    digits = re.sub(r"[ \-()]", "", unicodedata.normalize("NFKC", phone))
-    return not digits.startswith(("0", "+", "81")) and is_individual_number(digits)
+    """In a phone field: an Individual Number however written, unless it is written as a phone number
+    (see _phone)."""
+    return contains_individual_number(phone, phones=True)

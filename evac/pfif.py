@@ -19,6 +19,8 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from .individual_number import contains_individual_number
+
 NS = "http://zesty.ca/pfif/1.4"
 _Q = f"{{{NS}}}"
 
@@ -85,6 +87,20 @@ class PersonRecord:
     def deleted(self, now: str) -> bool:
         """PFIF 1.4's deletion: a record whose expiry date has passed (`now` as utc() writes it)."""
         return bool(self.expiry_date) and self.expiry_date <= now
+
+
+# The human text of a record HQ keeps (not record ids, dates or enumerations): what a finder's user typed.
+_PERSON_TEXT = ("full_name", "given_name", "family_name", "home_city", "source_name", "author_name")
+_NOTE_TEXT = ("author_name", "text", "last_known_location")
+
+
+def individual_number_fields(record: PersonRecord) -> list[str]:
+    """Which of the record's text fields seem to hold an Individual Number (番号法 §20: HQ may not keep
+    it): their names (`note 2 text`), never their values."""
+    found = [name for name in _PERSON_TEXT if contains_individual_number(getattr(record, name))]
+    for i, note in enumerate(record.notes, start=1):
+        found += [f"note {i} {name}" for name in _NOTE_TEXT if contains_individual_number(getattr(note, name))]
+    return found
 
 
 def deletion(person_record_id: str, now: dt.datetime) -> PersonRecord:

@@ -22,14 +22,16 @@ _WHERE = {"in_shelter": "避難所 {name} / at the shelter {name}",
 
 def export(session: Session, domain: str, now: dt.datetime | None = None) -> tuple[bytes, int]:
     """(document, number of persons published).  Only public consent given at a kiosk, never a protected
-    person (nor anyone sharing a protected person's name and birth date), no street or contact; and an
+    person (nor anyone sharing a protected person's name and birth date, nor anyone of their household),
+    no street or contact; and an
     expired record (PFIF's deletion) for each person who may have been published before and is not now."""
     now = now or dt.datetime.now(dt.timezone.utc)
     stamp = pfif.utc(now)
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
     people = session.execute(select(Person).where(Person.consent == "public", Person.never_disclose.is_(False))
                              .order_by(Person.id)).scalars()
-    protected = safety.protected_identities(session)
+    # Protection covers the protected person's household (災対法 §86-15: the family who fled with them).
+    protected = safety.protected_identities(session, households=True)
     records = []
     for p in people:
         if safety.is_protected(p, protected):
@@ -118,6 +120,12 @@ def import_document(session: Session, document: bytes, own_domain: str) -> Impor
                 summary.removed += 1
             else:
                 summary.skipped.append(f"{r.person_record_id}: withdrawn by its finder, no copy kept")
+            continue
+        holding = pfif.individual_number_fields(r)
+        if holding:
+            # 番号法 §20: not kept at all, nor an earlier copy updated; the reason names fields, not values.
+            summary.skipped.append(f"{r.person_record_id}: left out, {', '.join(holding)} seem(s) to hold an "
+                                   "Individual Number (My Number), which HQ may not keep")
             continue
         if row is None:
             session.add(PfifRecord(person_record_id=r.person_record_id, full_name=r.full_name, sex=r.sex,

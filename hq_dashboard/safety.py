@@ -13,15 +13,16 @@ import hashlib
 import hmac
 import json
 import secrets
-from typing import Callable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, family_code_opens, identity_forms,
-    matches, parse_inquiry, protected_forms, the_person,
+    in_protected_household, matches, parse_inquiry, protected_forms, the_person,
 )
+from evac.individual_number import contains_individual_number
 
 from .db import one_writer, param_mark
 from .models import AuditEntry, HQMeta, Inquiry as InquiryRow, Person, Shelter
@@ -63,7 +64,20 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _facts(session: Session, person: Person) -> PersonFacts:
+def protected_households(session: Session, household_ids: Iterable[str]) -> set[str]:
+    """Which of these households have a protected person now (the few protected rows, by their index)."""
+    wanted = {h for h in household_ids if h}
+    if not wanted:
+        return set()
+    return set(session.execute(select(Person.household_id).where(
+        Person.never_disclose == True, Person.household_id.in_(wanted))).scalars())  # noqa: E712 (the index's term)
+
+
+def _facts(session: Session, person: Person, protected: set[str] | None = None) -> PersonFacts:
+    """`protected`: the protected households among those of the persons being looked at (computed here
+    when not given), so that one protected member protects the household at the moment of answering."""
+    if protected is None:
+        protected = protected_households(session, [person.household_id])
     where = None
     if person.state == "checked_in":
         shelter = session.get(Shelter, person.shelter_id)
@@ -76,22 +90,39 @@ def _facts(session: Session, person: Person) -> PersonFacts:
     consent, family_code = person.effective_consent
     return PersonFacts(name=person.name, name_kana=person.name_kana, birth_date=person.birth_date,
                        address=person.address, consent=consent, family_code=family_code,
-                       never_disclose=person.never_disclose, whereabouts=where,
+                       never_disclose=person.never_disclose or in_protected_household(person.household_id, protected),
+                       whereabouts=where,
                        injury_or_illness=person.status, contact=person.contact,
                        consent_self_reported=person.consent_source == "self")
 
 
-def protected_identities(session: Session, birth_date: str | None = None) -> frozenset[tuple[str, str]]:
+def protected_identities(session: Session, birth_date: str | None = None,
+                         households: bool | None = None) -> frozenset[tuple[str, str]]:
     """The (name form, birth date) protection reaches (born on `birth_date`, if given), by the same rule as
     inquiries (evac.disclosure.protected_forms): one protected record protects every record sharing a
-    name form (kanji or kana) and birth date with it, and those records' other forms in turn."""
-    born = select(Person.birth_date).where(Person.never_disclose == True)  # noqa: E712 (the partial index's own term)
+    name form (kanji or kana) and birth date with it, and those records' other forms in turn; and, with
+    `households`, everyone of a protected person's household (evac.disclosure.in_protected_household).
+    `households` is the default when `birth_date` is given (the birth date's index finds the members);
+    for the whole city it takes a scan of every person (household_id has no index): the PFIF export asks
+    for it, the kiosks' digests read at every sync (api._protected) do not yet."""
+    if households is None:
+        households = birth_date is not None
+    protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
+    homes: set[str] = set()
+    if households:   # the few protected rows, by their index
+        homes = set(session.execute(select(Person.household_id).where(protected, Person.household_id != "")).scalars())
+    born = select(Person.birth_date).where(protected)
+    members = select(Person.birth_date).where(Person.household_id.in_(homes))
     if birth_date is not None:
-        born = born.where(Person.birth_date == birth_date)
+        born, members = born.where(Person.birth_date == birth_date), members.where(Person.birth_date == birth_date)
+    born_on = set(session.execute(born.distinct()).scalars())
+    if homes:
+        born_on |= set(session.execute(members.distinct()).scalars())
     # Only people born on a protected person's birth date can share an identity form with them.
-    rows = session.execute(select(Person.name, Person.name_kana, Person.birth_date, Person.never_disclose)
-                           .where(Person.birth_date.in_(born.distinct()))).all()
-    return protected_forms((identity_forms(name, kana, born_on), bool(never)) for name, kana, born_on, never in rows)
+    rows = session.execute(select(Person.name, Person.name_kana, Person.birth_date, Person.never_disclose,
+                                  Person.household_id).where(Person.birth_date.in_(born_on))).all() if born_on else []
+    return protected_forms((identity_forms(name, kana, born_on), bool(never) or in_protected_household(home, homes))
+                           for name, kana, born_on, never, home in rows)
 
 
 def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
@@ -99,8 +130,9 @@ def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
 
 
 def _candidates(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
-    rows = session.execute(select(Person).where(Person.birth_date == inquiry.sought_birth_date)).scalars()
-    return [(p, _facts(session, p)) for p in rows]
+    rows = list(session.execute(select(Person).where(Person.birth_date == inquiry.sought_birth_date)).scalars())
+    protected = protected_households(session, (p.household_id for p in rows))
+    return [(p, _facts(session, p, protected)) for p in rows]
 
 
 def audit(session: Session, inquiry_id: str, actor: str, action: str, **detail) -> None:
@@ -304,6 +336,15 @@ def _for_review(session: Session, inquiry_id: str) -> InquiryRow:
     return row
 
 
+def _no_individual_number(note: str) -> None:
+    """番号法 §20: the note is kept (inquiries.review_note and the audit); asked how the inquirer was
+    confirmed, staff may write the number from the card they were shown."""
+    if contains_individual_number(note):
+        raise ReviewError("the note seems to hold an Individual Number (My Number), which may not be kept; "
+                          "write how the inquirer was confirmed without it; nothing was saved",
+                          code="individual_number")
+
+
 def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
             chosen_record: int | None = None) -> dict:
     """Staff confirmed the inquirer: release exactly the tier's information (plus what consent gives).
@@ -314,6 +355,7 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
     empty), and the answer is the unknown person's, as always."""
     if not how_confirmed.strip():
         raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)", code="confirm_how")
+    _no_individual_number(how_confirmed)
     row = _for_review(session, inquiry_id)
     several = several_matching(session, inquiry_of(row))
     if several and chosen_record is None:
@@ -344,6 +386,7 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
 def reject(session: Session, inquiry_id: str, staff: str, why: str) -> dict:
     if not why.strip():
         raise ReviewError("say why the inquiry is refused", code="refuse_why")
+    _no_individual_number(why)
     row = _for_review(session, inquiry_id)
     row.status, row.reviewed_by, row.reviewed_at, row.review_note = "rejected", staff, _now(), why.strip()[:500]
     audit(session, row.id, staff, "rejected", why=row.review_note)

@@ -80,6 +80,9 @@ REVIEW_MESSAGES = {
     "stale_choice": _l("The record you chose is not one of the records this inquiry matches now (the records "
                        "may have changed since this page was shown), so nothing was released. Check the inquiry "
                        "below again before releasing."),
+    "individual_number": _l("The note seems to hold an Individual Number (My Number), which may not be written "
+                            "down (番号法 §20), so nothing was saved. Write how the inquirer was confirmed "
+                            "without the number (for example: My Number card seen at the counter)."),
 }
 
 

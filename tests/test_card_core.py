@@ -167,6 +167,9 @@ def test_basic4_parses_whatever_text_and_filler(name, filler):
     "00A4040C0AD3921000310001010401",  # another application (個人番号 AP)
     "0020001404",          # VERIFY 照合番号A
     "80CA000000",          # anything proprietary
+    "00A40400",            # SELECT by name with no length: a header only (was an IndexError, not a refusal)
+    "00A4040C",
+    "00A40200",            # SELECT by file id with no length
 ])
 def test_the_guard_lets_nothing_else_reach_the_card(apdu):
     from evac.card.mynumber import NumberSafeTransmit

@@ -90,7 +90,7 @@ class NumberSafeTransmit:
         if len(apdu) < 4 or apdu[0] != 0x00:
             raise RefusedAPDU(f"refusing APDU {apdu[:4].hex()}: not one a shelter's read needs")
         ins, p1, p2 = apdu[1], apdu[2], apdu[3]
-        if ins == 0xA4 and p1 == 0x04 and apdu[5:5 + apdu[4]] == KENHOJO_AID and len(apdu) >= 5:
+        if ins == 0xA4 and p1 == 0x04 and len(apdu) >= 5 and apdu[5:5 + apdu[4]] == KENHOJO_AID:
             return
         if ins == 0xA4 and p1 == 0x02 and len(apdu) >= 7 and apdu[4] == 2:
             ef = int.from_bytes(apdu[5:7], "big")

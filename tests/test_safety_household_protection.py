@@ -1,0 +1,94 @@
+"""災対法 §86-15: protection (never disclose) covers the protected person's household, the family who fled
+with them.  An inquiry about a child of a protected mother is answered as about someone unknown, whatever
+the child's consent; the PFIF export leaves the child out (withdrawing what it published); the IC lookup
+answers as for a card nobody linked.  Decided at the moment of answering: a member protected later also
+protects those registered before.  Real HQ app and database (SQLite and PostgreSQL), real sync batches."""
+from __future__ import annotations
+
+from evac import pfif
+from evac.hlc import pack
+from tests.test_safety_review_fixes import ask, check, export
+
+HOUSEHOLD = "hh-0123456789abcdef"
+MOTHER = {"name": "保護 母子", "name_kana": "ホゴ ボシ", "birth_date": "1988-08-08", "sex": "female",
+          "address": "焼津市保護町1-1"}
+CHILD = {"name": "保護 子太郎", "birth_date": "2015-05-05", "sex": "male", "address": "焼津市保護町1-1"}
+NEIGHBOUR = {"name": "隣人 次郎", "birth_date": "2015-05-05", "sex": "male", "address": "焼津市保護町1-2"}
+CARD = "ic:" + "ab" * 16
+
+
+class Kiosk:
+    def __init__(self, client, token, device="dev-h", shelter="H031"):
+        self.client, self.token, self.device, self.shelter, self.seq = client, token, device, shelter, 0
+
+    def send(self, *events):
+        batch = []
+        for etype, person, data, household in events:
+            self.seq += 1
+            batch.append({"kiosk_id": self.device, "seq": self.seq, "hlc": pack(1_764_000_000_000 + self.seq),
+                          "type": etype, "shelter_id": self.shelter, "person": person, "data": data,
+                          **({"household_id": household} if household else {})})
+        answer = self.client.post("/api/v1/sync", json={"device_id": self.device, "events": batch},
+                                  headers={"Authorization": f"Bearer {self.token}"})
+        assert answer.status_code == 200, answer.get_json()
+
+
+def unknown_answer(client):
+    """What any inquirer is told about someone the city does not know."""
+    return ask(client, "居ない 人", "2015-05-05", "other", addr="10.9.9.9").get_json()
+
+
+def same_as_unknown(answer: dict, unknown: dict) -> bool:
+    drop = ("inquiry_id", "access_key")
+    return {k: v for k, v in answer.items() if k not in drop} == {k: v for k, v in unknown.items() if k not in drop}
+
+
+def test_a_protected_mothers_child_is_not_told_exported_or_looked_up_even_when_protected_later(
+        hq_app, hq_client, enroll):
+    kiosk = Kiosk(hq_client, enroll("H031"))
+    # The child (and a neighbour's child born the same day) registered first, consenting to public disclosure.
+    kiosk.send(("checkin", CHILD, {"stay_type": "in_shelter"}, HOUSEHOLD),
+               ("consent", CHILD, {"consent": "public"}, HOUSEHOLD),
+               ("ic_link", CHILD, {"token": CARD}, HOUSEHOLD),
+               ("checkin", NEIGHBOUR, {"stay_type": "in_shelter"}, "hh-fedcba9876543210"),
+               ("consent", NEIGHBOUR, {"consent": "public"}, "hh-fedcba9876543210"))
+    before = ask(hq_client, CHILD["name"], CHILD["birth_date"], "other", addr="10.1.0.1").get_json()
+    assert before["status"] == "answered" and before["whereabouts"]["shelter_id"] == "H031"
+    doc, published = export(hq_app)
+    assert published == 2 and "子太郎".encode() in doc
+    elsewhere = {"Authorization": f"Bearer {enroll('H001')}"}
+    assert hq_client.get(f"/api/v1/ic/{CARD}", headers=elsewhere).status_code == 200
+    # The mother arrives later, same household; the lead sets never-disclose on her.
+    kiosk.send(("checkin", MOTHER, {"stay_type": "in_shelter"}, HOUSEHOLD),
+               ("consent", MOTHER, {"consent": "none", "never_disclose": True}, HOUSEHOLD))
+    unknown = unknown_answer(hq_client)
+    # A stranger asking about the child: answered exactly as about someone unknown, consent or not.
+    for relationship in ("other", "relative", "household_family"):
+        asked = ask(hq_client, CHILD["name"], CHILD["birth_date"], relationship, addr="10.1.0.2")
+        assert same_as_unknown(asked.get_json(), unknown), relationship
+        assert asked.get_json()["information_exists"] is not True
+    # The neighbour's child (another household) is still told.
+    neighbour = ask(hq_client, NEIGHBOUR["name"], NEIGHBOUR["birth_date"], "other", addr="10.1.0.3").get_json()
+    assert neighbour["status"] == "answered" and neighbour["whereabouts"]["shelter_id"] == "H031"
+    # The PFIF export leaves the child out and withdraws what it published of them.
+    doc, published = export(hq_app)
+    records = pfif.read(doc)
+    assert published == 1 and [r.full_name for r in records if not r.expiry_date] == [NEIGHBOUR["name"]]
+    assert "子太郎".encode() not in doc and "母子".encode() not in doc
+    assert any(r.expiry_date and r.full_name == "" for r in records)       # the child's earlier record withdrawn
+    # The child's IC card, tapped at another shelter, answers as a card nobody linked.
+    nobody = hq_client.get("/api/v1/ic/ic:" + "01" * 16, headers=elsewhere)
+    tapped = hq_client.get(f"/api/v1/ic/{CARD}", headers=elsewhere)
+    assert (tapped.status_code, tapped.get_json()) == (nobody.status_code, nobody.get_json()) and nobody.status_code == 404
+
+
+def test_a_household_without_a_protected_member_is_answered_as_before(hq_app, hq_client, enroll):
+    kiosk = Kiosk(hq_client, enroll("H031"))
+    kiosk.send(("checkin", MOTHER, {"stay_type": "in_shelter"}, HOUSEHOLD),
+               ("consent", MOTHER, {"consent": "public"}, HOUSEHOLD),
+               ("checkin", CHILD, {"stay_type": "in_shelter"}, HOUSEHOLD),
+               ("consent", CHILD, {"consent": "public"}, HOUSEHOLD))
+    for who in (MOTHER, CHILD):
+        answer = ask(hq_client, who["name"], who["birth_date"], "other", addr="10.2.0.1").get_json()
+        assert answer["status"] == "answered" and answer["whereabouts"]["shelter_id"] == "H031"
+    assert export(hq_app)[1] == 2
