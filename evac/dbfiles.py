@@ -136,6 +136,19 @@ def in_words(exc: BaseException, path: str | os.PathLike | None = None) -> str:
     return text
 
 
+def _companions(path: Path) -> bool:
+    return any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+
+
+def absent_or_empty(path: str | os.PathLike) -> bool:
+    """No database yet at `path`: no file, or an empty one with no -wal or -shm beside it."""
+    path = Path(path)
+    try:
+        return not path.exists() or (path.is_file() and path.stat().st_size == 0 and not _companions(path))
+    except OSError:
+        return False
+
+
 def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, read_only: bool = False) -> None:
     """Refuse (DatabaseFileError) a path that cannot be `expect`'s database.  A missing file is
     allowed only when may_create, and only in a folder that exists; `creates` names the commands
@@ -153,9 +166,10 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, 
         return
     if path.is_dir():
         raise DatabaseFileError(f"{path} is a folder, not a {label} file (check --db)")
-    if expect == KIOSK and path.stat().st_size == 0:
+    if expect == KIOSK and path.stat().st_size == 0 and (not may_create or _companions(path)):
         # SQLite would quietly make it a brand-new kiosk: after a power cut on a failing card, the
-        # kiosk's records would be gone from view and its outbox started again from 1.
+        # kiosk's records (in a -wal beside it, if anywhere) would be gone from view and its outbox
+        # started again from 1.  An empty file alone (a temporary file made for it) is a new database.
         name = path.name
         raise DatabaseFileError(
             f"the {label} at {path} is empty (0 bytes): a power cut on a failing card can leave it so. Keep it and "

@@ -89,7 +89,7 @@ def _store(path: str, may_create: bool = False) -> KioskStore:
     """The kiosk's database, refused in words if --db names a typo, another kind of file or one
     SQLite cannot open.  Only the commands that start a kiosk may make a new file."""
     try:
-        dbfiles.check(path, dbfiles.KIOSK, may_create, "`evac kiosk serve` (or `evac kiosk checkin --new`)")
+        dbfiles.check(path, dbfiles.KIOSK, may_create, "`evac kiosk serve` or `evac kiosk checkin`")
         return KioskStore(path)
     except dbfiles.DamagedDatabase:
         raise DamagedKiosk(path) from None
@@ -118,11 +118,11 @@ def _read_store(path: str) -> KioskStore:
 
 @_refusals_said
 def checkin(args: argparse.Namespace) -> int:
-    # A kiosk database that exists knows the date its clock has reached (not a reset RTC's);
-    # a new one is made only with --new (a mistyped --db put paper forms into a stray file nobody
-    # serves or syncs), and only once the input is good.
-    made = not Path(args.db).exists()
-    store = None if made and args.new else _store(args.db)
+    # A kiosk database that exists knows the date its clock has reached (not a reset RTC's); a new
+    # one is made only once the input is good, and said so (a mistyped --db puts paper forms into a
+    # stray file nobody serves or syncs: the operator must notice).
+    made = dbfiles.absent_or_empty(args.db)
+    store = None if made else _store(args.db)
     person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
                            "address": args.address, "name_kana": args.kana or ""},
                           store.today().toordinal() if store else None)
@@ -135,7 +135,12 @@ def checkin(args: argparse.Namespace) -> int:
                                    family_code=args.family_code or "", never_disclose=args.never_disclose)
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
     if made:
-        print(f"a new kiosk database was made at {args.db}: serve and sync the kiosk with --db {args.db}")
+        said = (f"a new kiosk database was made at {args.db}: serve and sync the kiosk with --db {args.db}")
+        if args.new:
+            print(said)
+        else:
+            print(f"evac: note: there was no kiosk database at {args.db}; {said} (if you meant an existing "
+                  "kiosk's database, check --db: these records are in the new file)", file=sys.stderr)
     return 0
 
 
@@ -337,7 +342,12 @@ def serve(args: argparse.Namespace) -> int:
         return _fail(f"a token is given ({source}) but no --hq: the kiosk syncs with HQ only when it has both "
                      f"(leave both out to run on its own{', and unset ' + TOKEN_ENV if source == TOKEN_ENV else ''})")
     existed = Path(args.db).exists()
+    was_empty = existed and dbfiles.absent_or_empty(args.db)
     store = _store(args.db, may_create=True)
+    if was_empty:
+        print(f"evac: note: the kiosk database at {args.db} was an empty file: it is now a new kiosk database. If "
+              "this kiosk held records before (a power cut on a failing card can empty its file), stop it and call "
+              "HQ", file=sys.stderr)
     try:
         # A damaged file (pages overwritten by a failing card) must not start as if all were well,
         # and later be reported as a full or failing disk.  quick_check: 0.04 s on a 50 MB kiosk.
@@ -466,8 +476,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--never-disclose", action="store_true",
                    help="DV or stalker protection: inquiries are answered as if the city knew nothing")
     p.add_argument("--new", action="store_true",
-                   help="make a new kiosk database at --db if there is none (without it, a --db that does not "
-                        "exist is refused: a typo must not become a stray kiosk)")
+                   help="a new kiosk database at --db is meant (without it, one made is also said on stderr, "
+                        "so that a mistyped --db is noticed)")
     p.set_defaults(func=checkin)
 
     p = sub.add_parser("checkout", help="check a person out")

@@ -309,23 +309,31 @@ def test_what_can_still_be_read_of_a_damaged_database_is_carried_in_order(tmp_pa
 PAPER_FORM = ("--shelter", SHELTER, "--name", "焼津 花子", "--birth", "1980-02-02", "--sex", "female")
 
 
-def test_a_paper_form_typed_into_a_mistyped_db_is_refused_not_saved_in_a_stray_file(tmp_path):
+def test_a_paper_form_typed_into_a_mistyped_db_is_said_so(tmp_path):
+    """`evac kiosk checkin` on a new --db makes the kiosk database (the interface scripts and paper-form
+    entry use), and says so on stderr, so that a mistyped --db is noticed; checkout refuses one."""
     new_kiosk(tmp_path / "kiosk.sqlite3", TARO)
     typo = tmp_path / "kiosk-typo.sqlite3"
-    for args in (("checkin", *PAPER_FORM), ("checkout", "--name", "焼津 太郎", "--birth", "1950-01-02")):
-        done = run_evac("kiosk", args[0], "--db", str(typo), *args[1:])
-        assert done.returncode == 2 and done.stdout == "", done.stdout
-        assert f"no kiosk database at {typo} (check --db" in done.stderr and "checkin --new" in done.stderr
+    done = run_evac("kiosk", "checkout", "--db", str(typo), "--name", "焼津 太郎", "--birth", "1950-01-02")
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert f"no kiosk database at {typo} (check --db" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kiosk.sqlite3"]
-    # A kiosk's first records typed in before it ever ran: only when asked for, and said.
-    done = run_evac("kiosk", "checkin", "--new", "--db", str(typo), *PAPER_FORM)
+    done = run_evac("kiosk", "checkin", "--db", str(typo), *PAPER_FORM)
     assert done.returncode == 0, done.stderr
-    assert f"a new kiosk database was made at {typo}" in done.stdout
+    assert "checked in: 焼津 花子" in done.stdout
+    assert f"there was no kiosk database at {typo}; a new kiosk database was made at {typo}" in done.stderr
+    assert "check --db" in done.stderr
+    # Asked for with --new: said on stdout, as the command's result.
+    other = tmp_path / "first-forms.sqlite3"
+    done = run_evac("kiosk", "checkin", "--new", "--db", str(other), *PAPER_FORM)
+    assert done.returncode == 0 and f"a new kiosk database was made at {other}" in done.stdout, done.stderr
+    assert "note:" not in done.stderr
 
 
-def test_an_empty_kiosk_database_is_refused_not_made_a_new_kiosk(tmp_path):
+def test_an_empty_kiosk_database_beside_a_wal_is_refused_not_made_a_new_kiosk(tmp_path):
     db = tmp_path / "kiosk.sqlite3"
     db.write_bytes(b"")   # as a power cut on a failing card leaves it
+    Path(f"{db}-wal").write_bytes(b"\0" * 100)   # what may still hold its records
     for args in (("checkin", *PAPER_FORM), ("checkin", "--new", *PAPER_FORM),
                  ("serve", "--shelter", SHELTER, "--port", str(free_port())),
                  ("checkout", "--name", "焼津 太郎", "--birth", "1950-01-02")):
@@ -333,4 +341,19 @@ def test_an_empty_kiosk_database_is_refused_not_made_a_new_kiosk(tmp_path):
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert f"the kiosk database at {db} is empty (0 bytes)" in done.stderr
         assert "Keep it and any kiosk.sqlite3-wal and kiosk.sqlite3-shm beside it" in done.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["kiosk.sqlite3"] and db.stat().st_size == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kiosk.sqlite3", "kiosk.sqlite3-wal"]
+    assert db.stat().st_size == 0
+
+
+def test_an_empty_file_alone_is_a_new_kiosk_database_and_said_so(tmp_path):
+    """A lone empty file (a temporary file made for the database) becomes the kiosk's database: a
+    command that only reads refuses it, the ones that make a database say they made one."""
+    db = tmp_path / "kiosk.sqlite3"
+    db.write_bytes(b"")
+    done = run_evac("kiosk", "checkout", "--db", str(db), "--name", "焼津 太郎", "--birth", "1950-01-02")
+    assert done.returncode == 2 and f"the kiosk database at {db} is empty (0 bytes)" in done.stderr
+    done = run_evac("kiosk", "checkin", "--db", str(db), *PAPER_FORM)
+    assert done.returncode == 0, done.stderr
+    assert "checked in: 焼津 花子" in done.stdout and "a new kiosk database was made" in done.stderr
+    done = run_evac("kiosk", "checkout", "--db", str(db), "--name", "焼津 花子", "--birth", "1980-02-02")
+    assert done.returncode == 0, done.stderr
