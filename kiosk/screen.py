@@ -103,6 +103,11 @@ def _not_saved(exc):
         message = _("The kiosk is busy. Nothing was saved. Please try again.")
     else:
         message = _("This kiosk cannot save right now, so nothing was saved. Please go to the staff desk.")
+    if request.method == "GET":
+        # The evacuee opened the screen itself (nothing was being saved): a page they can read, not the
+        # script's JSON.  It tries again by itself.
+        return render_template("screen_unavailable.html", lang=current_language(),
+                               message=_("This kiosk cannot check anyone in right now. Please go to the staff desk.")), 503
     return jsonify({"errors": {"form": message}}), 503
 
 

@@ -109,6 +109,10 @@ def test_a_database_file_deleted_under_a_running_kiosk_is_refused_and_its_record
     assert status == 503
     assert "動作中に削除または置き換えられました。受付機を再起動しないでください。" in page
     assert str(copy) in page
+    # The evacuee's screen is a page saying to go to the staff desk, not the script's JSON.
+    status, page = Browser(kiosk.url).request("/?lang=ja")
+    assert status == 503 and "この受付機はいま受付ができません。係員にお声がけください。" in page
+    assert page.lstrip().startswith("<!doctype html>")
     # Still refused, and copied once only.
     assert Browser(kiosk.url).request("/api/checkin", json_body={"persons": [HANAKO]})[0] == 503
     assert rescued(kiosk.db.parent) == [copy] and not kiosk.db.exists()
