@@ -17,6 +17,7 @@ from . import notify, prereg, safety
 from .db import db, one_writer
 from .enrollment import AuthError, authenticate
 from .errors import json_error
+from .json_body import NotGzip
 from .merge import BatchRejected, apply_batch, note_refusal
 from .models import HQMeta, IcLink, Kiosk, Person, Shelter
 from .prereg_pages import PREREG_LIMIT
@@ -52,6 +53,16 @@ def _hlc():
 def sync():
     kiosk = _kiosk()
     kiosk_id = kiosk.id
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding == "gzip":   # a kiosk on a slow uplink; too large once decompressed is a 413 as a plain body
+        try:
+            request.inflate_gzip()
+        except NotGzip as exc:
+            return _error(400, "malformed_batch", f"the request body is marked gzip (Content-Encoding) but is not "
+                                                  f"valid gzip ({exc}); nothing was saved")
+    elif encoding not in ("", "identity"):
+        return _error(415, "unsupported_encoding", f"HQ takes a batch as JSON, plain or gzipped (Content-Encoding: "
+                                                   f"gzip), not '{encoding[:40]}'; nothing was saved")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _error(400, "malformed_batch", "the request body must be a JSON object with 'device_id' and 'events'")
