@@ -13,6 +13,7 @@ import gzip
 import json
 import random
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -214,9 +215,11 @@ def _grow_back(client: HQClient, sent: int) -> None:
         client.slow_size = None if grown >= client.batch_size else grown
 
 
-def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None) -> SyncReport:
+def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None, progress=None) -> SyncReport:
     """One round: send everything pending (at least an empty batch, which tells this kiosk what HQ
-    holds), then refresh the shelter list when it is due.  Raises SyncError."""
+    holds), then refresh the shelter list when it is due.  Raises SyncError.  `progress(acked_seq,
+    pending)` is called for each batch HQ takes, before the kiosk writes it down: a catch-up of
+    thousands of records is many batches, and HQ answering is news long before the round ends."""
     if batch_size:
         client.batch_size = batch_size
     sent = 0
@@ -274,6 +277,8 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 store.set_acked(acked)
                 rewound = True
                 continue
+            if progress is not None:
+                progress(acked, store.last_seq - acked)
             store.set_acked(acked)
             store.receive_hlc(answer["hlc"])
             before_refused = None   # the next batch runs into the refused record first, and stops there
@@ -309,7 +314,7 @@ class BackgroundSync(threading.Thread):
     """Syncs every few seconds while HQ answers, backing off (with jitter) while it does not."""
 
     def __init__(self, db_path: str, client: HQClient, interval: float = 2.0, max_backoff: float = 60.0,
-                 say=None):
+                 say=None, progress_every: float = 30.0):
         super().__init__(daemon=True, name="kiosk-sync")
         self.db_path, self.client = db_path, client
         self.interval, self.max_backoff = interval, max_backoff
@@ -321,14 +326,19 @@ class BackgroundSync(threading.Thread):
         # a wrong token must not go unnoticed there while HQ refuses every round.
         self.say = say if callable(say) else None
         self._said: tuple | None = None
+        # Whether HQ has answered since the kiosk started: until then nobody knows if it is reachable.
+        self.heard = False
+        # A long catch-up is one round of many batches: the console hears how many are left this often.
+        self.progress_every = progress_every
+        self._progress_said: float | None = None
 
     def run(self) -> None:
         store = KioskStore(self.db_path)  # its own connection: sqlite objects stay in their thread
         delay = self.interval
         while not self.stopping.is_set():
             try:
-                report = sync_once(store, self.client)
-                self.failure, self.last_error = None, None
+                report = sync_once(store, self.client, progress=self._progress)
+                self.failure, self.last_error, self.heard = None, None, True
                 delay = self.interval
                 self._tell(("works",), f"sync with HQ at {self.client.base} works"
                            f"{' again' if self._said else ''}: HQ holds this kiosk's records up to "
@@ -347,16 +357,27 @@ class BackgroundSync(threading.Thread):
             self.wake.clear()
         store.close()
 
-    def _tell(self, state: tuple, text: str) -> None:
-        """Once per change of state, not once per round: the console is read by a person."""
-        if state == self._said:
-            return
-        self._said = state
+    def _progress(self, acked_seq: int, pending: int) -> None:
+        """HQ took a batch: it is reachable now, whatever the last round met, though the round goes on."""
+        self.failure, self.last_error, self.heard = None, None, True
+        now = time.monotonic()
+        if pending and (self._progress_said is None or now - self._progress_said >= self.progress_every):
+            self._progress_said = now
+            self._say(f"sending to HQ: {pending} left (HQ holds this kiosk's records up to {acked_seq})")
+
+    def _say(self, text: str) -> None:
         if self.say is not None:
             try:
                 self.say(text)
             except (OSError, ValueError):  # a closed or full console must not stop the sync
                 pass
+
+    def _tell(self, state: tuple, text: str) -> None:
+        """Once per change of state, not once per round: the console is read by a person."""
+        if state == self._said:
+            return
+        self._said = state
+        self._say(text)
 
     def stop(self) -> None:
         self.stopping.set()

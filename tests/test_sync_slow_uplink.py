@@ -1,7 +1,9 @@
 """A kiosk on a slow uplink (a congested mobile link after the earthquake): a batch that cannot be
 sent within the client's timeout is halved, not sent again forever, and said as "too slow", not as HQ
 out of reach; batches go gzipped, HQ holding the decompressed body to its limit, and an HQ that takes
-no gzip still gets everything as plain JSON.  Real HQ processes or a real HTTP server, real SQLite."""
+no gzip still gets everything as plain JSON.  During a long catch-up the tablet says HQ is reachable
+from the first batch HQ takes, and nothing about HQ before HQ has answered.  Real HQ processes or a
+real HTTP server, real SQLite."""
 from __future__ import annotations
 
 import gzip
@@ -14,9 +16,9 @@ import pytest
 
 from evac.events import Person
 from kiosk.store import KioskStore
-from kiosk.sync import MIN_BATCH, HQClient, SyncError, sync_once
+from kiosk.sync import MIN_BATCH, BackgroundSync, HQClient, SyncError, sync_once
 from tests.conftest import free_port
-from tests.staff_helpers import logged_in, make_app
+from tests.staff_helpers import logged_in, make_app, wait_for
 from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture)
 from tests.test_sync_http import enroll, occupancy
 
@@ -208,3 +210,50 @@ def test_a_kiosk_sends_plain_json_to_an_hq_that_takes_no_gzip(serve, tmp_path, a
     store.check_in("H001", people(1, 10))
     assert sync_once(store, client).pending == 0 and occupancy(server.url) == {"H001": 4}
 
+
+
+def test_a_long_catch_up_clears_the_failure_with_the_first_batch_hq_takes(hq_server, tmp_path):
+    """After days offline a catch-up is one round of many batches: the tablet must not say HQ is not
+    reachable while batches go through, and the console hears how many are left."""
+    hq = hq_server()
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.check_in("H001", people(30))
+    store.close()
+    client = HQClient(hq.url, enroll(hq.db_url, "H001"))
+    client.batch_size = 10
+    heard: list[tuple] = []
+    syncer = BackgroundSync(str(tmp_path / "k.sqlite3"), client, interval=60, progress_every=0,
+                            say=lambda text: heard.append((text, syncer.failure, syncer.heard)))
+    syncer.failure = SyncError(SyncError.UNREACHABLE, "timed out", hq.url)   # the last round, HQ down
+    syncer.last_error = str(syncer.failure)
+    syncer.start()
+    try:
+        wait_for(lambda: any(text.startswith("sync with HQ at") for text, *_ in heard), "the round's end")
+    finally:
+        syncer.stop()
+        syncer.join(10)
+    assert [text for text, *_ in heard] == [
+        "sending to HQ: 20 left (HQ holds this kiosk's records up to 10)",
+        "sending to HQ: 10 left (HQ holds this kiosk's records up to 20)",
+        f"sync with HQ at {hq.url} works: HQ holds this kiosk's records up to 30, 0 waiting to be sent"]
+    # With the first batch HQ took, the failure of the round before was cleared and HQ was heard.
+    assert heard[0][1:] == (None, True) and syncer.last_error is None
+
+
+def test_before_hq_first_answers_reachable_is_not_known(tmp_path):
+    """HQ takes its time to answer the first round (a slow link): the tablet and /api/status must not
+    say "reachable" (nor "not reachable") before HQ has said anything."""
+    silent = socket.create_server(("127.0.0.1", free_port()))   # takes the connection, never answers
+    app = make_app(tmp_path / "tablet.sqlite3", HQ_URL=f"http://127.0.0.1:{silent.getsockname()[1]}",
+                   HQ_TOKEN="t")
+    syncer = app.extensions["kiosk_sync"]
+    try:
+        status = app.test_client().get("/api/status").get_json()
+        cell = logged_in(app).get("/staff/summary").text.split('id="sync-hq">', 1)[1].split("</dd>", 1)[0]
+        page = app.test_client().get("/status").text
+    finally:
+        syncer.stop()
+        silent.close()
+    assert (status["hq_reachable"], status["sync_configured"], status["sync_error"]) == (None, True, None)
+    assert cell == "未確認（本部からまだ応答がありません。最初の同期の途中です）"
+    assert "not heard from HQ yet" in page and "not configured" not in page

@@ -87,7 +87,8 @@ def sync_state() -> dict:
                                    "here_name": store.shelter_name(_shelter()) or ""}
             if enrolled and enrolled != _shelter() else None,
             "configured": syncer is not None,
-            "reachable": None if syncer is None else failure is None,
+            # None until HQ first answers (since the kiosk started), as well as when no HQ is configured.
+            "reachable": None if syncer is None or failure is None and not syncer.heard else failure is None,
             "unreachable": failure is not None and failure.kind == failure.UNREACHABLE
             and not getattr(failure, "slow", False),
             "slow": failure is not None and getattr(failure, "slow", False),
