@@ -71,14 +71,21 @@ def sync():
         return _error(400, "malformed_batch", "'device_id' (the kiosk database's id) is missing")
     if not ID_RE.match(device_id):
         return _error(400, "malformed_batch", "'device_id' may only contain letters, digits and . _ : -")
+    # The highest record the kiosk has written (HQ's dashboard shows how many it has not received yet);
+    # kiosks older than it do not say.
+    last_seq = body.get("last_seq")
+    if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool)
+                                 or not 0 <= last_seq < 1 << 62):
+        return _error(400, "malformed_batch", "'last_seq' (the highest record the kiosk has written) must be a "
+                                              "whole number from 0")
     db.session.rollback()  # authentication's read must not hold a snapshot into the write
     try:
         with one_writer(db.engine), db.engine.begin() as conn:
-            result = apply_batch(conn, kiosk_id, device_id, body.get("events"))
+            result = apply_batch(conn, kiosk_id, device_id, body.get("events"), last_seq=last_seq)
     except BatchRejected as exc:
         try:
             with one_writer(db.engine), db.engine.begin() as conn:
-                note_refusal(conn, kiosk_id, exc, body.get("events"))
+                note_refusal(conn, kiosk_id, exc, body.get("events"), last_seq)
         except SQLAlchemyError:
             current_app.logger.exception("could not note kiosk %s's refused batch", kiosk_id)
         return jsonify(exc.to_json()), exc.status

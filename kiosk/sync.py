@@ -230,9 +230,11 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
     try:
         while True:
             events = store.outbox(min(_batch_limit(client), before_refused or client.batch_size))
+            # last_seq: how many records this kiosk has written, so that HQ knows how many it has not
+            # received yet (a catch-up under way): its numbers for this shelter are not complete.
+            body = {"device_id": store.device_id, "events": events, "last_seq": store.last_seq}
             try:
-                status, answer = _ask(store, client, "POST", "/api/v1/sync",
-                                      {"device_id": store.device_id, "events": events}, compress=client.gzip)
+                status, answer = _ask(store, client, "POST", "/api/v1/sync", body, compress=client.gzip)
             except SyncError as exc:
                 raise _too_slow(client, exc, len(events)) from None
             if client.gzip and status in (400, 415):
