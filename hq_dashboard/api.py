@@ -7,14 +7,14 @@ import hmac
 import json
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from evac.disclosure import protection_digests
 from evac.events import IC_TOKEN_RE, ID_RE
 
 from . import notify, prereg, safety
-from .db import db, one_writer
+from .db import WriterBusy, db, is_busy, limit_lock_wait, one_writer
 from .enrollment import AuthError, authenticate
 from .errors import json_error
 from .json_body import NotGzip
@@ -43,6 +43,14 @@ def _kiosk() -> Kiosk:
 @bp.errorhandler(AuthError)
 def _auth_error(exc: AuthError):
     return _error(401, exc.code, exc.message)
+
+
+# How long a kiosk's sync waits for the database while others write: under the kiosk's 15 s timeout.
+SYNC_WRITER_WAIT_S = 10.0
+
+
+def _busy():
+    return _error(503, "busy", "本部が混み合っています。端末が自動で送り直します。 / HQ is busy; the kiosk retries")
 
 
 def _hlc():
@@ -79,14 +87,26 @@ def sync():
         return _error(400, "malformed_batch", "'last_seq' (the highest record the kiosk has written) must be a "
                                               "whole number from 0")
     db.session.rollback()  # authentication's read must not hold a snapshot into the write
+    # While another write holds the database long (many kiosks catching up), a sync waits so long and
+    # is then told HQ is busy: the kiosk retries with backoff, instead of HQ's threads filling up with
+    # requests the kiosks have given up on (they wait 15 s) while HQ's pages stop answering.
+    wait_s = current_app.config.get("SYNC_WRITER_WAIT_S", SYNC_WRITER_WAIT_S)
     try:
-        with one_writer(db.engine), db.engine.begin() as conn:
+        with one_writer(db.engine, wait_s), db.engine.begin() as conn:
+            limit_lock_wait(conn, wait_s)
             result = apply_batch(conn, kiosk_id, device_id, body.get("events"), last_seq=last_seq)
+    except WriterBusy:
+        return _busy()
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        return _busy()
     except BatchRejected as exc:
         try:
-            with one_writer(db.engine), db.engine.begin() as conn:
+            with one_writer(db.engine, wait_s), db.engine.begin() as conn:
+                limit_lock_wait(conn, wait_s)
                 note_refusal(conn, kiosk_id, exc, body.get("events"), last_seq)
-        except SQLAlchemyError:
+        except (SQLAlchemyError, WriterBusy):
             current_app.logger.exception("could not note kiosk %s's refused batch", kiosk_id)
         return jsonify(exc.to_json()), exc.status
     events = body["events"]
