@@ -7,16 +7,17 @@ import hmac
 import json
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from evac.disclosure import protection_digests
 from evac.events import IC_TOKEN_RE, ID_RE
 
 from . import notify, prereg, safety
-from .db import db, one_writer
+from .db import WriterBusy, db, is_busy, limit_lock_wait, one_writer
 from .enrollment import AuthError, authenticate
 from .errors import json_error
+from .json_body import NotGzip
 from .merge import BatchRejected, apply_batch, note_refusal
 from .models import HQMeta, IcLink, Kiosk, Person, Shelter
 from .prereg_pages import PREREG_LIMIT
@@ -44,6 +45,14 @@ def _auth_error(exc: AuthError):
     return _error(401, exc.code, exc.message)
 
 
+# How long a kiosk's sync waits for the database while others write: under the kiosk's 15 s timeout.
+SYNC_WRITER_WAIT_S = 10.0
+
+
+def _busy():
+    return _error(503, "busy", "本部が混み合っています。端末が自動で送り直します。 / HQ is busy; the kiosk retries")
+
+
 def _hlc():
     return current_app.extensions["hlc"]
 
@@ -52,6 +61,16 @@ def _hlc():
 def sync():
     kiosk = _kiosk()
     kiosk_id = kiosk.id
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding == "gzip":   # a kiosk on a slow uplink; too large once decompressed is a 413 as a plain body
+        try:
+            request.inflate_gzip()
+        except NotGzip as exc:
+            return _error(400, "malformed_batch", f"the request body is marked gzip (Content-Encoding) but is not "
+                                                  f"valid gzip ({exc}); nothing was saved")
+    elif encoding not in ("", "identity"):
+        return _error(415, "unsupported_encoding", f"HQ takes a batch as JSON, plain or gzipped (Content-Encoding: "
+                                                   f"gzip), not '{encoding[:40]}'; nothing was saved")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _error(400, "malformed_batch", "the request body must be a JSON object with 'device_id' and 'events'")
@@ -60,15 +79,34 @@ def sync():
         return _error(400, "malformed_batch", "'device_id' (the kiosk database's id) is missing")
     if not ID_RE.match(device_id):
         return _error(400, "malformed_batch", "'device_id' may only contain letters, digits and . _ : -")
+    # The highest record the kiosk has written (HQ's dashboard shows how many it has not received yet);
+    # kiosks older than it do not say.
+    last_seq = body.get("last_seq")
+    if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool)
+                                 or not 0 <= last_seq < 1 << 62):
+        return _error(400, "malformed_batch", "'last_seq' (the highest record the kiosk has written) must be a "
+                                              "whole number from 0")
     db.session.rollback()  # authentication's read must not hold a snapshot into the write
+    # While another write holds the database long (many kiosks catching up), a sync waits so long and
+    # is then told HQ is busy: the kiosk retries with backoff, instead of HQ's threads filling up with
+    # requests the kiosks have given up on (they wait 15 s) while HQ's pages stop answering.
+    wait_s = current_app.config.get("SYNC_WRITER_WAIT_S", SYNC_WRITER_WAIT_S)
     try:
-        with one_writer(db.engine), db.engine.begin() as conn:
-            result = apply_batch(conn, kiosk_id, device_id, body.get("events"))
+        with one_writer(db.engine, wait_s), db.engine.begin() as conn:
+            limit_lock_wait(conn, wait_s)
+            result = apply_batch(conn, kiosk_id, device_id, body.get("events"), last_seq=last_seq)
+    except WriterBusy:
+        return _busy()
+    except OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        return _busy()
     except BatchRejected as exc:
         try:
-            with one_writer(db.engine), db.engine.begin() as conn:
-                note_refusal(conn, kiosk_id, exc, body.get("events"))
-        except SQLAlchemyError:
+            with one_writer(db.engine, wait_s), db.engine.begin() as conn:
+                limit_lock_wait(conn, wait_s)
+                note_refusal(conn, kiosk_id, exc, body.get("events"), last_seq)
+        except (SQLAlchemyError, WriterBusy):
             current_app.logger.exception("could not note kiosk %s's refused batch", kiosk_id)
         return jsonify(exc.to_json()), exc.status
     events = body["events"]

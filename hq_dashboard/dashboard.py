@@ -113,6 +113,9 @@ def kiosk_rows() -> list[dict]:
                       if k.last_event_hlc else None)
         out.append({"id": k.id, "shelter_id": k.shelter_id, "last_sync_at": last, "lag_s": int(lag),
                     "events": k.high_seq, "last_event_at": last_event, "silent": lag > silent_s,
+                    # Records the kiosk said it holds that HQ has not received (a catch-up under way, or a
+                    # refused record holding the rest back): the shelter's numbers here are not complete.
+                    "unreceived": max(0, (k.last_seq or 0) - k.high_seq),
                     "withdrawn": k.withdrawn,
                     # Records dated after HQ's now: the kiosk's clock ran fast (before it first heard HQ).
                     "ahead_until": last_event if last_event and (last_event - now).total_seconds() * 1000
@@ -138,6 +141,9 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
         if k.get("silent"):
             since = jst(k["last_sync_at"], "%H:%M") if k["last_sync_at"] else "登録以来"
             out.append(f"端末 {k['id']}（{k['shelter_id']}）から {k['lag_s'] // 60} 分間同期がありません（最終: {since}）")
+        if k.get("unreceived"):
+            out.append(f"端末 {k['id']}（{k['shelter_id']}）の記録のうち {k['unreceived']} 件がまだ本部に届いていません"
+                       "（端末が最後の同期で知らせた数）。届くまで、この避難所の人数は本部では不完全です")
         if k.get("elsewhere"):
             out.append(f"端末 {k['id']}（{k['shelter_id']} に登録）は {k['elsewhere']} で受付をしています。"
                        f"その人数は {k['elsewhere']} に数えています。端末が移されたのか、設定の誤りか、避難所に確認してください")

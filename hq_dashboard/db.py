@@ -57,17 +57,39 @@ def _sqlite_pragmas(dbapi_conn, _record):
 _one_writer = threading.Lock()
 
 
+class WriterBusy(Exception):
+    """The database was being written for longer than this request may wait (one_writer's wait_s)."""
+
+
 @contextmanager
-def one_writer(engine) -> Iterator[None]:
+def one_writer(engine, wait_s: float | None = None) -> Iterator[None]:
     """Queue this process's writers in order.  SQLite lets one writer in at a time and makes the
     others nap and retry (naps of up to 100 ms), which is what made the slowest of many families'
     inquiries slow; threads waiting on a lock are woken as soon as it is free.  PostgreSQL has row
-    locks and needs none of this."""
+    locks and needs none of this.  `wait_s`: wait at most this long, then raise WriterBusy (a kiosk's
+    sync: a request that waits longer than the kiosk does only holds one of HQ's threads)."""
     if engine.dialect.name != "sqlite":
         yield
         return
-    with _one_writer:
+    if not _one_writer.acquire(timeout=-1 if wait_s is None else wait_s):
+        raise WriterBusy()
+    try:
         yield
+    finally:
+        _one_writer.release()
+
+
+def limit_lock_wait(conn, wait_s: float) -> None:
+    """On PostgreSQL, this transaction waits at most `wait_s` for a lock (the merge's advisory lock
+    among them), then fails with lock_not_available (is_busy).  SQLite's writers wait in one_writer."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_s * 1000)}")
+
+
+def is_busy(exc: Exception) -> bool:
+    """A database error that only says the database was busy for too long: another writer held it."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) == "55P03" or "database is locked" in str(orig or "")
 
 
 def param_mark(conn) -> str:

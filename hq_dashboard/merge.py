@@ -20,7 +20,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text, update
+from sqlalchemy import Connection, case, func, select, text, update
 
 from evac.events import (
     CHECKIN, CONSENT, CORRECTION, DETAILS, IC_LINK, LOCATION_TYPES, NEEDS, SELF_REPORT, SHELTER_STATUS, STATUS,
@@ -289,14 +289,15 @@ def _parse_batch(raw_events: Any) -> list[Event]:
     return events
 
 
-def _lock_kiosk(conn: Connection, kiosk_id: str, heard: bool = True) -> dict[str, Any]:
+def _lock_kiosk(conn: Connection, kiosk_id: str, heard: bool = True, last_seq: int | None = None) -> dict[str, Any]:
     # Writing first takes SQLite's write lock before anything is read, and the
     # advisory lock serialises batches on PostgreSQL: two kiosks checking in
     # the same person at once must not create two persons.  `heard`: the kiosk itself
     # is speaking (a sync), not a file carried from it, which says nothing of its network now.
     lock_merge(conn)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id)
-                 .values(last_sync_at=dt.datetime.now(dt.timezone.utc) if heard else kiosks_t.c.last_sync_at))
+                 .values(last_sync_at=dt.datetime.now(dt.timezone.utc) if heard else kiosks_t.c.last_sync_at,
+                         **_wrote(last_seq)))
     row = conn.execute(select(kiosks_t).where(kiosks_t.c.id == kiosk_id)).first()
     if row is None:
         raise BatchRejected(403, "unknown_kiosk", "this kiosk is not enrolled at HQ")
@@ -363,15 +364,27 @@ def _shelters_named(ev: Event) -> tuple[str, ...]:
     return named + (ev.data["to_shelter_id"],) if ev.type == TRANSFER else named
 
 
-def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any, by_hand: bool = False) -> BatchResult:
+def _wrote(last_seq: int | None) -> dict[str, Any]:
+    """kiosks.last_seq from what the kiosk says it has written (its batches may come out of order: the
+    highest said); nothing from a kiosk that does not say it."""
+    if last_seq is None:
+        return {}
+    return {"last_seq": case((kiosks_t.c.last_seq.is_(None), last_seq), (kiosks_t.c.last_seq < last_seq, last_seq),
+                             else_=kiosks_t.c.last_seq)}
+
+
+def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any, by_hand: bool = False,
+                last_seq: int | None = None) -> BatchResult:
     """Apply a kiosk's batch inside the caller's transaction.  Raises BatchRejected, applying nothing.
-    `by_hand`: the batch comes from a file carried from the kiosk, not from the kiosk over the network."""
+    `by_hand`: the batch comes from a file carried from the kiosk, not from the kiosk over the network.
+    `last_seq`: the highest record the kiosk has written, as it says (the dashboard shows how many HQ
+    has not received yet)."""
     if device_id in RESERVED_DEVICE_IDS:
         raise BatchRejected(422, "reserved_device_id",
                             f"'{device_id}' is HQ's own event stream; a kiosk database cannot use this id "
                             "(give the kiosk a new database, or another id)")
     events = _parse_batch(raw_events)
-    kiosk = _lock_kiosk(conn, kiosk_id, heard=not by_hand)
+    kiosk = _lock_kiosk(conn, kiosk_id, heard=not by_hand, last_seq=last_seq)
     if kiosk["device_id"] is None:
         taken = conn.execute(select(kiosks_t.c.id).where(kiosks_t.c.device_id == device_id)).first()
         if taken:
@@ -403,10 +416,11 @@ STUCK_REFUSALS = frozenset({"invalid_event", "unknown_shelter", "conflicting_eve
                             "device_taken", "reserved_device_id"})
 
 
-def note_refusal(conn: Connection, kiosk_id: str, exc: BatchRejected, raw_events: Any) -> None:
+def note_refusal(conn: Connection, kiosk_id: str, exc: BatchRejected, raw_events: Any,
+                 last_seq: int | None = None) -> None:
     """Keep, in its own transaction after the refused one rolled back, that the kiosk spoke and what
-    stops it: otherwise HQ shows it as never heard while its shelter's records wait."""
-    values: dict[str, Any] = {"last_sync_at": dt.datetime.now(dt.timezone.utc)}
+    stops it: otherwise HQ shows it as never heard while its shelter's records wait (and how many)."""
+    values: dict[str, Any] = {"last_sync_at": dt.datetime.now(dt.timezone.utc), **_wrote(last_seq)}
     if exc.code in STUCK_REFUSALS:
         seq = exc.details.get("seq")
         index = exc.details.get("index")

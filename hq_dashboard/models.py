@@ -70,6 +70,9 @@ class Kiosk(db.Model):
     refused_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     refused_message: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     refused_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The highest record the kiosk has written, as it said with its latest batch (None: a kiosk older than
+    # this says nothing): above high_seq, records of the shelter HQ has not received yet.  Migration 0022.
+    last_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class EventRecord(db.Model):

@@ -286,7 +286,11 @@ def _status() -> dict:
     return {"shelter_id": shelter, "shelter_name": store.shelter_name(shelter),
             "checked_in": len(store.checked_in(shelter)), "pending_events": store.pending(),
             "last_sync_at": store.last_sync_at(),
-            "hq_reachable": None if syncer is None else syncer.last_error is None,
+            # True once HQ has answered, False while the last try failed; None: not configured, or HQ has not
+            # answered yet since the kiosk started (not known: not "reachable").
+            "hq_reachable": None if syncer is None or syncer.last_error is None and not syncer.heard
+            else syncer.last_error is None,
+            "sync_configured": syncer is not None,
             "sync_error": None if syncer is None else syncer.last_error}
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import gzip
 import json
 import random
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,6 +21,12 @@ from dataclasses import dataclass
 from .store import KioskStore
 
 BATCH_SIZE = 500
+# A request that times out on a slow uplink halves the batch down to this many events (kiosk/sync.py
+# sync_once): at 8 KB/s, 500 events (~170 KB as JSON) never fit in the client's timeout, 20 do.
+MIN_BATCH = 20
+# Acknowledged batches in a row at the cut size before it grows back by a quarter: a link that just took
+# 100 events in time is not asked for 200 at once.
+GROW_AFTER = 4
 # HQ's refusals that name one record of the batch (its `index`).
 REFUSES_ONE_RECORD = ("invalid_event", "unknown_shelter")
 
@@ -40,11 +48,21 @@ class SyncError(Exception):
         self.code = code
         self.status = status   # HQ's HTTP status when it answered (UNREACHABLE: it answered, failing for now)
         self.pending: int | None = None
+        self.timed_out = False   # UNREACHABLE: nothing answered within the client's timeout
+        self.slow = False        # ...while sending a batch, which is made smaller for the next try
+
+    @classmethod
+    def too_slow(cls, exc: "SyncError") -> "SyncError":
+        slow = cls(cls.UNREACHABLE, exc.detail, exc.url)
+        slow.timed_out = slow.slow = True
+        return slow
 
     def __str__(self) -> str:
         text = {
             self.UNREACHABLE: (f"HQ at {self.url} answered but cannot take records now ({self.detail}); "
                                "the kiosk tries again by itself") if self.status else
+                              (f"the connection to HQ at {self.url} is too slow ({self.detail}); sending smaller "
+                               "batches") if self.slow else
                               f"HQ cannot be reached at {self.url} ({self.detail})",
             self.REFUSED: f"HQ refuses this kiosk's records: {self.detail} — call HQ; nothing is lost, "
                           "the records stay on this kiosk",
@@ -82,19 +100,29 @@ class SyncReport:
 
 
 class HQClient:
-    def __init__(self, hq_url: str, token: str, timeout: float = 15.0):
+    def __init__(self, hq_url: str, token: str, timeout: float = 15.0, gzip: bool = True):
         self.base = hq_url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.hq_time: dt.datetime | None = None   # the clock of the last answer (its Date header)
         self.batch_size = BATCH_SIZE              # halved when HQ answers 413, for every later round
+        # Halved when sending a batch times out (a slow uplink), grown back gently after successes; None:
+        # not cut.  Kept on the client, so for every later round of the running kiosk.
+        self.slow_size: int | None = None
+        self.slow_successes = 0
+        # The sync batch goes gzipped (JSON of events shrinks about 13 times) unless HQ said it takes no
+        # gzip: an HQ from before it answers 415 or cannot read the body (400).
+        self.gzip = gzip
 
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    def request(self, method: str, path: str, body: dict | None = None, compress: bool = False) -> tuple[int, dict]:
         """(HTTP status, HQ's JSON object).  Raises SyncError when nothing answers or what answers does
-        not speak HQ's JSON."""
+        not speak HQ's JSON.  `compress`: send the body gzipped."""
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        if data is not None and compress:
+            data = gzip.compress(data, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         self.hq_time = None
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
@@ -107,7 +135,11 @@ class HQClient:
                 raw = b""
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise SyncError(SyncError.UNREACHABLE, str(reason), self.base) from None
+            failure = SyncError(SyncError.UNREACHABLE, str(reason), self.base)
+            # Sending the body or waiting for the answer took longer than the timeout (urllib raises
+            # TimeoutError bare while reading, wrapped in URLError while connecting or sending).
+            failure.timed_out = isinstance(reason, TimeoutError)
+            raise failure from None
         try:
             payload = json.loads(raw or b"{}")
         except ValueError:
@@ -136,9 +168,10 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _ask(store: KioskStore, client: HQClient, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+def _ask(store: KioskStore, client: HQClient, method: str, path: str, body: dict | None = None,
+         compress: bool = False) -> tuple[int, dict]:
     """One request; HQ's clock is noted from every answer HQ gives, refusals included."""
-    status, answer = client.request(method, path, body)
+    status, answer = client.request(method, path, body, compress=compress)
     if status in (404, 405):   # HQ has these routes: whatever answered is something else
         raise SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} to {path}", client.base)
     if client.hq_time is not None and ("error" in answer or _is_int(answer.get("hlc"))):   # HQ's own words
@@ -156,20 +189,59 @@ def _held(store: KioskStore, acked: int) -> int:
     return acked
 
 
-def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None) -> SyncReport:
+def _batch_limit(client: HQClient) -> int:
+    return min(client.batch_size, client.slow_size or client.batch_size)
+
+
+def _too_slow(client: HQClient, exc: SyncError, sent: int) -> SyncError:
+    """Sending `sent` events timed out: a slow uplink (a congested mobile link) may never carry a batch
+    that large within the timeout, and would be sent the same batch forever.  Halve it, for this round's
+    next try and later rounds; at the floor it is HQ out of reach as before."""
+    if not exc.timed_out or exc.status or sent <= MIN_BATCH:
+        return exc
+    client.slow_size = max(MIN_BATCH, min(_batch_limit(client), sent) // 2)
+    client.slow_successes = 0
+    return SyncError.too_slow(exc)
+
+
+def _grow_back(client: HQClient, sent: int) -> None:
+    """After a few batches acknowledged at the cut size, a quarter larger, until it is not cut."""
+    if client.slow_size is None or sent < client.slow_size:
+        return
+    client.slow_successes += 1
+    if client.slow_successes >= GROW_AFTER:
+        client.slow_successes = 0
+        grown = client.slow_size + max(1, client.slow_size // 4)
+        client.slow_size = None if grown >= client.batch_size else grown
+
+
+def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None, progress=None) -> SyncReport:
     """One round: send everything pending (at least an empty batch, which tells this kiosk what HQ
-    holds), then refresh the shelter list when it is due.  Raises SyncError."""
+    holds), then refresh the shelter list when it is due.  Raises SyncError.  `progress(acked_seq,
+    pending)` is called for each batch HQ takes, before the kiosk writes it down: a catch-up of
+    thousands of records is many batches, and HQ answering is news long before the round ends."""
     if batch_size:
         client.batch_size = batch_size
     sent = 0
     rewound = False
     config_changed = False
+    gzip_doubted = False   # HQ could not read a gzipped batch: sent again plain to know if gzip was why
     before_refused: int | None = None   # how many records precede the one HQ refused, in this round's batch
     try:
         while True:
-            events = store.outbox(min(client.batch_size, before_refused or client.batch_size))
-            status, answer = _ask(store, client, "POST", "/api/v1/sync",
-                                  {"device_id": store.device_id, "events": events})
+            events = store.outbox(min(_batch_limit(client), before_refused or client.batch_size))
+            # last_seq: how many records this kiosk has written, so that HQ knows how many it has not
+            # received yet (a catch-up under way): its numbers for this shelter are not complete.
+            body = {"device_id": store.device_id, "events": events, "last_seq": store.last_seq}
+            try:
+                status, answer = _ask(store, client, "POST", "/api/v1/sync", body, compress=client.gzip)
+            except SyncError as exc:
+                raise _too_slow(client, exc, len(events)) from None
+            if client.gzip and status in (400, 415):
+                # 415: HQ takes no gzip.  400: an HQ from before gzip reads the body as JSON and fails.
+                client.gzip = False
+                gzip_doubted = status == 400
+                continue
             if status == 413 and len(events) > 1:
                 # HQ (or a proxy before it) takes smaller requests: halve, now and for later rounds.
                 client.batch_size = max(1, min(client.batch_size, len(events)) // 2)
@@ -196,6 +268,8 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                     before_refused = answer["index"]
                     continue
             if status != 200:
+                if gzip_doubted and status == 400:
+                    client.gzip = True   # plain JSON is refused too: the batch is what HQ cannot read
                 raise SyncError(SyncError.REFUSED, str(answer.get("message") or answer.get("error") or
                                                        f"HTTP {status}"), client.base, code=_code(answer))
             if not _is_int(answer.get("acked_seq")) or not _is_int(answer.get("hlc")):
@@ -205,12 +279,15 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 store.set_acked(acked)
                 rewound = True
                 continue
+            if progress is not None:
+                progress(acked, store.last_seq - acked)
             store.set_acked(acked)
             store.receive_hlc(answer["hlc"])
             before_refused = None   # the next batch runs into the refused record first, and stops there
             sent += answer.get("applied", 0) if _is_int(answer.get("applied")) else 0
             config_changed = answer.get("config_version") not in (None, store.config_version())
-            if not events or len(events) < client.batch_size and store.pending() == 0:
+            _grow_back(client, len(events))
+            if not events or len(events) < _batch_limit(client) and store.pending() == 0:
                 break
         if config_changed or store.config_due(CONFIG_EVERY_S):
             status, config = _ask(store, client, "GET", "/api/v1/kiosk/config")
@@ -231,7 +308,7 @@ def _state(exc: SyncError) -> tuple:
     """What a failure is, as the console tells it: its kind and HQ's reason, not the queue's length (it
     grows every round).  HQ out of reach is one state whatever the socket said this time."""
     if exc.kind == SyncError.UNREACHABLE:
-        return exc.kind, bool(exc.status)
+        return exc.kind, bool(exc.status), exc.slow
     return exc.kind, exc.detail
 
 
@@ -239,7 +316,7 @@ class BackgroundSync(threading.Thread):
     """Syncs every few seconds while HQ answers, backing off (with jitter) while it does not."""
 
     def __init__(self, db_path: str, client: HQClient, interval: float = 2.0, max_backoff: float = 60.0,
-                 say=None):
+                 say=None, progress_every: float = 30.0):
         super().__init__(daemon=True, name="kiosk-sync")
         self.db_path, self.client = db_path, client
         self.interval, self.max_backoff = interval, max_backoff
@@ -251,21 +328,27 @@ class BackgroundSync(threading.Thread):
         # a wrong token must not go unnoticed there while HQ refuses every round.
         self.say = say if callable(say) else None
         self._said: tuple | None = None
+        # Whether HQ has answered since the kiosk started: until then nobody knows if it is reachable.
+        self.heard = False
+        # A long catch-up is one round of many batches: the console hears how many are left this often.
+        self.progress_every = progress_every
+        self._progress_said: float | None = None
 
     def run(self) -> None:
         store = KioskStore(self.db_path)  # its own connection: sqlite objects stay in their thread
         delay = self.interval
         while not self.stopping.is_set():
             try:
-                report = sync_once(store, self.client)
-                self.failure, self.last_error = None, None
+                report = sync_once(store, self.client, progress=self._progress)
+                self.failure, self.last_error, self.heard = None, None, True
                 delay = self.interval
                 self._tell(("works",), f"sync with HQ at {self.client.base} works"
                            f"{' again' if self._said else ''}: HQ holds this kiosk's records up to "
                            f"{report.acked_seq}, {report.pending} waiting to be sent")
             except SyncError as exc:
                 self.failure, self.last_error = exc, str(exc)
-                delay = min(self.max_backoff, delay * 2) * random.uniform(0.8, 1.2)
+                # Too slow for the batch: the next try, smaller, comes soon; HQ out of reach: back off.
+                delay = self.interval if exc.slow else min(self.max_backoff, delay * 2) * random.uniform(0.8, 1.2)
                 self._tell(_state(exc), f"sync with HQ failed: {console_text(exc)}")
             except Exception as exc:  # keep syncing whatever one round hit
                 self.failure = SyncError(SyncError.FAILED, repr(exc))
@@ -276,16 +359,27 @@ class BackgroundSync(threading.Thread):
             self.wake.clear()
         store.close()
 
-    def _tell(self, state: tuple, text: str) -> None:
-        """Once per change of state, not once per round: the console is read by a person."""
-        if state == self._said:
-            return
-        self._said = state
+    def _progress(self, acked_seq: int, pending: int) -> None:
+        """HQ took a batch: it is reachable now, whatever the last round met, though the round goes on."""
+        self.failure, self.last_error, self.heard = None, None, True
+        now = time.monotonic()
+        if pending and (self._progress_said is None or now - self._progress_said >= self.progress_every):
+            self._progress_said = now
+            self._say(f"sending to HQ: {pending} left (HQ holds this kiosk's records up to {acked_seq})")
+
+    def _say(self, text: str) -> None:
         if self.say is not None:
             try:
                 self.say(text)
             except (OSError, ValueError):  # a closed or full console must not stop the sync
                 pass
+
+    def _tell(self, state: tuple, text: str) -> None:
+        """Once per change of state, not once per round: the console is read by a person."""
+        if state == self._said:
+            return
+        self._said = state
+        self._say(text)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -50,6 +50,9 @@ def _problem(failure) -> str:
     if failure.kind == failure.UNREACHABLE and getattr(failure, "status", 0):
         return t("HQ answered but cannot take the records now (%(reason)s). Nothing is lost: the records stay on "
                  "this kiosk, and it tries again by itself.", reason=failure.detail)
+    if failure.kind == failure.UNREACHABLE and getattr(failure, "slow", False):
+        return t("The connection to HQ is too slow (%(reason)s): the kiosk sends smaller batches. Nothing is lost: "
+                 "the records stay on this kiosk until HQ has them.", reason=failure.detail)
     if failure.kind == failure.UNREACHABLE:
         return t("HQ cannot be reached (%(reason)s). Nothing is lost: the records stay on this kiosk and are sent "
                  "when HQ answers.", reason=failure.detail)
@@ -84,8 +87,11 @@ def sync_state() -> dict:
                                    "here_name": store.shelter_name(_shelter()) or ""}
             if enrolled and enrolled != _shelter() else None,
             "configured": syncer is not None,
-            "reachable": None if syncer is None else failure is None,
-            "unreachable": failure is not None and failure.kind == failure.UNREACHABLE,
+            # None until HQ first answers (since the kiosk started), as well as when no HQ is configured.
+            "reachable": None if syncer is None or failure is None and not syncer.heard else failure is None,
+            "unreachable": failure is not None and failure.kind == failure.UNREACHABLE
+            and not getattr(failure, "slow", False),
+            "slow": failure is not None and getattr(failure, "slow", False),
             "problem": None if failure is None else _problem(failure)}
 
 
