@@ -87,8 +87,8 @@ def test_a_site_name_with_markup_stays_data_inside_the_maps_script(app):
         db.session.get(Shelter, "H001").name = name
         db.session.commit()
     page = app.test_client().get("/map").get_data(as_text=True)
-    sites_json = re.search(r"sites: (\{.*\})\n\}\);", page).group(1)
-    assert not set("<>&'") & set(sites_json)          # nothing the HTML parser could take for markup
+    sites_json, words_json = re.search(r"sites: (\{.*\}),\n  words: (\{.*\})\n\}\);", page).groups()
+    assert not set("<>&'") & set(sites_json + words_json)   # nothing the HTML parser could take for markup
     import json
     features = {f["properties"]["id"]: f["properties"] for f in json.loads(sites_json)["features"]}
     assert features["H001"]["name"] == name           # and the name reads back exactly
