@@ -92,3 +92,25 @@ def test_a_household_without_a_protected_member_is_answered_as_before(hq_app, hq
         answer = ask(hq_client, who["name"], who["birth_date"], "other", addr="10.2.0.1").get_json()
         assert answer["status"] == "answered" and answer["whereabouts"]["shelter_id"] == "H031"
     assert export(hq_app)[1] == 2
+
+
+# -- the kiosks' protection digests (api._protected) reach the household too ------------------------------
+
+
+def test_the_kiosk_configuration_changes_when_someone_joins_a_protected_household(hq_app, hq_client, enroll):
+    # The mother was protected first; her child checks in later at another kiosk.  The digests every kiosk
+    # holds must then cover the child, and the version change is what makes kiosks fetch them.
+    token = enroll("H031")
+    config = lambda: hq_client.get("/api/v1/kiosk/config", headers={"Authorization": f"Bearer {token}"}).get_json()
+    Kiosk(hq_client, token).send(("checkin", MOTHER, {"stay_type": "in_shelter"}, HOUSEHOLD),
+                                 ("consent", MOTHER, {"consent": "none", "never_disclose": True}, HOUSEHOLD))
+    mother_only = config()
+    Kiosk(hq_client, enroll("H001"), device="dev-a", shelter="H001").send(
+        ("checkin", CHILD, {"stay_type": "in_shelter"}, HOUSEHOLD))
+    with_child = config()
+    assert with_child["config_version"] != mother_only["config_version"]
+    assert set(mother_only["protected"]) < set(with_child["protected"])
+    # The neighbour's child, born the same day in another household, changes nothing.
+    Kiosk(hq_client, enroll("H001"), device="dev-b", shelter="H001").send(
+        ("checkin", NEIGHBOUR, {"stay_type": "in_shelter"}, "hh-fedcba9876543210"))
+    assert config()["config_version"] == with_child["config_version"]
