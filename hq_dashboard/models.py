@@ -96,7 +96,9 @@ class Person(db.Model):
     birth_date: Mapped[str] = mapped_column(String(10), index=True)  # safety inquiries look people up by it
     sex: Mapped[str] = mapped_column(String(8))
     address: Mapped[str] = mapped_column(String(200), default="")
-    household_id: Mapped[str] = mapped_column(String(64), default="")
+    # Indexed (migration 0023): the kiosks' protection digests cover a protected person's whole household,
+    # read with every sync (hq_dashboard.api._protected).
+    household_id: Mapped[str] = mapped_column(String(64), default="", index=True)
     # Name, birth date and sex are those of the latest event (info_order); kana, address and household
     # those of the latest event that gave one (each its own order), whatever order events arrive in
     # (hq_dashboard.merge, evac.corrections).  Orders are evac.events.order_key text.

@@ -103,8 +103,8 @@ def protected_identities(session: Session, birth_date: str | None = None,
     name form (kanji or kana) and birth date with it, and those records' other forms in turn; and, with
     `households`, everyone of a protected person's household (evac.disclosure.in_protected_household).
     `households` is the default when `birth_date` is given (the birth date's index finds the members);
-    for the whole city it takes a scan of every person (household_id has no index): the PFIF export asks
-    for it, the kiosks' digests read at every sync (api._protected) do not yet."""
+    for the whole city ix_persons_household_id finds them (the PFIF export, and the kiosks' digests read
+    at every sync: api._protected)."""
     if households is None:
         households = birth_date is not None
     protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)

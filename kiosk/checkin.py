@@ -284,7 +284,7 @@ def _status() -> dict:
     syncer = current_app.extensions.get("kiosk_sync")
     shelter = current_app.config["SHELTER_ID"]
     return {"shelter_id": shelter, "shelter_name": store.shelter_name(shelter),
-            "checked_in": len(store.checked_in(shelter)), "pending_events": store.pending(),
+            "checked_in": store.count_checked_in(shelter), "pending_events": store.pending(),
             "last_sync_at": store.last_sync_at(),
             # True once HQ has answered, False while the last try failed; None: not configured, or HQ has not
             # answered yet since the kiosk started (not known: not "reachable").

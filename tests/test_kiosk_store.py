@@ -288,3 +288,25 @@ def test_hqs_configuration_is_fetched_again_after_the_clock_was_set_back(kiosk_s
     with kiosk_store._write():
         kiosk_store._set_meta("config_at", tomorrow)
     assert kiosk_store.config_due(600)
+
+
+def test_the_status_counts_exactly_whom_the_roster_lists(tmp_path):
+    # /api/status counts with SQL (the roster of a large shelter is slow to build only to count it):
+    # after check-ins, a check-out and a transfer the count is the roster's, here and for every shelter.
+    from kiosk import create_app
+    db = tmp_path / "k.sqlite3"
+    client = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H001", "TESTING": True}).test_client()
+    store = KioskStore(db)
+    try:
+        assert store.count_checked_in("H001") == store.count_checked_in() == 0
+        store.check_in("H001", [TARO, HANAKO])
+        store.check_in("H001", [Person("駿河 一郎", "1990-01-01", "male", "")], stay_type="in_car")
+        store.check_in("H002", [Person("駿河 二郎", "1992-02-02", "male", "")])
+        store.check_out(TARO.name, TARO.birth_date, TARO.address)
+        store.transfer(HANAKO.name, HANAKO.birth_date, HANAKO.address, "H003")
+        counts = {s: store.count_checked_in(s) for s in ("H001", "H002", "H003", None)}
+        assert counts == {s: len(store.checked_in(s)) for s in counts}
+        assert counts == {"H001": 1, "H002": 1, "H003": 0, None: 2}   # she is on her way, not checked in yet
+        assert client.get("/api/status").get_json()["checked_in"] == counts["H001"]
+    finally:
+        store.close()

@@ -196,3 +196,21 @@ def test_the_protected_people_read_with_every_sync_have_their_own_index(hq_app):
             plan = " ".join(r[0] for r in db.session.execute(db.text("EXPLAIN " + sql)))
             db.session.rollback()
             assert "ix_persons_protected" in plan, plan
+
+
+def test_the_households_of_protected_people_are_found_by_their_own_index(hq_app):
+    """The kiosks' digests cover a protected person's household (api._protected): its members are found
+    through ix_persons_household_id (migration 0023), not a scan of every person at every sync."""
+    from sqlalchemy import select
+
+    from hq_dashboard.models import Person
+    with hq_app.app_context():
+        members = select(Person.birth_date).where(Person.household_id.in_(["hh-0123456789abcdef"]))
+        sql = str(members.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        if db.engine.dialect.name == "sqlite":
+            plan = " ".join(str(r) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql)))
+        else:
+            db.session.execute(db.text("SET enable_seqscan = off"))
+            plan = " ".join(r[0] for r in db.session.execute(db.text("EXPLAIN " + sql)))
+            db.session.rollback()
+        assert "ix_persons_household_id" in plan, plan

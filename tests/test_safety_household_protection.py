@@ -1,13 +1,16 @@
 """災対法 §86-15: protection (never disclose) covers the protected person's household, the family who fled
 with them.  An inquiry about a child of a protected mother is answered as about someone unknown, whatever
 the child's consent; the PFIF export leaves the child out (withdrawing what it published); the IC lookup
-answers as for a card nobody linked.  Decided at the moment of answering: a member protected later also
-protects those registered before.  Real HQ app and database (SQLite and PostgreSQL), real sync batches."""
+answers as for a card nobody linked; after its next sync, no kiosk shows the child behind the household's
+QR any more than the mother (HQ's protection digests).  Decided at the moment of answering: a member
+protected later also protects those registered before.  Real HQ app and database (SQLite and
+PostgreSQL), real sync batches."""
 from __future__ import annotations
 
 from evac import pfif
 from evac.hlc import pack
 from tests.test_safety_review_fixes import ask, check, export
+from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture: HQ over real HTTP in a thread)
 
 HOUSEHOLD = "hh-0123456789abcdef"
 MOTHER = {"name": "保護 母子", "name_kana": "ホゴ ボシ", "birth_date": "1988-08-08", "sex": "female",
@@ -92,3 +95,71 @@ def test_a_household_without_a_protected_member_is_answered_as_before(hq_app, hq
         answer = ask(hq_client, who["name"], who["birth_date"], "other", addr="10.2.0.1").get_json()
         assert answer["status"] == "answered" and answer["whereabouts"]["shelter_id"] == "H031"
     assert export(hq_app)[1] == 2
+
+
+# -- the kiosks' protection digests (api._protected) reach the household too ------------------------------
+
+HOME = {"address": "焼津市保護町1-1", "consent": "public", "members": [
+    {"name": MOTHER["name"], "name_kana": MOTHER["name_kana"], "birth_date": MOTHER["birth_date"], "sex": "female"},
+    {"name": CHILD["name"], "birth_date": CHILD["birth_date"], "sex": "male"}]}
+EVERYONE = {"stay_type": "in_shelter", "disclosure": "none"}
+
+
+def test_after_its_next_sync_a_kiosk_never_shows_the_household_of_someone_protected(hq_app, hq_client, enroll, serve,
+                                                                                     tmp_path):
+    # Real HTTP between the kiosk's sync and HQ; the household's QR issued by HQ, scanned at the evacuee screen.
+    from kiosk import create_app
+    from kiosk.store import KioskStore
+    from kiosk.sync import HQClient, sync_once
+    hq = serve(hq_app)
+    registered = hq_client.post("/api/v1/prereg", json=HOME)
+    assert registered.status_code == 201, registered.get_json()
+    qr = registered.get_json()["qr"]
+    db = tmp_path / "kiosk.sqlite3"
+    screen = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True}).test_client()
+    store, link = KioskStore(db), HQClient(hq.url, enroll("H031"))
+    try:
+        sync_once(store, link)   # HQ's QR keys
+        shown = screen.post("/screen/qr?lang=en", json={"qr": qr}).get_json()
+        assert screen.post("/screen/checkin?lang=en", json={"token": shown["token"], "present": [0, 1],
+                                                            "needs": [[], []], **EVERYONE}).status_code == 201
+        sync_once(store, link)
+        # The lead protects the mother at this kiosk; the kiosk alone knows only her to be protected.
+        store.set_consent("H031", MOTHER["name"], MOTHER["birth_date"], HOME["address"],
+                          {"consent": "none", "never_disclose": True})
+        version = store.config_version()
+        sync_once(store, link)
+        assert store.config_version() != version   # HQ's answer said its configuration changed: fetched at once
+        # Whoever holds the household's QR sees neither of them here, and can check neither in nor out.
+        before = store.last_seq
+        shown = screen.post("/screen/qr?lang=en", json={"qr": qr}).get_json()
+        assert [(p["name"], p["here"]) for p in shown["persons"]] == [(MOTHER["name"], False), (CHILD["name"], False)]
+        left = screen.post("/screen/leave?lang=en", json={"token": shown["token"], "present": [1]})
+        assert left.status_code == 422
+        assert left.get_json()["errors"] == {"present": "Only people checked in at this shelter can leave here."}
+        again = screen.post("/screen/checkin?lang=en", json={"token": shown["token"], "present": [1], "needs": [[]],
+                                                             **EVERYONE})
+        assert again.status_code == 422
+        assert again.get_json()["errors"] == {"form": "This could not be saved. Please ask staff."}
+        assert store.last_seq == before
+    finally:
+        store.close()
+
+
+def test_the_kiosk_configuration_changes_when_someone_joins_a_protected_household(hq_app, hq_client, enroll):
+    # The mother was protected first; her child checks in later at another kiosk.  The digests every kiosk
+    # holds must then cover the child, and the version change is what makes kiosks fetch them.
+    token = enroll("H031")
+    config = lambda: hq_client.get("/api/v1/kiosk/config", headers={"Authorization": f"Bearer {token}"}).get_json()
+    Kiosk(hq_client, token).send(("checkin", MOTHER, {"stay_type": "in_shelter"}, HOUSEHOLD),
+                                 ("consent", MOTHER, {"consent": "none", "never_disclose": True}, HOUSEHOLD))
+    mother_only = config()
+    Kiosk(hq_client, enroll("H001"), device="dev-a", shelter="H001").send(
+        ("checkin", CHILD, {"stay_type": "in_shelter"}, HOUSEHOLD))
+    with_child = config()
+    assert with_child["config_version"] != mother_only["config_version"]
+    assert set(mother_only["protected"]) < set(with_child["protected"])
+    # The neighbour's child, born the same day in another household, changes nothing.
+    Kiosk(hq_client, enroll("H001"), device="dev-b", shelter="H001").send(
+        ("checkin", NEIGHBOUR, {"stay_type": "in_shelter"}, "hh-fedcba9876543210"))
+    assert config()["config_version"] == with_child["config_version"]
