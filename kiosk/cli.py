@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sqlite3
@@ -88,24 +89,23 @@ class DamagedKiosk(CommandError):
 def _store(path: str, may_create: bool = False) -> KioskStore:
     """The kiosk's database, refused in words if --db names a typo, another kind of file or one
     SQLite cannot open.  Only the commands that start a kiosk may make a new file."""
-    try:
+    with _opening(path, "open"):
         dbfiles.check(path, dbfiles.KIOSK, may_create, "`evac kiosk serve` or `evac kiosk checkin`")
         return KioskStore(path)
-    except dbfiles.DamagedDatabase:
-        raise DamagedKiosk(path) from None
-    except dbfiles.DatabaseFileError as exc:
-        raise CommandError(str(exc)) from None
-    except (sqlite3.Error, OSError) as exc:
-        if isinstance(exc, sqlite3.Error) and disk_failure.cause(exc) == disk_failure.DAMAGED:
-            raise DamagedKiosk(path) from None
-        raise CommandError(f"cannot open the kiosk database at {path}: {dbfiles.in_words(exc, path)}") from None
 
 
 def _read_store(path: str) -> KioskStore:
     """The kiosk's database for reading only: also from a disk that became read-only."""
-    try:
+    with _opening(path, "read"):
         dbfiles.check(path, dbfiles.KIOSK, False, "`evac kiosk serve`", read_only=True)
         return KioskStore.read_only(path)
+
+
+@contextlib.contextmanager
+def _opening(path: str, verb: str):
+    """What opening the kiosk's database can meet, said as one line for the operator."""
+    try:
+        yield
     except dbfiles.DamagedDatabase:
         raise DamagedKiosk(path) from None
     except dbfiles.DatabaseFileError as exc:
@@ -113,7 +113,7 @@ def _read_store(path: str) -> KioskStore:
     except (sqlite3.Error, OSError) as exc:
         if isinstance(exc, sqlite3.Error) and disk_failure.cause(exc) == disk_failure.DAMAGED:
             raise DamagedKiosk(path) from None
-        raise CommandError(f"cannot read the kiosk database at {path}: {dbfiles.in_words(exc, path)}") from None
+        raise CommandError(f"cannot {verb} the kiosk database at {path}: {dbfiles.in_words(exc, path)}") from None
 
 
 @_refusals_said
