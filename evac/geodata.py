@@ -10,6 +10,7 @@ can be flagged only where the water is deep enough to matter (see `sites_in_haza
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -136,11 +137,20 @@ def _labelled(frame: gpd.GeoDataFrame, label_columns: tuple[str, ...]) -> gpd.Ge
     return out
 
 
-@lru_cache(maxsize=4)
+_LOADING = threading.Lock()
+
+
 def load_city_layers(data_dir: Path | str | None = None) -> tuple[Layer, ...]:
     """The boundary, the district layers and the two hazard layers of Yaizu's open data.
 
-    Cached: the shapefiles are read and reprojected once per process."""
+    Cached: the shapefiles are read and reprojected once per process.  One reader at a time, so that
+    HQ's warm-up and its first visitor, arriving together, do not both read them."""
+    with _LOADING:
+        return _load_city_layers(data_dir)
+
+
+@lru_cache(maxsize=4)
+def _load_city_layers(data_dir: Path | str | None) -> tuple[Layer, ...]:
     base = Path(data_dir) if data_dir is not None else default_data_dir()
     layers = []
     for key, title, group, rel, label_columns, disasters in _CITY_LAYERS:

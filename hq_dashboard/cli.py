@@ -140,8 +140,7 @@ def serve(args: argparse.Namespace) -> int:
     made: list[Path] = []
     app = _app(args.db, create=True, made=made,
                config={} if args.trusted_proxies is None else {"TRUSTED_PROXIES": args.trusted_proxies})
-    from .map_page import warm_up
-    warm_up(app)
+    from .map_page import warm_up_beside
     from evac.cli import CommandError, listen_error
 
     from . import secret_key_path
@@ -162,6 +161,7 @@ def serve(args: argparse.Namespace) -> int:
         _remove(made, app)
         kept = f"; the new database {made[0]} was not kept" if made else ""
         raise CommandError(listen_error(args.host, args.port, exc) + kept, 1) from None
+    warm_up_beside(app)
     print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
           file=sys.stderr, flush=True)
     server.run()

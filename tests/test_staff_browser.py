@@ -4,6 +4,7 @@ as the lead, export; screenshots in test-artifacts/staff/; no request leaves the
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -223,8 +224,10 @@ def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
     assert page.locator("meta[http-equiv=refresh]").count() == 0
 
     # Touched after the idle time: the guard sends it to the log-in page too.  The page's own timer is
-    # held still (Playwright's clock), so that on a slow machine it cannot log out first.
+    # held still (Playwright's clock, paused: installed, it would run on in real time), so that on a slow
+    # machine its reload cannot log the tablet out while the click is on its way.
     page.clock.install()
+    page.clock.pause_at(time.time() + 1)
     log_in(page, kiosk.url, "sato")
     assert page.url == kiosk.url + "/staff/"
     page.wait_for_timeout(2500)  # the tablet lies unused, past the server's idle limit
