@@ -51,16 +51,61 @@ def pg_base():
     return base
 
 
+def _prepared_hq_database(url: str) -> None:
+    """Migrate and seed an HQ database as HQ's start does, less the IC token key: every test's HQ
+    derives its own from its own secret key, as a new HQ does."""
+    from sqlalchemy import delete
+
+    from hq_dashboard import create_app, prepare_database
+    from hq_dashboard.api import IC_TOKEN_KEY
+    from hq_dashboard.db import db
+    from hq_dashboard.models import HQMeta
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    prepare_database(app)
+    with app.app_context():
+        db.session.execute(delete(HQMeta).where(HQMeta.name == IC_TOKEN_KEY))
+        db.session.commit()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def hq_template_sqlite(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("hq-template") / "hq.sqlite3"
+    _prepared_hq_database(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def hq_template_postgresql(pg_base) -> str:
+    from tests.postgres import create_database
+    name = f"evac_template_{uuid.uuid4().hex[:8]}"
+    _prepared_hq_database(create_database(pg_base, name))
+    return name
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hq_db_url(request, tmp_path):
-    """The same HQ tests run against both databases HQ supports."""
+    """The same HQ tests run against both databases HQ supports.  Empty, except under hq_app: HQ's app
+    then starts from a copy of a database migrated and seeded once per run (0.06 s against 0.45 s on
+    PostgreSQL for each test), and prepare_database finds it up to date."""
+    prepared = "hq_app" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+        path = tmp_path / "hq.sqlite3"
+        if prepared:
+            import sqlite3
+            template = request.getfixturevalue("hq_template_sqlite")
+            source, copy = sqlite3.connect(template), sqlite3.connect(path)
+            try:
+                source.backup(copy)
+            finally:
+                source.close()
+                copy.close()
+        yield f"sqlite:///{path}"
         return
     from tests.postgres import create_database, drop_database
     base = request.getfixturevalue("pg_base")
     name = f"evac_{uuid.uuid4().hex[:12]}"
-    url = create_database(base, name)
+    url = create_database(base, name, request.getfixturevalue("hq_template_postgresql") if prepared else "template0")
     yield url
     from hq_dashboard.db import db
     try:

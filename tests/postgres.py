@@ -206,12 +206,14 @@ def _connect(base_url: str, dbname: str, autocommit: bool = True):
     return psycopg.connect(dbname=dbname, autocommit=autocommit, connect_timeout=10, **kwargs)
 
 
-def create_database(base_url: str, name: str) -> str:
-    """Create an empty database `name` (dropping any old one) and return its full URL."""
+def create_database(base_url: str, name: str, template: str = "template0") -> str:
+    """Create database `name` (dropping any old one), empty or as a copy of `template`, and return its
+    full URL.  A template must have no open connection while it is copied."""
     from psycopg import sql
     drop_database(base_url, name)
     with _connect(base_url, "postgres") as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(template)))
     return base_url + name
 
 
