@@ -21,7 +21,12 @@ _SEPARATOR = "(?>\\s*(?:[\\-‐‑‒–—―−ー_.,/・、。:()]\\s*){0,3})
 # of digits (〒425-0000 1234 5678 9018) is not hidden by a match that began at the group before it.
 _CANDIDATE = re.compile(f"(?<![0-9])(?=((?:[0-9]{_SEPARATOR}){{11}}[0-9])(?![0-9]))")
 _NOT_DIGIT = re.compile("[^0-9]")
-_DECIMAL = re.compile(r"\d")   # any script's decimal digit (category Nd), as str.isdecimal
+# Kanji numerals written digit by digit, as the number is read out (一二三四 五六七八 九〇一八), and the
+# formal 壱弐参 of documents.  Not 十百千: a twelve-digit number is never written with place values.
+_KANJI_DIGITS = {"〇": "0", "零": "0", "一": "1", "壱": "1", "二": "2", "弐": "2", "三": "3", "参": "3", "四": "4",
+                 "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+# Any script's decimal digit (category Nd, as str.isdecimal) or a kanji numeral.
+_DECIMAL = re.compile(f"[\\d{''.join(_KANJI_DIGITS)}]")
 # hh:mm inside twelve digits is a date and time a staff note gives (2026/11/26 14:30), not the number.
 _CLOCK = re.compile("(?<![0-9])[0-9]{1,2}\\s*:\\s*[0-9]{2}(?![0-9])")
 _ASCII_DIGITS = "0123456789"
@@ -40,9 +45,9 @@ def is_individual_number(digits: str) -> bool:
 
 
 def _plain(text: str) -> str:
-    """Digits of any script as 0-9, without format characters (category Cf) between them."""
-    return "".join(str(unicodedata.decimal(c)) if c.isdecimal()
-                   else "" if unicodedata.category(c) == "Cf" else c for c in text)
+    """Digits of any script and kanji numerals as 0-9, without format characters (category Cf) between them."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else _KANJI_DIGITS.get(c)
+                   or ("" if unicodedata.category(c) == "Cf" else c) for c in text)
 
 
 def _phone(digits: str, before: str) -> bool:
@@ -54,7 +59,8 @@ def _phone(digits: str, before: str) -> bool:
 
 
 def contains_individual_number(text: str, phones: bool = False) -> bool:
-    """Whether `text` holds twelve digits that are a valid Individual Number, in any script's digits.
+    """Whether `text` holds twelve digits that are a valid Individual Number, in any script's digits or
+    in kanji numerals.
     `phones`: the text may hold phone numbers (a contact): twelve digits written as a phone number
     (see _phone) are taken for one."""
     text = unicodedata.normalize("NFKC", text)

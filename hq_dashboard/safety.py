@@ -251,20 +251,23 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
 
 
 def waiting_for_review(session: Session, client: str) -> int:
-    """How many inquiries from this client address wait in staff's review queue now."""
+    """How many inquiries from this client network (limits.client_network) wait in staff's review queue now."""
     return session.execute(select(func.count()).select_from(InquiryRow).where(
         InquiryRow.client == client[:64], InquiryRow.status == "pending_review")).scalar_one()
 
 
 def receive_inquiry(session: Session, raw: object, client: str,
                     may_try_code: Callable[[Inquiry], bool] | None = None,
-                    waiting_cap: int | None = None) -> Received:
+                    waiting_cap: int | None = None, network: str | None = None) -> Received:
     """As receive, also saying whether a family code was given that opened the person's family consent.
     `may_try_code` counts a family code against its person's budget before it is compared; over it, the
     code is not compared and the inquiry waits for staff like one without a code (a family is never
     turned away).  `waiting_cap`: an inquiry that would wait for staff while `waiting_cap` others from
-    the same client address already wait raises TooManyWaiting and nothing is kept (one answered at
-    once, by consent, is still answered: it adds nothing to staff's queue)."""
+    the same client network already wait raises TooManyWaiting and nothing is kept (one answered at
+    once, by consent, is still answered: it adds nothing to staff's queue).  `network`: what the cap
+    counts by (limits.client_network: an IPv6 address's /64), the client's address when not given; the
+    audit keeps the address itself."""
+    network = client if network is None else network
     inquiry = parse_inquiry(raw)
     unchecked = bool(inquiry.family_code) and may_try_code is not None and not may_try_code(inquiry)
     if unchecked:
@@ -279,15 +282,15 @@ def receive_inquiry(session: Session, raw: object, client: str,
     session.rollback()
     with one_writer(session.get_bind()):
         if answer.pending_review and waiting_cap is not None:
-            _one_client_at_a_time(session, client)
-            waiting = waiting_for_review(session, client)
+            _one_client_at_a_time(session, network)
+            waiting = waiting_for_review(session, network)
             if waiting >= waiting_cap:
                 session.rollback()
                 raise TooManyWaiting(waiting)
         code_hash = family_code_hash(session, inquiry.family_code) if inquiry.family_code else None
         row = InquiryRow(
             id=secrets.token_hex(6).upper(), access_hash=hashlib.sha256(key.encode()).hexdigest(), created_at=_now(),
-            client=client[:64], inquirer_name=inquiry.inquirer_name, inquirer_address=inquiry.inquirer_address,
+            client=network[:64], inquirer_name=inquiry.inquirer_name, inquirer_address=inquiry.inquirer_address,
             inquirer_contact=inquiry.inquirer_contact, relationship=inquiry.relationship, reason=inquiry.reason,
             sought_name=inquiry.sought_name, sought_birth_date=inquiry.sought_birth_date,
             sought_address=inquiry.sought_address, family_code_given=bool(inquiry.family_code) or unchecked,

@@ -23,7 +23,7 @@ from evac.identity import normalize_name
 
 from . import notify, safety
 from .db import db
-from .limits import limiter
+from .limits import client_network, limiter
 
 bp = Blueprint("safety_api", __name__, url_prefix="/api/v1/safety")
 
@@ -61,7 +61,7 @@ def per_person_family_codes() -> str:
 
 
 def client_and(person_key: str) -> str:
-    return f"{request.remote_addr or ''}|{person_key}"
+    return f"{client_network()}|{person_key}"
 
 
 def received(response) -> bool:
@@ -148,7 +148,8 @@ def create_inquiry():
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry must be a JSON object",
                         "fields": {"inquiry": "the inquiry must be a JSON object"}}), 400
     try:
-        got = safety.receive_inquiry(db.session, body, request.remote_addr or "", may_try_family_code, waiting_cap())
+        got = safety.receive_inquiry(db.session, body, request.remote_addr or "", may_try_family_code, waiting_cap(),
+                                     client_network())
     except safety.InvalidInquiry as exc:
         return jsonify({"error": "invalid_inquiry", "message": "the inquiry is not complete or not valid",
                         "fields": exc.errors}), 422

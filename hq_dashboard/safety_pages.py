@@ -17,7 +17,7 @@ from evac.events import FAMILY_CODE_LEN
 from . import form_errors, safety, self_report
 from .dashboard import jst
 from .db import db
-from .limits import limiter
+from .limits import client_network, limiter
 from .safety_api import (
     client_and, may_try_family_code, per_client_and_person, person_sought_key, received, refused_as_waiting,
     settle_family_code, waiting_cap,
@@ -138,7 +138,7 @@ def form():
 def submit():
     try:
         got = safety.receive_inquiry(db.session, _inquiry_from_form(request.form), request.remote_addr or "",
-                                     may_try_family_code, waiting_cap())
+                                     may_try_family_code, waiting_cap(), client_network())
     except safety.InvalidInquiry as exc:
         return inquiry_page(request.form, form_errors.translate_all(exc.errors)), 422
     except safety.TooManyWaiting as exc:

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS roster (
     address TEXT NOT NULL, prereg_id TEXT NOT NULL, household_id TEXT NOT NULL,
     state TEXT NOT NULL, shelter_id TEXT, stay_type TEXT, last_seq INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS ix_roster_household ON roster(household_id);
 CREATE TABLE IF NOT EXISTS shelters (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, capacity INTEGER
 );
@@ -87,7 +88,7 @@ CREATE VIEW IF NOT EXISTS written_events AS
 """
 
 
-_SCHEMA_TABLES = set(re.findall(r"CREATE (?:TABLE|VIEW) IF NOT EXISTS (\w+)", SCHEMA))
+_SCHEMA_TABLES = set(re.findall(r"CREATE (?:TABLE|VIEW|INDEX) IF NOT EXISTS (\w+)", SCHEMA))
 
 
 def moved_on(moved: dict[str, str], old_key: str, new_key: str) -> dict[str, str]:
@@ -220,7 +221,7 @@ class KioskStore:
     def _initialised(self) -> bool:
         # A read, so that opening the store for each request takes no write lock.
         # A database from before a table was added gets it added here.
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view', 'index')")}
         return _SCHEMA_TABLES <= tables and self._meta("device_id") is not None and bool(self.shelter_ids())
 
     def _initialise(self) -> None:
@@ -523,10 +524,16 @@ class KioskStore:
                 continue   # a record no person can be read from: left out of the pages, the kiosk still opens
 
     def is_protected(self, name: str, birth_date: str, address: str, name_kana: str = "") -> bool:
-        """Never-disclose: set on this kiosk for this person, or (as HQ last said) anywhere for anyone
-        sharing a name form, in kanji or kana, and the birth date with them."""
+        """Never-disclose: set on this kiosk for this person, or for someone of their household here (the
+        children, the parent who fled with the victim: as HQ decides, before the next sync says so), or
+        (as HQ last said, protected households' members included) anywhere for anyone sharing a name
+        form, in kanji or kana, and the birth date with them."""
         key = self.current_key(person_key(name, birth_date, address))
         if self.db.execute("SELECT 1 FROM protected WHERE person_key = ?", (key,)).fetchone() is not None:
+            return True
+        if self.db.execute("SELECT 1 FROM roster AS me JOIN roster AS member ON member.household_id = me.household_id"
+                           " JOIN protected ON protected.person_key = member.person_key"
+                           " WHERE me.person_key = ? AND me.household_id != '' LIMIT 1", (key,)).fetchone():
             return True
         key_hex = self._meta("ic_token_key")
         if not key_hex or self.db.execute("SELECT 1 FROM protected_forms LIMIT 1").fetchone() is None:

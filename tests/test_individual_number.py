@@ -26,7 +26,9 @@ def test_found_however_it_is_written(text):
 
 
 @pytest.mark.parametrize("text", ["090-1234-5678", "+81 90 1234 5678", "藤守1234-5", "焼津市本町5-9-1 101号",
-                                  "1234567890180", "sakura7", "123456789012"])
+                                  "1234567890180", "sakura7", "123456789012",
+                                  # kanji numerals with place values, as addresses and names have them
+                                  "焼津市本町三丁目四番五号", "一二三 四郎", "千二百三十四万五千六百七十八", "一二三四五六七八九〇一二"])
 def test_other_numbers_pass(text):
     assert not contains_individual_number(text)
 
@@ -99,6 +101,7 @@ SEPARATORS = st.one_of(
               st.text(alphabet=" \u3000", max_size=3),
               st.lists(st.sampled_from(list("-‐−ー－_.,/・、。:()（）：")), min_size=1, max_size=3),
               st.text(alphabet=" \u3000", max_size=3)))
+KANJI = "〇一二三四五六七八九"                                                   # read out digit by digit
 FORMAT_CHARS = st.text(alphabet="\u200b\u00ad\u200c\u2060\ufeff", max_size=2)    # category Cf: unseen
 WORDS = st.text(alphabet="焼津市本町あいうカナ様番号はです。 abc", max_size=12)
 
@@ -111,7 +114,8 @@ def disguised_numbers(draw):
     for i, digit in enumerate(number):
         if i and i % 4 == 0:
             written.append(draw(SEPARATORS))
-        written.append(chr(ord(draw(st.sampled_from(SCRIPTS))) + int(digit)) + draw(FORMAT_CHARS))
+        script = draw(st.sampled_from([*SCRIPTS, KANJI]))
+        written.append((script[int(digit)] if script == KANJI else chr(ord(script) + int(digit))) + draw(FORMAT_CHARS))
     # Another group of digits right before it (a postal code, a phone), as a match that began there
     # would hide it.
     before = draw(WORDS) + draw(st.sampled_from(["", "〒425-0000 ", "0000 ", "1234 5678 ", "054-626-1111 "]))
@@ -127,7 +131,8 @@ def test_a_valid_number_in_any_disguise_inside_text_is_found(text):
                                   "1234 -- 5678 -- 9018", "1234:5678:9018", "1234、5678、9018", "1234。5678。9018",
                                   "(1234)5678-9018", "1\u200b2\u200b3\u200b4\u200b5\u200b6\u200b7\u200b8\u200b9\u200b0\u200b18",
                                   "1234\u00ad5678\u00ad9018", "〒425-0000 1234 5678 9018", "0000 1234 5678 9018",
-                                  "123456٧٨٩٠١٨"])
+                                  "123456٧٨٩٠١٨", "一二三四五六七八九〇一八", "一二三四 五六七八 九〇一八",
+                                  "番号は壱弐参四・五六七八・九零壱八です", "12345六七八九〇18"])
 def test_the_disguises_the_review_found_are_found(text):
     assert contains_individual_number(text) and contains_individual_number(text, phones=True)
     assert looks_like_individual_number_not_phone(text)
@@ -136,7 +141,8 @@ def test_the_disguises_the_review_found_are_found(text):
 @given(st.text())
 def test_a_text_with_fewer_than_twelve_digits_never_holds_the_number(text):
     import unicodedata
-    assume(sum(c.isdecimal() for c in unicodedata.normalize("NFKC", text)) < 12)
+    from evac.individual_number import _KANJI_DIGITS
+    assume(sum(c.isdecimal() or c in _KANJI_DIGITS for c in unicodedata.normalize("NFKC", text)) < 12)
     assert not contains_individual_number(text) and not contains_individual_number(text, phones=True)
 
 

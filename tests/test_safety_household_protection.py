@@ -124,7 +124,7 @@ def test_after_its_next_sync_a_kiosk_never_shows_the_household_of_someone_protec
         assert screen.post("/screen/checkin?lang=en", json={"token": shown["token"], "present": [0, 1],
                                                             "needs": [[], []], **EVERYONE}).status_code == 201
         sync_once(store, link)
-        # The lead protects the mother at this kiosk; the kiosk alone knows only her to be protected.
+        # The lead protects the mother at this kiosk, which then hears HQ's protected households.
         store.set_consent("H031", MOTHER["name"], MOTHER["birth_date"], HOME["address"],
                           {"consent": "none", "never_disclose": True})
         version = store.config_version()

@@ -5,6 +5,7 @@
    person (answered as someone unknown, it must not be told apart by the budget either).
 2. One client address may have only SAFETY_WAITING_PER_CLIENT inquiries waiting for staff at once:
    beyond that an inquiry that would wait is refused, said in the page's language, and nothing is kept.
+3. An IPv6 client counts by its /64, for the rates and the cap alike; the audit keeps its address.
 
 Real HQ app and database (SQLite and PostgreSQL); people arrive through the real sync API, inquiries
 through the real JSON API and the real page."""
@@ -198,3 +199,23 @@ def test_the_cap_is_a_setting_and_a_wrong_one_stops_hq_starting(monkeypatch):
     for wrong in (0, "many", -3, True):
         with pytest.raises(SettingError, match="SAFETY_WAITING_PER_CLIENT"):
             create_app({**base, "SAFETY_WAITING_PER_CLIENT": wrong})
+
+
+# 3. IPv6: a phone or a home has a whole /64 and may take a new address in it for every request.
+
+def test_an_ipv6_client_is_counted_by_its_64_for_the_rate_and_the_cap(hq_app, hq_client):
+    hq_app.config.update(SAFETY_RATE_PER_CLIENT="3 per minute", SAFETY_WAITING_PER_CLIENT=2)
+    home = [f"2001:db8:1234:5678::{i:x}" for i in range(1, 9)]
+    answers = [ask(hq_client, name, "1990-01-01", addr=addr) for name, addr in zip(UNKNOWN, home[:3])]
+    assert [a.status_code for a in answers] == [201, 201, 429]        # the cap: two waiting from the /64
+    assert answers[2].get_json()["error"] == "too_many_waiting"
+    limited = ask(hq_client, UNKNOWN[3], "1990-01-01", addr=home[3])   # the rate: 3 a minute from the /64
+    assert limited.status_code == 429 and limited.get_json()["error"] == "rate_limited"
+    # The next /64 (another home) and an IPv4 client written as IPv6 (::ffff:a.b.c.d) are others.
+    assert ask(hq_client, UNKNOWN[4], "1990-01-01", addr="2001:db8:1234:5679::1").status_code == 201
+    assert ask(hq_client, UNKNOWN[5], "1990-01-01", addr="::ffff:192.0.2.7").status_code == 201
+    with hq_app.app_context():
+        waiting = dict(db.session.execute(select(Inquiry.client, func.count()).group_by(Inquiry.client)).all())
+        assert waiting == {"2001:db8:1234:5678::/64": 2, "2001:db8:1234:5679::/64": 1, "192.0.2.7": 1}
+    # The audit keeps the address itself, not the network.
+    assert [d["client"] for d in received_details(hq_app)][:2] == home[:2]

@@ -33,7 +33,9 @@ def test_a_household_qr_never_shows_checks_out_or_moves_a_protected_member(kiosk
     before = kiosk.store.last_seq
     # whoever holds the QR (in DV, often the abuser) scans it at the shelter she is in
     body = kiosk.post("/screen/qr?lang=en", json={"qr": sign(FAMILY, KEY)}).get_json()
-    assert [(p["name"], p["here"]) for p in body["persons"]] == [("焼津 太郎", True), ("焼津 花子", False)]
+    # Her household with her (as HQ protects it, and every kiosk after its next sync): this kiosk alone
+    # already knows them to be one household.
+    assert [(p["name"], p["here"]) for p in body["persons"]] == [("焼津 太郎", False), ("焼津 花子", False)]
     # she cannot be checked out or moved on: the same words as for anyone who is not here
     for extra in ({}, {"to_shelter_id": "H001"}):
         resp = kiosk.post("/screen/leave?lang=en", json={"token": body["token"], "present": [1], **extra})
@@ -45,10 +47,10 @@ def test_a_household_qr_never_shows_checks_out_or_moves_a_protected_member(kiosk
     resp = kiosk.post("/screen/checkin?lang=en", json={"token": body["token"], "present": [1], "needs": [[]], **CHECKIN})
     assert resp.status_code == 422
     assert resp.get_json()["errors"] == {"form": "This could not be saved. Please ask staff."}
-    assert kiosk.store.last_seq == before
-    # the others of the household still can
+    # nor can the others of her household: staff check them out
     resp = kiosk.post("/screen/leave?lang=en", json={"token": body["token"], "present": [0]})
-    assert resp.status_code == 201 and resp.get_json()["names"] == ["焼津 太郎"]
+    assert resp.status_code == 422
+    assert kiosk.store.last_seq == before
 
 
 def test_a_protected_person_not_checked_in_anywhere_is_not_checked_in_from_a_qr(kiosk):
@@ -428,3 +430,49 @@ def test_a_protected_holders_ic_card_is_answered_as_no_ones_and_writes_nothing(i
     finally:
         card.stop()
     assert store.last_seq == before   # she stays checked in; nothing was written
+
+
+def test_the_household_of_someone_protected_at_this_kiosk_is_protected_before_any_sync(in_background, tmp_path):
+    # The lead protects a man on a kiosk that has not heard from HQ since: his wife, checked in with him as
+    # one household, is protected at once (HQ protects the household; the kiosk must not wait for
+    # its next sync to learn it).  Her IC card is answered as no one's; a neighbour is not protected.
+    pytest.importorskip("nfc")
+    from evac.events import Person
+    from evac.ictoken import ic_token
+    from kiosk import create_app
+    from kiosk.card_emulator import NfcUdpFelica
+    from kiosk.store import KioskStore
+    from tests.conftest import free_udp_port
+    protected, wife = FAMILY.members
+    neighbour = Person("小川 次郎", "1960-03-03", "male", "焼津市小川3-3")
+    idm = bytes.fromhex("0114B3A1C2D3E4F7")
+    device = f"udp:127.0.0.1:{free_udp_port()}"
+    db = tmp_path / "kiosk.sqlite3"
+    client = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True, "NFC_DEVICE": device,
+                         "CARD_WAIT": 5}).test_client()
+    store = KioskStore(db)
+    store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in store.shelter_list()],
+                        "ic_token_key": "ab" * 32})
+    store.check_in("H031", [_person(protected), _person(wife)])     # together: one household
+    store.check_in("H031", [neighbour])
+    store.link_ic(ic_token(idm, store.ic_token_key()), wife.name, wife.birth_date, FAMILY.address,
+                  shelter_id="H031")
+    assert not store.is_protected(wife.name, wife.birth_date, FAMILY.address)
+    _protect(store, protected)
+    assert store.is_protected(wife.name, wife.birth_date, FAMILY.address, wife.name_kana)
+    assert not store.is_protected(neighbour.name, neighbour.birth_date, neighbour.address)
+    before = store.last_seq
+    card = in_background(NfcUdpFelica(idm, device))
+    try:
+        tap = client.post("/api/ic/tap")
+        assert tap.status_code == 422 and "not linked to anyone yet" in tap.get_json()["message"], tap.get_json()
+    finally:
+        card.stop()
+    assert store.last_seq == before   # she stays checked in; nothing was written
+    # Lifted by the lead, the household is answered again.
+    from evac.identity import person_key
+    from kiosk import staff_store
+    staff_store.set_never_disclose(store, "H031", staff_store.person(store, person_key(
+        protected.name, protected.birth_date, FAMILY.address)), False)
+    assert not store.is_protected(wife.name, wife.birth_date, FAMILY.address, wife.name_kana)
+    store.close()
