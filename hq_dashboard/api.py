@@ -14,7 +14,7 @@ from evac.disclosure import protection_digests
 from evac.events import IC_TOKEN_RE, ID_RE
 
 from . import notify, prereg, safety
-from .db import WriterBusy, db, is_busy, limit_lock_wait, one_writer
+from .db import WriterBusy, db, is_busy, lock_wait_at_most, one_writer
 from .enrollment import AuthError, authenticate
 from .errors import json_error
 from .json_body import NotGzip
@@ -92,8 +92,7 @@ def sync():
     # requests the kiosks have given up on (they wait 15 s) while HQ's pages stop answering.
     wait_s = current_app.config.get("SYNC_WRITER_WAIT_S", SYNC_WRITER_WAIT_S)
     try:
-        with one_writer(db.engine, wait_s), db.engine.begin() as conn:
-            limit_lock_wait(conn, wait_s)
+        with one_writer(db.engine, wait_s), db.engine.begin() as conn, lock_wait_at_most(conn, wait_s):
             result = apply_batch(conn, kiosk_id, device_id, body.get("events"), last_seq=last_seq)
     except WriterBusy:
         return _busy()
@@ -103,8 +102,7 @@ def sync():
         return _busy()
     except BatchRejected as exc:
         try:
-            with one_writer(db.engine, wait_s), db.engine.begin() as conn:
-                limit_lock_wait(conn, wait_s)
+            with one_writer(db.engine, wait_s), db.engine.begin() as conn, lock_wait_at_most(conn, wait_s):
                 note_refusal(conn, kiosk_id, exc, body.get("events"), last_seq)
         except (SQLAlchemyError, WriterBusy):
             current_app.logger.exception("could not note kiosk %s's refused batch", kiosk_id)

@@ -36,6 +36,9 @@ def driver_rows(conn, sql: str, params=()) -> list[tuple]:
         cursor.close()
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_conn, _record):
     # WAL lets the dashboard read while a kiosk batch is being applied;
@@ -44,7 +47,7 @@ def _sqlite_pragmas(dbapi_conn, _record):
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # HQ holds every person of the city: keep the person and key indexes in memory.
         cur.execute("PRAGMA cache_size=-131072")
         # Checkpoint every ~40 MB of WAL instead of every 4 MB: a checkpoint writes each page once
@@ -79,11 +82,25 @@ def one_writer(engine, wait_s: float | None = None) -> Iterator[None]:
         _one_writer.release()
 
 
-def limit_lock_wait(conn, wait_s: float) -> None:
-    """On PostgreSQL, this transaction waits at most `wait_s` for a lock (the merge's advisory lock
-    among them), then fails with lock_not_available (is_busy).  SQLite's writers wait in one_writer."""
+@contextmanager
+def lock_wait_at_most(conn, wait_s: float) -> Iterator[None]:
+    """This transaction waits at most `wait_s` for a lock, then fails as busy (is_busy).  PostgreSQL:
+    lock_timeout, for the merge's advisory lock among others.  SQLite: this process's writers queue in
+    one_writer; another process writing (`evac hq import`, a second HQ on the same file) is waited for
+    by SQLite's busy timeout, for this transaction only as long, then back to the usual 30 s."""
+    ms = max(1, int(wait_s * 1000))
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(wait_s * 1000)}")
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
+        yield
+        return
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {ms}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def is_busy(exc: Exception) -> bool:

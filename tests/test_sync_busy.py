@@ -73,3 +73,40 @@ def test_the_kiosk_keeps_the_records_and_says_hq_is_busy(serve, tmp_path):  # no
     assert "answered but cannot take records now (HTTP 503: 本部が混み合っています。" in str(busy.value)
     assert "HQ is busy; the kiosk retries" in str(busy.value) and store.pending() == 1
     assert sync_once(store, client).pending == 0
+
+
+@pytest.mark.parametrize("hq_db_url", ["sqlite"], indirect=True)
+def test_another_process_writing_hqs_sqlite_file_is_waited_for_only_so_long(hq_app, hq_client, hq_db_url, tmp_path):
+    # `evac hq import`, say, writing the same file: SQLite's own busy wait (30 s for everything else)
+    # is the sync's wait too, then 503 busy, rather than the kiosk giving up at 15 s and taking it for a
+    # slow link.  The other process holds the write lock for 5 s; the sync is answered before it lets go.
+    import subprocess
+    import sys
+    hq_app.config["SYNC_WRITER_WAIT_S"] = 0.3
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.check_in("H001", WHO)
+    with hq_app.app_context():
+        token = enroll_kiosk(db.session, "H001")
+
+    def sync():
+        return hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {token}"},
+                              json={"device_id": store.device_id, "events": store.outbox(10)})
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time\n"
+         "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+         "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(5); c.execute('ROLLBACK')",
+         hq_db_url.removeprefix("sqlite:///")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        answer = sync()
+        still_held = holder.poll() is None
+    finally:
+        holder.wait(30)
+    assert still_held, "the sync waited for the other process to finish"
+    assert answer.status_code == 503 and answer.get_json()["error"] == "busy", answer.get_json()
+    assert sync().get_json()["acked_seq"] == 1   # nothing was written by the busy one; now it goes
+    # Other writers wait SQLite's usual 30 s again on the same pooled connection.
+    with hq_app.app_context():
+        assert db.session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    store.close()
