@@ -51,6 +51,17 @@ def pg_base():
     return base
 
 
+def copy_sqlite(source: Path, dest: Path) -> None:
+    """A consistent copy of a SQLite database (its WAL included) by SQLite's backup API."""
+    import sqlite3
+    src, copy = sqlite3.connect(source), sqlite3.connect(dest)
+    try:
+        src.backup(copy)
+    finally:
+        src.close()
+        copy.close()
+
+
 def _prepared_hq_database(url: str) -> None:
     """Migrate and seed an HQ database as HQ's start does, less the IC token key: every test's HQ
     derives its own from its own secret key, as a new HQ does."""
@@ -92,14 +103,7 @@ def hq_db_url(request, tmp_path):
     if request.param == "sqlite":
         path = tmp_path / "hq.sqlite3"
         if prepared:
-            import sqlite3
-            template = request.getfixturevalue("hq_template_sqlite")
-            source, copy = sqlite3.connect(template), sqlite3.connect(path)
-            try:
-                source.backup(copy)
-            finally:
-                source.close()
-                copy.close()
+            copy_sqlite(request.getfixturevalue("hq_template_sqlite"), path)
         yield f"sqlite:///{path}"
         return
     from tests.postgres import create_database, drop_database

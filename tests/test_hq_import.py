@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from evac.shelters import default_data_dir
-from tests.conftest import run_evac
+from tests.conftest import copy_sqlite, run_evac
 
 SHELTER_CSV = default_data_dir() / "yaizu-city_opendata/避難所一覧/222127_hinannjo.csv"
 
@@ -34,12 +34,7 @@ def initialised_hq_db(tmp_path_factory):
 def hq_db(initialised_hq_db, tmp_path):
     """A copy of the database `evac hq init` made (two processes, 1.5 s: once per module)."""
     db = tmp_path / "hq.sqlite3"
-    source, copy = sqlite3.connect(initialised_hq_db), sqlite3.connect(db)
-    try:
-        source.backup(copy)
-    finally:
-        source.close()
-        copy.close()
+    copy_sqlite(initialised_hq_db, db)
     return db
 
 

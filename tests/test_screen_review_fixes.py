@@ -399,15 +399,12 @@ def test_protection_set_at_one_shelter_reaches_every_kiosk_through_hq(kiosk, hq_
                                                        **CHECKIN}).status_code == 201
 
 
-def test_a_protected_holders_ic_card_is_answered_as_no_ones_and_writes_nothing(in_background, tmp_path):
-    # Through nfcpy's own stack on its udp device, as tests/test_ic_tokens.py taps cards.
+def _ic_kiosk(tmp_path):
+    """(screen client, store, nfcpy udp device) of a kiosk that knows HQ's IC token key."""
     pytest.importorskip("nfc")
-    from evac.ictoken import ic_token
     from kiosk import create_app
-    from kiosk.card_emulator import NfcUdpFelica
     from kiosk.store import KioskStore
     from tests.conftest import free_udp_port
-    idm, hanako = bytes.fromhex("0114B3A1C2D3E4F6"), FAMILY.members[1]
     device = f"udp:127.0.0.1:{free_udp_port()}"
     db = tmp_path / "kiosk.sqlite3"
     client = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True, "NFC_DEVICE": device,
@@ -415,6 +412,15 @@ def test_a_protected_holders_ic_card_is_answered_as_no_ones_and_writes_nothing(i
     store = KioskStore(db)
     store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in store.shelter_list()],
                         "ic_token_key": "ab" * 32})
+    return client, store, device
+
+
+def test_a_protected_holders_ic_card_is_answered_as_no_ones_and_writes_nothing(in_background, tmp_path):
+    # Through nfcpy's own stack on its udp device, as tests/test_ic_tokens.py taps cards.
+    from evac.ictoken import ic_token
+    from kiosk.card_emulator import NfcUdpFelica
+    client, store, device = _ic_kiosk(tmp_path)
+    idm, hanako = bytes.fromhex("0114B3A1C2D3E4F6"), FAMILY.members[1]
     store.check_in("H031", [_person(hanako)])
     store.link_ic(ic_token(idm, store.ic_token_key()), hanako.name, hanako.birth_date, FAMILY.address,
                   shelter_id="H031")
@@ -436,23 +442,13 @@ def test_the_household_of_someone_protected_at_this_kiosk_is_protected_before_an
     # The lead protects a man on a kiosk that has not heard from HQ since: his wife, checked in with him as
     # one household, is protected at once (HQ protects the household; the kiosk must not wait for
     # its next sync to learn it).  Her IC card is answered as no one's; a neighbour is not protected.
-    pytest.importorskip("nfc")
     from evac.events import Person
     from evac.ictoken import ic_token
-    from kiosk import create_app
     from kiosk.card_emulator import NfcUdpFelica
-    from kiosk.store import KioskStore
-    from tests.conftest import free_udp_port
+    client, store, device = _ic_kiosk(tmp_path)
     protected, wife = FAMILY.members
     neighbour = Person("小川 次郎", "1960-03-03", "male", "焼津市小川3-3")
     idm = bytes.fromhex("0114B3A1C2D3E4F7")
-    device = f"udp:127.0.0.1:{free_udp_port()}"
-    db = tmp_path / "kiosk.sqlite3"
-    client = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True, "NFC_DEVICE": device,
-                         "CARD_WAIT": 5}).test_client()
-    store = KioskStore(db)
-    store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in store.shelter_list()],
-                        "ic_token_key": "ab" * 32})
     store.check_in("H031", [_person(protected), _person(wife)])     # together: one household
     store.check_in("H031", [neighbour])
     store.link_ic(ic_token(idm, store.ic_token_key()), wife.name, wife.birth_date, FAMILY.address,

@@ -42,17 +42,20 @@ class HeldWriter:
             self.conn.close()
 
 
-def test_a_sync_that_waits_too_long_for_the_database_is_told_hq_is_busy(hq_app, hq_client, tmp_path):
-    hq_app.config["SYNC_WRITER_WAIT_S"] = 0.2
+@pytest.fixture
+def sync(hq_app, hq_client, tmp_path):
+    """sync() -> HQ's answer to one batch of a kiosk holding one check-in (HQ's test client)."""
     store = KioskStore(tmp_path / "k.sqlite3")
     store.check_in("H001", WHO)
     with hq_app.app_context():
         token = enroll_kiosk(db.session, "H001")
+    yield lambda: hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {token}"},
+                                 json={"device_id": store.device_id, "events": store.outbox(10)})
+    store.close()
 
-    def sync():
-        return hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {token}"},
-                              json={"device_id": store.device_id, "events": store.outbox(10)})
 
+def test_a_sync_that_waits_too_long_for_the_database_is_told_hq_is_busy(hq_app, sync):
+    hq_app.config["SYNC_WRITER_WAIT_S"] = 0.2
     with HeldWriter(hq_app):
         answer = sync()
     assert answer.status_code == 503, answer.get_json()
@@ -76,22 +79,13 @@ def test_the_kiosk_keeps_the_records_and_says_hq_is_busy(serve, tmp_path):  # no
 
 
 @pytest.mark.parametrize("hq_db_url", ["sqlite"], indirect=True)
-def test_another_process_writing_hqs_sqlite_file_is_waited_for_only_so_long(hq_app, hq_client, hq_db_url, tmp_path):
+def test_another_process_writing_hqs_sqlite_file_is_waited_for_only_so_long(hq_app, hq_db_url, sync):
     # `evac hq import`, say, writing the same file: SQLite's own busy wait (30 s for everything else)
     # is the sync's wait too, then 503 busy, rather than the kiosk giving up at 15 s and taking it for a
     # slow link.  The other process holds the write lock for 5 s; the sync is answered before it lets go.
     import subprocess
     import sys
     hq_app.config["SYNC_WRITER_WAIT_S"] = 0.3
-    store = KioskStore(tmp_path / "k.sqlite3")
-    store.check_in("H001", WHO)
-    with hq_app.app_context():
-        token = enroll_kiosk(db.session, "H001")
-
-    def sync():
-        return hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {token}"},
-                              json={"device_id": store.device_id, "events": store.outbox(10)})
-
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sqlite3, sys, time\n"
          "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
@@ -109,4 +103,3 @@ def test_another_process_writing_hqs_sqlite_file_is_waited_for_only_so_long(hq_a
     # Other writers wait SQLite's usual 30 s again on the same pooled connection.
     with hq_app.app_context():
         assert db.session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
-    store.close()
