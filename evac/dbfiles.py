@@ -52,6 +52,12 @@ def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
     are copied to a temporary folder, read into memory, and the copy deleted."""
     path = Path(path).resolve()
     wal = Path(f"{path}-wal")
+    if not wal.exists() and not os.access(path, os.W_OK):
+        # A read-only file: SQLite would make its -wal and -shm read-only too, and they would then stop
+        # the kiosk when the file's permission is put right.  Without a -wal nothing is on its way in.
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
     conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -136,8 +142,9 @@ def in_words(exc: BaseException, path: str | os.PathLike | None = None) -> str:
     return text
 
 
-def _companions(path: Path) -> bool:
-    return any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+def _companions(path: Path) -> list[Path]:
+    """The -wal and -shm files beside a database file, those there are."""
+    return [c for c in (Path(f"{path}-wal"), Path(f"{path}-shm")) if c.exists()]
 
 
 def absent_or_empty(path: str | os.PathLike) -> bool:
@@ -185,6 +192,14 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, 
     elif not os.access(path.parent, os.W_OK | os.X_OK):
         raise DatabaseFileError(f"cannot open the {label} at {path}: its folder is read-only, and SQLite "
                                 "writes its journal beside the file (check the folder's permissions)")
+    elif unwritable := [c for c in _companions(path) if not os.access(c, os.R_OK | os.W_OK)]:
+        # A read-only file's -shm and -wal are made read-only too (by a reading such as `evac kiosk
+        # carry`), and stay so when the file's own permission is put right.
+        names = " and ".join(str(c) for c in unwritable)
+        raise DatabaseFileError(f"cannot open the {label} at {path}: {names} beside it "
+                                f"{'is' if len(unwritable) == 1 else 'are'} read-only (give "
+                                f"{'it' if len(unwritable) == 1 else 'them'} the same permissions as the file; "
+                                "never delete them: they may hold records)")
     found = kind(path, label)
     if found in (None, expect):
         return

@@ -248,6 +248,51 @@ def test_records_on_a_card_that_turned_read_only_can_still_be_carried_to_hq(card
     assert "evac kiosk carry" in disk_failure.explain(caught.value, str(db))
 
 
+def as_operator(*args: str) -> subprocess.CompletedProcess:
+    """An `evac` command as a shelter's operator runs it: file permissions apply (as root, with the
+    capabilities that override them dropped)."""
+    prefix = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("setpriv (util-linux) is needed to run a command as root without its override")
+        prefix = ["setpriv", "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--"]
+    return subprocess.run([*prefix, *evac_cmd(*args)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_a_read_only_file_carried_then_made_writable_again_takes_check_ins(tmp_path):
+    # `chmod 444` (a copy from a write-protected card, say): carry reads it without making a -wal and
+    # -shm beside it, which SQLite makes read-only like the file and which then stopped the kiosk after
+    # the file's permission was put right.  Left over from before, they are named.
+    db = tmp_path / "kiosk.sqlite3"
+    new_kiosk(db, TARO)
+    db.chmod(0o444)
+    done = as_operator("kiosk", "carry", "--db", str(db), "--out", str(tmp_path / "records.json"))
+    assert done.returncode == 0, done.stderr
+    assert carried(tmp_path / "records.json") == ["焼津 太郎"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kiosk.sqlite3", "records.json"]
+    refused = as_operator("kiosk", "checkin", "--db", str(db), "--shelter", SHELTER, "--name", "焼津 三郎",
+                          "--birth", "1960-01-01", "--sex", "male")
+    assert refused.returncode == 2 and "the file is read-only (check its permissions" in refused.stderr
+    db.chmod(0o644)
+    done = as_operator("kiosk", "checkin", "--db", str(db), "--shelter", SHELTER, "--name", "焼津 三郎",
+                       "--birth", "1960-01-01", "--sex", "male")
+    assert done.returncode == 0, done.stderr
+    # Read-only companions left by an older release's carry: named, with what to do.
+    holder = sqlite3.connect(db)              # a connection in WAL mode keeps -wal and -shm there
+    holder.execute("SELECT count(*) FROM events").fetchone()
+    try:
+        for companion in (Path(f"{db}-wal"), Path(f"{db}-shm")):
+            companion.chmod(0o444)
+        refused = as_operator("kiosk", "checkin", "--db", str(db), "--shelter", SHELTER, "--name", "焼津 四郎",
+                              "--birth", "1961-01-01", "--sex", "male")
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert f"{db}-wal and {db}-shm beside it are read-only" in refused.stderr
+        assert "never delete them" in refused.stderr
+    finally:
+        holder.close()
+    assert [json.loads(e)["person"]["name"] for e in _events(db)] == ["焼津 太郎", "焼津 三郎"]
+
+
 # -- 6. a damaged database ----------------------------------------------------------------------
 
 def overwrite_pages(db: Path) -> None:
