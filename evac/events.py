@@ -87,6 +87,11 @@ class InvalidEvent(ValueError):
     """An event that must not be stored.  The message is for people."""
 
 
+class UnknownEventType(InvalidEvent):
+    """An event of a type this software does not know: most likely written by newer software (a kiosk
+    updated before HQ), which needs this one updated rather than the record withdrawn."""
+
+
 @dataclass(frozen=True, slots=True)
 class Person:
     name: str
@@ -431,7 +436,7 @@ def parse_event(raw: Any) -> Event:
         raise InvalidEvent("each event must be an object")
     etype = raw.get("type")
     if etype not in EVENT_TYPES:
-        raise InvalidEvent(f"unknown event type: it must be one of {', '.join(EVENT_TYPES)}")
+        raise UnknownEventType(f"unknown event type: it must be one of {', '.join(EVENT_TYPES)}")
     seq, hlc = raw.get("seq"), raw.get("hlc")
     if type(seq) is not int or seq < 1:
         raise InvalidEvent("seq must be a positive whole number")

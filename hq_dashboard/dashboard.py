@@ -156,7 +156,11 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
         if k.get("refused"):
             r = k["refused"]
             what = f"記録 {r['seq']} 番" if r["seq"] else "記録"
-            if r["code"] in ("invalid_event", "unknown_shelter"):
+            if r["code"] == "hq_outdated":   # hq_dashboard.merge.HQ_OUTDATED
+                then = ("本部のソフトウェアが端末より古く、この種類の記録を知らない可能性があります。その記録を取り下げるよう"
+                        "避難所に求めないでください（取り下げると、本部を更新しても内容が届きません）。本部のソフトウェアを"
+                        "更新すると、その記録と以降の記録が届きます")
+            elif r["code"] in ("invalid_event", "unknown_shelter"):
                 then = ("それ以降の記録は本部に届きません。避難所の責任者が端末（職員用タブレットの「同期」）で"
                         "その記録を取り下げると、残りが届きます")
             else:

@@ -24,7 +24,8 @@ from sqlalchemy import Connection, case, func, select, text, update
 
 from evac.events import (
     CHECKIN, CONSENT, CORRECTION, DETAILS, IC_LINK, LOCATION_TYPES, NEEDS, SELF_REPORT, SHELTER_STATUS, STATUS,
-    TRANSFER, WITHDRAWN, Event, InvalidEvent, canonical_json, event_json, order_key, parse_event, stored_event,
+    TRANSFER, WITHDRAWN, Event, InvalidEvent, UnknownEventType, canonical_json, event_json, order_key, parse_event,
+    stored_event,
 )
 from evac.corrections import Said, current_identity
 from evac.identity import person_key, prereg_key
@@ -285,7 +286,10 @@ def _parse_batch(raw_events: Any) -> list[Event]:
         try:
             events.append(parse_event(raw))
         except InvalidEvent as exc:
-            raise BatchRejected(422, "invalid_event", f"event {i + 1} of the batch: {exc}", index=i) from None
+            # unknown_type: the kiosk's software is likely newer than HQ's; it keeps the record queued
+            # for HQ's update instead of having it withdrawn (kiosk.store.hq_lacks_type).
+            raise BatchRejected(422, "invalid_event", f"event {i + 1} of the batch: {exc}", index=i,
+                                **({"unknown_type": True} if isinstance(exc, UnknownEventType) else {})) from None
     return events
 
 
@@ -409,6 +413,7 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
     return BatchResult(fresh[-1].seq, len(fresh), duplicates)
 
 
+HQ_OUTDATED = "hq_outdated"   # a record of a type HQ does not know: HQ's software is older than the kiosk's
 _NOT_REFUSED = {"refused_code": None, "refused_seq": None, "refused_message": None, "refused_at": None}
 # Refusals a kiosk cannot get past by itself (its lead must withdraw a record, or its database was
 # restored): HQ's staff are shown them.  A gap or an oversized batch the kiosk mends on its own.
@@ -427,7 +432,9 @@ def note_refusal(conn: Connection, kiosk_id: str, exc: BatchRejected, raw_events
         if seq is None and isinstance(index, int) and isinstance(raw_events, list) and 0 <= index < len(raw_events) \
                 and isinstance(raw_events[index], dict):
             seq = raw_events[index].get("seq")
-        values.update(refused_code=exc.code, refused_message=exc.message[:1000], refused_at=values["last_sync_at"],
+        # HQ_OUTDATED, as the kiosk calls it: HQ's dashboard must not advise withdrawing the record.
+        code = HQ_OUTDATED if exc.details.get("unknown_type") else exc.code
+        values.update(refused_code=code, refused_message=exc.message[:1000], refused_at=values["last_sync_at"],
                       refused_seq=seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq < 1 << 62
                       else None)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(**values))

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from evac import dbfiles
 from evac.cli import CommandError
-from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, InvalidEvent, Person, parse_person
+from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
 
 from . import disk_failure
-from .store import CLI, KioskError, KioskStore, acting_as
+from .store import CLI, HQ_OUTDATED, KioskError, KioskStore, acting_as
 
 
 def _fail(message: str) -> int:
@@ -299,6 +299,20 @@ def withdraw(args: argparse.Namespace) -> int:
         return _fail("HQ refuses no record of this kiosk (as of its last sync): there is nothing to withdraw")
     ev = refused.event
     who = (ev.get("person") or {}).get("name", "")
+    outdated = refused.code == HQ_OUTDATED and ev.get("type") != WITHDRAWN
+    if outdated and (args.seq is None or args.seq == refused.seq):
+        # HQ's software is older than this kiosk's: withdrawn, the record would never reach HQ, even updated.
+        from .staff.hq_refusals import refused_in_japanese
+        out = sys.stdout if args.seq is None else sys.stderr   # asked to withdraw it: refused, exit 2
+        if args.seq is not None:
+            print(f"evac: record {refused.seq} is not withdrawn", file=out)
+        print(f"HQ refuses record {refused.seq} ({ev.get('type')}{', ' + who if who else ''}, "
+              f"at {ev.get('shelter_id')}): {refused.message}", file=out)
+        print(refused_in_japanese(HQ_OUTDATED), file=out)
+        print("HQ's software is older than this kiosk's: it does not know this kind of record. Ask HQ to update "
+              "its software. Do NOT withdraw this record: the records stay queued on this kiosk and are sent once "
+              "HQ is updated.", file=out)
+        return 0 if args.seq is None else 2
     if args.seq is None or not args.reason:
         print(f"HQ refuses record {refused.seq} ({ev.get('type')}{', ' + who if who else ''}, "
               f"at {ev.get('shelter_id')}): {refused.message}")

@@ -25,8 +25,8 @@ from typing import Iterator, Sequence
 
 from evac.disclosure import identity_forms, protection_digests
 from evac.events import (
-    CHECKIN, CHECKOUT, CONSENT, CORRECTION, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER,
-    WITHDRAWN, Event, InvalidEvent, Person, canonical_json, parse_event, withdrawal,
+    CHECKIN, CHECKOUT, CONSENT, CORRECTION, EVENT_TYPES, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS,
+    STAY_TYPE, TRANSFER, WITHDRAWN, Event, InvalidEvent, Person, canonical_json, parse_event, withdrawal,
 )
 from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
 from evac.identity import person_key
@@ -151,13 +151,33 @@ class KioskError(ValueError):
     """Something the person at the kiosk must be told; nothing was written."""
 
 
+# The kiosk's own code for a record HQ refuses because HQ's software is older than this kiosk's: it
+# does not know the record's type, one this kiosk writes (a `correction` at an HQ from before it).  Not
+# to be withdrawn: withdrawn, HQ, once updated, never learns what the record said (a corrected name
+# stays wrong, the next check-out makes a second person); kept, the queue goes through after HQ's update.
+HQ_OUTDATED = "hq_outdated"
+# How HQ words it (evac.events.parse_event): today "unknown event type: it must be one of ...", older
+# HQs "unknown event type 'correction'".  Today's HQ also says so in its answer (`unknown_type`).
+_UNKNOWN_TYPE = re.compile(r"\bunknown event type\b")
+
+
+def hq_lacks_type(code: str, message: str, event: dict, flagged: bool = False) -> bool:
+    """Whether HQ refused `event` (as this kiosk holds it) because HQ does not know its type, and the
+    type is one this kiosk writes itself: HQ's software is older than this kiosk's."""
+    if code == HQ_OUTDATED:
+        return True
+    return (code in ("invalid_event", "") and (flagged or bool(_UNKNOWN_TYPE.search(message or "")))
+            and event.get("type") in EVENT_TYPES)
+
+
 @dataclass(frozen=True)
 class Refusal:
-    """The record HQ refuses for good (invalid_event or unknown_shelter), as of the last sync."""
+    """The record HQ refuses for good (invalid_event or unknown_shelter; hq_outdated: HQ's software
+    does not know its type yet), as of the last sync."""
     seq: int
     message: str
     event: dict          # the record as this kiosk holds it (its wire form)
-    code: str = ""       # HQ's refusal code ("" when noted before the kiosk kept it)
+    code: str = ""       # HQ's refusal code ("" when noted before the kiosk kept it), or HQ_OUTDATED
 
 
 @dataclass(frozen=True)
@@ -811,7 +831,10 @@ class KioskStore:
         row = self.db.execute("SELECT body FROM events WHERE seq = ?", (noted["seq"],)).fetchone()
         if row is None or noted["seq"] <= self.acked_seq:
             return None
-        return Refusal(noted["seq"], noted["message"], json.loads(row[0]), noted.get("code", ""))
+        event, code = json.loads(row[0]), noted.get("code", "")
+        if hq_lacks_type(code, noted["message"], event):   # noted so by a kiosk version from before HQ_OUTDATED
+            code = HQ_OUTDATED
+        return Refusal(noted["seq"], noted["message"], event, code)
 
     def withdraw(self, seq: int, reason: str, by: str, kiosk_shelter: str = "") -> Event:
         """Withdraw the record HQ refuses, so that the records after it reach HQ: in one transaction the
@@ -832,6 +855,11 @@ class KioskStore:
             if original.get("type") == WITHDRAWN:
                 raise KioskError(f"record {seq} is already withdrawn; HQ refuses even the withdrawal: "
                                  "HQ's software must be updated — call HQ")
+            if hq_lacks_type(noted.get("code", ""), noted.get("message", ""), original):
+                raise KioskError(f"record {seq} must not be withdrawn: HQ's software is older than this kiosk's and "
+                                 f"does not know this kind of record ({original.get('type')}) — ask HQ to update "
+                                 "its software; the records stay queued on this kiosk and are sent once HQ is "
+                                 "updated")
             try:
                 placeholder = parse_event(withdrawal(original, kiosk_shelter, reason))
             except InvalidEvent as exc:

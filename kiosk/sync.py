@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from .store import KioskStore
+from .store import HQ_OUTDATED, KioskStore, hq_lacks_type
 
 BATCH_SIZE = 500
 # A request that times out on a slow uplink halves the batch down to this many events (kiosk/sync.py
@@ -64,7 +64,11 @@ class SyncError(Exception):
                               (f"the connection to HQ at {self.url} is too slow ({self.detail}); sending smaller "
                                "batches") if self.slow else
                               f"HQ cannot be reached at {self.url} ({self.detail})",
-            self.REFUSED: f"HQ refuses this kiosk's records: {self.detail} — call HQ; nothing is lost, "
+            self.REFUSED: (f"HQ's software is older than this kiosk's: HQ does not know a kind of record this "
+                           f"kiosk writes ({self.detail}) — ask HQ to update its software; do NOT withdraw the "
+                           "record: the records stay queued on this kiosk and are sent once HQ is updated")
+                          if self.code == HQ_OUTDATED else
+                          f"HQ refuses this kiosk's records: {self.detail} — call HQ; nothing is lost, "
                           "the records stay on this kiosk",
             self.NOT_HQ: f"the server at {self.url} is not HQ ({self.detail}) — check the HQ address",
             self.RESTORED: "this kiosk's database is older than what HQ holds from it (restored from a backup?) "
@@ -230,6 +234,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
     try:
         while True:
             events = store.outbox(min(_batch_limit(client), before_refused or client.batch_size))
+            code = ""   # HQ_OUTDATED: HQ refuses a record of this batch whose type it does not know yet
             # last_seq: how many records this kiosk has written, so that HQ knows how many it has not
             # received yet (a catch-up under way): its numbers for this shelter are not complete.
             body = {"device_id": store.device_id, "events": events, "last_seq": store.last_seq}
@@ -260,8 +265,12 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 # One record HQ will never take (a stricter rule at HQ, a shelter HQ does not know): the
                 # tablet names it and the lead may withdraw it (KioskStore.withdraw).
                 refused = events[answer["index"]]
-                store.note_refusal(refused["seq"], str(answer.get("message") or answer["error"]), refused,
-                                   code=answer["error"])
+                message = str(answer.get("message") or answer["error"])
+                # A type this kiosk writes that HQ does not know: HQ's software is older, and the record
+                # must wait for HQ's update, not be withdrawn.
+                code = HQ_OUTDATED if hq_lacks_type(answer["error"], message, refused,
+                                                    answer.get("unknown_type") is True) else answer["error"]
+                store.note_refusal(refused["seq"], message, refused, code=code)
                 if answer["index"] > 0:
                     # HQ applies all of a batch or nothing: the records before the refused one are sent on
                     # their own, so that HQ counts those people while the lead sees to the refused record.
@@ -271,7 +280,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 if gzip_doubted and status == 400:
                     client.gzip = True   # plain JSON is refused too: the batch is what HQ cannot read
                 raise SyncError(SyncError.REFUSED, str(answer.get("message") or answer.get("error") or
-                                                       f"HTTP {status}"), client.base, code=_code(answer))
+                                                       f"HTTP {status}"), client.base, code=code or _code(answer))
             if not _is_int(answer.get("acked_seq")) or not _is_int(answer.get("hlc")):
                 raise SyncError(SyncError.NOT_HQ, "its answer has no acked_seq", client.base)
             acked = _held(store, answer["acked_seq"])

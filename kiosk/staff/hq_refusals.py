@@ -45,6 +45,11 @@ ADVICE = {
     "unknown_shelter": _l("A record names a shelter HQ does not know (below: the record HQ refuses); the records "
                           "after it wait. Call HQ to check its shelter list, or the shelter lead can withdraw "
                           "the record so that the others are sent."),
+    # The kiosk's own code (kiosk.store.HQ_OUTDATED): HQ refused a record as invalid_event because it does
+    # not know its type, one this kiosk writes.  Withdrawn, HQ would never learn it even once updated.
+    "hq_outdated": _l("HQ's software is older than this kiosk's: HQ does not know a kind of record this kiosk "
+                      "writes (below: the record HQ refuses). Ask HQ to update its software. Do NOT withdraw the "
+                      "record: the records stay queued on this kiosk and are all sent once HQ is updated."),
     # 400 / 413: what was sent
     "malformed_batch": _UNREADABLE, "bad_request": _UNREADABLE,
     "batch_too_large": _TOO_LARGE, "too_large": _TOO_LARGE,
@@ -59,6 +64,8 @@ RECORD_REASONS = {
     "invalid_event": _l("HQ cannot take this record as it is (HQ checks it by a rule this kiosk does not "
                         "have)."),
     "unknown_shelter": _l("The record names a shelter HQ does not know."),
+    "hq_outdated": _l("HQ's software is older than this kiosk's and does not know this kind of record. Do not "
+                      "withdraw it: it is sent once HQ is updated."),
 }
 RECORD_REASON = _l("%(reason)s (HQ: %(message)s)")
 

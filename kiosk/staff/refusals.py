@@ -37,6 +37,10 @@ _KNOWN = [
      lambda m: t("HQ already holds record %(seq)s: it cannot be withdrawn. Reload the page.", seq=m["seq"])),
     (re.compile(r"^this kiosk has no record (?P<seq>\d+)$"),
      lambda m: t("This kiosk has no record %(seq)s.", seq=m["seq"])),
+    (re.compile(r"^record (?P<seq>\d+) must not be withdrawn: HQ's software is older"),
+     lambda m: t("Do not withdraw record %(seq)s: HQ's software is older than this kiosk's and does not know this "
+                 "kind of record. Ask HQ to update its software; the records stay queued on this kiosk and are sent "
+                 "once HQ is updated.", seq=m["seq"])),
     (re.compile(r"^record (?P<seq>\d+) is already withdrawn"),
      lambda m: t("Record %(seq)s is already withdrawn, and HQ refuses even the withdrawal: call HQ.",
                  seq=m["seq"])),
