@@ -211,6 +211,9 @@ class RosterEntry:
     where: Whereabouts
 
 
+WAL_SIZE_LIMIT = 8 * 1024 * 1024   # bytes the -wal is cut back to after a checkpoint
+
+
 class KioskStore:
     def __init__(self, path: str | Path, create: bool = True):
         """`create`: make the file if it is not there; otherwise (a running kiosk's requests) an
@@ -225,6 +228,9 @@ class KioskStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=30000")
+        # A rush can grow the -wal far past the file (133 MB beside 29 MB, measured) while readers hold
+        # the checkpoint back; without a limit it keeps that size on a small SD card for good.
+        self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         if not self._initialised():
             self._initialise()
 
@@ -681,41 +687,48 @@ class KioskStore:
             raise KioskError(f"{name} ({birth_date}) is not checked in at this kiosk's shelter")
         return entry
 
+    # Check-out, transfer, leaving and stay type decide "checked in here?" inside the transaction that
+    # writes: two taps of the same confirm (a slow tablet, a retried script) cannot both pass it.
+
     def check_out(self, name: str, birth_date: str, address: str) -> Event:
-        entry = self._checked_in_here(name, birth_date, address)
-        return self.append([{"type": CHECKOUT, "shelter_id": entry.where.shelter_id,
-                             "person": entry.person.to_wire(), "household_id": entry.household_id}])[0]
+        with self._write():
+            entry = self._checked_in_here(name, birth_date, address)
+            return self._append([{"type": CHECKOUT, "shelter_id": entry.where.shelter_id,
+                                  "person": entry.person.to_wire(), "household_id": entry.household_id}])[0]
 
     def transfer(self, name: str, birth_date: str, address: str, to_shelter_id: str) -> Event:
-        entry = self._checked_in_here(name, birth_date, address)
-        self._require_shelter(to_shelter_id)
-        if to_shelter_id == entry.where.shelter_id:
-            raise KioskError("the destination is the shelter they are already in")
-        return self.append([{"type": TRANSFER, "shelter_id": entry.where.shelter_id,
-                             "person": entry.person.to_wire(), "household_id": entry.household_id,
-                             "data": {"to_shelter_id": to_shelter_id}}])[0]
+        with self._write():
+            entry = self._checked_in_here(name, birth_date, address)
+            self._require_shelter(to_shelter_id)
+            if to_shelter_id == entry.where.shelter_id:
+                raise KioskError("the destination is the shelter they are already in")
+            return self._append([{"type": TRANSFER, "shelter_id": entry.where.shelter_id,
+                                  "person": entry.person.to_wire(), "household_id": entry.household_id,
+                                  "data": {"to_shelter_id": to_shelter_id}}])[0]
 
     def leave(self, people: Sequence[tuple[str, str, str]], to_shelter_id: str | None = None) -> list[Event]:
         """Several people (name, birth date, address) check out, or move on to another shelter, together:
         all of them or, if any cannot, none."""
-        drafts = []
-        for who in people:
-            entry = self._checked_in_here(*who)
-            draft = {"type": CHECKOUT, "shelter_id": entry.where.shelter_id, "person": entry.person.to_wire(),
-                     "household_id": entry.household_id}
-            if to_shelter_id is not None:
-                self._require_shelter(to_shelter_id)
-                if to_shelter_id == entry.where.shelter_id:
-                    raise KioskError("the destination is the shelter they are already in")
-                draft.update(type=TRANSFER, data={"to_shelter_id": to_shelter_id})
-            drafts.append(draft)
-        return self.append(drafts)
+        with self._write():
+            drafts = []
+            for who in people:
+                entry = self._checked_in_here(*who)
+                draft = {"type": CHECKOUT, "shelter_id": entry.where.shelter_id, "person": entry.person.to_wire(),
+                         "household_id": entry.household_id}
+                if to_shelter_id is not None:
+                    self._require_shelter(to_shelter_id)
+                    if to_shelter_id == entry.where.shelter_id:
+                        raise KioskError("the destination is the shelter they are already in")
+                    draft.update(type=TRANSFER, data={"to_shelter_id": to_shelter_id})
+                drafts.append(draft)
+            return self._append(drafts)
 
     def set_stay_type(self, name: str, birth_date: str, address: str, stay_type: str) -> Event:
-        entry = self._checked_in_here(name, birth_date, address)
-        return self.append([{"type": STAY_TYPE, "shelter_id": entry.where.shelter_id,
-                             "person": entry.person.to_wire(), "household_id": entry.household_id,
-                             "data": {"stay_type": stay_type}}])[0]
+        with self._write():
+            entry = self._checked_in_here(name, birth_date, address)
+            return self._append([{"type": STAY_TYPE, "shelter_id": entry.where.shelter_id,
+                                  "person": entry.person.to_wire(), "household_id": entry.household_id,
+                                  "data": {"stay_type": stay_type}}])[0]
 
     def register(self, shelter_id: str, persons: Sequence[Person], household_id: str = "") -> list[Event]:
         """Make people known (a household's members, say) without checking them in."""

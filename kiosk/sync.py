@@ -219,6 +219,18 @@ def _grow_back(client: HQClient, sent: int) -> None:
         client.slow_size = None if grown >= client.batch_size else grown
 
 
+def _fetch_config(store: KioskStore, client: HQClient) -> None:
+    """What the kiosk needs offline from HQ: shelters, QR keys and revocations, protection digests."""
+    status, config = _ask(store, client, "GET", "/api/v1/kiosk/config")
+    if status != 200:
+        raise SyncError(SyncError.REFUSED, str(config.get("message") or f"HTTP {status}"), client.base,
+                        code=_code(config))
+    if not isinstance(config.get("shelters"), list) or not _is_int(config.get("hlc")):
+        raise SyncError(SyncError.NOT_HQ, "its configuration has no shelter list", client.base)
+    store.apply_config(config)
+    store.receive_hlc(config["hlc"])
+
+
 def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None, progress=None) -> SyncReport:
     """One round: send everything pending (at least an empty batch, which tells this kiosk what HQ
     holds), then refresh the shelter list when it is due.  Raises SyncError.  `progress(acked_seq,
@@ -298,15 +310,13 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             _grow_back(client, len(events))
             if not events or len(events) < _batch_limit(client) and store.pending() == 0:
                 break
+            if config_changed:
+                # HQ's configuration changed (a QR revoked, someone protected elsewhere, new keys): taken
+                # now, not when a rush of check-ins at last lets the outbox empty.
+                _fetch_config(store, client)
+                config_changed = False
         if config_changed or store.config_due(CONFIG_EVERY_S):
-            status, config = _ask(store, client, "GET", "/api/v1/kiosk/config")
-            if status != 200:
-                raise SyncError(SyncError.REFUSED, str(config.get("message") or f"HTTP {status}"), client.base,
-                                code=_code(config))
-            if not isinstance(config.get("shelters"), list) or not _is_int(config.get("hlc")):
-                raise SyncError(SyncError.NOT_HQ, "its configuration has no shelter list", client.base)
-            store.apply_config(config)
-            store.receive_hlc(config["hlc"])
+            _fetch_config(store, client)
     except SyncError as exc:
         exc.pending = store.pending()
         raise
