@@ -173,17 +173,25 @@ def _security_headers(response):
 def _secret_key(app: Flask) -> str:
     """A per-installation secret, so that log-ins and forms survive restarts.  On SQLite it lives
     beside the database file (<db>.secret-key), wherever the command is run from; on PostgreSQL set
-    EVAC_SECRET_KEY, or it is kept in $EVAC_VAR_DIR (default ./var) as hq-secret-key."""
+    EVAC_SECRET_KEY, or it is kept in $EVAC_VAR_DIR (default ./var) as hq-secret-key.  A key made
+    now is noted in app.extensions (NEW_SECRET_KEY): prepare_database refuses it for a database whose
+    IC card links and kiosks were keyed by an old one (refuse_a_new_key_for_old_links)."""
     import secrets
-    legacy = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var")) / "hq-secret-key"
+    var_key = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var")) / "hq-secret-key"
     path = secret_key_path(app.config["SQLALCHEMY_DATABASE_URI"])
-    adopt = None
+    adopt, legacy, looked = None, None, [var_key]
     if path is None:
-        path = legacy
-    elif not path.exists() and legacy.is_file() and path.with_name(path.name.removesuffix(".secret-key")).is_file():
-        # An HQ from before the key moved beside its database: keep its key, or every log-in ends
-        # and every IC card linked so far (its token is keyed by this secret) stops finding its person.
-        adopt = legacy.read_text().strip()
+        path = var_key
+    elif not path.exists():
+        database = path.with_name(path.name.removesuffix(".secret-key"))
+        # Older releases kept var/hq.sqlite3 with var/hq-secret-key beside it: the key beside the
+        # database first (HQ may be started from another folder now), then ./var as they looked.
+        looked = _unique([path, database.parent / "hq-secret-key", var_key])
+        # Only a database with HQ's work in it takes an old key: a new or empty one must not take the
+        # key of whatever HQ once ran in the folder it was started from (its log-ins would pass here).
+        if _holds_hqs_work(database):
+            legacy = next((place for place in looked[1:] if place.is_file()), None)
+            adopt = legacy.read_text().strip() if legacy is not None else None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
@@ -197,10 +205,75 @@ def _secret_key(app: Flask) -> str:
                 if adopt:
                     print(f"evac: HQ's secret key now lives beside its database: copied {legacy} to {path}",
                           file=sys.stderr)
+                else:
+                    app.extensions[NEW_SECRET_KEY] = {"path": path, "looked": looked}
         return path.read_text().strip()
     except OSError:
         app.logger.warning("no writable place for the secret key; forms will not survive a restart")
+        app.extensions[NEW_SECRET_KEY] = {"path": None, "looked": looked}
         return secrets.token_hex(32)
+
+
+NEW_SECRET_KEY = "evac_new_secret_key"
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    seen, kept = set(), []
+    for place in paths:
+        if place.absolute() not in seen:
+            seen.add(place.absolute())
+            kept.append(place)
+    return kept
+
+
+def _holds_hqs_work(database: Path) -> bool:
+    """The SQLite file holds kiosks, IC card links, persons or staff of an HQ that ran on it."""
+    import sqlite3
+    if not database.is_file():
+        return False
+    try:
+        conn = sqlite3.connect(f"{database.absolute().as_uri()}?mode=rw", uri=True, timeout=10)
+    except sqlite3.Error:
+        return False
+    try:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                   for table in ("kiosks", "ic_links", "persons", "staff_users") if table in tables)
+    except sqlite3.Error:   # not a database after all: opening it for HQ says so
+        return False
+    finally:
+        conn.close()
+
+
+class OldSecretKeyMissing(SettingError):
+    """The database's IC card links and kiosks were keyed by an old secret key this start did not find."""
+
+
+def refuse_a_new_key_for_old_links(app: Flask) -> None:
+    """A database whose IC card links (or kiosks, which hash cards with it) were made under a key HQ
+    derived from its old secret, with that key not kept in hq_meta yet: a new secret now would be kept
+    for good (api.keep_ic_token_key) and every card linked so far would stop finding its person."""
+    from sqlalchemy import func, select
+
+    from .api import IC_TOKEN_KEY
+    from .models import HQMeta, IcLink, Kiosk
+    made = app.extensions.get(NEW_SECRET_KEY)
+    if made is None or db.session.get(HQMeta, IC_TOKEN_KEY) is not None:
+        return
+    kiosks = db.session.scalar(select(func.count()).select_from(Kiosk))
+    links = db.session.scalar(select(func.count()).select_from(IcLink))
+    db.session.rollback()
+    if not kiosks and not links:
+        return
+    if made["path"] is not None:   # or the next start would take the new key as HQ's own
+        made["path"].unlink(missing_ok=True)
+    app.extensions.pop(NEW_SECRET_KEY)
+    places = " or ".join(str(place.absolute()) for place in made["looked"])
+    raise OldSecretKeyMissing(
+        f"HQ's database has {kiosks} enrolled kiosk(s) and {links} IC card link(s) made with its old secret key, "
+        f"and that key was not found (looked for {places}); starting with a new key would make every IC card "
+        "linked so far stop finding its person. Copy the old hq-secret-key file beside the database, or set "
+        "EVAC_VAR_DIR to the folder that holds it, or EVAC_SECRET_KEY to its contents, and start HQ again")
 
 
 def secret_key_path(database_url: str) -> Path | None:
@@ -225,6 +298,7 @@ def prepare_database(app: Flask) -> int:
     from .seed import seed_if_empty
     with app.app_context():
         upgrade(directory=MIGRATIONS_DIR)
+        refuse_a_new_key_for_old_links(app)
         seeded = seed_if_empty(db.session, app.config["AREA_PER_PERSON_M2"])
         keep_ic_token_key(db.session, app.config["SECRET_KEY"])
         return seeded

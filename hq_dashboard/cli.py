@@ -27,6 +27,7 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
     from evac.cli import CommandError
 
     from . import SettingError, create_app, prepare_database
+    from .db import MigrationFailed
     url = database_url(db) or os.environ.get("EVAC_SQLALCHEMY_DATABASE_URI")
     if not url:  # the default, var/hq.sqlite3; its folder is made only by a command that may make the database
         var = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var"))
@@ -46,7 +47,7 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
             logging.disable(logging.NOTSET)
     except Exception as exc:  # the driver's own error types vary (sqlite3, psycopg, sqlalchemy)
         _remove(fresh)  # nothing half-made is left where the typo or the failure pointed
-        if isinstance(exc, SettingError):
+        if isinstance(exc, (SettingError, MigrationFailed)):
             raise CommandError(str(exc)) from None
         if isinstance(exc, CommandError) or not _is_opening_error(exc):
             raise

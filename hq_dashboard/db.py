@@ -60,6 +60,11 @@ def _sqlite_pragmas(dbapi_conn, _record):
 _one_writer = threading.Lock()
 
 
+class MigrationFailed(Exception):
+    """The migrations could not be run as they must, or left rows pointing at rows that are not there;
+    the message says where.  (Not a RuntimeError: Flask-Migrate would swallow that and exit.)"""
+
+
 class WriterBusy(Exception):
     """The database was being written for longer than this request may wait (one_writer's wait_s)."""
 

@@ -403,6 +403,8 @@ def test_an_hq_from_before_the_key_moved_keeps_its_secret_key(tmp_path):
     import subprocess
     import sys
     db = hq_db(tmp_path)
+    # (A database with HQ's work in it: a new, empty one takes no key found in the folder it starts from.)
+    assert run_evac("hq", "enroll-kiosk", "--db", db, "--shelter", "H001").returncode == 0
     key = tmp_path / "hq.sqlite3.secret-key"
     key.unlink()
     old = tmp_path / "var" / "hq-secret-key"

@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from hq_dashboard.db import MigrationFailed
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -92,14 +94,75 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _before_sqlite_migrations(connection)
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                _check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                _foreign_keys_on(connection)
+
+
+def _before_sqlite_migrations(connection):
+    """SQLite's way for table rebuilds (https://sqlite.org/lang_altertable.html): foreign keys off while
+    batch mode copies a table, or dropping the old `shelters` fails for the kiosks that point at it.
+    HQ turns them on for every connection (db.py); the pragma is a no-op inside a transaction, so it is
+    set, and committed, before alembic begins one.  A copy left behind by a migration that failed half
+    way (`_alembic_tmp_<table>`, from before this fix) is dropped: batch mode makes it afresh, and its
+    presence makes the rebuild fail again."""
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    if _leftovers(connection):
+        # Another HQ command migrating this file just now holds its write lock: wait for it, so that
+        # only a leftover is dropped, never a copy being made.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        for name in _leftovers(connection):
+            logger.warning("dropping %s, left behind by a migration that failed half way", name)
+            connection.exec_driver_sql(f'DROP TABLE "{name}"')
+        connection.commit()
+    off = connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+    connection.commit()   # alembic then begins and commits each migration's own transaction
+    if not off:
+        raise MigrationFailed("could not turn SQLite's foreign keys off for the migrations")
+
+
+def _leftovers(connection) -> list[str]:
+    # GLOB, not LIKE: in LIKE "_" is any character.
+    return [name for (name,) in connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB '_alembic_tmp_*'")]
+
+
+def _check_foreign_keys(connection):
+    """Every row still points at a row that is there, as with foreign keys on."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    connection.rollback()
+    if broken:
+        rows = ", ".join(f"{table} row {rowid} (its {parent} row is missing)" for table, rowid, parent, _ in broken[:5])
+        raise MigrationFailed(
+            f"HQ's database was upgraded, but {len(broken)} row(s) point at rows that are not there: {rows}"
+            f"{' …' if len(broken) > 5 else ''}. HQ does not start on it: restore the database from its backup "
+            "and ask for help")
+
+
+def _foreign_keys_on(connection):
+    # This connection goes back to HQ's pool: with foreign keys on, as every other one.
+    if connection.in_transaction():
+        connection.rollback()
+    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+    on = connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    connection.commit()
+    if not on:
+        connection.invalidate()   # never handed out again with foreign keys off
 
 
 if context.is_offline_mode():
