@@ -304,3 +304,20 @@ def test_whitespace_anywhere_in_a_name_does_not_change_the_key(name, insertions)
         pos %= len(spaced) + 1
         spaced = spaced[:pos] + space + spaced[pos:]
     assert person_key(spaced, "2000-01-01", "藤守1234-5") == person_key(name, "2000-01-01", "藤守1234-5")
+
+
+# Kiosks and HQ store these keys (roster, protection, IC links, HQ's person keys).  A change to the rules
+# changes them, and every stored roster must then be re-keyed (evac/identity.py): this test fails first,
+# so that nobody changes them unknowingly.
+PINNED = [
+    (("髙橋 一郎", "1950-01-02", "静岡県焼津市藤守１２３４番地の５"), "nba:60c3c246a688f973018aba6b24b5239f"),
+    (("高橋一郎", "1950-01-02", "藤守1234-5"), "nba:60c3c246a688f973018aba6b24b5239f"),
+    (("渡邊\u3000﨑子", "1985-12-31", "焼津市本町三丁目4番5号 101号室"), "nba:2c27172970140049889eb9935806e6e1"),
+    (("ヤイヅ タロウ", "2020-02-29", "焼津市小川1-2-3"), "nba:9f4a1766c9f2ea6fbf49097ea3dcdcc5"),
+    (("Nguyen Van An", "1990-07-01", "焼津市大覚寺２丁目１−１"), "nba:264a2ec264217668aeb89f2265817967"),
+]
+
+
+@pytest.mark.parametrize(("who", "key"), PINNED)
+def test_stored_keys_do_not_change_unnoticed(who, key):
+    assert person_key(*who) == key
