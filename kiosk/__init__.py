@@ -10,7 +10,7 @@ from flask import Flask
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; "
     "img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'")
+    "form-action 'self'; frame-ancestors 'none'")   # no other site's page may frame a lead's buttons
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import secrets
@@ -116,9 +117,16 @@ def accounts(store: KioskStore) -> list[StaffAccount]:
 def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | None:
     row = _accounts(store).execute("SELECT id, name, role, password_hash FROM staff_accounts WHERE name = ?",
                                    (name.strip(),)).fetchone()
-    if row is None or not check_password_hash(row[3], password):
+    # An unknown name costs the same hash check as a known one: the answer's time must not tell a
+    # stranger on the shelter's Wi-Fi which staff names exist (to lock them out, say).
+    if not check_password_hash(row[3] if row else _dummy_hash(), password) or row is None:
         return None
     return StaffAccount(*row[:3])
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
 
 
 # -- log-in sessions -----------------------------------------------------------

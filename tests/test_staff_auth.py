@@ -197,3 +197,15 @@ def test_the_json_api_needs_no_csrf_token(app):
     resp = app.test_client().post("/api/checkin", json={"persons": [
         {"name": "焼津 太郎", "birth_date": "1950-01-02", "sex": "male"}]})
     assert resp.status_code == 201
+
+
+def test_the_tablets_cookie_stays_on_this_site_and_no_other_site_may_frame_its_pages(app):
+    # Flask's default SameSite is None: the kiosk must set Lax itself.  A lead's buttons (lifting
+    # never-disclose) must not be clickable through another site's frame.
+    client = app.test_client()
+    page = client.get("/staff/login")
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    done = login(client)
+    assert done.status_code == 302
+    cookie = done.headers["Set-Cookie"]
+    assert "SameSite=Lax" in cookie and "HttpOnly" in cookie

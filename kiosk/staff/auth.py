@@ -89,7 +89,10 @@ def init_auth(app: Flask) -> None:
             app.config["SECRET_KEY"] = staff_store.secret_key(store)
         finally:
             store.close()
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask's own default is None (no SameSite at all), so setdefault would keep that: Lax unless the
+    # caller chose, so that another site's page cannot send the tablet's cookie with its requests.
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     # failed log-ins for one name from a tablet it has logged in on, before that tablet too is refused
     # once the name is over STAFF_LOGIN_NAME_LIMIT
     app.config.setdefault("STAFF_LOGIN_TABLET_LIMIT", "5 per hour")
