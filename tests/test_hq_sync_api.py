@@ -166,6 +166,29 @@ def test_a_changed_event_under_an_acknowledged_sequence_is_a_conflict(hq_app, hq
     assert resp.status_code == 409 and resp.get_json()["error"] == "conflicting_event"
 
 
+def test_a_resent_record_an_older_hq_stored_in_its_own_words_is_the_same_record(hq_app, hq_client, enroll):
+    # HQs before dd0fa77 stored a consent with "family_code": "" that today's parser drops.  A kiosk
+    # resending it (its answer lost when HQ stopped for the upgrade) must be taken as a duplicate, not
+    # refused for good as a changed record; a record that really differs still is.
+    token = enroll("H001")
+    k = KioskStream("kiosk-a")
+    k.checkin(person())
+    k.events.append({**k.events[0], "seq": 2, "hlc": k.events[0]["hlc"] + 1, "type": "consent",
+                     "data": {"consent": "none", "never_disclose": False}})
+    assert post(hq_client, token, "kiosk-a", k.events).status_code == 200
+    with hq_app.app_context():
+        row = db.session.scalars(select(EventRecord).where(EventRecord.seq == 2)).one()
+        older = json.loads(row.body)
+        older["data"]["family_code"] = ""
+        row.body = json.dumps(older, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        db.session.commit()
+    resent = post(hq_client, token, "kiosk-a", k.events)
+    assert resent.status_code == 200 and resent.get_json()["duplicates"] == 2, resent.get_json()
+    k.events[1]["data"]["consent"] = "public"
+    changed = post(hq_client, token, "kiosk-a", k.events)
+    assert changed.status_code == 409 and changed.get_json()["error"] == "conflicting_event"
+
+
 @pytest.mark.parametrize("headers, code", [
     ({}, "unauthenticated"),
     ({"Authorization": "Bearer KNOPE.secret"}, "unknown_kiosk"),

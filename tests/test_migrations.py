@@ -214,3 +214,25 @@ def test_the_households_of_protected_people_are_found_by_their_own_index(hq_app)
             plan = " ".join(r[0] for r in db.session.execute(db.text("EXPLAIN " + sql)))
             db.session.rollback()
         assert "ix_persons_household_id" in plan, plan
+
+
+def test_hq_commands_starting_together_on_an_old_postgresql_database_all_start(pg_base):
+    # `evac hq serve` restarted by its service manager while staff run `evac hq enroll-kiosk`: on
+    # PostgreSQL each would run the same migrations; the later ones wait for the first (an advisory
+    # lock) and find the database up to date, instead of failing on a column the first added.
+    import subprocess
+
+    from tests.conftest import ROOT, evac_cmd
+    from tests.postgres import create_database, drop_database
+    name = "evac_upgrade_race"
+    url = create_database(pg_base, name)
+    try:
+        starts = [subprocess.Popen(evac_cmd("hq", "init", "--db", url), cwd=ROOT, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        results = [(p.wait(120), p.stderr.read()) for p in starts]
+        for p in starts:
+            p.stdout.close()
+            p.stderr.close()
+        assert [code for code, _ in results] == [0, 0, 0], results
+    finally:
+        drop_database(pg_base, name)

@@ -105,6 +105,10 @@ def run_migrations_online():
             )
 
             with context.begin_transaction():
+                if connection.dialect.name == "postgresql":
+                    # Two HQ commands starting together on a database that needs upgrading: the second
+                    # waits here, then finds it at head, instead of failing on a column the first added.
+                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(862213)")
                 context.run_migrations()
             if sqlite:
                 _check_foreign_keys(connection)
