@@ -216,10 +216,11 @@ def test_the_households_of_protected_people_are_found_by_their_own_index(hq_app)
         assert "ix_persons_household_id" in plan, plan
 
 
-def test_hq_commands_starting_together_on_an_old_postgresql_database_all_start(pg_base):
+def test_hq_commands_starting_together_on_a_postgresql_database_that_needs_upgrading_all_start(pg_base):
     # `evac hq serve` restarted by its service manager while staff run `evac hq enroll-kiosk`: on
     # PostgreSQL each would run the same migrations; the later ones wait for the first (an advisory
-    # lock) and find the database up to date, instead of failing on a column the first added.
+    # lock) and find the database up to date and seeded, instead of failing on a column or a site the
+    # first added.
     import subprocess
 
     from tests.conftest import ROOT, evac_cmd
