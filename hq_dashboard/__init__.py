@@ -290,13 +290,36 @@ def secret_key_path(database_url: str) -> Path | None:
     return Path(url.database + ".secret-key")
 
 
-def prepare_database(app: Flask) -> int:
-    """Bring the schema up to date and seed the shelters on an empty database."""
+class SchemaBehind(SettingError):
+    """The database is at an older release's schema, and this command may not upgrade it."""
+
+
+def _refuse_an_older_schema(app: Flask) -> None:
+    """An older release's database: only HQ's start (serve, init) upgrades it.  Upgraded by another
+    command (enroll-kiosk, add-staff) while the older HQ still serves, the older HQ's pages would fail
+    on tables the upgrade removed, and its syncs write the older forms into the upgraded database."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    with db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory(MIGRATIONS_DIR).get_current_head()
+    if current is not None and current != head:
+        raise SchemaBehind(
+            f"HQ's database is at {current}, from an older release; this release needs {head}. Stop every HQ "
+            "still running the older release, then start this one (evac hq serve), which upgrades the "
+            "database; then run this command again")
+
+
+def prepare_database(app: Flask, upgrade_schema: bool = True) -> int:
+    """Bring the schema up to date and seed the shelters on an empty database.  `upgrade_schema`
+    False (every command but serve and init): a database at an older release's schema is refused."""
     from flask_migrate import upgrade
 
     from .api import keep_ic_token_key
     from .seed import seed_if_empty
     with app.app_context():
+        if not upgrade_schema:
+            _refuse_an_older_schema(app)
         upgrade(directory=MIGRATIONS_DIR)
         refuse_a_new_key_for_old_links(app)
         seeded = seed_if_empty(db.session, app.config["AREA_PER_PERSON_M2"])

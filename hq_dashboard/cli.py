@@ -42,7 +42,7 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
         # Alembic tells of every migration it runs at INFO: noise before the command's own answer.
         logging.disable(logging.INFO)
         try:
-            prepare_database(app)
+            prepare_database(app, upgrade_schema=create)   # only serve and init upgrade an older schema
         finally:
             logging.disable(logging.NOTSET)
     except Exception as exc:  # the driver's own error types vary (sqlite3, psycopg, sqlalchemy)

@@ -46,7 +46,7 @@ def old_install(tmp_path):
 def test_the_old_key_beside_the_database_is_kept_when_hq_is_started_from_another_folder(old_install):
     db, elsewhere = old_install
     (db.parent / "hq-secret-key").write_text(OLD_KEY + "\n")
-    done = evac_in(elsewhere, "hq", "enroll-kiosk", "--db", str(db), "--shelter", "H001")
+    done = evac_in(elsewhere, "hq", "init", "--db", str(db))
     assert done.returncode == 0, done.stderr
     key = db.with_name("hq.sqlite3.secret-key")
     assert key.read_text().strip() == OLD_KEY and (key.stat().st_mode & 0o777) == 0o600
@@ -71,7 +71,7 @@ def test_hq_with_kiosks_but_no_old_key_found_refuses_to_start_and_says_where_it_
     old_var = elsewhere / "old-var"
     old_var.mkdir()
     (old_var / "hq-secret-key").write_text(OLD_KEY)
-    done = evac_in(elsewhere, "hq", "enroll-kiosk", "--db", str(db), "--shelter", "H001", EVAC_VAR_DIR=str(old_var))
+    done = evac_in(elsewhere, "hq", "init", "--db", str(db), EVAC_VAR_DIR=str(old_var))
     assert done.returncode == 0, done.stderr
     assert kept_ic_token_key(db) == derived_ic_token_key(OLD_KEY)
 

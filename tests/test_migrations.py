@@ -237,3 +237,27 @@ def test_hq_commands_starting_together_on_a_postgresql_database_that_needs_upgra
         assert [code for code, _ in results] == [0, 0, 0], results
     finally:
         drop_database(pg_base, name)
+
+
+def test_only_hqs_start_upgrades_a_database_an_older_release_left(tmp_path):
+    # The new release installed, HQ still running the older one: `evac hq enroll-kiosk` (or add-staff)
+    # must not upgrade the schema under it (its map and syncs would fail or write the older forms).
+    from flask_migrate import upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR, create_app
+    from tests.conftest import run_evac
+    path = tmp_path / "hq.sqlite3"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "TESTING": True})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0022_kiosk_last_seq")
+        db.engine.dispose()
+    refused = run_evac("hq", "enroll-kiosk", "--db", str(path), "--shelter", "H001")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "at 0022_kiosk_last_seq, from an older release" in refused.stderr
+    assert "Stop every HQ still running the older release, then start this one (evac hq serve)" in refused.stderr
+    with app.app_context():
+        assert db.session.execute(db.text("SELECT version_num FROM alembic_version")).scalar() \
+            == "0022_kiosk_last_seq"
+        db.engine.dispose()
+    assert run_evac("hq", "init", "--db", str(path)).returncode == 0      # HQ's own start upgrades it
+    assert run_evac("hq", "enroll-kiosk", "--db", str(path), "--shelter", "H001").returncode == 0
