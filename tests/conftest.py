@@ -156,11 +156,12 @@ def kiosk_store(tmp_path):
 
 
 class Server:
-    def __init__(self, args: list[str], url: str, log: Path, ready_path: str):
+    def __init__(self, args: list[str], url: str, log: Path, ready_path: str, cwd: Path = ROOT,
+                 env: dict[str, str] | None = None):
         self.url, self.log_path = url, log
         self.log = open(log, "w")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        env = {**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, cwd=cwd, env=env)
         try:
             wait_http(url + ready_path, 60)
         except AssertionError:

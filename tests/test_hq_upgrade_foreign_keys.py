@@ -68,15 +68,19 @@ def test_an_hq_from_0002_with_a_kiosk_enrolled_upgrades_and_serves_its_kiosk(tmp
         assert json.load(resp)["ic_token_key"] == derived_ic_token_key("cd" * 32)
 
 
+def the_old_kiosk_syncs_on(app, path) -> None:
+    answer = app.test_client().post("/api/v1/sync", json=the_next_batch(),
+                                    headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200, answer.get_json()
+    assert_upgraded_intact(path, answer.get_json())
+
+
 def test_an_hq_from_0009_with_a_kiosk_enrolled_upgrades_and_its_kiosk_syncs(tmp_path):
     path = tmp_path / "hq.sqlite3"
     app = create_app({"SQLALCHEMY_DATABASE_URI": old_hq_database(path, "0009_map"), "TESTING": True,
                       "SECRET_KEY": "k" * 64})
     prepare_database(app)
-    answer = app.test_client().post("/api/v1/sync", json=the_next_batch(),
-                                    headers={"Authorization": f"Bearer {TOKEN}"})
-    assert answer.status_code == 200, answer.get_json()
-    assert_upgraded_intact(path, answer.get_json())
+    the_old_kiosk_syncs_on(app, path)
     with app.app_context():
         # The migrations' connection went back to HQ's pool with foreign keys on again.
         with db.engine.connect() as conn:
@@ -111,10 +115,7 @@ def test_a_database_left_half_upgraded_by_the_old_migrations_upgrades_now(tmp_pa
     assert left == ([("0009_map",)], [("_alembic_tmp_shelters",)])   # as the bug left HQs
 
     prepare_database(app)
-    answer = app.test_client().post("/api/v1/sync", json=the_next_batch(),
-                                    headers={"Authorization": f"Bearer {TOKEN}"})
-    assert answer.status_code == 200, answer.get_json()
-    assert_upgraded_intact(path, answer.get_json())
+    the_old_kiosk_syncs_on(app, path)
     with app.app_context():
         db.engine.dispose()
 

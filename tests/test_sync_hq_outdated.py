@@ -25,7 +25,7 @@ from kiosk import staff_store
 from kiosk.staff import hq_refusals
 from kiosk.store import HQ_OUTDATED, KioskError, KioskStore
 from kiosk.sync import HQClient, SyncError, console_text, sync_once
-from tests.conftest import ROOT, free_port, run_evac, wait_http
+from tests.conftest import ROOT, Server, free_port, run_evac
 from tests.staff_helpers import csrf, logged_in, make_app, wait_for
 from tests.test_sync_http import occupancy
 from tests.test_sync_refusal_words import JA, sync_cell
@@ -62,16 +62,9 @@ class OlderHQ:
         self.env = {**os.environ, "PYTHONPATH": str(code), "PYTHONUNBUFFERED": "1"}
         self.token = self.evac("hq", "enroll-kiosk", "--db", db_url, "--shelter", "H001").stdout.strip()
         port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(log, "w")
-        self.proc = subprocess.Popen([sys.executable, "-P", "-m", "evac.cli", "hq", "serve", "--db", db_url,
-                                      "--port", str(port)], cwd=code, env=self.env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        try:
-            wait_http(self.url + "/api/v1/shelters", 60)
-        except AssertionError:
-            self.stop()
-            raise AssertionError(f"the older HQ did not start:\n{log.read_text()}") from None
+        self.server = Server([sys.executable, "-P", "-m", "evac.cli", "hq", "serve", "--db", db_url, "--port",
+                              str(port)], f"http://127.0.0.1:{port}", log, "/api/v1/shelters", cwd=code, env=self.env)
+        self.url = self.server.url
 
     def evac(self, *args: str) -> subprocess.CompletedProcess:
         done = subprocess.run([sys.executable, "-P", "-m", "evac.cli", *args], cwd=self.code, env=self.env,
@@ -80,14 +73,7 @@ class OlderHQ:
         return done
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        self.server.stop()
 
 
 @pytest.fixture
