@@ -89,17 +89,28 @@ def _accounts(store: KioskStore) -> sqlite3.Connection:
     # Made when first needed (IF NOT EXISTS is no write once they are there): a kiosk database
     # from before a table was added gets it here.
     store.db.execute(SCHEMA)
-    have = {r[1] for r in store.db.execute("PRAGMA table_info(staff_accounts)")}
+    have = _columns(store)
     for column, kind in ADDED_COLUMNS:
         if column not in have:
             try:
                 store.db.execute(f"ALTER TABLE staff_accounts ADD COLUMN {column} {kind}")
-            except sqlite3.OperationalError as exc:
-                if "duplicate column" not in str(exc):   # another process added it meanwhile: fine
-                    raise
+            except sqlite3.Error:
+                # Added meanwhile by another process; or a disk that takes no write (full, read-only):
+                # staff still log in (_disabled_at), and the next opening that can write adds it.
+                pass
     store.db.execute(SESSIONS_SCHEMA)
     store.db.execute(FORMS_DONE_SCHEMA)
     return store.db
+
+
+def _columns(store: KioskStore) -> set[str]:
+    return {r[1] for r in store.db.execute("PRAGMA table_info(staff_accounts)")}
+
+
+def _disabled_at(store: KioskStore) -> str:
+    """The disabled_at column in SQL; NULL on an older kiosk database whose disk would not take the
+    column (nobody can have been disabled there: that needs the column)."""
+    return "disabled_at" if "disabled_at" in _columns(store) else "NULL"
 
 
 def _check_password(password: str) -> None:
@@ -163,8 +174,9 @@ def accounts(store: KioskStore) -> list[StaffAccount]:
 
 
 def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | None:
-    row = _accounts(store).execute("SELECT id, name, role, password_hash, disabled_at FROM staff_accounts"
-                                   " WHERE name = ?", (name.strip(),)).fetchone()
+    db = _accounts(store)
+    row = db.execute(f"SELECT id, name, role, password_hash, {_disabled_at(store)} FROM staff_accounts"
+                     " WHERE name = ?", (name.strip(),)).fetchone()
     # An unknown name costs the same hash check as a known one: the answer's time must not tell a
     # stranger on the shelter's Wi-Fi which staff names exist (to lock them out, say).  A disabled
     # account gets the same answer as a wrong password.
@@ -270,14 +282,17 @@ def login_session(store: KioskStore, account_id: int, session_id: str, idle_seco
                   unwritten: UnwrittenSessions | None = None) -> LoginSession | None:
     """A live session: it exists (in the database, or held in memory), is this account's, and was
     used within the idle limit."""
-    row = _accounts(store).execute(
+    db = _accounts(store)
+    disabled_at = _disabled_at(store)
+    row = db.execute(
         "SELECT a.id, a.name, a.role, s.seen_at FROM staff_sessions s JOIN staff_accounts a ON a.id = s.account_id"
-        " WHERE s.id = ? AND s.account_id = ? AND a.disabled_at IS NULL", (session_id, account_id)).fetchone()
+        f" WHERE s.id = ? AND s.account_id = ? AND {disabled_at} IS NULL",
+        (session_id, account_id)).fetchone()
     if unwritten is not None:
         started, seen = unwritten.snapshot()
         if row is None and started.get(session_id, (None,))[0] == account_id:
-            account = store.db.execute("SELECT id, name, role FROM staff_accounts WHERE id = ?"
-                                       " AND disabled_at IS NULL", (account_id,)).fetchone()
+            account = store.db.execute(f"SELECT id, name, role FROM staff_accounts WHERE id = ?"
+                                       f" AND {disabled_at} IS NULL", (account_id,)).fetchone()
             row = (*account, 0) if account else None
         if row is not None and session_id in seen:
             row = (*row[:3], max(row[3], seen[session_id]))

@@ -59,21 +59,41 @@ def test_kiosk_staff_commands_refuse_unknown_names_and_short_passwords(app, db):
     assert logged_in(app).get("/staff/").status_code == 200   # the refused change changed nothing
 
 
-def test_a_kiosk_database_from_before_disabling_gets_the_column(tmp_path):
+def _old_kiosk(path):
+    """A kiosk database from before accounts could be disabled, with one account."""
     from werkzeug.security import generate_password_hash
 
-    from kiosk.staff_store import authenticate
-    path = tmp_path / "old.sqlite3"
+    from kiosk.staff_store import FORMS_DONE_SCHEMA, SESSIONS_SCHEMA
     store = KioskStore(path)
+    store.db.execute(SESSIONS_SCHEMA)
+    store.db.execute(FORMS_DONE_SCHEMA)
     store.db.execute("CREATE TABLE staff_accounts (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
                      " role TEXT NOT NULL, password_hash TEXT NOT NULL, created_at TEXT NOT NULL)")
     store.db.execute("INSERT INTO staff_accounts(name, role, password_hash, created_at) VALUES"
                      " ('sato', 'staff', ?, '2026-01-01T00:00:00+00:00')", (generate_password_hash(PASSWORD),))
     store.close()
+
+
+def test_a_kiosk_database_from_before_disabling_gets_the_column(tmp_path):
+    from kiosk.staff_store import authenticate
+    path = tmp_path / "old.sqlite3"
+    _old_kiosk(path)
     assert _kiosk(path, "disable-staff").returncode == 0
     store = KioskStore(path)
     try:
         assert authenticate(store, "sato", PASSWORD) is None
+    finally:
+        store.close()
+
+
+def test_an_old_kiosk_database_that_takes_no_writes_still_lets_staff_log_in(tmp_path):
+    from kiosk.staff_store import authenticate
+    path = tmp_path / "old.sqlite3"
+    _old_kiosk(path)
+    store = KioskStore.read_only(path)   # as from a disk that became read-only
+    try:
+        assert authenticate(store, "sato", PASSWORD).name == "sato"
+        assert authenticate(store, "sato", "not the password") is None
     finally:
         store.close()
 
@@ -211,3 +231,28 @@ def test_a_right_hq_password_is_given_back_to_the_limit(hq_staff):
     client = hq_staff.test_client()
     assert _hq_login(client, "guess").status_code == 401
     assert _hq_login(client, "guess").status_code == 429
+
+
+def test_the_disabled_column_migrates_both_ways_keeping_the_accounts(hq_db_url):
+    """0024 adds staff_users.disabled_at (SQLite and PostgreSQL); accounts from before log in as before."""
+    from flask_migrate import downgrade, upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR, create_app
+    from hq_dashboard.db import db
+    from hq_dashboard.models import StaffUser
+    from hq_dashboard.staff import _password_ok
+    app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0023_persons_household_index")
+        from werkzeug.security import generate_password_hash
+        with db.engine.begin() as conn:
+            conn.execute(db.text("INSERT INTO staff_users (username, password_hash, created_at) VALUES"
+                                 " ('old', :h, CURRENT_TIMESTAMP)"), {"h": generate_password_hash(HQ_PASSWORD)})
+        upgrade(directory=MIGRATIONS_DIR)
+        user = db.session.query(StaffUser).filter_by(username="old").one()
+        assert user.disabled_at is None and _password_ok(user, HQ_PASSWORD)
+        db.session.remove()
+        downgrade(directory=MIGRATIONS_DIR, revision="0023_persons_household_index")
+        with db.engine.connect() as conn:
+            assert conn.execute(db.text("SELECT username FROM staff_users")).scalars().all() == ["old"]
+        db.engine.dispose()
