@@ -241,8 +241,8 @@ def test_the_disabled_column_migrates_both_ways_keeping_the_accounts(hq_db_url):
     from hq_dashboard.db import db
     from hq_dashboard.models import StaffUser
     from hq_dashboard.staff import _password_ok
-    app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
-    with app.app_context():
+    hq = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
+    with hq.app_context():
         upgrade(directory=MIGRATIONS_DIR, revision="0023_persons_household_index")
         from werkzeug.security import generate_password_hash
         with db.engine.begin() as conn:
