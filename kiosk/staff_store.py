@@ -42,11 +42,12 @@ CREATE TABLE IF NOT EXISTS staff_accounts (
     role TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    disabled_at TEXT
+    disabled_at TEXT,
+    password_set_at INTEGER
 )
 """
 # Columns added to staff_accounts after kiosks were set up: added to an older kiosk's table on opening.
-ADDED_COLUMNS = (("disabled_at", "TEXT"),)
+ADDED_COLUMNS = (("disabled_at", "TEXT"), ("password_set_at", "INTEGER"))
 
 # One row per log-in: the session cookie only names it, so a log-out or an idle timeout here ends
 # the session for every copy of the cookie (a shared tablet, a cookie sniffed on the shelter Wi-Fi).
@@ -96,7 +97,7 @@ def _accounts(store: KioskStore) -> sqlite3.Connection:
                 store.db.execute(f"ALTER TABLE staff_accounts ADD COLUMN {column} {kind}")
             except sqlite3.Error:
                 # Added meanwhile by another process; or a disk that takes no write (full, read-only):
-                # staff still log in (_disabled_at), and the next opening that can write adds it.
+                # staff still log in (_column), and the next opening that can write adds it.
                 pass
     store.db.execute(SESSIONS_SCHEMA)
     store.db.execute(FORMS_DONE_SCHEMA)
@@ -107,10 +108,10 @@ def _columns(store: KioskStore) -> set[str]:
     return {r[1] for r in store.db.execute("PRAGMA table_info(staff_accounts)")}
 
 
-def _disabled_at(store: KioskStore) -> str:
-    """The disabled_at column in SQL; NULL on an older kiosk database whose disk would not take the
-    column (nobody can have been disabled there: that needs the column)."""
-    return "disabled_at" if "disabled_at" in _columns(store) else "NULL"
+def _column(store: KioskStore, name: str) -> str:
+    """An added column in SQL; NULL on an older kiosk database whose disk would not take it (nobody
+    can have been disabled or given a new password there: that needs the column)."""
+    return name if name in _columns(store) else "NULL"
 
 
 def _check_password(password: str) -> None:
@@ -164,8 +165,10 @@ def enable_staff(store: KioskStore, name: str) -> StaffAccount:
 def set_password(store: KioskStore, name: str, password: str) -> StaffAccount:
     """A new password (one seen over a shoulder, say): every log-in made with the old one ends."""
     _check_password(password)
-    return _change_account(store, name, "UPDATE staff_accounts SET password_hash = ? WHERE id = ?",
-                           (generate_password_hash(password),))
+    # password_set_at: a log-in the kiosk holds in memory (its disk refused it) and writes later is
+    # not deleted here, so it is refused by its start (login_session).
+    return _change_account(store, name, "UPDATE staff_accounts SET password_hash = ?, password_set_at = ? WHERE id = ?",
+                           (generate_password_hash(password), int(time.time())))
 
 
 def accounts(store: KioskStore) -> list[StaffAccount]:
@@ -175,7 +178,7 @@ def accounts(store: KioskStore) -> list[StaffAccount]:
 
 def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | None:
     db = _accounts(store)
-    row = db.execute(f"SELECT id, name, role, password_hash, {_disabled_at(store)} FROM staff_accounts"
+    row = db.execute(f"SELECT id, name, role, password_hash, {_column(store, 'disabled_at')} FROM staff_accounts"
                      " WHERE name = ?", (name.strip(),)).fetchone()
     # An unknown name costs the same hash check as a known one: the answer's time must not tell a
     # stranger on the shelter's Wi-Fi which staff names exist (to lock them out, say).  A disabled
@@ -283,16 +286,19 @@ def login_session(store: KioskStore, account_id: int, session_id: str, idle_seco
     """A live session: it exists (in the database, or held in memory), is this account's, and was
     used within the idle limit."""
     db = _accounts(store)
-    disabled_at = _disabled_at(store)
+    # Not a disabled account's, nor begun before its password was last set.
+    usable = (f"{_column(store, 'disabled_at')} IS NULL"
+              f" AND {{started}} >= COALESCE({_column(store, 'password_set_at')}, 0)")
     row = db.execute(
         "SELECT a.id, a.name, a.role, s.seen_at FROM staff_sessions s JOIN staff_accounts a ON a.id = s.account_id"
-        f" WHERE s.id = ? AND s.account_id = ? AND {disabled_at} IS NULL",
+        f" WHERE s.id = ? AND s.account_id = ? AND {usable.format(started='s.started_at')}",
         (session_id, account_id)).fetchone()
     if unwritten is not None:
         started, seen = unwritten.snapshot()
         if row is None and started.get(session_id, (None,))[0] == account_id:
             account = store.db.execute(f"SELECT id, name, role FROM staff_accounts WHERE id = ?"
-                                       f" AND {disabled_at} IS NULL", (account_id,)).fetchone()
+                                       f" AND {usable.format(started='?')}",
+                                       (account_id, started[session_id][1])).fetchone()
             row = (*account, 0) if account else None
         if row is not None and session_id in seen:
             row = (*row[:3], max(row[3], seen[session_id]))

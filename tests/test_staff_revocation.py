@@ -59,6 +59,28 @@ def test_kiosk_staff_commands_refuse_unknown_names_and_short_passwords(app, db):
     assert logged_in(app).get("/staff/").status_code == 200   # the refused change changed nothing
 
 
+def test_log_ins_held_in_memory_end_with_a_new_password_or_a_disabled_account(app, db):
+    """A log-in the kiosk held in memory (its disk refused it, UnwrittenSessions) is not in the table
+    the commands clear: it is refused by when it began, or by the account being disabled."""
+    import time
+
+    from kiosk.staff_store import UnwrittenSessions, accounts, disable_staff, login_session, set_password
+    store = KioskStore(db)
+    try:
+        sato = next(a for a in accounts(store) if a.name == "sato")
+        held = UnwrittenSessions()
+        held.start("before", sato.id, int(time.time()) - 5)
+        assert login_session(store, sato.id, "before", 900, held) is not None
+        set_password(store, "sato", "a brand new one")
+        assert login_session(store, sato.id, "before", 900, held) is None
+        held.start("after", sato.id, int(time.time()))
+        assert login_session(store, sato.id, "after", 900, held) is not None
+        disable_staff(store, "sato")
+        assert login_session(store, sato.id, "after", 900, held) is None
+    finally:
+        store.close()
+
+
 def _old_kiosk(path):
     """A kiosk database from before accounts could be disabled, with one account."""
     from werkzeug.security import generate_password_hash
