@@ -41,21 +41,39 @@ class StaffLockout:
         return URLSafeSerializer(secret, salt=self.salt).dumps({"id": mark["id"] or secrets.token_urlsafe(16),
                                                                 "names": names})
 
-    def refused(self, limiter: RateLimiter, name: str, mark: dict, name_limits: str, browser_limits: str) -> bool:
-        """Whether this log-in is refused before its password is checked."""
-        if _under(limiter, name_limits, f"{self.scope}-name", name):
-            return False
+    def try_password(self, limiter: RateLimiter, name: str, mark: dict, name_limits: str,
+                     browser_limits: str) -> list[str] | None:
+        """One password try for `name`, counted before the password is checked, so that guesses sent at
+        the same moment cannot slip past the limits: the counters' keys, to `give_back` once the
+        password is seen to be right; None if the try is refused (then nothing of it stays counted)."""
+        taken = _take(limiter, name_limits, f"{self.scope}-name", name)
+        if taken is not None:
+            if mark["id"]:   # every failure from a browser counts against it too
+                taken += _take(limiter, browser_limits, f"{self.scope}-name-browser", name, mark["id"],
+                               always=True)
+            return taken
         own = name in mark["names"] and mark["id"]
-        return not (own and _under(limiter, browser_limits, f"{self.scope}-name-browser", name, mark["id"]))
-
-    def count_failure(self, limiter: RateLimiter, name: str, mark: dict, name_limits: str,
-                      browser_limits: str) -> None:
-        for item in parse_many(name_limits):
-            limiter.hit(item, f"{self.scope}-name", name)
-        if mark["id"]:
-            for item in parse_many(browser_limits):
-                limiter.hit(item, f"{self.scope}-name-browser", name, mark["id"])
+        if own:   # over the name's limit: only from a browser it logged in on, while that is under its own
+            mine = _take(limiter, browser_limits, f"{self.scope}-name-browser", name, mark["id"])
+            if mine is not None:
+                return _take(limiter, name_limits, f"{self.scope}-name", name, always=True) + mine
+        return None
 
 
-def _under(limiter: RateLimiter, limits_text: str, *key: str) -> bool:
-    return all(limiter.test(item, *key) for item in parse_many(limits_text))
+def give_back(limiter: RateLimiter, keys: list[str]) -> None:
+    """Tries that were no guess (the right password) are taken off the counters again."""
+    for key in keys:
+        limiter.storage.decr(key)
+
+
+def _take(limiter: RateLimiter, limits_text: str, *key: str, always: bool = False) -> list[str] | None:
+    """One hit on each of the limits; None (and every hit given back) if any was already used up,
+    unless `always`."""
+    taken, ok = [], True
+    for item in parse_many(limits_text):
+        ok = limiter.hit(item, *key) and ok
+        taken.append(item.key_for(*key))
+    if ok or always:
+        return taken
+    give_back(limiter, taken)
+    return None

@@ -267,6 +267,38 @@ def add_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _change_staff(args: argparse.Namespace, change, done: str, password: str | None = None) -> int:
+    from .db import db
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            user = change(db.session, args.username, *(() if password is None else (password,)))
+        except ValueError as exc:
+            print(f"evac: {exc}", file=sys.stderr)
+            return 2
+        print(done.format(name=user.username))
+    return 0
+
+
+def disable_staff(args: argparse.Namespace) -> int:
+    from .staff import disable_staff as disable
+    return _change_staff(args, disable, "staff member {name} is disabled: logged out at their next request and "
+                                        "refused from now on (their reviews keep their name; `evac hq enable-staff` "
+                                        "undoes it)")
+
+
+def enable_staff(args: argparse.Namespace) -> int:
+    from .staff import enable_staff as enable
+    return _change_staff(args, enable, "staff member {name} can log in again at /staff/login")
+
+
+def set_staff_password(args: argparse.Namespace) -> int:
+    from .staff import set_password
+    password = sys.stdin.readline().rstrip("\r\n")
+    return _change_staff(args, set_password, "password changed for {name}: their log-ins with the old one have "
+                                             "ended", password)
+
+
 def export_pfif(args: argparse.Namespace) -> int:
     from . import pfif_exchange
     from .db import db
@@ -417,6 +449,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("--username", required=True)
     p.set_defaults(func=add_staff)
+    p = sub.add_parser("disable-staff", help="stop an HQ staff member logging in; logs them out (records stay)")
+    p.add_argument("--db")
+    p.add_argument("--username", required=True)
+    p.set_defaults(func=disable_staff)
+    p = sub.add_parser("enable-staff", help="let a disabled HQ staff member log in again")
+    p.add_argument("--db")
+    p.add_argument("--username", required=True)
+    p.set_defaults(func=enable_staff)
+    p = sub.add_parser("set-password", help="give an HQ staff member a new password (on stdin); logs them out")
+    p.add_argument("--db")
+    p.add_argument("--username", required=True)
+    p.set_defaults(func=set_staff_password)
     p = sub.add_parser("export-pfif", help="PFIF 1.4 of the people who consented to public disclosure")
     p.add_argument("--db")
     p.add_argument("--out", help="file to write (default: standard output)")

@@ -266,6 +266,8 @@ class StaffUser(db.Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Set: the account may not log in (someone who left); kept, so what it did keeps its name.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class PfifRecord(db.Model):

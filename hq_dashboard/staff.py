@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import hmac
 import secrets
 from urllib.parse import urlsplit
 
@@ -13,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from evac.staff_lockout import StaffLockout
+from evac.staff_lockout import StaffLockout, give_back
 
 from . import notify, safety
 from .db import db
@@ -32,24 +34,36 @@ class StaffLogin:
 
     def __init__(self, user: StaffUser):
         self.id, self.username = user.id, user.username
+        self.password_mark = password_mark(user)
         self.is_authenticated, self.is_active, self.is_anonymous = True, True, False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # The session cookie names the password too (a digest of its hash): a new password ends every
+        # log-in made with the old one (one seen over a shoulder, say).
+        return f"{self.id}:{self.password_mark}"
+
+
+def password_mark(user: StaffUser) -> str:
+    # The hash is salted, so even the same password set again makes a new mark.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 @login_manager.user_loader
 def _load(user_id: str):
-    user = db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
-    return StaffLogin(user) if user else None
+    # Looked up on every request: a disabled account, or a password changed since the log-in, is
+    # logged out at its next request.  (A cookie from before the mark was kept logs in again.)
+    account_id, _, mark = user_id.partition(":")
+    user = db.session.get(StaffUser, int(account_id)) if account_id.isdigit() else None
+    if user is None or user.disabled_at is not None or not hmac.compare_digest(mark, password_mark(user)):
+        return None
+    return StaffLogin(user)
 
 
 def add_staff(session, username: str, password: str) -> None:
     username = username.strip()
     if not username or len(username) > 64:
         raise ValueError("a staff name is 1 to 64 characters")
-    if len(password) < 10:
-        raise ValueError("the password must be at least 10 characters")
+    _check_password(password)
     if session.execute(select(StaffUser).where(StaffUser.username == username)).first():
         raise ValueError(f"there is already a staff member called {username!r}")
     session.add(StaffUser(username=username, password_hash=generate_password_hash(password),
@@ -57,9 +71,53 @@ def add_staff(session, username: str, password: str) -> None:
     session.commit()
 
 
-def _login_failed(response) -> bool:
-    # Only failed attempts count against the address: HQ's staff log in from behind one address.
-    return response.status_code != 302
+MIN_PASSWORD = 10
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"the password must be at least {MIN_PASSWORD} characters")
+
+
+def _staff_member(session, username: str) -> StaffUser:
+    user = session.execute(select(StaffUser).where(StaffUser.username == username.strip())).scalar()
+    if user is None:
+        known = session.scalars(select(StaffUser.username).order_by(StaffUser.username)).all()
+        raise ValueError(f"there is no staff member called {username.strip()!r}"
+                         + (f" (HQ's staff: {', '.join(known)})" if known else " (HQ has no staff yet: add-staff)"))
+    return user
+
+
+def disable_staff(session, username: str) -> StaffUser:
+    """Someone who left: their log-ins end at their next request and their password is refused.  The
+    account stays, so the reviews and audit entries it made keep its name."""
+    user = _staff_member(session, username)
+    if user.disabled_at is None:
+        user.disabled_at = dt.datetime.now(dt.timezone.utc)
+    session.commit()
+    return user
+
+
+def enable_staff(session, username: str) -> StaffUser:
+    user = _staff_member(session, username)
+    user.disabled_at = None
+    session.commit()
+    return user
+
+
+def set_password(session, username: str, password: str) -> StaffUser:
+    """A new password: every log-in made with the old one ends at its next request."""
+    _check_password(password)
+    user = _staff_member(session, username)
+    user.password_hash = generate_password_hash(password)
+    session.commit()
+    return user
+
+
+def _give_back_address_tries() -> None:
+    """The per-address limit counts every log-in as it arrives (guesses sent at the same moment cannot
+    slip past it); one with the right password was no guess and is taken off again."""
+    give_back(limiter.limiter, [request_limit.key for request_limit in limiter.current_limits])
 
 
 # --- failed log-ins per staff name ------------------------------------------------------------------
@@ -84,19 +142,13 @@ def _remember_browser(response, name: str) -> None:
                         max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
 
 
-def _name_refused(name: str) -> bool:
+def _try_name(name: str) -> list[str] | None:
+    """This try counted against the name (and browser) before its password is checked; None: refused."""
     config = current_app.config
-    return LOCKOUT.refused(limiter.limiter, name, _browser(), config["STAFF_LOGIN_NAME_LIMIT"],
-                           config["STAFF_LOGIN_BROWSER_LIMIT"])
+    return LOCKOUT.try_password(limiter.limiter, name, _browser(), config["STAFF_LOGIN_NAME_LIMIT"],
+                                config["STAFF_LOGIN_BROWSER_LIMIT"])
 
 
-def _count_failure(name: str) -> None:
-    config = current_app.config
-    LOCKOUT.count_failure(limiter.limiter, name, _browser(), config["STAFF_LOGIN_NAME_LIMIT"],
-                          config["STAFF_LOGIN_BROWSER_LIMIT"])
-
-
-@functools.cache
 @functools.cache
 def _dummy_hash() -> str:
     # Made once: made per log-in, it doubled an unknown name's time instead of matching a known one's.
@@ -107,7 +159,7 @@ def _password_ok(user: StaffUser | None, password: str) -> bool:
     # An unknown name costs the same hash check as a known one: the answer's time must not tell a
     # stranger which staff names exist.
     ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
-    return ok and user is not None
+    return ok and user is not None and user.disabled_at is None   # disabled: as a wrong password
 
 
 def _safe_next(target: str | None) -> str:
@@ -138,21 +190,23 @@ TOO_MANY_LOGINS = ("Too many failed log-in attempts. Wait a few minutes, then tr
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["STAFF_LOGIN_LIMITS"], methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(lambda: current_app.config["STAFF_LOGIN_LIMITS"], methods=["POST"])
 def login():
     error = None
     if request.method == "POST":
         name = request.form.get("username", "").strip()[:64]
-        if _name_refused(name):   # the password is not even checked
+        tried = _try_name(name)
+        if tried is None:   # the password is not even checked
             return render_template("safety/login.html", error=TOO_MANY_LOGINS), 429
         user = db.session.execute(select(StaffUser).where(StaffUser.username == name)).scalar() if name else None
         if _password_ok(user, request.form.get("password", "")):
+            give_back(limiter.limiter, tried)
+            _give_back_address_tries()
             session.clear()   # a fresh session on log-in: nothing from before carries over
             login_user(StaffLogin(user))
             response = redirect(_safe_next(request.args.get("next")))
             _remember_browser(response, user.username)
             return response
-        _count_failure(name)
         error = "Wrong name or password. / 名前またはパスワードが違います。"
     return render_template("safety/login.html", error=error), 401 if error else 200
 

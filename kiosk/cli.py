@@ -439,6 +439,34 @@ def add_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+@_refusals_said
+def disable_staff(args: argparse.Namespace) -> int:
+    """A staff member who left: their tablet log-ins end now, their password is refused from now on."""
+    from .staff_store import disable_staff as disable
+    account = disable(_store(args.db), args.name)
+    print(f"staff account disabled: {account.name} (logged out everywhere; its records stay under its name; "
+          f"`evac kiosk enable-staff` lets it log in again)")
+    return 0
+
+
+@_refusals_said
+def enable_staff(args: argparse.Namespace) -> int:
+    from .staff_store import enable_staff as enable
+    account = enable(_store(args.db), args.name)
+    print(f"staff account enabled: {account.name} ({account.role}) can log in again")
+    return 0
+
+
+@_refusals_said
+def set_staff_password(args: argparse.Namespace) -> int:
+    """A new password, on stdin as for add-staff; the account's log-ins made with the old one end."""
+    from .staff_store import set_password
+    password = sys.stdin.readline().rstrip("\r\n")
+    account = set_password(_store(args.db), args.name, password)
+    print(f"password changed: {account.name} (logged out everywhere; log in with the new password)")
+    return 0
+
+
 def hq_url(text: str) -> str:
     """argparse type for --hq: a web address, so a bare host:port is refused at once, not at sync."""
     from urllib.parse import urlsplit
@@ -532,6 +560,21 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True, help="the staff member's log-in name")
     p.add_argument("--role", required=True, choices=("staff", "lead"), help="shelter staff or shelter lead")
     p.set_defaults(func=add_staff)
+
+    p = sub.add_parser("disable-staff", help="stop a staff account logging in and log it out now (records stay)")
+    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
+    p.add_argument("--name", required=True, help="the staff member's log-in name")
+    p.set_defaults(func=disable_staff)
+
+    p = sub.add_parser("enable-staff", help="let a disabled staff account log in again")
+    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
+    p.add_argument("--name", required=True, help="the staff member's log-in name")
+    p.set_defaults(func=enable_staff)
+
+    p = sub.add_parser("set-password", help="give a staff account a new password (on stdin); logs it out")
+    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
+    p.add_argument("--name", required=True, help="the staff member's log-in name")
+    p.set_defaults(func=set_staff_password)
 
     p = sub.add_parser("serve", help="run the kiosk app, syncing in the background")
     p.add_argument("--db", required=True)

@@ -41,9 +41,13 @@ CREATE TABLE IF NOT EXISTS staff_accounts (
     name TEXT NOT NULL UNIQUE,
     role TEXT NOT NULL,
     password_hash TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    disabled_at TEXT,
+    password_set_at INTEGER
 )
 """
+# Columns added to staff_accounts after kiosks were set up: added to an older kiosk's table on opening.
+ADDED_COLUMNS = (("disabled_at", "TEXT"), ("password_set_at", "INTEGER"))
 
 # One row per log-in: the session cookie only names it, so a log-out or an idle timeout here ends
 # the session for every copy of the cookie (a shared tablet, a cookie sniffed on the shelter Wi-Fi).
@@ -86,9 +90,33 @@ def _accounts(store: KioskStore) -> sqlite3.Connection:
     # Made when first needed (IF NOT EXISTS is no write once they are there): a kiosk database
     # from before a table was added gets it here.
     store.db.execute(SCHEMA)
+    have = _columns(store)
+    for column, kind in ADDED_COLUMNS:
+        if column not in have:
+            try:
+                store.db.execute(f"ALTER TABLE staff_accounts ADD COLUMN {column} {kind}")
+            except sqlite3.Error:
+                # Added meanwhile by another process; or a disk that takes no write (full, read-only):
+                # staff still log in (_column), and the next opening that can write adds it.
+                pass
     store.db.execute(SESSIONS_SCHEMA)
     store.db.execute(FORMS_DONE_SCHEMA)
     return store.db
+
+
+def _columns(store: KioskStore) -> set[str]:
+    return {r[1] for r in store.db.execute("PRAGMA table_info(staff_accounts)")}
+
+
+def _column(store: KioskStore, name: str) -> str:
+    """An added column in SQL; NULL on an older kiosk database whose disk would not take it (nobody
+    can have been disabled or given a new password there: that needs the column)."""
+    return name if name in _columns(store) else "NULL"
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise KioskError(f"the password must be at least {MIN_PASSWORD} characters")
 
 
 def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAccount:
@@ -97,8 +125,7 @@ def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAc
         raise KioskError("a staff name must be 1 to 60 characters")
     if role not in ROLES:
         raise KioskError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise KioskError(f"the password must be at least {MIN_PASSWORD} characters")
+    _check_password(password)
     db = _accounts(store)
     try:
         cur = db.execute("INSERT INTO staff_accounts(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
@@ -109,17 +136,54 @@ def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAc
     return StaffAccount(cur.lastrowid, name, role)
 
 
+def _change_account(store: KioskStore, name: str, sql: str, params: tuple) -> StaffAccount:
+    """One change to the named account, and its live log-ins ended in the same write: the tablet
+    logged in as it is logged out at its next request.  The account itself stays, so the records it
+    wrote stay attributed to it."""
+    db = _accounts(store)
+    with store._write():
+        row = db.execute("SELECT id, name, role FROM staff_accounts WHERE name = ?", (name.strip(),)).fetchone()
+        if row is None:
+            known = [r[0] for r in db.execute("SELECT name FROM staff_accounts ORDER BY name")]
+            raise KioskError(f"there is no staff account named {name.strip()!r} on this kiosk"
+                             + (f" (its accounts: {', '.join(known)})" if known else " (it has none yet)"))
+        db.execute(sql, (*params, row[0]))
+        db.execute("DELETE FROM staff_sessions WHERE account_id = ?", (row[0],))
+    return StaffAccount(*row)
+
+
+def disable_staff(store: KioskStore, name: str) -> StaffAccount:
+    """A volunteer who left: their log-ins end now and their password is refused from now on."""
+    return _change_account(store, name, "UPDATE staff_accounts SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?",
+                           (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),))
+
+
+def enable_staff(store: KioskStore, name: str) -> StaffAccount:
+    return _change_account(store, name, "UPDATE staff_accounts SET disabled_at = NULL WHERE id = ?", ())
+
+
+def set_password(store: KioskStore, name: str, password: str) -> StaffAccount:
+    """A new password (one seen over a shoulder, say): every log-in made with the old one ends."""
+    _check_password(password)
+    # password_set_at: a log-in the kiosk holds in memory (its disk refused it) and writes later is
+    # not deleted here, so it is refused by its start (login_session).
+    return _change_account(store, name, "UPDATE staff_accounts SET password_hash = ?, password_set_at = ? WHERE id = ?",
+                           (generate_password_hash(password), int(time.time())))
+
+
 def accounts(store: KioskStore) -> list[StaffAccount]:
     """Every staff account on this kiosk, by name."""
     return [StaffAccount(*r) for r in _accounts(store).execute("SELECT id, name, role FROM staff_accounts ORDER BY name")]
 
 
 def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | None:
-    row = _accounts(store).execute("SELECT id, name, role, password_hash FROM staff_accounts WHERE name = ?",
-                                   (name.strip(),)).fetchone()
+    db = _accounts(store)
+    row = db.execute(f"SELECT id, name, role, password_hash, {_column(store, 'disabled_at')} FROM staff_accounts"
+                     " WHERE name = ?", (name.strip(),)).fetchone()
     # An unknown name costs the same hash check as a known one: the answer's time must not tell a
-    # stranger on the shelter's Wi-Fi which staff names exist (to lock them out, say).
-    if not check_password_hash(row[3] if row else _dummy_hash(), password) or row is None:
+    # stranger on the shelter's Wi-Fi which staff names exist (to lock them out, say).  A disabled
+    # account gets the same answer as a wrong password.
+    if not check_password_hash(row[3] if row else _dummy_hash(), password) or row is None or row[4]:
         return None
     return StaffAccount(*row[:3])
 
@@ -221,14 +285,20 @@ def login_session(store: KioskStore, account_id: int, session_id: str, idle_seco
                   unwritten: UnwrittenSessions | None = None) -> LoginSession | None:
     """A live session: it exists (in the database, or held in memory), is this account's, and was
     used within the idle limit."""
-    row = _accounts(store).execute(
+    db = _accounts(store)
+    # Not a disabled account's, nor begun before its password was last set.
+    usable = (f"{_column(store, 'disabled_at')} IS NULL"
+              f" AND {{started}} >= COALESCE({_column(store, 'password_set_at')}, 0)")
+    row = db.execute(
         "SELECT a.id, a.name, a.role, s.seen_at FROM staff_sessions s JOIN staff_accounts a ON a.id = s.account_id"
-        " WHERE s.id = ? AND s.account_id = ?", (session_id, account_id)).fetchone()
+        f" WHERE s.id = ? AND s.account_id = ? AND {usable.format(started='s.started_at')}",
+        (session_id, account_id)).fetchone()
     if unwritten is not None:
         started, seen = unwritten.snapshot()
         if row is None and started.get(session_id, (None,))[0] == account_id:
-            account = store.db.execute("SELECT id, name, role FROM staff_accounts WHERE id = ?",
-                                       (account_id,)).fetchone()
+            account = store.db.execute(f"SELECT id, name, role FROM staff_accounts WHERE id = ?"
+                                       f" AND {usable.format(started='?')}",
+                                       (account_id, started[session_id][1])).fetchone()
             row = (*account, 0) if account else None
         if row is not None and session_id in seen:
             row = (*row[:3], max(row[3], seen[session_id]))

@@ -87,7 +87,8 @@ def test_kiosk_serve_with_an_unknown_shelter_leaves_no_database(tmp_path):
 @pytest.mark.parametrize("command", [
     ("enroll-kiosk", "--shelter", "H001"), ("rotate-prereg-key",), ("revoke-prereg", "HH1"),
     ("add-staff", "--username", "sato"), ("export-pfif",), ("retire-prereg-key", "K1"),
-    ("import-records", str(ROOT / "README.md")),
+    ("import-records", str(ROOT / "README.md")), ("disable-staff", "--username", "sato"),
+    ("enable-staff", "--username", "sato"), ("set-password", "--username", "sato"),
 ])
 def test_hq_commands_refuse_a_database_that_is_not_there(tmp_path, command):
     typo = tmp_path / "hq-typo.sqlite3"
@@ -112,6 +113,8 @@ def test_a_file_that_is_no_database_is_named(tmp_path):
     text.write_text("not a database\n")
     for args in (("kiosk", "sync", "--db", str(text), "--hq", "http://127.0.0.1:5801", "--token", "T"),
                  ("kiosk", "add-staff", "--db", str(text), "--name", "sato", "--role", "staff"),
+                 ("kiosk", "disable-staff", "--db", str(text), "--name", "sato"),
+                 ("kiosk", "set-password", "--db", str(text), "--name", "sato"),
                  ("kiosk", "serve", "--db", str(text), "--shelter", "H001", "--port", "5806"),
                  ("hq", "enroll-kiosk", "--db", str(text), "--shelter", "H001"),
                  ("hq", "serve", "--db", str(text), "--port", "5806")):

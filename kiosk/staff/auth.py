@@ -24,7 +24,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms import ValidationError
 
 from evac.events import InvalidEvent
-from evac.staff_lockout import StaffLockout
+from evac.staff_lockout import StaffLockout, give_back
 
 from .. import disk_failure, staff_store
 from ..db import get_store
@@ -356,10 +356,10 @@ def _safe_next(target: str | None) -> str:
     return url_for("staff_roster.roster")
 
 
-def _login_failed(response) -> bool:
-    # Only failed attempts count towards the limit: a login that works redirects, and a disk that
-    # refuses the log-in session (503) is no guess.
-    return response.status_code not in (302, 503)
+def _give_back_address_tries() -> None:
+    """The per-tablet limit counts every log-in as it arrives (guesses sent at the same moment cannot
+    slip past it); one that was no guess (the right password) is taken off again."""
+    give_back(limiter.limiter, [request_limit.key for request_limit in limiter.current_limits])
 
 
 # -- failed log-ins per staff name -------------------------------------------
@@ -385,20 +385,15 @@ def _remember_tablet(response, name: str) -> None:
                         max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
 
 
-def _name_refused(name: str) -> bool:
+def _try_name(name: str) -> list[str] | None:
+    """This try counted against the name (and tablet) before its password is checked; None: refused."""
     config = current_app.config
-    return LOCKOUT.refused(limiter.limiter, name, _tablet(), config["STAFF_LOGIN_NAME_LIMIT"],
-                           config["STAFF_LOGIN_TABLET_LIMIT"])
-
-
-def _count_failure(name: str) -> None:
-    config = current_app.config
-    LOCKOUT.count_failure(limiter.limiter, name, _tablet(), config["STAFF_LOGIN_NAME_LIMIT"],
-                          config["STAFF_LOGIN_TABLET_LIMIT"])
+    return LOCKOUT.try_password(limiter.limiter, name, _tablet(), config["STAFF_LOGIN_NAME_LIMIT"],
+                                config["STAFF_LOGIN_TABLET_LIMIT"])
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["STAFF_LOGIN_LIMITS"], methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(lambda: current_app.config["STAFF_LOGIN_LIMITS"], methods=["POST"])
 def login():
     form = LoginForm()
     if request.method == "POST" and not form.validate():
@@ -407,14 +402,21 @@ def login():
         return render_template("staff/login.html", form=form), 400
     if request.method == "POST":
         name = form.name.data.strip()
-        if _name_refused(name):
+        tried = _try_name(name)
+        if tried is None:
             return _too_many(None)  # the password is not even checked
         store = get_store()
-        account = staff_store.authenticate(store, name, form.password.data)
+        try:
+            account = staff_store.authenticate(store, name, form.password.data)
+        except sqlite3.Error:   # a database that cannot be read checked no password: no guess
+            give_back(limiter.limiter, tried)
+            _give_back_address_tries()
+            raise
         if account is None:
-            _count_failure(name)
             return render_template("staff/login.html", form=form,
                                    error=t("Wrong staff name or password. Nothing was changed.")), 401
+        give_back(limiter.limiter, tried)
+        _give_back_address_tries()
         # A disk that refuses the log-in's row does not refuse the log-in: it is held in memory.
         session_id = staff_store.start_session(store, account.id, idle_seconds(), _unwritten())
         unwritten = session_id in _unwritten().snapshot()[0]
