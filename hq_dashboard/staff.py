@@ -151,7 +151,6 @@ def _try_name(name: str) -> list[str] | None:
 
 @functools.cache
 def _dummy_hash() -> str:
-    # Made once: made per log-in, it doubled an unknown name's time instead of matching a known one's.
     return generate_password_hash(secrets.token_hex(16))
 
 
