@@ -184,6 +184,7 @@ def _identified(ident: Identified):
         # (the person themself) or staff can.
         store = get_store()
         ident.protected = tuple(store.is_protected(p.name, p.birth_date, p.address, p.name_kana)
+                                or (ident.source == "qr" and not store.qr_proves(p))
                                 for p in ident.persons)
     token = _ids().put(ident)
     here = _where(ident.persons, ident.protected)
@@ -430,8 +431,11 @@ def _checkin(body: dict):
     store = get_store()
     # After every other check, so that the answer tells nothing more than any refusal staff must handle.
     if any(ident.protected[i] for i in present if i < len(ident.protected)) or \
-            any(store.is_protected(p.name, p.birth_date, p.address) for p in persons[len(present):]):
-        # a never-disclose person behind a QR or IC card, or typed in by hand by whoever holds one
+            any(store.is_protected(p.name, p.birth_date, p.address)
+                or (ident.source in ("qr", "ic") and store.find(p.name, p.birth_date, p.address) is not None)
+                for p in persons[len(present):]):
+        # a never-disclose person behind a QR or IC card, a QR member it does not prove (KioskStore.qr_proves), or
+        # someone this kiosk knows typed in by hand by whoever holds a QR or IC card (proof of no one typed)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:

@@ -681,6 +681,17 @@ class KioskStore:
             return None
         return RosterEntry(Person(*row[:6]), row[6], Whereabouts(*row[7:]))
 
+    def qr_proves(self, p: Person) -> bool:
+        """Whether a pre-registration QR's member `p` may be acted on as someone this kiosk knows.
+        HQ's public pre-registration signs whatever identity anyone types, so a QR proves only itself:
+        it speaks for someone on this roster only if they were checked in here with this same
+        pre-registration (the roster keeps its id).  Anyone checked in by card or by staff, or under
+        another pre-registration, is someone a QR cannot act on (災対法 §86-15: an ex-partner knows name,
+        birth date and address).  Someone the roster does not know yet is new here: a family arriving
+        with its QR."""
+        entry = self.find(p.name, p.birth_date, p.address)
+        return entry is None or bool(p.prereg_id) and entry.person.prereg_id == p.prereg_id
+
     def _checked_in_here(self, name: str, birth_date: str, address: str) -> RosterEntry:
         entry = self.find(name, birth_date, address)
         if entry is None or entry.where.state != CHECKED_IN:
