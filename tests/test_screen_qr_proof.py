@@ -115,3 +115,29 @@ def test_the_kiosks_own_qr_check_in_api_takes_the_same_rule(kiosk):
     other = dataclasses.replace(FAMILY, household_id="hh-2", address="焼津市栄町2-2")
     assert kiosk.post("/api/qr-checkin", json={"qr": sign(other, KEY)}).status_code == 201
     assert kiosk.post("/api/qr-checkin", json={"qr": sign(other, KEY)}).status_code == 201
+
+
+def test_a_consent_staff_take_in_person_is_sent_without_the_pre_registration_id(kiosk):
+    """HQ ranks a consent whose person carries a pre-registration id as "only a QR said this"
+    (hq_dashboard.merge.consent_rank): staff's word is in person, so it goes without it; and the
+    household's QR then no longer speaks for the person at the screen."""
+    from kiosk import staff_store
+
+    token = identify(kiosk)
+    assert kiosk.post("/screen/checkin", json={"token": token, "present": [0, 1], "needs": [[], []],
+                                               **CHECKIN}).status_code == 201
+    taro = FAMILY.members[0]
+    key = staff_store.person_key(taro.name, taro.birth_date, FAMILY.address)
+    row = staff_store.person(kiosk.store, key)
+    assert row.person.prereg_id == "p-1"
+    pr = row.profile
+    before = kiosk.store.last_seq
+    staff_store.correct(kiosk.store, "H031", row, row.person, stay_type=row.entry.where.stay_type, needs=pr.needs,
+                        contact_phone=pr.contact_phone, home_damage=pr.home_damage,
+                        household_members=pr.household_members, consent="none", family_code="")
+    staff_store.set_never_disclose(kiosk.store, "H031", staff_store.person(kiosk.store, key), True)
+    written = kiosk.store.outbox(50)[before:]
+    assert [e["type"] for e in written] == ["consent", "consent"]
+    assert all("prereg_id" not in e["person"] and e["person"]["name"] == taro.name for e in written)
+    assert kiosk.store.find(taro.name, taro.birth_date, FAMILY.address).person.prereg_id == ""
+    assert not kiosk.store.qr_proves(Person(taro.name, taro.birth_date, taro.sex, FAMILY.address, "", "p-1"))
