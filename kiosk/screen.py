@@ -439,8 +439,11 @@ def _checkin(body: dict):
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:
+        # Beside a QR (proof of no one), whom the holder typed in gets no consent from it: HQ would count
+        # it as given in person (no pre-registration id says otherwise: hq_dashboard.merge.consent_rank).
+        unvouched = [ident.source == "qr" and i >= len(present) for i in range(len(persons))]
         events = get_store().check_in(current_app.config["SHELTER_ID"], persons, stay, household,
-                                      [sorted(set(n)) for n in needs], disclosure, code)
+                                      [sorted(set(n)) for n in needs], disclosure, code, unvouched=unvouched)
     except (KioskError, InvalidEvent):
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
     return _done(ident, "checkin", events, [p.name for p in persons])

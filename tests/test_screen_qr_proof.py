@@ -141,3 +141,15 @@ def test_a_consent_staff_take_in_person_is_sent_without_the_pre_registration_id(
     assert all("prereg_id" not in e["person"] and e["person"]["name"] == taro.name for e in written)
     assert kiosk.store.find(taro.name, taro.birth_date, FAMILY.address).person.prereg_id == ""
     assert not kiosk.store.qr_proves(Person(taro.name, taro.birth_date, taro.sex, FAMILY.address, "", "p-1"))
+
+
+def test_someone_typed_in_beside_a_qr_is_checked_in_without_a_consent(kiosk):
+    """Whoever holds a QR may type anyone in; the consent chosen on the screen is not theirs to give
+    (HQ would count a consent without a pre-registration id as given in person)."""
+    token = identify(kiosk)
+    typed = {"name": "見知らぬ 人", "birth_date": "1970-01-01", "sex": "male"}
+    resp = kiosk.post("/screen/checkin", json={"token": token, "present": [0], "needs": [[], []],
+                                               "members": [typed], **CHECKIN})
+    assert resp.status_code == 201
+    assert [(e["type"], e["person"]["name"], e["person"].get("prereg_id")) for e in kiosk.store.outbox(10)] == [
+        ("checkin", "焼津 太郎", "p-1"), ("consent", "焼津 太郎", "p-1"), ("checkin", "見知らぬ 人", None)]
