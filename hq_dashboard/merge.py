@@ -233,7 +233,7 @@ class _Batch:
         elif ev.type == STATUS and order > person["status_order"]:
             person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
         elif ev.type == CONSENT:
-            source = "self" if ev.kiosk_id == SELF_REPORT_DEVICE else "kiosk"
+            source = consent_source(ev)
             if consent_rank(source, order) > consent_rank(person["consent_source"], person["consent_order"]):
                 person.update(consent=ev.data["consent"], family_code=ev.data.get("family_code", ""), consent_order=order,
                               consent_source=source)
@@ -254,12 +254,26 @@ _FIELD_GROUPS = (("info", ("name", "birth_date", "sex")), ("kana", ("name_kana",
                  ("contact", ("contact",)))
 
 
+def consent_source(ev: Event) -> str:
+    """Where a consent came from: "self" (the public self-report page), "qr" (a kiosk's screen, for
+    someone identified only by a pre-registration QR: the person's pre-registration id is on the event),
+    or "kiosk" (a My Number card, an IC card, or staff: in person)."""
+    if ev.kiosk_id == SELF_REPORT_DEVICE:
+        return "self"
+    return "qr" if ev.person is not None and ev.person.prereg_id else "kiosk"
+
+
+CONSENT_SOURCE_RANK = {"self": 1, "qr": 2, "kiosk": 3}
+
+
 def consent_rank(source: str, order: str) -> tuple[int, str]:
-    """Which consent stands, whatever order they arrive in: any consent from a kiosk beats one from the
-    public self-report page (where anyone can claim to be anyone); within one source the latest wins."""
+    """Which consent stands, whatever order they arrive in: one given in person at a kiosk (card, IC
+    card, staff) beats one given with a pre-registration QR, which beats one from the public self-report
+    page; within one source the latest wins.  HQ's public pre-registration signs whatever identity
+    anyone types, so a QR proves no one (災対法 §86-15): its consent never overrides the person's own."""
     if not order:
         return (0, "")   # no consent given yet
-    return (2 if source == "kiosk" else 1, order)
+    return (CONSENT_SOURCE_RANK.get(source, 1), order)
 
 
 def _slot(person: dict[str, Any]) -> tuple[str, str] | None:

@@ -118,8 +118,9 @@ class Person(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="")
     status_note: Mapped[str] = mapped_column(String(500), default="")
     status_order: Mapped[str] = mapped_column(String(100), default="")
-    # Disclosure to family inquiries (evac.disclosure): a kiosk's consent beats a self-reported one,
-    # the latest wins within a source (merge.consent_rank); never-disclose, once set by anyone, stays
+    # Disclosure to family inquiries (evac.disclosure): one given in person at a kiosk beats one given
+    # with a pre-registration QR, which beats a self-reported one; the latest wins within a source
+    # (merge.consent_rank); never-disclose, once set by anyone, stays
     # (a kiosk must not be able to lift a DV protection).
     consent: Mapped[str] = mapped_column(String(8), default="none")
     family_code: Mapped[str] = mapped_column(String(FAMILY_CODE_LEN[1]), default="")  # migration 0015
@@ -127,9 +128,11 @@ class Person(db.Model):
     never_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
     contact: Mapped[str] = mapped_column(String(100), default="")
     contact_order: Mapped[str] = mapped_column(String(100), default="")   # of the latest details event
-    # Where the latest consent came from: "kiosk", or "self" (the public self-report page, where
-    # anyone can claim to be anyone).  A self-reported consent speaks only for self-reported whereabouts,
-    # never answers an inquiry at once, and is not exported to other people finders.
+    # Where the latest consent came from: "kiosk" (in person: card, IC card, staff), "qr" (a kiosk's
+    # screen, for someone identified only by a pre-registration QR, which anyone can have made), or
+    # "self" (the public self-report page, where anyone can claim to be anyone).  A self-reported
+    # consent speaks only for self-reported whereabouts, never answers an inquiry at once, and is not
+    # exported to other people finders.
     consent_source: Mapped[str] = mapped_column(String(8), default="kiosk")
     # Staff corrected this person's identity: name, birth date and address are then decided from
     # everything said about them (evac.corrections), so a later word under the old identity cannot undo it.

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from evac.card.mynumber import CardError, read_basic4
-from evac.events import InvalidEvent, parse_person
+from evac.events import InvalidEvent, Person, parse_person
 from evac.ictoken import ic_token
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 
@@ -110,7 +110,10 @@ def qr_checkin():
     except QRRejected as exc:
         return jsonify({"error": exc.reason, "message": exc.message}), 422
     # 災対法 §86-15: a QR (no PIN) checks no never-disclose member in; said as any case for staff is
-    if any(store.is_protected(m.name, m.birth_date, household.address, m.name_kana) for m in household.members):
+    # nor anyone this kiosk knows whom the QR does not prove (KioskStore.qr_proves)
+    if any(store.is_protected(m.name, m.birth_date, household.address, m.name_kana)
+           or not store.qr_proves(Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id))
+           for m in household.members):
         raise KioskError("this household cannot be checked in from its QR code; staff check it in")
     events = store.check_in_prereg(current_app.config["SHELTER_ID"], household, body.get("stay_type", "in_shelter"))
     return jsonify({**_confirmation(events), "household_id": household.household_id,

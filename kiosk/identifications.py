@@ -26,7 +26,9 @@ class Identified:
     household_id: str = ""
     disclosure: str | None = None
     family_code: str = ""            # from the pre-registration: never sent to the browser
-    protected: tuple[bool, ...] = ()  # never-disclose (災対法 §86-15), for QR and IC identifications
+    # whom the screen cannot act on, for QR and IC identifications: never-disclose (災対法 §86-15), or
+    # someone this kiosk knows whom the QR does not prove (KioskStore.qr_proves)
+    protected: tuple[bool, ...] = ()
     expires: float = 0.0
     cap: float = 0.0
     done: tuple[str, object] | None = None   # (what was saved, its confirmation) once saved

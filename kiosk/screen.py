@@ -184,6 +184,7 @@ def _identified(ident: Identified):
         # (the person themself) or staff can.
         store = get_store()
         ident.protected = tuple(store.is_protected(p.name, p.birth_date, p.address, p.name_kana)
+                                or (ident.source == "qr" and not store.qr_proves(p))
                                 for p in ident.persons)
     token = _ids().put(ident)
     here = _where(ident.persons, ident.protected)
@@ -430,13 +431,19 @@ def _checkin(body: dict):
     store = get_store()
     # After every other check, so that the answer tells nothing more than any refusal staff must handle.
     if any(ident.protected[i] for i in present if i < len(ident.protected)) or \
-            any(store.is_protected(p.name, p.birth_date, p.address) for p in persons[len(present):]):
-        # a never-disclose person behind a QR or IC card, or typed in by hand by whoever holds one
+            any(store.is_protected(p.name, p.birth_date, p.address)
+                or (ident.source in ("qr", "ic") and store.find(p.name, p.birth_date, p.address) is not None)
+                for p in persons[len(present):]):
+        # a never-disclose person behind a QR or IC card, a QR member it does not prove (KioskStore.qr_proves), or
+        # someone this kiosk knows typed in by hand by whoever holds a QR or IC card (proof of no one typed)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:
+        # Beside a QR (proof of no one), whom the holder typed in gets no consent from it: HQ would count
+        # it as given in person (no pre-registration id says otherwise: hq_dashboard.merge.consent_rank).
+        unvouched = [ident.source == "qr" and i >= len(present) for i in range(len(persons))]
         events = get_store().check_in(current_app.config["SHELTER_ID"], persons, stay, household,
-                                      [sorted(set(n)) for n in needs], disclosure, code)
+                                      [sorted(set(n)) for n in needs], disclosure, code, unvouched=unvouched)
     except (KioskError, InvalidEvent):
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
     return _done(ident, "checkin", events, [p.name for p in persons])

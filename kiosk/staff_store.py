@@ -504,6 +504,13 @@ def shelter_status(store: KioskStore, shelter_id: str) -> str | None:
 
 # -- what staff write --------------------------------------------------------
 
+def _in_person(wire: dict) -> dict:
+    """A person as a consent staff took in person says them: without the pre-registration id, which
+    HQ reads as "only a QR said this" (hq_dashboard.merge.consent_rank).  The roster row then keeps no
+    id either, so the household's QR no longer speaks for them at the screen (KioskStore.qr_proves)."""
+    return {k: v for k, v in wire.items() if k != "prereg_id"}
+
+
 def _consent_data(consent: str, family_code: str, never_disclose: bool) -> dict:
     data = {"consent": consent, "never_disclose": never_disclose}
     if consent == "family":
@@ -657,7 +664,7 @@ def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Perso
             details["household_members"] = household_members
         drafts.append({**base, "type": DETAILS, "data": details})
     if (consent, family_code if consent == "family" else "") != (profile.consent, profile.family_code):
-        drafts.append({**base, "type": CONSENT,
+        drafts.append({**base, "type": CONSENT, "person": _in_person(base["person"]),
                        "data": _consent_data(consent, family_code, profile.never_disclose)})
     if drafts:
         store.append(drafts)
@@ -667,7 +674,7 @@ def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Perso
 def set_never_disclose(store: KioskStore, shelter_id: str, row: RosterRow, never_disclose: bool) -> None:
     """DV or stalker protection, on a shelter lead's authority: the consent stays as the person gave it."""
     p = row.profile
-    store.append([{"type": CONSENT, "shelter_id": shelter_id, "person": row.person.to_wire(),
+    store.append([{"type": CONSENT, "shelter_id": shelter_id, "person": _in_person(row.person.to_wire()),
                    "household_id": row.entry.household_id,
                    "data": _consent_data(p.consent, p.family_code, never_disclose)}], lift_protection=True)
 

@@ -574,12 +574,14 @@ class KioskStore:
 
     def check_in(self, shelter_id: str, persons: Sequence[Person], stay_type: str = "in_shelter",
                  household_id: str = "", needs: Sequence[Sequence[str]] | None = None,
-                 disclosure: str | None = None, family_code: str = "", never_disclose: bool = False) -> list[Event]:
+                 disclosure: str | None = None, family_code: str = "", never_disclose: bool = False,
+                 unvouched: Sequence[bool] = ()) -> list[Event]:
         """Check a person, or a household present together, in at one shelter.
 
         `needs` (one list per person, in order) and the household's disclosure consent for
         family inquiries (a `consent` event per person: evac.disclosure) go in the same
-        transaction as the check-in: all of it or nothing.
+        transaction as the check-in: all of it or nothing.  No consent is written for a person
+        `unvouched` marks (typed in beside a QR: nothing says it is them nor that they chose it).
         """
         self._require_shelter(shelter_id)
         if not persons:
@@ -593,7 +595,7 @@ class KioskStore:
             if needs and needs[i]:
                 drafts.append({"type": NEEDS, "shelter_id": shelter_id, "person": p.to_wire(),
                                "household_id": household_id, "data": {"needs": list(needs[i])}})
-            if disclosure is not None or never_disclose:
+            if (disclosure is not None or never_disclose) and not (i < len(unvouched) and unvouched[i]):
                 drafts.append({"type": CONSENT, "shelter_id": shelter_id, "person": p.to_wire(),
                                "household_id": household_id,
                                "data": {"consent": disclosure or "none", "family_code": family_code,
@@ -680,6 +682,17 @@ class KioskStore:
         if row is None:
             return None
         return RosterEntry(Person(*row[:6]), row[6], Whereabouts(*row[7:]))
+
+    def qr_proves(self, p: Person) -> bool:
+        """Whether a pre-registration QR's member `p` may be acted on as someone this kiosk knows.
+        HQ's public pre-registration signs whatever identity anyone types, so a QR proves only itself:
+        it speaks for someone on this roster only if they were checked in here with this same
+        pre-registration (the roster keeps its id).  Anyone checked in by card or by staff, or under
+        another pre-registration, is someone a QR cannot act on (災対法 §86-15: an ex-partner knows name,
+        birth date and address).  Someone the roster does not know yet is new here: a family arriving
+        with its QR."""
+        entry = self.find(p.name, p.birth_date, p.address)
+        return entry is None or bool(p.prereg_id) and entry.person.prereg_id == p.prereg_id
 
     def _checked_in_here(self, name: str, birth_date: str, address: str) -> RosterEntry:
         entry = self.find(name, birth_date, address)

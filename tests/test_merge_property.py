@@ -188,8 +188,9 @@ def snapshot(engine) -> dict:
 
 
 def consent_and_contact_as_the_rules_say(engine) -> bool:
-    """Each person's consent and contact from their events alone: a kiosk's consent beats one from the
-    self-report page, the latest wins within a source, never-disclose once set stays; the latest contact."""
+    """Each person's consent and contact from their events alone: a kiosk's consent given in person beats
+    one given with a pre-registration QR (the event's person has a prereg_id), which beats one from the
+    self-report page; the latest wins within a source, never-disclose once set stays; the latest contact."""
     with engine.connect() as conn:
         said = conn.execute(db.text("SELECT person_id, body FROM events WHERE person_id IS NOT NULL "
                                     "AND type IN ('consent', 'details')")).all()
@@ -204,8 +205,9 @@ def consent_and_contact_as_the_rules_say(engine) -> bool:
         if ev["type"] == "details":
             contact[pid] = max(contact.get(pid, ("", "")), (order, data.get("contact_phone", "")))
             continue
-        source = "self" if ev["kiosk_id"] == SELF_REPORT_DEVICE else "kiosk"
-        rank = (source == "kiosk", order)
+        source = ("self" if ev["kiosk_id"] == SELF_REPORT_DEVICE
+                  else "qr" if ev["person"].get("prereg_id") else "kiosk")
+        rank = (("self", "qr", "kiosk").index(source), order)
         if pid not in consent or rank > consent[pid][0]:
             consent[pid] = (rank, (data["consent"], data.get("family_code", ""), source))
         if data["never_disclose"]:
