@@ -176,6 +176,25 @@ def test_a_desk_the_name_logged_in_on_before_is_not_locked_out_by_guesses_elsewh
     assert login(desk).status_code == 302
 
 
+def test_guesses_from_hqs_own_address_do_not_lock_out_a_desk_its_staff_logged_in_on(app):
+    # Behind one proxy or NAT, every guesser has the staff's address: the per-address limit must not
+    # stop a desk the name has logged in on.  A fresh browser at that address still is stopped.
+    app.config["STAFF_LOGIN_LIMITS"] = "3 per hour"
+    add_staff(app)
+    desk = app.test_client()
+    desk.environ_base["REMOTE_ADDR"] = "10.3.0.1"
+    assert login(desk).status_code == 302
+    desk.post("/staff/logout", data={"csrf_token": csrf(desk)})
+    for name in ("admin", "hq", "root", "staff"):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = "10.3.0.1"
+        assert login(guesser, name, password="guess one two").status_code in (401, 429)
+    fresh = app.test_client()
+    fresh.environ_base["REMOTE_ADDR"] = "10.3.0.1"
+    assert login(fresh).status_code == 429
+    assert login(desk).status_code == 302
+
+
 def test_an_unknown_name_costs_the_same_password_check_as_a_known_one(app, monkeypatch):
     from hq_dashboard import staff
     add_staff(app)
