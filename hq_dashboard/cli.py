@@ -449,18 +449,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("--username", required=True)
     p.set_defaults(func=add_staff)
-    p = sub.add_parser("disable-staff", help="stop an HQ staff member logging in; logs them out (records stay)")
-    p.add_argument("--db")
-    p.add_argument("--username", required=True)
-    p.set_defaults(func=disable_staff)
-    p = sub.add_parser("enable-staff", help="let a disabled HQ staff member log in again")
-    p.add_argument("--db")
-    p.add_argument("--username", required=True)
-    p.set_defaults(func=enable_staff)
-    p = sub.add_parser("set-password", help="give an HQ staff member a new password (on stdin); logs them out")
-    p.add_argument("--db")
-    p.add_argument("--username", required=True)
-    p.set_defaults(func=set_staff_password)
+    for name, func, help_text in (
+            ("disable-staff", disable_staff, "stop an HQ staff member logging in; logs them out (records stay)"),
+            ("enable-staff", enable_staff, "let a disabled HQ staff member log in again"),
+            ("set-password", set_staff_password, "give an HQ staff member a new password (on stdin); logs them out")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--db")
+        p.add_argument("--username", required=True)
+        p.set_defaults(func=func)
     p = sub.add_parser("export-pfif", help="PFIF 1.4 of the people who consented to public disclosure")
     p.add_argument("--db")
     p.add_argument("--out", help="file to write (default: standard output)")

@@ -561,20 +561,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--role", required=True, choices=("staff", "lead"), help="shelter staff or shelter lead")
     p.set_defaults(func=add_staff)
 
-    p = sub.add_parser("disable-staff", help="stop a staff account logging in and log it out now (records stay)")
-    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
-    p.add_argument("--name", required=True, help="the staff member's log-in name")
-    p.set_defaults(func=disable_staff)
-
-    p = sub.add_parser("enable-staff", help="let a disabled staff account log in again")
-    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
-    p.add_argument("--name", required=True, help="the staff member's log-in name")
-    p.set_defaults(func=enable_staff)
-
-    p = sub.add_parser("set-password", help="give a staff account a new password (on stdin); logs it out")
-    p.add_argument("--db", required=True, help="the kiosk's SQLite file")
-    p.add_argument("--name", required=True, help="the staff member's log-in name")
-    p.set_defaults(func=set_staff_password)
+    for name, func, help_text in (
+            ("disable-staff", disable_staff, "stop a staff account logging in and log it out now (records stay)"),
+            ("enable-staff", enable_staff, "let a disabled staff account log in again"),
+            ("set-password", set_staff_password, "give a staff account a new password (on stdin); logs it out")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--db", required=True, help="the kiosk's SQLite file")
+        p.add_argument("--name", required=True, help="the staff member's log-in name")
+        p.set_defaults(func=func)
 
     p = sub.add_parser("serve", help="run the kiosk app, syncing in the background")
     p.add_argument("--db", required=True)
