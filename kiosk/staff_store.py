@@ -695,6 +695,17 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def without_protected(store: KioskStore, rows: Sequence[RosterRow]) -> tuple[list[RosterRow], int]:
+    """The rows a list that leaves the tablet (a CSV file, a printed page) may carry when a staff
+    member who is not a lead makes it, and how many were left out (災対法 §86-15).  Left out: whoever
+    the kiosk treats as never-disclose (KioskStore.is_protected: the person, anyone of a protected
+    person's household, anyone HQ protects).  A roster posted on a shelter wall must not show a
+    stalker the victim's name, nor her children's at the same address."""
+    kept = [r for r in rows if not r.profile.never_disclose
+            and not store.is_protected(r.person.name, r.person.birth_date, r.person.address, r.person.name_kana)]
+    return kept, len(rows) - len(kept)
+
+
 def roster_csv(rows: Sequence[RosterRow], header: Sequence[str], label) -> str:
     """UTF-8 with a BOM, so that Excel in Japan opens it as UTF-8 and not as Shift_JIS.
 

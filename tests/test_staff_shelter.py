@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from evac.disclosure import identity_forms, protection_digests
 from evac.events import Person
 from kiosk import staff_store
 from kiosk.store import KioskStore
@@ -166,7 +167,7 @@ def test_roster_csv_opens_in_excel_and_says_everything(app, store):
                         consent="family", family_code="sakura7")
     staff_store.set_never_disclose(store, SHELTER, staff_store.person(store, row.key), True)
     store.check_in("H002", [Person("他所 さん", "1990-01-01", "other")])
-    resp = logged_in(app).get("/staff/roster.csv")
+    resp = logged_in(app, "tanaka").get("/staff/roster.csv")   # the lead's: never-disclose people marked
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert re.match(r'attachment; filename="roster-H001-\d{8}-\d{4}\.csv"', resp.headers["Content-Disposition"])
     assert resp.data.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM for Excel"
@@ -181,6 +182,84 @@ def test_roster_csv_opens_in_excel_and_says_everything(app, store):
                                   "合言葉を伝えた家族", "非開示"]
     assert by_name[ICHIRO.name][6:8] == ["車中泊", "ペット"] and by_name[ICHIRO.name][12] == ""
     assert "sakura7" not in resp.data.decode(), "the family code is a secret and stays off paper"
+
+
+# -- 災対法 §86-15: what leaves the tablet leaves protected people out, unless a lead takes it --------
+
+def protect_taro(store):
+    """TARO under never-disclose, with his contact phone on record; HANAKO is of his household."""
+    row = staff_store.person(store, staff_store.person_key(TARO.name, TARO.birth_date, TARO.address))
+    staff_store.correct(store, SHELTER, row, TARO, stay_type="in_shelter", needs=["dialysis", "pets"],
+                        contact_phone="054-626-1111", home_damage="total", household_members=2,
+                        consent="none", family_code="")
+    staff_store.set_never_disclose(store, SHELTER, staff_store.person(store, row.key), True)
+
+
+def csv_rows(resp) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
+
+
+def test_a_staff_members_roster_csv_leaves_out_protected_people_and_their_household_a_leads_keeps_them(app, store):
+    protect_taro(store)
+    resp = logged_in(app).get("/staff/roster.csv")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert re.match(r'attachment; filename="roster-H001-\d{8}-\d{4}-without-protected\.csv"',
+                    resp.headers["Content-Disposition"]), "the file's name says protected people are not in it"
+    rows = csv_rows(resp)
+    assert rows[0][0] == "氏名" and [r[0] for r in rows[1:]] == [ICHIRO.name], "a plain CSV, header and rows"
+    text = resp.data.decode("utf-8-sig")
+    assert TARO.address not in text and "054-626-1111" not in text and rows[1][12] == ""
+    # The lead's keeps them, marked never-disclose as before.
+    resp = logged_in(app, "tanaka").get("/staff/roster.csv")
+    assert "without-protected" not in resp.headers["Content-Disposition"]
+    by_name = {r[0]: r for r in csv_rows(resp)[1:]}
+    assert set(by_name) == {TARO.name, HANAKO.name, ICHIRO.name}
+    assert by_name[TARO.name][8] == "054-626-1111" and by_name[TARO.name][12] == "非開示"
+
+
+def test_a_staff_members_print_leaves_out_protected_people_and_says_so(app, store):
+    protect_taro(store)
+    page = logged_in(app).get("/staff/roster/print").text
+    table = page.split("<table", 1)[1]
+    assert ICHIRO.name in table and TARO.name not in table and HANAKO.name not in table
+    assert TARO.address not in page and "054-626-1111" not in page
+    assert "保護対象（非開示）の方とその世帯の方は、この名簿に載っていません（責任者の出力には載ります）。" in page
+    # How many only on the screen: on a posted list a number tells a stalker someone protected is here.
+    assert re.search(r'<p class="noprint" id="left-out">[^<]*：2名</p>', page)
+    assert "1人" in page, "the count of people on the list is of those on it"
+
+
+def test_a_staff_members_print_says_so_when_nobody_is_protected_too(app, store):
+    page = logged_in(app).get("/staff/roster/print").text
+    assert all(p.name in page for p in (TARO, HANAKO, ICHIRO))
+    assert "この名簿に載っていません" in page, "the same words on every staff print: they tell nobody anything"
+
+
+def test_a_leads_print_keeps_protected_people_and_warns_against_posting_it(app, store):
+    protect_taro(store)
+    page = logged_in(app, "tanaka").get("/staff/roster/print").text
+    assert all(p.name in page.split("<table", 1)[1] for p in (TARO, HANAKO, ICHIRO)) and "054-626-1111" in page
+    assert "掲示したり、人に渡したりしないでください" in page and 'id="left-out"' not in page
+
+
+def test_someone_hq_protects_is_left_out_of_a_staff_members_exports(app, store):
+    """Never-disclose set at another shelter reaches this kiosk as HQ's digests (KioskStore.is_protected)."""
+    key = bytes(range(32))
+    store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in store.shelter_list()],
+                        "ic_token_key": key.hex(),
+                        "protected": sorted(protection_digests(key, identity_forms(ICHIRO.name, "",
+                                                                                   ICHIRO.birth_date)))})
+    client = logged_in(app)
+    assert {r[0] for r in csv_rows(client.get("/staff/roster.csv"))[1:]} == {TARO.name, HANAKO.name}
+    assert ICHIRO.name not in client.get("/staff/roster/print").text
+    assert ICHIRO.name in logged_in(app, "tanaka").get("/staff/roster/print").text
+
+
+def test_the_export_links_tell_staff_protected_people_are_left_out(app, store):
+    nav = logged_in(app).get("/staff/").text
+    assert ">名簿CSV（保護対象の方を除く）<" in nav and ">名簿を印刷（保護対象の方を除く）<" in nav
+    lead_nav = logged_in(app, "tanaka").get("/staff/").text
+    assert ">名簿CSV<" in lead_nav and "保護対象の方を除く" not in lead_nav
 
 
 def test_roster_csv_in_english(app, store):

@@ -209,13 +209,24 @@ def _label(column: str, value):
     return value
 
 
+def _exported(store) -> tuple[list, int]:
+    """The roster as a CSV or a printed page carries it off the tablet, and how many people were left
+    out: everyone for a lead (never-disclose marked in its column); for other staff, nobody the kiosk
+    protects, nor their household (staff_store.without_protected)."""
+    rows = staff_store.roster(store, _shelter())
+    return (rows, 0) if current_user.is_lead else staff_store.without_protected(store, rows)
+
+
 @bp.get("/roster.csv")
 def roster_csv():
-    rows = staff_store.roster(get_store(), _shelter())
+    rows, _left_out = _exported(get_store())
     text = staff_store.roster_csv(rows, _header(), _label)
     stamp = times.now().strftime("%Y%m%d-%H%M")
+    # A staff member's file says in its name that protected people are not in it (a note row would
+    # break the CSV for programs); it says so always, so the name tells nobody whether anyone is protected.
+    kept_out = "" if current_user.is_lead else "-without-protected"
     return Response(text.encode("utf-8"), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="roster-{_shelter()}-{stamp}.csv"',
+        "Content-Disposition": f'attachment; filename="roster-{_shelter()}-{stamp}{kept_out}.csv"',
         "Cache-Control": "no-store"})
 
 
@@ -232,7 +243,7 @@ def _by_household(rows: list) -> list[tuple]:
 @bp.get("/roster/print")
 def roster_print():
     store = get_store()
-    rows = _by_household(staff_store.roster(store, _shelter()))
-    return render_template("staff/print.html", rows=rows, header=_header(), label=_label,
+    rows, left_out = _exported(store)
+    return render_template("staff/print.html", rows=_by_household(rows), header=_header(), label=_label,
                            columns=staff_store.CSV_COLUMNS, shelter_name=store.shelter_name(_shelter()),
-                           printed_at=times.local(times.now()))
+                           printed_at=times.local(times.now()), is_lead=current_user.is_lead, left_out=left_out)
