@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -695,15 +695,24 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def without_protected(store: KioskStore, rows: Sequence[RosterRow]) -> tuple[list[RosterRow], int]:
-    """The rows a list that leaves the tablet (a CSV file, a printed page) may carry when a staff
-    member who is not a lead makes it, and how many were left out (災対法 §86-15).  Left out: whoever
-    the kiosk treats as never-disclose (KioskStore.is_protected: the person, anyone of a protected
-    person's household, anyone HQ protects).  A roster posted on a shelter wall must not show a
-    stalker the victim's name, nor her children's at the same address."""
-    kept = [r for r in rows if not r.profile.never_disclose
-            and not store.is_protected(r.person.name, r.person.birth_date, r.person.address, r.person.name_kana)]
-    return kept, len(rows) - len(kept)
+def protected(store: KioskStore, row: RosterRow) -> bool:
+    """Whoever the kiosk treats as never-disclose (災対法 §86-15): the person a lead marked, anyone of a
+    protected person's household, anyone HQ protects (KioskStore.is_protected)."""
+    p = row.person
+    return row.profile.never_disclose or store.is_protected(p.name, p.birth_date, p.address, p.name_kana)
+
+
+def for_export(store: KioskStore, rows: Sequence[RosterRow], lead: bool) -> tuple[list[RosterRow], int]:
+    """The rows a list that leaves the tablet (a CSV file, a printed page) carries, and how many were
+    left out.  A staff member's list leaves out everyone protected: a roster posted on a shelter wall
+    must not show a stalker the victim's name, nor her children's at the same address.  A lead's keeps
+    them, each marked never-disclose, her household too, so that whoever the lead hands it to sees
+    who must not be told about."""
+    if not lead:
+        kept = [r for r in rows if not protected(store, r)]
+        return kept, len(rows) - len(kept)
+    return [replace(r, profile=replace(r.profile, never_disclose=True))
+            if not r.profile.never_disclose and protected(store, r) else r for r in rows], 0
 
 
 def roster_csv(rows: Sequence[RosterRow], header: Sequence[str], label) -> str:

@@ -215,6 +215,8 @@ def test_a_staff_members_roster_csv_leaves_out_protected_people_and_their_househ
     by_name = {r[0]: r for r in csv_rows(resp)[1:]}
     assert set(by_name) == {TARO.name, HANAKO.name, ICHIRO.name}
     assert by_name[TARO.name][8] == "054-626-1111" and by_name[TARO.name][12] == "非開示"
+    # His household is marked too: whoever the lead hands the list to must keep them out of answers.
+    assert by_name[HANAKO.name][12] == "非開示" and by_name[ICHIRO.name][12] == ""
 
 
 def test_a_staff_members_print_leaves_out_protected_people_and_says_so(app, store):

@@ -210,11 +210,8 @@ def _label(column: str, value):
 
 
 def _exported(store) -> tuple[list, int]:
-    """The roster as a CSV or a printed page carries it off the tablet, and how many people were left
-    out: everyone for a lead (never-disclose marked in its column); for other staff, nobody the kiosk
-    protects, nor their household (staff_store.without_protected)."""
-    rows = staff_store.roster(store, _shelter())
-    return (rows, 0) if current_user.is_lead else staff_store.without_protected(store, rows)
+    """The roster as a CSV or a printed page carries it off the tablet (staff_store.for_export)."""
+    return staff_store.for_export(store, staff_store.roster(store, _shelter()), current_user.is_lead)
 
 
 @bp.get("/roster.csv")
