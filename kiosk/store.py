@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 import re
 import sqlite3
@@ -31,6 +32,8 @@ from evac.events import (
 from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
 from evac.identity import person_key
 from evac.whereabouts import CHECKED_IN, Whereabouts, step
+
+from .heard import Heard, heard
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -119,6 +122,27 @@ def _since_boot() -> tuple[str, int] | None:
 # Beyond this a kiosk's clock is not trusted against HQ's: its events would be ordered wrongly at HQ
 # against other shelters' (the staff tablet says so too).
 HQ_CLOCK_TOLERANCE_MS = 120_000
+
+# What an idle sync round leaves unwritten (kiosk/heard.py keeps it in memory for this process):
+# HQ's timestamp goes into the file only once the file's, or this kiosk's clock, would date the next
+# record more than this before it.  This process dates its records after all HQ said (memory); a
+# record written by another process (`evac kiosk checkin`) or after a restart is at most a minute
+# early, less than it takes to walk from one shelter to the next (evac.hlc MAX_DRIFT_MS): a move
+# HQ held is still ordered before it.  A kiosk whose clock is within a minute of HQ's writes none.
+HLC_WRITE_SLACK_MS = 60_000
+# The last sync's time, while nothing else changes, at most this often: this process's pages (tablet,
+# /api/status) read the exact time from memory; the file, for another process and after a restart,
+# is at most a minute old, and every page shows it to the minute.
+LAST_SYNC_WRITE_EVERY_S = 60
+# HQ's clock as heard (hq_clock, used while this kiosk's clock is off by more than the tolerance) is
+# written again only when it would put HQ's time now this far from what HQ just said: more than the
+# Date header's whole seconds and a slow link's delay (a steady clock is never rewritten), far less
+# than the 2 minutes within which records of different shelters are ordered as clocks allow.
+HQ_CLOCK_REANCHOR_MS = 2_000
+# The clock offset (whole seconds) moves by one from answer to answer with rounding and the link's
+# delay: written when it moved by more.  The tablet warns beyond 120 s and words it in minutes or
+# more, so a second's lag changes nothing staff see, and the warning comes at most a second late.
+CLOCK_OFFSET_MOVE_S = 1
 
 
 TABLET, CLI = "tablet", "cli"   # how a staff member wrote a record (event_staff.via)
@@ -320,6 +344,15 @@ class KioskStore:
     def device_id(self) -> str:
         return self._meta("device_id")
 
+    @functools.cached_property
+    def _heard(self) -> Heard:
+        """What this process last heard from HQ about this file, in memory (kiosk/heard.py)."""
+        return heard(self.path)
+
+    def _hlc(self) -> int:
+        """The latest timestamp this kiosk knows: its own last, or HQ's heard by this process."""
+        return max(int(self._meta("hlc") or 0), self._heard.hlc)
+
     # -- shelters (from bundled open data, replaced by HQ's list on sync) ---
     def _seed_shelters(self) -> None:
         from evac.capacity import capacity_from_area
@@ -335,22 +368,36 @@ class KioskStore:
         with self._write():
             if from_hq:
                 self._set_meta("config_at", dt.datetime.now(dt.timezone.utc).isoformat())
-            self.db.execute("DELETE FROM shelters")
-            self.db.executemany("INSERT INTO shelters(id, name, kind, capacity) VALUES (?, ?, ?, ?)",
-                                [(s["id"], s["name"], s["kind"], s.get("capacity")) for s in shelters])
+            self.db.execute("DELETE FROM meta WHERE key = 'config_applied'")   # the list is not that config's now
+            self._put_shelters(shelters)
+
+    def _put_shelters(self, shelters: Sequence[dict]) -> None:
+        self.db.execute("DELETE FROM shelters")
+        self.db.executemany("INSERT INTO shelters(id, name, kind, capacity) VALUES (?, ?, ?, ?)",
+                            [(s["id"], s["name"], s["kind"], s.get("capacity")) for s in shelters])
 
     def config_due(self, every_s: float) -> bool:
         """Whether HQ's configuration (the shelter list) should be fetched again."""
-        last = self._meta("config_at")
+        fetched = [dt.datetime.fromisoformat(t) for t in (self._meta("config_at"), self._heard.config_at) if t]
         now = dt.datetime.now(dt.timezone.utc)
-        since = (now - dt.datetime.fromisoformat(last)).total_seconds() if last else None
+        since = [(now - t).total_seconds() for t in fetched]
         # A clock set back since the last fetch (negative time since) must not put the next one off for good.
-        return since is None or since >= every_s or since < 0
+        return not since or min(since) >= every_s or min(since) < 0
 
     def apply_config(self, config: dict) -> None:
-        """What HQ sends down: shelters, the keys QRs are checked with, and cancelled QRs."""
-        self.replace_shelters(config["shelters"])
+        """What HQ sends down: shelters, the keys QRs are checked with, and cancelled QRs.  The same
+        configuration as the one last applied writes nothing: fetched every ten minutes, it rewrote every
+        table (212 shelters) each time."""
+        now = dt.datetime.now(dt.timezone.utc)
+        digest = _config_digest(config)
+        stored_at = self._meta("config_at")
+        # A fetch noted in the future (by a clock since set back) is written again.
+        if self._meta("config_applied") == digest and stored_at and dt.datetime.fromisoformat(stored_at) <= now:
+            self._heard.config_at = now.isoformat()
+            return
         with self._write():
+            self._set_meta("config_at", now.isoformat())
+            self._put_shelters(config["shelters"])
             self.db.execute("DELETE FROM prereg_keys")
             self.db.executemany("INSERT INTO prereg_keys(kid, public_raw) VALUES (?, ?)",
                                 sorted(config.get("prereg_keys", {}).items()))
@@ -366,6 +413,8 @@ class KioskStore:
                 self.db.execute("DELETE FROM protected_forms")
                 self.db.executemany("INSERT OR IGNORE INTO protected_forms(digest) VALUES (?)",
                                     [(d,) for d in protected if isinstance(d, str)])
+            self._set_meta("config_applied", digest)
+        self._heard.config_at = now.isoformat()   # not before: a configuration not written is fetched again
 
     def config_version(self) -> str:
         return self._meta("config_version") or ""
@@ -409,7 +458,7 @@ class KioskStore:
     def _append(self, drafts: Sequence[dict], lift_protection: bool = False) -> list[Event]:
         """`append` inside a transaction the caller holds.  A consent that would lift someone's
         never-disclose is written keeping it, unless `lift_protection` (a lead's decision)."""
-        clock = HybridLogicalClock(int(self._meta("hlc")), now_ms=self.now_ms)
+        clock = HybridLogicalClock(self._hlc(), now_ms=self.now_ms)
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         device = self.device_id
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -828,14 +877,23 @@ class KioskStore:
                                                           (seq,))]
 
     def set_acked(self, seq: int) -> None:
+        """What HQ holds, from its answer; the time of the sync with it.  A changed acknowledgement is
+        written at once; the same one again (an idle round) writes nothing, but the time once a minute."""
         if not 0 <= seq <= self.last_seq:
             raise KioskError(f"HQ acknowledged event {seq}, but this kiosk has only written {self.last_seq}")
+        now = dt.datetime.now(dt.timezone.utc)
+        refused = self._meta("refused")
+        if seq == self.acked_seq and not (refused and json.loads(refused)["seq"] <= seq) \
+                and not self._sync_time_old(now):
+            self._heard.sync_at = now.isoformat(timespec="seconds")
+            return
         with self._write():
             self._set_meta("acked_seq", str(seq))
-            self._set_meta("last_sync_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+            self._set_meta("last_sync_at", now.isoformat(timespec="seconds"))
             refused = self._meta("refused")
             if refused and json.loads(refused)["seq"] <= seq:   # HQ took it after all (HQ was fixed)
                 self.db.execute("DELETE FROM meta WHERE key = 'refused'")
+        self._heard.sync_at = now.isoformat(timespec="seconds")
 
     # -- a record HQ refuses for good, and its withdrawal ---------------------
     def note_refusal(self, seq: int, message: str, sent: dict | None = None, code: str = "") -> None:
@@ -979,14 +1037,20 @@ class KioskStore:
             self._set_meta("device_id", device)
             self._set_meta("acked_seq", "0")
             self.db.execute("DELETE FROM meta WHERE key = 'last_sync_at'")
+        self._heard.sync_at = None
         return device
 
     def receive_hlc(self, remote: int) -> None:
         """HQ's timestamp, from its answer: always taken (evac.hlc), so that even a kiosk whose clock
-        is days slow dates its next events after everything HQ had seen."""
+        is days slow dates its next events after everything HQ had seen.  Taken in memory at once; into
+        the file when it would otherwise date a record more than HLC_WRITE_SLACK_MS before it (HQ's
+        clock moving on 2 s a round is no reason to write)."""
+        self._heard.take_hlc(remote)
+        if wall_ms(remote) - max(wall_ms(int(self._meta("hlc"))), self.now_ms()) <= HLC_WRITE_SLACK_MS:
+            return
         with self._write():
             clock = HybridLogicalClock(int(self._meta("hlc")))
-            self._set_meta("hlc", str(clock.adopt(remote)))
+            self._set_meta("hlc", str(clock.adopt(self._hlc())))
 
     def now_ms(self) -> int:
         """This kiosk's idea of the time, for dating its events: its wall clock, or, when that is more
@@ -1006,13 +1070,28 @@ class KioskStore:
     def today(self) -> dt.date:
         """The date birth dates are checked against: the later of the machine's date and the date this
         kiosk's clock has reached (as dated by HQ), so a clock reset to 2000 refuses no child."""
-        reached = max(wall_ms(int(self._meta("hlc") or 0)), self.now_ms())
+        reached = max(wall_ms(self._hlc()), self.now_ms())
         # Days counted in UTC, as HQ counts them (evac.events): by the local date, a kiosk in Japan would
         # accept from midnight to 9:00 a birth date HQ then refuses on every sync.
         return dt.date(1970, 1, 1) + dt.timedelta(milliseconds=reached)
 
     def last_sync_at(self) -> str | None:
-        return self._meta("last_sync_at")
+        """When HQ last answered a sync round: as this process heard it, or as the file says (another
+        process's sync, or before this one's first), whichever is later."""
+        known = [t for t in (self._meta("last_sync_at"), self._heard.sync_at) if t]
+        try:
+            return max(known, key=dt.datetime.fromisoformat) if known else None
+        except ValueError:   # not a time: the file's, as it is
+            return self._meta("last_sync_at")
+
+    def _sync_time_old(self, now: dt.datetime) -> bool:
+        stored = self._meta("last_sync_at")
+        try:
+            since = (now - dt.datetime.fromisoformat(stored)).total_seconds() if stored else None
+        except ValueError:
+            since = None
+        # A clock set back (negative time since) must not keep the file's time from ever moving.
+        return since is None or since >= LAST_SYNC_WRITE_EVERY_S or since < 0
 
     def note_clock_offset(self, hq_time: dt.datetime, hq_hlc: int | None = None) -> None:
         """How far this kiosk's clock is from HQ's (seconds, + ahead), as of HQ's last answer (its Date
@@ -1021,15 +1100,36 @@ class KioskStore:
         if hq_hlc is not None and hq_ms <= wall_ms(hq_hlc) < hq_ms + 2000:
             hq_ms = wall_ms(hq_hlc)
         boot = _since_boot()
+        offset = round((wall_clock_ms() - hq_ms) / 1000)
+        stored = self._meta("clock_offset_s")
+        if stored is not None and abs(int(stored) - offset) <= CLOCK_OFFSET_MOVE_S \
+                and not (boot and self._hq_clock_moved(hq_ms, boot)):
+            return   # an idle round: nothing staff or the records' dates would notice
         with self._write():
-            self._set_meta("clock_offset_s", str(round((wall_clock_ms() - hq_ms) / 1000)))
+            self._set_meta("clock_offset_s", str(offset))
             if boot:
                 self._set_meta("hq_clock", json.dumps([hq_ms, *boot]))
+
+    def _hq_clock_moved(self, hq_ms: int, boot: tuple[str, int]) -> bool:
+        """Whether HQ's clock as kept (hq_clock) puts HQ's time now more than HQ_CLOCK_REANCHOR_MS
+        from `hq_ms`, or was heard before this boot (or never)."""
+        kept = self._meta("hq_clock")
+        if not kept:
+            return True
+        kept_ms, boot_id, boot_ms = json.loads(kept)
+        return boot_id != boot[0] or abs(kept_ms + boot[1] - boot_ms - hq_ms) > HQ_CLOCK_REANCHOR_MS
 
     def clock_check(self) -> tuple[int | None, int]:
         """(seconds this kiosk's clock was off HQ's at the last sync or None, seconds its events'
         time runs ahead of its clock now).  A clock that ran fast stamps events ahead of everyone
         else's; HQ then orders them after events that really came later."""
         offset = self._meta("clock_offset_s")
-        ahead_ms = wall_ms(int(self._meta("hlc") or 0)) - self.now_ms()
+        ahead_ms = wall_ms(self._hlc()) - self.now_ms()
         return (None if offset is None else int(offset)), max(0, ahead_ms // 1000)
+
+
+def _config_digest(config: dict) -> str:
+    """What of HQ's configuration apply_config writes, as one digest: the same one writes nothing."""
+    applied = {k: config.get(k) for k in ("shelters", "prereg_keys", "revoked", "config_version", "shelter_id",
+                                          "ic_token_key", "protected")}
+    return hashlib.sha256(json.dumps(applied, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
