@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from evac.staff_lockout import StaffLockout, give_back
 
 from . import notify, safety
-from .db import WriterBusy, db, one_writer
+from .db import WriterBusy, db, lock_wait_at_most, one_writer
 from .limits import limiter
 from .models import Person, StaffSession, StaffUser
 from .safety_pages import ReviewForm, review_error
@@ -92,17 +92,25 @@ def start_session(user: StaffUser) -> str:
     Log-ins unused for a week go on the way: a week is past any limit, and the table stays small."""
     now = _now()
     session_id = secrets.token_urlsafe(32)
-    db.session.execute(delete(StaffSession).where(StaffSession.last_seen_at < now - dt.timedelta(days=7)))
-    db.session.add(StaffSession(id_hash=_id_hash(session_id), user_id=user.id, created_at=now, last_seen_at=now))
-    db.session.commit()
+    user_id = user.id
+    db.session.rollback()   # (see _write)
+    with one_writer(db.engine):
+        db.session.execute(delete(StaffSession).where(StaffSession.last_seen_at < now - dt.timedelta(days=7)))
+        db.session.add(StaffSession(id_hash=_id_hash(session_id), user_id=user_id, created_at=now, last_seen_at=now))
+        db.session.commit()
     return session_id
 
 
+def _ended(session_id: str, why: str):
+    return (update(StaffSession).where(StaffSession.id_hash == _id_hash(session_id), StaffSession.ended_at.is_(None))
+            .values(ended_at=_now(), ended_why=why))
+
+
 def end_session(session_id: str, why: str = ENDED_LOGOUT) -> None:
-    db.session.execute(update(StaffSession).where(StaffSession.id_hash == _id_hash(session_id),
-                                                  StaffSession.ended_at.is_(None))
-                       .values(ended_at=_now(), ended_why=why))
-    db.session.commit()
+    db.session.rollback()   # (see _write)
+    with one_writer(db.engine):
+        db.session.execute(_ended(session_id, why))
+        db.session.commit()
 
 
 def _end_all(session, user: StaffUser, why: str) -> None:
@@ -141,29 +149,37 @@ def _load(user_id: str):
            else ENDED_IDLE if now - _utc(login.last_seen_at) > idle_limit() else None)
     if why is not None:
         g.staff_logged_out = why
-        _write(lambda: end_session(session_id, why))
+        _write(_ended(session_id, why))
         return None
+    staff = StaffLogin(user, session_id)
     if _counts_as_use() and now - _utc(login.last_seen_at) >= seen_every():
-        login.last_seen_at = now
-        _write(db.session.commit)
-    return StaffLogin(user, session_id)
+        _write(update(StaffSession).where(StaffSession.id_hash == login.id_hash, StaffSession.ended_at.is_(None))
+               .values(last_seen_at=now))
+    return staff
 
 
-def _write(change) -> None:
-    """A log-in's bookkeeping, at the start of the request (load_staff): a database too busy to take
-    it must not fail the page (the log-in is judged all the same)."""
+BOOKKEEPING_WAIT_S = 2
+
+
+def _write(statement) -> None:
+    """A log-in's bookkeeping, at the start of the request (load_staff).  A database kept busy (a
+    large kiosk sync) must not hold up or fail the page: after BOOKKEEPING_WAIT_S it is left, and the
+    next request tries again (the log-in is judged all the same)."""
+    # The read above ends first: on SQLite a read snapshot carried into a write fails when another
+    # writer committed in between (as in safety.submit).
+    db.session.rollback()
     try:
-        with one_writer(db.engine, wait_s=5):
-            change()
+        with one_writer(db.engine, BOOKKEEPING_WAIT_S), db.engine.begin() as conn, \
+                lock_wait_at_most(conn, BOOKKEEPING_WAIT_S):
+            conn.execute(statement)
     except (SQLAlchemyError, WriterBusy):
-        db.session.rollback()
         current_app.logger.warning("could not note an HQ staff log-in's use or end", exc_info=True)
 
 
 def load_staff() -> None:
     """Before anything else in the request: the log-in is checked (and its use noted) while the
     request's database session is fresh, not in the middle of a view's own transaction."""
-    if "_user_id" in session:
+    if "_user_id" in session and request.endpoint != "static":
         current_user._get_current_object()
 
 
@@ -171,14 +187,7 @@ def load_staff() -> None:
 def _unauthorized():
     """To the log-in page with `next` (back to this page after it), saying why: a log-in that lay
     unused or outlived the shift says so, and a form sent after it says it was not saved."""
-    why = g.get("staff_logged_out")
-    if why == ENDED_IDLE:
-        message = IDLE_MESSAGE.format(minutes=_whole(current_app.config["STAFF_IDLE_MINUTES"]))
-    elif why == ENDED_SHIFT:
-        message = SHIFT_MESSAGE.format(hours=_whole(current_app.config["STAFF_SESSION_HOURS"]))
-    else:
-        message = login_manager.login_message
-    flash(message)
+    flash(logged_out_message())
     if request.method == "POST":
         flash(NOT_SAVED)
         # Back to the page the form was on (a form's own address may take no GET: _safe_next).
@@ -191,6 +200,17 @@ def _unauthorized():
         args = {k: v for k, v in request.args.items(multi=True) if k != "auto"}
         here = url_for(request.endpoint, **(request.view_args or {}), **args)
     return redirect(login_url("staff.login", next_url=here))
+
+
+def logged_out_message() -> str:
+    """What the log-in page says to someone sent to it: why, if their log-in lay unused or outlived
+    the shift (a form they sent was not saved: they must know it was the time, not a fault)."""
+    why = g.get("staff_logged_out")
+    if why == ENDED_IDLE:
+        return IDLE_MESSAGE.format(minutes=_whole(current_app.config["STAFF_IDLE_MINUTES"]))
+    if why == ENDED_SHIFT:
+        return SHIFT_MESSAGE.format(hours=_whole(current_app.config["STAFF_SESSION_HOURS"]))
+    return login_manager.login_message
 
 
 def _whole(number) -> int:
@@ -216,7 +236,7 @@ def _idle_page() -> dict:
     # A page shown after a POST comes back as a GET of a page (a form's own address may take none).
     to = request.full_path.rstrip("?") if request.method == "GET" else _safe_next(request.path)
     return {"staff_idle": {"seconds": math.ceil(idle_limit().total_seconds()), "margin": IDLE_RELOAD_MARGIN,
-                           "ping": max(1, math.floor(seen_every().total_seconds())),
+                           "ping": math.ceil(seen_every().total_seconds()),
                            "alive": url_for("staff.alive"), "to": to}}
 
 

@@ -201,6 +201,18 @@ def test_a_form_sent_after_the_idle_log_out_is_not_saved_and_says_so(hq):
         db.session.remove()
 
 
+def test_the_disaster_chosen_on_a_map_left_idle_is_not_saved_and_the_log_in_page_says_why(hq):
+    browser = hq.test_client()
+    assert _login(browser).status_code == 302
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/map").get_data(as_text=True)).group(1)
+    _move_back(hq, "last_seen_at", dt.timedelta(minutes=31))
+    sent = browser.post("/map/disaster", data={"disaster": "tsunami", "csrf_token": token})
+    assert sent.status_code == 302 and sent.headers["Location"] == "/staff/login?next=/map"
+    page = browser.get(sent.headers["Location"]).get_data(as_text=True)
+    assert IDLE in page and "送信された内容は保存されていません" in page
+    assert hq.test_client().get("/api/v1/shelters").get_json()["disaster"] is None
+
+
 def test_no_log_in_outlives_the_shift_however_busy(hq):
     browser = hq.test_client()
     assert _login(browser).status_code == 302
