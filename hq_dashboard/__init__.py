@@ -48,7 +48,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=8 * 3600,   # a staff shift
         # HQ staff log-ins (kept at HQ, hq_dashboard.staff): one unused this long ends (a shared PC left
         # logged in at a crowded HQ; half an hour lets staff take a call or a meeting), and none
-        # outlives a shift.  EVAC_STAFF_IDLE_MINUTES, EVAC_STAFF_SESSION_HOURS.
+        # outlives a shift.  EVAC_STAFF_IDLE_MINUTES, EVAC_STAFF_SESSION_HOURS.  (The signed cookie
+        # itself is refused PERMANENT_SESSION_LIFETIME after it was last written: a longer shift needs both.)
         STAFF_IDLE_MINUTES=30,
         STAFF_SESSION_HOURS=8,
         # A form on another site cannot ride on a staff member's log-in.

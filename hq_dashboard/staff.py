@@ -64,6 +64,8 @@ SHIFT_MESSAGE = ("ログインから{hours}時間たったため、ログアウ�
                  "You were logged out {hours} hours after logging in. Please log in again.")
 NOT_SAVED = ("送信された内容は保存されていません。ログイン後にもう一度入力してください。 / "
              "What you sent was NOT saved: enter it again after logging in.")
+TYPED_LOST = ("入力途中の内容は送信されず、保存されていません。ログイン後にもう一度入力してください。 / "
+              "What was typed on the page was not sent and NOT saved: enter it again after logging in.")
 
 
 def _now() -> dt.datetime:
@@ -195,11 +197,18 @@ def _unauthorized():
         target = (referrer.path + (f"?{referrer.query}" if referrer.query else "")
                   if referrer.netloc == request.host else None)
         return redirect(url_for("staff.login", next=target))
+    if request.args.get("unsaved") == "1":   # the page reloaded itself with something typed on it
+        flash(TYPED_LOST)
     here = request.url
-    if request.args.get("auto") == "1":   # staff come back to the page itself, not to its self-reload
-        args = {k: v for k, v in request.args.items(multi=True) if k != "auto"}
+    if any(mark in request.args for mark in SELF_MARKS):   # back to the page itself, not its self-reload
+        args = {k: v for k, v in request.args.items() if k not in SELF_MARKS}
         here = url_for(request.endpoint, **(request.view_args or {}), **args)
     return redirect(login_url("staff.login", next_url=here))
+
+
+# What a page adds to its own reload: the dashboard's every 15 s (auto), a staff page's at the idle
+# limit with something typed on it (unsaved, static/staff_idle.js).
+SELF_MARKS = ("auto", "unsaved")
 
 
 def logged_out_message() -> str:

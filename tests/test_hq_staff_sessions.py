@@ -182,6 +182,17 @@ def test_the_dashboards_own_reload_and_the_maps_polling_keep_no_unattended_pc_lo
     assert IDLE in browser.get(gone.headers["Location"]).get_data(as_text=True)
 
 
+def test_a_staff_page_that_reloads_itself_with_something_typed_on_it_says_it_was_lost(hq):
+    browser = hq.test_client()
+    assert _login(browser).status_code == 302
+    _move_back(hq, "last_seen_at", dt.timedelta(minutes=31))
+    sent = browser.get("/staff/inquiries?unsaved=1")   # as static/staff_idle.js reloads such a page
+    assert sent.status_code == 302 and sent.headers["Location"] == "/staff/login?next=%2Fstaff%2Finquiries"
+    page = browser.get(sent.headers["Location"]).get_data(as_text=True)
+    assert IDLE in page and "入力途中の内容は送信されず、保存されていません" in page
+    assert "What was typed on the page was not sent and NOT saved" in page
+
+
 def test_a_form_sent_after_the_idle_log_out_is_not_saved_and_says_so(hq):
     from hq_dashboard.db import db
     browser = hq.test_client()

@@ -67,6 +67,8 @@ def test_typing_keeps_an_hq_page_logged_in_and_an_unused_one_logs_itself_out(hq_
     screenshot(page, "hq-staff-idle-logged-out")
     assert page.get_by_text("分間操作がなかったため、ログアウトしました。もう一度ログインしてください。").is_visible()
     assert page.locator("#q").count() == 0
+    # What was typed and never sent is gone with the page: said, not silent.
+    assert page.get_by_text("入力途中の内容は送信されず、保存されていません").is_visible()
     # `next` brings staff back to the page.
     page.fill("#username", STAFF)
     page.fill("#password", PASSWORD)

@@ -3,7 +3,7 @@
 // after HQ's idle limit, so HQ logs it out (the log-in page says why, and its `next` brings staff
 // back) and no evacuee's details stay on a shared PC's screen.  Typing is use: every key, tap or
 // change restarts the countdown, and while someone types HQ is told now and then, so a long review
-// note is not cut off.  Without scripts the <noscript> refresh in the page does the countdown.
+// note is not cut off; a note left half typed for the whole limit is lost, and the log-in page says so.  Without scripts the <noscript> refresh in the page does the countdown.
 (function () {
   "use strict";
   const me = document.getElementById("idle-script");
@@ -16,8 +16,16 @@
   let timer = null;
   let lastPing = Date.now();
 
+  // Something typed and not sent (a review note, say) is lost with the reload: HQ's log-in page
+  // then says so, rather than the text vanishing without a word.
+  function typed() {
+    return Array.from(document.querySelectorAll("input:not([type=hidden]):not([type=password]), textarea"))
+      .some((field) => (field.type === "checkbox" || field.type === "radio")
+        ? field.checked !== field.defaultChecked : field.value !== field.defaultValue);
+  }
+
   function timeUp() {
-    window.location.replace(target);
+    window.location.replace(typed() ? target + (target.includes("?") ? "&" : "?") + "unsaved=1" : target);
   }
 
   function restart() {
