@@ -46,6 +46,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SAFETY_RATE_PER_CLIENT="600 per minute",
         SAFETY_RATE_PER_PERSON="10 per hour",
         PERMANENT_SESSION_LIFETIME=8 * 3600,   # a staff shift
+        # HQ staff log-ins (kept at HQ, hq_dashboard.staff): one unused this long ends (a shared PC left
+        # logged in at a crowded HQ; half an hour lets staff take a call or a meeting), and none
+        # outlives a shift.  EVAC_STAFF_IDLE_MINUTES, EVAC_STAFF_SESSION_HOURS.  (The signed cookie
+        # itself is refused PERMANENT_SESSION_LIFETIME after it was last written: a longer shift needs both.)
+        STAFF_IDLE_MINUTES=30,
+        STAFF_SESSION_HOURS=8,
         # A form on another site cannot ride on a staff member's log-in.
         SESSION_COOKIE_SAMESITE="Lax",
         # Failed HQ staff log-ins: per client address, per staff name from anywhere, and per name from
@@ -79,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = default_database_url()
     app.json.ensure_ascii = False
     _trust_proxies(app)
+    _check_staff_limits(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
@@ -99,6 +106,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .errors import http_error
     app.register_error_handler(HTTPException, http_error)   # after blueprints' own and by-code handlers
     staff.login_manager.init_app(app)
+    app.before_request(staff.load_staff)
     csrf.exempt(api.bp)  # kiosks authenticate with their token; the JSON API has no browser session
     csrf.exempt(safety_api.bp)  # JSON only: a browser cannot post it cross-site without CORS
     csrf.exempt(carried_pages.upload)  # its form checks the token itself, once the larger body is allowed
@@ -133,6 +141,17 @@ def _trust_proxies(app: Flask) -> None:
     app.config["TRUSTED_PROXIES"] = count
     if count:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+
+
+def _check_staff_limits(app: Flask) -> None:
+    for name in ("STAFF_IDLE_MINUTES", "STAFF_SESSION_HOURS"):
+        value = app.config[name]
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = 0.0
+        if isinstance(value, bool) or not number > 0 or number == float("inf"):
+            raise SettingError(f"{name} (EVAC_{name}) must be a number above 0, not {value!r}")
 
 
 def _revalidate_shelters(response):

@@ -255,8 +255,9 @@ def choose_disaster():
     # The disaster in progress steers suitability, alerts and overflow for everyone: HQ staff only.
     # (Not @login_required: its log-in would return to this POST-only address; back to the map instead.)
     if not current_user.is_authenticated:
-        from .staff import login_manager
-        flash(login_manager.login_message)
+        from .staff import NOT_SAVED, logged_out_message
+        flash(logged_out_message())
+        flash(NOT_SAVED)
         return redirect(url_for("staff.login", next=url_for("map.map_page")))
     code = request.form.get("disaster", "").strip()
     if code and code not in DISASTERS:

@@ -273,6 +273,22 @@ class StaffUser(db.Model):
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class StaffSession(db.Model):
+    """One HQ staff log-in.  The session cookie names it by a random id, kept here only as its hash
+    (a copy of this table logs nobody in), so a log-out, an idle timeout, a disabled account or a new
+    password ends it for every copy of the cookie (a shared PC, a proxy log, a laptop backup)."""
+    __tablename__ = "staff_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)   # sha256 of the cookie's id
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The last use, written at most once a minute (staff.SEEN_EVERY): most page views stay reads.
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Why it ended (staff.ENDED): the log-in page says "idle" apart from the rest.
+    ended_why: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
 class PfifRecord(db.Model):
     """A person record imported from another people finder (PFIF 1.4), with its notes."""
     __tablename__ = "pfif_records"

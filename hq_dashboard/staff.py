@@ -4,13 +4,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import hmac
+import math
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from flask import (
+    Blueprint, abort, current_app, flash, g, has_request_context, redirect, render_template, request, session, url_for,
+)
+from flask_login import LoginManager, current_user, login_required, login_url, login_user, logout_user
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -18,9 +21,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from evac.staff_lockout import StaffLockout, give_back
 
 from . import notify, safety
-from .db import db
+from .db import WriterBusy, db, lock_wait_at_most, one_writer
 from .limits import limiter
-from .models import Person, StaffUser
+from .models import Person, StaffSession, StaffUser
 from .safety_pages import ReviewForm, review_error
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -30,33 +33,227 @@ login_manager.login_message = "Please log in as HQ staff. / 本部職員とし�
 
 
 class StaffLogin:
-    """What Flask-Login keeps of a staff member: the id and the name."""
+    """What Flask-Login keeps of a staff member: the id, the name and the log-in (StaffSession)."""
 
-    def __init__(self, user: StaffUser):
+    def __init__(self, user: StaffUser, session_id: str):
         self.id, self.username = user.id, user.username
-        self.password_mark = password_mark(user)
+        self.session_id = session_id
         self.is_authenticated, self.is_active, self.is_anonymous = True, True, False
 
     def get_id(self) -> str:
-        # The session cookie names the password too (a digest of its hash): a new password ends every
-        # log-in made with the old one (one seen over a shoulder, say).
-        return f"{self.id}:{self.password_mark}"
+        # What the cookie holds: the account and its log-in's random id, looked up on every request.
+        return f"{self.id}:{self.session_id}"
 
 
-def password_mark(user: StaffUser) -> str:
-    # The hash is salted, so even the same password set again makes a new mark.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+# --- log-ins kept at HQ (StaffSession) --------------------------------------------------------------
+#
+# Idle: STAFF_IDLE_MINUTES (default 30).  A disaster HQ is crowded (volunteers, other agencies, the
+# press) and its PCs are shared, so a PC left logged in must not stay open on evacuees' details for
+# long; yet staff are called away to the phone or a meeting all day, and half an hour is what such
+# an interruption takes without a new log-in.  Typing on a staff page counts as use
+# (static/staff_idle.js); the dashboard's own 15-second reload and the map's polling do not.
+# Shift: STAFF_SESSION_HOURS (default 8, as PERMANENT_SESSION_LIFETIME): no log-in outlives a shift.
+
+SEEN_EVERY = dt.timedelta(seconds=60)   # last_seen_at is written at most this often (seen_every)
+ENDED_LOGOUT, ENDED_IDLE, ENDED_SHIFT, ENDED_DISABLED, ENDED_PASSWORD = \
+    "logout", "idle", "shift", "disabled", "password"
+
+IDLE_MESSAGE = ("{minutes}分間操作がなかったため、ログアウトしました。もう一度ログインしてください。 / "
+                "You were logged out after {minutes} minutes without use. Please log in again.")
+SHIFT_MESSAGE = ("ログインから{hours}時間たったため、ログアウトしました。もう一度ログインしてください。 / "
+                 "You were logged out {hours} hours after logging in. Please log in again.")
+NOT_SAVED = ("送信された内容は保存されていません。ログイン後にもう一度入力してください。 / "
+             "What you sent was NOT saved: enter it again after logging in.")
+TYPED_LOST = ("入力途中の内容は送信されず、保存されていません。ログイン後にもう一度入力してください。 / "
+              "What was typed on the page was not sent and NOT saved: enter it again after logging in.")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    # SQLite gives the stored UTC time back without its zone; PostgreSQL with it.
+    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t
+
+
+def idle_limit() -> dt.timedelta:
+    return dt.timedelta(minutes=float(current_app.config["STAFF_IDLE_MINUTES"]))
+
+
+def shift_limit() -> dt.timedelta:
+    return dt.timedelta(hours=float(current_app.config["STAFF_SESSION_HOURS"]))
+
+
+def _id_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def start_session(user: StaffUser) -> str:
+    """A new log-in for `user`; returns its random id (for the cookie only: HQ keeps its hash).
+    Log-ins unused for a week go on the way: a week is past any limit, and the table stays small."""
+    now = _now()
+    session_id = secrets.token_urlsafe(32)
+    user_id = user.id
+    db.session.rollback()   # (see _write)
+    with one_writer(db.engine):
+        db.session.execute(delete(StaffSession).where(StaffSession.last_seen_at < now - dt.timedelta(days=7)))
+        db.session.add(StaffSession(id_hash=_id_hash(session_id), user_id=user_id, created_at=now, last_seen_at=now))
+        db.session.commit()
+    return session_id
+
+
+def _ended(session_id: str, why: str):
+    return (update(StaffSession).where(StaffSession.id_hash == _id_hash(session_id), StaffSession.ended_at.is_(None))
+            .values(ended_at=_now(), ended_why=why))
+
+
+def end_session(session_id: str, why: str = ENDED_LOGOUT) -> None:
+    db.session.rollback()   # (see _write)
+    with one_writer(db.engine):
+        db.session.execute(_ended(session_id, why))
+        db.session.commit()
+
+
+def _end_all(session, user: StaffUser, why: str) -> None:
+    """Every live log-in of `user` ends (in the caller's transaction)."""
+    session.execute(update(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+                    .values(ended_at=_now(), ended_why=why))
+
+
+def _counts_as_use() -> bool:
+    """Whether this request is staff at work: not the dashboard reloading itself (?auto=1), nor the
+    map polling its markers.  Those keep no unattended PC logged in."""
+    return request.endpoint not in POLLS and request.args.get("auto") != "1"
+
+
+POLLS = ("api.shelters", "static")
 
 
 @login_manager.user_loader
 def _load(user_id: str):
-    # Looked up on every request: a disabled account, or a password changed since the log-in, is
-    # logged out at its next request.  (A cookie from before the mark was kept logs in again.)
-    account_id, _, mark = user_id.partition(":")
-    user = db.session.get(StaffUser, int(account_id)) if account_id.isdigit() else None
-    if user is None or user.disabled_at is not None or not hmac.compare_digest(mark, password_mark(user)):
+    # Looked up on every request: a log-in ended (log-out, idle, shift over, account disabled, new
+    # password) is refused for every copy of its cookie.  Why it ended is kept for the log-in page.
+    account_id, _, session_id = user_id.partition(":")
+    if not account_id.isdigit() or not session_id:
+        return None   # a cookie from before log-ins were kept at HQ: log in again
+    row = db.session.execute(select(StaffSession, StaffUser).join(StaffUser, StaffUser.id == StaffSession.user_id)
+                             .where(StaffSession.id_hash == _id_hash(session_id))).first()
+    if row is None or row.StaffUser.id != int(account_id):
         return None
-    return StaffLogin(user)
+    login, user = row.StaffSession, row.StaffUser
+    if login.ended_at is not None:
+        g.staff_logged_out = login.ended_why
+        return None
+    now = _now()
+    why = (ENDED_DISABLED if user.disabled_at is not None
+           else ENDED_SHIFT if now - _utc(login.created_at) > shift_limit()
+           else ENDED_IDLE if now - _utc(login.last_seen_at) > idle_limit() else None)
+    if why is not None:
+        g.staff_logged_out = why
+        _write(_ended(session_id, why))
+        return None
+    staff = StaffLogin(user, session_id)
+    if _counts_as_use() and now - _utc(login.last_seen_at) >= seen_every():
+        _write(update(StaffSession).where(StaffSession.id_hash == login.id_hash, StaffSession.ended_at.is_(None))
+               .values(last_seen_at=now))
+    return staff
+
+
+BOOKKEEPING_WAIT_S = 2
+
+
+def _write(statement) -> None:
+    """A log-in's bookkeeping, at the start of the request (load_staff).  A database kept busy (a
+    large kiosk sync) must not hold up or fail the page: after BOOKKEEPING_WAIT_S it is left, and the
+    next request tries again (the log-in is judged all the same)."""
+    # The read above ends first: on SQLite a read snapshot carried into a write fails when another
+    # writer committed in between (as in safety.submit).
+    db.session.rollback()
+    try:
+        with one_writer(db.engine, BOOKKEEPING_WAIT_S), db.engine.begin() as conn, \
+                lock_wait_at_most(conn, BOOKKEEPING_WAIT_S):
+            conn.execute(statement)
+    except (SQLAlchemyError, WriterBusy):
+        current_app.logger.warning("could not note an HQ staff log-in's use or end", exc_info=True)
+
+
+def load_staff() -> None:
+    """Before anything else in the request: the log-in is checked (and its use noted) while the
+    request's database session is fresh, not in the middle of a view's own transaction."""
+    if "_user_id" in session and request.endpoint != "static":
+        current_user._get_current_object()
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    """To the log-in page with `next` (back to this page after it), saying why: a log-in that lay
+    unused or outlived the shift says so, and a form sent after it says it was not saved."""
+    flash(logged_out_message())
+    if request.method == "POST":
+        flash(NOT_SAVED)
+        # Back to the page the form was on (a form's own address may take no GET: _safe_next).
+        referrer = urlsplit(request.referrer or "")
+        target = (referrer.path + (f"?{referrer.query}" if referrer.query else "")
+                  if referrer.netloc == request.host else None)
+        return redirect(url_for("staff.login", next=target))
+    if request.args.get("unsaved") == "1":   # the page reloaded itself with something typed on it
+        flash(TYPED_LOST)
+    here = request.url
+    if any(mark in request.args for mark in SELF_MARKS):   # back to the page itself, not its self-reload
+        args = {k: v for k, v in request.args.items() if k not in SELF_MARKS}
+        here = url_for(request.endpoint, **(request.view_args or {}), **args)
+    return redirect(login_url("staff.login", next_url=here))
+
+
+# What a page adds to its own reload: the dashboard's every 15 s (auto), a staff page's at the idle
+# limit with something typed on it (unsaved, static/staff_idle.js).
+SELF_MARKS = ("auto", "unsaved")
+
+
+def logged_out_message() -> str:
+    """What the log-in page says to someone sent to it: why, if their log-in lay unused or outlived
+    the shift (a form they sent was not saved: they must know it was the time, not a fault)."""
+    why = g.get("staff_logged_out")
+    if why == ENDED_IDLE:
+        return IDLE_MESSAGE.format(minutes=_whole(current_app.config["STAFF_IDLE_MINUTES"]))
+    if why == ENDED_SHIFT:
+        return SHIFT_MESSAGE.format(hours=_whole(current_app.config["STAFF_SESSION_HOURS"]))
+    return login_manager.login_message
+
+
+def _whole(number) -> int:
+    return max(1, math.ceil(float(number)))
+
+
+def seen_every() -> dt.timedelta:
+    # A short idle limit (a test's, or a cautious HQ's) is noted more often, so typing keeps it alive.
+    return min(SEEN_EVERY, idle_limit() / 4)
+
+
+# Staff pages that reload themselves once unused for the idle limit (static/staff_idle.js), so HQ
+# logs them out and no evacuee's details stay on a shared PC's screen.  (The dashboard reloads every
+# 15 seconds anyway; the public pages are not staff pages, even with staff logged in.)
+IDLE_PAGES = ("/staff/",)   # the review queue, the audit log, the carried records
+IDLE_RELOAD_MARGIN = 3   # seconds past the idle limit: HQ finds the log-in idle when the page comes back
+
+
+@bp.app_context_processor
+def _idle_page() -> dict:
+    if not has_request_context() or not request.path.startswith(IDLE_PAGES) or not current_user.is_authenticated:
+        return {}
+    # A page shown after a POST comes back as a GET of a page (a form's own address may take none).
+    to = request.full_path.rstrip("?") if request.method == "GET" else _safe_next(request.path)
+    return {"staff_idle": {"seconds": math.ceil(idle_limit().total_seconds()), "margin": IDLE_RELOAD_MARGIN,
+                           "ping": math.ceil(seen_every().total_seconds()),
+                           "alive": url_for("staff.alive"), "to": to}}
+
+
+@bp.get("/alive")
+@login_required
+def alive():
+    """Someone is typing on a staff page (static/staff_idle.js): the log-in's use was noted on the way."""
+    return "", 204
 
 
 def add_staff(session, username: str, password: str) -> None:
@@ -89,11 +286,12 @@ def _staff_member(session, username: str) -> StaffUser:
 
 
 def disable_staff(session, username: str) -> StaffUser:
-    """Someone who left: their log-ins end at their next request and their password is refused.  The
-    account stays, so the reviews and audit entries it made keep its name."""
+    """Someone who left: their log-ins end now and their password is refused.  The account stays, so
+    the reviews and audit entries it made keep its name."""
     user = _staff_member(session, username)
     if user.disabled_at is None:
         user.disabled_at = dt.datetime.now(dt.timezone.utc)
+    _end_all(session, user, ENDED_DISABLED)
     session.commit()
     return user
 
@@ -106,10 +304,11 @@ def enable_staff(session, username: str) -> StaffUser:
 
 
 def set_password(session, username: str, password: str) -> StaffUser:
-    """A new password: every log-in made with the old one ends at its next request."""
+    """A new password: every log-in made with the old one (one seen over a shoulder, say) ends now."""
     _check_password(password)
     user = _staff_member(session, username)
     user.password_hash = generate_password_hash(password)
+    _end_all(session, user, ENDED_PASSWORD)
     session.commit()
     return user
 
@@ -210,7 +409,7 @@ def login():
             give_back(limiter.limiter, tried)
             _give_back_address_tries()
             session.clear()   # a fresh session on log-in: nothing from before carries over
-            login_user(StaffLogin(user))
+            login_user(StaffLogin(user, start_session(user)))
             response = redirect(_safe_next(request.args.get("next")))
             _remember_browser(response, user.username)
             return response
@@ -220,6 +419,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:   # ended at HQ: a copy of the cookie is logged out too
+        end_session(current_user.session_id)
     logout_user()
     session.clear()
     return redirect(url_for("staff.login"))
