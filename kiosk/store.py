@@ -26,8 +26,8 @@ from typing import Iterator, Sequence
 
 from evac.disclosure import identity_forms, protection_digests
 from evac.events import (
-    CHECKIN, CHECKOUT, CONSENT, CORRECTION, EVENT_TYPES, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER, STATUS,
-    STAY_TYPE, TRANSFER, WITHDRAWN, Event, InvalidEvent, Person, canonical_json, parse_event, withdrawal,
+    CHECKIN, CHECKOUT, CONSENT, CORRECTION, EARLIEST_TODAY, EVENT_TYPES, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER,
+    STATUS, STAY_TYPE, TRANSFER, WITHDRAWN, Event, InvalidEvent, Person, canonical_json, parse_event, withdrawal,
 )
 from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
 from evac.identity import person_key
@@ -1069,11 +1069,12 @@ class KioskStore:
 
     def today(self) -> dt.date:
         """The date birth dates are checked against: the later of the machine's date and the date this
-        kiosk's clock has reached (as dated by HQ), so a clock reset to 2000 refuses no child."""
+        kiosk's clock has reached (as dated by HQ), so a clock reset to 2000 refuses no child; never
+        before this release's day (EARLIEST_TODAY), for a kiosk whose clock was reset before it ever ran."""
         reached = max(wall_ms(self._hlc()), self.now_ms())
         # Days counted in UTC, as HQ counts them (evac.events): by the local date, a kiosk in Japan would
         # accept from midnight to 9:00 a birth date HQ then refuses on every sync.
-        return dt.date(1970, 1, 1) + dt.timedelta(milliseconds=reached)
+        return max(dt.date(1970, 1, 1) + dt.timedelta(milliseconds=reached), EARLIEST_TODAY)
 
     def last_sync_at(self) -> str | None:
         """When HQ last answered a sync round: as this process heard it, or as the file says (another

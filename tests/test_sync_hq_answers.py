@@ -81,6 +81,22 @@ def test_a_kiosk_clock_hours_fast_dates_its_records_by_hqs_once_it_has_heard_it(
     assert occupancy(hq.url) == {"H002": 1}
 
 
+def test_a_new_kiosk_whose_clock_was_reset_before_it_ever_ran_still_checks_a_child_in(tmp_path, monkeypatch):
+    """A kiosk started on a new database (as after every drill) on a board whose clock reads 2000 or
+    1970, with no network from the first minute: today is at least this release's day
+    (evac.events.EARLIEST_TODAY), so a child born in 2019 and an adult born in 1985 are taken."""
+    app = make_app(tmp_path / "k.sqlite3")
+    store = KioskStore(tmp_path / "k.sqlite3")
+    for clock_ns in (Y2000_NS, 0):
+        monkeypatch.setattr(time, "time_ns", lambda: clock_ns + REAL_TIME_NS() % 10**9)
+        assert store.today() >= dt.date(2026, 11, 26)
+        answer = app.test_client().post("/api/checkin", json={"persons": [
+            {"name": f"焼津 空{clock_ns}", "birth_date": "2019-04-02", "sex": "male"},
+            {"name": f"焼津 海{clock_ns}", "birth_date": "1985-06-01", "sex": "female"}]})
+        assert answer.status_code == 201, answer.get_json()
+    assert len(store.checked_in("H001")) == 4
+
+
 def test_a_kiosk_clock_reset_to_2000_still_checks_a_child_in(tmp_path, monkeypatch):
     """Birth dates are checked against the date the kiosk's clock had reached, not a reset RTC's:
     on the staff tablet's form and through the kiosk's check-in API."""
