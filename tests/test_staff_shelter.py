@@ -75,15 +75,33 @@ def test_sync_panel_warns_of_a_clock_off_hq_and_of_records_dated_ahead(app, stor
     that clock (it ran fast and was set back): staff are told both, and what to do.  The kiosk now keeps
     time by HQ's clock, so the records are 40 minutes ahead of the time it dates by."""
     import datetime as dt
-    from evac.hlc import pack, wall_clock_ms
+    from evac.hlc import pack, wall_clock_ms, wall_ms
     store.note_clock_offset(dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10))
     store.receive_hlc(pack(wall_clock_ms() + 30 * 60_000))
     assert store.clock_check()[0] in (599, 600, 601)
     page = logged_in(app).get("/staff/summary").text
     assert cell(page, "sync-clock") == "本部の時計より 10 分 進んでいます"
     assert "この端末の時計を合わせてください（本部より 10 分 進んでいます）" in cell(page, "clock-off")
-    assert "この端末の記録は時計より 40 分 先の時刻になっています" in cell(page, "events-ahead")
-    assert store.now_ms() < wall_clock_ms() - 9 * 60_000    # new records are dated by HQ's clock
+    assert "この端末の記録は正しい時刻より 40 分 先の時刻になっています" in cell(page, "events-ahead")
+    assert store.now_ms() < wall_clock_ms() - 9 * 60_000    # the kiosk keeps time by HQ's clock…
+    # …but its records already dated ahead hold the next one after them: the tablet must not say that new
+    # records are dated by HQ's clock, and says until when they are not.
+    assert "本部の時刻で日時を付けます" not in page
+    assert "その時刻を過ぎるまで、新しい記録もそれより後の時刻になります" in cell(page, "events-ahead")
+    (checkin,) = store.check_in("H001", [TARO])
+    assert wall_ms(checkin.hlc) > wall_clock_ms() + 29 * 60_000
+
+
+def test_sync_panel_says_a_fast_clock_is_overridden_when_no_record_is_dated_ahead(app, store, monkeypatch):
+    """The clock was set 20 minutes fast after the records were written: HQ's clock dates the next ones."""
+    import datetime as dt
+    import time
+    real_ns = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real_ns() + 20 * 60 * 10**9)
+    store.note_clock_offset(dt.datetime.now(dt.timezone.utc))   # HQ's right time (datetime is not patched)
+    page = logged_in(app).get("/staff/summary").text
+    assert "それまでの間、この端末は新しい記録に最後の同期で得た本部の時刻で日時を付けます" in cell(page, "clock-off")
+    assert 'id="events-ahead"' not in page
 
 
 def test_sync_panel_says_when_hq_is_unreachable(db, store):
