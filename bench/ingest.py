@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, event, inspect
 
-from evac.hlc import pack
+from evac.hlc import pack, wall_clock_ms
 from hq_dashboard.db import db
 from hq_dashboard.merge import _parse_batch, apply_batch, identity_keys, insert_many
 from hq_dashboard.models import Kiosk, Shelter
@@ -138,7 +138,7 @@ def run_merge(engine, batches, writes: list[list[tuple]] | None = None) -> tuple
         if writes is not None:
             writes.append([])
         with engine.begin() as conn:
-            apply_batch(conn, f"K{k}", f"bench-kiosk-{k}", events)
+            apply_batch(conn, f"K{k}", f"bench-kiosk-{k}", events, received=pack(wall_clock_ms()))
     elapsed = time.perf_counter() - start
     if writes is not None:
         event.remove(engine, "before_cursor_execute", keep)

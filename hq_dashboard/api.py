@@ -93,7 +93,8 @@ def sync():
     wait_s = current_app.config.get("SYNC_WRITER_WAIT_S", SYNC_WRITER_WAIT_S)
     try:
         with one_writer(db.engine, wait_s), db.engine.begin() as conn, lock_wait_at_most(conn, wait_s):
-            result = apply_batch(conn, kiosk_id, device_id, body.get("events"), last_seq=last_seq)
+            result = apply_batch(conn, kiosk_id, device_id, body.get("events"), last_seq=last_seq,
+                                 received=_hlc().tick())
     except WriterBusy:
         return _busy()
     except OperationalError as exc:

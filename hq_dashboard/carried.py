@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from evac.carried import CarriedFileError, read_carried_file
+from evac.hlc import pack, wall_clock_ms
 
 from .db import one_writer
 from .enrollment import AuthError, authenticate
@@ -102,7 +103,8 @@ def _shelters_of(event: dict) -> list[str]:
 
 def _apply(engine, kiosk_id: str, device_id: str, batch: list):
     with one_writer(engine), engine.begin() as conn:
-        return apply_batch(conn, kiosk_id, device_id, batch, by_hand=True)
+        # Carried records were all written before HQ reads the file: none is ordered later than now.
+        return apply_batch(conn, kiosk_id, device_id, batch, by_hand=True, received=pack(wall_clock_ms()))
 
 
 def _latest(batch: list) -> int:

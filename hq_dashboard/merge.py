@@ -339,12 +339,12 @@ def _check_sequence(conn: Connection, kiosk: dict, events: list[Event]) -> tuple
     seen = [ev for ev in events if ev.seq <= high]
     fresh = [ev for ev in events if ev.seq > high]
     if seen:
-        stored = {seq: (hlc, etype, body) for seq, hlc, etype, body in conn.execute(
-            select(events_t.c.seq, events_t.c.hlc, events_t.c.type, events_t.c.body)
+        stored = {seq: (etype, body) for seq, etype, body in conn.execute(
+            select(events_t.c.seq, events_t.c.type, events_t.c.body)
             .where(events_t.c.device_id == device, events_t.c.seq.between(seen[0].seq, seen[-1].seq)))}
         for ev in seen:
-            hlc, etype, body = stored.get(ev.seq, (None, None, None))
-            if (ev.type == WITHDRAWN or etype == WITHDRAWN) and hlc == ev.hlc:
+            etype, body = stored.get(ev.seq, (None, None))
+            if (ev.type == WITHDRAWN or etype == WITHDRAWN) and _written_at(body) == ev.hlc:
                 # The lead withdrew a record HQ had already taken (from a file carried by hand, or after HQ
                 # was fixed): HQ keeps the record, and the placeholder changes nothing.  Or the other way
                 # round: a file carried before the withdrawal still holds the record HQ has as withdrawn.
@@ -358,6 +358,15 @@ def _check_sequence(conn: Connection, kiosk: dict, events: list[Event]) -> tuple
                             f"HQ holds events up to {high} from this kiosk; the batch starts at {fresh[0].seq}",
                             expected_seq=high + 1, acked_seq=high)
     return fresh, len(seen)
+
+
+def _written_at(body: str) -> int | None:
+    """The record's own timestamp, as the kiosk wrote it (the events table's hlc column is HQ's order:
+    apply_events)."""
+    try:
+        return json.loads(body)["hlc"]
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _same_record(body: str, ev: Event) -> bool:
@@ -402,11 +411,11 @@ def _wrote(last_seq: int | None) -> dict[str, Any]:
 
 
 def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any, by_hand: bool = False,
-                last_seq: int | None = None) -> BatchResult:
+                last_seq: int | None = None, received: int | None = None) -> BatchResult:
     """Apply a kiosk's batch inside the caller's transaction.  Raises BatchRejected, applying nothing.
     `by_hand`: the batch comes from a file carried from the kiosk, not from the kiosk over the network.
     `last_seq`: the highest record the kiosk has written, as it says (the dashboard shows how many HQ
-    has not received yet)."""
+    has not received yet).  `received`: HQ's timestamp now (apply_events)."""
     if device_id in RESERVED_DEVICE_IDS:
         raise BatchRejected(422, "reserved_device_id",
                             f"'{device_id}' is HQ's own event stream; a kiosk database cannot use this id "
@@ -426,7 +435,7 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
         if kiosk["refused_code"] is not None:
             conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(**_NOT_REFUSED))
         return BatchResult(kiosk["high_seq"], 0, duplicates)
-    apply_events(conn, fresh, first_index=duplicates)
+    apply_events(conn, fresh, first_index=duplicates, received=received)
     withdrawn = sum(ev.type == WITHDRAWN for ev in fresh)
     checks_in_at = next((ev.shelter_id for ev in reversed(fresh) if ev.type == CHECKIN), None)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
@@ -470,10 +479,18 @@ def lock_merge(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(862212)"))
 
 
-def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0) -> None:
+def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, received: int | None = None) -> None:
     """Merge validated events HQ does not hold yet.  The caller holds the merge lock and the transaction.
     `first_index` is where fresh[0] stands in the batch as sent (for a refusal's `index`).  A withdrawn
-    record is only logged: it has no person and moves no counter."""
+    record is only logged: it has no person and moves no counter.
+
+    `received`: HQ's timestamp as the batch arrives.  Nothing happened after HQ received it, so a record
+    dated later (a kiosk whose clock runs fast, hours ahead, or set to JST as if it were UTC) is ordered
+    at `received` instead: otherwise its check-in would outrank, for hours, the check-in at the next
+    shelter of someone who moved on.  What is ordered stays causal: a record written after its kiosk
+    heard of another is dated after it and received after it, so the smaller of the two is too; one
+    kiosk's records stay in their order (ties go by seq).  The record keeps its own date in its body;
+    the events table's hlc column holds the order."""
     _check_shelters(conn, fresh, first_index)
     batch = _Batch(conn)
     keys = [identity_keys(ev) if ev.person is not None else () for ev in fresh]
@@ -482,7 +499,8 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0) -> 
     opened: dict[str, str] = {}
     shelter_status: dict[str, tuple[str, bool]] = {}
     for ev, ev_keys in zip(fresh, keys):
-        order = order_key(ev.hlc, ev.kiosk_id, ev.seq)
+        hlc = ev.hlc if received is None or ev.hlc <= received else received
+        order = order_key(hlc, ev.kiosk_id, ev.seq)
         pid = None
         if ev.person is not None:
             pid = batch.person_for(ev, ev_keys)
@@ -493,7 +511,7 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0) -> 
             prev = shelter_status.get(ev.shelter_id)
             if prev is None or order > prev[0]:
                 shelter_status[ev.shelter_id] = (order, ev.data["status"])
-        rows.append((ev.kiosk_id, ev.seq, ev.hlc, ev.type, ev.shelter_id, pid, event_json(ev)))
+        rows.append((ev.kiosk_id, ev.seq, hlc, ev.type, ev.shelter_id, pid, event_json(ev)))
     if batch.merged_into:
         rows = [r[:5] + (None if r[5] is None else batch.resolve(r[5]),) + r[6:] for r in rows]
     insert_many(conn, "events", _EVENT_COLS, rows)
@@ -547,11 +565,12 @@ def _reidentify(conn: Connection, batch: _Batch) -> None:
         return
     said: dict[int, list[Said]] = {p: [] for p in pids}
     for i in range(0, len(pids), 500):
-        for pid, body in conn.execute(
-                select(events_t.c.person_id, events_t.c.body)
+        for pid, hlc, body in conn.execute(
+                select(events_t.c.person_id, events_t.c.hlc, events_t.c.body)
                 .where(events_t.c.person_id.in_(pids[i:i + 500]), events_t.c.type != SHELTER_STATUS)):
             ev = stored_event(json.loads(body))
-            said[pid].append(Said(order_key(ev.hlc, ev.kiosk_id, ev.seq), ev.type, ev.person, ev.data,
+            # Ordered by HQ's order (the hlc column, apply_events), not the date the record carries.
+            said[pid].append(Said(order_key(hlc, ev.kiosk_id, ev.seq), ev.type, ev.person, ev.data,
                                   ev.household_id))
     for pid, statements in said.items():
         now = current_identity(statements)

@@ -81,6 +81,31 @@ def test_a_kiosk_clock_hours_fast_dates_its_records_by_hqs_once_it_has_heard_it(
     assert occupancy(hq.url) == {"H002": 1}
 
 
+def test_records_a_fast_kiosk_dated_ahead_do_not_outrank_a_move_to_the_next_shelter(hq_server, tmp_path,
+                                                                                     monkeypatch):
+    """F's clock runs five hours fast (or is set to JST as if it were UTC) and F checked a mother and
+    her child in before it ever heard HQ, so every record it writes stays dated five hours ahead (a
+    kiosk's records never go back in time).  The mother moves on to H002 and the child leaves; both
+    then check in at H002 (kiosk L, right clock).  HQ orders a record no later than it received it:
+    both are at H002, not shown at H001 or gone for five hours."""
+    hq = hq_server()
+    f_hq, l_hq = HQClient(hq.url, enroll(hq.db_url, "H001")), HQClient(hq.url, enroll(hq.db_url, "H002"))
+    f, l = KioskStore(tmp_path / "f.sqlite3"), KioskStore(tmp_path / "l.sqlite3")
+    mother, child = X, Person("鈴木 花", "2019-04-02", "female", "焼津市本町1-1")
+    monkeypatch.setattr(time, "time_ns", lambda: REAL_TIME_NS() + 5 * 3600 * 10**9)
+    f.check_in("H001", [mother, child])
+    sync_once(f, f_hq)
+    f.transfer(mother.name, mother.birth_date, mother.address, "H002")
+    f.check_out(child.name, child.birth_date, child.address)
+    sync_once(f, f_hq)
+    assert wall_ms(f.events_after(0)[-1]["hlc"]) > REAL_TIME_NS() // 10**6 + 4 * 3600_000   # still ahead
+    monkeypatch.setattr(time, "time_ns", REAL_TIME_NS)
+    time.sleep(0.05)                                    # they walk over to H002
+    l.check_in("H002", [mother, child])
+    sync_once(l, l_hq)
+    assert occupancy(hq.url) == {"H002": 2}
+
+
 def test_a_new_kiosk_whose_clock_was_reset_before_it_ever_ran_still_checks_a_child_in(tmp_path, monkeypatch):
     """A kiosk started on a new database (as after every drill) on a board whose clock reads 2000 or
     1970, with no network from the first minute: today is at least this release's day

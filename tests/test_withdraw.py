@@ -371,3 +371,25 @@ def test_the_command_line_shows_and_withdraws_the_refused_record_for_a_kiosk_wit
     assert run_evac(*sync).returncode == 0
     assert occupancy(hq.url) == {"H001": 1 + len(AFTER)}
     assert store.withdrawn()[0].withdrawn_by == "IT desk"
+
+
+def test_hq_takes_a_withdrawal_of_a_record_it_ordered_earlier_than_its_fast_date(hq_app, hq_client, enroll):
+    """A kiosk five hours fast: HQ orders its record at the time it received it (merge.apply_events), and
+    the record keeps its own date.  The record resent, or withdrawn after HQ took it (a file carried by
+    hand), is still the record HQ holds: a duplicate, not a conflict."""
+    import time as _time
+    from sqlalchemy import select
+    from evac.hlc import wall_ms
+    from hq_dashboard.db import db
+    from hq_dashboard.models import EventRecord
+    token = enroll("H001")
+    k = KioskStream("kiosk-a", start_ms=_time.time_ns() // 10**6 + 5 * 3600_000)
+    k.checkin(person("前田 一郎"))
+    assert hq_post(hq_client, token, "kiosk-a", k.events).status_code == 200
+    with hq_app.app_context():
+        ordered, body = db.session.execute(select(EventRecord.hlc, EventRecord.body)).one()
+    assert wall_ms(ordered) < _time.time_ns() // 10**6 + 60_000 and json.loads(body)["hlc"] == k.events[0]["hlc"]
+    for resent in (k.events, [withdrawal(k.events[0], "H001", "entered twice")]):
+        resp = hq_post(hq_client, token, "kiosk-a", resent)
+        assert resp.status_code == 200 and resp.get_json()["duplicates"] == 1, resp.get_json()
+    assert counts(hq_app) == (1, 1) and hq_occupancy(hq_client) == {"H001": 1}
