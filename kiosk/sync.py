@@ -447,8 +447,11 @@ class BackgroundSync(threading.Thread):
         store.close()
 
     def _progress(self, acked_seq: int, pending: int) -> None:
-        """HQ took a batch: it is reachable now, whatever the last round met, though the round goes on."""
-        self.failure, self.last_error, self.heard = None, None, True
+        """HQ took a batch: it is reachable now, whatever the last round met, though the round goes on.
+        A disk that would not take HQ's answers is still said until a round writes them down."""
+        if self.failure is None or not self.failure.hq_answered:
+            self.failure, self.last_error = None, None
+        self.heard = True
         now = time.monotonic()
         if pending and (self._progress_said is None or now - self._progress_said >= self.progress_every):
             self._progress_said = now

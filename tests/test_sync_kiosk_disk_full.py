@@ -182,7 +182,8 @@ def test_a_kiosk_on_a_really_full_disk_drains_its_queue_and_the_tablet_says_the_
 
     client = HQClient(hq.url, enroll(hq.db_url, SHELTER))
     client.batch_size = 20
-    syncer = BackgroundSync(str(db), client)
+    console: list[str] = []   # what `evac kiosk serve` prints for the operator
+    syncer = BackgroundSync(str(db), client, say=console.append)
     app.extensions["kiosk_sync"] = syncer
     syncer.start()
     try:
@@ -203,6 +204,10 @@ def test_a_kiosk_on_a_really_full_disk_drains_its_queue_and_the_tablet_says_the_
         said = re.search(r'id="sync-storage">([^<]*)<', page).group(1)
         assert said.startswith("本部はこの受付機の記録（60 件目まで）を受け取りましたが、受付機のディスクが満杯のため"), said
         assert "写真・動画・ログ・ダウンロードを削除して空きを作ってください" in said
+
+        assert any(line.startswith("本部はこの受付機の記録（60 件目まで）を受け取りましたが、受付機のディスクが満杯")
+                   for line in console), console
+        assert not any("sync with HQ failed" in line for line in console), console
 
         photos.unlink()   # room made as told: the next round writes HQ's acknowledgement down
         for _ in range(600):
