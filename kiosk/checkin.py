@@ -286,15 +286,20 @@ def _status() -> dict:
     store = get_store()
     syncer = current_app.extensions.get("kiosk_sync")
     shelter = current_app.config["SHELTER_ID"]
+    failure = None if syncer is None else syncer.failure
+    stored_badly = failure.storage if failure is not None and failure.hq_answered else None
     return {"shelter_id": shelter, "shelter_name": store.shelter_name(shelter),
             "checked_in": store.count_checked_in(shelter), "pending_events": store.pending(),
             "last_sync_at": store.last_sync_at(),
             # True once HQ has answered, False while the last try failed; None: not configured, or HQ has not
             # answered yet since the kiosk started (not known: not "reachable").
             "hq_reachable": None if syncer is None or syncer.last_error is None and not syncer.heard
-            else syncer.last_error is None,
+            else syncer.last_error is None or stored_badly is not None,
             "sync_configured": syncer is not None,
-            "sync_error": None if syncer is None else syncer.last_error}
+            "sync_error": None if syncer is None else syncer.last_error,
+            # HQ took the records but this kiosk's disk would not take HQ's answer: why (disk_failure:
+            # "full", "failed", ...), for programs; sync_error says it in words.
+            "kiosk_storage_failed": stored_badly}
 
 
 @bp.get("/api/staff-calls")

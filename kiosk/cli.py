@@ -182,6 +182,11 @@ def sync(args: argparse.Namespace) -> int:
     try:
         report = sync_once(store, HQClient(args.hq, token))
     except SyncError as exc:
+        if exc.kind == SyncError.STORAGE:
+            # HQ has the records: not a failed sync, a kiosk disk that refuses writes (exit 2, as every
+            # command says a disk that refused its write).
+            print(f"evac: {console_text(exc)}", file=sys.stderr)
+            return 2
         print(f"evac: sync failed: {console_text(exc)}", file=sys.stderr)
         if "belongs to another kiosk database" in str(exc):
             print("evac: a token works with one kiosk database only: enroll this kiosk again at HQ "

@@ -20,6 +20,11 @@ class Heard:
     hlc: int = 0                   # HQ's latest timestamp: this process dates its next record after it
     sync_at: str | None = None     # when HQ last answered a sync round (ISO, UTC)
     config_at: str | None = None   # when HQ's configuration was last fetched (ISO, UTC)
+    # HQ's acknowledgement the file would not take (a full disk): (device id, the file's acked_seq then,
+    # HQ's).  The next batch is read from it, so a kiosk whose disk stays full does not send the same
+    # first batch again every round.  Worth nothing once the file says otherwise (another process wrote
+    # it, a new device id) or after a restart: then the file is the truth, and HQ dedupes what is resent.
+    unwritten_ack: tuple[str, int, int] | None = None
 
     def take_hlc(self, remote: int) -> None:
         with _lock:

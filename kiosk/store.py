@@ -856,7 +856,13 @@ class KioskStore:
     # -- outbox ------------------------------------------------------------
     @property
     def acked_seq(self) -> int:
-        return int(self._meta("acked_seq"))
+        """What HQ holds from this database: as the file says, or as HQ said to this process when the
+        file would not take it (a full disk, kiosk/heard.py)."""
+        stored = int(self._meta("acked_seq"))
+        unwritten = self._heard.unwritten_ack
+        if unwritten is not None and unwritten[:2] == (self.device_id, stored):
+            return unwritten[2]
+        return stored
 
     @property
     def last_seq(self) -> int:
@@ -883,17 +889,27 @@ class KioskStore:
             raise KioskError(f"HQ acknowledged event {seq}, but this kiosk has only written {self.last_seq}")
         now = dt.datetime.now(dt.timezone.utc)
         refused = self._meta("refused")
-        if seq == self.acked_seq and not (refused and json.loads(refused)["seq"] <= seq) \
+        stored = int(self._meta("acked_seq"))
+        if seq == stored and not (refused and json.loads(refused)["seq"] <= seq) \
                 and not self._sync_time_old(now):
             self._heard.sync_at = now.isoformat(timespec="seconds")
+            self._heard.unwritten_ack = None
             return
-        with self._write():
-            self._set_meta("acked_seq", str(seq))
-            self._set_meta("last_sync_at", now.isoformat(timespec="seconds"))
-            refused = self._meta("refused")
-            if refused and json.loads(refused)["seq"] <= seq:   # HQ took it after all (HQ was fixed)
-                self.db.execute("DELETE FROM meta WHERE key = 'refused'")
+        # HQ answered, whether or not the file takes it: the pages of this process say so.
         self._heard.sync_at = now.isoformat(timespec="seconds")
+        try:
+            with self._write():
+                self._set_meta("acked_seq", str(seq))
+                self._set_meta("last_sync_at", now.isoformat(timespec="seconds"))
+                refused = self._meta("refused")
+                if refused and json.loads(refused)["seq"] <= seq:   # HQ took it after all (HQ was fixed)
+                    self.db.execute("DELETE FROM meta WHERE key = 'refused'")
+        except sqlite3.Error:
+            # Kept in memory for this process (the next batch is read from it); raised all the same,
+            # for the sync to say the disk would not take it.
+            self._heard.unwritten_ack = (self.device_id, stored, seq)
+            raise
+        self._heard.unwritten_ack = None
 
     # -- a record HQ refuses for good, and its withdrawal ---------------------
     def note_refusal(self, seq: int, message: str, sent: dict | None = None, code: str = "") -> None:
@@ -1038,6 +1054,7 @@ class KioskStore:
             self._set_meta("acked_seq", "0")
             self.db.execute("DELETE FROM meta WHERE key = 'last_sync_at'")
         self._heard.sync_at = None
+        self._heard.unwritten_ack = None
         return device
 
     def receive_hlc(self, remote: int) -> None:

@@ -12,11 +12,13 @@ import email.utils
 import gzip
 import json
 import random
+import sqlite3
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from .store import HQ_OUTDATED, KioskStore, hq_lacks_type
 
@@ -38,6 +40,9 @@ class SyncError(Exception):
     REFUSED = "refused"           # HQ answered and refuses (4xx): trying again will not help
     NOT_HQ = "not_hq"             # something answers at that address, but it is not HQ
     RESTORED = "restored"         # this database is older than what HQ holds from it
+    # HQ took the records, but this kiosk's disk would not take HQ's acknowledgement (full or failing):
+    # the round went on from HQ's answer kept in memory.  HQ answers: it is not HQ out of reach.
+    STORAGE = "storage"
     FAILED = "failed"             # anything else (a bug): the round stopped
 
     def __init__(self, kind: str, detail: str = "", url: str = "", db: str = "", status: int = 0, code: str = ""):
@@ -50,6 +55,15 @@ class SyncError(Exception):
         self.pending: int | None = None
         self.timed_out = False   # UNREACHABLE: nothing answered within the client's timeout
         self.slow = False        # ...while sending a batch, which is made smaller for the next try
+        # STORAGE: what HQ holds from this kiosk (its last answer), and why the disk would not take it
+        # (kiosk.disk_failure: full, failed, read-only, ...).
+        self.held = 0
+        self.storage = ""
+
+    @property
+    def hq_answered(self) -> bool:
+        """HQ took part in the round as it should: the trouble is this kiosk's, not HQ or the network."""
+        return self.kind == self.STORAGE
 
     @classmethod
     def too_slow(cls, exc: "SyncError") -> "SyncError":
@@ -74,10 +88,31 @@ class SyncError(Exception):
             self.RESTORED: "this kiosk's database is older than what HQ holds from it (restored from a backup?) "
                            "— new records cannot be sent with it: run "
                            f"`evac kiosk new-device --db {self.db or 'PATH'}` and enroll the kiosk again at HQ",
+            self.STORAGE: _storage_words(self.storage, self.held, self.db),
         }.get(self.kind, f"sync failed: {self.detail}")
         if self.pending is not None:
             text += f"; {self.pending} event(s) stay queued on this kiosk"
         return text
+
+
+def _storage_words(why: str, held: int, db: str) -> str:
+    """STORAGE, Japanese first (read at the shelter): HQ has the records, this kiosk's disk is the trouble."""
+    from .disk_failure import FULL
+    file = Path(db).name if db else "kiosk.sqlite3"
+    keep_ja = f"{file}・{file}-wal・{file}-shm は記録そのものなので絶対に削除しないでください"
+    keep_en = f"never delete {file}, {file}-wal or {file}-shm: they hold the records"
+    if why == FULL:
+        return (f"本部はこの受付機の記録（{held} 件目まで）を受け取りましたが、受付機のディスクが満杯のため、"
+                f"そのことを受付機に書き留められませんでした。記録は失われていません。写真・動画・ログ・"
+                f"ダウンロードを削除して空きを作ってください（{keep_ja}）。 / HQ has received this kiosk's "
+                f"records (up to {held}), but this kiosk's disk is full, so the kiosk could not note that "
+                f"down. Nothing is lost. Free space: delete photos, videos, logs or downloads ({keep_en}).")
+    return (f"本部はこの受付機の記録（{held} 件目まで）を受け取りましたが、受付機がディスクに書き込めないため"
+            f"（満杯か故障）、そのことを書き留められませんでした。記録は失われていません。本部に連絡し、"
+            f"ディスクが満杯なら写真・動画・ログ・ダウンロードを削除して空きを作ってください（{keep_ja}）。 / "
+            f"HQ has received this kiosk's records (up to {held}), but this kiosk could not write to its disk "
+            f"(it may be full or failing), so it could not note that down. Nothing is lost. Tell HQ; if the disk "
+            f"is full, free space: delete photos, videos, logs or downloads ({keep_en}).")
 
 
 def console_text(exc: SyncError) -> str:
@@ -172,14 +207,25 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _ask(store: KioskStore, client: HQClient, method: str, path: str, body: dict | None = None,
-         compress: bool = False) -> tuple[int, dict]:
+def _note(unwritten: list[sqlite3.Error], write, *args) -> None:
+    """What HQ answered, written down on this kiosk.  A disk that will not take it (full, failing) does
+    not stop the round: HQ has the records whatever the kiosk could write, and the round goes on from
+    what HQ said, kept in memory (KioskStore.set_acked).  The failure is kept for the round to report."""
+    try:
+        write(*args)
+    except sqlite3.Error as exc:
+        unwritten.append(exc)
+
+
+def _ask(store: KioskStore, client: HQClient, unwritten: list[sqlite3.Error], method: str, path: str,
+         body: dict | None = None, compress: bool = False) -> tuple[int, dict]:
     """One request; HQ's clock is noted from every answer HQ gives, refusals included."""
     status, answer = client.request(method, path, body, compress=compress)
     if status in (404, 405):   # HQ has these routes: whatever answered is something else
         raise SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} to {path}", client.base)
     if client.hq_time is not None and ("error" in answer or _is_int(answer.get("hlc"))):   # HQ's own words
-        store.note_clock_offset(client.hq_time, answer.get("hlc") if _is_int(answer.get("hlc")) else None)
+        _note(unwritten, store.note_clock_offset, client.hq_time,
+              answer.get("hlc") if _is_int(answer.get("hlc")) else None)
     if status >= 500:   # HQ failing for now: like no answer, it is tried again
         raise SyncError(SyncError.UNREACHABLE, f"HTTP {status}: {answer.get('message', '')}".rstrip(": "),
                         client.base, status=status)
@@ -219,23 +265,26 @@ def _grow_back(client: HQClient, sent: int) -> None:
         client.slow_size = None if grown >= client.batch_size else grown
 
 
-def _fetch_config(store: KioskStore, client: HQClient) -> None:
-    """What the kiosk needs offline from HQ: shelters, QR keys and revocations, protection digests."""
-    status, config = _ask(store, client, "GET", "/api/v1/kiosk/config")
+def _fetch_config(store: KioskStore, client: HQClient, unwritten: list[sqlite3.Error]) -> None:
+    """What the kiosk needs offline from HQ: shelters, QR keys and revocations, protection digests.
+    A configuration the disk would not take is fetched again next round (KioskStore.apply_config)."""
+    status, config = _ask(store, client, unwritten, "GET", "/api/v1/kiosk/config")
     if status != 200:
         raise SyncError(SyncError.REFUSED, str(config.get("message") or f"HTTP {status}"), client.base,
                         code=_code(config))
     if not isinstance(config.get("shelters"), list) or not _is_int(config.get("hlc")):
         raise SyncError(SyncError.NOT_HQ, "its configuration has no shelter list", client.base)
-    store.apply_config(config)
-    store.receive_hlc(config["hlc"])
+    _note(unwritten, store.apply_config, config)
+    _note(unwritten, store.receive_hlc, config["hlc"])
 
 
 def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None, progress=None) -> SyncReport:
     """One round: send everything pending (at least an empty batch, which tells this kiosk what HQ
     holds), then refresh the shelter list when it is due.  Raises SyncError.  `progress(acked_seq,
     pending)` is called for each batch HQ takes, before the kiosk writes it down: a catch-up of
-    thousands of records is many batches, and HQ answering is news long before the round ends."""
+    thousands of records is many batches, and HQ answering is news long before the round ends.
+    A disk that would not take HQ's answers (full, failing) does not stop the round: every batch is
+    sent; then SyncError STORAGE says HQ has the records and this kiosk could not note it."""
     if batch_size:
         client.batch_size = batch_size
     sent = 0
@@ -243,6 +292,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
     config_changed = False
     gzip_doubted = False   # HQ could not read a gzipped batch: sent again plain to know if gzip was why
     before_refused: int | None = None   # how many records precede the one HQ refused, in this round's batch
+    unwritten: list[sqlite3.Error] = []   # what this kiosk's disk would not take of HQ's answers
     try:
         while True:
             events = store.outbox(min(_batch_limit(client), before_refused or client.batch_size))
@@ -251,7 +301,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             # received yet (a catch-up under way): its numbers for this shelter are not complete.
             body = {"device_id": store.device_id, "events": events, "last_seq": store.last_seq}
             try:
-                status, answer = _ask(store, client, "POST", "/api/v1/sync", body, compress=client.gzip)
+                status, answer = _ask(store, client, unwritten, "POST", "/api/v1/sync", body, compress=client.gzip)
             except SyncError as exc:
                 raise _too_slow(client, exc, len(events)) from None
             if client.gzip and status in (400, 415):
@@ -269,7 +319,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             if status == 409 and answer.get("error") == "sequence_gap" and _is_int(answer.get("acked_seq")) \
                     and not rewound:
                 # HQ holds less than we thought (restored from a backup): send again from where it is.
-                store.set_acked(_held(store, answer["acked_seq"]))
+                _note(unwritten, store.set_acked, _held(store, answer["acked_seq"]))
                 rewound = True
                 continue
             if status == 422 and answer.get("error") in REFUSES_ONE_RECORD and _is_int(answer.get("index")) \
@@ -282,7 +332,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 # must wait for HQ's update, not be withdrawn.
                 code = HQ_OUTDATED if hq_lacks_type(answer["error"], message, refused,
                                                     answer.get("unknown_type") is True) else answer["error"]
-                store.note_refusal(refused["seq"], message, refused, code=code)
+                _note(unwritten, store.note_refusal, refused["seq"], message, refused, code)
                 if answer["index"] > 0:
                     # HQ applies all of a batch or nothing: the records before the refused one are sent on
                     # their own, so that HQ counts those people while the lead sees to the refused record.
@@ -297,13 +347,13 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 raise SyncError(SyncError.NOT_HQ, "its answer has no acked_seq", client.base)
             acked = _held(store, answer["acked_seq"])
             if acked < store.acked_seq and not rewound:
-                store.set_acked(acked)
+                _note(unwritten, store.set_acked, acked)
                 rewound = True
                 continue
             if progress is not None:
                 progress(acked, store.last_seq - acked)
-            store.set_acked(acked)
-            store.receive_hlc(answer["hlc"])
+            _note(unwritten, store.set_acked, acked)
+            _note(unwritten, store.receive_hlc, answer["hlc"])
             before_refused = None   # the next batch runs into the refused record first, and stops there
             sent += answer.get("applied", 0) if _is_int(answer.get("applied")) else 0
             config_changed = answer.get("config_version") not in (None, store.config_version())
@@ -313,14 +363,26 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             if config_changed:
                 # HQ's configuration changed (a QR revoked, someone protected elsewhere, new keys): taken
                 # now, not when a rush of check-ins at last lets the outbox empty.
-                _fetch_config(store, client)
+                _fetch_config(store, client, unwritten)
                 config_changed = False
         if config_changed or store.config_due(CONFIG_EVERY_S):
-            _fetch_config(store, client)
+            _fetch_config(store, client, unwritten)
     except SyncError as exc:
         exc.pending = store.pending()
         raise
+    if unwritten:
+        raise _not_noted(store, unwritten[0])
     return SyncReport(sent, store.acked_seq, store.pending())
+
+
+def _not_noted(store: KioskStore, exc: sqlite3.Error) -> SyncError:
+    """The round is done and HQ has the records; this kiosk's disk would not take what HQ said."""
+    from .disk_failure import cause
+    failure = SyncError(SyncError.STORAGE, f"{type(exc).__name__}: {exc}", db=str(store.path))
+    failure.held, failure.storage = store.acked_seq, cause(exc, str(store.path))
+    pending = store.pending()
+    failure.pending = pending or None   # what HQ lacks, if anything: not "0 queued"
+    return failure
 
 
 def _state(exc: SyncError) -> tuple:
@@ -328,6 +390,8 @@ def _state(exc: SyncError) -> tuple:
     grows every round).  HQ out of reach is one state whatever the socket said this time."""
     if exc.kind == SyncError.UNREACHABLE:
         return exc.kind, bool(exc.status), exc.slow
+    if exc.kind == SyncError.STORAGE:   # one state however far HQ's acknowledgement moved meanwhile
+        return exc.kind, exc.storage
     return exc.kind, exc.detail
 
 
@@ -366,9 +430,13 @@ class BackgroundSync(threading.Thread):
                            f"{report.acked_seq}, {report.pending} waiting to be sent")
             except SyncError as exc:
                 self.failure, self.last_error = exc, str(exc)
-                # Too slow for the batch: the next try, smaller, comes soon; HQ out of reach: back off.
-                delay = self.interval if exc.slow else min(self.max_backoff, delay * 2) * random.uniform(0.8, 1.2)
-                self._tell(_state(exc), f"sync with HQ failed: {console_text(exc)}")
+                self.heard = self.heard or exc.hq_answered
+                # Too slow for the batch: the next try, smaller, comes soon; HQ out of reach: back off.  HQ
+                # answering while the disk is full: as usual, so the disk is written soon after room is made.
+                delay = self.interval if exc.slow or exc.hq_answered else \
+                    min(self.max_backoff, delay * 2) * random.uniform(0.8, 1.2)
+                self._tell(_state(exc), console_text(exc) if exc.hq_answered else
+                           f"sync with HQ failed: {console_text(exc)}")
             except Exception as exc:  # keep syncing whatever one round hit
                 self.failure = SyncError(SyncError.FAILED, repr(exc))
                 self.last_error = str(self.failure)
@@ -379,8 +447,11 @@ class BackgroundSync(threading.Thread):
         store.close()
 
     def _progress(self, acked_seq: int, pending: int) -> None:
-        """HQ took a batch: it is reachable now, whatever the last round met, though the round goes on."""
-        self.failure, self.last_error, self.heard = None, None, True
+        """HQ took a batch: it is reachable now, whatever the last round met, though the round goes on.
+        A disk that would not take HQ's answers is still said until a round writes them down."""
+        if self.failure is None or not self.failure.hq_answered:
+            self.failure, self.last_error = None, None
+        self.heard = True
         now = time.monotonic()
         if pending and (self._progress_said is None or now - self._progress_said >= self.progress_every):
             self._progress_said = now

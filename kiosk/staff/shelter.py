@@ -3,6 +3,7 @@ and the 避難者名簿 as CSV and as a printable page."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,7 +12,7 @@ from evac.carried import carried_file
 from evac.events import NEEDS_CODES, STAY_TYPES
 from evac.hlc import wall_ms
 
-from .. import staff_store
+from .. import disk_failure, staff_store
 from ..db import get_store
 from ..store import HQ_CLOCK_TOLERANCE_MS
 from . import hq_refusals, times
@@ -58,6 +59,8 @@ def _problem(failure) -> str:
                  "when HQ answers.", reason=failure.detail)
     if failure.kind == failure.REFUSED:   # what to do, by HQ's refusal code; HQ's English after it
         return hq_refusals.refused(getattr(failure, "code", ""), failure.detail)
+    if failure.kind == failure.STORAGE:   # HQ has the records: the disk is what staff must see to
+        return _not_noted(failure)
     if failure.kind == failure.NOT_HQ:
         return t("The server at %(url)s is not HQ — check the HQ address.", url=failure.url)
     if failure.kind == failure.RESTORED:
@@ -66,6 +69,20 @@ def _problem(failure) -> str:
                  "again at HQ.", path=failure.db)
     return t("Sync stopped with an error (%(detail)s). Nothing is lost: the records stay on this kiosk.",
              detail=failure.detail)
+
+
+def _not_noted(failure) -> str:
+    file = Path(current_app.config["KIOSK_DB"]).name
+    if failure.storage == disk_failure.FULL:
+        return t("HQ has received this kiosk's records (up to record %(held)d), but this kiosk's disk is full, so "
+                 "it could not note that down. Nothing is lost. Make room: delete photos, videos, logs or downloads. "
+                 "Never delete %(file)s, %(file)s-wal or %(file)s-shm: they hold the records. Until there is room, "
+                 "write people in on paper forms (避難者カード).", held=failure.held, file=file)
+    return t("HQ has received this kiosk's records (up to record %(held)d), but this kiosk could not write to its "
+             "disk (it may be full or failing), so it could not note that down. Nothing is lost. Tell HQ. Never "
+             "delete %(file)s, %(file)s-wal or %(file)s-shm: they hold the records. If the disk is full, delete "
+             "photos, videos, logs or downloads; meanwhile write people in on paper forms (避難者カード).",
+             held=failure.held, file=file)
 
 
 def sync_state() -> dict:
@@ -88,7 +105,10 @@ def sync_state() -> dict:
             if enrolled and enrolled != _shelter() else None,
             "configured": syncer is not None,
             # None until HQ first answers (since the kiosk started), as well as when no HQ is configured.
-            "reachable": None if syncer is None or failure is None and not syncer.heard else failure is None,
+            "reachable": None if syncer is None or failure is None and not syncer.heard
+            else failure is None or failure.hq_answered,
+            # HQ took the records, this kiosk's disk would not take HQ's answer (SyncError.STORAGE).
+            "storage": failure is not None and failure.hq_answered,
             "unreachable": failure is not None and failure.kind == failure.UNREACHABLE
             and not getattr(failure, "slow", False),
             "slow": failure is not None and getattr(failure, "slow", False),
