@@ -18,7 +18,7 @@ from .db import WriterBusy, db, is_busy, lock_wait_at_most, one_writer
 from .enrollment import AuthError, authenticate
 from .errors import json_error
 from .json_body import NotGzip
-from .merge import BatchRejected, apply_batch, note_refusal
+from .merge import BatchRejected, apply_batch, latest_order, note_refusal
 from .models import HQMeta, IcLink, Kiosk, Person, Shelter
 from .prereg_pages import PREREG_LIMIT
 
@@ -55,6 +55,17 @@ def _busy():
 
 def _hlc():
     return current_app.extensions["hlc"]
+
+
+def _received(conn) -> int:
+    """HQ's timestamp for a batch arriving now (merge.apply_events orders no record later).  A new HQ
+    process first takes in the latest order HQ has given, its own clock starting afresh (or set back):
+    a record written after its kiosk heard HQ's answer is then still ordered after what HQ had."""
+    clock = _hlc()
+    if not current_app.extensions.get("hlc_caught_up"):
+        clock.adopt(latest_order(conn))
+        current_app.extensions["hlc_caught_up"] = True
+    return clock.tick()
 
 
 @bp.post("/sync")
@@ -94,7 +105,7 @@ def sync():
     try:
         with one_writer(db.engine, wait_s), db.engine.begin() as conn, lock_wait_at_most(conn, wait_s):
             result = apply_batch(conn, kiosk_id, device_id, body.get("events"), last_seq=last_seq,
-                                 received=_hlc().tick())
+                                 received=_received(conn))
     except WriterBusy:
         return _busy()
     except OperationalError as exc:

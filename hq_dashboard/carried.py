@@ -14,7 +14,7 @@ from evac.hlc import pack, wall_clock_ms
 
 from .db import one_writer
 from .enrollment import AuthError, authenticate
-from .merge import MAX_BATCH_EVENTS, BatchRejected, apply_batch
+from .merge import MAX_BATCH_EVENTS, BatchRejected, apply_batch, latest_order
 
 
 class CarriedRefused(Exception):
@@ -103,8 +103,10 @@ def _shelters_of(event: dict) -> list[str]:
 
 def _apply(engine, kiosk_id: str, device_id: str, batch: list):
     with one_writer(engine), engine.begin() as conn:
-        # Carried records were all written before HQ reads the file: none is ordered later than now.
-        return apply_batch(conn, kiosk_id, device_id, batch, by_hand=True, received=pack(wall_clock_ms()))
+        # Carried records were all written before HQ reads the file: none is ordered later than now, nor
+        # before what HQ has ordered already (a sync is ordered by HQ's timestamp, which may run ahead).
+        received = max(pack(wall_clock_ms()), latest_order(conn))
+        return apply_batch(conn, kiosk_id, device_id, batch, by_hand=True, received=received)
 
 
 def _latest(batch: list) -> int:

@@ -69,7 +69,8 @@ def _aware(t: dt.datetime | None) -> dt.datetime | None:
 
 
 def arrivals(bucket_minutes: int = 60, buckets: int = 24) -> list[tuple[dt.datetime, int]]:
-    """Check-ins per time bucket over the last `buckets` buckets, by the event's own clock (HLC)."""
+    """Check-ins per time bucket over the last `buckets` buckets, by HQ's order of them (the events
+    table's hlc column: a record's own time, never later than HQ received it)."""
     width = bucket_minutes * 60_000
     now_bucket = int(_now().timestamp() * 1000) // width
     first = now_bucket - buckets + 1

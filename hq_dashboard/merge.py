@@ -435,6 +435,13 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
         if kiosk["refused_code"] is not None:
             conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(**_NOT_REFUSED))
         return BatchResult(kiosk["high_seq"], 0, duplicates)
+    if received is not None and kiosk["high_seq"]:
+        # Never before this kiosk's last record as HQ ordered it: HQ's clock restarts with HQ, may be set
+        # back, and a carried file is read by the wall clock while a sync was ordered by HQ's timestamp,
+        # which runs ahead of it.  One kiosk's records keep their order (ties go by seq).
+        last = conn.execute(select(events_t.c.hlc).where(events_t.c.device_id == device_id,
+                                                         events_t.c.seq == kiosk["high_seq"])).scalar()
+        received = max(received, last or 0)
     apply_events(conn, fresh, first_index=duplicates, received=received)
     withdrawn = sum(ev.type == WITHDRAWN for ev in fresh)
     checks_in_at = next((ev.shelter_id for ev in reversed(fresh) if ev.type == CHECKIN), None)
@@ -471,6 +478,11 @@ def note_refusal(conn: Connection, kiosk_id: str, exc: BatchRejected, raw_events
                       refused_seq=seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq < 1 << 62
                       else None)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(**values))
+
+
+def latest_order(conn: Connection) -> int:
+    """The latest timestamp HQ has ordered a record at (the events table's hlc column)."""
+    return conn.execute(select(func.max(events_t.c.hlc))).scalar() or 0
 
 
 def lock_merge(conn: Connection) -> None:
