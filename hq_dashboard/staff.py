@@ -6,7 +6,7 @@ import functools
 import hashlib
 import math
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint, abort, current_app, flash, g, has_request_context, redirect, render_template, request, session, url_for,
@@ -122,12 +122,17 @@ def _end_all(session, user: StaffUser, why: str) -> None:
 
 
 def _counts_as_use() -> bool:
-    """Whether this request is staff at work: not the dashboard reloading itself (?auto=1), nor the
-    map polling its markers.  Those keep no unattended PC logged in."""
-    return request.endpoint not in POLLS and request.args.get("auto") != "1"
+    """Whether this request is staff at work: a page of HQ's staff, or a form they sent; not a page
+    reloading itself (the dashboard every 15 s, ?auto=1; a staff page at the idle limit, ?idle=1), nor
+    a public page (the occupancy table reloads itself every 5 s, the map polls its markers), which
+    would keep an unattended PC logged in for the whole shift."""
+    if request.endpoint in POLLS or any(request.args.get(mark) == "1" for mark in ("auto", "idle")):
+        return False
+    return request.method == "POST" or request.path.startswith(STAFF_AREAS)
 
 
 POLLS = ("api.shelters", "static")
+STAFF_AREAS = ("/staff/", "/dashboard", "/export/")   # what only logged-in staff may open
 
 
 @login_manager.user_loader
@@ -207,8 +212,8 @@ def _unauthorized():
 
 
 # What a page adds to its own reload: the dashboard's every 15 s (auto), a staff page's at the idle
-# limit with something typed on it (unsaved, static/staff_idle.js).
-SELF_MARKS = ("auto", "unsaved")
+# limit (idle), with something typed on it (unsaved, static/staff_idle.js).
+SELF_MARKS = ("auto", "unsaved", "idle")
 
 
 def logged_out_message() -> str:
@@ -243,10 +248,16 @@ def _idle_page() -> dict:
     if not has_request_context() or not request.path.startswith(IDLE_PAGES) or not current_user.is_authenticated:
         return {}
     # A page shown after a POST comes back as a GET of a page (a form's own address may take none).
-    to = request.full_path.rstrip("?") if request.method == "GET" else _safe_next(request.path)
+    if request.method == "GET":
+        args = {k: v for k, v in request.args.items(multi=True) if k not in SELF_MARKS}
+        to = request.path + ("?" + urlencode(args) if args else "")
+    else:
+        to = _safe_next(request.path)
+    # Marked as the page's own reload (idle=1): not use, so it finds the log-in idle and ends it.
+    reload = to + ("&" if "?" in to else "?") + "idle=1"
     return {"staff_idle": {"seconds": math.ceil(idle_limit().total_seconds()), "margin": IDLE_RELOAD_MARGIN,
                            "ping": math.ceil(seen_every().total_seconds()),
-                           "alive": url_for("staff.alive"), "to": to}}
+                           "alive": url_for("staff.alive"), "to": reload}}
 
 
 @bp.get("/alive")

@@ -155,7 +155,7 @@ def test_typing_on_a_staff_page_keeps_the_log_in_and_the_page_goes_back_to_hq_wh
     page = browser.get("/staff/inquiries").get_data(as_text=True)
     script = re.search(r'<script src="/static/staff_idle.js" id="idle-script"([^>]*)>', page).group(1)
     assert 'data-idle="1800"' in script and 'data-alive="/staff/alive"' in script
-    assert 'data-to="/staff/inquiries"' in script
+    assert 'data-to="/staff/inquiries?idle=1"' in script   # its own reload: not use (_counts_as_use)
     assert browser.get("/static/staff_idle.js").status_code == 200
     _move_back(hq, "last_seen_at", dt.timedelta(minutes=29))
     before = _last_seen(hq)
@@ -164,6 +164,24 @@ def test_typing_on_a_staff_page_keeps_the_log_in_and_the_page_goes_back_to_hq_wh
     # The log-in page and the public pages carry no idle reload.
     assert "idle-script" not in hq.test_client().get("/staff/login").get_data(as_text=True)
     assert "idle-script" not in browser.get("/safety/").get_data(as_text=True)
+
+
+def test_a_staff_pages_own_idle_reload_and_the_public_pages_keep_no_unattended_pc_logged_in(hq):
+    """Two staff tabs left open reloading each other's log-in alive, or the public occupancy table
+    (which reloads itself every 5 s) open beside: neither is staff at work."""
+    browser = hq.test_client()
+    assert _login(browser).status_code == 302
+    _move_back(hq, "last_seen_at", dt.timedelta(minutes=20))
+    before = _last_seen(hq)
+    page = browser.get("/staff/audit?idle=1")                     # another tab's reload, in time
+    assert page.status_code == 200 and 'data-to="/staff/audit?idle=1"' in page.get_data(as_text=True)
+    for public in ("/", "/map", "/safety/"):
+        assert browser.get(public).status_code == 200
+    assert _last_seen(hq) == before
+    _move_back(hq, "last_seen_at", dt.timedelta(minutes=11))
+    gone = browser.get("/staff/inquiries?idle=1")
+    assert gone.status_code == 302 and gone.headers["Location"] == "/staff/login?next=%2Fstaff%2Finquiries"
+    assert IDLE in browser.get(gone.headers["Location"]).get_data(as_text=True)
 
 
 def test_the_dashboards_own_reload_and_the_maps_polling_keep_no_unattended_pc_logged_in(hq):
