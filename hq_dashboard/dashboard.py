@@ -152,8 +152,9 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
             # Their time cannot change (HQ and families may have them already); what HQ staff can do is
             # know which whereabouts may be stale, and have the clock set right.
             out.append(f"端末 {k['id']}（{k['shelter_id']}）の記録は本部の時計より先の時刻（{jst(k['ahead_until'], '%m-%d %H:%M')}"
-                       " まで）で届いています。端末の時計が進んでいます。その時刻までは、この端末で受付した人がほかの避難所へ移っても、"
-                       "本部ではこの避難所にいるように見えることがあります。端末の時計を直すよう避難所に連絡してください")
+                       " まで）で届いています。端末の時計が進んでいます。本部は記録を受け取った時刻より後には並べませんが、"
+                       "端末が本部につながらない間にためた記録は、その間にほかの避難所へ移った人をこの避難所にいるように"
+                       "見せることがあります。端末の時計を直すよう避難所に連絡してください")
         if k.get("refused"):
             r = k["refused"]
             what = f"記録 {r['seq']} 番" if r["seq"] else "記録"
@@ -172,6 +173,13 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
         if k.get("withdrawn"):
             out.append(f"端末 {k['id']}（{k['shelter_id']}）は本部が受け付けなかった記録 {k['withdrawn']} 件を取り下げました。"
                        "その記録の人は本部の集計に入っていないことがあります。避難所に確認してください")
+    heard = [k for k in kiosks if k["last_sync_at"] and not k.get("silent")]
+    if len(heard) >= 2 and 2 * sum(bool(k.get("ahead_until")) for k in heard) > len(heard):
+        # Most kiosks cannot all run fast: HQ's own clock is the one behind, and HQ orders every record by it.
+        out.append(f"同期している端末 {len(heard)} 台のうち {sum(bool(k.get('ahead_until')) for k in heard)} 台の記録が"
+                   "本部の時計より先の時刻で届いています。本部のサーバーの時計が遅れている可能性があります。本部は記録を"
+                   "受け取った時刻より後には並べないため、本部の時計が遅れていると、遅れて届いた記録がほかの記録より後とみなされます。"
+                   "本部のサーバーの時計（NTP）を確認してください")
     return out
 
 

@@ -277,6 +277,14 @@ def test_a_kiosk_whose_records_are_dated_ahead_of_hq_is_said_on_the_dashboard(hq
     post(hq_client, on_time, "kiosk-right", k2.events)
     page = hq_client.get("/dashboard").get_data(as_text=True)
     assert f"端末 {on_time.split('.')[0]}（H002）の記録は本部の時計より先" not in page
+    assert "本部のサーバーの時計が遅れている可能性があります" not in page   # one kiosk of two: its own clock
+    # Most kiosks ahead of HQ cannot all run fast: HQ's own clock is behind, and HQ orders records by it.
+    k3 = KioskStream("kiosk-also-ahead", "H003", start_ms=int(time.time() * 1000) + 3600 * 1000)
+    k3.checkin(person("前田 三郎", birth="1951-03-03"), shelter_id="H003")
+    post(hq_client, enroll("H003"), "kiosk-also-ahead", k3.events)
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert "同期している端末 3 台のうち 2 台の記録が本部の時計より先の時刻で届いています" in page
+    assert "本部のサーバーの時計が遅れている可能性があります" in page
 
 
 def test_a_kiosk_whose_batch_hq_refuses_is_heard_and_said_on_the_dashboard_until_it_gets_past(hq_app, hq_client,
