@@ -144,10 +144,10 @@ def fresh_hq(path: Path, kiosks: int, backend: str = "sqlite"):
     return engine
 
 
-def deliver(engine, k: int, events: list[dict]) -> bool:
+def deliver(engine, k: int, events: list[dict], received: int | None = None) -> bool:
     try:
         with engine.begin() as conn:
-            apply_batch(conn, f"K{k}", f"dev-{k}", events)
+            apply_batch(conn, f"K{k}", f"dev-{k}", events, received=received)
         return True
     except BatchRejected as exc:
         assert exc.code == "sequence_gap", exc.message
@@ -307,6 +307,52 @@ def check_convergence(backend, streams, skews, schedule, retry_chunk, self_raw=(
         if backend == "sqlite":
             reference.dispose()
             chaos.dispose()
+    assert got == expected
+    assert recount(got)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams=deliveries["streams"], skews=st.lists(st.integers(-12 * 3_600_000, 12 * 3_600_000), min_size=3,
+                                                      max_size=3),
+       schedule=deliveries["schedule"], retry_chunk=deliveries["retry_chunk"],
+       clock_steps=st.lists(st.integers(-2 * 3_600_000, 600_000), min_size=1, max_size=8))
+def test_hq_orders_no_record_after_it_received_it_and_keeps_each_kiosks_order(streams, skews, schedule, retry_chunk,
+                                                                               clock_steps):
+    """Kiosks up to twelve hours fast or slow; HQ's clock moving on, and at times set back or restarted
+    lower.  Each record is ordered no later than its own date (merge.apply_events), one kiosk's records
+    never out of their order, and HQ's picture is exactly that of in-order delivery of the records dated
+    as HQ ordered them: whatever HQ's clock did, the merge rules hold for the order it gave."""
+    streams = [build_stream(k, raw, skews[k]) for k, raw in enumerate(streams)]
+    clock = [1_764_000_000_000]
+
+    def received(i: int) -> int:   # HQ's timestamp at the i-th delivery
+        clock[0] += clock_steps[i % len(clock_steps)]
+        return pack(clock[0])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        chaos = fresh_hq(Path(tmp) / "chaos.sqlite3", len(streams))
+        for i, (k, start, size) in enumerate(schedule):
+            if k < len(streams):
+                deliver(chaos, k, streams[k][start:start + size] or streams[k][-1:], received(i))
+        for k, events in enumerate(streams):
+            with chaos.connect() as conn:
+                high = conn.execute(select(Kiosk.high_seq).where(Kiosk.id == f"K{k}")).scalar()
+            while high < len(events):
+                assert deliver(chaos, k, events[high:high + retry_chunk], received(high))
+                high = min(len(events), high + retry_chunk)
+        with chaos.connect() as conn:
+            ordered = {(device, seq): (hlc, json.loads(body)["hlc"]) for device, seq, hlc, body in conn.execute(
+                db.text("SELECT device_id, seq, hlc, body FROM events"))}
+        for (device, seq), (hlc, own) in ordered.items():
+            assert hlc <= own, "a record ordered after its own date"
+            if seq > 1:
+                assert hlc >= ordered[(device, seq - 1)][0], "a kiosk's record ordered before its previous one"
+        reference = fresh_hq(Path(tmp) / "ref.sqlite3", len(streams))
+        for k, events in enumerate(streams):
+            assert deliver(reference, k, [{**e, "hlc": ordered[(e["kiosk_id"], e["seq"])][0]} for e in events])
+        expected, got = snapshot(reference), snapshot(chaos)
+        reference.dispose()
+        chaos.dispose()
     assert got == expected
     assert recount(got)
 
