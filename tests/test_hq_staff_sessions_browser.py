@@ -1,7 +1,7 @@
 """An HQ staff page in Chromium (static/staff_idle.js): typing keeps the log-in alive past the idle
 limit, and once the page lies unused it goes back to HQ by itself, which logs it out: the log-in page
 says why and nothing of the page stays on a shared PC's screen.  Real HQ app in a werkzeug server
-thread on a real SQLite file; the session's one browser (tests.browser).  A short idle limit (9 s)
+thread on a real SQLite file; the session's one browser (tests.browser).  A short idle limit (6 s)
 keeps it quick; the page's own countdown is awaited, not slept through."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.slow
 
 STAFF, PASSWORD = "reviewer1", "correct horse battery"
-IDLE_MINUTES = 0.15   # 9 s
+IDLE_MINUTES = 0.1   # 6 s
 
 
 @pytest.fixture
