@@ -42,10 +42,14 @@ class StaffLockout:
                                                                 "names": names})
 
     def try_password(self, limiter: RateLimiter, name: str, mark: dict, name_limits: str,
-                     browser_limits: str) -> list[str] | None:
+                     browser_limits: str, trusted_place: str | None = None) -> list[str] | None:
         """One password try for `name`, counted before the password is checked, so that guesses sent at
         the same moment cannot slip past the limits: the counters' keys, to `give_back` once the
-        password is seen to be right; None if the try is refused (then nothing of it stays counted)."""
+        password is seen to be right; None if the try is refused (then nothing of it stays counted).
+        `trusted_place`: the try comes from one of the operator's own networks (this address in it):
+        its failures count for the name at that address alone, apart from guesses from elsewhere."""
+        if trusted_place is not None:
+            return _take(limiter, name_limits, f"{self.scope}-name-at", name, trusted_place)
         taken = _take(limiter, name_limits, f"{self.scope}-name", name)
         if taken is not None:
             if mark["id"]:   # every failure from a browser counts against it too

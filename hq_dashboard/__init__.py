@@ -1,6 +1,7 @@
 """HQ service: receives kiosk batches, merges them, serves occupancy."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -59,6 +60,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         STAFF_LOGIN_LIMITS="10 per minute;60 per hour",
         STAFF_LOGIN_NAME_LIMIT="10 per hour",
         STAFF_LOGIN_BROWSER_LIMIT="5 per hour",
+        # HQ's own networks (EVAC_STAFF_TRUSTED_NETWORKS, comma-separated, e.g. "10.20.0.0/16"): a log-in
+        # from one counts its failures per name and address, not with guesses from the internet at that
+        # name, so a stranger cannot lock staff out of a PC HQ just handed them.  Empty: none.
+        STAFF_TRUSTED_NETWORKS="",
         # The map: no online tiles unless a URL is set (HQ must work with no internet); markers
         # refresh this often; a designated site inside a depth-classed hazard area this deep is flagged.
         MAP_TILES_URL=None,
@@ -144,6 +149,14 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def _check_staff_limits(app: Flask) -> None:
+    networks = app.config["STAFF_TRUSTED_NETWORKS"]
+    if isinstance(networks, str):   # from the environment as text
+        networks = [n for n in (part.strip() for part in networks.split(",")) if n]
+    try:
+        app.config["STAFF_TRUSTED_NETWORKS"] = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+    except (TypeError, ValueError):
+        raise SettingError("STAFF_TRUSTED_NETWORKS (EVAC_STAFF_TRUSTED_NETWORKS) lists HQ's own networks, "
+                           f"comma-separated (such as 10.20.0.0/16,192.168.1.0/24), not {networks!r}") from None
     for name in ("STAFF_IDLE_MINUTES", "STAFF_SESSION_HOURS"):
         value = app.config[name]
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import ipaddress
 import math
 import secrets
 from urllib.parse import urlencode, urlsplit
@@ -22,7 +23,7 @@ from evac.staff_lockout import StaffLockout, give_back
 
 from . import notify, safety
 from .db import WriterBusy, db, lock_wait_at_most, one_writer
-from .limits import limiter
+from .limits import client_network, limiter
 from .models import Person, StaffSession, StaffUser
 from .safety_pages import ReviewForm, review_error
 
@@ -356,7 +357,19 @@ def _try_name(name: str) -> list[str] | None:
     """This try counted against the name (and browser) before its password is checked; None: refused."""
     config = current_app.config
     return LOCKOUT.try_password(limiter.limiter, name, _browser(), config["STAFF_LOGIN_NAME_LIMIT"],
-                                config["STAFF_LOGIN_BROWSER_LIMIT"])
+                                config["STAFF_LOGIN_BROWSER_LIMIT"], trusted_place=_trusted_place())
+
+
+def _trusted_place() -> str | None:
+    """The client's address when it is in one of HQ's own networks (STAFF_TRUSTED_NETWORKS), else None."""
+    networks = current_app.config["STAFF_TRUSTED_NETWORKS"]
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return client_network() if any(address in n for n in networks) else None
 
 
 @functools.cache

@@ -195,6 +195,36 @@ def test_guesses_from_hqs_own_address_do_not_lock_out_a_desk_its_staff_logged_in
     assert login(desk).status_code == 302
 
 
+def test_a_fresh_pc_on_hqs_own_network_is_not_locked_out_by_guesses_from_the_internet(tmp_path):
+    """Guesses from outside exhaust the name's limit; a PC just handed to the staff member at HQ
+    (STAFF_TRUSTED_NETWORKS, written as in the environment) still logs in, and its own wrong
+    passwords are still limited, per name at its address."""
+    from hq_dashboard import SettingError, create_app, prepare_database
+    url = f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "STAFF_LOGIN_NAME_LIMIT": "2 per hour",
+                      "STAFF_TRUSTED_NETWORKS": " 10.20.0.0/16, fd00:20::/48 "})
+    prepare_database(app)
+    add_staff(app)
+    for i in range(3):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"198.51.100.{i}"
+        assert login(guesser, password="guess one two").status_code in (401, 429)
+    outside = app.test_client()
+    outside.environ_base["REMOTE_ADDR"] = "198.51.100.77"
+    assert login(outside).status_code == 429, "the name is locked for anyone outside"
+    for address in ("10.20.3.4", "fd00:20::5"):
+        fresh = app.test_client()
+        fresh.environ_base["REMOTE_ADDR"] = address
+        assert login(fresh).status_code == 302, address
+    typist = app.test_client()
+    typist.environ_base["REMOTE_ADDR"] = "10.20.9.9"
+    assert [login(typist, password="wrong wrong").status_code for _ in range(3)] == [401, 401, 429]
+    with app.app_context():
+        db.engine.dispose()
+    with pytest.raises(SettingError, match="STAFF_TRUSTED_NETWORKS"):
+        create_app({"SQLALCHEMY_DATABASE_URI": url, "STAFF_TRUSTED_NETWORKS": "HQ office"})
+
+
 def test_an_unknown_name_costs_the_same_password_check_as_a_known_one(app, monkeypatch):
     from hq_dashboard import staff
     add_staff(app)
