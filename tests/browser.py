@@ -10,6 +10,7 @@ real SQLite file.  Browser tests skip, saying why, only when /usr/bin/chromium i
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -103,6 +104,29 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextlib.contextmanager
+def hq_over_http(tmp_path: Path, **config):
+    """HQ's app on a new SQLite file, served by werkzeug in a thread (real HTTP): the app, with `.url`."""
+    from werkzeug.serving import make_server
+
+    from hq_dashboard import create_app, prepare_database
+    from hq_dashboard.db import db
+    from tests.conftest import free_port
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hq.sqlite3'}", "TESTING": True, **config})
+    prepare_database(app)
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield app
+    finally:
+        server.shutdown()
+        thread.join(10)
+        with app.app_context():
+            db.engine.dispose()
 
 
 class KioskServer:

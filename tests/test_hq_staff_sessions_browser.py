@@ -5,14 +5,12 @@ thread on a real SQLite file; the session's one browser (tests.browser).  A shor
 keeps it quick; the page's own countdown is awaited, not slept through."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from hq_dashboard.db import db
-from tests.browser import page_at, screenshot  # noqa: F401  (fixtures)
-from tests.conftest import free_port
+from tests.browser import hq_over_http, page_at, screenshot  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -22,24 +20,11 @@ IDLE_MINUTES = 0.1   # 6 s
 
 @pytest.fixture
 def hq_served(tmp_path):
-    from werkzeug.serving import make_server
-
-    from hq_dashboard import create_app, prepare_database
     from hq_dashboard.staff import add_staff
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hq.sqlite3'}", "TESTING": True,
-                      "STAFF_IDLE_MINUTES": IDLE_MINUTES})
-    prepare_database(app)
-    with app.app_context():
-        add_staff(db.session, STAFF, PASSWORD)
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.url = f"http://127.0.0.1:{server.server_port}"
-    yield app
-    server.shutdown()
-    thread.join(10)
-    with app.app_context():
-        db.engine.dispose()
+    with hq_over_http(tmp_path, STAFF_IDLE_MINUTES=IDLE_MINUTES) as app:
+        with app.app_context():
+            add_staff(db.session, STAFF, PASSWORD)
+        yield app
 
 
 def test_typing_keeps_an_hq_page_logged_in_and_an_unused_one_logs_itself_out(hq_served, page_at):

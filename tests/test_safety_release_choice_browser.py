@@ -5,13 +5,11 @@ real SQLite file; the session's one browser (tests.browser)."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
 from hq_dashboard.db import db
-from tests.browser import page_at, screenshot  # noqa: F401  (fixtures)
-from tests.conftest import free_port
+from tests.browser import hq_over_http, page_at, screenshot  # noqa: F401  (fixtures)
 from tests.test_safety_release_choice import CARD, record_ids, released_audit, two_records
 from tests.test_safety_review_fixes import ask
 
@@ -23,20 +21,8 @@ STAFF, PASSWORD = "reviewer1", "correct horse battery"
 @pytest.fixture
 def hq_served(tmp_path):
     """HQ over real HTTP (a werkzeug server thread) with its app, to seed and to read the database."""
-    from werkzeug.serving import make_server
-
-    from hq_dashboard import create_app, prepare_database
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hq.sqlite3'}", "TESTING": True})
-    prepare_database(app)
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.url = f"http://127.0.0.1:{server.server_port}"
-    yield app
-    server.shutdown()
-    thread.join(10)
-    with app.app_context():
-        db.engine.dispose()
+    with hq_over_http(tmp_path) as app:
+        yield app
 
 
 def test_staff_choose_one_of_two_records_in_the_browser_and_release_it(hq_served, page_at):
