@@ -2,8 +2,11 @@
 
 After each kiosk batch (and each release by staff) HQ looks at inquiries that
 asked for news and have not had it yet.  An inquiry reviewed by staff gets its
-tier; one answered under the person's consent gets what the consent gives; an
-unreviewed one, or one about a protected person, gets nothing at all.
+tier, about the record staff released against only; one answered under the
+person's consent gets what the consent gives; an unreviewed one, or one about a
+protected person, gets nothing at all.  An inquiry staff released with "no
+information" gets no news: when a record it matches turns up, it goes back to
+staff, who judge the relationship against that record before any tier is told.
 
 SMTP settings come from the app config (EVAC_SMTP_HOST, EVAC_SMTP_PORT,
 EVAC_SMTP_FROM, EVAC_SMTP_USER, EVAC_SMTP_PASSWORD, EVAC_SMTP_STARTTLS); with
@@ -77,6 +80,13 @@ def send_due(app: Flask, session: Session) -> int:
         Inquiry.notify_email != "", Inquiry.notified_at.is_(None),
         Inquiry.status.in_(("answered", "released")))).scalars().all()
     for row in waiting:
+        if safety.released_against_nobody(row):
+            # Staff released "no information": they judged the relationship against no record.  A record found
+            # since goes back to them, not into an e-mail (never-disclose: a protected record matches nobody).
+            inquiry = safety.inquiry_of(row)
+            if safety.matching_person(session, inquiry) is not None or safety.several_matching(session, inquiry):
+                safety.back_to_review(session, row)
+            continue
         answer = answer_for_notice(row.status, *safety.inquiry_and_person(session, row))
         if answer is None:
             continue

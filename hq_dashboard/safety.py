@@ -179,8 +179,10 @@ def inquiry_and_person(session: Session, row: InquiryRow, chosen: Person | None 
     inquiry = inquiry_of(row)
     if chosen is not None:
         person = _facts(session, chosen)
-    elif row.status == "released" and _released_by_choice(session, row):
-        person = _chosen_still(session, inquiry, row.person_id)
+    elif row.status == "released":
+        # News follows the record staff released against (release sets person_id), never one found since:
+        # a release that found nobody has no record, and gives no news (notify puts it back to review).
+        person = _chosen_still(session, inquiry, row.person_id) if row.person_id is not None else None
     else:
         person = matching_person(session, inquiry)
     if row.family_code_given and person is not None and person.family_code:
@@ -190,12 +192,6 @@ def inquiry_and_person(session: Session, row: InquiryRow, chosen: Person | None 
         if given and hmac.compare_digest(given, family_code_hash(session, person.family_code)):
             inquiry = inquiry_of(row, person.family_code)
     return inquiry, person
-
-
-def _released_by_choice(session: Session, row: InquiryRow) -> bool:
-    released = session.execute(select(AuditEntry.detail).where(
-        AuditEntry.inquiry_id == row.id, AuditEntry.action == "released")).scalar()
-    return "chosen_record" in json.loads(released or "{}")
 
 
 def _chosen_still(session: Session, inquiry: Inquiry, person_id: int | None) -> PersonFacts | None:
@@ -211,6 +207,13 @@ def _chosen_still(session: Session, inquiry: Inquiry, person_id: int | None) -> 
 def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
     """The one person an inquiry names, as the city knows them now (None: nobody, or several)."""
     return the_person(inquiry, [f for _, f in _candidates(session, inquiry)])[0]
+
+
+def matching_record(session: Session, inquiry: Inquiry) -> Person | None:
+    """The record of matching_person (None: nobody, several, or a protected person it could mean)."""
+    candidates = _candidates(session, inquiry)
+    facts = the_person(inquiry, [f for _, f in candidates])[0]
+    return next((p for p, f in candidates if f is facts), None) if facts is not None else None
 
 
 def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
@@ -373,15 +376,19 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
         raise ReviewError(f"record {chosen_record} is not one of the records this inquiry matches now; "
                           "nothing was released", code="stale_choice")
     # The person's facts as they are now, found the same way as at the first answer.
-    inquiry, person = inquiry_and_person(session, row, chosen)
+    record = chosen if chosen is not None else matching_record(session, inquiry_of(row))
+    inquiry, person = inquiry_and_person(session, row, record)
     answer: Answer = answer_after_review(inquiry, person)
     row.status, row.answer = "released", json.dumps(answer.to_json(), ensure_ascii=False)
     row.reviewed_by, row.reviewed_at, row.review_note = staff, _now(), how_confirmed.strip()[:500]
+    # News after the release follows the record staff released against, and only it (inquiry_and_person);
+    # "no information" was released against none, and a record found later goes back to staff (back_to_review).
+    row.person_id = record.id if record is not None and answer.information_exists else None
     chose = {}
     if chosen is not None:
-        row.person_id = chosen.id    # news after the release follows this record (inquiry_and_person)
         chose = {"chosen_record": chosen.id, "matching_records": sorted(p.id for p in several)}
-    audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown), **chose)
+    audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown),
+          record=row.person_id, **chose)
     session.commit()
     return _public(row)
 
@@ -395,6 +402,28 @@ def reject(session: Session, inquiry_id: str, staff: str, why: str) -> dict:
     audit(session, row.id, staff, "rejected", why=row.review_note)
     session.commit()
     return _public(row)
+
+
+BACK_TO_REVIEW_NOTE = ("確認後に照会に一致する記録が見つかりました（前回の回答は「情報なし」）。その記録と照らして続柄を"
+                       "確認し直してから回答してください。 / A record this inquiry matches appeared after it was "
+                       "released with no information: confirm the relationship against that record before releasing.")
+
+
+def released_against_nobody(row: InquiryRow) -> bool:
+    """A release that answered "no information": staff judged the inquirer against no record."""
+    return row.status == "released" and not json.loads(row.answer).get("information_exists")
+
+
+def back_to_review(session: Session, row: InquiryRow) -> None:
+    """A record turned up for an inquiry released with "no information": staff never judged the relationship
+    against it, so no tier may be told yet (災対法 §86-15).  The inquiry waits for staff again; its answer
+    says only that it is being reviewed, and e-mail news waits for the new release."""
+    row.status = "pending_review"
+    row.answer = json.dumps(Answer(pending_review=True).to_json(), ensure_ascii=False)
+    row.review_note = BACK_TO_REVIEW_NOTE
+    audit(session, row.id, "system", "back_to_review", why="a matching record appeared after a release with "
+          "no information")
+    session.commit()
 
 
 def search_audit(session: Session, text: str = "", limit: int = 200) -> list[AuditEntry]:

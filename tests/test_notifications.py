@@ -72,14 +72,14 @@ def release(client, ref):
     assert client.post(f"/staff/inquiries/{ref}/release", data=form).status_code == 302
 
 
-def test_family_is_told_the_shelter_when_the_person_checks_in(hq, smtp):
+def test_family_is_told_the_shelter_once_staff_release(hq, smtp):
     client, kiosk = hq
     _, inbox = smtp
     answer = ask(client, TARO, "household_family")
     assert answer["email_news"].startswith("by e-mail")
-    release(client, answer["inquiry_id"])        # staff confirmed the inquirer; nobody known yet
-    assert inbox.messages == []
     kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}})
+    assert inbox.messages == []                   # consent "none": nothing before staff confirm the inquirer
+    release(client, answer["inquiry_id"])
     (mail,) = inbox.messages
     body = mail.get_payload(decode=True).decode()
     assert mail["To"] == "hana@example.jp" and answer["inquiry_id"] in mail["Subject"]
@@ -92,12 +92,71 @@ def test_a_relative_is_told_only_what_their_tier_allows(hq, smtp):
     client, kiosk = hq
     _, inbox = smtp
     answer = ask(client, KEN, "relative")
-    release(client, answer["inquiry_id"])
     kiosk({"type": "checkin", "person": KEN, "data": {"stay_type": "in_shelter"}},
           {"type": "status", "person": KEN, "data": {"status": "injured"}})
+    release(client, answer["inquiry_id"])
     (mail,) = inbox.messages
     body = mail.get_payload(decode=True).decode()
     assert "injured" in body and "焼津中学校" not in body and "H031" not in body
+
+
+def _check(client, answer):
+    """The answer as the inquirer reads it again: the JSON API, and the page."""
+    ref, key = answer["inquiry_id"], answer["access_key"]
+    api = client.get(f"/api/v1/safety/inquiries/{ref}?key={key}").get_json()
+    page = client.get(f"/safety/check?id={ref}&key={key}").get_data(as_text=True)
+    return api, page
+
+
+def test_a_record_found_after_a_no_information_release_goes_back_to_staff_not_into_an_email(hq, smtp, hq_app):
+    # 災対法 §86-15: staff released "no information" having judged the claimed relationship against no record.
+    # The person turns up later: no tier may be e-mailed, nor shown, until staff judge it against that record.
+    client, kiosk = hq
+    _, inbox = smtp
+    answer = ask(client, TARO, "household_family")
+    release(client, answer["inquiry_id"])
+    api, _ = _check(client, answer)
+    assert api["status"] == "released" and api["information_exists"] is False
+    kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}},
+          {"type": "status", "person": TARO, "data": {"status": "injured"}})
+    assert inbox.messages == []
+    api, page = _check(client, answer)
+    assert api["status"] == "pending_review"
+    assert api["whereabouts"] is None and api["injury_or_illness"] is None and api["contact"] is None
+    assert "焼津中学校" not in page and "H031" not in page and "injured" not in page
+    with hq_app.app_context():
+        back = db.session.query(AuditEntry).filter_by(inquiry_id=answer["inquiry_id"], action="back_to_review").all()
+        assert len(back) == 1 and db.session.query(AuditEntry).filter_by(action="notified").count() == 0
+    assert answer["inquiry_id"] in client.get("/staff/inquiries").get_data(as_text=True)   # in staff's queue again
+    kiosk({"type": "needs", "person": TARO, "data": {"needs": ["elderly"]}})
+    assert inbox.messages == []                   # still nothing on the next batch
+    release(client, answer["inquiry_id"])         # staff judged it against the record: now the tier goes out
+    (mail,) = inbox.messages
+    assert "焼津中学校" in mail.get_payload(decode=True).decode()
+
+
+def test_never_disclose_still_wins_after_a_no_information_release(hq, smtp, hq_app):
+    client, kiosk = hq
+    _, inbox = smtp
+    together = ask(client, TARO, "household_family")
+    gap = ask(client, KEN, "household_family", to="someone@example.jp")
+    release(client, together["inquiry_id"])
+    release(client, gap["inquiry_id"])
+    # Protected in the batch she checks in with: the inquiry stays answered "no information", unchanged.
+    kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}},
+          {"type": "consent", "person": TARO, "data": {"consent": "none", "never_disclose": True}})
+    api, page = _check(client, together)
+    assert api["status"] == "released" and api["information_exists"] is False and "焼津中学校" not in page
+    # Protected only after checking in (the gap): back to staff, and their release then says "no information".
+    kiosk({"type": "checkin", "person": KEN, "data": {"stay_type": "in_shelter"}})
+    kiosk({"type": "consent", "person": KEN, "data": {"consent": "none", "never_disclose": True}})
+    assert _check(client, gap)[0]["status"] == "pending_review"
+    release(client, gap["inquiry_id"])
+    api, page = _check(client, gap)
+    assert api["status"] == "released" and api["information_exists"] is False and "焼津中学校" not in page
+    assert inbox.messages == []
+    with hq_app.app_context():
+        assert db.session.query(AuditEntry).filter_by(action="notified").count() == 0
 
 
 def test_no_news_before_review_and_never_about_a_protected_person(hq, smtp, hq_app):
@@ -129,9 +188,9 @@ def test_mail_server_down_keeps_the_news_for_later(hq, smtp, hq_app):
     client, kiosk = hq
     controller, inbox = smtp
     answer = ask(client, TARO, "household_family")
-    release(client, answer["inquiry_id"])
-    hq_app.config["SMTP_PORT"] = free_port()      # nobody listens there
     kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}})
+    hq_app.config["SMTP_PORT"] = free_port()      # nobody listens there
+    release(client, answer["inquiry_id"])
     assert inbox.messages == []
     hq_app.config["SMTP_PORT"] = controller.port
     kiosk({"type": "needs", "person": TARO, "data": {"needs": ["elderly"]}})   # the next batch retries
