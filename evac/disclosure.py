@@ -142,7 +142,7 @@ def _text(raw: dict, key: str, label: str, errors: dict, limit: int, required: b
         errors[key] = f"{label} is too long ({len(value)} characters, at most {limit})"
     elif _CONTROL_RE.search(value):
         errors[key] = f"{label} contains control characters"
-    elif contains_individual_number(value):
+    elif contains_individual_number(value, phones=key == "contact"):   # a contact holds phone numbers (prereg too)
         errors[key] = f"{label} holds what looks like a 12-digit Individual Number (マイナンバー): it must not be recorded"
     elif key.endswith("name") and _MARKUP_RE.search(value):
         errors[key] = f"{label} cannot contain < or >"
