@@ -36,6 +36,12 @@ def enabled(app: Flask) -> bool:
     return bool(app.config.get("SMTP_HOST"))
 
 
+# evac.events PERSON_STATUSES and evac.disclosure's "not_reported", in the e-mail's two languages (as the page's
+# labels in templates/safety/answer.html): a family reads words, never the code.
+INJURY_LABELS = {"safe": "なし（無事） / none (safe)", "injured": "けが / injured", "ill": "病気 / ill",
+                 "hospitalised": "入院中 / in hospital", "not_reported": "報告なし / not reported"}
+
+
 def _body(row: Inquiry, answer: Answer) -> str:
     lines = [f"焼津市 安否照会 {row.id} / Yaizu City safety inquiry {row.id}", "",
              f"お問い合わせの方（{row.sought_name}）について、市が安否情報を得ました。",
@@ -50,7 +56,8 @@ def _body(row: Inquiry, answer: Answer) -> str:
                       "in_car": f"居場所 / Whereabouts: 車中避難（{place}付近） / in a car near {place}"}
                      .get(w.get("state"), "居場所 / Whereabouts: 避難所を離れました / has left the shelter"))
     if answer.injury_or_illness:
-        lines.append(f"負傷・疾病 / Injury or illness: {answer.injury_or_illness}")
+        lines.append("負傷・疾病 / Injury or illness: "
+                     + INJURY_LABELS.get(answer.injury_or_illness, INJURY_LABELS["not_reported"]))
     if answer.contact:
         lines.append(f"連絡先 / Contact: {answer.contact}")
     lines += ["", "照会番号と確認キーで最新の回答を確認できます。 / Check the latest answer with your reference and key."]

@@ -97,7 +97,24 @@ def test_a_relative_is_told_only_what_their_tier_allows(hq, smtp):
     release(client, answer["inquiry_id"])
     (mail,) = inbox.messages
     body = mail.get_payload(decode=True).decode()
-    assert "injured" in body and "焼津中学校" not in body and "H031" not in body
+    assert "負傷・疾病 / Injury or illness: けが / injured" in body   # words, not the code alone
+    assert "焼津中学校" not in body and "H031" not in body
+
+
+def test_the_injury_is_said_in_words_on_the_answer_page_in_every_language(hq, smtp):
+    client, kiosk = hq
+    answer = ask(client, KEN, "relative")
+    kiosk({"type": "checkin", "person": KEN, "data": {"stay_type": "in_shelter"}},
+          {"type": "status", "person": KEN, "data": {"status": "hospitalised"}})
+    release(client, answer["inquiry_id"])
+    ref, key = answer["inquiry_id"], answer["access_key"]
+    said = {"ja": "入院中", "easy": "にゅういん", "en": "In hospital", "pt": "Internado no hospital",
+            "vi": "Đang nằm viện", "zh": "住院中", "tl": "Nasa ospital"}
+    for lang, words in said.items():
+        page = client.get(f"/safety/check?id={ref}&key={key}&lang={lang}").get_data(as_text=True)
+        assert words in page and "hospitalised" not in page, (lang, page)
+    mail = smtp[1].messages[0].get_payload(decode=True).decode()
+    assert "入院中 / in hospital" in mail and "hospitalised" not in mail
 
 
 def _check(client, answer):
