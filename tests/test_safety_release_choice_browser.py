@@ -68,7 +68,7 @@ def test_staff_choose_one_of_two_records_in_the_browser_and_release_it(hq_served
     entry = released_audit(app, ref)
     detail = json.loads(entry.detail)
     assert entry.actor == STAFF
-    assert detail == {"chosen_record": ids["card"], "matching_records": sorted(ids.values()),
+    assert detail == {"chosen_record": ids["card"], "record": ids["card"], "matching_records": sorted(ids.values()),
                       "how_confirmed": "折り返し電話で住所を確認",
                       "shown": ["information_exists", "injury_or_illness"]}
     page.goto(f"/staff/audit?q={ref}")
@@ -78,5 +78,5 @@ def test_staff_choose_one_of_two_records_in_the_browser_and_release_it(hq_served
     # The family's page: the chosen record's injury, and nothing of the relative's tier beyond it.
     page.goto(f"/safety/check?id={ref}&key={asked['access_key']}&lang=en")
     answer = page.locator(".answer").inner_text()
-    assert "City staff confirmed your inquiry" in answer and "Injury or illness: injured" in answer
+    assert "City staff confirmed your inquiry" in answer and "Injury or illness: Injured" in answer
     assert "Whereabouts" not in answer and "二区コミュニティ防災センター" not in answer
