@@ -214,13 +214,38 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
                    unicodedata.normalize("NFKC", code).strip(), email.strip())
 
 
+# Latin diacritics (Vietnamese tones, Spanish, Portuguese): a card or a staff member's keyboard often has
+# none, the family types them.  Only these blocks: the kana voicing marks (U+3099, U+309A) are not here,
+# so ガ stays ガ.  Letters with a stroke do not decompose and are listed.
+_LATIN_MARKS_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_LATIN_LETTERS = str.maketrans({"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe"})
+# Marks the unordered form of a Latin name, so it never equals a name written as one word.
+_WORD_SET = "\x1e"
+
+
+def _without_accents(part: str) -> str:
+    return unicodedata.normalize("NFC", _LATIN_MARKS_RE.sub("", unicodedata.normalize("NFD", part))
+                                 ).translate(_LATIN_LETTERS)
+
+
 def name_forms(name: str) -> frozenset[str]:
-    """A name written family-first or given-first, with or without a space, kanji or kana."""
+    """A name written family-first or given-first, with or without a space, kanji or kana; a Latin name
+    also without its accents (Nguyễn Văn An is NGUYEN VAN AN) and, of three words or more, in any order
+    (Juan Dela Cruz is DELA CRUZ JUAN).  Always a superset of the forms a name had before accents and
+    word order counted: kiosks compare protection digests of these forms (protection_digests), and a
+    kiosk not yet updated must still find every protected form."""
     parts = [normalize_name(p) for p in _SPLIT_RE.split(name)]
     parts = [p for p in parts if p]
     if not parts:
         return frozenset()
-    return frozenset({"".join(parts), "".join(reversed(parts))})
+    forms = {"".join(parts), "".join(reversed(parts))}
+    plain = [_without_accents(p) for p in parts]
+    plain = [p for p in plain if p]
+    if plain and all(p.isascii() for p in plain):   # Latin only: Japanese names keep their forms
+        forms |= {"".join(plain), "".join(reversed(plain))}
+        if len(plain) > 2:
+            forms.add(_WORD_SET + " ".join(sorted(plain)))
+    return frozenset(forms)
 
 
 def identity_forms(name: str, name_kana: str, birth_date: str) -> frozenset[tuple[str, str]]:
