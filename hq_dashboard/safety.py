@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, family_code_opens, identity_forms,
-    in_protected_household, matches, parse_inquiry, protected_forms, the_person,
+    in_protected_household, matches, near, parse_inquiry, protected_forms, the_person,
 )
 from evac.individual_number import contains_individual_number
 
@@ -203,14 +203,14 @@ def _released_by_choice(session: Session, row: InquiryRow) -> bool:
 
 
 def _chosen_still(session: Session, inquiry: Inquiry, person_id: int | None) -> PersonFacts | None:
-    """The record staff chose at release, while the inquiry still matches it (by name and birth date: staff
-    may have chosen it although its address differs) and nobody it could mean is protected: news follows
-    that record only, never another one the inquiry has come to match since.
+    """The record staff chose at release, while the inquiry still could mean it (evac.disclosure.near: staff
+    may have chosen it although its address or the writing of its name differs) and nobody it could mean
+    is protected: news follows that record only, never another one the inquiry has come to match since.
     (Inquiry.person_id is re-pointed when the merge finds the chosen record and another are one.)"""
     candidates = _candidates(session, inquiry)
     if the_person(inquiry, [f for _, f in candidates])[1]:   # a protected person it could mean
         return None
-    return next((f for p, f in candidates if p.id == person_id and matches(inquiry, f, by_address=False)), None)
+    return next((f for p, f in candidates if p.id == person_id and near(inquiry, f)), None)
 
 
 def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
@@ -223,7 +223,8 @@ def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
     those an inquiry matches when it matches more than one (the same person on record twice, a card's
     address and none typed; or two people of one name and birth date); or, when it matches none, its near
     candidates: the same name and birth date at another address (the inquirer knew an old address, or the
-    record has another).  A near candidate is never answered at once, and a release cannot say "no
+    record has another), a name written another way (斉藤 for 齋藤, kana where the record has none: see
+    evac.disclosure.near).  A near candidate is never answered at once, and a release cannot say "no
     information" while one is offered.  Empty when it names one person, nobody near, or a protected person."""
     candidates = _candidates(session, inquiry)
     person, flagged = the_person(inquiry, [f for _, f in candidates])
@@ -232,7 +233,7 @@ def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
     found = [p for p, f in candidates if matches(inquiry, f)]
     if len(found) > 1:
         return found
-    return [p for p, f in candidates if matches(inquiry, f, by_address=False)]
+    return [p for p, f in candidates if near(inquiry, f)]
 
 
 def for_review(session: Session, row: InquiryRow) -> list[dict]:
@@ -244,9 +245,17 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
     inquiry = inquiry_of(row)
     return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
              "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else "",
-             # Not the address the inquirer gave: staff ask before choosing it.
-             "address_differs": not matches(inquiry, _facts(session, p, set()))}
+             # Not exactly what the inquirer gave (a near candidate): staff ask before choosing it.
+             "differs": _differs(inquiry, _facts(session, p, set()))}
             for p in several_matching(session, inquiry)]
+
+
+def _differs(inquiry: Inquiry, person: PersonFacts) -> list[str]:
+    """What of a record offered to staff is not as the inquirer gave it: "name" (written another way),
+    "address"; empty for a record the inquiry matches exactly."""
+    if matches(inquiry, person):
+        return []
+    return ["address"] if matches(inquiry, person, by_address=False) else ["name"]
 
 
 class Received(NamedTuple):

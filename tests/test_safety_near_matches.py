@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 
-from evac.disclosure import name_forms
+from evac.disclosure import Inquiry as InquiryFacts
+from evac.disclosure import PersonFacts, matches, name_forms, near, parse_inquiry
+from evac.identity import normalize_name
 from hq_dashboard.db import db
 from hq_dashboard.models import Inquiry
 from hq_dashboard.safety import NONE_OF_THESE
 from tests.test_safety_release_choice import radios, release, released_audit, written
-from tests.test_safety_review_fixes import TARO, Kiosk, ask, check, log_in
+from tests.test_safety_review_fixes import INQUIRER, TARO, Kiosk, ask, check, log_in
 
 AN = {"name": "NGUYEN VAN AN", "birth_date": "1995-03-03", "sex": "male", "address": "焼津市中港4-1"}
 JUAN = {"name": "DELA CRUZ JUAN", "birth_date": "1988-08-18", "sex": "male", "address": "焼津市中港4-2"}
@@ -116,3 +118,63 @@ def test_a_protected_near_candidate_flags_the_inquiry_and_answers_as_unknown(hq_
     assert release(hq_client, refs[2]).status_code == 302
     answers = [_public(check(hq_client, a.get_json())) for a in (other_address, accented, unknown)]
     assert answers[0] == answers[1] == answers[2] and answers[0]["information_exists"] is False
+
+
+SAITO = {"name": "齋藤 大輔", "birth_date": "1982-02-22", "sex": "male", "address": "焼津市中港4-3"}
+CARD_ONLY = {"name": "木村 拓也", "birth_date": "1972-12-24", "sex": "male", "address": "焼津市本町2-2"}
+
+
+def _facts(person: dict, **more) -> PersonFacts:
+    return PersonFacts(name=person["name"], name_kana=person.get("name_kana", ""), birth_date=person["birth_date"],
+                       address=person["address"], **more)
+
+
+def _inquiry(name: str, born: str, address: str = "") -> InquiryFacts:
+    return parse_inquiry({"inquirer": INQUIRER, "relationship": "other", "reason": "心配",
+                          "sought": {"name": name, "birth_date": born, "address": address}})
+
+
+def test_near_names_stay_apart_from_identity_and_from_other_people():
+    """斉/斎 are kept apart by the identity table (different registered names: person keys do not change);
+    alike only for a near candidate.  Kana where the record has none is near only at the address asked."""
+    assert normalize_name("齊藤") == "斉藤" and normalize_name("齋藤") == "斎藤"
+    saito, kimura = _facts(SAITO), _facts(CARD_ONLY)
+    for name in ("斉藤 大輔", "齊藤 大輔", "斎藤 大輔"):
+        assert near(_inquiry(name, "1982-02-22"), saito)
+    assert not matches(_inquiry("斉藤 大輔", "1982-02-22"), saito)
+    assert not near(_inquiry("斉藤 大輔", "1982-02-23"), saito)
+    assert near(_inquiry("きむら たくや", "1972-12-24", "焼津市本町2-2"), kimura)
+    assert not near(_inquiry("きむら たくや", "1972-12-24"), kimura)                  # no address: too wide
+    assert not near(_inquiry("きむら たくや", "1972-12-24", "焼津市中港1"), kimura)
+    # A twin at the same address with another name in kanji is not near; with a kana that differs, neither.
+    assert not near(_inquiry("木村 拓海", "1972-12-24", "焼津市本町2-2"), kimura)
+    assert not near(_inquiry("きむら たくみ", "1972-12-24", "焼津市本町2-2"),
+                    _facts({**CARD_ONLY, "name_kana": "キムラ タクヤ"}))
+    # Only kana on record (typed at a kiosk): a kanji or Latin name at that address is near.
+    assert near(_inquiry("木村 拓也", "1972-12-24", "焼津市本町2-2"), _facts({**CARD_ONLY, "name": "キムラ タクヤ"}))
+
+
+def test_a_name_written_another_way_goes_to_staff_and_a_protected_one_flags(hq_app, hq_client, enroll):
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", SAITO, {"stay_type": "in_shelter"}), ("consent", SAITO, {"consent": "public"}),
+               ("checkin", CARD_ONLY, {"stay_type": "in_shelter"}))
+    log_in(hq_app, hq_client)
+    saito = ask(hq_client, "斉藤 大輔", "1982-02-22", "household_family", addr="10.5.0.1").get_json()
+    kana = ask(hq_client, "きむら たくや", "1972-12-24", "household_family", address="焼津市本町2-2",
+               addr="10.5.0.2").get_json()
+    for asked in (saito, kana):   # public consent or not: a near candidate is never answered at once
+        assert asked["status"] == "pending_review" and asked["information_exists"] is None
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    [offered] = radios(queue, saito["inquiry_id"])
+    assert len(radios(queue, kana["inquiry_id"])) == 1
+    assert release(hq_client, kana["inquiry_id"]).status_code == 422          # no 「いいえ」 without a choice
+    assert release(hq_client, saito["inquiry_id"], int(offered)).status_code == 302
+    assert check(hq_client, saito)["whereabouts"]["shelter_id"] == "H031"
+    # Protected, the same inquiry is flagged and answered as someone unknown.
+    kiosk.send(("consent", SAITO, {"consent": "none", "never_disclose": True}))
+    again = ask(hq_client, "斉藤 大輔", "1982-02-22", "household_family", addr="10.5.0.3")
+    unknown = ask(hq_client, "斉藤 一郎", "1982-02-22", "household_family", addr="10.5.0.4")
+    assert again.status_code == unknown.status_code and _public(again.get_json()) == _public(unknown.get_json())
+    with hq_app.app_context():
+        assert db.session.get(Inquiry, again.get_json()["inquiry_id"]).flagged
+        assert not db.session.get(Inquiry, unknown.get_json()["inquiry_id"]).flagged
