@@ -214,13 +214,38 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
                    unicodedata.normalize("NFKC", code).strip(), email.strip())
 
 
+# Latin diacritics (Vietnamese tones, Spanish, Portuguese): a card or a staff member's keyboard often has
+# none, the family types them.  Only these blocks: the kana voicing marks (U+3099, U+309A) are not here,
+# so ガ stays ガ.  Letters with a stroke do not decompose and are listed.
+_LATIN_MARKS_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_LATIN_LETTERS = str.maketrans({"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe"})
+# Marks the unordered form of a Latin name, so it never equals a name written as one word.
+_WORD_SET = "\x1e"
+
+
+def _without_accents(part: str) -> str:
+    return unicodedata.normalize("NFC", _LATIN_MARKS_RE.sub("", unicodedata.normalize("NFD", part))
+                                 ).translate(_LATIN_LETTERS)
+
+
 def name_forms(name: str) -> frozenset[str]:
-    """A name written family-first or given-first, with or without a space, kanji or kana."""
+    """A name written family-first or given-first, with or without a space, kanji or kana; a Latin name
+    also without its accents (Nguyễn Văn An is NGUYEN VAN AN) and, of three words or more, in any order
+    (Juan Dela Cruz is DELA CRUZ JUAN).  Always a superset of the forms a name had before accents and
+    word order counted: kiosks compare protection digests of these forms (protection_digests), and a
+    kiosk not yet updated must still find every protected form."""
     parts = [normalize_name(p) for p in _SPLIT_RE.split(name)]
     parts = [p for p in parts if p]
     if not parts:
         return frozenset()
-    return frozenset({"".join(parts), "".join(reversed(parts))})
+    forms = {"".join(parts), "".join(reversed(parts))}
+    plain = [_without_accents(p) for p in parts]
+    plain = [p for p in plain if p]
+    if plain and all(p.isascii() for p in plain):   # Latin only: Japanese names keep their forms
+        forms |= {"".join(plain), "".join(reversed(plain))}
+        if len(plain) > 2:
+            forms.add(_WORD_SET + " ".join(sorted(plain)))
+    return frozenset(forms)
 
 
 def identity_forms(name: str, name_kana: str, birth_date: str) -> frozenset[tuple[str, str]]:
@@ -236,11 +261,45 @@ def matches(inquiry: Inquiry, person: PersonFacts, by_address: bool = True) -> b
     wanted = name_forms(inquiry.sought_name)
     if not wanted & (name_forms(person.name) | name_forms(person.name_kana)):
         return False
-    if by_address and inquiry.sought_address and person.address:
-        a, b = normalize_address(inquiry.sought_address), normalize_address(person.address)
-        if not (a.startswith(b) or b.startswith(a)):
-            return False
-    return True
+    return not by_address or _same_address(inquiry, person)
+
+
+def _same_address(inquiry: Inquiry, person: PersonFacts) -> bool:
+    """The address, when both are known, one a part of the other."""
+    if not (inquiry.sought_address and person.address):
+        return True
+    a, b = normalize_address(inquiry.sought_address), normalize_address(person.address)
+    return a.startswith(b) or b.startswith(a)
+
+
+# Kanji the identity table keeps apart because they are different registered names (evac.identity.ITAIJI:
+# 斎/斉, 龍/竜), though a family may write either: alike for a near candidate only, which staff decide.
+_NEAR_KANJI = str.maketrans({"斎": "斉", "龍": "竜"})
+_KANA_RE = re.compile("[\u30a1-\u30fc]+")   # normalize_name has made hiragana katakana
+
+
+def _kana_only(name: str) -> bool:
+    forms = name_forms(name)
+    return bool(forms) and all(_KANA_RE.fullmatch(f) for f in forms)
+
+
+def near(inquiry: Inquiry, person: PersonFacts) -> bool:
+    """Could be this person, for staff to ask the inquirer about (never answered at once): a match but for
+    the address; the name alike but for 斎/斉 or 龍/竜; or, at the address asked for, a name in kana where
+    the record has no kana (a My Number card gives no reading), or in kanji or Latin letters where the
+    record has only kana.  Always the same birth date."""
+    if person.birth_date != inquiry.sought_birth_date:
+        return False
+    if matches(inquiry, person, by_address=False):
+        return True
+    theirs = name_forms(person.name) | name_forms(person.name_kana)
+    if {f.translate(_NEAR_KANJI) for f in name_forms(inquiry.sought_name)} & {f.translate(_NEAR_KANJI) for f in theirs}:
+        return True
+    if not (inquiry.sought_address and person.address and _same_address(inquiry, person)):
+        return False
+    has_kana = _kana_only(person.name) or _kana_only(person.name_kana)
+    only_kana = _kana_only(person.name) and (not person.name_kana or _kana_only(person.name_kana))
+    return not has_kana if _kana_only(inquiry.sought_name) else only_kana
 
 
 # What a consent from the self-report page can widen, once staff have confirmed the inquirer: only what
@@ -351,10 +410,10 @@ def the_person(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[PersonF
     narrows them down: the same person may be on record twice (a card's address and a typed one,
     kanji at one kiosk and only kana at another), and one protected record protects them all."""
     reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
-    near = [p for p in candidates if matches(inquiry, p, by_address=False)]
-    if any(is_protected(p, reached) for p in near):
+    could_be = [p for p in candidates if near(inquiry, p)]
+    if any(is_protected(p, reached) for p in could_be):
         return None, True
-    found = [p for p in near if matches(inquiry, p)]
+    found = [p for p in could_be if matches(inquiry, p)]
     return (found[0] if len(found) == 1 else None), False
 
 
@@ -390,5 +449,5 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "PersonFacts",
            "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "family_code_opens", "identity_forms",
-           "in_protected_household", "is_protected", "matches", "name_forms", "parse_inquiry", "protected_forms",
+           "in_protected_household", "is_protected", "matches", "name_forms", "near", "parse_inquiry", "protected_forms",
            "the_person"]

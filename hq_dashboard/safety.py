@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, family_code_opens, identity_forms,
-    in_protected_household, matches, parse_inquiry, protected_forms, the_person,
+    in_protected_household, matches, near, parse_inquiry, protected_forms, the_person,
 )
 from evac.individual_number import contains_individual_number
 
 from .db import one_writer, param_mark
 from .models import AuditEntry, HQMeta, Inquiry as InquiryRow, Person, Shelter
 
-__all__ = ["InvalidInquiry", "InquiryNotFound", "ReviewError", "TooManyWaiting", "receive", "lookup", "release",
+__all__ = ["NONE_OF_THESE", "InvalidInquiry", "InquiryNotFound", "ReviewError", "TooManyWaiting", "receive", "lookup", "release",
            "reject", "pending", "search_audit"]
 
 MESSAGES = {
@@ -38,6 +38,10 @@ MESSAGES = {
     "rejected": "City staff could not confirm your inquiry, so nothing more can be told. Please contact "
                 "the city's safety-information desk.",
 }
+
+
+# The record staff "choose" when the inquirer means none of the records offered (release): no Person id is 0.
+NONE_OF_THESE = 0
 
 
 class InquiryNotFound(LookupError):
@@ -195,13 +199,14 @@ def inquiry_and_person(session: Session, row: InquiryRow, chosen: Person | None 
 
 
 def _chosen_still(session: Session, inquiry: Inquiry, person_id: int | None) -> PersonFacts | None:
-    """The record staff chose at release, while the inquiry still matches it and nobody it could mean is
-    protected: news follows that record only, never another one the inquiry has come to match since.
+    """The record staff chose at release, while the inquiry still could mean it (evac.disclosure.near: staff
+    may have chosen it although its address or the writing of its name differs) and nobody it could mean
+    is protected: news follows that record only, never another one the inquiry has come to match since.
     (Inquiry.person_id is re-pointed when the merge finds the chosen record and another are one.)"""
     candidates = _candidates(session, inquiry)
     if the_person(inquiry, [f for _, f in candidates])[1]:   # a protected person it could mean
         return None
-    return next((f for p, f in candidates if p.id == person_id and matches(inquiry, f)), None)
+    return next((f for p, f in candidates if p.id == person_id and near(inquiry, f)), None)
 
 
 def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
@@ -217,15 +222,21 @@ def matching_record(session: Session, inquiry: Inquiry) -> Person | None:
 
 
 def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
-    """The records an inquiry matches when it matches more than one and none is protected (the same person
-    on record twice, a card's address and none typed; or two people of one name and birth date).
-    Empty when it names one person, nobody, or a protected person."""
+    """The records staff must choose among (or say the inquirer means none of them), when none is protected:
+    those an inquiry matches when it matches more than one (the same person on record twice, a card's
+    address and none typed; or two people of one name and birth date); or, when it matches none, its near
+    candidates: the same name and birth date at another address (the inquirer knew an old address, or the
+    record has another), a name written another way (斉藤 for 齋藤, kana where the record has none: see
+    evac.disclosure.near).  A near candidate is never answered at once, and a release cannot say "no
+    information" while one is offered.  Empty when it names one person, nobody near, or a protected person."""
     candidates = _candidates(session, inquiry)
     person, flagged = the_person(inquiry, [f for _, f in candidates])
     if person is not None or flagged:
         return []
     found = [p for p, f in candidates if matches(inquiry, f)]
-    return found if len(found) > 1 else []
+    if len(found) > 1:
+        return found
+    return [p for p, f in candidates if near(inquiry, f)]
 
 
 def for_review(session: Session, row: InquiryRow) -> list[dict]:
@@ -234,9 +245,20 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
     if row.flagged or row.status != "pending_review":
         return []
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
+    inquiry = inquiry_of(row)
     return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
-             "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else ""}
-            for p in several_matching(session, inquiry_of(row))]
+             "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else "",
+             # Not exactly what the inquirer gave (a near candidate): staff ask before choosing it.
+             "differs": _differs(inquiry, _facts(session, p, set()))}
+            for p in several_matching(session, inquiry)]
+
+
+def _differs(inquiry: Inquiry, person: PersonFacts) -> list[str]:
+    """What of a record offered to staff is not as the inquirer gave it: "name" (written another way),
+    "address"; empty for a record the inquiry matches exactly."""
+    if matches(inquiry, person):
+        return []
+    return ["address"] if matches(inquiry, person, by_address=False) else ["name"]
 
 
 class Received(NamedTuple):
@@ -355,9 +377,10 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
             chosen_record: int | None = None) -> dict:
     """Staff confirmed the inquirer: release exactly the tier's information (plus what consent gives).
 
-    When the inquiry matches several records (several_matching), staff say which one the inquirer means
-    (`chosen_record`, a Person id): it must be one of those the inquiry matches now, checked here, or
-    nothing is released.  A protected person among them leaves nothing to choose (several_matching is
+    When the inquiry matches several records or has near candidates (several_matching), staff say which one
+    the inquirer means (`chosen_record`, a Person id), or NONE_OF_THESE: it must be one of those offered
+    now, checked here, or nothing is released.  NONE_OF_THESE releases the answer of someone the city
+    knows nothing about.  A protected person among them leaves nothing to choose (several_matching is
     empty), and the answer is the unknown person's, as always."""
     if not how_confirmed.strip():
         raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)", code="confirm_how")
@@ -365,17 +388,19 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
     row = _for_review(session, inquiry_id)
     several = several_matching(session, inquiry_of(row))
     if several and chosen_record is None:
-        # "No information" would be false, and picking one ourselves would be a guess.
-        raise ReviewError("several records match this inquiry (the same person recorded twice, or two people "
-                          "with the same name and birth date); nothing was released: choose the record the "
-                          "inquirer means", code="choose_record")
+        # "No information" may be false, and picking one ourselves would be a guess.
+        raise ReviewError("several records match this inquiry, or records of the same name and birth date at "
+                          "another address; nothing was released: choose the record the inquirer means, or "
+                          "say it is none of them", code="choose_record")
+    none_of_these = bool(several) and chosen_record == NONE_OF_THESE and not row.flagged
     # An inquiry about a protected person offers no records to choose from (for_review), whatever is posted.
     chosen = next((p for p in several if p.id == chosen_record), None) if not row.flagged else None
-    if chosen_record is not None and chosen is None:
+    if chosen_record is not None and chosen is None and not none_of_these:
         # Forged, or the records changed since the page was shown (corrected, merged, now one or protected).
         raise ReviewError(f"record {chosen_record} is not one of the records this inquiry matches now; "
                           "nothing was released", code="stale_choice")
-    # The person's facts as they are now, found the same way as at the first answer.
+    # The person's facts as they are now, found the same way as at the first answer (nobody, when staff
+    # said the inquirer means none of the records offered: matching_record finds no one person then).
     record = chosen if chosen is not None else matching_record(session, inquiry_of(row))
     inquiry, person = inquiry_and_person(session, row, record)
     answer: Answer = answer_after_review(inquiry, person)
@@ -387,6 +412,8 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
     chose = {}
     if chosen is not None:
         chose = {"chosen_record": chosen.id, "matching_records": sorted(p.id for p in several)}
+    elif none_of_these:
+        chose = {"none_of_these": True, "matching_records": sorted(p.id for p in several)}
     audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown),
           record=row.person_id, **chose)
     session.commit()
