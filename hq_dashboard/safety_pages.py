@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
@@ -146,7 +146,11 @@ def submit():
         # Said at the top of the form, with what they typed kept for when staff have caught up.
         return inquiry_page(request.form, {"form": str(TOO_MANY_WAITING)}), 429
     settle_family_code(got)
-    return _answer_page(got.answer, got.access_key), 201
+    # To the inquiry's own answer page (POST-redirect-GET): a reload, or "back" to it later, shows the
+    # answer again instead of sending a new inquiry (a new reference, the family's hourly budget, one more
+    # in staff's queue).  The key rides in the address as when she checks it herself; HQ's pages send no
+    # Referer to other sites (Referrer-Policy: same-origin, hq_dashboard._security_headers).
+    return redirect(url_for("safety_pages.check", id=got.answer["inquiry_id"], key=got.access_key), 303)
 
 
 @bp.get("/self-report")
@@ -168,11 +172,14 @@ def self_report_submit():
 @bp.get("/check")
 @limiter.limit(lambda: current_app.config["SAFETY_RATE_PER_CLIENT"])
 def check():
-    if not request.args.get("id"):
+    # A space or line break copied along with the reference or key is no part of them.
+    inquiry_id, key = request.args.get("id", "").strip().upper(), request.args.get("key", "").strip()
+    if not inquiry_id:
         return render_template("safety/check.html")
     try:
-        answer = safety.lookup(db.session, request.args.get("id", "").strip().upper(), request.args.get("key", ""))
+        answer = safety.lookup(db.session, inquiry_id, key)
     except safety.InquiryNotFound:
         return render_template("safety/message.html",
                                message=_l("No inquiry with this reference and key. Please check them.")), 404
-    return _answer_page(answer, None)
+    # The reference and key stay on the page: she needs them to check again later.
+    return _answer_page(answer, key)
