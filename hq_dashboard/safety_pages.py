@@ -6,6 +6,7 @@ validators' English errors are said per field in the person's language (form_err
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -92,6 +93,28 @@ TOO_MANY_WAITING = _l("Your earlier inquiries are still waiting for city staff t
                       "safety-information desk.")
 
 
+# The rate limits (Flask-Limiter) on the form, said with what still stands and how long to wait.
+TOO_MANY_FOR_PERSON = _l("You have asked about this person many times in a short time, so this inquiry was not "
+                         "sent. Your earlier inquiries about them were received and still stand: city staff will "
+                         "answer them, and you can check an answer with the reference and key shown when you "
+                         "sent it.")
+TOO_MANY_FROM_NETWORK = _l("Many inquiries came from your network in a short time (a shared Wi-Fi, for example), so "
+                           "this inquiry was not sent. Inquiries that were given a reference and key before still "
+                           "stand: you can check their answers with them.")
+SEND_AGAIN_IN = _l("You can send it again in about %(minutes)s min.")
+
+
+def too_many_page(exc):
+    """The form's answer to a rate limit (limits.too_many_requests): the form again, with what she typed,
+    saying that her earlier inquiries stand and roughly how long until this one may be sent."""
+    per_person = getattr(exc.limit, "scope", "") == "safety-inquiry-client-person"
+    said = [str(TOO_MANY_FOR_PERSON if per_person else TOO_MANY_FROM_NETWORK)]
+    breached = limiter.current_limit
+    if breached is not None:
+        said.append(str(SEND_AGAIN_IN) % {"minutes": max(1, round((breached.reset_at - time.time()) / 60))})
+    return inquiry_page(request.form, {"form": " ".join(said)}, earlier=True)
+
+
 def review_error(exc: safety.ReviewError) -> str:
     return str(REVIEW_MESSAGES.get(exc.code, exc))
 
@@ -116,8 +139,10 @@ def _form_person_key() -> str:
     return person_sought_key(request.form.get("sought_name", ""), request.form.get("sought_birth_date", ""))
 
 
-def inquiry_page(form, errors: dict):
-    return render_template("safety/inquiry.html", form=form, errors=errors, relationships=RELATIONSHIP_LABELS)
+def inquiry_page(form, errors: dict, earlier: bool = False):
+    """`earlier`: the inquiry was refused for the ones before it: a link to check their answers."""
+    return render_template("safety/inquiry.html", form=form, errors=errors, relationships=RELATIONSHIP_LABELS,
+                           earlier=earlier)
 
 
 def self_report_page(form, errors: dict):
@@ -144,7 +169,7 @@ def submit():
     except safety.TooManyWaiting as exc:
         refused_as_waiting(exc)
         # Said at the top of the form, with what they typed kept for when staff have caught up.
-        return inquiry_page(request.form, {"form": str(TOO_MANY_WAITING)}), 429
+        return inquiry_page(request.form, {"form": str(TOO_MANY_WAITING)}, earlier=True), 429
     settle_family_code(got)
     # To the inquiry's own answer page (POST-redirect-GET): a reload, or "back" to it later, shows the
     # answer again instead of sending a new inquiry (a new reference, the family's hourly budget, one more

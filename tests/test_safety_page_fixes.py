@@ -61,3 +61,38 @@ def test_the_check_form_does_not_let_a_phone_change_what_is_typed(hq_client):
         tag = re.search(rf"<input {field}[^>]*>", html).group(0)
         for attribute in ('autocapitalize="off"', 'autocorrect="off"', 'spellcheck="false"'):
             assert attribute in tag, tag
+
+
+# Finding 7: the "too many" page keeps what she typed, says her earlier inquiry stands and how long to wait.
+
+def test_too_many_about_one_person_gives_the_form_back_with_what_still_stands_and_the_wait(hq_app, hq):
+    hq_app.config["SAFETY_RATE_PER_PERSON"] = "1 per hour"
+    typed = form(hq, reason="母が心配です")
+    first = hq.post("/safety/", data=typed, environ_base={"REMOTE_ADDR": "10.60.2.1"})
+    assert first.status_code == 303
+    again = hq.post("/safety/", data=typed, environ_base={"REMOTE_ADDR": "10.60.2.1"},
+                    headers={"Accept-Language": "ja"})
+    html = again.get_data(as_text=True)
+    assert again.status_code == 429 and '<html lang="ja">' in html
+    error = re.search(r'<p class="error" id="form-error" role="alert">([^<]+)</p>', html).group(1)
+    assert "先に受け付けた問い合わせは有効なままです" in error and "照会番号と確認キー" in error
+    minutes = int(re.search(r"約(\d+)分後に、もう一度送信できます。", error).group(1))
+    assert 1 <= minutes <= 60
+    assert 'id="check-earlier" href="/safety/check"' in html
+    # What she typed is there to send again later; nothing new was kept.
+    assert f'value="{INQUIRER["name"]}"' in html and "母が心配です" in html and f'value="{HANAKO["name"]}"' in html
+    assert 'value="relative" selected' in html
+    assert inquiries(hq_app) == 1
+    # The earlier inquiry still answers at its own address.
+    assert hq.get(first.headers["Location"]).status_code == 200
+
+
+def test_too_many_from_a_shared_network_does_not_claim_she_asked_before(hq_app, hq):
+    hq_app.config["SAFETY_RATE_PER_CLIENT"] = "1 per minute"
+    bad = hq.post("/safety/", data=form(hq, sought_name=""), environ_base={"REMOTE_ADDR": "10.60.3.1"})
+    assert bad.status_code == 422   # counts against the address, receives nothing
+    refused = hq.post("/safety/?lang=en", data=form(hq), environ_base={"REMOTE_ADDR": "10.60.3.1"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and "Many inquiries came from your network" in html
+    assert "about this person" not in html and "You can send it again in about 1 min." in html
+    assert f'value="{HANAKO["name"]}"' in html and inquiries(hq_app) == 0

@@ -155,7 +155,8 @@ def test_too_many_requests_are_told_in_the_chosen_language(hq_app, hq_client):
                             environ_base={"REMOTE_ADDR": "10.20.3.1"}) for _ in range(2)]
     assert [c.status_code for c in codes] == [303, 429]
     html = codes[1].get_data(as_text=True)
-    assert "Có quá nhiều yêu cầu trong thời gian ngắn. Vui lòng thử lại sau." in html and '<html lang="vi">' in html
+    assert "Có nhiều yêu cầu được gửi từ mạng của bạn trong thời gian ngắn" in html and '<html lang="vi">' in html
+    assert "Bạn có thể gửi lại sau khoảng 1 phút." in html   # (the limit is per minute)
 
 
 @pytest.mark.parametrize("field", ["reason", "inquirer_contact", "sought_name"])
