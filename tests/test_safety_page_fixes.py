@@ -96,3 +96,61 @@ def test_too_many_from_a_shared_network_does_not_claim_she_asked_before(hq_app, 
     assert refused.status_code == 429 and "Many inquiries came from your network" in html
     assert "about this person" not in html and "You can send it again in about 1 min." in html
     assert f'value="{HANAKO["name"]}"' in html and inquiries(hq_app) == 0
+
+
+# Finding 3: staff's queue says the relationship and what a release tells in words, and shows the matched
+# record's address and household beside the inquirer's.
+
+MOTHER = {"name": "駿河 春子", "birth_date": "1948-03-03", "sex": "female", "address": "焼津市中港4-1-1"}
+SON = {"name": "駿河 夏男", "birth_date": "1975-06-06", "sex": "male", "address": "焼津市中港4-1-1"}
+
+
+def queue_parts(client) -> dict[str, str]:
+    page = client.get("/staff/inquiries")
+    assert page.status_code == 200
+    return {m.group(1): m.group(2) for m in re.finditer(r'<fieldset id="inquiry-([0-9A-F]+)"(.*?)</form>\s*</fieldset>',
+                                                        page.get_data(as_text=True), re.S)}
+
+
+def test_the_queue_shows_the_relationship_the_tier_and_the_matched_records_address_and_household(
+        hq_app, hq_client, enroll):
+    from hq_dashboard.staff import add_staff
+    from tests.test_safety_household_protection import Kiosk
+    Kiosk(hq_client, enroll("H031")).send(("checkin", MOTHER, {"stay_type": "in_shelter"}, "hh-suruga0001"),
+                                          ("checkin", SON, {"stay_type": "in_shelter"}, "hh-suruga0001"))
+    daughter = {"name": "駿河 秋子", "address": "東京都世田谷区1-2-3", "contact": "090-1111-2222"}
+
+    def asks(sought, relationship, addr):
+        body = {"inquirer": daughter, "relationship": relationship, "reason": "母の安否",
+                "sought": {"name": sought["name"], "birth_date": sought["birth_date"]}}
+        answer = hq_client.post("/api/v1/safety/inquiries", json=body, environ_base={"REMOTE_ADDR": addr})
+        assert answer.status_code == 201 and answer.get_json()["status"] == "pending_review"
+        return answer.get_json()["inquiry_id"]
+    as_family = asks(MOTHER, "household_family", "10.60.4.1")
+    as_relative = asks(MOTHER, "relative", "10.60.4.2")
+    unknown = asks({"name": "居ない 人", "birth_date": "1948-03-03"}, "other", "10.60.4.3")
+    # Only staff see the queue.
+    assert hq_client.get("/staff/inquiries").status_code == 302
+    with hq_app.app_context():
+        add_staff(db.session, "reviewer2", "correct horse battery")
+    login = {"csrf_token": csrf(hq_client, "/staff/login"), "username": "reviewer2", "password": "correct horse battery"}
+    assert hq_client.post("/staff/login", data=login).status_code == 302
+    parts = queue_parts(hq_client)
+
+    def cell(inquiry_id, testid):
+        found = re.search(rf'data-testid="{testid}">(.*?)</td>', parts[inquiry_id], re.S)
+        return found.group(1) if found else None
+    # The relationship in words, never the code.
+    assert cell(as_family, "relationship").startswith("同居の家族（事実婚を含む）")
+    assert cell(as_relative, "relationship").startswith("その他の親族")
+    assert all("household_family" not in part for part in parts.values())
+    # What a release would tell: everything for 同居, whether and injury for a relative (no consent given).
+    family_tier, relative_tier = cell(as_family, "tier"), cell(as_relative, "tier")
+    assert all(word in family_tier for word in ("安否情報の有無", "居場所", "負傷・疾病", "連絡先"))
+    assert "負傷・疾病" in relative_tier and "居場所" not in relative_tier and "連絡先" not in relative_tier
+    assert cell(unknown, "tier").startswith("「情報なし」と同じ回答")
+    # The record's address and household next to the inquirer's Tokyo address: 同居 is doubtful.
+    record = cell(as_family, "matched-record")
+    assert "焼津市中港4-1-1" in record and "駿河 夏男 (1975-06-06)" in record and "駿河 春子" not in record
+    assert parts[as_family].index("東京都世田谷区1-2-3") < parts[as_family].index("焼津市中港4-1-1")
+    assert cell(unknown, "matched-record") is None
