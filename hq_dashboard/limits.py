@@ -36,6 +36,9 @@ TOO_MANY = ("Too many inquiries in a short time. Please try again later. "
 def too_many_requests(exc):
     if request.path.startswith("/api/"):
         resp = make_response(jsonify({"error": "rate_limited", "message": TOO_MANY}), 429)
+    elif request.endpoint == "safety_pages.submit":   # the form again, with what she typed
+        from .safety_pages import too_many_page
+        resp = make_response(too_many_page(exc), 429)
     elif request.path.startswith("/staff"):   # the staff pages stay Japanese/English
         resp = make_response(render_template("safety/message.html", title="429", message=TOO_MANY), 429)
     else:

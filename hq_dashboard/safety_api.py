@@ -70,7 +70,8 @@ def received(response) -> bool:
     a guess); never an inquiry whose right family code opened the family's consent (settle_family_code)."""
     if g.get("family_code_opened"):
         return False
-    return response.status_code == 201 or "family_code_tried" in g
+    # (201: the JSON API's answer; 303: the form sends the browser on to the inquiry's answer page.)
+    return response.status_code in (201, 303) or "family_code_tried" in g
 
 
 FAMILY_CODE_SCOPE = "safety-family-code"

@@ -6,8 +6,9 @@ validators' English errors are said per field in the person's language (form_err
 from __future__ import annotations
 
 import datetime as dt
+import time
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
@@ -92,6 +93,28 @@ TOO_MANY_WAITING = _l("Your earlier inquiries are still waiting for city staff t
                       "safety-information desk.")
 
 
+# The rate limits (Flask-Limiter) on the form, said with what still stands and how long to wait.
+TOO_MANY_FOR_PERSON = _l("You have asked about this person many times in a short time, so this inquiry was not "
+                         "sent. Your earlier inquiries about them were received and still stand: city staff will "
+                         "answer them, and you can check an answer with the reference and key shown when you "
+                         "sent it.")
+TOO_MANY_FROM_NETWORK = _l("Many inquiries came from your network in a short time (a shared Wi-Fi, for example), so "
+                           "this inquiry was not sent. Inquiries that were given a reference and key before still "
+                           "stand: you can check their answers with them.")
+SEND_AGAIN_IN = _l("You can send it again in about %(minutes)s min.")
+
+
+def too_many_page(exc):
+    """The form's answer to a rate limit (limits.too_many_requests): the form again, with what she typed,
+    saying that her earlier inquiries stand and roughly how long until this one may be sent."""
+    per_person = getattr(exc.limit, "scope", "") == "safety-inquiry-client-person"
+    said = [str(TOO_MANY_FOR_PERSON if per_person else TOO_MANY_FROM_NETWORK)]
+    breached = limiter.current_limit
+    if breached is not None:
+        said.append(str(SEND_AGAIN_IN) % {"minutes": max(1, round((breached.reset_at - time.time()) / 60))})
+    return inquiry_page(request.form, {"form": " ".join(said)}, earlier=True)
+
+
 def review_error(exc: safety.ReviewError) -> str:
     return str(REVIEW_MESSAGES.get(exc.code, exc))
 
@@ -116,8 +139,10 @@ def _form_person_key() -> str:
     return person_sought_key(request.form.get("sought_name", ""), request.form.get("sought_birth_date", ""))
 
 
-def inquiry_page(form, errors: dict):
-    return render_template("safety/inquiry.html", form=form, errors=errors, relationships=RELATIONSHIP_LABELS)
+def inquiry_page(form, errors: dict, earlier: bool = False):
+    """`earlier`: the inquiry was refused for the ones before it: a link to check their answers."""
+    return render_template("safety/inquiry.html", form=form, errors=errors, relationships=RELATIONSHIP_LABELS,
+                           earlier=earlier)
 
 
 def self_report_page(form, errors: dict):
@@ -144,9 +169,13 @@ def submit():
     except safety.TooManyWaiting as exc:
         refused_as_waiting(exc)
         # Said at the top of the form, with what they typed kept for when staff have caught up.
-        return inquiry_page(request.form, {"form": str(TOO_MANY_WAITING)}), 429
+        return inquiry_page(request.form, {"form": str(TOO_MANY_WAITING)}, earlier=True), 429
     settle_family_code(got)
-    return _answer_page(got.answer, got.access_key), 201
+    # To the inquiry's own answer page (POST-redirect-GET): a reload, or "back" to it later, shows the
+    # answer again instead of sending a new inquiry (a new reference, the family's hourly budget, one more
+    # in staff's queue).  The key rides in the address as when she checks it herself; HQ's pages send no
+    # Referer to other sites (Referrer-Policy: same-origin, hq_dashboard._security_headers).
+    return redirect(url_for("safety_pages.check", id=got.answer["inquiry_id"], key=got.access_key), 303)
 
 
 @bp.get("/self-report")
@@ -168,11 +197,14 @@ def self_report_submit():
 @bp.get("/check")
 @limiter.limit(lambda: current_app.config["SAFETY_RATE_PER_CLIENT"])
 def check():
-    if not request.args.get("id"):
+    # A space or line break copied along with the reference or key is no part of them.
+    inquiry_id, key = request.args.get("id", "").strip().upper(), request.args.get("key", "").strip()
+    if not inquiry_id:
         return render_template("safety/check.html")
     try:
-        answer = safety.lookup(db.session, request.args.get("id", "").strip().upper(), request.args.get("key", ""))
+        answer = safety.lookup(db.session, inquiry_id, key)
     except safety.InquiryNotFound:
         return render_template("safety/message.html",
                                message=_l("No inquiry with this reference and key. Please check them.")), 404
-    return _answer_page(answer, None)
+    # The reference and key stay on the page: she needs them to check again later.
+    return _answer_page(answer, key)

@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from evac.disclosure import ANSWER_FIELDS, STATUTORY, answer_after_review
 from evac.staff_lockout import StaffLockout, give_back
 
 from . import notify, safety
@@ -450,6 +451,56 @@ def logout():
     return redirect(url_for("staff.login"))
 
 
+# The queue says the relationship an inquirer claimed, and what a release gives for it, in words
+# (staff pages are Japanese/English: hq_dashboard.i18n).
+RELATIONSHIP_WORDS = {
+    "household_family": "同居の家族（事実婚を含む） / Family living with them (incl. a de facto spouse)",
+    "relative": "その他の親族 / Other relative",
+    "workplace": "職場の関係者 / Workplace",
+    "other": "知人など / Acquaintance or other",
+}
+ANSWER_WORDS = {
+    "information_exists": "安否情報の有無 / whether the city holds information",
+    "whereabouts": "居場所（避難所名） / whereabouts (the shelter)",
+    "injury_or_illness": "負傷・疾病 / injury or illness",
+    "contact": "連絡先（電話番号） / contact (phone number)",
+}
+NOTHING_RELEASED = "「情報なし」と同じ回答 / the same answer as for someone unknown (no information)"
+
+
+def _in_words(fields) -> str:
+    return "、".join(ANSWER_WORDS[f] for f in ANSWER_FIELDS if f in fields)
+
+
+def _what_a_release_gives(inquiries, persons: dict) -> dict:
+    """For each waiting inquiry: what a release would tell the inquirer, in words, and, when it names one
+    unprotected record, that record's address and household, so staff can check a claimed relationship
+    (同居: living together) against the record before releasing its tier."""
+    facts = {}
+    for row in inquiries:
+        tier, record = NOTHING_RELEASED, None
+        if not row.flagged:
+            inquiry, person = safety.inquiry_and_person(db.session, row)
+            if person is not None and not person.never_disclose:
+                tier = _in_words(answer_after_review(inquiry, person).shown) or NOTHING_RELEASED
+                record = persons.get(row.person_id)
+            elif row.relationship in STATUTORY and safety.several_matching(db.session, inquiry):
+                # (what the chosen record's consent adds is not known until staff choose it)
+                tier = "選んだ記録について / about the record chosen: " + _in_words(STATUTORY[row.relationship])
+        facts[row.id] = {"relationship": RELATIONSHIP_WORDS.get(row.relationship, row.relationship),
+                         "tier": tier, "record": record,
+                         "household": _household_of(record, persons) if record is not None else []}
+    return facts
+
+
+def _household_of(record: Person, persons: dict) -> list[Person]:
+    """The others recorded in the record's household (a kiosk's family check-in), oldest first."""
+    if not record.household_id:
+        return []
+    return list(db.session.scalars(select(Person).where(Person.household_id == record.household_id,
+                                                         Person.id != record.id).order_by(Person.birth_date)))
+
+
 def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | None = None):
     inquiries = safety.pending(db.session)
     # Whose consent came from the public self-report page (anyone can claim to be anyone there):
@@ -462,7 +513,8 @@ def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | No
     waiting = {i.id for i in inquiries}
     elsewhere = [(i, message) for i, message in (errors or {}).items() if i not in waiting]
     return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {}, elsewhere=elsewhere,
-                           self_consent=self_consent, chosen=chosen or {}), status
+                           self_consent=self_consent, chosen=chosen or {},
+                           gives=_what_a_release_gives(inquiries, persons)), status
 
 
 @bp.get("/inquiries")
