@@ -196,7 +196,9 @@ def _security_headers(response):
     # (Logged in or not is read from the cookie: no database query, which on a failing database would
     # fail this answer too.)
     from flask import request, session
-    if request.path.startswith(PRIVATE_PATHS) or (
+    # A family's answer (its key in the address, someone's whereabouts on the page) must not stay in a
+    # shared phone's or PC's cache either.
+    if request.path.startswith(PRIVATE_PATHS) or (request.path == "/safety/check" and request.args.get("key")) or (
             not request.path.startswith("/static/") and session.get("_user_id")):
         headers["Cache-Control"] = "no-store"
     return response

@@ -76,8 +76,9 @@ REVIEW_MESSAGES = {
     "refuse_why": _l("Write why the inquiry is refused; nothing was changed."),
     "not_waiting": _l("This inquiry is no longer waiting for review (another staff member may have decided it "
                       "already); nothing was changed. Its decision is in the audit log."),
-    "choose_record": _l("Several records match this inquiry, so nothing was released. Ask the inquirer for the "
-                        "address or other details, choose the record they mean below, then release again."),
+    "choose_record": _l("Several records match this inquiry, or records close to it, so nothing was released. Ask "
+                        "the inquirer for the address or other details, then choose the record they mean below, or "
+                        "\"None of these\", and release again."),
     "stale_choice": _l("The record you chose is not one of the records this inquiry matches now (the records "
                        "may have changed since this page was shown), so nothing was released. Check the inquiry "
                        "below again before releasing."),

@@ -144,7 +144,9 @@ def test_a_record_found_after_a_no_information_release_goes_back_to_staff_not_in
     with hq_app.app_context():
         back = db.session.query(AuditEntry).filter_by(inquiry_id=answer["inquiry_id"], action="back_to_review").all()
         assert len(back) == 1 and db.session.query(AuditEntry).filter_by(action="notified").count() == 0
-    assert answer["inquiry_id"] in client.get("/staff/inquiries").get_data(as_text=True)   # in staff's queue again
+    queue = client.get("/staff/inquiries").get_data(as_text=True)
+    assert answer["inquiry_id"] in queue                       # in staff's queue again, saying why
+    assert "確認後に照会に一致する記録が見つかりました" in queue.split(f'id="inquiry-{answer["inquiry_id"]}"', 1)[1]
     kiosk({"type": "needs", "person": TARO, "data": {"needs": ["elderly"]}})
     assert inbox.messages == []                   # still nothing on the next batch
     release(client, answer["inquiry_id"])         # staff judged it against the record: now the tier goes out

@@ -82,7 +82,14 @@ def test_staff_may_say_the_near_candidate_is_not_the_person(hq_app, hq_client, e
     log_in(hq_app, hq_client)
     asked = ask(hq_client, "駿河 太郎", "1960-06-06", "household_family", address="東京都港区9-9").get_json()
     ref = asked["inquiry_id"]
-    [offered] = radios(hq_client.get("/staff/inquiries").get_data(as_text=True), ref)
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    [offered] = radios(queue, ref)
+    block = queue.split(f'id="inquiry-{ref}"', 1)[1].split("</form>", 1)[0]
+    # The page says what differs and lets staff say it is none of them.
+    assert "近い記録が1件" in block and "照会の住所と違う" in block
+    assert 'name="record" value="0"' in block and "どれでもない" in block
+    refused = release(hq_client, ref)
+    assert refused.status_code == 422 and "「どれでもない」を選んでから" in refused.get_data(as_text=True)
     assert release(hq_client, ref, NONE_OF_THESE).status_code == 302
     answer = check(hq_client, asked)
     assert answer["status"] == "released" and answer["information_exists"] is False

@@ -40,8 +40,13 @@ def test_the_form_goes_on_to_the_answer_page_and_a_reload_asks_nothing_new(hq_ap
     assert re.search(r'id="reference">([0-9A-F]+)<', html).group(1) == args["id"][0]
     assert re.search(r'id="key">([^<]+)<', html).group(1) == args["key"][0]
     assert inquiries(hq_app) == 1
-    # The key is in the address: no Referer with it may go to another site.
+    # The key is in the address: no Referer with it may go to another site, and no shared phone's cache
+    # keeps the page.  The answer page's own fields for them are left as typed by a phone too.
     assert all(p.headers["Referrer-Policy"] == "same-origin" for p in [sent, *pages])
+    assert all(p.headers.get("Cache-Control") == "no-store" for p in pages)
+    for field in ('id="id"', 'id="key-input"'):
+        tag = re.search(rf"<input {field}[^>]*>", html).group(0)
+        assert 'autocapitalize="off"' in tag and 'autocorrect="off"' in tag, tag
 
 
 # Finding 8: checking an answer tolerates a stray space; phones leave the typed key alone.

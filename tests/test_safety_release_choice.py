@@ -60,7 +60,8 @@ def released_audit(hq_app, ref) -> AuditEntry | None:
 
 def radios(queue_html: str, ref: str) -> list[str]:
     block = re.search(rf'id="inquiry-{ref}".*?</form>', queue_html, re.DOTALL).group(0)
-    return re.findall(r'<input type="radio" name="record" value="(\d+)"', block)
+    # The records offered (not "none of these", safety.NONE_OF_THESE = 0).
+    return [v for v in re.findall(r'<input type="radio" name="record" value="(\d+)"', block) if v != "0"]
 
 
 def test_staff_choose_one_of_two_records_and_only_its_tier_is_released_and_audited(hq_app, hq_client, enroll):
@@ -78,7 +79,7 @@ def test_staff_choose_one_of_two_records_and_only_its_tier_is_released_and_audit
     before = written(hq_app, ref)
     refused = release(hq_client, ref)
     assert refused.status_code == 422
-    assert "下の記録から照会の相手を選んでから" in refused.get_data(as_text=True)
+    assert "下の記録から照会の相手を選ぶか「どれでもない」を選んでから" in refused.get_data(as_text=True)
     assert written(hq_app, ref) == before
     # Staff chose the card's record (injured at H031).
     done = release(hq_client, ref, ids["card"])
@@ -128,7 +129,7 @@ def test_a_forged_or_stale_choice_is_refused_in_the_staffs_language_and_nothing_
         page = release(hq_client, ref, forged)
         html = page.get_data(as_text=True)
         if forged == "":     # an empty choice is no choice: asked to choose
-            assert page.status_code == 422 and "下の記録から照会の相手を選んでから" in html
+            assert page.status_code == 422 and "下の記録から照会の相手を選ぶか「どれでもない」を選んでから" in html
             continue
         assert page.status_code == 422, forged
         assert "選んだ記録は、この照会に今一致する記録ではありません" in html, forged

@@ -50,7 +50,9 @@ def test_staff_choose_one_of_two_records_in_the_browser_and_release_it(hq_served
     assert page.url == f"{app.url}/staff/inquiries"
     inquiry = page.locator(f"#inquiry-{ref}")
     records = inquiry.locator("[data-testid=several-records] input[type=radio]")
-    assert records.count() == 2 and not any(records.nth(i).is_checked() for i in range(2))   # no choice made for staff
+    # The two records and "none of these"; no choice made for staff.
+    assert records.count() == 3 and not any(records.nth(i).is_checked() for i in range(3))
+    assert inquiry.locator(f"#record-{ref}-none").count() == 1
     # The inquirer said on the phone: 焼津市小川 (the card's address).  Staff choose that row and release.
     inquiry.locator("tr", has_text=CARD["address"]).locator("input[type=radio]").check()
     assert inquiry.locator(f"#record-{ref}-{ids['card']}").is_checked()

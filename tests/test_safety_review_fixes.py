@@ -186,7 +186,7 @@ def test_a_release_is_refused_when_several_records_match_and_staff_see_them(hq_a
     assert "（住所なし / no address）" in records
     refused = decide(hq_client, asked["inquiry_id"])
     assert refused.status_code == 422
-    assert "この照会には複数の記録が一致するため、回答していません" in refused.get_data(as_text=True)   # the staff's language
+    assert "この照会には複数の記録、または近い記録があるため、回答していません" in refused.get_data(as_text=True)   # the staff's language
     assert check(hq_client, asked)["status"] == "pending_review"    # nothing was said to the family
     with hq_app.app_context():
         assert db.session.query(AuditEntry).filter_by(inquiry_id=asked["inquiry_id"], action="released").count() == 0
