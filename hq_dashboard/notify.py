@@ -42,13 +42,20 @@ INJURY_LABELS = {"safe": "なし（無事） / none (safe)", "injured": "けが 
                  "hospitalised": "入院中 / in hospital", "not_reported": "報告なし / not reported"}
 
 
+# Where a self-report says they are (safety_pages.WHERE_LABELS), in the e-mail's two languages.
+SELF_REPORTED_LABELS = {"at_home": "自宅 / at home", "with_relatives": "親族・知人宅 / with relatives or friends",
+                        "in_car": "車中 / in a car", "elsewhere": "その他 / elsewhere"}
+
+
 def _body(row: Inquiry, answer: Answer) -> str:
     lines = [f"焼津市 安否照会 {row.id} / Yaizu City safety inquiry {row.id}", "",
              f"お問い合わせの方（{row.sought_name}）について、市が安否情報を得ました。",
              f"The city now holds safety information about the person you asked about ({row.sought_name}).", ""]
     w = answer.whereabouts
     if w and w.get("self_reported"):
-        lines.append(f"居場所（本人の報告） / Whereabouts, reported by the person: {w['state']}")
+        # Anyone may send the public self-report page: said as a report, never as the person's own word.
+        lines.append("居場所（市の自己申告ページでの報告・未確認） / Whereabouts, reported on the city's self-report "
+                     "page (not confirmed): " + SELF_REPORTED_LABELS.get(w.get("state"), SELF_REPORTED_LABELS["elsewhere"]))
     elif w:
         place = w.get("shelter_name") or w.get("shelter_id") or ""
         lines.append({"in_shelter": f"居場所 / Whereabouts: 避難所 {place} / at the shelter {place}",

@@ -60,6 +60,17 @@ def test_a_self_report_counts_answers_inquiries_and_becomes_a_check_in_later(hq_
     answer = hq_client.get(f"/api/v1/safety/inquiries/{asked['inquiry_id']}?key={asked['access_key']}").get_json()
     assert answer["status"] == "released" and answer["whereabouts"]["state"] == "at_home"
     assert answer["whereabouts"]["self_reported"] and answer["whereabouts"]["shelter_name"] is None
+    # Anyone may send the self-report page: the family's page says it is a report there, not her own word.
+    page = hq_client.get(f"/safety/check?id={asked['inquiry_id']}&key={asked['access_key']}",
+                         headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "市の自己申告ページでの報告（未確認）：" in page and "本人からの報告" not in page
+    from hq_dashboard.models import Inquiry as InquiryRow
+    from hq_dashboard.notify import _body
+    from evac.disclosure import Answer
+    with hq_app.app_context():
+        row = db.session.get(InquiryRow, asked["inquiry_id"])
+        mail = _body(row, Answer(**{k: v for k, v in answer.items() if k in Answer.__dataclass_fields__}))
+    assert "市の自己申告ページでの報告・未確認" in mail and "自宅 / at home" in mail and ": at_home" not in mail
 
     # Later she goes to a shelter and a kiosk checks her in, typed differently: one person, moved.
     token = enroll("H031")
