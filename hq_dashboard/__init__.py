@@ -179,11 +179,6 @@ def _revalidate_shelters(response):
     return response
 
 
-# Pages with people's details or HQ's working picture: a shared PC's back button or cache must not
-# show them to the next person after a log-out.
-PRIVATE_PATHS = ("/staff", "/dashboard", "/export")
-
-
 def _security_headers(response):
     # No page of HQ's may be framed by another site (a log-in or the disaster choice clicked through
     # a disguise).  Only frame-ancestors: the map (folium) needs its inline scripts.
@@ -196,9 +191,12 @@ def _security_headers(response):
     # (Logged in or not is read from the cookie: no database query, which on a failing database would
     # fail this answer too.)
     from flask import request, session
-    # A family's answer (its key in the address, someone's whereabouts on the page) must not stay in a
-    # shared phone's or PC's cache either.
-    if request.path.startswith(PRIVATE_PATHS) or (request.path == "/safety/check" and request.args.get("key")) or (
+
+    from .staff import STAFF_AREAS
+    # Staff pages (people's details, HQ's working picture) and a family's answer (its key in the address,
+    # someone's whereabouts on the page): a shared PC's or phone's back button or cache must not show
+    # them to the next person.
+    if request.path.startswith(STAFF_AREAS) or (request.path == "/safety/check" and request.args.get("key")) or (
             not request.path.startswith("/static/") and session.get("_user_id")):
         headers["Cache-Control"] = "no-store"
     return response

@@ -53,7 +53,7 @@ class StaffLogin:
 # press) and its PCs are shared, so a PC left logged in must not stay open on evacuees' details for
 # long; yet staff are called away to the phone or a meeting all day, and half an hour is what such
 # an interruption takes without a new log-in.  Typing on a staff page counts as use
-# (static/staff_idle.js); the dashboard's own 15-second reload and the map's polling do not.
+# (static/staff_idle.js); a page's own reload and the public pages do not (_counts_as_use).
 # Shift: STAFF_SESSION_HOURS (default 8, as PERMANENT_SESSION_LIFETIME): no log-in outlives a shift.
 
 SEEN_EVERY = dt.timedelta(seconds=60)   # last_seen_at is written at most this often (seen_every)
@@ -134,7 +134,7 @@ def _counts_as_use() -> bool:
 
 
 POLLS = ("api.shelters", "static")
-STAFF_AREAS = ("/staff/", "/dashboard", "/export/")   # what only logged-in staff may open
+STAFF_AREAS = ("/staff", "/dashboard", "/export")   # what only logged-in staff may open (and no cache keeps)
 
 
 @login_manager.user_loader
