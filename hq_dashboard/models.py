@@ -247,6 +247,9 @@ class Inquiry(db.Model):
     review_note: Mapped[str] = mapped_column(String(500), default="")
     notify_email: Mapped[str] = mapped_column(String(200), default="")
     notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The public page's language when it was sent (a code of hq_dashboard.i18n.LANGUAGES), so its e-mail news
+    # speaks it (notify.mail_languages); '' when not known (the JSON API; inquiries made before it was kept).
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
 
 class AuditEntry(db.Model):

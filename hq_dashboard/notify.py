@@ -20,6 +20,7 @@ import threading
 from email.message import EmailMessage
 
 from flask import Flask
+from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from evac.disclosure import Answer, answer_for_notice
 
 from . import safety
 from .db import db
+from .i18n import LANGUAGES
 from .models import Inquiry
 
 _running = threading.Lock()
@@ -36,39 +38,75 @@ def enabled(app: Flask) -> bool:
     return bool(app.config.get("SMTP_HOST"))
 
 
-# evac.events PERSON_STATUSES and evac.disclosure's "not_reported", in the e-mail's two languages (as the page's
-# labels in templates/safety/answer.html): a family reads words, never the code.
-INJURY_LABELS = {"safe": "なし（無事） / none (safe)", "injured": "けが / injured", "ill": "病気 / ill",
-                 "hospitalised": "入院中 / in hospital", "not_reported": "報告なし / not reported"}
+# evac.events PERSON_STATUSES and evac.disclosure's "not_reported": the answer page's own words
+# (templates/safety/answer.html), so the e-mail says what the page says, in words, never the code.
+INJURY_LABELS = {"safe": _l("None (safe)"), "injured": _l("Injured"), "ill": _l("Ill"),
+                 "hospitalised": _l("In hospital"), "not_reported": _l("Not reported")}
 
 
-# Where a self-report says they are (safety_pages.WHERE_LABELS), in the e-mail's two languages.
-SELF_REPORTED_LABELS = {"at_home": "自宅 / at home", "with_relatives": "親族・知人宅 / with relatives or friends",
-                        "in_car": "車中 / in a car", "elsewhere": "その他 / elsewhere"}
+def mail_languages(language: str | None) -> list[str]:
+    """The languages of an inquirer's e-mail (codes of i18n.LANGUAGES), the one they read first.
+
+    Their page's language, then Japanese: a city e-mail in Japan is read by staff and by Japanese relatives
+    too.  A Japanese (or easy-Japanese) inquirer gets English as the second, as every inquiry made before the
+    language was kept (or by the JSON API, which has none) does after Japanese."""
+    if language == "easy":
+        return ["easy", "en"]
+    if language in (None, "", "ja") or language not in LANGUAGES:
+        return ["ja", "en"]
+    return [language, "ja"]
 
 
-def _body(row: Inquiry, answer: Answer) -> str:
-    lines = [f"焼津市 安否照会 {row.id} / Yaizu City safety inquiry {row.id}", "",
-             f"お問い合わせの方（{row.sought_name}）について、市が安否情報を得ました。",
-             f"The city now holds safety information about the person you asked about ({row.sought_name}).", ""]
+def _said(label: str, value: str) -> str:
+    # Japanese labels end in a full-width colon, which needs no space after it.
+    return label + ("" if label.endswith("：") else " ") + value
+
+
+def _lines(row: Inquiry, answer: Answer) -> list[str]:
+    """The news in the current locale (force_locale), with the answer page's words."""
+    from .safety_pages import WHERE_LABELS   # not at import: safety_pages' blueprint imports much of HQ
+    lines = [_("Yaizu City safety inquiry %(reference)s", reference=row.id), "",
+             _("The city now holds safety information about the person you asked about (%(name)s).",
+               name=row.sought_name), ""]
     w = answer.whereabouts
     if w and w.get("self_reported"):
         # Anyone may send the public self-report page: said as a report, never as the person's own word.
-        lines.append("居場所（市の自己申告ページでの報告・未確認） / Whereabouts, reported on the city's self-report "
-                     "page (not confirmed): " + SELF_REPORTED_LABELS.get(w.get("state"), SELF_REPORTED_LABELS["elsewhere"]))
+        where = str(WHERE_LABELS.get(w.get("state"), WHERE_LABELS["elsewhere"]))
+        lines.append(_said(_("Whereabouts:"), _said(_("reported on the city's self-report page (not confirmed):"),
+                                                     where)))
     elif w:
         place = w.get("shelter_name") or w.get("shelter_id") or ""
-        lines.append({"in_shelter": f"居場所 / Whereabouts: 避難所 {place} / at the shelter {place}",
-                      "at_home": f"居場所 / Whereabouts: 在宅避難（{place}に登録） / at home, registered with {place}",
-                      "in_car": f"居場所 / Whereabouts: 車中避難（{place}付近） / in a car near {place}"}
-                     .get(w.get("state"), "居場所 / Whereabouts: 避難所を離れました / has left the shelter"))
+        state = w.get("state")
+        where = (_("in the shelter %(shelter)s", shelter=place) if state == "in_shelter"
+                 else _("at home (registered with %(shelter)s)", shelter=place) if state == "at_home"
+                 else _("in a car near %(shelter)s", shelter=place) if state == "in_car"
+                 else _("has left the shelter"))
+        lines.append(_said(_("Whereabouts:"), where))
     if answer.injury_or_illness:
-        lines.append("負傷・疾病 / Injury or illness: "
-                     + INJURY_LABELS.get(answer.injury_or_illness, INJURY_LABELS["not_reported"]))
+        lines.append(_said(_("Injury or illness:"),
+                           str(INJURY_LABELS.get(answer.injury_or_illness, INJURY_LABELS["not_reported"]))))
     if answer.contact:
-        lines.append(f"連絡先 / Contact: {answer.contact}")
-    lines += ["", "照会番号と確認キーで最新の回答を確認できます。 / Check the latest answer with your reference and key."]
-    return "\n".join(lines)
+        lines.append(_said(_("Contact:"), answer.contact))
+    lines += ["", _said(_("Reference:"), row.id),
+              _("Check the latest answer on the city's safety inquiry page with your reference and key.")]
+    return lines
+
+
+def _in_each(row: Inquiry, say) -> list:
+    out = []
+    for code in mail_languages(getattr(row, "language", "")):
+        with force_locale(LANGUAGES[code][1]):
+            out.append(say())
+    return out
+
+
+def _subject(row: Inquiry) -> str:
+    return " / ".join(_in_each(row, lambda: f"{_('Safety information')} ({row.id})"))
+
+
+def _body(row: Inquiry, answer: Answer) -> str:
+    """The whole news once in each of the inquirer's languages, theirs first (mail_languages)."""
+    return "\n\n----------\n\n".join("\n".join(lines) for lines in _in_each(row, lambda: _lines(row, answer)))
 
 
 def _send(app: Flask, to: str, subject: str, body: str) -> None:
@@ -105,7 +143,7 @@ def send_due(app: Flask, session: Session) -> int:
         if answer is None:
             continue
         try:
-            _send(app, row.notify_email, f"安否情報 / Safety information ({row.id})", _body(row, answer))
+            _send(app, row.notify_email, _subject(row), _body(row, answer))
         except (OSError, smtplib.SMTPException) as exc:
             app.logger.warning("news for inquiry %s not sent yet: %s", row.id, exc)
             continue   # tried again after the next batch

@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, has_request_context, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import event
 from wtforms import RadioField, StringField
 
 from evac.events import FAMILY_CODE_LEN
@@ -18,7 +19,9 @@ from evac.events import FAMILY_CODE_LEN
 from . import form_errors, safety, self_report
 from .dashboard import jst
 from .db import db
+from .i18n import current_language
 from .limits import client_network, limiter
+from .models import Inquiry
 from .safety_api import (
     client_and, may_try_family_code, per_client_and_person, person_sought_key, received, refused_as_waiting,
     settle_family_code, waiting_cap,
@@ -149,6 +152,15 @@ def inquiry_page(form, errors: dict, earlier: bool = False):
 def self_report_page(form, errors: dict):
     return render_template("safety/self_report.html", form=form, errors=errors, where_labels=WHERE_LABELS,
                            family_code_len=FAMILY_CODE_LEN)
+
+
+@event.listens_for(Inquiry, "before_insert")
+def _page_language(_mapper, _connection, row: Inquiry) -> None:
+    """An inquiry sent from the page keeps the page's language, for its e-mail news (notify.mail_languages).
+    Set as safety.receive_inquiry writes the row, in its transaction: a second write after it could be
+    overtaken by news sent in between, in languages she may not read."""
+    if has_request_context() and request.endpoint == "safety_pages.submit" and not row.language:
+        row.language = current_language()
 
 
 @bp.get("/")

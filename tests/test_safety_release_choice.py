@@ -216,7 +216,8 @@ def test_email_news_after_a_chosen_release_follows_the_chosen_record(hq_app, hq_
     assert len(inbox.messages) == 1
     body = inbox.messages[0].get_payload(decode=True).decode()
     assert "二区コミュニティ防災センター" in body and "焼津中学校" not in body   # H001: the chosen record's shelter
-    assert "報告なし / not reported" in body and "injured" not in body      # not the card record's injury
+    assert "負傷・疾病：報告なし" in body and "Injury or illness: Not reported" in body   # not the card record's injury
+    assert "injured" not in body
 
 
 def test_review_mistakes_are_said_in_the_staffs_language_and_a_decision_made_meanwhile_is_said(

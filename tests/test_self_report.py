@@ -70,7 +70,8 @@ def test_a_self_report_counts_answers_inquiries_and_becomes_a_check_in_later(hq_
     with hq_app.app_context():
         row = db.session.get(InquiryRow, asked["inquiry_id"])
         mail = _body(row, Answer(**{k: v for k, v in answer.items() if k in Answer.__dataclass_fields__}))
-    assert "市の自己申告ページでの報告・未確認" in mail and "自宅 / at home" in mail and ": at_home" not in mail
+    assert "市の自己申告ページでの報告（未確認）：自宅" in mail and "self-report page (not confirmed): At home" in mail
+    assert "at_home" not in mail
 
     # Later she goes to a shelter and a kiosk checks her in, typed differently: one person, moved.
     token = enroll("H031")
