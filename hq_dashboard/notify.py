@@ -8,6 +8,9 @@ protected person, gets nothing at all.  An inquiry staff released with "no
 information" gets no news: when a record it matches turns up, it goes back to
 staff, who judge the relationship against that record before any tier is told.
 
+Each e-mail speaks the language the inquirer used on the page (inquiries.language), then Japanese,
+with the answer page's own catalog words (mail_languages).
+
 SMTP settings come from the app config (EVAC_SMTP_HOST, EVAC_SMTP_PORT,
 EVAC_SMTP_FROM, EVAC_SMTP_USER, EVAC_SMTP_PASSWORD, EVAC_SMTP_STARTTLS); with
 no host, news by e-mail is off.
