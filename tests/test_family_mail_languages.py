@@ -86,6 +86,9 @@ def test_a_portuguese_family_reads_the_news_in_portuguese_then_japanese(hq, smtp
     client, kiosk_finds_taro_injured = hq
     ref = ask_on_the_page(client, "pt")
     kiosk_finds_taro_injured()
+    # Staff calling her back see which language she asked in.
+    queue = client.get("/staff/inquiries").get_data(as_text=True)
+    assert re.search(rf'id="inquiry-{ref}".*?data-testid="inquirer-language">[^<]*Português</span>', queue, re.S)
     release(client, ref)
     subject, body = the_mail(smtp[1])
     assert subject == f"Informações de segurança ({ref}) / 安否確認 ({ref})"
