@@ -8,7 +8,6 @@ import re
 
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import force_locale, gettext as _, ngettext
-from flask_login import login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
@@ -20,6 +19,7 @@ from . import notify
 from .carried import CarriedRefused, apply_carried
 from .db import db
 from .i18n import current_language
+from .roles import HQ, staff_only
 
 bp = Blueprint("carried", __name__, url_prefix="/staff")
 
@@ -30,7 +30,7 @@ class CarriedForm(FlaskForm):
 
 
 @bp.route("/carried", methods=["GET", "POST"])
-@login_required
+@staff_only(HQ)
 def upload():
     # Before the form is read: the file may be larger than HQ's limit for other requests.  CSRF is
     # checked by the form itself (this view is exempt from the app-wide check, which reads the body first).

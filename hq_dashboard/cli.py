@@ -259,11 +259,11 @@ def add_staff(args: argparse.Namespace) -> int:
     app = _app(args.db)
     with app.app_context():
         try:
-            create(db.session, args.username, password)
+            create(db.session, args.username, password, args.role)
         except ValueError as exc:
             print(f"evac: {exc}", file=sys.stderr)
             return 2
-    print(f"staff member {args.username} can now log in at /staff/login")
+    print(f"staff member {args.username.strip()} ({args.role}) can now log in at /staff/login")
     return 0
 
 
@@ -297,6 +297,24 @@ def set_staff_password(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\r\n")
     return _change_staff(args, set_password, "password changed for {name}: their log-ins with the old one have "
                                              "ended", password)
+
+
+def set_staff_role(args: argparse.Namespace) -> int:
+    from .db import db
+    from .staff import set_role
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            user, before = set_role(db.session, args.username, args.role)
+        except ValueError as exc:
+            print(f"evac: {exc}", file=sys.stderr)
+            return 2
+        if before == args.role:
+            print(f"staff member {user.username} already has the role {args.role}; nothing was changed")
+        else:
+            print(f"staff member {user.username} now has the role {args.role} (was {before}): their log-ins "
+                  "have ended, and the next one opens what the new role opens")
+    return 0
 
 
 def export_pfif(args: argparse.Namespace) -> int:
@@ -445,10 +463,21 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("kid", help="the key's id, as rotate-prereg-key printed it")
     p.set_defaults(func=retire)
-    p = sub.add_parser("add-staff", help="add an HQ staff member (reviews safety inquiries); password on stdin")
+    from .roles import LEAD, ROLES, roles_in_words
+    roles_said = roles_in_words()
+    p = sub.add_parser("add-staff", help="add an HQ staff member (dashboard, and by role safety inquiries); "
+                                         "password on stdin")
     p.add_argument("--db")
     p.add_argument("--username", required=True)
+    # lead by default: the demo and the scripts written before roles make accounts that can do everything.
+    p.add_argument("--role", default=LEAD, metavar="|".join(ROLES),
+                   help=f"what the account opens (default: {LEAD}). {roles_said}")
     p.set_defaults(func=add_staff)
+    p = sub.add_parser("set-role", help="give an HQ staff member another role (lead|safety|desk); logs them out")
+    p.add_argument("--db")
+    p.add_argument("username", metavar="NAME", help="the staff member's log-in name")
+    p.add_argument("role", metavar="ROLE", help=roles_said)
+    p.set_defaults(func=set_staff_role)
     for name, func, help_text in (
             ("disable-staff", disable_staff, "stop an HQ staff member logging in; logs them out (records stay)"),
             ("enable-staff", enable_staff, "let a disabled HQ staff member log in again"),

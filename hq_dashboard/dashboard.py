@@ -8,7 +8,6 @@ import io
 import json
 
 from flask import Blueprint, Response, current_app, render_template, request
-from flask_login import login_required
 from sqlalchemy import func, select
 
 from evac.disasters import DISASTERS, UNSUITABLE
@@ -21,6 +20,7 @@ from .models import EventRecord, Kiosk
 from evac.opendata import STANDARD_HEADER, standard_rows
 from .site_words import KIND_LABELS, NEEDS_LABELS, STATUS_LABELS, SUITABILITY_LABELS, word
 from .situation import SiteView, current_disaster, feature_collection, site_views
+from .roles import HQ, staff_only
 
 bp = Blueprint("dashboard", __name__)
 
@@ -184,7 +184,7 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
 
 
 @bp.get("/dashboard")
-@login_required
+@staff_only(HQ)
 def dashboard():
     disaster = current_disaster()
     views = site_views(disaster)
@@ -216,7 +216,7 @@ def _csv(rows: list[list], filename: str) -> Response:
 
 
 @bp.get("/export/shelters.csv")
-@login_required
+@staff_only(HQ)
 def export_csv():
     disaster = current_disaster()
     rows = [["id", "名称", "種別", "住所", "緯度", "経度", "収容目安", "避難者", "在宅", "車中", "状態", "適否",
@@ -232,7 +232,7 @@ def export_csv():
 
 
 @bp.get("/export/shelters.geojson")
-@login_required
+@staff_only(HQ)
 def export_geojson():
     disaster = current_disaster()
     body = feature_collection(site_views(disaster), disaster)
@@ -242,7 +242,7 @@ def export_geojson():
 
 
 @bp.get("/export/evacuation_space_standard.csv")
-@login_required
+@staff_only(HQ)
 def export_standard():
     """指定緊急避難場所一覧 in the 自治体標準オープンデータセット layout (emergency sites only)."""
     views = site_views(current_disaster(), with_overflow=False)

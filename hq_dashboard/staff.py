@@ -1,4 +1,4 @@
-"""HQ staff: login (Flask-Login), the review queue of safety inquiries, the audit log."""
+"""HQ staff: login (Flask-Login), the review queue of safety inquiries, the audit log (by role: roles.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +12,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import (
     Blueprint, abort, current_app, flash, g, has_request_context, redirect, render_template, request, session, url_for,
 )
-from flask_login import LoginManager, current_user, login_required, login_url, login_user, logout_user
+from flask_login import LoginManager, current_user, login_url, login_user, logout_user
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -26,6 +26,7 @@ from . import notify, safety
 from .db import WriterBusy, db, lock_wait_at_most, one_writer
 from .limits import client_network, limiter
 from .models import Person, StaffSession, StaffUser
+from .roles import AUDIT, HQ, INQUIRIES, LEAD, check_role, home, may_open, staff_only, template_words
 from .safety_pages import ReviewForm, review_error
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -38,7 +39,7 @@ class StaffLogin:
     """What Flask-Login keeps of a staff member: the id, the name and the log-in (StaffSession)."""
 
     def __init__(self, user: StaffUser, session_id: str):
-        self.id, self.username = user.id, user.username
+        self.id, self.username, self.role = user.id, user.username, user.role
         self.session_id = session_id
         self.is_authenticated, self.is_active, self.is_anonymous = True, True, False
 
@@ -57,13 +58,15 @@ class StaffLogin:
 # Shift: STAFF_SESSION_HOURS (default 8, as PERMANENT_SESSION_LIFETIME): no log-in outlives a shift.
 
 SEEN_EVERY = dt.timedelta(seconds=60)   # last_seen_at is written at most this often (seen_every)
-ENDED_LOGOUT, ENDED_IDLE, ENDED_SHIFT, ENDED_DISABLED, ENDED_PASSWORD = \
-    "logout", "idle", "shift", "disabled", "password"
+ENDED_LOGOUT, ENDED_IDLE, ENDED_SHIFT, ENDED_DISABLED, ENDED_PASSWORD, ENDED_ROLE = \
+    "logout", "idle", "shift", "disabled", "password", "role"
 
 IDLE_MESSAGE = ("{minutes}分間操作がなかったため、ログアウトしました。もう一度ログインしてください。 / "
                 "You were logged out after {minutes} minutes without use. Please log in again.")
 SHIFT_MESSAGE = ("ログインから{hours}時間たったため、ログアウトしました。もう一度ログインしてください。 / "
                  "You were logged out {hours} hours after logging in. Please log in again.")
+ROLE_MESSAGE = ("あなたの役割が変更されたため、ログアウトしました。もう一度ログインしてください。 / "
+                "Your role was changed, so you were logged out. Please log in again.")
 NOT_SAVED = ("送信された内容は保存されていません。ログイン後にもう一度入力してください。 / "
              "What you sent was NOT saved: enter it again after logging in.")
 TYPED_LOST = ("入力途中の内容は送信されず、保存されていません。ログイン後にもう一度入力してください。 / "
@@ -226,6 +229,8 @@ def logged_out_message() -> str:
         return IDLE_MESSAGE.format(minutes=_whole(current_app.config["STAFF_IDLE_MINUTES"]))
     if why == ENDED_SHIFT:
         return SHIFT_MESSAGE.format(hours=_whole(current_app.config["STAFF_SESSION_HOURS"]))
+    if why == ENDED_ROLE:
+        return ROLE_MESSAGE
     return login_manager.login_message
 
 
@@ -243,6 +248,9 @@ def seen_every() -> dt.timedelta:
 # 15 seconds anyway; the public pages are not staff pages, even with staff logged in.)
 IDLE_PAGES = ("/staff/",)   # the review queue, the audit log, the carried records
 IDLE_RELOAD_MARGIN = 3   # seconds past the idle limit: HQ finds the log-in idle when the page comes back
+
+
+bp.app_context_processor(template_words)
 
 
 @bp.app_context_processor
@@ -263,22 +271,37 @@ def _idle_page() -> dict:
 
 
 @bp.get("/alive")
-@login_required
+@staff_only(HQ)
 def alive():
     """Someone is typing on a staff page (static/staff_idle.js): the log-in's use was noted on the way."""
     return "", 204
 
 
-def add_staff(session, username: str, password: str) -> None:
+def add_staff(session, username: str, password: str, role: str = LEAD) -> None:
     username = username.strip()
     if not username or len(username) > 64:
         raise ValueError("a staff name is 1 to 64 characters")
+    check_role(role)
     _check_password(password)
     if session.execute(select(StaffUser).where(StaffUser.username == username)).first():
         raise ValueError(f"there is already a staff member called {username!r}")
-    session.add(StaffUser(username=username, password_hash=generate_password_hash(password),
+    session.add(StaffUser(username=username, password_hash=generate_password_hash(password), role=role,
                           created_at=dt.datetime.now(dt.timezone.utc)))
     session.commit()
+
+
+def set_role(session, username: str, role: str) -> tuple[StaffUser, str]:
+    """A new role: every log-in of the account ends now, so no page opened under the old role stays
+    open (a queue of inquiries on the screen of someone who no longer handles them).  Returns the
+    account and its role before."""
+    check_role(role)
+    user = _staff_member(session, username)
+    before = user.role
+    if before != role:
+        user.role = role
+        _end_all(session, user, ENDED_ROLE)
+    session.commit()
+    return user, before
 
 
 MIN_PASSWORD = 10
@@ -385,15 +408,20 @@ def _password_ok(user: StaffUser | None, password: str) -> bool:
     return ok and user is not None and user.disabled_at is None   # disabled: as a wrong password
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, role: str | None = None) -> str:
+    """Where to send staff: `target` if it is a page on this site that their role opens, else the first
+    page of their role (a desk account is not sent to the inquiry queue to be refused there)."""
+    role = role if role is not None else current_user.role
     # Only a path on this site: a crafted ?next= must not send staff to another one.
     # (no "//host", no backslash or tab that a browser would read as one)
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
             and target.isprintable():
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and _a_page(parts.path):
-            return target
-    return url_for("staff.queue")
+            area = _page_area(parts.path)
+            if area is None or may_open(area, role):
+                return target
+    return home(role)
 
 
 def _a_page(path: str) -> bool:
@@ -406,6 +434,17 @@ def _a_page(path: str) -> bool:
     except HTTPException:     # 405, or 404: no page there
         return False
     return True
+
+
+def _page_area(path: str) -> str | None:
+    """The staff area of the page at `path` (staff_only), None for a page anyone opens."""
+    try:
+        endpoint, _args = current_app.url_map.bind("").match(path, method="GET")
+    except RequestRedirect as redirect_to:
+        return _page_area(urlsplit(redirect_to.new_url).path)
+    except HTTPException:
+        return None
+    return getattr(current_app.view_functions.get(endpoint), "staff_area", None)
 
 
 TOO_MANY_LOGINS = ("Too many failed log-in attempts. Wait a few minutes, then try again. / "
@@ -435,7 +474,7 @@ def login():
             _give_back_address_tries()
             session.clear()   # a fresh session on log-in: nothing from before carries over
             login_user(StaffLogin(user, start_session(user)))
-            response = redirect(_safe_next(request.args.get("next")))
+            response = redirect(_safe_next(request.args.get("next"), user.role))
             _remember_browser(response, user.username)
             return response
         error = "Wrong name or password. / 名前またはパスワードが違います。"
@@ -518,13 +557,13 @@ def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | No
 
 
 @bp.get("/inquiries")
-@login_required
+@staff_only(INQUIRIES)
 def queue():
     return _queue_page()
 
 
 @bp.post("/inquiries/<inquiry_id>/<decision>")
-@login_required
+@staff_only(INQUIRIES)
 def decide(inquiry_id: str, decision: str):
     if decision not in ("release", "reject"):
         abort(404)
@@ -547,7 +586,7 @@ def decide(inquiry_id: str, decision: str):
 
 
 @bp.get("/audit")
-@login_required
+@staff_only(AUDIT)
 def audit():
     q = request.args.get("q", "")[:100]
     return render_template("safety/audit.html", entries=safety.search_audit(db.session, q), q=q)
