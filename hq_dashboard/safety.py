@@ -233,15 +233,21 @@ def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
     where the record has none, as from a My Number card: at most evac.disclosure.READING_NEAR_CAP of those;
     see evac.disclosure.near).  A near candidate is never answered at once, and a release cannot say "no
     information" while one is offered.  Empty when it names one person, nobody near, or a protected person."""
+    return _offered(session, inquiry)[0]
+
+
+def _offered(session: Session, inquiry: Inquiry) -> tuple[list[Person], int]:
+    """several_matching's records, and how many near records the cap left off (READING_NEAR_CAP)."""
     candidates = _candidates(session, inquiry)
     person, flagged = the_person(inquiry, [f for _, f in candidates])
     if person is not None or flagged:
-        return []
+        return [], 0
     found = [p for p, f in candidates if matches(inquiry, f)]
     if len(found) > 1:
-        return found
-    offered = {id(f) for f in offered_near(inquiry, could_mean(inquiry, [f for _, f in candidates]))}
-    return [p for p, f in candidates if id(f) in offered]
+        return found, 0
+    near_ones = could_mean(inquiry, [f for _, f in candidates])
+    offered = {id(f) for f in offered_near(inquiry, near_ones)}
+    return [p for p, f in candidates if id(f) in offered], len(near_ones) - len(offered)
 
 
 def for_review(session: Session, row: InquiryRow) -> list[dict]:
@@ -251,11 +257,14 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
         return []
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
     inquiry = inquiry_of(row)
+    offered, left_off = _offered(session, inquiry)
     return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
              "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else "",
              # Not exactly what the inquirer gave (a near candidate): staff ask before choosing it.
-             "differs": _differs(inquiry, _facts(session, p, set()))}
-            for p in several_matching(session, inquiry)]
+             "differs": _differs(inquiry, _facts(session, p, set())),
+             # Records near by reading the cap left off: "none of these" may not be true of them.
+             "left_off": left_off}
+            for p in offered]
 
 
 def _differs(inquiry: Inquiry, person: PersonFacts) -> list[str]:

@@ -172,7 +172,7 @@ def test_a_kana_inquiry_reaches_staff_with_the_card_record_and_is_released_when_
     block, block_old = _block(queue, asked["inquiry_id"]), _block(queue, old_address["inquiry_id"])
     assert _marks(block) == ["記録の名前は漢字（読みなし）、照会はかなです。" + READING_MARK]
     assert _marks(block_old) == [_marks(block)[0], "照会の住所と違う / not the address the inquirer gave"]
-    assert "どれでもない" in block
+    assert "どれでもない" in block and 'data-testid="left-off"' not in block
     # No "no information" without a choice; staff choose the record after asking the family.
     assert release(hq_client, asked["inquiry_id"]).status_code == 422
     assert release(hq_client, asked["inquiry_id"], taro).status_code == 302
@@ -206,15 +206,19 @@ def test_staff_are_offered_at_most_the_cap_in_the_same_order_each_time(hq_app, h
     kiosk.send(*[("checkin", p, {"stay_type": "in_shelter"}) for p in people])
     log_in(hq_app, hq_client)
     asked = ask(hq_client, "やまだ たろう", "1975-05-05", "household_family", addr="10.7.2.1").get_json()
-    first = radios(hq_client.get("/staff/inquiries").get_data(as_text=True), asked["inquiry_id"])
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    first = radios(queue, asked["inquiry_id"])
     assert len(first) == READING_NEAR_CAP and first == sorted(first, key=int)
+    # Staff are told there are more, before they answer "none of these".
+    left_off = len(people) - READING_NEAR_CAP
+    assert f'data-testid="left-off">読みのない、同じ生年月日の記録があと{left_off}件あり' in _block(queue, asked["inquiry_id"])
     assert radios(hq_client.get("/staff/inquiries").get_data(as_text=True), asked["inquiry_id"]) == first
     # A record not offered cannot be chosen (the release checks the choice against those offered).
     with hq_app.app_context():
-        left_off = [i for (i,) in db.session.query(Person.id).filter_by(birth_date="1975-05-05")
-                    if str(i) not in first]
-    assert len(left_off) == len(people) - READING_NEAR_CAP
-    assert release(hq_client, asked["inquiry_id"], left_off[0]).status_code == 422
+        not_shown = [i for (i,) in db.session.query(Person.id).filter_by(birth_date="1975-05-05")
+                     if str(i) not in first]
+    assert len(not_shown) == left_off
+    assert release(hq_client, asked["inquiry_id"], not_shown[0]).status_code == 422
 
 
 def test_a_protected_card_record_or_its_household_answers_a_kana_inquiry_as_unknown(hq_app, hq_client, enroll):
