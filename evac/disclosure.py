@@ -79,6 +79,8 @@ class Inquiry:
     sought_address: str = ""
     family_code: str = ""
     notify_email: str = ""      # tell me by e-mail when they are found (within what I may be told)
+    # evac.events.SEXES, or "" (not given): only narrows near records by reading (reading_differs).
+    sought_sex: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class PersonFacts:
     contact: str = ""
     # The consent was given on the public self-report page, where anyone can claim to be anyone.
     consent_self_reported: bool = False
+    sex: str = ""       # evac.events.SEXES, or "" (not known)
 
 
 @dataclass
@@ -261,10 +264,10 @@ def matches(inquiry: Inquiry, person: PersonFacts, by_address: bool = True) -> b
     wanted = name_forms(inquiry.sought_name)
     if not wanted & (name_forms(person.name) | name_forms(person.name_kana)):
         return False
-    return not by_address or _same_address(inquiry, person)
+    return not by_address or same_address(inquiry, person)
 
 
-def _same_address(inquiry: Inquiry, person: PersonFacts) -> bool:
+def same_address(inquiry: Inquiry, person: PersonFacts) -> bool:
     """The address, when both are known, one a part of the other."""
     if not (inquiry.sought_address and person.address):
         return True
@@ -283,23 +286,79 @@ def _kana_only(name: str) -> bool:
     return bool(forms) and all(_KANA_RE.fullmatch(f) for f in forms)
 
 
+def _near_kanji(inquiry: Inquiry, person: PersonFacts) -> bool:
+    theirs = name_forms(person.name) | name_forms(person.name_kana)
+    return bool({f.translate(_NEAR_KANJI) for f in name_forms(inquiry.sought_name)}
+                & {f.translate(_NEAR_KANJI) for f in theirs})
+
+
+# How a near record's name differs when only its reading can tell (reading_differs): the inquiry has the name
+# in kana and the record no reading of it (a My Number card gives only kanji); or the record has it only in
+# kana (a paper form typed in kana) and the inquiry in kanji or Latin letters.  Staff must check the reading.
+KANA_INQUIRY, KANA_RECORD = "kana_inquiry", "kana_record"
+
+
+def reading_differs(inquiry: Inquiry, person: PersonFacts) -> str:
+    """KANA_INQUIRY or KANA_RECORD when the name cannot be compared for want of a reading, else "" (the
+    birth date is the caller's to compare; the sex, when both give one, must agree).  KANA_INQUIRY at any
+    address (the family knows an old one, or none); KANA_RECORD only at the address asked: a kanji name
+    is what most inquiries give, and every kana-only record born that day would be near all of them."""
+    if inquiry.sought_sex and person.sex and inquiry.sought_sex != person.sex:
+        return ""
+    has_kana = _kana_only(person.name) or _kana_only(person.name_kana)
+    if _kana_only(inquiry.sought_name):
+        return "" if has_kana else KANA_INQUIRY
+    only_kana = _kana_only(person.name) and (not person.name_kana or _kana_only(person.name_kana))
+    return KANA_RECORD if only_kana and _at_address_asked(inquiry, person) else ""
+
+
+def _at_address_asked(inquiry: Inquiry, person: PersonFacts) -> bool:
+    return bool(inquiry.sought_address and person.address and same_address(inquiry, person))
+
+
 def near(inquiry: Inquiry, person: PersonFacts) -> bool:
     """Could be this person, for staff to ask the inquirer about (never answered at once): a match but for
-    the address; the name alike but for 斎/斉 or 龍/竜; or, at the address asked for, a name in kana where
-    the record has no kana (a My Number card gives no reading), or in kanji or Latin letters where the
-    record has only kana.  Always the same birth date."""
+    the address; the name alike but for 斎/斉 or 龍/竜; or a name that only its reading could tell
+    (reading_differs: kana where the record has none, at any address; kanji or Latin letters where the
+    record has only kana, at the address asked).  Always the same birth date.  Of a set of records, the
+    ones an inquiry could mean are could_mean's."""
     if person.birth_date != inquiry.sought_birth_date:
         return False
-    if matches(inquiry, person, by_address=False):
+    if matches(inquiry, person, by_address=False) or _near_kanji(inquiry, person):
         return True
-    theirs = name_forms(person.name) | name_forms(person.name_kana)
-    if {f.translate(_NEAR_KANJI) for f in name_forms(inquiry.sought_name)} & {f.translate(_NEAR_KANJI) for f in theirs}:
-        return True
-    if not (inquiry.sought_address and person.address and _same_address(inquiry, person)):
-        return False
-    has_kana = _kana_only(person.name) or _kana_only(person.name_kana)
-    only_kana = _kana_only(person.name) and (not person.name_kana or _kana_only(person.name_kana))
-    return not has_kana if _kana_only(inquiry.sought_name) else only_kana
+    return bool(reading_differs(inquiry, person))
+
+
+def _by_reading_alone(inquiry: Inquiry, person: PersonFacts) -> bool:
+    return not matches(inquiry, person, by_address=False) and not _near_kanji(inquiry, person)
+
+
+def could_mean(inquiry: Inquiry, candidates: list[PersonFacts]) -> list[PersonFacts]:
+    """The records an inquiry could mean (near), in their order.  A name in kana near a record without a
+    reading away from the address asked counts only when the inquiry matches nobody exactly: it is there
+    so that a family asking in kana is not told "no information" about a card-only record, not to hold
+    back (or, when protected, flag) an answer the inquiry's own name and address already find."""
+    exact = any(matches(inquiry, p) for p in candidates)
+    return [p for p in candidates if near(inquiry, p)
+            and not (exact and _by_reading_alone(inquiry, p) and not _at_address_asked(inquiry, p))]
+
+
+# At most this many records near only by reading (reading_differs) are offered to staff for one inquiry.
+# Nothing but the birth date (and the sex) narrows them: on a day many check in by My Number card, one birth
+# date can hold more kanji-only records than staff can go through on one call back, and each shown is a
+# stranger's name and shelter put before staff.  The first in the order the records are given in (HQ: by
+# record id), so the same inquiry offers the same records each time.  (Those at the address asked were near
+# before and stay uncapped.)
+READING_NEAR_CAP = 5
+
+
+def offered_near(inquiry: Inquiry, near_ones: list[PersonFacts]) -> list[PersonFacts]:
+    """The near records (could_mean, in a stable order) staff are offered: all but those near only by reading
+    away from the address asked past READING_NEAR_CAP.  Protection is not decided here: any protected record
+    the inquiry could mean, offered or not, flags it (the_person)."""
+    elsewhere = [p for p in near_ones if _by_reading_alone(inquiry, p) and not _at_address_asked(inquiry, p)]
+    left_off = {id(p) for p in elsewhere[READING_NEAR_CAP:]}
+    return [p for p in near_ones if id(p) not in left_off]
 
 
 # What a consent from the self-report page can widen, once staff have confirmed the inquirer: only what
@@ -410,7 +469,7 @@ def the_person(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[PersonF
     narrows them down: the same person may be on record twice (a card's address and a typed one,
     kanji at one kiosk and only kana at another), and one protected record protects them all."""
     reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
-    could_be = [p for p in candidates if near(inquiry, p)]
+    could_be = could_mean(inquiry, candidates)
     if any(is_protected(p, reached) for p in could_be):
         return None, True
     found = [p for p in could_be if matches(inquiry, p)]
@@ -447,7 +506,7 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
     return _fill(STATUTORY[inquiry.relationship] | _consented(inquiry, person, at_once=False), person)
 
 
-__all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "PersonFacts",
-           "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "family_code_opens", "identity_forms",
-           "in_protected_household", "is_protected", "matches", "name_forms", "near", "parse_inquiry", "protected_forms",
-           "the_person"]
+__all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "KANA_INQUIRY", "KANA_RECORD", "PersonFacts",
+           "READING_NEAR_CAP", "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "could_mean",
+           "family_code_opens", "identity_forms", "in_protected_household", "is_protected", "matches", "name_forms",
+           "near", "offered_near", "parse_inquiry", "protected_forms", "reading_differs", "same_address", "the_person"]

@@ -19,8 +19,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, family_code_opens, identity_forms,
-    in_protected_household, matches, near, parse_inquiry, protected_forms, the_person,
+    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, could_mean, family_code_opens,
+    identity_forms, in_protected_household, matches, near, offered_near, parse_inquiry, protected_forms,
+    reading_differs, same_address, the_person,
 )
 from evac.individual_number import contains_individual_number
 
@@ -97,7 +98,7 @@ def _facts(session: Session, person: Person, protected: set[str] | None = None) 
                        never_disclose=person.never_disclose or in_protected_household(person.household_id, protected),
                        whereabouts=where,
                        injury_or_illness=person.status, contact=person.contact,
-                       consent_self_reported=person.consent_source == "self")
+                       consent_self_reported=person.consent_source == "self", sex=person.sex or "")
 
 
 def protected_identities(session: Session, birth_date: str | None = None,
@@ -134,7 +135,9 @@ def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
 
 
 def _candidates(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
-    rows = list(session.execute(select(Person).where(Person.birth_date == inquiry.sought_birth_date)).scalars())
+    # By id: near records are offered to staff in this order, the same each time (evac.disclosure.offered_near).
+    rows = list(session.execute(select(Person).where(Person.birth_date == inquiry.sought_birth_date)
+                                .order_by(Person.id)).scalars())
     protected = protected_households(session, (p.household_id for p in rows))
     return [(p, _facts(session, p, protected)) for p in rows]
 
@@ -226,17 +229,25 @@ def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
     those an inquiry matches when it matches more than one (the same person on record twice, a card's
     address and none typed; or two people of one name and birth date); or, when it matches none, its near
     candidates: the same name and birth date at another address (the inquirer knew an old address, or the
-    record has another), a name written another way (斉藤 for 齋藤, kana where the record has none: see
-    evac.disclosure.near).  A near candidate is never answered at once, and a release cannot say "no
+    record has another), a name written another way (斉藤 for 齋藤), or one only its reading could tell (kana
+    where the record has none, as from a My Number card: at most evac.disclosure.READING_NEAR_CAP of those;
+    see evac.disclosure.near).  A near candidate is never answered at once, and a release cannot say "no
     information" while one is offered.  Empty when it names one person, nobody near, or a protected person."""
+    return _offered(session, inquiry)[0]
+
+
+def _offered(session: Session, inquiry: Inquiry) -> tuple[list[Person], int]:
+    """several_matching's records, and how many near records the cap left off (READING_NEAR_CAP)."""
     candidates = _candidates(session, inquiry)
     person, flagged = the_person(inquiry, [f for _, f in candidates])
     if person is not None or flagged:
-        return []
+        return [], 0
     found = [p for p, f in candidates if matches(inquiry, f)]
     if len(found) > 1:
-        return found
-    return [p for p, f in candidates if near(inquiry, f)]
+        return found, 0
+    near_ones = could_mean(inquiry, [f for _, f in candidates])
+    offered = {id(f) for f in offered_near(inquiry, near_ones)}
+    return [p for p, f in candidates if id(f) in offered], len(near_ones) - len(offered)
 
 
 def for_review(session: Session, row: InquiryRow) -> list[dict]:
@@ -246,19 +257,29 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
         return []
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
     inquiry = inquiry_of(row)
+    offered, left_off = _offered(session, inquiry)
     return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
              "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else "",
              # Not exactly what the inquirer gave (a near candidate): staff ask before choosing it.
-             "differs": _differs(inquiry, _facts(session, p, set()))}
-            for p in several_matching(session, inquiry)]
+             "differs": _differs(inquiry, _facts(session, p, set())),
+             # Records near by reading the cap left off: "none of these" may not be true of them.
+             "left_off": left_off}
+            for p in offered]
 
 
 def _differs(inquiry: Inquiry, person: PersonFacts) -> list[str]:
     """What of a record offered to staff is not as the inquirer gave it: "name" (written another way),
-    "address"; empty for a record the inquiry matches exactly."""
+    evac.disclosure.KANA_INQUIRY or KANA_RECORD (only the reading could tell: staff check it), "address";
+    empty for a record the inquiry matches exactly."""
     if matches(inquiry, person):
         return []
-    return ["address"] if matches(inquiry, person, by_address=False) else ["name"]
+    if matches(inquiry, person, by_address=False):
+        return ["address"]
+    reading = reading_differs(inquiry, person)
+    if not reading:
+        return ["name"]
+    # Near by reading at any address: staff are told when the inquirer gave another one as well.
+    return [reading] if same_address(inquiry, person) else [reading, "address"]
 
 
 class Received(NamedTuple):
