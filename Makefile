@@ -1,5 +1,6 @@
 # make setup | test | demo | bench | clean
 # make test PYTEST_ARGS="tests/test_postgres_fixture.py -x"   passes extra arguments to pytest
+# (it runs on every core with pytest-xdist; PYTEST_ARGS="-n 0" runs in one process)
 PYTEST_ARGS ?=
 
 .PHONY: setup test demo bench clean
@@ -8,7 +9,7 @@ setup:
 	bash scripts/setup.sh
 
 test: setup
-	.venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 demo: setup
 	.venv/bin/evac demo $(DEMO_ARGS)

@@ -203,6 +203,15 @@ def run_evac(*args: str, input: str | None = None, timeout: float = 120) -> subp
 
 # --- the software My Number card in pcscd's vpcd reader ------------------------------------
 
+def pytest_collection_modifyitems(items):
+    """pcscd and its one vpcd reader are the machine's, not a test process's: under pytest-xdist
+    (make test runs `-n auto --dist loadgroup`) every test that puts a card in that reader runs in
+    the same worker, one after another, as they would without xdist."""
+    for item in items:
+        if "pcscd" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("pcscd"))
+
+
 @pytest.fixture(scope="session")
 def pcscd():
     if not shutil.which("pcscd") or not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
