@@ -138,8 +138,7 @@ def send_due(app: Flask, session: Session) -> int:
         if safety.released_against_nobody(row):
             # Staff released "no information": they judged the relationship against no record.  A record found
             # since goes back to them, not into an e-mail (never-disclose: a protected record matches nobody).
-            inquiry = safety.inquiry_of(row)
-            if safety.matching_person(session, inquiry) is not None or safety.several_matching(session, inquiry):
+            if safety.found_since_release(session, row):
                 safety.back_to_review(session, row)
             continue
         answer = answer_for_notice(row.status, *safety.inquiry_and_person(session, row))

@@ -462,6 +462,23 @@ def released_against_nobody(row: InquiryRow) -> bool:
     return row.status == "released" and not json.loads(row.answer).get("information_exists")
 
 
+def found_since_release(session: Session, row: InquiryRow) -> bool:
+    """A record this inquiry matches, or is near, that staff did not see when they released "no information".
+    Those they saw and answered "none of these" about stay answered: without this, every kiosk batch put the
+    inquiry back in the queue with the same records staff had already declined."""
+    declined: set[int] = set()
+    last = session.execute(select(AuditEntry.detail).where(AuditEntry.inquiry_id == row.id,
+                                                            AuditEntry.action == "released")
+                           .order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    if last:
+        declined = set(json.loads(last).get("matching_records", ()))
+    inquiry = inquiry_of(row)
+    record = matching_record(session, inquiry)
+    if record is not None and record.id not in declined:
+        return True
+    return any(p.id not in declined for p in several_matching(session, inquiry))
+
+
 def back_to_review(session: Session, row: InquiryRow) -> None:
     """A record turned up for an inquiry released with "no information": staff never judged the relationship
     against it, so no tier may be told yet (災対法 §86-15).  The inquiry waits for staff again; its answer

@@ -78,7 +78,7 @@ REVIEW_MESSAGES = {
                       "released."),
     "refuse_why": _l("Write why the inquiry is refused; nothing was changed."),
     "not_waiting": _l("This inquiry is no longer waiting for review (another staff member may have decided it "
-                      "already); nothing was changed. Its decision is in the audit log."),
+                      "already); nothing was changed. A lead can see its decision in the audit log."),
     "choose_record": _l("Several records match this inquiry, or records close to it, so nothing was released. Ask "
                         "the inquirer for the address or other details, then choose the record they mean below, or "
                         "\"None of these\", and release again."),

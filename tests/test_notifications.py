@@ -214,3 +214,29 @@ def test_mail_server_down_keeps_the_news_for_later(hq, smtp, hq_app):
     hq_app.config["SMTP_PORT"] = controller.port
     kiosk({"type": "needs", "person": TARO, "data": {"needs": ["elderly"]}})   # the next batch retries
     assert len(inbox.messages) == 1
+
+
+def test_none_of_these_stays_answered_until_a_record_staff_did_not_see_appears(hq, smtp, hq_app):
+    # Staff declined the near record ("none of these"): the next batch from the shelter must not put the inquiry
+    # back in their queue with that same record, again and again; a record they have not judged must.
+    client, kiosk = hq
+    _, inbox = smtp
+    kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}})
+    body = {"inquirer": INQUIRER, "relationship": "household_family", "reason": "家族を探しています",
+            "sought": {"name": TARO["name"], "birth_date": TARO["birth_date"], "address": "東京都港区9-9"},
+            "notify_email": "hana@example.jp"}
+    answer = client.post("/api/v1/safety/inquiries", json=body).get_json()
+    ref = answer["inquiry_id"]
+    assert answer["status"] == "pending_review"
+    form = {"csrf_token": _csrf(client, "/staff/inquiries"), "note": "折り返し電話で確認", "record": "0"}
+    assert client.post(f"/staff/inquiries/{ref}/release", data=form).status_code == 302
+    assert _check(client, answer)[0]["status"] == "released"
+    kiosk({"type": "needs", "person": TARO, "data": {"needs": ["elderly"]}})
+    api, _ = _check(client, answer)
+    assert api["status"] == "released" and api["information_exists"] is False
+    with hq_app.app_context():
+        assert db.session.query(AuditEntry).filter_by(inquiry_id=ref, action="back_to_review").count() == 0
+    # Another record of that name and birth date, at another address: staff never saw it.
+    kiosk({"type": "checkin", "person": {**TARO, "address": "焼津市本町5-5"}, "data": {"stay_type": "in_shelter"}})
+    assert _check(client, answer)[0]["status"] == "pending_review"
+    assert inbox.messages == []
