@@ -203,13 +203,38 @@ def run_evac(*args: str, input: str | None = None, timeout: float = 120) -> subp
 
 # --- the software My Number card in pcscd's vpcd reader ------------------------------------
 
-def pytest_collection_modifyitems(items):
-    """pcscd and its one vpcd reader are the machine's, not a test process's: under pytest-xdist
-    (make test runs `-n auto --dist loadgroup`) every test that puts a card in that reader runs in
-    the same worker, one after another, as they would without xdist."""
-    for item in items:
-        if "pcscd" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("pcscd"))
+PCSCD_TURN = Path(f"/tmp/evac-pcscd-{os.getuid()}.lock")
+PCSCD_STARTED = Path(f"/tmp/evac-pcscd-{os.getuid()}.pid")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item):
+    """pcscd and its vpcd readers are the machine's, not a test process's: make test runs on every core
+    (pytest-xdist), and a test that puts a card in a reader waits for its turn, set-up to tear-down, so no
+    two cards meet in one reader.  (xdist's own --dist loadgroup cannot do it under pytest 9.2: it renames
+    node ids, which pytest no longer lets it do.)"""
+    if "pcscd" not in getattr(item, "fixturenames", ()):
+        yield
+        return
+    import fcntl
+    with open(PCSCD_TURN, "w") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)
+        yield
+
+
+def pytest_unconfigure(config):
+    """The pcscd a test started outlives the worker that started it (another may still read cards), and is
+    stopped when the whole run ends."""
+    if hasattr(config, "workerinput") or not PCSCD_STARTED.exists():
+        return
+    import signal
+    try:
+        pid = int(PCSCD_STARTED.read_text())
+        if Path(f"/proc/{pid}/comm").read_text().strip() == "pcscd":   # not a pid reused since
+            os.kill(pid, signal.SIGTERM)
+    except (ValueError, OSError):
+        pass
+    PCSCD_STARTED.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -217,11 +242,10 @@ def pcscd():
     if not shutil.which("pcscd") or not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
         pytest.skip("pcscd and vsmartcard-vpcd are not installed (make test installs them as root)")
     from kiosk.card_emulator import ensure_pcscd
-    started = ensure_pcscd()
-    yield
+    started = ensure_pcscd()   # under the turn's lock (pytest_runtest_protocol): one start per machine
     if started is not None:
-        started.terminate()
-        started.wait(10)
+        PCSCD_STARTED.write_text(str(started.pid))
+    yield
 
 
 @pytest.fixture
