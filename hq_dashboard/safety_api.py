@@ -126,11 +126,13 @@ def _check_waiting_cap(state) -> None:
 
 
 # Said to the inquirer (the JSON API stays English + Japanese, like limits.TOO_MANY; pages translate it).
-TOO_MANY_WAITING = ("Your earlier inquiries are still waiting for city staff to confirm them, so this one was not "
-                    "received. Please wait until staff have answered them, or contact the city's "
-                    "safety-information desk. "
-                    "先に送られた問い合わせが、まだ市の職員の確認を待っています。"
-                    "そのため、この問い合わせは受け付けていません。"
+TOO_MANY_WAITING = ("Many inquiries sent from this connection are still waiting for city staff to confirm them, "
+                    "so this one was not received. (A connection can be shared, like a shelter's or a shop's "
+                    "Wi-Fi: they may not be yours.) Please wait until staff have answered them, or contact the "
+                    "city's safety-information desk. "
+                    "この接続から送られた問い合わせの多くが、まだ市の職員の確認を待っています。"
+                    "そのため、この問い合わせは受け付けていません（避難所やお店のWi-Fiなど、接続はほかの人と共用の"
+                    "ことがあり、あなたの問い合わせとは限りません）。"
                     "職員の回答をお待ちいただくか、市の安否情報窓口にご連絡ください。")
 
 

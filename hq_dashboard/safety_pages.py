@@ -92,9 +92,11 @@ REVIEW_MESSAGES = {
 
 
 # safety.TooManyWaiting, on the page in the person's language (safety_api.TOO_MANY_WAITING for the JSON API).
-TOO_MANY_WAITING = _l("Your earlier inquiries are still waiting for city staff to confirm them, so this one was "
-                      "not received. Please wait until staff have answered them, or contact the city's "
-                      "safety-information desk.")
+# Counted per connection (client network), so a family behind a shelter's Wi-Fi may be told of others' inquiries.
+TOO_MANY_WAITING = _l("Many inquiries sent from this connection are still waiting for city staff to confirm them, "
+                      "so this one was not received. (A connection can be shared, like a shelter's or a shop's "
+                      "Wi-Fi: they may not be yours.) Please wait until staff have answered them, or contact the "
+                      "city's safety-information desk.")
 
 
 # The rate limits (Flask-Limiter) on the form, said with what still stands and how long to wait.

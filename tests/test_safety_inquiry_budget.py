@@ -28,7 +28,7 @@ from tests.test_safety_review_fixes import TARO, Kiosk, ask, csrf, decide, log_i
 CODE = "Sakura2024"
 UNKNOWN = ["焼津 一郎", "焼津 二郎", "焼津 三郎", "焼津 四郎", "焼津 五郎", "焼津 六郎", "焼津 七郎", "焼津 八郎",
            "焼津 九郎", "焼津 十郎", "小川 一郎", "小川 二郎"]
-WAITING_JA = "先に送られた問い合わせが、まだ市の職員の確認を待っています。"
+WAITING_JA = "この接続から送られた問い合わせの多くが、まだ市の職員の確認を待っています。"
 
 
 def taro_with_family_code(hq_client, enroll, **consent):
@@ -146,8 +146,9 @@ def test_the_page_says_why_in_the_chosen_language_keeps_what_was_typed_and_saves
     for code, (_name, locale) in LANGUAGES.items():
         with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
             said = read_po(f, locale=locale).get(
-                "Your earlier inquiries are still waiting for city staff to confirm them, so this one was not "
-                "received. Please wait until staff have answered them, or contact the city's "
+                "Many inquiries sent from this connection are still waiting for city staff to confirm them, so "
+                "this one was not received. (A connection can be shared, like a shelter's or a shop's Wi-Fi: they "
+                "may not be yours.) Please wait until staff have answered them, or contact the city's "
                 "safety-information desk.").string
         page = hq_client.post(f"/safety/?lang={code}", data=page_form(hq_client, sought_name=UNKNOWN[1]),
                               environ_base=addr)
