@@ -204,7 +204,17 @@ def run_evac(*args: str, input: str | None = None, timeout: float = 120) -> subp
 # --- the software My Number card in pcscd's vpcd reader ------------------------------------
 
 PCSCD_TURN = Path(f"/tmp/evac-pcscd-{os.getuid()}.lock")
-PCSCD_STARTED = Path(f"/tmp/evac-pcscd-{os.getuid()}.pid")
+
+
+def pytest_configure(config):
+    # This run's name, inherited by its xdist workers: the pcscd it started is its own to stop, not one
+    # another test run on the machine (a second checkout, say) started or uses.
+    if not hasattr(config, "workerinput"):
+        os.environ["EVAC_TEST_RUN"] = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _pcscd_started() -> Path:
+    return Path(f"/tmp/evac-pcscd-{os.getuid()}-{os.environ.get('EVAC_TEST_RUN', os.getpid())}.pid")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -225,16 +235,17 @@ def pytest_runtest_protocol(item):
 def pytest_unconfigure(config):
     """The pcscd a test started outlives the worker that started it (another may still read cards), and is
     stopped when the whole run ends."""
-    if hasattr(config, "workerinput") or not PCSCD_STARTED.exists():
+    started = _pcscd_started()
+    if hasattr(config, "workerinput") or not started.exists():
         return
     import signal
     try:
-        pid = int(PCSCD_STARTED.read_text())
+        pid = int(started.read_text())
         if Path(f"/proc/{pid}/comm").read_text().strip() == "pcscd":   # not a pid reused since
             os.kill(pid, signal.SIGTERM)
     except (ValueError, OSError):
         pass
-    PCSCD_STARTED.unlink(missing_ok=True)
+    started.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -244,7 +255,7 @@ def pcscd():
     from kiosk.card_emulator import ensure_pcscd
     started = ensure_pcscd()   # under the turn's lock (pytest_runtest_protocol): one start per machine
     if started is not None:
-        PCSCD_STARTED.write_text(str(started.pid))
+        _pcscd_started().write_text(str(started.pid))
     yield
 
 
