@@ -254,8 +254,8 @@ def retire(args: argparse.Namespace) -> int:
 
 def add_staff(args: argparse.Namespace) -> int:
     from .db import db
-    from .roles import check_role
-    from .staff import add_staff as create
+    from .roles import LEAD, check_role
+    from .staff import add_staff as create, staff_list
     try:   # before the password is asked for: nobody types one for a command that is then refused
         check_role(args.role)
     except ValueError as exc:
@@ -269,7 +269,12 @@ def add_staff(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"evac: {exc}", file=sys.stderr)
             return 2
+        no_lead = not any(user.role == LEAD and user.disabled_at is None for user in staff_list(db.session))
     print(f"staff member {args.username.strip()} ({args.role}) can now log in at /staff/login")
+    if no_lead:   # (a script from before roles, when every account was a lead, makes desk accounts now)
+        print("evac: 本部にはまだ有効な責任者（lead）がいません。安否情報の監査ログを読み、役割を与える人を決めてください: "
+              "evac hq set-role NAME lead / HQ has no enabled lead yet: make the one who reads the audit log and "
+              "gives roles a lead with evac hq set-role NAME lead", file=sys.stderr)
     return 0
 
 

@@ -206,6 +206,11 @@ def test_the_command_line_gives_roles_and_changes_them(hq_app, hq_db_url):
     added = run_evac("hq", "add-staff", "--db", hq_db_url, "--username", "sato", "--role", "desk",
                      input=PASSWORD + "\n")
     assert added.returncode == 0 and "sato (desk)" in added.stdout, added.stderr
+    # Nobody reads the audit log yet: said, Japanese first (a script from before roles made leads).
+    assert added.stderr.index("本部にはまだ有効な責任者（lead）がいません") < added.stderr.index("HQ has no enabled lead yet")
+    boss = run_evac("hq", "add-staff", "--db", hq_db_url, "--username", "boss", "--role", "lead",
+                    input=PASSWORD + "\n")
+    assert boss.returncode == 0 and boss.stderr == "", boss.stderr
     default = run_evac("hq", "add-staff", "--db", hq_db_url, "--username", "demo", input=PASSWORD + "\n")
     assert default.returncode == 0 and "demo (desk)" in default.stdout, default.stderr
 
@@ -223,7 +228,7 @@ def test_the_command_line_gives_roles_and_changes_them(hq_app, hq_db_url):
     assert client.get(QUEUE).status_code == 200   # nothing changed: still logged in
 
     for args, said in ((("sato", "boss"), "'boss' is not an HQ staff role; the roles are lead (責任者)"),
-                       (("tanaka", "desk"), "there is no staff member called 'tanaka' (HQ's staff: demo, sato)")):
+                       (("tanaka", "desk"), "there is no staff member called 'tanaka' (HQ's staff: boss, demo, sato)")):
         refused = run_evac("hq", "set-role", "--db", hq_db_url, *args)
         assert refused.returncode == 2 and said in refused.stderr and "Traceback" not in refused.stderr, \
             refused.stderr
@@ -233,7 +238,7 @@ def test_the_command_line_gives_roles_and_changes_them(hq_app, hq_db_url):
     with hq_app.app_context():
         rows = db.session.execute(db.text("SELECT username, role FROM staff_users ORDER BY username")).all()
         db.session.remove()
-    assert rows == [("demo", "desk"), ("sato", "safety")]
+    assert rows == [("boss", "lead"), ("demo", "desk"), ("sato", "safety")]
 
 
 def test_an_account_added_without_a_role_is_desk_the_least(hq_app):
