@@ -128,10 +128,11 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
         kiosks.append(DemoKiosk(f"http://127.0.0.1:{port}", shelter))
     for k, proc in zip(kiosks, procs[1:]):
         wait_http(f"{k.url}/api/status", 60, proc)
-    # One log-in for the demo's staff pages (HQ's dashboard and review queue, each kiosk's tablet as its
-    # lead), made afresh each start: the demo's folder is emptied then.
+    # One log-in for the demo's staff pages (HQ's dashboard, review queue and audit log as a lead, each
+    # kiosk's tablet as its lead), made afresh each start: the demo's folder is emptied then.
     password = secrets.token_urlsafe(12)
-    subprocess.run(_evac("hq", "add-staff", "--db", hq_db, "--username", "demo"), input=password + "\n",
+    subprocess.run(_evac("hq", "add-staff", "--db", hq_db, "--username", "demo", "--role", "lead"),
+                   input=password + "\n",
                    check=True, capture_output=True, text=True, env=env)
     for k in kiosks:
         subprocess.run(_evac("kiosk", "add-staff", "--db", str(var / f"kiosk-{k.shelter_id}.sqlite3"), "--name", "demo",

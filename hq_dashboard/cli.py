@@ -254,7 +254,13 @@ def retire(args: argparse.Namespace) -> int:
 
 def add_staff(args: argparse.Namespace) -> int:
     from .db import db
-    from .staff import add_staff as create
+    from .roles import LEAD, check_role
+    from .staff import add_staff as create, staff_list
+    try:   # before the password is asked for: nobody types one for a command that is then refused
+        check_role(args.role)
+    except ValueError as exc:
+        print(f"evac: {exc}; nothing was changed", file=sys.stderr)
+        return 2
     password = sys.stdin.readline().rstrip("\n")
     app = _app(args.db)
     with app.app_context():
@@ -263,7 +269,12 @@ def add_staff(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"evac: {exc}", file=sys.stderr)
             return 2
+        no_lead = not any(user.role == LEAD and user.disabled_at is None for user in staff_list(db.session))
     print(f"staff member {args.username.strip()} ({args.role}) can now log in at /staff/login")
+    if no_lead:   # (a script from before roles, when every account was a lead, makes desk accounts now)
+        print("evac: 本部にはまだ有効な責任者（lead）がいません。安否情報の監査ログを読み、役割を与える人を決めてください: "
+              "evac hq set-role NAME lead / HQ has no enabled lead yet: make the one who reads the audit log and "
+              "gives roles a lead with evac hq set-role NAME lead", file=sys.stderr)
     return 0
 
 
@@ -315,6 +326,33 @@ def set_staff_role(args: argparse.Namespace) -> int:
             print(f"staff member {user.username} now has the role {args.role} (was {before}): their log-ins "
                   "have ended, and the next one opens what the new role opens")
     return 0
+
+
+def list_staff(args: argparse.Namespace) -> int:
+    """HQ's staff accounts, one a line: name, role, enabled or not, made when (nothing secret)."""
+    from .db import db
+    from .roles import ROLE_HELP
+    from .staff import staff_list
+    app = _app(args.db)
+    with app.app_context():
+        accounts = staff_list(db.session)
+        if not accounts:
+            print("HQ has no staff accounts yet: evac hq add-staff --role lead for the first", file=sys.stderr)
+            return 0
+        width = max(len(user.username) for user in accounts)
+        for user in accounts:
+            role = f"{user.role} ({ROLE_HELP[user.role][0]})" if user.role in ROLE_HELP else user.role
+            state = ("enabled" if user.disabled_at is None
+                     else f"DISABLED since {_utc_minute(user.disabled_at)}")
+            print(f"{user.username:<{width}}  {role:<14}  {state}  (added {_utc_minute(user.created_at)})")
+    return 0
+
+
+def _utc_minute(at) -> str:
+    import datetime as dt
+    if at.tzinfo is None:   # SQLite gives the stored UTC time back without its zone
+        at = at.replace(tzinfo=dt.timezone.utc)
+    return f"{at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
 
 
 def export_pfif(args: argparse.Namespace) -> int:
@@ -463,16 +501,20 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("kid", help="the key's id, as rotate-prereg-key printed it")
     p.set_defaults(func=retire)
-    from .roles import LEAD, ROLES, roles_in_words
+    from .roles import DESK, ROLES, roles_in_words
     roles_said = roles_in_words()
     p = sub.add_parser("add-staff", help="add an HQ staff member (dashboard, and by role safety inquiries); "
                                          "password on stdin")
     p.add_argument("--db")
     p.add_argument("--username", required=True)
-    # lead by default: the demo and the scripts written before roles make accounts that can do everything.
-    p.add_argument("--role", default=LEAD, metavar="|".join(ROLES),
-                   help=f"what the account opens (default: {LEAD}). {roles_said}")
+    # The least by default (災対法 §86-15): safety information only for whom the city names (--role).
+    p.add_argument("--role", default=DESK, metavar="|".join(ROLES),
+                   help=f"what the account opens (default: {DESK}, the least; name lead or safety for "
+                        f"more). {roles_said}")
     p.set_defaults(func=add_staff)
+    p = sub.add_parser("list-staff", help="HQ's staff accounts: name, role, enabled or disabled, added when")
+    p.add_argument("--db")
+    p.set_defaults(func=list_staff)
     p = sub.add_parser("set-role", help="give an HQ staff member another role (lead|safety|desk); logs them out")
     p.add_argument("--db")
     p.add_argument("username", metavar="NAME", help="the staff member's log-in name")

@@ -274,9 +274,9 @@ class StaffUser(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # Set: the account may not log in (someone who left); kept, so what it did keeps its name.
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    # lead, safety or desk: which staff pages the account opens (hq_dashboard.staff.AREAS).  The database's
-    # default is for the accounts from before roles (migration 0026), and for one an older HQ still running
-    # adds during the upgrade: they could do everything.  HQ's own code always names the role.
+    # lead, safety or desk: which staff pages the account opens (hq_dashboard.roles.AREAS).  The database's
+    # default is for the accounts from before roles (migration 0027_staff_role), and for one an older HQ
+    # still running adds during the upgrade: they could do everything.  HQ's own code always names the role.
     role: Mapped[str] = mapped_column(String(16), server_default="lead")
 
 

@@ -3,7 +3,8 @@ the menus and the log-in's landing page go by.
 
 The city names who handles 安否情報 (災対法 §86-15): only they and HQ's leads see the safety inquiries
 and decide what a family is told; only a lead reads the audit of those decisions.  Everyone at HQ's
-desk runs the rest.  A role is given with `evac hq add-staff --role` and changed with `evac hq set-role`.
+desk runs the rest.  A role is given with `evac hq add-staff --role` (desk, the least, unless named) and
+changed with `evac hq set-role`; each change is kept in the audit log (hq_dashboard.staff).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ AREAS = {
 # What each role opens, as the command line says it (--help, and a role it does not know).
 ROLE_HELP = {LEAD: ("責任者", "everything, incl. the audit log"),
              SAFETY: ("安否情報担当", "the safety inquiry queue and its decisions, and what desk opens"),
-             DESK: ("本部", "the dashboard, exports and carried records; not the inquiries, not the audit log")}
+             DESK: ("本部担当", "the dashboard, exports and carried records; not the inquiries, not the audit log")}
 
 
 def roles_in_words() -> str:
@@ -40,7 +41,8 @@ HOMES = ((INQUIRIES, "staff.queue"), (HQ, "dashboard.dashboard"))
 
 def check_role(role: str) -> None:
     if role not in ROLES:
-        raise ValueError(f"{role!r} is not an HQ staff role; the roles are {roles_in_words()}")
+        raise ValueError(f"「{role}」はHQ職員の役割ではありません / {role!r} is not an HQ staff role; the roles are "
+                         f"{roles_in_words()}")
 
 
 def role_name(role: str) -> str:
@@ -90,12 +92,16 @@ def _refusal_words(area: str, send_back: bool) -> dict:
                         lead=LEAD, lead_words=role_name(LEAD)),
            AUDIT: _("The audit log of safety inquiries and their decisions is read only by leads "
                     "(role “%(lead)s”: %(lead_words)s).", lead=LEAD, lead_words=role_name(LEAD))}.get(area, "")
+    command = f"evac hq set-role {name} {needed}"
+    ask = _("If your work needs this page, ask a lead to give you the role: evac hq set-role %(name)s "
+            "%(role)s", name=name, role=needed)
+    # The command shown whole, on one line (refused.html); a translation that dropped it keeps its own words.
+    ask_before, found, ask_after = ask.partition(command)
     return {"title": _("Your role does not open this page"),
             "why": why,
             "yours": _("Your account %(name)s has the role “%(role)s” (%(role_words)s).",
                        name=name, role=role, role_words=role_name(role)),
-            "ask": _("If your work needs this page, ask a lead to give you the role: evac hq set-role %(name)s "
-                     "%(role)s", name=name, role=needed),
+            "ask": (ask_before, command, ask_after) if found else (ask, "", ""),
             "not_saved": _("Nothing was changed: what you sent was not saved.") if send_back else "",
             "home": _("To the pages of your role")}
 
@@ -112,6 +118,19 @@ def refused(area: str):
         other = _refusal_words(area, sent)
     return render_template("refused.html", ja=ja, other=other, other_lang=html_lang(second),
                            home=home(current_user.role)), 403
+
+
+def not_open_notice(role: str) -> str:
+    """Said on the page a log-in lands on when the page it was sent to (?next=) is not open to the role:
+    Japanese first, then the staff member's language (English when that is Japanese)."""
+    code = current_language()
+    second = "en" if code == "ja" else code
+    said = []
+    for locale in ("ja", LANGUAGES[second][1]):
+        with force_locale(locale):
+            said.append(_("The page you were going to is not open to your role “%(role)s” (%(role_words)s); "
+                          "these are the pages of your role.", role=role, role_words=role_name(role)))
+    return " / ".join(said)
 
 
 def template_words() -> dict:

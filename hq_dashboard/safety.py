@@ -395,7 +395,7 @@ def _no_individual_number(note: str) -> None:
 
 
 def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
-            chosen_record: int | None = None) -> dict:
+            chosen_record: int | None = None, role: str | None = None) -> dict:
     """Staff confirmed the inquirer: release exactly the tier's information (plus what consent gives).
 
     When the inquiry matches several records or has near candidates (several_matching), staff say which one
@@ -436,20 +436,25 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
     elif none_of_these:
         chose = {"none_of_these": True, "matching_records": sorted(p.id for p in several)}
     audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown),
-          record=row.person_id, **chose)
+          record=row.person_id, **chose, **_as_role(role))
     session.commit()
     return _public(row)
 
 
-def reject(session: Session, inquiry_id: str, staff: str, why: str) -> dict:
+def reject(session: Session, inquiry_id: str, staff: str, why: str, role: str | None = None) -> dict:
     if not why.strip():
         raise ReviewError("say why the inquiry is refused", code="refuse_why")
     _no_individual_number(why)
     row = _for_review(session, inquiry_id)
     row.status, row.reviewed_by, row.reviewed_at, row.review_note = "rejected", staff, _now(), why.strip()[:500]
-    audit(session, row.id, staff, "rejected", why=row.review_note)
+    audit(session, row.id, staff, "rejected", why=row.review_note, **_as_role(role))
     session.commit()
     return _public(row)
+
+
+def _as_role(role: str | None) -> dict:
+    # The staff member's role when they decided (it may change later: evac hq set-role).
+    return {} if role is None else {"role": role}
 
 
 BACK_TO_REVIEW_NOTE = ("確認後に照会に一致する記録が見つかりました（前回の回答は「情報なし」）。その記録と照らして続柄を"

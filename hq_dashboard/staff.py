@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import getpass
 import hashlib
 import ipaddress
 import math
@@ -26,7 +27,8 @@ from . import notify, safety
 from .db import WriterBusy, db, lock_wait_at_most, one_writer
 from .limits import client_network, limiter
 from .models import Person, StaffSession, StaffUser
-from .roles import AUDIT, HQ, INQUIRIES, LEAD, check_role, home, may_open, staff_only, template_words
+from .roles import (AUDIT, DESK, HQ, INQUIRIES, LEAD, check_role, home, may_open, not_open_notice, staff_only,
+                    template_words)
 from .safety_pages import ReviewForm, review_error
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -277,7 +279,26 @@ def alive():
     return "", 204
 
 
-def add_staff(session, username: str, password: str, role: str = LEAD) -> None:
+def command_line(command: str) -> str:
+    """Who changed an account from the command line (no staff log-in there): the OS user and the command."""
+    try:
+        os_user = getpass.getuser()
+    except Exception:   # no login name in the environment nor the password database (a bare container)
+        os_user = "?"
+    return f"{os_user} (evac hq {command})"[:64]
+
+
+ACCOUNT_ENTRY = ""   # the audit entry's inquiry: none, for a change to a staff account (audit.html)
+
+
+def _account_audit(session, by: str, action: str, user: StaffUser, **detail) -> None:
+    """A change to a staff account, in the audit log beside the inquiries' (no inquiry: ACCOUNT_ENTRY)."""
+    safety.audit(session, ACCOUNT_ENTRY, by[:64], action, staff=user.username, **detail)
+
+
+def add_staff(session, username: str, password: str, role: str = DESK, by: str | None = None) -> None:
+    """A new account; its role is the least (desk) unless one is named (災対法 §86-15: safety information
+    only for the staff the city designated)."""
     username = username.strip()
     if not username or len(username) > 64:
         raise ValueError("a staff name is 1 to 64 characters")
@@ -285,12 +306,14 @@ def add_staff(session, username: str, password: str, role: str = LEAD) -> None:
     _check_password(password)
     if session.execute(select(StaffUser).where(StaffUser.username == username)).first():
         raise ValueError(f"there is already a staff member called {username!r}")
-    session.add(StaffUser(username=username, password_hash=generate_password_hash(password), role=role,
-                          created_at=dt.datetime.now(dt.timezone.utc)))
+    user = StaffUser(username=username, password_hash=generate_password_hash(password), role=role,
+                     created_at=dt.datetime.now(dt.timezone.utc))
+    session.add(user)
+    _account_audit(session, by or command_line("add-staff"), "staff_added", user, role=role)
     session.commit()
 
 
-def set_role(session, username: str, role: str) -> tuple[StaffUser, str]:
+def set_role(session, username: str, role: str, by: str | None = None) -> tuple[StaffUser, str]:
     """A new role: every log-in of the account ends now, so no page opened under the old role stays
     open (a queue of inquiries on the screen of someone who no longer handles them).  Returns the
     account and its role before."""
@@ -299,9 +322,33 @@ def set_role(session, username: str, role: str) -> tuple[StaffUser, str]:
     before = user.role
     if before != role:
         user.role = role
+        if before == LEAD and user.disabled_at is None:
+            _a_lead_left(session, user.username, f"「{role}」に変更できません", f"cannot be made {role}")
         _end_all(session, user, ENDED_ROLE)
+        _account_audit(session, by or command_line("set-role"), "staff_role_changed", user, before=before,
+                       role=role)
     session.commit()
     return user, before
+
+
+def _a_lead_left(session, name: str, change_ja: str, change_en: str) -> None:
+    """After a change that took a lead away (written, not committed): refused, and undone, when no
+    enabled lead is left, for nobody would read the audit log or give roles.  The change is written
+    first, so of two such changes at once the second waits for the first and sees it (PostgreSQL's row
+    locks, SQLite's one writer)."""
+    session.flush()
+    left = session.scalars(select(StaffUser.id).where(StaffUser.role == LEAD, StaffUser.disabled_at.is_(None))
+                           .order_by(StaffUser.id).limit(1).with_for_update()).first()
+    if left is None:
+        session.rollback()
+        raise ValueError(f"{name} は最後の有効な責任者（lead）のため{change_ja}。先に別のアカウントを"
+                         f"責任者にしてください（evac hq set-role NAME lead）。何も変更していません / "
+                         f"{name} is HQ's last enabled lead and {change_en}: make another account a lead "
+                         "first (evac hq set-role NAME lead); nothing was changed")
+
+
+def staff_list(session) -> list[StaffUser]:
+    return list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
 
 
 MIN_PASSWORD = 10
@@ -321,30 +368,36 @@ def _staff_member(session, username: str) -> StaffUser:
     return user
 
 
-def disable_staff(session, username: str) -> StaffUser:
+def disable_staff(session, username: str, by: str | None = None) -> StaffUser:
     """Someone who left: their log-ins end now and their password is refused.  The account stays, so
     the reviews and audit entries it made keep its name."""
     user = _staff_member(session, username)
     if user.disabled_at is None:
         user.disabled_at = dt.datetime.now(dt.timezone.utc)
+        if user.role == LEAD:
+            _a_lead_left(session, user.username, "無効にできません", "cannot be disabled")
+        _account_audit(session, by or command_line("disable-staff"), "staff_disabled", user, role=user.role)
     _end_all(session, user, ENDED_DISABLED)
     session.commit()
     return user
 
 
-def enable_staff(session, username: str) -> StaffUser:
+def enable_staff(session, username: str, by: str | None = None) -> StaffUser:
     user = _staff_member(session, username)
-    user.disabled_at = None
+    if user.disabled_at is not None:
+        user.disabled_at = None
+        _account_audit(session, by or command_line("enable-staff"), "staff_enabled", user, role=user.role)
     session.commit()
     return user
 
 
-def set_password(session, username: str, password: str) -> StaffUser:
+def set_password(session, username: str, password: str, by: str | None = None) -> StaffUser:
     """A new password: every log-in made with the old one (one seen over a shoulder, say) ends now."""
     _check_password(password)
     user = _staff_member(session, username)
     user.password_hash = generate_password_hash(password)
     _end_all(session, user, ENDED_PASSWORD)
+    _account_audit(session, by or command_line("set-password"), "staff_password_changed", user)
     session.commit()
     return user
 
@@ -411,7 +464,11 @@ def _password_ok(user: StaffUser | None, password: str) -> bool:
 def _safe_next(target: str | None, role: str | None = None) -> str:
     """Where to send staff: `target` if it is a page on this site that their role opens, else the first
     page of their role (a desk account is not sent to the inquiry queue to be refused there)."""
-    role = role if role is not None else current_user.role
+    return _next_page(target, role if role is not None else current_user.role)[0]
+
+
+def _next_page(target: str | None, role: str) -> tuple[str, bool]:
+    """(_safe_next's page, whether `target` was a page of this site that the role does not open)."""
     # Only a path on this site: a crafted ?next= must not send staff to another one.
     # (no "//host", no backslash or tab that a browser would read as one)
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
@@ -420,8 +477,9 @@ def _safe_next(target: str | None, role: str | None = None) -> str:
         if not parts.scheme and not parts.netloc and _a_page(parts.path):
             area = _page_area(parts.path)
             if area is None or may_open(area, role):
-                return target
-    return home(role)
+                return target, False
+            return home(role), True
+    return home(role), False
 
 
 def _a_page(path: str) -> bool:
@@ -474,7 +532,10 @@ def login():
             _give_back_address_tries()
             session.clear()   # a fresh session on log-in: nothing from before carries over
             login_user(StaffLogin(user, start_session(user)))
-            response = redirect(_safe_next(request.args.get("next"), user.role))
+            to, not_open = _next_page(request.args.get("next"), user.role)
+            if not_open:   # not a silent landing elsewhere: staff know the page was not theirs to open
+                flash(not_open_notice(user.role), "role")
+            response = redirect(to)
             _remember_browser(response, user.username)
             return response
         error = "Wrong name or password. / 名前またはパスワードが違います。"
@@ -573,9 +634,10 @@ def decide(inquiry_id: str, decision: str):
         if decision == "release":
             if not form.validate():   # a record that is no number: not one the inquiry matches
                 raise safety.ReviewError("the chosen record is not a record id", code="stale_choice")
-            safety.release(db.session, inquiry_id, current_user.username, note, form.record.data)
+            safety.release(db.session, inquiry_id, current_user.username, note, form.record.data,
+                           role=current_user.role)
         else:
-            safety.reject(db.session, inquiry_id, current_user.username, note)
+            safety.reject(db.session, inquiry_id, current_user.username, note, role=current_user.role)
     except safety.ReviewError as exc:
         db.session.rollback()
         return _queue_page({inquiry_id: review_error(exc)}, 422, {inquiry_id: form.record.data})

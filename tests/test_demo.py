@@ -58,8 +58,9 @@ def test_demo_shows_occupancy_changing_at_hq(tmp_path):
     password = re.search(r"staff log-in \(HQ and every tablet, as shelter lead\): demo / (\S+)", out).group(1)
     assert f"staff tablet: http://127.0.0.1:{port + 1}/staff/" in out
     with sqlite3.connect(tmp_path / "demo" / "hq.sqlite3") as conn:
-        (hashed,) = conn.execute("SELECT password_hash FROM staff_users WHERE username = 'demo'").fetchone()
-    assert check_password_hash(hashed, password)
+        role, hashed = conn.execute("SELECT role, password_hash FROM staff_users WHERE username = 'demo'").fetchone()
+    # A lead: the demo shows the review queue and the audit log (add-staff's own default is desk).
+    assert role == "lead" and check_password_hash(hashed, password)
     for shelter in ("H031", "H039", "H052"):
         with sqlite3.connect(tmp_path / "demo" / f"kiosk-{shelter}.sqlite3") as conn:
             role, hashed = conn.execute("SELECT role, password_hash FROM staff_accounts WHERE name = 'demo'").fetchone()

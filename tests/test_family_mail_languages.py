@@ -51,7 +51,7 @@ def hq(hq_app, hq_client, enroll, smtp):
                          NOTIFY_INLINE=True)
     from hq_dashboard.staff import add_staff
     with hq_app.app_context():
-        add_staff(db.session, "reviewer", "correct horse battery")
+        add_staff(db.session, "reviewer", "correct horse battery", "lead")
     form = {"csrf_token": _csrf(hq_client, "/staff/login"), "username": "reviewer", "password": "correct horse battery"}
     assert hq_client.post("/staff/login", data=form).status_code == 302
     token = enroll("H031")

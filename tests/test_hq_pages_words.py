@@ -19,7 +19,7 @@ STAFF, PASSWORD = "hq-watch", "correct horse battery"
 def staff(hq_app):
     from hq_dashboard.staff import add_staff
     with hq_app.app_context():
-        add_staff(db.session, STAFF, PASSWORD)
+        add_staff(db.session, STAFF, PASSWORD, "lead")
 
 
 def token(client, path="/staff/login") -> str:

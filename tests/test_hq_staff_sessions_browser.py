@@ -23,7 +23,7 @@ def hq_served(tmp_path):
     from hq_dashboard.staff import add_staff
     with hq_over_http(tmp_path, STAFF_IDLE_MINUTES=IDLE_MINUTES) as app:
         with app.app_context():
-            add_staff(db.session, STAFF, PASSWORD)
+            add_staff(db.session, STAFF, PASSWORD, "lead")
         yield app
 
 

@@ -112,7 +112,7 @@ STAFF, PASSWORD = "hq-watch", "correct horse battery"
 def add_staff(app, name=STAFF, password=PASSWORD):
     from hq_dashboard.staff import add_staff
     with app.app_context():
-        add_staff(db.session, name, password)
+        add_staff(db.session, name, password, "lead")
 
 
 def csrf(client, path="/staff/login") -> str:

@@ -52,7 +52,7 @@ def csrf(client, path):
 def staff(hq_app, hq):
     from hq_dashboard.staff import add_staff
     with hq_app.app_context():
-        add_staff(db.session, "reviewer1", "correct horse battery")
+        add_staff(db.session, "reviewer1", "correct horse battery", "lead")
     form = {"csrf_token": csrf(hq, "/staff/login"), "username": "reviewer1", "password": "correct horse battery"}
     assert hq.post("/staff/login", data=form).status_code == 302
     return hq

@@ -137,7 +137,7 @@ def test_the_queue_shows_the_relationship_the_tier_and_the_matched_records_addre
     # Only staff see the queue.
     assert hq_client.get("/staff/inquiries").status_code == 302
     with hq_app.app_context():
-        add_staff(db.session, "reviewer2", "correct horse battery")
+        add_staff(db.session, "reviewer2", "correct horse battery", "lead")
     login = {"csrf_token": csrf(hq_client, "/staff/login"), "username": "reviewer2", "password": "correct horse battery"}
     assert hq_client.post("/staff/login", data=login).status_code == 302
     parts = queue_parts(hq_client)

@@ -36,7 +36,7 @@ def test_staff_choose_one_of_two_records_in_the_browser_and_release_it(hq_served
     ids = record_ids(app)
     with app.app_context():
         from hq_dashboard.staff import add_staff
-        add_staff(db.session, STAFF, PASSWORD)
+        add_staff(db.session, STAFF, PASSWORD, "lead")
     asked = ask(client, CARD["name"], CARD["birth_date"], "relative").get_json()
     ref = asked["inquiry_id"]
     assert asked["status"] == "pending_review"
@@ -66,12 +66,13 @@ def test_staff_choose_one_of_two_records_in_the_browser_and_release_it(hq_served
     assert page.locator(f"#inquiry-{ref}").count() == 0
     assert page.get_by_text("確認待ちの照会はありません / No inquiries are waiting.").is_visible()
 
-    # What was audited: the chosen record among the two, the relative's tier, by whom and how confirmed.
+    # What was audited: the chosen record among the two, the relative's tier, by whom (in which role) and
+    # how confirmed.
     entry = released_audit(app, ref)
     detail = json.loads(entry.detail)
     assert entry.actor == STAFF
     assert detail == {"chosen_record": ids["card"], "record": ids["card"], "matching_records": sorted(ids.values()),
-                      "how_confirmed": "折り返し電話で住所を確認",
+                      "how_confirmed": "折り返し電話で住所を確認", "role": "lead",
                       "shown": ["information_exists", "injury_or_illness"]}
     page.goto(f"/staff/audit?q={ref}")
     row = page.locator("tr", has_text="released")

@@ -21,7 +21,7 @@ FORM = {"name": "焼津 花子", "name_kana": "やいづ はなこ", "birth_date
 def log_in_staff(app, client):
     from hq_dashboard.staff import add_staff
     with app.app_context():
-        add_staff(db.session, "reviewer1", "correct horse battery")
+        add_staff(db.session, "reviewer1", "correct horse battery", "lead")
     form = {"csrf_token": csrf(client, "/staff/login"), "username": "reviewer1", "password": "correct horse battery"}
     assert client.post("/staff/login", data=form).status_code == 302
 

@@ -188,8 +188,8 @@ def hq_staff(hq_app):
     from hq_dashboard.db import db
     from hq_dashboard.staff import add_staff
     with hq_app.app_context():
-        add_staff(db.session, "reviewer1", HQ_PASSWORD)
-        add_staff(db.session, "reviewer2", HQ_PASSWORD)
+        add_staff(db.session, "reviewer1", HQ_PASSWORD, "lead")
+        add_staff(db.session, "reviewer2", HQ_PASSWORD, "lead")
     return hq_app
 
 

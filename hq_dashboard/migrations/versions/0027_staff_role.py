@@ -3,6 +3,9 @@
 Accounts made before roles could do everything: they become `lead`, so nobody loses a page at the upgrade.
 A lead then gives each account its role (`evac hq set-role NAME ROLE`).
 
+A downgrade drops the column and the roles with it: an upgrade again makes every account a `lead` once more,
+and each role must be given again (`evac hq list-staff` before the downgrade shows who had which).
+
 Revision ID: 0027_staff_role
 Revises: 0026_inquiry_language
 Create Date: 2026-11-26 15:30:00
