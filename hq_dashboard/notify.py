@@ -21,6 +21,7 @@ import datetime as dt
 import smtplib
 import threading
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 
 from flask import Flask
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
@@ -114,9 +115,15 @@ def _body(row: Inquiry, answer: Answer) -> str:
 
 def _send(app: Flask, to: str, subject: str, body: str) -> None:
     msg = EmailMessage()
-    msg["From"] = app.config.get("SMTP_FROM", "anpi@city.yaizu.example")
+    sender = app.config.get("SMTP_FROM", "anpi@city.yaizu.example")
+    msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
+    # RFC 5322 requires Date; large mail providers file mail without a Message-ID as spam.  The ID names the
+    # city's own domain (from the From address), never this machine's host name.
+    msg["Date"] = formatdate(localtime=True)   # the server's zone offset ("-0000" would say none is known)
+    domain = parseaddr(sender)[1].rpartition("@")[2]
+    msg["Message-ID"] = make_msgid(domain=domain or None)
     msg.set_content(body)
     with smtplib.SMTP(app.config["SMTP_HOST"], int(app.config.get("SMTP_PORT", 25)), timeout=20) as smtp:
         if app.config.get("SMTP_STARTTLS"):

@@ -240,3 +240,17 @@ def test_none_of_these_stays_answered_until_a_record_staff_did_not_see_appears(h
     kiosk({"type": "checkin", "person": {**TARO, "address": "焼津市本町5-5"}, "data": {"stay_type": "in_shelter"}})
     assert _check(client, answer)[0]["status"] == "pending_review"
     assert inbox.messages == []
+
+
+def test_news_carries_a_date_and_a_message_id_of_the_city_domain(hq, smtp, hq_app):
+    # RFC 5322 §3.6 requires Date; big mail providers file mail without a Message-ID as spam.
+    import email.utils
+    hq_app.config["SMTP_FROM"] = "焼津市 安否確認 <anpi@city.yaizu.example>"
+    client, kiosk = hq
+    _, inbox = smtp
+    answer = ask(client, TARO, "household_family")
+    kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}})
+    release(client, answer["inquiry_id"])
+    (mail,) = inbox.messages
+    assert email.utils.parsedate_to_datetime(mail["Date"]).tzinfo is not None
+    assert re.fullmatch(r"<[^<>@\s]+@city\.yaizu\.example>", mail["Message-ID"]), mail["Message-ID"]
