@@ -170,7 +170,8 @@ def test_a_kana_inquiry_reaches_staff_with_the_card_record_and_is_released_when_
     assert radios(queue, asked["inquiry_id"]) == [str(taro)]
     assert radios(queue, old_address["inquiry_id"]) == [str(taro)]
     block, block_old = _block(queue, asked["inquiry_id"]), _block(queue, old_address["inquiry_id"])
-    assert _marks(block) == ["記録の名前は漢字（読みなし）、照会はかなです。" + READING_MARK]
+    assert _marks(block) == ["記録の名前は漢字（読みなし）、照会はかなです。" + READING_MARK + " / The name is in kanji on the"
+                             " record (no reading) and in kana in the inquiry: check the reading"]
     assert _marks(block_old) == [_marks(block)[0], "照会の住所と違う / not the address the inquirer gave"]
     assert "どれでもない" in block and 'data-testid="left-off"' not in block
     # No "no information" without a choice; staff choose the record after asking the family.
@@ -194,7 +195,9 @@ def test_a_kanji_inquiry_at_the_address_shows_staff_a_record_typed_only_in_kana_
     assert asked["status"] == "pending_review" and asked["information_exists"] is None
     queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
     assert radios(queue, asked["inquiry_id"]) == [str(hanako)]
-    assert _marks(_block(queue, asked["inquiry_id"])) == ["記録の名前はかなだけ、照会は漢字です。" + READING_MARK]
+    assert _marks(_block(queue, asked["inquiry_id"])) == ["記録の名前はかなだけ、照会は漢字です。" + READING_MARK + " / The name"
+                                                          " is only in kana on the record and in kanji in the inquiry:"
+                                                          " check the reading"]
     assert release(hq_client, asked["inquiry_id"], hanako).status_code == 302
     assert check(hq_client, asked)["whereabouts"]["shelter_id"] == "H031"
 
@@ -248,3 +251,27 @@ def test_a_protected_card_record_or_its_household_answers_a_kana_inquiry_as_unkn
         assert release(hq_client, r).status_code == 302
     answers = [_public(check(hq_client, a.get_json())) for a in (protected, household, unknown)]
     assert answers[0] == answers[1] == answers[2] and answers[0]["information_exists"] is False
+
+
+def test_the_review_queue_stays_japanese_and_english_after_staff_typed_an_inquiry_in_vietnamese(
+        hq_app, hq_client, enroll):
+    # At the desk staff type a caller's inquiry on /safety/?lang=vi; the language cookie it leaves must not turn
+    # the queue's record choice, its "check the reading" marks or its "more not shown" warning into Vietnamese.
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    people = [{**CARD_TARO, "name": f"山田 {n}", "address": f"焼津市本町{i}-1"}
+              for i, n in enumerate(["一郎", "二郎", "三郎", "四郎", "五郎", "六郎", "七郎"], start=2)]
+    kiosk.send(*[("checkin", p, {"stay_type": "in_shelter"}) for p in people])
+    log_in(hq_app, hq_client)
+    assert 'lang="vi"' in hq_client.get("/safety/?lang=vi").get_data(as_text=True)
+    asked = ask(hq_client, "やまだ たろう", "1975-05-05", "household_family", addr="10.7.3.1").get_json()
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    block = _block(queue, asked["inquiry_id"])
+    for vietnamese in ("Hồ sơ", "hồ sơ", "cách đọc", "kanji (không"):
+        assert vietnamese not in queue, vietnamese
+    left_off = len(people) - READING_NEAR_CAP
+    assert "照会の相手の記録 / The record the inquiry is about</legend>" in block
+    assert "同じ人の二重登録なら" in block and "If one person is recorded twice" in block
+    assert _marks(block) == ["記録の名前は漢字（読みなし）、照会はかなです。" + READING_MARK + " / The name is in kanji on the"
+                             " record (no reading) and in kana in the inquiry: check the reading"] * READING_NEAR_CAP
+    assert f'data-testid="left-off">読みのない、同じ生年月日の記録があと{left_off}件あり' in block
+    assert f"{left_off} more record(s) born that day without a reading of the name are not shown" in block
