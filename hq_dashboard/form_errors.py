@@ -31,8 +31,12 @@ def _missing(field: str) -> str:
 
 def translate(field: str, english: str) -> str:
     """One field's error in the request's language."""
-    if "Individual Number" in english:   # 番号法 §20: whatever field it was typed into
-        return _("Do not write an Individual Number (マイナンバー) here: it must not be recorded.")
+    if is_individual_number(english):   # 番号法 §20: whatever field it was typed into; the page blanks it
+        if "family code" in english:
+            return _("Do not use an Individual Number (マイナンバー) as the family code: it must not be recorded. "
+                     "The family code you wrote has been cleared.")
+        return _("Do not write an Individual Number (マイナンバー) here: it must not be recorded. "
+                 "What you wrote in this field has been cleared.")
     if "cannot be used" in english or "control characters" in english:
         return _("This contains characters that cannot be used.")
     if field == "relationship":
@@ -47,7 +51,9 @@ def translate(field: str, english: str) -> str:
         return _("Please fill in the form.")
     if "family code" in english:
         if "needs a family code" in english:
-            return _("To let your family know at once, choose a family code and write it here.")
+            # A self-report's consent is never answered at once: staff confirm the inquirer first.
+            return _("To answer whoever gives your family code (after the city has confirmed who is asking), "
+                     "choose a family code and write it here.")
         if "only goes with consent for the family" in english:
             return _("A family code is only used when you choose to answer whoever gives your family code. "
                      "Choose that, or leave the family code empty.")
@@ -67,6 +73,22 @@ def translate(field: str, english: str) -> str:
     if "birth date" in english or field.endswith("birth_date"):
         return _("This birth date is not possible. Please check the year, month and day.")
     return _("Please check this entry.")
+
+
+def is_individual_number(english: str) -> bool:
+    """The validator refused the field for holding what looks like an Individual Number (番号法 §20)."""
+    return "Individual Number" in english
+
+
+def cleared(form, errors: dict[str, str], fields: dict[str, str] | None = None) -> dict[str, str]:
+    """What was typed, to show again, without any field refused for an Individual Number (番号法 §20): the
+    page must not send the number back.  `errors` are the validator's, keyed as translate_all's input;
+    `fields` names the form field an error key stands for when it is not the key itself."""
+    shown = dict(form.items())
+    for key, message in errors.items():
+        if is_individual_number(message):
+            shown[(fields or {}).get(key, key.replace(".", "_"))] = ""
+    return shown
 
 
 def translate_all(errors: dict[str, str]) -> dict[str, str]:

@@ -180,7 +180,8 @@ def submit():
         got = safety.receive_inquiry(db.session, _inquiry_from_form(request.form), request.remote_addr or "",
                                      may_try_family_code, waiting_cap(), client_network())
     except safety.InvalidInquiry as exc:
-        return inquiry_page(request.form, form_errors.translate_all(exc.errors)), 422
+        shown = form_errors.cleared(request.form, exc.errors)
+        return inquiry_page(shown, form_errors.translate_all(exc.errors)), 422
     except safety.TooManyWaiting as exc:
         refused_as_waiting(exc)
         # Said at the top of the form, with what they typed kept for when staff have caught up.
@@ -204,7 +205,9 @@ def self_report_submit():
     try:
         events = self_report.record(request.form)
     except self_report.SelfReportError as exc:
-        return self_report_page(request.form, form_errors.translate_all(exc.errors)), 422
+        # The consent's only typed field is the family code.
+        shown = form_errors.cleared(request.form, exc.errors, {"consent": "family_code"})
+        return self_report_page(shown, form_errors.translate_all(exc.errors)), 422
     return render_template("safety/self_report_done.html", name=events[0].person.name,
                            at=jst(dt.datetime.now(dt.timezone.utc), "%Y-%m-%d %H:%M")), 201
 
