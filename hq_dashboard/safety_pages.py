@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import event
 from wtforms import RadioField, StringField
 
+from evac.disclosure import InvalidInquiry, parse_inquiry
 from evac.events import FAMILY_CODE_LEN
 
 from . import form_errors, safety, self_report
@@ -118,7 +119,10 @@ def too_many_page(exc):
     breached = limiter.current_limit
     if breached is not None:
         said.append(str(SEND_AGAIN_IN) % {"minutes": max(1, round((breached.reset_at - time.time()) / 60))})
-    return inquiry_page(request.form, {"form": " ".join(said)}, earlier=True)
+    # The limit comes before the form is checked: an Individual Number in it is not sent back either.
+    numbers = _individual_numbers(request.form)
+    return inquiry_page(form_errors.cleared(request.form, numbers),
+                        {**form_errors.translate_all(numbers), "form": " ".join(said)}, earlier=True)
 
 
 def review_error(exc: safety.ReviewError) -> str:
@@ -139,6 +143,15 @@ def _inquiry_from_form(form) -> dict:
                    "address": form.get("sought_address", "")},
         "family_code": form.get("family_code", ""), "notify_email": form.get("notify_email", ""),
     }
+
+
+def _individual_numbers(form) -> dict[str, str]:
+    """The validator's errors of the fields that hold an Individual Number (番号法 §20), for a form not checked."""
+    try:
+        parse_inquiry(_inquiry_from_form(form))
+    except InvalidInquiry as exc:
+        return {key: message for key, message in exc.errors.items() if form_errors.is_individual_number(message)}
+    return {}
 
 
 def _form_person_key() -> str:

@@ -113,3 +113,23 @@ def test_the_error_summary_link_to_the_consent_takes_the_focus_there(tmp_path, p
         assert page.evaluate("document.activeElement.id") == "consent"
         # And a field's own link still does what it did.
         assert page.locator("#family_code").get_attribute("aria-invalid") == "true"
+
+
+def test_the_too_many_page_does_not_send_an_individual_number_back_either(hq_app, hq_client):
+    # The rate limit answers before the form is checked; it keeps what was typed, but never the number.
+    hq_app.config["SAFETY_RATE_PER_CLIENT"] = "1 per minute"
+    typed = {"inquirer_name": "Oigawa Hana", "inquirer_address": "Yaizu 1-1", "inquirer_contact": "090-1234-5678",
+             "relationship": "relative", "reason": f"My mother {GROUPED}", "sought_name": "焼津 花子",
+             "sought_birth_date": "1950-02-03", "family_code": ""}
+    first = hq_client.post("/safety/", data={"csrf_token": csrf(hq_client, "/safety/"), **typed},
+                           environ_base={"REMOTE_ADDR": "10.31.1.1"})
+    assert first.status_code == 422
+    refused = hq_client.post("/safety/?lang=en", data={"csrf_token": csrf(hq_client, "/safety/"), **typed},
+                             environ_base={"REMOTE_ADDR": "10.31.1.1"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and "Many inquiries came from your network" in html
+    assert GROUPED not in html and re.search(r'<textarea id="reason"[^>]*></textarea>', html)
+    assert re.search(r'<p class="error" id="reason-error">Do not write an Individual Number \(マイナンバー\) here: it '
+                     r'must not be recorded\. What you wrote in this field has been cleared\.</p>', html)
+    assert _value(html, "inquirer_name") == "Oigawa Hana" and _value(html, "sought_name") == "焼津 花子"
+    assert saved(hq_app) == (0, 0, 0)
