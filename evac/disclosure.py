@@ -337,10 +337,16 @@ def could_mean(inquiry: Inquiry, candidates: list[PersonFacts]) -> list[PersonFa
     """The records an inquiry could mean (near), in their order.  A name in kana near a record without a
     reading away from the address asked counts only when the inquiry matches nobody exactly: it is there
     so that a family asking in kana is not told "no information" about a card-only record, not to hold
-    back (or, when protected, flag) an answer the inquiry's own name and address already find."""
+    back (or, when protected, flag) an answer the inquiry's own name and address already find.  Nor does
+    it count when that record is protected (or reached by protection: protected_forms): a birth date alone
+    is too weak a link to call the inquiry one about that person, and if it flagged the inquiry, one
+    protected card-only record would hide from staff every kana inquiry born that day.  It is left out as
+    if it were not there (neither flagged nor offered), so the inquirer cannot tell it from nobody."""
     exact = any(matches(inquiry, p) for p in candidates)
+    reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
     return [p for p in candidates if near(inquiry, p)
-            and not (exact and _by_reading_alone(inquiry, p) and not _at_address_asked(inquiry, p))]
+            and not (_by_reading_alone(inquiry, p) and not _at_address_asked(inquiry, p)
+                     and (exact or is_protected(p, reached)))]
 
 
 # At most this many records near only by reading (reading_differs) are offered to staff for one inquiry.
