@@ -492,13 +492,16 @@ def family_code_opens(inquiry: Inquiry, person: PersonFacts | None) -> bool:
 def answer_for_notice(status: str, inquiry: Inquiry, person: PersonFacts | None) -> Answer | None:
     """What an e-mail about news may say: what the inquirer may be told now, or nothing at all.
 
-    Only a reviewed inquiry gets the tier; an unreviewed one only what consent
-    gives; a protected or unknown person never gives news."""
-    if person is None or person.never_disclose or not matches(inquiry, person):
+    Only a reviewed inquiry gets the tier, about the record staff released against; an unreviewed one
+    only what consent gives, about the one record it matches exactly; a protected or unknown person
+    never gives news."""
+    if person is None or person.never_disclose:
         return None
     if status == "released":
+        # The record staff released against (HQ re-checks it is still one the inquiry could mean): they may
+        # have chosen a near record (another address, a name only its reading could tell), not an exact match.
         answer = answer_after_review(inquiry, person)
-    elif status == "answered":
+    elif status == "answered" and matches(inquiry, person):
         answer = _fill(_consented(inquiry, person, at_once=True), person)
     else:
         return None

@@ -82,3 +82,22 @@ def test_a_protected_card_record_does_not_hide_another_kana_inquiry_born_that_da
     assert seen(client, asked)["whereabouts"]["shelter_id"] == "H031"
 
 
+# 3. E-mail news after a release against a chosen near record.
+
+def test_a_release_against_a_chosen_near_record_sends_the_news_once(hq, smtp, hq_app):
+    client, kiosk = hq
+    _, inbox = smtp
+    kiosk(checkin(CARD_TARO))
+    taro = record_id(hq_app, CARD_TARO)
+    asked = inquire(client, "やまだ たろう", "1975-05-05", addr="10.9.4.1")
+    assert radios(queue(client), asked["inquiry_id"]) == [str(taro)]
+    assert release(client, asked["inquiry_id"], taro).status_code == 302
+    (mail,) = inbox.messages
+    assert mail["To"] == "hana@example.jp" and asked["inquiry_id"] in mail["Subject"]
+    assert "焼津中学校" in mail.get_payload(decode=True).decode()
+    with hq_app.app_context():
+        assert db.session.get(Inquiry, asked["inquiry_id"]).notified_at is not None
+    kiosk({"type": "needs", "person": CARD_TARO, "data": {"needs": ["elderly"]}})
+    assert len(inbox.messages) == 1 and count(hq_app, asked["inquiry_id"], "notified") == 1
+
+
