@@ -66,6 +66,69 @@ def count(hq_app, ref: str, action: str) -> int:
         return db.session.query(AuditEntry).filter_by(inquiry_id=ref, action=action).count()
 
 
+# 1. Protected and unknown behave the same after a "no information" release.
+
+def test_a_kana_inquiry_about_a_protected_person_comes_back_as_one_about_nobody_does(hq, smtp, hq_app):
+    client, kiosk = hq
+    _, inbox = smtp
+    kiosk(checkin(HANAKO), protect(HANAKO))
+    protected = inquire(client, "やまだ はなこ", "1980-03-03", addr="10.9.1.1")
+    nobody = inquire(client, "やまだ はなこ", "1980-03-04", addr="10.9.1.2")
+    assert seen(client, protected) == seen(client, nobody)
+    for answer in (protected, nobody):
+        assert release(client, answer["inquiry_id"]).status_code == 302
+    assert seen(client, protected) == seen(client, nobody)
+    assert seen(client, protected)["information_exists"] is False
+    # A new kanji-only record on each birth date (any name): both go back to staff, or a stalker would learn
+    # "protected and present" from the one that did not.
+    kiosk(checkin({"name": "佐藤 一郎", "birth_date": "1980-03-03", "sex": "male", "address": "焼津市中港3-3"}),
+          checkin({"name": "佐藤 一郎", "birth_date": "1980-03-04", "sex": "male", "address": "焼津市中港3-3"}))
+    assert seen(client, protected)["status"] == seen(client, nobody)["status"] == "pending_review"
+    assert seen(client, protected) == seen(client, nobody)
+    assert inbox.messages == []
+    # Nothing protected is offered to staff.
+    page = queue(client)
+    hanako = record_id(hq_app, HANAKO)
+    assert str(hanako) not in radios(page, protected["inquiry_id"])
+
+
+def test_an_inquiry_naming_a_protected_person_comes_back_as_one_about_nobody_does(hq, smtp, hq_app):
+    client, kiosk = hq
+    _, inbox = smtp
+    saito = {"name": "斎藤 花子", "birth_date": "1980-03-03", "sex": "female", "address": "焼津市本町2-2"}
+    kiosk(checkin(saito), protect(saito))
+    protected = inquire(client, "斎藤 花子", "1980-03-03", addr="10.9.2.1")
+    nobody = inquire(client, "斎藤 花子", "1980-03-04", addr="10.9.2.2")
+    with hq_app.app_context():
+        assert [db.session.get(Inquiry, a["inquiry_id"]).flagged for a in (protected, nobody)] == [True, False]
+    for answer in (protected, nobody):
+        assert release(client, answer["inquiry_id"]).status_code == 302
+    # Another record of her, elsewhere (her protection reaches it): as if nothing had appeared.
+    kiosk(checkin({**saito, "address": "焼津市大井川7-7"}))
+    assert seen(client, protected)["status"] == seen(client, nobody)["status"] == "released"
+    # A near record (斉藤 for 斎藤) on each birth date: both go back to staff.
+    kiosk(checkin({**saito, "name": "斉藤 花子", "address": "焼津市中港5-5"}),
+          checkin({**saito, "name": "斉藤 花子", "birth_date": "1980-03-04", "address": "焼津市中港5-5"}))
+    assert seen(client, protected)["status"] == seen(client, nobody)["status"] == "pending_review"
+    assert seen(client, protected) == seen(client, nobody)
+    page = queue(client)
+    # The flag stays; nothing is offered for the protected one; the unknown one offers its near record.
+    with hq_app.app_context():
+        assert db.session.get(Inquiry, protected["inquiry_id"]).flagged
+    assert radios(page, protected["inquiry_id"]) == []
+    near = record_id(hq_app, {**saito, "name": "斉藤 花子", "birth_date": "1980-03-04", "address": "焼津市中港5-5"})
+    assert radios(page, nobody["inquiry_id"]) == [str(near)]
+    assert release(client, protected["inquiry_id"]).status_code == 302
+    assert release(client, nobody["inquiry_id"], 0).status_code == 302
+    # Released again against what is there now: the next batches leave both answered.
+    kiosk({"type": "needs", "person": saito, "data": {"needs": ["elderly"]}})
+    assert seen(client, protected)["status"] == seen(client, nobody)["status"] == "released"
+    assert seen(client, protected) == seen(client, nobody)
+    assert inbox.messages == []
+    for answer in (protected, nobody):
+        assert count(hq_app, answer["inquiry_id"], "back_to_review") == 1
+
+
 # 2. A protected record near only by reading, elsewhere, is too weak a link to flag an inquiry.
 
 def test_a_protected_card_record_does_not_hide_another_kana_inquiry_born_that_day(hq, smtp, hq_app):
@@ -99,5 +162,40 @@ def test_a_release_against_a_chosen_near_record_sends_the_news_once(hq, smtp, hq
         assert db.session.get(Inquiry, asked["inquiry_id"]).notified_at is not None
     kiosk({"type": "needs", "person": CARD_TARO, "data": {"needs": ["elderly"]}})
     assert len(inbox.messages) == 1 and count(hq_app, asked["inquiry_id"], "notified") == 1
+
+
+# 4. and 5. After "none of these".
+
+def test_after_none_of_these_a_record_past_the_cap_puts_the_inquiry_back(hq, smtp, hq_app):
+    client, kiosk = hq
+    people = [{**CARD_TARO, "name": f"山田 {n}", "address": f"焼津市本町{i}-1"}
+              for i, n in enumerate(["一郎", "二郎", "三郎", "四郎", "五郎", "六郎", "七郎"], start=2)]
+    kiosk(*[checkin(p) for p in people])
+    asked = inquire(client, "やまだ たろう", "1975-05-05", addr="10.9.5.1")
+    assert len(radios(queue(client), asked["inquiry_id"])) == 5     # READING_NEAR_CAP; two left off
+    assert release(client, asked["inquiry_id"], 0).status_code == 302
+    # The records there at the release (offered or left off) keep it answered, batch after batch.
+    kiosk({"type": "needs", "person": people[0], "data": {"needs": ["elderly"]}})
+    kiosk({"type": "needs", "person": people[-1], "data": {"needs": ["elderly"]}})
+    assert seen(client, asked)["status"] == "released"
+    # A new one (its id past every one offered): staff never judged it.
+    kiosk(checkin({**CARD_TARO, "name": "山田 八郎", "address": "焼津市本町9-1"}))
+    assert seen(client, asked)["status"] == "pending_review"
+
+
+def test_a_declined_record_that_now_matches_by_its_reading_puts_the_inquiry_back(hq, smtp, hq_app):
+    client, kiosk = hq
+    _, inbox = smtp
+    kiosk(checkin(CARD_TARO))
+    taro = record_id(hq_app, CARD_TARO)
+    asked = inquire(client, "やまだ たろう", "1975-05-05", addr="10.9.6.1")
+    assert release(client, asked["inquiry_id"], 0).status_code == 302      # staff: not the one
+    kiosk({"type": "needs", "person": CARD_TARO, "data": {"needs": ["elderly"]}})
+    assert seen(client, asked)["status"] == "released"
+    # The same person checks in again with the reading: the record the family asked for, by name now.
+    kiosk(checkin({**CARD_TARO, "name_kana": "ヤマダ タロウ"}))
+    assert record_id(hq_app, CARD_TARO) == taro
+    assert seen(client, asked)["status"] == "pending_review"
+    assert inbox.messages == []
 
 
