@@ -508,6 +508,10 @@ def back_to_review(session: Session, row: InquiryRow) -> None:
     row.status = "pending_review"
     row.answer = json.dumps(Answer(pending_review=True).to_json(), ensure_ascii=False)
     row.review_note = BACK_TO_REVIEW_NOTE
+    # The one record it matches now, as a new inquiry has (receive): the queue shows staff that record.
+    # News never follows it unreleased: a waiting inquiry gets none, and the release sets person_id anew.
+    record = matching_record(session, inquiry_of(row))
+    row.person_id = record.id if record is not None else None
     audit(session, row.id, "system", "back_to_review", why="a matching record appeared after a release with "
           "no information")
     session.commit()

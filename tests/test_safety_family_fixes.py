@@ -199,3 +199,24 @@ def test_a_declined_record_that_now_matches_by_its_reading_puts_the_inquiry_back
     assert inbox.messages == []
 
 
+# 6. The queue shows the record an inquiry put back matches.
+
+def test_an_inquiry_put_back_shows_staff_the_record_it_matches_and_news_follows_the_release(hq, smtp, hq_app):
+    client, kiosk = hq
+    _, inbox = smtp
+    asked = inquire(client, CARD_TARO["name"], CARD_TARO["birth_date"], addr="10.9.7.1")
+    assert release(client, asked["inquiry_id"]).status_code == 302
+    kiosk(checkin(CARD_TARO))
+    assert seen(client, asked)["status"] == "pending_review" and inbox.messages == []
+    mine = block(queue(client), asked["inquiry_id"])
+    assert "一人に一致" in mine and "一致なし・複数・非開示" not in mine
+    assert 'data-testid="matched-record"' in mine and CARD_TARO["address"] in mine
+    kiosk({"type": "needs", "person": CARD_TARO, "data": {"needs": ["elderly"]}})
+    assert inbox.messages == []                      # no news before staff release against it
+    assert release(client, asked["inquiry_id"]).status_code == 302
+    (mail,) = inbox.messages
+    assert "焼津中学校" in mail.get_payload(decode=True).decode()
+    with hq_app.app_context():
+        detail = json.loads(db.session.query(AuditEntry.detail).filter_by(
+            inquiry_id=asked["inquiry_id"], action="released").order_by(AuditEntry.id.desc()).first()[0])
+    assert detail["record"] == record_id(hq_app, CARD_TARO)
