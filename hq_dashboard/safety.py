@@ -19,9 +19,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, could_mean, family_code_opens,
-    identity_forms, in_protected_household, matches, near, offered_near, parse_inquiry, protected_forms,
-    reading_differs, same_address, the_person, without_protected,
+    KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now,
+    could_mean, family_code_opens, identity_forms, in_protected_household, matches, near, offered_near,
+    parse_inquiry, protected_forms, reading_differs, same_address, the_person, without_protected,
 )
 from evac.individual_number import contains_individual_number
 
