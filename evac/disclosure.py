@@ -337,10 +337,24 @@ def could_mean(inquiry: Inquiry, candidates: list[PersonFacts]) -> list[PersonFa
     """The records an inquiry could mean (near), in their order.  A name in kana near a record without a
     reading away from the address asked counts only when the inquiry matches nobody exactly: it is there
     so that a family asking in kana is not told "no information" about a card-only record, not to hold
-    back (or, when protected, flag) an answer the inquiry's own name and address already find."""
+    back (or, when protected, flag) an answer the inquiry's own name and address already find.  Nor does
+    it count when that record is protected (or reached by protection: protected_forms): a birth date alone
+    is too weak a link to call the inquiry one about that person, and if it flagged the inquiry, one
+    protected card-only record would hide from staff every kana inquiry born that day.  It is left out as
+    if it were not there (neither flagged nor offered), so the inquirer cannot tell it from nobody."""
     exact = any(matches(inquiry, p) for p in candidates)
+    reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
     return [p for p in candidates if near(inquiry, p)
-            and not (exact and _by_reading_alone(inquiry, p) and not _at_address_asked(inquiry, p))]
+            and not (_by_reading_alone(inquiry, p) and not _at_address_asked(inquiry, p)
+                     and (exact or is_protected(p, reached)))]
+
+
+def without_protected(candidates: list[PersonFacts]) -> list[PersonFacts]:
+    """The records as if every protected one, and every one its protection reaches (protected_forms; a
+    protected household is in never_disclose), were not there: what may decide anything an inquirer can
+    see change, such as an inquiry answered "no information" going back to staff."""
+    reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
+    return [p for p in candidates if not is_protected(p, reached)]
 
 
 # At most this many records near only by reading (reading_differs) are offered to staff for one inquiry.
@@ -486,13 +500,16 @@ def family_code_opens(inquiry: Inquiry, person: PersonFacts | None) -> bool:
 def answer_for_notice(status: str, inquiry: Inquiry, person: PersonFacts | None) -> Answer | None:
     """What an e-mail about news may say: what the inquirer may be told now, or nothing at all.
 
-    Only a reviewed inquiry gets the tier; an unreviewed one only what consent
-    gives; a protected or unknown person never gives news."""
-    if person is None or person.never_disclose or not matches(inquiry, person):
+    Only a reviewed inquiry gets the tier, about the record staff released against; an unreviewed one
+    only what consent gives, about the one record it matches exactly; a protected or unknown person
+    never gives news."""
+    if person is None or person.never_disclose:
         return None
     if status == "released":
+        # The record staff released against (HQ re-checks it is still one the inquiry could mean): they may
+        # have chosen a near record (another address, a name only its reading could tell), not an exact match.
         answer = answer_after_review(inquiry, person)
-    elif status == "answered":
+    elif status == "answered" and matches(inquiry, person):
         answer = _fill(_consented(inquiry, person, at_once=True), person)
     else:
         return None
@@ -509,4 +526,5 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "KANA_INQUIRY", "KANA_RECORD", "PersonFacts",
            "READING_NEAR_CAP", "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "could_mean",
            "family_code_opens", "identity_forms", "in_protected_household", "is_protected", "matches", "name_forms",
-           "near", "offered_near", "parse_inquiry", "protected_forms", "reading_differs", "same_address", "the_person"]
+           "near", "offered_near", "parse_inquiry", "protected_forms", "reading_differs", "same_address", "the_person",
+           "without_protected"]

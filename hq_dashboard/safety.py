@@ -19,9 +19,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now, could_mean, family_code_opens,
-    identity_forms, in_protected_household, matches, near, offered_near, parse_inquiry, protected_forms,
-    reading_differs, same_address, the_person,
+    KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now,
+    could_mean, family_code_opens, identity_forms, in_protected_household, matches, near, offered_near,
+    parse_inquiry, protected_forms, reading_differs, same_address, the_person, without_protected,
 )
 from evac.individual_number import contains_individual_number
 
@@ -435,6 +435,8 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
         chose = {"chosen_record": chosen.id, "matching_records": sorted(p.id for p in several)}
     elif none_of_these:
         chose = {"none_of_these": True, "matching_records": sorted(p.id for p in several)}
+    if not answer.information_exists:
+        chose.update(_judged_at_release(session, inquiry_of(row)))
     audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown),
           record=row.person_id, **chose, **_as_role(role))
     session.commit()
@@ -467,21 +469,41 @@ def released_against_nobody(row: InquiryRow) -> bool:
     return row.status == "released" and not json.loads(row.answer).get("information_exists")
 
 
+def _could_mean_unprotected(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
+    """Every record the inquiry matches or could mean (could_mean, not capped), as if protected records and
+    every record their protection reaches were not there (evac.disclosure.without_protected)."""
+    candidates = _candidates(session, inquiry)
+    could = {id(f) for f in could_mean(inquiry, without_protected([f for _, f in candidates]))}
+    return [(p, f) for p, f in candidates if id(f) in could]
+
+
+def _judged_at_release(session: Session, inquiry: Inquiry) -> dict:
+    """What a "no information" release keeps in its audit entry for found_since_release: the records the
+    inquiry could mean then, uncapped (protected ones left out, so none is ever named), and which of them
+    it was near only by the reading (_differs: KANA_INQUIRY or KANA_RECORD)."""
+    could = _could_mean_unprotected(session, inquiry)
+    return {"could_mean_records": sorted(p.id for p, _ in could),
+            "by_reading": sorted(p.id for p, f in could if {KANA_INQUIRY, KANA_RECORD} & set(_differs(inquiry, f)))}
+
+
 def found_since_release(session: Session, row: InquiryRow) -> bool:
-    """A record this inquiry matches, or is near, that staff did not see when they released "no information".
-    Those they saw and answered "none of these" about stay answered: without this, every kiosk batch put the
-    inquiry back in the queue with the same records staff had already declined."""
-    declined: set[int] = set()
+    """A record this inquiry matches, or is near, that was not there when staff released "no information".
+    Those there then (staff answered "none of these" about them, or the cap left them unshown) stay answered:
+    without this, every kiosk batch put the inquiry back in the queue with the same records staff had
+    already declined.  A record near then only by its reading that now matches by name (the reading has
+    been recorded since) counts as new: staff declined a guess.  Decided as if protected records, and every
+    record their protection reaches, were not there: an inquiry about a protected person must come back
+    exactly when one about someone unknown would (災対法 §86-15), never tell "protected and present"."""
     last = session.execute(select(AuditEntry.detail).where(AuditEntry.inquiry_id == row.id,
                                                             AuditEntry.action == "released")
                            .order_by(AuditEntry.id.desc()).limit(1)).scalar()
-    if last:
-        declined = set(json.loads(last).get("matching_records", ()))
+    released = json.loads(last) if last else {}
+    # Releases before could_mean_records was kept: the records offered then (matching_records).
+    there = set(released.get("could_mean_records", released.get("matching_records", ())))
+    by_reading = set(released.get("by_reading", ()))
     inquiry = inquiry_of(row)
-    record = matching_record(session, inquiry)
-    if record is not None and record.id not in declined:
-        return True
-    return any(p.id not in declined for p in several_matching(session, inquiry))
+    return any(p.id not in there or (p.id in by_reading and matches(inquiry, f, by_address=False))
+               for p, f in _could_mean_unprotected(session, inquiry))
 
 
 def back_to_review(session: Session, row: InquiryRow) -> None:
@@ -491,6 +513,10 @@ def back_to_review(session: Session, row: InquiryRow) -> None:
     row.status = "pending_review"
     row.answer = json.dumps(Answer(pending_review=True).to_json(), ensure_ascii=False)
     row.review_note = BACK_TO_REVIEW_NOTE
+    # The one record it matches now, as a new inquiry has (receive): the queue shows staff that record.
+    # News never follows it unreleased: a waiting inquiry gets none, and the release sets person_id anew.
+    record = matching_record(session, inquiry_of(row))
+    row.person_id = record.id if record is not None else None
     audit(session, row.id, "system", "back_to_review", why="a matching record appeared after a release with "
           "no information")
     session.commit()

@@ -101,9 +101,14 @@ def test_a_kana_name_that_matches_a_record_is_not_held_back_by_a_card_record_els
     assert near(asked, card_elsewhere)
     assert could_mean(asked, [with_kana, card_elsewhere]) == [with_kana]
     assert the_person(asked, [with_kana, card_elsewhere]) == (with_kana, False)
-    # Found nobody by its name: the card record is what it could mean (protected here: flagged).
-    assert could_mean(asked, [card_elsewhere]) == [card_elsewhere]
-    assert the_person(asked, [card_elsewhere]) == (None, True)
+    # Found nobody by its name: a card record elsewhere is what it could mean, unless protected: a protected
+    # record near only by reading, away from the address asked, is as if not there (neither flags nor is
+    # offered).  (This asserted (None, True) before: one protected card record flagged every kana inquiry
+    # born that day and hid its other records from staff.)
+    assert could_mean(asked, [dataclasses.replace(card_elsewhere, never_disclose=False)]) == [
+        dataclasses.replace(card_elsewhere, never_disclose=False)]
+    assert could_mean(asked, [card_elsewhere]) == []
+    assert the_person(asked, [card_elsewhere]) == (None, False)
     # At the address asked, the card record was near before, and flags as before whatever else matches.
     at_home = _inquiry("やまだ たろう", "1975-05-05", "焼津市本町1-1")
     assert the_person(at_home, [with_kana, card_elsewhere]) == (None, True)
@@ -127,18 +132,41 @@ def test_at_most_the_cap_of_records_near_by_reading_are_offered_in_a_stable_orde
 
 
 def test_a_protected_record_without_reading_flags_as_a_protected_near_record_does():
+    """At the address asked (near there before kana inquiries were widened), as every protected near record.
+    Elsewhere, near by nothing but the birth date, it is as if it were not there (see the next test)."""
     protected = _facts(CARD_TARO, never_disclose=True, consent="public")
     by_address = _facts({**CARD_TARO, "name_kana": "ヤマダ タロウ"}, never_disclose=True)
     unknown = answer_now(_inquiry("やまだ たろう", "1975-05-07"), [])
-    for asked, record in [(_inquiry("やまだ たろう", "1975-05-05"), protected),
-                               (_inquiry("山田 太郎", "1975-05-05", "東京都港区1"), by_address)]:
+    for asked, record in [(_inquiry("やまだ たろう", "1975-05-05", "焼津市本町1-1"), protected),
+                          (_inquiry("山田 太郎", "1975-05-05", "東京都港区1"), by_address)]:
         assert the_person(asked, [record]) == (None, True)
         answer, person, flagged = answer_now(asked, [record])
         assert (answer, person, flagged) == (Answer(pending_review=True), None, True)
         assert answer.to_json() == unknown[0].to_json()
     # An unprotected near record beside it is not offered either (the_person finds a protected one it could mean).
-    assert the_person(_inquiry("やまだ たろう", "1975-05-05"), [_facts(NEXT_DAY | {"birth_date": "1975-05-05"}),
-                                                                   protected]) == (None, True)
+    beside = _facts(NEXT_DAY | {"birth_date": "1975-05-05"})
+    assert the_person(_inquiry("やまだ たろう", "1975-05-05", "焼津市本町1-1"), [beside, protected]) == (None, True)
+
+
+def test_a_protected_record_near_only_by_reading_elsewhere_neither_flags_nor_hides_the_others():
+    """One protected card-only record born on a day flagged every kana inquiry for that day (before: 渡辺 優子
+    was not offered, and the inquiry was reported as one about a protected person).  Now it is as if not there:
+    the inquiry is answered, flagged and offered exactly as on a day without it."""
+    hanako = _facts({"name": "山田 花子", "birth_date": "1980-03-03", "sex": "female", "address": "焼津市本町1-1"},
+                    never_disclose=True)
+    yuko = _facts({"name": "渡辺 優子", "birth_date": "1980-03-03", "sex": "female", "address": "焼津市西小川1-1"})
+    for asked in (_inquiry("わたなべ ゆうこ", "1980-03-03", "焼津市西小川1-1"), _inquiry("わたなべ ゆうこ", "1980-03-03")):
+        assert could_mean(asked, [hanako, yuko]) == could_mean(asked, [yuko]) == [yuko]
+        assert the_person(asked, [hanako, yuko]) == the_person(asked, [yuko]) == (None, False)
+        assert answer_now(asked, [hanako, yuko])[0].to_json() == answer_now(asked, [yuko])[0].to_json()
+    # Asked for by her reading, with no address or another one: answered as if nobody were on record that day.
+    for address in ("", "焼津市中港9-9"):
+        asked = _inquiry("やまだ はなこ", "1980-03-03", address)
+        assert could_mean(asked, [hanako]) == [] and the_person(asked, [hanako]) == (None, False)
+        assert answer_now(asked, [hanako]) == answer_now(asked, [])
+        # Beside an unprotected card-only record: that one is offered, as on a day without her.
+        assert could_mean(asked, [hanako, yuko]) == [yuko]
+        assert offered_near(asked, could_mean(asked, [hanako, yuko])) == [yuko]
 
 
 # -- at HQ: the staff queue, the choice, the release ------------------------------------------------------
@@ -236,21 +264,26 @@ def test_a_protected_card_record_or_its_household_answers_a_kana_inquiry_as_unkn
                ("checkin", child, {"stay_type": "in_shelter"}, "hh-0000000000000001"),
                ("consent", child, {"consent": "public"}, "hh-0000000000000001"))
     log_in(hq_app, hq_client)
+    # At the address on record: near as before the kana widening, so flagged.  Elsewhere or with no address,
+    # the birth date is all that links them: as if nobody were on record, not flagged (this test expected the
+    # flag on those two before, which let one protected record hide every kana inquiry born that day).
+    at_home = ask(hq_client, "やまだ たろう", "1975-05-05", "household_family", address="焼津市本町1-1",
+                  addr="10.7.3.4")
     protected = ask(hq_client, "やまだ たろう", "1975-05-05", "household_family", addr="10.7.3.1")
     household = ask(hq_client, "ほご いちろう", "2012-02-02", "household_family", addr="10.7.3.2")
     unknown = ask(hq_client, "やまだ たろう", "1975-05-07", "household_family", addr="10.7.3.3")
-    for asked in (protected, household):
+    for asked in (at_home, protected, household):
         assert asked.status_code == unknown.status_code
         assert _public(asked.get_json()) == _public(unknown.get_json())
-    refs = [r.get_json()["inquiry_id"] for r in (protected, household, unknown)]
+    refs = [r.get_json()["inquiry_id"] for r in (at_home, protected, household, unknown)]
     with hq_app.app_context():
-        assert [db.session.get(Inquiry, r).flagged for r in refs] == [True, True, False]
+        assert [db.session.get(Inquiry, r).flagged for r in refs] == [True, False, False, False]
     queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
     assert all(radios(queue, r) == [] for r in refs) and READING_MARK not in queue
     for r in refs:
         assert release(hq_client, r).status_code == 302
-    answers = [_public(check(hq_client, a.get_json())) for a in (protected, household, unknown)]
-    assert answers[0] == answers[1] == answers[2] and answers[0]["information_exists"] is False
+    answers = [_public(check(hq_client, a.get_json())) for a in (at_home, protected, household, unknown)]
+    assert answers[0] == answers[1] == answers[2] == answers[3] and answers[0]["information_exists"] is False
 
 
 def test_the_review_queue_stays_japanese_and_english_after_staff_typed_an_inquiry_in_vietnamese(
