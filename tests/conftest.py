@@ -155,6 +155,29 @@ def kiosk_store(tmp_path):
     store.close()
 
 
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback (aiosmtpd) that keeps what HQ sends: (controller, inbox), inbox.messages
+    decoded as a family's mail program shows them (email.policy.default)."""
+    import email
+    import email.policy
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages: list[email.message.EmailMessage] = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 OK"
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
 class Server:
     def __init__(self, args: list[str], url: str, log: Path, ready_path: str, cwd: Path = ROOT,
                  env: dict[str, str] | None = None):

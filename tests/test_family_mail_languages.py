@@ -2,8 +2,6 @@
 (aiosmtpd) on loopback; an inquiry from before the language was kept gets Japanese and English."""
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,31 +11,11 @@ from evac.disclosure import Answer
 from evac.hlc import pack
 from hq_dashboard.db import db
 from hq_dashboard.models import Inquiry
-from tests.conftest import free_port
 
 TARO = {"name": "大井川 太郎", "birth_date": "1980-05-05", "sex": "male", "address": "焼津市大井川1"}
 PAGE_FORM = {"inquirer_name": "Ana Souza", "inquirer_address": "静岡県焼津市本町1-1",
              "inquirer_contact": "090-1234-5678", "relationship": "household_family", "reason": "Minha família",
              "sought_name": TARO["name"], "sought_birth_date": TARO["birth_date"], "notify_email": "ana@example.com"}
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    class Inbox:
-        def __init__(self):
-            self.messages: list[email.message.EmailMessage] = []
-
-        async def handle_DATA(self, server, session, envelope):
-            # policy.default: the subject and body as the family's mail program shows them (decoded).
-            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-            return "250 OK"
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 def _csrf(client, path):

@@ -1,7 +1,6 @@
 """E-mail news for inquirers, through a real SMTP server (aiosmtpd) on loopback, within the tiers."""
 from __future__ import annotations
 
-import email
 import re
 
 import pytest
@@ -14,24 +13,6 @@ from tests.conftest import free_port
 TARO = {"name": "大井川 太郎", "birth_date": "1980-05-05", "sex": "male", "address": "焼津市大井川1"}
 KEN = {"name": "駿河 健", "birth_date": "1975-03-03", "sex": "male", "address": "焼津市小川2"}
 INQUIRER = {"name": "大井川 花", "address": "静岡市葵区1-1", "contact": "090-1111-2222"}
-
-
-@pytest.fixture
-def smtp():
-    from aiosmtpd.controller import Controller
-
-    class Inbox:
-        def __init__(self):
-            self.messages: list[email.message.Message] = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(email.message_from_bytes(envelope.content))
-            return "250 OK"
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
 
 
 @pytest.fixture

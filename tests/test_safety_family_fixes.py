@@ -15,7 +15,7 @@ import json
 
 from hq_dashboard.db import db
 from hq_dashboard.models import AuditEntry, Inquiry, Person
-from tests.test_notifications import INQUIRER, hq, smtp  # noqa: F401  (the real SMTP server, HQ logged in)
+from tests.test_notifications import INQUIRER, hq  # noqa: F401  (HQ logged in, with the SMTP server of conftest)
 from tests.test_safety_release_choice import radios, release
 
 HANAKO = {"name": "山田 花子", "birth_date": "1980-03-03", "sex": "female", "address": "焼津市本町1-1"}

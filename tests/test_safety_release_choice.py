@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from hq_dashboard.db import db
 from hq_dashboard.models import AuditEntry, Inquiry, Person
-from tests.test_notifications import smtp  # noqa: F401  (the real SMTP server fixture)
 from tests.test_safety_review_fixes import TARO, Kiosk, ask, check, csrf, log_in
 
 CARD = TARO                                   # checked in at H031 with the card's address

@@ -14,7 +14,6 @@ from evac.hlc import pack
 from hq_dashboard import pfif_exchange
 from hq_dashboard.db import db
 from hq_dashboard.models import AuditEntry, Inquiry
-from tests.test_notifications import smtp  # noqa: F401  (the real SMTP server fixture)
 
 INQUIRER = {"name": "高橋 一郎", "address": "東京都港区1-1", "contact": "090-0000-0000"}
 TARO = {"name": "駿河 太郎", "name_kana": "スルガ タロウ", "birth_date": "1960-06-06", "sex": "male",
