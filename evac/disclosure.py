@@ -349,14 +349,6 @@ def could_mean(inquiry: Inquiry, candidates: list[PersonFacts]) -> list[PersonFa
                      and (exact or is_protected(p, reached)))]
 
 
-def without_protected(candidates: list[PersonFacts]) -> list[PersonFacts]:
-    """The records as if every protected one, and every one its protection reaches (protected_forms; a
-    protected household is in never_disclose), were not there: what may decide anything an inquirer can
-    see change, such as an inquiry answered "no information" going back to staff."""
-    reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
-    return [p for p in candidates if not is_protected(p, reached)]
-
-
 # At most this many records near only by reading (reading_differs) are offered to staff for one inquiry.
 # Nothing but the birth date (and the sex) narrows them: on a day many check in by My Number card, one birth
 # date can hold more kanji-only records than staff can go through on one call back, and each shown is a
@@ -526,5 +518,4 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "KANA_INQUIRY", "KANA_RECORD", "PersonFacts",
            "READING_NEAR_CAP", "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "could_mean",
            "family_code_opens", "identity_forms", "in_protected_household", "is_protected", "matches", "name_forms",
-           "near", "offered_near", "parse_inquiry", "protected_forms", "reading_differs", "same_address", "the_person",
-           "without_protected"]
+           "near", "offered_near", "parse_inquiry", "protected_forms", "reading_differs", "same_address", "the_person"]

@@ -144,7 +144,7 @@ def send_due(app: Flask, session: Session) -> int:
     for row in waiting:
         if safety.released_against_nobody(row):
             # Staff released "no information": they judged the relationship against no record.  A record found
-            # since goes back to them, not into an e-mail (never-disclose: a protected record matches nobody).
+            # since goes back to them, not into an e-mail (found_since_release: protected or not, the same way).
             if safety.found_since_release(session, row):
                 safety.back_to_review(session, row)
             continue

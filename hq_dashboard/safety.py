@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from evac.disclosure import (
     KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now,
     could_mean, family_code_opens, identity_forms, in_protected_household, matches, near, offered_near,
-    parse_inquiry, protected_forms, reading_differs, same_address, the_person, without_protected,
+    parse_inquiry, protected_forms, reading_differs, same_address, the_person,
 )
 from evac.individual_number import contains_individual_number
 
@@ -469,19 +469,24 @@ def released_against_nobody(row: InquiryRow) -> bool:
     return row.status == "released" and not json.loads(row.answer).get("information_exists")
 
 
-def _could_mean_unprotected(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
-    """Every record the inquiry matches or could mean (could_mean, not capped), as if protected records and
-    every record their protection reaches were not there (evac.disclosure.without_protected)."""
+def _could_mean_any(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
+    """Every record the inquiry matches or could mean (could_mean, not capped), as if no record were
+    protected.  What puts an answered inquiry back to staff must not depend on protection at all: left out,
+    a protected person's records (and every record that protection reaches, such as one the inquirer made
+    on the self-report page with the name asked) could never bring it back, while the same record made for
+    someone unknown always did, and "never comes back" told "protected" (災対法 §86-15).  Brought back, a
+    flagged inquiry is still answered as about nobody."""
     candidates = _candidates(session, inquiry)
-    could = {id(f) for f in could_mean(inquiry, without_protected([f for _, f in candidates]))}
-    return [(p, f) for p, f in candidates if id(f) in could]
+    as_if_unprotected = [dataclasses.replace(f, never_disclose=False) for _, f in candidates]
+    could = {id(f) for f in could_mean(inquiry, as_if_unprotected)}
+    return [(p, f) for (p, _), f in zip(candidates, as_if_unprotected) if id(f) in could]
 
 
 def _judged_at_release(session: Session, inquiry: Inquiry) -> dict:
-    """What a "no information" release keeps in its audit entry for found_since_release: the records the
-    inquiry could mean then, uncapped (protected ones left out, so none is ever named), and which of them
-    it was near only by the reading (_differs: KANA_INQUIRY or KANA_RECORD)."""
-    could = _could_mean_unprotected(session, inquiry)
+    """What a "no information" release keeps in its audit entry (read by leads only) for found_since_release:
+    the records the inquiry could mean then, uncapped, and which of them it was near only by the reading
+    (_differs: KANA_INQUIRY or KANA_RECORD)."""
+    could = _could_mean_any(session, inquiry)
     return {"could_mean_records": sorted(p.id for p, _ in could),
             "by_reading": sorted(p.id for p, f in could if {KANA_INQUIRY, KANA_RECORD} & set(_differs(inquiry, f)))}
 
@@ -491,9 +496,9 @@ def found_since_release(session: Session, row: InquiryRow) -> bool:
     Those there then (staff answered "none of these" about them, or the cap left them unshown) stay answered:
     without this, every kiosk batch put the inquiry back in the queue with the same records staff had
     already declined.  A record near then only by its reading that now matches by name (the reading has
-    been recorded since) counts as new: staff declined a guess.  Decided as if protected records, and every
-    record their protection reaches, were not there: an inquiry about a protected person must come back
-    exactly when one about someone unknown would (災対法 §86-15), never tell "protected and present"."""
+    been recorded since) counts as new: staff declined a guess.  Decided as if no record were protected
+    (_could_mean_any): an inquiry about a protected person comes back exactly when one about someone
+    unknown would, and never tells "protected and present"."""
     last = session.execute(select(AuditEntry.detail).where(AuditEntry.inquiry_id == row.id,
                                                             AuditEntry.action == "released")
                            .order_by(AuditEntry.id.desc()).limit(1)).scalar()
@@ -503,7 +508,7 @@ def found_since_release(session: Session, row: InquiryRow) -> bool:
     by_reading = set(released.get("by_reading", ()))
     inquiry = inquiry_of(row)
     return any(p.id not in there or (p.id in by_reading and matches(inquiry, f, by_address=False))
-               for p, f in _could_mean_unprotected(session, inquiry))
+               for p, f in _could_mean_any(session, inquiry))
 
 
 def back_to_review(session: Session, row: InquiryRow) -> None:

@@ -142,9 +142,12 @@ def test_never_disclose_still_wins_after_a_no_information_release(hq, smtp, hq_a
     gap = ask(client, KEN, "household_family", to="someone@example.jp")
     release(client, together["inquiry_id"])
     release(client, gap["inquiry_id"])
-    # Protected in the batch she checks in with: the inquiry stays answered "no information", unchanged.
+    # Protected in the batch she checks in with: back to staff all the same, as for anyone who checks in (had it
+    # stayed answered, "never comes back" would tell "protected"), and their release says "no information".
     kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}},
           {"type": "consent", "person": TARO, "data": {"consent": "none", "never_disclose": True}})
+    assert _check(client, together)[0]["status"] == "pending_review"
+    release(client, together["inquiry_id"])
     api, page = _check(client, together)
     assert api["status"] == "released" and api["information_exists"] is False and "焼津中学校" not in page
     # Protected only after checking in (the gap): back to staff, and their release then says "no information".
