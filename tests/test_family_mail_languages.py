@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from evac.disclosure import Answer
-from evac.hlc import pack
 from hq_dashboard.db import db
 from hq_dashboard.models import Inquiry
+from tests.test_notifications import _csrf, hq  # noqa: F401  (HQ logged in as a lead, with conftest's SMTP sink)
 
 TARO = {"name": "大井川 太郎", "birth_date": "1980-05-05", "sex": "male", "address": "焼津市大井川1"}
 PAGE_FORM = {"inquirer_name": "Ana Souza", "inquirer_address": "静岡県焼津市本町1-1",
@@ -18,29 +18,15 @@ PAGE_FORM = {"inquirer_name": "Ana Souza", "inquirer_address": "静岡県焼津�
              "sought_name": TARO["name"], "sought_birth_date": TARO["birth_date"], "notify_email": "ana@example.com"}
 
 
-def _csrf(client, path):
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
-
-
 @pytest.fixture
-def hq(hq_app, hq_client, enroll, smtp):
-    controller, _ = smtp
-    hq_app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, SMTP_FROM="anpi@city.yaizu.example",
-                         NOTIFY_INLINE=True)
-    from hq_dashboard.staff import add_staff
-    with hq_app.app_context():
-        add_staff(db.session, "reviewer", "correct horse battery", "lead")
-    form = {"csrf_token": _csrf(hq_client, "/staff/login"), "username": "reviewer", "password": "correct horse battery"}
-    assert hq_client.post("/staff/login", data=form).status_code == 302
-    token = enroll("H031")
+def hq_taro(hq):
+    """HQ logged in as a lead with e-mail news on (test_notifications.hq); the kiosk finds 太郎, injured."""
+    client, kiosk = hq_taro
 
     def kiosk_finds_taro_injured():
-        batch = [{"kiosk_id": "dev-m", "seq": s, "hlc": pack(1_764_000_000_000 + s), "shelter_id": "H031", **e}
-                 for s, e in enumerate([{"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}},
-                                        {"type": "status", "person": TARO, "data": {"status": "injured"}}], 1)]
-        assert hq_client.post("/api/v1/sync", json={"device_id": "dev-m", "events": batch},
-                              headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    return hq_client, kiosk_finds_taro_injured
+        kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}},
+              {"type": "status", "person": TARO, "data": {"status": "injured"}})
+    return client, kiosk_finds_taro_injured
 
 
 def ask_on_the_page(client, lang: str) -> str:
@@ -60,8 +46,8 @@ def the_mail(inbox):
     return str(mail["Subject"]), mail.get_content().replace("\r\n", "\n")
 
 
-def test_a_portuguese_family_reads_the_news_in_portuguese_then_japanese(hq, smtp):
-    client, kiosk_finds_taro_injured = hq
+def test_a_portuguese_family_reads_the_news_in_portuguese_then_japanese(hq_taro, smtp):
+    client, kiosk_finds_taro_injured = hq_taro
     ref = ask_on_the_page(client, "pt")
     kiosk_finds_taro_injured()
     # Staff calling her back see which language she asked in.
@@ -79,8 +65,8 @@ def test_a_portuguese_family_reads_the_news_in_portuguese_then_japanese(hq, smtp
     assert "injured" not in body and "Whereabouts" not in body and "Injury" not in body
 
 
-def test_a_vietnamese_family_reads_it_in_vietnamese(hq, smtp):
-    client, kiosk_finds_taro_injured = hq
+def test_a_vietnamese_family_reads_it_in_vietnamese(hq_taro, smtp):
+    client, kiosk_finds_taro_injured = hq_taro
     ref = ask_on_the_page(client, "vi")
     kiosk_finds_taro_injured()
     release(client, ref)
@@ -90,8 +76,8 @@ def test_a_vietnamese_family_reads_it_in_vietnamese(hq, smtp):
     assert "Bị thương hoặc bệnh: Bị thương" in body and "injured" not in body
 
 
-def test_an_easy_japanese_family_reads_easy_japanese_then_english(hq, smtp):
-    client, kiosk_finds_taro_injured = hq
+def test_an_easy_japanese_family_reads_easy_japanese_then_english(hq_taro, smtp):
+    client, kiosk_finds_taro_injured = hq_taro
     ref = ask_on_the_page(client, "easy")
     kiosk_finds_taro_injured()
     release(client, ref)
@@ -103,9 +89,9 @@ def test_an_easy_japanese_family_reads_easy_japanese_then_english(hq, smtp):
     assert "Whereabouts: in the shelter 焼津中学校" in english and "Injury or illness: Injured" in english
 
 
-def test_an_inquiry_without_a_language_gets_japanese_and_english_as_before(hq, smtp):
+def test_an_inquiry_without_a_language_gets_japanese_and_english_as_before(hq_taro, smtp):
     """The JSON API has no page language; neither have inquiries made before it was kept."""
-    client, kiosk_finds_taro_injured = hq
+    client, kiosk_finds_taro_injured = hq_taro
     body = {"inquirer": {"name": "大井川 花", "address": "静岡市葵区1-1", "contact": "090-1111-2222"},
             "relationship": "household_family", "reason": "家族を探しています",
             "sought": {"name": TARO["name"], "birth_date": TARO["birth_date"]}, "notify_email": "hana@example.jp"}
