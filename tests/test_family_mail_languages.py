@@ -21,7 +21,7 @@ PAGE_FORM = {"inquirer_name": "Ana Souza", "inquirer_address": "静岡県焼津�
 @pytest.fixture
 def hq_taro(hq):
     """HQ logged in as a lead with e-mail news on (test_notifications.hq); the kiosk finds 太郎, injured."""
-    client, kiosk = hq_taro
+    client, kiosk = hq
 
     def kiosk_finds_taro_injured():
         kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}},
