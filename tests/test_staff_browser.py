@@ -35,7 +35,15 @@ def log_in(page, url: str, name: str, password: str = PASSWORD) -> None:
     page.goto(url + "/staff/")
     page.fill("#name", name)
     page.fill("#password", password)
-    page.click("button.primary")
+    submit(page, "button.primary")
+
+
+def submit(page, selector: str) -> None:
+    """Press what sends a form or follows a link, and wait for the next page to load.  Playwright's
+    click returns once the navigation commits, before the new page is parsed: a read that does not wait
+    (the roster's rows) could find it half built (seen once in CI: an empty search result)."""
+    with page.expect_navigation():
+        page.click(selector)
 
 
 def roster_names(page) -> list[str]:
@@ -60,16 +68,16 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     # -- roster search, kana in the other order, and a filter
     assert sorted(roster_names(page)) == sorted([TARO.name, HANAKO.name, ICHIRO.name])
     page.fill("input[name=q]", "たろう やいづ")
-    page.click("form.search button")
+    submit(page, "form.search button")
     assert roster_names(page) == [TARO.name]
     kiosk.screenshot(page, "02-roster-search")
     page.fill("input[name=q]", "")
     page.select_option("select[name=need]", "infant")
-    page.click("form.search button")
+    submit(page, "form.search button")
     assert roster_names(page) == [HANAKO.name]
 
     # -- register by hand: a mistake is shown next to its field and nothing is saved
-    page.click("text=手入力で受付")
+    submit(page, "text=手入力で受付")
     before = len(events(kiosk.db))
     page.fill("#name", "焼津 次郎")
     page.fill("#name_kana", "やいづ じろう")
@@ -84,7 +92,7 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     page.fill("#members-0-name", "焼津 桃")
     page.fill("#members-0-birth_date", "2023-08-01")
     page.select_option("#members-0-sex", "female")
-    page.click("button.primary")
+    submit(page, "button.primary")
     assert page.inner_text("#birth_date-error") == "この生年月日は未来の日付です。年を確かめてください。"
     assert "電話番号を入力してください" in page.inner_text("#contact_phone-error")
     assert page.input_value("#name") == "焼津 次郎", "what was typed stays in the form"
@@ -93,7 +101,7 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     page.fill("#birth_date", "1948-03-04")
     page.fill("#contact_phone", "054-626-1111")
     page.fill("#household_members", "4")
-    page.click("button.primary")
+    submit(page, "button.primary")
     assert "受付しました：焼津 次郎、焼津 桃" in page.inner_text("main")
     kiosk.screenshot(page, "04-registered")
     jiro_url = page.url
@@ -104,7 +112,7 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     before = len(events(kiosk.db))
     page.fill("#name_kana", "ヤイヅ ジロウ")
     page.fill("#contact_phone", "090-1234-5678")
-    page.click("#save-correction")
+    submit(page, "#save-correction")
     assert "焼津 次郎さんの訂正を保存しました" in page.inner_text("main")
     assert page.input_value("#name_kana") == "ヤイヅ ジロウ"
     assert [e["type"] for e in events(kiosk.db)[before:]] == ["register", "details"]
@@ -112,7 +120,7 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     # -- correct a typo in the birth date: the same person under a new key, the page follows
     before = len(events(kiosk.db))
     page.fill("#birth_date", "1948-04-03")
-    page.click("#save-correction")
+    submit(page, "#save-correction")
     assert "焼津 次郎さんの氏名・生年月日・住所を訂正しました" in page.inner_text("main")
     assert page.url == f"{url}/staff/person/{person_key('焼津 次郎', '1948-04-03', '焼津市本町2-2')}"
     assert page.input_value("#birth_date") == "1948-04-03" and page.input_value("#contact_phone") == "090-1234-5678"
@@ -130,28 +138,28 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
 
     # -- check out Taro, transfer Ichiro
     page.goto(f"{url}/staff/person/{person_key(TARO.name, TARO.birth_date, TARO.address)}")
-    page.click("#checkout")
+    submit(page, "#checkout")
     assert "焼津 太郎さんを退所にしますか" in page.inner_text("main"), "a check-out is asked first"
-    page.click("#checkout-confirm")
+    submit(page, "#checkout-confirm")
     assert "退所しました：焼津 太郎" in page.inner_text("main")
     assert page.locator("#check-in-again").count() == 1, "a check-out by mistake can be undone from here"
     page.goto(url + "/staff/")
     assert TARO.name not in roster_names(page)
     page.goto(f"{url}/staff/person/{person_key(ICHIRO.name, ICHIRO.birth_date, ICHIRO.address)}")
-    page.click("#transfer")
+    submit(page, "#transfer")
     assert page.inner_text("#to_shelter-error") == "避難所を選んでください。"
     page.select_option("#to_shelter", "H002")
     kiosk.screenshot(page, "05-person")
-    page.click("#transfer")
+    submit(page, "#transfer")
     assert "へ移動します" in page.inner_text("main") and ICHIRO.name not in roster_names(page)
 
     # -- the lead marks Jiro never-disclose
-    page.click("header button:has-text('ログアウト')")
+    submit(page, "header button:has-text('ログアウト')")
     assert "ログアウトしました" in page.inner_text("main")
     log_in(page, url, "tanaka")
     page.goto(jiro_url)
     page.check("#never_disclose")
-    page.click("#never-save")
+    submit(page, "#never-save")
     assert "非開示にしました" in page.inner_text("main")
     assert page.locator("h1 .badge.never").count() == 1
     last = events(kiosk.db)[-1]
@@ -159,11 +167,11 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     assert last["data"]["family_code"] == "sakura7", "the family's own consent stays"
 
     # -- headcount, status and export
-    page.click("text=人数・同期")
+    submit(page, "text=人数・同期")
     assert page.inner_text("#headcount") == "入所者 3人"
     assert page.inner_text("#need-dialysis") == "1" and page.inner_text("#never-count") == "1"
     page.select_option("#status", "full")
-    page.click("#status-save")
+    submit(page, "#status-save")
     assert page.inner_text("#shelter-status") == "満員"
     kiosk.screenshot(page, "06-summary")
     with page.expect_download() as download:
@@ -174,13 +182,13 @@ def test_staff_walk_through_every_flow(chromium, staff_kiosk, tmp_path):
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     assert "焼津 次郎" in text and "焼津 桃" in text and "非開示" in text and TARO.name not in text
-    page.click("text=名簿を印刷")
+    submit(page, "text=名簿を印刷")
     assert "避難者名簿" in page.inner_text("h1") and "焼津 次郎" in page.inner_text("table")
     kiosk.screenshot(page, "07-print")
 
     # -- one tap to English
     page.goto(url + "/staff/")
-    page.click("header a[lang=en]")
+    submit(page, "header a[lang=en]")
     assert "Roster" in page.inner_text("header nav") and page.locator("html").get_attribute("lang") == "en"
     kiosk.screenshot(page, "08-roster-english")
 
@@ -197,11 +205,11 @@ def test_an_expired_form_is_refused_in_the_browser(chromium, staff_kiosk):
     page.goto(kiosk.url + "/staff/summary")
     other = page.context.new_page()
     other.goto(kiosk.url + "/staff/")
-    other.click("header button:has-text('ログアウト')")
+    submit(other, "header button:has-text('ログアウト')")
     log_in(other, kiosk.url, "sato")
     before = len(events(kiosk.db))
     page.select_option("#status", "closed")
-    page.click("#status-save")
+    submit(page, "#status-save")
     assert "有効期限が切れた" in page.inner_text("main")
     assert len(events(kiosk.db)) == before
     page.context.close()
@@ -231,7 +239,7 @@ def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
     log_in(page, kiosk.url, "sato")
     assert page.url == kiosk.url + "/staff/"
     page.wait_for_timeout(2500)  # the tablet lies unused, past the server's idle limit
-    page.click("text=人数・同期")
+    submit(page, "text=人数・同期")
     assert page.url == kiosk.url + "/staff/login"
     assert "操作がなかったため、ログアウトしました" in page.inner_text("main")
     kiosk.screenshot(page, "09-timed-out")
@@ -256,7 +264,7 @@ def test_typing_a_long_card_is_use_and_the_card_is_saved(chromium, staff_kiosk, 
         page.locator("#address").press_sequentially(ch)
         page.wait_for_timeout(600)
     assert page.url == kiosk.url + "/staff/register", "the idle reload did not wipe the card"
-    page.click("button.primary")
+    submit(page, "button.primary")
     assert "受付しました：焼津 三郎" in page.inner_text("main")
     assert "焼津市本町三丁目四番五号の角の家" in [e["person"]["address"] for e in events(kiosk.db)][-1]
     # Left alone: still logged out after the idle time.
@@ -273,7 +281,7 @@ def test_typing_a_long_card_is_use_and_the_card_is_saved(chromium, staff_kiosk, 
     written = len(events(kiosk.db))
     page.fill("#name", "sato")
     page.fill("#password", PASSWORD)
-    page.click("button.primary")
+    submit(page, "button.primary")
     assert page.url == kiosk.url + "/staff/register"
     assert page.input_value("#name") == "焼津 四郎" and page.input_value("#address") == "焼津市本町4-4"
     assert page.locator("#card-kept").count() == 1 and len(events(kiosk.db)) == written
@@ -291,7 +299,7 @@ def test_the_log_out_button_keeps_the_card_for_its_staff_member_only(chromium, s
     page.fill("#name", "焼津 六郎")
     page.fill("#address", "焼津市本町6-6")
     written = len(events(kiosk.db))
-    page.click("header button:has-text('ログアウト')")
+    submit(page, "header button:has-text('ログアウト')")
     assert page.url == kiosk.url + "/staff/login"
     words = page.inner_text("main")
     assert "ログアウトしました" in words and "satoさんのためだけに保持" in words and "再起動すると失われます" in words
@@ -300,7 +308,7 @@ def test_the_log_out_button_keeps_the_card_for_its_staff_member_only(chromium, s
     assert page.url == kiosk.url + "/staff/"
     page.goto(kiosk.url + "/staff/register")
     assert page.input_value("#name") == "" and "焼津 六郎" not in page.content()
-    page.click("header button:has-text('ログアウト')")   # an empty card: nothing kept, just logged out
+    submit(page, "header button:has-text('ログアウト')")   # an empty card: nothing kept, just logged out
     assert page.url == kiosk.url + "/staff/login" and "保持" not in page.inner_text("main")
     log_in(page, kiosk.url, "sato")
     assert page.url == kiosk.url + "/staff/register"
@@ -320,13 +328,13 @@ def test_a_refused_card_left_untouched_is_kept_across_the_idle_log_out(chromium,
     page.goto(kiosk.url + "/staff/register")
     page.fill("#name", "焼津 五郎")
     page.fill("#address", "焼津市本町5-5")
-    page.click("button.primary")             # no birth date: shown again with the error
+    submit(page, "button.primary")             # no birth date: shown again with the error
     assert page.input_value("#name") == "焼津 五郎"
     page.wait_for_url(kiosk.url + "/staff/login", timeout=30_000)
     assert "satoさんのためだけに保持" in page.inner_text("main")
     page.fill("#name", "sato")
     page.fill("#password", PASSWORD)
-    page.click("button.primary")
+    submit(page, "button.primary")
     assert page.input_value("#name") == "焼津 五郎" and page.input_value("#address") == "焼津市本町5-5"
     page.context.close()
     assert kiosk.foreign_requests() == []
@@ -352,7 +360,7 @@ def test_link_an_ic_card_from_the_tablet(chromium, staff_kiosk, in_background):
     page = kiosk.page(chromium)
     log_in(page, kiosk.url, "sato")
     page.goto(f"{kiosk.url}/staff/person/{person_key(TARO.name, TARO.birth_date, TARO.address)}")
-    page.click("#ic-link")
+    submit(page, "#ic-link")
     assert "ICカードを焼津 太郎さんに登録しました" in page.inner_text("main")
     kiosk.screenshot(page, "10-ic-linked")
     tap = urllib.request.urlopen(urllib.request.Request(kiosk.url + "/api/ic/tap", data=b"", method="POST"),
@@ -374,7 +382,7 @@ def test_sync_panel_stay_filter_and_the_call_from_the_screen(chromium, staff_kio
 
     # Staying in a car: only Ichiro.
     page.select_option("select[name=stay]", "in_car")
-    page.click("form.search button")
+    submit(page, "form.search button")
     assert roster_names(page) == [ICHIRO.name]
 
     # HQ answers: nothing waits, the last sync has a time, HQ is reachable.
@@ -416,7 +424,7 @@ def test_sync_panel_stay_filter_and_the_call_from_the_screen(chromium, staff_kio
     kiosk.screenshot(page, "13-staff-called")
     page.goto(kiosk.url + "/staff/summary")
     assert "ja" in page.inner_text("#calls")  # the language the person chose on the screen
-    page.click("#calls button[id^=answer-]")
+    submit(page, "#calls button[id^=answer-]")
     page.goto(kiosk.url + "/staff/")
     assert page.locator("#staff-call-banner").count() == 0
     screen.context.close()
