@@ -8,7 +8,10 @@ can be answered at once, before anyone has checked the inquirer.  A consent
 given on the public self-report page (anyone can claim to be anyone there)
 answers nothing at once, and after review widens only what such a report says.
 Nor are whereabouts that only a self-report gives ever told at once, whoever
-consented: they wait for staff.
+consented: they wait for staff.  And a person the city knows only from that
+page is, to inquirers, someone it knows nothing about, even after review:
+otherwise anyone could self-report a name, ask about it, and learn from the
+answer whether that name is protected (their own report came back, or did not).
 
 A person under never-disclose protection (DV, stalking) is answered exactly as
 someone the city knows nothing about.  So is an inquiry that matches more
@@ -101,6 +104,8 @@ class PersonFacts:
     # The consent was given on the public self-report page, where anyone can claim to be anyone.
     consent_self_reported: bool = False
     sex: str = ""       # evac.events.SEXES, or "" (not known)
+    # Every record of this person came from the public self-report page: nobody has seen them.
+    only_self_reported: bool = False
 
 
 @dataclass
@@ -415,8 +420,9 @@ def answer_now(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[Answer,
     must not.  Unknown, ambiguous and protected all give the same answer.
     """
     person, flagged = the_person(inquiry, candidates)
-    if person is None:
-        return Answer(pending_review=True), None, flagged
+    if person is None or person.only_self_reported:
+        # Staff still see the one record (a self-report): they may tell its reporter someone asked.
+        return Answer(pending_review=True), person, flagged
     fields = _consented(inquiry, person, at_once=True)
     answer = _fill(fields, person)
     # Whereabouts held back because only a self-report says them: staff decide after confirming the inquirer.
@@ -495,7 +501,7 @@ def answer_for_notice(status: str, inquiry: Inquiry, person: PersonFacts | None)
     Only a reviewed inquiry gets the tier, about the record staff released against; an unreviewed one
     only what consent gives, about the one record it matches exactly; a protected or unknown person
     never gives news."""
-    if person is None or person.never_disclose:
+    if person is None or person.never_disclose or person.only_self_reported:
         return None
     if status == "released":
         # The record staff released against (HQ re-checks it is still one the inquiry could mean): they may
@@ -509,8 +515,9 @@ def answer_for_notice(status: str, inquiry: Inquiry, person: PersonFacts | None)
 
 
 def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
-    """What staff release once they have confirmed who is asking: the tier, plus what consent gives."""
-    if person is None or person.never_disclose:
+    """What staff release once they have confirmed who is asking: the tier, plus what consent gives.
+    Nobody, a protected person and one known only from self-reports are all answered alike."""
+    if person is None or person.never_disclose or person.only_self_reported:
         return Answer(information_exists=False)
     return _fill(STATUTORY[inquiry.relationship] | _consented(inquiry, person, at_once=False), person)
 

@@ -26,7 +26,8 @@ from evac.disclosure import (
 from evac.individual_number import contains_individual_number
 
 from .db import one_writer, param_mark
-from .models import AuditEntry, HQMeta, Inquiry as InquiryRow, Person, Shelter
+from .merge import SELF_REPORT_DEVICE
+from .models import AuditEntry, EventRecord, HQMeta, Inquiry as InquiryRow, Person, Shelter
 
 __all__ = ["NONE_OF_THESE", "InvalidInquiry", "InquiryNotFound", "ReviewError", "TooManyWaiting", "receive", "lookup", "release",
            "reject", "pending", "search_audit"]
@@ -78,11 +79,27 @@ def protected_households(session: Session, household_ids: Iterable[str]) -> set[
         Person.never_disclose == True, Person.household_id.in_(wanted))).scalars())  # noqa: E712 (the index's term)
 
 
-def _facts(session: Session, person: Person, protected: set[str] | None = None) -> PersonFacts:
+def recorded_beyond_self_report(session: Session, person_ids: Iterable[int]) -> set[int]:
+    """Those of these persons with a record made anywhere but the public self-report page (a kiosk, by card,
+    QR, IC card or staff, or its carried file): someone has seen them.  The others are known only from
+    what anyone could have typed in their name (evac.disclosure.PersonFacts.only_self_reported)."""
+    ids = list(set(person_ids))
+    seen: set[int] = set()
+    for i in range(0, len(ids), 500):
+        seen.update(session.execute(select(EventRecord.person_id).where(
+            EventRecord.person_id.in_(ids[i:i + 500]), EventRecord.device_id != SELF_REPORT_DEVICE).distinct()).scalars())
+    return seen
+
+
+def _facts(session: Session, person: Person, protected: set[str] | None = None,
+           only_self_reported: bool | None = None) -> PersonFacts:
     """`protected`: the protected households among those of the persons being looked at (computed here
-    when not given), so that one protected member protects the household at the moment of answering."""
+    when not given), so that one protected member protects the household at the moment of answering.
+    `only_self_reported`: whether every record of the person is a self-report (looked up when not given)."""
     if protected is None:
         protected = protected_households(session, [person.household_id])
+    if only_self_reported is None:
+        only_self_reported = not recorded_beyond_self_report(session, [person.id])
     where = None
     if person.state == "checked_in":
         shelter = session.get(Shelter, person.shelter_id)
@@ -98,7 +115,8 @@ def _facts(session: Session, person: Person, protected: set[str] | None = None) 
                        never_disclose=person.never_disclose or in_protected_household(person.household_id, protected),
                        whereabouts=where,
                        injury_or_illness=person.status, contact=person.contact,
-                       consent_self_reported=person.consent_source == "self", sex=person.sex or "")
+                       consent_self_reported=person.consent_source == "self", sex=person.sex or "",
+                       only_self_reported=only_self_reported)
 
 
 def protected_identities(session: Session, birth_date: str | None = None,
@@ -139,7 +157,8 @@ def _candidates(session: Session, inquiry: Inquiry) -> list[tuple[Person, Person
     rows = list(session.execute(select(Person).where(Person.birth_date == inquiry.sought_birth_date)
                                 .order_by(Person.id)).scalars())
     protected = protected_households(session, (p.household_id for p in rows))
-    return [(p, _facts(session, p, protected)) for p in rows]
+    seen = recorded_beyond_self_report(session, (p.id for p in rows)) if rows else set()
+    return [(p, _facts(session, p, protected, p.id not in seen)) for p in rows]
 
 
 def audit(session: Session, inquiry_id: str, actor: str, action: str, **detail) -> None:
@@ -258,12 +277,15 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
     inquiry = inquiry_of(row)
     offered, left_off = _offered(session, inquiry)
+    seen = recorded_beyond_self_report(session, (p.id for p in offered)) if offered else set()
     return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
              "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else "",
              # Not exactly what the inquirer gave (a near candidate): staff ask before choosing it.
              "differs": _differs(inquiry, _facts(session, p, set())),
              # Records near by reading the cap left off: "none of these" may not be true of them.
-             "left_off": left_off}
+             "left_off": left_off,
+             # Chosen, it is answered as nobody (evac.disclosure.PersonFacts.only_self_reported).
+             "only_self_reported": p.id not in seen}
             for p in offered]
 
 

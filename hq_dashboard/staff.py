@@ -607,13 +607,16 @@ def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | No
     # staff should know the person's own word is unverified before they release anything.
     persons = {p.id: p for p in db.session.scalars(
         select(Person).where(Person.id.in_([i.person_id for i in inquiries if i.person_id])))}
-    self_consent = {i.id for i in inquiries if i.person_id in persons
+    seen = safety.recorded_beyond_self_report(db.session, persons) if persons else set()
+    # Known only from self-reports: a release says "no information" (evac.disclosure), and staff say why.
+    only_self = {i.id for i in inquiries if i.person_id in persons and i.person_id not in seen}
+    self_consent = {i.id for i in inquiries if i.person_id in persons and i.id not in only_self
                     and persons[i.person_id].consent_source == "self"}
     # An error about an inquiry no longer in the queue (decided meanwhile by someone else) is said on top.
     waiting = {i.id for i in inquiries}
     elsewhere = [(i, message) for i, message in (errors or {}).items() if i not in waiting]
     return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {}, elsewhere=elsewhere,
-                           self_consent=self_consent, chosen=chosen or {},
+                           self_consent=self_consent, only_self=only_self, chosen=chosen or {},
                            gives=_what_a_release_gives(inquiries, persons)), status
 
 

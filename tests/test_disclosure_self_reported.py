@@ -37,3 +37,21 @@ def test_identity_forms_are_what_an_inquiry_finds_a_person_by():
     assert forms & identity_forms("花子 高橋", "", "1950-04-01")
     assert forms & identity_forms("鈴木 一", "たかはし はなこ", "1950-04-01")
     assert not forms & identity_forms("高橋 花子", "", "1950-04-02")
+
+
+@pytest.mark.parametrize("relationship", ["other", "household_family"])
+def test_someone_known_only_from_self_reports_is_answered_as_nobody(relationship):
+    """Anyone can self-report a name and then ask about it: were their own report told back, a protected
+    name (never told) would be told from an unknown one.  So a person nobody has seen is nobody, for every
+    relationship, at once, after review and in e-mail news."""
+    claimed = dataclasses.replace(HANAKO, consent="public", consent_self_reported=True, whereabouts=SAFE_AT_HOME,
+                                  only_self_reported=True)
+    asked = inquiry(relationship)
+    answer, person, flagged = answer_now(asked, [claimed])
+    nobody, _, _ = answer_now(asked, [])
+    assert answer == nobody and answer.pending_review and not flagged
+    assert person is claimed, "staff still see the record the inquiry found"
+    assert answer_after_review(asked, claimed) == answer_after_review(asked, None)
+    assert answer_after_review(asked, claimed).information_exists is False
+    for status in ("answered", "released"):
+        assert answer_for_notice(status, asked, claimed) is None

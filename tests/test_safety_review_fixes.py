@@ -199,9 +199,13 @@ def test_a_release_is_refused_when_several_records_match_and_staff_see_them(hq_a
 
 # 4. A self-report's family consent: the code the inquirer gave is compared at release (kept only hashed).
 
-def test_a_self_reported_family_consent_widens_a_release_only_for_the_right_code(hq_app, hq_client):
+def test_a_self_reported_family_consent_widens_a_release_only_for_the_right_code(hq_app, hq_client, enroll):
     hanako = {"name": "焼津 花子", "name_kana": "やいづ はなこ", "birth_date": "1950-04-01", "sex": "female",
               "address": "静岡県焼津市本町5-9-1"}
+    # A shelter has seen her (a self-report alone answers nothing: test_self_report_oracle.py); she left it.
+    at_kiosk = {k: v for k, v in hanako.items() if k != "name_kana"}
+    Kiosk(hq_client, enroll("H031"), "dev-a").send(("checkin", at_kiosk, {"stay_type": "in_shelter"}),
+                                                  ("checkout", at_kiosk, {}))
     assert self_report(hq_client, hanako, "with_relatives", "family", "Umi2026").status_code == 201
     log_in(hq_app, hq_client)
     right = ask(hq_client, "焼津 花子", "1950-04-01", "other", code="ｕｍｉ２０２６", addr="10.4.0.1").get_json()
