@@ -122,8 +122,8 @@ def sync():
     events = body["events"]
     if events:
         _hlc().receive(max(e["hlc"] for e in events))
-    if result.applied:
-        notify.after_change(current_app._get_current_object())   # news for families who asked
+    if result.applied:   # inquiries these people's records answer go back to staff; news for families who asked
+        notify.after_records(current_app._get_current_object(), safety.birth_dates_of(events))
     return jsonify({"acked_seq": result.acked_seq, "applied": result.applied,
                     "duplicates": result.duplicates, "hlc": _hlc().tick(), "config_version": _config_version()})
 

@@ -47,7 +47,7 @@ def upload():
         if last_hlc:
             current_app.extensions["hlc"].receive(last_hlc)
         if applied:
-            notify.after_change(current_app._get_current_object())   # news for families who asked
+            notify.after_records(current_app._get_current_object())   # inquiries to staff again, news
     elif request.method == "POST":
         error = " ".join(_form_error(field, ms) for field, ms in form.errors.items())
     status = 422 if error else 200

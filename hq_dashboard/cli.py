@@ -400,7 +400,6 @@ def import_records(args: argparse.Namespace) -> int:
     from evac.carried import MAX_FILE_BYTES
     from evac.cli import CommandError
 
-    from . import notify
     from .carried import CarriedRefused, apply_carried
     from .db import db
     try:
@@ -414,15 +413,24 @@ def import_records(args: argparse.Namespace) -> int:
         try:
             result = apply_carried(db.session, data, args.token)
         except CarriedRefused as exc:
-            if exc.applied and notify.enabled(app):
-                notify.send_due(app, db.session)   # what was applied is news for families all the same
+            if exc.applied:   # what was applied answers inquiries all the same
+                _after_carried(app)
             raise CommandError(f"{args.file}: {exc.message}") from None
-        if result.applied and notify.enabled(app):
-            notify.send_due(app, db.session)   # news for families who asked, before this command ends
+        if result.applied:
+            _after_carried(app)
     print(f"kiosk {result.kiosk_id} (enrolled at {result.shelter_id}): {result.records} record(s) in the file, "
           f"{result.applied} new at HQ, {result.duplicates} HQ already held; HQ now holds up to record "
           f"{result.acked_seq} of this kiosk")
     return 0
+
+
+def _after_carried(app) -> None:
+    """Inquiries the carried records answer go back to staff, and news goes out, before this command ends."""
+    from . import notify, safety
+    from .db import db
+    safety.put_back_found(db.session)
+    if notify.enabled(app):
+        notify.send_due(app, db.session)
 
 
 def import_(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ tier, about the record staff released against only; one answered under the
 person's consent gets what the consent gives; an unreviewed one, or one about a
 protected person, gets nothing at all.  An inquiry staff released with "no
 information" gets no news: when a record it matches turns up, it goes back to
-staff, who judge the relationship against that record before any tier is told.
+staff (after_records, e-mail or not), who judge the relationship against that
+record before any tier is told.
 
 Each e-mail speaks the language the inquirer used on the page (inquiries.language), then Japanese,
 with the answer page's own catalog words (mail_languages).
@@ -20,12 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import threading
+from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
 from flask import Flask
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from evac.disclosure import Answer, answer_for_notice
@@ -144,9 +147,7 @@ def send_due(app: Flask, session: Session) -> int:
     for row in waiting:
         if safety.released_against_nobody(row):
             # Staff released "no information": they judged the relationship against no record.  A record found
-            # since goes back to them, not into an e-mail (found_since_release: protected or not, the same way).
-            if safety.found_since_release(session, row):
-                safety.back_to_review(session, row)
+            # since sends it back to them (after_records), never into an e-mail.
             continue
         answer = answer_for_notice(row.status, *safety.inquiry_and_person(session, row))
         if answer is None:
@@ -161,6 +162,19 @@ def send_due(app: Flask, session: Session) -> int:
         session.commit()
         sent += 1
     return sent
+
+
+def after_records(app: Flask, birth_dates: Iterable[str] | None = None) -> None:
+    """Called after new records reach HQ (a kiosk batch: the birth dates of its people; a carried file: None):
+    inquiries released with "no information" that a record now names go back to staff at once, e-mail or
+    not (safety.put_back_found); then the news that is due goes out (after_change)."""
+    try:
+        safety.put_back_found(db.session, birth_dates)
+    except SQLAlchemyError:
+        # The records are HQ's already and the kiosk must hear so: the next batch of the same people tries again.
+        db.session.rollback()
+        app.logger.exception("inquiries that new records name were not all put back to staff")
+    after_change(app)
 
 
 def after_change(app: Flask) -> None:

@@ -30,7 +30,7 @@ from .merge import SELF_REPORT_DEVICE
 from .models import AuditEntry, EventRecord, HQMeta, Inquiry as InquiryRow, Person, Shelter
 
 __all__ = ["NONE_OF_THESE", "InvalidInquiry", "InquiryNotFound", "ReviewError", "TooManyWaiting", "receive", "lookup", "release",
-           "reject", "pending", "search_audit"]
+           "reject", "pending", "put_back_found", "search_audit"]
 
 MESSAGES = {
     "answered": "This is what the person agreed may be told.",
@@ -547,6 +547,37 @@ def back_to_review(session: Session, row: InquiryRow) -> None:
     audit(session, row.id, "system", "back_to_review", why="a matching record appeared after a release with "
           "no information")
     session.commit()
+
+
+def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -> int:
+    """Every inquiry released with "no information" that a record appeared for since (found_since_release)
+    goes back to staff (back_to_review), whether or not it asked for e-mail news: a family checking its
+    answer again with the reference and key would otherwise read "no information" about someone HQ now
+    holds.  `birth_dates`: those of the records just written (a kiosk batch's people), the only inquiries
+    such records can concern; None looks at every one (a carried file).  Returns how many went back."""
+    query = select(InquiryRow).where(InquiryRow.status == "released")
+    if birth_dates is not None:
+        dates = sorted({d for d in birth_dates if isinstance(d, str)})
+        if not dates:
+            return 0
+        query = query.where(InquiryRow.sought_birth_date.in_(dates))
+    back = 0
+    for row in session.execute(query).scalars().all():
+        if released_against_nobody(row) and found_since_release(session, row):
+            back_to_review(session, row)
+            back += 1
+    session.rollback()   # the reads end here (back_to_review commits its own change)
+    return back
+
+
+def birth_dates_of(events: Iterable[dict]) -> set[str]:
+    """The birth dates of the people a batch's records name, a correction's new one included."""
+    dates = set()
+    for ev in events:
+        for person in (ev.get("person"), (ev.get("data") or {}).get("person")):
+            if isinstance(person, dict) and isinstance(person.get("birth_date"), str):
+                dates.add(person["birth_date"])
+    return dates
 
 
 def search_audit(session: Session, text: str = "", limit: int = 200) -> list[AuditEntry]:
