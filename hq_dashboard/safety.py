@@ -231,6 +231,11 @@ def _chosen_still(session: Session, inquiry: Inquiry, person_id: int | None) -> 
     return next((f for p, f in candidates if p.id == person_id and near(inquiry, f)), None)
 
 
+def asks_about_protected(session: Session, inquiry: Inquiry) -> bool:
+    """Whether the inquiry could mean a protected person now (evac.disclosure.the_person's flag)."""
+    return the_person(inquiry, [f for _, f in _candidates(session, inquiry)])[1]
+
+
 def matching_person(session: Session, inquiry: Inquiry) -> PersonFacts | None:
     """The one person an inquiry names, as the city knows them now (None: nobody, or several)."""
     return the_person(inquiry, [f for _, f in _candidates(session, inquiry)])[0]

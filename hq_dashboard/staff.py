@@ -579,7 +579,10 @@ def _what_a_release_gives(inquiries, persons: dict) -> dict:
     facts = {}
     for row in inquiries:
         tier, record = NOTHING_RELEASED, None
-        if not row.flagged:
+        # Flagged when received, or protected since (a lead marked the person never-disclose after the
+        # inquiry came): either way staff are warned, and shown no record of them.
+        flagged = row.flagged or safety.asks_about_protected(db.session, safety.inquiry_of(row))
+        if not flagged:
             inquiry, person = safety.inquiry_and_person(db.session, row)
             if person is not None and not person.never_disclose:
                 tier = _in_words(answer_after_review(inquiry, person).shown) or NOTHING_RELEASED
@@ -588,7 +591,7 @@ def _what_a_release_gives(inquiries, persons: dict) -> dict:
                 # (what the chosen record's consent adds is not known until staff choose it)
                 tier = "選んだ記録について / about the record chosen: " + _in_words(STATUTORY[row.relationship])
         facts[row.id] = {"relationship": RELATIONSHIP_WORDS.get(row.relationship, row.relationship),
-                         "tier": tier, "record": record,
+                         "tier": tier, "record": record, "flagged": flagged,
                          "household": _household_of(record, persons) if record is not None else []}
     return facts
 
