@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from .events import FAMILY_CODE_LEN, parse_birth_date
+from .events import FAMILY_CODE_LEN, SEXES, parse_birth_date
 from .identity import normalize_address, normalize_name
 from .individual_number import contains_individual_number
 
@@ -190,6 +190,11 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
             sub["birth_date"] = str(exc) if sought.get("birth_date") else "their birth date is missing"
     if s_name and not name_forms(s_name):
         sub["name"] = "the name has no letters in it"
+    # Optional: it only narrows the records a name's reading alone could mean (reading_differs).
+    s_sex = sought.get("sex") or ""
+    if s_sex not in ("", *SEXES):
+        sub["sex"] = f"their sex is one of {', '.join(SEXES)}, or left out when not known"
+        s_sex = ""
     errors.update({f"sought.{k}": v for k, v in sub.items()} if sought else {})
     code = raw.get("family_code") or ""
     if isinstance(code, str) and not _is_text(code):
@@ -219,7 +224,7 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
     if errors:
         raise InvalidInquiry(errors)
     return Inquiry(i_name, i_address, i_contact, relationship, reason, s_name, s_birth, s_address,
-                   unicodedata.normalize("NFKC", code).strip(), email.strip())
+                   unicodedata.normalize("NFKC", code).strip(), email.strip(), s_sex)
 
 
 # Latin diacritics (Vietnamese tones, Spanish, Portuguese): a card or a staff member's keyboard often has

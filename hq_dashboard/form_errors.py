@@ -43,6 +43,8 @@ def translate(field: str, english: str) -> str:
         return _("Please choose your relationship to them.")
     if field == "sex":
         return _("Please choose your sex.")
+    if field == "sought_sex":
+        return _("Please choose their sex from the list, or leave it empty if you do not know it.")
     if field == "where":
         return _("Please choose where you are.")
     if field == "notify_email" and "too long" not in english and "cannot be used" not in english:

@@ -236,6 +236,8 @@ class Inquiry(db.Model):
     sought_name: Mapped[str] = mapped_column(String(100))
     sought_birth_date: Mapped[str] = mapped_column(String(10))
     sought_address: Mapped[str] = mapped_column(String(200), default="")
+    # evac.events.SEXES, or '' (not given; inquiries made before it was kept): narrows near records by reading.
+    sought_sex: Mapped[str] = mapped_column(String(8), default="", server_default="")
     family_code_given: Mapped[bool] = mapped_column(Boolean, default=False)
     # Never shown before review; re-pointed when the merge finds two persons are one (indexed for that).
     person_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)

@@ -173,7 +173,7 @@ def _public(row: InquiryRow) -> dict:
 def inquiry_of(row: InquiryRow, family_code: str = "") -> Inquiry:
     return Inquiry(row.inquirer_name, row.inquirer_address, row.inquirer_contact, row.relationship, row.reason,
                    row.sought_name, row.sought_birth_date, row.sought_address, family_code=family_code,
-                   notify_email=row.notify_email)
+                   notify_email=row.notify_email, sought_sex=row.sought_sex or "")
 
 
 FAMILY_CODE_KEY = "family_code_key"
@@ -366,7 +366,7 @@ def receive_inquiry(session: Session, raw: object, client: str,
             client=network[:64], inquirer_name=inquiry.inquirer_name, inquirer_address=inquiry.inquirer_address,
             inquirer_contact=inquiry.inquirer_contact, relationship=inquiry.relationship, reason=inquiry.reason,
             sought_name=inquiry.sought_name, sought_birth_date=inquiry.sought_birth_date,
-            sought_address=inquiry.sought_address, family_code_given=bool(inquiry.family_code) or unchecked,
+            sought_address=inquiry.sought_address, sought_sex=inquiry.sought_sex, family_code_given=bool(inquiry.family_code) or unchecked,
             person_id=person_id, flagged=flagged, notify_email=inquiry.notify_email,
             status="pending_review" if answer.pending_review else "answered",
             answer=json.dumps(answer.to_json(), ensure_ascii=False), review_note="")

@@ -140,7 +140,7 @@ def _inquiry_from_form(form) -> dict:
                      "contact": form.get("inquirer_contact", "")},
         "relationship": form.get("relationship", ""), "reason": form.get("reason", ""),
         "sought": {"name": form.get("sought_name", ""), "birth_date": form.get("sought_birth_date", ""),
-                   "address": form.get("sought_address", "")},
+                   "address": form.get("sought_address", ""), "sex": form.get("sought_sex", "")},
         "family_code": form.get("family_code", ""), "notify_email": form.get("notify_email", ""),
     }
 
