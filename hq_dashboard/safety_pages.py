@@ -9,7 +9,7 @@ import datetime as dt
 import time
 
 from flask import Blueprint, current_app, has_request_context, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import force_locale, lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import event
 from wtforms import RadioField, StringField
@@ -20,7 +20,7 @@ from evac.events import FAMILY_CODE_LEN
 from . import form_errors, safety, self_report
 from .dashboard import jst
 from .db import db
-from .i18n import current_language
+from .i18n import LANGUAGES, current_language
 from .limits import client_network, limiter
 from .models import Inquiry
 from .safety_api import (
@@ -126,7 +126,17 @@ def too_many_page(exc):
 
 
 def review_error(exc: safety.ReviewError) -> str:
-    return str(REVIEW_MESSAGES.get(exc.code, exc))
+    """In the staff member's language, then Japanese and English as the rest of the staff queue says
+    everything (safety/queue.html): a volunteer reading Portuguese and the lead beside them both read it."""
+    message = REVIEW_MESSAGES.get(exc.code)
+    if message is None:
+        return str(exc)
+    locales = dict.fromkeys([LANGUAGES[current_language()][1], "ja", "en"])
+    said = []
+    for locale in locales:
+        with force_locale(locale):
+            said.append(str(message))
+    return " / ".join(said)
 
 
 def _answer_page(answer: dict, key: str | None):

@@ -133,8 +133,13 @@ def test_a_forged_or_stale_choice_is_refused_in_the_staffs_language_and_nothing_
         assert page.status_code == 422, forged
         assert "選んだ記録は、この照会に今一致する記録ではありません" in html, forged
         assert written(hq_app, ref) == before, forged
+    # In the staff member's language, then Japanese and English, as the rest of the queue.
     english = release(hq_client, ref, hanako, lang="en").get_data(as_text=True)
-    assert "The record you chose is not one of the records this inquiry matches now" in english
+    assert re.search("The record you chose is not one of the records this inquiry matches now.*? / 選んだ記録は、この照会"
+                     "に今一致する記録ではありません", english)
+    said = release(hq_client, ref, hanako, lang="pt").get_data(as_text=True)
+    assert re.search("O registro escolhido não é um dos registros.*? / 選んだ記録は、この照会に今一致する記録ではありません.*? / The record you "
+                     "chose is not one", said)
     # Stale: the typed record is corrected to another name after the page was shown; the inquiry now
     # matches only the card's record, and the choice made on the old page is refused.
     b.send(("correction", TYPED, {"person": {**TYPED, "name": "駿河 次郎", "name_kana": "スルガ ジロウ"}}))
