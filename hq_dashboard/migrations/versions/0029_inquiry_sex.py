@@ -4,8 +4,8 @@ It narrows the records only a name's reading could mean (a kana inquiry against 
 records born that day) at the queue and the release as when the inquiry came.  Inquiries made before
 this release have none ('') and are narrowed by nothing, as before.
 
-Revision ID: 0028_inquiry_sex
-Revises: 0027_staff_role
+Revision ID: 0029_inquiry_sex
+Revises: 0028_wall_display
 Create Date: 2026-11-26 18:00:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0028_inquiry_sex'
-down_revision = '0027_staff_role'
+revision = '0029_inquiry_sex'
+down_revision = '0028_wall_display'
 branch_labels = None
 depends_on = None
 
