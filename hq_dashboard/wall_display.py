@@ -14,19 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import (Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, session,
+from flask import (Blueprint, current_app, jsonify, make_response, redirect, render_template, request, session,
                    url_for)
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import safety
 from .db import db, one_writer
 from .i18n import LANGUAGES, current_language, html_lang
 from .models import WallDisplay
-from .staff import (ACCOUNT_ENTRY, POLLS, _id_hash as secret_hash, _utc, _write, command_line, end_session,
-                    seen_every)
-from . import safety
+from .staff import ACCOUNT_ENTRY, POLLS, _utc, _write, command_line, end_session, seen_every
+from .staff import _id_hash as secret_hash   # the hash staff log-ins are kept by (a random id's sha256)
 
 bp = Blueprint("wall_display", __name__)
 
@@ -209,7 +209,6 @@ def keep_display_to_its_pages():
         response = _page("revoked", 403)
         response.delete_cookie(COOKIE, httponly=True, samesite="Lax", secure=request.is_secure)
         return response
-    g.wall_display = display
     if _utc(display.last_seen_at or display.opened_at) < _now() - seen_every():
         _write(update(WallDisplay).where(WallDisplay.id == display.id).values(last_seen_at=_now()))
     if request.method in ("GET", "HEAD"):
@@ -229,7 +228,7 @@ def board():
     views = shown.pop("all_views")
     return render_template("wall_display/board.html", alerts=alerts(views, [], shown.pop("disaster_code")),
                            refresh=current_app.config["WALL_DISPLAY_REFRESH_SECONDS"],
-                           display=g.wall_display, now=_now(), **_in_two(_board_words), **shown)
+                           now=_now(), **_in_two(_board_words), **shown)
 
 
 def _board_words() -> dict:
