@@ -291,3 +291,24 @@ def test_the_migration_goes_down_to_0027_and_up_again(hq_app):
         assert indexes["ix_wall_displays_live_name"]
         db.session.remove()
     _add(hq_app)
+
+
+def test_one_link_opened_in_two_browsers_at_once_makes_one_display(hq):
+    import threading
+    token = _add(hq)
+    browsers = [hq.test_client() for _ in range(2)]
+    forms = [re.search(r'name="csrf_token" value="([^"]+)"', b.get(f"/display/{token}").get_data(as_text=True))
+             .group(1) for b in browsers]
+    together, answers = threading.Barrier(2), [None, None]
+
+    def send(i):
+        together.wait()
+        answers[i] = browsers[i].post(f"/display/{token}", data={"csrf_token": forms[i]}).status_code
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(answers) == [302, 410]
+    assert sum(b.get_cookie(wall_display.COOKIE) is not None for b in browsers) == 1
+    assert [action for _, action, _ in _audit(hq)] == ["display_added", "display_opened"]
