@@ -82,6 +82,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # client address above would count them all as one; with 0 the header is not believed (anyone
         # can write it), so a forged one cannot slip out of a limit.
         TRUSTED_PROXIES=0,
+        # HQ's wall display (hq_dashboard.wall_display) reloads its board this often, as the dashboard does.
+        WALL_DISPLAY_REFRESH_SECONDS=15,
     )
     app.config.from_prefixed_env("EVAC")
     if config:
@@ -124,6 +126,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(map_page.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(carried_pages.bp)
+    from . import wall_display
+    wall_display.init_app(app)   # (its check goes first of every request's: after the others are registered)
     app.after_request(_security_headers)
     app.after_request(_revalidate_shelters)   # (runs first: after_request functions run last-added first)
     return app

@@ -348,6 +348,66 @@ def list_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_display(args: argparse.Namespace) -> int:
+    """A wall display: its one-time link on stdout (nothing else there: a script may pass it on)."""
+    from .db import db
+    from .wall_display import add_display as create, display_link
+    from urllib.parse import urlsplit
+    base = urlsplit(args.base_url)
+    if base.scheme not in ("http", "https") or not base.netloc or base.query or base.fragment:
+        print(f"evac: --base-url はHQのアドレスです（例 http://10.20.0.5:5000）。何も変更していません / --base-url is HQ's "
+              f"address as the wall's browser reaches it, such as http://10.20.0.5:5000, not {args.base_url!r}; "
+              "nothing was changed", file=sys.stderr)
+        return 2
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            token = create(db.session, args.name)
+        except ValueError as exc:
+            print(f"evac: {exc}", file=sys.stderr)
+            return 2
+    print(display_link(args.base_url, token))
+    print(f"evac: 壁面表示「{args.name.strip()}」のリンクです。表示する画面のブラウザで一度だけ開けます / the link of wall "
+          f"display {args.name.strip()!r}: open it once, in the browser of the screen that shows it (it shows the "
+          "dashboard's numbers and the map, never logged out; evac hq revoke-display ends it)", file=sys.stderr)
+    return 0
+
+
+def list_displays(args: argparse.Namespace) -> int:
+    """HQ's wall displays, one a line: name, state, made when and by whom, last seen (nothing secret)."""
+    from .db import db
+    from .wall_display import displays
+    app = _app(args.db)
+    with app.app_context():
+        shown = displays(db.session)
+        if not shown:
+            print("HQ has no wall displays: evac hq add-display --name NAME", file=sys.stderr)
+            return 0
+        width = max(len(d.name) for d in shown)
+        for d in shown:
+            state = (f"REVOKED since {_utc_minute(d.revoked_at)}" if d.revoked_at is not None
+                     else f"open since {_utc_minute(d.opened_at)}" if d.opened_at is not None
+                     else "link not opened yet")
+            seen = f", last seen {_utc_minute(d.last_seen_at)}" if d.last_seen_at is not None else ""
+            print(f"{d.name:<{width}}  {state}  (added {_utc_minute(d.created_at)} by {d.created_by}{seen})")
+    return 0
+
+
+def revoke_display(args: argparse.Namespace) -> int:
+    from .db import db
+    from .wall_display import revoke_display as revoke
+    app = _app(args.db)
+    with app.app_context():
+        try:
+            display = revoke(db.session, args.name)
+        except ValueError as exc:
+            print(f"evac: {exc}", file=sys.stderr)
+            return 2
+        print(f"wall display {display.name} is revoked: its screen says so at its next request, and its link "
+              "opens nothing")
+    return 0
+
+
 def _utc_minute(at) -> str:
     import datetime as dt
     if at.tzinfo is None:   # SQLite gives the stored UTC time back without its zone
@@ -536,6 +596,20 @@ def register(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--db")
         p.add_argument("--username", required=True)
         p.set_defaults(func=func)
+    p = sub.add_parser("add-display", help="a wall screen for HQ's dashboard numbers and map, never logged out "
+                                           "(not a staff account); prints its one-time link")
+    p.add_argument("--db")
+    p.add_argument("--name", required=True, help="the display's name, e.g. the screen's place (hq-wall)")
+    p.add_argument("--base-url", default="http://127.0.0.1:5000", help="HQ's address as the wall's browser reaches "
+                                                                       "it (default: %(default)s)")
+    p.set_defaults(func=add_display)
+    p = sub.add_parser("list-displays", help="HQ's wall displays: name, open or revoked, added when, last seen")
+    p.add_argument("--db")
+    p.set_defaults(func=list_displays)
+    p = sub.add_parser("revoke-display", help="end a wall display (its screen says so at its next request)")
+    p.add_argument("--db")
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=revoke_display)
     p = sub.add_parser("export-pfif", help="PFIF 1.4 of the people who consented to public disclosure")
     p.add_argument("--db")
     p.add_argument("--out", help="file to write (default: standard output)")

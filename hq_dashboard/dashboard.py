@@ -183,9 +183,9 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
     return out
 
 
-@bp.get("/dashboard")
-@staff_only(HQ)
-def dashboard():
+def shelter_board() -> dict:
+    """The sites' numbers as the dashboard shows them (?sort=, ?all=1): what HQ's wall display shows too
+    (hq_dashboard.wall_display).  Counts only: no person, no kiosk."""
     disaster = current_disaster()
     views = site_views(disaster)
     sort = request.args.get("sort", "fullness")
@@ -193,16 +193,24 @@ def dashboard():
     shown = [v for v in views if show_all or v.shelter.opened or v.shelter.occupancy or v.shelter.at_home
              or v.shelter.in_car]
     shown.sort(key=SORTS.get(sort, SORTS["fullness"]))
-    kiosks = kiosk_rows()
     totals = {"occupancy": sum(v.shelter.occupancy for v in views), "at_home": sum(v.shelter.at_home for v in views),
               "in_car": sum(v.shelter.in_car for v in views)}
+    return {"disaster_code": disaster, "all_views": views, "views": shown, "sort": sort, "show_all": show_all,
+            "totals": totals, "disaster": DISASTERS.get(disaster or ""), "chart": arrivals_svg(arrivals()),
+            "credits": [CREDITS["yaizu_opendata"]]}
+
+
+@bp.get("/dashboard")
+@staff_only(HQ)
+def dashboard():
+    board = shelter_board()
+    views = board.pop("all_views")
+    kiosks = kiosk_rows()
     needs_total = {code: sum(v.needs.get(code, 0) for v in views) for code in NEEDS_CODES}
     needs_cols = [c for c in NEEDS_CODES if needs_total[c]]
-    return render_template("dashboard.html", views=shown, totals=totals, kiosks=kiosks, sort=sort,
-                           show_all=show_all, needs_cols=needs_cols, needs_total=needs_total,
-                           needs_labels=NEEDS_LABELS, alerts=alerts(views, kiosks, disaster),
-                           chart=arrivals_svg(arrivals()), disaster=DISASTERS.get(disaster or ""),
-                           credits=[CREDITS["yaizu_opendata"]])
+    return render_template("dashboard.html", kiosks=kiosks, needs_cols=needs_cols, needs_total=needs_total,
+                           needs_labels=NEEDS_LABELS, alerts=alerts(views, kiosks, board.pop("disaster_code")),
+                           **board)
 
 
 # --- exports ----------------------------------------------------------------------------------------

@@ -330,3 +330,27 @@ class HazardLayer(db.Model):
     source_name: Mapped[str] = mapped_column(String(300), default="")  # the imported file's name
     geojson: Mapped[str] = mapped_column(Text)               # FeatureCollection; properties label, depth_min_m
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WallDisplay(db.Model):
+    """A wall screen at HQ (hq_dashboard.wall_display): the dashboard's numbers and the map, never logged
+    out.  Not a staff account: no password, no role.  Its one-time link and its browser's cookie are kept
+    only as hashes (a copy of this table opens no screen)."""
+    __tablename__ = "wall_displays"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)              # sha256 of the link's token
+    session_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)   # of the cookie's
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The last page the wall asked for, written at most once a minute: a lead sees the wall is still there.
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    # One live display per name (a revoked one keeps its name in the audit log, and the name may be given again).
+    __table_args__ = (
+        Index("ix_wall_displays_live_name", "name", unique=True,
+              sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
+    )

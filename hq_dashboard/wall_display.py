@@ -1,0 +1,249 @@
+"""HQ's wall screen: the dashboard's numbers and the map, on a screen nobody logs in to and nobody logs out.
+
+A staff log-in left on a wall is logged out after STAFF_IDLE_MINUTES (the wall goes to a log-in page in the
+middle of a disaster), and while it lasts anyone walking past could use it.  A display is neither: a lead
+makes one (`evac hq add-display --name NAME`), which gives a link that works once; opened on the wall's
+browser it leaves a cookie there that shows the sites' numbers (hq_dashboard.dashboard.shelter_board) and
+the map, and nothing else: no person, no inquiry, no export, no audit, no carried file, no staff page
+(403), and no form of any kind (a display cannot choose the disaster for everyone).  It is not a staff
+account: no password, no role, no idle limit and no shift; `evac hq revoke-display` ends it at its next
+request.  Making, opening and revoking one are in the audit log beside the staff accounts' changes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import (Blueprint, current_app, jsonify, make_response, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import force_locale, gettext as _
+from flask_login import current_user, logout_user
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import safety
+from .db import db, one_writer
+from .i18n import LANGUAGES, current_language, html_lang
+from .models import WallDisplay
+from .staff import ACCOUNT_ENTRY, POLLS, _utc, _write, command_line, end_session, seen_every
+from .staff import _id_hash as secret_hash   # the hash staff log-ins are kept by (a random id's sha256)
+
+bp = Blueprint("wall_display", __name__)
+
+COOKIE = "hq_wall_display"
+COOKIE_MAX_AGE = 400 * 24 * 3600   # the most a browser keeps a cookie: the wall stays a display after a restart
+# What a display opens (GET only): the dashboard (its wall variant), the map and what the map polls, and
+# this blueprint's own pages.  Everything else, now or added later, is refused.
+DISPLAY_PAGES = ("dashboard.dashboard", "map.map_page", *POLLS)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# --- the command line's side ------------------------------------------------------------------------
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 64 or not name.isprintable():
+        raise ValueError("表示名は1〜64文字です / a display's name is 1 to 64 characters")
+    return name
+
+
+def add_display(session, name: str, by: str | None = None) -> str:
+    """A new wall display; returns the token of its one-time link (shown once: HQ keeps only its hash)."""
+    name = _check_name(name)
+    if _live(session, name) is not None:
+        raise ValueError(f"「{name}」という表示はすでにあります（evac hq list-displays）。別の名前にするか、先に取り消して"
+                         f"ください / there is already a display called {name!r} (evac hq list-displays): choose "
+                         "another name, or revoke it first (evac hq revoke-display)")
+    token = secrets.token_urlsafe(32)
+    by = (by or command_line("add-display"))[:64]
+    session.add(WallDisplay(name=name, link_hash=secret_hash(token), created_at=_now(), created_by=by))
+    safety.audit(session, ACCOUNT_ENTRY, by, "display_added", display=name)
+    try:
+        session.commit()
+    except IntegrityError:   # the same name made at the same moment by another command
+        session.rollback()
+        raise ValueError(f"there is already a display called {name!r} (evac hq list-displays)") from None
+    return token
+
+
+def display_link(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/display/{token}"
+
+
+def _live(session, name: str) -> WallDisplay | None:
+    return session.scalars(select(WallDisplay).where(WallDisplay.name == name, WallDisplay.revoked_at.is_(None))).first()
+
+
+def displays(session) -> list[WallDisplay]:
+    return list(session.scalars(select(WallDisplay).order_by(WallDisplay.name, WallDisplay.id)))
+
+
+def revoke_display(session, name: str, by: str | None = None) -> WallDisplay:
+    """The display ends at its wall's next request (which then says so), and its link opens nothing."""
+    display = _live(session, name.strip())
+    if display is None:
+        live = session.scalars(select(WallDisplay.name).where(WallDisplay.revoked_at.is_(None))
+                               .order_by(WallDisplay.name)).all()
+        raise ValueError(f"「{name.strip()}」という表示はありません / there is no display called {name.strip()!r}"
+                         + (f" (HQ's displays: {', '.join(live)})" if live else " (HQ has no display: add-display)"))
+    display.revoked_at = _now()
+    by = (by or command_line("revoke-display"))[:64]
+    safety.audit(session, ACCOUNT_ENTRY, by, "display_revoked", display=display.name)
+    session.commit()
+    return display
+
+
+# --- the wall's side --------------------------------------------------------------------------------
+
+def _in_two(words, **kwargs) -> dict:
+    """`words()` in Japanese first, then the browser's language (English when that is Japanese), as the
+    staff pages' refusal says it (roles.refused)."""
+    code = current_language()
+    second = "en" if code in ("ja", "easy") else code
+    with force_locale("ja"):
+        ja = words(**kwargs)
+    with force_locale(LANGUAGES[second][1]):
+        other = words(**kwargs)
+    return {"ja": ja, "other": other, "other_lang": html_lang(second)}
+
+
+def _message(kind: str, name: str = "") -> dict:
+    command = "evac hq add-display --name NAME"
+    return {
+        "link": {"title": _("Make this screen HQ's wall display"),
+                 "text": _("The display “%(name)s” will show the dashboard's numbers and the map here, and keep them "
+                           "up to date by itself, with no log-in and no time limit. It opens no staff page and "
+                           "shows no one's name. The link works only once.", name=name),
+                 "button": _("Show the wall display on this screen")},
+        "used": {"title": _("This display link has already been used"),
+                 "text": _("A display link works only once. If this screen should show the dashboard, ask a lead "
+                           "for a new link: %(command)s", command=command)},
+        "unknown": {"title": _("This display link is not valid"),
+                    "text": _("Check that the whole link was copied, or ask a lead for a new link: %(command)s",
+                              command=command)},
+        "revoked": {"title": _("The display link was revoked"),
+                    "text": _("A lead revoked this screen's display link, so it shows the dashboard no more. To "
+                              "show it here again, ask a lead for a new link: %(command)s", command=command)},
+        "refused": {"title": _("This screen is HQ's wall display"),
+                    "text": _("It shows only the dashboard's numbers and the map. Staff pages do not open on it, "
+                              "and nothing can be sent from it. Staff log in on a staff PC."),
+                    "not_saved": _("Nothing was changed: what was sent was not saved.")
+                    if request.method not in ("GET", "HEAD") else "",
+                    "back": _("Back to the dashboard")},
+    }[kind]
+
+
+def _page(kind: str, status: int, name: str = "", **extra):
+    return make_response(render_template("wall_display/message.html", kind=kind,
+                                         **_in_two(_message, kind=kind, name=name), **extra), status)
+
+
+@bp.get("/display/<token>")
+def link(token: str):
+    """The link a lead gave: a page with a button, so a chat program's preview of the link (which opens it)
+    does not use it up before the wall does."""
+    display = _by_link(token)
+    if display is None:
+        return _page("unknown", 404)
+    if display.revoked_at is not None:
+        return _page("revoked", 410)
+    if display.opened_at is not None:
+        return _page("used", 410)
+    return _page("link", 200, display.name, token=token)
+
+
+@bp.post("/display/<token>")
+def open_display(token: str):
+    """The wall's browser becomes the display: a cookie with a new random value (HQ keeps its hash),
+    not the link's token, which is spent now."""
+    display = _by_link(token)
+    if display is None:
+        return _page("unknown", 404)
+    secret = secrets.token_urlsafe(32)
+    now = _now()
+    db.session.rollback()
+    with one_writer(db.engine):
+        # Only the first of two opened at once wins: the update finds the link unused for one of them.
+        done = db.session.execute(
+            update(WallDisplay).where(WallDisplay.id == display.id, WallDisplay.opened_at.is_(None),
+                                      WallDisplay.revoked_at.is_(None))
+            .values(opened_at=now, last_seen_at=now, session_hash=secret_hash(secret)))
+        if done.rowcount != 1:
+            db.session.rollback()
+            display = db.session.get(WallDisplay, display.id)
+            return _page("revoked" if display.revoked_at is not None else "used", 410)
+        safety.audit(db.session, ACCOUNT_ENTRY, f"wall display {display.name}"[:64], "display_opened",
+                     display=display.name, address=request.remote_addr or "")
+        db.session.commit()
+    if current_user.is_authenticated:   # a staff log-in in this browser ends: the wall is no staff PC
+        end_session(current_user.session_id)
+    logout_user()
+    session.clear()
+    response = redirect(url_for("dashboard.dashboard"))
+    response.set_cookie(COOKIE, secret, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+                        secure=request.is_secure)
+    return response
+
+
+def _by_link(token: str) -> WallDisplay | None:
+    if len(token) > 100:
+        return None
+    return db.session.scalars(select(WallDisplay).where(WallDisplay.link_hash == secret_hash(token))).first()
+
+
+def keep_display_to_its_pages():
+    """First of every request: a browser that is a wall display gets its pages and nothing else (before
+    the form-token check, so a form it sends is refused as a display's, not as an expired form)."""
+    secret = request.cookies.get(COOKIE)
+    if not secret or request.endpoint == "static" or len(secret) > 100:
+        return None
+    display = db.session.scalars(select(WallDisplay).where(WallDisplay.session_hash == secret_hash(secret))).first()
+    if display is None:   # no display of this HQ's (a database put back from before it): an ordinary browser
+        return None
+    if display.revoked_at is not None:
+        if request.endpoint in POLLS:   # the map's poll: the page itself says it at its next load
+            return jsonify(error="display_revoked", message="this wall display was revoked"), 403
+        response = _page("revoked", 403)
+        response.delete_cookie(COOKIE, httponly=True, samesite="Lax", secure=request.is_secure)
+        return response
+    if _utc(display.last_seen_at or display.opened_at) < _now() - seen_every():
+        _write(update(WallDisplay).where(WallDisplay.id == display.id).values(last_seen_at=_now()))
+    if request.method in ("GET", "HEAD"):
+        if request.endpoint == "dashboard.dashboard":
+            return board()
+        if request.endpoint in DISPLAY_PAGES or request.endpoint in ("wall_display.link",):
+            return None
+    return _page("refused", 403)
+
+
+def board():
+    """The dashboard for the wall: the sites' numbers, the disaster, the alerts about sites, arrivals per
+    hour.  Not the kiosks (their refusals quote what a shelter sent), nor the needs of care (health,
+    of a handful of people at a site), nor any link to a staff page."""
+    from .dashboard import alerts, shelter_board
+    shown = shelter_board()
+    views = shown.pop("all_views")
+    return render_template("wall_display/board.html", alerts=alerts(views, [], shown.pop("disaster_code")),
+                           refresh=current_app.config["WALL_DISPLAY_REFRESH_SECONDS"],
+                           now=_now(), **_in_two(_board_words), **shown)
+
+
+def _board_words() -> dict:
+    return {"title": _("Evacuation situation"), "disaster": _("Disaster in progress"), "none": _("(none chosen)"),
+            "in_shelters": _("In shelters"), "at_home": _("Staying at home"), "in_cars": _("In cars"),
+            "alerts": _("Alerts"), "no_alerts": _("No alerts."), "arrivals": _("Arrivals per hour (JST)"),
+            "sites": _("Shelters"), "name": _("Site name"), "status": _("Status"), "suitability": _("Suitability"),
+            "evacuees": _("Evacuees"), "capacity": _("Capacity"), "fullness": _("Fullness"),
+            "offers": _("Sites with room nearby"), "empty": _("No shelter is open and nobody is counted yet."),
+            "map": _("Map"), "updated": _("Updated"),
+            "only_numbers": _("HQ's wall display: numbers only, no one's name. It updates itself.")}
+
+
+def init_app(app) -> None:
+    app.config.setdefault("WALL_DISPLAY_REFRESH_SECONDS", 15)
+    app.register_blueprint(bp)
+    # Ahead of every other check (the form token's, the staff log-in's): a display is refused as a display.
+    app.before_request_funcs.setdefault(None, []).insert(0, keep_display_to_its_pages)
