@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 
-from flask import Blueprint, current_app, flash, redirect, render_template, render_template_string, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, render_template_string, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import Template
@@ -178,7 +178,8 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
     staff = current_user.is_authenticated   # only staff get the disaster choice (and its form token)
     m.get_root().html.add_child(Element(render_template_string(_CHROME, disasters=DISASTERS, disaster=disaster,
                                                                credits=_credits(views), notice=GSI_NOTICE,
-                                                               staff=staff, csrf=generate_csrf() if staff else "")))
+                                                               staff=staff, csrf=generate_csrf() if staff else "",
+                                                               wall="wall_display" in g)))
     # (an empty icon: the browser asks for nothing HQ does not serve)
     m.get_root().header.add_child(Element('<title>焼津市 災害対策本部 — 避難所マップ</title><link rel="icon" href="data:,">'))
     return m.get_root().render()
@@ -210,7 +211,7 @@ _CHROME = """
   {% else %}
   {# Only HQ staff choose the disaster: a visitor reads it, and staff log in from here back to the map. #}
   <span id="evac-disaster">発生中の災害: <strong>{{ disasters[disaster].label if disaster else '（未選択）' }}</strong></span>
-  <a href="{{ url_for('staff.login', next=url_for('map.map_page')) }}" id="evac-login">職員ログイン</a>
+  {% if not wall %}<a href="{{ url_for('staff.login', next=url_for('map.map_page')) }}" id="evac-login">職員ログイン</a>{% endif %}
   {% endif %}
   <span id="evac-updated" role="status">—</span>
   <a href="{{ url_for('dashboard.dashboard') }}">ダッシュボード</a>

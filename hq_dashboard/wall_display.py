@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import (Blueprint, current_app, jsonify, make_response, redirect, render_template, request, session,
+from flask import (Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, session,
                    url_for)
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, logout_user
@@ -209,6 +209,7 @@ def keep_display_to_its_pages():
         response = _page("revoked", 403)
         response.delete_cookie(COOKIE, httponly=True, samesite="Lax", secure=request.is_secure)
         return response
+    g.wall_display = display   # pages it may open leave out what only staff can follow (the map's log-in)
     if _utc(display.last_seen_at or display.opened_at) < _now() - seen_every():
         _write(update(WallDisplay).where(WallDisplay.id == display.id).values(last_seen_at=_now()))
     if request.method in ("GET", "HEAD"):

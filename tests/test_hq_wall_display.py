@@ -129,8 +129,10 @@ def test_a_display_sees_the_dashboards_numbers_and_the_map_and_no_one(hq):
     assert _login(staff).status_code == 302
     staff_board = staff.get("/dashboard").get_data(as_text=True)
     assert 'id="kiosks"' in staff_board and "透析" in staff_board
-    # The map, its poll and its files.
-    assert wall.get("/map").status_code == 200
+    # The map, its poll and its files; not the map's staff log-in, which a display cannot follow.
+    wall_map = wall.get("/map")
+    assert wall_map.status_code == 200 and 'id="evac-login"' not in wall_map.get_data(as_text=True)
+    assert 'id="evac-login"' in hq.test_client().get("/map").get_data(as_text=True), "a visitor has it"
     assert wall.get("/api/v1/shelters").status_code == 200
     assert wall.get("/static/map.js").status_code == 200
     assert wall.get("/dashboard?sort=occupancy&all=1&auto=1").status_code == 200
@@ -195,6 +197,13 @@ def test_a_revoked_display_says_so_at_its_next_request(hq):
     assert poll.status_code == 403 and poll.get_json()["error"] == "display_revoked"
     assert REVOKED_JA in map_only.get("/map").get_data(as_text=True)
     assert [action for _, action, _ in _audit(hq)][-2:] == ["display_revoked", "display_revoked"]
+    # A lead reads the entries in words.
+    lead = hq.test_client()
+    assert _login(lead).status_code == 302
+    log = lead.get("/staff/audit").get_data(as_text=True)
+    for words in ("表示用リンクの発行 / wall display link made", "表示用リンクの使用 / wall display opened",
+                  "表示用リンクの取り消し / wall display revoked"):
+        assert words in log, words
 
 
 def test_a_display_is_never_logged_out_for_idleness_nor_at_a_shifts_end(hq):
