@@ -291,7 +291,8 @@ _NEAR_KANJI = str.maketrans({"斎": "斉", "龍": "竜"})
 _KANA_RE = re.compile("[\u30a1-\u30fc]+")   # normalize_name has made hiragana katakana
 
 
-def _kana_only(name: str) -> bool:
+def kana_only(name: str) -> bool:
+    """Written only in kana (either order): a reading with no kanji to compare it with."""
     forms = name_forms(name)
     return bool(forms) and all(_KANA_RE.fullmatch(f) for f in forms)
 
@@ -315,10 +316,10 @@ def reading_differs(inquiry: Inquiry, person: PersonFacts) -> str:
     is what most inquiries give, and every kana-only record born that day would be near all of them."""
     if inquiry.sought_sex and person.sex and inquiry.sought_sex != person.sex:
         return ""
-    has_kana = _kana_only(person.name) or _kana_only(person.name_kana)
-    if _kana_only(inquiry.sought_name):
+    has_kana = kana_only(person.name) or kana_only(person.name_kana)
+    if kana_only(inquiry.sought_name):
         return "" if has_kana else KANA_INQUIRY
-    only_kana = _kana_only(person.name) and (not person.name_kana or _kana_only(person.name_kana))
+    only_kana = kana_only(person.name) and (not person.name_kana or kana_only(person.name_kana))
     return KANA_RECORD if only_kana and _at_address_asked(inquiry, person) else ""
 
 
@@ -529,5 +530,5 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "KANA_INQUIRY", "KANA_RECORD", "PersonFacts",
            "READING_NEAR_CAP", "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "could_mean",
-           "family_code_opens", "identity_forms", "in_protected_household", "is_protected", "matches", "name_forms",
+           "family_code_opens", "identity_forms", "in_protected_household", "is_protected", "kana_only", "matches", "name_forms",
            "near", "offered_near", "parse_inquiry", "protected_forms", "reading_differs", "same_address", "the_person"]

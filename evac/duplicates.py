@@ -1,0 +1,73 @@
+"""Two records of one person that the merge cannot join: who to ask the shelters about.
+
+HQ joins records by name, birth date and address (evac.identity), and a name in kanji cannot be joined to
+the same name in kana without its reading: a My Number card gives only kanji, a paper form may give only
+kana.  Someone checked in by card at one shelter and on paper at another is then counted at both until
+a shelter checks them out.  These are the pairs HQ staff phone the shelters about: the same birth date
+and address, the same sex when both say one, and a name that is the same, or could be for want of a
+reading.  Never joined here: only a shelter, seeing the person, knows.
+
+Pure: no database, no Flask.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Iterable
+
+from .disclosure import kana_only, name_forms
+from .identity import normalize_address
+
+SAME_NAME, READING_UNKNOWN = "same_name", "reading_unknown"
+
+
+@dataclass(frozen=True)
+class Record:
+    id: int
+    name: str
+    name_kana: str
+    birth_date: str
+    address: str
+    sex: str = ""
+    shelter_id: str = ""
+
+
+def _no_reading(record: Record) -> bool:
+    return not kana_only(record.name) and not record.name_kana.strip()
+
+
+def why_same(a: Record, b: Record) -> str:
+    """SAME_NAME, READING_UNKNOWN, or "" when the two cannot be one person by their names and sex."""
+    if a.sex and b.sex and a.sex != b.sex:
+        return ""
+    if (name_forms(a.name) | name_forms(a.name_kana)) & (name_forms(b.name) | name_forms(b.name_kana)):
+        return SAME_NAME
+    if (kana_only(a.name) and _no_reading(b)) or (kana_only(b.name) and _no_reading(a)):
+        return READING_UNKNOWN
+    return ""
+
+
+def _home(address: str) -> str:
+    try:
+        return normalize_address(address) if address.strip() else ""
+    except ValueError:
+        return ""
+
+
+def possible_same_people(records: Iterable[Record]) -> list[tuple[Record, Record, str]]:
+    """(a, b, why_same) for each pair of records born the same day at the same address that may be one
+    person, in record order.  Records without an address are left out: a name and a birth date alone
+    pair every namesake in the city."""
+    together: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in records:
+        home = _home(record.address)
+        if home:
+            together[(record.birth_date, home)].append(record)
+    pairs = []
+    for group in together.values():
+        for a, b in combinations(sorted(group, key=lambda r: r.id), 2):
+            why = why_same(a, b)
+            if why:
+                pairs.append((a, b, why))
+    return sorted(pairs, key=lambda p: (p[0].id, p[1].id))
