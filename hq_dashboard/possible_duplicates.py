@@ -20,12 +20,17 @@ bp = Blueprint("possible_duplicates", __name__)
 
 def pairs_now() -> tuple[list[tuple[Record, Record, str]], int]:
     """(pairs of records checked in now that may be one person, how many more involve a protected record)."""
+    rows = db.session.execute(select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.address,
+                                     Person.sex, Person.shelter_id).where(Person.state == "checked_in")).all()
+    pairs = possible_same_people(Record(i, name, kana, born, address or "", sex or "", shelter or "")
+                                 for i, name, kana, born, address, sex, shelter in rows)
+    if not pairs:
+        return [], 0
+    # Protection is decided only for the few records paired (by the same rule as inquiries: safety.is_protected).
     protected = safety.protected_identities(db.session, households=True)
-    rows = db.session.execute(select(Person).where(Person.state == "checked_in")).scalars().all()
-    hidden = {p.id for p in rows if safety.is_protected(p, protected)}
-    records = [Record(p.id, p.name, p.name_kana, p.birth_date, p.address, p.sex or "", p.shelter_id or "")
-               for p in rows]
-    pairs = possible_same_people(records)
+    paired = {r.id for a, b, _ in pairs for r in (a, b)}
+    hidden = {p.id for p in db.session.execute(select(Person).where(Person.id.in_(paired))).scalars()
+              if safety.is_protected(p, protected)}
     shown = [pair for pair in pairs if pair[0].id not in hidden and pair[1].id not in hidden]
     return shown, len(pairs) - len(shown)
 
