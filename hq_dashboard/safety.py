@@ -515,7 +515,8 @@ def _judged_at_release(session: Session, inquiry: Inquiry) -> dict:
     (_differs: KANA_INQUIRY or KANA_RECORD)."""
     could = _could_mean_any(session, inquiry)
     return {"could_mean_records": sorted(p.id for p, _ in could),
-            "by_reading": sorted(p.id for p, f in could if {KANA_INQUIRY, KANA_RECORD} & set(_differs(inquiry, f)))}
+            "by_reading": sorted(p.id for p, f in could if {KANA_INQUIRY, KANA_RECORD} & set(_differs(inquiry, f))),
+            "self_reported_only": sorted(p.id for p, f in could if f.only_self_reported)}
 
 
 def found_since_release(session: Session, row: InquiryRow) -> bool:
@@ -533,8 +534,14 @@ def found_since_release(session: Session, row: InquiryRow) -> bool:
     # Releases before could_mean_records was kept: the records offered then (matching_records).
     there = set(released.get("could_mean_records", released.get("matching_records", ())))
     by_reading = set(released.get("by_reading", ()))
+    self_reported_then = set(released.get("self_reported_only", ()))
     inquiry = inquiry_of(row)
-    return any(p.id not in there or (p.id in by_reading and matches(inquiry, f, by_address=False))
+    # A record known only from self-reports is nobody (evac.disclosure) and brings nothing back: anyone can make
+    # one, and one made with a protected person's name, birth date and address joins her record instead, so
+    # "came back" would tell "unknown" from "protected".  Once a kiosk has recorded that person, it is news.
+    return any(not f.only_self_reported
+               and (p.id not in there or p.id in self_reported_then
+                    or (p.id in by_reading and matches(inquiry, f, by_address=False)))
                for p, f in _could_mean_any(session, inquiry))
 
 

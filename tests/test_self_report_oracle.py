@@ -80,3 +80,37 @@ def test_the_queue_says_a_record_known_only_from_self_reports_is_answered_as_nob
     queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
     mine = queue.split(f'id="inquiry-{several["inquiry_id"]}"')[1]
     assert mine.count('data-testid="record-only-self-reported"') == 2
+
+
+def test_a_self_report_after_a_no_information_release_brings_back_neither_a_protected_nor_an_unknown_name(
+        hq_app, hq_client, enroll):
+    """Both released "no information"; the attacker then self-reports both names at the protected person's
+    address, and any kiosk batch of that birth date arrives: both stay as they were (before, only the unknown
+    name's inquiry went back to staff, since her report merged into the protected record)."""
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", PROTECTED, {"stay_type": "in_shelter"}),
+               ("consent", PROTECTED, {"consent": "none", "never_disclose": True}))
+    log_in(hq_app, hq_client)
+    asked = [ask(hq_client, p["name"], BORN, "other", addr=f"10.9.2.{i}").get_json()
+             for i, p in enumerate((PROTECTED, UNKNOWN))]
+    for a in asked:
+        assert decide(hq_client, a["inquiry_id"]).status_code == 302
+    for person in (PROTECTED, UNKNOWN):
+        assert self_report(hq_client, person).status_code == 201
+    kiosk.send(("checkin", {"name": "大井川 健", "birth_date": BORN, "sex": "male", "address": "焼津市小川2"},
+                {"stay_type": "in_shelter"}))
+    assert [check(hq_client, a)["status"] for a in asked] == ["released", "released"]
+
+
+def test_a_self_reported_person_checked_in_later_brings_the_inquiry_back(hq_app, hq_client, enroll):
+    """Released "no information" while she was known only from her own report; a kiosk then records her:
+    the family's inquiry goes back to staff, who can now answer it."""
+    assert self_report(hq_client, UNKNOWN).status_code == 201
+    log_in(hq_app, hq_client)
+    asked = ask(hq_client, UNKNOWN["name"], BORN, "household_family", addr="10.9.3.1").get_json()
+    assert decide(hq_client, asked["inquiry_id"]).status_code == 302
+    assert check(hq_client, asked)["information_exists"] is False
+    Kiosk(hq_client, enroll("H031"), "dev-a").send(("checkin", UNKNOWN, {"stay_type": "in_shelter"}))
+    assert check(hq_client, asked)["status"] == "pending_review"
+    assert decide(hq_client, asked["inquiry_id"]).status_code == 302
+    assert check(hq_client, asked)["whereabouts"]["shelter_id"] == "H031"
