@@ -23,6 +23,7 @@ from evac.disclosure import (
     could_mean, family_code_opens, identity_forms, in_protected_household, matches, near, offered_near,
     parse_inquiry, protected_forms, reading_differs, same_address, the_person,
 )
+from evac.events import parse_birth_date
 from evac.individual_number import contains_individual_number
 
 from .db import one_writer, param_mark
@@ -576,8 +577,16 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
     back = 0
     for row in session.execute(query).scalars().all():
         if released_against_nobody(row) and found_since_release(session, row):
-            back_to_review(session, row)
-            back += 1
+            # Another sync may have put it back (or staff released it again) since it was read: only the
+            # release read here goes back, once.
+            session.rollback()
+            still = session.execute(select(InquiryRow).where(InquiryRow.id == row.id, InquiryRow.status == "released")
+                                    .with_for_update()).scalar()
+            if still is not None and released_against_nobody(still) and still.reviewed_at == row.reviewed_at:
+                back_to_review(session, still)
+                back += 1
+            else:
+                session.rollback()
     session.rollback()   # the reads end here (back_to_review commits its own change)
     return back
 
@@ -588,7 +597,10 @@ def birth_dates_of(events: Iterable[dict]) -> set[str]:
     for ev in events:
         for person in (ev.get("person"), (ev.get("data") or {}).get("person")):
             if isinstance(person, dict) and isinstance(person.get("birth_date"), str):
-                dates.add(person["birth_date"])
+                try:   # as the merge stored it (19660616 is 1966-06-16)
+                    dates.add(parse_birth_date(person["birth_date"]))
+                except ValueError:
+                    dates.add(person["birth_date"])
     return dates
 
 
