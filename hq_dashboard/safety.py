@@ -287,7 +287,7 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
     return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
              "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else "",
              # Not exactly what the inquirer gave (a near candidate): staff ask before choosing it.
-             "differs": _differs(inquiry, _facts(session, p, set())),
+             "differs": _differs(inquiry, _facts(session, p, set(), p.id not in seen)),
              # Records near by reading the cap left off: "none of these" may not be true of them.
              "left_off": left_off,
              # Chosen, it is answered as nobody (evac.disclosure.PersonFacts.only_self_reported).
