@@ -38,6 +38,26 @@ class Identity:
     household_order: str = ""   # of the latest statement (under any name) that gave a household
 
 
+# HQ's own stream of what people report on the public self-report page, where anyone can claim to be
+# anyone.  Kiosk ids never hold a space, so this is found in an order key (evac.events.order_key) only
+# when the order is of a self-report.
+SELF_REPORT_DEVICE = "hq-self-report"
+_SELF_REPORTED = f" {SELF_REPORT_DEVICE} "
+
+
+def identity_rank(order: str) -> tuple[int, str]:
+    """How strongly a statement of someone's name, sex, kana or address stands: what a kiosk recorded
+    (a card, staff, a pre-registration QR shown in person) beats a self-report whatever their order;
+    within one source the latest wins.  No statement yet ranks lowest."""
+    if not order:
+        return (0, "")
+    return (1 if _SELF_REPORTED in order else 2, order)
+
+
+def identity_outranks(order: str, current: str) -> bool:
+    return identity_rank(order) > identity_rank(current)
+
+
 def _key(p: Person) -> str:
     return person_key(p.name, p.birth_date, p.address)
 
@@ -56,7 +76,8 @@ def current_identity(said: Iterable[Said]) -> Identity | None:
     and sex of the latest statement taken; kana and address of the latest statement taken that gave
     one (a statement without them keeps the ones known).  The household is not identity: the latest
     one given under any name stands."""
-    said = sorted(said, key=lambda s: s.order)
+    # In rank order: the last statement taken is the one that stands (identity_rank).
+    said = sorted(said, key=lambda s: identity_rank(s.order))
     gone = superseded_keys(said)
     current: Person | None = None
     order = household = kana_order = address_order = household_order = ""

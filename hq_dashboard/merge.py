@@ -27,7 +27,7 @@ from evac.events import (
     TRANSFER, WITHDRAWN, Event, InvalidEvent, UnknownEventType, canonical_json, event_json, order_key, parse_event,
     stored_event,
 )
-from evac.corrections import Said, current_identity
+from evac.corrections import SELF_REPORT_DEVICE, Said, current_identity, identity_outranks
 from evac.identity import person_key, prereg_key
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
@@ -48,7 +48,6 @@ inquiries_t = Inquiry.__table__
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
 SELF = "SELF"   # the counter key of people safe outside the shelters, by their own report
 AT_HQ = "HQ"    # the shelter field of what people report to HQ themselves
-SELF_REPORT_DEVICE = "hq-self-report"   # HQ's own event stream of those reports
 RESERVED_DEVICE_IDS = frozenset({SELF_REPORT_DEVICE})   # no kiosk may write into HQ's own streams
 _PERSON_COLS = [c.name for c in persons_t.columns]
 _EVENT_COLS = [c.name for c in events_t.columns]
@@ -185,7 +184,7 @@ class _Batch:
         """One person seen under two identities (a pre-registration id and a card, say)."""
         a, b = self.persons[survivor], self.persons[other]
         for prefix, fields in _FIELD_GROUPS:
-            if b[f"{prefix}_order"] > a[f"{prefix}_order"]:
+            if identity_outranks(b[f"{prefix}_order"], a[f"{prefix}_order"]):
                 for f in fields + (f"{prefix}_order",):
                     a[f] = b[f]
         if (consent_rank(b["consent_source"], b["consent_order"])
@@ -212,12 +211,17 @@ class _Batch:
         else:
             # Name, birth date and sex of the latest event; kana, address and household of the latest
             # event that gave one, each by its own order: the same in any order of arrival.
+            # What a kiosk recorded beats what the public self-report page says, whatever their order
+            # (identity_outranks).  A kiosk's event that is simply later wins at once (the common case).
             p = ev.person
-            if order > person["info_order"]:
+            at_kiosk = ev.kiosk_id != SELF_REPORT_DEVICE
+            if at_kiosk and order > person["info_order"] or identity_outranks(order, person["info_order"]):
                 person.update(name=p.name, birth_date=p.birth_date, sex=p.sex, info_order=order)
-            if p.name_kana and order > person["kana_order"]:
+            if p.name_kana and (at_kiosk and order > person["kana_order"]
+                                or identity_outranks(order, person["kana_order"])):
                 person["name_kana"], person["kana_order"] = p.name_kana, order
-            if p.address and order > person["address_order"]:
+            if p.address and (at_kiosk and order > person["address_order"]
+                              or identity_outranks(order, person["address_order"])):
                 person["address"], person["address_order"] = p.address, order
             if ev.household_id and order > person["household_order"]:
                 person["household_id"], person["household_order"] = ev.household_id, order
