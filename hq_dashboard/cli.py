@@ -348,6 +348,9 @@ def list_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+LOCAL_HQ_URL = "http://127.0.0.1:5000"   # `evac hq serve`'s default address
+
+
 def add_display(args: argparse.Namespace) -> int:
     """A wall display: its one-time link on stdout (nothing else there: a script may pass it on)."""
     from .db import db
@@ -367,6 +370,11 @@ def add_display(args: argparse.Namespace) -> int:
             print(f"evac: {exc}", file=sys.stderr)
             return 2
     print(display_link(args.base_url, token))
+    if args.base_url == LOCAL_HQ_URL:
+        print(f"evac: 注意: このリンク（{LOCAL_HQ_URL}）はHQのこのPCのブラウザでしか開けません。壁の画面が別のPCなら、"
+              "--base-url にそのPCから見たHQのアドレスを付けて作り直してください / note: this link opens only in a "
+              "browser on HQ's own machine; for a screen on another PC, revoke it and add it again with --base-url "
+              "set to HQ's address as that PC reaches it", file=sys.stderr)
     print(f"evac: 壁面表示「{args.name.strip()}」のリンクです。表示する画面のブラウザで一度だけ開けます / the link of wall "
           f"display {args.name.strip()!r}: open it once, in the browser of the screen that shows it (it shows the "
           "dashboard's numbers and the map, never logged out; evac hq revoke-display ends it)", file=sys.stderr)
@@ -381,15 +389,16 @@ def list_displays(args: argparse.Namespace) -> int:
     with app.app_context():
         shown = displays(db.session)
         if not shown:
-            print("HQ has no wall displays: evac hq add-display --name NAME", file=sys.stderr)
+            print("evac: 壁面表示はまだありません / HQ has no wall displays: evac hq add-display --name NAME",
+                  file=sys.stderr)
             return 0
         width = max(len(d.name) for d in shown)
         for d in shown:
-            state = (f"REVOKED since {_utc_minute(d.revoked_at)}" if d.revoked_at is not None
-                     else f"open since {_utc_minute(d.opened_at)}" if d.opened_at is not None
-                     else "link not opened yet")
-            seen = f", last seen {_utc_minute(d.last_seen_at)}" if d.last_seen_at is not None else ""
-            print(f"{d.name:<{width}}  {state}  (added {_utc_minute(d.created_at)} by {d.created_by}{seen})")
+            state = (f"取消済 REVOKED since {_utc_minute(d.revoked_at)}" if d.revoked_at is not None
+                     else f"表示中 open since {_utc_minute(d.opened_at)}" if d.opened_at is not None
+                     else "未使用 link not opened yet")
+            seen = f", 最終 last seen {_utc_minute(d.last_seen_at)}" if d.last_seen_at is not None else ""
+            print(f"{d.name:<{width}}  {state}  (追加 added {_utc_minute(d.created_at)} by {d.created_by}{seen})")
     return 0
 
 
@@ -403,8 +412,8 @@ def revoke_display(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"evac: {exc}", file=sys.stderr)
             return 2
-        print(f"wall display {display.name} is revoked: its screen says so at its next request, and its link "
-              "opens nothing")
+        print(f"壁面表示「{display.name}」を取り消しました。画面は次の更新でそう表示し、リンクはもう開けません / wall "
+              f"display {display.name} is revoked: its screen says so at its next request, and its link opens nothing")
     return 0
 
 
@@ -600,7 +609,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                                            "(not a staff account); prints its one-time link")
     p.add_argument("--db")
     p.add_argument("--name", required=True, help="the display's name, e.g. the screen's place (hq-wall)")
-    p.add_argument("--base-url", default="http://127.0.0.1:5000", help="HQ's address as the wall's browser reaches "
+    p.add_argument("--base-url", default=LOCAL_HQ_URL, help="HQ's address as the wall's browser reaches "
                                                                        "it (default: %(default)s)")
     p.set_defaults(func=add_display)
     p = sub.add_parser("list-displays", help="HQ's wall displays: name, open or revoked, added when, last seen")
