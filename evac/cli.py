@@ -36,19 +36,21 @@ def port_number(text: str) -> int:
     return value
 
 
-def listen_error(host: str, port: int, exc: Exception) -> str:
-    """Why a server could not start listening, and what to change."""
+def listen_error(host: str, port: int, exc: Exception, host_flag: str = "--host", port_flag: str = "--port") -> str:
+    """Why a server could not start listening, and what to change (`host_flag`, `port_flag`: the options
+    that gave them)."""
     import errno
     import socket
     unknown_host = tuple(getattr(socket, n) for n in ("EAI_NONAME", "EAI_AGAIN", "EAI_FAIL") if hasattr(socket, n))
     if getattr(exc, "errno", None) == errno.EADDRINUSE:
         return (f"port {port} on {host} is in use by another program (another HQ or kiosk?); "
-                "stop it or give --port another number")
+                f"stop it or give {port_flag} another number")
     if getattr(exc, "errno", None) == errno.EADDRNOTAVAIL:
-        return f"cannot listen on {host}: it is not an address of this machine (check --host)"
+        return f"cannot listen on {host}: it is not an address of this machine (check {host_flag})"
     if isinstance(exc, (ValueError, socket.gaierror)) or getattr(exc, "errno", None) in unknown_host:
-        return f"cannot listen on {host}: no such address or host name (check --host)"
-    return f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc} (check --host and --port)"
+        return f"cannot listen on {host}: no such address or host name (check {host_flag})"
+    return (f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc} "
+            f"(check {host_flag} and {port_flag})")
 
 
 def write_whole(path, data: bytes) -> None:

@@ -395,6 +395,15 @@ def serve(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except sqlite3.Error as exc:
         return _fail(f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc, args.db)}")
+    tablets = None
+    if args.tablet_port:
+        from .tablet_tls import tablet_certificate
+        try:
+            tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host,))
+        except KioskError as exc:
+            return _fail(str(exc))
+    elif args.tls_cert or args.tls_key:
+        return _fail("--tls-cert and --tls-key are for the tablets' HTTPS port: give --tablet-port too")
     disk_failure.survive_file_size_limits()
     # waitress, as HQ: a production server (no "development server" warning to alarm staff).  Responses
     # stay in memory up to 64 MB, so a full disk cannot stop staff reading the roster or its export.
@@ -403,6 +412,14 @@ def serve(args: argparse.Namespace) -> int:
                                         ident="evac-kiosk", outbuf_overflow=64 * 2**20, inbuf_overflow=2**20)
     except (OSError, ValueError) as exc:
         raise CommandError(listen_error(args.host, args.port, exc), 1) from None
+    tablet_server = None
+    if tablets:
+        from .tablet_tls import tablet_server as serve_tablets
+        try:
+            tablet_server = serve_tablets(_access_log(app), args.tablet_host, args.tablet_port, tablets)
+        except (OSError, ValueError) as exc:
+            raise CommandError(listen_error(args.tablet_host, args.tablet_port, exc, "--tablet-host",
+                                            "--tablet-port"), 1) from None
     if enrolled and enrolled != args.shelter:
         # Not refused: a kiosk carried to another shelter must go on checking people in there.
         print(f"evac: warning: HQ enrolled this kiosk at {enrolled}, but --shelter is {args.shelter}: HQ will count "
@@ -413,8 +430,38 @@ def serve(args: argparse.Namespace) -> int:
               f"--token-file PATH (readable by its owner only) or {TOKEN_ENV} keep it private",
               file=sys.stderr, flush=True)
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    server.run()
+    if tablets:
+        _say_tablets(args, tablets)
+    elif not _loopback(args.host):
+        print("evac: warning: staff tablets reach this kiosk by plain HTTP: anyone on the shelter's Wi-Fi can read "
+              "the roster as it crosses it, and staff passwords. Use --tablet-port 5443 (HTTPS) for tablets and "
+              "leave --host at 127.0.0.1 / 警告: タブレットとの通信が暗号化されていません。--tablet-port を使ってください",
+              file=sys.stderr, flush=True)
+    try:
+        server.run()
+    finally:
+        if tablet_server is not None:
+            tablet_server.stop()
     return 0
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _say_tablets(args: argparse.Namespace, tablets) -> None:
+    where = "KIOSK-ADDRESS" if args.tablet_host in ("0.0.0.0", "::") else args.tablet_host
+    print(f"staff tablets: https://{where}:{args.tablet_port}/staff/", file=sys.stderr, flush=True)
+    if tablets.made_here:
+        print("evac: タブレットのブラウザが初回に証明書の警告を出します。証明書の指紋がこれと同じか確かめてから進んでください / "
+              "a tablet's browser warns about this kiosk's own certificate the first time: go on only if the "
+              f"certificate's SHA-256 fingerprint it shows is {tablets.fingerprint}", file=sys.stderr, flush=True)
 
 
 def _say(text: str) -> None:
@@ -580,8 +627,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--shelter", required=True)
     p.add_argument("--hq", type=hq_url, help="HQ's base URL (http://HOST:PORT); with --token, sync in the background")
     token_options(p, "the token `evac hq enroll-kiosk` printed for this kiosk; with --hq, sync in the background")
-    p.add_argument("--port", type=port_number, default=5001)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=port_number, default=5001,
+                   help="plain HTTP, for this machine's own screen (default 5001)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="where --port listens (default 127.0.0.1: this machine only; tablets use --tablet-port)")
+    p.add_argument("--tablet-port", type=port_number,
+                   help="HTTPS for staff tablets on the shelter's Wi-Fi (e.g. 5443): https://KIOSK:PORT/staff/")
+    p.add_argument("--tablet-host", default="0.0.0.0", help="where --tablet-port listens (default: every network)")
+    p.add_argument("--tls-cert", help="the city's certificate for the tablets (PEM); without it the kiosk makes its own")
+    p.add_argument("--tls-key", help="that certificate's private key (PEM, no password)")
     p.add_argument("--card-reader", choices=("pcsc", "nfc"), help="the My Number card reader, if any")
     p.add_argument("--reader-name", help="PC/SC reader name (its beginning is enough)")
     p.add_argument("--nfc-device", default="usb", help="nfcpy device (usb, usb:054c:06c3, udp:HOST:PORT)")

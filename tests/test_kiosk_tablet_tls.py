@@ -1,0 +1,157 @@
+"""Staff tablets reach the kiosk by HTTPS (evac kiosk serve --tablet-port): evacuees share the shelter's
+Wi-Fi, and over plain HTTP anyone on it could read a lead's roster (protected people included) and take a
+staff password or log-in cookie.  Real `evac kiosk serve` processes, real TLS, real Chromium."""
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import stat
+import urllib.request
+
+from kiosk.tablet_tls import fingerprint, own_paths
+from tests.browser import browser  # noqa: F401  (fixture)
+from tests.conftest import Server, evac_cmd, free_port, run_evac
+from tests.test_staff_browser import PASSWORD, log_in, roster_names
+
+FINGERPRINT_RE = re.compile(r"fingerprint it shows is ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
+
+
+def tablet_kiosk(tmp_path, *extra: str) -> tuple[Server, int]:
+    port, tablets = free_port(), free_port()
+    server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                             "--port", str(port), "--tablet-port", str(tablets), *extra),
+                    f"http://127.0.0.1:{port}", tmp_path / f"kiosk-{tablets}.log", "/api/status")
+    return server, tablets
+
+
+def trusting(cert) -> ssl.SSLContext:
+    """A client that trusts exactly this certificate, and checks the name on it."""
+    return ssl.create_default_context(cafile=str(cert))
+
+
+def https_get(url: str, context: ssl.SSLContext):
+    return urllib.request.urlopen(url, timeout=10, context=context)
+
+
+def test_tablets_get_the_staff_pages_by_https_with_a_certificate_the_kiosk_keeps(tmp_path):
+    db = str(tmp_path / "k.sqlite3")
+    server, tablets = tablet_kiosk(tmp_path)
+    cert, key = own_paths(db)
+    try:
+        said = server.log_path.read_text()
+        assert f"https://KIOSK-ADDRESS:{tablets}/staff/" in said
+        # Staff are told the fingerprint to compare with what the tablet's browser shows: the certificate's.
+        assert FINGERPRINT_RE.search(said).group(1) == fingerprint(cert)
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600, "the private key is its owner's alone"
+        with https_get(f"https://localhost:{tablets}/staff/login", trusting(cert)) as resp:
+            assert resp.status == 200 and "ログイン" in resp.read().decode()
+            cookie = resp.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie, "the log-in cookie never goes back over plain HTTP"
+        # Typed with http://: sent on to the same page by HTTPS, with words, not a dropped connection.
+        with socket.create_connection(("127.0.0.1", tablets), timeout=10) as plain:
+            plain.sendall(f"GET /staff/login?next=%2Fstaff%2F HTTP/1.1\r\nHost: 192.168.10.5:{tablets}\r\n\r\n".encode())
+            answer = plain.makefile("rb").read().decode()
+        assert answer.startswith("HTTP/1.1 301")
+        assert f"Location: https://192.168.10.5:{tablets}/staff/login?next=%2Fstaff%2F\r\n" in answer
+        assert "https:// で開いてください" in answer
+        # Still serving after it (the plain request did not stop the listener).
+        with https_get(f"https://localhost:{tablets}/staff/login", trusting(cert)) as resp:
+            assert resp.status == 200
+        # The screen's own port is plain HTTP, on this machine only, as before.
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.url.rsplit(':', 1)[1]}/", timeout=10) as resp:
+            assert resp.status == 200
+    finally:
+        server.stop()
+    # Restarted: the same certificate, so a tablet that accepted it is not asked again.
+    kept = fingerprint(cert)
+    server, tablets = tablet_kiosk(tmp_path)
+    try:
+        assert FINGERPRINT_RE.search(server.log_path.read_text()).group(1) == kept == fingerprint(cert)
+        with https_get(f"https://localhost:{tablets}/staff/login", trusting(cert)) as resp:
+            assert resp.status == 200
+    finally:
+        server.stop()
+
+
+def test_a_lead_logs_in_and_reads_the_roster_in_chromium_over_https(tmp_path, browser):  # noqa: F811
+    db = str(tmp_path / "k.sqlite3")
+    assert run_evac("kiosk", "add-staff", "--db", db, "--name", "sato", "--role", "lead",
+                    input=PASSWORD + "\n").returncode == 0
+    assert run_evac("kiosk", "checkin", "--db", db, "--shelter", "H001", "--name", "焼津 花子",
+                    "--birth", "1980-01-02", "--sex", "female", "--address", "焼津市本町1-1").returncode == 0
+    server, tablets = tablet_kiosk(tmp_path)
+    # The kiosk made its own certificate: a tablet's browser is told to go on once (as staff do after
+    # comparing the fingerprint).
+    context = browser.new_context(ignore_https_errors=True)
+    try:
+        page = context.new_page()
+        base = f"https://127.0.0.1:{tablets}"
+        log_in(page, base, "sato")
+        assert page.url.startswith(base + "/staff/")
+        assert roster_names(page) == ["焼津 花子"]
+        response = page.goto(base + "/staff/")
+        details = response.security_details()
+        assert details["protocol"] in ("TLS 1.3", "TLS 1.2") and details["subjectName"].startswith("evac kiosk ")
+        session = next(c for c in context.cookies() if c["name"] == "session")
+        assert session["secure"] and session["httpOnly"]
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_the_citys_certificate_is_used_and_wrong_tls_options_are_refused_in_words(tmp_path):
+    from kiosk.tablet_tls import tablet_certificate
+    city = tmp_path / "city"
+    city.mkdir()
+    made = tablet_certificate(str(city / "x"), names=("kiosk-h001.yaizu.local",))   # stands in for the city's
+    server, tablets = tablet_kiosk(tmp_path, "--tls-cert", str(made.cert), "--tls-key", str(made.key))
+    try:
+        said = server.log_path.read_text()
+        assert "fingerprint it shows" not in said, "no warning to expect with the city's certificate"
+        assert not own_paths(str(tmp_path / "k.sqlite3"))[0].exists()
+        context = trusting(made.cert)
+        context.check_hostname = False   # the name is the city's; this test reaches it on loopback
+        with https_get(f"https://127.0.0.1:{tablets}/staff/login", context) as resp:
+            assert resp.status == 200
+    finally:
+        server.stop()
+    db = str(tmp_path / "k.sqlite3")
+    base = ("kiosk", "serve", "--db", db, "--shelter", "H001", "--port", str(free_port()))
+    for extra, words in [
+        (("--tablet-port", "5999", "--tls-cert", str(made.cert)), "--tls-cert and --tls-key go together"),
+        (("--tls-cert", str(made.cert), "--tls-key", str(made.key)), "give --tablet-port too"),
+        (("--tablet-port", "5999", "--tls-cert", str(made.key), "--tls-key", str(made.key)),
+         "are not a PEM certificate and its private key"),
+        (("--tablet-port", "5999", "--tls-cert", str(tmp_path / "none.pem"), "--tls-key", str(made.key)),
+         "no such file"),
+    ]:
+        result = run_evac(*base, *extra, timeout=60)
+        assert result.returncode == 2 and words in result.stderr, (extra, result.stderr)
+        assert "Traceback" not in result.stderr
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        result = run_evac(*base, "--tablet-port", str(busy), timeout=60)
+    assert result.returncode == 1 and f"port {busy}" in result.stderr and "--tablet-port" in result.stderr, \
+        result.stderr
+
+
+def test_plain_http_for_tablets_is_warned_about(tmp_path):
+    port = free_port()
+    server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                             "--port", str(port), "--host", "0.0.0.0"),
+                    f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    server.stop()
+    said = server.log_path.read_text()
+    assert "plain HTTP" in said and "--tablet-port" in said and "暗号化されていません" in said
+
+
+def test_the_screen_alone_on_this_machine_is_not_warned_about(tmp_path):
+    port = free_port()
+    server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                             "--port", str(port), "--host", "127.0.0.1"),
+                    f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    server.stop()
+    assert "plain HTTP" not in server.log_path.read_text()
