@@ -140,6 +140,7 @@ def _write_atomically(path: Path, data: bytes, mode: int) -> None:
 _REQUEST_LINE_RE = re.compile(rb"(GET|HEAD) (/[\x21-\x7e]*) HTTP/1\.[01]\r\n")
 _HOST_RE = re.compile(rb"\r\nhost: *([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)? *\r\n", re.IGNORECASE)
 _PLAIN_HTTP = "plain HTTP on the tablets' HTTPS port"
+HANDSHAKE_SECONDS = 5
 
 
 class _TabletAdapter(BuiltinSSLAdapter):
@@ -149,6 +150,9 @@ class _TabletAdapter(BuiltinSSLAdapter):
     port = 0
 
     def wrap(self, sock):
+        # cheroot greets each connection in its one accepting thread: a connection that says nothing
+        # holds every other tablet up for this long (cheroot then sets its own timeout again).
+        sock.settimeout(HANDSHAKE_SECONDS)
         try:
             first = sock.recv(1, socket.MSG_PEEK)
         except OSError as exc:
