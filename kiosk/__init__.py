@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask
+
+from .secure_cookies import SecureOverHttps
 
 # No page of the kiosk loads anything from outside it (issue 4), and the browser enforces it: the
 # screen's, the staff tablet's and the status page.  No inline script at all.
@@ -14,17 +15,9 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'")   # no other site's page may frame a lead's buttons
 
 
-class _SecureOverHttps(SecureCookieSessionInterface):
-    """A log-in cookie given over HTTPS (a tablet on --tablet-port) is marked Secure: the browser never
-    sends it over plain HTTP, where anyone on the shelter's Wi-Fi could read it."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return request.is_secure or super().get_cookie_secure(app)
-
-
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    app.session_interface = _SecureOverHttps()
+    app.session_interface = SecureOverHttps()   # the tablets' HTTPS port (kiosk.tablet_tls)
     app.config.from_mapping(
         KIOSK_DB=None,          # path of the kiosk's SQLite file
         SHELTER_ID=None,        # the shelter this kiosk stands in

@@ -110,3 +110,10 @@ def test_evac_hq_serve_trusts_the_proxies_it_is_told_of(tmp_path, monkeypatch):
     finally:
         for server in servers:
             server.stop()
+
+
+def test_behind_a_tls_proxy_the_log_in_cookie_is_secure_when_the_setting_says_so(make_app, monkeypatch):
+    assert "Secure" not in make_app().test_client().get("/staff/login").headers["Set-Cookie"]
+    monkeypatch.setenv("EVAC_SESSION_COOKIE_SECURE", "true")   # as the README says for HQ behind HTTPS
+    cookie = make_app().test_client().get("/staff/login").headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie
