@@ -317,4 +317,7 @@ def status():
 def index():
     # People read this page in the shelter's time (JST, as the tablet shows it); /api/status keeps UTC for programs.
     status = _status()
-    return render_template("status.html", status=status, last_sync=times.local(status["last_sync_at"]))
+    # Where staff point a tablet, and the certificate fingerprint to compare (this page is the kiosk's own
+    # screen's alone, so what it shows cannot have been changed on the Wi-Fi).
+    return render_template("status.html", status=status, last_sync=times.local(status["last_sync_at"]),
+                           tablets=current_app.config.get("TABLETS"))

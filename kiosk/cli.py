@@ -386,24 +386,28 @@ def serve(args: argparse.Namespace) -> int:
             for suffix in ("", "-wal", "-shm"):
                 Path(args.db + suffix).unlink(missing_ok=True)
         return _fail(f"unknown shelter id {args.shelter!r} (check --shelter: site ids look like H031, E005 or T101)")
-    try:
-        app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
-                          "HQ_TOKEN": token, "SYNC_SAY": _say, "CARD_READER": args.card_reader,
-                          "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device,
-                          "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout})
-    except (KioskError, ValueError) as exc:
-        return _fail(str(exc))
-    except sqlite3.Error as exc:
-        return _fail(f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc, args.db)}")
     tablets = None
     if args.tablet_port:
         from .tablet_tls import tablet_certificate
         try:
-            tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host,))
+            tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host,
+                                                                                  _tablet_address(args.tablet_host)))
         except KioskError as exc:
             return _fail(str(exc))
     elif args.tls_cert or args.tls_key:
         return _fail("--tls-cert and --tls-key are for the tablets' HTTPS port: give --tablet-port too")
+    try:
+        app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
+                          "HQ_TOKEN": token, "SYNC_SAY": _say, "CARD_READER": args.card_reader,
+                          "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device,
+                          "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout,
+                          "TABLETS": tablets and {"url": f"https://{_tablet_address(args.tablet_host)}:"
+                                                         f"{args.tablet_port}/staff/",
+                                                  "fingerprint": tablets.fingerprint if tablets.made_here else None}})
+    except (KioskError, ValueError) as exc:
+        return _fail(str(exc))
+    except sqlite3.Error as exc:
+        return _fail(f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc, args.db)}")
     disk_failure.survive_file_size_limits()
     # waitress, as HQ: a production server (no "development server" warning to alarm staff).  Responses
     # stay in memory up to 64 MB, so a full disk cannot stop staff reading the roster or its export.
@@ -455,9 +459,24 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _tablet_address(host: str) -> str:
+    """The address to type on a tablet: the one given, or on every network this machine's address on the
+    LAN (the route a packet would take; nothing is sent), else its name."""
+    import socket
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            address = probe.getsockname()[0]
+    except OSError:   # no route at all (a shelter LAN with no gateway)
+        address = ""
+    return address if address and not address.startswith("127.") else socket.gethostname()
+
+
 def _say_tablets(args: argparse.Namespace, tablets) -> None:
-    where = "KIOSK-ADDRESS" if args.tablet_host in ("0.0.0.0", "::") else args.tablet_host
-    print(f"staff tablets: https://{where}:{args.tablet_port}/staff/", file=sys.stderr, flush=True)
+    print(f"staff tablets: https://{_tablet_address(args.tablet_host)}:{args.tablet_port}/staff/", file=sys.stderr,
+          flush=True)
     if tablets.made_here:
         print("evac: タブレットのブラウザが初回に証明書の警告を出します。証明書の指紋がこれと同じか確かめてから進んでください / "
               "a tablet's browser warns about this kiosk's own certificate the first time: go on only if the "

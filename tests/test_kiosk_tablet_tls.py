@@ -40,9 +40,13 @@ def test_tablets_get_the_staff_pages_by_https_with_a_certificate_the_kiosk_keeps
     cert, key = own_paths(db)
     try:
         said = server.log_path.read_text()
-        assert f"https://KIOSK-ADDRESS:{tablets}/staff/" in said
+        url = re.search(rf"staff tablets: (https://[^\s/]+:{tablets}/staff/)", said).group(1)
         # Staff are told the fingerprint to compare with what the tablet's browser shows: the certificate's.
         assert FINGERPRINT_RE.search(said).group(1) == fingerprint(cert)
+        # And on the kiosk's own status page (its screen's alone), for whoever sets up a tablet.
+        with urllib.request.urlopen(server.url + "/status", timeout=10) as resp:
+            page = resp.read().decode()
+        assert url in page and fingerprint(cert) in page
         assert stat.S_IMODE(key.stat().st_mode) == 0o600, "the private key is its owner's alone"
         with https_get(f"https://localhost:{tablets}/staff/login", trusting(cert)) as resp:
             assert resp.status == 200 and "ログイン" in resp.read().decode()
@@ -109,6 +113,9 @@ def test_the_citys_certificate_is_used_and_wrong_tls_options_are_refused_in_word
     try:
         said = server.log_path.read_text()
         assert "fingerprint it shows" not in said, "no warning to expect with the city's certificate"
+        with urllib.request.urlopen(server.url + "/status", timeout=10) as resp:
+            page = resp.read().decode()
+        assert f":{tablets}/staff/" in page and made.fingerprint not in page
         assert not own_paths(str(tmp_path / "k.sqlite3"))[0].exists()
         context = trusting(made.cert)
         context.check_hostname = False   # the name is the city's; this test reaches it on loopback
