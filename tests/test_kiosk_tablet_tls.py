@@ -145,20 +145,15 @@ def test_the_citys_certificate_is_used_and_wrong_tls_options_are_refused_in_word
         result.stderr
 
 
-def test_plain_http_for_tablets_is_warned_about(tmp_path):
-    port = free_port()
-    server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
-                             "--port", str(port), "--host", "0.0.0.0"),
-                    f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
-    server.stop()
-    said = server.log_path.read_text()
-    assert "plain HTTP" in said and "--tablet-port" in said and "暗号化されていません" in said
-
-
-def test_the_screen_alone_on_this_machine_is_not_warned_about(tmp_path):
-    port = free_port()
-    server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
-                             "--port", str(port), "--host", "127.0.0.1"),
-                    f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
-    server.stop()
-    assert "plain HTTP" not in server.log_path.read_text()
+def test_plain_http_for_tablets_is_warned_about_and_the_screen_alone_on_this_machine_is_not(tmp_path):
+    said = {}
+    for host in ("0.0.0.0", "127.0.0.1"):
+        port = free_port()
+        server = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H001",
+                                 "--port", str(port), "--host", host),
+                        f"http://127.0.0.1:{port}", tmp_path / f"kiosk-{port}.log", "/api/status")
+        server.stop()
+        said[host] = server.log_path.read_text()
+    assert "plain HTTP" in said["0.0.0.0"] and "--tablet-port" in said["0.0.0.0"]
+    assert "暗号化されていません" in said["0.0.0.0"]
+    assert "plain HTTP" not in said["127.0.0.1"]
