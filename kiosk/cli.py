@@ -386,12 +386,13 @@ def serve(args: argparse.Namespace) -> int:
             for suffix in ("", "-wal", "-shm"):
                 Path(args.db + suffix).unlink(missing_ok=True)
         return _fail(f"unknown shelter id {args.shelter!r} (check --shelter: site ids look like H031, E005 or T101)")
-    tablets = None
+    tablets = tablet_url = None
     if args.tablet_port:
         from .tablet_tls import tablet_certificate
+        address = _tablet_address(args.tablet_host)
+        tablet_url = f"https://{address}:{args.tablet_port}/staff/"
         try:
-            tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host,
-                                                                                  _tablet_address(args.tablet_host)))
+            tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host, address))
         except KioskError as exc:
             return _fail(str(exc))
     elif args.tls_cert or args.tls_key:
@@ -401,8 +402,7 @@ def serve(args: argparse.Namespace) -> int:
                           "HQ_TOKEN": token, "SYNC_SAY": _say, "CARD_READER": args.card_reader,
                           "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device,
                           "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout,
-                          "TABLETS": tablets and {"url": f"https://{_tablet_address(args.tablet_host)}:"
-                                                         f"{args.tablet_port}/staff/",
+                          "TABLETS": tablets and {"url": tablet_url,
                                                   "fingerprint": tablets.fingerprint if tablets.made_here else None}})
     except (KioskError, ValueError) as exc:
         return _fail(str(exc))
@@ -435,7 +435,7 @@ def serve(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     if tablets:
-        _say_tablets(args, tablets)
+        _say_tablets(tablet_url, tablets)
     elif not _loopback(args.host):
         print("evac: warning: staff tablets reach this kiosk by plain HTTP: anyone on the shelter's Wi-Fi can read "
               "the roster as it crosses it, and staff passwords. Use --tablet-port 5443 (HTTPS) for tablets and "
@@ -474,9 +474,8 @@ def _tablet_address(host: str) -> str:
     return address if address and not address.startswith("127.") else socket.gethostname()
 
 
-def _say_tablets(args: argparse.Namespace, tablets) -> None:
-    print(f"staff tablets: https://{_tablet_address(args.tablet_host)}:{args.tablet_port}/staff/", file=sys.stderr,
-          flush=True)
+def _say_tablets(url: str, tablets) -> None:
+    print(f"staff tablets: {url}", file=sys.stderr, flush=True)
     if tablets.made_here:
         print("evac: タブレットのブラウザが初回に証明書の警告を出します。証明書の指紋がこれと同じか確かめてから進んでください / "
               "a tablet's browser warns about this kiosk's own certificate the first time: go on only if the "
