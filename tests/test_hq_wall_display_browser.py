@@ -1,9 +1,10 @@
 """HQ's wall display in Chromium.  The lead's link, opened on the wall's browser, becomes the board, whose
 numbers refresh themselves in place (here every second) past the staff idle limit with no log-in page, and
 the map opens from it; nothing leaves HQ's origin (tests.browser.page_at).  An unattended wall never ends
-on an error page: with a real `evac hq serve` whose database fails, then which is stopped, the last good
-numbers stay up saying since when and why, and the board recovers by itself; revoked, it says so.  With
-sixty-odd open sites the board fits a 1920x1080 screen at a size read across a room."""
+on an error page: with a real `evac hq serve` (on SQLite and PostgreSQL) whose database fails, then which
+is stopped, the last good numbers stay up saying since when and why, and the board recovers by itself;
+revoked, it says so (the map too).  With sixty-odd open sites the board fits a 1920x1080 screen at a size
+read across a room."""
 from __future__ import annotations
 
 import json
@@ -133,8 +134,9 @@ def _occupancy(page, site: str = "H031") -> str:
     return page.locator(f'tr[data-site="{site}"] td.occ').inner_text()
 
 
-def test_the_wall_keeps_its_last_numbers_while_hq_fails_or_is_gone_and_recovers_by_itself(tmp_path, page_at):
-    db_url = f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+def test_the_wall_keeps_its_last_numbers_while_hq_fails_or_is_gone_and_recovers_by_itself(hq_db_url, tmp_path,
+                                                                                         page_at):
+    db_url = hq_db_url
     port = free_port()
     hq = _serve(db_url, port, tmp_path / "hq-1.log")
     servers = [hq]
