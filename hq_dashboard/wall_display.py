@@ -237,7 +237,7 @@ def board():
                            **_board())
 
 
-@bp.get("/dashboard/wall")
+@bp.get("/wall/numbers")
 def numbers():
     """The board's numbers alone, for the wall's own refresh; only a display reads them."""
     if "wall_display" not in g:
@@ -255,10 +255,11 @@ def _problem(v) -> bool:
 
 def _board() -> dict:
     from .dashboard import SORTS, shelter_board
-    shown = shelter_board()
+    # No arrivals chart: its labels are too small to read across a room, and its room is the sites'.
+    shown = shelter_board(chart=False)
     views = shown.pop("all_views")
     shown.pop("disaster_code")
-    shown.pop("chart")   # its labels are too small to read across a room, and its room is the sites'
+    shown.pop("chart")
     # Sites in trouble first (full, over capacity, people where this disaster makes the site unsafe),
     # then the dashboard's order: the top of the first column is what HQ must act on.
     order = SORTS.get(shown["sort"], SORTS["fullness"])

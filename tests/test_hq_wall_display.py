@@ -115,11 +115,11 @@ def test_a_display_sees_the_dashboards_numbers_and_the_map_and_no_one(hq):
     board = wall.get("/dashboard")
     assert board.status_code == 200
     text = board.get_data(as_text=True)
-    # The numbers: 花子 counted at 焼津中学校.  They refresh themselves in place from /dashboard/wall
+    # The numbers: 花子 counted at 焼津中学校.  They refresh themselves in place from /wall/numbers
     # (static/wall_board.js); only a browser without scripts reloads the page, as not-use (auto=1).
     assert re.search(r'<tr class="[^"]*" data-site="H031">(?:(?!</tr>).)*?<td class="n occ">1/', text, re.S)
     assert re.search(r'<b id="total-occupancy">1</b>', text)
-    assert 'data-numbers-url="/dashboard/wall?sort=fullness"' in text and 'data-refresh-seconds="15"' in text
+    assert 'data-numbers-url="/wall/numbers?sort=fullness"' in text and 'data-refresh-seconds="15"' in text
     assert re.search(r'<noscript><meta http-equiv="refresh" content="15; url=/dashboard\?sort=fullness&amp;auto=1">'
                      r'</noscript>', text)
     assert "避難状況" in text and "Evacuation situation" in text
@@ -145,7 +145,7 @@ def test_the_boards_own_refresh_reads_its_numbers_and_only_a_display_may(hq):
     """What static/wall_board.js fetches: the numbers alone (no page around them), never kept by a cache,
     with no one's name in them; an ordinary browser or a staff log-in gets nothing there."""
     wall = _display(hq)
-    numbers = wall.get("/dashboard/wall?sort=fullness")
+    numbers = wall.get("/wall/numbers?sort=fullness")
     assert numbers.status_code == 200 and numbers.headers["Cache-Control"] == "no-store"
     text = numbers.get_data(as_text=True)
     assert text.lstrip().startswith('<div id="board-part" data-updated="')
@@ -153,10 +153,10 @@ def test_the_boards_own_refresh_reads_its_numbers_and_only_a_display_may(hq):
     assert re.search(r'data-site="H031">(?:(?!</tr>).)*?<td class="n occ">1/', text, re.S)
     assert "<html" not in text and "<script" not in text
     assert HANAKO["name"] not in text and "透析" not in text and "dev-wall" not in text
-    assert hq.test_client().get("/dashboard/wall").status_code == 404
+    assert hq.test_client().get("/wall/numbers").status_code == 404
     staff = hq.test_client()
     assert _login(staff).status_code == 302
-    assert staff.get("/dashboard/wall").status_code == 404
+    assert staff.get("/wall/numbers").status_code == 404
     assert [action for _, action, _ in _audit(hq)] == ["display_added", "display_opened"]
 
 
@@ -219,7 +219,7 @@ def test_a_revoked_display_says_so_at_its_next_request(hq):
     with hq.app_context():
         wall_display.revoke_display(db.session, "refresh-wall", by="lead1 (test)")
         db.session.remove()
-    numbers = refreshed.get("/dashboard/wall?sort=fullness")
+    numbers = refreshed.get("/wall/numbers?sort=fullness")
     assert numbers.status_code == 403 and 'data-page="revoked"' in numbers.get_data(as_text=True)
     assert REVOKED_JA in numbers.get_data(as_text=True)
     # The map's poll is refused but keeps the cookie, so the map's next load says it.

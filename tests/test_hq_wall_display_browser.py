@@ -64,7 +64,7 @@ def test_the_link_opens_a_board_that_refreshes_itself_past_the_idle_limit(hq_ser
     assert page.locator('body[data-page="wall-board"]').count() == 1
     assert page.get_by_text("避難状況").first.is_visible()
     assert not any("/staff/login" in url for url in page.requests)
-    assert sum("/dashboard/wall?sort=fullness" in url for url in page.requests) >= 3
+    assert sum("/wall/numbers?sort=fullness" in url for url in page.requests) >= 3
     screenshot(page, "hq-wall-display-board")
     # The map, from the board: its markers come from HQ's own poll.
     with page.expect_navigation():
@@ -204,9 +204,9 @@ def test_the_wall_keeps_its_last_numbers_while_hq_fails_or_is_gone_and_recovers_
         assert page.locator(f'section[lang="en"]:has-text("{REVOKED_EN}")').count() == 1
         screenshot(page, "hq-wall-display-revoked")
         # ... and asks HQ nothing more.
-        asked = len([url for url in page.requests if "/dashboard/wall" in url])
+        asked = len([url for url in page.requests if "/wall/numbers" in url])
         page.wait_for_timeout(2500)
-        assert len([url for url in page.requests if "/dashboard/wall" in url]) == asked
+        assert len([url for url in page.requests if "/wall/numbers" in url]) == asked
     finally:
         for server in servers:
             server.stop()
@@ -271,7 +271,7 @@ def test_sixty_odd_open_sites_fit_a_1920x1080_wall_readable_across_the_room(hq_s
         assert alert.bounding_box()["height"] < 2 * SMALLEST_TEXT_PX * 1.5
     screenshot(page, f"hq-wall-display-{count}-sites")
     # HQ out of reach (the browser's requests for the numbers fail): the notice fits as well.
-    page.route("**/dashboard/wall*", lambda route: route.abort())
+    page.route("**/wall/numbers*", lambda route: route.abort())
     page.wait_for_function("document.body.dataset.boardState === 'unreachable'")
     assert page.locator("#board-stale").is_visible()
     _fits(page)
