@@ -82,7 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # client address above would count them all as one; with 0 the header is not believed (anyone
         # can write it), so a forged one cannot slip out of a limit.
         TRUSTED_PROXIES=0,
-        # HQ's wall display (hq_dashboard.wall_display) reloads its board this often, as the dashboard does.
+        # HQ's wall display (hq_dashboard.wall_display) refreshes its board's numbers this often.
         WALL_DISPLAY_REFRESH_SECONDS=15,
     )
     app.config.from_prefixed_env("EVAC")
@@ -93,6 +93,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     _trust_proxies(app)
     _check_staff_limits(app)
+    _check_wall_display(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
@@ -171,6 +172,23 @@ def _check_staff_limits(app: Flask) -> None:
             number = 0.0
         if isinstance(value, bool) or not number > 0 or number == float("inf"):
             raise SettingError(f"{name} (EVAC_{name}) must be a number above 0, not {value!r}")
+
+
+def _check_wall_display(app: Flask) -> None:
+    """How often a wall display refreshes its numbers (static/wall_board.js): 0 or less would ask HQ
+    without pause, and text would stop the board's refresh for good."""
+    value = app.config["WALL_DISPLAY_REFRESH_SECONDS"]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0.0
+    # At most an hour: a wall older than that is no picture of now (and a browser's timer tops out at 24 days).
+    if isinstance(value, bool) or not 0 < number <= 3600:
+        raise SettingError(f"壁面表示の更新間隔 EVAC_WALL_DISPLAY_REFRESH_SECONDS は 0 より大きく 3600 以下の秒数です"
+                           f"（{value!r} は使えません） / WALL_DISPLAY_REFRESH_SECONDS (EVAC_WALL_DISPLAY_REFRESH_SECONDS) "
+                           "is how often HQ's wall display refreshes its numbers, in seconds above 0 and at most 3600, "
+                           f"not {value!r}")
+    app.config["WALL_DISPLAY_REFRESH_SECONDS"] = int(number) if number == int(number) else number
 
 
 def _revalidate_shelters(response):

@@ -183,9 +183,10 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
     return out
 
 
-def shelter_board() -> dict:
+def shelter_board(chart: bool = True) -> dict:
     """The sites' numbers as the dashboard shows them (?sort=, ?all=1): what HQ's wall display shows too
-    (hq_dashboard.wall_display).  Counts only: no person, no kiosk."""
+    (hq_dashboard.wall_display, which has no room for the arrivals chart: chart=False spares its query).
+    Counts only: no person, no kiosk."""
     disaster = current_disaster()
     views = site_views(disaster)
     sort = request.args.get("sort", "fullness")
@@ -196,7 +197,8 @@ def shelter_board() -> dict:
     totals = {"occupancy": sum(v.shelter.occupancy for v in views), "at_home": sum(v.shelter.at_home for v in views),
               "in_car": sum(v.shelter.in_car for v in views)}
     return {"disaster_code": disaster, "all_views": views, "views": shown, "sort": sort, "show_all": show_all,
-            "totals": totals, "disaster": DISASTERS.get(disaster or ""), "chart": arrivals_svg(arrivals()),
+            "totals": totals, "disaster": DISASTERS.get(disaster or ""),
+            "chart": arrivals_svg(arrivals()) if chart else "",
             "credits": [CREDITS["yaizu_opendata"]]}
 
 

@@ -12,10 +12,11 @@ request.  Making, opening and revoking one are in the audit log beside the staff
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 
-from flask import (Blueprint, current_app, g, jsonify, make_response, redirect, render_template, request, session,
-                   url_for)
+from flask import (Blueprint, abort, current_app, g, jsonify, make_response, redirect, render_template, request,
+                   session, url_for)
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, logout_user
 from sqlalchemy import select, update
@@ -32,9 +33,14 @@ bp = Blueprint("wall_display", __name__)
 
 COOKIE = "hq_wall_display"
 COOKIE_MAX_AGE = 400 * 24 * 3600   # the most a browser keeps a cookie: the wall stays a display after a restart
-# What a display opens (GET only): the dashboard (its wall variant), the map and what the map polls, and
-# this blueprint's own pages.  Everything else, now or added later, is refused.
-DISPLAY_PAGES = ("dashboard.dashboard", "map.map_page", *POLLS)
+# What a display opens (GET only): the dashboard (its wall variant) and the board's numbers it refreshes
+# itself from, the map and what the map polls, and this blueprint's own pages.  Everything else, now or
+# added later, is refused.
+DISPLAY_PAGES = ("dashboard.dashboard", "wall_display.numbers", "map.map_page", *POLLS)
+# The wall's layout (templates/wall_display/board.html): a 1920x1080 screen holds this many rows of
+# sites in each of at most this many columns, at a size read from across the room.
+ROWS_PER_COLUMN = 30
+MOST_COLUMNS = 3
 
 
 def _now() -> dt.datetime:
@@ -204,6 +210,7 @@ def keep_display_to_its_pages():
     if display is None:   # no display of this HQ's (a database put back from before it): an ordinary browser
         return None
     if display.revoked_at is not None:
+        # (The board's own refresh gets the page below too: board.js puts it up in the board's place.)
         if request.endpoint in POLLS:   # the map's poll: the page itself says it at its next load
             return jsonify(error="display_revoked", message="this wall display was revoked"), 403
         response = _page("revoked", 403)
@@ -221,18 +228,57 @@ def keep_display_to_its_pages():
 
 
 def board():
-    """The dashboard for the wall: the sites' numbers, the disaster, the alerts about sites, arrivals per
-    hour.  Not the kiosks (their refusals quote what a shelter sent), nor the needs of care (health,
-    of a handful of people at a site), nor any link to a staff page."""
-    from .dashboard import alerts, shelter_board
-    shown = shelter_board()
+    """The dashboard for the wall: the sites' numbers, the disaster, short alerts about sites.  Not the
+    kiosks (their refusals quote what a shelter sent), nor the needs of care (health, of a handful of
+    people at a site), nor any link to a staff page.  Its numbers refresh themselves in place
+    (static/wall_board.js, from numbers() below): a refresh that fails leaves the last good ones up,
+    saying since when, where reloading the page would leave HQ's error page or the browser's on the wall."""
+    return render_template("wall_display/board.html", refresh=current_app.config["WALL_DISPLAY_REFRESH_SECONDS"],
+                           **_board())
+
+
+@bp.get("/wall/numbers")
+def numbers():
+    """The board's numbers alone, for the wall's own refresh; only a display reads them."""
+    if "wall_display" not in g:
+        abort(404)
+    response = make_response(render_template("wall_display/numbers.html", **_board()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _problem(v) -> bool:
+    s = v.shelter
+    return (s.status == "full" or (s.capacity is not None and s.occupancy > s.capacity)
+            or (v.suitability != "suitable" and bool(s.occupancy + s.at_home + s.in_car)))
+
+
+def _board() -> dict:
+    from .dashboard import SORTS, shelter_board
+    # No arrivals chart: its labels are too small to read across a room, and its room is the sites'.
+    shown = shelter_board(chart=False)
     views = shown.pop("all_views")
-    return render_template("wall_display/board.html", alerts=alerts(views, [], shown.pop("disaster_code")),
-                           refresh=current_app.config["WALL_DISPLAY_REFRESH_SECONDS"],
-                           now=_now(), **_in_two(_board_words), **shown)
+    shown.pop("disaster_code")
+    shown.pop("chart")
+    # Sites in trouble first (full, over capacity, people where this disaster makes the site unsafe),
+    # then the dashboard's order: the top of the first column is what HQ must act on.
+    order = SORTS.get(shown["sort"], SORTS["fullness"])
+    sites = sorted(shown.pop("views"), key=lambda v: (not _problem(v), order(v)))
+    columns = min(MOST_COLUMNS, max(1, math.ceil(len(sites) / ROWS_PER_COLUMN)))
+    on_wall, rest = sites[:columns * ROWS_PER_COLUMN], sites[columns * ROWS_PER_COLUMN:]
+    rows = max(1, math.ceil(len(on_wall) / columns))
+    over = [v.shelter.name for v in views if v.shelter.capacity is not None and v.shelter.occupancy > v.shelter.capacity]
+    unsafe = [v.shelter.name for v in views
+              if v.suitability != "suitable" and v.shelter.occupancy + v.shelter.at_home + v.shelter.in_car]
+    now = _now()
+    return {"columns": [on_wall[i * rows:(i + 1) * rows] for i in range(columns)], "sites": on_wall,
+            "rest": len(rest),
+            "over_capacity": over, "unsafe": unsafe, "now": now, **shown,
+            "numbers_url": url_for("wall_display.numbers", sort=shown["sort"], all="1" if shown["show_all"] else None),
+            **_in_two(_board_words, rest=len(rest), people=sum(v.shelter.occupancy for v in rest))}
 
 
-def _board_words() -> dict:
+def _board_words(rest: int = 0, people: int = 0) -> dict:
     return {"title": _("Evacuation situation"), "disaster": _("Disaster in progress"), "none": _("(none chosen)"),
             "in_shelters": _("In shelters"), "at_home": _("Staying at home"), "in_cars": _("In cars"),
             "alerts": _("Alerts"), "no_alerts": _("No alerts."), "arrivals": _("Arrivals per hour (JST)"),
@@ -240,7 +286,12 @@ def _board_words() -> dict:
             "evacuees": _("Evacuees"), "capacity": _("Capacity"), "fullness": _("Fullness"),
             "offers": _("Sites with room nearby"), "empty": _("No shelter is open and nobody is counted yet."),
             "map": _("Map"), "updated": _("Updated"),
-            "only_numbers": _("HQ's wall display: numbers only, no one's name. It updates itself.")}
+            "only_numbers": _("HQ's wall display: numbers only, no one's name. It updates itself."),
+            "over_capacity": _("Over capacity"), "unsafe": _("Evacuees at sites unsafe in this disaster"),
+            "rest": _("%(count)d more sites not shown (%(people)d evacuees)", count=rest, people=people),
+            # "{time}": the wall's script puts in the time of the last numbers it got
+            "unreachable": _("Not updated since %(time)s (HQ cannot be reached)", time="{time}"),
+            "error": _("Not updated since %(time)s (HQ error)", time="{time}")}
 
 
 def init_app(app) -> None:

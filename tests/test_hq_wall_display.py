@@ -115,10 +115,13 @@ def test_a_display_sees_the_dashboards_numbers_and_the_map_and_no_one(hq):
     board = wall.get("/dashboard")
     assert board.status_code == 200
     text = board.get_data(as_text=True)
-    # The numbers: 花子 counted at 焼津中学校, and the page reloads itself as not-use (auto=1).
-    assert re.search(r'<tr class="[^"]*" data-site="H031">(?:(?!</tr>).)*?<td class="n">1</td>', text, re.S)
+    # The numbers: 花子 counted at 焼津中学校.  They refresh themselves in place from /wall/numbers
+    # (static/wall_board.js); only a browser without scripts reloads the page, as not-use (auto=1).
+    assert re.search(r'<tr class="[^"]*" data-site="H031">(?:(?!</tr>).)*?<td class="n occ">1/', text, re.S)
     assert re.search(r'<b id="total-occupancy">1</b>', text)
-    assert re.search(r'<meta http-equiv="refresh" content="15; url=/dashboard\?sort=fullness&amp;auto=1">', text)
+    assert 'data-numbers-url="/wall/numbers?sort=fullness"' in text and 'data-refresh-seconds="15"' in text
+    assert re.search(r'<noscript><meta http-equiv="refresh" content="15; url=/dashboard\?sort=fullness&amp;auto=1">'
+                     r'</noscript>', text)
     assert "避難状況" in text and "Evacuation situation" in text
     # Nothing personal nor anything that leads to it: no name, no need of care, no kiosk, no staff page.
     assert HANAKO["name"] not in text and "透析" not in text and "dialysis" not in text
@@ -136,6 +139,25 @@ def test_a_display_sees_the_dashboards_numbers_and_the_map_and_no_one(hq):
     assert wall.get("/api/v1/shelters").status_code == 200
     assert wall.get("/static/map.js").status_code == 200
     assert wall.get("/dashboard?sort=occupancy&all=1&auto=1").status_code == 200
+
+
+def test_the_boards_own_refresh_reads_its_numbers_and_only_a_display_may(hq):
+    """What static/wall_board.js fetches: the numbers alone (no page around them), never kept by a cache,
+    with no one's name in them; an ordinary browser or a staff log-in gets nothing there."""
+    wall = _display(hq)
+    numbers = wall.get("/wall/numbers?sort=fullness")
+    assert numbers.status_code == 200 and numbers.headers["Cache-Control"] == "no-store"
+    text = numbers.get_data(as_text=True)
+    assert text.lstrip().startswith('<div id="board-part" data-updated="')
+    assert re.search(r'data-updated="\d\d:\d\d JST" data-updated-at="\d\d:\d\d:\d\d JST"', text)
+    assert re.search(r'data-site="H031">(?:(?!</tr>).)*?<td class="n occ">1/', text, re.S)
+    assert "<html" not in text and "<script" not in text
+    assert HANAKO["name"] not in text and "透析" not in text and "dev-wall" not in text
+    assert hq.test_client().get("/wall/numbers").status_code == 404
+    staff = hq.test_client()
+    assert _login(staff).status_code == 302
+    assert staff.get("/wall/numbers").status_code == 404
+    assert [action for _, action, _ in _audit(hq)] == ["display_added", "display_opened"]
 
 
 def _url(app, rule) -> str | None:
@@ -192,11 +214,19 @@ def test_a_revoked_display_says_so_at_its_next_request(hq):
     assert "http-equiv" not in text   # it stays on the screen
     assert wall.get_cookie(wall_display.COOKIE) is None
     assert wall.get("/dashboard").status_code == 302   # an ordinary browser now: the log-in page
+    # The board's own refresh of its numbers gets the same page (wall_board.js puts it up in the board's place).
+    refreshed = _display(hq, "refresh-wall")
+    with hq.app_context():
+        wall_display.revoke_display(db.session, "refresh-wall", by="lead1 (test)")
+        db.session.remove()
+    numbers = refreshed.get("/wall/numbers?sort=fullness")
+    assert numbers.status_code == 403 and 'data-page="revoked"' in numbers.get_data(as_text=True)
+    assert REVOKED_JA in numbers.get_data(as_text=True)
     # The map's poll is refused but keeps the cookie, so the map's next load says it.
     poll = map_only.get("/api/v1/shelters")
     assert poll.status_code == 403 and poll.get_json()["error"] == "display_revoked"
     assert REVOKED_JA in map_only.get("/map").get_data(as_text=True)
-    assert [action for _, action, _ in _audit(hq)][-2:] == ["display_revoked", "display_revoked"]
+    assert [action for _, action, _ in _audit(hq)].count("display_revoked") == 3
     # A lead reads the entries in words.
     lead = hq.test_client()
     assert _login(lead).status_code == 302
@@ -321,3 +351,25 @@ def test_one_link_opened_in_two_browsers_at_once_makes_one_display(hq):
     assert sorted(answers) == [302, 410]
     assert sum(b.get_cookie(wall_display.COOKIE) is not None for b in browsers) == 1
     assert [action for _, action, _ in _audit(hq)] == ["display_added", "display_opened"]
+
+
+def test_a_wrong_refresh_period_stops_hq_starting(hq_db_url):
+    from hq_dashboard import SettingError, create_app
+    for value in (0, -5, "soon", "", None, float("nan"), 86_400, True):
+        with pytest.raises(SettingError, match="WALL_DISPLAY_REFRESH_SECONDS"):
+            create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True, "WALL_DISPLAY_REFRESH_SECONDS": value})
+    for value, kept in ((15, 15), ("30", 30), (2.5, 2.5)):
+        app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True, "WALL_DISPLAY_REFRESH_SECONDS": value})
+        assert app.config["WALL_DISPLAY_REFRESH_SECONDS"] == kept
+
+
+def test_hq_does_not_start_with_a_wrong_refresh_period_and_says_which_setting(tmp_path):
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT, evac_cmd
+    env = {**os.environ, "EVAC_WALL_DISPLAY_REFRESH_SECONDS": "0"}
+    started = subprocess.run(evac_cmd("hq", "serve", "--db", f"sqlite:///{tmp_path / 'hq.sqlite3'}", "--port", "9"),
+                             capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False)
+    assert started.returncode != 0
+    assert "EVAC_WALL_DISPLAY_REFRESH_SECONDS" in started.stderr and "Traceback" not in started.stderr

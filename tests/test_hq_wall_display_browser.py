@@ -1,16 +1,33 @@
-"""HQ's wall display in Chromium: the lead's link, opened on the wall's browser, becomes the board, which
-reloads itself (here every second) on and on past the staff idle limit (here 1.2 s) without a log-in page,
-and the map opens from it; nothing leaves HQ's origin (tests.browser.page_at).  Real HQ app in a werkzeug
-server thread on a real SQLite file."""
+"""HQ's wall display in Chromium.  The lead's link, opened on the wall's browser, becomes the board, whose
+numbers refresh themselves in place (here every second) past the staff idle limit with no log-in page, and
+the map opens from it; nothing leaves HQ's origin (tests.browser.page_at).  An unattended wall never ends
+on an error page: with a real `evac hq serve` (on SQLite and PostgreSQL) whose database fails, then which
+is stopped, the last good numbers stay up saying since when and why, and the board recovers by itself;
+revoked, it says so (the map too).  With sixty-odd open sites the board fits a 1920x1080 screen at a size
+read across a room."""
 from __future__ import annotations
 
-import pytest
+import json
+import os
+import re
+import urllib.request
 
+import pytest
+from sqlalchemy import create_engine, text
+
+from evac.hlc import pack
 from hq_dashboard import wall_display
 from hq_dashboard.db import db
 from tests.browser import hq_over_http, page_at, screenshot  # noqa: F401  (fixtures)
+from tests.conftest import Server, evac_cmd, free_port, run_evac
+from tests.test_sync_http import enroll
 
 pytestmark = pytest.mark.slow
+
+REVOKED_JA, REVOKED_EN = "表示用リンクは取り消されました", "The display link was revoked"
+# The size the wall's text is read at from across HQ's room, and the screen it is read on.
+SMALLEST_TEXT_PX = 20
+WALL = (1920, 1080)
 
 
 @pytest.fixture
@@ -20,25 +37,34 @@ def hq_served(tmp_path):
         yield app
 
 
-def test_the_link_opens_a_board_that_reloads_itself_past_the_idle_limit(hq_served, page_at):
+def _open_board(page, token: str, base: str) -> None:
+    page.goto(f"{base}/display/{token}")
+    with page.expect_navigation():
+        page.click("#open-display")
+    assert page.url == f"{base}/dashboard"
+    assert page.locator('body[data-page="wall-board"]').count() == 1
+
+
+def _refreshed(page, times: int = 1) -> None:
+    """Wait for the board to have refreshed its numbers `times` more times from now, as it is now."""
+    done = int(page.evaluate("document.body.dataset.refreshes"))
+    page.wait_for_function(f"Number(document.body.dataset.refreshes) >= {done + times}")
+
+
+def test_the_link_opens_a_board_that_refreshes_itself_past_the_idle_limit(hq_served, page_at):
     with hq_served.app_context():
         token = wall_display.add_display(db.session, "hq-wall", by="test")
         db.session.remove()
     page = page_at(hq_served.url)
-    page.goto(f"/display/{token}")
-    with page.expect_navigation():
-        page.click("#open-display")
+    _open_board(page, token, hq_served.url)
+    # Three refreshes of its numbers (no reload of the page) outlast the idle limit twice.
+    _refreshed(page, 3)
+    assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
     assert page.url == f"{hq_served.url}/dashboard"
-    assert page.locator('body[data-page="wall-board"]').count() == 1
-    # The board reloads itself, marked as its own reload; three reloads outlast the idle limit twice.
-    reload = f"{hq_served.url}/dashboard?sort=fullness&auto=1"
-    page.wait_for_function(f"performance.getEntriesByType('navigation')[0].name === {reload!r}")
-    for _ in range(3):
-        with page.expect_navigation(url=reload):
-            pass
     assert page.locator('body[data-page="wall-board"]').count() == 1
     assert page.get_by_text("避難状況").first.is_visible()
     assert not any("/staff/login" in url for url in page.requests)
+    assert sum("/wall/numbers?sort=fullness" in url for url in page.requests) >= 3
     screenshot(page, "hq-wall-display-board")
     # The map, from the board: its markers come from HQ's own poll.
     with page.expect_navigation():
@@ -47,3 +73,212 @@ def test_the_link_opens_a_board_that_reloads_itself_past_the_idle_limit(hq_serve
         pass
     assert polled.value.status in (200, 304)
     assert page.url == f"{hq_served.url}/map"
+
+
+def test_a_revoked_display_on_the_map_says_it_was_revoked(hq_served, page_at):
+    """Not 'cannot reach HQ (403)', which sends someone to look at HQ's server: the lead revoked it."""
+    with hq_served.app_context():
+        token = wall_display.add_display(db.session, "map-wall", by="test")
+        db.session.remove()
+    page = page_at(hq_served.url)
+    _open_board(page, token, hq_served.url)
+    page.goto("/map")
+    page.wait_for_function("Number(document.body.dataset.evacRefreshes) >= 1")
+    with hq_served.app_context():
+        wall_display.revoke_display(db.session, "map-wall", by="test")
+        db.session.remove()
+    stamp = page.locator("#evac-updated")
+    page.wait_for_function("document.getElementById('evac-updated').className === 'stale'")
+    said = stamp.inner_text()
+    assert said.index(REVOKED_JA) < said.index(REVOKED_EN) and "接続できません" not in said
+    assert stamp.locator('[lang="en"]').inner_text().startswith("/ " + REVOKED_EN)
+    # A revoked display does not come back: the map stops asking (map.js polls again only while not revoked).
+    assert page.evaluate("window.evacState.revoked") is True
+    screenshot(page, "hq-wall-display-map-revoked")
+
+
+# --- a real HQ that fails, stops and comes back ---------------------------------------------------------
+
+def _serve(db_url: str, port: int, log) -> Server:
+    """`evac hq serve`, its wall display refreshing every second (set as an operator would)."""
+    env = {**os.environ, "EVAC_WALL_DISPLAY_REFRESH_SECONDS": "1"}
+    return Server(evac_cmd("hq", "serve", "--db", db_url, "--port", str(port)), f"http://127.0.0.1:{port}",
+                  log, "/api/v1/shelters", env=env)
+
+
+def _check_in(url: str, token: str, seq: int, name: str) -> None:
+    """A kiosk at 焼津中学校 (H031) sends one check-in to HQ, over HTTP."""
+    event = {"kiosk_id": "dev-wall", "shelter_id": "H031", "seq": seq, "hlc": pack(1_764_000_000_000 + seq),
+             "type": "checkin", "data": {"stay_type": "in_shelter"},
+             "person": {"name": name, "birth_date": f"19{50 + seq}-04-01", "sex": "female",
+                        "address": "静岡県焼津市本町5-9-1"}}
+    sent = urllib.request.Request(f"{url}/api/v1/sync", json.dumps({"device_id": "dev-wall", "events": [event]}).encode(),
+                                  {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(sent, timeout=30) as answer:
+        assert answer.status == 200
+
+
+def _rename(db_url: str, old: str, new: str) -> None:
+    """A real failure of HQ's database, and its end: a table HQ reads is away, then back."""
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+    finally:
+        engine.dispose()
+
+
+def _occupancy(page, site: str = "H031") -> str:
+    return page.locator(f'tr[data-site="{site}"] td.occ').inner_text()
+
+
+def test_the_wall_keeps_its_last_numbers_while_hq_fails_or_is_gone_and_recovers_by_itself(hq_db_url, tmp_path,
+                                                                                         page_at):
+    db_url = hq_db_url
+    port = free_port()
+    hq = _serve(db_url, port, tmp_path / "hq-1.log")
+    servers = [hq]
+    try:
+        kiosk = enroll(db_url, "H031")
+        _check_in(hq.url, kiosk, 1, "焼津 一")
+        made = run_evac("hq", "add-display", "--db", db_url, "--name", "hq-wall", "--base-url", hq.url)
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.strip().rsplit("/", 1)[1]
+        page = page_at(hq.url, viewport=WALL)
+        _open_board(page, token, hq.url)
+        _refreshed(page)
+        assert _occupancy(page).startswith("1/")
+        stale = page.locator("#board-stale")
+        assert not stale.is_visible() and page.locator("#display-updated").is_visible()
+
+        # HQ's database fails (a table it reads is gone): HQ answers 500.  The numbers stay, and say so.
+        _rename(db_url, "shelters", "shelters_away")
+        page.wait_for_function("document.body.dataset.boardState === 'error'")
+        last = page.locator("#board-part").get_attribute("data-updated")
+        assert re.fullmatch(r"\d\d:\d\d JST", last)
+        said = stale.inner_text()
+        assert stale.is_visible() and not page.locator("#display-updated").is_visible()
+        assert said.index(f"{last} から更新されていません（本部のエラー）") < said.index(
+            f"Not updated since {last} (HQ error)")
+        assert stale.locator('[lang="en"]').count() == 1
+        _refreshed_while_failing = page.evaluate("document.body.dataset.refreshes")
+        assert _occupancy(page).startswith("1/") and page.get_by_text("避難状況").first.is_visible()
+        assert page.locator('body[data-page="wall-board"]').count() == 1
+        screenshot(page, "hq-wall-display-hq-error")
+
+        # The database is back, with one more person: the board is itself again, by itself.
+        _rename(db_url, "shelters_away", "shelters")
+        _check_in(hq.url, kiosk, 2, "焼津 二")
+        page.wait_for_function("document.body.dataset.boardState === 'fresh'")
+        page.wait_for_function("document.querySelector('tr[data-site=\"H031\"] td.occ').textContent.startsWith('2/')")
+        assert not stale.is_visible() and page.locator("#display-updated").is_visible()
+        assert int(page.evaluate("document.body.dataset.refreshes")) > int(_refreshed_while_failing)
+
+        # HQ stops altogether (nothing listens on its port): the numbers stay, saying HQ cannot be reached.
+        hq.stop()
+        page.wait_for_function("document.body.dataset.boardState === 'unreachable'")
+        last = page.locator("#board-part").get_attribute("data-updated")
+        said = stale.inner_text()
+        assert said.index(f"{last} から更新されていません（本部につながりません）") < said.index(
+            f"Not updated since {last} (HQ cannot be reached)")
+        assert _occupancy(page).startswith("2/") and page.url == f"{hq.url}/dashboard"
+        screenshot(page, "hq-wall-display-hq-unreachable")
+
+        # HQ starts again on its address: the wall comes back with it, nobody touching it.
+        hq = _serve(db_url, port, tmp_path / "hq-2.log")
+        servers.append(hq)
+        _check_in(hq.url, kiosk, 3, "焼津 三")
+        page.wait_for_function("document.querySelector('tr[data-site=\"H031\"] td.occ').textContent.startsWith('3/')")
+        assert page.evaluate("document.body.dataset.boardState") == "fresh" and not stale.is_visible()
+        assert page.evaluate("performance.getEntriesByType('navigation').length") == 1   # never reloaded
+
+        # A lead revokes the display: the board gives way to HQ's page saying so, Japanese first.
+        revoked = run_evac("hq", "revoke-display", "--db", db_url, "--name", "hq-wall")
+        assert revoked.returncode == 0, revoked.stderr
+        page.wait_for_selector('body[data-page="revoked"]')
+        shown = page.locator("body").inner_text()
+        assert shown.index(REVOKED_JA) < shown.index(REVOKED_EN)
+        assert page.locator("#board-numbers").count() == 0 and page.locator("html").get_attribute("lang") == "ja"
+        assert page.locator(f'section[lang="en"]:has-text("{REVOKED_EN}")').count() == 1
+        screenshot(page, "hq-wall-display-revoked")
+        # ... and asks HQ nothing more.
+        asked = len([url for url in page.requests if "/wall/numbers" in url])
+        page.wait_for_timeout(2500)
+        assert len([url for url in page.requests if "/wall/numbers" in url]) == asked
+    finally:
+        for server in servers:
+            server.stop()
+
+
+# --- sixty-odd open sites on a 1920x1080 wall ------------------------------------------------------------
+
+def _open_sites(app, count: int) -> list[str]:
+    """`count` sites open with people (the longest names: the hardest to fit), some full, some over their
+    capacity, and some unsafe in the disaster chosen; the rest stay closed."""
+    from hq_dashboard.models import Shelter
+    from hq_dashboard.situation import set_disaster
+    with app.app_context():
+        set_disaster("tsunami")
+        # Sites with a capacity estimate first (the 指定避難所), then those with none (evacuation spaces).
+        sites = sorted(db.session.query(Shelter), key=lambda s: (not s.capacity, -len(s.name), s.id))[:count]
+        assert len(sites) == count
+        for i, s in enumerate(sites):
+            s.opened = True
+            s.occupancy = (s.capacity + 7 if i % 13 == 0 else (s.capacity * (i % 10)) // 10) if s.capacity else 3 + i
+            s.at_home, s.in_car = i % 7, i % 5
+        db.session.commit()
+        ids = [s.id for s in sites]
+        db.session.remove()
+    return ids
+
+
+@pytest.mark.parametrize("count", [60, 64, 90, 91])
+def test_sixty_odd_open_sites_fit_a_1920x1080_wall_readable_across_the_room(hq_served, page_at, count):
+    sites = _open_sites(hq_served, count)
+    with hq_served.app_context():
+        token = wall_display.add_display(db.session, "hq-wall", by="test")
+        db.session.remove()
+    page = page_at(hq_served.url, viewport=WALL)
+    _open_board(page, token, hq_served.url)
+    _refreshed(page)
+    # Every open site is on the screen (past the columns a wall holds, the least full are a count), and the
+    # screen does not scroll.
+    shown = page.locator("tr[data-site]").evaluate_all("rows => rows.map(r => r.dataset.site)")
+    if count <= wall_display.MOST_COLUMNS * wall_display.ROWS_PER_COLUMN:
+        assert sorted(shown) == sorted(sites) and page.locator("#rest").count() == 0
+    else:
+        assert len(shown) == wall_display.MOST_COLUMNS * wall_display.ROWS_PER_COLUMN
+        rest = page.locator("#rest").inner_text()
+        assert f"ほか {count - len(shown)} か所は表示していません" in rest and f"{count - len(shown)} more sites" in rest
+    _fits(page)
+    # No text smaller than is read across the room (every element that holds text of its own).
+    sizes = page.evaluate("""[...document.querySelectorAll('body *')].filter(e =>
+        [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()) && e.getClientRects().length)
+        .map(e => [e.tagName + '.' + e.className, parseFloat(getComputedStyle(e).fontSize)])""")
+    assert sizes and all(px >= SMALLEST_TEXT_PX for _, px in sizes), [s for s in sizes if s[1] < SMALLEST_TEXT_PX]
+    numbers = page.evaluate("parseFloat(getComputedStyle(document.querySelector('td.occ')).fontSize)")
+    assert numbers >= 22
+    # A site's name keeps room for at least seven characters, however many columns.
+    narrowest = page.evaluate("Math.min(...[...document.querySelectorAll('td.name')].map(e => e.clientWidth))")
+    assert narrowest >= 7 * numbers
+    # The sites in trouble come first: the top of the first column is full or over its capacity.
+    first = page.locator("table.shelters").first.locator("tbody tr").first
+    assert "full" in first.get_attribute("class")
+    # The alerts are short: one line each, whatever the number of sites in them.
+    for alert in page.locator("#alerts li").all():
+        assert alert.bounding_box()["height"] < 2 * SMALLEST_TEXT_PX * 1.5
+    screenshot(page, f"hq-wall-display-{count}-sites")
+    # HQ out of reach (the browser's requests for the numbers fail): the notice fits as well.
+    page.route("**/wall/numbers*", lambda route: route.abort())
+    page.wait_for_function("document.body.dataset.boardState === 'unreachable'")
+    assert page.locator("#board-stale").is_visible()
+    _fits(page)
+    screenshot(page, f"hq-wall-display-{count}-sites-unreachable")
+
+
+def _fits(page) -> None:
+    assert page.evaluate("document.documentElement.scrollHeight") <= page.evaluate("window.innerHeight")
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
+    assert page.evaluate("Math.max(...[...document.querySelectorAll('body *')].map("
+                         "e => e.getBoundingClientRect().bottom))") <= WALL[1]
+    assert page.locator("#board-bar").bounding_box()["height"] < 2 * SMALLEST_TEXT_PX * 1.5   # one line

@@ -99,7 +99,17 @@ var evacMap = (function () {
     function poll() {
       // "no-cache": the browser asks with the ETag it holds, and HQ answers 304 when nothing changed.
       fetch(opts.url, {cache: "no-cache", headers: {Accept: "application/json"}})
-        .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
+        .then(function (r) {
+          if (r.status === 403) {   // a wall display a lead revoked: said so, not as HQ out of reach
+            return r.json().then(function (answer) {
+              var e = new Error("HTTP 403");
+              e.revoked = answer && answer.error === "display_revoked";
+              throw e;
+            }, function () { throw new Error("HTTP 403"); });
+          }
+          if (!r.ok) { throw new Error("HTTP " + r.status); }
+          return r.json();
+        })
         .then(function (fc) {
           apply(state.markers, fc);
           state.version += 1;
@@ -108,10 +118,17 @@ var evacMap = (function () {
           stamp.className = "";
         })
         .catch(function (e) {
+          if (e.revoked) {   // it will not come back: the markers stay as they were, and HQ is asked no more
+            state.revoked = true;
+            stamp.innerHTML = "表示用リンクは取り消されました（新しいリンクは責任者に） " +
+              '<span lang="en">/ The display link was revoked (ask a lead for a new one)</span>';
+            stamp.className = "stale";
+            return;
+          }
           stamp.textContent = "本部サーバーに接続できません（" + e.message + "）: 表示は最後の更新のままです";
           stamp.className = "stale";
         })
-        .then(function () { setTimeout(poll, opts.refreshMs); });
+        .then(function () { if (!state.revoked) { setTimeout(poll, opts.refreshMs); } });
     }
     setTimeout(poll, opts.refreshMs);
     window.evacState = state;
