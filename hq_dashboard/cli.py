@@ -404,11 +404,16 @@ def list_displays(args: argparse.Namespace) -> int:
 
 def revoke_display(args: argparse.Namespace) -> int:
     from .db import db
-    from .wall_display import revoke_display as revoke
+    from .wall_display import AlreadyRevoked, revoke_display as revoke
     app = _app(args.db)
     with app.app_context():
         try:
             display = revoke(db.session, args.name)
+        except AlreadyRevoked as done:
+            at = _utc_minute(done.display.revoked_at)
+            print(f"壁面表示「{done.display.name}」は {at} にすでに取り消されています / wall display "
+                  f"{done.display.name} was already revoked at {at}; nothing was changed")
+            return 0
         except ValueError as exc:
             print(f"evac: {exc}", file=sys.stderr)
             return 2

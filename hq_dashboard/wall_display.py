@@ -87,10 +87,21 @@ def displays(session) -> list[WallDisplay]:
     return list(session.scalars(select(WallDisplay).order_by(WallDisplay.name, WallDisplay.id)))
 
 
+class AlreadyRevoked(Exception):
+    def __init__(self, display: WallDisplay):
+        super().__init__(display.name)
+        self.display = display
+
+
 def revoke_display(session, name: str, by: str | None = None) -> WallDisplay:
-    """The display ends at its wall's next request (which then says so), and its link opens nothing."""
+    """The display ends at its wall's next request (which then says so), and its link opens nothing.
+    AlreadyRevoked: no display of that name is live, and the latest of that name was revoked before."""
     display = _live(session, name.strip())
     if display is None:
+        ended = session.scalars(select(WallDisplay).where(WallDisplay.name == name.strip())
+                                .order_by(WallDisplay.revoked_at.desc())).first()
+        if ended is not None:   # asked twice (or by two leads): it is ended, which is what was wanted
+            raise AlreadyRevoked(ended)
         live = session.scalars(select(WallDisplay.name).where(WallDisplay.revoked_at.is_(None))
                                .order_by(WallDisplay.name)).all()
         raise ValueError(f"「{name.strip()}」という表示はありません / there is no display called {name.strip()!r}"

@@ -71,6 +71,9 @@ def test_a_lead_adds_lists_and_revokes_a_display_from_the_command_line(hq_app, h
     assert "壁面表示「hq-wall」を取り消しました" in revoked.stdout
     assert "表示用リンクは取り消されました" in wall.get("/dashboard?auto=1").get_data(as_text=True)
     assert "取消済 REVOKED since" in run_evac("hq", "list-displays", "--db", hq_db_url).stdout.splitlines()[0]
+    # Asked again (a second lead): it is ended, which is what was wanted; said so, nothing written.
+    again = run_evac("hq", "revoke-display", "--db", hq_db_url, "--name", "hq-wall")
+    assert again.returncode == 0 and "was already revoked at" in again.stdout and "すでに取り消されています" in again.stdout
     # Every change in the audit log, with who ran it.
     assert _entries(hq_app) == [
         (by % "add-display", "display_added", {"display": "hq-wall"}),
