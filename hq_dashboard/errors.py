@@ -54,4 +54,15 @@ def http_error(exc: HTTPException):
         return json_error(exc)
     ja, en = _words(code)
     headers = [(k, v) for k, v in exc.get_headers() if k.lower() == "allow"]
-    return render_template("message.html", title=f"エラー {code} / Error {code}", ja=ja, en=en), code, headers
+    return render_template("message.html", title=f"エラー {code} / Error {code}", ja=ja, en=en,
+                           retry=RETRY_SECONDS if code >= 500 and _reloads_itself() else None), code, headers
+
+
+RETRY_SECONDS = 15
+
+
+def _reloads_itself() -> bool:
+    """A page that reloads itself on a screen nobody touches (the dashboard's ?auto=1, the public occupancy
+    table at /): its error page must keep trying, or one failed reload (a database restarting) leaves the
+    screen on the error for good."""
+    return request.method == "GET" and (request.args.get("auto") == "1" or request.path == "/")
