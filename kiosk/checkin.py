@@ -7,11 +7,12 @@ committed to the kiosk's disk.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import sqlite3
 import threading
 from contextlib import contextmanager
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 
 from evac.card.mynumber import CardError, read_basic4
 from evac.events import InvalidEvent, Person, parse_person
@@ -31,7 +32,6 @@ bp = Blueprint("checkin", __name__)
 # card lies on it), check people out or call staff.  Staff use the tablet pages under /staff, behind
 # their login; the kiosk's status is open for monitoring.
 _OPEN_TO_THE_LAN = {"/api/status"}
-_LOOPBACK = {"127.0.0.1", "::1"}
 
 
 def _for_this_machine_only(path: str) -> bool:
@@ -39,11 +39,28 @@ def _for_this_machine_only(path: str) -> bool:
             or (path.startswith("/api/") and path not in _OPEN_TO_THE_LAN))
 
 
+def from_this_machine() -> bool:
+    """The request came from the kiosk machine itself (127.0.0.1 also as ::ffff:127.0.0.1, on a tablet
+    port listening on every IPv6 and IPv4 network)."""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return (getattr(address, "ipv4_mapped", None) or address).is_loopback
+
+
 @bp.before_app_request
 def _only_this_machine():
-    if request.remote_addr not in _LOOPBACK and _for_this_machine_only(request.path):
+    local = from_this_machine()
+    if not local and _for_this_machine_only(request.path):
         return _error(403, "this kiosk's screen and API answer only the kiosk itself; shelter staff use "
                            "the staff pages (/staff/) with their login")
+    tablets = current_app.config.get("TABLETS")
+    if tablets and not local and not request.is_secure and request.path.startswith("/staff"):
+        # A tablet on an old http:// bookmark (the kiosk also serves --host 0.0.0.0): its password must not
+        # cross the Wi-Fi in the clear, so it goes to the tablets' HTTPS port first.
+        host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        return redirect(f"https://{host}:{tablets['port']}{request.full_path.rstrip('?')}", 301)
     return None
 
 
@@ -319,5 +336,7 @@ def index():
     status = _status()
     # Where staff point a tablet, and the certificate fingerprint to compare (this page is the kiosk's own
     # screen's alone, so what it shows cannot have been changed on the Wi-Fi).
+    # /status answers the LAN too (counts only): the fingerprint is shown on the kiosk machine alone, or a
+    # man in the middle would show the fingerprint of his own certificate.
     return render_template("status.html", status=status, last_sync=times.local(status["last_sync_at"]),
-                           tablets=current_app.config.get("TABLETS"))
+                           tablets=current_app.config.get("TABLETS") if from_this_machine() else None)

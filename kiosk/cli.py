@@ -386,15 +386,20 @@ def serve(args: argparse.Namespace) -> int:
             for suffix in ("", "-wal", "-shm"):
                 Path(args.db + suffix).unlink(missing_ok=True)
         return _fail(f"unknown shelter id {args.shelter!r} (check --shelter: site ids look like H031, E005 or T101)")
-    tablets = tablet_url = None
+    tablets = tablet_urls = None
     if args.tablet_port:
         from .tablet_tls import tablet_certificate
-        address = _tablet_address(args.tablet_host)
-        tablet_url = f"https://{address}:{args.tablet_port}/staff/"
+        if args.tablet_port == args.port:
+            return _fail(f"--tablet-port {args.tablet_port} is also --port: give the tablets' HTTPS a port of its "
+                         "own (e.g. --tablet-port 5443)")
+        addresses = _tablet_addresses(args.tablet_host)
         try:
-            tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host, address))
+            tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host, *addresses))
         except KioskError as exc:
             return _fail(str(exc))
+        # With the city's certificate, the names on it (an address it does not name would be refused).
+        shown = addresses if tablets.made_here else [n for n in tablets.names if n not in ("localhost", "127.0.0.1")]
+        tablet_urls = [f"https://{_in_url(a)}:{args.tablet_port}/staff/" for a in shown or addresses]
     elif args.tls_cert or args.tls_key:
         return _fail("--tls-cert and --tls-key are for the tablets' HTTPS port: give --tablet-port too")
     try:
@@ -402,7 +407,7 @@ def serve(args: argparse.Namespace) -> int:
                           "HQ_TOKEN": token, "SYNC_SAY": _say, "CARD_READER": args.card_reader,
                           "READER_NAME": args.reader_name, "NFC_DEVICE": args.nfc_device,
                           "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout,
-                          "TABLETS": tablets and {"url": tablet_url,
+                          "TABLETS": tablets and {"urls": tablet_urls, "port": args.tablet_port,
                                                   "fingerprint": tablets.fingerprint if tablets.made_here else None}})
     except (KioskError, ValueError) as exc:
         return _fail(str(exc))
@@ -418,7 +423,7 @@ def serve(args: argparse.Namespace) -> int:
         raise CommandError(listen_error(args.host, args.port, exc), 1) from None
     tablet_server = None
     if tablets:
-        from .tablet_tls import tablet_server as serve_tablets
+        from .tablet_server import tablet_server as serve_tablets
         try:
             tablet_server = serve_tablets(_access_log(app), args.tablet_host, args.tablet_port, tablets)
         except (OSError, ValueError) as exc:
@@ -435,12 +440,13 @@ def serve(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     if tablets:
-        _say_tablets(tablet_url, tablets)
-    elif not _loopback(args.host):
+        _say_tablets(tablet_urls, tablets)
+    if not _loopback(args.host):
         print("evac: warning: staff tablets reach this kiosk by plain HTTP: anyone on the shelter's Wi-Fi can read "
               "the roster as it crosses it, and staff passwords. Use --tablet-port 5443 (HTTPS) for tablets and "
-              "leave --host at 127.0.0.1 / 警告: タブレットとの通信が暗号化されていません。--tablet-port を使ってください",
-              file=sys.stderr, flush=True)
+              "leave --host at 127.0.0.1 / 警告: タブレットとの通信が暗号化されていません。--tablet-port を使ってください"
+              + (" (with --tablet-port, a tablet on this plain port is sent to HTTPS before it logs in)" if tablets
+                 else ""), file=sys.stderr, flush=True)
     try:
         server.run()
     finally:
@@ -459,23 +465,41 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _tablet_address(host: str) -> str:
-    """The address to type on a tablet: the one given, or on every network this machine's address on the
-    LAN (the route a packet would take; nothing is sent), else its name."""
+def _tablet_addresses(host: str) -> list[str]:
+    """The addresses to type on a tablet: the one given, or on every network each of this machine's
+    IPv4 addresses but loopback (a kiosk may sit on two networks), else its name."""
     import socket
     if host not in ("0.0.0.0", "::", ""):
-        return host
+        return [host]
+    found = []
+    for _, name in socket.if_nameindex():
+        address = _ipv4_of(name)
+        if address and not address.startswith("127.") and address not in found:
+            found.append(address)
+    return found or [socket.gethostname()]
+
+
+def _ipv4_of(interface: str) -> str | None:
+    """An interface's IPv4 address (Linux: SIOCGIFADDR), or None."""
+    import fcntl
+    import socket
+    import struct
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))
-            address = probe.getsockname()[0]
-    except OSError:   # no route at all (a shelter LAN with no gateway)
-        address = ""
-    return address if address and not address.startswith("127.") else socket.gethostname()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", interface.encode()[:15]))
+    except OSError:   # no IPv4 address on it
+        return None
+    return socket.inet_ntoa(packed[20:24])
 
 
-def _say_tablets(url: str, tablets) -> None:
-    print(f"staff tablets: {url}", file=sys.stderr, flush=True)
+def _in_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _say_tablets(urls: list[str], tablets) -> None:
+    print(f"staff tablets: {' or '.join(urls)}", file=sys.stderr, flush=True)
+    for note in tablets.notes:
+        print(f"evac: {note}", file=sys.stderr, flush=True)
     if tablets.made_here:
         print("evac: タブレットのブラウザが初回に証明書の警告を出します。証明書の指紋がこれと同じか確かめてから進んでください / "
               "a tablet's browser warns about this kiosk's own certificate the first time: go on only if the "

@@ -15,15 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
-import re
 import socket
 import ssl
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from cheroot import errors, wsgi
-from cheroot.ssl.builtin import BuiltinSSLAdapter
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,6 +39,10 @@ class TabletCertificate:
     key: Path
     fingerprint: str     # SHA-256 of the certificate, as browsers show it (AB:CD:…)
     made_here: bool      # the kiosk made it (a tablet's browser warns once; compare the fingerprint)
+    names: tuple[str, ...] = ()   # the host names and addresses it is for
+    # What staff must hear at the start: a new certificate (tablets will warn again), or the city's
+    # certificate running out.
+    notes: tuple[str, ...] = ()
 
 
 def own_paths(db_path: str) -> tuple[Path, Path]:
@@ -51,20 +51,37 @@ def own_paths(db_path: str) -> tuple[Path, Path]:
 
 def tablet_certificate(db_path: str, cert: str | None = None, key: str | None = None,
                        names: tuple[str, ...] = ()) -> TabletCertificate:
-    """The certificate tablets are served with: the city's (checked to load), or the kiosk's own
-    (made when absent or about to expire).  `names`: host names or addresses tablets use."""
+    """The certificate tablets are served with: the city's (checked to load), or the kiosk's own, made
+    again when absent, unreadable (a power cut while it was written), about to expire, or not naming
+    every one of `names` (the host names and addresses tablets use: the kiosk moved to another network)."""
     if bool(cert) != bool(key):
         raise KioskError("--tls-cert and --tls-key go together: the city's certificate and its private key "
                          "(or leave both out and the kiosk makes its own)")
     if cert:
         cert_path, key_path = Path(cert), Path(key)
         _check_loads(cert_path, key_path)
-        return TabletCertificate(cert_path, key_path, fingerprint(cert_path), made_here=False)
+        loaded = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        notes = ()
+        left = loaded.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)
+        if left < RENEW_BEFORE:
+            notes = (f"証明書 {cert_path} の期限は {loaded.not_valid_after_utc:%Y-%m-%d} です。市の担当者に新しい証明書を"
+                     f"頼んでください / the city's certificate {cert_path} "
+                     + ("has expired" if left.total_seconds() <= 0 else "expires")
+                     + f" on {loaded.not_valid_after_utc:%Y-%m-%d}: tablets will refuse it; ask the city for a new one",)
+        return TabletCertificate(cert_path, key_path, fingerprint(cert_path), False, _names_of(loaded), notes)
     cert_path, key_path = own_paths(db_path)
-    if not (cert_path.exists() and key_path.exists() and _still_good(cert_path)):
-        _make(cert_path, key_path, names)
+    wanted = _wanted_names(names)
+    why = _why_new(cert_path, key_path, wanted)
+    notes = ()
+    if why:
+        _make(cert_path, key_path, wanted)
+        if why != "absent":
+            notes = (f"タブレット用の証明書を作り直しました（{why}）。タブレットはもう一度警告を出します / this kiosk made "
+                     f"a new certificate for the tablets ({why}): each tablet warns once more; compare the new "
+                     "fingerprint",)
     _check_loads(cert_path, key_path)
-    return TabletCertificate(cert_path, key_path, fingerprint(cert_path), made_here=True)
+    loaded = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    return TabletCertificate(cert_path, key_path, fingerprint(cert_path), True, _names_of(loaded), notes)
 
 
 def fingerprint(cert_path: Path) -> str:
@@ -84,31 +101,58 @@ def _check_loads(cert_path: Path, key_path: Path) -> None:
                          "(or the key is not this certificate's, or needs a password)") from None
 
 
-def _still_good(cert_path: Path) -> bool:
+def _why_new(cert_path: Path, key_path: Path, wanted: tuple[str, ...]) -> str:
+    """Why the kiosk's own certificate must be made again ("" when it is good)."""
+    if not cert_path.exists() and not key_path.exists():
+        return "absent"
     try:
+        _check_loads(cert_path, key_path)
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    except ValueError:
-        return False
-    return cert.not_valid_after_utc - RENEW_BEFORE > dt.datetime.now(dt.timezone.utc)
+    except (KioskError, ValueError):
+        return "the old one could not be read"
+    if cert.not_valid_after_utc - RENEW_BEFORE <= dt.datetime.now(dt.timezone.utc):
+        return "the old one was about to expire"
+    missing = set(wanted) - set(_names_of(cert))
+    if missing:
+        return f"it did not name {', '.join(sorted(missing))}"
+    return ""
+
+
+def _wanted_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for name in (*names, socket.gethostname(), "localhost", "127.0.0.1"):
+        try:
+            if ipaddress.ip_address(name).is_unspecified:   # 0.0.0.0 names no host
+                continue
+        except ValueError:
+            pass
+        if name and name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def _names_of(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple([*alt.get_values_for_type(x509.DNSName), *map(str, alt.get_values_for_type(x509.IPAddress))])
 
 
 def _make(cert_path: Path, key_path: Path, names: tuple[str, ...]) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    host = socket.gethostname()
     alt: list[x509.GeneralName] = []
-    for name in dict.fromkeys((*names, host, "localhost", "127.0.0.1")):
+    for name in names:
         try:
-            address = ipaddress.ip_address(name)
+            alt.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alt.append(x509.DNSName(name))
-        else:
-            if not address.is_unspecified:   # 0.0.0.0 names no host
-                alt.append(x509.IPAddress(address))
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"evac kiosk {host}"[:64])])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"evac kiosk {socket.gethostname()}"[:64])])
     now = dt.datetime.now(dt.timezone.utc)
+    # Valid from yesterday: a tablet whose clock is behind must not see a certificate "not yet valid".
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=VALID_DAYS))
+            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=VALID_DAYS))
             .add_extension(x509.SubjectAlternativeName(alt), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -133,79 +177,3 @@ def _write_atomically(path: Path, data: bytes, mode: int) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise KioskError(f"cannot write the tablets' certificate at {path}: {exc.strerror or exc}") from None
-
-
-# --- serving ------------------------------------------------------------------------------------------
-
-_REQUEST_LINE_RE = re.compile(rb"(GET|HEAD) (/[\x21-\x7e]*) HTTP/1\.[01]\r\n")
-_HOST_RE = re.compile(rb"\r\nhost: *([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)? *\r\n", re.IGNORECASE)
-_PLAIN_HTTP = "plain HTTP on the tablets' HTTPS port"
-HANDSHAKE_SECONDS = 5
-
-
-class _TabletAdapter(BuiltinSSLAdapter):
-    """cheroot's TLS, and an answer to a browser that came by plain HTTP (someone typed http://): sent
-    on to the same page by HTTPS, where cheroot alone would drop the connection."""
-
-    port = 0
-
-    def wrap(self, sock):
-        # cheroot greets each connection in its one accepting thread: a connection that says nothing
-        # holds every other tablet up for this long (cheroot then sets its own timeout again).
-        sock.settimeout(HANDSHAKE_SECONDS)
-        try:
-            first = sock.recv(1, socket.MSG_PEEK)
-        except OSError as exc:
-            raise errors.FatalSSLAlert(*exc.args) from None
-        if first and first != b"\x16":   # not a TLS handshake
-            _send_to_https(sock, self.port)
-            raise errors.FatalSSLAlert(_PLAIN_HTTP)
-        return super().wrap(sock)
-
-
-def _send_to_https(sock, port: int) -> None:
-    head = b""
-    try:
-        while b"\r\n\r\n" not in head and len(head) < 8192:
-            chunk = sock.recv(8192 - len(head))
-            if not chunk:
-                break
-            head += chunk
-        line, host = _REQUEST_LINE_RE.match(head), _HOST_RE.search(head)
-        text = ("このページは https:// で開いてください / open this page with https:// "
-                f"(https://KIOSK:{port}/staff/)\n")
-        if line and host:
-            target = f"https://{host.group(1).decode()}:{port}{line.group(2).decode()}"
-            status, text = "301 Moved Permanently", f"{text}{target}\n"
-            extra = f"Location: {target}\r\n"
-        else:
-            status, extra = "400 Bad Request", ""
-        body = text.encode()
-        sock.sendall(f"HTTP/1.1 {status}\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n"
-                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-def tablet_server(app, host: str, port: int, certificate: TabletCertificate) -> wsgi.Server:
-    """The tablets' HTTPS listener, serving `app` in a thread of its own beside the screen's HTTP one
-    (waitress speaks no TLS).  Raises OSError when it cannot listen."""
-    server = wsgi.Server((host, port), app, numthreads=16, server_name="evac-kiosk")
-    adapter = _TabletAdapter(str(certificate.cert), str(certificate.key))
-    adapter.port = port
-    server.ssl_adapter = adapter
-    said = server.error_log
-
-    def error_log(msg="", *args, **kwargs):
-        if _PLAIN_HTTP not in msg:   # answered above: not an error of the kiosk's
-            said(msg, *args, **kwargs)
-    server.error_log = error_log
-    try:
-        server.prepare()
-    except OSError as exc:
-        # cheroot says the system's error in its own words only: the number back, for words of ours.
-        number = exc.errno or int((re.search(r"\[Errno (\d+)\]", str(exc)) or [0, 0])[1])
-        raise OSError(number or None, os.strerror(number) if number else str(exc)) from None
-    threading.Thread(target=server.serve, name="tablet-https", daemon=True).start()
-    return server

@@ -9,7 +9,9 @@ import ssl
 import stat
 import urllib.request
 
-from kiosk.tablet_tls import fingerprint, own_paths
+from kiosk import tablet_tls
+from kiosk.tablet_server import HANDSHAKE_SECONDS, PER_ADDRESS
+from kiosk.tablet_tls import fingerprint, own_paths, tablet_certificate
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.conftest import Server, evac_cmd, free_port, run_evac
 from tests.test_staff_browser import PASSWORD, log_in, roster_names
@@ -40,7 +42,7 @@ def test_tablets_get_the_staff_pages_by_https_with_a_certificate_the_kiosk_keeps
     cert, key = own_paths(db)
     try:
         said = server.log_path.read_text()
-        url = re.search(rf"staff tablets: (https://[^\s/]+:{tablets}/staff/)", said).group(1)
+        url = re.search(rf"staff tablets: (https://[^\s/]+:{tablets}/staff/)", said).group(1)   # the first
         # Staff are told the fingerprint to compare with what the tablet's browser shows: the certificate's.
         assert FINGERPRINT_RE.search(said).group(1) == fingerprint(cert)
         # And on the kiosk's own status page (its screen's alone), for whoever sets up a tablet.
@@ -105,7 +107,6 @@ def test_a_lead_logs_in_and_reads_the_roster_in_chromium_over_https(tmp_path, br
 
 
 def test_the_citys_certificate_is_used_and_wrong_tls_options_are_refused_in_words(tmp_path):
-    from kiosk.tablet_tls import tablet_certificate
     city = tmp_path / "city"
     city.mkdir()
     made = tablet_certificate(str(city / "x"), names=("kiosk-h001.yaizu.local",))   # stands in for the city's
@@ -132,6 +133,7 @@ def test_the_citys_certificate_is_used_and_wrong_tls_options_are_refused_in_word
          "are not a PEM certificate and its private key"),
         (("--tablet-port", "5999", "--tls-cert", str(tmp_path / "none.pem"), "--tls-key", str(made.key)),
          "no such file"),
+        (("--tablet-port", base[-1]), "is also --port"),
     ]:
         result = run_evac(*base, *extra, timeout=60)
         assert result.returncode == 2 and words in result.stderr, (extra, result.stderr)
@@ -157,3 +159,83 @@ def test_plain_http_for_tablets_is_warned_about_and_the_screen_alone_on_this_mac
     assert "plain HTTP" in said["0.0.0.0"] and "--tablet-port" in said["0.0.0.0"]
     assert "暗号化されていません" in said["0.0.0.0"]
     assert "plain HTTP" not in said["127.0.0.1"]
+
+
+def _drip(port: int, stop, source: str) -> None:
+    """A client on the Wi-Fi that starts a plain request and sends one byte a second, for ever."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60, source_address=(source, 0)) as s:
+        while not stop.is_set():
+            try:
+                s.sendall(b"G")
+            except OSError:   # the kiosk gave up on it
+                return
+            stop.wait(1)
+
+
+def test_slow_and_silent_clients_hold_up_only_themselves(tmp_path):
+    import threading
+    db = str(tmp_path / "k.sqlite3")
+    server, tablets = tablet_kiosk(tmp_path)
+    stop = threading.Event()
+    held = []
+    try:
+        # From another address of this machine (127.0.0.2: loopback answers the whole 127/8): a drip,
+        # and silent connections up to that address's limit; one more is turned away.
+        dripping = threading.Thread(target=_drip, args=(tablets, stop, "127.0.0.2"), daemon=True)
+        dripping.start()
+        for _ in range(PER_ADDRESS - 1):
+            held.append(socket.create_connection(("127.0.0.1", tablets), source_address=("127.0.0.2", 0)))
+        one_more = socket.create_connection(("127.0.0.1", tablets), timeout=30, source_address=("127.0.0.2", 0))
+        assert one_more.recv(1) == b"", "a client over its limit is closed at once"
+        one_more.close()
+        # A tablet is served meanwhile (its wait bounded only to end a failing run).
+        with https_get(f"https://localhost:{tablets}/staff/login", trusting(own_paths(db)[0])) as resp:
+            assert resp.status == 200
+        # The drip is cut off by the handshake's deadline, with the tablet long served: it ends by itself.
+        dripping.join(HANDSHAKE_SECONDS * 6)
+        assert not dripping.is_alive()
+    finally:
+        stop.set()
+        for s in held:
+            s.close()
+        server.stop()
+
+
+def test_own_certificate_is_made_again_when_damaged_or_not_naming_the_address_and_staff_are_told(tmp_path):
+    db = str(tmp_path / "k.sqlite3")
+    first = tablet_certificate(db, names=("192.0.2.10",))
+    assert "192.0.2.10" in first.names and not first.notes
+    assert tablet_certificate(db, names=("192.0.2.10",)).fingerprint == first.fingerprint, "kept"
+    moved = tablet_certificate(db, names=("198.51.100.7",))   # the kiosk on another network
+    assert moved.fingerprint != first.fingerprint and "198.51.100.7" in moved.names
+    assert "did not name 198.51.100.7" in moved.notes[0] and "作り直しました" in moved.notes[0]
+    own_paths(db)[1].write_bytes(b"")   # a power cut while the key was written
+    mended = tablet_certificate(db, names=("198.51.100.7",))
+    assert mended.fingerprint != moved.fingerprint and "could not be read" in mended.notes[0]
+
+
+def test_the_citys_certificate_running_out_is_said_at_the_start(tmp_path, monkeypatch):
+    monkeypatch.setattr(tablet_tls, "VALID_DAYS", 10)
+    made = tablet_certificate(str(tmp_path / "city"), names=("kiosk-h001.yaizu.local",))   # stands in for it
+    city = tablet_certificate(str(tmp_path / "k.sqlite3"), str(made.cert), str(made.key))
+    assert not city.made_here and "kiosk-h001.yaizu.local" in city.names
+    assert "ask the city for a new one" in city.notes[0] and "期限" in city.notes[0]
+
+
+def test_a_tablet_on_the_plain_port_is_sent_to_https_and_the_fingerprint_stays_on_the_kiosk(tmp_path):
+    from kiosk import create_app
+    app = create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H001", "TESTING": True,
+                      "TABLETS": {"urls": ["https://10.0.0.1:5443/staff/"], "port": 5443, "fingerprint": "AB:CD"}})
+    client = app.test_client()
+    lan = {"REMOTE_ADDR": "10.0.0.5"}
+    moved = client.get("/staff/login?next=%2Fstaff%2F", base_url="http://10.0.0.1:5001", environ_base=lan)
+    assert moved.status_code == 301 and moved.location == "https://10.0.0.1:5443/staff/login?next=%2Fstaff%2F"
+    assert client.get("/staff/login", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200, \
+        "the kiosk machine itself may use the plain port"
+    # /status answers the LAN with counts, but the fingerprint only on the kiosk machine (a man in the
+    # middle would show his own).
+    assert "AB:CD" not in client.get("/status", environ_base=lan).get_data(as_text=True)
+    for local in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+        assert "AB:CD" in client.get("/status", environ_base={"REMOTE_ADDR": local}).get_data(as_text=True)
+        assert client.get("/", environ_base={"REMOTE_ADDR": local}).status_code == 200, local
+    assert client.get("/", environ_base={"REMOTE_ADDR": "::ffff:10.0.0.5"}).status_code == 403

@@ -1,0 +1,192 @@
+"""The staff tablets' HTTPS listener (certificate: kiosk.tablet_tls), beside the screen's plain one.
+
+cheroot serves it, because waitress speaks no TLS.  Anyone on the shelter's Wi-Fi can reach this port, so
+it must not be easy to stall:
+- cheroot greets connections in one accepting thread; the TLS handshake (and the look at whether a
+  browser came by plain http://) is done here in the worker thread that serves the connection instead,
+  within one deadline, so a connection that says nothing, or drips bytes, holds up only itself;
+- one client address holds at most PER_ADDRESS connections (a browser opens up to six to a site), so a
+  few slow clients cannot take every worker.
+A browser that typed http:// is sent to the same page by HTTPS rather than dropped.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket
+import ssl
+import sys
+import threading
+import time
+from collections import Counter
+
+from cheroot import errors, wsgi
+from cheroot.makefile import StreamReader, StreamWriter
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+from .tablet_tls import TabletCertificate
+
+HANDSHAKE_SECONDS = 5
+PER_ADDRESS = 8
+WORKERS = 32
+_QUIET = "evac: not a tablet's error"   # failures of clients, not of the kiosk: not on the console
+
+_REQUEST_LINE_RE = re.compile(rb"(GET|HEAD) (/[\x21-\x7e]*) HTTP/1\.[01]\r\n")
+_HOST_RE = re.compile(rb"\r\nhost: *([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]+)? *\r\n", re.IGNORECASE)
+
+
+class _TabletAdapter(BuiltinSSLAdapter):
+    def __init__(self, certificate: TabletCertificate, port: int, timeout: float):
+        super().__init__(str(certificate.cert), str(certificate.key))
+        self.port, self.timeout = port, timeout
+        self._open: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def wrap(self, sock):
+        """In the accepting thread: only count the client's connections; the handshake waits for a worker."""
+        address = _client(sock)
+        with self._lock:
+            if self._open[address] >= PER_ADDRESS:
+                sock.close()
+                raise errors.FatalSSLAlert(f"{_QUIET}: {address} has {PER_ADDRESS} connections open")
+            self._open[address] += 1
+        return _Connection(sock, self, address), {"wsgi.url_scheme": "https", "HTTPS": "on"}
+
+    def makefile(self, sock, mode="r", bufsize=-1):
+        return (StreamReader if "r" in mode else StreamWriter)(sock, mode, bufsize)
+
+    def released(self, address: str) -> None:
+        with self._lock:
+            self._open[address] -= 1
+            if self._open[address] <= 0:
+                del self._open[address]
+
+    def start_tls(self, raw: socket.socket) -> tuple:
+        """In a worker: (the TLS socket, not yet greeted, and the deadline of its handshake), or, for a
+        browser that came by plain http://, its answer sent to https://.  Raises errors.FatalSSLAlert,
+        which cheroot takes as the client gone."""
+        deadline = time.monotonic() + HANDSHAKE_SECONDS
+        try:
+            raw.settimeout(HANDSHAKE_SECONDS)
+            first = raw.recv(1, socket.MSG_PEEK)
+            if first != b"\x16":   # not a TLS handshake: someone typed http://
+                if first:
+                    _send_to_https(raw, self.port, deadline)
+                raise errors.FatalSSLAlert(f"{_QUIET}: plain HTTP")
+            return self.context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False), deadline
+        except (OSError, ValueError) as exc:   # timeouts are OSErrors
+            raise errors.FatalSSLAlert(f"{_QUIET}: {exc}") from None
+
+
+class _Connection:
+    """An accepted socket whose TLS starts at its first use, in the worker that serves it."""
+
+    def __init__(self, raw: socket.socket, adapter: _TabletAdapter, address: str):
+        self._raw, self._adapter, self._address = raw, adapter, address
+        self._tls = None
+        self._counted = True
+
+    def _ready(self):
+        if self._tls is None:
+            self._tls, deadline = self._adapter.start_tls(self._raw)   # the raw socket now belongs to it
+            try:
+                self._tls.settimeout(max(0.1, deadline - time.monotonic()))
+                self._tls.do_handshake()
+                self._tls.settimeout(self._adapter.timeout)
+            except OSError as exc:   # ssl.SSLError, a timeout, the client gone
+                raise errors.FatalSSLAlert(f"{_QUIET}: {exc}") from None
+        return self._tls
+
+    def recv(self, *args):
+        return self._ready().recv(*args)
+
+    def recv_into(self, *args):
+        return self._ready().recv_into(*args)
+
+    def send(self, *args):
+        return self._ready().send(*args)
+
+    def sendall(self, *args):
+        return self._ready().sendall(*args)
+
+    def settimeout(self, value):
+        (self._tls or self._raw).settimeout(value)
+
+    def shutdown(self, how):
+        # cheroot's worker thread dies on an error here: a client gone mid-handshake is no error.
+        try:
+            (self._tls or self._raw).shutdown(how)
+        except OSError:
+            pass
+
+    def close(self):
+        if self._counted:
+            self._counted = False
+            self._adapter.released(self._address)
+        (self._tls or self._raw).close()
+
+    def __getattr__(self, name):
+        return getattr(self._tls or self._raw, name)
+
+
+def _client(sock: socket.socket) -> str:
+    try:
+        address = ipaddress.ip_address(sock.getpeername()[0])
+    except (OSError, ValueError, IndexError):
+        return "?"
+    address = getattr(address, "ipv4_mapped", None) or address
+    # One device on IPv6 may use many addresses of its /64: counted as one.
+    return str(ipaddress.ip_network(f"{address}/64", strict=False)) if address.version == 6 else str(address)
+
+
+def _send_to_https(sock: socket.socket, port: int, deadline: float) -> None:
+    head = b""
+    try:
+        while b"\r\n\r\n" not in head and len(head) < 8192:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sock.settimeout(left)   # one deadline for the whole request, however slowly it drips
+            chunk = sock.recv(8192 - len(head))
+            if not chunk:
+                break
+            head += chunk
+        line, host = _REQUEST_LINE_RE.match(head), _HOST_RE.search(head)
+        text = ("このページは https:// で開いてください / open this page with https:// "
+                f"(https://KIOSK:{port}/staff/)\n")
+        if line and host:
+            target = f"https://{host.group(1).decode()}:{port}{line.group(2).decode()}"
+            status, text = "301 Moved Permanently", f"{text}{target}\n"
+            extra = f"Location: {target}\r\n"
+        else:
+            status, extra = "400 Bad Request", ""
+        body = text.encode()
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        sock.sendall(f"HTTP/1.1 {status}\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def tablet_server(app, host: str, port: int, certificate: TabletCertificate) -> wsgi.Server:
+    """Serve `app` by HTTPS in a thread of its own.  Raises OSError when it cannot listen."""
+    server = wsgi.Server((host, port), app, numthreads=WORKERS, server_name="evac-kiosk")
+    server.ssl_adapter = _TabletAdapter(certificate, port, server.timeout)
+    said = server.error_log
+
+    def error_log(msg="", *args, **kwargs):
+        # A client that broke its TLS or went away (anyone on the Wi-Fi can, in a loop) is not the
+        # kiosk's fault: nothing on the console, which may be a file on the SD card.
+        if _QUIET not in msg and not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            said(msg, *args, **kwargs)
+    server.error_log = error_log
+    try:
+        server.prepare()
+    except OSError as exc:
+        # cheroot says the system's error in its own words only: the number back, for words of ours.
+        number = exc.errno or int((re.search(r"\[Errno (\d+)\]", str(exc)) or [0, 0])[1])
+        raise OSError(number or None, os.strerror(number) if number else str(exc)) from None
+    threading.Thread(target=server.serve, name="tablet-https", daemon=True).start()
+    return server
