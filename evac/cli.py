@@ -53,6 +53,15 @@ def listen_error(host: str, port: int, exc: Exception, host_flag: str = "--host"
             f"(check {host_flag} and {port_flag})")
 
 
+def loopback(host: str) -> bool:
+    """A --host that only this machine reaches."""
+    import ipaddress
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def write_whole(path, data: bytes) -> None:
     """Write beside the target and rename over it: a full disk never leaves half a document.  The file
     is readable by this user only (NamedTemporaryFile's 0600): what is written holds people's data."""

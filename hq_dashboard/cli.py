@@ -142,7 +142,7 @@ def serve(args: argparse.Namespace) -> int:
     app = _app(args.db, create=True, made=made,
                config={} if args.trusted_proxies is None else {"TRUSTED_PROXIES": args.trusted_proxies})
     from .map_page import warm_up_beside
-    from evac.cli import CommandError, listen_error
+    from evac.cli import CommandError, listen_error, loopback
 
     from . import secret_key_path
     if not os.environ.get("EVAC_SECRET_KEY") and secret_key_path(app.config["SQLALCHEMY_DATABASE_URI"]) is None:
@@ -165,6 +165,12 @@ def serve(args: argparse.Namespace) -> int:
     warm_up_beside(app)
     print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
           file=sys.stderr, flush=True)
+    if app.config["TRUSTED_PROXIES"] and not loopback(args.host):
+        print(f"evac: warning: HQ believes X-Forwarded-For from {app.config['TRUSTED_PROXIES']} proxy(ies), yet listens "
+              f"on {args.host}: anyone who reaches port {args.port} without the proxy can claim any address (and "
+              "escape the rate limits and log-in lock-outs). Behind the proxy, start HQ with --host 127.0.0.1, or let "
+              "only the proxy reach this port / 警告: プロキシを通らない接続が送信元を偽れます。--host 127.0.0.1 にしてください",
+              file=sys.stderr, flush=True)
     server.run()
     return 0
 

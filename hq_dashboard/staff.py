@@ -23,6 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from evac.disclosure import ANSWER_FIELDS, STATUTORY, answer_after_review
 from evac.staff_lockout import StaffLockout, give_back
 
+from kiosk.secure_cookies import secure_cookie
 from . import notify, safety
 from .db import WriterBusy, db, lock_wait_at_most, one_writer
 from .limits import client_network, limiter
@@ -427,7 +428,7 @@ def _browser() -> dict:
 def _remember_browser(response, name: str) -> None:
     response.set_cookie(BROWSER_COOKIE, LOCKOUT.remembered(current_app.secret_key,
                                                            request.cookies.get(BROWSER_COOKIE, ""), name),
-                        max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
+                        max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=secure_cookie())
 
 
 def _try_name(name: str) -> list[str] | None:

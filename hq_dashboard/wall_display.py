@@ -22,6 +22,7 @@ from flask_login import current_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from kiosk.secure_cookies import secure_cookie
 from . import safety
 from .db import db, one_writer
 from .i18n import LANGUAGES, current_language, html_lang
@@ -201,7 +202,7 @@ def open_display(token: str):
     session.clear()
     response = redirect(url_for("dashboard.dashboard"))
     response.set_cookie(COOKIE, secret, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
-                        secure=request.is_secure)
+                        secure=secure_cookie())
     return response
 
 
@@ -225,7 +226,7 @@ def keep_display_to_its_pages():
         if request.endpoint in POLLS:   # the map's poll: the page itself says it at its next load
             return jsonify(error="display_revoked", message="this wall display was revoked"), 403
         response = _page("revoked", 403)
-        response.delete_cookie(COOKIE, httponly=True, samesite="Lax", secure=request.is_secure)
+        response.delete_cookie(COOKIE, httponly=True, samesite="Lax", secure=secure_cookie())
         return response
     g.wall_display = display   # pages it may open leave out what only staff can follow (the map's log-in)
     if _utc(display.last_seen_at or display.opened_at) < _now() - seen_every():

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from evac import dbfiles
-from evac.cli import CommandError
+from evac.cli import CommandError, loopback
 from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
 
 from . import disk_failure
@@ -441,7 +441,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     if tablets:
         _say_tablets(tablet_urls, tablets)
-    if not _loopback(args.host):
+    if not loopback(args.host):
         print("evac: warning: staff tablets reach this kiosk by plain HTTP: anyone on the shelter's Wi-Fi can read "
               "the roster as it crosses it, and staff passwords. Use --tablet-port 5443 (HTTPS) for tablets and "
               "leave --host at 127.0.0.1 / 警告: タブレットとの通信が暗号化されていません。--tablet-port を使ってください"
@@ -453,16 +453,6 @@ def serve(args: argparse.Namespace) -> int:
         if tablet_server is not None:
             tablet_server.stop()
     return 0
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _tablet_addresses(host: str) -> list[str]:

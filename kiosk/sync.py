@@ -13,6 +13,7 @@ import gzip
 import json
 import random
 import sqlite3
+import ssl
 import threading
 import time
 import urllib.error
@@ -54,6 +55,10 @@ class SyncError(Exception):
         self.status = status   # HQ's HTTP status when it answered (UNREACHABLE: it answered, failing for now)
         self.pending: int | None = None
         self.timed_out = False   # UNREACHABLE: nothing answered within the client's timeout
+        # UNREACHABLE: something answered by HTTPS, with a certificate this kiosk does not trust (HQ behind
+        # the city's certificate authority, not yet given to this machine; or not HQ at all).  Waiting
+        # does not mend it: someone must.
+        self.untrusted = False
         self.slow = False        # ...while sending a batch, which is made smaller for the next try
         # STORAGE: what HQ holds from this kiosk (its last answer), and why the disk would not take it
         # (kiosk.disk_failure: full, failed, read-only, ...).
@@ -77,6 +82,10 @@ class SyncError(Exception):
                                "the kiosk tries again by itself") if self.status else
                               (f"the connection to HQ at {self.url} is too slow ({self.detail}); sending smaller "
                                "batches") if self.slow else
+                              (f"本部の証明書をこの受付機が確認できません。IT担当に連絡してください / HQ at {self.url} "
+                               f"answered, but this kiosk cannot trust its certificate ({self.detail}): give this "
+                               "machine the city's certificate authority (README: SSL_CERT_FILE or "
+                               "update-ca-certificates); nothing is lost") if self.untrusted else
                               f"HQ cannot be reached at {self.url} ({self.detail})",
             self.REFUSED: (f"HQ's software is older than this kiosk's: HQ does not know a kind of record this "
                            f"kiosk writes ({self.detail}) — ask HQ to update its software; do NOT withdraw the "
@@ -178,6 +187,7 @@ class HQClient:
             # Sending the body or waiting for the answer took longer than the timeout (urllib raises
             # TimeoutError bare while reading, wrapped in URLError while connecting or sending).
             failure.timed_out = isinstance(reason, TimeoutError)
+            failure.untrusted = isinstance(reason, ssl.SSLCertVerificationError)
             raise failure from None
         try:
             payload = json.loads(raw or b"{}")

@@ -101,12 +101,15 @@ def test_evac_hq_serve_trusts_the_proxies_it_is_told_of(tmp_path, monkeypatch):
         for trusted in ("0", "1"):
             port = free_port()
             servers.append(Server(evac_cmd("hq", "serve", "--db", str(tmp_path / f"hq-{trusted}.sqlite3"),
-                                           "--port", str(port), "--trusted-proxies", trusted),
+                                           "--port", str(port), "--trusted-proxies", trusted, "--host", "0.0.0.0"),
                                   f"http://127.0.0.1:{port}", tmp_path / f"hq-{trusted}.log", "/api/v1/shelters"))
         untrusting, trusting = (s.url + ASK for s in servers)
         assert [_get(untrusting, f"203.0.113.{i}") for i in range(3)] == [404, 404, 429]   # forged: one client
         assert [_get(trusting, "203.0.113.1") for _ in range(3)] == [404, 404, 429]
         assert _get(trusting, "203.0.113.2") == 404                                     # another family
+        # Trusting a proxy while anyone can reach HQ without it: said at the start.
+        assert "can claim any address" in servers[1].log_path.read_text()
+        assert "can claim any address" not in servers[0].log_path.read_text()
     finally:
         for server in servers:
             server.stop()
@@ -115,5 +118,24 @@ def test_evac_hq_serve_trusts_the_proxies_it_is_told_of(tmp_path, monkeypatch):
 def test_behind_a_tls_proxy_the_log_in_cookie_is_secure_when_the_setting_says_so(make_app, monkeypatch):
     assert "Secure" not in make_app().test_client().get("/staff/login").headers["Set-Cookie"]
     monkeypatch.setenv("EVAC_SESSION_COOKIE_SECURE", "true")   # as the README says for HQ behind HTTPS
-    cookie = make_app().test_client().get("/staff/login").headers["Set-Cookie"]
+    app = make_app()
+    client = app.test_client()
+    cookie = client.get("/staff/login").headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie
+    # The long-lived ones too: the browser a staff name logged in on (a year), a wall display's (its only key).
+    from hq_dashboard import wall_display
+    from hq_dashboard.db import db
+    from hq_dashboard.staff import add_staff
+    from tests.test_safety_review_fixes import csrf
+    with app.app_context():
+        add_staff(db.session, "lead1", "correct horse battery", "lead")
+        token = wall_display.add_display(db.session, "hq-wall", by="test")
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"   # as the browser goes, through the proxy
+    form = {"csrf_token": csrf(client, "/staff/login"), "username": "lead1", "password": "correct horse battery"}
+    logged_in = client.post("/staff/login", data=form, environ_overrides={"wsgi.url_scheme": "http"})
+    assert logged_in.status_code == 302, "as HQ sees it behind the proxy: plain HTTP"
+    set_cookies = logged_in.headers.getlist("Set-Cookie")
+    assert any("hq_staff_browser" in c for c in set_cookies) and all("Secure" in c for c in set_cookies), set_cookies
+    wall = app.test_client().get(f"/display/{token}").headers.getlist("Set-Cookie")
+    assert wall and all("Secure" in c for c in wall), wall

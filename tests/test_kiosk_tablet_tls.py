@@ -239,3 +239,26 @@ def test_a_tablet_on_the_plain_port_is_sent_to_https_and_the_fingerprint_stays_o
         assert "AB:CD" in client.get("/status", environ_base={"REMOTE_ADDR": local}).get_data(as_text=True)
         assert client.get("/", environ_base={"REMOTE_ADDR": local}).status_code == 200, local
     assert client.get("/", environ_base={"REMOTE_ADDR": "::ffff:10.0.0.5"}).status_code == 403
+
+
+def test_a_kiosk_that_does_not_trust_hqs_certificate_says_so_and_is_mended_by_ssl_cert_file(tmp_path):
+    """HQ behind the city's HTTPS: a kiosk not given the city's authority must say that, not 'cannot be
+    reached' (waiting would not mend it).  Another kiosk's tablet port stands in for an HTTPS server
+    with a certificate nobody trusts yet."""
+    import os
+    import subprocess
+    server, tablets = tablet_kiosk(tmp_path)
+    cert = own_paths(str(tmp_path / "k.sqlite3"))[0]
+    sync = evac_cmd("kiosk", "sync", "--db", str(tmp_path / "other.sqlite3"), "--hq", f"https://localhost:{tablets}",
+                    "--token", "x" * 32)
+    try:
+        assert run_evac("kiosk", "checkin", "--db", str(tmp_path / "other.sqlite3"), "--shelter", "H001", "--name",
+                        "焼津 花子", "--birth", "1980-01-02", "--sex", "female").returncode == 0
+        untrusted = subprocess.run(sync, capture_output=True, text=True, timeout=120)
+        assert untrusted.returncode != 0 and "cannot trust its certificate" in untrusted.stderr, untrusted.stderr
+        assert "IT担当" in untrusted.stderr and "cannot be reached" not in untrusted.stderr
+        trusted = subprocess.run(sync, capture_output=True, text=True, timeout=120,
+                                 env={**os.environ, "SSL_CERT_FILE": str(cert)})
+        assert "cannot trust" not in trusted.stderr and "is not HQ" in trusted.stderr, trusted.stderr
+    finally:
+        server.stop()

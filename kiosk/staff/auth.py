@@ -26,6 +26,7 @@ from wtforms import ValidationError
 from evac.events import InvalidEvent
 from evac.staff_lockout import StaffLockout, give_back
 
+from ..secure_cookies import secure_cookie
 from .. import disk_failure, staff_store
 from ..db import get_store
 from ..store import Acting, KioskError, KioskStore, acting_staff
@@ -382,7 +383,7 @@ def _tablet() -> dict:
 def _remember_tablet(response, name: str) -> None:
     response.set_cookie(TABLET_COOKIE, LOCKOUT.remembered(current_app.secret_key, request.cookies.get(TABLET_COOKIE, ""),
                                                           name),
-                        max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=request.is_secure)
+                        max_age=365 * 24 * 3600, httponly=True, samesite="Lax", secure=secure_cookie())
 
 
 def _try_name(name: str) -> list[str] | None:
