@@ -45,6 +45,16 @@ def _open_board(page, token: str, base: str) -> None:
     assert page.locator('body[data-page="wall-board"]').count() == 1
 
 
+def _a_wall(hq_served, page_at, name: str, **browser):
+    """A display made at HQ and its link opened in a fresh browser: the page on its board."""
+    with hq_served.app_context():
+        token = wall_display.add_display(db.session, name, by="test")
+        db.session.remove()
+    page = page_at(hq_served.url, **browser)
+    _open_board(page, token, hq_served.url)
+    return page
+
+
 def _refreshed(page, times: int = 1) -> None:
     """Wait for the board to have refreshed its numbers `times` more times from now, as it is now."""
     done = int(page.evaluate("document.body.dataset.refreshes"))
@@ -52,11 +62,7 @@ def _refreshed(page, times: int = 1) -> None:
 
 
 def test_the_link_opens_a_board_that_refreshes_itself_past_the_idle_limit(hq_served, page_at):
-    with hq_served.app_context():
-        token = wall_display.add_display(db.session, "hq-wall", by="test")
-        db.session.remove()
-    page = page_at(hq_served.url)
-    _open_board(page, token, hq_served.url)
+    page = _a_wall(hq_served, page_at, "hq-wall")
     # Three refreshes of its numbers (no reload of the page) outlast the idle limit twice.
     _refreshed(page, 3)
     assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
@@ -77,11 +83,7 @@ def test_the_link_opens_a_board_that_refreshes_itself_past_the_idle_limit(hq_ser
 
 def test_a_revoked_display_on_the_map_says_it_was_revoked(hq_served, page_at):
     """Not 'cannot reach HQ (403)', which sends someone to look at HQ's server: the lead revoked it."""
-    with hq_served.app_context():
-        token = wall_display.add_display(db.session, "map-wall", by="test")
-        db.session.remove()
-    page = page_at(hq_served.url)
-    _open_board(page, token, hq_served.url)
+    page = _a_wall(hq_served, page_at, "map-wall")
     page.goto("/map")
     page.wait_for_function("Number(document.body.dataset.evacRefreshes) >= 1")
     with hq_served.app_context():
@@ -235,11 +237,7 @@ def _open_sites(app, count: int) -> list[str]:
 @pytest.mark.parametrize("count", [60, 64, 90, 91])
 def test_sixty_odd_open_sites_fit_a_1920x1080_wall_readable_across_the_room(hq_served, page_at, count):
     sites = _open_sites(hq_served, count)
-    with hq_served.app_context():
-        token = wall_display.add_display(db.session, "hq-wall", by="test")
-        db.session.remove()
-    page = page_at(hq_served.url, viewport=WALL)
-    _open_board(page, token, hq_served.url)
+    page = _a_wall(hq_served, page_at, "hq-wall", viewport=WALL)
     _refreshed(page)
     # Every open site is on the screen (past the columns a wall holds, the least full are a count), and the
     # screen does not scroll.
