@@ -7,7 +7,6 @@ committed to the kiosk's disk.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from evac.ictoken import ic_token
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 
 from . import disk_failure
+from .clients import ip
 from .db import get_store
 from .staff import times
 from .store import KioskError
@@ -42,11 +42,8 @@ def _for_this_machine_only(path: str) -> bool:
 def from_this_machine() -> bool:
     """The request came from the kiosk machine itself (127.0.0.1 also as ::ffff:127.0.0.1, on a tablet
     port listening on every IPv6 and IPv4 network)."""
-    try:
-        address = ipaddress.ip_address(request.remote_addr or "")
-    except ValueError:
-        return False
-    return (getattr(address, "ipv4_mapped", None) or address).is_loopback
+    address = ip(request.remote_addr or "")
+    return address is not None and address.is_loopback
 
 
 @bp.before_app_request

@@ -11,7 +11,6 @@ A browser that typed http:// is sent to the same page by HTTPS rather than dropp
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import socket
@@ -25,6 +24,7 @@ from cheroot import errors, wsgi
 from cheroot.makefile import StreamReader, StreamWriter
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
+from .clients import client_key
 from .tablet_tls import TabletCertificate
 
 HANDSHAKE_SECONDS = 5
@@ -132,12 +132,9 @@ class _Connection:
 
 def _client(sock: socket.socket) -> str:
     try:
-        address = ipaddress.ip_address(sock.getpeername()[0])
-    except (OSError, ValueError, IndexError):
+        return client_key(sock.getpeername()[0])
+    except (OSError, IndexError):
         return "?"
-    address = getattr(address, "ipv4_mapped", None) or address
-    # One device on IPv6 may use many addresses of its /64: counted as one.
-    return str(ipaddress.ip_network(f"{address}/64", strict=False)) if address.version == 6 else str(address)
 
 
 def _send_to_https(sock: socket.socket, port: int, deadline: float) -> None:

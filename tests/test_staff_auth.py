@@ -116,6 +116,28 @@ def test_failed_logins_are_rate_limited_with_a_clear_message(db):
     assert client.get("/staff/").status_code == 302
 
 
+def test_one_device_is_one_client_whatever_ipv6_addresses_of_its_network_it_uses(db):
+    """A phone on the tablets' IPv6 port may use many addresses of its /64: one budget of guesses, not one
+    each; and an IPv4 address written as IPv6 (::ffff:) is that address."""
+    app = make_app(db, STAFF_LOGIN_LIMITS="3 per minute")
+    for i in range(3):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"fd77::{i + 2}"
+        assert login(client, "sato", "guess").status_code == 401
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "fd77::99"
+    assert login(client, "sato", PASSWORD).status_code == 429
+    client.environ_base["REMOTE_ADDR"] = "fd78::2"   # another network: its own budget
+    assert login(client, "sato", PASSWORD).status_code == 302
+    for address in ("10.0.0.9", "::ffff:10.0.0.9", "10.0.0.9"):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        assert login(client, "tanaka", "guess").status_code == 401
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "::ffff:10.0.0.9"
+    assert login(client, "tanaka", PASSWORD).status_code == 429
+
+
 def test_good_logins_do_not_use_up_the_limit(db):
     app = make_app(db, STAFF_LOGIN_LIMITS="2 per minute")
     for _ in range(4):

@@ -26,6 +26,7 @@ from wtforms import ValidationError
 from evac.events import InvalidEvent
 from evac.staff_lockout import StaffLockout, give_back
 
+from ..clients import client_key
 from ..secure_cookies import secure_cookie
 from .. import disk_failure, staff_store
 from ..db import get_store
@@ -37,7 +38,7 @@ from .i18n import STAFF_LANGUAGES, gettext as t
 bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
 login_manager = LoginManager()
 # In memory: a kiosk is one process, and a restart forgetting the counts is harmless.
-limiter = Limiter(get_remote_address, storage_uri="memory://")
+limiter = Limiter(lambda: client_key(get_remote_address()), storage_uri="memory://")
 
 
 class StaffUser(UserMixin):
