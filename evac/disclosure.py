@@ -304,12 +304,13 @@ def kana_only(name: str) -> bool:
 
 
 def _near_kanji(inquiry: Inquiry, person: PersonFacts) -> bool:
-    return bool(_near_kanji_forms(inquiry.sought_name)
-                & (_near_kanji_forms(person.name) | _near_kanji_forms(person.name_kana)))
+    return bool(near_kanji_forms(inquiry.sought_name)
+                & (near_kanji_forms(person.name) | near_kanji_forms(person.name_kana)))
 
 
 @lru_cache(maxsize=1 << 16)
-def _near_kanji_forms(name: str) -> frozenset[str]:
+def near_kanji_forms(name: str) -> frozenset[str]:
+    """The name's forms (name_forms) with 斎/斉 and 龍/竜 alike: two names near by their writing share one."""
     return frozenset(f.translate(_NEAR_KANJI) for f in name_forms(name))
 
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now,
-    could_mean, family_code_opens, identity_forms, in_protected_household, matches, near, offered_near,
-    parse_inquiry, protected_forms, reading_differs, same_address, the_person,
+    could_mean, family_code_opens, identity_forms, in_protected_household, kana_only, matches, near,
+    near_kanji_forms, offered_near, parse_inquiry, protected_forms, reading_differs, same_address, the_person,
 )
 from evac.events import parse_birth_date
 from evac.individual_number import contains_individual_number
@@ -155,7 +155,46 @@ def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
 
 
 def _candidates(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
-    return candidates_born(session, inquiry.sought_birth_date)
+    """The records an inquiry is decided on: every record of its birth date; inside one_reading only those
+    it could be near, and every record protection reaches that day (_RecordsBorn), which decide the same."""
+    memo = session.info.get(_ONE_READING)
+    if memo is None:
+        return candidates_born(session, inquiry.sought_birth_date)
+    key = ("indexed", inquiry.sought_birth_date)
+    if key not in memo:
+        memo[key] = _RecordsBorn(candidates_born(session, inquiry.sought_birth_date))
+    return memo[key].for_inquiry(inquiry)
+
+
+class _RecordsBorn:
+    """The records of one birth date, indexed by what could make an inquiry near one (evac.disclosure.near):
+    its name's forms with 斎/斉 alike (a match, or near by writing); else only its reading could tell (a kana
+    inquiry: records without a reading; a kanji one: records only in kana).  The records protection reaches
+    that day are always among them: they make the same protection (protected_forms) of those as of all.
+    For a page or a pass comparing hundreds of inquiries with one day's records, each with a few."""
+
+    def __init__(self, candidates: list[tuple[Person, PersonFacts]]):
+        self.candidates = candidates
+        facts = [f for _, f in candidates]
+        forms = [identity_forms(f.name, f.name_kana, f.birth_date) for f in facts]
+        reached = protected_forms(zip(forms, (f.never_disclose for f in facts)))
+        self._always = [i for i, f in enumerate(facts) if f.never_disclose or forms[i] & reached]
+        self._by_form: dict[str, list[int]] = {}
+        self._without_kana, self._only_kana = [], []
+        for i, f in enumerate(facts):
+            for form in near_kanji_forms(f.name) | near_kanji_forms(f.name_kana):
+                self._by_form.setdefault(form, []).append(i)
+            if not (kana_only(f.name) or kana_only(f.name_kana)):
+                self._without_kana.append(i)
+            if kana_only(f.name) and (not f.name_kana or kana_only(f.name_kana)):
+                self._only_kana.append(i)
+
+    def for_inquiry(self, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
+        picked = set(self._always)
+        for form in near_kanji_forms(inquiry.sought_name):
+            picked.update(self._by_form.get(form, ()))
+        picked.update(self._without_kana if kana_only(inquiry.sought_name) else self._only_kana)
+        return [self.candidates[i] for i in sorted(picked)]   # in the records' order (offered_near)
 
 
 def candidates_born(session: Session, birth_date: str) -> list[tuple[Person, PersonFacts]]:
@@ -627,16 +666,16 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
             by_date.setdefault(row.sought_birth_date, []).append(row)
     released = _last_releases(session, [row.id for rows in by_date.values() for row in rows])
     due = []   # (inquiry id, the release it goes back from, the one record it matches now)
-    for birth_date, rows in by_date.items():
-        candidates = candidates_born(session, birth_date)
-        unprotected = _as_if_unprotected(candidates)
-        for row in rows:
-            inquiry = inquiry_of(row)
-            if _found_since(inquiry, released.get(row.id, {}), unprotected):
-                # The one record it matches now, as a new inquiry has (receive): the queue shows staff that record.
-                facts = the_person(inquiry, [f for _, f in candidates])[0]
-                record = next((p.id for p, f in candidates if f is facts), None) if facts is not None else None
-                due.append((row.id, row.reviewed_at, record))
+    with one_reading(session):
+        for rows in by_date.values():
+            for row in rows:
+                inquiry = inquiry_of(row)
+                candidates = _candidates(session, inquiry)
+                if _found_since(inquiry, released.get(row.id, {}), _as_if_unprotected(candidates)):
+                    # The one record it matches now, as a new inquiry has (receive): the queue shows it to staff.
+                    facts = the_person(inquiry, [f for _, f in candidates])[0]
+                    record = next((p.id for p, f in candidates if f is facts), None) if facts is not None else None
+                    due.append((row.id, row.reviewed_at, record))
     session.rollback()   # the reads end here
     due.sort()   # passes running at the same moment (PostgreSQL) lock the rows in one order: no deadlock
     back = 0
