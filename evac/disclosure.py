@@ -286,8 +286,13 @@ def same_address(inquiry: Inquiry, person: PersonFacts) -> bool:
     """The address, when both are known, one a part of the other."""
     if not (inquiry.sought_address and person.address):
         return True
-    a, b = normalize_address(inquiry.sought_address), normalize_address(person.address)
+    a, b = _address_form(inquiry.sought_address), _address_form(person.address)
     return a.startswith(b) or b.startswith(a)
+
+
+@lru_cache(maxsize=1 << 16)
+def _address_form(address: str) -> str:
+    return normalize_address(address)
 
 
 # Kanji the identity table keeps apart because they are different registered names (evac.identity.ITAIJI:

@@ -336,16 +336,21 @@ def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
 
 def _offered(session: Session, inquiry: Inquiry) -> tuple[list[Person], int]:
     """several_matching's records, and how many near records the cap left off (READING_NEAR_CAP)."""
+    offered, left_off = _offered_facts(session, inquiry)
+    return [p for p, _ in offered], left_off
+
+
+def _offered_facts(session: Session, inquiry: Inquiry) -> tuple[list[tuple[Person, PersonFacts]], int]:
     candidates = _candidates(session, inquiry)
     person, flagged = the_person(inquiry, [f for _, f in candidates])
     if person is not None or flagged:
         return [], 0
-    found = [p for p, f in candidates if matches(inquiry, f)]
+    found = [(p, f) for p, f in candidates if matches(inquiry, f)]
     if len(found) > 1:
         return found, 0
     near_ones = could_mean(inquiry, [f for _, f in candidates])
     offered = {id(f) for f in offered_near(inquiry, near_ones)}
-    return [p for p, f in candidates if id(f) in offered], len(near_ones) - len(offered)
+    return [(p, f) for p, f in candidates if id(f) in offered], len(near_ones) - len(offered)
 
 
 def for_review(session: Session, row: InquiryRow) -> list[dict]:
@@ -360,17 +365,17 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
         if memo is not None:
             memo[Shelter] = shelters
     inquiry = inquiry_of(row)
-    offered, left_off = _offered(session, inquiry)
-    seen = recorded_beyond_self_report(session, (p.id for p in offered)) if offered else set()
+    offered, left_off = _offered_facts(session, inquiry)
+    # The facts the records were offered by: whether each is known only from self-reports was read with them.
     return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
              "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else "",
              # Not exactly what the inquirer gave (a near candidate): staff ask before choosing it.
-             "differs": _differs(inquiry, _facts(session, p, set(), p.id not in seen)),
+             "differs": _differs(inquiry, f),
              # Records near by reading the cap left off: "none of these" may not be true of them.
              "left_off": left_off,
              # Chosen, it is answered as nobody (evac.disclosure.PersonFacts.only_self_reported).
-             "only_self_reported": p.id not in seen}
-            for p in offered]
+             "only_self_reported": f.only_self_reported}
+            for p, f in offered]
 
 
 def _differs(inquiry: Inquiry, person: PersonFacts) -> list[str]:
