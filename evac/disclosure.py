@@ -27,6 +27,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .events import FAMILY_CODE_LEN, SEXES, parse_birth_date
 from .identity import normalize_address, normalize_name
@@ -241,6 +242,9 @@ def _without_accents(part: str) -> str:
                                  ).translate(_LATIN_LETTERS)
 
 
+# Each inquiry is compared with every record born that day, and HQ's staff queue and put-back compare hundreds
+# of inquiries with the same records: each name is normalised once, not once per comparison.
+@lru_cache(maxsize=1 << 16)
 def name_forms(name: str) -> frozenset[str]:
     """A name written family-first or given-first, with or without a space, kanji or kana; a Latin name
     also without its accents (Nguyễn Văn An is NGUYEN VAN AN) and, of three words or more, in any order
@@ -261,6 +265,7 @@ def name_forms(name: str) -> frozenset[str]:
     return frozenset(forms)
 
 
+@lru_cache(maxsize=1 << 16)
 def identity_forms(name: str, name_kana: str, birth_date: str) -> frozenset[tuple[str, str]]:
     """Every (name form, birth date) an inquiry could find this person by (as `matches` compares them)."""
     return frozenset((form, birth_date) for form in name_forms(name) | name_forms(name_kana))
@@ -281,8 +286,13 @@ def same_address(inquiry: Inquiry, person: PersonFacts) -> bool:
     """The address, when both are known, one a part of the other."""
     if not (inquiry.sought_address and person.address):
         return True
-    a, b = normalize_address(inquiry.sought_address), normalize_address(person.address)
+    a, b = _address_form(inquiry.sought_address), _address_form(person.address)
     return a.startswith(b) or b.startswith(a)
+
+
+@lru_cache(maxsize=1 << 16)
+def _address_form(address: str) -> str:
+    return normalize_address(address)
 
 
 # Kanji the identity table keeps apart because they are different registered names (evac.identity.ITAIJI:
@@ -291,6 +301,7 @@ _NEAR_KANJI = str.maketrans({"斎": "斉", "龍": "竜"})
 _KANA_RE = re.compile("[\u30a1-\u30fc]+")   # normalize_name has made hiragana katakana
 
 
+@lru_cache(maxsize=1 << 16)
 def kana_only(name: str) -> bool:
     """Written only in kana (either order): a reading with no kanji to compare it with."""
     forms = name_forms(name)
@@ -298,9 +309,14 @@ def kana_only(name: str) -> bool:
 
 
 def _near_kanji(inquiry: Inquiry, person: PersonFacts) -> bool:
-    theirs = name_forms(person.name) | name_forms(person.name_kana)
-    return bool({f.translate(_NEAR_KANJI) for f in name_forms(inquiry.sought_name)}
-                & {f.translate(_NEAR_KANJI) for f in theirs})
+    return bool(near_kanji_forms(inquiry.sought_name)
+                & (near_kanji_forms(person.name) | near_kanji_forms(person.name_kana)))
+
+
+@lru_cache(maxsize=1 << 16)
+def near_kanji_forms(name: str) -> frozenset[str]:
+    """The name's forms (name_forms) with 斎/斉 and 龍/竜 alike: two names near by their writing share one."""
+    return frozenset(f.translate(_NEAR_KANJI) for f in name_forms(name))
 
 
 # How a near record's name differs when only its reading can tell (reading_differs): the inquiry has the name

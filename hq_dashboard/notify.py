@@ -28,7 +28,6 @@ from email.utils import formatdate, make_msgid, parseaddr
 from flask import Flask
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from evac.disclosure import Answer, answer_for_notice
@@ -166,15 +165,108 @@ def send_due(app: Flask, session: Session) -> int:
 
 def after_records(app: Flask, birth_dates: Iterable[str] | None = None) -> None:
     """Called after new records reach HQ (a kiosk batch: the birth dates of its people; a carried file: None):
-    inquiries released with "no information" that a record now names go back to staff at once, e-mail or
-    not (safety.put_back_found); then the news that is due goes out (after_change)."""
-    try:
-        safety.put_back_found(db.session, birth_dates)
-    except SQLAlchemyError:
-        # The records are HQ's already and the kiosk must hear so: the next batch of the same people tries again.
-        db.session.rollback()
-        app.logger.exception("inquiries that new records name were not all put back to staff")
+    inquiries released with "no information" that a record now names go back to staff (safety.put_back_found),
+    e-mail or not, in the app's put-back worker, so the kiosk's sync never waits on it nor fails with it (its
+    batch is HQ's already); then the news that is due goes out (after_change)."""
+    put_back_worker(app).ask(birth_dates)
     after_change(app)
+
+
+def drain(app: Flask) -> bool:
+    """Wait until every put-back asked of this app so far is done (True), or has failed and waits to be tried
+    again (False; the log says why): for tests, and a command that ends after it."""
+    return put_back_worker(app).drain()
+
+
+_workers = threading.Lock()
+
+
+def put_back_worker(app: Flask) -> PutBackWorker:
+    with _workers:
+        worker = app.extensions.get("put_back")
+        if worker is None:
+            worker = app.extensions["put_back"] = PutBackWorker(app)
+        return worker
+
+
+class PutBackWorker:
+    """One thread per HQ app puts inquiries back to staff after records arrive, one pass at a time.  Birth
+    dates asked while a pass runs are gathered into the next one (a crowd of kiosks syncing at once makes few
+    passes, not one each).  A pass that fails is logged and its birth dates are kept for the next: tried again
+    at once when a new batch asks, else after a pause, a few times.  A process's first pass looks at every
+    inquiry: what a process that stopped (or lost its queue) left undone is done then.  Exactly once per
+    inquiry however many passes run at the same moment, here or in another HQ process (safety.back_to_review).
+    The thread ends when nothing is left to do; the next batch starts another."""
+
+    RETRY_PAUSES_S = (1, 5, 30, 120)
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self._cond = threading.Condition()
+        self._dates: set[str] = set()
+        self._everything = True
+        self._running = False       # a thread is at work (or pausing before a retry)
+        self._pausing = False       # after a failed pass
+        self._asked = self._done = 0     # passes asked for, and those whose asks were all done
+        self._failures = 0
+
+    def ask(self, birth_dates: Iterable[str] | None) -> None:
+        with self._cond:
+            if birth_dates is None:
+                self._everything = True
+            else:
+                self._dates.update(d for d in birth_dates if isinstance(d, str))
+            self._asked += 1
+            self._failures, self._pausing = 0, False    # a new batch: try again now
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, daemon=True, name="inquiry-put-back").start()
+            self._cond.notify_all()
+
+    def drain(self) -> bool:
+        with self._cond:
+            wanted = self._asked
+            self._cond.wait_for(lambda: self._done >= wanted or self._pausing or not self._running)
+            return self._done >= wanted
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not (self._everything or self._dates):
+                    self._done = self._asked
+                    self._running = False
+                    self._cond.notify_all()
+                    return
+                everything, dates, asked = self._everything, self._dates, self._asked
+                self._everything, self._dates = False, set()
+            try:
+                with self.app.app_context():
+                    try:
+                        safety.put_back_found(db.session, None if everything else dates)
+                    finally:
+                        db.session.rollback()
+            except Exception:   # a bug or a database gone: the kiosks' batches are HQ's already
+                self.app.logger.exception("inquiries that new records name were not all put back to staff; "
+                                          "tried again after a pause or with the next batch")
+                with self._cond:
+                    self._everything |= everything
+                    self._dates |= dates
+                    if self._failures >= len(self.RETRY_PAUSES_S):
+                        self._running = False   # the next batch tries again, these dates with it
+                        self._cond.notify_all()
+                        return
+                    pause = self.RETRY_PAUSES_S[self._failures]
+                    self._failures += 1
+                    failures = self._failures
+                    self._pausing = True
+                    self._cond.notify_all()
+                    # A new batch (ask) sets _failures back to 0: try again at once then.
+                    self._cond.wait_for(lambda f=failures: self._failures != f, pause)
+                    self._pausing = False
+                continue
+            with self._cond:
+                self._done = max(self._done, asked)
+                self._cond.notify_all()
 
 
 def after_change(app: Flask) -> None:

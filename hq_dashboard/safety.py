@@ -7,21 +7,22 @@ time an answer takes says nothing either.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import json
 import secrets
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now,
-    could_mean, family_code_opens, identity_forms, in_protected_household, matches, near, offered_near,
-    parse_inquiry, protected_forms, reading_differs, same_address, the_person,
+    could_mean, family_code_opens, identity_forms, in_protected_household, kana_only, matches, near,
+    near_kanji_forms, offered_near, parse_inquiry, protected_forms, reading_differs, same_address, the_person,
 )
 from evac.events import parse_birth_date
 from evac.individual_number import contains_individual_number
@@ -93,7 +94,7 @@ def recorded_beyond_self_report(session: Session, person_ids: Iterable[int]) -> 
 
 
 def _facts(session: Session, person: Person, protected: set[str] | None = None,
-           only_self_reported: bool | None = None) -> PersonFacts:
+           only_self_reported: bool | None = None, shelters: dict | None = None) -> PersonFacts:
     """`protected`: the protected households among those of the persons being looked at (computed here
     when not given), so that one protected member protects the household at the moment of answering.
     `only_self_reported`: whether every record of the person is a self-report (looked up when not given)."""
@@ -103,7 +104,7 @@ def _facts(session: Session, person: Person, protected: set[str] | None = None,
         only_self_reported = not recorded_beyond_self_report(session, [person.id])
     where = None
     if person.state == "checked_in":
-        shelter = session.get(Shelter, person.shelter_id)
+        shelter = shelters.get(person.shelter_id) if shelters is not None else session.get(Shelter, person.shelter_id)
         where = {"state": person.stay_type, "shelter_id": person.shelter_id,
                  "shelter_name": shelter.name if shelter else person.shelter_id}
     elif person.state == "self_reported":
@@ -154,12 +155,84 @@ def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
 
 
 def _candidates(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
+    """The records an inquiry is decided on: every record of its birth date; inside one_reading only those
+    it could be near, and every record protection reaches that day (_RecordsBorn), which decide the same."""
+    memo = session.info.get(_ONE_READING)
+    if memo is None:
+        return candidates_born(session, inquiry.sought_birth_date)
+    key = ("indexed", inquiry.sought_birth_date)
+    if key not in memo:
+        memo[key] = _RecordsBorn(candidates_born(session, inquiry.sought_birth_date))
+    return memo[key].for_inquiry(inquiry)
+
+
+class _RecordsBorn:
+    """The records of one birth date, indexed by what could make an inquiry near one (evac.disclosure.near):
+    its name's forms with 斎/斉 alike (a match, or near by writing); else only its reading could tell (a kana
+    inquiry: records without a reading; a kanji one: records only in kana).  The records protection reaches
+    that day are always among them: they make the same protection (protected_forms) of those as of all.
+    For a page or a pass comparing hundreds of inquiries with one day's records, each with a few."""
+
+    def __init__(self, candidates: list[tuple[Person, PersonFacts]]):
+        self.candidates = candidates
+        facts = [f for _, f in candidates]
+        forms = [identity_forms(f.name, f.name_kana, f.birth_date) for f in facts]
+        reached = protected_forms(zip(forms, (f.never_disclose for f in facts)))
+        self._always = [i for i, f in enumerate(facts) if f.never_disclose or forms[i] & reached]
+        self._by_form: dict[str, list[int]] = {}
+        self._without_kana, self._only_kana = [], []
+        for i, f in enumerate(facts):
+            for form in near_kanji_forms(f.name) | near_kanji_forms(f.name_kana):
+                self._by_form.setdefault(form, []).append(i)
+            if not (kana_only(f.name) or kana_only(f.name_kana)):
+                self._without_kana.append(i)
+            if kana_only(f.name) and (not f.name_kana or kana_only(f.name_kana)):
+                self._only_kana.append(i)
+
+    def for_inquiry(self, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
+        picked = set(self._always)
+        for form in near_kanji_forms(inquiry.sought_name):
+            picked.update(self._by_form.get(form, ()))
+        picked.update(self._without_kana if kana_only(inquiry.sought_name) else self._only_kana)
+        return [self.candidates[i] for i in sorted(picked)]   # in the records' order (offered_near)
+
+
+def candidates_born(session: Session, birth_date: str) -> list[tuple[Person, PersonFacts]]:
+    """Every record of this birth date with its facts: what an inquiry about someone born that day is decided
+    on.  Inside one_reading, read once per birth date (the staff queue: hundreds waiting on one birth date)."""
+    memo = session.info.get(_ONE_READING)
+    if memo is not None and birth_date in memo:
+        return memo[birth_date]
     # By id: near records are offered to staff in this order, the same each time (evac.disclosure.offered_near).
-    rows = list(session.execute(select(Person).where(Person.birth_date == inquiry.sought_birth_date)
+    rows = list(session.execute(select(Person).where(Person.birth_date == birth_date)
                                 .order_by(Person.id)).scalars())
     protected = protected_households(session, (p.household_id for p in rows))
     seen = recorded_beyond_self_report(session, (p.id for p in rows)) if rows else set()
-    return [(p, _facts(session, p, protected, p.id not in seen)) for p in rows]
+    shelters = {}
+    if any(p.state == "checked_in" for p in rows):
+        shelters = {s.id: s for s in session.execute(select(Shelter).where(
+            Shelter.id.in_({p.shelter_id for p in rows if p.state == "checked_in"}))).scalars()}
+    found = [(p, _facts(session, p, protected, p.id not in seen, shelters)) for p in rows]
+    if memo is not None:
+        memo[birth_date] = found
+    return found
+
+
+_ONE_READING = "safety.one_reading"
+
+
+@contextlib.contextmanager
+def one_reading(session: Session) -> Iterator[None]:
+    """Within it, the records of a birth date are read once (candidates_born): for a page or a pass that
+    decides many inquiries at one moment, and writes nothing that would change them."""
+    if _ONE_READING in session.info:
+        yield
+        return
+    session.info[_ONE_READING] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_ONE_READING, None)
 
 
 def audit(session: Session, inquiry_id: str, actor: str, action: str, **detail) -> None:
@@ -263,16 +336,21 @@ def several_matching(session: Session, inquiry: Inquiry) -> list[Person]:
 
 def _offered(session: Session, inquiry: Inquiry) -> tuple[list[Person], int]:
     """several_matching's records, and how many near records the cap left off (READING_NEAR_CAP)."""
+    offered, left_off = _offered_facts(session, inquiry)
+    return [p for p, _ in offered], left_off
+
+
+def _offered_facts(session: Session, inquiry: Inquiry) -> tuple[list[tuple[Person, PersonFacts]], int]:
     candidates = _candidates(session, inquiry)
     person, flagged = the_person(inquiry, [f for _, f in candidates])
     if person is not None or flagged:
         return [], 0
-    found = [p for p, f in candidates if matches(inquiry, f)]
+    found = [(p, f) for p, f in candidates if matches(inquiry, f)]
     if len(found) > 1:
         return found, 0
     near_ones = could_mean(inquiry, [f for _, f in candidates])
     offered = {id(f) for f in offered_near(inquiry, near_ones)}
-    return [p for p, f in candidates if id(f) in offered], len(near_ones) - len(offered)
+    return [(p, f) for p, f in candidates if id(f) in offered], len(near_ones) - len(offered)
 
 
 def for_review(session: Session, row: InquiryRow) -> list[dict]:
@@ -280,19 +358,24 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
     them apart on the phone (where, birth date, address), nothing more."""
     if row.flagged or row.status != "pending_review":
         return []
-    shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
+    memo = session.info.get(_ONE_READING)
+    shelters = memo.get(Shelter) if memo is not None else None
+    if shelters is None:
+        shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
+        if memo is not None:
+            memo[Shelter] = shelters
     inquiry = inquiry_of(row)
-    offered, left_off = _offered(session, inquiry)
-    seen = recorded_beyond_self_report(session, (p.id for p in offered)) if offered else set()
+    offered, left_off = _offered_facts(session, inquiry)
+    # The facts the records were offered by: whether each is known only from self-reports was read with them.
     return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
              "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else "",
              # Not exactly what the inquirer gave (a near candidate): staff ask before choosing it.
-             "differs": _differs(inquiry, _facts(session, p, set(), p.id not in seen)),
+             "differs": _differs(inquiry, f),
              # Records near by reading the cap left off: "none of these" may not be true of them.
              "left_off": left_off,
              # Chosen, it is answered as nobody (evac.disclosure.PersonFacts.only_self_reported).
-             "only_self_reported": p.id not in seen}
-            for p in offered]
+             "only_self_reported": f.only_self_reported}
+            for p, f in offered]
 
 
 def _differs(inquiry: Inquiry, person: PersonFacts) -> list[str]:
@@ -504,10 +587,17 @@ def _could_mean_any(session: Session, inquiry: Inquiry) -> list[tuple[Person, Pe
     on the self-report page with the name asked) could never bring it back, while the same record made for
     someone unknown always did, and "never comes back" told "protected" (災対法 §86-15).  Brought back, a
     flagged inquiry is still answered as about nobody."""
-    candidates = _candidates(session, inquiry)
-    as_if_unprotected = [dataclasses.replace(f, never_disclose=False) for _, f in candidates]
-    could = {id(f) for f in could_mean(inquiry, as_if_unprotected)}
-    return [(p, f) for (p, _), f in zip(candidates, as_if_unprotected) if id(f) in could]
+    return _could_mean_among(inquiry, _as_if_unprotected(_candidates(session, inquiry)))
+
+
+def _as_if_unprotected(candidates: list[tuple[Person, PersonFacts]]) -> list[tuple[Person, PersonFacts]]:
+    return [(p, dataclasses.replace(f, never_disclose=False)) for p, f in candidates]
+
+
+def _could_mean_among(inquiry: Inquiry, candidates: list[tuple[Person, PersonFacts]]
+                      ) -> list[tuple[Person, PersonFacts]]:
+    could = {id(f) for f in could_mean(inquiry, [f for _, f in candidates])}
+    return [(p, f) for p, f in candidates if id(f) in could]
 
 
 def _judged_at_release(session: Session, inquiry: Inquiry) -> dict:
@@ -528,38 +618,35 @@ def found_since_release(session: Session, row: InquiryRow) -> bool:
     been recorded since) counts as new: staff declined a guess.  Decided as if no record were protected
     (_could_mean_any): an inquiry about a protected person comes back exactly when one about someone
     unknown would, and never tells "protected and present"."""
-    last = session.execute(select(AuditEntry.detail).where(AuditEntry.inquiry_id == row.id,
-                                                            AuditEntry.action == "released")
-                           .order_by(AuditEntry.id.desc()).limit(1)).scalar()
-    released = json.loads(last) if last else {}
+    released = _last_releases(session, [row.id]).get(row.id, {})
+    return _found_since(inquiry_of(row), released, _as_if_unprotected(_candidates(session, inquiry_of(row))))
+
+
+def _last_releases(session: Session, inquiry_ids: list[str]) -> dict[str, dict]:
+    """The audit detail of each inquiry's latest release (what staff judged it against), in few queries."""
+    latest: dict[str, tuple[int, str]] = {}
+    for i in range(0, len(inquiry_ids), 500):
+        for entry_id, inquiry_id, detail in session.execute(
+                select(AuditEntry.id, AuditEntry.inquiry_id, AuditEntry.detail).where(
+                    AuditEntry.inquiry_id.in_(inquiry_ids[i:i + 500]), AuditEntry.action == "released")):
+            if inquiry_id not in latest or entry_id > latest[inquiry_id][0]:
+                latest[inquiry_id] = (entry_id, detail)
+    return {inquiry_id: json.loads(detail) if detail else {} for inquiry_id, (_, detail) in latest.items()}
+
+
+def _found_since(inquiry: Inquiry, released: dict, unprotected: list[tuple[Person, PersonFacts]]) -> bool:
+    """found_since_release, given the release's audit detail and the records born that day as if unprotected."""
     # Releases before could_mean_records was kept: the records offered then (matching_records).
     there = set(released.get("could_mean_records", released.get("matching_records", ())))
     by_reading = set(released.get("by_reading", ()))
     self_reported_then = set(released.get("self_reported_only", ()))
-    inquiry = inquiry_of(row)
     # A record known only from self-reports is nobody (evac.disclosure) and brings nothing back: anyone can make
     # one, and one made with a protected person's name, birth date and address joins her record instead, so
     # "came back" would tell "unknown" from "protected".  Once a kiosk has recorded that person, it is news.
     return any(not f.only_self_reported
                and (p.id not in there or p.id in self_reported_then
                     or (p.id in by_reading and matches(inquiry, f, by_address=False)))
-               for p, f in _could_mean_any(session, inquiry))
-
-
-def back_to_review(session: Session, row: InquiryRow) -> None:
-    """A record turned up for an inquiry released with "no information": staff never judged the relationship
-    against it, so no tier may be told yet (災対法 §86-15).  The inquiry waits for staff again; its answer
-    says only that it is being reviewed, and e-mail news waits for the new release."""
-    row.status = "pending_review"
-    row.answer = json.dumps(Answer(pending_review=True).to_json(), ensure_ascii=False)
-    row.review_note = BACK_TO_REVIEW_NOTE
-    # The one record it matches now, as a new inquiry has (receive): the queue shows staff that record.
-    # News never follows it unreleased: a waiting inquiry gets none, and the release sets person_id anew.
-    record = matching_record(session, inquiry_of(row))
-    row.person_id = record.id if record is not None else None
-    audit(session, row.id, "system", "back_to_review", why="a matching record appeared after a release with "
-          "no information")
-    session.commit()
+               for p, f in _could_mean_among(inquiry, unprotected))
 
 
 def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -> int:
@@ -567,27 +654,69 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
     goes back to staff (back_to_review), whether or not it asked for e-mail news: a family checking its
     answer again with the reference and key would otherwise read "no information" about someone HQ now
     holds.  `birth_dates`: those of the records just written (a kiosk batch's people), the only inquiries
-    such records can concern; None looks at every one (a carried file).  Returns how many went back."""
+    such records can concern; None looks at every one (a carried file).  Returns how many went back.
+
+    The records of each birth date are read once for all its inquiries (hundreds may ask about people born
+    on one day), and each inquiry goes back by a conditional write that takes it only from the very release
+    read here: two passes at the same moment (two syncs, two HQ processes) put it back once."""
     query = select(InquiryRow).where(InquiryRow.status == "released")
     if birth_dates is not None:
         dates = sorted({d for d in birth_dates if isinstance(d, str)})
         if not dates:
             return 0
         query = query.where(InquiryRow.sought_birth_date.in_(dates))
+    by_date: dict[str, list[InquiryRow]] = {}
+    for row in session.execute(query).scalars():
+        if released_against_nobody(row):
+            by_date.setdefault(row.sought_birth_date, []).append(row)
+    released = _last_releases(session, [row.id for rows in by_date.values() for row in rows])
+    due = []   # (inquiry id, the release it goes back from, the one record it matches now)
+    with one_reading(session):
+        for rows in by_date.values():
+            for row in rows:
+                inquiry = inquiry_of(row)
+                candidates = _candidates(session, inquiry)
+                if _found_since(inquiry, released.get(row.id, {}), _as_if_unprotected(candidates)):
+                    # The one record it matches now, as a new inquiry has (receive): the queue shows it to staff.
+                    facts = the_person(inquiry, [f for _, f in candidates])[0]
+                    record = next((p.id for p, f in candidates if f is facts), None) if facts is not None else None
+                    due.append((row.id, row.reviewed_at, record))
+    session.rollback()   # the reads end here
+    due.sort()   # passes running at the same moment (PostgreSQL) lock the rows in one order: no deadlock
     back = 0
-    for row in session.execute(query).scalars().all():
-        if released_against_nobody(row) and found_since_release(session, row):
-            # Another sync may have put it back (or staff released it again) since it was read: only the
-            # release read here goes back, once.
-            session.rollback()
-            still = session.execute(select(InquiryRow).where(InquiryRow.id == row.id, InquiryRow.status == "released")
-                                    .with_for_update()).scalar()
-            if still is not None and released_against_nobody(still) and still.reviewed_at == row.reviewed_at:
-                back_to_review(session, still)
+    for i in range(0, len(due), PUT_BACK_CHUNK):
+        back += back_to_review(session, due[i:i + PUT_BACK_CHUNK])
+    return back
+
+
+# Inquiries put back in one transaction: one commit (one fsync on SQLite) for many, while kiosks' batches
+# wait for the writer no longer than a few of them take.
+PUT_BACK_CHUNK = 100
+
+
+def back_to_review(session: Session, due: list[tuple[str, dt.datetime | None, int | None]]) -> int:
+    """A record turned up for these inquiries released with "no information": staff never judged the
+    relationship against it, so no tier may be told yet (災対法 §86-15).  Each waits for staff again; its answer
+    says only that it is being reviewed, and e-mail news waits for the new release.  `due`: (inquiry id, when
+    staff released it, the one record it matches now).  Each goes back only from that very release, by a
+    conditional write: one another pass put back meanwhile, or staff released again, is left as it is.  The
+    record is shown to staff on the queue; news never follows it unreleased (a waiting inquiry gets none,
+    and the release sets person_id anew).  Returns how many went back."""
+    back = 0
+    answer = json.dumps(Answer(pending_review=True).to_json(), ensure_ascii=False)
+    with one_writer(session.get_bind()):
+        for inquiry_id, reviewed_at, record in due:
+            changed = session.execute(
+                update(InquiryRow).where(InquiryRow.id == inquiry_id, InquiryRow.status == "released",
+                                         InquiryRow.reviewed_at == reviewed_at if reviewed_at is not None
+                                         else InquiryRow.reviewed_at.is_(None))
+                .values(status="pending_review", answer=answer, review_note=BACK_TO_REVIEW_NOTE, person_id=record)
+                .execution_options(synchronize_session=False)).rowcount
+            if changed == 1:
+                audit(session, inquiry_id, "system", "back_to_review",
+                      why="a matching record appeared after a release with no information")
                 back += 1
-            else:
-                session.rollback()
-    session.rollback()   # the reads end here (back_to_review commits its own change)
+        session.commit()
     return back
 
 

@@ -606,6 +606,12 @@ def _household_of(record: Person, persons: dict) -> list[Person]:
 
 
 def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | None = None):
+    # Hundreds may wait about people born on one day: each birth date's records are read once for the page.
+    with safety.one_reading(db.session):
+        return _queue_page_read(errors, status, chosen)
+
+
+def _queue_page_read(errors: dict | None, status: int, chosen: dict | None):
     inquiries = safety.pending(db.session)
     # Whose consent came from the public self-report page (anyone can claim to be anyone there):
     # staff should know the person's own word is unverified before they release anything.

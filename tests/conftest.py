@@ -121,11 +121,13 @@ def hq_db_url(request, tmp_path):
 
 @pytest.fixture
 def hq_app(hq_db_url):
-    from hq_dashboard import create_app, prepare_database
+    from hq_dashboard import create_app, notify, prepare_database
     from hq_dashboard.db import db
     app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
     prepare_database(app)
     yield app
+    # Inquiries a test's last batch put back to staff (notify.after_records) are done before its database goes.
+    notify.drain(app)
     with app.app_context():
         db.engine.dispose()
 

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from evac.hlc import pack
+from hq_dashboard import notify
 from hq_dashboard.db import db
 from hq_dashboard.models import AuditEntry
 from tests.conftest import free_port
@@ -33,6 +34,7 @@ def hq(hq_app, hq_client, enroll, smtp):
                   **e} for e in events]
         assert hq_client.post("/api/v1/sync", json={"device_id": "dev-n", "events": batch},
                               headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert notify.drain(hq_app)   # inquiries put back to staff after the sync (notify.after_records)
     return hq_client, kiosk
 
 

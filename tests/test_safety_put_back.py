@@ -3,8 +3,15 @@ whether or not it asked for e-mail news and whether or not HQ sends e-mail: a fa
 again with the reference and key must not keep reading "no information" about someone HQ now holds."""
 from __future__ import annotations
 
+import threading
+
+import pytest
+from sqlalchemy import create_engine, event, text, update
+
+from evac.hlc import pack
+from hq_dashboard import create_app, notify, safety
 from hq_dashboard.db import db
-from hq_dashboard.models import AuditEntry
+from hq_dashboard.models import AuditEntry, Inquiry
 from tests.test_safety_review_fixes import Kiosk, ask, check, decide, log_in
 
 TARO = {"name": "焼津 太郎", "birth_date": "1950-03-03", "sex": "male", "address": "焼津市本町1-1"}
@@ -48,3 +55,214 @@ def test_a_correction_to_the_birth_date_asked_puts_it_back_too(hq_app, hq_client
     assert check(hq_client, asked)["information_exists"] is False
     kiosk.send(("correction", typo, {"person": TARO}))
     assert check(hq_client, asked)["status"] == "pending_review"
+
+
+# --- after the kiosk's sync, not in it (review: the put-back made kiosks wait, and could fail their batch) ---
+
+def sync(app, token, device, seq, *people):
+    """One kiosk batch through the real sync API, without waiting for what HQ does after answering."""
+    batch = [{"kiosk_id": device, "seq": seq + i, "hlc": pack(1_764_000_000_000 + seq + i), "type": "checkin",
+              "shelter_id": "H031", "person": p, "data": {"stay_type": "in_shelter"}} for i, p in enumerate(people)]
+    return app.test_client().post("/api/v1/sync", json={"device_id": device, "events": batch},
+                                  headers={"Authorization": f"Bearer {token}"})
+
+
+def went_back(asked) -> int:
+    return db.session.query(AuditEntry).filter_by(inquiry_id=asked["inquiry_id"], action="back_to_review").count()
+
+
+def released_nobody(hq_client, person, addr="10.0.0.1"):
+    asked = ask(hq_client, person["name"], person["birth_date"], "household_family", address=person["address"],
+                addr=addr).get_json()
+    assert decide(hq_client, asked["inquiry_id"]).status_code == 302
+    assert check(hq_client, asked)["information_exists"] is False
+    return asked
+
+
+def test_a_kiosks_sync_does_not_wait_for_inquiries_to_go_back(hq_app, hq_client, hq_db_url, enroll):
+    """Another transaction holds the inquiries against writing (PostgreSQL's SHARE lock): the kiosk's batch is
+    still taken and answered; the inquiry goes back once the lock is gone.  (SQLite has no such lock that
+    would let the kiosk's own batch be written.)"""
+    if not hq_db_url.startswith("postgresql"):
+        pytest.skip("only PostgreSQL can hold the inquiries table against writes while a batch is written")
+    log_in(hq_app, hq_client)
+    asked = released_nobody(hq_client, TARO)
+    token, answered = enroll("H031"), {}
+    holder = create_engine(hq_db_url)
+    try:
+        with holder.connect() as conn:
+            conn.execute(text("LOCK TABLE inquiries IN SHARE MODE"))
+            kiosk = threading.Thread(target=lambda: answered.update(sync=sync(hq_app, token, "dev-a", 1, TARO)))
+            kiosk.start()
+            # Not a time limit on HQ: a guard, so that a sync that waits for the lock fails this test instead
+            # of waiting for ever (the lock is let go just below).
+            kiosk.join(120)
+            waited = kiosk.is_alive()
+            conn.rollback()
+        kiosk.join()
+    finally:
+        holder.dispose()
+    assert not waited, "the kiosk's sync waited for the inquiries to be put back"
+    assert answered["sync"].status_code == 200 and answered["sync"].get_json()["applied"] == 1
+    assert notify.drain(hq_app)
+    assert check(hq_client, asked)["status"] == "pending_review"
+
+
+def test_a_put_back_that_fails_never_fails_the_kiosks_batch_and_is_done_with_a_later_one(
+        hq_app, hq_client, enroll, caplog):
+    log_in(hq_app, hq_client)
+    asked = released_nobody(hq_client, TARO)
+    other = released_nobody(hq_client, {**TARO, "name": "焼津 次郎"}, addr="10.0.0.2")
+    # A fault in the put-back (here a row it cannot read) must not reach the kiosk: its batch is HQ's already.
+    with hq_app.app_context():
+        kept = db.session.get(Inquiry, other["inquiry_id"]).answer
+        db.session.execute(update(Inquiry).where(Inquiry.id == other["inquiry_id"]).values(answer="{broken"))
+        db.session.commit()
+    token = enroll("H031")
+    sent = sync(hq_app, token, "dev-a", 1, TARO)
+    assert sent.status_code == 200 and sent.get_json()["applied"] == 1
+    assert notify.drain(hq_app) is False, "the put-back failed and waits to be tried again"
+    assert "were not all put back to staff" in caplog.text
+    assert check(hq_client, asked)["status"] == "released"
+    with hq_app.app_context():
+        db.session.execute(update(Inquiry).where(Inquiry.id == other["inquiry_id"]).values(answer=kept))
+        db.session.commit()
+    # The next batch (someone born on another day) tries again, with the birth date that failed.
+    assert sync(hq_app, token, "dev-a", 2, OTHER).status_code == 200
+    assert notify.drain(hq_app)
+    assert check(hq_client, asked)["status"] == "pending_review"
+    assert check(hq_client, other)["status"] == "released"
+    with hq_app.app_context():
+        assert went_back(asked) == 1
+
+
+def test_an_inquiry_goes_back_only_from_the_release_the_pass_read(hq_app, hq_client, enroll):
+    """Two passes at the same moment (two syncs, two HQ processes) both find it due: the one writing second
+    finds it gone back already and writes nothing; nor does a pass that read it before staff released it
+    again put the new release back."""
+    log_in(hq_app, hq_client)
+    asked = released_nobody(hq_client, TARO)
+    with hq_app.app_context():
+        row = db.session.get(Inquiry, asked["inquiry_id"])
+        read_then = (row.id, row.reviewed_at, None)
+        db.session.rollback()
+    Kiosk(hq_client, enroll("H031"), "dev-a").send(("checkin", TARO, {"stay_type": "in_shelter"}))
+    assert check(hq_client, asked)["status"] == "pending_review"
+    with hq_app.app_context():
+        assert safety.back_to_review(db.session, [read_then]) == 0
+    assert decide(hq_client, asked["inquiry_id"]).status_code == 302
+    with hq_app.app_context():
+        assert safety.back_to_review(db.session, [read_then]) == 0
+        assert went_back(asked) == 1
+    assert check(hq_client, asked)["status"] == "released"
+
+
+def test_simultaneous_syncs_to_two_hq_processes_put_an_inquiry_back_once(hq_app, hq_client, hq_db_url, enroll):
+    log_in(hq_app, hq_client)
+    asked = released_nobody(hq_client, TARO)
+    second = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
+    a, b = enroll("H031"), enroll("H031")
+    start = threading.Barrier(2)
+    answers = {}
+
+    def kiosk(app, token, device):
+        start.wait()
+        answers[device] = sync(app, token, device, 1, {**TARO, "address": f"焼津市本町1-1 ({device})"}).status_code
+
+    kiosks = [threading.Thread(target=kiosk, args=(hq_app, a, "dev-a")),
+              threading.Thread(target=kiosk, args=(second, b, "dev-b"))]
+    for t in kiosks:
+        t.start()
+    for t in kiosks:
+        t.join()
+    assert answers == {"dev-a": 200, "dev-b": 200}
+    assert notify.drain(hq_app) and notify.drain(second)
+    assert check(hq_client, asked)["status"] == "pending_review"
+    with hq_app.app_context():
+        assert went_back(asked) == 1
+    with second.app_context():
+        db.engine.dispose()
+
+
+# --- cheap: the records of a birth date are read once, however many inquiries ask about people born then ---
+
+class Reads:
+    """The statements that read the records of one birth date (what an inquiry is decided on)."""
+
+    def __init__(self, app):
+        self.by_birth_date = 0
+        with app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn, _cursor, statement, *_):
+        if "FROM persons" in statement and "persons.birth_date =" in statement:
+            self.by_birth_date += 1
+
+    def stop(self):
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+def many_on_one_day(hq_app, hq_client, count):
+    given = ["一郎", "二郎", "三郎", "四郎", "五郎", "六郎", "七郎", "八郎"][:count]
+    people = [{**TARO, "name": f"焼津 {n}", "address": f"焼津市本町{i}-1"} for i, n in enumerate(given, start=2)]
+    return people, [released_nobody(hq_client, p, addr=f"10.0.1.{i}") for i, p in enumerate(people)]
+
+
+def test_putting_back_many_inquiries_about_people_born_one_day_reads_that_days_records_once(
+        hq_app, hq_client, enroll):
+    log_in(hq_app, hq_client)
+    people, asked = many_on_one_day(hq_app, hq_client, 8)
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", OTHER, {"stay_type": "in_shelter"}))     # the process's first pass looks at all
+    reads = Reads(hq_app)
+    try:
+        kiosk.send(*[("checkin", p, {"stay_type": "in_shelter"}) for p in people])
+    finally:
+        reads.stop()
+    assert [check(hq_client, a)["status"] for a in asked] == ["pending_review"] * len(asked)
+    assert reads.by_birth_date == 1
+
+
+def test_the_staff_queue_reads_a_birth_dates_records_once_and_says_what_it_said_inquiry_by_inquiry(
+        hq_app, hq_client, enroll):
+    log_in(hq_app, hq_client)
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    protected = {**TARO, "name": "焼津 静", "name_kana": "ヤイヅ シズカ", "sex": "female",
+                 "address": "焼津市大住3"}
+    # Protection reaches her other record by the reading they share (evac.disclosure.protected_forms).
+    reached = {**protected, "name": "八木 静香", "address": "焼津市八楠4"}
+    kana_only = {**TARO, "name": "ヤイヅ ハナ", "sex": "female", "address": "焼津市本町1-1"}
+    kiosk.send(("checkin", TARO, {"stay_type": "in_shelter"}),
+               ("checkin", {**TARO, "address": "焼津市小川5"}, {"stay_type": "in_shelter"}),
+               ("checkin", {**TARO, "name": "斉藤 一", "address": "焼津市中港5"}, {"stay_type": "in_shelter"}),
+               ("checkin", protected, {"stay_type": "in_shelter"}), ("checkin", reached, {"stay_type": "in_shelter"}),
+               ("checkin", kana_only, {"stay_type": "in_shelter"}),
+               ("consent", protected, {"consent": "none", "never_disclose": True}))
+    asked = [(TARO["name"], ""), (TARO["name"], TARO["address"]), ("斎藤 一", ""), (protected["name"], ""),
+             (reached["name"], ""), ("やいづ たろう", ""), ("焼津 花", "焼津市本町1-1"),
+             ("焼津 花子", "")]
+    waiting = [ask(hq_client, n, TARO["birth_date"], "household_family", address=addr, addr=f"10.0.2.{i}").get_json()
+               for i, (n, addr) in enumerate(asked)]
+    with hq_app.app_context():
+        rows = safety.pending(db.session)
+        assert {r.id for r in rows} >= {a["inquiry_id"] for a in waiting}
+
+        def answers():
+            return [(safety.for_review(db.session, r), safety.asks_about_protected(db.session, safety.inquiry_of(r)),
+                     [p.id for p in safety.several_matching(db.session, safety.inquiry_of(r))],
+                     safety.inquiry_and_person(db.session, r)) for r in rows]
+        alone = answers()
+        with safety.one_reading(db.session):
+            together = answers()
+        db.session.rollback()
+    assert together == alone
+    assert [bool(r[1]) for r in alone] == [False, False, False, True, True, False, False, False], "protected: hers"
+    assert [len(r[0]) for r in alone] == [2, 0, 1, 0, 0, 3, 1, 0], "the records offered to choose from"
+    reads = Reads(hq_app)
+    try:
+        page = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    finally:
+        reads.stop()
+    assert all(f'id="inquiry-{a["inquiry_id"]}"' in page for a in waiting)
+    assert reads.by_birth_date == 1

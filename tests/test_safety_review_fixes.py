@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from evac.disclosure import PersonFacts, parse_inquiry, the_person
 from evac.hlc import pack
-from hq_dashboard import pfif_exchange
+from hq_dashboard import notify, pfif_exchange
 from hq_dashboard.db import db
 from hq_dashboard.models import AuditEntry, Inquiry
 
@@ -35,6 +35,8 @@ class Kiosk:
         resp = self.client.post("/api/v1/sync", json={"device_id": self.device, "events": batch},
                                 headers={"Authorization": f"Bearer {self.token}"})
         assert resp.status_code == 200, resp.get_json()
+        # Inquiries the batch answers go back to staff after the sync has answered (notify.after_records).
+        assert notify.drain(self.client.application)
 
 
 def ask(client, name, birth, relationship="household_family", code="", address="", addr="10.0.0.1", email=""):
