@@ -163,6 +163,10 @@ def serve(args: argparse.Namespace) -> int:
         kept = f"; the new database {made[0]} was not kept" if made else ""
         raise CommandError(listen_error(args.host, args.port, exc) + kept, 1) from None
     warm_up_beside(app)
+    # Inquiries a stopped HQ had still to put back to staff (its worker held them in memory): a pass over
+    # every one now, in the background, rather than after the next kiosk batch.
+    from .notify import put_back_worker
+    put_back_worker(app).ask(None)
     print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
           file=sys.stderr, flush=True)
     if app.config["TRUSTED_PROXIES"] and not loopback(args.host):
@@ -506,9 +510,18 @@ def import_records(args: argparse.Namespace) -> int:
 
 def _after_carried(app) -> None:
     """Inquiries the carried records answer go back to staff, and news goes out, before this command ends."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from . import notify, safety
     from .db import db
-    safety.put_back_found(db.session)
+    try:
+        safety.put_back_found(db.session)
+    except (SQLAlchemyError, ValueError):   # the records are applied already: never a traceback for them
+        db.session.rollback()
+        print("evac: warning: the records were applied, but the family inquiries they answer were not all put "
+              "back to staff (see HQ's log); run the import again, which is safe, or restart HQ, which looks at "
+              "every inquiry after its next kiosk batch / 記録は取り込みました。安否の問い合わせの一部を担当者に戻せませんでした",
+              file=sys.stderr)
     if notify.enabled(app):
         notify.send_due(app, db.session)
 

@@ -3,7 +3,10 @@ whether or not it asked for e-mail news and whether or not HQ sends e-mail: a fa
 again with the reference and key must not keep reading "no information" about someone HQ now holds."""
 from __future__ import annotations
 
+import json
 import threading
+import time
+import urllib.request
 
 import pytest
 from sqlalchemy import create_engine, event, text, update
@@ -266,3 +269,51 @@ def test_the_staff_queue_reads_a_birth_dates_records_once_and_says_what_it_said_
         reads.stop()
     assert all(f'id="inquiry-{a["inquiry_id"]}"' in page for a in waiting)
     assert reads.by_birth_date == 1
+
+
+def test_a_carried_file_whose_put_back_fails_is_still_applied_and_said_without_a_traceback(
+        hq_app, hq_client, tmp_path):
+    from tests.conftest import run_evac
+    from tests.test_sync_http import checkin, enroll
+    log_in(hq_app, hq_client)
+    asked = released_nobody(hq_client, TARO)
+    url = hq_app.config["SQLALCHEMY_DATABASE_URI"]
+    with hq_app.app_context():   # a row the put-back cannot read
+        db.session.execute(update(Inquiry).where(Inquiry.id == asked["inquiry_id"]).values(answer="{broken"))
+        db.session.commit()
+        db.session.remove()
+    token = enroll(url, "H031")
+    kiosk, stick = tmp_path / "kiosk.sqlite3", tmp_path / "records.json"
+    checkin(kiosk, TARO["name"], TARO["birth_date"], shelter="H031", address=TARO["address"])
+    assert run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(stick), "--token", token).returncode == 0
+    imported = run_evac("hq", "import-records", "--db", url, str(stick))
+    assert imported.returncode == 0 and "1 new at HQ" in imported.stdout, imported.stderr
+    assert "Traceback" not in imported.stderr and "were not all put back to staff" in imported.stderr
+
+
+def test_a_put_back_a_stopped_hq_left_undone_is_done_at_its_next_start(hq_app, hq_client, enroll, hq_server):
+    """The worker holds what it has still to do in memory: HQ stopped just after a kiosk's batch. The next
+    `evac hq serve` looks at every inquiry when it starts, not only after the next kiosk batch."""
+    from hq_dashboard.merge import apply_batch
+    from hq_dashboard.models import Kiosk as KioskRow
+    log_in(hq_app, hq_client)
+    asked = released_nobody(hq_client, TARO)
+    enroll("H031")
+    with hq_app.app_context():   # the batch is HQ's; the put-back never ran
+        kiosk_id = db.session.query(KioskRow.id).filter_by(shelter_id="H031").scalar()
+        with db.engine.begin() as conn:
+            apply_batch(conn, kiosk_id, "dev-a", [{"kiosk_id": "dev-a", "seq": 1, "hlc": pack(1_764_000_000_000),
+                                                   "type": "checkin", "shelter_id": "H031", "person": TARO,
+                                                   "data": {"stay_type": "in_shelter"}}])
+        db.session.remove()
+    assert check(hq_client, asked)["status"] == "released"
+    served = hq_server(hq_app.config["SQLALCHEMY_DATABASE_URI"])
+    deadline = time.monotonic() + 60   # only to end a failing run
+    url = f"{served.url}/api/v1/safety/inquiries/{asked['inquiry_id']}?key={asked['access_key']}"
+    while True:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            status = json.load(answer)["status"]
+        if status == "pending_review" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == "pending_review"
