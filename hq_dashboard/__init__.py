@@ -94,6 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _trust_proxies(app)
     _check_staff_limits(app)
     _check_wall_display(app)
+    _check_public_url(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
@@ -134,6 +135,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.after_request(_revalidate_shelters)   # (runs first: after_request functions run last-added first)
     return app
+
+
+def _check_public_url(app: Flask) -> None:
+    """PUBLIC_URL (EVAC_PUBLIC_URL): HQ's address as families reach it (https://HQ-NAME), for the page named
+    in e-mail news; HQ behind its proxy cannot know it.  Unset: the e-mail names no address."""
+    from urllib.parse import urlsplit
+    value = app.config.get("PUBLIC_URL")
+    if value in (None, ""):
+        app.config["PUBLIC_URL"] = None
+        return
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingError(f"PUBLIC_URL (EVAC_PUBLIC_URL) is HQ's address as families reach it, such as "
+                           f"https://anpi.city.yaizu.example, not {value!r}")
+    app.config["PUBLIC_URL"] = str(value).rstrip("/")
 
 
 class SettingError(ValueError):

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import force_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -95,6 +95,8 @@ def _lines(row: Inquiry, answer: Answer) -> list[str]:
         lines.append(_said(_("Contact:"), answer.contact))
     lines += ["", _said(_("Reference:"), row.id),
               _("Check the latest answer on the city's safety inquiry page with your reference and key.")]
+    if current_app.config.get("PUBLIC_URL"):   # the page only: the key stays with the family, never in a mail
+        lines.append(f"{current_app.config['PUBLIC_URL']}/safety/check")
     return lines
 
 

@@ -71,6 +71,23 @@ def test_family_is_told_the_shelter_once_staff_release(hq, smtp):
     assert len(inbox.messages) == 1               # news once, not on every change
 
 
+def test_the_news_names_the_answer_page_at_hqs_public_address_never_the_key(hq, smtp, hq_app):
+    client, kiosk = hq
+    _, inbox = smtp
+    hq_app.config["PUBLIC_URL"] = "https://anpi.city.yaizu.example"   # EVAC_PUBLIC_URL, checked at start
+    answer = ask(client, TARO, "household_family")
+    kiosk({"type": "checkin", "person": TARO, "data": {"stay_type": "in_shelter"}})
+    release(client, answer["inquiry_id"])
+    body = inbox.messages[0].get_payload(decode=True).decode()
+    assert "https://anpi.city.yaizu.example/safety/check\n" in body and answer["access_key"] not in body
+
+
+def test_a_public_address_that_is_not_one_stops_hq_at_its_start(tmp_path):
+    from hq_dashboard import create_app
+    with pytest.raises(ValueError, match="EVAC_PUBLIC_URL"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'hq.sqlite3'}", "PUBLIC_URL": "anpi.yaizu"})
+
+
 def test_a_relative_is_told_only_what_their_tier_allows(hq, smtp):
     client, kiosk = hq
     _, inbox = smtp
