@@ -168,7 +168,25 @@ def _trust_proxies(app: Flask) -> None:
                          f"HQ, 0 or more, not {count!r}")
     app.config["TRUSTED_PROXIES"] = count
     if count:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+        app.wsgi_app = _SaysAMissingForwardedFor(
+            app, ProxyFix(app.wsgi_app, x_for=count, x_proto=0, x_host=0, x_port=0, x_prefix=0))
+
+
+class _SaysAMissingForwardedFor:
+    """Once per process: a request came without X-Forwarded-For although HQ trusts a proxy.  nginx sends
+    none unless told (include proxy_params): every family would then count as one client, the proxy."""
+
+    def __init__(self, app: Flask, wsgi_app):
+        self.app, self.wsgi_app, self.said = app, wsgi_app, False
+
+    def __call__(self, environ, start_response):
+        if not self.said and "HTTP_X_FORWARDED_FOR" not in environ:
+            self.said = True
+            self.app.logger.warning(
+                "HQ trusts %s proxy(ies) (TRUSTED_PROXIES), but a request from %s came without X-Forwarded-For: "
+                "is the proxy setting it (nginx: include proxy_params)? Until it does, every family counts as "
+                "one client (README: HQ behind HTTPS)", self.app.config["TRUSTED_PROXIES"], environ.get("REMOTE_ADDR"))
+        return self.wsgi_app(environ, start_response)
 
 
 def _check_staff_limits(app: Flask) -> None:

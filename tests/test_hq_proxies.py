@@ -139,3 +139,18 @@ def test_behind_a_tls_proxy_the_log_in_cookie_is_secure_when_the_setting_says_so
     assert any("hq_staff_browser" in c for c in set_cookies) and all("Secure" in c for c in set_cookies), set_cookies
     wall = app.test_client().get(f"/display/{token}").headers.getlist("Set-Cookie")
     assert wall and all("Secure" in c for c in wall), wall
+
+
+def test_a_proxy_that_sends_no_forwarded_for_is_said_once(make_app):
+    import logging
+    app = make_app(TRUSTED_PROXIES=1)
+    said: list[str] = []
+    heard = logging.Handler()
+    heard.emit = lambda record: said.append(record.getMessage())
+    app.logger.addHandler(heard)   # HQ's console (the migrations' logging setup replaces the root's handlers)
+    client = app.test_client()
+    ask(client, "198.51.100.20", "203.0.113.1")
+    assert not said
+    for _ in range(2):
+        ask(client, "198.51.100.20")
+    assert len(said) == 1 and "without X-Forwarded-For" in said[0] and "include proxy_params" in said[0]
