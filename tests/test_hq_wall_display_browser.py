@@ -247,7 +247,7 @@ def test_sixty_odd_open_sites_fit_a_1920x1080_wall_readable_across_the_room(hq_s
     else:
         assert len(shown) == wall_display.MOST_COLUMNS * wall_display.ROWS_PER_COLUMN
         rest = page.locator("#rest").inner_text()
-        assert f"ほか {count - len(shown)} か所は表示していません" in rest and f"{count - len(shown)} more sites" in rest
+        assert f"ほか {count - len(shown)} か所は表示していません" in rest and f"Sites not shown: {count - len(shown)}" in rest
     _fits(page)
     # No text smaller than is read across the room (every element that holds text of its own).
     sizes = page.evaluate("""[...document.querySelectorAll('body *')].filter(e =>

@@ -12,7 +12,6 @@ import urllib.request
 from kiosk import tablet_tls
 from kiosk.tablet_server import HANDSHAKE_SECONDS, PER_ADDRESS
 from kiosk.tablet_tls import fingerprint, own_paths, tablet_certificate
-from tests.browser import browser  # noqa: F401  (fixture)
 from tests.conftest import Server, evac_cmd, free_port, run_evac
 from tests.test_staff_browser import PASSWORD, log_in, roster_names
 
@@ -80,7 +79,7 @@ def test_tablets_get_the_staff_pages_by_https_with_a_certificate_the_kiosk_keeps
         server.stop()
 
 
-def test_a_lead_logs_in_and_reads_the_roster_in_chromium_over_https(tmp_path, browser):  # noqa: F811
+def test_a_lead_logs_in_and_reads_the_roster_in_chromium_over_https(tmp_path, browser):
     db = str(tmp_path / "k.sqlite3")
     assert run_evac("kiosk", "add-staff", "--db", db, "--name", "sato", "--role", "lead",
                     input=PASSWORD + "\n").returncode == 0
