@@ -116,26 +116,23 @@ def test_failed_logins_are_rate_limited_with_a_clear_message(db):
     assert client.get("/staff/").status_code == 302
 
 
+def tablet_at(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
 def test_one_device_is_one_client_whatever_ipv6_addresses_of_its_network_it_uses(db):
     """A phone on the tablets' IPv6 port may use many addresses of its /64: one budget of guesses, not one
     each; and an IPv4 address written as IPv6 (::ffff:) is that address."""
     app = make_app(db, STAFF_LOGIN_LIMITS="3 per minute")
     for i in range(3):
-        client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = f"fd77::{i + 2}"
-        assert login(client, "sato", "guess").status_code == 401
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = "fd77::99"
-    assert login(client, "sato", PASSWORD).status_code == 429
-    client.environ_base["REMOTE_ADDR"] = "fd78::2"   # another network: its own budget
-    assert login(client, "sato", PASSWORD).status_code == 302
+        assert login(tablet_at(app, f"fd77::{i + 2}"), "sato", "guess").status_code == 401
+    assert login(tablet_at(app, "fd77::99"), "sato", PASSWORD).status_code == 429
+    assert login(tablet_at(app, "fd78::2"), "sato", PASSWORD).status_code == 302, "another network: its own budget"
     for address in ("10.0.0.9", "::ffff:10.0.0.9", "10.0.0.9"):
-        client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = address
-        assert login(client, "tanaka", "guess").status_code == 401
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = "::ffff:10.0.0.9"
-    assert login(client, "tanaka", PASSWORD).status_code == 429
+        assert login(tablet_at(app, address), "tanaka", "guess").status_code == 401
+    assert login(tablet_at(app, "::ffff:10.0.0.9"), "tanaka", PASSWORD).status_code == 429
 
 
 def test_good_logins_do_not_use_up_the_limit(db):
@@ -147,11 +144,8 @@ def test_good_logins_do_not_use_up_the_limit(db):
 def test_one_name_is_limited_from_every_tablet(db):
     app = make_app(db, STAFF_LOGIN_NAME_LIMIT="2 per hour")
     for address in ("10.0.0.1", "10.0.0.2"):
-        client = app.test_client()
-        client.environ_base["REMOTE_ADDR"] = address
-        assert login(client, "tanaka", "guess").status_code == 401
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = "10.0.0.3"
+        assert login(tablet_at(app, address), "tanaka", "guess").status_code == 401
+    client = tablet_at(app, "10.0.0.3")
     assert login(client, "tanaka", PASSWORD).status_code == 429
     assert login(client, "sato", PASSWORD).status_code == 302, "other staff can still log in"
 
