@@ -206,9 +206,11 @@ def _unauthorized():
     if request.method == "POST":
         flash(NOT_SAVED)
         # Back to the page the form was on (a form's own address may take no GET: _safe_next).
+        # The same host, whatever its port: behind HQ's proxy on a port of its own (8443), the Host the
+        # proxy passes on has none.  Only the path and query are kept (_safe_next checks them again).
         referrer = urlsplit(request.referrer or "")
         target = (referrer.path + (f"?{referrer.query}" if referrer.query else "")
-                  if referrer.netloc == request.host else None)
+                  if referrer.hostname and referrer.hostname == urlsplit(f"//{request.host}").hostname else None)
         return redirect(url_for("staff.login", next=target))
     if request.args.get("unsaved") == "1":   # the page reloaded itself with something typed on it
         flash(TYPED_LOST)

@@ -223,6 +223,13 @@ def test_a_form_sent_after_the_idle_log_out_is_not_saved_and_says_so(hq):
     sent = browser.post("/staff/inquiries/SI-NONE/reject", data={"csrf_token": token, "note": "typed for long"},
                         headers={"Referer": "http://localhost/staff/inquiries"})
     assert sent.status_code == 302 and sent.headers["Location"] == "/staff/login?next=/staff/inquiries"
+    # Behind HQ's proxy on a port of its own: the page it was sent from is HQ's all the same.
+    proxied = browser.post("/staff/inquiries/SI-NONE/reject", data={"csrf_token": token, "note": "typed"},
+                           headers={"Referer": "https://localhost:8443/staff/inquiries?status=x"})
+    assert proxied.headers["Location"] == "/staff/login?next=/staff/inquiries?status%3Dx"
+    elsewhere = browser.post("/staff/inquiries/SI-NONE/reject", data={"csrf_token": token, "note": "typed"},
+                             headers={"Referer": "https://evil.example/staff/inquiries"})
+    assert elsewhere.headers["Location"] == "/staff/login"
     page = browser.get(sent.headers["Location"]).get_data(as_text=True)
     assert IDLE in page and "送信された内容は保存されていません" in page and "was NOT saved" in page
     with hq.app_context():
