@@ -22,12 +22,16 @@ from collections import Counter
 
 from cheroot import errors, wsgi
 from cheroot.makefile import StreamReader, StreamWriter
+from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from .clients import client_key
 from .tablet_tls import TabletCertificate
 
 HANDSHAKE_SECONDS = 5
+# A request's line and headers, from its first byte: a client dripping a header every few seconds would
+# otherwise hold a worker for as long as it likes (cheroot's own timeout is per read).
+HEAD_SECONDS = 30
 PER_ADDRESS = 8
 WORKERS = 32
 _QUIET = "evac: not a tablet's error"   # failures of clients, not of the kiosk: not on the console
@@ -101,8 +105,16 @@ class _Connection:
     def recv(self, *args):
         return self._ready().recv(*args)
 
+    head_deadline: float | None = None   # set while cheroot reads a request's head (_TabletRequest)
+
     def recv_into(self, *args):
-        return self._ready().recv_into(*args)
+        tls = self._ready()
+        if self.head_deadline is not None:
+            left = self.head_deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("timed out")   # cheroot answers 408 and closes
+            tls.settimeout(min(self._adapter.timeout, left))
+        return tls.recv_into(*args)
 
     def send(self, *args):
         return self._ready().send(*args)
@@ -128,6 +140,22 @@ class _Connection:
 
     def __getattr__(self, name):
         return getattr(self._tls or self._raw, name)
+
+
+class _TabletRequest(HTTPRequest):
+    def parse_request(self):
+        sock = self.conn.socket
+        sock.head_deadline = time.monotonic() + HEAD_SECONDS
+        try:
+            return super().parse_request()
+        finally:
+            sock.head_deadline = None
+            if sock._tls is not None:
+                sock.settimeout(sock._adapter.timeout)
+
+
+class _TabletConnection(HTTPConnection):
+    RequestHandlerClass = _TabletRequest
 
 
 def _client(sock: socket.socket) -> str:
@@ -170,6 +198,7 @@ def _send_to_https(sock: socket.socket, port: int, deadline: float) -> None:
 def tablet_server(app, host: str, port: int, certificate: TabletCertificate) -> wsgi.Server:
     """Serve `app` by HTTPS in a thread of its own.  Raises OSError when it cannot listen."""
     server = wsgi.Server((host, port), app, numthreads=WORKERS, server_name="evac-kiosk")
+    server.ConnectionClass = _TabletConnection
     server.ssl_adapter = _TabletAdapter(certificate, port, server.timeout)
     said = server.error_log
 

@@ -261,3 +261,45 @@ def test_a_kiosk_that_does_not_trust_hqs_certificate_says_so_and_is_mended_by_ss
         assert "cannot trust" not in trusted.stderr and "is not HQ" in trusted.stderr, trusted.stderr
     finally:
         server.stop()
+
+
+def test_a_request_head_dripped_slowly_is_cut_off_and_a_kept_alive_connection_is_not(tmp_path, monkeypatch):
+    """cheroot's timeout is per read: a client sending a header every few seconds held a worker for ever.
+    A request's head now has HEAD_SECONDS from its start; the wait between two requests on one connection
+    is not counted.  The real listener in this process, with a short limit."""
+    import threading
+    import time
+
+    from kiosk import create_app, tablet_server
+    monkeypatch.setattr(tablet_server, "HEAD_SECONDS", 2)
+    db = str(tmp_path / "k.sqlite3")
+    app = create_app({"KIOSK_DB": db, "SHELTER_ID": "H001", "START_SYNC": False})
+    certificate = tablet_certificate(db)
+    port = free_port()
+    server = tablet_server.tablet_server(app, "127.0.0.1", port, certificate)
+    context = trusting(certificate.cert)
+    try:
+        with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30),
+                                 server_hostname="localhost") as slow:
+            slow.sendall(b"GET /staff/login HTTP/1.1\r\nHost: localhost\r\n")
+            answer = b""
+            stop = time.monotonic() + 20   # only to end a failing run
+            while not answer and time.monotonic() < stop:
+                slow.settimeout(0.5)
+                try:
+                    answer = slow.recv(100)
+                except TimeoutError:
+                    slow.sendall(b"X-Drip: 1\r\n")
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30),
+                                 server_hostname="localhost") as kept:
+            reader = kept.makefile("rb")
+            for _ in range(2):
+                kept.sendall(b"GET /staff/login HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                status = reader.readline()
+                assert status.startswith(b"HTTP/1.1 200"), status
+                headers = list(iter(reader.readline, b"\r\n"))
+                reader.read(next(int(h.split(b":")[1]) for h in headers if h.lower().startswith(b"content-length")))
+                threading.Event().wait(3)   # idle between requests, longer than a head may take
+    finally:
+        server.stop()
