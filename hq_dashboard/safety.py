@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 from typing import Callable, Iterable, Iterator, NamedTuple
 
@@ -30,6 +31,8 @@ from evac.individual_number import contains_individual_number
 from .db import one_writer, param_mark
 from .merge import SELF_REPORT_DEVICE
 from .models import AuditEntry, EventRecord, HQMeta, Inquiry as InquiryRow, Person, Shelter
+
+log = logging.getLogger(__name__)
 
 __all__ = ["NONE_OF_THESE", "InvalidInquiry", "InquiryNotFound", "ReviewError", "TooManyWaiting", "receive", "lookup", "release",
            "reject", "pending", "put_back_found", "search_audit"]
@@ -241,7 +244,20 @@ def audit(session: Session, inquiry_id: str, actor: str, action: str, **detail) 
 
 
 def _public(row: InquiryRow) -> dict:
+    if went_back(row):
+        # Still "no information" to the inquirer until staff release again: "being reviewed" would tell that a
+        # record matching the inquiry appeared, and for a protected person that is telling she was recorded,
+        # while an inquiry about someone unknown never changes (災対法 §86-15).
+        return {"inquiry_id": row.id, "status": "released", "message": MESSAGES["released"], **NO_INFORMATION}
     return {"inquiry_id": row.id, "status": row.status, "message": MESSAGES[row.status], **json.loads(row.answer)}
+
+
+NO_INFORMATION = Answer(information_exists=False).to_json()
+
+
+def went_back(row: InquiryRow) -> bool:
+    """Released with "no information", then back with staff because a record turned up (back_to_review)."""
+    return row.status == "pending_review" and row.reviewed_at is not None
 
 
 def inquiry_of(row: InquiryRow, family_code: str = "") -> Inquiry:
@@ -408,9 +424,12 @@ def receive(session: Session, raw: object, client: str) -> tuple[dict, str]:
 
 
 def waiting_for_review(session: Session, client: str) -> int:
-    """How many inquiries from this client network (limits.client_network) wait in staff's review queue now."""
+    """How many inquiries from this client network (limits.client_network) wait in staff's review queue now.
+    Those gone back to staff (went_back) are not counted: the inquirer still reads them as answered, and a
+    refusal counting them would tell that a record turned up."""
     return session.execute(select(func.count()).select_from(InquiryRow).where(
-        InquiryRow.client == client[:64], InquiryRow.status == "pending_review")).scalar_one()
+        InquiryRow.client == client[:64], InquiryRow.status == "pending_review",
+        InquiryRow.reviewed_at.is_(None))).scalar_one()
 
 
 def receive_inquiry(session: Session, raw: object, client: str,
@@ -631,7 +650,20 @@ def _last_releases(session: Session, inquiry_ids: list[str]) -> dict[str, dict]:
                     AuditEntry.inquiry_id.in_(inquiry_ids[i:i + 500]), AuditEntry.action == "released")):
             if inquiry_id not in latest or entry_id > latest[inquiry_id][0]:
                 latest[inquiry_id] = (entry_id, detail)
-    return {inquiry_id: json.loads(detail) if detail else {} for inquiry_id, (_, detail) in latest.items()}
+    return {inquiry_id: _detail(inquiry_id, detail) for inquiry_id, (_, detail) in latest.items()}
+
+
+def _detail(inquiry_id: str, detail: str | None) -> dict:
+    try:
+        kept = json.loads(detail) if detail else {}
+    except ValueError:
+        kept = None
+    if not isinstance(kept, dict):
+        # Read as "judged against no record": any record there now goes back to staff, who look at it again.
+        log.error("the audit entry of the release of inquiry %s cannot be read; taken as judged against no record",
+                  inquiry_id)
+        return {}
+    return kept
 
 
 def _found_since(inquiry: Inquiry, released: dict, unprotected: list[tuple[Person, PersonFacts]]) -> bool:
@@ -651,9 +683,8 @@ def _found_since(inquiry: Inquiry, released: dict, unprotected: list[tuple[Perso
 
 def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -> int:
     """Every inquiry released with "no information" that a record appeared for since (found_since_release)
-    goes back to staff (back_to_review), whether or not it asked for e-mail news: a family checking its
-    answer again with the reference and key would otherwise read "no information" about someone HQ now
-    holds.  `birth_dates`: those of the records just written (a kiosk batch's people), the only inquiries
+    goes back to staff (back_to_review), whether or not it asked for e-mail news: staff judge the record that
+    turned up, and the family reads its real answer once they release again.  `birth_dates`: those of the records just written (a kiosk batch's people), the only inquiries
     such records can concern; None looks at every one (a carried file).  Returns how many went back.
 
     The records of each birth date are read once for all its inquiries (hundreds may ask about people born
@@ -666,22 +697,34 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
             return 0
         query = query.where(InquiryRow.sought_birth_date.in_(dates))
     by_date: dict[str, list[InquiryRow]] = {}
+    unreadable = []   # one damaged row must not keep every other inquiry from going back
     for row in session.execute(query).scalars():
-        if released_against_nobody(row):
-            by_date.setdefault(row.sought_birth_date, []).append(row)
+        try:
+            if released_against_nobody(row):
+                by_date.setdefault(row.sought_birth_date, []).append(row)
+        except (ValueError, TypeError, AttributeError):
+            unreadable.append(row.id)
     released = _last_releases(session, [row.id for rows in by_date.values() for row in rows])
     due = []   # (inquiry id, the release it goes back from, the one record it matches now)
     with one_reading(session):
         for rows in by_date.values():
             for row in rows:
-                inquiry = inquiry_of(row)
-                candidates = _candidates(session, inquiry)
-                if _found_since(inquiry, released.get(row.id, {}), _as_if_unprotected(candidates)):
-                    # The one record it matches now, as a new inquiry has (receive): the queue shows it to staff.
-                    facts = the_person(inquiry, [f for _, f in candidates])[0]
-                    record = next((p.id for p, f in candidates if f is facts), None) if facts is not None else None
-                    due.append((row.id, row.reviewed_at, record))
+                try:
+                    inquiry = inquiry_of(row)
+                    candidates = _candidates(session, inquiry)
+                    if not _found_since(inquiry, released.get(row.id, {}), _as_if_unprotected(candidates)):
+                        continue
+                except (ValueError, TypeError, AttributeError, KeyError):
+                    unreadable.append(row.id)
+                    continue
+                # The one record it matches now, as a new inquiry has (receive): the queue shows it to staff.
+                facts = the_person(inquiry, [f for _, f in candidates])[0]
+                record = next((p.id for p, f in candidates if f is facts), None) if facts is not None else None
+                due.append((row.id, row.reviewed_at, record))
     session.rollback()   # the reads end here
+    if unreadable:
+        log.error("inquiries %s cannot be read and were not looked at for going back to staff (the others were); "
+                  "mend them from the audit", ", ".join(sorted(unreadable)))
     due.sort()   # passes running at the same moment (PostgreSQL) lock the rows in one order: no deadlock
     back = 0
     for i in range(0, len(due), PUT_BACK_CHUNK):
@@ -696,21 +739,20 @@ PUT_BACK_CHUNK = 100
 
 def back_to_review(session: Session, due: list[tuple[str, dt.datetime | None, int | None]]) -> int:
     """A record turned up for these inquiries released with "no information": staff never judged the
-    relationship against it, so no tier may be told yet (災対法 §86-15).  Each waits for staff again; its answer
-    says only that it is being reviewed, and e-mail news waits for the new release.  `due`: (inquiry id, when
+    relationship against it, so no tier may be told yet (災対法 §86-15).  Each waits for staff again; the
+    inquirer still reads "no information" (_public) until the new release, and e-mail news waits for it.  `due`: (inquiry id, when
     staff released it, the one record it matches now).  Each goes back only from that very release, by a
     conditional write: one another pass put back meanwhile, or staff released again, is left as it is.  The
     record is shown to staff on the queue; news never follows it unreleased (a waiting inquiry gets none,
     and the release sets person_id anew).  Returns how many went back."""
     back = 0
-    answer = json.dumps(Answer(pending_review=True).to_json(), ensure_ascii=False)
     with one_writer(session.get_bind()):
         for inquiry_id, reviewed_at, record in due:
             changed = session.execute(
                 update(InquiryRow).where(InquiryRow.id == inquiry_id, InquiryRow.status == "released",
                                          InquiryRow.reviewed_at == reviewed_at if reviewed_at is not None
                                          else InquiryRow.reviewed_at.is_(None))
-                .values(status="pending_review", answer=answer, review_note=BACK_TO_REVIEW_NOTE, person_id=record)
+                .values(status="pending_review", review_note=BACK_TO_REVIEW_NOTE, person_id=record)
                 .execution_options(synchronize_session=False)).rowcount
             if changed == 1:
                 audit(session, inquiry_id, "system", "back_to_review",

@@ -1,6 +1,7 @@
 """An inquiry staff released with "no information" goes back to them when a record it names appears,
-whether or not it asked for e-mail news and whether or not HQ sends e-mail: a family checking its answer
-again with the reference and key must not keep reading "no information" about someone HQ now holds."""
+whether or not it asked for e-mail news and whether or not HQ sends e-mail: staff judge that record, and the
+family reads its real answer once they release again.  Until then the family still reads "no information"
+(being reviewed would tell a stalker that the protected person he asked about was just recorded)."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from evac.hlc import pack
 from hq_dashboard import create_app, notify, safety
 from hq_dashboard.db import db
 from hq_dashboard.models import AuditEntry, Inquiry
-from tests.test_safety_review_fixes import Kiosk, ask, check, decide, log_in
+from tests.test_safety_review_fixes import Kiosk, ask, at_hq, check, decide, log_in
 
 TARO = {"name": "焼津 太郎", "birth_date": "1950-03-03", "sex": "male", "address": "焼津市本町1-1"}
 OTHER = {"name": "大井川 健", "birth_date": "1975-03-03", "sex": "male", "address": "焼津市小川2"}
@@ -30,10 +31,13 @@ def test_a_no_information_answer_goes_back_to_staff_when_the_person_checks_in(hq
 
     kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
     kiosk.send(("checkin", OTHER, {"stay_type": "in_shelter"}))     # someone else: it stays answered
-    assert check(hq_client, asked)["status"] == "released"
+    released_before = check(hq_client, asked)
+    assert released_before["status"] == "released" and at_hq(hq_app, asked) == "released"
     kiosk.send(("checkin", TARO, {"stay_type": "in_shelter"}))
-    again = check(hq_client, asked)
-    assert again["status"] == "pending_review" and again["information_exists"] is None
+    assert at_hq(hq_app, asked) == "pending_review"
+    # The family still reads the answer staff released until they release again: "being reviewed" would
+    # tell a stalker that a record of the protected person he asked about has appeared (災対法 §86-15).
+    assert check(hq_client, asked) == released_before
     with hq_app.app_context():
         assert db.session.query(AuditEntry).filter_by(inquiry_id=asked["inquiry_id"], action="back_to_review").count() == 1
     queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
@@ -44,7 +48,7 @@ def test_a_no_information_answer_goes_back_to_staff_when_the_person_checks_in(hq
     released = check(hq_client, asked)
     assert released["information_exists"] is True and released["whereabouts"]["state"] == "in_shelter"
     kiosk.send(("status", TARO, {"status": "safe"}))                 # a later record of his: nothing to put back
-    assert check(hq_client, asked)["status"] == "released"
+    assert at_hq(hq_app, asked) == "released"
 
 
 def test_a_correction_to_the_birth_date_asked_puts_it_back_too(hq_app, hq_client, enroll):
@@ -57,7 +61,7 @@ def test_a_correction_to_the_birth_date_asked_puts_it_back_too(hq_app, hq_client
     assert decide(hq_client, asked["inquiry_id"]).status_code == 302
     assert check(hq_client, asked)["information_exists"] is False
     kiosk.send(("correction", typo, {"person": TARO}))
-    assert check(hq_client, asked)["status"] == "pending_review"
+    assert at_hq(hq_app, asked) == "pending_review"
 
 
 # --- after the kiosk's sync, not in it (review: the put-back made kiosks wait, and could fail their batch) ---
@@ -108,35 +112,57 @@ def test_a_kiosks_sync_does_not_wait_for_inquiries_to_go_back(hq_app, hq_client,
     assert not waited, "the kiosk's sync waited for the inquiries to be put back"
     assert answered["sync"].status_code == 200 and answered["sync"].get_json()["applied"] == 1
     assert notify.drain(hq_app)
-    assert check(hq_client, asked)["status"] == "pending_review"
+    assert at_hq(hq_app, asked) == "pending_review"
 
 
 def test_a_put_back_that_fails_never_fails_the_kiosks_batch_and_is_done_with_a_later_one(
         hq_app, hq_client, enroll, caplog):
     log_in(hq_app, hq_client)
     asked = released_nobody(hq_client, TARO)
-    other = released_nobody(hq_client, {**TARO, "name": "焼津 次郎"}, addr="10.0.0.2")
-    # A fault in the put-back (here a row it cannot read) must not reach the kiosk: its batch is HQ's already.
+    # A fault in the put-back (here the inquiries cannot be read at all) must not reach the kiosk: its batch
+    # is HQ's already.
     with hq_app.app_context():
-        kept = db.session.get(Inquiry, other["inquiry_id"]).answer
-        db.session.execute(update(Inquiry).where(Inquiry.id == other["inquiry_id"]).values(answer="{broken"))
+        db.session.execute(text("ALTER TABLE inquiries RENAME TO inquiries_away"))
         db.session.commit()
     token = enroll("H031")
-    sent = sync(hq_app, token, "dev-a", 1, TARO)
-    assert sent.status_code == 200 and sent.get_json()["applied"] == 1
-    assert notify.drain(hq_app) is False, "the put-back failed and waits to be tried again"
-    assert "were not all put back to staff" in caplog.text
-    assert check(hq_client, asked)["status"] == "released"
-    with hq_app.app_context():
-        db.session.execute(update(Inquiry).where(Inquiry.id == other["inquiry_id"]).values(answer=kept))
-        db.session.commit()
+    try:
+        sent = sync(hq_app, token, "dev-a", 1, TARO)
+        assert sent.status_code == 200 and sent.get_json()["applied"] == 1
+        assert notify.drain(hq_app) is False, "the put-back failed and waits to be tried again"
+        assert "were not all put back to staff" in caplog.text
+    finally:
+        with hq_app.app_context():
+            db.session.execute(text("ALTER TABLE inquiries_away RENAME TO inquiries"))
+            db.session.commit()
+    assert at_hq(hq_app, asked) == "released"
     # The next batch (someone born on another day) tries again, with the birth date that failed.
     assert sync(hq_app, token, "dev-a", 2, OTHER).status_code == 200
     assert notify.drain(hq_app)
-    assert check(hq_client, asked)["status"] == "pending_review"
-    assert check(hq_client, other)["status"] == "released"
+    assert at_hq(hq_app, asked) == "pending_review"
     with hq_app.app_context():
         assert went_back(asked) == 1
+
+
+def test_one_unreadable_inquiry_does_not_keep_the_others_from_going_back(hq_app, hq_client, enroll, caplog):
+    log_in(hq_app, hq_client)
+    asked = released_nobody(hq_client, TARO)
+    damaged = released_nobody(hq_client, {**TARO, "name": "焼津 次郎"}, addr="10.0.0.2")
+    unsure = released_nobody(hq_client, {**TARO, "name": "焼津 三郎"}, addr="10.0.0.3")
+    with hq_app.app_context():
+        db.session.execute(update(Inquiry).where(Inquiry.id == damaged["inquiry_id"]).values(answer="{broken"))
+        # A release's audit entry that cannot be read: taken as judged against no record (staff look again).
+        db.session.execute(update(AuditEntry).where(AuditEntry.inquiry_id == unsure["inquiry_id"],
+                                                    AuditEntry.action == "released").values(detail="{broken"))
+        db.session.commit()
+    caplog.set_level("ERROR", logger="hq_dashboard.safety")
+    token = enroll("H031")
+    assert sync(hq_app, token, "dev-a", 1, TARO, {**TARO, "name": "焼津 次郎"}, {**TARO, "name": "焼津 三郎"}
+                ).status_code == 200
+    assert notify.drain(hq_app)
+    assert at_hq(hq_app, asked) == "pending_review" and at_hq(hq_app, unsure) == "pending_review"
+    assert at_hq(hq_app, damaged) == "released"
+    assert f"inquiries {damaged['inquiry_id']} cannot be read" in caplog.text
+    assert f"release of inquiry {unsure['inquiry_id']} cannot be read" in caplog.text
 
 
 def test_an_inquiry_goes_back_only_from_the_release_the_pass_read(hq_app, hq_client, enroll):
@@ -150,14 +176,14 @@ def test_an_inquiry_goes_back_only_from_the_release_the_pass_read(hq_app, hq_cli
         read_then = (row.id, row.reviewed_at, None)
         db.session.rollback()
     Kiosk(hq_client, enroll("H031"), "dev-a").send(("checkin", TARO, {"stay_type": "in_shelter"}))
-    assert check(hq_client, asked)["status"] == "pending_review"
+    assert at_hq(hq_app, asked) == "pending_review"
     with hq_app.app_context():
         assert safety.back_to_review(db.session, [read_then]) == 0
     assert decide(hq_client, asked["inquiry_id"]).status_code == 302
     with hq_app.app_context():
         assert safety.back_to_review(db.session, [read_then]) == 0
         assert went_back(asked) == 1
-    assert check(hq_client, asked)["status"] == "released"
+    assert at_hq(hq_app, asked) == "released"
 
 
 def test_simultaneous_syncs_to_two_hq_processes_put_an_inquiry_back_once(hq_app, hq_client, hq_db_url, enroll):
@@ -180,7 +206,7 @@ def test_simultaneous_syncs_to_two_hq_processes_put_an_inquiry_back_once(hq_app,
         t.join()
     assert answers == {"dev-a": 200, "dev-b": 200}
     assert notify.drain(hq_app) and notify.drain(second)
-    assert check(hq_client, asked)["status"] == "pending_review"
+    assert at_hq(hq_app, asked) == "pending_review"
     with hq_app.app_context():
         assert went_back(asked) == 1
     with second.app_context():
@@ -223,7 +249,7 @@ def test_putting_back_many_inquiries_about_people_born_one_day_reads_that_days_r
         kiosk.send(*[("checkin", p, {"stay_type": "in_shelter"}) for p in people])
     finally:
         reads.stop()
-    assert [check(hq_client, a)["status"] for a in asked] == ["pending_review"] * len(asked)
+    assert [at_hq(hq_app, a) for a in asked] == ["pending_review"] * len(asked)
     assert reads.by_birth_date == 1
 
 
@@ -278,17 +304,24 @@ def test_a_carried_file_whose_put_back_fails_is_still_applied_and_said_without_a
     log_in(hq_app, hq_client)
     asked = released_nobody(hq_client, TARO)
     url = hq_app.config["SQLALCHEMY_DATABASE_URI"]
-    with hq_app.app_context():   # a row the put-back cannot read
-        db.session.execute(update(Inquiry).where(Inquiry.id == asked["inquiry_id"]).values(answer="{broken"))
-        db.session.commit()
-        db.session.remove()
     token = enroll(url, "H031")
     kiosk, stick = tmp_path / "kiosk.sqlite3", tmp_path / "records.json"
     checkin(kiosk, TARO["name"], TARO["birth_date"], shelter="H031", address=TARO["address"])
     assert run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(stick), "--token", token).returncode == 0
-    imported = run_evac("hq", "import-records", "--db", url, str(stick))
+    with hq_app.app_context():   # the put-back cannot read the inquiries at all
+        db.session.execute(text("ALTER TABLE inquiries RENAME TO inquiries_away"))
+        db.session.commit()
+        db.session.remove()
+    try:
+        imported = run_evac("hq", "import-records", "--db", url, str(stick))
+    finally:
+        with hq_app.app_context():
+            db.session.execute(text("ALTER TABLE inquiries_away RENAME TO inquiries"))
+            db.session.commit()
+            db.session.remove()
     assert imported.returncode == 0 and "1 new at HQ" in imported.stdout, imported.stderr
     assert "Traceback" not in imported.stderr and "were not all put back to staff" in imported.stderr
+    assert at_hq(hq_app, asked) == "released"
 
 
 def test_a_put_back_a_stopped_hq_left_undone_is_done_at_its_next_start(hq_app, hq_client, enroll, hq_server):
@@ -306,14 +339,55 @@ def test_a_put_back_a_stopped_hq_left_undone_is_done_at_its_next_start(hq_app, h
                                                    "type": "checkin", "shelter_id": "H031", "person": TARO,
                                                    "data": {"stay_type": "in_shelter"}}])
         db.session.remove()
-    assert check(hq_client, asked)["status"] == "released"
+    assert at_hq(hq_app, asked) == "released"
     served = hq_server(hq_app.config["SQLALCHEMY_DATABASE_URI"])
     deadline = time.monotonic() + 60   # only to end a failing run
     url = f"{served.url}/api/v1/safety/inquiries/{asked['inquiry_id']}?key={asked['access_key']}"
     while True:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            status = json.load(answer)["status"]
+        status = at_hq(hq_app, asked)
         if status == "pending_review" or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert status == "pending_review"
+    with urllib.request.urlopen(url, timeout=10) as answer:   # the family's page reads as it did
+        assert json.load(answer) == check(hq_client, asked) and check(hq_client, asked)["status"] == "released"
+
+
+# --- what the inquirer sees while it waits again (災対法 §86-15) ---
+
+def test_an_inquiry_gone_back_to_staff_tells_its_inquirer_nothing_about_a_protected_person(hq_app, hq_client, enroll):
+    """A stalker asks about a protected woman and about someone the city knows nothing of; staff answer both
+    "no information".  She then checks in at a kiosk: her inquiry goes back to staff, the other cannot.
+    Neither the answer page nor the cap on waiting inquiries may show the difference before staff release
+    it again (as "no information", she being protected), nor after."""
+    hq_app.config.update(SAFETY_WAITING_PER_CLIENT=2)
+    hanako = {"name": "焼津 花子", "birth_date": "1980-03-03", "sex": "female", "address": "焼津市本町2-2"}
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    log_in(hq_app, hq_client)
+    stalker, other = "10.7.0.1", "10.7.0.2"
+    protected = released_nobody(hq_client, hanako, addr=stalker)
+    nobody = released_nobody(hq_client, {**hanako, "name": "焼津 月子"}, addr=other)
+    answered = {a["inquiry_id"]: check(hq_client, a) for a in (protected, nobody)}
+
+    kiosk.send(("checkin", hanako, {"stay_type": "in_shelter"}),
+               ("consent", hanako, {"consent": "none", "never_disclose": True}))   # protected as she arrives
+    assert notify.drain(hq_app)
+    assert at_hq(hq_app, protected) == "pending_review" and at_hq(hq_app, nobody) == "released"
+    for a in (protected, nobody):
+        assert check(hq_client, a) == answered[a["inquiry_id"]]
+        page = hq_client.get(f"/safety/check?id={a['inquiry_id']}&key={a['access_key']}&lang=ja")
+        assert page.status_code == 200
+    pages = [hq_client.get(f"/safety/check?id={a['inquiry_id']}&key={a['access_key']}&lang=ja")
+             .get_data(as_text=True).replace(a["inquiry_id"], "REF").replace(a["access_key"], "KEY")
+             for a in (protected, nobody)]
+    assert pages[0] == pages[1]
+    # One more inquiry each, then a third: the cap (2) counts the same for both addresses.
+    public = hq_app.test_client()   # staff logged in are not held back by the cap
+    for addr in (stalker, other):
+        assert ask(public, "焼津 一郎", "1990-01-01", addr=addr).status_code == 201
+        assert ask(public, "焼津 二郎", "1990-01-01", addr=addr).status_code == 201
+        assert ask(public, "焼津 三郎", "1990-01-01", addr=addr).status_code == 429
+
+    assert decide(hq_client, protected["inquiry_id"]).status_code == 302
+    assert at_hq(hq_app, protected) == "released"
+    assert check(hq_client, protected) == answered[protected["inquiry_id"]]

@@ -68,6 +68,14 @@ def check(client, answer):
     return client.get(f"/api/v1/safety/inquiries/{answer['inquiry_id']}?key={answer['access_key']}").get_json()
 
 
+def at_hq(app, answer) -> str:
+    """The inquiry's status at HQ: one gone back to staff still reads "no information" to its inquirer."""
+    with app.app_context():
+        status = db.session.get(Inquiry, answer["inquiry_id"]).status
+        db.session.remove()
+    return status
+
+
 def export(app):
     with app.app_context():
         return pfif_exchange.export(db.session, "yaizu.example")
