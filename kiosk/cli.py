@@ -425,7 +425,9 @@ def serve(args: argparse.Namespace) -> int:
     if tablets:
         from .tablet_server import tablet_server as serve_tablets
         try:
-            tablet_server = serve_tablets(_access_log(app), args.tablet_host, args.tablet_port, tablets)
+            # A certificate made again while running: the status page shows its fingerprint from then on.
+            tablet_server = serve_tablets(_access_log(app), args.tablet_host, args.tablet_port, tablets,
+                                          lambda new: app.config["TABLETS"].update(fingerprint=new.fingerprint))
         except (OSError, ValueError) as exc:
             raise CommandError(listen_error(args.tablet_host, args.tablet_port, exc, "--tablet-host",
                                             "--tablet-port"), 1) from None

@@ -5,12 +5,17 @@ it must not be easy to stall:
 - cheroot greets connections in one accepting thread; the TLS handshake (and the look at whether a
   browser came by plain http://) is done here in the worker thread that serves the connection instead,
   within one deadline, so a connection that says nothing, or drips bytes, holds up only itself;
+- a request's head, and then its body, each have a deadline of their own (cheroot's timeout is per read:
+  a client dripping a byte every few seconds would hold a worker for ever);
 - one client address holds at most PER_ADDRESS connections (a browser opens up to six to a site), so a
   few slow clients cannot take every worker.
+The kiosk's own certificate is looked at every CERTIFICATE_CHECK_SECONDS while it runs, and made again
+and served without a restart before it runs out.
 A browser that typed http:// is sent to the same page by HTTPS rather than dropped.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import socket
@@ -26,12 +31,30 @@ from cheroot.server import HTTPConnection, HTTPRequest
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from .clients import client_key
-from .tablet_tls import TabletCertificate
+from .store import KioskError
+from .tablet_tls import TabletCertificate, renewed
 
 HANDSHAKE_SECONDS = 5
 # A request's line and headers, from its first byte: a client dripping a header every few seconds would
 # otherwise hold a worker for as long as it likes (cheroot's own timeout is per read).
 HEAD_SECONDS = 30
+
+
+def _seconds(name: str, default: float) -> float:
+    """A deadline from the environment (tests shorten them), else `default`."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+# A request's body, from the end of its head: the largest the app takes (BODY_MAX, as MAX_CONTENT_LENGTH)
+# reaches the kiosk in a few seconds even on a crowded shelter Wi-Fi; a minute never cuts a real tablet.
+BODY_SECONDS = _seconds("EVAC_TABLET_BODY_SECONDS", 60)
+BODY_MAX = 256 * 1024
+# Hourly: a kiosk may run for years without a restart, and its own certificate must not run out meanwhile.
+CERTIFICATE_CHECK_SECONDS = _seconds("EVAC_TABLET_CERTIFICATE_CHECK_SECONDS", 3600)
 PER_ADDRESS = 8
 WORKERS = 32
 _QUIET = "evac: not a tablet's error"   # failures of clients, not of the kiosk: not on the console
@@ -56,6 +79,12 @@ class _TabletAdapter(BuiltinSSLAdapter):
                 raise errors.FatalSSLAlert(f"{_QUIET}: {address} has {PER_ADDRESS} connections open")
             self._open[address] += 1
         return _Connection(sock, self, address), {"wsgi.url_scheme": "https", "HTTPS": "on"}
+
+    def serve(self, certificate: TabletCertificate) -> None:
+        """Connections from now on get `certificate` (those open keep theirs).  Raises ssl.SSLError, OSError."""
+        context = ssl.create_default_context(purpose=ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(certificate.cert), str(certificate.key))
+        self.context = context   # read once per connection, in start_tls: no lock needed
 
     def makefile(self, sock, mode="r", bufsize=-1):
         return (StreamReader if "r" in mode else StreamWriter)(sock, mode, bufsize)
@@ -106,11 +135,13 @@ class _Connection:
         return self._ready().recv(*args)
 
     head_deadline: float | None = None   # set while cheroot reads a request's head (_TabletRequest)
+    body_deadline: float | None = None   # set while its body is read (_TabletGateway)
 
     def recv_into(self, *args):
         tls = self._ready()
-        if self.head_deadline is not None:
-            left = self.head_deadline - time.monotonic()
+        deadline = self.head_deadline if self.head_deadline is not None else self.body_deadline
+        if deadline is not None:
+            left = deadline - time.monotonic()
             if left <= 0:
                 raise socket.timeout("timed out")   # cheroot answers 408 and closes
             tls.settimeout(min(self._adapter.timeout, left))
@@ -153,9 +184,85 @@ class _TabletRequest(HTTPRequest):
             if sock._tls is not None:
                 sock.settimeout(sock._adapter.timeout)
 
+    def respond(self):
+        sock = self.conn.socket
+        sock.body_deadline = time.monotonic() + BODY_SECONDS   # from the end of the head
+        try:
+            return super().respond()
+        finally:
+            sock.body_deadline = None
+
 
 class _TabletConnection(HTTPConnection):
     RequestHandlerClass = _TabletRequest
+
+
+class _TabletGateway(wsgi.Gateway_10):
+    """The body is read whole, within its deadline, before the app sees any of it: the app never meets
+    a client that stopped half-way (a timeout in the app would be its error, with a traceback)."""
+
+    def respond(self):
+        req, sock = self.req, self.req.conn.socket
+        try:
+            body = req.rfile.read()   # at most BODY_MAX (the server's max_request_body_size)
+        except TimeoutError:
+            return self._refuse("408 Request Timeout", "The request's body came too slowly.")
+        except errors.MaxSizeExceeded:
+            return self._refuse("413 Request Entity Too Large", "The request is too large.")
+        except ValueError:   # cheroot's words for a chunked body not in chunks
+            return self._refuse("400 Bad Request", "The request's body is not in chunks.")
+        except OSError as exc:
+            if exc.args != ("Request Entity Too Large",):   # cheroot's for a chunk over the limit
+                raise   # the client gone: cheroot's to handle, as before
+            return self._refuse("413 Request Entity Too Large", "The request is too large.")
+        sock.body_deadline = None   # what follows is the app's time, and the reply's: the usual timeout
+        sock.settimeout(sock._adapter.timeout)
+        self.env["wsgi.input"] = io.BytesIO(body)
+        return super().respond()
+
+    def _refuse(self, status: str, words: str) -> None:
+        req, sock = self.req, self.req.conn.socket
+        sock.body_deadline = None
+        sock.settimeout(sock._adapter.timeout)   # the answer gets the usual time to leave
+        req.simple_response(status, words)
+        req.close_connection, req.ready = True, False   # what is left of the body is not read
+
+
+class _TabletServer(wsgi.Server):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stopped = threading.Event()
+
+    def stop(self):
+        self.stopped.set()
+        super().stop()
+
+
+def _keep_certificate_fresh(server: _TabletServer, certificate: TabletCertificate, on_renewed) -> None:
+    """While the kiosk runs: its own certificate made again and served before it runs out."""
+    while not server.stopped.wait(CERTIFICATE_CHECK_SECONDS):
+        try:
+            new = renewed(certificate)
+            if new is None:
+                continue
+            server.ssl_adapter.serve(new)
+        except (KioskError, ssl.SSLError, OSError) as exc:   # a full or read-only SD card: the old one serves on
+            _say("タブレット用の証明書を作り直せませんでした。今の証明書で続け、1時間後にもう一度試します / could not "
+                 f"make the tablets' new certificate ({exc}): the old one is served meanwhile, and it is tried again "
+                 "in an hour")
+            continue
+        certificate = new
+        for note in new.notes:
+            _say(note)
+        if on_renewed is not None:
+            on_renewed(new)
+
+
+def _say(text: str) -> None:
+    try:
+        print(f"evac: {text}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):   # a console on a full disk must not end the hourly look
+        pass
 
 
 def _client(sock: socket.socket) -> str:
@@ -195,10 +302,13 @@ def _send_to_https(sock: socket.socket, port: int, deadline: float) -> None:
         pass
 
 
-def tablet_server(app, host: str, port: int, certificate: TabletCertificate) -> wsgi.Server:
-    """Serve `app` by HTTPS in a thread of its own.  Raises OSError when it cannot listen."""
-    server = wsgi.Server((host, port), app, numthreads=WORKERS, server_name="evac-kiosk")
+def tablet_server(app, host: str, port: int, certificate: TabletCertificate, on_renewed=None) -> wsgi.Server:
+    """Serve `app` by HTTPS in a thread of its own.  Raises OSError when it cannot listen.  `on_renewed`
+    is called with the kiosk's new certificate when it was made again while running."""
+    server = _TabletServer((host, port), app, numthreads=WORKERS, server_name="evac-kiosk")
     server.ConnectionClass = _TabletConnection
+    server.gateway = _TabletGateway
+    server.max_request_body_size = BODY_MAX
     server.ssl_adapter = _TabletAdapter(certificate, port, server.timeout)
     said = server.error_log
 
@@ -215,4 +325,7 @@ def tablet_server(app, host: str, port: int, certificate: TabletCertificate) -> 
         number = exc.errno or int((re.search(r"\[Errno (\d+)\]", str(exc)) or [0, 0])[1])
         raise OSError(number or None, os.strerror(number) if number else str(exc)) from None
     threading.Thread(target=server.serve, name="tablet-https", daemon=True).start()
+    if certificate.made_here:
+        threading.Thread(target=_keep_certificate_fresh, args=(server, certificate, on_renewed),
+                         name="tablet-certificate", daemon=True).start()
     return server

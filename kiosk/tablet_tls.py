@@ -41,8 +41,9 @@ class TabletCertificate:
     made_here: bool      # the kiosk made it (a tablet's browser warns once; compare the fingerprint)
     names: tuple[str, ...] = ()   # the host names and addresses it is for
     # What staff must hear at the start: a new certificate (tablets will warn again), or the city's
-    # certificate running out.
+    # certificate running out or without its intermediate.
     notes: tuple[str, ...] = ()
+    expires: dt.datetime | None = None   # its end: the kiosk's own is made again before it (renewed)
 
 
 def own_paths(db_path: str) -> tuple[Path, Path]:
@@ -60,15 +61,24 @@ def tablet_certificate(db_path: str, cert: str | None = None, key: str | None = 
     if cert:
         cert_path, key_path = Path(cert), Path(key)
         _check_loads(cert_path, key_path)
-        loaded = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        notes = ()
+        chain = x509.load_pem_x509_certificates(cert_path.read_bytes())
+        loaded, notes = chain[0], ()
+        if len(chain) == 1 and loaded.issuer != loaded.subject:
+            # A tablet trusts the city's root, but its browser may not fetch the authority between that
+            # root and this certificate by itself: the file must carry it.
+            notes += ((f"証明書ファイル {cert_path} には中間証明書がありません。タブレットが拒否することがあります。"
+                       "このファイルに証明書とその中間証明書を順に入れてください / the city's certificate file "
+                       f"{cert_path} holds no intermediate certificate (it was issued by "
+                       f"{loaded.issuer.rfc4514_string()}): tablets may refuse it; put the whole chain in the file, "
+                       "this certificate first, then the intermediates"),)
         left = loaded.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)
         if left < RENEW_BEFORE:
-            notes = (f"証明書 {cert_path} の期限は {loaded.not_valid_after_utc:%Y-%m-%d} です。市の担当者に新しい証明書を"
-                     f"頼んでください / the city's certificate {cert_path} "
-                     + ("has expired" if left.total_seconds() <= 0 else "expires")
-                     + f" on {loaded.not_valid_after_utc:%Y-%m-%d}: tablets will refuse it; ask the city for a new one",)
-        return TabletCertificate(cert_path, key_path, fingerprint(cert_path), False, _names_of(loaded), notes)
+            notes += (f"証明書 {cert_path} の期限は {loaded.not_valid_after_utc:%Y-%m-%d} です。市の担当者に新しい証明書を"
+                      f"頼んでください / the city's certificate {cert_path} "
+                      + ("has expired" if left.total_seconds() <= 0 else "expires")
+                      + f" on {loaded.not_valid_after_utc:%Y-%m-%d}: tablets will refuse it; ask the city for a new one",)
+        return TabletCertificate(cert_path, key_path, fingerprint(cert_path), False, _names_of(loaded), notes,
+                                 loaded.not_valid_after_utc)
     cert_path, key_path = own_paths(db_path)
     wanted = _wanted_names(names)
     why = _why_new(cert_path, key_path, wanted)
@@ -81,7 +91,27 @@ def tablet_certificate(db_path: str, cert: str | None = None, key: str | None = 
                      "fingerprint",)
     _check_loads(cert_path, key_path)
     loaded = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    return TabletCertificate(cert_path, key_path, fingerprint(cert_path), True, _names_of(loaded), notes)
+    return TabletCertificate(cert_path, key_path, fingerprint(cert_path), True, _names_of(loaded), notes,
+                             loaded.not_valid_after_utc)
+
+
+def renewed(served: TabletCertificate) -> TabletCertificate | None:
+    """The kiosk's own certificate made again while it runs, for the same names, when the one served is
+    as near its end as a start would renew it at; else None.  The city's is never touched.  Raises
+    KioskError when it cannot be written."""
+    if not served.made_here or served.expires is None:
+        return None
+    if served.expires - RENEW_BEFORE > dt.datetime.now(dt.timezone.utc):
+        return None
+    _make(served.cert, served.key, served.names)
+    _check_loads(served.cert, served.key)
+    loaded = x509.load_pem_x509_certificate(served.cert.read_bytes())
+    new = fingerprint(served.cert)
+    note = (f"タブレット用の証明書を期限前に作り直しました（{loaded.not_valid_after_utc:%Y-%m-%d} まで有効）。"
+            f"タブレットはもう一度警告を出します。新しい指紋: {new} / this kiosk made a new certificate for the "
+            "tablets, the old one being about to expire: each tablet warns once more; go on only if the "
+            f"certificate's SHA-256 fingerprint it shows is {new}")
+    return TabletCertificate(served.cert, served.key, new, True, _names_of(loaded), (note,), loaded.not_valid_after_utc)
 
 
 def fingerprint(cert_path: Path) -> str:
