@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now,
-    could_mean, family_code_opens, identity_forms, in_protected_household, kana_only, matches, near,
+    could_mean, family_code_opens, identity_forms, in_protected_household, is_protected, kana_only, matches, near,
     near_kanji_forms, offered_near, parse_inquiry, protected_forms, reading_differs, same_address, the_person,
 )
 from evac.events import parse_birth_date
@@ -578,8 +578,23 @@ def reject(session: Session, inquiry_id: str, staff: str, why: str, role: str | 
         raise ReviewError("say why the inquiry is refused", code="refuse_why")
     _no_individual_number(why)
     row = _for_review(session, inquiry_id)
+    if went_back(row):
+        return _keep_no_information(session, row, staff, why, role)
     row.status, row.reviewed_by, row.reviewed_at, row.review_note = "rejected", staff, _now(), why.strip()[:500]
     audit(session, row.id, staff, "rejected", why=row.review_note, **_as_role(role))
+    session.commit()
+    return _public(row)
+
+
+def _keep_no_information(session: Session, row: InquiryRow, staff: str, why: str, role: str | None) -> dict:
+    """Staff cannot confirm the inquirer against the record that turned up after a "no information" release:
+    that release stands.  "Refused" now would tell the inquirer that a record turned up, which an inquiry
+    about someone unknown never does (災対法 §86-15).  Kept as a release judged against the records there
+    now, so that those records do not bring it back again."""
+    row.status, row.answer, row.person_id = "released", json.dumps(NO_INFORMATION, ensure_ascii=False), None
+    row.reviewed_by, row.reviewed_at, row.review_note = staff, _now(), why.strip()[:500]
+    audit(session, row.id, staff, "released", why=row.review_note, kept_no_information=True, shown=[],
+          record=None, **_judged_at_release(session, inquiry_of(row)), **_as_role(role))
     session.commit()
     return _public(row)
 
@@ -590,8 +605,9 @@ def _as_role(role: str | None) -> dict:
 
 
 BACK_TO_REVIEW_NOTE = ("確認後に照会に一致する記録が見つかりました（前回の回答は「情報なし」）。その記録と照らして続柄を"
-                       "確認し直してから回答してください。 / A record this inquiry matches appeared after it was "
-                       "released with no information: confirm the relationship against that record before releasing.")
+                       "確認し直してから回答してください。照会者には回答するまで「情報なし」のままです。 / A record this "
+                       "inquiry matches appeared after it was released with no information: confirm the relationship "
+                       "against that record before releasing. The inquirer reads \"no information\" until you do.")
 
 
 def released_against_nobody(row: InquiryRow) -> bool:
@@ -601,16 +617,23 @@ def released_against_nobody(row: InquiryRow) -> bool:
 
 def _could_mean_any(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
     """Every record the inquiry matches or could mean (could_mean, not capped), as if no record were
-    protected.  What puts an answered inquiry back to staff must not depend on protection at all: left out,
-    a protected person's records (and every record that protection reaches, such as one the inquirer made
-    on the self-report page with the name asked) could never bring it back, while the same record made for
-    someone unknown always did, and "never comes back" told "protected" (災対法 §86-15).  Brought back, a
-    flagged inquiry is still answered as about nobody."""
+    protected: what a release was judged against (_judged_at_release), protected records included, so that
+    one there then brings nothing back later either."""
     return _could_mean_among(inquiry, _as_if_unprotected(_candidates(session, inquiry)))
 
 
 def _as_if_unprotected(candidates: list[tuple[Person, PersonFacts]]) -> list[tuple[Person, PersonFacts]]:
     return [(p, dataclasses.replace(f, never_disclose=False)) for p, f in candidates]
+
+
+def _may_be_told(candidates: list[tuple[Person, PersonFacts]]) -> list[tuple[Person, PersonFacts]]:
+    """The records a release could tell of: none that protection reaches (evac.disclosure.is_protected).  One
+    that turns up protected brings no inquiry back to staff: whatever they judge, its answer stays "no
+    information", as one about someone unknown does, and a call back or a refusal prompted by it would tell
+    the inquirer that a record turned up (災対法 §86-15)."""
+    reached = protected_forms((identity_forms(f.name, f.name_kana, f.birth_date), f.never_disclose)
+                              for _, f in candidates)
+    return [(p, f) for p, f in candidates if not is_protected(f, reached)]
 
 
 def _could_mean_among(inquiry: Inquiry, candidates: list[tuple[Person, PersonFacts]]
@@ -634,11 +657,10 @@ def found_since_release(session: Session, row: InquiryRow) -> bool:
     Those there then (staff answered "none of these" about them, or the cap left them unshown) stay answered:
     without this, every kiosk batch put the inquiry back in the queue with the same records staff had
     already declined.  A record near then only by its reading that now matches by name (the reading has
-    been recorded since) counts as new: staff declined a guess.  Decided as if no record were protected
-    (_could_mean_any): an inquiry about a protected person comes back exactly when one about someone
-    unknown would, and never tells "protected and present"."""
+    been recorded since) counts as new: staff declined a guess.  Only records a release could tell of count
+    (_may_be_told): a protected person's record brings nothing back, as someone unknown brings nothing."""
     released = _last_releases(session, [row.id]).get(row.id, {})
-    return _found_since(inquiry_of(row), released, _as_if_unprotected(_candidates(session, inquiry_of(row))))
+    return _found_since(inquiry_of(row), released, _may_be_told(_candidates(session, inquiry_of(row))))
 
 
 def _last_releases(session: Session, inquiry_ids: list[str]) -> dict[str, dict]:
@@ -712,7 +734,7 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
                 try:
                     inquiry = inquiry_of(row)
                     candidates = _candidates(session, inquiry)
-                    if not _found_since(inquiry, released.get(row.id, {}), _as_if_unprotected(candidates)):
+                    if not _found_since(inquiry, released.get(row.id, {}), _may_be_told(candidates)):
                         continue
                 except (ValueError, TypeError, AttributeError, KeyError):
                     unreadable.append(row.id)

@@ -356,38 +356,57 @@ def test_a_put_back_a_stopped_hq_left_undone_is_done_at_its_next_start(hq_app, h
 # --- what the inquirer sees while it waits again (災対法 §86-15) ---
 
 def test_an_inquiry_gone_back_to_staff_tells_its_inquirer_nothing_about_a_protected_person(hq_app, hq_client, enroll):
-    """A stalker asks about a protected woman and about someone the city knows nothing of; staff answer both
-    "no information".  She then checks in at a kiosk: her inquiry goes back to staff, the other cannot.
-    Neither the answer page nor the cap on waiting inquiries may show the difference before staff release
-    it again (as "no information", she being protected), nor after."""
+    """A stalker asks about two women the city has no record of, and a third inquirer about someone it never
+    records; staff answer all three "no information".  One woman checks in protected: nothing for staff to
+    judge, her inquiry stays as released.  The other checks in unprotected and is protected in a later
+    batch: hers went back to staff meanwhile, and stays with them.  Neither the answer pages, nor the cap on
+    waiting inquiries, nor staff refusing it (they cannot confirm the stalker) may tell either woman from
+    someone unknown (災対法 §86-15)."""
     hq_app.config.update(SAFETY_WAITING_PER_CLIENT=2)
     hanako = {"name": "焼津 花子", "birth_date": "1980-03-03", "sex": "female", "address": "焼津市本町2-2"}
+    yuki = {**hanako, "name": "焼津 雪子", "address": "焼津市本町3-3"}
     kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
     log_in(hq_app, hq_client)
     stalker, other = "10.7.0.1", "10.7.0.2"
-    protected = released_nobody(hq_client, hanako, addr=stalker)
+    at_arrival = released_nobody(hq_client, hanako, addr=stalker)
+    later = released_nobody(hq_client, yuki, addr=stalker)
     nobody = released_nobody(hq_client, {**hanako, "name": "焼津 月子"}, addr=other)
-    answered = {a["inquiry_id"]: check(hq_client, a) for a in (protected, nobody)}
+    answered = {a["inquiry_id"]: check(hq_client, a) for a in (at_arrival, later, nobody)}
+
+    family = hq_app.test_client()   # staff's pages carry their flashed messages
+
+    def page(a):
+        return (family.get(f"/safety/check?id={a['inquiry_id']}&key={a['access_key']}&lang=ja")
+                .get_data(as_text=True).replace(a["inquiry_id"], "REF").replace(a["access_key"], "KEY"))
+
+    def reads_as_nobody():
+        for a in (at_arrival, later, nobody):
+            assert check(hq_client, a) == answered[a["inquiry_id"]]
+        assert page(at_arrival) == page(later) == page(nobody)
 
     kiosk.send(("checkin", hanako, {"stay_type": "in_shelter"}),
-               ("consent", hanako, {"consent": "none", "never_disclose": True}))   # protected as she arrives
+               ("consent", hanako, {"consent": "none", "never_disclose": True}),   # protected as she arrives
+               ("checkin", yuki, {"stay_type": "in_shelter"}))
     assert notify.drain(hq_app)
-    assert at_hq(hq_app, protected) == "pending_review" and at_hq(hq_app, nobody) == "released"
-    for a in (protected, nobody):
-        assert check(hq_client, a) == answered[a["inquiry_id"]]
-        page = hq_client.get(f"/safety/check?id={a['inquiry_id']}&key={a['access_key']}&lang=ja")
-        assert page.status_code == 200
-    pages = [hq_client.get(f"/safety/check?id={a['inquiry_id']}&key={a['access_key']}&lang=ja")
-             .get_data(as_text=True).replace(a["inquiry_id"], "REF").replace(a["access_key"], "KEY")
-             for a in (protected, nobody)]
-    assert pages[0] == pages[1]
-    # One more inquiry each, then a third: the cap (2) counts the same for both addresses.
+    assert [at_hq(hq_app, a) for a in (at_arrival, later, nobody)] == ["released", "pending_review", "released"]
+    kiosk.send(("consent", yuki, {"consent": "none", "never_disclose": True}))
+    assert notify.drain(hq_app)
+    reads_as_nobody()
+    # The cap (2) counts nothing gone back to staff: each address may send two more, not a third.
     public = hq_app.test_client()   # staff logged in are not held back by the cap
     for addr in (stalker, other):
         assert ask(public, "焼津 一郎", "1990-01-01", addr=addr).status_code == 201
         assert ask(public, "焼津 二郎", "1990-01-01", addr=addr).status_code == 201
         assert ask(public, "焼津 三郎", "1990-01-01", addr=addr).status_code == 429
-
-    assert decide(hq_client, protected["inquiry_id"]).status_code == 302
-    assert at_hq(hq_app, protected) == "released"
-    assert check(hq_client, protected) == answered[protected["inquiry_id"]]
+    # Staff cannot confirm the stalker: the answer released before stands ("refused" would tell).
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    assert 'data-testid="keep-no-information"' in queue.split(f'id="inquiry-{later["inquiry_id"]}"', 1)[1]
+    assert decide(hq_client, later["inquiry_id"], "reject", "折り返し電話がつながらない").status_code == 302
+    assert at_hq(hq_app, later) == "released"
+    reads_as_nobody()
+    kiosk.send(("status", yuki, {"status": "safe"}))
+    assert notify.drain(hq_app)
+    assert at_hq(hq_app, later) == "released"    # judged against what is there: not back again
+    reads_as_nobody()
+    with hq_app.app_context():
+        assert went_back(later) == 1 and went_back(at_arrival) == 0
