@@ -191,3 +191,15 @@ def test_the_refresh_period_set_is_the_pages(hq, hq_client):
     hq.config["DASHBOARD_REFRESH_SECONDS"] = 4
     page = hq_client.get("/dashboard?sort=id").get_data(as_text=True)
     assert 'data-refresh-seconds="4"' in page and 'content="4; url=/dashboard?sort=id&amp;auto=1"' in page
+
+
+def test_hq_does_not_start_with_a_wrong_refresh_period_and_says_which_setting(tmp_path):
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT, evac_cmd
+    env = {**os.environ, "EVAC_DASHBOARD_REFRESH_SECONDS": "0"}
+    started = subprocess.run(evac_cmd("hq", "serve", "--db", f"sqlite:///{tmp_path / 'hq.sqlite3'}", "--port", "9"),
+                             capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False)
+    assert started.returncode != 0
+    assert "EVAC_DASHBOARD_REFRESH_SECONDS" in started.stderr and "Traceback" not in started.stderr
