@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from evac.disasters import DISASTERS, UNSUITABLE
@@ -202,17 +204,103 @@ def shelter_board(chart: bool = True) -> dict:
             "credits": [CREDITS["yaizu_opendata"]]}
 
 
-@bp.get("/dashboard")
-@staff_only(HQ)
-def dashboard():
+def _numbers() -> dict:
+    """Everything on the dashboard that changes: its page shows it, and its refresh (numbers()) sends it."""
     board = shelter_board()
     views = board.pop("all_views")
     kiosks = kiosk_rows()
     needs_total = {code: sum(v.needs.get(code, 0) for v in views) for code in NEEDS_CODES}
     needs_cols = [c for c in NEEDS_CODES if needs_total[c]]
-    return render_template("dashboard.html", kiosks=kiosks, needs_cols=needs_cols, needs_total=needs_total,
-                           needs_labels=NEEDS_LABELS, alerts=alerts(views, kiosks, board.pop("disaster_code")),
-                           **board)
+    return {"kiosks": kiosks, "needs_cols": needs_cols, "needs_total": needs_total, "needs_labels": NEEDS_LABELS,
+            "alerts": alerts(views, kiosks, board.pop("disaster_code")), "now": _now(), **board}
+
+
+@bp.get("/dashboard")
+@staff_only(HQ)
+def dashboard():
+    """The numbers refresh themselves in place (static/dashboard_refresh.js, from numbers()): a refresh that
+    fails leaves the last good ones up, saying since when, where reloading the whole page would leave HQ's
+    error page, or the browser's, on a PC left watching them.  Without scripts the page reloads itself."""
+    from .wall_display import _in_two, freshness_words   # (which imports staff, which imports this)
+    shown = _numbers()
+    by = {"sort": shown["sort"], "all": "1" if shown["show_all"] else None}
+    # Both marked auto=1: a screen refreshing itself is not staff at work, and keeps no unattended PC
+    # logged in (hq_dashboard.staff: STAFF_IDLE_MINUTES).
+    return render_template("dashboard.html", refresh=current_app.config[REFRESH_SETTING],
+                           reload_url=url_for("dashboard.dashboard", **by, auto="1"),
+                           numbers_url=url_for("dashboard.numbers", **by, auto="1"),
+                           **_in_two(freshness_words), **shown)
+
+
+def _login_said(view):
+    """No log-in (it ended: idle, shift over, role changed): said in JSON (401), where a page would be sent
+    to the log-in page, which the page's script cannot show; the script then goes there itself."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        if not current_user.is_authenticated:
+            from .staff import logged_out_message   # (staff imports this module)
+            return jsonify(error="login_needed", message=logged_out_message()), 401
+        return view(*args, **kwargs)
+    return checked
+
+
+@bp.get("/dashboard/numbers")
+@_login_said
+@staff_only(HQ)
+def numbers():
+    """The dashboard's numbers for its own refresh: the part of the page that changes, drawn by the page's
+    own template (`html`), and the numbers in it for a program to read."""
+    shown = _numbers()
+    body = {
+        "updated": jst(shown["now"], "%H:%M"), "updated_at": jst(shown["now"], "%H:%M:%S"),
+        "disaster": shown["disaster"].code if shown["disaster"] else None,
+        "totals": shown["totals"],
+        "sites": [{"id": v.shelter.id, "name": v.shelter.name, "status": v.shelter.status,
+                   "suitability": v.suitability, "occupancy": v.shelter.occupancy, "capacity": v.shelter.capacity,
+                   "fullness": v.fullness, "at_home": v.shelter.at_home, "in_car": v.shelter.in_car,
+                   "needs": {c: n for c, n in v.needs.items() if n}} for v in shown["views"]],
+        "kiosks": [{"id": k["id"], "shelter_id": k["shelter_id"],
+                    "last_sync_at": k["last_sync_at"].isoformat() if k["last_sync_at"] else None,
+                    "lag_s": k["lag_s"], "events": k["events"], "unreceived": k["unreceived"],
+                    "withdrawn": k["withdrawn"], "silent": k["silent"]} for k in shown["kiosks"]],
+        "alerts": shown["alerts"],
+        "html": _block("dashboard.html", "numbers", shown),
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _block(template: str, block: str, context: dict) -> str:
+    """One block of a page's template, drawn alone with the page's context (the page and its refresh are
+    drawn by the same lines)."""
+    context = dict(context)
+    current_app.update_template_context(context)
+    page = current_app.jinja_env.get_template(template)
+    return "".join(page.blocks[block](page.new_context(context)))
+
+
+# How often the dashboard refreshes its numbers (EVAC_DASHBOARD_REFRESH_SECONDS), in seconds.
+REFRESH_SETTING = "DASHBOARD_REFRESH_SECONDS"
+
+
+@bp.record_once
+def _check_refresh(state) -> None:
+    """Checked when HQ starts, as the wall display's is: 0 or less would ask HQ without pause, and text
+    would stop the refresh for good."""
+    from . import SettingError
+    config = state.app.config
+    value = config.setdefault(REFRESH_SETTING, 15)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0.0
+    if isinstance(value, bool) or not 0 < number <= 3600:
+        raise SettingError(f"ダッシュボードの更新間隔 EVAC_{REFRESH_SETTING} は 0 より大きく 3600 以下の秒数です"
+                           f"（{value!r} は使えません） / {REFRESH_SETTING} (EVAC_{REFRESH_SETTING}) is how often "
+                           "HQ's dashboard refreshes its numbers, in seconds above 0 and at most 3600, "
+                           f"not {value!r}")
+    config[REFRESH_SETTING] = int(number) if number == int(number) else number
 
 
 # --- exports ----------------------------------------------------------------------------------------

@@ -297,11 +297,18 @@ def _board_words(rest: int = 0, people: int = 0) -> dict:
             "sites": _("Shelters"), "name": _("Site name"), "status": _("Status"), "suitability": _("Suitability"),
             "evacuees": _("Evacuees"), "capacity": _("Capacity"), "fullness": _("Fullness"),
             "offers": _("Sites with room nearby"), "empty": _("No shelter is open and nobody is counted yet."),
-            "map": _("Map"), "updated": _("Updated"),
+            "map": _("Map"),
             "only_numbers": _("HQ's wall display: numbers only, no one's name. It updates itself."),
             "over_capacity": _("Over capacity"), "unsafe": _("Evacuees at sites unsafe in this disaster"),
             "rest": _("%(count)d more sites not shown (%(people)d evacuees)", count=rest, people=people),
-            # "{time}": the wall's script puts in the time of the last numbers it got
+            **freshness_words()}
+
+
+def freshness_words() -> dict:
+    """What a screen refreshing its numbers in place says of them (static/refresh_in_place.js): the wall's
+    board and the staff dashboard (hq_dashboard.dashboard)."""
+    return {"updated": _("Updated"),
+            # "{time}": the page's script puts in the time of the last numbers it got
             "unreachable": _("Not updated since %(time)s (HQ cannot be reached)", time="{time}"),
             "error": _("Not updated since %(time)s (HQ error)", time="{time}")}
 
