@@ -354,3 +354,15 @@ class WallDisplay(db.Model):
         Index("ix_wall_displays_live_name", "name", unique=True,
               sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
     )
+
+
+class PfifPublished(db.Model):
+    """A person whose full record HQ has put in a PFIF export (hq_dashboard.pfif_exchange).  Only these
+    are ever sent as withdrawn (an expired record) once no longer published: a person never published
+    (protected from her first check-in, known only from self-reports) must be as absent from every
+    export as someone the city knows nothing of (災対法 §86-15).  No foreign key: a merged-away person's
+    row is deleted and her id must still be withdrawn."""
+    __tablename__ = "pfif_published"
+
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -6,13 +6,13 @@ import datetime as dt
 import json
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from evac import pfif
-from evac.events import CONSENT
 
 from . import safety
-from .models import EventRecord, Person, PersonKey, PfifRecord, Shelter
+from .models import Person, PfifPublished, PfifRecord, Shelter
 
 AUTHOR = "焼津市災害対策本部 (Yaizu City disaster HQ)"
 _WHERE = {"in_shelter": "避難所 {name} / at the shelter {name}",
@@ -24,7 +24,7 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
     """(document, number of persons published).  Only public consent given at a kiosk, never a protected
     person (nor anyone sharing a protected person's name and birth date, nor anyone of their household),
     no street or contact; and an
-    expired record (PFIF's deletion) for each person who may have been published before and is not now."""
+    expired record (PFIF's deletion) for each person an earlier export published who is not published now."""
     now = now or dt.datetime.now(dt.timezone.utc)
     stamp = pfif.utc(now)
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
@@ -32,7 +32,7 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
                              .order_by(Person.id)).scalars()
     # Protection covers the protected person's household (災対法 §86-15: the family who fled with them).
     protected = safety.protected_identities(session, households=True)
-    records = []
+    records, ids = [], []
     for p in people:
         if safety.is_protected(p, protected):
             continue   # another record of this name and birth date is protected: so is this one
@@ -56,26 +56,30 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
                                           entry_date=stamp, status="believed_alive", last_known_location=where,
                                           text=text))
         records.append(record)
+        ids.append(p.id)
+    _remember_published(session, ids, now)
     published = {r.person_record_id for r in records}
-    # Person Finder keeps what it was sent: whoever may have been published before and is not now
-    # (consent withdrawn, never-disclose set, merged into another record) is withdrawn every time.
+    # Person Finder keeps what it was sent: whoever HQ published before and does not now (consent withdrawn,
+    # never-disclose set, merged into another record) is withdrawn every time.  Only those: an expired
+    # record for someone never published would tell that the city holds a record it does not show.
     withdrawn = [pfif.deletion(f"{domain}/person.{pid}", now)
-                 for pid in sorted(_maybe_published(session)) if f"{domain}/person.{pid}" not in published]
+                 for pid in session.execute(select(PfifPublished.person_id).order_by(PfifPublished.person_id))
+                 .scalars() if f"{domain}/person.{pid}" not in published]
     return pfif.write(records + withdrawn), len(records)
 
 
-def _maybe_published(session: Session) -> set[int]:
-    """Every person id an export may have named: anyone who ever had a public consent (the event log
-    keeps every consent), and ids merged into another person (person_keys keeps their old rows)."""
-    ever = set()
-    for pid, body in session.execute(select(EventRecord.person_id, EventRecord.body)
-                                     .where(EventRecord.type == CONSENT, EventRecord.person_id.is_not(None))):
-        if pid not in ever and json.loads(body).get("data", {}).get("consent") == "public":
-            ever.add(pid)
-    alive = select(Person.id)
-    ever |= set(session.execute(select(PersonKey.person_id).where(PersonKey.person_id.not_in(alive)).distinct())
-                .scalars())
-    return ever
+def _remember_published(session: Session, person_ids: list[int], now: dt.datetime) -> None:
+    """Record whom this export publishes, committed before the document leaves HQ: a record sent but not
+    remembered could never be withdrawn.  (Remembered and then not sent costs only an expired record
+    for someone who was public.)  Two exports at once may both add a person: the first one stays."""
+    if not person_ids:
+        return
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    for i in range(0, len(person_ids), 500):
+        session.execute(insert(PfifPublished).values([{"person_id": pid, "first_published_at": now}
+                                                      for pid in person_ids[i:i + 500]])
+                        .on_conflict_do_nothing(index_elements=["person_id"]))
+    session.commit()
 
 
 @dataclasses.dataclass
