@@ -157,6 +157,19 @@ class Person(db.Model):
     )
 
 
+class PersonHousehold(db.Model):
+    """Every household a person has been recorded in at HQ, not only the latest (persons.household_id):
+    protection through a household (災対法 §86-15, evac.disclosure.in_protected_household) must not be
+    lost when the child of a protected mother checks in again with a grandmother, or the mother alone.
+    Written by the merge when a person's record names a household it does not hold yet (hq_dashboard.merge);
+    a merge of two persons carries the merged-away one's rows over.  Migration 0030."""
+    __tablename__ = "person_households"
+
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # The few protected households' members are found by it (safety.protected_identities, api._protected).
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
 class PersonKey(db.Model):
     """Every identity key a person has been seen with (name+birth+address, pre-registration id).
 
