@@ -121,7 +121,7 @@ class _Batch:
         self.reidentify: set[int] = set()   # corrected persons: identity re-derived from all they said
         self.merged_into: dict[int, int] = {}
         self.ic_links: dict[str, tuple[str, int]] = {}   # token -> (order, person) of the batch's latest link
-        self.households: set[tuple[int, str]] = set()   # (person, household) HQ may not hold yet: person_households
+        self.households: set[tuple[int, str]] = set()   # (person, household) for person_households
         # Never an id a merge freed: inquiries and staff may still name it (person_keys is append-only).
         self.next_pid = max(conn.execute(select(func.max(persons_t.c.id))).scalar() or 0,
                             conn.execute(select(func.max(person_keys_t.c.person_id))).scalar() or 0) + 1
@@ -185,6 +185,9 @@ class _Batch:
     def _merge(self, survivor: int, other: int) -> None:
         """One person seen under two identities (a pre-registration id and a card, say)."""
         a, b = self.persons[survivor], self.persons[other]
+        if a["household_id"] != b["household_id"] and a["household_id"] and b["household_id"]:
+            # One record keeps one household: person_households keeps both (their former ones move over).
+            self.households.update(((survivor, a["household_id"]), (survivor, b["household_id"])))
         for prefix, fields in _FIELD_GROUPS:
             if identity_outranks(b[f"{prefix}_order"], a[f"{prefix}_order"]):
                 for f in fields + (f"{prefix}_order",):
@@ -206,10 +209,10 @@ class _Batch:
         person = self.persons[pid]
         self.dirty.add(pid)
         household = ev.household_id
-        if household and household != person["household_id"]:
-            # Rare: a person's first household, a new one, or an older one arriving late.  HQ holds the
-            # current one already (person_households), and protection through any of them stays.
-            self.households.add((pid, household))
+        if household and household != person["household_id"] and person["household_id"]:
+            # Rare: a second household (a new one, or an older one arriving late).  persons.household_id
+            # holds one; person_households keeps both, whichever stays, so protection through either stays.
+            self.households.update(((pid, household), (pid, person["household_id"])))
         if ev.type == CORRECTION or person["identity_corrected"]:
             # Whether this is news about their name depends on every correction, including ones
             # still to arrive from other kiosks: decided from all they said (_reidentify).
@@ -553,7 +556,7 @@ def _flush_merges(conn: Connection, batch: _Batch) -> None:
         conn.execute(update(events_t).where(events_t.c.person_id == other).values(person_id=survivor))
         conn.execute(update(ic_links_t).where(ic_links_t.c.person_id == other).values(person_id=survivor))
         conn.execute(update(inquiries_t).where(inquiries_t.c.person_id == other).values(person_id=survivor))
-        # The households of both stay the survivor's: protection through either is not lost.
+        # The merged-away one's former households become the survivor's: protection through them stays.
         conn.exec_driver_sql(f"INSERT INTO person_households (person_id, household_id) SELECT {mark}, household_id"
                              f" FROM person_households WHERE person_id = {mark} ON CONFLICT DO NOTHING", (survivor, other))
         conn.execute(person_households_t.delete().where(person_households_t.c.person_id == other))
@@ -600,6 +603,9 @@ def _reidentify(conn: Connection, batch: _Batch) -> None:
             said[pid].append(Said(order_key(hlc, ev.kiosk_id, ev.seq), ev.type, ev.person, ev.data,
                                   ev.household_id))
     for pid, statements in said.items():
+        homes = {s.household_id for s in statements if s.household_id}
+        if len(homes) > 1:   # persons.household_id holds one of them: person_households keeps them all
+            batch.households.update((pid, h) for h in homes)
         now = current_identity(statements)
         if now is not None:
             p = now.person

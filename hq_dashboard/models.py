@@ -158,10 +158,11 @@ class Person(db.Model):
 
 
 class PersonHousehold(db.Model):
-    """Every household a person has been recorded in at HQ, not only the latest (persons.household_id):
+    """The households of persons recorded in more than one at HQ, besides persons.household_id (the latest):
     protection through a household (災対法 §86-15, evac.disclosure.in_protected_household) must not be
-    lost when the child of a protected mother checks in again with a grandmother, or the mother alone.
-    Written by the merge when a person's record names a household it does not hold yet (hq_dashboard.merge);
+    lost when the child of a protected mother checks in again with his grandmother, or the mother without
+    him.  A person's households are persons.household_id and these rows (safety.households_of).  Written by
+    the merge only when a person is seen in a second household, so the many who stay in one cost nothing;
     a merge of two persons carries the merged-away one's rows over.  Migration 0030."""
     __tablename__ = "person_households"
 

@@ -76,22 +76,28 @@ def _now() -> dt.datetime:
 
 
 def protected_households(session: Session, household_ids: Iterable[str]) -> set[str]:
-    """Which of these households a protected person is, or ever was, recorded in at HQ (person_households:
-    a later change of household loses no protection).  The households by their index, then their persons by id."""
+    """Which of these households a protected person is, or ever was, recorded in at HQ (persons.household_id
+    and person_households: a later change of household loses no protection).  The few protected rows, or
+    the households, by their indexes."""
     wanted = sorted({h for h in household_ids if h})
+    protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
     found: set[str] = set()
     for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        found.update(session.execute(select(Person.household_id).where(
+            protected, Person.household_id.in_(chunk))).scalars())
         found.update(session.execute(
             select(PersonHousehold.household_id).join(Person, Person.id == PersonHousehold.person_id)
-            .where(PersonHousehold.household_id.in_(wanted[i:i + 500]),
-                   Person.never_disclose == True).distinct()).scalars())  # noqa: E712
+            .where(PersonHousehold.household_id.in_(chunk), protected).distinct()).scalars())
     return found
 
 
-def households_of(session: Session, person_ids: Iterable[int]) -> dict[int, set[str]]:
-    """Every household each of these persons is or was recorded in at HQ (person_households, by its key)."""
-    ids = sorted(set(person_ids))
-    homes: dict[int, set[str]] = {p: set() for p in ids}
+def households_of(session: Session, persons: Iterable[Person]) -> dict[int, set[str]]:
+    """Every household each of these persons is or was recorded in at HQ: persons.household_id, and
+    person_households (by its key) for the few seen in more than one."""
+    persons = list(persons)
+    homes: dict[int, set[str]] = {p.id: ({p.household_id} if p.household_id else set()) for p in persons}
+    ids = sorted(homes)
     for i in range(0, len(ids), 500):
         for pid, household in session.execute(select(PersonHousehold.person_id, PersonHousehold.household_id)
                                               .where(PersonHousehold.person_id.in_(ids[i:i + 500]))):
@@ -102,11 +108,7 @@ def households_of(session: Session, person_ids: Iterable[int]) -> dict[int, set[
 def protected_through_household(session: Session, persons: Iterable[Person]) -> set[int]:
     """Those of these persons protected because a protected person shares, or once shared, a household with
     them (evac.disclosure.in_protected_household), whichever household either of them is in now."""
-    persons = list(persons)
-    homes = households_of(session, (p.id for p in persons))
-    for p in persons:   # the current one too, should the merge not have written it yet
-        if p.household_id:
-            homes[p.id].add(p.household_id)
+    homes = households_of(session, persons)
     protected = protected_households(session, (h for hs in homes.values() for h in hs))
     return {pid for pid, hs in homes.items() if any(in_protected_household(h, protected) for h in hs)}
 
@@ -157,18 +159,25 @@ def protected_identities(session: Session, birth_date: str | None = None,
     """The (name form, birth date) protection reaches (born on `birth_date`, if given), by the same rule as
     inquiries (evac.disclosure.protected_forms): one protected record protects every record sharing a
     name form (kanji or kana) and birth date with it, and those records' other forms in turn; and, with
-    `households`, everyone who is or was in a household a protected person is or was in (person_households;
+    `households`, everyone who is or was in a household a protected person is or was in (households_of;
     evac.disclosure.in_protected_household).  `households` is the default when `birth_date` is given; for
     the whole city too (the PFIF export, and the kiosks' digests read at every sync: api._protected) the
-    few protected rows are read by their index, their households' members by ix_person_households_household_id."""
+    few protected rows are read by their index, their households' members by ix_persons_household_id and
+    ix_person_households_household_id."""
     if households is None:
         households = birth_date is not None
     protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
     members: set[int] = set()
     if households:
-        homes = select(PersonHousehold.household_id).join(Person, Person.id == PersonHousehold.person_id).where(protected)
-        members = set(session.execute(select(PersonHousehold.person_id).where(
-            PersonHousehold.household_id.in_(homes.scalar_subquery())).distinct()).scalars())
+        homes = set(session.execute(select(Person.household_id).where(protected, Person.household_id != "")).scalars())
+        homes.update(session.execute(select(PersonHousehold.household_id).join(
+            Person, Person.id == PersonHousehold.person_id).where(protected).distinct()).scalars())
+        wanted = sorted(homes)
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            members.update(session.execute(select(Person.id).where(Person.household_id.in_(chunk))).scalars())
+            members.update(session.execute(select(PersonHousehold.person_id).where(
+                PersonHousehold.household_id.in_(chunk)).distinct()).scalars())
     born = select(Person.birth_date).where(protected)
     if birth_date is not None:
         born = born.where(Person.birth_date == birth_date)

@@ -6,10 +6,13 @@ was ever in (person_households, migration 0030).  Real kiosks (their /api/checki
 real HQ app and database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import select
 
+from evac.hlc import pack
 from hq_dashboard.db import db
-from hq_dashboard.models import Person
+from hq_dashboard.models import Person, PersonHousehold
 from tests.test_safety_household_protection import same_as_unknown, unknown_answer
 from tests.test_safety_review_fixes import ask, check, decide, export, log_in
 from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture: HQ over real HTTP in a thread)
@@ -56,6 +59,17 @@ def household_of(app, who) -> str:
             Person.name == who["name"], Person.birth_date == who["birth_date"])).scalar_one()
         db.session.remove()
     return found
+
+
+def send(client, token, device, shelter, *events, first_seq=1):
+    """A kiosk's batch through /api/v1/sync: (ms after t0, type, person, data, household id) each."""
+    t0 = 1_764_000_000_000
+    batch = [{"kiosk_id": device, "seq": seq, "hlc": pack(t0 + at), "type": etype, "shelter_id": shelter,
+              "person": person, "data": data, **({"household_id": household} if household else {})}
+             for seq, (at, etype, person, data, household) in enumerate(events, first_seq)]
+    answer = client.post("/api/v1/sync", json={"device_id": device, "events": batch},
+                         headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.get_json()
 
 
 def protected_digests(client, token) -> set[str]:
@@ -144,15 +158,14 @@ def test_a_protected_mother_who_re_registers_without_her_child_still_protects_hi
 
 
 def test_an_existing_database_keeps_the_child_of_a_protected_mother_protected_after_0030(hq_db_url):
-    """0030 fills person_households from what HQ holds: each person's household now, and the households the
-    stored records name.  The child, whose record moved to his grandmother's household before the upgrade,
-    is still protected through his mother's."""
+    """0030 fills person_households from what HQ holds: the households the stored records name besides each
+    person's household now (only persons seen in more than one get rows).  The child, whose record moved to
+    his grandmother's household before the upgrade, is still protected through his mother's."""
     import json
 
     from flask_migrate import downgrade, upgrade
 
-    from hq_dashboard import MIGRATIONS_DIR, create_app
-    from hq_dashboard import safety
+    from hq_dashboard import MIGRATIONS_DIR, create_app, safety
     app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
     with app.app_context():
         upgrade(directory=MIGRATIONS_DIR, revision="0029_inquiry_sex")
@@ -187,28 +200,18 @@ def test_an_existing_database_keeps_the_child_of_a_protected_mother_protected_af
         db.session.remove()
         downgrade(directory=MIGRATIONS_DIR, revision="0029_inquiry_sex")
         db.engine.dispose()
-    assert held == [(1, "hh-mother"), (2, "hh-grandmother"), (2, "hh-mother"), (3, "hh-grandmother"),
-                    (4, "hh-sister")]
+    assert held == [(2, "hh-grandmother"), (2, "hh-mother")]
     assert reached == {MOTHER["name"], CHILD["name"]}
 
 
 def test_two_records_made_one_by_a_correction_keep_the_households_of_both(hq_app, hq_client, enroll):
     """The child recorded with his grandmother at one shelter, and (earlier, under a misspelt name) with his
-    protected mother at another: staff correct the name, HQ makes the two records one, and the record HQ
-    keeps (his grandmother's, the household he is in now) is protected through his mother's household."""
-    from evac.hlc import pack
-    from hq_dashboard.models import PersonHousehold
-    t0 = 1_764_000_000_000
+    protected mother and then with her and an aunt at another: staff correct the name, HQ makes the two
+    records one, and the record HQ keeps (his grandmother's, the household he is in now) is protected
+    through his mother's household, which only the merged-away record's former households held."""
     misspelt = {**CHILD, "name": "小林 裕太", "name_kana": ""}
 
-    def sync(token, device, shelter, *events, first_seq=1):
-        batch = [{"kiosk_id": device, "seq": seq, "hlc": pack(t0 + at), "type": etype, "shelter_id": shelter,
-                  "person": person, "data": data, **({"household_id": household} if household else {})}
-                 for seq, (at, etype, person, data, household) in enumerate(events, first_seq)]
-        answer = hq_client.post("/api/v1/sync", json={"device_id": device, "events": batch},
-                                headers={"Authorization": f"Bearer {token}"})
-        assert answer.status_code == 200, answer.get_json()
-
+    sync = functools.partial(send, hq_client)
     # The grandmother's kiosk is heard first (his record there is HQ's first), though its check-in is later.
     sync(enroll("H001"), "dev-g", "H001",
          (3_600_000, "checkin", GRANDMOTHER, {"stay_type": "in_shelter"}, "hh-grandmother"),
@@ -219,10 +222,12 @@ def test_two_records_made_one_by_a_correction_keep_the_households_of_both(hq_app
          (1_000, "checkin", MOTHER, {"stay_type": "in_shelter"}, "hh-mother"),
          (1_000, "checkin", misspelt, {"stay_type": "in_shelter"}, "hh-mother"),
          (2_000, "consent", MOTHER, {"consent": "none", "never_disclose": True}, "hh-mother"))
+    sync(mother_kiosk, "dev-m", "H031", (3_000, "checkin", misspelt, {"stay_type": "in_shelter"}, "hh-aunt"),
+         first_seq=4)
     # Staff's correction comes in a later batch: the misspelt record is one HQ already holds.
     sync(mother_kiosk, "dev-m", "H031",
          (7_200_000, "correction", misspelt, {"person": {k: v for k, v in CHILD.items() if k != "name_kana"}}, ""),
-         first_seq=4)
+         first_seq=5)
     with hq_app.app_context():
         children = db.session.execute(select(Person).where(Person.birth_date == CHILD["birth_date"])).scalars().all()
         assert [(c.name, c.household_id) for c in children] == [(CHILD["name"], "hh-grandmother")]
@@ -231,7 +236,48 @@ def test_two_records_made_one_by_a_correction_keep_the_households_of_both(hq_app
         orphans = db.session.execute(select(PersonHousehold).where(
             PersonHousehold.person_id.not_in(select(Person.id)))).scalars().all()
         db.session.remove()
-    assert homes == {"hh-grandmother", "hh-mother"} and orphans == []
+    assert homes == {"hh-grandmother", "hh-mother", "hh-aunt"} and orphans == []
     unknown = unknown_answer(hq_client)
     asked = ask(hq_client, CHILD["name"], CHILD["birth_date"], "other", addr="10.7.2.1").get_json()
     assert same_as_unknown(asked, unknown)
+
+
+def test_two_records_one_record_names_as_one_person_keep_the_households_of_both(hq_app, hq_client, enroll):
+    """A pre-registration QR's member checked in with his protected mother, and a card's record of him
+    checked in later with his grandmother: a record naming both (the QR's id and the card's identity) makes
+    them one, without a correction.  The record HQ keeps is protected through his mother's household."""
+    by_qr = {**CHILD, "name": "小林 ゆうた", "name_kana": "", "prereg_id": "P-0123456789"}
+    mother_kiosk, grandmother_kiosk = enroll("H031"), enroll("H001")
+    send(hq_client, mother_kiosk, "dev-m", "H031",
+         (1_000, "checkin", MOTHER, {"stay_type": "in_shelter"}, "hh-mother"),
+         (1_000, "checkin", by_qr, {"stay_type": "in_shelter"}, "hh-mother"),
+         (2_000, "consent", MOTHER, {"consent": "none", "never_disclose": True}, "hh-mother"))
+    send(hq_client, grandmother_kiosk, "dev-g", "H001",
+         (3_600_000, "checkin", GRANDMOTHER, {"stay_type": "in_shelter"}, "hh-grandmother"),
+         (3_600_000, "checkin", CHILD, {"stay_type": "in_shelter"}, "hh-grandmother"),
+         (3_600_001, "consent", CHILD, {"consent": "public"}, "hh-grandmother"))
+    send(hq_client, grandmother_kiosk, "dev-g", "H001",
+         (3_700_000, "needs", {**CHILD, "prereg_id": by_qr["prereg_id"]}, {"needs": ["allergy"]}, ""), first_seq=4)
+    with hq_app.app_context():
+        children = db.session.execute(select(Person).where(Person.birth_date == CHILD["birth_date"])).scalars().all()
+        assert [(c.name, c.household_id) for c in children] == [(CHILD["name"], "hh-grandmother")]
+        db.session.remove()
+    unknown = unknown_answer(hq_client)
+    asked = ask(hq_client, CHILD["name"], CHILD["birth_date"], "other", addr="10.7.3.1").get_json()
+    assert same_as_unknown(asked, unknown)
+
+
+def test_the_former_households_of_protected_people_are_found_by_their_own_index(hq_app):
+    """The kiosks' digests read, at every sync, the members of protected households through
+    person_households too: by ix_person_households_household_id, not a scan of the table."""
+    with hq_app.app_context():
+        members = select(PersonHousehold.person_id).where(PersonHousehold.household_id.in_(["hh-0123456789abcdef"]))
+        sql = str(members.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        if db.engine.dialect.name == "sqlite":
+            plan = " ".join(str(r) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql)))
+        else:
+            db.session.execute(db.text("SET enable_seqscan = off"))
+            plan = " ".join(r[0] for r in db.session.execute(db.text("EXPLAIN " + sql)))
+            db.session.rollback()
+        db.session.remove()
+    assert "ix_person_households_household_id" in plan, plan

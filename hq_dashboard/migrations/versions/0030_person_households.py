@@ -1,10 +1,11 @@
-"""person_households: every household a person has been recorded in, not only the latest
+"""person_households: the households of persons recorded in more than one, not only the latest
 
 Protection through a household (災対法 §86-15: the family who fled with a protected person) is decided by
 every household a person and the protected person have ever been in at HQ, so that a child of a protected
 mother who checks in again with a grandmother (or a mother who re-registers alone) stays protected.
-Backfilled from the persons' current households and from the households named by the events HQ holds
-(events.person_id is already the person a merge kept).
+A person's households are persons.household_id and these rows; only persons seen in more than one have
+rows.  Backfilled from the households the events HQ holds name (events.person_id is already the person a
+merge kept) that are not the person's household now, with that one.
 
 Revision ID: 0030_person_households
 Revises: 0029_inquiry_sex
@@ -35,11 +36,9 @@ def upgrade():
     with op.batch_alter_table('person_households', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_person_households_household_id'), ['household_id'], unique=False)
     conn = op.get_bind()
-    conn.execute(sa.text("INSERT INTO person_households (person_id, household_id)"
-                         " SELECT id, household_id FROM persons WHERE household_id != ''"))
+    now = dict(conn.execute(sa.text("SELECT id, household_id FROM persons")).all())
     # Older households live only in the log.  Read in Python, not with each database's JSON functions: a
     # body that is not JSON (none should be) is skipped rather than stopping the upgrade.
-    held = set(conn.execute(sa.text("SELECT person_id, household_id FROM person_households")).all())
     found = set()
     rows = conn.execute(sa.text(
         "SELECT e.person_id, e.body FROM events e JOIN persons p ON p.id = e.person_id"
@@ -49,8 +48,10 @@ def upgrade():
             household = json.loads(body).get("household_id")
         except (ValueError, TypeError, AttributeError):
             continue
-        if isinstance(household, str) and household and (person_id, household) not in held:
+        if isinstance(household, str) and household and household != now[person_id]:
             found.add((person_id, household))
+            if now[person_id]:
+                found.add((person_id, now[person_id]))
     table = sa.table('person_households', sa.column('person_id', sa.Integer), sa.column('household_id', sa.String))
     found = sorted(found)
     for i in range(0, len(found), _CHUNK):
