@@ -180,7 +180,8 @@ def _config_version(protected: list[str] | None = None) -> str:
 def _protected() -> list[str]:
     """Whom no kiosk may show behind a household QR or an IC card (災対法 §86-15): never-disclose reaches
     every shelter, not only the one whose staff set it, so no kiosk answers differently for them; and it
-    reaches the protected person's household, as inquiries do (ix_persons_household_id finds them)."""
+    reaches everyone who is or was in a household the protected person is or was in, as inquiries do
+    (safety.protected_identities: a later change of household loses no protection)."""
     return sorted(protection_digests(bytes.fromhex(_ic_token_key()),
                                      safety.protected_identities(db.session, households=True)))
 

@@ -33,7 +33,7 @@ from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
 from .db import driver_rows, param_mark
 from .identity_index import identity_index
-from .models import EventRecord, IcLink, Inquiry, Kiosk, Person, PersonKey, Shelter
+from .models import EventRecord, IcLink, Inquiry, Kiosk, Person, PersonHousehold, PersonKey, Shelter
 
 MAX_BATCH_EVENTS = 1000
 
@@ -44,6 +44,7 @@ kiosks_t = Kiosk.__table__
 ic_links_t = IcLink.__table__
 person_keys_t = PersonKey.__table__
 inquiries_t = Inquiry.__table__
+person_households_t = PersonHousehold.__table__
 
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
 SELF = "SELF"   # the counter key of people safe outside the shelters, by their own report
@@ -120,6 +121,7 @@ class _Batch:
         self.reidentify: set[int] = set()   # corrected persons: identity re-derived from all they said
         self.merged_into: dict[int, int] = {}
         self.ic_links: dict[str, tuple[str, int]] = {}   # token -> (order, person) of the batch's latest link
+        self.households: set[tuple[int, str]] = set()   # (person, household) for person_households
         # Never an id a merge freed: inquiries and staff may still name it (person_keys is append-only).
         self.next_pid = max(conn.execute(select(func.max(persons_t.c.id))).scalar() or 0,
                             conn.execute(select(func.max(person_keys_t.c.person_id))).scalar() or 0) + 1
@@ -183,6 +185,9 @@ class _Batch:
     def _merge(self, survivor: int, other: int) -> None:
         """One person seen under two identities (a pre-registration id and a card, say)."""
         a, b = self.persons[survivor], self.persons[other]
+        if a["household_id"] != b["household_id"] and a["household_id"] and b["household_id"]:
+            # One record keeps one household: person_households keeps both (their former ones move over).
+            self.households.update(((survivor, a["household_id"]), (survivor, b["household_id"])))
         for prefix, fields in _FIELD_GROUPS:
             if identity_outranks(b[f"{prefix}_order"], a[f"{prefix}_order"]):
                 for f in fields + (f"{prefix}_order",):
@@ -203,6 +208,11 @@ class _Batch:
     def apply(self, ev: Event, pid: int, order: str) -> None:
         person = self.persons[pid]
         self.dirty.add(pid)
+        household = ev.household_id
+        if household and household != person["household_id"] and person["household_id"]:
+            # Rare: a second household (a new one, or an older one arriving late).  persons.household_id
+            # holds one; person_households keeps both, whichever stays, so protection through either stays.
+            self.households.update(((pid, household), (pid, person["household_id"])))
         if ev.type == CORRECTION or person["identity_corrected"]:
             # Whether this is news about their name depends on every correction, including ones
             # still to arrive from other kiosks: decided from all they said (_reidentify).
@@ -223,8 +233,8 @@ class _Batch:
             if p.address and (at_kiosk and order > person["address_order"]
                               or identity_outranks(order, person["address_order"])):
                 person["address"], person["address_order"] = p.address, order
-            if ev.household_id and order > person["household_order"]:
-                person["household_id"], person["household_order"] = ev.household_id, order
+            if household and order > person["household_order"]:
+                person["household_id"], person["household_order"] = household, order
         if ev.type in LOCATION_TYPES:
             if order > person["loc_order"] and pid not in self.refold:
                 where = step(_whereabouts(person), ev.type, ev.shelter_id, ev.data)
@@ -546,6 +556,10 @@ def _flush_merges(conn: Connection, batch: _Batch) -> None:
         conn.execute(update(events_t).where(events_t.c.person_id == other).values(person_id=survivor))
         conn.execute(update(ic_links_t).where(ic_links_t.c.person_id == other).values(person_id=survivor))
         conn.execute(update(inquiries_t).where(inquiries_t.c.person_id == other).values(person_id=survivor))
+        # The merged-away one's former households become the survivor's: protection through them stays.
+        conn.exec_driver_sql(f"INSERT INTO person_households (person_id, household_id) SELECT {mark}, household_id"
+                             f" FROM person_households WHERE person_id = {mark} ON CONFLICT DO NOTHING", (survivor, other))
+        conn.execute(person_households_t.delete().where(person_households_t.c.person_id == other))
         # Every key the merged-away person had now names the survivor: the log gets a newer row.
         for (key,) in conn.exec_driver_sql(f"SELECT key FROM person_keys WHERE person_id = {mark}", (other,)):
             if batch.key_to_pid.get(key, batch.index.pid_of.get(key)) == other:
@@ -589,6 +603,9 @@ def _reidentify(conn: Connection, batch: _Batch) -> None:
             said[pid].append(Said(order_key(hlc, ev.kiosk_id, ev.seq), ev.type, ev.person, ev.data,
                                   ev.household_id))
     for pid, statements in said.items():
+        homes = {s.household_id for s in statements if s.household_id}
+        if len(homes) > 1:   # persons.household_id holds one of them: person_households keeps them all
+            batch.households.update((pid, h) for h in homes)
         now = current_identity(statements)
         if now is not None:
             p = now.person
@@ -610,6 +627,11 @@ def _flush_persons(conn: Connection, batch: _Batch) -> None:
     fresh_keys = [(k, batch.resolve(p)) for k, p in batch.new_keys.items()]
     if fresh_keys:
         insert_many(conn, "person_keys", ("key", "person_id"), fresh_keys)  # already tuples
+    if batch.households:
+        mark = param_mark(conn)
+        conn.exec_driver_sql(
+            f"INSERT INTO person_households (person_id, household_id) VALUES ({mark}, {mark}) ON CONFLICT DO NOTHING",
+            sorted({(batch.resolve(p), h) for p, h in batch.households}))
 
 
 def _update_changed(conn: Connection, batch: _Batch, pids: list[int]) -> None:

@@ -157,6 +157,20 @@ class Person(db.Model):
     )
 
 
+class PersonHousehold(db.Model):
+    """The households of persons recorded in more than one at HQ, besides persons.household_id (the latest):
+    protection through a household (災対法 §86-15, evac.disclosure.in_protected_household) must not be
+    lost when the child of a protected mother checks in again with his grandmother, or the mother without
+    him.  A person's households are persons.household_id and these rows (safety.households_of).  Written by
+    the merge only when a person is seen in a second household, so the many who stay in one cost nothing;
+    a merge of two persons carries the merged-away one's rows over.  Migration 0030."""
+    __tablename__ = "person_households"
+
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # The few protected households' members are found by it (safety.protected_identities, api._protected).
+    household_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
 class PersonKey(db.Model):
     """Every identity key a person has been seen with (name+birth+address, pre-registration id).
 

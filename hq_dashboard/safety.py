@@ -30,7 +30,7 @@ from evac.individual_number import contains_individual_number
 
 from .db import one_writer, param_mark
 from .merge import SELF_REPORT_DEVICE
-from .models import AuditEntry, EventRecord, HQMeta, Inquiry as InquiryRow, Person, Shelter
+from .models import AuditEntry, EventRecord, HQMeta, Inquiry as InquiryRow, Person, PersonHousehold, Shelter
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,41 @@ def _now() -> dt.datetime:
 
 
 def protected_households(session: Session, household_ids: Iterable[str]) -> set[str]:
-    """Which of these households have a protected person now (the few protected rows, by their index)."""
-    wanted = {h for h in household_ids if h}
-    if not wanted:
-        return set()
-    return set(session.execute(select(Person.household_id).where(
-        Person.never_disclose == True, Person.household_id.in_(wanted))).scalars())  # noqa: E712 (the index's term)
+    """Which of these households a protected person is, or ever was, recorded in at HQ (persons.household_id
+    and person_households: a later change of household loses no protection).  The few protected rows, or
+    the households, by their indexes."""
+    wanted = sorted({h for h in household_ids if h})
+    protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
+    found: set[str] = set()
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        found.update(session.execute(select(Person.household_id).where(
+            protected, Person.household_id.in_(chunk))).scalars())
+        found.update(session.execute(
+            select(PersonHousehold.household_id).join(Person, Person.id == PersonHousehold.person_id)
+            .where(PersonHousehold.household_id.in_(chunk), protected).distinct()).scalars())
+    return found
+
+
+def households_of(session: Session, persons: Iterable[Person]) -> dict[int, set[str]]:
+    """Every household each of these persons is or was recorded in at HQ: persons.household_id, and
+    person_households (by its key) for the few seen in more than one."""
+    persons = list(persons)
+    homes: dict[int, set[str]] = {p.id: ({p.household_id} if p.household_id else set()) for p in persons}
+    ids = sorted(homes)
+    for i in range(0, len(ids), 500):
+        for pid, household in session.execute(select(PersonHousehold.person_id, PersonHousehold.household_id)
+                                              .where(PersonHousehold.person_id.in_(ids[i:i + 500]))):
+            homes[pid].add(household)
+    return homes
+
+
+def protected_through_household(session: Session, persons: Iterable[Person]) -> set[int]:
+    """Those of these persons protected because a protected person shares, or once shared, a household with
+    them (evac.disclosure.in_protected_household), whichever household either of them is in now."""
+    homes = households_of(session, persons)
+    protected = protected_households(session, (h for hs in homes.values() for h in hs))
+    return {pid for pid, hs in homes.items() if any(in_protected_household(h, protected) for h in hs)}
 
 
 def recorded_beyond_self_report(session: Session, person_ids: Iterable[int]) -> set[int]:
@@ -96,13 +125,14 @@ def recorded_beyond_self_report(session: Session, person_ids: Iterable[int]) -> 
     return seen
 
 
-def _facts(session: Session, person: Person, protected: set[str] | None = None,
+def _facts(session: Session, person: Person, through_household: set[int] | None = None,
            only_self_reported: bool | None = None, shelters: dict | None = None) -> PersonFacts:
-    """`protected`: the protected households among those of the persons being looked at (computed here
-    when not given), so that one protected member protects the household at the moment of answering.
+    """`through_household`: those of the persons being looked at protected through a household, now or
+    before (protected_through_household; computed here when not given), so that one protected member
+    protects the household at the moment of answering.
     `only_self_reported`: whether every record of the person is a self-report (looked up when not given)."""
-    if protected is None:
-        protected = protected_households(session, [person.household_id])
+    if through_household is None:
+        through_household = protected_through_household(session, [person])
     if only_self_reported is None:
         only_self_reported = not recorded_beyond_self_report(session, [person.id])
     where = None
@@ -117,7 +147,7 @@ def _facts(session: Session, person: Person, protected: set[str] | None = None,
     consent, family_code = person.effective_consent
     return PersonFacts(name=person.name, name_kana=person.name_kana, birth_date=person.birth_date,
                        address=person.address, consent=consent, family_code=family_code,
-                       never_disclose=person.never_disclose or in_protected_household(person.household_id, protected),
+                       never_disclose=person.never_disclose or person.id in through_household,
                        whereabouts=where,
                        injury_or_illness=person.status, contact=person.contact,
                        consent_self_reported=person.consent_source == "self", sex=person.sex or "",
@@ -129,28 +159,40 @@ def protected_identities(session: Session, birth_date: str | None = None,
     """The (name form, birth date) protection reaches (born on `birth_date`, if given), by the same rule as
     inquiries (evac.disclosure.protected_forms): one protected record protects every record sharing a
     name form (kanji or kana) and birth date with it, and those records' other forms in turn; and, with
-    `households`, everyone of a protected person's household (evac.disclosure.in_protected_household).
-    `households` is the default when `birth_date` is given (the birth date's index finds the members);
-    for the whole city ix_persons_household_id finds them (the PFIF export, and the kiosks' digests read
-    at every sync: api._protected)."""
+    `households`, everyone who is or was in a household a protected person is or was in (households_of;
+    evac.disclosure.in_protected_household).  `households` is the default when `birth_date` is given; for
+    the whole city too (the PFIF export, and the kiosks' digests read at every sync: api._protected) the
+    few protected rows are read by their index, their households' members by ix_persons_household_id and
+    ix_person_households_household_id."""
     if households is None:
         households = birth_date is not None
     protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
-    homes: set[str] = set()
-    if households:   # the few protected rows, by their index
+    members: set[int] = set()
+    if households:
         homes = set(session.execute(select(Person.household_id).where(protected, Person.household_id != "")).scalars())
+        homes.update(session.execute(select(PersonHousehold.household_id).join(
+            Person, Person.id == PersonHousehold.person_id).where(protected).distinct()).scalars())
+        wanted = sorted(homes)
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            members.update(session.execute(select(Person.id).where(Person.household_id.in_(chunk))).scalars())
+            members.update(session.execute(select(PersonHousehold.person_id).where(
+                PersonHousehold.household_id.in_(chunk)).distinct()).scalars())
     born = select(Person.birth_date).where(protected)
-    members = select(Person.birth_date).where(Person.household_id.in_(homes))
     if birth_date is not None:
-        born, members = born.where(Person.birth_date == birth_date), members.where(Person.birth_date == birth_date)
+        born = born.where(Person.birth_date == birth_date)
     born_on = set(session.execute(born.distinct()).scalars())
-    if homes:
-        born_on |= set(session.execute(members.distinct()).scalars())
+    ids = sorted(members)
+    for i in range(0, len(ids), 500):
+        of_members = select(Person.birth_date).where(Person.id.in_(ids[i:i + 500]))
+        if birth_date is not None:
+            of_members = of_members.where(Person.birth_date == birth_date)
+        born_on |= set(session.execute(of_members.distinct()).scalars())
     # Only people born on a protected person's birth date can share an identity form with them.
-    rows = session.execute(select(Person.name, Person.name_kana, Person.birth_date, Person.never_disclose,
-                                  Person.household_id).where(Person.birth_date.in_(born_on))).all() if born_on else []
-    return protected_forms((identity_forms(name, kana, born_on), bool(never) or in_protected_household(home, homes))
-                           for name, kana, born_on, never, home in rows)
+    rows = session.execute(select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.never_disclose)
+                           .where(Person.birth_date.in_(born_on))).all() if born_on else []
+    return protected_forms((identity_forms(name, kana, born_on), bool(never) or pid in members)
+                           for pid, name, kana, born_on, never in rows)
 
 
 def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
@@ -209,7 +251,7 @@ def candidates_born(session: Session, birth_date: str) -> list[tuple[Person, Per
     # By id: near records are offered to staff in this order, the same each time (evac.disclosure.offered_near).
     rows = list(session.execute(select(Person).where(Person.birth_date == birth_date)
                                 .order_by(Person.id)).scalars())
-    protected = protected_households(session, (p.household_id for p in rows))
+    protected = protected_through_household(session, rows) if rows else set()
     seen = recorded_beyond_self_report(session, (p.id for p in rows)) if rows else set()
     shelters = {}
     if any(p.state == "checked_in" for p in rows):
