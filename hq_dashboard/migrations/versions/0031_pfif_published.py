@@ -19,7 +19,7 @@ The first_published_at of these rows is the upgrade's time (the real one is not 
 Self-reported-only persons are left out, as people the city knows nothing of.
 
 Revision ID: 0031_pfif_published
-Revises: 0029_inquiry_sex
+Revises: 0030_person_households
 Create Date: 2026-11-27 03:00:00
 
 """
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 
 revision = '0031_pfif_published'
-down_revision = '0029_inquiry_sex'
+down_revision = '0030_person_households'
 branch_labels = None
 depends_on = None
 
