@@ -651,14 +651,18 @@ def decide(inquiry_id: str, decision: str):
                 raise safety.ReviewError("the chosen record is not a record id", code="stale_choice")
             safety.release(db.session, inquiry_id, current_user.username, note, form.record.data,
                            role=current_user.role)
+            done = "回答しました / released"
         else:
-            safety.reject(db.session, inquiry_id, current_user.username, note, role=current_user.role)
+            kept = safety.reject(db.session, inquiry_id, current_user.username, note, role=current_user.role)
+            # Back after a "no information" release, refusing keeps that answer (safety._keep_no_information).
+            done = ("「情報なし」の回答のままにしました / the answer stays \"no information\""
+                    if kept["status"] == "released" else "断りました / refused")
     except safety.ReviewError as exc:
         db.session.rollback()
         return _queue_page({inquiry_id: review_error(exc)}, 422, {inquiry_id: form.record.data})
     if decision == "release":
         notify.after_change(current_app._get_current_object())
-    flash(f"{inquiry_id}: {decision}d")
+    flash(f"{inquiry_id}: {done}")
     return redirect(url_for("staff.queue"))
 
 

@@ -127,6 +127,7 @@ def test_never_disclose_looks_exactly_like_someone_unknown_and_is_flagged(staff,
 def test_every_inquiry_and_answer_is_in_the_audit_log(staff, hq_app):
     answer = ask(staff, HANAKO, "relative").get_json()
     decide(staff, answer["inquiry_id"], "reject", "折り返し電話がつながらない")
+    assert f'{answer["inquiry_id"]}: 断りました / refused' in staff.get("/staff/inquiries").get_data(as_text=True)
     with hq_app.app_context():
         actions = [(e.actor, e.action) for e in db.session.query(AuditEntry).filter_by(
             inquiry_id=answer["inquiry_id"]).order_by(AuditEntry.id)]

@@ -402,6 +402,7 @@ def test_an_inquiry_gone_back_to_staff_tells_its_inquirer_nothing_about_a_protec
     queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
     assert 'data-testid="keep-no-information"' in queue.split(f'id="inquiry-{later["inquiry_id"]}"', 1)[1]
     assert decide(hq_client, later["inquiry_id"], "reject", "折り返し電話がつながらない").status_code == 302
+    assert f'{later["inquiry_id"]}: 「情報なし」の回答のままにしました' in hq_client.get("/staff/inquiries").get_data(as_text=True)
     assert at_hq(hq_app, later) == "released"
     reads_as_nobody()
     kiosk.send(("status", yuki, {"status": "safe"}))

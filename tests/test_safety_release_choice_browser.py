@@ -62,7 +62,7 @@ def test_staff_choose_one_of_two_records_in_the_browser_and_release_it(hq_served
         inquiry.get_by_role("button", name="本人確認済み・回答する / Confirmed: release").click()
     screenshot(page, "hq-release-choice-after")
     assert page.url == f"{app.url}/staff/inquiries"
-    assert page.get_by_text(f"{ref}: released").is_visible()
+    assert page.get_by_text(f"{ref}: 回答しました / released").is_visible()
     assert page.locator(f"#inquiry-{ref}").count() == 0
     assert page.get_by_text("確認待ちの照会はありません / No inquiries are waiting.").is_visible()
 
