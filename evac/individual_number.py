@@ -11,12 +11,12 @@ import re
 import unicodedata
 
 # Twelve digits, possibly split as people write them (1234 5678 9018): by any run of spaces, and up to
-# three of the marks a Japanese IME offers between digits (−, ‐, ー, 、, 。, ・, :, brackets, dots, commas,
-# slashes: 1234 -- 5678); not part of a longer run of digits.  Checked after NFKC (全角 digits, spaces
-# and marks), with the digits of every script made 0-9 and invisible format characters (zero-width
-# space, soft hyphen) dropped.  Atomic: the separators hold no digit, so nothing is to be gained by
+# five of the marks a Japanese IME offers between digits (−, ‐, ー, 、, 。, ・, :, brackets, dots, commas,
+# slashes, ~ | ' * + #: 1234 -- 5678); not part of a longer run of digits.  Checked after NFKC (全角 digits,
+# spaces and marks), with the digits of every script made 0-9 and whatever shows nothing between them
+# dropped (_INVISIBLE).  Atomic: the separators hold no digit, so nothing is to be gained by
 # giving any of them back, and a long run of spaces costs one pass.
-_SEPARATOR = "(?>\\s*(?:[\\-‐‑‒–—―−ー_.,/・、。:()]\\s*){0,3})"
+_SEPARATOR = "(?>\\s*(?:[\\-‐‑‒–—―−ー_.,/・、。:()~|'*+#]\\s*){0,5})"
 # Searched at every position (a lookahead that captures), so that a number right after another group
 # of digits (〒425-0000 1234 5678 9018) is not hidden by a match that began at the group before it.
 _CANDIDATE = re.compile(f"(?<![0-9])(?=((?:[0-9]{_SEPARATOR}){{11}}[0-9])(?![0-9]))")
@@ -44,18 +44,33 @@ def is_individual_number(digits: str) -> bool:
     return len(digits) == 12 and digits.isdigit() and check_digit(digits[:11]) == int(digits[11])
 
 
+# Characters that show nothing of their own between two digits: format characters (zero-width space, soft
+# hyphen), combining and enclosing marks (a phone's keycap digits 1️⃣ are 1, U+FE0F, U+20E3; an underline
+# U+0332; the grapheme joiner U+034F), and the blank fillers of Hangul and Braille.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Mn", "Me"})
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+
+
 def _plain(text: str) -> str:
-    """Digits of any script and kanji numerals as 0-9, without format characters (category Cf) between them."""
+    """Digits of any script and kanji numerals as 0-9, without what shows nothing between them."""
     return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else _KANJI_DIGITS.get(c)
-                   or ("" if unicodedata.category(c) == "Cf" else c) for c in text)
+                   or ("" if c in _FILLERS or unicodedata.category(c) in _INVISIBLE_CATEGORIES else c)
+                   for c in text)
 
 
 def _phone(digits: str, before: str) -> bool:
     """Twelve digits that a contact may hold as a phone number.  +…: any number from abroad.  81…: Japan
-    from abroad without the + (81 and the number without its 0: 81 90 1234 5678).  0…: numbers at home
-    in Japan are 10 or 11 digits, but the residents' other countries have 12-digit ones
-    (Indonesia's mobiles 0812-3456-7890), written in groups no different from the Individual Number's."""
-    return before.rstrip().endswith("+") or digits.startswith("0") or (digits.startswith("81") and digits[2] != "0")
+    from abroad without the + (81 and the number without its 0: 81 90 1234 5678).  08…: numbers at home
+    in Japan are 10 or 11 digits, but Indonesia's mobiles (residents' families) have 12, written in groups
+    no different from the Individual Number's (0812-3456-7890).  Not every 0…: a tenth of all Individual
+    Numbers begin with 0."""
+    return before.rstrip().endswith("+") or digits.startswith("08") or (digits.startswith("81") and digits[2] != "0")
+
+
+def without_individual_numbers(text: str) -> str:
+    """`text` to keep or show, its digits starred out if it holds an Individual Number: a message that
+    repeats what a kiosk sent (an id) may repeat the number."""
+    return re.sub(r"\d", "*", text) if contains_individual_number(text) else text
 
 
 def contains_individual_number(text: str, phones: bool = False) -> bool:

@@ -89,9 +89,11 @@ class PersonRecord:
         return bool(self.expiry_date) and self.expiry_date <= now
 
 
-# The human text of a record HQ keeps (not record ids, dates or enumerations): what a finder's user typed.
-_PERSON_TEXT = ("full_name", "given_name", "family_name", "home_city", "source_name", "author_name")
-_NOTE_TEXT = ("author_name", "text", "last_known_location")
+# The human text of a record HQ keeps (not dates or enumerations): what a finder's user typed, and the record
+# ids, which HQ keeps as keys and another finder may have made of anything (shizuoka.example/123456789018).
+_PERSON_TEXT = ("person_record_id", "full_name", "given_name", "family_name", "home_city", "source_name",
+                "author_name")
+_NOTE_TEXT = ("note_record_id", "person_record_id", "author_name", "text", "last_known_location")
 
 
 def individual_number_fields(record: PersonRecord) -> list[str]:

@@ -29,6 +29,7 @@ from evac.events import (
 )
 from evac.corrections import SELF_REPORT_DEVICE, Said, current_identity, identity_outranks
 from evac.identity import person_key, prereg_key
+from evac.individual_number import without_individual_numbers
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
 from .db import driver_rows, param_mark
@@ -72,6 +73,9 @@ class BatchRejected(Exception):
     """Nothing of the batch was applied.  `code` is stable for programs, `message` is for people."""
 
     def __init__(self, status: int, code: str, message: str, **details: Any):
+        # 番号法 §20: a message repeats what the kiosk sent (an unknown shelter id, a device id); it is kept
+        # (kiosks.refused_message) and the kiosk keeps it too.
+        message = without_individual_numbers(message)
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
 

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from evac import pfif
+from evac.individual_number import without_individual_numbers
 
 from . import safety
 from .models import Person, PfifPublished, PfifRecord, Shelter
@@ -123,12 +124,14 @@ def import_document(session: Session, document: bytes, own_domain: str) -> Impor
                 session.delete(row)   # the finder withdrew it: HQ keeps no copy either
                 summary.removed += 1
             else:
-                summary.skipped.append(f"{r.person_record_id}: withdrawn by its finder, no copy kept")
+                summary.skipped.append(f"{without_individual_numbers(r.person_record_id)}: withdrawn by its finder, "
+                                       "no copy kept")
             continue
         holding = pfif.individual_number_fields(r)
         if holding:
             # 番号法 §20: not kept at all, nor an earlier copy updated; the reason names fields, not values.
-            summary.skipped.append(f"{r.person_record_id}: left out, {', '.join(holding)} seem(s) to hold an "
+            summary.skipped.append(f"{without_individual_numbers(r.person_record_id)}: left out, "
+                                   f"{', '.join(holding)} seem(s) to hold an "
                                    "Individual Number (My Number), which HQ may not keep")
             continue
         if row is None:

@@ -21,6 +21,7 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from evac.disclosure import ANSWER_FIELDS, STATUTORY, answer_after_review
+from evac.individual_number import contains_individual_number
 from evac.staff_lockout import StaffLockout, give_back
 
 from kiosk.secure_cookies import secure_cookie
@@ -305,6 +306,8 @@ def add_staff(session, username: str, password: str, role: str = DESK, by: str |
     username = username.strip()
     if not username or len(username) > 64:
         raise ValueError("a staff name is 1 to 64 characters")
+    if contains_individual_number(username):   # 番号法 §20: kept, and in every audit entry the staff member makes
+        raise ValueError("a staff name must not hold an Individual Number (My Number)")
     check_role(role)
     _check_password(password)
     if session.execute(select(StaffUser).where(StaffUser.username == username)).first():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from evac import dbfiles
 from evac.cli import CommandError, loopback
+from evac.individual_number import contains_individual_number
 from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
 
 from . import disk_failure
@@ -147,7 +148,14 @@ def checkin(args: argparse.Namespace) -> int:
 def _typed_by(args: argparse.Namespace):
     """Records typed here are the command line's (kept on this kiosk, event_staff), with the --by name
     if given: never the evacuee screen's own."""
-    return acting_as((args.by or "").strip()[:60], CLI)
+    return acting_as(_by(args), CLI)
+
+
+def _by(args: argparse.Namespace) -> str:
+    by = (args.by or "").strip()[:60]
+    if contains_individual_number(by):   # 番号法 §20: kept on this kiosk with the record
+        raise CommandError("--by must not hold an Individual Number (My Number): give your name; nothing was saved")
+    return by
 
 
 def _who(args: argparse.Namespace) -> Person:
@@ -324,7 +332,7 @@ def withdraw(args: argparse.Namespace) -> int:
         print(f"To send the other records without it: evac kiosk withdraw --db {args.db} --seq {refused.seq} "
               "--reason WHY --by YOUR-NAME  (the record stays on this kiosk; HQ sees only the reason)")
         return 0
-    store.withdraw(args.seq, args.reason, args.by, args.shelter or "")
+    store.withdraw(args.seq, args.reason, _by(args) or "command line", args.shelter or "")
     print(f"withdrawn: record {args.seq} stays on this kiosk; the next sync sends the records after it")
     return 0
 

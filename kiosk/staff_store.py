@@ -28,6 +28,7 @@ from evac.events import (
     CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STAY_TYPES, Person,
 )
 from evac.identity import normalize_name, person_key
+from evac.individual_number import contains_individual_number
 from evac.whereabouts import CHECKED_IN, CHECKED_OUT, Whereabouts
 
 from .store import KioskError, KioskStore, RosterEntry, moved_on
@@ -123,6 +124,8 @@ def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAc
     name = name.strip()
     if not name or len(name) > 60:
         raise KioskError("a staff name must be 1 to 60 characters")
+    if contains_individual_number(name):   # 番号法 §20: kept, and with every record the account types in
+        raise KioskError("a staff name must not hold an Individual Number (My Number)")
     if role not in ROLES:
         raise KioskError(f"role must be one of {', '.join(ROLES)}")
     _check_password(password)
