@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now,
-    could_mean, family_code_opens, identity_forms, in_protected_household, is_protected, kana_only, matches, near,
+    could_mean, family_code_opens, identity_forms, in_protected_household, kana_only, matches, near,
     near_kanji_forms, offered_near, parse_inquiry, protected_forms, reading_differs, same_address, the_person,
 )
 from evac.events import parse_birth_date

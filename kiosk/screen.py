@@ -9,7 +9,6 @@ chosen language.
 """
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import unicodedata
 
