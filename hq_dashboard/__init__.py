@@ -209,20 +209,24 @@ def _check_staff_limits(app: Flask) -> None:
 
 
 def _check_wall_display(app: Flask) -> None:
-    """How often a wall display refreshes its numbers (static/wall_board.js): 0 or less would ask HQ
-    without pause, and text would stop the board's refresh for good."""
-    value = app.config["WALL_DISPLAY_REFRESH_SECONDS"]
+    """How often a wall display refreshes its numbers (static/wall_board.js)."""
+    check_refresh_seconds(app.config, "WALL_DISPLAY_REFRESH_SECONDS", "壁面表示", "HQ's wall display")
+
+
+def check_refresh_seconds(config: dict, name: str, screen_ja: str, screen_en: str) -> None:
+    """How often a screen that refreshes itself asks HQ for its numbers: 0 or less would ask HQ without pause,
+    and text would stop the refresh for good."""
+    value = config[name]
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = 0.0
-    # At most an hour: a wall older than that is no picture of now (and a browser's timer tops out at 24 days).
+    # At most an hour: numbers older than that are no picture of now (and a browser's timer tops out at 24 days).
     if isinstance(value, bool) or not 0 < number <= 3600:
-        raise SettingError(f"壁面表示の更新間隔 EVAC_WALL_DISPLAY_REFRESH_SECONDS は 0 より大きく 3600 以下の秒数です"
-                           f"（{value!r} は使えません） / WALL_DISPLAY_REFRESH_SECONDS (EVAC_WALL_DISPLAY_REFRESH_SECONDS) "
-                           "is how often HQ's wall display refreshes its numbers, in seconds above 0 and at most 3600, "
-                           f"not {value!r}")
-    app.config["WALL_DISPLAY_REFRESH_SECONDS"] = int(number) if number == int(number) else number
+        raise SettingError(f"{screen_ja}の更新間隔 EVAC_{name} は 0 より大きく 3600 以下の秒数です"
+                           f"（{value!r} は使えません） / {name} (EVAC_{name}) is how often {screen_en} refreshes "
+                           f"its numbers, in seconds above 0 and at most 3600, not {value!r}")
+    config[name] = int(number) if number == int(number) else number
 
 
 def _revalidate_shelters(response):

@@ -288,19 +288,9 @@ REFRESH_SETTING = "DASHBOARD_REFRESH_SECONDS"
 def _check_refresh(state) -> None:
     """Checked when HQ starts, as the wall display's is: 0 or less would ask HQ without pause, and text
     would stop the refresh for good."""
-    from . import SettingError
-    config = state.app.config
-    value = config.setdefault(REFRESH_SETTING, 15)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = 0.0
-    if isinstance(value, bool) or not 0 < number <= 3600:
-        raise SettingError(f"ダッシュボードの更新間隔 EVAC_{REFRESH_SETTING} は 0 より大きく 3600 以下の秒数です"
-                           f"（{value!r} は使えません） / {REFRESH_SETTING} (EVAC_{REFRESH_SETTING}) is how often "
-                           "HQ's dashboard refreshes its numbers, in seconds above 0 and at most 3600, "
-                           f"not {value!r}")
-    config[REFRESH_SETTING] = int(number) if number == int(number) else number
+    from . import check_refresh_seconds
+    state.app.config.setdefault(REFRESH_SETTING, 15)
+    check_refresh_seconds(state.app.config, REFRESH_SETTING, "ダッシュボード", "HQ's dashboard")
 
 
 # --- exports ----------------------------------------------------------------------------------------
