@@ -754,7 +754,7 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
     The records of each birth date are read once for all its inquiries (hundreds may ask about people born
     on one day), and each inquiry goes back by a conditional write that takes it only from the very release
     read here: two passes at the same moment (two syncs, two HQ processes) put it back once."""
-    query = select(InquiryRow).where(InquiryRow.status == "released")
+    query = select(InquiryRow).where(InquiryRow.status.in_(("released", "pending_review")))
     if birth_dates is not None:
         dates = sorted({d for d in birth_dates if isinstance(d, str)})
         if not dates:
@@ -764,22 +764,28 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
     unreadable = []   # one damaged row must not keep every other inquiry from going back
     for row in session.execute(query).scalars():
         try:
-            if released_against_nobody(row):
+            if went_back(row) or released_against_nobody(row):
                 by_date.setdefault(row.sought_birth_date, []).append(row)
         except (ValueError, TypeError, AttributeError):
             unreadable.append(row.id)
     released = _last_releases(session, [row.id for rows in by_date.values() for row in rows])
     due = []   # (inquiry id, the release it goes back from, the one record it matches now)
+    settled = []   # (inquiry id, the release it went back from): back with staff for nothing that may be told now
     with one_reading(session):
         for rows in by_date.values():
             for row in rows:
                 try:
                     inquiry = inquiry_of(row)
                     candidates = _candidates(session, inquiry)
-                    if not _found_since(inquiry, released.get(row.id, {}), _may_be_told(candidates)):
-                        continue
+                    found = _found_since(inquiry, released.get(row.id, {}), _may_be_told(candidates))
                 except (ValueError, TypeError, AttributeError, KeyError):
                     unreadable.append(row.id)
+                    continue
+                if went_back(row):
+                    if not found:   # what brought it back is protected now (or gone): nothing for staff to judge
+                        settled.append((row.id, row.reviewed_at))
+                    continue
+                if not found:
                     continue
                 # The one record it matches now, as a new inquiry has (receive): the queue shows it to staff.
                 facts = the_person(inquiry, [f for _, f in candidates])[0]
@@ -793,7 +799,37 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
     back = 0
     for i in range(0, len(due), PUT_BACK_CHUNK):
         back += back_to_review(session, due[i:i + PUT_BACK_CHUNK])
+    for i in range(0, len(settled), PUT_BACK_CHUNK):
+        settle_back(session, sorted(settled[i:i + PUT_BACK_CHUNK]))
     return back
+
+
+def settle_back(session: Session, settled: list[tuple[str, dt.datetime | None]]) -> int:
+    """Inquiries back with staff whose new records are all protected now (given protection after they came
+    back, or through a household later): their "no information" release stands again, quietly.  Left on the
+    queue, the note asking staff to confirm the relationship with the inquirer would have them call a stalker
+    back about a record that has turned up (災対法 §86-15).  Each only from the very state read (conditional
+    write): one staff released meanwhile is left as it is.  Kept as a release judged against the records
+    there now, as a refusal of a came-back inquiry is (_keep_no_information)."""
+    done = 0
+    answer = json.dumps(NO_INFORMATION, ensure_ascii=False)
+    with one_writer(session.get_bind()):
+        for inquiry_id, reviewed_at in settled:
+            row = session.get(InquiryRow, inquiry_id)
+            if row is None:
+                continue
+            judged = _judged_at_release(session, inquiry_of(row))
+            changed = session.execute(
+                update(InquiryRow).where(InquiryRow.id == inquiry_id, InquiryRow.status == "pending_review",
+                                         InquiryRow.reviewed_at == reviewed_at)
+                .values(status="released", answer=answer, person_id=None, review_note="", reviewed_at=_now())
+                .execution_options(synchronize_session=False)).rowcount
+            if changed == 1:
+                audit(session, inquiry_id, "system", "released", kept_no_information=True, shown=[], record=None,
+                      why="what brought it back to staff is protected now", **judged)
+                done += 1
+        session.commit()
+    return done
 
 
 # Inquiries put back in one transaction: one commit (one fsync on SQLite) for many, while kiosks' batches

@@ -603,11 +603,16 @@ def _what_a_release_gives(inquiries, persons: dict) -> dict:
 
 
 def _household_of(record: Person, persons: dict) -> list[Person]:
-    """The others recorded in the record's household (a kiosk's family check-in), oldest first."""
+    """The others recorded in the record's household (a kiosk's family check-in), oldest first; none that
+    protection reaches (a child who fled with a protected mother, now with his grandmother): staff would
+    check "living together" against him with the inquirer on the phone (災対法 §86-15)."""
     if not record.household_id:
         return []
-    return list(db.session.scalars(select(Person).where(Person.household_id == record.household_id,
-                                                         Person.id != record.id).order_by(Person.birth_date)))
+    members = list(db.session.scalars(select(Person).where(Person.household_id == record.household_id,
+                                                            Person.id != record.id).order_by(Person.birth_date)))
+    through = safety.protected_through_household(db.session, members)
+    return [m for m in members if m.id not in through
+            and not safety.is_protected(m, safety.protected_identities(db.session, m.birth_date))]
 
 
 def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | None = None):

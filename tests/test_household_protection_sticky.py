@@ -281,3 +281,23 @@ def test_the_former_households_of_protected_people_are_found_by_their_own_index(
             db.session.rollback()
         db.session.remove()
     assert "ix_person_households_household_id" in plan, plan
+
+
+def test_staff_are_not_shown_a_protected_child_in_his_grandmothers_household(hq_app, hq_client, enroll):
+    """The queue shows a matched record's household so staff can check "living together" on the phone: not the
+    child who fled with a protected mother, now checked in with his grandmother (災対法 §86-15)."""
+    token = enroll("H031")
+    send(hq_client, token, "dev-a", "H031",
+         (0, "checkin", MOTHER, {"stay_type": "in_shelter"}, "hh-mother"),
+         (0, "checkin", CHILD, {"stay_type": "in_shelter"}, "hh-mother"),
+         (1, "consent", MOTHER, {"consent": "none", "never_disclose": True}, ""),
+         (2, "checkin", GRANDMOTHER, {"stay_type": "in_shelter"}, "hh-grandmother"),
+         (2, "checkin", CHILD, {"stay_type": "in_shelter"}, "hh-grandmother"))
+    assert household_of(hq_app, CHILD) == "hh-grandmother"
+    log_in(hq_app, hq_client)
+    asked = ask(hq_client, GRANDMOTHER["name"], GRANDMOTHER["birth_date"], "household_family",
+                address=ADDRESS, addr="10.7.2.1").get_json()
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    mine = queue.split(f'id="inquiry-{asked["inquiry_id"]}"', 1)[1].split("</fieldset>", 1)[0]
+    assert 'data-testid="matched-record"' in mine
+    assert CHILD["name"] not in mine and CHILD["birth_date"] not in mine

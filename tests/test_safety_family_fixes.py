@@ -114,6 +114,9 @@ def test_an_inquiry_naming_a_protected_person_comes_back_as_one_about_nobody_doe
     with hq_app.app_context():
         assert db.session.get(Inquiry, protected["inquiry_id"]).flagged
     assert radios(page, protected["inquiry_id"]) == []
+    # Nor the note asking staff to confirm the relationship with the inquirer: not for a protected person.
+    assert 'data-testid="review-note"' not in block(page, protected["inquiry_id"])
+    assert 'data-testid="review-note"' in block(page, nobody["inquiry_id"])
     near = record_id(hq_app, {**saito, "name": "斉藤 花子", "birth_date": "1980-03-04", "address": "焼津市中港5-5"})
     assert radios(page, nobody["inquiry_id"]) == [str(near)]
     assert release(client, protected["inquiry_id"]).status_code == 302

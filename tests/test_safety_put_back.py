@@ -358,10 +358,9 @@ def test_a_put_back_a_stopped_hq_left_undone_is_done_at_its_next_start(hq_app, h
 def test_an_inquiry_gone_back_to_staff_tells_its_inquirer_nothing_about_a_protected_person(hq_app, hq_client, enroll):
     """A stalker asks about two women the city has no record of, and a third inquirer about someone it never
     records; staff answer all three "no information".  One woman checks in protected: nothing for staff to
-    judge, her inquiry stays as released.  The other checks in unprotected and is protected in a later
-    batch: hers went back to staff meanwhile, and stays with them.  Neither the answer pages, nor the cap on
-    waiting inquiries, nor staff refusing it (they cannot confirm the stalker) may tell either woman from
-    someone unknown (災対法 §86-15)."""
+    judge, her inquiry stays as released.  The other checks in (unprotected): hers goes back to staff, who
+    cannot confirm the stalker.  Neither the answer pages, nor the cap on waiting inquiries, nor staff's
+    refusal may tell either woman from someone unknown (災対法 §86-15)."""
     hq_app.config.update(SAFETY_WAITING_PER_CLIENT=2)
     hanako = {"name": "焼津 花子", "birth_date": "1980-03-03", "sex": "female", "address": "焼津市本町2-2"}
     yuki = {**hanako, "name": "焼津 雪子", "address": "焼津市本町3-3"}
@@ -389,8 +388,6 @@ def test_an_inquiry_gone_back_to_staff_tells_its_inquirer_nothing_about_a_protec
                ("checkin", yuki, {"stay_type": "in_shelter"}))
     assert notify.drain(hq_app)
     assert [at_hq(hq_app, a) for a in (at_arrival, later, nobody)] == ["released", "pending_review", "released"]
-    kiosk.send(("consent", yuki, {"consent": "none", "never_disclose": True}))
-    assert notify.drain(hq_app)
     reads_as_nobody()
     # The cap (2) counts nothing gone back to staff: each address may send two more, not a third.
     public = hq_app.test_client()   # staff logged in are not held back by the cap
@@ -411,3 +408,27 @@ def test_an_inquiry_gone_back_to_staff_tells_its_inquirer_nothing_about_a_protec
     reads_as_nobody()
     with hq_app.app_context():
         assert went_back(later) == 1 and went_back(at_arrival) == 0
+
+
+def test_an_inquiry_back_with_staff_settles_back_quietly_once_its_record_is_protected(hq_app, hq_client, enroll):
+    """She checks in unprotected (her inquiry goes back to staff), then is protected in a later batch: the
+    inquiry leaves staff's queue on its own, its "no information" standing again; left there, the note asking
+    staff to confirm the relationship would have them call the stalker back (災対法 §86-15)."""
+    ryoko = {"name": "佐藤 良子", "birth_date": "1985-05-05", "sex": "female", "address": "焼津市本町4-4"}
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    log_in(hq_app, hq_client)
+    asked = released_nobody(hq_client, ryoko)
+    answered = check(hq_client, asked)
+    kiosk.send(("checkin", ryoko, {"stay_type": "in_shelter"}))
+    assert notify.drain(hq_app) and at_hq(hq_app, asked) == "pending_review"
+    kiosk.send(("consent", ryoko, {"consent": "none", "never_disclose": True}))
+    assert notify.drain(hq_app)
+    assert at_hq(hq_app, asked) == "released" and check(hq_client, asked) == answered
+    assert f'id="inquiry-{asked["inquiry_id"]}"' not in hq_client.get("/staff/inquiries").get_data(as_text=True)
+    kiosk.send(("status", ryoko, {"status": "safe"}))     # judged against what is there: not back again
+    assert notify.drain(hq_app) and at_hq(hq_app, asked) == "released"
+    with hq_app.app_context():
+        assert went_back(asked) == 1
+        settled = db.session.query(AuditEntry).filter_by(inquiry_id=asked["inquiry_id"], actor="system",
+                                                         action="released").count()
+    assert settled == 1
