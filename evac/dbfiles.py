@@ -24,6 +24,16 @@ class DamagedDatabase(DatabaseFileError):
     """SQLite finds the file corrupt (pages overwritten, cut short): a failing disk or a power cut."""
 
 
+def create_private(path: str | os.PathLike) -> None:
+    """Make a new database file readable by its owner only: it holds evacuees' names, birth dates and
+    addresses, and SQLite gives its -wal and -shm the database file's permissions.  An existing file is
+    left as it is."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 def kind(path: Path, label: str = "database") -> str | None:
     """KIOSK, HQ, None for an empty database, or "other"; raises DatabaseFileError if it is no
     SQLite database at all.  Opened read-only: looking never changes the file."""

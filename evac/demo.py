@@ -46,6 +46,8 @@ def _ports_free(first: int, count: int) -> None:
     from .cli import CommandError
     for port in range(first, first + count):
         with socket.socket() as s:
+            # As the servers bind: connections of a demo just stopped (TIME_WAIT) do not hold the port.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:

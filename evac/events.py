@@ -266,9 +266,13 @@ def _birth_date(value: str, today: int) -> str:
         born = dt.date.fromisoformat(value)
     except ValueError:
         # The value is not repeated: refusals are kept and shown at HQ, and it may be anything (番号法 §20).
-        raise InvalidEvent("birth date is not a date in the form YYYY-MM-DD") from None
-    if born < OLDEST_BIRTH or born.toordinal() > today + 1:
-        raise InvalidEvent(f"birth date {born.isoformat()} is not plausible")
+        shaped = len(value) == 10 and value[4] == value[7] == "-" and value.replace("-", "").isdigit()
+        raise InvalidEvent("birth date is not a date in the form YYYY-MM-DD"
+                           + (": there is no such day (month 01-12, and a day that month has)" if shaped else "")) from None
+    if born < OLDEST_BIRTH:
+        raise InvalidEvent(f"birth date {born.isoformat()} is not plausible: before {OLDEST_BIRTH.isoformat()}")
+    if born.toordinal() > today + 1:
+        raise InvalidEvent(f"birth date {born.isoformat()} is not plausible: it is in the future")
     return born.isoformat()
 
 

@@ -36,6 +36,9 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
         url = database_url(str(var / "hq.sqlite3"))
     shown, new_file = _check_url(url, create)
     fresh = [] if new_file is None else [p for p in (Path(f"{new_file}{x}") for x in _SQLITE_FILES) if not p.exists()]
+    if new_file is not None and create:
+        from evac import dbfiles
+        dbfiles.create_private(new_file)   # evacuees' records: its owner's only (removed again if the start fails)
     try:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, **(config or {})})
         _check_area_per_person(app.config["AREA_PER_PERSON_M2"])

@@ -477,13 +477,17 @@ _NOT_REFUSED = {"refused_code": None, "refused_seq": None, "refused_message": No
 # restored): HQ's staff are shown them.  A gap or an oversized batch the kiosk mends on its own.
 STUCK_REFUSALS = frozenset({"invalid_event", "unknown_shelter", "conflicting_event", "wrong_device",
                             "device_taken", "reserved_device_id"})
+FOREIGN_DATABASE = frozenset({"wrong_device", "device_taken", "reserved_device_id"})
 
 
 def note_refusal(conn: Connection, kiosk_id: str, exc: BatchRejected, raw_events: Any,
                  last_seq: int | None = None) -> None:
     """Keep, in its own transaction after the refused one rolled back, that the kiosk spoke and what
-    stops it: otherwise HQ shows it as never heard while its shelter's records wait (and how many)."""
-    values: dict[str, Any] = {"last_sync_at": dt.datetime.now(dt.timezone.utc), **_wrote(last_seq)}
+    stops it: otherwise HQ shows it as never heard while its shelter's records wait (and how many).
+    A database that is not this kiosk's (another's device id under its token) says nothing of this kiosk:
+    its count of records would show records "still on their way" that this kiosk never wrote."""
+    now = dt.datetime.now(dt.timezone.utc)
+    values: dict[str, Any] = {} if exc.code in FOREIGN_DATABASE else {"last_sync_at": now, **_wrote(last_seq)}
     if exc.code in STUCK_REFUSALS:
         seq = exc.details.get("seq")
         index = exc.details.get("index")
@@ -492,10 +496,11 @@ def note_refusal(conn: Connection, kiosk_id: str, exc: BatchRejected, raw_events
             seq = raw_events[index].get("seq")
         # HQ_OUTDATED, as the kiosk calls it: HQ's dashboard must not advise withdrawing the record.
         code = HQ_OUTDATED if exc.details.get("unknown_type") else exc.code
-        values.update(refused_code=code, refused_message=exc.message[:1000], refused_at=values["last_sync_at"],
+        values.update(refused_code=code, refused_message=exc.message[:1000], refused_at=now,
                       refused_seq=seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq < 1 << 62
                       else None)
-    conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(**values))
+    if values:
+        conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(**values))
 
 
 def latest_order(conn: Connection) -> int:

@@ -165,7 +165,7 @@ def _who(args: argparse.Namespace) -> Person:
 @_refusals_said
 def checkout(args: argparse.Namespace) -> int:
     who = _who(args)
-    with _typed_by(args):
+    with _typed_by(args), _address_named(args):
         event = _store(args.db).check_out(who.name, who.birth_date, who.address)
     print(f"checked out: {who.name} from {event.shelter_id} (event {event.seq})")
     return 0
@@ -174,10 +174,24 @@ def checkout(args: argparse.Namespace) -> int:
 @_refusals_said
 def transfer(args: argparse.Namespace) -> int:
     who = _who(args)
-    with _typed_by(args):
+    with _typed_by(args), _address_named(args):
         event = _store(args.db).transfer(who.name, who.birth_date, who.address, args.to)
     print(f"transfer: {who.name} from {event.shelter_id} to {args.to} (event {event.seq})")
     return 0
+
+
+@contextlib.contextmanager
+def _address_named(args: argparse.Namespace):
+    """Without --address, "not checked in here" is most often the address left out: it is part of who
+    someone is (name, birth date and address), so staff typing a paper form are told to give it."""
+    try:
+        yield
+    except KioskError as exc:
+        if args.address.strip() or "is not checked in" not in str(exc):
+            raise
+        raise KioskError(f"{exc}: no one of this name and birth date without an address is; give --address as "
+                         "it was given at check-in (住所も本人確認の一部です。チェックイン時の住所を --address で"
+                         "指定してください)") from None
 
 
 def sync(args: argparse.Namespace) -> int:

@@ -86,3 +86,27 @@ def test_a_demo_whose_ports_are_taken_says_so_and_leaves_the_running_demo_alone(
     assert f"port {port} is in use" in second.stderr and "DEMO_ARGS='--port" in second.stderr
     assert "Traceback" not in second.stderr
     assert (running / "hq.sqlite3").read_text() == "the running demo's database"
+
+
+def test_a_port_a_stopped_demo_leaves_in_time_wait_is_free_for_the_next():
+    """`make demo` again just after one stopped: the old connections' TIME_WAIT does not hold the port (the
+    servers bind with SO_REUSEADDR); before, the demo said the port was in use by another program."""
+    from evac.demo import _ports_free
+    port = free_port()
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()          # the server closes first: its side of the port waits in TIME_WAIT
+        client.recv(1)
+        client.close()
+    with socket.socket() as plain:   # what the old check did
+        try:
+            plain.bind(("127.0.0.1", port))
+            held = False
+        except OSError:
+            held = True
+    _ports_free(port, 1)   # raises CommandError when the port is taken
+    assert held, "the port was not in TIME_WAIT: the test proves nothing"

@@ -222,6 +222,29 @@ def test_a_token_stays_bound_to_one_kiosk_database(hq_app, hq_client, enroll):
     assert counts(hq_app) == (1, 1)
 
 
+def test_another_databases_refused_batch_says_nothing_of_the_kiosks_own_records(hq_app, hq_client, enroll):
+    """A database used with another kiosk's token (a mix-up of tokens) is refused; what it says it wrote is
+    not that kiosk's: HQ's dashboard would show records "still on their way" that the kiosk never wrote."""
+    token = enroll("H001")
+    a, other = KioskStream("kiosk-a"), KioskStream("kiosk-other")
+    a.checkin(person())
+    headers = {"Authorization": f"Bearer {token}"}
+    assert hq_client.post("/api/v1/sync", json={"device_id": "kiosk-a", "events": a.events, "last_seq": 1},
+                          headers=headers).status_code == 200
+    with hq_app.app_context():
+        heard = db.session.execute(select(Kiosk.last_sync_at, Kiosk.last_seq)).one()
+        db.session.remove()
+    for name in ("別 人", "別 人二", "別 人三", "別 人四", "別 人五"):
+        other.checkin(person(name))
+    refused = hq_client.post("/api/v1/sync", json={"device_id": "kiosk-other", "events": other.events,
+                                                   "last_seq": 5}, headers=headers)
+    assert refused.status_code == 409 and refused.get_json()["error"] == "wrong_device"
+    with hq_app.app_context():
+        kiosk = db.session.execute(select(Kiosk)).scalar_one()
+        assert (kiosk.last_sync_at, kiosk.last_seq) == tuple(heard) and heard.last_seq == 1
+        assert kiosk.refused_code == "wrong_device"   # staff are still shown the mix-up
+
+
 @pytest.mark.parametrize("body, code, error", [
     (b"not json", 400, "malformed_batch"),
     (b'{"device_id": "kiosk-a", "events": {"a": 1}}', 400, "malformed_batch"),
