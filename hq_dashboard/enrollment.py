@@ -78,7 +78,8 @@ def authenticate(session: Session, authorization: str | None) -> Kiosk:
     kiosk_id, _, secret = token.partition(".")
     kiosk = session.get(Kiosk, kiosk_id) if secret and len(kiosk_id) <= 32 else None
     if kiosk is None:
-        raise AuthError("unknown_kiosk", "no kiosk is enrolled under this token; enroll it at HQ first")
+        raise AuthError("unknown_kiosk", "no kiosk is enrolled under this token: check the token (as "
+                        "`evac hq enroll-kiosk` printed it), or enroll the kiosk at HQ first")
     if not hmac.compare_digest(kiosk.token_hash, _hash(token)):
         raise AuthError("wrong_token", f"the token for kiosk {kiosk_id} is wrong")
     return kiosk

@@ -530,6 +530,8 @@ def add_staff(args: argparse.Namespace) -> int:
     """A staff account on this kiosk; the password comes on stdin so it stays out of shell history."""
     from .staff_store import add_staff as add
     password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        return _fail("no password came on stdin: type it after the command (or pipe it in); nothing was saved")
     existed = Path(args.db).exists()
     store = _store(args.db, may_create=True)
     try:

@@ -59,6 +59,9 @@ class SyncError(Exception):
         # the city's certificate authority, not yet given to this machine; or not HQ at all).  Waiting
         # does not mend it: someone must.
         self.untrusted = False
+        # UNREACHABLE: an https:// address where what answered did not speak HTTPS (an HQ without a
+        # certificate is reached by http://), or the handshake never ended.
+        self.not_https = False
         self.slow = False        # ...while sending a batch, which is made smaller for the next try
         # STORAGE: what HQ holds from this kiosk (its last answer), and why the disk would not take it
         # (kiosk.disk_failure: full, failed, read-only, ...).
@@ -86,6 +89,10 @@ class SyncError(Exception):
                                f"answered, but this kiosk cannot trust its certificate ({self.detail}): give this "
                                "machine the city's certificate authority (README: SSL_CERT_FILE or "
                                "update-ca-certificates); nothing is lost") if self.untrusted else
+                              (f"本部のアドレスが https:// ですが、HTTPS で応答がありません。本部に証明書がなければ http:// "
+                               f"です / HQ at {self.url} did not answer by HTTPS ({self.detail}): an HQ without a "
+                               "certificate is reached by http://; check the address; the records stay queued")
+                              if self.not_https else
                               f"HQ cannot be reached at {self.url} ({self.detail})",
             self.REFUSED: (f"HQ's software is older than this kiosk's: HQ does not know a kind of record this "
                            f"kiosk writes ({self.detail}) — ask HQ to update its software; do NOT withdraw the "
@@ -188,6 +195,8 @@ class HQClient:
             # TimeoutError bare while reading, wrapped in URLError while connecting or sending).
             failure.timed_out = isinstance(reason, TimeoutError)
             failure.untrusted = isinstance(reason, ssl.SSLCertVerificationError)
+            failure.not_https = self.base.startswith("https:") and not failure.untrusted and (
+                isinstance(reason, ssl.SSLError) or "handshake" in str(reason))
             raise failure from None
         try:
             payload = json.loads(raw or b"{}")

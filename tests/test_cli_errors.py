@@ -463,3 +463,9 @@ def test_new_databases_are_readable_by_their_owner_only(tmp_path):
     assert run_evac("hq", "init", "--db", str(hq)).returncode == 0
     for made in (kiosk, hq):
         assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
+
+
+def test_kiosk_add_staff_with_no_password_on_stdin_says_so(tmp_path):
+    db = kiosk_db(tmp_path)
+    refused(run_evac("kiosk", "add-staff", "--db", db, "--name", "sato", "--role", "staff", input=""),
+            "no password came on stdin")

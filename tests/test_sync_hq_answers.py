@@ -381,3 +381,21 @@ def test_the_kiosk_counts_days_as_hq_does_whatever_its_time_zone(tmp_path, monke
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_an_https_address_for_an_hq_without_a_certificate_says_to_check_it(hq_server, tmp_path):
+    """`--hq https://…` for an HQ served by plain HTTP: not "cannot be reached", which waiting never mends,
+    but what to check (a fresh-machine review found it said unreachable, with SSL internals)."""
+    hq = hq_server()
+    token = enroll(hq.db_url, "H001")
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.check_in("H001", [X])
+    with pytest.raises(SyncError) as wrong:
+        sync_once(store, HQClient(hq.url.replace("http://", "https://"), token, timeout=3))
+    said = str(wrong.value)
+    assert wrong.value.kind == SyncError.UNREACHABLE and wrong.value.not_https
+    assert "did not answer by HTTPS" in said and "http://" in said and "本部のアドレスが https:// ですが" in said
+    assert wrong.value.pending == 1
+    with pytest.raises(SyncError) as down:   # nothing there at all: unreachable, as before
+        sync_once(store, HQClient(f"https://127.0.0.1:{free_port()}", token, timeout=3))
+    assert not down.value.not_https and "HQ cannot be reached" in str(down.value)
