@@ -115,18 +115,23 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
     hq_db = f"sqlite:///{var / 'hq.sqlite3'}"
     hq_url = f"http://127.0.0.1:{args.port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    procs.append(subprocess.Popen(_evac("hq", "serve", "--db", hq_db, "--port", str(args.port)),
-                                  stdout=logs, stderr=logs, env=env))
+    started: list[tuple[str, list[str], dict]] = []   # what each of procs is, to start it again
+
+    def start(name: str, command: list[str], environment: dict) -> subprocess.Popen:
+        started.append((name, command, environment))
+        procs.append(subprocess.Popen(command, stdout=logs, stderr=logs, env=environment))
+        return procs[-1]
+
+    start("HQ", _evac("hq", "serve", "--db", hq_db, "--port", str(args.port)), env)
     wait_http(f"{hq_url}/api/v1/shelters", 60, procs[-1])
     kiosks = []
     for i, shelter in enumerate(DEMO_SHELTERS):
         token = subprocess.run(_evac("hq", "enroll-kiosk", "--db", hq_db, "--shelter", shelter),
                                check=True, capture_output=True, text=True, env=env).stdout.strip()
         port = args.port + 1 + i
-        procs.append(subprocess.Popen(   # the token in the environment, not on the command line (ps shows that)
-            _evac("kiosk", "serve", "--db", str(var / f"kiosk-{shelter}.sqlite3"), "--shelter", shelter,
-                  "--hq", hq_url, "--port", str(port)),
-            stdout=logs, stderr=logs, env={**env, "EVAC_KIOSK_TOKEN": token}))
+        start(f"kiosk {shelter}",   # the token in the environment, not on the command line (ps shows that)
+              _evac("kiosk", "serve", "--db", str(var / f"kiosk-{shelter}.sqlite3"), "--shelter", shelter,
+                    "--hq", hq_url, "--port", str(port)), {**env, "EVAC_KIOSK_TOKEN": token})
         kiosks.append(DemoKiosk(f"http://127.0.0.1:{port}", shelter))
     for k, proc in zip(kiosks, procs[1:]):
         wait_http(f"{k.url}/api/status", 60, proc)
@@ -149,13 +154,27 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
     print("simulated evacuees arriving; Ctrl-C stops the demo", flush=True)
     sim = Simulator(kiosks, seed=args.seed)
     deadline = time.monotonic() + args.duration if args.duration else None
+    restarted = [0.0] * len(procs)
     while deadline is None or time.monotonic() < deadline:
+        _keep_running(procs, started, restarted, logs, var)
         try:
             print("  " + sim.step(), flush=True)
         except OSError as exc:  # a kiosk refused or was slow: the demo goes on, as a shelter would
             print(f"  (kiosk: {exc})", flush=True)
         time.sleep(args.interval)
     return 0
+
+
+def _keep_running(procs: list[subprocess.Popen], started: list, restarted: list[float], logs, var: Path) -> None:
+    """HQ or a kiosk that stopped (killed, crashed) is said on the console and started again, at most once in
+    10 s each: otherwise the demo went on printing arrivals that reached no one."""
+    for i, (name, command, environment) in enumerate(started):
+        code = procs[i].poll()
+        if code is None or time.monotonic() - restarted[i] < 10:
+            continue
+        print(f"  ({name} stopped (exit {code}); starting it again — see {var / 'processes.log'})", flush=True)
+        procs[i] = subprocess.Popen(command, stdout=logs, stderr=logs, env=environment)
+        restarted[i] = time.monotonic()
 
 
 def _seconds(text: str) -> float:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -49,10 +51,25 @@ def test_demo_shows_occupancy_changing_at_hq(tmp_path):
         kiosks = subprocess.run(["pgrep", "-af", "--", f"--hq http://127.0.0.1:{port}"], capture_output=True,
                                 text=True).stdout.splitlines()
         assert len(kiosks) == 3 and not [k for k in kiosks if "--token" in k], kiosks
+        # HQ killed: the demo says so and starts it again (before, it went on printing arrivals for no one).
+        hq = subprocess.run(["pgrep", "-f", "--", f"hq serve --db sqlite:///{tmp_path / 'demo'}"],
+                            capture_output=True, text=True).stdout.split()
+        assert len(hq) == 1, hq
+        os.kill(int(hq[0]), signal.SIGKILL)
+        deadline = time.monotonic() + 60   # only to end a failing run
+        while time.monotonic() < deadline:
+            again = subprocess.run(["pgrep", "-f", "--", f"hq serve --db sqlite:///{tmp_path / 'demo'}"],
+                                   capture_output=True, text=True).stdout.split()
+            if again and again != hq:
+                break
+            time.sleep(0.5)
+        wait_http(f"{url}/api/v1/shelters", 60)
+        assert totals(url)[0] == 212
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert "simulated evacuees arriving" in out
+    assert "(HQ stopped (exit -9); starting it again" in out
     # One log-in for the staff pages, printed, with the tablets' addresses: a demo whose dashboard no one
     # could open showed only half of the system.
     password = re.search(r"staff log-in \(HQ and every tablet, as shelter lead\): demo / (\S+)", out).group(1)
