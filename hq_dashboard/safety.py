@@ -756,10 +756,13 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
     read here: two passes at the same moment (two syncs, two HQ processes) put it back once."""
     query = select(InquiryRow).where(InquiryRow.status.in_(("released", "pending_review")))
     if birth_dates is not None:
-        dates = sorted({d for d in birth_dates if isinstance(d, str)})
+        dates = {d for d in birth_dates if isinstance(d, str)}
         if not dates:
             return 0
-        query = query.where(InquiryRow.sought_birth_date.in_(dates))
+        # A record's protection reaches its households' other members (a mother protected in this batch
+        # protects the child checked in earlier): their inquiries are looked at again too.
+        dates |= _birth_dates_in_households_of(session, dates)
+        query = query.where(InquiryRow.sought_birth_date.in_(sorted(dates)))
     by_date: dict[str, list[InquiryRow]] = {}
     unreadable = []   # one damaged row must not keep every other inquiry from going back
     for row in session.execute(query).scalars():
@@ -802,6 +805,20 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
     for i in range(0, len(settled), PUT_BACK_CHUNK):
         settle_back(session, sorted(settled[i:i + PUT_BACK_CHUNK]))
     return back
+
+
+def _birth_dates_in_households_of(session: Session, birth_dates: set[str]) -> set[str]:
+    """The birth dates of everyone who is or was in a household with someone born on these dates."""
+    born = list(session.execute(select(Person).where(Person.birth_date.in_(sorted(birth_dates)))).scalars())
+    homes = sorted({h for hs in households_of(session, born).values() for h in hs})
+    found: set[str] = set()
+    for i in range(0, len(homes), 500):
+        chunk = homes[i:i + 500]
+        found.update(session.execute(select(Person.birth_date).where(Person.household_id.in_(chunk))).scalars())
+        found.update(session.execute(select(Person.birth_date).join(PersonHousehold, PersonHousehold.person_id == Person.id)
+                                     .where(PersonHousehold.household_id.in_(chunk))).scalars())
+    session.rollback()   # the reads end here, as put_back_found's own
+    return found
 
 
 def settle_back(session: Session, settled: list[tuple[str, dt.datetime | None]]) -> int:

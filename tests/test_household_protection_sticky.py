@@ -301,3 +301,27 @@ def test_staff_are_not_shown_a_protected_child_in_his_grandmothers_household(hq_
     mine = queue.split(f'id="inquiry-{asked["inquiry_id"]}"', 1)[1].split("</fieldset>", 1)[0]
     assert 'data-testid="matched-record"' in mine
     assert CHILD["name"] not in mine and CHILD["birth_date"] not in mine
+
+
+def test_a_childs_inquiry_back_with_staff_settles_when_his_mother_is_protected_in_a_later_batch(
+        hq_app, hq_client, enroll):
+    """Her batch names only her (her birth date): the inquiry about her child, back with staff since he was
+    checked in, must be looked at again too, or the note asking staff to confirm the relationship stays on
+    the queue for a stalker's inquiry (災対法 §86-15)."""
+    from hq_dashboard import notify
+    from tests.test_safety_review_fixes import at_hq
+    token = enroll("H031")
+    log_in(hq_app, hq_client)
+    asked = ask(hq_client, CHILD["name"], CHILD["birth_date"], "household_family", address=ADDRESS,
+                addr="10.7.3.1").get_json()
+    assert decide(hq_client, asked["inquiry_id"]).status_code == 302
+    answered = check(hq_client, asked)
+    send(hq_client, token, "dev-a", "H031",
+         (0, "checkin", GRANDMOTHER, {"stay_type": "in_shelter"}, "hh-family"),
+         (0, "checkin", CHILD, {"stay_type": "in_shelter"}, "hh-family"))
+    assert notify.drain(hq_app) and at_hq(hq_app, asked) == "pending_review"
+    send(hq_client, token, "dev-a", "H031",
+         (1, "checkin", MOTHER, {"stay_type": "in_shelter"}, "hh-family"),
+         (2, "consent", MOTHER, {"consent": "none", "never_disclose": True}, ""), first_seq=3)
+    assert notify.drain(hq_app)
+    assert at_hq(hq_app, asked) == "released" and check(hq_client, asked) == answered
