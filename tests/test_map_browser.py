@@ -110,3 +110,22 @@ def test_online_tiles_that_fail_fall_back_to_the_citys_outline(hq_server, browse
     assert checked.strip() == "市域（オフライン地図）"
     assert any("/tiles-unreachable/" in url for url in page.requests)
     assert all(url.startswith(hq.url + "/") for url in page.requests), page.requests
+
+
+def test_the_maps_time_is_japans_whatever_the_browsers_zone(hq_server, chromium):
+    """An aid worker's laptop set to New York in English showed "更新 3:30:41 AM" beside the dashboard's JST."""
+    import re
+    hq = hq_server()
+    context = chromium.new_context(timezone_id="America/New_York", locale="en-US")
+    try:
+        page = context.new_page()
+        page.goto(f"{hq.url}/map")
+        page.wait_for_function("window.evacState", timeout=30_000)
+        shown = page.locator("#evac-updated").inner_text()
+        assert re.fullmatch(r"更新 \d{2}:\d{2}:\d{2} JST", shown), shown
+        now_in_japan = page.evaluate("new Date().toLocaleString('en-GB', {timeZone: 'Asia/Tokyo', hourCycle: 'h23', "
+                                     "hour: '2-digit'})")
+        # Japan's hour (or the next, when the hour turned between the two readings)
+        assert (int(now_in_japan[:2]) - int(shown.split()[1][:2])) % 24 in (0, 1), (shown, now_in_japan)
+    finally:
+        context.close()

@@ -79,13 +79,19 @@ var evacMap = (function () {
       window.addEventListener("resize", function () { underBar(map); });
     }
     var stamp = document.getElementById("evac-updated");
+    // In Japan's time, as the dashboard says it: a browser set to another zone or locale (an aid worker's
+    // laptop) showed "3:30:41 AM" beside the dashboard's "12:31:10 JST".
+    function jst(when) {
+      return when.toLocaleTimeString("ja-JP", {timeZone: "Asia/Tokyo", hourCycle: "h23", hour: "2-digit",
+                                               minute: "2-digit", second: "2-digit"}) + " JST";
+    }
     var markers = {};
     opts.siteLayers.forEach(function (layer) {
       layer.eachLayer(function (m) { markers[m.feature.properties.id] = m; });
     });
     var state = {markers: markers, version: 0};
     apply(markers, opts.sites);
-    stamp.textContent = "更新 " + new Date().toLocaleTimeString();
+    stamp.textContent = "更新 " + jst(new Date());
     // Online tiles, when configured, fall back to the city's own outline as soon as they fail.
     if (opts.tileLayer) {
       opts.tileLayer.on("tileerror", function () {
@@ -114,7 +120,7 @@ var evacMap = (function () {
           apply(state.markers, fc);
           state.version += 1;
           document.body.dataset.evacRefreshes = state.version;
-          stamp.textContent = "更新 " + new Date().toLocaleTimeString();
+          stamp.textContent = "更新 " + jst(new Date());
           stamp.className = "";
         })
         .catch(function (e) {
