@@ -635,10 +635,16 @@ def _keep_no_information(session: Session, row: InquiryRow, staff: str, why: str
     now, so that those records do not bring it back again."""
     row.status, row.answer, row.person_id = "released", json.dumps(NO_INFORMATION, ensure_ascii=False), None
     row.reviewed_by, row.reviewed_at, row.review_note = staff, _now(), why.strip()[:500]
-    audit(session, row.id, staff, "released", why=row.review_note, kept_no_information=True, shown=[],
-          record=None, **_judged_at_release(session, inquiry_of(row)), **_as_role(role))
+    _audit_no_information_stands(session, row, staff, row.review_note, **_as_role(role))
     session.commit()
     return _public(row)
+
+
+def _audit_no_information_stands(session: Session, row: InquiryRow, actor: str, why: str, **detail) -> None:
+    """The audit of a came-back inquiry's "no information" standing again: a release judged against the records
+    there now (_judged_at_release), so that they do not bring it back once more."""
+    audit(session, row.id, actor, "released", why=why, kept_no_information=True, shown=[], record=None,
+          **_judged_at_release(session, inquiry_of(row)), **detail)
 
 
 def _as_role(role: str | None) -> dict:
@@ -835,15 +841,13 @@ def settle_back(session: Session, settled: list[tuple[str, dt.datetime | None]])
             row = session.get(InquiryRow, inquiry_id)
             if row is None:
                 continue
-            judged = _judged_at_release(session, inquiry_of(row))
             changed = session.execute(
                 update(InquiryRow).where(InquiryRow.id == inquiry_id, InquiryRow.status == "pending_review",
                                          InquiryRow.reviewed_at == reviewed_at)
                 .values(status="released", answer=answer, person_id=None, review_note="", reviewed_at=_now())
                 .execution_options(synchronize_session=False)).rowcount
             if changed == 1:
-                audit(session, inquiry_id, "system", "released", kept_no_information=True, shown=[], record=None,
-                      why="what brought it back to staff is protected now", **judged)
+                _audit_no_information_stands(session, row, "system", "what brought it back to staff is protected now")
                 done += 1
         session.commit()
     return done

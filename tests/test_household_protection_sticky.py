@@ -270,16 +270,9 @@ def test_two_records_one_record_names_as_one_person_keep_the_households_of_both(
 def test_the_former_households_of_protected_people_are_found_by_their_own_index(hq_app):
     """The kiosks' digests read, at every sync, the members of protected households through
     person_households too: by ix_person_households_household_id, not a scan of the table."""
-    with hq_app.app_context():
-        members = select(PersonHousehold.person_id).where(PersonHousehold.household_id.in_(["hh-0123456789abcdef"]))
-        sql = str(members.compile(db.engine, compile_kwargs={"literal_binds": True}))
-        if db.engine.dialect.name == "sqlite":
-            plan = " ".join(str(r) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql)))
-        else:
-            db.session.execute(db.text("SET enable_seqscan = off"))
-            plan = " ".join(r[0] for r in db.session.execute(db.text("EXPLAIN " + sql)))
-            db.session.rollback()
-        db.session.remove()
+    from tests.test_migrations import query_plan
+    plan = query_plan(hq_app, select(PersonHousehold.person_id).where(
+        PersonHousehold.household_id.in_(["hh-0123456789abcdef"])))
     assert "ix_person_households_household_id" in plan, plan
 
 

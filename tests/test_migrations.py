@@ -184,18 +184,9 @@ def test_the_protected_people_read_with_every_sync_have_their_own_index(hq_app):
     from sqlalchemy import select
 
     from hq_dashboard.models import Person
-    with hq_app.app_context():
-        born = select(Person.birth_date).where(Person.never_disclose == True)  # noqa: E712 (as safety.py asks)
-        if db.engine.dialect.name == "sqlite":
-            sql = str(born.compile(db.engine, compile_kwargs={"literal_binds": True}))
-            plan = " ".join(str(r) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql)))
-            assert "ix_persons_protected" in plan, plan
-        else:
-            db.session.execute(db.text("SET enable_seqscan = off"))
-            sql = str(born.compile(db.engine, compile_kwargs={"literal_binds": True}))
-            plan = " ".join(r[0] for r in db.session.execute(db.text("EXPLAIN " + sql)))
-            db.session.rollback()
-            assert "ix_persons_protected" in plan, plan
+    born = select(Person.birth_date).where(Person.never_disclose == True)  # noqa: E712 (as safety.py asks)
+    plan = query_plan(hq_app, born)
+    assert "ix_persons_protected" in plan, plan
 
 
 def test_the_households_of_protected_people_are_found_by_their_own_index(hq_app):
@@ -204,16 +195,22 @@ def test_the_households_of_protected_people_are_found_by_their_own_index(hq_app)
     from sqlalchemy import select
 
     from hq_dashboard.models import Person
-    with hq_app.app_context():
-        members = select(Person.birth_date).where(Person.household_id.in_(["hh-0123456789abcdef"]))
-        sql = str(members.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    plan = query_plan(hq_app, select(Person.birth_date).where(Person.household_id.in_(["hh-0123456789abcdef"])))
+    assert "ix_persons_household_id" in plan, plan
+
+
+def query_plan(app, statement) -> str:
+    """The database's plan for `statement` (PostgreSQL told to avoid a scan where it can)."""
+    with app.app_context():
+        sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
         if db.engine.dialect.name == "sqlite":
             plan = " ".join(str(r) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql)))
         else:
             db.session.execute(db.text("SET enable_seqscan = off"))
             plan = " ".join(r[0] for r in db.session.execute(db.text("EXPLAIN " + sql)))
             db.session.rollback()
-        assert "ix_persons_household_id" in plan, plan
+        db.session.remove()
+    return plan
 
 
 def test_hq_commands_starting_together_on_a_postgresql_database_that_needs_upgrading_all_start(pg_base):
