@@ -277,6 +277,8 @@ def pytest_unconfigure(config):
 def pcscd():
     if not shutil.which("pcscd") or not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
         pytest.skip("pcscd and vsmartcard-vpcd are not installed (make test installs them as root)")
+    pytest.importorskip("smartcard", reason="pyscard is not installed (it needs swig and libpcsclite-dev; "
+                                            "make test installs them as root)")
     from kiosk.card_emulator import ensure_pcscd
     started = ensure_pcscd()   # under the turn's lock (pytest_runtest_protocol): one start per machine
     if started is not None:
