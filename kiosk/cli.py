@@ -449,7 +449,8 @@ def serve(args: argparse.Namespace) -> int:
         try:
             # A certificate made again while running: the status page shows its fingerprint from then on.
             tablet_server = serve_tablets(_access_log(app), args.tablet_host, args.tablet_port, tablets,
-                                          lambda new: app.config["TABLETS"].update(fingerprint=new.fingerprint))
+                                          lambda new: app.config["TABLETS"].update(
+                                              fingerprint=new.fingerprint if new.made_here else None))
         except (OSError, ValueError) as exc:
             raise CommandError(listen_error(args.tablet_host, args.tablet_port, exc, "--tablet-host",
                                             "--tablet-port"), 1) from None

@@ -10,11 +10,13 @@ it must not be easy to stall:
 - one client address holds at most PER_ADDRESS connections (a browser opens up to six to a site), so a
   few slow clients cannot take every worker.
 The kiosk's own certificate is looked at every CERTIFICATE_CHECK_SECONDS while it runs, and made again
-and served without a restart before it runs out.
+and served without a restart before it runs out; the city's is loaded again when the city put a new one
+in its place, and its nearing end is said on the console once a day.
 A browser that typed http:// is sent to the same page by HTTPS rather than dropped.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -32,7 +34,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from .clients import client_key
 from .store import KioskError
-from .tablet_tls import TabletCertificate, renewed
+from .tablet_tls import TabletCertificate, citys_running_out, renewed
 
 HANDSHAKE_SECONDS = 5
 # A request's line and headers, from its first byte: a client dripping a header every few seconds would
@@ -239,23 +241,35 @@ class _TabletServer(wsgi.Server):
 
 
 def _keep_certificate_fresh(server: _TabletServer, certificate: TabletCertificate, on_renewed) -> None:
-    """While the kiosk runs: its own certificate made again and served before it runs out."""
+    """While the kiosk runs: its own certificate made again and served before it runs out; the city's
+    served again when the city put a new one in its place, and its end said once a day as it nears."""
+    said_running_out = dt.date.today() if citys_running_out(certificate) else None   # said at the start
     while not server.stopped.wait(CERTIFICATE_CHECK_SECONDS):
         try:
             new = renewed(certificate)
-            if new is None:
-                continue
-            server.ssl_adapter.serve(new)
+            if new is not None:
+                server.ssl_adapter.serve(new)
         except (KioskError, ssl.SSLError, OSError) as exc:   # a full or read-only SD card: the old one serves on
-            _say("タブレット用の証明書を作り直せませんでした。今の証明書で続け、1時間後にもう一度試します / could not "
-                 f"make the tablets' new certificate ({exc}): the old one is served meanwhile, and it is tried again "
-                 "in an hour")
-            continue
-        certificate = new
-        for note in new.notes:
-            _say(note)
-        if on_renewed is not None:
-            on_renewed(new)
+            if certificate.made_here:
+                _say("タブレット用の証明書を作り直せませんでした。今の証明書で続け、1時間後にもう一度試します / could "
+                     f"not make the tablets' new certificate ({exc}): the old one is served meanwhile, and it is tried "
+                     "again in an hour")
+            else:
+                _say("市の新しい証明書を読み込めませんでした。今の証明書で続け、1時間後にもう一度試します / could not "
+                     f"load the city's new certificate ({exc}): the one loaded before is served meanwhile, and it is "
+                     "tried again in an hour")
+            new = None
+        if new is not None:
+            certificate = new
+            for note in new.notes:
+                _say(note)
+            said_running_out = dt.date.today() if citys_running_out(new) else None
+            if on_renewed is not None:
+                on_renewed(new)
+        running_out = citys_running_out(certificate)
+        if running_out and said_running_out != dt.date.today():
+            _say(running_out)
+            said_running_out = dt.date.today()
 
 
 def _say(text: str) -> None:
@@ -325,7 +339,6 @@ def tablet_server(app, host: str, port: int, certificate: TabletCertificate, on_
         number = exc.errno or int((re.search(r"\[Errno (\d+)\]", str(exc)) or [0, 0])[1])
         raise OSError(number or None, os.strerror(number) if number else str(exc)) from None
     threading.Thread(target=server.serve, name="tablet-https", daemon=True).start()
-    if certificate.made_here:
-        threading.Thread(target=_keep_certificate_fresh, args=(server, certificate, on_renewed),
-                         name="tablet-certificate", daemon=True).start()
+    threading.Thread(target=_keep_certificate_fresh, args=(server, certificate, on_renewed),
+                     name="tablet-certificate", daemon=True).start()
     return server

@@ -17,7 +17,7 @@ import ipaddress
 import os
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cryptography import x509
@@ -71,14 +71,10 @@ def tablet_certificate(db_path: str, cert: str | None = None, key: str | None = 
                        f"{cert_path} holds no intermediate certificate (it was issued by "
                        f"{loaded.issuer.rfc4514_string()}): tablets may refuse it; put the whole chain in the file, "
                        "this certificate first, then the intermediates"),)
-        left = loaded.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)
-        if left < RENEW_BEFORE:
-            notes += (f"証明書 {cert_path} の期限は {loaded.not_valid_after_utc:%Y-%m-%d} です。市の担当者に新しい証明書を"
-                      f"頼んでください / the city's certificate {cert_path} "
-                      + ("has expired" if left.total_seconds() <= 0 else "expires")
-                      + f" on {loaded.not_valid_after_utc:%Y-%m-%d}: tablets will refuse it; ask the city for a new one",)
-        return TabletCertificate(cert_path, key_path, fingerprint(cert_path), False, _names_of(loaded), notes,
-                                 loaded.not_valid_after_utc)
+        served = TabletCertificate(cert_path, key_path, fingerprint(cert_path), False, _names_of(loaded), notes,
+                                   loaded.not_valid_after_utc)
+        running_out = citys_running_out(served)
+        return replace(served, notes=notes + (running_out,)) if running_out else served
     cert_path, key_path = own_paths(db_path)
     wanted = _wanted_names(names)
     why = _why_new(cert_path, key_path, wanted)
@@ -95,11 +91,38 @@ def tablet_certificate(db_path: str, cert: str | None = None, key: str | None = 
                              loaded.not_valid_after_utc)
 
 
+def citys_running_out(served: TabletCertificate) -> str | None:
+    """What staff must hear while the city's certificate is within RENEW_BEFORE of its end (or past it)."""
+    if served.made_here or served.expires is None:
+        return None
+    left = served.expires - dt.datetime.now(dt.timezone.utc)
+    if left >= RENEW_BEFORE:
+        return None
+    return (f"証明書 {served.cert} の期限は {served.expires:%Y-%m-%d} です。市の担当者に新しい証明書を頼み、同じ場所に"
+            f"置いてください（再起動は不要です） / the city's certificate {served.cert} "
+            + ("has expired" if left.total_seconds() <= 0 else "expires")
+            + f" on {served.expires:%Y-%m-%d}: tablets will refuse it; ask the city for a new one and put it in its "
+            "place (with its key): the kiosk serves it within the hour, without a restart")
+
+
 def renewed(served: TabletCertificate) -> TabletCertificate | None:
-    """The kiosk's own certificate made again while it runs, for the same names, when the one served is
-    as near its end as a start would renew it at; else None.  The city's is never touched.  Raises
-    KioskError when it cannot be written."""
-    if not served.made_here or served.expires is None:
+    """What to serve from now on, when it is not `served` any more; else None.  The kiosk's own is made
+    again, for the same names, when it is as near its end as a start would renew it at.  The city's is
+    never touched: it is loaded again when the city put a new one in its place (its files changed).
+    Raises KioskError when the new one cannot be written or loaded (the old one serves on)."""
+    if not served.made_here:
+        try:
+            now_there = fingerprint(served.cert)
+        except (OSError, ValueError):
+            now_there = None   # removed, or being copied: _check_loads says what is wrong with it
+        if now_there == served.fingerprint:
+            return None
+        # Both files are read again: a certificate copied without its key is refused by _check_loads.
+        new = tablet_certificate("", str(served.cert), str(served.key))
+        note = (f"市の新しい証明書に切り替えました（{new.expires:%Y-%m-%d} まで有効） / now serving the city's new "
+                f"certificate from {served.cert} (valid until {new.expires:%Y-%m-%d})")
+        return replace(new, notes=(note, *new.notes))
+    if served.expires is None:
         return None
     if served.expires - RENEW_BEFORE > dt.datetime.now(dt.timezone.utc):
         return None

@@ -255,3 +255,58 @@ def test_the_citys_certificate_without_its_intermediate_is_said_at_the_start(tmp
                       "--tls-cert", str(city / "chain.pem"), "--tls-key", str(city / "other-key.pem"), timeout=60)
     assert result.returncode == 2 and "the key is not this certificate's" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- 4. the city's certificate running out while the kiosk runs ---------------------------------------
+
+def test_the_citys_new_certificate_put_in_place_is_served_without_a_restart(tmp_path, city):
+    """The city's certificate nears its end (said at the start, Japanese first); the city's new one is put
+    in the same files while the kiosk runs: a certificate copied without its key is refused in words and
+    the old one serves on; with its key, new connections get it, without a restart."""
+    root_key = _key()
+    root = _certificate("Yaizu City Root CA", root_key, "Yaizu City Root CA", root_key, ca=True)
+    (city / "root.pem").write_bytes(_pem(root))
+    names = ("kiosk-h001.yaizu.local", "localhost")
+    old_key, new_key = _key(), _key()
+    ending = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=10)
+    cert, key = city / "kiosk.pem", city / "kiosk-key.pem"
+    cert.write_bytes(_pem(_certificate("kiosk-h001.yaizu.local", old_key, "Yaizu City Root CA", root_key, ca=False,
+                                       names=names, not_after=ending)))
+    key.write_bytes(_key_pem(old_key))
+    old = fingerprint(cert)
+    tablets_trusting_the_city = ssl.create_default_context(cafile=str(city / "root.pem"))
+    server, tablets = tablet_kiosk(tmp_path, "--tls-cert", str(cert), "--tls-key", str(key),
+                                   env={"EVAC_TABLET_CERTIFICATE_CHECK_SECONDS": "1"})
+    try:
+        said = server.log_path.read_text()
+        assert f"期限は {ending:%Y-%m-%d} です" in said and f"expires on {ending:%Y-%m-%d}" in said
+        assert said.index("期限は") < said.index("expires on"), "Japanese first"
+        time.sleep(3)
+        assert server.log_path.read_text().count("expires on") == 1, "said once a day, not every look"
+        # The city's new certificate, copied without its new key yet: refused, the old one serves on.
+        cert.write_bytes(_pem(_certificate("kiosk-h001.yaizu.local", new_key, "Yaizu City Root CA", root_key,
+                                           ca=False, names=names)))
+        new = fingerprint(cert)
+        give_up = time.monotonic() + 60   # only to end a failing run
+        while "could not load the city's new certificate" not in server.log_path.read_text():
+            assert time.monotonic() < give_up, server.log_path.read_text()
+            time.sleep(0.5)
+        said = server.log_path.read_text()
+        assert said.index("市の新しい証明書を読み込めませんでした") < said.index("could not load the city's new")
+        assert served_fingerprint(tablets) == old
+        with https_get(f"https://localhost:{tablets}/staff/login", tablets_trusting_the_city) as resp:
+            assert resp.status == 200
+        key.write_bytes(_key_pem(new_key))
+        while served_fingerprint(tablets) != new:
+            assert time.monotonic() < give_up, "the kiosk went on serving the certificate that runs out"
+            time.sleep(0.5)
+        said = server.log_path.read_text()
+        assert "市の新しい証明書に切り替えました" in said and "now serving the city's new certificate" in said
+        with https_get(f"https://localhost:{tablets}/staff/login", tablets_trusting_the_city) as resp:
+            assert resp.status == 200
+        with urllib.request.urlopen(server.url + "/status", timeout=10) as resp:
+            page = resp.read().decode()
+        assert new not in page and old not in page, "the city's certificate needs no fingerprint checked"
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log_path.read_text()
