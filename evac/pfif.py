@@ -19,6 +19,9 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as defused
+
 from .individual_number import contains_individual_number
 
 NS = "http://zesty.ca/pfif/1.4"
@@ -202,10 +205,12 @@ def _note(el: ET.Element, where: str, problems: list[str], person_id: str | None
 
 def read(document: bytes) -> list[PersonRecord]:
     """Every person (with their notes) of a PFIF 1.4 document.  Raises InvalidPFIF with all reasons."""
-    if b"<!DOCTYPE" in document[:4096] or b"<!ENTITY" in document:
-        raise InvalidPFIF(["document type declarations and entities are not accepted"])
+    # The parser itself refuses them (defusedxml): a byte search misses a UTF-16 document's.
+    refused = InvalidPFIF(["document type declarations and entities are not accepted"])
     try:
-        root = ET.fromstring(document)
+        root = defused.fromstring(document, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise refused from None
     except ET.ParseError as exc:
         raise InvalidPFIF([f"not well-formed XML: {exc}"]) from None
     if root.tag != _Q + "pfif":

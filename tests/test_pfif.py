@@ -151,3 +151,17 @@ def test_one_protected_record_keeps_every_record_of_that_name_and_birth_date_out
     assert count == 1 and [p.full_name for p in published] == [PUBLIC["name"]]
     assert [p for p in pfif.read(document) if p.expiry_date] == []
     assert "匿名" not in document.decode()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_entities_are_refused_in_any_encoding(encoding):
+    """A byte search for <!ENTITY misses a UTF-16 document's: the parser itself refuses them."""
+    document = OTHER_FINDER.replace("{source_date}", "2026-11-25T02:00:00Z").replace(
+        "<pfif:full_name>大井川 太郎</pfif:full_name>", "<pfif:full_name>&a;</pfif:full_name>")
+    document = document.replace('<?xml version="1.0" encoding="UTF-8"?>', "")
+    document = f'<?xml version="1.0" encoding="{encoding.upper()}"?><!DOCTYPE x [<!ENTITY a "AAAA">]>' + document
+    with pytest.raises(pfif.InvalidPFIF) as refused:
+        pfif.read(document.encode(encoding))
+    # (expat reads no UTF-32: refused in words too, not with a traceback)
+    why = "entities are not accepted" if encoding == "utf-16" else "not well-formed XML"
+    assert why in str(refused.value.problems)
