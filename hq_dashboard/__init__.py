@@ -258,8 +258,11 @@ def _security_headers(response):
     # Staff pages (people's details, HQ's working picture) and a family's answer (its key in the address,
     # someone's whereabouts on the page): a shared PC's or phone's back button or cache must not show
     # them to the next person.
+    # So are the answers to what a person sent (a pre-registration's QR and names, a self-report's
+    # confirmation, a form shown again with what was typed) and the safety API's (an inquiry's answer).
     if request.path.startswith(STAFF_AREAS) or (request.path == "/safety/check" and request.args.get("key")) or (
-            not request.path.startswith("/static/") and session.get("_user_id")):
+            not request.path.startswith("/static/") and session.get("_user_id")) or (
+            request.method not in ("GET", "HEAD")) or request.path.startswith("/api/v1/safety/"):
         headers["Cache-Control"] = "no-store"
     return response
 

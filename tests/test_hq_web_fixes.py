@@ -286,6 +286,42 @@ def test_no_page_can_be_framed_or_sniffed_and_staff_pages_are_not_kept(app):
     assert "no-store" not in visitor.get("/map").headers.get("Cache-Control", "")
 
 
+
+def test_what_a_person_sent_and_an_inquirys_answer_are_not_kept_by_a_shared_phone(app):
+    """A pre-registration's QR and names, a self-report's confirmation, a form shown again with what was
+    typed, an inquiry's answer by the API: none may stay in a shared phone's cache or come back with Back."""
+    visitor = app.test_client()
+
+    def token(path):
+        return re.search(r'name="csrf_token" value="([^"]+)"', visitor.get(path).get_data(as_text=True)).group(1)
+    answers = {
+        "prereg": visitor.post("/prereg", data={
+            "csrf_token": token("/prereg"), "address": "静岡県焼津市本町5-9-1", "consent": "family",
+            "family_code": "Yaizu2026", "m0_name": "焼津 太郎", "m0_birth": "1948-03-03", "m0_sex": "male"}),
+        "self-report": visitor.post("/safety/self-report", data={
+            "csrf_token": token("/safety/self-report"), "name": "焼津 花子", "name_kana": "", "birth_date": "1950-07-07",
+            "sex": "female", "address": "焼津市本町5-9-1", "where": "at_home", "consent": "none", "family_code": ""}),
+        "inquiry shown again": visitor.post("/safety/", data={
+            "csrf_token": token("/safety/"), "sought_name": "焼津 太郎", "sought_birth_date": "2999-01-01"}),
+    }
+    asked = visitor.post("/api/v1/safety/inquiries", json={
+        "inquirer": {"name": "焼津 一郎", "address": "焼津市本町5-9-1", "contact": "090-1234-5678"},
+        "relationship": "household_family", "reason": "家族を探しています",
+        "sought": {"name": "焼津 太郎", "birth_date": "1948-03-03", "address": "焼津市本町5-9-1"}},
+        environ_base={"REMOTE_ADDR": "10.9.0.1"})
+    assert asked.status_code == 201, asked.get_json()
+    got = asked.get_json()
+    answers["inquiry by the API"] = asked
+    answers["its answer read again"] = visitor.get(
+        f"/api/v1/safety/inquiries/{got['inquiry_id']}?key={got['access_key']}", environ_base={"REMOTE_ADDR": "10.9.0.1"})
+    assert answers["prereg"].status_code == 200 and "<svg" in answers["prereg"].get_data(as_text=True)
+    assert answers["self-report"].status_code == 201
+    assert answers["inquiry shown again"].status_code == 422
+    assert "焼津 太郎" in answers["inquiry shown again"].get_data(as_text=True)
+    for what, answer in answers.items():
+        assert answer.headers.get("Cache-Control") == "no-store", what
+    assert "no-store" not in visitor.get("/safety/").headers.get("Cache-Control", ""), "the empty form may be kept"
+
 # --- 6. error answers -----------------------------------------------------------------------------------
 
 def test_errors_under_the_api_are_json_and_elsewhere_a_page_in_japanese_and_english(app):
