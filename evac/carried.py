@@ -20,6 +20,7 @@ from typing import Any
 FORMAT = "yaizu-evac-carried-records"
 VERSION = 1
 MAX_FILE_BYTES = 64 * 2**20   # a week of a large shelter's records is a few MB (20,000 check-ins: 4.5 MB)
+MIN_BYTES_PER_CONTAINER = 40
 # What every file a kiosk writes starts with: a wrong file (a hazard layer, a photo) is told apart
 # before it is parsed, which would take memory many times its size.
 _MARK = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"format"\s*:\s*"' + FORMAT.encode() + rb'"')
@@ -53,6 +54,11 @@ def read_carried_file(data: bytes) -> CarriedRecords:
     if not _MARK.match(data[:200]):
         raise CarriedFileError("the file is not a kiosk's records (it does not start with the format mark "
                                f"'{FORMAT}'; write it with `evac kiosk carry` or the staff tablet)")
+    # Parsed, each {} or [] is a Python object of 50-200 bytes: 64 MB of "{}," would take 2 GB of HQ's
+    # memory.  A kiosk's records hold one of them per 50 bytes or more (85 on average).
+    if data.count(b"{") + data.count(b"[") > len(data) // MIN_BYTES_PER_CONTAINER + 10_000:
+        raise CarriedFileError("the file is not a kiosk's records (damaged: its contents are not what a "
+                               "kiosk writes)")
     try:
         envelope = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:

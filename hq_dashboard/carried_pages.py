@@ -5,6 +5,7 @@ own sync.  It may be larger than any one request HQ otherwise takes (days of a s
 from __future__ import annotations
 
 import re
+import threading
 
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import force_locale, gettext as _, ngettext
@@ -22,6 +23,9 @@ from .i18n import current_language
 from .roles import HQ, staff_only
 
 bp = Blueprint("carried", __name__, url_prefix="/staff")
+# One file at a time: days of a shelter's records take hundreds of MB of HQ's memory while read and applied,
+# and staff at several desks may send theirs at once.  The others wait (CARRIED_WAIT_SECONDS), then are told.
+_ONE_FILE = threading.Lock()
 
 
 class CarriedForm(FlaskForm):
@@ -37,20 +41,29 @@ def upload():
     request.max_content_length = MAX_FILE_BYTES
     form = CarriedForm()
     result = error = None
+    status = None
     if form.validate_on_submit():
-        data = form.file.data.read()
-        try:
-            result = apply_carried(db.session, data, (form.token.data or "").strip() or None)
-            applied, last_hlc = result.applied, result.last_hlc
-        except CarriedRefused as exc:
-            error, applied, last_hlc = refusal(exc), exc.applied, exc.last_hlc
-        if last_hlc:
-            current_app.extensions["hlc"].receive(last_hlc)
-        if applied:
-            notify.after_records(current_app._get_current_object())   # inquiries to staff again, news
+        if not _ONE_FILE.acquire(timeout=current_app.config["CARRIED_WAIT_SECONDS"]):
+            error, status = ("別のファイルを取り込んでいます。このファイルは取り込んでいません。数分してからもう一度送ってください。"
+                             " / Another file is being applied: nothing of this one was; send it again in a few "
+                             "minutes."), 503
+        else:
+            try:
+                data = form.file.data.read()
+                try:
+                    result = apply_carried(db.session, data, (form.token.data or "").strip() or None)
+                    applied, last_hlc = result.applied, result.last_hlc
+                except CarriedRefused as exc:
+                    error, applied, last_hlc = refusal(exc), exc.applied, exc.last_hlc
+            finally:
+                _ONE_FILE.release()
+            if last_hlc:
+                current_app.extensions["hlc"].receive(last_hlc)
+            if applied:
+                notify.after_records(current_app._get_current_object())   # inquiries to staff again, news
     elif request.method == "POST":
         error = " ".join(_form_error(field, ms) for field, ms in form.errors.items())
-    status = 422 if error else 200
+    status = status or (422 if error else 200)
     return render_template("carried.html", form=form, result=result, error=error), status
 
 

@@ -49,11 +49,23 @@ def test_a_carried_file_says_what_it_is_and_reads_back():
     # damaged or made to hurt: nested beyond reason, a number of thousands of digits
     (b'{"format":"yaizu-evac-carried-records","version":1,"x":' + b"[" * 100000 + b"]" * 100000 + b"}", "damaged"),
     (b'{"format":"yaizu-evac-carried-records","version":1,"n":' + b"9" * 5000 + b"}", "damaged"),
+    # objects by the million in a few MB (parsed, they would take many times the file's size)
+    (b'{"format":"yaizu-evac-carried-records","version":1,"device_id":"k","events":['
+     + b",".join([b"{}"] * 1_000_000) + b"]}", "damaged"),
+    (b'{"format":"yaizu-evac-carried-records","version":1,"device_id":"k","events":[],"x":['
+     + b",".join([b"[]"] * 1_000_000) + b"]}", "damaged"),
     (b'{"type": "FeatureCollection", "features": []}', "does not start with the format mark"),
 ])
 def test_what_is_not_a_kiosks_file_is_refused_in_words(data, words):
     with pytest.raises(CarriedFileError, match=re.escape(words)):
         read_carried_file(data)
+
+
+def test_the_densest_records_a_kiosk_writes_are_read():
+    """The bound on objects per byte leaves room for a kiosk's densest records (status changes, short ids)."""
+    events = [{"kiosk_id": "k", "seq": i, "hlc": 1, "type": "shelter_status", "shelter_id": "H1",
+               "data": {"status": "open"}} for i in range(1, 200_001)]
+    assert len(read_carried_file(carried_file("k", events)).events) == 200_000
 
 
 # -- HQ applies it (SQLite and PostgreSQL) ---------------------------------------------------------
@@ -400,3 +412,24 @@ def test_a_staff_form_sent_without_its_token_is_refused_in_words(hq_app, hq_clie
     client = _staff_client(hq_app, hq_client)
     said = _refusal(_upload(client, b"{}", csrf=False))
     assert "何も保存されていません" in said and "CSRF" not in said
+
+
+def test_a_file_sent_while_another_is_applied_waits_its_turn_then_is_told(hq_app, hq_client, enroll):
+    """One file at a time (each takes hundreds of MB while read): one sent meanwhile waits, and past
+    CARRIED_WAIT_SECONDS is told to send it again, with nothing of it applied."""
+    from hq_dashboard import carried_pages
+    from tests.wire import KioskStream, person
+    token = enroll("H001")
+    k = KioskStream("kiosk-busy")
+    k.checkin(person("順番 待子"))
+    data = carried_file("kiosk-busy", k.events, token)
+    client = _staff_client(hq_app, hq_client)
+    hq_app.config["CARRIED_WAIT_SECONDS"] = 0.2
+    assert carried_pages._ONE_FILE.acquire(timeout=5)   # another desk's file being applied
+    try:
+        busy = _upload(client, data)
+    finally:
+        carried_pages._ONE_FILE.release()
+    assert busy.status_code == 503 and "別のファイルを取り込んでいます" in busy.get_data(as_text=True)
+    assert hq_occupancy(client) == {}
+    assert _upload(client, data).status_code == 200 and hq_occupancy(client) == {"H001": 1}
