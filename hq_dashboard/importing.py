@@ -25,6 +25,7 @@ from .models import HazardLayer, Shelter
 
 SITE_SUFFIXES = {".csv", ".txt"}
 LAYER_SUFFIXES = {".geojson", ".json", ".shp"}
+_MARKUP = re.compile(r"[<>]")
 KSJ_CREDIT = "出典：国土数値情報（{}）（国土交通省）"
 
 
@@ -209,6 +210,14 @@ def _import_layer(session: Session, path: Path, hazard: list[str], title: str | 
         raise ImportFormatError(f"{path.name}: give --credit with the source's credit line; the map must show it")
     title = title or (known[1] if known else path.stem)
     depth = _depth_column(frame)
+    # The map shows the title, the credit and each area's label as Leaflet markup: text with < or > in it
+    # is no city's layer (and would run as script on every map viewer's page, staff's included).
+    marked = [what for what, text in (("the title (--title, or the file's name)", title), ("the credit", credit))
+              if _MARKUP.search(text)]
+    if depth and frame[depth].astype(str).str.contains(_MARKUP).any():
+        marked.append(f"the depth labels ({depth})")
+    if marked:
+        raise ImportFormatError(f"{path.name}: {', '.join(marked)} hold < or >, which a hazard layer's text does not")
     frame = frame.copy()
     frame["geometry"] = shapely.make_valid(frame.geometry.values)
     out = frame[["geometry"]].copy()

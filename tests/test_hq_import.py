@@ -205,3 +205,31 @@ def test_on_postgresql_an_oversized_value_is_skipped_and_one_the_database_refuse
             import_file(hq.session, path, area_per_person_m2=3.3)
         hq.session.expire_all()
         assert hq.session.get(Shelter, sid).name == name
+
+
+def _layer(tmp_path, label: str, name: str = "tsunami.geojson"):
+    ring = [[138.30, 34.86], [138.31, 34.86], [138.31, 34.87], [138.30, 34.86]]
+    path = tmp_path / name
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"depth": label}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}),
+        encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("label, title, credit, said", [
+    ('<img src=x onerror="alert(1)">0.5m以上', "津波浸水想定", "出典：静岡県", "the depth labels (depth)"),
+    ("0.5m以上", '<img src=x onerror="alert(1)">津波', "出典：静岡県", "the title"),
+    ("0.5m以上", "津波浸水想定", '出典：<script>alert(1)</script>', "the credit"),
+])
+def test_a_layer_whose_text_holds_markup_is_refused_and_changes_nothing(hq_db, tmp_path, label, title, credit, said):
+    """The map shows a layer's title, credit and labels as Leaflet markup: a layer from a third party or a
+    crafted file must not put script on every map viewer's page (staff's included)."""
+    before = dump(hq_db)
+    result = run_evac("hq", "import", str(_layer(tmp_path, label)), "--db", str(hq_db), "--hazard", "tsunami",
+                      "--title", title, "--credit", credit)
+    assert result.returncode == 2 and "import refused, nothing was changed" in result.stderr
+    assert said in result.stderr and "hold < or >" in result.stderr, result.stderr
+    assert dump(hq_db) == before
+    done = run_evac("hq", "import", str(_layer(tmp_path, "0.5m以上")), "--db", str(hq_db), "--hazard", "tsunami",
+                    "--title", "津波浸水想定", "--credit", "出典：静岡県")
+    assert done.returncode == 0 and "added 1" in done.stdout, done.stderr
