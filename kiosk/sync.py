@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import gzip
+import http.client
 import json
 import random
+import socket
 import sqlite3
 import ssl
 import threading
@@ -63,6 +65,7 @@ class SyncError(Exception):
         # certificate is reached by http://), or the handshake never ended.
         self.not_https = False
         self.slow = False        # ...while sending a batch, which is made smaller for the next try
+        self.web_page = False    # NOT_HQ: a web page answered (a Wi-Fi's log-in page, most often)
         # STORAGE: what HQ holds from this kiosk (its last answer), and why the disk would not take it
         # (kiosk.disk_failure: full, failed, read-only, ...).
         self.held = 0
@@ -100,7 +103,10 @@ class SyncError(Exception):
                           if self.code == HQ_OUTDATED else
                           f"HQ refuses this kiosk's records: {self.detail} — call HQ; nothing is lost, "
                           "the records stay on this kiosk",
-            self.NOT_HQ: f"the server at {self.url} is not HQ ({self.detail}) — check the HQ address",
+            self.NOT_HQ: f"the server at {self.url} is not HQ ({self.detail}) — "
+                         + ("a web page answered: if this network has a log-in page (Wi-Fi at a hotel or a school), "
+                            "open any web page in a browser on this machine and log in; otherwise check the HQ "
+                            "address; the records stay queued" if self.web_page else "check the HQ address"),
             self.RESTORED: "this kiosk's database is older than what HQ holds from it (restored from a backup?) "
                            "— new records cannot be sent with it: run "
                            f"`evac kiosk new-device --db {self.db or 'PATH'}` and enroll the kiosk again at HQ",
@@ -155,10 +161,16 @@ class SyncReport:
 
 
 class HQClient:
-    def __init__(self, hq_url: str, token: str, timeout: float = 15.0, gzip: bool = True):
+    def __init__(self, hq_url: str, token: str, timeout: float = 15.0, gzip: bool = True,
+                 deadline: float | None = None):
         self.base = hq_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        # `timeout` bounds each read of the answer; something answering a byte every few seconds (a
+        # failing proxy, a captive portal) would hold the round for minutes with the kiosk saying nothing.
+        # The whole request, answer included, has this long.
+        self.deadline = deadline if deadline is not None else 4 * timeout
+        self._opener = _opener_with_deadline()
         self.hq_time: dt.datetime | None = None   # the clock of the last answer (its Date header)
         self.batch_size = BATCH_SIZE              # halved when HQ answers 413, for every later round
         # Halved when sending a batch times out (a slow uplink), grown back gently after successes; None:
@@ -179,8 +191,13 @@ class HQClient:
             headers["Content-Encoding"] = "gzip"
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         self.hq_time = None
+        watch = self._opener.watch
+        watch.sock, watch.expired = None, False
+        timer = threading.Timer(self.deadline, watch.expire)
+        timer.daemon = True
+        timer.start()
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with self._opener.open(req, timeout=self.timeout) as resp:
                 status, headers, raw = resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as exc:
             status, headers = exc.code, exc.headers
@@ -188,8 +205,10 @@ class HQClient:
                 raw = exc.read()
             except OSError:
                 raw = b""
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
+            if watch.expired:
+                reason = TimeoutError(f"no whole answer within {self.deadline:g} s")
             failure = SyncError(SyncError.UNREACHABLE, str(reason), self.base)
             # Sending the body or waiting for the answer took longer than the timeout (urllib raises
             # TimeoutError bare while reading, wrapped in URLError while connecting or sending).
@@ -198,6 +217,12 @@ class HQClient:
             failure.not_https = self.base.startswith("https:") and not failure.untrusted and (
                 isinstance(reason, ssl.SSLError) or "handshake" in str(reason))
             raise failure from None
+        finally:
+            timer.cancel()
+        if watch.expired:   # cut off mid-answer: what came may look whole (a body read to a closed socket)
+            failure = SyncError(SyncError.UNREACHABLE, f"no whole answer within {self.deadline:g} s", self.base)
+            failure.timed_out = True
+            raise failure
         try:
             payload = json.loads(raw or b"{}")
         except ValueError:
@@ -207,8 +232,12 @@ class HQClient:
         if not isinstance(payload, dict):
             if status >= 500:   # a proxy's error page: HQ behind it is down
                 raise SyncError(SyncError.UNREACHABLE, f"HTTP {status}", self.base, status=status)
-            raise SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} with something other than HQ's JSON",
-                            self.base)
+            failure = SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} with something other than HQ's "
+                                f"JSON", self.base)
+            # A web page where HQ should answer: most often a Wi-Fi's log-in page (a hotel's, a school's)
+            # standing between the kiosk and the internet, not a wrong address.
+            failure.web_page = status == 200 and "html" in ((headers.get("Content-Type") or "") if headers else "")
+            raise failure
         self._note_hq_time(headers.get("Date") if headers else None)
         return status, payload
 
@@ -217,6 +246,50 @@ class HQClient:
             self.hq_time = email.utils.parsedate_to_datetime(header) if header else None
         except (TypeError, ValueError):
             self.hq_time = None
+
+
+class _InFlight:
+    """The socket of the request in flight, for its deadline to cut."""
+
+    def __init__(self):
+        self.sock = None
+        self.expired = False
+
+    def expire(self) -> None:
+        self.expired = True
+        sock = self.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)   # the blocked read returns at once
+            except OSError:
+                pass
+
+
+def _opener_with_deadline() -> urllib.request.OpenerDirector:
+    """urllib's opener (system CAs for https, as urlopen) whose connections tell `opener.watch` their socket."""
+    watch = _InFlight()
+
+    class Plain(http.client.HTTPConnection):
+        def connect(self):
+            super().connect()
+            watch.sock = self.sock
+
+    class TLS(http.client.HTTPSConnection):
+        def connect(self):
+            super().connect()
+            watch.sock = self.sock
+
+    class PlainHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(Plain, req)
+
+    class TLSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(TLS, req, context=self._context)
+
+    opener = urllib.request.build_opener(PlainHandler, TLSHandler)
+    opener.watch = watch
+    return opener
 
 
 CONFIG_EVERY_S = 600

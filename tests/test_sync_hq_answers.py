@@ -236,9 +236,24 @@ def test_the_tablet_says_hq_refuses_in_its_language(hq_server, tmp_path):
 
 
 def test_the_tablet_says_a_server_is_not_hq(serve, tmp_path):
-    server = serve(_answering("200 OK", "text/html", b"<html>router login</html>"))
+    server = serve(_answering("404 NOT FOUND", "text/html", b"<html>Not Found</html>"))
     cell = _sync_panel(tmp_path, server.url, "t")
     assert f"{server.url} のサーバーは本部ではありません" in cell and "本部のアドレスを確認してください" in cell
+
+
+def test_a_wifi_log_in_page_where_hq_should_answer_is_said_so(serve, tmp_path):
+    """A hotel's or a school's Wi-Fi answers every address with its log-in page until someone logs in:
+    "check the HQ address" sent staff after the wrong thing."""
+    server = serve(_answering("200 OK", "text/html", b"<html>Wi-Fi login: accept the terms</html>"))
+    cell = _sync_panel(tmp_path, server.url, "t")
+    assert f"{server.url} で本部ではなくウェブページが応答しました" in cell and "ログインしてください" in cell
+    assert "失われていません" in cell and "本部ではありません" not in cell
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.check_in("H001", [X])
+    with pytest.raises(SyncError) as exc:
+        sync_once(store, HQClient(server.url, "t"))
+    assert exc.value.web_page and "a web page answered" in str(exc.value) and "log in" in str(exc.value)
+    assert store.pending() == 1
 
 
 def _restored_kiosk(hq, tmp_path):

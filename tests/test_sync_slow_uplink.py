@@ -257,3 +257,62 @@ def test_before_hq_first_answers_reachable_is_not_known(tmp_path):
     assert (status["hq_reachable"], status["sync_configured"], status["sync_error"]) == (None, True, None)
     assert cell == "未確認（本部からまだ応答がありません。最初の同期の途中です）"
     assert "not heard from HQ yet" in page and "not configured" not in page
+
+
+class TricklingAnswer:
+    """Something at HQ's address (a failing proxy, a captive portal) that reads the request, then answers
+    a byte at a time: each read of the answer gets a byte within the client's timeout, so only a deadline
+    on the whole request ends it."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", free_port()))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        body = b'{"acked_seq": 0}'
+        answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                  + str(len(body)).encode() + b"\r\n\r\n" + body)
+        try:
+            conn.recv(65536)
+            for i in range(len(answer)):
+                if self.stop.wait(0.3):
+                    break
+                conn.sendall(answer[i:i + 1])
+        except OSError:
+            pass
+        conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_an_answer_that_trickles_in_is_cut_off_at_the_requests_deadline_and_nothing_is_lost(tmp_path):
+    """Without a deadline on the whole request, a kiosk's round waited minutes (220 s for 110 bytes in
+    the review), saying nothing; now it is HQ out of reach at the deadline, the records staying queued."""
+    trickle = TricklingAnswer()
+    try:
+        store = KioskStore(tmp_path / "kiosk.sqlite3")
+        store.check_in("H001", people(2))
+        client = HQClient(trickle.url, "token", timeout=1.0, deadline=2.0)
+        with pytest.raises(SyncError) as failed:
+            sync_once(store, client)
+        assert failed.value.kind == SyncError.UNREACHABLE and failed.value.timed_out
+        assert "no whole answer within 2 s" in failed.value.detail
+        assert store.pending() == 2
+        # The same client's next request has its own deadline (the cut one does not linger).
+        with pytest.raises(SyncError) as again:
+            client.request("GET", "/api/v1/kiosk/config")
+        assert again.value.timed_out and "no whole answer" in again.value.detail
+    finally:
+        trickle.close()

@@ -61,6 +61,10 @@ def _problem(failure) -> str:
         return hq_refusals.refused(getattr(failure, "code", ""), failure.detail)
     if failure.kind == failure.STORAGE:   # HQ has the records: the disk is what staff must see to
         return _not_noted(failure)
+    if failure.kind == failure.NOT_HQ and getattr(failure, "web_page", False):
+        return t("A web page answered at %(url)s instead of HQ. If this network has a log-in page (Wi-Fi at a hotel "
+                 "or a school), open any web page in a browser on the kiosk and log in; otherwise check the HQ "
+                 "address. Nothing is lost: the records stay on this kiosk.", url=failure.url)
     if failure.kind == failure.NOT_HQ:
         return t("The server at %(url)s is not HQ — check the HQ address.", url=failure.url)
     if failure.kind == failure.RESTORED:
