@@ -86,8 +86,9 @@ def _body() -> dict:
 
 
 def _confirmation(events) -> dict:
+    # The kiosk's time as it dates its records (KioskStore.now), in the machine's zone.
     return {"status": "confirmed", "seq": [e.seq for e in events],
-            "confirmed_at": dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+            "confirmed_at": get_store().now().astimezone().isoformat(timespec="seconds")}
 
 
 @bp.post("/api/checkin")

@@ -463,7 +463,7 @@ class KioskStore:
         clock = HybridLogicalClock(self._hlc(), now_ms=self.now_ms)
         seq = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
         device = self.device_id
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = self.now().isoformat(timespec="seconds")
         acting = acting_staff.get()
         written = []
         for draft in drafts:
@@ -692,7 +692,7 @@ class KioskStore:
                         " ON CONFLICT(token) DO UPDATE SET person_key = excluded.person_key,"
                         " linked_at = excluded.linked_at",
                         (token, self.current_key(person_key(person.name, person.birth_date, person.address)),
-                         dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+                         self.now().isoformat(timespec="seconds")))
 
     def is_linked(self, token: str) -> bool:
         return self.db.execute("SELECT 1 FROM ic_links WHERE token = ?", (token,)).fetchone() is not None
@@ -823,8 +823,7 @@ class KioskStore:
     def call_staff(self, language: str, reason: str = "no_id") -> int:
         with self._write():
             cur = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
-                                  (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                                   language, reason))
+                                  (self.now().isoformat(timespec="seconds"), language, reason))
         return cur.lastrowid
 
     def open_staff_calls(self) -> list[dict]:
@@ -835,7 +834,7 @@ class KioskStore:
     def answer_staff_call(self, call_id: int) -> None:
         with self._write():
             self.db.execute("UPDATE staff_calls SET answered_at = ? WHERE id = ? AND answered_at IS NULL",
-                            (dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), call_id))
+                            (self.now().isoformat(timespec="seconds"), call_id))
 
     def checked_in(self, shelter_id: str | None = None) -> list[RosterEntry]:
         sql, args = self._checked_in_where(shelter_id)
@@ -889,7 +888,7 @@ class KioskStore:
         written at once; the same one again (an idle round) writes nothing, but the time once a minute."""
         if not 0 <= seq <= self.last_seq:
             raise KioskError(f"HQ acknowledged event {seq}, but this kiosk has only written {self.last_seq}")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self.now()
         refused = self._meta("refused")
         stored = int(self._meta("acked_seq"))
         if seq == stored and not (refused and json.loads(refused)["seq"] <= seq) \
@@ -966,7 +965,7 @@ class KioskStore:
                 placeholder = parse_event(withdrawal(original, kiosk_shelter, reason))
             except InvalidEvent as exc:
                 raise KioskError(str(exc)) from None
-            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            now = self.now().isoformat(timespec="seconds")
             self.db.execute("INSERT INTO withdrawn_events(seq, body, reason, withdrawn_by, withdrawn_at)"
                             " VALUES (?, ?, ?, ?, ?)", (seq, row[0], placeholder.data["reason"], by, now))
             self.db.execute("UPDATE events SET body = ? WHERE seq = ?",
@@ -1085,6 +1084,12 @@ class KioskStore:
                 hq_now = hq_ms + boot[1] - boot_ms
                 return wall if abs(wall - hq_now) <= HQ_CLOCK_TOLERANCE_MS else hq_now
         return wall
+
+    def now(self) -> dt.datetime:
+        """now_ms as a time (UTC), for what people read: when a record was written, a sync answered, staff
+        were called.  The machine's own clock, changed while the kiosk runs, showed a check-in confirmed
+        on the 29th and the last sync on the 25th."""
+        return dt.datetime.fromtimestamp(self.now_ms() / 1000, dt.timezone.utc)
 
     def today(self) -> dt.date:
         """The date birth dates are checked against: the later of the machine's date and the date this

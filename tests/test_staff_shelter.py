@@ -326,3 +326,22 @@ def test_a_call_from_the_screen_shows_on_every_staff_page_until_someone_helps(ap
     resp = post(client, f"/staff/calls/{call_id}/answered", {}, "/staff/summary")
     assert resp.status_code == 302 and store.open_staff_calls() == []
     assert 'id="staff-call-banner"' not in client.get("/staff/").text
+
+
+def test_times_people_read_follow_the_kiosks_clock_as_corrected_by_hqs(app, store):
+    """The machine's clock 10 minutes ahead of HQ's (set wrong while the kiosk runs): the check-in's
+    confirmation, when its record was written, and when HQ last answered are read by the time the kiosk
+    dates its records by (HQ's), not the machine's; they disagreed by days in the review."""
+    import datetime as dt
+    store.note_clock_offset(dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=10))
+    wall = dt.datetime.now(dt.timezone.utc)
+    answer = app.test_client().post("/api/checkin", json={"persons": [{
+        "name": "時計 正子", "birth_date": "1970-01-01", "sex": "female", "address": "焼津市本町1"}]})
+    assert answer.status_code == 201, answer.get_json()
+    confirmed = dt.datetime.fromisoformat(answer.get_json()["confirmed_at"])
+    seq = answer.get_json()["seq"][0]
+    (written,) = store.db.execute("SELECT written_at FROM events WHERE seq = ?", (seq,)).fetchone()
+    store.set_acked(seq)
+    for what, at in (("confirmed", confirmed), ("written", dt.datetime.fromisoformat(written)),
+                     ("last sync", dt.datetime.fromisoformat(store.last_sync_at()))):
+        assert wall - dt.timedelta(minutes=11) < at < wall - dt.timedelta(minutes=9), what
