@@ -220,7 +220,7 @@ var evacMap = (function () {
               throw e;
             }, function () { throw new Error("HTTP 403"); });
           }
-          if (!r.ok) { throw new Error("HTTP " + r.status); }
+          if (!r.ok) { var e = new Error("HTTP " + r.status); e.hq = true; throw e; }
           return r.json();
         })
         .then(function (fc) {
@@ -240,7 +240,8 @@ var evacMap = (function () {
             return;
           }
           // As the dashboard says it: since when the numbers stand still, not the browser's English error.
-          stamp.textContent = jst(state.lastUpdate, false) + " から更新されていません（本部につながりません）";
+          stamp.textContent = jst(state.lastUpdate, false) + " から更新されていません（" +
+            (e.hq ? "本部のエラー" : "本部につながりません") + "）";
           stamp.className = "stale";
         })
         .then(function () { if (!state.revoked) { setTimeout(poll, opts.refreshMs); } });
