@@ -297,3 +297,19 @@ def test_hq_out_of_reach_says_since_when_in_japanese_without_the_browsers_error(
         assert re.fullmatch(r"\d{2}:\d{2} JST から更新されていません（本部につながりません）", shown), shown
     finally:
         ctx.close()
+
+
+@pytest.mark.slow
+def test_hq_answering_with_an_error_says_so_not_that_it_cannot_be_reached(chromium, tmp_path):
+    from sqlalchemy import text
+    with hq_over_http(tmp_path, MAP_REFRESH_SECONDS=0.5) as hq:
+        ctx, page = _open_map(chromium, hq.url, (1024, 768))
+        try:
+            with hq.app_context():   # HQ's database loses a table under it: /api/v1/shelters answers 500
+                db.session.execute(text("ALTER TABLE kiosks RENAME TO kiosks_gone"))
+                db.session.commit()
+            page.wait_for_function("document.getElementById('evac-updated').className === 'stale'", timeout=30_000)
+            shown = page.locator("#evac-updated").inner_text()
+            assert re.fullmatch(r"\d{2}:\d{2} JST から更新されていません（本部のエラー）", shown), shown
+        finally:
+            ctx.close()
