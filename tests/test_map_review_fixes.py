@@ -277,7 +277,7 @@ def test_the_popup_says_closed_with_its_people_how_old_its_numbers_are_and_trunc
             assert "stale" in heard.get_attribute("class")
             assert re.search(r"\d{2}:\d{2} JST 時点（2[56] 分前）", heard.inner_text()), heard.inner_text()
             page.evaluate("evacState.markers['H001'].openPopup() && true")
-            assert "端末の登録なし" in page.locator(".evac-popup[data-site='H001'] .heard").inner_text()
+            assert "端末からの同期なし" in page.locator(".evac-popup[data-site='H001'] .heard").inner_text()
             # 466 of 467 is not yet 100 %, as the dashboard says it.
             html = page.evaluate("""evacMap.popup({id: 'X1', name: 'x', kind: 'shelter', status: 'open', capacity: 467,
                 occupancy: 466, at_home: 0, in_car: 0, suitability: 'suitable', hazard_areas: [], needs: null,

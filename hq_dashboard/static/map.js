@@ -40,7 +40,7 @@ var evacMap = (function () {
   }
 
   function heard(p) {
-    if (!p.last_heard_at) { return '<div class="heard none">端末の登録なし（人数は届いていません）</div>'; }
+    if (!p.last_heard_at) { return '<div class="heard none">端末からの同期なし（人数は届いていません）</div>'; }
     var at = new Date(p.last_heard_at), ago = Math.max(0, Math.floor((Date.now() + skewMs - at.getTime()) / 60000));
     return '<div class="heard' + (p.heard_silent ? " stale" : "") + '">' + jst(at, false) + " 時点（" + ago + " 分前）" +
       (p.heard_silent ? "：端末からの同期が途絶えています" : "") + "</div>";
