@@ -20,8 +20,8 @@ from evac.disasters import DISASTERS, HAZARD_LABELS
 from evac.geodata import DISPLAY_TOLERANCE, Layer
 from evac.shelters import CREDITS, KINDS
 
-from .site_words import KIND_LABELS, map_words
-from .situation import (NOTE_ONLY_LAYERS, SiteView, city_layers, current_disaster, feature_collection,
+from .site_words import KIND_LABELS, LOOK_LABELS, map_words
+from .situation import (MARKER_SYMBOLS, NOTE_ONLY_LAYERS, PALETTE, SiteView, city_layers, current_disaster, feature_collection,
                         imported_layers, set_disaster, site_views)
 
 bp = Blueprint("map", __name__)
@@ -29,6 +29,12 @@ bp = Blueprint("map", __name__)
 GSI_NOTICE = ("指定緊急避難場所と指定避難所は異なります。災害の種類ごとに指定されています。"
               "データは最新でない場合があります。最新の情報は市にご確認ください。")
 YAIZU_CENTRE = (34.86, 138.29)
+
+
+def legend() -> list[dict]:
+    """One entry for every look a site's marker can have (situation.PALETTE), in the order of the scale."""
+    return [{"look": look, "colour": colour, "symbol": MARKER_SYMBOLS.get(look), "label": LOOK_LABELS[look]}
+            for look, colour in PALETTE.items()]
 
 
 def _depth_colour(depth: float | None) -> str:
@@ -100,7 +106,8 @@ def _points(views: list[SiteView], styled: bool = False) -> dict:
 
 _START = Template("""{% macro script(this, kwargs) %}
 evacMap.start({{ this.map.get_name() }}, {
-  siteLayers: [{{ this.site_layers|join(", ") }}],
+  siteLayers: [{{ this.site_layers|join(", ") }}], layerControl: {{ this.layer_control }},
+  bounds: {{ this.bounds|tojson }}, silentS: {{ this.silent_s }},
   offlineBase: {{ this.offline_base }}, tileLayer: {{ this.tile_layer or "null" }},
   url: {{ this.url|tojson }}, refreshMs: {{ this.refresh_ms }}, sites: {{ this.sites }},
   words: {{ this.words }}
@@ -108,7 +115,7 @@ evacMap.start({{ this.map.get_name() }}, {
 {% endmacro %}""")
 
 
-def _start(m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json):
+def _start(m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json, layer_control, bounds):
     """Hands the site layers to map.js, which binds popups and keeps the markers live, and the words its
     popups say the codes in (site_words: the same as HQ's pages and exports)."""
     from branca.element import MacroElement
@@ -116,6 +123,9 @@ def _start(m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json
     element._name, element._template = "EvacStart", _START
     element.map, element.site_layers, element.url, element.refresh_ms = m, site_layers, url, refresh_ms
     element.offline_base, element.tile_layer, element.sites = offline_base, tile_layer, sites_json
+    element.layer_control, element.bounds = layer_control, bounds
+    # A site's numbers older than the dashboard's silence alert are marked stale in its popup too.
+    element.silent_s = int(current_app.config.get("KIOSK_SILENT_ALERT_S", 600))
     element.words = str(htmlsafe_json_dumps(map_words(), ensure_ascii=False))
     return element
 
@@ -124,7 +134,9 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
     import folium
     from branca.element import Element
     static = lambda name: url_for("static", filename=name)  # noqa: E731
-    m = folium.Map(location=YAIZU_CENTRE, zoom_start=13, tiles=None, control_scale=True, prefer_canvas=True)
+    # The first view is fitted to all the sites by map.js, once the bar above the map has its height; the
+    # scale bar (metres only) is map.js's too.
+    m = folium.Map(location=YAIZU_CENTRE, zoom_start=13, tiles=None, control_scale=False, prefer_canvas=True)
     # Served by HQ: no CDN (the folium defaults) and no jQuery/Bootstrap, which these layers do not need.
     m.default_js = [("leaflet", static("vendor/leaflet/leaflet.js")), ("evac_map", static("map.js"))]
     m.default_css = [("leaflet_css", static("vendor/leaflet/leaflet.css")), ("evac_map_css", static("map.css"))]
@@ -167,22 +179,33 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
                                marker=folium.CircleMarker((0, 0), radius=5, fill=True), show=True)
         layer.add_to(m)
         kind_layers.append(layer.get_name())
-    folium.LayerControl(collapsed=False).add_to(m)
+    # Open for HQ's desks; map.js folds it on a narrow screen, where the list would cover the sites.
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(m)
 
     # Inside <script>, '<' in a site's name ("<!--<script>" opens a state no "</script>" closes) would
     # stop the whole map: every <, >, & and ' is written as a \u escape, which JSON reads back the same.
     sites = str(htmlsafe_json_dumps(feature_collection(views, disaster), ensure_ascii=False))
     m.add_child(_start(m, kind_layers, offline.get_name(), tiles.get_name() if tiles else None,
                        url_for("api.shelters"), int(current_app.config.get("MAP_REFRESH_SECONDS", 5) * 1000),
-                       sites))
+                       sites, control.get_name(), _bounds(views)))
     staff = current_user.is_authenticated   # only staff get the disaster choice (and its form token)
     m.get_root().html.add_child(Element(render_template_string(_CHROME, disasters=DISASTERS, disaster=disaster,
                                                                credits=_credits(views), notice=GSI_NOTICE,
+                                                               legend=legend(),
                                                                staff=staff, csrf=generate_csrf() if staff else "",
                                                                wall="wall_display" in g)))
     # (an empty icon: the browser asks for nothing HQ does not serve)
     m.get_root().header.add_child(Element('<title>焼津市 災害対策本部 — 避難所マップ</title><link rel="icon" href="data:,">'))
-    return m.get_root().render()
+    # The page is Japanese (screen readers, fonts, hyphenation): folium writes a bare <html>.
+    return m.get_root().render().replace("<html>", '<html lang="ja">', 1)
+
+
+def _bounds(views: list[SiteView]) -> list[list[float]] | None:
+    if not views:
+        return None
+    lats, lons = [v.shelter.lat for v in views], [v.shelter.lon for v in views]
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]
 
 
 def _credits(views: list[SiteView]) -> list[str]:
@@ -215,10 +238,9 @@ _CHROME = """
   {% endif %}
   <span id="evac-updated" role="status">—</span>
   <a href="{{ url_for('dashboard.dashboard') }}">ダッシュボード</a>
-  <span class="legend"><span><i style="background:#2ca02c"></i>&lt;50%</span> <span><i style="background:#e3c800"></i>50–80%</span>
-   <span><i style="background:#ff7f0e"></i>80–100%</span> <span><i style="background:#d62728"></i>満員</span>
-   <span><i style="background:#1f77b4"></i>収容目安なし</span> <span><i class="hollow"></i>対象外</span>
-   <span><i class="risk"></i>危険区域内</span></span>
+  <span class="legend">{% for e in legend %}<span data-look="{{ e.look }}"><i class="look-{{ e.look }}" style="background:{{ e.colour }}"></i>
+   {%- if e.symbol %}<b class="evac-symbol">{{ e.symbol }}</b>{% endif %}{{ e.label }}</span> {% endfor %}
+   <span data-look="unsuitable"><i class="hollow"></i>対象外</span> <span data-look="at_risk"><i class="risk"></i>危険区域内</span></span>
 </div>
 <div id="evac-credits">{% for c in credits %}<div>{{ c }}</div>{% endfor %}<div>{{ notice }}</div></div>
 """

@@ -38,13 +38,22 @@ class Shelter(db.Model):
     full_order: Mapped[str] = mapped_column(String(100), default="")
 
     @property
+    def closed_by_staff(self) -> bool:
+        # Not open, yet opened or closed before: only a "closed" status event leaves a shelter so (check-ins
+        # and the other statuses open it), where one never opened has no order at all.
+        return not self.opened and bool(self.opened_order)
+
+    @property
     def status(self) -> str:
-        # Staff declaring the shelter full is the last word, whatever the count says.  A site with no
-        # capacity estimate for staying (0) is full only once people are in it, not while closed and empty.
+        # Staff closing the shelter, or declaring it full, is the last word, whatever the count says.  A site
+        # with no capacity estimate for staying (0) is full only once people are in it, not while empty.
+        # "closed" is the tablet's word (閉鎖): a shelter never opened is "not_opened" (未開設).
+        if self.closed_by_staff:
+            return "closed"
         if self.declared_full or (self.capacity is not None and self.occupancy >= self.capacity
                                   and (self.occupancy or self.capacity > 0)):
             return "full"
-        return "open" if self.opened else "closed"
+        return "open" if self.opened else "not_opened"
 
 
 class Kiosk(db.Model):

@@ -7,7 +7,12 @@ from __future__ import annotations
 from evac.disasters import AT_RISK, HAZARD_LABELS, SUITABLE, UNSUITABLE
 
 KIND_LABELS = {"shelter": "指定避難所", "emergency_space": "指定緊急避難場所", "tsunami_building": "津波避難ビル等"}
-STATUS_LABELS = {"open": "開設", "closed": "未開設", "full": "満員"}
+# "closed" is a shelter its staff closed on the tablet (閉鎖, as the tablet says), "not_opened" one never opened.
+STATUS_LABELS = {"open": "開設", "not_opened": "未開設", "closed": "閉鎖", "full": "満員"}
+# The map's legend: what each look of a marker (situation.PALETTE) means.
+LOOK_LABELS = {"low": "50%未満", "half": "50–80%", "most": "80–100%", "full": "満員・超過",
+               "no_capacity": "収容目安なし（避難者あり）", "empty": "未開設・閉鎖（無人）",
+               "closed_people": "閉鎖（避難者あり）"}
 # A table cell (the dashboard, the CSV) ...
 SUITABILITY_LABELS = {SUITABLE: "○", UNSUITABLE: "対象外", AT_RISK: "危険区域内"}
 # ... and what a map popup says after the disaster's name.

@@ -5,6 +5,7 @@ The map, the dashboard, the shelter API and the exports all read this one pictur
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,7 +19,7 @@ from evac.shelters import CREDITS
 from evac.whereabouts import CHECKED_IN
 
 from .db import db
-from .models import HazardLayer, HQMeta, Person, Shelter
+from .models import HazardLayer, HQMeta, Kiosk, Person, Shelter
 
 DISASTER_KEY = "disaster"
 
@@ -87,6 +88,19 @@ def _hits(layer: Layer, sites: tuple[tuple[str, float, float], ...], min_depth_m
 
 # --- the picture ------------------------------------------------------------------------------------
 
+# The markers' looks, one legend entry each (map_page.LEGEND): Okabe–Ito's colour-blind-safe colours, and
+# a symbol beside the marker where colour alone would carry what matters most (full, closed with people).
+PALETTE = {
+    "low": "#56B4E9",          # sky blue: under 50 %
+    "half": "#F0E442",         # yellow: 50–80 %
+    "most": "#E69F00",         # orange: 80–100 %
+    "full": "#D55E00",         # vermillion, and the symbol 満: full or over its capacity
+    "no_capacity": "#0072B2",  # blue: people in a site with no capacity estimate
+    "empty": "#BBBBBB",        # grey: not open (never opened, or closed) and nobody in it
+    "closed_people": "#CC79A7",  # reddish purple with a black ring, and 閉: closed by its staff, people still in it
+}
+MARKER_SYMBOLS = {"full": "満", "closed_people": "閉"}
+
 @dataclass
 class SiteView:
     shelter: Shelter
@@ -95,6 +109,38 @@ class SiteView:
     notes: list[str] = field(default_factory=list)          # e.g. flooding recorded here before
     needs: dict[str, int] = field(default_factory=dict)
     overflow: list[Suggestion] = field(default_factory=list)
+    # When the numbers were last heard from the site's kiosks (the latest sync of a kiosk enrolled here;
+    # None: no kiosk), and whether that is longer ago than the dashboard's silence alert (KIOSK_SILENT_ALERT_S).
+    last_heard_at: dt.datetime | None = None
+    heard_silent: bool = False
+
+    @property
+    def closed_with_people(self) -> int:
+        """People still checked in at a site its staff closed (閉鎖) on the tablet; 0 when the site is open,
+        never opened, or empty.  For the dashboard's alert and the map's look."""
+        s = self.shelter
+        return s.occupancy if s.status == "closed" else 0
+
+    @property
+    def look(self) -> str:
+        """Which of PALETTE's looks the marker has: occupancy against the capacity estimate; full whenever
+        the site's status is full (declared so by its staff, or a site with no room for anyone that has
+        people in it), so the map never shows 'room' where the shelter turns people away; a closed site
+        with people in it never looks like one with room either."""
+        s, full = self.shelter, self.fullness
+        if self.closed_with_people:
+            return "closed_people"
+        if s.status == "full":
+            return "full"
+        if full is None:
+            return "no_capacity" if s.occupancy else "empty"
+        if full >= 1:
+            return "full"
+        if full >= 0.8:
+            return "most"
+        if full >= 0.5:
+            return "half"
+        return "low" if s.occupancy or s.opened else "empty"
 
     @property
     def fullness(self) -> float | None:
@@ -103,27 +149,18 @@ class SiteView:
 
     @property
     def colour(self) -> str:
-        """Marker fill: occupancy against the capacity estimate; red whenever the site's status is full
-        (declared so by its staff, or a site with no room for anyone that has people in it), so the
-        map never shows green where the shelter turns people away."""
-        s, full = self.shelter, self.fullness
-        if s.status == "full":
-            return "#d62728"
-        if full is None:
-            return "#1f77b4" if s.occupancy else "#9e9e9e"
-        if full >= 1:
-            return "#d62728"
-        if full >= 0.8:
-            return "#ff7f0e"
-        if full >= 0.5:
-            return "#e3c800"
-        return "#2ca02c" if s.occupancy or s.opened else "#9e9e9e"
+        """The marker's fill (see look)."""
+        return PALETTE[self.look]
 
     @property
     def marker(self) -> dict:
         """Leaflet path options; an unsuitable site is hollow and dashed, an at-risk one ringed purple."""
-        style = {"fillColor": self.colour, "fillOpacity": 0.85, "color": "#333333", "weight": 1,
-                 "dashArray": None, "radius": 7 if self.shelter.kind == "shelter" else 5}
+        look = self.look
+        style = {"fillColor": PALETTE[look], "fillOpacity": 0.85, "color": "#333333", "weight": 1,
+                 "dashArray": None, "radius": 7 if self.shelter.kind == "shelter" else 5,
+                 "look": look, "symbol": MARKER_SYMBOLS.get(look)}
+        if look == "closed_people":
+            style.update(color="#000000", weight=3)
         if self.suitability == UNSUITABLE:
             style.update(fillOpacity=0.15, color="#555555", dashArray="3 3", weight=2)
         elif self.suitability == AT_RISK:
@@ -135,12 +172,15 @@ class SiteView:
         return {
             "id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind, "address": s.address,
             "capacity": s.capacity, "occupancy": s.occupancy, "at_home": s.at_home, "in_car": s.in_car,
-            "status": s.status, "hazards": s.hazards.split(), "area_m2": s.area_m2,
+            "status": s.status, "closed_with_people": self.closed_with_people, "hazards": s.hazards.split(), "area_m2": s.area_m2,
             "suitability": self.suitability, "hazard_areas": self.hazard_areas, "notes": self.notes,
             "needs": self.needs, "credit": CREDITS.get(s.source, ""),
             "overflow": [{"id": o.id, "name": o.name, "distance_m": o.distance_m, "room": o.room}
                          for o in self.overflow],
             "marker": self.marker,
+            # ISO 8601 with its offset; null: no kiosk is enrolled here, so nothing is heard from the site.
+            "last_heard_at": self.last_heard_at.isoformat() if self.last_heard_at else None,
+            "heard_silent": self.heard_silent,
         }
 
 
@@ -159,12 +199,24 @@ def needs_by_shelter() -> dict[str, dict[str, int]]:
     return out
 
 
+def last_heard_by_shelter() -> dict[str, dt.datetime]:
+    """The latest sync of the kiosks enrolled at each shelter (UTC, aware: SQLite hands back naive)."""
+    rows = db.session.execute(select(Kiosk.shelter_id, func.max(Kiosk.last_sync_at))
+                              .where(Kiosk.last_sync_at.is_not(None)).group_by(Kiosk.shelter_id))
+    return {sid: t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc) for sid, t in rows if t is not None}
+
+
 def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> list[SiteView]:
     """Every site with its suitability for the disaster in progress (HQ's choice unless given)."""
     disaster = disaster if disaster is not None else current_disaster()
     shelters = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars().all()
     needs = needs_by_shelter()
-    views = {s.id: SiteView(s, needs=needs.get(s.id, {})) for s in shelters}
+    heard = last_heard_by_shelter()
+    now = dt.datetime.now(dt.timezone.utc)
+    silent_s = current_app.config.get("KIOSK_SILENT_ALERT_S", 600)   # the dashboard's silence alert
+    views = {s.id: SiteView(s, needs=needs.get(s.id, {}), last_heard_at=heard.get(s.id),
+                            heard_silent=s.id in heard and (now - heard[s.id]).total_seconds() > silent_s)
+             for s in shelters}
     coords = tuple((s.id, s.lat, s.lon) for s in shelters)
     min_depth = float(current_app.config.get("HAZARD_MIN_DEPTH_M", 0.5))
     for layer in hazard_layers():
@@ -184,7 +236,8 @@ def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> li
                 and by_id[s.id] == SUITABLE]
         for v in views.values():
             s = v.shelter
-            if v.suitability != SUITABLE or s.declared_full or (s.capacity is not None and s.occupancy >= s.capacity):
+            if (v.suitability != SUITABLE or s.declared_full or v.closed_with_people
+                    or (s.capacity is not None and s.occupancy >= s.capacity)):
                 v.overflow = overflow(s, room, by_id)
     return list(views.values())
 

@@ -56,7 +56,7 @@ def test_the_shelters_csv_says_kind_status_and_suitability_in_words(hq_app, staf
     assert by_id["T001"]["種別"] == "津波避難ビル等"
     assert by_id["T001"]["適否"] == "対象外"                    # no 津波避難ビル is a place to go in a 風水害
     assert by_id["H001"]["適否"] == "○"                          # H001 is designated for 風水害
-    codes = {"shelter", "emergency_space", "tsunami_building", "open", "closed", "full",
+    codes = {"shelter", "emergency_space", "tsunami_building", "open", "closed", "not_opened", "full",
              "suitable", "unsuitable", "at_risk"}
     assert not codes & {cell for r in rows[1:] for cell in (r[2], r[10], r[11])}
 
@@ -75,7 +75,8 @@ def test_the_map_says_codes_in_the_words_hq_hands_it_and_keeps_no_copy(hq_client
     page = hq_client.get("/map").get_data(as_text=True)
     start = page[page.index("evacMap.start("):]
     words = json.loads(re.search(r"words: (\{.*?\}\})\n", start).group(1))
-    assert words == map_words() and words["status"] == {"open": "開設", "closed": "未開設", "full": "満員"}
+    assert words == map_words() and words["status"] == {"open": "開設", "not_opened": "未開設", "closed": "閉鎖",
+                                                            "full": "満員"}
     # map.js has no word list of its own to drift from HQ's (the browser test sees the popup say them).
     script = hq_client.get("/static/map.js").get_data(as_text=True)
     for group in map_words().values():

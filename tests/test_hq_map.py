@@ -11,6 +11,7 @@ import pytest
 
 from hq_dashboard.db import db
 from hq_dashboard.models import Kiosk
+from hq_dashboard.situation import PALETTE
 from tests.wire import KioskStream, person
 
 H001 = (138.3214856, 34.86145068)   # 二区コミュニティ防災センター: 地震・津波 and 風水害
@@ -154,7 +155,7 @@ def test_occupancy_needs_overflow_and_alerts_reach_the_dashboard(hq_client, enro
     choose(hq_client, "tsunami")
     s = sites(hq_client)
     assert (s["H001"]["occupancy"], s["H001"]["status"]) == (1, "open")
-    assert s["H001"]["marker"]["fillColor"] == "#2ca02c"                  # under half full
+    assert s["H001"]["marker"]["fillColor"] == PALETTE["low"]             # under half full
     assert s["H044"]["needs"] == {"infant": 1, "dialysis": 1}
     assert (s["H044"]["occupancy"], s["H044"]["in_car"]) == (1, 1)
     # H044 is not for tsunamis: the nearest open tsunami shelter with room is offered.

@@ -67,7 +67,7 @@ def test_a_visitors_choice_sent_anyway_leads_to_the_map_after_logging_in_never_t
     assert log_in(hq_app.test_client(), "/staff/login?next=/dashboard?sort=id").headers["Location"] == "/dashboard?sort=id"
 
 
-RAW_CODES = ("shelter", "emergency_space", "tsunami_building", "open", "closed", "full")
+RAW_CODES = ("shelter", "emergency_space", "tsunami_building", "open", "closed", "not_opened", "full")
 
 
 def cells(page: str, table_start: str) -> list[list[str]]:

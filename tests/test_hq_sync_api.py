@@ -32,7 +32,7 @@ def test_shelters_are_seeded_as_geojson(hq_client):
     props = h001["properties"]
     assert props["name"] == "二区コミュニティ防災センター"
     assert props["kind"] == "shelter" and props["capacity"] == 135 and props["occupancy"] == 0
-    assert props["status"] == "closed"
+    assert props["status"] == "not_opened"
     assert h001["geometry"]["coordinates"] == pytest.approx([138.3214856, 34.86145068])
 
 

@@ -40,7 +40,7 @@ def sites(client) -> dict[str, dict]:
 
 # --- 1. the map's colour says what the shelter's status says ------------------------------------------
 
-RED = "#d62728"
+RED = "#D55E00"   # situation.PALETTE["full"] (vermillion: colour-blind safe)
 
 
 def test_a_shelter_its_staff_declared_full_is_red_on_the_map(app):
@@ -71,7 +71,7 @@ def test_a_site_with_no_room_is_full_only_once_people_are_in_it(app):
         db.session.get(Shelter, "E001").capacity = 0
         db.session.commit()
     site = sites(client)["E001"]
-    assert site["status"] == "closed" and site["marker"]["fillColor"] != RED
+    assert site["status"] == "not_opened" and site["marker"]["fillColor"] != RED
     k = KioskStream("kiosk-e001", shelter_id="E001", start_ms=int(time.time() * 1000) - 60_000)
     k.checkin(person("焼津 一"))
     sync(client, enroll(app, "E001"), k)

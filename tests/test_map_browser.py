@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import browser_page, chromium  # noqa: F401  (fixtures)
+from hq_dashboard.situation import PALETTE
 from tests.conftest import run_evac
 
 pytestmark = pytest.mark.slow
@@ -33,7 +34,7 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
     assert page.evaluate("evacState.markers['E031'].evacSite.name").endswith("<!--<script>")
     assert page.locator("#evac-credits").inner_text().startswith("出典：焼津市オープンデータ")
     h001 = "evacState.markers['H001']"
-    assert page.evaluate(f"{h001}.options.fillColor") == "#9e9e9e"        # closed, empty
+    assert page.evaluate(f"{h001}.options.fillColor") == PALETTE["empty"]    # never opened, empty
     page.evaluate("window.sameDocument = true")
 
     # A check-in at the kiosk, synced to HQ over HTTP by the kiosk's own command.
@@ -45,21 +46,21 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
     sync = run_evac("kiosk", "sync", "--db", kiosk_db, "--hq", hq.url, "--token", token)
     assert sync.returncode == 0, sync.stderr
 
-    page.wait_for_function(f"{h001}.options.fillColor === '#2ca02c'", timeout=30_000)
+    page.wait_for_function(f"{h001}.options.fillColor === '{PALETTE['low']}'", timeout=30_000)
     # Painted, not only set (Leaflet's circle markers are hollow unless filled): the canvas pixel at the
-    # marker's centre is green.
+    # marker's centre is sky blue (under half full).
     r, g, b = page.evaluate(f"""(() => {{
         const m = {h001}, rd = m._renderer, p = m._point.subtract(rd._bounds.min), d = window.devicePixelRatio || 1;
         return Array.from(rd._ctx.getImageData(Math.round(p.x * d), Math.round(p.y * d), 1, 1).data).slice(0, 3);
     }})()""")
-    assert g > r + 40 and g > b + 40, (r, g, b)
+    assert b > r + 40 and g > r + 40, (r, g, b)
     # Drawn after every closed, empty site (a school is often a shelter and a tsunami building at one spot).
     assert page.evaluate(f"""(() => {{
         const order = new Map();
         let i = 0;
         for (let o = {h001}._renderer._drawFirst; o; o = o.next) order.set(o.layer, i++);
         return Object.values(evacState.markers)
-            .filter(m => m.evacSite.status === 'closed' && m.evacSite.occupancy === 0)
+            .filter(m => m.evacSite.status === 'not_opened' && m.evacSite.occupancy === 0)
             .every(m => order.get(m) < order.get({h001}));
     }})()""") is True
     assert page.evaluate("window.sameDocument") is True                  # no reload happened

@@ -17,11 +17,40 @@ var evacMap = (function () {
     });
   }
 
-  function popup(p, disasterLabel) {
+  // In Japan's time, as the dashboard says it: a browser set to another zone or locale (an aid worker's
+  // laptop) showed "3:30:41 AM" beside the dashboard's "12:31:10 JST".
+  function jst(when, seconds) {
+    var o = {timeZone: "Asia/Tokyo", hourCycle: "h23", hour: "2-digit", minute: "2-digit"};
+    if (seconds !== false) { o.second = "2-digit"; }
+    return when.toLocaleTimeString("ja-JP", o) + " JST";
+  }
+
+  // HQ's clock minus the browser's (from each answer's Date header): "N 分前" is counted on HQ's clock.
+  var skewMs = 0;
+
+  // Truncated, as the dashboard says it: 466 of 467 is 99%, never 100% while there is room.
+  function percent(p) {
+    return p.capacity ? Math.floor(100 * p.occupancy / p.capacity) : null;
+  }
+
+  function statusWords(p) {
+    var w = esc(say("status", p.status));
+    if (p.closed_with_people) { w = '<b class="closed-people">' + w + "（まだ " + p.closed_with_people + " 人）</b>"; }
+    return w;
+  }
+
+  function heard(p) {
+    if (!p.last_heard_at) { return '<div class="heard none">端末からの同期なし（人数は届いていません）</div>'; }
+    var at = new Date(p.last_heard_at), ago = Math.max(0, Math.floor((Date.now() + skewMs - at.getTime()) / 60000));
+    return '<div class="heard' + (p.heard_silent ? " stale" : "") + '">' + jst(at, false) + " 時点（" + ago + " 分前）" +
+      (p.heard_silent ? "：端末からの同期が途絶えています" : "") + "</div>";
+  }
+
+  function popup(p, disasterLabel, sharing) {
     var cap = p.capacity == null ? "—" : p.capacity;
-    var pct = p.capacity ? " (" + Math.round(100 * p.occupancy / p.capacity) + "%)" : "";
+    var pct = p.capacity ? " (" + percent(p) + "%)" : "";
     var h = '<div class="evac-popup" data-site="' + esc(p.id) + '"><h3>' + esc(p.name) + "</h3>" +
-      "<div>" + esc(say("kind", p.kind)) + " · " + esc(p.id) + " · " + esc(say("status", p.status)) + "</div>";
+      "<div>" + esc(say("kind", p.kind)) + " · " + esc(p.id) + " · " + statusWords(p) + "</div>" + heard(p);
     if (p.suitability !== "suitable") {
       h += '<div class="' + p.suitability + '">' + esc(disasterLabel || "") + ": " + esc(say("suitability", p.suitability)) + "</div>";
     }
@@ -39,10 +68,51 @@ var evacMap = (function () {
         return "<li>" + esc(o.name) + "（" + esc(o.id) + "）" + (o.distance_m / 1000).toFixed(1) + " km・空き " + o.room + "</li>";
       }).join("") + "</ol></div>";
     }
+    // A school is often a 指定避難所 and a 津波避難ビル at one spot: one marker hides the other, so each
+    // popup lists the others at its point with their numbers.
+    if (sharing && sharing.length) {
+      h += '<div class="same-point">同じ地点の施設:<ul>' + sharing.map(function (o) {
+        return '<li data-site="' + esc(o.id) + '">' + esc(say("kind", o.kind)) + " · " + esc(o.id) + " · " + esc(o.name) +
+          " · " + statusWords(o) + " · " + o.occupancy + " / " + (o.capacity == null ? "—" : o.capacity) +
+          (o.capacity ? " (" + percent(o) + "%)" : "") + "</li>";
+      }).join("") + "</ul></div>";
+    }
     return h + '<div class="credit">' + esc(p.credit) + "</div></div>";
   }
 
+  function where(f) {
+    return f.geometry.coordinates[1].toFixed(6) + "," + f.geometry.coordinates[0].toFixed(6);
+  }
+
+  // Drawn later is on top (and takes the click): open or occupied sites over empty ones, and a 指定避難所
+  // over everything else at its point, whatever its state.
+  function rank(p) {
+    var active = p.status === "open" || p.status === "full" || p.occupancy > 0;
+    return (p.kind === "shelter" ? 2 : 0) + (active ? 1 : 0);
+  }
+
+  // Where colour alone would carry what matters most (full, closed with people in it), a symbol beside
+  // the marker says it too (colour-blind officers; a grey print).
+  function symbol(m, s) {
+    if (!s.symbol) {
+      if (m.evacSymbol) { m.evacLayer.removeLayer(m.evacSymbol); m.evacSymbol = null; }
+      return;
+    }
+    var html = '<span class="evac-symbol look-' + esc(s.look) + '">' + esc(s.symbol) + "</span>";
+    if (!m.evacSymbol) {
+      m.evacSymbol = L.marker(m.getLatLng(), {interactive: false, keyboard: false, icon: L.divIcon({
+        className: "evac-symbol-icon", html: html, iconSize: null, iconAnchor: [-5, 22]})});
+      m.evacSymbol.evacSymbolFor = m;
+      m.evacLayer.addLayer(m.evacSymbol);
+    } else if (m.evacSymbol.options.icon.options.html !== html) {
+      m.evacSymbol.setIcon(L.divIcon({className: "evac-symbol-icon", html: html, iconSize: null, iconAnchor: [-5, 22]}));
+    }
+  }
+
   function apply(markers, fc) {
+    var points = {};
+    fc.features.forEach(function (f) { (points[where(f)] = points[where(f)] || []).push(f.properties); });
+    var order = [];
     fc.features.forEach(function (f) {
       var p = f.properties, m = markers[p.id];
       if (!m) { return; }
@@ -51,14 +121,20 @@ var evacMap = (function () {
       m.setStyle({fill: true, fillColor: s.fillColor, fillOpacity: s.fillOpacity, color: s.color, weight: s.weight,
                   dashArray: s.dashArray});
       m.setRadius(s.radius);
-      // A school is often a 指定避難所 and a 津波避難ビル at one spot: the open or occupied one is drawn on top.
-      if (p.status !== "closed" || p.occupancy > 0) { m.bringToFront(); }
+      symbol(m, s);
       m.evacSite = p;
-      var html = popup(p, fc.disaster_label);
+      var sharing = points[where(f)].filter(function (o) { return o.id !== p.id; });
+      var html = popup(p, fc.disaster_label, sharing);
       if (m.getPopup()) { m.setPopupContent(html); } else { m.bindPopup(html, {maxWidth: 360}); }
-      var tip = esc(p.name) + " " + p.occupancy + (p.capacity == null ? "" : " / " + p.capacity);
+      var tip = [p].concat(sharing).map(function (o) {
+        return esc(o.name) + (sharing.length ? "（" + esc(o.id) + "）" : "") + " " + o.occupancy +
+          (o.capacity == null ? "" : " / " + o.capacity);
+      }).join(" ／ ");
       if (m.getTooltip()) { m.setTooltipContent(tip); } else { m.bindTooltip(tip); }
+      order.push([rank(p), m]);
     });
+    order.sort(function (a, b) { return a[0] - b[0]; });
+    order.forEach(function (o) { if (o[0] > 0 && o[1]._map) { o[1].bringToFront(); } });
   }
 
   function underBar(map) {
@@ -70,28 +146,57 @@ var evacMap = (function () {
     }
   }
 
+  // On a narrow screen the open layer list covers the sites: folded into its button (tap to open, tap the
+  // map to fold), as Leaflet does with collapsed: true.  HQ's desks keep it open.
+  function fold(map, control) {
+    if (!control || !window.matchMedia("(max-width: 900px)").matches) { return; }
+    control.remove();
+    control.options.collapsed = true;
+    control.addTo(map);
+    control.collapse();
+  }
+
+  function fitSites(map, bounds, state) {
+    if (!bounds) { return; }
+    // Clear of the layer list (top right) and of the credits and scale (bottom): no site under them.
+    var box = function (el) { return el ? el.getBoundingClientRect() : null; };
+    var map_ = box(map.getContainer()), layers = box(document.querySelector(".leaflet-control-layers"));
+    var credits = box(document.getElementById("evac-credits")), pad = 16;
+    var top = pad, right = pad, bottom = pad + 30;   // 30: the scale bar
+    if (layers && layers.width < 60) {   // folded: a button in the corner, the sites may pass beside it
+      top = Math.max(top, layers.bottom - map_.top + pad);
+    } else if (layers) {
+      right = Math.max(right, map_.right - layers.left + pad);
+    }
+    if (credits) { bottom = Math.max(bottom, map_.bottom - credits.top + pad); }
+    map.fitBounds(bounds, {paddingTopLeft: [pad, top], paddingBottomRight: [right, bottom], animate: false});
+  }
+
   function start(map, opts) {
     WORDS = opts.words || WORDS;
     underBar(map);
-    if (window.ResizeObserver) {   // the bar's height changes with the window and once its fonts load
-      new ResizeObserver(function () { underBar(map); }).observe(document.getElementById("evac-bar"));
+    // The first view shows every site (whatever the screen) until the officer moves the map: fitted again
+    // when the bar's height changes with the window or once its fonts load.
+    var refit = function () { underBar(map); if (!state.moved) { fitSites(map, opts.bounds, state); } };
+    if (window.ResizeObserver) {
+      new ResizeObserver(refit).observe(document.getElementById("evac-bar"));
     } else {
-      window.addEventListener("resize", function () { underBar(map); });
+      window.addEventListener("resize", refit);
     }
+    ["mousedown", "touchstart", "wheel", "keydown"].forEach(function (name) {
+      map.getContainer().addEventListener(name, function () { state.moved = true; }, {passive: true});
+    });
     var stamp = document.getElementById("evac-updated");
-    // In Japan's time, as the dashboard says it: a browser set to another zone or locale (an aid worker's
-    // laptop) showed "3:30:41 AM" beside the dashboard's "12:31:10 JST".
-    function jst(when) {
-      return when.toLocaleTimeString("ja-JP", {timeZone: "Asia/Tokyo", hourCycle: "h23", hour: "2-digit",
-                                               minute: "2-digit", second: "2-digit"}) + " JST";
-    }
     var markers = {};
     opts.siteLayers.forEach(function (layer) {
-      layer.eachLayer(function (m) { markers[m.feature.properties.id] = m; });
+      layer.eachLayer(function (m) { markers[m.feature.properties.id] = m; m.evacLayer = layer; });
     });
-    var state = {markers: markers, version: 0};
+    var state = {markers: markers, version: 0, lastUpdate: new Date()};
+    L.control.scale({imperial: false}).addTo(map);   // metres: feet and miles are no unit anyone here reads
+    fold(map, opts.layerControl);
+    fitSites(map, opts.bounds, state);
     apply(markers, opts.sites);
-    stamp.textContent = "更新 " + jst(new Date());
+    stamp.textContent = "更新 " + jst(state.lastUpdate);
     // Online tiles, when configured, fall back to the city's own outline as soon as they fail.
     if (opts.tileLayer) {
       opts.tileLayer.on("tileerror", function () {
@@ -106,6 +211,8 @@ var evacMap = (function () {
       // "no-cache": the browser asks with the ETag it holds, and HQ answers 304 when nothing changed.
       fetch(opts.url, {cache: "no-cache", headers: {Accept: "application/json"}})
         .then(function (r) {
+          var date = Date.parse(r.headers.get("Date") || "");
+          if (!isNaN(date)) { skewMs = date - Date.now(); }
           if (r.status === 403) {   // a wall display a lead revoked: said so, not as HQ out of reach
             return r.json().then(function (answer) {
               var e = new Error("HTTP 403");
@@ -113,14 +220,15 @@ var evacMap = (function () {
               throw e;
             }, function () { throw new Error("HTTP 403"); });
           }
-          if (!r.ok) { throw new Error("HTTP " + r.status); }
+          if (!r.ok) { var e = new Error("HTTP " + r.status); e.hq = true; throw e; }
           return r.json();
         })
         .then(function (fc) {
           apply(state.markers, fc);
           state.version += 1;
           document.body.dataset.evacRefreshes = state.version;
-          stamp.textContent = "更新 " + jst(new Date());
+          state.lastUpdate = new Date();
+          stamp.textContent = "更新 " + jst(state.lastUpdate);
           stamp.className = "";
         })
         .catch(function (e) {
@@ -131,7 +239,9 @@ var evacMap = (function () {
             stamp.className = "stale";
             return;
           }
-          stamp.textContent = "本部サーバーに接続できません（" + e.message + "）: 表示は最後の更新のままです";
+          // As the dashboard says it: since when the numbers stand still, not the browser's English error.
+          stamp.textContent = jst(state.lastUpdate, false) + " から更新されていません（" +
+            (e.hq ? "本部のエラー" : "本部につながりません") + "）";
           stamp.className = "stale";
         })
         .then(function () { if (!state.revoked) { setTimeout(poll, opts.refreshMs); } });
