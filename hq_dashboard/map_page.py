@@ -7,6 +7,7 @@ The markers restyle themselves from /api/v1/shelters (static/map.js), so the pag
 """
 from __future__ import annotations
 
+import html
 import json
 import threading
 
@@ -67,7 +68,14 @@ def _cached_geojson(layer: Layer) -> dict:
     if layer not in cache:
         with _SIMPLIFYING:
             if layer not in cache:
-                cache[layer] = json.loads(_geojson(layer))
+                parsed = json.loads(_geojson(layer))
+                # Leaflet's tooltip shows a label as markup: one imported before import refused < and > in
+                # them (hq_dashboard.importing) must stay text.
+                for feature in parsed.get("features", ()):
+                    props = feature.get("properties") or {}
+                    if isinstance(props.get("label"), str):
+                        props["label"] = html.escape(props["label"])
+                cache[layer] = parsed
     return cache[layer]
 
 
@@ -85,7 +93,8 @@ def _polygon_layer(m, layer: Layer, show: bool, overlay: bool = True, control: b
         def style(_):
             return {"fill": True, "fillOpacity": 0.02, "color": "#2b6cb0", "weight": 1}
     tooltip = folium.GeoJsonTooltip(fields=["label"], labels=False) if layer.group != "base" else None
-    folium.GeoJson(_cached_geojson(layer), name=f"{layer.title}", style_function=style, tooltip=tooltip,
+    # The layer list shows a name as markup, as the tooltip does a label.
+    folium.GeoJson(_cached_geojson(layer), name=html.escape(layer.title), style_function=style, tooltip=tooltip,
                    show=show, overlay=overlay, control=control, smooth_factor=1.5).add_to(m)
 
 

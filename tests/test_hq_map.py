@@ -310,3 +310,30 @@ def test_a_kiosk_whose_batch_hq_refuses_is_heard_and_said_on_the_dashboard_until
     k.events[1] = withdrawal(k.events[1], "H001", "unknown shelter")   # the lead withdrew it
     post(hq_client, token, "kiosk-stuck", k.events)
     assert "を本部が受け付けていません" not in hq_client.get("/dashboard").get_data(as_text=True)
+
+
+def test_a_layer_imported_with_markup_before_import_refused_it_is_shown_as_text(hq_app, hq_client):
+    """A hazard layer from an older HQ (its title and labels kept as written): the layer list and the
+    tooltips show markup as markup would run, on every map viewer's page (staff's too)."""
+    import datetime as dt
+    from hq_dashboard.models import HazardLayer
+    title, label = '<img src=x onerror="document.body.dataset.t=1">津波', '<b onmouseover="x()">0.5m以上</b>'
+    layer = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"label": label, "depth_min_m": 0.5, "depth_max_m": None},
+         "geometry": {"type": "Polygon", "coordinates": square(*H001)}}]}
+    with hq_app.app_context():
+        db.session.add(HazardLayer(id="old", title=title, disasters="tsunami", credit="出典：静岡県",
+                                   source_name="old.geojson", geojson=json.dumps(layer, ensure_ascii=False),
+                                   imported_at=dt.datetime.now(dt.timezone.utc)))
+        db.session.commit()
+    choose(hq_client, "tsunami")
+    page = hq_client.get("/map").get_data(as_text=True)
+    # folium writes both inside JSON, every <, > and & as a \u escape, which Leaflet reads back: the layer
+    # list's entry (its key) and the tooltip's label must hold &lt; where markup stood.  (The sites' own
+    # hazard_areas are data: map.js escapes them in the popup.)
+    entries = re.findall(r'"([^"]*)" : geo_json_', page)
+    assert any("\\u0026lt;img src=x" in e and "\\u6d25\\u6ce2" in e for e in entries), entries
+    assert not any("\\u003c" in e for e in entries), entries
+    labels = re.findall(r'"label": "([^"]*)"', page)
+    assert any(label.startswith("\\u0026lt;b onmouseover") for label in labels), labels[-3:]
+    assert not any("\\u003c" in label for label in labels)
