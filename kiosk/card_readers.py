@@ -28,6 +28,24 @@ class PcscReader:
             raise CardError("no_reader", "no card reader is connected" +
                             (f" with a name starting {reader_name!r}" if reader_name else ""))
         self.connection = self._connect_to_the_card(available)
+        self.insertion = self._insertion(str(self.connection.getReader()))
+
+    @staticmethod
+    def _insertion(reader: str) -> tuple[str, int] | None:
+        """Which placing of a card on `reader` this is: pcsc-lite counts the card events of each reader
+        in the upper 16 bits of its state, so a card taken away and put back (or another put on) has
+        another count, and a card that never left the reader keeps it.  None when pcscd does not say."""
+        from smartcard import scard
+        hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        if hresult != scard.SCARD_S_SUCCESS:
+            return None
+        try:
+            hresult, states = scard.SCardGetStatusChange(context, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+            if hresult != scard.SCARD_S_SUCCESS or not states:
+                return None
+            return reader, states[0][1] >> 16
+        finally:
+            scard.SCardReleaseContext(context)
 
     def _connect_to_the_card(self, available):
         """The connection to the one reader holding a card: the tap watcher wakes the screen for a card

@@ -138,7 +138,8 @@ def qr_checkin():
 def card_status():
     """Whether a card lies on the reader, for the screen to show the PIN pad."""
     watcher = current_app.extensions.get("tap_watcher")
-    return jsonify({"reader": watcher is not None, "card_present": bool(watcher and watcher.card_present)})
+    # "reader" only when pcscd answers now: a watcher waiting for a pcscd that stopped knows no card
+    return jsonify({"reader": bool(watcher and watcher.known), "card_present": bool(watcher and watcher.card_present)})
 
 
 # One card read at a time in this kiosk: two requests at once (a double tap, or someone on the LAN)

@@ -45,6 +45,11 @@ CARD_MESSAGES = {
     "last_try": _l("Only one try is left. So that your card does not lock, use 照合番号B or ask staff."),
     # already on 照合番号B: there is no other number to turn to
     "last_try_code_b": _l("Only one try is left. So that your card does not lock, please ask staff."),
+    # a wrong number that leaves one try: the kiosk will not spend it, so no "try again"
+    "wrong_last_try": _l("That number is not right. Only one try is left. So that your card does not lock, "
+                         "this kiosk will not try it. Use 照合番号B or ask staff."),
+    "wrong_last_try_code_b": _l("That number is not right. Only one try is left. So that your card does not lock, "
+                                "this kiosk will not try it. Please ask staff."),
     "locked": _l("This card is locked for this number. Use the other way or ask staff."),
     "not_my_number_card": _l("This is not a My Number card."),
     "no_card": _l("No card is on the reader. Place your card and try again."),
@@ -52,6 +57,8 @@ CARD_MESSAGES = {
     "corrupt": _l("The card could not be read. Please ask staff."),
     "no_reader": _l("This kiosk has no card reader. Scan a QR code or ask staff."),
     "busy": _l("The card reader is busy. Please wait a moment and try again."),
+    # the card on the reader has not left it since it was last read: the last person's, most likely
+    "card_left": _l("This card has already been read. Take the card off the reader, then place your own card."),
     "card_error": _l("The card could not be read. Please ask staff."),
 }
 
@@ -61,6 +68,8 @@ def card_message(exc: CardError, field: str) -> str:
     code = "last_try_code_b" if exc.code == "last_try" and field == "code_b" else exc.code
     if code == "wrong_secret" and exc.tries_left is None:
         code = "wrong_secret_unknown"
+    elif code == "wrong_secret" and exc.tries_left == 1:
+        code = "wrong_last_try_code_b" if field == "code_b" else "wrong_last_try"
     return str(CARD_MESSAGES.get(code, CARD_MESSAGES["card_error"])) % {"n": exc.tries_left}
 
 
@@ -192,6 +201,16 @@ def _identified(ident: Identified):
                                 for p, h, n in zip(ident.persons, here, ident.needs)]})
 
 
+def _not_left_behind(reader) -> None:
+    """Refuses a card that has lain on the reader since the last card read: the person before may have
+    left it, and the next person's PIN would spend its tries.  Taking it off and putting a card on
+    (the same, or another) is a new placing."""
+    insertion = getattr(reader, "insertion", None)
+    if insertion is not None and insertion == current_app.extensions.get("card_last_read"):
+        raise CardError("card_left", "this card has not left the reader since it was last read; "
+                                     "take it off, then place your own card")
+
+
 @bp.post("/screen/card")
 def card():
     body = _body()
@@ -205,7 +224,9 @@ def card():
                           else _("Enter the 14 digits of 照合番号B.")})
     try:
         with card_reader(current_app.config) as reader:
+            _not_left_behind(reader)
             info = read_basic4(reader.transmit, **{field: secret})
+            insertion = getattr(reader, "insertion", None)
     except CardError as exc:
         return jsonify({"errors": {field: card_message(exc, field)}, "code": exc.code,
                         "tries_left": exc.tries_left,
@@ -215,6 +236,7 @@ def card():
     except InvalidEvent:  # a name or address longer than a record holds, say
         return jsonify({"errors": {field: _("This card's details cannot be used here. Please ask staff.")},
                         "code": "unusable"}), 422
+    current_app.extensions["card_last_read"] = insertion   # identified: this placing of the card is used up
     return _identified(Identified("card", [person], [()]))
 
 
@@ -224,6 +246,7 @@ def card_tries():
     field = "code_b" if _body().get("code_b") else "pin"
     try:
         with card_reader(current_app.config) as reader:
+            _not_left_behind(reader)
             left = tries_left(reader.transmit, code_b=field == "code_b")
     except CardError as exc:
         return jsonify({"errors": {field: str(CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"]))},

@@ -141,6 +141,11 @@ def _verify(transmit: Transmit, ef: int, secret: str, what: str) -> None:
     left = _tries_left(sw)
     if sw in (SW_BLOCKED, SW_AUTH_BLOCKED) or left == 0:
         raise CardError("locked", f"the card's {what} is now locked; use the other way or ask staff", 0)
+    if left == 1:
+        # Said now, not at the next attempt: one try left is one this kiosk will not spend, so
+        # "try again" would send the person to a refusal.
+        raise CardError("wrong_secret", f"the {what} is not right, and only one try is left; to keep the card "
+                        "from locking this kiosk will not try it: use the other way or ask staff", left)
     if left is not None:
         raise CardError("wrong_secret", f"the {what} is not right; {left} tries left", left)
     if sw == SW_VERIFY_FAILED:

@@ -191,6 +191,8 @@
     const r = await post("/screen/card-tries", state.secretMode === "code_b" ? { code_b: true } : {});
     $('[data-testid="tries-left"]').textContent = r.ok ? r.data.text : "";
     if (r.ok && r.data.warning) showErrors({ [state.secretMode]: r.data.warning });
+    // the last person's card still on the reader: said before anyone types a PIN for it
+    if (!r.ok && r.data.code === "card_left") showErrors(r.data.errors);
   }
   let cardPoll = null;
   function watchCard() {
@@ -374,7 +376,27 @@
     $('[data-testid="done-time"]').textContent = data.time_text;
     $('[data-testid="done-time"]').dataset.iso = data.confirmed_at;
     show("done");
+    if (state.source === "card") watchTakeCard();
   }
+  // After a My Number card: "take your card" while it lies on the reader (always, where the kiosk
+  // cannot see the reader), so that nobody walks away without it.
+  function watchTakeCard() {
+    const note = $('[data-testid="take-card"]');
+    note.hidden = false;
+    if (body.dataset.watchCard !== "yes") return;
+    const poll = async () => {
+      if (current() !== "done") { clearInterval(takePoll); return; }
+      try {
+        const s = await (await fetch("/api/card-status")).json();
+        // a reader the kiosk cannot see now may still hold the card: said until it is seen gone
+        note.hidden = s.reader && !s.card_present;
+      } catch (e) { /* the next poll tries again */ }
+    };
+    clearInterval(takePoll);
+    takePoll = setInterval(poll, 1000);
+    poll();
+  }
+  let takePoll = null;
 
   // -- wiring --------------------------------------------------------------------------------
   document.addEventListener("click", async (ev) => {
