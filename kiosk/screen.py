@@ -15,7 +15,7 @@ import unicodedata
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
-from evac.card.mynumber import CardError, read_basic4, tries_left
+from evac.card.mynumber import CardError, check_code_b, read_basic4, tries_left
 from evac.dates import InTheFuture, NotADate, TooLongAgo, parse_typed_birth_date
 from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_person
 from evac.identity import person_key
@@ -51,6 +51,12 @@ CARD_MESSAGES = {
     "wrong_last_try_code_b": _l("That number is not right. Only one try is left. So that your card does not lock, "
                                 "this kiosk will not try it. Please ask staff."),
     "locked": _l("This card is locked for this number. Use the other way or ask staff."),
+    # both numbers locked: only the city office resets them, and staff need neither to check anyone in
+    "locked_both": _l("This card is locked for the PIN and for 照合番号B. The city office (市役所の窓口) can unlock "
+                      "it. Staff can check you in now: please ask staff."),
+    "bad_code_b": _l("This is not a 照合番号B. It is your birth date (era year, month, day: 6 digits), the card's "
+                     "expiry year (4 digits, e.g. 2031), then the security code (4 digits). Check the card and "
+                     "enter it again."),
     "not_my_number_card": _l("This is not a My Number card."),
     "no_card": _l("No card is on the reader. Place your card and try again."),
     "card_removed": _l("The card moved before it was read. Hold it still and try again."),
@@ -211,6 +217,14 @@ def _not_left_behind(reader) -> None:
                                      "take it off, then place your own card")
 
 
+def _other_locked(reader, field: str) -> bool:
+    """Whether the other number (照合番号B for the PIN, and back) is locked too; spends no try."""
+    try:
+        return tries_left(reader.transmit, code_b=field != "code_b") == 0
+    except CardError:
+        return False
+
+
 @bp.post("/screen/card")
 def card():
     body = _body()
@@ -223,9 +237,16 @@ def card():
         raise FormErrors({field: _("Enter the 4-digit PIN.") if field == "pin"
                           else _("Enter the 14 digits of 照合番号B.")})
     try:
+        if field == "code_b":
+            check_code_b(secret)   # before the reader is even opened: a slip costs no try
         with card_reader(current_app.config) as reader:
             _not_left_behind(reader)
-            info = read_basic4(reader.transmit, **{field: secret})
+            try:
+                info = read_basic4(reader.transmit, **{field: secret})
+            except CardError as exc:
+                if exc.code == "locked" and _other_locked(reader, field):
+                    raise CardError("locked_both", "the PIN and 照合番号B are both locked", 0) from None
+                raise
             insertion = getattr(reader, "insertion", None)
     except CardError as exc:
         return jsonify({"errors": {field: card_message(exc, field)}, "code": exc.code,
@@ -248,12 +269,13 @@ def card_tries():
         with card_reader(current_app.config) as reader:
             _not_left_behind(reader)
             left = tries_left(reader.transmit, code_b=field == "code_b")
+            both = left == 0 and _other_locked(reader, field)
     except CardError as exc:
         return jsonify({"errors": {field: str(CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"]))},
                         "code": exc.code}), 422
     message = ""
     if left == 0:
-        message = str(CARD_MESSAGES["locked"])
+        message = str(CARD_MESSAGES["locked_both" if both else "locked"])
     elif left == 1:
         message = str(CARD_MESSAGES["last_try_code_b" if field == "code_b" else "last_try"])
     return jsonify({"tries_left": left, "text": "" if left is None else _("Tries left: %(n)s", n=left),

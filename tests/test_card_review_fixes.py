@@ -269,3 +269,50 @@ def test_the_card_watcher_outlives_pcscd_stopping_and_starting(pcscd, tmp_path):
     assert "Traceback" not in log, log
     assert log.count("card reader service not answering") <= 2, log   # once an outage, not a line a second
     assert NUMBER not in log
+
+
+# -- L3, L4: a card locked for both numbers; a 照合番号B that cannot be one ---------------------------------
+
+LOCKED_BOTH = ("This card is locked for the PIN and for 照合番号B. The city office (市役所の窓口) can unlock it. "
+               "Staff can check you in now: please ask staff.")
+BAD_CODE_B = ("This is not a 照合番号B. It is your birth date (era year, month, day: 6 digits), the card's expiry "
+              "year (4 digits, e.g. 2031), then the security code (4 digits). Check the card and enter it again.")
+
+
+def test_a_card_locked_for_both_numbers_sends_the_person_to_staff_and_the_city_office(insert_card, tmp_path):
+    app = _app(tmp_path)
+    client = app.test_client()
+    applet = insert_card(MyNumberApplet(identity(), pin_tries=0, code_b_tries=0))
+    ja = _text(app, "ja", LOCKED_BOTH)
+    assert "市役所の窓口" in ja and "係員" in ja
+    for body in ({}, {"code_b": True}):
+        resp = client.post("/screen/card-tries?lang=ja", json=body)
+        assert resp.get_json()["tries_left"] == 0 and resp.get_json()["warning"] == ja
+    for lang in _languages(app):
+        for field, secret in (("pin", "4321"), ("code_b", "55021720301234")):
+            resp = client.post(f"/screen/card?lang={lang}", json={field: secret})
+            assert resp.status_code == 422 and resp.get_json()["code"] == "locked_both"
+            message = resp.get_json()["errors"][field]
+            assert message == _text(app, lang, LOCKED_BOTH) and (lang == "en" or message != LOCKED_BOTH)
+    # one of them locked: the other way is still the way
+    applet.code_b_tries = 10
+    resp = client.post("/screen/card?lang=en", json={"pin": "4321"})
+    assert resp.get_json()["code"] == "locked"
+    assert resp.get_json()["errors"]["pin"] == "This card is locked for this number. Use the other way or ask staff."
+    assert (applet.pin_tries, applet.code_b_tries) == (0, 10)
+
+
+def test_a_code_b_that_cannot_be_one_is_said_and_costs_no_try(insert_card, tmp_path):
+    app = _app(tmp_path)
+    client = app.test_client()
+    applet = insert_card(MyNumberApplet(identity()))
+    for lang in _languages(app):
+        resp = client.post(f"/screen/card?lang={lang}", json={"code_b": "55021799991234"})   # expiry year 9999
+        assert resp.status_code == 422 and resp.get_json()["code"] == "bad_code_b"
+        message = resp.get_json()["errors"]["code_b"]
+        assert message == _text(app, lang, BAD_CODE_B) and (lang == "en" or message != BAD_CODE_B)
+    assert _text(app, "ja", BAD_CODE_B).startswith("照合番号Bの形になっていません。")
+    resp = client.post("/screen/card?lang=ja", json={"code_b": "55023020301234"})   # 30 February
+    assert resp.get_json()["code"] == "bad_code_b"
+    assert applet.code_b_tries == 10 and applet.selected == []
+    assert client.post("/screen/card?lang=ja", json={"code_b": "55021720301234"}).status_code == 200
