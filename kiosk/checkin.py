@@ -158,24 +158,25 @@ def one_reader_at_a_time():
 
 
 @contextmanager
-def card_reader(config):
-    """The card reader, opened for this request alone and closed (the card powered off) after it."""
+def card_reader(config, cancelled=None):
+    """The card reader, opened for this request alone and closed (the card powered off) after it.
+    `cancelled` (a threading.Event) ends an NFC reader's wait for a card: its reader gave up."""
     with one_reader_at_a_time():
-        reader = open_reader(config)
+        reader = open_reader(config, cancelled)
         try:
             yield reader
         finally:
             reader.close()
 
 
-def open_reader(config):
+def open_reader(config, cancelled=None):
     """The card reader this kiosk is configured with: CARD_READER 'pcsc' or 'nfc' (NFC_DEVICE, e.g. usb)."""
     from .card_readers import NfcReader, PcscReader
     kind = config.get("CARD_READER")
     if kind == "pcsc":
         return PcscReader(config.get("READER_NAME"))
     if kind == "nfc":
-        return NfcReader(config.get("NFC_DEVICE", "usb"), config.get("CARD_WAIT", 15.0))
+        return NfcReader(config.get("NFC_DEVICE", "usb"), config.get("CARD_WAIT", 15.0), cancelled)
     raise CardError("no_reader", "this kiosk has no card reader; scan a QR code or ask staff")
 
 

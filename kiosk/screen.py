@@ -10,7 +10,9 @@ chosen language.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import unicodedata
+from contextlib import contextmanager
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
@@ -66,6 +68,8 @@ CARD_MESSAGES = {
     # the card on the reader has not left it since it was last read: the last person's, most likely
     "card_left": _l("This card has already been read. Take the card off the reader, then place your own card."),
     "card_error": _l("The card could not be read. Please ask staff."),
+    # a read whose screen started over (nobody waits for its answer)
+    "cancelled": _l("No card is on the reader. Place your card and try again."),
 }
 
 
@@ -129,7 +133,8 @@ def _not_saved(exc):
 def _json_only():
     # The screen's script sends JSON; a form posted from some other page cannot (without the kiosk's
     # leave), so it cannot check anyone in or call staff.
-    if request.method == "POST" and request.endpoint not in ("screen.forget", "screen.still_here") and not request.is_json:
+    if request.method == "POST" and request.endpoint not in ("screen.forget", "screen.still_here", "screen.card_cancel") \
+            and not request.is_json:
         return jsonify({"errors": {"form": _("Something went wrong. Please start again.")}}), 415
     return None
 
@@ -163,8 +168,21 @@ def _strings() -> dict[str, str]:
 
 
 
+# Card reads waiting for a card (an NFC reader waits up to CARD_WAIT seconds after OK): each one's Event
+# is set when the screen starts over, so a PIN someone gave up on never reaches the next person's card.
+_waiting_reads: set[threading.Event] = set()
+_waiting_lock = threading.Lock()
+
+
+def _give_up_waiting_reads() -> None:
+    with _waiting_lock:
+        for cancelled in _waiting_reads:
+            cancelled.set()
+
+
 @bp.get("/")
 def screen():
+    _give_up_waiting_reads()   # the screen drawn afresh: whoever pressed OK before has gone
     store = get_store()
     shelter = current_app.config["SHELTER_ID"]
     # people move on to places where they can stay: the designated shelters (指定避難所)
@@ -217,6 +235,25 @@ def _not_left_behind(reader) -> None:
                                      "take it off, then place your own card")
 
 
+@contextmanager
+def _waiting_read():
+    cancelled = threading.Event()
+    with _waiting_lock:
+        _waiting_reads.add(cancelled)
+    try:
+        yield cancelled
+    finally:
+        with _waiting_lock:
+            _waiting_reads.discard(cancelled)
+
+
+@bp.post("/screen/card-cancel")
+def card_cancel():
+    """The screen started over while a card read waited for the card (a beacon from the page)."""
+    _give_up_waiting_reads()
+    return "", 204
+
+
 def _other_locked(reader, field: str) -> bool:
     """Whether the other number (照合番号B for the PIN, and back) is locked too; spends no try."""
     try:
@@ -239,7 +276,7 @@ def card():
     try:
         if field == "code_b":
             check_code_b(secret)   # before the reader is even opened: a slip costs no try
-        with card_reader(current_app.config) as reader:
+        with _waiting_read() as cancelled, card_reader(current_app.config, cancelled) as reader:
             _not_left_behind(reader)
             try:
                 info = read_basic4(reader.transmit, **{field: secret})

@@ -316,3 +316,46 @@ def test_a_code_b_that_cannot_be_one_is_said_and_costs_no_try(insert_card, tmp_p
     assert resp.get_json()["code"] == "bad_code_b"
     assert applet.code_b_tries == 10 and applet.selected == []
     assert client.post("/screen/card?lang=ja", json={"code_b": "55021720301234"}).status_code == 200
+
+
+# -- L1, L2: an NFC reader's wait for the card (nfcpy's udp device) --------------------------------------
+
+def test_a_pin_given_up_on_never_reaches_the_next_persons_card(kiosk_server, page_at, in_background):
+    pytest.importorskip("nfc")
+    from evac.card.applet import CardIdentity
+    from kiosk.card_emulator import NfcUdpCard
+    from kiosk.checkin import _reader_in_use
+    from tests.conftest import free_udp_port
+    from tests.test_card_nfc import IDENTITY
+    device = f"udp:127.0.0.1:{free_udp_port()}"
+    kiosk = kiosk_server(CARD_READER="nfc", NFC_DEVICE=device, CARD_WAIT=10)
+    page = page_at(kiosk.url)
+    page.goto("/")
+    tid(page, "checkin").click()
+    tid(page, "method-card").click()
+    type_digits(page, "9999")
+    tid(page, "pin-ok").click()   # OK with no card on the reader: the kiosk waits for one...
+    hold = said(kiosk, "ja", "Hold your card to the reader…")
+    assert hold == "カードを読み取り機にかざしてください…"
+    page.wait_for_selector('[data-testid="hold-card"]', state="visible")   # ...and says so at once
+    assert tid(page, "hold-card").inner_text() == hold
+    tid(page, "restart").click()   # the person gives up
+    shown(page, "start")
+    # the next person's card comes into the field
+    applet = MyNumberApplet(CardIdentity(**IDENTITY))
+    sent, verify = [], applet._verify
+    applet._verify = lambda data: (sent.append(bytes(data)), verify(data))[1]
+    in_background(NfcUdpCard(applet, device))
+    deadline = time.monotonic() + 30
+    while _reader_in_use.locked():   # the read given up on ends (at once; or, were it not given up, at the card)
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert b"9999" not in sent and applet.pin_tries == 3
+    # and the next person reads their card as anyone
+    tid(page, "checkin").click()
+    tid(page, "method-card").click()
+    type_digits(page, "2468")
+    tid(page, "pin-ok").click()
+    shown(page, "confirm")
+    assert sent == [b"", b"2468"] and applet.pin_tries == 3
+    page.wait_for_selector('[data-testid="hold-card"]', state="hidden")

@@ -14,6 +14,8 @@
   // -- starting over -----------------------------------------------------------------------
   function restart() {
     if (state.token) navigator.sendBeacon("/screen/forget", state.token);
+    // a card read still waiting for the card: given up, so the PIN typed never reaches the next card
+    if (state.reading) navigator.sendBeacon("/screen/card-cancel", "");
     location.replace(location.pathname);
   }
   let timer = null;
@@ -159,7 +161,12 @@
     const field = state.secretMode;
     const want = field === "pin" ? 4 : 14;
     if (digits.length !== want) { showErrors({ [field]: field === "pin" ? S.digits_pin : S.digits_code_b }); return; }
-    const r = await post("/screen/card", { [field]: digits });
+    // An NFC reader waits for the card after OK: say so at once, not after its wait
+    const hold = $('[data-testid="hold-card"]');
+    hold.hidden = body.dataset.cardReader !== "nfc";
+    state.reading = true;
+    let r;
+    try { r = await post("/screen/card", { [field]: digits }); } finally { state.reading = false; hold.hidden = true; }
     state.digits = "";
     renderDigits();
     if (r.ok) { identified(r.data); return; }
