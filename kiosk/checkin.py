@@ -139,7 +139,10 @@ def card_status():
     """Whether a card lies on the reader, for the screen to show the PIN pad."""
     watcher = current_app.extensions.get("tap_watcher")
     # "reader" only when pcscd answers now: a watcher waiting for a pcscd that stopped knows no card
-    return jsonify({"reader": bool(watcher and watcher.known), "card_present": bool(watcher and watcher.card_present)})
+    status = {"reader": bool(watcher and watcher.known), "card_present": bool(watcher and watcher.card_present)}
+    if status["card_present"]:
+        status["placed"] = watcher.placings   # a card swapped between two polls is a new card too
+    return jsonify(status)
 
 
 # One card read at a time in this kiosk: two requests at once (a double tap, or someone on the LAN)

@@ -34,12 +34,17 @@ class PcscTapWatcher:
         self._lock = threading.Lock()
         self._present: set[str] = set()
         self._readers: set[str] = set()
+        self._events = 0
         self._known = False            # whether pcscd answered the last time we asked
         self._answered = False         # whether the current watch got an answer at all
+        self._said_lost = False        # whether the console was told pcscd does not answer
         self._context = None
         self._stopping = threading.Event()
+        self._first_look = threading.Event()
         self._thread = threading.Thread(target=self._run, name="card-tap-watcher", daemon=True)
         self._thread.start()
+        # the kiosk starts serving knowing the reader (pcscd answers in milliseconds, or not at all)
+        self._first_look.wait(3)
 
     def _wanted(self, reader: str) -> bool:
         return not self.reader_name or str(reader).startswith(self.reader_name)
@@ -49,6 +54,13 @@ class PcscTapWatcher:
         """Whether the watcher knows the readers' state now (pcscd answers, and a wanted reader is there)."""
         with self._lock:
             return self._known and bool(self._readers)
+
+    @property
+    def placings(self) -> int:
+        """pcsc-lite's count of card events on the readers watched: it moves whenever a card is taken off
+        or put on, even between two looks of the screen (a card swapped in a moment)."""
+        with self._lock:
+            return self._events if self._known else 0
 
     @property
     def card_present(self) -> bool:
@@ -65,26 +77,33 @@ class PcscTapWatcher:
     # -- the thread ----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        attempt, said = 0, False
+        attempt = 0
         while not self._stopping.is_set():
             self._answered = False
             try:
                 self._watch()
             except _ServiceLost as exc:
-                if not said:   # once per outage, in a line, not a traceback a minute
+                if self._answered:   # it had worked: a new outage, retried quickly at first
+                    attempt = 0
+                if not self._said_lost:   # once an outage, in a line, not a traceback a minute
                     log.warning("card reader service not answering (%s); trying again until it does", exc)
-                    said = True
+                    self._said_lost = True
             except Exception as exc:  # noqa: BLE001 - the watcher must outlive any one failure
                 log.warning("card reader watch failed (%s: %s); starting it again", type(exc).__name__, exc)
             with self._lock:
                 self._known = False
                 self._present.clear()
                 self._readers.clear()
+            self._first_look.set()
             if self._stopping.wait(RETRY[min(attempt, len(RETRY) - 1)]):
                 break
             attempt += 1
-            if self._answered:   # it had worked: the next outage is said again, and retried quickly
-                attempt, said = 0, False
+
+    def _heard(self) -> None:
+        if self._said_lost:
+            log.warning("card reader service answering again")
+            self._said_lost = False
+        self._answered = True
 
     def _watch(self) -> None:
         s = self._scard
@@ -102,9 +121,10 @@ class PcscTapWatcher:
                     raise _ServiceLost(s.SCardGetErrorMessage(hresult))
                 readers = [r for r in readers if self._wanted(r)]
                 if not readers:
-                    self._answered = True
+                    self._heard()
                     with self._lock:
                         self._known, self._readers, self._present = True, set(), set()
+                    self._first_look.set()
                     if self._stopping.wait(WAIT_MS / 1000):
                         return
                     continue
@@ -117,11 +137,13 @@ class PcscTapWatcher:
                 if hresult != s.SCARD_S_SUCCESS:
                     raise _ServiceLost(s.SCardGetErrorMessage(hresult))
                 states = {reader: state & ~s.SCARD_STATE_CHANGED for reader, state, _atr in result}
-                self._answered = True
+                self._heard()
                 with self._lock:
                     self._known = True
                     self._readers = set(states)
                     self._present = {r for r, state in states.items() if state & s.SCARD_STATE_PRESENT}
+                    self._events = sum(state >> 16 for state in states.values())
+                self._first_look.set()
         finally:
             self._context = None
             s.SCardReleaseContext(context)

@@ -191,29 +191,34 @@
     showTries();
   }
   // Tries left, read from the card without spending one, shown before anything is typed.
+  let cardLeftSaid = false;
   async function showTries() {
     // A PC/SC reader answers at once, card or not; an NFC reader waits for a card and would still be
     // busy when the PIN is sent, so there the tries are shown only after a wrong one.
     if (body.dataset.cardReader !== "pcsc") return;
     const r = await post("/screen/card-tries", state.secretMode === "code_b" ? { code_b: true } : {});
     $('[data-testid="tries-left"]').textContent = r.ok ? r.data.text : "";
+    // the card left behind has been taken away: its message goes with it
+    if (r.ok && cardLeftSaid) clearErrors();
+    cardLeftSaid = !r.ok && r.data.code === "card_left";
     if (r.ok && r.data.warning) showErrors({ [state.secretMode]: r.data.warning });
     // the last person's card still on the reader: said before anyone types a PIN for it
-    if (!r.ok && r.data.code === "card_left") showErrors(r.data.errors);
+    if (cardLeftSaid) showErrors(r.data.errors);
   }
   let cardPoll = null;
   function watchCard() {
     if (body.dataset.watchCard !== "yes") { showTries(); return; }
     clearInterval(cardPoll);
-    let present = false;
+    let present = false, placed = null;
     const poll = async () => {
       if (current() !== "card") { clearInterval(cardPoll); return; }
       try {
         const s = await (await fetch("/api/card-status")).json();
         $('[data-show="waiting-card"]').hidden = s.card_present;
-        if (s.card_present && !present) showTries();
+        if (s.card_present && (!present || s.placed !== placed)) showTries();
         if (!s.card_present) $('[data-testid="tries-left"]').textContent = "";
         present = s.card_present;
+        placed = s.placed;
       } catch (e) { /* the next poll tries again */ }
     };
     poll();
