@@ -172,6 +172,21 @@ def card_reader(config, cancelled=None):
             reader.close()
 
 
+def not_left_behind(reader) -> None:
+    """Refuses a card that has lain on the reader since the last card read: the person before may have
+    left it, and the next person's PIN would spend its tries.  Taking it off and putting a card on
+    (the same, or another) is a new placing."""
+    insertion = getattr(reader, "insertion", None)
+    if insertion is not None and insertion == current_app.extensions.get("card_last_read"):
+        raise CardError("card_left", "this card has not left the reader since it was last read; "
+                                     "take it off, then place your own card")
+
+
+def card_used(insertion) -> None:
+    """This placing of a card was read and used: the next read needs the card taken off and put on."""
+    current_app.extensions["card_last_read"] = insertion
+
+
 def open_reader(config, cancelled=None):
     """The card reader this kiosk is configured with: CARD_READER 'pcsc' or 'nfc' (NFC_DEVICE, e.g. usb)."""
     from .card_readers import NfcReader, PcscReader
@@ -192,11 +207,14 @@ def card_checkin():
         raise KioskError("give the 4-digit PIN, or 照合番号B")
     try:
         with card_reader(current_app.config) as reader:
+            not_left_behind(reader)
             info = read_basic4(reader.transmit, **secret)
+            insertion = getattr(reader, "insertion", None)
     except CardError as exc:
         return jsonify({"error": exc.code, "message": exc.message, "tries_left": exc.tries_left}), 422
     person = parse_person(info.to_json(), get_store().today().toordinal())
     events = get_store().check_in(current_app.config["SHELTER_ID"], [person], body.get("stay_type", "in_shelter"))
+    card_used(insertion)
     return jsonify({**_confirmation(events), "name": person.name}), 201
 
 

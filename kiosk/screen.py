@@ -26,7 +26,7 @@ from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
-from .checkin import card_reader, kiosk_now, tapped_ic_token
+from .checkin import card_reader, card_used, kiosk_now, not_left_behind, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
@@ -225,16 +225,6 @@ def _identified(ident: Identified):
                                 for p, h, n in zip(ident.persons, here, ident.needs)]})
 
 
-def _not_left_behind(reader) -> None:
-    """Refuses a card that has lain on the reader since the last card read: the person before may have
-    left it, and the next person's PIN would spend its tries.  Taking it off and putting a card on
-    (the same, or another) is a new placing."""
-    insertion = getattr(reader, "insertion", None)
-    if insertion is not None and insertion == current_app.extensions.get("card_last_read"):
-        raise CardError("card_left", "this card has not left the reader since it was last read; "
-                                     "take it off, then place your own card")
-
-
 @contextmanager
 def _waiting_read():
     cancelled = threading.Event()
@@ -277,7 +267,7 @@ def card():
         if field == "code_b":
             check_code_b(secret)   # before the reader is even opened: a slip costs no try
         with _waiting_read() as cancelled, card_reader(current_app.config, cancelled) as reader:
-            _not_left_behind(reader)
+            not_left_behind(reader)
             try:
                 info = read_basic4(reader.transmit, **{field: secret})
             except CardError as exc:
@@ -294,7 +284,7 @@ def card():
     except InvalidEvent:  # a name or address longer than a record holds, say
         return jsonify({"errors": {field: _("This card's details cannot be used here. Please ask staff.")},
                         "code": "unusable"}), 422
-    current_app.extensions["card_last_read"] = insertion   # identified: this placing of the card is used up
+    card_used(insertion)   # identified: this placing of the card is used up
     return _identified(Identified("card", [person], [()]))
 
 
@@ -304,7 +294,7 @@ def card_tries():
     field = "code_b" if _body().get("code_b") else "pin"
     try:
         with card_reader(current_app.config) as reader:
-            _not_left_behind(reader)
+            not_left_behind(reader)
             left = tries_left(reader.transmit, code_b=field == "code_b")
             both = left == 0 and _other_locked(reader, field)
     except CardError as exc:

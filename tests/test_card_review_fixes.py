@@ -136,6 +136,12 @@ def test_a_card_left_on_the_reader_is_not_read_for_the_next_person(pcscd, tmp_pa
         resp = client.post("/screen/card-tries?lang=ja", json={})
         assert resp.status_code == 200 and resp.get_json()["tries_left"] == 3
         assert client.post("/screen/card?lang=ja", json={"pin": "4321"}).status_code == 200
+        # the kiosk's scripted check-in reads the same reader: the same rule
+        _take(card)
+        card = _put(applet)
+        assert client.post("/api/card-checkin", json={"pin": "4321"}).status_code == 201
+        resp = client.post("/api/card-checkin", json={"pin": "8642"})
+        assert resp.status_code == 422 and resp.get_json()["error"] == "card_left" and applet.pin_tries == 3
     finally:
         _take(card)
 
