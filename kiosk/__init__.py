@@ -60,7 +60,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from .tap import PcscTapWatcher
         try:
             app.extensions["tap_watcher"] = PcscTapWatcher(app.config.get("READER_NAME"))
-        except Exception as exc:  # no pcscd: the kiosk still works with QR codes and staff entry
+        except Exception as exc:  # no pyscard: the kiosk still works with QR codes and staff entry
+            # (pcscd absent or restarting is the watcher's own to wait for: kiosk/tap.py)
             app.logger.warning("card reader not watched: %s", exc)
 
     if app.config["HQ_URL"] and app.config["HQ_TOKEN"] and app.config["START_SYNC"]:

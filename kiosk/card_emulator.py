@@ -206,6 +206,8 @@ def ensure_pcscd(wait_s: float = 15.0):
     if running and vpcd_listening():
         return None
     if running:
+        # by name: pcscd is the machine's one daemon, whoever started it; fine for tests and the demo
+        # (the card tests take turns at it), not something a kiosk in service does
         subprocess.run(["pkill", "-x", "pcscd"])
         time.sleep(1)
     started = subprocess.Popen(["pcscd", "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

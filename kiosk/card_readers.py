@@ -28,6 +28,24 @@ class PcscReader:
             raise CardError("no_reader", "no card reader is connected" +
                             (f" with a name starting {reader_name!r}" if reader_name else ""))
         self.connection = self._connect_to_the_card(available)
+        self.insertion = self._insertion(str(self.connection.getReader()))
+
+    @staticmethod
+    def _insertion(reader: str) -> tuple[str, int] | None:
+        """Which placing of a card on `reader` this is: pcsc-lite counts the card events of each reader
+        in the upper 16 bits of its state, so a card taken away and put back (or another put on) has
+        another count, and a card that never left the reader keeps it.  None when pcscd does not say."""
+        from smartcard import scard
+        hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+        if hresult != scard.SCARD_S_SUCCESS:
+            return None
+        try:
+            hresult, states = scard.SCardGetStatusChange(context, 0, [(reader, scard.SCARD_STATE_UNAWARE)])
+            if hresult != scard.SCARD_S_SUCCESS or not states:
+                return None
+            return reader, states[0][1] >> 16
+        finally:
+            scard.SCardReleaseContext(context)
 
     def _connect_to_the_card(self, available):
         """The connection to the one reader holding a card: the tap watcher wakes the screen for a card
@@ -101,7 +119,7 @@ def _nfc_reader_failed(device: str, exc: Exception, what: str) -> CardError:
 class NfcReader:
     """The My Number card (ISO 14443 Type B) on an nfcpy reader, waited for up to `wait` seconds."""
 
-    def __init__(self, device: str = "usb", wait: float = 15.0):
+    def __init__(self, device: str = "usb", wait: float = 15.0, cancelled=None):
         try:
             import nfc
             import nfc.clf
@@ -112,6 +130,7 @@ class NfcReader:
         except (IOError, OSError) as exc:
             raise CardError("no_reader", f"no NFC reader at {device!r} ({exc})") from None
         self._errors = (nfc.clf.CommunicationError, nfc.tag.TagCommandError)
+        self._cancelled = cancelled   # a threading.Event: the person who pressed OK has gone
         try:
             self.tag = self._wait_for_card(nfc, device, wait)
         except BaseException:
@@ -122,8 +141,11 @@ class NfcReader:
         deadline = time.monotonic() + wait
         target = None
         try:
-            while target is None and time.monotonic() < deadline:
+            while target is None and time.monotonic() < deadline and not self._given_up():
                 target = self.clf.sense(nfc.clf.RemoteTarget("106B"), iterations=1, interval=0.2)
+            if self._given_up():
+                # Whatever card comes now is not the one whose PIN this read holds: not a byte to it.
+                raise CardError("cancelled", "the read was given up before a card was held to the reader")
             if target is None:
                 raise CardError("no_card", "no card was held to the reader")
             tag = nfc.tag.activate(self.clf, target)
@@ -135,7 +157,12 @@ class NfcReader:
             raise CardError("not_my_number_card", "this card is not a My Number card")
         return tag
 
+    def _given_up(self) -> bool:
+        return self._cancelled is not None and self._cancelled.is_set()
+
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        if self._given_up():
+            raise CardError("cancelled", "the read was given up; nothing is sent to the card")
         try:
             response = self.tag.transceive(bytes(apdu))
         except self._errors as exc:

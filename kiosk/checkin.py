@@ -139,7 +139,11 @@ def qr_checkin():
 def card_status():
     """Whether a card lies on the reader, for the screen to show the PIN pad."""
     watcher = current_app.extensions.get("tap_watcher")
-    return jsonify({"reader": watcher is not None, "card_present": bool(watcher and watcher.card_present)})
+    # "reader" only when pcscd answers now: a watcher waiting for a pcscd that stopped knows no card
+    status = {"reader": bool(watcher and watcher.known), "card_present": bool(watcher and watcher.card_present)}
+    if status["card_present"]:
+        status["placed"] = watcher.placings   # a card swapped between two polls is a new card too
+    return jsonify(status)
 
 
 # One card read at a time in this kiosk: two requests at once (a double tap, or someone on the LAN)
@@ -158,24 +162,40 @@ def one_reader_at_a_time():
 
 
 @contextmanager
-def card_reader(config):
-    """The card reader, opened for this request alone and closed (the card powered off) after it."""
+def card_reader(config, cancelled=None):
+    """The card reader, opened for this request alone and closed (the card powered off) after it.
+    `cancelled` (a threading.Event) ends an NFC reader's wait for a card: its reader gave up."""
     with one_reader_at_a_time():
-        reader = open_reader(config)
+        reader = open_reader(config, cancelled)
         try:
             yield reader
         finally:
             reader.close()
 
 
-def open_reader(config):
+def not_left_behind(reader) -> None:
+    """Refuses a card that has lain on the reader since the last card read: the person before may have
+    left it, and the next person's PIN would spend its tries.  Taking it off and putting a card on
+    (the same, or another) is a new placing."""
+    insertion = getattr(reader, "insertion", None)
+    if insertion is not None and insertion == current_app.extensions.get("card_last_read"):
+        raise CardError("card_left", "this card has not left the reader since it was last read; "
+                                     "take it off, then place your own card")
+
+
+def card_used(insertion) -> None:
+    """This placing of a card was read and used: the next read needs the card taken off and put on."""
+    current_app.extensions["card_last_read"] = insertion
+
+
+def open_reader(config, cancelled=None):
     """The card reader this kiosk is configured with: CARD_READER 'pcsc' or 'nfc' (NFC_DEVICE, e.g. usb)."""
     from .card_readers import NfcReader, PcscReader
     kind = config.get("CARD_READER")
     if kind == "pcsc":
         return PcscReader(config.get("READER_NAME"))
     if kind == "nfc":
-        return NfcReader(config.get("NFC_DEVICE", "usb"), config.get("CARD_WAIT", 15.0))
+        return NfcReader(config.get("NFC_DEVICE", "usb"), config.get("CARD_WAIT", 15.0), cancelled)
     raise CardError("no_reader", "this kiosk has no card reader; scan a QR code or ask staff")
 
 
@@ -188,11 +208,14 @@ def card_checkin():
         raise KioskError("give the 4-digit PIN, or 照合番号B")
     try:
         with card_reader(current_app.config) as reader:
+            not_left_behind(reader)
             info = read_basic4(reader.transmit, **secret)
+            insertion = getattr(reader, "insertion", None)
     except CardError as exc:
         return jsonify({"error": exc.code, "message": exc.message, "tries_left": exc.tries_left}), 422
     person = parse_person(info.to_json(), get_store().today().toordinal())
     events = get_store().check_in(current_app.config["SHELTER_ID"], [person], body.get("stay_type", "in_shelter"))
+    card_used(insertion)
     return jsonify({**_confirmation(events), "name": person.name}), 201
 
 

@@ -10,12 +10,14 @@ chosen language.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import unicodedata
+from contextlib import contextmanager
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
-from evac.card.mynumber import CardError, read_basic4, tries_left
+from evac.card.mynumber import CardError, check_code_b, read_basic4, tries_left
 from evac.dates import InTheFuture, NotADate, TooLongAgo, parse_typed_birth_date
 from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_person
 from evac.identity import person_key
@@ -24,7 +26,7 @@ from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
-from .checkin import card_reader, kiosk_now, tapped_ic_token
+from .checkin import card_reader, card_used, kiosk_now, not_left_behind, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
@@ -45,14 +47,29 @@ CARD_MESSAGES = {
     "last_try": _l("Only one try is left. So that your card does not lock, use 照合番号B or ask staff."),
     # already on 照合番号B: there is no other number to turn to
     "last_try_code_b": _l("Only one try is left. So that your card does not lock, please ask staff."),
+    # a wrong number that leaves one try: the kiosk will not spend it, so no "try again"
+    "wrong_last_try": _l("That number is not right. Only one try is left. So that your card does not lock, "
+                         "this kiosk will not try it. Use 照合番号B or ask staff."),
+    "wrong_last_try_code_b": _l("That number is not right. Only one try is left. So that your card does not lock, "
+                                "this kiosk will not try it. Please ask staff."),
     "locked": _l("This card is locked for this number. Use the other way or ask staff."),
+    # both numbers locked: only the city office resets them, and staff need neither to check anyone in
+    "locked_both": _l("This card is locked for the PIN and for 照合番号B. The city office (市役所の窓口) can unlock "
+                      "it. Staff can check you in now: please ask staff."),
+    "bad_code_b": _l("This is not a 照合番号B. It is your birth date (era year, month, day: 6 digits), the card's "
+                     "expiry year (4 digits, e.g. 2031), then the security code (4 digits). Check the card and "
+                     "enter it again."),
     "not_my_number_card": _l("This is not a My Number card."),
     "no_card": _l("No card is on the reader. Place your card and try again."),
     "card_removed": _l("The card moved before it was read. Hold it still and try again."),
     "corrupt": _l("The card could not be read. Please ask staff."),
     "no_reader": _l("This kiosk has no card reader. Scan a QR code or ask staff."),
     "busy": _l("The card reader is busy. Please wait a moment and try again."),
+    # the card on the reader has not left it since it was last read: the last person's, most likely
+    "card_left": _l("This card has already been read. Take the card off the reader, then place your own card."),
     "card_error": _l("The card could not be read. Please ask staff."),
+    # a read whose screen started over (nobody waits for its answer)
+    "cancelled": _l("No card is on the reader. Place your card and try again."),
 }
 
 
@@ -61,6 +78,8 @@ def card_message(exc: CardError, field: str) -> str:
     code = "last_try_code_b" if exc.code == "last_try" and field == "code_b" else exc.code
     if code == "wrong_secret" and exc.tries_left is None:
         code = "wrong_secret_unknown"
+    elif code == "wrong_secret" and exc.tries_left == 1:
+        code = "wrong_last_try_code_b" if field == "code_b" else "wrong_last_try"
     return str(CARD_MESSAGES.get(code, CARD_MESSAGES["card_error"])) % {"n": exc.tries_left}
 
 
@@ -114,7 +133,8 @@ def _not_saved(exc):
 def _json_only():
     # The screen's script sends JSON; a form posted from some other page cannot (without the kiosk's
     # leave), so it cannot check anyone in or call staff.
-    if request.method == "POST" and request.endpoint not in ("screen.forget", "screen.still_here") and not request.is_json:
+    if request.method == "POST" and request.endpoint not in ("screen.forget", "screen.still_here", "screen.card_cancel") \
+            and not request.is_json:
         return jsonify({"errors": {"form": _("Something went wrong. Please start again.")}}), 415
     return None
 
@@ -148,8 +168,21 @@ def _strings() -> dict[str, str]:
 
 
 
+# Card reads waiting for a card (an NFC reader waits up to CARD_WAIT seconds after OK): each one's Event
+# is set when the screen starts over, so a PIN someone gave up on never reaches the next person's card.
+_waiting_reads: set[threading.Event] = set()
+_waiting_lock = threading.Lock()
+
+
+def _give_up_waiting_reads() -> None:
+    with _waiting_lock:
+        for cancelled in _waiting_reads:
+            cancelled.set()
+
+
 @bp.get("/")
 def screen():
+    _give_up_waiting_reads()   # the screen drawn afresh: whoever pressed OK before has gone
     store = get_store()
     shelter = current_app.config["SHELTER_ID"]
     # people move on to places where they can stay: the designated shelters (指定避難所)
@@ -192,6 +225,33 @@ def _identified(ident: Identified):
                                 for p, h, n in zip(ident.persons, here, ident.needs)]})
 
 
+@contextmanager
+def _waiting_read():
+    cancelled = threading.Event()
+    with _waiting_lock:
+        _waiting_reads.add(cancelled)
+    try:
+        yield cancelled
+    finally:
+        with _waiting_lock:
+            _waiting_reads.discard(cancelled)
+
+
+@bp.post("/screen/card-cancel")
+def card_cancel():
+    """The screen started over while a card read waited for the card (a beacon from the page)."""
+    _give_up_waiting_reads()
+    return "", 204
+
+
+def _other_locked(reader, field: str) -> bool:
+    """Whether the other number (照合番号B for the PIN, and back) is locked too; spends no try."""
+    try:
+        return tries_left(reader.transmit, code_b=field != "code_b") == 0
+    except CardError:
+        return False
+
+
 @bp.post("/screen/card")
 def card():
     body = _body()
@@ -204,8 +264,17 @@ def card():
         raise FormErrors({field: _("Enter the 4-digit PIN.") if field == "pin"
                           else _("Enter the 14 digits of 照合番号B.")})
     try:
-        with card_reader(current_app.config) as reader:
-            info = read_basic4(reader.transmit, **{field: secret})
+        if field == "code_b":
+            check_code_b(secret)   # before the reader is even opened: a slip costs no try
+        with _waiting_read() as cancelled, card_reader(current_app.config, cancelled) as reader:
+            not_left_behind(reader)
+            try:
+                info = read_basic4(reader.transmit, **{field: secret})
+            except CardError as exc:
+                if exc.code == "locked" and _other_locked(reader, field):
+                    raise CardError("locked_both", "the PIN and 照合番号B are both locked", 0) from None
+                raise
+            insertion = getattr(reader, "insertion", None)
     except CardError as exc:
         return jsonify({"errors": {field: card_message(exc, field)}, "code": exc.code,
                         "tries_left": exc.tries_left,
@@ -215,6 +284,7 @@ def card():
     except InvalidEvent:  # a name or address longer than a record holds, say
         return jsonify({"errors": {field: _("This card's details cannot be used here. Please ask staff.")},
                         "code": "unusable"}), 422
+    card_used(insertion)   # identified: this placing of the card is used up
     return _identified(Identified("card", [person], [()]))
 
 
@@ -224,13 +294,15 @@ def card_tries():
     field = "code_b" if _body().get("code_b") else "pin"
     try:
         with card_reader(current_app.config) as reader:
+            not_left_behind(reader)
             left = tries_left(reader.transmit, code_b=field == "code_b")
+            both = left == 0 and _other_locked(reader, field)
     except CardError as exc:
         return jsonify({"errors": {field: str(CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"]))},
                         "code": exc.code}), 422
     message = ""
     if left == 0:
-        message = str(CARD_MESSAGES["locked"])
+        message = str(CARD_MESSAGES["locked_both" if both else "locked"])
     elif left == 1:
         message = str(CARD_MESSAGES["last_try_code_b" if field == "code_b" else "last_try"])
     return jsonify({"tries_left": left, "text": "" if left is None else _("Tries left: %(n)s", n=left),

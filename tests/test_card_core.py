@@ -272,3 +272,41 @@ def test_a_basic4_file_larger_than_it_can_be_is_corrupt_and_not_read(padding):
         read_basic4(transmit, pin="4321")
     assert refused.value.code == "corrupt"
     assert sum(1 for a in sent if a[1] == 0xB0) == 1
+
+
+def test_a_three_byte_tag_anywhere_in_the_data_is_read():
+    # the tag's own length is what counts, not where in the data it stands (a tag after offset 1 was refused)
+    data = encode(0xDF21, b"\x00" * 8) + encode(0x5F8101, b"ok")
+    assert [(t.tag, t.value) for t in parse(data)] == [(0xDF21, b"\x00" * 8), (0x5F8101, b"ok")]
+    (outer,) = parse(encode(0xFF20, encode(0xDF22, b"a") + encode(0x5F8101, b"b")))
+    assert outer.find(0x5F8101).value == b"b"
+    with pytest.raises(TLVError, match="longer than three bytes"):
+        parse(encode(0xDF21, b"x") + bytes.fromhex("5F818101") + b"\x01b")
+    with pytest.raises(TLVError, match="longer than three bytes"):
+        parse(bytes.fromhex("5F818101") + b"\x01b")
+
+
+@pytest.mark.parametrize("secret", [
+    "55133020301234",   # month 13
+    "55023020301234",   # 30 February
+    "55043120301234",   # 31 April
+    "55020020301234",   # day 0
+    "00021720301234",   # era year 0
+    "55021719991234",   # expiry year before the first cards
+    "55021799991234",   # expiry year no card has
+    "20301234550217",   # the parts in the wrong order
+])
+def test_a_code_b_that_cannot_be_one_costs_no_try(secret):
+    applet = card()
+    with pytest.raises(CardError) as exc:
+        read_basic4(transmit_of(applet), code_b=secret)
+    assert exc.value.code == "bad_code_b"
+    assert applet.code_b_tries == 10 and applet.selected == []
+
+
+def test_a_code_b_of_the_right_shape_is_tried():
+    applet = card()
+    assert read_basic4(transmit_of(applet), code_b="55021720301234").birth_date == "1980-02-17"
+    with pytest.raises(CardError) as exc:   # 29 February: the era year's leap is not known here
+        read_basic4(transmit_of(applet), code_b="01022920301234")
+    assert exc.value.code == "wrong_secret" and applet.code_b_tries == 9

@@ -35,6 +35,7 @@ class TLV:
 
 
 def _read_tag(data: bytes, pos: int) -> tuple[int, int]:
+    start = pos
     first = data[pos]
     tag, pos = first, pos + 1
     if first & 0x1F == 0x1F:  # tag number continues in the following bytes
@@ -45,7 +46,7 @@ def _read_tag(data: bytes, pos: int) -> tuple[int, int]:
             tag, pos = (tag << 8) | b, pos + 1
             if not b & 0x80:
                 break
-            if pos > 4:
+            if pos - start >= 3:   # the tag's own length, wherever in the data it stands
                 raise TLVError("tag longer than three bytes")
     return tag, pos
 

@@ -141,6 +141,11 @@ def _verify(transmit: Transmit, ef: int, secret: str, what: str) -> None:
     left = _tries_left(sw)
     if sw in (SW_BLOCKED, SW_AUTH_BLOCKED) or left == 0:
         raise CardError("locked", f"the card's {what} is now locked; use the other way or ask staff", 0)
+    if left == 1:
+        # Said now, not at the next attempt: one try left is one this kiosk will not spend, so
+        # "try again" would send the person to a refusal.
+        raise CardError("wrong_secret", f"the {what} is not right, and only one try is left; to keep the card "
+                        "from locking this kiosk will not try it: use the other way or ask staff", left)
     if left is not None:
         raise CardError("wrong_secret", f"the {what} is not right; {left} tries left", left)
     if sw == SW_VERIFY_FAILED:
@@ -226,6 +231,25 @@ def digits(text: str, count: int) -> str | None:
     return text if re.fullmatch(f"[0-9]{{{count}}}", text) else None
 
 
+# The years a card's expiry can say: the first cards were issued in 2016; a card issued today runs at
+# most ten years and to a birthday (the younger a holder, the shorter).
+CODE_B_EXPIRY_YEARS = range(2016, 2046)
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)   # 29 Feb: the era year's leap is unknown
+
+
+def check_code_b(code_b: str) -> None:
+    """Refuses 14 digits that cannot be a 照合番号B, before the card is touched (so a slip of the finger
+    costs no try): the birth date as era year, month and day (era years run 1 to 64), the card's
+    expiry year, then the 4-digit security code.  Raises CardError("bad_code_b")."""
+    year, month, day, expiry = int(code_b[0:2]), int(code_b[2:4]), int(code_b[4:6]), int(code_b[6:10])
+    if not (1 <= year <= 64 and 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]):
+        raise CardError("bad_code_b", "照合番号B starts with the birth date as era year, month and day "
+                                      "(6 digits); these are not a date")
+    if expiry not in CODE_B_EXPIRY_YEARS:
+        raise CardError("bad_code_b", f"照合番号B's digits 7 to 10 are the card's expiry year; {expiry} is not "
+                                      "one a card can have")
+
+
 def read_basic4(transmit: Transmit, *, pin: str | None = None, code_b: str | None = None) -> BasicFour:
     """Read the four basic items with the PIN or 照合番号B.  Raises CardError; reads nothing else."""
     if (pin is None) == (code_b is None):
@@ -239,6 +263,7 @@ def read_basic4(transmit: Transmit, *, pin: str | None = None, code_b: str | Non
         code_b = digits(code_b, 14)
         if code_b is None:
             raise CardError("bad_input", "照合番号B is 14 digits: birth date (era YYMMDD), expiry year, security code")
+        check_code_b(code_b)
     transmit = NumberSafeTransmit(transmit)
     try:
         _, sw = transmit(bytes([0x00, 0xA4, 0x04, 0x0C, len(KENHOJO_AID)]) + KENHOJO_AID)

@@ -14,6 +14,8 @@
   // -- starting over -----------------------------------------------------------------------
   function restart() {
     if (state.token) navigator.sendBeacon("/screen/forget", state.token);
+    // a card read still waiting for the card: given up, so the PIN typed never reaches the next card
+    if (state.reading) navigator.sendBeacon("/screen/card-cancel", "");
     location.replace(location.pathname);
   }
   let timer = null;
@@ -159,7 +161,12 @@
     const field = state.secretMode;
     const want = field === "pin" ? 4 : 14;
     if (digits.length !== want) { showErrors({ [field]: field === "pin" ? S.digits_pin : S.digits_code_b }); return; }
-    const r = await post("/screen/card", { [field]: digits });
+    // An NFC reader waits for the card after OK: say so at once, not after its wait
+    const hold = $('[data-testid="hold-card"]');
+    hold.hidden = body.dataset.cardReader !== "nfc";
+    state.reading = true;
+    let r;
+    try { r = await post("/screen/card", { [field]: digits }); } finally { state.reading = false; hold.hidden = true; }
     state.digits = "";
     renderDigits();
     if (r.ok) { identified(r.data); return; }
@@ -184,27 +191,34 @@
     showTries();
   }
   // Tries left, read from the card without spending one, shown before anything is typed.
+  let cardLeftSaid = false;
   async function showTries() {
     // A PC/SC reader answers at once, card or not; an NFC reader waits for a card and would still be
     // busy when the PIN is sent, so there the tries are shown only after a wrong one.
     if (body.dataset.cardReader !== "pcsc") return;
     const r = await post("/screen/card-tries", state.secretMode === "code_b" ? { code_b: true } : {});
     $('[data-testid="tries-left"]').textContent = r.ok ? r.data.text : "";
+    // the card left behind has been taken away: its message goes with it
+    if (r.ok && cardLeftSaid) clearErrors();
+    cardLeftSaid = !r.ok && r.data.code === "card_left";
     if (r.ok && r.data.warning) showErrors({ [state.secretMode]: r.data.warning });
+    // the last person's card still on the reader: said before anyone types a PIN for it
+    if (cardLeftSaid) showErrors(r.data.errors);
   }
   let cardPoll = null;
   function watchCard() {
     if (body.dataset.watchCard !== "yes") { showTries(); return; }
     clearInterval(cardPoll);
-    let present = false;
+    let present = false, placed = null;
     const poll = async () => {
       if (current() !== "card") { clearInterval(cardPoll); return; }
       try {
         const s = await (await fetch("/api/card-status")).json();
         $('[data-show="waiting-card"]').hidden = s.card_present;
-        if (s.card_present && !present) showTries();
+        if (s.card_present && (!present || s.placed !== placed)) showTries();
         if (!s.card_present) $('[data-testid="tries-left"]').textContent = "";
         present = s.card_present;
+        placed = s.placed;
       } catch (e) { /* the next poll tries again */ }
     };
     poll();
@@ -374,7 +388,27 @@
     $('[data-testid="done-time"]').textContent = data.time_text;
     $('[data-testid="done-time"]').dataset.iso = data.confirmed_at;
     show("done");
+    if (state.source === "card") watchTakeCard();
   }
+  // After a My Number card: "take your card" while it lies on the reader (always, where the kiosk
+  // cannot see the reader), so that nobody walks away without it.
+  function watchTakeCard() {
+    const note = $('[data-testid="take-card"]');
+    note.hidden = false;
+    if (body.dataset.watchCard !== "yes") return;
+    const poll = async () => {
+      if (current() !== "done") { clearInterval(takePoll); return; }
+      try {
+        const s = await (await fetch("/api/card-status")).json();
+        // a reader the kiosk cannot see now may still hold the card: said until it is seen gone
+        note.hidden = s.reader && !s.card_present;
+      } catch (e) { /* the next poll tries again */ }
+    };
+    clearInterval(takePoll);
+    takePoll = setInterval(poll, 1000);
+    poll();
+  }
+  let takePoll = null;
 
   // -- wiring --------------------------------------------------------------------------------
   document.addEventListener("click", async (ev) => {
