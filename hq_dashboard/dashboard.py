@@ -9,6 +9,7 @@ import io
 import json
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -16,9 +17,10 @@ from evac.disasters import DISASTERS, UNSUITABLE
 from evac.events import CHECKIN, NEEDS_CODES
 from evac.hlc import COUNTER_BITS, MAX_DRIFT_MS
 from evac.shelters import CREDITS
+from evac.whereabouts import IN_TRANSIT
 
 from .db import db
-from .models import EventRecord, Kiosk
+from .models import EventRecord, Kiosk, Person, Shelter
 from evac.opendata import STANDARD_HEADER, standard_rows
 from .site_words import KIND_LABELS, NEEDS_LABELS, STATUS_LABELS, SUITABILITY_LABELS, word
 from .situation import SiteView, current_disaster, feature_collection, site_views
@@ -59,6 +61,39 @@ def site_status(code: str) -> str:
 @bp.app_template_filter("site_suitability")
 def site_suitability(code: str) -> str:
     return word(SUITABILITY_LABELS, code)
+
+
+@bp.app_template_filter("fullness_pct")
+def fullness_pct(shelter) -> str:
+    """Occupancy against capacity, truncated to a whole percent in integers (1.069 reads 106%, and 29 of
+    100 reads 29%, which 0.29 * 100 truncated does not): the dashboard and the wall say the same."""
+    return f"{shelter.occupancy * 100 // shelter.capacity}%" if shelter.capacity else "—"
+
+
+@bp.app_template_global("closed_with_people")
+def closed_with_people(shelter) -> bool:
+    """Closed by its staff (the tablet's 閉鎖: a shelter_status "closed" later than its check-ins) while
+    people are still counted in it.  Any check-in opens a shelter, so people counted at a shelter that is
+    not open were left there by a close (hq_dashboard.merge._flush_shelters)."""
+    return not shelter.opened and shelter.occupancy > 0
+
+
+def site_label(shelter_id: str, names: dict[str, str]) -> str:
+    """A site as HQ's staff know it: its name, then its id (two sites may share a name)."""
+    name = names.get(shelter_id)
+    return f"{name} {shelter_id}" if name else shelter_id
+
+
+def _site_names() -> dict[str, str]:
+    return dict(db.session.execute(select(Shelter.id, Shelter.name)).all())
+
+
+def _said_in_two(words) -> str:
+    """A sentence in Japanese, then in the staff member's language (English when that is Japanese), as
+    the page's other two-language words (wall_display._in_two)."""
+    from .wall_display import _in_two   # (which imports staff, which imports this)
+    two = _in_two(words)
+    return f"{two['ja']} / {two['other']}"
 
 
 def _now() -> dt.datetime:
@@ -105,16 +140,47 @@ def arrivals_svg(series: list[tuple[dt.datetime, int]], width: int = 720, height
     return "".join(parts)
 
 
+# People moving between shelters this long are asked after (EVAC_TRANSIT_ALERT_HOURS).
+TRANSIT_SETTING = "TRANSIT_ALERT_HOURS"
+
+
+def in_transit() -> dict:
+    """People a shelter sent on to another (a transfer) who have not checked in anywhere since: counted
+    nowhere else, so HQ counts them here.  Counts only, by where they are bound: no one's name, so the
+    protected (never_disclose, a protected household) are in the numbers as everyone is, and nowhere else."""
+    hours = current_app.config.get(TRANSIT_SETTING, 2)
+    since_ms = int(_now().timestamp() * 1000) - int(hours * 3600_000)
+    count, long_to = 0, {}
+    # loc_order starts with the hlc of the person's latest location event (evac.events.order_key): the
+    # transfer, unless a later record that moved nothing (a check-out at the shelter left) came after it,
+    # which makes the time in transit look shorter, never longer.
+    for bound_for, loc_order in db.session.execute(
+            select(Person.shelter_id, Person.loc_order).where(Person.state == IN_TRANSIT)):
+        count += 1
+        if loc_order[:20].isdecimal() and int(loc_order[:20]) >> COUNTER_BITS < since_ms:
+            long_to[bound_for] = long_to.get(bound_for, 0) + 1
+    return {"count": count, "long": sum(long_to.values()), "long_to": dict(sorted(long_to.items())),
+            "hours": hours}
+
+
+def silent_sites(kiosks: list[dict]) -> set[str]:
+    """Sites whose numbers may be old: a kiosk counting people there has been silent past the alert's limit."""
+    return {k["elsewhere"] or k["shelter_id"] for k in kiosks if k["silent"]}
+
+
 def kiosk_rows() -> list[dict]:
     now = _now()
     silent_s = current_app.config["KIOSK_SILENT_ALERT_S"]
+    names = _site_names()
     out = []
     for k in db.session.execute(select(Kiosk).order_by(Kiosk.id)).scalars():
         last = _aware(k.last_sync_at)
         lag = (now - (last or _aware(k.enrolled_at))).total_seconds()
         last_event = (dt.datetime.fromtimestamp((k.last_event_hlc >> COUNTER_BITS) / 1000, dt.timezone.utc)
                       if k.last_event_hlc else None)
-        out.append({"id": k.id, "shelter_id": k.shelter_id, "last_sync_at": last, "lag_s": int(lag),
+        out.append({"id": k.id, "shelter_id": k.shelter_id, "site": site_label(k.shelter_id, names),
+                    "elsewhere_site": site_label(k.checks_in_at, names) if k.checks_in_at else None,
+                    "last_sync_at": last, "lag_s": int(lag),
                     "events": k.high_seq, "last_event_at": last_event, "silent": lag > silent_s,
                     # Records the kiosk said it holds that HQ has not received (a catch-up under way, or a
                     # refused record holding the rest back): the shelter's numbers here are not complete.
@@ -129,10 +195,16 @@ def kiosk_rows() -> list[dict]:
     return out
 
 
-def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> list[str]:
+def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
+           transit: dict | None = None) -> list[str]:
     out = []
     for v in views:
         s = v.shelter
+        if closed_with_people(s):
+            # Its staff closed it (the tablet's 閉鎖) with people still counted in it: moved elsewhere
+            # unrecorded, or still there with no shelter open around them.  Either way HQ must ask.
+            out.append(_said_in_two(lambda s=s: _("Closed shelter %(name)s (%(id)s): %(count)d people are still "
+                                                  "in it", name=s.name, id=s.id, count=s.occupancy)))
         if s.capacity is not None and s.occupancy > s.capacity:
             out.append(f"{s.name}（{s.id}）が収容目安を超えています: {s.occupancy} / {s.capacity} 人")
         people = s.occupancy + s.at_home + s.in_car
@@ -143,17 +215,17 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
     for k in kiosks:
         if k.get("silent"):
             since = jst(k["last_sync_at"], "%H:%M") if k["last_sync_at"] else "登録以来"
-            out.append(f"端末 {k['id']}（{k['shelter_id']}）から {k['lag_s'] // 60} 分間同期がありません（最終: {since}）")
+            out.append(f"端末 {k['id']}（{k['site']}）から {k['lag_s'] // 60} 分間同期がありません（最終: {since}）")
         if k.get("unreceived"):
-            out.append(f"端末 {k['id']}（{k['shelter_id']}）の記録のうち {k['unreceived']} 件がまだ本部に届いていません"
+            out.append(f"端末 {k['id']}（{k['site']}）の記録のうち {k['unreceived']} 件がまだ本部に届いていません"
                        "（端末が最後の同期で知らせた数）。届くまで、この避難所の人数は本部では不完全です")
         if k.get("elsewhere"):
-            out.append(f"端末 {k['id']}（{k['shelter_id']} に登録）は {k['elsewhere']} で受付をしています。"
-                       f"その人数は {k['elsewhere']} に数えています。端末が移されたのか、設定の誤りか、避難所に確認してください")
+            out.append(f"端末 {k['id']}（{k['site']} に登録）は {k['elsewhere_site']} で受付をしています。"
+                       f"その人数は {k['elsewhere_site']} に数えています。端末が移されたのか、設定の誤りか、避難所に確認してください")
         if k.get("ahead_until"):
             # Their time cannot change (HQ and families may have them already); what HQ staff can do is
             # know which whereabouts may be stale, and have the clock set right.
-            out.append(f"端末 {k['id']}（{k['shelter_id']}）の記録は本部の時計より先の時刻（{jst(k['ahead_until'], '%m-%d %H:%M')}"
+            out.append(f"端末 {k['id']}（{k['site']}）の記録は本部の時計より先の時刻（{jst(k['ahead_until'], '%m-%d %H:%M')}"
                        " まで）で届いています。端末の時計が進んでいます。本部は記録を受け取った時刻より後には並べませんが、"
                        "端末が本部につながらない間にためた記録は、その間にほかの避難所へ移った人をこの避難所にいるように"
                        "見せることがあります。端末の時計を直すよう避難所に連絡してください")
@@ -170,11 +242,18 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None) -> l
             else:
                 then = ("この端末の記録は本部に届きません。端末のデータベースが復元されたか、別の端末のトークンです。"
                         "避難所に確認してください（README の evac kiosk new-device）")
-            out.append(f"端末 {k['id']}（{k['shelter_id']}）の{what}を本部が受け付けていません"
+            out.append(f"端末 {k['id']}（{k['site']}）の{what}を本部が受け付けていません"
                        f"（{jst(r['at'], '%H:%M')}、理由: {r['message']}）。{then}")
         if k.get("withdrawn"):
-            out.append(f"端末 {k['id']}（{k['shelter_id']}）は本部が受け付けなかった記録 {k['withdrawn']} 件を取り下げました。"
+            out.append(f"端末 {k['id']}（{k['site']}）は本部が受け付けなかった記録 {k['withdrawn']} 件を取り下げました。"
                        "その記録の人は本部の集計に入っていないことがあります。避難所に確認してください")
+    if transit and transit["long"]:
+        names = {v.shelter.id: v.shelter.name for v in views}
+        where = "、".join(f"{site_label(sid, names)} {n}" for sid, n in transit["long_to"].items())
+        out.append(_said_in_two(lambda: _(
+            "%(count)d people have been in transit between shelters for over %(hours)s hours (bound for %(where)s). "
+            "Ask the shelters they were bound for whether they arrived.",
+            count=transit["long"], hours=f"{transit['hours']:g}", where=where)))
     heard = [k for k in kiosks if k["last_sync_at"] and not k.get("silent")]
     if len(heard) >= 2 and 2 * sum(bool(k.get("ahead_until")) for k in heard) > len(heard):
         # Most kiosks cannot all run fast: HQ's own clock is the one behind, and HQ orders every record by it.
@@ -196,10 +275,11 @@ def shelter_board(chart: bool = True) -> dict:
     shown = [v for v in views if show_all or v.shelter.opened or v.shelter.occupancy or v.shelter.at_home
              or v.shelter.in_car]
     shown.sort(key=SORTS.get(sort, SORTS["fullness"]))
+    transit = in_transit()
     totals = {"occupancy": sum(v.shelter.occupancy for v in views), "at_home": sum(v.shelter.at_home for v in views),
-              "in_car": sum(v.shelter.in_car for v in views)}
+              "in_car": sum(v.shelter.in_car for v in views), "in_transit": transit["count"]}
     return {"disaster_code": disaster, "all_views": views, "views": shown, "sort": sort, "show_all": show_all,
-            "totals": totals, "disaster": DISASTERS.get(disaster or ""),
+            "totals": totals, "transit": transit, "site_count": len(views), "disaster": DISASTERS.get(disaster or ""),
             "chart": arrivals_svg(arrivals()) if chart else "",
             "credits": [CREDITS["yaizu_opendata"]]}
 
@@ -212,7 +292,8 @@ def _numbers() -> dict:
     needs_total = {code: sum(v.needs.get(code, 0) for v in views) for code in NEEDS_CODES}
     needs_cols = [c for c in NEEDS_CODES if needs_total[c]]
     return {"kiosks": kiosks, "needs_cols": needs_cols, "needs_total": needs_total, "needs_labels": NEEDS_LABELS,
-            "alerts": alerts(views, kiosks, board.pop("disaster_code")), "now": _now(), **board}
+            "alerts": alerts(views, kiosks, board.pop("disaster_code"), board["transit"]),
+            "silent_sites": silent_sites(kiosks), "now": _now(), **board}
 
 
 @bp.get("/dashboard")
@@ -255,11 +336,13 @@ def numbers():
         "updated": jst(shown["now"], "%H:%M"), "updated_at": jst(shown["now"], "%H:%M:%S"),
         "disaster": shown["disaster"].code if shown["disaster"] else None,
         "totals": shown["totals"],
+        "in_transit_long": shown["transit"]["long"],
         "sites": [{"id": v.shelter.id, "name": v.shelter.name, "status": v.shelter.status,
+                   "closed_with_people": closed_with_people(v.shelter),
                    "suitability": v.suitability, "occupancy": v.shelter.occupancy, "capacity": v.shelter.capacity,
                    "fullness": v.fullness, "at_home": v.shelter.at_home, "in_car": v.shelter.in_car,
                    "needs": {c: n for c, n in v.needs.items() if n}} for v in shown["views"]],
-        "kiosks": [{"id": k["id"], "shelter_id": k["shelter_id"],
+        "kiosks": [{"id": k["id"], "shelter_id": k["shelter_id"], "site": k["site"],
                     "last_sync_at": k["last_sync_at"].isoformat() if k["last_sync_at"] else None,
                     "lag_s": k["lag_s"], "events": k["events"], "unreceived": k["unreceived"],
                     "withdrawn": k["withdrawn"], "silent": k["silent"]} for k in shown["kiosks"]],
@@ -291,48 +374,89 @@ def _check_refresh(state) -> None:
     from . import check_refresh_seconds
     state.app.config.setdefault(REFRESH_SETTING, 15)
     check_refresh_seconds(state.app.config, REFRESH_SETTING, "ダッシュボード", "HQ's dashboard")
+    _check_transit_hours(state.app.config)
+
+
+def _check_transit_hours(config) -> None:
+    """EVAC_TRANSIT_ALERT_HOURS: text or 0 would break every dashboard refresh, or alert on everyone in transit."""
+    from . import SettingError
+    value = config.setdefault(TRANSIT_SETTING, 2)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0.0
+    if isinstance(value, bool) or not 0 < number <= 24 * 7:
+        raise SettingError(f"移動中の人を警告するまでの時間 EVAC_{TRANSIT_SETTING} は 0 より大きく 168 以下の時間数です"
+                           f"（{value!r} は使えません） / {TRANSIT_SETTING} (EVAC_{TRANSIT_SETTING}) is how many "
+                           f"hours in transit between shelters the dashboard alerts after, above 0 and at most 168, "
+                           f"not {value!r}")
+    config[TRANSIT_SETTING] = number
 
 
 # --- exports ----------------------------------------------------------------------------------------
 
-def _csv(rows: list[list], filename: str) -> Response:
+def _as_of(now: dt.datetime) -> tuple[str, str]:
+    """The time the numbers in an export are from, said in the file (Japan's time) and in its name: two
+    downloads an hour apart are told apart once saved, and an old one is not read as now."""
+    local = now.astimezone(JST)
+    return local.strftime("%Y-%m-%d %H:%M:%S JST"), local.strftime("%Y%m%d-%H%M%S")
+
+
+def _attachment(stem: str, stamp: str | None, ext: str) -> dict:
+    return {"Content-Disposition": f"attachment; filename={stem}{f'_{stamp}JST' if stamp else ''}.{ext}"}
+
+
+def _csv(rows: list[list], stem: str, stamp: str | None) -> Response:
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
     # BOM: the file opens in Excel, which HQ staff will use, with its Japanese intact.
-    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv", headers=_attachment(stem, stamp, "csv"))
 
 
 @bp.get("/export/shelters.csv")
 @staff_only(HQ)
 def export_csv():
     disaster = current_disaster()
+    as_of, stamp = _as_of(_now())
+    # 時点 on every row (not a line above the header): the file stays one table, as Excel and programs read it.
     rows = [["id", "名称", "種別", "住所", "緯度", "経度", "収容目安", "避難者", "在宅", "車中", "状態", "適否",
-             "危険区域", *[f"要配慮_{NEEDS_LABELS[c]}" for c in NEEDS_CODES], "出典"]]
+             "危険区域", *[f"要配慮_{NEEDS_LABELS[c]}" for c in NEEDS_CODES], "時点", "出典"]]
     for v in site_views(disaster, with_overflow=False):
         s = v.shelter
         # Words, not codes, under Japanese headers: city staff read this file in Excel.
         rows.append([s.id, s.name, site_kind(s.kind), s.address, s.lat, s.lon,
                      "" if s.capacity is None else s.capacity, s.occupancy, s.at_home, s.in_car,
                      site_status(s.status), site_suitability(v.suitability), " / ".join(v.hazard_areas),
-                     *[v.needs.get(c, 0) for c in NEEDS_CODES], CREDITS.get(s.source, "")])
-    return _csv(rows, "shelters.csv")
+                     *[v.needs.get(c, 0) for c in NEEDS_CODES], as_of, CREDITS.get(s.source, "")])
+    return _csv(rows, "shelters", stamp)
 
 
 @bp.get("/export/shelters.geojson")
 @staff_only(HQ)
 def export_geojson():
     disaster = current_disaster()
+    now = _now()
+    as_of, stamp = _as_of(now)
     body = feature_collection(site_views(disaster), disaster)
+    body["as_of"] = now.isoformat(timespec="seconds")
+    body["as_of_jst"] = as_of
     body["credits"] = sorted({f["properties"]["credit"] for f in body["features"] if f["properties"]["credit"]})
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json",
-                    headers={"Content-Disposition": "attachment; filename=shelters.geojson"})
+                    headers=_attachment("shelters", stamp, "geojson"))
 
 
 @bp.get("/export/evacuation_space_standard.csv")
 @staff_only(HQ)
 def export_standard():
-    """指定緊急避難場所一覧 in the 自治体標準オープンデータセット layout (emergency sites only)."""
-    views = site_views(current_disaster(), with_overflow=False)
-    return _csv([list(STANDARD_HEADER), *standard_rows([v.shelter for v in views])],
-                "evacuation_space_standard.csv")
+    """指定緊急避難場所一覧 in the 自治体標準オープンデータセット layout (emergency sites only).  Each row's
+    credit line goes in the layout's own 備考 column: a column of HQ's own would make it no longer the
+    standard layout (and not read back by `evac hq import`)."""
+    sites = [v.shelter for v in site_views(current_disaster(), with_overflow=False)
+             if v.shelter.kind == "emergency_space"]
+    rows = standard_rows(sites)
+    note = STANDARD_HEADER.index("備考")
+    for row, s in zip(rows, sites, strict=True):
+        credit = CREDITS.get(s.source, "")
+        row[note] = " ".join(x for x in (row[note], credit) if x)
+    # Its plain name: the city's list, published as such, holds no one's numbers of the hour.
+    return _csv([list(STANDARD_HEADER), *rows], "evacuation_space_standard", None)

@@ -259,38 +259,59 @@ def numbers():
     return response
 
 
-def _problem(v) -> bool:
+# What the wall lists first, in this order: what HQ's officers act on.  Sites unsafe in the disaster with
+# people are said by name in the alerts above the rows; in the rows they take no place ahead of a suitable
+# shelter at 96% (a tsunami makes most sites unsafe, and the wall's rows are few).
+FULL, CLOSED_WITH_PEOPLE, NEARLY_FULL, REST = range(4)
+NEARLY_FULL_AT = 0.9
+
+
+def _urgency(v) -> int:
+    from .dashboard import closed_with_people
     s = v.shelter
-    return (s.status == "full" or (s.capacity is not None and s.occupancy > s.capacity)
-            or (v.suitability != "suitable" and bool(s.occupancy + s.at_home + s.in_car)))
+    if s.status == "full" or (s.capacity is not None and s.occupancy > s.capacity):
+        return FULL
+    if closed_with_people(s):
+        return CLOSED_WITH_PEOPLE
+    if v.fullness is not None and v.fullness >= NEARLY_FULL_AT:
+        return NEARLY_FULL
+    return REST
 
 
 def _board() -> dict:
-    from .dashboard import SORTS, shelter_board
+    from .dashboard import SORTS, closed_with_people, kiosk_rows, shelter_board, silent_sites
     # No arrivals chart: its labels are too small to read across a room, and its room is the sites'.
     shown = shelter_board(chart=False)
     views = shown.pop("all_views")
     shown.pop("disaster_code")
     shown.pop("chart")
-    # Sites in trouble first (full, over capacity, people where this disaster makes the site unsafe),
-    # then the dashboard's order: the top of the first column is what HQ must act on.
     order = SORTS.get(shown["sort"], SORTS["fullness"])
-    sites = sorted(shown.pop("views"), key=lambda v: (not _problem(v), order(v)))
-    columns = min(MOST_COLUMNS, max(1, math.ceil(len(sites) / ROWS_PER_COLUMN)))
-    on_wall, rest = sites[:columns * ROWS_PER_COLUMN], sites[columns * ROWS_PER_COLUMN:]
-    rows = max(1, math.ceil(len(on_wall) / columns))
+    sites = sorted(shown.pop("views"), key=lambda v: (_urgency(v), order(v)))
     over = [v.shelter.name for v in views if v.shelter.capacity is not None and v.shelter.occupancy > v.shelter.capacity]
     unsafe = [v.shelter.name for v in views
               if v.suitability != "suitable" and v.shelter.occupancy + v.shelter.at_home + v.shelter.in_car]
+    closed = [v.shelter.name for v in views if closed_with_people(v.shelter)]
+    # A site whose kiosk is silent: its numbers are from its last sync, however fresh the wall's time.
+    # Only the mark: no kiosk, no time, nothing a shelter sent.
+    silent = silent_sites(kiosk_rows())
+    silent_named = [v.shelter.name for v in views if v.shelter.id in silent
+                    and (v.shelter.opened or v.shelter.occupancy + v.shelter.at_home + v.shelter.in_car)]
+    # The screen holds ROWS_PER_COLUMN rows under two lines of alerts: each line more takes a row's room.
+    per_column = ROWS_PER_COLUMN - max(0, sum(map(bool, (over, closed, unsafe, silent_named))) - 2)
+    columns = min(MOST_COLUMNS, max(1, math.ceil(len(sites) / per_column)))
+    on_wall, rest = sites[:columns * per_column], sites[columns * per_column:]
+    rows = max(1, math.ceil(len(on_wall) / columns))
     now = _now()
+    minutes = max(1, current_app.config["KIOSK_SILENT_ALERT_S"] // 60)
     return {"columns": [on_wall[i * rows:(i + 1) * rows] for i in range(columns)], "sites": on_wall,
             "rest": len(rest),
-            "over_capacity": over, "unsafe": unsafe, "now": now, **shown,
+            "over_capacity": over, "unsafe": unsafe, "closed": closed, "silent": silent,
+            "silent_named": silent_named, "now": now, **shown,
             "numbers_url": url_for("wall_display.numbers", sort=shown["sort"], all="1" if shown["show_all"] else None),
-            **_in_two(_board_words, rest=len(rest), people=sum(v.shelter.occupancy for v in rest))}
+            **_in_two(_board_words, rest=len(rest), people=sum(v.shelter.occupancy for v in rest), minutes=minutes)}
 
 
-def _board_words(rest: int = 0, people: int = 0) -> dict:
+def _board_words(rest: int = 0, people: int = 0, minutes: int = 10) -> dict:
     return {"title": _("Evacuation situation"), "disaster": _("Disaster in progress"), "none": _("(none chosen)"),
             "in_shelters": _("In shelters"), "at_home": _("Staying at home"), "in_cars": _("In cars"),
             "alerts": _("Alerts"), "no_alerts": _("No alerts."), "arrivals": _("Arrivals per hour (JST)"),
@@ -300,6 +321,8 @@ def _board_words(rest: int = 0, people: int = 0) -> dict:
             "map": _("Map"),
             "only_numbers": _("HQ's wall display: numbers only, no one's name. It updates itself."),
             "over_capacity": _("Over capacity"), "unsafe": _("Evacuees at sites unsafe in this disaster"),
+            "in_transit": _("In transit"), "closed_with_people": _("Closed shelters with evacuees"),
+            "silent": _("No data for %(minutes)d+ min", minutes=minutes), "no_data": _("No data"),
             "rest": _("%(count)d more sites not shown (%(people)d evacuees)", count=rest, people=people),
             **freshness_words()}
 

@@ -77,7 +77,7 @@ def test_the_page_refreshes_from_its_numbers_which_change_with_a_check_in(hq, hq
     assert '<noscript><meta http-equiv="refresh" content="15; url=/dashboard?sort=id&amp;auto=1"></noscript>' in page
 
     numbers = _numbers(hq_client, "sort=id&auto=1")
-    assert numbers["totals"] == {"occupancy": 1, "at_home": 0, "in_car": 0}
+    assert numbers["totals"] == {"occupancy": 1, "at_home": 0, "in_car": 0, "in_transit": 0}
     h031 = _site(numbers, "H031")
     assert (h031["occupancy"], h031["name"], h031["needs"]) == (1, "焼津中学校", {"dialysis": 1})
     kiosk_id = hq.kiosk_token.split(".")[0]

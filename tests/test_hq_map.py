@@ -168,7 +168,7 @@ def test_occupancy_needs_overflow_and_alerts_reach_the_dashboard(hq_client, enro
     assert page.index('data-site="H001"') < page.index('data-site="H044"')
     assert re.search(r"<title>[^<]*JST: 3</title>", page)        # three arrivals in this hour's bar
     kiosk_id = token.split(".")[0]
-    assert re.search(rf"<td>{kiosk_id}</td><td>H044</td><td class=\"n\">4</td>", page)
+    assert re.search(rf"<td>{kiosk_id}</td><td>和田地域交流センター H044</td><td class=\"n\">4</td>", page)
 
 
 def test_a_silent_kiosk_is_an_alert(hq_app, hq_client, enroll):
@@ -189,9 +189,9 @@ def test_records_a_kiosk_withdrew_are_counted_and_said_on_the_dashboard(hq_clien
     post(hq_client, token, "kiosk-wd", k.events)      # a retry with one more: the repeat is not counted again
     page = hq_client.get("/dashboard").get_data(as_text=True)
     kiosk_id = token.split(".")[0]
-    assert re.search(rf"<td>{kiosk_id}</td><td>H001</td><td class=\"n\">3</td>.*?<td class=\"n\">2</td></tr>",
+    assert re.search(rf"<td>{kiosk_id}</td><td>二区コミュニティ防災センター H001</td><td class=\"n\">3</td>.*?<td class=\"n\">2</td></tr>",
                      page, re.S)
-    assert f"端末 {kiosk_id}（H001）は本部が受け付けなかった記録 2 件を取り下げました" in page
+    assert f"端末 {kiosk_id}（二区コミュニティ防災センター H001）は本部が受け付けなかった記録 2 件を取り下げました" in page
 
 
 def test_a_kiosk_checking_in_at_another_shelter_than_enrolled_is_said_on_the_dashboard(hq_client, enroll):
@@ -207,8 +207,8 @@ def test_a_kiosk_checking_in_at_another_shelter_than_enrolled_is_said_on_the_das
     k.add("needs", person("前田 二郎", birth="1950-02-02"), {"needs": ["elderly"]}, shelter_id="H001")
     post(hq_client, token, "kiosk-moved", k.events)
     page = hq_client.get("/dashboard").get_data(as_text=True)
-    assert re.search(rf'<td>{kiosk_id}</td><td>H001<br><strong class="elsewhere">受付: H002</strong></td>', page)
-    assert (f"端末 {kiosk_id}（H001 に登録）は H002 で受付をしています。その人数は H002 に数えています。"
+    assert re.search(rf'<td>{kiosk_id}</td><td>二区コミュニティ防災センター H001<br><strong class="elsewhere">受付: 三区コミュニティ防災センター H002</strong></td>', page)
+    assert (f"端末 {kiosk_id}（二区コミュニティ防災センター H001 に登録）は 三区コミュニティ防災センター H002 で受付をしています。その人数は 三区コミュニティ防災センター H002 に数えています。"
             "端末が移されたのか、設定の誤りか、避難所に確認してください") in page
     s = sites(hq_client)
     assert s["H001"]["occupancy"] == 1 and s["H002"]["occupancy"] == 1
@@ -271,7 +271,7 @@ def test_a_kiosk_whose_records_are_dated_ahead_of_hq_is_said_on_the_dashboard(hq
     post(hq_client, token, "kiosk-fast", k.events)
     kiosk_id = token.split(".")[0]
     page = hq_client.get("/dashboard").get_data(as_text=True)
-    assert f"端末 {kiosk_id}（H001）の記録は本部の時計より先の時刻（" in page and "端末の時計が進んでいます" in page
+    assert f"端末 {kiosk_id}（二区コミュニティ防災センター H001）の記録は本部の時計より先の時刻（" in page and "端末の時計が進んでいます" in page
     on_time = enroll("H002")
     k2 = KioskStream("kiosk-right", "H002", start_ms=int(time.time() * 1000))
     k2.checkin(person("前田 二郎", birth="1950-02-02"), shelter_id="H002")
@@ -301,7 +301,7 @@ def test_a_kiosk_whose_batch_hq_refuses_is_heard_and_said_on_the_dashboard_until
                              headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 422 and refused.get_json()["error"] == "unknown_shelter"
     page = hq_client.get("/dashboard").get_data(as_text=True)
-    assert f"端末 {kiosk_id}（H001）の記録 2 番を本部が受け付けていません" in page
+    assert f"端末 {kiosk_id}（二区コミュニティ防災センター H001）の記録 2 番を本部が受け付けていません" in page
     assert "unknown shelter id(s): Z999" in page and "取り下げると、残りが届きます" in page
     assert "同期がありません" not in page.split(f"端末 {kiosk_id}", 1)[1].split("</li>", 1)[0]
     with hq_app.app_context():

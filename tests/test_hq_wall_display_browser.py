@@ -280,3 +280,35 @@ def _fits(page) -> None:
     assert page.evaluate("Math.max(...[...document.querySelectorAll('body *')].map("
                          "e => e.getBoundingClientRect().bottom))") <= WALL[1]
     assert page.locator("#board-bar").bounding_box()["height"] < 2 * SMALLEST_TEXT_PX * 1.5   # one line
+
+
+def test_a_wall_with_every_alert_still_fits_and_marks_a_closed_and_a_silent_site_in_their_rows(hq_served, page_at):
+    # Over capacity, unsafe in the disaster, a shelter closed with people in it, and a silent kiosk: four lines
+    # of alerts above the rows, which still fit the screen.
+    import datetime as dt
+    from hq_dashboard.enrollment import enroll_kiosk
+    from hq_dashboard.models import Kiosk, Shelter
+    sites = _open_sites(hq_served, 91)
+    closed, silent = sites[21], sites[41]   # (both with people: see _open_sites)
+    with hq_served.app_context():
+        db.session.get(Shelter, closed).opened = False   # its staff closed it (the tablet's 閉鎖)
+        enroll_kiosk(db.session, silent)
+        db.session.query(Kiosk).update({"enrolled_at": dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)})
+        db.session.commit()
+        names = {s: db.session.get(Shelter, s).name for s in (closed, silent)}
+        db.session.remove()
+    page = _a_wall(hq_served, page_at, "hq-wall", viewport=WALL)
+    _refreshed(page)
+    assert page.locator("#alerts li").count() == 4
+    rows = page.locator("tr[data-site]").evaluate_all("rows => rows.map(r => r.dataset.site)")
+    assert rows.index(closed) < 10, rows     # after the full ones, before the rest
+    assert page.locator(f'tr[data-site="{closed}"] .closed-mark').inner_text() == "閉鎖"
+    if silent in rows:
+        mark = page.locator(f'tr[data-site="{silent}"] .silent-mark')
+        assert mark.is_visible() and mark.inner_text() == "受信なし"
+        assert mark.get_attribute("title") == "10分以上 受信なし"
+    assert names[silent] in page.locator("#alert-silent").inner_text()
+    _fits(page)
+    for alert in page.locator("#alerts li").all():
+        assert alert.bounding_box()["height"] < 2 * SMALLEST_TEXT_PX * 1.5
+    screenshot(page, "hq-wall-display-every-alert")

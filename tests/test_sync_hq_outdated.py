@@ -225,8 +225,8 @@ def test_hq_says_an_unknown_type_as_such_and_its_dashboard_does_not_advise_withd
     assert hq_client.post("/staff/login", data={"csrf_token": login, "username": "hq-watch",
                                                 "password": "correct horse battery"}).status_code == 302
     page = html.unescape(hq_client.get("/dashboard").get_data(as_text=True))
-    alert = page.split(f"端末 {kiosk_id}（H001）の記録 2 番を本部が受け付けていません", 1)[1].split("</li>", 1)[0]
+    alert = page.split(f"端末 {kiosk_id}（二区コミュニティ防災センター H001）の記録 2 番を本部が受け付けていません", 1)[1].split("</li>", 1)[0]
     assert "本部のソフトウェアが端末より古く" in alert and "取り下げるよう避難所に求めないでください" in alert
     assert "取り下げると、残りが届きます" not in alert
     # The other kiosk's refusal keeps the usual advice.
-    assert "取り下げると、残りが届きます" in page.split("（H002）の記録 1 番を本部が受け付けていません", 1)[1].split("</li>", 1)[0]
+    assert "取り下げると、残りが届きます" in page.split("（三区コミュニティ防災センター H002）の記録 1 番を本部が受け付けていません", 1)[1].split("</li>", 1)[0]
