@@ -44,11 +44,16 @@ CORRECTION = "correction"
 # withdrawn by the shelter lead: it keeps the refused event's seq and hlc, so the stream stays gap-free,
 # and says nothing about anyone, so that the records after it reach HQ.  The original stays on the kiosk.
 WITHDRAWN = "withdrawn"
+# The true times of this kiosk's earlier records that it dated by its own clock before it had heard HQ's
+# since it started (a board without a clock battery back from a power cut with no network): data["dates"]
+# lists [seq, milliseconds since the epoch by HQ's clock].  HQ orders those records by them instead.
+CLOCK_CORRECTION = "clock_correction"
 
 EVENT_TYPES = (REGISTER, CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, NEEDS, STATUS, SHELTER_STATUS, IC_LINK, CONSENT,
-               DETAILS, SELF_REPORT, CORRECTION, WITHDRAWN)
+               DETAILS, SELF_REPORT, CORRECTION, WITHDRAWN, CLOCK_CORRECTION)
 LOCATION_TYPES = frozenset({CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE, SELF_REPORT})
-PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS, WITHDRAWN}
+PERSON_TYPES = frozenset(EVENT_TYPES) - {SHELTER_STATUS, WITHDRAWN, CLOCK_CORRECTION}
+MAX_CORRECTED_DATES = 500
 
 STAY_TYPES = ("in_shelter", "at_home", "in_car")
 SELF_REPORT_PLACES = ("at_home", "with_relatives", "in_car", "elsewhere")
@@ -369,6 +374,15 @@ def _parse_data(etype: str, raw: Any) -> dict[str, Any]:
         if type(token) is not str or not IC_TOKEN_RE.match(token):
             raise InvalidEvent("an IC card link needs the card's token ('ic:' and 32 hexadecimal digits)")
         return {"token": token}
+    if etype == CLOCK_CORRECTION:
+        dates = raw.get("dates")
+        if not isinstance(dates, list) or not 0 < len(dates) <= MAX_CORRECTED_DATES or not all(
+                isinstance(d, list) and len(d) == 2 and all(type(v) is int for v in d) and d[0] >= 1
+                and 0 < d[1] < 1 << 47 for d in dates):
+            raise InvalidEvent(f"a clock correction lists 1 to {MAX_CORRECTED_DATES} [record, time] pairs")
+        if any(b[0] <= a[0] for a, b in zip(dates, dates[1:])):
+            raise InvalidEvent("a clock correction lists its records in order, each once")
+        return {"dates": [list(d) for d in dates]}
     if etype == WITHDRAWN:
         kind = raw.get("type", "")
         if kind not in EVENT_TYPES + ("",):
@@ -466,6 +480,8 @@ def parse_event(raw: Any) -> Event:
         raise InvalidEvent(f"a withdrawn record's shelter id is too long (at most {MAX_SHELTER_ID} characters)")
     if etype == WITHDRAWN and raw.get("household_id"):
         raise InvalidEvent("a withdrawn record is not about a household")
+    if etype == CLOCK_CORRECTION and data["dates"][-1][0] >= seq:
+        raise InvalidEvent("a clock correction is about records written before it")
     return Event(
         kiosk_id=_ident(raw.get("kiosk_id"), "kiosk id"),
         seq=seq,

@@ -23,12 +23,13 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select, text, update
 
 from evac.events import (
-    CHECKIN, CONSENT, CORRECTION, DETAILS, IC_LINK, LOCATION_TYPES, NEEDS, SELF_REPORT, SHELTER_STATUS, STATUS,
+    CHECKIN, CLOCK_CORRECTION, CONSENT, CORRECTION, DETAILS, IC_LINK, LOCATION_TYPES, NEEDS, SELF_REPORT, SHELTER_STATUS, STATUS,
     TRANSFER, WITHDRAWN, Event, InvalidEvent, UnknownEventType, canonical_json, event_json, order_key, parse_event,
     stored_event,
 )
 from evac.corrections import SELF_REPORT_DEVICE, Said, current_identity, identity_outranks
 from evac.identity import person_key, prereg_key
+from evac.hlc import pack
 from evac.individual_number import without_individual_numbers
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
@@ -135,7 +136,11 @@ class _Batch:
         pid_of = self.index.pid_of
         known = {k: pid_of[k] for k in keys if k in pid_of}
         self.key_to_pid.update(known)
-        pids = sorted(set(known.values()))
+        self.load(set(known.values()))
+
+    def load(self, pids) -> None:
+        """Read these persons into the batch (those it has not read yet)."""
+        pids = sorted(p for p in set(pids) if p not in self.persons)
         mark = param_mark(self.conn)
         for i in range(0, len(pids), 500):
             chunk = pids[i:i + 500]
@@ -533,6 +538,7 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
     rows = []
     opened: dict[str, str] = {}
     shelter_status: dict[str, tuple[str, bool]] = {}
+    corrections: list[Event] = []
     for ev, ev_keys in zip(fresh, keys):
         hlc = ev.hlc if received is None or ev.hlc <= received else received
         order = order_key(hlc, ev.kiosk_id, ev.seq)
@@ -546,11 +552,14 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
             prev = shelter_status.get(ev.shelter_id)
             if prev is None or order > prev[0]:
                 shelter_status[ev.shelter_id] = (order, ev.data["status"])
+        elif ev.type == CLOCK_CORRECTION:
+            corrections.append(ev)
         rows.append((ev.kiosk_id, ev.seq, hlc, ev.type, ev.shelter_id, pid, event_json(ev)))
     if batch.merged_into:
         rows = [r[:5] + (None if r[5] is None else batch.resolve(r[5]),) + r[6:] for r in rows]
     insert_many(conn, "events", _EVENT_COLS, rows)
     _flush_merges(conn, batch)
+    _correct_dates(conn, batch, corrections, received)
     _refold(conn, batch)
     _reidentify(conn, batch)
     _flush_persons(conn, batch)
@@ -578,6 +587,33 @@ def _flush_merges(conn: Connection, batch: _Batch) -> None:
             conn.execute(persons_t.delete().where(persons_t.c.id == other))
 
 
+def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], received: int | None) -> None:
+    """A kiosk's records dated by its clock before it had heard HQ's (since it started) are ordered at
+    the times it has since worked out by HQ's clock (evac.events.CLOCK_CORRECTION); their people's
+    whereabouts are folded again.  Only the order moves: each record keeps its own date in its body."""
+    if not corrections:
+        return
+    mark = param_mark(conn)
+    seqs: dict[str, list[int]] = {}
+    for ev in corrections:
+        rows = [(pack(ms) if received is None else min(pack(ms), received), ev.kiosk_id, seq)
+                for seq, ms in ev.data["dates"]]
+        conn.exec_driver_sql(f"UPDATE events SET hlc = {mark} WHERE device_id = {mark} AND seq = {mark}", rows)
+        seqs.setdefault(ev.kiosk_id, []).extend(seq for _, _, seq in rows)
+    pids: set[int] = set()
+    for device, listed in seqs.items():
+        for i in range(0, len(listed), 500):
+            chunk = listed[i:i + 500]
+            pids.update(conn.execute(
+                select(events_t.c.person_id).distinct()
+                .where(events_t.c.device_id == device, events_t.c.seq.in_(chunk),
+                       events_t.c.person_id.is_not(None), events_t.c.type.in_(LOCATION_TYPES))).scalars())
+    pids = {batch.resolve(p) for p in pids}
+    batch.load(pids)   # (their counters' slots as read: occupancy moves by the refold's difference)
+    batch.refold.update(pids)
+    batch.dirty.update(pids)
+
+
 def _refold(conn: Connection, batch: _Batch) -> None:
     pids = sorted({batch.resolve(p) for p in batch.refold})
     if not pids:
@@ -594,6 +630,8 @@ def _refold(conn: Connection, batch: _Batch) -> None:
         events.sort(key=itemgetter(0))
         where = fold([(etype, shelter_id, json.loads(body)["data"]) for _, etype, shelter_id, body in events])
         batch.persons[pid].update(state=where.state, shelter_id=where.shelter_id, stay_type=where.stay_type)
+        if events:   # the latest as ordered now (a clock correction may have moved it)
+            batch.persons[pid]["loc_order"] = order_key(*events[-1][0])
 
 
 def _reidentify(conn: Connection, batch: _Batch) -> None:

@@ -27,8 +27,9 @@ from typing import Iterator, Sequence
 from evac.dbfiles import create_private
 from evac.disclosure import identity_forms, protection_digests
 from evac.events import (
-    CHECKIN, CHECKOUT, CONSENT, CORRECTION, EARLIEST_TODAY, EVENT_TYPES, IC_LINK, LOCATION_TYPES, NEEDS, REGISTER,
-    STATUS, STAY_TYPE, TRANSFER, WITHDRAWN, Event, InvalidEvent, Person, canonical_json, parse_event, withdrawal,
+    CHECKIN, CHECKOUT, CLOCK_CORRECTION, CONSENT, CORRECTION, EARLIEST_TODAY, EVENT_TYPES, IC_LINK, LOCATION_TYPES,
+    MAX_CORRECTED_DATES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, WITHDRAWN, Event, InvalidEvent, Person,
+    canonical_json, parse_event, withdrawal,
 )
 from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
 from evac.identity import person_key
@@ -86,6 +87,9 @@ CREATE TABLE IF NOT EXISTS event_person (seq INTEGER PRIMARY KEY, person_key TEX
 CREATE INDEX IF NOT EXISTS event_person_by_key ON event_person(person_key, seq);
 -- This kiosk's log as it wrote it, a withdrawn record's original in place of its placeholder: what
 -- the kiosk folds for itself (needs, consent, protection, its shelter's status) still counts it.
+-- Records dated by this kiosk's own clock before it heard HQ's since it started (kiosk-local): when it
+-- hears HQ, their true times are worked out from the time since boot and sent as a clock_correction.
+CREATE TABLE IF NOT EXISTS unchecked_dates (seq INTEGER PRIMARY KEY, boot_id TEXT NOT NULL, boot_ms INTEGER NOT NULL);
 CREATE VIEW IF NOT EXISTS written_events AS
     SELECT e.seq AS seq, COALESCE(w.body, e.body) AS body
     FROM events e LEFT JOIN withdrawn_events w ON w.seq = e.seq;
@@ -465,6 +469,8 @@ class KioskStore:
         device = self.device_id
         now = self.now().isoformat(timespec="seconds")
         acting = acting_staff.get()
+        boot = _since_boot()
+        unchecked = boot is not None and not self._heard_hq_this_boot(boot)
         written = []
         for draft in drafts:
             seq += 1
@@ -479,6 +485,9 @@ class KioskStore:
             event = parse_event({**draft, "kiosk_id": device, "seq": seq, "hlc": clock.tick()})
             self.db.execute("INSERT INTO events(seq, hlc, body, written_at) VALUES (?, ?, ?, ?)",
                             (seq, event.hlc, canonical_json(event.to_wire()), now))
+            if unchecked:
+                self.db.execute("INSERT INTO unchecked_dates(seq, boot_id, boot_ms) VALUES (?, ?, ?)",
+                                (seq, boot[0], boot[1]))
             keys = self._keys(event)   # normalised and looked up once, for both
             self._attribute(event, acting, keys)
             self._update_roster(event, keys)
@@ -1134,6 +1143,31 @@ class KioskStore:
             self._set_meta("clock_offset_s", str(offset))
             if boot:
                 self._set_meta("hq_clock", json.dumps([hq_ms, *boot]))
+                self._correct_unchecked(hq_ms, boot)
+
+    def _heard_hq_this_boot(self, boot: tuple[str, int]) -> bool:
+        heard = self._meta("hq_clock")
+        return bool(heard) and json.loads(heard)[1] == boot[0]
+
+    def _correct_unchecked(self, hq_ms: int, boot: tuple[str, int]) -> None:
+        """HQ's clock heard (hq_ms, now): the records this boot dated by its own clock before get their
+        true times, from the time since boot, in clock_correction records, where they are more than
+        HQ_CLOCK_TOLERANCE_MS off (a slow clock put someone who moved here at the shelter they left).
+        Records of an earlier boot cannot be: that boot's clock error is not known."""
+        rows = self.db.execute("SELECT u.seq, u.boot_id, u.boot_ms, e.hlc, e.body FROM unchecked_dates u"
+                               " JOIN events e ON e.seq = u.seq ORDER BY u.seq").fetchall()
+        if not rows:
+            return
+        self.db.execute("DELETE FROM unchecked_dates")
+        dates, shelter = [], None
+        for seq, boot_id, boot_ms, hlc, body in rows:
+            true_ms = hq_ms - (boot[1] - boot_ms)
+            if boot_id == boot[0] and abs(true_ms - wall_ms(hlc)) > HQ_CLOCK_TOLERANCE_MS:
+                dates.append([seq, true_ms])
+                shelter = json.loads(body)["shelter_id"]
+        for i in range(0, len(dates), MAX_CORRECTED_DATES):
+            self._append([{"type": CLOCK_CORRECTION, "shelter_id": shelter,
+                           "data": {"dates": dates[i:i + MAX_CORRECTED_DATES]}}])
 
     def _hq_clock_moved(self, hq_ms: int, boot: tuple[str, int]) -> bool:
         """Whether HQ's clock as kept (hq_clock) puts HQ's time now more than HQ_CLOCK_REANCHOR_MS

@@ -40,6 +40,26 @@ def test_bad_events_are_refused_with_a_reason(over, message):
         parse_event(wire(**over))
 
 
+CORRECTING = {"type": "clock_correction", "seq": 5, "person": None}
+
+
+@pytest.mark.parametrize("dates, message", [
+    ([], "1 to 500"),
+    ([[1, 1764000000000]] * 501, "1 to 500"),
+    ([[1, "1764000000000"]], "1 to 500"),
+    ([[0, 1764000000000]], "1 to 500"),
+    ([[1, 1 << 47]], "1 to 500"),
+    ([[2, 1764000000000], [1, 1764000000000]], "in order, each once"),
+    ([[1, 1764000000000], [1, 1764000000001]], "in order, each once"),
+    ([[4, 1764000000000], [5, 1764000000000]], "written before it"),
+])
+def test_a_clock_correction_names_earlier_records_with_times(dates, message):
+    with pytest.raises(InvalidEvent, match=message):
+        parse_event(wire(**CORRECTING, data={"dates": dates}))
+    good = parse_event(wire(**CORRECTING, data={"dates": [[1, 1764000000000], [4, 1764000001000]]}))
+    assert good.person is None and parse_event(good.to_wire()) == good
+
+
 @pytest.mark.parametrize("person, message", [
     ({"name": " ", "birth_date": "1950-04-01", "sex": "male"}, "name is missing"),
     ({"name": "x" * 101, "birth_date": "1950-04-01", "sex": "male"}, "name is too long"),

@@ -53,4 +53,5 @@ EVENT_LABELS = {"register": _l("Registration"), "checkin": _l("Check-in"), "chec
                 "shelter_status": _l("Shelter status"), "ic_link": _l("IC card link"),
                 "consent": _l("Consent for family inquiries"), "details": _l("Details from the paper card"),
                 "self_report": _l("Self-report"), "correction": _l("Correction of name, birth date or address"),
-                "withdrawn": _l("Withdrawn record")}
+                "withdrawn": _l("Withdrawn record"),
+                "clock_correction": _l("Correction of this kiosk's clock (true times of earlier records)")}

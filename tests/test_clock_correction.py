@@ -1,0 +1,59 @@
+"""A kiosk whose clock is behind and that has not heard HQ since it started (a board without a clock
+battery back from a power cut, the network down) dates its check-ins days early: someone who checked in
+at another shelter and then walked here was placed at the shelter they left.  When it hears HQ it works
+out its records' true times from the time since boot and sends them (evac.events.CLOCK_CORRECTION); HQ
+orders those records by them.  Real HQ process, real HTTP, real SQLite."""
+from __future__ import annotations
+
+import json
+import time
+
+from sqlalchemy import create_engine, text
+
+from evac.events import CLOCK_CORRECTION, Person
+from evac.hlc import wall_ms
+from kiosk.store import KioskStore
+from kiosk.sync import HQClient, sync_once
+from tests.test_sync_http import enroll, occupancy
+
+WALKER = Person("移動 花子", "1960-05-05", "female", "焼津市本町2-2")
+STAYER = Person("留守 一郎", "1950-01-01", "male", "焼津市本町3-3")
+DAYS_SLOW = 2 * 86_400 * 10**9
+
+
+def where_at_hq(db_url: str, name: str) -> tuple[str, str | None]:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT state, shelter_id FROM persons WHERE name = :n"), {"n": name}).one()
+    engine.dispose()
+    return row[0], row[1]
+
+
+def test_a_slow_clock_before_hearing_hq_does_not_put_someone_who_moved_at_the_shelter_they_left(
+        hq_server, tmp_path, monkeypatch):
+    hq = hq_server()
+    first = KioskStore(tmp_path / "first.sqlite3")            # its clock right
+    first.check_in("H001", [WALKER])
+    assert sync_once(first, HQClient(hq.url, enroll(hq.db_url, "H001"))).pending == 0
+    time.sleep(0.05)
+    # The second kiosk's clock is two days slow, and it has not heard HQ since it started.
+    real_ns = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real_ns() - DAYS_SLOW)
+    second = KioskStore(tmp_path / "second.sqlite3")
+    (arrived,) = second.check_in("H002", [WALKER])
+    second.check_in("H002", [STAYER])
+    assert wall_ms(arrived.hlc) < real_ns() // 10**6 - 86_400_000, "dated by the slow clock"
+    to_hq = HQClient(hq.url, enroll(hq.db_url, "H002"))
+    assert sync_once(second, to_hq).pending == 0
+    assert where_at_hq(hq.db_url, WALKER.name) == ("checked_in", "H002")
+    assert occupancy(hq.url) == {"H002": 2}
+    # The correction is one record of the kiosk's own, synced as any other, naming both check-ins.
+    (body,) = [json.loads(b) for (b,) in second.db.execute("SELECT body FROM events")
+               if json.loads(b)["type"] == CLOCK_CORRECTION]
+    assert [seq for seq, _ in body["data"]["dates"]] == [1, 2]
+    assert all(abs(ms - real_ns() // 10**6) < 600_000 for _, ms in body["data"]["dates"])
+    # Once heard, the kiosk dates by HQ's clock: nothing more to correct.
+    second.check_in("H002", [Person("後着 三郎", "1990-03-03", "male", "焼津市本町4-4")])
+    assert sync_once(second, to_hq).pending == 0
+    kinds = [json.loads(b)["type"] for (b,) in second.db.execute("SELECT body FROM events ORDER BY seq")]
+    assert kinds.count(CLOCK_CORRECTION) == 1 and occupancy(hq.url) == {"H002": 3}
