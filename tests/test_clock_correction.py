@@ -57,3 +57,24 @@ def test_a_slow_clock_before_hearing_hq_does_not_put_someone_who_moved_at_the_sh
     assert sync_once(second, to_hq).pending == 0
     kinds = [json.loads(b)["type"] for (b,) in second.db.execute("SELECT body FROM events ORDER BY seq")]
     assert kinds.count(CLOCK_CORRECTION) == 1 and occupancy(hq.url) == {"H002": 3}
+
+
+def test_a_fast_clock_before_hearing_hq_does_not_keep_someone_who_moved_on_at_its_shelter(
+        hq_server, tmp_path, monkeypatch):
+    """The other way round: a kiosk two days fast, offline, checks someone in; they walk on to a kiosk
+    whose clock is right, which syncs first.  HQ ordered the fast kiosk's record when it received it
+    (after the other), and showed them where they had left."""
+    hq = hq_server()
+    real_ns = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real_ns() + DAYS_SLOW)
+    fast = KioskStore(tmp_path / "fast.sqlite3")
+    fast.check_in("H002", [WALKER])
+    monkeypatch.setattr(time, "time_ns", real_ns)
+    time.sleep(0.05)
+    right = KioskStore(tmp_path / "right.sqlite3")
+    right.check_in("H001", [WALKER])
+    assert sync_once(right, HQClient(hq.url, enroll(hq.db_url, "H001"))).pending == 0
+    monkeypatch.setattr(time, "time_ns", lambda: real_ns() + DAYS_SLOW)
+    assert sync_once(fast, HQClient(hq.url, enroll(hq.db_url, "H002"))).pending == 0
+    assert where_at_hq(hq.db_url, WALKER.name) == ("checked_in", "H001")
+    assert occupancy(hq.url) == {"H001": 1}
