@@ -229,6 +229,14 @@ def rekey_kiosk(args: argparse.Namespace) -> int:
     return 0
 
 
+def retire_kiosk(args: argparse.Namespace) -> int:
+    from .enrollment import retire_kiosk as retire
+    shelter = _enrollment(args, lambda session: retire(session, args.kiosk).shelter_id)
+    print(f"kiosk {args.kiosk} (at {shelter}) is retired: its token no longer works and it is off the "
+          "dashboard; what HQ holds from it stays")
+    return 0
+
+
 def revoke(args: argparse.Namespace) -> int:
     from . import prereg
     from .db import db
@@ -586,6 +594,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("kiosk", help="the kiosk's id (the part of its token before the dot)")
     p.set_defaults(func=rekey_kiosk)
+    p = sub.add_parser("retire-kiosk", help="retire a kiosk whose database was replaced or whose machine is gone "
+                                            "(its token stops working; it leaves the dashboard)")
+    p.add_argument("--db")
+    p.add_argument("kiosk", help="the kiosk's id (the part of its token before the dot)")
+    p.set_defaults(func=retire_kiosk)
     p = sub.add_parser("revoke-prereg", help="cancel a pre-registered household's QR")
     p.add_argument("--db")
     p.add_argument("household")

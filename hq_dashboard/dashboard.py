@@ -173,7 +173,8 @@ def kiosk_rows() -> list[dict]:
     silent_s = current_app.config["KIOSK_SILENT_ALERT_S"]
     names = _site_names()
     out = []
-    for k in db.session.execute(select(Kiosk).order_by(Kiosk.id)).scalars():
+    # (a retired kiosk is no one's to watch: HQ keeps what it sent)
+    for k in db.session.execute(select(Kiosk).where(Kiosk.retired_at.is_(None)).order_by(Kiosk.id)).scalars():
         last = _aware(k.last_sync_at)
         lag = (now - (last or _aware(k.enrolled_at))).total_seconds()
         last_event = (dt.datetime.fromtimestamp((k.last_event_hlc >> COUNTER_BITS) / 1000, dt.timezone.utc)

@@ -46,14 +46,31 @@ def rekey_kiosk(session: Session, kiosk_id: str) -> str:
     """A new token for an enrolled kiosk whose token was lost or may be known to others (a carried
     file on a lost USB stick holds it); returns it.  The old token stops working at once.  The kiosk
     keeps its database, its stream and what HQ holds of it: restarted with the new token, it syncs on."""
-    kiosk = session.get(Kiosk, kiosk_id)
-    if kiosk is None:
-        raise EnrollmentError(f"no kiosk {kiosk_id!r} is enrolled at HQ (kiosk ids are the part of the token "
-                              "before the dot, as on the dashboard)")
+    kiosk = _enrolled(session, kiosk_id)
+    if kiosk.retired_at is not None:
+        raise EnrollmentError(f"kiosk {kiosk_id} was retired: enroll the kiosk again (`evac hq enroll-kiosk`)")
     token = f"{kiosk_id}.{secrets.token_urlsafe(32)}"
     kiosk.token_hash = _hash(token)
     session.commit()
     return token
+
+
+def retire_kiosk(session: Session, kiosk_id: str) -> Kiosk:
+    """A kiosk whose database was replaced (new-device, enrolled again) or whose machine is gone: its token
+    stops working and it leaves the dashboard's kiosk table and alerts.  What HQ holds from it stays."""
+    kiosk = _enrolled(session, kiosk_id)
+    if kiosk.retired_at is None:
+        kiosk.retired_at = dt.datetime.now(dt.timezone.utc)
+        session.commit()
+    return kiosk
+
+
+def _enrolled(session: Session, kiosk_id: str) -> Kiosk:
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise EnrollmentError(f"no kiosk {kiosk_id!r} is enrolled at HQ (kiosk ids are the part of the token "
+                              "before the dot, as on the dashboard)")
+    return kiosk
 
 
 def move_kiosk(session: Session, kiosk_id: str, shelter_id: str) -> tuple[str, str]:
@@ -82,4 +99,7 @@ def authenticate(session: Session, authorization: str | None) -> Kiosk:
                         "`evac hq enroll-kiosk` printed it), or enroll the kiosk at HQ first")
     if not hmac.compare_digest(kiosk.token_hash, _hash(token)):
         raise AuthError("wrong_token", f"the token for kiosk {kiosk_id} is wrong")
+    if kiosk.retired_at is not None:
+        raise AuthError("kiosk_retired", f"HQ retired kiosk {kiosk_id} on {kiosk.retired_at:%Y-%m-%d %H:%M} UTC: "
+                        "its token no longer works; enroll this kiosk again at HQ (`evac hq enroll-kiosk`)")
     return kiosk

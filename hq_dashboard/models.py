@@ -82,6 +82,9 @@ class Kiosk(db.Model):
     # The highest record the kiosk has written, as it said with its latest batch (None: a kiosk older than
     # this says nothing): above high_seq, records of the shelter HQ has not received yet.  Migration 0022.
     last_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Retired by HQ staff (its database replaced, the machine gone): its token no longer works and it leaves
+    # the dashboard; what HQ holds from it stays.  Migration 0032.
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class EventRecord(db.Model):

@@ -15,7 +15,7 @@ bp = Blueprint("pages", __name__)
 def index():
     shelters = db.session.execute(
         select(Shelter).order_by(Shelter.occupancy.desc(), Shelter.id)).scalars().all()
-    kiosks = db.session.execute(select(Kiosk).order_by(Kiosk.id)).scalars().all()
+    kiosks = db.session.execute(select(Kiosk).where(Kiosk.retired_at.is_(None)).order_by(Kiosk.id)).scalars().all()
     totals = {"occupancy": sum(s.occupancy for s in shelters), "at_home": sum(s.at_home for s in shelters),
               "in_car": sum(s.in_car for s in shelters)}
     # Only for HQ staff: anyone may self-report any name, and a count that moves for an unknown name

@@ -173,3 +173,41 @@ def test_enrolling_at_an_unknown_shelter_is_refused(tmp_path):
     assert run_evac("hq", "init", "--db", str(tmp_path / "hq.sqlite3")).returncode == 0
     result = run_evac("hq", "enroll-kiosk", "--db", str(tmp_path / "hq.sqlite3"), "--shelter", "NOPE")
     assert result.returncode == 2 and "no shelter with id 'NOPE'" in result.stderr
+
+
+def test_a_retired_kiosk_leaves_the_dashboard_its_token_stops_and_what_it_sent_stays(hq_server, tmp_path):
+    """A kiosk whose database was replaced (new-device, enrolled again) stayed on the dashboard for good,
+    silent and refused, among the kiosks staff must watch."""
+    hq = hq_server()
+    old = enroll(hq.db_url, "H001")
+    kiosk_db = tmp_path / "kiosk.sqlite3"
+    checkin(kiosk_db, "退役 一")
+    sync = ("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token")
+    assert run_evac(*sync, old).returncode == 0
+    kiosk_id = old.split(".")[0]
+    assert kiosk_id in dashboard_kiosks(hq)
+    retired = run_evac("hq", "retire-kiosk", "--db", hq.db_url, kiosk_id)
+    assert retired.returncode == 0 and f"kiosk {kiosk_id} (at H001) is retired" in retired.stdout, retired.stderr
+    assert kiosk_id not in dashboard_kiosks(hq)
+    checkin(kiosk_db, "退役 二")
+    refused = run_evac(*sync, old)
+    assert refused.returncode != 0 and f"HQ retired kiosk {kiosk_id}" in refused.stderr, refused.stderr
+    assert "enroll this kiosk again" in refused.stderr and "stay queued" in refused.stderr
+    assert occupancy(hq.url) == {"H001": 1}                    # what it sent stays
+    again = run_evac("hq", "rekey-kiosk", "--db", hq.db_url, kiosk_id)
+    assert again.returncode == 2 and "was retired" in again.stderr
+    unknown = run_evac("hq", "retire-kiosk", "--db", hq.db_url, "KNOPE")
+    assert unknown.returncode == 2 and "no kiosk 'KNOPE' is enrolled at HQ" in unknown.stderr
+
+
+def dashboard_kiosks(hq) -> list[str]:
+    """The kiosks of the dashboard's table and alerts (and the wall's silent marks), from the server's database."""
+    from hq_dashboard import create_app
+    from hq_dashboard.dashboard import kiosk_rows
+    from hq_dashboard.db import db
+    app = create_app({"SQLALCHEMY_DATABASE_URI": hq.db_url})
+    with app.app_context():
+        try:
+            return [row["id"] for row in kiosk_rows()]
+        finally:
+            db.engine.dispose()
