@@ -243,18 +243,24 @@ def _revalidate_shelters(response):
     return response
 
 
+_STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
 def _security_headers(response):
     # No page of HQ's may be framed by another site (a log-in or the disaster choice clicked through
     # a disguise).  Only frame-ancestors: the map (folium) needs its inline scripts.
+    from flask import request, session
     headers = response.headers
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    # Every page but the map runs only HQ's own script files: a name or an address that got past every
+    # escape still could not run as script in a staff member's browser (the safety queue, the dashboard).
+    headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'" if request.path == "/map" else _STRICT_CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # An inquiry's answer link carries its key: it must not travel to anywhere else in a Referer.
     headers.setdefault("Referrer-Policy", "same-origin")
     # (Logged in or not is read from the cookie: no database query, which on a failing database would
     # fail this answer too.)
-    from flask import request, session
 
     from .staff import STAFF_AREAS
     # Staff pages (people's details, HQ's working picture) and a family's answer (its key in the address,

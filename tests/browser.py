@@ -186,3 +186,14 @@ def browser_page(browser):
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     yield page
     context.close()
+
+
+def wait_js(page, expression: str, timeout: float = 30_000) -> None:
+    """page.wait_for_function for pages whose Content-Security-Policy forbids eval (HQ's pages but the map):
+    playwright polls a string predicate with eval inside the page, while page.evaluate is the browser's own."""
+    import time
+    give_up = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > give_up:
+            raise AssertionError(f"not true within {timeout / 1000:g} s: {expression}")
+        page.wait_for_timeout(100)

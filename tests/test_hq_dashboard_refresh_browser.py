@@ -6,6 +6,7 @@ whole page's reload did.  Without scripts, the page still reloads itself whole."
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from hq_dashboard.db import db
-from tests.browser import hq_over_http, page_at, screenshot  # noqa: F401  (fixtures)
+from tests.browser import hq_over_http, page_at, screenshot, wait_js  # noqa: F401  (fixtures)
 from tests.conftest import Server, evac_cmd, free_port, run_evac
 from tests.test_hq_wall_display_browser import _check_in, _rename
 from tests.test_sync_http import enroll
@@ -44,7 +45,7 @@ def _log_in(page, base: str) -> None:
 def _refreshed(page, times: int = 1) -> None:
     """Wait for the page to have put new numbers up `times` more times from now."""
     done = int(page.evaluate("document.body.dataset.refreshes"))
-    page.wait_for_function(f"Number(document.body.dataset.refreshes) >= {done + times}")
+    wait_js(page, f"Number(document.body.dataset.refreshes) >= {done + times}")
 
 
 def _people(page) -> tuple[str, str]:
@@ -54,9 +55,9 @@ def _people(page) -> tuple[str, str]:
 
 
 def _until_people(page, count: int) -> None:
-    page.wait_for_function(
-        "n => document.getElementById('total-occupancy').textContent === n && "
-        "document.querySelector('#shelters tr[data-site=\"H031\"] td:nth-child(5)').textContent === n", arg=str(count))
+    n = json.dumps(str(count))
+    wait_js(page, f"document.getElementById('total-occupancy').textContent === {n} && "
+                  f"document.querySelector('#shelters tr[data-site=\"H031\"] td:nth-child(5)').textContent === {n}")
 
 
 def _same_page(page) -> bool:
@@ -120,7 +121,7 @@ def test_the_dashboard_keeps_its_numbers_while_hq_fails_or_is_gone_and_recovers_
 
         # HQ's database fails (a table it reads is gone): HQ answers 500.  The numbers stay, and say so.
         _rename(db_url, "shelters", "shelters_away")
-        page.wait_for_function("document.body.dataset.boardState === 'error'")
+        wait_js(page, "document.body.dataset.boardState === 'error'")
         last = page.locator("#dashboard-part").get_attribute("data-updated")
         assert re.fullmatch(r"\d\d:\d\d JST", last)
         said = stale.inner_text()
@@ -134,13 +135,13 @@ def test_the_dashboard_keeps_its_numbers_while_hq_fails_or_is_gone_and_recovers_
         # The database is back, with one more person: the page is itself again, by itself.
         _rename(db_url, "shelters_away", "shelters")
         _check_in(hq.url, kiosk, 3, "焼津 三")
-        page.wait_for_function("document.body.dataset.boardState === 'fresh'")
+        wait_js(page, "document.body.dataset.boardState === 'fresh'")
         _until_people(page, 3)
         assert not stale.is_visible() and updated.is_visible()
 
         # HQ stops altogether (nothing listens on its port): the numbers stay, saying HQ cannot be reached.
         hq.stop()
-        page.wait_for_function("document.body.dataset.boardState === 'unreachable'")
+        wait_js(page, "document.body.dataset.boardState === 'unreachable'")
         last = page.locator("#dashboard-part").get_attribute("data-updated")
         said = stale.inner_text()
         assert said.index(f"{last} から更新されていません（本部につながりません）") < said.index(

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from evac.hlc import pack
 from hq_dashboard import wall_display
 from hq_dashboard.db import db
-from tests.browser import hq_over_http, page_at, screenshot  # noqa: F401  (fixtures)
+from tests.browser import hq_over_http, page_at, screenshot, wait_js  # noqa: F401  (fixtures)
 from tests.conftest import Server, evac_cmd, free_port, run_evac
 from tests.test_sync_http import enroll
 
@@ -58,7 +58,7 @@ def _a_wall(hq_served, page_at, name: str, **browser):
 def _refreshed(page, times: int = 1) -> None:
     """Wait for the board to have refreshed its numbers `times` more times from now, as it is now."""
     done = int(page.evaluate("document.body.dataset.refreshes"))
-    page.wait_for_function(f"Number(document.body.dataset.refreshes) >= {done + times}")
+    wait_js(page, f"Number(document.body.dataset.refreshes) >= {done + times}")
 
 
 def test_the_link_opens_a_board_that_refreshes_itself_past_the_idle_limit(hq_served, page_at):
@@ -85,12 +85,12 @@ def test_a_revoked_display_on_the_map_says_it_was_revoked(hq_served, page_at):
     """Not 'cannot reach HQ (403)', which sends someone to look at HQ's server: the lead revoked it."""
     page = _a_wall(hq_served, page_at, "map-wall")
     page.goto("/map")
-    page.wait_for_function("Number(document.body.dataset.evacRefreshes) >= 1")
+    wait_js(page, "Number(document.body.dataset.evacRefreshes) >= 1")
     with hq_served.app_context():
         wall_display.revoke_display(db.session, "map-wall", by="test")
         db.session.remove()
     stamp = page.locator("#evac-updated")
-    page.wait_for_function("document.getElementById('evac-updated').className === 'stale'")
+    wait_js(page, "document.getElementById('evac-updated').className === 'stale'")
     said = stamp.inner_text()
     assert said.index(REVOKED_JA) < said.index(REVOKED_EN) and "接続できません" not in said
     assert stamp.locator('[lang="en"]').inner_text().startswith("/ " + REVOKED_EN)
@@ -155,7 +155,7 @@ def test_the_wall_keeps_its_last_numbers_while_hq_fails_or_is_gone_and_recovers_
 
         # HQ's database fails (a table it reads is gone): HQ answers 500.  The numbers stay, and say so.
         _rename(db_url, "shelters", "shelters_away")
-        page.wait_for_function("document.body.dataset.boardState === 'error'")
+        wait_js(page, "document.body.dataset.boardState === 'error'")
         last = page.locator("#board-part").get_attribute("data-updated")
         assert re.fullmatch(r"\d\d:\d\d JST", last)
         said = stale.inner_text()
@@ -171,14 +171,14 @@ def test_the_wall_keeps_its_last_numbers_while_hq_fails_or_is_gone_and_recovers_
         # The database is back, with one more person: the board is itself again, by itself.
         _rename(db_url, "shelters_away", "shelters")
         _check_in(hq.url, kiosk, 2, "焼津 二")
-        page.wait_for_function("document.body.dataset.boardState === 'fresh'")
-        page.wait_for_function("document.querySelector('tr[data-site=\"H031\"] td.occ').textContent.startsWith('2/')")
+        wait_js(page, "document.body.dataset.boardState === 'fresh'")
+        wait_js(page, "document.querySelector('tr[data-site=\"H031\"] td.occ').textContent.startsWith('2/')")
         assert not stale.is_visible() and page.locator("#display-updated").is_visible()
         assert int(page.evaluate("document.body.dataset.refreshes")) > int(_refreshed_while_failing)
 
         # HQ stops altogether (nothing listens on its port): the numbers stay, saying HQ cannot be reached.
         hq.stop()
-        page.wait_for_function("document.body.dataset.boardState === 'unreachable'")
+        wait_js(page, "document.body.dataset.boardState === 'unreachable'")
         last = page.locator("#board-part").get_attribute("data-updated")
         said = stale.inner_text()
         assert said.index(f"{last} から更新されていません（本部につながりません）") < said.index(
@@ -190,7 +190,7 @@ def test_the_wall_keeps_its_last_numbers_while_hq_fails_or_is_gone_and_recovers_
         hq = _serve(db_url, port, tmp_path / "hq-2.log")
         servers.append(hq)
         _check_in(hq.url, kiosk, 3, "焼津 三")
-        page.wait_for_function("document.querySelector('tr[data-site=\"H031\"] td.occ').textContent.startsWith('3/')")
+        wait_js(page, "document.querySelector('tr[data-site=\"H031\"] td.occ').textContent.startsWith('3/')")
         assert page.evaluate("document.body.dataset.boardState") == "fresh" and not stale.is_visible()
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1   # never reloaded
 
@@ -268,7 +268,7 @@ def test_sixty_odd_open_sites_fit_a_1920x1080_wall_readable_across_the_room(hq_s
     screenshot(page, f"hq-wall-display-{count}-sites")
     # HQ out of reach (the browser's requests for the numbers fail): the notice fits as well.
     page.route("**/wall/numbers*", lambda route: route.abort())
-    page.wait_for_function("document.body.dataset.boardState === 'unreachable'")
+    wait_js(page, "document.body.dataset.boardState === 'unreachable'")
     assert page.locator("#board-stale").is_visible()
     _fits(page)
     screenshot(page, f"hq-wall-display-{count}-sites-unreachable")
