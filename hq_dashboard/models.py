@@ -7,9 +7,14 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evac.events import FAMILY_CODE_LEN
+from evac.whereabouts import IN_TRANSIT
 
 from .db import db
 
+
+# The partial index's condition, written as the queries that use it write it (a bound parameter in its place
+# and SQLite would not use the index).
+IN_TRANSIT_WHERE = f"state = '{IN_TRANSIT}'"
 
 class Shelter(db.Model):
     __tablename__ = "shelters"
@@ -166,6 +171,9 @@ class Person(db.Model):
         # them): without it each sync would scan the whole city.  Migration 0020.
         Index("ix_persons_protected", "birth_date",
               sqlite_where=text("never_disclose = 1"), postgresql_where=text("never_disclose = true")),
+        # The few people between shelters, counted with every dashboard and wall refresh.  Migration 0033.
+        Index("ix_persons_in_transit", "shelter_id", "loc_order",
+              sqlite_where=text(IN_TRANSIT_WHERE), postgresql_where=text(IN_TRANSIT_WHERE)),
     )
 
 

@@ -189,6 +189,14 @@ def test_the_protected_people_read_with_every_sync_have_their_own_index(hq_app):
     assert "ix_persons_protected" in plan, plan
 
 
+def test_the_people_in_transit_counted_with_every_refresh_have_their_own_index(hq_app):
+    """The dashboard and the wall count the people between shelters at every refresh: through
+    ix_persons_in_transit (migration 0033), never a scan of every person in the city."""
+    from hq_dashboard.dashboard import IN_TRANSIT_QUERY
+    plan = query_plan(hq_app, IN_TRANSIT_QUERY)
+    assert "ix_persons_in_transit" in plan, plan
+
+
 def test_the_households_of_protected_people_are_found_by_their_own_index(hq_app):
     """The kiosks' digests cover a protected person's household (api._protected): its members are found
     through ix_persons_household_id (migration 0023), not a scan of every person at every sync."""
