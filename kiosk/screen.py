@@ -56,9 +56,10 @@ CARD_MESSAGES = {
     # both numbers locked: only the city office resets them, and staff need neither to check anyone in
     "locked_both": _l("This card is locked for the PIN and for 照合番号B. The city office (市役所の窓口) can unlock "
                       "it. Staff can check you in now: please ask staff."),
-    "bad_code_b": _l("This is not a 照合番号B. It is your birth date (era year, month, day: 6 digits), the card's "
-                     "expiry year (4 digits, e.g. 2031), then the security code (4 digits). Check the card and "
-                     "enter it again."),
+    "bad_code_b": _l("This is not a 照合番号B. It is your birth date as printed on the card (6 digits: year, month, "
+                     "day; the year is the Japanese era year, or for foreign residents the last 2 digits of the "
+                     "year), the card's expiry year (4 digits, e.g. 2031), then the security code (4 digits). Check "
+                     "the card and enter it again."),
     "not_my_number_card": _l("This is not a My Number card."),
     "no_card": _l("No card is on the reader. Place your card and try again."),
     "card_removed": _l("The card moved before it was read. Hold it still and try again."),

@@ -291,7 +291,6 @@ def test_a_three_byte_tag_anywhere_in_the_data_is_read():
     "55023020301234",   # 30 February
     "55043120301234",   # 31 April
     "55020020301234",   # day 0
-    "00021720301234",   # era year 0
     "55021719991234",   # expiry year before the first cards
     "55021799991234",   # expiry year no card has
     "20301234550217",   # the parts in the wrong order
@@ -309,4 +308,14 @@ def test_a_code_b_of_the_right_shape_is_tried():
     assert read_basic4(transmit_of(applet), code_b="55021720301234").birth_date == "1980-02-17"
     with pytest.raises(CardError) as exc:   # 29 February: the era year's leap is not known here
         read_basic4(transmit_of(applet), code_b="01022920301234")
+    assert exc.value.code == "wrong_secret" and applet.code_b_tries == 9
+
+
+@pytest.mark.parametrize("born", ["900615", "000615", "650615", "990615"])
+def test_a_foreign_residents_code_b_with_the_western_year_is_tried(born):
+    """A foreign resident's card prints the birth date by the Western year (its last two digits): 1990,
+    2000, 1965, 1999 were refused as "not a 照合番号B", as if every year were an era year of 1 to 64."""
+    applet = card()
+    with pytest.raises(CardError) as exc:
+        read_basic4(transmit_of(applet), code_b=born + "20314821")
     assert exc.value.code == "wrong_secret" and applet.code_b_tries == 9

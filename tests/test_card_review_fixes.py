@@ -291,8 +291,10 @@ def test_the_card_watcher_outlives_pcscd_stopping_and_starting(pcscd, tmp_path):
 
 LOCKED_BOTH = ("This card is locked for the PIN and for 照合番号B. The city office (市役所の窓口) can unlock it. "
                "Staff can check you in now: please ask staff.")
-BAD_CODE_B = ("This is not a 照合番号B. It is your birth date (era year, month, day: 6 digits), the card's expiry "
-              "year (4 digits, e.g. 2031), then the security code (4 digits). Check the card and enter it again.")
+BAD_CODE_B = ("This is not a 照合番号B. It is your birth date as printed on the card (6 digits: year, month, day; "
+              "the year is the Japanese era year, or for foreign residents the last 2 digits of the year), the "
+              "card's expiry year (4 digits, e.g. 2031), then the security code (4 digits). Check the card and "
+              "enter it again.")
 
 
 def test_a_card_locked_for_both_numbers_sends_the_person_to_staff_and_the_city_office(insert_card, tmp_path):

@@ -239,12 +239,14 @@ _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)   # 29 Feb: th
 
 def check_code_b(code_b: str) -> None:
     """Refuses 14 digits that cannot be a 照合番号B, before the card is touched (so a slip of the finger
-    costs no try): the birth date as era year, month and day (era years run 1 to 64), the card's
-    expiry year, then the 4-digit security code.  Raises CardError("bad_code_b")."""
-    year, month, day, expiry = int(code_b[0:2]), int(code_b[2:4]), int(code_b[4:6]), int(code_b[6:10])
-    if not (1 <= year <= 64 and 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]):
-        raise CardError("bad_code_b", "照合番号B starts with the birth date as era year, month and day "
-                                      "(6 digits); these are not a date")
+    costs no try): the birth date as printed on the card, year, month and day, the card's expiry year,
+    then the 4-digit security code.  The year is not checked: a Japanese national's card prints the era
+    year, a foreign resident's the last two digits of the Western year (00 for 2000).  Raises
+    CardError("bad_code_b")."""
+    month, day, expiry = int(code_b[2:4]), int(code_b[4:6]), int(code_b[6:10])
+    if not (1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]):
+        raise CardError("bad_code_b", "照合番号B starts with the birth date as printed on the card, year, month and "
+                                      "day (6 digits); these are not a date")
     if expiry not in CODE_B_EXPIRY_YEARS:
         raise CardError("bad_code_b", f"照合番号B's digits 7 to 10 are the card's expiry year; {expiry} is not "
                                       "one a card can have")
@@ -262,7 +264,7 @@ def read_basic4(transmit: Transmit, *, pin: str | None = None, code_b: str | Non
     if code_b is not None:
         code_b = digits(code_b, 14)
         if code_b is None:
-            raise CardError("bad_input", "照合番号B is 14 digits: birth date (era YYMMDD), expiry year, security code")
+            raise CardError("bad_input", "照合番号B is 14 digits: birth date (YYMMDD as on the card), expiry year, security code")
         check_code_b(code_b)
     transmit = NumberSafeTransmit(transmit)
     try:
