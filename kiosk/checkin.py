@@ -176,16 +176,26 @@ def card_reader(config, cancelled=None):
 def not_left_behind(reader) -> None:
     """Refuses a card that has lain on the reader since the last card read: the person before may have
     left it, and the next person's PIN would spend its tries.  Taking it off and putting a card on
-    (the same, or another) is a new placing."""
+    (the same, or another) is a new placing.  pcscd restarting counts placings from 0 again: a placing is
+    compared within the tap watcher's session, and a card that lay on the reader when a later session
+    began, after a card was read, is taken as the one left behind."""
     insertion = getattr(reader, "insertion", None)
-    if insertion is not None and insertion == current_app.extensions.get("card_last_read"):
+    last = current_app.extensions.get("card_last_read")
+    if insertion is None or last is None:
+        return
+    watcher = current_app.extensions.get("tap_watcher")
+    session = watcher.session if watcher is not None else 0
+    if (session, *insertion) == last or (watcher is not None and last[0] < session
+                                         and watcher.carried_over(insertion)):
         raise CardError("card_left", "this card has not left the reader since it was last read; "
                                      "take it off, then place your own card")
 
 
 def card_used(insertion) -> None:
     """This placing of a card was read and used: the next read needs the card taken off and put on."""
-    current_app.extensions["card_last_read"] = insertion
+    watcher = current_app.extensions.get("tap_watcher")
+    current_app.extensions["card_last_read"] = (
+        None if insertion is None else ((watcher.session if watcher is not None else 0), *insertion))
 
 
 def open_reader(config, cancelled=None):

@@ -39,6 +39,11 @@ class PcscTapWatcher:
         self._answered = False         # whether the current watch got an answer at all
         self._said_lost = False        # whether the console was told pcscd does not answer
         self._context = None
+        # Each watch of pcscd that got an answer is a session: pcsc-lite counts card events from 0 again
+        # when it restarts, so a count means a placing only within one session.  The cards lying on a
+        # reader when a later session began were there before (left by someone, most likely).
+        self._session = 0
+        self._carried_over: set[tuple[str, int]] = set()
         self._stopping = threading.Event()
         self._first_look = threading.Event()
         self._thread = threading.Thread(target=self._run, name="card-tap-watcher", daemon=True)
@@ -66,6 +71,17 @@ class PcscTapWatcher:
     def card_present(self) -> bool:
         with self._lock:
             return self._known and bool(self._present)
+
+    @property
+    def session(self) -> int:
+        with self._lock:
+            return self._session
+
+    def carried_over(self, insertion: tuple[str, int]) -> bool:
+        """Whether this placing (reader, count) was already on its reader when the present session began
+        after another (pcscd restarted, or the watch did): a card no one can be shown to have put on since."""
+        with self._lock:
+            return insertion in self._carried_over
 
     def stop(self) -> None:
         self._stopping.set()
@@ -113,6 +129,7 @@ class PcscTapWatcher:
         self._context = context
         try:
             states: dict[str, int] = {}
+            began = False
             while not self._stopping.is_set():
                 hresult, readers = s.SCardListReaders(context, [])
                 if hresult in (s.SCARD_E_NO_READERS_AVAILABLE, s.SCARD_E_READER_UNAVAILABLE):
@@ -143,6 +160,11 @@ class PcscTapWatcher:
                     self._readers = set(states)
                     self._present = {r for r, state in states.items() if state & s.SCARD_STATE_PRESENT}
                     self._events = sum(state >> 16 for state in states.values())
+                    if not began:
+                        began = True
+                        self._session += 1
+                        self._carried_over = ({(r, states[r] >> 16) for r in self._present} if self._session > 1
+                                              else set())
                 self._first_look.set()
         finally:
             self._context = None

@@ -287,6 +287,52 @@ def test_the_card_watcher_outlives_pcscd_stopping_and_starting(pcscd, tmp_path):
     assert NUMBER not in log
 
 
+
+def test_a_card_left_through_a_pcscd_restart_is_not_read_for_the_next_person_and_a_new_one_is(pcscd, tmp_path):
+    """pcsc-lite counts a reader's card events from 0 again when pcscd restarts, so the count of the card
+    read before and of a card put on after can be the same.  A card that lay on the reader through the
+    restart was read for the next person (their PIN spent its try); a new card after a restart was refused
+    as "already read"."""
+    import requests
+    from tests.conftest import Server, evac_cmd, free_port
+    port = free_port()
+    kiosk = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H031",
+                            "--port", str(port), "--card-reader", "pcsc", "--reader-name", "Virtual PCD"),
+                   f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
+    first = MyNumberApplet(identity())
+    _take(_put(MyNumberApplet(identity())))   # an earlier person's card came and went: counts differ
+    card = _put(first)
+    try:
+        assert _status_becomes(kiosk.url, {"reader": True, "card_present": True})["card_present"]
+        assert requests.post(kiosk.url + "/api/card-checkin", json={"pin": "4321"}, timeout=30).status_code == 201
+        # pcscd restarts; the first person's card still lies on the reader
+        _pcscd_stop()
+        card.remove()
+        _pcscd_start()
+        card = _put(first)
+        assert _status_becomes(kiosk.url, {"reader": True, "card_present": True}) == {"reader": True,
+                                                                                      "card_present": True}
+        resp = requests.post(kiosk.url + "/api/card-checkin", json={"pin": "8642"}, timeout=30)
+        assert resp.status_code == 422 and resp.json()["error"] == "card_left", resp.json()
+        assert first.pin_tries == 3
+        # it is taken away; pcscd restarts again; the next person puts their own card on
+        _take(card)
+        card = None
+        _pcscd_stop()
+        _pcscd_start()
+        assert _status_becomes(kiosk.url, {"reader": True, "card_present": False}) == {"reader": True,
+                                                                                       "card_present": False}
+        card = _put(MyNumberApplet(identity()))
+        assert _status_becomes(kiosk.url, {"reader": True, "card_present": True})["card_present"]
+        resp = requests.post(kiosk.url + "/api/card-checkin", json={"pin": "4321"}, timeout=30)
+        assert resp.status_code == 201, resp.json()
+    finally:
+        if card is not None:
+            _take(card)
+        kiosk.stop()
+        _pcscd_start()
+    assert "Traceback" not in (tmp_path / "kiosk.log").read_text()
+
 # -- L3, L4: a card locked for both numbers; a 照合番号B that cannot be one ---------------------------------
 
 LOCKED_BOTH = ("This card is locked for the PIN and for 照合番号B. The city office (市役所の窓口) can unlock it. "
