@@ -56,6 +56,10 @@ CARD_MESSAGES = {
     # both numbers locked: only the city office resets them, and staff need neither to check anyone in
     "locked_both": _l("This card is locked for the PIN and for 照合番号B. The city office (市役所の窓口) can unlock "
                       "it. Staff can check you in now: please ask staff."),
+    # neither number has a try the kiosk would spend (it never spends the last): each way pointed to the other
+    "no_way_left": _l("This card cannot be read at this kiosk now: neither the PIN nor 照合番号B has enough tries "
+                      "left (the kiosk never uses the last one, so that your card does not lock). Staff can check "
+                      "you in now: please ask staff."),
     "bad_code_b": _l("This is not a 照合番号B. It is your birth date as printed on the card (6 digits: year, month, "
                      "day; the year is the Japanese era year, or for foreign residents the last 2 digits of the "
                      "year), the card's expiry year (4 digits, e.g. 2031), then the security code (4 digits). Check "
@@ -245,12 +249,27 @@ def card_cancel():
     return "", 204
 
 
-def _other_locked(reader, field: str) -> bool:
-    """Whether the other number (照合番号B for the PIN, and back) is locked too; spends no try."""
+def _other_tries(reader, field: str) -> int | None:
+    """The tries left of the other number (照合番号B for the PIN, and back); spends none.  None: unknown."""
     try:
-        return tries_left(reader.transmit, code_b=field != "code_b") == 0
+        return tries_left(reader.transmit, code_b=field != "code_b")
     except CardError:
-        return False
+        return None
+
+
+def _no_other_way(exc: CardError, reader, field: str) -> CardError:
+    """`exc` as the person must hear it when the other number cannot be used either: locked for both, or
+    no try left the kiosk would spend (it never spends the last)."""
+    this_left = 0 if exc.code == "locked" else 1 if exc.code == "last_try" or (
+        exc.code == "wrong_secret" and exc.tries_left == 1) else None
+    if this_left is None:
+        return exc
+    other = _other_tries(reader, field)
+    if other == 0 and this_left == 0:
+        return CardError("locked_both", "the PIN and 照合番号B are both locked", 0)
+    if other is not None and other <= 1:
+        return CardError("no_way_left", "neither the PIN nor 照合番号B has a try the kiosk would spend", this_left)
+    return exc
 
 
 @bp.post("/screen/card")
@@ -272,9 +291,10 @@ def card():
             try:
                 info = read_basic4(reader.transmit, **{field: secret})
             except CardError as exc:
-                if exc.code == "locked" and _other_locked(reader, field):
-                    raise CardError("locked_both", "the PIN and 照合番号B are both locked", 0) from None
-                raise
+                said = _no_other_way(exc, reader, field)
+                if said is exc:
+                    raise
+                raise said from None
             insertion = getattr(reader, "insertion", None)
     except CardError as exc:
         return jsonify({"errors": {field: card_message(exc, field)}, "code": exc.code,
@@ -297,13 +317,17 @@ def card_tries():
         with card_reader(current_app.config) as reader:
             not_left_behind(reader)
             left = tries_left(reader.transmit, code_b=field == "code_b")
-            both = left == 0 and _other_locked(reader, field)
+            other = _other_tries(reader, field) if left is not None and left <= 1 else None
     except CardError as exc:
         return jsonify({"errors": {field: str(CARD_MESSAGES.get(exc.code, CARD_MESSAGES["card_error"]))},
                         "code": exc.code}), 422
     message = ""
-    if left == 0:
-        message = str(CARD_MESSAGES["locked_both" if both else "locked"])
+    if left == 0 and other == 0:
+        message = str(CARD_MESSAGES["locked_both"])
+    elif left is not None and left <= 1 and other is not None and other <= 1:
+        message = str(CARD_MESSAGES["no_way_left"])
+    elif left == 0:
+        message = str(CARD_MESSAGES["locked"])
     elif left == 1:
         message = str(CARD_MESSAGES["last_try_code_b" if field == "code_b" else "last_try"])
     return jsonify({"tries_left": left, "text": "" if left is None else _("Tries left: %(n)s", n=left),

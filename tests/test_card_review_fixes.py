@@ -77,6 +77,7 @@ def test_a_wrong_pin_that_leaves_one_try_says_at_once_that_the_kiosk_will_not_tr
         from flask_babel import gettext
         assert gettext(WRONG_LAST).startswith("番号が違います。残りは1回です。")
     # 照合番号B that leaves one try: "ask staff", there is no other number to turn to
+    applet.pin_tries = 3   # (with the PIN at one try too, no number is left: test_when_neither_number_…)
     for lang in _languages(app):
         applet.code_b_tries = 2
         resp = client.post(f"/screen/card?lang={lang}", json={"code_b": "55021720309999"})
@@ -365,6 +366,41 @@ def test_a_card_locked_for_both_numbers_sends_the_person_to_staff_and_the_city_o
     assert resp.get_json()["errors"]["pin"] == "This card is locked for this number. Use the other way or ask staff."
     assert (applet.pin_tries, applet.code_b_tries) == (0, 10)
 
+
+
+NO_WAY_LEFT = ("This card cannot be read at this kiosk now: neither the PIN nor 照合番号B has enough tries left (the "
+               "kiosk never uses the last one, so that your card does not lock). Staff can check you in now: please "
+               "ask staff.")
+
+
+@pytest.mark.parametrize("pin_tries, code_b_tries", [(1, 0), (1, 1), (0, 1)])
+def test_when_neither_number_has_a_try_the_kiosk_would_spend_the_person_is_sent_to_staff(
+        insert_card, tmp_path, pin_tries, code_b_tries):
+    """The PIN at its last try said "use 照合番号B"; 照合番号B, locked, said "use the other way": each way
+    pointed to the other, and neither could be used at this kiosk."""
+    app = _app(tmp_path)
+    client = app.test_client()
+    applet = insert_card(MyNumberApplet(identity(), pin_tries=pin_tries, code_b_tries=code_b_tries))
+    for lang in _languages(app):
+        wanted = _text(app, lang, NO_WAY_LEFT)
+        assert lang == "en" or wanted != NO_WAY_LEFT, f"{lang}: not translated"
+        for body, field, secret in (({}, "pin", "4321"), ({"code_b": True}, "code_b", "55021720301234")):
+            resp = client.post(f"/screen/card-tries?lang={lang}", json=body)
+            assert resp.get_json()["warning"] == wanted, (lang, field, resp.get_json())
+            resp = client.post(f"/screen/card?lang={lang}", json={field: secret})
+            assert resp.status_code == 422 and resp.get_json()["code"] == "no_way_left", (lang, field)
+            assert resp.get_json()["errors"][field] == wanted
+    assert (applet.pin_tries, applet.code_b_tries) == (pin_tries, code_b_tries)   # nothing spent
+    assert _text(app, "ja", NO_WAY_LEFT).endswith("係員にお声がけください。")
+
+
+def test_a_wrong_pin_that_leaves_one_when_code_b_is_locked_sends_the_person_to_staff(insert_card, tmp_path):
+    app = _app(tmp_path)
+    client = app.test_client()
+    applet = insert_card(MyNumberApplet(identity(), pin_tries=2, code_b_tries=0))
+    resp = client.post("/screen/card?lang=en", json={"pin": "9999"})
+    assert resp.get_json()["code"] == "no_way_left" and resp.get_json()["errors"]["pin"] == NO_WAY_LEFT
+    assert resp.get_json()["tries_left"] == 1 and applet.pin_tries == 1
 
 def test_a_code_b_that_cannot_be_one_is_said_and_costs_no_try(insert_card, tmp_path):
     app = _app(tmp_path)
