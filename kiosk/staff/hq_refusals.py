@@ -23,6 +23,9 @@ ADVICE = {
                           "token (--token-file), or call HQ for it."),
     "wrong_token": _l("HQ does not accept this kiosk's token (it is wrong, or HQ has issued a new one). Call "
                       "HQ for this kiosk's current token and restart the kiosk with it."),
+    "kiosk_retired": _l("HQ has retired this kiosk (its database was replaced, or the machine was reported gone). "
+                        "Call HQ: HQ enrolls the kiosk again and gives a new token to restart the kiosk with. "
+                        "Nothing is lost: the records stay on this kiosk."),
     "unknown_kiosk": _l("HQ has no kiosk enrolled under this token (the enrollment may have been removed). Call "
                         "HQ: HQ enrolls the kiosk again and gives a new token to restart the kiosk with."),
     # 409: which kiosk database, and which records (hq_dashboard/merge.py)
