@@ -213,6 +213,8 @@ def read(document: bytes) -> list[PersonRecord]:
         raise refused from None
     except ET.ParseError as exc:
         raise InvalidPFIF([f"not well-formed XML: {exc}"]) from None
+    except ValueError as exc:   # expat reads no multi-byte encoding but UTF-8 and UTF-16 (Shift_JIS, EUC-JP)
+        raise InvalidPFIF([f"the document's encoding cannot be read ({exc}): save it as UTF-8"]) from None
     if root.tag != _Q + "pfif":
         raise InvalidPFIF([f"the root element must be <pfif> in the PFIF 1.4 namespace {NS}, not {root.tag}"])
     problems: list[str] = []

@@ -165,3 +165,15 @@ def test_entities_are_refused_in_any_encoding(encoding):
     # (expat reads no UTF-32: refused in words too, not with a traceback)
     why = "entities are not accepted" if encoding == "utf-16" else "not well-formed XML"
     assert why in str(refused.value.problems)
+
+
+def test_a_document_in_shift_jis_is_refused_in_words_not_with_a_traceback(tmp_path):
+    """expat reads no Shift_JIS: the import said ValueError with a traceback."""
+    db_file = tmp_path / "hq.sqlite3"
+    assert run_evac("hq", "init", "--db", str(db_file)).returncode == 0
+    feed = tmp_path / "sjis.xml"
+    feed.write_bytes(OTHER_FINDER.replace("{source_date}", "2026-11-25T02:00:00Z")
+                     .replace('encoding="UTF-8"', 'encoding="Shift_JIS"').encode("shift_jis"))
+    done = run_evac("hq", "import-pfif", "--db", str(db_file), str(feed))
+    assert done.returncode == 2 and "not valid PFIF 1.4" in done.stderr and "save it as UTF-8" in done.stderr
+    assert "Traceback" not in done.stderr
