@@ -430,7 +430,9 @@ def export_csv():
         rows.append([s.id, s.name, site_kind(s.kind), s.address, s.lat, s.lon,
                      "" if s.capacity is None else s.capacity, s.occupancy, s.at_home, s.in_car,
                      site_status(s.status), site_suitability(v.suitability), " / ".join(v.hazard_areas),
-                     *[v.needs.get(c, 0) for c in NEEDS_CODES], as_of, CREDITS.get(s.source, "")])
+                     *[v.needs.get(c, 0) for c in NEEDS_CODES], as_of,
+                     # the hazard areas named are the layers' data too: their credit lines with the site's
+                     " / ".join(c for c in (CREDITS.get(s.source, ""), *v.hazard_credits) if c)])
     return _csv(rows, "shelters", stamp)
 
 
@@ -443,7 +445,8 @@ def export_geojson():
     body = feature_collection(site_views(disaster), disaster)
     body["as_of"] = now.isoformat(timespec="seconds")
     body["as_of_jst"] = as_of
-    body["credits"] = sorted({f["properties"]["credit"] for f in body["features"] if f["properties"]["credit"]})
+    body["credits"] = sorted({c for f in body["features"]
+                              for c in (f["properties"]["credit"], *f["properties"]["hazard_credits"]) if c})
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/geo+json",
                     headers=_attachment("shelters", stamp, "geojson"))
 

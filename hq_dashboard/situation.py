@@ -107,6 +107,7 @@ class SiteView:
     suitability: str = SUITABLE
     hazard_areas: list[str] = field(default_factory=list)   # active areas this site lies in
     notes: list[str] = field(default_factory=list)          # e.g. flooding recorded here before
+    hazard_credits: list[str] = field(default_factory=list)  # the credit lines of the layers named in those two
     needs: dict[str, int] = field(default_factory=dict)
     overflow: list[Suggestion] = field(default_factory=list)
     # When the numbers were last heard from the site's kiosks (the latest sync of a kiosk enrolled here;
@@ -174,7 +175,7 @@ class SiteView:
             "capacity": s.capacity, "occupancy": s.occupancy, "at_home": s.at_home, "in_car": s.in_car,
             "status": s.status, "closed_with_people": self.closed_with_people, "hazards": s.hazards.split(), "area_m2": s.area_m2,
             "suitability": self.suitability, "hazard_areas": self.hazard_areas, "notes": self.notes,
-            "needs": self.needs, "credit": CREDITS.get(s.source, ""),
+            "needs": self.needs, "credit": CREDITS.get(s.source, ""), "hazard_credits": self.hazard_credits,
             "overflow": [{"id": o.id, "name": o.name, "distance_m": o.distance_m, "room": o.room}
                          for o in self.overflow],
             "marker": self.marker,
@@ -226,6 +227,8 @@ def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> li
         for sid, label in _hits(layer, coords, min_depth).items():
             text = layer.title if label == layer.title else f"{layer.title}: {label}"
             (views[sid].notes if note else views[sid].hazard_areas).append(text)
+            if layer.credit and layer.credit not in views[sid].hazard_credits:
+                views[sid].hazard_credits.append(layer.credit)
     for v in views.values():
         v.suitability = suitability(v.shelter.hazards.split(), disaster, bool(v.hazard_areas))
     if with_overflow:

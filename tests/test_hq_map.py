@@ -256,7 +256,15 @@ def test_a_national_tsunami_layer_is_recognised_and_flags_sites_in_a_tsunami(hq_
     assert s["H001"]["suitability"] == "at_risk"
     assert s["H001"]["hazard_areas"] == ["津波浸水想定（国土数値情報 A40）: 2m以上5m未満"]
     page = unescape(hq_client.get("/map").get_data(as_text=True))
-    assert "津波浸水想定（国土数値情報 A40）" in page and "出典：国土数値情報（津波浸水想定データ）（国土交通省）" in page
+    credit = "出典：国土数値情報（津波浸水想定データ）（国土交通省）"
+    assert "津波浸水想定（国土数値情報 A40）" in page and credit in page
+    # The exports name the layer's area at H001: its credit line goes with it (it did only on the map).
+    rows = {r[0]: r for r in csv.reader(io.StringIO(hq_client.get("/export/shelters.csv").get_data(as_text=True)
+                                                    .lstrip("\ufeff")))}
+    assert rows["H001"][12].startswith("津波浸水想定") and credit in rows["H001"][-1]
+    assert rows["H001"][-1].startswith("出典：焼津市") and credit not in rows["H002"][-1]
+    geo = json.loads(hq_client.get("/export/shelters.geojson").get_data(as_text=True))
+    assert credit in geo["credits"]
     choose(hq_client, "storm_flood")
     assert sites(hq_client)["H001"]["suitability"] == "suitable"
 
