@@ -200,11 +200,25 @@ def needs_by_shelter() -> dict[str, dict[str, int]]:
     return out
 
 
-def last_heard_by_shelter() -> dict[str, dt.datetime]:
-    """The latest sync of the kiosks enrolled at each shelter (UTC, aware: SQLite hands back naive)."""
-    rows = db.session.execute(select(Kiosk.shelter_id, func.max(Kiosk.last_sync_at))
-                              .where(Kiosk.last_sync_at.is_not(None)).group_by(Kiosk.shelter_id))
-    return {sid: t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc) for sid, t in rows if t is not None}
+def heard_by_site(silent_s: float) -> tuple[dict[str, dt.datetime], set[str]]:
+    """(the latest sync of the kiosks counting people at each site, the sites one of whose kiosks has been
+    silent past `silent_s`), as the dashboard and the wall judge them (dashboard.kiosk_rows, silent_sites):
+    a kiosk counts where it checks people in (moved to another shelter: there), a retired one nowhere, and
+    a kiosk never heard from is silent from its enrollment on.  Times in UTC, aware (SQLite hands back naive)."""
+    def aware(t):
+        return t if t is None or t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+    now = dt.datetime.now(dt.timezone.utc)
+    heard: dict[str, dt.datetime] = {}
+    silent: set[str] = set()
+    for shelter_id, checks_in_at, last_sync_at, enrolled_at in db.session.execute(
+            select(Kiosk.shelter_id, Kiosk.checks_in_at, Kiosk.last_sync_at, Kiosk.enrolled_at)
+            .where(Kiosk.retired_at.is_(None))):
+        site, last = checks_in_at or shelter_id, aware(last_sync_at)
+        if last is not None and (site not in heard or last > heard[site]):
+            heard[site] = last
+        if (now - (last or aware(enrolled_at))).total_seconds() > silent_s:
+            silent.add(site)
+    return heard, silent
 
 
 def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> list[SiteView]:
@@ -212,11 +226,8 @@ def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> li
     disaster = disaster if disaster is not None else current_disaster()
     shelters = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars().all()
     needs = needs_by_shelter()
-    heard = last_heard_by_shelter()
-    now = dt.datetime.now(dt.timezone.utc)
-    silent_s = current_app.config.get("KIOSK_SILENT_ALERT_S", 600)   # the dashboard's silence alert
-    views = {s.id: SiteView(s, needs=needs.get(s.id, {}), last_heard_at=heard.get(s.id),
-                            heard_silent=s.id in heard and (now - heard[s.id]).total_seconds() > silent_s)
+    heard, silent = heard_by_site(current_app.config.get("KIOSK_SILENT_ALERT_S", 600))   # the dashboard's alert
+    views = {s.id: SiteView(s, needs=needs.get(s.id, {}), last_heard_at=heard.get(s.id), heard_silent=s.id in silent)
              for s in shelters}
     coords = tuple((s.id, s.lat, s.lon) for s in shelters)
     min_depth = float(current_app.config.get("HAZARD_MIN_DEPTH_M", 0.5))
