@@ -250,6 +250,7 @@ def test_the_shelter_is_on_top_of_its_tsunami_building_twin_and_its_popup_lists_
             h, t = db.session.get(Shelter, "H001"), db.session.get(Shelter, "T002")
             assert (h.lat, h.lon) == (t.lat, t.lon)          # one building, two sites
         sync(client, enroll_in(hq, "T002"), people_at("T002", 2))   # the tsunami building has people
+        sync(client, enroll_in(hq, "H001"), people_at("H001", 1))   # and so has the shelter
         ctx, page = _open_map(chromium, hq.url, (1024, 768))
         try:
             page.evaluate("void theMap.setView(evacState.markers['H001'].getLatLng(), 17, {animate: false})")
@@ -274,14 +275,34 @@ def test_the_shelter_is_on_top_of_its_tsunami_building_twin_and_its_popup_lists_
 
 
 @pytest.mark.slow
+def test_an_empty_shelter_does_not_hide_its_twin_with_people(chromium, tmp_path):
+    """A 指定避難所 never opened drew its grey circle over the 津波避難ビル at its door with 200 people in it."""
+    with hq_over_http(tmp_path) as hq:
+        sync(hq.test_client(), enroll_in(hq, "T002"), people_at("T002", 2))
+        ctx, page = _open_map(chromium, hq.url, (1024, 768))
+        try:
+            order = page.evaluate("""(() => {
+                const seen = []; const rd = evacState.markers['H001']._renderer;
+                for (let o = rd._drawFirst; o; o = o.next) seen.push(o.layer.feature && o.layer.feature.properties.id);
+                return seen; })()""")
+            assert order.index("T002") > order.index("H001"), "the empty 指定避難所 is drawn over its twin with people"
+        finally:
+            ctx.close()
+
+
+@pytest.mark.slow
 def test_the_popup_says_closed_with_its_people_how_old_its_numbers_are_and_truncates(chromium, tmp_path):
     with hq_over_http(tmp_path, KIOSK_SILENT_ALERT_S=600) as hq:
         client = hq.test_client()
         sync(client, enroll_in(hq, "H031"), people_at("H031", 3, then="closed"))
         sync(client, enroll_in(hq, "H032"), people_at("H032", 1))
+        sync(client, enroll_in(hq, "H033"), people_at("H033", 1))
+        sync(client, enroll_in(hq, "H034"), people_at("H034", 1))
+        now = dt.datetime.now(dt.timezone.utc)
         with hq.app_context():
-            k = db.session.query(Kiosk).filter_by(shelter_id="H032").one()
-            k.last_sync_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=25)
+            for site, ago in (("H032", dt.timedelta(minutes=25)), ("H033", dt.timedelta(hours=3, minutes=5)),
+                              ("H034", dt.timedelta(days=2, hours=1))):
+                db.session.query(Kiosk).filter_by(shelter_id=site).one().last_sync_at = now - ago
             db.session.commit()
         ctx, page = _open_map(chromium, hq.url, (1366, 768))
         try:
@@ -295,6 +316,14 @@ def test_the_popup_says_closed_with_its_people_how_old_its_numbers_are_and_trunc
             heard = page.locator(".evac-popup[data-site='H032'] .heard")
             assert "stale" in heard.get_attribute("class")
             assert re.search(r"\d{2}:\d{2} JST 時点（2[56] 分前）", heard.inner_text()), heard.inner_text()
+            # hours past the hour, and days with the date: "3060 分前" read as today
+            page.evaluate("evacState.markers['H033'].openPopup() && true")
+            assert re.search(r"^\d{2}:\d{2} JST 時点（3 時間 [45] 分前）",
+                             page.locator(".evac-popup[data-site='H033'] .heard").inner_text())
+            page.evaluate("evacState.markers['H034'].openPopup() && true")
+            two_days = (now - dt.timedelta(days=2, hours=1)).astimezone(dt.timezone(dt.timedelta(hours=9)))
+            assert page.locator(".evac-popup[data-site='H034'] .heard").inner_text().startswith(
+                f"{two_days.month}/{two_days.day} {two_days:%H:%M} JST 時点（2 日前）")
             page.evaluate("evacState.markers['H001'].openPopup() && true")
             assert "端末からの同期なし" in page.locator(".evac-popup[data-site='H001'] .heard").inner_text()
             # 466 of 467 is not yet 100 %, as the dashboard says it.

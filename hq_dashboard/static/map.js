@@ -41,8 +41,15 @@ var evacMap = (function () {
 
   function heard(p) {
     if (!p.last_heard_at) { return '<div class="heard none">端末からの同期なし（人数は届いていません）</div>'; }
-    var at = new Date(p.last_heard_at), ago = Math.max(0, Math.floor((Date.now() + skewMs - at.getTime()) / 60000));
-    return '<div class="heard' + (p.heard_silent ? " stale" : "") + '">' + jst(at, false) + " 時点（" + ago + " 分前）" +
+    var now = Date.now() + skewMs, at = new Date(p.last_heard_at);
+    var ago = Math.max(0, Math.floor((now - at.getTime()) / 60000));
+    // Hours and days past the hour, and the date when it is not today's: "3060 分前" read as today.
+    var since = ago < 60 ? ago + " 分前" : ago < 1440 ? Math.floor(ago / 60) + " 時間 " + ago % 60 + " 分前"
+      : Math.floor(ago / 1440) + " 日前";
+    var day = {timeZone: "Asia/Tokyo", month: "numeric", day: "numeric"};
+    var date = at.toLocaleDateString("ja-JP", day) === new Date(now).toLocaleDateString("ja-JP", day) ? ""
+      : at.toLocaleDateString("ja-JP", day) + " ";
+    return '<div class="heard' + (p.heard_silent ? " stale" : "") + '">' + date + jst(at, false) + " 時点（" + since + "）" +
       (p.heard_silent ? "：端末からの同期が途絶えています" : "") + "</div>";
   }
 
@@ -86,9 +93,11 @@ var evacMap = (function () {
 
   // Drawn later is on top (and takes the click): open or occupied sites over empty ones, and a 指定避難所
   // over everything else at its point, whatever its state.
+  // Of sites at one point, the one with people or open on top (an empty 指定避難所 hid a full 津波避難ビル at
+  // its door); of two alike, the 指定避難所.
   function rank(p) {
     var active = p.status === "open" || p.status === "full" || p.occupancy > 0;
-    return (p.kind === "shelter" ? 2 : 0) + (active ? 1 : 0);
+    return (active ? 2 : 0) + (p.kind === "shelter" ? 1 : 0);
   }
 
   // Where colour alone would carry what matters most (full, closed with people in it), a symbol beside
