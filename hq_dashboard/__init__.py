@@ -36,8 +36,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=None,
         # The kiosk sends at most 1000 events a batch, well under 4 MB.
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
-        # A carried file sent while another is being applied waits this long for its turn (carried_pages).
-        CARRIED_WAIT_SECONDS=300,
+        # A carried file sent while another is being applied waits this long for its turn (carried_pages):
+        # well within a proxy's read timeout (the README's nginx: 300 s), so staff read HQ's words, not a 504.
+        CARRIED_WAIT_SECONDS=120,
         AREA_PER_PERSON_M2=DEFAULT_AREA_PER_PERSON_M2,
         JSON_AS_ASCII=False,
         # Safety inquiries (Flask-Limiter syntax): per client address, and per person sought.

@@ -217,7 +217,8 @@ def _import_layer(session: Session, path: Path, hazard: list[str], title: str | 
     if depth and frame[depth].astype(str).str.contains(_MARKUP).any():
         marked.append(f"the depth labels ({depth})")
     if marked:
-        raise ImportFormatError(f"{path.name}: {', '.join(marked)} hold < or >, which a hazard layer's text does not")
+        raise ImportFormatError(f"{path.name}: {' and '.join(marked)} {'holds' if len(marked) == 1 else 'hold'} < or >, "
+                                "which no hazard layer's text does")
     frame = frame.copy()
     frame["geometry"] = shapely.make_valid(frame.geometry.values)
     out = frame[["geometry"]].copy()

@@ -228,7 +228,7 @@ def test_a_layer_whose_text_holds_markup_is_refused_and_changes_nothing(hq_db, t
     result = run_evac("hq", "import", str(_layer(tmp_path, label)), "--db", str(hq_db), "--hazard", "tsunami",
                       "--title", title, "--credit", credit)
     assert result.returncode == 2 and "import refused, nothing was changed" in result.stderr
-    assert said in result.stderr and "hold < or >" in result.stderr, result.stderr
+    assert said in result.stderr and "holds < or >, which no hazard layer" in result.stderr, result.stderr
     assert dump(hq_db) == before
     done = run_evac("hq", "import", str(_layer(tmp_path, "0.5m以上")), "--db", str(hq_db), "--hazard", "tsunami",
                     "--title", "津波浸水想定", "--credit", "出典：静岡県")
