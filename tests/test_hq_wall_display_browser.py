@@ -312,3 +312,41 @@ def test_a_wall_with_every_alert_still_fits_and_marks_a_closed_and_a_silent_site
     for alert in page.locator("#alerts li").all():
         assert alert.bounding_box()["height"] < 2 * SMALLEST_TEXT_PX * 1.5
     screenshot(page, "hq-wall-display-every-alert")
+
+
+def _cut(page, selector: str) -> list[str]:
+    """The cells (or marks) under `selector` whose text does not fit them (an ellipsis, or hidden)."""
+    return page.locator(selector).evaluate_all(
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent)")
+
+
+def test_a_silent_site_closed_with_people_shows_both_closed_and_no_data_in_full(hq_served, page_at):
+    """Kiosks gone quiet (a network down) must not hide which sites are closed with people, full or unsafe:
+    受信なし is a mark of its own beside the name, and the status cell keeps its word (review H1)."""
+    import datetime as dt
+    from hq_dashboard.enrollment import enroll_kiosk
+    from hq_dashboard.models import Kiosk, Shelter
+    sites = _open_sites(hq_served, 91)   # three columns: the narrowest cells
+    quiet = sites[21:31]
+    closed = quiet[0]
+    with hq_served.app_context():
+        db.session.get(Shelter, closed).opened = False   # its staff closed it, people still counted in it
+        for site in quiet:
+            enroll_kiosk(db.session, site)
+        db.session.query(Kiosk).update({"enrolled_at": dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)})
+        db.session.commit()
+        db.session.remove()
+    page = _a_wall(hq_served, page_at, "hq-wall", viewport=WALL)
+    _refreshed(page)
+    row = page.locator(f'tr[data-site="{closed}"]')
+    assert row.locator(".closed-mark").inner_text() == "閉鎖"
+    assert row.locator(".silent-mark").inner_text() == "受信なし"
+    assert row.locator(".silent-mark").is_visible() and row.locator(".closed-mark").is_visible()
+    silent_rows = page.locator("tr.silent")
+    assert silent_rows.count() >= 5
+    # Nothing in a silent row's status cell, nor its mark, is cut short.
+    assert _cut(page, "tr.silent td.status") == []
+    assert _cut(page, "tr.silent .silent-mark") == []
+    assert _cut(page, "td.status") == []
+    _fits(page)
+    screenshot(page, "hq-wall-display-silent-and-closed")
