@@ -350,3 +350,41 @@ def test_a_silent_site_closed_with_people_shows_both_closed_and_no_data_in_full(
     assert _cut(page, "td.status") == []
     _fits(page)
     screenshot(page, "hq-wall-display-silent-and-closed")
+
+
+def test_the_dashboards_in_transit_total_wraps_on_a_phone(tmp_path, page_at):
+    """(The staff dashboard, beside the wall's board.)  移動中 with those in transit for long (「（うち 2 時間以上
+    N 人）」) is wider than a 390px phone: it wraps instead of running off the page (review, low)."""
+    from hq_dashboard.enrollment import enroll_kiosk
+    from hq_dashboard.staff import add_staff
+    from tests.wire import KioskStream, person
+    with hq_over_http(tmp_path, TRANSIT_ALERT_HOURS=1.5) as app:
+        with app.app_context():
+            add_staff(db.session, "desk1", "correct horse battery", "desk")
+            token = enroll_kiosk(db.session, "H031")
+            db.session.remove()
+        kiosk = KioskStream("kiosk-phone", shelter_id="H031")
+        for i in range(1000):   # four figures, as in a real disaster
+            moving = person(f"焼津 {i}", birth=f"19{40 + i // 300 % 60:02d}-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}")
+            kiosk.checkin(moving)
+            kiosk.add("transfer", moving, {"to_shelter_id": "H052"})   # (2025: long ago)
+        for first in range(0, len(kiosk.events), 250):   # in batches, as a kiosk sends them
+            sent = urllib.request.Request(f"{app.url}/api/v1/sync", json.dumps(
+                {"device_id": "kiosk-phone", "events": kiosk.events[first:first + 250]}).encode(),
+                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            with urllib.request.urlopen(sent, timeout=60) as answer:
+                assert answer.status == 200
+        page = page_at(app.url, viewport=(390, 844))
+        page.goto("/staff/login?next=/dashboard")
+        page.fill("#username", "desk1")
+        page.fill("#password", "correct horse battery")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert page.locator("#total-in-transit").inner_text() == "1000"
+        assert page.locator("#transit-long").is_visible()
+        past = page.locator("#totals div").evaluate_all(
+            "cells => cells.filter(c => c.getBoundingClientRect().right > window.innerWidth"
+            " || c.scrollWidth > c.clientWidth).map(c => c.textContent)")
+        assert past == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "hq-dashboard-390-in-transit")
