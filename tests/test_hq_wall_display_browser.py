@@ -388,3 +388,22 @@ def test_the_dashboards_in_transit_total_wraps_on_a_phone(tmp_path, page_at):
         assert past == []
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "hq-dashboard-390-in-transit")
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (1600, 900)])
+def test_a_smaller_wall_screen_keeps_the_names_readable_and_does_not_scroll(hq_served, page_at, screen):
+    """A wall that is a 1366x768 or 1600x900 screen: the board is the 1920x1080 one, its type scaled down,
+    not its names cut to one character and the page scrolling (review M3)."""
+    _open_sites(hq_served, 91)   # three full columns: the narrowest names
+    page = _a_wall(hq_served, page_at, "hq-wall", viewport=screen)
+    _refreshed(page)
+    assert page.evaluate("document.documentElement.scrollHeight") <= screen[1]
+    assert page.evaluate("document.documentElement.scrollWidth") <= screen[0]
+    assert page.evaluate("Math.max(...[...document.querySelectorAll('body *')].map("
+                         "e => e.getBoundingClientRect().bottom))") <= screen[1]
+    # Every name cell holds at least six characters of its own type.
+    narrow = page.locator("td.name").evaluate_all(
+        "cells => cells.filter(c => c.clientWidth < 6 * parseFloat(getComputedStyle(c).fontSize))"
+        ".map(c => c.textContent)")
+    assert narrow == []
+    screenshot(page, f"hq-wall-display-{screen[0]}x{screen[1]}")
