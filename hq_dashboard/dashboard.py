@@ -9,7 +9,7 @@ import io
 import json
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
@@ -198,6 +198,10 @@ def kiosk_rows() -> list[dict]:
     return out
 
 
+# The transit alert names this many destinations, the largest, and counts the rest.
+TRANSIT_SITES_NAMED = 5
+
+
 def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
            transit: dict | None = None) -> list[str]:
     out = []
@@ -206,8 +210,10 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
         if closed_with_people(s):
             # Its staff closed it (the tablet's 閉鎖) with people still counted in it: moved elsewhere
             # unrecorded, or still there with no shelter open around them.  Either way HQ must ask.
-            out.append(_said_in_two(lambda s=s: _("Closed shelter %(name)s (%(id)s): %(count)d people are still "
-                                                  "in it", name=s.name, id=s.id, count=s.occupancy)))
+            out.append(_said_in_two(lambda s=s: ngettext(
+                "Closed shelter %(name)s (%(id)s): %(num)d person is still in it",
+                "Closed shelter %(name)s (%(id)s): %(num)d people are still in it",
+                s.occupancy, name=s.name, id=s.id)))
         if s.capacity is not None and s.occupancy > s.capacity:
             out.append(f"{s.name}（{s.id}）が収容目安を超えています: {s.occupancy} / {s.capacity} 人")
         people = s.occupancy + s.at_home + s.in_car
@@ -252,11 +258,21 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
                        "その記録の人は本部の集計に入っていないことがあります。避難所に確認してください")
     if transit and transit["long"]:
         names = {v.shelter.id: v.shelter.name for v in views}
-        where = "、".join(f"{site_label(sid, names)} {n}" for sid, n in transit["long_to"].items())
+        # The largest few by name, id and count (「大井川中学校（H039）1 人」: "H039 1" read as one id), then how
+        # many more: the alert stays one sentence with people bound for dozens of sites.
+        bound = sorted(transit["long_to"].items(), key=lambda item: (-item[1], item[0]))
+
+        def where() -> str:
+            said = [ngettext("%(site)s %(num)d person", "%(site)s %(num)d people", n,
+                             site=f"{names[sid]}（{sid}）" if sid in names else sid)
+                    for sid, n in bound[:TRANSIT_SITES_NAMED]]
+            if len(bound) > TRANSIT_SITES_NAMED:
+                said.append(ngettext("%(num)d more site", "%(num)d more sites", len(bound) - TRANSIT_SITES_NAMED))
+            return _(", ").join(said)
         out.append(_said_in_two(lambda: _(
             "%(count)d people have been in transit between shelters for over %(hours)s hours (bound for %(where)s). "
             "Ask the shelters they were bound for whether they arrived.",
-            count=transit["long"], hours=f"{transit['hours']:g}", where=where)))
+            count=transit["long"], hours=f"{transit['hours']:g}", where=where())))
     heard = [k for k in kiosks if k["last_sync_at"] and not k.get("silent")]
     if len(heard) >= 2 and 2 * sum(bool(k.get("ahead_until")) for k in heard) > len(heard):
         # Most kiosks cannot all run fast: HQ's own clock is the one behind, and HQ orders every record by it.

@@ -287,17 +287,21 @@ def _board() -> dict:
     shown.pop("chart")
     order = SORTS.get(shown["sort"], SORTS["fullness"])
     sites = sorted(shown.pop("views"), key=lambda v: (_urgency(v), order(v)))
-    over = [v.shelter.name for v in views if v.shelter.capacity is not None and v.shelter.occupancy > v.shelter.capacity]
-    unsafe = [v.shelter.name for v in views
+    # A site by its name and its id: two sites may share a name (焼津地域交流センター is H045 and T046).
+    named = lambda v: f"{v.shelter.name}（{v.shelter.id}）"   # noqa: E731
+    over = [named(v) for v in views if v.shelter.capacity is not None and v.shelter.occupancy > v.shelter.capacity]
+    unsafe = [named(v) for v in views
               if v.suitability != "suitable" and v.shelter.occupancy + v.shelter.at_home + v.shelter.in_car]
-    closed = [v.shelter.name for v in views if closed_with_people(v.shelter)]
+    closed = [named(v) for v in views if closed_with_people(v.shelter)]
     # A site whose kiosk is silent: its numbers are from its last sync, however fresh the wall's time.
     # Only the mark: no kiosk, no time, nothing a shelter sent.
     silent = silent_sites(kiosk_rows())
-    silent_named = [v.shelter.name for v in views if v.shelter.id in silent
+    silent_named = [named(v) for v in views if v.shelter.id in silent
                     and (v.shelter.opened or v.shelter.occupancy + v.shelter.at_home + v.shelter.in_car)]
     # The screen holds ROWS_PER_COLUMN rows under two lines of alerts: each line more takes a row's room.
-    per_column = ROWS_PER_COLUMN - max(0, sum(map(bool, (over, closed, unsafe, silent_named))) - 2)
+    # People in transit past EVAC_TRANSIT_ALERT_HOURS (the dashboard's alert): a count, no destination.
+    transit_long = shown["transit"]["long"]
+    per_column = ROWS_PER_COLUMN - max(0, sum(map(bool, (over, closed, unsafe, silent_named, transit_long))) - 2)
     columns = min(MOST_COLUMNS, max(1, math.ceil(len(sites) / per_column)))
     on_wall, rest = sites[:columns * per_column], sites[columns * per_column:]
     rows = max(1, math.ceil(len(on_wall) / columns))
@@ -306,12 +310,13 @@ def _board() -> dict:
     return {"columns": [on_wall[i * rows:(i + 1) * rows] for i in range(columns)], "sites": on_wall,
             "rest": len(rest),
             "over_capacity": over, "unsafe": unsafe, "closed": closed, "silent": silent,
-            "silent_named": silent_named, "now": now, **shown,
+            "silent_named": silent_named, "transit_long": transit_long, "now": now, **shown,
             "numbers_url": url_for("wall_display.numbers", sort=shown["sort"], all="1" if shown["show_all"] else None),
-            **_in_two(_board_words, rest=len(rest), people=sum(v.shelter.occupancy for v in rest), minutes=minutes)}
+            **_in_two(_board_words, rest=len(rest), people=sum(v.shelter.occupancy for v in rest), minutes=minutes,
+                      hours=f"{shown['transit']['hours']:g}")}
 
 
-def _board_words(rest: int = 0, people: int = 0, minutes: int = 10) -> dict:
+def _board_words(rest: int = 0, people: int = 0, minutes: int = 10, hours: str = "2") -> dict:
     return {"title": _("Evacuation situation"), "disaster": _("Disaster in progress"), "none": _("(none chosen)"),
             "in_shelters": _("In shelters"), "at_home": _("Staying at home"), "in_cars": _("In cars"),
             "alerts": _("Alerts"), "no_alerts": _("No alerts."), "arrivals": _("Arrivals per hour (JST)"),
@@ -323,6 +328,7 @@ def _board_words(rest: int = 0, people: int = 0, minutes: int = 10) -> dict:
             "over_capacity": _("Over capacity"), "unsafe": _("Evacuees at sites unsafe in this disaster"),
             "in_transit": _("In transit"), "closed_with_people": _("Closed shelters with evacuees"),
             "silent": _("No data for %(minutes)d+ min", minutes=minutes), "no_data": _("No data"),
+            "transit_long": _("In transit for over %(hours)s h", hours=hours),
             "rest": _("%(count)d more sites not shown (%(people)d evacuees)", count=rest, people=people),
             **freshness_words()}
 

@@ -105,6 +105,34 @@ def test_a_shelter_closed_with_people_in_it_is_an_alert_and_first_on_the_wall_ma
     assert "閉鎖した避難所" not in _page(hq_client) and "closed-mark\">" not in _page(wall)
 
 
+def test_one_person_left_in_a_closed_shelter_is_one_person_in_english(hq, hq_client):
+    _check_in(hq, 1)
+    hq.kiosk.add("shelter_status", None, {"status": "closed"})
+    _send(hq, hq_client)
+    assert ("閉鎖した避難所 焼津中学校（H031）に 1 人が残っています / Closed shelter 焼津中学校 (H031): 1 person is "
+            "still in it") in _page(hq_client)
+    # The wall's alert names the site with its id (焼津地域交流センター is both H045 and T046).
+    assert re.search(r'<li id="alert-closed"><b>閉鎖した避難所に避難者 <span[^>]*>[^<]*</span>: 1</b> 焼津中学校（H031）</li>',
+                     _page(_display(hq)))
+
+
+def test_the_transit_alert_names_the_five_largest_destinations_then_how_many_more(hq, hq_client):
+    from hq_dashboard.dashboard import TRANSIT_SITES_NAMED
+    bound = ["H052", "H039", "H001", "H002", "H003", "H004", "H005"]
+    moving = _check_in(hq, 8)
+    for p, site in zip(moving, bound + ["H052"]):   # two to H052: the largest, named first
+        hq.kiosk.add("transfer", p, {"to_shelter_id": site})   # (2025: long ago)
+    _send(hq, hq_client)
+    page = _page(hq_client)
+    said = re.search(r"避難所の間を移動中のまま 2 時間以上たった人が 8 人います（行き先: ([^）]*(?:）[^）]*)*?)）。", page)
+    assert said, page
+    where = said.group(1)
+    assert where.startswith("焼津文化会館（H052）2 人、")
+    assert where.count(" 人") == TRANSIT_SITES_NAMED == 5
+    assert where.endswith("、ほか 2 か所")
+    assert ", 2 more sites)" in page
+
+
 def test_a_shelter_never_opened_and_empty_is_no_alert(hq, hq_client):
     _check_in(hq, 1)
     _send(hq, hq_client)
@@ -124,13 +152,18 @@ def test_people_in_transit_are_counted_on_the_dashboard_its_numbers_and_the_wall
     page = _page(hq_client)
     assert re.search(r'移動中 <b id="total-in-transit">2</b> 人\s*<small class="transit-long" id="transit-long">'
                      r'（うち 2 時間以上 1 人）</small>', page)
-    assert "避難所の間を移動中のまま 2 時間以上たった人が 1 人います（行き先: 焼津文化会館 H052 1）。" in page
+    # The destination's id in brackets and its count in people: "H052 1" read as one id.
+    assert "避難所の間を移動中のまま 2 時間以上たった人が 1 人います（行き先: 焼津文化会館（H052）1 人）。" in page
+    assert "(bound for 焼津文化会館（H052） 1 person)" in page
     assert "Ask the shelters they were bound for whether they arrived." in page
     numbers = hq_client.get("/dashboard/numbers?auto=1").get_json()
     assert numbers["totals"]["in_transit"] == 2 and numbers["in_transit_long"] == 1
     assert 'id="total-in-transit">2</b>' in numbers["html"]
     wall = _page(_display(hq))
     assert re.search(r'移動中 <span class="en" lang="en">/ In transit</span> <b id="total-in-transit">2</b>', wall)
+    # The dashboard's alert for those in transit for long is the wall's too: a count, no destination.
+    assert ('<li id="alert-transit"><b>2 時間以上 移動中 <span class="en" lang="en">/ In transit for over 2 h</span>'
+            ': 1</b></li>') in wall
     # Counts only: no one in transit is named, the protected one least of all.
     for shown in (page, json.dumps(numbers, ensure_ascii=False), wall):
         assert not any(p["name"] in shown for p in moving[:2])
@@ -163,7 +196,7 @@ def test_a_site_whose_kiosk_is_silent_is_marked_in_its_row_on_the_wall(hq, hq_cl
     row = _wall_row(wall, "H031")
     assert " silent" in row and '<span class="silent-mark" title="10分以上 受信なし">受信なし</span>' in row
     assert re.search(r'<li id="alert-silent"><b>10分以上 受信なし <span class="en" lang="en">/ No data for 10\+ min'
-                     r'</span>: 1</b> 焼津中学校</li>', _page(wall))
+                     r'</span>: 1</b> 焼津中学校（H031）</li>', _page(wall))
     # Nothing of the kiosk itself on the wall: no id, no time.
     with hq.app_context():
         kiosk_id = db.session.query(Kiosk.id).scalar()

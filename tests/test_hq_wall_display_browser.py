@@ -312,3 +312,98 @@ def test_a_wall_with_every_alert_still_fits_and_marks_a_closed_and_a_silent_site
     for alert in page.locator("#alerts li").all():
         assert alert.bounding_box()["height"] < 2 * SMALLEST_TEXT_PX * 1.5
     screenshot(page, "hq-wall-display-every-alert")
+
+
+def _cut(page, selector: str) -> list[str]:
+    """The cells (or marks) under `selector` whose text does not fit them (an ellipsis, or hidden)."""
+    return page.locator(selector).evaluate_all(
+        "cells => cells.filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent)")
+
+
+def test_a_silent_site_closed_with_people_shows_both_closed_and_no_data_in_full(hq_served, page_at):
+    """Kiosks gone quiet (a network down) must not hide which sites are closed with people, full or unsafe:
+    受信なし is a mark of its own beside the name, and the status cell keeps its word (review H1)."""
+    import datetime as dt
+    from hq_dashboard.enrollment import enroll_kiosk
+    from hq_dashboard.models import Kiosk, Shelter
+    sites = _open_sites(hq_served, 91)   # three columns: the narrowest cells
+    quiet = sites[21:31]
+    closed = quiet[0]
+    with hq_served.app_context():
+        db.session.get(Shelter, closed).opened = False   # its staff closed it, people still counted in it
+        for site in quiet:
+            enroll_kiosk(db.session, site)
+        db.session.query(Kiosk).update({"enrolled_at": dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)})
+        db.session.commit()
+        db.session.remove()
+    page = _a_wall(hq_served, page_at, "hq-wall", viewport=WALL)
+    _refreshed(page)
+    row = page.locator(f'tr[data-site="{closed}"]')
+    assert row.locator(".closed-mark").inner_text() == "閉鎖"
+    assert row.locator(".silent-mark").inner_text() == "受信なし"
+    assert row.locator(".silent-mark").is_visible() and row.locator(".closed-mark").is_visible()
+    silent_rows = page.locator("tr.silent")
+    assert silent_rows.count() >= 5
+    # Nothing in a silent row's status cell, nor its mark, is cut short.
+    assert _cut(page, "tr.silent td.status") == []
+    assert _cut(page, "tr.silent .silent-mark") == []
+    assert _cut(page, "td.status") == []
+    _fits(page)
+    screenshot(page, "hq-wall-display-silent-and-closed")
+
+
+def test_the_dashboards_in_transit_total_wraps_on_a_phone(tmp_path, page_at):
+    """(The staff dashboard, beside the wall's board.)  移動中 with those in transit for long (「（うち 2 時間以上
+    N 人）」) is wider than a 390px phone: it wraps instead of running off the page (review, low)."""
+    from hq_dashboard.enrollment import enroll_kiosk
+    from hq_dashboard.staff import add_staff
+    from tests.wire import KioskStream, person
+    with hq_over_http(tmp_path, TRANSIT_ALERT_HOURS=1.5) as app:
+        with app.app_context():
+            add_staff(db.session, "desk1", "correct horse battery", "desk")
+            token = enroll_kiosk(db.session, "H031")
+            db.session.remove()
+        kiosk = KioskStream("kiosk-phone", shelter_id="H031")
+        for i in range(1000):   # four figures, as in a real disaster
+            moving = person(f"焼津 {i}", birth=f"19{40 + i // 300 % 60:02d}-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}")
+            kiosk.checkin(moving)
+            kiosk.add("transfer", moving, {"to_shelter_id": "H052"})   # (2025: long ago)
+        for first in range(0, len(kiosk.events), 250):   # in batches, as a kiosk sends them
+            sent = urllib.request.Request(f"{app.url}/api/v1/sync", json.dumps(
+                {"device_id": "kiosk-phone", "events": kiosk.events[first:first + 250]}).encode(),
+                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            with urllib.request.urlopen(sent, timeout=60) as answer:
+                assert answer.status == 200
+        page = page_at(app.url, viewport=(390, 844))
+        page.goto("/staff/login?next=/dashboard")
+        page.fill("#username", "desk1")
+        page.fill("#password", "correct horse battery")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert page.locator("#total-in-transit").inner_text() == "1000"
+        assert page.locator("#transit-long").is_visible()
+        past = page.locator("#totals div").evaluate_all(
+            "cells => cells.filter(c => c.getBoundingClientRect().right > window.innerWidth"
+            " || c.scrollWidth > c.clientWidth).map(c => c.textContent)")
+        assert past == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "hq-dashboard-390-in-transit")
+
+
+@pytest.mark.parametrize("screen", [(1366, 768), (1600, 900)])
+def test_a_smaller_wall_screen_keeps_the_names_readable_and_does_not_scroll(hq_served, page_at, screen):
+    """A wall that is a 1366x768 or 1600x900 screen: the board is the 1920x1080 one, its type scaled down,
+    not its names cut to one character and the page scrolling (review M3)."""
+    _open_sites(hq_served, 91)   # three full columns: the narrowest names
+    page = _a_wall(hq_served, page_at, "hq-wall", viewport=screen)
+    _refreshed(page)
+    assert page.evaluate("document.documentElement.scrollHeight") <= screen[1]
+    assert page.evaluate("document.documentElement.scrollWidth") <= screen[0]
+    assert page.evaluate("Math.max(...[...document.querySelectorAll('body *')].map("
+                         "e => e.getBoundingClientRect().bottom))") <= screen[1]
+    # Every name cell holds at least six characters of its own type.
+    narrow = page.locator("td.name").evaluate_all(
+        "cells => cells.filter(c => c.clientWidth < 6 * parseFloat(getComputedStyle(c).fontSize))"
+        ".map(c => c.textContent)")
+    assert narrow == []
+    screenshot(page, f"hq-wall-display-{screen[0]}x{screen[1]}")
