@@ -15,7 +15,7 @@ from evac.events import IC_TOKEN_RE, ID_RE
 
 from . import notify, prereg, safety
 from .db import WriterBusy, db, is_busy, lock_wait_at_most, one_writer
-from .enrollment import AuthError, authenticate
+from .enrollment import AuthError, authenticate, note_unknown_kiosk
 from .errors import json_error
 from .json_body import NotGzip
 from .merge import BatchRejected, apply_batch, latest_order, note_refusal
@@ -42,6 +42,8 @@ def _kiosk() -> Kiosk:
 
 @bp.errorhandler(AuthError)
 def _auth_error(exc: AuthError):
+    if exc.code == "unknown_kiosk":   # HQ staff are told too (the dashboard), not only the kiosk's
+        note_unknown_kiosk(db.session, request.headers.get("Authorization"))
     return _error(401, exc.code, exc.message)
 
 

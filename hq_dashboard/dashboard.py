@@ -19,6 +19,7 @@ from evac.hlc import COUNTER_BITS, MAX_DRIFT_MS
 from evac.shelters import CREDITS
 
 from .db import db
+from .enrollment import unknown_kiosks
 from .models import IN_TRANSIT_WHERE, EventRecord, Kiosk, Person, Shelter
 from evac.opendata import STANDARD_HEADER, standard_rows
 from .site_words import KIND_LABELS, NEEDS_LABELS, STATUS_LABELS, SUITABILITY_LABELS, word
@@ -256,6 +257,13 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
         if k.get("withdrawn"):
             out.append(f"端末 {k['id']}（{k['site']}）は本部が受け付けなかった記録 {k['withdrawn']} 件を取り下げました。"
                        "その記録の人は本部の集計に入っていないことがあります。避難所に確認してください")
+    # A kiosk syncing with a token HQ does not know, in the last hour: HQ's database restored from a backup
+    # taken before it was enrolled, most often; its shelter's records wait on it.
+    for kiosk_id, tries, at in unknown_kiosks(db.session, _now() - dt.timedelta(hours=1)):
+        out.append(f"端末 {kiosk_id} が本部に登録のないトークンで同期しようとしています（{tries} 回、最後は "
+                   f"{jst(at, '%H:%M')}）。本部のデータベースを以前のバックアップから戻した場合は、この端末を登録し直し"
+                   "（evac hq enroll-kiosk）、新しいトークンで端末を起動し直すよう避難所に連絡してください。端末の記録は"
+                   "端末に残っています")
     if transit and transit["long"]:
         names = {v.shelter.id: v.shelter.name for v in views}
         # The largest few by name, id and count (「大井川中学校（H039）1 人」: "H039 1" read as one id), then how

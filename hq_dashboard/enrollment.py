@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
+import re
 import secrets
 
 from sqlalchemy.orm import Session
 
-from .models import Kiosk, Shelter
+from .models import HQMeta, Kiosk, Shelter
 
 
 class EnrollmentError(ValueError):
@@ -103,3 +105,50 @@ def authenticate(session: Session, authorization: str | None) -> Kiosk:
         raise AuthError("kiosk_retired", f"HQ retired kiosk {kiosk_id} on {kiosk.retired_at:%Y-%m-%d %H:%M} UTC: "
                         "its token no longer works; enroll this kiosk again at HQ (`evac hq enroll-kiosk`)")
     return kiosk
+
+
+# Kiosks that sync with a token HQ does not know (HQ's database restored from a backup taken before they
+# were enrolled, most often): the kiosk tells its staff to call HQ, and HQ's dashboard says it too.  Kept as
+# hq_meta rows, a few at most: anyone can send a made-up token.
+_UNKNOWN = "unknown_kiosk:"
+_KIOSK_ID_RE = re.compile(r"K[0-9A-F]{8}\Z")
+MAX_UNKNOWN_KIOSKS = 20
+
+
+def note_unknown_kiosk(session: Session, authorization: str | None) -> None:
+    """Keep that a kiosk tried a token HQ does not know (its id, how often, when last).  Never raises."""
+    token = (authorization or "")[len("Bearer "):].strip()
+    kiosk_id = token.partition(".")[0]
+    if not _KIOSK_ID_RE.match(kiosk_id):
+        return
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+    try:
+        row = session.get(HQMeta, _UNKNOWN + kiosk_id)
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        if row is None:
+            known = session.scalar(select(func.count()).select_from(HQMeta).where(HQMeta.name.like(_UNKNOWN + "%")))
+            if known >= MAX_UNKNOWN_KIOSKS:
+                return
+            session.add(HQMeta(name=_UNKNOWN + kiosk_id, value=json.dumps({"n": 1, "at": now})))
+        else:
+            seen = json.loads(row.value)
+            row.value = json.dumps({"n": seen.get("n", 0) + 1, "at": now})
+        session.commit()
+    except (SQLAlchemyError, ValueError):
+        session.rollback()
+
+
+def unknown_kiosks(session: Session, since: dt.datetime) -> list[tuple[str, int, dt.datetime]]:
+    """(kiosk id, attempts, last attempt) of the kiosks that tried a token HQ does not know since `since`."""
+    from sqlalchemy import select
+    out = []
+    for row in session.scalars(select(HQMeta).where(HQMeta.name.like(_UNKNOWN + "%")).order_by(HQMeta.name)):
+        try:
+            seen = json.loads(row.value)
+            at = dt.datetime.fromisoformat(seen["at"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if at >= since and session.get(Kiosk, row.name[len(_UNKNOWN):]) is None:
+            out.append((row.name[len(_UNKNOWN):], int(seen.get("n", 1)), at))
+    return out

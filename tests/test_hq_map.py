@@ -345,3 +345,24 @@ def test_a_layer_imported_with_markup_before_import_refused_it_is_shown_as_text(
     labels = re.findall(r'"label": "([^"]*)"', page)
     assert any(label.startswith("\\u0026lt;b onmouseover") for label in labels), labels[-3:]
     assert not any("\\u003c" in label for label in labels)
+
+
+def test_a_kiosk_syncing_with_a_token_hq_does_not_know_is_said_on_the_dashboard(hq_app, hq_client):
+    """HQ's database restored from a backup taken before a kiosk was enrolled: the kiosk told its staff to
+    call HQ, and HQ's staff saw nothing.  Made-up ids (anyone can send a token) are kept to a few."""
+    from hq_dashboard.enrollment import MAX_UNKNOWN_KIOSKS
+    k = KioskStream("kiosk-restored")
+    k.checkin(person("復元 一郎"))
+    for _ in range(3):
+        refused = hq_client.post("/api/v1/sync", json={"device_id": "kiosk-restored", "events": k.events},
+                                 headers={"Authorization": "Bearer K0A1B2C3D.secret-from-before-the-restore"})
+        assert refused.status_code == 401 and refused.get_json()["error"] == "unknown_kiosk"
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert "端末 K0A1B2C3D が本部に登録のないトークンで同期しようとしています（3 回、最後は" in page
+    assert "evac hq enroll-kiosk" in page
+    for i in range(MAX_UNKNOWN_KIOSKS + 5):   # a flood of made-up ids, and ids of no kiosk's shape
+        for made_up in (f"K{i:08X}", f"<b>{i}</b>"):
+            hq_client.get("/api/v1/kiosk/config", headers={"Authorization": f"Bearer {made_up}.x"})
+    page = hq_client.get("/dashboard").get_data(as_text=True)
+    assert page.count("が本部に登録のないトークンで同期しようとしています") == MAX_UNKNOWN_KIOSKS
+    assert "&lt;b&gt;" not in page and "<b>1</b>" not in page
