@@ -71,7 +71,9 @@ CARD_MESSAGES = {
     "no_reader": _l("This kiosk has no card reader. Scan a QR code or ask staff."),
     "busy": _l("The card reader is busy. Please wait a moment and try again."),
     # the card on the reader has not left it since it was last read: the last person's, most likely
-    "card_left": _l("This card has already been read. Take the card off the reader, then place your own card."),
+    # (the same person's own card too, after "start again": it reads as someone else's otherwise)
+    "card_left": _l("This card has already been read. Take it off the reader once, then put your card on (if it is "
+                    "your own card, put it back on)."),
     "card_error": _l("The card could not be read. Please ask staff."),
     # a read whose screen started over (nobody waits for its answer)
     "cancelled": _l("No card is on the reader. Place your card and try again."),
