@@ -78,10 +78,7 @@ def _enrolled(session: Session, kiosk_id: str) -> Kiosk:
 def move_kiosk(session: Session, kiosk_id: str, shelter_id: str) -> tuple[str, str]:
     """A kiosk carried to another shelter now belongs there: (from, to).  The kiosk hears it with its
     next configuration; its people were always counted where it checked them in."""
-    kiosk = session.get(Kiosk, kiosk_id)
-    if kiosk is None:
-        raise EnrollmentError(f"no kiosk {kiosk_id!r} is enrolled at HQ (kiosk ids are the part of the token "
-                              "before the dot, as on the dashboard)")
+    kiosk = _enrolled(session, kiosk_id)
     if session.get(Shelter, shelter_id) is None:
         raise EnrollmentError(f"no shelter with id {shelter_id!r} at HQ")
     before, kiosk.shelter_id = kiosk.shelter_id, shelter_id
