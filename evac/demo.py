@@ -23,6 +23,11 @@ MARKER = ".evac-demo"
 # Three large 指定避難所 in different parts of the city: 焼津中学校, 大井川中学校, 焼津文化会館.
 DEMO_SHELTERS = ("H031", "H039", "H052")
 
+# How long HQ or a kiosk may take to answer after it starts. A process that stops is said at once, so this
+# only bounds one that hangs: generous, because a first start on a slow or busy machine (imports, seeding
+# 212 sites) took over a minute and the demo gave up on a process that was about to answer.
+START_SECONDS = 180
+
 
 def wait_http(url: str, seconds: float = 30, proc: subprocess.Popen | None = None) -> None:
     """Wait until a URL answers; raises TimeoutError naming it, at once if `proc` (what should answer) stopped."""
@@ -123,7 +128,7 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
         return procs[-1]
 
     start("HQ", _evac("hq", "serve", "--db", hq_db, "--port", str(args.port)), env)
-    wait_http(f"{hq_url}/api/v1/shelters", 60, procs[-1])
+    wait_http(f"{hq_url}/api/v1/shelters", START_SECONDS, procs[-1])
     kiosks = []
     for i, shelter in enumerate(DEMO_SHELTERS):
         token = subprocess.run(_evac("hq", "enroll-kiosk", "--db", hq_db, "--shelter", shelter),
@@ -134,7 +139,7 @@ def _run(args: argparse.Namespace, var: Path, procs: list[subprocess.Popen], log
                     "--hq", hq_url, "--port", str(port)), {**env, "EVAC_KIOSK_TOKEN": token})
         kiosks.append(DemoKiosk(f"http://127.0.0.1:{port}", shelter))
     for k, proc in zip(kiosks, procs[1:]):
-        wait_http(f"{k.url}/api/status", 60, proc)
+        wait_http(f"{k.url}/api/status", START_SECONDS, proc)
     # One log-in for the demo's staff pages (HQ's dashboard, review queue and audit log as a lead, each
     # kiosk's tablet as its lead), made afresh each start: the demo's folder is emptied then.
     password = secrets.token_urlsafe(12)
