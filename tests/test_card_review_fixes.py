@@ -201,6 +201,13 @@ def test_the_done_screen_says_take_your_card_and_the_next_person_is_told_to_take
         _take(card)
         card = None
         page.wait_for_selector('[data-testid="take-card"]', state="hidden", timeout=15_000)
+        # the next person puts their card on while the screen still says done: not told to take it away
+        card = _put(applet)
+        for _ in range(2):   # the screen's poll has seen the new card, and the next one after it
+            with page.expect_response(lambda r: "/api/card-status" in r.url and r.json()["card_present"]):
+                pass
+        shown(page, "done")
+        assert tid(page, "take-card").is_hidden()
     finally:
         if card is not None:
             _take(card)

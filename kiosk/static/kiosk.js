@@ -391,17 +391,21 @@
     if (state.source === "card") watchTakeCard();
   }
   // After a My Number card: "take your card" while it lies on the reader (always, where the kiosk
-  // cannot see the reader), so that nobody walks away without it.
+  // cannot see the reader), so that nobody walks away without it.  Only while the card that was read
+  // lies there: a card put on after it was taken (the next person's) is not told to be taken away.
   function watchTakeCard() {
     const note = $('[data-testid="take-card"]');
     note.hidden = false;
     if (body.dataset.watchCard !== "yes") return;
+    let readPlacing;   // the placing that was read; null once the reader was seen empty
     const poll = async () => {
       if (current() !== "done") { clearInterval(takePoll); return; }
       try {
         const s = await (await fetch("/api/card-status")).json();
-        // a reader the kiosk cannot see now may still hold the card: said until it is seen gone
-        note.hidden = s.reader && !s.card_present;
+        if (!s.reader) { note.hidden = false; return; }   // a reader not seen now may still hold it
+        if (readPlacing === undefined) readPlacing = s.card_present ? s.placed : null;
+        note.hidden = !(s.card_present && s.placed === readPlacing);
+        if (note.hidden) readPlacing = null;
       } catch (e) { /* the next poll tries again */ }
     };
     clearInterval(takePoll);
