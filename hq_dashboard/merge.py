@@ -251,24 +251,37 @@ class _Batch:
             else:
                 self.refold.add(pid)
             person["loc_order"] = max(order, person["loc_order"])
-        elif ev.type == NEEDS and order > person["needs_order"]:
-            person.update(needs=" ".join(ev.data["needs"]), needs_order=order)
-        elif ev.type == STATUS and order > person["status_order"]:
-            person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
-        elif ev.type == CONSENT:
-            source = consent_source(ev)
-            if consent_rank(source, order) > consent_rank(person["consent_source"], person["consent_order"]):
-                person.update(consent=ev.data["consent"], family_code=ev.data.get("family_code", ""), consent_order=order,
-                              consent_source=source)
-            if ev.data["never_disclose"]:
-                person["never_disclose"] = True
-        elif ev.type == DETAILS:
-            if "contact_phone" in ev.data and order > person["contact_order"]:
-                person.update(contact=ev.data["contact_phone"], contact_order=order)
+        elif ev.type in FIELD_TYPES:
+            apply_fields(person, ev, order)
         elif ev.type == IC_LINK:
             token = ev.data["token"]
             if token not in self.ic_links or order > self.ic_links[token][0]:
                 self.ic_links[token] = (order, pid)
+
+
+# Records that set a person's needs, status, consent or phone: each field by its own latest order.
+FIELD_TYPES = (NEEDS, STATUS, CONSENT, DETAILS)
+_FIELD_DEFAULTS = {"needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
+                   "consent": "none", "family_code": "", "consent_order": "", "consent_source": "kiosk",
+                   "contact": "", "contact_order": ""}
+
+
+def apply_fields(person: dict[str, Any], ev: Event, order: str) -> None:
+    """One of FIELD_TYPES on a person: the same outcome in any order of arrival."""
+    if ev.type == NEEDS and order > person["needs_order"]:
+        person.update(needs=" ".join(ev.data["needs"]), needs_order=order)
+    elif ev.type == STATUS and order > person["status_order"]:
+        person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
+    elif ev.type == CONSENT:
+        source = consent_source(ev)
+        if consent_rank(source, order) > consent_rank(person["consent_source"], person["consent_order"]):
+            person.update(consent=ev.data["consent"], family_code=ev.data.get("family_code", ""), consent_order=order,
+                          consent_source=source)
+        if ev.data["never_disclose"]:
+            person["never_disclose"] = True   # never undone, whatever the order
+    elif ev.type == DETAILS:
+        if "contact_phone" in ev.data and order > person["contact_order"]:
+            person.update(contact=ev.data["contact_phone"], contact_order=order)
 
 
 # Columns a merge of two persons takes from whichever side's order (the group's prefix + "_order") is later.
@@ -600,18 +613,41 @@ def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], re
                 for seq, ms in ev.data["dates"]]
         conn.exec_driver_sql(f"UPDATE events SET hlc = {mark} WHERE device_id = {mark} AND seq = {mark}", rows)
         seqs.setdefault(ev.kiosk_id, []).extend(seq for _, _, seq in rows)
-    pids: set[int] = set()
+    moved: set[int] = set()
+    fields: set[int] = set()
     for device, listed in seqs.items():
         for i in range(0, len(listed), 500):
             chunk = listed[i:i + 500]
-            pids.update(conn.execute(
-                select(events_t.c.person_id).distinct()
-                .where(events_t.c.device_id == device, events_t.c.seq.in_(chunk),
-                       events_t.c.person_id.is_not(None), events_t.c.type.in_(LOCATION_TYPES))).scalars())
-    pids = {batch.resolve(p) for p in pids}
-    batch.load(pids)   # (their counters' slots as read: occupancy moves by the refold's difference)
-    batch.refold.update(pids)
-    batch.dirty.update(pids)
+            for pid, etype in conn.execute(
+                    select(events_t.c.person_id, events_t.c.type).distinct()
+                    .where(events_t.c.device_id == device, events_t.c.seq.in_(chunk),
+                           events_t.c.person_id.is_not(None))):
+                if etype in LOCATION_TYPES:
+                    moved.add(batch.resolve(pid))
+                elif etype in FIELD_TYPES:
+                    fields.add(batch.resolve(pid))
+    batch.load(moved | fields)   # (their counters' slots as read: occupancy moves by the refold's difference)
+    batch.refold.update(moved)
+    batch.dirty.update(moved | fields)
+    _refield(conn, batch, fields)
+
+
+def _refield(conn: Connection, batch: _Batch, pids: set[int]) -> None:
+    """Needs, status, consent and phone of persons some of whose such records were dated again: set anew
+    from all their records in HQ's order (a status recorded on a fast clock outranked a later one)."""
+    pids = sorted(pids)
+    said: dict[int, list] = {p: [] for p in pids}
+    for i in range(0, len(pids), 500):
+        for pid, hlc, body in conn.execute(
+                select(events_t.c.person_id, events_t.c.hlc, events_t.c.body)
+                .where(events_t.c.person_id.in_(pids[i:i + 500]), events_t.c.type.in_(FIELD_TYPES))):
+            ev = stored_event(json.loads(body))
+            said[pid].append((order_key(hlc, ev.kiosk_id, ev.seq), ev))
+    for pid, records in said.items():
+        person = batch.persons[pid]
+        person.update(_FIELD_DEFAULTS)
+        for order, ev in sorted(records, key=itemgetter(0)):
+            apply_fields(person, ev, order)
 
 
 def _refold(conn: Connection, batch: _Batch) -> None:

@@ -78,3 +78,32 @@ def test_a_fast_clock_before_hearing_hq_does_not_keep_someone_who_moved_on_at_it
     assert sync_once(fast, HQClient(hq.url, enroll(hq.db_url, "H002"))).pending == 0
     assert where_at_hq(hq.db_url, WALKER.name) == ("checked_in", "H001")
     assert occupancy(hq.url) == {"H001": 1}
+
+
+def test_a_status_and_needs_dated_by_a_fast_clock_do_not_outrank_later_ones_once_corrected(
+        hq_server, tmp_path, monkeypatch):
+    """Not only whereabouts: a status, needs and a phone number a fast kiosk recorded before it heard HQ
+    are ordered at their true times too.  Before, "injured" recorded first at the fast kiosk stood over
+    "safe" recorded after it at the next shelter (HQ had ordered it when it arrived, last)."""
+    hq = hq_server()
+    real_ns = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real_ns() + DAYS_SLOW)
+    fast = KioskStore(tmp_path / "fast.sqlite3")
+    fast.check_in("H002", [WALKER])
+    fast.set_status("H002", WALKER.name, WALKER.birth_date, WALKER.address, "injured")
+    fast.set_needs("H002", WALKER.name, WALKER.birth_date, WALKER.address, ["dialysis"])
+    monkeypatch.setattr(time, "time_ns", real_ns)
+    time.sleep(0.05)
+    right = KioskStore(tmp_path / "right.sqlite3")
+    right.check_in("H001", [WALKER])
+    right.set_status("H001", WALKER.name, WALKER.birth_date, WALKER.address, "safe")
+    right.set_needs("H001", WALKER.name, WALKER.birth_date, WALKER.address, [])
+    assert sync_once(right, HQClient(hq.url, enroll(hq.db_url, "H001"))).pending == 0
+    monkeypatch.setattr(time, "time_ns", lambda: real_ns() + DAYS_SLOW)
+    assert sync_once(fast, HQClient(hq.url, enroll(hq.db_url, "H002"))).pending == 0
+    engine = create_engine(hq.db_url)
+    with engine.connect() as conn:
+        status, needs, shelter = conn.execute(text("SELECT status, needs, shelter_id FROM persons WHERE name = :n"),
+                                              {"n": WALKER.name}).one()
+    engine.dispose()
+    assert (status, needs, shelter) == ("safe", "", "H001")
