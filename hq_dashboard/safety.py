@@ -21,8 +21,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_now,
-    could_mean, family_code_opens, identity_forms, in_protected_household, kana_only, matches, near,
+    KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_for_notice,
+    answer_now, could_mean, family_code_opens, identity_forms, in_protected_household, kana_only, matches, near,
     near_kanji_forms, offered_near, parse_inquiry, protected_forms, reading_differs, same_address, the_person,
 )
 from evac.events import parse_birth_date
@@ -285,13 +285,27 @@ def audit(session: Session, inquiry_id: str, actor: str, action: str, **detail) 
                            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True)))
 
 
-def _public(row: InquiryRow) -> dict:
+def _public(row: InquiryRow, told: dict | None = None) -> dict:
     if went_back(row):
         # Still "no information" to the inquirer until staff release again: "being reviewed" would tell that a
         # record matching the inquiry appeared, and for a protected person that is telling she was recorded,
         # while an inquiry about someone unknown never changes (災対法 §86-15).
         return {"inquiry_id": row.id, "status": "released", "message": MESSAGES["released"], **NO_INFORMATION}
-    return {"inquiry_id": row.id, "status": row.status, "message": MESSAGES[row.status], **json.loads(row.answer)}
+    told = json.loads(row.answer) if told is None else told
+    return {"inquiry_id": row.id, "status": row.status, "message": MESSAGES[row.status], **told}
+
+
+def told_now(session: Session, row: InquiryRow) -> dict:
+    """What an answer that told something tells when the inquirer checks again: what they may be told now
+    (as e-mail news is, evac.disclosure.answer_for_notice).  The person protected since, their consent
+    withdrawn, or no longer a record the inquiry could mean: where they are and the rest go, and only what
+    cannot be untold stays ("information exists"), the same whichever of these it was.  Before, the answer
+    kept from the first time was shown again, with the shelter, after she was protected (災対法 §86-15)."""
+    told = json.loads(row.answer)
+    if row.status not in ("answered", "released") or not told.get("information_exists"):
+        return told
+    now = answer_for_notice(row.status, *inquiry_and_person(session, row))
+    return (now or Answer(information_exists=True)).to_json()
 
 
 NO_INFORMATION = Answer(information_exists=False).to_json()
@@ -540,7 +554,7 @@ def lookup(session: Session, inquiry_id: str, key: str) -> dict:
     row = session.get(InquiryRow, inquiry_id)
     if row is None or not secrets.compare_digest(row.access_hash, hashlib.sha256(key.encode()).hexdigest()):
         raise InquiryNotFound("no inquiry with this reference and key")
-    return _public(row)
+    return _public(row, told_now(session, row))
 
 
 def pending(session: Session) -> list[InquiryRow]:
@@ -620,7 +634,9 @@ def reject(session: Session, inquiry_id: str, staff: str, why: str, role: str | 
         raise ReviewError("say why the inquiry is refused", code="refuse_why")
     _no_individual_number(why)
     row = _for_review(session, inquiry_id)
-    if went_back(row):
+    if went_back(row) or row.flagged:
+        # About a protected person: "refused" would read otherwise than the "no information" an inquiry
+        # about someone unknown is released with (the queue offers no refusal; a forged one is not obeyed).
         return _keep_no_information(session, row, staff, why, role)
     row.status, row.reviewed_by, row.reviewed_at, row.review_note = "rejected", staff, _now(), why.strip()[:500]
     audit(session, row.id, staff, "rejected", why=row.review_note, **_as_role(role))
@@ -629,8 +645,8 @@ def reject(session: Session, inquiry_id: str, staff: str, why: str, role: str | 
 
 
 def _keep_no_information(session: Session, row: InquiryRow, staff: str, why: str, role: str | None) -> dict:
-    """Staff cannot confirm the inquirer against the record that turned up after a "no information" release:
-    that release stands.  "Refused" now would tell the inquirer that a record turned up, which an inquiry
+    """Staff cannot confirm the inquirer against the record that turned up after a "no information" release
+    (or refuse an inquiry about a protected person): "no information" is released.  "Refused" now would tell the inquirer that a record turned up, which an inquiry
     about someone unknown never does (災対法 §86-15).  Kept as a release judged against the records there
     now, so that those records do not bring it back again."""
     row.status, row.answer, row.person_id = "released", json.dumps(NO_INFORMATION, ensure_ascii=False), None

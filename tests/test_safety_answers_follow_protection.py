@@ -1,0 +1,63 @@
+"""An inquirer who checks an answer again reads what may be told now, not what was told the first time
+(safety review, high): someone protected since, or whose consent was withdrawn, had their shelter shown
+again on every check.  A protected person's inquiry is handled as an unknown person's: staff are not
+offered a refusal that an unknown person's inquiry would not get."""
+from __future__ import annotations
+
+from tests.test_safety_review_fixes import Kiosk, ask, check, decide, log_in
+
+ITO = {"name": "伊藤 翔", "birth_date": "1975-07-07", "sex": "male", "address": "焼津市西小川3"}
+SATO = {"name": "佐藤 健", "birth_date": "1970-01-02", "sex": "male", "address": "焼津市本町1"}
+TAKA = {"name": "高橋 愛", "birth_date": "1985-05-05", "sex": "female", "address": "焼津市大住2"}
+
+
+def test_an_answer_read_again_after_protection_or_withdrawn_consent_no_longer_says_where(hq_app, hq_client, enroll):
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    for p in (ITO, SATO, TAKA):
+        kiosk.send(("checkin", p, {"stay_type": "in_shelter"}), ("consent", p, {"consent": "public"}))
+    answered = {p["name"]: ask(hq_client, p["name"], p["birth_date"], "other", address=p["address"]).get_json()
+                for p in (ITO, SATO)}
+    for a in answered.values():
+        assert a.get("status") == "answered", a
+        assert a["whereabouts"]["shelter_id"] == "H031"
+    # released by staff to a household family member, with the shelter (the tier)
+    log_in(hq_app, hq_client)
+    family = ask(hq_client, TAKA["name"], TAKA["birth_date"], "household_family", address=TAKA["address"]).get_json()
+    assert decide(hq_client, family["inquiry_id"]).status_code == 302
+    assert check(hq_client, family)["whereabouts"]["shelter_id"] == "H031"
+
+    kiosk.send(("consent", ITO, {"consent": "none"}),
+               ("consent", SATO, {"consent": "public", "never_disclose": True}),
+               ("consent", TAKA, {"consent": "public", "never_disclose": True}))
+    withdrawn, protected = check(hq_client, answered[ITO["name"]]), check(hq_client, answered[SATO["name"]])
+    for again in (withdrawn, protected):
+        assert again["whereabouts"] is None and again["injury_or_illness"] is None and again["contact"] is None
+        assert again["information_exists"] is True   # told before: what cannot be untold, the same for both
+    assert {k: v for k, v in withdrawn.items() if k != "inquiry_id"} == \
+        {k: v for k, v in protected.items() if k != "inquiry_id"}
+    released = check(hq_client, family)
+    assert released["status"] == "released" and released["whereabouts"] is None
+    # the public page says the same as the API
+    page = hq_client.get(f"/safety/check?id={answered[SATO['name']]['inquiry_id']}"
+                         f"&key={answered[SATO['name']]['access_key']}").get_data(as_text=True)
+    assert "H031" not in page and "焼津中学校" not in page
+
+
+def test_a_protected_persons_inquiry_offers_no_refusal_and_a_forged_one_answers_as_for_someone_unknown(
+        hq_app, hq_client, enroll):
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", SATO, {"stay_type": "in_shelter"}),
+               ("consent", SATO, {"consent": "none", "never_disclose": True}))
+    log_in(hq_app, hq_client)
+    asked = ask(hq_client, SATO["name"], SATO["birth_date"], "household_family", address=SATO["address"]).get_json()
+    unknown = ask(hq_client, "山本 花子", SATO["birth_date"], "household_family", address=SATO["address"]).get_json()
+    page = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    mine = page.split(f'id="inquiry-{asked["inquiry_id"]}"')[1].split("</fieldset>")[0]
+    theirs = page.split(f'id="inquiry-{unknown["inquiry_id"]}"')[1].split("</fieldset>")[0]
+    assert 'data-testid="flagged"' in mine and "連絡・折り返しはしないでください" in mine
+    assert "確認できない・断る" not in mine and "確認できない・断る" in theirs
+    assert decide(hq_client, asked["inquiry_id"], "reject", "非開示のため").status_code == 302
+    assert decide(hq_client, unknown["inquiry_id"], "release").status_code == 302
+    first, second = check(hq_client, asked), check(hq_client, unknown)
+    assert first["status"] == second["status"] == "released"
+    assert {k: v for k, v in first.items() if k != "inquiry_id"} == {k: v for k, v in second.items() if k != "inquiry_id"}
