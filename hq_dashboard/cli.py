@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -237,6 +238,36 @@ def retire_kiosk(args: argparse.Namespace) -> int:
     return 0
 
 
+def forget_inquiries(args: argparse.Namespace) -> int:
+    from .db import db
+    from .inquiry_retention import forget_before
+    app = _app(args.db)
+    with app.app_context():
+        erased, waiting = forget_before(db.session, args.before)
+    print(f"{args.before:%Y-%m-%d} より前の回答済みの安否照会 {erased} 件から個人情報を消去しました"
+          "（照会番号・日時・続柄・回答した範囲・職員の判断は記録に残ります）。\n"
+          f"erased the personal data of {erased} closed safety inquiries made before "
+          f"{args.before:%Y-%m-%d} (JST); references, times, relationships, what was shown and staff's "
+          "decisions stay in the audit")
+    if waiting:
+        print(f"職員の確認を待っている {waiting} 件はそのままです。\n"
+              f"{waiting} inquiries made before then still wait for staff and were left as they are")
+    return 0
+
+
+def _jst_day(text: str) -> dt.datetime:
+    """argparse type: a date (YYYY-MM-DD), as the start of that day in Japan."""
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-12-31") from None
+    jst = dt.timezone(dt.timedelta(hours=9))
+    if day > dt.datetime.now(jst).date() + dt.timedelta(days=1):
+        # Erasing cannot be undone: a mistyped year would erase inquiries families are still asking by.
+        raise argparse.ArgumentTypeError(f"{day} is after tomorrow: give the day before which inquiries are erased")
+    return dt.datetime.combine(day, dt.time(), jst)
+
+
 def revoke(args: argparse.Namespace) -> int:
     from . import prereg
     from .db import db
@@ -444,7 +475,6 @@ def revoke_display(args: argparse.Namespace) -> int:
 
 
 def _utc_minute(at) -> str:
-    import datetime as dt
     if at.tzinfo is None:   # SQLite gives the stored UTC time back without its zone
         at = at.replace(tzinfo=dt.timezone.utc)
     return f"{at.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
@@ -659,6 +689,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db")
     p.add_argument("--name", required=True)
     p.set_defaults(func=revoke_display)
+    p = sub.add_parser("forget-inquiries", help="erase who asked about whom in closed safety inquiries made before "
+                                                "a date (the audit keeps when, the relationship and what was shown)")
+    p.add_argument("--db")
+    p.add_argument("--before", type=_jst_day, required=True, metavar="YYYY-MM-DD",
+                   help="inquiries made before this day (JST) are erased; those still waiting for staff never")
+    p.set_defaults(func=forget_inquiries)
     p = sub.add_parser("export-pfif", help="PFIF 1.4 of the people who consented to public disclosure")
     p.add_argument("--db")
     p.add_argument("--out", help="file to write (default: standard output)")

@@ -302,8 +302,8 @@ def told_now(session: Session, row: InquiryRow) -> dict:
     cannot be untold stays ("information exists"), the same whichever of these it was.  Before, the answer
     kept from the first time was shown again, with the shelter, after she was protected (災対法 §86-15)."""
     told = json.loads(row.answer)
-    if row.status not in ("answered", "released") or not told.get("information_exists"):
-        return told
+    if row.status not in ("answered", "released") or not told.get("information_exists") or not row.sought_birth_date:
+        return told   # (no birth date: erased, inquiry_retention; it names nobody now)
     now = answer_for_notice(row.status, *inquiry_and_person(session, row))
     return (now or Answer(information_exists=True)).to_json()
 

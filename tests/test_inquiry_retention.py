@@ -1,0 +1,64 @@
+"""`evac hq forget-inquiries`: who asked about whom is erased from closed safety inquiries made before a
+day, on HQ's database (SQLite and PostgreSQL), by a real `evac` process.  The audit keeps that an answer
+was given, when, to which relationship and how far; an inquiry still waiting for staff is never touched."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from hq_dashboard.db import db
+from hq_dashboard.models import AuditEntry, Inquiry
+from tests.conftest import run_evac
+from tests.test_safety_review_fixes import INQUIRER, Kiosk, ask, check
+
+ITO = {"name": "伊藤 翔", "birth_date": "1975-07-07", "sex": "male", "address": "焼津市西小川3"}
+
+
+def _rows(app) -> dict[str, tuple[Inquiry, list[dict]]]:
+    with app.app_context():
+        rows = {r.id: (r, [json.loads(e.detail) for e in db.session.query(AuditEntry).filter_by(inquiry_id=r.id)])
+                for r in db.session.query(Inquiry)}
+        db.session.expunge_all()
+        db.session.remove()
+    return rows
+
+
+def test_closed_inquiries_before_a_day_are_erased_and_waiting_ones_kept(hq_app, hq_client, hq_db_url, enroll):
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", ITO, {"stay_type": "in_shelter"}), ("consent", ITO, {"consent": "public"}))
+    old = ask(hq_client, ITO["name"], ITO["birth_date"], "other", address=ITO["address"]).get_json()
+    waiting = ask(hq_client, "山本 花子", "1980-03-03", "household_family", addr="10.0.0.2").get_json()
+    assert old["status"] == "answered" and waiting["status"] == "pending_review"
+    with hq_app.app_context():
+        db.session.query(Inquiry).update({Inquiry.created_at: dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)})
+        db.session.commit()
+        db.session.remove()
+    recent = ask(hq_client, ITO["name"], ITO["birth_date"], "other", address=ITO["address"], addr="10.0.0.3").get_json()
+
+    done = run_evac("hq", "forget-inquiries", "--db", hq_db_url, "--before", "2026-02-01")
+    assert done.returncode == 0, done.stderr
+    assert "1 件から個人情報を消去しました" in done.stdout and "待っている 1 件はそのまま" in done.stdout
+    rows = _rows(hq_app)
+    erased, audit = rows[old["inquiry_id"]]
+    everything = json.dumps([erased.inquirer_name, erased.inquirer_address, erased.inquirer_contact, erased.reason,
+                             erased.sought_name, erased.sought_birth_date, erased.sought_address, erased.client,
+                             erased.answer, audit], ensure_ascii=False)
+    for personal in (INQUIRER["name"], ITO["name"], ITO["birth_date"], ITO["address"], "10.0.0.1", "H031"):
+        assert personal not in everything, personal
+    assert erased.status == "answered" and erased.relationship == "other" and erased.person_id is None
+    assert {"shown", "erased_on"} <= set(audit[-1]) and audit[-1]["shown"]
+    kept, _ = rows[waiting["inquiry_id"]]
+    assert kept.sought_name == "山本 花子" and kept.inquirer_name == INQUIRER["name"]
+    assert rows[recent["inquiry_id"]][0].sought_name == ITO["name"]   # made after the day: kept
+    # The inquirer can still read that there was information, and nothing more.
+    again = check(hq_client, old)
+    assert again["status"] == "answered" and again["information_exists"] is True and again["whereabouts"] is None
+    # Run again: nothing more to erase.
+    assert "0 件から" in run_evac("hq", "forget-inquiries", "--db", hq_db_url, "--before", "2026-02-01").stdout
+
+
+def test_a_day_that_is_no_date_or_after_tomorrow_is_refused_and_nothing_erased(hq_app, hq_db_url):
+    for bad, said in (("2026-13-01", "is not a date: write it as YYYY-MM-DD"), ("yesterday", "is not a date"),
+                      ("2099-01-01", "is after tomorrow")):
+        refused = run_evac("hq", "forget-inquiries", "--db", hq_db_url, "--before", bad)
+        assert refused.returncode == 2 and said in refused.stderr and "Traceback" not in refused.stderr
