@@ -98,14 +98,17 @@ def _import_sites(session: Session, path: Path, area_per_person_m2: float, progr
             summary.skipped.append((where, row.skipped))
             continue
         site = row.site
-        capacity = row.capacity if row.capacity is not None else capacity_from_area(site.area_m2, area_per_person_m2)
-        if capacity is not None and capacity > MAX_CAPACITY:
-            summary.skipped.append((where, f"its area {site.area_m2:,} m² would hold {capacity:,} people, more than "
-                                           f"any one site (at most {MAX_CAPACITY:,}); check the area"))
-            continue
         target = existing.get(site.id)
         if target is None and row.match_by_name:
             target = by_name.get((site.kind, site.name))
+        # An area the file leaves empty keeps HQ's (below); the capacity follows the area HQ keeps, at
+        # today's area per person (before, it kept a capacity worked out at another one).
+        area = site.area_m2 if site.area_m2 is not None or target is None else target.area_m2
+        capacity = row.capacity if row.capacity is not None else capacity_from_area(area, area_per_person_m2)
+        if capacity is not None and capacity > MAX_CAPACITY:
+            summary.skipped.append((where, f"its area {area:,} m² would hold {capacity:,} people, more than "
+                                           f"any one site (at most {MAX_CAPACITY:,}); check the area"))
+            continue
         sid = target.id if target is not None else site.id
         if sid in seen:
             summary.skipped.append((where, f"site {sid} appears twice in the file; the first row was kept"))

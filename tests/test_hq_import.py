@@ -233,3 +233,21 @@ def test_a_layer_whose_text_holds_markup_is_refused_and_changes_nothing(hq_db, t
     done = run_evac("hq", "import", str(_layer(tmp_path, "0.5m以上")), "--db", str(hq_db), "--hazard", "tsunami",
                     "--title", "津波浸水想定", "--credit", "出典：静岡県")
     assert done.returncode == 0 and "added 1" in done.stdout, done.stderr
+
+
+def test_a_row_without_its_area_keeps_hqs_area_and_its_capacity_follows_todays_area_per_person(
+        hq_db, tmp_path, monkeypatch):
+    """Re-imported at 2 m² per person with H003's area left empty: H003 kept its 497 m² but also the capacity
+    worked out at 3.5 m² (142, not 248), beside sites whose area the file gave, counted at 2 m²."""
+    lines = SHELTER_CSV.read_text(encoding="utf-8").splitlines()
+    assert lines[3].endswith(",497,")
+    lines[3] = lines[3][:-len("497,")] + ","
+    edited = tmp_path / "shelters.csv"
+    edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setenv("EVAC_AREA_PER_PERSON_M2", "2")
+    result = run_evac("hq", "import", str(edited), "--db", str(hq_db), "--quiet")
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(hq_db) as conn:
+        assert conn.execute("SELECT area_m2, capacity FROM shelters WHERE id='H003'").fetchone() == (497.0, 248)
+        area, capacity = conn.execute("SELECT area_m2, capacity FROM shelters WHERE id='H004'").fetchone()
+    assert capacity == int(area // 2)
