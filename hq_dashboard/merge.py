@@ -572,7 +572,9 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
         rows = [r[:5] + (None if r[5] is None else batch.resolve(r[5]),) + r[6:] for r in rows]
     insert_many(conn, "events", _EVENT_COLS, rows)
     _flush_merges(conn, batch)
-    _correct_dates(conn, batch, corrections, received)
+    for sid in _correct_dates(conn, batch, corrections, received):
+        opened.pop(sid, None)   # set from all their records already, at the corrected orders
+        shelter_status.pop(sid, None)
     _refold(conn, batch)
     _reidentify(conn, batch)
     _flush_persons(conn, batch)
@@ -600,12 +602,13 @@ def _flush_merges(conn: Connection, batch: _Batch) -> None:
             conn.execute(persons_t.delete().where(persons_t.c.id == other))
 
 
-def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], received: int | None) -> None:
+def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], received: int | None) -> set[str]:
     """A kiosk's records dated by its clock before it had heard HQ's (since it started) are ordered at
     the times it has since worked out by HQ's clock (evac.events.CLOCK_CORRECTION); their people's
-    whereabouts are folded again.  Only the order moves: each record keeps its own date in its body."""
+    whereabouts and the rest are folded again, and their shelters' open, closed or full.  Only the order
+    moves: each record keeps its own date in its body.  Returns the shelters set anew."""
     if not corrections:
-        return
+        return set()
     mark = param_mark(conn)
     seqs: dict[str, list[int]] = {}
     for ev in corrections:
@@ -615,13 +618,17 @@ def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], re
         seqs.setdefault(ev.kiosk_id, []).extend(seq for _, _, seq in rows)
     moved: set[int] = set()
     fields: set[int] = set()
+    shelters: set[str] = set()
     for device, listed in seqs.items():
         for i in range(0, len(listed), 500):
             chunk = listed[i:i + 500]
-            for pid, etype in conn.execute(
-                    select(events_t.c.person_id, events_t.c.type).distinct()
-                    .where(events_t.c.device_id == device, events_t.c.seq.in_(chunk),
-                           events_t.c.person_id.is_not(None))):
+            for pid, etype, shelter_id in conn.execute(
+                    select(events_t.c.person_id, events_t.c.type, events_t.c.shelter_id).distinct()
+                    .where(events_t.c.device_id == device, events_t.c.seq.in_(chunk))):
+                if etype in (CHECKIN, SHELTER_STATUS):
+                    shelters.add(shelter_id)
+                if pid is None:
+                    continue
                 if etype in LOCATION_TYPES:
                     moved.add(batch.resolve(pid))
                 elif etype in FIELD_TYPES:
@@ -630,6 +637,32 @@ def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], re
     batch.refold.update(moved)
     batch.dirty.update(moved | fields)
     _refield(conn, batch, fields)
+    _reopen(conn, shelters)
+    return shelters
+
+
+def _reopen(conn: Connection, shelters: set[str]) -> None:
+    """Open or closed, and declared full, of shelters some of whose check-ins or status records were dated
+    again: as _flush_shelters decides them, from all their records in HQ's order (a check-in after the
+    shelter was closed, dated before it on a slow clock, left it shown closed with people in it)."""
+    mark = param_mark(conn)
+    for sid in sorted(shelters):
+        latest = status = None
+        for hlc, device_id, seq, etype, body in conn.execute(
+                select(events_t.c.hlc, events_t.c.device_id, events_t.c.seq, events_t.c.type, events_t.c.body)
+                .where(events_t.c.shelter_id == sid, events_t.c.type.in_((CHECKIN, SHELTER_STATUS)))):
+            order = order_key(hlc, device_id, seq)
+            declared = json.loads(body)["data"]["status"] if etype == SHELTER_STATUS else None
+            if latest is None or order > latest[0]:
+                latest = (order, declared != "closed")
+            if declared is not None and (status is None or order > status[0]):
+                status = (order, declared == "full")
+        if latest is not None:
+            conn.exec_driver_sql(f"UPDATE shelters SET opened = {mark}, opened_order = {mark} WHERE id = {mark}",
+                                 (latest[1], latest[0], sid))
+        if status is not None:
+            conn.exec_driver_sql(f"UPDATE shelters SET declared_full = {mark}, full_order = {mark} WHERE id = {mark}",
+                                 (status[1], status[0], sid))
 
 
 def _refield(conn: Connection, batch: _Batch, pids: set[int]) -> None:

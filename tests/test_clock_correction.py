@@ -107,3 +107,33 @@ def test_a_status_and_needs_dated_by_a_fast_clock_do_not_outrank_later_ones_once
                                               {"n": WALKER.name}).one()
     engine.dispose()
     assert (status, needs, shelter) == ("safe", "", "H001")
+
+
+def _status_at_hq(url: str, shelter_id: str) -> str:
+    import urllib.request
+    with urllib.request.urlopen(f"{url}/api/v1/shelters", timeout=10) as resp:
+        features = json.loads(resp.read())["features"]
+    return next(f["properties"]["status"] for f in features if f["properties"]["id"] == shelter_id)
+
+
+def test_a_checkin_after_a_close_dated_before_it_on_a_slow_clock_opens_the_shelter_once_corrected(
+        hq_server, tmp_path, monkeypatch):
+    """Staff closed H001 at one kiosk; then someone checked in there at a second kiosk two days slow that had
+    not heard HQ.  Corrected, the check-in comes after the close, and a check-in opens a shelter: before, it
+    stayed shown closed with a person in it (merge review)."""
+    from kiosk.staff_store import set_shelter_status
+    hq = hq_server()
+    right = KioskStore(tmp_path / "right.sqlite3")
+    right.check_in("H001", [STAYER])
+    right.check_out(STAYER.name, STAYER.birth_date, STAYER.address)
+    set_shelter_status(right, "H001", "closed")
+    assert sync_once(right, HQClient(hq.url, enroll(hq.db_url, "H001"))).pending == 0
+    assert _status_at_hq(hq.url, "H001") == "closed"
+    time.sleep(0.05)
+    real_ns = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real_ns() - DAYS_SLOW)
+    slow = KioskStore(tmp_path / "slow.sqlite3")
+    slow.check_in("H001", [WALKER])
+    assert sync_once(slow, HQClient(hq.url, enroll(hq.db_url, "H001"))).pending == 0
+    assert occupancy(hq.url) == {"H001": 1}
+    assert _status_at_hq(hq.url, "H001") != "closed"
