@@ -302,10 +302,12 @@ def told_now(session: Session, row: InquiryRow) -> dict:
     cannot be untold stays ("information exists"), the same whichever of these it was.  Before, the answer
     kept from the first time was shown again, with the shelter, after she was protected (災対法 §86-15)."""
     told = json.loads(row.answer)
-    if row.status not in ("answered", "released") or not told.get("information_exists") or not row.sought_birth_date:
+    if not told.get("information_exists") or not row.sought_birth_date:
         return told   # (no birth date: erased, inquiry_retention; it names nobody now)
-    now = answer_for_notice(row.status, *inquiry_and_person(session, row))
-    return (now or Answer(information_exists=True)).to_json()
+    # Not released by staff (waiting, or refused): what the person's consent gives at once, as at first.
+    now = answer_for_notice("released" if row.status == "released" else "answered", *inquiry_and_person(session, row))
+    return {**(now or Answer(information_exists=True)).to_json(),
+            "pending_review": row.status == "pending_review"}
 
 
 NO_INFORMATION = Answer(information_exists=False).to_json()

@@ -25,6 +25,16 @@ def test_an_answer_read_again_after_protection_or_withdrawn_consent_no_longer_sa
     family = ask(hq_client, TAKA["name"], TAKA["birth_date"], "household_family", address=TAKA["address"]).get_json()
     assert decide(hq_client, family["inquiry_id"]).status_code == 302
     assert check(hq_client, family)["whereabouts"]["shelter_id"] == "H031"
+    # waiting for staff (the tier asks more than consent gives) and refused: consent's part shown at once
+    waiting = ask(hq_client, ITO["name"], ITO["birth_date"], "household_family", address=ITO["address"],
+                  addr="10.0.0.2").get_json()
+    refused = ask(hq_client, SATO["name"], SATO["birth_date"], "household_family", address=SATO["address"],
+                  addr="10.0.0.3").get_json()
+    assert waiting["status"] == refused["status"] == "pending_review"
+    assert waiting["whereabouts"]["shelter_id"] == refused["whereabouts"]["shelter_id"] == "H031"
+    assert decide(hq_client, refused["inquiry_id"], "reject", "確認できず").status_code == 302
+    refused_now = check(hq_client, refused)
+    assert refused_now["status"] == "rejected" and refused_now["pending_review"] is False
 
     kiosk.send(("consent", ITO, {"consent": "none"}),
                ("consent", SATO, {"consent": "public", "never_disclose": True}),
@@ -37,6 +47,10 @@ def test_an_answer_read_again_after_protection_or_withdrawn_consent_no_longer_sa
         {k: v for k, v in protected.items() if k != "inquiry_id"}
     released = check(hq_client, family)
     assert released["status"] == "released" and released["whereabouts"] is None
+    for asked in (waiting, refused):
+        again = check(hq_client, asked)
+        assert again["whereabouts"] is None and again["information_exists"] is True
+    assert check(hq_client, waiting)["pending_review"] is True
     # the public page says the same as the API
     page = hq_client.get(f"/safety/check?id={answered[SATO['name']]['inquiry_id']}"
                          f"&key={answered[SATO['name']]['access_key']}").get_data(as_text=True)
