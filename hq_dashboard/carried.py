@@ -7,14 +7,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from evac.carried import CarriedFileError, read_carried_file
-from evac.hlc import pack, wall_clock_ms
+from evac.hlc import pack, wall_clock_ms, wall_ms
 
 from .db import one_writer
 from .enrollment import AuthError, authenticate
 from .merge import MAX_BATCH_EVENTS, BatchRejected, apply_batch, latest_order
+from .models import HQMeta
+
+# HQMeta's name for how far a kiosk's records carried by hand reach (+ the kiosk's id; 8 + 32 characters fit
+# its 40): the newest record a file brought, by the record's own time.  A carried file says nothing of the
+# kiosk's network (its last_sync_at stays), but HQ's numbers of its shelter are as fresh as that record
+# (hq_dashboard.situation.heard_by_site, the dashboard's and the wall's silent sites).
+CARRIED_KEY = "carried:"
 
 
 class CarriedRefused(Exception):
@@ -106,7 +117,32 @@ def _apply(engine, kiosk_id: str, device_id: str, batch: list):
         # Carried records were all written before HQ reads the file: none is ordered later than now, nor
         # before what HQ has ordered already (a sync is ordered by HQ's timestamp, which may run ahead).
         received = max(pack(wall_clock_ms()), latest_order(conn))
-        return apply_batch(conn, kiosk_id, device_id, batch, by_hand=True, received=received)
+        result = apply_batch(conn, kiosk_id, device_id, batch, by_hand=True, received=received)
+        if result.applied:   # (in the batch's own transaction: the records and how far they reach, or neither)
+            # Only new records are at the batch's end (what HQ held is its start), so its newest is theirs;
+            # never later than now, as HQ orders it (a kiosk whose clock runs fast).
+            _note_carried(conn, kiosk_id, min(wall_ms(_latest(batch)), wall_clock_ms()))
+        return result
+
+
+def _note_carried(conn: Connection, kiosk_id: str, newest_ms: int) -> None:
+    meta = HQMeta.__table__
+    name = CARRIED_KEY + kiosk_id
+    newest = dt.datetime.fromtimestamp(newest_ms / 1000, dt.timezone.utc)
+    held = conn.execute(select(meta.c.value).where(meta.c.name == name)).scalar()
+    if held is None:
+        conn.execute(meta.insert().values(name=name, value=newest.isoformat()))
+    elif carried_time(held) is None or carried_time(held) < newest:
+        conn.execute(update(meta).where(meta.c.name == name).values(value=newest.isoformat()))
+
+
+def carried_time(value: str) -> dt.datetime | None:
+    """A CARRIED_KEY row's time (UTC, aware); None for one that is not a time."""
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
 def _latest(batch: list) -> int:

@@ -23,7 +23,7 @@ from .enrollment import unknown_kiosks
 from .models import IN_TRANSIT_WHERE, EventRecord, Kiosk, Person, Shelter
 from evac.opendata import STANDARD_HEADER, standard_rows
 from .site_words import KIND_LABELS, NEEDS_LABELS, STATUS_LABELS, SUITABILITY_LABELS, word
-from .situation import SiteView, current_disaster, feature_collection, site_views
+from .situation import SiteView, carried_up_to, current_disaster, feature_collection, numbers_at, site_views
 from .roles import HQ, staff_only
 
 bp = Blueprint("dashboard", __name__)
@@ -76,6 +76,13 @@ def closed_with_people(shelter) -> bool:
     people are still counted in it.  Any check-in opens a shelter, so people counted at a shelter that is
     not open were left there by a close (hq_dashboard.merge._flush_shelters)."""
     return not shelter.opened and shelter.occupancy > 0
+
+
+@bp.app_template_global("closed_with_registered_outside")
+def closed_with_registered_outside(shelter) -> int:
+    """People registered at a shelter its staff closed (閉鎖) who stay at home or in a car: they still depend
+    on it (food, water, news) and must be told where to turn now.  0 when it is not closed by its staff."""
+    return shelter.at_home + shelter.in_car if shelter.closed_by_staff else 0
 
 
 def site_label(shelter_id: str, names: dict[str, str]) -> str:
@@ -167,25 +174,32 @@ def in_transit() -> dict:
 
 
 def silent_sites(kiosks: list[dict]) -> set[str]:
-    """Sites whose numbers may be old: a kiosk counting people there has been silent past the alert's limit."""
-    return {k["elsewhere"] or k["shelter_id"] for k in kiosks if k["silent"]}
+    """Sites whose numbers may be old: HQ has nothing newer from a kiosk counting people there than the alert's
+    limit, over the network or in a file carried from it (situation.heard_by_site: the one rule of the map,
+    the dashboard and the wall)."""
+    return {k["elsewhere"] or k["shelter_id"] for k in kiosks if k["numbers_silent"]}
 
 
 def kiosk_rows() -> list[dict]:
     now = _now()
     silent_s = current_app.config["KIOSK_SILENT_ALERT_S"]
     names = _site_names()
+    carried = carried_up_to()
     out = []
     # (a retired kiosk is no one's to watch: HQ keeps what it sent)
     for k in db.session.execute(select(Kiosk).where(Kiosk.retired_at.is_(None)).order_by(Kiosk.id)).scalars():
         last = _aware(k.last_sync_at)
         lag = (now - (last or _aware(k.enrolled_at))).total_seconds()
+        # Records carried by hand newer than its last sync: its network is still silent, its numbers are not.
+        by_hand = carried.get(k.id) if carried.get(k.id) and (last is None or carried[k.id] > last) else None
+        fresh = numbers_at(last, by_hand) or _aware(k.enrolled_at)
         last_event = (dt.datetime.fromtimestamp((k.last_event_hlc >> COUNTER_BITS) / 1000, dt.timezone.utc)
                       if k.last_event_hlc else None)
         out.append({"id": k.id, "shelter_id": k.shelter_id, "site": site_label(k.shelter_id, names),
                     "elsewhere_site": site_label(k.checks_in_at, names) if k.checks_in_at else None,
                     "last_sync_at": last, "lag_s": int(lag),
                     "events": k.high_seq, "last_event_at": last_event, "silent": lag > silent_s,
+                    "carried_at": by_hand, "numbers_silent": (now - fresh).total_seconds() > silent_s,
                     # Records the kiosk said it holds that HQ has not received (a catch-up under way, or a
                     # refused record holding the rest back): the shelter's numbers here are not complete.
                     "unreceived": max(0, (k.last_seq or 0) - k.high_seq),
@@ -215,6 +229,15 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
                 "Closed shelter %(name)s (%(id)s): %(num)d person is still in it",
                 "Closed shelter %(name)s (%(id)s): %(num)d people are still in it",
                 s.occupancy, name=s.name, id=s.id)))
+        outside = closed_with_registered_outside(s)
+        if outside:
+            # Nobody left inside perhaps, but those staying at home or in cars came to it for food and news.
+            out.append(_said_in_two(lambda s=s, outside=outside: ngettext(
+                "Closed shelter %(name)s (%(id)s): %(num)d person staying at home or in a car is registered to it. "
+                "Tell them where to get food and news now",
+                "Closed shelter %(name)s (%(id)s): %(num)d people staying at home or in cars are registered to it. "
+                "Tell them where to get food and news now",
+                outside, name=s.name, id=s.id)))
         if s.capacity is not None and s.occupancy > s.capacity:
             out.append(f"{s.name}（{s.id}）が収容目安を超えています: {s.occupancy} / {s.capacity} 人")
         people = s.occupancy + s.at_home + s.in_car
@@ -225,7 +248,10 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
     for k in kiosks:
         if k.get("silent"):
             since = jst(k["last_sync_at"], "%H:%M") if k["last_sync_at"] else "登録以来"
-            out.append(f"端末 {k['id']}（{k['site']}）から {k['lag_s'] // 60} 分間同期がありません（最終: {since}）")
+            # Its records carried by hand: the network is still down there, but HQ's numbers reach further.
+            carried = (f"。持ち込まれた記録ファイルで {jst(k['carried_at'], '%m-%d %H:%M')} までの記録は本部にあります"
+                       if k.get("carried_at") else "")
+            out.append(f"端末 {k['id']}（{k['site']}）から {k['lag_s'] // 60} 分間同期がありません（最終: {since}）{carried}")
         if k.get("unreceived"):
             out.append(f"端末 {k['id']}（{k['site']}）の記録のうち {k['unreceived']} 件がまだ本部に届いていません"
                        "（端末が最後の同期で知らせた数）。届くまで、この避難所の人数は本部では不完全です")
@@ -366,6 +392,7 @@ def numbers():
         "in_transit_long": shown["transit"]["long"],
         "sites": [{"id": v.shelter.id, "name": v.shelter.name, "status": v.shelter.status,
                    "closed_with_people": closed_with_people(v.shelter),
+                   "closed_with_registered_outside": closed_with_registered_outside(v.shelter),
                    "suitability": v.suitability, "occupancy": v.shelter.occupancy, "capacity": v.shelter.capacity,
                    "fullness": v.fullness, "at_home": v.shelter.at_home, "in_car": v.shelter.in_car,
                    "needs": {c: n for c, n in v.needs.items() if n}} for v in shown["views"]],

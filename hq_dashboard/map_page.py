@@ -119,7 +119,7 @@ evacMap.start({{ this.map.get_name() }}, {
   bounds: {{ this.bounds|tojson }}, silentS: {{ this.silent_s }},
   offlineBase: {{ this.offline_base }}, tileLayer: {{ this.tile_layer or "null" }},
   url: {{ this.url|tojson }}, refreshMs: {{ this.refresh_ms }}, sites: {{ this.sites }},
-  words: {{ this.words }}
+  words: {{ this.words }}, controls: {{ this.controls }}
 });
 {% endmacro %}""")
 
@@ -136,7 +136,18 @@ def _start(m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json
     # A site's numbers older than the dashboard's silence alert are marked stale in its popup too.
     element.silent_s = int(current_app.config.get("KIOSK_SILENT_ALERT_S", 600))
     element.words = str(htmlsafe_json_dumps(map_words(), ensure_ascii=False))
+    element.controls = str(htmlsafe_json_dumps(control_words(), ensure_ascii=False))
     return element
+
+
+def control_words() -> dict[str, str]:
+    """What Leaflet's own controls say (their titles and labels, which screen readers read and a mouse shows),
+    in this request's language (Japanese unless the browser or ?lang= asks for another of HQ's seven); Leaflet
+    says them in English.  `lang`: the tag they are marked with, the page itself being Japanese."""
+    from flask_babel import gettext as _
+    from .i18n import current_language, html_lang
+    return {"zoomIn": _("Zoom in"), "zoomOut": _("Zoom out"), "layers": _("Layers"), "closePopup": _("Close popup"),
+            "leaflet": _("A JavaScript library for interactive maps"), "lang": html_lang(current_language())}
 
 
 def build_map(views: list[SiteView], disaster: str | None) -> str:

@@ -110,10 +110,12 @@ class SiteView:
     hazard_credits: list[str] = field(default_factory=list)  # the credit lines of the layers named in those two
     needs: dict[str, int] = field(default_factory=dict)
     overflow: list[Suggestion] = field(default_factory=list)
-    # When the numbers were last heard from the site's kiosks (the latest sync of a kiosk enrolled here;
-    # None: no kiosk), and whether that is longer ago than the dashboard's silence alert (KIOSK_SILENT_ALERT_S).
+    # How fresh the site's numbers are (heard_by_site: the latest sync of a kiosk counting here, or the newest
+    # record a file carried from one brought; None: nothing from any kiosk), whether some are older than the
+    # dashboard's silence alert (KIOSK_SILENT_ALERT_S), and whether the freshest came in a carried file.
     last_heard_at: dt.datetime | None = None
     heard_silent: bool = False
+    heard_by_hand: bool = False
 
     @property
     def closed_with_people(self) -> int:
@@ -121,6 +123,13 @@ class SiteView:
         never opened, or empty.  For the dashboard's alert and the map's look."""
         s = self.shelter
         return s.occupancy if s.status == "closed" else 0
+
+    @property
+    def closed_with_registered_outside(self) -> int:
+        """People staying at home or in a car registered at a site its staff closed: they still depend on it
+        (food, news), as the dashboard's alert says (dashboard.closed_with_registered_outside)."""
+        s = self.shelter
+        return s.at_home + s.in_car if s.status == "closed" else 0
 
     @property
     def look(self) -> str:
@@ -173,7 +182,8 @@ class SiteView:
         return {
             "id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind, "address": s.address,
             "capacity": s.capacity, "occupancy": s.occupancy, "at_home": s.at_home, "in_car": s.in_car,
-            "status": s.status, "closed_with_people": self.closed_with_people, "hazards": s.hazards.split(), "area_m2": s.area_m2,
+            "status": s.status, "closed_with_people": self.closed_with_people,
+            "closed_with_registered_outside": self.closed_with_registered_outside, "hazards": s.hazards.split(), "area_m2": s.area_m2,
             "suitability": self.suitability, "hazard_areas": self.hazard_areas, "notes": self.notes,
             "needs": self.needs, "credit": CREDITS.get(s.source, ""), "hazard_credits": self.hazard_credits,
             "overflow": [{"id": o.id, "name": o.name, "distance_m": o.distance_m, "room": o.room}
@@ -181,7 +191,7 @@ class SiteView:
             "marker": self.marker,
             # ISO 8601 with its offset; null: no kiosk is enrolled here, so nothing is heard from the site.
             "last_heard_at": self.last_heard_at.isoformat() if self.last_heard_at else None,
-            "heard_silent": self.heard_silent,
+            "heard_silent": self.heard_silent, "heard_by_hand": self.heard_by_hand,
         }
 
 
@@ -200,25 +210,48 @@ def needs_by_shelter() -> dict[str, dict[str, int]]:
     return out
 
 
-def heard_by_site(silent_s: float) -> tuple[dict[str, dt.datetime], set[str]]:
-    """(the latest sync of the kiosks counting people at each site, the sites one of whose kiosks has been
-    silent past `silent_s`), as the dashboard and the wall judge them (dashboard.kiosk_rows, silent_sites):
-    a kiosk counts where it checks people in (moved to another shelter: there), a retired one nowhere, and
-    a kiosk never heard from is silent from its enrollment on.  Times in UTC, aware (SQLite hands back naive)."""
+def carried_up_to() -> dict[str, dt.datetime]:
+    """Kiosk id -> the newest record files carried by hand from it brought (hq_dashboard.carried)."""
+    from .carried import CARRIED_KEY, carried_time
+    out = {}
+    for name, value in db.session.execute(select(HQMeta.name, HQMeta.value)
+                                          .where(HQMeta.name.like(CARRIED_KEY + "%"))):
+        t = carried_time(value)
+        if t is not None:
+            out[name[len(CARRIED_KEY):]] = t
+    return out
+
+
+def numbers_at(last_sync_at: dt.datetime | None, carried_at: dt.datetime | None) -> dt.datetime | None:
+    """How fresh HQ's numbers from one kiosk are: its latest sync, or the newest record a file carried from it
+    brought when that is later (the kiosk itself may still be silent: that is its network, not its numbers)."""
+    return max((t for t in (last_sync_at, carried_at) if t is not None), default=None)
+
+
+def heard_by_site(silent_s: float) -> tuple[dict[str, dt.datetime], set[str], set[str]]:
+    """(how fresh HQ's numbers of each site are: the freshest of its kiosks' (numbers_at), the sites one of
+    whose kiosks' numbers are older than `silent_s`, the sites whose freshest numbers came in a carried file),
+    as the dashboard and the wall judge them (dashboard.kiosk_rows, silent_sites): a kiosk counts where it
+    checks people in (moved to another shelter: there), a retired one nowhere, and a kiosk HQ has nothing from
+    is silent from its enrollment on.  Times in UTC, aware (SQLite hands back naive)."""
     def aware(t):
         return t if t is None or t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
     now = dt.datetime.now(dt.timezone.utc)
+    carried = carried_up_to()
     heard: dict[str, dt.datetime] = {}
     silent: set[str] = set()
-    for shelter_id, checks_in_at, last_sync_at, enrolled_at in db.session.execute(
-            select(Kiosk.shelter_id, Kiosk.checks_in_at, Kiosk.last_sync_at, Kiosk.enrolled_at)
+    by_hand: set[str] = set()
+    for kiosk_id, shelter_id, checks_in_at, last_sync_at, enrolled_at in db.session.execute(
+            select(Kiosk.id, Kiosk.shelter_id, Kiosk.checks_in_at, Kiosk.last_sync_at, Kiosk.enrolled_at)
             .where(Kiosk.retired_at.is_(None))):
-        site, last = checks_in_at or shelter_id, aware(last_sync_at)
+        site, synced = checks_in_at or shelter_id, aware(last_sync_at)
+        last = numbers_at(synced, carried.get(kiosk_id))
         if last is not None and (site not in heard or last > heard[site]):
             heard[site] = last
+            (by_hand.add if last != synced else by_hand.discard)(site)
         if (now - (last or aware(enrolled_at))).total_seconds() > silent_s:
             silent.add(site)
-    return heard, silent
+    return heard, silent, by_hand
 
 
 def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> list[SiteView]:
@@ -226,8 +259,9 @@ def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> li
     disaster = disaster if disaster is not None else current_disaster()
     shelters = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars().all()
     needs = needs_by_shelter()
-    heard, silent = heard_by_site(current_app.config.get("KIOSK_SILENT_ALERT_S", 600))   # the dashboard's alert
-    views = {s.id: SiteView(s, needs=needs.get(s.id, {}), last_heard_at=heard.get(s.id), heard_silent=s.id in silent)
+    heard, silent, by_hand = heard_by_site(current_app.config.get("KIOSK_SILENT_ALERT_S", 600))   # the dashboard's alert
+    views = {s.id: SiteView(s, needs=needs.get(s.id, {}), last_heard_at=heard.get(s.id), heard_silent=s.id in silent,
+                            heard_by_hand=s.id in by_hand)
              for s in shelters}
     coords = tuple((s.id, s.lat, s.lon) for s in shelters)
     min_depth = float(current_app.config.get("HAZARD_MIN_DEPTH_M", 0.5))

@@ -36,6 +36,10 @@ var evacMap = (function () {
   function statusWords(p) {
     var w = esc(say("status", p.status));
     if (p.closed_with_people) { w = '<b class="closed-people">' + w + "（まだ " + p.closed_with_people + " 人）</b>"; }
+    // Closed, with people at home or in cars who came to it for food and news (the dashboard's alert).
+    if (p.closed_with_registered_outside) {
+      w += '<b class="closed-outside">（在宅・車中の登録 ' + p.closed_with_registered_outside + " 人）</b>";
+    }
     return w;
   }
 
@@ -49,8 +53,10 @@ var evacMap = (function () {
     var day = {timeZone: "Asia/Tokyo", month: "numeric", day: "numeric"};
     var date = at.toLocaleDateString("ja-JP", day) === new Date(now).toLocaleDateString("ja-JP", day) ? ""
       : at.toLocaleDateString("ja-JP", day) + " ";
-    return '<div class="heard' + (p.heard_silent ? " stale" : "") + '">' + date + jst(at, false) + " 時点（" + since + "）" +
-      (p.heard_silent ? "：端末からの同期が途絶えています" : "") + "</div>";
+    // Numbers from a file carried by hand are as fresh as its newest record, though the kiosk stays offline.
+    var how = p.heard_by_hand ? "・持ち込まれた記録ファイル" : "";
+    return '<div class="heard' + (p.heard_silent ? " stale" : "") + (p.heard_by_hand ? " by-hand" : "") + '">' + date +
+      jst(at, false) + " 時点（" + since + how + "）" + (p.heard_silent ? "：端末からの同期が途絶えています" : "") + "</div>";
   }
 
   function popup(p, disasterLabel, sharing) {
@@ -165,6 +171,35 @@ var evacMap = (function () {
     control.collapse();
   }
 
+  // Leaflet's own controls say their titles in English: said in HQ's words for this page (opts.controls,
+  // map_page.control_words), marked with their language.  The zoom buttons are made again with Leaflet's own
+  // options for their titles; the layer list's button and list, the popups' close button and Leaflet's credit
+  // are labelled where Leaflet made them.
+  function labelControls(map, layerControl, w) {
+    if (!w) { return; }
+    if (map.zoomControl) {
+      var position = map.zoomControl.getPosition();
+      map.removeControl(map.zoomControl);
+      map.zoomControl = L.control.zoom({position: position, zoomInTitle: w.zoomIn, zoomOutTitle: w.zoomOut}).addTo(map);
+      map.zoomControl.getContainer().setAttribute("lang", w.lang);
+    }
+    if (layerControl) {
+      var box = layerControl.getContainer(), toggle = box.querySelector(".leaflet-control-layers-toggle");
+      if (toggle) { toggle.title = w.layers; toggle.setAttribute("aria-label", w.layers); toggle.setAttribute("lang", w.lang); }
+      // (no lang on the list: its entries are the layers' Japanese names, as the page is)
+      var list = box.querySelector(".leaflet-control-layers-list");
+      if (list) { list.setAttribute("aria-label", w.layers); }
+    }
+    if (map.attributionControl) {
+      map.attributionControl.setPrefix(String(L.Control.Attribution.prototype.options.prefix).replace(
+        'title="A JavaScript library for interactive maps"', 'title="' + esc(w.leaflet) + '" lang="' + esc(w.lang) + '"'));
+    }
+    map.on("popupopen", function (e) {
+      var close = e.popup.getElement() && e.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close) { close.setAttribute("aria-label", w.closePopup); close.setAttribute("lang", w.lang); }
+    });
+  }
+
   function fitSites(map, bounds, state) {
     if (!bounds) { return; }
     // Clear of the layer list (top right) and of the credits and scale (bottom): no site under them.
@@ -203,6 +238,7 @@ var evacMap = (function () {
     var state = {markers: markers, version: 0, lastUpdate: new Date()};
     L.control.scale({imperial: false}).addTo(map);   // metres: feet and miles are no unit anyone here reads
     fold(map, opts.layerControl);
+    labelControls(map, opts.layerControl, opts.controls);
     fitSites(map, opts.bounds, state);
     apply(markers, opts.sites);
     stamp.textContent = "更新 " + jst(state.lastUpdate);
