@@ -240,7 +240,7 @@ def retire_kiosk(args: argparse.Namespace) -> int:
 
 def forget_inquiries(args: argparse.Namespace) -> int:
     from .db import db
-    from .inquiry_retention import forget_before
+    from .retention import forget_before
     app = _app(args.db)
     with app.app_context():
         erased, waiting = forget_before(db.session, args.before)
@@ -252,6 +252,17 @@ def forget_inquiries(args: argparse.Namespace) -> int:
     if waiting:
         print(f"職員の確認を待っている {waiting} 件はそのままです。\n"
               f"{waiting} inquiries made before then still wait for staff and were left as they are")
+    return 0
+
+
+def forget_preregistrations(args: argparse.Namespace) -> int:
+    from .db import db
+    from .retention import forget_spent_preregistrations
+    app = _app(args.db)
+    with app.app_context():
+        erased = forget_spent_preregistrations(db.session)
+    print(f"期限切れ・取り消し済みの事前登録 {erased} 件から登録内容を消去しました（登録番号と日付は残ります）。\n"
+          f"erased what {erased} expired or cancelled pre-registrations held; their ids and dates stay")
     return 0
 
 
@@ -695,6 +706,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--before", type=_jst_day, required=True, metavar="YYYY-MM-DD",
                    help="inquiries made before this day (JST) are erased; those still waiting for staff never")
     p.set_defaults(func=forget_inquiries)
+    p = sub.add_parser("forget-preregistrations", help="erase what expired or cancelled pre-registrations hold "
+                                                       "(names, needs, phone, family code); ids and dates stay")
+    p.add_argument("--db")
+    p.set_defaults(func=forget_preregistrations)
     p = sub.add_parser("export-pfif", help="PFIF 1.4 of the people who consented to public disclosure")
     p.add_argument("--db")
     p.add_argument("--out", help="file to write (default: standard output)")

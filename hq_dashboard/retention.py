@@ -1,4 +1,4 @@
-"""Forgetting closed safety inquiries' personal data once the city no longer needs it.
+"""Forgetting personal data HQ no longer needs: closed safety inquiries, spent pre-registrations.
 
 An inquiry keeps who asked (name, address, phone, e-mail, network address), about whom, why, and staff's
 notes on how they confirmed the inquirer: needed while families ask and staff check, and for questions
@@ -14,7 +14,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import AuditEntry, Inquiry
+from .models import AuditEntry, Inquiry, PreregHousehold
 
 CLOSED = ("answered", "released", "rejected")
 # What an audit entry keeps of its detail: no person's data, no free text staff wrote.
@@ -47,3 +47,20 @@ def forget_before(session: Session, before: dt.datetime) -> tuple[int, int]:
         erased += 1
     session.commit()
     return erased, waiting
+
+
+def forget_spent_preregistrations(session: Session, now: dt.datetime | None = None) -> int:
+    """Erase what a household registered (names, birth dates, address, needs, phone, family code) once its
+    QR is spent: past its expiry, or cancelled.  HQ never reads it again (kiosks check the QR itself);
+    the id and dates stay, for the kiosks' list of cancelled QRs.  Returns how many were erased now."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    spent = session.execute(select(PreregHousehold).where(
+        (PreregHousehold.expires_at < now) | PreregHousehold.revoked_at.is_not(None),
+        PreregHousehold.payload != ERASED_PAYLOAD)).scalars().all()
+    for row in spent:
+        row.payload = ERASED_PAYLOAD
+    session.commit()
+    return len(spent)
+
+
+ERASED_PAYLOAD = "{}"

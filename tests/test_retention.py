@@ -1,14 +1,16 @@
 """`evac hq forget-inquiries`: who asked about whom is erased from closed safety inquiries made before a
 day, on HQ's database (SQLite and PostgreSQL), by a real `evac` process.  The audit keeps that an answer
-was given, when, to which relationship and how far; an inquiry still waiting for staff is never touched."""
+was given, when, to which relationship and how far; an inquiry still waiting for staff is never touched.
+`evac hq forget-preregistrations`: what a spent (expired or cancelled) pre-registration held goes."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 
 from hq_dashboard.db import db
-from hq_dashboard.models import AuditEntry, Inquiry
+from hq_dashboard.models import AuditEntry, Inquiry, PreregHousehold
 from tests.conftest import run_evac
+from tests.test_prereg_flow import FAMILY
 from tests.test_safety_review_fixes import INQUIRER, Kiosk, ask, check
 
 ITO = {"name": "伊藤 翔", "birth_date": "1975-07-07", "sex": "male", "address": "焼津市西小川3"}
@@ -62,3 +64,27 @@ def test_a_day_that_is_no_date_or_after_tomorrow_is_refused_and_nothing_erased(h
                       ("2099-01-01", "is after tomorrow")):
         refused = run_evac("hq", "forget-inquiries", "--db", hq_db_url, "--before", bad)
         assert refused.returncode == 2 and said in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_spent_preregistrations_are_erased_and_a_valid_one_kept(hq_app, hq_client, hq_db_url):
+    ids = [hq_client.post("/api/v1/prereg", json={**FAMILY, "address": f"焼津市本町{i}"}).get_json()["household_id"]
+           for i in range(3)]
+    expired, cancelled, valid = ids
+    assert run_evac("hq", "revoke-prereg", "--db", hq_db_url, cancelled).returncode == 0
+    with hq_app.app_context():
+        db.session.get(PreregHousehold, expired).expires_at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        db.session.commit()
+        db.session.remove()
+    done = run_evac("hq", "forget-preregistrations", "--db", hq_db_url)
+    assert done.returncode == 0 and "2 件から登録内容を消去しました" in done.stdout, done.stderr
+    with hq_app.app_context():
+        payloads = {i: db.session.get(PreregHousehold, i).payload for i in ids}
+        db.session.remove()
+    assert payloads[expired] == payloads[cancelled] == "{}"
+    assert "焼津 太郎" in payloads[valid] and FAMILY["family_code"] in payloads[valid]
+    # The cancelled QR is still refused: its id stays on the kiosks' list.
+    with hq_app.app_context():
+        from hq_dashboard.prereg import revoked_ids
+        assert cancelled in revoked_ids(db.session)
+        db.session.remove()
+    assert "0 件から" in run_evac("hq", "forget-preregistrations", "--db", hq_db_url).stdout
