@@ -76,6 +76,7 @@ def retire_key(session: Session, kid: str) -> dt.datetime:
         raise PreregError("kid", f"{row.kid} signs new QRs: make a new key first (evac hq rotate-prereg-key), "
                                  "then retire this one")
     row.retired_at = _now()
+    row.private_raw = ""   # it never signs again: a copy of HQ's database then forges no QR with it
     session.commit()
     return row.retired_at
 

@@ -109,6 +109,9 @@ def test_a_retired_key_leaves_the_kiosks_and_its_qrs_are_refused(hq_and_kiosk):
     retired = run_evac("hq", "retire-prereg-key", "--db", hq.db_url, old_kid.upper())
     assert retired.returncode == 0, retired.stderr
     assert run_evac("hq", "retire-prereg-key", "--db", hq.db_url, old_kid).returncode == 0  # once is enough
+    import sqlite3
+    with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as conn:   # its private half is gone
+        assert conn.execute("SELECT private_raw FROM prereg_keys WHERE kid = ?", (old_kid,)).fetchone() == ("",)
     store = KioskStore(db)
     sync_once(store, HQClient(hq.url, token))
     assert set(store.prereg_keys()) == {new_kid}
