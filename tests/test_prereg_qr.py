@@ -6,6 +6,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from evac.prereg_qr import PREFIX, Household, Member, QRRejected, key_id, sign, verify
+from tests.test_kiosk_screen_api import FAMILY as KIOSK_FAMILY
+from tests.test_kiosk_screen_api import KEY as KIOSK_KEY
+from tests.test_kiosk_screen_api import kiosk  # noqa: F401  (fixture)
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
 HQ_KEY = Ed25519PrivateKey.generate()
@@ -103,3 +106,13 @@ def test_a_real_qr_typed_in_lowercase_or_full_width_is_still_the_citys():
         with pytest.raises(QRRejected) as exc:
             verify(typed, KEYS, now=NOW)
         assert exc.value.reason in ("forged", "malformed")
+
+
+
+def test_the_kiosk_screen_takes_a_scan_typed_in_lowercase_or_full_width(kiosk):   # noqa: F811
+    """End to end: what a keyboard-wedge scanner typed reaches the kiosk screen's /screen/qr as it is."""
+    text = sign(KIOSK_FAMILY, KIOSK_KEY)
+    for typed in (text.lower(), _full_width(text)):
+        resp = kiosk.post("/screen/qr?lang=en", json={"qr": typed})
+        assert resp.status_code == 200, resp.get_json()
+        assert [p["name"] for p in resp.get_json()["persons"]] == ["焼津 太郎", "焼津 花子"]
