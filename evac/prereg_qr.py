@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 import zlib
 from dataclasses import dataclass, field
 
@@ -85,7 +86,10 @@ def sign(household: Household, private_key: Ed25519PrivateKey) -> str:
 def verify(text: str, keys: dict[str, Ed25519PublicKey], revoked: set[str] | frozenset[str] = frozenset(),
            now: dt.datetime | None = None) -> Household:
     """The household in a QR, or QRRejected saying why not.  Needs no network."""
-    text = text.strip()
+    # A keyboard-wedge scanner types what it reads: with CapsLock on it comes lowercase, with the IME on
+    # full-width (ＥＶ１：…).  base45 has only uppercase letters, so both are the same code; the signature
+    # still refuses any other change.
+    text = unicodedata.normalize("NFKC", text).strip().upper()
     if not text.startswith(PREFIX):
         raise QRRejected("foreign", "this QR code is not a Yaizu pre-registration code")
     try:

@@ -7,12 +7,14 @@ import secrets
 import unicodedata
 from typing import Any
 
+import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, InvalidEvent, parse_person
+from evac.identity import person_key
 from evac.individual_number import contains_individual_number
 from evac.prereg_qr import Household, Member, key_id, sign
 
@@ -21,6 +23,13 @@ from .models import PreregHousehold, PreregKey
 VALID_FOR = dt.timedelta(days=365)
 CONSENTS = ("none", "family", "public")
 MAX_MEMBERS = 10
+# The largest QR a phone screen held to the kiosk's camera still reads: a household of five with usual
+# names and address needs version 17-18; the kiosk's decoder (jsQR, 640x480 frame) lost version 25 and
+# up at most sizes.  A QR that would be larger is refused before anything is saved.
+MAX_QR_VERSION = 20
+QR_ERROR = "m"
+TOO_LARGE = ("the household's QR code would be too large for a phone camera to read: shorten long names or the "
+             "address, or register the household in two parts (the same address for both)")
 
 
 class PreregError(ValueError):
@@ -32,7 +41,7 @@ class PreregError(ValueError):
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def rotate_key(session: Session) -> str:
@@ -126,6 +135,7 @@ def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
     if not isinstance(raw_members, list) or not 1 <= len(raw_members) <= MAX_MEMBERS:
         raise PreregError("members", f"register 1 to {MAX_MEMBERS} people")
     members = []
+    seen: dict[str, int] = {}
     for i, m in enumerate(raw_members):
         try:
             person = parse_person({**m, "address": address} if isinstance(m, dict) else m)
@@ -134,19 +144,37 @@ def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
         needs = m.get("needs") or []
         if not isinstance(needs, list) or any(n not in NEEDS_CODES for n in needs):
             raise PreregError(f"members.{i}.needs", f"person {i + 1}: needs must be from: {', '.join(NEEDS_CODES)}")
+        # The kiosk refuses a check-in listing one person twice; refuse the QR that would ask for it.
+        same = seen.setdefault(person_key(person.name, person.birth_date, address), i)
+        if same != i:
+            raise PreregError(f"members.{i}.same", f"person {i + 1} is the same as person {same + 1} (same name "
+                                                   "and birth date): register each person once")
         members.append(Member("PR-" + secrets.token_hex(6).upper(), person.name, person.birth_date, person.sex,
                               person.name_kana, tuple(sorted(set(needs)))))
     return address.strip(), consent, contact.strip(), members, code
 
 
+def qr_code(text: str) -> segno.QRCode:
+    """The QR symbol of a household's text, or PreregError when no phone camera would read it back."""
+    try:
+        qr = segno.make(text, error=QR_ERROR)
+    except segno.DataOverflowError:
+        qr = None
+    if qr is None or qr.version > MAX_QR_VERSION:
+        raise PreregError("qr_size", TOO_LARGE)
+    return qr
+
+
 def register(session: Session, data: Any) -> tuple[Household, str]:
-    """Register a household; returns it and the text of its QR."""
+    """Register a household; returns it and the text of its QR (checked to fit a readable QR before
+    anything is saved)."""
     address, consent, contact, members, code = parse_registration(data)
     now = _now()
     household = Household(household_id="HH-" + secrets.token_hex(8).upper(), address=address, consent=consent,
                           contact=contact, family_code=code, members=tuple(members), issued=int(now.timestamp()),
                           expires=int((now + VALID_FOR).timestamp()), language=str(data.get("language", "ja"))[:8])
     qr = sign(household, _active_key(session))
+    qr_code(qr)
     session.add(PreregHousehold(id=household.household_id, created_at=now, expires_at=now + VALID_FOR,
                                 payload=json.dumps(household.to_payload(), ensure_ascii=False)))
     session.commit()

@@ -1,19 +1,22 @@
 """The public pre-registration page (phone-sized): a household registers and saves its QR.
 
-The page is in Japanese and English side by side; its refusals too (the registration core, prereg.py,
-speaks English to the API).  Each row of the form keeps its number, so an error about the third person
-stands at the third person's fields, and a row with anything typed in but no name is refused, not
-dropped."""
+The page speaks the seven languages of HQ's other public pages (hq_dashboard.i18n: `?lang=`, the
+remembered choice, Accept-Language; Japanese otherwise); its refusals too (the registration core,
+prereg.py, speaks English to the API).  Each row of the form keeps its number, so an error about the
+third person stands at the third person's fields, and a row with anything typed in but no name is
+refused, not dropped."""
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import io
+import re
 
-import segno
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, SEXES, InvalidEvent, parse_birth_date, parse_person
+from evac.identity import person_key
 from evac.individual_number import contains_individual_number
 
 from . import prereg
@@ -32,33 +35,38 @@ PREREG_LIMIT = limiter.shared_limit(lambda: current_app.config.get("PREREG_RATE"
 
 # As the kiosk's screen and staff tablet say them (kiosk/screen.py NEED_LABELS, kiosk/staff/i18n.py).
 NEED_LABELS = {
-    "elderly": "高齢者 / Elderly", "disability": "障がい / Disability", "pregnancy": "妊娠中 / Pregnant",
-    "infant": "乳幼児 / Baby or infant", "allergy": "食物アレルギー / Food allergy",
-    "medication": "服薬が必要 / Needs medicine", "dialysis": "人工透析 / Dialysis", "pets": "ペット同伴 / With pets",
-    "interpreter": "通訳が必要 / Needs an interpreter", "care": "要介護 / Needs care",
+    "elderly": _l("Elderly"), "disability": _l("Disability"), "pregnancy": _l("Pregnant"),
+    "infant": _l("Baby or infant"), "allergy": _l("Food allergy"), "medication": _l("Needs medicine"),
+    "dialysis": _l("Dialysis"), "pets": _l("With pets"), "interpreter": _l("Needs an interpreter"),
+    "care": _l("Needs care"),
 }
 
-_NUMBER = "マイナンバー（個人番号）は書かないでください。 / Do not write your My Number (Individual Number)."
+_NUMBER = _l("Do not write your My Number (Individual Number).")
 MESSAGES = {
-    "address": "住所を入力してください（200文字まで）。 / Enter the address (up to 200 characters).",
-    "consent": "安否の問い合わせへの答え方を選んでください。 / Choose who may learn where you are.",
-    "contact": "連絡先は100文字までです。 / The contact is up to 100 characters.",
-    "family_code": (f"「家族」を選んだときは、{FAMILY_CODE_LEN[0]}〜{FAMILY_CODE_LEN[1]}文字の家族コードを決めてください。 / "
-                    f"With \"family\", choose a family code of {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} characters."),
-    "family_code_only": "家族コードは「家族」を選んだときだけ使います。 / A family code goes only with \"family\".",
-    "members": f"1〜{ROWS}人を登録してください。 / Register 1 to {ROWS} people.",
-    "name": "氏名を入力してください。 / Enter the name.",
-    "name_bad": ("氏名・ふりがなを確かめてください（100文字まで、記号や番号は使えません）。 / "
-                 "Check the name and the name in kana (up to 100 characters, no symbols or numbers)."),
-    "birth": "生年月日を入力してください。 / Enter the birth date.",
-    "birth_bad": ("生年月日を確かめてください（未来の日付や1880年より前は登録できません）。 / "
-                  "Check the birth date (it cannot be in the future or before 1880)."),
-    "sex": "性別を選んでください。 / Choose the sex.",
-    "needs": "配慮が必要なことを選び直してください。 / Choose the needs again.",
-    "form": "登録できませんでした。もう一度お試しください。 / This could not be registered. Please try again.",
-    "too_many": ("短時間に多くの登録がありました。しばらくしてからもう一度お試しください。 / "
-                 "Too many registrations in a short time. Please try again later."),
+    "address": _l("Enter the address (up to 200 characters)."),
+    "consent": _l("Choose who may learn where you are."),
+    "contact": _l("The contact is up to 100 characters."),
+    "family_code": _l('With "Family", choose a family code of %(low)s to %(high)s characters.',
+                      low=FAMILY_CODE_LEN[0], high=FAMILY_CODE_LEN[1]),
+    "family_code_only": _l('A family code goes only with "Family".'),
+    "members": _l("Register 1 to %(rows)s people.", rows=ROWS),
+    "rows": _l("This page registers up to %(rows)s people at a time. Register the others as a second household "
+               "with the same address; nothing was registered yet.", rows=ROWS),
+    "name": _l("Enter the name."),
+    "name_bad": _l("Check the name and the name in kana (up to 100 characters, no symbols or numbers)."),
+    "birth": _l("Enter the birth date."),
+    "birth_bad": _l("Check the birth date (it cannot be in the future or before 1880)."),
+    "sex": _l("Choose the sex."),
+    "needs": _l("Choose the needs again."),
+    "same": _l("This is the same person as person %(other)s (same name and birth date). Register each person "
+               "once."),
+    "qr_size": _l("This household's QR code would be too large for a phone camera to read. Shorten long names "
+                  "or the address, or register the household in two parts with the same address. Nothing was "
+                  "registered yet."),
+    "form": _l("This could not be registered. Please try again."),
+    "too_many": _l("Too many registrations in a short time. Please try again later."),
 }
+_ROW_FIELD = re.compile(r"m(\d+)_(name|kana|birth|needs)")
 
 
 def _rows(form) -> list[tuple[int, dict]]:
@@ -74,7 +82,7 @@ def _rows(form) -> list[tuple[int, dict]]:
 
 
 def _row_error(member: dict) -> str | None:
-    """What is wrong with one person's row, in both languages (the core's own checks, field by field)."""
+    """What is wrong with one person's row, in the page's language (the core's own checks, field by field)."""
     if not member["name"]:
         return MESSAGES["name"]
     if not member["birth_date"]:
@@ -94,15 +102,39 @@ def _row_error(member: dict) -> str | None:
     return None
 
 
+def _beyond_the_rows(form) -> bool:
+    """Anything typed for a person past the page's rows (a form posted by hand or by a script): refused,
+    not dropped, or the household's QR would silently leave someone out."""
+    return any(int(m.group(1)) >= ROWS and any(v.strip() for v in form.getlist(key))
+               for key in form if (m := _ROW_FIELD.fullmatch(key)))
+
+
+def _same_person(form, rows: list[tuple[int, dict]]) -> dict[str, str]:
+    """A person listed twice (the kiosk would refuse the check-in), said at the second row."""
+    seen: dict[str, int] = {}
+    for i, member in rows:
+        try:
+            first = seen.setdefault(person_key(member["name"], member["birth_date"], form.get("address", "")), i)
+        except ValueError:   # said by _row_error
+            continue
+        if first != i:
+            return {f"m{i}": str(MESSAGES["same"]) % {"other": first + 1}}
+    return {}
+
+
 def _in_words(form, exc: prereg.PreregError, rows: list[tuple[int, dict]]) -> dict[str, str]:
-    """The registration core's refusal, at its field on the page, in Japanese and English."""
+    """The registration core's refusal, at its field on the page, in the page's language."""
     field = exc.field.split(".")
+    if field[0] == "qr_size":
+        return {"form": MESSAGES["qr_size"]}
     if field[0] == "members" and "address" in exc.message:   # the household's address, checked with each person
         address = form.get("address", "")
         return {"address": _NUMBER if contains_individual_number(address) else MESSAGES["address"]}
     if field[0] == "members" and len(field) > 1:
         i = int(field[1])
         row, member = rows[i] if i < len(rows) else (0, {})
+        if field[-1] == "same":
+            return _same_person(form, rows) or {f"m{row}": MESSAGES["form"]}
         return {f"m{row}": (_row_error(member) if member else None) or MESSAGES["name_bad"]}
     if field[0] == "contact" and contains_individual_number(form.get("contact", ""), phones=True):
         return {"contact": _NUMBER}
@@ -115,7 +147,7 @@ def _in_words(form, exc: prereg.PreregError, rows: list[tuple[int, dict]]) -> di
 
 
 def _qr_images(text: str) -> tuple[str, str]:
-    qr = segno.make(text, error="m")
+    qr = prereg.qr_code(text)   # the symbol whose size the registration checked
     png = io.BytesIO()
     qr.save(png, kind="png", scale=8, border=4)
     return qr.svg_inline(scale=5), base64.b64encode(png.getvalue()).decode()
@@ -123,7 +155,7 @@ def _qr_images(text: str) -> tuple[str, str]:
 
 def form_page(form, errors: dict):
     return render_template("prereg.html", rows=ROWS, needs_codes=NEEDS_CODES, need_labels=NEED_LABELS, sexes=SEXES,
-                           form=form, errors=errors)
+                           form=form, errors=errors, family_code_len=FAMILY_CODE_LEN)
 
 
 @bp.errorhandler(429)
@@ -138,8 +170,10 @@ def register():
     if request.method == "GET":
         return form_page(request.form, {})
     form = request.form
+    if _beyond_the_rows(form):
+        return form_page(form, {"form": MESSAGES["rows"]}), 422
     rows = _rows(form)
-    errors = {f"m{i}": message for i, member in rows if (message := _row_error(member))}
+    errors = {f"m{i}": message for i, member in rows if (message := _row_error(member))} or _same_person(form, rows)
     if errors:
         return form_page(form, errors), 422
     data = {"address": form.get("address", ""), "contact": form.get("contact", ""),
@@ -149,6 +183,7 @@ def register():
         household, text = prereg.register(db.session, data)
     except prereg.PreregError as exc:
         return form_page(form, _in_words(form, exc, rows)), 422
+    # Drawn from the text whose size the registration checked, so it cannot fail once saved.
     svg, png = _qr_images(text)
-    valid_until = dt.datetime.fromtimestamp(household.expires, dt.timezone.utc).date().isoformat()
+    valid_until = dt.datetime.fromtimestamp(household.expires, dt.UTC).date().isoformat()
     return render_template("prereg_done.html", household=household, svg=svg, png=png, valid_until=valid_until)

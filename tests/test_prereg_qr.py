@@ -6,6 +6,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from evac.prereg_qr import PREFIX, Household, Member, QRRejected, key_id, sign, verify
+from tests.test_kiosk_screen_api import FAMILY as KIOSK_FAMILY
+from tests.test_kiosk_screen_api import KEY as KIOSK_KEY
+from tests.test_kiosk_screen_api import kiosk  # noqa: F401  (fixture)
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)
 HQ_KEY = Ed25519PrivateKey.generate()
@@ -82,3 +85,34 @@ def test_keys_can_be_rotated():
     retired = {k: v for k, v in keys.items() if k != key_id(HQ_KEY.public_key())}
     with pytest.raises(QRRejected):
         verify(old, retired, now=NOW)
+
+
+def _full_width(text: str) -> str:
+    """What an IME in full-width mode types for each ASCII character (space → 　)."""
+    return "".join("\u3000" if c == " " else chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_a_real_qr_typed_in_lowercase_or_full_width_is_still_the_citys():
+    """A keyboard-wedge scanner types the QR: with CapsLock on it comes in lowercase, with the IME on in
+    full-width characters.  Both are the same code; one character changed is still refused."""
+    text = sign(household(), HQ_KEY)
+    for typed in (text.lower(), _full_width(text), _full_width(text.lower()), " " + text.lower() + "\r\n"):
+        assert typed != text
+        assert verify(typed, KEYS, now=NOW) == household(), typed[:20]
+    body = text[len(PREFIX):]
+    i = len(body) // 2
+    changed = PREFIX + body[:i] + ("A" if body[i] != "A" else "B") + body[i + 1:]
+    for typed in (changed.lower(), _full_width(changed)):
+        with pytest.raises(QRRejected) as exc:
+            verify(typed, KEYS, now=NOW)
+        assert exc.value.reason in ("forged", "malformed")
+
+
+
+def test_the_kiosk_screen_takes_a_scan_typed_in_lowercase_or_full_width(kiosk):   # noqa: F811
+    """End to end: what a keyboard-wedge scanner typed reaches the kiosk screen's /screen/qr as it is."""
+    text = sign(KIOSK_FAMILY, KIOSK_KEY)
+    for typed in (text.lower(), _full_width(text)):
+        resp = kiosk.post("/screen/qr?lang=en", json={"qr": typed})
+        assert resp.status_code == 200, resp.get_json()
+        assert [p["name"] for p in resp.get_json()["persons"]] == ["焼津 太郎", "焼津 花子"]
