@@ -266,6 +266,9 @@ def forget_preregistrations(args: argparse.Namespace) -> int:
     return 0
 
 
+JST = dt.timezone(dt.timedelta(hours=9))
+
+
 def _jst_day(text: str) -> dt.datetime:
     """argparse type: a date (YYYY-MM-DD), as the start of that day in Japan."""
     try:
@@ -296,7 +299,18 @@ def rotate(args: argparse.Namespace) -> int:
     from .db import db
     app = _app(args.db)
     with app.app_context():
-        print(prereg.rotate_key(db.session))
+        kid = prereg.rotate_key(db.session, at_once=args.now)
+        starts = prereg.signs_from(db.session, kid)
+    print(kid)
+    if starts is None:
+        print(f"{kid} が今から新しい QR に署名します。まだ同期していないキオスクは、同期するまで新しい QR を読めません。\n"
+              f"{kid} signs new QRs from now; kiosks that have not synced since refuse them until they do",
+              file=sys.stderr)
+    else:
+        print(f"{kid} はキオスクの次の同期で配られ、{starts.astimezone(JST):%Y-%m-%d %H:%M} (JST) から新しい QR に"
+              "署名します（それまでは今の鍵が署名します）。\n"
+              f"{kid} reaches the kiosks at their next sync and signs new QRs from {starts:%Y-%m-%d %H:%M} UTC "
+              "(the current key signs until then)", file=sys.stderr)
     return 0
 
 
@@ -652,8 +666,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--credit", help="the hazard layer source's credit line")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=import_)
-    p = sub.add_parser("rotate-prereg-key", help="sign new QRs with a new key (old QRs stay valid)")
+    p = sub.add_parser("rotate-prereg-key", help="sign new QRs with a new key a day from now, once kiosks have it "
+                                                 "(old QRs stay valid)")
     p.add_argument("--db")
+    p.add_argument("--now", action="store_true",
+                   help="sign with the new key at once (the old key leaked): kiosks not synced since refuse new QRs")
     p.set_defaults(func=rotate)
     p = sub.add_parser("retire-prereg-key", help="stop trusting a QR signing key (kiosks refuse its QRs after their next sync)")
     p.add_argument("--db")

@@ -44,17 +44,37 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def rotate_key(session: Session) -> str:
-    """A new signing key; older ones stay valid for verification until retired (retire_key)."""
+# A new key is sent to the kiosks this long before it signs: a QR signed with it at once was refused, as
+# "not the city's", at every kiosk that had not synced since (an offline one for as long as it stayed so).
+KEY_LEAD = dt.timedelta(hours=24)
+
+
+def rotate_key(session: Session, at_once: bool = False) -> str:
+    """A new signing key, sent to kiosks at their next sync and signing new QRs KEY_LEAD later (at once
+    with `at_once`: the old key leaked); older ones stay valid for verification until retired (retire_key)."""
     private = Ed25519PrivateKey.generate()
     public = private.public_key()
-    session.execute(PreregKey.__table__.update().values(active=False))
+    first = session.execute(select(PreregKey.kid).limit(1)).first() is None
+    if at_once or first:
+        session.execute(PreregKey.__table__.update().values(active=False))
     kid = key_id(public)
-    session.add(PreregKey(kid=kid, active=True, created_at=_now(),
+    session.add(PreregKey(kid=kid, active=at_once or first, created_at=_now(),
                           private_raw=private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()).hex(),
                           public_raw=public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()))
     session.commit()
     return kid
+
+
+def signs_from(session: Session, kid: str) -> dt.datetime | None:
+    """When a key made by rotate_key starts signing new QRs; None when it signs already (or is retired)."""
+    row = session.get(PreregKey, kid)
+    if row is None or row.active or row.retired_at is not None:
+        return None
+    return _aware(row.created_at) + KEY_LEAD
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)   # SQLite gives UTC back without its zone
 
 
 def _active_key(session: Session) -> Ed25519PrivateKey:
@@ -62,6 +82,13 @@ def _active_key(session: Session) -> Ed25519PrivateKey:
     if row is None:
         rotate_key(session)
         row = session.execute(select(PreregKey).where(PreregKey.active)).scalar_one()
+    # The newest key the kiosks have had KEY_LEAD to learn takes over (written with the registration).
+    ready = [k for k in session.execute(select(PreregKey).where(
+        PreregKey.retired_at.is_(None), ~PreregKey.active, PreregKey.private_raw != "")).scalars()
+        if _aware(row.created_at) < _aware(k.created_at) <= _now() - KEY_LEAD]
+    if ready:
+        newest = max(ready, key=lambda k: _aware(k.created_at))
+        row.active, newest.active, row = False, True, newest
     return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(row.private_raw))
 
 
@@ -82,8 +109,8 @@ def retire_key(session: Session, kid: str) -> dt.datetime:
     if row.retired_at is not None:
         return row.retired_at
     if row.active:
-        raise PreregError("kid", f"{row.kid} signs new QRs: make a new key first (evac hq rotate-prereg-key), "
-                                 "then retire this one")
+        raise PreregError("kid", f"{row.kid} signs new QRs: make a new key first (evac hq rotate-prereg-key; "
+                                 "it signs a day later, or at once with --now), then retire this one")
     row.retired_at = _now()
     row.private_raw = ""   # it never signs again: a copy of HQ's database then forges no QR with it
     session.commit()

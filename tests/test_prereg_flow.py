@@ -80,15 +80,41 @@ def test_revoked_and_forged_qrs_are_refused_and_write_nothing(hq_and_kiosk):
     assert KioskStore(db).last_seq == 0
 
 
-def test_rotated_keys_reach_the_kiosk_and_old_qrs_stay_valid(hq_and_kiosk):
+def _kid(qr: str) -> str:
+    import base45
+    return base45.b45decode(qr[4:])[:4].hex()
+
+
+def test_a_rotated_key_reaches_the_kiosks_a_day_before_it_signs_and_old_qrs_stay_valid(hq_and_kiosk):
+    """Before, a new key signed at once: every QR issued after a rotation was refused as "not the city's"
+    at each kiosk that had not synced since (pre-registration review)."""
+    import sqlite3
     hq, token, db, kiosk = hq_and_kiosk
     _, old = post_json(f"{hq.url}/api/v1/prereg", FAMILY)
-    assert run_evac("hq", "rotate-prereg-key", "--db", hq.db_url).returncode == 0
+    rotated = run_evac("hq", "rotate-prereg-key", "--db", hq.db_url)
+    assert rotated.returncode == 0 and "(JST) から新しい QR に署名します" in rotated.stderr, rotated.stderr
+    new_kid = rotated.stdout.strip()
+    _, meanwhile = post_json(f"{hq.url}/api/v1/prereg", {**FAMILY, "address": "焼津市小川1"})
+    assert _kid(meanwhile["qr"]) == _kid(old["qr"]) != new_kid   # the current key signs for a day yet
+    store = KioskStore(db)
+    sync_once(store, HQClient(hq.url, token))
+    assert new_kid in store.prereg_keys()                       # ...while the kiosks learn the new one
+    with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as conn:   # a day and a bit later
+        conn.execute("UPDATE prereg_keys SET created_at = datetime(created_at, CASE kid WHEN ? THEN '-25 hours'"
+                     " ELSE '-30 hours' END)", (new_kid,))
+    _, new = post_json(f"{hq.url}/api/v1/prereg", {**FAMILY, "address": "焼津市小川2"})
+    assert _kid(new["qr"]) == new_kid
+    for qr in (old, meanwhile, new):   # a kiosk that synced before the new key signed takes its QRs
+        assert kiosk.post("/api/qr-checkin", json={"qr": qr["qr"]}).status_code == 201
+
+
+def test_a_key_rotated_now_signs_at_once(hq_and_kiosk):
+    hq, token, db, kiosk = hq_and_kiosk
+    _, old = post_json(f"{hq.url}/api/v1/prereg", FAMILY)
+    rotated = run_evac("hq", "rotate-prereg-key", "--db", hq.db_url, "--now")
+    assert rotated.returncode == 0 and "今から新しい QR に署名します" in rotated.stderr
     _, new = post_json(f"{hq.url}/api/v1/prereg", {**FAMILY, "address": "焼津市小川1"})
-    assert old["qr"][4:10] != new["qr"][4:10]  # signed under different key ids
-    sync_once(KioskStore(db), HQClient(hq.url, token))
-    assert kiosk.post("/api/qr-checkin", json={"qr": old["qr"]}).status_code == 201
-    assert kiosk.post("/api/qr-checkin", json={"qr": new["qr"]}).status_code == 201
+    assert _kid(new["qr"]) == rotated.stdout.strip() != _kid(old["qr"])
 
 
 def test_a_retired_key_leaves_the_kiosks_and_its_qrs_are_refused(hq_and_kiosk):
@@ -104,7 +130,7 @@ def test_a_retired_key_leaves_the_kiosks_and_its_qrs_are_refused(hq_and_kiosk):
     assert unknown.returncode == 2 and unknown.stderr.startswith("evac: no pre-registration key 'deadbeef'")
     assert len(unknown.stderr.strip().splitlines()) == 1
     # ...until a newer one signs
-    new_kid = run_evac("hq", "rotate-prereg-key", "--db", hq.db_url).stdout.strip()
+    new_kid = run_evac("hq", "rotate-prereg-key", "--db", hq.db_url, "--now").stdout.strip()
     _, new = post_json(f"{hq.url}/api/v1/prereg", {**FAMILY, "address": "焼津市小川1"})
     retired = run_evac("hq", "retire-prereg-key", "--db", hq.db_url, old_kid.upper())
     assert retired.returncode == 0, retired.stderr
