@@ -364,6 +364,7 @@ class RosterRow:
     key: str
     entry: RosterEntry
     profile: Profile = field(default_factory=Profile)
+    version: int = 0   # the newest record about them when read (`version`); only `person` reads it
 
     @property
     def person(self) -> Person:
@@ -440,7 +441,7 @@ def person(store: KioskStore, key: str) -> RosterRow | None:
     if r is None:
         return None
     key, entry = _row(r)
-    return RosterRow(key, entry, profiles(store).get(key, Profile()))
+    return RosterRow(key, entry, profiles(store).get(key, Profile()), version(store, key))
 
 
 def household(store: KioskStore, row: RosterRow) -> list[RosterRow]:
@@ -626,9 +627,23 @@ class IdentityTaken(KioskError):
     """The corrected identity already belongs to another person on this kiosk's roster."""
 
 
+class ChangedSince(KioskError):
+    """The person's record changed after the form was drawn (another tablet saved meanwhile): the
+    form's old values would undo that change, so nothing is written."""
+
+
+def version(store: KioskStore, key: str) -> int:
+    """The newest record about the person `key` names on this kiosk (identities corrected away too):
+    a form drawn from their record carries it, and is refused once a newer record is written."""
+    key = store.current_key(key)
+    keys = [key] + [r[0] for r in store.db.execute("SELECT old_key FROM corrected_keys WHERE new_key = ?", (key,))]
+    return store.db.execute(f"SELECT COALESCE(MAX(seq), 0) FROM event_person WHERE person_key IN"
+                            f" ({','.join('?' * len(keys))})", keys).fetchone()[0]
+
+
 def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Person, *, stay_type: str,
             needs: Sequence[str], contact_phone: str, home_damage: str, household_members: int | None,
-            consent: str, family_code: str) -> str:
+            consent: str, family_code: str, drawn_from: int | None = None) -> str:
     """A correction is new events, never an edit: only what changed is written, all at once.
     Returns the person's key afterwards.
 
@@ -640,6 +655,8 @@ def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Perso
     Never-disclose is carried over as it is: only a lead changes it, on its own form.
     Events are written as this kiosk's shelter (`shelter_id`); the stay type only changes for
     someone checked in there.
+    `drawn_from` is the `version` the form was drawn from: if the person's record changed since
+    (another tablet's correction, a check-out), ChangedSince and nothing is written.
     """
     try:
         new_key = person_key(corrected.name, corrected.birth_date, corrected.address)
@@ -649,9 +666,6 @@ def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Perso
     base = {"shelter_id": shelter_id, "person": corrected.to_wire(), "household_id": row.entry.household_id}
     drafts = []
     if new_key != row.key:
-        if store.db.execute("SELECT 1 FROM roster WHERE person_key = ?", (new_key,)).fetchone():
-            raise IdentityTaken(f"{corrected.name} ({corrected.birth_date}) is already someone else on this "
-                                "kiosk's roster")
         drafts.append({**base, "type": CORRECTION, "person": row.person.to_wire(),
                        "data": {"person": corrected.to_wire()}})
     elif corrected != row.person:
@@ -669,8 +683,17 @@ def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Perso
     if (consent, family_code if consent == "family" else "") != (profile.consent, profile.family_code):
         drafts.append({**base, "type": CONSENT, "person": _in_person(base["person"]),
                        "data": _consent_data(consent, family_code, profile.never_disclose)})
-    if drafts:
-        store.append(drafts)
+    if not drafts:   # the form says what the record says now: nothing to write, nothing undone
+        return new_key
+    # Checked and written in one transaction: of two tablets saving at once, the second finds the first's.
+    with store._write():
+        if drawn_from is not None and version(store, row.key) != drawn_from:
+            raise ChangedSince(f"the record of {row.person.name} changed after this form was opened")
+        if new_key != row.key and store.db.execute("SELECT 1 FROM roster WHERE person_key = ?",
+                                                   (new_key,)).fetchone():
+            raise IdentityTaken(f"{corrected.name} ({corrected.birth_date}) is already someone else on this "
+                                "kiosk's roster")
+        store._append(drafts)
     return new_key
 
 

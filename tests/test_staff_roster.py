@@ -192,7 +192,8 @@ def form_of(row) -> dict:
             "sex": row.person.sex, "address": row.person.address, "stay_type": row.entry.where.stay_type,
             "needs": list(row.profile.needs), "contact_phone": row.profile.contact_phone,
             "household_members": row.profile.household_members or "", "home_damage": row.profile.home_damage,
-            "consent": row.profile.consent, "family_code": row.profile.family_code}
+            "consent": row.profile.consent, "family_code": row.profile.family_code,
+            "drawn_from": row.version}   # the page's version of the record: read just before, it is current
 
 
 def test_a_correction_is_new_events_for_what_changed(app, checked_in):
@@ -309,6 +310,7 @@ def test_a_bad_correction_saves_nothing(app, checked_in, db):
 def test_staff_corrections_keep_never_disclose(app, checked_in):
     row = staff_store.person(checked_in, key(TARO))
     staff_store.set_never_disclose(checked_in, SHELTER, row, True)
+    row = staff_store.person(checked_in, key(TARO))   # the page drawn after the lead's mark
     client = logged_in(app, "sato")
     url = f"/staff/person/{row.key}"
     assert post(client, url, {**form_of(row), "consent": "public"}, url).status_code == 302

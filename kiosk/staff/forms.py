@@ -256,7 +256,10 @@ class RegisterForm(PersonFields):
 
 
 class CorrectForm(PersonFields):
-    pass
+    # The person's record version the page was drawn from (staff_store.version): a page opened before
+    # another tablet's save must not write its old values back over that save.
+    drawn_from = HiddenField(filters=[lambda v: v if isinstance(v, int) else int(v) if isinstance(v, str)
+                                      and v.isascii() and v.isdigit() and len(v) < 19 else None])
 
 
 class AddMemberForm(IdentityFields):

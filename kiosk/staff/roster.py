@@ -97,7 +97,7 @@ def _form_data(row) -> dict:
             "address": p.address, "stay_type": row.entry.where.stay_type or "in_shelter", "needs": list(pr.needs),
             "contact_phone": pr.contact_phone, "home_damage": pr.home_damage,
             "household_members": "" if pr.household_members is None else str(pr.household_members),
-            "consent": pr.consent, "family_code": pr.family_code}
+            "consent": pr.consent, "family_code": pr.family_code, "drawn_from": row.version}
 
 
 def _transfer_choices(form: TransferForm, row) -> None:
@@ -138,7 +138,14 @@ def correct(key: str):
                                       needs=form.needs.data, contact_phone=form.contact_phone.data or "",
                                       home_damage=form.home_damage.data,
                                       household_members=form.household_members.data, consent=form.consent.data,
-                                      family_code=form.family_code.data or "")
+                                      family_code=form.family_code.data or "",
+                                      # a page without it cannot say what it was drawn from: never current
+                                      drawn_from=-1 if form.drawn_from.data is None else form.drawn_from.data)
+    except staff_store.ChangedSince:
+        # The page shows the record as it is now (and its version): staff see the other save and redo theirs.
+        return _person_page(_person_or_404(key), status=409, not_saved=t(
+            "The record of this person was changed on another device after this page was opened. Nothing was "
+            "saved. The page now shows the record as it is: check it, then make your correction again."))
     except KioskError as exc:
         if isinstance(exc, staff_store.IdentityTaken):
             message = t("Someone with this name, date of birth and address is already in this shelter's "

@@ -1,0 +1,95 @@
+"""The staff tablet review (kiosk /staff/ pages): two tablets on one person, a paper form for
+someone already here, the main person's sex, injury or illness, an out-of-date transfer, the staff
+call's language and unknown pages.  Flask's test client on a real SQLite kiosk database."""
+import json
+import re
+
+import pytest
+
+from evac.events import Person
+from evac.identity import person_key
+from kiosk import staff_store
+from kiosk.store import KioskStore
+from tests.staff_helpers import SHELTER, csrf, errors, logged_in, snapshot
+from tests.staff_helpers import app, db  # noqa: F401 (fixtures)
+
+JIRO = Person("大井 次郎", "1940-04-04", "male", "焼津市大井川1-1", "おおい じろう")
+
+
+@pytest.fixture
+def store(db, app):
+    s = KioskStore(db)
+    yield s
+    s.close()
+
+
+def key(p):
+    return person_key(p.name, p.birth_date, p.address)
+
+
+def events(store, since=0):
+    return [json.loads(b) for (b,) in store.db.execute("SELECT body FROM events WHERE seq > ? ORDER BY seq", (since,))]
+
+
+def hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="{name}"', page)
+    assert found, f"no {name} on the page"
+    return found.group(1) or found.group(2)
+
+
+def form_on(page: str) -> dict:
+    """The correction form as the page drew it (what a tablet sends back when only one field is touched)."""
+    form = page
+    fields = {}
+    for name in ("name", "name_kana", "birth_date", "address", "contact_phone", "household_members", "family_code",
+                 "drawn_from"):
+        m = re.search(rf'<input[^>]*name="{name}"[^>]*>', form)
+        v = re.search(r'value="([^"]*)"', m.group(0)) if m else None
+        fields[name] = v.group(1) if v else ""
+    for name in ("sex", "stay_type", "home_damage", "consent"):
+        select = re.search(rf'<select[^>]*name="{name}".*?</select>', form, re.S).group(0)
+        fields[name] = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select).group(
+            1) or ""
+    fields["needs"] = re.findall(r'<input checked[^>]*name="needs"[^>]*value="([^"]*)"', form)
+    return fields
+
+
+# -- 1. two tablets correcting one person ---------------------------------------------------------
+
+def test_an_out_of_date_correction_form_is_refused_and_writes_nothing(app, store, db):
+    store.check_in(SHELTER, [JIRO])
+    url = f"/staff/person/{key(JIRO)}"
+    a, b = logged_in(app, "sato"), logged_in(app, "tanaka")
+    page_a, page_b = a.get(url).text, b.get(url).text
+    sent_a = {**form_on(page_a), "name": "大井 二郎", "needs": ["elderly"]}
+    resp = a.post(url, data={"csrf_token": hidden(page_a, "csrf_token"), **sent_a})
+    assert resp.status_code == 302
+    after_a = staff_store.person(store, key(JIRO))
+    assert after_a.person.name == "大井 二郎" and after_a.profile.needs == ("elderly",)
+    before = snapshot(db)
+    # B, on the page drawn before A saved, changes only where he stays.
+    resp = b.post(url, data={"csrf_token": hidden(page_b, "csrf_token"), **form_on(page_b), "stay_type": "in_car"})
+    assert resp.status_code == 409
+    assert "この方の記録は、このページを開いた後にほかの端末で変更されました。何も保存していません。" in resp.text
+    assert snapshot(db) == before, "nothing written: A's correction stands"
+    now = staff_store.person(store, key(JIRO))
+    assert now.person.name == "大井 二郎" and now.profile.needs == ("elderly",)
+    assert now.entry.where.stay_type == "in_shelter"
+    # The page B now has shows the record as it is; sent from there, B's change is saved.
+    again = {**form_on(resp.text), "stay_type": "in_car"}
+    assert again["name"] == "大井 二郎" and again["needs"] == ["elderly"]
+    resp = b.post(url, data={"csrf_token": hidden(resp.text, "csrf_token"), **again})
+    assert resp.status_code == 302
+    now = staff_store.person(store, key(JIRO))
+    assert (now.person.name, now.profile.needs, now.entry.where.stay_type) == ("大井 二郎", ("elderly",), "in_car")
+
+
+def test_a_correction_form_without_its_version_is_refused(app, store, db):
+    store.check_in(SHELTER, [JIRO])
+    url = f"/staff/person/{key(JIRO)}"
+    client = logged_in(app)
+    page = client.get(url).text
+    sent = {k: v for k, v in form_on(page).items() if k != "drawn_from"}
+    before = snapshot(db)
+    resp = client.post(url, data={"csrf_token": hidden(page, "csrf_token"), **sent, "stay_type": "in_car"})
+    assert resp.status_code == 409 and snapshot(db) == before
