@@ -522,6 +522,15 @@ def _consent_data(consent: str, family_code: str, never_disclose: bool) -> dict:
     return data
 
 
+class AlreadyHere(KioskError):
+    """Someone on the form is already checked in at this shelter: registered again, the form's blank
+    fields would wipe their consent, family code and phone.  `here`: (position on the form, their key)."""
+
+    def __init__(self, here: list[tuple[int, str]]):
+        super().__init__("someone on this form is already checked in at this shelter")
+        self.here = here
+
+
 class SentTwice(Exception):
     """This form (its one-time id) was saved already: nothing is written again."""
 
@@ -562,20 +571,24 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
         drafts.append({**base, "type": CONSENT, "data": _consent_data(consent, family_code, protected)})
     if shelter_id not in store.shelter_ids():
         raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
-    if not once:
-        store.append(drafts)
-        return keys
     db = _accounts(store)
     # One transaction: of two copies sent at once, the second waits for the first and finds it done.
     with store._write():
-        done = db.execute("SELECT person_keys FROM staff_forms_done WHERE once = ?", (once,)).fetchone()
-        if done:
-            raise SentTwice(json.loads(done[0]))
+        if once:
+            done = db.execute("SELECT person_keys FROM staff_forms_done WHERE once = ?", (once,)).fetchone()
+            if done:
+                raise SentTwice(json.loads(done[0]))
+        here = [(i, store.current_key(key)) for i, key in enumerate(keys)
+                if db.execute("SELECT 1 FROM roster WHERE person_key = ? AND state = ? AND shelter_id = ?",
+                              (store.current_key(key), CHECKED_IN, shelter_id)).fetchone()]
+        if here:
+            raise AlreadyHere(here)
         store._append(drafts)
-        now = int(time.time())
-        db.execute("DELETE FROM staff_forms_done WHERE done_at < ?", (now - FORMS_DONE_KEPT,))
-        db.execute("INSERT INTO staff_forms_done(once, person_keys, done_at) VALUES (?, ?, ?)",
-                   (once, json.dumps(keys), now))
+        if once:
+            now = int(time.time())
+            db.execute("DELETE FROM staff_forms_done WHERE done_at < ?", (now - FORMS_DONE_KEPT,))
+            db.execute("INSERT INTO staff_forms_done(once, person_keys, done_at) VALUES (?, ?, ?)",
+                       (once, json.dumps(keys), now))
     return keys
 
 

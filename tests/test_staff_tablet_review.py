@@ -93,3 +93,61 @@ def test_a_correction_form_without_its_version_is_refused(app, store, db):
     before = snapshot(db)
     resp = client.post(url, data={"csrf_token": hidden(page, "csrf_token"), **sent, "stay_type": "in_car"})
     assert resp.status_code == 409 and snapshot(db) == before
+
+
+# -- 2. a paper form for someone already checked in here ------------------------------------------
+
+CARD = {"name": "焼津 次郎", "name_kana": "やいづ じろう", "birth_date": "1948-03-04", "sex": "male",
+        "address": "焼津市本町2-2", "stay_type": "in_shelter", "needs": ["dialysis"],
+        "contact_phone": "054-626-1111", "household_members": "2", "home_damage": "half",
+        "consent": "family", "family_code": "sakura7",
+        "members-0-name": "焼津 桃", "members-0-birth_date": "2023-08-01", "members-0-sex": "female"}
+JIRO_CARD = Person("焼津 次郎", "1948-03-04", "male", "焼津市本町2-2")
+MOMO = Person("焼津 桃", "2023-08-01", "female", "焼津市本町2-2")
+
+
+def send_card(client, card: dict):
+    page = client.get("/staff/register").text   # a new page: a new one-time id, as after Back and a reload
+    return client.post("/staff/register", data={"csrf_token": hidden(page, "csrf_token"),
+                                                 "once": hidden(page, "once"), **card})
+
+
+def test_a_paper_form_for_someone_already_checked_in_here_saves_nothing(app, store, db):
+    client = logged_in(app)
+    assert send_card(client, CARD).status_code == 302
+    before = snapshot(db)
+    # The same card again (Back, then Check in), and a blank card for him: his consent and code must stay.
+    for card in (CARD, {"name": "焼津次郎", "birth_date": "1948-03-04", "sex": "male", "address": "焼津市本町2-2",
+                        "stay_type": "in_shelter", "home_damage": "unknown", "consent": "none"}):
+        resp = send_card(client, card)
+        assert resp.status_code == 409
+        assert "焼津 次郎さんはすでにこの避難所で受付済みです。何も保存していません。" in errors(resp.text, "name")[0]
+        assert f'href="/staff/person/{key(JIRO_CARD)}"' in resp.text, "a link to his page"
+        assert snapshot(db) == before
+    row = staff_store.person(store, key(JIRO_CARD))
+    assert (row.profile.consent, row.profile.family_code, row.profile.contact_phone) == \
+        ("family", "sakura7", "054-626-1111")
+
+
+def test_a_household_with_one_member_already_here_saves_nobody_and_says_who(app, store, db):
+    client = logged_in(app)
+    card = {k: v for k, v in CARD.items() if not k.startswith("members-")}
+    assert send_card(client, card).status_code == 302
+    before = snapshot(db)
+    # Momo, new, is first on the card; Jiro, here already, is a member row.
+    resp = send_card(client, {**card, "name": "焼津 桃", "birth_date": "2023-08-01", "sex": "female",
+                              "members-0-name": "焼津 次郎", "members-0-birth_date": "1948-03-04",
+                              "members-0-sex": "male"})
+    assert resp.status_code == 409 and snapshot(db) == before
+    assert errors(resp.text, "name") == []
+    assert "焼津 次郎さんはすでにこの避難所で受付済みです" in errors(resp.text, "members-0-name")[0]
+    assert staff_store.person(store, key(MOMO)) is None
+
+
+def test_someone_checked_out_from_here_may_be_registered_again(app, store):
+    client = logged_in(app)
+    assert send_card(client, CARD).status_code == 302
+    store.check_out(JIRO_CARD.name, JIRO_CARD.birth_date, JIRO_CARD.address)
+    card = {k: v for k, v in CARD.items() if not k.startswith("members-")}
+    assert send_card(client, card).status_code == 302
+    assert staff_store.person(store, key(JIRO_CARD)).entry.where.state == "checked_in"

@@ -198,6 +198,17 @@ def register():
     except staff_store.SentTwice as done:
         flash(t("This card was sent twice: it was saved once, the first time. Nothing was saved again."), "ok")
         return redirect(url_for(".person", key=done.keys[0]))
+    except staff_store.AlreadyHere as found:
+        # Registered again, the card's blank fields would wipe their consent, family code and phone.
+        here = []
+        for i, key in found.here:
+            known = staff_store.person(get_store(), key)
+            name = known.person.name if known else persons[i].name   # as recorded: the name their page has
+            field = form.name if i == 0 else members[i - 1].name
+            field.errors = [*field.errors, t("%(name)s is already checked in at this shelter. Nothing was saved: "
+                                             "correct their record on their own page.", name=name)]
+            here.append((name, url_for(".person", key=key)))
+        return _card_page(form, already_here=here), 409
     except KioskError as exc:
         if "twice" in str(exc):
             form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
