@@ -151,7 +151,8 @@ def test_a_person_alone_gets_no_household_and_no_family_code_unless_family(app, 
     ({"members-1-name": "焼津 桃", "members-1-birth_date": "2023-08-01", "members-1-sex": "female"},
      "members-1-name", "同じ人が二度記入されています。"),
     ({"members-0-birth_date": ""}, "members-0-birth_date", "生年月日を入力してください。"),
-    ({"members-0-sex": ""}, "members-0-sex", "選んでください。"),
+    ({"members-0-sex": ""}, "members-0-sex", "性別を選んでください。"),
+    ({"sex": ""}, "sex", "性別を選んでください。"),
     ({"members-1-name": "名前だけ"}, "members-1-birth_date", "生年月日を入力してください。"),
 ])
 def test_bad_registrations_save_nothing_and_say_why_next_to_the_field(app, db, change, field, message):

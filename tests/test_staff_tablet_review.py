@@ -151,3 +151,23 @@ def test_someone_checked_out_from_here_may_be_registered_again(app, store):
     card = {k: v for k, v in CARD.items() if not k.startswith("members-")}
     assert send_card(client, card).status_code == 302
     assert staff_store.person(store, key(JIRO_CARD)).entry.where.state == "checked_in"
+
+
+# -- 3. the main person's sex is chosen, never a default -----------------------------------------
+
+def test_the_main_persons_sex_starts_unchosen_and_must_be_chosen(app, db):
+    client = logged_in(app)
+    page = client.get("/staff/register").text
+    select = re.search(r'<select[^>]*name="sex".*?</select>', page, re.S).group(0)
+    assert "selected" not in select and re.search(r'<select[^>]*><option value="">—</option>', select), \
+        "nothing chosen (the browser shows the first, —): not 女 by default"
+    card = {k: v for k, v in CARD.items() if k != "sex"}
+    before = snapshot(db)
+    resp = client.post("/staff/register", data={"csrf_token": hidden(page, "csrf_token"), "once": hidden(page, "once"),
+                                                 **card})
+    assert resp.status_code == 422 and errors(resp.text, "sex") == ["性別を選んでください。"]
+    assert snapshot(db) == before
+    client.get("/staff/lang/en")
+    resp = client.post("/staff/register", data={"csrf_token": hidden(page, "csrf_token"), "once": hidden(page, "once"),
+                                                 **card})
+    assert errors(resp.text, "sex") == ["Choose the sex (性別)."]

@@ -171,7 +171,7 @@ class MemberForm(Form):
             self.birth_date.errors = [*self.birth_date.errors, _l("Enter the date of birth.")]
             ok = False
         if not self.sex.data:
-            self.sex.errors = [*self.sex.errors, _l("Choose one.")]
+            self.sex.errors = [*self.sex.errors, _l("Choose the sex (性別).")]
             ok = False
         return ok
 
@@ -182,8 +182,9 @@ class IdentityFields(FlaskForm):
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip],
                              validators=[InputRequired(message=_l("Enter the date of birth.")), birth_date])
-    sex = ChoiceField(_l("Sex"), choices=_choices(SEX_LABELS, SEXES),
-                      validators=[InputRequired(message=_l("Choose one."))])
+    # No sex chosen until staff choose one (as on a member row): a default was saved unnoticed.
+    sex = ChoiceField(_l("Sex"), choices=[SelectChoice("", "—")] + _choices(SEX_LABELS, SEXES),
+                      validators=[InputRequired(message=_l("Choose the sex (性別)."))])
 
 
 class PersonFields(IdentityFields):
