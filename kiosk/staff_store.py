@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from evac.events import (
-    CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STAY_TYPES, Person,
+    CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STATUS, STAY_TYPES, Person,
 )
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number
@@ -357,6 +357,8 @@ class Profile:
     contact_phone: str = ""
     home_damage: str = "unknown"
     household_members: int | None = None
+    status: str = ""        # injury or illness (evac.events PERSON_STATUSES); "" if never recorded here
+    status_note: str = ""
 
 
 @dataclass
@@ -371,7 +373,7 @@ class RosterRow:
         return self.entry.person
 
 
-_PROFILE_TYPES = (NEEDS, CONSENT, DETAILS, CORRECTION)
+_PROFILE_TYPES = (NEEDS, CONSENT, DETAILS, CORRECTION, STATUS)
 
 
 def profiles(store: KioskStore) -> dict[str, Profile]:
@@ -402,6 +404,8 @@ def profiles(store: KioskStore) -> dict[str, Profile]:
             profile.consent = data["consent"]
             profile.family_code = data.get("family_code", "")
             profile.never_disclose = data["never_disclose"]
+        elif etype == STATUS:
+            profile.status, profile.status_note = data["status"], data.get("note", "")
         else:
             profile.contact_phone = data.get("contact_phone", "")
             profile.home_damage = data["home_damage"]
@@ -716,6 +720,13 @@ def set_never_disclose(store: KioskStore, shelter_id: str, row: RosterRow, never
     store.append([{"type": CONSENT, "shelter_id": shelter_id, "person": _in_person(row.person.to_wire()),
                    "household_id": row.entry.household_id,
                    "data": _consent_data(p.consent, p.family_code, never_disclose)}], lift_protection=True)
+
+
+def set_status(store: KioskStore, shelter_id: str, row: RosterRow, status: str, note: str) -> None:
+    """Injury or illness as staff saw or were told it: a `status` event HQ holds and safety
+    inquiries answer from (as consent allows)."""
+    store.append([{"type": STATUS, "shelter_id": shelter_id, "person": row.person.to_wire(),
+                   "household_id": row.entry.household_id, "data": {"status": status, "note": note}}])
 
 
 def set_shelter_status(store: KioskStore, shelter_id: str, status: str) -> None:

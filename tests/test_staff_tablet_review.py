@@ -171,3 +171,63 @@ def test_the_main_persons_sex_starts_unchosen_and_must_be_chosen(app, db):
     resp = client.post("/staff/register", data={"csrf_token": hidden(page, "csrf_token"), "once": hidden(page, "once"),
                                                  **card})
     assert errors(resp.text, "sex") == ["Choose the sex (性別)."]
+
+
+# -- 4. injury or illness, recorded by staff -----------------------------------------------------
+
+def test_staff_record_injury_or_illness_as_a_status_event_shown_on_the_page(app, store, db):
+    store.check_in(SHELTER, [JIRO])
+    url = f"/staff/person/{key(JIRO)}"
+    client = logged_in(app)
+    page = client.get(url).text
+    assert 'id="injury-now">記録なし<' in page
+    seq = store.last_seq
+    resp = client.post(url + "/status", data={"csrf_token": hidden(page, "csrf_token"), "status": "injured",
+                                              "note": "左足首の捻挫"})
+    assert resp.status_code == 302
+    (ev,) = events(store, seq)
+    assert ev["type"] == "status" and ev["data"] == {"status": "injured", "note": "左足首の捻挫"}
+    assert ev["shelter_id"] == SHELTER and ev["person"]["name"] == JIRO.name
+    assert store.outbox(10)[-1] == ev, "bound for HQ"
+    page = client.get(url).text
+    assert "大井 次郎さんのけが・病気を記録しました：けが" in page
+    assert 'id="injury-now">けが — 左足首の捻挫<' in page
+    assert "左足首の捻挫" in re.search(r'<section id="history">.*?</section>', page, re.S).group(0)
+
+
+@pytest.mark.parametrize("sent, field, message", [
+    ({"status": ""}, "status", "選んでください。"),
+    ({"status": "dead"}, "status", "選択肢から選んでください。"),
+    ({"status": "ill", "note": "x" * 501}, "note", "500文字以内で入力してください。"),
+    ({"status": "ill", "note": "番号 1234-5678-9018"}, "note",
+     "ここにマイナンバー（個人番号）を入力しないでください。避難所では記録できません。"),
+])
+def test_a_bad_injury_or_illness_form_saves_nothing(app, store, db, sent, field, message):
+    store.check_in(SHELTER, [JIRO])
+    url = f"/staff/person/{key(JIRO)}"
+    client = logged_in(app)
+    page = client.get(url).text
+    before = snapshot(db)
+    resp = client.post(url + "/status", data={"csrf_token": hidden(page, "csrf_token"), **sent})
+    assert resp.status_code == 422 and message in errors(resp.text, field)
+    assert "何も保存していません" in resp.text and snapshot(db) == before
+
+
+def test_injury_or_illness_recorded_on_the_tablet_reaches_hq(app, store, hq_server, tmp_path):
+    import sqlite3
+
+    from tests.conftest import run_evac
+    from tests.test_sync_http import enroll
+    hq = hq_server()
+    token = enroll(hq.db_url, SHELTER)
+    store.check_in(SHELTER, [JIRO])
+    url = f"/staff/person/{key(JIRO)}"
+    client = logged_in(app)
+    page = client.get(url).text
+    assert client.post(url + "/status", data={"csrf_token": hidden(page, "csrf_token"), "status": "hospitalised",
+                                              "note": "焼津市立総合病院"}).status_code == 302
+    result = run_evac("kiosk", "sync", "--db", str(app.config["KIOSK_DB"]), "--hq", hq.url, "--token", token)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as con:
+        assert con.execute("SELECT name, status, status_note FROM persons").fetchall() == [
+            (JIRO.name, "hospitalised", "焼津市立総合病院")]

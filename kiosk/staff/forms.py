@@ -19,14 +19,16 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from evac.events import (
     CONSENTS, FAMILY_CODE_LEN, HOME_DAMAGES, MAX_ADDRESS, MAX_HOUSEHOLD, MAX_NAME, NEEDS_CODES, SEXES,
-    MAX_WITHDRAW_REASON, OLDEST_BIRTH, SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE, parse_birth_date,
+    MAX_WITHDRAW_REASON, OLDEST_BIRTH, PERSON_STATUSES, SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE,
+    parse_birth_date,
 )
 
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number, looks_like_individual_number_not_phone
 
 from .i18n import (
-    CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, _l,
+    CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, PERSON_STATUS_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS,
+    _l,
 )
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -272,6 +274,18 @@ class AddMemberForm(IdentityFields):
 class TransferForm(FlaskForm):
     to_shelter = ChoiceField(_l("Moving to"), validators=[InputRequired(message=_l("Choose a shelter."))],
                              )
+
+
+MAX_STATUS_NOTE = 500   # evac.events: a status event's note
+
+
+class PersonStatusForm(FlaskForm):
+    """Injury or illness (負傷・疾病): what safety inquiries tell relatives, as consent allows."""
+    status = ChoiceField(_l("Injury or illness"),
+                         choices=[SelectChoice("", "—")] + _choices(PERSON_STATUS_LABELS, PERSON_STATUSES),
+                         validators=[InputRequired(message=_l("Choose one."))])
+    note = StringField(_l("Note (for HQ; not told to those who ask)"), filters=[_strip],
+                       validators=[Length(max=MAX_STATUS_NOTE, message=_l("At most %(max)d characters.")), storable])
 
 
 class NeverDiscloseForm(FlaskForm):

@@ -42,6 +42,9 @@ DAMAGE_LABELS = {"none": _l("No damage"), "partial": _l("Partly damaged"), "half
 CONSENT_LABELS = {"none": _l("No (only what the law allows)"),
                   "family": _l("Family who give our family code"),
                   "public": _l("Anyone who asks")}
+# Injury or illness (evac.events PERSON_STATUSES), in HQ's answer page's words.
+PERSON_STATUS_LABELS = {"safe": _l("None (safe)"), "injured": _l("Injured"), "ill": _l("Ill"),
+                        "hospitalised": _l("In hospital")}
 SHELTER_STATUS_LABELS = {"open": _l("Open"), "full": _l("Full"), "closed": _l("Closed")}
 # The city's three kinds of site, in the order a transfer is usually to: somewhere to stay first.
 SITE_KIND_LABELS = {"shelter": _l("Designated shelter"), "tsunami_building": _l("Tsunami evacuation building"),

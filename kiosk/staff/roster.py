@@ -21,9 +21,9 @@ from . import refusals
 from .auth import guard, lead_required, not_saved_message
 from .forms import (
     MEMBER_ROWS_OPEN, ActionForm, AddMemberForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm,
-    RegisterForm, TransferForm,
+    PersonStatusForm, RegisterForm, TransferForm,
 )
-from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
+from .i18n import NEED_LABELS, PERSON_STATUS_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
 from .who import PERSON_HISTORY, person_history
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
@@ -63,7 +63,8 @@ def _member_form(**kw) -> AddMemberForm:
     return AddMemberForm(prefix="member", meta={"csrf": False}, **kw)
 
 
-def _person_page(row, form=None, transfer=None, status=200, not_saved="", member=None, member_not_saved=""):
+def _person_page(row, form=None, transfer=None, status=200, not_saved="", member=None, member_not_saved="",
+                 injury=None):
     store = get_store()
     invalid = form is not None  # the correction form came back with errors
     if form is None:
@@ -76,6 +77,8 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved="", member
                            here=_here(row), left_here=_left_here(row),
                            check_in_again=CheckInAgainForm(formdata=None),
                            member=member or _member_form(formdata=None), member_not_saved=member_not_saved,
+                           injury=injury or PersonStatusForm(formdata=None, status=row.profile.status),
+                           status_labels=PERSON_STATUS_LABELS,
                            household=staff_store.household(get_store(), row),
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
                            need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved,
@@ -354,6 +357,23 @@ def ic_link(key: str):
     store.link_ic(token, p.name, p.birth_date, p.address, current_app.config["SHELTER_ID"])
     flash(t("The IC card is now linked to %(name)s.", name=p.name), "ok")
     return redirect(url_for(".person", key=key))
+
+
+@bp.post("/person/<key>/status")
+def person_status(key: str):
+    """Injury or illness (負傷・疾病) as staff saw or were told it: HQ answers safety inquiries with it."""
+    row = _person_or_404(key)
+    form = PersonStatusForm()
+    if not form.validate():
+        return _person_page(row, injury=form, status=422)
+    try:
+        staff_store.set_status(get_store(), _shelter(), row, form.status.data, form.note.data or "")
+    except sqlite3.Error as exc:
+        form.status.errors = [*form.status.errors, not_saved_message(exc)]
+        return _person_page(row, injury=form, status=503)
+    flash(t("Recorded for %(name)s: injury or illness — %(status)s.", name=row.person.name,
+            status=PERSON_STATUS_LABELS[form.status.data]), "ok")
+    return redirect(url_for(".person", key=row.key))
 
 
 @bp.post("/person/<key>/never-disclose")
