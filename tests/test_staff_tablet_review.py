@@ -231,3 +231,23 @@ def test_injury_or_illness_recorded_on_the_tablet_reaches_hq(app, store, hq_serv
     with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as con:
         assert con.execute("SELECT name, status, status_note FROM persons").fetchall() == [
             (JIRO.name, "hospitalised", "焼津市立総合病院")]
+
+
+# -- 5. a transfer from a page drawn before the person left ----------------------------------------
+
+@pytest.mark.parametrize("meanwhile, message", [
+    (lambda s: s.check_out(JIRO.name, JIRO.birth_date, JIRO.address),
+     "大井 次郎さんはすでに退所しています。移動は保存していません。"),
+    (lambda s: s.transfer(JIRO.name, JIRO.birth_date, JIRO.address, "H002"),
+     "大井 次郎さんはすでに{H002}へ移動中です。この移動は保存していません。"),
+])
+def test_an_out_of_date_transfer_says_why_nothing_was_saved(app, store, db, meanwhile, message):
+    store.check_in(SHELTER, [JIRO])
+    url = f"/staff/person/{key(JIRO)}"
+    client = logged_in(app)
+    page = client.get(url).text     # B's page, drawn while he is here
+    meanwhile(store)                # A checks him out (or moves him) on another tablet
+    before = snapshot(db)
+    resp = client.post(url + "/transfer", data={"csrf_token": hidden(page, "csrf_token"), "to_shelter": "H003"})
+    assert resp.status_code == 302 and snapshot(db) == before
+    assert message.format(H002=store.shelter_name("H002")) in client.get(url).text

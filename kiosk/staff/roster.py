@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from evac.card.mynumber import CardError
 from evac.events import NEEDS_CODES, STAY_TYPES, Person
-from evac.whereabouts import CHECKED_IN, CHECKED_OUT
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT, IN_TRANSIT
 
 from .. import staff_store
 from ..db import get_store
@@ -316,13 +316,22 @@ def check_in_again(key: str):
 @bp.post("/person/<key>/transfer")
 def transfer(key: str):
     row = _person_or_404(key)
+    if not _here(row):
+        # A page from before another tablet checked them out or moved them: the page then has no
+        # transfer form to say it next to, so it is said on top.
+        where = row.entry.where
+        if where.state == CHECKED_OUT:
+            message = t("%(name)s has already checked out. The transfer was not saved.", name=row.person.name)
+        elif where.state == IN_TRANSIT:
+            message = t("%(name)s is already moving to %(shelter)s. The transfer was not saved.",
+                        name=row.person.name, shelter=get_store().shelter_name(where.shelter_id) or where.shelter_id)
+        else:
+            message = t("%(name)s is not checked in at this shelter; nothing was changed.", name=row.person.name)
+        flash(message, "error")
+        return redirect(url_for(".person", key=row.key))
     form = TransferForm()
     _transfer_choices(form, row)
     if not form.validate():
-        return _person_page(row, transfer=form, status=422)
-    if row.entry.where.state != CHECKED_IN or row.entry.where.shelter_id != _shelter():
-        form.to_shelter.errors = [t("%(name)s is not checked in at this shelter; nothing was changed.",
-                                    name=row.person.name)]
         return _person_page(row, transfer=form, status=422)
     p = row.person
     get_store().transfer(p.name, p.birth_date, p.address, form.to_shelter.data)
