@@ -251,3 +251,18 @@ def test_an_out_of_date_transfer_says_why_nothing_was_saved(app, store, db, mean
     resp = client.post(url + "/transfer", data={"csrf_token": hidden(page, "csrf_token"), "to_shelter": "H003"})
     assert resp.status_code == 302 and snapshot(db) == before
     assert message.format(H002=store.shelter_name("H002")) in client.get(url).text
+
+
+# -- 6. a call from the screen names its language -------------------------------------------------
+
+@pytest.mark.parametrize("lang, ja, en", [("pt", "ポルトガル語 (Português)", "Portuguese (Português)"),
+                                          ("ja", "日本語", "Japanese (日本語)"),
+                                          ("easy", "やさしい日本語 (やさしい にほんご)", "Easy Japanese (やさしい にほんご)"),
+                                          ("tl", "タガログ語 (Tagalog)", "Tagalog")])
+def test_a_call_from_the_screen_says_the_languages_name(app, lang, ja, en):
+    assert app.test_client().post(f"/screen/call-staff?lang={lang}", json={}).status_code == 201
+    client = logged_in(app)
+    assert f"画面の言語: {ja}<" in client.get("/staff/summary").text.replace("\n", "")
+    client.get("/staff/lang/en")
+    page = client.get("/staff/summary").text
+    assert f"{en}<" in page.replace("\n", "") and f"language on the screen: {lang}<" not in page

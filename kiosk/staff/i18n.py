@@ -58,3 +58,17 @@ EVENT_LABELS = {"register": _l("Registration"), "checkin": _l("Check-in"), "chec
                 "self_report": _l("Self-report"), "correction": _l("Correction of name, birth date or address"),
                 "withdrawn": _l("Withdrawn record"),
                 "clock_correction": _l("Correction of this kiosk's clock (true times of earlier records)")}
+
+# The evacuee screen's languages (kiosk.i18n LANGUAGES codes), for a call from the screen: staff read the
+# language's name in theirs, and the name it gives itself beside it.
+SCREEN_LANGUAGE_LABELS = {"ja": _l("Japanese"), "easy": _l("Easy Japanese"), "en": _l("English"),
+                          "pt": _l("Portuguese"), "vi": _l("Vietnamese"), "tl": _l("Tagalog"), "zh": _l("Chinese")}
+
+
+def screen_language(code: str) -> str:
+    from ..i18n import LANGUAGES
+    label = SCREEN_LANGUAGE_LABELS.get(code)
+    if label is None:   # a screen language added since: its code rather than nothing
+        return code
+    own = LANGUAGES[code][0] if code in LANGUAGES else ""
+    return str(label) if not own or own == str(label) else f"{label} ({own})"
