@@ -266,3 +266,18 @@ def test_a_call_from_the_screen_says_the_languages_name(app, lang, ja, en):
     client.get("/staff/lang/en")
     page = client.get("/staff/summary").text
     assert f"{en}<" in page.replace("\n", "") and f"language on the screen: {lang}<" not in page
+
+
+# -- 7. an unknown staff address --------------------------------------------------------------------
+
+@pytest.mark.parametrize("logged", [True, False])
+def test_an_unknown_staff_address_gets_the_tablets_own_page(app, logged):
+    client = logged_in(app) if logged else app.test_client()
+    resp = client.get("/staff/no-such-page")
+    assert resp.status_code == 404 and "この端末には、そのページまたはその人の記録がありません。" in resp.text
+    assert "Not Found" not in resp.text and 'lang="ja"' in resp.text
+    client.get("/staff/lang/en")
+    resp = client.get("/staff/person/x/no-such-action")
+    assert resp.status_code == 404 and "This kiosk has no such page or person." in resp.text
+    # Not the evacuee screen's addresses: those stay as they were.
+    assert "この端末には" not in app.test_client().get("/no-such-page").text
