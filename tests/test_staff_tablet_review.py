@@ -70,7 +70,8 @@ def test_an_out_of_date_correction_form_is_refused_and_writes_nothing(app, store
     # B, on the page drawn before A saved, changes only where he stays.
     resp = b.post(url, data={"csrf_token": hidden(page_b, "csrf_token"), **form_on(page_b), "stay_type": "in_car"})
     assert resp.status_code == 409
-    assert "この方の記録は、このページを開いた後にほかの端末で変更されました。何も保存していません。" in resp.text
+    assert '<p class="flash error" role="status">この方の記録は、このページを開いた後にほかの端末で変更されました。' \
+           '何も保存していません。' in resp.text, "said at the top of the page"
     assert snapshot(db) == before, "nothing written: A's correction stands"
     now = staff_store.person(store, key(JIRO))
     assert now.person.name == "大井 二郎" and now.profile.needs == ("elderly",)

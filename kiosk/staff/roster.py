@@ -145,10 +145,11 @@ def correct(key: str):
                                       # a page without it cannot say what it was drawn from: never current
                                       drawn_from=-1 if form.drawn_from.data is None else form.drawn_from.data)
     except staff_store.ChangedSince:
-        # The page shows the record as it is now (and its version): staff see the other save and redo theirs.
-        return _person_page(_person_or_404(key), status=409, not_saved=t(
-            "The record of this person was changed on another device after this page was opened. Nothing was "
-            "saved. The page now shows the record as it is: check it, then make your correction again."))
+        # Said at the top of the page, which shows the record as it is now (and its version): staff see
+        # the other save and redo theirs.
+        flash(t("The record of this person was changed on another device after this page was opened. Nothing was "
+                "saved. The page now shows the record as it is: check it, then make your correction again."), "error")
+        return _person_page(_person_or_404(key), status=409)
     except KioskError as exc:
         if isinstance(exc, staff_store.IdentityTaken):
             message = t("Someone with this name, date of birth and address is already in this shelter's "
