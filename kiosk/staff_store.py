@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from evac.events import (
-    CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STAY_TYPES, Person,
+    CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STATUS, STAY_TYPES, Person,
 )
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number
@@ -357,6 +357,8 @@ class Profile:
     contact_phone: str = ""
     home_damage: str = "unknown"
     household_members: int | None = None
+    status: str = ""        # injury or illness (evac.events PERSON_STATUSES); "" if never recorded here
+    status_note: str = ""
 
 
 @dataclass
@@ -364,13 +366,14 @@ class RosterRow:
     key: str
     entry: RosterEntry
     profile: Profile = field(default_factory=Profile)
+    version: int = 0   # the newest record about them when read (`version`); only `person` reads it
 
     @property
     def person(self) -> Person:
         return self.entry.person
 
 
-_PROFILE_TYPES = (NEEDS, CONSENT, DETAILS, CORRECTION)
+_PROFILE_TYPES = (NEEDS, CONSENT, DETAILS, CORRECTION, STATUS)
 
 
 def profiles(store: KioskStore) -> dict[str, Profile]:
@@ -401,6 +404,8 @@ def profiles(store: KioskStore) -> dict[str, Profile]:
             profile.consent = data["consent"]
             profile.family_code = data.get("family_code", "")
             profile.never_disclose = data["never_disclose"]
+        elif etype == STATUS:
+            profile.status, profile.status_note = data["status"], data.get("note", "")
         else:
             profile.contact_phone = data.get("contact_phone", "")
             profile.home_damage = data["home_damage"]
@@ -440,7 +445,7 @@ def person(store: KioskStore, key: str) -> RosterRow | None:
     if r is None:
         return None
     key, entry = _row(r)
-    return RosterRow(key, entry, profiles(store).get(key, Profile()))
+    return RosterRow(key, entry, profiles(store).get(key, Profile()), version(store, key))
 
 
 def household(store: KioskStore, row: RosterRow) -> list[RosterRow]:
@@ -521,6 +526,15 @@ def _consent_data(consent: str, family_code: str, never_disclose: bool) -> dict:
     return data
 
 
+class AlreadyHere(KioskError):
+    """Someone on the form is already checked in at this shelter: registered again, the form's blank
+    fields would wipe their consent, family code and phone.  `here`: (position on the form, their key)."""
+
+    def __init__(self, here: list[tuple[int, str]]):
+        super().__init__("someone on this form is already checked in at this shelter")
+        self.here = here
+
+
 class SentTwice(Exception):
     """This form (its one-time id) was saved already: nothing is written again."""
 
@@ -561,20 +575,24 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
         drafts.append({**base, "type": CONSENT, "data": _consent_data(consent, family_code, protected)})
     if shelter_id not in store.shelter_ids():
         raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
-    if not once:
-        store.append(drafts)
-        return keys
     db = _accounts(store)
     # One transaction: of two copies sent at once, the second waits for the first and finds it done.
     with store._write():
-        done = db.execute("SELECT person_keys FROM staff_forms_done WHERE once = ?", (once,)).fetchone()
-        if done:
-            raise SentTwice(json.loads(done[0]))
+        if once:
+            done = db.execute("SELECT person_keys FROM staff_forms_done WHERE once = ?", (once,)).fetchone()
+            if done:
+                raise SentTwice(json.loads(done[0]))
+        here = [(i, store.current_key(key)) for i, key in enumerate(keys)
+                if db.execute("SELECT 1 FROM roster WHERE person_key = ? AND state = ? AND shelter_id = ?",
+                              (store.current_key(key), CHECKED_IN, shelter_id)).fetchone()]
+        if here:
+            raise AlreadyHere(here)
         store._append(drafts)
-        now = int(time.time())
-        db.execute("DELETE FROM staff_forms_done WHERE done_at < ?", (now - FORMS_DONE_KEPT,))
-        db.execute("INSERT INTO staff_forms_done(once, person_keys, done_at) VALUES (?, ?, ?)",
-                   (once, json.dumps(keys), now))
+        if once:
+            now = int(time.time())
+            db.execute("DELETE FROM staff_forms_done WHERE done_at < ?", (now - FORMS_DONE_KEPT,))
+            db.execute("INSERT INTO staff_forms_done(once, person_keys, done_at) VALUES (?, ?, ?)",
+                       (once, json.dumps(keys), now))
     return keys
 
 
@@ -626,9 +644,23 @@ class IdentityTaken(KioskError):
     """The corrected identity already belongs to another person on this kiosk's roster."""
 
 
+class ChangedSince(KioskError):
+    """The person's record changed after the form was drawn (another tablet saved meanwhile): the
+    form's old values would undo that change, so nothing is written."""
+
+
+def version(store: KioskStore, key: str) -> int:
+    """The newest record about the person `key` names on this kiosk (identities corrected away too):
+    a form drawn from their record carries it, and is refused once a newer record is written."""
+    key = store.current_key(key)
+    keys = [key] + [r[0] for r in store.db.execute("SELECT old_key FROM corrected_keys WHERE new_key = ?", (key,))]
+    return store.db.execute(f"SELECT COALESCE(MAX(seq), 0) FROM event_person WHERE person_key IN"
+                            f" ({','.join('?' * len(keys))})", keys).fetchone()[0]
+
+
 def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Person, *, stay_type: str,
             needs: Sequence[str], contact_phone: str, home_damage: str, household_members: int | None,
-            consent: str, family_code: str) -> str:
+            consent: str, family_code: str, drawn_from: int | None = None) -> str:
     """A correction is new events, never an edit: only what changed is written, all at once.
     Returns the person's key afterwards.
 
@@ -640,6 +672,8 @@ def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Perso
     Never-disclose is carried over as it is: only a lead changes it, on its own form.
     Events are written as this kiosk's shelter (`shelter_id`); the stay type only changes for
     someone checked in there.
+    `drawn_from` is the `version` the form was drawn from: if the person's record changed since
+    (another tablet's correction, a check-out), ChangedSince and nothing is written.
     """
     try:
         new_key = person_key(corrected.name, corrected.birth_date, corrected.address)
@@ -649,9 +683,6 @@ def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Perso
     base = {"shelter_id": shelter_id, "person": corrected.to_wire(), "household_id": row.entry.household_id}
     drafts = []
     if new_key != row.key:
-        if store.db.execute("SELECT 1 FROM roster WHERE person_key = ?", (new_key,)).fetchone():
-            raise IdentityTaken(f"{corrected.name} ({corrected.birth_date}) is already someone else on this "
-                                "kiosk's roster")
         drafts.append({**base, "type": CORRECTION, "person": row.person.to_wire(),
                        "data": {"person": corrected.to_wire()}})
     elif corrected != row.person:
@@ -669,8 +700,17 @@ def correct(store: KioskStore, shelter_id: str, row: RosterRow, corrected: Perso
     if (consent, family_code if consent == "family" else "") != (profile.consent, profile.family_code):
         drafts.append({**base, "type": CONSENT, "person": _in_person(base["person"]),
                        "data": _consent_data(consent, family_code, profile.never_disclose)})
-    if drafts:
-        store.append(drafts)
+    if not drafts:   # the form says what the record says now: nothing to write, nothing undone
+        return new_key
+    # Checked and written in one transaction: of two tablets saving at once, the second finds the first's.
+    with store._write():
+        if drawn_from is not None and version(store, row.key) != drawn_from:
+            raise ChangedSince(f"the record of {row.person.name} changed after this form was opened")
+        if new_key != row.key and store.db.execute("SELECT 1 FROM roster WHERE person_key = ?",
+                                                   (new_key,)).fetchone():
+            raise IdentityTaken(f"{corrected.name} ({corrected.birth_date}) is already someone else on this "
+                                "kiosk's roster")
+        store._append(drafts)
     return new_key
 
 
@@ -680,6 +720,13 @@ def set_never_disclose(store: KioskStore, shelter_id: str, row: RosterRow, never
     store.append([{"type": CONSENT, "shelter_id": shelter_id, "person": _in_person(row.person.to_wire()),
                    "household_id": row.entry.household_id,
                    "data": _consent_data(p.consent, p.family_code, never_disclose)}], lift_protection=True)
+
+
+def set_status(store: KioskStore, shelter_id: str, row: RosterRow, status: str, note: str) -> None:
+    """Injury or illness as staff saw or were told it: a `status` event HQ holds and safety
+    inquiries answer from (as consent allows)."""
+    store.append([{"type": STATUS, "shelter_id": shelter_id, "person": row.person.to_wire(),
+                   "household_id": row.entry.household_id, "data": {"status": status, "note": note}}])
 
 
 def set_shelter_status(store: KioskStore, shelter_id: str, status: str) -> None:

@@ -99,6 +99,8 @@ def test_a_kiosk_that_cannot_write_says_so_everywhere_saves_nothing_and_recovers
     assert Browser(kiosk.url).request("/api/checkin", json_body={"persons": [PERSON]})[0] == 201
     taro = "/staff/person/" + person_key(PERSON["name"], PERSON["birth_date"], PERSON["address"])
     correct_token = tablet.csrf(taro)
+    # The version of Taro's record the page was drawn from: a correction form carries it back.
+    drawn_from = re.search(r'name="drawn_from"[^>]*value="(\d+)"', tablet.request(taro)[1]).group(1)
     _disk_refuses_writes(kiosk, True)
 
     # The kiosk's own JSON API: a clear error for programs, 503.
@@ -130,7 +132,7 @@ def test_a_kiosk_that_cannot_write_says_so_everywhere_saves_nothing_and_recovers
     status, page = tablet.request(taro, {"csrf_token": correct_token, **PERSON, "birth_date": "1950-01-20",
                                          "name_kana": "", "stay_type": "in_shelter", "home_damage": "unknown",
                                          "consent": "none", "contact_phone": "", "household_members": "",
-                                         "family_code": ""})
+                                         "family_code": "", "drawn_from": drawn_from})
     assert status == 503 and re.search(r'data-testid="not-saved">([^<]*)<', page).group(1) == said
     assert 'value="1950-01-20"' in page
     # Reading still works: the roster is there for staff.

@@ -100,7 +100,8 @@ def test_each_tablet_action_is_attributed_to_the_staff_member_who_did_it(app, st
     assert did(sato, url + "/add-member", {"member-name": HANAKO.name, "member-birth_date": HANAKO.birth_date,
                                            "member-sex": "female"}) == {"sato"}
     row = staff_store.person(store, key(TARO))
-    fixed = {**CARD, "name": "焼津 太朗", "needs": ["dialysis"], "consent": row.profile.consent}
+    fixed = {**CARD, "name": "焼津 太朗", "needs": ["dialysis"], "consent": row.profile.consent,
+             "drawn_from": row.version}
     assert did(tanaka, url, fixed) == {"tanaka"}, "an identity corrected"
     url = f"/staff/person/{person_key('焼津 太朗', TARO.birth_date, TARO.address)}"
     assert did(sato, url + "/checkout", {"confirm": "yes"}, url) == {"sato"}

@@ -423,7 +423,7 @@ def test_sync_panel_stay_filter_and_the_call_from_the_screen(chromium, staff_kio
         assert "受付画面で 1 人が職員を呼んでいます" in page.inner_text("#staff-call-banner"), where
     kiosk.screenshot(page, "13-staff-called")
     page.goto(kiosk.url + "/staff/summary")
-    assert "ja" in page.inner_text("#calls")  # the language the person chose on the screen
+    assert "画面の言語: 日本語" in page.inner_text("#calls")  # the language the person chose on the screen, by name
     submit(page, "#calls button[id^=answer-]")
     page.goto(kiosk.url + "/staff/")
     assert page.locator("#staff-call-banner").count() == 0

@@ -151,7 +151,8 @@ def test_a_person_alone_gets_no_household_and_no_family_code_unless_family(app, 
     ({"members-1-name": "焼津 桃", "members-1-birth_date": "2023-08-01", "members-1-sex": "female"},
      "members-1-name", "同じ人が二度記入されています。"),
     ({"members-0-birth_date": ""}, "members-0-birth_date", "生年月日を入力してください。"),
-    ({"members-0-sex": ""}, "members-0-sex", "選んでください。"),
+    ({"members-0-sex": ""}, "members-0-sex", "性別を選んでください。"),
+    ({"sex": ""}, "sex", "性別を選んでください。"),
     ({"members-1-name": "名前だけ"}, "members-1-birth_date", "生年月日を入力してください。"),
 ])
 def test_bad_registrations_save_nothing_and_say_why_next_to_the_field(app, db, change, field, message):
@@ -192,7 +193,8 @@ def form_of(row) -> dict:
             "sex": row.person.sex, "address": row.person.address, "stay_type": row.entry.where.stay_type,
             "needs": list(row.profile.needs), "contact_phone": row.profile.contact_phone,
             "household_members": row.profile.household_members or "", "home_damage": row.profile.home_damage,
-            "consent": row.profile.consent, "family_code": row.profile.family_code}
+            "consent": row.profile.consent, "family_code": row.profile.family_code,
+            "drawn_from": row.version}   # the page's version of the record: read just before, it is current
 
 
 def test_a_correction_is_new_events_for_what_changed(app, checked_in):
@@ -309,6 +311,7 @@ def test_a_bad_correction_saves_nothing(app, checked_in, db):
 def test_staff_corrections_keep_never_disclose(app, checked_in):
     row = staff_store.person(checked_in, key(TARO))
     staff_store.set_never_disclose(checked_in, SHELTER, row, True)
+    row = staff_store.person(checked_in, key(TARO))   # the page drawn after the lead's mark
     client = logged_in(app, "sato")
     url = f"/staff/person/{row.key}"
     assert post(client, url, {**form_of(row), "consent": "public"}, url).status_code == 302

@@ -320,7 +320,7 @@ def test_a_call_from_the_screen_shows_on_every_staff_page_until_someone_helps(ap
     assert 'id="staff-call-banner"' in roster and "1 人が職員を呼んでいます" in roster
     summary = client.get("/staff/summary").text
     (call_id,) = re.findall(r'id="answer-(\d+)"', summary)
-    assert "画面の言語: vi" in summary
+    assert "画面の言語: ベトナム語 (Tiếng Việt)" in summary, "the language's name, not its code"
     assert client.post(f"/staff/calls/{call_id}/answered").status_code == 400   # no CSRF token: nothing done
     assert store.open_staff_calls()
     resp = post(client, f"/staff/calls/{call_id}/answered", {}, "/staff/summary")

@@ -100,6 +100,7 @@ def init_auth(app: Flask) -> None:
     app.config.setdefault("STAFF_LOGIN_TABLET_LIMIT", "5 per hour")
     app.extensions["staff_held_forms"] = held.HeldForms()
     app.extensions["staff_unwritten_sessions"] = staff_store.UnwrittenSessions()
+    app.register_error_handler(404, _no_such_page)
     login_manager.init_app(app)
     login_manager.login_view = "staff_auth.login"
     login_manager.login_message = None  # said by `guard` below, in the chosen language
@@ -186,6 +187,15 @@ def _not_saved(exc):
 def _not_found(_exc):
     return render_template("staff/message.html", title=t("Not found"),
                            message=t("This kiosk has no such page or person.")), 404
+
+
+def _no_such_page(exc):
+    """An address under /staff/ that no page has (a mistyped or old bookmark): the tablet's own page,
+    in its language, as for an unknown person, not werkzeug's English one.  Other addresses as before."""
+    if not request.path.startswith("/staff/"):
+        return exc
+    return render_template("staff/message.html", title=t("Not found"),
+                           message=t("This kiosk has no such page or person."), **_words()), 404
 
 
 def _check_login():

@@ -19,14 +19,16 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from evac.events import (
     CONSENTS, FAMILY_CODE_LEN, HOME_DAMAGES, MAX_ADDRESS, MAX_HOUSEHOLD, MAX_NAME, NEEDS_CODES, SEXES,
-    MAX_WITHDRAW_REASON, OLDEST_BIRTH, SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE, parse_birth_date,
+    MAX_WITHDRAW_REASON, OLDEST_BIRTH, PERSON_STATUSES, SHELTER_STATUSES, STAY_TYPES, InvalidEvent, PHONE_RE,
+    parse_birth_date,
 )
 
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number, looks_like_individual_number_not_phone
 
 from .i18n import (
-    CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, _l,
+    CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, PERSON_STATUS_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS,
+    _l,
 )
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -171,7 +173,7 @@ class MemberForm(Form):
             self.birth_date.errors = [*self.birth_date.errors, _l("Enter the date of birth.")]
             ok = False
         if not self.sex.data:
-            self.sex.errors = [*self.sex.errors, _l("Choose one.")]
+            self.sex.errors = [*self.sex.errors, _l("Choose the sex (性別).")]
             ok = False
         return ok
 
@@ -182,8 +184,9 @@ class IdentityFields(FlaskForm):
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip],
                              validators=[InputRequired(message=_l("Enter the date of birth.")), birth_date])
-    sex = ChoiceField(_l("Sex"), choices=_choices(SEX_LABELS, SEXES),
-                      validators=[InputRequired(message=_l("Choose one."))])
+    # No sex chosen until staff choose one (as on a member row): a default was saved unnoticed.
+    sex = ChoiceField(_l("Sex"), choices=[SelectChoice("", "—")] + _choices(SEX_LABELS, SEXES),
+                      validators=[InputRequired(message=_l("Choose the sex (性別)."))])
 
 
 class PersonFields(IdentityFields):
@@ -256,7 +259,10 @@ class RegisterForm(PersonFields):
 
 
 class CorrectForm(PersonFields):
-    pass
+    # The person's record version the page was drawn from (staff_store.version): a page opened before
+    # another tablet's save must not write its old values back over that save.
+    drawn_from = HiddenField(filters=[lambda v: v if isinstance(v, int) else int(v) if isinstance(v, str)
+                                      and v.isascii() and v.isdigit() and len(v) < 19 else None])
 
 
 class AddMemberForm(IdentityFields):
@@ -268,6 +274,18 @@ class AddMemberForm(IdentityFields):
 class TransferForm(FlaskForm):
     to_shelter = ChoiceField(_l("Moving to"), validators=[InputRequired(message=_l("Choose a shelter."))],
                              )
+
+
+MAX_STATUS_NOTE = 500   # evac.events: a status event's note
+
+
+class PersonStatusForm(FlaskForm):
+    """Injury or illness (負傷・疾病): what safety inquiries tell relatives, as consent allows."""
+    status = ChoiceField(_l("Injury or illness"),
+                         choices=[SelectChoice("", "—")] + _choices(PERSON_STATUS_LABELS, PERSON_STATUSES),
+                         validators=[InputRequired(message=_l("Choose one."))])
+    note = StringField(_l("Note (for HQ; not told to those who ask)"), filters=[_strip],
+                       validators=[Length(max=MAX_STATUS_NOTE, message=_l("At most %(max)d characters.")), storable])
 
 
 class NeverDiscloseForm(FlaskForm):

@@ -42,6 +42,9 @@ DAMAGE_LABELS = {"none": _l("No damage"), "partial": _l("Partly damaged"), "half
 CONSENT_LABELS = {"none": _l("No (only what the law allows)"),
                   "family": _l("Family who give our family code"),
                   "public": _l("Anyone who asks")}
+# Injury or illness (evac.events PERSON_STATUSES), in HQ's answer page's words.
+PERSON_STATUS_LABELS = {"safe": _l("None (safe)"), "injured": _l("Injured"), "ill": _l("Ill"),
+                        "hospitalised": _l("In hospital")}
 SHELTER_STATUS_LABELS = {"open": _l("Open"), "full": _l("Full"), "closed": _l("Closed")}
 # The city's three kinds of site, in the order a transfer is usually to: somewhere to stay first.
 SITE_KIND_LABELS = {"shelter": _l("Designated shelter"), "tsunami_building": _l("Tsunami evacuation building"),
@@ -55,3 +58,17 @@ EVENT_LABELS = {"register": _l("Registration"), "checkin": _l("Check-in"), "chec
                 "self_report": _l("Self-report"), "correction": _l("Correction of name, birth date or address"),
                 "withdrawn": _l("Withdrawn record"),
                 "clock_correction": _l("Correction of this kiosk's clock (true times of earlier records)")}
+
+# The evacuee screen's languages (kiosk.i18n LANGUAGES codes), for a call from the screen: staff read the
+# language's name in theirs, and the name it gives itself beside it.
+SCREEN_LANGUAGE_LABELS = {"ja": _l("Japanese"), "easy": _l("Easy Japanese"), "en": _l("English"),
+                          "pt": _l("Portuguese"), "vi": _l("Vietnamese"), "tl": _l("Tagalog"), "zh": _l("Chinese")}
+
+
+def screen_language(code: str) -> str:
+    from ..i18n import LANGUAGES
+    label = SCREEN_LANGUAGE_LABELS.get(code)
+    if label is None:   # a screen language added since: its code rather than nothing
+        return code
+    own = LANGUAGES[code][0] if code in LANGUAGES else ""
+    return str(label) if not own or own == str(label) else f"{label} ({own})"

@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from evac.card.mynumber import CardError
 from evac.events import NEEDS_CODES, STAY_TYPES, Person
-from evac.whereabouts import CHECKED_IN, CHECKED_OUT
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT, IN_TRANSIT
 
 from .. import staff_store
 from ..db import get_store
@@ -21,9 +21,9 @@ from . import refusals
 from .auth import guard, lead_required, not_saved_message
 from .forms import (
     MEMBER_ROWS_OPEN, ActionForm, AddMemberForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm,
-    RegisterForm, TransferForm,
+    PersonStatusForm, RegisterForm, TransferForm,
 )
-from .i18n import NEED_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
+from .i18n import NEED_LABELS, PERSON_STATUS_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
 from .who import PERSON_HISTORY, person_history
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
@@ -63,7 +63,8 @@ def _member_form(**kw) -> AddMemberForm:
     return AddMemberForm(prefix="member", meta={"csrf": False}, **kw)
 
 
-def _person_page(row, form=None, transfer=None, status=200, not_saved="", member=None, member_not_saved=""):
+def _person_page(row, form=None, transfer=None, status=200, not_saved="", member=None, member_not_saved="",
+                 injury=None):
     store = get_store()
     invalid = form is not None  # the correction form came back with errors
     if form is None:
@@ -76,6 +77,8 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved="", member
                            here=_here(row), left_here=_left_here(row),
                            check_in_again=CheckInAgainForm(formdata=None),
                            member=member or _member_form(formdata=None), member_not_saved=member_not_saved,
+                           injury=injury or PersonStatusForm(formdata=None, status=row.profile.status),
+                           status_labels=PERSON_STATUS_LABELS,
                            household=staff_store.household(get_store(), row),
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
                            need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved,
@@ -97,7 +100,7 @@ def _form_data(row) -> dict:
             "address": p.address, "stay_type": row.entry.where.stay_type or "in_shelter", "needs": list(pr.needs),
             "contact_phone": pr.contact_phone, "home_damage": pr.home_damage,
             "household_members": "" if pr.household_members is None else str(pr.household_members),
-            "consent": pr.consent, "family_code": pr.family_code}
+            "consent": pr.consent, "family_code": pr.family_code, "drawn_from": row.version}
 
 
 def _transfer_choices(form: TransferForm, row) -> None:
@@ -138,7 +141,15 @@ def correct(key: str):
                                       needs=form.needs.data, contact_phone=form.contact_phone.data or "",
                                       home_damage=form.home_damage.data,
                                       household_members=form.household_members.data, consent=form.consent.data,
-                                      family_code=form.family_code.data or "")
+                                      family_code=form.family_code.data or "",
+                                      # a page without it cannot say what it was drawn from: never current
+                                      drawn_from=-1 if form.drawn_from.data is None else form.drawn_from.data)
+    except staff_store.ChangedSince:
+        # Said at the top of the page, which shows the record as it is now (and its version): staff see
+        # the other save and redo theirs.
+        flash(t("The record of this person was changed on another device after this page was opened. Nothing was "
+                "saved. The page now shows the record as it is: check it, then make your correction again."), "error")
+        return _person_page(_person_or_404(key), status=409)
     except KioskError as exc:
         if isinstance(exc, staff_store.IdentityTaken):
             message = t("Someone with this name, date of birth and address is already in this shelter's "
@@ -191,6 +202,17 @@ def register():
     except staff_store.SentTwice as done:
         flash(t("This card was sent twice: it was saved once, the first time. Nothing was saved again."), "ok")
         return redirect(url_for(".person", key=done.keys[0]))
+    except staff_store.AlreadyHere as found:
+        # Registered again, the card's blank fields would wipe their consent, family code and phone.
+        here = []
+        for i, key in found.here:
+            known = staff_store.person(get_store(), key)
+            name = known.person.name if known else persons[i].name   # as recorded: the name their page has
+            field = form.name if i == 0 else members[i - 1].name
+            field.errors = [*field.errors, t("%(name)s is already checked in at this shelter. Nothing was saved: "
+                                             "correct their record on their own page.", name=name)]
+            here.append((name, url_for(".person", key=key)))
+        return _card_page(form, already_here=here), 409
     except KioskError as exc:
         if "twice" in str(exc):
             form.name.errors = [*form.name.errors, t("The same person is on the form twice.")]
@@ -295,13 +317,22 @@ def check_in_again(key: str):
 @bp.post("/person/<key>/transfer")
 def transfer(key: str):
     row = _person_or_404(key)
+    if not _here(row):
+        # A page from before another tablet checked them out or moved them: the page then has no
+        # transfer form to say it next to, so it is said on top.
+        where = row.entry.where
+        if where.state == CHECKED_OUT:
+            message = t("%(name)s has already checked out. The transfer was not saved.", name=row.person.name)
+        elif where.state == IN_TRANSIT:
+            message = t("%(name)s is already moving to %(shelter)s. The transfer was not saved.",
+                        name=row.person.name, shelter=get_store().shelter_name(where.shelter_id) or where.shelter_id)
+        else:
+            message = t("%(name)s is not checked in at this shelter; nothing was changed.", name=row.person.name)
+        flash(message, "error")
+        return redirect(url_for(".person", key=row.key))
     form = TransferForm()
     _transfer_choices(form, row)
     if not form.validate():
-        return _person_page(row, transfer=form, status=422)
-    if row.entry.where.state != CHECKED_IN or row.entry.where.shelter_id != _shelter():
-        form.to_shelter.errors = [t("%(name)s is not checked in at this shelter; nothing was changed.",
-                                    name=row.person.name)]
         return _person_page(row, transfer=form, status=422)
     p = row.person
     get_store().transfer(p.name, p.birth_date, p.address, form.to_shelter.data)
@@ -336,6 +367,23 @@ def ic_link(key: str):
     store.link_ic(token, p.name, p.birth_date, p.address, current_app.config["SHELTER_ID"])
     flash(t("The IC card is now linked to %(name)s.", name=p.name), "ok")
     return redirect(url_for(".person", key=key))
+
+
+@bp.post("/person/<key>/status")
+def person_status(key: str):
+    """Injury or illness (負傷・疾病) as staff saw or were told it: HQ answers safety inquiries with it."""
+    row = _person_or_404(key)
+    form = PersonStatusForm()
+    if not form.validate():
+        return _person_page(row, injury=form, status=422)
+    try:
+        staff_store.set_status(get_store(), _shelter(), row, form.status.data, form.note.data or "")
+    except sqlite3.Error as exc:
+        form.status.errors = [*form.status.errors, not_saved_message(exc)]
+        return _person_page(row, injury=form, status=503)
+    flash(t("Recorded for %(name)s: injury or illness — %(status)s.", name=row.person.name,
+            status=PERSON_STATUS_LABELS[form.status.data]), "ok")
+    return redirect(url_for(".person", key=row.key))
 
 
 @bp.post("/person/<key>/never-disclose")

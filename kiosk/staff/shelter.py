@@ -20,7 +20,7 @@ from .auth import guard, lead_required
 from .forms import ShelterStatusForm, WithdrawForm
 from .i18n import (
     CONSENT_LABELS, DAMAGE_LABELS, EVENT_LABELS, NEED_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS,
-    gettext as t, ngettext,
+    gettext as t, ngettext, screen_language,
 )
 
 bp = Blueprint("staff_shelter", __name__, url_prefix="/staff")
@@ -146,6 +146,7 @@ def _summary_page(form: ShelterStatusForm, status: int = 200, withdraw_form: Wit
                            withdraw_form=withdraw_form or WithdrawForm(formdata=None),
                            is_lead=current_user.is_lead,
                            withdrawn=[(w, record(w.event)) for w in store.withdrawn()],
+                           screen_language=screen_language,
                            refresh_to=url_for(".summary")), status  # also after a POST: its address takes no GET
 
 

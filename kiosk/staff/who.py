@@ -13,7 +13,7 @@ from .. import staff_store
 from ..db import get_store
 from ..store import CLI, Attributed
 from .auth import guard, lead_required
-from .i18n import CONSENT_LABELS, NEED_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, gettext as t
+from .i18n import CONSENT_LABELS, NEED_LABELS, PERSON_STATUS_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS, gettext as t
 from .shelter import record
 
 bp = Blueprint("staff_who", __name__, url_prefix="/staff")
@@ -48,6 +48,8 @@ def _detail(event: dict) -> str:
     if kind == "consent":
         words = str(CONSENT_LABELS.get(data.get("consent"), data.get("consent", "")))
         return words + (" / " + t("NEVER DISCLOSE") if data.get("never_disclose") else "")
+    if kind == "status" and data.get("status") in PERSON_STATUS_LABELS:
+        return " — ".join(filter(None, (str(PERSON_STATUS_LABELS[data["status"]]), str(data.get("note") or ""))))
     if kind == "shelter_status" and data.get("status") in SHELTER_STATUS_LABELS:
         return str(SHELTER_STATUS_LABELS[data["status"]])
     if kind == "correction" and isinstance(data.get("person"), dict):
