@@ -70,6 +70,18 @@ CONSENTS = ("none", "family", "public")
 DISCLOSURES = CONSENTS   # the kiosk screen's name for the same choice
 HOME_DAMAGES = ("none", "partial", "half", "total", "unknown")  # 一部損壊, 半壊, 全壊 as on the paper form
 FAMILY_CODE_LEN = (4, 32)
+
+
+def clean_family_code(code: str) -> str:
+    """A family code as kept: ＹＡＩＺＵ７ from an IME is YAIZU7, spaces around it dropped."""
+    return unicodedata.normalize("NFKC", code).strip()
+
+
+def family_code_fits(code: str) -> bool:
+    """The one rule for a cleaned family code, wherever it is chosen or typed again (HQ's
+    pre-registration, the kiosk screen): FAMILY_CODE_LEN characters, any script, so that a code HQ
+    signed into a QR is also accepted when the family types it at a kiosk."""
+    return FAMILY_CODE_LEN[0] <= len(code) <= FAMILY_CODE_LEN[1]
 MAX_HOUSEHOLD = 30
 
 MAX_NAME = 100

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import unicodedata
 from typing import Any
 
 import segno
@@ -13,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, InvalidEvent, parse_person
+from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, InvalidEvent, clean_family_code, family_code_fits, parse_person
 from evac.identity import person_key
 from evac.individual_number import contains_individual_number
 from evac.prereg_qr import Household, Member, key_id, sign
@@ -150,8 +149,8 @@ def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
     code = data.get("family_code") or ""
     if not isinstance(code, str):
         raise PreregError("family_code", "the family code must be text")
-    code = unicodedata.normalize("NFKC", code).strip()
-    if consent == "family" and not FAMILY_CODE_LEN[0] <= len(code) <= FAMILY_CODE_LEN[1]:
+    code = clean_family_code(code)
+    if consent == "family" and not family_code_fits(code):
         raise PreregError("family_code", f"choose a family code of {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} "
                                          "characters: your family gives it when they ask about you")
     if code and consent != "family":

@@ -370,4 +370,25 @@ def index():
     # /status answers the LAN too (counts only): the fingerprint is shown on the kiosk machine alone, or a
     # man in the middle would show the fingerprint of his own certificate.
     return render_template("status.html", status=status, last_sync=times.local(status["last_sync_at"]),
-                           tablets=current_app.config.get("TABLETS") if from_this_machine() else None)
+                           hq=_hq_words(), tablets=current_app.config.get("TABLETS") if from_this_machine() else None)
+
+
+def _hq_words() -> tuple[str, bool]:
+    """HQ's state as the staff tablet's sync panel says it, in Japanese (this page is read at the shelter),
+    and whether it needs someone: (words, alert).  SyncError's own text is English with a count of
+    queued records from the moment it failed, which disagreed with the page's count beside it."""
+    from flask_babel import force_locale
+
+    from .staff.i18n import gettext as t
+    from .staff.shelter import sync_state
+    with force_locale("ja"):
+        sync = sync_state()
+        if not sync["configured"]:
+            return t("not configured on this kiosk"), False
+        if sync["reachable"] is None:
+            return t("not heard from HQ yet (the first sync is under way)"), False
+        if sync["reachable"]:
+            return (f'{t("reachable")} — {sync["problem"]}', True) if sync["storage"] else (t("reachable"), False)
+        if sync["unreachable"]:
+            return f'{t("NOT reachable")}: {sync["problem"]}', True
+        return sync["problem"] or "", True

@@ -19,7 +19,8 @@ from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
 from evac.card.mynumber import CardError, check_code_b, read_basic4, tries_left
 from evac.dates import InTheFuture, NotADate, TooLongAgo, parse_typed_birth_date
-from evac.events import DISCLOSURES, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person, parse_person
+from evac.events import (DISCLOSURES, FAMILY_CODE_LEN, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person,
+                         clean_family_code, family_code_fits, parse_person)
 from evac.identity import person_key
 from evac.individual_number import contains_individual_number
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
@@ -38,6 +39,7 @@ bp = Blueprint("screen", __name__)
 SCREEN_NEEDS = ("elderly", "disability", "pregnancy", "infant", "allergy", "medication", "dialysis", "pets",
                 "interpreter")
 MAX_MEMBERS = 15
+OLDEST_LIKELY_AGE = 110   # older than this, a birth date typed in is asked about once
 
 CARD_MESSAGES = {
     "wrong_secret": _l("That number is not right. Tries left: %(n)s."),
@@ -112,14 +114,14 @@ def _ids() -> Identifications:
 
 
 class FormErrors(Exception):
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], **more):
         super().__init__(errors)
-        self.errors = errors
+        self.errors, self.more = errors, more
 
 
 @bp.errorhandler(FormErrors)
 def _form_errors(exc: FormErrors):
-    return jsonify({"errors": exc.errors}), 422
+    return jsonify({"errors": exc.errors, **exc.more}), 422
 
 
 @bp.errorhandler(sqlite3.Error)
@@ -193,12 +195,16 @@ def screen():
     store = get_store()
     shelter = current_app.config["SHELTER_ID"]
     # people move on to places where they can stay: the designated shelters (指定避難所)
-    destinations = [(sid, name) for sid, name, kind in store.shelter_list() if kind == "shelter" and sid != shelter]
+    # with its reading (名称_カナ), so that the search finds おおいがわ and Oigawa as well as 大井川
+    kana = store.shelter_kana()
+    destinations = [(sid, name, kana.get(sid, "")) for sid, name, kind in store.shelter_list()
+                    if kind == "shelter" and sid != shelter]
     watcher = current_app.extensions.get("tap_watcher")
     return render_template(
         "screen.html", lang=current_language(), languages=LANGUAGES, shelter_name=store.shelter_name(shelter) or shelter,
         timeout=current_app.config["SCREEN_TIMEOUT"], done_timeout=current_app.config["SCREEN_DONE_TIMEOUT"],
         needs=SCREEN_NEEDS, need_labels=NEED_LABELS, destinations=destinations, strings=_strings(),
+        family_code_len=FAMILY_CODE_LEN,
         watch_card=watcher is not None, card_reader=current_app.config.get("CARD_READER") or "",
         has_ic=bool(current_app.config.get("IC_READER")))
 
@@ -228,6 +234,9 @@ def _identified(ident: Identified):
     token = _ids().put(ident)
     here = _where(ident.persons, ident.protected)
     return jsonify({"token": token, "source": ident.source, "disclosure": ident.disclosure,
+                    # the code itself stays here (a shared secret on a screen in a crowded hall): the page
+                    # only says it is kept, so that nobody thinks it lost and types it again
+                    "family_code_kept": bool(ident.family_code and ident.disclosure == "family"),
                     "persons": [{"name": p.name, "birth_date": p.birth_date, "here": h, "needs": list(n)}
                                 for p, h, n in zip(ident.persons, here, ident.needs)]})
 
@@ -423,15 +432,27 @@ def member():
 def _member(raw, prefix: str) -> dict:
     if not isinstance(raw, dict):
         raise FormErrors({prefix: _("Something went wrong. Please start again.")})
-    errors = {}
+    errors, more = {}, {}
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         errors[f"{prefix}.name"] = _("Enter the name.")
     elif len(name.strip()) > 100:
         errors[f"{prefix}.name"] = _("The name is too long.")
     birth = raw.get("birth_date")
+    confirmed = ""
     try:
-        birth = parse_typed_birth_date(birth, get_store().today()).isoformat()
+        today = get_store().today()
+        born = parse_typed_birth_date(birth, today)
+        birth = born.isoformat()
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        # 1890 typed for 1980 makes someone 136 and another person: asked once, not refused (some are 111)
+        if age > OLDEST_LIKELY_AGE and raw.get("age_confirmed") != birth:
+            errors[f"{prefix}.birth_date"] = _(
+                "This makes the person %(age)d years old. If that is right, tap “Add this person” again. "
+                "If not, correct the year.", age=age)
+            more["confirm_age"] = birth
+        elif age > OLDEST_LIKELY_AGE:
+            confirmed = birth
     except TooLongAgo as exc:   # in the right form: the year is what to look at (as the staff tablet says)
         errors[f"{prefix}.birth_date"] = _("This date of birth is before %(year)d: check the year.",
                                           year=exc.oldest.year)
@@ -442,13 +463,15 @@ def _member(raw, prefix: str) -> dict:
     if raw.get("sex") not in ("female", "male", "other"):
         errors[f"{prefix}.sex"] = _("Choose one.")
     if errors:
-        raise FormErrors(errors)
+        raise FormErrors(errors, **more)
     try:
         person = parse_person({"name": name, "birth_date": birth, "sex": raw["sex"]},
                               get_store().today().toordinal())
     except InvalidEvent:
         raise FormErrors({f"{prefix}.name": _("The name has characters that cannot be used.")}) from None
-    return {"name": person.name, "birth_date": person.birth_date, "sex": person.sex}
+    # a great age said to be right travels with the person to the check-in, which checks it again
+    return {"name": person.name, "birth_date": person.birth_date, "sex": person.sex,
+            **({"age_confirmed": confirmed} if confirmed else {})}
 
 
 def _held(body: dict) -> tuple[Identified, list[Person], list[int]]:
@@ -511,12 +534,14 @@ def _checkin(body: dict):
         errors["disclosure"] = _("Choose who may be told that you are here.")
     code = body.get("family_code") or ""
     if isinstance(code, str):
-        code = unicodedata.normalize("NFKC", code).strip()   # ｙａｉｚｕ７ from an IME is yaizu7
+        code = clean_family_code(code)   # ｙａｉｚｕ７ from an IME is yaizu7
     if not code and disclosure == "family" and ident.disclosure == "family" and ident.family_code:
         # the pre-registration's code (checked by HQ and signed), kept here: the page never had it
         code = ident.family_code
-    elif code and (not isinstance(code, str) or not (4 <= len(code) <= 12) or not code.isascii() or not code.isalnum()):
-        errors["family_code"] = _("The family code is 4 to 12 letters or numbers.")
+    elif code and (not isinstance(code, str) or not family_code_fits(code)):
+        # HQ's rule (evac.events): a code chosen at pre-registration is accepted when typed again here
+        errors["family_code"] = _("The family code is %(min)d to %(max)d characters (letters, numbers or kana).",
+                                  min=FAMILY_CODE_LEN[0], max=FAMILY_CODE_LEN[1])
     elif code and contains_individual_number(code):
         errors["family_code"] = _("Do not use your My Number (マイナンバー) as the family code.")
     elif code and disclosure == "none":
@@ -568,7 +593,9 @@ def _leave(body: dict):
     # a protected person is "not here" to a QR or IC card, so the same words as for anyone not here
     here = _where(persons, tuple(ident.protected[i] for i in present if i < len(ident.protected)))
     if not all(here):
-        raise FormErrors({"present": _("Only people checked in at this shelter can leave here.")})
+        # One sentence for every reason (not here, here from a paper card the QR does not prove, protected:
+        # KioskStore.qr_proves), so that it tells nothing; staff can look and do it.
+        raise FormErrors({"present": _("This cannot be done here. Please ask staff.")})
     to = body.get("to_shelter_id")
     store = get_store()
     if to is not None and (not isinstance(to, str) or to not in store.shelter_ids()

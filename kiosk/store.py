@@ -55,6 +55,9 @@ CREATE INDEX IF NOT EXISTS ix_roster_household ON roster(household_id);
 CREATE TABLE IF NOT EXISTS shelters (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, capacity INTEGER
 );
+-- each shelter's reading (名称_カナ), for the screen's search: a table of its own, so that a kiosk
+-- database from before it gets it without rewriting shelters
+CREATE TABLE IF NOT EXISTS shelter_kana (id TEXT PRIMARY KEY, name_kana TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS prereg_keys (kid TEXT PRIMARY KEY, public_raw TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS prereg_revoked (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS ic_links (token TEXT PRIMARY KEY, person_key TEXT NOT NULL, linked_at TEXT NOT NULL);
@@ -290,6 +293,10 @@ class KioskStore:
                 self._fold_protected()
             if "event_person" not in had and "events" in had:
                 self._fold_event_people()
+            if "shelter_kana" not in had and "shelters" in had:
+                # HQ's list (which has the readings) is written again at the next fetch, even if unchanged
+                self.db.execute("DELETE FROM meta WHERE key = 'config_applied'")
+                self._put_kana(self._bundled_kana())
             if "event_staff" not in had and "events" in had:
                 # Who wrote the records already there was not recorded: the tablet says so.
                 self._set_meta("staff_recorded_from", str(self.last_seq + 1))
@@ -367,7 +374,7 @@ class KioskStore:
             sites = load_yaizu_sites(default_data_dir())
         except OSError:
             return  # no bundled data: the list comes with the first sync
-        self.replace_shelters([{"id": s.id, "name": s.name, "kind": s.kind,
+        self.replace_shelters([{"id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind,
                                 "capacity": capacity_from_area(s.area_m2)} for s in sites], from_hq=False)
 
     def replace_shelters(self, shelters: Sequence[dict], from_hq: bool = True) -> None:
@@ -381,6 +388,20 @@ class KioskStore:
         self.db.execute("DELETE FROM shelters")
         self.db.executemany("INSERT INTO shelters(id, name, kind, capacity) VALUES (?, ?, ?, ?)",
                             [(s["id"], s["name"], s["kind"], s.get("capacity")) for s in shelters])
+        self.db.execute("DELETE FROM shelter_kana")
+        self._put_kana({s["id"]: s.get("name_kana") for s in shelters})
+
+    def _put_kana(self, kana: dict[str, object]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO shelter_kana(id, name_kana) VALUES (?, ?)",
+                            [(sid, k) for sid, k in kana.items() if isinstance(k, str) and k])
+
+    @staticmethod
+    def _bundled_kana() -> dict[str, object]:
+        from evac.shelters import default_data_dir, load_yaizu_sites
+        try:
+            return {s.id: s.name_kana for s in load_yaizu_sites(default_data_dir())}
+        except (OSError, ValueError):
+            return {}
 
     def config_due(self, every_s: float) -> bool:
         """Whether HQ's configuration (the shelter list) should be fetched again."""
@@ -441,6 +462,10 @@ class KioskStore:
     def shelter_list(self) -> list[tuple[str, str, str]]:
         """(id, name, kind) of every shelter this kiosk knows, by id."""
         return list(self.db.execute("SELECT id, name, kind FROM shelters ORDER BY id"))
+
+    def shelter_kana(self) -> dict[str, str]:
+        """Each shelter's reading (名称_カナ) where known, by id."""
+        return dict(self.db.execute("SELECT id, name_kana FROM shelter_kana"))
 
     def shelter_name(self, shelter_id: str) -> str | None:
         row = self.db.execute("SELECT name FROM shelters WHERE id = ?", (shelter_id,)).fetchone()

@@ -128,7 +128,7 @@ def test_a_made_up_token_or_person_index_saves_nothing(kiosk):
 def test_leaving_needs_people_checked_in_here(kiosk):
     token = identify(kiosk)
     resp = kiosk.post("/screen/leave?lang=en", json={"token": token, "present": [0]})
-    assert resp.status_code == 422 and "checked in at this shelter" in resp.get_json()["errors"]["present"]
+    assert resp.status_code == 422 and resp.get_json()["errors"]["present"] == "This cannot be done here. Please ask staff."
     kiosk.post("/screen/checkin", json={"token": token, "present": [0, 1], "stay_type": "in_shelter",
                                         "needs": [[], []], "disclosure": "none"})
     token = identify(kiosk)

@@ -136,7 +136,7 @@ def test_after_its_next_sync_a_kiosk_never_shows_the_household_of_someone_protec
         assert [(p["name"], p["here"]) for p in shown["persons"]] == [(MOTHER["name"], False), (CHILD["name"], False)]
         left = screen.post("/screen/leave?lang=en", json={"token": shown["token"], "present": [1]})
         assert left.status_code == 422
-        assert left.get_json()["errors"] == {"present": "Only people checked in at this shelter can leave here."}
+        assert left.get_json()["errors"] == {"present": "This cannot be done here. Please ask staff."}
         again = screen.post("/screen/checkin?lang=en", json={"token": shown["token"], "present": [1], "needs": [[]],
                                                              **EVERYONE})
         assert again.status_code == 422

@@ -13,7 +13,7 @@ from tests.test_kiosk_screen_api import FAMILY, KEY, identify, kiosk  # noqa: F4
 
 CHECKIN = {"stay_type": "in_shelter", "disclosure": "public"}
 NOT_SAVED = {"form": "This could not be saved. Please ask staff."}
-NOT_HERE = {"present": "Only people checked in at this shelter can leave here."}
+NOT_HERE = {"present": "This cannot be done here. Please ask staff."}
 # The same people, pre-registered again by someone else on HQ's public page: other pre-registration ids.
 FORGED = dataclasses.replace(FAMILY, household_id="hh-forged", members=tuple(
     dataclasses.replace(m, prereg_id=m.prereg_id + "-forged") for m in FAMILY.members))

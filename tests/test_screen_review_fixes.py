@@ -40,7 +40,7 @@ def test_a_household_qr_never_shows_checks_out_or_moves_a_protected_member(kiosk
     for extra in ({}, {"to_shelter_id": "H001"}):
         resp = kiosk.post("/screen/leave?lang=en", json={"token": body["token"], "present": [1], **extra})
         assert resp.status_code == 422
-        assert resp.get_json()["errors"] == {"present": "Only people checked in at this shelter can leave here."}
+        assert resp.get_json()["errors"] == {"present": "This cannot be done here. Please ask staff."}
         resp = kiosk.post("/screen/leave?lang=en", json={"token": body["token"], "present": [0, 1], **extra})
         assert resp.status_code == 422
     # nor checked in (again) from it: "ask staff", as for any check-in staff must make

@@ -126,7 +126,16 @@
     state.source = data.source;
     state.identified = data.persons;
     state.disclosure = data.disclosure;
-    state.present = data.persons.map((p) => (state.purpose === "leave" ? p.here : !p.here));
+    const leaving = state.purpose === "leave";
+    // A household's QR lists everyone registered, some perhaps checked in at another shelter and still
+    // there: checking them in here would move them.  So nobody is ticked for them; the person taps who
+    // is here (one tap for everyone).  A list of one is that person.
+    const one = data.persons.length === 1;
+    state.present = data.persons.map((p) => (leaving ? p.here : one && !p.here));
+    const choose = !leaving && data.persons.filter((p) => !p.here).length > 1;
+    $$('[data-show="choose-who"]').forEach((el) => { el.hidden = !choose; });
+    $('[data-show="tick-all"]').hidden = choose;
+    $('[data-show="code-kept"]').hidden = !data.family_code_kept;
     state.needs = data.persons.map((p) => p.needs.slice());
     const list = $('[data-list="identified"]');
     list.replaceChildren();
@@ -319,8 +328,11 @@
     // the kiosk checks the person against everyone listed so far: nobody twice, not too many
     const r = await post("/screen/member", {
       token: state.token, present: presentIndexes(),
-      members: state.members.map((m) => ({ name: m.name, birth_date: m.birth_date, sex: m.sex })),
-      name: form.elements.name.value, birth_date: form.elements.birth_date.value, sex: sex ? sex.value : null });
+      members: state.members.map((m) => ({ name: m.name, birth_date: m.birth_date, sex: m.sex, age_confirmed: m.age_confirmed })),
+      name: form.elements.name.value, birth_date: form.elements.birth_date.value, sex: sex ? sex.value : null,
+      age_confirmed: state.ageAsked });
+    // a great age is asked about once: the same date added again is what the person meant
+    state.ageAsked = r.ok ? "" : r.data.confirm_age || "";
     if (!r.ok) { showErrors(r.data.errors); return; }
     state.members.push({ ...r.data, needs: [] });
     form.reset();
@@ -362,6 +374,42 @@
       token: state.token, present: presentIndexes(), members: state.members, stay_type: state.stay,
       needs: personNeeds(), disclosure: state.disclosure, family_code: $("#family-code").value.trim() });
     if (r.ok) done("checkin", r.data); else showErrorsWhere(r.data.errors);
+  }
+
+  // -- destination search by reading ----------------------------------------------------------
+  // Shelters carry their reading (名称_カナ): a search in hiragana, katakana or romaji finds them too.
+  function hiragana(text) {
+    return text.normalize("NFKC").replace(/[\u30a1-\u30f6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60));
+  }
+  const KANA = "あいうえおかきくけこがぎぐげごさしすせそざじずぜぞたちつてとだぢづでどなにぬねのはひふへほ"
+    + "ばびぶべぼぱぴぷぺぽまみむめもやゆよらりるれろわゐゑをんゔぁぃぅぇぉゎ";
+  const ROMA = ("a i u e o ka ki ku ke ko ga gi gu ge go sa shi su se so za ji zu ze zo ta chi tsu te to "
+    + "da ji zu de do na ni nu ne no ha hi fu he ho ba bi bu be bo pa pi pu pe po ma mi mu me mo ya yu yo "
+    + "ra ri ru re ro wa i e o n vu a i u e o wa").split(" ");
+  function romaji(kana) {
+    let out = "", double = false;
+    for (const c of kana) {
+      const small = "ゃゅょ".indexOf(c);
+      if (small >= 0) {   // きょ kyo, しゃ sha
+        const vowel = "auo"[small];
+        out = /(sh|ch|j)i$/.test(out) ? out.slice(0, -1) + vowel : /i$/.test(out) ? out.slice(0, -1) + "y" + vowel : out + "y" + vowel;
+        continue;
+      }
+      if (c === "っ") { double = true; continue; }
+      const i = KANA.indexOf(c);
+      let r = i >= 0 ? ROMA[i] : "";
+      if (double && r) r = (r.startsWith("ch") ? "t" : r[0]) + r;
+      double = false;
+      out += r;
+    }
+    return out;
+  }
+  function foldRoman(text) {
+    // Hepburn or kunrei, long vowels written or not: "Ōigawa", "Ooigawa" and "oigawa" are one
+    return text.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[^a-z]/g, "")
+      .replace(/sh(?=i)/g, "s").replace(/sh/g, "sy").replace(/ch(?=i)/g, "t").replace(/ch/g, "ty")
+      .replace(/ts(?=u)/g, "t").replace(/f(?=u)/g, "h").replace(/j(?=i)/g, "z").replace(/j/g, "zy")
+      .replace(/oh(?![aiueo])/g, "o").replace(/ou/g, "o").replace(/([aiueo])\1+/g, "$1");
   }
 
   // -- leaving -----------------------------------------------------------------------------
@@ -450,6 +498,14 @@
         } finally { el.disabled = false; }
         break;
       }
+      case "everyone":
+        $$('[data-list="identified"] input[type=checkbox]').forEach((box, i) => {
+          if (box.disabled || state.identified[i].here) return;
+          box.checked = true;
+          state.present[i] = true;
+        });
+        clearErrors();
+        break;
       case "stay": state.stay = el.dataset.stay; show("needs"); break;
       case "consent": chooseConsent(el.dataset.consent); break;
       case "submit-checkin": el.disabled = true; try { await submitCheckin(); } finally { el.disabled = false; } break;
@@ -493,8 +549,17 @@
     try { await addMember(ev.target); } finally { button.disabled = false; }
   });
   $("#dest-filter").addEventListener("input", (ev) => {
-    const q = ev.target.value.trim();
-    $$("[data-shelter]").forEach((b) => { b.parentElement.hidden = q && !b.dataset.name.includes(q) && !b.dataset.shelter.includes(q.toUpperCase()); });
+    const q = ev.target.value.trim().normalize("NFKC");
+    const qKana = hiragana(q).replace(/\s+/g, "");
+    // romaji only for a word of letters: "H001" is an id, not "h"
+    const qRoman = /^[\p{Script=Latin}\s'-]{2,}$/u.test(q) ? foldRoman(q) : "";
+    $$("[data-shelter]").forEach((b) => {
+      const reading = hiragana(b.dataset.kana || "").replace(/\s+/g, "");
+      b.parentElement.hidden = q && !b.dataset.name.normalize("NFKC").includes(q)
+        && !b.dataset.shelter.includes(q.toUpperCase())
+        && !(qKana && reading.includes(qKana))
+        && !(qRoman && foldRoman(romaji(reading)).includes(qRoman));
+    });
   });
   // When the consent screen opens, show what a pre-registration already said.
   const observer = new MutationObserver(() => { if (current() === "consent") chooseConsent(state.disclosure); });
