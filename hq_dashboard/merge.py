@@ -112,8 +112,9 @@ def identity_keys(ev: Event) -> tuple[str, ...]:
 class _Batch:
     """In-memory working set of one batch; flushed to the database at the end."""
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, kiosk_shelter: str | None = None):
         self.conn = conn
+        self.kiosk_shelter = kiosk_shelter   # where the sending kiosk is enrolled (None: HQ's own stream)
         self.index = identity_index(conn)
         self.key_to_pid: dict[str, int] = {}   # this batch's view: the index plus what it changed
         self.new_keys: dict[str, int] = {}
@@ -124,6 +125,8 @@ class _Batch:
         self.dirty: set[int] = set()
         self.refold: set[int] = set()
         self.reidentify: set[int] = set()   # corrected persons: identity re-derived from all they said
+        self.widening: list[tuple[int, str, Event]] = []   # kiosk consents widening disclosure: _place_consents
+        self.reconsent: set[int] = set()   # persons whose consent is decided again from all they said
         self.merged_into: dict[int, int] = {}
         self.ic_links: dict[str, tuple[str, int]] = {}   # token -> (order, person) of the batch's latest link
         self.households: set[tuple[int, str]] = set()   # (person, household) for person_households
@@ -178,6 +181,7 @@ class _Batch:
                 "needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
                 "consent": "none", "family_code": "", "consent_order": "", "never_disclose": False, "contact": "",
                 "contact_order": "", "consent_source": "kiosk", "identity_corrected": False,
+                "consent_elsewhere": False,
             }
             self.slot_before[pid] = None
             self.new_pids.add(pid)
@@ -207,6 +211,10 @@ class _Batch:
                 a[f] = b[f]
         a["loc_order"] = max(a["loc_order"], b["loc_order"])
         a["never_disclose"] = a["never_disclose"] or b["never_disclose"]
+        if a["consent_elsewhere"] or b["consent_elsewhere"]:
+            # Where one of them was recorded may be where the other's kiosk consent came from.
+            a["consent_elsewhere"] = True
+            self.reconsent.add(survivor)
         if a["identity_corrected"] or b["identity_corrected"]:
             a["identity_corrected"] = True
             self.reidentify.add(survivor)
@@ -251,18 +259,29 @@ class _Batch:
             else:
                 self.refold.add(pid)
             person["loc_order"] = max(order, person["loc_order"])
+            if person["consent_elsewhere"]:   # recorded somewhere new: where a kiosk consent came from?
+                self.reconsent.add(pid)
         elif ev.type in FIELD_TYPES:
             apply_fields(person, ev, order)
+        elif ev.type == CONSENT:
+            if ev.kiosk_id != SELF_REPORT_DEVICE and widens(ev):
+                # In person only from a kiosk of a shelter where they have been: known once the batch's
+                # whereabouts are (its check-in may come after the consent).
+                self.widening.append((pid, order, ev))
+            else:
+                _take_consent(person, ev, order, consent_source(ev, where_they_were=True))
+            if ev.data["never_disclose"]:
+                person["never_disclose"] = True
         elif ev.type == IC_LINK:
             token = ev.data["token"]
             if token not in self.ic_links or order > self.ic_links[token][0]:
                 self.ic_links[token] = (order, pid)
 
 
-# Records that set a person's needs, status, consent or phone: each field by its own latest order.
-FIELD_TYPES = (NEEDS, STATUS, CONSENT, DETAILS)
+# Records that set a person's needs, status or phone: each field by its own latest order.  (Consent has
+# its own rules: _take_consent, _place_consents, _reconsent.)
+FIELD_TYPES = (NEEDS, STATUS, DETAILS)
 _FIELD_DEFAULTS = {"needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
-                   "consent": "none", "family_code": "", "consent_order": "", "consent_source": "kiosk",
                    "contact": "", "contact_order": ""}
 
 
@@ -272,13 +291,6 @@ def apply_fields(person: dict[str, Any], ev: Event, order: str) -> None:
         person.update(needs=" ".join(ev.data["needs"]), needs_order=order)
     elif ev.type == STATUS and order > person["status_order"]:
         person.update(status=ev.data["status"], status_note=ev.data["note"], status_order=order)
-    elif ev.type == CONSENT:
-        source = consent_source(ev)
-        if consent_rank(source, order) > consent_rank(person["consent_source"], person["consent_order"]):
-            person.update(consent=ev.data["consent"], family_code=ev.data.get("family_code", ""), consent_order=order,
-                          consent_source=source)
-        if ev.data["never_disclose"]:
-            person["never_disclose"] = True   # never undone, whatever the order
     elif ev.type == DETAILS:
         if "contact_phone" in ev.data and order > person["contact_order"]:
             person.update(contact=ev.data["contact_phone"], contact_order=order)
@@ -290,23 +302,41 @@ _FIELD_GROUPS = (("info", ("name", "birth_date", "sex")), ("kana", ("name_kana",
                  ("contact", ("contact",)))
 
 
-def consent_source(ev: Event) -> str:
+def widens(ev: Event) -> bool:
+    """A consent that lets inquirers be told more than nothing.  "none" only narrows: any kiosk may say it."""
+    return ev.data["consent"] != "none"
+
+
+def consent_source(ev: Event, where_they_were: bool) -> str:
     """Where a consent came from: "self" (the public self-report page), "qr" (a kiosk's screen, for
     someone identified only by a pre-registration QR: the person's pre-registration id is on the event),
-    or "kiosk" (a My Number card, an IC card, or staff: in person)."""
+    "kiosk" (a My Number card, an IC card, or staff: in person), or "away": a consent widening disclosure
+    from a kiosk that is not `where_they_were` (enrolled at a shelter where the person has a location
+    event, from any kiosk).  Each kiosk's token is on its carried files: a copy must not let anyone
+    disclose anyone in the city (災対法 §86-15).  An away consent is kept, and staff see it, but it
+    counts as a self-report's does (models.UNCHECKED_CONSENT_SOURCES)."""
     if ev.kiosk_id == SELF_REPORT_DEVICE:
         return "self"
+    if not where_they_were and widens(ev):
+        return "away"
     return "qr" if ev.person is not None and ev.person.prereg_id else "kiosk"
 
 
-CONSENT_SOURCE_RANK = {"self": 1, "qr": 2, "kiosk": 3}
+def _take_consent(person: dict[str, Any], ev: Event, order: str, source: str) -> None:
+    if consent_rank(source, order) > consent_rank(person["consent_source"], person["consent_order"]):
+        person.update(consent=ev.data["consent"], family_code=ev.data.get("family_code", ""), consent_order=order,
+                      consent_source=source)
+
+
+CONSENT_SOURCE_RANK = {"self": 1, "away": 1, "qr": 2, "kiosk": 3}
 
 
 def consent_rank(source: str, order: str) -> tuple[int, str]:
     """Which consent stands, whatever order they arrive in: one given in person at a kiosk (card, IC
     card, staff) beats one given with a pre-registration QR, which beats one from the public self-report
-    page; within one source the latest wins.  HQ's public pre-registration signs whatever identity
-    anyone types, so a QR proves no one (災対法 §86-15): its consent never overrides the person's own."""
+    page or from a kiosk away from where the person has been; within one rank the latest wins.  HQ's
+    public pre-registration signs whatever identity anyone types, so a QR proves no one (災対法 §86-15):
+    its consent never overrides the person's own."""
     if not order:
         return (0, "")   # no consent given yet
     return (CONSENT_SOURCE_RANK.get(source, 1), order)
@@ -478,7 +508,7 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
         last = conn.execute(select(events_t.c.hlc).where(events_t.c.device_id == device_id,
                                                          events_t.c.seq == kiosk["high_seq"])).scalar()
         received = max(received, last or 0)
-    apply_events(conn, fresh, first_index=duplicates, received=received)
+    apply_events(conn, fresh, first_index=duplicates, received=received, kiosk_shelter=kiosk["shelter_id"])
     withdrawn = sum(ev.type == WITHDRAWN for ev in fresh)
     checks_in_at = next((ev.shelter_id for ev in reversed(fresh) if ev.type == CHECKIN), None)
     conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(
@@ -532,7 +562,8 @@ def lock_merge(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(862212)"))
 
 
-def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, received: int | None = None) -> None:
+def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, received: int | None = None,
+                 kiosk_shelter: str | None = None) -> None:
     """Merge validated events HQ does not hold yet.  The caller holds the merge lock and the transaction.
     `first_index` is where fresh[0] stands in the batch as sent (for a refusal's `index`).  A withdrawn
     record is only logged: it has no person and moves no counter.
@@ -543,9 +574,12 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
     shelter of someone who moved on.  What is ordered stays causal: a record written after its kiosk
     heard of another is dated after it and received after it, so the smaller of the two is too; one
     kiosk's records stay in their order (ties go by seq).  The record keeps its own date in its body;
-    the events table's hlc column holds the order."""
+    the events table's hlc column holds the order.
+
+    `kiosk_shelter`: the shelter the sending kiosk is enrolled at (kiosks.shelter_id), kept with its
+    consents (consent_source); None for HQ's own stream."""
     _check_shelters(conn, fresh, first_index)
-    batch = _Batch(conn)
+    batch = _Batch(conn, kiosk_shelter)
     keys = [identity_keys(ev) if ev.person is not None else () for ev in fresh]
     batch.prefetch({k for ks in keys for k in ks})
     rows = []
@@ -567,7 +601,8 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
                 shelter_status[ev.shelter_id] = (order, ev.data["status"])
         elif ev.type == CLOCK_CORRECTION:
             corrections.append(ev)
-        rows.append((ev.kiosk_id, ev.seq, hlc, ev.type, ev.shelter_id, pid, event_json(ev)))
+        rows.append((ev.kiosk_id, ev.seq, hlc, ev.type, ev.shelter_id, pid, event_json(ev),
+                     kiosk_shelter if ev.type == CONSENT else None))
     if batch.merged_into:
         rows = [r[:5] + (None if r[5] is None else batch.resolve(r[5]),) + r[6:] for r in rows]
     insert_many(conn, "events", _EVENT_COLS, rows)
@@ -577,6 +612,7 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
         shelter_status.pop(sid, None)
     _refold(conn, batch)
     _reidentify(conn, batch)
+    _place_consents(conn, batch)
     _flush_persons(conn, batch)
     _flush_ic_links(conn, batch)
     _flush_shelters(conn, batch, opened, shelter_status)
@@ -633,7 +669,10 @@ def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], re
                     moved.add(batch.resolve(pid))
                 elif etype in FIELD_TYPES:
                     fields.add(batch.resolve(pid))
-    batch.load(moved | fields)   # (their counters' slots as read: occupancy moves by the refold's difference)
+                elif etype == CONSENT:
+                    batch.reconsent.add(batch.resolve(pid))   # decided again at the corrected orders
+    # (their counters' slots as read: occupancy moves by the refold's difference)
+    batch.load(moved | fields | batch.reconsent)
     batch.refold.update(moved)
     batch.dirty.update(moved | fields)
     _refield(conn, batch, fields)
@@ -666,8 +705,8 @@ def _reopen(conn: Connection, shelters: set[str]) -> None:
 
 
 def _refield(conn: Connection, batch: _Batch, pids: set[int]) -> None:
-    """Needs, status, consent and phone of persons some of whose such records were dated again: set anew
-    from all their records in HQ's order (a status recorded on a fast clock outranked a later one)."""
+    """Needs, status and phone of persons some of whose such records were dated again: set anew from all
+    their records in HQ's order (a status recorded on a fast clock outranked a later one)."""
     pids = sorted(pids)
     said: dict[int, list] = {p: [] for p in pids}
     for i in range(0, len(pids), 500):
@@ -729,6 +768,56 @@ def _reidentify(conn: Connection, batch: _Batch) -> None:
                                       address=p.address, household_id=now.household_id, info_order=now.order,
                                       kana_order=now.kana_order, address_order=now.address_order,
                                       household_order=now.household_order)
+
+
+def _place_consents(conn: Connection, batch: _Batch) -> None:
+    """The batch's kiosk consents widening disclosure: in person when the person is checked in where the
+    kiosk is enrolled (the common case: the kiosk that checked them in, or another of that shelter);
+    otherwise, and for anyone whose consent came from elsewhere before and who was recorded somewhere new
+    now, their consent is decided again from everything they said (_reconsent)."""
+    here = batch.kiosk_shelter
+    for pid, order, ev in batch.widening:
+        pid = batch.resolve(pid)
+        person = batch.persons[pid]
+        if pid in batch.reconsent:
+            continue
+        if here is not None and person["state"] == CHECKED_IN and person["shelter_id"] == here:
+            _take_consent(person, ev, order, consent_source(ev, where_they_were=True))
+        else:
+            batch.reconsent.add(pid)
+    _reconsent(conn, batch)
+
+
+def _reconsent(conn: Connection, batch: _Batch) -> None:
+    """Consent from all the person's consent events (this batch's are already in the log), each from a
+    kiosk counted in person only if the kiosk's shelter (as HQ received it) is one where the person has a
+    location event from any kiosk: the same whatever order consents and check-ins arrive in."""
+    pids = sorted({batch.resolve(p) for p in batch.reconsent} - set(batch.merged_into))
+    if not pids:
+        return
+    places: dict[int, set[str]] = {p: set() for p in pids}
+    said: dict[int, list[tuple]] = {p: [] for p in pids}
+    for i in range(0, len(pids), 500):
+        for pid, hlc, etype, shelter_id, kiosk_shelter, body in conn.execute(
+                select(events_t.c.person_id, events_t.c.hlc, events_t.c.type, events_t.c.shelter_id,
+                       events_t.c.kiosk_shelter_id, events_t.c.body)
+                .where(events_t.c.person_id.in_(pids[i:i + 500]), events_t.c.type.in_(LOCATION_TYPES | {CONSENT}))):
+            if etype == CONSENT:
+                said[pid].append((hlc, kiosk_shelter, body))
+            else:
+                places[pid].add(shelter_id)
+    for pid in pids:
+        person = batch.persons[pid]
+        person.update(consent="none", family_code="", consent_order="", consent_source="kiosk",
+                      consent_elsewhere=False)
+        for hlc, kiosk_shelter, body in said[pid]:
+            ev = stored_event(json.loads(body))
+            source = consent_source(ev, where_they_were=kiosk_shelter in places[pid])
+            # Ordered by HQ's order (the hlc column, apply_events), as when it arrived.
+            _take_consent(person, ev, order_key(hlc, ev.kiosk_id, ev.seq), source)
+            if source == "away":
+                person["consent_elsewhere"] = True
+        batch.dirty.add(pid)
 
 
 def _flush_persons(conn: Connection, batch: _Batch) -> None:

@@ -15,6 +15,9 @@ from .db import db
 # The partial index's condition, written as the queries that use it write it (a bound parameter in its place
 # and SQLite would not use the index).
 IN_TRANSIT_WHERE = f"state = '{IN_TRANSIT}'"
+# Consents nobody saw the person give: the public self-report page's, and a kiosk's from a shelter where
+# the person has not been recorded (Person.consent_source).
+UNCHECKED_CONSENT_SOURCES = frozenset({"self", "away"})
 
 class Shelter(db.Model):
     __tablename__ = "shelters"
@@ -102,6 +105,11 @@ class EventRecord(db.Model):
     shelter_id: Mapped[str] = mapped_column(String(16))
     person_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     body: Mapped[str] = mapped_column(Text)  # canonical JSON of the event as the kiosk sent it
+    # A kiosk's consent: the shelter its kiosk was enrolled at when HQ received it.  A consent that widens
+    # disclosure counts as given in person only where the person has been (merge.consent_source): a copied
+    # kiosk token must not speak for the whole city (災対法 §86-15).  Kept as received: moving the kiosk
+    # later (enrollment.move_kiosk) does not change where it was.  Migration 0034.
+    kiosk_shelter_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class Person(db.Model):
@@ -146,19 +154,29 @@ class Person(db.Model):
     contact: Mapped[str] = mapped_column(String(100), default="")
     contact_order: Mapped[str] = mapped_column(String(100), default="")   # of the latest details event
     # Where the latest consent came from: "kiosk" (in person: card, IC card, staff), "qr" (a kiosk's
-    # screen, for someone identified only by a pre-registration QR, which anyone can have made), or
-    # "self" (the public self-report page, where anyone can claim to be anyone).  A self-reported
-    # consent speaks only for self-reported whereabouts, never answers an inquiry at once, and is not
-    # exported to other people finders.
+    # screen, for someone identified only by a pre-registration QR, which anyone can have made),
+    # "self" (the public self-report page, where anyone can claim to be anyone), or "away" (a kiosk
+    # enrolled at a shelter where the person has never been recorded: a copied kiosk token could have
+    # sent it).  A self-reported or away consent speaks only for self-reported whereabouts, never
+    # answers an inquiry at once, and is not exported to other people finders.
     consent_source: Mapped[str] = mapped_column(String(8), default="kiosk")
+    # A consent widening disclosure came from a kiosk enrolled where the person has not been recorded
+    # (yet): their consent is decided again when they are recorded somewhere new (merge._reconsent).
+    # Migration 0034.
+    consent_elsewhere: Mapped[bool] = mapped_column(Boolean, default=False)
     # Staff corrected this person's identity: name, birth date and address are then decided from
     # everything said about them (evac.corrections), so a later word under the old identity cannot undo it.
     identity_corrected: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
+    def consent_unchecked(self) -> bool:
+        """The standing consent is one nobody saw the person give (UNCHECKED_CONSENT_SOURCES)."""
+        return self.consent_source in UNCHECKED_CONSENT_SOURCES
+
+    @property
     def effective_consent(self) -> tuple[str, str]:
         """(consent, family code) as disclosure may use them now."""
-        if self.consent_source == "self" and self.state != "self_reported":
+        if self.consent_unchecked and self.state != "self_reported":
             return "none", ""
         return self.consent, self.family_code
 

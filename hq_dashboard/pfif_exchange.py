@@ -37,8 +37,8 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
     for p in people:
         if safety.is_protected(p, protected):
             continue   # another record of this name and birth date is protected: so is this one
-        if p.consent_source == "self":
-            continue   # a claim made on the public page is not published unchecked (evac.disclosure)
+        if p.consent_unchecked:
+            continue   # a claim made on the public page, or from a kiosk elsewhere, is not published unchecked
         pid = f"{domain}/person.{p.id}"
         family, _, given = p.name.partition(" ")
         record = pfif.PersonRecord(

@@ -632,11 +632,15 @@ def _queue_page_read(errors: dict | None, status: int, chosen: dict | None):
     only_self = {i.id for i in inquiries if i.person_id in persons and i.person_id not in seen}
     self_consent = {i.id for i in inquiries if i.person_id in persons and i.id not in only_self
                     and persons[i.person_id].consent_source == "self"}
+    # Or from a kiosk of a shelter where they have not been recorded (a copied kiosk token could send it).
+    away_consent = {i.id for i in inquiries if i.person_id in persons and i.id not in only_self
+                    and persons[i.person_id].consent_source == "away"}
     # An error about an inquiry no longer in the queue (decided meanwhile by someone else) is said on top.
     waiting = {i.id for i in inquiries}
     elsewhere = [(i, message) for i, message in (errors or {}).items() if i not in waiting]
     return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {}, elsewhere=elsewhere,
-                           self_consent=self_consent, only_self=only_self, chosen=chosen or {},
+                           self_consent=self_consent, away_consent=away_consent, only_self=only_self,
+                           chosen=chosen or {},
                            gives=_what_a_release_gives(inquiries, persons)), status
 
 

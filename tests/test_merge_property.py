@@ -191,15 +191,23 @@ def snapshot(engine) -> dict:
 def consent_and_contact_as_the_rules_say(engine) -> bool:
     """Each person's consent and contact from their events alone: a kiosk's consent given in person beats
     one given with a pre-registration QR (the event's person has a prereg_id), which beats one from the
-    self-report page; the latest wins within a source, never-disclose once set stays; the latest contact."""
+    self-report page, or one widening disclosure from a kiosk enrolled (every kiosk here: at H001) where
+    the person has no location event ("away"); the latest wins within a rank, never-disclose once set
+    stays; the latest contact."""
     with engine.connect() as conn:
         said = conn.execute(db.text("SELECT person_id, body FROM events WHERE person_id IS NOT NULL "
                                     "AND type IN ('consent', 'details')")).all()
-        held = {r.id: (r.consent, r.family_code, r.consent_source, r.never_disclose, r.contact)
+        places: dict[int, set] = {}
+        for pid, shelter in conn.execute(db.text(
+                "SELECT person_id, shelter_id FROM events WHERE person_id IS NOT NULL AND type IN "
+                "('checkin', 'checkout', 'transfer', 'stay_type', 'self_report')")):
+            places.setdefault(pid, set()).add(shelter)
+        held = {r.id: (r.consent, r.family_code, r.consent_source, r.never_disclose, r.contact, r.consent_elsewhere)
                 for r in conn.execute(select(Person))}
     consent: dict[int, tuple] = {}
     contact: dict[int, tuple] = {}
     never: set[int] = set()
+    elsewhere: set[int] = set()
     for pid, body in said:
         ev = json.loads(body)
         order, data = order_key(ev["hlc"], ev["kiosk_id"], ev["seq"]), ev["data"]
@@ -207,14 +215,16 @@ def consent_and_contact_as_the_rules_say(engine) -> bool:
             contact[pid] = max(contact.get(pid, ("", "")), (order, data.get("contact_phone", "")))
             continue
         source = ("self" if ev["kiosk_id"] == SELF_REPORT_DEVICE
+                  else "away" if data["consent"] != "none" and "H001" not in places.get(pid, ())
                   else "qr" if ev["person"].get("prereg_id") else "kiosk")
-        rank = (("self", "qr", "kiosk").index(source), order)
+        elsewhere.update([pid] if source == "away" else [])
+        rank = ({"self": 0, "away": 0, "qr": 1, "kiosk": 2}[source], order)
         if pid not in consent or rank > consent[pid][0]:
             consent[pid] = (rank, (data["consent"], data.get("family_code", ""), source))
         if data["never_disclose"]:
             never.add(pid)
-    expected = {pid: consent.get(pid, (None, ("none", "", "kiosk")))[1] + (pid in never, contact.get(pid, ("", ""))[1])
-                for pid in held}
+    expected = {pid: consent.get(pid, (None, ("none", "", "kiosk")))[1]
+                + (pid in never, contact.get(pid, ("", ""))[1], pid in elsewhere) for pid in held}
     return held == expected
 
 
