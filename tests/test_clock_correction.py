@@ -82,7 +82,7 @@ def test_a_fast_clock_before_hearing_hq_does_not_keep_someone_who_moved_on_at_it
 
 def test_a_status_and_needs_dated_by_a_fast_clock_do_not_outrank_later_ones_once_corrected(
         hq_server, tmp_path, monkeypatch):
-    """Not only whereabouts: a status, needs and a phone number a fast kiosk recorded before it heard HQ
+    """Not only whereabouts: a status, needs and a consent a fast kiosk recorded before it heard HQ
     are ordered at their true times too.  Before, "injured" recorded first at the fast kiosk stood over
     "safe" recorded after it at the next shelter (HQ had ordered it when it arrived, last)."""
     hq = hq_server()
@@ -92,21 +92,25 @@ def test_a_status_and_needs_dated_by_a_fast_clock_do_not_outrank_later_ones_once
     fast.check_in("H002", [WALKER])
     fast.set_status("H002", WALKER.name, WALKER.birth_date, WALKER.address, "injured")
     fast.set_needs("H002", WALKER.name, WALKER.birth_date, WALKER.address, ["dialysis"])
+    fast.set_consent("H002", WALKER.name, WALKER.birth_date, WALKER.address,
+                     {"consent": "public", "never_disclose": False})
     monkeypatch.setattr(time, "time_ns", real_ns)
     time.sleep(0.05)
     right = KioskStore(tmp_path / "right.sqlite3")
     right.check_in("H001", [WALKER])
     right.set_status("H001", WALKER.name, WALKER.birth_date, WALKER.address, "safe")
     right.set_needs("H001", WALKER.name, WALKER.birth_date, WALKER.address, [])
+    right.set_consent("H001", WALKER.name, WALKER.birth_date, WALKER.address,
+                      {"consent": "none", "never_disclose": False})   # taken back at the next shelter
     assert sync_once(right, HQClient(hq.url, enroll(hq.db_url, "H001"))).pending == 0
     monkeypatch.setattr(time, "time_ns", lambda: real_ns() + DAYS_SLOW)
     assert sync_once(fast, HQClient(hq.url, enroll(hq.db_url, "H002"))).pending == 0
     engine = create_engine(hq.db_url)
     with engine.connect() as conn:
-        status, needs, shelter = conn.execute(text("SELECT status, needs, shelter_id FROM persons WHERE name = :n"),
-                                              {"n": WALKER.name}).one()
+        status, needs, shelter, consent = conn.execute(
+            text("SELECT status, needs, shelter_id, consent FROM persons WHERE name = :n"), {"n": WALKER.name}).one()
     engine.dispose()
-    assert (status, needs, shelter) == ("safe", "", "H001")
+    assert (status, needs, shelter, consent) == ("safe", "", "H001", "none")
 
 
 def _status_at_hq(url: str, shelter_id: str) -> str:
