@@ -582,6 +582,29 @@ def _no_individual_number(note: str) -> None:
                           code="individual_number")
 
 
+# How staff confirmed who is asking before a release (災対法施行規則 §8-3: the inquirer shows who they are,
+# e.g. with a driving licence), kept in the audit with the note.  A free note alone let "x" through.
+CONFIRMED_BY = {
+    "id_document": "窓口で本人確認書類を確認 / ID document seen at the counter",
+    "call_back": "照会者の電話番号へ折り返して確認 / called the inquirer back",
+    "in_writing": "書面（郵送など）と本人確認書類の写しで確認 / in writing, with a copy of an ID document",
+    "not_contacted": "非開示の対象者のため照会者に連絡せず / protected person: the inquirer was not contacted",
+    "other": "その他 / other",
+}
+
+
+def how_confirmed(method: str | None, note: str) -> str:
+    """What the audit keeps of how the inquirer was confirmed: one of CONFIRMED_BY, and the note (needed
+    with "other")."""
+    if method not in CONFIRMED_BY:
+        raise ReviewError("choose how the inquirer was confirmed; nothing was released", code="confirm_how")
+    if method == "other" and not note.strip():
+        raise ReviewError("say how the inquirer was confirmed (ID at the counter, a call back, …)",
+                          code="confirm_other")
+    label = CONFIRMED_BY[method].split(" / ")[0]
+    return f"{label}: {note.strip()}" if note.strip() else label
+
+
 def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
             chosen_record: int | None = None, role: str | None = None) -> dict:
     """Staff confirmed the inquirer: release exactly the tier's information (plus what consent gives).

@@ -69,14 +69,17 @@ class ReviewForm(FlaskForm):
     """Staff's decision on a waiting inquiry (staff.decide): how the inquirer was confirmed and, when the
     inquiry matches several records, which one it is about.  The choice is checked by safety.release
     against the records the inquiry matches at that moment, not against the page that was shown."""
+    how = StringField()   # a key of safety.CONFIRMED_BY (checked by safety.how_confirmed)
     note = StringField()
     record = RadioField(coerce=_record_id, validate_choice=False)
 
 
 # safety.ReviewError codes, said in the staff's language (the rest stay the review's own words).
 REVIEW_MESSAGES = {
-    "confirm_how": _l("Write how the inquirer was confirmed (ID at the counter, a call back, …); nothing was "
+    "confirm_how": _l("Choose how the inquirer was confirmed (ID at the counter, a call back, …); nothing was "
                       "released."),
+    "confirm_other": _l("Write how the inquirer was confirmed (ID at the counter, a call back, …); nothing was "
+                        "released."),
     "refuse_why": _l("Write why the inquiry is refused; nothing was changed."),
     "not_waiting": _l("This inquiry is no longer waiting for review (another staff member may have decided it "
                       "already); nothing was changed. A lead can see its decision in the audit log."),

@@ -640,7 +640,7 @@ def _queue_page_read(errors: dict | None, status: int, chosen: dict | None):
     elsewhere = [(i, message) for i, message in (errors or {}).items() if i not in waiting]
     return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {}, elsewhere=elsewhere,
                            self_consent=self_consent, away_consent=away_consent, only_self=only_self,
-                           chosen=chosen or {},
+                           chosen=chosen or {}, confirmed_by=safety.CONFIRMED_BY,
                            gives=_what_a_release_gives(inquiries, persons)), status
 
 
@@ -661,8 +661,8 @@ def decide(inquiry_id: str, decision: str):
         if decision == "release":
             if not form.validate():   # a record that is no number: not one the inquiry matches
                 raise safety.ReviewError("the chosen record is not a record id", code="stale_choice")
-            safety.release(db.session, inquiry_id, current_user.username, note, form.record.data,
-                           role=current_user.role)
+            safety.release(db.session, inquiry_id, current_user.username, safety.how_confirmed(form.how.data, note),
+                           form.record.data, role=current_user.role)
             done = "回答しました / released"
         else:
             kept = safety.reject(db.session, inquiry_id, current_user.username, note, role=current_user.role)

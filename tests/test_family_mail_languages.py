@@ -37,7 +37,7 @@ def ask_on_the_page(client, lang: str) -> str:
 
 
 def release(client, ref):
-    form = {"csrf_token": _csrf(client, "/staff/inquiries"), "note": "折り返し電話で確認"}
+    form = {"csrf_token": _csrf(client, "/staff/inquiries"), "how": "call_back", "note": "折り返し電話で確認"}
     assert client.post(f"/staff/inquiries/{ref}/release", data=form).status_code == 302
 
 

@@ -110,7 +110,7 @@ def test_a_decision_sent_by_a_desk_account_changes_nothing(hq, decision):
     before = _audit(hq)
     # The form token of a page the desk opens: the refusal is the role's, not a missing token.
     sent = desk.post(f"{QUEUE}/{ref}/{decision}", data={"csrf_token": _csrf(desk, "/dashboard"),
-                                                        "note": "折り返し電話で本人確認"})
+                                                        "how": "call_back", "note": "折り返し電話で本人確認"})
     assert sent.status_code == 403
     text = sent.get_data(as_text=True)
     assert "何も変更していません。送信された内容は保存されていません。" in text
@@ -123,7 +123,7 @@ def test_a_decision_sent_by_a_desk_account_changes_nothing(hq, decision):
     assert f'id="inquiry-{ref}"' in _client_of(hq, "lead").get(QUEUE).get_data(as_text=True)
     safety = _client_of(hq, "safety")
     assert safety.post(f"{QUEUE}/{ref}/{decision}", data={"csrf_token": _csrf(safety, QUEUE),
-                                                          "note": "折り返し電話で本人確認"}).status_code == 302
+                                                          "how": "call_back", "note": "折り返し電話で本人確認"}).status_code == 302
     assert _audit(hq)[len(before):][-1][0] == "safety1"
     assert "safety1" in _client_of(hq, "lead").get(AUDIT).get_data(as_text=True)   # who decided, for the lead
 
@@ -133,7 +133,7 @@ def test_a_safety_officers_audit_request_is_refused_and_their_decisions_are_thei
     ref = _waiting_inquiry(safety)
     assert safety.get(AUDIT).status_code == 403
     assert safety.post(f"{QUEUE}/{ref}/release", data={"csrf_token": _csrf(safety, QUEUE),
-                                                       "note": "窓口で身分証確認"}).status_code == 302
+                                                       "how": "id_document", "note": "窓口で身分証確認"}).status_code == 302
     with hq.app_context():
         assert db.session.get(Inquiry, ref).reviewed_by == "safety1"
         db.session.remove()
@@ -298,7 +298,7 @@ def test_a_decision_in_the_audit_log_says_the_role_its_maker_had_then(hq, decisi
     safety = _client_of(hq, "safety")
     ref = _waiting_inquiry(safety)
     assert safety.post(f"{QUEUE}/{ref}/{decision}", data={"csrf_token": _csrf(safety, QUEUE),
-                                                          "note": "折り返し電話で本人確認"}).status_code == 302
+                                                          "how": "call_back", "note": "折り返し電話で本人確認"}).status_code == 302
     with hq.app_context():
         entry = db.session.query(AuditEntry).filter_by(inquiry_id=ref, action=decision.rstrip("e") + "ed").one()
         db.session.remove()

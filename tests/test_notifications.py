@@ -52,7 +52,7 @@ def ask(client, sought, relationship, to="hana@example.jp"):
 
 
 def release(client, ref):
-    form = {"csrf_token": _csrf(client, "/staff/inquiries"), "note": "折り返し電話で確認"}
+    form = {"csrf_token": _csrf(client, "/staff/inquiries"), "how": "call_back", "note": "折り返し電話で確認"}
     assert client.post(f"/staff/inquiries/{ref}/release", data=form).status_code == 302
 
 
@@ -234,7 +234,7 @@ def test_none_of_these_stays_answered_until_a_record_staff_did_not_see_appears(h
     answer = client.post("/api/v1/safety/inquiries", json=body).get_json()
     ref = answer["inquiry_id"]
     assert answer["status"] == "pending_review"
-    form = {"csrf_token": _csrf(client, "/staff/inquiries"), "note": "折り返し電話で確認", "record": "0"}
+    form = {"csrf_token": _csrf(client, "/staff/inquiries"), "how": "call_back", "note": "折り返し電話で確認", "record": "0"}
     assert client.post(f"/staff/inquiries/{ref}/release", data=form).status_code == 302
     assert _check(client, answer)[0]["status"] == "released"
     kiosk({"type": "needs", "person": TARO, "data": {"needs": ["elderly"]}})

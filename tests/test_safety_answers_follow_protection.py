@@ -70,8 +70,42 @@ def test_a_protected_persons_inquiry_offers_no_refusal_and_a_forged_one_answers_
     theirs = page.split(f'id="inquiry-{unknown["inquiry_id"]}"')[1].split("</fieldset>")[0]
     assert 'data-testid="flagged"' in mine and "連絡・折り返しはしないでください" in mine
     assert "確認できない・断る" not in mine and "確認できない・断る" in theirs
+    assert 'value="not_contacted"' in mine and 'value="not_contacted"' not in theirs
     assert decide(hq_client, asked["inquiry_id"], "reject", "非開示のため").status_code == 302
     assert decide(hq_client, unknown["inquiry_id"], "release").status_code == 302
     first, second = check(hq_client, asked), check(hq_client, unknown)
     assert first["status"] == second["status"] == "released"
     assert {k: v for k, v in first.items() if k != "inquiry_id"} == {k: v for k, v in second.items() if k != "inquiry_id"}
+
+
+def test_a_release_says_how_the_inquirer_was_confirmed_from_a_list_and_a_bare_note_is_refused(
+        hq_app, hq_client, enroll):
+    """The review: releasing with the note "x" went through.  Staff now choose how they confirmed who is
+    asking (施行規則 §8-3: an ID document, a call back, in writing); "other" needs the note; the audit keeps both."""
+    import json
+    import re
+
+    from hq_dashboard.db import db
+    from hq_dashboard.models import AuditEntry
+    from tests.test_safety_review_fixes import csrf
+    kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
+    kiosk.send(("checkin", TAKA, {"stay_type": "in_shelter"}))
+    log_in(hq_app, hq_client)
+    asked = ask(hq_client, TAKA["name"], TAKA["birth_date"], "household_family", address=TAKA["address"]).get_json()
+    page = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    assert re.search(r'<select id="how-[^"]+" name="how"', page) and "窓口で本人確認書類を確認" in page
+    assert "not_contacted" not in page   # only offered for an inquiry about a protected person
+    url = f"/staff/inquiries/{asked['inquiry_id']}/release"
+    for form, said in (({"note": "x"}, "照会者をどう確認したか（窓口での身分証、折り返し電話など）を選んでください。"),
+                       ({"how": "other", "note": " "}, "照会者をどう確認したか（窓口での身分証、折り返し電話など）を書いてください。"),
+                       ({"how": "by_magic", "note": "x"}, "を選んでください。")):
+        refused = hq_client.post(url, data={"csrf_token": csrf(hq_client, "/staff/inquiries"), **form})
+        assert refused.status_code == 422 and said in refused.get_data(as_text=True), form
+    assert check(hq_client, asked)["status"] == "pending_review"
+    done = hq_client.post(url, data={"csrf_token": csrf(hq_client, "/staff/inquiries"), "how": "id_document",
+                                     "note": "運転免許証"})
+    assert done.status_code == 302 and check(hq_client, asked)["status"] == "released"
+    with hq_app.app_context():
+        entry = db.session.query(AuditEntry).filter_by(inquiry_id=asked["inquiry_id"], action="released").one()
+        assert json.loads(entry.detail)["how_confirmed"] == "窓口で本人確認書類を確認: 運転免許証"
+        db.session.remove()

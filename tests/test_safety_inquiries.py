@@ -60,7 +60,7 @@ def staff(hq_app, hq):
 
 def decide(client, inquiry_id, decision, note):
     return client.post(f"/staff/inquiries/{inquiry_id}/{decision}",
-                       data={"csrf_token": csrf(client, "/staff/inquiries"), "note": note})
+                       data={"csrf_token": csrf(client, "/staff/inquiries"), "how": "other", "note": note})
 
 
 UNANSWERED = {"information_exists": None, "whereabouts": None, "injury_or_illness": None, "contact": None,

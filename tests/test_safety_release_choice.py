@@ -33,7 +33,7 @@ def record_ids(hq_app) -> dict[str, int]:
 
 
 def release(client, ref, record=None, note="折り返し電話で確認", lang=None):
-    data = {"csrf_token": csrf(client, "/staff/inquiries"), "note": note}
+    data = {"csrf_token": csrf(client, "/staff/inquiries"), "how": "other", "note": note}
     if record is not None:
         data["record"] = str(record)
     return client.post(f"/staff/inquiries/{ref}/release", data=data,

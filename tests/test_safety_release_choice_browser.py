@@ -57,6 +57,7 @@ def test_staff_choose_one_of_two_records_in_the_browser_and_release_it(hq_served
     inquiry.locator("tr", has_text=CARD["address"]).locator("input[type=radio]").check()
     assert inquiry.locator(f"#record-{ref}-{ids['card']}").is_checked()
     assert not inquiry.locator(f"#record-{ref}-{ids['typed']}").is_checked()
+    page.select_option(f"#how-{ref}", "call_back")
     page.fill(f"#note-{ref}", "折り返し電話で住所を確認")
     with page.expect_navigation():
         inquiry.get_by_role("button", name="本人確認済み・回答する / Confirmed: release").click()
@@ -72,7 +73,7 @@ def test_staff_choose_one_of_two_records_in_the_browser_and_release_it(hq_served
     detail = json.loads(entry.detail)
     assert entry.actor == STAFF
     assert detail == {"chosen_record": ids["card"], "record": ids["card"], "matching_records": sorted(ids.values()),
-                      "how_confirmed": "折り返し電話で住所を確認", "role": "lead",
+                      "how_confirmed": "照会者の電話番号へ折り返して確認: 折り返し電話で住所を確認", "role": "lead",
                       "shown": ["information_exists", "injury_or_illness"]}
     page.goto(f"/staff/audit?q={ref}")
     row = page.locator("tr", has_text="released")

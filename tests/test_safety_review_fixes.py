@@ -61,7 +61,7 @@ def log_in(app, client):
 
 def decide(client, ref, decision="release", note="折り返し電話で確認"):
     return client.post(f"/staff/inquiries/{ref}/{decision}",
-                       data={"csrf_token": csrf(client, "/staff/inquiries"), "note": note})
+                       data={"csrf_token": csrf(client, "/staff/inquiries"), "how": "other", "note": note})
 
 
 def check(client, answer):

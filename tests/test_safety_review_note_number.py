@@ -46,7 +46,7 @@ def test_a_release_note_with_the_number_is_refused_and_nothing_is_written(hq_app
     assert "9018" not in _audit_details(hq_app)
     # Written without the number, the same release goes through.
     assert release(hq_client, ref, ids["card"], note="窓口でマイナンバーカードを確認").status_code == 302
-    assert written(hq_app, ref)[4] == "窓口でマイナンバーカードを確認"
+    assert written(hq_app, ref)[4] == "その他: 窓口でマイナンバーカードを確認"
     assert check(hq_client, asked)["status"] == "released"
 
 

@@ -28,7 +28,7 @@ def log_in_staff(app, client):
 
 def decide(client, inquiry_id, decision, note):
     return client.post(f"/staff/inquiries/{inquiry_id}/{decision}",
-                       data={"csrf_token": csrf(client, "/staff/inquiries"), "note": note})
+                       data={"csrf_token": csrf(client, "/staff/inquiries"), "how": "other", "note": note})
 
 
 def counts(app):
