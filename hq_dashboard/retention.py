@@ -25,6 +25,9 @@ FORGOTTEN = "（消去済み / erased）"
 def forget_before(session: Session, before: dt.datetime) -> tuple[int, int]:
     """Erase the personal data of inquiries closed and made before `before`: (erased now, still waiting
     for staff among those made before it).  Already erased ones are not counted again."""
+    # In UTC: SQLite keeps the times as UTC text without their zone, and compared a JST time as if UTC
+    # (--before a day erased that day's first nine hours in Japan).
+    before = before.astimezone(dt.timezone.utc)
     rows = session.execute(select(Inquiry).where(Inquiry.created_at < before)).scalars().all()
     waiting = sum(1 for r in rows if r.status not in CLOSED)
     erased = 0

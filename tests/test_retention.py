@@ -36,6 +36,13 @@ def test_closed_inquiries_before_a_day_are_erased_and_waiting_ones_kept(hq_app, 
         db.session.commit()
         db.session.remove()
     recent = ask(hq_client, ITO["name"], ITO["birth_date"], "other", address=ITO["address"], addr="10.0.0.3").get_json()
+    # made on 2026-02-01 at 08:30 in Japan (the night before in UTC): not before that day, kept
+    morning = ask(hq_client, ITO["name"], ITO["birth_date"], "other", address=ITO["address"], addr="10.0.0.4").get_json()
+    with hq_app.app_context():
+        db.session.get(Inquiry, morning["inquiry_id"]).created_at = dt.datetime(2026, 1, 31, 23, 30,
+                                                                                tzinfo=dt.timezone.utc)
+        db.session.commit()
+        db.session.remove()
 
     done = run_evac("hq", "forget-inquiries", "--db", hq_db_url, "--before", "2026-02-01")
     assert done.returncode == 0, done.stderr
@@ -52,6 +59,7 @@ def test_closed_inquiries_before_a_day_are_erased_and_waiting_ones_kept(hq_app, 
     kept, _ = rows[waiting["inquiry_id"]]
     assert kept.sought_name == "山本 花子" and kept.inquirer_name == INQUIRER["name"]
     assert rows[recent["inquiry_id"]][0].sought_name == ITO["name"]   # made after the day: kept
+    assert rows[morning["inquiry_id"]][0].sought_name == ITO["name"]
     # The inquirer can still read that there was information, and nothing more.
     again = check(hq_client, old)
     assert again["status"] == "answered" and again["information_exists"] is True and again["whereabouts"] is None
