@@ -588,7 +588,6 @@ CONFIRMED_BY = {
     "id_document": "窓口で本人確認書類を確認 / ID document seen at the counter",
     "call_back": "照会者の電話番号へ折り返して確認 / called the inquirer back",
     "in_writing": "書面（郵送など）と本人確認書類の写しで確認 / in writing, with a copy of an ID document",
-    "not_contacted": "非開示の対象者のため照会者に連絡せず / protected person: the inquirer was not contacted",
     "other": "その他 / other",
 }
 
@@ -659,9 +658,7 @@ def reject(session: Session, inquiry_id: str, staff: str, why: str, role: str | 
         raise ReviewError("say why the inquiry is refused", code="refuse_why")
     _no_individual_number(why)
     row = _for_review(session, inquiry_id)
-    if went_back(row) or row.flagged:
-        # About a protected person: "refused" would read otherwise than the "no information" an inquiry
-        # about someone unknown is released with (the queue offers no refusal; a forged one is not obeyed).
+    if went_back(row):
         return _keep_no_information(session, row, staff, why, role)
     row.status, row.reviewed_by, row.reviewed_at, row.review_note = "rejected", staff, _now(), why.strip()[:500]
     audit(session, row.id, staff, "rejected", why=row.review_note, **_as_role(role))
@@ -670,8 +667,8 @@ def reject(session: Session, inquiry_id: str, staff: str, why: str, role: str | 
 
 
 def _keep_no_information(session: Session, row: InquiryRow, staff: str, why: str, role: str | None) -> dict:
-    """Staff cannot confirm the inquirer against the record that turned up after a "no information" release
-    (or refuse an inquiry about a protected person): "no information" is released.  "Refused" now would tell the inquirer that a record turned up, which an inquiry
+    """Staff cannot confirm the inquirer against the record that turned up after a "no information" release:
+    that release stands.  "Refused" now would tell the inquirer that a record turned up, which an inquiry
     about someone unknown never does (災対法 §86-15).  Kept as a release judged against the records there
     now, so that those records do not bring it back again."""
     row.status, row.answer, row.person_id = "released", json.dumps(NO_INFORMATION, ensure_ascii=False), None
