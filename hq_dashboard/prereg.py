@@ -54,6 +54,13 @@ def rotate_key(session: Session, at_once: bool = False) -> str:
     private = Ed25519PrivateKey.generate()
     public = private.public_key()
     first = session.execute(select(PreregKey.kid).limit(1)).first() is None
+    if at_once:
+        # A key still waiting to sign never signed a QR: retired with the leaked one's successor in place,
+        # or it would stay trusted by every kiosk, its private half in the database that may have leaked.
+        for pending in session.execute(select(PreregKey).where(~PreregKey.active, PreregKey.retired_at.is_(None),
+                                                               PreregKey.private_raw != "")).scalars():
+            if _aware(pending.created_at) > _aware(_signing_row(session).created_at):
+                pending.retired_at, pending.private_raw = _now(), ""
     if at_once or first:
         session.execute(PreregKey.__table__.update().values(active=False))
     kid = key_id(public)
@@ -76,19 +83,24 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)   # SQLite gives UTC back without its zone
 
 
-def _active_key(session: Session) -> Ed25519PrivateKey:
+def _signing_row(session: Session) -> PreregKey:
+    """The key that signs new QRs now: the newest one the kiosks have had KEY_LEAD to learn takes over
+    (written with the caller's commit)."""
     row = session.execute(select(PreregKey).where(PreregKey.active)).scalar_one_or_none()
     if row is None:
         rotate_key(session)
         row = session.execute(select(PreregKey).where(PreregKey.active)).scalar_one()
-    # The newest key the kiosks have had KEY_LEAD to learn takes over (written with the registration).
     ready = [k for k in session.execute(select(PreregKey).where(
         PreregKey.retired_at.is_(None), ~PreregKey.active, PreregKey.private_raw != "")).scalars()
         if _aware(row.created_at) < _aware(k.created_at) <= _now() - KEY_LEAD]
     if ready:
         newest = max(ready, key=lambda k: _aware(k.created_at))
         row.active, newest.active, row = False, True, newest
-    return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(row.private_raw))
+    return row
+
+
+def _active_key(session: Session) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(_signing_row(session).private_raw))
 
 
 def public_keys(session: Session) -> dict[str, str]:
@@ -107,6 +119,7 @@ def retire_key(session: Session, kid: str) -> dt.datetime:
         raise PreregError("kid", f"no pre-registration key {kid!r} (keys: {', '.join(_kids(session)) or 'none yet'})")
     if row.retired_at is not None:
         return row.retired_at
+    _signing_row(session)   # a newer key whose day has come signs now, though nobody registered since
     if row.active:
         raise PreregError("kid", f"{row.kid} signs new QRs: make a new key first (evac hq rotate-prereg-key; "
                                  "it signs a day later, or at once with --now), then retire this one")

@@ -168,3 +168,28 @@ def test_bad_registrations_name_the_field(hq_server, body, field):
     hq = hq_server()
     status, answer = post_json(f"{hq.url}/api/v1/prereg", body)
     assert status == 422 and answer["field"] == field and answer["message"]
+
+
+def test_the_old_key_can_be_retired_once_the_new_ones_day_has_come_and_a_key_rotated_now_retires_a_waiting_one(
+        hq_and_kiosk):
+    """Review of the day's lead: with nobody registering after the new key's day had come, retiring the old key
+    was refused ("make a new key first"); a key still waiting when one was rotated --now (a leak) stayed trusted
+    by every kiosk, its private half kept."""
+    import sqlite3
+    hq, token, db, kiosk = hq_and_kiosk
+    _, old = post_json(f"{hq.url}/api/v1/prereg", FAMILY)
+    new_kid = run_evac("hq", "rotate-prereg-key", "--db", hq.db_url).stdout.strip()
+    path = hq.db_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE prereg_keys SET created_at = datetime(created_at, CASE kid WHEN ? THEN '-25 hours'"
+                     " ELSE '-30 hours' END)", (new_kid,))
+    retired = run_evac("hq", "retire-prereg-key", "--db", hq.db_url, _kid(old["qr"]))
+    assert retired.returncode == 0, retired.stderr
+    waiting = run_evac("hq", "rotate-prereg-key", "--db", hq.db_url).stdout.strip()
+    leaked = run_evac("hq", "rotate-prereg-key", "--db", hq.db_url, "--now").stdout.strip()
+    with sqlite3.connect(path) as conn:
+        rows = dict(conn.execute("SELECT kid, retired_at IS NOT NULL AND private_raw = '' FROM prereg_keys"))
+    assert rows[waiting] == 1 and rows[leaked] == 0 and rows[new_kid] == 0
+    store = KioskStore(db)
+    sync_once(store, HQClient(hq.url, token))
+    assert set(store.prereg_keys()) == {new_kid, leaked}
