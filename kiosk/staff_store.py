@@ -560,7 +560,8 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
     # only a lead lifts never-disclose, on its own form.
     known = profiles(store)
     household = "hh-" + uuid.uuid4().hex[:16] if len(persons) > 1 else ""
-    details = {"home_damage": home_damage, "contact_phone": contact_phone}
+    # A field left blank says nothing: a phone given elsewhere stays (the card may only lack it).
+    details = {"home_damage": home_damage, **({"contact_phone": contact_phone} if contact_phone else {})}
     if household_members:
         details["household_members"] = household_members
     drafts = []
@@ -572,7 +573,8 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
         if own:
             drafts.append({**base, "type": NEEDS, "data": {"needs": sorted(set(own))}})
         drafts.append({**base, "type": DETAILS, "data": details})
-        drafts.append({**base, "type": CONSENT, "data": _consent_data(consent, family_code, protected)})
+        if consent or protected:   # "" is not asked: the consent given elsewhere stands
+            drafts.append({**base, "type": CONSENT, "data": _consent_data(consent or "none", family_code, protected)})
     if shelter_id not in store.shelter_ids():
         raise KioskError(f"unknown shelter id {shelter_id!r}: this kiosk knows no such shelter")
     db = _accounts(store)

@@ -130,6 +130,26 @@ def test_a_paper_form_for_someone_already_checked_in_here_saves_nothing(app, sto
         ("family", "sakura7", "054-626-1111")
 
 
+def test_a_card_that_did_not_ask_about_consent_or_phone_leaves_them_as_given_elsewhere(app, store, db):
+    """Review of the day's fixes: a card typed at a second shelter for someone who gave a family consent and
+    code at the first wrote consent 「なし」 (the form's default) and a blank phone, and HQ took them over."""
+    client = logged_in(app)
+    page = client.get("/staff/register").text
+    consent = re.search(r'<select[^>]*name="consent".*?</select>', page, re.S).group(0)
+    assert re.search(r'<option selected value="">|<option value="" selected>', consent), "not asked, by default"
+    card = {"name": "大家 二郎", "birth_date": "1951-01-02", "sex": "male", "address": "焼津市本町3-3",
+            "stay_type": "in_shelter", "home_damage": "unknown"}
+    last = store.last_seq
+    assert send_card(client, card).status_code == 302
+    written = events(store, last)
+    assert [e["type"] for e in written] == ["checkin", "details"]
+    assert "contact_phone" not in written[1]["data"]
+    # Asked and answered 「なし」 on the card: said, as before.
+    last = store.last_seq
+    assert send_card(client, {**card, "name": "大家 三郎", "consent": "none"}).status_code == 302
+    assert [e["data"]["consent"] for e in events(store, last) if e["type"] == "consent"] == ["none"]
+
+
 def test_a_household_with_one_member_already_here_saves_nobody_and_says_who(app, store, db):
     client = logged_in(app)
     card = {k: v for k, v in CARD.items() if not k.startswith("members-")}

@@ -233,6 +233,11 @@ class MemberRows(FieldList):
 
 class RegisterForm(PersonFields):
     members = MemberRows(FormField(MemberForm), min_entries=MEMBER_ROWS, max_entries=MEMBER_ROWS)
+    # Not asked (the default): no consent is written, so one given at another shelter or with the household's
+    # QR stands; a card typed at a second shelter wiped a family's consent and code with its 「なし」.
+    consent = ChoiceField(_l("Who may be told where they are"),
+                          choices=[SelectChoice("", _l("Not asked on the card (leave as it is)")),
+                                   *_choices(CONSENT_LABELS, CONSENTS)], default="")
     # This card's one-time id (staff_store.register_household): sent twice, it is saved once.
     once = HiddenField(filters=[lambda v: v if isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", v)
                                 else ""])
