@@ -211,9 +211,8 @@ class _Batch:
                 a[f] = b[f]
         a["loc_order"] = max(a["loc_order"], b["loc_order"])
         a["never_disclose"] = a["never_disclose"] or b["never_disclose"]
-        if a["consent_elsewhere"] or b["consent_elsewhere"]:
-            # Where one of them was recorded may be where the other's kiosk consent came from.
-            a["consent_elsewhere"] = True
+        if a["consent_elsewhere"] or b["consent_elsewhere"] or a["consent_order"] or b["consent_order"]:
+            # One record's whereabouts are now the other's too: where they were when a consent was given.
             self.reconsent.add(survivor)
         if a["identity_corrected"] or b["identity_corrected"]:
             a["identity_corrected"] = True
@@ -259,7 +258,8 @@ class _Batch:
             else:
                 self.refold.add(pid)
             person["loc_order"] = max(order, person["loc_order"])
-            if person["consent_elsewhere"]:   # recorded somewhere new: where a kiosk consent came from?
+            if person["consent_elsewhere"] or order < person["consent_order"]:
+                # Recorded where a kiosk consent came from, or before a consent taken: where they were then?
                 self.reconsent.add(pid)
         elif ev.type in FIELD_TYPES:
             apply_fields(person, ev, order)
@@ -781,7 +781,8 @@ def _place_consents(conn: Connection, batch: _Batch) -> None:
         person = batch.persons[pid]
         if pid in batch.reconsent:
             continue
-        if here is not None and person["state"] == CHECKED_IN and person["shelter_id"] == here:
+        if (here is not None and person["state"] == CHECKED_IN and person["shelter_id"] == here
+                and person["loc_order"] < order):   # (where they are now is where they were at the consent)
             _take_consent(person, ev, order, consent_source(ev, where_they_were=True))
         else:
             batch.reconsent.add(pid)
@@ -790,31 +791,37 @@ def _place_consents(conn: Connection, batch: _Batch) -> None:
 
 def _reconsent(conn: Connection, batch: _Batch) -> None:
     """Consent from all the person's consent events (this batch's are already in the log), each from a
-    kiosk counted in person only if the kiosk's shelter (as HQ received it) is one where the person has a
-    location event from any kiosk: the same whatever order consents and check-ins arrive in."""
+    kiosk counted in person only if, at the consent's place in HQ's order, the person's latest location
+    record was that kiosk's own, or left them at the kiosk's shelter (as HQ received the consent): the same
+    whatever order consents and check-ins arrive in.  Any location record would not do: a copied token
+    sent a check-in at its own shelter dated years back, and then its consent counted."""
     pids = sorted({batch.resolve(p) for p in batch.reconsent} - set(batch.merged_into))
     if not pids:
         return
-    places: dict[int, set[str]] = {p: set() for p in pids}
+    moves: dict[int, list[tuple]] = {p: [] for p in pids}
     said: dict[int, list[tuple]] = {p: [] for p in pids}
     for i in range(0, len(pids), 500):
-        for pid, hlc, etype, shelter_id, kiosk_shelter, body in conn.execute(
-                select(events_t.c.person_id, events_t.c.hlc, events_t.c.type, events_t.c.shelter_id,
-                       events_t.c.kiosk_shelter_id, events_t.c.body)
+        for pid, hlc, device, seq, etype, shelter_id, kiosk_shelter, body in conn.execute(
+                select(events_t.c.person_id, events_t.c.hlc, events_t.c.device_id, events_t.c.seq, events_t.c.type,
+                       events_t.c.shelter_id, events_t.c.kiosk_shelter_id, events_t.c.body)
                 .where(events_t.c.person_id.in_(pids[i:i + 500]), events_t.c.type.in_(LOCATION_TYPES | {CONSENT}))):
+            order = order_key(hlc, device, seq)   # HQ's order (the hlc column, apply_events)
             if etype == CONSENT:
-                said[pid].append((hlc, kiosk_shelter, body))
+                said[pid].append((order, kiosk_shelter, body))
             else:
-                places[pid].add(shelter_id)
+                moves[pid].append((order, device, etype, shelter_id, json.loads(body)["data"]))
     for pid in pids:
         person = batch.persons[pid]
         person.update(consent="none", family_code="", consent_order="", consent_source="kiosk",
                       consent_elsewhere=False)
-        for hlc, kiosk_shelter, body in said[pid]:
+        history = sorted(moves[pid], key=itemgetter(0))
+        for order, kiosk_shelter, body in said[pid]:
             ev = stored_event(json.loads(body))
-            source = consent_source(ev, where_they_were=kiosk_shelter in places[pid])
-            # Ordered by HQ's order (the hlc column, apply_events), as when it arrived.
-            _take_consent(person, ev, order_key(hlc, ev.kiosk_id, ev.seq), source)
+            before = [m for m in history if m[0] < order]
+            where = fold([(etype, shelter_id, data) for _, _, etype, shelter_id, data in before])
+            source = consent_source(ev, where_they_were=bool(before) and (
+                before[-1][1] == ev.kiosk_id or (kiosk_shelter is not None and where.shelter_id == kiosk_shelter)))
+            _take_consent(person, ev, order, source)
             if source == "away":
                 person["consent_elsewhere"] = True
         batch.dirty.add(pid)

@@ -139,3 +139,23 @@ def test_a_kiosk_moved_to_her_shelter_speaks_for_it_from_then_on(hq_app, hq_clie
     assert unanswered(ask(hq_client, HANAKO)), "sent from H002, it stays unchecked"
     moved.send(consent(HANAKO, "public"), at_ms=60_000)
     assert told_where(ask(hq_client, HANAKO), "H031")
+
+
+def test_a_check_in_dated_years_back_from_a_copied_token_does_not_make_its_consent_count(
+        hq_app, hq_client, enroll):
+    """Review of the first rule (any location record at the kiosk's shelter): a copied token sent a check-in
+    at its own shelter dated long before her real one, then its consent, and she was told about at once."""
+    Kiosk(hq_client, enroll, "H031", "dev-real").send(checkin(HANAKO))
+    copied = Kiosk(hq_client, enroll, "H002", "dev-copied")
+    copied.send(checkin(HANAKO), at_ms=-10 * 86_400_000)      # ten days before: she stays at H031
+    copied.send(consent(HANAKO, "public"), at_ms=60_000)
+    assert unanswered(ask(hq_client, HANAKO)) and consent_source(hq_app, HANAKO) == "away"
+
+
+def test_the_kiosk_that_checked_her_in_speaks_for_her_wherever_it_is_enrolled(hq_app, hq_client, enroll):
+    """A kiosk enrolled at H002 standing at H031 (the dashboard's "checks in elsewhere"), or moved before it
+    synced: its consent right after its own check-in is in person (the review: it was kept for staff)."""
+    standing = Kiosk(hq_client, enroll, "H002", "dev-standing")
+    standing.shelter = "H031"
+    standing.send(checkin(HANAKO), consent(HANAKO, "public"))
+    assert told_where(ask(hq_client, HANAKO), "H031") and consent_source(hq_app, HANAKO) == "kiosk"

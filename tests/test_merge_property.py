@@ -16,6 +16,7 @@ from evac.hlc import pack
 from evac.identity import person_key
 from hq_dashboard.db import db
 from evac.events import order_key, parse_event
+from evac.whereabouts import fold
 from hq_dashboard.merge import AT_HQ, SELF_REPORT_DEVICE, BatchRejected, apply_batch, apply_events
 from hq_dashboard.models import Kiosk, Person, PersonKey, Shelter
 
@@ -191,17 +192,19 @@ def snapshot(engine) -> dict:
 def consent_and_contact_as_the_rules_say(engine) -> bool:
     """Each person's consent and contact from their events alone: a kiosk's consent given in person beats
     one given with a pre-registration QR (the event's person has a prereg_id), which beats one from the
-    self-report page, or one widening disclosure from a kiosk enrolled (every kiosk here: at H001) where
-    the person has no location event ("away"); the latest wins within a rank, never-disclose once set
+    self-report page, or one widening disclosure from a kiosk (every kiosk here: enrolled at H001) that did
+    not write the person's latest location record before it nor left them at H001 ("away"); the latest wins within a rank, never-disclose once set
     stays; the latest contact."""
     with engine.connect() as conn:
         said = conn.execute(db.text("SELECT person_id, body FROM events WHERE person_id IS NOT NULL "
                                     "AND type IN ('consent', 'details')")).all()
-        places: dict[int, set] = {}
-        for pid, shelter in conn.execute(db.text(
-                "SELECT person_id, shelter_id FROM events WHERE person_id IS NOT NULL AND type IN "
+        moves: dict[int, list] = {}
+        for pid, body in conn.execute(db.text(
+                "SELECT person_id, body FROM events WHERE person_id IS NOT NULL AND type IN "
                 "('checkin', 'checkout', 'transfer', 'stay_type', 'self_report')")):
-            places.setdefault(pid, set()).add(shelter)
+            ev = json.loads(body)
+            moves.setdefault(pid, []).append((order_key(ev["hlc"], ev["kiosk_id"], ev["seq"]), ev["kiosk_id"],
+                                              ev["type"], ev["shelter_id"], ev["data"]))
         held = {r.id: (r.consent, r.family_code, r.consent_source, r.never_disclose, r.contact, r.consent_elsewhere)
                 for r in conn.execute(select(Person))}
     consent: dict[int, tuple] = {}
@@ -214,8 +217,12 @@ def consent_and_contact_as_the_rules_say(engine) -> bool:
         if ev["type"] == "details":
             contact[pid] = max(contact.get(pid, ("", "")), (order, data.get("contact_phone", "")))
             continue
+        # In person: at the consent, their latest location record was this kiosk's, or left them at H001.
+        before = sorted(m for m in moves.get(pid, ()) if m[0] < order)
+        there = bool(before) and (before[-1][1] == ev["kiosk_id"]
+                                  or fold([m[2:] for m in before]).shelter_id == "H001")
         source = ("self" if ev["kiosk_id"] == SELF_REPORT_DEVICE
-                  else "away" if data["consent"] != "none" and "H001" not in places.get(pid, ())
+                  else "away" if data["consent"] != "none" and not there
                   else "qr" if ev["person"].get("prereg_id") else "kiosk")
         elsewhere.update([pid] if source == "away" else [])
         rank = ({"self": 0, "away": 0, "qr": 1, "kiosk": 2}[source], order)
