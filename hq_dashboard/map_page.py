@@ -119,7 +119,8 @@ evacMap.start({{ this.map.get_name() }}, {
   bounds: {{ this.bounds|tojson }}, silentS: {{ this.silent_s }},
   offlineBase: {{ this.offline_base }}, tileLayer: {{ this.tile_layer or "null" }},
   url: {{ this.url|tojson }}, refreshMs: {{ this.refresh_ms }}, sites: {{ this.sites }},
-  words: {{ this.words }}, controls: {{ this.controls }}
+  controls: {{ this.controls }},
+  words: {{ this.words }}
 });
 {% endmacro %}""")
 

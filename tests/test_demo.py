@@ -1,8 +1,10 @@
 """`evac demo` (what `make demo` runs): HQ, three kiosks and simulated evacuees; occupancy moves."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -28,14 +30,37 @@ def proc_output(proc) -> str:
     return proc.communicate(timeout=30)[0]
 
 
+def demo_ports() -> int:
+    """HQ's port with the next three free, below the kernel's ephemeral range (32768 up), where the ports
+    the other tests' servers are given (free_port) and their connections' own ports come from: a kiosk's
+    port taken between the demo's check and its start stopped the demo, and with it HQ."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000)
+        try:
+            with contextlib.ExitStack() as held:
+                for p in range(base, base + 4):
+                    s = held.enter_context(socket.socket())
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+    raise AssertionError("no four free ports in a row between 20000 and 32000")
+
+
 def test_demo_shows_occupancy_changing_at_hq(tmp_path):
-    port = free_port()
+    from evac.demo import wait_http as wait_for
+    port = demo_ports()
     proc = subprocess.Popen(evac_cmd("demo", "--port", str(port), "--var", str(tmp_path / "demo"),
                                      "--interval", "0.2", "--duration", "90", "--seed", "1"),
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/api/v1/shelters", 200)
+        try:
+            wait_for(f"{url}/api/v1/shelters", 200, proc)   # said at once if the demo stopped
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}:\n{proc_output(proc)}") from None
         seen = []
         deadline = time.monotonic() + 300   # a wait, not a goal: generous for a machine shared with other work
         while time.monotonic() < deadline and len({json.dumps(s, sort_keys=True) for s in seen}) < 3:
