@@ -73,8 +73,10 @@ FAMILY_CODE_LEN = (4, 32)
 
 
 def clean_family_code(code: str) -> str:
-    """A family code as kept: ＹＡＩＺＵ７ from an IME is YAIZU7, spaces around it dropped."""
-    return unicodedata.normalize("NFKC", code).strip()
+    """A family code as kept: ＹＡＩＺＵ７ from an IME is YAIZU7, spaces around it dropped, and characters
+    nobody sees (a zero-width space pasted in) gone: a relative typing what they see must match it."""
+    text = unicodedata.normalize("NFKC", code)
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf")).strip()
 
 
 def family_code_fits(code: str) -> bool:

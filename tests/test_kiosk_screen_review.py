@@ -160,6 +160,16 @@ def test_the_consent_screen_says_the_pre_registered_code_is_kept(kiosk_server, p
     assert tid(page, "code-kept").inner_text() == said(
         kiosk, "ja", "The family code from your pre-registration is kept. Leave this empty to keep it.")
     assert "4〜32文字" in page.locator('label[for="family-code"]').inner_text()
+    # Said only with "my family": the code is not kept with "anyone" or "no one" (the review of this fix).
+    for choice, kept in (("public", False), ("none", False), ("family", True)):
+        tid(page, f"consent-{choice}").click()
+        assert tid(page, "code-kept").is_visible() is kept, choice
+
+
+def test_a_family_code_drops_characters_nobody_sees():
+    from evac.events import clean_family_code
+    assert clean_family_code("ＡＢ\u200bＣＤ\u00ad") == "ABCD"
+    assert clean_family_code(" yaizu\x07 umi ") == "yaizu umi"
 
 
 # -- 4. the destination search by reading ---------------------------------------------------------------

@@ -135,7 +135,8 @@
     const choose = !leaving && data.persons.filter((p) => !p.here).length > 1;
     $$('[data-show="choose-who"]').forEach((el) => { el.hidden = !choose; });
     $('[data-show="tick-all"]').hidden = choose;
-    $('[data-show="code-kept"]').hidden = !data.family_code_kept;
+    state.codeKept = Boolean(data.family_code_kept);
+    $('[data-show="code-kept"]').hidden = !state.codeKept;
     state.needs = data.persons.map((p) => p.needs.slice());
     const list = $('[data-list="identified"]');
     list.replaceChildren();
@@ -368,6 +369,8 @@
     state.disclosure = value;
     if (value) $('[data-error="disclosure"]').textContent = "";
     $$("[data-consent]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.consent === value)));
+    // The pre-registered code is kept only with "my family": said only then (or before a choice).
+    $('[data-show="code-kept"]').hidden = !(state.codeKept && (!value || value === "family"));
   }
   async function submitCheckin() {
     const r = await post("/screen/checkin", {
