@@ -118,8 +118,8 @@ evacMap.start({{ this.map.get_name() }}, {
   siteLayers: [{{ this.site_layers|join(", ") }}], layerControl: {{ this.layer_control }},
   bounds: {{ this.bounds|tojson }}, silentS: {{ this.silent_s }},
   offlineBase: {{ this.offline_base }}, tileLayer: {{ this.tile_layer or "null" }},
-  url: {{ this.url|tojson }}, refreshMs: {{ this.refresh_ms }}, sites: {{ this.sites }},
   controls: {{ this.controls }},
+  url: {{ this.url|tojson }}, refreshMs: {{ this.refresh_ms }}, sites: {{ this.sites }},
   words: {{ this.words }}
 });
 {% endmacro %}""")
