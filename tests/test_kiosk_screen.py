@@ -86,6 +86,15 @@ def scan_with_wedge(page, text: str) -> None:
     page.keyboard.press("Enter")
 
 
+def qr_on_screen(page, qr: str, purpose: str = "checkin", lang: str = "") -> None:
+    """From the start screen, a household's QR scanned for `purpose` (checkin, leave): at the confirm screen."""
+    page.goto(f"/?lang={lang}" if lang else "/")
+    tid(page, purpose).click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, qr)
+    shown(page, "confirm")
+
+
 def walk_to_consent(page, stay="stay-in_shelter"):
     tid(page, "confirm-yes").click()
     tid(page, "members-next").click()

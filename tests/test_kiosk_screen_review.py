@@ -18,7 +18,7 @@ from kiosk.store import KioskStore
 from tests.browser import screenshot
 from tests.conftest import free_port
 from tests.staff_helpers import wait_for
-from tests.test_kiosk_screen import FAMILY, events, hq_key, said, scan_with_wedge, shown, tid, trust  # noqa: F401
+from tests.test_kiosk_screen import FAMILY, events, hq_key, qr_on_screen, said, shown, tid, trust  # noqa: F401
 from tests.test_kiosk_screen_api import KEY, kiosk  # noqa: F401  (fixture)
 from tests.test_kiosk_screen_api import FAMILY as API_FAMILY
 
@@ -58,11 +58,7 @@ def test_a_household_qr_at_a_second_shelter_ticks_nobody_and_asks_who_is_here(ki
     second = kiosk_server(SHELTER_ID="H039")
     trust(second, hq_key)
     page = page_at(second.url)
-    page.goto("/")
-    tid(page, "checkin").click()
-    tid(page, "method-qr").click()
-    scan_with_wedge(page, sign(FAMILY, hq_key))
-    shown(page, "confirm")
+    qr_on_screen(page, sign(FAMILY, hq_key))
     assert _boxes(page) == [False, False, False]
     assert tid(page, "choose-who").is_visible()
     assert tid(page, "choose-who").inner_text() == said(second, "ja",
@@ -83,11 +79,7 @@ def test_a_household_qr_at_a_second_shelter_ticks_nobody_and_asks_who_is_here(ki
     assert [e["person"]["name"] for e in events(second) if e["type"] == "checkin"] == ["焼津 花子"]
 
     # "everyone" is one tap, and leaves out whoever is already checked in here
-    page.goto("/?lang=en")
-    tid(page, "checkin").click()
-    tid(page, "method-qr").click()
-    scan_with_wedge(page, sign(FAMILY, hq_key))
-    shown(page, "confirm")
+    qr_on_screen(page, sign(FAMILY, hq_key), lang="en")
     assert _boxes(page) == [False, False, False]
     tid(page, "everyone").click()
     assert _boxes(page) == [True, False, True]
@@ -98,11 +90,7 @@ def test_a_one_person_household_comes_ticked_and_leaving_asks_nothing(kiosk_serv
     kiosk = kiosk_server()
     trust(kiosk, hq_key)
     page = page_at(kiosk.url)
-    page.goto("/")
-    tid(page, "checkin").click()
-    tid(page, "method-qr").click()
-    scan_with_wedge(page, sign(ALONE, hq_key))
-    shown(page, "confirm")
+    qr_on_screen(page, sign(ALONE, hq_key))
     assert tid(page, "present-0").is_checked()
     assert not tid(page, "choose-who").is_visible() and not tid(page, "everyone").is_visible()
     tid(page, "confirm-yes").click()
@@ -147,11 +135,7 @@ def test_the_consent_screen_says_the_pre_registered_code_is_kept(kiosk_server, p
     kiosk = kiosk_server()
     trust(kiosk, hq_key)
     page = page_at(kiosk.url)
-    page.goto("/")
-    tid(page, "checkin").click()
-    tid(page, "method-qr").click()
-    scan_with_wedge(page, sign(dataclasses.replace(ALONE, family_code="yaizu-honmachi-family-2026"), hq_key))
-    shown(page, "confirm")
+    qr_on_screen(page, sign(dataclasses.replace(ALONE, family_code="yaizu-honmachi-family-2026"), hq_key))
     tid(page, "confirm-yes").click()
     tid(page, "members-next").click()
     tid(page, "stay-in_shelter").click()
@@ -185,11 +169,7 @@ def test_moving_on_finds_shelters_by_kana_and_romaji(kiosk_server, page_at, hq_k
     store.close()
     assert by_name > 0
     page = page_at(kiosk.url)
-    page.goto("/")
-    tid(page, "leave").click()
-    tid(page, "method-qr").click()
-    scan_with_wedge(page, sign(ALONE, hq_key))
-    shown(page, "confirm")
+    qr_on_screen(page, sign(ALONE, hq_key), "leave")
     tid(page, "moving").click()
     tid(page, "dest-filter").fill(typed)
     assert page.locator('[data-testid="destinations"] button:visible').count() >= by_name
@@ -274,11 +254,7 @@ def test_the_screen_asks_about_a_great_age_and_adds_it_on_the_second_tap(kiosk_s
     kiosk = kiosk_server()
     trust(kiosk, hq_key)
     page = page_at(kiosk.url)
-    page.goto("/?lang=pt")
-    tid(page, "checkin").click()
-    tid(page, "method-qr").click()
-    scan_with_wedge(page, sign(ALONE, hq_key))
-    shown(page, "confirm")
+    qr_on_screen(page, sign(ALONE, hq_key), lang="pt")
     tid(page, "confirm-yes").click()
     tid(page, "member-name").fill("大井 二人")
     tid(page, "member-birth").fill("1890-05-05")
