@@ -18,7 +18,8 @@ from kiosk.store import KioskStore
 from tests.browser import screenshot
 from tests.conftest import free_port
 from tests.staff_helpers import wait_for
-from tests.test_kiosk_screen import FAMILY, events, hq_key, qr_on_screen, said, shown, tid, trust  # noqa: F401
+from tests.test_kiosk_screen import (  # noqa: F401
+    FAMILY, events, hq_key, qr_on_screen, said, shown, tid, trust, walk_to_consent)
 from tests.test_kiosk_screen_api import KEY, kiosk  # noqa: F401  (fixture)
 from tests.test_kiosk_screen_api import FAMILY as API_FAMILY
 
@@ -70,10 +71,7 @@ def test_a_household_qr_at_a_second_shelter_ticks_nobody_and_asks_who_is_here(ki
     assert tid(page, "error-present").inner_text() == said(second, "ja", "Choose at least one person.")
     shown(page, "confirm")
     tid(page, "present-1").check()
-    tid(page, "confirm-yes").click()
-    tid(page, "members-next").click()
-    tid(page, "stay-in_shelter").click()
-    tid(page, "needs-next").click()
+    walk_to_consent(page)
     tid(page, "submit").click()
     shown(page, "done")
     assert [e["person"]["name"] for e in events(second) if e["type"] == "checkin"] == ["焼津 花子"]
@@ -136,10 +134,7 @@ def test_the_consent_screen_says_the_pre_registered_code_is_kept(kiosk_server, p
     trust(kiosk, hq_key)
     page = page_at(kiosk.url)
     qr_on_screen(page, sign(dataclasses.replace(ALONE, family_code="yaizu-honmachi-family-2026"), hq_key))
-    tid(page, "confirm-yes").click()
-    tid(page, "members-next").click()
-    tid(page, "stay-in_shelter").click()
-    tid(page, "needs-next").click()
+    walk_to_consent(page)
     shown(page, "consent")
     assert tid(page, "code-kept").inner_text() == said(
         kiosk, "ja", "The family code from your pre-registration is kept. Leave this empty to keep it.")
