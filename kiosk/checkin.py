@@ -341,10 +341,10 @@ def _status() -> dict:
             "last_sync_at": store.last_sync_at(),
             # True once HQ has answered, False while the last try failed; None: not configured, or HQ has not
             # answered yet since the kiosk started (not known: not "reachable").
-            "hq_reachable": None if syncer is None or syncer.last_error is None and not syncer.heard
-            else syncer.last_error is None or stored_badly is not None,
+            "hq_reachable": None if syncer is None or failure is None and not syncer.heard
+            else failure is None or stored_badly is not None,
             "sync_configured": syncer is not None,
-            "sync_error": None if syncer is None else syncer.last_error,
+            "sync_error": None if failure is None else str(failure),
             # HQ took the records but this kiosk's disk would not take HQ's answer: why (disk_failure:
             # "full", "failed", ...), for programs; sync_error says it in words.
             "kiosk_storage_failed": stored_badly}

@@ -496,7 +496,8 @@ class BackgroundSync(threading.Thread):
         self.db_path, self.client = db_path, client
         self.interval, self.max_backoff = interval, max_backoff
         self.stopping = threading.Event()
-        self.last_error: str | None = None       # English, for /api/status
+        # One attribute, set in one step: /api/status reads it from another thread, and a pair set one
+        # after the other was once read half-changed ("HQ unreachable" while HQ had taken everything).
         self.failure: SyncError | None = None    # for the tablet, which words it in its language
         self.wake = threading.Event()
         # say(text): a line on the operator's console (`evac kiosk serve`) when the sync's state changes:
@@ -515,13 +516,13 @@ class BackgroundSync(threading.Thread):
         while not self.stopping.is_set():
             try:
                 report = sync_once(store, self.client, progress=self._progress)
-                self.failure, self.last_error, self.heard = None, None, True
+                self.failure, self.heard = None, True
                 delay = self.interval
                 self._tell(("works",), f"sync with HQ at {self.client.base} works"
                            f"{' again' if self._said else ''}: HQ holds this kiosk's records up to "
                            f"{report.acked_seq}, {report.pending} waiting to be sent")
             except SyncError as exc:
-                self.failure, self.last_error = exc, str(exc)
+                self.failure = exc
                 self.heard = self.heard or exc.hq_answered
                 # Too slow for the batch: the next try, smaller, comes soon; HQ out of reach: back off.  HQ
                 # answering while the disk is full: as usual, so the disk is written soon after room is made.
@@ -531,18 +532,23 @@ class BackgroundSync(threading.Thread):
                            f"sync with HQ failed: {console_text(exc)}")
             except Exception as exc:  # keep syncing whatever one round hit
                 self.failure = SyncError(SyncError.FAILED, repr(exc))
-                self.last_error = str(self.failure)
                 delay = min(self.max_backoff, delay * 2)
                 self._tell(_state(self.failure), f"sync with HQ failed: {self.failure}")
             self.wake.wait(delay)
             self.wake.clear()
         store.close()
 
+    @property
+    def last_error(self) -> str | None:
+        """The failure in English, for /api/status (read `failure` once and word it, where both are needed)."""
+        failure = self.failure
+        return None if failure is None else str(failure)
+
     def _progress(self, acked_seq: int, pending: int) -> None:
         """HQ took a batch: it is reachable now, whatever the last round met, though the round goes on.
         A disk that would not take HQ's answers is still said until a round writes them down."""
         if self.failure is None or not self.failure.hq_answered:
-            self.failure, self.last_error = None, None
+            self.failure = None
         self.heard = True
         now = time.monotonic()
         if pending and (self._progress_said is None or now - self._progress_said >= self.progress_every):
