@@ -7,7 +7,10 @@ id.  Normalisation is deliberately conservative: folding two different
 people together is worse than failing to link one person's two records.
 
 Keys are stored by kiosks and HQ, so any change to the rules here changes
-keys: existing rosters must then be re-keyed.
+keys: raise IDENTITY_FORM with it.  A database that recorded an older form
+is re-keyed when it is opened (HQ: hq_dashboard.rekey; a kiosk: its roster is
+folded again from its own log), so that a person checked in before the change
+is found after it.
 
 Standard library only.
 """
@@ -19,7 +22,11 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["ITAIJI", "PREFECTURES", "normalize_address", "normalize_name", "person_key", "prereg_key"]
+__all__ = ["IDENTITY_FORM", "ITAIJI", "PREFECTURES", "normalize_address", "normalize_name", "person_key", "prereg_key"]
+
+# The version of the rules below.  1: the first; 2: units before a building name (９番１号　焼津ハイツ),
+# a room's 号室, 大字, 之 between numbers, a space before 二号棟, and 曾 藏 鷗 桒 舘 龜 壽 實.
+IDENTITY_FORM = 2
 
 # Variant kanji (異体字).  The card prints the registered form (髙, 﨑, 邊 …) while
 # staff type whatever their IME offers first (高, 崎, 辺 …), so both fold to the
@@ -34,6 +41,7 @@ ITAIJI = str.maketrans({
     "廣": "広", "瀨": "瀬", "嶋": "島", "嶌": "島", "槇": "槙", "冨": "富",
     "\U00020BB7": "吉", "德": "徳", "惠": "恵", "眞": "真", "邨": "村", "曻": "昇",
     "栁": "柳", "靑": "青", "淸": "清", "黑": "黒", "縣": "県", "萬": "万",
+    "曾": "曽", "藏": "蔵", "鷗": "鴎", "桒": "桑", "舘": "館", "龜": "亀", "壽": "寿", "實": "実",
     # Small ヶ/ヵ are typographic variants of ケ/カ in names and places (一ヶ谷, 鰯ヶ島).
     "ヶ": "ケ", "ヵ": "カ",
 })
@@ -69,7 +77,7 @@ _PLACE_GA_RE = re.compile(f"(?<=[{_KANJI}])[がガ](?=[{_KANJI}])")
 _KN = "〇一二三四五六七八九十百千"
 _DASHES = "\\-‐‑‒–—―−ー─━⁃"  # after NFKC: －, ｰ and ﹣ are already "-" or "ー"
 _UNIT = "丁目|番地|番|号"
-_LINK = f"番地の|番地ノ|[のノ{_DASHES}]"
+_LINK = f"番地の|番地ノ|番地之|[のノ之{_DASHES}]"   # 之: 「1234番地之5」, as older registers write it
 # A kanji numeral is a number only where an address number stands: before a
 # unit or before a connector and another number, or after a number and a unit
 # or connector.  「一色」, 「三ケ名」, 「八楠」 are place names and stay.
@@ -79,8 +87,16 @@ _KANJI_AFTER_RE = re.compile(f"([0-9](?:{_LINK}|{_UNIT}))([{_KN}]+)")
 # number a unit means nothing.  A unit followed by anything else (101号室, 1番館)
 # is part of a name and stays.
 _UNIT_RE = re.compile(f"(?<=[0-9])(?:{_LINK}|{_UNIT})(?=[0-9])")
-_TRAILING_UNIT_RE = re.compile(f"(?<=[0-9])(?:{_UNIT})(?=-|$)")
-_DIGIT_SPACE_RE = re.compile(r"(?<=[0-9])\s+(?=[0-9])")
+# A room's 号室 at the end goes too: 「ハイツ203号室」, 「ハイツ203号」 and 「ハイツ203」 are one room.
+_TRAILING_UNIT_RE = re.compile(f"(?<=[0-9])(?:号室|{_UNIT})(?=-|$)")
+# Before a building's name (「９番１号　焼津ハイツ２０３」 on the card, 「9-1 焼津ハイツ203」 typed) a unit
+# means nothing either; before what makes it a name (号室, 番館, 号棟, 番町, 番地先 ...) it stays.
+_UNIT_BEFORE_NAME_RE = re.compile(f"(?<=[0-9])(?:{_UNIT})(?=[^-0-9室館棟階先線車街町区地])")
+# A space after a number separates it from the next number, in digits or in kanji before a unit
+# (「1234-5 二号棟」 is building 2 of lot 1234-5, not lot 1234-52).
+_DIGIT_SPACE_RE = re.compile(f"(?<=[0-9])\\s+(?=[0-9]|[{_KN}]+(?:{_UNIT}|{_LINK}|棟|館|階|室))")
+# 大字 (an old district prefix some registers and people still write) names nothing: 「大字藤守」 is 藤守.
+_OAZA_RE = re.compile("^大字|(?<=[市町村郡])大字")
 _KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")}
 
 
@@ -138,6 +154,7 @@ def _numbers(text: str) -> str:
         text = _KANJI_AFTER_RE.sub(lambda m: m.group(1) + str(_kanji_to_int(m.group(2))), text)
         text = _UNIT_RE.sub("-", text)
         text = _TRAILING_UNIT_RE.sub("", text)
+        text = _UNIT_BEFORE_NAME_RE.sub("", text)
         text = re.sub("-{2,}", "-", text).rstrip("-")
         if text == before:
             return text
@@ -154,7 +171,7 @@ def normalize_address(address: str, *, home_municipality: str = "焼津市") -> 
     # Repeated, so that a doubled prefix (焼津市焼津市…, a typing slip) goes too
     # and normalising twice changes nothing.  焼津1丁目 (a district) has no 市 and stays.
     text = _region_prefix_re(home_municipality).sub("", text, count=1)
-    return _numbers(text)
+    return _numbers(_OAZA_RE.sub("", text))
 
 
 def person_key(name: str, birth_date: str, address: str) -> str:
