@@ -421,12 +421,23 @@ def prepare_database(app: Flask, upgrade_schema: bool = True) -> int:
     False (every command but serve and init): a database at an older release's schema is refused."""
     from flask_migrate import upgrade
 
+    from . import rekey
     from .api import keep_ic_token_key
     from .seed import seed_if_empty
     with app.app_context():
         if not upgrade_schema:
             _refuse_an_older_schema(app)
         upgrade(directory=MIGRATIONS_DIR)
+        if upgrade_schema:
+            try:
+                joined = rekey.bring_up_to_date(db.engine)
+            except rekey.NewerForm as exc:
+                raise SettingError(str(exc)) from None
+            if joined:
+                app.logger.warning("identity keys brought to this release's form: %d persons were one with another "
+                                   "(the same person under two forms of their address or name)", joined)
+        elif (why := rekey.why_not_current(db.engine)) is not None:
+            raise SchemaBehind(why)
         refuse_a_new_key_for_old_links(app)
         seeded = seed_if_empty(db.session, app.config["AREA_PER_PERSON_M2"])
         keep_ic_token_key(db.session, app.config["SECRET_KEY"])

@@ -618,6 +618,41 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
     _flush_shelters(conn, batch, opened, shelter_status)
 
 
+def relink(conn: Connection) -> int:
+    """Every stored record's identity keys, as evac.identity forms them now, linked to the person the
+    record is filed under; two persons a key now names both become one, as a batch would join them.
+    For a database keyed under an older identity form (hq_dashboard.rekey).  The caller holds the merge
+    lock and the transaction.  Returns how many persons were joined into another."""
+    batch = _Batch(conn)
+    filed: list[tuple[int, tuple[str, ...]]] = []
+    for pid, body in conn.execute(select(events_t.c.person_id, events_t.c.body)
+                                  .where(events_t.c.person_id.isnot(None))
+                                  .order_by(events_t.c.device_id, events_t.c.seq)):
+        filed.append((pid, identity_keys(stored_event(json.loads(body)))))
+    batch.prefetch({k for _, keys in filed for k in keys})
+    batch.load({pid for pid, _ in filed})
+    for pid, keys in filed:
+        pid = batch.resolve(pid)
+        for key in keys:
+            owner = batch.key_to_pid.get(key)
+            owner = None if owner is None else batch.resolve(owner)
+            if owner is not None and owner != pid:
+                # The lower id stays, as when one record's keys name two persons (_Batch.person_for).
+                survivor, other = min(owner, pid), max(owner, pid)
+                batch._merge(survivor, other)
+                pid = survivor
+            if batch.key_to_pid.get(key) != pid:
+                batch.key_to_pid[key] = pid
+                batch.new_keys[key] = pid
+    _flush_merges(conn, batch)
+    _refold(conn, batch)
+    _reidentify(conn, batch)
+    _reconsent(conn, batch)
+    _flush_persons(conn, batch)
+    _flush_shelters(conn, batch, {}, {})
+    return len(batch.merged_into)
+
+
 def _flush_merges(conn: Connection, batch: _Batch) -> None:
     mark = param_mark(conn)
     for other in batch.merged_into:
