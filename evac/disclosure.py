@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .events import FAMILY_CODE_LEN, SEXES, parse_birth_date
-from .identity import normalize_address, normalize_name
+from .identity import IDENTITY_FORM, normalize_address, normalize_name
 from .individual_number import contains_individual_number
 
 # 施行規則 §8-4: 同居の親族 (de facto spouses included); other relatives; the workplace;
@@ -253,17 +253,21 @@ def name_forms(name: str) -> frozenset[str]:
     (Juan Dela Cruz is DELA CRUZ JUAN).  Always a superset of the forms a name had before accents and
     word order counted: kiosks compare protection digests of these forms (protection_digests), and a
     kiosk not yet updated must still find every protected form."""
-    parts = [normalize_name(p) for p in _SPLIT_RE.split(name)]
-    parts = [p for p in parts if p]
-    if not parts:
-        return frozenset()
-    forms = {"".join(parts), "".join(reversed(parts))}
-    plain = [_without_accents(p) for p in parts]
-    plain = [p for p in plain if p]
-    if plain and all(p.isascii() for p in plain):   # Latin only: Japanese names keep their forms
-        forms |= {"".join(plain), "".join(reversed(plain))}
-        if len(plain) > 2:
-            forms.add(_WORD_SET + " ".join(sorted(plain)))
+    forms: set[str] = set()
+    # Each identity form's (evac.identity.IDENTITY_FORM): 曾根 is 曽根 since form 2, and a kiosk of an
+    # older release still digests 曾根.
+    for identity_form in range(1, IDENTITY_FORM + 1):
+        parts = [normalize_name(p, identity_form) for p in _SPLIT_RE.split(name)]
+        parts = [p for p in parts if p]
+        if not parts:
+            return frozenset()
+        forms |= {"".join(parts), "".join(reversed(parts))}
+        plain = [_without_accents(p) for p in parts]
+        plain = [p for p in plain if p]
+        if plain and all(p.isascii() for p in plain):   # Latin only: Japanese names keep their forms
+            forms |= {"".join(plain), "".join(reversed(plain))}
+            if len(plain) > 2:
+                forms.add(_WORD_SET + " ".join(sorted(plain)))
     return frozenset(forms)
 
 

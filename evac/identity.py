@@ -35,16 +35,20 @@ IDENTITY_FORM = 2
 # across.  Compatibility ideographs that NFKC already maps (祐 U+FA4F → 祐,
 # 神 U+FA19 → 神) need no entry; 﨑 U+FA11 is one of the twelve "unified"
 # ideographs in that block, which NFKC leaves alone, so it is listed.
-ITAIJI = str.maketrans({
+_ITAIJI_FORM_1 = {
     "髙": "高", "﨑": "崎", "嵜": "崎", "\U0002550E": "崎", "邊": "辺", "邉": "辺",
     "濵": "浜", "濱": "浜", "齋": "斎", "齊": "斉", "澤": "沢", "國": "国", "櫻": "桜",
     "廣": "広", "瀨": "瀬", "嶋": "島", "嶌": "島", "槇": "槙", "冨": "富",
     "\U00020BB7": "吉", "德": "徳", "惠": "恵", "眞": "真", "邨": "村", "曻": "昇",
     "栁": "柳", "靑": "青", "淸": "清", "黑": "黒", "縣": "県", "萬": "万",
-    "曾": "曽", "藏": "蔵", "鷗": "鴎", "桒": "桑", "舘": "館", "龜": "亀", "壽": "寿", "實": "実",
     # Small ヶ/ヵ are typographic variants of ケ/カ in names and places (一ヶ谷, 鰯ヶ島).
     "ヶ": "ケ", "ヵ": "カ",
-})
+}
+# Folded since form 2.  A kiosk of an older release still forms names without them: HQ's protection
+# digests carry both forms of a name (evac.disclosure.name_forms), or such a kiosk would miss one.
+_ITAIJI_SINCE_FORM_2 = {"曾": "曽", "藏": "蔵", "鷗": "鴎", "桒": "桑", "舘": "館", "龜": "亀", "壽": "寿", "實": "実"}
+ITAIJI = str.maketrans({**_ITAIJI_FORM_1, **_ITAIJI_SINCE_FORM_2})
+_NAME_ITAIJI = {1: str.maketrans(_ITAIJI_FORM_1), 2: ITAIJI}
 
 # Whitespace of every kind, control characters (this also keeps the key's \x1f
 # separator out of the fields), zero-width and bidi marks, and variation
@@ -121,10 +125,11 @@ def _clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def normalize_name(name: str) -> str:
-    """The form of a name that card text and typed text agree on."""
+def normalize_name(name: str, form: int = IDENTITY_FORM) -> str:
+    """The form of a name that card text and typed text agree on (`form`: as that identity form made it;
+    names differ between forms 1 and 2 only by the 異体字 folded since)."""
     # Kana first: ゖ becomes ヶ, which the table then folds.
-    text = _clean(name).translate(_HIRAGANA_TO_KATAKANA).translate(ITAIJI).translate(_NAME_SEPARATORS)
+    text = _clean(name).translate(_HIRAGANA_TO_KATAKANA).translate(_NAME_ITAIJI[form]).translate(_NAME_SEPARATORS)
     # Casefolding and the kana shift can leave sequences that compose further
     # (ゐ + ゙ → ヰ + ゙ → ヸ), so normalise once more, as NFKC_Casefold does.
     return _clean(text.casefold())

@@ -40,6 +40,14 @@ def test_latin_names_fold_accents_and_word_order_japanese_names_keep_their_forms
     assert {"nguyễnvănan", "anvănnguyễn"} <= name_forms("Nguyễn Văn An")
 
 
+def test_a_kanji_folded_since_identity_form_2_keeps_the_form_older_kiosks_digest():
+    # 曾根 實 on the card and 曽根 実 typed are one name since form 2 ...
+    assert name_forms("曾根 實") & name_forms("曽根 実")
+    # ... and a kiosk of form 1 digests the card's name unfolded: HQ's protection digests must have it.
+    assert normalize_name("曾根 實", 1) == "曾根實" and "曾根實" in name_forms("曾根 實")
+    assert name_forms("曽根 実") == {"曽根実", "実曽根"}
+
+
 def test_an_accented_or_reordered_latin_name_finds_the_record_at_once(hq_app, hq_client, enroll):
     kiosk = Kiosk(hq_client, enroll("H031"), "dev-a")
     kiosk.send(("checkin", AN, {"stay_type": "in_shelter"}), ("consent", AN, {"consent": "public"}),
