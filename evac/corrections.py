@@ -62,6 +62,15 @@ def _key(p: Person) -> str:
     return person_key(p.name, p.birth_date, p.address)
 
 
+def moved_on(moved: dict[str, str], old_key: str, new_key: str) -> dict[str, str]:
+    """Identities corrected away -> the one the person goes by now, after a correction old -> new:
+    what one kiosk's corrections leave (its corrected_keys, HQ's kiosk_corrections), followed through
+    chains; correcting back makes the new one good again."""
+    moved = {gone: (new_key if now == old_key else now) for gone, now in moved.items()}
+    moved[old_key] = new_key
+    return {gone: now for gone, now in moved.items() if gone not in (now, new_key)}
+
+
 def superseded_keys(said: Iterable[Said]) -> set[str]:
     """Keys that the latest correction involving them corrected away."""
     gone: set[str] = set()

@@ -27,7 +27,7 @@ from evac.events import (
     TRANSFER, WITHDRAWN, Event, InvalidEvent, UnknownEventType, canonical_json, event_json, order_key, parse_event,
     stored_event,
 )
-from evac.corrections import SELF_REPORT_DEVICE, Said, current_identity, identity_outranks
+from evac.corrections import SELF_REPORT_DEVICE, Said, current_identity, identity_outranks, moved_on
 from evac.identity import person_key, prereg_key
 from evac.hlc import pack
 from evac.individual_number import without_individual_numbers
@@ -35,7 +35,9 @@ from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
 from .db import driver_rows, param_mark
 from .identity_index import identity_index
-from .models import EventRecord, IcLink, Inquiry, Kiosk, Person, PersonHousehold, PersonKey, Shelter
+from .models import (
+    EventRecord, IcLink, Inquiry, Kiosk, KioskCorrection, Person, PersonHousehold, PersonKey, Shelter,
+)
 
 MAX_BATCH_EVENTS = 1000
 
@@ -47,6 +49,7 @@ ic_links_t = IcLink.__table__
 person_keys_t = PersonKey.__table__
 inquiries_t = Inquiry.__table__
 person_households_t = PersonHousehold.__table__
+kiosk_corrections_t = KioskCorrection.__table__
 
 _SLOT_COLUMN = {"in_shelter": "occupancy", "at_home": "at_home", "in_car": "in_car"}
 SELF = "SELF"   # the counter key of people safe outside the shelters, by their own report
@@ -98,15 +101,32 @@ def _basic_key(name: str, birth_date: str, address: str) -> str:
     return person_key(name, birth_date, address)
 
 
-def identity_keys(ev: Event) -> tuple[str, ...]:
+def identity_keys(ev: Event, moved: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The keys that name whom `ev` is about.  `moved`: the corrections of the kiosk that wrote it
+    (kiosk_corrections): what it still says under an identity its staff corrected away is the
+    corrected person's.  A correction is about the corrected identity alone: its old key stays whoever
+    other kiosks' records name by it (_refile moves the correcting kiosk's own records)."""
+    p = ev.person
+    if ev.type == CORRECTION:
+        new = ev.data["person"]
+        key = _basic_key(new["name"], new["birth_date"], new["address"])
+    else:
+        key = _basic_key(p.name, p.birth_date, p.address)
+        if moved:
+            key = moved.get(key, key)
+    return (key, prereg_key(p.prereg_id)) if p.prereg_id else (key,)
+
+
+def said_key(ev: Event, moved: dict[str, str]) -> str:
+    """The key of the identity `ev` states, as the kiosk that wrote it means it now."""
     p = ev.person
     key = _basic_key(p.name, p.birth_date, p.address)
-    keys = (key, prereg_key(p.prereg_id)) if p.prereg_id else (key,)
-    if ev.type == CORRECTION:
-        # Staff say the old and the corrected identity are one person: both keys name them.
-        new = ev.data["person"]
-        keys += (_basic_key(new["name"], new["birth_date"], new["address"]),)
-    return keys
+    return moved.get(key, key)
+
+
+def kiosk_corrections(conn: Connection, device_id: str) -> dict[str, str]:
+    return dict(conn.execute(select(kiosk_corrections_t.c.old_key, kiosk_corrections_t.c.new_key)
+                             .where(kiosk_corrections_t.c.device_id == device_id)).all())
 
 
 class _Batch:
@@ -130,6 +150,12 @@ class _Batch:
         self.merged_into: dict[int, int] = {}
         self.ic_links: dict[str, tuple[str, int]] = {}   # token -> (order, person) of the batch's latest link
         self.households: set[tuple[int, str]] = set()   # (person, household) for person_households
+        # Each kiosk's corrections (kiosk_corrections), as read and as the batch leaves them; and the
+        # persons a correction's own kiosk filed records under before it (device, person): _refile.
+        self.moved: dict[str, dict[str, str]] = {}
+        self.moved_read: dict[str, dict[str, str]] = {}
+        self.refile: list[tuple[str, int]] = []
+        self.emptied: set[int] = set()   # persons left with no record by _refile: their row goes
         # Never an id a merge freed: inquiries and staff may still name it (person_keys is append-only).
         self.next_pid = max(conn.execute(select(func.max(persons_t.c.id))).scalar() or 0,
                             conn.execute(select(func.max(person_keys_t.c.person_id))).scalar() or 0) + 1
@@ -155,6 +181,28 @@ class _Batch:
                 self.loaded[row[0]] = row
                 self.slot_before[row[0]] = _slot(person)
 
+    def corrections_of(self, devices: set[str]) -> dict[str, dict[str, str]]:
+        """These kiosks' corrections (kiosk_corrections), read once per batch."""
+        for device in devices - set(self.moved):
+            self.moved[device] = kiosk_corrections(self.conn, device)
+            self.moved_read[device] = dict(self.moved[device])
+        return self.moved
+
+    @property
+    def corrected_in_batch(self) -> set[str]:
+        return {device for device, moved in self.moved.items() if moved != self.moved_read[device]}
+
+    def correct(self, ev: Event) -> None:
+        """A correction: its kiosk now means the new identity by the old one, and its records filed
+        before under the old one's person are to move (_refile)."""
+        moved = self.moved.setdefault(ev.kiosk_id, {})
+        old = said_key(ev, moved)
+        new = ev.data["person"]
+        self.moved[ev.kiosk_id] = moved_on(moved, old, _basic_key(new["name"], new["birth_date"], new["address"]))
+        owner = self.key_to_pid.get(old, self.index.pid_of.get(old))
+        if owner is not None:
+            self.refile.append((ev.kiosk_id, owner))
+
     def resolve(self, pid: int) -> int:
         while pid in self.merged_into:
             pid = self.merged_into[pid]
@@ -165,26 +213,20 @@ class _Batch:
         if len(keys) == 1:  # the common cases: someone HQ knows, or someone new
             pid = key_to_pid.get(keys[0])
             if pid is not None:
-                return self.resolve(pid)
+                pid = self.resolve(pid)
+                if pid not in self.persons:
+                    self._revive(pid, ev)
+                return pid
             pids = []
         else:
             pids = sorted({self.resolve(key_to_pid[k]) for k in keys if k in key_to_pid})
+            for pid in pids:
+                if pid not in self.persons:
+                    self._revive(pid, ev)
         if not pids:
             pid = self.next_pid
             self.next_pid += 1
-            p = ev.person
-            self.persons[pid] = {
-                "id": pid, "name": p.name, "name_kana": "", "birth_date": p.birth_date,
-                "sex": p.sex, "address": "", "household_id": "", "info_order": "",
-                "kana_order": "", "address_order": "", "household_order": "",
-                "state": "unknown", "shelter_id": None, "stay_type": None, "loc_order": "",
-                "needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
-                "consent": "none", "family_code": "", "consent_order": "", "never_disclose": False, "contact": "",
-                "contact_order": "", "consent_source": "kiosk", "identity_corrected": False,
-                "consent_elsewhere": False,
-            }
-            self.slot_before[pid] = None
-            self.new_pids.add(pid)
+            self._revive(pid, ev)
         else:
             pid = pids[0]
             for other in pids[1:]:
@@ -194,6 +236,23 @@ class _Batch:
                 self.key_to_pid[k] = pid
                 self.new_keys[k] = pid
         return pid
+
+    def _revive(self, pid: int, ev: Event) -> None:
+        """A person record with nothing yet: someone new, or an identity whose records a correction
+        moved to the corrected person (_refile) that another kiosk's record names again."""
+        p = ev.person
+        self.persons[pid] = {
+            "id": pid, "name": p.name, "name_kana": "", "birth_date": p.birth_date,
+            "sex": p.sex, "address": "", "household_id": "", "info_order": "",
+            "kana_order": "", "address_order": "", "household_order": "",
+            "state": "unknown", "shelter_id": None, "stay_type": None, "loc_order": "",
+            "needs": "", "needs_order": "", "status": "", "status_note": "", "status_order": "",
+            "consent": "none", "family_code": "", "consent_order": "", "never_disclose": False, "contact": "",
+            "contact_order": "", "consent_source": "kiosk", "identity_corrected": False,
+            "consent_elsewhere": False,
+        }
+        self.slot_before[pid] = None
+        self.new_pids.add(pid)
 
     def _merge(self, survivor: int, other: int) -> None:
         """One person seen under two identities (a pre-registration id and a card, say)."""
@@ -580,7 +639,10 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
     consents (consent_source); None for HQ's own stream."""
     _check_shelters(conn, fresh, first_index)
     batch = _Batch(conn, kiosk_shelter)
-    keys = [identity_keys(ev) if ev.person is not None else () for ev in fresh]
+    moved = batch.corrections_of({ev.kiosk_id for ev in fresh if ev.person is not None})
+    # (the keys of the kiosks' corrections as they stand before the batch: those the batch makes are
+    # the keys of its correction records)
+    keys = [identity_keys(ev, moved.get(ev.kiosk_id)) if ev.person is not None else () for ev in fresh]
     batch.prefetch({k for ks in keys for k in ks})
     rows = []
     opened: dict[str, str] = {}
@@ -591,6 +653,10 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
         order = order_key(hlc, ev.kiosk_id, ev.seq)
         pid = None
         if ev.person is not None:
+            if ev.kiosk_id in batch.corrected_in_batch:   # this kiosk corrected someone earlier in the batch
+                ev_keys = identity_keys(ev, batch.moved[ev.kiosk_id])
+            if ev.type == CORRECTION:
+                batch.correct(ev)
             pid = batch.person_for(ev, ev_keys)
             batch.apply(ev, pid, order)
             if ev.type == CHECKIN:
@@ -607,6 +673,7 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
         rows = [r[:5] + (None if r[5] is None else batch.resolve(r[5]),) + r[6:] for r in rows]
     insert_many(conn, "events", _EVENT_COLS, rows)
     _flush_merges(conn, batch)
+    _refile(conn, batch)
     for sid in _correct_dates(conn, batch, corrections, received):
         opened.pop(sid, None)   # set from all their records already, at the corrected orders
         shelter_status.pop(sid, None)
@@ -624,11 +691,14 @@ def relink(conn: Connection) -> int:
     For a database keyed under an older identity form (hq_dashboard.rekey).  The caller holds the merge
     lock and the transaction.  Returns how many persons were joined into another."""
     batch = _Batch(conn)
+    moved: dict[str, dict[str, str]] = {}
+    for device, old, new in conn.execute(select(kiosk_corrections_t)):
+        moved.setdefault(device, {})[old] = new
     filed: list[tuple[int, tuple[str, ...]]] = []
-    for pid, body in conn.execute(select(events_t.c.person_id, events_t.c.body)
-                                  .where(events_t.c.person_id.isnot(None))
-                                  .order_by(events_t.c.device_id, events_t.c.seq)):
-        filed.append((pid, identity_keys(stored_event(json.loads(body)))))
+    for pid, device, body in conn.execute(select(events_t.c.person_id, events_t.c.device_id, events_t.c.body)
+                                          .where(events_t.c.person_id.isnot(None))
+                                          .order_by(events_t.c.device_id, events_t.c.seq)):
+        filed.append((pid, identity_keys(stored_event(json.loads(body)), moved.get(device))))
     batch.prefetch({k for _, keys in filed for k in keys})
     batch.load({pid for pid, _ in filed})
     for pid, keys in filed:
@@ -671,6 +741,70 @@ def _flush_merges(conn: Connection, batch: _Batch) -> None:
                 batch.new_keys[key] = survivor
         if other not in batch.new_pids:
             conn.execute(persons_t.delete().where(persons_t.c.id == other))
+
+
+def _refile(conn: Connection, batch: _Batch) -> None:
+    """Move a correcting kiosk's own records, filed under the person its old identity named, to whom
+    the kiosk means by them now (its corrections, followed through chains and corrections back); other
+    kiosks' records stay.  The persons on both sides are folded again; one left with no record goes
+    (its id stays in person_keys: another kiosk's record under that identity makes it again)."""
+    _flush_kiosk_corrections(conn, batch)
+    if not batch.refile:
+        return
+    mark = param_mark(conn)
+    touched: set[int] = set()
+    for device, owner in dict.fromkeys(batch.refile):
+        owner = batch.resolve(owner)
+        moved = batch.moved.get(device, {})
+        moves: dict[int, list[int]] = {}
+        links: list[tuple[str, str, int]] = []
+        for seq, hlc, etype, body in conn.execute(
+                select(events_t.c.seq, events_t.c.hlc, events_t.c.type, events_t.c.body)
+                .where(events_t.c.device_id == device, events_t.c.person_id == owner)):
+            ev = stored_event(json.loads(body))
+            keys = identity_keys(ev, moved)
+            if len(keys) > 1:
+                continue   # a pre-registration id names its person whatever the name says
+            now = batch.key_to_pid.get(keys[0], batch.index.pid_of.get(keys[0]))
+            now = None if now is None else batch.resolve(now)
+            if now is None or now == owner:
+                continue
+            moves.setdefault(now, []).append(seq)
+            if etype == IC_LINK:
+                links.append((ev.data["token"], order_key(hlc, device, seq), now))
+        if not moves:
+            continue
+        for now, seqs in moves.items():
+            for i in range(0, len(seqs), 500):
+                conn.execute(update(events_t).where(events_t.c.device_id == device, events_t.c.seq.in_(seqs[i:i + 500]))
+                             .values(person_id=now))
+        for token, order, now in links:   # the card's link, if that record is the one that stands
+            conn.exec_driver_sql(f"UPDATE ic_links SET person_id = {mark} WHERE token = {mark} AND person_id = {mark}"
+                                 f" AND link_order = {mark}", (now, token, owner, order))
+        touched |= {owner, *moves}
+        if conn.execute(select(events_t.c.seq).where(events_t.c.person_id == owner).limit(1)).first() is None:
+            batch.emptied.add(owner)
+            heir = min(moves, key=lambda p: -len(moves[p]))   # whom most of its records went to
+            conn.execute(update(inquiries_t).where(inquiries_t.c.person_id == owner).values(person_id=heir))
+            conn.execute(person_households_t.delete().where(person_households_t.c.person_id == owner))
+    if not touched:
+        return
+    batch.load(touched)
+    alive = touched - batch.emptied
+    batch.refold.update(alive)
+    batch.reidentify.update(alive)
+    batch.reconsent.update(alive)
+    batch.dirty.update(alive)
+    _refield(conn, batch, alive)
+
+
+def _flush_kiosk_corrections(conn: Connection, batch: _Batch) -> None:
+    for device, moved in batch.moved.items():
+        if moved != batch.moved_read[device]:
+            conn.execute(kiosk_corrections_t.delete().where(kiosk_corrections_t.c.device_id == device))
+            if moved:
+                insert_many(conn, "kiosk_corrections", ("device_id", "old_key", "new_key"),
+                            [(device, old, new) for old, new in sorted(moved.items())])
 
 
 def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], received: int | None) -> set[str]:
@@ -847,11 +981,14 @@ def _reconsent(conn: Connection, batch: _Batch) -> None:
                 moves[pid].append((order, device, etype, shelter_id, json.loads(body)["data"]))
     for pid in pids:
         person = batch.persons[pid]
+        # Never-disclose too, once set by any of their consents (a correction moves records between persons).
         person.update(consent="none", family_code="", consent_order="", consent_source="kiosk",
-                      consent_elsewhere=False)
+                      consent_elsewhere=False, never_disclose=False)
         history = sorted(moves[pid], key=itemgetter(0))
         for order, kiosk_shelter, body in said[pid]:
             ev = stored_event(json.loads(body))
+            if ev.data["never_disclose"]:
+                person["never_disclose"] = True
             before = [m for m in history if m[0] < order]
             where = fold([(etype, shelter_id, data) for _, _, etype, shelter_id, data in before])
             source = consent_source(ev, where_they_were=bool(before) and (
@@ -863,8 +1000,11 @@ def _reconsent(conn: Connection, batch: _Batch) -> None:
 
 
 def _flush_persons(conn: Connection, batch: _Batch) -> None:
-    alive = {batch.resolve(p) for p in batch.dirty} - set(batch.merged_into)
+    alive = {batch.resolve(p) for p in batch.dirty} - set(batch.merged_into) - batch.emptied
     persons = batch.persons
+    gone = sorted(batch.emptied - batch.new_pids)
+    for i in range(0, len(gone), 500):
+        conn.execute(persons_t.delete().where(persons_t.c.id.in_(gone[i:i + 500])))
     born = sorted(alive & batch.new_pids)
     if born:
         insert_many(conn, "persons", _PERSON_COLS, [_person_row(persons[p]) for p in born])
@@ -920,7 +1060,7 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
                     shelter_status: dict[str, tuple[str, str]]) -> None:
     delta: Counter = Counter()
     for pid, before in batch.slot_before.items():
-        if pid in batch.merged_into:
+        if pid in batch.merged_into or pid in batch.emptied:
             after = None
         else:
             after = _slot(batch.persons[pid])

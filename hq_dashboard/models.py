@@ -259,6 +259,18 @@ class PreregHousehold(db.Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class KioskCorrection(db.Model):
+    """Identities a kiosk's staff corrected away, and the identity the person goes by at that kiosk now
+    (the kiosk's own corrected_keys, kept by HQ from its correction records).  That kiosk's records under
+    the old identity are the corrected person's; other kiosks' records under it stay whoever it names
+    there: twins 佐藤 優 and 佐藤 優子, one typed as the other and corrected, are two people."""
+    __tablename__ = "kiosk_corrections"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    old_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    new_key: Mapped[str] = mapped_column(String(80))
+
+
 class IcLink(db.Model):
     """Whose transport IC card a token is (a keyed hash of the card's IDm, never the IDm).
 

@@ -7,6 +7,7 @@ PostgreSQL alike."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import urllib.request
 
 import pytest
@@ -119,7 +120,7 @@ T0 = 1_764_000_000_000
 
 def test_a_correction_onto_someone_hq_knows_from_another_kiosk_makes_them_one(hq_app, hq_client, enroll):
     """Kiosk B registered her correctly at H002 in the morning; kiosk A typed the typo at H031 later.
-    Staff at A correcting it say the two records are one person: HQ merges them."""
+    Staff at A correcting it say A's record is hers: A's records move to her, and the typo is nobody."""
     ta, tb = enroll("H031"), enroll("H002")
     a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H002")
     b.checkin(FIXED.to_wire(), at_ms=T0)
@@ -132,7 +133,7 @@ def test_a_correction_onto_someone_hq_knows_from_another_kiosk_makes_them_one(hq
     _post(hq_client, ta, a)
     persons, keys = _state(hq_app)
     assert [(n, b, s, w) for _, n, b, s, w in persons] == [(FIXED.name, FIXED.birth_date, "checked_in", "H031")]
-    assert keys[key(TYPO)] == keys[key(FIXED)] == persons[0][0]
+    assert keys[key(FIXED)] == persons[0][0] and keys[key(TYPO)] != persons[0][0]
     assert occupancy_of(hq_client) == {"H031": 1}, "where she was last seen, counted once"
     with hq_app.app_context():
         assert set(db.session.scalars(select(EventRecord.person_id))) == {persons[0][0]}
@@ -141,15 +142,16 @@ def test_a_correction_onto_someone_hq_knows_from_another_kiosk_makes_them_one(hq
 
 @pytest.mark.parametrize("b_first", [False, True], ids=["correction-first", "typo-first"])
 def test_a_later_event_under_the_old_identity_does_not_undo_the_correction(hq_app, hq_client, enroll, b_first):
-    """Kiosk B was offline and still has the typo (a pre-registration QR with the typo, say); its
-    event is newer than the correction.  It is still about her (one person, one place, found under
-    both keys) but not news about her name: in either order of arrival HQ keeps the corrected identity,
-    so a family asking with the right birth date finds her."""
+    """Kiosk B was offline and still has the typo: a pre-registration QR printed with it, whose id says
+    whom it is about; its event is newer than the correction.  It is still about her (one person, one
+    place, found under both keys) but not news about her name: in either order of arrival HQ keeps the
+    corrected identity, so a family asking with the right birth date finds her."""
     ta, tb = enroll("H031"), enroll("H002")
     a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H002")
-    a.checkin(TYPO.to_wire(), at_ms=T0)
-    _correction(a, TYPO, FIXED, T0 + 60_000)
-    b.add("status", TYPO.to_wire(), {"status": "injured"}, at_ms=T0 + 120_000)
+    typo, fixed = replace(TYPO, prereg_id="PR-SURUGA"), replace(FIXED, prereg_id="PR-SURUGA")
+    a.checkin(typo.to_wire(), at_ms=T0)
+    _correction(a, typo, fixed, T0 + 60_000)
+    b.add("status", typo.to_wire(), {"status": "injured"}, at_ms=T0 + 120_000)
     for token, stream in ([(tb, b), (ta, a)] if b_first else [(ta, a), (tb, b)]):
         _post(hq_client, token, stream)
     persons, keys = _state(hq_app)
@@ -159,7 +161,7 @@ def test_a_later_event_under_the_old_identity_does_not_undo_the_correction(hq_ap
     with hq_app.app_context():
         assert db.session.get(HQPerson, persons[0][0]).status == "injured", "B's news about her still counts"
     # Correcting back makes the first identity good again, and what is said under it news again.
-    _correction(a, FIXED, TYPO, T0 + 180_000)
+    _correction(a, fixed, typo, T0 + 180_000)
     _post(hq_client, ta, a)
     assert [p[1:] for p in _state(hq_app)[0]] == [(TYPO.name, TYPO.birth_date, "checked_in", "H031")]
 
@@ -208,3 +210,64 @@ def test_an_event_stored_under_older_rules_does_not_stop_later_batches_about_a_c
     assert resp.get_json()["acked_seq"] == 4
     persons, _ = _state(hq_app)
     assert [(name, birth) for _, name, birth, _, _ in persons] == [(FIXED.name, FIXED.birth_date)]
+
+
+# Twins at one address, and a father and son of one name: staff typing one of them made the other's identity.
+YU = Person("佐藤 優", "1990-04-01", "female", "焼津市本町2-3-4")
+YUKO = Person("佐藤 優子", "1990-04-01", "female", "焼津市本町2-3-4")
+FATHER = Person("大石 健", "1950-06-06", "male", "焼津市小川5-6")
+SON_TYPO = Person("大石 健", "1950-06-06", "male", "焼津市小川5-6")   # the son's birth date typed as his father's
+SON_FIXED = Person("大石 健", "1980-06-06", "male", "焼津市小川5-6")
+
+
+@pytest.mark.parametrize("b_first", [False, True], ids=["other-kiosk-first", "correction-first"])
+def test_a_correction_whose_old_identity_is_someone_else_does_not_make_them_one(hq_app, hq_client, enroll, b_first):
+    """Kiosk B checked 佐藤 優 and 大石 健 (the father) in at H002.  At H031 staff typed her twin 優子 as
+    「佐藤 優」 and the son's birth date as his father's, and corrected both.  Only A's own records move
+    to the corrected identities: the twin and the father stay at H002, each counted, each found by
+    their own name; in either order of arrival."""
+    ta, tb = enroll("H031"), enroll("H002")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H002")
+    b.checkin(YU.to_wire(), at_ms=T0)
+    b.checkin(FATHER.to_wire(), at_ms=T0 + 1000)
+    b.add("needs", FATHER.to_wire(), {"needs": ["dialysis"]}, at_ms=T0 + 2000)
+    a.checkin(YU.to_wire(), at_ms=T0 + 3_600_000)                    # 優子, typed as her twin
+    a.checkin(SON_TYPO.to_wire(), at_ms=T0 + 3_601_000)
+    a.add("needs", SON_TYPO.to_wire(), {"needs": ["pets"]}, at_ms=T0 + 3_602_000)
+    _correction(a, YU, YUKO, T0 + 3_700_000)
+    _correction(a, SON_TYPO, SON_FIXED, T0 + 3_701_000)
+    for token, stream in ([(tb, b), (ta, a)] if b_first else [(ta, a), (tb, b)]):
+        _post(hq_client, token, stream)
+    persons, keys = _state(hq_app)
+    assert sorted(p[1:] for p in persons) == sorted([
+        (YU.name, YU.birth_date, "checked_in", "H002"), (YUKO.name, YUKO.birth_date, "checked_in", "H031"),
+        (FATHER.name, FATHER.birth_date, "checked_in", "H002"), (SON_FIXED.name, SON_FIXED.birth_date,
+                                                                 "checked_in", "H031")])
+    assert occupancy_of(hq_client) == {"H002": 2, "H031": 2}
+    with hq_app.app_context():
+        needs = {(p.name, p.birth_date): p.needs for p in db.session.scalars(select(HQPerson))}
+    assert needs[(FATHER.name, FATHER.birth_date)] == "dialysis" and needs[(SON_FIXED.name, SON_FIXED.birth_date)] == "pets"
+    assert keys[key(YU)] != keys[key(YUKO)] and keys[key(FATHER)] != keys[key(SON_FIXED)]
+
+
+def test_a_correction_in_a_later_batch_moves_only_its_kiosk_s_records(hq_app, hq_client, enroll):
+    """The typed record reached HQ before the correction (the usual order: staff notice later).  Kiosk
+    B's record of the twin stays hers; A's record moves to 優子, and a record A writes later under the
+    old identity (the kiosk says it means 優子 by it) goes to 優子 too."""
+    ta, tb = enroll("H031"), enroll("H002")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H002")
+    b.checkin(YU.to_wire(), at_ms=T0)
+    _post(hq_client, tb, b)
+    a.checkin(YU.to_wire(), at_ms=T0 + 3_600_000)
+    _post(hq_client, ta, a)
+    assert occupancy_of(hq_client) == {"H031": 1}, "before the correction HQ takes them for one who moved"
+    _correction(a, YU, YUKO, T0 + 3_700_000)
+    _post(hq_client, ta, a)
+    assert occupancy_of(hq_client) == {"H002": 1, "H031": 1}
+    a.add("status", YU.to_wire(), {"status": "injured"}, at_ms=T0 + 3_800_000)
+    b.add("status", YU.to_wire(), {"status": "safe"}, at_ms=T0 + 3_900_000)
+    _post(hq_client, ta, a)
+    _post(hq_client, tb, b)
+    with hq_app.app_context():
+        status = {p.name: (p.status, p.shelter_id) for p in db.session.scalars(select(HQPerson))}
+    assert status == {YU.name: ("safe", "H002"), YUKO.name: ("injured", "H031")}
