@@ -192,6 +192,21 @@ def test_a_correction_to_someone_on_the_roster_under_todays_keys_makes_one_perso
     store.close()
 
 
+def test_a_correction_of_someone_todays_keys_do_not_know_is_left_out_and_the_kiosk_opens(tmp_path, form1_key):
+    # Form 1 read 「1234-5 二号棟」 as lot 1234-52, the row checked in; today it is building 2 of lot
+    # 1234-5, and the correction names no one on the roster.  The records after it still count.
+    lot = Person("藤守 次郎", "1960-06-06", "male", "焼津市藤守1234-52号棟")
+    building = Person(lot.name, lot.birth_date, lot.sex, "焼津市藤守1234-5 二号棟")
+    renamed = Person("藤守 二郎", lot.birth_date, lot.sex, building.address)
+    store = upgraded(tmp_path, form1_key, lambda s: s.check_in("H001", [lot]),
+                     lambda s: s.append([correction(building, renamed)]), lambda s: s.check_in("H001", [ROOM]))
+    assert store.find(lot.name, lot.birth_date, lot.address).person == lot
+    assert store.find(renamed.name, renamed.birth_date, renamed.address) is None
+    assert store.count_checked_in() == 2
+    assert store.last_seq == 3
+    store.close()
+
+
 def test_a_new_database_records_todays_form(tmp_path):
     store = KioskStore(tmp_path / "new.sqlite3")
     assert store._meta("identity_form") == str(IDENTITY_FORM)
