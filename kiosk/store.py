@@ -29,10 +29,10 @@ from evac.disclosure import identity_forms, protection_digests
 from evac.events import (
     CHECKIN, CHECKOUT, CLOCK_CORRECTION, CONSENT, CORRECTION, EARLIEST_TODAY, EVENT_TYPES, IC_LINK, LOCATION_TYPES,
     MAX_CORRECTED_DATES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, WITHDRAWN, Event, InvalidEvent, Person,
-    canonical_json, parse_event, withdrawal,
+    canonical_json, parse_event, stored_event, withdrawal,
 )
 from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
-from evac.identity import person_key
+from evac.identity import IDENTITY_FORM, person_key
 from evac.whereabouts import CHECKED_IN, Whereabouts, step
 
 from .heard import Heard, heard
@@ -281,7 +281,8 @@ class KioskStore:
         # A read, so that opening the store for each request takes no write lock.
         # A database from before a table was added gets it added here.
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view', 'index')")}
-        return _SCHEMA_TABLES <= tables and self._meta("device_id") is not None and bool(self.shelter_ids())
+        return (_SCHEMA_TABLES <= tables and self._meta("device_id") is not None and bool(self.shelter_ids())
+                and self._meta("identity_form") == str(IDENTITY_FORM))
 
     def _initialise(self) -> None:
         with self._write():
@@ -289,10 +290,14 @@ class KioskStore:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
-            if "protected" not in had and "events" in had:
-                self._fold_protected()
-            if "event_person" not in had and "events" in had:
-                self._fold_event_people()
+            # Read under the write lock: a second process opening the file meanwhile finds it done.
+            stale = self._meta("identity_form") != str(IDENTITY_FORM)
+            if "events" in had and (stale or "protected" not in had or "event_person" not in had):
+                # Keys written under another identity form (none recorded: form 1), or tables from
+                # before: what is derived from the log is folded again under today's person_key.
+                self._refold()
+            if stale:
+                self._set_meta("identity_form", str(IDENTITY_FORM))
             if "shelter_kana" not in had and "shelters" in had:
                 # HQ's list (which has the readings) is written again at the next fetch, even if unchanged
                 self.db.execute("DELETE FROM meta WHERE key = 'config_applied'")
@@ -538,11 +543,11 @@ class KioskStore:
         if keys is not None:
             self.db.execute("INSERT INTO event_person(seq, person_key) VALUES (?, ?)", (ev.seq, keys[1]))
 
-    def _update_roster(self, ev: Event, keys: tuple[str, str] | None) -> None:
+    def _update_roster(self, ev: Event, keys: tuple[str, str] | None, refolding: bool = False) -> None:
         if keys is None:
             return
         if ev.type == CORRECTION:
-            self._correct_roster(ev)
+            self._correct_roster(ev, keys[1], refolding)
             return
         p = ev.person
         said_key, key = keys
@@ -573,66 +578,80 @@ class KioskStore:
             (key, p.name, p.name_kana, p.birth_date, p.sex, p.address, p.prereg_id, household,
              where.state, where.shelter_id, where.stay_type, ev.seq))
 
-    def _correct_roster(self, ev: Event) -> None:
-        """The same person under their corrected identity: the roster row and IC links move to the
-        new key, keeping whereabouts and household.  Refused (the transaction rolls back) if the
-        new identity is already someone else on this kiosk's roster."""
-        old, new = ev.person, Person(**ev.data["person"])  # validated with the event
-        old_key = person_key(old.name, old.birth_date, old.address)
+    def _correct_roster(self, ev: Event, old_key: str, refolding: bool = False) -> None:
+        """The same person under their corrected identity: the roster row (`old_key`, whoever the
+        corrected identity names now) and IC links move to the new key, keeping whereabouts and
+        household.  Refused (the transaction rolls back) if the new identity is already someone else
+        on this kiosk's roster.  `refolding` (_refold, under a newer identity form): that someone is
+        now the same person, and the two rows become one."""
+        new = Person(**ev.data["person"])  # validated with the event
         new_key = person_key(new.name, new.birth_date, new.address)
-        if self.db.execute("SELECT 1 FROM roster WHERE person_key = ?", (new_key,)).fetchone():
+        if new_key == old_key:
+            # Written under an older identity form, for which only the spelling differs now: restated.
+            self._move_row(ev, new, old_key, new_key)
+            return
+        taken = self.db.execute("SELECT last_seq FROM roster WHERE person_key = ?", (new_key,)).fetchone()
+        if taken and not refolding:
             raise KioskError(f"{new.name} ({new.birth_date}) is already someone else on this kiosk's roster")
-        moved = self.db.execute(
-            "UPDATE roster SET person_key = ?, name = ?, name_kana = ?, birth_date = ?, sex = ?, address = ?,"
-            " last_seq = ? WHERE person_key = ?",
-            (new_key, new.name, new.name_kana, new.birth_date, new.sex, new.address, ev.seq, old_key)).rowcount
-        if not moved:
-            raise KioskError(f"{old.name} ({old.birth_date}) is not known at this kiosk")
+        if taken and self.db.execute("SELECT 1 FROM roster WHERE person_key = ?", (old_key,)).fetchone():
+            # One row: where the person is, as the later of the two rows' records says.  Its links,
+            # protection and the identities corrected to it stay on new_key.
+            self.db.execute("UPDATE roster SET (household_id, state, shelter_id, stay_type) = (SELECT household_id,"
+                            " state, shelter_id, stay_type FROM roster WHERE person_key = ?)"
+                            " WHERE person_key = ? AND last_seq < ?", (new_key, old_key, taken[0]))
+            self.db.execute("DELETE FROM roster WHERE person_key = ?", (new_key,))
+        self._move_row(ev, new, old_key, new_key)
         self.db.execute("UPDATE ic_links SET person_key = ? WHERE person_key = ?", (new_key, old_key))
-        self.db.execute("UPDATE protected SET person_key = ? WHERE person_key = ?", (new_key, old_key))
+        # OR REPLACE: rows made one (refolding) stay protected if either was.
+        self.db.execute("UPDATE OR REPLACE protected SET person_key = ? WHERE person_key = ?", (new_key, old_key))
         # Remember the way from the old identity (and from any it had replaced) to the new one;
         # correcting back makes the new one good again.
         self.db.execute("UPDATE corrected_keys SET new_key = ? WHERE new_key = ?", (new_key, old_key))
         self.db.execute("INSERT OR REPLACE INTO corrected_keys(old_key, new_key) VALUES (?, ?)", (old_key, new_key))
         self.db.execute("DELETE FROM corrected_keys WHERE old_key = new_key OR old_key = ?", (new_key,))
 
-    def _fold_protected(self) -> None:
-        """The protected table of a database from before it, folded from the consent events."""
-        moved: dict[str, str] = {}
-        for (body,) in self.db.execute("SELECT body FROM written_events WHERE json_extract(body, '$.type') IN (?, ?)"
-                                       " ORDER BY seq", (CONSENT, CORRECTION)).fetchall():
-            ev = json.loads(body)
-            p = ev["person"]
-            key = person_key(p["name"], p["birth_date"], p["address"])
-            key = moved.get(key, key)
-            if ev["type"] == CORRECTION:
-                new = ev["data"]["person"]
-                new_key = person_key(new["name"], new["birth_date"], new["address"])
-                moved = moved_on(moved, key, new_key)
-                self.db.execute("UPDATE protected SET person_key = ? WHERE person_key = ?", (new_key, key))
-            elif ev["data"]["never_disclose"]:
-                self.db.execute("INSERT OR IGNORE INTO protected(person_key) VALUES (?)", (key,))
-            else:
-                self.db.execute("DELETE FROM protected WHERE person_key = ?", (key,))
+    def _move_row(self, ev: Event, new: Person, old_key: str, new_key: str) -> None:
+        moved = self.db.execute(
+            "UPDATE roster SET person_key = ?, name = ?, name_kana = ?, birth_date = ?, sex = ?, address = ?,"
+            " last_seq = ? WHERE person_key = ?",
+            (new_key, new.name, new.name_kana, new.birth_date, new.sex, new.address, ev.seq, old_key)).rowcount
+        if not moved:
+            raise KioskError(f"{ev.person.name} ({ev.person.birth_date}) is not known at this kiosk")
 
-    def _fold_event_people(self) -> None:
-        """The event_person table of a database from before it, from the log (corrections followed
-        as the roster followed them)."""
-        moved: dict[str, str] = {}
-        for seq, body in self.db.execute("SELECT seq, body FROM written_events ORDER BY seq").fetchall():
-            ev = json.loads(body)
-            p = ev.get("person")
-            if not isinstance(p, dict):
-                continue
+    def _refold(self) -> None:
+        """The roster, whom each record is about, the corrections and the protection folded again from
+        this kiosk's own log, as `_append` folded each record when it wrote it, under today's
+        person_key (evac.identity.IDENTITY_FORM): a database whose keys were written under another form
+        (or from before these tables), in the caller's transaction.  IC links follow their person.  The
+        log itself is not touched: HQ has it as it is."""
+        now_keys = {}   # each roster row's key -> its key under today's form
+        for old_key, name, birth_date, address in self.db.execute(
+                "SELECT person_key, name, birth_date, address FROM roster").fetchall():
             try:
-                key = person_key(p["name"], p["birth_date"], p.get("address") or "")
-                key = moved.get(key, key)
-                self.db.execute("INSERT OR IGNORE INTO event_person(seq, person_key) VALUES (?, ?)", (seq, key))
-                if ev["type"] == CORRECTION:
-                    new = ev["data"]["person"]
-                    moved = moved_on(moved, key, person_key(new["name"], new["birth_date"], new.get("address") or ""))
-            except (KeyError, TypeError, ValueError):
-                continue   # a record no person can be read from: left out of the pages, the kiosk still opens
+                now_keys[old_key] = person_key(name, birth_date, address)
+            except ValueError:
+                pass   # a row no key can be made from: its links stay as they are
+        for table in ("roster", "event_person", "corrected_keys", "protected"):
+            self.db.execute(f"DELETE FROM {table}")
+        for seq, body in self.db.execute("SELECT seq, body FROM written_events ORDER BY seq").fetchall():
+            try:
+                ev = stored_event(json.loads(body))
+                keys = self._keys(ev)
+            except (LookupError, TypeError, ValueError):
+                continue   # a record no person can be read from: left out, the kiosk still opens
+            self._attribute(ev, None, keys)
+            # One record's roster move that cannot be made now (a correction of someone this log does
+            # not know under today's keys) is left out, and only that.
+            self.db.execute("SAVEPOINT refold_record")
+            try:
+                self._update_roster(ev, keys, refolding=True)
+            except (LookupError, TypeError, ValueError, sqlite3.IntegrityError):
+                self.db.execute("ROLLBACK TO refold_record")
+            self.db.execute("RELEASE refold_record")
+        for token, old_key in self.db.execute("SELECT token, person_key FROM ic_links").fetchall():
+            if old_key in now_keys:
+                self.db.execute("UPDATE ic_links SET person_key = ? WHERE token = ?",
+                                (self.current_key(now_keys[old_key]), token))
 
     def is_protected(self, name: str, birth_date: str, address: str, name_kana: str = "") -> bool:
         """Never-disclose: set on this kiosk for this person, or for someone of their household here (the
