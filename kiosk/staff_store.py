@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from evac.corrections import moved_on
 from evac.events import (
     CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STATUS, STAY_TYPES, Person,
 )
@@ -31,7 +32,7 @@ from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number
 from evac.whereabouts import CHECKED_IN, CHECKED_OUT, Whereabouts
 
-from .store import KioskError, KioskStore, RosterEntry, moved_on
+from .store import KioskError, KioskStore, RosterEntry
 
 ROLES = ("staff", "lead")
 MIN_PASSWORD = 8

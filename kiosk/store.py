@@ -102,14 +102,6 @@ CREATE VIEW IF NOT EXISTS written_events AS
 _SCHEMA_TABLES = set(re.findall(r"CREATE (?:TABLE|VIEW|INDEX) IF NOT EXISTS (\w+)", SCHEMA))
 
 
-def moved_on(moved: dict[str, str], old_key: str, new_key: str) -> dict[str, str]:
-    """Identities corrected away -> the one the person goes by now, after a correction old -> new:
-    what the corrected_keys table holds, for folds over the event log (chains, correcting back)."""
-    moved = {gone: (new_key if now == old_key else now) for gone, now in moved.items()}
-    moved[old_key] = new_key
-    return {gone: now for gone, now in moved.items() if gone not in (now, new_key)}
-
-
 @functools.cache
 def _boot_id() -> str | None:
     try:

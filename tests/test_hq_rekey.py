@@ -2,43 +2,34 @@
 「本町五丁目９番１号　焼津ハイツ２０３」 and the typed 「本町5-9-1 焼津ハイツ203号室」 were two persons under form
 1 (two counted, an inquiry finding one), and are one after it; on SQLite and PostgreSQL alike.
 
-Form 1's code is not in this release.  What it stored is: its keys are the same hash of other normal
-forms, and the normal forms it gave for this test's addresses are written out below (as form 1's code
-gave them).  The merge runs with those keys (as the older release did), then HQ starts again."""
+Form 1's code is not in this release; what it stored is (tests/identity_form1.py: the same hash of the
+normal forms it gave these addresses).  The merge runs with those keys, as the older release did, then
+HQ starts again."""
 from __future__ import annotations
-
-import hashlib
 
 import pytest
 from sqlalchemy import select, text
 
-from evac.identity import IDENTITY_FORM, normalize_name, person_key
+from evac.identity import IDENTITY_FORM, person_key
 from hq_dashboard import SettingError, prepare_database, rekey
 from hq_dashboard import merge as hq_merge
 from hq_dashboard.db import db
 from hq_dashboard.models import Person, PersonKey, Shelter
+from tests import identity_form1
 from tests.conftest import run_evac
 from tests.test_hq_sync_api import post
 from tests.wire import KioskStream, person
 
 CARD = person("曽根 実", "1940-03-03", address="静岡県焼津市本町五丁目９番１号　焼津ハイツ２０３")
 TYPED = person("曽根 実", "1940-03-03", address="本町5-9-1 焼津ハイツ203号室")
-ROOM = person("渡辺 咲子", "1985-12-31", address="焼津市本町三丁目4番5号 101号室")
-# What form 1 made of these addresses (evac/identity.py as of 9c806a6): 号 was dropped only at the end,
-# and a room's 号室 stayed.
-FORM_1_ADDRESS = {CARD["address"]: "本町5-9-1号焼津ハイツ203", TYPED["address"]: "本町5-9-1焼津ハイツ203号室",
-                  ROOM["address"]: "本町3-4-5-101号室"}
-
-
-def form_1_key(name: str, birth_date: str, address: str) -> str:
-    fields = "\x1f".join((normalize_name(name), birth_date, FORM_1_ADDRESS[address]))
-    return "nba:" + hashlib.sha256(fields.encode()).hexdigest()[:32]
+ROOM = person("大井 花子", "1950-07-07", address="焼津市本町三丁目4番5号 101号室")
+form_1_key = identity_form1.person_key
 
 
 def test_form_1_keys_are_what_form_1_gave():
-    # Pinned from form 1's own code: the stand-in above keys as it did.
-    assert form_1_key(CARD["name"], CARD["birth_date"], CARD["address"]) == "nba:046ed03d7f215c81a5183d0c14aeb3a6"
-    assert form_1_key("渡邊\u3000﨑子", "1985-12-31", ROOM["address"]) == "nba:2c27172970140049889eb9935806e6e1"
+    # Pinned from form 1's own code: the stand-in keys as it did.
+    for who, pinned in identity_form1.PINNED.items():
+        assert identity_form1.person_key(*who) == pinned
     assert person_key(CARD["name"], CARD["birth_date"], CARD["address"]) != \
         form_1_key(CARD["name"], CARD["birth_date"], CARD["address"])
 
@@ -79,8 +70,8 @@ def test_one_person_under_two_forms_of_an_address_becomes_one_at_the_start(hq_ap
 
     prepare_database(hq_app)   # HQ's start
     persons, occupancy = counts(hq_app)
-    assert persons == [(CARD["name"], TYPED["address"], "checked_in", "H002"),
-                       (ROOM["name"], ROOM["address"], "checked_in", "H001")]
+    assert persons == sorted([(CARD["name"], TYPED["address"], "checked_in", "H002"),
+                              (ROOM["name"], ROOM["address"], "checked_in", "H001")])
     assert occupancy == {"H001": 1, "H002": 1}
     with hq_app.app_context():
         assert db.session.execute(text("SELECT value FROM hq_meta WHERE name = 'identity_form'")).scalar() \

@@ -1,9 +1,7 @@
 """A kiosk database written under identity form 1 (evac.identity before IDENTITY_FORM 2), opened by
 today's store: its roster, whom each record is about, corrections, protection and IC links are keyed
 again from its own log, once, and the log itself stays as HQ has it."""
-import importlib.util
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,8 +11,7 @@ import kiosk.store
 from evac.events import CORRECTION, Person
 from evac.identity import IDENTITY_FORM, person_key
 from kiosk.store import KioskStore
-
-FORM1_COMMIT = "9c806a6"   # the last commit with identity form 1
+from tests import identity_form1
 
 # Form 1 keyed the card's and the typed address of one flat as two people, and kept 号室 in a room.
 CARD = Person("焼津 太郎", "1948-03-03", "male", "静岡県焼津市本町五丁目９番１号　焼津ハイツ２０３")
@@ -32,26 +29,16 @@ def key(p: Person) -> str:
 
 
 @pytest.fixture(scope="module")
-def form1_key(tmp_path_factory):
-    """person_key as form 1 had it: evac/identity.py from the last commit before form 2."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        source = subprocess.run(["git", "show", f"{FORM1_COMMIT}:evac/identity.py"], cwd=root, check=True,
-                                capture_output=True, text=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip(f"this checkout lacks commit {FORM1_COMMIT} (identity form 1): a shallow clone?")
-    path = tmp_path_factory.mktemp("form1") / "identity_form1.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("identity_form1", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert not hasattr(module, "IDENTITY_FORM")
+def form1_key():
+    """person_key as form 1 had it (tests/identity_form1.py)."""
+    for who, pinned in identity_form1.PINNED.items():
+        assert identity_form1.person_key(*who) == pinned
     # The people here are keyed otherwise by form 1: else these tests would show nothing.
     for p in (CARD, TYPED, ROOM, HIDDEN, TYPO, FIXED):
-        assert module.person_key(p.name, p.birth_date, p.address) != key(p)
-    assert module.person_key(CARD.name, CARD.birth_date, CARD.address) != \
-        module.person_key(TYPED.name, TYPED.birth_date, TYPED.address)
-    return module.person_key
+        assert identity_form1.person_key(p.name, p.birth_date, p.address) != key(p)
+    assert identity_form1.person_key(CARD.name, CARD.birth_date, CARD.address) != \
+        identity_form1.person_key(TYPED.name, TYPED.birth_date, TYPED.address)
+    return identity_form1.person_key
 
 
 def upgraded(tmp_path: Path, form1_key, *steps) -> KioskStore:
