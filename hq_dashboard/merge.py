@@ -779,6 +779,9 @@ def _refile(conn: Connection, batch: _Batch) -> None:
                 conn.execute(update(events_t).where(events_t.c.device_id == device, events_t.c.seq.in_(seqs[i:i + 500]))
                              .values(person_id=now))
         for token, order, now in links:   # the card's link, if that record is the one that stands
+            held = batch.ic_links.get(token)
+            if held is not None and held[0] == order and batch.resolve(held[1]) == owner:   # this batch's: not written yet
+                batch.ic_links[token] = (order, now)
             conn.exec_driver_sql(f"UPDATE ic_links SET person_id = {mark} WHERE token = {mark} AND person_id = {mark}"
                                  f" AND link_order = {mark}", (now, token, owner, order))
         touched |= {owner, *moves}
@@ -907,8 +910,9 @@ def _refold(conn: Connection, batch: _Batch) -> None:
         events.sort(key=itemgetter(0))
         where = fold([(etype, shelter_id, json.loads(body)["data"]) for _, etype, shelter_id, body in events])
         batch.persons[pid].update(state=where.state, shelter_id=where.shelter_id, stay_type=where.stay_type)
-        if events:   # the latest as ordered now (a clock correction may have moved it)
-            batch.persons[pid]["loc_order"] = order_key(*events[-1][0])
+        # The latest as ordered now (a clock correction may have moved it); none left: a correction
+        # moved their records to the corrected person.
+        batch.persons[pid]["loc_order"] = order_key(*events[-1][0]) if events else ""
 
 
 def _reidentify(conn: Connection, batch: _Batch) -> None:
