@@ -112,8 +112,8 @@ def identity_keys(ev: Event, moved: dict[str, str] | None = None) -> tuple[str, 
         key = _basic_key(new["name"], new["birth_date"], new["address"])
     else:
         key = _basic_key(p.name, p.birth_date, p.address)
-        if moved:
-            key = moved.get(key, key)
+    if moved:   # (a correction's own identity too, once its kiosk corrected that identity in turn or back)
+        key = moved.get(key, key)
     return (key, prereg_key(p.prereg_id)) if p.prereg_id else (key,)
 
 
@@ -641,9 +641,9 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
     batch = _Batch(conn, kiosk_shelter)
     moved = batch.corrections_of({ev.kiosk_id for ev in fresh if ev.person is not None})
     # (the keys of the kiosks' corrections as they stand before the batch: those the batch makes are
-    # the keys of its correction records)
+    # the keys of its correction records, as they say them)
     keys = [identity_keys(ev, moved.get(ev.kiosk_id)) if ev.person is not None else () for ev in fresh]
-    batch.prefetch({k for ks in keys for k in ks})
+    batch.prefetch({k for ks in keys for k in ks} | {k for ev in fresh if ev.type == CORRECTION for k in identity_keys(ev)})
     rows = []
     opened: dict[str, str] = {}
     shelter_status: dict[str, tuple[str, bool]] = {}
@@ -653,10 +653,10 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
         order = order_key(hlc, ev.kiosk_id, ev.seq)
         pid = None
         if ev.person is not None:
-            if ev.kiosk_id in batch.corrected_in_batch:   # this kiosk corrected someone earlier in the batch
-                ev_keys = identity_keys(ev, batch.moved[ev.kiosk_id])
             if ev.type == CORRECTION:
-                batch.correct(ev)
+                batch.correct(ev)   # (its keys: as its kiosk means the corrected identity after it)
+            if ev.type == CORRECTION or ev.kiosk_id in batch.corrected_in_batch:
+                ev_keys = identity_keys(ev, batch.moved[ev.kiosk_id])
             pid = batch.person_for(ev, ev_keys)
             batch.apply(ev, pid, order)
             if ev.type == CHECKIN:

@@ -271,3 +271,25 @@ def test_a_correction_in_a_later_batch_moves_only_its_kiosk_s_records(hq_app, hq
     with hq_app.app_context():
         status = {p.name: (p.status, p.shelter_id) for p in db.session.scalars(select(HQPerson))}
     assert status == {YU.name: ("safe", "H002"), YUKO.name: ("injured", "H031")}
+
+
+@pytest.mark.parametrize("batches", ["one-batch", "batch-each"])
+def test_correcting_back_leaves_one_person_and_no_record_of_the_passing_identity(hq_app, hq_client, enroll, batches):
+    """Staff at A corrected 優 to 優子 and back (a slip on the slip): one person, 優, and nobody named
+    優子 left behind at HQ (an inquiry about 優子 must not find a record with nowhere in it)."""
+    ta = enroll("H031")
+    a = KioskStream("dev-a", "H031")
+    steps = [lambda: a.checkin(YU.to_wire(), at_ms=T0), lambda: _correction(a, YU, YUKO, T0 + 60_000),
+             lambda: _correction(a, YUKO, YU, T0 + 120_000),
+             lambda: a.add("status", YU.to_wire(), {"status": "ill"}, at_ms=T0 + 180_000)]
+    for step in steps:
+        step()
+        if batches == "batch-each":
+            _post(hq_client, ta, a)
+    _post(hq_client, ta, a)
+    persons, keys = _state(hq_app)
+    assert [p[1:] for p in persons] == [(YU.name, YU.birth_date, "checked_in", "H031")]
+    assert occupancy_of(hq_client) == {"H031": 1}
+    with hq_app.app_context():
+        assert set(db.session.scalars(select(EventRecord.person_id))) == {persons[0][0]}
+        assert db.session.get(HQPerson, persons[0][0]).status == "ill"
