@@ -91,14 +91,16 @@ _KANJI_AFTER_RE = re.compile(f"([0-9](?:{_LINK}|{_UNIT}))([{_KN}]+)")
 # number a unit means nothing.  A unit followed by anything else (101号室, 1番館)
 # is part of a name and stays.
 _UNIT_RE = re.compile(f"(?<=[0-9])(?:{_LINK}|{_UNIT})(?=[0-9])")
-# A room's 号室 at the end goes too: 「ハイツ203号室」, 「ハイツ203号」 and 「ハイツ203」 are one room.
-_TRAILING_UNIT_RE = re.compile(f"(?<=[0-9])(?:号室|{_UNIT})(?=-|$)")
+_TRAILING_UNIT_RE = re.compile(f"(?<=[0-9])(?:{_UNIT})(?=-|$)")
+# A room's 号室 at the end of a building's name goes too: 「ハイツ203号室」, 「ハイツ203号」 and 「ハイツ203」
+# are one room.  Straight after a lot's number it stays: 「1234-5号室」 is room 5 at lot 1234, not lot 1234-5.
+_ROOM_RE = re.compile("(?<=[^-0-9])([0-9]+)号室(?=-|$)")
 # Before a building's name (「９番１号　焼津ハイツ２０３」 on the card, 「9-1 焼津ハイツ203」 typed) a unit
 # means nothing either; before what makes it a name (号室, 番館, 号棟, 番町, 番地先 ...) it stays.
 _UNIT_BEFORE_NAME_RE = re.compile(f"(?<=[0-9])(?:{_UNIT})(?=[^-0-9室館棟階先線車街町区地])")
 # A space after a number separates it from the next number, in digits or in kanji before a unit
 # (「1234-5 二号棟」 is building 2 of lot 1234-5, not lot 1234-52).
-_DIGIT_SPACE_RE = re.compile(f"(?<=[0-9])\\s+(?=[0-9]|[{_KN}]+(?:{_UNIT}|{_LINK}|棟|館|階|室))")
+_DIGIT_SPACE_RE = re.compile(f"(?<=[0-9])\\s+(?=[0-9]|[{_KN}]+(?:{_UNIT}|棟|館|階|室))")
 # 大字 (an old district prefix some registers and people still write) names nothing: 「大字藤守」 is 藤守.
 _OAZA_RE = re.compile("^大字|(?<=[市町村郡])大字")
 _KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")}
@@ -158,6 +160,7 @@ def _numbers(text: str) -> str:
         text = _KANJI_BEFORE_RE.sub(lambda m: str(_kanji_to_int(m.group())), text)
         text = _KANJI_AFTER_RE.sub(lambda m: m.group(1) + str(_kanji_to_int(m.group(2))), text)
         text = _UNIT_RE.sub("-", text)
+        text = _ROOM_RE.sub(r"\1", text)
         text = _TRAILING_UNIT_RE.sub("", text)
         text = _UNIT_BEFORE_NAME_RE.sub("", text)
         text = re.sub("-{2,}", "-", text).rstrip("-")
@@ -175,8 +178,12 @@ def normalize_address(address: str, *, home_municipality: str = "焼津市") -> 
     text = _place(_DIGIT_SPACE_RE.sub("-", unicodedata.normalize("NFKC", address)))
     # Repeated, so that a doubled prefix (焼津市焼津市…, a typing slip) goes too
     # and normalising twice changes nothing.  焼津1丁目 (a district) has no 市 and stays.
-    text = _region_prefix_re(home_municipality).sub("", text, count=1)
-    return _numbers(_OAZA_RE.sub("", text))
+    # The prefix and 大字 in turn until neither is left (「大字焼津市…」, a doubled 大字).
+    while True:
+        before = text
+        text = _OAZA_RE.sub("", _region_prefix_re(home_municipality).sub("", text, count=1))
+        if text == before:
+            return _numbers(text)
 
 
 def person_key(name: str, birth_date: str, address: str) -> str:

@@ -155,6 +155,7 @@ class _Batch:
         self.moved: dict[str, dict[str, str]] = {}
         self.moved_read: dict[str, dict[str, str]] = {}
         self.refile: list[tuple[str, int]] = []
+        self.corrected_in_batch: set[str] = set()   # kiosks whose corrections the batch changed
         self.emptied: set[int] = set()   # persons left with no record by _refile: their row goes
         # Never an id a merge freed: inquiries and staff may still name it (person_keys is append-only).
         self.next_pid = max(conn.execute(select(func.max(persons_t.c.id))).scalar() or 0,
@@ -188,14 +189,11 @@ class _Batch:
             self.moved_read[device] = dict(self.moved[device])
         return self.moved
 
-    @property
-    def corrected_in_batch(self) -> set[str]:
-        return {device for device, moved in self.moved.items() if moved != self.moved_read[device]}
-
     def correct(self, ev: Event) -> None:
         """A correction: its kiosk now means the new identity by the old one, and its records filed
         before under the old one's person are to move (_refile)."""
         moved = self.moved.setdefault(ev.kiosk_id, {})
+        self.corrected_in_batch.add(ev.kiosk_id)
         old = said_key(ev, moved)
         new = ev.data["person"]
         self.moved[ev.kiosk_id] = moved_on(moved, old, _basic_key(new["name"], new["birth_date"], new["address"]))
@@ -691,14 +689,12 @@ def relink(conn: Connection) -> int:
     For a database keyed under an older identity form (hq_dashboard.rekey).  The caller holds the merge
     lock and the transaction.  Returns how many persons were joined into another."""
     batch = _Batch(conn)
-    moved: dict[str, dict[str, str]] = {}
-    for device, old, new in conn.execute(select(kiosk_corrections_t)):
-        moved.setdefault(device, {})[old] = new
-    filed: list[tuple[int, tuple[str, ...]]] = []
+    moved = _kiosk_corrections_again(conn)
+    filed: set[tuple[int, tuple[str, ...]]] = set()   # (distinct: a person's records mostly share their keys)
     for pid, device, body in conn.execute(select(events_t.c.person_id, events_t.c.device_id, events_t.c.body)
-                                          .where(events_t.c.person_id.isnot(None))
-                                          .order_by(events_t.c.device_id, events_t.c.seq)):
-        filed.append((pid, identity_keys(stored_event(json.loads(body)), moved.get(device))))
+                                          .where(events_t.c.person_id.isnot(None))):
+        filed.add((pid, identity_keys(stored_event(json.loads(body)), moved.get(device))))
+    filed = sorted(filed)
     batch.prefetch({k for _, keys in filed for k in keys})
     batch.load({pid for pid, _ in filed})
     for pid, keys in filed:
@@ -786,10 +782,9 @@ def _refile(conn: Connection, batch: _Batch) -> None:
                                  f" AND link_order = {mark}", (now, token, owner, order))
         touched |= {owner, *moves}
         if conn.execute(select(events_t.c.seq).where(events_t.c.person_id == owner).limit(1)).first() is None:
+            # Its inquiries keep its id (safety._chosen_still finds no record behind it): the same whichever
+            # order the records came in, and theirs again if another kiosk's record makes it again.
             batch.emptied.add(owner)
-            heir = min(moves, key=lambda p: -len(moves[p]))   # whom most of its records went to
-            conn.execute(update(inquiries_t).where(inquiries_t.c.person_id == owner).values(person_id=heir))
-            conn.execute(person_households_t.delete().where(person_households_t.c.person_id == owner))
     if not touched:
         return
     batch.load(touched)
@@ -801,9 +796,27 @@ def _refile(conn: Connection, batch: _Batch) -> None:
     _refield(conn, batch, alive)
 
 
+def _kiosk_corrections_again(conn: Connection) -> dict[str, dict[str, str]]:
+    """kiosk_corrections made again from the correction records, each kiosk's in its order, with the
+    keys of the identity form in force (relink): the table holds keys of the form it was written in."""
+    moved: dict[str, dict[str, str]] = {}
+    for device, body in conn.execute(select(events_t.c.device_id, events_t.c.body)
+                                     .where(events_t.c.type == CORRECTION).order_by(events_t.c.device_id, events_t.c.seq)):
+        ev = stored_event(json.loads(body))
+        mine = moved.get(device, {})
+        new = ev.data["person"]
+        moved[device] = moved_on(mine, said_key(ev, mine), _basic_key(new["name"], new["birth_date"], new["address"]))
+    conn.execute(kiosk_corrections_t.delete())
+    rows = [(device, old, new) for device, mine in sorted(moved.items()) for old, new in sorted(mine.items())]
+    if rows:
+        insert_many(conn, "kiosk_corrections", ("device_id", "old_key", "new_key"), rows)
+    return moved
+
+
 def _flush_kiosk_corrections(conn: Connection, batch: _Batch) -> None:
-    for device, moved in batch.moved.items():
-        if moved != batch.moved_read[device]:
+    for device in batch.corrected_in_batch:
+        moved = batch.moved[device]
+        if moved != batch.moved_read.get(device):
             conn.execute(kiosk_corrections_t.delete().where(kiosk_corrections_t.c.device_id == device))
             if moved:
                 insert_many(conn, "kiosk_corrections", ("device_id", "old_key", "new_key"),

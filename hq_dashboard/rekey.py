@@ -40,9 +40,12 @@ def bring_up_to_date(engine: Engine) -> int | None:
             raise NewerForm(f"HQ's records are keyed in identity form {form}, from a newer release than this one "
                             f"(form {IDENTITY_FORM}); run the newer release")
         lock_merge(conn)
-        # Written first: on SQLite the first write takes the database's lock, before anything is read
-        # that the re-key depends on.  A second HQ starting at once then waits, and re-keys nothing new.
+        # A write first: on SQLite it takes the database's lock.  Then the form is read again: a second HQ
+        # that started at once waited here for the first, which has re-keyed everything meanwhile.
         mark = param_mark(conn)
+        conn.exec_driver_sql(f"UPDATE hq_meta SET value = value WHERE name = '{FORM_ROW}'")
+        if stored_form(conn) == IDENTITY_FORM:
+            return None
         conn.exec_driver_sql(f"INSERT INTO hq_meta (name, value) VALUES ('{FORM_ROW}', {mark})"
                              " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (str(IDENTITY_FORM),))
         return relink(conn)

@@ -7,6 +7,7 @@ PostgreSQL alike."""
 from __future__ import annotations
 
 import json
+import datetime as dt
 from dataclasses import replace
 import urllib.request
 
@@ -16,7 +17,7 @@ from sqlalchemy import create_engine, select
 from evac.events import Person
 from evac.identity import person_key
 from hq_dashboard.db import db
-from hq_dashboard.models import EventRecord, Person as HQPerson, PersonKey
+from hq_dashboard.models import EventRecord, Inquiry, Person as HQPerson, PersonKey
 from kiosk import staff_store
 from kiosk.store import KioskStore
 from kiosk.sync import HQClient, sync_once
@@ -293,3 +294,58 @@ def test_correcting_back_leaves_one_person_and_no_record_of_the_passing_identity
     with hq_app.app_context():
         assert set(db.session.scalars(select(EventRecord.person_id))) == {persons[0][0]}
         assert db.session.get(HQPerson, persons[0][0]).status == "ill"
+
+
+YUKA = Person("佐藤 優香", "1990-04-01", "female", "焼津市本町2-3-4")
+
+
+@pytest.mark.parametrize("batches", ["one-batch", "batch-each"])
+def test_a_chain_of_corrections_leaves_one_person_under_the_last(hq_app, hq_client, enroll, batches):
+    """優 → 優子 → 優香 at one kiosk, and a record it writes later still under 優 (a QR with the first
+    slip): one person, 優香, where she is; not 優 again (the twin mix-up through a chain)."""
+    ta = enroll("H031")
+    a = KioskStream("dev-a", "H031")
+    steps = [lambda: a.checkin(YU.to_wire(), at_ms=T0), lambda: _correction(a, YU, YUKO, T0 + 2000),
+             lambda: _correction(a, YUKO, YUKA, T0 + 3000),
+             lambda: a.add("status", YU.to_wire(), {"status": "injured"}, at_ms=T0 + 4000)]
+    for step in steps:
+        step()
+        if batches == "batch-each":
+            _post(hq_client, ta, a)
+    _post(hq_client, ta, a)
+    persons, _ = _state(hq_app)
+    assert [p[1:] for p in persons] == [(YUKA.name, YUKA.birth_date, "checked_in", "H031")]
+    assert occupancy_of(hq_client) == {"H031": 1}
+    with hq_app.app_context():
+        assert db.session.get(HQPerson, persons[0][0]).status == "injured"
+
+
+@pytest.mark.parametrize("real_one_first", [True, False], ids=["real-one-first", "correction-first"])
+def test_an_inquiry_released_against_the_slip_stays_with_that_identity_in_any_order(hq_app, hq_client, enroll,
+                                                                                     real_one_first):
+    """Staff released an inquiry about 佐藤 優 against X's record (it was her twin 優子, typed as 優).  X
+    corrects it; the real 優 checks in at Y before or after.  The inquiry's record is 優's either way
+    (never the twin's, whom the family did not ask about)."""
+    tx, ty = enroll("H031"), enroll("H002")
+    x, y = KioskStream("dev-x", "H031"), KioskStream("dev-y", "H002")
+    x.checkin(YU.to_wire(), at_ms=T0)
+    _post(hq_client, tx, x)
+    with hq_app.app_context():
+        (pid,) = db.session.scalars(select(HQPerson.id))
+        db.session.add(Inquiry(
+            id="Q-YU", access_hash="0" * 64, created_at=dt.datetime.now(dt.timezone.utc), client="test",
+            inquirer_name="佐藤 一", inquirer_address="焼津市本町2-3-4", inquirer_contact="090", relationship="family",
+            reason="安否", sought_name=YU.name, sought_birth_date=YU.birth_date, person_id=pid, status="released",
+            answer="{}"))
+        db.session.commit()
+    y.checkin(YU.to_wire(), at_ms=T0 + 1000)
+    if real_one_first:
+        _post(hq_client, ty, y)
+    _correction(x, YU, YUKO, T0 + 120_000)
+    _post(hq_client, tx, x)
+    if not real_one_first:
+        _post(hq_client, ty, y)
+    with hq_app.app_context():
+        held = db.session.get(Inquiry, "Q-YU").person_id
+        who = db.session.get(HQPerson, held)
+        assert who is not None and (who.name, who.shelter_id) == (YU.name, "H002")

@@ -22,7 +22,7 @@ from tests.wire import KioskStream, person
 
 CARD = person("曽根 実", "1940-03-03", address="静岡県焼津市本町五丁目９番１号　焼津ハイツ２０３")
 TYPED = person("曽根 実", "1940-03-03", address="本町5-9-1 焼津ハイツ203号室")
-ROOM = person("大井 花子", "1950-07-07", address="焼津市本町三丁目4番5号 101号室")
+ROOM = person("大井 花子", "1950-07-07", address="焼津市本町三丁目4番5号 コーポ大井101号室")
 form_1_key = identity_form1.person_key
 
 
@@ -121,3 +121,21 @@ def test_a_command_other_than_the_start_refuses_keys_of_an_older_form(hq_app, hq
     started = run_evac("hq", "init", "--db", hq_db_url)
     assert started.returncode == 0, started.stderr
     assert run_evac("hq", "enroll-kiosk", "--db", hq_db_url, "--shelter", "H001").returncode == 0
+
+
+def test_a_kiosk_s_corrections_are_re_keyed_too(hq_app, hq_client, enroll, monkeypatch):
+    """A correction kept under form 1's keys (kiosk_corrections) would no longer be found by the new ones:
+    another kiosk's record of the slip's identity, a real person of that name, would join the corrected one."""
+    typo = person("駿河 一朗", "1985-05-05", address="焼津市本町三丁目4番5号 コーポ大井103号室")
+    fixed = person("駿河 一郎", "1985-05-05", address="焼津市本町三丁目4番5号 コーポ大井103号室")
+    x, y = KioskStream("kiosk-x", "H001"), KioskStream("kiosk-y", "H002")
+    tx, ty = enroll("H001"), enroll("H002")
+    x.checkin(typo)
+    x.add("correction", typo, {"person": fixed})
+    merged_by_form_1(monkeypatch, hq_client, tx, "kiosk-x", x.events)
+    keyed_as_form_1(hq_app)
+    prepare_database(hq_app)
+    y.checkin(typo, at_ms=y.ms + 3_600_000)   # the real 駿河 一朗, at another shelter
+    assert post(hq_client, ty, "kiosk-y", y.events).status_code == 200
+    persons, occupancy = counts(hq_app)
+    assert sorted((p[0], p[3]) for p in persons) == sorted([(fixed["name"], "H001"), (typo["name"], "H002")])

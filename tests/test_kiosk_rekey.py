@@ -16,10 +16,10 @@ from tests import identity_form1
 # Form 1 keyed the card's and the typed address of one flat as two people, and kept 号室 in a room.
 CARD = Person("焼津 太郎", "1948-03-03", "male", "静岡県焼津市本町五丁目９番１号　焼津ハイツ２０３")
 TYPED = Person("焼津太郎", "1948-03-03", "male", "本町5-9-1 焼津ハイツ203号室")
-ROOM = Person("大井 花子", "1950-07-07", "female", "焼津市本町三丁目4番5号 101号室")
-HIDDEN = Person("匿名 希", "1990-02-02", "female", "焼津市本町三丁目4番5号 102号室")
-TYPO = Person("駿河 一朗", "1985-05-05", "male", "焼津市本町三丁目4番5号 103号室")
-FIXED = Person("駿河 一郎", "1985-05-05", "male", "焼津市本町三丁目4番5号 103号室")
+ROOM = Person("大井 花子", "1950-07-07", "female", "焼津市本町三丁目4番5号 コーポ大井101号室")
+HIDDEN = Person("匿名 希", "1990-02-02", "female", "焼津市本町三丁目4番5号 コーポ大井102号室")
+TYPO = Person("駿河 一朗", "1985-05-05", "male", "焼津市本町三丁目4番5号 コーポ大井103号室")
+FIXED = Person("駿河 一郎", "1985-05-05", "male", "焼津市本町三丁目4番5号 コーポ大井103号室")
 TOKEN_ROOM, TOKEN_TYPED = "ic:" + "1" * 32, "ic:" + "2" * 32
 DERIVED = ("roster", "event_person", "corrected_keys", "protected", "ic_links")
 
@@ -154,7 +154,7 @@ def test_the_log_hq_holds_is_not_changed_by_keying_again(tmp_path, form1_key):
 
 def test_a_correction_that_is_only_a_new_spelling_now_is_kept_as_the_spelling(tmp_path, form1_key):
     # Form 1 kept 号室, so adding it to the address was a correction; today it is the same key.
-    without_room = Person(ROOM.name, ROOM.birth_date, ROOM.sex, "焼津市本町三丁目4番5号 101")
+    without_room = Person(ROOM.name, ROOM.birth_date, ROOM.sex, "焼津市本町三丁目4番5号 コーポ大井101")
     store = upgraded(tmp_path, form1_key, lambda s: s.check_in("H001", [without_room]),
                      lambda s: s.append([correction(without_room, ROOM)]))
     assert store.db.execute("SELECT person_key, address, state FROM roster").fetchall() == [
