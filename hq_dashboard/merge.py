@@ -194,12 +194,17 @@ class _Batch:
         before under the old one's person are to move (_refile)."""
         moved = self.moved.setdefault(ev.kiosk_id, {})
         self.corrected_in_batch.add(ev.kiosk_id)
-        old = said_key(ev, moved)
         new = ev.data["person"]
-        self.moved[ev.kiosk_id] = moved_on(moved, old, _basic_key(new["name"], new["birth_date"], new["address"]))
-        owner = self.key_to_pid.get(old, self.index.pid_of.get(old))
-        if owner is not None:
-            self.refile.append((ev.kiosk_id, owner))
+        after = moved_on(moved, said_key(ev, moved), _basic_key(new["name"], new["birth_date"], new["address"]))
+        self.moved[ev.kiosk_id] = after
+        # Every identity the kiosk now means otherwise (the corrected one; one corrected back, good again):
+        # its records are filed under whom it meant before.
+        for key in moved.keys() | after.keys():
+            was = moved.get(key, key)
+            if was != after.get(key, key):
+                owner = self.key_to_pid.get(was, self.index.pid_of.get(was))
+                if owner is not None:
+                    self.refile.append((ev.kiosk_id, owner))
 
     def resolve(self, pid: int) -> int:
         while pid in self.merged_into:
@@ -765,6 +770,10 @@ def _refile(conn: Connection, batch: _Batch) -> None:
             now = None if now is None else batch.resolve(now)
             if now is None or now == owner:
                 continue
+            if now not in moves and now not in batch.persons:
+                batch.load([now])
+                if now not in batch.persons:   # its records had all moved before: made again
+                    batch._revive(now, ev)
             moves.setdefault(now, []).append(seq)
             if etype == IC_LINK:
                 links.append((ev.data["token"], order_key(hlc, device, seq), now))

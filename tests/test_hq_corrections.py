@@ -349,3 +349,27 @@ def test_an_inquiry_released_against_the_slip_stays_with_that_identity_in_any_or
         held = db.session.get(Inquiry, "Q-YU").person_id
         who = db.session.get(HQPerson, held)
         assert who is not None and (who.name, who.shelter_id) == (YU.name, "H002")
+
+
+def test_a_correction_onto_an_identity_corrected_away_makes_it_good_again_in_any_batching(hq_app, hq_client, enroll):
+    """A: 佐藤 優 checked in, corrected to 優子; then another slip is corrected to 佐藤 優 (staff say that
+    record was 優 after all): 優 is good again at this kiosk, and the records are filed the same in one
+    batch as one record a batch (found by the property test: her check-in stayed with 優子 or not)."""
+    results = []
+    for n, batches in enumerate(["one-batch", "batch-each"]):
+        token = enroll("H031")
+        a = KioskStream(f"dev-{n}", "H031")
+        other = Person("佐藤 有", "1990-04-01", "female", f"焼津市本町2-3-{n}")
+        yu, yuko = replace(YU, address=other.address), replace(YUKO, address=other.address)
+        steps = [lambda: a.checkin(yu.to_wire(), at_ms=T0), lambda: a.checkin(other.to_wire(), at_ms=T0 + 1000),
+                 lambda: _correction(a, yu, yuko, T0 + 2000), lambda: _correction(a, other, yu, T0 + 3000)]
+        for step in steps:
+            step()
+            if batches == "batch-each":
+                _post(hq_client, token, a)
+        _post(hq_client, token, a)
+        with hq_app.app_context():
+            results.append(sorted((p.name, p.state, p.shelter_id) for p in db.session.scalars(select(HQPerson))
+                                  if p.address == other.address))
+    assert results[0] == results[1]
+    assert (YU.name, "checked_in", "H031") in results[0]
