@@ -236,6 +236,19 @@ def pytest_configure(config):
     # another test run on the machine (a second checkout, say) started or uses.
     if not hasattr(config, "workerinput"):
         os.environ["EVAC_TEST_RUN"] = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        _compile_the_project()
+
+
+def _compile_the_project() -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every `evac` process the tests start (hundreds: each HQ command,
+    server and kiosk) compiled the project's ~130 modules from source again, 0.1 s of its 0.8 s.  Compiled
+    once here, before the workers start, they are read like any other .pyc (git-ignored; `make clean`
+    removes them; a changed source is recompiled, as its .pyc records the source's time and size)."""
+    if not sys.dont_write_bytecode:
+        return   # Python writes them itself
+    import compileall
+    for package in ("evac", "kiosk", "hq_dashboard", "bench", "tests"):
+        compileall.compile_dir(ROOT / package, quiet=1, workers=0)
 
 
 def _pcscd_started() -> Path:
