@@ -16,6 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.browser"]  # Chromium through playwright, the kiosk app in a server thread
+# The `evac hq serve` processes the tests start leave the map's layers to the map's first visitor (a second of
+# CPU saved at each of about a hundred starts); test_map_browser's HQs warm them up as HQ does by default.
+os.environ.setdefault("EVAC_MAP_WARM_UP", "0")
 
 
 def free_port() -> int:
