@@ -208,12 +208,17 @@ class Server:
 
 
 @pytest.fixture
-def hq_server(tmp_path):
-    """start(db_url=None) -> Server running `evac hq serve` on a free port."""
+def hq_server(tmp_path, hq_template_sqlite):
+    """start(db_url=None) -> Server running `evac hq serve` on a free port.  Without db_url, on a SQLite
+    database migrated and seeded once per run (as hq_app's), which serve finds up to date."""
     servers = []
 
     def start(db_url: str | None = None) -> Server:
-        db_url = db_url or f"sqlite:///{tmp_path / 'hq-server.sqlite3'}"
+        if db_url is None:
+            path = tmp_path / "hq-server.sqlite3"
+            if not path.exists():   # (a second start in a test is HQ restarted on its database)
+                copy_sqlite(hq_template_sqlite, path)
+            db_url = f"sqlite:///{path}"
         port = free_port()
         server = Server(evac_cmd("hq", "serve", "--db", db_url, "--port", str(port)),
                         f"http://127.0.0.1:{port}", tmp_path / f"hq-{port}.log", "/api/v1/shelters")
