@@ -166,7 +166,10 @@ def serve(args: argparse.Namespace) -> int:
         _remove(made, app)
         kept = f"; the new database {made[0]} was not kept" if made else ""
         raise CommandError(listen_error(args.host, args.port, exc) + kept, 1) from None
-    warm_up_beside(app)
+    # EVAC_MAP_WARM_UP=0 leaves the map's layers to its first visitor, who then waits ~1.5 s: for an HQ whose
+    # map nobody opens soon (the tests' hundred HQ starts, a second of CPU each on a busy machine).
+    if app.config.get("MAP_WARM_UP", True):
+        warm_up_beside(app)
     # Inquiries a stopped HQ had still to put back to staff (its worker held them in memory): a pass over
     # every one now, in the background, rather than after the next kiosk batch.
     from .notify import put_back_worker

@@ -11,6 +11,12 @@ from tests.conftest import run_evac
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def _hq_warms_its_map_up(monkeypatch):
+    """These HQs read the map's layers at their start, as HQ does unless told not to (conftest tells the rest)."""
+    monkeypatch.setenv("EVAC_MAP_WARM_UP", "1")
+
+
 def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_server, browser_page, tmp_path,
                                                                         monkeypatch):
     monkeypatch.setenv("EVAC_MAP_REFRESH_SECONDS", "1")
