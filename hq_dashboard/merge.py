@@ -792,8 +792,10 @@ def _refile(conn: Connection, batch: _Batch) -> None:
         touched |= {owner, *moves}
         if conn.execute(select(events_t.c.seq).where(events_t.c.person_id == owner).limit(1)).first() is None:
             # Its inquiries keep its id (safety._chosen_still finds no record behind it): the same whichever
-            # order the records came in, and theirs again if another kiosk's record makes it again.
+            # order the records came in, and theirs again if another kiosk's record makes it again.  Its
+            # households went with its records (_reidentify gives them to whom the records went).
             batch.emptied.add(owner)
+            conn.execute(person_households_t.delete().where(person_households_t.c.person_id == owner))
     if not touched:
         return
     batch.load(touched)
