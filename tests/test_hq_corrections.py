@@ -274,6 +274,15 @@ def test_a_correction_in_a_later_batch_moves_only_its_kiosk_s_records(hq_app, hq
     assert status == {YU.name: ("safe", "H002"), YUKO.name: ("injured", "H031")}
 
 
+def _send_steps(client, token, stream: KioskStream, steps, batches: str) -> None:
+    """Each step writes records; "batch-each": HQ gets them after each step, else all in one batch."""
+    for step in steps:
+        step()
+        if batches == "batch-each":
+            _post(client, token, stream)
+    _post(client, token, stream)
+
+
 @pytest.mark.parametrize("batches", ["one-batch", "batch-each"])
 def test_correcting_back_leaves_one_person_and_no_record_of_the_passing_identity(hq_app, hq_client, enroll, batches):
     """Staff at A corrected 優 to 優子 and back (a slip on the slip): one person, 優, and nobody named
@@ -283,11 +292,7 @@ def test_correcting_back_leaves_one_person_and_no_record_of_the_passing_identity
     steps = [lambda: a.checkin(YU.to_wire(), at_ms=T0), lambda: _correction(a, YU, YUKO, T0 + 60_000),
              lambda: _correction(a, YUKO, YU, T0 + 120_000),
              lambda: a.add("status", YU.to_wire(), {"status": "ill"}, at_ms=T0 + 180_000)]
-    for step in steps:
-        step()
-        if batches == "batch-each":
-            _post(hq_client, ta, a)
-    _post(hq_client, ta, a)
+    _send_steps(hq_client, ta, a, steps, batches)
     persons, keys = _state(hq_app)
     assert [p[1:] for p in persons] == [(YU.name, YU.birth_date, "checked_in", "H031")]
     assert occupancy_of(hq_client) == {"H031": 1}
@@ -308,11 +313,7 @@ def test_a_chain_of_corrections_leaves_one_person_under_the_last(hq_app, hq_clie
     steps = [lambda: a.checkin(YU.to_wire(), at_ms=T0), lambda: _correction(a, YU, YUKO, T0 + 2000),
              lambda: _correction(a, YUKO, YUKA, T0 + 3000),
              lambda: a.add("status", YU.to_wire(), {"status": "injured"}, at_ms=T0 + 4000)]
-    for step in steps:
-        step()
-        if batches == "batch-each":
-            _post(hq_client, ta, a)
-    _post(hq_client, ta, a)
+    _send_steps(hq_client, ta, a, steps, batches)
     persons, _ = _state(hq_app)
     assert [p[1:] for p in persons] == [(YUKA.name, YUKA.birth_date, "checked_in", "H031")]
     assert occupancy_of(hq_client) == {"H031": 1}
@@ -363,11 +364,7 @@ def test_a_correction_onto_an_identity_corrected_away_makes_it_good_again_in_any
         yu, yuko = replace(YU, address=other.address), replace(YUKO, address=other.address)
         steps = [lambda: a.checkin(yu.to_wire(), at_ms=T0), lambda: a.checkin(other.to_wire(), at_ms=T0 + 1000),
                  lambda: _correction(a, yu, yuko, T0 + 2000), lambda: _correction(a, other, yu, T0 + 3000)]
-        for step in steps:
-            step()
-            if batches == "batch-each":
-                _post(hq_client, token, a)
-        _post(hq_client, token, a)
+        _send_steps(hq_client, token, a, steps, batches)
         with hq_app.app_context():
             results.append(sorted((p.name, p.state, p.shelter_id) for p in db.session.scalars(select(HQPerson))
                                   if p.address == other.address))
