@@ -646,7 +646,8 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
     # (the keys of the kiosks' corrections as they stand before the batch: those the batch makes are
     # the keys of its correction records, as they say them)
     keys = [identity_keys(ev, moved.get(ev.kiosk_id)) if ev.person is not None else () for ev in fresh]
-    batch.prefetch({k for ks in keys for k in ks} | {k for ev in fresh if ev.type == CORRECTION for k in identity_keys(ev)})
+    said_in_corrections = {k for ev in fresh if ev.type == CORRECTION for k in identity_keys(ev)}
+    batch.prefetch({k for ks in keys for k in ks} | said_in_corrections)
     rows = []
     opened: dict[str, str] = {}
     shelter_status: dict[str, tuple[str, bool]] = {}
