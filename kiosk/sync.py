@@ -213,6 +213,7 @@ class HQClient:
             # Sending the body or waiting for the answer took longer than the timeout (urllib raises
             # TimeoutError bare while reading, wrapped in URLError while connecting or sending).
             failure.timed_out = isinstance(reason, TimeoutError)
+            failure.errno = getattr(reason, "errno", None)   # (the tablet words the usual ones: staff.shelter)
             failure.untrusted = isinstance(reason, ssl.SSLCertVerificationError)
             failure.not_https = self.base.startswith("https:") and not failure.untrusted and (
                 isinstance(reason, ssl.SSLError) or "handshake" in str(reason))

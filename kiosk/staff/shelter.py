@@ -3,6 +3,8 @@ and the 避難者名簿 as CSV and as a printable page."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import socket
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -56,7 +58,7 @@ def _problem(failure) -> str:
                  "the records stay on this kiosk until HQ has them.", reason=failure.detail)
     if failure.kind == failure.UNREACHABLE:
         return t("HQ cannot be reached (%(reason)s). Nothing is lost: the records stay on this kiosk and are sent "
-                 "when HQ answers.", reason=failure.detail)
+                 "when HQ answers.", reason=_unreachable_because(failure))
     if failure.kind == failure.REFUSED:   # what to do, by HQ's refusal code; HQ's English after it
         return hq_refusals.refused(getattr(failure, "code", ""), failure.detail)
     if failure.kind == failure.STORAGE:   # HQ has the records: the disk is what staff must see to
@@ -73,6 +75,26 @@ def _problem(failure) -> str:
                  "again at HQ.", path=failure.db)
     return t("Sync stopped with an error (%(detail)s). Nothing is lost: the records stay on this kiosk.",
              detail=failure.detail)
+
+
+def _unreachable_because(failure) -> str:
+    """Why HQ could not be reached, in the tablet's language for the usual reasons (the system's own
+    words, "[Errno 111] Connection refused", were English on a Japanese page); other reasons as the
+    system gave them, for whoever mends the network."""
+    code = getattr(failure, "errno", None)
+    if getattr(failure, "timed_out", False):
+        return t("no answer in time")
+    if code == errno.ECONNREFUSED:
+        return t("refused: HQ's program is not running at that address")
+    if code == errno.ENETUNREACH:
+        return t("this kiosk is not connected to a network")
+    if code == errno.EHOSTUNREACH:
+        return t("no route to HQ's machine")
+    if code in (errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE):
+        return t("the connection was cut")
+    if code in (socket.EAI_NONAME, socket.EAI_AGAIN, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+        return t("HQ's address could not be looked up")
+    return failure.detail
 
 
 def _not_noted(failure) -> str:
