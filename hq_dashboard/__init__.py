@@ -109,7 +109,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     expired_forms.init_app(app)
 
-    from . import (api, carried_pages, dashboard, injured, map_page, pages, possible_duplicates, prereg_pages,
+    from . import (api, carried_pages, dashboard, map_page, needing_care, pages, possible_duplicates, prereg_pages,
                    safety_api, safety_pages, staff)
     from .limits import limiter, too_many_requests
     limiter.init_app(app)
@@ -131,7 +131,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(carried_pages.bp)
     app.register_blueprint(possible_duplicates.bp)
-    app.register_blueprint(injured.bp)
+    app.register_blueprint(needing_care.bp)
     from . import wall_display
     wall_display.init_app(app)   # (its check goes first of every request's: after the others are registered)
     app.after_request(_security_headers)

@@ -14,7 +14,7 @@ from .db import db
 from .models import Person, Shelter
 from .roles import INQUIRIES, staff_only
 
-bp = Blueprint("injured", __name__)
+bp = Blueprint("needing_care", __name__)
 
 # What the tablet records (evac.events.PERSON_STATUSES), most urgent first; "safe" is not listed.
 NEEDING_CARE = ("hospitalised", "injured", "ill")
