@@ -91,7 +91,8 @@ def site_label(shelter_id: str, names: dict[str, str]) -> str:
     return f"{name} {shelter_id}" if name else shelter_id
 
 
-def _site_names() -> dict[str, str]:
+def site_names() -> dict[str, str]:
+    """Each site's id -> its name, read in one query (the dashboard, HQ's staff lists)."""
     return dict(db.session.execute(select(Shelter.id, Shelter.name)).all())
 
 
@@ -183,7 +184,7 @@ def silent_sites(kiosks: list[dict]) -> set[str]:
 def kiosk_rows() -> list[dict]:
     now = _now()
     silent_s = current_app.config["KIOSK_SILENT_ALERT_S"]
-    names = _site_names()
+    names = site_names()
     carried = carried_up_to()
     out = []
     # (a retired kiosk is no one's to watch: HQ keeps what it sent)

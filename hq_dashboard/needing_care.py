@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from . import safety
 from .db import db
-from .models import Person, Shelter
+from .dashboard import site_names
+from .models import Person
 from .roles import INQUIRIES, staff_only
 
 bp = Blueprint("needing_care", __name__)
@@ -37,5 +38,5 @@ def needing_care_now() -> tuple[list[Person], int]:
 @staff_only(INQUIRIES)
 def page():
     people, protected = needing_care_now()
-    shelters = {s.id: s.name for s in db.session.execute(select(Shelter)).scalars()}
+    shelters = site_names()
     return render_template("needing_care.html", people=people, protected=protected, shelters=shelters)

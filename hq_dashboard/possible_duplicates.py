@@ -12,7 +12,8 @@ from evac.duplicates import Record, possible_same_people
 
 from . import safety
 from .db import db
-from .models import Person, Shelter
+from .dashboard import site_names
+from .models import Person
 from .roles import INQUIRIES, staff_only
 
 bp = Blueprint("possible_duplicates", __name__)
@@ -39,5 +40,5 @@ def pairs_now() -> tuple[list[tuple[Record, Record, str]], int]:
 @staff_only(INQUIRIES)
 def page():
     pairs, protected = pairs_now()
-    shelters = {s.id: s.name for s in db.session.execute(select(Shelter)).scalars()}
+    shelters = site_names()
     return render_template("possible_duplicates.html", pairs=pairs, protected=protected, shelters=shelters)
