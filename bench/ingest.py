@@ -76,8 +76,8 @@ def synthetic_batches(n: int, batch_size: int, seed: int = 7) -> list[tuple[int,
                 total += 1
     timeline.sort(key=lambda t: t[0])
     streams: list[list[dict]] = [[] for _ in range(KIOSKS)]
-    for ms, k, event in timeline[:n]:
-        streams[k].append({"kiosk_id": f"bench-kiosk-{k}", "seq": len(streams[k]) + 1, "hlc": pack(ms), **event})
+    for ms, k, record in timeline[:n]:
+        streams[k].append({"kiosk_id": f"bench-kiosk-{k}", "seq": len(streams[k]) + 1, "hlc": pack(ms), **record})
     batches = [(k, stream[i:i + batch_size]) for k, stream in enumerate(streams)
                for i in range(0, len(stream), batch_size)]
     # Kiosks' batches interleave at HQ; each kiosk's own stay in order.

@@ -427,12 +427,32 @@ def self_reported_whereabouts(person: PersonFacts) -> bool:
     return bool(person.whereabouts and person.whereabouts.get("self_reported"))
 
 
+# Whereabouts told of a person a shelter recorded (evac.whereabouts stay types), besides "left_shelter".
+_AT_A_SHELTER = ("in_shelter", "at_home", "in_car")
+# What is told instead: in hospital, as registered with a shelter; or only that they are registered with it.
+IN_HOSPITAL, REGISTERED = "in_hospital", "registered"
+
+
+def told_whereabouts(fields: frozenset[str], person: PersonFacts) -> dict | None:
+    """The whereabouts an answer of these fields gives.  A shelter that sent someone to hospital still
+    holds where they stayed: told with the injury, they are in hospital (registered with the shelter),
+    never "in the shelter".  Told without the injury, whoever it is hears only the shelter they are
+    registered with: "in hospital" would tell the injury, and a neutral word for hospitalised people
+    alone would tell it too."""
+    where = person.whereabouts
+    if not where or where.get("self_reported") or where.get("state") not in _AT_A_SHELTER:
+        return where
+    if INJURY not in fields:
+        return {**where, "state": REGISTERED}
+    return {**where, "state": IN_HOSPITAL} if person.injury_or_illness == "hospitalised" else where
+
+
 def _fill(fields: frozenset[str], person: PersonFacts) -> Answer:
     answer = Answer(shown=fields)
     if EXISTS in fields:
         answer.information_exists = True
     if WHEREABOUTS in fields:
-        answer.whereabouts = person.whereabouts
+        answer.whereabouts = told_whereabouts(fields, person)
     if INJURY in fields:
         answer.injury_or_illness = person.injury_or_illness or "not_reported"
     if CONTACT in fields:

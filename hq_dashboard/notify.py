@@ -86,6 +86,8 @@ def _lines(row: Inquiry, answer: Answer) -> list[str]:
         where = (_("in the shelter %(shelter)s", shelter=place) if state == "in_shelter"
                  else _("at home (registered with %(shelter)s)", shelter=place) if state == "at_home"
                  else _("in a car near %(shelter)s", shelter=place) if state == "in_car"
+                 else _("in hospital (registered with %(shelter)s)", shelter=place) if state == "in_hospital"
+                 else _("registered with %(shelter)s", shelter=place) if state == "registered"
                  else _("has left the shelter"))
         lines.append(_said(_("Whereabouts:"), where))
     if answer.injury_or_illness:

@@ -18,7 +18,9 @@ from .models import Person, PfifPublished, PfifRecord, Shelter
 AUTHOR = "焼津市災害対策本部 (Yaizu City disaster HQ)"
 _WHERE = {"in_shelter": "避難所 {name} / at the shelter {name}",
           "at_home": "在宅避難（{name}に登録） / at home, registered with {name}",
-          "in_car": "車中避難（{name}付近） / in a car near {name}"}
+          "in_car": "車中避難（{name}付近） / in a car near {name}",
+          # A shelter that sent someone to hospital still holds where they stayed (evac.disclosure.told_whereabouts).
+          "in_hospital": "入院中（{name}に登録） / in hospital, registered with {name}"}
 
 
 def export(session: Session, domain: str, now: dt.datetime | None = None) -> tuple[bytes, int]:
@@ -48,7 +50,8 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
         # Only what a kiosk saw is published: a self-report (anyone may claim to be anyone on that page)
         # gets no status note, whoever gave the consent.
         if p.state == "checked_in":
-            where = _WHERE[p.stay_type].format(name=shelters.get(p.shelter_id, p.shelter_id))
+            where = _WHERE["in_hospital" if p.status == "hospitalised" else p.stay_type].format(
+                name=shelters.get(p.shelter_id, p.shelter_id))
             text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."
             if p.status in ("injured", "ill", "hospitalised"):
                 text += f" ({p.status})"

@@ -4,7 +4,6 @@ the wrong number that leaves it; a card left on the reader after a check-in is n
 for the next person; the reader's watcher outlives pcscd stopping and starting."""
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
