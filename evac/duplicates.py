@@ -20,6 +20,9 @@ from .disclosure import kana_only, name_forms
 from .identity import normalize_address
 
 SAME_NAME, READING_UNKNOWN = "same_name", "reading_unknown"
+# A shelter's staff corrected an identity that still names someone else's record elsewhere: a typo made
+# alike at two shelters (only one corrected it), or twins, one typed as the other (either is possible).
+CORRECTED = "corrected"
 
 
 @dataclass(frozen=True)
@@ -71,3 +74,17 @@ def possible_same_people(records: Iterable[Record]) -> list[tuple[Record, Record
             if why:
                 pairs.append((a, b, why))
     return sorted(pairs, key=lambda p: (p[0].id, p[1].id))
+
+
+def with_corrected(pairs: list[tuple[Record, Record, str]],
+                   corrected: Iterable[tuple[Record, Record]]) -> list[tuple[Record, Record, str]]:
+    """`pairs` and the pairs (old, new) of records a shelter's correction links, each pair once (the reason
+    first found kept), in record order."""
+    seen = {(a.id, b.id) for a, b, _ in pairs}
+    out = list(pairs)
+    for a, b in corrected:
+        a, b = sorted((a, b), key=lambda r: r.id)
+        if a.id != b.id and (a.id, b.id) not in seen:
+            seen.add((a.id, b.id))
+            out.append((a, b, CORRECTED))
+    return sorted(out, key=lambda p: (p[0].id, p[1].id))

@@ -1,4 +1,6 @@
-"""HQ staff's list of records that may be one person counted at two shelters (evac.duplicates).
+"""HQ staff's list of records that may be one person counted at two shelters (evac.duplicates): alike by
+name, birth date and address, or linked by a shelter's correction (the identity it corrected away still
+names someone at another shelter).
 
 HQ never joins them itself: staff phone the shelters, and the shelter that no longer has the person checks
 them out (or corrects the record on its tablet).  Names are shown, so only those who see safety records
@@ -8,37 +10,67 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import select
 
-from evac.duplicates import Record, possible_same_people
+from evac.duplicates import Record, possible_same_people, with_corrected
 
 from . import safety
 from .db import db
 from .dashboard import site_names
-from .models import Person
+from .models import Kiosk, KioskCorrection, Person, PersonKey
 from .roles import INQUIRIES, staff_only
 
 bp = Blueprint("possible_duplicates", __name__)
 
 
-def pairs_now() -> tuple[list[tuple[Record, Record, str]], int]:
-    """(pairs of records checked in now that may be one person, how many more involve a protected record)."""
+def _corrected(records: dict[int, Record]) -> tuple[list[tuple[Record, Record]], dict[tuple[int, int], set[str]]]:
+    """Pairs of records checked in now that a kiosk's correction links: the identity its staff corrected
+    away still names another record (another kiosk's, which HQ keeps apart: merge.identity_keys), and
+    where the corrections were made ((id, id) -> the shelters of the kiosks)."""
+    corrections = db.session.execute(select(KioskCorrection.old_key, KioskCorrection.new_key,
+                                            Kiosk.shelter_id).join(Kiosk, Kiosk.device_id == KioskCorrection.device_id,
+                                                                   isouter=True)).all()
+    if not corrections:
+        return [], {}
+    wanted = sorted({k for old, new, _ in corrections for k in (old, new)})
+    owner: dict[str, tuple[int, int]] = {}   # key -> (row id, person) of its latest person_keys row
+    for i in range(0, len(wanted), 500):
+        for row_id, key, pid in db.session.execute(select(PersonKey.id, PersonKey.key, PersonKey.person_id)
+                                                   .where(PersonKey.key.in_(wanted[i:i + 500]))):
+            if key not in owner or row_id > owner[key][0]:
+                owner[key] = (row_id, pid)
+    pairs, where = [], {}
+    for old, new, shelter in corrections:
+        a, b = (owner.get(old, (0, 0))[1], owner.get(new, (0, 0))[1])
+        if a != b and a in records and b in records:
+            pairs.append((records[a], records[b]))
+            where.setdefault((min(a, b), max(a, b)), set()).add(shelter or "")
+    return pairs, where
+
+
+def pairs_now() -> tuple[list[tuple[Record, Record, str]], int, dict[tuple[int, int], set[str]]]:
+    """(pairs of records checked in now that may be one person, how many more involve a protected record,
+    where a correction linked a pair)."""
     rows = db.session.execute(select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.address,
                                      Person.sex, Person.shelter_id).where(Person.state == "checked_in")).all()
-    pairs = possible_same_people(Record(i, name, kana, born, address or "", sex or "", shelter or "")
-                                 for i, name, kana, born, address, sex, shelter in rows)
+    records = {i: Record(i, name, kana, born, address or "", sex or "", shelter or "")
+               for i, name, kana, born, address, sex, shelter in rows}
+    corrected, where = _corrected(records)
+    pairs = with_corrected(possible_same_people(records.values()), corrected)
     if not pairs:
-        return [], 0
+        return [], 0, {}
     # Protection is decided only for the few records paired (by the same rule as inquiries: safety.is_protected).
     protected = safety.protected_identities(db.session, households=True)
     paired = {r.id for a, b, _ in pairs for r in (a, b)}
     hidden = {p.id for p in db.session.execute(select(Person).where(Person.id.in_(paired))).scalars()
               if safety.is_protected(p, protected)}
     shown = [pair for pair in pairs if pair[0].id not in hidden and pair[1].id not in hidden]
-    return shown, len(pairs) - len(shown)
+    return shown, len(pairs) - len(shown), where
 
 
 @bp.get("/staff/possible-duplicates")
 @staff_only(INQUIRIES)
 def page():
-    pairs, protected = pairs_now()
+    pairs, protected, corrected_at = pairs_now()
     shelters = site_names()
-    return render_template("possible_duplicates.html", pairs=pairs, protected=protected, shelters=shelters)
+    corrected_at = {pair: sorted(shelters.get(s, s) or "?" for s in sites) for pair, sites in corrected_at.items()}
+    return render_template("possible_duplicates.html", pairs=pairs, protected=protected, shelters=shelters,
+                           corrected_at=corrected_at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from evac.duplicates import READING_UNKNOWN, SAME_NAME, Record, possible_same_people, why_same
+from evac.duplicates import CORRECTED, READING_UNKNOWN, SAME_NAME, Record, possible_same_people, why_same, with_corrected
 from hq_dashboard.db import db
 from hq_dashboard.models import Shelter
 from tests.test_safety_review_fixes import Kiosk, csrf
@@ -75,3 +75,40 @@ def test_hq_desk_staff_do_not_open_it(hq_app, hq_client):
     log_in(hq_app, hq_client, "desk")
     assert hq_client.get("/staff/possible-duplicates").status_code == 403
     assert 'id="duplicates-link"' not in hq_client.get("/dashboard").get_data(as_text=True)
+
+
+def test_corrected_pairs_join_the_list_once_in_record_order():
+    a, b, c = (Record(i, f"焼津 {i}", "", "1990-01-01", "本町1", "", "H031") for i in (3, 1, 2))
+    assert with_corrected([(b, c, SAME_NAME)], [(a, b), (c, b), (b, b)]) == [(b, c, SAME_NAME), (b, a, CORRECTED)]
+
+
+def test_a_correction_whose_old_identity_still_names_a_record_elsewhere_is_listed(hq_app, hq_client, enroll):
+    """Staff at H031 typed 佐藤 優子 as 「佐藤 優」 and corrected it; H002 has a 「佐藤 優」 too.  HQ keeps them
+    apart (they may be twins: tests/test_hq_corrections.py), and no name, kana or birth date pairs them; but
+    the same slip made at H002 and never corrected there would be the same woman counted twice: listed,
+    with where the correction was made.  A correction whose old identity names nobody else lists nothing."""
+    from tests.test_hq_corrections import YU, YUKO, _correction, _post
+    from tests.wire import KioskStream
+    ta, tb = enroll("H031"), enroll("H002")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H002")
+    b.checkin(YU.to_wire())
+    a.checkin(YU.to_wire(), at_ms=1_764_000_600_000)
+    _correction(a, YU, YUKO, 1_764_000_700_000)
+    alone = {"name": "大井 豊", "birth_date": "1961-01-01", "sex": "male", "address": "焼津市大井川1"}
+    a.checkin(alone, at_ms=1_764_000_800_000)
+    _correction(a, type(YU)(**alone), type(YU)(**{**alone, "name": "大井 豊子", "sex": "female"}), 1_764_000_900_000)
+    _post(hq_client, tb, b)
+    _post(hq_client, ta, a)
+    log_in(hq_app, hq_client, "safety")
+    html = hq_client.get("/staff/possible-duplicates").get_data(as_text=True)
+    assert len(re.findall(r'<tr class="pair-start"', html)) == 1
+    assert "佐藤 優</td>" in html and "佐藤 優子</td>" in html and "大井" not in html
+    with hq_app.app_context():
+        where = db.session.get(Shelter, "H031").name
+    assert re.search(rf'data-testid="corrected">{re.escape(where)}の職員が一方をもう一方に訂正', html)
+
+    # Never named when one of the two is protected: counted.
+    b.add("consent", YU.to_wire(), {"consent": "none", "never_disclose": True})
+    _post(hq_client, tb, b)
+    html = hq_client.get("/staff/possible-duplicates").get_data(as_text=True)
+    assert "佐藤" not in html and re.search(r'data-testid="protected-left-out">非開示の人の記録を含む組が1組', html)
