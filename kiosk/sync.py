@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import errno
 import gzip
 import http.client
 import json
@@ -57,6 +58,9 @@ class SyncError(Exception):
         self.status = status   # HQ's HTTP status when it answered (UNREACHABLE: it answered, failing for now)
         self.pending: int | None = None
         self.timed_out = False   # UNREACHABLE: nothing answered within the client's timeout
+        # UNREACHABLE: a connection to HQ's address was made (a timeout after it may be a slow uplink
+        # carrying the batch; one before it is HQ out of reach, whatever the batch's size).
+        self.connected = False
         # UNREACHABLE: something answered by HTTPS, with a certificate this kiosk does not trust (HQ behind
         # the city's certificate authority, not yet given to this machine; or not HQ at all).  Waiting
         # does not mend it: someone must.
@@ -79,7 +83,7 @@ class SyncError(Exception):
     @classmethod
     def too_slow(cls, exc: "SyncError") -> "SyncError":
         slow = cls(cls.UNREACHABLE, exc.detail, exc.url)
-        slow.timed_out = slow.slow = True
+        slow.timed_out = slow.slow = slow.connected = True
         return slow
 
     def __str__(self) -> str:
@@ -213,7 +217,11 @@ class HQClient:
             # Sending the body or waiting for the answer took longer than the timeout (urllib raises
             # TimeoutError bare while reading, wrapped in URLError while connecting or sending).
             failure.timed_out = isinstance(reason, TimeoutError)
-            failure.errno = getattr(reason, "errno", None)   # (the tablet words the usual ones: staff.shelter)
+            failure.connected = watch.sock is not None
+            # (the tablet words the usual ones: staff.shelter; http.client's "Remote end closed connection
+            # without response" is a reset with no number)
+            failure.errno = getattr(reason, "errno", None) or (
+                errno.ECONNRESET if isinstance(reason, ConnectionResetError) else None)
             failure.untrusted = isinstance(reason, ssl.SSLCertVerificationError)
             failure.not_https = self.base.startswith("https:") and not failure.untrusted and (
                 isinstance(reason, ssl.SSLError) or "handshake" in str(reason))
@@ -222,7 +230,7 @@ class HQClient:
             timer.cancel()
         if watch.expired:   # cut off mid-answer: what came may look whole (a body read to a closed socket)
             failure = SyncError(SyncError.UNREACHABLE, f"no whole answer within {self.deadline:g} s", self.base)
-            failure.timed_out = True
+            failure.timed_out = failure.connected = True
             raise failure
         try:
             payload = json.loads(raw or b"{}")
@@ -340,8 +348,8 @@ def _too_slow(client: HQClient, exc: SyncError, sent: int) -> SyncError:
     """Sending `sent` events timed out: a slow uplink (a congested mobile link) may never carry a batch
     that large within the timeout, and would be sent the same batch forever.  Halve it, for this round's
     next try and later rounds; at the floor it is HQ out of reach as before."""
-    if not exc.timed_out or exc.status or sent <= MIN_BATCH:
-        return exc
+    if not exc.timed_out or not exc.connected or exc.status or sent <= MIN_BATCH:
+        return exc   # (no connection within the timeout: no batch, however small, would have helped)
     client.slow_size = max(MIN_BATCH, min(_batch_limit(client), sent) // 2)
     client.slow_successes = 0
     return SyncError.too_slow(exc)

@@ -117,7 +117,7 @@ def test_sync_panel_says_when_hq_is_unreachable(db, store):
     assert cell(page, "sync-pending") == str(store.last_seq) != "0"
     # Why, in the page's language (a closed port: the system said "[Errno 111] Connection refused"),
     # on the tablet and on the kiosk's own /status page alike.
-    said = "接続を拒否されました。そのアドレスで本部のプログラムが動いていません"
+    said = "接続を拒否されました。本部のプログラムが止まっているか、アドレスのポート番号がちがいます"
     assert said in cell(page, "sync-hq") and "Errno" not in page
     status = app.test_client().get("/status").text
     assert said in status and "Errno" not in status

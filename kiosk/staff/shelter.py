@@ -56,6 +56,14 @@ def _problem(failure) -> str:
     if failure.kind == failure.UNREACHABLE and getattr(failure, "slow", False):
         return t("The connection to HQ is too slow (%(reason)s): the kiosk sends smaller batches. Nothing is lost: "
                  "the records stay on this kiosk until HQ has them.", reason=failure.detail)
+    if failure.kind == failure.UNREACHABLE and getattr(failure, "untrusted", False):
+        # Waiting does not mend these two: someone must (the console says the same: kiosk.sync.SyncError).
+        return t("HQ answered, but this kiosk cannot trust its certificate. Tell the city's IT staff: this kiosk needs "
+                 "the city's certificate authority (README: SSL_CERT_FILE or update-ca-certificates). Nothing is "
+                 "lost: the records stay on this kiosk.")
+    if failure.kind == failure.UNREACHABLE and getattr(failure, "not_https", False):
+        return t("HQ's address begins with https://, but nothing answered by HTTPS there. An HQ without a certificate "
+                 "is reached by http://: check the HQ address. Nothing is lost: the records stay on this kiosk.")
     if failure.kind == failure.UNREACHABLE:
         return t("HQ cannot be reached (%(reason)s). Nothing is lost: the records stay on this kiosk and are sent "
                  "when HQ answers.", reason=_unreachable_because(failure))
@@ -85,7 +93,7 @@ def _unreachable_because(failure) -> str:
     if getattr(failure, "timed_out", False):
         return t("no answer in time")
     if code == errno.ECONNREFUSED:
-        return t("refused: HQ's program is not running at that address")
+        return t("refused: HQ's program is not running there, or the address's port is wrong")
     if code == errno.ENETUNREACH:
         return t("this kiosk is not connected to a network")
     if code == errno.EHOSTUNREACH:

@@ -1,0 +1,125 @@
+"""Why HQ cannot be reached, as the tablet and the kiosk's sync say it, for what a review met with real
+sockets: a connection that never completes is HQ out of reach (not a link "too slow", whose batches are
+halved); a certificate the kiosk does not trust and an https:// address for an HQ without HTTPS say what
+to mend, in Japanese; a server that closes without answering is a cut connection, not the system's
+English."""
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+
+import pytest
+
+from evac.events import Person
+from kiosk.store import KioskStore
+from kiosk.sync import MIN_BATCH, HQClient, SyncError, sync_once
+from kiosk.tablet_tls import tablet_certificate
+from tests.conftest import free_port
+from tests.test_sync_hq_answers import _answering, _sync_panel, serve  # noqa: F401  (serve: fixture)
+
+
+class Listener:
+    """A TCP server on loopback that does `handle(connection)` with each connection it accepts."""
+
+    def __init__(self, handle, backlog: int = 16):
+        self.sock = socket.create_server(("127.0.0.1", free_port()), backlog=backlog)
+        self.port = self.sock.getsockname()[1]
+        self.handle = handle
+        self.held: list[socket.socket] = []
+        if handle is not None:
+            threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def close(self) -> None:
+        for s in [self.sock, *self.held]:
+            s.close()
+
+
+@pytest.fixture
+def listeners():
+    made = []
+
+    def make(handle, backlog: int = 16) -> Listener:
+        made.append(Listener(handle, backlog))
+        return made[-1]
+    yield make
+    for listener in made:
+        listener.close()
+
+
+def full(listeners) -> Listener:
+    """A listener that never accepts, its queue filled: a new connection is never completed (as a machine
+    that drops what it is sent), so connecting times out."""
+    listener = listeners(None, backlog=0)
+    for _ in range(8):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", listener.port))
+        listener.held.append(s)
+    probe = socket.socket()
+    probe.settimeout(0.3)
+    with pytest.raises(OSError):   # (the queue is full: this machine's kernel drops the next one)
+        probe.connect(("127.0.0.1", listener.port))
+    probe.close()
+    return listener
+
+
+def _closes_after_reading(conn: socket.socket) -> None:
+    try:
+        conn.recv(65536)
+    finally:
+        conn.close()
+
+
+def test_no_connection_in_time_is_hq_out_of_reach_and_the_batch_is_not_halved(tmp_path, listeners):
+    listener = full(listeners)
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.check_in("H001", [Person(f"接続 {i}", "1980-01-01", "female", f"焼津市本町{i}")
+                            for i in range(4 * MIN_BATCH)])
+    client = HQClient(f"http://127.0.0.1:{listener.port}", "t" * 32, timeout=0.5)
+    client.batch_size = 4 * MIN_BATCH
+    for _ in range(2):
+        with pytest.raises(SyncError) as failed:
+            sync_once(store, client)
+        assert failed.value.timed_out and not failed.value.connected and not failed.value.slow
+        assert "HQ cannot be reached" in str(failed.value) and "too slow" not in str(failed.value)
+    assert client.slow_size is None and store.pending() == 4 * MIN_BATCH
+    cell = _sync_panel(tmp_path, f"http://127.0.0.1:{listener.port}", "t" * 32)
+    assert "本部に接続できません（時間内に応答がありません）" in cell and "遅すぎ" not in cell
+
+
+def test_a_certificate_the_kiosk_does_not_trust_says_to_call_it_not_to_wait(tmp_path, listeners):
+    own = tablet_certificate(str(tmp_path / "other.sqlite3"), names=("127.0.0.1",))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(own.cert, own.key)
+
+    def handshake(conn: socket.socket) -> None:
+        try:
+            context.wrap_socket(conn, server_side=True).close()
+        except (OSError, ssl.SSLError):
+            conn.close()
+    listener = listeners(handshake)
+    cell = _sync_panel(tmp_path, f"https://127.0.0.1:{listener.port}", "t" * 32)
+    assert "この受付機は本部の証明書を確認できません。市のIT担当に連絡してください" in cell
+    assert "本部が応答すれば送られます" not in cell and "SSL" not in cell.replace("SSL_CERT_FILE", "")
+
+
+def test_an_https_address_for_a_server_without_https_says_to_check_the_address(tmp_path, serve):  # noqa: F811
+    server = serve(_answering("200 OK", "application/json", b"{}"))
+    cell = _sync_panel(tmp_path, server.url.replace("http://", "https://"), "t" * 32)
+    assert "本部のアドレスが https:// で始まっていますが、HTTPS で応答がありません" in cell
+    assert "WRONG_VERSION" not in cell and "本部が応答すれば送られます" not in cell
+
+
+def test_a_server_that_closes_without_an_answer_is_a_cut_connection(tmp_path, listeners):
+    listener = listeners(_closes_after_reading)
+    cell = _sync_panel(tmp_path, f"http://127.0.0.1:{listener.port}", "t" * 32)
+    assert "本部に接続できません（接続が途中で切れました）" in cell and "Remote end" not in cell
