@@ -459,16 +459,18 @@ def prepare_database(app: Flask, upgrade_schema: bool = True) -> int:
         if upgrade_schema or _refuse_an_older_schema(app) is None:
             from flask_migrate import upgrade
             upgrade(directory=MIGRATIONS_DIR)
-        if upgrade_schema:
-            try:
+        try:
+            if upgrade_schema:
                 joined = rekey.bring_up_to_date(db.engine)
-            except rekey.NewerForm as exc:
-                raise SettingError(str(exc)) from None
-            if joined:
-                app.logger.warning("identity keys brought to this release's form: %d persons were one with another "
-                                   "(the same person under two forms of their address or name)", joined)
-        elif (why := rekey.why_not_current(db.engine)) is not None:
-            raise SchemaBehind(why)
+                if joined is not None:
+                    app.logger.warning(
+                        "HQ's identity keys were brought to this release's form (once, for good); %d person "
+                        "record(s) joined another, being the same person under two spellings of an address or "
+                        "name (counted once from now). Nothing else to do", joined)
+            elif (why := rekey.why_not_current(db.engine)) is not None:
+                raise SchemaBehind(why)
+        except (rekey.NewerForm, rekey.BrokenForm) as exc:
+            raise SettingError(str(exc)) from None
         refuse_a_new_key_for_old_links(app)
         seeded = seed_if_empty(db.session, app.config["AREA_PER_PERSON_M2"])
         keep_ic_token_key(db.session, app.config["SECRET_KEY"])

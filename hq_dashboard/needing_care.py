@@ -6,8 +6,13 @@ Names and health are shown, so only those who see safety records open it (roles.
 person's record is never listed, only counted (the lead asks the shelter), as on the duplicates page."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, render_template
 from sqlalchemy import select
+
+from evac.hlc import wall_ms
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT, IN_TRANSIT
 
 from . import safety
 from .db import db
@@ -21,16 +26,30 @@ bp = Blueprint("needing_care", __name__)
 NEEDING_CARE = ("hospitalised", "injured", "ill")
 
 
+# Whereabouts (evac.whereabouts) of those listed: at a shelter or registered with one; and those a shelter
+# checked out or sent on (a shelter checks out whom an ambulance took to hospital: then most of all HQ asks
+# the hospitals about them).  Self-reports carry no status of a shelter's staff.
+LISTED_STATES = (CHECKED_IN, CHECKED_OUT, IN_TRANSIT)
+
+
+def recorded_at(person: Person) -> dt.datetime | None:
+    """When the shelter recorded the status (the clock of its record: evac.events.order_key)."""
+    try:
+        return dt.datetime.fromtimestamp(wall_ms(int(person.status_order[:20])) / 1000, dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def needing_care_now() -> tuple[list[Person], int]:
-    """(people at a shelter or registered with one whose latest status needs care, most urgent first and by
-    shelter; how many more are protected and left out)."""
-    rows = db.session.execute(select(Person).where(Person.state == "checked_in", Person.status.in_(NEEDING_CARE))
-                              ).scalars().all()
+    """(people whose latest status a shelter recorded needs care, most urgent first, those still at a
+    shelter before those who left, by shelter; how many more are protected and left out)."""
+    rows = db.session.execute(select(Person).where(Person.state.in_(LISTED_STATES),
+                                                   Person.status.in_(NEEDING_CARE))).scalars().all()
     if not rows:
         return [], 0
     protected = safety.protected_identities(db.session, households=True)
     shown = [p for p in rows if not safety.is_protected(p, protected)]
-    shown.sort(key=lambda p: (NEEDING_CARE.index(p.status), p.shelter_id or "", p.name))
+    shown.sort(key=lambda p: (NEEDING_CARE.index(p.status), p.state != CHECKED_IN, p.shelter_id or "", p.name))
     return shown, len(rows) - len(shown)
 
 
@@ -39,4 +58,5 @@ def needing_care_now() -> tuple[list[Person], int]:
 def page():
     people, protected = needing_care_now()
     shelters = site_names()
-    return render_template("needing_care.html", people=people, protected=protected, shelters=shelters)
+    return render_template("needing_care.html", people=people, protected=protected, shelters=shelters,
+                           recorded_at=recorded_at)

@@ -24,9 +24,28 @@ class NewerForm(ValueError):
     """The keys are in a form of a newer release: this one would read them wrongly."""
 
 
+class BrokenForm(ValueError):
+    """hq_meta's identity_form is not a form number (edited by hand, or a damaged database)."""
+
+
 def stored_form(conn: Connection) -> int:
     row = conn.exec_driver_sql(f"SELECT value FROM hq_meta WHERE name = '{FORM_ROW}'").first()
-    return 1 if row is None else int(row[0])
+    if row is None:
+        return 1
+    try:
+        form = int(row[0])
+    except (TypeError, ValueError):
+        form = 0
+    if form < 1:
+        raise BrokenForm(f"HQ's database says its identity keys are in form {row[0]!r}, which is no form: "
+                         f"the row '{FORM_ROW}' of the table hq_meta was changed by hand or the database is "
+                         "damaged. Restore the database from a backup (nothing was changed)")
+    return form
+
+
+def _newer(form: int) -> str:
+    return (f"HQ's records are keyed in identity form {form}, from a newer release than this one (form "
+            f"{IDENTITY_FORM}): run the newer release (this one would read them wrongly; nothing was changed)")
 
 
 def bring_up_to_date(engine: Engine) -> int | None:
@@ -37,8 +56,7 @@ def bring_up_to_date(engine: Engine) -> int | None:
         if form == IDENTITY_FORM:
             return None
         if form > IDENTITY_FORM:
-            raise NewerForm(f"HQ's records are keyed in identity form {form}, from a newer release than this one "
-                            f"(form {IDENTITY_FORM}); run the newer release")
+            raise NewerForm(_newer(form))
         lock_merge(conn)
         # A write first: on SQLite it takes the database's lock.  Then the form is read again: a second HQ
         # that started at once waited here for the first, which has re-keyed everything meanwhile.
@@ -59,5 +77,9 @@ def why_not_current(engine: Engine) -> str | None:
         form = stored_form(conn)
     if form == IDENTITY_FORM:
         return None
-    return (f"HQ's records are keyed in identity form {form}; this release uses form {IDENTITY_FORM}. Start HQ "
-            "(evac hq serve or evac hq init) once, which re-keys them; then run this command again")
+    if form > IDENTITY_FORM:
+        return _newer(form)
+    # (An HQ of the older release still running would go on filing records under the old keys.)
+    return (f"HQ's records are keyed as an older release keyed them (identity form {form}; this release uses "
+            f"form {IDENTITY_FORM}). Stop every HQ still running the older release, start HQ with this one once "
+            "(evac hq serve or evac hq init), which re-keys them, then run this command again (nothing was changed)")

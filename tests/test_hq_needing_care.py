@@ -31,7 +31,7 @@ def test_hq_lists_who_needs_care_with_the_shelters_note_most_urgent_first(hq_app
     page = hq_client.get("/staff/needing-care")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    rows = re.findall(r'<tr data-person="\d+">\s*<td>([^<]*)</td><td>([^<(]*)', html)
+    rows = re.findall(r'<tr data-person="\d+" data-state="\w+">\s*<td>([^<]*)</td><td>[^<]*</td><td>([^<(]*)', html)
     assert [(state.split(" /")[0], name.strip()) for state, name in rows] == [
         ("入院", TAKEN["name"]), ("負傷", HURT["name"]), ("疾病", FEVER["name"])]
     assert "左足を骨折の疑い。歩けない" in html and "焼津市立総合病院へ救急搬送" in html and "在宅" in html
@@ -46,3 +46,24 @@ def test_only_staff_who_see_safety_records_open_it(hq_app, hq_client):
     log_in(hq_app, hq_client, "desk")
     assert hq_client.get("/staff/needing-care").status_code == 403
     assert 'id="needing-care-link"' not in hq_client.get("/dashboard").get_data(as_text=True)
+
+
+def test_those_checked_out_or_on_the_way_elsewhere_stay_listed_with_when(hq_app, hq_client, enroll):
+    """A shelter checks out whom an ambulance took to hospital: then most of all HQ asks the hospitals about
+    them (review: they vanished from the list).  Someone sent on to another shelter is listed as on the way
+    there.  Each row says when the shelter recorded the state, Japan's time."""
+    a = Kiosk(hq_client, enroll("H031"), "dev-a")
+    a.send(("checkin", TAKEN, {"stay_type": "in_shelter"}), ("checkin", FEVER, {"stay_type": "in_shelter"}),
+           ("status", TAKEN, {"status": "hospitalised", "note": "救急搬送"}), ("checkout", TAKEN, {}),
+           ("status", FEVER, {"status": "ill", "note": "発熱"}), ("transfer", FEVER, {"to_shelter_id": "H039"}))
+    log_in(hq_app, hq_client, "safety")
+    html = hq_client.get("/staff/needing-care").get_data(as_text=True)
+    taken = html.split(f'{TAKEN["name"]}', 1)[1].split("</tr>", 1)[0]
+    moving = html.split(f'{FEVER["name"]}', 1)[1].split("</tr>", 1)[0]
+    with hq_app.app_context():
+        from hq_dashboard.db import db
+        from hq_dashboard.models import Shelter
+        names = {s: db.session.get(Shelter, s).name for s in ("H031", "H039")}
+    assert 'data-testid="left">退所済み' in taken and names["H031"] in taken and "救急搬送" in taken
+    assert 'data-testid="moving">移動中' in moving and names["H039"] in moving and "発熱" in moving
+    assert re.search(r'data-state="checked_out">\s*<td>入院 / in hospital</td><td>\d\d-\d\d \d\d:\d\d JST</td>', html)

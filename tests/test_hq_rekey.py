@@ -113,11 +113,37 @@ def test_a_database_of_a_newer_form_is_refused(hq_app):
         prepare_database(hq_app)
 
 
+def _form_row(hq_app, value: str) -> None:
+    with hq_app.app_context():
+        db.session.execute(text("UPDATE hq_meta SET value = :v WHERE name = 'identity_form'"), {"v": value})
+        db.session.commit()
+
+
+def test_a_newer_form_is_refused_by_every_command_with_the_same_advice(hq_app, hq_db_url):
+    """Review: other commands told the operator to start HQ once, which then refused (a newer release)."""
+    _form_row(hq_app, str(IDENTITY_FORM + 1))
+    for command in (("hq", "list-staff", "--db", hq_db_url), ("hq", "init", "--db", hq_db_url)):
+        done = run_evac(*command)
+        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+        assert "from a newer release" in done.stderr and "run the newer release" in done.stderr, done.stderr
+        assert "evac hq serve or evac hq init" not in done.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "", "0"])
+def test_a_form_row_that_is_no_form_is_said_so_not_a_traceback(hq_app, hq_db_url, value):
+    _form_row(hq_app, value)
+    for command in (("hq", "list-staff", "--db", hq_db_url), ("hq", "init", "--db", hq_db_url)):
+        done = run_evac(*command)
+        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+        assert "which is no form" in done.stderr and "Restore the database from a backup" in done.stderr
+
+
 def test_a_command_other_than_the_start_refuses_keys_of_an_older_form(hq_app, hq_db_url):
     keyed_as_form_1(hq_app)
     done = run_evac("hq", "enroll-kiosk", "--db", hq_db_url, "--shelter", "H001")
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert "keyed in identity form 1" in done.stderr and "evac hq serve" in done.stderr, done.stderr
+    assert "identity form 1" in done.stderr and "evac hq serve" in done.stderr, done.stderr
+    assert "Stop every HQ still running the older release" in done.stderr
     started = run_evac("hq", "init", "--db", hq_db_url)
     assert started.returncode == 0, started.stderr
     assert run_evac("hq", "enroll-kiosk", "--db", hq_db_url, "--shelter", "H001").returncode == 0
