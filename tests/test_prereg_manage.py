@@ -347,3 +347,33 @@ def test_households_without_a_link_do_not_collide_and_one_link_opens_one_househo
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
+
+
+# --- a phone --------------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_on_a_phone_the_link_fits_the_screen_opens_the_registration_and_cancels_it_with_two_presses(
+        tmp_path, page_at):
+    from tests.browser import hq_over_http
+    with hq_over_http(tmp_path) as hq:
+        page = page_at(hq.url, viewport=(360, 740))
+        page.goto("/prereg?lang=en")
+        page.fill("#address", "Yaizu, Ogawa 1")
+        page.fill("#m0_name", "Maria Santos")
+        page.fill("#m0_birth", "1985-12-31")
+        page.select_option("#m0_sex", "female")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        fits = "document.documentElement.scrollWidth <= window.innerWidth"
+        assert page.evaluate(fits)   # the long link wraps on a narrow phone
+        link = page.locator("#manage-link").get_attribute("href")
+        page.goto(link)
+        assert "Maria Santos" in page.inner_text(".person") and page.evaluate(fits)
+        with page.expect_navigation():
+            page.click("#cancel")
+        assert "Cancel the registration?" in page.inner_text("body")   # the first press only asks
+        with page.expect_navigation():
+            page.click("#cancel-yes")
+        assert "The registration was cancelled." in page.inner_text("#cancelled-now")
+        page.goto(link)
+        assert "Cancelled on" in page.inner_text("#state") and "Maria Santos" not in page.inner_text("body")
