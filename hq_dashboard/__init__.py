@@ -109,8 +109,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     expired_forms.init_app(app)
 
-    from . import (api, carried_pages, dashboard, map_page, needing_care, pages, possible_duplicates, prereg_pages,
-                   safety_api, safety_pages, staff)
+    from . import (api, carried_pages, dashboard, map_page, needing_care, pages, possible_duplicates, prereg_manage,
+                   prereg_pages, safety_api, safety_pages, staff)
     from .limits import limiter, too_many_requests
     limiter.init_app(app)
     app.register_error_handler(429, too_many_requests)
@@ -124,6 +124,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(prereg_pages.bp)
+    app.register_blueprint(prereg_manage.bp)
     app.register_blueprint(safety_api.bp)
     app.register_blueprint(safety_pages.bp)
     app.register_blueprint(staff.bp)
@@ -268,7 +269,9 @@ def _security_headers(response):
     # them to the next person.
     # So are the answers to what a person sent (a pre-registration's QR and names, a self-report's
     # confirmation, a form shown again with what was typed) and the safety API's (an inquiry's answer).
+    # So is a family's own registration page, its secret in the address (hq_dashboard.prereg_manage).
     if request.path.startswith(STAFF_AREAS) or (request.path == "/safety/check" and request.args.get("key")) or (
+            request.path.startswith("/prereg/manage/")) or (
             not request.path.startswith("/static/") and session.get("_user_id")) or (
             request.method not in ("GET", "HEAD")) or request.path.startswith("/api/v1/safety/"):
         headers["Cache-Control"] = "no-store"

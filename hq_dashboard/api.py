@@ -133,13 +133,16 @@ def sync():
 @bp.post("/prereg")
 @PREREG_LIMIT   # one budget with the page (hq_dashboard.prereg_pages)
 def preregister():
-    """Register a household ahead of time; the answer carries the text of its signed QR."""
+    """Register a household ahead of time; the answer carries the text of its signed QR and the household's
+    secret link to change or cancel it (given this once: HQ keeps only its hash)."""
+    from .prereg_manage import manage_url
     try:
-        household, qr = prereg.register(db.session, request.get_json(silent=True))
+        household, qr, secret = prereg.register(db.session, request.get_json(silent=True))
     except prereg.PreregError as exc:
         return _error(422, "invalid_registration", exc.message, field=exc.field)
     return jsonify({"household_id": household.household_id, "qr": qr, "expires": household.expires,
-                    "members": [{"prereg_id": m.prereg_id, "name": m.name} for m in household.members]}), 201
+                    "members": [{"prereg_id": m.prereg_id, "name": m.name} for m in household.members],
+                    "manage_url": manage_url(secret)}), 201
 
 
 def _ic_token_key() -> str:

@@ -9,10 +9,11 @@ from flask_wtf.csrf import CSRFError
 
 
 def _send_again(exc: CSRFError):
-    from . import prereg_pages, safety_pages
+    from . import prereg_manage, prereg_pages, safety_pages
     page = {"safety_pages.submit": safety_pages.inquiry_page,
             "safety_pages.self_report_submit": safety_pages.self_report_page,
-            "prereg_pages.register": prereg_pages.form_page}.get(request.endpoint)
+            "prereg_pages.register": prereg_pages.form_page,
+            "prereg_manage.change": prereg_manage.change_form}.get(request.endpoint)
     if page is None:
         # A staff page (log-in, review, disaster choice): nothing to re-fill, but said in words.
         return render_template("safety/message.html", message=_(

@@ -257,6 +257,9 @@ class PreregHousehold(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # SHA-256 of the family's secret management link (never the link): on the household's current row only;
+    # a change moves it to the new row (hq_dashboard.prereg.change).  None before 0036 and on replaced rows.
+    manage_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
 
 
 class KioskCorrection(db.Model):

@@ -1,8 +1,11 @@
 """Pre-registration at HQ: households registered ahead of time get a signed QR (evac.prereg_qr)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
+import re
 import secrets
 from typing import Any
 
@@ -10,10 +13,11 @@ import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, InvalidEvent, clean_family_code, family_code_fits, parse_person
-from evac.identity import person_key
+from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number
 from evac.prereg_qr import Household, Member, key_id, sign
 
@@ -204,20 +208,36 @@ def qr_code(text: str) -> segno.QRCode:
     return qr
 
 
-def register(session: Session, data: Any) -> tuple[Household, str]:
-    """Register a household; returns it and the text of its QR (checked to fit a readable QR before
-    anything is saved)."""
+def _household(session: Session, data: Any, members_from=None) -> tuple[Household, str]:
+    """A new household and its signed QR text, checked to fit a readable QR; nothing saved.
+    `members_from(members, family_code, consent)` may change the parsed members and code (a change)."""
     address, consent, contact, members, code = parse_registration(data)
+    if members_from is not None:
+        members, code = members_from(members, code, consent)
     now = _now()
     household = Household(household_id="HH-" + secrets.token_hex(8).upper(), address=address, consent=consent,
                           contact=contact, family_code=code, members=tuple(members), issued=int(now.timestamp()),
                           expires=int((now + VALID_FOR).timestamp()), language=str(data.get("language", "ja"))[:8])
     qr = sign(household, _active_key(session))
     qr_code(qr)
-    session.add(PreregHousehold(id=household.household_id, created_at=now, expires_at=now + VALID_FOR,
-                                payload=json.dumps(household.to_payload(), ensure_ascii=False)))
-    session.commit()
     return household, qr
+
+
+def _row(household: Household, manage_hash: str | None) -> PreregHousehold:
+    issued = dt.datetime.fromtimestamp(household.issued, dt.UTC)
+    return PreregHousehold(id=household.household_id, created_at=issued,
+                           expires_at=dt.datetime.fromtimestamp(household.expires, dt.UTC),
+                           payload=json.dumps(household.to_payload(), ensure_ascii=False), manage_hash=manage_hash)
+
+
+def register(session: Session, data: Any) -> tuple[Household, str, str]:
+    """Register a household; returns it, the text of its QR (checked to fit a readable QR before
+    anything is saved) and the secret of its management link (shown once; HQ keeps only its hash)."""
+    household, qr = _household(session, data)
+    secret = secrets.token_urlsafe(MANAGE_BYTES)
+    session.add(_row(household, manage_hash(secret)))
+    session.commit()
+    return household, qr, secret
 
 
 def revoke(session: Session, household_id: str) -> bool:
@@ -227,3 +247,114 @@ def revoke(session: Session, household_id: str) -> bool:
     row.revoked_at = _now()
     session.commit()
     return True
+
+
+# The family's management link: /prereg/manage/<secret>.  Anyone holding it may see, change or cancel the
+# registration, so it is long and random, and HQ keeps only its SHA-256 (it is no password a person chose:
+# one round of hashing is enough against a copy of the database).
+MANAGE_BYTES = 32
+MANAGE_SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def manage_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def managed(session: Session, secret: Any, for_update: bool = False) -> PreregHousehold | None:
+    """The registration a management link opens, or None: an unknown link and one of the wrong shape are
+    the same None (nothing tells whether a household exists)."""
+    if not isinstance(secret, str) or not MANAGE_SECRET.fullmatch(secret):
+        return None
+    query = select(PreregHousehold).where(PreregHousehold.manage_hash == manage_hash(secret))
+    return session.execute(query.with_for_update() if for_update else query).scalar_one_or_none()
+
+
+def state(row: PreregHousehold, now: dt.datetime | None = None) -> str:
+    """cancelled (by the family or by staff), expired, or valid."""
+    if row.revoked_at is not None:
+        return "cancelled"
+    return "expired" if _aware(row.expires_at) < (now or _now()) else "valid"
+
+
+def registered(row: PreregHousehold) -> Household | None:
+    """What the household registered, while HQ still keeps it (None once erased)."""
+    payload = json.loads(row.payload or "{}")
+    return Household.from_payload(payload, "") if payload else None
+
+
+class NotManaged(LookupError):
+    """The link opens no registration that can be changed (unknown, cancelled or expired)."""
+
+
+def cancel(session: Session, secret: str) -> PreregHousehold:
+    """The family cancels: kiosks refuse the QR after their next sync (the id joins revoked_ids), and what
+    HQ kept only for the QR (names, birth dates, address, needs, contact, family code) is erased now, as
+    retention would erase it later.  Kept: the id (the kiosks' revocation list), its dates (when it was
+    made, valid until, cancelled) and the link's hash (the link then says "cancelled").  Cancelling again
+    changes nothing."""
+    from .retention import ERASED_PAYLOAD
+    row = managed(session, secret, for_update=True)
+    if row is None:
+        session.rollback()
+        raise NotManaged("no registration")
+    if row.revoked_at is None:
+        row.revoked_at = _now()
+    row.payload = ERASED_PAYLOAD
+    session.commit()
+    return row
+
+
+def _same_person(old: Member, new: Member) -> bool:
+    # A typo fixed in the name or in the birth date is the same person; both changed is someone else in
+    # that row (a grandmother who moved out, her row given to a newborn): a new id, or HQ would join them.
+    return normalize_name(old.name) == normalize_name(new.name) or old.birth_date == new.birth_date
+
+
+def change(session: Session, secret: str, data: Any, rows: list[int | None] | None = None) -> tuple[Household, str]:
+    """Replace a registration with a corrected one: a new QR, the old one revoked, in one transaction (a
+    refused change, PreregError, leaves the old valid and nothing written).  `rows[i]`: which registered
+    person the i-th member of `data` was (the form's row), None for someone new.  An empty family code
+    with consent "family" keeps the registered one (the form never shows it).
+
+    Ids: the household gets a new id, because kiosks revoke QRs by household id (revoked_ids; kiosk
+    verify); each person who stays keeps their prereg id, so HQ (prereg_key) keeps them one person with
+    what a kiosk recorded under the old QR.  The management link stays the same: it moves to the new row."""
+    from .retention import ERASED_PAYLOAD
+    row = managed(session, secret, for_update=True)
+    if row is None or state(row) != "valid" or (old := registered(row)) is None:
+        session.rollback()
+        raise NotManaged("no registration that can be changed")
+
+    def members_from(members: list[Member], code: str, consent: str) -> tuple[list[Member], str]:
+        ids: dict[int, str] = {}
+        for i, member in enumerate(members):   # each in the row they were registered in
+            was = rows[i] if rows is not None and i < len(rows) else None
+            if was is not None and 0 <= was < len(old.members) and _same_person(old.members[was], member):
+                ids[i] = old.members[was].prereg_id
+        # Then anyone moved to another row (person 1 left: person 2 typed into the first row), by name and
+        # birth date both, among the registered people not kept yet.
+        left = {(normalize_name(m.name), m.birth_date): m.prereg_id for m in old.members if m.prereg_id not in
+                ids.values()}
+        for i, member in enumerate(members):
+            if i not in ids and (found := left.pop((normalize_name(member.name), member.birth_date), None)):
+                ids[i] = found
+        return [dataclasses.replace(m, prereg_id=ids[i]) if i in ids else m for i, m in enumerate(members)], code
+
+    if isinstance(data, dict):
+        data = {**data, "language": data.get("language") or old.language}
+        if data.get("consent") == "family" and not (data.get("family_code") or "").strip() and old.family_code:
+            data["family_code"] = old.family_code
+    try:
+        household, qr = _household(session, data, members_from)
+    except PreregError:
+        session.rollback()
+        raise
+    row.revoked_at, row.payload, row.manage_hash = _now(), ERASED_PAYLOAD, None
+    session.flush()   # the link's hash leaves the old row before the new row takes it (unique)
+    session.add(_row(household, manage_hash(secret)))
+    try:
+        session.commit()
+    except IntegrityError:   # the same link changed twice at once: the other change won
+        session.rollback()
+        raise NotManaged("changed at the same time") from None
+    return household, qr

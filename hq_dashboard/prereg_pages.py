@@ -69,10 +69,10 @@ MESSAGES = {
 _ROW_FIELD = re.compile(r"m(\d+)_(name|kana|birth|needs)")
 
 
-def _rows(form) -> list[tuple[int, dict]]:
+def _rows(form, count: int = ROWS) -> list[tuple[int, dict]]:
     """(row number, member) for each row with anything typed in (the first always)."""
     rows = []
-    for i in range(ROWS):
+    for i in range(count):
         member = {"name": form.get(f"m{i}_name", "").strip(), "name_kana": form.get(f"m{i}_kana", "").strip(),
                   "birth_date": form.get(f"m{i}_birth", "").strip(), "sex": form.get(f"m{i}_sex", ""),
                   "needs": form.getlist(f"m{i}_needs")}
@@ -102,10 +102,10 @@ def _row_error(member: dict) -> str | None:
     return None
 
 
-def _beyond_the_rows(form) -> bool:
+def _beyond_the_rows(form, count: int = ROWS) -> bool:
     """Anything typed for a person past the page's rows (a form posted by hand or by a script): refused,
     not dropped, or the household's QR would silently leave someone out."""
-    return any(int(m.group(1)) >= ROWS and any(v.strip() for v in form.getlist(key))
+    return any(int(m.group(1)) >= count and any(v.strip() for v in form.getlist(key))
                for key in form if (m := _ROW_FIELD.fullmatch(key)))
 
 
@@ -153,9 +153,31 @@ def _qr_images(text: str) -> tuple[str, str]:
     return qr.svg_inline(scale=5), base64.b64encode(png.getvalue()).decode()
 
 
-def form_page(form, errors: dict):
-    return render_template("prereg.html", rows=ROWS, needs_codes=NEEDS_CODES, need_labels=NEED_LABELS, sexes=SEXES,
-                           form=form, errors=errors, family_code_len=FAMILY_CODE_LEN)
+def form_page(form, errors: dict, secret: str | None = None, rows: int = ROWS, has_family_code: bool = False):
+    """The registration form; with `secret`, the form that changes the registration that link opens."""
+    return render_template("prereg.html", rows=rows, needs_codes=NEEDS_CODES, need_labels=NEED_LABELS, sexes=SEXES,
+                           form=form, errors=errors, family_code_len=FAMILY_CODE_LEN, manage_secret=secret,
+                           has_family_code=has_family_code)
+
+
+def checked_form(form, count: int = ROWS) -> tuple[list[tuple[int, dict]], dict, dict]:
+    """(rows, the registration core's input, errors by field in the page's language)."""
+    if _beyond_the_rows(form, count):
+        return [], {}, {"form": MESSAGES["rows"]}
+    rows = _rows(form, count)
+    errors = {f"m{i}": message for i, member in rows if (message := _row_error(member))} or _same_person(form, rows)
+    data = {"address": form.get("address", ""), "contact": form.get("contact", ""),
+            "consent": form.get("consent", "none"), "family_code": form.get("family_code", ""),
+            "members": [member for _i, member in rows]}
+    return rows, data, errors
+
+
+def done_page(household, text: str, manage_url: str | None = None, changed: bool = False):
+    # Drawn from the text whose size the registration checked, so it cannot fail once saved.
+    svg, png = _qr_images(text)
+    valid_until = dt.datetime.fromtimestamp(household.expires, dt.UTC).date().isoformat()
+    return render_template("prereg_done.html", household=household, svg=svg, png=png, valid_until=valid_until,
+                           manage_url=manage_url, changed=changed)
 
 
 @bp.errorhandler(429)
@@ -170,20 +192,12 @@ def register():
     if request.method == "GET":
         return form_page(request.form, {})
     form = request.form
-    if _beyond_the_rows(form):
-        return form_page(form, {"form": MESSAGES["rows"]}), 422
-    rows = _rows(form)
-    errors = {f"m{i}": message for i, member in rows if (message := _row_error(member))} or _same_person(form, rows)
+    rows, data, errors = checked_form(form)
     if errors:
         return form_page(form, errors), 422
-    data = {"address": form.get("address", ""), "contact": form.get("contact", ""),
-            "consent": form.get("consent", "none"), "family_code": form.get("family_code", ""),
-            "members": [member for _i, member in rows]}
     try:
-        household, text = prereg.register(db.session, data)
+        household, text, secret = prereg.register(db.session, data)
     except prereg.PreregError as exc:
         return form_page(form, _in_words(form, exc, rows)), 422
-    # Drawn from the text whose size the registration checked, so it cannot fail once saved.
-    svg, png = _qr_images(text)
-    valid_until = dt.datetime.fromtimestamp(household.expires, dt.UTC).date().isoformat()
-    return render_template("prereg_done.html", household=household, svg=svg, png=png, valid_until=valid_until)
+    from .prereg_manage import manage_url
+    return done_page(household, text, manage_url=manage_url(secret))
