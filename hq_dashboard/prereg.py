@@ -310,7 +310,8 @@ def _same_person(old: Member, new: Member) -> bool:
     return normalize_name(old.name) == normalize_name(new.name) or old.birth_date == new.birth_date
 
 
-def change(session: Session, secret: str, data: Any, rows: list[int | None] | None = None) -> tuple[Household, str]:
+def change(session: Session, secret: str, data: Any, rows: list[int | None] | None = None,
+           drawn_from: str | None = None) -> tuple[Household, str]:
     """Replace a registration with a corrected one: a new QR, the old one revoked, in one transaction (a
     refused change, PreregError, leaves the old valid and nothing written).  `rows[i]`: which registered
     person the i-th member of `data` was (the form's row), None for someone new.  An empty family code
@@ -321,23 +322,31 @@ def change(session: Session, secret: str, data: Any, rows: list[int | None] | No
     what a kiosk recorded under the old QR.  The management link stays the same: it moves to the new row."""
     from .retention import ERASED_PAYLOAD
     row = managed(session, secret, for_update=True)
-    if row is None or state(row) != "valid" or (old := registered(row)) is None:
+    if row is None or state(row) != "valid" or (old := registered(row)) is None or (
+            drawn_from is not None and row.id != drawn_from):   # (`drawn_from`: changed since the form was read)
         session.rollback()
         raise NotManaged("no registration that can be changed")
 
     def members_from(members: list[Member], code: str, consent: str) -> tuple[list[Member], str]:
+        # First everyone registered as they are now, name and birth date both, in whichever row (person 1
+        # left: person 2 typed into the first row; twins born the same day swapped).  Only then a row whose
+        # person kept one of the two (a typo fixed in the other), among those not matched yet: otherwise
+        # a twin moved up into a left twin's row would take that twin's id, and HQ would make them one.
         ids: dict[int, str] = {}
+        left = {}
+        for m in old.members:
+            left.setdefault((normalize_name(m.name), m.birth_date), []).append(m.prereg_id)
+        for i, member in enumerate(members):
+            if found := left.get((normalize_name(member.name), member.birth_date)):
+                ids[i] = found.pop(0)
+        taken = set(ids.values())
         for i, member in enumerate(members):   # each in the row they were registered in
             was = rows[i] if rows is not None and i < len(rows) else None
-            if was is not None and 0 <= was < len(old.members) and _same_person(old.members[was], member):
+            if i in ids or was is None or not 0 <= was < len(old.members):
+                continue
+            if old.members[was].prereg_id not in taken and _same_person(old.members[was], member):
                 ids[i] = old.members[was].prereg_id
-        # Then anyone moved to another row (person 1 left: person 2 typed into the first row), by name and
-        # birth date both, among the registered people not kept yet.
-        left = {(normalize_name(m.name), m.birth_date): m.prereg_id for m in old.members if m.prereg_id not in
-                ids.values()}
-        for i, member in enumerate(members):
-            if i not in ids and (found := left.pop((normalize_name(member.name), member.birth_date), None)):
-                ids[i] = found
+                taken.add(ids[i])
         return [dataclasses.replace(m, prereg_id=ids[i]) if i in ids else m for i, m in enumerate(members)], code
 
     if isinstance(data, dict):

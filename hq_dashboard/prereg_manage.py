@@ -22,6 +22,11 @@ bp = Blueprint("prereg_manage", __name__, url_prefix="/prereg/manage")
 CONSENT_LABELS = {"none": _l("Nobody, beyond what the law allows"), "family": _l("Family"),
                   "public": _l("Anyone who asks")}
 SEX_LABELS = {"female": _l("female"), "male": _l("male"), "other": _l("other")}
+# A change form sent again (the done page reloaded, a double press, a form left open on a second phone):
+# it was drawn from a registration a change has replaced since, and would revoke the QR just saved.
+ALREADY_CHANGED = _l("This registration was changed after this form was opened (the page was sent again, or it "
+                     "was changed on another phone), so nothing was changed now. This is how it stands: the QR "
+                     "code from the latest change is the one that works.")
 
 
 def manage_url(secret: str) -> str:
@@ -58,7 +63,8 @@ def _rows_for(household) -> int:
 def prefilled(household) -> MultiDict:
     """The registration form as the household registered it; the family code is never written back into a
     page (anyone holding the link would read it): left empty, the registered one is kept."""
-    form = MultiDict({"address": household.address, "contact": household.contact, "consent": household.consent})
+    form = MultiDict({"address": household.address, "contact": household.contact, "consent": household.consent,
+                      "drawn_from": household.household_id})
     for i, m in enumerate(household.members):
         form.update({f"m{i}_name": m.name, f"m{i}_kana": m.name_kana, f"m{i}_birth": m.birth_date, f"m{i}_sex": m.sex})
         form.setlist(f"m{i}_needs", list(m.needs))
@@ -102,13 +108,15 @@ def change(secret: str):
         return form_page(prefilled(household), {}, secret=secret, rows=count,
                          has_family_code=bool(household.family_code))
     form = request.form
+    if form.get("drawn_from") != row.id:
+        return _page(row, message=str(ALREADY_CHANGED), status=409)
     rows, data, errors = checked_form(form, count)
     if errors:
         return change_form(form, errors), 422
     try:
         # Row i of the form was registered person i (prefilled so): who stays keeps their id (prereg.change).
         new, text = prereg.change(db.session, secret, data,
-                                  [i if i < len(household.members) else None for i, _m in rows])
+                                  [i if i < len(household.members) else None for i, _m in rows], drawn_from=row.id)
     except prereg.PreregError as exc:
         return change_form(form, _in_words(form, exc, rows)), 422
     except prereg.NotManaged:   # changed or cancelled meanwhile (another phone): the link says how it stands

@@ -77,6 +77,8 @@ def change_form(client, path: str) -> dict:
     form = {"csrf_token": token(client)}
     for name, value in re.findall(r'<input id="[^"]+" name="([^"]+)"(?: type="date")? value="([^"]*)"', page):
         form[name] = value.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
+    for name, value in re.findall(r'<input type="hidden" name="(drawn_from)" value="([^"]*)">', page):
+        form[name] = value   # (the registration the form was drawn from)
     for name, value in re.findall(r'<input type="radio" name="(consent)" value="([^"]+)" checked>', page):
         form[name] = value
     for i, value in re.findall(r'<select id="m(\d+)_sex".*?<option value="([^"]+)" selected', page, re.S):
@@ -231,12 +233,13 @@ def test_a_refused_change_says_what_is_wrong_at_the_field_and_the_old_qr_stays_v
     assert resp.status_code == 422
     person_2 = page.split("<fieldset>")[2]
     assert "Check the birth date" in person_2 and 'value="2999-01-01"' in person_2   # at her fields, as typed
+    assert f'name="drawn_from" value="{answer["household_id"]}"' in page   # corrected and sent, it goes through
     (row,) = rows(hq_app)
     assert row.revoked_at is None and row.payload == before
     assert kiosk_verify(answer["qr"], kiosk_config(hq_client, enroll)).household_id == answer["household_id"]
     # One the core refuses (the household's QR would be too large) leaves it valid as well.
     address, members = _long_household(5)
-    large = {"csrf_token": form["csrf_token"], "address": address, "consent": "none"}
+    large = {"csrf_token": form["csrf_token"], "drawn_from": form["drawn_from"], "address": address, "consent": "none"}
     for i, m in enumerate(members):
         large.update({f"m{i}_name": m["name"], f"m{i}_kana": m["name_kana"], f"m{i}_birth": m["birth_date"],
                       f"m{i}_sex": m["sex"], f"m{i}_needs": m["needs"]})
@@ -377,3 +380,47 @@ def test_on_a_phone_the_link_fits_the_screen_opens_the_registration_and_cancels_
         assert "The registration was cancelled." in page.inner_text("#cancelled-now")
         page.goto(link)
         assert "Cancelled on" in page.inner_text("#state") and "Maria Santos" not in page.inner_text("body")
+
+
+TWINS = {"address": "焼津市大住3-3", "consent": "public", "contact": "", "members": [
+    {"name": "大住 一郎", "birth_date": "2016-06-06", "sex": "male"},
+    {"name": "大住 二郎", "birth_date": "2016-06-06", "sex": "male"},
+    {"name": "大住 母", "birth_date": "1986-01-01", "sex": "female"}]}
+
+
+def test_a_twin_moved_up_into_the_row_of_the_twin_who_left_keeps_his_own_id(hq_app, hq_client, enroll):
+    """Review: 一郎 moved out; the family typed 二郎 into row 1 and their mother into row 2.  二郎 shares a
+    birth date with 一郎, and took 一郎's id: HQ made the two boys one person (一郎, still at a shelter, was
+    lost).  Exact matches come first: 二郎 keeps his id and 一郎's goes."""
+    answer = hq_client.post("/api/v1/prereg", json=TWINS).get_json()
+    old = kiosk_verify(answer["qr"], kiosk_config(hq_client, enroll))
+    path = path_of(answer["manage_url"])
+    form = {**change_form(hq_client, path), "m0_name": "大住 二郎", "m1_name": "大住 母", "m1_birth": "1986-01-01",
+            "m1_sex": "female", "m2_name": "", "m2_kana": "", "m2_birth": ""}
+    page = hq_client.post(path + "/change", data=form).get_data(as_text=True)
+    new = kiosk_verify(qr_on(page), kiosk_config(hq_client, enroll))
+    assert [(m.name, m.prereg_id) for m in new.members] == [("大住 二郎", old.members[1].prereg_id),
+                                                            ("大住 母", old.members[2].prereg_id)]
+    # Swapped rows: each twin keeps his own.
+    form = {**change_form(hq_client, path), "m0_name": "大住 母", "m0_birth": "1986-01-01", "m0_sex": "female",
+            "m1_name": "大住 二郎", "m1_birth": "2016-06-06", "m1_sex": "male"}
+    page = hq_client.post(path + "/change", data=form).get_data(as_text=True)
+    again = kiosk_verify(qr_on(page), kiosk_config(hq_client, enroll))
+    assert {m.name: m.prereg_id for m in again.members} == {m.name: m.prereg_id for m in new.members}
+
+
+def test_the_change_sent_again_changes_nothing_and_the_qr_just_saved_stays_valid(hq_app, hq_client, enroll):
+    """Review: reloading the "changed" page (or a double press, or a form left open on a second phone) made
+    another change and revoked the QR the family had just saved."""
+    answer = register_by_api(hq_client)
+    path = path_of(answer["manage_url"])
+    form = {**change_form(hq_client, path), "contact": "090-1111-2222"}
+    saved = qr_on(hq_client.post(path + "/change?lang=en", data=form).get_data(as_text=True))
+    again = hq_client.post(path + "/change?lang=en", data=form)
+    page = again.get_data(as_text=True)
+    assert again.status_code == 409 and "so nothing was changed now" in page and "090-1111-2222" in page
+    assert kiosk_verify(saved, kiosk_config(hq_client, enroll)).contact == "090-1111-2222"   # still valid
+    assert len(rows(hq_app)) == 2
+    # A change drawn from the current registration still goes through.
+    form = {**change_form(hq_client, path), "contact": "090-3333-4444"}
+    assert hq_client.post(path + "/change", data=form).status_code == 200
