@@ -290,10 +290,15 @@ def revoke(args: argparse.Namespace) -> int:
     from .db import db
     app = _app(args.db)
     with app.app_context():
-        if not prereg.revoke(db.session, args.household):
+        revoked = prereg.revoke(db.session, args.household)
+        if revoked is None:
             print(f"evac: no pre-registered household {args.household!r}", file=sys.stderr)
             return 2
-    print(f"revoked {args.household}; kiosks refuse its QR after their next sync")
+    if revoked != args.household:
+        print(f"{args.household} was replaced by the family's change; revoked the registration that stood, "
+              f"{revoked}; kiosks refuse its QR after their next sync")
+    else:
+        print(f"revoked {args.household}; kiosks refuse its QR after their next sync")
     return 0
 
 

@@ -260,6 +260,9 @@ class PreregHousehold(db.Model):
     # SHA-256 of the family's secret management link (never the link): on the household's current row only;
     # a change moves it to the new row (hq_dashboard.prereg.change).  None before 0036 and on replaced rows.
     manage_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True, index=True)
+    # The registration a family's change replaced this one with (migration 0036): staff given the number of
+    # a replaced one (from the family's first done page) revoke the one that now stands.
+    replaced_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class KioskCorrection(db.Model):

@@ -240,13 +240,21 @@ def register(session: Session, data: Any) -> tuple[Household, str, str]:
     return household, qr, secret
 
 
-def revoke(session: Session, household_id: str) -> bool:
+def revoke(session: Session, household_id: str) -> str | None:
+    """Staff revoke a registration by its number: the one that stands now, if the family changed it since
+    (the number the family has may be their first done page's).  Returns the number revoked (None: no such
+    registration); one revoked before keeps when it was."""
     row = session.get(PreregHousehold, household_id)
     if row is None:
-        return False
-    row.revoked_at = _now()
+        return None
+    for _ in range(1000):   # (a chain of changes; never a loop, but never trusted to end either)
+        if row.replaced_by is None or (after := session.get(PreregHousehold, row.replaced_by)) is None:
+            break
+        row = after
+    if row.revoked_at is None:
+        row.revoked_at = _now()
     session.commit()
-    return True
+    return row.id
 
 
 # The family's management link: /prereg/manage/<secret>.  Anyone holding it may see, change or cancel the
@@ -358,7 +366,7 @@ def change(session: Session, secret: str, data: Any, rows: list[int | None] | No
     except PreregError:
         session.rollback()
         raise
-    row.revoked_at, row.payload, row.manage_hash = _now(), ERASED_PAYLOAD, None
+    row.revoked_at, row.payload, row.manage_hash, row.replaced_by = _now(), ERASED_PAYLOAD, None, household.household_id
     session.flush()   # the link's hash leaves the old row before the new row takes it (unique)
     session.add(_row(household, manage_hash(secret)))
     try:

@@ -424,3 +424,21 @@ def test_the_change_sent_again_changes_nothing_and_the_qr_just_saved_stays_valid
     # A change drawn from the current registration still goes through.
     form = {**change_form(hq_client, path), "contact": "090-3333-4444"}
     assert hq_client.post(path + "/change", data=form).status_code == 200
+
+
+def test_staff_revoking_the_number_of_a_replaced_registration_revoke_the_one_that_stands(hq_app, hq_client, enroll,
+                                                                                          hq_db_url):
+    """Review: the family phones the city with the number on their first done page after two changes; staff
+    revoked that replaced one (already revoked) and the QR that stood stayed valid, with its data."""
+    from tests.conftest import run_evac
+    answer = register_by_api(hq_client)
+    path = path_of(answer["manage_url"])
+    for contact in ("090-1", "090-2"):
+        form = {**change_form(hq_client, path), "contact": contact}
+        current = qr_on(hq_client.post(path + "/change", data=form).get_data(as_text=True))
+    standing = kiosk_verify(current, kiosk_config(hq_client, enroll)).household_id
+    done = run_evac("hq", "revoke-prereg", "--db", hq_db_url, answer["household_id"])
+    assert done.returncode == 0, done.stderr
+    assert f"{answer['household_id']} was replaced by the family's change" in done.stdout and standing in done.stdout
+    with pytest.raises(QRRejected):
+        kiosk_verify(current, kiosk_config(hq_client, enroll))

@@ -22,9 +22,12 @@ def upgrade():
     with op.batch_alter_table('prereg_households', schema=None) as batch_op:
         batch_op.add_column(sa.Column('manage_hash', sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f('ix_prereg_households_manage_hash'), ['manage_hash'], unique=True)
+        # The registration a change replaced this one with: staff revoking an old number revoke the current one.
+        batch_op.add_column(sa.Column('replaced_by', sa.String(length=32), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('prereg_households', schema=None) as batch_op:
+        batch_op.drop_column('replaced_by')
         batch_op.drop_index(batch_op.f('ix_prereg_households_manage_hash'))
         batch_op.drop_column('manage_hash')
