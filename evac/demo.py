@@ -72,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
         from .cli import CommandError
         raise CommandError(f"--port {args.port} leaves no room for the kiosks' {len(DEMO_SHELTERS)} ports above it; "
                            f"give at most {65535 - len(DEMO_SHELTERS)}")
-    _ports_free(args.port, 1 + len(DEMO_SHELTERS))
     var = Path(args.var).resolve()
+    _refuse_a_folder_not_its_own(var)   # (first: whatever holds the ports, that answer stands)
+    _ports_free(args.port, 1 + len(DEMO_SHELTERS))
     _fresh_folder(var)
     procs: list[subprocess.Popen] = []
     with open(var / "processes.log", "w") as logs:
@@ -100,15 +101,20 @@ def _earlier_demo(var: Path) -> bool:
     return "processes.log" in found and found <= own
 
 
-def _fresh_folder(var: Path) -> None:
-    """Empty the demo's folder, but never one the demo did not make: --var could name a real HQ's."""
+def _refuse_a_folder_not_its_own(var: Path) -> None:
+    """--var could name a real HQ's folder, or a file: refused, touching nothing."""
     from .cli import CommandError
     if var.exists() and not var.is_dir():
         raise CommandError(f"--var {var} is a file, not a folder; give the demo a new or empty folder")
+    if var.is_dir() and any(var.iterdir()) and not (var / MARKER).is_file() and not _earlier_demo(var):
+        raise CommandError(f"--var {var} holds files the demo did not make, and the demo empties its "
+                           "folder at start; give it a new or empty folder")
+
+
+def _fresh_folder(var: Path) -> None:
+    """Empty the demo's folder, but never one the demo did not make: --var could name a real HQ's."""
+    _refuse_a_folder_not_its_own(var)
     if var.is_dir() and any(var.iterdir()):
-        if not (var / MARKER).is_file() and not _earlier_demo(var):
-            raise CommandError(f"--var {var} holds files the demo did not make, and the demo empties its "
-                               "folder at start; give it a new or empty folder")
         shutil.rmtree(var)
     var.mkdir(parents=True, exist_ok=True)
     (var / MARKER).write_text("made by `evac demo`: emptied at the demo's next start\n")

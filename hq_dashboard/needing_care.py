@@ -43,8 +43,9 @@ def recorded_at(person: Person) -> dt.datetime | None:
 def needing_care_now() -> tuple[list[Person], int]:
     """(people whose latest status a shelter recorded needs care, most urgent first, those still at a
     shelter before those who left, by shelter; how many more are protected and left out)."""
-    rows = db.session.execute(select(Person).where(Person.state.in_(LISTED_STATES),
-                                                   Person.status.in_(NEEDING_CARE))).scalars().all()
+    rows = [p for p in db.session.execute(select(Person).where(Person.state.in_(LISTED_STATES),
+                                                               Person.status.in_(NEEDING_CARE))).scalars()
+            if p.status_now]   # (out of hospital, checked in at a shelter since: not listed)
     if not rows:
         return [], 0
     protected = safety.protected_identities(db.session, households=True)

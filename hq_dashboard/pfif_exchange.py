@@ -50,11 +50,11 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
         # Only what a kiosk saw is published: a self-report (anyone may claim to be anyone on that page)
         # gets no status note, whoever gave the consent.
         if p.state == "checked_in":
-            where = _WHERE["in_hospital" if p.status == "hospitalised" else p.stay_type].format(
+            where = _WHERE["in_hospital" if p.status_now == "hospitalised" else p.stay_type].format(
                 name=shelters.get(p.shelter_id, p.shelter_id))
             text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."
-            if p.status in ("injured", "ill", "hospitalised"):
-                text += f" ({p.status})"
+            if p.status_now in ("injured", "ill", "hospitalised"):
+                text += f" ({p.status_now})"
             record.notes.append(pfif.Note(note_record_id=f"{domain}/note.{p.id}.{p.loc_order[:20].lstrip('0')}",
                                           person_record_id=pid, author_name=AUTHOR, source_date=stamp,
                                           entry_date=stamp, status="believed_alive", last_known_location=where,

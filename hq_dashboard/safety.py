@@ -149,7 +149,7 @@ def _facts(session: Session, person: Person, through_household: set[int] | None 
                        address=person.address, consent=consent, family_code=family_code,
                        never_disclose=person.never_disclose or person.id in through_household,
                        whereabouts=where,
-                       injury_or_illness=person.status, contact=person.contact,
+                       injury_or_illness=person.status_now, contact=person.contact,
                        consent_self_reported=person.consent_unchecked, sex=person.sex or "",
                        only_self_reported=only_self_reported)
 

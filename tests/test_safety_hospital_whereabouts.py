@@ -86,3 +86,40 @@ def test_pfif_publishes_a_hospitalised_person_as_in_hospital(hq, hq_app):  # noq
     text = document.decode()
     assert "入院中（焼津中学校に登録） / in hospital, registered with 焼津中学校" in text
     assert "避難所 焼津中学校" not in text
+
+
+def test_a_hospital_stay_recorded_before_a_later_check_in_is_no_longer_told(hq_app, hq_client, enroll):
+    """Review: recorded in hospital and checked out at H031, later checked in at H039, he was still told
+    "in hospital (registered with H039)" and listed as in hospital at H039, which never recorded it."""
+    from hq_dashboard.needing_care import needing_care_now
+    from tests.test_hq_corrections import _post
+    from tests.test_possible_duplicates import log_in
+    from tests.wire import KioskStream
+    ta, tb = enroll("H031"), enroll("H039")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H039", start_ms=1_764_000_000_000 + 86_400_000)
+    a.checkin(KEN)
+    a.add("consent", KEN, {"consent": "public"})
+    a.add("status", KEN, {"status": "hospitalised", "note": "救急搬送"})
+    a.add("checkout", KEN)
+    _post(hq_client, ta, a)
+    with hq_app.app_context():
+        assert [p.name for p in needing_care_now()[0]] == [KEN["name"]]   # checked out to hospital: listed
+    b.checkin(KEN)   # the next day, out of hospital
+    b.add("consent", KEN, {"consent": "public"})
+    _post(hq_client, tb, b)
+    body = {"inquirer": {"name": "駿河 花", "address": "静岡市葵区1-1", "contact": "090-1111-2222"},
+            "relationship": "other", "reason": "知人の安否", "sought": {"name": KEN["name"], "birth_date": KEN["birth_date"]}}
+    answer = hq_client.post("/api/v1/safety/inquiries", json=body).get_json()
+    assert answer["whereabouts"]["state"] == "in_shelter" and answer["whereabouts"]["shelter_id"] == "H039", answer
+    assert answer["injury_or_illness"] == "not_reported"
+    with hq_app.app_context():
+        assert needing_care_now() == ([], 0)
+        document, _ = pfif_exchange.export(db.session, "yaizu.example.jp")
+    assert "入院中" not in document.decode() and "hospitalised" not in document.decode()
+    # Recorded in hospital again at H039: told again.
+    b.add("status", KEN, {"status": "hospitalised", "note": ""})
+    _post(hq_client, tb, b)
+    answer = hq_client.post("/api/v1/safety/inquiries", json=body).get_json()
+    assert answer["whereabouts"]["state"] == IN_HOSPITAL and answer["injury_or_illness"] == "hospitalised"
+    log_in(hq_app, hq_client, "safety")
+    assert KEN["name"] in hq_client.get("/staff/needing-care").get_data(as_text=True)

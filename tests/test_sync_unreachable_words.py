@@ -16,6 +16,7 @@ from kiosk.store import KioskStore
 from kiosk.sync import MIN_BATCH, HQClient, SyncError, sync_once
 from kiosk.tablet_tls import tablet_certificate
 from tests.conftest import free_port
+from tests.staff_helpers import logged_in, make_app
 from tests.test_sync_hq_answers import _answering, _sync_panel, serve  # noqa: F401  (serve: fixture)
 
 
@@ -92,7 +93,13 @@ def test_no_connection_in_time_is_hq_out_of_reach_and_the_batch_is_not_halved(tm
         assert failed.value.timed_out and not failed.value.connected and not failed.value.slow
         assert "HQ cannot be reached" in str(failed.value) and "too slow" not in str(failed.value)
     assert client.slow_size is None and store.pending() == 4 * MIN_BATCH
-    cell = _sync_panel(tmp_path, f"http://127.0.0.1:{listener.port}", "t" * 32)
+    # The tablet shows what its background sync last met (its own client waits 15 s: this failure instead).
+    app = make_app(tmp_path / "tablet.sqlite3", HQ_URL=f"http://127.0.0.1:{free_port()}", HQ_TOKEN="t" * 32)
+    syncer = app.extensions["kiosk_sync"]
+    syncer.stop()
+    syncer.join(10)
+    syncer.failure = failed.value
+    cell = logged_in(app).get("/staff/summary").text.split('id="sync-hq">', 1)[1].split("</dd>", 1)[0]
     assert "本部に接続できません（時間内に応答がありません）" in cell and "遅すぎ" not in cell
 
 
