@@ -786,9 +786,14 @@ class KioskStore:
         pre-registration (the roster keeps its id).  Anyone checked in by card or by staff, or under
         another pre-registration, is someone a QR cannot act on (災対法 §86-15: an ex-partner knows name,
         birth date and address).  Someone the roster does not know yet is new here: a family arriving
-        with its QR."""
+        with its QR, unless its pre-registration id is on the roster under another identity: the family
+        changed the name or birth date since (a new QR) and, checked in again as new, the person would be
+        on the roster twice; staff correct the record instead."""
         entry = self.find(p.name, p.birth_date, p.address)
-        return entry is None or bool(p.prereg_id) and entry.person.prereg_id == p.prereg_id
+        if entry is not None:
+            return bool(p.prereg_id) and entry.person.prereg_id == p.prereg_id
+        return not (p.prereg_id and self.db.execute("SELECT 1 FROM roster WHERE prereg_id = ? LIMIT 1",
+                                                    (p.prereg_id,)).fetchone())
 
     def _checked_in_here(self, name: str, birth_date: str, address: str) -> RosterEntry:
         entry = self.find(name, birth_date, address)
