@@ -11,11 +11,12 @@ from flask import Blueprint, render_template
 from sqlalchemy import select
 
 from evac.duplicates import Record, possible_same_people, with_corrected
+from evac.events import CORRECTION
 
 from . import safety
-from .db import db
 from .dashboard import site_names
-from .models import Kiosk, KioskCorrection, Person, PersonKey
+from .db import db
+from .models import EventRecord, KioskCorrection, Person, PersonKey
 from .roles import INQUIRIES, staff_only
 
 bp = Blueprint("possible_duplicates", __name__)
@@ -25,24 +26,35 @@ def _corrected(records: dict[int, Record]) -> tuple[list[tuple[Record, Record]],
     """Pairs of records checked in now that a kiosk's correction links: the identity its staff corrected
     away still names another record (another kiosk's, which HQ keeps apart: merge.identity_keys), and
     where the corrections were made ((id, id) -> the shelters of the kiosks)."""
-    corrections = db.session.execute(select(KioskCorrection.old_key, KioskCorrection.new_key,
-                                            Kiosk.shelter_id).join(Kiosk, Kiosk.device_id == KioskCorrection.device_id,
-                                                                   isouter=True)).all()
+    corrections = db.session.execute(select(KioskCorrection.device_id, KioskCorrection.old_key,
+                                            KioskCorrection.new_key)).all()
     if not corrections:
         return [], {}
-    wanted = sorted({k for old, new, _ in corrections for k in (old, new)})
+    wanted = sorted({k for _, old, new in corrections for k in (old, new)})
     owner: dict[str, tuple[int, int]] = {}   # key -> (row id, person) of its latest person_keys row
     for i in range(0, len(wanted), 500):
         for row_id, key, pid in db.session.execute(select(PersonKey.id, PersonKey.key, PersonKey.person_id)
                                                    .where(PersonKey.key.in_(wanted[i:i + 500]))):
             if key not in owner or row_id > owner[key][0]:
                 owner[key] = (row_id, pid)
-    pairs, where = [], {}
-    for old, new, shelter in corrections:
+    linked = []
+    for device, old, new in corrections:
         a, b = (owner.get(old, (0, 0))[1], owner.get(new, (0, 0))[1])
         if a != b and a in records and b in records:
-            pairs.append((records[a], records[b]))
-            where.setdefault((min(a, b), max(a, b)), set()).add(shelter or "")
+            linked.append((device, a, b))
+    # Where: the shelters the correction records were written at (a kiosk moved since is elsewhere now);
+    # they are filed under the corrected person.
+    made_at: dict[tuple[str, int], set[str]] = {}
+    corrected = sorted({b for _, _, b in linked})
+    for i in range(0, len(corrected), 500):
+        for device, pid, shelter in db.session.execute(
+                select(EventRecord.device_id, EventRecord.person_id, EventRecord.shelter_id).where(
+                    EventRecord.type == CORRECTION, EventRecord.person_id.in_(corrected[i:i + 500])).distinct()):
+            made_at.setdefault((device, pid), set()).add(shelter)
+    pairs, where = [], {}
+    for device, a, b in linked:
+        pairs.append((records[a], records[b]))
+        where.setdefault((min(a, b), max(a, b)), set()).update(made_at.get((device, b)) or {""})
     return pairs, where
 
 

@@ -112,3 +112,24 @@ def test_a_correction_whose_old_identity_still_names_a_record_elsewhere_is_liste
     _post(hq_client, tb, b)
     html = hq_client.get("/staff/possible-duplicates").get_data(as_text=True)
     assert "佐藤" not in html and re.search(r'data-testid="protected-left-out">非開示の人の記録を含む組が1組', html)
+
+
+def test_the_shelter_named_is_where_the_correction_was_made_not_where_the_kiosk_is_now(hq_app, hq_client, enroll):
+    from hq_dashboard import enrollment
+    from tests.test_hq_corrections import YU, YUKO, _correction, _post
+    from tests.wire import KioskStream
+    ta, tb = enroll("H031"), enroll("H002")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H002")
+    b.checkin(YU.to_wire())
+    a.checkin(YU.to_wire(), at_ms=1_764_000_600_000)
+    _correction(a, YU, YUKO, 1_764_000_700_000)
+    _post(hq_client, tb, b)
+    _post(hq_client, ta, a)
+    with hq_app.app_context():
+        kiosk_id = ta.split(".")[0]
+        enrollment.move_kiosk(db.session, kiosk_id, "H052")
+        names = {s: db.session.get(Shelter, s).name for s in ("H031", "H052")}
+    log_in(hq_app, hq_client, "safety")
+    html = hq_client.get("/staff/possible-duplicates").get_data(as_text=True)
+    corrected = html.split('data-testid="corrected">', 1)[1].split("</span>", 1)[0]
+    assert names["H031"] in corrected and names["H052"] not in corrected
