@@ -290,6 +290,13 @@ def registered(row: PreregHousehold) -> Household | None:
     return Household.from_payload(payload, "") if payload else None
 
 
+def qr_again(session: Session, household: Household) -> str:
+    """The QR text of a registration HQ still keeps, signed again (Ed25519 is deterministic: the same text
+    while the signing key is the same; after a key rotation a text the kiosks take as well), for a family
+    that lost the image."""
+    return sign(household, _active_key(session))
+
+
 class NotManaged(LookupError):
     """The link opens no registration that can be changed (unknown, cancelled or expired)."""
 

@@ -15,7 +15,9 @@ from werkzeug.datastructures import MultiDict
 
 from . import prereg
 from .db import db
-from .prereg_pages import MESSAGES, NEED_LABELS, PREREG_LIMIT, ROWS, _in_words, checked_form, done_page, form_page
+from .prereg_pages import (
+    MESSAGES, NEED_LABELS, PREREG_LIMIT, ROWS, _in_words, _qr_images, checked_form, done_page, form_page,
+)
 
 bp = Blueprint("prereg_manage", __name__, url_prefix="/prereg/manage")
 
@@ -48,8 +50,13 @@ def _unknown():
 
 def _page(row, view: str = "show", status: int = 200, message: str | None = None):
     household = prereg.registered(row)
+    state = prereg.state(row)
+    # The QR again while it works (a family that lost the image, or changed phones).
+    svg = png = None
+    if household is not None and state == "valid" and view == "show":
+        svg, png = _qr_images(prereg.qr_again(db.session, household))
     return render_template(
-        "prereg_manage.html", view=view, state=prereg.state(row), household=household,
+        "prereg_manage.html", view=view, state=state, household=household, svg=svg, png=png,
         secret=request.view_args["secret"],
         valid_until=_day(row.expires_at), cancelled_on=_day(row.revoked_at) if row.revoked_at else None,
         consent_labels=CONSENT_LABELS, sex_labels=SEX_LABELS, need_labels=NEED_LABELS, message=message), status

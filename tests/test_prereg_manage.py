@@ -442,3 +442,16 @@ def test_staff_revoking_the_number_of_a_replaced_registration_revoke_the_one_tha
     assert f"{answer['household_id']} was replaced by the family's change" in done.stdout and standing in done.stdout
     with pytest.raises(QRRejected):
         kiosk_verify(current, kiosk_config(hq_client, enroll))
+
+
+def test_the_link_shows_the_qr_again_while_it_works(hq_app, hq_client, enroll):
+    """A family that lost the QR's image (or changed phones) gets it from the link: one the kiosks take."""
+    answer = register_by_api(hq_client)
+    path = path_of(answer["manage_url"])
+    page = hq_client.get(path + "?lang=ja").get_data(as_text=True)
+    assert "あなたの QR コード" in page and 'id="save-qr"' in page
+    again = qr_on(page)
+    assert kiosk_verify(again, kiosk_config(hq_client, enroll)).household_id == answer["household_id"]
+    assert again == answer["qr"]   # the same text while the signing key is the same
+    hq_client.post(path + "/cancel", data={"csrf_token": token(hq_client)})
+    assert 'id="save-qr"' not in hq_client.get(path).get_data(as_text=True)
