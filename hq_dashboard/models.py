@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evac.events import FAMILY_CODE_LEN
-from evac.whereabouts import CHECKED_IN, IN_TRANSIT
+from evac.whereabouts import IN_TRANSIT
 
 from .db import db
 
@@ -167,14 +167,6 @@ class Person(db.Model):
     # Staff corrected this person's identity: name, birth date and address are then decided from
     # everything said about them (evac.corrections), so a later word under the old identity cannot undo it.
     identity_corrected: Mapped[bool] = mapped_column(Boolean, default=False)
-
-    @property
-    def status_now(self) -> str:
-        """The status as it stands: a hospital stay recorded before the person's latest check-in (out of
-        hospital, checked in at a shelter since) is no longer said; nor is it for one taken back in."""
-        if self.status == "hospitalised" and self.state == CHECKED_IN and self.loc_order > self.status_order:
-            return ""
-        return self.status
 
     @property
     def consent_unchecked(self) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from evac.hlc import wall_ms
 from evac.whereabouts import CHECKED_IN, CHECKED_OUT, IN_TRANSIT
 
-from . import safety
+from . import hospital_stays, safety
 from .db import db
 from .dashboard import site_names
 from .models import Person
@@ -43,9 +43,10 @@ def recorded_at(person: Person) -> dt.datetime | None:
 def needing_care_now() -> tuple[list[Person], int]:
     """(people whose latest status a shelter recorded needs care, most urgent first, those still at a
     shelter before those who left, by shelter; how many more are protected and left out)."""
-    rows = [p for p in db.session.execute(select(Person).where(Person.state.in_(LISTED_STATES),
-                                                               Person.status.in_(NEEDING_CARE))).scalars()
-            if p.status_now]   # (out of hospital, checked in at a shelter since: not listed)
+    rows = db.session.execute(select(Person).where(Person.state.in_(LISTED_STATES),
+                                                   Person.status.in_(NEEDING_CARE))).scalars().all()
+    over = hospital_stays.ended(db.session, rows)   # out of hospital, checked in elsewhere since: not listed
+    rows = [p for p in rows if p.id not in over]
     if not rows:
         return [], 0
     protected = safety.protected_identities(db.session, households=True)

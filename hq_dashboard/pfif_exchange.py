@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from evac import pfif
 from evac.individual_number import without_individual_numbers
 
-from . import safety
+from . import hospital_stays, safety
 from .models import Person, PfifPublished, PfifRecord, Shelter
 
 AUTHOR = "焼津市災害対策本部 (Yaizu City disaster HQ)"
@@ -32,7 +32,8 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
     stamp = pfif.utc(now)
     shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
     people = session.execute(select(Person).where(Person.consent == "public", Person.never_disclose.is_(False))
-                             .order_by(Person.id)).scalars()
+                             .order_by(Person.id)).scalars().all()
+    stays_ended = hospital_stays.ended(session, people)   # (out of hospital, checked in elsewhere since)
     # Protection covers the protected person's household (災対法 §86-15: the family who fled with them).
     protected = safety.protected_identities(session, households=True)
     records, ids = [], []
@@ -50,11 +51,12 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
         # Only what a kiosk saw is published: a self-report (anyone may claim to be anyone on that page)
         # gets no status note, whoever gave the consent.
         if p.state == "checked_in":
-            where = _WHERE["in_hospital" if p.status_now == "hospitalised" else p.stay_type].format(
+            status = "" if p.id in stays_ended else p.status
+            where = _WHERE["in_hospital" if status == "hospitalised" else p.stay_type].format(
                 name=shelters.get(p.shelter_id, p.shelter_id))
             text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."
-            if p.status_now in ("injured", "ill", "hospitalised"):
-                text += f" ({p.status_now})"
+            if status in ("injured", "ill", "hospitalised"):
+                text += f" ({status})"
             record.notes.append(pfif.Note(note_record_id=f"{domain}/note.{p.id}.{p.loc_order[:20].lstrip('0')}",
                                           person_record_id=pid, author_name=AUTHOR, source_date=stamp,
                                           entry_date=stamp, status="believed_alive", last_known_location=where,

@@ -28,6 +28,7 @@ from evac.disclosure import (
 from evac.events import parse_birth_date
 from evac.individual_number import contains_individual_number
 
+from . import hospital_stays
 from .db import one_writer, param_mark
 from .merge import SELF_REPORT_DEVICE
 from .models import AuditEntry, EventRecord, HQMeta, Inquiry as InquiryRow, Person, PersonHousehold, Shelter
@@ -149,7 +150,7 @@ def _facts(session: Session, person: Person, through_household: set[int] | None 
                        address=person.address, consent=consent, family_code=family_code,
                        never_disclose=person.never_disclose or person.id in through_household,
                        whereabouts=where,
-                       injury_or_illness=person.status_now, contact=person.contact,
+                       injury_or_illness=hospital_stays.status_now(session, person), contact=person.contact,
                        consent_self_reported=person.consent_unchecked, sex=person.sex or "",
                        only_self_reported=only_self_reported)
 

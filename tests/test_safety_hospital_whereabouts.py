@@ -123,3 +123,26 @@ def test_a_hospital_stay_recorded_before_a_later_check_in_is_no_longer_told(hq_a
     assert answer["whereabouts"]["state"] == IN_HOSPITAL and answer["injury_or_illness"] == "hospitalised"
     log_in(hq_app, hq_client, "safety")
     assert KEN["name"] in hq_client.get("/staff/needing-care").get_data(as_text=True)
+
+
+def test_a_change_of_stay_or_a_check_in_again_at_the_same_shelter_does_not_end_a_hospital_stay(hq_app, hq_client,
+                                                                                                enroll):
+    """Review: a stay type changed after the hospital status (or the family's QR scanned again) dropped
+    "in hospital" at HQ while the shelter's tablet still said 入院中."""
+    from hq_dashboard.needing_care import needing_care_now
+    from tests.test_hq_corrections import _post
+    from tests.wire import KioskStream
+    ta = enroll("H031")
+    a = KioskStream("dev-a", "H031")
+    a.checkin(KEN)
+    a.add("consent", KEN, {"consent": "public"})
+    a.add("status", KEN, {"status": "hospitalised", "note": "骨折 救急搬送"})
+    a.add("stay_type", KEN, {"stay_type": "in_car"})
+    a.checkin(KEN)
+    _post(hq_client, ta, a)
+    body = {"inquirer": {"name": "駿河 花", "address": "静岡市葵区1-1", "contact": "090-1111-2222"},
+            "relationship": "other", "reason": "知人の安否", "sought": {"name": KEN["name"], "birth_date": KEN["birth_date"]}}
+    answer = hq_client.post("/api/v1/safety/inquiries", json=body).get_json()
+    assert answer["whereabouts"]["state"] == IN_HOSPITAL and answer["injury_or_illness"] == "hospitalised", answer
+    with hq_app.app_context():
+        assert [p.name for p in needing_care_now()[0]] == [KEN["name"]]
