@@ -362,6 +362,14 @@ def change(session: Session, secret: str, data: Any, rows: list[int | None] | No
             if old.members[was].prereg_id not in taken and _same_person(old.members[was], member):
                 ids[i] = old.members[was].prereg_id
                 taken.add(ids[i])
+        # Last, someone moved to another row with a typo fixed (花 typed into the row of one who left, as 華):
+        # when exactly one person not matched yet could be them, and they could be no one else's.  Two
+        # (twins, one typo'd, one gone) cannot be told apart: a new id, as for someone new.
+        could_be = {i: [m.prereg_id for m in old.members if m.prereg_id not in taken and _same_person(m, member)]
+                    for i, member in enumerate(members) if i not in ids}
+        for i, found in could_be.items():
+            if len(found) == 1 and sum(found[0] in other for other in could_be.values()) == 1:
+                ids[i] = found[0]
         return [dataclasses.replace(m, prereg_id=ids[i]) if i in ids else m for i, m in enumerate(members)], code
 
     if isinstance(data, dict):

@@ -455,3 +455,21 @@ def test_the_link_shows_the_qr_again_while_it_works(hq_app, hq_client, enroll):
     assert again == answer["qr"]   # the same text while the signing key is the same
     hq_client.post(path + "/cancel", data={"csrf_token": token(hq_client)})
     assert 'id="save-qr"' not in hq_client.get(path).get_data(as_text=True)
+
+
+def test_someone_moved_into_another_row_with_a_typo_fixed_keeps_her_id(hq_app, hq_client, enroll):
+    """Review: 一郎 left; the family typed 花 into his row, her name corrected to 華.  She got a new id, and HQ
+    counted her twice once both QRs had been used.  One person could be her: she keeps her id; a baby typed
+    into a row of one who left is still someone new."""
+    family = {"address": "焼津市石津1-1", "consent": "none", "contact": "", "members": [
+        {"name": "石田 一郎", "birth_date": "1970-03-03", "sex": "male"},
+        {"name": "石田 花", "birth_date": "1972-02-02", "sex": "female"}]}
+    answer = hq_client.post("/api/v1/prereg", json=family).get_json()
+    old = kiosk_verify(answer["qr"], kiosk_config(hq_client, enroll))
+    path = path_of(answer["manage_url"])
+    form = {**change_form(hq_client, path), "m0_name": "石田 華", "m0_birth": "1972-02-02", "m0_sex": "female",
+            "m1_name": "石田 陽", "m1_birth": "2026-11-01", "m1_sex": "male"}
+    page = hq_client.post(path + "/change", data=form).get_data(as_text=True)
+    new = kiosk_verify(qr_on(page), kiosk_config(hq_client, enroll))
+    assert new.members[0].prereg_id == old.members[1].prereg_id
+    assert new.members[1].prereg_id not in {m.prereg_id for m in old.members}
