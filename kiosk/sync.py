@@ -20,6 +20,7 @@ import ssl
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,7 +225,10 @@ class HQClient:
                 errno.ECONNRESET if isinstance(reason, ConnectionResetError) else None)
             failure.untrusted = isinstance(reason, ssl.SSLCertVerificationError)
             failure.not_https = self.base.startswith("https:") and not failure.untrusted and (
-                isinstance(reason, ssl.SSLError) or "handshake" in str(reason))
+                isinstance(reason, ssl.SSLError) and not failure.timed_out
+                # A handshake that timed out: a plain-HTTP HQ waits for a request line that never comes, but
+                # a real HTTPS HQ that hangs, or a congested link, times out alike.  Asked in plain HTTP.
+                or "handshake" in str(reason) and (not failure.timed_out or self._speaks_plain_http()))
             raise failure from None
         finally:
             timer.cancel()
@@ -250,11 +254,28 @@ class HQClient:
         self._note_hq_time(headers.get("Date") if headers else None)
         return status, payload
 
+    def _speaks_plain_http(self) -> bool:
+        return _plain_http_answers(self.base, self.timeout)
+
     def _note_hq_time(self, header: str | None) -> None:
         try:
             self.hq_time = email.utils.parsedate_to_datetime(header) if header else None
         except (TypeError, ValueError):
             self.hq_time = None
+
+
+def _plain_http_answers(base: str, timeout: float) -> bool:
+    """Whether something at an https:// address's host and port answers in plain HTTP."""
+    parts = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 443, timeout=timeout)
+    try:
+        conn.request("HEAD", "/")
+        conn.getresponse()
+        return True
+    except (OSError, ValueError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
 
 
 class _InFlight:

@@ -115,7 +115,7 @@ def test_a_certificate_the_kiosk_does_not_trust_says_to_call_it_not_to_wait(tmp_
             conn.close()
     listener = listeners(handshake)
     cell = _sync_panel(tmp_path, f"https://127.0.0.1:{listener.port}", "t" * 32)
-    assert "この受付機は本部の証明書を確認できません。市のIT担当に連絡してください" in cell
+    assert "この端末は本部の証明書を確認できません。市のIT担当に連絡してください" in cell
     assert "本部が応答すれば送られます" not in cell and "SSL" not in cell.replace("SSL_CERT_FILE", "")
 
 
@@ -130,3 +130,20 @@ def test_a_server_that_closes_without_an_answer_is_a_cut_connection(tmp_path, li
     listener = listeners(_closes_after_reading)
     cell = _sync_panel(tmp_path, f"http://127.0.0.1:{listener.port}", "t" * 32)
     assert "本部に接続できません（接続が途中で切れました）" in cell and "Remote end" not in cell
+
+
+def _never_answers(conn: socket.socket) -> None:
+    threading.Event().wait(5)   # accepts, says nothing (an HQ that hangs, a congested link), then closes
+    conn.close()
+
+
+def test_an_https_handshake_that_times_out_is_no_answer_in_time_not_a_wrong_address(tmp_path, listeners):
+    """Review: "The handshake operation timed out" was taken for an HQ without HTTPS, and staff were told to
+    change a right https:// address to http://."""
+    listener = listeners(_never_answers)
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.check_in("H001", [Person("握手 一", "1980-01-01", "female", "焼津市本町1")])
+    with pytest.raises(SyncError) as failed:
+        sync_once(store, HQClient(f"https://127.0.0.1:{listener.port}", "t" * 32, timeout=0.5))
+    assert failed.value.timed_out and not failed.value.not_https, str(failed.value)
+    assert "http://" not in str(failed.value).replace(f"https://127.0.0.1:{listener.port}", "")

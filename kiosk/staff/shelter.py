@@ -55,7 +55,7 @@ def _problem(failure) -> str:
                  "this kiosk, and it tries again by itself.", reason=failure.detail)
     if failure.kind == failure.UNREACHABLE and getattr(failure, "slow", False):
         return t("The connection to HQ is too slow (%(reason)s): the kiosk sends smaller batches. Nothing is lost: "
-                 "the records stay on this kiosk until HQ has them.", reason=failure.detail)
+                 "the records stay on this kiosk until HQ has them.", reason=_unreachable_because(failure))
     if failure.kind == failure.UNREACHABLE and getattr(failure, "untrusted", False):
         # Waiting does not mend these two: someone must (the console says the same: kiosk.sync.SyncError).
         return t("HQ answered, but this kiosk cannot trust its certificate. Tell the city's IT staff: this kiosk needs "
