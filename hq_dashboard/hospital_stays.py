@@ -13,42 +13,37 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from evac.events import CHECKIN, order_key
-from evac.whereabouts import CHECKED_IN
+from evac.events import CHECKIN, STATUS, order_key
 
 from .models import EventRecord, Person
 
 HOSPITALISED = "hospitalised"
 
 
-def _recorded_at(session: Session, order: str) -> str | None:
-    """The shelter of the record whose order (evac.events.order_key) this is."""
-    parts = order.split(" ")
-    if len(parts) < 3:
-        return None
-    try:
-        hlc, seq = int(parts[0]), int(parts[-1])
-    except ValueError:
-        return None
-    device = " ".join(parts[1:-1])
-    row = session.get(EventRecord, (device, seq))
-    return row.shelter_id if row is not None and row.hlc == hlc else None
+def _chunks(ids: list[int], size: int = 500):
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
 
 
 def ended(session: Session, persons: Iterable[Person]) -> set[int]:
-    """The ids of these persons whose recorded hospital stay a later check-in at another shelter ended."""
-    out = set()
-    for person in persons:
-        if person.status != HOSPITALISED or person.state != CHECKED_IN:
-            continue
-        latest = session.execute(
-            select(EventRecord.hlc, EventRecord.device_id, EventRecord.seq, EventRecord.shelter_id)
-            .where(EventRecord.person_id == person.id, EventRecord.type == CHECKIN)
-            .order_by(EventRecord.hlc.desc(), EventRecord.device_id.desc(), EventRecord.seq.desc()).limit(1)).first()
-        if latest is None or order_key(latest.hlc, latest.device_id, latest.seq) <= person.status_order:
-            continue
-        if latest.shelter_id != _recorded_at(session, person.status_order):
-            out.add(person.id)
+    """The ids of these persons whose recorded hospital stay has ended: a check-in at another shelter than
+    the one that recorded it came after it, whatever came since (checked out or moved on from there, back
+    at the first shelter: still ended, until a shelter records a stay again).  Two queries per 500
+    persons with a stay recorded, however many."""
+    stays = {p.id: p.status_order for p in persons if p.status == HOSPITALISED}
+    out: set[int] = set()
+    for chunk in _chunks(sorted(stays)):
+        records = session.execute(
+            select(EventRecord.person_id, EventRecord.type, EventRecord.hlc, EventRecord.device_id, EventRecord.seq,
+                   EventRecord.shelter_id)
+            .where(EventRecord.person_id.in_(chunk), EventRecord.type.in_((CHECKIN, STATUS)))).all()
+        # Where each stay was recorded: the status record whose order the person holds.
+        recorded_at = {r.person_id: r.shelter_id for r in records
+                       if r.type == STATUS and order_key(r.hlc, r.device_id, r.seq) == stays[r.person_id]}
+        for r in records:
+            if (r.type == CHECKIN and r.person_id in recorded_at and r.shelter_id != recorded_at[r.person_id]
+                    and order_key(r.hlc, r.device_id, r.seq) > stays[r.person_id]):
+                out.add(r.person_id)
     return out
 
 

@@ -146,3 +146,33 @@ def test_a_change_of_stay_or_a_check_in_again_at_the_same_shelter_does_not_end_a
     assert answer["whereabouts"]["state"] == IN_HOSPITAL and answer["injury_or_illness"] == "hospitalised", answer
     with hq_app.app_context():
         assert [p.name for p in needing_care_now()[0]] == [KEN["name"]]
+
+
+def test_a_stay_another_shelter_ended_stays_ended_after_leaving_it_or_coming_back(hq_app, hq_client, enroll):
+    """Review: checked out at the second shelter, or back at the first, the person was in hospital again."""
+    from hq_dashboard.needing_care import needing_care_now
+    from tests.test_hq_corrections import _post
+    from tests.wire import KioskStream
+    day = 86_400_000
+    ta, tb = enroll("H031"), enroll("H039")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H039", start_ms=1_764_000_000_000 + day)
+    a.checkin(KEN)
+    a.add("status", KEN, {"status": "hospitalised", "note": "救急搬送"})
+    a.add("checkout", KEN)
+    b.checkin(KEN)
+    b.add("checkout", KEN)
+    _post(hq_client, ta, a)
+    _post(hq_client, tb, b)
+    with hq_app.app_context():
+        assert needing_care_now() == ([], 0)   # checked out at H039, the stay it ended stays ended
+    a.checkin(KEN, at_ms=1_764_000_000_000 + 2 * day)   # back at the first shelter
+    a.add("consent", KEN, {"consent": "public"})
+    _post(hq_client, ta, a)
+    with hq_app.app_context():
+        assert needing_care_now() == ([], 0)
+        document, _ = pfif_exchange.export(db.session, "yaizu.example.jp")
+    assert "入院中" not in document.decode()
+    body = {"inquirer": {"name": "駿河 花", "address": "静岡市葵区1-1", "contact": "090-1111-2222"},
+            "relationship": "other", "reason": "知人の安否", "sought": {"name": KEN["name"], "birth_date": KEN["birth_date"]}}
+    answer = hq_client.post("/api/v1/safety/inquiries", json=body).get_json()
+    assert answer["whereabouts"]["state"] == "in_shelter" and answer["injury_or_illness"] == "not_reported", answer
