@@ -319,10 +319,35 @@ def cancel(session: Session, secret: str) -> PreregHousehold:
     return row
 
 
+def _edits(a: str, b: str) -> int:
+    """Characters to change, add or drop to make `a` into `b` (Levenshtein)."""
+    before = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        now = [i]
+        for j, cb in enumerate(b, 1):
+            now.append(min(before[j] + 1, now[j - 1] + 1, before[j - 1] + (ca != cb)))
+        before = now
+    return before[-1]
+
+
+def _date_slip(a: str, b: str) -> bool:
+    """Two birth dates one slip apart: one of year, month and day differs, or month and day swapped."""
+    ya, ma, da = a.split("-")
+    yb, mb, db = b.split("-")
+    return sum((ya != yb, ma != mb, da != db)) <= 1 or (ya == yb and ma == db and da == mb)
+
+
 def _same_person(old: Member, new: Member) -> bool:
-    # A typo fixed in the name or in the birth date is the same person; both changed is someone else in
-    # that row (a grandmother who moved out, her row given to a newborn): a new id, or HQ would join them.
-    return normalize_name(old.name) == normalize_name(new.name) or old.birth_date == new.birth_date
+    """A typo fixed in the name (a character or two) or in the birth date (one slip), the rest as it was
+    and the same sex: the same person.  Anything more is someone else given that row (a grandmother who
+    moved out, her row given to a newborn; a father's row to his son of the same name): a new id, or HQ
+    would join them, and one would be told the other's whereabouts."""
+    if old.sex != new.sex:
+        return False
+    old_name, new_name = normalize_name(old.name), normalize_name(new.name)
+    if old_name == new_name:
+        return _date_slip(old.birth_date, new.birth_date)
+    return old.birth_date == new.birth_date and _edits(old_name, new_name) <= min(2, len(old_name) // 3)
 
 
 def change(session: Session, secret: str, data: Any, rows: list[int | None] | None = None,
@@ -365,8 +390,10 @@ def change(session: Session, secret: str, data: Any, rows: list[int | None] | No
         # Last, someone moved to another row with a typo fixed (花 typed into the row of one who left, as 華):
         # when exactly one person not matched yet could be them, and they could be no one else's.  Two
         # (twins, one typo'd, one gone) cannot be told apart: a new id, as for someone new.
+        # (Only in a row that held a registered person: a row the family added is someone new.)
         could_be = {i: [m.prereg_id for m in old.members if m.prereg_id not in taken and _same_person(m, member)]
-                    for i, member in enumerate(members) if i not in ids}
+                    for i, member in enumerate(members) if i not in ids
+                    and rows is not None and i < len(rows) and rows[i] is not None}
         for i, found in could_be.items():
             if len(found) == 1 and sum(found[0] in other for other in could_be.values()) == 1:
                 ids[i] = found[0]

@@ -473,3 +473,38 @@ def test_someone_moved_into_another_row_with_a_typo_fixed_keeps_her_id(hq_app, h
     new = kiosk_verify(qr_on(page), kiosk_config(hq_client, enroll))
     assert new.members[0].prereg_id == old.members[1].prereg_id
     assert new.members[1].prereg_id not in {m.prereg_id for m in old.members}
+
+
+@pytest.mark.parametrize("registered,changed", [
+    # The father's row given to his son of the same name; a row added for him, the father's emptied.
+    ([("Jose Santos", "1960-05-05", "male"), ("Maria Santos", "1962-02-02", "female")],
+     [("Jose Santos", "1990-07-07", "male"), ("Maria Santos", "1962-02-02", "female")]),
+    ([("Maria Santos", "1962-02-02", "female"), ("Jose Santos", "1960-05-05", "male")],
+     [("Maria Santos", "1962-02-02", "female"), ("", "", ""), ("Jose Santos", "1990-07-07", "male")]),
+    # A grandmother who left, and someone else born on her (registered-as-1-January) birth date added.
+    ([("石田 一郎", "1970-03-03", "male"), ("石田 トメ", "1945-01-01", "female")],
+     [("石田 一郎", "1970-03-03", "male"), ("", "", ""), ("山田 キヨ", "1945-01-01", "female")]),
+    ([("石田 一郎", "1970-03-03", "male"), ("石田 トメ", "1945-01-01", "female")],
+     [("石田 一郎", "1970-03-03", "male"), ("山田 キヨ", "1945-01-01", "female")]),
+])
+def test_someone_else_given_a_row_or_added_never_takes_the_id_of_one_who_left(hq_app, hq_client, enroll,
+                                                                               registered, changed):
+    """Review: one field alike (the same name, or the same birth date) was taken for a typo fixed: the son took
+    his father's id, キヨ took トメ's, and HQ would have made them one person."""
+    family = {"address": "焼津市中港2-2", "consent": "none", "contact": "", "members": [
+        {"name": n, "birth_date": b, "sex": x} for n, b, x in registered]}
+    answer = hq_client.post("/api/v1/prereg", json=family).get_json()
+    old = kiosk_verify(answer["qr"], kiosk_config(hq_client, enroll))
+    path = path_of(answer["manage_url"])
+    form = change_form(hq_client, path)
+    for i, (n, b, x) in enumerate(changed):
+        form.update({f"m{i}_name": n, f"m{i}_kana": "", f"m{i}_birth": b, f"m{i}_sex": x})
+    page = hq_client.post(path + "/change", data=form).get_data(as_text=True)
+    new = kiosk_verify(qr_on(page), kiosk_config(hq_client, enroll))
+    kept = {(m.name, m.birth_date) for m in old.members}
+    by_id = {m.prereg_id: (m.name, m.birth_date) for m in old.members}
+    for m in new.members:
+        if (m.name, m.birth_date) in kept:
+            assert by_id.get(m.prereg_id) == (m.name, m.birth_date)   # who stays keeps their own
+        else:
+            assert m.prereg_id not in by_id, (m.name, m.birth_date)     # someone else is someone new
