@@ -101,6 +101,8 @@ class SyncError(Exception):
                                f"です / HQ at {self.url} did not answer by HTTPS ({self.detail}): an HQ without a "
                                "certificate is reached by http://; check the address; the records stay queued")
                               if self.not_https else
+                              (f"本部に接続できません（時間内に応答がありません） / HQ cannot be reached at {self.url}: no "
+                               f"answer in time ({self.detail})") if self.timed_out else
                               f"HQ cannot be reached at {self.url} ({self.detail})",
             self.REFUSED: (f"HQ's software is older than this kiosk's: HQ does not know a kind of record this "
                            f"kiosk writes ({self.detail}) — ask HQ to update its software; do NOT withdraw the "
@@ -264,17 +266,38 @@ class HQClient:
             self.hq_time = None
 
 
+PROBE_TIMEOUT = 5.0   # seconds: the plain-HTTP question after an https:// handshake timed out
+
+
 def _plain_http_answers(base: str, timeout: float) -> bool:
-    """Whether something at an https:// address's host and port answers in plain HTTP."""
+    """Whether HQ itself answers in plain HTTP at an https:// address's host and port (its shelter list, as
+    JSON): not any web server's page (nginx answers its TLS port's plain requests with a 400 page).  Asked
+    without the kiosk's token, and cut off whole past a deadline like any request (a middlebox trickling
+    bytes would otherwise hold the sync round for good)."""
     parts = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 443, timeout=timeout)
+    wait = min(timeout, PROBE_TIMEOUT)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 443, timeout=wait)
+    cut = threading.Event()
+
+    def expire() -> None:
+        cut.set()
+        sock = conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+    timer = threading.Timer(2 * wait, expire)
+    timer.daemon = True
+    timer.start()
     try:
-        conn.request("HEAD", "/")
-        conn.getresponse()
-        return True
+        conn.request("HEAD", parts.path.rstrip("/") + "/api/v1/shelters")
+        resp = conn.getresponse()
+        return not cut.is_set() and resp.status == 200 and "json" in (resp.getheader("Content-Type") or "")
     except (OSError, ValueError, http.client.HTTPException):
         return False
     finally:
+        timer.cancel()
         conn.close()
 
 

@@ -147,3 +147,54 @@ def test_an_https_handshake_that_times_out_is_no_answer_in_time_not_a_wrong_addr
         sync_once(store, HQClient(f"https://127.0.0.1:{listener.port}", "t" * 32, timeout=0.5))
     assert failed.value.timed_out and not failed.value.not_https, str(failed.value)
     assert "http://" not in str(failed.value).replace(f"https://127.0.0.1:{listener.port}", "")
+
+
+def _tls_hangs_plain_gets(answer: bytes, trickle: bool = False):
+    """A server whose TLS handshake never ends and which answers a plain-HTTP request with `answer` (then,
+    with `trickle`, a byte every 0.2 s for as long as it is read: a middlebox that never finishes)."""
+    def handle(conn: socket.socket) -> None:
+        try:
+            first = conn.recv(65536)
+            if first[:1] == b"\x16":   # a TLS ClientHello
+                threading.Event().wait(5)
+                return
+            conn.sendall(answer)
+            while trickle:
+                threading.Event().wait(0.2)
+                conn.sendall(b"x")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+    return handle
+
+
+def test_an_https_server_that_refuses_plain_http_with_a_page_is_not_taken_for_a_plain_http_hq(tmp_path, listeners):
+    """Review: nginx (README's proxy) answers a plain request on its TLS port with a 400 page; on a congested
+    link staff were told to change a right https:// address to http://.  Only HQ's own JSON counts."""
+    listener = listeners(_tls_hangs_plain_gets(
+        b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.check_in("H001", [Person("握手 二", "1980-01-01", "female", "焼津市本町2")])
+    with pytest.raises(SyncError) as failed:
+        sync_once(store, HQClient(f"https://127.0.0.1:{listener.port}", "t" * 32, timeout=0.5))
+    assert failed.value.timed_out and not failed.value.not_https
+    assert "本部に接続できません（時間内に応答がありません）" in str(failed.value)
+
+
+def test_the_plain_http_question_is_cut_off_like_any_request(tmp_path, listeners):
+    """Review: a server trickling a byte at a time to the plain-HTTP question held the sync round for good."""
+    listener = listeners(_tls_hangs_plain_gets(b"HTTP/1.1 200 OK\r\n", trickle=True))
+    store = KioskStore(tmp_path / "k.sqlite3")
+    store.check_in("H001", [Person("握手 三", "1980-01-01", "female", "焼津市本町3")])
+    met = []
+
+    def round_() -> None:
+        try:
+            sync_once(store, HQClient(f"https://127.0.0.1:{listener.port}", "t" * 32, timeout=0.5))
+        except SyncError as exc:
+            met.append(exc)
+    done = threading.Thread(target=round_, daemon=True)
+    done.start()
+    done.join(120)   # (a hang guard: without the cut-off the round never ends)
+    assert not done.is_alive() and met and met[0].timed_out and not met[0].not_https
