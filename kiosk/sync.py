@@ -277,23 +277,16 @@ def _plain_http_answers(base: str, timeout: float) -> bool:
     parts = urllib.parse.urlsplit(base)
     wait = min(timeout, PROBE_TIMEOUT)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 443, timeout=wait)
-    cut = threading.Event()
-
-    def expire() -> None:
-        cut.set()
-        sock = conn.sock
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-    timer = threading.Timer(2 * wait, expire)
+    watch = _InFlight()
+    timer = threading.Timer(2 * wait, watch.expire)
     timer.daemon = True
     timer.start()
     try:
+        conn.connect()
+        watch.sock = conn.sock
         conn.request("HEAD", parts.path.rstrip("/") + "/api/v1/shelters")
         resp = conn.getresponse()
-        return not cut.is_set() and resp.status == 200 and "json" in (resp.getheader("Content-Type") or "")
+        return not watch.expired and resp.status == 200 and "json" in (resp.getheader("Content-Type") or "")
     except (OSError, ValueError, http.client.HTTPException):
         return False
     finally:
