@@ -28,7 +28,7 @@ def _chunks(ids: list[int], size: int = 500):
 def ended(session: Session, persons: Iterable[Person]) -> set[int]:
     """The ids of these persons whose recorded hospital stay has ended: a check-in at another shelter than
     the one that recorded it came after it, whatever came since (checked out or moved on from there, back
-    at the first shelter: still ended, until a shelter records a stay again).  Two queries per 500
+    at the first shelter: still ended, until a shelter records a stay again).  One query per 500
     persons with a stay recorded, however many."""
     stays = {p.id: p.status_order for p in persons if p.status == HOSPITALISED}
     out: set[int] = set()
