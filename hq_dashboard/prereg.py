@@ -337,17 +337,28 @@ def _date_slip(a: str, b: str) -> bool:
     return sum((ya != yb, ma != mb, da != db)) <= 1 or (ya == yb and ma == db and da == mb)
 
 
+def _name_parts(name: str) -> frozenset[str]:
+    return frozenset(normalize_name(part) for part in re.split(r"[\s\u3000]+", name.strip()) if part)
+
+
 def _same_person(old: Member, new: Member) -> bool:
-    """A typo fixed in the name (a character or two) or in the birth date (one slip), the rest as it was
-    and the same sex: the same person.  Anything more is someone else given that row (a grandmother who
-    moved out, her row given to a newborn; a father's row to his son of the same name): a new id, or HQ
-    would join them, and one would be told the other's whereabouts."""
+    """A typo fixed in the name (a character, two in a long name; the parts put in another order, or a
+    middle name added) or in the birth date (one slip), the rest as it was and the same sex: the same
+    person.  (A sex fixed alone is the same name and birth date: kept before this is asked.)  Anything more
+    is someone else given that row (a grandmother who moved out, her row given to a newborn; a father's row
+    to his son of the same name): a new id, or HQ would join them, and one would be told the other's
+    whereabouts.  Twins whose names differ by a character cannot be told from a typo."""
     if old.sex != new.sex:
         return False
     old_name, new_name = normalize_name(old.name), normalize_name(new.name)
     if old_name == new_name:
         return _date_slip(old.birth_date, new.birth_date)
-    return old.birth_date == new.birth_date and _edits(old_name, new_name) <= min(2, len(old_name) // 3)
+    if old.birth_date != new.birth_date:
+        return False
+    old_parts, new_parts = _name_parts(old.name), _name_parts(new.name)
+    if len(old_parts) > 1 and len(new_parts) > 1 and (old_parts <= new_parts or new_parts <= old_parts):
+        return True   # "SMITH John" as "John SMITH"; "Maria Silva" as "Maria Aparecida Silva"
+    return _edits(old_name, new_name) <= max(1, min(2, len(old_name) // 3))
 
 
 def change(session: Session, secret: str, data: Any, rows: list[int | None] | None = None,
