@@ -31,7 +31,7 @@ from .checkin import card_reader, card_used, kiosk_now, not_left_behind, tapped_
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
-from .store import KioskError
+from .store import SENT_TO_STAFF, KioskError
 
 bp = Blueprint("screen", __name__)
 
@@ -558,7 +558,9 @@ def _checkin(body: dict):
                 or (ident.source in ("qr", "ic") and store.find(p.name, p.birth_date, p.address) is not None)
                 for p in persons[len(present):]):
         # a never-disclose person behind a QR or IC card, a QR member it does not prove (KioskStore.qr_proves), or
-        # someone this kiosk knows typed in by hand by whoever holds a QR or IC card (proof of no one typed)
+        # someone this kiosk knows typed in by hand by whoever holds a QR or IC card (proof of no one typed).
+        # The tablet is told someone waits (the screen's words stay those of any refusal).
+        store.call_staff(current_language(), SENT_TO_STAFF)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:
@@ -594,7 +596,8 @@ def _leave(body: dict):
     here = _where(persons, tuple(ident.protected[i] for i in present if i < len(ident.protected)))
     if not all(here):
         # One sentence for every reason (not here, here from a paper card the QR does not prove, protected:
-        # KioskStore.qr_proves), so that it tells nothing; staff can look and do it.
+        # KioskStore.qr_proves), so that it tells nothing; staff can look and do it, called to the screen.
+        get_store().call_staff(current_language(), SENT_TO_STAFF)
         raise FormErrors({"present": _("This cannot be done here. Please ask staff.")})
     to = body.get("to_shelter_id")
     store = get_store()

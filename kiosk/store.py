@@ -238,6 +238,9 @@ class RosterEntry:
 WAL_SIZE_LIMIT = 8 * 1024 * 1024   # bytes the -wal is cut back to after a checkpoint
 
 
+# A staff call the screen raised itself: it refused what someone asked there and told them to ask staff.
+SENT_TO_STAFF = "sent_to_staff"
+
 class KioskStore:
     def __init__(self, path: str | Path, create: bool = True):
         """`create`: make the file if it is not there; otherwise (a running kiosk's requests) an
@@ -871,7 +874,14 @@ class KioskStore:
 
     # -- calls for staff (from the screen's "I have nothing"); local, not events: nobody's data
     def call_staff(self, language: str, reason: str = "no_id") -> int:
+        """A call from the screen: `reason` "no_id" (the person pressed for staff: no card or QR), or
+        "sent_to_staff" (the screen refused what they asked and told them to ask staff).  One open call of
+        a reason stands for every press until staff answer it."""
         with self._write():
+            row = self.db.execute("SELECT id FROM staff_calls WHERE answered_at IS NULL AND reason = ? AND"
+                                  " language = ? LIMIT 1", (reason, language)).fetchone()
+            if reason == SENT_TO_STAFF and row is not None:
+                return row[0]
             cur = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
                                   (self.now().isoformat(timespec="seconds"), language, reason))
         return cur.lastrowid

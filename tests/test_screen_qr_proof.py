@@ -174,3 +174,16 @@ def test_a_changed_registrations_qr_naming_someone_here_otherwise_goes_to_staff(
     assert kiosk.store.last_seq == before and kiosk.store.find("焼津 花予", hanako.birth_date, FAMILY.address) is None
     # Taro, whom the new QR names as before, still leaves with it.
     assert kiosk.post("/screen/leave", json={"token": body["token"], "present": [0]}).status_code == 201
+
+
+def test_a_refusal_that_sends_someone_to_staff_calls_staff_to_the_tablet_once(kiosk):
+    """Review: the screen told the family to ask staff, and the tablet heard nothing.  The screen's words
+    stay those of any refusal (they tell nothing); the tablet lists one call however often they press."""
+    kiosk.store.check_in("H031", [_in_person(m) for m in FAMILY.members], disclosure="none")
+    body = _scan(kiosk, FAMILY)
+    _refuses_everything(kiosk, body, [0, 1])
+    calls = kiosk.store.open_staff_calls()
+    assert [c["reason"] for c in calls] == ["sent_to_staff"]
+    kiosk.store.answer_staff_call(calls[0]["id"])
+    resp = kiosk.post("/screen/checkin?lang=en", json={"token": body["token"], "present": [0], "needs": [[]], **CHECKIN})
+    assert resp.status_code == 422 and [c["reason"] for c in kiosk.store.open_staff_calls()] == ["sent_to_staff"]

@@ -420,7 +420,7 @@ def test_sync_panel_stay_filter_and_the_call_from_the_screen(chromium, staff_kio
     screen.wait_for_selector("[data-testid=called]:visible")
     for where in ("/staff/", "/staff/summary", "/staff/register"):
         page.goto(kiosk.url + where)
-        assert "受付画面で 1 人が職員を呼んでいます" in page.inner_text("#staff-call-banner"), where
+        assert "受付画面で 1 人が職員を待っています" in page.inner_text("#staff-call-banner"), where
     kiosk.screenshot(page, "13-staff-called")
     page.goto(kiosk.url + "/staff/summary")
     assert "画面の言語: 日本語" in page.inner_text("#calls")  # the language the person chose on the screen, by name

@@ -323,7 +323,7 @@ def test_a_call_from_the_screen_shows_on_every_staff_page_until_someone_helps(ap
     assert screen.post("/screen/call-staff?lang=vi", json={}).status_code == 201
     client = logged_in(app)
     roster = client.get("/staff/").text
-    assert 'id="staff-call-banner"' in roster and "1 人が職員を呼んでいます" in roster
+    assert 'id="staff-call-banner"' in roster and "1 人が職員を待っています" in roster
     summary = client.get("/staff/summary").text
     (call_id,) = re.findall(r'id="answer-(\d+)"', summary)
     assert "画面の言語: ベトナム語 (Tiếng Việt)" in summary, "the language's name, not its code"
@@ -351,3 +351,9 @@ def test_times_people_read_follow_the_kiosks_clock_as_corrected_by_hqs(app, stor
     for what, at in (("confirmed", confirmed), ("written", dt.datetime.fromisoformat(written)),
                      ("last sync", dt.datetime.fromisoformat(store.last_sync_at()))):
         assert wall - dt.timedelta(minutes=11) < at < wall - dt.timedelta(minutes=9), what
+
+
+def test_a_call_the_screen_raised_itself_says_why(app, store):
+    store.call_staff("ja", "sent_to_staff")
+    summary = logged_in(app).get("/staff/summary").text
+    assert 'data-reason="sent_to_staff"' in summary and "受付画面ではできない手続きのため、職員に案内しました" in summary
