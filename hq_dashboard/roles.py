@@ -82,6 +82,10 @@ def staff_only(area: str):
     return wrap
 
 
+# Pages of the INQUIRIES area that are no inquiry: the people needing care, records that may be one person.
+PEOPLES_RECORDS = frozenset({"needing_care.page", "possible_duplicates.page"})
+
+
 def _refusal_words(area: str, send_back: bool) -> dict:
     """The refusal in the current language (force_locale around it picks the language)."""
     name, role = current_user.username, current_user.role
@@ -92,6 +96,10 @@ def _refusal_words(area: str, send_back: bool) -> dict:
                         lead=LEAD, lead_words=role_name(LEAD)),
            AUDIT: _("The audit log of safety inquiries and their decisions is read only by leads "
                     "(role “%(lead)s”: %(lead_words)s).", lead=LEAD, lead_words=role_name(LEAD))}.get(area, "")
+    if area == INQUIRIES and request.endpoint in PEOPLES_RECORDS:
+        # (not an inquiry page: the same role, for the same reason)
+        why += " " + _("This page shows people's names with their health or identity records, which are kept "
+                       "to the same staff.")
     command = f"evac hq set-role {name} {needed}"
     ask = _("If your work needs this page, ask a lead to give you the role: evac hq set-role %(name)s "
             "%(role)s", name=name, role=needed)

@@ -44,7 +44,9 @@ def test_hq_lists_who_needs_care_with_the_shelters_note_most_urgent_first(hq_app
 def test_only_staff_who_see_safety_records_open_it(hq_app, hq_client):
     assert hq_client.get("/staff/needing-care").status_code == 302   # to the log-in page
     log_in(hq_app, hq_client, "desk")
-    assert hq_client.get("/staff/needing-care").status_code == 403
+    refused = hq_client.get("/staff/needing-care")
+    assert refused.status_code == 403
+    assert "氏名と健康や本人確認にかかわる記録" in refused.get_data(as_text=True)   # why, for this page too
     assert 'id="needing-care-link"' not in hq_client.get("/dashboard").get_data(as_text=True)
 
 
