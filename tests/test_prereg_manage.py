@@ -137,6 +137,7 @@ def test_cancel_asks_first_then_revokes_the_qr_at_the_kiosks_and_erases_the_pers
     assert rows(hq_app)[0].revoked_at is None   # the first press changed nothing
     done = hq_client.post(path + "/cancel?lang=en", data={"csrf_token": token(hq_client)})
     assert done.status_code == 200 and "The registration was cancelled." in done.get_data(as_text=True)
+    assert "A shelter where someone was already checked in keeps its own record" in done.get_data(as_text=True)
     config = kiosk_config(hq_client, enroll)
     assert answer["household_id"] in config["revoked"]
     with pytest.raises(QRRejected) as refused:
