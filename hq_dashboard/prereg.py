@@ -240,10 +240,10 @@ def register(session: Session, data: Any) -> tuple[Household, str, str]:
     return household, qr, secret
 
 
-def revoke(session: Session, household_id: str) -> str | None:
+def revoke(session: Session, household_id: str) -> PreregHousehold | None:
     """Staff revoke a registration by its number: the one that stands now, if the family changed it since
-    (the number the family has may be their first done page's).  Returns the number revoked (None: no such
-    registration); one revoked before keeps when it was."""
+    (the number the family has may be their first done page's).  Returns that registration (None: no such
+    number); one revoked before keeps when it was (compare its revoked_at)."""
     row = session.get(PreregHousehold, household_id)
     if row is None:
         return None
@@ -254,7 +254,7 @@ def revoke(session: Session, household_id: str) -> str | None:
     if row.revoked_at is None:
         row.revoked_at = _now()
     session.commit()
-    return row.id
+    return row
 
 
 # The family's management link: /prereg/manage/<secret>.  Anyone holding it may see, change or cancel the

@@ -443,6 +443,8 @@ def test_staff_revoking_the_number_of_a_replaced_registration_revoke_the_one_tha
     assert f"{answer['household_id']} was replaced by the family's change" in done.stdout and standing in done.stdout
     with pytest.raises(QRRejected):
         kiosk_verify(current, kiosk_config(hq_client, enroll))
+    again = run_evac("hq", "revoke-prereg", "--db", hq_db_url, answer["household_id"])
+    assert again.returncode == 0 and f"{standing} was already revoked" in again.stdout, again.stdout
 
 
 def test_the_link_shows_the_qr_again_while_it_works(hq_app, hq_client, enroll):
