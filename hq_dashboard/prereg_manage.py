@@ -115,7 +115,8 @@ def change(secret: str):
         return form_page(prefilled(household), {}, secret=secret, rows=count,
                          has_family_code=bool(household.family_code))
     form = request.form
-    if form.get("drawn_from") != row.id:
+    drawn_from = form.get("drawn_from") or None   # (none: a form posted by a script, not from the page)
+    if drawn_from is not None and drawn_from != row.id:
         return _page(row, message=str(ALREADY_CHANGED), status=409)
     rows, data, errors = checked_form(form, count)
     if errors:
@@ -123,7 +124,7 @@ def change(secret: str):
     try:
         # Row i of the form was registered person i (prefilled so): who stays keeps their id (prereg.change).
         new, text = prereg.change(db.session, secret, data,
-                                  [i if i < len(household.members) else None for i, _m in rows], drawn_from=row.id)
+                                  [i if i < len(household.members) else None for i, _m in rows], drawn_from=drawn_from)
     except prereg.PreregError as exc:
         return change_form(form, _in_words(form, exc, rows)), 422
     except prereg.NotManaged:   # changed or cancelled meanwhile (another phone): the link says how it stands

@@ -422,8 +422,12 @@ def test_the_change_sent_again_changes_nothing_and_the_qr_just_saved_stays_valid
     assert again.status_code == 409 and "so nothing was changed now" in page and "090-1111-2222" in page
     assert kiosk_verify(saved, kiosk_config(hq_client, enroll)).contact == "090-1111-2222"   # still valid
     assert len(rows(hq_app)) == 2
-    # A change drawn from the current registration still goes through.
+    # A change drawn from the current registration still goes through; so does one that says nothing of
+    # where it was drawn from (a script's post, not the page's).
     form = {**change_form(hq_client, path), "contact": "090-3333-4444"}
+    assert hq_client.post(path + "/change", data=form).status_code == 200
+    form = {**change_form(hq_client, path), "contact": "090-5555-6666"}
+    form.pop("drawn_from")
     assert hq_client.post(path + "/change", data=form).status_code == 200
 
 
