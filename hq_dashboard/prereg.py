@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import secrets
+import unicodedata
 from typing import Any
 
 import segno
@@ -337,8 +338,14 @@ def _date_slip(a: str, b: str) -> bool:
     return sum((ya != yb, ma != mb, da != db)) <= 1 or (ya == yb and ma == db and da == mb)
 
 
+def _unaccented(text: str) -> str:
+    # "Nguyen Thi Anh" typed first without its accents is "Nguyễn Thị Ánh": accents fixed are no edit
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def _name_parts(name: str) -> frozenset[str]:
-    return frozenset(normalize_name(part) for part in re.split(r"[\s\u3000]+", name.strip()) if part)
+    return frozenset(p for p in (normalize_name(_unaccented(part)) for part in re.split(r"[\s\u3000]+", name))
+                     if p)
 
 
 def _same_person(old: Member, new: Member) -> bool:
@@ -350,13 +357,14 @@ def _same_person(old: Member, new: Member) -> bool:
     whereabouts.  Twins whose names differ by a character cannot be told from a typo."""
     if old.sex != new.sex:
         return False
-    old_name, new_name = normalize_name(old.name), normalize_name(new.name)
+    old_name, new_name = normalize_name(_unaccented(old.name)), normalize_name(_unaccented(new.name))
     if old_name == new_name:
         return _date_slip(old.birth_date, new.birth_date)
     if old.birth_date != new.birth_date:
         return False
     old_parts, new_parts = _name_parts(old.name), _name_parts(new.name)
-    if len(old_parts) > 1 and len(new_parts) > 1 and (old_parts <= new_parts or new_parts <= old_parts):
+    fewer, more = sorted((old_parts, new_parts), key=len)
+    if len(fewer) > 1 and fewer <= more and len(more) - len(fewer) <= 1:
         return True   # "SMITH John" as "John SMITH"; "Maria Silva" as "Maria Aparecida Silva"
     return _edits(old_name, new_name) <= max(1, min(2, len(old_name) // 3))
 

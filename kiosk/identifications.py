@@ -32,6 +32,7 @@ class Identified:
     expires: float = 0.0
     cap: float = 0.0
     done: tuple[str, object] | None = None   # (what was saved, its confirmation) once saved
+    staff_call: int | None = None   # the call the screen raised when it sent them to staff (screen._to_staff)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 

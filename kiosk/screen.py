@@ -560,7 +560,7 @@ def _checkin(body: dict):
         # a never-disclose person behind a QR or IC card, a QR member it does not prove (KioskStore.qr_proves), or
         # someone this kiosk knows typed in by hand by whoever holds a QR or IC card (proof of no one typed).
         # The tablet is told someone waits (the screen's words stay those of any refusal).
-        store.call_staff(current_language(), SENT_TO_STAFF)
+        _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:
@@ -570,8 +570,15 @@ def _checkin(body: dict):
         events = get_store().check_in(current_app.config["SHELTER_ID"], persons, stay, household,
                                       [sorted(set(n)) for n in needs], disclosure, code, unvouched=unvouched)
     except (KioskError, InvalidEvent):
+        _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
     return _done(ident, "checkin", events, [p.name for p in persons])
+
+
+def _to_staff(ident: Identified) -> None:
+    """The screen sends this person to staff: the tablet is called, once for them however often they press
+    or whichever language they switch to, until staff answer."""
+    ident.staff_call = get_store().call_staff(current_language(), SENT_TO_STAFF, again=ident.staff_call)
 
 
 def _done(ident: Identified, kind: str, events, names: list[str]):
@@ -597,7 +604,7 @@ def _leave(body: dict):
     if not all(here):
         # One sentence for every reason (not here, here from a paper card the QR does not prove, protected:
         # KioskStore.qr_proves), so that it tells nothing; staff can look and do it, called to the screen.
-        get_store().call_staff(current_language(), SENT_TO_STAFF)
+        _to_staff(ident)
         raise FormErrors({"present": _("This cannot be done here. Please ask staff.")})
     to = body.get("to_shelter_id")
     store = get_store()
@@ -607,5 +614,6 @@ def _leave(body: dict):
     try:
         events = store.leave([(p.name, p.birth_date, p.address) for p in persons], to)
     except (KioskError, InvalidEvent):
+        _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
     return _done(ident, "leave", events, [p.name for p in persons])

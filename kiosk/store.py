@@ -873,15 +873,16 @@ class KioskStore:
                              "household_id": entry.household_id, "data": {"status": status, "note": note}}])[0]
 
     # -- calls for staff (from the screen's "I have nothing"); local, not events: nobody's data
-    def call_staff(self, language: str, reason: str = "no_id") -> int:
+    def call_staff(self, language: str, reason: str = "no_id", again: int | None = None) -> int:
         """A call from the screen: `reason` "no_id" (the person pressed for staff: no card or QR), or
-        "sent_to_staff" (the screen refused what they asked and told them to ask staff).  One open call of
-        a reason stands for every press until staff answer it."""
+        SENT_TO_STAFF (the screen refused what they asked and told them to ask staff).  `again`: the call
+        this person raised before, which stands (in the language they use now) while staff have not
+        answered it."""
         with self._write():
-            row = self.db.execute("SELECT id FROM staff_calls WHERE answered_at IS NULL AND reason = ? AND"
-                                  " language = ? LIMIT 1", (reason, language)).fetchone()
-            if reason == SENT_TO_STAFF and row is not None:
-                return row[0]
+            if again is not None and self.db.execute(
+                    "UPDATE staff_calls SET language = ? WHERE id = ? AND answered_at IS NULL",
+                    (language, again)).rowcount:
+                return again
             cur = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
                                   (self.now().isoformat(timespec="seconds"), language, reason))
         return cur.lastrowid

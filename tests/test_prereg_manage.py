@@ -522,7 +522,9 @@ def test_someone_else_given_a_row_or_added_never_takes_the_id_of_one_who_left(hq
     (("SMITH John", "1980-01-01", "male"), ("John SMITH", "1980-01-01", "male"), True),   # the parts reordered
     (("Maria Silva", "1980-01-01", "female"), ("Maria Aparecida Silva", "1980-01-01", "female"), True),
     (("焼津 太郎", "1948-03-04", "male"), ("焼津 太郎", "1948-04-03", "male"), True),   # day and month swapped
+    (("Nguyen Thi Anh", "1990-01-01", "female"), ("Nguyễn Thị Ánh", "1990-01-01", "female"), True),   # accents
     (("Ana Silva", "1980-01-01", "female"), ("Rosa Silva", "1980-01-01", "female"), False),
+    (("Kim Min", "1980-01-01", "male"), ("Min Kim Ji Woo Park", "1980-01-01", "male"), False),   # more than a part
     (("石田 トメ", "1945-01-01", "female"), ("山田 キヨ", "1945-01-01", "female"), False),
     (("Jose Santos", "1960-05-05", "male"), ("Jose Santos", "1990-07-07", "male"), False),
     (("焼津 花子", "1950-07-07", "female"), ("焼津 華子", "1950-07-07", "male"), False),   # two things at once

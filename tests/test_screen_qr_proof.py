@@ -184,6 +184,14 @@ def test_a_refusal_that_sends_someone_to_staff_calls_staff_to_the_tablet_once(ki
     _refuses_everything(kiosk, body, [0, 1])
     calls = kiosk.store.open_staff_calls()
     assert [c["reason"] for c in calls] == ["sent_to_staff"]
+    # In another language too, the same person is one call; another person sent to staff is another.
+    resp = kiosk.post("/screen/checkin?lang=vi", json={"token": body["token"], "present": [0], "needs": [[]], **CHECKIN})
+    assert resp.status_code == 422 and [(c["id"], c["language"]) for c in kiosk.store.open_staff_calls()] == [
+        (calls[0]["id"], "vi")]
+    other = _scan(kiosk, FAMILY)
+    _refuses_everything(kiosk, other, [0])
+    assert len(kiosk.store.open_staff_calls()) == 2
+    # Answered, the next refusal of that person calls again.
     kiosk.store.answer_staff_call(calls[0]["id"])
     resp = kiosk.post("/screen/checkin?lang=en", json={"token": body["token"], "present": [0], "needs": [[]], **CHECKIN})
-    assert resp.status_code == 422 and [c["reason"] for c in kiosk.store.open_staff_calls()] == ["sent_to_staff"]
+    assert resp.status_code == 422 and len(kiosk.store.open_staff_calls()) == 2
