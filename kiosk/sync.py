@@ -230,7 +230,7 @@ class HQClient:
                 isinstance(reason, ssl.SSLError) and not failure.timed_out
                 # A handshake that timed out: a plain-HTTP HQ waits for a request line that never comes, but
                 # a real HTTPS HQ that hangs, or a congested link, times out alike.  Asked in plain HTTP.
-                or "handshake" in str(reason) and (not failure.timed_out or self._speaks_plain_http()))
+                or "handshake" in str(reason) and (not failure.timed_out or _plain_http_answers(self.base, self.timeout)))
             raise failure from None
         finally:
             timer.cancel()
@@ -255,9 +255,6 @@ class HQClient:
             raise failure
         self._note_hq_time(headers.get("Date") if headers else None)
         return status, payload
-
-    def _speaks_plain_http(self) -> bool:
-        return _plain_http_answers(self.base, self.timeout)
 
     def _note_hq_time(self, header: str | None) -> None:
         try:
