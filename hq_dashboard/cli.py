@@ -290,14 +290,13 @@ def revoke(args: argparse.Namespace) -> int:
     from .db import db
     app = _app(args.db)
     with app.app_context():
-        before = dt.datetime.now(dt.timezone.utc)
-        row = prereg.revoke(db.session, args.household)
-        if row is None:
+        found = prereg.revoke(db.session, args.household)
+        if found is None:
             print(f"evac: no pre-registered household {args.household!r}", file=sys.stderr)
             return 2
-        revoked, at = row.id, prereg._aware(row.revoked_at)
-    if at < before:
-        print(f"{revoked} was already revoked ({_utc_minute(at)}); kiosks refuse its QR")
+        revoked, before = found
+    if before is not None:
+        print(f"{revoked} was already revoked ({_utc_minute(before)}); kiosks refuse its QR")
     elif revoked != args.household:
         print(f"{args.household} was replaced by the family's change; revoked the registration that stood, "
               f"{revoked}; kiosks refuse its QR after their next sync")

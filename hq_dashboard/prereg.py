@@ -241,10 +241,10 @@ def register(session: Session, data: Any) -> tuple[Household, str, str]:
     return household, qr, secret
 
 
-def revoke(session: Session, household_id: str) -> PreregHousehold | None:
+def revoke(session: Session, household_id: str) -> tuple[str, dt.datetime | None] | None:
     """Staff revoke a registration by its number: the one that stands now, if the family changed it since
-    (the number the family has may be their first done page's).  Returns that registration (None: no such
-    number); one revoked before keeps when it was (compare its revoked_at)."""
+    (the number the family has may be their first done page's).  Returns (its number, when it was
+    revoked before, None if now), or None for no such number; one revoked before keeps when it was."""
     row = session.get(PreregHousehold, household_id)
     if row is None:
         return None
@@ -252,10 +252,11 @@ def revoke(session: Session, household_id: str) -> PreregHousehold | None:
         if row.replaced_by is None or (after := session.get(PreregHousehold, row.replaced_by)) is None:
             break
         row = after
-    if row.revoked_at is None:
+    before = row.revoked_at
+    if before is None:
         row.revoked_at = _now()
     session.commit()
-    return row
+    return row.id, before
 
 
 # The family's management link: /prereg/manage/<secret>.  Anyone holding it may see, change or cancel the
