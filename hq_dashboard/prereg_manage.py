@@ -90,9 +90,9 @@ def change_form(form, errors: dict):
 @bp.errorhandler(429)
 def _too_many(exc):
     if request.endpoint == "prereg_manage.change":
-        return change_form(request.form, {"form": MESSAGES["too_many"]}), 429
+        return change_form(request.form, {"form": MESSAGES["too_many_change"]}), 429
     row = prereg.managed(db.session, request.view_args.get("secret") if request.view_args else None)
-    return (_page(row, message=MESSAGES["too_many"])[0] if row is not None else _unknown()[0]), 429
+    return (_page(row, message=MESSAGES["too_many_cancel"])[0] if row is not None else _unknown()[0]), 429
 
 
 @bp.get("/<secret>")

@@ -65,6 +65,11 @@ MESSAGES = {
                   "registered yet."),
     "form": _l("This could not be registered. Please try again."),
     "too_many": _l("Too many registrations in a short time. Please try again later."),
+    # (changing and cancelling share the registrations' budget, but are not registrations)
+    "too_many_change": _l("Too many changes from this network in a short time. Nothing was changed yet; "
+                          "please try again in a few minutes."),
+    "too_many_cancel": _l("Too many changes from this network in a short time. The registration was not "
+                          "cancelled; please try again in a few minutes."),
 }
 _ROW_FIELD = re.compile(r"m(\d+)_(name|kana|birth|needs)")
 

@@ -274,9 +274,11 @@ def test_posts_share_the_registrations_budget_and_the_form_is_kept(hq_app, hq_cl
     assert hq_client.post(path + "/change", data={**form, "m0_birth": "2999-01-01"}).status_code == 422
     resp = hq_client.post(path + "/change", data=form)
     page = resp.get_data(as_text=True)
-    assert resp.status_code == 429 and "Too many registrations in a short time" in page   # (English: chosen above)
+    assert resp.status_code == 429 and "Too many changes from this network" in page   # (English: chosen above)
+    assert "Nothing was changed yet" in page and "Too many registrations" not in page
     assert 'value="焼津 太朗"' in page and resp.headers.get("Retry-After")
-    assert hq_client.post(path + "/cancel", data={"csrf_token": token(hq_client)}).status_code == 429
+    refused = hq_client.post(path + "/cancel", data={"csrf_token": token(hq_client)})
+    assert refused.status_code == 429 and "The registration was not cancelled" in refused.get_data(as_text=True)
     assert hq_client.get(path).status_code == 200   # reading the page is never limited
     assert len(rows(hq_app)) == 1 and rows(hq_app)[0].revoked_at is None
 
