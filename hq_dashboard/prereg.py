@@ -333,9 +333,13 @@ def _edits(a: str, b: str) -> int:
 
 
 def _date_slip(a: str, b: str) -> bool:
-    """Two birth dates one slip apart: one of year, month and day differs, or month and day swapped."""
+    """Two birth dates one slip apart: one of year, month and day differs, or month and day swapped.  A year
+    only within ten (1985 for 1986 or 1995): further apart is a generation, a father's row given to his son
+    of the same name born on the same day of the year."""
     ya, ma, da = a.split("-")
     yb, mb, db = b.split("-")
+    if ya != yb and abs(int(ya) - int(yb)) > 10:
+        return False
     return sum((ya != yb, ma != mb, da != db)) <= 1 or (ya == yb and ma == db and da == mb)
 
 

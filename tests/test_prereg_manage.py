@@ -530,6 +530,9 @@ def test_someone_else_given_a_row_or_added_never_takes_the_id_of_one_who_left(hq
     (("石田 トメ", "1945-01-01", "female"), ("山田 キヨ", "1945-01-01", "female"), False),
     (("Jose Santos", "1960-05-05", "male"), ("Jose Santos", "1990-07-07", "male"), False),
     (("焼津 花子", "1950-07-07", "female"), ("焼津 華子", "1950-07-07", "male"), False),   # two things at once
+    (("焼津 太郎", "1985-06-01", "male"), ("焼津 太郎", "1986-06-01", "male"), True),   # the year's last digit
+    (("焼津 太郎", "1985-06-01", "male"), ("焼津 太郎", "1995-06-01", "male"), True),   # its tens
+    (("焼津 太郎", "1960-06-01", "male"), ("焼津 太郎", "1990-06-01", "male"), False),  # his son, same name and day
 ])
 def test_what_a_change_takes_for_the_same_person(old, new, same):
     """Review: a two-character name lost its id on a one-character fix, a Latin name on its parts put in
