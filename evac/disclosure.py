@@ -376,7 +376,7 @@ def could_mean(inquiry: Inquiry, candidates: list[PersonFacts]) -> list[PersonFa
     protected card-only record would hide from staff every kana inquiry born that day.  It is left out as
     if it were not there (neither flagged nor offered), so the inquirer cannot tell it from nobody."""
     exact = any(matches(inquiry, p) for p in candidates)
-    reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
+    reached = protected_forms(candidates)
     return [p for p in candidates if near(inquiry, p)
             and not (_by_reading_alone(inquiry, p) and not _at_address_asked(inquiry, p)
                      and (exact or is_protected(p, reached)))]
@@ -493,26 +493,63 @@ def protection_digests(key: bytes, forms: Iterable[tuple[str, str]]) -> frozense
                      for form, born in forms)
 
 
-def protected_forms(people: Iterable[tuple[frozenset, bool]]) -> frozenset:
-    """Every identity form (identity_forms) protection reaches, from (forms, never_disclose) of each record.
+def protected_forms(people: Iterable[PersonFacts]) -> frozenset:
+    """Every identity form (identity_forms) protection reaches from these records.
 
     One protected record protects every record that shares a name form and birth date with it, in kanji
     or kana, and so on through those: the same person may be on record several times (a card's kanji,
     a kana typed at another kiosk, another address), and any of them may be the one a stalker asks for.
-    The inquiry answer, the PFIF export and the IC lookup all decide protection by this one rule."""
+    It also protects a record that only a reading could join to it at the same address and birth date (a
+    card's kanji without a reading and a paper form's kana: evac.duplicates' READING_UNKNOWN pair), or the
+    kana record, unprotected, would answer whoever asks for the kana.  Twins at one address, one
+    protected, may so protect both: never the other way round.  The inquiry answer, the PFIF export, the
+    staff lists and the kiosks' digests all decide protection by this one rule."""
     people = list(people)
+    forms = [_forms(p) for p in people]
+    links = [_reading_link(p) for p in people]
     reached: set = set()
-    for forms, never in people:
-        if never:
-            reached |= forms
+    linked: dict[tuple[str, str, str], set[str]] = {}   # (kind, birth date, address) of protected: sexes
+    done = [False] * len(people)
     grown = True
     while grown:
         grown = False
-        for forms, _never in people:
-            if forms & reached and not forms <= reached:
-                reached |= forms
-                grown = True
+        for i, person in enumerate(people):
+            if done[i]:
+                continue
+            link = links[i]
+            if not (person.never_disclose or forms[i] & reached or (
+                    link is not None and _linked(linked.get((_OTHER_KIND[link[0]],) + link[1:]), person.sex))):
+                continue
+            done[i] = grown = True
+            reached |= forms[i]
+            if link is not None:
+                linked.setdefault(link, set()).add(person.sex)
     return frozenset(reached)
+
+
+_OTHER_KIND = {"kana": "no_reading", "no_reading": "kana"}
+
+
+def _reading_link(person: PersonFacts) -> tuple[str, str, str] | None:
+    """(kind, birth date, address) of a record whose name only a reading could join to another's: one
+    only in kana, or one in kanji or letters without a reading.  None for one with both, or no address."""
+    if not person.address.strip():
+        return None
+    if kana_only(person.name):
+        kind = "kana"
+    elif not person.name_kana.strip():
+        kind = "no_reading"
+    else:
+        return None
+    try:
+        return kind, person.birth_date, _address_form(person.address)
+    except ValueError:
+        return None
+
+
+def _linked(sexes: set[str] | None, sex: str) -> bool:
+    # the same sex when both records say one (evac.duplicates.why_same)
+    return bool(sexes) and (not sex or "" in sexes or sex in sexes)
 
 
 def _forms(person: PersonFacts) -> frozenset:
@@ -528,7 +565,7 @@ def the_person(inquiry: Inquiry, candidates: list[PersonFacts]) -> tuple[PersonF
     could mean).  Protection is decided over every candidate (protected_forms), before the address
     narrows them down: the same person may be on record twice (a card's address and a typed one,
     kanji at one kiosk and only kana at another), and one protected record protects them all."""
-    reached = protected_forms((_forms(p), p.never_disclose) for p in candidates)
+    reached = protected_forms(candidates)
     could_be = could_mean(inquiry, candidates)
     if any(is_protected(p, reached) for p in could_be):
         return None, True

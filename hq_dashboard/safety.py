@@ -190,10 +190,12 @@ def protected_identities(session: Session, birth_date: str | None = None,
             of_members = of_members.where(Person.birth_date == birth_date)
         born_on |= set(session.execute(of_members.distinct()).scalars())
     # Only people born on a protected person's birth date can share an identity form with them.
-    rows = session.execute(select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.never_disclose)
+    rows = session.execute(select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.address,
+                                  Person.sex, Person.never_disclose)
                            .where(Person.birth_date.in_(born_on))).all() if born_on else []
-    return protected_forms((identity_forms(name, kana, born_on), bool(never) or pid in members)
-                           for pid, name, kana, born_on, never in rows)
+    return protected_forms(PersonFacts(name=name, name_kana=kana, birth_date=born, address=address, sex=sex,
+                                       never_disclose=bool(never) or pid in members)
+                           for pid, name, kana, born, address, sex, never in rows)
 
 
 def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
@@ -223,7 +225,7 @@ class _RecordsBorn:
         self.candidates = candidates
         facts = [f for _, f in candidates]
         forms = [identity_forms(f.name, f.name_kana, f.birth_date) for f in facts]
-        reached = protected_forms(zip(forms, (f.never_disclose for f in facts)))
+        reached = protected_forms(facts)
         self._always = [i for i, f in enumerate(facts) if f.never_disclose or forms[i] & reached]
         self._by_form: dict[str, list[int]] = {}
         self._without_kana, self._only_kana = [], []
@@ -718,8 +720,7 @@ def _may_be_told(candidates: list[tuple[Person, PersonFacts]]) -> list[tuple[Per
     that turns up protected brings no inquiry back to staff: whatever they judge, its answer stays "no
     information", as one about someone unknown does, and a call back or a refusal prompted by it would tell
     the inquirer that a record turned up (災対法 §86-15)."""
-    reached = protected_forms((identity_forms(f.name, f.name_kana, f.birth_date), f.never_disclose)
-                              for _, f in candidates)
+    reached = protected_forms(f for _, f in candidates)
     return [(p, f) for p, f in candidates if not is_protected(f, reached)]
 
 
