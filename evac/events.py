@@ -278,12 +278,24 @@ def parse_birth_date(value: Any, today: dt.date | None = None) -> str:
     return _birth_date(value.strip(), today.toordinal() if today else _today())
 
 
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc"})
+
+
 @lru_cache(maxsize=65536)
 def _birth_date(value: str, today: int) -> str:
     # Cached: the same people's birth dates come again and again in a batch.
     try:
         born = dt.date.fromisoformat(value)
     except ValueError:
+        born = None
+    if born is None:
+        # As a Japanese IME types it: full-width digits, a full-width or typographic hyphen.
+        value = unicodedata.normalize("NFKC", value).translate(_DASHES)
+        try:
+            born = dt.date.fromisoformat(value)
+        except ValueError:
+            born = None
+    if born is None:
         # The value is not repeated: refusals are kept and shown at HQ, and it may be anything (番号法 §20).
         shaped = len(value) == 10 and value[4] == value[7] == "-" and value.replace("-", "").isdigit()
         raise InvalidEvent("birth date is not a date in the form YYYY-MM-DD"

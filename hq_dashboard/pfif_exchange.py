@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 
 from sqlalchemy import select
@@ -57,7 +58,9 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
             text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."
             if status in ("injured", "ill", "hospitalised"):
                 text += f" ({status})"
-            record.notes.append(pfif.Note(note_record_id=f"{domain}/note.{p.id}.{p.loc_order[:20].lstrip('0')}",
+            # A note is a fixed record to other finders (they skip an id they hold): a new one for new words.
+            said = hashlib.sha256(f"{where}\x1f{text}".encode()).hexdigest()[:10]
+            record.notes.append(pfif.Note(note_record_id=f"{domain}/note.{p.id}.{p.loc_order[:20].lstrip('0')}.{said}",
                                           person_record_id=pid, author_name=AUTHOR, source_date=stamp,
                                           entry_date=stamp, status="believed_alive", last_known_location=where,
                                           text=text))
