@@ -16,12 +16,13 @@ from sqlalchemy import func, select, text
 from evac.disasters import DISASTERS, UNSUITABLE
 from evac.events import CHECKIN, NEEDS_CODES
 from evac.hlc import COUNTER_BITS, MAX_DRIFT_MS
+from evac.opendata import STANDARD_HEADER, standard_rows
 from evac.shelters import CREDITS
+from evac.spreadsheet import safe_cell
 
 from .db import db
 from .enrollment import unknown_kiosks
 from .models import IN_TRANSIT_WHERE, EventRecord, Kiosk, Person, Shelter
-from evac.opendata import STANDARD_HEADER, standard_rows
 from .site_words import KIND_LABELS, NEEDS_LABELS, STATUS_LABELS, SUITABILITY_LABELS, word
 from .situation import SiteView, carried_up_to, current_disaster, feature_collection, numbers_at, site_views
 from .roles import HQ, staff_only
@@ -463,7 +464,7 @@ def _attachment(stem: str, stamp: str | None, ext: str) -> dict:
 
 def _csv(rows: list[list], stem: str, stamp: str | None) -> Response:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    csv.writer(buf, lineterminator="\r\n").writerows([safe_cell(c) for c in row] for row in rows)
     # BOM: the file opens in Excel, which HQ staff will use, with its Japanese intact.
     return Response("\ufeff" + buf.getvalue(), mimetype="text/csv", headers=_attachment(stem, stamp, "csv"))
 
@@ -484,7 +485,7 @@ def export_csv():
                      site_status(s.status), site_suitability(v.suitability), " / ".join(v.hazard_areas),
                      *[v.needs.get(c, 0) for c in NEEDS_CODES], as_of,
                      # the hazard areas named are the layers' data too: their credit lines with the site's
-                     " / ".join(c for c in (CREDITS.get(s.source, ""), *v.hazard_credits) if c)])
+                     " / ".join(dict.fromkeys(c for c in (CREDITS.get(s.source, ""), *v.hazard_credits) if c))])
     return _csv(rows, "shelters", stamp)
 
 

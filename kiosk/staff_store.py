@@ -30,6 +30,7 @@ from evac.events import (
 )
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number
+from evac.spreadsheet import safe_cell
 from evac.whereabouts import CHECKED_IN, CHECKED_OUT, Whereabouts
 
 from .store import KioskError, KioskStore, RosterEntry
@@ -742,12 +743,6 @@ CSV_COLUMNS = ("name", "name_kana", "birth_date", "sex", "address", "household_i
                "contact_phone", "home_damage", "household_members", "consent", "never_disclose")
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting with = + - @ is a formula to Excel: a name typed as "=HYPERLINK(…)" must stay text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def protected(store: KioskStore, row: RosterRow) -> bool:
     """Whoever the kiosk treats as never-disclose (災対法 §86-15): the person a lead marked, anyone of a
     protected person's household, anyone HQ protects (KioskStore.is_protected)."""
@@ -783,5 +778,5 @@ def roster_csv(rows: Sequence[RosterRow], header: Sequence[str], label) -> str:
                   "stay_type": r.entry.where.stay_type, "needs": pr.needs, "contact_phone": pr.contact_phone,
                   "home_damage": pr.home_damage, "household_members": pr.household_members,
                   "consent": pr.consent, "never_disclose": pr.never_disclose}
-        writer.writerow([_cell(label(c, values[c])) for c in CSV_COLUMNS])
+        writer.writerow([safe_cell(label(c, values[c])) for c in CSV_COLUMNS])
     return out.getvalue()

