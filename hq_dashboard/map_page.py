@@ -22,8 +22,8 @@ from evac.geodata import DISPLAY_TOLERANCE, Layer
 from evac.shelters import CREDITS, KINDS
 
 from .site_words import KIND_LABELS, LOOK_LABELS, map_words
-from .situation import (MARKER_SYMBOLS, NOTE_ONLY_LAYERS, PALETTE, SiteView, city_layers, current_disaster, feature_collection,
-                        imported_layers, set_disaster, site_views)
+from .situation import (MARKER_SYMBOLS, NOTE_ONLY_LAYERS, PALETTE, SiteView, city_layers, current_disaster,
+                        disaster_chosen_by, feature_collection, imported_layers, set_disaster, site_views)
 
 bp = Blueprint("map", __name__)
 
@@ -215,6 +215,7 @@ def build_map(views: list[SiteView], disaster: str | None) -> str:
                                                                credits=_credits(views), notice=GSI_NOTICE,
                                                                legend=legend(),
                                                                staff=staff, csrf=generate_csrf() if staff else "",
+                                                               chosen=disaster_chosen_by() if staff else None,
                                                                wall="wall_display" in g)))
     # (an empty icon: the browser asks for nothing HQ does not serve)
     m.get_root().header.add_child(Element('<title>焼津市 災害対策本部 — 避難所マップ</title><link rel="icon" href="data:,">'))
@@ -244,13 +245,14 @@ _CHROME = """
   <form method="post" action="{{ url_for('map.choose_disaster') }}" id="evac-disaster">
     <input type="hidden" name="csrf_token" value="{{ csrf }}">
     <label>発生中の災害
-      <select name="disaster" onchange="this.form.submit()">
+      <select name="disaster">
         <option value="" {{ 'selected' if not disaster }}>（未選択）</option>
         {% for code, d in disasters.items() %}
         <option value="{{ code }}" {{ 'selected' if code == disaster }}>{{ d.label }}</option>
         {% endfor %}
       </select></label>
     <noscript><button>設定</button></noscript>
+    {% if chosen %}<small id="evac-disaster-by">（{{ chosen[0] }}、{{ chosen[1]|jst("%m/%d %H:%M") }}）</small>{% endif %}
   </form>
   {% else %}
   {# Only HQ staff choose the disaster: a visitor reads it, and staff log in from here back to the map. #}
@@ -310,5 +312,5 @@ def choose_disaster():
         return render_template("message.html", title="400", back=url_for("map.map_page"),
                                ja=f"不明な災害の種類です:「{code}」。一覧から選んでください。",
                                en=f"Unknown disaster 「{code}」; choose one of: {', '.join(DISASTERS)}."), 400
-    set_disaster(code or None)
+    set_disaster(code or None, by=current_user.username)
     return redirect(url_for("map.map_page"))

@@ -29,13 +29,37 @@ def current_disaster() -> str | None:
     return value.value if value is not None and value.value in DISASTERS else None
 
 
-def set_disaster(code: str | None) -> None:
+DISASTER_SET_KEY = "disaster_set"   # who chose the disaster in progress, and when (JSON)
+
+
+def set_disaster(code: str | None, by: str | None = None) -> None:
+    """Choose the disaster in progress; `by`: the staff member who did, kept beside it and in the audit
+    log (it changes every site's suitability, HQ's alerts and where overflow is sent, for the whole city)."""
     if code and code not in DISASTERS:
         raise ValueError(f"unknown disaster {code!r}; choose one of {', '.join(DISASTERS)}")
     row = db.session.get(HQMeta, DISASTER_KEY) or HQMeta(name=DISASTER_KEY)
+    before = row.value or None
     row.value = code or ""
     db.session.add(row)
+    if by is not None:
+        from .safety import audit
+        from .staff import ACCOUNT_ENTRY
+        now = dt.datetime.now(dt.timezone.utc)
+        chosen = db.session.get(HQMeta, DISASTER_SET_KEY) or HQMeta(name=DISASTER_SET_KEY)
+        chosen.value = json.dumps({"by": by[:64], "at": now.isoformat(timespec="seconds")})
+        db.session.add(chosen)
+        audit(db.session, ACCOUNT_ENTRY, by[:64], "disaster_chosen", disaster=code or "", before=before or "")
     db.session.commit()
+
+
+def disaster_chosen_by() -> tuple[str, dt.datetime] | None:
+    """(who, when) chose the disaster in progress on HQ's map, if anyone has."""
+    row = db.session.get(HQMeta, DISASTER_SET_KEY)
+    try:
+        chosen = json.loads(row.value) if row is not None else None
+        return chosen["by"], dt.datetime.fromisoformat(chosen["at"])
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 # --- layers -----------------------------------------------------------------------------------------

@@ -95,11 +95,38 @@ def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_serve
     assert page.url == f"{hq.url}/map"
     page.wait_for_function("window.evacState && document.body.dataset.evacRefreshes >= 1", timeout=30_000)
     assert page.locator("#evac-login").count() == 0
+    # It changes every site's suitability for the whole city: asked first, and a slip cancelled stays a slip.
+    asked = []
+    page.evaluate("window.sameDocument = true")
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.select_option("select[name=disaster]", "storm_flood")
+    assert "「風水害」に変えます" in asked[0]
+    assert page.locator("select[name=disaster]").input_value() == "" and page.evaluate("window.sameDocument")
+    page.once("dialog", lambda d: d.accept())
     with page.expect_navigation():
         page.select_option("select[name=disaster]", "storm_flood")
     page.wait_for_function("window.evacState && evacState.markers['T001'].options.dashArray === '3 3'")
     assert page.evaluate("evacState.markers['H001'].options.dashArray") in (None, "")
     assert page.locator("select[name=disaster] option:checked").inner_text() == "風水害"
+    assert page.locator("#evac-disaster-by").inner_text().startswith("（hq-watch、")   # who chose it, and when
+    with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("SELECT actor, detail FROM audit_log WHERE action = 'disaster_chosen'").fetchall() == [
+            ("hq-watch", '{"before": "", "disaster": "storm_flood"}')]
+        # Another desk changes it: the bar follows, as the markers do (it said 風水害 over landslide rings).
+        conn.execute("UPDATE hq_meta SET value = 'landslide' WHERE name = 'disaster'")
+    page.wait_for_function("document.querySelector('select[name=disaster]').value === 'landslide'", timeout=30_000)
+    assert page.locator("#evac-disaster-by").inner_text() == "（他の端末で変更されました）"
+    visitor_context = page.context.browser.new_context()
+    visitor = visitor_context.new_page()
+    visitor.goto(f"{hq.url}/map")
+    visitor.wait_for_function("window.evacState && document.body.dataset.evacRefreshes >= 1", timeout=30_000)
+    assert visitor.locator("#evac-disaster").inner_text().startswith("発生中の災害: 土砂災害")
+    assert visitor.locator("#evac-disaster-by").count() == 0   # who chose it: for staff only
+    with sqlite3.connect(hq.db_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE hq_meta SET value = 'tsunami' WHERE name = 'disaster'")
+    visitor.wait_for_function("document.querySelector('#evac-disaster strong').textContent === '津波'",
+                              timeout=30_000)
+    visitor_context.close()
 
     assert page.requests and all(url.startswith(hq.url + "/") for url in page.requests), page.requests
     assert page.console_errors == []

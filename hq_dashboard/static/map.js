@@ -124,7 +124,39 @@ var evacMap = (function () {
     }
   }
 
+  // The disaster in progress steers every site's suitability, HQ's alerts and where overflow goes, for the
+  // whole city: a slip of a finger scrolling a tablet must not change it.  Asked first; cancelled, it stays.
+  function guardDisasterChoice() {
+    var select = document.querySelector("#evac-disaster select");
+    if (!select) { return; }
+    select.dataset.was = select.value;
+    select.addEventListener("change", function () {
+      var label = select.options[select.selectedIndex].text;
+      if (window.confirm("発生中の災害を「" + label + "」に変えます。すべての避難所の適否・警告・誘導先が変わります。よろしいですか？")) {
+        select.form.submit();
+      } else {
+        select.value = select.dataset.was;
+      }
+    });
+  }
+
+  // Another desk may change the disaster: the bar says what the markers are drawn for.
+  function showDisaster(fc) {
+    var code = fc.disaster || "", select = document.querySelector("#evac-disaster select");
+    if (select) {
+      if (select.dataset.was !== code && document.activeElement !== select) {
+        select.value = select.dataset.was = code;
+        var by = document.getElementById("evac-disaster-by");
+        if (by) { by.textContent = "（他の端末で変更されました）"; }
+      }
+      return;
+    }
+    var shown = document.querySelector("#evac-disaster strong");
+    if (shown) { shown.textContent = fc.disaster_label || "（未選択）"; }
+  }
+
   function apply(markers, fc) {
+    showDisaster(fc);
     var points = {};
     fc.features.forEach(function (f) { (points[where(f)] = points[where(f)] || []).push(f.properties); });
     var order = [];
@@ -240,6 +272,7 @@ var evacMap = (function () {
     fold(map, opts.layerControl);
     labelControls(map, opts.layerControl, opts.controls);
     fitSites(map, opts.bounds, state);
+    guardDisasterChoice();
     apply(markers, opts.sites);
     stamp.textContent = "更新 " + jst(state.lastUpdate);
     // Online tiles, when configured, fall back to the city's own outline as soon as they fail.
