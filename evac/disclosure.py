@@ -109,6 +109,10 @@ class PersonFacts:
     sex: str = ""       # evac.events.SEXES, or "" (not known)
     # Every record of this person came from the public self-report page: nobody has seen them.
     only_self_reported: bool = False
+    # Of WHEREABOUTS, INJURY and CONTACT, those a kiosk consent may tell: what the consenting shelter itself
+    # recorded (None: no limit).  A copied kiosk token can send a check-in at its own shelter and then a
+    # consent, which counts as given in person; it must not open what other shelters recorded.
+    consent_speaks_for: frozenset | None = None
 
 
 @dataclass
@@ -420,7 +424,12 @@ def _consented(inquiry: Inquiry, person: PersonFacts, at_once: bool) -> frozense
     if at_once and self_reported_whereabouts(person):
         # Anyone may self-report anyone "safe at home": an unchecked claim is never told at once.
         fields -= {WHEREABOUTS}
-    return fields & BY_SELF_REPORTED_CONSENT if person.consent_self_reported else fields
+    if person.consent_self_reported:
+        return fields & BY_SELF_REPORTED_CONSENT
+    if person.consent_speaks_for is not None:
+        # What another shelter recorded is told as the law's tiers allow, never by this consent.
+        fields &= person.consent_speaks_for | {EXISTS}
+    return fields
 
 
 def self_reported_whereabouts(person: PersonFacts) -> bool:

@@ -11,9 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from evac import pfif
+from evac.disclosure import INJURY, WHEREABOUTS
 from evac.individual_number import without_individual_numbers
 
-from . import hospital_stays, safety
+from . import consent_reach, hospital_stays, safety
 from .models import Person, PfifPublished, PfifRecord, Shelter
 
 AUTHOR = "焼津市災害対策本部 (Yaizu City disaster HQ)"
@@ -43,6 +44,12 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
             continue   # another record of this name and birth date is protected: so is this one
         if p.consent_unchecked:
             continue   # a claim made on the public page, or from a kiosk elsewhere, is not published unchecked
+        status = "" if p.id in stays_ended else p.status
+        speaks = consent_reach.consent_speaks_for(session, p, status)
+        if speaks is not None and WHEREABOUTS not in speaks:
+            continue   # recorded since at a shelter the consent was not given at (consent_reach)
+        if speaks is not None and INJURY not in speaks:
+            status = ""
         pid = f"{domain}/person.{p.id}"
         family, _, given = p.name.partition(" ")
         record = pfif.PersonRecord(
@@ -52,7 +59,6 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
         # Only what a kiosk saw is published: a self-report (anyone may claim to be anyone on that page)
         # gets no status note, whoever gave the consent.
         if p.state == "checked_in":
-            status = "" if p.id in stays_ended else p.status
             where = _WHERE["in_hospital" if status == "hospitalised" else p.stay_type].format(
                 name=shelters.get(p.shelter_id, p.shelter_id))
             text = "焼津市の避難所で受付済み。 / Checked in with Yaizu City's shelters."

@@ -28,7 +28,7 @@ from evac.disclosure import (
 from evac.events import parse_birth_date
 from evac.individual_number import contains_individual_number
 
-from . import hospital_stays
+from . import consent_reach, hospital_stays
 from .db import one_writer, param_mark
 from .merge import SELF_REPORT_DEVICE
 from .models import AuditEntry, EventRecord, HQMeta, Inquiry as InquiryRow, Person, PersonHousehold, Shelter
@@ -144,15 +144,18 @@ def _facts(session: Session, person: Person, through_household: set[int] | None 
     elif person.state == "self_reported":
         where = {"state": person.stay_type, "shelter_id": None, "shelter_name": None, "self_reported": True}
     elif person.state in ("checked_out", "in_transit"):
-        where = {"state": "left_shelter", "shelter_id": person.shelter_id, "shelter_name": None}
+        # The shelter they left; none on the way between two (persons.shelter_id is then where they go).
+        where = {"state": "left_shelter", "shelter_id": person.shelter_id if person.state == "checked_out" else None,
+                 "shelter_name": None}
     consent, family_code = person.effective_consent
+    status = hospital_stays.status_now(session, person)
     return PersonFacts(name=person.name, name_kana=person.name_kana, birth_date=person.birth_date,
                        address=person.address, consent=consent, family_code=family_code,
                        never_disclose=person.never_disclose or person.id in through_household,
-                       whereabouts=where,
-                       injury_or_illness=hospital_stays.status_now(session, person), contact=person.contact,
+                       whereabouts=where, injury_or_illness=status, contact=person.contact,
                        consent_self_reported=person.consent_unchecked, sex=person.sex or "",
-                       only_self_reported=only_self_reported)
+                       only_self_reported=only_self_reported,
+                       consent_speaks_for=consent_reach.consent_speaks_for(session, person, status))
 
 
 def protected_identities(session: Session, birth_date: str | None = None,

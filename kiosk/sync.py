@@ -245,7 +245,7 @@ class HQClient:
         if not isinstance(payload, dict) and status == 413:   # a proxy before HQ limits request sizes
             payload = {"message": f"the request is larger than the server at {self.base} accepts (HTTP 413)"}
         if not isinstance(payload, dict):
-            if status >= 500:   # a proxy's error page: HQ behind it is down
+            if status >= 500 and status != 501:   # a proxy's error page: HQ behind it is down
                 raise SyncError(SyncError.UNREACHABLE, f"HTTP {status}", self.base, status=status)
             failure = SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} with something other than HQ's "
                                 f"JSON", self.base)
@@ -356,7 +356,7 @@ def _ask(store: KioskStore, client: HQClient, unwritten: list[sqlite3.Error], me
          body: dict | None = None, compress: bool = False) -> tuple[int, dict]:
     """One request; HQ's clock is noted from every answer HQ gives, refusals included."""
     status, answer = client.request(method, path, body, compress=compress)
-    if status in (404, 405):   # HQ has these routes: whatever answered is something else
+    if status in (404, 405, 501):   # HQ has these routes and methods: whatever answered is something else
         raise SyncError(SyncError.NOT_HQ, f"it answered HTTP {status} to {path}", client.base)
     if client.hq_time is not None and ("error" in answer or _is_int(answer.get("hlc"))):   # HQ's own words
         _note(unwritten, store.note_clock_offset, client.hq_time,

@@ -216,3 +216,16 @@ def test_a_birth_date_typed_in_full_width_digits_is_the_same_date(hq, hq_app):  
             "relationship": "other", "reason": "知人の安否", "sought": {"name": KEN["name"], "birth_date": wide}}
     answer = client.post("/api/v1/safety/inquiries", json=body).get_json()
     assert answer["status"] == "answered" and answer["whereabouts"]["shelter_id"], answer
+
+
+def test_on_the_way_to_another_shelter_the_answer_names_no_shelter(hq, hq_app):  # noqa: F811
+    """Review: "left_shelter" carried the shelter left after a check-out but the one going to on a transfer,
+    under the same key: a client showed the destination as the shelter left."""
+    client, kiosk = hq
+    kiosk({"type": "checkin", "person": KEN, "data": {"stay_type": "in_shelter"}},
+          {"type": "consent", "person": KEN, "data": {"consent": "public"}},
+          {"type": "transfer", "person": KEN, "data": {"to_shelter_id": "H039"}})
+    body = {"inquirer": {"name": "駿河 花", "address": "静岡市葵区1-1", "contact": "090-1111-2222"},
+            "relationship": "other", "reason": "知人の安否", "sought": {"name": KEN["name"], "birth_date": KEN["birth_date"]}}
+    answer = client.post("/api/v1/safety/inquiries", json=body).get_json()
+    assert answer["whereabouts"] == {"state": "left_shelter", "shelter_id": None, "shelter_name": None}, answer

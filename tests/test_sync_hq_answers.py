@@ -195,6 +195,9 @@ def test_hq_refusing_is_told_apart_from_hq_unreachable_and_the_clock_is_noted(hq
     ("200 OK", "text/html", b"<html><body>Welcome to the hotel Wi-Fi</body></html>", "something other"),
     ("404 NOT FOUND", "text/html", b"<html>Not Found</html>", "HTTP 404"),
     ("200 OK", "application/json", b'{"ok": true}', "no acked_seq"),
+    # (a plain file server: it has no POST at all, which HQ always has; review: shown as HQ busy for good)
+    ("501 Unsupported method ('POST')", "text/html", b"<html>Error code: 501</html>", "HTTP 501"),
+    ("501 Not Implemented", "application/json", b'{"message": "no"}', "HTTP 501"),
 ])
 def test_a_server_that_is_not_hq_is_named_so(serve, tmp_path, status, content_type, body, why):
     server = serve(_answering(status, content_type, body))
