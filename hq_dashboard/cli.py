@@ -616,7 +616,7 @@ def import_(args: argparse.Namespace) -> int:
         try:
             summary = import_file(db.session, args.path, area_per_person_m2=app.config["AREA_PER_PERSON_M2"],
                                   hazard=args.hazard, title=args.title, credit=args.credit,
-                                  progress=not args.quiet)
+                                  progress=not args.quiet, add_unmatched=args.add_unmatched)
         except (ImportFormatError, ValueError) as exc:
             print(f"evac: import refused, nothing was changed: {exc}", file=sys.stderr)
             return 2
@@ -676,6 +676,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--title", help="the hazard layer's name on the map")
     p.add_argument("--credit", help="the hazard layer source's credit line")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--add-unmatched", action="store_true",
+                   help="add a national list's (GSI's) sites that name no site HQ has (by default listed as skipped)")
     p.set_defaults(func=import_)
     p = sub.add_parser("rotate-prereg-key", help="sign new QRs with a new key a day from now, once kiosks have it "
                                                  "(old QRs stay valid)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from evac.capacity import capacity_from_area
-from evac.disasters import DISASTERS
+from evac.disasters import DISASTERS, distance_m
 from evac.geodata import WGS84, depth_class, read_frame
 from evac.opendata import MAX_CAPACITY, ImportFormatError, read_site_file
 from evac.shelters import CREDITS
@@ -47,14 +48,18 @@ class ImportSummary:
 
 
 def import_file(session: Session, path: Path | str, *, area_per_person_m2: float, hazard: list[str] | None = None,
-                title: str | None = None, credit: str | None = None, progress: bool = False) -> ImportSummary:
+                title: str | None = None, credit: str | None = None, progress: bool = False,
+                add_unmatched: bool = False) -> ImportSummary:
+    """`add_unmatched`: a national list's row (GSI) that names no site HQ has is added as a new site; without
+    it, it is listed as skipped (the national list names the city's schools and buildings too, under
+    their own ids: added unasked, they would stand on the map twice, and HQ cannot remove a site)."""
     path = Path(path)
     if not path.is_file():
         raise ImportFormatError(f"{path}: no such file")
     suffix = path.suffix.lower()
     try:
         if suffix in SITE_SUFFIXES:
-            summary = _import_sites(session, path, area_per_person_m2, progress)
+            summary = _import_sites(session, path, area_per_person_m2, progress, add_unmatched)
         elif suffix in LAYER_SUFFIXES:
             summary = _import_layer(session, path, hazard or [], title, credit)
         elif suffix == ".zip":
@@ -85,11 +90,30 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _import_sites(session: Session, path: Path, area_per_person_m2: float, progress: bool) -> ImportSummary:
+def _name_key(name: str) -> str:
+    # 「中港 タワー」 and 「中港タワー」, full and half width: one name
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
+
+
+SAME_PLACE_M = 50   # a national list's point for a site the city lists: the same building, or next to it
+
+
+def _elsewhere_at_hq(existing: dict[str, Shelter], site) -> str | None:
+    """Why a national row names no new site: the city's site of its name at its place, of another kind."""
+    for other in existing.values():
+        if _name_key(other.name) == _name_key(site.name) and None not in (site.lat, site.lon) and \
+                distance_m(other.lat, other.lon, site.lat, site.lon) <= SAME_PLACE_M:
+            return (f"{site.name} is at HQ as {other.id} ({other.kind}), at the same place; "
+                    "a national list's row adds no second site")
+    return None
+
+
+def _import_sites(session: Session, path: Path, area_per_person_m2: float, progress: bool,
+                  add_unmatched: bool = False) -> ImportSummary:
     fmt, rows = read_site_file(path)
     summary = ImportSummary("sites", fmt.title)
     existing = {s.id: s for s in session.execute(select(Shelter)).scalars()}
-    by_name = {(s.kind, s.name): s for s in existing.values()}
+    by_name = {(s.kind, _name_key(s.name)): s for s in existing.values()}
     seen: set[str] = set()
     from tqdm import tqdm
     for row in tqdm(rows, desc=path.name, unit="row", disable=not progress, leave=False):
@@ -100,7 +124,14 @@ def _import_sites(session: Session, path: Path, area_per_person_m2: float, progr
         site = row.site
         target = existing.get(site.id)
         if target is None and row.match_by_name:
-            target = by_name.get((site.kind, site.name))
+            target = by_name.get((site.kind, _name_key(site.name)))
+            if target is None and (why := _elsewhere_at_hq(existing, site)):
+                summary.skipped.append((where, why))
+                continue
+            if target is None and not add_unmatched:
+                summary.skipped.append((where, f"no site named {site.name} at HQ; give --add-unmatched to add "
+                                               "the national list's sites HQ does not have"))
+                continue
         # An area the file leaves empty keeps HQ's (below); the capacity follows the area HQ keeps, at
         # today's area per person (before, it kept a capacity worked out at another one).
         area = site.area_m2 if site.area_m2 is not None or target is None else target.area_m2
