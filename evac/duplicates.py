@@ -20,6 +20,8 @@ from .disclosure import kana_only, name_forms
 from .identity import normalize_address
 
 SAME_NAME, READING_UNKNOWN = "same_name", "reading_unknown"
+# One of the two has no address (a paper card left it blank): the same name, birth date and sex.
+NO_ADDRESS = "no_address"
 # A shelter's staff corrected an identity that still names someone else's record elsewhere: a typo made
 # alike at two shelters (only one corrected it), or twins, one typed as the other (either is possible).
 CORRECTED = "corrected"
@@ -59,20 +61,37 @@ def _home(address: str) -> str:
 
 
 def possible_same_people(records: Iterable[Record]) -> list[tuple[Record, Record, str]]:
-    """(a, b, why_same) for each pair of records born the same day at the same address that may be one
-    person, in record order.  Records without an address are left out: a name and a birth date alone
-    pair every namesake in the city."""
+    """(a, b, why) for each pair of records that may be one person, in record order: born the same day at
+    the same address (why_same); or, one of them without an address, the same name (a form in common, not
+    only a reading that could be), birth date and sex, both said (NO_ADDRESS).  A record without an
+    address is never paired by a reading alone, nor with one whose sex is not known: a name and a birth
+    date alone pair every namesake in the city."""
     together: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    homeless: list[Record] = []
+    by_born: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for record in records:
         home = _home(record.address)
         if home:
             together[(record.birth_date, home)].append(record)
+        elif record.sex:
+            homeless.append(record)
+        if record.sex:
+            by_born[(record.birth_date, record.sex)].append(record)
     pairs = []
     for group in together.values():
         for a, b in combinations(sorted(group, key=lambda r: r.id), 2):
             why = why_same(a, b)
             if why:
                 pairs.append((a, b, why))
+    seen = {(a.id, b.id) for a, b, _ in pairs}
+    for record in homeless:
+        forms = name_forms(record.name) | name_forms(record.name_kana)
+        for other in by_born[(record.birth_date, record.sex)]:
+            a, b = sorted((record, other), key=lambda r: r.id)
+            if other.id != record.id and (a.id, b.id) not in seen and forms & (
+                    name_forms(other.name) | name_forms(other.name_kana)):
+                seen.add((a.id, b.id))
+                pairs.append((a, b, NO_ADDRESS))
     return sorted(pairs, key=lambda p: (p[0].id, p[1].id))
 
 

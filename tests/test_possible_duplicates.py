@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from evac.duplicates import CORRECTED, READING_UNKNOWN, SAME_NAME, Record, possible_same_people, why_same, with_corrected
+from evac.duplicates import (CORRECTED, NO_ADDRESS, READING_UNKNOWN, SAME_NAME, Record, possible_same_people, why_same,
+                             with_corrected)
 from hq_dashboard.db import db
 from hq_dashboard.models import Shelter
 from tests.test_safety_review_fixes import Kiosk, csrf
@@ -27,6 +28,21 @@ def test_what_keeps_two_records_apart():
     assert pair(name="ヤマダ ハナコ", name_kana="") != []                 # kana against no reading: may be one
     assert why_same(Record(**{**CARD.__dict__, "name_kana": "サトウ ジロウ"}), PAPER) == ""   # the reading differs
     assert possible_same_people([CARD, Record(**{**PAPER.__dict__, "address": ""})]) == [], "no address: no pair"
+    #                                                  (by a reading alone)
+
+
+def test_a_record_without_an_address_pairs_only_with_the_same_name_birth_date_and_sex():
+    """Review: a paper card with its address left blank at one shelter and the same person with an address
+    at another were counted twice, and the page never listed them."""
+    blank = Record(3, "山田 太郎", "", "1975-05-05", "", "male", "H039")
+    assert possible_same_people([CARD, blank]) == [(CARD, blank, NO_ADDRESS)]
+    assert possible_same_people([blank, Record(**{**blank.__dict__, "id": 4, "name": "太郎 山田"})]) != []
+    for other in (dict(sex="female"), dict(sex=""), dict(birth_date="1975-05-06"), dict(name="山田 次郎"),
+                  dict(name="やまだ たろう")):   # (only a reading could join kana to kanji: too weak without a home)
+        assert possible_same_people([Record(**{**CARD.__dict__, **other}), blank]) == [], other
+    assert possible_same_people([CARD, Record(**{**blank.__dict__, "sex": ""})]) == []
+    both = possible_same_people([CARD, PAPER, blank])
+    assert [(a.id, b.id, why) for a, b, why in both] == [(1, 2, READING_UNKNOWN), (1, 3, NO_ADDRESS)]
     assert why_same(CARD, Record(**{**PAPER.__dict__, "name": "太郎 山田"})) == SAME_NAME
 
 
@@ -133,3 +149,12 @@ def test_the_shelter_named_is_where_the_correction_was_made_not_where_the_kiosk_
     html = hq_client.get("/staff/possible-duplicates").get_data(as_text=True)
     corrected = html.split('data-testid="corrected">', 1)[1].split("</span>", 1)[0]
     assert names["H031"] in corrected and names["H052"] not in corrected
+
+
+def test_hq_lists_a_paper_card_without_an_address_beside_the_same_person_elsewhere(hq_app, hq_client, enroll):
+    a, b = Kiosk(hq_client, enroll("H031"), "dev-a"), Kiosk(hq_client, enroll("H039"), "dev-b", "H039")
+    a.send(("checkin", KANJI, {"stay_type": "in_shelter"}))
+    b.send(("checkin", {**KANJI, "address": ""}, {"stay_type": "in_shelter"}))
+    log_in(hq_app, hq_client, "safety")
+    html = hq_client.get("/staff/possible-duplicates").get_data(as_text=True)
+    assert len(re.findall(r'<tr class="pair-start"', html)) == 1 and "一方に住所がない" in html
