@@ -1,5 +1,6 @@
 """Birth dates as people type them on a Japanese kiosk: 1980-02-17, 1980/2/17, 1980.2.17, 1980年2月17日,
-full-width digits from an IME, or the Japanese era (和暦) 昭和55年2月17日, S55.2.17, 平成元年1月8日.
+full-width digits from an IME, or the Japanese era (和暦) 昭和55年2月17日, S55.2.17, 昭55.2.17, 平成元年1月8日;
+spaces may part the numbers (1980 2 17).
 Anything else is refused, never guessed: an ISO week date or a two-digit year could name the wrong day."""
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from .events import OLDEST_BIRTH
 ERAS = (("明治", "M", dt.date(1868, 1, 1)), ("大正", "T", dt.date(1912, 7, 30)),
         ("昭和", "S", dt.date(1926, 12, 25)), ("平成", "H", dt.date(1989, 1, 8)),
         ("令和", "R", dt.date(2019, 5, 1)))
-_ERA = {key: i for i, (kanji, letter, _start) in enumerate(ERAS) for key in (kanji, letter)}
+# (and each era's first kanji alone, as paper forms abbreviate it: 昭55.2.17)
+_ERA = {key: i for i, (kanji, letter, _start) in enumerate(ERAS) for key in (kanji, kanji[0], letter)}
 
-_SEP = r"\s*[-/.]\s*"
+_SEP = r"(?:\s*[-/.]\s*|\s+)"   # 1980-2-17, 1980/2/17, 1980.2.17, or spaces: 1980 2 17
 _WESTERN = re.compile(rf"(\d{{4}})(?:{_SEP}(\d{{1,2}}){_SEP}(\d{{1,2}})|\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日?|(\d{{2}})(\d{{2}}))")
-_JAPANESE = re.compile(rf"(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{{1,2}})"
+_JAPANESE = re.compile(rf"(明治|大正|昭和|平成|令和|[明大昭平令MTSHR])\s*(元|\d{{1,2}})"
                        rf"(?:{_SEP}(\d{{1,2}}){_SEP}(\d{{1,2}})|\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日?)")
 
 
