@@ -25,6 +25,7 @@ from typing import Iterable, Sequence
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from evac.corrections import moved_on
+from evac.dates import parse_typed_birth_date
 from evac.events import (
     CHECKIN, CONSENT, CORRECTION, DETAILS, NEEDS, NEEDS_CODES, REGISTER, SHELTER_STATUS, STATUS, STAY_TYPES, Person,
 )
@@ -480,10 +481,20 @@ def matches(row: RosterRow, query: str) -> bool:
 
 
 def search(rows: Iterable[RosterRow], query: str = "", need: str = "", stay_type: str = "") -> list[RosterRow]:
+    """Rows by name or kana (matches), or, for a query that is a birth date as people type it (1980/2/17,
+    昭55.2.17), by birth date: of ten 佐藤 at one shelter, staff find the one by the date on a paper card."""
+    born = _typed_birth_date(query)
     return [r for r in rows
-            if (not query or matches(r, query))
+            if (not query or (r.person.birth_date == born if born else matches(r, query)))
             and (not need or need in r.profile.needs)
             and (not stay_type or r.entry.where.stay_type == stay_type)]
+
+
+def _typed_birth_date(query: str) -> str | None:
+    try:
+        return parse_typed_birth_date(query, dt.date.today()).isoformat()
+    except ValueError:   # (a name; a date before 1880 or in the future is no one's birth date here either)
+        return None
 
 
 @dataclass

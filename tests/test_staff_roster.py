@@ -48,6 +48,9 @@ def names_on(page: str, *people) -> set[str]:
     ("やいづ たろう", {TARO}), ("タロウ ヤイヅ", {TARO}), ("たろうやいづ", {TARO}),
     ("焼津", {TARO, HANAKO}), ("ﾔｲﾂﾞ", {TARO, HANAKO}), ("高橋一郎", {ICHIRO}), ("一郎　髙橋", {ICHIRO}),
     ("", {TARO, HANAKO, ICHIRO}), ("山田", set()),
+    # by the birth date on a paper card, as people type it (review: a name alone finds ten 佐藤)
+    ("1950-01-02", {TARO}), ("1950/1/2", {TARO}), ("昭25.1.2", {TARO}), ("S25 1 2", {TARO}), ("R6.5.6", {HANAKO}),
+    ("1970-07-08", set()),
 ])
 def test_search_by_name_or_kana_in_either_order(app, checked_in, query, found):
     page = logged_in(app).get("/staff/", query_string={"q": query}).text
