@@ -38,12 +38,20 @@ class ImportSummary:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (where, why)
+    # Sites whose capacity HQ keeps because the file gives neither a capacity nor an area: (id, capacity).
+    kept_capacity: list[tuple[str, int]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"format: {self.format}",
                f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
                f"skipped {len(self.skipped)}"]
         out += [f"  skipped {where}: {why}" for where, why in self.skipped]
+        if self.kept_capacity:
+            # (an empty cell never wipes what HQ knows: a capacity typed wrong once is corrected by a file with one)
+            kept = ", ".join(f"{sid} {capacity}" for sid, capacity in self.kept_capacity[:10])
+            more = f" and {len(self.kept_capacity) - 10} more" if len(self.kept_capacity) > 10 else ""
+            out.append(f"  kept HQ's capacity of {len(self.kept_capacity)} site(s) the file gives no capacity or "
+                       f"area for ({kept}{more}); a file with a capacity for them changes it")
         return out
 
 
@@ -158,6 +166,8 @@ def _import_sites(session: Session, path: Path, area_per_person_m2: float, progr
             continue
         # What the file leaves empty does not wipe what HQ knows (GSI's list has no kana, for one).
         changes = {k: v for k, v in values.items() if v not in (None, "") and not _same(getattr(target, k), v)}
+        if capacity is None and target.capacity is not None:
+            summary.kept_capacity.append((sid, target.capacity))
         if not changes:
             summary.unchanged.append(sid)
             continue

@@ -285,3 +285,24 @@ def test_a_row_without_its_area_keeps_hqs_area_and_its_capacity_follows_todays_a
         assert conn.execute("SELECT area_m2, capacity FROM shelters WHERE id='H003'").fetchone() == (497.0, 248)
         area, capacity = conn.execute("SELECT area_m2, capacity FROM shelters WHERE id='H004'").fetchone()
     assert capacity == int(area // 2)
+
+
+def test_a_capacity_a_file_leaves_empty_is_kept_and_the_summary_says_so(hq_db, tmp_path):
+    """Review: a capacity set once (a typo: 3 for 中港タワー) survived a re-import of the city's own list, whose
+    想定収容人数 is empty, without a word: HQ keeps what an empty cell does not say, and now says it kept it."""
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(EMERGENCY_CSV.read_text(encoding="utf-8-sig"), newline="")))
+    rows[0]["想定収容人数"] = "3"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    typo = tmp_path / "typo.csv"
+    typo.write_text(out.getvalue(), encoding="utf-8")
+    assert run_evac("hq", "import", str(typo), "--db", str(hq_db), "--quiet").returncode == 0
+    result = run_evac("hq", "import", str(EMERGENCY_CSV), "--db", str(hq_db), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "kept HQ's capacity of 1 site(s) the file gives no capacity or area for (E001 3)" in result.stdout
+    with sqlite3.connect(hq_db) as conn:
+        assert conn.execute("SELECT capacity FROM shelters WHERE id='E001'").fetchone() == (3,)
