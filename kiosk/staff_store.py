@@ -566,7 +566,10 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
     keys it saved) and nothing is written."""
     if not persons:
         raise KioskError("nobody to register")
-    keys = [person_key(p.name, p.birth_date, p.address) for p in persons]
+    try:
+        keys = [person_key(p.name, p.birth_date, p.address) for p in persons]
+    except ValueError as exc:  # a name of only spaces or separators, say: refused, as correct() does
+        raise KioskError(str(exc)) from None
     if len(set(keys)) != len(keys):
         raise KioskError("the same person is on the form twice")
     # Someone a lead protected, registered again (back after a check-out, say), stays protected:
@@ -626,7 +629,10 @@ def add_to_household(store: KioskStore, shelter_id: str, row: RosterRow, member:
     the start.  A household of one gets its household id now (a `register` of the first person).
     Refused (AlreadyKnown) for someone this kiosk knows already: their own consent and details must
     not be overwritten; staff open their page.  Returns the new member's key."""
-    key = person_key(member.name, member.birth_date, member.address)
+    try:
+        key = person_key(member.name, member.birth_date, member.address)
+    except ValueError as exc:
+        raise KioskError(str(exc)) from None
     known = store.db.execute(_ROW_SQL + " WHERE person_key = ?", (store.current_key(key),)).fetchone()
     if known:
         raise AlreadyKnown(*_row(known))

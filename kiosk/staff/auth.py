@@ -101,6 +101,7 @@ def init_auth(app: Flask) -> None:
     app.extensions["staff_held_forms"] = held.HeldForms()
     app.extensions["staff_unwritten_sessions"] = staff_store.UnwrittenSessions()
     app.register_error_handler(404, _no_such_page)
+    app.register_error_handler(500, _unexpected)
     login_manager.init_app(app)
     login_manager.login_view = "staff_auth.login"
     login_manager.login_message = None  # said by `guard` below, in the chosen language
@@ -112,6 +113,7 @@ def guard(blueprint: Blueprint) -> None:
     blueprint.before_request(_store_first)
     blueprint.before_request(_check_login)
     blueprint.before_request(_check_csrf)
+    blueprint.before_request(_note_writes)
     blueprint.teardown_request(_stop_acting)
     blueprint.after_request(_no_store)
     blueprint.context_processor(_words)
@@ -187,6 +189,66 @@ def _not_saved(exc):
 def _not_found(_exc):
     return render_template("staff/message.html", title=t("Not found"),
                            message=t("This kiosk has no such page or person.")), 404
+
+
+def _note_writes():
+    # Rows this request's connection changed before the page's own work (a session's use, above): each
+    # store write commits on its own (KioskStore._write), so a later error cannot take it back, and the
+    # error page says "nothing was saved" only if this count has not moved (_unexpected).
+    g.changes_before = get_store().db.total_changes
+
+
+def _nothing_written() -> bool:
+    """This request wrote nothing to the kiosk database (as far as _note_writes can tell)."""
+    store, before = g.get("store"), g.get("changes_before")
+    if store is None or before is None:
+        return False
+    try:
+        return not store.db.in_transaction and store.db.total_changes == before
+    except sqlite3.Error:
+        return False
+
+
+# Said when even the tablet's own page cannot be drawn (the error is in what every page shows): both
+# languages, nothing from the database or the templates.
+_UNEXPECTED_PLAIN = """<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>予期しないエラー / Unexpected error</title></head>
+<body style="font-family:sans-serif;font-size:1.1rem;margin:1rem">
+<h1>予期しないエラー / Unexpected error</h1>
+<p role="alert">{ja}</p>
+<p lang="en">{en}</p>
+<p><a href="/staff/">名簿に戻る</a> / <a href="/staff/" lang="en">Back to the roster</a></p>
+</body></html>
+"""
+_PLAIN_NOTHING = ("予期しないエラーでこのページを表示できませんでした。何も保存していません。"
+                  "もう一度お試しください。繰り返す場合は本部に伝えてください。",
+                  "An unexpected error stopped this page. Nothing was saved. Try again; if it happens again, tell HQ.")
+_PLAIN_MAYBE = ("予期しないエラーでこのページを表示できませんでした。操作した内容は保存された可能性があります。"
+                "もう一度行う前に、その方の記録か名簿で確かめてください。繰り返す場合は本部に伝えてください。",
+                "An unexpected error stopped this page. What you did may have been saved: check the person's "
+                "record or the roster before doing it again. If it happens again, tell HQ.")
+
+
+def _unexpected(exc):
+    """An error no staff page expected (a bug): the tablet's own page in its language, with a way back,
+    not werkzeug's bare English one.  Flask has logged the error already; the page shows none of it."""
+    if not (request.path == "/staff" or request.path.startswith("/staff/")):
+        return exc
+    nothing = _nothing_written()
+    try:
+        if nothing:
+            message = t("An unexpected error stopped this page. Nothing was saved. Try again; if it happens again, "
+                        "tell HQ.")
+        else:
+            message = t("An unexpected error stopped this page. What you did may have been saved: check the "
+                        "person's record or the roster before doing it again. If it happens again, tell HQ.")
+        return render_template("staff/message.html", title=t("Unexpected error"), message=message,
+                               **_words()), 500
+    except Exception:  # the error is in what every page draws: a page that needs none of it
+        current_app.logger.exception("the staff error page could not be drawn either")
+        ja, en = _PLAIN_NOTHING if nothing else _PLAIN_MAYBE
+        return _UNEXPECTED_PLAIN.format(ja=ja, en=en), 500, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _no_such_page(exc):

@@ -85,6 +85,12 @@ def phone(form, field):
             raise ValidationError(_NUMBER_REFUSED)
 
 
+class Filled(DataRequired):
+    """Required, as the field is once its filters stripped it: InputRequired looks at the text as sent,
+    so a name of only spaces (「　」 too) passed it and came out empty, and evac.identity.person_key
+    refused it after the form had said yes (a bare 500 on the card, a detail for HQ on a correction)."""
+
+
 def keyable(form, field):
     # Only separators (・, =) or invisible marks: no person key can be made of it (evac.identity).
     if field.data and not normalize_name(field.data):
@@ -92,7 +98,7 @@ def keyable(form, field):
 
 
 def _name_field(label, required=True, extra=()):
-    first = InputRequired(message=_l("Enter the name.")) if required else Optional()
+    first = Filled(message=_l("Enter the name.")) if required else Optional()
     return StringField(label, filters=[_strip],
                        validators=[first, Length(max=MAX_NAME, message=_l("At most %(max)d characters.")),
                                    storable, *extra])
@@ -134,7 +140,7 @@ def _choices(labels, codes) -> list[SelectChoice]:
 
 class LoginForm(FlaskForm):
     name = StringField(_l("Staff name"), filters=[_strip],
-                       validators=[InputRequired(message=_l("Enter your staff name.")), Length(max=60)])
+                       validators=[Filled(message=_l("Enter your staff name.")), Length(max=60)])
     password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("Enter your password."))])
 
 
@@ -183,7 +189,7 @@ class IdentityFields(FlaskForm):
     name = _name_field(_l("Name"), extra=[keyable])
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip],
-                             validators=[InputRequired(message=_l("Enter the date of birth.")), birth_date])
+                             validators=[Filled(message=_l("Enter the date of birth.")), birth_date])
     # No sex chosen until staff choose one (as on a member row): a default was saved unnoticed.
     sex = ChoiceField(_l("Sex"), choices=[SelectChoice("", "—")] + _choices(SEX_LABELS, SEXES),
                       validators=[InputRequired(message=_l("Choose the sex (性別)."))])
@@ -304,7 +310,7 @@ class ShelterStatusForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     """The lead withdraws the one record HQ refuses for good, so that the others reach HQ."""
     reason = StringField(_l("Why it is withdrawn"), filters=[_strip], validators=[
-        InputRequired(message=_l("Say why the record is withdrawn (HQ's reason, say).")),
+        Filled(message=_l("Say why the record is withdrawn (HQ's reason, say).")),
         Length(max=MAX_WITHDRAW_REASON, message=_l("At most %(max)d characters.")), storable])
     confirm = BooleanField(_l("I understand: the record stays on this kiosk, but HQ will not know it. Once the "
                               "cause is fixed, I re-enter it on the tablet, or tell HQ."),

@@ -26,6 +26,9 @@ _KNOWN = [
      lambda m: t("This kiosk does not know the shelter %(id)s.", id=m["id"])),
     (re.compile(r"^link the card where the person is registered"),
      lambda m: t("An IC card can only be linked at the kiosk where the person is registered.")),
+    # evac.identity.person_key: the forms ask for these first (forms.Filled), so only a form they missed.
+    (re.compile(r"^a person needs a name"), lambda m: t("Enter the name.")),
+    (re.compile(r"^birth date .* is not a date"), lambda m: t("Enter a real date of birth (year-month-day).")),
     (re.compile(r"^nobody to (check in|register)$"),
      lambda m: t("Nobody was entered on the form.")),
     (re.compile(r"^the same person is on the form twice$"),
