@@ -29,6 +29,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=256 * 1024,
         SCREEN_TIMEOUT=90,       # seconds without a touch before the screen starts over, blank
         SCREEN_DONE_TIMEOUT=20,  # seconds the confirmation stays up
+        # 「係員が来ます」 stays this long while the call is open (the person was told to wait: not 90 s),
+        # asking every SCREEN_CALL_POLL_SECONDS whether staff have marked it helped
+        SCREEN_CALLED_TIMEOUT=600,
+        SCREEN_CALL_POLL_SECONDS=10,
         IC_READER=False,         # an nfcpy reader (NFC_DEVICE) for transport IC cards on the screen
     )
     app.config.from_prefixed_env("KIOSK")

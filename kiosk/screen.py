@@ -203,6 +203,8 @@ def screen():
     return render_template(
         "screen.html", lang=current_language(), languages=LANGUAGES, shelter_name=store.shelter_name(shelter) or shelter,
         timeout=current_app.config["SCREEN_TIMEOUT"], done_timeout=current_app.config["SCREEN_DONE_TIMEOUT"],
+        called_timeout=current_app.config["SCREEN_CALLED_TIMEOUT"],
+        call_poll=current_app.config["SCREEN_CALL_POLL_SECONDS"],
         needs=SCREEN_NEEDS, need_labels=NEED_LABELS, destinations=destinations, strings=_strings(),
         family_code_len=FAMILY_CODE_LEN,
         watch_card=watcher is not None, card_reader=current_app.config.get("CARD_READER") or "",
@@ -401,8 +403,15 @@ def still_here():
 
 @bp.post("/screen/call-staff")
 def call_staff():
-    get_store().call_staff(current_language(), "no_id")
-    return jsonify({"status": "called"}), 201
+    # pressed again while the call stands (within a couple of minutes): the same call (KioskStore.call_staff)
+    call = get_store().call_staff(current_language(), "no_id")
+    return jsonify({"status": "called", "call": call}), 201
+
+
+@bp.get("/screen/calls/<int:call_id>")
+def staff_call(call_id: int):
+    """Whether staff have yet to answer the call (the page keeps 「係員が来ます」 up while they have)."""
+    return jsonify({"open": get_store().staff_call_open(call_id)})
 
 
 @bp.post("/screen/member")

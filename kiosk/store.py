@@ -240,6 +240,10 @@ WAL_SIZE_LIMIT = 8 * 1024 * 1024   # bytes the -wal is cut back to after a check
 
 # A staff call the screen raised itself: it refused what someone asked there and told them to ask staff.
 SENT_TO_STAFF = "sent_to_staff"
+# A press for staff this soon after the screen's last call, while that call is open, is the same person
+# (back at the start and pressing again, unsure anyone heard): one call, not one per press.
+STAFF_CALL_PRESSES_JOIN_S = 120
+LAST_STAFF_CALL = "staff_call_last_press"   # meta: "<call id> <now_ms>" of the screen's last call
 
 class KioskStore:
     def __init__(self, path: str | Path, create: bool = True):
@@ -877,15 +881,34 @@ class KioskStore:
         """A call from the screen: `reason` "no_id" (the person pressed for staff: no card or QR), or
         SENT_TO_STAFF (the screen refused what they asked and told them to ask staff).  `again`: the call
         this person raised before, which stands (in the language they use now) while staff have not
-        answered it."""
+        answered it.  A press for staff within STAFF_CALL_PRESSES_JOIN_S of the screen's last call, while
+        that call is open, joins it: nobody is known by a press, so the time tells.  Decided under the
+        write lock, so two presses at once cannot both add a call."""
         with self._write():
-            if again is not None and self.db.execute(
-                    "UPDATE staff_calls SET language = ? WHERE id = ? AND answered_at IS NULL",
-                    (language, again)).rowcount:
-                return again
+            now = self.now_ms()
+            for call in (again, self._last_call_pressed(now) if reason != SENT_TO_STAFF else None):
+                if call is not None and self.db.execute(
+                        "UPDATE staff_calls SET language = ? WHERE id = ? AND answered_at IS NULL",
+                        (language, call)).rowcount:
+                    self._set_meta(LAST_STAFF_CALL, f"{call} {now}")
+                    return call
             cur = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
                                   (self.now().isoformat(timespec="seconds"), language, reason))
+            self._set_meta(LAST_STAFF_CALL, f"{cur.lastrowid} {now}")
         return cur.lastrowid
+
+    def _last_call_pressed(self, now_ms: int) -> int | None:
+        """The call the screen's last press (or refusal) went to, if that was recent."""
+        call, _, at = (self._meta(LAST_STAFF_CALL) or "").partition(" ")
+        try:
+            recent = abs(now_ms - int(at)) <= STAFF_CALL_PRESSES_JOIN_S * 1000
+            return int(call) if recent else None
+        except ValueError:
+            return None
+
+    def staff_call_open(self, call_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM staff_calls WHERE id = ? AND answered_at IS NULL",
+                               (call_id,)).fetchone() is not None
 
     def open_staff_calls(self) -> list[dict]:
         rows = self.db.execute("SELECT id, called_at, language, reason FROM staff_calls"

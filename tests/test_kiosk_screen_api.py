@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from evac.events import InvalidEvent, Person, parse_event
 from evac.prereg_qr import Household, Member, key_id, sign
 from kiosk import create_app
-from kiosk.store import KioskError, KioskStore
+from kiosk.store import SENT_TO_STAFF, KioskError, KioskStore
 
 KEY = Ed25519PrivateKey.generate()
 FAMILY = Household("hh-1", "焼津市本町1-1", (Member("p-1", "焼津 太郎", "1948-03-03", "male", "", ("dialysis",)),
@@ -257,7 +257,7 @@ def test_the_screen_takes_json_only(kiosk):
 
 def test_staff_calls_are_kept_until_answered(kiosk_store):
     first = kiosk_store.call_staff("pt")
-    kiosk_store.call_staff("ja")
+    kiosk_store.call_staff("ja", SENT_TO_STAFF)   # someone else (a press now would join the open call)
     assert [c["language"] for c in kiosk_store.open_staff_calls()] == ["pt", "ja"]
     kiosk_store.answer_staff_call(first)
     assert [c["language"] for c in kiosk_store.open_staff_calls()] == ["ja"]

@@ -260,6 +260,13 @@ def _no_such_page(exc):
                            message=t("This kiosk has no such page or person."), **_words()), 404
 
 
+def logged_in_unnoted() -> bool:
+    """Whether the guard would let this request's tablet in, without noting it as use (the pages' poll
+    for calls, static/staff/calls.js): a tablet left on a page still logs itself out when idle."""
+    now = int(time.time())
+    return current_user.is_authenticated and now - session.get("staff_seen", now) <= idle_seconds()
+
+
 def _check_login():
     now = int(time.time())
     idle = now - session.get("staff_seen", now) > idle_seconds()
@@ -561,9 +568,11 @@ def _words() -> dict:
         words["idle_refresh"] = math.ceil(idle_seconds()) + IDLE_REFRESH_MARGIN
         words["idle_limit"] = idle_seconds()
         words["refresh_to"] = _this_page()
-        # Someone at the screen pressed "I have nothing": every staff page says so until answered.
+        # Someone at the screen pressed "I have nothing": every staff page says so until answered, and
+        # learns of a new call by itself (static/staff/calls.js, every STAFF_CALLS_POLL_SECONDS).
         from ..db import get_store
         words["open_calls"] = get_store().open_staff_calls()
+        words["calls_poll"] = current_app.config["STAFF_CALLS_POLL_SECONDS"]
     return words
 
 

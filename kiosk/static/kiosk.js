@@ -27,7 +27,8 @@
   function touched() {
     // The start screen in the default language has nothing to forget.
     if (current() === "start" && lang === "ja") { clearTimeout(timer); return; }
-    arm(current() === "done" ? Number(body.dataset.doneTimeout) : Number(body.dataset.timeout));
+    arm(current() === "done" ? Number(body.dataset.doneTimeout)
+      : current() === "called" && state.callOpen ? Number(body.dataset.calledTimeout) : Number(body.dataset.timeout));
     // The kiosk holds who was identified only while the person is there: tell it, now and then.
     if (state.token && Date.now() - stillHereAt > 30000) {
       stillHereAt = Date.now();
@@ -465,6 +466,26 @@
   }
   let takePoll = null;
 
+  // -- waiting for staff ---------------------------------------------------------------------
+  // The person was told 「係員が来ます。ここでお待ちください。」: that stays while the call is open (up to
+  // data-called-timeout), not the 90 s of any other screen, after which they left or pressed again.  Once
+  // staff have marked it helped it is any screen left alone.  "Back to the start" is always there.
+  let callPoll = null;
+  function waitForStaff(call) {
+    state.callOpen = true;
+    show("called");
+    clearInterval(callPoll);
+    callPoll = setInterval(async () => {
+      try {
+        const resp = await fetch(`/screen/calls/${encodeURIComponent(call)}`, { cache: "no-store", credentials: "same-origin" });
+        if (!resp.ok || (await resp.json()).open) return;
+        clearInterval(callPoll);
+        state.callOpen = false;
+        if (current() === "called") arm(Number(body.dataset.timeout));
+      } catch (e) { /* the next poll asks again */ }
+    }, Number(body.dataset.callPoll) * 1000);
+  }
+
   // -- wiring --------------------------------------------------------------------------------
   document.addEventListener("click", async (ev) => {
     const el = ev.target.closest("button");
@@ -497,7 +518,7 @@
         el.disabled = true;
         try {
           const r = await post("/screen/call-staff", {});
-          if (r.ok) show("called"); else showErrors(r.data.errors);
+          if (r.ok) waitForStaff(r.data.call); else showErrors(r.data.errors);
         } finally { el.disabled = false; }
         break;
       }
