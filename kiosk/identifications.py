@@ -29,6 +29,9 @@ class Identified:
     # whom the screen cannot act on, for QR and IC identifications: never-disclose (災対法 §86-15), or
     # someone this kiosk knows whom the QR does not prove (KioskStore.qr_proves)
     protected: tuple[bool, ...] = ()
+    # of those, whom the QR names otherwise than the roster: "QR name（roster name）", for the staff call only
+    # (the family changed its pre-registration at HQ since: KioskStore.prereg_renamed)
+    renamed: dict[int, str] = field(default_factory=dict)
     expires: float = 0.0
     cap: float = 0.0
     done: tuple[str, object] | None = None   # (what was saved, its confirmation) once saved

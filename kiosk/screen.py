@@ -31,7 +31,7 @@ from .checkin import card_reader, card_used, kiosk_now, not_left_behind, tapped_
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
-from .store import SENT_TO_STAFF, KioskError
+from .store import PREREG_CHANGED, SENT_TO_STAFF, KioskError
 
 bp = Blueprint("screen", __name__)
 
@@ -233,6 +233,11 @@ def _identified(ident: Identified):
         ident.protected = tuple(store.is_protected(p.name, p.birth_date, p.address, p.name_kana)
                                 or (ident.source == "qr" and not store.qr_proves(p))
                                 for p in ident.persons)
+        if ident.source == "qr":
+            for i, p in enumerate(ident.persons):
+                if ident.protected[i] and not store.is_protected(p.name, p.birth_date, p.address, p.name_kana) \
+                        and (was := store.prereg_renamed(p)) is not None:
+                    ident.renamed[i] = f"{p.name} {p.birth_date}（{was.person.name} {was.person.birth_date}）"
     token = _ids().put(ident)
     here = _where(ident.persons, ident.protected)
     return jsonify({"token": token, "source": ident.source, "disclosure": ident.disclosure,
@@ -568,8 +573,13 @@ def _checkin(body: dict):
                 for p in persons[len(present):]):
         # a never-disclose person behind a QR or IC card, a QR member it does not prove (KioskStore.qr_proves), or
         # someone this kiosk knows typed in by hand by whoever holds a QR or IC card (proof of no one typed).
-        # The tablet is told someone waits (the screen's words stay those of any refusal).
-        _to_staff(ident)
+        # The tablet is told someone waits (the screen's words stay those of any refusal); when all it refused
+        # is a QR's members the family renamed at HQ, the tablet is told whom and why (staff correct them).
+        refused = [i for i in present if i < len(ident.protected) and ident.protected[i]]
+        if refused and all(i in ident.renamed for i in refused) and len(persons) == len(present):
+            _to_staff(ident, PREREG_CHANGED, [ident.renamed[i] for i in refused])
+        else:
+            _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:
@@ -584,10 +594,10 @@ def _checkin(body: dict):
     return _done(ident, "checkin", events, [p.name for p in persons])
 
 
-def _to_staff(ident: Identified) -> None:
+def _to_staff(ident: Identified, reason: str = SENT_TO_STAFF, who: list[str] | None = None) -> None:
     """The screen sends this person to staff: the tablet is called, once for them however often they press
-    or whichever language they switch to, until staff answer."""
-    ident.staff_call = get_store().call_staff(current_language(), SENT_TO_STAFF, again=ident.staff_call)
+    or whichever language they switch to, until staff answer.  `who` and its `reason`: for the tablet."""
+    ident.staff_call = get_store().call_staff(current_language(), reason, again=ident.staff_call, who=who or ())
 
 
 def _done(ident: Identified, kind: str, events, names: list[str]):
@@ -612,8 +622,13 @@ def _leave(body: dict):
     here = _where(persons, tuple(ident.protected[i] for i in present if i < len(ident.protected)))
     if not all(here):
         # One sentence for every reason (not here, here from a paper card the QR does not prove, protected:
-        # KioskStore.qr_proves), so that it tells nothing; staff can look and do it, called to the screen.
-        _to_staff(ident)
+        # KioskStore.qr_proves), so that it tells nothing; staff can look and do it, called to the screen
+        # (told whom and why when it is only members the family renamed at HQ).
+        refused = [i for i, ok in zip(present, here) if not ok]
+        if all(i in ident.renamed for i in refused):
+            _to_staff(ident, PREREG_CHANGED, [ident.renamed[i] for i in refused])
+        else:
+            _to_staff(ident)
         raise FormErrors({"present": _("This cannot be done here. Please ask staff.")})
     to = body.get("to_shelter_id")
     store = get_store()

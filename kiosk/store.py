@@ -65,6 +65,8 @@ CREATE TABLE IF NOT EXISTS staff_calls (
     id INTEGER PRIMARY KEY, called_at TEXT NOT NULL, language TEXT NOT NULL, reason TEXT NOT NULL,
     answered_at TEXT
 );
+-- Whom a call is about, when the screen knows and may say it to staff (never to the screen).
+CREATE TABLE IF NOT EXISTS staff_call_people (call_id INTEGER NOT NULL, who TEXT NOT NULL, PRIMARY KEY (call_id, who));
 -- Identities staff corrected away, and the roster row the person is under now: a pre-registration
 -- QR printed with the typo still finds them rather than making a second person.
 CREATE TABLE IF NOT EXISTS corrected_keys (old_key TEXT PRIMARY KEY, new_key TEXT NOT NULL);
@@ -240,6 +242,9 @@ WAL_SIZE_LIMIT = 8 * 1024 * 1024   # bytes the -wal is cut back to after a check
 
 # A staff call the screen raised itself: it refused what someone asked there and told them to ask staff.
 SENT_TO_STAFF = "sent_to_staff"
+# ... because a pre-registration QR's member is on the roster under another name or birth date: the family
+# changed its registration at HQ since (a new QR); staff correct the record, then check them in.
+PREREG_CHANGED = "prereg_changed"
 # A press for staff this soon after the screen's last call, while that call is open, is the same person
 # (back at the start and pressing again, unsure anyone heard): one call, not one per press.
 STAFF_CALL_PRESSES_JOIN_S = 120
@@ -877,25 +882,33 @@ class KioskStore:
                              "household_id": entry.household_id, "data": {"status": status, "note": note}}])[0]
 
     # -- calls for staff (from the screen's "I have nothing"); local, not events: nobody's data
-    def call_staff(self, language: str, reason: str = "no_id", again: int | None = None) -> int:
+    def call_staff(self, language: str, reason: str = "no_id", again: int | None = None,
+                   who: Sequence[str] = ()) -> int:
         """A call from the screen: `reason` "no_id" (the person pressed for staff: no card or QR), or
         SENT_TO_STAFF (the screen refused what they asked and told them to ask staff).  `again`: the call
         this person raised before, which stands (in the language they use now) while staff have not
         answered it.  A press for staff within STAFF_CALL_PRESSES_JOIN_S of the screen's last call, while
         that call is open, joins it: nobody is known by a press, so the time tells.  Decided under the
-        write lock, so two presses at once cannot both add a call."""
+        write lock, so two presses at once cannot both add a call.  `who`: whom it is about, for the tablet
+        (PREREG_CHANGED); a call joined for that reason takes it, as the one staff can act on."""
         with self._write():
             now = self.now_ms()
-            for call in (again, self._last_call_pressed(now) if reason != SENT_TO_STAFF else None):
-                if call is not None and self.db.execute(
-                        "UPDATE staff_calls SET language = ? WHERE id = ? AND answered_at IS NULL",
-                        (language, call)).rowcount:
-                    self._set_meta(LAST_STAFF_CALL, f"{call} {now}")
-                    return call
-            cur = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
-                                  (self.now().isoformat(timespec="seconds"), language, reason))
-            self._set_meta(LAST_STAFF_CALL, f"{cur.lastrowid} {now}")
-        return cur.lastrowid
+            call = None
+            for earlier in (again, self._last_call_pressed(now) if reason not in (SENT_TO_STAFF, PREREG_CHANGED)
+                            else None):
+                if earlier is not None and self.db.execute(
+                        "UPDATE staff_calls SET language = ?, reason = CASE WHEN ? = ? THEN ? ELSE reason END"
+                        " WHERE id = ? AND answered_at IS NULL",
+                        (language, reason, PREREG_CHANGED, reason, earlier)).rowcount:
+                    call = earlier
+                    break
+            if call is None:
+                call = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
+                                       (self.now().isoformat(timespec="seconds"), language, reason)).lastrowid
+            self.db.executemany("INSERT OR IGNORE INTO staff_call_people(call_id, who) VALUES (?, ?)",
+                                [(call, w) for w in who])
+            self._set_meta(LAST_STAFF_CALL, f"{call} {now}")
+        return call
 
     def _last_call_pressed(self, now_ms: int) -> int | None:
         """The call the screen's last press (or refusal) went to, if that was recent."""
@@ -910,10 +923,25 @@ class KioskStore:
         return self.db.execute("SELECT 1 FROM staff_calls WHERE id = ? AND answered_at IS NULL",
                                (call_id,)).fetchone() is not None
 
-    def open_staff_calls(self) -> list[dict]:
+    def open_staff_calls(self, with_who: bool = False) -> list[dict]:
+        """Calls not answered yet; `with_who`: with whom each is about (names: for the staff tablet only)."""
         rows = self.db.execute("SELECT id, called_at, language, reason FROM staff_calls"
                                " WHERE answered_at IS NULL ORDER BY id")
-        return [dict(zip(("id", "called_at", "language", "reason"), r)) for r in rows]
+        calls = [dict(zip(("id", "called_at", "language", "reason"), r)) for r in rows]
+        if with_who:
+            for call in calls:
+                call["who"] = [w for (w,) in self.db.execute(
+                    "SELECT who FROM staff_call_people WHERE call_id = ? ORDER BY rowid", (call["id"],))]
+        return calls
+
+    def prereg_renamed(self, p: Person) -> RosterEntry | None:
+        """The roster's person under a QR member's pre-registration id when the QR names them otherwise (the
+        family changed the name or birth date at HQ since: qr_proves refuses the QR's member)."""
+        if not p.prereg_id or self.find(p.name, p.birth_date, p.address) is not None:
+            return None
+        row = self.db.execute("SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state,"
+                              " shelter_id, stay_type FROM roster WHERE prereg_id = ? LIMIT 1", (p.prereg_id,)).fetchone()
+        return None if row is None else RosterEntry(Person(*row[:6]), row[6], Whereabouts(*row[7:]))
 
     def answer_staff_call(self, call_id: int) -> None:
         with self._write():

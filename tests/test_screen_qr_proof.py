@@ -168,6 +168,11 @@ def test_a_changed_registrations_qr_naming_someone_here_otherwise_goes_to_staff(
         taro, dataclasses.replace(hanako, name="焼津 花予")))
     body = _scan(kiosk, renamed)
     _refuses_everything(kiosk, body, [1])
+    # The tablet is told whom and why (review: it said only "could not do what they asked"); the screen not.
+    calls = kiosk.store.open_staff_calls(with_who=True)
+    assert [(c["reason"], c["who"]) for c in calls] == [
+        ("prereg_changed", [f"焼津 花予 {hanako.birth_date}（{hanako.name} {hanako.birth_date}）"])]
+    assert "花予" not in str(kiosk.store.open_staff_calls()) and "who" not in kiosk.get("/api/staff-calls").get_json()["calls"][0]
     before = kiosk.store.last_seq
     resp = kiosk.post("/api/qr-checkin", json={"qr": sign(renamed, KEY)})
     assert resp.status_code == 422 and "staff" in resp.get_json()["message"]

@@ -357,3 +357,12 @@ def test_a_call_the_screen_raised_itself_says_why(app, store):
     store.call_staff("ja", "sent_to_staff")
     summary = logged_in(app).get("/staff/summary").text
     assert 'data-reason="sent_to_staff"' in summary and "受付画面ではできない手続きのため、職員に案内しました" in summary
+
+
+def test_a_call_about_a_registration_changed_at_hq_says_whom_and_what_to_do(app, store):
+    """Review: the new QR of a family that renamed 三郎 as 三朗 at HQ was refused, and the tablet's call said
+    only that the screen could not do it: staff had to work out who and why."""
+    store.call_staff("ja", "prereg_changed", who=["大井 三朗 1990-01-01（大井 三郎 1990-01-01）"])
+    summary = logged_in(app).get("/staff/summary").text
+    assert 'data-reason="prereg_changed"' in summary and "家族が市で登録を変更した可能性" in summary
+    assert "大井 三朗 1990-01-01（大井 三郎 1990-01-01）" in summary

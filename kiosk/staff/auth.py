@@ -571,7 +571,7 @@ def _words() -> dict:
         # Someone at the screen pressed "I have nothing": every staff page says so until answered, and
         # learns of a new call by itself (static/staff/calls.js, every STAFF_CALLS_POLL_SECONDS).
         from ..db import get_store
-        words["open_calls"] = get_store().open_staff_calls()
+        words["open_calls"] = get_store().open_staff_calls(with_who=True)
         words["calls_poll"] = current_app.config["STAFF_CALLS_POLL_SECONDS"]
     return words
 
