@@ -260,11 +260,15 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
                 bound, name=s.name, id=s.id)))
         if s.capacity is not None and s.occupancy > s.capacity:
             out.append(f"{s.name}（{s.id}）が収容目安を超えています: {s.occupancy} / {s.capacity} 人")
-        people = s.occupancy + s.at_home + s.in_car
-        if people and v.suitability != "suitable":
-            why = ("この災害の指定がありません" if v.suitability == UNSUITABLE
-                   else "危険区域内です（" + "、".join(v.hazard_areas) + "）")
-            out.append(f"{s.name}（{s.id}）に {people} 人が避難中ですが、{DISASTERS[disaster].label}には{why}")
+        outside = s.at_home + s.in_car
+        if s.occupancy + outside and v.suitability != "suitable":
+            # Those in the shelter apart from those at home or in cars: every table counts them so, and only
+            # the first are in the building the hazard threatens.
+            who = f"避難所内 {s.occupancy} 人" + (f"（在宅・車中 {outside} 人）" if outside else "")
+            label = DISASTERS[disaster].label
+            why = (f"{label}にはこの災害の指定がありません" if v.suitability == UNSUITABLE
+                   else f"{label}の危険区域内です（" + "、".join(v.hazard_areas) + "）")
+            out.append(f"{s.name}（{s.id}）に{who}が避難中ですが、{why}")
     for k in kiosks:
         if k.get("silent"):
             since = jst(k["last_sync_at"], "%H:%M") if k["last_sync_at"] else "登録以来"
