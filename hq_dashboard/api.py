@@ -202,8 +202,14 @@ def kiosk_config():
         "hlc": _hlc().tick(), "config_version": _config_version(protected),
         "prereg_keys": prereg.public_keys(db.session), "revoked": prereg.revoked_ids(db.session),
         "ic_token_key": _ic_token_key(), "protected": protected,
+        # Each site's status as HQ knows it (open, full, closed by its staff, not opened), for a kiosk to warn
+        # before sending someone on to a closed or full shelter.  Kiosks that know no status take the list
+        # as before (KioskStore._put_shelters reads the fields it knows).  Not in config_version: a count
+        # crossing a capacity would have every kiosk fetch the whole list again; it comes with the
+        # periodic fetch (kiosk.sync.CONFIG_EVERY_S) or any other change.
         "shelters": [{"id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind,
-                      "address": s.address, "capacity": s.capacity, "lat": s.lat, "lon": s.lon}
+                      "address": s.address, "capacity": s.capacity, "lat": s.lat, "lon": s.lon,
+                      "status": s.status}
                      for s in shelters],
     })
 

@@ -163,16 +163,25 @@ def in_transit() -> dict:
     protected (never_disclose, a protected household) are in the numbers as everyone is, and nowhere else."""
     hours = current_app.config.get(TRANSIT_SETTING, 2)
     since_ms = int(_now().timestamp() * 1000) - int(hours * 3600_000)
-    count, long_to = 0, {}
+    to, long_to = {}, {}
     # loc_order starts with the hlc of the person's latest location event (evac.events.order_key): the
     # transfer, unless a later record that moved nothing (a check-out at the shelter left) came after it,
     # which makes the time in transit look shorter, never longer.
     for bound_for, loc_order in db.session.execute(IN_TRANSIT_QUERY):
-        count += 1
+        to[bound_for] = to.get(bound_for, 0) + 1
         if loc_order[:20].isdecimal() and int(loc_order[:20]) >> COUNTER_BITS < since_ms:
             long_to[bound_for] = long_to.get(bound_for, 0) + 1
-    return {"count": count, "long": sum(long_to.values()), "long_to": dict(sorted(long_to.items())),
-            "hours": hours}
+    # `to`: everyone in transit by where they are bound, however long (a shelter closed since they were
+    # sent is an alert at once).
+    return {"count": sum(to.values()), "to": dict(sorted(to.items())), "long": sum(long_to.values()),
+            "long_to": dict(sorted(long_to.items())), "hours": hours}
+
+
+def in_transit_to_closed(views: list[SiteView], transit: dict | None) -> dict[str, int]:
+    """How many are in transit to each shelter its staff closed (閉鎖), by its id: nobody there will check
+    them in.  Counts only, as in_transit()."""
+    to = (transit or {}).get("to", {})
+    return {v.shelter.id: to[v.shelter.id] for v in views if v.shelter.closed_by_staff and to.get(v.shelter.id)}
 
 
 def silent_sites(kiosks: list[dict]) -> set[str]:
@@ -222,6 +231,7 @@ TRANSIT_SITES_NAMED = 5
 def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
            transit: dict | None = None) -> list[str]:
     out = []
+    to_closed = in_transit_to_closed(views, transit)
     for v in views:
         s = v.shelter
         if closed_with_people(s):
@@ -240,13 +250,25 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
                 "Closed shelter %(name)s (%(id)s): %(num)d people staying at home or in cars are registered to it. "
                 "Tell them where to get food and news now",
                 outside, name=s.name, id=s.id)))
+        bound = to_closed.get(s.id)
+        if bound:
+            # Sent on by another shelter to one its staff have closed since (or before): nobody there will
+            # check them in.  At once, not after hours in transit; a count, no one named.
+            out.append(_said_in_two(lambda s=s, bound=bound: ngettext(
+                "Closed shelter %(name)s (%(id)s): %(num)d person is on the way to it",
+                "Closed shelter %(name)s (%(id)s): %(num)d people are on their way to it",
+                bound, name=s.name, id=s.id)))
         if s.capacity is not None and s.occupancy > s.capacity:
             out.append(f"{s.name}（{s.id}）が収容目安を超えています: {s.occupancy} / {s.capacity} 人")
-        people = s.occupancy + s.at_home + s.in_car
-        if people and v.suitability != "suitable":
-            why = ("この災害の指定がありません" if v.suitability == UNSUITABLE
-                   else "危険区域内です（" + "、".join(v.hazard_areas) + "）")
-            out.append(f"{s.name}（{s.id}）に {people} 人が避難中ですが、{DISASTERS[disaster].label}には{why}")
+        outside = s.at_home + s.in_car
+        if s.occupancy + outside and v.suitability != "suitable":
+            # Those in the shelter apart from those at home or in cars: every table counts them so, and only
+            # the first are in the building the hazard threatens.
+            who = f"避難所内 {s.occupancy} 人" + (f"（在宅・車中 {outside} 人）" if outside else "")
+            label = DISASTERS[disaster].label
+            why = (f"{label}にはこの災害の指定がありません" if v.suitability == UNSUITABLE
+                   else f"{label}の危険区域内です（" + "、".join(v.hazard_areas) + "）")
+            out.append(f"{s.name}（{s.id}）に{who}が避難中ですが、{why}")
     for k in kiosks:
         if k.get("silent"):
             since = jst(k["last_sync_at"], "%H:%M") if k["last_sync_at"] else "登録以来"
@@ -294,13 +316,20 @@ def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
                    "端末に残っています")
     if transit and transit["long"]:
         names = {v.shelter.id: v.shelter.name for v in views}
+        statuses = {v.shelter.id: v.shelter.status for v in views}
         # The largest few by name, id and count (「大井川中学校（H039）1 人」: "H039 1" read as one id), then how
         # many more: the alert stays one sentence with people bound for dozens of sites.
         bound = sorted(transit["long_to"].items(), key=lambda item: (-item[1], item[0]))
 
+        def site(sid: str) -> str:
+            said = f"{names[sid]}（{sid}）" if sid in names else sid
+            # A destination closed or full since they were sent: they may never be checked in there.
+            if statuses.get(sid) == "closed":
+                return _("%(site)s [closed]", site=said)
+            return _("%(site)s [full]", site=said) if statuses.get(sid) == "full" else said
+
         def where() -> str:
-            said = [ngettext("%(site)s %(num)d person", "%(site)s %(num)d people", n,
-                             site=f"{names[sid]}（{sid}）" if sid in names else sid)
+            said = [ngettext("%(site)s %(num)d person", "%(site)s %(num)d people", n, site=site(sid))
                     for sid, n in bound[:TRANSIT_SITES_NAMED]]
             if len(bound) > TRANSIT_SITES_NAMED:
                 said.append(ngettext("%(num)d more site", "%(num)d more sites", len(bound) - TRANSIT_SITES_NAMED))
@@ -348,6 +377,7 @@ def _numbers() -> dict:
     needs_cols = [c for c in NEEDS_CODES if needs_total[c]]
     return {"kiosks": kiosks, "needs_cols": needs_cols, "needs_total": needs_total, "needs_labels": NEEDS_LABELS,
             "alerts": alerts(views, kiosks, board.pop("disaster_code"), board["transit"]),
+            "transit_to_closed": in_transit_to_closed(views, board["transit"]),
             "silent_sites": silent_sites(kiosks), "now": _now(), **board}
 
 
@@ -392,6 +422,8 @@ def numbers():
         "disaster": shown["disaster"].code if shown["disaster"] else None,
         "totals": shown["totals"],
         "in_transit_long": shown["transit"]["long"],
+        # Everyone in transit to a shelter its staff closed, by that shelter (the alert's counts).
+        "in_transit_to_closed": shown["transit_to_closed"],
         "sites": [{"id": v.shelter.id, "name": v.shelter.name, "status": v.shelter.status,
                    "closed_with_people": closed_with_people(v.shelter),
                    "closed_with_registered_outside": closed_with_registered_outside(v.shelter),

@@ -17,7 +17,7 @@ from evac.whereabouts import CHECKED_IN, CHECKED_OUT, IN_TRANSIT
 from . import hospital_stays, safety
 from .db import db
 from .dashboard import site_names
-from .models import Person
+from .models import Person, Shelter
 from .roles import INQUIRIES, staff_only
 
 bp = Blueprint("needing_care", __name__)
@@ -60,5 +60,9 @@ def needing_care_now() -> tuple[list[Person], int]:
 def page():
     people, protected = needing_care_now()
     shelters = site_names()
+    # Where those on the way are bound, if its staff closed it or it is full: they may never be checked in there.
+    bound = {p.shelter_id for p in people if p.state == IN_TRANSIT}
+    statuses = {s.id: s.status for s in db.session.execute(select(Shelter).where(Shelter.id.in_(bound))).scalars()
+                } if bound else {}
     return render_template("needing_care.html", people=people, protected=protected, shelters=shelters,
-                           recorded_at=recorded_at)
+                           statuses=statuses, recorded_at=recorded_at)

@@ -5,6 +5,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
+from .dashboard import in_transit
 from .db import db
 from .models import Kiosk, SelfReportCount, Shelter
 
@@ -16,8 +17,9 @@ def index():
     shelters = db.session.execute(
         select(Shelter).order_by(Shelter.occupancy.desc(), Shelter.id)).scalars().all()
     kiosks = db.session.execute(select(Kiosk).where(Kiosk.retired_at.is_(None)).order_by(Kiosk.id)).scalars().all()
+    # 移動中 as the dashboard counts it: sent on by one shelter, not yet checked in at another (a count only).
     totals = {"occupancy": sum(s.occupancy for s in shelters), "at_home": sum(s.at_home for s in shelters),
-              "in_car": sum(s.in_car for s in shelters)}
+              "in_car": sum(s.in_car for s in shelters), "in_transit": in_transit()["count"]}
     # Only for HQ staff: anyone may self-report any name, and a count that moves for an unknown name
     # but not for a checked-in one would tell a stranger which names are in a shelter (even protected ones).
     self_reports = None

@@ -206,13 +206,7 @@ def _unauthorized():
     flash(logged_out_message())
     if request.method == "POST":
         flash(NOT_SAVED)
-        # Back to the page the form was on (a form's own address may take no GET: _safe_next).
-        # The same host, whatever its port: behind HQ's proxy on a port of its own (8443), the Host the
-        # proxy passes on has none.  Only the path and query are kept (_safe_next checks them again).
-        referrer = urlsplit(request.referrer or "")
-        target = (referrer.path + (f"?{referrer.query}" if referrer.query else "")
-                  if referrer.hostname and referrer.hostname == urlsplit(f"//{request.host}").hostname else None)
-        return redirect(url_for("staff.login", next=target))
+        return redirect(url_for("staff.login", next=form_page()))
     if request.args.get("unsaved") == "1":   # the page reloaded itself with something typed on it
         flash(TYPED_LOST)
     here = request.url
@@ -220,6 +214,15 @@ def _unauthorized():
         args = {k: v for k, v in request.args.items() if k not in SELF_MARKS}
         here = url_for(request.endpoint, **(request.view_args or {}), **args)
     return redirect(login_url("staff.login", next_url=here))
+
+
+def form_page() -> str | None:
+    """The page the form sent now was on, to go back to after logging in (a form's own address may take no
+    GET: _safe_next).  The same host, whatever its port: behind HQ's proxy on a port of its own (8443), the
+    Host the proxy passes on has none.  Only the path and query are kept (_safe_next checks them again)."""
+    referrer = urlsplit(request.referrer or "")
+    return (referrer.path + (f"?{referrer.query}" if referrer.query else "")
+            if referrer.hostname and referrer.hostname == urlsplit(f"//{request.host}").hostname else None)
 
 
 # What a page adds to its own reload: the dashboard's every 15 s (auto), a staff page's at the idle

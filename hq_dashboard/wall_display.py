@@ -279,7 +279,8 @@ def _urgency(v) -> int:
 
 
 def _board() -> dict:
-    from .dashboard import SORTS, closed_with_people, closed_with_registered_outside, kiosk_rows, shelter_board, silent_sites
+    from .dashboard import (SORTS, closed_with_people, closed_with_registered_outside, in_transit_to_closed, kiosk_rows,
+                            shelter_board, silent_sites)
     # No arrivals chart: its labels are too small to read across a room, and its room is the sites'.
     shown = shelter_board(chart=False)
     views = shown.pop("all_views")
@@ -296,6 +297,9 @@ def _board() -> dict:
     # Closed with people staying at home or in cars registered to it (the dashboard's alert): told apart from
     # those with people inside, who need a place to go; these need to know where their food and news are now.
     closed_outside = [named(v) for v in views if closed_with_registered_outside(v.shelter)]
+    # People sent on to a shelter its staff closed (the dashboard's alert, at once): the sites, no one named.
+    to_closed = in_transit_to_closed(views, shown["transit"])
+    transit_closed = [named(v) for v in views if v.shelter.id in to_closed]
     # A site whose kiosk is silent: its numbers are from its last sync, however fresh the wall's time.
     # Only the mark: no kiosk, no time, nothing a shelter sent.
     silent = silent_sites(kiosk_rows())
@@ -304,8 +308,8 @@ def _board() -> dict:
     # The screen holds ROWS_PER_COLUMN rows under two lines of alerts: each line more takes a row's room.
     # People in transit past EVAC_TRANSIT_ALERT_HOURS (the dashboard's alert): a count, no destination.
     transit_long = shown["transit"]["long"]
-    per_column = ROWS_PER_COLUMN - max(0, sum(map(bool, (over, closed, closed_outside, unsafe, silent_named,
-                                                         transit_long))) - 2)
+    per_column = ROWS_PER_COLUMN - max(0, sum(map(bool, (over, closed, closed_outside, transit_closed, unsafe,
+                                                         silent_named, transit_long))) - 2)
     columns = min(MOST_COLUMNS, max(1, math.ceil(len(sites) / per_column)))
     on_wall, rest = sites[:columns * per_column], sites[columns * per_column:]
     rows = max(1, math.ceil(len(on_wall) / columns))
@@ -314,6 +318,7 @@ def _board() -> dict:
     return {"columns": [on_wall[i * rows:(i + 1) * rows] for i in range(columns)], "sites": on_wall,
             "rest": len(rest),
             "over_capacity": over, "unsafe": unsafe, "closed": closed, "closed_outside": closed_outside,
+            "transit_closed": transit_closed,
             "silent": silent,
             "silent_named": silent_named, "transit_long": transit_long, "now": now, **shown,
             "numbers_url": url_for("wall_display.numbers", sort=shown["sort"], all="1" if shown["show_all"] else None),
@@ -333,6 +338,7 @@ def _board_words(rest: int = 0, people: int = 0, minutes: int = 10, hours: str =
             "over_capacity": _("Over capacity"), "unsafe": _("Evacuees at sites unsafe in this disaster"),
             "in_transit": _("In transit"), "closed_with_people": _("Closed shelters with evacuees"),
             "closed_outside": _("Closed shelters with people at home or in cars registered"),
+            "transit_closed": _("In transit to closed shelters"),
             "silent": _("No data for %(minutes)d+ min", minutes=minutes), "no_data": _("No data"),
             "transit_long": _("In transit for over %(hours)s h", hours=hours),
             "rest": _("%(count)d more sites not shown (%(people)d evacuees)", count=rest, people=people),

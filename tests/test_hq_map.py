@@ -162,7 +162,7 @@ def test_occupancy_needs_overflow_and_alerts_reach_the_dashboard(hq_client, enro
     assert [o["id"] for o in s["H044"]["overflow"]] == ["H001"] and s["H044"]["overflow"][0]["room"] == 134
     page = hq_client.get("/dashboard").get_data(as_text=True)
     assert re.search(r'id="total-occupancy">2<', page) and re.search(r'id="total-in-car">1<', page)
-    assert "和田地域交流センター（H044）に 2 人が避難中ですが、津波にはこの災害の指定がありません" in page
+    assert "和田地域交流センター（H044）に避難所内 1 人（在宅・車中 1 人）が避難中ですが、津波にはこの災害の指定がありません" in page
     assert "乳幼児" in page and "透析" in page
     # Sorted by fullness: H001 holds 1 of 135, H044 1 of 699.
     assert page.index('data-site="H001"') < page.index('data-site="H044"')
