@@ -8,6 +8,7 @@ is taking the card out of the reader.
 """
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
@@ -100,6 +101,19 @@ class NfcUdpCard:
         self.applet, self.device = applet, device
         self.clf = nfc.ContactlessFrontend(device)
         self.stopping = threading.Event()
+        self.in_field = threading.Event()   # cleared: the card is taken off the reader (answers nothing)
+        self.in_field.set()
+        self.unanswered = 0   # what the reader sent while the card was off it
+        self._off = threading.Event()
+
+    def take_off(self) -> None:
+        """Off the reader once its present exchange is over (returns then; a test's reader finds no card)."""
+        self._off.clear()
+        self.in_field.clear()
+        self._off.wait(5)
+
+    def put_on(self) -> None:
+        self.in_field.set()
 
     def serve(self) -> None:
         import nfc.clf
@@ -107,6 +121,9 @@ class NfcUdpCard:
         target.sensb_res = self.SENSB_RES
         try:
             while not self.stopping.is_set():
+                if not self.in_field.is_set():
+                    self._away()
+                    continue
                 activated = self.clf.listen(target, timeout=0.5)
                 if activated is None or not activated.tt4_cmd or activated.tt4_cmd[0] != 0x1D:
                     continue
@@ -114,6 +131,17 @@ class NfcUdpCard:
                 self.applet.power_off()  # out of the field
         finally:
             self.clf.close()
+
+    def _away(self) -> None:
+        """Off the reader: what the reader sends reaches no card (dropped here, never answered later)."""
+        self._off.set()
+        sock = getattr(self.clf.device, "socket", None)
+        if sock is None:
+            self.in_field.wait(0.1)
+            return
+        while not self.in_field.is_set() and select.select([sock], [], [], 0.1)[0]:
+            sock.recvfrom(1024)
+            self.unanswered += 1
 
     def _session(self) -> None:
         import nfc.clf

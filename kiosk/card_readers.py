@@ -116,8 +116,16 @@ def _nfc_reader_failed(device: str, exc: Exception, what: str) -> CardError:
                                   "check that it is plugged in, or scan a QR code or ask staff")
 
 
+# Placings of a card on each NFC reader (device): a new one each time a read found the field empty before a
+# card came.  An NFC reader has no watcher telling when a card lies on it (PC/SC's tap.py): a card left on it
+# after its read is found at once by the next read, the same placing (checkin.not_left_behind refuses it),
+# and the next person's PIN would spend its tries.
+_nfc_placings: dict[str, int] = {}
+
+
 class NfcReader:
-    """The My Number card (ISO 14443 Type B) on an nfcpy reader, waited for up to `wait` seconds."""
+    """The My Number card (ISO 14443 Type B) on an nfcpy reader, waited for up to `wait` seconds.
+    `insertion`: (device, placing), as PcscReader's."""
 
     def __init__(self, device: str = "usb", wait: float = 15.0, cancelled=None):
         try:
@@ -140,9 +148,15 @@ class NfcReader:
     def _wait_for_card(self, nfc, device: str, wait: float):
         deadline = time.monotonic() + wait
         target = None
+        # The field found empty twice running (one poll a card missed is no taking off), or a kiosk just
+        # started: whatever card comes is a new placing.
+        empty = device not in _nfc_placings
+        misses = 0
         try:
             while target is None and time.monotonic() < deadline and not self._given_up():
                 target = self.clf.sense(nfc.clf.RemoteTarget("106B"), iterations=1, interval=0.2)
+                misses = misses + 1 if target is None else 0
+                empty = empty or misses >= 2
             if self._given_up():
                 # Whatever card comes now is not the one whose PIN this read holds: not a byte to it.
                 raise CardError("cancelled", "the read was given up before a card was held to the reader")
@@ -155,6 +169,9 @@ class NfcReader:
             raise _nfc_reader_failed(device, exc, "My Number cards (ISO 14443 Type B)") from None
         if tag is None:
             raise CardError("not_my_number_card", "this card is not a My Number card")
+        if empty:
+            _nfc_placings[device] = _nfc_placings.get(device, 0) + 1
+        self.insertion = (device, _nfc_placings[device])
         return tag
 
     def _given_up(self) -> bool:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -161,3 +163,42 @@ def test_full_width_pin_digits_through_evac_card_read(nfc_card):
     result = read(nfc_card(applet), "--pin-stdin", secret="２４６８")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["name"] == "Nguyen Thi Lan" and "Traceback" not in result.stderr
+
+
+# --- review: a card left on an NFC reader after its read ------------------------------------------------
+
+def _kiosk_on(device: str, tmp_path):
+    from kiosk import create_app
+    return create_app({"KIOSK_DB": str(tmp_path / "k.sqlite3"), "SHELTER_ID": "H031", "TESTING": True,
+                       "CARD_READER": "nfc", "NFC_DEVICE": device, "CARD_WAIT": 10}).test_client()
+
+
+def test_a_card_left_on_an_nfc_reader_is_not_read_for_the_next_person(in_background, tmp_path):
+    """Review: A checked in and left the card on the reader; B typed B's own PIN and was told "wrong, 2 tries
+    left", C "1 left": A's card was read with their PINs, and every kiosk then refused A's PIN.  An NFC reader
+    has no watcher telling when a card lies on it: the next read must find the field empty before a card."""
+    pytest.importorskip("nfc")
+    from kiosk.card_emulator import NfcUdpCard
+    applet = MyNumberApplet(CardIdentity(**IDENTITY))
+    device = f"udp:127.0.0.1:{free_udp_port()}"
+    card = in_background(NfcUdpCard(applet, device))
+    client = _kiosk_on(device, tmp_path)
+    assert client.post("/api/card-checkin", json={"pin": "2468"}).status_code == 201
+    for pin in ("1357", "8642"):   # the next people, A's card still on the reader
+        left = client.post("/api/card-checkin", json={"pin": pin})
+        assert left.status_code == 422 and left.get_json()["error"] == "card_left", left.get_json()
+    assert applet.pin_tries == 3   # no PIN was tried on A's card
+    # Taken off and held to the reader again (the same card, or the next person's): read as a new placing.
+    card.take_off()
+    answer = {}
+    reading = threading.Thread(target=lambda: answer.update(
+        resp=client.post("/api/card-checkin", json={"pin": "0000"})))
+    reading.start()
+    deadline = time.monotonic() + 30
+    while card.unanswered < 2 and time.monotonic() < deadline:   # the reader has found the field empty, twice
+        time.sleep(0.05)
+    card.put_on()
+    reading.join(60)
+    resp = answer["resp"]
+    assert resp.status_code == 422 and resp.get_json()["error"] == "wrong_secret", resp.get_json()
+    assert applet.pin_tries == 2   # this time the card was read: a new placing
