@@ -42,7 +42,8 @@ MAX_MEMBERS = 15
 OLDEST_LIKELY_AGE = 110   # older than this, a birth date typed in is asked about once
 
 CARD_MESSAGES = {
-    "wrong_secret": _l("That number is not right. Tries left: %(n)s."),
+    # (%(n)s: the tries this kiosk will still make, one fewer than the card's: it never spends the last)
+    "wrong_secret": _l("That number is not right. Please enter it again: this kiosk will try it %(n)s more time(s) (never the card's last try, so that it does not lock)."),
     # the card did not say how many tries are left (SW 6300): the next try reads the count first
     "wrong_secret_unknown": _l("That number is not right."),
     "two_cards": _l("There are cards on more than one reader. Take away all but your own card and try again."),
@@ -54,7 +55,8 @@ CARD_MESSAGES = {
                          "this kiosk will not try it. Use 照合番号B or ask staff."),
     "wrong_last_try_code_b": _l("That number is not right. Only one try is left. So that your card does not lock, "
                                 "this kiosk will not try it. Please ask staff."),
-    "locked": _l("This card is locked for this number. Use the other way or ask staff."),
+    "locked": _l("The PIN of this card is locked. Press “Use 照合番号B instead”, or ask staff. The city office (市役所の窓口) can unlock it."),
+    "locked_code_b": _l("照合番号B is locked on this card. Use the PIN, or ask staff."),
     # both numbers locked: only the city office resets them, and staff need neither to check anyone in
     "locked_both": _l("This card is locked for the PIN and for 照合番号B. The city office (市役所の窓口) can unlock "
                       "it. Staff can check you in now: please ask staff."),
@@ -84,12 +86,13 @@ CARD_MESSAGES = {
 
 def card_message(exc: CardError, field: str) -> str:
     """What the evacuee reads when their card could not be read, in the screen's language."""
-    code = "last_try_code_b" if exc.code == "last_try" and field == "code_b" else exc.code
+    code = f"{exc.code}_code_b" if exc.code in ("last_try", "locked") and field == "code_b" else exc.code
     if code == "wrong_secret" and exc.tries_left is None:
         code = "wrong_secret_unknown"
     elif code == "wrong_secret" and exc.tries_left == 1:
         code = "wrong_last_try_code_b" if field == "code_b" else "wrong_last_try"
-    return str(CARD_MESSAGES.get(code, CARD_MESSAGES["card_error"])) % {"n": exc.tries_left}
+    kiosk_tries = None if exc.tries_left is None else max(exc.tries_left - 1, 0)
+    return str(CARD_MESSAGES.get(code, CARD_MESSAGES["card_error"])) % {"n": kiosk_tries}
 
 
 QR_MESSAGES = {
@@ -345,7 +348,7 @@ def card_tries():
     elif left is not None and left <= 1 and other is not None and other <= 1:
         message = str(CARD_MESSAGES["no_way_left"])
     elif left == 0:
-        message = str(CARD_MESSAGES["locked"])
+        message = str(CARD_MESSAGES["locked_code_b" if field == "code_b" else "locked"])
     elif left == 1:
         message = str(CARD_MESSAGES["last_try_code_b" if field == "code_b" else "last_try"])
     return jsonify({"tries_left": left, "text": "" if left is None else _("Tries left: %(n)s", n=left),

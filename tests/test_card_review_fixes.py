@@ -89,7 +89,8 @@ def test_a_wrong_pin_that_leaves_one_try_says_at_once_that_the_kiosk_will_not_tr
     # two tries left after a wrong one: "try again" still holds
     applet.pin_tries = 3
     resp = client.post("/screen/card?lang=ja", json={"pin": "9999"})
-    assert resp.get_json()["errors"]["pin"] == "番号が違います。残り 2 回です。"
+    assert resp.get_json()["errors"]["pin"] == ("番号が違います。もう一度入力してください（この受付機で試せるのはあと 1 回です。"
+                                              "カードがロックされないよう、最後の1回は使いません）。")
     assert 0x0001 not in applet.selected and 0x0014 not in applet.selected
 
 
@@ -371,7 +372,7 @@ def test_a_card_locked_for_both_numbers_sends_the_person_to_staff_and_the_city_o
     applet.code_b_tries = 10
     resp = client.post("/screen/card?lang=en", json={"pin": "4321"})
     assert resp.get_json()["code"] == "locked"
-    assert resp.get_json()["errors"]["pin"] == "This card is locked for this number. Use the other way or ask staff."
+    assert resp.get_json()["errors"]["pin"] == "The PIN of this card is locked. Press “Use 照合番号B instead”, or ask staff. The city office (市役所の窓口) can unlock it."
     assert (applet.pin_tries, applet.code_b_tries) == (0, 10)
 
 

@@ -129,7 +129,7 @@ def test_card_checkin_with_household_needs_and_consent(insert_card, kiosk_server
     assert tid(page, "error-pin").inner_text() == said(kiosk, "pt", "Enter the 4-digit PIN.")
     type_digits(page, "9999")
     tid(page, "pin-ok").click()
-    wrong = said(kiosk, "pt", "That number is not right. Tries left: %(n)s.", n=2)
+    wrong = said(kiosk, "pt", "That number is not right. Please enter it again: this kiosk will try it %(n)s more time(s) (never the card's last try, so that it does not lock).", n=1)   # (the kiosk never spends the card's last try)
     assert wrong.startswith("O número")  # Portuguese indeed
     page.wait_for_selector(f'[data-testid="error-pin"]:has-text("{wrong}")')
     assert tid(page, "error-pin").inner_text() == wrong
@@ -276,7 +276,7 @@ def test_a_locked_pin_and_a_wrong_code_b_are_said_in_the_chosen_language(insert_
     page.goto("/?lang=zh")
     tid(page, "checkin").click()
     tid(page, "method-card").click()
-    locked = said(kiosk, "zh", "This card is locked for this number. Use the other way or ask staff.")
+    locked = said(kiosk, "zh", "The PIN of this card is locked. Press “Use 照合番号B instead”, or ask staff. The city office (市役所の窓口) can unlock it.")
     page.wait_for_selector(f'[data-testid="error-pin"]:has-text("{locked}")')  # said before anything is typed
     assert tid(page, "error-pin").inner_text() == locked
     assert tid(page, "tries-left").inner_text() == said(kiosk, "zh", "Tries left: %(n)s", n=0)
@@ -293,7 +293,7 @@ def test_a_locked_pin_and_a_wrong_code_b_are_said_in_the_chosen_language(insert_
     screenshot(page, "10-code-b-entry-zh")
     type_digits(page, "9999")
     tid(page, "pin-ok").click()
-    wrong = said(kiosk, "zh", "That number is not right. Tries left: %(n)s.", n=9)
+    wrong = said(kiosk, "zh", "That number is not right. Please enter it again: this kiosk will try it %(n)s more time(s) (never the card's last try, so that it does not lock).", n=8)
     page.wait_for_selector(f'[data-testid="error-code_b"]:has-text("{wrong}")')
     assert tid(page, "error-code_b").inner_text() == wrong
     assert applet.code_b_tries == 9 and applet.pin_tries == 0

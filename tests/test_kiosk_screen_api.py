@@ -182,7 +182,7 @@ def test_card_tries_are_read_through_pcscd_without_spending_one(insert_card, tmp
     assert resp.get_json()["tries_left"] == 1 and "Only one try is left" in resp.get_json()["warning"]
     applet.pin_tries = 0
     resp = client.post("/screen/card-tries?lang=pt", json={})
-    assert resp.get_json()["tries_left"] == 0 and resp.get_json()["warning"].startswith("Este cartão está bloqueado")
+    assert resp.get_json()["tries_left"] == 0 and resp.get_json()["warning"].startswith("O PIN deste cartão está bloqueado")
     assert applet.pin_tries == 0
     applet.is_my_number_card = False
     resp = client.post("/screen/card-tries?lang=en", json={})

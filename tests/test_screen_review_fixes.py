@@ -356,7 +356,12 @@ def test_a_wrong_pin_with_tries_unknown_and_two_cards_are_said_plainly(kiosk):
     from kiosk.screen import card_message
     with kiosk.application.test_request_context("/screen/card?lang=ja"):
         assert card_message(CardError("wrong_secret", "x", None), "pin") == "番号が違います。"
-        assert card_message(CardError("wrong_secret", "x", 2), "pin") == "番号が違います。残り 2 回です。"
+        # (review: it said "2 left" where the kiosk would try once more: it never spends the card's last try)
+        assert card_message(CardError("wrong_secret", "x", 2), "pin") == (
+            "番号が違います。もう一度入力してください（この受付機で試せるのはあと 1 回です。"
+            "カードがロックされないよう、最後の1回は使いません）。")
+        assert card_message(CardError("locked", "x", 0), "pin").startswith("このカードの暗証番号はロックされています。「照合番号Bを使う」")
+        assert card_message(CardError("locked", "x", 0), "code_b").startswith("このカードの照合番号Bはロックされています。")
         assert card_message(CardError("two_cards", "x"), "pin").startswith("複数の読み取り機にカードが")
     with kiosk.application.test_request_context("/screen/card?lang=en"):
         assert card_message(CardError("wrong_secret", "x", None), "pin") == "That number is not right."
