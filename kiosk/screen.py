@@ -21,7 +21,7 @@ from evac.card.mynumber import CardError, check_code_b, read_basic4, tries_left
 from evac.dates import InTheFuture, NotADate, TooLongAgo, parse_typed_birth_date
 from evac.events import (DISCLOSURES, FAMILY_CODE_LEN, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person,
                          clean_family_code, family_code_fits, parse_person)
-from evac.identity import person_key
+from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
@@ -451,7 +451,8 @@ def _member(raw, prefix: str) -> dict:
         raise FormErrors({prefix: _("Something went wrong. Please start again.")})
     errors, more = {}, {}
     name = raw.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str) or not normalize_name(name):
+        # (only spaces or separators, 「・」: no person can be recorded by it: evac.identity.person_key)
         errors[f"{prefix}.name"] = _("Enter the name.")
     elif len(name.strip()) > 100:
         errors[f"{prefix}.name"] = _("The name is too long.")
