@@ -508,7 +508,7 @@ def export_csv():
     as_of, stamp = _as_of(_now())
     # 時点 on every row (not a line above the header): the file stays one table, as Excel and programs read it.
     rows = [["id", "名称", "種別", "住所", "緯度", "経度", "収容目安", "避難者", "在宅", "車中", "状態", "適否",
-             "危険区域", *[f"要配慮_{NEEDS_LABELS[c]}" for c in NEEDS_CODES], "時点", "出典"]]
+             "危険区域", *[f"要配慮_{NEEDS_LABELS[c]}" for c in NEEDS_CODES], "時点", "最終受信", "受信なし", "出典"]]
     for v in site_views(disaster, with_overflow=False):
         s = v.shelter
         # Words, not codes, under Japanese headers: city staff read this file in Excel.
@@ -516,6 +516,8 @@ def export_csv():
                      "" if s.capacity is None else s.capacity, s.occupancy, s.at_home, s.in_car,
                      site_status(s.status), site_suitability(v.suitability), " / ".join(v.hazard_areas),
                      *[v.needs.get(c, 0) for c in NEEDS_CODES], as_of,
+                     # how fresh the numbers are, as the map and wall say it: a silent kiosk's look current
+                     _as_of(v.last_heard_at)[0] if v.last_heard_at else "", "受信なし" if v.heard_silent else "",
                      # the hazard areas named are the layers' data too: their credit lines with the site's
                      " / ".join(dict.fromkeys(c for c in (CREDITS.get(s.source, ""), *v.hazard_credits) if c))])
     return _csv(rows, "shelters", stamp)

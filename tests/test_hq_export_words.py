@@ -101,3 +101,23 @@ def test_a_site_named_like_a_formula_stays_text_in_both_csv_files(hq_app, staff_
     e001 = dict(zip(rows[0], next(r for r in rows if r[0] == "E001")))
     assert float(e001["緯度"]) > 34 and e001["住所"].startswith("'@SUM")
     assert all(" / ".join([c] * 2) not in e001["出典"] for c in e001["出典"].split(" / "))   # each credit once
+
+
+def test_the_csv_says_when_each_sites_numbers_were_last_heard_and_which_are_silent(hq_app, staff_client, enroll):
+    """Review: a silent kiosk's numbers looked current in Excel; the map, wall and GeoJSON mark them."""
+    from tests.test_safety_review_fixes import Kiosk
+    hq_app.config["KIOSK_SILENT_ALERT_S"] = 600
+    Kiosk(staff_client, enroll("H031"), "dev-a").send(
+        ("checkin", {"name": "焼津 一", "birth_date": "1980-01-01", "sex": "male", "address": "焼津市本町1"},
+         {"stay_type": "in_shelter"}))
+    enroll("H039")   # enrolled, never heard: silent from its enrollment on
+    with hq_app.app_context():
+        from hq_dashboard.models import Kiosk as KioskRow
+        for k in db.session.query(KioskRow).filter_by(shelter_id="H039"):
+            k.enrolled_at = k.enrolled_at.replace(year=2020)
+        db.session.commit()
+    rows = list(csv.reader(io.StringIO(staff_client.get("/export/shelters.csv").data.decode("utf-8-sig"))))
+    by_id = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST", by_id["H031"]["最終受信"]) and by_id["H031"]["受信なし"] == ""
+    assert by_id["H039"]["受信なし"] == "受信なし"
+    assert by_id["H001"]["最終受信"] == "" and by_id["H001"]["受信なし"] == ""
