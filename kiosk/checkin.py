@@ -334,7 +334,7 @@ def _status() -> dict:
     store = get_store()
     syncer = current_app.extensions.get("kiosk_sync")
     shelter = current_app.config["SHELTER_ID"]
-    failure = None if syncer is None else syncer.failure
+    failure = None if syncer is None else syncer.failure_now(store.last_sync_at())
     stored_badly = failure.storage if failure is not None and failure.hq_answered else None
     return {"shelter_id": shelter, "shelter_name": store.shelter_name(shelter),
             "checked_in": store.count_checked_in(shelter), "pending_events": store.pending(),

@@ -530,6 +530,14 @@ def _state(exc: SyncError) -> tuple:
     return exc.kind, exc.detail
 
 
+def _kiosk_now(store: KioskStore) -> dt.datetime:
+    """The kiosk's clock, as last_sync_at is dated (KioskStore.now); the machine's when the file cannot say."""
+    try:
+        return store.now()
+    except sqlite3.Error:
+        return dt.datetime.now(dt.timezone.utc)
+
+
 class BackgroundSync(threading.Thread):
     """Syncs every few seconds while HQ answers, backing off (with jitter) while it does not."""
 
@@ -542,6 +550,7 @@ class BackgroundSync(threading.Thread):
         # One attribute, set in one step: /api/status reads it from another thread, and a pair set one
         # after the other was once read half-changed ("HQ unreachable" while HQ had taken everything).
         self.failure: SyncError | None = None    # for the tablet, which words it in its language
+        self.failed_at: dt.datetime | None = None
         self.wake = threading.Event()
         # say(text): a line on the operator's console (`evac kiosk serve`) when the sync's state changes:
         # a wrong token must not go unnoticed there while HQ refuses every round.
@@ -565,7 +574,7 @@ class BackgroundSync(threading.Thread):
                            f"{' again' if self._said else ''}: HQ holds this kiosk's records up to "
                            f"{report.acked_seq}, {report.pending} waiting to be sent")
             except SyncError as exc:
-                self.failure = exc
+                self.failure, self.failed_at = exc, _kiosk_now(store)
                 self.heard = self.heard or exc.hq_answered
                 # Too slow for the batch: the next try, smaller, comes soon; HQ out of reach: back off.  HQ
                 # answering while the disk is full: as usual, so the disk is written soon after room is made.
@@ -574,12 +583,30 @@ class BackgroundSync(threading.Thread):
                 self._tell(_state(exc), console_text(exc) if exc.hq_answered else
                            f"sync with HQ failed: {console_text(exc)}")
             except Exception as exc:  # keep syncing whatever one round hit
-                self.failure = SyncError(SyncError.FAILED, repr(exc))
+                self.failure, self.failed_at = SyncError(SyncError.FAILED, repr(exc)), _kiosk_now(store)
                 delay = min(self.max_backoff, delay * 2)
                 self._tell(_state(self.failure), f"sync with HQ failed: {self.failure}")
             self.wake.wait(delay)
             self.wake.clear()
         store.close()
+
+    def failure_now(self, last_sync_at: str | None) -> SyncError | None:
+        """The last round's failure, unless HQ answered a sync after it: another process's (`evac kiosk sync`
+        run by hand while HQ was out of this one's reach) that the kiosk's file says (last_sync_at).  The
+        tablet said "HQ cannot be reached, 663 records queued" beside 0 waiting until this one's next round."""
+        failure = self.failure
+        if failure is None or failure.hq_answered or not last_sync_at or self.failed_at is None:
+            return failure
+        try:
+            answered = dt.datetime.fromisoformat(last_sync_at)
+        except ValueError:
+            return failure
+        if answered.tzinfo is None:
+            answered = answered.replace(tzinfo=dt.timezone.utc)
+        if answered < self.failed_at.replace(microsecond=0):   # (last_sync_at is to the second: a tie is a sync after)
+            return failure
+        self.heard = True   # (HQ answered that sync: heard, as by this one's own)
+        return None
 
     @property
     def last_error(self) -> str | None:

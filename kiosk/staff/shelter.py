@@ -124,7 +124,7 @@ def sync_state() -> dict:
     store = get_store()
     syncer = current_app.extensions.get("kiosk_sync")
     offset, ahead = store.clock_check()
-    failure = None if syncer is None else syncer.failure
+    failure = None if syncer is None else syncer.failure_now(store.last_sync_at())
     behind = offset is not None and offset < -CLOCK_TOLERANCE_S
     enrolled = store.enrolled_shelter()
     return {"pending": store.pending(), "records": store.last_seq, "last_sync_at": store.last_sync_at(),
