@@ -551,11 +551,18 @@ def apply_batch(conn: Connection, kiosk_id: str, device_id: str, raw_events: Any
     events = _parse_batch(raw_events)
     kiosk = _lock_kiosk(conn, kiosk_id, heard=not by_hand, last_seq=last_seq)
     if kiosk["device_id"] is None:
-        taken = conn.execute(select(kiosks_t.c.id).where(kiosks_t.c.device_id == device_id)).first()
-        if taken:
+        taken = conn.execute(select(kiosks_t.c.id, kiosks_t.c.retired_at, kiosks_t.c.high_seq,
+                                    kiosks_t.c.last_event_hlc).where(kiosks_t.c.device_id == device_id)).first()
+        if taken and taken.retired_at is None:
             raise BatchRejected(409, "device_taken", "this kiosk database is already enrolled under another token")
-        conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(device_id=device_id))
-        kiosk["device_id"] = device_id
+        carried = {}
+        if taken:
+            # A kiosk HQ retired (lost, then found), enrolled again: its database, and what HQ holds of it,
+            # go with the new token; the retired token stays refused.
+            conn.execute(update(kiosks_t).where(kiosks_t.c.id == taken.id).values(device_id=None))
+            carried = {"high_seq": taken.high_seq, "last_event_hlc": taken.last_event_hlc}
+        conn.execute(update(kiosks_t).where(kiosks_t.c.id == kiosk_id).values(device_id=device_id, **carried))
+        kiosk.update(device_id=device_id, **carried)
     elif kiosk["device_id"] != device_id:
         raise BatchRejected(409, "wrong_device", "this token belongs to another kiosk database")
     fresh, duplicates = _check_sequence(conn, kiosk, events)
@@ -862,14 +869,20 @@ def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], re
                     shelters.add(shelter_id)
                 if pid is None:
                     continue
+                pid = batch.resolve(pid)
+                # Every record says who the person is: name, kana, address and household are taken again
+                # in the corrected order (as for a corrected person, from all they said).
+                batch.reidentify.add(pid)
                 if etype in LOCATION_TYPES:
-                    moved.add(batch.resolve(pid))
+                    moved.add(pid)
+                    # where they were when a consent was given moved: in person or from elsewhere again
+                    batch.reconsent.add(pid)
                 elif etype in FIELD_TYPES:
-                    fields.add(batch.resolve(pid))
+                    fields.add(pid)
                 elif etype == CONSENT:
-                    batch.reconsent.add(batch.resolve(pid))   # decided again at the corrected orders
+                    batch.reconsent.add(pid)   # decided again at the corrected orders
     # (their counters' slots as read: occupancy moves by the refold's difference)
-    batch.load(moved | fields | batch.reconsent)
+    batch.load(moved | fields | batch.reconsent | batch.reidentify)
     batch.refold.update(moved)
     batch.dirty.update(moved | fields)
     _refield(conn, batch, fields)

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
 from evac.corrections import identity_outranks
-from evac.hlc import pack
+from evac.hlc import pack, wall_ms
 from evac.identity import person_key
 from hq_dashboard.db import db
-from evac.events import order_key, parse_event
+from evac.events import MAX_CORRECTED_DATES, order_key, parse_event
 from evac.whereabouts import fold
 from hq_dashboard.merge import AT_HQ, SELF_REPORT_DEVICE, BatchRejected, apply_batch, apply_events
 from hq_dashboard.models import Kiosk, Person, PersonKey, Shelter
@@ -54,6 +54,8 @@ op = st.one_of(
     st.tuples(st.just("correction"), st.integers(0, 1)),
     st.tuples(st.just("consent"), st.tuples(st.sampled_from(["none", "family", "public"]), st.booleans())),
     st.tuples(st.just("details"), st.sampled_from(["090-1111-2222", "090-3333-4444"])),
+    # the kiosk heard HQ: its records so far re-dated by the error its clock had (evac.events.CLOCK_CORRECTION)
+    st.tuples(st.just("clock_correction"), st.integers(-2 * 3_600_000, 2 * 3_600_000)),
 )
 # HQ's own stream: what people say on the public self-report page (where they are, and a consent).
 self_op = st.one_of(
@@ -94,6 +96,14 @@ def build_stream(k: int, raw, skew_ms: int) -> list[dict]:
     events, ms = [], 1_764_000_000_000 + skew_ms
     for seq, (who, variant, shelter, (etype, arg), gap, kana, household) in enumerate(raw, start=1):
         ms += gap
+        if etype == "clock_correction":
+            if seq == 1:   # nothing before it to re-date: a check-in instead
+                etype, arg = "checkin", "in_shelter"
+            else:
+                dates = [[e["seq"], max(1, wall_ms(e["hlc"]) + arg)] for e in events][-MAX_CORRECTED_DATES:]
+                events.append({"kiosk_id": f"dev-{k}", "seq": seq, "hlc": pack(ms), "type": etype,
+                               "shelter_id": shelter, "person": None, "data": {"dates": dates}})
+                continue
         person = CORRECTED[who][0] if variant == 2 else PEOPLE[who][variant % len(PEOPLE[who])]
         if kana:
             person = {**person, "name_kana": kana}
@@ -171,8 +181,12 @@ def snapshot(engine) -> dict:
         for key, pid in latest.items():
             keys.setdefault(pid, set()).add(key)
         # Every column but the id (which depends on who arrived first), whereabouts first for recount().
+        # Nor identity_corrected: how HQ takes the person's identity (from all they said, or the latest
+        # record), set by the history of arrival (a correction applied to them, then its record moved to
+        # whom its kiosk meant); both ways give the identity the rules say (identity_as_the_rules_say), which
+        # the identity columns compared here show.
         first = ("state", "shelter_id", "stay_type")
-        rest = [c for c in Person.__table__.columns.keys() if c not in first + ("id",)]
+        rest = [c for c in Person.__table__.columns.keys() if c not in first + ("id", "identity_corrected")]
         persons = sorted(
             (tuple(sorted(keys.get(r.id, ()))),) + tuple(getattr(r, c) for c in first + tuple(rest))
             for r in conn.execute(select(Person)))
@@ -196,14 +210,14 @@ def consent_and_contact_as_the_rules_say(engine) -> bool:
     not write the person's latest location record before it nor left them at H001 ("away"); the latest wins within a rank, never-disclose once set
     stays; the latest contact."""
     with engine.connect() as conn:
-        said = conn.execute(db.text("SELECT person_id, body FROM events WHERE person_id IS NOT NULL "
+        said = conn.execute(db.text("SELECT person_id, hlc, body FROM events WHERE person_id IS NOT NULL "
                                     "AND type IN ('consent', 'details')")).all()
         moves: dict[int, list] = {}
-        for pid, body in conn.execute(db.text(
-                "SELECT person_id, body FROM events WHERE person_id IS NOT NULL AND type IN "
+        for pid, hlc, body in conn.execute(db.text(
+                "SELECT person_id, hlc, body FROM events WHERE person_id IS NOT NULL AND type IN "
                 "('checkin', 'checkout', 'transfer', 'stay_type', 'self_report')")):
             ev = json.loads(body)
-            moves.setdefault(pid, []).append((order_key(ev["hlc"], ev["kiosk_id"], ev["seq"]), ev["kiosk_id"],
+            moves.setdefault(pid, []).append((order_key(hlc, ev["kiosk_id"], ev["seq"]), ev["kiosk_id"],
                                               ev["type"], ev["shelter_id"], ev["data"]))
         held = {r.id: (r.consent, r.family_code, r.consent_source, r.never_disclose, r.contact, r.consent_elsewhere)
                 for r in conn.execute(select(Person))}
@@ -211,9 +225,9 @@ def consent_and_contact_as_the_rules_say(engine) -> bool:
     contact: dict[int, tuple] = {}
     never: set[int] = set()
     elsewhere: set[int] = set()
-    for pid, body in said:
+    for pid, hlc, body in said:
         ev = json.loads(body)
-        order, data = order_key(ev["hlc"], ev["kiosk_id"], ev["seq"]), ev["data"]
+        order, data = order_key(hlc, ev["kiosk_id"], ev["seq"]), ev["data"]
         if ev["type"] == "details":
             contact[pid] = max(contact.get(pid, ("", "")), (order, data.get("contact_phone", "")))
             continue
@@ -240,13 +254,13 @@ def identity_as_the_rules_say(engine) -> bool:
     household from their latest event that gave one (evac.corrections decides for corrected persons).
     A kiosk's event outranks a self-report's for name, sex, kana and address, whatever their order."""
     with engine.connect() as conn:
-        said = conn.execute(db.text("SELECT person_id, body FROM events WHERE person_id IS NOT NULL")).all()
+        said = conn.execute(db.text("SELECT person_id, hlc, body FROM events WHERE person_id IS NOT NULL")).all()
         held = {r.id: (r.name, r.birth_date, r.sex, r.name_kana, r.address, r.household_id)
                 for r in conn.execute(select(Person).where(Person.identity_corrected.is_(False)))}
     latest: dict[int, list] = {}
-    for pid, body in said:
+    for pid, hlc, body in said:
         ev = json.loads(body)
-        order, p = order_key(ev["hlc"], ev["kiosk_id"], ev["seq"]), ev["person"]
+        order, p = order_key(hlc, ev["kiosk_id"], ev["seq"]), ev["person"]
         now = latest.setdefault(pid, [("", None)] * 4)
         for i, value in enumerate(((p["name"], p["birth_date"], p["sex"]), p.get("name_kana", ""),
                                    p["address"], ev.get("household_id", ""))):

@@ -217,6 +217,14 @@ def test_a_retired_kiosk_leaves_the_dashboard_its_token_stops_and_what_it_sent_s
     assert again.returncode == 2 and "was retired" in again.stderr
     unknown = run_evac("hq", "retire-kiosk", "--db", hq.db_url, "KNOPE")
     assert unknown.returncode == 2 and "no kiosk 'KNOPE' is enrolled at HQ" in unknown.stderr
+    # Found again and enrolled again, as the refusal says (review: the new token was refused "device_taken",
+    # "start the kiosk with that token": the retired one): its database goes on with the new token.
+    new = enroll(hq.db_url, "H001")
+    resumed = run_evac(*sync, new)
+    assert resumed.returncode == 0, resumed.stderr
+    assert occupancy(hq.url) == {"H001": 2}                    # the one it kept: sent once
+    assert run_evac(*sync, old).returncode != 0                # the retired token stays refused
+    assert run_evac(*sync, new).returncode == 0 and occupancy(hq.url) == {"H001": 2}
 
 
 def dashboard_kiosks(hq) -> list[str]:
