@@ -882,12 +882,41 @@ def _correct_dates(conn: Connection, batch: _Batch, corrections: list[Event], re
                 elif etype == CONSENT:
                     batch.reconsent.add(pid)   # decided again at the corrected orders
     # (their counters' slots as read: occupancy moves by the refold's difference)
-    batch.load(moved | fields | batch.reconsent | batch.reidentify)
+    redated = moved | fields | batch.reconsent | batch.reidentify
+    batch.load(redated)
     batch.refold.update(moved)
-    batch.dirty.update(moved | fields)
+    batch.dirty.update(redated)
     _refield(conn, batch, fields)
     _reopen(conn, shelters)
+    _relink_cards(conn, batch, seqs)
     return shelters
+
+
+def _relink_cards(conn: Connection, batch: _Batch, seqs: dict[str, list[int]]) -> None:
+    """The IC cards some of whose link records were dated again: each linked as its latest link record now
+    says, at that record's order (a correction moving the record later finds the link by it: _refile)."""
+    tokens = set()
+    for device, listed in seqs.items():
+        for i in range(0, len(listed), 500):
+            tokens.update(json.loads(body)["data"]["token"] for (body,) in conn.execute(
+                select(events_t.c.body).where(events_t.c.device_id == device, events_t.c.type == IC_LINK,
+                                              events_t.c.seq.in_(listed[i:i + 500]))))
+    if not tokens:
+        return
+    latest: dict[str, tuple[str, int]] = {}
+    for hlc, device, seq, pid, body in conn.execute(
+            select(events_t.c.hlc, events_t.c.device_id, events_t.c.seq, events_t.c.person_id, events_t.c.body)
+            .where(events_t.c.type == IC_LINK)):
+        token = json.loads(body)["data"]["token"]
+        order = order_key(hlc, device, seq)
+        if token in tokens and pid is not None and (token not in latest or order > latest[token][0]):
+            latest[token] = (order, batch.resolve(pid))
+    mark = param_mark(conn)
+    for token, (order, pid) in latest.items():
+        batch.ic_links.pop(token, None)   # (this batch's links are among those records: decided here)
+        conn.exec_driver_sql(f"INSERT INTO ic_links (token, person_id, link_order) VALUES ({mark}, {mark}, {mark})"
+                             " ON CONFLICT (token) DO UPDATE SET person_id = excluded.person_id,"
+                             " link_order = excluded.link_order", (token, pid, order))
 
 
 def _reopen(conn: Connection, shelters: set[str]) -> None:
