@@ -577,13 +577,9 @@ def _checkin(body: dict):
                 for p in persons[len(present):]):
         # a never-disclose person behind a QR or IC card, a QR member it does not prove (KioskStore.qr_proves), or
         # someone this kiosk knows typed in by hand by whoever holds a QR or IC card (proof of no one typed).
-        # The tablet is told someone waits (the screen's words stay those of any refusal); when all it refused
-        # is a QR's members the family renamed at HQ, the tablet is told whom and why (staff correct them).
+        # The tablet is told someone waits (the screen's words stay those of any refusal).
         refused = [i for i in present if i < len(ident.protected) and ident.protected[i]]
-        if refused and all(i in ident.renamed for i in refused) and len(persons) == len(present):
-            _to_staff(ident, PREREG_CHANGED, [ident.renamed[i] for i in refused])
-        else:
-            _to_staff(ident)
+        _to_staff(ident, refused if len(persons) == len(present) else None)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     try:
@@ -598,10 +594,16 @@ def _checkin(body: dict):
     return _done(ident, "checkin", events, [p.name for p in persons])
 
 
-def _to_staff(ident: Identified, reason: str = SENT_TO_STAFF, who: list[str] | None = None) -> None:
+def _to_staff(ident: Identified, refused: list[int] | None = None) -> None:
     """The screen sends this person to staff: the tablet is called, once for them however often they press
-    or whichever language they switch to, until staff answer.  `who` and its `reason`: for the tablet."""
-    ident.staff_call = get_store().call_staff(current_language(), reason, again=ident.staff_call, who=who or ())
+    or whichever language they switch to, until staff answer.  `refused`: the identification's members it
+    could not act on; when they are all members the family renamed at HQ, the tablet is told whom and why."""
+    renamed = [ident.renamed[i] for i in refused or () if i in ident.renamed]
+    if refused and len(renamed) == len(refused):
+        reason, who = PREREG_CHANGED, renamed
+    else:
+        reason, who = SENT_TO_STAFF, []
+    ident.staff_call = get_store().call_staff(current_language(), reason, again=ident.staff_call, who=who)
 
 
 def _done(ident: Identified, kind: str, events, names: list[str]):
@@ -628,11 +630,7 @@ def _leave(body: dict):
         # One sentence for every reason (not here, here from a paper card the QR does not prove, protected:
         # KioskStore.qr_proves), so that it tells nothing; staff can look and do it, called to the screen
         # (told whom and why when it is only members the family renamed at HQ).
-        refused = [i for i, ok in zip(present, here) if not ok]
-        if all(i in ident.renamed for i in refused):
-            _to_staff(ident, PREREG_CHANGED, [ident.renamed[i] for i in refused])
-        else:
-            _to_staff(ident)
+        _to_staff(ident, [i for i, ok in zip(present, here) if not ok])
         raise FormErrors({"present": _("This cannot be done here. Please ask staff.")})
     to = body.get("to_shelter_id")
     store = get_store()
