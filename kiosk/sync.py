@@ -530,12 +530,11 @@ def _state(exc: SyncError) -> tuple:
     return exc.kind, exc.detail
 
 
-def _kiosk_now(store: KioskStore) -> dt.datetime:
-    """The kiosk's clock, as last_sync_at is dated (KioskStore.now); the machine's when the file cannot say."""
+def _last_sync_at(store: KioskStore) -> str | None:
     try:
-        return store.now()
+        return store.last_sync_at()
     except sqlite3.Error:
-        return dt.datetime.now(dt.timezone.utc)
+        return None
 
 
 class BackgroundSync(threading.Thread):
@@ -550,7 +549,7 @@ class BackgroundSync(threading.Thread):
         # One attribute, set in one step: /api/status reads it from another thread, and a pair set one
         # after the other was once read half-changed ("HQ unreachable" while HQ had taken everything).
         self.failure: SyncError | None = None    # for the tablet, which words it in its language
-        self.failed_at: dt.datetime | None = None
+        self.synced_before: str | None = None   # the kiosk file's last sync when the last round failed
         self.wake = threading.Event()
         # say(text): a line on the operator's console (`evac kiosk serve`) when the sync's state changes:
         # a wrong token must not go unnoticed there while HQ refuses every round.
@@ -574,7 +573,8 @@ class BackgroundSync(threading.Thread):
                            f"{' again' if self._said else ''}: HQ holds this kiosk's records up to "
                            f"{report.acked_seq}, {report.pending} waiting to be sent")
             except SyncError as exc:
-                self.failure, self.failed_at = exc, _kiosk_now(store)
+                self.synced_before = _last_sync_at(store)   # (before the failure: what a reader pairs with it)
+                self.failure = exc
                 self.heard = self.heard or exc.hq_answered
                 # Too slow for the batch: the next try, smaller, comes soon; HQ out of reach: back off.  HQ
                 # answering while the disk is full: as usual, so the disk is written soon after room is made.
@@ -583,7 +583,8 @@ class BackgroundSync(threading.Thread):
                 self._tell(_state(exc), console_text(exc) if exc.hq_answered else
                            f"sync with HQ failed: {console_text(exc)}")
             except Exception as exc:  # keep syncing whatever one round hit
-                self.failure, self.failed_at = SyncError(SyncError.FAILED, repr(exc)), _kiosk_now(store)
+                self.synced_before = _last_sync_at(store)
+                self.failure = SyncError(SyncError.FAILED, repr(exc))
                 delay = min(self.max_backoff, delay * 2)
                 self._tell(_state(self.failure), f"sync with HQ failed: {self.failure}")
             self.wake.wait(delay)
@@ -594,16 +595,13 @@ class BackgroundSync(threading.Thread):
         """The last round's failure, unless HQ answered a sync after it: another process's (`evac kiosk sync`
         run by hand while HQ was out of this one's reach) that the kiosk's file says (last_sync_at).  The
         tablet said "HQ cannot be reached, 663 records queued" beside 0 waiting until this one's next round."""
-        failure = self.failure
-        if failure is None or failure.hq_answered or not last_sync_at or self.failed_at is None:
+        failure, before = self.failure, self.synced_before
+        if failure is None or failure.hq_answered or not last_sync_at or last_sync_at == before:
             return failure
         try:
-            answered = dt.datetime.fromisoformat(last_sync_at)
+            if before is not None and dt.datetime.fromisoformat(last_sync_at) <= dt.datetime.fromisoformat(before):
+                return failure
         except ValueError:
-            return failure
-        if answered.tzinfo is None:
-            answered = answered.replace(tzinfo=dt.timezone.utc)
-        if answered < self.failed_at.replace(microsecond=0):   # (last_sync_at is to the second: a tie is a sync after)
             return failure
         self.heard = True   # (HQ answered that sync: heard, as by this one's own)
         return None
