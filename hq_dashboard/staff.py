@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import getpass
 import hashlib
 import ipaddress
@@ -18,10 +17,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from evac.disclosure import ANSWER_FIELDS, STATUTORY, answer_after_review
 from evac.individual_number import contains_individual_number
+from evac.passwords import hash_password, password_matches
 from evac.staff_lockout import StaffLockout, give_back
 
 from kiosk.secure_cookies import secure_cookie
@@ -315,7 +314,7 @@ def add_staff(session, username: str, password: str, role: str = DESK, by: str |
     _check_password(password)
     if session.execute(select(StaffUser).where(StaffUser.username == username)).first():
         raise ValueError(f"there is already a staff member called {username!r}")
-    user = StaffUser(username=username, password_hash=generate_password_hash(password), role=role,
+    user = StaffUser(username=username, password_hash=hash_password(password), role=role,
                      created_at=dt.datetime.now(dt.timezone.utc))
     session.add(user)
     _account_audit(session, by or command_line("add-staff"), "staff_added", user, role=role)
@@ -404,7 +403,7 @@ def set_password(session, username: str, password: str, by: str | None = None) -
     """A new password: every log-in made with the old one (one seen over a shoulder, say) ends now."""
     _check_password(password)
     user = _staff_member(session, username)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     _end_all(session, user, ENDED_PASSWORD)
     _account_audit(session, by or command_line("set-password"), "staff_password_changed", user)
     session.commit()
@@ -458,15 +457,9 @@ def _trusted_place() -> str | None:
     return client_network() if any(address in n for n in networks) else None
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(16))
-
-
 def _password_ok(user: StaffUser | None, password: str) -> bool:
-    # An unknown name costs the same hash check as a known one: the answer's time must not tell a
-    # stranger which staff names exist.
-    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    # An unknown name (None) costs the same hash check as a known one (password_matches).
+    ok = password_matches(user.password_hash if user else None, password)
     return ok and user is not None and user.disabled_at is None   # disabled: as a wrong password
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 import json
 import secrets
@@ -22,7 +21,6 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from evac.corrections import moved_on
 from evac.dates import parse_typed_birth_date
@@ -31,6 +29,7 @@ from evac.events import (
 )
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number
+from evac.passwords import hash_password, password_matches
 from evac.spreadsheet import safe_cell
 from evac.whereabouts import CHECKED_IN, CHECKED_OUT, Whereabouts
 
@@ -135,7 +134,7 @@ def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAc
     db = _accounts(store)
     try:
         cur = db.execute("INSERT INTO staff_accounts(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                         (name, role, generate_password_hash(password),
+                         (name, role, hash_password(password),
                           dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
     except sqlite3.IntegrityError:
         raise KioskError(f"there is already a staff account named {name!r}") from None
@@ -174,7 +173,7 @@ def set_password(store: KioskStore, name: str, password: str) -> StaffAccount:
     # password_set_at: a log-in the kiosk holds in memory (its disk refused it) and writes later is
     # not deleted here, so it is refused by its start (login_session).
     return _change_account(store, name, "UPDATE staff_accounts SET password_hash = ?, password_set_at = ? WHERE id = ?",
-                           (generate_password_hash(password), int(time.time())))
+                           (hash_password(password), int(time.time())))
 
 
 def accounts(store: KioskStore) -> list[StaffAccount]:
@@ -186,17 +185,13 @@ def authenticate(store: KioskStore, name: str, password: str) -> StaffAccount | 
     db = _accounts(store)
     row = db.execute(f"SELECT id, name, role, password_hash, {_column(store, 'disabled_at')} FROM staff_accounts"
                      " WHERE name = ?", (name.strip(),)).fetchone()
-    # An unknown name costs the same hash check as a known one: the answer's time must not tell a
-    # stranger on the shelter's Wi-Fi which staff names exist (to lock them out, say).  A disabled
-    # account gets the same answer as a wrong password.
-    if not check_password_hash(row[3] if row else _dummy_hash(), password) or row is None or row[4]:
+    # An unknown name costs the same hash check as a known one (password_matches): the answer's time must
+    # not tell a stranger on the shelter's Wi-Fi which staff names exist (to lock them out, say).  A
+    # disabled account gets the same answer as a wrong password.
+    if not password_matches(row[3] if row else None, password) or row[4]:
         return None
     return StaffAccount(*row[:3])
 
-
-@functools.cache
-def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(16))
 
 
 # -- log-in sessions -----------------------------------------------------------

@@ -19,6 +19,9 @@ pytest_plugins = ["tests.browser"]  # Chromium through playwright, the kiosk app
 # The `evac hq serve` processes the tests start leave the map's layers to the map's first visitor (a second of
 # CPU saved at each of about a hundred starts); test_map_browser's HQs warm them up as HQ does by default.
 os.environ.setdefault("EVAC_MAP_WARM_UP", "0")
+# Staff passwords hashed at 1/32 of werkzeug's scrypt cost (evac.passwords): the tests hash thousands of them,
+# in their own process and in every `evac` and server process they start (which inherit this).
+os.environ.setdefault("EVAC_TEST_CHEAP_PASSWORD_HASH", "1")
 
 
 def free_port() -> int:
