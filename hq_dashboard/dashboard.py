@@ -356,14 +356,18 @@ def shelter_board(chart: bool = True) -> dict:
     views = site_views(disaster)
     sort = request.args.get("sort", "fullness")
     show_all = request.args.get("all") == "1"
-    shown = [v for v in views if show_all or v.shelter.opened or v.shelter.occupancy or v.shelter.at_home
-             or v.shelter.in_car]
-    shown.sort(key=SORTS.get(sort, SORTS["fullness"]))
     transit = in_transit()
+    to_closed = in_transit_to_closed(views, transit)
+    # A closed shelter nobody is left in but people are on their way to: a row too, or staff reading the
+    # table miss the one site they must send someone to (to redirect those arriving).
+    shown = [v for v in views if show_all or v.shelter.opened or v.shelter.occupancy or v.shelter.at_home
+             or v.shelter.in_car or v.shelter.id in to_closed]
+    shown.sort(key=SORTS.get(sort, SORTS["fullness"]))
     totals = {"occupancy": sum(v.shelter.occupancy for v in views), "at_home": sum(v.shelter.at_home for v in views),
               "in_car": sum(v.shelter.in_car for v in views), "in_transit": transit["count"]}
     return {"disaster_code": disaster, "all_views": views, "views": shown, "sort": sort, "show_all": show_all,
-            "totals": totals, "transit": transit, "site_count": len(views), "disaster": DISASTERS.get(disaster or ""),
+            "totals": totals, "transit": transit, "transit_to_closed": to_closed, "site_count": len(views),
+            "disaster": DISASTERS.get(disaster or ""),
             "chart": arrivals_svg(arrivals()) if chart else "",
             "credits": [CREDITS["yaizu_opendata"]]}
 
@@ -377,7 +381,6 @@ def _numbers() -> dict:
     needs_cols = [c for c in NEEDS_CODES if needs_total[c]]
     return {"kiosks": kiosks, "needs_cols": needs_cols, "needs_total": needs_total, "needs_labels": NEEDS_LABELS,
             "alerts": alerts(views, kiosks, board.pop("disaster_code"), board["transit"]),
-            "transit_to_closed": in_transit_to_closed(views, board["transit"]),
             "silent_sites": silent_sites(kiosks), "now": _now(), **board}
 
 
@@ -427,6 +430,8 @@ def numbers():
         "sites": [{"id": v.shelter.id, "name": v.shelter.name, "status": v.shelter.status,
                    "closed_with_people": closed_with_people(v.shelter),
                    "closed_with_registered_outside": closed_with_registered_outside(v.shelter),
+                   # In transit to it, when its staff closed it (0 otherwise): a count, no one named.
+                   "in_transit_to_closed": shown["transit_to_closed"].get(v.shelter.id, 0),
                    "suitability": v.suitability, "occupancy": v.shelter.occupancy, "capacity": v.shelter.capacity,
                    "fullness": v.fullness, "at_home": v.shelter.at_home, "in_car": v.shelter.in_car,
                    "needs": {c: n for c, n in v.needs.items() if n}} for v in shown["views"]],

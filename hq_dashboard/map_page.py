@@ -136,9 +136,20 @@ def _start(m, site_layers, offline_base, tile_layer, url, refresh_ms, sites_json
     element.layer_control, element.bounds = layer_control, bounds
     # A site's numbers older than the dashboard's silence alert are marked stale in its popup too.
     element.silent_s = int(current_app.config.get("KIOSK_SILENT_ALERT_S", 600))
-    element.words = str(htmlsafe_json_dumps(map_words(), ensure_ascii=False))
+    element.words = str(htmlsafe_json_dumps({**map_words(), "transit_closed": transit_closed_words()},
+                                            ensure_ascii=False))
     element.controls = str(htmlsafe_json_dumps(control_words(), ensure_ascii=False))
     return element
+
+
+def transit_closed_words() -> dict[str, str]:
+    """What a closed site's popup says of those on their way to it (site properties' in_transit_to_closed), in
+    Japanese then the browser's language as the dashboard's alert (wall_display._in_two); "{num}": map.js puts
+    the count in (a count, no one named)."""
+    from flask_babel import gettext as _
+    from .wall_display import _in_two   # (which imports staff, which imports the dashboard)
+    two = _in_two(lambda: _("This shelter is closed. People on their way to it: %(num)s", num="{num}"))
+    return {"ja": two["ja"], "other": two["other"], "lang": two["other_lang"]}
 
 
 def control_words() -> dict[str, str]:

@@ -441,14 +441,18 @@ def for_review(session: Session, row: InquiryRow) -> list[dict]:
     memo = session.info.get(_ONE_READING)
     shelters = memo.get(Shelter) if memo is not None else None
     if shelters is None:
-        shelters = {s.id: s.name for s in session.execute(select(Shelter)).scalars()}
+        # Each site's name, and whether its staff closed it (閉鎖): one on the way to it will not be checked in there.
+        shelters = {s.id: (s.name, s.closed_by_staff) for s in session.execute(select(Shelter)).scalars()}
         if memo is not None:
             memo[Shelter] = shelters
     inquiry = inquiry_of(row)
     offered, left_off = _offered_facts(session, inquiry)
     # The facts the records were offered by: whether each is known only from self-reports was read with them.
     return [{"id": p.id, "name": p.name, "name_kana": p.name_kana, "birth_date": p.birth_date, "address": p.address,
-             "state": p.state, "shelter": shelters.get(p.shelter_id, p.shelter_id) if p.shelter_id else "",
+             "state": p.state, "shelter": shelters.get(p.shelter_id, (p.shelter_id,))[0] if p.shelter_id else "",
+             # In transit to a shelter its staff closed since (or before): where they are bound is no place to
+             # say they will be found.
+             "bound_closed": p.state == "in_transit" and shelters.get(p.shelter_id, ("", False))[1],
              # Not exactly what the inquirer gave (a near candidate): staff ask before choosing it.
              "differs": _differs(inquiry, f),
              # Records near by reading the cap left off: "none of these" may not be true of them.

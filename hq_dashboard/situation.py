@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import and_, func, literal_column, select
+from sqlalchemy import and_, func, literal_column, select, text
 
 from evac.disasters import AT_RISK, DISASTERS, SUITABLE, UNSUITABLE, Suggestion, overflow, suitability
 from evac.geodata import Layer, load_city_layers, points_frame, sites_in_hazard
@@ -19,7 +19,7 @@ from evac.shelters import CREDITS
 from evac.whereabouts import CHECKED_IN
 
 from .db import db
-from .models import HazardLayer, HQMeta, Kiosk, Person, Shelter
+from .models import IN_TRANSIT_WHERE, HazardLayer, HQMeta, Kiosk, Person, Shelter
 
 DISASTER_KEY = "disaster"
 
@@ -140,6 +140,8 @@ class SiteView:
     last_heard_at: dt.datetime | None = None
     heard_silent: bool = False
     heard_by_hand: bool = False
+    # People a shelter sent on here who have not checked in anywhere since (in transit: counted nowhere else).
+    in_transit_to: int = 0
 
     @property
     def closed_with_people(self) -> int:
@@ -154,6 +156,12 @@ class SiteView:
         (food, news), as the dashboard's alert says (dashboard.closed_with_registered_outside)."""
         s = self.shelter
         return s.at_home + s.in_car if s.status == "closed" else 0
+
+    @property
+    def in_transit_to_closed(self) -> int:
+        """People on their way to a site its staff closed (閉鎖): nobody there will check them in.  0 when
+        it is not closed; a count, no one named (as the dashboard's alert, dashboard.in_transit_to_closed)."""
+        return self.in_transit_to if self.shelter.closed_by_staff else 0
 
     @property
     def look(self) -> str:
@@ -207,7 +215,8 @@ class SiteView:
             "id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind, "address": s.address,
             "capacity": s.capacity, "occupancy": s.occupancy, "at_home": s.at_home, "in_car": s.in_car,
             "status": s.status, "closed_with_people": self.closed_with_people,
-            "closed_with_registered_outside": self.closed_with_registered_outside, "hazards": s.hazards.split(), "area_m2": s.area_m2,
+            "closed_with_registered_outside": self.closed_with_registered_outside,
+            "in_transit_to_closed": self.in_transit_to_closed, "hazards": s.hazards.split(), "area_m2": s.area_m2,
             "suitability": self.suitability, "hazard_areas": self.hazard_areas, "notes": self.notes,
             "needs": self.needs, "credit": CREDITS.get(s.source, ""), "hazard_credits": self.hazard_credits,
             "overflow": [{"id": o.id, "name": o.name, "distance_m": o.distance_m, "room": o.room}
@@ -232,6 +241,13 @@ def needs_by_shelter() -> dict[str, dict[str, int]]:
         for code in needs.split():
             counts[code] = counts.get(code, 0) + n
     return out
+
+
+def in_transit_by_destination() -> dict[str, int]:
+    """Shelter id -> how many are in transit to it (persons.shelter_id is where they are bound): counts only."""
+    # The condition written as ix_persons_in_transit's (a bound parameter would not use the partial index).
+    return dict(db.session.execute(select(Person.shelter_id, func.count()).where(text(IN_TRANSIT_WHERE))
+                                   .group_by(Person.shelter_id)).all())
 
 
 def carried_up_to() -> dict[str, dt.datetime]:
@@ -284,8 +300,9 @@ def site_views(disaster: str | None = None, *, with_overflow: bool = True) -> li
     shelters = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars().all()
     needs = needs_by_shelter()
     heard, silent, by_hand = heard_by_site(current_app.config.get("KIOSK_SILENT_ALERT_S", 600))   # the dashboard's alert
+    bound = in_transit_by_destination()
     views = {s.id: SiteView(s, needs=needs.get(s.id, {}), last_heard_at=heard.get(s.id), heard_silent=s.id in silent,
-                            heard_by_hand=s.id in by_hand)
+                            heard_by_hand=s.id in by_hand, in_transit_to=bound.get(s.id, 0))
              for s in shelters}
     coords = tuple((s.id, s.lat, s.lon) for s in shelters)
     min_depth = float(current_app.config.get("HAZARD_MIN_DEPTH_M", 0.5))

@@ -266,12 +266,14 @@ FULL, CLOSED_WITH_PEOPLE, NEARLY_FULL, REST = range(4)
 NEARLY_FULL_AT = 0.9
 
 
-def _urgency(v) -> int:
+def _urgency(v, to_closed=()) -> int:
     from .dashboard import closed_with_people
     s = v.shelter
     if s.status == "full" or (s.capacity is not None and s.occupancy > s.capacity):
         return FULL
-    if closed_with_people(s):
+    # Closed with people in it, or on their way to it (`to_closed`: dashboard.in_transit_to_closed): someone
+    # must go there either way.
+    if closed_with_people(s) or s.id in to_closed:
         return CLOSED_WITH_PEOPLE
     if v.fullness is not None and v.fullness >= NEARLY_FULL_AT:
         return NEARLY_FULL
@@ -279,7 +281,7 @@ def _urgency(v) -> int:
 
 
 def _board() -> dict:
-    from .dashboard import (SORTS, closed_with_people, closed_with_registered_outside, in_transit_to_closed, kiosk_rows,
+    from .dashboard import (SORTS, closed_with_people, closed_with_registered_outside, kiosk_rows,
                             shelter_board, silent_sites)
     # No arrivals chart: its labels are too small to read across a room, and its room is the sites'.
     shown = shelter_board(chart=False)
@@ -287,7 +289,7 @@ def _board() -> dict:
     shown.pop("disaster_code")
     shown.pop("chart")
     order = SORTS.get(shown["sort"], SORTS["fullness"])
-    sites = sorted(shown.pop("views"), key=lambda v: (_urgency(v), order(v)))
+    sites = sorted(shown.pop("views"), key=lambda v: (_urgency(v, shown["transit_to_closed"]), order(v)))
     # A site by its name and its id: two sites may share a name (焼津地域交流センター is H045 and T046).
     named = lambda v: f"{v.shelter.name}（{v.shelter.id}）"   # noqa: E731
     over = [named(v) for v in views if v.shelter.capacity is not None and v.shelter.occupancy > v.shelter.capacity]
@@ -298,7 +300,7 @@ def _board() -> dict:
     # those with people inside, who need a place to go; these need to know where their food and news are now.
     closed_outside = [named(v) for v in views if closed_with_registered_outside(v.shelter)]
     # People sent on to a shelter its staff closed (the dashboard's alert, at once): the sites, no one named.
-    to_closed = in_transit_to_closed(views, shown["transit"])
+    to_closed = shown["transit_to_closed"]
     transit_closed = [named(v) for v in views if v.shelter.id in to_closed]
     # A site whose kiosk is silent: its numbers are from its last sync, however fresh the wall's time.
     # Only the mark: no kiosk, no time, nothing a shelter sent.

@@ -134,3 +134,98 @@ def test_the_kiosk_configuration_says_each_shelters_status_and_a_kiosk_of_today_
     assert len(kiosk_store.shelter_list()) == 212
     assert kiosk_store.shelter_name("H052") == "焼津文化会館"
     assert kiosk_store.shelter_ids() == set(statuses)
+
+
+# --- a closed shelter nobody is left in, people on their way to it ------------------------------------
+
+def _row(page: str, site: str) -> str | None:
+    found = re.search(rf'<tr class="[^"]*" data-site="{site}">.*?</tr>', page, re.S)
+    return found.group(0) if found else None
+
+
+def test_a_closed_shelter_with_nobody_left_but_people_on_the_way_has_its_row_with_their_number(hq, hq_client):
+    """The alert named it, the table did not (closed and empty: as a site never opened): staff reading the
+    rows, and the page's refresh, missed the one site they must send someone to."""
+    moving = _check_in(hq, 3)
+    for p, site in zip(moving, ("H052", "H052", "H039")):
+        hq.kiosk.add("transfer", p, {"to_shelter_id": site}, at_ms=int(time.time() * 1000) - 60_000)
+    _close(hq, "H052")
+    _send(hq, hq_client)
+    row = _row(_page(hq_client), "H052")
+    assert row is not None, "no row for the closed shelter people are on their way to"
+    assert ('<td>閉鎖<br><strong class="transit-closed" data-in-transit-to-closed="2">閉鎖済みのこの避難所へ 2 人が移動中'
+            '</strong></td>') in row
+    # An open destination is no such row (H039: never opened, nobody in it, people on their way to it).
+    assert _row(_page(hq_client), "H039") is None
+    # The page's refresh draws the same rows, and its numbers say it for a program.
+    numbers = hq_client.get("/dashboard/numbers?auto=1").get_json()
+    assert _row(numbers["html"], "H052") == row
+    site = next(s for s in numbers["sites"] if s["id"] == "H052")
+    assert (site["status"], site["occupancy"], site["in_transit_to_closed"]) == ("closed", 0, 2)
+    assert all(s["in_transit_to_closed"] == 0 for s in numbers["sites"] if s["id"] != "H052")
+    # The wall: its row too, first (someone must go there), besides the alert it had.
+    wall_client = _display(hq)
+    assert re.findall(r'<tr class="[^"]*" data-site="([^"]+)"', _page(wall_client))[0] == "H052"
+    # Counts only: no one in transit named, on the page, in its numbers or on the wall.
+    for shown in (_page(hq_client), json.dumps(numbers, ensure_ascii=False), _page(wall_client)):
+        assert not any(p["name"] in shown for p in moving)
+    # Both arrive elsewhere: closed and empty, nobody on the way, the row goes (as before).
+    for p in moving[:2]:
+        hq.kiosk.checkin(p, shelter_id="H039")
+    _send(hq, hq_client)
+    assert _row(_page(hq_client), "H052") is None
+    assert "transit-closed" not in _page(hq_client)
+
+
+def test_a_closed_shelter_with_people_in_it_and_on_the_way_says_both_in_its_row(hq, hq_client):
+    _check_in(hq, 1, "H052", first=20)
+    moving = _check_in(hq, 1)
+    hq.kiosk.add("transfer", moving[0], {"to_shelter_id": "H052"}, at_ms=int(time.time() * 1000) - 60_000)
+    _close(hq, "H052")
+    _send(hq, hq_client)
+    row = _row(_page(hq_client), "H052")
+    assert "閉鎖（避難者あり）" in row and "閉鎖済みのこの避難所へ 1 人が移動中" in row
+
+
+def test_the_map_says_of_a_closed_shelter_how_many_are_on_their_way_to_it_in_the_readers_language(hq, hq_client):
+    moving = _check_in(hq, 3)
+    for p, site in zip(moving, ("H052", "H052", "H039")):
+        hq.kiosk.add("transfer", p, {"to_shelter_id": site}, at_ms=int(time.time() * 1000) - 60_000)
+    _close(hq, "H052")
+    _send(hq, hq_client)
+    # What the map's markers are drawn from (and polled): the count by closed site, for visitors as for staff.
+    for client in (hq_client, hq.test_client()):
+        got = client.get("/api/v1/shelters")
+        sites = {f["properties"]["id"]: f["properties"] for f in got.get_json()["features"]}
+        assert sites["H052"]["in_transit_to_closed"] == 2
+        assert sites["H039"]["in_transit_to_closed"] == 0      # open to them: nothing to say
+        assert not any(p["name"] in got.get_data(as_text=True) for p in moving)
+    # The words its popup says it in, with the page: Japanese, then the reader's language.
+    said = '"transit_closed": {"ja": "この避難所は閉鎖されています。ここへ移動中の人: {num} 人", "other": "%s", "lang": "%s"}'
+    assert said % ("This shelter is closed. People on their way to it: {num}", "en") in _page(hq_client, "/map")
+    assert said % ("Este abrigo está fechado. Pessoas a caminho dele: {num}", "pt") in _page(
+        hq_client, "/map", **{"Accept-Language": "pt"})
+    assert said % ("此避难所已关闭。正在前往此处的人数：{num} 人", "zh") in _page(hq_client, "/map?lang=zh")
+
+
+def test_the_review_queue_says_a_records_destination_is_closed(hq_app, hq_client, enroll):
+    from tests.test_safety_release_choice import CARD, two_records
+    from tests.test_safety_review_fixes import ask
+    a, _b = two_records(hq_client, enroll)          # 駿河 太郎 at H031 (the card's) and at H001 (typed)
+    a.send(("transfer", CARD, {"to_shelter_id": "H052"}))
+    c = Kiosk(hq_client, enroll("H052"), "dev-c", "H052")
+    c.send(("shelter_status", None, {"status": "open"}), ("shelter_status", None, {"status": "closed"}))
+    log_in(hq_app, hq_client, "safety")
+    ref = ask(hq_client, "駿河 太郎", "1960-06-06", "relative").get_json()["inquiry_id"]
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    block = re.search(rf'id="inquiry-{ref}".*?</form>', queue, re.S).group(0)
+    rows = re.findall(r'<tr><td><input type="radio" name="record" value="[1-9]\d*".*?</tr>', block, re.S)
+    moving = [r for r in rows if "移動中 / moving" in r]
+    staying = [r for r in rows if "避難所 / at the shelter" in r]
+    assert len(moving) == 1 and len(staying) == 1, rows
+    assert ('移動中 / moving 焼津文化会館 <strong class="error" data-testid="bound-closed">（この避難所は閉鎖されています / '
+            'this shelter is closed）</strong>') in moving[0]
+    assert "bound-closed" not in staying[0]
+    # Open again: no longer said.
+    c.send(("shelter_status", None, {"status": "open"}))
+    assert "bound-closed" not in hq_client.get("/staff/inquiries").get_data(as_text=True)

@@ -43,6 +43,16 @@ var evacMap = (function () {
     return w;
   }
 
+  // People on their way to a site its staff closed (閉鎖): said in Japanese, then the reader's language, with
+  // the count (HQ's words, opts.words.transit_closed: "{num}" in them); a count, no one named.
+  function transitClosed(p) {
+    var w = WORDS.transit_closed;
+    if (!p.in_transit_to_closed || !w) { return ""; }
+    var put = function (s) { return esc(String(s).replace("{num}", p.in_transit_to_closed)); };
+    return '<div class="transit-closed"><b>' + put(w.ja) + '</b> <span lang="' + esc(w.lang) + '">/ ' + put(w.other) +
+      "</span></div>";
+  }
+
   function heard(p) {
     if (!p.last_heard_at) { return '<div class="heard none">端末からの同期なし（人数は届いていません）</div>'; }
     var now = Date.now() + skewMs, at = new Date(p.last_heard_at);
@@ -63,7 +73,8 @@ var evacMap = (function () {
     var cap = p.capacity == null ? "—" : p.capacity;
     var pct = p.capacity ? " (" + percent(p) + "%)" : "";
     var h = '<div class="evac-popup" data-site="' + esc(p.id) + '"><h3>' + esc(p.name) + "</h3>" +
-      "<div>" + esc(say("kind", p.kind)) + " · " + esc(p.id) + " · " + statusWords(p) + "</div>" + heard(p);
+      "<div>" + esc(say("kind", p.kind)) + " · " + esc(p.id) + " · " + statusWords(p) + "</div>" + transitClosed(p) +
+      heard(p);
     if (p.suitability !== "suitable") {
       h += '<div class="' + p.suitability + '">' + esc(disasterLabel || "") + ": " + esc(say("suitability", p.suitability)) + "</div>";
     }
