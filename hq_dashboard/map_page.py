@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import threading
+import weakref
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, render_template_string, request, url_for
 from flask_login import current_user
@@ -59,12 +60,15 @@ def _geojson(layer: Layer) -> str:
 
 
 _SIMPLIFYING = threading.Lock()
+# By the layer itself, as the layers are cached (once per process): every app of the process shares them,
+# the tests' hundreds of apps included.  Weak: an imported layer's old version goes with its frame.
+_DISPLAYED: weakref.WeakKeyDictionary[Layer, dict] = weakref.WeakKeyDictionary()
 
 
 def _cached_geojson(layer: Layer) -> dict:
     """Parsed once per layer: folium takes a dict as it is (a string it would parse on every request).
     The lock: a visitor during the warm-up waits for its layer instead of simplifying it a second time."""
-    cache = current_app.extensions.setdefault("map_geojson", {})
+    cache = _DISPLAYED
     if layer not in cache:
         with _SIMPLIFYING:
             if layer not in cache:
