@@ -148,15 +148,16 @@ class NfcReader:
     def _wait_for_card(self, nfc, device: str, wait: float):
         deadline = time.monotonic() + wait
         target = None
-        # The field found empty twice running (one poll a card missed is no taking off), or a kiosk just
-        # started: whatever card comes is a new placing.
+        # The field found empty three polls running (about 0.7 s: a poll or two a card on it missed is no
+        # taking off, and nobody swaps cards faster), or a kiosk just started: whatever card comes is a new
+        # placing.  (A swap faster still is refused as the card left on it: take it off and put it back.)
         empty = device not in _nfc_placings
         misses = 0
         try:
             while target is None and time.monotonic() < deadline and not self._given_up():
                 target = self.clf.sense(nfc.clf.RemoteTarget("106B"), iterations=1, interval=0.2)
                 misses = misses + 1 if target is None else 0
-                empty = empty or misses >= 2
+                empty = empty or misses >= 3
             if self._given_up():
                 # Whatever card comes now is not the one whose PIN this read holds: not a byte to it.
                 raise CardError("cancelled", "the read was given up before a card was held to the reader")

@@ -75,6 +75,8 @@ def test_the_map_says_codes_in_the_words_hq_hands_it_and_keeps_no_copy(hq_client
     page = hq_client.get("/map").get_data(as_text=True)
     start = page[page.index("evacMap.start("):]
     words = json.loads(re.search(r"words: (\{.*?\}\})\n", start).group(1))
+    # (and the sentence for people on their way to a closed shelter, in the page's language: map_page's own)
+    assert words.pop("transit_closed")["ja"] == "この避難所は閉鎖されています。ここへ移動中の人: {num} 人"
     assert words == map_words() and words["status"] == {"open": "開設", "not_opened": "未開設", "closed": "閉鎖",
                                                             "full": "満員"}
     # map.js has no word list of its own to drift from HQ's (the browser test sees the popup say them).
