@@ -19,6 +19,14 @@ def _method() -> str:
     return _CHEAP_FOR_TESTS if os.environ.get("EVAC_TEST_CHEAP_PASSWORD_HASH") == "1" else "scrypt"
 
 
+def cheap_hashing_warning() -> str | None:
+    """What a serving HQ or kiosk says at its start when the tests' cheap hashing is on (never for real)."""
+    if _method() == _CHEAP_FOR_TESTS:
+        return ("evac: EVAC_TEST_CHEAP_PASSWORD_HASH=1 is set: staff passwords set now are hashed at the "
+                "tests' low cost. It is for the project's tests only: unset it and set those passwords again")
+    return None
+
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=_method())
 

@@ -148,6 +148,10 @@ def serve(args: argparse.Namespace) -> int:
     from .map_page import warm_up_beside
     from evac.cli import CommandError, listen_error, loopback
 
+    from evac.passwords import cheap_hashing_warning
+    if cheap_hashing_warning():
+        print(cheap_hashing_warning(), file=sys.stderr)
+
     from . import secret_key_path
     if not os.environ.get("EVAC_SECRET_KEY") and secret_key_path(app.config["SQLALCHEMY_DATABASE_URI"]) is None:
         where = (f"{os.environ['EVAC_VAR_DIR']}/hq-secret-key" if os.environ.get("EVAC_VAR_DIR")

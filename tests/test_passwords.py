@@ -21,3 +21,26 @@ def test_no_account_never_matches_even_its_dummy_hashs_password():
     assert not password_matches(None, "")
     assert not password_matches(None, "anything")
     assert not password_matches("", "")
+
+
+def test_a_serving_hq_and_kiosk_say_at_their_start_that_the_tests_cheap_hashing_is_on(hq_server, tmp_path):
+    import os
+
+    from tests.conftest import Server, evac_cmd, free_port
+    assert os.environ["EVAC_TEST_CHEAP_PASSWORD_HASH"] == "1"   # (conftest's, inherited by what the tests start)
+    hq = hq_server()
+    port = free_port()
+    kiosk = Server(evac_cmd("kiosk", "serve", "--db", str(tmp_path / "k.sqlite3"), "--shelter", "H031",
+                            "--port", str(port)), f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/status")
+    try:
+        for server in (hq, kiosk):
+            said = server.log_path.read_text()
+            assert "evac: EVAC_TEST_CHEAP_PASSWORD_HASH=1 is set" in said and "for the project's tests only" in said
+    finally:
+        kiosk.stop()
+
+
+def test_nothing_is_said_without_it(monkeypatch):
+    from evac.passwords import cheap_hashing_warning
+    monkeypatch.delenv("EVAC_TEST_CHEAP_PASSWORD_HASH")
+    assert cheap_hashing_warning() is None
