@@ -149,8 +149,8 @@ def serve(args: argparse.Namespace) -> int:
     from evac.cli import CommandError, listen_error, loopback
 
     from evac.passwords import cheap_hashing_warning
-    if cheap_hashing_warning():
-        print(cheap_hashing_warning(), file=sys.stderr)
+    if warning := cheap_hashing_warning():
+        print(warning, file=sys.stderr)
 
     from . import secret_key_path
     if not os.environ.get("EVAC_SECRET_KEY") and secret_key_path(app.config["SQLALCHEMY_DATABASE_URI"]) is None:

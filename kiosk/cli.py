@@ -383,8 +383,8 @@ def serve(args: argparse.Namespace) -> int:
         return _fail(f"a token is given ({source}) but no --hq: the kiosk syncs with HQ only when it has both "
                      f"(leave both out to run on its own{', and unset ' + TOKEN_ENV if source == TOKEN_ENV else ''})")
     from evac.passwords import cheap_hashing_warning
-    if cheap_hashing_warning():
-        print(cheap_hashing_warning(), file=sys.stderr)
+    if warning := cheap_hashing_warning():
+        print(warning, file=sys.stderr)
     existed = Path(args.db).exists()
     was_empty = existed and dbfiles.absent_or_empty(args.db)
     store = _store(args.db, may_create=True)

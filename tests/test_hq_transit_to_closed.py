@@ -67,13 +67,18 @@ def test_people_sent_to_a_closed_shelter_are_an_alert_at_once_counted_per_destin
     assert "alert-transit-closed" not in _page(wall_client)
 
 
-def test_the_alert_for_a_closed_destination_comes_with_that_shelters_other_alerts(hq, hq_client):
-    """In the order of the sites' alerts: a closed shelter's people left inside, then those on the way to it."""
+def _one_inside_and_one_on_the_way_to_closed_h052(hq, hq_client) -> None:
+    """焼津文化会館 (H052) closed by its staff with one person still inside and one sent on to it a minute ago."""
     _check_in(hq, 1, "H052", first=20)
     moving = _check_in(hq, 1)
     hq.kiosk.add("transfer", moving[0], {"to_shelter_id": "H052"}, at_ms=int(time.time() * 1000) - 60_000)
     _close(hq, "H052")
     _send(hq, hq_client)
+
+
+def test_the_alert_for_a_closed_destination_comes_with_that_shelters_other_alerts(hq, hq_client):
+    """In the order of the sites' alerts: a closed shelter's people left inside, then those on the way to it."""
+    _one_inside_and_one_on_the_way_to_closed_h052(hq, hq_client)
     alerts = hq_client.get("/dashboard/numbers?auto=1").get_json()["alerts"]
     left = next(i for i, a in enumerate(alerts) if a.startswith(f"閉鎖した避難所 {H052}に 1 人が残っています"))
     assert alerts[left + 1].startswith(f"1 人が閉鎖した避難所 {H052}へ移動中です")
@@ -178,11 +183,7 @@ def test_a_closed_shelter_with_nobody_left_but_people_on_the_way_has_its_row_wit
 
 
 def test_a_closed_shelter_with_people_in_it_and_on_the_way_says_both_in_its_row(hq, hq_client):
-    _check_in(hq, 1, "H052", first=20)
-    moving = _check_in(hq, 1)
-    hq.kiosk.add("transfer", moving[0], {"to_shelter_id": "H052"}, at_ms=int(time.time() * 1000) - 60_000)
-    _close(hq, "H052")
-    _send(hq, hq_client)
+    _one_inside_and_one_on_the_way_to_closed_h052(hq, hq_client)
     row = _row(_page(hq_client), "H052")
     assert "閉鎖（避難者あり）" in row and "閉鎖済みのこの避難所へ 1 人が移動中" in row
 
