@@ -177,11 +177,10 @@ def in_transit() -> dict:
             "long_to": dict(sorted(long_to.items())), "hours": hours}
 
 
-def in_transit_to_closed(views: list[SiteView], transit: dict | None) -> dict[str, int]:
+def in_transit_to_closed(views: list[SiteView]) -> dict[str, int]:
     """How many are in transit to each shelter its staff closed (閉鎖), by its id: nobody there will check
-    them in.  Counts only, as in_transit()."""
-    to = (transit or {}).get("to", {})
-    return {v.shelter.id: to[v.shelter.id] for v in views if v.shelter.closed_by_staff and to.get(v.shelter.id)}
+    them in.  Counts only (SiteView.in_transit_to_closed: the one rule of the dashboard, the map and the wall)."""
+    return {v.shelter.id: v.in_transit_to_closed for v in views if v.in_transit_to_closed}
 
 
 def silent_sites(kiosks: list[dict]) -> set[str]:
@@ -231,7 +230,7 @@ TRANSIT_SITES_NAMED = 5
 def alerts(views: list[SiteView], kiosks: list[dict], disaster: str | None,
            transit: dict | None = None) -> list[str]:
     out = []
-    to_closed = in_transit_to_closed(views, transit)
+    to_closed = in_transit_to_closed(views)
     for v in views:
         s = v.shelter
         if closed_with_people(s):
@@ -357,7 +356,7 @@ def shelter_board(chart: bool = True) -> dict:
     sort = request.args.get("sort", "fullness")
     show_all = request.args.get("all") == "1"
     transit = in_transit()
-    to_closed = in_transit_to_closed(views, transit)
+    to_closed = in_transit_to_closed(views)
     # A closed shelter nobody is left in but people are on their way to: a row too, or staff reading the
     # table miss the one site they must send someone to (to redirect those arriving).
     shown = [v for v in views if show_all or v.shelter.opened or v.shelter.occupancy or v.shelter.at_home
