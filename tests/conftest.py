@@ -242,12 +242,39 @@ def run_evac(*args: str, input: str | None = None, timeout: float = 120) -> subp
 PCSCD_TURN = Path(f"/tmp/evac-pcscd-{os.getuid()}.lock")
 
 
+@pytest.hookimpl(tryfirst=True)   # before pytest's tmpdir plugin reads --basetemp
 def pytest_configure(config):
     # This run's name, inherited by its xdist workers: the pcscd it started is its own to stop, not one
     # another test run on the machine (a second checkout, say) started or uses.
     if not hasattr(config, "workerinput"):
         os.environ["EVAC_TEST_RUN"] = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         _compile_the_project()
+        _scratch_on_the_ram_disk(config)
+
+
+def _scratch_on_the_ram_disk(config) -> None:
+    """tmp_path on the RAM disk (tests.ram_disk), a new directory for each run; its xdist workers get theirs
+    inside it.  A passing run removes it (it holds memory); a failing one leaves it to be read."""
+    from tests.ram_disk import ram_disk
+    disk = ram_disk()
+    if config.option.basetemp is not None or disk is None:
+        return
+    import tempfile
+    config.option.basetemp = tempfile.mkdtemp(prefix=f"evac-tests-{os.getuid()}-", dir=disk)
+    config.stash[_RAM_SCRATCH] = config.option.basetemp
+
+
+_RAM_SCRATCH = pytest.StashKey[str]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    scratch = session.config.stash.get(_RAM_SCRATCH, None)
+    if scratch is None:
+        return
+    if exitstatus == 0:
+        shutil.rmtree(scratch, ignore_errors=True)
+    else:
+        print(f"\nThe failed run's files (tmp_path) are kept in {scratch}; remove them when read.")
 
 
 def _compile_the_project() -> None:

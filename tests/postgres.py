@@ -4,8 +4,8 @@ Set EVAC_TEST_PG_URL (e.g. postgresql+psycopg://user:pw@host:5432/) to use a run
 server instead; the tests create and drop their own databases on it.
 
 Otherwise the first call of postgres_server() creates a private throwaway cluster
-under /tmp/evac-pg-<uid>/ with Debian's binaries (/usr/lib/postgresql/<newest>/bin),
-on a free port of 127.0.0.1, user `evac` with trust auth, tuned for speed (fsync off:
+under /dev/shm/evac-pg-<uid>/ (tests.ram_disk; else /tmp/evac-pg-<uid>/) with Debian's binaries
+(/usr/lib/postgresql/<newest>/bin), on a free port of 127.0.0.1, user `evac` with trust auth, tuned for speed (fsync off:
 it is thrown away), and stops and removes it when the Python process exits.  As root
 the cluster runs as Debian's `postgres` user, since PostgreSQL refuses to run as root.
 Clusters left behind by a killed test run are cleaned up by the next one.
@@ -123,7 +123,8 @@ def _collation(bins: str) -> list[str]:
 
 
 def _start(bins: str) -> str:
-    parent = f"/tmp/evac-pg-{os.getuid()}"
+    from tests.ram_disk import scratch_root
+    parent = os.path.join(scratch_root(), f"evac-pg-{os.getuid()}")
     os.makedirs(parent, mode=0o755, exist_ok=True)
     os.chmod(parent, 0o755)  # the postgres user must reach its data dir inside
     _clean_stale(parent, bins)
