@@ -12,7 +12,7 @@ STATUS_LABELS = {"open": "開設", "not_opened": "未開設", "closed": "閉鎖"
 # The map's legend: what each look of a marker (situation.PALETTE) means.
 LOOK_LABELS = {"low": "50%未満", "half": "50–80%", "most": "80–100%", "full": "満員・超過",
                "no_capacity": "収容目安なし（避難者あり）", "empty": "未開設・閉鎖（無人）",
-               "closed_people": "閉鎖（避難者あり）"}
+               "closed_people": "閉鎖（避難者・移動中の人あり）"}
 # A table cell (the dashboard, the CSV) ...
 SUITABILITY_LABELS = {SUITABLE: "○", UNSUITABLE: "対象外", AT_RISK: "危険区域内"}
 # ... and what a map popup says after the disaster's name.

@@ -121,7 +121,8 @@ PALETTE = {
     "full": "#D55E00",         # vermillion, and the symbol 満: full or over its capacity
     "no_capacity": "#0072B2",  # blue: people in a site with no capacity estimate
     "empty": "#BBBBBB",        # grey: not open (never opened, or closed) and nobody in it
-    "closed_people": "#CC79A7",  # reddish purple with a black ring, and 閉: closed by its staff, people still in it
+    # reddish purple with a black ring, and 閉: closed by its staff, people still in it or on their way to it
+    "closed_people": "#CC79A7",
 }
 MARKER_SYMBOLS = {"full": "満", "closed_people": "閉"}
 
@@ -168,9 +169,10 @@ class SiteView:
         """Which of PALETTE's looks the marker has: occupancy against the capacity estimate; full whenever
         the site's status is full (declared so by its staff, or a site with no room for anyone that has
         people in it), so the map never shows 'room' where the shelter turns people away; a closed site
-        with people in it never looks like one with room either."""
+        with people in it, or on their way to it, never looks like one with room, nor like an empty one that
+        needs nobody (those on the way must be sent elsewhere)."""
         s, full = self.shelter, self.fullness
-        if self.closed_with_people:
+        if self.closed_with_people or self.in_transit_to_closed:
             return "closed_people"
         if s.status == "full":
             return "full"

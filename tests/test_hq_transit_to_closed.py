@@ -168,9 +168,14 @@ def test_a_closed_shelter_with_nobody_left_but_people_on_the_way_has_its_row_wit
     site = next(s for s in numbers["sites"] if s["id"] == "H052")
     assert (site["status"], site["occupancy"], site["in_transit_to_closed"]) == ("closed", 0, 2)
     assert all(s["in_transit_to_closed"] == 0 for s in numbers["sites"] if s["id"] != "H052")
-    # The wall: its row too, first (someone must go there), besides the alert it had.
+    # The wall: its row too, first (someone must go there), besides the alert it had; marked closed, with how
+    # many are on their way, as a row with people in it is marked.
     wall_client = _display(hq)
     assert re.findall(r'<tr class="[^"]*" data-site="([^"]+)"', _page(wall_client))[0] == "H052"
+    wall_row = re.search(r'<tr class="([^"]*)" data-site="H052">(.*?)</tr>', _page(wall_client), re.S)
+    assert "closed-with-transit" in wall_row.group(1).split()
+    assert ('<td class="status"><span class="closed-mark">閉鎖</span> '
+            '<span class="transit-mark" title="ここへ移動中 2 人">移動中2</span> </td>') in wall_row.group(2)
     # Counts only: no one in transit named, on the page, in its numbers or on the wall.
     for shown in (_page(hq_client), json.dumps(numbers, ensure_ascii=False), _page(wall_client)):
         assert not any(p["name"] in shown for p in moving)
@@ -180,12 +185,16 @@ def test_a_closed_shelter_with_nobody_left_but_people_on_the_way_has_its_row_wit
     _send(hq, hq_client)
     assert _row(_page(hq_client), "H052") is None
     assert "transit-closed" not in _page(hq_client)
+    assert 'class="transit-mark"' not in _page(wall_client)
 
 
 def test_a_closed_shelter_with_people_in_it_and_on_the_way_says_both_in_its_row(hq, hq_client):
     _one_inside_and_one_on_the_way_to_closed_h052(hq, hq_client)
     row = _row(_page(hq_client), "H052")
     assert "閉鎖（避難者あり）" in row and "閉鎖済みのこの避難所へ 1 人が移動中" in row
+    wall_row = re.search(r'<tr class="([^"]*)" data-site="H052">(.*?)</tr>', _page(_display(hq)), re.S)
+    assert {"closed-with-people", "closed-with-transit"} <= set(wall_row.group(1).split())
+    assert '<td class="n occ">1/' in wall_row.group(2) and ">移動中1</span>" in wall_row.group(2)
 
 
 def test_the_map_says_of_a_closed_shelter_how_many_are_on_their_way_to_it_in_the_readers_language(hq, hq_client):
@@ -200,6 +209,10 @@ def test_the_map_says_of_a_closed_shelter_how_many_are_on_their_way_to_it_in_the
         sites = {f["properties"]["id"]: f["properties"] for f in got.get_json()["features"]}
         assert sites["H052"]["in_transit_to_closed"] == 2
         assert sites["H039"]["in_transit_to_closed"] == 0      # open to them: nothing to say
+        # Its marker is not the grey of a closed site that needs nobody: closed, with people to send elsewhere.
+        assert (sites["H052"]["occupancy"], sites["H052"]["marker"]["look"], sites["H052"]["marker"]["symbol"]) == (
+            0, "closed_people", "閉")
+        assert sites["H039"]["marker"]["look"] == "empty"
         assert not any(p["name"] in got.get_data(as_text=True) for p in moving)
     # The words its popup says it in, with the page: Japanese, then the reader's language.
     said = '"transit_closed": {"ja": "この避難所は閉鎖されています。ここへ移動中の人: {num} 人", "other": "%s", "lang": "%s"}'

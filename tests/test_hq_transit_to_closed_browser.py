@@ -115,3 +115,32 @@ def test_the_map_popup_of_a_closed_shelter_says_how_many_are_on_their_way_in_the
     said = _popup(page, "H052").locator(".transit-closed")
     assert said.locator('[lang="pt"]').inner_text() == "/ Este abrigo está fechado. Pessoas a caminho dele: 3"
     assert said.inner_text().startswith("この避難所は閉鎖されています。ここへ移動中の人: 3 人")
+
+
+def test_a_closed_empty_shelter_people_are_on_their_way_to_is_marked_closed_and_its_twin_says_so(hq_served,
+                                                                                                  page_at):
+    """Its marker was the grey of a site that needs nobody, drawn under the 津波避難ビル at its door, whose
+    popup's list of the sites at its point said only 閉鎖."""
+    from hq_dashboard.enrollment import enroll_kiosk
+    with hq_served.app_context():
+        hq_served.tokens["T032"] = enroll_kiosk(db.session, "T032")   # 焼津中学校's tsunami building, one point
+        db.session.remove()
+    _sync(hq_served, "H031", ("shelter_status", None, {"status": "open"}), ("shelter_status", None, {"status": "closed"}))
+    _sync(hq_served, "H052", *[("checkin", p, {"stay_type": "in_shelter"}) for p in PEOPLE[:2]],
+          *[("transfer", p, {"to_shelter_id": "H031"}) for p in PEOPLE[:2]])
+    _sync(hq_served, "T032", ("checkin", PEOPLE[2], {"stay_type": "in_shelter"}))
+    page = page_at(hq_served.url)
+    page.goto("/map")
+    page.wait_for_function("window.evacState && document.body.dataset.evacRefreshes >= 1", timeout=30_000)
+    m = "evacState.markers['H031']"
+    assert page.evaluate(f"{m}.evacSite.marker.look") == "closed_people"
+    assert page.evaluate(f"{m}.evacSymbol && {m}.evacSymbol.getElement().textContent") == "閉"
+    # On top of its twin with one person in it: the site someone must act on takes the click.
+    order = page.evaluate(f"""(() => {{
+        const seen = []; for (let o = {m}._renderer._drawFirst; o; o = o.next) seen.push(o.layer.evacSite && o.layer.evacSite.id);
+        return seen; }})()""")
+    assert order.index("H031") > order.index("T032")
+    same = _popup(page, "T032").locator(".same-point li[data-site='H031']")
+    assert same.inner_text() == "指定避難所 · H031 · 焼津中学校 · 閉鎖（移動中 2 人） · 0 / " + str(
+        page.evaluate(f"{m}.evacSite.capacity")) + " (0%)"
+    assert not any(p["name"] in page.content() for p in PEOPLE[:2])

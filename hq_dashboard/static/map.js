@@ -53,6 +53,11 @@ var evacMap = (function () {
       "</span></div>";
   }
 
+  // The same, short, in the list of other sites at a popup's point (that site's own popup says it in full).
+  function transitShort(p) {
+    return p.in_transit_to_closed ? '<b class="transit-closed">（移動中 ' + p.in_transit_to_closed + " 人）</b>" : "";
+  }
+
   function heard(p) {
     if (!p.last_heard_at) { return '<div class="heard none">端末からの同期なし（人数は届いていません）</div>'; }
     var now = Date.now() + skewMs, at = new Date(p.last_heard_at);
@@ -97,7 +102,7 @@ var evacMap = (function () {
     if (sharing && sharing.length) {
       h += '<div class="same-point">同じ地点の施設:<ul>' + sharing.map(function (o) {
         return '<li data-site="' + esc(o.id) + '">' + esc(say("kind", o.kind)) + " · " + esc(o.id) + " · " + esc(o.name) +
-          " · " + statusWords(o) + " · " + o.occupancy + " / " + (o.capacity == null ? "—" : o.capacity) +
+          " · " + statusWords(o) + transitShort(o) + " · " + o.occupancy + " / " + (o.capacity == null ? "—" : o.capacity) +
           (o.capacity ? " (" + percent(o) + "%)" : "") + "</li>";
       }).join("") + "</ul></div>";
     }
@@ -110,10 +115,10 @@ var evacMap = (function () {
 
   // Drawn later is on top (and takes the click): open or occupied sites over empty ones, and a 指定避難所
   // over everything else at its point, whatever its state.
-  // Of sites at one point, the one with people or open on top (an empty 指定避難所 hid a full 津波避難ビル at
-  // its door); of two alike, the 指定避難所.
+  // Of sites at one point, the one with people (in it, or on their way to it closed) or open on top (an empty
+  // 指定避難所 hid a full 津波避難ビル at its door); of two alike, the 指定避難所.
   function rank(p) {
-    var active = p.status === "open" || p.status === "full" || p.occupancy > 0;
+    var active = p.status === "open" || p.status === "full" || p.occupancy > 0 || p.in_transit_to_closed > 0;
     return (active ? 2 : 0) + (p.kind === "shelter" ? 1 : 0);
   }
 
