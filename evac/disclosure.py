@@ -281,6 +281,16 @@ def identity_forms(name: str, name_kana: str, birth_date: str) -> frozenset[tupl
     return frozenset((form, birth_date) for form in name_forms(name) | name_forms(name_kana))
 
 
+@lru_cache(maxsize=1 << 16)
+def protection_forms(name: str, name_kana: str, birth_date: str) -> frozenset[tuple[str, str]]:
+    """The forms protection is decided by (protected_forms, is_protected, the kiosks' digests): identity_forms
+    and the same with 斎/斉 and 龍/竜 alike (near_kanji_forms).  An inquiry for 斉藤 about a protected 齋藤 is
+    held as near; the PFIF export and the staff lists must hold back the 斉藤 record as well, or an outside
+    finder's fuzzy search shows it to whoever asked HQ in vain."""
+    return identity_forms(name, name_kana, birth_date) | frozenset(
+        (form, birth_date) for form in near_kanji_forms(name) | near_kanji_forms(name_kana))
+
+
 def matches(inquiry: Inquiry, person: PersonFacts, by_address: bool = True) -> bool:
     """Exactly this person: same birth date, the name in either order (or its kana), and the
     address when both are known and one is not a part of the other."""
@@ -508,16 +518,19 @@ def protected_forms(people: Iterable[PersonFacts]) -> frozenset:
     One protected record protects every record that shares a name form and birth date with it, in kanji
     or kana, and so on through those: the same person may be on record several times (a card's kanji,
     a kana typed at another kiosk, another address), and any of them may be the one a stalker asks for.
-    It also protects a record that only a reading could join to it at the same address and birth date (a
-    card's kanji without a reading and a paper form's kana: evac.duplicates' READING_UNKNOWN pair), or the
-    kana record, unprotected, would answer whoever asks for the kana.  Twins at one address, one
-    protected, may so protect both: never the other way round.  The inquiry answer, the PFIF export, the
-    staff lists and the kiosks' digests all decide protection by this one rule."""
+    It also protects a record that only a reading could join to it at the same birth date, at any address
+    or none (a card's kanji without a reading and a paper form's kana), when both say the same sex or one
+    says none, or the kana record, unprotected, would answer whoever asks for the kana: she may have typed
+    it at the shelter she fled to, under the address she is hiding at.  An unrelated namesake in kana born
+    that day is so held back too (rare: a birth date, a sex and a record without kanji; it is answered
+    as unknown, as is the protected person); the other way, a stalker told "safe at 大井川中学校", is not
+    to be undone.  The inquiry answer, the PFIF export, the staff lists and the kiosks' digests all decide
+    protection by this one rule."""
     people = list(people)
     forms = [_forms(p) for p in people]
     links = [_reading_link(p) for p in people]
     reached: set = set()
-    linked: dict[tuple[str, str, str], set[str]] = {}   # (kind, birth date, address) of protected: sexes
+    linked: dict[tuple[str, str], set[str]] = {}   # (kind, birth date) of protected: sexes
     done = [False] * len(people)
     grown = True
     while grown:
@@ -539,21 +552,14 @@ def protected_forms(people: Iterable[PersonFacts]) -> frozenset:
 _OTHER_KIND = {"kana": "no_reading", "no_reading": "kana"}
 
 
-def _reading_link(person: PersonFacts) -> tuple[str, str, str] | None:
-    """(kind, birth date, address) of a record whose name only a reading could join to another's: one
-    only in kana, or one in kanji or letters without a reading.  None for one with both, or no address."""
-    if not person.address.strip():
-        return None
+def _reading_link(person: PersonFacts) -> tuple[str, str] | None:
+    """(kind, birth date) of a record whose name only a reading could join to another's: one only in kana,
+    or one in kanji or letters without a reading.  None for one with both."""
     if kana_only(person.name):
-        kind = "kana"
-    elif not person.name_kana.strip():
-        kind = "no_reading"
-    else:
-        return None
-    try:
-        return kind, person.birth_date, _address_form(person.address)
-    except ValueError:
-        return None
+        return "kana", person.birth_date
+    if not person.name_kana.strip():
+        return "no_reading", person.birth_date
+    return None
 
 
 def _linked(sexes: set[str] | None, sex: str) -> bool:
@@ -562,7 +568,7 @@ def _linked(sexes: set[str] | None, sex: str) -> bool:
 
 
 def _forms(person: PersonFacts) -> frozenset:
-    return identity_forms(person.name, person.name_kana, person.birth_date)
+    return protection_forms(person.name, person.name_kana, person.birth_date)
 
 
 def is_protected(person: PersonFacts, reached: frozenset) -> bool:
@@ -619,4 +625,4 @@ def answer_after_review(inquiry: Inquiry, person: PersonFacts | None) -> Answer:
 __all__ = ["ANSWER_FIELDS", "Answer", "Inquiry", "InvalidInquiry", "KANA_INQUIRY", "KANA_RECORD", "PersonFacts",
            "READING_NEAR_CAP", "RELATIONSHIPS", "STATUTORY", "answer_after_review", "answer_now", "could_mean",
            "family_code_opens", "identity_forms", "in_protected_household", "is_protected", "kana_only", "matches", "name_forms",
-           "near", "offered_near", "parse_inquiry", "protected_forms", "reading_differs", "same_address", "the_person"]
+           "near", "offered_near", "parse_inquiry", "protected_forms", "protection_forms", "reading_differs", "same_address", "the_person"]

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_for_notice,
-    answer_now, could_mean, family_code_opens, identity_forms, in_protected_household, kana_only, matches, near,
-    near_kanji_forms, offered_near, parse_inquiry, protected_forms, reading_differs, same_address, the_person,
+    answer_now, could_mean, family_code_opens, in_protected_household, kana_only, matches, near, near_kanji_forms,
+    offered_near, parse_inquiry, protected_forms, protection_forms, reading_differs, same_address, the_person,
 )
 from evac.events import parse_birth_date
 from evac.individual_number import contains_individual_number
@@ -202,7 +202,7 @@ def protected_identities(session: Session, birth_date: str | None = None,
 
 
 def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
-    return person.never_disclose or bool(identity_forms(person.name, person.name_kana, person.birth_date) & protected)
+    return person.never_disclose or bool(protection_forms(person.name, person.name_kana, person.birth_date) & protected)
 
 
 def _candidates(session: Session, inquiry: Inquiry) -> list[tuple[Person, PersonFacts]]:
@@ -227,7 +227,7 @@ class _RecordsBorn:
     def __init__(self, candidates: list[tuple[Person, PersonFacts]]):
         self.candidates = candidates
         facts = [f for _, f in candidates]
-        forms = [identity_forms(f.name, f.name_kana, f.birth_date) for f in facts]
+        forms = [protection_forms(f.name, f.name_kana, f.birth_date) for f in facts]
         reached = protected_forms(facts)
         self._always = [i for i, f in enumerate(facts) if f.never_disclose or forms[i] & reached]
         self._by_form: dict[str, list[int]] = {}

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from evac.dbfiles import create_private
-from evac.disclosure import identity_forms, protection_digests
+from evac.disclosure import protection_digests, protection_forms
 from evac.events import (
     CHECKIN, CHECKOUT, CLOCK_CORRECTION, CONSENT, CORRECTION, EARLIEST_TODAY, EVENT_TYPES, IC_LINK, LOCATION_TYPES,
     MAX_CORRECTED_DATES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, WITHDRAWN, Event, InvalidEvent, Person,
@@ -672,7 +672,7 @@ class KioskStore:
         key_hex = self._meta("ic_token_key")
         if not key_hex or self.db.execute("SELECT 1 FROM protected_forms LIMIT 1").fetchone() is None:
             return False
-        digests = protection_digests(bytes.fromhex(key_hex), identity_forms(name, name_kana, birth_date))
+        digests = protection_digests(bytes.fromhex(key_hex), protection_forms(name, name_kana, birth_date))
         return any(self.db.execute("SELECT 1 FROM protected_forms WHERE digest = ?", (d,)).fetchone() for d in digests)
 
     def current_key(self, key: str) -> str:
