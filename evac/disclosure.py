@@ -207,7 +207,9 @@ def parse_inquiry(raw: object, today: dt.date | None = None) -> Inquiry:
     if isinstance(code, str) and not _is_text(code):
         errors["family_code"] = "the family code contains characters that cannot be used (broken text)"
         code = ""
-    elif not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]:
+    elif (not isinstance(code, str) or len(code) > MAX_TEXT["family_code"]
+          # No family's code is shorter (evac.events.family_code_fits): said so, not counted as a wrong guess.
+          or 0 < len(unicodedata.normalize("NFKC", code).strip()) < FAMILY_CODE_LEN[0]):
         errors["family_code"] = f"the family code is {FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} characters"
         code = ""
     elif contains_individual_number(code):

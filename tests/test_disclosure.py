@@ -106,6 +106,8 @@ def test_two_people_matching_is_answered_as_unknown():
     ({"reason": "r" * 501}, "reason"),
     ({"sought": {"name": "・・ ", "birth_date": "1950-04-01"}}, "sought.name"),
     ({"family_code": ["x"]}, "family_code"),
+    # shorter than any family's code (safety review: taken silently, and counted as a wrong guess)
+    ({"family_code": "ab"}, "family_code"), ({"family_code": "!!"}, "family_code"), ({"family_code": "ｕｍｉ "}, "family_code"),
     # bidirectional formatting marks: the queue would show 焼津市3-2-1 for 焼津市1-2-3
     ({"inquirer": {"name": "高橋 一郎", "address": "焼津市\u202e1-2-3", "contact": "090"}}, "inquirer.address"),
     ({"inquirer": {"name": "高橋 一郎", "address": "焼津市1", "contact": "090\u2067-1234"}}, "inquirer.contact"),

@@ -411,3 +411,14 @@ def test_only_a_record_expired_when_written_may_leave_out_the_name():
         assert "<full_name> is required" in str(exc)
     else:
         raise AssertionError("a live record without a name was accepted")
+
+
+def test_a_family_code_too_short_to_be_any_familys_is_refused_next_to_its_field(hq_app, hq_client):
+    """"ab" was taken without a word (201, pending) and counted against the person's family-code guesses."""
+    for i, code in enumerate(("ab", "!!", "ｕｍｉ")):
+        resp = ask(hq_client, "焼津 花子", "1950-04-01", code=code, addr=f"10.3.0.{i}")
+        assert resp.status_code == 422, resp.get_json()
+        assert resp.get_json()["fields"]["family_code"] == "the family code is 4 to 32 characters"
+    with hq_app.app_context():
+        assert db.session.query(Inquiry).count() == 0 and db.session.query(AuditEntry).count() == 0
+    assert ask(hq_client, "焼津 花子", "1950-04-01", code="Umi2", addr="10.3.0.9").status_code == 201
