@@ -458,10 +458,13 @@ def prepare_database(app: Flask, upgrade_schema: bool = True) -> int:
     from .api import keep_ic_token_key
     from .seed import seed_if_empty
     with app.app_context():
+        made_now = _schema_revision() is None
         # (a command other than serve and init on an up-to-date database has no migration to run)
         if upgrade_schema or _refuse_an_older_schema(app) is None:
             from flask_migrate import upgrade
             upgrade(directory=MIGRATIONS_DIR)
+        if made_now:
+            rekey.mark_new(db.engine)   # a new HQ's first start said it had re-keyed "0 records" (a warning)
         try:
             if upgrade_schema:
                 joined = rekey.bring_up_to_date(db.engine)

@@ -69,6 +69,14 @@ def bring_up_to_date(engine: Engine) -> int | None:
         return relink(conn)
 
 
+def mark_new(engine: Engine) -> None:
+    """A database this start has just made holds no keys yet: it is in this release's form, with nothing to
+    re-key (and nothing to tell the operator)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO hq_meta (name, value) VALUES ('{FORM_ROW}', {param_mark(conn)})"
+                             " ON CONFLICT (name) DO NOTHING", (str(IDENTITY_FORM),))
+
+
 def why_not_current(engine: Engine) -> str | None:
     """Commands other than HQ's start do not re-key: one that merged records now (a carried file)
     would link them under the new form to persons still keyed under the old one.  What to tell the

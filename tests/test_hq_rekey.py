@@ -165,3 +165,20 @@ def test_a_kiosk_s_corrections_are_re_keyed_too(hq_app, hq_client, enroll, monke
     assert post(hq_client, ty, "kiosk-y", y.events).status_code == 200
     persons, occupancy = counts(hq_app)
     assert sorted((p[0], p[3]) for p in persons) == sorted([(fixed["name"], "H001"), (typo["name"], "H002")])
+
+
+def test_a_new_hq_database_is_made_in_this_form_and_its_start_says_nothing_of_re_keying(tmp_path):
+    """The first start of a new HQ warned that it had re-keyed "0 person record(s)" (a review: IT staff
+    read it as a change to data), and an empty --db file given to another command was told it was
+    "keyed as an older release keyed them"."""
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    made = run_evac("hq", "init", "--db", url)
+    assert made.returncode == 0, made.stderr
+    assert "re-key" not in made.stderr and "brought to this release" not in made.stderr, made.stderr
+    from sqlalchemy import create_engine
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT value FROM hq_meta WHERE name = 'identity_form'")).scalar() == str(IDENTITY_FORM)
+    engine.dispose()
+    listed = run_evac("hq", "list-staff", "--db", f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    assert "older release" not in listed.stderr, listed.stderr
