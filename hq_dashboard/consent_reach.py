@@ -53,8 +53,11 @@ def consent_speaks_for(session: Session, person: Person, status: str) -> frozens
     # (self-reported whereabouts keep their own rule: never told at once, evac.disclosure._consented)
     if location is None or location == SELF_REPORT_DEVICE or here(person.loc_order):
         speaks.add(WHEREABOUTS)
-    if not status or here(person.status_order):
+    # The injury and contact the consenting shelter recorded; and, while its record of where they are is
+    # told, none ("not reported").  Not "none" once they are recorded elsewhere: a later status from there
+    # would take it away, and the answer would tell a stranger that another shelter recorded something.
+    if here(person.status_order) or (not status and WHEREABOUTS in speaks):
         speaks.add(INJURY)
-    if not person.contact or here(person.contact_order):
+    if here(person.contact_order) or (not person.contact and WHEREABOUTS in speaks):
         speaks.add(CONTACT)
     return frozenset(speaks)

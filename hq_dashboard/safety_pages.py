@@ -248,7 +248,9 @@ def check():
     try:
         answer = safety.lookup(db.session, inquiry_id, key)
     except safety.InquiryNotFound:
-        return render_template("safety/message.html",
+        # The form again to try once more, with the reference she typed and never the key; an unknown
+        # reference and a wrong key give the same page (nothing tells her which reference exists).
+        return render_template("safety/check.html", reference=inquiry_id,
                                message=_l("No inquiry with this reference and key. Please check them.")), 404
     # The reference and key stay on the page: she needs them to check again later.
     return _answer_page(answer, key)

@@ -574,10 +574,11 @@ def _in_words(fields) -> str:
     return "、".join(ANSWER_WORDS[f] for f in ANSWER_FIELDS if f in fields)
 
 
-def _what_a_release_gives(inquiries, persons: dict) -> dict:
+def _what_a_release_gives(inquiries, found: dict) -> dict:
     """For each waiting inquiry: what a release would tell the inquirer, in words, and, when it names one
     unprotected record, that record's address and household, so staff can check a claimed relationship
-    (同居: living together) against the record before releasing its tier."""
+    (同居: living together) against the record before releasing its tier.  `found`: the record each
+    inquiry names now (_found_now), the one the tier is of."""
     facts = {}
     for row in inquiries:
         tier, record = NOTHING_RELEASED, None
@@ -588,17 +589,31 @@ def _what_a_release_gives(inquiries, persons: dict) -> dict:
             inquiry, person = safety.inquiry_and_person(db.session, row)
             if person is not None and not person.never_disclose:
                 tier = _in_words(answer_after_review(inquiry, person).shown) or NOTHING_RELEASED
-                record = persons.get(row.person_id)
+                record = found.get(row.id)
             elif row.relationship in STATUTORY and safety.several_matching(db.session, inquiry):
                 # (what the chosen record's consent adds is not known until staff choose it)
                 tier = "選んだ記録について / about the record chosen: " + _in_words(STATUTORY[row.relationship])
         facts[row.id] = {"relationship": RELATIONSHIP_WORDS.get(row.relationship, row.relationship),
                          "tier": tier, "record": record, "flagged": flagged,
-                         "household": _household_of(record, persons) if record is not None else []}
+                         "household": _household_of(record) if record is not None else []}
     return facts
 
 
-def _household_of(record: Person, persons: dict) -> list[Person]:
+def _found_now(inquiries) -> dict[str, Person]:
+    """The record each waiting inquiry names now (safety.matching_record, the lookup its tier is decided by),
+    by inquiry id; none for one that names nobody, several, or could mean a protected person.  Not the
+    record it matched when it came (person_id): it may have come before the person was recorded."""
+    found = {}
+    for row in inquiries:
+        if row.flagged:
+            continue
+        record = safety.matching_record(db.session, safety.inquiry_of(row))
+        if record is not None:
+            found[row.id] = record
+    return found
+
+
+def _household_of(record: Person) -> list[Person]:
     """The others recorded in the record's household (a kiosk's family check-in), oldest first; none that
     protection reaches (a child who fled with a protected mother, now with his grandmother): staff would
     check "living together" against him with the inquirer on the phone (災対法 §86-15)."""
@@ -619,25 +634,22 @@ def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | No
 
 def _queue_page_read(errors: dict | None, status: int, chosen: dict | None):
     inquiries = safety.pending(db.session)
+    found = _found_now(inquiries)
     # Whose consent came from the public self-report page (anyone can claim to be anyone there):
     # staff should know the person's own word is unverified before they release anything.
-    persons = {p.id: p for p in db.session.scalars(
-        select(Person).where(Person.id.in_([i.person_id for i in inquiries if i.person_id])))}
-    seen = safety.recorded_beyond_self_report(db.session, persons) if persons else set()
+    seen = safety.recorded_beyond_self_report(db.session, (p.id for p in found.values())) if found else set()
     # Known only from self-reports: a release says "no information" (evac.disclosure), and staff say why.
-    only_self = {i.id for i in inquiries if i.person_id in persons and i.person_id not in seen}
-    self_consent = {i.id for i in inquiries if i.person_id in persons and i.id not in only_self
-                    and persons[i.person_id].consent_source == "self"}
+    only_self = {i for i, p in found.items() if p.id not in seen}
+    self_consent = {i for i, p in found.items() if i not in only_self and p.consent_source == "self"}
     # Or from a kiosk of a shelter where they have not been recorded (a copied kiosk token could send it).
-    away_consent = {i.id for i in inquiries if i.person_id in persons and i.id not in only_self
-                    and persons[i.person_id].consent_source == "away"}
+    away_consent = {i for i, p in found.items() if i not in only_self and p.consent_source == "away"}
     # An error about an inquiry no longer in the queue (decided meanwhile by someone else) is said on top.
     waiting = {i.id for i in inquiries}
     elsewhere = [(i, message) for i, message in (errors or {}).items() if i not in waiting]
     return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {}, elsewhere=elsewhere,
                            self_consent=self_consent, away_consent=away_consent, only_self=only_self,
                            chosen=chosen or {}, confirmed_by=safety.CONFIRMED_BY,
-                           gives=_what_a_release_gives(inquiries, persons)), status
+                           gives=_what_a_release_gives(inquiries, found)), status
 
 
 @bp.get("/inquiries")

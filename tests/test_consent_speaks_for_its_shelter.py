@@ -84,3 +84,34 @@ def test_a_consent_tells_what_its_shelter_recorded_and_again_after_a_move_once_g
     assert answer["injury_or_illness"] is None   # the injury H031 recorded: not by H039's consent
     b.send(("status", JIRO, {"status": "ill", "note": ""}))
     assert told(hq_client, addr="10.0.0.4")["injury_or_illness"] == "ill"
+
+
+def test_a_stranger_cannot_tell_that_another_shelter_recorded_a_status(hq_app, hq_client, enroll):
+    """Consented (public) at H039, then checked in at H031: a stranger's answer, and her re-check, read the
+    same before and after H031 records him in hospital (they said "injury: not reported" before, and
+    nothing after).  Only what the consenting shelter recorded is told of his injury or illness."""
+    consented = Kiosk(hq_client, enroll("H039"), "dev-b", "H039")
+    now = Kiosk(hq_client, enroll("H031"), "dev-a", day=1)
+    consented.send(("checkin", JIRO, {"stay_type": "in_shelter"}), ("consent", JIRO, {"consent": "public"}))
+    now.send(("checkin", JIRO, {"stay_type": "in_shelter"}))
+    first = told(hq_client, addr="10.0.1.1")
+    assert first["status"] == "answered" and first["information_exists"] is True
+    recheck = f"/api/v1/safety/inquiries/{first['inquiry_id']}?key={first['access_key']}"
+    page = f"/safety/check?id={first['inquiry_id']}&key={first['access_key']}&lang=ja"
+    before, before_page = hq_client.get(recheck).get_json(), hq_client.get(page).get_data(as_text=True)
+    # (a relative, whose tier holds the injury, waits for staff alike before and after)
+    relative = told(hq_client, relationship="relative", addr="10.0.1.4")
+
+    now.send(("status", JIRO, {"status": "hospitalised", "note": "救急搬送"}))
+    assert hq_client.get(recheck).get_json() == before
+    assert hq_client.get(page).get_data(as_text=True) == before_page and "負傷・疾病" not in before_page
+    drop = ("inquiry_id", "access_key")
+    second = told(hq_client, addr="10.0.1.2")
+    assert {k: v for k, v in second.items() if k not in drop} == {k: v for k, v in first.items() if k not in drop}
+    relative_after = told(hq_client, relationship="relative", addr="10.0.1.5")
+    assert {k: v for k, v in relative_after.items() if k not in drop} == \
+        {k: v for k, v in relative.items() if k not in drop}
+    # What the consenting shelter records is told, as before.
+    back = Kiosk(hq_client, enroll("H039"), "dev-c", "H039", day=2)
+    back.send(("checkin", JIRO, {"stay_type": "in_shelter"}), ("status", JIRO, {"status": "ill", "note": ""}))
+    assert told(hq_client, addr="10.0.1.3")["injury_or_illness"] == "ill"

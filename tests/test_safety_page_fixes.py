@@ -159,3 +159,23 @@ def test_the_queue_shows_the_relationship_the_tier_and_the_matched_records_addre
     assert "焼津市中港4-1-1" in record and "駿河 夏男 (1975-06-06)" in record and "駿河 春子" not in record
     assert parts[as_family].index("東京都世田谷区1-2-3") < parts[as_family].index("焼津市中港4-1-1")
     assert cell(unknown, "matched-record") is None
+
+
+# A wrong key (or reference) gives the check form again, the reference filled in, to try once more.
+
+def test_a_wrong_key_gives_the_check_form_again_with_the_reference_and_no_key(hq_app, hq):
+    asked = ask(hq, HANAKO, relationship="relative", addr="10.60.3.1").get_json()
+    ref, key = asked["inquiry_id"], asked["access_key"]
+    wrong = hq.get("/safety/check", query_string={"id": ref, "key": "not-the-key", "lang": "en"})
+    unknown = hq.get("/safety/check", query_string={"id": "0123456789AB", "key": "not-the-key", "lang": "en"})
+    assert wrong.status_code == unknown.status_code == 404
+    html = wrong.get_data(as_text=True)
+    said = html.index("No inquiry with this reference and key. Please check them.")
+    assert said < html.index('<form method="get" action="/safety/check">')
+    assert re.search(r'<input id="id" name="id" value="([^"]*)"', html).group(1) == ref
+    key_field = re.search(r'<input id="key-input"[^>]*>', html).group(0)
+    assert "value=" not in key_field and "not-the-key" not in key_field
+    # Nothing tells a wrong key from an unknown reference: the same page but for the reference typed.
+    assert html.replace(ref, "REF") == unknown.get_data(as_text=True).replace("0123456789AB", "REF")
+    # Tried again with the right key, from that form: the answer.
+    assert hq.get("/safety/check", query_string={"id": ref, "key": key}).status_code == 200
