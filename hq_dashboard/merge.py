@@ -919,10 +919,25 @@ def _relink_cards(conn: Connection, batch: _Batch, seqs: dict[str, list[int]]) -
                              " link_order = excluded.link_order", (token, pid, order))
 
 
+# Open or closed (shelters.opened, ordered by opened_order): its staff's latest status record, whatever its order
+# against check-ins, which open only a shelter no status record has spoken of.  A check-in at a shelter its staff
+# closed leaves it closed, with someone in it (the dashboard's alert; the tablet still says 閉鎖): opened by it,
+# HQ showed the shelter open, and sent people on to it, while its staff had closed it.  Check-ins' orders are kept
+# under one mark and status records' under a higher one, so that any status record outranks every check-in in
+# opened_order, in any order of delivery (migration 0037 put the orders of before under their marks).
+OPENED_BY_CHECKIN, OPENED_BY_STATUS = "c", "s"
+
+
+def _opened_by(etype: str, order: str, declared: str | None) -> tuple[str, bool]:
+    """(opened_order, opened) a check-in or a status record says."""
+    if etype == SHELTER_STATUS:
+        return OPENED_BY_STATUS + order, declared != "closed"
+    return OPENED_BY_CHECKIN + order, True
+
+
 def _reopen(conn: Connection, shelters: set[str]) -> None:
     """Open or closed, and declared full, of shelters some of whose check-ins or status records were dated
-    again: as _flush_shelters decides them, from all their records in HQ's order (a check-in after the
-    shelter was closed, dated before it on a slow clock, left it shown closed with people in it)."""
+    again: as _flush_shelters decides them, from all their records in HQ's order."""
     mark = param_mark(conn)
     for sid in sorted(shelters):
         latest = status = None
@@ -931,8 +946,9 @@ def _reopen(conn: Connection, shelters: set[str]) -> None:
                 .where(events_t.c.shelter_id == sid, events_t.c.type.in_((CHECKIN, SHELTER_STATUS)))):
             order = order_key(hlc, device_id, seq)
             declared = json.loads(body)["data"]["status"] if etype == SHELTER_STATUS else None
-            if latest is None or order > latest[0]:
-                latest = (order, declared != "closed")
+            said = _opened_by(etype, order, declared)
+            if latest is None or said[0] > latest[0]:
+                latest = said
             if declared is not None and (status is None or order > status[0]):
                 status = (order, declared == "full")
         if latest is not None:
@@ -1155,12 +1171,13 @@ def _flush_shelters(conn: Connection, batch: _Batch, opened: dict[str, str],
             moves.setdefault(_SLOT_COLUMN[where], []).append((d, shelter_id))
     for col, rows in moves.items():
         conn.exec_driver_sql(f"UPDATE shelters SET {col} = {col} + {mark} WHERE id = {mark}", rows)
-    # Open or closed: the latest of check-ins (which open a shelter) and status events.  Declared
-    # full: the latest status event alone, so that the two converge in any order of delivery.
-    status = {sid: (order, True) for sid, order in opened.items()}
+    # Open or closed: the latest status event, else the latest check-in (_opened_by).  Declared full: the
+    # latest status event alone, so that the two converge in any order of delivery.
+    status = {sid: _opened_by(CHECKIN, order, None) for sid, order in opened.items()}
     for sid, (order, declared) in shelter_status.items():
-        if sid not in status or order > status[sid][0]:
-            status[sid] = (order, declared != "closed")
+        said = _opened_by(SHELTER_STATUS, order, declared)
+        if sid not in status or said[0] > status[sid][0]:
+            status[sid] = said
     if status:
         conn.exec_driver_sql(
             f"UPDATE shelters SET opened = {mark}, opened_order = {mark}"

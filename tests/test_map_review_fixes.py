@@ -70,7 +70,7 @@ def test_a_shelter_its_staff_closed_with_people_in_it_says_closed_not_unopened(h
         assert by_id["H031"].closed_with_people == 3 and by_id["H003"].closed_with_people == 0
 
 
-def test_a_shelter_closed_and_empty_is_closed_and_grey_and_reopens_with_a_checkin(hq_client, enroll):
+def test_a_shelter_closed_and_empty_is_closed_and_grey_and_reopens_when_its_staff_open_it(hq_client, enroll):
     from hq_dashboard.situation import PALETTE
     token = enroll("H032")
     k = people_at("H032", 0, then="closed", device="kiosk-h032")
@@ -78,7 +78,11 @@ def test_a_shelter_closed_and_empty_is_closed_and_grey_and_reopens_with_a_checki
     h032 = sites(hq_client)["H032"]
     assert h032["status"] == "closed" and h032["closed_with_people"] == 0
     assert h032["marker"]["fillColor"] == PALETTE["empty"] and h032["marker"]["symbol"] is None
+    # A check-in leaves it closed, with someone in it (test_hq_closed_stays_closed); its staff re-open it.
     k.checkin(person("焼津 再開"))
+    sync(hq_client, token, k)
+    assert (sites(hq_client)["H032"]["status"], sites(hq_client)["H032"]["marker"]["symbol"]) == ("closed", "閉")
+    k.add("shelter_status", None, {"status": "open"})
     sync(hq_client, token, k)
     assert sites(hq_client)["H032"]["status"] == "open"
 

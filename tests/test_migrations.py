@@ -290,3 +290,37 @@ def test_an_hq_command_on_an_up_to_date_database_loads_no_migration_machinery(hq
          "hq", "list-staff", "--db", hq_db_url], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines()[-1] == "False", ran.stderr
+
+
+def test_0037_decides_each_shelters_open_or_closed_again_with_its_staffs_status_above_check_ins(hq_db_url):
+    """0037: a shelter closed by its staff with a check-in after it (opened by it before) is closed; one with
+    only check-ins is open; one reopened by its staff is open; one never spoken of keeps no order."""
+    from flask_migrate import downgrade, upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR, create_app
+    from evac.events import order_key
+    app = create_app({"SQLALCHEMY_DATABASE_URI": hq_db_url, "TESTING": True})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="0036_prereg_manage_hash")
+        with db.engine.begin() as conn:
+            for sid in ("X1", "X2", "X3", "X4"):
+                conn.execute(db.text(
+                    "INSERT INTO shelters (id, name, name_kana, kind, address, lat, lon, hazards, phone, source, opened,"
+                    " opened_order, occupancy, at_home, in_car, full_order) VALUES (:id, 'x', '', 'shelter', '', 0, 0,"
+                    " '', '', '', true, :order, 0, 0, 0, '')"), {"id": sid, "order": "" if sid == "X4" else "9"})
+            status = '{"data": {"status": "%s"}}'
+            for seq, (etype, sid, body) in enumerate((("checkin", "X1", "{}"), ("shelter_status", "X1", status % "closed"),
+                                                      ("checkin", "X1", "{}"), ("checkin", "X2", "{}"),
+                                                      ("shelter_status", "X3", status % "closed"),
+                                                      ("shelter_status", "X3", status % "open")), start=1):
+                conn.execute(db.text("INSERT INTO events (device_id, seq, hlc, type, shelter_id, body)"
+                                     " VALUES ('dev-1', :s, :h, :t, :sid, :b)"),
+                             {"s": seq, "h": 1000 + seq, "t": etype, "sid": sid, "b": body})
+        upgrade(directory=MIGRATIONS_DIR, revision="0037_closed_stays_closed")
+        with db.engine.connect() as conn:
+            after = {sid: (bool(opened), order) for sid, opened, order in conn.execute(
+                db.text("SELECT id, opened, opened_order FROM shelters WHERE id LIKE 'X%'"))}
+        downgrade(directory=MIGRATIONS_DIR, revision="0036_prereg_manage_hash")
+        db.engine.dispose()
+    assert after == {"X1": (False, "s" + order_key(1002, "dev-1", 2)), "X2": (True, "c" + order_key(1004, "dev-1", 4)),
+                     "X3": (True, "s" + order_key(1006, "dev-1", 6)), "X4": (True, "")}
