@@ -224,3 +224,21 @@ def test_a_joined_staff_call_keeps_every_language_pressed(app, store):
     assert len(calls) == 1 and calls[0]["languages"] == ["pt", "en"] and calls[0]["language"] == "en"
     page = logged_in(app).get("/staff/summary").text
     assert re.search(r"ポルトガル語[^<—]*、英語", page), page[page.find('id="calls"'):][:800]
+
+
+def test_a_kiosk_database_from_before_the_statuses_fetches_hq_s_list_again(tmp_path):
+    """A kiosk upgraded with the same configuration as before would never write the statuses (the same
+    configuration writes nothing): the table is added and the next fetch writes the list."""
+    path = tmp_path / "k.sqlite3"
+    store = KioskStore(path)
+    configure(store, {"H002": "closed"})
+    with store._write():
+        store.db.execute("DROP TABLE shelter_hq_status")
+    store.close()
+    store = KioskStore(path)
+    try:
+        assert store.shelter_statuses() == {}
+        configure(store, {"H002": "closed"})
+        assert store.shelter_statuses()["H002"] == "closed"
+    finally:
+        store.close()
