@@ -157,11 +157,15 @@ def test_a_shelter_its_staff_closed_checks_no_one_in_at_its_screen_and_calls_sta
     # the tablet's hand registration says it is closed; staff read why the screen called them
     tablet = logged_in(app)
     assert 'id="shelter-closed"' in tablet.get("/staff/register").text
+    # and so does checking 花子, who left, in again by hand
+    hanako = f"/staff/person/{person_key('焼津 花子', '1950-07-07', FAMILY.address)}"
+    assert 'id="check-in-again"' in (page := tablet.get(hanako).text) and 'id="shelter-closed"' in page
     assert "のため、画面では受付していません：対応してください" in tablet.get("/staff/summary").text
     # open again: the screen checks people in as before
     set_shelter_status(store, SHELTER, "open")
     assert 'data-testid="shelter-closed"' not in client.get("/").text
     assert 'id="shelter-closed"' not in tablet.get("/staff/register").text
+    assert 'id="shelter-closed"' not in tablet.get(hanako).text
     check_in(client, [0])
 
 

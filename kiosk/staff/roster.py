@@ -84,6 +84,7 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved="", member
                            need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved,
                            history=person_history(row.key), history_limit=PERSON_HISTORY,
                            confirm_closed=confirm_closed,
+                           shelter_closed=_left_here(row) and staff_store.shelter_status(store, _shelter()) == "closed",
                            refresh_to=url_for(".person", key=row.key)), status
 
 
