@@ -26,12 +26,12 @@ from evac.individual_number import contains_individual_number
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
-from . import disk_failure
+from . import disk_failure, staff_store
 from .checkin import card_reader, card_used, kiosk_now, not_left_behind, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
-from .store import PREREG_CHANGED, SENT_TO_STAFF, KioskError
+from .store import HOUSEHOLD_LEFT_BEHIND, PREREG_CHANGED, SENT_TO_STAFF, SHELTER_CLOSED, KioskError
 
 bp = Blueprint("screen", __name__)
 
@@ -200,8 +200,12 @@ def screen():
     # people move on to places where they can stay: the designated shelters (指定避難所)
     # with its reading (名称_カナ), so that the search finds おおいがわ and Oigawa as well as 大井川
     kana = store.shelter_kana()
-    destinations = [(sid, name, kana.get(sid, "")) for sid, name, kind in store.shelter_list()
-                    if kind == "shelter" and sid != shelter]
+    # a shelter HQ says is closed is not offered (a family would set off for it); a full one says so.
+    # A kiosk that heard no status (an older HQ) offers every one, as before.
+    status = store.shelter_statuses()
+    destinations = [(sid, name, kana.get(sid, ""), status.get(sid) == "full")
+                    for sid, name, kind in store.shelter_list()
+                    if kind == "shelter" and sid != shelter and status.get(sid) != "closed"]
     watcher = current_app.extensions.get("tap_watcher")
     return render_template(
         "screen.html", lang=current_language(), languages=LANGUAGES, shelter_name=store.shelter_name(shelter) or shelter,
@@ -209,6 +213,7 @@ def screen():
         called_timeout=current_app.config["SCREEN_CALLED_TIMEOUT"],
         call_poll=current_app.config["SCREEN_CALL_POLL_SECONDS"],
         needs=SCREEN_NEEDS, need_labels=NEED_LABELS, destinations=destinations, strings=_strings(),
+        closed=_closed_here(),
         family_code_len=FAMILY_CODE_LEN,
         watch_card=watcher is not None, card_reader=current_app.config.get("CARD_READER") or "",
         has_ic=bool(current_app.config.get("IC_READER")))
@@ -409,10 +414,21 @@ def still_here():
     return "", 204
 
 
+def _closed_here() -> bool:
+    """Whether this shelter's own staff closed it on the tablet (the last status they set here)."""
+    return staff_store.shelter_status(get_store(), current_app.config["SHELTER_ID"]) == "closed"
+
+
+def _closed_words() -> str:
+    return _("This shelter is closed, so no one can check in here. Staff are being called: please wait.")
+
+
 @bp.post("/screen/call-staff")
 def call_staff():
     # pressed again while the call stands (within a couple of minutes): the same call (KioskStore.call_staff)
-    call = get_store().call_staff(current_language(), "no_id")
+    # "Check in" at a shelter its staff closed calls them too, saying why
+    closed = request.get_json(silent=True) == {"reason": SHELTER_CLOSED} and _closed_here()
+    call = get_store().call_staff(current_language(), SHELTER_CLOSED if closed else "no_id")
     return jsonify({"status": "called", "call": call}), 201
 
 
@@ -527,6 +543,10 @@ def checkin():
 
 def _checkin(body: dict):
     ident, persons, present = _held(body)
+    if _closed_here():
+        # closed by its own staff (on the tablet) since the page was drawn: nobody is checked in here
+        ident.staff_call = get_store().call_staff(current_language(), SHELTER_CLOSED, again=ident.staff_call)
+        raise FormErrors({"form": _closed_words()})
     errors: dict[str, str] = {}
     extra = body.get("members") or []
     if not isinstance(extra, list) or len(extra) + len(persons) > MAX_MEMBERS:
@@ -637,9 +657,40 @@ def _leave(body: dict):
     if to is not None and (not isinstance(to, str) or to not in store.shelter_ids()
                            or to == current_app.config["SHELTER_ID"]):
         raise FormErrors({"to_shelter_id": _("Choose the shelter you are moving to.")})
+    if to is not None and store.shelter_statuses().get(to) == "closed":
+        # closed at HQ since the page was drawn (the page leaves closed ones out)
+        raise FormErrors({"to_shelter_id": _("That shelter is closed. Choose another shelter, or ask staff.")})
     try:
         events = store.leave([(p.name, p.birth_date, p.address) for p in persons], to)
     except (KioskError, InvalidEvent):
         _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
-    return _done(ident, "leave", events, [p.name for p in persons])
+    resp = _done(ident, "leave", events, [p.name for p in persons])
+    left, sayable = _left_behind(ident) if ident.source == "qr" else (0, False)
+    if left:
+        # household members typed in at check-in, whom a QR cannot act on (KioskStore.qr_proves): staff are
+        # called to check them out, and the family is told they are still recorded here, naming nobody
+        get_store().call_staff(current_language(), HOUSEHOLD_LEFT_BEHIND)
+    if left and sayable:
+        ident.done[1]["left_behind"] = _(
+            "%(n)d other person(s) of your household are still recorded as staying here. If they are leaving "
+            "too, staff will check them out: staff are being called.", n=left)
+        resp = jsonify(ident.done[1]), 201
+    return resp
+
+
+def _left_behind(ident: Identified) -> tuple[int, bool]:
+    """How many of the QR's household are still checked in here besides the QR's own members (those the
+    family typed in at check-in), and whether the screen may say so: not when any of them is protected (a
+    QR may be in anyone's hands, and a count would tell its holder that a protected person is here:
+    災対法 §86-15); staff are called all the same."""
+    store, shelter = get_store(), current_app.config["SHELTER_ID"]
+    if not ident.household_id:
+        return 0, False
+    qr_keys = {store.current_key(person_key(p.name, p.birth_date, p.address)) for p in ident.persons}
+    rows = store.db.execute(
+        "SELECT person_key, name, birth_date, address, name_kana FROM roster WHERE household_id = ? AND state = ?"
+        " AND shelter_id = ?", (ident.household_id, CHECKED_IN, shelter)).fetchall()
+    others = [r for r in rows if r[0] not in qr_keys]
+    return len(others), not any(store.is_protected(name, birth, address, kana)
+                                for _key, name, birth, address, kana in others)

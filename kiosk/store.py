@@ -58,6 +58,9 @@ CREATE TABLE IF NOT EXISTS shelters (
 -- each shelter's reading (名称_カナ), for the screen's search: a table of its own, so that a kiosk
 -- database from before it gets it without rewriting shelters
 CREATE TABLE IF NOT EXISTS shelter_kana (id TEXT PRIMARY KEY, name_kana TEXT NOT NULL);
+-- each shelter's status as HQ last said it (open, full, closed, not_opened): the screen leaves closed ones
+-- out of where a family may move on to, the tablet marks them.  No row: HQ said none (an older HQ).
+CREATE TABLE IF NOT EXISTS shelter_hq_status (id TEXT PRIMARY KEY, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS prereg_keys (kid TEXT PRIMARY KEY, public_raw TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS prereg_revoked (id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS ic_links (token TEXT PRIMARY KEY, person_key TEXT NOT NULL, linked_at TEXT NOT NULL);
@@ -245,6 +248,14 @@ SENT_TO_STAFF = "sent_to_staff"
 # ... because a pre-registration QR's member is on the roster under another name or birth date: the family
 # changed its registration at HQ since (a new QR); staff correct the record, then check them in.
 PREREG_CHANGED = "prereg_changed"
+# ... because this shelter's own staff closed it (the screen checks no one in) or because a QR's check-out left
+# household members typed in at check-in still recorded here (a QR cannot act on them: qr_proves).
+SHELTER_CLOSED = "shelter_closed"
+HOUSEHOLD_LEFT_BEHIND = "household_left_behind"
+# The statuses HQ's configuration may give a shelter (hq_dashboard.api.kiosk_config).
+HQ_SHELTER_STATUSES = ("open", "full", "closed", "not_opened")
+# Calls the screen raises itself (not a press for staff): never joined to the last press.
+SCREEN_REASONS = (SENT_TO_STAFF, PREREG_CHANGED, SHELTER_CLOSED, HOUSEHOLD_LEFT_BEHIND)
 # A press for staff this soon after the screen's last call, while that call is open, is the same person
 # (back at the start and pressing again, unsure anyone heard): one call, not one per press.
 STAFF_CALL_PRESSES_JOIN_S = 120
@@ -306,6 +317,9 @@ class KioskStore:
                 # HQ's list (which has the readings) is written again at the next fetch, even if unchanged
                 self.db.execute("DELETE FROM meta WHERE key = 'config_applied'")
                 self._put_kana(self._bundled_kana())
+            if "shelter_hq_status" not in had and "shelters" in had:
+                # the statuses come with HQ's list: written at the next fetch, even if unchanged
+                self.db.execute("DELETE FROM meta WHERE key = 'config_applied'")
             if "event_staff" not in had and "events" in had:
                 # Who wrote the records already there was not recorded: the tablet says so.
                 self._set_meta("staff_recorded_from", str(self.last_seq + 1))
@@ -399,6 +413,10 @@ class KioskStore:
                             [(s["id"], s["name"], s["kind"], s.get("capacity")) for s in shelters])
         self.db.execute("DELETE FROM shelter_kana")
         self._put_kana({s["id"]: s.get("name_kana") for s in shelters})
+        self.db.execute("DELETE FROM shelter_hq_status")
+        self.db.executemany("INSERT OR REPLACE INTO shelter_hq_status(id, status) VALUES (?, ?)",
+                            [(s["id"], s["status"]) for s in shelters
+                             if isinstance(s.get("status"), str) and s["status"] in HQ_SHELTER_STATUSES])
 
     def _put_kana(self, kana: dict[str, object]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO shelter_kana(id, name_kana) VALUES (?, ?)",
@@ -475,6 +493,10 @@ class KioskStore:
     def shelter_kana(self) -> dict[str, str]:
         """Each shelter's reading (名称_カナ) where known, by id."""
         return dict(self.db.execute("SELECT id, name_kana FROM shelter_kana"))
+
+    def shelter_statuses(self) -> dict[str, str]:
+        """Each shelter's status as HQ last said it, by id (empty: HQ said none)."""
+        return dict(self.db.execute("SELECT id, status FROM shelter_hq_status"))
 
     def shelter_name(self, shelter_id: str) -> str | None:
         row = self.db.execute("SELECT name FROM shelters WHERE id = ?", (shelter_id,)).fetchone()
@@ -894,12 +916,16 @@ class KioskStore:
         with self._write():
             now = self.now_ms()
             call = None
-            for earlier in (again, self._last_call_pressed(now) if reason not in (SENT_TO_STAFF, PREREG_CHANGED)
-                            else None):
+            for earlier in (again, self._last_call_pressed(now) if reason not in SCREEN_REASONS else None):
+                # every language pressed is kept (comma-separated, in the order pressed): staff come to
+                # the screen knowing each one the people there read
                 if earlier is not None and self.db.execute(
-                        "UPDATE staff_calls SET language = ?, reason = CASE WHEN ? = ? THEN ? ELSE reason END"
+                        "UPDATE staff_calls SET language = CASE WHEN instr(',' || language || ',', ',' || ? || ',')"
+                        " THEN language ELSE language || ',' || ? END,"
+                        " reason = CASE WHEN ? IN (?, ?, ?) THEN ? ELSE reason END"
                         " WHERE id = ? AND answered_at IS NULL",
-                        (language, reason, PREREG_CHANGED, reason, earlier)).rowcount:
+                        (language, language, reason, PREREG_CHANGED, SHELTER_CLOSED, HOUSEHOLD_LEFT_BEHIND, reason,
+                         earlier)).rowcount:
                     call = earlier
                     break
             if call is None:
@@ -928,6 +954,10 @@ class KioskStore:
         rows = self.db.execute("SELECT id, called_at, language, reason FROM staff_calls"
                                " WHERE answered_at IS NULL ORDER BY id")
         calls = [dict(zip(("id", "called_at", "language", "reason"), r)) for r in rows]
+        for call in calls:
+            # `languages`: every one pressed; `language`: the last (as before)
+            call["languages"] = [lang for lang in call["language"].split(",") if lang]
+            call["language"] = call["languages"][-1] if call["languages"] else call["language"]
         if with_who:
             for call in calls:
                 call["who"] = [w for (w,) in self.db.execute(

@@ -23,7 +23,7 @@ from .forms import (
     MEMBER_ROWS_OPEN, ActionForm, AddMemberForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm,
     PersonStatusForm, RegisterForm, TransferForm,
 )
-from .i18n import NEED_LABELS, PERSON_STATUS_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
+from .i18n import NEED_LABELS, PERSON_STATUS_LABELS, SHELTER_STATUS_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
 from .who import PERSON_HISTORY, person_history
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
@@ -64,7 +64,7 @@ def _member_form(**kw) -> AddMemberForm:
 
 
 def _person_page(row, form=None, transfer=None, status=200, not_saved="", member=None, member_not_saved="",
-                 injury=None):
+                 injury=None, confirm_closed=""):
     store = get_store()
     invalid = form is not None  # the correction form came back with errors
     if form is None:
@@ -83,6 +83,8 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved="", member
                            shelter_name=store.shelter_name, stay_labels=STAY_LABELS,
                            need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved,
                            history=person_history(row.key), history_limit=PERSON_HISTORY,
+                           confirm_closed=confirm_closed,
+                           shelter_closed=_left_here(row) and staff_store.shelter_status(store, _shelter()) == "closed",
                            refresh_to=url_for(".person", key=row.key)), status
 
 
@@ -109,9 +111,28 @@ def _transfer_choices(form: TransferForm, row) -> None:
     rows = sorted((sid, name, kind) for sid, name, kind in get_store().shelter_list() if sid != here)
     # Designated shelters (where people stay) first, then tsunami buildings and emergency places.
     rows.sort(key=lambda r: order.index(r[2]) if r[2] in order else len(order))
+    # each one's status as HQ last said it: 閉鎖 or 満員 in the option itself, so nobody sends a family
+    # to a closed shelter unawares (no status heard, from an older HQ: the options as before)
+    status = get_store().shelter_statuses()
+
+    def label(sid: str, name: str, kind: str) -> str:
+        text = f"{sid} {name}（{SITE_KIND_LABELS[kind]}）" if kind in SITE_KIND_LABELS else f"{sid} {name}"
+        mark = status.get(sid)
+        return f"{text} 【{SHELTER_STATUS_LABELS[mark]}】" if mark in ("closed", "full") else text
     form.to_shelter.choices = [SelectChoice("", t("Choose a shelter"))] + [
-        SelectChoice(sid, f"{sid} {name}（{SITE_KIND_LABELS[kind]}）" if kind in SITE_KIND_LABELS else f"{sid} {name}")
-        for sid, name, kind in rows]
+        SelectChoice(sid, label(sid, name, kind)) for sid, name, kind in rows]
+
+
+def _closed_destination(form: TransferForm) -> bool:
+    """A transfer to a shelter HQ says is closed, not confirmed on the form: said next to the field, with a
+    box to tick to send them there all the same (staff may know it reopens)."""
+    to = form.to_shelter.data
+    if get_store().shelter_statuses().get(to) != "closed" or request.form.get("confirm_closed") == to:
+        return False
+    form.to_shelter.errors = [*form.to_shelter.errors, t(
+        "%(shelter)s is closed, as HQ last said. Choose another shelter, or tick “Send them to the closed "
+        "shelter all the same” and press Transfer again.", shelter=get_store().shelter_name(to) or to)]
+    return True
 
 
 @bp.get("/alive")
@@ -171,7 +192,10 @@ def correct(key: str):
 
 def _card_page(form: RegisterForm, **words):
     # card_page: the log-out button sends the card along, to be kept for this staff member (held.py).
-    return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, card_page=True, **words)
+    # closed by this shelter's staff: said on top, so nobody checks a family in at a shelter that is closing
+    closed = staff_store.shelter_status(get_store(), _shelter()) == "closed"
+    return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, card_page=True,
+                           shelter_closed=closed, **words)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -334,6 +358,8 @@ def transfer(key: str):
     _transfer_choices(form, row)
     if not form.validate():
         return _person_page(row, transfer=form, status=422)
+    if _closed_destination(form):
+        return _person_page(row, transfer=form, status=422, confirm_closed=form.to_shelter.data)
     p = row.person
     get_store().transfer(p.name, p.birth_date, p.address, form.to_shelter.data)
     flash(t("%(name)s is moving to %(shelter)s.", name=p.name,

@@ -439,6 +439,10 @@
     list.replaceChildren(...data.names.map((n) => { const li = document.createElement("li"); li.textContent = n; return li; }));
     $('[data-testid="done-time"]').textContent = data.time_text;
     $('[data-testid="done-time"]').dataset.iso = data.confirmed_at;
+    // household members a QR could not check out, still recorded here (the kiosk named nobody)
+    const behind = $('[data-testid="done-left-behind"]');
+    behind.textContent = data.left_behind || "";
+    behind.hidden = !data.left_behind;
     show("done");
     if (state.source === "card") watchTakeCard();
   }
@@ -517,7 +521,7 @@
       case "call-staff": {
         el.disabled = true;
         try {
-          const r = await post("/screen/call-staff", {});
+          const r = await post("/screen/call-staff", el.dataset.reason ? { reason: el.dataset.reason } : {});
           if (r.ok) waitForStaff(r.data.call); else showErrors(r.data.errors);
         } finally { el.disabled = false; }
         break;
