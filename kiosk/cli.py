@@ -311,6 +311,7 @@ def _carry_damaged(args: argparse.Namespace, token: str | None) -> int:
                      "it enrolled again at HQ (`evac hq enroll-kiosk`)")
     if Path(args.out).is_dir():
         return _fail(f"{args.out} is a folder: give --out a file name, for example {Path(args.out) / 'records.json'}")
+    _not_another_kiosks(args, events[0]["kiosk_id"])
     write_whole(args.out, carried_file(events[0]["kiosk_id"], events, token))
     after = len(found) - len(events)
     print(f"evac: the kiosk database at {args.db} is damaged: records 1 to {len(events)} could be read and are in "
@@ -322,6 +323,30 @@ def _carry_damaged(args: argparse.Namespace, token: str | None) -> int:
           + ("" if token else " --token TOKEN (this kiosk's token from HQ; the file holds none)")
           + ". It holds evacuees' personal data: keep it as the paper roster is kept, and delete it once HQ has it.")
     return 0
+
+
+def _not_another_kiosks(args: argparse.Namespace, device_id: str) -> None:
+    """Two shelters' leads saving records.json to one USB stick: the second must not replace the first's
+    records on their way to HQ (this kiosk's own older file is replaced, as it is meant to be)."""
+    import json
+
+    from evac.carried import FORMAT
+    if args.force:
+        return
+    try:
+        held = json.loads(Path(args.out).read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError):   # none there, or no carried file: nothing of a kiosk's to lose
+        return
+    if not isinstance(held, dict) or held.get("format") != FORMAT or held.get("device_id") in (None, device_id):
+        return
+    events = held.get("events")
+    last = events[-1] if isinstance(events, list) and events and isinstance(events[-1], dict) else {}
+    shelter = f", checked in at {last['shelter_id']}" if isinstance(last.get("shelter_id"), str) else ""
+    out = Path(args.out)
+    other = out.with_name(f"{out.stem}-{device_id.removeprefix('kiosk-')[:8]}{out.suffix or '.json'}")
+    raise CommandError(f"{args.out} holds another kiosk's records (kiosk database {held['device_id']}{shelter}, "
+                       f"written {held.get('written_at') or 'at an unknown time'}), perhaps not at HQ yet: write this "
+                       f"kiosk's to another name, for example --out {other} (or --force to replace them)")
 
 
 @_refusals_said
@@ -345,6 +370,7 @@ def carry(args: argparse.Namespace) -> int:
         return 0
     if Path(args.out).is_dir():
         return _fail(f"{args.out} is a folder: give --out a file name, for example {Path(args.out) / 'records.json'}")
+    _not_another_kiosks(args, store.device_id)
     write_whole(args.out, carried_file(store.device_id, events, token))
     print(f"wrote {len(events)} record(s), {events[0]['seq']} to {events[-1]['seq']}, to {args.out}. Carry it to "
           f"HQ: evac hq import-records {Path(args.out).name}" + ("" if token else " --token TOKEN (this "
@@ -682,6 +708,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="the file to write (on a USB stick, say)")
     token_options(p, "this kiosk's token from HQ, so that HQ knows the file is this kiosk's")
     p.add_argument("--all", action="store_true", help="every record, also those HQ acknowledged")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds another kiosk's records")
     p.set_defaults(func=carry)
     p = sub.add_parser("transfer", help="a person leaves for another shelter")
     who(p)
