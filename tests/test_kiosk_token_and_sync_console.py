@@ -220,3 +220,15 @@ def test_what_is_not_a_token_is_refused_naming_where_it_came_from(tmp_path, monk
     assert "x" * 30 not in said, "the secret is not shown"
     assert not (tmp_path / "records.json").exists()
     assert db.read_bytes() == before
+
+
+def test_every_token_hq_makes_is_of_the_form_the_kiosk_takes(hq_app):
+    """The kiosk checks a token's form (kiosk.cli.TOKEN_RE) before it asks HQ: HQ's tokens must keep it."""
+    from hq_dashboard.db import db
+    from hq_dashboard.enrollment import enroll_kiosk, rekey_kiosk
+    from kiosk.cli import TOKEN_RE
+    with hq_app.app_context():
+        for _ in range(20):
+            token = enroll_kiosk(db.session, "H001")
+            assert TOKEN_RE.match(token), token
+            assert TOKEN_RE.match(rekey_kiosk(db.session, token.split(".")[0]))
