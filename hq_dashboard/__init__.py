@@ -95,6 +95,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _trust_proxies(app)
     _check_staff_limits(app)
     _check_wall_display(app)
+    _check_numbers(app)
     _check_public_url(app)
 
     db.init_app(app)
@@ -207,13 +208,63 @@ def _check_staff_limits(app: Flask) -> None:
             number = float(value)
         except (TypeError, ValueError):
             number = 0.0
-        if isinstance(value, bool) or not number > 0 or number == float("inf"):
-            raise SettingError(f"{name} (EVAC_{name}) must be a number above 0, not {value!r}")
+        # A ceiling too: timedelta overflows past ~2.7 million years, and every staff page would then fail.
+        most = STAFF_LIMITS_MOST[name]
+        if isinstance(value, bool) or not 0 < number <= most:
+            raise SettingError(f"{name} (EVAC_{name}) must be a number above 0 and at most {most}, not {value!r}")
+
+
+# A day unused, a week's shift: anything longer is no protection of a shared PC at all.
+STAFF_LIMITS_MOST = {"STAFF_IDLE_MINUTES": 24 * 60, "STAFF_SESSION_HOURS": 7 * 24}
 
 
 def _check_wall_display(app: Flask) -> None:
     """How often a wall display refreshes its numbers (static/wall_board.js)."""
     check_refresh_seconds(app.config, "WALL_DISPLAY_REFRESH_SECONDS", "壁面表示", "HQ's wall display")
+
+
+def _check_numbers(app: Flask) -> None:
+    """The other numbers HQ's pages read: text or a number out of range would start HQ, then fail every
+    dashboard, map and /api/v1/shelters answer (or every carried file) with a 500."""
+    config = app.config
+    check_refresh_seconds(config, "MAP_REFRESH_SECONDS", "地図", "HQ's map")
+    value = config["KIOSK_SILENT_ALERT_S"]
+    number = _number(value)
+    # Whole seconds (the map's popups and the wall count them so); at most a week, past which no kiosk is
+    # ever called silent (a kiosk cut off for days is what the alert is for).
+    if isinstance(value, bool) or not (0 < number <= SILENT_ALERT_MOST_S and number == int(number)):
+        raise SettingError(f"端末の無通信を警告するまでの秒数 EVAC_KIOSK_SILENT_ALERT_S は 1 以上 {SILENT_ALERT_MOST_S} "
+                           f"（7日）以下の整数です（{value!r} は使えません） / KIOSK_SILENT_ALERT_S "
+                           "(EVAC_KIOSK_SILENT_ALERT_S) is how long a kiosk may go without syncing before the "
+                           f"dashboard alerts, in whole seconds from 1 to {SILENT_ALERT_MOST_S} (7 days), not {value!r}")
+    config["KIOSK_SILENT_ALERT_S"] = int(number)
+    value = config["HAZARD_MIN_DEPTH_M"]
+    number = _number(value)
+    # Depth classes' lower bounds go to 20 m (浸水深 20m以上): a setting deeper would flag no site at all.
+    if isinstance(value, bool) or not 0 <= number <= HAZARD_MIN_DEPTH_MOST_M:
+        raise SettingError(f"HAZARD_MIN_DEPTH_M (EVAC_HAZARD_MIN_DEPTH_M) is how deep (in metres, the depth class's "
+                           f"lower bound) a hazard area must be for a site in it to be flagged, from 0 to "
+                           f"{HAZARD_MIN_DEPTH_MOST_M}, not {value!r}")
+    config["HAZARD_MIN_DEPTH_M"] = number
+    value = config["CARRIED_WAIT_SECONDS"]
+    number = _number(value)
+    # Past an hour staff have long given up (and a proxy ended the request).
+    if isinstance(value, bool) or not 0 < number <= 3600:
+        raise SettingError(f"CARRIED_WAIT_SECONDS (EVAC_CARRIED_WAIT_SECONDS) is how long a carried file waits for "
+                           f"another to be applied, in seconds above 0 and at most 3600, not {value!r}")
+    config["CARRIED_WAIT_SECONDS"] = number
+
+
+SILENT_ALERT_MOST_S = 7 * 24 * 3600
+HAZARD_MIN_DEPTH_MOST_M = 20
+
+
+def _number(value) -> float:
+    """A setting as a number (the environment gives text, or what JSON made of it); NaN if it is none."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def check_refresh_seconds(config: dict, name: str, screen_ja: str, screen_en: str) -> None:

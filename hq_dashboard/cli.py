@@ -51,6 +51,8 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
             logging.disable(logging.NOTSET)
     except Exception as exc:  # the driver's own error types vary (sqlite3, psycopg, sqlalchemy)
         _remove(fresh)  # nothing half-made is left where the typo or the failure pointed
+        if _is_busy(exc):   # open, but another process is writing it: said as busy (_busy_said)
+            raise
         if isinstance(exc, (SettingError, MigrationFailed)):
             raise CommandError(str(exc)) from None
         if isinstance(exc, CommandError) or not _is_opening_error(exc):
@@ -636,9 +638,47 @@ def _proxy_count(text: str) -> int:
     return int(text)
 
 
+# Commands whose change is one transaction: a database too busy to take it has taken nothing of it.
+ONE_CHANGE = frozenset({"enroll-kiosk", "move-kiosk", "rekey-kiosk", "retire-kiosk", "add-staff", "disable-staff",
+                        "enable-staff", "set-password", "set-role", "add-display", "revoke-display", "revoke-prereg",
+                        "rotate-prereg-key", "retire-prereg-key"})
+
+
+def _busy_said(command, name: str):
+    """Another process writing HQ's SQLite file for longer than HQ waits (SQLite's busy timeout, 30 s: a long
+    `evac hq import`, a second HQ on the same file) is said in words, not as sqlalchemy's traceback."""
+    import functools
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        from evac.cli import CommandError
+        try:
+            return command(args)
+        except Exception as exc:
+            if not _is_busy(exc):
+                raise
+            said = ("nothing was changed; try again" if name in ONE_CHANGE else
+                    "try again once the other process is done")
+            raise CommandError(f"HQ's database is busy (another process is writing); {said}", 1) from None
+    return run
+
+
+def _is_busy(exc: BaseException) -> bool:
+    import sqlite3
+
+    from .db import is_busy
+    return is_busy(exc) or (isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc))
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     from evac.cli import port_number, positive_int
     sub = parser.add_subparsers(dest="command", required=True)
+    _register(sub, port_number, positive_int)
+    for name, command in sub.choices.items():
+        command.set_defaults(func=_busy_said(command.get_default("func"), name))
+
+
+def _register(sub, port_number, positive_int) -> None:
     p = sub.add_parser("serve", help="run HQ; a new or empty database is made and seeded with Yaizu's shelters")
     p.add_argument("--db", help="database URL (sqlite:///…, postgresql+psycopg://…) or a SQLite file path")
     p.add_argument("--port", type=port_number, default=5000)

@@ -79,6 +79,9 @@ def move_kiosk(session: Session, kiosk_id: str, shelter_id: str) -> tuple[str, s
     """A kiosk carried to another shelter now belongs there: (from, to).  The kiosk hears it with its
     next configuration; its people were always counted where it checked them in."""
     kiosk = _enrolled(session, kiosk_id)
+    if kiosk.retired_at is not None:   # as rekey: a retired kiosk's token is refused for good
+        raise EnrollmentError(f"kiosk {kiosk_id} was retired: enroll the kiosk again (`evac hq enroll-kiosk "
+                              f"--shelter {shelter_id}`)")
     if session.get(Shelter, shelter_id) is None:
         raise EnrollmentError(f"no shelter with id {shelter_id!r} at HQ")
     before, kiosk.shelter_id = kiosk.shelter_id, shelter_id

@@ -5,9 +5,11 @@ import argparse
 import contextlib
 import functools
 import os
+import re
 import sqlite3
 import stat
 import sys
+import unicodedata
 from pathlib import Path
 
 from evac import dbfiles
@@ -34,16 +36,51 @@ def _token(args: argparse.Namespace) -> tuple[str | None, str]:
     if args.token and args.token_file:
         raise CommandError("give the token one way: --token-file or --token, not both")
     if args.token_file:
-        return _token_from_file(args.token_file), f"--token-file {args.token_file}"
+        source = f"--token-file {args.token_file}"
+        return _checked_token(_token_from_file(args.token_file), source), source
     if args.token:
-        return args.token.strip(), "--token"
-    return (os.environ.get(TOKEN_ENV) or "").strip() or None, TOKEN_ENV
+        return _checked_token(_cleaned(args.token), "--token"), "--token"
+    token = _cleaned(os.environ.get(TOKEN_ENV) or "")
+    return (_checked_token(token, TOKEN_ENV) if token else None), TOKEN_ENV
+
+
+# A token as HQ makes it (hq_dashboard.enrollment): "K" and 8 hex digits (the kiosk's id), a dot, and
+# secrets.token_urlsafe(32), 43 of A-Z a-z 0-9 - _ (a longer secret is let through for a later HQ).
+TOKEN_RE = re.compile(r"K[0-9A-F]{8}\.[A-Za-z0-9_-]{43,}\Z")
+
+
+def _cleaned(text: str) -> str:
+    """The token as typed or saved: Windows Notepad's byte-order mark dropped, and full-width letters and
+    digits (a Japanese input method's) made the ASCII ones they stand for.  Sent as it was, HQ could not
+    even be asked (an HTTP header is Latin-1), and the kiosk said "HQ cannot be reached" for ever."""
+    return unicodedata.normalize("NFKC", text.replace("\ufeff", "")).strip()
+
+
+def _checked_token(token: str, source: str) -> str:
+    """Refuses, in words naming where it came from, what is not a token as HQ prints them: found here, not
+    as a failed sync, or at HQ only once a carried file holding it got there."""
+    if TOKEN_RE.match(token):
+        return token
+    odd = next((c for c in token if not (c.isascii() and (c.isalnum() or c in "._-"))), None)
+    if odd is not None:
+        why = f"it holds {odd!r} (U+{ord(odd):04X}), which no token has"
+    elif "." not in token:
+        why = "it has no dot between the kiosk's id and its secret"
+    else:
+        kiosk_id, _, secret = token.partition(".")
+        why = (f"{kiosk_id!r} is not a kiosk id (K and 8 digits or letters A-F, as on HQ's dashboard)"
+               if not re.fullmatch(r"K[0-9A-F]{8}", kiosk_id) else
+               f"its secret after the dot is {len(secret)} characters long, not 43 (cut short when copied?)"
+               if len(secret) < 43 else "its secret after the dot holds more than one dot")
+    raise CommandError(f"the token from {source} is not a kiosk token as `evac hq enroll-kiosk` prints it "
+                       f"(K1234ABCD. and 43 letters, digits, - or _): {why}. Copy it again as HQ gave it, or ask HQ "
+                       "for a new one (evac hq rekey-kiosk)")
 
 
 def _token_from_file(path: str) -> str:
     try:
         mode = os.stat(path).st_mode
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")   # -sig: a byte-order mark (Notepad's) is not the token's
     except FileNotFoundError:
         raise CommandError(f"the token file {path} does not exist (--token-file)") from None
     except IsADirectoryError:
@@ -56,7 +93,7 @@ def _token_from_file(path: str) -> str:
         raise CommandError(f"the token file {path} can be read by anyone on this machine: make it readable by "
                            f"its owner only (chmod 600 {path}), and if others may have read it, ask HQ for a new "
                            "token (evac hq rekey-kiosk)")
-    token = text.strip()
+    token = _cleaned(text)
     if not token:
         raise CommandError(f"the token file {path} is empty: put the token `evac hq enroll-kiosk` printed in it")
     if len(token.split()) != 1:
@@ -274,6 +311,7 @@ def _carry_damaged(args: argparse.Namespace, token: str | None) -> int:
                      "it enrolled again at HQ (`evac hq enroll-kiosk`)")
     if Path(args.out).is_dir():
         return _fail(f"{args.out} is a folder: give --out a file name, for example {Path(args.out) / 'records.json'}")
+    _not_another_kiosks(args, events[0]["kiosk_id"])
     write_whole(args.out, carried_file(events[0]["kiosk_id"], events, token))
     after = len(found) - len(events)
     print(f"evac: the kiosk database at {args.db} is damaged: records 1 to {len(events)} could be read and are in "
@@ -285,6 +323,30 @@ def _carry_damaged(args: argparse.Namespace, token: str | None) -> int:
           + ("" if token else " --token TOKEN (this kiosk's token from HQ; the file holds none)")
           + ". It holds evacuees' personal data: keep it as the paper roster is kept, and delete it once HQ has it.")
     return 0
+
+
+def _not_another_kiosks(args: argparse.Namespace, device_id: str) -> None:
+    """Two shelters' leads saving records.json to one USB stick: the second must not replace the first's
+    records on their way to HQ (this kiosk's own older file is replaced, as it is meant to be)."""
+    import json
+
+    from evac.carried import FORMAT
+    if args.force:
+        return
+    try:
+        held = json.loads(Path(args.out).read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError):   # none there, or no carried file: nothing of a kiosk's to lose
+        return
+    if not isinstance(held, dict) or held.get("format") != FORMAT or held.get("device_id") in (None, device_id):
+        return
+    events = held.get("events")
+    last = events[-1] if isinstance(events, list) and events and isinstance(events[-1], dict) else {}
+    shelter = f", checked in at {last['shelter_id']}" if isinstance(last.get("shelter_id"), str) else ""
+    out = Path(args.out)
+    other = out.with_name(f"{out.stem}-{device_id.removeprefix('kiosk-')[:8]}{out.suffix or '.json'}")
+    raise CommandError(f"{args.out} holds another kiosk's records (kiosk database {held['device_id']}{shelter}, "
+                       f"written {held.get('written_at') or 'at an unknown time'}), perhaps not at HQ yet: write this "
+                       f"kiosk's to another name, for example --out {other} (or --force to replace them)")
 
 
 @_refusals_said
@@ -308,6 +370,7 @@ def carry(args: argparse.Namespace) -> int:
         return 0
     if Path(args.out).is_dir():
         return _fail(f"{args.out} is a folder: give --out a file name, for example {Path(args.out) / 'records.json'}")
+    _not_another_kiosks(args, store.device_id)
     write_whole(args.out, carried_file(store.device_id, events, token))
     print(f"wrote {len(events)} record(s), {events[0]['seq']} to {events[-1]['seq']}, to {args.out}. Carry it to "
           f"HQ: evac hq import-records {Path(args.out).name}" + ("" if token else " --token TOKEN (this "
@@ -645,6 +708,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="the file to write (on a USB stick, say)")
     token_options(p, "this kiosk's token from HQ, so that HQ knows the file is this kiosk's")
     p.add_argument("--all", action="store_true", help="every record, also those HQ acknowledged")
+    p.add_argument("--force", action="store_true", help="replace --out even if it holds another kiosk's records")
     p.set_defaults(func=carry)
     p = sub.add_parser("transfer", help="a person leaves for another shelter")
     who(p)

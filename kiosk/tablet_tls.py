@@ -143,12 +143,24 @@ def fingerprint(cert_path: Path) -> str:
 
 
 def _check_loads(cert_path: Path, key_path: Path) -> None:
+    # Each file opened first: ssl's own FileNotFoundError names no file (it said "no such file: None").
+    for path, option in ((cert_path, "--tls-cert"), (key_path, "--tls-key")):
+        try:
+            with open(path, "rb"):
+                pass
+        except FileNotFoundError:
+            raise KioskError(f"no such file: {path} (check {option})") from None
+        except IsADirectoryError:
+            raise KioskError(f"{path} is a folder (check {option}: it names a PEM file)") from None
+        except PermissionError:
+            raise KioskError(f"cannot read {path}: this user may not (check its owner and mode)") from None
     try:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert_path, key_path)
-    except FileNotFoundError as exc:
-        raise KioskError(f"no such file: {exc.filename} (check --tls-cert and --tls-key)") from None
-    except PermissionError as exc:
-        raise KioskError(f"cannot read {exc.filename}: this user may not (check its owner and mode)") from None
+    except FileNotFoundError:   # removed between the two
+        raise KioskError(f"no such file: {cert_path} or {key_path} (check --tls-cert and --tls-key)") from None
+    except PermissionError:
+        raise KioskError(f"cannot read {cert_path} or {key_path}: this user may not (check its owner and "
+                         "mode)") from None
     except (ssl.SSLError, ValueError, OSError):
         raise KioskError(f"{cert_path} and {key_path} are not a PEM certificate and its private key "
                          "(or the key is not this certificate's, or needs a password)") from None

@@ -249,7 +249,7 @@ def test_a_kiosk_that_does_not_trust_hqs_certificate_says_so_and_is_mended_by_ss
     server, tablets = tablet_kiosk(tmp_path)
     cert = own_paths(str(tmp_path / "k.sqlite3"))[0]
     sync = evac_cmd("kiosk", "sync", "--db", str(tmp_path / "other.sqlite3"), "--hq", f"https://localhost:{tablets}",
-                    "--token", "x" * 32)
+                    "--token", "K0000000A." + "x" * 43)
     try:
         assert run_evac("kiosk", "checkin", "--db", str(tmp_path / "other.sqlite3"), "--shelter", "H001", "--name",
                         "焼津 花子", "--birth", "1980-01-02", "--sex", "female").returncode == 0

@@ -13,7 +13,7 @@ from kiosk.store import KioskStore
 from kiosk.sync import BackgroundSync, HQClient
 from tests.conftest import Server, evac_cmd, free_port, run_evac
 from tests.staff_helpers import wait_for
-from tests.test_cli_errors import refused
+from tests.test_cli_errors import A_TOKEN, refused
 from tests.test_sync_http import checkin, enroll, occupancy
 
 WHO = Person("鍵 一", "1970-01-01", "female", "焼津市本町1-1")
@@ -84,7 +84,7 @@ def cmdline(server: Server) -> str:
 def test_kiosk_serve_with_a_wrong_token_in_the_environment_says_so_on_its_console(hq_server, tmp_path, monkeypatch):
     hq = hq_server()
     kiosk_id = enroll(hq.db_url, "H001").split(".")[0]
-    wrong = f"{kiosk_id}.wrongwrongwrong"
+    wrong = f"{kiosk_id}." + "w" * 43
     monkeypatch.setenv("EVAC_KIOSK_TOKEN", wrong)
     kiosk = serve(tmp_path, hq.url)
     try:
@@ -157,8 +157,78 @@ def test_carry_takes_the_token_from_the_environment(tmp_path, monkeypatch):
     db = tmp_path / "k.sqlite3"
     checkin(db, "鍵 三")
     out = tmp_path / "records.json"
-    monkeypatch.setenv("EVAC_KIOSK_TOKEN", "K9.secret")
+    monkeypatch.setenv("EVAC_KIOSK_TOKEN", A_TOKEN)
     result = run_evac("kiosk", "carry", "--db", str(db), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert json.loads(out.read_bytes())["token"] == "K9.secret"
+    assert json.loads(out.read_bytes())["token"] == A_TOKEN
     assert "--token TOKEN" not in result.stdout   # no request to bring the token separately
+
+
+def _full_width(text: str) -> str:
+    """As a Japanese input method types it: Ｋ１２… (U+FF01-FF5E for ASCII's ! to ~)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_a_token_saved_by_notepad_or_typed_full_width_syncs(hq_server, tmp_path, monkeypatch):
+    """Windows Notepad starts a UTF-8 file with a byte-order mark, and a Japanese input method types
+    full-width letters: both went into the Authorization header as they were, and the kiosk said "HQ cannot
+    be reached (ordinal not in range(256))" for ever."""
+    hq = hq_server()
+    token = enroll(hq.db_url, "H001")
+    db = tmp_path / "k.sqlite3"
+    checkin(db, "鍵 四")
+    path = tmp_path / "kiosk.token"
+    path.write_bytes(b"\xef\xbb\xbf" + token.encode() + b"\r\n")
+    path.chmod(0o600)
+    sync = ("kiosk", "sync", "--db", str(db), "--hq", hq.url)
+    done = run_evac(*sync, "--token-file", str(path))
+    assert done.returncode == 0, done.stderr
+    assert occupancy(hq.url) == {"H001": 1}
+    checkin(db, "鍵 五")
+    done = run_evac(*sync, "--token", "\u3000" + _full_width(token) + " ")
+    assert done.returncode == 0, done.stderr
+    checkin(db, "鍵 六")
+    monkeypatch.setenv("EVAC_KIOSK_TOKEN", "\ufeff" + _full_width(token))
+    done = run_evac(*sync)
+    assert done.returncode == 0, done.stderr
+    assert occupancy(hq.url) == {"H001": 3}
+
+
+@pytest.mark.parametrize("token, why", [
+    (A_TOKEN.replace("x", "ー", 1), "it holds 'ー' (U+30FC)"),
+    (A_TOKEN[:-5], "its secret after the dot is 38 characters long, not 43"),
+    ("K12." + "x" * 43, "'K12' is not a kiosk id"),
+    ("x" * 52, "it has no dot"),
+])
+@pytest.mark.parametrize("command", ["sync", "serve", "carry"])
+def test_what_is_not_a_token_is_refused_naming_where_it_came_from(tmp_path, monkeypatch, token, why, command):
+    db = tmp_path / "k.sqlite3"
+    checkin(db, "鍵 七")
+    before = db.read_bytes()
+    args = {"sync": ("sync", "--db", str(db), "--hq", "http://127.0.0.1:5801"),
+            "serve": ("serve", "--db", str(db), "--shelter", "H001", "--hq", "http://127.0.0.1:5801",
+                      "--port", str(free_port())),
+            "carry": ("carry", "--db", str(db), "--out", str(tmp_path / "records.json"))}[command]
+    path = tmp_path / "kiosk.token"
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    said = refused(run_evac("kiosk", *args, "--token-file", str(path)),
+                   f"the token from --token-file {path} is not a kiosk token as `evac hq enroll-kiosk` prints it", why)
+    refused(run_evac("kiosk", *args, "--token", token), "the token from --token is not a kiosk token", why)
+    monkeypatch.setenv("EVAC_KIOSK_TOKEN", token)
+    refused(run_evac("kiosk", *args), "the token from EVAC_KIOSK_TOKEN is not a kiosk token", why)
+    assert "x" * 30 not in said, "the secret is not shown"
+    assert not (tmp_path / "records.json").exists()
+    assert db.read_bytes() == before
+
+
+def test_every_token_hq_makes_is_of_the_form_the_kiosk_takes(hq_app):
+    """The kiosk checks a token's form (kiosk.cli.TOKEN_RE) before it asks HQ: HQ's tokens must keep it."""
+    from hq_dashboard.db import db
+    from hq_dashboard.enrollment import enroll_kiosk, rekey_kiosk
+    from kiosk.cli import TOKEN_RE
+    with hq_app.app_context():
+        for _ in range(20):
+            token = enroll_kiosk(db.session, "H001")
+            assert TOKEN_RE.match(token), token
+            assert TOKEN_RE.match(rekey_kiosk(db.session, token.split(".")[0]))

@@ -81,7 +81,7 @@ def test_sync_with_hq_unreachable_fails_clearly_and_keeps_the_queue(hq_server, t
     kiosk_db = tmp_path / "kiosk.sqlite3"
     checkin(kiosk_db, "待機 一")
     dead = f"http://127.0.0.1:{free_port()}"
-    result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", dead, "--token", "K1.x")
+    result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", dead, "--token", "K0000000A." + "x" * 43)
     assert result.returncode != 0
     assert "HQ cannot be reached" in result.stderr and "1 event(s) stay queued" in result.stderr
     assert KioskStore(kiosk_db).pending() == 1
@@ -96,7 +96,7 @@ def test_sync_with_a_wrong_token_fails_with_hqs_reason(hq_server, tmp_path):
     kiosk_id = enroll(hq.db_url, "H001").split(".")[0]
     kiosk_db = tmp_path / "kiosk.sqlite3"
     checkin(kiosk_db, "誤 鍵")
-    result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", f"{kiosk_id}.wrong")
+    result = run_evac("kiosk", "sync", "--db", str(kiosk_db), "--hq", hq.url, "--token", f"{kiosk_id}." + "w" * 43)
     assert result.returncode != 0 and "wrong" in result.stderr and "stay queued" in result.stderr
 
 
