@@ -10,6 +10,16 @@ from kiosk.store import KioskStore
 from tests.test_kiosk_screen import FAMILY, hq_key, said, scan_with_wedge, tid, trust  # noqa: F401 (fixture)
 
 
+def _check_out_by_qr(page, hq_key) -> None:
+    """The family's QR at "Leaving", then check-out, to the done page."""
+    tid(page, "leave").click()
+    tid(page, "method-qr").click()
+    scan_with_wedge(page, sign(FAMILY, hq_key))
+    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
+    tid(page, "checkout").click()
+    page.wait_for_selector('[data-screen="done"]:not([hidden])')
+
+
 def test_the_done_page_says_household_members_a_qr_left_here_naming_nobody(kiosk_server, page_at, hq_key):  # noqa: F811
     kiosk = kiosk_server()
     trust(kiosk, hq_key)
@@ -21,12 +31,7 @@ def test_the_done_page_says_household_members_a_qr_left_here_naming_nobody(kiosk
     page = page_at(kiosk.url)
     page.goto("/?lang=en")
     assert not tid(page, "shelter-closed").count()
-    tid(page, "leave").click()
-    tid(page, "method-qr").click()
-    scan_with_wedge(page, sign(FAMILY, hq_key))
-    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
-    tid(page, "checkout").click()
-    page.wait_for_selector('[data-screen="done"]:not([hidden])')
+    _check_out_by_qr(page, hq_key)
     note = tid(page, "done-left-behind")
     assert note.is_visible()
     assert note.inner_text() == said(kiosk, "en", "%(n)d other person(s) of your household are still recorded as "
@@ -59,10 +64,5 @@ def test_check_in_at_a_shelter_its_staff_closed_calls_staff_and_leaving_still_wo
     assert [(c["reason"], c["language"]) for c in store.open_staff_calls()] == [("shelter_closed", "pt")]
     store.close()
     page.goto("/?lang=pt")
-    tid(page, "leave").click()
-    tid(page, "method-qr").click()
-    scan_with_wedge(page, sign(FAMILY, hq_key))
-    page.wait_for_selector('[data-screen="confirm"]:not([hidden])')
-    tid(page, "checkout").click()
-    page.wait_for_selector('[data-screen="done"]:not([hidden])')
+    _check_out_by_qr(page, hq_key)
     assert page.locator('[data-show="done-checkout"]').is_visible()
