@@ -510,12 +510,21 @@ def summary(rows: Sequence[RosterRow]) -> Summary:
 
 
 def shelter_status(store: KioskStore, shelter_id: str) -> str | None:
-    """The last status this kiosk set for its shelter (None: never set here)."""
-    row = store.db.execute(
-        "SELECT json_extract(body, '$.data.status') FROM written_events WHERE json_extract(body, '$.type') = ?"
-        " AND json_extract(body, '$.shelter_id') = ? ORDER BY seq DESC LIMIT 1",
-        (SHELTER_STATUS, shelter_id)).fetchone()
-    return row[0] if row else None
+    """The last status this kiosk set for its shelter (None: never set here).  Read at every screen load and
+    check-in: the log (tens of thousands of records after days) is read once, then only what was written
+    since (by this process or another: the tablet, `evac kiosk` commands)."""
+    read = store.__dict__.setdefault("_shelter_status_read", {})
+    upto, status = read.get(shelter_id, (0, None))
+    last = store.last_seq
+    if last > upto:
+        row = store.db.execute(
+            "SELECT json_extract(body, '$.data.status') FROM written_events WHERE seq > ? AND seq <= ?"
+            " AND json_extract(body, '$.type') = ? AND json_extract(body, '$.shelter_id') = ? ORDER BY seq DESC"
+            " LIMIT 1", (upto, last, SHELTER_STATUS, shelter_id)).fetchone()
+        if row:
+            status = row[0]
+        read[shelter_id] = (last, status)
+    return status
 
 
 # -- what staff write --------------------------------------------------------

@@ -246,3 +246,25 @@ def test_a_kiosk_database_from_before_the_statuses_fetches_hq_s_list_again(tmp_p
         assert store.shelter_statuses()["H002"] == "closed"
     finally:
         store.close()
+
+
+def test_the_shelters_own_status_is_read_anew_after_each_record_whoever_wrote_it(tmp_path):
+    """Read at every screen load and check-in, the status is kept between records (the log is not read
+    again whole), yet follows one set by another process on the same database (the tablet, a command)."""
+    from evac.events import Person
+    from kiosk import staff_store
+    from kiosk.store import KioskStore
+    screen, tablet = KioskStore(tmp_path / "k.sqlite3"), KioskStore(tmp_path / "k.sqlite3")
+    try:
+        screen.check_in("H031", [Person("焼津 一", "1980-01-01", "male", "焼津市本町1")])
+        assert staff_store.shelter_status(screen, "H031") is None
+        staff_store.set_shelter_status(tablet, "H031", "closed")
+        assert staff_store.shelter_status(screen, "H031") == "closed"
+        screen.check_in("H031", [Person("焼津 二", "1980-01-02", "male", "焼津市本町2")])
+        assert staff_store.shelter_status(screen, "H031") == "closed"
+        staff_store.set_shelter_status(tablet, "H031", "open")
+        assert staff_store.shelter_status(screen, "H031") == "open"
+        assert staff_store.shelter_status(screen, "H039") is None
+    finally:
+        screen.close()
+        tablet.close()
