@@ -228,43 +228,44 @@ def _check_numbers(app: Flask) -> None:
     dashboard, map and /api/v1/shelters answer (or every carried file) with a 500."""
     config = app.config
     check_refresh_seconds(config, "MAP_REFRESH_SECONDS", "地図", "HQ's map")
-    value = config["KIOSK_SILENT_ALERT_S"]
-    number = _number(value)
     # Whole seconds (the map's popups and the wall count them so); at most a week, past which no kiosk is
     # ever called silent (a kiosk cut off for days is what the alert is for).
-    if isinstance(value, bool) or not (0 < number <= SILENT_ALERT_MOST_S and number == int(number)):
+    value = config["KIOSK_SILENT_ALERT_S"]
+    if not _within(config, "KIOSK_SILENT_ALERT_S", 0, SILENT_ALERT_MOST_S, whole=True):
         raise SettingError(f"端末の無通信を警告するまでの秒数 EVAC_KIOSK_SILENT_ALERT_S は 1 以上 {SILENT_ALERT_MOST_S} "
                            f"（7日）以下の整数です（{value!r} は使えません） / KIOSK_SILENT_ALERT_S "
                            "(EVAC_KIOSK_SILENT_ALERT_S) is how long a kiosk may go without syncing before the "
                            f"dashboard alerts, in whole seconds from 1 to {SILENT_ALERT_MOST_S} (7 days), not {value!r}")
-    config["KIOSK_SILENT_ALERT_S"] = int(number)
-    value = config["HAZARD_MIN_DEPTH_M"]
-    number = _number(value)
     # Depth classes' lower bounds go to 20 m (浸水深 20m以上): a setting deeper would flag no site at all.
-    if isinstance(value, bool) or not 0 <= number <= HAZARD_MIN_DEPTH_MOST_M:
+    value = config["HAZARD_MIN_DEPTH_M"]
+    if not _within(config, "HAZARD_MIN_DEPTH_M", 0, HAZARD_MIN_DEPTH_MOST_M, zero=True):
         raise SettingError(f"HAZARD_MIN_DEPTH_M (EVAC_HAZARD_MIN_DEPTH_M) is how deep (in metres, the depth class's "
                            f"lower bound) a hazard area must be for a site in it to be flagged, from 0 to "
                            f"{HAZARD_MIN_DEPTH_MOST_M}, not {value!r}")
-    config["HAZARD_MIN_DEPTH_M"] = number
-    value = config["CARRIED_WAIT_SECONDS"]
-    number = _number(value)
     # Past an hour staff have long given up (and a proxy ended the request).
-    if isinstance(value, bool) or not 0 < number <= 3600:
+    value = config["CARRIED_WAIT_SECONDS"]
+    if not _within(config, "CARRIED_WAIT_SECONDS", 0, 3600):
         raise SettingError(f"CARRIED_WAIT_SECONDS (EVAC_CARRIED_WAIT_SECONDS) is how long a carried file waits for "
                            f"another to be applied, in seconds above 0 and at most 3600, not {value!r}")
-    config["CARRIED_WAIT_SECONDS"] = number
 
 
 SILENT_ALERT_MOST_S = 7 * 24 * 3600
 HAZARD_MIN_DEPTH_MOST_M = 20
 
 
-def _number(value) -> float:
-    """A setting as a number (the environment gives text, or what JSON made of it); NaN if it is none."""
+def _within(config, name: str, low: float, high: float, zero: bool = False, whole: bool = False) -> bool:
+    """Whether config[name] is a number above `low` (or equal to it, with `zero`) and at most `high` (whole, with
+    `whole`); if so it is kept as that number (the environment gives text)."""
+    value = config[name]
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
-        return float("nan")
+        return False
+    if isinstance(value, bool) or not (low <= number if zero else low < number) or not number <= high \
+            or whole and number != int(number):
+        return False
+    config[name] = int(number) if whole else number
+    return True
 
 
 def check_refresh_seconds(config: dict, name: str, screen_ja: str, screen_en: str) -> None:
