@@ -10,10 +10,10 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import re
-import secrets
 
 from sqlalchemy.orm import Session
+
+from evac.kiosk_token import KIOSK_ID_RE, new_kiosk_id, new_token
 
 from .models import HQMeta, Kiosk, Shelter
 
@@ -36,8 +36,8 @@ def enroll_kiosk(session: Session, shelter_id: str) -> str:
     """Enroll a new kiosk at a shelter; returns its token (shown once, never stored)."""
     if session.get(Shelter, shelter_id) is None:
         raise EnrollmentError(f"no shelter with id {shelter_id!r} at HQ")
-    kiosk_id = "K" + secrets.token_hex(4).upper()
-    token = f"{kiosk_id}.{secrets.token_urlsafe(32)}"
+    kiosk_id = new_kiosk_id()
+    token = new_token(kiosk_id)
     session.add(Kiosk(id=kiosk_id, shelter_id=shelter_id, token_hash=_hash(token),
                       enrolled_at=dt.datetime.now(dt.timezone.utc)))
     session.commit()
@@ -51,7 +51,7 @@ def rekey_kiosk(session: Session, kiosk_id: str) -> str:
     kiosk = _enrolled(session, kiosk_id)
     if kiosk.retired_at is not None:
         raise EnrollmentError(f"kiosk {kiosk_id} was retired: enroll the kiosk again (`evac hq enroll-kiosk`)")
-    token = f"{kiosk_id}.{secrets.token_urlsafe(32)}"
+    token = new_token(kiosk_id)
     kiosk.token_hash = _hash(token)
     session.commit()
     return token
@@ -111,7 +111,6 @@ def authenticate(session: Session, authorization: str | None) -> Kiosk:
 # were enrolled, most often): the kiosk tells its staff to call HQ, and HQ's dashboard says it too.  Kept as
 # hq_meta rows, a few at most: anyone can send a made-up token.
 _UNKNOWN = "unknown_kiosk:"
-_KIOSK_ID_RE = re.compile(r"K[0-9A-F]{8}\Z")
 MAX_UNKNOWN_KIOSKS = 20
 
 
@@ -119,7 +118,7 @@ def note_unknown_kiosk(session: Session, authorization: str | None) -> None:
     """Keep that a kiosk tried a token HQ does not know (its id, how often, when last).  Never raises."""
     token = (authorization or "")[len("Bearer "):].strip()
     kiosk_id = token.partition(".")[0]
-    if not _KIOSK_ID_RE.match(kiosk_id):
+    if not KIOSK_ID_RE.match(kiosk_id):
         return
     from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError

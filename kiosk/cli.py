@@ -5,7 +5,6 @@ import argparse
 import contextlib
 import functools
 import os
-import re
 import sqlite3
 import stat
 import sys
@@ -13,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 from evac import dbfiles
+from evac.kiosk_token import KIOSK_ID_RE, SECRET_LEN, TOKEN_RE
 from evac.cli import CommandError, loopback
 from evac.individual_number import contains_individual_number
 from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
@@ -44,11 +44,6 @@ def _token(args: argparse.Namespace) -> tuple[str | None, str]:
     return (_checked_token(token, TOKEN_ENV) if token else None), TOKEN_ENV
 
 
-# A token as HQ makes it (hq_dashboard.enrollment): "K" and 8 hex digits (the kiosk's id), a dot, and
-# secrets.token_urlsafe(32), 43 of A-Z a-z 0-9 - _ (a longer secret is let through for a later HQ).
-TOKEN_RE = re.compile(r"K[0-9A-F]{8}\.[A-Za-z0-9_-]{43,}\Z")
-
-
 def _cleaned(text: str) -> str:
     """The token as typed or saved: Windows Notepad's byte-order mark dropped, and full-width letters and
     digits (a Japanese input method's) made the ASCII ones they stand for.  Sent as it was, HQ could not
@@ -59,7 +54,7 @@ def _cleaned(text: str) -> str:
 def _checked_token(token: str, source: str) -> str:
     """Refuses, in words naming where it came from, what is not a token as HQ prints them: found here, not
     as a failed sync, or at HQ only once a carried file holding it got there."""
-    if TOKEN_RE.match(token):
+    if TOKEN_RE.match(token):   # as HQ makes them (evac.kiosk_token)
         return token
     odd = next((c for c in token if not (c.isascii() and (c.isalnum() or c in "._-"))), None)
     if odd is not None:
@@ -69,9 +64,9 @@ def _checked_token(token: str, source: str) -> str:
     else:
         kiosk_id, _, secret = token.partition(".")
         why = (f"{kiosk_id!r} is not a kiosk id (K and 8 digits or letters A-F, as on HQ's dashboard)"
-               if not re.fullmatch(r"K[0-9A-F]{8}", kiosk_id) else
-               f"its secret after the dot is {len(secret)} characters long, not 43 (cut short when copied?)"
-               if len(secret) < 43 else "its secret after the dot holds more than one dot")
+               if not KIOSK_ID_RE.match(kiosk_id) else
+               f"its secret after the dot is {len(secret)} characters long, not {SECRET_LEN} (cut short when copied?)"
+               if len(secret) < SECRET_LEN else "its secret after the dot holds more than one dot")
     raise CommandError(f"the token from {source} is not a kiosk token as `evac hq enroll-kiosk` prints it "
                        f"(K1234ABCD. and 43 letters, digits, - or _): {why}. Copy it again as HQ gave it, or ask HQ "
                        "for a new one (evac hq rekey-kiosk)")
