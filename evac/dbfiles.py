@@ -183,15 +183,18 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, 
         return
     if path.is_dir():
         raise DatabaseFileError(f"{path} is a folder, not a {label} file (check --db)")
-    if expect == KIOSK and path.stat().st_size == 0 and (not may_create or _companions(path)):
-        # SQLite would quietly make it a brand-new kiosk: after a power cut on a failing card, the
-        # kiosk's records (in a -wal beside it, if anywhere) would be gone from view and its outbox
-        # started again from 1.  An empty file alone (a temporary file made for it) is a new database.
+    if path.stat().st_size == 0 and (not may_create or _companions(path)):
+        # SQLite would quietly make it a brand-new database: after a power cut on a failing disk, the
+        # records (in a -wal beside it, if anywhere) would be gone from view, a kiosk's outbox started
+        # again from 1, HQ's picture started empty.  An empty file alone (a temporary file made for it)
+        # is a new database, made only by a command that may make one.
         name = path.name
+        ask, start = (("call HQ", "start the kiosk with `evac kiosk serve`") if expect == KIOSK else
+                      ("restore HQ's backup or call the system's administrator", f"run {creates}"))
         raise DatabaseFileError(
-            f"the {label} at {path} is empty (0 bytes): a power cut on a failing card can leave it so. Keep it and "
-            f"any {name}-wal and {name}-shm beside it (they may still hold records), and call HQ. If it was meant "
-            "to be a new kiosk, delete the empty file and start the kiosk with `evac kiosk serve`")
+            f"the {label} at {path} is empty (0 bytes): a power cut on a failing disk or SD card can leave it so. Keep it and "
+            f"any {name}-wal and {name}-shm beside it (they may still hold records), and {ask}. If it was meant "
+            f"to be a new database, delete the empty file and {start}")
     if read_only:
         pass
     elif expect == KIOSK and on_read_only_disk(path):

@@ -2,6 +2,8 @@
 no database quietly made where a typo pointed."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import ROOT, run_evac
@@ -97,6 +99,21 @@ def test_hq_commands_refuse_a_database_that_is_not_there(tmp_path, command):
     result = run_evac("hq", command[0], "--db", str(typo), *command[1:], input="long enough pw\n")
     refused(result, f"no HQ database at {typo}", "evac hq init")
     assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_hq_database_file_is_refused_by_commands_that_do_not_make_one(tmp_path):
+    """A 0-byte file is what a power cut on a failing disk can leave: a command other than serve and
+    init made it a new, empty HQ (and a kiosk enrolled into it), the real records in its -wal gone
+    from view.  Refused like a missing file; with a -wal beside it, serve refuses too."""
+    db = tmp_path / "hq.sqlite3"
+    db.write_bytes(b"")
+    refused(run_evac("hq", "enroll-kiosk", "--db", str(db), "--shelter", "H001"),
+            f"the HQ database at {db} is empty (0 bytes)", "`evac hq serve` or `evac hq init`")
+    assert db.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["hq.sqlite3"]
+    Path(f"{db}-wal").write_bytes(b"\0" * 100)
+    refused(run_evac("hq", "serve", "--db", str(db), "--port", "5806"),
+            f"the HQ database at {db} is empty (0 bytes)", "Keep it and any hq.sqlite3-wal and hq.sqlite3-shm")
+    assert db.stat().st_size == 0
 
 
 def test_kiosk_and_hq_files_are_not_mixed_up(tmp_path):
