@@ -26,8 +26,8 @@ from evac.individual_number import contains_individual_number
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
-from . import disk_failure, staff_store
-from .checkin import card_reader, card_used, kiosk_now, not_left_behind, tapped_ic_token
+from . import disk_failure
+from .checkin import card_reader, card_used, closed_here, kiosk_now, not_left_behind, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
@@ -213,7 +213,7 @@ def screen():
         called_timeout=current_app.config["SCREEN_CALLED_TIMEOUT"],
         call_poll=current_app.config["SCREEN_CALL_POLL_SECONDS"],
         needs=SCREEN_NEEDS, need_labels=NEED_LABELS, destinations=destinations, strings=_strings(),
-        closed=_closed_here(),
+        closed=closed_here(),
         family_code_len=FAMILY_CODE_LEN,
         watch_card=watcher is not None, card_reader=current_app.config.get("CARD_READER") or "",
         has_ic=bool(current_app.config.get("IC_READER")))
@@ -414,11 +414,6 @@ def still_here():
     return "", 204
 
 
-def _closed_here() -> bool:
-    """Whether this shelter's own staff closed it on the tablet (the last status they set here)."""
-    return staff_store.shelter_status(get_store(), current_app.config["SHELTER_ID"]) == "closed"
-
-
 def _closed_words() -> str:
     return _("This shelter is closed, so no one can check in here. Staff are being called: please wait.")
 
@@ -427,7 +422,7 @@ def _closed_words() -> str:
 def call_staff():
     # pressed again while the call stands (within a couple of minutes): the same call (KioskStore.call_staff)
     # "Check in" at a shelter its staff closed calls them too, saying why
-    closed = request.get_json(silent=True) == {"reason": SHELTER_CLOSED} and _closed_here()
+    closed = request.get_json(silent=True) == {"reason": SHELTER_CLOSED} and closed_here()
     call = get_store().call_staff(current_language(), SHELTER_CLOSED if closed else "no_id")
     return jsonify({"status": "called", "call": call}), 201
 
@@ -543,7 +538,7 @@ def checkin():
 
 def _checkin(body: dict):
     ident, persons, present = _held(body)
-    if _closed_here():
+    if closed_here():
         # closed by its own staff (on the tablet) since the page was drawn: nobody is checked in here
         ident.staff_call = get_store().call_staff(current_language(), SHELTER_CLOSED, again=ident.staff_call)
         raise FormErrors({"form": _closed_words()})

@@ -15,6 +15,7 @@ from evac.events import NEEDS_CODES, STAY_TYPES, Person
 from evac.whereabouts import CHECKED_IN, CHECKED_OUT, IN_TRANSIT
 
 from .. import staff_store
+from ..checkin import closed_by_staff
 from ..db import get_store
 from ..store import KioskError
 from . import refusals
@@ -84,7 +85,7 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved="", member
                            need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved,
                            history=person_history(row.key), history_limit=PERSON_HISTORY,
                            confirm_closed=confirm_closed,
-                           shelter_closed=_left_here(row) and staff_store.shelter_status(store, _shelter()) == "closed",
+                           shelter_closed=_left_here(row) and closed_by_staff(store, _shelter()),
                            refresh_to=url_for(".person", key=row.key)), status
 
 
@@ -193,7 +194,7 @@ def correct(key: str):
 def _card_page(form: RegisterForm, **words):
     # card_page: the log-out button sends the card along, to be kept for this staff member (held.py).
     # closed by this shelter's staff: said on top, so nobody checks a family in at a shelter that is closing
-    closed = staff_store.shelter_status(get_store(), _shelter()) == "closed"
+    closed = closed_by_staff(get_store(), _shelter())
     return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, card_page=True,
                            shelter_closed=closed, **words)
 
