@@ -70,6 +70,11 @@ def _error(status: int, message: str, error: str = "rejected"):
 
 # -- a shelter its own staff closed ---------------------------------------------------------
 
+# A transfer destination HQ says takes no one in: closed, or not opened yet (未開設: nobody there to receive a
+# family).  The screen does not offer it; the tablet marks it and asks before sending anyone there.
+NOT_RECEIVING = ("closed", "not_opened")
+
+
 def closed_by_staff(store, shelter_id: str) -> bool:
     """Whether this shelter's own staff closed it on the tablet (the last status they set here).  Then no one
     is checked in there from the screen, this JSON API or `evac kiosk checkin` (without --even-if-closed);

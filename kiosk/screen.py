@@ -27,7 +27,8 @@ from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
-from .checkin import card_reader, card_used, closed_here, kiosk_now, not_left_behind, tapped_ic_token
+from .checkin import (NOT_RECEIVING, card_reader, card_used, closed_here, kiosk_now, not_left_behind,
+                      tapped_ic_token)
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
@@ -200,12 +201,13 @@ def screen():
     # people move on to places where they can stay: the designated shelters (指定避難所)
     # with its reading (名称_カナ), so that the search finds おおいがわ and Oigawa as well as 大井川
     kana = store.shelter_kana()
-    # a shelter HQ says is closed is not offered (a family would set off for it); a full one says so.
+    # a shelter HQ says is closed or not opened yet is not offered (a family would set off for it); a full
+    # one says so.
     # A kiosk that heard no status (an older HQ) offers every one, as before.
     status = store.shelter_statuses()
     destinations = [(sid, name, kana.get(sid, ""), status.get(sid) == "full")
                     for sid, name, kind in store.shelter_list()
-                    if kind == "shelter" and sid != shelter and status.get(sid) != "closed"]
+                    if kind == "shelter" and sid != shelter and status.get(sid) not in NOT_RECEIVING]
     watcher = current_app.extensions.get("tap_watcher")
     return render_template(
         "screen.html", lang=current_language(), languages=LANGUAGES, shelter_name=store.shelter_name(shelter) or shelter,
@@ -652,8 +654,9 @@ def _leave(body: dict):
     if to is not None and (not isinstance(to, str) or to not in store.shelter_ids()
                            or to == current_app.config["SHELTER_ID"]):
         raise FormErrors({"to_shelter_id": _("Choose the shelter you are moving to.")})
-    if to is not None and store.shelter_statuses().get(to) == "closed":
-        # closed at HQ since the page was drawn (the page leaves closed ones out)
+    if to is not None and store.shelter_statuses().get(to) in NOT_RECEIVING:
+        # closed (or not opened) at HQ since the page was drawn (the page leaves those out): "closed" to the
+        # family either way
         raise FormErrors({"to_shelter_id": _("That shelter is closed. Choose another shelter, or ask staff.")})
     try:
         events = store.leave([(p.name, p.birth_date, p.address) for p in persons], to)
