@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
 from evac.card.mynumber import CardError, check_code_b, read_basic4, tries_left
-from evac.dates import InTheFuture, NotADate, TooLongAgo, parse_typed_birth_date
+from evac.dates import InTheFuture, NoSuchDay, NotADate, TooLongAgo, parse_typed_birth_date
 from evac.events import (DISCLOSURES, FAMILY_CODE_LEN, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person,
                          clean_family_code, family_code_fits, parse_person)
 from evac.identity import normalize_name, person_key
@@ -487,6 +487,8 @@ def _member(raw, prefix: str) -> dict:
     except TooLongAgo as exc:   # in the right form: the year is what to look at (as the staff tablet says)
         errors[f"{prefix}.birth_date"] = _("This date of birth is before %(year)d: check the year.",
                                           year=exc.oldest.year)
+    except NoSuchDay:   # 2010-02-30: the form is right, so "type it like 1980-02-17" would not help
+        errors[f"{prefix}.birth_date"] = _("There is no such date: check the year, month and day.")
     except NotADate:
         errors[f"{prefix}.birth_date"] = _("Enter the birth date like 1980-02-17 (year-month-day).")
     except InTheFuture:
