@@ -24,6 +24,7 @@ from . import disk_failure, staff_store
 from .clients import ip
 from .db import get_store
 from .i18n import current_language
+from .input_checks import in_letters
 from .staff import times
 from .store import SHELTER_CLOSED, KioskError
 
@@ -143,6 +144,8 @@ def checkin():
         raise KioskError("'persons' must list the 1 to 30 people checking in together")
     today = get_store().today().toordinal()   # a kiosk clock reset to 2000 refuses no child
     persons = [parse_person(p, today) for p in raw]
+    if not all(in_letters(p.name) for p in persons):
+        raise KioskError("a name must have letters in it (emoji or symbols alone are no one's name)")
     shelter = current_app.config["SHELTER_ID"]
     if body.get("shelter_id") not in (None, shelter):
         raise KioskError(f"this kiosk stands in shelter {shelter}; it checks people in there only")

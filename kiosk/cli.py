@@ -18,6 +18,7 @@ from evac.individual_number import contains_individual_number
 from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
 
 from . import disk_failure
+from .input_checks import in_letters
 from .store import CLI, HQ_OUTDATED, KioskError, KioskStore, acting_as
 
 
@@ -159,6 +160,12 @@ def checkin(args: argparse.Namespace) -> int:
     person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
                            "address": args.address, "name_kana": args.kana or ""},
                           store.today().toordinal() if store else None)
+    if not in_letters(person.name):
+        raise KioskError(f"--name {person.name!r} has no letters in it (emoji or symbols alone are no one's name): "
+                         "type the name as written on the form, in letters; nothing was saved")
+    if args.family_code and not in_letters(args.family_code):
+        raise KioskError("--family-code has no letters or digits in it (a relative must be able to say it): "
+                         "nothing was saved")
     disclosure = args.consent or ("family" if args.family_code else None)
     if disclosure == "family" and not args.family_code:
         raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")

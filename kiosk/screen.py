@@ -32,6 +32,7 @@ from .checkin import (NOT_RECEIVING, card_reader, card_used, closed_here, kiosk_
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
+from .input_checks import in_letters
 from .store import HOUSEHOLD_LEFT_BEHIND, PREREG_CHANGED, SENT_TO_STAFF, SHELTER_CLOSED, KioskError
 
 bp = Blueprint("screen", __name__)
@@ -467,6 +468,8 @@ def _member(raw, prefix: str) -> dict:
     if not isinstance(name, str) or not normalize_name(name):
         # (only spaces or separators, 「・」: no person can be recorded by it: evac.identity.person_key)
         errors[f"{prefix}.name"] = _("Enter the name.")
+    elif not in_letters(name):   # 😀😀 or ★★: no one's name (records kept with one are still acted on)
+        errors[f"{prefix}.name"] = _("Enter the name in letters.")
     elif len(name.strip()) > 100:
         errors[f"{prefix}.name"] = _("The name is too long.")
     birth = raw.get("birth_date")
@@ -575,8 +578,10 @@ def _checkin(body: dict):
     if not code and disclosure == "family" and ident.disclosure == "family" and ident.family_code:
         # the pre-registration's code (checked by HQ and signed), kept here: the page never had it
         code = ident.family_code
-    elif code and (not isinstance(code, str) or not family_code_fits(code)):
-        # HQ's rule (evac.events): a code chosen at pre-registration is accepted when typed again here
+    elif code and (not isinstance(code, str) or not family_code_fits(code)
+                   or not in_letters(code) and code != ident.family_code):
+        # HQ's rule (evac.events): a code chosen at pre-registration is accepted when typed again here (also
+        # one of symbols alone, which this kiosk does not take from anyone typing a new one)
         errors["family_code"] = _("The family code is %(min)d to %(max)d characters (letters, numbers or kana).",
                                   min=FAMILY_CODE_LEN[0], max=FAMILY_CODE_LEN[1])
     elif code and contains_individual_number(code):

@@ -167,6 +167,7 @@ def person(key: str):
 def correct(key: str):
     row = _person_or_404(key)
     form = CorrectForm()
+    form.kept_name, form.kept_family_code = row.person.name, row.profile.family_code
     if not form.validate():
         return _person_page(row, form=form, status=422)
     corrected = Person(form.name.data, form.birth_date.data, form.sex.data, form.address.data or "",
