@@ -27,6 +27,12 @@ class NotADate(ValueError):
     """Not a birth date in a form this module reads (or not a day that exists)."""
 
 
+class NoSuchDay(NotADate):
+    """In a form this module reads, but a day that does not exist: 2010-02-30, 2011-02-29, 昭和65年1月1日,
+    平成31年5月1日 (令和 by then).  Said as such ("check the year, month and day"), not as a wrong format.
+    A NotADate still, to a caller that does not tell the two apart."""
+
+
 class InTheFuture(ValueError):
     """A real date, but after today."""
 
@@ -38,7 +44,7 @@ class TooLongAgo(NotADate):
 
 
 def parse_typed_birth_date(text: object, today: dt.date) -> dt.date:
-    """The date typed, or NotADate / TooLongAgo / InTheFuture.  `today` allows one day's slack, as parse_birth_date does
+    """The date typed, or NotADate (NoSuchDay, TooLongAgo) / InTheFuture.  `today` allows one day's slack, as parse_birth_date does
     (a kiosk east of the date line of the person's idea of today)."""
     if not isinstance(text, str):
         raise NotADate(text)
@@ -52,7 +58,7 @@ def parse_typed_birth_date(text: object, today: dt.date) -> dt.date:
         born = _date(start.year + nth - 1, int(m[3] or m[5]), int(m[4] or m[6]))
         end = ERAS[era + 1][2] if era + 1 < len(ERAS) else None
         if nth < 1 or born < start or (end and born >= end):
-            raise NotADate(text)   # 昭和65年 or 平成31年5月1日: no such day in that era
+            raise NoSuchDay(text)   # 昭和65年 or 平成31年5月1日: no such day in that era
     else:
         raise NotADate(text)
     if born < OLDEST_BIRTH:
@@ -66,7 +72,7 @@ def _date(year: int, month: int, day: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise NotADate(f"{year}-{month}-{day}") from None
+        raise NoSuchDay(f"{year}-{month}-{day}") from None
 
 
 def to_japanese_era(day: dt.date) -> tuple[str, int]:

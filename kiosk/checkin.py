@@ -18,11 +18,15 @@ from evac.events import InvalidEvent, Person, parse_person
 from evac.ictoken import ic_token
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 
-from . import disk_failure
+from evac.whereabouts import CHECKED_IN
+
+from . import disk_failure, staff_store
 from .clients import ip
 from .db import get_store
+from .i18n import current_language
+from .input_checks import in_letters
 from .staff import times
-from .store import KioskError
+from .store import SHELTER_CLOSED, KioskError
 
 bp = Blueprint("checkin", __name__)
 
@@ -61,8 +65,48 @@ def _only_this_machine():
     return None
 
 
-def _error(status: int, message: str):
-    return jsonify({"error": "rejected", "message": message}), status
+def _error(status: int, message: str, error: str = "rejected"):
+    return jsonify({"error": error, "message": message}), status
+
+
+# -- a shelter its own staff closed ---------------------------------------------------------
+
+# A transfer destination HQ says takes no one in: closed, or not opened yet (未開設: nobody there to receive a
+# family).  The screen does not offer it; the tablet marks it and asks before sending anyone there.
+NOT_RECEIVING = ("closed", "not_opened")
+
+
+def closed_by_staff(store, shelter_id: str) -> bool:
+    """Whether this shelter's own staff closed it on the tablet (the last status they set here).  Then no one
+    is checked in there from the screen, this JSON API or `evac kiosk checkin` (without --even-if-closed);
+    check-out, moving on, stay type, needs and status go on for whoever is still there."""
+    return staff_store.shelter_status(store, shelter_id) == "closed"
+
+
+def closed_here() -> bool:
+    return closed_by_staff(get_store(), current_app.config["SHELTER_ID"])
+
+
+class ClosedHere(Exception):
+    """A check-in asked of this API at a shelter its staff closed."""
+
+
+@bp.errorhandler(ClosedHere)
+def _closed(exc):
+    return _error(409, "this shelter was closed by its staff, so no one is checked in here; staff are being "
+                       "called", error=SHELTER_CLOSED)
+
+
+def no_check_in_if_closed() -> None:
+    """Refuses a check-in here while this shelter is closed, before anything is read or written, and calls
+    staff as the screen does (SHELTER_CLOSED); refusals while that call stands unanswered join it, so that a
+    script or a card tapped again and again raises one call, not one each."""
+    if not closed_here():
+        return
+    store = get_store()
+    standing = next((c["id"] for c in store.open_staff_calls() if c["reason"] == SHELTER_CLOSED), None)
+    store.call_staff(current_language(), SHELTER_CLOSED, again=standing)
+    raise ClosedHere()
 
 
 @bp.errorhandler(KioskError)
@@ -94,11 +138,14 @@ def _confirmation(events) -> dict:
 @bp.post("/api/checkin")
 def checkin():
     body = _body()
+    no_check_in_if_closed()
     raw = body.get("persons")
     if not isinstance(raw, list) or not raw or len(raw) > 30:
         raise KioskError("'persons' must list the 1 to 30 people checking in together")
     today = get_store().today().toordinal()   # a kiosk clock reset to 2000 refuses no child
     persons = [parse_person(p, today) for p in raw]
+    if not all(in_letters(p.name) for p in persons):
+        raise KioskError("a name must have letters in it (emoji or symbols alone are no one's name)")
     shelter = current_app.config["SHELTER_ID"]
     if body.get("shelter_id") not in (None, shelter):
         raise KioskError(f"this kiosk stands in shelter {shelter}; it checks people in there only")
@@ -116,6 +163,7 @@ def kiosk_now(store) -> dt.datetime:
 def qr_checkin():
     """A pre-registration QR, checked offline with HQ's keys as last synced; the household checks in."""
     body = _body()
+    no_check_in_if_closed()
     text = body.get("qr")
     if not isinstance(text, str) or len(text) > 4000:
         raise KioskError("no QR code was read")
@@ -216,6 +264,7 @@ def card_checkin():
     secret = {k: body[k] for k in ("pin", "code_b") if isinstance(body.get(k), str)}
     if len(secret) != 1:
         raise KioskError("give the 4-digit PIN, or 照合番号B")
+    no_check_in_if_closed()   # before the card is read: no try of it is spent on a check-in refused
     try:
         with card_reader(current_app.config) as reader:
             not_left_behind(reader)
@@ -265,6 +314,8 @@ def ic_tap():
                                                  holder.person.address, holder.person.name_kana):
         # 災対法 §86-15: the card may be in the abuser's hands; answered as a card linked to no one
         raise KioskError("this IC card is not linked to anyone yet; please ask staff")
+    if holder is None or holder.where.state != CHECKED_IN or holder.where.shelter_id != shelter:
+        no_check_in_if_closed()   # a tap that would check them in; leaving goes on
     if store.is_linked(token):
         action, event = store.tap_ic(token, shelter)
     else:

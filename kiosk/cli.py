@@ -18,6 +18,7 @@ from evac.individual_number import contains_individual_number
 from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
 
 from . import disk_failure
+from .input_checks import in_letters
 from .store import CLI, HQ_OUTDATED, KioskError, KioskStore, acting_as
 
 
@@ -159,9 +160,17 @@ def checkin(args: argparse.Namespace) -> int:
     person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
                            "address": args.address, "name_kana": args.kana or ""},
                           store.today().toordinal() if store else None)
+    if not in_letters(person.name):
+        raise KioskError(f"--name {person.name!r} has no letters in it (emoji or symbols alone are no one's name): "
+                         "type the name as written on the form, in letters; nothing was saved")
+    if args.family_code and not in_letters(args.family_code):
+        raise KioskError("--family-code has no letters or digits in it (a relative must be able to say it): "
+                         "nothing was saved")
     disclosure = args.consent or ("family" if args.family_code else None)
     if disclosure == "family" and not args.family_code:
         raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
+    if store is not None and not args.even_if_closed:
+        _not_closed(store, args.shelter)
     store = store or _store(args.db, may_create=True)
     with _typed_by(args):
         event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
@@ -175,6 +184,16 @@ def checkin(args: argparse.Namespace) -> int:
             print(f"evac: note: there was no kiosk database at {args.db}; {said} (if you meant an existing "
                   "kiosk's database, check --db: these records are in the new file)", file=sys.stderr)
     return 0
+
+
+def _not_closed(store: KioskStore, shelter: str) -> None:
+    """A shelter its staff closed on the tablet checks no one in (as its screen and JSON API): a paper form
+    typed in after a power failure may be from before it closed, so the operator says so to enter it."""
+    from .checkin import closed_by_staff
+    if closed_by_staff(store, shelter):
+        raise KioskError(f"shelter {shelter} is closed (its staff closed it on this kiosk's tablet), so no one is "
+                         "checked in there; nothing was saved. If this paper form was filled in before it closed, "
+                         "run the same command with --even-if-closed")
 
 
 def _typed_by(args: argparse.Namespace):
@@ -689,6 +708,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--family-code", help=f"{FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} letters or digits the family gives when they ask")
     p.add_argument("--never-disclose", action="store_true",
                    help="DV or stalker protection: inquiries are answered as if the city knew nothing")
+    p.add_argument("--even-if-closed", action="store_true",
+                   help="check in at a shelter its staff closed on the tablet (a paper form filled in before "
+                        "it closed); without it such a check-in is refused")
     p.add_argument("--new", action="store_true",
                    help="a new kiosk database at --db is meant (without it, one made is also said on stderr, "
                         "so that a mistyped --db is noticed)")

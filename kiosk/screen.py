@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 
 from evac.card.mynumber import CardError, check_code_b, read_basic4, tries_left
-from evac.dates import InTheFuture, NotADate, TooLongAgo, parse_typed_birth_date
+from evac.dates import InTheFuture, NoSuchDay, NotADate, TooLongAgo, parse_typed_birth_date
 from evac.events import (DISCLOSURES, FAMILY_CODE_LEN, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person,
                          clean_family_code, family_code_fits, parse_person)
 from evac.identity import normalize_name, person_key
@@ -26,11 +26,13 @@ from evac.individual_number import contains_individual_number
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
-from . import disk_failure, staff_store
-from .checkin import card_reader, card_used, kiosk_now, not_left_behind, tapped_ic_token
+from . import disk_failure
+from .checkin import (NOT_RECEIVING, card_reader, card_used, closed_here, kiosk_now, not_left_behind,
+                      tapped_ic_token)
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
+from .input_checks import in_letters
 from .store import HOUSEHOLD_LEFT_BEHIND, PREREG_CHANGED, SENT_TO_STAFF, SHELTER_CLOSED, KioskError
 
 bp = Blueprint("screen", __name__)
@@ -200,12 +202,13 @@ def screen():
     # people move on to places where they can stay: the designated shelters (指定避難所)
     # with its reading (名称_カナ), so that the search finds おおいがわ and Oigawa as well as 大井川
     kana = store.shelter_kana()
-    # a shelter HQ says is closed is not offered (a family would set off for it); a full one says so.
+    # a shelter HQ says is closed or not opened yet is not offered (a family would set off for it); a full
+    # one says so.
     # A kiosk that heard no status (an older HQ) offers every one, as before.
     status = store.shelter_statuses()
     destinations = [(sid, name, kana.get(sid, ""), status.get(sid) == "full")
                     for sid, name, kind in store.shelter_list()
-                    if kind == "shelter" and sid != shelter and status.get(sid) != "closed"]
+                    if kind == "shelter" and sid != shelter and status.get(sid) not in NOT_RECEIVING]
     watcher = current_app.extensions.get("tap_watcher")
     return render_template(
         "screen.html", lang=current_language(), languages=LANGUAGES, shelter_name=store.shelter_name(shelter) or shelter,
@@ -213,7 +216,7 @@ def screen():
         called_timeout=current_app.config["SCREEN_CALLED_TIMEOUT"],
         call_poll=current_app.config["SCREEN_CALL_POLL_SECONDS"],
         needs=SCREEN_NEEDS, need_labels=NEED_LABELS, destinations=destinations, strings=_strings(),
-        closed=_closed_here(),
+        closed=closed_here(),
         family_code_len=FAMILY_CODE_LEN,
         watch_card=watcher is not None, card_reader=current_app.config.get("CARD_READER") or "",
         has_ic=bool(current_app.config.get("IC_READER")))
@@ -414,11 +417,6 @@ def still_here():
     return "", 204
 
 
-def _closed_here() -> bool:
-    """Whether this shelter's own staff closed it on the tablet (the last status they set here)."""
-    return staff_store.shelter_status(get_store(), current_app.config["SHELTER_ID"]) == "closed"
-
-
 def _closed_words() -> str:
     return _("This shelter is closed, so no one can check in here. Staff are being called: please wait.")
 
@@ -427,7 +425,7 @@ def _closed_words() -> str:
 def call_staff():
     # pressed again while the call stands (within a couple of minutes): the same call (KioskStore.call_staff)
     # "Check in" at a shelter its staff closed calls them too, saying why
-    closed = request.get_json(silent=True) == {"reason": SHELTER_CLOSED} and _closed_here()
+    closed = request.get_json(silent=True) == {"reason": SHELTER_CLOSED} and closed_here()
     call = get_store().call_staff(current_language(), SHELTER_CLOSED if closed else "no_id")
     return jsonify({"status": "called", "call": call}), 201
 
@@ -470,6 +468,8 @@ def _member(raw, prefix: str) -> dict:
     if not isinstance(name, str) or not normalize_name(name):
         # (only spaces or separators, 「・」: no person can be recorded by it: evac.identity.person_key)
         errors[f"{prefix}.name"] = _("Enter the name.")
+    elif not in_letters(name):   # 😀😀 or ★★: no one's name (records kept with one are still acted on)
+        errors[f"{prefix}.name"] = _("Enter the name in letters.")
     elif len(name.strip()) > 100:
         errors[f"{prefix}.name"] = _("The name is too long.")
     birth = raw.get("birth_date")
@@ -490,6 +490,8 @@ def _member(raw, prefix: str) -> dict:
     except TooLongAgo as exc:   # in the right form: the year is what to look at (as the staff tablet says)
         errors[f"{prefix}.birth_date"] = _("This date of birth is before %(year)d: check the year.",
                                           year=exc.oldest.year)
+    except NoSuchDay:   # 2010-02-30: the form is right, so "type it like 1980-02-17" would not help
+        errors[f"{prefix}.birth_date"] = _("There is no such date: check the year, month and day.")
     except NotADate:
         errors[f"{prefix}.birth_date"] = _("Enter the birth date like 1980-02-17 (year-month-day).")
     except InTheFuture:
@@ -543,7 +545,7 @@ def checkin():
 
 def _checkin(body: dict):
     ident, persons, present = _held(body)
-    if _closed_here():
+    if closed_here():
         # closed by its own staff (on the tablet) since the page was drawn: nobody is checked in here
         ident.staff_call = get_store().call_staff(current_language(), SHELTER_CLOSED, again=ident.staff_call)
         raise FormErrors({"form": _closed_words()})
@@ -576,8 +578,10 @@ def _checkin(body: dict):
     if not code and disclosure == "family" and ident.disclosure == "family" and ident.family_code:
         # the pre-registration's code (checked by HQ and signed), kept here: the page never had it
         code = ident.family_code
-    elif code and (not isinstance(code, str) or not family_code_fits(code)):
-        # HQ's rule (evac.events): a code chosen at pre-registration is accepted when typed again here
+    elif code and (not isinstance(code, str) or not family_code_fits(code)
+                   or not in_letters(code) and code != ident.family_code):
+        # HQ's rule (evac.events): a code chosen at pre-registration is accepted when typed again here (also
+        # one of symbols alone, which this kiosk does not take from anyone typing a new one)
         errors["family_code"] = _("The family code is %(min)d to %(max)d characters (letters, numbers or kana).",
                                   min=FAMILY_CODE_LEN[0], max=FAMILY_CODE_LEN[1])
     elif code and contains_individual_number(code):
@@ -657,8 +661,9 @@ def _leave(body: dict):
     if to is not None and (not isinstance(to, str) or to not in store.shelter_ids()
                            or to == current_app.config["SHELTER_ID"]):
         raise FormErrors({"to_shelter_id": _("Choose the shelter you are moving to.")})
-    if to is not None and store.shelter_statuses().get(to) == "closed":
-        # closed at HQ since the page was drawn (the page leaves closed ones out)
+    if to is not None and store.shelter_statuses().get(to) in NOT_RECEIVING:
+        # closed (or not opened) at HQ since the page was drawn (the page leaves those out): "closed" to the
+        # family either way
         raise FormErrors({"to_shelter_id": _("That shelter is closed. Choose another shelter, or ask staff.")})
     try:
         events = store.leave([(p.name, p.birth_date, p.address) for p in persons], to)

@@ -127,6 +127,50 @@ def test_the_tablet_marks_closed_and_full_destinations_and_asks_before_a_closed_
     assert re.search(rf'<option value="{closed}">[^<]*【Closed】</option>', client.get(url).text)
 
 
+def test_the_screen_treats_a_shelter_hq_says_is_not_opened_yet_as_closed(app, store, two_others):
+    # (review) HQ's not_opened (未開設): nobody is there to take a family in; the screen offered it
+    not_opened, full = two_others
+    client = app.test_client()
+    configure(store, {not_opened: "not_opened", full: "full"})
+    page = client.get("/?lang=en").text
+    assert f'data-testid="dest-{not_opened}"' not in page, "a family would set off for a shelter not opened"
+    assert f'data-testid="dest-{full}"' in page
+    check_in(client, [0])
+    seq = store.last_seq
+    resp = client.post("/screen/leave?lang=vi", json={"token": identify(client), "present": [0],
+                                                      "to_shelter_id": not_opened})
+    assert resp.status_code == 422
+    assert resp.get_json()["errors"] == {
+        "to_shelter_id": said(app, "vi", "That shelter is closed. Choose another shelter, or ask staff.")}
+    assert store.last_seq == seq
+
+
+def test_the_tablet_marks_a_shelter_not_opened_yet_and_asks_before_sending_anyone_there(app, store, two_others, db):  # noqa: F811
+    not_opened, full = two_others
+    store.check_in(SHELTER, [TARO])
+    client = logged_in(app)
+    client.get("/staff/lang/en")
+    url = f"/staff/person/{person_key(TARO.name, TARO.birth_date, TARO.address)}"
+    configure(store, {not_opened: "not_opened", full: "full"})
+    page = client.get(url).text
+    assert re.search(rf'<option value="{not_opened}">[^<]*【Not opened yet】</option>', page)
+    assert re.search(rf'<option value="{full}">[^<]*【Full】</option>', page)
+    before = snapshot(db)
+    resp = post(client, url + "/transfer", {"to_shelter": not_opened}, url)
+    assert resp.status_code == 422 and snapshot(db) == before
+    assert any("has not opened yet" in e for e in errors(resp.text, "to_shelter")), resp.text
+    assert f'name="confirm_closed" value="{not_opened}"' in resp.text
+    assert "Send them there all the same" in resp.text
+    resp = post(client, url + "/transfer", {"to_shelter": not_opened, "confirm_closed": not_opened}, url)
+    assert resp.status_code == 302
+    where = store.find(TARO.name, TARO.birth_date, TARO.address).where
+    assert (where.state, where.shelter_id) == ("in_transit", not_opened)
+    # in Japanese too it is marked (the words from the staff catalog, English until it has them)
+    store.check_in(SHELTER, [TARO])
+    client.get("/staff/lang/ja")
+    assert re.search(rf'<option value="{not_opened}">[^<]*【[^】]+】</option>', client.get(url).text)
+
+
 # -- 2. this shelter closed by its own staff --------------------------------------------------
 
 def test_a_shelter_its_staff_closed_checks_no_one_in_at_its_screen_and_calls_staff(app, store):

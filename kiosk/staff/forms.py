@@ -26,6 +26,7 @@ from evac.events import (
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number, looks_like_individual_number_not_phone
 
+from ..input_checks import in_letters
 from .i18n import (
     CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, PERSON_STATUS_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS,
     _l,
@@ -97,6 +98,14 @@ def keyable(form, field):
         raise ValidationError(_l("Enter the name."))
 
 
+def spelled(form, field):
+    # 😀😀 or ★★ (kiosk.input_checks); a correction keeps a name already recorded as it is (kept_name).
+    # Only separators (・) is keyable's to say.
+    if (field.data and normalize_name(field.data) and not in_letters(field.data)
+            and field.data != getattr(form, "kept_name", None)):
+        raise ValidationError(_l("Enter the name in letters."))
+
+
 def _name_field(label, required=True, extra=()):
     first = Filled(message=_l("Enter the name.")) if required else Optional()
     return StringField(label, filters=[_strip],
@@ -161,7 +170,7 @@ class CheckInAgainForm(FlaskForm):
 
 class MemberForm(Form):
     """Another member of the household who is here; a blank row is no one."""
-    name = _name_field(_l("Name"), required=False, extra=[keyable])
+    name = _name_field(_l("Name"), required=False, extra=[keyable, spelled])
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip], validators=[Optional(), birth_date])
     sex = ChoiceField(_l("Sex"), choices=[SelectChoice("", "—")] + _choices(SEX_LABELS, SEXES))
@@ -186,7 +195,7 @@ class MemberForm(Form):
 
 class IdentityFields(FlaskForm):
     """Who someone is: name, kana, birth date and sex, as every form about one person asks them."""
-    name = _name_field(_l("Name"), extra=[keyable])
+    name = _name_field(_l("Name"), extra=[keyable, spelled])
     name_kana = _name_field(_l("Name in kana"), required=False)
     birth_date = StringField(_l("Date of birth"), filters=[_strip],
                              validators=[Filled(message=_l("Enter the date of birth.")), birth_date])
@@ -219,6 +228,9 @@ class PersonFields(IdentityFields):
             raise ValidationError(_l("Give the family code the family will tell inquirers "
                                      "(%(min)d to %(max)d characters).", min=FAMILY_CODE_LEN[0],
                                      max=FAMILY_CODE_LEN[1]))
+        # ★★★★ is no code a relative can say on the phone; one already recorded is kept as it is
+        if field.data and not in_letters(field.data) and field.data != getattr(self, "kept_family_code", None):
+            raise ValidationError(_l("Use letters, numbers or kana in the family code."))
 
 
 MEMBER_ROWS = 10  # others on one 避難者カード: every row is on the page (blank rows are no one)
@@ -270,6 +282,11 @@ class RegisterForm(PersonFields):
 
 
 class CorrectForm(PersonFields):
+    # The name and family code as recorded (set by the page before validating): kept as they are, even of
+    # symbols alone (kept from before the kiosk refused them, or from HQ), so that the rest can be corrected.
+    kept_name: str | None = None
+    kept_family_code: str | None = None
+
     # The person's record version the page was drawn from (staff_store.version): a page opened before
     # another tablet's save must not write its old values back over that save.
     drawn_from = HiddenField(filters=[lambda v: v if isinstance(v, int) else int(v) if isinstance(v, str)

@@ -15,6 +15,7 @@ from evac.events import NEEDS_CODES, STAY_TYPES, Person
 from evac.whereabouts import CHECKED_IN, CHECKED_OUT, IN_TRANSIT
 
 from .. import staff_store
+from ..checkin import NOT_RECEIVING, closed_by_staff
 from ..db import get_store
 from ..store import KioskError
 from . import refusals
@@ -23,7 +24,8 @@ from .forms import (
     MEMBER_ROWS_OPEN, ActionForm, AddMemberForm, CheckInAgainForm, CheckOutForm, CorrectForm, NeverDiscloseForm,
     PersonStatusForm, RegisterForm, TransferForm,
 )
-from .i18n import NEED_LABELS, PERSON_STATUS_LABELS, SHELTER_STATUS_LABELS, SITE_KIND_LABELS, STAY_LABELS, gettext as t
+from .i18n import (NEED_LABELS, PERSON_STATUS_LABELS, SHELTER_STATUS_LABELS, SITE_KIND_LABELS, STAY_LABELS, _l,
+                   gettext as t)
 from .who import PERSON_HISTORY, person_history
 
 bp = Blueprint("staff_roster", __name__, url_prefix="/staff")
@@ -84,7 +86,9 @@ def _person_page(row, form=None, transfer=None, status=200, not_saved="", member
                            need_labels=NEED_LABELS, invalid=invalid, not_saved=not_saved,
                            history=person_history(row.key), history_limit=PERSON_HISTORY,
                            confirm_closed=confirm_closed,
-                           shelter_closed=_left_here(row) and staff_store.shelter_status(store, _shelter()) == "closed",
+                           confirm_not_opened=bool(confirm_closed)
+                           and store.shelter_statuses().get(confirm_closed) == "not_opened",
+                           shelter_closed=_left_here(row) and closed_by_staff(store, _shelter()),
                            refresh_to=url_for(".person", key=row.key)), status
 
 
@@ -105,33 +109,43 @@ def _form_data(row) -> dict:
             "consent": pr.consent, "family_code": pr.family_code, "drawn_from": row.version}
 
 
+# HQ's statuses a transfer destination is marked with (【閉鎖】 and so on); "not_opened" is HQ's alone (staff
+# set open, full or closed on the tablet), so it is not one of SHELTER_STATUS_LABELS' choices.
+DESTINATION_MARKS = {"closed": SHELTER_STATUS_LABELS["closed"], "full": SHELTER_STATUS_LABELS["full"],
+                     "not_opened": _l("Not opened yet")}
+
+
 def _transfer_choices(form: TransferForm, row) -> None:
     here = _shelter()
     order = list(SITE_KIND_LABELS)
     rows = sorted((sid, name, kind) for sid, name, kind in get_store().shelter_list() if sid != here)
     # Designated shelters (where people stay) first, then tsunami buildings and emergency places.
     rows.sort(key=lambda r: order.index(r[2]) if r[2] in order else len(order))
-    # each one's status as HQ last said it: 閉鎖 or 満員 in the option itself, so nobody sends a family
-    # to a closed shelter unawares (no status heard, from an older HQ: the options as before)
+    # each one's status as HQ last said it: 閉鎖, 未開設 or 満員 in the option itself, so nobody sends a family
+    # to a closed (or not yet opened) shelter unawares (no status heard, from an older HQ: the options as before)
     status = get_store().shelter_statuses()
 
     def label(sid: str, name: str, kind: str) -> str:
         text = f"{sid} {name}（{SITE_KIND_LABELS[kind]}）" if kind in SITE_KIND_LABELS else f"{sid} {name}"
         mark = status.get(sid)
-        return f"{text} 【{SHELTER_STATUS_LABELS[mark]}】" if mark in ("closed", "full") else text
+        return f"{text} 【{DESTINATION_MARKS[mark]}】" if mark in DESTINATION_MARKS else text
     form.to_shelter.choices = [SelectChoice("", t("Choose a shelter"))] + [
         SelectChoice(sid, label(sid, name, kind)) for sid, name, kind in rows]
 
 
 def _closed_destination(form: TransferForm) -> bool:
-    """A transfer to a shelter HQ says is closed, not confirmed on the form: said next to the field, with a
+    """A transfer to a shelter HQ says is closed or not opened yet, not confirmed on the form: said next to the field, with a
     box to tick to send them there all the same (staff may know it reopens)."""
     to = form.to_shelter.data
-    if get_store().shelter_statuses().get(to) != "closed" or request.form.get("confirm_closed") == to:
+    status = get_store().shelter_statuses().get(to)
+    if status not in NOT_RECEIVING or request.form.get("confirm_closed") == to:
         return False
+    shelter = get_store().shelter_name(to) or to
     form.to_shelter.errors = [*form.to_shelter.errors, t(
         "%(shelter)s is closed, as HQ last said. Choose another shelter, or tick “Send them to the closed "
-        "shelter all the same” and press Transfer again.", shelter=get_store().shelter_name(to) or to)]
+        "shelter all the same” and press Transfer again.", shelter=shelter) if status == "closed" else t(
+        "%(shelter)s has not opened yet, as HQ last said. Choose another shelter, or tick “Send them there "
+        "all the same” and press Transfer again.", shelter=shelter)]
     return True
 
 
@@ -153,6 +167,7 @@ def person(key: str):
 def correct(key: str):
     row = _person_or_404(key)
     form = CorrectForm()
+    form.kept_name, form.kept_family_code = row.person.name, row.profile.family_code
     if not form.validate():
         return _person_page(row, form=form, status=422)
     corrected = Person(form.name.data, form.birth_date.data, form.sex.data, form.address.data or "",
@@ -193,7 +208,7 @@ def correct(key: str):
 def _card_page(form: RegisterForm, **words):
     # card_page: the log-out button sends the card along, to be kept for this staff member (held.py).
     # closed by this shelter's staff: said on top, so nobody checks a family in at a shelter that is closing
-    closed = staff_store.shelter_status(get_store(), _shelter()) == "closed"
+    closed = closed_by_staff(get_store(), _shelter())
     return render_template("staff/register.html", rows_open=MEMBER_ROWS_OPEN, form=form, card_page=True,
                            shelter_closed=closed, **words)
 

@@ -1,0 +1,13 @@
+"""What the kiosk takes in as typed text, beyond the event model's rules (evac.events)."""
+from __future__ import annotations
+
+import unicodedata
+
+
+def in_letters(text: str) -> bool:
+    """Whether a name or family code typed in at this kiosk has a letter or digit in it, in any script (kana,
+    kanji, Latin with accents, digits): emoji or symbols alone (😀😀, ★★) are no one's name, nor a code a
+    relative can say on the phone.  One among letters (太郎😀) is let be.  Checked only where the kiosk takes
+    new text in (the screen, the JSON API's check-in, `evac kiosk checkin`, the tablet's forms): records
+    already kept with such a name (HQ's parser and evac.identity accept them) still sync, leave and move on."""
+    return any(unicodedata.category(c)[0] in "LN" for c in unicodedata.normalize("NFKC", text))
