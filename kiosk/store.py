@@ -1018,7 +1018,10 @@ class KioskStore:
     # -- HQ's word on people seen elsewhere since (hq_dashboard.left_elsewhere) --------------------
     def left_elsewhere_after(self) -> int:
         """The last of HQ's words on this kiosk's people that it took (0: none yet)."""
-        return int(self._meta("left_elsewhere_after") or 0)
+        try:
+            return max(0, int(self._meta("left_elsewhere_after") or 0))
+        except ValueError:   # not a number (edited by hand): HQ's words are read again from the start
+            return 0
 
     def note_left_elsewhere(self, people: Sequence, after: int | None = None, from_start: bool = False) -> None:
         """HQ's words, [seq, kind] each: this kiosk's record `seq` no longer says where its person is
@@ -1026,6 +1029,8 @@ class KioskStore:
         (""), in HQ's order.  Only the roster as seen changes: no record is written, HQ has the move.
         `after`: where HQ's words stopped (read from there next); `from_start`: HQ's words begin again
         (its database was restored), those taken before are dropped."""
+        if not people and not from_start and (after is None or after == self.left_elsewhere_after()):
+            return   # an idle round's answer: nothing is written
         with self._write():
             if from_start:
                 self.db.execute("DELETE FROM left_elsewhere")

@@ -268,3 +268,13 @@ def test_hqs_upgrade_writes_the_moves_it_already_holds(sites, hq_app):
     assert before == after == [(a.store.device_id, 1, "moved")]
     a.sync()
     assert a.here() == ["大石 次郎"] and a.left() == {"大石 花子": "moved"}
+
+
+def test_an_idle_rounds_answer_writes_nothing_on_the_kiosk(sites):
+    a, _ = sites
+    a.check_in(HANAKO)
+    a.sync()
+    a.sync()
+    changes = a.store.db.total_changes
+    a.sync()
+    assert a.store.db.total_changes == changes
