@@ -278,3 +278,25 @@ def test_an_idle_rounds_answer_writes_nothing_on_the_kiosk(sites):
     changes = a.store.db.total_changes
     a.sync()
     assert a.store.db.total_changes == changes
+
+
+def test_back_at_the_first_shelter_on_its_other_kiosk_she_is_here_again_on_both(hq_app, enroll, serve,  # noqa: F811
+                                                                                   tmp_path):
+    """HQ takes its word back when the kiosk's record says where she is again: she came back to the shelter
+    and checked in at its second kiosk."""
+    hq = serve(hq_app)
+    a = Site(tmp_path / "a", hq, enroll("H001"), "H001")
+    a2 = Site(tmp_path / "a2", hq, enroll("H001"), "H001")
+    b = Site(tmp_path / "b", hq, enroll("H002"), "H002")
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    assert a.here() == [] and a.left() == {"大石 花子": "moved"}
+    a2.check_in(HANAKO)
+    a2.sync()
+    a.sync()
+    assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
+    b.sync()
+    assert b.here() == [] and b.left() == {"大石 花子": "moved"}
