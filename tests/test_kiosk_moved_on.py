@@ -300,3 +300,23 @@ def test_back_at_the_first_shelter_on_its_other_kiosk_she_is_here_again_on_both(
     assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
     b.sync()
     assert b.here() == [] and b.left() == {"大石 花子": "moved"}
+
+
+def test_staff_check_her_in_again_from_her_page_on_the_tablet(sites):
+    from kiosk import staff_store
+    from tests.staff_helpers import post
+    a, b = sites
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    (row,) = [r for r in staff_store.checked_out(a.store, "H001")]
+    tablet = logged_in(a.app)
+    page = tablet.get(f"/staff/person/{row.key}").text
+    assert "他の避難所へ移動" in page and f"/staff/person/{row.key}/checkin" in page
+    assert "H002" not in page
+    answer = post(tablet, f"/staff/person/{row.key}/checkin", {"stay_type": "in_shelter"},
+                  token_from=f"/staff/person/{row.key}")
+    assert answer.status_code == 302
+    assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
