@@ -92,14 +92,14 @@ def sync():
         return _error(400, "malformed_batch", "'device_id' (the kiosk database's id) is missing")
     if not ID_RE.match(device_id):
         return _error(400, "malformed_batch", "'device_id' may only contain letters, digits and . _ : -")
-    # The highest record the kiosk has written (HQ's dashboard shows how many it has not received yet);
-    # kiosks older than it do not say.
     # Where this kiosk stopped reading HQ's word on its people seen elsewhere since (hq_dashboard.left_elsewhere);
     # kiosks older than it do not ask, and their answer is as it was.
     after = body.get("left_elsewhere_after")
     if after is not None and not _whole(after):
         return _error(400, "malformed_batch", "'left_elsewhere_after' (the last word on its people this kiosk "
                                               "took) must be a whole number from 0")
+    # The highest record the kiosk has written (HQ's dashboard shows how many it has not received yet);
+    # kiosks older than it do not say.
     last_seq = body.get("last_seq")
     if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool)
                                  or not 0 <= last_seq < 1 << 62):
