@@ -677,8 +677,7 @@ class KioskStore:
             except ValueError:
                 pass   # a row no key can be made from: its links stay as they are
         # HQ's words name this kiosk's records: found again under today's keys once the log is folded.
-        words = self.db.execute("SELECT seq, kind FROM left_elsewhere ORDER BY seq").fetchall() \
-            if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'left_elsewhere'").fetchone() else []
+        words = self.db.execute("SELECT seq, kind FROM left_elsewhere ORDER BY seq").fetchall()
         for table in ("roster", "event_person", "corrected_keys", "protected", "left_elsewhere"):
             self.db.execute(f"DELETE FROM {table}")
         for seq, body in self.db.execute("SELECT seq, body FROM written_events ORDER BY seq").fetchall():
