@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from evac.identity import person_key
 from tests.staff_helpers import logged_in, make_app
 from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture: HQ over real HTTP in a thread)
 
@@ -320,3 +321,30 @@ def test_staff_check_her_in_again_from_her_page_on_the_tablet(sites):
                   token_from=f"/staff/person/{row.key}")
     assert answer.status_code == 302
     assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
+
+
+def test_a_cursor_past_every_word_hq_holds_starts_again_from_hqs_words(sites):
+    """HQ restored from a backup holds fewer words than the kiosk read: the kiosk takes them afresh, and a
+    mark HQ no longer holds goes."""
+    a, b = sites
+    a.check_in(HANAKO, JIRO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    with a.store._write():
+        a.store.db.execute("UPDATE meta SET value = '999999' WHERE key = 'left_elsewhere_after'")
+        jiro = a.store.current_key(person_key(JIRO["name"], JIRO["birth_date"], ADDRESS))
+        a.store.db.execute("INSERT INTO left_elsewhere(person_key, seq, kind) VALUES (?, 2, 'moved')", (jiro,))
+    assert a.here() == []
+    a.sync()
+    assert a.here() == ["大石 次郎"] and a.left() == {"大石 花子": "moved"}
+    assert a.store.left_elsewhere_after() < 999999
+
+
+def test_hq_refuses_a_cursor_that_is_not_a_whole_number(sites, hq_client):
+    a, _ = sites
+    for bad in (-1, "3", 1.5, True):
+        answer = hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {a.link.token}"},
+                                json={"device_id": a.store.device_id, "events": [], "left_elsewhere_after": bad})
+        assert answer.status_code == 400 and answer.get_json()["error"] == "malformed_batch", bad
