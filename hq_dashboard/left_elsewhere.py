@@ -22,10 +22,12 @@ from sqlalchemy import Connection, func, select
 from evac.events import CHECKIN, CHECKOUT, STAY_TYPE, TRANSFER, order_key
 from evac.whereabouts import CHECKED_IN, IN_TRANSIT
 
-from .models import EventRecord, LeftElsewhere
+from .models import EventRecord, LeftElsewhere, Person, PersonHousehold
 
 left_elsewhere_t = LeftElsewhere.__table__
 events_t = EventRecord.__table__
+persons_t = Person.__table__
+person_households_t = PersonHousehold.__table__
 KIOSK_LOCATION_TYPES = (CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE)   # (a self-report is HQ's own stream)
 MOVED, LEFT, BACK = "moved", "left", ""
 PER_ANSWER = 500   # words per sync answer; the kiosk's next round asks from where this one stopped
@@ -78,9 +80,13 @@ def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]], pids: list
             .order_by(left_elsewhere_t.c.id)):
         said[(pid, device)] = (seq, kind)
     rows = []
+    # Protection reaches their household too, as inquiries' does (safety.protected_identities): of a protected
+    # mother's child nothing more is said than of her.
+    sheltered = _in_protected_household(conn, persons, [pid for pid, _ in latest])
     for (pid, device), last in sorted(latest.items()):
         p = persons[pid]
-        kind = word((p["state"], p["shelter_id"], p["loc_order"], bool(p["never_disclose"])), device, last)
+        protected = bool(p["never_disclose"]) or pid in sheltered
+        kind = word((p["state"], p["shelter_id"], p["loc_order"], protected), device, last)
         before = said.get((pid, device))
         if kind is not None and before != (last[0], kind):
             rows.append({"device_id": device, "seq": last[0], "person_id": pid, "kind": kind})
@@ -90,6 +96,27 @@ def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]], pids: list
             rows.append({"device_id": device, "seq": last[0], "person_id": pid, "kind": BACK})
     if rows:
         conn.execute(left_elsewhere_t.insert(), rows)
+
+
+def _in_protected_household(conn: Connection, persons: dict[int, dict[str, Any]], pids: list[int]) -> set[int]:
+    """Which of `pids` are or were in a household a never-disclose person is or was in (persons.household_id
+    and person_households, as written by the batch already)."""
+    homes: dict[int, set[str]] = {pid: {persons[pid]["household_id"]} - {""} for pid in set(pids)}
+    if not homes:
+        return set()
+    for pid, home in conn.execute(select(person_households_t.c.person_id, person_households_t.c.household_id)
+                                  .where(person_households_t.c.person_id.in_(sorted(homes)))):
+        homes[pid].add(home)
+    wanted = sorted(set().union(*homes.values()))
+    if not wanted:
+        return set()
+    protected = persons_t.c.never_disclose == True  # noqa: E712 (the partial index's own term)
+    guarded = set(conn.execute(select(persons_t.c.household_id).where(protected,
+                                                                      persons_t.c.household_id.in_(wanted))).scalars())
+    guarded.update(conn.execute(select(person_households_t.c.household_id).join(
+        persons_t, persons_t.c.id == person_households_t.c.person_id).where(
+        protected, person_households_t.c.household_id.in_(wanted))).scalars())
+    return {pid for pid, theirs in homes.items() if theirs & guarded}
 
 
 def since(conn: Connection, device_id: str, after: int) -> dict[str, Any]:

@@ -695,8 +695,8 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
     _refold(conn, batch)
     _reidentify(conn, batch)
     _place_consents(conn, batch)
-    _tell_kiosks_left_elsewhere(conn, batch)
     _flush_persons(conn, batch)
+    _tell_kiosks_left_elsewhere(conn, batch)
     _flush_ic_links(conn, batch)
     _flush_shelters(conn, batch, opened, shelter_status)
 
@@ -732,8 +732,8 @@ def relink(conn: Connection) -> int:
     _refold(conn, batch)
     _reidentify(conn, batch)
     _reconsent(conn, batch)
-    _tell_kiosks_left_elsewhere(conn, batch)
     _flush_persons(conn, batch)
+    _tell_kiosks_left_elsewhere(conn, batch)
     _flush_shelters(conn, batch, {}, {})
     return len(batch.merged_into)
 
@@ -741,7 +741,8 @@ def relink(conn: Connection) -> int:
 def _tell_kiosks_left_elsewhere(conn: Connection, batch: _Batch) -> None:
     """Kiosks whose record about someone the batch moved no longer says where they are (or says it again)
     are told with their next sync (hq_dashboard.left_elsewhere).  Someone new to HQ has records of this
-    batch's kiosk only, which says where they are."""
+    batch's kiosk only, which says where they are.  After the persons are written: their households'
+    protection is read as the batch leaves it."""
     pids = {batch.resolve(p) for p in batch.located | batch.refold}
     left_elsewhere.note(conn, batch.persons, {p for p in pids if p in batch.persons and p not in batch.new_pids
                                               and p not in batch.emptied and p not in batch.merged_into})

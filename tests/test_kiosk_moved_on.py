@@ -348,3 +348,39 @@ def test_hq_refuses_a_cursor_that_is_not_a_whole_number(sites, hq_client):
         answer = hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {a.link.token}"},
                                 json={"device_id": a.store.device_id, "events": [], "left_elsewhere_after": bad})
         assert answer.status_code == 400 and answer.get_json()["error"] == "malformed_batch", bad
+
+
+def test_of_a_protected_mothers_child_nothing_more_is_said_than_that_he_left(sites, hq_client):
+    """Protection reaches the household, as inquiries' does: the child checked in with his protected mother
+    is "left", never "at another shelter"."""
+    a, b = sites
+    answer = a.api.post("/api/checkin", json={"persons": [HANAKO, SABURO]})
+    assert answer.status_code == 201
+    a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS,
+                        {"consent": "none", "family_code": "", "never_disclose": True})
+    a.sync()
+    b.check_in(SABURO)
+    b.sync()
+    a.sync()
+    assert a.here() == ["大石 花子"] and a.left() == {"大石 三郎": "left"}
+
+
+def test_hqs_upgrade_says_of_a_protected_mothers_child_only_that_he_left(sites, hq_app):
+    from flask_migrate import downgrade, upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR
+    from hq_dashboard.db import db
+    a, b = sites
+    assert a.api.post("/api/checkin", json={"persons": [HANAKO, SABURO, JIRO]}).status_code == 201
+    a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS,
+                        {"consent": "none", "family_code": "", "never_disclose": True})
+    a.sync()
+    b.check_in(SABURO)
+    b.sync()
+    with hq_app.app_context():
+        db.session.remove()
+        downgrade(directory=MIGRATIONS_DIR, revision="0037_closed_stays_closed")
+        upgrade(directory=MIGRATIONS_DIR)
+        after = [tuple(r) for r in db.session.execute(db.text("SELECT seq, kind FROM left_elsewhere ORDER BY id"))]
+        db.session.remove()
+    assert after == [(2, "left")]

@@ -33,8 +33,14 @@ def upgrade():
     op.create_index(op.f('ix_left_elsewhere_person_id'), 'left_elsewhere', ['person_id'], unique=False)
     from hq_dashboard.left_elsewhere import words_for
     conn = op.get_bind()
-    persons = {pid: (state, shelter, loc_order, bool(never)) for pid, state, shelter, loc_order, never in conn.execute(
-        sa.text("SELECT id, state, shelter_id, loc_order, never_disclose FROM persons"))}
+    rows = conn.execute(sa.text("SELECT id, state, shelter_id, loc_order, never_disclose, household_id FROM persons")).all()
+    # Protection reaches the household (its members now or before: person_households), as the merge reads it.
+    homes = {pid: {home} - {""} for pid, *_, home in rows}
+    for pid, home in conn.execute(sa.text("SELECT person_id, household_id FROM person_households")):
+        homes.setdefault(pid, set()).add(home)
+    guarded = set().union(*(homes[pid] for pid, _, _, _, never, _ in rows if never)) if rows else set()
+    persons = {pid: (state, shelter, loc_order, bool(never) or bool(homes[pid] & guarded))
+               for pid, state, shelter, loc_order, never, _ in rows}
     latest: dict[tuple[int, str], tuple] = {}
     for pid, device, seq, hlc, etype, shelter in conn.execute(sa.text(
             "SELECT person_id, device_id, seq, hlc, type, shelter_id FROM events WHERE person_id IS NOT NULL"
