@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from evac.disclosure import protection_digests
 from evac.events import IC_TOKEN_RE, ID_RE
 
-from . import notify, prereg, safety
+from . import left_elsewhere, notify, prereg, safety
 from .db import WriterBusy, db, is_busy, lock_wait_at_most, one_writer
 from .enrollment import AuthError, authenticate, note_unknown_kiosk
 from .errors import json_error
@@ -92,6 +92,12 @@ def sync():
         return _error(400, "malformed_batch", "'device_id' (the kiosk database's id) is missing")
     if not ID_RE.match(device_id):
         return _error(400, "malformed_batch", "'device_id' may only contain letters, digits and . _ : -")
+    # Where this kiosk stopped reading HQ's word on its people seen elsewhere since (hq_dashboard.left_elsewhere);
+    # kiosks older than it do not ask, and their answer is as it was.
+    after = body.get("left_elsewhere_after")
+    if after is not None and not _whole(after):
+        return _error(400, "malformed_batch", "'left_elsewhere_after' (the last word on its people this kiosk "
+                                              "took) must be a whole number from 0")
     # The highest record the kiosk has written (HQ's dashboard shows how many it has not received yet);
     # kiosks older than it do not say.
     last_seq = body.get("last_seq")
@@ -126,8 +132,16 @@ def sync():
         _hlc().receive(max(e["hlc"] for e in events))
     if result.applied:   # inquiries these people's records answer go back to staff; news for families who asked
         notify.after_records(current_app._get_current_object(), safety.birth_dates_of(events))
-    return jsonify({"acked_seq": result.acked_seq, "applied": result.applied,
-                    "duplicates": result.duplicates, "hlc": _hlc().tick(), "config_version": _config_version()})
+    answer = {"acked_seq": result.acked_seq, "applied": result.applied,
+              "duplicates": result.duplicates, "hlc": _hlc().tick(), "config_version": _config_version()}
+    if after is not None:
+        with db.engine.connect() as conn:
+            answer["left_elsewhere"] = left_elsewhere.since(conn, device_id, after)
+    return jsonify(answer)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 62
 
 
 @bp.post("/prereg")

@@ -34,7 +34,9 @@ from evac.individual_number import without_individual_numbers
 from evac.whereabouts import CHECKED_IN, SELF_REPORTED, Whereabouts, fold, step
 
 from .db import driver_rows, param_mark
+from . import left_elsewhere
 from .identity_index import identity_index
+from .left_elsewhere import left_elsewhere_t
 from .models import (
     EventRecord, IcLink, Inquiry, Kiosk, KioskCorrection, Person, PersonHousehold, PersonKey, Shelter,
 )
@@ -157,6 +159,7 @@ class _Batch:
         self.refile: list[tuple[str, int]] = []
         self.corrected_in_batch: set[str] = set()   # kiosks whose corrections the batch changed
         self.emptied: set[int] = set()   # persons left with no record by _refile: their row goes
+        self.located: set[int] = set()   # persons with a location record in the batch (left_elsewhere.note)
         # Never an id a merge freed: inquiries and staff may still name it (person_keys is append-only).
         self.next_pid = max(conn.execute(select(func.max(persons_t.c.id))).scalar() or 0,
                             conn.execute(select(func.max(person_keys_t.c.person_id))).scalar() or 0) + 1
@@ -314,6 +317,7 @@ class _Batch:
             if household and order > person["household_order"]:
                 person["household_id"], person["household_order"] = household, order
         if ev.type in LOCATION_TYPES:
+            self.located.add(pid)
             if order > person["loc_order"] and pid not in self.refold:
                 where = step(_whereabouts(person), ev.type, ev.shelter_id, ev.data)
                 person.update(state=where.state, shelter_id=where.shelter_id, stay_type=where.stay_type)
@@ -692,6 +696,7 @@ def apply_events(conn: Connection, fresh: list[Event], first_index: int = 0, rec
     _reidentify(conn, batch)
     _place_consents(conn, batch)
     _flush_persons(conn, batch)
+    _tell_kiosks_left_elsewhere(conn, batch)
     _flush_ic_links(conn, batch)
     _flush_shelters(conn, batch, opened, shelter_status)
 
@@ -728,8 +733,19 @@ def relink(conn: Connection) -> int:
     _reidentify(conn, batch)
     _reconsent(conn, batch)
     _flush_persons(conn, batch)
+    _tell_kiosks_left_elsewhere(conn, batch)
     _flush_shelters(conn, batch, {}, {})
     return len(batch.merged_into)
+
+
+def _tell_kiosks_left_elsewhere(conn: Connection, batch: _Batch) -> None:
+    """Kiosks whose record about someone the batch moved no longer says where they are (or says it again)
+    are told with their next sync (hq_dashboard.left_elsewhere).  Someone new to HQ has records of this
+    batch's kiosk only, which says where they are.  After the persons are written: their households'
+    protection is read as the batch leaves it."""
+    pids = {batch.resolve(p) for p in batch.located | batch.refold}
+    left_elsewhere.note(conn, batch.persons, {p for p in pids if p in batch.persons and p not in batch.new_pids
+                                              and p not in batch.emptied and p not in batch.merged_into})
 
 
 def _flush_merges(conn: Connection, batch: _Batch) -> None:
@@ -739,6 +755,7 @@ def _flush_merges(conn: Connection, batch: _Batch) -> None:
         conn.execute(update(events_t).where(events_t.c.person_id == other).values(person_id=survivor))
         conn.execute(update(ic_links_t).where(ic_links_t.c.person_id == other).values(person_id=survivor))
         conn.execute(update(inquiries_t).where(inquiries_t.c.person_id == other).values(person_id=survivor))
+        conn.execute(update(left_elsewhere_t).where(left_elsewhere_t.c.person_id == other).values(person_id=survivor))
         # The merged-away one's former households become the survivor's: protection through them stays.
         conn.exec_driver_sql(f"INSERT INTO person_households (person_id, household_id) SELECT {mark}, household_id"
                              f" FROM person_households WHERE person_id = {mark} ON CONFLICT DO NOTHING", (survivor, other))

@@ -277,6 +277,22 @@ class KioskCorrection(db.Model):
     new_key: Mapped[str] = mapped_column(String(80))
 
 
+class LeftElsewhere(db.Model):
+    """HQ's word to a kiosk that someone it checked in has been recorded since at another shelter, or
+    checked out elsewhere: the kiosk's own record (device_id, seq) that no longer says where they are.
+    An append-only log the kiosk reads from where it stopped (hq_dashboard.left_elsewhere); kind
+    "moved" (checked in or on their way at another shelter), "left" (checked out; or protected: nothing
+    more is said), "" (HQ takes its word back: that record says where they are again).  Never where."""
+    __tablename__ = "left_elsewhere"
+    __table_args__ = (Index("ix_left_elsewhere_device", "device_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    person_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+
+
 class IcLink(db.Model):
     """Whose transport IC card a token is (a keyed hash of the card's IDm, never the IDm).
 

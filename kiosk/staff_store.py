@@ -365,6 +365,9 @@ class RosterRow:
     entry: RosterEntry
     profile: Profile = field(default_factory=Profile)
     version: int = 0   # the newest record about them when read (`version`); only `person` reads it
+    # HQ's word that they were recorded since at another shelter ("moved") or checked out elsewhere ("left"):
+    # checked out from here as the roster shows them (KioskStore.note_left_elsewhere); "" otherwise.
+    left_elsewhere: str = ""
 
     @property
     def person(self) -> Person:
@@ -411,12 +414,17 @@ def profiles(store: KioskStore) -> dict[str, Profile]:
     return found
 
 
+# The roster as seen (kiosk.store roster_seen): someone HQ says left elsewhere is checked out from here.
 _ROW_SQL = ("SELECT person_key, name, birth_date, sex, address, name_kana, prereg_id, household_id, state,"
-            " shelter_id, stay_type FROM roster")
+            " shelter_id, stay_type, left_elsewhere FROM roster_seen")
 
 
 def _row(r) -> tuple[str, RosterEntry]:
-    return r[0], RosterEntry(Person(*r[1:7]), r[7], Whereabouts(*r[8:]))
+    return r[0], RosterEntry(Person(*r[1:7]), r[7], Whereabouts(*r[8:11]))
+
+
+def _rows(rows, found: dict[str, Profile] | None = None) -> list[RosterRow]:
+    return [RosterRow(r[0], _row(r)[1], (found or {}).get(r[0], Profile()), left_elsewhere=r[11]) for r in rows]
 
 
 def roster(store: KioskStore, shelter_id: str) -> list[RosterRow]:
@@ -424,7 +432,7 @@ def roster(store: KioskStore, shelter_id: str) -> list[RosterRow]:
     found = profiles(store)
     rows = store.db.execute(_ROW_SQL + " WHERE state = ? AND shelter_id = ? ORDER BY name_kana, name",
                             (CHECKED_IN, shelter_id))
-    return [RosterRow(key, entry, found.get(key, Profile())) for key, entry in map(_row, rows)]
+    return _rows(rows, found)
 
 
 def checked_out(store: KioskStore, shelter_id: str) -> list[RosterRow]:
@@ -433,7 +441,22 @@ def checked_out(store: KioskStore, shelter_id: str) -> list[RosterRow]:
     found = profiles(store)
     rows = store.db.execute(_ROW_SQL + " WHERE state = ? AND shelter_id = ? ORDER BY name_kana, name",
                             (CHECKED_OUT, shelter_id))
-    return [RosterRow(key, entry, found.get(key, Profile())) for key, entry in map(_row, rows)]
+    return _rows(rows, found)
+
+
+# At most this many of those HQ says left elsewhere are listed on the shelter's page (all are counted).
+LEFT_ELSEWHERE_LISTED = 200
+
+
+def left_elsewhere(store: KioskStore, shelter_id: str) -> tuple[list[RosterRow], int]:
+    """Those checked in here whom HQ has since seen at another shelter or checked out elsewhere, the
+    latest HQ word first (at most LEFT_ELSEWHERE_LISTED), and how many there are."""
+    where = " WHERE left_elsewhere != '' AND shelter_id = ?"
+    count = store.db.execute("SELECT COUNT(*) FROM roster_seen" + where, (shelter_id,)).fetchone()[0]
+    rows = store.db.execute(
+        _ROW_SQL + where + " ORDER BY (SELECT l.seq FROM left_elsewhere l WHERE l.person_key = roster_seen.person_key)"
+        " DESC LIMIT ?", (shelter_id, LEFT_ELSEWHERE_LISTED))
+    return _rows(rows), count
 
 
 def person(store: KioskStore, key: str) -> RosterRow | None:
@@ -443,7 +466,7 @@ def person(store: KioskStore, key: str) -> RosterRow | None:
     if r is None:
         return None
     key, entry = _row(r)
-    return RosterRow(key, entry, profiles(store).get(key, Profile()), version(store, key))
+    return RosterRow(key, entry, profiles(store).get(key, Profile()), version(store, key), left_elsewhere=r[11])
 
 
 def household(store: KioskStore, row: RosterRow) -> list[RosterRow]:
@@ -452,7 +475,7 @@ def household(store: KioskStore, row: RosterRow) -> list[RosterRow]:
         return []
     rows = store.db.execute(_ROW_SQL + " WHERE household_id = ? AND person_key != ? ORDER BY name_kana, name",
                             (row.entry.household_id, row.key))
-    return [RosterRow(key, entry) for key, entry in map(_row, rows)]
+    return _rows(rows)
 
 
 # -- search and counts ------------------------------------------------------
@@ -605,7 +628,7 @@ def register_household(store: KioskStore, shelter_id: str, persons: Sequence[Per
             if done:
                 raise SentTwice(json.loads(done[0]))
         here = [(i, store.current_key(key)) for i, key in enumerate(keys)
-                if db.execute("SELECT 1 FROM roster WHERE person_key = ? AND state = ? AND shelter_id = ?",
+                if db.execute("SELECT 1 FROM roster_seen WHERE person_key = ? AND state = ? AND shelter_id = ?",
                               (store.current_key(key), CHECKED_IN, shelter_id)).fetchone()]
         if here:
             raise AlreadyHere(here)

@@ -98,6 +98,22 @@ CREATE INDEX IF NOT EXISTS event_person_by_key ON event_person(person_key, seq);
 -- Records dated by this kiosk's own clock before it heard HQ's since it started (kiosk-local): when it
 -- hears HQ, their true times are worked out from the time since boot and sent as a clock_correction.
 CREATE TABLE IF NOT EXISTS unchecked_dates (seq INTEGER PRIMARY KEY, boot_id TEXT NOT NULL, boot_ms INTEGER NOT NULL);
+-- HQ's word that someone this kiosk checked in was recorded since at another shelter ('moved') or checked
+-- out elsewhere ('left'): `seq`, this kiosk's own record HQ found superseded.  Kiosk-local, never an event
+-- (HQ holds the move): a projection over the roster (roster_seen), cleared by any later location record
+-- about them written here.
+CREATE TABLE IF NOT EXISTS left_elsewhere (person_key TEXT PRIMARY KEY, seq INTEGER NOT NULL, kind TEXT NOT NULL);
+-- The roster as staff and the screen see it: someone HQ says left elsewhere is checked out from here,
+-- with how they left (left_elsewhere: '' for everyone else).
+CREATE VIEW IF NOT EXISTS roster_seen AS
+    SELECT r.person_key AS person_key, r.name AS name, r.name_kana AS name_kana, r.birth_date AS birth_date,
+           r.sex AS sex, r.address AS address, r.prereg_id AS prereg_id, r.household_id AS household_id,
+           CASE WHEN l.kind IS NOT NULL AND r.state = 'checked_in' THEN 'checked_out' ELSE r.state END AS state,
+           r.shelter_id AS shelter_id,
+           CASE WHEN l.kind IS NOT NULL AND r.state = 'checked_in' THEN NULL ELSE r.stay_type END AS stay_type,
+           r.last_seq AS last_seq,
+           CASE WHEN r.state = 'checked_in' THEN COALESCE(l.kind, '') ELSE '' END AS left_elsewhere
+    FROM roster r LEFT JOIN left_elsewhere l ON l.person_key = r.person_key;
 CREATE VIEW IF NOT EXISTS written_events AS
     SELECT e.seq AS seq, COALESCE(w.body, e.body) AS body
     FROM events e LEFT JOIN withdrawn_events w ON w.seq = e.seq;
@@ -582,6 +598,8 @@ class KioskStore:
         where = Whereabouts(*row[:3]) if row else Whereabouts()
         if ev.type in LOCATION_TYPES:
             where = step(where, ev.type, ev.shelter_id, ev.data)
+            # Written here after HQ's word that they had left: this record says where they are now.
+            self.db.execute("DELETE FROM left_elsewhere WHERE person_key = ?", (key,))
         household = ev.household_id or (row[3] if row else "")
         if ev.type == CONSENT:
             if ev.data["never_disclose"]:
@@ -630,6 +648,7 @@ class KioskStore:
         self.db.execute("UPDATE ic_links SET person_key = ? WHERE person_key = ?", (new_key, old_key))
         # OR REPLACE: rows made one (refolding) stay protected if either was.
         self.db.execute("UPDATE OR REPLACE protected SET person_key = ? WHERE person_key = ?", (new_key, old_key))
+        self.db.execute("UPDATE OR REPLACE left_elsewhere SET person_key = ? WHERE person_key = ?", (new_key, old_key))
         # Remember the way from the old identity (and from any it had replaced) to the new one;
         # correcting back makes the new one good again.
         self.db.execute("UPDATE corrected_keys SET new_key = ? WHERE new_key = ?", (new_key, old_key))
@@ -657,7 +676,9 @@ class KioskStore:
                 now_keys[old_key] = person_key(name, birth_date, address)
             except ValueError:
                 pass   # a row no key can be made from: its links stay as they are
-        for table in ("roster", "event_person", "corrected_keys", "protected"):
+        # HQ's words name this kiosk's records: found again under today's keys once the log is folded.
+        words = self.db.execute("SELECT seq, kind FROM left_elsewhere ORDER BY seq").fetchall()
+        for table in ("roster", "event_person", "corrected_keys", "protected", "left_elsewhere"):
             self.db.execute(f"DELETE FROM {table}")
         for seq, body in self.db.execute("SELECT seq, body FROM written_events ORDER BY seq").fetchall():
             try:
@@ -674,6 +695,8 @@ class KioskStore:
             except (LookupError, TypeError, ValueError, sqlite3.IntegrityError):
                 self.db.execute("ROLLBACK TO refold_record")
             self.db.execute("RELEASE refold_record")
+        for seq, kind in words:
+            self._mark_left(seq, kind)
         for token, old_key in self.db.execute("SELECT token, person_key FROM ic_links").fetchall():
             if old_key in now_keys:
                 self.db.execute("UPDATE ic_links SET person_key = ? WHERE token = ?",
@@ -792,7 +815,7 @@ class KioskStore:
             return None
         found = self.db.execute(
             "SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id, stay_type"
-            " FROM roster WHERE person_key = ?", (row[0],)).fetchone()
+            " FROM roster_seen WHERE person_key = ?", (row[0],)).fetchone()
         return RosterEntry(Person(*found[:6]), found[6], Whereabouts(*found[7:]))
 
     def tap_ic(self, token: str, shelter_id: str) -> tuple[str, Event]:
@@ -808,7 +831,7 @@ class KioskStore:
     def find(self, name: str, birth_date: str, address: str) -> RosterEntry | None:
         row = self.db.execute(
             "SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id, stay_type"
-            " FROM roster WHERE person_key = ?", (self.current_key(person_key(name, birth_date, address)),)).fetchone()
+            " FROM roster_seen WHERE person_key = ?", (self.current_key(person_key(name, birth_date, address)),)).fetchone()
         if row is None:
             return None
         return RosterEntry(Person(*row[:6]), row[6], Whereabouts(*row[7:]))
@@ -970,7 +993,8 @@ class KioskStore:
         if not p.prereg_id or self.find(p.name, p.birth_date, p.address) is not None:
             return None
         row = self.db.execute("SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state,"
-                              " shelter_id, stay_type FROM roster WHERE prereg_id = ? LIMIT 1", (p.prereg_id,)).fetchone()
+                              " shelter_id, stay_type FROM roster_seen WHERE prereg_id = ? LIMIT 1",
+                              (p.prereg_id,)).fetchone()
         return None if row is None else RosterEntry(Person(*row[:6]), row[6], Whereabouts(*row[7:]))
 
     def answer_staff_call(self, call_id: int) -> None:
@@ -982,13 +1006,61 @@ class KioskStore:
         sql, args = self._checked_in_where(shelter_id)
         return [RosterEntry(Person(*r[:6]), r[6], Whereabouts(*r[7:])) for r in self.db.execute(
             "SELECT name, birth_date, sex, address, name_kana, prereg_id, household_id, state, shelter_id,"
-            " stay_type FROM roster" + sql + " ORDER BY last_seq", args)]
+            " stay_type FROM roster_seen" + sql + " ORDER BY last_seq", args)]
 
     def count_checked_in(self, shelter_id: str | None = None) -> int:
         """How many checked_in() would list, counted by SQLite: the status page and /api/status are polled,
         and building the whole roster only to count it grows with the shelter (12,000 people: 43 ms, 0.7 ms)."""
         sql, args = self._checked_in_where(shelter_id)
-        return self.db.execute("SELECT COUNT(*) FROM roster" + sql, args).fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM roster_seen" + sql, args).fetchone()[0]
+
+    # -- HQ's word on people seen elsewhere since (hq_dashboard.left_elsewhere) --------------------
+    def left_elsewhere_after(self) -> int:
+        """The last of HQ's words on this kiosk's people that it took (0: none yet)."""
+        try:
+            return max(0, int(self._meta("left_elsewhere_after") or 0))
+        except ValueError:   # not a number (edited by hand): HQ's words are read again from the start
+            return 0
+
+    def note_left_elsewhere(self, people: Sequence, after: int | None = None, from_start: bool = False) -> None:
+        """HQ's words, [seq, kind] each: this kiosk's record `seq` no longer says where its person is
+        ("moved": at another shelter; "left": checked out elsewhere, or nothing more said) or says it again
+        (""), in HQ's order.  Only the roster as seen changes: no record is written, HQ has the move.
+        `after`: where HQ's words stopped (read from there next); `from_start`: HQ's words begin again
+        (its database was restored), those taken before are dropped."""
+        if not people and not from_start and (after is None or after == self.left_elsewhere_after()):
+            return   # an idle round's answer: nothing is written
+        with self._write():
+            if from_start:
+                self.db.execute("DELETE FROM left_elsewhere")
+            for said in people:
+                if isinstance(said, (list, tuple)) and len(said) == 2 and isinstance(said[0], int) \
+                        and not isinstance(said[0], bool) and isinstance(said[1], str):
+                    self._mark_left(*said)
+            if after is not None:
+                self._set_meta("left_elsewhere_after", str(after))
+
+    def _mark_left(self, seq: int, kind: str) -> None:
+        """One of HQ's words: the person this kiosk's record `seq` is about, under the key the roster knows
+        them by now (after corrections and re-keying), marked as left, unless a location record written
+        here after `seq` says where they are (a later check-in here wins); or unmarked ("")."""
+        row = self.db.execute("SELECT person_key FROM event_person WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            return
+        key = self.current_key(row[0])
+        if kind == "":
+            self.db.execute("DELETE FROM left_elsewhere WHERE person_key = ? AND seq = ?", (key, seq))
+            return
+        if kind not in ("moved", "left"):
+            return   # a word of a newer HQ this kiosk does not know: the roster stays as it is
+        keys = [key] + [r[0] for r in self.db.execute("SELECT old_key FROM corrected_keys WHERE new_key = ?", (key,))]
+        later = self.db.execute(
+            "SELECT w.body FROM event_person p JOIN written_events w ON w.seq = p.seq"
+            f" WHERE p.person_key IN ({','.join('?' * len(keys))}) AND p.seq > ?", (*keys, seq)).fetchall()
+        if any(json.loads(body).get("type") in LOCATION_TYPES for (body,) in later):
+            return
+        self.db.execute("INSERT OR REPLACE INTO left_elsewhere(person_key, seq, kind) VALUES (?, ?, ?)",
+                        (key, seq, kind))
 
     @staticmethod
     def _checked_in_where(shelter_id: str | None) -> tuple[str, tuple]:
@@ -1193,6 +1265,9 @@ class KioskStore:
                 self._set_meta("staff_recorded_from",
                                str(1 + sum(old < int(recorded_from) for old in renumbered)))
             self.db.execute("DELETE FROM meta WHERE key = 'refused'")   # HQ is asked afresh
+            # HQ's words name records of the old device id: told afresh for the new one, as HQ merges its log.
+            self.db.execute("DELETE FROM left_elsewhere")
+            self.db.execute("DELETE FROM meta WHERE key = 'left_elsewhere_after'")
             self._set_meta("device_id", device)
             self._set_meta("acked_seq", "0")
             self.db.execute("DELETE FROM meta WHERE key = 'last_sync_at'")

@@ -400,6 +400,18 @@ def _grow_back(client: HQClient, sent: int) -> None:
         client.slow_size = None if grown >= client.batch_size else grown
 
 
+def _take_left_elsewhere(store: KioskStore, words, unwritten: list[sqlite3.Error]) -> bool:
+    """HQ's words on this kiosk's people seen elsewhere since (an HQ from before them says none: the roster
+    stays as it is).  Whether HQ holds more to read now: only if this round's were taken, or the round would
+    ask for the same ones again and again."""
+    if not isinstance(words, dict) or not _is_int(words.get("after")) or words["after"] < 0 \
+            or not isinstance(words.get("people"), list):
+        return False
+    before = store.left_elsewhere_after()
+    _note(unwritten, store.note_left_elsewhere, words["people"], words["after"], words.get("from_start") is True)
+    return words.get("more") is True and store.left_elsewhere_after() != before
+
+
 def _fetch_config(store: KioskStore, client: HQClient, unwritten: list[sqlite3.Error]) -> None:
     """What the kiosk needs offline from HQ: shelters, QR keys and revocations, protection digests.
     A configuration the disk would not take is fetched again next round (KioskStore.apply_config)."""
@@ -434,7 +446,9 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             code = ""   # HQ_OUTDATED: HQ refuses a record of this batch whose type it does not know yet
             # last_seq: how many records this kiosk has written, so that HQ knows how many it has not
             # received yet (a catch-up under way): its numbers for this shelter are not complete.
-            body = {"device_id": store.device_id, "events": events, "last_seq": store.last_seq}
+            body = {"device_id": store.device_id, "events": events, "last_seq": store.last_seq,
+                    # HQ's words on this kiosk's people seen elsewhere since, from the last one taken
+                    "left_elsewhere_after": store.left_elsewhere_after()}
             try:
                 status, answer = _ask(store, client, unwritten, "POST", "/api/v1/sync", body, compress=client.gzip)
             except SyncError as exc:
@@ -489,11 +503,12 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 progress(acked, store.last_seq - acked)
             _note(unwritten, store.set_acked, acked)
             _note(unwritten, store.receive_hlc, answer["hlc"])
+            more_words = _take_left_elsewhere(store, answer.get("left_elsewhere"), unwritten)
             before_refused = None   # the next batch runs into the refused record first, and stops there
             sent += answer.get("applied", 0) if _is_int(answer.get("applied")) else 0
             config_changed = answer.get("config_version") not in (None, store.config_version())
             _grow_back(client, len(events))
-            if not events or len(events) < _batch_limit(client) and store.pending() == 0:
+            if (not events or len(events) < _batch_limit(client) and store.pending() == 0) and not more_words:
                 break
             if config_changed:
                 # HQ's configuration changed (a QR revoked, someone protected elsewhere, new keys): taken

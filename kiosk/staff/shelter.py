@@ -165,8 +165,10 @@ def record(event: dict) -> dict:
 def _summary_page(form: ShelterStatusForm, status: int = 200, withdraw_form: WithdrawForm | None = None):
     store = get_store()
     rows = staff_store.roster(store, _shelter())
+    left_elsewhere, left_elsewhere_count = staff_store.left_elsewhere(store, _shelter())
     refusal = store.refusal()
     return render_template("staff/summary.html", summary=staff_store.summary(rows), form=form,
+                           left_elsewhere=left_elsewhere, left_elsewhere_count=left_elsewhere_count,
                            shelter_status=staff_store.shelter_status(store, _shelter()),
                            status_labels=SHELTER_STATUS_LABELS, sync=sync_state(), need_labels=NEED_LABELS,
                            stay_labels=STAY_LABELS, needs=NEEDS_CODES, stays=STAY_TYPES,

@@ -1,0 +1,137 @@
+"""Telling a kiosk which of the people it checked in HQ has since seen elsewhere.
+
+A person's place is their latest location record, whichever kiosk wrote it.  A kiosk knows only its
+own records: someone it checked in who then checked in at another shelter stayed on its roster and in
+its headcount, and its staff went looking for them.  HQ names, per kiosk, its record that no longer
+says where the person is (device id and seq: the kiosk finds the person by its own log, under whatever
+key it knows them by now, whatever identity form or correction came since), and how they left: "moved"
+(checked in, or on their way, at another shelter) or "left" (checked out; or never-disclose, of whom
+nothing more is said).  Never where: a DV-protected person's new shelter must reach no other shelter,
+and the kiosk does not need it.  "" takes HQ's word back (a record arriving late put them back there).
+
+The words are an append-only log (left_elsewhere), written by the merge for the persons a batch moved,
+and read by each kiosk from where it stopped (its sync's `left_elsewhere_after`), a bounded number at a
+time: a shelter of 10,000 people dispersing is many answers, not one huge one.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from evac.events import CHECKIN, CHECKOUT, STAY_TYPE, TRANSFER, order_key
+from evac.whereabouts import CHECKED_IN, IN_TRANSIT
+
+from .models import EventRecord, LeftElsewhere, Person, PersonHousehold
+
+left_elsewhere_t = LeftElsewhere.__table__
+events_t = EventRecord.__table__
+persons_t = Person.__table__
+person_households_t = PersonHousehold.__table__
+KIOSK_LOCATION_TYPES = (CHECKIN, CHECKOUT, TRANSFER, STAY_TYPE)   # (a self-report is HQ's own stream)
+MOVED, LEFT, BACK = "moved", "left", ""
+PER_ANSWER = 500   # words per sync answer; the kiosk's next round asks from where this one stopped
+
+
+def word(person: tuple[str, str | None, str, bool], device: str, latest: tuple[int, int, str, str]) -> str | None:
+    """HQ's word on a kiosk's latest location record about a person, or None: that record still says
+    where they are.  `person`: (state, shelter_id, loc_order, never_disclose) as HQ folded them;
+    `latest`: (seq, hlc as HQ ordered it, type, shelter_id) of the kiosk's latest location record."""
+    state, shelter, loc_order, protected = person
+    seq, hlc, etype, at = latest
+    if etype not in (CHECKIN, STAY_TYPE):
+        return None          # the kiosk has them checked out or on their way already
+    if loc_order <= order_key(hlc, device, seq) or (state == CHECKED_IN and shelter == at):
+        return None          # nothing later, or later only there (another kiosk of the same shelter)
+    return MOVED if state in (CHECKED_IN, IN_TRANSIT) and not protected else LEFT
+
+
+def words_for(persons: dict[int, tuple], latest: dict[tuple[int, str], tuple]) -> dict[tuple[int, str], tuple[int, str]]:
+    """(person, device) -> (seq, kind) for every kiosk record that no longer says where its person is."""
+    found = {}
+    for (pid, device), last in latest.items():
+        if pid in persons:
+            kind = word(persons[pid], device, last)
+            if kind is not None:
+                found[(pid, device)] = (last[0], kind)
+    return found
+
+
+def note(conn: Connection, persons: dict[int, dict[str, Any]], pids: set[int]) -> None:
+    """After a merge moved `pids` (their folded rows in `persons`): the words that changed for any kiosk
+    with a location record about them, in the caller's transaction."""
+    pids = sorted(pids)
+    for i in range(0, len(pids), 500):
+        _note_chunk(conn, persons, pids[i:i + 500])
+
+
+def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]], pids: list[int]) -> None:
+    latest: dict[tuple[int, str], tuple] = {}
+    for pid, device, seq, hlc, etype, shelter in conn.execute(
+            select(events_t.c.person_id, events_t.c.device_id, events_t.c.seq, events_t.c.hlc, events_t.c.type,
+                   events_t.c.shelter_id)
+            .where(events_t.c.person_id.in_(pids), events_t.c.type.in_(KIOSK_LOCATION_TYPES))):
+        if (pid, device) not in latest or seq > latest[(pid, device)][0]:
+            latest[(pid, device)] = (seq, hlc, etype, shelter)
+    said: dict[tuple[int, str], tuple[int, str]] = {}
+    for pid, device, seq, kind in conn.execute(
+            select(left_elsewhere_t.c.person_id, left_elsewhere_t.c.device_id, left_elsewhere_t.c.seq,
+                   left_elsewhere_t.c.kind).where(left_elsewhere_t.c.person_id.in_(pids))
+            .order_by(left_elsewhere_t.c.id)):
+        said[(pid, device)] = (seq, kind)
+    rows = []
+    # Protection reaches their household too, as inquiries' does (safety.protected_identities): of a protected
+    # mother's child nothing more is said than of her.
+    sheltered = _in_protected_household(conn, persons, [pid for pid, _ in latest])
+    for (pid, device), last in sorted(latest.items()):
+        p = persons[pid]
+        protected = bool(p["never_disclose"]) or pid in sheltered
+        kind = word((p["state"], p["shelter_id"], p["loc_order"], protected), device, last)
+        before = said.get((pid, device))
+        if kind is not None and before != (last[0], kind):
+            rows.append({"device_id": device, "seq": last[0], "person_id": pid, "kind": kind})
+        elif kind is None and before is not None and before[1] != BACK and before[0] == last[0]:
+            # That record says where they are again (a record of theirs elsewhere re-dated before it).
+            # A newer record of the kiosk's own needs no word: the kiosk clears the mark itself.
+            rows.append({"device_id": device, "seq": last[0], "person_id": pid, "kind": BACK})
+    if rows:
+        conn.execute(left_elsewhere_t.insert(), rows)
+
+
+def _in_protected_household(conn: Connection, persons: dict[int, dict[str, Any]], pids: list[int]) -> set[int]:
+    """Which of `pids` are or were in a household a never-disclose person is or was in (persons.household_id
+    and person_households, as written by the batch already)."""
+    homes: dict[int, set[str]] = {pid: {persons[pid]["household_id"]} - {""} for pid in set(pids)}
+    if not homes:
+        return set()
+    for pid, home in conn.execute(select(person_households_t.c.person_id, person_households_t.c.household_id)
+                                  .where(person_households_t.c.person_id.in_(sorted(homes)))):
+        homes[pid].add(home)
+    wanted = sorted(set().union(*homes.values()))
+    if not wanted:
+        return set()
+    protected = persons_t.c.never_disclose == True  # noqa: E712 (the partial index's own term)
+    guarded = set(conn.execute(select(persons_t.c.household_id).where(protected,
+                                                                      persons_t.c.household_id.in_(wanted))).scalars())
+    guarded.update(conn.execute(select(person_households_t.c.household_id).join(
+        persons_t, persons_t.c.id == person_households_t.c.person_id).where(
+        protected, person_households_t.c.household_id.in_(wanted))).scalars())
+    return {pid for pid, theirs in homes.items() if theirs & guarded}
+
+
+def since(conn: Connection, device_id: str, after: int) -> dict[str, Any]:
+    """The words for this kiosk after `after` (the last one it took), at most PER_ANSWER: its sync
+    answer's `left_elsewhere`.  A cursor past every word HQ holds is HQ's database restored from a
+    backup: the kiosk is told to start again (`from_start`), its marks taken from HQ's words afresh."""
+    from_start = after > 0 and after > (conn.execute(select(func.max(left_elsewhere_t.c.id))).scalar() or 0)
+    if from_start:
+        after = 0
+    rows = conn.execute(select(left_elsewhere_t.c.id, left_elsewhere_t.c.seq, left_elsewhere_t.c.kind)
+                        .where(left_elsewhere_t.c.device_id == device_id, left_elsewhere_t.c.id > after)
+                        .order_by(left_elsewhere_t.c.id).limit(PER_ANSWER + 1)).all()
+    more = len(rows) > PER_ANSWER
+    rows = rows[:PER_ANSWER]
+    answer = {"after": rows[-1].id if rows else after, "people": [[r.seq, r.kind] for r in rows], "more": more}
+    if from_start:
+        answer["from_start"] = True
+    return answer

@@ -1,0 +1,386 @@
+"""A kiosk learns from HQ's sync answer which of the people it checked in have since been recorded at
+another shelter (or checked out elsewhere): they leave its roster's "here" list and headcount and are
+listed as moved on, a projection only (the kiosk writes no record for it).  HQ says nothing of where
+they went.  A later check-in at the kiosk wins over HQ's older word."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evac.identity import person_key
+from tests.staff_helpers import logged_in, make_app
+from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture: HQ over real HTTP in a thread)
+
+ADDRESS = "焼津市小川3-3"
+HANAKO = {"name": "大石 花子", "name_kana": "オオイシ ハナコ", "birth_date": "1980-04-04", "sex": "female",
+          "address": ADDRESS}
+JIRO = {"name": "大石 次郎", "name_kana": "オオイシ ジロウ", "birth_date": "1978-02-02", "sex": "male",
+        "address": ADDRESS}
+
+
+class Site:
+    """One shelter's kiosk: its evacuee API, its staff tablet, its store and its link to HQ."""
+
+    def __init__(self, tmp_path, hq, token, shelter):
+        from kiosk.store import KioskStore
+        from kiosk.sync import HQClient
+        self.path = tmp_path / f"kiosk-{shelter}.sqlite3"
+        self.shelter = shelter
+        self.app = make_app(self.path)
+        self.app.config["SHELTER_ID"] = shelter
+        self.api = self.app.test_client()
+        self.store, self.link = KioskStore(self.path), HQClient(hq.url, token)
+
+    def check_in(self, *persons):
+        answer = self.api.post("/api/checkin", json={"persons": list(persons)})
+        assert answer.status_code == 201, answer.get_json()
+
+    def check_out(self, who):
+        answer = self.api.post("/api/checkout", json={k: who[k] for k in ("name", "birth_date", "address")})
+        assert answer.status_code in (200, 201), answer.get_json()
+
+    def sync(self):
+        from kiosk.sync import sync_once
+        sync_once(self.store, self.link)
+
+    def here(self) -> list[str]:
+        from kiosk import staff_store
+        return [r.person.name for r in staff_store.roster(self.store, self.shelter)]
+
+    def headcount(self) -> int:
+        return self.api.get("/api/status").get_json()["checked_in"]
+
+    def left(self) -> dict[str, str]:
+        """Who left this shelter, by name: how they left as the roster notes it ("" for a check-out here)."""
+        from kiosk import staff_store
+        return {r.person.name: r.left_elsewhere for r in staff_store.checked_out(self.store, self.shelter)}
+
+
+@pytest.fixture
+def sites(hq_app, enroll, serve, tmp_path):  # noqa: F811
+    hq = serve(hq_app)
+    return Site(tmp_path, hq, enroll("H001"), "H001"), Site(tmp_path, hq, enroll("H002"), "H002")
+
+
+def test_someone_checked_in_at_another_shelter_since_leaves_this_kiosks_roster_and_headcount(sites):
+    a, b = sites
+    a.check_in(HANAKO, JIRO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    events_before = a.store.last_seq
+    a.sync()
+    assert a.here() == ["大石 次郎"]
+    assert a.headcount() == 1
+    assert a.left() == {"大石 花子": "moved"}
+    assert a.store.last_seq == events_before          # a projection: the kiosk wrote nothing of it
+    assert b.here() == ["大石 花子"] and b.headcount() == 1
+    # The staff tablet says so, in its words, on the shelter's page and the person's.
+    tablet = logged_in(a.app)
+    page = tablet.get("/staff/summary").text
+    assert "大石 花子" in page and "他の避難所へ移動" in page
+    person = tablet.get(f"/staff/?q={HANAKO['name']}").text
+    assert "他の避難所へ移動" in person
+
+
+def test_checked_in_again_at_the_first_shelter_she_is_here_again(sites):
+    a, b = sites
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    assert a.here() == [] and a.headcount() == 0
+    a.check_in(HANAKO)                                   # she came back: at once, before any sync
+    assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
+    a.sync()
+    b.sync()
+    a.sync()
+    assert a.here() == ["大石 花子"] and a.headcount() == 1
+    assert b.here() == [] and b.left() == {"大石 花子": "moved"}   # and the second shelter learns she left
+
+
+def test_hqs_older_word_does_not_undo_a_later_check_in_here(sites, hq_client):
+    """HQ's answer names the record it found superseded: a check-in written here after it wins, even
+    when HQ's word arrives afterwards (a sync of the kiosk's older records)."""
+    a, b = sites
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.check_in(HANAKO)                                   # back before this kiosk heard she had left
+    a.store.db.execute("UPDATE meta SET value = '0' WHERE key = 'left_elsewhere_after'")
+    seq_of_first = 1
+    a.store.note_left_elsewhere([[seq_of_first, "moved"]])   # HQ's word about the first check-in
+    assert a.here() == ["大石 花子"] and a.headcount() == 1
+
+
+def test_someone_checked_out_here_then_in_elsewhere_stays_checked_out(sites):
+    a, b = sites
+    a.check_in(HANAKO)
+    a.sync()
+    a.check_out(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    assert a.here() == [] and a.headcount() == 0
+    assert a.left() == {"大石 花子": ""}                   # checked out here: no note of anywhere else
+
+
+def test_a_protected_persons_new_shelter_never_reaches_the_kiosk_she_left(sites, hq_app, hq_client):
+    a, b = sites
+    a.check_in(HANAKO)
+    a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS,
+                        {"consent": "none", "family_code": "", "never_disclose": True})
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    # HQ's answer to the first kiosk, as it goes over the wire.
+    answer = hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {a.link.token}"},
+                            json={"device_id": a.store.device_id, "events": [], "left_elsewhere_after": 0})
+    assert answer.status_code == 200
+    text = answer.get_data(as_text=True)
+    with hq_app.app_context():
+        from hq_dashboard.db import db
+        from hq_dashboard.models import Shelter
+        name_b = db.session.get(Shelter, "H002").name
+    assert "H002" not in text and name_b not in json.loads(text).__repr__() and name_b not in text
+    assert answer.get_json()["left_elsewhere"]["people"] == [[1, "left"]]   # not even "at another shelter"
+    a.sync()
+    assert a.here() == [] and a.headcount() == 0 and a.left() == {"大石 花子": "left"}
+    assert "H002" not in json.dumps([list(r) for r in a.store.db.execute("SELECT * FROM left_elsewhere")])
+
+
+def test_an_hq_answer_without_the_field_leaves_the_kiosk_as_it_was(sites, hq_app, serve, tmp_path):  # noqa: F811
+    """An HQ of an older release says nothing of it: the kiosk lists everyone it checked in, as before."""
+    a, b = sites
+
+    def older_hq(environ, start_response):
+        held = {}
+
+        def keep(status, headers, exc_info=None):
+            held.update(status=status, headers=headers)
+        body = b"".join(hq_app.wsgi_app(environ, keep))
+        if environ["PATH_INFO"] == "/api/v1/sync" and body.startswith(b"{"):
+            answer = json.loads(body)
+            answer.pop("left_elsewhere", None)
+            body = json.dumps(answer).encode()
+        headers = [(k, v) for k, v in held["headers"] if k.lower() != "content-length"]
+        start_response(held["status"], headers + [("Content-Length", str(len(body)))])
+        return [body]
+
+    from kiosk.sync import HQClient
+    a.link = HQClient(serve(older_hq).url, a.link.token)
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
+
+
+def test_an_older_kiosk_that_does_not_ask_gets_the_answer_it_always_got(sites, hq_client):
+    a, b = sites
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    answer = hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {a.link.token}"},
+                            json={"device_id": a.store.device_id, "events": []})
+    assert answer.status_code == 200 and "left_elsewhere" not in answer.get_json()
+
+
+def test_a_corrected_identity_is_still_found_by_hqs_word(sites):
+    """HQ names this kiosk's own record, not a key: a person whose identity staff corrected since is found
+    under the corrected one."""
+    a, b = sites
+    typo = {**HANAKO, "name": "大石 華子"}
+    a.check_in(typo)
+    a.sync()
+    from kiosk import staff_store
+    from evac.events import Person
+    row = staff_store.roster(a.store, "H001")[0]
+    staff_store.correct(a.store, "H001", row, Person(**{k: HANAKO[k] for k in
+                                                        ("name", "birth_date", "sex", "address", "name_kana")}),
+                        stay_type="in_shelter", needs=[], contact_phone="", home_damage="unknown",
+                        household_members=None, consent="none", family_code="")
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    assert a.here() == [] and a.headcount() == 0 and a.left() == {"大石 花子": "moved"}
+
+
+SABURO = {"name": "大石 三郎", "birth_date": "2010-10-10", "sex": "male", "address": ADDRESS}
+
+
+def test_many_who_left_are_taken_a_bounded_number_per_answer_and_all_in_one_round(sites, monkeypatch):
+    from hq_dashboard import left_elsewhere
+    monkeypatch.setattr(left_elsewhere, "PER_ANSWER", 1)
+    a, b = sites
+    a.check_in(HANAKO, JIRO, SABURO)
+    a.sync()
+    b.check_in(HANAKO, JIRO, SABURO)
+    b.sync()
+    a.sync()                                             # one round: it asks again while HQ says there is more
+    assert a.here() == [] and a.headcount() == 0
+    assert a.left() == {"大石 花子": "moved", "大石 次郎": "moved", "大石 三郎": "moved"}
+
+
+def test_hqs_word_is_kept_when_the_kiosk_folds_its_roster_again_under_a_newer_identity_form(sites):
+    """A database keyed under an older identity form is folded again when opened (KioskStore._refold): HQ's
+    word names this kiosk's record, and finds the person under the key they have now."""
+    from kiosk.store import KioskStore
+    a, b = sites
+    a.check_in(HANAKO, JIRO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    with a.store._write():
+        a.store.db.execute("DELETE FROM meta WHERE key = 'identity_form'")
+    a.store.close()
+    a.store = KioskStore(a.path)                         # folded again from its log
+    assert a.here() == ["大石 次郎"] and a.headcount() == 1 and a.left() == {"大石 花子": "moved"}
+
+
+def test_hqs_upgrade_writes_the_moves_it_already_holds(sites, hq_app):
+    """Migration 0038: moves HQ held before it are told to the kiosks too, as the merge would have."""
+    from flask_migrate import downgrade, upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR
+    from hq_dashboard.db import db
+    a, b = sites
+    a.check_in(HANAKO, JIRO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    with hq_app.app_context():
+        before = [tuple(r) for r in db.session.execute(db.text(
+            "SELECT device_id, seq, kind FROM left_elsewhere ORDER BY id"))]
+        db.session.remove()
+        downgrade(directory=MIGRATIONS_DIR, revision="0037_closed_stays_closed")
+        upgrade(directory=MIGRATIONS_DIR)
+        after = [tuple(r) for r in db.session.execute(db.text(
+            "SELECT device_id, seq, kind FROM left_elsewhere ORDER BY id"))]
+        db.session.remove()
+    assert before == after == [(a.store.device_id, 1, "moved")]
+    a.sync()
+    assert a.here() == ["大石 次郎"] and a.left() == {"大石 花子": "moved"}
+
+
+def test_an_idle_rounds_answer_writes_nothing_on_the_kiosk(sites):
+    a, _ = sites
+    a.check_in(HANAKO)
+    a.sync()
+    a.sync()
+    changes = a.store.db.total_changes
+    a.sync()
+    assert a.store.db.total_changes == changes
+
+
+def test_back_at_the_first_shelter_on_its_other_kiosk_she_is_here_again_on_both(hq_app, enroll, serve,  # noqa: F811
+                                                                                   tmp_path):
+    """HQ takes its word back when the kiosk's record says where she is again: she came back to the shelter
+    and checked in at its second kiosk."""
+    hq = serve(hq_app)
+    a = Site(tmp_path / "a", hq, enroll("H001"), "H001")
+    a2 = Site(tmp_path / "a2", hq, enroll("H001"), "H001")
+    b = Site(tmp_path / "b", hq, enroll("H002"), "H002")
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    assert a.here() == [] and a.left() == {"大石 花子": "moved"}
+    a2.check_in(HANAKO)
+    a2.sync()
+    a.sync()
+    assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
+    b.sync()
+    assert b.here() == [] and b.left() == {"大石 花子": "moved"}
+
+
+def test_staff_check_her_in_again_from_her_page_on_the_tablet(sites):
+    from kiosk import staff_store
+    from tests.staff_helpers import post
+    a, b = sites
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    (row,) = [r for r in staff_store.checked_out(a.store, "H001")]
+    tablet = logged_in(a.app)
+    page = tablet.get(f"/staff/person/{row.key}").text
+    assert "他の避難所へ移動" in page and f"/staff/person/{row.key}/checkin" in page
+    assert "H002" not in page
+    answer = post(tablet, f"/staff/person/{row.key}/checkin", {"stay_type": "in_shelter"},
+                  token_from=f"/staff/person/{row.key}")
+    assert answer.status_code == 302
+    assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
+
+
+def test_a_cursor_past_every_word_hq_holds_starts_again_from_hqs_words(sites):
+    """HQ restored from a backup holds fewer words than the kiosk read: the kiosk takes them afresh, and a
+    mark HQ no longer holds goes."""
+    a, b = sites
+    a.check_in(HANAKO, JIRO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    with a.store._write():
+        a.store.db.execute("UPDATE meta SET value = '999999' WHERE key = 'left_elsewhere_after'")
+        jiro = a.store.current_key(person_key(JIRO["name"], JIRO["birth_date"], ADDRESS))
+        a.store.db.execute("INSERT INTO left_elsewhere(person_key, seq, kind) VALUES (?, 2, 'moved')", (jiro,))
+    assert a.here() == []
+    a.sync()
+    assert a.here() == ["大石 次郎"] and a.left() == {"大石 花子": "moved"}
+    assert a.store.left_elsewhere_after() < 999999
+
+
+def test_hq_refuses_a_cursor_that_is_not_a_whole_number(sites, hq_client):
+    a, _ = sites
+    for bad in (-1, "3", 1.5, True):
+        answer = hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {a.link.token}"},
+                                json={"device_id": a.store.device_id, "events": [], "left_elsewhere_after": bad})
+        assert answer.status_code == 400 and answer.get_json()["error"] == "malformed_batch", bad
+
+
+def test_of_a_protected_mothers_child_nothing_more_is_said_than_that_he_left(sites, hq_client):
+    """Protection reaches the household, as inquiries' does: the child checked in with his protected mother
+    is "left", never "at another shelter"."""
+    a, b = sites
+    answer = a.api.post("/api/checkin", json={"persons": [HANAKO, SABURO]})
+    assert answer.status_code == 201
+    a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS,
+                        {"consent": "none", "family_code": "", "never_disclose": True})
+    a.sync()
+    b.check_in(SABURO)
+    b.sync()
+    a.sync()
+    assert a.here() == ["大石 花子"] and a.left() == {"大石 三郎": "left"}
+
+
+def test_hqs_upgrade_says_of_a_protected_mothers_child_only_that_he_left(sites, hq_app):
+    from flask_migrate import downgrade, upgrade
+
+    from hq_dashboard import MIGRATIONS_DIR
+    from hq_dashboard.db import db
+    a, b = sites
+    assert a.api.post("/api/checkin", json={"persons": [HANAKO, SABURO, JIRO]}).status_code == 201
+    a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS,
+                        {"consent": "none", "family_code": "", "never_disclose": True})
+    a.sync()
+    b.check_in(SABURO)
+    b.sync()
+    with hq_app.app_context():
+        db.session.remove()
+        downgrade(directory=MIGRATIONS_DIR, revision="0037_closed_stays_closed")
+        upgrade(directory=MIGRATIONS_DIR)
+        after = [tuple(r) for r in db.session.execute(db.text("SELECT seq, kind FROM left_elsewhere ORDER BY id"))]
+        db.session.remove()
+    assert after == [(2, "left")]
