@@ -9,9 +9,15 @@ from pathlib import Path
 
 
 def database_url(value: str | None) -> str | None:
-    """A URL as given, or a plain file path taken as a SQLite database."""
+    """A URL as given, or a plain file path taken as a SQLite database.  A SQLite URL's relative path is
+    made absolute here: Flask-SQLAlchemy would take it from the app's instance folder (in the source
+    tree), while the checks and the private file are made in the current folder, two files for one --db."""
     if value and "://" not in value:
         return f"sqlite:///{Path(value).resolve()}"
+    if value and value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
+        path, query = value[len("sqlite:///"):].partition("?")[::2]
+        if path and path != ":memory:":
+            return f"sqlite:///{Path(path).resolve()}" + (f"?{query}" if query else "")
     return value
 
 

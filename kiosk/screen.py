@@ -694,7 +694,7 @@ def _left_behind(ident: Identified) -> tuple[int, bool]:
         return 0, False
     qr_keys = {store.current_key(person_key(p.name, p.birth_date, p.address)) for p in ident.persons}
     rows = store.db.execute(
-        "SELECT person_key, name, birth_date, address, name_kana FROM roster WHERE household_id = ? AND state = ?"
+        "SELECT person_key, name, birth_date, address, name_kana FROM roster_seen WHERE household_id = ? AND state = ?"
         " AND shelter_id = ?", (ident.household_id, CHECKED_IN, shelter)).fetchall()
     others = [r for r in rows if r[0] not in qr_keys]
     return len(others), not any(store.is_protected(name, birth, address, kana)

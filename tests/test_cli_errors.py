@@ -2,6 +2,9 @@
 no database quietly made where a typo pointed."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,6 +119,20 @@ def test_an_empty_hq_database_file_is_refused_by_commands_that_do_not_make_one(t
     assert db.stat().st_size == 0
 
 
+def test_a_relative_sqlite_url_is_the_file_in_the_current_folder_for_every_command(tmp_path):
+    """`--db sqlite:///hq.db` was made (0 bytes) in the current folder while HQ kept its records in the
+    source tree's instance/ folder: enroll-kiosk then called the database empty, another HQ started empty."""
+    init = subprocess.run([sys.executable, "-m", "evac.cli", "hq", "init", "--db", "sqlite:///hq.db"], cwd=tmp_path,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert init.returncode == 0, init.stderr
+    assert (tmp_path / "hq.db").stat().st_size > 0
+    enroll = subprocess.run([sys.executable, "-m", "evac.cli", "hq", "enroll-kiosk", "--db", "sqlite:///hq.db",
+                             "--shelter", "H001"], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert enroll.returncode == 0 and enroll.stdout.strip().count(".") == 1, enroll.stderr
+    assert not (ROOT / "instance" / "hq.db").exists()
+
+
 def test_kiosk_and_hq_files_are_not_mixed_up(tmp_path):
     kiosk, hq = kiosk_db(tmp_path), hq_db(tmp_path)
     refused(run_evac("hq", "enroll-kiosk", "--db", kiosk, "--shelter", "H001"), "is a kiosk's database, not HQ's")
@@ -216,7 +233,7 @@ def test_hq_keeps_its_secret_key_beside_the_database(tmp_path):
     elsewhere.mkdir()
     done = subprocess.run([sys.executable, "-m", "evac.cli", "hq", "enroll-kiosk", "--db", db, "--shelter", "H001"],
                           capture_output=True, text=True, cwd=elsewhere, timeout=120,
-                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)}, check=False)
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     assert done.returncode == 0, done.stderr
     assert key.read_text() == before and list(elsewhere.iterdir()) == []
 
