@@ -8,13 +8,12 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from evac.dates import NoSuchDay, NotADate, parse_typed_birth_date
-from evac.prereg_qr import Household, Member, key_id, sign
-from kiosk import create_app
+from evac.prereg_qr import Household, Member, sign
 from kiosk.i18n import LANGUAGES
 from kiosk.store import KioskStore
+from tests.screen_kiosk import screen_kiosk
 from tests.conftest import run_evac
 
 KEY = Ed25519PrivateKey.generate()
@@ -26,16 +25,8 @@ WRONG_FORM = "Enter the birth date like 1980-02-17 (year-month-day)."
 
 @pytest.fixture
 def kiosk(tmp_path):
-    db = tmp_path / "kiosk.sqlite3"
-    app = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True})
-    store = KioskStore(db)
-    public = KEY.public_key()
-    store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in store.shelter_list()],
-                        "prereg_keys": {key_id(public): public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()}})
-    client = app.test_client()
-    client.app, client.store, client.db = app, store, db
-    yield client
-    store.close()
+    with screen_kiosk(tmp_path, KEY) as client:
+        yield client
 
 
 def said(app, lang: str, text: str) -> str:

@@ -63,12 +63,17 @@ def sites(hq_app, enroll, serve, tmp_path):  # noqa: F811
     return Site(tmp_path, hq, enroll("H001"), "H001"), Site(tmp_path, hq, enroll("H002"), "H002")
 
 
-def test_someone_checked_in_at_another_shelter_since_leaves_this_kiosks_roster_and_headcount(sites):
-    a, b = sites
+def hanako_moves_on(a, b):
+    """Hanako and Jiro checked in at A, both known to HQ; then Hanako checks in at B, which HQ hears."""
     a.check_in(HANAKO, JIRO)
     a.sync()
     b.check_in(HANAKO)
     b.sync()
+
+
+def test_someone_checked_in_at_another_shelter_since_leaves_this_kiosks_roster_and_headcount(sites):
+    a, b = sites
+    hanako_moves_on(a, b)
     events_before = a.store.last_seq
     a.sync()
     assert a.here() == ["大石 次郎"]
@@ -234,10 +239,7 @@ def test_hqs_word_is_kept_when_the_kiosk_folds_its_roster_again_under_a_newer_id
     word names this kiosk's record, and finds the person under the key they have now."""
     from kiosk.store import KioskStore
     a, b = sites
-    a.check_in(HANAKO, JIRO)
-    a.sync()
-    b.check_in(HANAKO)
-    b.sync()
+    hanako_moves_on(a, b)
     a.sync()
     with a.store._write():
         a.store.db.execute("DELETE FROM meta WHERE key = 'identity_form'")
@@ -253,10 +255,7 @@ def test_hqs_upgrade_writes_the_moves_it_already_holds(sites, hq_app):
     from hq_dashboard import MIGRATIONS_DIR
     from hq_dashboard.db import db
     a, b = sites
-    a.check_in(HANAKO, JIRO)
-    a.sync()
-    b.check_in(HANAKO)
-    b.sync()
+    hanako_moves_on(a, b)
     with hq_app.app_context():
         before = [tuple(r) for r in db.session.execute(db.text(
             "SELECT device_id, seq, kind FROM left_elsewhere ORDER BY id"))]
@@ -327,10 +326,7 @@ def test_a_cursor_past_every_word_hq_holds_starts_again_from_hqs_words(sites):
     """HQ restored from a backup holds fewer words than the kiosk read: the kiosk takes them afresh, and a
     mark HQ no longer holds goes."""
     a, b = sites
-    a.check_in(HANAKO, JIRO)
-    a.sync()
-    b.check_in(HANAKO)
-    b.sync()
+    hanako_moves_on(a, b)
     a.sync()
     with a.store._write():
         a.store.db.execute("UPDATE meta SET value = '999999' WHERE key = 'left_elsewhere_after'")

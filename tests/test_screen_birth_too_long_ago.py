@@ -7,12 +7,11 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from evac.dates import NotADate, TooLongAgo, parse_typed_birth_date
-from evac.prereg_qr import Household, Member, key_id, sign
-from kiosk import create_app
-from kiosk.store import KioskStore
+from evac.prereg_qr import Household, Member, sign
+from tests.screen_kiosk import screen_kiosk
+
 
 KEY = Ed25519PrivateKey.generate()
 FAMILY = Household("hh-1", "焼津市本町1-1", (Member("p-1", "焼津 太郎", "1948-03-03", "male"),),
@@ -21,16 +20,8 @@ FAMILY = Household("hh-1", "焼津市本町1-1", (Member("p-1", "焼津 太郎",
 
 @pytest.fixture
 def kiosk(tmp_path):
-    db = tmp_path / "kiosk.sqlite3"
-    app = create_app({"KIOSK_DB": str(db), "SHELTER_ID": "H031", "TESTING": True})
-    store = KioskStore(db)
-    public = KEY.public_key()
-    store.apply_config({"shelters": [{"id": s, "name": n, "kind": k} for s, n, k in store.shelter_list()],
-                        "prereg_keys": {key_id(public): public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()}})
-    client = app.test_client()
-    client.store = store
-    yield client
-    store.close()
+    with screen_kiosk(tmp_path, KEY) as client:
+        yield client
 
 
 def test_a_date_before_1880_is_too_long_ago_not_a_wrong_form():
