@@ -262,6 +262,20 @@ def test_left_behind_members_of_a_protected_household_are_not_counted_on_the_scr
     assert [c["reason"] for c in store.open_staff_calls()] == [HOUSEHOLD_LEFT_BEHIND]
 
 
+def test_a_member_hq_says_has_moved_on_is_not_left_behind_by_a_qr_check_out(app, store):
+    """次郎, typed in at check-in, has since checked in at another shelter (HQ's word, KioskStore.note_left_elsewhere):
+    he is not here to be left behind, and staff are not called to look for him."""
+    client = app.test_client()
+    configure(store, {})
+    check_in(client, [0, 1], [JIRO])
+    key = store.current_key(person_key(JIRO["name"], JIRO["birth_date"], FAMILY.address))
+    (seq,) = store.db.execute("SELECT max(seq) FROM event_person WHERE person_key = ?", (key,)).fetchone()
+    store.note_left_elsewhere([[seq, "moved"]], after=1)
+    resp = client.post("/screen/leave", json={"token": identify(client), "present": [0, 1]})
+    assert resp.status_code == 201 and "left_behind" not in resp.get_json()
+    assert store.open_staff_calls() == []
+
+
 # -- 4. a joined call keeps every language pressed ----------------------------------------------
 
 def test_a_joined_staff_call_keeps_every_language_pressed(app, store):
