@@ -17,15 +17,15 @@ from evac.card.mynumber import CardError, read_basic4
 from evac.events import InvalidEvent, Person, parse_person
 from evac.ictoken import ic_token
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
-
 from evac.whereabouts import CHECKED_IN
 
-from . import disk_failure, staff_store
+from . import disk_failure
 from .clients import ip
 from .db import get_store
 from .i18n import current_language
 from .input_checks import in_letters
 from .staff import times
+from .staff_store import closed_by_staff
 from .store import SHELTER_CLOSED, KioskError
 
 bp = Blueprint("checkin", __name__)
@@ -70,18 +70,6 @@ def _error(status: int, message: str, error: str = "rejected"):
 
 
 # -- a shelter its own staff closed ---------------------------------------------------------
-
-# A transfer destination HQ says takes no one in: closed, or not opened yet (未開設: nobody there to receive a
-# family).  The screen does not offer it; the tablet marks it and asks before sending anyone there.
-NOT_RECEIVING = ("closed", "not_opened")
-
-
-def closed_by_staff(store, shelter_id: str) -> bool:
-    """Whether this shelter's own staff closed it on the tablet (the last status they set here).  Then no one
-    is checked in there from the screen, this JSON API or `evac kiosk checkin` (without --even-if-closed);
-    check-out, moving on, stay type, needs and status go on for whoever is still there."""
-    return staff_store.shelter_status(store, shelter_id) == "closed"
-
 
 def closed_here() -> bool:
     return closed_by_staff(get_store(), current_app.config["SHELTER_ID"])

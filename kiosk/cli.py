@@ -189,7 +189,7 @@ def checkin(args: argparse.Namespace) -> int:
 def _not_closed(store: KioskStore, shelter: str) -> None:
     """A shelter its staff closed on the tablet checks no one in (as its screen and JSON API): a paper form
     typed in after a power failure may be from before it closed, so the operator says so to enter it."""
-    from .checkin import closed_by_staff
+    from .staff_store import closed_by_staff
     if closed_by_staff(store, shelter):
         raise KioskError(f"shelter {shelter} is closed (its staff closed it on this kiosk's tablet), so no one is "
                          "checked in there; nothing was saved. If this paper form was filled in before it closed, "

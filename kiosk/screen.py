@@ -27,12 +27,12 @@ from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
-from .checkin import (NOT_RECEIVING, card_reader, card_used, closed_here, kiosk_now, not_left_behind,
-                      tapped_ic_token)
+from .checkin import card_reader, card_used, closed_here, kiosk_now, not_left_behind, tapped_ic_token
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
 from .input_checks import in_letters
+from .staff_store import NOT_RECEIVING
 from .store import HOUSEHOLD_LEFT_BEHIND, PREREG_CHANGED, SENT_TO_STAFF, SHELTER_CLOSED, KioskError
 
 bp = Blueprint("screen", __name__)

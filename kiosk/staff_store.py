@@ -550,6 +550,18 @@ def shelter_status(store: KioskStore, shelter_id: str) -> str | None:
     return status
 
 
+# A transfer destination HQ says takes no one in: closed, or not opened yet (未開設: nobody there to receive a
+# family).  The screen does not offer it; the tablet marks it and asks before sending anyone there.
+NOT_RECEIVING = ("closed", "not_opened")
+
+
+def closed_by_staff(store: KioskStore, shelter_id: str) -> bool:
+    """Whether this shelter's own staff closed it on the tablet (the last status they set here).  Then no one
+    is checked in there from the screen, the JSON API or `evac kiosk checkin` (without --even-if-closed);
+    check-out, moving on, stay type, needs and status go on for whoever is still there."""
+    return shelter_status(store, shelter_id) == "closed"
+
+
 # -- what staff write --------------------------------------------------------
 
 def _in_person(wire: dict) -> dict:

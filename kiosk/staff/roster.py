@@ -15,8 +15,8 @@ from evac.events import NEEDS_CODES, STAY_TYPES, Person
 from evac.whereabouts import CHECKED_IN, CHECKED_OUT, IN_TRANSIT
 
 from .. import staff_store
-from ..checkin import NOT_RECEIVING, closed_by_staff
 from ..db import get_store
+from ..staff_store import NOT_RECEIVING, closed_by_staff
 from ..store import KioskError
 from . import refusals
 from .auth import guard, lead_required, not_saved_message
