@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from evac.capacity import DEFAULT_AREA_PER_PERSON_M2
 from evac.hlc import HybridLogicalClock
 
-from .db import db
+from .db import SQLITE_BUSY_TIMEOUT_MS, db, wait_when_busy
 from .json_body import JSONBodyRequest
 
 MIGRATIONS_DIR = str(Path(__file__).with_name("migrations"))
@@ -85,6 +85,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         TRUSTED_PROXIES=0,
         # HQ's wall display (hq_dashboard.wall_display) refreshes its board's numbers this often.
         WALL_DISPLAY_REFRESH_SECONDS=15,
+        # On SQLite, how long a write waits for another process writing the same file (`evac hq import`, a
+        # second HQ) before it fails as busy (said in words: hq_dashboard.db.is_busy).
+        SQLITE_BUSY_TIMEOUT_SECONDS=SQLITE_BUSY_TIMEOUT_MS / 1000,
     )
     app.config.from_prefixed_env("EVAC")
     if config:
@@ -99,6 +102,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _check_public_url(app)
 
     db.init_app(app)
+    with app.app_context():
+        wait_when_busy(db.engine, app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
     app.extensions["migrate"] = _MigrationsWhenRun(app)
     app.extensions["hlc"] = HybridLogicalClock()
 
@@ -247,6 +252,12 @@ def _check_numbers(app: Flask) -> None:
     if not _within(config, "CARRIED_WAIT_SECONDS", 0, 3600):
         raise SettingError(f"CARRIED_WAIT_SECONDS (EVAC_CARRIED_WAIT_SECONDS) is how long a carried file waits for "
                            f"another to be applied, in seconds above 0 and at most 3600, not {value!r}")
+    # Past an hour a command or a page would look hung rather than say busy.
+    value = config["SQLITE_BUSY_TIMEOUT_SECONDS"]
+    if not _within(config, "SQLITE_BUSY_TIMEOUT_SECONDS", 0, 3600):
+        raise SettingError(f"SQLITE_BUSY_TIMEOUT_SECONDS (EVAC_SQLITE_BUSY_TIMEOUT_SECONDS) is how long a write waits "
+                           f"for another process writing HQ's SQLite file, in seconds above 0 and at most 3600, "
+                           f"not {value!r}")
 
 
 SILENT_ALERT_MOST_S = 7 * 24 * 3600

@@ -36,7 +36,7 @@ def driver_rows(conn, sql: str, params=()) -> list[tuple]:
         cursor.close()
 
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 30_000   # the default of HQ's SQLITE_BUSY_TIMEOUT_SECONDS
 
 
 @event.listens_for(Engine, "connect")
@@ -54,6 +54,23 @@ def _sqlite_pragmas(dbapi_conn, _record):
         # however often batches changed it (index pages above all), and commits stay fsynced.
         cur.execute("PRAGMA wal_autocheckpoint=10000")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+
+def wait_when_busy(engine: Engine, seconds: float) -> None:
+    """HQ's SQLite connections wait this long (SQLITE_BUSY_TIMEOUT_SECONDS) for another process's write, not
+    the usual 30 s every engine gets above (its listener runs first: listeners on the class go before the
+    engine's own)."""
+    if engine.dialect.name != "sqlite":
+        return
+    ms = max(1, int(seconds * 1000))
+    if ms == SQLITE_BUSY_TIMEOUT_MS:
+        return
+
+    @event.listens_for(engine, "connect")
+    def _busy_timeout(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={ms}")
         cur.close()
 
 
@@ -92,7 +109,8 @@ def lock_wait_at_most(conn, wait_s: float) -> Iterator[None]:
     """This transaction waits at most `wait_s` for a lock, then fails as busy (is_busy).  PostgreSQL:
     lock_timeout, for the merge's advisory lock among others.  SQLite: this process's writers queue in
     one_writer; another process writing (`evac hq import`, a second HQ on the same file) is waited for
-    by SQLite's busy timeout, for this transaction only as long, then back to the usual 30 s."""
+    by SQLite's busy timeout, for this transaction only as long, then back to HQ's usual wait (30 s unless
+    SQLITE_BUSY_TIMEOUT_SECONDS says otherwise)."""
     ms = max(1, int(wait_s * 1000))
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
@@ -101,11 +119,12 @@ def lock_wait_at_most(conn, wait_s: float) -> Iterator[None]:
     if conn.dialect.name != "sqlite":
         yield
         return
+    usual = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
     conn.exec_driver_sql(f"PRAGMA busy_timeout = {ms}")
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {usual}")
 
 
 def is_busy(exc: Exception) -> bool:

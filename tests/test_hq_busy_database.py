@@ -1,8 +1,10 @@
-"""HQ's SQLite file written by another process for longer than HQ waits (SQLite's busy timeout, 30 s,
-hq_dashboard.db.SQLITE_BUSY_TIMEOUT_MS; no setting shortens it): `evac hq` commands say so in one line
-and change nothing, not sqlalchemy's traceback.  (This test waits out the real 30 s, once for all three.)"""
+"""HQ's SQLite file written by another process for longer than HQ waits (SQLite's busy timeout, 30 s unless
+EVAC_SQLITE_BUSY_TIMEOUT_SECONDS says otherwise): `evac hq` commands say so in one line and change nothing,
+not sqlalchemy's traceback.  (The commands here wait 1 s, the setting's, not 30: the holder never lets go
+while they run, so how long they wait changes nothing of what they say.)"""
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -30,8 +32,9 @@ def test_commands_on_a_database_another_process_keeps_writing_say_it_is_busy(tmp
         commands = [("enroll-kiosk", "--db", str(db), "--shelter", "H001"),
                     ("add-staff", "--db", str(db), "--username", "sato", "--role", "lead"),
                     ("retire-kiosk", "--db", str(db), kiosk_id)]
+        env = {**os.environ, "EVAC_SQLITE_BUSY_TIMEOUT_SECONDS": "1"}
         running = [subprocess.Popen(evac_cmd("hq", *args), cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True) for args in commands]
+                                    stderr=subprocess.PIPE, text=True, env=env) for args in commands]
         answers = [p.communicate("long enough password\n", timeout=120) for p in running]
     finally:
         holder.communicate("\n", timeout=30)
@@ -46,3 +49,26 @@ def test_commands_on_a_database_another_process_keeps_writing_say_it_is_busy(tmp
         assert conn.execute("SELECT count(*) FROM staff_users").fetchone() == (0,)
     finally:
         conn.close()
+
+
+def test_hqs_wait_for_another_writer_is_a_setting_and_a_transactions_shorter_wait_goes_back_to_it(tmp_path):
+    from hq_dashboard import SettingError, create_app
+    from hq_dashboard.db import db, lock_wait_at_most
+    url = f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+    for setting, waits_ms in ((None, 30_000), (1.5, 1500), ("2", 2000)):   # (the environment gives text)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x",
+                          **({} if setting is None else {"SQLITE_BUSY_TIMEOUT_SECONDS": setting})})
+        with app.app_context():
+            conn = db.session.connection()
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == waits_ms
+            with lock_wait_at_most(conn, 0.2):   # a kiosk's sync waits only so long
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 200
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == waits_ms
+            db.engine.dispose()
+    for bad in (0, -1, "soon", True, 3601):
+        try:
+            create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "SQLITE_BUSY_TIMEOUT_SECONDS": bad})
+        except SettingError as exc:
+            assert "EVAC_SQLITE_BUSY_TIMEOUT_SECONDS" in str(exc), exc
+        else:
+            raise AssertionError(f"HQ started with SQLITE_BUSY_TIMEOUT_SECONDS={bad!r}")
