@@ -1,7 +1,7 @@
 """An HQ staff page in Chromium (static/staff_idle.js): typing keeps the log-in alive past the idle
 limit, and once the page lies unused it goes back to HQ by itself, which logs it out: the log-in page
 says why and nothing of the page stays on a shared PC's screen.  Real HQ app in a werkzeug server
-thread on a real SQLite file; the session's one browser (tests.browser).  A short idle limit (6 s)
+thread on a real SQLite file; the session's one browser (tests.browser).  A short idle limit (3 s)
 keeps it quick; the page's own countdown is awaited, not slept through."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.browser import hq_over_http, page_at, screenshot  # noqa: F401  (fixt
 pytestmark = pytest.mark.slow
 
 STAFF, PASSWORD = "reviewer1", "correct horse battery"
-IDLE_MINUTES = 0.1   # 6 s
+IDLE_MINUTES = 0.05   # 3 s
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_typing_keeps_an_hq_page_logged_in_and_an_unused_one_logs_itself_out(hq_
     started = time.monotonic()
     while time.monotonic() - started < IDLE_MINUTES * 60 * 1.3:
         page.keyboard.type("a")
-        page.wait_for_timeout(800)
+        page.wait_for_timeout(400)
     page.fill("#q", page.input_value("#q"))   # (a change event: still use)
     assert page.url == f"{hq_served.url}/staff/audit"
     assert page.input_value("#q").endswith("aaaa")
