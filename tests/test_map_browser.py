@@ -19,7 +19,7 @@ def _hq_warms_its_map_up(monkeypatch):
 
 def test_map_loads_offline_and_a_kiosk_checkin_restyles_its_marker_live(hq_server, browser_page, tmp_path,
                                                                         monkeypatch):
-    monkeypatch.setenv("EVAC_MAP_REFRESH_SECONDS", "1")
+    monkeypatch.setenv("EVAC_MAP_REFRESH_SECONDS", "0.5")
     hq = hq_server()
     # A site name that, written raw into the page's script, would stop the whole map.
     import sqlite3
