@@ -1,5 +1,5 @@
 """HQ's staff dashboard in Chromium, with a real `evac hq serve` (on SQLite and PostgreSQL) refreshing its
-numbers every second: a check-in merged at HQ shows on the page in place (the page is never reloaded); HQ's
+numbers every half second: a check-in merged at HQ shows on the page in place (the page is never reloaded); HQ's
 database failing, then HQ stopped, leave the last numbers up saying since when and why; HQ back, the page
 is itself again by itself; and a log-in that ended takes the page to the log-in page saying why, as the
 whole page's reload did.  Without scripts, the page still reloads itself whole."""
@@ -27,8 +27,8 @@ STALE = "#dashboard-stale"
 
 
 def _serve(db_url: str, port: int, log) -> Server:
-    """`evac hq serve`, its dashboard refreshing every second (set as an operator would)."""
-    env = {**os.environ, "EVAC_DASHBOARD_REFRESH_SECONDS": "1"}
+    """`evac hq serve`, its dashboard refreshing every half second (set as an operator would)."""
+    env = {**os.environ, "EVAC_DASHBOARD_REFRESH_SECONDS": "0.5"}
     return Server(evac_cmd("hq", "serve", "--db", db_url, "--port", str(port)), f"http://127.0.0.1:{port}",
                   log, "/api/v1/shelters", env=env)
 
