@@ -135,13 +135,13 @@ def test_a_tablet_that_polls_still_logs_itself_out_when_unused(kiosk_server, pag
 def test_the_screen_says_staff_are_coming_while_the_call_is_open(kiosk_server, page_at):
     """It went back to the start after 90 s (the screen's timeout) while the call was open; the person left
     or pressed again."""
-    kiosk = kiosk_server(SCREEN_TIMEOUT=3, SCREEN_CALL_POLL_SECONDS=1)
+    kiosk = kiosk_server(SCREEN_TIMEOUT=1.5, SCREEN_CALL_POLL_SECONDS=0.5)
     screen = page_at(kiosk.url)
     screen.goto("/")
     _press_nothing(screen)
     screen.evaluate("window.sameDocument = true")
-    # Five answers "still open", a second apart at the least (timers never fire early): past the screen's
-    # own timeout of 3 s, and the screen is still there.
+    # Five answers "still open", half a second apart at the least (timers never fire early): past the
+    # screen's own timeout of 1.5 s, and the screen is still there.
     screen.wait_for_function(
         "() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/screen/calls/')).length >= 5",
         timeout=WAIT)
