@@ -271,7 +271,7 @@ def test_a_request_head_dripped_slowly_is_cut_off_and_a_kept_alive_connection_is
     import time
 
     from kiosk import create_app, tablet_server
-    monkeypatch.setattr(tablet_server, "HEAD_SECONDS", 2)
+    monkeypatch.setattr(tablet_server, "HEAD_SECONDS", 1)
     db = str(tmp_path / "k.sqlite3")
     app = create_app({"KIOSK_DB": db, "SHELTER_ID": "H001", "START_SYNC": False})
     certificate = tablet_certificate(db)
@@ -285,7 +285,7 @@ def test_a_request_head_dripped_slowly_is_cut_off_and_a_kept_alive_connection_is
             answer = b""
             stop = time.monotonic() + 20   # only to end a failing run
             while not answer and time.monotonic() < stop:
-                slow.settimeout(0.5)
+                slow.settimeout(0.25)   # a header every quarter of the head's time
                 try:
                     answer = slow.recv(100)
                 except TimeoutError:
@@ -300,6 +300,6 @@ def test_a_request_head_dripped_slowly_is_cut_off_and_a_kept_alive_connection_is
                 assert status.startswith(b"HTTP/1.1 200"), status
                 headers = list(iter(reader.readline, b"\r\n"))
                 reader.read(next(int(h.split(b":")[1]) for h in headers if h.lower().startswith(b"content-length")))
-                threading.Event().wait(3)   # idle between requests, longer than a head may take
+                threading.Event().wait(1.5)   # idle between requests, longer than a head may take
     finally:
         server.stop()
