@@ -651,8 +651,9 @@ ONE_CHANGE = frozenset({"enroll-kiosk", "move-kiosk", "rekey-kiosk", "retire-kio
 
 
 def _busy_said(command, name: str):
-    """Another process writing HQ's SQLite file for longer than HQ waits (SQLite's busy timeout, 30 s: a long
-    `evac hq import`, a second HQ on the same file) is said in words, not as sqlalchemy's traceback."""
+    """Another process writing HQ's SQLite file for longer than HQ waits (SQLite's busy timeout,
+    EVAC_SQLITE_BUSY_TIMEOUT_SECONDS, 30 s by default: a long `evac hq import`, a second HQ on the same file)
+    is said in words, not as sqlalchemy's traceback."""
     import functools
 
     @functools.wraps(command)
