@@ -18,7 +18,7 @@ from evac.individual_number import contains_individual_number
 from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
 
 from . import disk_failure
-from .input_checks import in_letters
+from .input_checks import in_letters, no_such_day
 from .store import CLI, HQ_OUTDATED, KioskError, KioskStore, acting_as
 
 
@@ -157,6 +157,7 @@ def checkin(args: argparse.Namespace) -> int:
     # stray file nobody serves or syncs: the operator must notice).
     made = dbfiles.absent_or_empty(args.db)
     store = None if made else _store(args.db)
+    _a_day(args.birth)
     person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
                            "address": args.address, "name_kana": args.kana or ""},
                           store.today().toordinal() if store else None)
@@ -209,7 +210,15 @@ def _by(args: argparse.Namespace) -> str:
     return by
 
 
+def _a_day(birth: str) -> None:
+    """--birth 2010-02-30 is typed as it should be but names no day: said so, not as a wrong form."""
+    if no_such_day(birth):
+        raise KioskError(f"--birth {birth}: there is no such day; check the year, month and day (その日付は存在"
+                         "しません。年・月・日を確かめてください); nothing was saved")
+
+
 def _who(args: argparse.Namespace) -> Person:
+    _a_day(args.birth)
     return parse_person({"name": args.name, "birth_date": args.birth, "sex": "other", "address": args.address})
 
 

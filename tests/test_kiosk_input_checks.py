@@ -248,3 +248,80 @@ def test_the_tablet_refuses_an_emoji_member_added_later_but_corrects_a_record_ke
     resp = post(tablet, url, {**form, "name": "☆☆", "drawn_from": row.version}, url)
     assert resp.status_code == 422 and errors(resp.text, "name") == [IN_LETTERS]
     store.close()
+
+
+# -- the staff tablet: a birth date that names no day ---------------------------------------
+
+TABLET_NO_SUCH_DATE = {"en": "This date of birth does not exist: check the year, month and day.",
+                       "ja": "この生年月日は存在しない日付です。年・月・日を確かめてください。"}
+TABLET_WRONG_FORM = {"en": "Enter a real date of birth (year-month-day).",
+                     "ja": "正しい生年月日（年-月-日）を入力してください。"}
+NO_DAY = ("2010-02-30", "2011-02-29", "1948-13-04", "昭和65年1月1日")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_tablet_says_a_birth_date_names_no_day_on_a_new_card_and_its_member_rows(tablet, lang):
+    from tests.staff_helpers import errors, post, snapshot
+    tablet.get(f"/staff/lang/{lang}")
+    before = snapshot(tablet.db)
+    for typed in NO_DAY:
+        resp = post(tablet, "/staff/register", {**CARD, "birth_date": typed, "members-0-birth_date": typed},
+                    "/staff/register")
+        assert resp.status_code == 422, typed
+        assert errors(resp.text, "birth_date") == [TABLET_NO_SUCH_DATE[lang]], typed
+        assert errors(resp.text, "members-0-birth_date") == [TABLET_NO_SUCH_DATE[lang]], typed
+    # a wrong form, and the bounds, keep their own words
+    for typed, words in (("2010-02-3x", TABLET_WRONG_FORM[lang]), ("30/02/2010", TABLET_WRONG_FORM[lang]),
+                         ("1800-05-05", {"en": "This date of birth is before 1880: check the year.",
+                                         "ja": "この生年月日は1880年より前です。年を確かめてください。"}[lang]),
+                         ("2030-01-01", {"en": "This date of birth is in the future: check the year.",
+                                         "ja": "この生年月日は未来の日付です。年を確かめてください。"}[lang])):
+        resp = post(tablet, "/staff/register", {**CARD, "birth_date": typed}, "/staff/register")
+        assert resp.status_code == 422 and errors(resp.text, "birth_date") == [words], typed
+    assert snapshot(tablet.db) == before
+
+
+def test_the_tablet_says_it_on_a_correction_and_on_a_member_added_later(tablet):
+    from evac.events import Person
+    from evac.identity import person_key
+    from kiosk import staff_store
+    from tests.staff_helpers import errors, post, snapshot
+    tablet.get("/staff/lang/ja")
+    store = KioskStore(tablet.db)
+    kept = Person("焼津 松", "1990-04-04", "male", "焼津市本町1-1", "やいづ まつ")
+    store.check_in("H001", [kept])
+    row = staff_store.person(store, person_key(kept.name, kept.birth_date, kept.address))
+    store.close()
+    url = f"/staff/person/{row.key}"
+    form = {"name": kept.name, "name_kana": kept.name_kana, "birth_date": "2011-02-29", "sex": "male",
+            "address": kept.address, "stay_type": "in_shelter", "home_damage": "unknown", "consent": "none",
+            "drawn_from": row.version}
+    before = snapshot(tablet.db)
+    resp = post(tablet, url, form, url)
+    assert resp.status_code == 422 and errors(resp.text, "birth_date") == [TABLET_NO_SUCH_DATE["ja"]]
+    resp = post(tablet, url + "/add-member", {"member-name": "焼津 竹", "member-birth_date": "2020-02-30",
+                                              "member-sex": "female"}, url)
+    assert resp.status_code == 422 and errors(resp.text, "member-birth_date") == [TABLET_NO_SUCH_DATE["ja"]]
+    assert snapshot(tablet.db) == before
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_tablets_search_for_a_birth_date_that_names_no_day_says_so(tablet, lang):
+    tablet.get(f"/staff/lang/{lang}")
+    for typed in ("2010-02-30", "昭和65年1月1日"):
+        page = tablet.get("/staff/", query_string={"q": typed}).text
+        assert TABLET_NO_SUCH_DATE[lang] in page, typed
+    for typed in ("焼津", "1990-04-04", "2010-02-3x"):   # a name, a real day, not a date: nothing said
+        assert TABLET_NO_SUCH_DATE[lang] not in tablet.get("/staff/", query_string={"q": typed}).text, typed
+
+
+def test_evac_kiosk_checkin_checkout_and_transfer_say_there_is_no_such_day_in_both_languages(kiosk):
+    for command in (("checkin", "--shelter", "H031", "--sex", "female"), ("checkout",), ("transfer", "--to", "H002")):
+        typed = run_evac("kiosk", *command, "--db", str(kiosk.db), "--name", "焼津 梅", "--birth", "2010-02-30")
+        assert typed.returncode == 2, typed.stderr
+        assert "--birth 2010-02-30: there is no such day" in typed.stderr and "存在しません" in typed.stderr, \
+            typed.stderr
+        assert "not a date in the form" not in typed.stderr, typed.stderr   # it is in the form: the day is wrong
+    # a wrong form is still said as one
+    typed = run_evac("kiosk", "checkout", "--db", str(kiosk.db), "--name", "焼津 梅", "--birth", "2010-02-3x")
+    assert typed.returncode == 2 and "not a date in the form YYYY-MM-DD" in typed.stderr, typed.stderr

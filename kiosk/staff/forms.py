@@ -26,7 +26,7 @@ from evac.events import (
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number, looks_like_individual_number_not_phone
 
-from ..input_checks import in_letters
+from ..input_checks import in_letters, no_such_day
 from .i18n import (
     CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, PERSON_STATUS_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS,
     _l,
@@ -67,7 +67,10 @@ def birth_date(form, field):
 
 def _birth_date_refused(value: str):
     """Why evac.events.parse_birth_date refused a birth date: a date in the right form that is out of
-    its bounds is told as such, not as a wrong format."""
+    its bounds is told as such, not as a wrong format; so is one that names no day (2010-02-30, 2011-02-29,
+    昭和65年1月1日: evac.dates.NoSuchDay), where "year-month-day" would not help."""
+    if no_such_day(value):
+        return _l("This date of birth does not exist: check the year, month and day.")
     try:
         born = dt.date.fromisoformat(value.strip())
     except ValueError:
