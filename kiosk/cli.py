@@ -18,7 +18,7 @@ from evac.individual_number import contains_individual_number
 from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
 
 from . import disk_failure
-from .input_checks import in_letters, no_such_day
+from .input_checks import in_letters, no_such_day, reads_as_kana
 from .store import CLI, HQ_OUTDATED, KioskError, KioskStore, acting_as
 
 
@@ -164,6 +164,9 @@ def checkin(args: argparse.Namespace) -> int:
     if not in_letters(person.name):
         raise KioskError(f"--name {person.name!r} has no letters in it (emoji or symbols alone are no one's name): "
                          "type the name as written on the form, in letters; nothing was saved")
+    if person.name_kana and not reads_as_kana(person.name_kana):
+        raise KioskError(f"--kana {person.name_kana!r} is not a reading: type it in kana as written on the form, or "
+                         "in Latin letters for a foreign name (ふりがなは、かなで入力してください); nothing was saved")
     if args.family_code and not in_letters(args.family_code):
         raise KioskError("--family-code has no letters or digits in it (a relative must be able to say it): "
                          "nothing was saved")

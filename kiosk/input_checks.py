@@ -27,3 +27,27 @@ def no_such_day(text: str) -> bool:
     except ValueError:
         pass
     return False
+
+
+# Between and within the parts of a reading people type these (NFKC has made ･ ・, ＝ =, ， ,): ジョン・スミス,
+# ジョン＝スミス, Anne-Marie O'Neil.
+_READING_MARKS = frozenset(" ・·,、=゠.-‐‑'’ʻʼ")
+
+
+def reads_as_kana(text: str) -> bool:
+    """Whether a name's reading (name_kana, ふりがな) typed in at this kiosk is one: kana (hiragana, katakana,
+    half-width ones, small kana, ー, ゝ, a lone ゛), or Latin letters for a foreign name as its owner writes
+    it (José Martínez, Nguyễn Thị Lan), with spaces and the marks between names; at least one kana or letter.
+    Emoji or symbols (😀, ★★, やまだ🌸), digits, and kanji (an input method's conversion slipped into the kana
+    field) are no reading: the roster is sorted and searched by it.  Checked only where the kiosk takes new
+    text in, as in_letters; a reading already kept (from HQ's QR, HQ, an older kiosk) is let be."""
+    said = False
+    for c in unicodedata.normalize("NFKC", text):
+        kind = unicodedata.category(c)
+        if "\u3041" <= c <= "\u30ff" or "\u31f0" <= c <= "\u31ff":   # hiragana, katakana (and ・ ー ゛ ゠)
+            said = said or kind == "Lo"
+        elif kind[0] == "L" and unicodedata.name(c, "").startswith("LATIN"):
+            said = True
+        elif not (c in _READING_MARKS or c.isspace() or kind in ("Mn", "Cf")):
+            return False   # an emoji, a symbol, a digit, a kanji
+    return said

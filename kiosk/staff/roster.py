@@ -169,7 +169,8 @@ def person(key: str):
 def correct(key: str):
     row = _person_or_404(key)
     form = CorrectForm()
-    form.kept_name, form.kept_family_code = row.person.name, row.profile.family_code
+    form.kept_name, form.kept_kana = row.person.name, row.person.name_kana
+    form.kept_family_code = row.profile.family_code
     if not form.validate():
         return _person_page(row, form=form, status=422)
     corrected = Person(form.name.data, form.birth_date.data, form.sex.data, form.address.data or "",
