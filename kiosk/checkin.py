@@ -23,7 +23,7 @@ from . import disk_failure
 from .clients import ip
 from .db import get_store
 from .i18n import current_language
-from .input_checks import in_letters
+from .input_checks import in_letters, reads_as_kana
 from .staff import times
 from .staff_store import closed_by_staff
 from .store import SHELTER_CLOSED, KioskError
@@ -134,6 +134,9 @@ def checkin():
     persons = [parse_person(p, today) for p in raw]
     if not all(in_letters(p.name) for p in persons):
         raise KioskError("a name must have letters in it (emoji or symbols alone are no one's name)")
+    if not all(reads_as_kana(p.name_kana) for p in persons if p.name_kana):   # (a reading is not asked for)
+        raise KioskError("a name_kana must be the name's reading in kana, or in Latin letters for a foreign name "
+                         "(not emoji, symbols, digits or kanji)")
     shelter = current_app.config["SHELTER_ID"]
     if body.get("shelter_id") not in (None, shelter):
         raise KioskError(f"this kiosk stands in shelter {shelter}; it checks people in there only")

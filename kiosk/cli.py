@@ -18,7 +18,7 @@ from evac.individual_number import contains_individual_number
 from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
 
 from . import disk_failure
-from .input_checks import in_letters
+from .input_checks import in_letters, no_such_day, reads_as_kana
 from .store import CLI, HQ_OUTDATED, KioskError, KioskStore, acting_as
 
 
@@ -157,12 +157,16 @@ def checkin(args: argparse.Namespace) -> int:
     # stray file nobody serves or syncs: the operator must notice).
     made = dbfiles.absent_or_empty(args.db)
     store = None if made else _store(args.db)
+    _a_day(args.birth)
     person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
                            "address": args.address, "name_kana": args.kana or ""},
                           store.today().toordinal() if store else None)
     if not in_letters(person.name):
         raise KioskError(f"--name {person.name!r} has no letters in it (emoji or symbols alone are no one's name): "
                          "type the name as written on the form, in letters; nothing was saved")
+    if person.name_kana and not reads_as_kana(person.name_kana):
+        raise KioskError(f"--kana {person.name_kana!r} is not a reading: type it in kana as written on the form, or "
+                         "in Latin letters for a foreign name (ふりがなは、かなで入力してください); nothing was saved")
     if args.family_code and not in_letters(args.family_code):
         raise KioskError("--family-code has no letters or digits in it (a relative must be able to say it): "
                          "nothing was saved")
@@ -209,7 +213,15 @@ def _by(args: argparse.Namespace) -> str:
     return by
 
 
+def _a_day(birth: str) -> None:
+    """--birth 2010-02-30 is typed as it should be but names no day: said so, not as a wrong form."""
+    if no_such_day(birth):
+        raise KioskError(f"--birth {birth}: there is no such day; check the year, month and day (その日付は存在"
+                         "しません。年・月・日を確かめてください); nothing was saved")
+
+
 def _who(args: argparse.Namespace) -> Person:
+    _a_day(args.birth)
     return parse_person({"name": args.name, "birth_date": args.birth, "sex": "other", "address": args.address})
 
 

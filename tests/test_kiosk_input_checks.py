@@ -248,3 +248,185 @@ def test_the_tablet_refuses_an_emoji_member_added_later_but_corrects_a_record_ke
     resp = post(tablet, url, {**form, "name": "☆☆", "drawn_from": row.version}, url)
     assert resp.status_code == 422 and errors(resp.text, "name") == [IN_LETTERS]
     store.close()
+
+
+# -- the staff tablet: a birth date that names no day ---------------------------------------
+
+TABLET_NO_SUCH_DATE = {"en": "This date of birth does not exist: check the year, month and day.",
+                       "ja": "この生年月日は存在しない日付です。年・月・日を確かめてください。"}
+TABLET_WRONG_FORM = {"en": "Enter a real date of birth (year-month-day).",
+                     "ja": "正しい生年月日（年-月-日）を入力してください。"}
+NO_DAY = ("2010-02-30", "2011-02-29", "1948-13-04", "昭和65年1月1日")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_tablet_says_a_birth_date_names_no_day_on_a_new_card_and_its_member_rows(tablet, lang):
+    from tests.staff_helpers import errors, post, snapshot
+    tablet.get(f"/staff/lang/{lang}")
+    before = snapshot(tablet.db)
+    for typed in NO_DAY:
+        resp = post(tablet, "/staff/register", {**CARD, "birth_date": typed, "members-0-birth_date": typed},
+                    "/staff/register")
+        assert resp.status_code == 422, typed
+        assert errors(resp.text, "birth_date") == [TABLET_NO_SUCH_DATE[lang]], typed
+        assert errors(resp.text, "members-0-birth_date") == [TABLET_NO_SUCH_DATE[lang]], typed
+    # a wrong form, and the bounds, keep their own words
+    for typed, words in (("2010-02-3x", TABLET_WRONG_FORM[lang]), ("30/02/2010", TABLET_WRONG_FORM[lang]),
+                         ("1800-05-05", {"en": "This date of birth is before 1880: check the year.",
+                                         "ja": "この生年月日は1880年より前です。年を確かめてください。"}[lang]),
+                         ("2030-01-01", {"en": "This date of birth is in the future: check the year.",
+                                         "ja": "この生年月日は未来の日付です。年を確かめてください。"}[lang])):
+        resp = post(tablet, "/staff/register", {**CARD, "birth_date": typed}, "/staff/register")
+        assert resp.status_code == 422 and errors(resp.text, "birth_date") == [words], typed
+    assert snapshot(tablet.db) == before
+
+
+def test_the_tablet_says_it_on_a_correction_and_on_a_member_added_later(tablet):
+    from evac.events import Person
+    from evac.identity import person_key
+    from kiosk import staff_store
+    from tests.staff_helpers import errors, post, snapshot
+    tablet.get("/staff/lang/ja")
+    store = KioskStore(tablet.db)
+    kept = Person("焼津 松", "1990-04-04", "male", "焼津市本町1-1", "やいづ まつ")
+    store.check_in("H001", [kept])
+    row = staff_store.person(store, person_key(kept.name, kept.birth_date, kept.address))
+    store.close()
+    url = f"/staff/person/{row.key}"
+    form = {"name": kept.name, "name_kana": kept.name_kana, "birth_date": "2011-02-29", "sex": "male",
+            "address": kept.address, "stay_type": "in_shelter", "home_damage": "unknown", "consent": "none",
+            "drawn_from": row.version}
+    before = snapshot(tablet.db)
+    resp = post(tablet, url, form, url)
+    assert resp.status_code == 422 and errors(resp.text, "birth_date") == [TABLET_NO_SUCH_DATE["ja"]]
+    resp = post(tablet, url + "/add-member", {"member-name": "焼津 竹", "member-birth_date": "2020-02-30",
+                                              "member-sex": "female"}, url)
+    assert resp.status_code == 422 and errors(resp.text, "member-birth_date") == [TABLET_NO_SUCH_DATE["ja"]]
+    assert snapshot(tablet.db) == before
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_tablets_search_for_a_birth_date_that_names_no_day_says_so(tablet, lang):
+    tablet.get(f"/staff/lang/{lang}")
+    for typed in ("2010-02-30", "昭和65年1月1日"):
+        page = tablet.get("/staff/", query_string={"q": typed}).text
+        assert TABLET_NO_SUCH_DATE[lang] in page, typed
+    for typed in ("焼津", "1990-04-04", "2010-02-3x"):   # a name, a real day, not a date: nothing said
+        assert TABLET_NO_SUCH_DATE[lang] not in tablet.get("/staff/", query_string={"q": typed}).text, typed
+
+
+def test_evac_kiosk_checkin_checkout_and_transfer_say_there_is_no_such_day_in_both_languages(kiosk):
+    for command in (("checkin", "--shelter", "H031", "--sex", "female"), ("checkout",), ("transfer", "--to", "H002")):
+        typed = run_evac("kiosk", *command, "--db", str(kiosk.db), "--name", "焼津 梅", "--birth", "2010-02-30")
+        assert typed.returncode == 2, typed.stderr
+        assert "--birth 2010-02-30: there is no such day" in typed.stderr and "存在しません" in typed.stderr, \
+            typed.stderr
+        assert "not a date in the form" not in typed.stderr, typed.stderr   # it is in the form: the day is wrong
+    # a wrong form is still said as one
+    typed = run_evac("kiosk", "checkout", "--db", str(kiosk.db), "--name", "焼津 梅", "--birth", "2010-02-3x")
+    assert typed.returncode == 2 and "not a date in the form YYYY-MM-DD" in typed.stderr, typed.stderr
+
+
+# -- a name's reading (name_kana, ふりがな) ----------------------------------------------------
+
+NOT_READINGS = ("😀", "★★", "😀 😀", "・", "ーー", "123", "焼津 太郎", "やまだ🌸", "ヤマダ★")
+# hiragana, katakana (half-width too), ー, small kana, the dots and = between names, a lone ゛ as typed; a
+# foreign name's reading in Latin letters as its owner writes it
+READINGS = ("やいづ はなこ", "ヤイヅ タロウ", "ﾔｲﾂﾞ ﾀﾛｳ", "タカハシ イチロー", "ジョン・スミス", "ジョン＝スミス",
+            "ヴァン", "か゛とう", "ぁぃぅ", "José Martínez", "Nguyễn Thị Lan", "Anne-Marie O'Neil", "ＪＯＨＮ")
+TABLET_KANA = {"en": "Write the reading in kana (a foreign name may be in Latin letters).",
+               "ja": "ふりがなは、かなで入力してください（外国の名前はローマ字でもかまいません）。"}
+
+
+def test_a_reading_is_kana_or_latin_letters():
+    from kiosk.input_checks import reads_as_kana
+    assert [text for text in NOT_READINGS if reads_as_kana(text)] == []
+    assert [text for text in READINGS if not reads_as_kana(text)] == []
+
+
+def test_the_json_api_refuses_a_reading_of_emoji_or_symbols_and_takes_none_or_a_real_one(kiosk):
+    seq = kiosk.store.last_seq
+    for kana in ("😀", "★★", "焼津"):
+        resp = kiosk.post("/api/checkin", json={"persons": [{"name": "焼津 梅", "name_kana": kana,
+                                                              "birth_date": "1990-04-04", "sex": "female"}]})
+        assert resp.status_code == 422 and "name_kana" in resp.get_json()["message"], (kana, resp.get_json())
+    assert kiosk.store.last_seq == seq
+    for name, kana in (("焼津 梅", ""), ("焼津 竹", "やいづ たけ"), ("José Martínez", "José Martínez")):
+        resp = kiosk.post("/api/checkin", json={"persons": [{"name": name, "name_kana": kana,
+                                                              "birth_date": "1990-04-04", "sex": "female"}]})
+        assert resp.status_code == 201, (kana, resp.get_json())
+    # one kept before (from HQ, or an older kiosk) still checks out and is sent to HQ
+    from evac.events import Person
+    kiosk.store.check_in("H031", [Person("焼津 松", "1990-04-04", "other", "焼津市本町1-1", "★★")])
+    out = kiosk.post("/api/checkout", json={"name": "焼津 松", "birth_date": "1990-04-04", "address": "焼津市本町1-1",
+                                            "name_kana": "★★"})
+    assert out.status_code == 201, out.get_json()
+
+
+def test_a_reading_hq_signed_into_a_qr_is_taken_as_it_is(kiosk):
+    import dataclasses
+    family = dataclasses.replace(FAMILY, household_id="hh-3", members=(
+        Member("p-3", "焼津 杉", "1960-06-06", "male", name_kana="★★"),))
+    token = kiosk.post("/screen/qr", json={"qr": sign(family, KEY)}).get_json()["token"]
+    resp = kiosk.post("/screen/checkin?lang=en", json={
+        "token": token, "present": [0], "stay_type": "in_shelter", "needs": [[]], "disclosure": "none"})
+    assert resp.status_code == 201, resp.get_json()
+
+
+def test_evac_kiosk_checkin_refuses_a_reading_of_emoji_or_symbols(kiosk):
+    seq = kiosk.store.last_seq
+    base = ("kiosk", "checkin", "--db", str(kiosk.db), "--shelter", "H031", "--birth", "1990-04-04", "--sex", "female")
+    for kana in ("😀", "★★"):
+        typed = run_evac(*base, "--name", "焼津 梅", "--kana", kana)
+        assert typed.returncode == 2 and "--kana" in typed.stderr and "nothing was saved" in typed.stderr, \
+            typed.stderr
+        assert "ふりがな" in typed.stderr, typed.stderr
+    assert kiosk.store.last_seq == seq
+    assert run_evac(*base, "--name", "焼津 梅", "--kana", "ﾔｲﾂﾞ ｳﾒ").returncode == 0
+    assert run_evac(*base, "--name", "José Martínez", "--kana", "José Martínez").returncode == 0
+    assert run_evac(*base, "--name", "焼津 竹").returncode == 0   # (a reading is not asked for)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_tablet_refuses_a_reading_of_emoji_or_symbols_on_a_new_card(tablet, lang):
+    from tests.staff_helpers import errors, post, snapshot
+    tablet.get(f"/staff/lang/{lang}")
+    before = snapshot(tablet.db)
+    resp = post(tablet, "/staff/register", {**CARD, "name_kana": "😀", "members-0-name_kana": "★★"},
+                "/staff/register")
+    assert resp.status_code == 422
+    assert errors(resp.text, "name_kana") == [TABLET_KANA[lang]]
+    assert errors(resp.text, "members-0-name_kana") == [TABLET_KANA[lang]]
+    assert snapshot(tablet.db) == before
+    resp = post(tablet, "/staff/register", {**CARD, "name_kana": "", "members-0-name_kana": "ﾔｲﾂﾞ ﾓﾓ"},
+                "/staff/register")
+    assert resp.status_code == 302
+
+
+def test_the_tablet_refuses_one_on_a_member_added_later_but_corrects_a_record_kept_with_one(tablet):
+    from evac.events import Person
+    from evac.identity import person_key
+    from kiosk import staff_store
+    from tests.staff_helpers import errors, post, snapshot
+    store = KioskStore(tablet.db)
+    kept = Person("焼津 杉", "1960-06-06", "male", "焼津市本町1-1", "★★")
+    store.check_in("H001", [kept])   # from HQ's QR, or from before the kiosk refused it
+    row = staff_store.person(store, person_key(kept.name, kept.birth_date, kept.address))
+    url = f"/staff/person/{row.key}"
+    before = snapshot(tablet.db)
+    resp = post(tablet, url + "/add-member", {"member-name": "焼津 桜", "member-name_kana": "🌸",
+                                              "member-birth_date": "2020-01-01", "member-sex": "female"}, url)
+    assert resp.status_code == 422 and errors(resp.text, "member-name_kana") == [TABLET_KANA["en"]], resp.text
+    assert snapshot(tablet.db) == before
+    form = {"name": kept.name, "name_kana": "★★", "birth_date": kept.birth_date, "sex": "male",
+            "address": kept.address, "stay_type": "at_home", "home_damage": "unknown", "consent": "none",
+            "drawn_from": row.version}
+    resp = post(tablet, url, form, url)
+    assert resp.status_code == 302, errors(resp.text, "name_kana")
+    row = staff_store.person(store, row.key)
+    assert row.entry.where.stay_type == "at_home" and row.person.name_kana == "★★"
+    resp = post(tablet, url, {**form, "name_kana": "☆☆", "drawn_from": row.version}, url)
+    assert resp.status_code == 422 and errors(resp.text, "name_kana") == [TABLET_KANA["en"]]
+    resp = post(tablet, url, {**form, "name_kana": "やいづ すぎ", "drawn_from": row.version}, url)
+    assert resp.status_code == 302 and staff_store.person(store, row.key).person.name_kana == "やいづ すぎ"
+    store.close()

@@ -59,10 +59,12 @@ def test_the_roster_csv_keeps_the_household_id_to_join_on(app, store):
 @pytest.mark.parametrize("lang, born, message", [
     ("ja", "2030-01-01", "この生年月日は未来の日付です。年を確かめてください。"),
     ("ja", "1800-05-05", "この生年月日は1880年より前です。年を確かめてください。"),
-    ("ja", "1948-02-30", "正しい生年月日（年-月-日）を入力してください。"),
+    ("ja", "1948-02-30", "この生年月日は存在しない日付です。年・月・日を確かめてください。"),
+    ("ja", "1948-02-3x", "正しい生年月日（年-月-日）を入力してください。"),
     ("en", "2030-01-01", "This date of birth is in the future: check the year."),
     ("en", "1800-05-05", "This date of birth is before 1880: check the year."),
-    ("en", "1948-02-30", "Enter a real date of birth (year-month-day)."),
+    ("en", "1948-02-30", "This date of birth does not exist: check the year, month and day."),
+    ("en", "1948-02-3x", "Enter a real date of birth (year-month-day)."),
 ])
 def test_a_birth_date_out_of_bounds_is_told_as_such_in_the_tablets_language(app, db, lang, born, message):
     client = logged_in(app)

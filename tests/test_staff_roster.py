@@ -134,7 +134,8 @@ def test_a_person_alone_gets_no_household_and_no_family_code_unless_family(app, 
     ({"name": "・"}, "name", "氏名を入力してください。"),   # no person key can be made of separators alone
     ({"members-0-name": "＝"}, "members-0-name", "氏名を入力してください。"),
     ({"birth_date": ""}, "birth_date", "生年月日を入力してください。"),
-    ({"birth_date": "1948-13-04"}, "birth_date", "正しい生年月日（年-月-日）を入力してください。"),
+    ({"birth_date": "1948-13-04"}, "birth_date", "この生年月日は存在しない日付です。年・月・日を確かめてください。"),
+    ({"birth_date": "1948年ごろ"}, "birth_date", "正しい生年月日（年-月-日）を入力してください。"),
     ({"birth_date": "2999-01-01"}, "birth_date", "この生年月日は未来の日付です。年を確かめてください。"),
     ({"birth_date": "1879-12-31"}, "birth_date", "この生年月日は1880年より前です。年を確かめてください。"),
     ({"members-0-birth_date": "2030-01-01"}, "members-0-birth_date", "この生年月日は未来の日付です。年を確かめてください。"),
@@ -175,7 +176,7 @@ def test_registration_messages_follow_the_language(app, db):
     resp = post(client, "/staff/register", {**CARD, "birth_date": "1948-13-04", "contact_phone": "call me"},
                 "/staff/register")
     assert resp.status_code == 422
-    assert errors(resp.text, "birth_date") == ["Enter a real date of birth (year-month-day)."]
+    assert errors(resp.text, "birth_date") == ["This date of birth does not exist: check the year, month and day."]
     assert errors(resp.text, "contact_phone") == ["Enter a phone number: digits, with - ( ) + or spaces."]
     assert snapshot(db) == before
 
@@ -284,7 +285,7 @@ def test_a_correction_with_a_bad_field_saves_nothing(app, checked_in, db):
     before = snapshot(db)
     resp = post(client, url, {**form_of(row), "birth_date": "1950-02-30"}, url)
     assert resp.status_code == 422
-    assert errors(resp.text, "birth_date") == ["正しい生年月日（年-月-日）を入力してください。"]
+    assert errors(resp.text, "birth_date") == ["この生年月日は存在しない日付です。年・月・日を確かめてください。"]
     resp = post(client, url, {**form_of(row), "name": "・", "birth_date": "1951-01-02"}, url)
     assert resp.status_code == 422 and errors(resp.text, "name") == ["氏名を入力してください。"]
     assert snapshot(db) == before

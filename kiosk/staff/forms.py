@@ -26,7 +26,7 @@ from evac.events import (
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number, looks_like_individual_number_not_phone
 
-from ..input_checks import in_letters
+from ..input_checks import in_letters, no_such_day, reads_as_kana
 from .i18n import (
     CONSENT_LABELS, DAMAGE_LABELS, NEED_LABELS, PERSON_STATUS_LABELS, SEX_LABELS, SHELTER_STATUS_LABELS, STAY_LABELS,
     _l,
@@ -67,7 +67,10 @@ def birth_date(form, field):
 
 def _birth_date_refused(value: str):
     """Why evac.events.parse_birth_date refused a birth date: a date in the right form that is out of
-    its bounds is told as such, not as a wrong format."""
+    its bounds is told as such, not as a wrong format; so is one that names no day (2010-02-30, 2011-02-29,
+    昭和65年1月1日: evac.dates.NoSuchDay), where "year-month-day" would not help."""
+    if no_such_day(value):
+        return _l("This date of birth does not exist: check the year, month and day.")
     try:
         born = dt.date.fromisoformat(value.strip())
     except ValueError:
@@ -104,6 +107,14 @@ def spelled(form, field):
     if (field.data and normalize_name(field.data) and not in_letters(field.data)
             and field.data != getattr(form, "kept_name", None)):
         raise ValidationError(_l("Enter the name in letters."))
+
+
+def read_as_kana(form, field):
+    # 😀, ★★ or a kanji slipped in (kiosk.input_checks); a correction keeps a reading already recorded (kept_kana).
+    # Said alone if storable said why (an Individual Number is what staff must see).
+    if (field.data and not field.errors and not reads_as_kana(field.data)
+            and field.data != getattr(form, "kept_kana", None)):
+        raise ValidationError(_l("Write the reading in kana (a foreign name may be in Latin letters)."))
 
 
 def _name_field(label, required=True, extra=()):
@@ -171,7 +182,7 @@ class CheckInAgainForm(FlaskForm):
 class MemberForm(Form):
     """Another member of the household who is here; a blank row is no one."""
     name = _name_field(_l("Name"), required=False, extra=[keyable, spelled])
-    name_kana = _name_field(_l("Name in kana"), required=False)
+    name_kana = _name_field(_l("Name in kana"), required=False, extra=[read_as_kana])
     birth_date = StringField(_l("Date of birth"), filters=[_strip], validators=[Optional(), birth_date])
     sex = ChoiceField(_l("Sex"), choices=[SelectChoice("", "—")] + _choices(SEX_LABELS, SEXES))
     needs = MultiCheckboxField(_l("Needs (要配慮)"), choices=_choices(NEED_LABELS, NEEDS_CODES))
@@ -196,7 +207,7 @@ class MemberForm(Form):
 class IdentityFields(FlaskForm):
     """Who someone is: name, kana, birth date and sex, as every form about one person asks them."""
     name = _name_field(_l("Name"), extra=[keyable, spelled])
-    name_kana = _name_field(_l("Name in kana"), required=False)
+    name_kana = _name_field(_l("Name in kana"), required=False, extra=[read_as_kana])
     birth_date = StringField(_l("Date of birth"), filters=[_strip],
                              validators=[Filled(message=_l("Enter the date of birth.")), birth_date])
     # No sex chosen until staff choose one (as on a member row): a default was saved unnoticed.
@@ -282,9 +293,10 @@ class RegisterForm(PersonFields):
 
 
 class CorrectForm(PersonFields):
-    # The name and family code as recorded (set by the page before validating): kept as they are, even of
+    # The name, reading and family code as recorded (set by the page before validating): kept as they are, even of
     # symbols alone (kept from before the kiosk refused them, or from HQ), so that the rest can be corrected.
     kept_name: str | None = None
+    kept_kana: str | None = None
     kept_family_code: str | None = None
 
     # The person's record version the page was drawn from (staff_store.version): a page opened before

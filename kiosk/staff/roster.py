@@ -16,6 +16,7 @@ from evac.whereabouts import CHECKED_IN, CHECKED_OUT, IN_TRANSIT
 
 from .. import staff_store
 from ..db import get_store
+from ..input_checks import no_such_day
 from ..staff_store import NOT_RECEIVING, closed_by_staff
 from ..store import KioskError
 from . import refusals
@@ -49,7 +50,8 @@ def roster():
     # A name searched for may be someone checked out from here: shown apart, to check in again.
     left = staff_store.search(staff_store.checked_out(store, _shelter()), query) if query else []
     return render_template("staff/roster.html", rows=rows, total=len(everyone), query=query, need=need, stay=stay,
-                           left=left, need_labels=NEED_LABELS, stay_labels=STAY_LABELS,
+                           # 2010-02-30 searched for: said to be no day, not only "nobody matches" (a name)
+                           no_such_date=bool(query) and no_such_day(query), left=left, need_labels=NEED_LABELS, stay_labels=STAY_LABELS,
                            shelter_name=store.shelter_name(_shelter()))
 
 
@@ -167,7 +169,8 @@ def person(key: str):
 def correct(key: str):
     row = _person_or_404(key)
     form = CorrectForm()
-    form.kept_name, form.kept_family_code = row.person.name, row.profile.family_code
+    form.kept_name, form.kept_kana = row.person.name, row.person.name_kana
+    form.kept_family_code = row.profile.family_code
     if not form.validate():
         return _person_page(row, form=form, status=422)
     corrected = Person(form.name.data, form.birth_date.data, form.sex.data, form.address.data or "",
