@@ -449,6 +449,9 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             body = {"device_id": store.device_id, "events": events, "last_seq": store.last_seq,
                     # HQ's words on this kiosk's people seen elsewhere since, from the last one taken
                     "left_elsewhere_after": store.left_elsewhere_after()}
+            last = store.left_elsewhere_last()
+            if last is not None:   # the word taken there: HQ restored from a backup tells it is not its own
+                body["left_elsewhere_last"] = last
             try:
                 status, answer = _ask(store, client, unwritten, "POST", "/api/v1/sync", body, compress=client.gzip)
             except SyncError as exc:
