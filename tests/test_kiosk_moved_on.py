@@ -490,3 +490,27 @@ def test_a_kiosks_own_word_at_its_cursor_goes_on_from_there(sites, hq_client):
     for unreadable in ("1", [1, "moved"], {"seq": "1", "kind": "moved"}, {"seq": 1, "kind": 3},
                        {"seq": 1, "kind": "moved", "count": -1}):
         assert answer(unreadable) == {"after": after, "people": [], "more": False}, unreadable
+
+
+def test_the_kiosk_keeps_the_last_word_it_took_with_its_cursor(kiosk_store):
+    """What it says back to HQ: the last word and how many it has taken since HQ's log began for it; not how
+    many for a cursor kept from before it counted (an upgraded kiosk), and nothing once it starts afresh."""
+    store = kiosk_store
+    assert store.left_elsewhere_last() is None
+    store.note_left_elsewhere([[1, "moved"], [2, "left"]], after=7)
+    assert store.left_elsewhere_last() == {"seq": 2, "kind": "left", "count": 2}
+    store.note_left_elsewhere([], after=7)                              # an idle round
+    store.note_left_elsewhere([[3, ""]], after=9)
+    assert store.left_elsewhere_last() == {"seq": 3, "kind": "", "count": 3}
+    store.note_left_elsewhere([[1, "moved"]], after=4, from_start=True)
+    assert store.left_elsewhere_last() == {"seq": 1, "kind": "moved", "count": 1}
+    store.note_left_elsewhere([], after=0, from_start=True)
+    assert store.left_elsewhere_last() is None and store.left_elsewhere_after() == 0
+    with store._write():                                                # a kiosk from before it kept this
+        store.db.execute("INSERT INTO meta(key, value) VALUES ('left_elsewhere_after', '5') "
+                         "ON CONFLICT(key) DO UPDATE SET value = '5'")
+    assert store.left_elsewhere_last() is None
+    store.note_left_elsewhere([[4, "moved"]], after=8)
+    assert store.left_elsewhere_last() == {"seq": 4, "kind": "moved"}
+    store.new_device()
+    assert store.left_elsewhere_last() is None and store.left_elsewhere_after() == 0
