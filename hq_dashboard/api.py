@@ -136,7 +136,8 @@ def sync():
               "duplicates": result.duplicates, "hlc": _hlc().tick(), "config_version": _config_version()}
     if after is not None:
         with db.engine.connect() as conn:
-            answer["left_elsewhere"] = left_elsewhere.since(conn, device_id, after)
+            answer["left_elsewhere"] = left_elsewhere.since(
+                conn, device_id, after, left_elsewhere.last_taken(body.get("left_elsewhere_last")))
     return jsonify(answer)
 
 

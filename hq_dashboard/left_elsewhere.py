@@ -119,11 +119,15 @@ def _in_protected_household(conn: Connection, persons: dict[int, dict[str, Any]]
     return {pid for pid, theirs in homes.items() if theirs & guarded}
 
 
-def since(conn: Connection, device_id: str, after: int) -> dict[str, Any]:
+def since(conn: Connection, device_id: str, after: int, last: dict[str, Any] | None = None) -> dict[str, Any]:
     """The words for this kiosk after `after` (the last one it took), at most PER_ANSWER: its sync
-    answer's `left_elsewhere`.  A cursor past every word HQ holds is HQ's database restored from a
-    backup: the kiosk is told to start again (`from_start`), its marks taken from HQ's words afresh."""
-    from_start = after > 0 and after > (conn.execute(select(func.max(left_elsewhere_t.c.id))).scalar() or 0)
+    answer's `left_elsewhere`.  HQ's database restored from a backup is told by the kiosk's cursor: past
+    every word HQ holds; or, once the log grew again past it, at a word that is not the one the kiosk took
+    there (`last`: its seq and kind, and how many words the kiosk has taken, as it says them): the ids were
+    given again to other words, and the kiosk would miss them.  The kiosk is then told to start again
+    (`from_start`), its marks taken from HQ's words afresh."""
+    from_start = after > 0 and (after > (conn.execute(select(func.max(left_elsewhere_t.c.id))).scalar() or 0)
+                                or last is not None and not _took(conn, device_id, after, last))
     if from_start:
         after = 0
     rows = conn.execute(select(left_elsewhere_t.c.id, left_elsewhere_t.c.seq, left_elsewhere_t.c.kind)
@@ -135,3 +139,31 @@ def since(conn: Connection, device_id: str, after: int) -> dict[str, Any]:
     if from_start:
         answer["from_start"] = True
     return answer
+
+
+def last_taken(value: Any) -> dict[str, Any] | None:
+    """A kiosk's `left_elsewhere_last` ({seq, kind, count?}: the last word it took and how many it has taken),
+    or None.  Only a check of the cursor: one HQ cannot read is as if not sent (the cursor alone, as from a
+    kiosk older than it), not a refused sync."""
+    if not isinstance(value, dict):
+        return None
+    seq, kind, count = value.get("seq"), value.get("kind"), value.get("count")
+    if not _whole(seq) or not isinstance(kind, str) or len(kind) > 8 or count is not None and not _whole(count):
+        return None
+    return {"seq": seq, "kind": kind, "count": count}
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 62
+
+
+def _took(conn: Connection, device_id: str, after: int, last: dict[str, Any]) -> bool:
+    """Whether HQ's word `after` is the one this kiosk took there: its own, with the same seq and kind, and
+    (when the kiosk counted) the same number of its words up to it."""
+    row = conn.execute(select(left_elsewhere_t.c.device_id, left_elsewhere_t.c.seq, left_elsewhere_t.c.kind)
+                       .where(left_elsewhere_t.c.id == after)).first()
+    if row is None or (row.device_id, row.seq, row.kind) != (device_id, last["seq"], last["kind"]):
+        return False
+    return last["count"] is None or last["count"] == conn.execute(
+        select(func.count()).select_from(left_elsewhere_t)
+        .where(left_elsewhere_t.c.device_id == device_id, left_elsewhere_t.c.id <= after)).scalar()

@@ -1022,6 +1022,17 @@ class KioskStore:
         except ValueError:   # not a number (edited by hand): HQ's words are read again from the start
             return 0
 
+    def left_elsewhere_last(self) -> dict | None:
+        """The last of HQ's words this kiosk took, {seq, kind}, and how many it has taken (`count`, when
+        known: not for words taken before this was kept), sent with the cursor: HQ restored from a backup
+        whose log grew again past the cursor gave its ids to other words, and tells it by them.  None: no
+        word taken yet, or not known."""
+        try:
+            last = json.loads(self._meta("left_elsewhere_last") or "null")
+        except ValueError:
+            return None
+        return last if isinstance(last, dict) and self.left_elsewhere_after() > 0 else None
+
     def note_left_elsewhere(self, people: Sequence, after: int | None = None, from_start: bool = False) -> None:
         """HQ's words, [seq, kind] each: this kiosk's record `seq` no longer says where its person is
         ("moved": at another shelter; "left": checked out elsewhere, or nothing more said) or says it again
@@ -1038,7 +1049,29 @@ class KioskStore:
                         and not isinstance(said[0], bool) and isinstance(said[1], str):
                     self._mark_left(*said)
             if after is not None:
+                self._note_last_taken(people, after, from_start)
                 self._set_meta("left_elsewhere_after", str(after))
+
+    def _note_last_taken(self, people: Sequence, after: int, from_start: bool) -> None:
+        """left_elsewhere_last as of this answer (before the cursor moves to `after`)."""
+        if from_start or self.left_elsewhere_after() == 0:
+            before = {"count": 0}            # every word taken since HQ's log began for this kiosk
+        else:
+            before = self.left_elsewhere_last() or {}
+        said = people[-1] if people else None
+        if said is None:
+            last = before if after > 0 and "seq" in before else None
+        elif isinstance(said, (list, tuple)) and len(said) == 2 and isinstance(said[0], int) \
+                and not isinstance(said[0], bool) and isinstance(said[1], str):
+            last = {"seq": said[0], "kind": said[1]}
+            if isinstance(before.get("count"), int):
+                last["count"] = before["count"] + len(people)
+        else:
+            last = None                      # a word this kiosk cannot say back: the cursor alone, as before
+        if last is None:
+            self.db.execute("DELETE FROM meta WHERE key = 'left_elsewhere_last'")
+        else:
+            self._set_meta("left_elsewhere_last", json.dumps(last, ensure_ascii=False))
 
     def _mark_left(self, seq: int, kind: str) -> None:
         """One of HQ's words: the person this kiosk's record `seq` is about, under the key the roster knows
@@ -1267,7 +1300,7 @@ class KioskStore:
             self.db.execute("DELETE FROM meta WHERE key = 'refused'")   # HQ is asked afresh
             # HQ's words name records of the old device id: told afresh for the new one, as HQ merges its log.
             self.db.execute("DELETE FROM left_elsewhere")
-            self.db.execute("DELETE FROM meta WHERE key = 'left_elsewhere_after'")
+            self.db.execute("DELETE FROM meta WHERE key IN ('left_elsewhere_after', 'left_elsewhere_last')")
             self._set_meta("device_id", device)
             self._set_meta("acked_seq", "0")
             self.db.execute("DELETE FROM meta WHERE key = 'last_sync_at'")

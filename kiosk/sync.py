@@ -175,7 +175,8 @@ class HQClient:
         self.timeout = timeout
         # `timeout` bounds each read of the answer; something answering a byte every few seconds (a
         # failing proxy, a captive portal) would hold the round for minutes with the kiosk saying nothing.
-        # The whole request, answer included, has this long.
+        # The whole request, answer included, has this long; the name's lookup and connecting too, each at
+        # most `timeout` (the system's resolver alone may ask a silent name server for minutes).
         self.deadline = deadline if deadline is not None else 4 * timeout
         self._opener = _opener_with_deadline()
         self.hq_time: dt.datetime | None = None   # the clock of the last answer (its Date header)
@@ -199,7 +200,7 @@ class HQClient:
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
         self.hq_time = None
         watch = self._opener.watch
-        watch.sock, watch.expired = None, False
+        watch.start(self.deadline)
         timer = threading.Timer(self.deadline, watch.expire)
         timer.daemon = True
         timer.start()
@@ -230,7 +231,7 @@ class HQClient:
                 isinstance(reason, ssl.SSLError) and not failure.timed_out
                 # A handshake that timed out: a plain-HTTP HQ waits for a request line that never comes, but
                 # a real HTTPS HQ that hangs, or a congested link, times out alike.  Asked in plain HTTP.
-                or "handshake" in str(reason) and (not failure.timed_out or _plain_http_answers(self.base, self.timeout)))
+                or "handshake" in str(reason) and (not failure.timed_out or _plain_http_answers(self.base, self.timeout, watch.left())))
             raise failure from None
         finally:
             timer.cancel()
@@ -266,16 +267,22 @@ class HQClient:
 PROBE_TIMEOUT = 5.0   # seconds: the plain-HTTP question after an https:// handshake timed out
 
 
-def _plain_http_answers(base: str, timeout: float) -> bool:
+def _plain_http_answers(base: str, timeout: float, left: float) -> bool:
     """Whether HQ itself answers in plain HTTP at an https:// address's host and port (its shelter list, as
     JSON): not any web server's page (nginx answers its TLS port's plain requests with a 400 page).  Asked
-    without the kiosk's token, and cut off whole past a deadline like any request (a middlebox trickling
-    bytes would otherwise hold the sync round for good)."""
+    without the kiosk's token, and cut off whole past a deadline like any request, its name's lookup
+    included (a middlebox trickling bytes, or a name server gone silent, would otherwise hold the sync
+    round): within what is `left` of the request it follows."""
     parts = urllib.parse.urlsplit(base)
     wait = min(timeout, PROBE_TIMEOUT)
+    whole = min(2 * wait, left)
+    if whole <= 0:
+        return False   # the request's time is up: no answer in time, as it is
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 443, timeout=wait)
     watch = _InFlight()
-    timer = threading.Timer(2 * wait, watch.expire)
+    watch.start(whole)
+    conn._create_connection = watch.connect   # (http.client's hook for socket.create_connection)
+    timer = threading.Timer(whole, watch.expire)
     timer.daemon = True
     timer.start()
     try:
@@ -292,11 +299,44 @@ def _plain_http_answers(base: str, timeout: float) -> bool:
 
 
 class _InFlight:
-    """The socket of the request in flight, for its deadline to cut."""
+    """The socket of the request in flight, for its deadline to cut; and the deadline itself, for the stages
+    before there is a socket to cut (the name's lookup, connecting)."""
 
     def __init__(self):
         self.sock = None
         self.expired = False
+        self.ends = time.monotonic()
+
+    def start(self, seconds: float) -> None:
+        self.sock, self.expired = None, False
+        self.ends = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self.ends - time.monotonic())
+
+    def connect(self, address: tuple[str, int], timeout=None, source_address=None) -> socket.socket:
+        """socket.create_connection, each stage within the request's deadline: the lookup of the name (which
+        no socket timeout bounds), and each address tried (at most `timeout` each, as before)."""
+        host, port = address
+        limit = timeout if isinstance(timeout, (int, float)) else None   # (or socket's "no timeout given")
+        wait = self.left() if limit is None else min(limit, self.left())
+        error: OSError = TimeoutError(f"no connection to {host} within the request's time")
+        for family, kind, proto, _, where in _resolve(host, port, wait):
+            wait = self.left() if limit is None else min(limit, self.left())
+            if wait <= 0:
+                break
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(wait)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(where)
+                sock.settimeout(socket.getdefaulttimeout() if limit is None else limit)
+                return sock
+            except OSError as exc:
+                error = exc
+                sock.close()
+        raise error
 
     def expire(self) -> None:
         self.expired = True
@@ -308,16 +348,52 @@ class _InFlight:
                 pass
 
 
+def _resolve(host: str, port: int, wait: float) -> list:
+    """getaddrinfo for a connection, given up after `wait` seconds: the system's resolver asks a silent name
+    server for as long as resolv.conf says (glibc: 5 s a try, twice, per server; up to minutes), and nothing
+    can interrupt it.  It goes on in a thread of its own, left to end by itself."""
+    try:   # an address, not a name: nothing to wait for
+        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
+    except (OSError, UnicodeError):
+        pass
+    found: dict = {}
+
+    def ask() -> None:
+        try:
+            found["addresses"] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            found["error"] = exc
+    asking = threading.Thread(target=ask, daemon=True, name="kiosk-resolve")
+    asking.start()
+    asking.join(max(0.0, wait))
+    if asking.is_alive():
+        raise TimeoutError(f"the name {host} did not resolve within {wait:g} s")
+    if "error" in found:
+        error = found["error"]
+        raise error if isinstance(error, OSError) else OSError(str(error))
+    if not found["addresses"]:
+        raise OSError(f"the name {host} resolves to no address")
+    return found["addresses"]
+
+
 def _opener_with_deadline() -> urllib.request.OpenerDirector:
     """urllib's opener (system CAs for https, as urlopen) whose connections tell `opener.watch` their socket."""
     watch = _InFlight()
 
     class Plain(http.client.HTTPConnection):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = watch.connect   # (http.client's hook for socket.create_connection)
+
         def connect(self):
             super().connect()
             watch.sock = self.sock
 
     class TLS(http.client.HTTPSConnection):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = watch.connect
+
         def connect(self):
             super().connect()
             watch.sock = self.sock
@@ -449,6 +525,9 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             body = {"device_id": store.device_id, "events": events, "last_seq": store.last_seq,
                     # HQ's words on this kiosk's people seen elsewhere since, from the last one taken
                     "left_elsewhere_after": store.left_elsewhere_after()}
+            last = store.left_elsewhere_last()
+            if last is not None:   # the word taken there: HQ restored from a backup tells it is not its own
+                body["left_elsewhere_last"] = last
             try:
                 status, answer = _ask(store, client, unwritten, "POST", "/api/v1/sync", body, compress=client.gzip)
             except SyncError as exc:

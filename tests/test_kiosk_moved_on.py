@@ -380,3 +380,137 @@ def test_hqs_upgrade_says_of_a_protected_mothers_child_only_that_he_left(sites, 
         after = [tuple(r) for r in db.session.execute(db.text("SELECT seq, kind FROM left_elsewhere ORDER BY id"))]
         db.session.remove()
     assert after == [(2, "left")]
+
+
+SABURO = {"name": "大石 三郎", "name_kana": "オオイシ サブロウ", "birth_date": "2010-06-06", "sex": "male",
+          "address": ADDRESS}
+
+
+class Backup:
+    """A real backup of HQ's database and its restore: a copy of its SQLite file by SQLite's backup API, or a
+    PostgreSQL database made from it (as pg_dump and a restore would leave it, sequences included)."""
+
+    def __init__(self, hq_app, url: str, tmp_path):
+        from sqlalchemy.engine import make_url
+        self.app, self.url = hq_app, url
+        self._quiet()
+        if url.startswith("sqlite"):
+            from tests.conftest import copy_sqlite
+            self.file, self.copy = make_url(url).database, tmp_path / "hq-backup.sqlite3"
+            copy_sqlite(self.file, self.copy)
+        else:
+            from tests.postgres import create_database
+            self.name = make_url(url).database
+            self.base = url[:-len(self.name)]
+            create_database(self.base, f"{self.name}_backup", template=self.name)
+
+    def _quiet(self) -> None:
+        from hq_dashboard.db import db
+        with self.app.app_context():
+            db.engine.dispose()   # HQ's idle connections: a PostgreSQL template must have none
+
+    def restore(self) -> None:
+        self._quiet()
+        if self.url.startswith("sqlite"):
+            from tests.conftest import copy_sqlite
+            copy_sqlite(self.copy, self.file)
+        else:
+            from tests.postgres import create_database, drop_database
+            create_database(self.base, self.name, template=f"{self.name}_backup")
+            drop_database(self.base, f"{self.name}_backup")
+
+
+def hqs_marks_for(hq_app, kiosk) -> dict[str, str]:
+    """The marks HQ's words say for this kiosk, by name: its log for the kiosk's device folded in order
+    (a later word on the same record wins; "" takes it back)."""
+    from sqlalchemy import select
+
+    from hq_dashboard.db import db
+    from hq_dashboard.left_elsewhere import left_elsewhere_t
+    with hq_app.app_context():
+        rows = db.session.execute(select(left_elsewhere_t.c.seq, left_elsewhere_t.c.kind)
+                                  .where(left_elsewhere_t.c.device_id == kiosk.store.device_id)
+                                  .order_by(left_elsewhere_t.c.id)).all()
+    by_seq = {}
+    for seq, kind in rows:
+        by_seq[seq] = kind
+    names = {}
+    for seq, kind in by_seq.items():
+        body = json.loads(kiosk.store.db.execute("SELECT body FROM written_events WHERE seq = ?", (seq,)).fetchone()[0])
+        if kind:
+            names[body["persons"][0]["name"] if "persons" in body else body["person"]["name"]] = kind
+    return names
+
+
+def test_hq_restored_from_a_backup_whose_words_grew_past_the_kiosks_cursor_starts_it_again(
+        hq_app, hq_db_url, enroll, serve, tmp_path):  # noqa: F811
+    """HQ restored from a backup, its log grown again past where the kiosk stopped before the kiosk syncs:
+    the ids the kiosk read up to were given to other words, and the kiosk would never be told those.  The
+    word at its cursor is not the one it took there: it starts again, and ends with HQ's words' marks."""
+    hq = serve(hq_app)
+    (tmp_path / "second").mkdir()
+    a = Site(tmp_path, hq, enroll("H001"), "H001")
+    b = Site(tmp_path, hq, enroll("H002"), "H002")
+    c = Site(tmp_path / "second", hq, enroll("H002"), "H002")   # the second shelter's other kiosk
+    a.check_in(HANAKO, JIRO, SABURO)
+    a.sync()
+    backup = Backup(hq_app, hq_db_url, tmp_path)      # last night's backup: HQ has no word for A yet
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    assert a.left() == {"大石 花子": "moved"} and a.store.left_elsewhere_after() > 0
+    backup.restore()                                  # HQ's disk failed this morning: back to last night's
+    c.check_in(JIRO)                                  # HQ's first words after it: Jiro's and Saburo's
+    c.check_in(SABURO)
+    c.sync()
+    b.sync()                                          # B sends Hanako's check-in again: her word comes after
+    a.sync()
+    assert hqs_marks_for(hq_app, a) == {"大石 花子": "moved", "大石 次郎": "moved", "大石 三郎": "moved"}
+    assert a.left() == hqs_marks_for(hq_app, a)
+    assert a.here() == [] and a.headcount() == 0
+
+
+def test_a_kiosks_own_word_at_its_cursor_goes_on_from_there(sites, hq_client):
+    """The kiosk's last word said back as HQ holds it: HQ goes on from the cursor; a word or count that is
+    not what HQ holds there starts it again; one HQ cannot read is as if not sent (the cursor alone)."""
+    a, b = sites
+    hanako_moves_on(a, b)
+    a.sync()
+    after, last = a.store.left_elsewhere_after(), a.store.left_elsewhere_last()
+    assert last == {"seq": 1, "kind": "moved", "count": 1}
+
+    def answer(last_sent):
+        return hq_client.post("/api/v1/sync", headers={"Authorization": f"Bearer {a.link.token}"},
+                              json={"device_id": a.store.device_id, "events": [], "left_elsewhere_after": after,
+                                    "left_elsewhere_last": last_sent}).get_json()["left_elsewhere"]
+    assert answer(last) == {"after": after, "people": [], "more": False}
+    assert answer({"seq": 1, "kind": "moved"}) == {"after": after, "people": [], "more": False}
+    for other in ({"seq": 2, "kind": "moved"}, {"seq": 1, "kind": "left"}, {"seq": 1, "kind": "moved", "count": 2}):
+        assert answer(other) == {"after": after, "people": [[1, "moved"]], "more": False, "from_start": True}, other
+    for unreadable in ("1", [1, "moved"], {"seq": "1", "kind": "moved"}, {"seq": 1, "kind": 3},
+                       {"seq": 1, "kind": "moved", "count": -1}):
+        assert answer(unreadable) == {"after": after, "people": [], "more": False}, unreadable
+
+
+def test_the_kiosk_keeps_the_last_word_it_took_with_its_cursor(kiosk_store):
+    """What it says back to HQ: the last word and how many it has taken since HQ's log began for it; not how
+    many for a cursor kept from before it counted (an upgraded kiosk), and nothing once it starts afresh."""
+    store = kiosk_store
+    assert store.left_elsewhere_last() is None
+    store.note_left_elsewhere([[1, "moved"], [2, "left"]], after=7)
+    assert store.left_elsewhere_last() == {"seq": 2, "kind": "left", "count": 2}
+    store.note_left_elsewhere([], after=7)                              # an idle round
+    store.note_left_elsewhere([[3, ""]], after=9)
+    assert store.left_elsewhere_last() == {"seq": 3, "kind": "", "count": 3}
+    store.note_left_elsewhere([[1, "moved"]], after=4, from_start=True)
+    assert store.left_elsewhere_last() == {"seq": 1, "kind": "moved", "count": 1}
+    store.note_left_elsewhere([], after=0, from_start=True)
+    assert store.left_elsewhere_last() is None and store.left_elsewhere_after() == 0
+    with store._write():                                                # a kiosk from before it kept this
+        store.db.execute("INSERT INTO meta(key, value) VALUES ('left_elsewhere_after', '5') "
+                         "ON CONFLICT(key) DO UPDATE SET value = '5'")
+    assert store.left_elsewhere_last() is None
+    store.note_left_elsewhere([[4, "moved"]], after=8)
+    assert store.left_elsewhere_last() == {"seq": 4, "kind": "moved"}
+    store.new_device()
+    assert store.left_elsewhere_last() is None and store.left_elsewhere_after() == 0

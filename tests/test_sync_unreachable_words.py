@@ -199,3 +199,60 @@ def test_the_plain_http_question_is_cut_off_like_any_request(tmp_path, listeners
     done.start()
     done.join(120)   # (a hang guard: without the cut-off the round never ends)
     assert not done.is_alive() and met and met[0].timed_out and not met[0].not_https
+
+
+def _namespaces_unavailable() -> str | None:
+    """Why this machine cannot give a process its own loopback and /etc/resolv.conf (tests/silent_dns.py)."""
+    import shutil
+    import subprocess
+    if not shutil.which("unshare") or not shutil.which("ip"):
+        return "needs unshare and ip (util-linux, iproute2)"
+    tried = subprocess.run(["unshare", "-rmn", "true"], capture_output=True, text=True)
+    return None if tried.returncode == 0 else f"no user namespaces here: {tried.stderr.strip()}"
+
+
+def _sync_in_namespaces(tmp_path, *how: str) -> dict:
+    """What `evac kiosk sync` came to beside tests/silent_dns.py's name server (run in its own namespaces)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+    why = _namespaces_unavailable()
+    if why:
+        pytest.skip(why)
+    root = Path(__file__).resolve().parent.parent
+    ran = subprocess.Popen(["unshare", "-rmn", sys.executable, "-m", "tests.silent_dns", str(tmp_path), *how],
+                           cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = ran.communicate(timeout=120)   # a hang guard: the resolver alone would ask for 150 s
+    except subprocess.TimeoutExpired:
+        os.killpg(ran.pid, signal.SIGKILL)
+        ran.communicate()
+        pytest.fail("`evac kiosk sync` was still waiting for the name's lookup: it is not cut off")
+    assert ran.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_a_name_that_stops_resolving_does_not_hold_the_plain_http_question(tmp_path):
+    """Review: after an https:// handshake timed out, the kiosk asks the same host by plain HTTP; its name
+    lookup (getaddrinfo) was not cut off with the request, and a name server gone silent held `evac kiosk
+    sync` for as long as the system's resolver kept asking (up to minutes).  Real parts: a name server that
+    answers, then falls silent once the handshake reached HQ; the real command, in its own namespaces."""
+    came = _sync_in_namespaces(tmp_path)
+    assert came["asked_after_silence"] > 0, came     # the plain-HTTP question did ask the silent name server
+    assert came["returncode"] == 1, came
+    assert "本部に接続できません（時間内に応答がありません）" in came["stderr"], came["stderr"]
+    assert "no answer in time" in came["stderr"] and "http://" not in came["stderr"].replace("https://", "")
+    assert "1 event(s) stay queued on this kiosk" in came["stderr"] and came["pending"] == 1
+
+
+def test_a_silent_name_server_is_no_answer_in_time_not_a_round_held_for_minutes(tmp_path):
+    """The sync request's own lookup, as the plain-HTTP question's: the request's deadline cut off nothing
+    before there was a socket to cut."""
+    came = _sync_in_namespaces(tmp_path, "silent")
+    assert came["asked_after_silence"] > 0 and came["returncode"] == 1, came
+    assert "本部に接続できません（時間内に応答がありません）" in came["stderr"], came["stderr"]
+    assert "did not resolve" in came["stderr"] and "too slow" not in came["stderr"]
+    assert "1 event(s) stay queued on this kiosk" in came["stderr"] and came["pending"] == 1
