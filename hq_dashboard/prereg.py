@@ -21,6 +21,7 @@ from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, InvalidEvent, clean_family
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number
 from evac.prereg_qr import Household, Member, key_id, sign
+from evac.typed_names import in_letters, reads_as_kana
 
 from .models import PreregHousehold, PreregKey
 
@@ -185,6 +186,13 @@ def parse_registration(data: Any) -> tuple[str, str, str, list[Member]]:
             person = parse_person({**m, "address": address} if isinstance(m, dict) else m)
         except InvalidEvent as exc:
             raise PreregError(f"members.{i}", f"person {i + 1}: {exc}") from None
+        # Typed here, as at a kiosk: the QR carries them to every kiosk's roster, which is searched by them.
+        if not in_letters(person.name):
+            raise PreregError(f"members.{i}", f"person {i + 1}: a name has letters, not only symbols or emoji")
+        if person.name_kana and not reads_as_kana(person.name_kana):
+            raise PreregError(f"members.{i}.name_kana", f"person {i + 1}: write the name's reading in kana (or "
+                                                        "Latin letters for a foreign name), without symbols, "
+                                                        "digits or kanji")
         needs = m.get("needs") or []
         if not isinstance(needs, list) or any(n not in NEEDS_CODES for n in needs):
             raise PreregError(f"members.{i}.needs", f"person {i + 1}: needs must be from: {', '.join(NEEDS_CODES)}")

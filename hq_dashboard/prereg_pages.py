@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from evac.events import FAMILY_CODE_LEN, NEEDS_CODES, SEXES, InvalidEvent, parse_birth_date, parse_person
 from evac.identity import person_key
 from evac.individual_number import contains_individual_number
+from evac.typed_names import in_letters, reads_as_kana
 
 from . import prereg
 from .db import db
@@ -104,6 +105,8 @@ def _row_error(member: dict) -> str | None:
         parse_person({**member, "address": "-"})
     except InvalidEvent as exc:
         return _NUMBER if "Individual Number" in str(exc) else MESSAGES["name_bad"]
+    if not in_letters(member["name"]) or member["name_kana"] and not reads_as_kana(member["name_kana"]):
+        return MESSAGES["name_bad"]   # (prereg.parse_registration's rule, said in the page's language)
     return None
 
 

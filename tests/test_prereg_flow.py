@@ -163,6 +163,9 @@ def test_retiring_a_key_in_a_database_that_is_not_there_makes_none(tmp_path):
     ({**FAMILY, "members": [{"name": "<script>x</script>", "birth_date": "2099-01-01", "sex": "male"}]}, "members.0"),
     ({**FAMILY, "members": [{"name": "山田", "birth_date": "1990-01-01", "sex": "male", "needs": ["wings"]}]},
      "members.0.needs"),
+    ({**FAMILY, "members": [{"name": "★★", "birth_date": "1990-01-01", "sex": "male"}]}, "members.0"),
+    ({**FAMILY, "members": [{"name": "山田", "name_kana": "やまだ😀", "birth_date": "1990-01-01", "sex": "male"}]},
+     "members.0.name_kana"),
 ])
 def test_bad_registrations_name_the_field(hq_server, body, field):
     hq = hq_server()

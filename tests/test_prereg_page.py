@@ -159,3 +159,27 @@ def test_the_json_api_shares_the_pages_budget_of_registrations(hq_app, hq_client
     refused = hq_client.post("/api/v1/prereg", json=body)
     assert refused.status_code == 429 and refused.get_json()["error"] == "rate_limited"
     assert count(hq_app) == 2
+
+
+def test_a_name_of_symbols_alone_or_a_reading_that_is_no_kana_is_refused_at_its_row(hq_app, hq_client):
+    """The page says names and readings have no symbols or numbers, and now holds to it: the QR carries them
+    to every kiosk's roster, sorted and searched by the reading (kiosk.input_checks refuses the same)."""
+    base = {"address": "焼津市小川1", "consent": "none", "m0_name": "山田 花子", "m0_birth": "1980-02-17",
+            "m0_sex": "female"}
+    for extra in ({"m1_name": "😀😀", "m1_birth": "1979-01-01", "m1_sex": "male"},
+                  {"m1_name": "山田 太郎", "m1_kana": "やまだ🌸", "m1_birth": "1979-01-01", "m1_sex": "male"},
+                  {"m1_name": "山田 太郎", "m1_kana": "山田", "m1_birth": "1979-01-01", "m1_sex": "male"},
+                  {"m1_name": "山田 太郎", "m1_kana": "★★", "m1_birth": "1979-01-01", "m1_sex": "male"}):
+        resp = hq_client.post("/prereg?lang=ja", data={"csrf_token": token(hq_client), **base, **extra})
+        assert resp.status_code == 422, extra
+        assert _errors_by_row(resp.get_data(as_text=True)) == {1: "氏名・ふりがなを確かめてください（100文字まで、記号や番号は使えません）。"}, extra
+        english = hq_client.post("/prereg?lang=en", data={"csrf_token": token(hq_client), **base, **extra})
+        assert _errors_by_row(english.get_data(as_text=True)) == {
+            1: "Check the name and the name in kana (up to 100 characters, no symbols or numbers)."}, extra
+    assert count(hq_app) == 0
+    # Kana (full- or half-width), a foreign name's Latin letters, or no reading at all are readings.
+    for kana in ("ヤマダ タロウ", "やまだ・たろう", "ﾔﾏﾀﾞ ﾀﾛｳ", "José Martínez", ""):
+        resp = hq_client.post("/prereg", data={"csrf_token": token(hq_client), **base, "m1_name": "山田 太郎",
+                                               "m1_kana": kana, "m1_birth": "1979-01-01", "m1_sex": "male"})
+        assert resp.status_code == 200 and "<svg" in resp.get_data(as_text=True), kana
+    assert count(hq_app) == 5
