@@ -41,8 +41,13 @@ def word(person: tuple[str, str | None, str, bool], device: str, latest: tuple[i
     seq, hlc, etype, at = latest
     if etype not in (CHECKIN, STAY_TYPE):
         return None          # the kiosk has them checked out or on their way already
-    if loc_order <= order_key(hlc, device, seq) or (state == CHECKED_IN and shelter == at):
-        return None          # nothing later, or later only there (another kiosk of the same shelter)
+    if state == CHECKED_IN and shelter == at:
+        return None          # later only there (another kiosk of the same shelter), or nothing later
+    if etype == CHECKIN and loc_order <= order_key(hlc, device, seq):
+        return None          # nothing later
+    # A stay type changed here may be their latest record (loc_order is the latest of any kind: the merge
+    # folds on from it), yet it says nothing of where they are: it only changes how someone checked in
+    # here stays (evac.whereabouts.step), and HQ had them elsewhere, or gone, before it.
     return MOVED if state in (CHECKED_IN, IN_TRANSIT) and not protected else LEFT
 
 
