@@ -8,8 +8,10 @@ import json
 
 from sqlalchemy import select
 
-from tests.test_kiosk_moved_on import ADDRESS, HANAKO, sites  # noqa: F401  (fixture)
+from tests.test_kiosk_moved_on import ADDRESS, HANAKO, SABURO, sites  # noqa: F401  (fixture)
 from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture: HQ over real HTTP in a thread)
+
+NEVER_DISCLOSE = {"consent": "none", "family_code": "", "never_disclose": True}
 
 
 def hq_whereabouts(hq_app, who) -> tuple[str, str | None, str | None]:
@@ -82,3 +84,50 @@ def test_a_stay_type_changed_here_while_she_is_here_says_nothing(sites, hq_app):
     assert hq_whereabouts(hq_app, HANAKO) == ("checked_in", "H001", "at_home")
     assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
 
+
+def test_protected_at_the_shelter_she_moved_to_the_first_kiosks_word_becomes_left(sites):
+    """She moved on, the first kiosk was told "moved"; then she is made never-disclose where she is now.
+    The first kiosk is told "left" with its next sync: not "moved" until she moves again, when "left" would
+    tell when the protection came."""
+    a, b = sites
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    assert a.left() == {"大石 花子": "moved"}
+    b.store.set_consent("H002", HANAKO["name"], HANAKO["birth_date"], ADDRESS, NEVER_DISCLOSE)
+    b.sync()
+    a.sync()
+    assert a.left() == {"大石 花子": "left"} and a.here() == [] and a.headcount() == 0
+    assert [tuple(r) for r in a.store.db.execute("SELECT kind FROM left_elsewhere")] == [("left",)]
+
+
+def test_protected_by_the_kiosk_she_left_its_word_becomes_left(sites):
+    """Staff at the first shelter learn she needs protection and record it there: HQ's word is "left" too."""
+    a, b = sites
+    a.check_in(HANAKO)
+    a.sync()
+    b.check_in(HANAKO)
+    b.sync()
+    a.sync()
+    assert a.left() == {"大石 花子": "moved"}
+    a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS, NEVER_DISCLOSE)
+    a.sync()
+    a.sync()
+    assert a.left() == {"大石 花子": "left"}
+
+
+def test_his_mother_protected_after_they_moved_on_the_childs_word_becomes_left(sites):
+    """Protection reaches the household: her child, of whom the batch said nothing, is "left" too."""
+    a, b = sites
+    assert a.api.post("/api/checkin", json={"persons": [HANAKO, SABURO]}).status_code == 201
+    a.sync()
+    assert b.api.post("/api/checkin", json={"persons": [HANAKO, SABURO]}).status_code == 201
+    b.sync()
+    a.sync()
+    assert a.left() == {"大石 花子": "moved", "大石 三郎": "moved"}
+    b.store.set_consent("H002", HANAKO["name"], HANAKO["birth_date"], ADDRESS, NEVER_DISCLOSE)
+    b.sync()
+    a.sync()
+    assert a.left() == {"大石 花子": "left", "大石 三郎": "left"}
