@@ -131,3 +131,26 @@ def test_his_mother_protected_after_they_moved_on_the_childs_word_becomes_left(s
     b.sync()
     a.sync()
     assert a.left() == {"大石 花子": "left", "大石 三郎": "left"}
+
+
+def test_put_in_a_protected_household_after_he_moved_on_his_word_becomes_left(sites):
+    """He moved on alone and the first kiosk was told "moved"; then the second shelter records him in the
+    household of a protected woman there (a register, no move): protection reaches him, and the word is
+    "left"."""
+    from evac.events import Person
+    from tests.test_kiosk_moved_on import JIRO
+    a, b = sites
+    a.check_in(JIRO)
+    a.sync()
+    b.check_in(JIRO)
+    b.check_in(HANAKO, SABURO)                           # she and her son: a household
+    b.store.set_consent("H002", HANAKO["name"], HANAKO["birth_date"], ADDRESS, NEVER_DISCLOSE)
+    b.sync()
+    a.sync()
+    assert a.left() == {"大石 次郎": "moved"}
+    (home,) = b.store.db.execute("SELECT household_id FROM roster WHERE name = ?", (HANAKO["name"],)).fetchone()
+    assert home
+    b.store.register("H002", [Person(**JIRO)], household_id=home)
+    b.sync()
+    a.sync()
+    assert a.left() == {"大石 次郎": "left"}
