@@ -41,8 +41,13 @@ def word(person: tuple[str, str | None, str, bool], device: str, latest: tuple[i
     seq, hlc, etype, at = latest
     if etype not in (CHECKIN, STAY_TYPE):
         return None          # the kiosk has them checked out or on their way already
-    if loc_order <= order_key(hlc, device, seq) or (state == CHECKED_IN and shelter == at):
-        return None          # nothing later, or later only there (another kiosk of the same shelter)
+    if state == CHECKED_IN and shelter == at:
+        return None          # later only there (another kiosk of the same shelter), or nothing later
+    if etype == CHECKIN and loc_order <= order_key(hlc, device, seq):
+        return None          # nothing later
+    # A stay type changed here may be their latest record (loc_order is the latest of any kind: the merge
+    # folds on from it), yet it says nothing of where they are: it only changes how someone checked in
+    # here stays (evac.whereabouts.step), and HQ had them elsewhere, or gone, before it.
     return MOVED if state in (CHECKED_IN, IN_TRANSIT) and not protected else LEFT
 
 
@@ -58,9 +63,14 @@ def words_for(persons: dict[int, tuple], latest: dict[tuple[int, str], tuple]) -
 
 
 def note(conn: Connection, persons: dict[int, dict[str, Any]], pids: set[int]) -> None:
-    """After a merge moved `pids` (their folded rows in `persons`): the words that changed for any kiosk
-    with a location record about them, in the caller's transaction."""
-    pids = sorted(pids)
+    """After a merge moved `pids` (their folded rows in `persons`), or changed their protection: the words
+    that changed for any kiosk with a location record about them, in the caller's transaction.  Any of `pids`
+    not in `persons` (a protected person's household member the batch said nothing of) is read as HQ holds
+    them."""
+    unread = sorted(p for p in pids if p not in persons)
+    if unread:
+        persons = {**persons, **_read(conn, unread)}
+    pids = sorted(p for p in pids if p in persons)
     for i in range(0, len(pids), 500):
         _note_chunk(conn, persons, pids[i:i + 500])
 
@@ -96,6 +106,16 @@ def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]], pids: list
             rows.append({"device_id": device, "seq": last[0], "person_id": pid, "kind": BACK})
     if rows:
         conn.execute(left_elsewhere_t.insert(), rows)
+
+
+def _read(conn: Connection, pids: list[int]) -> dict[int, dict[str, Any]]:
+    cols = (persons_t.c.id, persons_t.c.state, persons_t.c.shelter_id, persons_t.c.loc_order,
+            persons_t.c.never_disclose, persons_t.c.household_id)
+    found = {}
+    for i in range(0, len(pids), 500):
+        for row in conn.execute(select(*cols).where(persons_t.c.id.in_(pids[i:i + 500]))):
+            found[row.id] = dict(row._mapping)
+    return found
 
 
 def _in_protected_household(conn: Connection, persons: dict[int, dict[str, Any]], pids: list[int]) -> set[int]:

@@ -743,9 +743,50 @@ def _tell_kiosks_left_elsewhere(conn: Connection, batch: _Batch) -> None:
     are told with their next sync (hq_dashboard.left_elsewhere).  Someone new to HQ has records of this
     batch's kiosk only, which says where they are.  After the persons are written: their households'
     protection is read as the batch leaves it."""
-    pids = {batch.resolve(p) for p in batch.located | batch.refold}
-    left_elsewhere.note(conn, batch.persons, {p for p in pids if p in batch.persons and p not in batch.new_pids
+    pids = {p for p in {batch.resolve(p) for p in batch.located | batch.refold} if p in batch.persons}
+    # And those whose protection the batch changed, with their households' members, whatever else it said
+    # of them: a protected person is "left" at once, not "moved" until their next move (when "left" would tell
+    # when the protection came).  Members HQ holds but the batch did not read are read by note.
+    pids |= _protection_changed(conn, batch)
+    left_elsewhere.note(conn, batch.persons, {p for p in pids if p not in batch.new_pids
                                               and p not in batch.emptied and p not in batch.merged_into})
+
+
+_NEVER_DISCLOSE = _PERSON_COLS.index("never_disclose")
+_HOUSEHOLD = _PERSON_COLS.index("household_id")
+
+
+def _protection_changed(conn: Connection, batch: _Batch) -> set[int]:
+    """Persons whose protection (never_disclose, or through a household: left_elsewhere._in_protected_household)
+    the batch may have changed: those it made protected or unprotected, and the members of their households;
+    those it put in a household (it may be a protected one), and, if they are protected, its members.  After
+    the persons are written."""
+    joined = {batch.resolve(p) for p, _ in batch.households}
+    changed, rehomed = set(), set()
+    for pid, person in batch.persons.items():
+        if pid in batch.merged_into or pid in batch.emptied:
+            continue
+        before = batch.loaded.get(pid)
+        was_protected, was_home = (bool(before[_NEVER_DISCLOSE]), before[_HOUSEHOLD]) if before else (False, "")
+        if pid in joined or person["household_id"] != was_home:
+            rehomed.add(pid)
+        if bool(person["never_disclose"]) != was_protected or person["never_disclose"] and pid in rehomed:
+            changed.add(pid)
+    if not changed:
+        return rehomed
+    homes = {batch.persons[p]["household_id"] for p in changed} - {""}
+    members = set(changed)
+    ids = sorted(changed)
+    for i in range(0, len(ids), 500):
+        homes.update(conn.execute(select(person_households_t.c.household_id)
+                                  .where(person_households_t.c.person_id.in_(ids[i:i + 500]))).scalars())
+    wanted = sorted(homes)
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        members.update(conn.execute(select(persons_t.c.id).where(persons_t.c.household_id.in_(chunk))).scalars())
+        members.update(conn.execute(select(person_households_t.c.person_id)
+                                    .where(person_households_t.c.household_id.in_(chunk))).scalars())
+    return rehomed | {batch.resolve(p) for p in members}
 
 
 def _flush_merges(conn: Connection, batch: _Batch) -> None:
