@@ -648,7 +648,10 @@ class KioskStore:
         self.db.execute("UPDATE ic_links SET person_key = ? WHERE person_key = ?", (new_key, old_key))
         # OR REPLACE: rows made one (refolding) stay protected if either was.
         self.db.execute("UPDATE OR REPLACE protected SET person_key = ? WHERE person_key = ?", (new_key, old_key))
-        self.db.execute("UPDATE OR REPLACE left_elsewhere SET person_key = ? WHERE person_key = ?", (new_key, old_key))
+        # HQ's word is not carried: HQ files this kiosk's records under the corrected identity as someone new,
+        # where they are here (and says nothing of them), so the corrected person is here as HQ has them.
+        # The cursor and the last word taken stay: they are of HQ's log, which this does not change.
+        self.db.execute("DELETE FROM left_elsewhere WHERE person_key = ?", (old_key,))
         # Remember the way from the old identity (and from any it had replaced) to the new one;
         # correcting back makes the new one good again.
         self.db.execute("UPDATE corrected_keys SET new_key = ? WHERE new_key = ?", (new_key, old_key))
