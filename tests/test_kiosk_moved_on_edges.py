@@ -60,3 +60,85 @@ def test_a_corrected_identity_of_someone_hq_said_moved_is_where_hq_has_it(sites,
     a.sync()
     assert sorted(a.here()) == ["大石 次郎", "大石 華子"] and a.left() == {}
     assert hq_has(hq_app, "大石 華子") == [("checked_in", "H001")]
+
+
+def rewriting_hq(hq_app, change):
+    """HQ as it is, over real HTTP, its sync answers' left_elsewhere passed through `change` (None: as HQ
+    said it): an HQ whose software says what it should not."""
+    import json
+
+    def app(environ, start_response):
+        held = {}
+
+        def keep(status, headers, exc_info=None):
+            held.update(status=status, headers=headers)
+        body = b"".join(hq_app.wsgi_app(environ, keep))
+        if environ["PATH_INFO"] == "/api/v1/sync" and body.startswith(b"{") and change[0] is not None:
+            answer = json.loads(body)
+            if "left_elsewhere" in answer:
+                answer["left_elsewhere"] = change[0](answer["left_elsewhere"])
+            body = json.dumps(answer).encode()
+        headers = [(k, v) for k, v in held["headers"] if k.lower() != "content-length"]
+        start_response(held["status"], headers + [("Content-Length", str(len(body)))])
+        return [body]
+    return app
+
+
+def test_a_cursor_beyond_hqs_own_limit_is_left_aside_and_said_and_sync_goes_on(sites, hq_app, serve):  # noqa: F811
+    """HQ's software at fault says a cursor of 2**63: kept, it would be sent back and HQ would refuse every
+    later sync.  The kiosk leaves those words aside, says so in the round's report and on the console, and
+    takes HQ's words again once HQ says them as it should."""
+    from kiosk.sync import BackgroundSync, HQClient, sync_once
+    from tests.staff_helpers import wait_for
+    a, b = sites
+    change = [lambda words: {**words, "after": 2 ** 63}]
+    a.link = HQClient(serve(rewriting_hq(hq_app, change)).url, a.link.token)
+    hanako_moves_on(a, b)
+    for _ in range(2):                                   # the second round too: nothing HQ refuses is sent
+        report = sync_once(a.store, a.link)
+        assert report.pending == 0
+        assert report.doubts == ("HQ's answer had left-elsewhere words this kiosk cannot read (its cursor "
+                                 "9223372036854775808 is not from 0 to 4611686018427387903): not taken, the "
+                                 "roster stays as it was; HQ's software may be at fault",)
+        assert a.store.left_elsewhere_after() == 0 and a.store.left_elsewhere_last() is None
+        assert sorted(a.here()) == ["大石 次郎", "大石 花子"] and a.left() == {}
+    said: list[str] = []
+    syncer = BackgroundSync(str(a.path), a.link, interval=0.05, say=said.append)
+    syncer.start()
+    try:
+        wait_for(lambda: said, "the console told how the sync went")
+        assert said[0].startswith(f"sync with HQ at {a.link.base} works: HQ holds this kiosk's records up to 2, "
+                                  "0 waiting to be sent; but HQ's answer had left-elsewhere words this kiosk cannot "
+                                  "read (its cursor 9223372036854775808 is not from 0"), said
+        change[0] = None                                 # HQ mended
+        wait_for(lambda: len(said) == 2, "the console told the sync works as it should again")
+        assert said[1] == (f"sync with HQ at {a.link.base} works: HQ holds this kiosk's records up to 2, "
+                           "0 waiting to be sent")
+    finally:
+        syncer.stop()
+        syncer.join(10)
+    assert sync_once(a.store, a.link).doubts == ()
+    assert a.here() == ["大石 次郎"] and a.left() == {"大石 花子": "moved"}
+    assert 0 < a.store.left_elsewhere_after() < 1 << 62
+
+
+def test_words_beyond_the_limit_in_the_store_are_read_as_none(kiosk_store):
+    """A cursor kept beyond the limit (by a kiosk before this check, or by hand) is read as none taken: HQ's
+    words are read again from the start, not refused every round; a word naming no record this kiosk could
+    have written is left aside, not the end of the round (SQLite's integers end at 2**63 - 1)."""
+    from evac.events import Person as P
+    store = kiosk_store
+    store.check_in("H001", [P(**HANAKO)])
+    store.note_left_elsewhere([[2 ** 63, "moved"], [1, "moved"]], after=3)
+    assert store.db.execute("SELECT seq, kind FROM left_elsewhere").fetchall() == [(1, "moved")]
+    assert store.left_elsewhere_after() == 3 and store.left_elsewhere_last() == {"seq": 1, "kind": "moved",
+                                                                                 "count": 2}
+    store.note_left_elsewhere([[2 ** 63, "left"]], after=4)
+    assert store.left_elsewhere_last() is None           # a word it cannot say back: the cursor alone
+    for beyond in (2 ** 63, 1 << 62, 10 ** 30):
+        with store._write():
+            store.db.execute("UPDATE meta SET value = ? WHERE key = 'left_elsewhere_after'", (str(beyond),))
+        assert store.left_elsewhere_after() == 0 and store.left_elsewhere_last() is None, beyond
+    with store._write():
+        store.db.execute("UPDATE meta SET value = ? WHERE key = 'left_elsewhere_after'", (str((1 << 62) - 1),))
+    assert store.left_elsewhere_after() == (1 << 62) - 1
