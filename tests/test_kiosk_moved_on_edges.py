@@ -142,3 +142,63 @@ def test_words_beyond_the_limit_in_the_store_are_read_as_none(kiosk_store):
     with store._write():
         store.db.execute("UPDATE meta SET value = ? WHERE key = 'left_elsewhere_after'", (str((1 << 62) - 1),))
     assert store.left_elsewhere_after() == (1 << 62) - 1
+
+
+SABURO = {"name": "大石 三郎", "name_kana": "オオイシ サブロウ", "birth_date": "2010-06-06", "sex": "male",
+          "address": ADDRESS}
+
+
+def household_list(page: str) -> dict[str, str]:
+    """The household list of a person's page on the tablet: each member's name and the words beside it."""
+    import re
+    (members,) = re.findall(r'<ul id="household-members">(.*?)</ul>', page, re.S)
+    return {name: " ".join(re.sub(r"<[^>]+>", "", rest).split())
+            for name, rest in re.findall(r'<li><a href="[^"]*">([^<]*)</a>(.*?)</li>', members, re.S)}
+
+
+def test_the_tablet_says_someone_left_elsewhere_left_here_not_that_they_checked_out(sites):
+    """Of a protected mother's child HQ says only "left": not a check-out (staff would think he checked out
+    here as usual), only that he is no longer here.  His mother's page says it beside him in her household."""
+    import re
+
+    from kiosk import staff_store
+    from tests.staff_helpers import logged_in
+    a, b = sites
+    assert a.api.post("/api/checkin", json={"persons": [HANAKO, SABURO]}).status_code == 201
+    a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS,
+                        {"consent": "none", "family_code": "", "never_disclose": True})
+    a.sync()
+    b.check_in(SABURO)
+    b.sync()
+    a.sync()
+    assert a.left() == {"大石 三郎": "left"}
+    (saburo,) = staff_store.checked_out(a.store, "H001")
+    (hanako,) = staff_store.roster(a.store, "H001")
+    tablet = logged_in(a.app)
+    for page in (tablet.get(f"/staff/person/{saburo.key}").text, tablet.get("/staff/summary").text,
+                 tablet.get(f"/staff/?q={SABURO['name']}").text):
+        assert re.findall(r'<span class="left-elsewhere">([^<]*)</span>', page) == ["ここを離れました（ほかで記録）"]
+    assert household_list(tablet.get(f"/staff/person/{hanako.key}").text) == {
+        "大石 三郎": "2010-06-06 — ここを離れました（ほかで記録）"}
+    tablet.get("/staff/lang/en")
+    assert "Left here (recorded elsewhere)" in tablet.get(f"/staff/person/{saburo.key}").text
+    assert household_list(tablet.get(f"/staff/person/{hanako.key}").text) == {
+        "大石 三郎": "2010-06-06 — Left here (recorded elsewhere)"}
+
+
+def test_a_household_member_who_moved_to_another_shelter_is_marked_so_on_the_others_page(sites):
+    from kiosk import staff_store
+    from tests.staff_helpers import logged_in
+    a, b = sites
+    hanako_moves_on(a, b)
+    a.sync()
+    (jiro,) = staff_store.roster(a.store, "H001")
+    tablet = logged_in(a.app)
+    assert household_list(tablet.get(f"/staff/person/{jiro.key}").text) == {
+        "大石 花子": "1980-04-04 — 他の避難所へ移動（移動先で記録）"}
+    b.sync()
+    (hanako,) = staff_store.roster(b.store, "H002")
+    b_tablet = logged_in(b.app)   # at B she is here; of Jiro, checked in only at A, B's kiosk knows nothing
+    assert "household-members" not in b_tablet.get(f"/staff/person/{hanako.key}").text
+    a.check_in(HANAKO)                                   # back at A: no mark beside her on Jiro's page
+    assert household_list(tablet.get(f"/staff/person/{jiro.key}").text) == {"大石 花子": "1980-04-04"}
