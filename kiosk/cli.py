@@ -278,6 +278,8 @@ def sync(args: argparse.Namespace) -> int:
                   "(`evac hq enroll-kiosk`) for a new token, and use it with a new kiosk database", file=sys.stderr)
         return 1
     print(f"synced: HQ holds every event of this kiosk (up to {report.acked_seq}; {report.sent} sent now)")
+    for doubt in report.doubts:
+        print(f"evac: warning: {doubt}", file=sys.stderr)
     return 0
 
 

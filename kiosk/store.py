@@ -258,6 +258,16 @@ class RosterEntry:
 
 WAL_SIZE_LIMIT = 8 * 1024 * 1024   # bytes the -wal is cut back to after a checkpoint
 
+# HQ's left-elsewhere word ids (its cursor) and this kiosk's record numbers stay below this, as HQ checks
+# them (hq_dashboard.api): beyond it SQLite's integers end, and HQ refuses such a cursor sent back.
+WORD_LIMIT = 1 << 62
+
+
+def _readable_word(said) -> bool:
+    """One of HQ's left-elsewhere words as this kiosk reads it: [seq of one of its records, kind]."""
+    return isinstance(said, (list, tuple)) and len(said) == 2 and isinstance(said[0], int) \
+        and not isinstance(said[0], bool) and 0 <= said[0] < WORD_LIMIT and isinstance(said[1], str)
+
 
 # A staff call the screen raised itself: it refused what someone asked there and told them to ask staff.
 SENT_TO_STAFF = "sent_to_staff"
@@ -648,7 +658,10 @@ class KioskStore:
         self.db.execute("UPDATE ic_links SET person_key = ? WHERE person_key = ?", (new_key, old_key))
         # OR REPLACE: rows made one (refolding) stay protected if either was.
         self.db.execute("UPDATE OR REPLACE protected SET person_key = ? WHERE person_key = ?", (new_key, old_key))
-        self.db.execute("UPDATE OR REPLACE left_elsewhere SET person_key = ? WHERE person_key = ?", (new_key, old_key))
+        # HQ's word is not carried: HQ files this kiosk's records under the corrected identity as someone new,
+        # where they are here (and says nothing of them), so the corrected person is here as HQ has them.
+        # The cursor and the last word taken stay: they are of HQ's log, which this does not change.
+        self.db.execute("DELETE FROM left_elsewhere WHERE person_key = ?", (old_key,))
         # Remember the way from the old identity (and from any it had replaced) to the new one;
         # correcting back makes the new one good again.
         self.db.execute("UPDATE corrected_keys SET new_key = ? WHERE new_key = ?", (new_key, old_key))
@@ -1018,9 +1031,11 @@ class KioskStore:
     def left_elsewhere_after(self) -> int:
         """The last of HQ's words on this kiosk's people that it took (0: none yet)."""
         try:
-            return max(0, int(self._meta("left_elsewhere_after") or 0))
+            after = int(self._meta("left_elsewhere_after") or 0)
         except ValueError:   # not a number (edited by hand): HQ's words are read again from the start
             return 0
+        # Beyond any id HQ gives (and HQ refuses it): read again from the start, not refused every round.
+        return after if 0 <= after < WORD_LIMIT else 0
 
     def left_elsewhere_last(self) -> dict | None:
         """The last of HQ's words this kiosk took, {seq, kind}, and how many it has taken (`count`, when
@@ -1045,8 +1060,7 @@ class KioskStore:
             if from_start:
                 self.db.execute("DELETE FROM left_elsewhere")
             for said in people:
-                if isinstance(said, (list, tuple)) and len(said) == 2 and isinstance(said[0], int) \
-                        and not isinstance(said[0], bool) and isinstance(said[1], str):
+                if _readable_word(said):
                     self._mark_left(*said)
             if after is not None:
                 self._note_last_taken(people, after, from_start)
@@ -1061,8 +1075,7 @@ class KioskStore:
         said = people[-1] if people else None
         if said is None:
             last = before if after > 0 and "seq" in before else None
-        elif isinstance(said, (list, tuple)) and len(said) == 2 and isinstance(said[0], int) \
-                and not isinstance(said[0], bool) and isinstance(said[1], str):
+        elif _readable_word(said):
             last = {"seq": said[0], "kind": said[1]}
             if isinstance(before.get("count"), int):
                 last["count"] = before["count"] + len(people)

@@ -25,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .store import HQ_OUTDATED, KioskStore, hq_lacks_type
+from .store import HQ_OUTDATED, WORD_LIMIT, KioskStore, hq_lacks_type
 
 BATCH_SIZE = 500
 # A request that times out on a slow uplink halves the batch down to this many events (kiosk/sync.py
@@ -165,6 +165,9 @@ class SyncReport:
     sent: int
     acked_seq: int
     pending: int
+    # What of HQ's answers this kiosk could not read and left aside, in English (the round went on): for the
+    # console, as a malformed answer is worth someone's look at HQ.
+    doubts: tuple[str, ...] = ()
 
 
 class HQClient:
@@ -476,12 +479,26 @@ def _grow_back(client: HQClient, sent: int) -> None:
         client.slow_size = None if grown >= client.batch_size else grown
 
 
-def _take_left_elsewhere(store: KioskStore, words, unwritten: list[sqlite3.Error]) -> bool:
+def _take_left_elsewhere(store: KioskStore, words, unwritten: list[sqlite3.Error], doubts: list[str]) -> bool:
     """HQ's words on this kiosk's people seen elsewhere since (an HQ from before them says none: the roster
     stays as it is).  Whether HQ holds more to read now: only if this round's were taken, or the round would
-    ask for the same ones again and again."""
-    if not isinstance(words, dict) or not _is_int(words.get("after")) or words["after"] < 0 \
-            or not isinstance(words.get("people"), list):
+    ask for the same ones again and again.  Words this kiosk cannot read are left aside, the roster as it is,
+    and said in `doubts`: a cursor beyond HQ's own limit, kept, would be sent back and refused every round."""
+    if words is None:
+        return False
+    after = words.get("after") if isinstance(words, dict) else None
+    if not isinstance(words, dict):
+        why = "not an object"
+    elif not _is_int(after) or not 0 <= after < WORD_LIMIT:
+        shown = repr(after)
+        why = f"its cursor {shown if len(shown) <= 24 else shown[:21] + '...'} is not from 0 to {WORD_LIMIT - 1}"
+    elif not isinstance(words.get("people"), list):
+        why = "no list of words"
+    else:
+        why = ""
+    if why:
+        doubts.append(f"HQ's answer had left-elsewhere words this kiosk cannot read ({why}): not taken, the "
+                      "roster stays as it was; HQ's software may be at fault")
         return False
     before = store.left_elsewhere_after()
     _note(unwritten, store.note_left_elsewhere, words["people"], words["after"], words.get("from_start") is True)
@@ -516,6 +533,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
     gzip_doubted = False   # HQ could not read a gzipped batch: sent again plain to know if gzip was why
     before_refused: int | None = None   # how many records precede the one HQ refused, in this round's batch
     unwritten: list[sqlite3.Error] = []   # what this kiosk's disk would not take of HQ's answers
+    doubts: list[str] = []                # what of HQ's answers this kiosk could not read (SyncReport.doubts)
     try:
         while True:
             events = store.outbox(min(_batch_limit(client), before_refused or client.batch_size))
@@ -582,7 +600,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 progress(acked, store.last_seq - acked)
             _note(unwritten, store.set_acked, acked)
             _note(unwritten, store.receive_hlc, answer["hlc"])
-            more_words = _take_left_elsewhere(store, answer.get("left_elsewhere"), unwritten)
+            more_words = _take_left_elsewhere(store, answer.get("left_elsewhere"), unwritten, doubts)
             before_refused = None   # the next batch runs into the refused record first, and stops there
             sent += answer.get("applied", 0) if _is_int(answer.get("applied")) else 0
             config_changed = answer.get("config_version") not in (None, store.config_version())
@@ -601,7 +619,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
         raise
     if unwritten:
         raise _not_noted(store, unwritten[0])
-    return SyncReport(sent, store.acked_seq, store.pending())
+    return SyncReport(sent, store.acked_seq, store.pending(), tuple(dict.fromkeys(doubts)))
 
 
 def _not_noted(store: KioskStore, exc: sqlite3.Error) -> SyncError:
@@ -663,9 +681,10 @@ class BackgroundSync(threading.Thread):
                 report = sync_once(store, self.client, progress=self._progress)
                 self.failure, self.heard = None, True
                 delay = self.interval
-                self._tell(("works",), f"sync with HQ at {self.client.base} works"
-                           f"{' again' if self._said else ''}: HQ holds this kiosk's records up to "
-                           f"{report.acked_seq}, {report.pending} waiting to be sent")
+                self._tell(("works", report.doubts), f"sync with HQ at {self.client.base} works"
+                           f"{' again' if self._said and self._said[0] != 'works' else ''}: HQ holds this kiosk's "
+                           f"records up to {report.acked_seq}, {report.pending} waiting to be sent"
+                           + "".join(f"; but {doubt}" for doubt in report.doubts))
             except SyncError as exc:
                 self.synced_before = _last_sync_at(store)   # (before the failure: what a reader pairs with it)
                 self.failure = exc
