@@ -85,17 +85,21 @@ def test_a_stay_type_changed_here_while_she_is_here_says_nothing(sites, hq_app):
     assert a.here() == ["大石 花子"] and a.headcount() == 1 and a.left() == {}
 
 
-def test_protected_at_the_shelter_she_moved_to_the_first_kiosks_word_becomes_left(sites):
-    """She moved on, the first kiosk was told "moved"; then she is made never-disclose where she is now.
-    The first kiosk is told "left" with its next sync: not "moved" until she moves again, when "left" would
-    tell when the protection came."""
-    a, b = sites
+def she_alone_moves_on(a, b):
+    """Hanako alone (no household) checked in at A, then at B; A synced since, and was told "moved"."""
     a.check_in(HANAKO)
     a.sync()
     b.check_in(HANAKO)
     b.sync()
     a.sync()
     assert a.left() == {"大石 花子": "moved"}
+
+def test_protected_at_the_shelter_she_moved_to_the_first_kiosks_word_becomes_left(sites):
+    """She moved on, the first kiosk was told "moved"; then she is made never-disclose where she is now.
+    The first kiosk is told "left" with its next sync: not "moved" until she moves again, when "left" would
+    tell when the protection came."""
+    a, b = sites
+    she_alone_moves_on(a, b)
     b.store.set_consent("H002", HANAKO["name"], HANAKO["birth_date"], ADDRESS, NEVER_DISCLOSE)
     b.sync()
     a.sync()
@@ -106,12 +110,7 @@ def test_protected_at_the_shelter_she_moved_to_the_first_kiosks_word_becomes_lef
 def test_protected_by_the_kiosk_she_left_its_word_becomes_left(sites):
     """Staff at the first shelter learn she needs protection and record it there: HQ's word is "left" too."""
     a, b = sites
-    a.check_in(HANAKO)
-    a.sync()
-    b.check_in(HANAKO)
-    b.sync()
-    a.sync()
-    assert a.left() == {"大石 花子": "moved"}
+    she_alone_moves_on(a, b)
     a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS, NEVER_DISCLOSE)
     a.sync()
     a.sync()

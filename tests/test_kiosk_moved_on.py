@@ -346,18 +346,21 @@ def test_hq_refuses_a_cursor_that_is_not_a_whole_number(sites, hq_client):
         assert answer.status_code == 400 and answer.get_json()["error"] == "malformed_batch", bad
 
 
-def test_of_a_protected_mothers_child_nothing_more_is_said_than_that_he_left(sites, hq_client):
-    """Protection reaches the household, as inquiries' does: the child checked in with his protected mother
-    is "left", never "at another shelter"."""
-    a, b = sites
-    answer = a.api.post("/api/checkin", json={"persons": [HANAKO, SABURO]})
-    assert answer.status_code == 201
+def protected_mothers_child_moves_on(a, b):
+    """Hanako (never-disclose) and her son Saburo checked in together at A; he checks in at B, and A syncs."""
+    assert a.api.post("/api/checkin", json={"persons": [HANAKO, SABURO]}).status_code == 201
     a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS,
                         {"consent": "none", "family_code": "", "never_disclose": True})
     a.sync()
     b.check_in(SABURO)
     b.sync()
     a.sync()
+
+def test_of_a_protected_mothers_child_nothing_more_is_said_than_that_he_left(sites, hq_client):
+    """Protection reaches the household, as inquiries' does: the child checked in with his protected mother
+    is "left", never "at another shelter"."""
+    a, b = sites
+    protected_mothers_child_moves_on(a, b)
     assert a.here() == ["大石 花子"] and a.left() == {"大石 三郎": "left"}
 
 
@@ -380,10 +383,6 @@ def test_hqs_upgrade_says_of_a_protected_mothers_child_only_that_he_left(sites, 
         after = [tuple(r) for r in db.session.execute(db.text("SELECT seq, kind FROM left_elsewhere ORDER BY id"))]
         db.session.remove()
     assert after == [(2, "left")]
-
-
-SABURO = {"name": "大石 三郎", "name_kana": "オオイシ サブロウ", "birth_date": "2010-06-06", "sex": "male",
-          "address": ADDRESS}
 
 
 class Backup:

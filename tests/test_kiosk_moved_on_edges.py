@@ -2,7 +2,8 @@
 correction of someone HQ said moved on, a cursor HQ should never send, and the tablet's words."""
 from __future__ import annotations
 
-from tests.test_kiosk_moved_on import ADDRESS, HANAKO, JIRO, hanako_moves_on, sites  # noqa: F401
+from tests.test_kiosk_moved_on import (ADDRESS, HANAKO, JIRO, SABURO, hanako_moves_on,  # noqa: F401  (sites: fixture)
+                                       protected_mothers_child_moves_on, sites)
 from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture: HQ over real HTTP in a thread)
 
 from evac.events import Person
@@ -144,8 +145,6 @@ def test_words_beyond_the_limit_in_the_store_are_read_as_none(kiosk_store):
     assert store.left_elsewhere_after() == (1 << 62) - 1
 
 
-SABURO = {"name": "大石 三郎", "name_kana": "オオイシ サブロウ", "birth_date": "2010-06-06", "sex": "male",
-          "address": ADDRESS}
 
 
 def household_list(page: str) -> dict[str, str]:
@@ -164,13 +163,7 @@ def test_the_tablet_says_someone_left_elsewhere_left_here_not_that_they_checked_
     from kiosk import staff_store
     from tests.staff_helpers import logged_in
     a, b = sites
-    assert a.api.post("/api/checkin", json={"persons": [HANAKO, SABURO]}).status_code == 201
-    a.store.set_consent("H001", HANAKO["name"], HANAKO["birth_date"], ADDRESS,
-                        {"consent": "none", "family_code": "", "never_disclose": True})
-    a.sync()
-    b.check_in(SABURO)
-    b.sync()
-    a.sync()
+    protected_mothers_child_moves_on(a, b)
     assert a.left() == {"大石 三郎": "left"}
     (saburo,) = staff_store.checked_out(a.store, "H001")
     (hanako,) = staff_store.roster(a.store, "H001")
@@ -179,11 +172,11 @@ def test_the_tablet_says_someone_left_elsewhere_left_here_not_that_they_checked_
                  tablet.get(f"/staff/?q={SABURO['name']}").text):
         assert re.findall(r'<span class="left-elsewhere">([^<]*)</span>', page) == ["ここを離れました（ほかで記録）"]
     assert household_list(tablet.get(f"/staff/person/{hanako.key}").text) == {
-        "大石 三郎": "2010-06-06 — ここを離れました（ほかで記録）"}
+        "大石 三郎": f"{SABURO['birth_date']} — ここを離れました（ほかで記録）"}
     tablet.get("/staff/lang/en")
     assert "Left here (recorded elsewhere)" in tablet.get(f"/staff/person/{saburo.key}").text
     assert household_list(tablet.get(f"/staff/person/{hanako.key}").text) == {
-        "大石 三郎": "2010-06-06 — Left here (recorded elsewhere)"}
+        "大石 三郎": f"{SABURO['birth_date']} — Left here (recorded elsewhere)"}
 
 
 def test_a_household_member_who_moved_to_another_shelter_is_marked_so_on_the_others_page(sites):
