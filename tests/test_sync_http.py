@@ -175,7 +175,8 @@ def test_kiosk_resends_when_hq_was_restored_from_an_older_backup(hq_server, tmp_
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--sex", "female", "--birth", "1990-02-31"], "not a date"),
+    (["--sex", "female", "--birth", "1990-02-31"], "there is no such day"),
+    (["--sex", "female", "--birth", "1990-02"], "not a date"),
     (["--sex", "female", "--birth", "1990-01-01", "--shelter", "H999"], "unknown shelter"),
     (["--sex", "female", "--birth", "1990-01-01", "--name", "  "], "name is missing"),
 ])
