@@ -37,3 +37,27 @@ def test_told_to_start_again_after_the_correction_she_stays_here(sites, hq_app):
     assert a.store.left_elsewhere_after() < 999999
     assert hq_has(hq_app, "大石 華子") == [("checked_in", "H001")]
     assert sorted(a.here()) == ["大石 次郎", "大石 華子"] and a.headcount() == 2 and a.left() == {}
+
+
+def test_corrected_to_someone_hq_has_at_another_shelter_she_is_moved_on_as_hq_has_her(sites, hq_app, enroll,
+                                                                                      tmp_path):
+    """The corrected identity is someone HQ already has at a third shelter, checked in there later: HQ's word
+    on the kiosk's record is taken back from the old person and said again of the corrected one, in that
+    order, so the kiosk marks her moved on, as HQ has her."""
+    from tests.test_kiosk_moved_on import Site
+
+    class HQ:
+        url = sites[0].link.base
+    a, b = sites
+    c = Site(tmp_path, HQ, enroll("H003"), "H003")
+    hanako_moves_on(a, b)
+    a.sync()
+    assert a.left() == {"大石 花子": "moved"}
+    c.check_in({**HANAKO, "name": "大石 華子", "name_kana": "オオイシ ハナコ"})
+    c.sync()
+    correct_name(a, "大石 花子", "大石 華子")
+    a.sync()
+    a.sync()
+    assert hq_has(hq_app, "大石 華子") == [("checked_in", "H003")]
+    assert a.here() == ["大石 次郎"] and a.headcount() == 1 and a.left() == {"大石 華子": "moved"}
+
