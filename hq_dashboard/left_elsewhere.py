@@ -62,17 +62,52 @@ def words_for(persons: dict[int, tuple], latest: dict[tuple[int, str], tuple]) -
     return found
 
 
-def note(conn: Connection, persons: dict[int, dict[str, Any]], pids: set[int]) -> None:
+def note(conn: Connection, persons: dict[int, dict[str, Any]], pids: set[int], gone: set[int] = frozenset()) -> None:
     """After a merge moved `pids` (their folded rows in `persons`), or changed their protection: the words
     that changed for any kiosk with a location record about them, in the caller's transaction.  Any of `pids`
     not in `persons` (a protected person's household member the batch said nothing of) is read as HQ holds
-    them."""
+    them.  `gone`: persons a correction left with no record (merge._refile): only their words are taken back."""
     unread = sorted(p for p in pids if p not in persons)
     if unread:
         persons = {**persons, **_read(conn, unread)}
     pids = sorted(p for p in pids if p in persons)
     for i in range(0, len(pids), 500):
         _note_chunk(conn, persons, pids[i:i + 500])
+    gone = sorted(set(gone) - set(pids))
+    for i in range(0, len(gone), 500):
+        rows = _taken_back(conn, gone[i:i + 500], _said(conn, gone[i:i + 500]))
+        if rows:
+            conn.execute(left_elsewhere_t.insert(), rows)
+
+
+def _said(conn: Connection, pids: list[int]) -> dict[tuple[int, str], tuple[int, str]]:
+    """(person, device) -> (seq, kind) of HQ's standing (latest) word."""
+    said: dict[tuple[int, str], tuple[int, str]] = {}
+    for pid, device, seq, kind in conn.execute(
+            select(left_elsewhere_t.c.person_id, left_elsewhere_t.c.device_id, left_elsewhere_t.c.seq,
+                   left_elsewhere_t.c.kind).where(left_elsewhere_t.c.person_id.in_(pids))
+            .order_by(left_elsewhere_t.c.id)):
+        said[(pid, device)] = (seq, kind)
+    return said
+
+
+def _taken_back(conn: Connection, pids: list[int], said: dict[tuple[int, str], tuple[int, str]]) -> list[dict]:
+    """BACK for each standing word whose record is no longer its person's: a correction at the kiosk filed
+    it under the corrected person (merge._refile), whom the word was not said of.  The kiosk marks whom its
+    record is about now; unsaid, the old word would mark the corrected person, when the kiosk takes it after
+    its correction or takes HQ's words again from the start."""
+    standing = sorted((device, seq, pid) for (pid, device), (seq, kind) in said.items() if kind != BACK)
+    if not standing:
+        return []
+    owner: dict[tuple[str, int], int | None] = {}
+    for device in sorted({d for d, _, _ in standing}):
+        seqs = sorted({s for d, s, _ in standing if d == device})
+        for i in range(0, len(seqs), 500):
+            owner.update(((device, s), p) for s, p in conn.execute(
+                select(events_t.c.seq, events_t.c.person_id)
+                .where(events_t.c.device_id == device, events_t.c.seq.in_(seqs[i:i + 500]))))
+    return [{"device_id": device, "seq": seq, "person_id": pid, "kind": BACK}
+            for device, seq, pid in standing if (device, seq) in owner and owner[(device, seq)] != pid]
 
 
 def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]], pids: list[int]) -> None:
@@ -83,13 +118,11 @@ def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]], pids: list
             .where(events_t.c.person_id.in_(pids), events_t.c.type.in_(KIOSK_LOCATION_TYPES))):
         if (pid, device) not in latest or seq > latest[(pid, device)][0]:
             latest[(pid, device)] = (seq, hlc, etype, shelter)
-    said: dict[tuple[int, str], tuple[int, str]] = {}
-    for pid, device, seq, kind in conn.execute(
-            select(left_elsewhere_t.c.person_id, left_elsewhere_t.c.device_id, left_elsewhere_t.c.seq,
-                   left_elsewhere_t.c.kind).where(left_elsewhere_t.c.person_id.in_(pids))
-            .order_by(left_elsewhere_t.c.id)):
-        said[(pid, device)] = (seq, kind)
-    rows = []
+    said = _said(conn, pids)
+    # First: a word taken back from whom the record is no longer filed under; whom it is filed under now
+    # (refolded in the same batch) is then told afresh of that record, if HQ has a word on it.
+    rows = _taken_back(conn, pids, said)
+    retold = {(r["device_id"], r["seq"]) for r in rows}
     # Protection reaches their household too, as inquiries' does (safety.protected_identities): of a protected
     # mother's child nothing more is said than of her.
     sheltered = _in_protected_household(conn, persons, [pid for pid, _ in latest])
@@ -98,7 +131,7 @@ def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]], pids: list
         protected = bool(p["never_disclose"]) or pid in sheltered
         kind = word((p["state"], p["shelter_id"], p["loc_order"], protected), device, last)
         before = said.get((pid, device))
-        if kind is not None and before != (last[0], kind):
+        if kind is not None and (before != (last[0], kind) or (device, last[0]) in retold):
             rows.append({"device_id": device, "seq": last[0], "person_id": pid, "kind": kind})
         elif kind is None and before is not None and before[1] != BACK and before[0] == last[0]:
             # That record says where they are again (a record of theirs elsewhere re-dated before it).

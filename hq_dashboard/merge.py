@@ -749,7 +749,9 @@ def _tell_kiosks_left_elsewhere(conn: Connection, batch: _Batch) -> None:
     # when the protection came).  Members HQ holds but the batch did not read are read by note.
     pids |= _protection_changed(conn, batch)
     left_elsewhere.note(conn, batch.persons, {p for p in pids if p not in batch.new_pids
-                                              and p not in batch.emptied and p not in batch.merged_into})
+                                              and p not in batch.emptied and p not in batch.merged_into},
+                        # (a merged-away person's words went to the survivor with its records: _flush_merges)
+                        gone=batch.emptied - set(batch.merged_into))
 
 
 _NEVER_DISCLOSE = _PERSON_COLS.index("never_disclose")

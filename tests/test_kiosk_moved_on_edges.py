@@ -35,9 +35,9 @@ def correct_name(site, old_name: str, new_name: str) -> None:
 
 def test_a_corrected_identity_of_someone_hq_said_moved_is_where_hq_has_it(sites, hq_app):
     """Staff correct the name of someone HQ said moved on: HQ files the kiosk's records under the corrected
-    identity as someone new, at this shelter, and says nothing of them.  The kiosk counts the corrected
-    person here too, not moved: the two agree, and go on agreeing (the cursor and the last word taken are
-    HQ's log's, which the correction does not change; a roster folded again keeps it so)."""
+    identity as someone new, at this shelter, and takes back its word on the kiosk's record (it is no longer
+    the old person's).  The kiosk counts the corrected person here too, not moved: the two agree, and go on
+    agreeing (the cursor and the last word taken are HQ's log's; a roster folded again keeps it so)."""
     from kiosk.store import KioskStore
     a, b = sites
     hanako_moves_on(a, b)
@@ -52,7 +52,8 @@ def test_a_corrected_identity_of_someone_hq_said_moved_is_where_hq_has_it(sites,
     assert hq_has(hq_app, "大石 華子") == [("checked_in", "H001")]      # HQ: someone new, at A
     assert hq_has(hq_app, "大石 花子") == [("checked_in", "H002")]
     assert sorted(a.here()) == ["大石 次郎", "大石 華子"] and a.headcount() == 2 and a.left() == {}
-    assert (a.store.left_elsewhere_after(), a.store.left_elsewhere_last()) == (after, last)
+    assert a.store.left_elsewhere_after() == after + 1          # HQ's word taken back: BACK on the same record
+    assert a.store.left_elsewhere_last() == {**last, "kind": "", "count": last["count"] + 1}
     with a.store._write():
         a.store.db.execute("DELETE FROM meta WHERE key = 'identity_form'")
     a.store.close()
