@@ -220,15 +220,22 @@ def test_the_tablet_refuses_a_name_or_family_code_of_symbols_alone_on_a_new_card
     assert resp.status_code == 302
 
 
+def kept_here(tablet, kept, consent=None) -> KioskStore:
+    """`kept` checked in at H001 as kept from before (with `consent`): this kiosk's checks let it be."""
+    store = KioskStore(tablet.db)
+    store.check_in("H001", [kept])
+    if consent:
+        store.set_consent("H001", kept.name, kept.birth_date, kept.address, consent)
+    return store
+
 def test_the_tablet_refuses_an_emoji_member_added_later_but_corrects_a_record_kept_with_one(tablet):
     from evac.events import Person
     from evac.identity import person_key
     from kiosk import staff_store
     from tests.staff_helpers import errors, post, snapshot
-    store = KioskStore(tablet.db)
     kept = Person("★★", "1990-04-04", "other", "焼津市本町1-1")
-    store.check_in("H001", [kept])   # from before the kiosk refused it (or from HQ)
-    store.set_consent("H001", kept.name, kept.birth_date, kept.address, {"consent": "family", "family_code": "♡♡♡♡"})
+    # (kept from before the kiosk refused it, or from HQ)
+    store = kept_here(tablet, kept, {"consent": "family", "family_code": "♡♡♡♡"})
     row = staff_store.person(store, person_key(kept.name, kept.birth_date, kept.address))
     url = f"/staff/person/{row.key}"
     before = snapshot(tablet.db)
@@ -408,9 +415,8 @@ def test_the_tablet_refuses_one_on_a_member_added_later_but_corrects_a_record_ke
     from evac.identity import person_key
     from kiosk import staff_store
     from tests.staff_helpers import errors, post, snapshot
-    store = KioskStore(tablet.db)
     kept = Person("焼津 杉", "1960-06-06", "male", "焼津市本町1-1", "★★")
-    store.check_in("H001", [kept])   # from HQ's QR, or from before the kiosk refused it
+    store = kept_here(tablet, kept)   # from HQ's QR, or from before the kiosk refused it
     row = staff_store.person(store, person_key(kept.name, kept.birth_date, kept.address))
     url = f"/staff/person/{row.key}"
     before = snapshot(tablet.db)
