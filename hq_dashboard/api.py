@@ -95,14 +95,13 @@ def sync():
     # Where this kiosk stopped reading HQ's word on its people seen elsewhere since (hq_dashboard.left_elsewhere);
     # kiosks older than it do not ask, and their answer is as it was.
     after = body.get("left_elsewhere_after")
-    if after is not None and not _whole(after):
+    if after is not None and not left_elsewhere.whole_number(after):
         return _error(400, "malformed_batch", "'left_elsewhere_after' (the last word on its people this kiosk "
                                               "took) must be a whole number from 0")
     # The highest record the kiosk has written (HQ's dashboard shows how many it has not received yet);
     # kiosks older than it do not say.
     last_seq = body.get("last_seq")
-    if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool)
-                                 or not 0 <= last_seq < 1 << 62):
+    if last_seq is not None and not left_elsewhere.whole_number(last_seq):
         return _error(400, "malformed_batch", "'last_seq' (the highest record the kiosk has written) must be a "
                                               "whole number from 0")
     db.session.rollback()  # authentication's read must not hold a snapshot into the write
@@ -139,10 +138,6 @@ def sync():
             answer["left_elsewhere"] = left_elsewhere.since(
                 conn, device_id, after, left_elsewhere.last_taken(body.get("left_elsewhere_last")))
     return jsonify(answer)
-
-
-def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 62
 
 
 @bp.post("/prereg")

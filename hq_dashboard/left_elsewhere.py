@@ -201,12 +201,15 @@ def last_taken(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     seq, kind, count = value.get("seq"), value.get("kind"), value.get("count")
-    if not _whole(seq) or not isinstance(kind, str) or len(kind) > 8 or count is not None and not _whole(count):
+    if not whole_number(seq) or not isinstance(kind, str) or len(kind) > 8 \
+            or count is not None and not whole_number(count):
         return None
     return {"seq": seq, "kind": kind, "count": count}
 
 
-def _whole(value: Any) -> bool:
+def whole_number(value: Any) -> bool:
+    """A cursor, record number or count as a kiosk sends one: a whole number from 0, below where SQLite's
+    integers end (hq_dashboard.api checks the sync's own with it)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 62
 
 
