@@ -85,6 +85,8 @@ def test_someone_checked_in_at_another_shelter_since_leaves_this_kiosks_roster_a
     tablet = logged_in(a.app)
     page = tablet.get("/staff/summary").text
     assert "大石 花子" in page and "他の避難所へ移動" in page
+    # Its explanation says "recorded elsewhere", not "checked out": of a protected person it would be untrue.
+    assert "ほかで記録された人です" in page and "退所した人" not in page
     person = tablet.get(f"/staff/?q={HANAKO['name']}").text
     assert "他の避難所へ移動" in person
 
