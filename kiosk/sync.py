@@ -351,32 +351,49 @@ class _InFlight:
                 pass
 
 
+_lookups: dict[tuple[str, int], threading.Thread] = {}   # unfinished name lookups, by (host, port)
+_lookups_lock = threading.Lock()
+
+
 def _resolve(host: str, port: int, wait: float) -> list:
     """getaddrinfo for a connection, given up after `wait` seconds: the system's resolver asks a silent name
     server for as long as resolv.conf says (glibc: 5 s a try, twice, per server; up to minutes), and nothing
-    can interrupt it.  It goes on in a thread of its own, left to end by itself."""
+    can interrupt it.  It goes on in a thread of its own, left to end by itself; a later round waits on that
+    same lookup rather than starting another, so rounds against a silent name server hold one thread, not
+    one each."""
     try:   # an address, not a name: nothing to wait for
         return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)
     except (OSError, UnicodeError):
         pass
-    found: dict = {}
-
-    def ask() -> None:
-        try:
-            found["addresses"] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
-            found["error"] = exc
-    asking = threading.Thread(target=ask, daemon=True, name="kiosk-resolve")
-    asking.start()
+    with _lookups_lock:
+        asking = _lookups.get((host, port))
+        if asking is None:
+            asking = threading.Thread(target=_look_up, args=(host, port), daemon=True, name="kiosk-resolve")
+            asking.found = {}
+            _lookups[(host, port)] = asking
+            asking.start()
     asking.join(max(0.0, wait))
     if asking.is_alive():
         raise TimeoutError(f"the name {host} did not resolve within {wait:g} s")
+    found = asking.found
     if "error" in found:
         error = found["error"]
         raise error if isinstance(error, OSError) else OSError(str(error))
     if not found["addresses"]:
         raise OSError(f"the name {host} resolves to no address")
     return found["addresses"]
+
+
+def _look_up(host: str, port: int) -> None:
+    found = threading.current_thread().found
+    try:
+        found["addresses"] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        found["error"] = exc
+    finally:   # the next round asks afresh: a name's answer may change (HQ moved to its standby)
+        with _lookups_lock:
+            if _lookups.get((host, port)) is threading.current_thread():
+                del _lookups[(host, port)]
 
 
 def _opener_with_deadline() -> urllib.request.OpenerDirector:

@@ -8,7 +8,9 @@ own view of /etc/resolv.conf, a file bind-mounted over it there.  Nothing of the
 `python -m tests.silent_dns WORKDIR` (inside the namespaces) serves HQ's name, then, once the kiosk's
 TLS handshake reaches "HQ" (which never answers it), no longer answers at all; runs `evac kiosk sync` with
 an https:// address by that name, and prints what came of it as JSON.  `... WORKDIR silent`: the name server
-never answers, and the address is http://.
+never answers, and the address is http://.  `... WORKDIR rounds`: the name server never answers; three
+sync rounds in this process, as a running kiosk's background sync makes them, and how many lookups were left
+running.
 """
 from __future__ import annotations
 
@@ -99,7 +101,7 @@ def _hq_never_finishing_the_handshake(dns: AnswersThenSilent) -> socket.socket:
     return server
 
 
-def main(workdir: str, silent: bool = False) -> None:
+def main(workdir: str, mode: str = "") -> None:
     work = Path(workdir)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     resolv = work / "resolv.conf"
@@ -107,7 +109,7 @@ def main(workdir: str, silent: bool = False) -> None:
     resolv.write_text("nameserver 127.0.0.1\noptions timeout:30 attempts:5\n")
     subprocess.run(["mount", "--bind", str(resolv), "/etc/resolv.conf"], check=True)
     dns = AnswersThenSilent(("127.0.0.1", 53))
-    if silent:
+    if mode:
         dns.silence()
     _hq_never_finishing_the_handshake(dns)
     from evac.events import Person
@@ -116,14 +118,35 @@ def main(workdir: str, silent: bool = False) -> None:
     store = KioskStore(db)
     store.check_in("H001", [Person("名前 解決", "1980-01-01", "female", "焼津市本町4")])
     store.close()
+    if mode == "rounds":
+        print(json.dumps(_rounds(db)))
+        return
     env = dict(os.environ, EVAC_KIOSK_TOKEN=TOKEN)
     run = subprocess.run([sys.executable, "-m", "evac.cli", "kiosk", "sync", "--db", str(db),
-                          "--hq", f"{'http' if silent else 'https'}://{HQ_NAME}:{HQ_PORT}"], env=env, capture_output=True, text=True)
+                          "--hq", f"{'http' if mode else 'https'}://{HQ_NAME}:{HQ_PORT}"], env=env, capture_output=True, text=True)
     store = KioskStore(db)
     print(json.dumps({"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr,
                       "pending": store.pending(), "asked_after_silence": dns.unanswered}))
     store.close()
 
 
+def _rounds(db: Path) -> dict:
+    """Three sync rounds one after another, each cut off in its own time, and the lookups still running."""
+    from kiosk.store import KioskStore
+    from kiosk.sync import HQClient, SyncError, sync_once
+    store, link = KioskStore(db), HQClient(f"http://{HQ_NAME}:{HQ_PORT}", TOKEN, timeout=0.5)
+    said = []
+    for _ in range(3):
+        try:
+            sync_once(store, link)
+            said.append("synced")
+        except SyncError as exc:
+            said.append(str(exc))
+    lookups = [t for t in threading.enumerate() if t.name == "kiosk-resolve" and t.is_alive()]
+    pending = store.pending()
+    store.close()
+    return {"said": said, "lookups": len(lookups), "pending": pending}
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:] == ["silent"])
+    main(sys.argv[1], (sys.argv[2:] or [""])[0])

@@ -256,3 +256,13 @@ def test_a_silent_name_server_is_no_answer_in_time_not_a_round_held_for_minutes(
     assert "本部に接続できません（時間内に応答がありません）" in came["stderr"], came["stderr"]
     assert "did not resolve" in came["stderr"] and "too slow" not in came["stderr"]
     assert "1 event(s) stay queued on this kiosk" in came["stderr"] and came["pending"] == 1
+
+
+def test_rounds_against_a_silent_name_server_hold_one_lookup_not_one_each(tmp_path):
+    """A lookup cut off is left to end by itself (nothing can interrupt getaddrinfo); each round of a kiosk
+    whose name server went silent started another, and a kiosk syncing every few seconds piled them up.
+    Each round is still cut off in its own time, and says why."""
+    came = _sync_in_namespaces(tmp_path, "rounds")
+    assert len(came["said"]) == 3 and all("did not resolve" in said for said in came["said"]), came
+    assert came["lookups"] == 1, came
+    assert came["pending"] == 1, came
