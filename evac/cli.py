@@ -39,18 +39,29 @@ def port_number(text: str) -> int:
 def listen_error(host: str, port: int, exc: Exception, host_flag: str = "--host", port_flag: str = "--port") -> str:
     """Why a server could not start listening, and what to change (`host_flag`, `port_flag`: the options
     that gave them)."""
+    return listen_trouble(host, port, exc, host_flag, port_flag)[0]
+
+
+def listen_trouble(host: str, port: int, exc: Exception, host_flag: str = "--host",
+                   port_flag: str = "--port") -> tuple[str, str]:
+    """listen_error's words, and the same in Japanese: (English, Japanese)."""
     import errno
     import socket
     unknown_host = tuple(getattr(socket, n) for n in ("EAI_NONAME", "EAI_AGAIN", "EAI_FAIL") if hasattr(socket, n))
     if getattr(exc, "errno", None) == errno.EADDRINUSE:
         return (f"port {port} on {host} is in use by another program (another HQ or kiosk?); "
-                f"stop it or give {port_flag} another number")
+                f"stop it or give {port_flag} another number",
+                f"{host} のポート {port} は別のプログラム（別の本部か端末？）が使っています。それを止めるか、"
+                f"{port_flag} に別の番号を指定してください")
     if getattr(exc, "errno", None) == errno.EADDRNOTAVAIL:
-        return f"cannot listen on {host}: it is not an address of this machine (check {host_flag})"
+        return (f"cannot listen on {host}: it is not an address of this machine (check {host_flag})",
+                f"{host} で待ち受けできません。このコンピューターのアドレスではありません（{host_flag} を確かめてください）")
     if isinstance(exc, (ValueError, socket.gaierror)) or getattr(exc, "errno", None) in unknown_host:
-        return f"cannot listen on {host}: no such address or host name (check {host_flag})"
-    return (f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc} "
-            f"(check {host_flag} and {port_flag})")
+        return (f"cannot listen on {host}: no such address or host name (check {host_flag})",
+                f"{host} で待ち受けできません。そのようなアドレスやホスト名はありません（{host_flag} を確かめてください）")
+    why = getattr(exc, "strerror", None) or exc
+    return (f"cannot listen on {host}:{port}: {why} (check {host_flag} and {port_flag})",
+            f"{host}:{port} で待ち受けできません（{why}）。{host_flag} と {port_flag} を確かめてください")
 
 
 def loopback(host: str) -> bool:

@@ -14,10 +14,17 @@ from pathlib import Path
 
 KIOSK, HQ = "kiosk", "HQ"
 _WHOSE = {KIOSK: "a kiosk's", HQ: "HQ's"}
+_WHOSE_JA = {KIOSK: "端末の", HQ: "本部の"}
 
 
 class DatabaseFileError(Exception):
-    """The file cannot be this command's database; the message is the whole story, one line."""
+    """The file cannot be this command's database; the message is the whole story, one line.  `ja` tells
+    it in Japanese, for a command whose operators read Japanese first (HQ's: "ja / English"); str() stays
+    English, as the kiosk's commands say it."""
+
+    def __init__(self, message: str, ja: str = ""):
+        super().__init__(message)
+        self.ja = ja
 
 
 class DamagedDatabase(DatabaseFileError):
@@ -34,7 +41,7 @@ def create_private(path: str | os.PathLike) -> None:
         pass
 
 
-def kind(path: Path, label: str = "database") -> str | None:
+def kind(path: Path, label: str = "database", label_ja: str = "データベース") -> str | None:
     """KIOSK, HQ, None for an empty database, or "other"; raises DatabaseFileError if it is no
     SQLite database at all.  Opened read-only: looking never changes the file."""
     try:
@@ -45,7 +52,8 @@ def kind(path: Path, label: str = "database") -> str | None:
             conn.close()
     except sqlite3.DatabaseError as exc:
         error = DamagedDatabase if "malformed" in str(exc) else DatabaseFileError
-        raise error(f"cannot open the {label} at {path}: {in_words(exc, path)}") from None
+        raise error(f"cannot open the {label} at {path}: {in_words(exc, path)}",
+                    f"{label_ja}（{path}）を開けません。{in_japanese(exc, path)}") from None
     if not tables:
         return None
     if "alembic_version" in tables or "hq_meta" in tables:
@@ -127,29 +135,48 @@ def disk_full(path: str | os.PathLike) -> bool:
 
 
 def full_in_words(path: str | os.PathLike) -> str:
-    name = Path(path).name
-    return (f"the disk holding it is full ({shutil.disk_usage(Path(path).parent).free // 1024} KB free). "
+    return _full(path)[0]
+
+
+def _full(path: str | os.PathLike) -> tuple[str, str]:
+    name, free = Path(path).name, shutil.disk_usage(Path(path).parent).free // 1024
+    return (f"the disk holding it is full ({free} KB free). "
             f"Make room by deleting photos, videos, logs or downloads on it; never delete {name}, {name}-wal or "
-            f"{name}-shm (they hold the records). Then start again")
+            f"{name}-shm (they hold the records). Then start again",
+            f"ディスクがいっぱいです（空き {free} KB）。写真・動画・ログ・ダウンロードなどを消して空きを作り、"
+            f"もう一度起動してください。{name}、{name}-wal、{name}-shm は記録なので消さないでください")
 
 
 def in_words(exc: BaseException, path: str | os.PathLike | None = None) -> str:
     """SQLite's complaint as something a person at a shelter or HQ can act on; with the database's
     `path`, a full disk is said as full, whatever SQLite called it."""
+    return _reason(exc, path)[0]
+
+
+def in_japanese(exc: BaseException, path: str | os.PathLike | None = None) -> str:
+    """in_words in Japanese; empty for a complaint SQLite's words alone tell (in_words gives them as they are)."""
+    return _reason(exc, path)[1]
+
+
+def _reason(exc: BaseException, path: str | os.PathLike | None) -> tuple[str, str]:
     text = str(exc)
     if path is not None and disk_full(path):
-        return full_in_words(path)
+        return _full(path)
     if "file is not a database" in text or "not a database" in text:
-        return "this file is not a SQLite database (check --db: is it the right file?)"
+        return ("this file is not a SQLite database (check --db: is it the right file?)",
+                "SQLite のデータベースファイルではありません（--db が正しいファイルか確かめてください）")
     if "readonly" in text or "read-only" in text:
-        return "the file or its folder is read-only (check their permissions)"
+        return ("the file or its folder is read-only (check their permissions)",
+                "ファイルかそのフォルダが読み取り専用です（権限を確かめてください）")
     if "unable to open" in text:
-        return "SQLite cannot open it (check that the folder exists and can be written to)"
+        return ("SQLite cannot open it (check that the folder exists and can be written to)",
+                "SQLite が開けません（フォルダがあり、書き込めるかを確かめてください）")
     if "malformed" in text:
-        return "the file is damaged (SQLite finds it corrupt: a failing disk or a power cut); keep it, do not delete it"
+        return ("the file is damaged (SQLite finds it corrupt: a failing disk or a power cut); keep it, do not "
+                "delete it", "ファイルが壊れています（ディスクの故障か停電）。ファイルは消さずに残してください")
     if "disk I/O" in text:
-        return "the disk failed to read or write it"
-    return text
+        return "the disk failed to read or write it", "ディスクの読み書きに失敗しました"
+    return text, ""
 
 
 def _companions(path: Path) -> list[Path]:
@@ -169,20 +196,29 @@ def absent_or_empty(path: str | os.PathLike) -> bool:
 def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, read_only: bool = False) -> None:
     """Refuse (DatabaseFileError) a path that cannot be `expect`'s database.  A missing file is
     allowed only when may_create, and only in a folder that exists; `creates` names the commands
-    that make a new one, for the message.  `read_only`: the command only reads it (a read-only file
-    or disk is no reason to refuse)."""
+    that make a new one, for the message ("`evac hq serve` or `evac hq init`").  `read_only`: the
+    command only reads it (a read-only file or disk is no reason to refuse)."""
     path = Path(path)
-    label = f"{expect} database"
+    label, label_ja = f"{expect} database", f"{_WHOSE_JA[expect]}データベース"
+    creates_ja = creates.replace("` or `", "` または `")
+    cannot_open = f"{label_ja}（{path}）を開けません。"
     if not path.exists():
         if not may_create:
-            raise DatabaseFileError(f"no {label} at {path} (check --db; {creates} makes a new one)")
+            raise DatabaseFileError(f"no {label} at {path} (check --db; {creates} makes a new one)",
+                                    f"{path} に{label_ja}がありません。--db を確かめてください（新しく作るのは "
+                                    f"{creates_ja} です）")
         if not path.parent.is_dir():
-            raise DatabaseFileError(f"no folder {path.parent} for the {label} (check --db, or create the folder first)")
+            raise DatabaseFileError(f"no folder {path.parent} for the {label} (check --db, or create the folder first)",
+                                    f"{label_ja}を置くフォルダ {path.parent} がありません。--db を確かめるか、"
+                                    "先にフォルダを作ってください")
         if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise DatabaseFileError(f"cannot create the {label} at {path}: the folder {path.parent} is read-only")
+            raise DatabaseFileError(f"cannot create the {label} at {path}: the folder {path.parent} is read-only",
+                                    f"{label_ja}（{path}）を作れません。フォルダ {path.parent} が読み取り専用です"
+                                    "（フォルダの権限を確かめてください）")
         return
     if path.is_dir():
-        raise DatabaseFileError(f"{path} is a folder, not a {label} file (check --db)")
+        raise DatabaseFileError(f"{path} is a folder, not a {label} file (check --db)",
+                                f"{path} はフォルダで、{label_ja}のファイルではありません。--db を確かめてください")
     if path.stat().st_size == 0 and (not may_create or _companions(path)):
         # SQLite would quietly make it a brand-new database: after a power cut on a failing disk, the
         # records (in a -wal beside it, if anywhere) would be gone from view, a kiosk's outbox started
@@ -191,20 +227,33 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, 
         name = path.name
         ask, start = (("call HQ", "start the kiosk with `evac kiosk serve`") if expect == KIOSK else
                       ("restore HQ's backup or call the system's administrator", f"run {creates}"))
+        ask_ja, start_ja = (("本部に連絡してください", "`evac kiosk serve` で端末を起動してください") if expect == KIOSK
+                            else ("本部のバックアップから戻すか、システム管理者に連絡してください",
+                                  f"{creates_ja} を実行してください"))
         raise DatabaseFileError(
             f"the {label} at {path} is empty (0 bytes): a power cut on a failing disk or SD card can leave it so. Keep it and "
             f"any {name}-wal and {name}-shm beside it (they may still hold records), and {ask}. If it was meant "
-            f"to be a new database, delete the empty file and {start}")
+            f"to be a new database, delete the empty file and {start}",
+            f"{label_ja}（{path}）が空（0 バイト）です。故障しかけたディスクや SD カードで停電があるとこうなります。"
+            f"このファイルと横の {name}-wal、{name}-shm は記録が残っているかもしれないので消さずに、{ask_ja}。"
+            f"新しいデータベースのつもりなら、空のファイルを消して {start_ja}")
     if read_only:
         pass
     elif expect == KIOSK and on_read_only_disk(path):
-        raise DatabaseFileError(f"cannot open the {label} at {path}: {read_only_disk_in_words(path)}")
+        raise DatabaseFileError(f"cannot open the {label} at {path}: {read_only_disk_in_words(path)}",
+                                f"{cannot_open}ディスクが読み取り専用になり（カードかディスクの故障）、何も保存できません。"
+                                f"`evac kiosk carry --db {path} --out FILE` で記録を別のディスク（USB メモリ）に書き出して"
+                                "本部へ運び、新しいディスクで端末を起動してください")
     elif not os.access(path, os.R_OK | os.W_OK):
         raise DatabaseFileError(f"cannot open the {label} at {path}: the file is read-only (check its permissions, "
-                                "and that its disk is not mounted read-only)")
+                                "and that its disk is not mounted read-only)",
+                                f"{cannot_open}ファイルが読み取り専用です（ファイルの権限と、ディスクが読み取り専用で"
+                                "マウントされていないかを確かめてください）")
     elif not os.access(path.parent, os.W_OK | os.X_OK):
         raise DatabaseFileError(f"cannot open the {label} at {path}: its folder is read-only, and SQLite "
-                                "writes its journal beside the file (check the folder's permissions)")
+                                "writes its journal beside the file (check the folder's permissions)",
+                                f"{cannot_open}フォルダが読み取り専用で、SQLite がファイルの横にジャーナルを書けません"
+                                "（フォルダの権限を確かめてください）")
     elif unwritable := [c for c in _companions(path) if not os.access(c, os.R_OK | os.W_OK)]:
         # A read-only file's -shm and -wal are made read-only too (by a reading such as `evac kiosk
         # carry`), and stay so when the file's own permission is put right.
@@ -212,10 +261,15 @@ def check(path: str | os.PathLike, expect: str, may_create: bool, creates: str, 
         raise DatabaseFileError(f"cannot open the {label} at {path}: {names} beside it "
                                 f"{'is' if len(unwritable) == 1 else 'are'} read-only (give "
                                 f"{'it' if len(unwritable) == 1 else 'them'} the same permissions as the file; "
-                                "never delete them: they may hold records)")
-    found = kind(path, label)
+                                "never delete them: they may hold records)",
+                                f"{cannot_open}横の {'、'.join(str(c) for c in unwritable)} が読み取り専用です"
+                                "（ファイルと同じ権限にしてください。記録が入っていることがあるので消さないでください）")
+    found = kind(path, label, label_ja)
     if found in (None, expect):
         return
     if found == "other":
-        raise DatabaseFileError(f"{path} is a SQLite database of something else, not a {label} (check --db)")
-    raise DatabaseFileError(f"{path} is {_WHOSE[found]} database, not {_WHOSE[expect]} (check --db)")
+        raise DatabaseFileError(f"{path} is a SQLite database of something else, not a {label} (check --db)",
+                                f"{path} は別のシステムの SQLite データベースで、{label_ja}ではありません。"
+                                "--db を確かめてください")
+    raise DatabaseFileError(f"{path} is {_WHOSE[found]} database, not {_WHOSE[expect]} (check --db)",
+                            f"{path} は{_WHOSE_JA[found]}データベースで、{label_ja}ではありません。--db を確かめてください")

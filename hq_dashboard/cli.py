@@ -21,6 +21,12 @@ def database_url(value: str | None) -> str | None:
     return value
 
 
+def _both(ja: str, en: str) -> str:
+    """A refusal as HQ's operators read it: Japanese first, then the English (for a message with no
+    Japanese, the English alone)."""
+    return f"{ja} / {en}" if ja else en
+
+
 # A SQLite database's files: the database, its WAL and shared memory, and HQ's secret key beside it.
 _SQLITE_FILES = ("", "-wal", "-shm", ".secret-key")
 
@@ -63,7 +69,9 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
             raise CommandError(str(exc)) from None
         if isinstance(exc, CommandError) or not _is_opening_error(exc):
             raise
-        raise CommandError(f"cannot open the HQ database at {shown}: {_in_words(exc)}") from None
+        en, ja = _in_words(exc, shown)
+        raise CommandError(f"本部のデータベース（{shown}）を開けません。{ja} / cannot open the HQ database at "
+                           f"{shown}: {en}") from None
     if made is not None:
         made.extend(fresh)
     return app
@@ -90,11 +98,15 @@ def _check_url(url: str, create: bool) -> tuple[str, Path | None]:
         parsed = make_url(url)
         parsed.get_dialect()
     except NoSuchModuleError:  # (a kind of ArgumentError)
-        raise CommandError(f"--db {make_url(url).render_as_string(hide_password=True)!r}: no database driver "
-                           f"called {make_url(url).drivername!r}; HQ runs on sqlite:///PATH or "
+        given, driver = make_url(url).render_as_string(hide_password=True), make_url(url).drivername
+        raise CommandError(f"--db {given!r}: {driver!r} というデータベースのドライバはありません。本部は sqlite:///PATH "
+                           "か postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME で動きます / "
+                           f"--db {given!r}: no database driver called {driver!r}; HQ runs on sqlite:///PATH or "
                            "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME") from None
     except ArgumentError:
-        raise CommandError(f"--db {url!r} is neither a database URL nor a file path: use a SQLite file's path, "
+        raise CommandError(f"--db {url!r} はデータベースの URL でもファイルのパスでもありません。SQLite ファイルのパス、"
+                           "sqlite:///PATH、postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME のどれかを指定してください / "
+                           f"--db {url!r} is neither a database URL nor a file path: use a SQLite file's path, "
                            "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME") from None
     if parsed.get_backend_name() != "sqlite":
         return _shown(url), None
@@ -104,7 +116,7 @@ def _check_url(url: str, create: bool) -> tuple[str, Path | None]:
     try:
         dbfiles.check(path, dbfiles.HQ, create, "`evac hq serve` or `evac hq init`")
     except dbfiles.DatabaseFileError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(_both(exc.ja, str(exc))) from None
     return str(path), (None if path.exists() else path)
 
 
@@ -126,7 +138,9 @@ def _check_area_per_person(value) -> None:
     except (TypeError, ValueError):
         number = math.nan
     if isinstance(value, bool) or not number > 0 or math.isinf(number):
-        raise CommandError(f"EVAC_AREA_PER_PERSON_M2 must be the floor area per evacuee in square metres, "
+        raise CommandError(f"EVAC_AREA_PER_PERSON_M2 は避難者1人あたりの床面積（平方メートル）で、0 より大きい数です"
+                           f"（例 3.3）。{value!r} は使えません。何も変更していません / "
+                           f"EVAC_AREA_PER_PERSON_M2 must be the floor area per evacuee in square metres, "
                            f"a number above 0 (e.g. 3.3), not {value!r}; nothing was changed")
 
 
@@ -137,15 +151,24 @@ def _is_opening_error(exc: BaseException) -> bool:
     return isinstance(exc, (SQLAlchemyError, sqlite3.Error, OSError, ImportError))
 
 
-def _in_words(exc: BaseException) -> str:
+def _in_words(exc: BaseException, shown: str) -> tuple[str, str]:
+    """Why HQ's database at `shown` cannot be opened: (in English, in Japanese)."""
     from evac import dbfiles
     if isinstance(exc, ImportError):
         return (f"its driver ({exc.name}) is not installed; for PostgreSQL write "
-                "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME (psycopg comes with `make setup`)")
+                "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME (psycopg comes with `make setup`)",
+                f"ドライバ（{exc.name}）がインストールされていません。PostgreSQL なら "
+                "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME と書いてください（psycopg は `make setup` で入ります）")
     reason = getattr(exc, "orig", None) or exc
     # psycopg's message runs over several lines ("…failed: Connection refused / Is the server running…")
     text = "; ".join(line.strip() for line in str(reason).splitlines() if line.strip())
-    return dbfiles.in_words(text) if text else type(reason).__name__
+    if not text:
+        return type(reason).__name__, "--db を確かめてください"
+    # (The driver's own words, a server refusing for one, are left in English: the Japanese says where to look.)
+    ja = dbfiles.in_japanese(text) or ("--db の接続先（ホスト、ポート、ユーザー名、パスワード、データベース名）と、"
+                                       "データベースのサーバーが動いているかを確かめてください" if "://" in shown
+                                       else "--db を確かめてください")
+    return dbfiles.in_words(text), ja
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -154,7 +177,7 @@ def serve(args: argparse.Namespace) -> int:
     app = _app(args.db, create=True, made=made,
                config={} if args.trusted_proxies is None else {"TRUSTED_PROXIES": args.trusted_proxies})
     from .map_page import warm_up_beside
-    from evac.cli import CommandError, listen_error, loopback
+    from evac.cli import CommandError, listen_trouble, loopback
 
     from evac.passwords import cheap_hashing_warning
     if warning := cheap_hashing_warning():
@@ -176,8 +199,11 @@ def serve(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:  # the port is taken, or --host is no address of this machine
         # A database this run seeded is not left behind for a later start to take as HQ's own.
         _remove(made, app)
-        kept = f"; the new database {made[0]} was not kept" if made else ""
-        raise CommandError(listen_error(args.host, args.port, exc) + kept, 1) from None
+        kept = kept_ja = ""
+        if made:
+            kept, kept_ja = f"; the new database {made[0]} was not kept", f"（新しいデータベース {made[0]} は残していません）"
+        en, ja = listen_trouble(args.host, args.port, exc)
+        raise CommandError(f"{ja}{kept_ja} / {en}{kept}", 1) from None
     # EVAC_MAP_WARM_UP=0 leaves the map's layers to its first visitor, who then waits ~1.5 s: for an HQ whose
     # map nobody opens soon (the tests' hundred HQ starts, a second of CPU each on a busy machine).
     if app.config.get("MAP_WARM_UP", True):
@@ -289,11 +315,15 @@ def _jst_day(text: str) -> dt.datetime:
     try:
         day = dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-12-31") from None
+        raise argparse.ArgumentTypeError(f"{text!r} は日付ではありません。YYYY-MM-DD の形で書いてください（例 "
+                                         f"2026-12-31） / {text!r} is not a date: write it as YYYY-MM-DD, e.g. "
+                                         "2026-12-31") from None
     jst = dt.timezone(dt.timedelta(hours=9))
     if day > dt.datetime.now(jst).date() + dt.timedelta(days=1):
         # Erasing cannot be undone: a mistyped year would erase inquiries families are still asking by.
-        raise argparse.ArgumentTypeError(f"{day} is after tomorrow: give the day before which inquiries are erased")
+        raise argparse.ArgumentTypeError(f"{day} は明日より後の日付です。この日より前の照会を消去する、という日を指定して"
+                                         f"ください（消去は元に戻せません） / {day} is after tomorrow: give the day "
+                                         "before which inquiries are erased")
     return dt.datetime.combine(day, dt.time(), jst)
 
 
@@ -304,7 +334,8 @@ def revoke(args: argparse.Namespace) -> int:
     with app.app_context():
         found = prereg.revoke(db.session, args.household)
         if found is None:
-            print(f"evac: no pre-registered household {args.household!r}", file=sys.stderr)
+            print(f"evac: 事前登録の世帯 {args.household!r} はありません。登録番号を確かめてください / no pre-registered "
+                  f"household {args.household!r}", file=sys.stderr)
             return 2
         revoked, before = found
     if before is not None:
@@ -533,7 +564,8 @@ def export_pfif(args: argparse.Namespace) -> int:
     from .db import db
     if args.out and not Path(args.out).parent.is_dir():
         from evac.cli import CommandError
-        raise CommandError(f"no folder {Path(args.out).parent} to write {args.out} in (check --out)")
+        raise CommandError(f"{args.out} を書くフォルダ {Path(args.out).parent} がありません。--out を確かめてください / "
+                           f"no folder {Path(args.out).parent} to write {args.out} in (check --out)")
     app = _app(args.db)
     with app.app_context():
         document, count = pfif_exchange.export(db.session, args.domain)
@@ -554,14 +586,16 @@ def import_pfif(args: argparse.Namespace) -> int:
     try:
         document = Path(args.file).read_bytes()
     except OSError as exc:
-        print(f"evac: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        print(f"evac: {args.file} を読めません（{exc.strerror}） / cannot read {args.file}: {exc.strerror}",
+              file=sys.stderr)
         return 2
     app = _app(args.db)
     with app.app_context():
         try:
             summary = pfif_exchange.import_document(db.session, document, args.domain)
         except InvalidPFIF as exc:
-            print(f"evac: {args.file} is not valid PFIF 1.4, nothing was imported:", file=sys.stderr)
+            print(f"evac: {args.file} は正しい PFIF 1.4 ではありません。何も取り込んでいません / {args.file} is not "
+                  "valid PFIF 1.4, nothing was imported:", file=sys.stderr)
             for problem in exc.problems:
                 print(f"  - {problem}", file=sys.stderr)
             return 2
@@ -577,10 +611,12 @@ def import_records(args: argparse.Namespace) -> int:
     from .db import db
     try:
         if Path(args.file).stat().st_size > MAX_FILE_BYTES:
-            raise CommandError(f"{args.file} is larger than a kiosk's records can be: is it the right file?")
+            raise CommandError(f"{args.file} は端末の記録ファイルにしては大きすぎます。正しいファイルか確かめてください / "
+                               f"{args.file} is larger than a kiosk's records can be: is it the right file?")
         data = Path(args.file).read_bytes()
     except OSError as exc:
-        raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        raise CommandError(f"{args.file} を読めません（{exc.strerror or exc}） / cannot read {args.file}: "
+                           f"{exc.strerror or exc}") from None
     app = _app(args.db)
     with app.app_context():
         try:
@@ -588,13 +624,22 @@ def import_records(args: argparse.Namespace) -> int:
         except CarriedRefused as exc:
             if exc.applied:   # what was applied answers inquiries all the same
                 _after_carried(app)
-            raise CommandError(f"{args.file}: {exc.message}") from None
+            raise CommandError(_both(_carried_ja(app, exc, args.file), f"{args.file}: {exc.message}")) from None
         if result.applied:
             _after_carried(app)
     print(f"kiosk {result.kiosk_id} (enrolled at {result.shelter_id}): {result.records} record(s) in the file, "
           f"{result.applied} new at HQ, {result.duplicates} HQ already held; HQ now holds up to record "
           f"{result.acked_seq} of this kiosk")
     return 0
+
+
+def _carried_ja(app, exc, file: str) -> str:
+    """The refusal of a carried file as HQ's page says it in Japanese (carried_pages), or "" where the page
+    has no words of its own for it."""
+    from .carried_pages import refusal
+    with app.test_request_context("/?lang=ja"):   # (the page's words are chosen by the request's language)
+        said = refusal(exc)
+    return "" if said == exc.message else f"{file}: {said}"
 
 
 def _after_carried(app) -> None:
@@ -621,7 +666,9 @@ def import_(args: argparse.Namespace) -> int:
     from .importing import import_file
     if Path(args.path).is_dir():
         from evac.cli import CommandError
-        raise CommandError(f"{args.path} is a folder: give one file, a site list (.csv) or a hazard layer "
+        raise CommandError(f"{args.path} はフォルダです。ファイルを1つ指定してください（避難所の一覧 .csv、またはハザードの"
+                           "区域 .geojson、.shp、それを入れた .zip） / "
+                           f"{args.path} is a folder: give one file, a site list (.csv) or a hazard layer "
                            "(.geojson, .shp, or a .zip holding one)")
     app = _app(args.db)
     with app.app_context():
@@ -630,7 +677,9 @@ def import_(args: argparse.Namespace) -> int:
                                   hazard=args.hazard, title=args.title, credit=args.credit,
                                   progress=not args.quiet, add_unmatched=args.add_unmatched)
         except (ImportFormatError, ValueError) as exc:
-            print(f"evac: import refused, nothing was changed: {exc}", file=sys.stderr)
+            ja = getattr(exc, "ja", "")   # (importing's own refusals say it in Japanese; evac.opendata's in English)
+            print(f"evac: 取り込みを中止しました。何も変更していません{'。' + ja if ja else ''} / import refused, "
+                  f"nothing was changed: {exc}", file=sys.stderr)
             return 2
     for line in summary.lines():
         print(line)
@@ -640,7 +689,8 @@ def import_(args: argparse.Namespace) -> int:
 def _proxy_count(text: str) -> int:
     """argparse type of --trusted-proxies: 0 (HQ faces the clients itself) or more."""
     if not text.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of proxies (0, 1, 2…)")
+        raise argparse.ArgumentTypeError(f"{text!r} はプロキシの数ではありません（0、1、2…） / {text!r} is not a number "
+                                         "of proxies (0, 1, 2…)")
     return int(text)
 
 
@@ -664,9 +714,11 @@ def _busy_said(command, name: str):
         except Exception as exc:
             if not _is_busy(exc):
                 raise
-            said = ("nothing was changed; try again" if name in ONE_CHANGE else
-                    "try again once the other process is done")
-            raise CommandError(f"HQ's database is busy (another process is writing); {said}", 1) from None
+            said, said_ja = (("nothing was changed; try again", "何も変更していません。もう一度実行してください")
+                             if name in ONE_CHANGE else
+                             ("try again once the other process is done", "その処理が終わってからもう一度実行してください"))
+            raise CommandError(f"本部のデータベースは別の処理が書き込み中です。{said_ja} / HQ's database is busy "
+                               f"(another process is writing); {said}", 1) from None
     return run
 
 

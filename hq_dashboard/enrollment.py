@@ -19,7 +19,7 @@ from .models import HQMeta, Kiosk, Shelter
 
 
 class EnrollmentError(ValueError):
-    pass
+    """A change HQ's command line refuses; the message says it in Japanese, then in English."""
 
 
 class AuthError(Exception):
@@ -35,7 +35,7 @@ def _hash(token: str) -> str:
 def enroll_kiosk(session: Session, shelter_id: str) -> str:
     """Enroll a new kiosk at a shelter; returns its token (shown once, never stored)."""
     if session.get(Shelter, shelter_id) is None:
-        raise EnrollmentError(f"no shelter with id {shelter_id!r} at HQ")
+        raise EnrollmentError(_no_shelter(shelter_id))
     kiosk_id = new_kiosk_id()
     token = new_token(kiosk_id)
     session.add(Kiosk(id=kiosk_id, shelter_id=shelter_id, token_hash=_hash(token),
@@ -50,7 +50,8 @@ def rekey_kiosk(session: Session, kiosk_id: str) -> str:
     keeps its database, its stream and what HQ holds of it: restarted with the new token, it syncs on."""
     kiosk = _enrolled(session, kiosk_id)
     if kiosk.retired_at is not None:
-        raise EnrollmentError(f"kiosk {kiosk_id} was retired: enroll the kiosk again (`evac hq enroll-kiosk`)")
+        raise EnrollmentError(f"端末 {kiosk_id} は登録を取り消されています。`evac hq enroll-kiosk` で登録し直してください / "
+                              f"kiosk {kiosk_id} was retired: enroll the kiosk again (`evac hq enroll-kiosk`)")
     token = new_token(kiosk_id)
     kiosk.token_hash = _hash(token)
     session.commit()
@@ -70,8 +71,9 @@ def retire_kiosk(session: Session, kiosk_id: str) -> Kiosk:
 def _enrolled(session: Session, kiosk_id: str) -> Kiosk:
     kiosk = session.get(Kiosk, kiosk_id)
     if kiosk is None:
-        raise EnrollmentError(f"no kiosk {kiosk_id!r} is enrolled at HQ (kiosk ids are the part of the token "
-                              "before the dot, as on the dashboard)")
+        raise EnrollmentError(f"端末 {kiosk_id!r} は本部に登録されていません（端末IDはトークンのドットより前の部分で、"
+                              f"ダッシュボードにも出ています） / no kiosk {kiosk_id!r} is enrolled at HQ (kiosk ids "
+                              "are the part of the token before the dot, as on the dashboard)")
     return kiosk
 
 
@@ -80,13 +82,19 @@ def move_kiosk(session: Session, kiosk_id: str, shelter_id: str) -> tuple[str, s
     next configuration; its people were always counted where it checked them in."""
     kiosk = _enrolled(session, kiosk_id)
     if kiosk.retired_at is not None:   # as rekey: a retired kiosk's token is refused for good
-        raise EnrollmentError(f"kiosk {kiosk_id} was retired: enroll the kiosk again (`evac hq enroll-kiosk "
-                              f"--shelter {shelter_id}`)")
+        raise EnrollmentError(f"端末 {kiosk_id} は登録を取り消されています。`evac hq enroll-kiosk --shelter {shelter_id}` "
+                              f"で登録し直してください / kiosk {kiosk_id} was retired: enroll the kiosk again "
+                              f"(`evac hq enroll-kiosk --shelter {shelter_id}`)")
     if session.get(Shelter, shelter_id) is None:
-        raise EnrollmentError(f"no shelter with id {shelter_id!r} at HQ")
+        raise EnrollmentError(_no_shelter(shelter_id))
     before, kiosk.shelter_id = kiosk.shelter_id, shelter_id
     session.commit()
     return before, shelter_id
+
+
+def _no_shelter(shelter_id: str) -> str:
+    return (f"避難所ID {shelter_id!r} は本部にありません。--shelter を確かめてください / no shelter with id "
+            f"{shelter_id!r} at HQ (check --shelter)")
 
 
 def authenticate(session: Session, authorization: str | None) -> Kiosk:

@@ -30,6 +30,14 @@ _MARKUP = re.compile(r"[<>]")
 KSJ_CREDIT = "出典：国土数値情報（{}）（国土交通省）"
 
 
+class ImportRefused(ImportFormatError):
+    """The file refused as a whole: str() in English, `ja` the same in Japanese (HQ's command line says both)."""
+
+    def __init__(self, message: str, ja: str):
+        super().__init__(message)
+        self.ja = ja
+
+
 @dataclass
 class ImportSummary:
     kind: str                      # 'sites' | 'hazard layer'
@@ -63,7 +71,7 @@ def import_file(session: Session, path: Path | str, *, area_per_person_m2: float
     their own ids: added unasked, they would stand on the map twice, and HQ cannot remove a site)."""
     path = Path(path)
     if not path.is_file():
-        raise ImportFormatError(f"{path}: no such file")
+        raise ImportRefused(f"{path}: no such file", f"{path}: ファイルがありません")
     suffix = path.suffix.lower()
     try:
         if suffix in SITE_SUFFIXES:
@@ -73,9 +81,11 @@ def import_file(session: Session, path: Path | str, *, area_per_person_m2: float
         elif suffix == ".zip":
             summary = _import_zip(session, path, hazard or [], title, credit)
         else:
-            raise ImportFormatError(
+            raise ImportRefused(
                 f"{path.name}: unknown file type {suffix or '(no extension)'}; HQ imports site lists as .csv and "
-                "hazard layers as .geojson/.json or .shp (also inside a .zip)")
+                "hazard layers as .geojson/.json or .shp (also inside a .zip)",
+                f"{path.name}: {suffix or '拡張子のないファイル'} は取り込めない種類です。避難所の一覧は .csv、"
+                "ハザードの区域は .geojson/.json か .shp（.zip に入れたものも可）で取り込みます")
         session.commit()
     except (DataError, IntegrityError) as exc:
         # A value the database refuses (one the row checks did not foresee): the whole file is
@@ -83,7 +93,8 @@ def import_file(session: Session, path: Path | str, *, area_per_person_m2: float
         # otherwise (locked, gone) is not the file's fault, and says so itself.
         session.rollback()
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-        raise ImportFormatError(f"{path.name}: HQ's database refused a value in the file ({reason})") from None
+        raise ImportRefused(f"{path.name}: HQ's database refused a value in the file ({reason})",
+                            f"{path.name}: 本部のデータベースが受け付けない値がファイルにあります（{reason}）") from None
     except BaseException:
         session.rollback()
         raise
@@ -209,14 +220,17 @@ def _import_zip(session: Session, path: Path, hazard: list[str], title: str | No
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise ImportFormatError(f"{path.name}: not a readable zip file") from None
+        raise ImportRefused(f"{path.name}: not a readable zip file",
+                            f"{path.name}: 読める zip ファイルではありません") from None
     with archive, tempfile.TemporaryDirectory() as tmp:
         names = [n for n in archive.namelist() if Path(n).suffix.lower() in LAYER_SUFFIXES
                  and not Path(n).name.startswith(".") and "__MACOSX" not in n]
         if len(names) != 1:
-            raise ImportFormatError(
+            raise ImportRefused(
                 f"{path.name}: holds {len(names)} layers ({', '.join(names) or 'none'}); HQ imports one layer "
-                "at a time: unpack the one you mean and import that file")
+                "at a time: unpack the one you mean and import that file",
+                f"{path.name}: レイヤーが {len(names)} 個入っています（{'、'.join(names) or 'なし'}）。本部は一度に"
+                "1つずつ取り込みます。取り込むものを取り出して、そのファイルを指定してください")
         stem = str(Path(names[0]).with_suffix(""))
         for member in archive.namelist():
             if member.startswith(stem + ".") or member == names[0]:
@@ -234,35 +248,47 @@ def _import_layer(session: Session, path: Path, hazard: list[str], title: str | 
     except ValueError:
         raise
     except Exception as exc:  # pyogrio's errors for unreadable files
-        raise ImportFormatError(f"{path.name}: not a readable GeoJSON or shapefile ({exc})") from None
+        raise ImportRefused(f"{path.name}: not a readable GeoJSON or shapefile ({exc})",
+                            f"{path.name}: 読める GeoJSON やシェープファイルではありません（{exc}）") from None
     if frame.empty:
-        raise ImportFormatError(f"{path.name}: the layer has no features")
+        raise ImportRefused(f"{path.name}: the layer has no features", f"{path.name}: レイヤーに区域がありません")
     kinds = set(frame.geometry.geom_type.dropna())
     if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
-        raise ImportFormatError(f"{path.name}: a hazard layer must hold areas (polygons); found {', '.join(sorted(kinds)) or 'no geometry'}")
+        found = ', '.join(sorted(kinds))
+        raise ImportRefused(f"{path.name}: a hazard layer must hold areas (polygons); found {found or 'no geometry'}",
+                            f"{path.name}: ハザードのレイヤーは区域（ポリゴン）でなければなりません。入っているのは "
+                            f"{found or '図形なし'} です")
     known = next((k for k in KNOWN_LAYERS if all(c in frame.columns for c in k[0])), None)
     unknown = [h for h in hazard if h not in DISASTERS]
     if unknown:
-        raise ImportFormatError(f"unknown disaster(s) {', '.join(unknown)}; choose from {', '.join(DISASTERS)}")
+        raise ImportRefused(f"unknown disaster(s) {', '.join(unknown)}; choose from {', '.join(DISASTERS)}",
+                            f"災害の種類 {'、'.join(unknown)} はありません。{'、'.join(DISASTERS)} から選んでください")
     disasters = tuple(hazard) or (known[2] if known else ())
     if not disasters:
-        raise ImportFormatError(
+        columns = [c for c in frame.columns if c != 'geometry']
+        raise ImportRefused(
             f"{path.name}: cannot tell which disaster this layer is for (its attributes are "
-            f"{', '.join(c for c in frame.columns if c != 'geometry')}); give --hazard, e.g. --hazard tsunami")
+            f"{', '.join(columns)}); give --hazard, e.g. --hazard tsunami",
+            f"{path.name}: どの災害のレイヤーか分かりません（属性は {'、'.join(columns)}）。--hazard を指定してください"
+            "（例 --hazard tsunami）")
     credit = credit or (known[3] if known else None)
     if not credit:
-        raise ImportFormatError(f"{path.name}: give --credit with the source's credit line; the map must show it")
+        raise ImportRefused(f"{path.name}: give --credit with the source's credit line; the map must show it",
+                            f"{path.name}: --credit で出典を指定してください（地図に必ず表示します）")
     title = title or (known[1] if known else path.stem)
     depth = _depth_column(frame)
     # The map shows the title, the credit and each area's label as Leaflet markup: text with < or > in it
     # is no city's layer (and would run as script on every map viewer's page, staff's included).
-    marked = [what for what, text in (("the title (--title, or the file's name)", title), ("the credit", credit))
-              if _MARKUP.search(text)]
+    marked = [(what, what_ja) for what, what_ja, text in
+              (("the title (--title, or the file's name)", "タイトル（--title かファイル名）", title),
+               ("the credit", "出典", credit)) if _MARKUP.search(text)]
     if depth and frame[depth].astype(str).str.contains(_MARKUP).any():
-        marked.append(f"the depth labels ({depth})")
+        marked.append((f"the depth labels ({depth})", f"深さの表示（{depth}）"))
     if marked:
-        raise ImportFormatError(f"{path.name}: {' and '.join(marked)} {'holds' if len(marked) == 1 else 'hold'} < or >, "
-                                "which no hazard layer's text does")
+        raise ImportRefused(f"{path.name}: {' and '.join(m[0] for m in marked)} "
+                            f"{'holds' if len(marked) == 1 else 'hold'} < or >, which no hazard layer's text does",
+                            f"{path.name}: {'と'.join(m[1] for m in marked)}に < か > が入っています。ハザードの"
+                            "レイヤーの文字には使われない記号です")
     frame = frame.copy()
     frame["geometry"] = shapely.make_valid(frame.geometry.values)
     out = frame[["geometry"]].copy()

@@ -37,14 +37,19 @@ def stored_form(conn: Connection) -> int:
     except (TypeError, ValueError):
         form = 0
     if form < 1:
-        raise BrokenForm(f"HQ's database says its identity keys are in form {row[0]!r}, which is no form: "
+        raise BrokenForm(f"本部のデータベースにある識別キーの形式 {row[0]!r} は正しくありません。hq_meta 表の "
+                         f"'{FORM_ROW}' 行が手で変えられたか、データベースが壊れています。バックアップから戻してください"
+                         "（何も変更していません） / "
+                         f"HQ's database says its identity keys are in form {row[0]!r}, which is no form: "
                          f"the row '{FORM_ROW}' of the table hq_meta was changed by hand or the database is "
                          "damaged. Restore the database from a backup (nothing was changed)")
     return form
 
 
 def _newer(form: int) -> str:
-    return (f"HQ's records are keyed in identity form {form}, from a newer release than this one (form "
+    return (f"本部の記録は、このリリース（形式 {IDENTITY_FORM}）より新しいリリースの識別キー形式 {form} です。新しい"
+            "リリースで実行してください（このリリースでは正しく読めません。何も変更していません） / "
+            f"HQ's records are keyed in identity form {form}, from a newer release than this one (form "
             f"{IDENTITY_FORM}): run the newer release (this one would read them wrongly; nothing was changed)")
 
 
@@ -88,6 +93,9 @@ def why_not_current(engine: Engine) -> str | None:
     if form > IDENTITY_FORM:
         return _newer(form)
     # (An HQ of the older release still running would go on filing records under the old keys.)
-    return (f"HQ's records are keyed as an older release keyed them (identity form {form}; this release uses "
+    return (f"本部の記録は古いリリースの識別キー形式 {form} のままです（このリリースは形式 {IDENTITY_FORM}）。古いリリースで"
+            "動いている本部をすべて止め、このリリースで一度起動して（evac hq serve か evac hq init）キーを変換してから、"
+            "このコマンドをもう一度実行してください（何も変更していません） / "
+            f"HQ's records are keyed as an older release keyed them (identity form {form}; this release uses "
             f"form {IDENTITY_FORM}). Stop every HQ still running the older release, start HQ with this one once "
             "(evac hq serve or evac hq init), which re-keys them, then run this command again (nothing was changed)")
