@@ -52,6 +52,9 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
     if new_file is not None and create:
         from evac import dbfiles
         dbfiles.create_private(new_file)   # evacuees' records: its owner's only (removed again if the start fails)
+    var = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var"))
+    var_made = not var.exists()   # (HQ on PostgreSQL makes it for its secret key)
+    app = None
     try:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, **(config or {})})
         _check_area_per_person(app.config["AREA_PER_PERSON_M2"])
@@ -63,6 +66,7 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
             logging.disable(logging.NOTSET)
     except Exception as exc:  # the driver's own error types vary (sqlite3, psycopg, sqlalchemy)
         _remove(fresh)  # nothing half-made is left where the typo or the failure pointed
+        _remove_new_secret_key(app, var if var_made else None)
         if _is_busy(exc):   # open, but another process is writing it: said as busy (_busy_said)
             raise
         if isinstance(exc, (SettingError, MigrationFailed)):
@@ -85,6 +89,21 @@ def _remove(files: list[Path], app=None) -> None:
             db.engine.dispose()
     for path in files:
         path.unlink(missing_ok=True)
+
+
+def _remove_new_secret_key(app, var: Path | None) -> None:
+    """The secret key this run made for a database it then could not use (on PostgreSQL, in ./var: a typo
+    in --db left a key file and a folder in whatever folder the command was run from), and the folder made
+    for it, if nothing else is in it: a refused command changes nothing."""
+    from . import NEW_SECRET_KEY
+    made = app.extensions.get(NEW_SECRET_KEY) if app is not None else None
+    if made and made["path"] is not None:
+        made["path"].unlink(missing_ok=True)
+    if var is not None:
+        try:
+            var.rmdir()
+        except OSError:   # not empty, or not there
+            pass
 
 
 def _check_url(url: str, create: bool) -> tuple[str, Path | None]:
