@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 from .shelters import CITY_DIR, CREDITS, default_data_dir
 
 __all__ = [
-    "WGS84", "Layer", "depth_class", "load_city_layers", "points_frame", "sites_in_hazard",
+    "WGS84", "Layer", "LayerError", "depth_class", "load_city_layers", "points_frame", "sites_in_hazard",
 ]
 
 WGS84 = "EPSG:4326"
@@ -32,6 +32,15 @@ CITY_CRS = "EPSG:2450"   # JGD2000 / Japan Plane Rectangular CS VIII, what the c
 
 # Display simplification, in degrees (about 5 m at Yaizu's latitude): keeps the map page small.
 DISPLAY_TOLERANCE = 0.00005
+
+
+class LayerError(ValueError):
+    """A layer file that cannot be read as a map layer; the message says why.  `ja` tells it in Japanese, for a
+    command whose operators read Japanese first (HQ's: "ja / English"); str() stays English."""
+
+    def __init__(self, message: str, ja: str = ""):
+        super().__init__(message)
+        self.ja = ja
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: layers are loaded once and cached
@@ -118,8 +127,9 @@ def read_frame(path: Path, encoding: str | None = None, default_crs: str | None 
             return frame.set_crs(default_crs).to_crs(WGS84)
         minx, miny, maxx, maxy = frame.total_bounds
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise ValueError(f"{path.name}: no coordinate system given (a .prj file) and the coordinates are "
-                             "not longitude/latitude")
+            raise LayerError(f"{path.name}: no coordinate system given (a .prj file) and the coordinates are "
+                             "not longitude/latitude",
+                             f"{path.name}: 座標系（.prj ファイル）がなく、座標も経度・緯度ではありません")
         frame = frame.set_crs(WGS84)
     return frame.to_crs(WGS84)
 

@@ -49,7 +49,12 @@ MAX_CAPACITY = 100_000
 
 
 class ImportFormatError(ValueError):
-    """The whole file is refused; the message names the problem for the person importing it."""
+    """The whole file is refused; the message names the problem for the person importing it.  `ja` tells it
+    in Japanese, for a command whose operators read Japanese first (HQ's: "ja / English"); str() stays English."""
+
+    def __init__(self, message: str, ja: str = ""):
+        super().__init__(message)
+        self.ja = ja
 
 
 @dataclass(frozen=True)
@@ -163,7 +168,9 @@ def decode(data: bytes, name: str) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ImportFormatError(f"{name}: not a text file in UTF-8 or Shift_JIS; save it as CSV (UTF-8) and try again")
+    raise ImportFormatError(f"{name}: not a text file in UTF-8 or Shift_JIS; save it as CSV (UTF-8) and try again",
+                            f"{name}: UTF-8 か Shift_JIS のテキストファイルではありません。CSV（UTF-8）で保存し直して、"
+                            "もう一度取り込んでください")
 
 
 def detect(header: Iterable[str], name: str) -> Format:
@@ -177,7 +184,15 @@ def detect(header: Iterable[str], name: str) -> Format:
     raise ImportFormatError(
         f"{name}: unknown file format. The header matches none of: {'; '.join(f.title for f in FORMATS)}. "
         f"Nearest is {best.title}, which also needs the column(s) {', '.join(missing)}. "
-        f"Header read: {', '.join(header[:12]) or '(empty)'}")
+        f"Header read: {', '.join(header[:12]) or '(empty)'}",
+        f"{name}: 対応していない形式のファイルです。見出し行が{_quoted(f.title for f in FORMATS)}のどれにも"
+        f"合いません。いちばん近いのは「{best.title}」ですが、列{_quoted(missing)}がありません。"
+        f"読んだ見出し: {_quoted(header[:12]) or '（空）'}")
+
+
+def _quoted(names: Iterable[str]) -> str:
+    # Each in 「」: a column's own name may hold 、 (災害種別_崖崩れ、土石流及び地滑り)
+    return "".join(f"「{name}」" for name in names)
 
 
 def read_site_file(path: Path | str, data: bytes | None = None) -> tuple[Format, list[ParsedRow]]:
@@ -188,9 +203,10 @@ def read_site_file(path: Path | str, data: bytes | None = None) -> tuple[Format,
     try:
         header = next(reader)
     except StopIteration:
-        raise ImportFormatError(f"{path.name}: the file is empty") from None
+        raise ImportFormatError(f"{path.name}: the file is empty", f"{path.name}: ファイルが空です") from None
     except csv.Error as exc:
-        raise ImportFormatError(f"{path.name}: not a readable CSV ({exc})") from None
+        raise ImportFormatError(f"{path.name}: not a readable CSV ({exc})",
+                                f"{path.name}: 読める CSV ではありません（{exc}）") from None
     fmt = detect(header, path.name)
     header = [h.strip() for h in header]
     rows: list[ParsedRow] = []
@@ -202,7 +218,9 @@ def read_site_file(path: Path | str, data: bytes | None = None) -> tuple[Format,
             if len(values) != len(header):
                 raise ImportFormatError(
                     f"{path.name}: line {line} has {len(values)} fields, the header has {len(header)}; "
-                    "the file is cut or its columns are shifted, so nothing was imported")
+                    "the file is cut or its columns are shifted, so nothing was imported",
+                    f"{path.name}: {line} 行目の項目は {len(values)} 個で、見出し行は {len(header)} 個です。"
+                    "ファイルが途中で切れているか列がずれているので、何も取り込んでいません")
             try:
                 site, capacity = fmt.parse(dict(zip(header, values)))
                 _check_limits(site)
@@ -211,7 +229,8 @@ def read_site_file(path: Path | str, data: bytes | None = None) -> tuple[Format,
                 continue
             rows.append(ParsedRow(line, site, capacity, fmt.match_by_name))
     except csv.Error as exc:
-        raise ImportFormatError(f"{path.name}: line {reader.line_num} is not valid CSV ({exc})") from None
+        raise ImportFormatError(f"{path.name}: line {reader.line_num} is not valid CSV ({exc})",
+                                f"{path.name}: {reader.line_num} 行目が正しい CSV ではありません（{exc}）") from None
     return fmt, rows
 
 

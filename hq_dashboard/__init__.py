@@ -156,7 +156,9 @@ def _check_public_url(app: Flask) -> None:
         return
     parts = urlsplit(str(value))
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise SettingError(f"PUBLIC_URL (EVAC_PUBLIC_URL) is HQ's address as families reach it, such as "
+        raise SettingError(f"EVAC_PUBLIC_URL は家族が開く本部のアドレスです（例 https://anpi.city.yaizu.example）。"
+                           f"{value!r} は使えません / "
+                           f"PUBLIC_URL (EVAC_PUBLIC_URL) is HQ's address as families reach it, such as "
                            f"https://anpi.city.yaizu.example, not {value!r}")
     app.config["PUBLIC_URL"] = str(value).rstrip("/")
 
@@ -173,8 +175,9 @@ def _trust_proxies(app: Flask) -> None:
     if isinstance(count, str) and count.strip().isdigit():   # from the environment as text
         count = int(count)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise SettingError(f"TRUSTED_PROXIES (EVAC_TRUSTED_PROXIES) is the number of reverse proxies in front of "
-                         f"HQ, 0 or more, not {count!r}")
+        raise SettingError(f"EVAC_TRUSTED_PROXIES は本部の前にあるリバースプロキシの数で、0 以上の整数です（{count!r} は"
+                           f"使えません） / TRUSTED_PROXIES (EVAC_TRUSTED_PROXIES) is the number of reverse proxies in "
+                           f"front of HQ, 0 or more, not {count!r}")
     app.config["TRUSTED_PROXIES"] = count
     if count:
         app.wsgi_app = _SaysAMissingForwardedFor(
@@ -205,7 +208,9 @@ def _check_staff_limits(app: Flask) -> None:
     try:
         app.config["STAFF_TRUSTED_NETWORKS"] = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
     except (TypeError, ValueError):
-        raise SettingError("STAFF_TRUSTED_NETWORKS (EVAC_STAFF_TRUSTED_NETWORKS) lists HQ's own networks, "
+        raise SettingError("EVAC_STAFF_TRUSTED_NETWORKS は本部自身のネットワークをカンマ区切りで並べたものです（例 "
+                           f"10.20.0.0/16,192.168.1.0/24）。{networks!r} は使えません / "
+                           "STAFF_TRUSTED_NETWORKS (EVAC_STAFF_TRUSTED_NETWORKS) lists HQ's own networks, "
                            f"comma-separated (such as 10.20.0.0/16,192.168.1.0/24), not {networks!r}") from None
     for name in ("STAFF_IDLE_MINUTES", "STAFF_SESSION_HOURS"):
         value = app.config[name]
@@ -216,11 +221,15 @@ def _check_staff_limits(app: Flask) -> None:
         # A ceiling too: timedelta overflows past ~2.7 million years, and every staff page would then fail.
         most = STAFF_LIMITS_MOST[name]
         if isinstance(value, bool) or not 0 < number <= most:
-            raise SettingError(f"{name} (EVAC_{name}) must be a number above 0 and at most {most}, not {value!r}")
+            raise SettingError(f"{STAFF_LIMITS_JA[name]} EVAC_{name} は 0 より大きく {most} 以下の数です（{value!r} は"
+                               f"使えません） / {name} (EVAC_{name}) must be a number above 0 and at most {most}, "
+                               f"not {value!r}")
 
 
 # A day unused, a week's shift: anything longer is no protection of a shared PC at all.
 STAFF_LIMITS_MOST = {"STAFF_IDLE_MINUTES": 24 * 60, "STAFF_SESSION_HOURS": 7 * 24}
+STAFF_LIMITS_JA = {"STAFF_IDLE_MINUTES": "職員のログインが操作なしで続く分数",
+                   "STAFF_SESSION_HOURS": "職員のログインが続く最長の時間数"}
 
 
 def _check_wall_display(app: Flask) -> None:
@@ -244,18 +253,24 @@ def _check_numbers(app: Flask) -> None:
     # Depth classes' lower bounds go to 20 m (浸水深 20m以上): a setting deeper would flag no site at all.
     value = config["HAZARD_MIN_DEPTH_M"]
     if not _within(config, "HAZARD_MIN_DEPTH_M", 0, HAZARD_MIN_DEPTH_MOST_M, zero=True):
-        raise SettingError(f"HAZARD_MIN_DEPTH_M (EVAC_HAZARD_MIN_DEPTH_M) is how deep (in metres, the depth class's "
+        raise SettingError(f"EVAC_HAZARD_MIN_DEPTH_M は、避難所に印を付けるハザード区域の深さ（メートル、深さ区分の"
+                           f"下限）で、0 以上 {HAZARD_MIN_DEPTH_MOST_M} 以下です（{value!r} は使えません） / "
+                           f"HAZARD_MIN_DEPTH_M (EVAC_HAZARD_MIN_DEPTH_M) is how deep (in metres, the depth class's "
                            f"lower bound) a hazard area must be for a site in it to be flagged, from 0 to "
                            f"{HAZARD_MIN_DEPTH_MOST_M}, not {value!r}")
     # Past an hour staff have long given up (and a proxy ended the request).
     value = config["CARRIED_WAIT_SECONDS"]
     if not _within(config, "CARRIED_WAIT_SECONDS", 0, 3600):
-        raise SettingError(f"CARRIED_WAIT_SECONDS (EVAC_CARRIED_WAIT_SECONDS) is how long a carried file waits for "
+        raise SettingError(f"EVAC_CARRIED_WAIT_SECONDS は、持ち込まれた記録ファイルが別のファイルの取り込みを待つ秒数で、"
+                           f"0 より大きく 3600 以下です（{value!r} は使えません） / "
+                           f"CARRIED_WAIT_SECONDS (EVAC_CARRIED_WAIT_SECONDS) is how long a carried file waits for "
                            f"another to be applied, in seconds above 0 and at most 3600, not {value!r}")
     # Past an hour a command or a page would look hung rather than say busy.
     value = config["SQLITE_BUSY_TIMEOUT_SECONDS"]
     if not _within(config, "SQLITE_BUSY_TIMEOUT_SECONDS", 0, 3600):
-        raise SettingError(f"SQLITE_BUSY_TIMEOUT_SECONDS (EVAC_SQLITE_BUSY_TIMEOUT_SECONDS) is how long a write waits "
+        raise SettingError(f"EVAC_SQLITE_BUSY_TIMEOUT_SECONDS は、別の処理が本部の SQLite ファイルに書き込んでいるときに"
+                           f"書き込みが待つ秒数で、0 より大きく 3600 以下です（{value!r} は使えません） / "
+                           f"SQLITE_BUSY_TIMEOUT_SECONDS (EVAC_SQLITE_BUSY_TIMEOUT_SECONDS) is how long a write waits "
                            f"for another process writing HQ's SQLite file, in seconds above 0 and at most 3600, "
                            f"not {value!r}")
 
@@ -439,8 +454,13 @@ def refuse_a_new_key_for_old_links(app: Flask) -> None:
     if made["path"] is not None:   # or the next start would take the new key as HQ's own
         made["path"].unlink(missing_ok=True)
     app.extensions.pop(NEW_SECRET_KEY)
-    places = " or ".join(str(place.absolute()) for place in made["looked"])
+    looked = [str(place.absolute()) for place in made["looked"]]
+    places = " or ".join(looked)
     raise OldSecretKeyMissing(
+        f"本部のデータベースには、古い秘密鍵で作った登録済みの端末 {kiosks} 台と IC カードの紐付け {links} 件がありますが、"
+        f"その鍵が見つかりません（探した場所: {'、'.join(looked)}）。新しい鍵で起動すると、これまで紐付けた IC カードで"
+        "本人を見つけられなくなります。古い hq-secret-key ファイルをデータベースの横にコピーするか、EVAC_VAR_DIR を"
+        "そのファイルのあるフォルダに、または EVAC_SECRET_KEY をその中身にして、本部をもう一度起動してください / "
         f"HQ's database has {kiosks} enrolled kiosk(s) and {links} IC card link(s) made with its old secret key, "
         f"and that key was not found (looked for {places}); starting with a new key would make every IC card "
         "linked so far stop finding its person. Copy the old hq-secret-key file beside the database, or set "
@@ -484,8 +504,13 @@ def _schema_revision() -> str | None:
 
 
 def _head_revision() -> str:
-    """This release's newest migration, read from the files' `revision` and `down_revision` lines (as
-    Alembic's ScriptDirectory would, without importing Alembic or each migration)."""
+    """This release's newest migration."""
+    return _migrations()[1]
+
+
+def _migrations() -> tuple[set[str], str]:
+    """This release's migrations and the newest of them, read from the files' `revision` and `down_revision`
+    lines (as Alembic's ScriptDirectory would, without importing Alembic or each migration)."""
     import re
     revisions, parents = set(), set()
     for path in Path(MIGRATIONS_DIR, "versions").glob("*.py"):
@@ -494,11 +519,27 @@ def _head_revision() -> str:
         parents.update(re.findall(r"['\"]([^'\"]+)['\"]",
                                   re.search(r"^down_revision\s*=\s*(.*)$", source, re.M).group(1)))
     (head,) = revisions - parents
-    return head
+    return revisions, head
 
 
 class SchemaBehind(SettingError):
     """The database is at an older release's schema, and this command may not upgrade it."""
+
+
+class SchemaAhead(SettingError):
+    """The database is at a newer release's schema: this release would read and write it wrongly."""
+
+
+def _refuse_a_newer_schema(current: str | None) -> None:
+    """A revision none of this release's migrations is: a newer release upgraded the database (Alembic would
+    only say it "can't locate revision", and a command other than the start took it for an older one)."""
+    revisions, head = _migrations()
+    if current is not None and current not in revisions:
+        raise SchemaAhead(
+            f"本部のデータベースは {current} で、このリリース（{head} まで）より新しいリリースのものです。"
+            "新しいリリースで実行してください（このリリースでは正しく扱えません。何も変更していません） / "
+            f"HQ's database is at {current}, from a newer release than this one (which knows up to {head}): "
+            "run the newer release (this one would use it wrongly; nothing was changed)")
 
 
 def _refuse_an_older_schema(app: Flask) -> str | None:
@@ -508,6 +549,9 @@ def _refuse_an_older_schema(app: Flask) -> str | None:
     current, head = _schema_revision(), _head_revision()
     if current is not None and current != head:
         raise SchemaBehind(
+            f"本部のデータベースは古いリリースのスキーマ {current} です。このリリースには {head} が必要です。古いリリースで"
+            "動いている本部をすべて止めてから、このリリースを起動して（evac hq serve）データベースを更新し、"
+            "このコマンドをもう一度実行してください / "
             f"HQ's database is at {current}, from an older release; this release needs {head}. Stop every HQ "
             "still running the older release, then start this one (evac hq serve), which upgrades the "
             "database; then run this command again")
@@ -521,7 +565,9 @@ def prepare_database(app: Flask, upgrade_schema: bool = True) -> int:
     from .api import keep_ic_token_key
     from .seed import seed_if_empty
     with app.app_context():
-        made_now = _schema_revision() is None
+        current = _schema_revision()
+        made_now = current is None
+        _refuse_a_newer_schema(current)
         # (a command other than serve and init on an up-to-date database has no migration to run)
         if upgrade_schema or _refuse_an_older_schema(app) is None:
             from flask_migrate import upgrade

@@ -696,7 +696,7 @@ def import_(args: argparse.Namespace) -> int:
                                   hazard=args.hazard, title=args.title, credit=args.credit,
                                   progress=not args.quiet, add_unmatched=args.add_unmatched)
         except (ImportFormatError, ValueError) as exc:
-            ja = getattr(exc, "ja", "")   # (importing's own refusals say it in Japanese; evac.opendata's in English)
+            ja = getattr(exc, "ja", "")   # (importing's, evac.opendata's and evac.geodata's refusals carry it)
             print(f"evac: 取り込みを中止しました。何も変更していません{'。' + ja if ja else ''} / import refused, "
                   f"nothing was changed: {exc}", file=sys.stderr)
             return 2

@@ -79,7 +79,8 @@ _one_writer = threading.Lock()
 
 class MigrationFailed(Exception):
     """The migrations could not be run as they must, or left rows pointing at rows that are not there;
-    the message says where.  (Not a RuntimeError: Flask-Migrate would swallow that and exit.)"""
+    the message says where, in Japanese, then in English (HQ's command line says it as it is).  (Not a
+    RuntimeError: Flask-Migrate would swallow that and exit.)"""
 
 
 class WriterBusy(Exception):

@@ -122,12 +122,17 @@ def retire_key(session: Session, kid: str) -> dt.datetime:
     retired (earlier, if it already was)."""
     row = session.get(PreregKey, kid.strip().lower()) if isinstance(kid, str) else None
     if row is None:
-        raise PreregError("kid", f"no pre-registration key {kid!r} (keys: {', '.join(_kids(session)) or 'none yet'})")
+        kids = _kids(session)
+        raise PreregError("kid", f"事前登録の鍵 {kid!r} はありません（鍵: {'、'.join(kids) or 'まだありません'}） / "
+                                 f"no pre-registration key {kid!r} (keys: {', '.join(kids) or 'none yet'})")
     if row.retired_at is not None:
         return row.retired_at
     _signing_row(session)   # a newer key whose day has come signs now, though nobody registered since
     if row.active:
-        raise PreregError("kid", f"{row.kid} signs new QRs: make a new key first (evac hq rotate-prereg-key; "
+        raise PreregError("kid", f"{row.kid} は今、新しい QR に署名している鍵です。先に新しい鍵を作ってから"
+                                 "（evac hq rotate-prereg-key。1日後から署名します。--now なら今から）、この鍵を"
+                                 "取り消してください / "
+                                 f"{row.kid} signs new QRs: make a new key first (evac hq rotate-prereg-key; "
                                  "it signs a day later, or at once with --now), then retire this one")
     row.retired_at = _now()
     row.private_raw = ""   # it never signs again: a copy of HQ's database then forges no QR with it

@@ -307,13 +307,14 @@ def add_staff(session, username: str, password: str, role: str = DESK, by: str |
     only for the staff the city designated)."""
     username = username.strip()
     if not username or len(username) > 64:
-        raise ValueError("a staff name is 1 to 64 characters")
+        raise ValueError("職員名は1〜64文字です / a staff name is 1 to 64 characters")
     if contains_individual_number(username):   # 番号法 §20: kept, and in every audit entry the staff member makes
-        raise ValueError("a staff name must not hold an Individual Number (My Number)")
+        raise ValueError("職員名に個人番号（マイナンバー）を入れてはいけません / a staff name must not hold an Individual "
+                         "Number (My Number)")
     check_role(role)
     _check_password(password)
     if session.execute(select(StaffUser).where(StaffUser.username == username)).first():
-        raise ValueError(f"there is already a staff member called {username!r}")
+        raise ValueError(f"{username!r} という職員はすでにいます / there is already a staff member called {username!r}")
     user = StaffUser(username=username, password_hash=hash_password(password), role=role,
                      created_at=dt.datetime.now(dt.timezone.utc))
     session.add(user)
@@ -364,15 +365,20 @@ MIN_PASSWORD = 10
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise ValueError(f"the password must be at least {MIN_PASSWORD} characters")
+        raise ValueError(f"パスワードは {MIN_PASSWORD} 文字以上にしてください / the password must be at least "
+                         f"{MIN_PASSWORD} characters")
 
 
 def _staff_member(session, username: str) -> StaffUser:
     user = session.execute(select(StaffUser).where(StaffUser.username == username.strip())).scalar()
     if user is None:
         known = session.scalars(select(StaffUser.username).order_by(StaffUser.username)).all()
-        raise ValueError(f"there is no staff member called {username.strip()!r}"
-                         + (f" (HQ's staff: {', '.join(known)})" if known else " (HQ has no staff yet: add-staff)"))
+        name = username.strip()
+        if known:
+            ja, en = f"（本部の職員: {'、'.join(known)}）", f" (HQ's staff: {', '.join(known)})"
+        else:
+            ja, en = "（本部にはまだ職員がいません。evac hq add-staff で追加してください）", " (HQ has no staff yet: add-staff)"
+        raise ValueError(f"{name!r} という職員はいません{ja} / there is no staff member called {name!r}{en}")
     return user
 
 

@@ -127,7 +127,8 @@ def test_a_retired_key_leaves_the_kiosks_and_its_qrs_are_refused(hq_and_kiosk):
     assert refused.returncode == 2 and "rotate-prereg-key" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
     unknown = run_evac("hq", "retire-prereg-key", "--db", hq.db_url, "deadbeef")
-    assert unknown.returncode == 2 and unknown.stderr.startswith("evac: no pre-registration key 'deadbeef'")
+    assert unknown.returncode == 2 and unknown.stderr.startswith("evac: 事前登録の鍵 'deadbeef' はありません")
+    assert " / no pre-registration key 'deadbeef'" in unknown.stderr
     assert len(unknown.stderr.strip().splitlines()) == 1
     # ...until a newer one signs
     new_kid = run_evac("hq", "rotate-prereg-key", "--db", hq.db_url, "--now").stdout.strip()

@@ -138,7 +138,8 @@ def _before_sqlite_migrations(connection):
     off = connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
     connection.commit()   # alembic then begins and commits each migration's own transaction
     if not off:
-        raise MigrationFailed("could not turn SQLite's foreign keys off for the migrations")
+        raise MigrationFailed("マイグレーションのために SQLite の外部キー制約を止められませんでした / could not turn "
+                              "SQLite's foreign keys off for the migrations")
 
 
 def _leftovers(connection) -> list[str]:
@@ -153,9 +154,14 @@ def _check_foreign_keys(connection):
     connection.rollback()
     if broken:
         rows = ", ".join(f"{table} row {rowid} (its {parent} row is missing)" for table, rowid, parent, _ in broken[:5])
+        rows_ja = "、".join(f"{table} 表の行 {rowid}（指す先の {parent} 表の行がありません）"
+                           for table, rowid, parent, _ in broken[:5])
+        more = " …" if len(broken) > 5 else ""
         raise MigrationFailed(
+            f"本部のデータベースを更新しましたが、{len(broken)} 行が存在しない行を指しています: {rows_ja}{more}。"
+            "本部はこのデータベースでは起動しません。データベースをバックアップから戻し、助けを求めてください / "
             f"HQ's database was upgraded, but {len(broken)} row(s) point at rows that are not there: {rows}"
-            f"{' …' if len(broken) > 5 else ''}. HQ does not start on it: restore the database from its backup "
+            f"{more}. HQ does not start on it: restore the database from its backup "
             "and ask for help")
 
 
