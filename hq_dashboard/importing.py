@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -240,6 +240,35 @@ def _import_zip(session: Session, path: Path, hazard: list[str], title: str | No
         return _import_layer(session, layer, hazard, title, credit, source_name=path.name)
 
 
+NEAR_DEG = 0.2   # how far (in degrees, about 20 km) a layer may lie from HQ's sites and still be for them
+
+
+def _refuse_a_layer_elsewhere(session: Session, frame, name: str) -> None:
+    """A layer that is not longitude/latitude, or lies nowhere near HQ's sites.  A GeoJSON always reads as
+    longitude/latitude, whatever its numbers: one in metres (a plane rectangular system, as the city's
+    shapefiles are) would be drawn off the map and put no site in any hazard area, silently."""
+    minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise ImportRefused(
+            f"{name}: its coordinates are not longitude/latitude (x {minx:.0f} to {maxx:.0f}, y {miny:.0f} to "
+            f"{maxy:.0f}: metres?); a GeoJSON must be in longitude/latitude (WGS84): convert it, or import the "
+            "shapefile with its .prj",
+            f"{name}: 座標が経度・緯度ではありません（x {minx:.0f}〜{maxx:.0f}、y {miny:.0f}〜{maxy:.0f}。メートル？）。"
+            "GeoJSON は経度・緯度（WGS84）でなければなりません。変換するか、.prj 付きのシェープファイルを取り込んでください")
+    west, east, south, north = session.execute(select(func.min(Shelter.lon), func.max(Shelter.lon),
+                                                      func.min(Shelter.lat), func.max(Shelter.lat))).one()
+    if west is None:   # no sites yet: nothing to compare with
+        return
+    if (maxx < west - NEAR_DEG or minx > east + NEAR_DEG or maxy < south - NEAR_DEG or miny > north + NEAR_DEG):
+        raise ImportRefused(
+            f"{name}: its areas lie nowhere near HQ's sites (longitude {minx:.3f} to {maxx:.3f}, latitude "
+            f"{miny:.3f} to {maxy:.3f}; the sites are at {west:.3f} to {east:.3f}, {south:.3f} to {north:.3f}): "
+            "is it another area's layer, or are its coordinates in another system?",
+            f"{name}: 区域が本部の避難所から遠く離れています（経度 {minx:.3f}〜{maxx:.3f}、緯度 {miny:.3f}〜{maxy:.3f}。"
+            f"避難所は経度 {west:.3f}〜{east:.3f}、緯度 {south:.3f}〜{north:.3f}）。別の地域のレイヤーか、"
+            "座標系が違っていないか確かめてください")
+
+
 def _import_layer(session: Session, path: Path, hazard: list[str], title: str | None,
                   credit: str | None, source_name: str | None = None) -> ImportSummary:
     import shapely
@@ -252,6 +281,7 @@ def _import_layer(session: Session, path: Path, hazard: list[str], title: str | 
                             f"{path.name}: 読める GeoJSON やシェープファイルではありません（{exc}）") from None
     if frame.empty:
         raise ImportRefused(f"{path.name}: the layer has no features", f"{path.name}: レイヤーに区域がありません")
+    _refuse_a_layer_elsewhere(session, frame, path.name)
     kinds = set(frame.geometry.geom_type.dropna())
     if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
         found = ', '.join(sorted(kinds))
