@@ -120,7 +120,9 @@ def _check_waiting_cap(state) -> None:
     if isinstance(cap, str) and cap.strip().isdigit():   # from the environment as text
         cap = int(cap)
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
-        raise SettingError(f"SAFETY_WAITING_PER_CLIENT (EVAC_SAFETY_WAITING_PER_CLIENT) is how many inquiries from "
+        raise SettingError(f"EVAC_SAFETY_WAITING_PER_CLIENT は、一つの接続元から職員の確認を待てる安否照会の数で、"
+                           f"1 以上の整数です（{cap!r} は使えません） / "
+                           f"SAFETY_WAITING_PER_CLIENT (EVAC_SAFETY_WAITING_PER_CLIENT) is how many inquiries from "
                            f"one address may wait for staff at once, 1 or more, not {cap!r}")
     state.app.config["SAFETY_WAITING_PER_CLIENT"] = cap
 

@@ -124,6 +124,8 @@ def test_retire_prereg_key_refusals_are_said_in_japanese(hq_db):  # noqa: F811
      "CARRIED_WAIT_SECONDS (EVAC_CARRIED_WAIT_SECONDS) is how long a carried file waits"),
     ("EVAC_SQLITE_BUSY_TIMEOUT_SECONDS", "0", "EVAC_SQLITE_BUSY_TIMEOUT_SECONDS は、別の処理が本部の SQLite",
      "SQLITE_BUSY_TIMEOUT_SECONDS (EVAC_SQLITE_BUSY_TIMEOUT_SECONDS) is how long a write waits"),
+    ("EVAC_SAFETY_WAITING_PER_CLIENT", "0", "EVAC_SAFETY_WAITING_PER_CLIENT は、一つの接続元から職員の確認を待てる",
+     "SAFETY_WAITING_PER_CLIENT (EVAC_SAFETY_WAITING_PER_CLIENT) is how many inquiries"),
 ])
 def test_a_bad_setting_is_said_in_japanese_and_leaves_no_database(tmp_path, name, value, ja, en):
     db = tmp_path / "hq.sqlite3"
