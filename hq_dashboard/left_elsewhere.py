@@ -71,13 +71,24 @@ def note(conn: Connection, persons: dict[int, dict[str, Any]], pids: set[int], g
     if unread:
         persons = {**persons, **_read(conn, unread)}
     pids = sorted(p for p in pids if p in persons)
+    # Every word the batch takes back is written before any it says: the kiosk applies them by record, the last
+    # one standing, and a record refiled under someone else is taken back from one person and told of another,
+    # whichever 500 of the batch's persons each falls among.
+    taken: list[dict] = []
+    told: list[tuple[dict, bool]] = []
     for i in range(0, len(pids), 500):
-        _note_chunk(conn, persons, pids[i:i + 500])
+        chunk_taken, chunk_told = _note_chunk(conn, persons, pids[i:i + 500])
+        taken += chunk_taken
+        told += chunk_told
     gone = sorted(set(gone) - set(pids))
     for i in range(0, len(gone), 500):
-        rows = _taken_back(conn, gone[i:i + 500], _said(conn, gone[i:i + 500]))
-        if rows:
-            conn.execute(left_elsewhere_t.insert(), rows)
+        taken += _taken_back(conn, gone[i:i + 500], _said(conn, gone[i:i + 500]))
+    # Whom a record taken back is filed under now is told afresh of it, if HQ has a word on it: the kiosk's
+    # mark on that record went with the taken-back word, even one it had from this person.
+    retold = {(r["device_id"], r["seq"]) for r in taken}
+    rows = taken + [row for row, said_before in told if not said_before or (row["device_id"], row["seq"]) in retold]
+    if rows:
+        conn.execute(left_elsewhere_t.insert(), rows)
 
 
 def _said(conn: Connection, pids: list[int]) -> dict[tuple[int, str], tuple[int, str]]:
@@ -110,7 +121,10 @@ def _taken_back(conn: Connection, pids: list[int], said: dict[tuple[int, str], t
             for device, seq, pid in standing if (device, seq) in owner and owner[(device, seq)] != pid]
 
 
-def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]], pids: list[int]) -> None:
+def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]],
+                pids: list[int]) -> tuple[list[dict], list[tuple[dict, bool]]]:
+    """For these persons: HQ's words to take back (_taken_back), and the words on their own records, each
+    with whether HQ said just that already (then it is said again only after a word taken back on the record)."""
     latest: dict[tuple[int, str], tuple] = {}
     for pid, device, seq, hlc, etype, shelter in conn.execute(
             select(events_t.c.person_id, events_t.c.device_id, events_t.c.seq, events_t.c.hlc, events_t.c.type,
@@ -119,26 +133,24 @@ def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]], pids: list
         if (pid, device) not in latest or seq > latest[(pid, device)][0]:
             latest[(pid, device)] = (seq, hlc, etype, shelter)
     said = _said(conn, pids)
-    # First: a word taken back from whom the record is no longer filed under; whom it is filed under now
-    # (refolded in the same batch) is then told afresh of that record, if HQ has a word on it.
-    rows = _taken_back(conn, pids, said)
-    retold = {(r["device_id"], r["seq"]) for r in rows}
+    taken = _taken_back(conn, pids, said)
     # Protection reaches their household too, as inquiries' does (safety.protected_identities): of a protected
     # mother's child nothing more is said than of her.
     sheltered = _in_protected_household(conn, persons, [pid for pid, _ in latest])
+    told = []
     for (pid, device), last in sorted(latest.items()):
         p = persons[pid]
         protected = bool(p["never_disclose"]) or pid in sheltered
         kind = word((p["state"], p["shelter_id"], p["loc_order"], protected), device, last)
         before = said.get((pid, device))
-        if kind is not None and (before != (last[0], kind) or (device, last[0]) in retold):
-            rows.append({"device_id": device, "seq": last[0], "person_id": pid, "kind": kind})
-        elif kind is None and before is not None and before[1] != BACK and before[0] == last[0]:
+        if kind is not None:
+            told.append(({"device_id": device, "seq": last[0], "person_id": pid, "kind": kind},
+                         before == (last[0], kind)))
+        elif before is not None and before[1] != BACK and before[0] == last[0]:
             # That record says where they are again (a record of theirs elsewhere re-dated before it).
             # A newer record of the kiosk's own needs no word: the kiosk clears the mark itself.
-            rows.append({"device_id": device, "seq": last[0], "person_id": pid, "kind": BACK})
-    if rows:
-        conn.execute(left_elsewhere_t.insert(), rows)
+            told.append(({"device_id": device, "seq": last[0], "person_id": pid, "kind": BACK}, False))
+    return taken, told
 
 
 def _read(conn: Connection, pids: list[int]) -> dict[int, dict[str, Any]]:
