@@ -10,6 +10,7 @@ import datetime as dt
 from evac.events import CHECKIN, Person
 from kiosk.sync import sync_once
 from tests.test_kiosk_moved_on import ADDRESS, HANAKO, Site, sites  # noqa: F401  (sites: fixture)
+from tests.test_hq_left_elsewhere_rules import she_alone_moves_on
 from tests.test_kiosk_moved_on_edges import correct_name, hq_has
 from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture: HQ over real HTTP in a thread)
 
@@ -40,12 +41,7 @@ def test_corrected_to_someone_hq_met_long_before_she_stays_moved_on(sites, hq_ap
     neighbours = others()
     a.store.append([{"type": CHECKIN, "shelter_id": "H001", "person": p.to_wire(), "household_id": "",
                      "data": {"stay_type": "in_shelter"}} for p in neighbours])   # each their own household
-    a.check_in(HANAKO)
-    a.sync()
-    b.check_in(HANAKO)
-    b.sync()
-    a.sync()
-    assert a.left() == {"大石 花子": "moved"}
+    she_alone_moves_on(a, b)
     c.check_in(HANAKO_CORRECTED)
     c.sync()
     correct_name(a, "大石 花子", "大石 華子")

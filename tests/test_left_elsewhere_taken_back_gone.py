@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.test_kiosk_moved_on import HANAKO, sites  # noqa: F401  (sites: fixture)
+from tests.test_hq_left_elsewhere_rules import she_alone_moves_on
 from tests.test_kiosk_moved_on_edges import correct_name, hq_has
 from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture: HQ over real HTTP in a thread)
 
@@ -31,12 +32,7 @@ def test_a_person_corrected_away_at_both_kiosks_has_their_word_taken_back(sites,
     staff at A correct it to another: HQ has no record left of 花子.  Its word on A's first record, now 華子's,
     is taken back, and A goes on counting 華子 here, as HQ has her, also after taking HQ's words from the start."""
     a, b = sites
-    a.check_in(HANAKO)
-    a.sync()
-    b.check_in(HANAKO)
-    b.sync()
-    a.sync()
-    assert a.left() == {"大石 花子": "moved"}
+    she_alone_moves_on(a, b)
     first = a.store.last_seq
     a.check_in(HANAKO)
     a.sync()
