@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from evac.disclosure import protection_digests
 from evac.events import IC_TOKEN_RE, ID_RE
@@ -84,9 +84,17 @@ def sync():
     elif encoding not in ("", "identity"):
         return _error(415, "unsupported_encoding", f"HQ takes a batch as JSON, plain or gzipped (Content-Encoding: "
                                                    f"gzip), not '{encoding[:40]}'; nothing was saved")
-    body = request.get_json(silent=True)
+    if not request.is_json:   # named, so that whoever wrote the sender is not told their JSON is wrong
+        sent = request.mimetype or "no Content-Type"
+        return _error(415, "unsupported_media_type", f"HQ takes a batch as JSON sent with Content-Type: "
+                                                     f"application/json, not {sent[:60]}; nothing was saved")
+    try:
+        body = request.get_json()
+    except BadRequest:
+        return _error(400, "malformed_batch", "the request body is not valid JSON; nothing was saved")
     if not isinstance(body, dict):
-        return _error(400, "malformed_batch", "the request body must be a JSON object with 'device_id' and 'events'")
+        return _error(400, "malformed_batch", "the request body must be a JSON object with 'device_id' and "
+                                              "'events'; nothing was saved")
     device_id = body.get("device_id")
     if not isinstance(device_id, str) or not device_id or len(device_id) > 64:
         return _error(400, "malformed_batch", "'device_id' (the kiosk database's id) is missing")
