@@ -8,7 +8,7 @@ import json
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import HTTPException
 
 from evac.disclosure import protection_digests
 from evac.events import IC_TOKEN_RE, ID_RE
@@ -17,7 +17,7 @@ from . import left_elsewhere, notify, prereg, safety
 from .db import WriterBusy, db, is_busy, lock_wait_at_most, one_writer
 from .enrollment import AuthError, authenticate, note_unknown_kiosk
 from .errors import json_error
-from .json_body import NotGzip
+from .json_body import NotGzip, UnreadableBody, json_object
 from .merge import BatchRejected, apply_batch, latest_order, note_refusal
 from .models import HQMeta, IcLink, Kiosk, Person, Shelter
 from .prereg_pages import PREREG_LIMIT
@@ -84,17 +84,12 @@ def sync():
     elif encoding not in ("", "identity"):
         return _error(415, "unsupported_encoding", f"HQ takes a batch as JSON, plain or gzipped (Content-Encoding: "
                                                    f"gzip), not '{encoding[:40]}'; nothing was saved")
-    if not request.is_json:   # named, so that whoever wrote the sender is not told their JSON is wrong
-        sent = request.mimetype or "no Content-Type"
-        return _error(415, "unsupported_media_type", f"HQ takes a batch as JSON sent with Content-Type: "
-                                                     f"application/json, not {sent[:60]}; nothing was saved")
     try:
-        body = request.get_json()
-    except BadRequest:
-        return _error(400, "malformed_batch", "the request body is not valid JSON; nothing was saved")
-    if not isinstance(body, dict):
-        return _error(400, "malformed_batch", "the request body must be a JSON object with 'device_id' and "
-                                              "'events'; nothing was saved")
+        body = json_object(request)
+    except UnreadableBody as exc:
+        more = " with 'device_id' and 'events'" if exc.why == "must be a JSON object" else ""
+        return _error(exc.status, "unsupported_media_type" if exc.status == 415 else "malformed_batch",
+                      f"the batch {exc.why}{more}; nothing was saved")
     device_id = body.get("device_id")
     if not isinstance(device_id, str) or not device_id or len(device_id) > 64:
         return _error(400, "malformed_batch", "'device_id' (the kiosk database's id) is missing")
@@ -155,7 +150,10 @@ def preregister():
     secret link to change or cancel it (given this once: HQ keeps only its hash)."""
     from .prereg_manage import manage_url
     try:
-        household, qr, secret = prereg.register(db.session, request.get_json(silent=True))
+        household, qr, secret = prereg.register(db.session, json_object(request))
+    except UnreadableBody as exc:
+        return _error(exc.status if exc.status == 415 else 422, "invalid_registration",
+                      f"the registration {exc.why}", field="form")
     except prereg.PreregError as exc:
         return _error(422, "invalid_registration", exc.message, field=exc.field)
     return jsonify({"household_id": household.household_id, "qr": qr, "expires": household.expires,

@@ -9,7 +9,7 @@ import zlib
 from typing import Any
 
 from flask import Request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 
 class JSONBodyRequest(Request):
@@ -50,3 +50,27 @@ class JSONBodyRequest(Request):
 
 class NotGzip(ValueError):
     """The body says it is gzip and is not."""
+
+
+class UnreadableBody(ValueError):
+    """A body that is no JSON object; `why` ends a sentence that begins with what the body is ("the
+    inquiry ..."), and `status` is 415 for a body not sent as JSON."""
+
+    def __init__(self, why: str, status: int = 400):
+        super().__init__(why)
+        self.why, self.status = why, status
+
+
+def json_object(request: Request) -> dict:
+    """The body as a JSON object, or UnreadableBody naming which of three things is wrong, so that whoever
+    writes a client is not told their JSON is wrong when it is the Content-Type."""
+    if not request.is_json:
+        sent = (request.mimetype or "no Content-Type")[:60]
+        raise UnreadableBody(f"must be sent as JSON, with Content-Type: application/json, not {sent}", 415)
+    try:
+        body = request.get_json()
+    except BadRequest:
+        raise UnreadableBody("is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise UnreadableBody("must be a JSON object")
+    return body

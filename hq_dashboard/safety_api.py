@@ -23,6 +23,7 @@ from evac.identity import normalize_name
 
 from . import notify, safety
 from .db import db
+from .json_body import UnreadableBody, json_object
 from .limits import client_network, limiter
 
 bp = Blueprint("safety_api", __name__, url_prefix="/api/v1/safety")
@@ -148,10 +149,11 @@ def refused_as_waiting(exc: safety.TooManyWaiting) -> None:
 @limiter.shared_limit(per_client_and_person, scope="safety-inquiry-client-person",
                       key_func=lambda: client_and(sought_person_key()), deduct_when=received)
 def create_inquiry():
-    body = request.get_json(silent=True)
-    if body is None:
-        return jsonify({"error": "invalid_inquiry", "message": "the inquiry must be a JSON object",
-                        "fields": {"inquiry": "the inquiry must be a JSON object"}}), 400
+    try:
+        body = json_object(request)
+    except UnreadableBody as exc:
+        words = f"the inquiry {exc.why}"
+        return jsonify({"error": "invalid_inquiry", "message": words, "fields": {"inquiry": words}}), exc.status
     try:
         got = safety.receive_inquiry(db.session, body, request.remote_addr or "", may_try_family_code, waiting_cap(),
                                      client_network())
