@@ -7,8 +7,10 @@ what is wrong in words and what to check.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import sqlite3
+import stat
 import tempfile
 from pathlib import Path
 
@@ -31,14 +33,50 @@ class DamagedDatabase(DatabaseFileError):
     """SQLite finds the file corrupt (pages overwritten, cut short): a failing disk or a power cut."""
 
 
-def create_private(path: str | os.PathLike) -> None:
+def create_private(path: str | os.PathLike, expect: str) -> None:
     """Make a new database file readable by its owner only: it holds evacuees' names, birth dates and
-    addresses, and SQLite gives its -wal and -shm the database file's permissions.  An existing file is
-    left as it is."""
+    addresses, and SQLite gives its -wal and -shm the database file's permissions.  An existing empty
+    file (made with `touch`) is about to become one: it is made its owner's only too, or refused
+    (DatabaseFileError) when this user may not, and left as it was.  An existing database keeps the
+    permissions its operator gave it."""
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        return
     except FileExistsError:
         pass
+    found = os.stat(path)
+    if not stat.S_ISREG(found.st_mode) or found.st_size or not found.st_mode & 0o077:
+        return
+    try:
+        os.chmod(path, stat.S_IMODE(found.st_mode) & 0o700)
+    except OSError as exc:
+        raise _not_made_private(Path(path), expect, found.st_uid, exc) from None
+
+
+def _not_made_private(path: Path, expect: str, uid: int, exc: OSError) -> DatabaseFileError:
+    label, label_ja = f"{expect} database", f"{_WHOSE_JA[expect]}データベース"
+    owner, me = _user(uid), _user(os.geteuid())
+    if isinstance(exc, PermissionError):
+        why = (f"{me} cannot make it readable by its owner only (only {owner} can)",
+               f"{me} には持ち主だけが読めるように変えられません（変えられるのは {owner} だけです）")
+    else:
+        why = (f"it cannot be made readable by its owner only ({exc.strerror})",
+               f"持ち主だけが読めるように変えられません（{exc.strerror}）")
+    return DatabaseFileError(
+        f"the {label} at {path} is an empty file of {owner}'s that other users of this machine can read, and "
+        f"{why[0]}: the database would hold evacuees' names, birth dates and addresses. Run `chmod 600 {path}` "
+        f"as {owner}, or delete the empty file (this command then makes a new one, readable by {me} only); "
+        "nothing was changed",
+        f"{label_ja}（{path}）は {owner} の空のファイルで、このコンピューターの他の利用者も読めます。{why[1]}。"
+        f"データベースには避難者の氏名・生年月日・住所が入ります。{owner} として `chmod 600 {path}` を実行するか、"
+        f"空のファイルを消してください（このコマンドが {me} だけが読める新しいファイルを作ります）。何も変更していません")
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:   # a user id with no name on this machine (a file from another machine's disk)
+        return f"user {uid}"
 
 
 def kind(path: Path, label: str = "database", label_ja: str = "データベース") -> str | None:

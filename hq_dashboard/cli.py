@@ -47,11 +47,15 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
         if create:
             var.mkdir(parents=True, exist_ok=True)
         url = database_url(str(var / "hq.sqlite3"))
-    shown, new_file = _check_url(url, create)
+    shown, sqlite_file = _check_url(url, create)
+    new_file = None if sqlite_file is None or sqlite_file.exists() else sqlite_file
     fresh = [] if new_file is None else [p for p in (Path(f"{new_file}{x}") for x in _SQLITE_FILES) if not p.exists()]
-    if new_file is not None and create:
+    if sqlite_file is not None and create:
         from evac import dbfiles
-        dbfiles.create_private(new_file)   # evacuees' records: its owner's only (removed again if the start fails)
+        try:   # evacuees' records: its owner's only (a new file is removed again if the start fails)
+            dbfiles.create_private(sqlite_file, dbfiles.HQ)
+        except dbfiles.DatabaseFileError as exc:
+            raise CommandError(_both(exc.ja, str(exc))) from None
     var = Path(os.environ.get("EVAC_VAR_DIR", Path.cwd() / "var"))
     var_made = not var.exists()   # (HQ on PostgreSQL makes it for its secret key)
     app = None
@@ -107,7 +111,7 @@ def _remove_new_secret_key(app, var: Path | None) -> None:
 
 
 def _check_url(url: str, create: bool) -> tuple[str, Path | None]:
-    """(the URL as shown to people, without its password; the SQLite file this run would create)."""
+    """(the URL as shown to people, without its password; the SQLite file, if HQ is on one)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -136,7 +140,7 @@ def _check_url(url: str, create: bool) -> tuple[str, Path | None]:
         dbfiles.check(path, dbfiles.HQ, create, "`evac hq serve` or `evac hq init`")
     except dbfiles.DatabaseFileError as exc:
         raise CommandError(_both(exc.ja, str(exc))) from None
-    return str(path), (None if path.exists() else path)
+    return str(path), path
 
 
 def _shown(url: str) -> str:

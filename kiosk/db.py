@@ -18,6 +18,8 @@ from pathlib import Path
 
 from flask import Flask, current_app, g
 
+from evac.dbfiles import KIOSK, DatabaseFileError, create_private
+
 from .disk_failure import DatabaseReplaced
 from .store import KioskStore
 
@@ -68,6 +70,7 @@ class HeldFile:
         for folder in (self.path.parent, Path(tempfile.gettempdir())):
             target = folder / name
             try:
+                create_private(target, KIOSK)   # every evacuee's record: not for the machine's other users
                 copy = sqlite3.connect(target)
                 try:
                     self.keeper.db.backup(copy)
@@ -75,7 +78,7 @@ class HeldFile:
                 finally:
                     copy.close()
                 return str(target.resolve())
-            except (sqlite3.Error, OSError) as exc:
+            except (sqlite3.Error, OSError, DatabaseFileError) as exc:
                 current_app.logger.error("could not copy the kiosk's records to %s: %s", target, exc)
                 target.unlink(missing_ok=True)
         return None

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from evac.dbfiles import create_private
+from evac.dbfiles import KIOSK, create_private
 from evac.disclosure import protection_digests, protection_forms
 from evac.events import (
     CHECKIN, CHECKOUT, CLOCK_CORRECTION, CONSENT, CORRECTION, EARLIEST_TODAY, EVENT_TYPES, IC_LINK, LOCATION_TYPES,
@@ -294,7 +294,7 @@ class KioskStore:
         self.path = Path(path)
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            create_private(self.path)
+            create_private(self.path, KIOSK)
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that the
         # sequence number is read and used under the write lock.
         target, uri = (self.path, False) if create else (f"{self.path.resolve().as_uri()}?mode=rw", True)
