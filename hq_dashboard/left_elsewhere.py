@@ -82,7 +82,7 @@ def note(conn: Connection, persons: dict[int, dict[str, Any]], pids: set[int], g
         told += chunk_told
     gone = sorted(set(gone) - set(pids))
     for i in range(0, len(gone), 500):
-        taken += _taken_back(conn, gone[i:i + 500], _said(conn, gone[i:i + 500]))
+        taken += _taken_back(conn, _said(conn, gone[i:i + 500])[1])
     # Whom a record taken back is filed under now is told afresh of it, if HQ has a word on it: the kiosk's
     # mark on that record went with the taken-back word, even one it had from this person.
     retold = {(r["device_id"], r["seq"]) for r in taken}
@@ -91,23 +91,29 @@ def note(conn: Connection, persons: dict[int, dict[str, Any]], pids: set[int], g
         conn.execute(left_elsewhere_t.insert(), rows)
 
 
-def _said(conn: Connection, pids: list[int]) -> dict[tuple[int, str], tuple[int, str]]:
-    """(person, device) -> (seq, kind) of HQ's standing (latest) word."""
+def _said(conn: Connection, pids: list[int]) -> tuple[dict[tuple[int, str], tuple[int, str]],
+                                                  dict[tuple[str, int], tuple[int, str]]]:
+    """HQ's words of these persons: (person, device) -> (seq, kind) of the latest one; and (device, seq) ->
+    (person, kind) of the latest one on each record (one person's older word on a record stays the kiosk's
+    word on it behind their later word on another: a person HQ joined had words on two records there)."""
     said: dict[tuple[int, str], tuple[int, str]] = {}
+    on_record: dict[tuple[str, int], tuple[int, str]] = {}
     for pid, device, seq, kind in conn.execute(
             select(left_elsewhere_t.c.person_id, left_elsewhere_t.c.device_id, left_elsewhere_t.c.seq,
                    left_elsewhere_t.c.kind).where(left_elsewhere_t.c.person_id.in_(pids))
             .order_by(left_elsewhere_t.c.id)):
         said[(pid, device)] = (seq, kind)
-    return said
+        on_record[(device, seq)] = (pid, kind)
+    return said, on_record
 
 
-def _taken_back(conn: Connection, pids: list[int], said: dict[tuple[int, str], tuple[int, str]]) -> list[dict]:
+def _taken_back(conn: Connection, on_record: dict[tuple[str, int], tuple[int, str]]) -> list[dict]:
     """BACK for each standing word whose record is no longer its person's: a correction at the kiosk filed
     it under the corrected person (merge._refile), whom the word was not said of.  The kiosk marks whom its
     record is about now; unsaid, the old word would mark the corrected person, when the kiosk takes it after
-    its correction or takes HQ's words again from the start."""
-    standing = sorted((device, seq, pid) for (pid, device), (seq, kind) in said.items() if kind != BACK)
+    its correction or takes HQ's words again from the start.  `on_record`: _said's latest word on each record
+    of the persons asked of, which may be older than the person's latest word at that kiosk."""
+    standing = sorted((device, seq, pid) for (device, seq), (pid, kind) in on_record.items() if kind != BACK)
     if not standing:
         return []
     owner: dict[tuple[str, int], int | None] = {}
@@ -117,8 +123,22 @@ def _taken_back(conn: Connection, pids: list[int], said: dict[tuple[int, str], t
             owner.update(((device, s), p) for s, p in conn.execute(
                 select(events_t.c.seq, events_t.c.person_id)
                 .where(events_t.c.device_id == device, events_t.c.seq.in_(seqs[i:i + 500]))))
+    refiled = [(device, seq, pid) for device, seq, pid in standing
+               if (device, seq) in owner and owner[(device, seq)] != pid]
+    if not refiled:
+        return []
+    # The record's last word, whoever it was said of, is the kiosk's: a later one of its owner now already
+    # stands (a log written before HQ took such words back), and BACK would clear it.  Only after a refile.
+    last: dict[tuple[str, int], int] = {}
+    for device in sorted({d for d, _, _ in refiled}):
+        seqs = sorted({s for d, s, _ in refiled if d == device})
+        for i in range(0, len(seqs), 500):
+            last.update(((device, s), p) for s, p in conn.execute(
+                select(left_elsewhere_t.c.seq, left_elsewhere_t.c.person_id)
+                .where(left_elsewhere_t.c.device_id == device, left_elsewhere_t.c.seq.in_(seqs[i:i + 500]))
+                .order_by(left_elsewhere_t.c.id)))
     return [{"device_id": device, "seq": seq, "person_id": pid, "kind": BACK}
-            for device, seq, pid in standing if (device, seq) in owner and owner[(device, seq)] != pid]
+            for device, seq, pid in refiled if last.get((device, seq)) == pid]
 
 
 def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]],
@@ -132,8 +152,8 @@ def _note_chunk(conn: Connection, persons: dict[int, dict[str, Any]],
             .where(events_t.c.person_id.in_(pids), events_t.c.type.in_(KIOSK_LOCATION_TYPES))):
         if (pid, device) not in latest or seq > latest[(pid, device)][0]:
             latest[(pid, device)] = (seq, hlc, etype, shelter)
-    said = _said(conn, pids)
-    taken = _taken_back(conn, pids, said)
+    said, on_record = _said(conn, pids)
+    taken = _taken_back(conn, on_record)
     # Protection reaches their household too, as inquiries' does (safety.protected_identities): of a protected
     # mother's child nothing more is said than of her.
     sheltered = _in_protected_household(conn, persons, [pid for pid, _ in latest])
