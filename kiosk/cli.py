@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import functools
 import os
 import sqlite3
@@ -14,11 +15,14 @@ from pathlib import Path
 from evac import dbfiles
 from evac.kiosk_token import KIOSK_ID_RE, SECRET_LEN, TOKEN_RE
 from evac.cli import CommandError, loopback
+from evac.dates import InTheFuture, NoSuchDay, NotADate, TooLongAgo, parse_typed_birth_date
+from evac.identity import normalize_name
 from evac.individual_number import contains_individual_number
-from evac.events import CONSENTS, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person, parse_person
+from evac.events import (CONSENTS, EARLIEST_TODAY, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person,
+                         parse_person)
 
 from . import disk_failure
-from .input_checks import in_letters, no_such_day, reads_as_kana
+from .input_checks import in_letters, reads_as_kana
 from .store import CLI, HQ_OUTDATED, KioskError, KioskStore, acting_as
 
 
@@ -150,6 +154,14 @@ def _opening(path: str, verb: str):
         raise CommandError(f"cannot {verb} the kiosk database at {path}: {dbfiles.in_words(exc, path)}") from None
 
 
+def _both(ja: str, en: str) -> str:
+    """A refusal as staff typing paper forms read it: Japanese first, then the English (as HQ's commands)."""
+    return f"{ja} / {en}"
+
+
+NOTHING_SAVED_JA = "何も保存していません"
+
+
 @_refusals_said
 def checkin(args: argparse.Namespace) -> int:
     # A kiosk database that exists knows the date its clock has reached (not a reset RTC's); a new
@@ -157,10 +169,9 @@ def checkin(args: argparse.Namespace) -> int:
     # stray file nobody serves or syncs: the operator must notice).
     made = dbfiles.absent_or_empty(args.db)
     store = None if made else _store(args.db)
-    _a_day(args.birth)
-    person = parse_person({"name": args.name, "birth_date": args.birth, "sex": args.sex,
-                           "address": args.address, "name_kana": args.kana or ""},
-                          store.today().toordinal() if store else None)
+    today = store.today() if store else _today()
+    person = parse_person({"name": _named(args.name), "birth_date": _birth(args.birth, today), "sex": args.sex,
+                           "address": args.address, "name_kana": args.kana or ""}, today.toordinal())
     if not in_letters(person.name):
         raise KioskError(f"--name {person.name!r} has no letters in it (emoji or symbols alone are no one's name): "
                          "type the name as written on the form, in letters; nothing was saved")
@@ -173,12 +184,23 @@ def checkin(args: argparse.Namespace) -> int:
     disclosure = args.consent or ("family" if args.family_code else None)
     if disclosure == "family" and not args.family_code:
         raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
+    _known_shelter(args.shelter, store.shelter_ids() if store else KioskStore.bundled_shelter_ids(), "--shelter")
     if store is not None and not args.even_if_closed:
         _not_closed(store, args.shelter)
-    store = store or _store(args.db, may_create=True)
-    with _typed_by(args):
-        event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
-                                   family_code=args.family_code or "", never_disclose=args.never_disclose)
+    _by(args)   # refused before a new database is made
+    if store is not None:
+        event = _checked_in(store, args, person, disclosure)
+    else:
+        existed = Path(args.db).exists()
+        store = _store(args.db, may_create=True)
+        try:
+            event = _checked_in(store, args, person, disclosure)
+        except Exception:
+            # What only the check-in itself refuses (the kiosk's rules, a full disk; its transaction saved
+            # nothing): no database is left made for it, as none is for a refusal before it.
+            store.close()
+            _unmade(args.db, existed)
+            raise
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
     if made:
         said = (f"a new kiosk database was made at {args.db}: serve and sync the kiosk with --db {args.db}")
@@ -188,6 +210,45 @@ def checkin(args: argparse.Namespace) -> int:
             print(f"evac: note: there was no kiosk database at {args.db}; {said} (if you meant an existing "
                   "kiosk's database, check --db: these records are in the new file)", file=sys.stderr)
     return 0
+
+
+def _checked_in(store: KioskStore, args: argparse.Namespace, person: Person, disclosure: str | None):
+    with _typed_by(args):
+        event, *_ = store.check_in(args.shelter, [person], args.stay_type, disclosure=disclosure,
+                                   family_code=args.family_code or "", never_disclose=args.never_disclose)
+    return event
+
+
+def _unmade(path: str, existed: bool) -> None:
+    """A kiosk database made by a command that was then refused, taken back: an empty file that was
+    there (checkin takes it as no database yet) is left empty, as it was."""
+    for suffix in ("-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+    if existed:
+        os.truncate(path, 0)
+    else:
+        Path(path).unlink(missing_ok=True)
+
+
+def _today() -> dt.date:
+    """The date birth dates are checked against without a kiosk database: the machine's (in UTC, as HQ
+    counts days), never before this release's day (evac.events)."""
+    return max(dt.datetime.now(dt.timezone.utc).date(), EARLIEST_TODAY)
+
+
+def _known_shelter(shelter: str, known: set[str], option: str) -> None:
+    if shelter not in known:
+        raise KioskError(_unknown_shelter(shelter, option, nothing_saved=True))
+
+
+def _unknown_shelter(shelter: str, option: str, nothing_saved: bool = False) -> str:
+    """`nothing_saved`: for a command that was to save a record, it says that none was."""
+    ja = (f"避難所ID {shelter!r} はこの受付機の避難所一覧にありません。{option} を確かめてください"
+          "（H031、E005、T101 のような形です）")
+    en = f"unknown shelter id {shelter!r} (check {option}: site ids look like H031, E005 or T101)"
+    if nothing_saved:
+        ja, en = f"{ja}。{NOTHING_SAVED_JA}", f"{en}; nothing was saved"
+    return _both(ja, en)
 
 
 def _not_closed(store: KioskStore, shelter: str) -> None:
@@ -213,16 +274,41 @@ def _by(args: argparse.Namespace) -> str:
     return by
 
 
-def _a_day(birth: str) -> None:
-    """--birth 2010-02-30 is typed as it should be but names no day: said so, not as a wrong form."""
-    if no_such_day(birth):
-        raise KioskError(f"--birth {birth}: there is no such day; check the year, month and day (その日付は存在"
-                         "しません。年・月・日を確かめてください); nothing was saved")
+def _birth(typed: str, today: dt.date) -> str:
+    """--birth read as the kiosk's screen reads a birth date (evac.dates): 1990/01/01 as paper forms have it,
+    full-width digits, 和暦; never a form that could name another day (01/02/1990, 90/1/2, a week date).
+    2010-02-30 is typed as it should be but names no day: said so, not as a wrong form."""
+    try:
+        return parse_typed_birth_date(typed, today).isoformat()
+    except NoSuchDay:
+        ja, en = (f"--birth {typed} の日付は存在しません。年・月・日を確かめてください",
+                  f"--birth {typed}: there is no such day; check the year, month and day")
+    except TooLongAgo as exc:
+        ja, en = (f"--birth {typed} は {exc.oldest.year} 年より前です。年を確かめてください",
+                  f"--birth {typed} is before {exc.oldest.isoformat()}: check the year")
+    except NotADate:
+        ja, en = (f"--birth {typed!r} は生年月日として読めません。1990-01-01、1990/01/01、平成2年1月1日 のように"
+                  "年・月・日の順に入力してください",
+                  f"--birth {typed!r} is not a date: type the birth date year, month, day (e.g. 1990-01-01, "
+                  "1990/01/01 or 平成2年1月1日)")
+    except InTheFuture:
+        ja, en = (f"--birth {typed} は未来の日付です。年・月・日を確かめてください",
+                  f"--birth {typed} is in the future: check the year, month and day")
+    raise KioskError(_both(f"{ja}。{NOTHING_SAVED_JA}", f"{en}; nothing was saved"))
+
+
+def _named(name: str) -> str:
+    """--name as typed, refused if there is no name in it (spaces, or ・ alone), as the screen does."""
+    if not normalize_name(name):
+        raise KioskError(_both(f"--name が空です。用紙に書かれた名前を入力してください。{NOTHING_SAVED_JA}",
+                               "--name is empty: type the name as written on the form; nothing was saved"))
+    return name
 
 
 def _who(args: argparse.Namespace) -> Person:
-    _a_day(args.birth)
-    return parse_person({"name": args.name, "birth_date": args.birth, "sex": "other", "address": args.address})
+    today = _today()
+    return parse_person({"name": _named(args.name), "birth_date": _birth(args.birth, today), "sex": "other",
+                         "address": args.address}, today.toordinal())
 
 
 @_refusals_said
@@ -237,8 +323,10 @@ def checkout(args: argparse.Namespace) -> int:
 @_refusals_said
 def transfer(args: argparse.Namespace) -> int:
     who = _who(args)
+    store = _store(args.db)
+    _known_shelter(args.to, store.shelter_ids(), "--to")
     with _typed_by(args), _address_named(args):
-        event = _store(args.db).transfer(who.name, who.birth_date, who.address, args.to)
+        event = store.transfer(who.name, who.birth_date, who.address, args.to)
     print(f"transfer: {who.name} from {event.shelter_id} to {args.to} (event {event.seq})")
     return 0
 
@@ -501,7 +589,7 @@ def serve(args: argparse.Namespace) -> int:
         if not existed:  # a typo in --shelter leaves no kiosk database behind
             for suffix in ("", "-wal", "-shm"):
                 Path(args.db + suffix).unlink(missing_ok=True)
-        return _fail(f"unknown shelter id {args.shelter!r} (check --shelter: site ids look like H031, E005 or T101)")
+        return _fail(_unknown_shelter(args.shelter, "--shelter"))
     tablets = tablet_urls = None
     if args.tablet_port:
         from .tablet_tls import tablet_certificate
@@ -705,7 +793,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     def who(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", required=True, help="the kiosk's SQLite file")
         p.add_argument("--name", required=True)
-        p.add_argument("--birth", required=True, help="YYYY-MM-DD")
+        p.add_argument("--birth", required=True, help="year, month, day: 1990-01-01, 1990/01/01 or 平成2年1月1日")
         p.add_argument("--address", default="")
         p.add_argument("--by", help="who types it in (kept on this kiosk with the record, for the lead's "
                                     "'who did what' page)")

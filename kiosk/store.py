@@ -416,13 +416,24 @@ class KioskStore:
         return max(int(self._meta("hlc") or 0), self._heard.hlc)
 
     # -- shelters (from bundled open data, replaced by HQ's list on sync) ---
-    def _seed_shelters(self) -> None:
-        from evac.capacity import capacity_from_area
+    @staticmethod
+    def _bundled_sites() -> list | None:
         from evac.shelters import default_data_dir, load_yaizu_sites
         try:
-            sites = load_yaizu_sites(default_data_dir())
+            return load_yaizu_sites(default_data_dir())
         except OSError:
-            return  # no bundled data: the list comes with the first sync
+            return None  # no bundled data: the list comes with the first sync
+
+    @classmethod
+    def bundled_shelter_ids(cls) -> set[str]:
+        """The shelters a new kiosk database starts with, known before one is made (`evac kiosk checkin`)."""
+        return {s.id for s in cls._bundled_sites() or ()}
+
+    def _seed_shelters(self) -> None:
+        from evac.capacity import capacity_from_area
+        sites = self._bundled_sites()
+        if sites is None:
+            return
         self.replace_shelters([{"id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind,
                                 "capacity": capacity_from_area(s.area_m2)} for s in sites], from_hq=False)
 

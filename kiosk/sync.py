@@ -101,9 +101,9 @@ class SyncError(Exception):
                                f"です / HQ at {self.url} did not answer by HTTPS ({self.detail}): an HQ without a "
                                "certificate is reached by http://; check the address; the records stay queued")
                               if self.not_https else
-                              (f"本部に接続できません（時間内に応答がありません） / HQ cannot be reached at {self.url}: no "
-                               f"answer in time ({self.detail})") if self.timed_out else
-                              f"HQ cannot be reached at {self.url} ({self.detail})",
+                              (f"本部に接続できません（時間内に応答がありません）。{self._kept_ja()} / HQ cannot be reached "
+                               f"at {self.url}: no answer in time ({self.detail})") if self.timed_out else
+                              f"本部に接続できません。{self._kept_ja()} / HQ cannot be reached at {self.url} ({self.detail})",
             self.REFUSED: (f"HQ's software is older than this kiosk's: HQ does not know a kind of record this "
                            f"kiosk writes ({self.detail}) — ask HQ to update its software; do NOT withdraw the "
                            "record: the records stay queued on this kiosk and are sent once HQ is updated")
@@ -122,6 +122,11 @@ class SyncError(Exception):
         if self.pending is not None:
             text += f"; {self.pending} event(s) stay queued on this kiosk"
         return text
+
+    def _kept_ja(self) -> str:
+        """That nothing is lost, in Japanese (the English says it at its end: "N event(s) stay queued")."""
+        queued = f"未送信の記録 {self.pending} 件は" if self.pending is not None else "記録は"
+        return f"{queued}この受付機に残っていて、本部に接続できたときに送られます（失われていません）"
 
 
 def _storage_words(why: str, held: int, db: str) -> str:

@@ -43,7 +43,8 @@ def test_the_console_hears_each_change_of_the_sync_once(hq_server, tmp_path):
     back = None
     try:
         wait_for(lambda: client.calls >= 5, "five sync rounds against an HQ that is down")
-        assert said == [f"sync with HQ failed: HQ cannot be reached at {hq.url} ([Errno 111] Connection refused); "
+        assert said == [f"sync with HQ failed: 本部に接続できません。未送信の記録 1 件はこの受付機に残っていて、本部に接続できたときに"
+                        f"送られます（失われていません） / HQ cannot be reached at {hq.url} ([Errno 111] Connection refused); "
                         "1 event(s) stay queued on this kiosk"], "said once, not once per retry"
 
         back = Server(evac_cmd("hq", "serve", "--db", hq.db_url, "--port", port), hq.url,

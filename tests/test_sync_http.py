@@ -178,7 +178,7 @@ def test_kiosk_resends_when_hq_was_restored_from_an_older_backup(hq_server, tmp_
     (["--sex", "female", "--birth", "1990-02-31"], "there is no such day"),
     (["--sex", "female", "--birth", "1990-02"], "not a date"),
     (["--sex", "female", "--birth", "1990-01-01", "--shelter", "H999"], "unknown shelter"),
-    (["--sex", "female", "--birth", "1990-01-01", "--name", "  "], "name is missing"),
+    (["--sex", "female", "--birth", "1990-01-01", "--name", "  "], "--name is empty"),
 ])
 def test_scripted_checkin_rejects_bad_input_and_writes_nothing(tmp_path, args, message):
     base = {"--db": str(tmp_path / "k.sqlite3"), "--shelter": "H001", "--name": "山田 花子", "--address": ""}
