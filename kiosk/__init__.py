@@ -1,6 +1,7 @@
 """The shelter kiosk app: checks people in to its own SQLite database, syncs to HQ when it can."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Flask
@@ -23,7 +24,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SHELTER_ID=None,        # the shelter this kiosk stands in
         HQ_URL=None,
         HQ_TOKEN=None,
-        SYNC_INTERVAL=2.0,
+        SYNC_INTERVAL=2.0,      # seconds between sync rounds while HQ answers (env KIOSK_SYNC_INTERVAL)
+        # the longest wait between tries while HQ is out of reach, each failure doubling it (KIOSK_SYNC_MAX_BACKOFF)
+        SYNC_MAX_BACKOFF=60.0,
         SYNC_SAY=None,          # say(text): the sync's changes of state on the operator's console (kiosk serve)
         START_SYNC=True,
         MAX_CONTENT_LENGTH=256 * 1024,
@@ -40,6 +43,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     if not app.config["KIOSK_DB"] or not app.config["SHELTER_ID"]:
         raise ValueError("the kiosk needs KIOSK_DB (its database file) and SHELTER_ID")
+    for name in ("SYNC_INTERVAL", "SYNC_MAX_BACKOFF"):
+        app.config[name] = _seconds(name, app.config[name])
     app.json.ensure_ascii = False
 
     @app.after_request
@@ -71,7 +76,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["HQ_URL"] and app.config["HQ_TOKEN"] and app.config["START_SYNC"]:
         from .sync import BackgroundSync, HQClient
         syncer = BackgroundSync(app.config["KIOSK_DB"], HQClient(app.config["HQ_URL"], app.config["HQ_TOKEN"]),
-                                interval=app.config["SYNC_INTERVAL"], say=app.config["SYNC_SAY"])
+                                interval=app.config["SYNC_INTERVAL"], max_backoff=app.config["SYNC_MAX_BACKOFF"],
+                                say=app.config["SYNC_SAY"])
         app.extensions["kiosk_sync"] = syncer
         syncer.start()
     return app
+
+
+def _seconds(name: str, value: Any) -> float:
+    """A number of seconds above 0 from the kiosk's settings (env KIOSK_<NAME> arrives as text or JSON)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"KIOSK_{name} must be a number of seconds above 0, like 60 (it is {value!r})")
+    return seconds

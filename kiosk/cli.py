@@ -614,6 +614,9 @@ def serve(args: argparse.Namespace) -> int:
                           "TABLETS": tablets and {"urls": tablet_urls, "port": args.tablet_port,
                                                   "fingerprint": tablets.fingerprint if tablets.made_here else None}})
     except (KioskError, ValueError) as exc:
+        if not existed:   # a setting refused (KIOSK_SYNC_MAX_BACKOFF) leaves no kiosk database behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(args.db + suffix).unlink(missing_ok=True)
         return _fail(str(exc))
     except sqlite3.Error as exc:
         return _fail(f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc, args.db)}")

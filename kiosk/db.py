@@ -89,6 +89,9 @@ def get_store() -> KioskStore:
         current_app.extensions["kiosk_db_file"].check()
         # mode=rw: a request never creates the file (it is gone between the check and here: refused too).
         g.store = KioskStore(current_app.config["KIOSK_DB"], create=False)
+        syncer = current_app.extensions.get("kiosk_sync")
+        if syncer is not None:   # every record the kiosk's pages write goes to HQ at once, not after a backoff
+            g.store.after_new_records = syncer.new_records
     return g.store
 
 

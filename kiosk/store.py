@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from evac.dbfiles import KIOSK, create_private
 from evac.disclosure import protection_digests, protection_forms
@@ -288,6 +288,11 @@ STAFF_CALL_PRESSES_JOIN_S = 120
 LAST_STAFF_CALL = "staff_call_last_press"   # meta: "<call id> <now_ms>" of the screen's last call
 
 class KioskStore:
+    # Called once a transaction that wrote new records has committed: the running kiosk's requests wake its
+    # background sync with it (kiosk.db), so that HQ hears of a check-in within seconds, not after a backoff.
+    after_new_records: Callable[[], None] | None = None
+    _wrote_records = False
+
     def __init__(self, path: str | Path, create: bool = True):
         """`create`: make the file if it is not there; otherwise (a running kiosk's requests) an
         existing file only, so that a deleted database never quietly becomes a new, empty one."""
@@ -369,10 +374,12 @@ class KioskStore:
     @contextmanager
     def _write(self) -> Iterator[None]:
         self.db.execute("BEGIN IMMEDIATE")
+        self._wrote_records = False
         try:
             yield
             self.db.execute("COMMIT")  # in WAL mode the pages reach the disk here: it can fail too
         except BaseException:
+            self._wrote_records = False
             # After a full disk or an I/O error SQLite may have rolled back already; a failing
             # ROLLBACK must not hide the error that matters.
             if self.db.in_transaction:
@@ -382,6 +389,10 @@ class KioskStore:
                     pass
             raise
         self._checkpoint()
+        if self._wrote_records:
+            self._wrote_records = False
+            if self.after_new_records is not None:
+                self.after_new_records()   # (committed: another connection reads them from now on)
 
     def _checkpoint(self) -> None:
         """Copy what was just committed from the WAL into the database file itself.  Left in the WAL
@@ -586,6 +597,7 @@ class KioskStore:
             self._update_roster(event, keys)
             written.append(event)
         self._set_meta("hlc", str(clock.last))
+        self._wrote_records = self._wrote_records or bool(written)
         return written
 
     def _keys(self, ev: Event) -> tuple[str, str] | None:

@@ -672,7 +672,10 @@ def _last_sync_at(store: KioskStore) -> str | None:
 
 
 class BackgroundSync(threading.Thread):
-    """Syncs every few seconds while HQ answers, backing off (with jitter) while it does not."""
+    """Syncs every few seconds while HQ answers, backing off (with jitter) while it does not.  New records
+    (new_records) end the wait, so that HQ back after an hour hears of a check-in within seconds, not at
+    the end of the backoff; at most once per `interval`, so that a rush of check-ins while HQ is down is not
+    a rush of tries.  One round at a time: this thread's."""
 
     def __init__(self, db_path: str, client: HQClient, interval: float = 2.0, max_backoff: float = 60.0,
                  say=None, progress_every: float = 30.0):
@@ -684,7 +687,10 @@ class BackgroundSync(threading.Thread):
         # after the other was once read half-changed ("HQ unreachable" while HQ had taken everything).
         self.failure: SyncError | None = None    # for the tablet, which words it in its language
         self.synced_before: str | None = None   # the kiosk file's last sync when the last round failed
-        self.wake = threading.Event()
+        self.wake = threading.Event()      # ends the wait between rounds (send_now, new_records, stop)
+        self._asked = threading.Event()    # send_now: a round at once
+        self._news = threading.Event()     # new_records: a round soon
+        self._news_round_ended: float | None = None   # (monotonic) the last round new records brought on
         # say(text): a line on the operator's console (`evac kiosk serve`) when the sync's state changes:
         # a wrong token must not go unnoticed there while HQ refuses every round.
         self.say = say if callable(say) else None
@@ -698,6 +704,7 @@ class BackgroundSync(threading.Thread):
     def run(self) -> None:
         store = KioskStore(self.db_path)  # its own connection: sqlite objects stay in their thread
         delay = self.interval
+        for_news = False
         while not self.stopping.is_set():
             try:
                 report = sync_once(store, self.client, progress=self._progress)
@@ -722,9 +729,43 @@ class BackgroundSync(threading.Thread):
                 self.failure = SyncError(SyncError.FAILED, repr(exc))
                 delay = min(self.max_backoff, delay * 2)
                 self._tell(_state(self.failure), f"sync with HQ failed: {self.failure}")
-            self.wake.wait(delay)
-            self.wake.clear()
+            if for_news:
+                self._news_round_ended = time.monotonic()
+            for_news = self._rest(delay)
         store.close()
+
+    def _rest(self, delay: float) -> bool:
+        """Wait `delay` before the next round, less if asked: send_now and stop end the wait at once; new
+        records end it no sooner than `interval` after the last round they brought on.  Whether the next
+        round is new records'."""
+        until = time.monotonic() + delay
+        for_news = False
+        while not self.stopping.is_set() and not self._asked.is_set():
+            now = time.monotonic()
+            if self._news.is_set() and not for_news:
+                last = self._news_round_ended
+                soonest = now if last is None else max(now, last + self.interval)
+                if soonest < until:
+                    until, for_news = soonest, True
+            if until <= now:
+                break
+            self.wake.wait(until - now)
+            self.wake.clear()
+        # (before the round: records committed from here on are the round's or bring on the next)
+        self._asked.clear()
+        self._news.clear()
+        return for_news
+
+    def new_records(self) -> None:
+        """The kiosk's app committed new records (a check-in, a check-out, a tablet's correction): sent soon.
+        Called from the request's thread after the commit, never before (the round must find them)."""
+        self._news.set()
+        self.wake.set()
+
+    def send_now(self) -> None:
+        """Staff asked (the tablet's withdrawal of a refused record): a round at once, whatever the backoff."""
+        self._asked.set()
+        self.wake.set()
 
     def failure_now(self, last_sync_at: str | None) -> SyncError | None:
         """The last round's failure, unless HQ answered a sync after it: another process's (`evac kiosk sync`

@@ -204,7 +204,7 @@ def withdraw(seq: int):
     store.withdraw(seq, form.reason.data, current_user.name, _shelter())  # a KioskError is said by the guard
     syncer = current_app.extensions.get("kiosk_sync")
     if syncer is not None:
-        syncer.wake.set()   # send the others now
+        syncer.send_now()   # the others
     flash(t("The record is withdrawn: the other records go to HQ with the next sync. It stays on this kiosk; "
             "re-enter it once the cause is fixed, or tell HQ."), "ok")
     return redirect(url_for(".summary") + "#sync")
