@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .shelters import (EMERGENCY_SPACE_HAZARD_COLUMNS, SHELTER_HAZARD_COLUMNS, TSUNAMI_BUILDING_HAZARDS, Site,
-                       _parse_row, _RowError, _coord)
+                       _coord, _parse_row, _RowError, _shown)
 
-__all__ = ["FORMATS", "FIELD_LIMITS", "ImportFormatError", "MAX_CAPACITY", "ParsedRow", "STANDARD_HEADER",
+__all__ = ["FORMATS", "FIELD_LIMITS", "ImportFormatError", "MAX_CAPACITY", "ParsedRow", "Reason", "STANDARD_HEADER",
            "read_site_file", "standard_rows"]
 
 # 自治体標準オープンデータセット 指定緊急避難場所一覧: the columns, in order.
@@ -41,8 +41,10 @@ _FLAG_TRUE = frozenset({"○", "〇", "1", "◯"})
 
 # What HQ's database holds (hq_dashboard.models.Shelter's column sizes): a row beyond it is skipped with
 # its reason, rather than PostgreSQL refusing the whole file at the end (SQLite would store anything).
-FIELD_LIMITS = (("id", "the site id", 16), ("name", "名称 (name)", 200), ("name_kana", "名称_カナ (kana)", 200),
-                ("address", "住所 (address)", 300), ("phone", "電話番号 (phone)", 40))
+# (attribute, what the English reason calls it, what the Japanese one does, most characters)
+FIELD_LIMITS = (("id", "the site id", "ID", 16), ("name", "名称 (name)", "名称", 200),
+                ("name_kana", "名称_カナ (kana)", "名称_カナ", 200), ("address", "住所 (address)", "住所", 300),
+                ("phone", "電話番号 (phone)", "電話番号", 40))
 # No one site shelters more people than this: a larger 想定収容人数 is a typo (an extra digit or two),
 # and one past 2^31 fits no database column at all.
 MAX_CAPACITY = 100_000
@@ -57,13 +59,24 @@ class ImportFormatError(ValueError):
         self.ja = ja
 
 
+class Reason(str):
+    """Why a row was skipped: the string itself is the English (what callers compare and show, as before),
+    `ja` the same in Japanese, for HQ's import summary (Japanese first)."""
+    ja: str
+
+    def __new__(cls, message: str, ja: str):
+        said = super().__new__(cls, message)
+        said.ja = ja
+        return said
+
+
 @dataclass(frozen=True)
 class ParsedRow:
     line: int
     site: Site | None = None
     capacity: int | None = None      # 想定収容人数 when the file gives one
     match_by_name: bool = False      # GSI ids are national: match the city's own site by name
-    skipped: str = ""                # why the row was not taken
+    skipped: str = ""                # why the row was not taken: a Reason (English, with .ja)
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,8 @@ def _flags(row: dict[str, str], columns: dict[str, str]) -> set[str]:
         if cell in _FLAG_TRUE:
             found.add(code)
         elif cell and cell not in {"0", "×", "-"}:
-            raise _RowError(f"{column} must be a flag (○ or 1) or empty, got {cell!r}")
+            raise _RowError(f"{column} must be a flag (○ or 1) or empty, got {_shown(cell)}",
+                            f"{column}は ○ か 1 か空欄にしてください（{_shown(cell)} とあります）")
     return found
 
 
@@ -92,35 +106,43 @@ def _capacity(text: str | None) -> int | None:
     if not text:
         return None
     if not text.isdecimal():
-        raise _RowError(f"想定収容人数 must be a whole number, got {text!r}")
+        raise _RowError(f"想定収容人数 must be a whole number, got {_shown(text)}",
+                        f"想定収容人数は整数にしてください（{_shown(text)} とあります）")
     if len(text) > 9 or int(text) > MAX_CAPACITY:
-        raise _RowError(f"想定収容人数 {text} is more than any one site holds (at most {MAX_CAPACITY:,}); check it")
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise _RowError(f"想定収容人数 {shown} is more than any one site holds (at most {MAX_CAPACITY:,}); check it",
+                        f"想定収容人数 {shown} は1か所の収容人数として多すぎます（最大 {MAX_CAPACITY:,} 人）。"
+                        "確かめてください")
     return int(text)
 
 
 def _check_limits(site: Site) -> None:
-    for attr, label, limit in FIELD_LIMITS:
+    for attr, label, label_ja, limit in FIELD_LIMITS:
         value = getattr(site, attr)
         if len(value) > limit:
-            raise _RowError(f"{label} is {len(value)} characters long; HQ keeps at most {limit}")
+            raise _RowError(f"{label} is {len(value)} characters long; HQ keeps at most {limit}",
+                            f"{label_ja}が {len(value)} 文字あります。本部が保存できるのは {limit} 文字までです")
 
 
 def _site(id_: str, row: dict[str, str], name_col: str, kind: str, hazards: set[str], address: str,
           source: str) -> Site:
     name = (row.get(name_col) or "").strip()
     if not name:
-        raise _RowError(f"{name_col} (name) is empty")
+        raise _RowError(f"{name_col} (name) is empty", f"{name_col}が空です")
     if not id_ or len(id_) > 16:
-        raise _RowError(f"the site id {id_!r} is empty or longer than 16 characters")
+        raise _RowError(f"the site id {_shown(id_)} is empty or longer than 16 characters",
+                        f"ID {_shown(id_)} が空か、16 文字を超えています")
     return Site(id=id_, name=name, name_kana=(row.get("名称_カナ") or "").strip(), kind=kind,
-                address=address.strip(), lat=_coord(row.get("緯度") or "", "緯度 (latitude)", -90, 90),
-                lon=_coord(row.get("経度") or "", "経度 (longitude)", -180, 180), area_m2=None,
+                address=address.strip(), lat=_coord(row.get("緯度") or "", "緯度", "latitude", -90, 90),
+                lon=_coord(row.get("経度") or "", "経度", "longitude", -180, 180), area_m2=None,
                 hazards=tuple(sorted(hazards)), phone=(row.get("電話番号") or "").strip(), source=source)
 
 
 def _standard(row: dict[str, str]) -> tuple[Site, int | None]:
     raw = (row.get("ID") or "").strip()
-    id_ = f"E{int(raw):03d}" if raw.isdecimal() else raw
+    # (a number longer than any id is left as it is, for _site to refuse by its length: int() refuses one of
+    # over 4,300 digits in Python's words)
+    id_ = f"E{int(raw):03d}" if raw.isdecimal() and len(raw) <= 16 else raw
     address = (row.get("所在地_連結表記") or "").strip() or "".join(
         (row.get(c) or "").strip() for c in ("所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下"))
     site = _site(id_, row, "名称", "emergency_space", _flags(row, EMERGENCY_SPACE_HAZARD_COLUMNS), address,
@@ -224,8 +246,12 @@ def read_site_file(path: Path | str, data: bytes | None = None) -> tuple[Format,
             try:
                 site, capacity = fmt.parse(dict(zip(header, values)))
                 _check_limits(site)
-            except (_RowError, ValueError) as exc:
-                rows.append(ParsedRow(line, skipped=str(exc)))
+            except _RowError as exc:
+                rows.append(ParsedRow(line, skipped=Reason(str(exc), exc.ja or str(exc))))
+                continue
+            except ValueError as exc:   # one no row check foresaw: said in both, not as a traceback
+                rows.append(ParsedRow(line, skipped=Reason(f"a value in this row cannot be read ({exc})",
+                                                           f"この行に読めない値があります（{exc}）")))
                 continue
             rows.append(ParsedRow(line, site, capacity, fmt.match_by_name))
     except csv.Error as exc:

@@ -69,6 +69,7 @@ _FLAG_TRUE = frozenset({"○", "〇"})
 _NO_PHONE = frozenset({"", "ー", "-", "－", "―", "‐", "—"})
 # Columns every list must have (besides its hazard columns).
 _COMMON_COLUMNS = ("NO", "名称", "名称_カナ", "住所", "緯度", "経度", "電話番号")
+MAX_NO_DIGITS = 15   # the site id (H, E or T and the NO) is at most 16 characters
 
 ENV_DATA_DIR = "EVAC_DATA_DIR"
 
@@ -127,7 +128,17 @@ def load_yaizu_sites(data_dir: Path | str | None = None) -> list[Site]:
 
 
 class _RowError(ValueError):
-    pass
+    """A row's bad value: str() in English (what load_yaizu_sites says), `ja` the same in Japanese (HQ's import
+    summary says both)."""
+
+    def __init__(self, message: str, ja: str = ""):
+        super().__init__(message)
+        self.ja = ja
+
+
+def _shown(text: str, most: int = 40) -> str:
+    """A cell as a reason quotes it: a value thousands of characters long is cut, not echoed whole."""
+    return repr(text if len(text) <= most else text[:most] + "…")
 
 
 def _load_list(path: Path, *, prefix: str, kind: str, hazard_columns: dict[str, str] | None = None,
@@ -165,20 +176,26 @@ def _load_list(path: Path, *, prefix: str, kind: str, hazard_columns: dict[str, 
 def _parse_row(row: dict[str, str], *, prefix: str, kind: str, hazard_columns: dict[str, str],
                fixed_hazards: tuple[str, ...], area_column: str | None) -> Site:
     no = row["NO"].strip()
+    if no.isdecimal() and len(no) > MAX_NO_DIGITS:
+        # (int() refuses past 4,300 digits, in Python's words; the site id of such a NO fits no HQ anyway)
+        raise _RowError(f"NO {_shown(no)} has {len(no)} digits; a site's NO has at most {MAX_NO_DIGITS}",
+                        f"NO {_shown(no)} は {len(no)} 桁あります。避難所の NO は {MAX_NO_DIGITS} 桁までです")
     if not no.isdecimal() or int(no) <= 0:
-        raise _RowError(f"NO must be a positive whole number, got {no!r}")
+        raise _RowError(f"NO must be a positive whole number, got {_shown(no)}",
+                        f"NO は 1 以上の整数にしてください（{_shown(no)} とあります）")
     name = row["名称"].strip()
     if not name:
-        raise _RowError("名称 (name) is empty")
-    lat = _coord(row["緯度"], "緯度 (latitude)", -90.0, 90.0)
-    lon = _coord(row["経度"], "経度 (longitude)", -180.0, 180.0)
+        raise _RowError("名称 (name) is empty", "名称が空です")
+    lat = _coord(row["緯度"], "緯度", "latitude", -90.0, 90.0)
+    lon = _coord(row["経度"], "経度", "longitude", -180.0, 180.0)
     hazards = set(fixed_hazards)
     for column, code in hazard_columns.items():
         cell = row[column].strip()
         if cell in _FLAG_TRUE:
             hazards.add(code)
         elif cell:
-            raise _RowError(f"{column} must be '○' or empty, got {cell!r}")
+            raise _RowError(f"{column} must be '○' or empty, got {_shown(cell)}",
+                            f"{column}は ○ か空欄にしてください（{_shown(cell)} とあります）")
     area = _area(row[area_column], area_column) if area_column else None
     phone = row["電話番号"].strip()
     return Site(
@@ -196,13 +213,15 @@ def _parse_row(row: dict[str, str], *, prefix: str, kind: str, hazard_columns: d
     )
 
 
-def _coord(text: str, label: str, lo: float, hi: float) -> float:
+def _coord(text: str, column: str, english: str, lo: float, hi: float) -> float:
     try:
         value = float(text.strip())
     except ValueError:
-        raise _RowError(f"{label} is not a number: {text!r}") from None
+        raise _RowError(f"{column} ({english}) is not a number: {_shown(text)}",
+                        f"{column}が数値ではありません: {_shown(text)}") from None
     if not math.isfinite(value) or not lo <= value <= hi:
-        raise _RowError(f"{label} out of range [{lo}, {hi}]: {text!r}")
+        raise _RowError(f"{column} ({english}) out of range [{lo}, {hi}]: {_shown(text)}",
+                        f"{column}が範囲（{lo:g}〜{hi:g}）の外です: {_shown(text)}")
     return value
 
 
@@ -213,7 +232,9 @@ def _area(text: str, label: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise _RowError(f"{label} is not a number: {text!r}") from None
+        raise _RowError(f"{label} is not a number: {_shown(text)}",
+                        f"{label}が数値ではありません: {_shown(text)}") from None
     if not math.isfinite(value) or value < 0:
-        raise _RowError(f"{label} must be a non-negative number: {text!r}")
+        raise _RowError(f"{label} must be a non-negative number: {_shown(text)}",
+                        f"{label}は 0 以上の数値にしてください: {_shown(text)}")
     return value

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from evac.capacity import capacity_from_area
 from evac.disasters import DISASTERS, distance_m
 from evac.geodata import WGS84, depth_class, read_frame
-from evac.opendata import MAX_CAPACITY, ImportFormatError, read_site_file
+from evac.opendata import MAX_CAPACITY, ImportFormatError, Reason, read_site_file
 from evac.shelters import CREDITS
 
 from .models import HazardLayer, Shelter
+from .site_words import KIND_LABELS
 
 SITE_SUFFIXES = {".csv", ".txt"}
 LAYER_SUFFIXES = {".geojson", ".json", ".shp"}
@@ -38,6 +39,10 @@ class ImportRefused(ImportFormatError):
         self.ja = ja
 
 
+def _ja(said: str) -> str:
+    return getattr(said, "ja", "") or str(said)
+
+
 @dataclass
 class ImportSummary:
     kind: str                      # 'sites' | 'hazard layer'
@@ -45,21 +50,33 @@ class ImportSummary:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)   # (where, why)
+    # (where, why): each a Reason, the English string with its Japanese as .ja
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     # Sites whose capacity HQ keeps because the file gives neither a capacity nor an area: (id, capacity).
     kept_capacity: list[tuple[str, int]] = field(default_factory=list)
+    format_ja: str = ""            # the format in Japanese, when it differs
 
     def lines(self) -> list[str]:
-        out = [f"format: {self.format}",
+        """Each line in Japanese, then the same in English on the next (as HQ's other commands report what
+        they did; a refusal, one line, says "日本語 / English")."""
+        out = [f"形式: {self.format_ja or self.format}", f"format: {self.format}",
+               f"追加 {len(self.added)} 件、更新 {len(self.updated)} 件、変更なし {len(self.unchanged)} 件、"
+               f"取り込まなかった行 {len(self.skipped)} 件",
                f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
                f"skipped {len(self.skipped)}"]
-        out += [f"  skipped {where}: {why}" for where, why in self.skipped]
+        for where, why in self.skipped:
+            out += [f"  {_ja(where)}は取り込みませんでした: {_ja(why)}", f"  skipped {where}: {why}"]
         if self.kept_capacity:
             # (an empty cell never wipes what HQ knows: a capacity typed wrong once is corrected by a file with one)
+            count = len(self.kept_capacity)
             kept = ", ".join(f"{sid} {capacity}" for sid, capacity in self.kept_capacity[:10])
-            more = f" and {len(self.kept_capacity) - 10} more" if len(self.kept_capacity) > 10 else ""
-            out.append(f"  kept HQ's capacity of {len(self.kept_capacity)} site(s) the file gives no capacity or "
-                       f"area for ({kept}{more}); a file with a capacity for them changes it")
+            kept_ja = "、".join(f"{sid} {capacity}" for sid, capacity in self.kept_capacity[:10])
+            more = f" and {count - 10} more" if count > 10 else ""
+            more_ja = f" ほか {count - 10} か所" if count > 10 else ""
+            out += [f"  ファイルに収容人数も面積もない {count} か所は、本部の収容人数を残しました（{kept_ja}{more_ja}）。"
+                    "収容人数のあるファイルを取り込めば変わります",
+                    f"  kept HQ's capacity of {count} site(s) the file gives no capacity or "
+                    f"area for ({kept}{more}); a file with a capacity for them changes it"]
         return out
 
 
@@ -117,13 +134,15 @@ def _name_key(name: str) -> str:
 SAME_PLACE_M = 50   # a national list's point for a site the city lists: the same building, or next to it
 
 
-def _elsewhere_at_hq(existing: dict[str, Shelter], site) -> str | None:
+def _elsewhere_at_hq(existing: dict[str, Shelter], site) -> Reason | None:
     """Why a national row names no new site: the city's site of its name at its place, of another kind."""
     for other in existing.values():
         if _name_key(other.name) == _name_key(site.name) and None not in (site.lat, site.lon) and \
                 distance_m(other.lat, other.lon, site.lat, site.lon) <= SAME_PLACE_M:
-            return (f"{site.name} is at HQ as {other.id} ({other.kind}), at the same place; "
-                    "a national list's row adds no second site")
+            return Reason(f"{site.name} is at HQ as {other.id} ({other.kind}), at the same place; "
+                          "a national list's row adds no second site",
+                          f"{site.name} は本部に {other.id}（{KIND_LABELS.get(other.kind, other.kind)}）として同じ場所に"
+                          "あります。国の一覧の行から2つ目の避難所は作りません")
     return None
 
 
@@ -136,7 +155,7 @@ def _import_sites(session: Session, path: Path, area_per_person_m2: float, progr
     seen: set[str] = set()
     from tqdm import tqdm
     for row in tqdm(rows, desc=path.name, unit="row", disable=not progress, leave=False):
-        where = f"line {row.line}"
+        where = Reason(f"line {row.line}", f"{row.line} 行目")
         if row.skipped:
             summary.skipped.append((where, row.skipped))
             continue
@@ -148,20 +167,27 @@ def _import_sites(session: Session, path: Path, area_per_person_m2: float, progr
                 summary.skipped.append((where, why))
                 continue
             if target is None and not add_unmatched:
-                summary.skipped.append((where, f"no site named {site.name} at HQ; give --add-unmatched to add "
-                                               "the national list's sites HQ does not have"))
+                summary.skipped.append((where, Reason(
+                    f"no site named {site.name} at HQ; give --add-unmatched to add the national list's sites HQ "
+                    "does not have",
+                    f"本部に {site.name} という避難所はありません。本部にない国の一覧の避難所を加えるには "
+                    "--add-unmatched を付けてください")))
                 continue
         # An area the file leaves empty keeps HQ's (below); the capacity follows the area HQ keeps, at
         # today's area per person (before, it kept a capacity worked out at another one).
         area = site.area_m2 if site.area_m2 is not None or target is None else target.area_m2
         capacity = row.capacity if row.capacity is not None else capacity_from_area(area, area_per_person_m2)
         if capacity is not None and capacity > MAX_CAPACITY:
-            summary.skipped.append((where, f"its area {area:,} m² would hold {capacity:,} people, more than "
-                                           f"any one site (at most {MAX_CAPACITY:,}); check the area"))
+            summary.skipped.append((where, Reason(
+                f"its area {area:,} m² would hold {capacity:,} people, more than any one site (at most "
+                f"{MAX_CAPACITY:,}); check the area",
+                f"面積 {area:,} m² では {capacity:,} 人を収容することになり、1か所の最大（{MAX_CAPACITY:,} 人）を"
+                "超えます。面積を確かめてください")))
             continue
         sid = target.id if target is not None else site.id
         if sid in seen:
-            summary.skipped.append((where, f"site {sid} appears twice in the file; the first row was kept"))
+            summary.skipped.append((where, Reason(f"site {sid} appears twice in the file; the first row was kept",
+                                                  f"{sid} がファイルに2回あります。最初の行を使いました")))
             continue
         seen.add(sid)
         values = {"name": site.name, "name_kana": site.name_kana, "kind": site.kind, "address": site.address,
@@ -173,7 +199,10 @@ def _import_sites(session: Session, path: Path, area_per_person_m2: float, progr
             summary.added.append(sid)
             continue
         if target.kind != site.kind:
-            summary.skipped.append((where, f"site {sid} is a {target.kind} at HQ, the file says {site.kind}"))
+            summary.skipped.append((where, Reason(
+                f"site {sid} is a {target.kind} at HQ, the file says {site.kind}",
+                f"{sid} は本部では{KIND_LABELS.get(target.kind, target.kind)}ですが、ファイルでは"
+                f"{KIND_LABELS.get(site.kind, site.kind)}です")))
             continue
         # What the file leaves empty does not wipe what HQ knows (GSI's list has no kana, for one).
         changes = {k: v for k, v in values.items() if v not in (None, "") and not _same(getattr(target, k), v)}
@@ -329,7 +358,8 @@ def _import_layer(session: Session, path: Path, hazard: list[str], title: str | 
         out["depth_max_m"] = [r[1] for r in ranges]
     layer_id = re.sub(r"[^\w.-]+", "_", path.stem)[:64]
     row = session.get(HazardLayer, layer_id)
-    summary = ImportSummary("hazard layer", f"{title} ({len(out)} areas, for {' '.join(disasters)})")
+    summary = ImportSummary("hazard layer", f"{title} ({len(out)} areas, for {' '.join(disasters)})",
+                            format_ja=f"{title}（区域 {len(out)} 件、{'・'.join(DISASTERS[d].label for d in disasters)}）")
     (summary.updated if row else summary.added).append(layer_id)
     row = row or HazardLayer(id=layer_id)
     row.title, row.disasters, row.credit = title, " ".join(disasters), credit
