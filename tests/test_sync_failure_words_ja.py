@@ -19,7 +19,6 @@ from tests.test_kiosk_token_and_sync_console import serve as kiosk_serve
 from tests.test_sync_hq_answers import _answering, _restored_kiosk, serve  # noqa: F401  (fixture)
 from tests.test_sync_http import enroll
 
-WHO = Person("和文 一", "1970-01-01", "female", "焼津市本町1-1")
 JAPANESE = re.compile(r"[ぁ-んァ-ン一-龥]")
 
 
