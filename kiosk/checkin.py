@@ -417,7 +417,7 @@ def index():
 
 def _hq_words() -> tuple[str, bool]:
     """HQ's state as the staff tablet's sync panel says it, in Japanese (this page is read at the shelter),
-    and whether it needs someone: (words, alert).  SyncError's own text is English with a count of
+    and whether it needs someone: (words, alert).  SyncError's own text (for the console) has a count of
     queued records from the moment it failed, which disagreed with the page's count beside it."""
     from flask_babel import force_locale
 

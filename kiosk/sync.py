@@ -40,7 +40,8 @@ REFUSES_ONE_RECORD = ("invalid_event", "unknown_shelter")
 
 class SyncError(Exception):
     """A sync round did not finish; the events stay queued.  `kind` tells the tablet which message to
-    show in its language (kiosk/staff/shelter.py); str() is the English for the CLI."""
+    show in its language (kiosk/staff/shelter.py); str() is for the operator's console and /api/status:
+    Japanese first, as the shelter's staff read it, then the English with the detail ("日本語 / English")."""
     UNREACHABLE = "unreachable"   # no answer, or HQ failing for now (5xx): it will be tried again
     REFUSED = "refused"           # HQ answered and refuses (4xx): trying again will not help
     NOT_HQ = "not_hq"             # something answers at that address, but it is not HQ
@@ -88,45 +89,76 @@ class SyncError(Exception):
         return slow
 
     def __str__(self) -> str:
-        text = {
-            self.UNREACHABLE: (f"HQ at {self.url} answered but cannot take records now ({self.detail}); "
-                               "the kiosk tries again by itself") if self.status else
-                              (f"the connection to HQ at {self.url} is too slow ({self.detail}); sending smaller "
-                               "batches") if self.slow else
-                              (f"本部の証明書をこの受付機が確認できません。IT担当に連絡してください / HQ at {self.url} "
-                               f"answered, but this kiosk cannot trust its certificate ({self.detail}): give this "
-                               "machine the city's certificate authority (README: SSL_CERT_FILE or "
-                               "update-ca-certificates); nothing is lost") if self.untrusted else
-                              (f"本部のアドレスが https:// ですが、HTTPS で応答がありません。本部に証明書がなければ http:// "
-                               f"です / HQ at {self.url} did not answer by HTTPS ({self.detail}): an HQ without a "
-                               "certificate is reached by http://; check the address; the records stay queued")
-                              if self.not_https else
-                              (f"本部に接続できません（時間内に応答がありません）。{self._kept_ja()} / HQ cannot be reached "
-                               f"at {self.url}: no answer in time ({self.detail})") if self.timed_out else
-                              f"本部に接続できません。{self._kept_ja()} / HQ cannot be reached at {self.url} ({self.detail})",
-            self.REFUSED: (f"HQ's software is older than this kiosk's: HQ does not know a kind of record this "
-                           f"kiosk writes ({self.detail}) — ask HQ to update its software; do NOT withdraw the "
-                           "record: the records stay queued on this kiosk and are sent once HQ is updated")
-                          if self.code == HQ_OUTDATED else
-                          f"HQ refuses this kiosk's records: {self.detail} — call HQ; nothing is lost, "
-                          "the records stay on this kiosk",
-            self.NOT_HQ: f"the server at {self.url} is not HQ ({self.detail}) — "
-                         + ("a web page answered: if this network has a log-in page (Wi-Fi at a hotel or a school), "
-                            "open any web page in a browser on this machine and log in; otherwise check the HQ "
-                            "address; the records stay queued" if self.web_page else "check the HQ address"),
-            self.RESTORED: "this kiosk's database is older than what HQ holds from it (restored from a backup?) "
-                           "— new records cannot be sent with it: run "
-                           f"`evac kiosk new-device --db {self.db or 'PATH'}` and enroll the kiosk again at HQ",
-            self.STORAGE: _storage_words(self.storage, self.held, self.db),
-        }.get(self.kind, f"sync failed: {self.detail}")
+        text = self._words()
         if self.pending is not None:
             text += f"; {self.pending} event(s) stay queued on this kiosk"
         return text
 
-    def _kept_ja(self) -> str:
+    def _words(self) -> str:
+        """Japanese first (the shelter's staff read the console and /api/status), then the English: "日本語 /
+        English".  Only this failure's words are made (the refusal's Japanese is read from the catalog)."""
+        url, detail = self.url, self.detail
+        if self.kind == self.UNREACHABLE and self.status:
+            return (f"本部は応答しましたが、いま記録を受け取れません（HTTP {self.status}）。"
+                    f"{self._kept_ja('本部が受け取れるようになれば自動で送られます')} / HQ at {url} answered but "
+                    f"cannot take records now ({detail}); the kiosk tries again by itself")
+        if self.kind == self.UNREACHABLE and self.slow:
+            return (f"本部との通信が遅すぎます（時間内に送り終わりません）。小さく分けて送っています。"
+                    f"{self._kept_ja('本部に届くまで送り直されます')} / the connection to HQ at {url} is too slow "
+                    f"({detail}); sending smaller batches")
+        if self.kind == self.UNREACHABLE and self.untrusted:
+            return (f"本部の証明書をこの受付機が確認できません。IT担当に連絡してください / HQ at {url} answered, but "
+                    f"this kiosk cannot trust its certificate ({detail}): give this machine the city's certificate "
+                    "authority (README: SSL_CERT_FILE or update-ca-certificates); nothing is lost")
+        if self.kind == self.UNREACHABLE and self.not_https:
+            return (f"本部のアドレスが https:// ですが、HTTPS で応答がありません。本部に証明書がなければ http:// です / "
+                    f"HQ at {url} did not answer by HTTPS ({detail}): an HQ without a certificate is reached by "
+                    "http://; check the address; the records stay queued")
+        if self.kind == self.UNREACHABLE and self.timed_out:
+            return (f"本部に接続できません（時間内に応答がありません）。{self._kept_ja()} / HQ cannot be reached at "
+                    f"{url}: no answer in time ({detail})")
+        if self.kind == self.UNREACHABLE:
+            return f"本部に接続できません。{self._kept_ja()} / HQ cannot be reached at {url} ({detail})"
+        if self.kind == self.REFUSED and self.code == HQ_OUTDATED:
+            return (f"{self._refused_ja()} / HQ's software is older than this kiosk's: HQ does not know a kind of "
+                    f"record this kiosk writes ({detail}) — ask HQ to update its software; do NOT withdraw the "
+                    "record: the records stay queued on this kiosk and are sent once HQ is updated")
+        if self.kind == self.REFUSED:
+            return (f"{self._refused_ja()} / HQ refuses this kiosk's records: {detail} — call HQ; nothing is lost, "
+                    "the records stay on this kiosk")
+        if self.kind == self.NOT_HQ and self.web_page:
+            return (f"本部のアドレス {url} で、本部ではなくウェブページが応答しました。このネットワークにログインページがある場合（ホテルや"
+                    "学校のWi-Fiなど）は、この受付機のブラウザで何かウェブページを開いてログインしてください。そうで"
+                    f"なければ本部のアドレスを確かめてください。{self._kept_ja()} / the server at {url} is not HQ "
+                    f"({detail}) — a web page answered: if this network has a log-in page (Wi-Fi at a hotel or a "
+                    "school), open any web page in a browser on this machine and log in; otherwise check the HQ "
+                    "address; the records stay queued")
+        if self.kind == self.NOT_HQ:
+            return (f"本部のアドレス {url} のサーバーは本部ではありません。本部のアドレスを確認してください。{self._kept_ja()} / "
+                    f"the server at {url} is not HQ ({detail}) — check the HQ address")
+        if self.kind == self.RESTORED:
+            command = f"`evac kiosk new-device --db {self.db or 'PATH'}`"
+            return ("この受付機のデータベースは、本部がこの受付機から受け取った記録より古くなっています（バックアップから"
+                    f"戻しましたか？）。このままでは新しい記録を送れません。{command} を実行し、本部でこの受付機を"
+                    "登録し直してください（この受付機の記録はすべて送り直されます） / this kiosk's database is older "
+                    "than what HQ holds from it (restored from a backup?) — new records cannot be sent with it: run "
+                    f"{command} and enroll the kiosk again at HQ")
+        if self.kind == self.STORAGE:
+            return _storage_words(self.storage, self.held, self.db)
+        return f"同期がエラーで止まりました。{self._kept_ja('次の同期で送られます')} / sync failed: {detail}"
+
+    def _kept_ja(self, sent: str = "本部に接続できたときに送られます") -> str:
         """That nothing is lost, in Japanese (the English says it at its end: "N event(s) stay queued")."""
-        queued = f"未送信の記録 {self.pending} 件は" if self.pending is not None else "記録は"
-        return f"{queued}この受付機に残っていて、本部に接続できたときに送られます（失われていません）"
+        queued = f"未送信の記録 {self.pending} 件は" if self.pending else "記録は"
+        return f"{queued}この受付機に残っていて、{sent}（失われていません）"
+
+    def _refused_ja(self) -> str:
+        """What to do when HQ refuses, by HQ's refusal code, in the staff's words (kiosk/staff/hq_refusals.py)."""
+        try:
+            from .staff.hq_refusals import refused_in_japanese
+            return refused_in_japanese(self.code)
+        except (ImportError, OSError, KeyError, TypeError, ValueError):  # words must not stop the sync thread
+            return "本部がこの端末の記録を受け付けません: 本部に電話してください。 記録は失われず、この端末に残っています。"
 
 
 def _storage_words(why: str, held: int, db: str) -> str:
@@ -150,14 +182,8 @@ def _storage_words(why: str, held: int, db: str) -> str:
 
 
 def console_text(exc: SyncError) -> str:
-    """A failure as the operator's console says it: a refusal with what to do in Japanese first (staff
-    read it), then the English with HQ's own words."""
-    if exc.kind == SyncError.REFUSED:
-        try:
-            from .staff.hq_refusals import refused_in_japanese
-            return f"{refused_in_japanese(exc.code)} / {exc}"
-        except (ImportError, OSError, KeyError, TypeError, ValueError):  # words must not stop the sync thread
-            pass
+    """A failure as the operator's console says it: its own words, Japanese first (staff read it), then
+    the English with HQ's own words (SyncError.__str__)."""
     return str(exc)
 
 
@@ -784,7 +810,8 @@ class BackgroundSync(threading.Thread):
 
     @property
     def last_error(self) -> str | None:
-        """The failure in English, for /api/status (read `failure` once and word it, where both are needed)."""
+        """The failure in words, Japanese then English, for /api/status (read `failure` once and word it,
+        where both are needed)."""
         failure = self.failure
         return None if failure is None else str(failure)
 

@@ -50,7 +50,9 @@ def test_hq_failing_answers_the_kiosk_in_japanese_and_english(hq_db_url, hq_serv
         shown = _problem(failed.value)
     assert "本部" in shown and JA_500 in shown
     assert "本部は応答しましたが、いま記録を受け取れません" in shown and "接続できません" not in shown   # it did answer
-    assert str(failed.value).startswith(f"HQ at {hq.url} answered but cannot take records now (HTTP 500: ")
+    ja, _, en = str(failed.value).partition(" / ")   # Japanese first, then the English
+    assert ja.startswith("本部は応答しましたが") and en.startswith(f"HQ at {hq.url} answered but cannot take records now "
+                                                          "(HTTP 500: ")
 
     # The kiosk's configuration, when what it is made of is gone: the same words.
     drop_table(hq.db_url, "prereg_keys")

@@ -96,8 +96,10 @@ def test_a_batch_too_slow_to_send_is_halved_until_it_goes_through_and_grows_back
                 sync_once(store, client)
             tries.append(failed.value)
         assert [e.kind for e in tries] == [SyncError.UNREACHABLE] * 2 and all(e.slow for e in tries)
-        assert str(tries[0]) == (f"the connection to HQ at {link.url} is too slow (timed out); sending smaller "
-                                 f"batches; {4 * MIN_BATCH} event(s) stay queued on this kiosk")
+        ja, _, en = str(tries[0]).partition(" / ")
+        assert ja.startswith("本部との通信が遅すぎます") and en == (f"the connection to HQ at {link.url} is too slow "
+                                                         f"(timed out); sending smaller batches; {4 * MIN_BATCH} "
+                                                         "event(s) stay queued on this kiosk")
         assert client.slow_size == MIN_BATCH and store.pending() == 4 * MIN_BATCH
         report = sync_once(store, client)          # the third try: four batches of MIN_BATCH
         assert report.pending == 0 and occupancy(hq.url) == {"H001": 4 * MIN_BATCH}

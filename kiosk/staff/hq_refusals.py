@@ -60,7 +60,7 @@ ADVICE = {
 GENERAL = _l("Call HQ.")
 REFUSED = _l("HQ refuses this kiosk's records: %(advice)s Nothing is lost: the records stay on this kiosk. "
              "(HQ: %(message)s)")
-# The operator's console goes on with the English, which holds HQ's words (kiosk.sync.console_text).
+# The operator's console and /api/status go on with the English, which holds HQ's words (kiosk.sync.SyncError).
 REFUSED_CONSOLE = _l("HQ refuses this kiosk's records: %(advice)s Nothing is lost: the records stay on this kiosk.")
 # The record HQ refuses, in the sync panel: why, before HQ's own words.
 RECORD_REASONS = {
