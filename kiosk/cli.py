@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import functools
 import os
+import re
 import sqlite3
 import stat
 import sys
@@ -108,26 +109,58 @@ def _refusals_said(command):
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except (InvalidEvent, KioskError) as exc:
+        except InvalidEvent as exc:
+            return _fail(_invalid_in_words(exc))
+        except KioskError as exc:
             return _fail(str(exc))
         except sqlite3.Error as exc:
             if disk_failure.cause(exc) == disk_failure.DAMAGED and getattr(args, "db", None):
-                return _fail(disk_failure.damaged_in_words(args.db))
-            return _fail(disk_failure.explain(exc, getattr(args, "db", None)))
+                return _fail(_damaged(args.db, saving=True))
+            return _fail(_disk_refused(exc, getattr(args, "db", None)))
     return run
+
+
+# disk_failure.EXPLANATIONS says these in English (for programs); the others there are Japanese first already.
+_KEEP_THE_DATABASE_JA = ("kiosk.sqlite3、kiosk.sqlite3-wal、kiosk.sqlite3-shm は記録なので絶対に消さないでください。"
+                         "空きは写真・動画・ログ・ダウンロードを消して作ってください")
+_EXPLANATIONS_JA = {
+    disk_failure.FULL: "受付機のディスクがいっぱいのため、何も保存していません。避難者カード（紙）に書いてもらい、"
+                       f"空きができてから入力してください。{_KEEP_THE_DATABASE_JA}",
+    disk_failure.BUSY: "受付機のデータベースが長く使用中だったため、何も保存していません。少し待ってからもう一度実行してください",
+    disk_failure.FAILED: "受付機がディスクに書き込めなかったため（いっぱいか故障）、何も保存していません。避難者カード（紙）に"
+                         f"書いてもらい、本部に連絡してください。{_KEEP_THE_DATABASE_JA}",
+}
+
+
+def _disk_refused(exc: sqlite3.Error, path: str | None) -> str:
+    why = disk_failure.cause(exc, path)
+    en = disk_failure.EXPLANATIONS[why]
+    return _both(_EXPLANATIONS_JA[why], en) if why in _EXPLANATIONS_JA else en
+
+
+def _damaged(path: str, saving: bool = False) -> str:
+    """disk_failure.damaged_in_words, Japanese first; `saving`: the command was to save a record."""
+    ja = (f"端末のデータベース（{path}）が壊れています（カードの故障か停電）。"
+          + (f"{NOTHING_SAVED_JA}。" if saving else "") +
+          f"ファイルは消さずに残してください。まだ読める記録は `evac kiosk carry --db {path} --out FILE --all` で"
+          "本部へ運び、新しいデータベース（良いディスクの別の --db）で端末を起動して、本部で登録し直してください"
+          "（`evac hq enroll-kiosk`、新しいトークン）。その間は避難者カード（紙）で受け付けてください")
+    en = disk_failure.damaged_in_words(path)
+    return _both(ja, f"{en}; nothing was saved" if saving else en)
 
 
 class DamagedKiosk(CommandError):
     """The kiosk database is corrupt (disk_failure.damaged_in_words says what to do)."""
 
-    def __init__(self, path: str):
-        super().__init__(disk_failure.damaged_in_words(path))
+    def __init__(self, path: str, saving: bool = False):
+        super().__init__(_damaged(path, saving))
 
 
-def _store(path: str, may_create: bool = False) -> KioskStore:
+def _store(path: str, may_create: bool = False, saving: bool = False) -> KioskStore:
     """The kiosk's database, refused in words if --db names a typo, another kind of file or one
-    SQLite cannot open.  Only the commands that start a kiosk may make a new file."""
-    with _opening(path, "open"):
+    SQLite cannot open.  Only the commands that start a kiosk may make a new file.  `saving`: the
+    command was to save a record (a paper form's), and the refusal says none was."""
+    with _opening(path, "open", saving):
         dbfiles.check(path, dbfiles.KIOSK, may_create, "`evac kiosk serve` or `evac kiosk checkin`")
         return KioskStore(path)
 
@@ -140,18 +173,27 @@ def _read_store(path: str) -> KioskStore:
 
 
 @contextlib.contextmanager
-def _opening(path: str, verb: str):
-    """What opening the kiosk's database can meet, said as one line for the operator."""
+def _opening(path: str, verb: str, saving: bool = False):
+    """What opening the kiosk's database can meet, said as one line for the operator: Japanese first,
+    then English, as HQ's commands say evac.dbfiles' refusals."""
     try:
         yield
     except dbfiles.DamagedDatabase:
-        raise DamagedKiosk(path) from None
+        raise DamagedKiosk(path, saving) from None
     except dbfiles.DatabaseFileError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(_file_refused(exc.ja, str(exc), saving)) from None
     except (sqlite3.Error, OSError) as exc:
         if isinstance(exc, sqlite3.Error) and disk_failure.cause(exc) == disk_failure.DAMAGED:
-            raise DamagedKiosk(path) from None
-        raise CommandError(f"cannot {verb} the kiosk database at {path}: {dbfiles.in_words(exc, path)}") from None
+            raise DamagedKiosk(path, saving) from None
+        ja = f"端末のデータベース（{path}）を開けません。{dbfiles.in_japanese(exc, path) or '--db を確かめてください'}"
+        raise CommandError(_file_refused(ja, f"cannot {verb} the kiosk database at {path}: "
+                                             f"{dbfiles.in_words(exc, path)}", saving)) from None
+
+
+def _file_refused(ja: str, en: str, saving: bool) -> str:
+    if saving:
+        ja, en = f"{ja.rstrip('。')}。{NOTHING_SAVED_JA}", f"{en}; nothing was saved"
+    return _both(ja, en) if ja else en
 
 
 def _both(ja: str, en: str) -> str:
@@ -168,22 +210,31 @@ def checkin(args: argparse.Namespace) -> int:
     # one is made only once the input is good, and said so (a mistyped --db puts paper forms into a
     # stray file nobody serves or syncs: the operator must notice).
     made = dbfiles.absent_or_empty(args.db)
-    store = None if made else _store(args.db)
+    store = None if made else _store(args.db, saving=True)
     today = store.today() if store else _today()
     person = parse_person({"name": _named(args.name), "birth_date": _birth(args.birth, today), "sex": args.sex,
                            "address": args.address, "name_kana": args.kana or ""}, today.toordinal())
     if not in_letters(person.name):
-        raise KioskError(f"--name {person.name!r} has no letters in it (emoji or symbols alone are no one's name): "
-                         "type the name as written on the form, in letters; nothing was saved")
+        raise KioskError(_both(f"--name {person.name!r} には文字がありません（絵文字や記号だけでは名前になりません）。"
+                               f"用紙に書かれた名前を文字で入力してください。{NOTHING_SAVED_JA}",
+                               f"--name {person.name!r} has no letters in it (emoji or symbols alone are no one's "
+                               "name): type the name as written on the form, in letters; nothing was saved"))
     if person.name_kana and not reads_as_kana(person.name_kana):
-        raise KioskError(f"--kana {person.name_kana!r} is not a reading: type it in kana as written on the form, or "
-                         "in Latin letters for a foreign name (ふりがなは、かなで入力してください); nothing was saved")
+        raise KioskError(_both(f"--kana {person.name_kana!r} はふりがなとして読めません。用紙のとおりかなで、外国の名前は"
+                               f"ローマ字で入力してください。{NOTHING_SAVED_JA}",
+                               f"--kana {person.name_kana!r} is not a reading: type it in kana as written on the form, "
+                               "or in Latin letters for a foreign name; nothing was saved"))
     if args.family_code and not in_letters(args.family_code):
-        raise KioskError("--family-code has no letters or digits in it (a relative must be able to say it): "
-                         "nothing was saved")
+        raise KioskError(_both("--family-code に文字も数字もありません（家族が口で言えるものにしてください）。"
+                               f"{NOTHING_SAVED_JA}",
+                               "--family-code has no letters or digits in it (a relative must be able to say it): "
+                               "nothing was saved"))
     disclosure = args.consent or ("family" if args.family_code else None)
     if disclosure == "family" and not args.family_code:
-        raise KioskError("consent for the family needs a family code (--family-code), the code they will give when they ask")
+        raise KioskError(_both("家族への開示（--consent family）には、家族が問い合わせのときに言う合言葉（--family-code）"
+                               f"が要ります。{NOTHING_SAVED_JA}",
+                               "consent for the family needs a family code (--family-code), the code they will give "
+                               "when they ask; nothing was saved"))
     _known_shelter(args.shelter, store.shelter_ids() if store else KioskStore.bundled_shelter_ids(), "--shelter")
     if store is not None and not args.even_if_closed:
         _not_closed(store, args.shelter)
@@ -192,7 +243,7 @@ def checkin(args: argparse.Namespace) -> int:
         event = _checked_in(store, args, person, disclosure)
     else:
         existed = Path(args.db).exists()
-        store = _store(args.db, may_create=True)
+        store = _store(args.db, may_create=True, saving=True)
         try:
             event = _checked_in(store, args, person, disclosure)
         except Exception:
@@ -256,9 +307,12 @@ def _not_closed(store: KioskStore, shelter: str) -> None:
     typed in after a power failure may be from before it closed, so the operator says so to enter it."""
     from .staff_store import closed_by_staff
     if closed_by_staff(store, shelter):
-        raise KioskError(f"shelter {shelter} is closed (its staff closed it on this kiosk's tablet), so no one is "
-                         "checked in there; nothing was saved. If this paper form was filled in before it closed, "
-                         "run the same command with --even-if-closed")
+        raise KioskError(_both(f"避難所 {shelter} は閉鎖されています（この受付機のタブレットで職員が閉鎖しました）。ここには"
+                               f"チェックインできません。{NOTHING_SAVED_JA}。閉鎖の前に書かれた用紙なら、同じコマンドに "
+                               "--even-if-closed を付けて実行してください",
+                               f"shelter {shelter} is closed (its staff closed it on this kiosk's tablet), so no one "
+                               "is checked in there; nothing was saved. If this paper form was filled in before it "
+                               "closed, run the same command with --even-if-closed"))
 
 
 def _typed_by(args: argparse.Namespace):
@@ -270,7 +324,10 @@ def _typed_by(args: argparse.Namespace):
 def _by(args: argparse.Namespace) -> str:
     by = (args.by or "").strip()[:60]
     if contains_individual_number(by):   # 番号法 §20: kept on this kiosk with the record
-        raise CommandError("--by must not hold an Individual Number (My Number): give your name; nothing was saved")
+        raise CommandError(_both(f"--by にマイナンバー（個人番号）は書けません。入力する人の名前を指定してください。"
+                                 f"{NOTHING_SAVED_JA}",
+                                 "--by must not hold an Individual Number (My Number): give your name; nothing was "
+                                 "saved"))
     return by
 
 
@@ -315,7 +372,7 @@ def _who(args: argparse.Namespace) -> Person:
 def checkout(args: argparse.Namespace) -> int:
     who = _who(args)
     with _typed_by(args), _address_named(args):
-        event = _store(args.db).check_out(who.name, who.birth_date, who.address)
+        event = _store(args.db, saving=True).check_out(who.name, who.birth_date, who.address)
     print(f"checked out: {who.name} from {event.shelter_id} (event {event.seq})")
     return 0
 
@@ -323,7 +380,7 @@ def checkout(args: argparse.Namespace) -> int:
 @_refusals_said
 def transfer(args: argparse.Namespace) -> int:
     who = _who(args)
-    store = _store(args.db)
+    store = _store(args.db, saving=True)
     _known_shelter(args.to, store.shelter_ids(), "--to")
     with _typed_by(args), _address_named(args):
         event = store.transfer(who.name, who.birth_date, who.address, args.to)
@@ -338,11 +395,52 @@ def _address_named(args: argparse.Namespace):
     try:
         yield
     except KioskError as exc:
-        if args.address.strip() or "is not checked in" not in str(exc):
+        if "the destination is the shelter they are already in" in str(exc):
+            raise KioskError(_both(f"移動先（--to {args.to}）は、今いる避難所と同じです。移動先の避難所IDを確かめてください。"
+                                   f"{NOTHING_SAVED_JA}",
+                                   f"{exc} (--to {args.to}): check the destination's id; nothing was saved")) from None
+        if "is not checked in" not in str(exc):
             raise
-        raise KioskError(f"{exc}: no one of this name and birth date without an address is; give --address as "
-                         "it was given at check-in (住所も本人確認の一部です。チェックイン時の住所を --address で"
-                         "指定してください)") from None
+        here = f"{args.name.strip()}（{_birth(args.birth, _today())}）はこの受付機の避難所にチェックインしていません"
+        if args.address.strip():
+            raise KioskError(_both(f"{here}。--name、--birth、--address を用紙と照らして確かめてください。"
+                                   f"{NOTHING_SAVED_JA}",
+                                   f"{exc}: check --name, --birth and --address against the form; nothing was "
+                                   "saved")) from None
+        raise KioskError(_both(f"{here}。住所も本人確認の一部です。チェックイン時の住所を --address で指定してください。"
+                               f"{NOTHING_SAVED_JA}",
+                               f"{exc}: no one of this name and birth date without an address is; give --address as "
+                               "it was given at check-in; nothing was saved")) from None
+
+
+# What the event checks (evac.events) say of a field, and the option staff typed it with.
+_OPTIONS = {"name in kana": "--kana", "name": "--name", "address": "--address", "family code": "--family-code"}
+_FIELDS_JA = {"--kana": "ふりがな", "--name": "名前", "--address": "住所", "--family-code": "合言葉"}
+
+
+def _invalid_in_words(exc: InvalidEvent) -> str:
+    """A refusal of the event checks (evac.events, said in English for every caller) as staff typing a paper
+    form read it: the option to correct named, Japanese first, and that nothing was saved."""
+    text = str(exc)
+    field = next((f for f in _OPTIONS if text.startswith(f"{f} ")), None)
+    option = _OPTIONS.get(field) or ("--family-code" if "family code" in text else "")
+    what = f"{option}（{_FIELDS_JA[option]}）" if option else "入力"
+    if too_long := re.search(r"is too long \((\d+) characters, at most (\d+)\)", text):
+        ja = f"{what}が長すぎます（{too_long[1]} 文字。{too_long[2]} 文字までです）"
+    elif "control characters" in text:
+        ja = f"{what}に制御文字が入っています。用紙のとおり入力し直してください"
+    elif "broken character" in text:
+        ja = f"{what}に壊れた文字が入っています。入力し直してください"
+    elif "Individual Number" in text:
+        ja = f"{what}にマイナンバー（12 桁の個人番号）のような番号があります。避難所では記録できません（番号法第20条）"
+    elif "only goes with consent for the family" in text:
+        ja = "合言葉（--family-code）は家族への開示（--consent family）のときだけ指定できます"
+    elif text.startswith("the family code must be"):
+        ja = f"合言葉（--family-code）は {FAMILY_CODE_LEN[0]}〜{FAMILY_CODE_LEN[1]} 文字です"
+    else:
+        ja = f"{what}を受け付けられません。入力した内容を確かめてください"
+    en = text if option in text else f"{option}: {text}" if option else text
+    return _both(f"{ja}。{NOTHING_SAVED_JA}", f"{en}; nothing was saved")
 
 
 def sync(args: argparse.Namespace) -> int:
@@ -584,7 +682,7 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if damage:
-        return _fail(f"{disk_failure.damaged_in_words(args.db)} (SQLite: {damage[0]})")
+        return _fail(f"{_damaged(args.db)} (SQLite: {damage[0]})")
     if args.shelter not in known:
         if not existed:  # a typo in --shelter leaves no kiosk database behind
             for suffix in ("", "-wal", "-shm"):
@@ -619,7 +717,9 @@ def serve(args: argparse.Namespace) -> int:
                 Path(args.db + suffix).unlink(missing_ok=True)
         return _fail(str(exc))
     except sqlite3.Error as exc:
-        return _fail(f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc, args.db)}")
+        ja = dbfiles.in_japanese(exc, args.db) or "--db を確かめてください"
+        return _fail(_both(f"端末のデータベース（{args.db}）を開けません。{ja}",
+                           f"cannot open the kiosk database at {args.db}: {dbfiles.in_words(exc, args.db)}"))
     disk_failure.survive_file_size_limits()
     # waitress, as HQ: a production server (no "development server" warning to alarm staff).  Responses
     # stay in memory up to 64 MB, so a full disk cannot stop staff reading the roster or its export.

@@ -105,18 +105,23 @@ def test_hq_given_a_file_that_is_no_database_or_a_kiosks_says_so_in_japanese(tmp
     assert kiosk.read_bytes() == before
 
 
-def test_the_kiosks_own_refusals_from_the_same_words_stay_as_the_kiosk_says_them(tmp_path):
-    """evac.dbfiles is shared: its Japanese is HQ's to say; the kiosk's line reads as before, in one piece."""
+def test_the_kiosks_own_refusals_from_the_same_words_are_said_in_japanese_then_english_too(tmp_path):
+    """evac.dbfiles is shared: the kiosk's commands say its refusals as HQ's do ("日本語 / English", in one
+    line); checkout was to save a record, so it says none was."""
     text = tmp_path / "notes.txt"
     text.write_text("not a database\n")
     result = run_evac("kiosk", "checkout", "--db", str(text), *TARO)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == (f"evac: cannot open the kiosk database at {text}: this file is not a SQLite "
-                                     "database (check --db: is it the right file?)")
+    assert result.stderr.strip() == (f"evac: 端末のデータベース（{text}）を開けません。SQLite のデータベースファイルでは"
+                                     "ありません（--db が正しいファイルか確かめてください）。何も保存していません / "
+                                     f"cannot open the kiosk database at {text}: this file is not a SQLite "
+                                     "database (check --db: is it the right file?); nothing was saved")
     typo = tmp_path / "nodir" / "kiosk.sqlite3"
     result = run_evac("kiosk", "checkout", "--db", str(typo), *TARO)
-    assert result.stderr.strip() == (f"evac: no kiosk database at {typo} (check --db; `evac kiosk serve` or "
-                                     "`evac kiosk checkin` makes a new one)")
+    assert result.stderr.strip() == (f"evac: {typo} に端末のデータベースがありません。--db を確かめてください（新しく作るのは "
+                                     "`evac kiosk serve` または `evac kiosk checkin` です）。何も保存していません / "
+                                     f"no kiosk database at {typo} (check --db; `evac kiosk serve` or "
+                                     "`evac kiosk checkin` makes a new one); nothing was saved")
 
 
 @pytest.mark.parametrize("day, ja, en", [
