@@ -40,7 +40,8 @@ def _token(args: argparse.Namespace) -> tuple[str | None, str]:
     (EVAC_KIOSK_TOKEN).  A token on the command line is seen by anyone on the machine (`ps`); a file
     only its owner reads, or the environment, is not.  Raises CommandError in words."""
     if args.token and args.token_file:
-        raise CommandError("give the token one way: --token-file or --token, not both")
+        raise CommandError(_both("トークンは --token-file か --token のどちらか一方で指定してください",
+                                 "give the token one way: --token-file or --token, not both"))
     if args.token_file:
         source = f"--token-file {args.token_file}"
         return _checked_token(_token_from_file(args.token_file), source), source
@@ -65,17 +66,25 @@ def _checked_token(token: str, source: str) -> str:
     odd = next((c for c in token if not (c.isascii() and (c.isalnum() or c in "._-"))), None)
     if odd is not None:
         why = f"it holds {odd!r} (U+{ord(odd):04X}), which no token has"
+        why_ja = f"トークンにない文字 {odd!r}（U+{ord(odd):04X}）が入っています"
     elif "." not in token:
-        why = "it has no dot between the kiosk's id and its secret"
+        why, why_ja = "it has no dot between the kiosk's id and its secret", "端末IDと秘密の間の「.」がありません"
     else:
         kiosk_id, _, secret = token.partition(".")
-        why = (f"{kiosk_id!r} is not a kiosk id (K and 8 digits or letters A-F, as on HQ's dashboard)"
-               if not KIOSK_ID_RE.match(kiosk_id) else
-               f"its secret after the dot is {len(secret)} characters long, not {SECRET_LEN} (cut short when copied?)"
-               if len(secret) < SECRET_LEN else "its secret after the dot holds more than one dot")
-    raise CommandError(f"the token from {source} is not a kiosk token as `evac hq enroll-kiosk` prints it "
-                       f"(K1234ABCD. and 43 letters, digits, - or _): {why}. Copy it again as HQ gave it, or ask HQ "
-                       "for a new one (evac hq rekey-kiosk)")
+        why, why_ja = ((f"{kiosk_id!r} is not a kiosk id (K and 8 digits or letters A-F, as on HQ's dashboard)",
+                        f"{kiosk_id!r} は端末ID（本部の画面のとおり、K と 8 文字の数字か A〜F）ではありません")
+                       if not KIOSK_ID_RE.match(kiosk_id) else
+                       (f"its secret after the dot is {len(secret)} characters long, not {SECRET_LEN} (cut short "
+                        "when copied?)",
+                        f"「.」の後の秘密が {len(secret)} 文字で、{SECRET_LEN} 文字ではありません（写すときに切れましたか）")
+                       if len(secret) < SECRET_LEN else
+                       ("its secret after the dot holds more than one dot", "「.」の後の秘密にも「.」があります"))
+    raise CommandError(_both(f"{source} のトークンは、`evac hq enroll-kiosk` が表示する端末のトークン（K1234ABCD. と"
+                             f"英数字・-・_ の 43 文字）ではありません。{why_ja}。本部から受け取ったとおりに写し直すか、"
+                             "本部に新しいトークンを頼んでください（evac hq rekey-kiosk）",
+                             f"the token from {source} is not a kiosk token as `evac hq enroll-kiosk` prints it "
+                             f"(K1234ABCD. and 43 letters, digits, - or _): {why}. Copy it again as HQ gave it, or ask "
+                             "HQ for a new one (evac hq rekey-kiosk)"))
 
 
 def _token_from_file(path: str) -> str:
@@ -83,22 +92,31 @@ def _token_from_file(path: str) -> str:
         mode = os.stat(path).st_mode
         text = Path(path).read_text(encoding="utf-8-sig")   # -sig: a byte-order mark (Notepad's) is not the token's
     except FileNotFoundError:
-        raise CommandError(f"the token file {path} does not exist (--token-file)") from None
+        raise CommandError(_both(f"トークンファイル {path} がありません。--token-file を確かめてください",
+                                 f"the token file {path} does not exist (--token-file)")) from None
     except IsADirectoryError:
-        raise CommandError(f"{path} is a folder: --token-file names the file holding the token") from None
+        raise CommandError(_both(f"{path} はフォルダです。--token-file にはトークンを書いたファイルを指定してください",
+                                 f"{path} is a folder: --token-file names the file holding the token")) from None
     except UnicodeDecodeError:
-        raise CommandError(f"the token file {path} is not text: it must hold the token alone") from None
+        raise CommandError(_both(f"トークンファイル {path} はテキストではありません。トークンだけを書いてください",
+                                 f"the token file {path} is not text: it must hold the token alone")) from None
     except OSError as exc:
-        raise CommandError(f"cannot read the token file {path}: {exc.strerror or exc}") from None
+        raise CommandError(_both(f"トークンファイル {path} を読めません（{exc.strerror or exc}）",
+                                 f"cannot read the token file {path}: {exc.strerror or exc}")) from None
     if mode & stat.S_IROTH:
-        raise CommandError(f"the token file {path} can be read by anyone on this machine: make it readable by "
-                           f"its owner only (chmod 600 {path}), and if others may have read it, ask HQ for a new "
-                           "token (evac hq rekey-kiosk)")
+        raise CommandError(_both(f"トークンファイル {path} はこのマシンの誰でも読めます。所有者だけが読めるようにし"
+                                 f"（chmod 600 {path}）、ほかの人が読んだかもしれなければ本部に新しいトークンを頼んで"
+                                 "ください（evac hq rekey-kiosk）",
+                                 f"the token file {path} can be read by anyone on this machine: make it readable by "
+                                 f"its owner only (chmod 600 {path}), and if others may have read it, ask HQ for a new "
+                                 "token (evac hq rekey-kiosk)"))
     token = _cleaned(text)
     if not token:
-        raise CommandError(f"the token file {path} is empty: put the token `evac hq enroll-kiosk` printed in it")
+        raise CommandError(_both(f"トークンファイル {path} が空です。`evac hq enroll-kiosk` が表示したトークンを書いてください",
+                                 f"the token file {path} is empty: put the token `evac hq enroll-kiosk` printed in it"))
     if len(token.split()) != 1:
-        raise CommandError(f"the token file {path} must hold the token alone, on one line")
+        raise CommandError(_both(f"トークンファイル {path} にはトークンだけを 1 行で書いてください",
+                                 f"the token file {path} must hold the token alone, on one line"))
     return token
 
 
@@ -447,8 +465,10 @@ def sync(args: argparse.Namespace) -> int:
     from .sync import HQClient, SyncError, console_text, sync_once
     token, _ = _token(args)
     if not token:
-        return _fail(f"sync needs this kiosk's token from HQ: --token-file PATH, or {TOKEN_ENV} in the environment "
-                     "(or --token TOKEN, which others on this machine can see)")
+        return _fail(_both(f"同期には、本部から受け取ったこの端末のトークンが要ります。--token-file PATH か環境変数 "
+                           f"{TOKEN_ENV} で指定してください（--token TOKEN も使えますが、このマシンのほかの人に見えます）",
+                           f"sync needs this kiosk's token from HQ: --token-file PATH, or {TOKEN_ENV} in the "
+                           "environment (or --token TOKEN, which others on this machine can see)"))
     store = _store(args.db)
     try:
         report = sync_once(store, HQClient(args.hq, token))
