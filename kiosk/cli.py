@@ -544,7 +544,7 @@ def _carry_damaged(args: argparse.Namespace, token: str | None) -> int:
                      "(with its -wal and -shm files, if there are any); start the kiosk on a new database and have "
                      "it enrolled again at HQ (`evac hq enroll-kiosk`)")
     if Path(args.out).is_dir():
-        return _fail(f"{args.out} is a folder: give --out a file name, for example {Path(args.out) / 'records.json'}")
+        return _fail(_out_is_a_folder(args.out))
     _not_another_kiosks(args, events[0]["kiosk_id"])
     write_whole(args.out, carried_file(events[0]["kiosk_id"], events, token))
     after = len(found) - len(events)
@@ -557,6 +557,12 @@ def _carry_damaged(args: argparse.Namespace, token: str | None) -> int:
           + ("" if token else " --token TOKEN (this kiosk's token from HQ; the file holds none)")
           + ". It holds evacuees' personal data: keep it as the paper roster is kept, and delete it once HQ has it.")
     return 0
+
+
+def _out_is_a_folder(out: str) -> str:
+    example = Path(out) / "records.json"
+    return _both(f"{out} はフォルダです。--out にはファイル名を指定してください（例: {example}）",
+                 f"{out} is a folder: give --out a file name, for example {example}")
 
 
 def _not_another_kiosks(args: argparse.Namespace, device_id: str) -> None:
@@ -578,9 +584,13 @@ def _not_another_kiosks(args: argparse.Namespace, device_id: str) -> None:
     shelter = f", checked in at {last['shelter_id']}" if isinstance(last.get("shelter_id"), str) else ""
     out = Path(args.out)
     other = out.with_name(f"{out.stem}-{device_id.removeprefix('kiosk-')[:8]}{out.suffix or '.json'}")
-    raise CommandError(f"{args.out} holds another kiosk's records (kiosk database {held['device_id']}{shelter}, "
-                       f"written {held.get('written_at') or 'at an unknown time'}), perhaps not at HQ yet: write this "
-                       f"kiosk's to another name, for example --out {other} (or --force to replace them)")
+    shelter_ja = f"、{last['shelter_id']} でチェックイン" if shelter else ""
+    raise CommandError(_both(f"{args.out} にはほかの端末の記録があります（端末データベース {held['device_id']}{shelter_ja}、"
+                             f"書き出し {held.get('written_at') or '日時不明'}）。まだ本部に届いていないかもしれません。"
+                             f"この端末の記録は別の名前で書き出してください（例: --out {other}。置き換えるなら --force）",
+                             f"{args.out} holds another kiosk's records (kiosk database {held['device_id']}{shelter}, "
+                             f"written {held.get('written_at') or 'at an unknown time'}), perhaps not at HQ yet: write "
+                             f"this kiosk's to another name, for example --out {other} (or --force to replace them)"))
 
 
 @_refusals_said
@@ -603,7 +613,7 @@ def carry(args: argparse.Namespace) -> int:
               "--all writes every record anyway")
         return 0
     if Path(args.out).is_dir():
-        return _fail(f"{args.out} is a folder: give --out a file name, for example {Path(args.out) / 'records.json'}")
+        return _fail(_out_is_a_folder(args.out))
     _not_another_kiosks(args, store.device_id)
     write_whole(args.out, carried_file(store.device_id, events, token))
     print(f"wrote {len(events)} record(s), {events[0]['seq']} to {events[-1]['seq']}, to {args.out}. Carry it to "
@@ -837,7 +847,9 @@ def add_staff(args: argparse.Namespace) -> int:
     from .staff_store import add_staff as add
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        return _fail("no password came on stdin: type it after the command (or pipe it in); nothing was saved")
+        return _fail(_both(f"パスワードが標準入力（stdin）にありません。コマンドの後に入力してください（またはパイプで渡してください）。"
+                           f"{NOTHING_SAVED_JA}",
+                           "no password came on stdin: type it after the command (or pipe it in); nothing was saved"))
     existed = Path(args.db).exists()
     store = _store(args.db, may_create=True)
     try:

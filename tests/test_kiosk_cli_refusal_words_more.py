@@ -273,3 +273,26 @@ def test_a_token_file_that_holds_no_token(kiosk, tmp_path, make, english):
             path.chmod(0o600)
     ja, _ = said(sync(kiosk, "--token-file", str(path)), english, option=str(path), saved_nothing=False)
     assert "トークン" in ja or "フォルダ" in ja
+
+
+# -- carrying records by hand, and staff accounts -----------------------------------------------
+
+def test_carry_to_a_folder(kiosk, tmp_path):
+    said(run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(tmp_path)), "is a folder", option="--out",
+         saved_nothing=False)
+
+
+def test_carry_onto_another_kiosks_file(kiosk, tmp_path):
+    other = tmp_path / "other.sqlite3"
+    assert checkin(other).returncode == 0
+    stick = tmp_path / "records.json"
+    assert run_evac("kiosk", "carry", "--db", str(other), "--out", str(stick)).returncode == 0
+    held = stick.read_bytes()
+    ja, _ = said(run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(stick)), "holds another kiosk's records",
+                 option="--force", saved_nothing=False)
+    assert "H031" in ja and stick.read_bytes() == held
+
+
+def test_add_staff_without_a_password(kiosk):
+    said(run_evac("kiosk", "add-staff", "--db", str(kiosk), "--name", "sato", "--role", "staff", input=""),
+         "no password came on stdin", option="stdin")
