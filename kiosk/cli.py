@@ -630,7 +630,8 @@ def withdraw(args: argparse.Namespace) -> int:
     store = _store(args.db)
     refused = store.refusal()
     if refused is None:
-        return _fail("HQ refuses no record of this kiosk (as of its last sync): there is nothing to withdraw")
+        return _fail(_both("本部が受け付けない記録はありません（最後の同期の時点で）。取り下げるものはありません",
+                           "HQ refuses no record of this kiosk (as of its last sync): there is nothing to withdraw"))
     ev = refused.event
     who = (ev.get("person") or {}).get("name", "")
     outdated = refused.code == HQ_OUTDATED and ev.get("type") != WITHDRAWN
@@ -684,11 +685,16 @@ def serve(args: argparse.Namespace) -> int:
     from . import create_app
     token, source = _token(args)
     if args.hq and not token:
-        return _fail(f"--hq needs this kiosk's token from HQ: --token-file PATH, or {TOKEN_ENV} in the "
-                     "environment (or --token TOKEN): the kiosk syncs with HQ only when it has both")
+        return _fail(_both(f"--hq には、本部から受け取ったこの端末のトークンが要ります。--token-file PATH か環境変数 "
+                           f"{TOKEN_ENV}（または --token TOKEN）で指定してください。両方あるときだけ本部と同期します",
+                           f"--hq needs this kiosk's token from HQ: --token-file PATH, or {TOKEN_ENV} in the "
+                           "environment (or --token TOKEN): the kiosk syncs with HQ only when it has both"))
     if token and not args.hq:
-        return _fail(f"a token is given ({source}) but no --hq: the kiosk syncs with HQ only when it has both "
-                     f"(leave both out to run on its own{', and unset ' + TOKEN_ENV if source == TOKEN_ENV else ''})")
+        unset = source == TOKEN_ENV
+        return _fail(_both(f"トークン（{source}）がありますが --hq がありません。両方あるときだけ本部と同期します"
+                           f"（単独で動かすなら両方とも外してください{'。' + TOKEN_ENV + ' も消してください' if unset else ''}）",
+                           f"a token is given ({source}) but no --hq: the kiosk syncs with HQ only when it has both "
+                           f"(leave both out to run on its own{', and unset ' + TOKEN_ENV if unset else ''})"))
     from evac.passwords import cheap_hashing_warning
     if warning := cheap_hashing_warning():
         print(warning, file=sys.stderr)

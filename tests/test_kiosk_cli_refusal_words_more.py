@@ -296,3 +296,23 @@ def test_carry_onto_another_kiosks_file(kiosk, tmp_path):
 def test_add_staff_without_a_password(kiosk):
     said(run_evac("kiosk", "add-staff", "--db", str(kiosk), "--name", "sato", "--role", "staff", input=""),
          "no password came on stdin", option="stdin")
+
+
+def test_serve_with_hq_but_no_token(tmp_path):
+    done = run_evac("kiosk", "serve", "--db", str(tmp_path / "kiosk.sqlite3"), "--shelter", "H031",
+                    "--hq", "http://127.0.0.1:9", "--port", "5808")
+    said(done, "--hq needs this kiosk's token from HQ", option="--token-file", saved_nothing=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_with_a_token_but_no_hq(tmp_path):
+    done = run_evac("kiosk", "serve", "--db", str(tmp_path / "kiosk.sqlite3"), "--shelter", "H031",
+                    "--token", "K0000000A." + "x" * 43, "--port", "5808")
+    said(done, "but no --hq", option="--hq", saved_nothing=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_withdraw_when_hq_refuses_nothing(kiosk):
+    ja, _ = said(run_evac("kiosk", "withdraw", "--db", str(kiosk)), "HQ refuses no record of this kiosk", option="",
+                 saved_nothing=False)
+    assert "本部" in ja
