@@ -21,8 +21,8 @@ _WHOSE_JA = {KIOSK: "端末の", HQ: "本部の"}
 
 class DatabaseFileError(Exception):
     """The file cannot be this command's database; the message is the whole story, one line.  `ja` tells
-    it in Japanese, for a command whose operators read Japanese first (HQ's: "ja / English"); str() stays
-    English, as the kiosk's commands say it."""
+    it in Japanese: HQ's and the kiosk's commands say "ja / English" (their operators read Japanese first);
+    str() is the English."""
 
     def __init__(self, message: str, ja: str = ""):
         super().__init__(message)
