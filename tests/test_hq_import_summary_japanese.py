@@ -7,30 +7,14 @@ import csv
 import io
 import sqlite3
 
-import pytest
-
 from evac.opendata import STANDARD_HEADER
 from evac.shelters import default_data_dir
-from tests.conftest import copy_sqlite, run_evac
+from tests.conftest import run_evac
+from tests.test_hq_import import hq_db, initialised_hq_db  # noqa: F401  (fixtures: a copy of an initialised HQ db)
 
 SHELTER_CSV = default_data_dir() / "yaizu-city_opendata/避難所一覧/222127_hinannjo.csv"
 GSI_CSV = default_data_dir() / "gsi_hinanbasho/mergeFromCity_2_yaizu_22212.csv"
 PYTHONS_WORDS = ("could not convert", "invalid literal", "Exceeds the limit", "Traceback")
-
-
-@pytest.fixture(scope="module")
-def initialised_hq_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("hq-import-ja") / "hq.sqlite3"
-    done = run_evac("hq", "init", "--db", str(db))
-    assert done.returncode == 0, done.stderr
-    return db
-
-
-@pytest.fixture
-def hq_db(initialised_hq_db, tmp_path):
-    db = tmp_path / "hq.sqlite3"
-    copy_sqlite(initialised_hq_db, db)
-    return db
 
 
 def write_csv(path, header, rows) -> None:

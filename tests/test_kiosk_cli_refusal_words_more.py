@@ -6,16 +6,16 @@ in Japanese too (evac.dbfiles' `.ja`, as HQ's commands say it).  The real `evac`
 from __future__ import annotations
 
 import contextlib
-import re
 import subprocess
 
 import pytest
 
 from kiosk.staff_store import set_shelter_status
 from kiosk.store import KioskStore
+from tests import refusal_words
 from tests.conftest import run_evac
+from tests.refusal_words import kiosk, last_seq  # noqa: F401  (kiosk: the fixture)
 
-JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 NUMBER = "987654321093"   # a valid Individual Number check digit (not anyone's)
 HANAKO = ("--name", "焼津 花子", "--birth", "1990-01-01")
 TARO = ("--name", "焼津 太郎", "--birth", "1990-01-01")
@@ -26,35 +26,9 @@ def checkin(db, *more: str, who=HANAKO):
 
 
 def said(done, *english: str, option: str, saved_nothing: bool = True) -> tuple[str, str]:
-    """The refusal's one line, as (Japanese, English): Japanese first, each half names `option`."""
-    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("evac: "), done.stderr
-    ja, slash, en = lines[0].removeprefix("evac: ").partition(" / ")
-    assert slash and JAPANESE.search(ja), done.stderr
-    # (what was typed, a name, is said as typed)
-    assert not JAPANESE.search(re.sub("マイナンバー|番号法|焼津 花子|'あ'", "", en)), done.stderr
-    assert option in ja and option in en, done.stderr
-    if saved_nothing:
-        assert "何も保存していません" in ja and "nothing was saved" in en, done.stderr
-    for word in english:
-        assert word in en, done.stderr
-    return ja, en
-
-
-@pytest.fixture
-def kiosk(tmp_path):
-    db = tmp_path / "kiosk.sqlite3"
-    assert checkin(db, who=TARO).returncode == 0
-    return db
-
-
-def last_seq(db) -> int:
-    store = KioskStore(db)
-    try:
-        return store.last_seq
-    finally:
-        store.close()
+    """The refusal's one line (tests.refusal_words); what was typed, a name, is said as typed."""
+    return refusal_words.said(done, *english, option=option, saved_nothing=saved_nothing,
+                              typed=("マイナンバー", "番号法", "焼津 花子", "'あ'"))
 
 
 def test_a_name_of_symbols_alone(kiosk):
