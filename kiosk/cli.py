@@ -130,7 +130,7 @@ def _refusals_said(command):
         except InvalidEvent as exc:
             return _fail(_invalid_in_words(exc))
         except KioskError as exc:
-            return _fail(str(exc))
+            return _fail(_kiosk_refused(exc, saving=True))
         except sqlite3.Error as exc:
             if disk_failure.cause(exc) == disk_failure.DAMAGED and getattr(args, "db", None):
                 return _fail(_damaged(args.db, saving=True))
@@ -217,6 +217,24 @@ def _file_refused(ja: str, en: str, saving: bool) -> str:
 def _both(ja: str, en: str) -> str:
     """A refusal as staff typing paper forms read it: Japanese first, then the English (as HQ's commands)."""
     return f"{ja} / {en}"
+
+
+# What a KioskError's `about` is, as this command line's options name it: (Japanese, English) added to its words.
+_CORRECT = {"name": ("。--name を確かめてください", "; check --name"),
+            "role": ("。--role を確かめてください", "; check --role"),
+            "password": ("。別のパスワードを標準入力（stdin）で渡してください", ": give another on stdin"),
+            "seq": ("。--seq を確かめてください", "; check --seq")}
+
+
+def _kiosk_refused(exc: KioskError, saving: bool) -> str:
+    """A refusal from the kiosk's store (staff accounts, withdraw, the tablets' certificate) in both languages
+    where it has its Japanese, naming the option to correct."""
+    if not exc.ja:   # said already as it must be (checkin's own refusals are both languages in one)
+        return str(exc)
+    ja, en = exc.ja, str(exc)
+    if exc.about in _CORRECT:
+        ja, en = ja + _CORRECT[exc.about][0], en + _CORRECT[exc.about][1]
+    return _file_refused(ja, en, saving)
 
 
 NOTHING_SAVED_JA = "何も保存していません"
@@ -680,7 +698,7 @@ def _access_log(app):
 def serve(args: argparse.Namespace) -> int:
     import waitress
 
-    from evac.cli import listen_error
+    from evac.cli import listen_trouble
 
     from . import create_app
     token, source = _token(args)
@@ -728,18 +746,22 @@ def serve(args: argparse.Namespace) -> int:
     if args.tablet_port:
         from .tablet_tls import tablet_certificate
         if args.tablet_port == args.port:
-            return _fail(f"--tablet-port {args.tablet_port} is also --port: give the tablets' HTTPS a port of its "
-                         "own (e.g. --tablet-port 5443)")
+            return _fail(_both(f"--tablet-port {args.tablet_port} は --port と同じです。タブレット用の HTTPS には別の"
+                               "ポートを指定してください（例: --tablet-port 5443）",
+                               f"--tablet-port {args.tablet_port} is also --port: give the tablets' HTTPS a port of "
+                               "its own (e.g. --tablet-port 5443)"))
         addresses = _tablet_addresses(args.tablet_host)
         try:
             tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host, *addresses))
         except KioskError as exc:
-            return _fail(str(exc))
+            return _fail(_kiosk_refused(exc, saving=False))
         # With the city's certificate, the names on it (an address it does not name would be refused).
         shown = addresses if tablets.made_here else [n for n in tablets.names if n not in ("localhost", "127.0.0.1")]
         tablet_urls = [f"https://{_in_url(a)}:{args.tablet_port}/staff/" for a in shown or addresses]
     elif args.tls_cert or args.tls_key:
-        return _fail("--tls-cert and --tls-key are for the tablets' HTTPS port: give --tablet-port too")
+        return _fail(_both("--tls-cert と --tls-key はタブレット用の HTTPS ポートのためのものです。--tablet-port も"
+                           "指定してください",
+                           "--tls-cert and --tls-key are for the tablets' HTTPS port: give --tablet-port too"))
     try:
         app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
                           "HQ_TOKEN": token, "SYNC_SAY": _say, "CARD_READER": args.card_reader,
@@ -763,7 +785,7 @@ def serve(args: argparse.Namespace) -> int:
         server = waitress.create_server(_access_log(app), host=args.host, port=args.port, threads=16,
                                         ident="evac-kiosk", outbuf_overflow=64 * 2**20, inbuf_overflow=2**20)
     except (OSError, ValueError) as exc:
-        raise CommandError(listen_error(args.host, args.port, exc), 1) from None
+        raise CommandError(_both(*reversed(listen_trouble(args.host, args.port, exc))), 1) from None
     tablet_server = None
     if tablets:
         from .tablet_server import tablet_server as serve_tablets
@@ -773,8 +795,8 @@ def serve(args: argparse.Namespace) -> int:
                                           lambda new: app.config["TABLETS"].update(
                                               fingerprint=new.fingerprint if new.made_here else None))
         except (OSError, ValueError) as exc:
-            raise CommandError(listen_error(args.tablet_host, args.tablet_port, exc, "--tablet-host",
-                                            "--tablet-port"), 1) from None
+            raise CommandError(_both(*reversed(listen_trouble(args.tablet_host, args.tablet_port, exc,
+                                                              "--tablet-host", "--tablet-port"))), 1) from None
     if enrolled and enrolled != args.shelter:
         # Not refused: a kiosk carried to another shelter must go on checking people in there.
         print(f"evac: warning: HQ enrolled this kiosk at {enrolled}, but --shelter is {args.shelter}: HQ will count "
@@ -865,7 +887,7 @@ def add_staff(args: argparse.Namespace) -> int:
         if not existed:  # a refused account leaves no kiosk database behind
             for suffix in ("", "-wal", "-shm"):
                 Path(args.db + suffix).unlink(missing_ok=True)
-        return _fail(str(exc))
+        return _fail(_kiosk_refused(exc, saving=True))
     print(f"staff account added: {account.name} ({account.role})")
     if not existed:
         # Staff may be set up before the kiosk's first start; a mistyped --db must not go unnoticed.

@@ -119,17 +119,21 @@ def _column(store: KioskStore, name: str) -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise KioskError(f"the password must be at least {MIN_PASSWORD} characters")
+        raise KioskError(f"the password must be at least {MIN_PASSWORD} characters",
+                         ja=f"パスワードは {MIN_PASSWORD} 文字以上にしてください", about="password")
 
 
 def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAccount:
     name = name.strip()
     if not name or len(name) > 60:
-        raise KioskError("a staff name must be 1 to 60 characters")
+        raise KioskError("a staff name must be 1 to 60 characters", ja="職員名は 1〜60 文字にしてください",
+                         about="name")
     if contains_individual_number(name):   # 番号法 §20: kept, and with every record the account types in
-        raise KioskError("a staff name must not hold an Individual Number (My Number)")
+        raise KioskError("a staff name must not hold an Individual Number (My Number)",
+                         ja="職員名にマイナンバー（個人番号）は書けません", about="name")
     if role not in ROLES:
-        raise KioskError(f"role must be one of {', '.join(ROLES)}")
+        raise KioskError(f"role must be one of {', '.join(ROLES)}", ja=f"役割は {'、'.join(ROLES)} のどれかです",
+                         about="role")
     _check_password(password)
     db = _accounts(store)
     try:
@@ -137,7 +141,8 @@ def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAc
                          (name, role, hash_password(password),
                           dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
     except sqlite3.IntegrityError:
-        raise KioskError(f"there is already a staff account named {name!r}") from None
+        raise KioskError(f"there is already a staff account named {name!r}",
+                         ja=f"{name!r} という職員アカウントはすでにあります", about="name") from None
     return StaffAccount(cur.lastrowid, name, role)
 
 
@@ -151,7 +156,10 @@ def _change_account(store: KioskStore, name: str, sql: str, params: tuple) -> St
         if row is None:
             known = [r[0] for r in db.execute("SELECT name FROM staff_accounts ORDER BY name")]
             raise KioskError(f"there is no staff account named {name.strip()!r} on this kiosk"
-                             + (f" (its accounts: {', '.join(known)})" if known else " (it has none yet)"))
+                             + (f" (its accounts: {', '.join(known)})" if known else " (it has none yet)"),
+                             ja=f"この端末に {name.strip()!r} という職員アカウントはありません"
+                             + (f"（あるのは {', '.join(known)}）" if known else "（まだ 1 つもありません）"),
+                             about="name")
         db.execute(sql, (*params, row[0]))
         db.execute("DELETE FROM staff_sessions WHERE account_id = ?", (row[0],))
     return StaffAccount(*row)

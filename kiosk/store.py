@@ -193,7 +193,15 @@ def acting_as(staff: str, via: str = TABLET) -> Iterator[None]:
 
 
 class KioskError(ValueError):
-    """Something the person at the kiosk must be told; nothing was written."""
+    """Something the person at the kiosk must be told; nothing was written.  `ja`: the same in Japanese,
+    for the command line, which says both ("日本語 / English"); `about`: what to correct ("name",
+    "password", "seq"), which the command line names as its option."""
+    ja = ""
+    about = ""
+
+    def __init__(self, *args, ja: str = "", about: str = ""):
+        super().__init__(*args)
+        self.ja, self.about = ja, about
 
 
 # The kiosk's own code for a record HQ refuses because HQ's software is older than this kiosk's: it
@@ -1229,21 +1237,29 @@ class KioskStore:
             raw = self._meta("refused")
             noted = json.loads(raw) if raw else None
             if noted is None or noted["seq"] != seq:
-                raise KioskError(f"record {seq} is not the one HQ refuses: only that record can be withdrawn")
+                raise KioskError(f"record {seq} is not the one HQ refuses: only that record can be withdrawn",
+                                 ja=f"記録 {seq} は本部が受け付けない記録ではありません。取り下げられるのはその記録だけです",
+                                 about="seq")
             if seq <= self.acked_seq:
-                raise KioskError(f"HQ already holds record {seq}: it cannot be withdrawn")
+                raise KioskError(f"HQ already holds record {seq}: it cannot be withdrawn",
+                                 ja=f"本部は記録 {seq} をすでに受け取っています。取り下げられません", about="seq")
             row = self.db.execute("SELECT body FROM events WHERE seq = ?", (seq,)).fetchone()
             if row is None:
-                raise KioskError(f"this kiosk has no record {seq}")
+                raise KioskError(f"this kiosk has no record {seq}", ja=f"この端末に記録 {seq} はありません", about="seq")
             original = json.loads(row[0])
             if original.get("type") == WITHDRAWN:
                 raise KioskError(f"record {seq} is already withdrawn; HQ refuses even the withdrawal: "
-                                 "HQ's software must be updated — call HQ")
+                                 "HQ's software must be updated — call HQ",
+                                 ja=f"記録 {seq} はすでに取り下げてありますが、本部は取り下げも受け付けません。"
+                                 "本部のソフトウェアの更新が必要です。本部に連絡してください")
             if hq_lacks_type(noted.get("code", ""), noted.get("message", ""), original):
                 raise KioskError(f"record {seq} must not be withdrawn: HQ's software is older than this kiosk's and "
                                  f"does not know this kind of record ({original.get('type')}) — ask HQ to update "
                                  "its software; the records stay queued on this kiosk and are sent once HQ is "
-                                 "updated")
+                                 "updated",
+                                 ja=f"記録 {seq} は取り下げないでください。本部のソフトウェアがこの端末より古く、この種類の"
+                                 f"記録（{original.get('type')}）を知りません。本部にソフトウェアの更新を頼んでください。"
+                                 "記録はこの端末に残り、更新後に送られます")
             try:
                 placeholder = parse_event(withdrawal(original, kiosk_shelter, reason))
             except InvalidEvent as exc:

@@ -57,7 +57,9 @@ def tablet_certificate(db_path: str, cert: str | None = None, key: str | None = 
     every one of `names` (the host names and addresses tablets use: the kiosk moved to another network)."""
     if bool(cert) != bool(key):
         raise KioskError("--tls-cert and --tls-key go together: the city's certificate and its private key "
-                         "(or leave both out and the kiosk makes its own)")
+                         "(or leave both out and the kiosk makes its own)",
+                         ja="--tls-cert と --tls-key は一緒に指定してください（市の証明書とその秘密鍵）。"
+                         "両方とも外せば、端末が自分の証明書を作ります")
     if cert:
         cert_path, key_path = Path(cert), Path(key)
         _check_loads(cert_path, key_path)
@@ -149,21 +151,30 @@ def _check_loads(cert_path: Path, key_path: Path) -> None:
             with open(path, "rb"):
                 pass
         except FileNotFoundError:
-            raise KioskError(f"no such file: {path} (check {option})") from None
+            raise KioskError(f"no such file: {path} (check {option})",
+                             ja=f"ファイル {path} がありません（{option} を確かめてください）") from None
         except IsADirectoryError:
-            raise KioskError(f"{path} is a folder (check {option}: it names a PEM file)") from None
+            raise KioskError(f"{path} is a folder (check {option}: it names a PEM file)",
+                             ja=f"{path} はフォルダです（{option} には PEM ファイルを指定してください）") from None
         except PermissionError:
-            raise KioskError(f"cannot read {path}: this user may not (check its owner and mode)") from None
+            raise KioskError(f"cannot read {path}: this user may not (check its owner and mode, or {option})",
+                             ja=f"{path} を読めません。このユーザーには読む権限がありません（所有者と権限、または {option} "
+                             "を確かめてください）") from None
     try:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert_path, key_path)
     except FileNotFoundError:   # removed between the two
-        raise KioskError(f"no such file: {cert_path} or {key_path} (check --tls-cert and --tls-key)") from None
+        raise KioskError(f"no such file: {cert_path} or {key_path} (check --tls-cert and --tls-key)",
+                         ja=f"ファイル {cert_path} か {key_path} がありません（--tls-cert と --tls-key を確かめてください）"
+                         ) from None
     except PermissionError:
         raise KioskError(f"cannot read {cert_path} or {key_path}: this user may not (check its owner and "
-                         "mode)") from None
+                         "mode)", ja=f"{cert_path} か {key_path} を読めません。このユーザーには読む権限がありません"
+                         "（所有者と権限を確かめてください）") from None
     except (ssl.SSLError, ValueError, OSError):
         raise KioskError(f"{cert_path} and {key_path} are not a PEM certificate and its private key "
-                         "(or the key is not this certificate's, or needs a password)") from None
+                         "(or the key is not this certificate's, or needs a password): check --tls-cert and --tls-key",
+                         ja=f"{cert_path} と {key_path} は PEM 形式の証明書とその秘密鍵ではありません（鍵がこの証明書の"
+                         "ものでないか、パスワード付きの鍵です）。--tls-cert と --tls-key を確かめてください") from None
 
 
 def _why_new(cert_path: Path, key_path: Path, wanted: tuple[str, ...]) -> str:
@@ -241,4 +252,5 @@ def _write_atomically(path: Path, data: bytes, mode: int) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise KioskError(f"cannot write the tablets' certificate at {path}: {exc.strerror or exc}") from None
+        raise KioskError(f"cannot write the tablets' certificate at {path}: {exc.strerror or exc}",
+                         ja=f"タブレット用の証明書を {path} に書けません（{exc.strerror or exc}）") from None

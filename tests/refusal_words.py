@@ -13,12 +13,13 @@ from tests.conftest import run_evac
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
-def said(done, *english: str, option: str, saved_nothing: bool = True, typed: tuple[str, ...] = ()) -> tuple[str, str]:
+def said(done, *english: str, option: str, saved_nothing: bool = True, typed: tuple[str, ...] = (),
+         status: int = 2) -> tuple[str, str]:
     """The refusal's one line, as (Japanese, English): the Japanese half has Japanese in it, the English half
     none but what `typed` matches (regular expressions: what was typed, said as typed); both halves name
     `option`; both say nothing was saved unless `saved_nothing` is False; the English half holds each of
-    `english`."""
-    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    `english`; the command exits with `status`."""
+    assert done.returncode == status and "Traceback" not in done.stderr, done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("evac: "), done.stderr
     ja, slash, en = lines[0].removeprefix("evac: ").partition(" / ")
