@@ -450,8 +450,10 @@ def _address_named(args: argparse.Namespace):
 
 
 # What the event checks (evac.events) say of a field, and the option staff typed it with.
-_OPTIONS = {"name in kana": "--kana", "name": "--name", "address": "--address", "family code": "--family-code"}
-_FIELDS_JA = {"--kana": "ふりがな", "--name": "名前", "--address": "住所", "--family-code": "合言葉"}
+_OPTIONS = {"name in kana": "--kana", "name": "--name", "address": "--address", "family code": "--family-code",
+            "reason for the withdrawal": "--reason"}
+_FIELDS_JA = {"--kana": "ふりがな", "--name": "名前", "--address": "住所", "--family-code": "合言葉",
+              "--reason": "取り下げの理由"}
 
 
 def _invalid_in_words(exc: InvalidEvent) -> str:
@@ -469,6 +471,8 @@ def _invalid_in_words(exc: InvalidEvent) -> str:
         ja = f"{what}に壊れた文字が入っています。入力し直してください"
     elif "Individual Number" in text:
         ja = f"{what}にマイナンバー（12 桁の個人番号）のような番号があります。避難所では記録できません（番号法第20条）"
+    elif text.endswith(" is missing"):
+        ja = f"{what}が空です。書いてください"
     elif "only goes with consent for the family" in text:
         ja = "合言葉（--family-code）は家族への開示（--consent family）のときだけ指定できます"
     elif text.startswith("the family code must be"):
@@ -672,7 +676,12 @@ def withdraw(args: argparse.Namespace) -> int:
         print(f"To send the other records without it: evac kiosk withdraw --db {args.db} --seq {refused.seq} "
               "--reason WHY --by YOUR-NAME  (the record stays on this kiosk; HQ sees only the reason)")
         return 0
-    store.withdraw(args.seq, args.reason, _by(args) or "command line", args.shelter or "")
+    try:
+        store.withdraw(args.seq, args.reason, _by(args) or "command line", args.shelter or "")
+    except KioskError as exc:
+        if exc.about != "event":
+            raise
+        return _fail(_invalid_in_words(InvalidEvent(str(exc))))   # the --reason, as checkin's fields are said
     print(f"withdrawn: record {args.seq} stays on this kiosk; the next sync sends the records after it")
     return 0
 

@@ -195,7 +195,8 @@ def acting_as(staff: str, via: str = TABLET) -> Iterator[None]:
 class KioskError(ValueError):
     """Something the person at the kiosk must be told; nothing was written.  `ja`: the same in Japanese,
     for the command line, which says both ("日本語 / English"); `about`: what to correct ("name",
-    "password", "seq"), which the command line names as its option."""
+    "password", "seq"), which the command line names as its option, or "event": the event checks'
+    words (evac.events), which the command line says as it says theirs."""
     ja = ""
     about = ""
 
@@ -1263,7 +1264,7 @@ class KioskStore:
             try:
                 placeholder = parse_event(withdrawal(original, kiosk_shelter, reason))
             except InvalidEvent as exc:
-                raise KioskError(str(exc)) from None
+                raise KioskError(str(exc), about="event") from None
             now = self.now().isoformat(timespec="seconds")
             self.db.execute("INSERT INTO withdrawn_events(seq, body, reason, withdrawn_by, withdrawn_at)"
                             " VALUES (?, ?, ?, ?, ?)", (seq, row[0], placeholder.data["reason"], by, now))

@@ -112,6 +112,24 @@ def test_withdraw_a_record_hq_does_not_refuse(kiosk):
     assert "2" in ja and last_seq(kiosk) == 2
 
 
+@pytest.mark.parametrize("reason, english, japanese", [
+    (f"焼津市 {NUMBER}", "Individual Number", "マイナンバー"),
+    ("x" * 301, "is too long (301 characters, at most 300)", "長すぎます"),
+    ("typo\x07", "control characters", "制御文字"),
+    ("   ", "is missing", "空です"),
+])
+def test_withdraw_for_a_reason_that_cannot_be_sent(kiosk, reason, english, japanese):
+    refusal_noted(kiosk, 1)
+    done = run_evac("kiosk", "withdraw", "--db", str(kiosk), "--seq", "1", "--reason", reason)
+    ja, _ = said(done, "reason for the withdrawal", english, option="--reason", typed=("マイナンバー", "番号法"))
+    assert japanese in ja and "取り下げの理由" in ja and NUMBER not in done.stderr
+    store = KioskStore(kiosk)
+    try:
+        assert store.refusal() is not None and store.withdrawn() == []
+    finally:
+        store.close()
+
+
 # -- serve: listening and the tablets' TLS options --------------------------------------------------
 
 def serving(db, *more: str) -> subprocess.CompletedProcess:
