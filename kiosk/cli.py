@@ -728,6 +728,14 @@ def serve(args: argparse.Namespace) -> int:
     existed = Path(args.db).exists()
     was_empty = existed and dbfiles.absent_or_empty(args.db)
     store = _store(args.db, may_create=True)
+    made = not existed or was_empty
+
+    def refused(message: str) -> int:
+        """A refusal before the kiosk starts: a kiosk database this run made is taken back (a typo in an
+        option must not leave a stray one that a second try then starts on as if it were meant)."""
+        if made:
+            _unmade(args.db, existed)
+        return _fail(message)
     if was_empty:
         print(f"evac: note: the kiosk database at {args.db} was an empty file: it is now a new kiosk database. If "
               "this kiosk held records before (a power cut on a failing card can empty its file), stop it and call "
@@ -747,15 +755,12 @@ def serve(args: argparse.Namespace) -> int:
     if damage:
         return _fail(f"{_damaged(args.db)} (SQLite: {damage[0]})")
     if args.shelter not in known:
-        if not existed:  # a typo in --shelter leaves no kiosk database behind
-            for suffix in ("", "-wal", "-shm"):
-                Path(args.db + suffix).unlink(missing_ok=True)
-        return _fail(_unknown_shelter(args.shelter, "--shelter"))
+        return refused(_unknown_shelter(args.shelter, "--shelter"))
     tablets = tablet_urls = None
     if args.tablet_port:
         from .tablet_tls import tablet_certificate
         if args.tablet_port == args.port:
-            return _fail(_both(f"--tablet-port {args.tablet_port} は --port と同じです。タブレット用の HTTPS には別の"
+            return refused(_both(f"--tablet-port {args.tablet_port} は --port と同じです。タブレット用の HTTPS には別の"
                                "ポートを指定してください（例: --tablet-port 5443）",
                                f"--tablet-port {args.tablet_port} is also --port: give the tablets' HTTPS a port of "
                                "its own (e.g. --tablet-port 5443)"))
@@ -763,12 +768,12 @@ def serve(args: argparse.Namespace) -> int:
         try:
             tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host, *addresses))
         except KioskError as exc:
-            return _fail(_kiosk_refused(exc, saving=False))
+            return refused(_kiosk_refused(exc, saving=False))
         # With the city's certificate, the names on it (an address it does not name would be refused).
         shown = addresses if tablets.made_here else [n for n in tablets.names if n not in ("localhost", "127.0.0.1")]
         tablet_urls = [f"https://{_in_url(a)}:{args.tablet_port}/staff/" for a in shown or addresses]
     elif args.tls_cert or args.tls_key:
-        return _fail(_both("--tls-cert と --tls-key はタブレット用の HTTPS ポートのためのものです。--tablet-port も"
+        return refused(_both("--tls-cert と --tls-key はタブレット用の HTTPS ポートのためのものです。--tablet-port も"
                            "指定してください",
                            "--tls-cert and --tls-key are for the tablets' HTTPS port: give --tablet-port too"))
     try:
@@ -778,11 +783,8 @@ def serve(args: argparse.Namespace) -> int:
                           "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout,
                           "TABLETS": tablets and {"urls": tablet_urls, "port": args.tablet_port,
                                                   "fingerprint": tablets.fingerprint if tablets.made_here else None}})
-    except (KioskError, ValueError) as exc:
-        if not existed:   # a setting refused (KIOSK_SYNC_MAX_BACKOFF) leaves no kiosk database behind
-            for suffix in ("", "-wal", "-shm"):
-                Path(args.db + suffix).unlink(missing_ok=True)
-        return _fail(str(exc))
+    except (KioskError, ValueError) as exc:   # a setting refused (KIOSK_SYNC_MAX_BACKOFF)
+        return refused(str(exc))
     except sqlite3.Error as exc:
         ja = dbfiles.in_japanese(exc, args.db) or "--db を確かめてください"
         return _fail(_both(f"端末のデータベース（{args.db}）を開けません。{ja}",
