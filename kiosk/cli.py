@@ -466,7 +466,8 @@ def _invalid_in_words(exc: InvalidEvent) -> str:
     if too_long := re.search(r"is too long \((\d+) characters, at most (\d+)\)", text):
         ja = f"{what}が長すぎます（{too_long[1]} 文字。{too_long[2]} 文字までです）"
     elif "control characters" in text:
-        ja = f"{what}に制御文字が入っています。用紙のとおり入力し直してください"
+        again = "入力し直してください" if option == "--reason" else "用紙のとおり入力し直してください"
+        ja = f"{what}に制御文字が入っています。{again}"
     elif "broken character" in text:
         ja = f"{what}に壊れた文字が入っています。入力し直してください"
     elif "Individual Number" in text:

@@ -123,6 +123,7 @@ def test_withdraw_for_a_reason_that_cannot_be_sent(kiosk, reason, english, japan
     done = run_evac("kiosk", "withdraw", "--db", str(kiosk), "--seq", "1", "--reason", reason)
     ja, _ = said(done, "reason for the withdrawal", english, option="--reason", typed=("マイナンバー", "番号法"))
     assert japanese in ja and "取り下げの理由" in ja and NUMBER not in done.stderr
+    assert "用紙" not in ja   # a withdrawal's reason is written here, not copied from a paper form
     store = KioskStore(kiosk)
     try:
         assert store.refusal() is not None and store.withdrawn() == []
