@@ -37,11 +37,9 @@ def third_site(sites, enroll, tmp_path):
     return Site(tmp_path, HQ, enroll("H003"), "H003")
 
 
-def test_corrected_after_a_join_before_the_kiosk_took_the_word_she_is_here(sites, hq_app, enroll, tmp_path):
-    """A checks in 花子, then 華子; 花子 checks in at B (HQ's word on A's first record: moved) and the third
-    shelter joins her with 華子 (HQ's word on A's second record: moved).  Before A syncs, its staff find that its
-    first record was 花江, someone else: HQ refiles it under 花江, here.  A, taking HQ's words after its
-    correction, must not mark 花江 as moved on."""
+def two_records_joined(sites, enroll, tmp_path):
+    """A checks in 花子 (its first record) and 華子 (its second); 花子 checks in at B (HQ's word on the first:
+    moved), then the third shelter joins her with 華子 (HQ's word on the second: moved).  (a, b, c, first, second)"""
     a, b = sites
     c = third_site(sites, enroll, tmp_path)
     a.check_in(HANAKO)
@@ -51,6 +49,15 @@ def test_corrected_after_a_join_before_the_kiosk_took_the_word_she_is_here(sites
     b.check_in(HANAKO)
     b.sync()
     joined_at(c)
+    return a, b, c, first, second
+
+
+def test_corrected_after_a_join_before_the_kiosk_took_the_word_she_is_here(sites, hq_app, enroll, tmp_path):
+    """A checks in 花子, then 華子; 花子 checks in at B (HQ's word on A's first record: moved) and the third
+    shelter joins her with 華子 (HQ's word on A's second record: moved).  Before A syncs, its staff find that its
+    first record was 花江, someone else: HQ refiles it under 花江, here.  A, taking HQ's words after its
+    correction, must not mark 花江 as moved on."""
+    a, b, c, first, second = two_records_joined(sites, enroll, tmp_path)
     assert hq_has(hq_app, "大石 花子") == [("checked_in", "H003")]
     assert hq_words(hq_app, a.store.device_id) == [(first, "moved"), (second, "moved")]
     correct_name(a, "大石 花子", "大石 花江")
@@ -92,15 +99,7 @@ def test_a_log_from_before_takes_back_no_word_the_records_owner_stands_on(sites,
     word is 花江's, which the kiosk stands on, and taking 花子's back would clear it."""
     from hq_dashboard.db import db
     from hq_dashboard.models import LeftElsewhere
-    a, b = sites
-    c = third_site(sites, enroll, tmp_path)
-    a.check_in(HANAKO)
-    first = a.store.last_seq
-    second = check_in_as_written(a, HANAKO_PREREG)
-    a.sync()
-    b.check_in(HANAKO)
-    b.sync()
-    joined_at(c)
+    a, b, c, first, second = two_records_joined(sites, enroll, tmp_path)
     c.check_in({**HANAKO, "name": "大石 花江"})
     c.sync()
     correct_name(a, "大石 花子", "大石 花江")
