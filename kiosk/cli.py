@@ -20,7 +20,7 @@ from evac.dates import InTheFuture, NoSuchDay, NotADate, TooLongAgo, parse_typed
 from evac.identity import normalize_name
 from evac.individual_number import contains_individual_number
 from evac.events import (CONSENTS, EARLIEST_TODAY, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person,
-                         parse_person)
+                         parse_event, parse_person)
 
 from . import disk_failure
 from .input_checks import in_letters, reads_as_kana
@@ -275,19 +275,14 @@ def checkin(args: argparse.Namespace) -> int:
     if store is not None and not args.even_if_closed:
         _not_closed(store, args.shelter)
     _by(args)   # refused before a new database is made
-    if store is not None:
-        event = _checked_in(store, args, person, disclosure)
-    else:
-        existed = Path(args.db).exists()
+    if store is None:
+        # What the check-in's records themselves are refused for (a family code without family consent), said
+        # before a new database is made: none is made for a refused form, and none that another command made
+        # meanwhile (two staff typing into a new kiosk's --db) is ever taken back.
+        for seq, draft in enumerate(_check_in_drafts(args, person, disclosure), 1):
+            parse_event({**draft, "kiosk_id": "kiosk-new", "seq": seq, "hlc": 1})
         store = _store(args.db, may_create=True, saving=True)
-        try:
-            event = _checked_in(store, args, person, disclosure)
-        except Exception:
-            # What only the check-in itself refuses (the kiosk's rules, a full disk; its transaction saved
-            # nothing): no database is left made for it, as none is for a refusal before it.
-            store.close()
-            _unmade(args.db, existed)
-            raise
+    event = _checked_in(store, args, person, disclosure)
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
     if made:
         said = (f"a new kiosk database was made at {args.db}: serve and sync the kiosk with --db {args.db}")
@@ -297,6 +292,11 @@ def checkin(args: argparse.Namespace) -> int:
             print(f"evac: note: there was no kiosk database at {args.db}; {said} (if you meant an existing "
                   "kiosk's database, check --db: these records are in the new file)", file=sys.stderr)
     return 0
+
+
+def _check_in_drafts(args: argparse.Namespace, person: Person, disclosure: str | None) -> list[dict]:
+    return KioskStore.check_in_drafts(args.shelter, [person], args.stay_type, disclosure=disclosure,
+                                      family_code=args.family_code or "", never_disclose=args.never_disclose)
 
 
 def _checked_in(store: KioskStore, args: argparse.Namespace, person: Person, disclosure: str | None):

@@ -782,6 +782,16 @@ class KioskStore:
         `unvouched` marks (typed in beside a QR: nothing says it is them nor that they chose it).
         """
         self._require_shelter(shelter_id)
+        return self.append(self.check_in_drafts(shelter_id, persons, stay_type, household_id, needs, disclosure,
+                                                family_code, never_disclose, unvouched))
+
+    @staticmethod
+    def check_in_drafts(shelter_id: str, persons: Sequence[Person], stay_type: str = "in_shelter",
+                        household_id: str = "", needs: Sequence[Sequence[str]] | None = None,
+                        disclosure: str | None = None, family_code: str = "", never_disclose: bool = False,
+                        unvouched: Sequence[bool] = ()) -> list[dict]:
+        """The records check_in writes, before any store holds them (`evac kiosk checkin` checks them before
+        it makes a new database for them)."""
         if not persons:
             raise KioskError("nobody to check in")
         if len(persons) > 1 and not household_id:
@@ -798,7 +808,7 @@ class KioskStore:
                                "household_id": household_id,
                                "data": {"consent": disclosure or "none", "family_code": family_code,
                                         "never_disclose": never_disclose}})
-        return self.append(drafts)
+        return drafts
 
     def set_consent(self, shelter_id: str, name: str, birth_date: str, address: str, consent: dict) -> Event:
         """What family inquiries may be told about someone this kiosk knows, or never-disclose."""
