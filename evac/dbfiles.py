@@ -44,7 +44,17 @@ def create_private(path: str | os.PathLike, expect: str) -> None:
         return
     except FileExistsError:
         pass
-    found = os.stat(path)
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        # A symlink to a file not made yet (O_EXCL does not follow it): its target is the new file.
+        target = os.path.realpath(path)
+        if target != os.path.abspath(path):
+            try:
+                os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except OSError:
+                pass   # (a folder that is not there, a loop: SQLite says so when it opens it)
+        return
     if not stat.S_ISREG(found.st_mode) or found.st_size or not found.st_mode & 0o077:
         return
     try:
