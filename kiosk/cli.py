@@ -306,15 +306,31 @@ def _checked_in(store: KioskStore, args: argparse.Namespace, person: Person, dis
     return event
 
 
-def _unmade(path: str, existed: bool) -> None:
+def _unmade(path: str, existed: bool, mode: int | None) -> None:
     """A kiosk database made by a command that was then refused, taken back: an empty file that was
-    there (checkin takes it as no database yet) is left empty, as it was."""
+    there (taken as no database yet) is left empty, with the permissions it had (`mode`)."""
     for suffix in ("-wal", "-shm"):
         Path(path + suffix).unlink(missing_ok=True)
     if existed:
         os.truncate(path, 0)
+        if mode is not None:
+            os.chmod(path, mode)
     else:
         Path(path).unlink(missing_ok=True)
+
+
+def _holds_nothing(path: str) -> bool:
+    """No record nor staff account in the kiosk database (what this command made, and nothing since)."""
+    try:
+        conn = dbfiles.open_read_only(path)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            return not any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                           for table in ("events", "staff_accounts") if table in tables)
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError):
+        return False   # unreadable: left as it is
 
 
 def _today() -> dt.date:
@@ -728,14 +744,16 @@ def serve(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     existed = Path(args.db).exists()
     was_empty = existed and dbfiles.absent_or_empty(args.db)
+    mode = stat.S_IMODE(os.stat(args.db).st_mode) if was_empty else None
     store = _store(args.db, may_create=True)
     made = not existed or was_empty
 
     def refused(message: str) -> int:
         """A refusal before the kiosk starts: a kiosk database this run made is taken back (a typo in an
-        option must not leave a stray one that a second try then starts on as if it were meant)."""
-        if made:
-            _unmade(args.db, existed)
+        option must not leave a stray one that a second try then starts on as if it were meant), unless
+        another command has written to it meanwhile (`evac kiosk checkin` into the same new --db)."""
+        if made and _holds_nothing(args.db):
+            _unmade(args.db, existed, mode)
         return _fail(message)
     if was_empty:
         print(f"evac: note: the kiosk database at {args.db} was an empty file: it is now a new kiosk database. If "
