@@ -90,5 +90,6 @@ def _seconds(name: str, value: Any) -> float:
     except (TypeError, ValueError):
         seconds = math.nan
     if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"KIOSK_{name} must be a number of seconds above 0, like 60 (it is {value!r})")
+        raise ValueError(f"KIOSK_{name} は 0 より大きい秒数にしてください（例: 60。いまは {value!r}） / "
+                         f"KIOSK_{name} must be a number of seconds above 0, like 60 (it is {value!r})")
     return seconds

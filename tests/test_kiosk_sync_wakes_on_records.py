@@ -148,4 +148,6 @@ def test_a_max_backoff_that_is_no_number_of_seconds_is_refused_at_the_start(tmp_
                           timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "KIOSK_SYNC_MAX_BACKOFF must be a number of seconds above 0, like 60" in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("evac: KIOSK_SYNC_MAX_BACKOFF は 0 より大きい秒数にしてください"), \
+        done.stderr
     assert list(tmp_path.iterdir()) == [], "a refused start left a kiosk database behind"
