@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -68,29 +69,33 @@ def test_gsi_rows_update_the_citys_sites_by_name(hq_db):
         assert conn.execute("SELECT name_kana FROM shelters WHERE id='E001'").fetchone() == ("ナカミナトタワー",)
 
 
-def test_a_gsi_row_naming_no_city_site_is_not_added_unasked(hq_db, tmp_path):
-    """Review: GSI's rows matched only by exact name and kind, and an unmatched one became a new site under
-    GSI's national id: 「中港 タワー」 (a space) stacked on E001, the school 焼津中学校 (a 指定避難所, H031) came
-    again as an emergency space; HQ has no command to remove a site."""
+def gsi_file(path: Path, sites: list[tuple]) -> Path:
+    """A national list (GSI's) in its own columns, of (row number, name, lat, lon): its first row's other cells."""
     gsi = default_data_dir() / "gsi_hinanbasho/mergeFromCity_2_yaizu_22212.csv"
     header, first = gsi.read_text(encoding="utf-8").splitlines()[:2]
-    with sqlite3.connect(hq_db) as conn:
-        e001 = conn.execute("SELECT lat, lon FROM shelters WHERE id='E001'").fetchone()
-        h031 = conn.execute("SELECT name, lat, lon FROM shelters WHERE id='H031'").fetchone()
     cells = first.split(",")
 
     def row(no, name, lat, lon):
         out = list(cells)
         out[0], out[1], out[3], out[-3], out[-2] = str(no), f"E22212000{no}", name, str(lat), str(lon)
         return ",".join(out)
-    path = tmp_path / "gsi.csv"
-    path.write_text("\n".join([header, row(1, "中港 タワー", *e001), row(2, h031[0], h031[1], h031[2]),
-                               row(3, "どこにもない広場", 34.85, 138.30)]) + "\n", encoding="utf-8")
+    path.write_text("\n".join([header, *(row(*site) for site in sites)]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_gsi_row_naming_no_city_site_is_not_added_unasked(hq_db, tmp_path):
+    """Review: GSI's rows matched only by exact name and kind, and an unmatched one became a new site under
+    GSI's national id: 「中港 タワー」 (a space) stacked on E001, the school 焼津中学校 (a 指定避難所, H031) came
+    again as an emergency space; HQ has no command to remove a site."""
+    with sqlite3.connect(hq_db) as conn:
+        e001 = conn.execute("SELECT lat, lon FROM shelters WHERE id='E001'").fetchone()
+        h031 = conn.execute("SELECT name, lat, lon FROM shelters WHERE id='H031'").fetchone()
+    path = gsi_file(tmp_path / "gsi.csv", [(1, "中港 タワー", *e001), (2, *h031), (3, "どこにもない広場", 34.85, 138.30)])
     before = dump(hq_db)
     result = run_evac("hq", "import", str(path), "--db", str(hq_db), "--quiet")
     assert result.returncode == 0, result.stderr
     assert "added 0," in result.stdout, result.stdout
-    assert f"is at HQ as H031" in result.stdout and "no site named どこにもない広場 at HQ" in result.stdout
+    assert "is at HQ as H031" in result.stdout and "no site named どこにもない広場 at HQ" in result.stdout
     assert "--add-unmatched" in result.stdout
     with sqlite3.connect(hq_db) as conn:
         assert conn.execute("SELECT count(*) FROM shelters").fetchone() == (212,)

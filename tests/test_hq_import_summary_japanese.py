@@ -10,10 +10,9 @@ import sqlite3
 from evac.opendata import STANDARD_HEADER
 from evac.shelters import default_data_dir
 from tests.conftest import run_evac
-from tests.test_hq_import import hq_db, initialised_hq_db  # noqa: F401  (fixtures: a copy of an initialised HQ db)
+from tests.test_hq_import import gsi_file, hq_db, initialised_hq_db  # noqa: F401  (fixtures: an HQ db copy)
 
 SHELTER_CSV = default_data_dir() / "yaizu-city_opendata/避難所一覧/222127_hinannjo.csv"
-GSI_CSV = default_data_dir() / "gsi_hinanbasho/mergeFromCity_2_yaizu_22212.csv"
 PYTHONS_WORDS = ("could not convert", "invalid literal", "Exceeds the limit", "Traceback")
 
 
@@ -131,18 +130,9 @@ def test_every_reason_of_the_citys_shelter_list_is_said_in_japanese_then_english
 
 
 def test_the_national_lists_reasons_are_said_in_japanese_then_english(hq_db, tmp_path):
-    header, first = GSI_CSV.read_text(encoding="utf-8").splitlines()[:2]
     with sqlite3.connect(hq_db) as conn:
         h031 = conn.execute("SELECT name, lat, lon FROM shelters WHERE id='H031'").fetchone()
-    cells = first.split(",")
-
-    def row(no, name, lat, lon):
-        out = list(cells)
-        out[0], out[1], out[3], out[-3], out[-2] = str(no), f"E22212000{no}", name, str(lat), str(lon)
-        return ",".join(out)
-    path = tmp_path / "gsi.csv"
-    path.write_text("\n".join([header, row(2, h031[0], h031[1], h031[2]), row(3, "どこにもない広場", 34.85, 138.30)])
-                    + "\n", encoding="utf-8")
+    path = gsi_file(tmp_path / "gsi.csv", [(2, *h031), (3, "どこにもない広場", 34.85, 138.30)])
     out = imported(path, hq_db)
     said(out, "形式: ", "国土地理院 指定緊急避難場所データ", "format: ", "国土地理院 指定緊急避難場所データ")
     skipped(out, 2, f"{h031[0]} は本部に H031（指定避難所）として同じ場所にあります",
