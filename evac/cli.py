@@ -36,15 +36,10 @@ def port_number(text: str) -> int:
     return value
 
 
-def listen_error(host: str, port: int, exc: Exception, host_flag: str = "--host", port_flag: str = "--port") -> str:
-    """Why a server could not start listening, and what to change (`host_flag`, `port_flag`: the options
-    that gave them)."""
-    return listen_trouble(host, port, exc, host_flag, port_flag)[0]
-
-
 def listen_trouble(host: str, port: int, exc: Exception, host_flag: str = "--host",
                    port_flag: str = "--port") -> tuple[str, str]:
-    """listen_error's words, and the same in Japanese: (English, Japanese)."""
+    """Why a server could not start listening, and what to change (`host_flag`, `port_flag`: the options
+    that gave them): (English, Japanese)."""
     import errno
     import socket
     unknown_host = tuple(getattr(socket, n) for n in ("EAI_NONAME", "EAI_AGAIN", "EAI_FAIL") if hasattr(socket, n))

@@ -914,9 +914,8 @@ def add_staff(args: argparse.Namespace) -> int:
         account = add(store, args.name, args.role, password)
     except KioskError as exc:
         store.close()
-        if not existed:  # a refused account leaves no kiosk database behind
-            for suffix in ("", "-wal", "-shm"):
-                Path(args.db + suffix).unlink(missing_ok=True)
+        if not existed and _holds_nothing(args.db):   # a refused account leaves no kiosk database behind
+            _unmade(args.db, existed=False, mode=None)
         return _fail(_kiosk_refused(exc, saving=True))
     print(f"staff account added: {account.name} ({account.role})")
     if not existed:
