@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Config, Flask
 
 from .secure_cookies import SecureOverHttps
 
@@ -16,10 +17,11 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'")   # no other site's page may frame a lead's buttons
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
-    app.session_interface = SecureOverHttps()   # the tablets' HTTPS port (kiosk.tablet_tls)
-    app.config.from_mapping(
+def settings(config: dict[str, Any] | None = None) -> Config:
+    """The kiosk's settings: its defaults, then KIOSK_* from the environment, then `config`; a wrong one
+    refused in words (ValueError).  `evac kiosk serve` asks before it makes a new kiosk database."""
+    found = Config(Path(__file__).parent)
+    found.from_mapping(
         KIOSK_DB=None,          # path of the kiosk's SQLite file
         SHELTER_ID=None,        # the shelter this kiosk stands in
         HQ_URL=None,
@@ -38,13 +40,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SCREEN_CALL_POLL_SECONDS=10,
         IC_READER=False,         # an nfcpy reader (NFC_DEVICE) for transport IC cards on the screen
     )
-    app.config.from_prefixed_env("KIOSK")
+    found.from_prefixed_env("KIOSK")
     if config:
-        app.config.update(config)
-    if not app.config["KIOSK_DB"] or not app.config["SHELTER_ID"]:
+        found.update(config)
+    if not found["KIOSK_DB"] or not found["SHELTER_ID"]:
         raise ValueError("the kiosk needs KIOSK_DB (its database file) and SHELTER_ID")
     for name in ("SYNC_INTERVAL", "SYNC_MAX_BACKOFF"):
-        app.config[name] = _seconds(name, app.config[name])
+        found[name] = _seconds(name, found[name])
+    return found
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.session_interface = SecureOverHttps()   # the tablets' HTTPS port (kiosk.tablet_tls)
+    app.config.update(settings(config))
     app.json.ensure_ascii = False
 
     @app.after_request

@@ -306,33 +306,6 @@ def _checked_in(store: KioskStore, args: argparse.Namespace, person: Person, dis
     return event
 
 
-def _unmade(path: str, existed: bool, mode: int | None) -> None:
-    """A kiosk database made by a command that was then refused, taken back: an empty file that was
-    there (taken as no database yet) is left empty, with the permissions it had (`mode`)."""
-    for suffix in ("-wal", "-shm"):
-        Path(path + suffix).unlink(missing_ok=True)
-    if existed:
-        os.truncate(path, 0)
-        if mode is not None:
-            os.chmod(path, mode)
-    else:
-        Path(path).unlink(missing_ok=True)
-
-
-def _holds_nothing(path: str) -> bool:
-    """No record nor staff account in the kiosk database (what this command made, and nothing since)."""
-    try:
-        conn = dbfiles.open_read_only(path)
-        try:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            return not any(conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
-                           for table in ("events", "staff_accounts") if table in tables)
-        finally:
-            conn.close()
-    except (sqlite3.Error, OSError):
-        return False   # unreadable: left as it is
-
-
 def _today() -> dt.date:
     """The date birth dates are checked against without a kiosk database: the machine's (in UTC, as HQ
     counts days), never before this release's day (evac.events)."""
@@ -726,7 +699,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from evac.cli import listen_trouble
 
-    from . import create_app
+    from . import create_app, settings as kiosk_settings
     token, source = _token(args)
     if args.hq and not token:
         return _fail(_both(f"--hq には、本部から受け取ったこの端末のトークンが要ります。--token-file PATH か環境変数 "
@@ -742,19 +715,38 @@ def serve(args: argparse.Namespace) -> int:
     from evac.passwords import cheap_hashing_warning
     if warning := cheap_hashing_warning():
         print(warning, file=sys.stderr)
-    existed = Path(args.db).exists()
-    was_empty = existed and dbfiles.absent_or_empty(args.db)
-    mode = stat.S_IMODE(os.stat(args.db).st_mode) if was_empty else None
+    # Every refusal of the options comes before a new kiosk database is made: a typo must not leave a stray
+    # one that a second try starts on as if it were meant, and none is ever taken back (another command,
+    # `evac kiosk checkin` into the same new --db, may be writing to it).
+    if args.tablet_port and args.tablet_port == args.port:
+        return _fail(_both(f"--tablet-port {args.tablet_port} は --port と同じです。タブレット用の HTTPS には別のポートを"
+                           "指定してください（例: --tablet-port 5443）",
+                           f"--tablet-port {args.tablet_port} is also --port: give the tablets' HTTPS a port of its "
+                           "own (e.g. --tablet-port 5443)"))
+    if not args.tablet_port and (args.tls_cert or args.tls_key):
+        return _fail(_both("--tls-cert と --tls-key はタブレット用の HTTPS ポートのためのものです。--tablet-port も"
+                           "指定してください",
+                           "--tls-cert and --tls-key are for the tablets' HTTPS port: give --tablet-port too"))
+    new = dbfiles.absent_or_empty(args.db)
+    if new and args.shelter not in KioskStore.bundled_shelter_ids():
+        return _fail(_unknown_shelter(args.shelter, "--shelter"))
+    try:
+        kiosk_settings({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter})
+    except ValueError as exc:   # KIOSK_SYNC_MAX_BACKOFF
+        return _fail(str(exc))
+    tablets = tablet_urls = None
+    if args.tablet_port:
+        from .tablet_tls import tablet_certificate
+        addresses = _tablet_addresses(args.tablet_host)
+        try:
+            # The city's certificate is checked before a new database is made; this kiosk's own is kept
+            # beside the database (`kiosk.tablet_tls.own_paths`), made once its folder is known to be there.
+            city = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host, *addresses)) \
+                if args.tls_cert or args.tls_key else None
+        except KioskError as exc:
+            return _fail(_kiosk_refused(exc, saving=False))
+    was_empty = new and Path(args.db).exists()
     store = _store(args.db, may_create=True)
-    made = not existed or was_empty
-
-    def refused(message: str) -> int:
-        """A refusal before the kiosk starts: a kiosk database this run made is taken back (a typo in an
-        option must not leave a stray one that a second try then starts on as if it were meant), unless
-        another command has written to it meanwhile (`evac kiosk checkin` into the same new --db)."""
-        if made and _holds_nothing(args.db):
-            _unmade(args.db, existed, mode)
-        return _fail(message)
     if was_empty:
         print(f"evac: note: the kiosk database at {args.db} was an empty file: it is now a new kiosk database. If "
               "this kiosk held records before (a power cut on a failing card can empty its file), stop it and call "
@@ -774,27 +766,15 @@ def serve(args: argparse.Namespace) -> int:
     if damage:
         return _fail(f"{_damaged(args.db)} (SQLite: {damage[0]})")
     if args.shelter not in known:
-        return refused(_unknown_shelter(args.shelter, "--shelter"))
-    tablets = tablet_urls = None
+        return _fail(_unknown_shelter(args.shelter, "--shelter"))
     if args.tablet_port:
-        from .tablet_tls import tablet_certificate
-        if args.tablet_port == args.port:
-            return refused(_both(f"--tablet-port {args.tablet_port} は --port と同じです。タブレット用の HTTPS には別の"
-                               "ポートを指定してください（例: --tablet-port 5443）",
-                               f"--tablet-port {args.tablet_port} is also --port: give the tablets' HTTPS a port of "
-                               "its own (e.g. --tablet-port 5443)"))
-        addresses = _tablet_addresses(args.tablet_host)
         try:
-            tablets = tablet_certificate(args.db, args.tls_cert, args.tls_key, names=(args.tablet_host, *addresses))
+            tablets = city or tablet_certificate(args.db, names=(args.tablet_host, *addresses))
         except KioskError as exc:
-            return refused(_kiosk_refused(exc, saving=False))
+            return _fail(_kiosk_refused(exc, saving=False))
         # With the city's certificate, the names on it (an address it does not name would be refused).
         shown = addresses if tablets.made_here else [n for n in tablets.names if n not in ("localhost", "127.0.0.1")]
         tablet_urls = [f"https://{_in_url(a)}:{args.tablet_port}/staff/" for a in shown or addresses]
-    elif args.tls_cert or args.tls_key:
-        return refused(_both("--tls-cert と --tls-key はタブレット用の HTTPS ポートのためのものです。--tablet-port も"
-                           "指定してください",
-                           "--tls-cert and --tls-key are for the tablets' HTTPS port: give --tablet-port too"))
     try:
         app = create_app({"KIOSK_DB": args.db, "SHELTER_ID": args.shelter, "HQ_URL": args.hq,
                           "HQ_TOKEN": token, "SYNC_SAY": _say, "CARD_READER": args.card_reader,
@@ -802,8 +782,8 @@ def serve(args: argparse.Namespace) -> int:
                           "IC_READER": args.ic_reader, "SCREEN_TIMEOUT": args.screen_timeout,
                           "TABLETS": tablets and {"urls": tablet_urls, "port": args.tablet_port,
                                                   "fingerprint": tablets.fingerprint if tablets.made_here else None}})
-    except (KioskError, ValueError) as exc:   # a setting refused (KIOSK_SYNC_MAX_BACKOFF)
-        return refused(str(exc))
+    except (KioskError, ValueError) as exc:
+        return _fail(str(exc))
     except sqlite3.Error as exc:
         ja = dbfiles.in_japanese(exc, args.db) or "--db を確かめてください"
         return _fail(_both(f"端末のデータベース（{args.db}）を開けません。{ja}",
@@ -902,23 +882,27 @@ def _say(text: str) -> None:
 
 def add_staff(args: argparse.Namespace) -> int:
     """A staff account on this kiosk; the password comes on stdin so it stays out of shell history."""
-    from .staff_store import add_staff as add
+    from .staff_store import add_staff as add, checked_new_account
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         return _fail(_both(f"パスワードが標準入力（stdin）にありません。コマンドの後に入力してください（またはパイプで渡してください）。"
                            f"{NOTHING_SAVED_JA}",
                            "no password came on stdin: type it after the command (or pipe it in); nothing was saved"))
-    existed = Path(args.db).exists()
+    try:
+        # before a new kiosk database is made: a refused account leaves none behind, and none is taken back
+        checked_new_account(args.name, args.role, password)
+    except KioskError as exc:
+        return _fail(_kiosk_refused(exc, saving=True))
+    made = dbfiles.absent_or_empty(args.db)
     store = _store(args.db, may_create=True)
     try:
         account = add(store, args.name, args.role, password)
-    except KioskError as exc:
-        store.close()
-        if not existed and _holds_nothing(args.db):   # a refused account leaves no kiosk database behind
-            _unmade(args.db, existed=False, mode=None)
+    except KioskError as exc:   # a name already taken: only in a database that was there
         return _fail(_kiosk_refused(exc, saving=True))
+    finally:
+        store.close()
     print(f"staff account added: {account.name} ({account.role})")
-    if not existed:
+    if made:
         # Staff may be set up before the kiosk's first start; a mistyped --db must not go unnoticed.
         print(f"a new kiosk database was made at {args.db}: start the kiosk with --db {args.db}")
     return 0

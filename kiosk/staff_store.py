@@ -123,7 +123,9 @@ def _check_password(password: str) -> None:
                          ja=f"パスワードは {MIN_PASSWORD} 文字以上にしてください", about="password")
 
 
-def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAccount:
+def checked_new_account(name: str, role: str, password: str) -> str:
+    """The account's name as it is kept, once name, role and password are found good (KioskError saying
+    which is not): asked before a new kiosk database is made for the account (`evac kiosk add-staff`)."""
     name = name.strip()
     if not name or len(name) > 60:
         raise KioskError("a staff name must be 1 to 60 characters", ja="職員名は 1〜60 文字にしてください",
@@ -135,6 +137,11 @@ def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAc
         raise KioskError(f"role must be one of {', '.join(ROLES)}", ja=f"役割は {'、'.join(ROLES)} のどれかです",
                          about="role")
     _check_password(password)
+    return name
+
+
+def add_staff(store: KioskStore, name: str, role: str, password: str) -> StaffAccount:
+    name = checked_new_account(name, role, password)
     db = _accounts(store)
     try:
         cur = db.execute("INSERT INTO staff_accounts(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",

@@ -60,15 +60,3 @@ def test_a_refused_serve_leaves_an_empty_file_with_the_permissions_it_had(tmp_pa
     port = str(free_port())
     assert serving(db, "--port", port, "--tablet-port", port).returncode == 2
     assert db.stat().st_size == 0 and (db.stat().st_mode & 0o777) == 0o640
-
-
-def test_serve_tells_a_database_another_command_wrote_to_from_one_it_may_take_back(tmp_path):
-    """What serve asks before it takes back a new --db it made: whether `evac kiosk checkin` has written into
-    it meanwhile (two commands on one new --db); a database with a check-in in it is never taken back."""
-    db = tmp_path / "kiosk.sqlite3"
-    db.touch()   # "empty": serve takes it as its own new database, and would take it back
-    from kiosk import cli
-    assert cli._holds_nothing(str(db))
-    assert run_evac("kiosk", "checkin", "--db", str(db), "--shelter", "H031", "--name", "焼津 花子", "--birth",
-                    "1990-01-01", "--sex", "female").returncode == 0
-    assert not cli._holds_nothing(str(db))
