@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import sqlite3
 import stat
@@ -61,6 +62,27 @@ def create_private(path: str | os.PathLike, expect: str) -> None:
         os.chmod(path, stat.S_IMODE(found.st_mode) & 0o700)
     except OSError as exc:
         raise _not_made_private(Path(path), expect, found.st_uid, exc) from None
+
+
+def readable_by_anyone_warning(path: str | os.PathLike) -> str | None:
+    """A warning, Japanese first, when any user of this machine may read the database, its -wal or its
+    -shm (a database made by a release before new files were their owner's only, 0644); None otherwise.
+    Said, not changed: an operator may have a reason, and a group's read (a backup's) is not warned of."""
+    files = []
+    for file in (Path(path), Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if file.stat().st_mode & stat.S_IROTH:
+                files.append(shlex.quote(str(file)))
+        except OSError:
+            continue
+    if not files:
+        return None
+    # (SQLite makes the -wal and -shm with the database's permissions: they need the same once it has them)
+    return (f"evac: 警告: データベース {path} は、このマシンのどの利用者も読めます（避難者の名前、生年月日、住所が"
+            f"入っています）。持ち主だけが読めるようにしてください: chmod 600 {' '.join(files)}（-wal と -shm が"
+            f"あればそれも） / warning: any user of this machine can read the database at {path}, which holds "
+            f"evacuees' names, birth dates and addresses: make it its owner's only with chmod 600 {' '.join(files)} "
+            "(and its -wal and -shm when they are there)")
 
 
 def _not_made_private(path: Path, expect: str, uid: int, exc: OSError) -> DatabaseFileError:

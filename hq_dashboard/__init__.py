@@ -467,8 +467,8 @@ def refuse_a_new_key_for_old_links(app: Flask) -> None:
         "EVAC_VAR_DIR to the folder that holds it, or EVAC_SECRET_KEY to its contents, and start HQ again")
 
 
-def secret_key_path(database_url: str) -> Path | None:
-    """<database file>.secret-key for a SQLite file; None for PostgreSQL or an in-memory database."""
+def sqlite_file(database_url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL or an in-memory database."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
     try:
@@ -478,7 +478,13 @@ def secret_key_path(database_url: str) -> Path | None:
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
             or url.database.startswith("file:"):
         return None
-    return Path(url.database + ".secret-key")
+    return Path(url.database)
+
+
+def secret_key_path(database_url: str) -> Path | None:
+    """<database file>.secret-key for a SQLite file; None for PostgreSQL or an in-memory database."""
+    database = sqlite_file(database_url)
+    return None if database is None else Path(f"{database}.secret-key")
 
 
 class _MigrationsWhenRun:

@@ -206,7 +206,11 @@ def serve(args: argparse.Namespace) -> int:
     if warning := cheap_hashing_warning():
         print(warning, file=sys.stderr)
 
-    from . import secret_key_path
+    from . import secret_key_path, sqlite_file
+    if (database := sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])) is not None:
+        from evac import dbfiles
+        if warning := dbfiles.readable_by_anyone_warning(database):
+            print(warning, file=sys.stderr)
     if not os.environ.get("EVAC_SECRET_KEY") and secret_key_path(app.config["SQLALCHEMY_DATABASE_URI"]) is None:
         where = (f"{os.environ['EVAC_VAR_DIR']}/hq-secret-key" if os.environ.get("EVAC_VAR_DIR")
                  else f"{Path.cwd() / 'var' / 'hq-secret-key'} (./var of the folder it was started from)")

@@ -747,6 +747,8 @@ def serve(args: argparse.Namespace) -> int:
             return _fail(_kiosk_refused(exc, saving=False))
     was_empty = new and Path(args.db).exists()
     store = _store(args.db, may_create=True)
+    if warning := dbfiles.readable_by_anyone_warning(args.db):
+        print(warning, file=sys.stderr)
     if was_empty:
         print(f"evac: note: the kiosk database at {args.db} was an empty file: it is now a new kiosk database. If "
               "this kiosk held records before (a power cut on a failing card can empty its file), stop it and call "

@@ -58,8 +58,10 @@ def pg_base():
 
 
 def copy_sqlite(source: Path, dest: Path) -> None:
-    """A consistent copy of a SQLite database (its WAL included) by SQLite's backup API."""
+    """A consistent copy of a SQLite database (its WAL included) by SQLite's backup API, its owner's only
+    as HQ makes its database (or HQ warns at its start that anyone may read it)."""
     import sqlite3
+    os.close(os.open(dest, os.O_CREAT | os.O_WRONLY, 0o600))
     src, copy = sqlite3.connect(source), sqlite3.connect(dest)
     try:
         src.backup(copy)
