@@ -246,6 +246,7 @@ def checkin(args: argparse.Namespace) -> int:
     # one is made only once the input is good, and said so (a mistyped --db puts paper forms into a
     # stray file nobody serves or syncs: the operator must notice).
     made = dbfiles.absent_or_empty(args.db)
+    was_empty = made and Path(args.db).exists()
     store = None if made else _store(args.db, saving=True)
     today = store.today() if store else _today()
     person = parse_person({"name": _named(args.name), "birth_date": _birth(args.birth, today), "sex": args.sex,
@@ -288,6 +289,9 @@ def checkin(args: argparse.Namespace) -> int:
         said = (f"a new kiosk database was made at {args.db}: serve and sync the kiosk with --db {args.db}")
         if args.new:
             print(said)
+        elif was_empty:
+            print(f"evac: note: the file at {args.db} was empty, not yet a kiosk database; {said} (if this kiosk "
+                  "held records before, a power cut on a failing card can empty its file: call HQ)", file=sys.stderr)
         else:
             print(f"evac: note: there was no kiosk database at {args.db}; {said} (if you meant an existing "
                   "kiosk's database, check --db: these records are in the new file)", file=sys.stderr)
