@@ -536,17 +536,21 @@ def _take_left_elsewhere(store: KioskStore, words, unwritten: list[sqlite3.Error
         return False
     after = words.get("after") if isinstance(words, dict) else None
     if not isinstance(words, dict):
-        why = "not an object"
+        why, why_ja = "not an object", "形が違います"
     elif not _is_int(after) or not 0 <= after < WORD_LIMIT:
         shown = repr(after)
-        why = f"its cursor {shown if len(shown) <= 24 else shown[:21] + '...'} is not from 0 to {WORD_LIMIT - 1}"
+        shown = shown if len(shown) <= 24 else shown[:21] + '...'
+        why = f"its cursor {shown} is not from 0 to {WORD_LIMIT - 1}"
+        why_ja = f"読み進めた位置 {shown} が 0〜{WORD_LIMIT - 1} の外です"
     elif not isinstance(words.get("people"), list):
-        why = "no list of words"
+        why, why_ja = "no list of words", "知らせの一覧がありません"
     else:
-        why = ""
+        why = why_ja = ""
     if why:
-        doubts.append(f"HQ's answer had left-elsewhere words this kiosk cannot read ({why}): not taken, the "
-                      "roster stays as it was; HQ's software may be at fault")
+        doubts.append(f"本部の応答にある「ほかの避難所に移った人」の知らせを、この端末は読めません（{why_ja}）。取り込まず、"
+                      "名簿はそのままです。本部のソフトウェアの不具合かもしれません / HQ's answer had left-elsewhere "
+                      f"words this kiosk cannot read ({why}): not taken, the roster stays as it was; HQ's software may "
+                      "be at fault")
         return False
     before = store.left_elsewhere_after()
     _note(unwritten, store.note_left_elsewhere, words["people"], words["after"], words.get("from_start") is True)

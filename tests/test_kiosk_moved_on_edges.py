@@ -99,9 +99,12 @@ def test_a_cursor_beyond_hqs_own_limit_is_left_aside_and_said_and_sync_goes_on(s
     for _ in range(2):                                   # the second round too: nothing HQ refuses is sent
         report = sync_once(a.store, a.link)
         assert report.pending == 0
-        assert report.doubts == ("HQ's answer had left-elsewhere words this kiosk cannot read (its cursor "
-                                 "9223372036854775808 is not from 0 to 4611686018427387903): not taken, the "
-                                 "roster stays as it was; HQ's software may be at fault",)
+        assert report.doubts == ("本部の応答にある「ほかの避難所に移った人」の知らせを、この端末は読めません（読み進めた"
+                                 "位置 9223372036854775808 が 0〜4611686018427387903 の外です）。取り込まず、名簿は"
+                                 "そのままです。本部のソフトウェアの不具合かもしれません / HQ's answer had "
+                                 "left-elsewhere words this kiosk cannot read (its cursor 9223372036854775808 is not "
+                                 "from 0 to 4611686018427387903): not taken, the roster stays as it was; HQ's "
+                                 "software may be at fault",)
         assert a.store.left_elsewhere_after() == 0 and a.store.left_elsewhere_last() is None
         assert sorted(a.here()) == ["大石 次郎", "大石 花子"] and a.left() == {}
     said: list[str] = []
@@ -110,8 +113,10 @@ def test_a_cursor_beyond_hqs_own_limit_is_left_aside_and_said_and_sync_goes_on(s
     try:
         wait_for(lambda: said, "the console told how the sync went")
         assert said[0].startswith(f"sync with HQ at {a.link.base} works: HQ holds this kiosk's records up to 2, "
-                                  "0 waiting to be sent; but HQ's answer had left-elsewhere words this kiosk cannot "
-                                  "read (its cursor 9223372036854775808 is not from 0"), said
+                                  "0 waiting to be sent; but 本部の応答にある「ほかの避難所に移った人」の知らせを、"
+                                  "この端末は読めません"), said
+        assert "HQ's answer had left-elsewhere words this kiosk cannot read (its cursor 9223372036854775808 is " \
+            "not from 0" in said[0], said
         change[0] = None                                 # HQ mended
         wait_for(lambda: len(said) == 2, "the console told the sync works as it should again")
         assert said[1] == (f"sync with HQ at {a.link.base} works: HQ holds this kiosk's records up to 2, "
