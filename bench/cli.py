@@ -15,10 +15,12 @@ def database_url(text: str) -> str:
     try:
         make_url(as_url(text)).get_dialect()
     except NoSuchModuleError:
-        raise argparse.ArgumentTypeError(f"no database driver for {text.split('://')[0]!r}: use sqlite:///PATH or "
+        raise argparse.ArgumentTypeError(f"{text.split('://')[0]!r} のデータベースには対応していません / no database "
+                                         f"driver for {text.split('://')[0]!r}: use sqlite:///PATH or "
                                          "postgresql+psycopg://USER:PASSWORD@HOST:PORT/NAME") from None
     except ArgumentError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a database URL") from None
+        raise argparse.ArgumentTypeError(f"{text!r} はデータベースの URL ではありません / {text!r} is not a database "
+                                         "URL") from None
     return as_url(text)
 
 

@@ -19,9 +19,9 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{text!r} は整数ではありません / {text!r} is not a whole number") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+        raise argparse.ArgumentTypeError(f"1 以上にしてください（いまは {value}） / must be 1 or more, not {value}")
     return value
 
 
@@ -30,9 +30,9 @@ def port_number(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+        raise argparse.ArgumentTypeError(f"{text!r} はポート番号ではありません / {text!r} is not a port number") from None
     if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {value}")
+        raise argparse.ArgumentTypeError(f"ポート番号は 1〜65535 です（いまは {value}） / a port is 1 to 65535, not {value}")
     return value
 
 
@@ -105,7 +105,8 @@ def build_parser(area: str | None = None) -> argparse.ArgumentParser:
     """The command line; with `area`, only that area's commands are defined (the others are listed)."""
     import importlib
 
-    parser = argparse.ArgumentParser(prog="evac", description="Yaizu shelter check-in and safety confirmation")
+    from .usage import ArgumentParser
+    parser = ArgumentParser(prog="evac", description="Yaizu shelter check-in and safety confirmation")
     sub = parser.add_subparsers(dest="area")
     for name, (module, help_text) in AREAS.items():
         p = sub.add_parser(name, help=help_text)

@@ -193,9 +193,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        raise argparse.ArgumentTypeError(f"{text!r} は秒数ではありません / {text!r} is not a number of seconds") from None
     if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 seconds or more, not {text}")
+        raise argparse.ArgumentTypeError(f"0 秒以上にしてください（いまは {text}） / must be 0 seconds or more, not {text}")
     return value
 
 

@@ -947,7 +947,9 @@ def hq_url(text: str) -> str:
     from urllib.parse import urlsplit
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise argparse.ArgumentTypeError(f"must start with http:// or https:// (e.g. http://10.0.0.2:5000), not {text!r}")
+        raise argparse.ArgumentTypeError(f"http:// か https:// で始まるアドレスにしてください（例 http://10.0.0.2:5000。いまは "
+                                         f"{text!r}） / must start with http:// or https:// (e.g. "
+                                         f"http://10.0.0.2:5000), not {text!r}")
     return text.strip()
 
 
@@ -956,9 +958,10 @@ def seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        raise argparse.ArgumentTypeError(f"{text!r} は秒数ではありません / {text!r} is not a number of seconds") from None
     if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+        raise argparse.ArgumentTypeError(f"0 秒より長くしてください（いまは {text}） / must be more than 0 seconds, "
+                                         f"not {text}")
     return value
 
 

@@ -1,0 +1,63 @@
+"""argparse's refusals of a command line, said Japanese first and then in English, as every other refusal
+of evac's commands: the city's operators at a shelter or at HQ read them."""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import unicodedata
+
+# argparse's own messages (Python 3.11 to 3.13), and what they say in Japanese.
+_WHOLE = [
+    (re.compile(r"the following arguments are required: (?P<x>.+)"), "次の指定が要ります: {x}"),
+    (re.compile(r"unrecognized arguments: (?P<x>.+)"), "知らない指定があります: {x}（使える指定は --help で見られます）"),
+    (re.compile(r"one of the arguments (?P<x>.+) is required"), "{x} のどれかを指定してください"),
+    (re.compile(r"ambiguous option: (?P<o>\S+) could match (?P<m>.+)"),
+     "{o} は {m} のどれとも取れます。指定を最後まで書いてください"),
+]
+_ABOUT_ONE = [
+    (re.compile(r"invalid choice: (?P<v>.+) \(choose from (?P<c>.+)\)"), "{a} に {v} は指定できません（選べるのは {c}）"),
+    (re.compile(r"expected one argument"), "{a} の後に値を書いてください"),
+    (re.compile(r"expected at least one argument"), "{a} の後に値を 1 つ以上書いてください"),
+    (re.compile(r"expected at most one argument"), "{a} の後の値は 1 つまでです"),
+    (re.compile(r"expected (?P<n>\d+) arguments?"), "{a} の後に値を {n} 個書いてください"),
+    (re.compile(r"invalid \w+ value: (?P<v>.+)"), "{a} の値 {v} が読めません"),
+    (re.compile(r"not allowed with argument (?P<b>.+)"), "{a} と {b} は一緒に指定できません"),
+    (re.compile(r"ignored explicit argument (?P<v>.+)"), "{a} に値 {v} は付けられません"),
+]
+_ARGUMENT = re.compile(r"argument (?P<a>[^:]+): (?P<rest>.+)", re.S)
+_COMMAND = ("area", "command")   # the dests of evac's subcommands, as argparse names them
+
+
+def has_japanese(text: str) -> bool:
+    return any(unicodedata.name(c, "").startswith(("CJK", "HIRAGANA", "KATAKANA")) for c in text)
+
+
+def in_both(message: str) -> tuple[str | None, str]:
+    """argparse's `message` as (Japanese, English); no Japanese for a message it has no words for.  An
+    argparse type's own refusal is written "日本語 / English" already (evac.cli.positive_int)."""
+    for pattern, ja in _WHOLE:
+        if found := pattern.fullmatch(message):
+            return ja.format(**found.groupdict()), message
+    if not (argument := _ARGUMENT.fullmatch(message)):
+        return None, message
+    a, rest = argument["a"], argument["rest"]
+    ja_rest, slash, en_rest = rest.partition(" / ")
+    if slash and has_japanese(ja_rest):
+        return f"{a}: {ja_rest}", f"argument {a}: {en_rest}"
+    if a in _COMMAND and (found := _ABOUT_ONE[0][0].fullmatch(rest)):
+        return f"コマンド {found['v']} はありません（あるのは {found['c']}）", message
+    for pattern, ja in _ABOUT_ONE:
+        if found := pattern.fullmatch(rest):
+            return ja.format(a=a, **found.groupdict()), message
+    return None, message
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """evac's command line: argparse, whose refusals say Japanese first (its subcommands' parsers are of
+    this class too, as argparse makes them of their parent's)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        ja, en = in_both(message)
+        self.exit(2, f"{self.prog}: error: {en}\n" if ja is None else f"{self.prog}: エラー: {ja} / error: {en}\n")
