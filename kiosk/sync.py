@@ -196,7 +196,7 @@ class SyncReport:
     sent: int
     acked_seq: int
     pending: int
-    # What of HQ's answers this kiosk could not read and left aside, in English (the round went on): for the
+    # What of HQ's answers this kiosk could not read and left aside, Japanese first (the round went on): for the
     # console, as a malformed answer is worth someone's look at HQ.
     doubts: tuple[str, ...] = ()
 
