@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -187,15 +187,32 @@ def keep_ic_token_key(session, secret: str) -> None:
             session.rollback()
 
 
-def _config_version(protected: list[str] | None = None) -> str:
-    """Changes whenever what kiosks hold offline changes, so they fetch it again at once."""
+def _config_version(protected: list[str] | None = None, shelters: list[Shelter] | None = None) -> str:
+    """Changes whenever what kiosks hold offline changes, so they fetch it again at once.  `shelters`: the
+    list the configuration sends, so that its version is of that list (a site opened between two reads
+    would leave the kiosk with the list before it under the version after it)."""
     keys = prereg.public_keys(db.session)
     revoked = prereg.revoked_ids(db.session)
-    shelters = db.session.scalar(select(func.count()).select_from(Shelter))
+    count = db.session.scalar(select(func.count()).select_from(Shelter)) if shelters is None else len(shelters)
     # The IC-card token key too (a digest of it): kiosks must hash cards as HQ does from the next sync.
     ic_key = hashlib.sha256(_ic_token_key().encode()).hexdigest()
-    return hashlib.sha256(json.dumps([sorted(keys), revoked, shelters, ic_key,
-                                      _protected() if protected is None else protected]).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([sorted(keys), revoked, count, ic_key,
+                                      _protected() if protected is None else protected,
+                                      _opened_or_closed(shelters)]).encode()).hexdigest()[:16]
+
+
+def _opened_or_closed(shelters: list[Shelter] | None = None) -> list[list[str]]:
+    """Each site opened or closed by its staff, and which: a kiosk that holds one as not opened leaves it out
+    of the places an evacuee may move to, and its tablet asks for an override to send anyone there.  Not
+    "full": a count crossing a capacity would send every kiosk to fetch the whole list; it comes with the
+    periodic fetch (kiosk.sync.CONFIG_EVERY_S).  An older kiosk only compares the version: it takes these too."""
+    if shelters is None:
+        rows = db.session.execute(select(Shelter.id, Shelter.opened, Shelter.opened_order)
+                                  .where(or_(Shelter.opened.is_(True), Shelter.opened_order != ""))).all()
+    else:
+        rows = [(s.id, s.opened, s.opened_order) for s in shelters]
+    # (the Shelter.status words; sorted here, not by the database, whose collation may differ)
+    return sorted([sid, "open" if opened else "closed"] for sid, opened, order in rows if opened or order)
 
 
 def _protected() -> list[str]:
@@ -211,17 +228,18 @@ def _protected() -> list[str]:
 def kiosk_config():
     """What a kiosk needs offline: who it is, where, the shelter list, and what it checks QRs with."""
     kiosk = _kiosk()
-    shelters = db.session.execute(select(Shelter).order_by(Shelter.id)).scalars()
-    protected = _protected()   # read once: the version is made of it too
+    shelters = list(db.session.execute(select(Shelter).order_by(Shelter.id)).scalars())
+    protected = _protected()   # read once, as the shelters: the version is made of them too
     return jsonify({
         "kiosk_id": kiosk.id, "shelter_id": kiosk.shelter_id, "acked_seq": kiosk.high_seq,
-        "hlc": _hlc().tick(), "config_version": _config_version(protected),
+        "hlc": _hlc().tick(), "config_version": _config_version(protected, shelters),
         "prereg_keys": prereg.public_keys(db.session), "revoked": prereg.revoked_ids(db.session),
         "ic_token_key": _ic_token_key(), "protected": protected,
         # Each site's status as HQ knows it (open, full, closed by its staff, not opened), for a kiosk to warn
         # before sending someone on to a closed or full shelter.  Kiosks that know no status take the list
-        # as before (KioskStore._put_shelters reads the fields it knows).  Not in config_version: a count
-        # crossing a capacity would have every kiosk fetch the whole list again; it comes with the
+        # as before (KioskStore._put_shelters reads the fields it knows).  A site opened or closed is in
+        # config_version (_opened_or_closed): every kiosk fetches the list on its next sync.  "Full" is not:
+        # a count crossing a capacity would have every kiosk fetch the whole list again; it comes with the
         # periodic fetch (kiosk.sync.CONFIG_EVERY_S) or any other change.
         "shelters": [{"id": s.id, "name": s.name, "name_kana": s.name_kana, "kind": s.kind,
                       "address": s.address, "capacity": s.capacity, "lat": s.lat, "lon": s.lon,

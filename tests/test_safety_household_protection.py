@@ -153,6 +153,9 @@ def test_the_kiosk_configuration_changes_when_someone_joins_a_protected_househol
     config = lambda: hq_client.get("/api/v1/kiosk/config", headers={"Authorization": f"Bearer {token}"}).get_json()
     Kiosk(hq_client, token).send(("checkin", MOTHER, {"stay_type": "in_shelter"}, HOUSEHOLD),
                                  ("consent", MOTHER, {"consent": "none", "never_disclose": True}, HOUSEHOLD))
+    # (the child's shelter opened first: a shelter opening changes the version too)
+    Kiosk(hq_client, enroll("H001"), device="dev-o", shelter="H001").send(
+        ("shelter_status", None, {"status": "open"}, None))
     mother_only = config()
     Kiosk(hq_client, enroll("H001"), device="dev-a", shelter="H001").send(
         ("checkin", CHILD, {"stay_type": "in_shelter"}, HOUSEHOLD))

@@ -382,6 +382,8 @@ def test_protection_set_at_one_shelter_reaches_every_kiosk_through_hq(kiosk, hq_
     a.add("consent", her, {"consent": "none", "never_disclose": True})
     token_a, token_b = enroll("H001"), enroll("H031")
     config_b = lambda: hq_client.get("/api/v1/kiosk/config", headers={"Authorization": f"Bearer {token_b}"}).get_json()
+    # (her check-in opens shelter A, which changes the version too: sent first, so that the protection is seen)
+    assert post(hq_client, token_a, "kiosk-shelter-a", a.events[:1]).status_code == 200
     unprotected = config_b()
     assert post(hq_client, token_a, "kiosk-shelter-a", a.events).status_code == 200
     config = config_b()
