@@ -410,6 +410,12 @@ def retire(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password_from_stdin() -> str:
+    """The password's line on stdin without its line ending, "\\r\\n" too (a file saved on Windows, a PowerShell
+    pipe): the kiosk's commands take it so, and a "\\r" kept in it would be a password nobody can type."""
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def add_staff(args: argparse.Namespace) -> int:
     from .db import db
     from .roles import LEAD, check_role
@@ -419,7 +425,7 @@ def add_staff(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"evac: {exc}; nothing was changed", file=sys.stderr)
         return 2
-    password = sys.stdin.readline().rstrip("\n")
+    password = _password_from_stdin()
     app = _app(args.db)
     with app.app_context():
         try:
@@ -463,7 +469,7 @@ def enable_staff(args: argparse.Namespace) -> int:
 
 def set_staff_password(args: argparse.Namespace) -> int:
     from .staff import set_password
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = _password_from_stdin()
     return _change_staff(args, set_password, "password changed for {name}: their log-ins with the old one have "
                                              "ended", password)
 
