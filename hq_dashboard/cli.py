@@ -286,6 +286,10 @@ def enroll(args: argparse.Namespace) -> int:
 def move_kiosk(args: argparse.Namespace) -> int:
     from .enrollment import move_kiosk as move
     before, after = _enrollment(args, lambda session: move(session, args.kiosk, args.shelter))
+    if before == after:
+        print(f"端末 {args.kiosk} はすでに {after} の端末です。何も変更していません / kiosk {args.kiosk} already belongs "
+              f"to {after}; nothing was changed")
+        return 0
     print(f"kiosk {args.kiosk} now belongs to {after} (was {before}); it hears so with its next configuration")
     return 0
 
