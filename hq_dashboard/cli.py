@@ -78,6 +78,8 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
         if isinstance(exc, CommandError) or not _is_opening_error(exc):
             raise
         en, ja = _in_words(exc, shown)
+        if _password_swallowed(url):
+            en, ja = en + "; " + _ENCODE_PASSWORD, ja + "。" + _ENCODE_PASSWORD_JA
         raise CommandError(f"本部のデータベース（{shown}）を開けません。{ja} / cannot open the HQ database at "
                            f"{shown}: {en}") from None
     if made is not None:
@@ -172,6 +174,23 @@ def _is_opening_error(exc: BaseException) -> bool:
 
     from sqlalchemy.exc import SQLAlchemyError
     return isinstance(exc, (SQLAlchemyError, sqlite3.Error, OSError, ImportError))
+
+
+_ENCODE_PASSWORD_JA = ("パスワードに「@」や「/」が入っているなら、URL の中では %40（@）、%2F（/）のように書いてください"
+                       "（または URL にパスワードを書かず、環境変数 PGPASSWORD で渡してください）")
+_ENCODE_PASSWORD = ("if the password holds '@' or '/', URL-encode it in the URL (%40 for @, %2F for /), or leave it "
+                    "out of the URL and give it in the environment variable PGPASSWORD")
+
+
+def _password_swallowed(url: str) -> bool:
+    """An '@' left as it is in the URL's password: what follows it is taken for the host (evac:pa@ss@host: the
+    host 'ss@host'), or, with a '/' too, for the host and the database (evac:p@ss/w@host/evac: the host 'ss')."""
+    from sqlalchemy.engine import make_url
+    try:
+        parsed = make_url(url)
+    except Exception:   # (refused before, by _check_url)
+        return False
+    return parsed.get_backend_name() != "sqlite" and "@" in f"{parsed.host or ''}{parsed.database or ''}"
 
 
 def _in_words(exc: BaseException, shown: str) -> tuple[str, str]:
