@@ -78,6 +78,8 @@ def _app(db: str | None, create: bool = False, config: dict | None = None, made:
         if isinstance(exc, CommandError) or not _is_opening_error(exc):
             raise
         en, ja = _in_words(exc, shown)
+        if _password_swallowed(url):
+            en, ja = en + "; " + _ENCODE_PASSWORD, ja + "。" + _ENCODE_PASSWORD_JA
         raise CommandError(f"本部のデータベース（{shown}）を開けません。{ja} / cannot open the HQ database at "
                            f"{shown}: {en}") from None
     if made is not None:
@@ -174,6 +176,23 @@ def _is_opening_error(exc: BaseException) -> bool:
     return isinstance(exc, (SQLAlchemyError, sqlite3.Error, OSError, ImportError))
 
 
+_ENCODE_PASSWORD_JA = ("パスワードに「@」や「/」が入っているなら、URL の中では %40（@）、%2F（/）のように書いてください"
+                       "（または URL にパスワードを書かず、環境変数 PGPASSWORD で渡してください）")
+_ENCODE_PASSWORD = ("if the password holds '@' or '/', URL-encode it in the URL (%40 for @, %2F for /), or leave it "
+                    "out of the URL and give it in the environment variable PGPASSWORD")
+
+
+def _password_swallowed(url: str) -> bool:
+    """An '@' left as it is in the URL's password: what follows it is taken for the host (evac:pa@ss@host: the
+    host 'ss@host'), or, with a '/' too, for the host and the database (evac:p@ss/w@host/evac: the host 'ss')."""
+    from sqlalchemy.engine import make_url
+    try:
+        parsed = make_url(url)
+    except Exception:   # (refused before, by _check_url)
+        return False
+    return parsed.get_backend_name() != "sqlite" and "@" in f"{parsed.host or ''}{parsed.database or ''}"
+
+
 def _in_words(exc: BaseException, shown: str) -> tuple[str, str]:
     """Why HQ's database at `shown` cannot be opened: (in English, in Japanese)."""
     from evac import dbfiles
@@ -212,9 +231,13 @@ def serve(args: argparse.Namespace) -> int:
         if warning := dbfiles.readable_by_anyone_warning(database):
             print(warning, file=sys.stderr)
     if not os.environ.get("EVAC_SECRET_KEY") and secret_key_path(app.config["SQLALCHEMY_DATABASE_URI"]) is None:
-        where = (f"{os.environ['EVAC_VAR_DIR']}/hq-secret-key" if os.environ.get("EVAC_VAR_DIR")
-                 else f"{Path.cwd() / 'var' / 'hq-secret-key'} (./var of the folder it was started from)")
-        print(f"HQ keeps its secret key in {where}: set EVAC_SECRET_KEY or EVAC_VAR_DIR, or start HQ from the "
+        key = (f"{os.environ['EVAC_VAR_DIR']}/hq-secret-key" if os.environ.get("EVAC_VAR_DIR")
+               else f"{Path.cwd() / 'var' / 'hq-secret-key'}")
+        where, where_ja = ((key, key) if os.environ.get("EVAC_VAR_DIR") else
+                           (f"{key} (./var of the folder it was started from)", f"{key}（起動したフォルダの ./var）"))
+        print(f"本部の秘密鍵は {where_ja} にあります。EVAC_SECRET_KEY か EVAC_VAR_DIR を設定するか、毎回同じフォルダから"
+              "本部を起動してください。そうしないと、再起動したときに職員のログインと入力中のフォームが失われます / "
+              f"HQ keeps its secret key in {where}: set EVAC_SECRET_KEY or EVAC_VAR_DIR, or start HQ from the "
               "same folder each time, or staff log-ins and open forms are lost at a restart", file=sys.stderr)
     # A production WSGI server: a fixed pool of threads and HTTP keep-alive, so that hundreds of
     # families asking at once queue for a thread instead of each starting one.  Waitress drops the
@@ -242,11 +265,14 @@ def serve(args: argparse.Namespace) -> int:
     print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
           file=sys.stderr, flush=True)
     if app.config["TRUSTED_PROXIES"] and not loopback(args.host):
-        print(f"evac: warning: HQ believes X-Forwarded-For from {app.config['TRUSTED_PROXIES']} proxy(ies), yet listens "
-              f"on {args.host}: anyone who reaches port {args.port} without the proxy can claim any address (and "
-              "escape the rate limits and log-in lock-outs). Behind the proxy, start HQ with --host 127.0.0.1, or let "
-              "only the proxy reach this port / 警告: プロキシを通らない接続が送信元を偽れます。--host 127.0.0.1 にしてください",
-              file=sys.stderr, flush=True)
+        proxies = app.config["TRUSTED_PROXIES"]
+        print(f"evac: 警告: 本部は {proxies} 台のプロキシからの X-Forwarded-For を信じますが、{args.host} で待ち受けて"
+              f"います。プロキシを通らずにポート {args.port} に届く人は、どの送信元アドレスでも名乗れます（回数制限や"
+              "ログインのロックも逃れられます）。プロキシの後ろでは --host 127.0.0.1 で本部を起動するか、このポートには"
+              f"プロキシだけが届くようにしてください / warning: HQ believes X-Forwarded-For from {proxies} proxy(ies), "
+              f"yet listens on {args.host}: anyone who reaches port {args.port} without the proxy can claim any "
+              "address (and escape the rate limits and log-in lock-outs). Behind the proxy, start HQ with --host "
+              "127.0.0.1, or let only the proxy reach this port", file=sys.stderr, flush=True)
     server.run()
     return 0
 
@@ -286,23 +312,34 @@ def enroll(args: argparse.Namespace) -> int:
 def move_kiosk(args: argparse.Namespace) -> int:
     from .enrollment import move_kiosk as move
     before, after = _enrollment(args, lambda session: move(session, args.kiosk, args.shelter))
-    print(f"kiosk {args.kiosk} now belongs to {after} (was {before}); it hears so with its next configuration")
+    if before == after:
+        print(f"端末 {args.kiosk} はすでに {after} の端末です。何も変更していません / kiosk {args.kiosk} already belongs "
+              f"to {after}; nothing was changed")
+        return 0
+    print(f"端末 {args.kiosk} は {after} の端末になりました（前は {before}）。端末は次に本部から設定を受け取るときに"
+          f"それを知ります / kiosk {args.kiosk} now belongs to {after} (was {before}); it hears so with its next "
+          "configuration")
     return 0
 
 
 def rekey_kiosk(args: argparse.Namespace) -> int:
     from .enrollment import rekey_kiosk as rekey
     print(_enrollment(args, lambda session: rekey(session, args.kiosk)))
-    print(f"evac: kiosk {args.kiosk}'s old token no longer works; start the kiosk with this one "
-          "(its records and what HQ holds of them stay as they are)", file=sys.stderr)
+    # (stdout is the token alone: a script writes it to the kiosk's token file)
+    print(f"evac: 端末 {args.kiosk} の古いトークンは使えなくなりました。この新しいトークンを端末のトークンファイルに書き、"
+          "端末を起動し直してください（動いている端末はトークンを起動時にしか読みません。端末の記録と、本部が受け取った"
+          f"記録はそのままです） / kiosk {args.kiosk}'s old token no longer works; write this one to the kiosk's token "
+          "file and restart the kiosk (a running kiosk reads its token only when it starts; its records and what HQ "
+          "holds of them stay as they are)", file=sys.stderr)
     return 0
 
 
 def retire_kiosk(args: argparse.Namespace) -> int:
     from .enrollment import retire_kiosk as retire
     shelter = _enrollment(args, lambda session: retire(session, args.kiosk).shelter_id)
-    print(f"kiosk {args.kiosk} (at {shelter}) is retired: its token no longer works and it is off the "
-          "dashboard; what HQ holds from it stays")
+    print(f"端末 {args.kiosk}（{shelter}）の登録を終了しました。この端末のトークンは使えなくなり、ダッシュボードからも"
+          f"消えます。本部がこの端末から受け取った記録は残ります / kiosk {args.kiosk} (at {shelter}) is retired: its "
+          "token no longer works and it is off the dashboard; what HQ holds from it stays")
     return 0
 
 
@@ -410,6 +447,12 @@ def retire(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password_from_stdin() -> str:
+    """The password's line on stdin without its line ending, "\\r\\n" too (a file saved on Windows, a PowerShell
+    pipe): the kiosk's commands take it so, and a "\\r" kept in it would be a password nobody can type."""
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def add_staff(args: argparse.Namespace) -> int:
     from .db import db
     from .roles import LEAD, check_role
@@ -419,7 +462,7 @@ def add_staff(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"evac: {exc}; nothing was changed", file=sys.stderr)
         return 2
-    password = sys.stdin.readline().rstrip("\n")
+    password = _password_from_stdin()
     app = _app(args.db)
     with app.app_context():
         try:
@@ -428,7 +471,9 @@ def add_staff(args: argparse.Namespace) -> int:
             print(f"evac: {exc}", file=sys.stderr)
             return 2
         no_lead = not any(user.role == LEAD and user.disabled_at is None for user in staff_list(db.session))
-    print(f"staff member {args.username.strip()} ({args.role}) can now log in at /staff/login")
+    name = args.username.strip()
+    print(f"職員 {name}（{args.role}）は /staff/login でログインできます / staff member {name} ({args.role}) can now "
+          "log in at /staff/login")
     if no_lead:   # (a script from before roles, when every account was a lead, makes desk accounts now)
         print("evac: 本部にはまだ有効な責任者（lead）がいません。安否情報の監査ログを読み、役割を与える人を決めてください: "
               "evac hq set-role NAME lead / HQ has no enabled lead yet: make the one who reads the audit log and "
@@ -463,7 +508,7 @@ def enable_staff(args: argparse.Namespace) -> int:
 
 def set_staff_password(args: argparse.Namespace) -> int:
     from .staff import set_password
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = _password_from_stdin()
     return _change_staff(args, set_password, "password changed for {name}: their log-ins with the old one have "
                                              "ended", password)
 

@@ -78,8 +78,9 @@ def _enrolled(session: Session, kiosk_id: str) -> Kiosk:
 
 
 def move_kiosk(session: Session, kiosk_id: str, shelter_id: str) -> tuple[str, str]:
-    """A kiosk carried to another shelter now belongs there: (from, to).  The kiosk hears it with its
-    next configuration; its people were always counted where it checked them in."""
+    """A kiosk carried to another shelter now belongs there: (from, to), the same shelter twice for a kiosk
+    already there (nothing changed).  The kiosk hears it with its next configuration; its people were always
+    counted where it checked them in."""
     kiosk = _enrolled(session, kiosk_id)
     if kiosk.retired_at is not None:   # as rekey: a retired kiosk's token is refused for good
         raise EnrollmentError(f"端末 {kiosk_id} は登録を取り消されています。`evac hq enroll-kiosk --shelter {shelter_id}` "
@@ -87,7 +88,10 @@ def move_kiosk(session: Session, kiosk_id: str, shelter_id: str) -> tuple[str, s
                               f"(`evac hq enroll-kiosk --shelter {shelter_id}`)")
     if session.get(Shelter, shelter_id) is None:
         raise EnrollmentError(_no_shelter(shelter_id))
-    before, kiosk.shelter_id = kiosk.shelter_id, shelter_id
+    before = kiosk.shelter_id
+    if before == shelter_id:   # already there: nothing to write, nothing for the kiosk to hear
+        return before, shelter_id
+    kiosk.shelter_id = shelter_id
     session.commit()
     return before, shelter_id
 

@@ -1,6 +1,8 @@
 """HQ staff's list of records that may be one person counted at two shelters (evac.duplicates): alike by
 name, birth date and address, or linked by a shelter's correction (the identity it corrected away still
-names someone at another shelter).
+names someone at another shelter).  A record of someone on their way to another shelter counts them too
+(the dashboard's "in transit"): checked in there under another record (a paper card's blank address at
+the first shelter, say), they would be counted twice, so it is listed with the shelters' records.
 
 HQ never joins them itself: staff phone the shelters, and the shelter that no longer has the person checks
 them out (or corrects the record on its tablet).  Names are shown, so only those who see safety records
@@ -12,6 +14,7 @@ from sqlalchemy import select
 
 from evac.duplicates import Record, possible_same_people, with_corrected
 from evac.events import CORRECTION
+from evac.whereabouts import CHECKED_IN, IN_TRANSIT
 
 from . import safety
 from .dashboard import site_names
@@ -58,31 +61,34 @@ def _corrected(records: dict[int, Record]) -> tuple[list[tuple[Record, Record]],
     return pairs, where
 
 
-def pairs_now() -> tuple[list[tuple[Record, Record, str]], int, dict[tuple[int, int], set[str]]]:
-    """(pairs of records checked in now that may be one person, how many more involve a protected record,
-    where a correction linked a pair)."""
+def pairs_now() -> tuple[list[tuple[Record, Record, str]], int, dict[tuple[int, int], set[str]], set[int]]:
+    """(pairs of records that count someone now, checked in or on their way, and may be one person; how many
+    more involve a protected record; where a correction linked a pair; the records on their way, whose
+    shelter is where they are going)."""
     rows = db.session.execute(select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.address,
-                                     Person.sex, Person.shelter_id).where(Person.state == "checked_in")).all()
+                                     Person.sex, Person.shelter_id, Person.state)
+                              .where(Person.state.in_((CHECKED_IN, IN_TRANSIT)))).all()
     records = {i: Record(i, name, kana, born, address or "", sex or "", shelter or "")
-               for i, name, kana, born, address, sex, shelter in rows}
+               for i, name, kana, born, address, sex, shelter, _ in rows}
+    on_the_way = {i for i, *_, state in rows if state == IN_TRANSIT}
     corrected, where = _corrected(records)
     pairs = with_corrected(possible_same_people(records.values()), corrected)
     if not pairs:
-        return [], 0, {}
+        return [], 0, {}, set()
     # Protection is decided only for the few records paired (by the same rule as inquiries: safety.is_protected).
     protected = safety.protected_identities(db.session, households=True)
     paired = {r.id for a, b, _ in pairs for r in (a, b)}
     hidden = {p.id for p in db.session.execute(select(Person).where(Person.id.in_(paired))).scalars()
               if safety.is_protected(p, protected)}
     shown = [pair for pair in pairs if pair[0].id not in hidden and pair[1].id not in hidden]
-    return shown, len(pairs) - len(shown), where
+    return shown, len(pairs) - len(shown), where, on_the_way
 
 
 @bp.get("/staff/possible-duplicates")
 @staff_only(INQUIRIES)
 def page():
-    pairs, protected, corrected_at = pairs_now()
+    pairs, protected, corrected_at, on_the_way = pairs_now()
     shelters = site_names()
     corrected_at = {pair: sorted(shelters.get(s, s) or "?" for s in sites) for pair, sites in corrected_at.items()}
     return render_template("possible_duplicates.html", pairs=pairs, protected=protected, shelters=shelters,
-                           corrected_at=corrected_at)
+                           corrected_at=corrected_at, on_the_way=on_the_way)
