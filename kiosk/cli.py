@@ -273,6 +273,8 @@ def checkin(args: argparse.Namespace) -> int:
                                "consent for the family needs a family code (--family-code), the code they will give "
                                "when they ask; nothing was saved"))
     _known_shelter(args.shelter, store.shelter_ids() if store else KioskStore.bundled_shelter_ids(), "--shelter")
+    if store is not None and not args.even_if_elsewhere:
+        _this_kiosks(store, args.shelter)
     if store is not None and not args.even_if_closed:
         _not_closed(store, args.shelter)
     _by(args)   # refused before a new database is made
@@ -329,6 +331,24 @@ def _unknown_shelter(shelter: str, option: str, nothing_saved: bool = False) -> 
     if nothing_saved:
         ja, en = f"{ja}。{NOTHING_SAVED_JA}", f"{en}; nothing was saved"
     return _both(ja, en)
+
+
+def _this_kiosks(store: KioskStore, shelter: str) -> None:
+    """A paper form is typed in at its shelter's kiosk: a --shelter this kiosk was neither enrolled at nor has
+    checked anyone in at is a slip far more often than a form carried from elsewhere, and it would count the
+    person there, and open that shelter on HQ's public map.  A new kiosk, with neither, takes any."""
+    enrolled, checked = store.enrolled_shelter(), sorted(store.checked_in_at())
+    if (not enrolled and not checked) or shelter == enrolled or shelter in checked:
+        return
+    said_ja = "、".join(([f"本部の登録は {enrolled}"] if enrolled else [])
+                       + ([f"この受付機のチェックインは {'・'.join(checked)}"] if checked else []))
+    said_en = "; ".join(([f"HQ enrolled it at {enrolled}"] if enrolled else [])
+                        + ([f"it has checked people in at {', '.join(checked)}"] if checked else []))
+    raise KioskError(_both(f"避難所 {shelter} はこの受付機の避難所ではありません（{said_ja}）。--shelter を確かめてください。"
+                           f"{NOTHING_SAVED_JA}。ほかの避難所の用紙をこの受付機で入力するときは、同じコマンドに "
+                           "--even-if-elsewhere を付けて実行してください",
+                           f"shelter {shelter} is not this kiosk's ({said_en}): check --shelter; nothing was saved. "
+                           "To enter another shelter's paper form here, run the same command with --even-if-elsewhere"))
 
 
 def _not_closed(store: KioskStore, shelter: str) -> None:
@@ -995,6 +1015,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--family-code", help=f"{FAMILY_CODE_LEN[0]} to {FAMILY_CODE_LEN[1]} letters or digits the family gives when they ask")
     p.add_argument("--never-disclose", action="store_true",
                    help="DV or stalker protection: inquiries are answered as if the city knew nothing")
+    p.add_argument("--even-if-elsewhere", action="store_true",
+                   help="check in at a shelter this kiosk was not enrolled at and has checked no one in at (a "
+                        "paper form carried from another shelter); without it such a check-in is refused")
     p.add_argument("--even-if-closed", action="store_true",
                    help="check in at a shelter its staff closed on the tablet (a paper form filled in before "
                         "it closed); without it such a check-in is refused")

@@ -543,6 +543,12 @@ class KioskStore:
     def shelter_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM shelters")}
 
+    def checked_in_at(self) -> set[str]:
+        """The shelters this kiosk has checked people in at (its own, and any a form typed in named)."""
+        return {r[0] for r in self.db.execute(
+            "SELECT DISTINCT json_extract(body, '$.shelter_id') FROM events "
+            "WHERE json_extract(body, '$.type') = 'checkin'") if r[0]}
+
     def shelter_list(self) -> list[tuple[str, str, str]]:
         """(id, name, kind) of every shelter this kiosk knows, by id."""
         return list(self.db.execute("SELECT id, name, kind FROM shelters ORDER BY id"))
