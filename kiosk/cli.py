@@ -751,6 +751,9 @@ def serve(args: argparse.Namespace) -> int:
         return _fail(_both("--tls-cert と --tls-key はタブレット用の HTTPS ポートのためのものです。--tablet-port も"
                            "指定してください",
                            "--tls-cert and --tls-key are for the tablets' HTTPS port: give --tablet-port too"))
+    _listenable(args.host, args.port, "--host", "--port")
+    if args.tablet_port:
+        _listenable(args.tablet_host, args.tablet_port, "--tablet-host", "--tablet-port")
     new = dbfiles.absent_or_empty(args.db)
     if new and args.shelter not in KioskStore.bundled_shelter_ids():
         return _fail(_unknown_shelter(args.shelter, "--shelter"))
@@ -857,6 +860,23 @@ def serve(args: argparse.Namespace) -> int:
         if tablet_server is not None:
             tablet_server.stop()
     return 0
+
+
+def _listenable(host: str, port: int, host_flag: str, port_flag: str) -> None:
+    """A host that is no address of this machine, a name nothing resolves (or not in ASCII: the tablets'
+    certificate cannot name it), or a port in use is refused before a new kiosk database is made."""
+    import socket
+
+    from evac.cli import listen_trouble
+    try:
+        host.encode("ascii")
+        family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as trial:
+            trial.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as waitress binds it
+            trial.bind(address)
+    except (OSError, ValueError) as exc:
+        raise CommandError(_both(*reversed(listen_trouble(host, port, exc, host_flag, port_flag))), 1) from None
 
 
 def _tablet_addresses(host: str) -> list[str]:
