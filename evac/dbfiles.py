@@ -69,7 +69,9 @@ def readable_by_anyone_warning(path: str | os.PathLike) -> str | None:
     -shm (a database made by a release before new files were their owner's only, 0644); None otherwise.
     Said, not changed: an operator may have a reason, and a group's read (a backup's) is not warned of."""
     files = []
-    for file in (Path(path), Path(f"{path}-wal"), Path(f"{path}-shm")):
+    # SQLite keeps the -wal and -shm beside the file a symlinked --db points to, not beside the link.
+    real = os.path.realpath(path)
+    for file in (Path(real), Path(f"{real}-wal"), Path(f"{real}-shm")):
         try:
             if file.stat().st_mode & stat.S_IROTH:
                 files.append(shlex.quote(str(file)))

@@ -101,9 +101,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _check_numbers(app)
     _check_public_url(app)
 
+    _check_connections_when_taken(app)
     db.init_app(app)
     with app.app_context():
         wait_when_busy(db.engine, app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
+        driver = db.engine.dialect.driver
     app.extensions["migrate"] = _MigrationsWhenRun(app)
     app.extensions["hlc"] = HybridLogicalClock()
 
@@ -120,8 +122,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .limits import limiter, too_many_requests
     limiter.init_app(app)
     app.register_error_handler(429, too_many_requests)
-    from .errors import http_error
+    from .errors import database_lost, http_error
     app.register_error_handler(HTTPException, http_error)   # after blueprints' own and by-code handlers
+    # A connection to the database lost in the middle of a request (PostgreSQL restarting): 503, try again.
+    from sqlalchemy.exc import DBAPIError
+    app.register_error_handler(DBAPIError, database_lost)
+    if driver == "psycopg":   # (HQ's own reads through the driver's cursor raise its errors unwrapped)
+        import psycopg
+        app.register_error_handler(psycopg.OperationalError, database_lost)
     staff.login_manager.init_app(app)
     app.before_request(staff.load_staff)
     csrf.exempt(api.bp)  # kiosks authenticate with their token; the JSON API has no browser session
@@ -144,6 +152,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.after_request(_revalidate_shelters)   # (runs first: after_request functions run last-added first)
     return app
+
+
+def _check_connections_when_taken(app: Flask) -> None:
+    """On PostgreSQL a pooled connection is checked as it is taken (pool_pre_ping, one round trip) and made
+    anew if the server dropped it: after PostgreSQL restarted, each stale connection in the pool failed one
+    request with a 500 (a kiosk's sync, the map, a page).  SQLite is left with Flask-SQLAlchemy's own
+    options (its file cannot drop a connection; hq_dashboard.db sets its pragmas)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        backend = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+    except (ArgumentError, TypeError, ValueError):   # an unusable URL is refused when the database is opened
+        return
+    if backend == "postgresql":
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _check_public_url(app: Flask) -> None:

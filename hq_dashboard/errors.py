@@ -5,6 +5,8 @@ its staff as it is.  The blueprints' own handlers (the sync API's, CSRF, rate li
 what is left."""
 from __future__ import annotations
 
+import sys
+
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -66,3 +68,49 @@ def _reloads_itself() -> bool:
     table at /): its error page must keep trying, or one failed reload (a database restarting) leaves the
     screen on the error for good."""
     return request.method == "GET" and (request.args.get("auto") == "1" or request.path == "/")
+
+
+# (a kiosk takes any 5xx as "try again", and "busy" is the sync's own word for it: api._busy)
+LOST_JA = "本部のデータベースとの接続が一時的に切れました（再起動など）。しばらくしてからもう一度お試しください。"
+LOST_EN = "HQ's connection to its database was lost for a moment (a restart?). Please try again shortly."
+LOST_JSON = ("本部のデータベースとの接続が一時的に切れました（再起動など）。しばらくしてからもう一度お試しください"
+             "（端末は自動で送り直します）。 / HQ's connection to its database was lost for a moment (a restart?); "
+             "try again shortly (a kiosk retries by itself)")
+
+
+def connection_lost(exc: Exception) -> bool:
+    """The request's database connection was lost or could not be made: PostgreSQL restarting (its
+    connections cut, or refused while it starts), a network between them failing.  Trying again helps:
+    HQ makes a new connection (sqlalchemy invalidated the lost one; pool_pre_ping finds the others)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    psycopg = sys.modules.get("psycopg")   # (not imported: HQ is not on PostgreSQL)
+    if psycopg is None or not isinstance(orig, psycopg.OperationalError):
+        return False
+    # No SQLSTATE: the client's side failed (connection refused, closed); 08: connection exceptions;
+    # 57P01-03: the server shutting down, crashed, or not yet taking connections.
+    return orig.sqlstate is None or orig.sqlstate.startswith(("08", "57P"))
+
+
+def database_lost(exc: Exception):
+    """A lost database connection (connection_lost) as 503: JSON {error: busy, message} under /api/, a plain
+    page elsewhere (one that reloads itself keeps trying); one line on HQ's console, not a traceback.
+    Any other database error is left to be HQ's 500."""
+    if not connection_lost(exc):
+        raise exc
+    from sqlalchemy.exc import DBAPIError
+
+    from .db import db
+    try:   # lost under the driver's own cursor (db.driver_rows), sqlalchemy learns of it here: not in the
+        db.session.rollback()   # request's teardown, which would fail this answer after all
+    except DBAPIError:
+        pass
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    current_app.logger.warning("HQ's connection to its database was lost (%s); %s %s was answered 503, to be tried "
+                               "again. HQ connects again by itself (PostgreSQL restarted?)",
+                               cause[0] if cause else type(exc).__name__, request.method, request.path)
+    if request.path.startswith("/api/"):
+        return jsonify({"error": "busy", "message": LOST_JSON}), 503
+    return render_template("message.html", title="エラー 503 / Error 503", ja=LOST_JA, en=LOST_EN,
+                           retry=RETRY_SECONDS if _reloads_itself() else None), 503
