@@ -27,6 +27,9 @@ _ABOUT_ONE = [
 ]
 _ARGUMENT = re.compile(r"argument (?P<a>[^:]+): (?P<rest>.+)", re.S)
 _COMMAND = ("area", "command")   # the dests of evac's subcommands, as argparse names them
+# A typed value is quoted (repr) wherever a message shows it, and may hold " / " itself: only a " / "
+# outside quotes parts an evac type's "日本語 / English".
+_QUOTED_OR_SLASH = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|(?P<slash> / )""", re.S)
 
 
 def has_japanese(text: str) -> bool:
@@ -35,21 +38,22 @@ def has_japanese(text: str) -> bool:
 
 def in_both(message: str) -> tuple[str | None, str]:
     """argparse's `message` as (Japanese, English); no Japanese for a message it has no words for.  An
-    argparse type's own refusal is written "日本語 / English" already (evac.cli.positive_int)."""
+    argparse type's own refusal is written "日本語 / English" already (evac.cli.positive_int), the value it
+    refuses quoted in each half."""
     for pattern, ja in _WHOLE:
         if found := pattern.fullmatch(message):
             return ja.format(**found.groupdict()), message
     if not (argument := _ARGUMENT.fullmatch(message)):
         return None, message
     a, rest = argument["a"], argument["rest"]
-    ja_rest, slash, en_rest = rest.partition(" / ")
-    if slash and has_japanese(ja_rest):
-        return f"{a}: {ja_rest}", f"argument {a}: {en_rest}"
     if a in _COMMAND and (found := _ABOUT_ONE[0][0].fullmatch(rest)):
         return f"コマンド {found['v']} はありません（あるのは {found['c']}）", message
     for pattern, ja in _ABOUT_ONE:
         if found := pattern.fullmatch(rest):
             return ja.format(a=a, **found.groupdict()), message
+    slash = next((found for found in _QUOTED_OR_SLASH.finditer(rest) if found["slash"]), None)
+    if slash and has_japanese(ja_rest := rest[:slash.start()]):
+        return f"{a}: {ja_rest}", f"argument {a}: {rest[slash.end():]}"
     return None, message
 
 
@@ -59,5 +63,17 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.print_usage(sys.stderr)
-        ja, en = in_both(message)
+        ja, en = self._command_left_out(message) or in_both(message)
         self.exit(2, f"{self.prog}: error: {en}\n" if ja is None else f"{self.prog}: エラー: {ja} / error: {en}\n")
+
+    def _command_left_out(self, message: str) -> tuple[str, str] | None:
+        """argparse names a missing command by its dest ("command"), a word an operator cannot act on: name
+        the commands there are instead."""
+        missing = _WHOLE[0][0].fullmatch(message)
+        commands = next((action.choices for action in self._actions
+                         if isinstance(action, argparse._SubParsersAction)), None)
+        if not (missing and missing["x"] in _COMMAND and commands):
+            return None
+        names = ", ".join(commands)
+        return (f"コマンドを指定してください（あるのは {names}。それぞれの説明は {self.prog} --help）",
+                f"choose a command: {names} ({self.prog} --help says what each does)")
