@@ -700,6 +700,11 @@ def withdraw(args: argparse.Namespace) -> int:
     return 0
 
 
+# What a screen fetches on every page (fonts, scripts) or polls each second: its lines buried the console's
+# words to staff (sync trouble, a full disk).  Said only when it fails.
+_QUIET_PATHS = re.compile(r"/static/|/api/card-status$|/screen/calls/\d+$|/staff/(open-calls|alive)$")
+
+
 def _access_log(app):
     """WSGI middleware: one line per request on stderr, without the query string: a roster search
     (?q=…) is an evacuee's name."""
@@ -707,6 +712,9 @@ def _access_log(app):
 
     def logged(environ, start_response):
         def start(status, headers, exc_info=None):
+            if (environ.get("REQUEST_METHOD") in ("GET", "HEAD") and status[:1] in ("2", "3")
+                    and _QUIET_PATHS.match(environ.get("PATH_INFO", ""))):
+                return start_response(status, headers, exc_info)
             when = time.strftime("%d/%b/%Y %H:%M:%S")
             try:
                 print(f'{environ.get("REMOTE_ADDR", "-")} - - [{when}] "{environ.get("REQUEST_METHOD", "-")} '
