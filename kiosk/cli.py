@@ -589,10 +589,19 @@ def _carry_damaged(args: argparse.Namespace, token: str | None) -> int:
               f"; record {len(events) + 1} is lost, and the {after} readable record(s) after it cannot be taken by "
               "HQ out of order: give HQ the damaged file too" if after else "") + ". Keep the damaged file.",
           file=sys.stderr)
-    print(f"wrote {len(events)} record(s) to {args.out}. Carry it to HQ: evac hq import-records {Path(args.out).name}"
-          + ("" if token else " --token TOKEN (this kiosk's token from HQ; the file holds none)")
-          + ". It holds evacuees' personal data: keep it as the paper roster is kept, and delete it once HQ has it.")
+    print(_carried(args.out, token, f"{len(events)} 件", f"{len(events)} record(s)"))
     return 0
+
+
+def _carried(out: str, token: str | None, count_ja: str, count_en: str) -> str:
+    """What `carry` wrote, and how HQ takes it: said to the shelter's lead, Japanese first."""
+    command = f"evac hq import-records --db URL {Path(out).name}" + ("" if token else " --token TOKEN")
+    ja = "URL は本部を起動したときの --db" + ("" if token else "、TOKEN はファイルに入っていないこの端末の本部のトークン")
+    en = "URL: the --db HQ is served with" + ("" if token else "; TOKEN: this kiosk's token from HQ, the file holds none")
+    return (f"{count_ja}の記録を {out} に書き出しました。本部へ運び、本部で {command} を実行してください（{ja}）。"
+            "避難者の個人情報です。紙の名簿と同じように保管し、本部が取り込んだら消してください。\n"
+            f"wrote {count_en} to {out}. Carry it to HQ: {command} ({en}). It holds evacuees' personal data: keep it "
+            "as the paper roster is kept, and delete it once HQ has it.")
 
 
 def _out_is_a_folder(out: str) -> str:
@@ -645,17 +654,18 @@ def carry(args: argparse.Namespace) -> int:
             raise
         return _carry_damaged(args, token)
     if not events:
-        print("HQ holds every record of this kiosk (as of its last sync): there is nothing to carry; "
-              "--all writes every record anyway")
+        print(_both("本部はこの端末の記録をすべて受け取っています（最後の同期の時点で）。運ぶものはありません"
+                    "（--all を付けるとすべての記録を書き出します）",
+                    "HQ holds every record of this kiosk (as of its last sync): there is nothing to carry; "
+                    "--all writes every record anyway"))
         return 0
     if Path(args.out).is_dir():
         return _fail(_out_is_a_folder(args.out))
     _not_another_kiosks(args, store.device_id)
     write_whole(args.out, carried_file(store.device_id, events, token))
-    print(f"wrote {len(events)} record(s), {events[0]['seq']} to {events[-1]['seq']}, to {args.out}. Carry it to "
-          f"HQ: evac hq import-records {Path(args.out).name}" + ("" if token else " --token TOKEN (this "
-          "kiosk's token from HQ; the file holds none)") + ". It holds evacuees' personal data: keep it as the "
-          "paper roster is kept, and delete it once HQ has it.")
+    first, last = events[0]["seq"], events[-1]["seq"]
+    print(_carried(args.out, token, f"{len(events)} 件（{first}〜{last} 番）",
+                   f"{len(events)} record(s), {first} to {last},"))
     return 0
 
 

@@ -239,7 +239,9 @@ def test_records_carried_by_hand_then_synced_count_once(hq_server, tmp_path):
     stick.parent.mkdir()
     wrote = run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(stick), "--token", token)
     assert wrote.returncode == 0, wrote.stderr
-    assert wrote.stdout.startswith(f"wrote 2 record(s), 1 to 2, to {stick}. Carry it to HQ")
+    assert f"wrote 2 record(s), 1 to 2, to {stick}. Carry it to HQ: evac hq import-records --db URL records.json (" \
+        in wrote.stdout, wrote.stdout
+    assert wrote.stdout.startswith(f"2 件（1〜2 番）の記録を {stick} に書き出しました。"), wrote.stdout
     assert "personal data" in wrote.stdout and os.stat(stick).st_mode & 0o077 == 0   # for this user only
     applied = run_evac("hq", "import-records", "--db", hq.db_url, str(stick))
     assert applied.returncode == 0, applied.stderr
@@ -253,6 +255,7 @@ def test_records_carried_by_hand_then_synced_count_once(hq_server, tmp_path):
     assert occupancy(hq.url) == {"H001": 3}
     nothing = run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(stick))
     assert nothing.returncode == 0 and "there is nothing to carry" in nothing.stdout
+    assert nothing.stdout.startswith("本部はこの端末の記録をすべて受け取っています（最後の同期の時点で）。運ぶものはありません")
 
 
 def test_the_commands_say_what_is_wrong_in_one_line(tmp_path):
