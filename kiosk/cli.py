@@ -597,7 +597,8 @@ def _carried(out: str, token: str | None, count_ja: str, count_en: str) -> str:
     """What `carry` wrote, and how HQ takes it: said to the shelter's lead, Japanese first."""
     command = f"evac hq import-records --db URL {Path(out).name}" + ("" if token else " --token TOKEN")
     ja = "URL は本部を起動したときの --db" + ("" if token else "、TOKEN はファイルに入っていないこの端末の本部のトークン")
-    en = "URL: the --db HQ is served with" + ("" if token else "; TOKEN: this kiosk's token from HQ, the file holds none")
+    en = "URL: the --db HQ is served with" + ("" if token else
+                                                "; TOKEN: this kiosk's token from HQ, the file holds none")
     return (f"{count_ja}の記録を {out} に書き出しました。本部へ運び、本部で {command} を実行してください（{ja}）。"
             "避難者の個人情報です。紙の名簿と同じように保管し、本部が取り込んだら消してください。\n"
             f"wrote {count_en} to {out}. Carry it to HQ: {command} ({en}). It holds evacuees' personal data: keep it "
