@@ -262,8 +262,8 @@ def serve(args: argparse.Namespace) -> int:
     # every one now, in the background, rather than after the next kiosk batch.
     from .notify import put_back_worker
     put_back_worker(app).ask(None)
-    print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
-          file=sys.stderr, flush=True)
+    url, backend = f"http://{args.host}:{args.port}", app.config["SQLALCHEMY_DATABASE_URI"].split("://")[0]
+    print(f"本部を {url} で起動しました（{backend}） / HQ serving on {url} ({backend})", file=sys.stderr, flush=True)
     if app.config["TRUSTED_PROXIES"] and not loopback(args.host):
         proxies = app.config["TRUSTED_PROXIES"]
         print(f"evac: 警告: 本部は {proxies} 台のプロキシからの X-Forwarded-For を信じますが、{args.host} で待ち受けて"
@@ -447,8 +447,10 @@ def retire(args: argparse.Namespace) -> int:
         except prereg.PreregError as exc:
             print(f"evac: {exc.message}", file=sys.stderr)
             return 2
-    print(f"retired {args.kid.strip().lower()} (at {at:%Y-%m-%d %H:%M} UTC); kiosks refuse QRs signed with it "
-          "after their next sync")
+    kid = args.kid.strip().lower()
+    print(f"事前登録の鍵 {kid} を取り消しました（{at:%Y-%m-%d %H:%M} UTC）。端末は次の同期のあと、この鍵で署名された QR を"
+          f"受け付けません / retired {kid} (at {at:%Y-%m-%d %H:%M} UTC); kiosks refuse QRs signed with it after their "
+          "next sync")
     return 0
 
 
@@ -556,7 +558,8 @@ def list_staff(args: argparse.Namespace) -> int:
     with app.app_context():
         accounts = staff_list(db.session)
         if not accounts:
-            print("HQ has no staff accounts yet: evac hq add-staff --role lead for the first", file=sys.stderr)
+            print("本部にはまだ職員のアカウントがありません。最初の一人を evac hq add-staff --role lead で追加してください"
+                  " / HQ has no staff accounts yet: evac hq add-staff --role lead for the first", file=sys.stderr)
             return 0
         width = max(len(user.username) for user in accounts)
         for user in accounts:
@@ -662,7 +665,8 @@ def export_pfif(args: argparse.Namespace) -> int:
         write_whole(Path(args.out), document)
     else:
         sys.stdout.buffer.write(document)
-    print(f"exported {count} person record(s) with public consent", file=sys.stderr)
+    print(f"公開に同意した人の記録 {count} 件を書き出しました / exported {count} person record(s) with public consent",
+          file=sys.stderr)
     return 0
 
 
@@ -687,9 +691,13 @@ def import_pfif(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(f"  - {problem}", file=sys.stderr)
             return 2
-    print(f"added {summary.added}, updated {summary.updated}, skipped {len(summary.skipped)}")
-    for reason in summary.skipped:
+    print(f"追加 {summary.added} 件、更新 {summary.updated} 件、取り込まなかった記録 {len(summary.skipped)} 件 / "
+          f"added {summary.added}, updated {summary.updated}, skipped {len(summary.skipped)}")
+    for reason in summary.skipped:   # (pfif_exchange's reasons, in English)
         print(f"  skipped {reason}")
+    return 0
+
+
 def import_records(args: argparse.Namespace) -> int:
     """A kiosk's records carried by hand (evac kiosk carry): applied as its sync would apply them."""
     from evac.carried import MAX_FILE_BYTES

@@ -176,3 +176,45 @@ def test_import_records_says_what_it_applied_and_warns_japanese_first(tmp_path):
                "restart HQ, which looks at every inquiry when it starts"):
         assert en in english, line
     assert not _has_japanese(english), line
+
+
+def test_serve_list_staff_pfif_and_retire_prereg_key_say_it_japanese_first(tmp_path):
+    from tests.conftest import Server, evac_cmd, free_port
+    from tests.test_pfif import OTHER_FINDER
+    hq_db = tmp_path / "hq.sqlite3"
+    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    db = ("--db", str(hq_db))
+
+    empty = run_evac("hq", "list-staff", *db)
+    assert empty.returncode == 0 and empty.stdout == "", empty.stdout
+    japanese_then_english(empty.stderr, "本部にはまだ職員のアカウントがありません", "HQ has no staff accounts yet")
+    assert "evac hq add-staff --role lead" in empty.stderr.partition(" / ")[0]
+
+    out = tmp_path / "yaizu.pfif.xml"
+    exported = run_evac("hq", "export-pfif", *db, "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    japanese_then_english(exported.stderr, "公開に同意した人の記録 0 件を書き出しました",
+                          "exported 0 person record(s) with public consent")
+    feed = tmp_path / "shizuoka.xml"
+    feed.write_text(OTHER_FINDER.format(source_date="2026-11-25T02:00:00Z"), encoding="utf-8")
+    imported = run_evac("hq", "import-pfif", *db, str(feed))
+    assert imported.returncode == 0, imported.stderr
+    japanese_then_english(imported.stdout, "追加 1 件、更新 0 件、取り込まなかった記録 0 件", "added 1, updated 0, skipped 0")
+
+    # HQ's first key signs; a new one signs at once (--now), and the first is retired.
+    old = run_evac("hq", "rotate-prereg-key", *db).stdout.strip()
+    assert run_evac("hq", "rotate-prereg-key", *db, "--now").returncode == 0
+    retired = run_evac("hq", "retire-prereg-key", *db, old)
+    assert retired.returncode == 0, retired.stderr
+    japanese_then_english(retired.stdout, f"事前登録の鍵 {old} を取り消しました（", f"retired {old} (at ")
+    assert "この鍵で署名された QR を受け付けません" in retired.stdout, retired.stdout
+    assert "kiosks refuse QRs signed with it after their next sync" in retired.stdout, retired.stdout
+
+    port = free_port()
+    server = Server(evac_cmd("hq", "serve", *db, "--port", str(port)), f"http://127.0.0.1:{port}",
+                    tmp_path / "hq.log", "/api/v1/shelters")
+    try:
+        japanese_then_english(server.log_path.read_text(), f"本部を http://127.0.0.1:{port} で起動しました（sqlite）",
+                              f"HQ serving on http://127.0.0.1:{port} (sqlite)")
+    finally:
+        server.stop()
