@@ -262,8 +262,8 @@ def serve(args: argparse.Namespace) -> int:
     # every one now, in the background, rather than after the next kiosk batch.
     from .notify import put_back_worker
     put_back_worker(app).ask(None)
-    print(f"HQ serving on http://{args.host}:{args.port} ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]})",
-          file=sys.stderr, flush=True)
+    url, backend = f"http://{args.host}:{args.port}", app.config["SQLALCHEMY_DATABASE_URI"].split("://")[0]
+    print(f"本部を {url} で起動しました（{backend}） / HQ serving on {url} ({backend})", file=sys.stderr, flush=True)
     if app.config["TRUSTED_PROXIES"] and not loopback(args.host):
         proxies = app.config["TRUSTED_PROXIES"]
         print(f"evac: 警告: 本部は {proxies} 台のプロキシからの X-Forwarded-For を信じますが、{args.host} で待ち受けて"
@@ -285,7 +285,9 @@ def init(args: argparse.Namespace) -> int:
     app = _app(args.db, create=True)
     with app.app_context():
         shelters = db.session.execute(select(func.count()).select_from(Shelter)).scalar()
-    print(f"HQ database ready at {_shown(app.config['SQLALCHEMY_DATABASE_URI'])} ({shelters} sites)")
+    where = _shown(app.config["SQLALCHEMY_DATABASE_URI"])
+    print(f"本部のデータベースを用意しました: {where}（施設 {shelters} か所） / HQ database ready at {where} "
+          f"({shelters} sites)")
     return 0
 
 
@@ -403,12 +405,15 @@ def revoke(args: argparse.Namespace) -> int:
             return 2
         revoked, before = found
     if before is not None:
-        print(f"{revoked} was already revoked ({_utc_minute(before)}); kiosks refuse its QR")
+        print(f"事前登録 {revoked} は {_utc_minute(before)} にすでに取り消されています。端末はこの QR を受け付けません / "
+              f"{revoked} was already revoked ({_utc_minute(before)}); kiosks refuse its QR")
     elif revoked != args.household:
-        print(f"{args.household} was replaced by the family's change; revoked the registration that stood, "
-              f"{revoked}; kiosks refuse its QR after their next sync")
+        print(f"事前登録 {args.household} は家族の変更で {revoked} に置き換わっていたため、今有効な {revoked} を取り消し"
+              f"ました。端末は次の同期のあと、この QR を受け付けません / {args.household} was replaced by the family's "
+              f"change; revoked the registration that stood, {revoked}; kiosks refuse its QR after their next sync")
     else:
-        print(f"revoked {args.household}; kiosks refuse its QR after their next sync")
+        print(f"事前登録 {args.household} を取り消しました。端末は次の同期のあと、この QR を受け付けません / revoked "
+              f"{args.household}; kiosks refuse its QR after their next sync")
     return 0
 
 
@@ -442,8 +447,10 @@ def retire(args: argparse.Namespace) -> int:
         except prereg.PreregError as exc:
             print(f"evac: {exc.message}", file=sys.stderr)
             return 2
-    print(f"retired {args.kid.strip().lower()} (at {at:%Y-%m-%d %H:%M} UTC); kiosks refuse QRs signed with it "
-          "after their next sync")
+    kid = args.kid.strip().lower()
+    print(f"事前登録の鍵 {kid} を取り消しました（{at:%Y-%m-%d %H:%M} UTC）。端末は次の同期のあと、この鍵で署名された QR を"
+          f"受け付けません / retired {kid} (at {at:%Y-%m-%d %H:%M} UTC); kiosks refuse QRs signed with it after their "
+          "next sync")
     return 0
 
 
@@ -460,7 +467,8 @@ def add_staff(args: argparse.Namespace) -> int:
     try:   # before the password is asked for: nobody types one for a command that is then refused
         check_role(args.role)
     except ValueError as exc:
-        print(f"evac: {exc}; nothing was changed", file=sys.stderr)
+        ja, _, en = str(exc).partition(" / ")
+        print(f"evac: {ja}。何も変更していません / {en}; nothing was changed", file=sys.stderr)
         return 2
     password = _password_from_stdin()
     app = _app(args.db)
@@ -481,7 +489,8 @@ def add_staff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _change_staff(args: argparse.Namespace, change, done: str, password: str | None = None) -> int:
+def _change_staff(args: argparse.Namespace, change, done: tuple[str, str], password: str | None = None) -> int:
+    """`done`: what was done, in Japanese and in English ({name}: the staff member's)."""
     from .db import db
     app = _app(args.db)
     with app.app_context():
@@ -490,31 +499,36 @@ def _change_staff(args: argparse.Namespace, change, done: str, password: str | N
         except ValueError as exc:
             print(f"evac: {exc}", file=sys.stderr)
             return 2
-        print(done.format(name=user.username))
+        print(_both(*(words.format(name=user.username) for words in done)))
     return 0
 
 
 def disable_staff(args: argparse.Namespace) -> int:
     from .staff import disable_staff as disable
-    return _change_staff(args, disable, "staff member {name} is disabled: logged out at their next request and "
-                                        "refused from now on (their reviews keep their name; `evac hq enable-staff` "
-                                        "undoes it)")
+    return _change_staff(args, disable, (
+        "職員 {name} を無効にしました。次の操作でログアウトされ、以後はログインできません（この職員の回答・拒否の記録には名前が"
+        "残ります。元に戻すには `evac hq enable-staff`）",
+        "staff member {name} is disabled: logged out at their next request and refused from now on (their reviews "
+        "keep their name; `evac hq enable-staff` undoes it)"))
 
 
 def enable_staff(args: argparse.Namespace) -> int:
     from .staff import enable_staff as enable
-    return _change_staff(args, enable, "staff member {name} can log in again at /staff/login")
+    return _change_staff(args, enable, ("職員 {name} は再び /staff/login でログインできます",
+                                        "staff member {name} can log in again at /staff/login"))
 
 
 def set_staff_password(args: argparse.Namespace) -> int:
     from .staff import set_password
     password = _password_from_stdin()
-    return _change_staff(args, set_password, "password changed for {name}: their log-ins with the old one have "
-                                             "ended", password)
+    return _change_staff(args, set_password, (
+        "職員 {name} のパスワードを変更しました。古いパスワードでのログインはすべて終了しました",
+        "password changed for {name}: their log-ins with the old one have ended"), password)
 
 
 def set_staff_role(args: argparse.Namespace) -> int:
     from .db import db
+    from .roles import ROLE_HELP
     from .staff import set_role
     app = _app(args.db)
     with app.app_context():
@@ -523,11 +537,15 @@ def set_staff_role(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"evac: {exc}", file=sys.stderr)
             return 2
+        name = user.username
         if before == args.role:
-            print(f"staff member {user.username} already has the role {args.role}; nothing was changed")
+            print(f"職員 {name} の役割はすでに {args.role} です。何も変更していません / staff member {name} already "
+                  f"has the role {args.role}; nothing was changed")
         else:
-            print(f"staff member {user.username} now has the role {args.role} (was {before}): their log-ins "
-                  "have ended, and the next one opens what the new role opens")
+            print(f"職員 {name} の役割を {args.role}（{ROLE_HELP[args.role][0]}）にしました（前は {before}）。ログイン中"
+                  "だった画面はすべてログアウトされ、次のログインから新しい役割の画面が開きます / staff member "
+                  f"{name} now has the role {args.role} (was {before}): their log-ins have ended, and the next one "
+                  "opens what the new role opens")
     return 0
 
 
@@ -540,7 +558,8 @@ def list_staff(args: argparse.Namespace) -> int:
     with app.app_context():
         accounts = staff_list(db.session)
         if not accounts:
-            print("HQ has no staff accounts yet: evac hq add-staff --role lead for the first", file=sys.stderr)
+            print("本部にはまだ職員のアカウントがありません。最初の一人を evac hq add-staff --role lead で追加してください"
+                  " / HQ has no staff accounts yet: evac hq add-staff --role lead for the first", file=sys.stderr)
             return 0
         width = max(len(user.username) for user in accounts)
         for user in accounts:
@@ -646,7 +665,8 @@ def export_pfif(args: argparse.Namespace) -> int:
         write_whole(Path(args.out), document)
     else:
         sys.stdout.buffer.write(document)
-    print(f"exported {count} person record(s) with public consent", file=sys.stderr)
+    print(f"公開に同意した人の記録 {count} 件を書き出しました / exported {count} person record(s) with public consent",
+          file=sys.stderr)
     return 0
 
 
@@ -671,9 +691,13 @@ def import_pfif(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(f"  - {problem}", file=sys.stderr)
             return 2
-    print(f"added {summary.added}, updated {summary.updated}, skipped {len(summary.skipped)}")
-    for reason in summary.skipped:
+    print(f"追加 {summary.added} 件、更新 {summary.updated} 件、取り込まなかった記録 {len(summary.skipped)} 件 / "
+          f"added {summary.added}, updated {summary.updated}, skipped {len(summary.skipped)}")
+    for reason in summary.skipped:   # (pfif_exchange's reasons, in English)
         print(f"  skipped {reason}")
+    return 0
+
+
 def import_records(args: argparse.Namespace) -> int:
     """A kiosk's records carried by hand (evac kiosk carry): applied as its sync would apply them."""
     from evac.carried import MAX_FILE_BYTES
@@ -699,9 +723,11 @@ def import_records(args: argparse.Namespace) -> int:
             raise CommandError(_both(_carried_ja(app, exc, args.file), f"{args.file}: {exc.message}")) from None
         if result.applied:
             _after_carried(app)
-    print(f"kiosk {result.kiosk_id} (enrolled at {result.shelter_id}): {result.records} record(s) in the file, "
-          f"{result.applied} new at HQ, {result.duplicates} HQ already held; HQ now holds up to record "
-          f"{result.acked_seq} of this kiosk")
+    print(f"端末 {result.kiosk_id}（{result.shelter_id} で登録）の記録を取り込みました。ファイルの記録 {result.records} 件"
+          f"のうち、本部に新しく入ったのは {result.applied} 件、本部にすでにあったのは {result.duplicates} 件です。本部は"
+          f"この端末の記録を {result.acked_seq} 番まで受け取っています / kiosk {result.kiosk_id} (enrolled at "
+          f"{result.shelter_id}): {result.records} record(s) in the file, {result.applied} new at HQ, "
+          f"{result.duplicates} HQ already held; HQ now holds up to record {result.acked_seq} of this kiosk")
     return 0
 
 
@@ -722,12 +748,15 @@ def _after_carried(app) -> None:
     from .db import db
     try:
         safety.put_back_found(db.session)
-    except (SQLAlchemyError, ValueError):   # the records are applied already: never a traceback for them
+    except (SQLAlchemyError, ValueError) as exc:   # the records are applied already: never a traceback for them
         db.session.rollback()
-        print("evac: warning: the records were applied, but the family inquiries they answer were not all put "
-              "back to staff (see HQ's log); run the import again, which is safe, or restart HQ, which looks at "
-              "every inquiry after its next kiosk batch / 記録は取り込みました。安否の問い合わせの一部を担当者に戻せませんでした",
-              file=sys.stderr)
+        # (nothing logs it in this command: the reason's first line is said, not "see HQ's log")
+        why = (str(getattr(exc, "orig", None) or exc) or type(exc).__name__).splitlines()[0][:200]
+        print(f"evac: 警告: 記録は取り込みましたが、その記録に関わる家族からの安否照会の一部を職員の確認待ちに戻せません"
+              f"でした（{why}）。取り込みをもう一度実行するか（何度実行しても安全です）、本部を再起動してください（本部は"
+              f"起動時にすべての照会を確かめます） / warning: the records were applied, but the family inquiries they "
+              f"answer were not all put back to staff ({why}); run the import again, which is safe, or restart HQ, "
+              "which looks at every inquiry when it starts", file=sys.stderr)
     if notify.enabled(app):
         notify.send_due(app, db.session)
 

@@ -376,7 +376,8 @@ def test_a_role_it_does_not_know_is_refused_before_the_password_is_asked_for(hq_
     said = proc.stderr.read()
     proc.stdout.close()
     proc.stderr.close()
-    assert code == 2 and said.startswith("evac: 「boss」はHQ職員の役割ではありません / 'boss' is not an HQ staff role")
+    assert code == 2 and said.startswith("evac: 「boss」はHQ職員の役割ではありません。何も変更していません / "
+                                      "'boss' is not an HQ staff role")
     assert "desk (本部担当)" in said and "nothing was changed" in said
 
 

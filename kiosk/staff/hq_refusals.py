@@ -17,6 +17,7 @@ def _l(text: str) -> str:
 
 _UNREADABLE = _l("HQ could not read what this kiosk sent (the kiosk's and HQ's software may not match). Call HQ.")
 _TOO_LARGE = _l("A record is larger than HQ accepts. Call HQ and give them HQ's words below.")
+# What to do, by code.  That nothing is lost (the records stay on this kiosk) REFUSED and REFUSED_CONSOLE say after it.
 ADVICE = {
     # 401: the token (hq_dashboard/enrollment.py)
     "unauthenticated": _l("HQ did not receive this kiosk's token. Check that the kiosk is started with its "
@@ -24,8 +25,7 @@ ADVICE = {
     "wrong_token": _l("HQ does not accept this kiosk's token (it is wrong, or HQ has issued a new one). Call "
                       "HQ for this kiosk's current token and restart the kiosk with it."),
     "kiosk_retired": _l("HQ has retired this kiosk (its database was replaced, or the machine was reported gone). "
-                        "Call HQ: HQ enrolls the kiosk again and gives a new token to restart the kiosk with. "
-                        "Nothing is lost: the records stay on this kiosk."),
+                        "Call HQ: HQ enrolls the kiosk again and gives a new token to restart the kiosk with."),
     "unknown_kiosk": _l("HQ has no kiosk enrolled under this token (the enrollment may have been removed). Call "
                         "HQ: HQ enrolls the kiosk again and gives a new token to restart the kiosk with."),
     # 409: which kiosk database, and which records (hq_dashboard/merge.py)
