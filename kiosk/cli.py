@@ -420,8 +420,9 @@ def _who(args: argparse.Namespace) -> Person:
 @_refusals_said
 def checkout(args: argparse.Namespace) -> int:
     who = _who(args)
-    with _typed_by(args), _address_named(args):
-        event = _store(args.db, saving=True).check_out(who.name, who.birth_date, who.address)
+    store = _store(args.db, saving=True)
+    with _typed_by(args), _address_named(args, store, who):
+        event = store.check_out(who.name, who.birth_date, who.address)
     print(f"checked out: {who.name} from {event.shelter_id} (event {event.seq})")
     return 0
 
@@ -431,16 +432,17 @@ def transfer(args: argparse.Namespace) -> int:
     who = _who(args)
     store = _store(args.db, saving=True)
     _known_shelter(args.to, store.shelter_ids(), "--to")
-    with _typed_by(args), _address_named(args):
+    with _typed_by(args), _address_named(args, store, who):
         event = store.transfer(who.name, who.birth_date, who.address, args.to)
     print(f"transfer: {who.name} from {event.shelter_id} to {args.to} (event {event.seq})")
     return 0
 
 
 @contextlib.contextmanager
-def _address_named(args: argparse.Namespace):
+def _address_named(args: argparse.Namespace, store: KioskStore, who: Person):
     """Without --address, "not checked in here" is most often the address left out: it is part of who
-    someone is (name, birth date and address), so staff typing a paper form are told to give it."""
+    someone is (name, birth date and address), so staff typing a paper form are told to give it.  Someone
+    the roster knows, who left already, is said to have left, and how: there is no typo to look for."""
     try:
         yield
     except KioskError as exc:
@@ -450,6 +452,8 @@ def _address_named(args: argparse.Namespace):
                                    f"{exc} (--to {args.to}): check the destination's id; nothing was saved")) from None
         if "is not checked in" not in str(exc):
             raise
+        if left := _how_they_left(store.last_seen(who.name, who.birth_date, who.address), who):
+            raise KioskError(_both(f"{left[0]}。{NOTHING_SAVED_JA}", f"{left[1]}; nothing was saved")) from None
         here = f"{args.name.strip()}（{_birth(args.birth, _today())}）はこの受付機の避難所にチェックインしていません"
         if args.address.strip():
             raise KioskError(_both(f"{here}。--name、--birth、--address を用紙と照らして確かめてください。"
@@ -460,6 +464,28 @@ def _address_named(args: argparse.Namespace):
                                f"{NOTHING_SAVED_JA}",
                                f"{exc}: no one of this name and birth date without an address is; give --address as "
                                "it was given at check-in; nothing was saved")) from None
+
+
+def _how_they_left(seen: tuple[str, str | None, str] | None, who: Person) -> tuple[str, str] | None:
+    """(Japanese, English) of how someone this kiosk's roster knows is no longer checked in here."""
+    from evac.whereabouts import CHECKED_OUT, IN_TRANSIT
+    if seen is None:
+        return None
+    state, shelter, left_elsewhere = seen
+    ja_who, en_who = f"{who.name}（{who.birth_date}）", f"{who.name} ({who.birth_date})"
+    if left_elsewhere == "moved":
+        return (f"{ja_who}は、この受付機でチェックインしたあと、本部によると別の避難所で記録されています",
+                f"{en_who} was recorded at another shelter since, HQ says")
+    if left_elsewhere == "left":
+        return (f"{ja_who}は、本部によると別の受付機でチェックアウトしています",
+                f"{en_who} was checked out at another kiosk, HQ says")
+    if state == CHECKED_OUT:
+        return (f"{ja_who}は {shelter} からすでにチェックアウトしています",
+                f"{en_who} has already checked out from {shelter}")
+    if state == IN_TRANSIT:
+        return (f"{ja_who}は {shelter} へ移動の途中です（移動先でチェックインされます）",
+                f"{en_who} was sent on to {shelter} (they are checked in on arrival there)")
+    return None
 
 
 # What the event checks (evac.events) say of a field, and the option staff typed it with.

@@ -897,6 +897,12 @@ class KioskStore:
             return None
         return RosterEntry(Person(*row[:6]), row[6], Whereabouts(*row[7:]))
 
+    def last_seen(self, name: str, birth_date: str, address: str) -> tuple[str, str | None, str] | None:
+        """(state, shelter, HQ's word that they left elsewhere: 'moved', 'left' or '') of someone this
+        kiosk's roster knows, as staff see it; None for someone it does not."""
+        return self.db.execute("SELECT state, shelter_id, left_elsewhere FROM roster_seen WHERE person_key = ?",
+                               (self.current_key(person_key(name, birth_date, address)),)).fetchone()
+
     def qr_proves(self, p: Person) -> bool:
         """Whether a pre-registration QR's member `p` may be acted on as someone this kiosk knows.
         HQ's public pre-registration signs whatever identity anyone types, so a QR proves only itself:
