@@ -288,15 +288,21 @@ def checkin(args: argparse.Namespace) -> int:
     event = _checked_in(store, args, person, disclosure)
     print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
     if made:
-        said = (f"a new kiosk database was made at {args.db}: serve and sync the kiosk with --db {args.db}")
+        # Said Japanese first: the operator typing paper forms must notice a mistyped --db.
+        said_ja = f"端末のデータベースを {args.db} に新しく作りました。この端末は --db {args.db} で起動・同期してください"
+        said = f"a new kiosk database was made at {args.db}: serve and sync the kiosk with --db {args.db}"
         if args.new:
-            print(said)
+            print(_both(said_ja, said))
         elif was_empty:
-            print(f"evac: note: the file at {args.db} was empty, not yet a kiosk database; {said} (if this kiosk "
-                  "held records before, a power cut on a failing card can empty its file: call HQ)", file=sys.stderr)
+            print(f"evac: 注意: {args.db} は空のファイルで、まだ端末のデータベースではありませんでした。{said_ja}（この端末に"
+                  "記録があったはずなら、故障しかけたカードの停電で空になることがあります。本部に連絡してください） / note: "
+                  f"the file at {args.db} was empty, not yet a kiosk database; {said} (if this kiosk held records "
+                  "before, a power cut on a failing card can empty its file: call HQ)", file=sys.stderr)
         else:
-            print(f"evac: note: there was no kiosk database at {args.db}; {said} (if you meant an existing "
-                  "kiosk's database, check --db: these records are in the new file)", file=sys.stderr)
+            print(f"evac: 注意: {args.db} に端末のデータベースはありませんでした。{said_ja}（既存の端末のデータベースの"
+                  "つもりなら --db を確かめてください。この記録は新しいファイルに入っています） / note: there was no "
+                  f"kiosk database at {args.db}; {said} (if you meant an existing kiosk's database, check --db: "
+                  "these records are in the new file)", file=sys.stderr)
     return 0
 
 
@@ -822,9 +828,11 @@ def serve(args: argparse.Namespace) -> int:
     if warning := dbfiles.readable_by_anyone_warning(args.db):
         print(warning, file=sys.stderr)
     if was_empty:
-        print(f"evac: note: the kiosk database at {args.db} was an empty file: it is now a new kiosk database. If "
-              "this kiosk held records before (a power cut on a failing card can empty its file), stop it and call "
-              "HQ", file=sys.stderr)
+        print(f"evac: 注意: {args.db} は空のファイルだったので、新しい端末のデータベースにしました。この端末に記録が"
+              "あったはずなら（故障しかけたカードの停電で空になることがあります）、端末を止めて本部に連絡してください / "
+              f"note: the kiosk database at {args.db} was an empty file: it is now a new kiosk database. If this "
+              "kiosk held records before (a power cut on a failing card can empty its file), stop it and call HQ",
+              file=sys.stderr)
     try:
         # A damaged file (pages overwritten by a failing card) must not start as if all were well,
         # and later be reported as a full or failing disk.  quick_check: 0.04 s on a 50 MB kiosk.
@@ -883,22 +891,28 @@ def serve(args: argparse.Namespace) -> int:
                                                               "--tablet-host", "--tablet-port"))), 1) from None
     if enrolled and enrolled != args.shelter:
         # Not refused: a kiosk carried to another shelter must go on checking people in there.
-        print(f"evac: warning: HQ enrolled this kiosk at {enrolled}, but --shelter is {args.shelter}: HQ will count "
-              f"the people checked in here at {args.shelter} (if that is a slip, restart with --shelter {enrolled})",
-              file=sys.stderr, flush=True)
+        print(f"evac: 警告: 本部はこの端末を {enrolled} に登録していますが、--shelter は {args.shelter} です。ここで"
+              f"チェックインした人は {args.shelter} に数えられます（間違いなら --shelter {enrolled} で起動し直して"
+              f"ください） / warning: HQ enrolled this kiosk at {enrolled}, but --shelter is {args.shelter}: HQ will "
+              f"count the people checked in here at {args.shelter} (if that is a slip, restart with --shelter "
+              f"{enrolled})", file=sys.stderr, flush=True)
     if source == "--token":
-        print("evac: note: a --token on the command line can be seen by anyone on this machine (ps); "
-              f"--token-file PATH (readable by its owner only) or {TOKEN_ENV} keep it private",
-              file=sys.stderr, flush=True)
+        print("evac: 注意: コマンドラインの --token は、このマシンの誰からでも見えます（ps）。--token-file PATH（持ち主"
+              f"だけが読めるファイル）か {TOKEN_ENV} を使ってください / note: a --token on the command line can be "
+              f"seen by anyone on this machine (ps); --token-file PATH (readable by its owner only) or {TOKEN_ENV} "
+              "keep it private", file=sys.stderr, flush=True)
     print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     if tablets:
         _say_tablets(tablet_urls, tablets)
     if not loopback(args.host):
-        print("evac: warning: staff tablets reach this kiosk by plain HTTP: anyone on the shelter's Wi-Fi can read "
+        print("evac: 警告: 職員のタブレットは暗号化されていない HTTP でこの端末に届きます。避難所の Wi-Fi にいる誰もが、"
+              "通信中の名簿と職員のパスワードを読めます。タブレットには --tablet-port 5443（HTTPS）を使い、--host は "
+              "127.0.0.1 のままにしてください" + ("（--tablet-port があるので、このポートに来たタブレットはログインの前に "
+                                                  "HTTPS へ送られます）" if tablets else "")
+              + " / warning: staff tablets reach this kiosk by plain HTTP: anyone on the shelter's Wi-Fi can read "
               "the roster as it crosses it, and staff passwords. Use --tablet-port 5443 (HTTPS) for tablets and "
-              "leave --host at 127.0.0.1 / 警告: タブレットとの通信が暗号化されていません。--tablet-port を使ってください"
-              + (" (with --tablet-port, a tablet on this plain port is sent to HTTPS before it logs in)" if tablets
-                 else ""), file=sys.stderr, flush=True)
+              "leave --host at 127.0.0.1" + (" (with --tablet-port, a tablet on this plain port is sent to HTTPS "
+                                             "before it logs in)" if tablets else ""), file=sys.stderr, flush=True)
     try:
         server.run()
     finally:

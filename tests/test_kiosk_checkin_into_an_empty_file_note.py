@@ -11,7 +11,7 @@ def test_checkin_into_an_empty_file_says_the_file_was_empty(tmp_path):
     db.touch()
     done = checkin(db)
     assert done.returncode == 0, done.stderr
-    assert f"evac: note: the file at {db} was empty, not yet a kiosk database; a new kiosk database was made" \
+    assert f"note: the file at {db} was empty, not yet a kiosk database; a new kiosk database was made" \
         in done.stderr, done.stderr
     assert "call HQ" in done.stderr and "there was no kiosk database" not in done.stderr, done.stderr
 

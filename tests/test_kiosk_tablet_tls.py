@@ -156,7 +156,7 @@ def test_plain_http_for_tablets_is_warned_about_and_the_screen_alone_on_this_mac
         server.stop()
         said[host] = server.log_path.read_text()
     assert "plain HTTP" in said["0.0.0.0"] and "--tablet-port" in said["0.0.0.0"]
-    assert "暗号化されていません" in said["0.0.0.0"]
+    assert "evac: 警告: 職員のタブレットは暗号化されていない HTTP でこの端末に届きます" in said["0.0.0.0"]
     assert "plain HTTP" not in said["127.0.0.1"]
 
 
