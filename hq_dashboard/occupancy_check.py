@@ -75,7 +75,7 @@ class Findings:
         unplaced_ja = "（数えられない人は上のとおりです）" if self.unplaced else ""
         unplaced_en = " (those who cannot be counted are above)" if self.unplaced else ""
         if not (self.differing or self.outside):
-            return f"数え直せない人がいます。記録を確かめてください / some people cannot be counted{unplaced_en}"
+            return "上の人たちは数えられません。記録を確かめてください / the people above cannot be counted: look at their records"
         if self.repaired:
             return (f"{what_ja}の人数を数え直した数に直しました{unplaced_ja}。地図と一覧は次の更新でこの数を表示します / "
                     f"set {what_en} counts to the recount{unplaced_en}; the map and lists show them at their next "
