@@ -133,8 +133,9 @@ def check(engine: Engine, repair: bool = False) -> Findings:
             unplaced.update({(sid, kind): counted[sid][col] for kind, col in _SLOT_COLUMN.items() if counted[sid][col]})
         findings.unplaced = sorted(unplaced.items())
         stored_outside = dict(conn.execute(select(SelfReportCount.place, SelfReportCount.count)).all())
-        findings.outside = [(p, stored_outside.get(p, 0), outside[p])
-                            for p in sorted(set(stored_outside) | set(outside)) if stored_outside.get(p, 0) != outside[p]]
+        places = sorted(set(stored_outside) | set(outside))
+        findings.outside = [(p, stored_outside.get(p, 0), outside[p]) for p in places
+                            if stored_outside.get(p, 0) != outside[p]]
         if repair and (findings.differing or findings.outside):
             mark = param_mark(conn)
             sets = ", ".join(f"{c} = {mark}" for c in COUNTERS)
