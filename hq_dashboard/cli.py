@@ -787,6 +787,18 @@ def import_(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_occupancy(args: argparse.Namespace) -> int:
+    """Each site's counters against a recount of where everyone is now; --repair sets them to it."""
+    from .db import db
+    from .occupancy_check import check
+    app = _app(args.db)
+    with app.app_context():
+        findings = check(db.engine, repair=args.repair)
+    for line in findings.lines():
+        print(line)
+    return 0 if findings.agree or (findings.repaired and not findings.unplaced) else 1
+
+
 def _proxy_count(text: str) -> int:
     """argparse type of --trusted-proxies: 0 (HQ faces the clients itself) or more."""
     if not text.strip().isdigit():
@@ -959,3 +971,8 @@ def _register(sub, port_number, positive_int) -> None:
     p.add_argument("--token", help="the kiosk's token, for a file that holds none (or one HQ does not take)")
     p.add_argument("file")
     p.set_defaults(func=import_records)
+    p = sub.add_parser("check-occupancy", help="recount every site's occupancy from where everyone is now and "
+                                               "compare with HQ's counts (exit 1 when some differ)")
+    p.add_argument("--db")
+    p.add_argument("--repair", action="store_true", help="set the counts that differ to the recount")
+    p.set_defaults(func=check_occupancy)
