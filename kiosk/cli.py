@@ -999,6 +999,7 @@ def add_staff(args: argparse.Namespace) -> int:
     except KioskError as exc:
         return _fail(_kiosk_refused(exc, saving=True))
     made = dbfiles.absent_or_empty(args.db)
+    was_empty = made and Path(args.db).exists()
     store = _store(args.db, may_create=True)
     try:
         account = add(store, args.name, args.role, password)
@@ -1009,7 +1010,13 @@ def add_staff(args: argparse.Namespace) -> int:
     print(f"staff account added: {account.name} ({account.role})")
     if made:
         # Staff may be set up before the kiosk's first start; a mistyped --db must not go unnoticed.
-        print(f"a new kiosk database was made at {args.db}: start the kiosk with --db {args.db}")
+        print(_both(f"端末のデータベースを {args.db} に新しく作りました。端末は --db {args.db} で起動してください",
+                    f"a new kiosk database was made at {args.db}: start the kiosk with --db {args.db}"))
+    if was_empty:
+        print(f"evac: 注意: {args.db} は空のファイルで、まだ端末のデータベースではありませんでした（この端末に記録があった"
+              "はずなら、故障しかけたカードの停電で空になることがあります。本部に連絡してください） / note: the file at "
+              f"{args.db} was empty, not yet a kiosk database (if this kiosk held records before, a power cut on a "
+              "failing card can empty its file: call HQ)", file=sys.stderr)
     return 0
 
 
