@@ -127,6 +127,9 @@ _REASONS = {
     "unknown_kiosk": _unknown_kiosk,
     "wrong_token": lambda d: _("The token for kiosk %(kiosk)s is wrong: check it and type it again.",
                                kiosk=d.get("kiosk", "?")),
+    "kiosk_retired": lambda d: _("HQ retired kiosk %(kiosk)s, and its token no longer works: enroll the kiosk "
+                                 "again at HQ (evac hq enroll-kiosk --shelter ID) and use its new token.",
+                                 kiosk=d.get("kiosk", "?")),
     "other_shelters_token": lambda d: _(
         "The token is for kiosk %(kiosk)s, enrolled at %(enrolled)s and never heard from, but the file's check-ins "
         "are at %(shelters)s: use the token of the kiosk that wrote the file (or enroll one at its shelter).",
@@ -141,6 +144,11 @@ _REASONS = {
         "never change. Was the kiosk's database restored from a backup? Then run `evac kiosk new-device` there, "
         "enroll it again and carry a new file.", seq=d.get("seq", "?")),
     "sequence_gap": _sequence_gap,
+    # (HQ's merge checks a batch as a sync's; a file's batches are lists of at most MAX_BATCH_EVENTS)
+    "malformed_batch": lambda d: _("HQ cannot read these records (%(reason)s): write the file again on the kiosk "
+                                   "(evac kiosk carry).", reason=d.get("reason", "")),
+    "batch_too_large": lambda d: _("These records are more than HQ takes at once (%(reason)s): call whoever runs "
+                                   "HQ's software.", reason=d.get("reason", "")),
     "device_taken": _other_kiosk,
     "wrong_device": _other_kiosk,
     "reserved_device_id": lambda d: _("The file's kiosk database has an id that is HQ's own: give the kiosk a "

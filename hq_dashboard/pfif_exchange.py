@@ -121,6 +121,11 @@ def _check_fits(records: list[pfif.PersonRecord]) -> None:
         raise pfif.InvalidPFIF(problems)
 
 
+def _skipped(record_id: str, ja: str, en: str) -> str:
+    """Why a record was not taken, as HQ's operators read it: Japanese first, then English, each naming the record."""
+    return f"{record_id}: {ja} / {record_id}: {en}"
+
+
 def import_document(session: Session, document: bytes, own_domain: str) -> ImportSummary:
     """Store another finder's records.  Raises pfif.InvalidPFIF (nothing stored) for a bad document."""
     records = pfif.read(document)
@@ -129,7 +134,7 @@ def import_document(session: Session, document: bytes, own_domain: str) -> Impor
     now = dt.datetime.now(dt.timezone.utc)
     for r in records:
         if r.person_record_id.startswith(own_domain + "/"):
-            summary.skipped.append(f"{r.person_record_id}: our own record")
+            summary.skipped.append(_skipped(r.person_record_id, "この本部自身の記録なので取り込みません", "our own record"))
             continue
         notes = json.dumps([dataclasses.asdict(n) for n in r.notes], ensure_ascii=False)
         row = session.get(PfifRecord, r.person_record_id)
@@ -138,15 +143,18 @@ def import_document(session: Session, document: bytes, own_domain: str) -> Impor
                 session.delete(row)   # the finder withdrew it: HQ keeps no copy either
                 summary.removed += 1
             else:
-                summary.skipped.append(f"{without_individual_numbers(r.person_record_id)}: withdrawn by its finder, "
-                                       "no copy kept")
+                summary.skipped.append(_skipped(without_individual_numbers(r.person_record_id),
+                                                "提供元が取り下げた記録なので、写しを残しません",
+                                                "withdrawn by its finder, no copy kept"))
             continue
         holding = pfif.individual_number_fields(r)
         if holding:
             # 番号法 §20: not kept at all, nor an earlier copy updated; the reason names fields, not values.
-            summary.skipped.append(f"{without_individual_numbers(r.person_record_id)}: left out, "
-                                   f"{', '.join(holding)} seem(s) to hold an "
-                                   "Individual Number (My Number), which HQ may not keep")
+            fields = ", ".join(holding)
+            summary.skipped.append(_skipped(
+                without_individual_numbers(r.person_record_id),
+                f"{fields} にマイナンバー（個人番号）と思われる番号があり、本部は保存できないため取り込みません",
+                f"left out, {fields} seem(s) to hold an Individual Number (My Number), which HQ may not keep"))
             continue
         if row is None:
             session.add(PfifRecord(person_record_id=r.person_record_id, full_name=r.full_name, sex=r.sex,
@@ -159,6 +167,8 @@ def import_document(session: Session, document: bytes, own_domain: str) -> Impor
             row.notes, row.imported_at = notes, now
             summary.updated += 1
         else:
-            summary.skipped.append(f"{r.person_record_id}: not newer than the copy HQ holds ({row.source_date})")
+            summary.skipped.append(_skipped(r.person_record_id,
+                                            f"本部にある写し（{row.source_date}）より新しくないので取り込みません",
+                                            f"not newer than the copy HQ holds ({row.source_date})"))
     session.commit()
     return summary

@@ -61,9 +61,7 @@ def add_display(session, name: str, by: str | None = None) -> str:
     """A new wall display; returns the token of its one-time link (shown once: HQ keeps only its hash)."""
     name = _check_name(name)
     if _live(session, name) is not None:
-        raise ValueError(f"「{name}」という表示はすでにあります（evac hq list-displays）。別の名前にするか、先に取り消して"
-                         f"ください / there is already a display called {name!r} (evac hq list-displays): choose "
-                         "another name, or revoke it first (evac hq revoke-display)")
+        raise ValueError(_name_taken(name))
     token = secrets.token_urlsafe(32)
     by = (by or command_line("add-display"))[:64]
     session.add(WallDisplay(name=name, link_hash=secret_hash(token), created_at=_now(), created_by=by))
@@ -72,8 +70,14 @@ def add_display(session, name: str, by: str | None = None) -> str:
         session.commit()
     except IntegrityError:   # the same name made at the same moment by another command
         session.rollback()
-        raise ValueError(f"there is already a display called {name!r} (evac hq list-displays)") from None
+        raise ValueError(_name_taken(name)) from None
     return token
+
+
+def _name_taken(name: str) -> str:
+    return (f"「{name}」という表示はすでにあります（evac hq list-displays）。別の名前にするか、先に取り消してください"
+            f" / there is already a display called {name!r} (evac hq list-displays): choose another name, or revoke "
+            "it first (evac hq revoke-display)")
 
 
 def display_link(base_url: str, token: str) -> str:

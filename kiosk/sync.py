@@ -90,7 +90,8 @@ class SyncError(Exception):
 
     def __str__(self) -> str:
         text = self._words()
-        if self.pending is not None:
+        # A refusal says what stays queued within its own sentence (_refused_words), once in each language.
+        if self.pending is not None and self.kind != self.REFUSED:
             text += f"; {self.pending} event(s) stay queued on this kiosk"
         return text
 
@@ -119,13 +120,8 @@ class SyncError(Exception):
                     f"{url}: no answer in time ({detail})")
         if self.kind == self.UNREACHABLE:
             return f"本部に接続できません。{self._kept_ja()} / HQ cannot be reached at {url} ({detail})"
-        if self.kind == self.REFUSED and self.code == HQ_OUTDATED:
-            return (f"{self._refused_ja()} / HQ's software is older than this kiosk's: HQ does not know a kind of "
-                    f"record this kiosk writes ({detail}) — ask HQ to update its software; do NOT withdraw the "
-                    "record: the records stay queued on this kiosk and are sent once HQ is updated")
         if self.kind == self.REFUSED:
-            return (f"{self._refused_ja()} / HQ refuses this kiosk's records: {detail} — call HQ; nothing is lost, "
-                    "the records stay on this kiosk")
+            return self._refused_words()
         if self.kind == self.NOT_HQ and self.web_page:
             return (f"本部のアドレス {url} で、本部ではなくウェブページが応答しました。このネットワークにログインページがある場合（ホテルや"
                     "学校のWi-Fiなど）は、この受付機のブラウザで何かウェブページを開いてログインしてください。そうで"
@@ -152,13 +148,31 @@ class SyncError(Exception):
         queued = f"未送信の記録 {self.pending} 件は" if self.pending else "記録は"
         return f"{queued}この受付機に残っていて、{sent}（失われていません）"
 
-    def _refused_ja(self) -> str:
-        """What to do when HQ refuses, by HQ's refusal code, in the staff's words (kiosk/staff/hq_refusals.py)."""
-        try:
-            from .staff.hq_refusals import refused_in_japanese
-            return refused_in_japanese(self.code)
-        except (ImportError, OSError, KeyError, TypeError, ValueError):  # words must not stop the sync thread
-            return "本部がこの端末の記録を受け付けません: 本部に電話してください。 記録は失われず、この端末に残っています。"
+    def _refused_words(self) -> str:
+        """HQ refuses: what to do by HQ's refusal code (kiosk/staff/hq_refusals.py's ADVICE), whole in Japanese, then
+        in English with HQ's own words, and that nothing is lost once in each (with how many records wait)."""
+        from .staff.hq_refusals import ADVICE, GENERAL
+        advice = ADVICE.get(self.code, GENERAL)
+        if self.code == HQ_OUTDATED:   # its advice says already that the records stay queued
+            kept_ja = f"未送信の記録: {self.pending} 件。" if self.pending else ""
+            kept_en = f" Waiting to be sent: {self.pending} event(s)." if self.pending else ""
+        elif self.pending:
+            kept_ja = f"未送信の記録 {self.pending} 件は失われず、この端末に残っています。"
+            kept_en = f" Nothing is lost: {self.pending} event(s) stay queued on this kiosk."
+        else:
+            kept_ja, kept_en = "記録は失われず、この端末に残っています。", " Nothing is lost: the records stay on this kiosk."
+        return (f"本部がこの端末の記録を受け付けません: {_in_japanese(advice)} {kept_ja}".rstrip() +
+                f" / HQ refuses this kiosk's records: {self.detail} — {advice}{kept_en}")
+
+
+def _in_japanese(text: str) -> str:
+    """A text of the staff catalog in Japanese, for the console (outside any request), as the shelter's staff read."""
+    try:
+        from babel.support import Translations
+        from .staff.i18n import TRANSLATIONS
+        return Translations.load(str(TRANSLATIONS), ["ja"], domain="staff").gettext(text)
+    except (ImportError, OSError, ValueError):  # words must not stop the sync thread
+        return "本部に電話してください。"
 
 
 def _storage_words(why: str, held: int, db: str) -> str:

@@ -108,7 +108,7 @@ def test_a_wrong_token_is_said_in_japanese_first_on_the_console_and_in_api_statu
     assert ja.startswith("本部がこの端末の記録を受け付けません: 本部がこの端末のトークンを受け付けません")
     assert "失われず" in ja
     assert en.startswith(f"HQ refuses this kiosk's records: the token for kiosk {kiosk_id} is wrong")
-    assert "nothing is lost" in en
+    assert "Nothing is lost" in en
 
     monkeypatch.setenv("EVAC_KIOSK_TOKEN", wrong)
     kiosk = kiosk_serve(tmp_path, hq.url)

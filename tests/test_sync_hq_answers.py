@@ -184,7 +184,7 @@ def test_hq_refusing_is_told_apart_from_hq_unreachable_and_the_clock_is_noted(hq
         sync_once(store, HQClient(hq.url, f"{kiosk_id}.wrong"))
     assert refused.value.kind == SyncError.REFUSED and refused.value.pending == 1
     assert str(refused.value).partition(" / ")[2].startswith("HQ refuses this kiosk's records: ")   # Japanese first
-    assert "nothing is lost" in str(refused.value)
+    assert "Nothing is lost" in str(refused.value)
     assert store.clock_check()[0] is not None           # HQ's Date header, from the refusal
     with pytest.raises(SyncError) as down:
         sync_once(store, HQClient(f"http://127.0.0.1:{free_port()}", "t"))

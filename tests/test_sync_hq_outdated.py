@@ -108,7 +108,7 @@ def test_a_correction_an_older_hq_does_not_know_waits_for_hqs_update_and_is_neve
     assert exc.kind == SyncError.REFUSED and "unknown event type 'correction'" in exc.detail
     assert exc.code == HQ_OUTDATED and store.refusal().code == HQ_OUTDATED
     assert store.refusal().seq == correction["seq"]
-    assert "HQ's software is older than this kiosk's" in str(exc) and "do NOT withdraw" in str(exc)
+    assert "HQ's software is older than this kiosk's" in str(exc) and "Do NOT withdraw" in str(exc)
     assert console_text(exc).startswith("本部がこの端末の記録を受け付けません: " + JA.gettext(hq_refusals.ADVICE[HQ_OUTDATED]))
     assert "取り下げないでください" in console_text(exc)
     # The records before the correction reached HQ on their own; the correction and the rest wait.
@@ -121,7 +121,7 @@ def test_a_correction_an_older_hq_does_not_know_waits_for_hqs_update_and_is_neve
     assert synced.returncode == 1 and "Traceback" not in synced.stderr
     line = next(x for x in synced.stderr.splitlines() if x.startswith("evac: sync failed: "))
     assert line.startswith("evac: sync failed: 本部がこの端末の記録を受け付けません: 本部のソフトウェアがこの端末より古く")
-    assert "取り下げないでください" in line and "ask HQ to update its software; do NOT withdraw" in line
+    assert "取り下げないでください" in line and "Ask HQ to update its software. Do NOT withdraw" in line
     shown = run_evac("kiosk", "withdraw", "--db", str(db))
     assert shown.returncode == 0 and f"HQ refuses record {correction['seq']} (correction" in shown.stdout
     assert "取り下げないでください" in shown.stdout and "Do NOT withdraw this record" in shown.stdout
