@@ -693,8 +693,8 @@ def import_pfif(args: argparse.Namespace) -> int:
             return 2
     print(f"追加 {summary.added} 件、更新 {summary.updated} 件、取り込まなかった記録 {len(summary.skipped)} 件 / "
           f"added {summary.added}, updated {summary.updated}, skipped {len(summary.skipped)}")
-    for reason in summary.skipped:   # (pfif_exchange's reasons, in English)
-        print(f"  skipped {reason}")
+    for reason in summary.skipped:   # (pfif_exchange's reasons, Japanese first)
+        print(f"  {reason}")
     return 0
 
 

@@ -123,7 +123,7 @@ def _check_fits(records: list[pfif.PersonRecord]) -> None:
 
 def _skipped(record_id: str, ja: str, en: str) -> str:
     """Why a record was not taken, as HQ's operators read it: Japanese first, then English, each naming the record."""
-    return f"{record_id}: {ja} / {record_id}: {en}"
+    return f"取り込まなかった記録 {record_id}: {ja} / skipped {record_id}: {en}"
 
 
 def import_document(session: Session, document: bytes, own_domain: str) -> ImportSummary:

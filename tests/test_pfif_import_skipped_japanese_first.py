@@ -32,8 +32,8 @@ def skipped(stdout: str) -> dict[str, tuple[str, str]]:
     """Each "skipped" line by its record: (Japanese, English)."""
     said = {}
     for line in stdout.splitlines():
-        if line.startswith("  skipped "):
-            japanese, sep, english = line.removeprefix("  skipped ").partition(" / ")
+        if line.startswith("  取り込まなかった記録 "):
+            japanese, sep, english = line.removeprefix("  取り込まなかった記録 ").partition(" / skipped ")
             assert sep and JAPANESE.search(japanese) and not JAPANESE.search(english), line
             pid = japanese.partition(": ")[0]
             assert english.startswith(f"{pid}: "), line   # each half names the record
