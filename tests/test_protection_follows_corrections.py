@@ -1,0 +1,120 @@
+"""Never-disclose protection (災対法 §86-15) follows a person through a staff correction made at another
+shelter's kiosk: the corrected identity of a protected person is protected too, at HQ and on the tablet.
+
+A lead at shelter A marks 西村 愛 never-disclose; she also checks in at shelter B with public consent; B's lead
+corrects her birth date on the tablet.  The correction links her old identity and her new one: neither the
+safety inquiry, nor the PFIF export, nor B's staff roster may show her under either.  Real processes
+throughout: `evac hq serve`, `evac kiosk checkin/sync/add-staff`, `evac kiosk serve` and its tablet pages."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from evac.events import Person
+from evac.identity import person_key
+from tests.conftest import Server, evac_cmd, free_port, run_evac
+from tests.staff_helpers import PASSWORD
+from tests.test_hq_corrections import inquire
+from tests.test_kiosk_serve import Browser
+
+ADDRESS = "焼津市本町5-5"
+AI = {"name": "西村 愛", "birth": "1991-01-01", "sex": "female", "address": ADDRESS}
+AI_FIXED_BIRTH = "1991-01-11"
+# Someone B checked in with public consent, nobody protects: the export and the roster still carry him.
+ICHIRO = {"name": "山田 一郎", "birth": "1970-03-03", "sex": "male", "address": "焼津市本町6-6"}
+
+
+def ok(done) -> None:
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def check_in(db, shelter: str, who: dict, *more: str) -> None:
+    ok(run_evac("kiosk", "checkin", "--db", str(db), "--shelter", shelter, "--name", who["name"],
+                "--birth", who["birth"], "--sex", who["sex"], "--address", who["address"], *more))
+
+
+def staff_account(db, name: str, role: str) -> None:
+    ok(run_evac("kiosk", "add-staff", "--db", str(db), "--name", name, "--role", role, input=PASSWORD + "\n"))
+
+
+def logged_in(url: str, name: str) -> Browser:
+    tablet = Browser(url)
+    status, _ = tablet.request("/staff/login", {"csrf_token": tablet.csrf("/staff/login"), "name": name,
+                                                "password": PASSWORD})
+    assert status == 200, "followed the redirect to the roster"
+    return tablet
+
+
+@pytest.fixture
+def corrected_at_b(hq_server, tmp_path):
+    """HQ, kiosk A (H031) and kiosk B (H039), after B's lead corrected 西村 愛's birth date and B synced."""
+    hq = hq_server()
+    token = {s: run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", s).stdout.strip()
+             for s in ("H031", "H039")}
+    a, b = tmp_path / "k1.sqlite3", tmp_path / "k2.sqlite3"
+
+    def sync(db, shelter):
+        ok(run_evac("kiosk", "sync", "--db", str(db), "--hq", hq.url, "--token", token[shelter]))
+
+    check_in(a, "H031", AI, "--never-disclose", "--new")
+    sync(a, "H031")
+    staff_account(b, "tanaka", "lead")
+    staff_account(b, "sato", "staff")
+    check_in(b, "H039", AI, "--consent", "public")
+    check_in(b, "H039", ICHIRO, "--consent", "public")
+    sync(b, "H039")
+    port = free_port()
+    kiosk = Server(evac_cmd("kiosk", "serve", "--db", str(b), "--shelter", "H039", "--port", str(port)),
+                   f"http://127.0.0.1:{port}", tmp_path / "k2.log", "/api/status")
+    try:
+        lead = logged_in(kiosk.url, "tanaka")
+        page = "/staff/person/" + person_key(AI["name"], AI["birth"], AI["address"])
+        form = lead.request(page)[1]
+        drawn_from = re.search(r'name="drawn_from"[^>]*value="(\d+)"', form).group(1)
+        status, _ = lead.request(page, {
+            "csrf_token": lead.csrf(page), "name": AI["name"], "name_kana": "", "birth_date": AI_FIXED_BIRTH,
+            "sex": "female", "address": ADDRESS, "stay_type": "in_shelter", "home_damage": "unknown",
+            "consent": "public", "contact_phone": "", "household_members": "", "family_code": "",
+            "drawn_from": drawn_from})
+        assert status == 200
+        assert any(AI_FIXED_BIRTH in body for body in _kiosk_events(b)), "the tablet wrote the correction"
+        sync(b, "H039")
+        sync(b, "H039")   # (HQ's protection reaches a kiosk with its next sync, as any never-disclose)
+        yield hq, kiosk
+    finally:
+        kiosk.stop()
+
+
+def _kiosk_events(db) -> list[str]:
+    import sqlite3
+    with sqlite3.connect(db) as conn:
+        return [r[0] for r in conn.execute("SELECT body FROM events WHERE body LIKE '%correction%'")]
+
+
+def test_an_inquiry_about_her_corrected_identity_is_answered_as_about_someone_unknown(corrected_at_b):
+    hq, _ = corrected_at_b
+    fixed = Person(AI["name"], AI_FIXED_BIRTH, "female")
+    unknown = Person("西村 誰", AI_FIXED_BIRTH, "female")
+    assert inquire(hq.url, fixed) == inquire(hq.url, unknown)
+    assert "H039" not in repr(inquire(hq.url, fixed))
+    # Nor under the identity corrected away.
+    assert inquire(hq.url, Person(AI["name"], AI["birth"], "female")) == inquire(
+        hq.url, Person("西村 誰", AI["birth"], "female"))
+
+
+def test_the_pfif_export_has_no_record_of_her(corrected_at_b, tmp_path):
+    hq, _ = corrected_at_b
+    out = tmp_path / "pfif.xml"
+    ok(run_evac("hq", "export-pfif", "--db", hq.db_url, "--out", str(out)))
+    document = out.read_text(encoding="utf-8")
+    assert "山田" in document, "the export itself works: the unprotected public one is in it"
+    assert "西村" not in document and "ニシムラ" not in document and AI_FIXED_BIRTH not in document
+
+
+def test_the_shelters_staff_roster_leaves_her_out(corrected_at_b):
+    _, kiosk = corrected_at_b
+    status, csv_text = logged_in(kiosk.url, "sato").request("/staff/roster.csv")
+    assert status == 200
+    assert "山田 一郎" in csv_text, "the roster itself is there"
+    assert "西村" not in csv_text and AI_FIXED_BIRTH not in csv_text
