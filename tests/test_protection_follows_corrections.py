@@ -130,3 +130,91 @@ def test_the_shelters_staff_roster_leaves_her_out(corrected_at_b):
 def test_the_shelters_staff_roster_leaves_her_out_at_once_before_its_next_sync(corrected_at_b):
     _, kiosk = corrected_at_b
     assert "西村" not in kiosk.roster_before_sync and AI_FIXED_BIRTH not in kiosk.roster_before_sync
+
+
+# -- the link at HQ, whichever side is protected, and in any order (kiosks' batches through the sync API) --------
+
+from tests.test_hq_corrections import _post  # noqa: E402
+from tests.wire import KioskStream  # noqa: E402
+
+OLD = Person(AI["name"], AI["birth"], "female", ADDRESS)
+FIXED = Person(AI["name"], AI_FIXED_BIRTH, "female", ADDRESS)
+T0 = 1_764_000_000_000
+
+
+def consent(stream: KioskStream, who: Person, at_ms: int, never_disclose: bool = False) -> None:
+    stream.add("consent", who.to_wire(), {"consent": "public", "never_disclose": never_disclose}, at_ms=at_ms)
+
+
+def checked_in(stream: KioskStream, who: Person, at_ms: int, never_disclose: bool = False) -> None:
+    stream.checkin(who.to_wire(), at_ms=at_ms)
+    consent(stream, who, at_ms + 1, never_disclose)
+
+
+def answer(client, who: Person) -> dict:
+    body = {"inquirer": {"name": "駿河 太郎", "address": "東京都港区1-1", "contact": "090-0000-0000"},
+            "relationship": "other", "reason": "安否確認", "sought": {"name": who.name, "birth_date": who.birth_date}}
+    resp = client.post("/api/v1/safety/inquiries", json=body)
+    assert resp.status_code in (200, 201, 202), resp.get_json()
+    return {k: v for k, v in resp.get_json().items() if k not in ("inquiry_id", "access_key")}
+
+
+def as_unknown(client, who: Person) -> bool:
+    return answer(client, who) == answer(client, Person("西村 誰", who.birth_date, "female"))
+
+
+def kiosks_protect(client, token: str, who: Person) -> bool:
+    """Whether HQ's configuration tells kiosks never to show `who` (the digests of their name forms)."""
+    from evac.disclosure import protection_digests, protection_forms
+    config = client.get("/api/v1/kiosk/config", headers={"Authorization": f"Bearer {token}"}).get_json()
+    digests = protection_digests(bytes.fromhex(config["ic_token_key"]),
+                                 protection_forms(who.name, who.name_kana, who.birth_date))
+    return bool(digests & set(config["protected"]))
+
+
+def test_protection_set_at_the_first_shelter_after_the_correction_reaches_the_corrected_identity(hq_client, enroll):
+    ta, tb = enroll("H031"), enroll("H039")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H039")
+    checked_in(b, OLD, T0)
+    b.add("correction", OLD.to_wire(), {"person": FIXED.to_wire()}, at_ms=T0 + 60_000)
+    _post(hq_client, tb, b)
+    assert answer(hq_client, FIXED)["whereabouts"]["shelter_id"] == "H039", "nobody protects her yet"
+    checked_in(a, OLD, T0 + 120_000, never_disclose=True)
+    _post(hq_client, ta, a)
+    assert as_unknown(hq_client, FIXED) and as_unknown(hq_client, OLD)
+    assert kiosks_protect(hq_client, tb, FIXED) and kiosks_protect(hq_client, tb, OLD)
+
+
+def test_protection_of_the_corrected_identity_reaches_the_one_corrected_away(hq_client, enroll):
+    """The lead at the second shelter marks her never-disclose under her corrected identity: the first
+    shelter's record under the old one (public consent) is hers too, and as protected."""
+    ta, tb = enroll("H031"), enroll("H039")
+    a, b = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H039")
+    checked_in(a, OLD, T0)
+    _post(hq_client, ta, a)
+    checked_in(b, OLD, T0 + 60_000)
+    b.add("correction", OLD.to_wire(), {"person": FIXED.to_wire()}, at_ms=T0 + 120_000)
+    consent(b, FIXED, T0 + 180_000, never_disclose=True)
+    _post(hq_client, tb, b)
+    assert as_unknown(hq_client, OLD) and as_unknown(hq_client, FIXED)
+    assert kiosks_protect(hq_client, ta, OLD)
+
+
+def test_correcting_back_lifts_no_protection_the_correction_gave(hq_client, enroll):
+    """A third shelter holds a record under the corrected identity.  The second shelter's staff correct her
+    back: the link stays, and the third shelter's record stays protected (only never-disclose's own way
+    lifts protection, never a kiosk's correction)."""
+    ta, tb, tc = enroll("H031"), enroll("H039"), enroll("H040")
+    a, b, c = KioskStream("dev-a", "H031"), KioskStream("dev-b", "H039"), KioskStream("dev-c", "H040")
+    checked_in(a, OLD, T0, never_disclose=True)
+    _post(hq_client, ta, a)
+    checked_in(b, OLD, T0 + 60_000)
+    b.add("correction", OLD.to_wire(), {"person": FIXED.to_wire()}, at_ms=T0 + 120_000)
+    _post(hq_client, tb, b)
+    checked_in(c, FIXED, T0 + 180_000)
+    _post(hq_client, tc, c)
+    assert as_unknown(hq_client, FIXED)
+    b.add("correction", FIXED.to_wire(), {"person": OLD.to_wire()}, at_ms=T0 + 240_000)
+    _post(hq_client, tb, b)
+    assert as_unknown(hq_client, FIXED) and as_unknown(hq_client, OLD)
+    assert kiosks_protect(hq_client, tc, FIXED)
