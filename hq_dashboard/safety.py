@@ -186,7 +186,7 @@ def protected_identities(session: Session, birth_date: str | None = None,
     reached = _protected_forms(session, None, households)
     seeded: list[PersonFacts] = []
     while True:
-        # Monotone: a pair once reached stays reached, so the pairs only grow (at most one round each).
+        # A pair once reached stays reached: the pairs only grow, so this ends within a round per correction.
         linked = [dataclasses.replace(f, never_disclose=True) for pair in links
                   if any(protection_forms(f.name, f.name_kana, f.birth_date) & reached for f in pair) for f in pair]
         if len(linked) == len(seeded):
@@ -240,10 +240,7 @@ def _correction_records(session: Session) -> list[tuple[PersonFacts, PersonFacts
                         if seq > cache.read_to.get(device, 0))
         for i in range(0, len(behind), 50):
             chunk = behind[i:i + 50]
-            for body in session.execute(select(EventRecord.body).where(
-                    EventRecord.type == CORRECTION,
-                    or_(*(and_(EventRecord.device_id == device, EventRecord.seq > after, EventRecord.seq <= upto)
-                          for device, after, upto in chunk)))).scalars():
+            for body in session.execute(corrections_among(chunk)).scalars():
                 try:
                     wire = json.loads(body)
                     cache.links.append((_identity_facts(wire["person"]), _identity_facts(wire["data"]["person"])))
@@ -251,6 +248,13 @@ def _correction_records(session: Session) -> list[tuple[PersonFacts, PersonFacts
                     continue   # (a record HQ took is whole; a hand-edited one links nothing)
             cache.read_to.update((device, upto) for device, _, upto in chunk)
         return list(cache.links)
+
+
+def corrections_among(streams: list[tuple[str, int, int]]):
+    """The correction records of these kiosks' streams (device, after seq, up to seq), by the events' key."""
+    return select(EventRecord.body).where(EventRecord.type == CORRECTION, or_(*(
+        and_(EventRecord.device_id == device, EventRecord.seq > after, EventRecord.seq <= upto)
+        for device, after, upto in streams)))
 
 
 def _identity_facts(person: dict) -> PersonFacts:

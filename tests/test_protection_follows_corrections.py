@@ -218,3 +218,13 @@ def test_correcting_back_lifts_no_protection_the_correction_gave(hq_client, enro
     _post(hq_client, tb, b)
     assert as_unknown(hq_client, FIXED) and as_unknown(hq_client, OLD)
     assert kiosks_protect(hq_client, tc, FIXED)
+
+
+def test_the_corrections_read_with_every_sync_are_found_by_the_events_key(hq_app):
+    """The kiosks' digests (every sync) and every inquiry read the correction records: only each kiosk's
+    records since the last look, by the events' key (device, seq), never a scan of every record in the city."""
+    from hq_dashboard.safety import corrections_among
+    from tests.test_migrations import query_plan
+    plan = query_plan(hq_app, corrections_among([("dev-a", 10, 20), ("dev-b", 0, 5)]))
+    assert "SCAN events" not in plan and "Seq Scan" not in plan, plan
+    assert "sqlite_autoindex_events_1" in plan or "pk_events" in plan, plan
