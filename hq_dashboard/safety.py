@@ -15,9 +15,11 @@ import hmac
 import json
 import logging
 import secrets
+import threading
+import weakref
 from typing import Callable, Iterable, Iterator, NamedTuple
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
@@ -25,13 +27,15 @@ from evac.disclosure import (
     answer_now, could_mean, family_code_opens, in_protected_household, kana_only, matches, near, near_kanji_forms,
     offered_near, parse_inquiry, protected_forms, protection_forms, reading_differs, same_address, the_person,
 )
-from evac.events import parse_birth_date
+from evac.events import CORRECTION, parse_birth_date
 from evac.individual_number import contains_individual_number
 
 from . import consent_reach, hospital_stays
 from .db import one_writer, param_mark
 from .merge import SELF_REPORT_DEVICE
-from .models import AuditEntry, EventRecord, HQMeta, Inquiry as InquiryRow, Person, PersonHousehold, Shelter
+from .models import (
+    AuditEntry, EventRecord, HQMeta, Inquiry as InquiryRow, Kiosk, Person, PersonHousehold, Shelter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +133,13 @@ def recorded_beyond_self_report(session: Session, person_ids: Iterable[int]) -> 
 def _facts(session: Session, person: Person, through_household: set[int] | None = None,
            only_self_reported: bool | None = None, shelters: dict | None = None) -> PersonFacts:
     """`through_household`: those of the persons being looked at protected through a household, now or
-    before (protected_through_household; computed here when not given), so that one protected member
-    protects the household at the moment of answering.
+    before (protected_through_household), or through a correction's link (protected_through_corrections;
+    both computed here when not given), so that one protected member protects the household at the moment
+    of answering.
     `only_self_reported`: whether every record of the person is a self-report (looked up when not given)."""
     if through_household is None:
-        through_household = protected_through_household(session, [person])
+        through_household = (protected_through_household(session, [person])
+                             | protected_through_corrections(session, [person]))
     if only_self_reported is None:
         only_self_reported = not recorded_beyond_self_report(session, [person.id])
     where = None
@@ -167,9 +173,105 @@ def protected_identities(session: Session, birth_date: str | None = None,
     evac.disclosure.in_protected_household).  `households` is the default when `birth_date` is given; for
     the whole city too (the PFIF export, and the kiosks' digests read at every sync: api._protected) the
     few protected rows are read by their index, their households' members by ix_persons_household_id and
-    ix_person_households_household_id."""
+    ix_person_households_household_id.
+    A staff correction links the identity it corrected away and the corrected one (correction_links):
+    protection reaching either reaches both, whichever kiosk made the correction, and in turn whatever
+    either reaches.  A birth date it links may be another day than the one asked about: with any
+    correction on record, protection is decided over the whole city and the day's forms taken from it."""
     if households is None:
         households = birth_date is not None
+    links = correction_links(session)
+    if not links:
+        return _protected_forms(session, birth_date, households)
+    reached = _protected_forms(session, None, households)
+    seeded: list[PersonFacts] = []
+    while True:
+        # A pair once reached stays reached: the pairs only grow, so this ends within a round per correction.
+        linked = [dataclasses.replace(f, never_disclose=True) for pair in links
+                  if any(protection_forms(f.name, f.name_kana, f.birth_date) & reached for f in pair) for f in pair]
+        if len(linked) == len(seeded):
+            break
+        seeded = linked
+        reached = _protected_forms(session, None, households, seeded)
+    return reached if birth_date is None else frozenset(f for f in reached if f[1] == birth_date)
+
+
+def correction_links(session: Session) -> list[tuple[PersonFacts, PersonFacts]]:
+    """(the identity corrected away, the corrected identity) of every staff correction HQ holds, from any
+    kiosk: its records, never kiosk_corrections, so that correcting back or on again lifts no protection a
+    link once gave (a kiosk cannot lift never-disclose, 災対法 §86-15).  Once per one_reading."""
+    memo = session.info.get(_ONE_READING)
+    if memo is not None and "correction_links" in memo:
+        return memo["correction_links"]
+    links = _correction_records(session)
+    if memo is not None:
+        memo["correction_links"] = links
+    return links
+
+
+class _CorrectionRecords:
+    """The correction records of one database, as read so far: each kiosk's stream up to `read_to`.  Read
+    with every sync (the kiosks' digests) and every inquiry, where a look for them among all the city's
+    records would read them all; so only each kiosk's records since, by the events' key (device, seq)."""
+
+    def __init__(self) -> None:
+        self.instance: str | None = None
+        self.read_to: dict[str, int] = {}
+        self.links: list[tuple[PersonFacts, PersonFacts]] = []
+
+
+_correction_cache: "weakref.WeakKeyDictionary[object, _CorrectionRecords]" = weakref.WeakKeyDictionary()
+_correction_guard = threading.Lock()
+
+
+def _correction_records(session: Session) -> list[tuple[PersonFacts, PersonFacts]]:
+    instance = session.execute(select(HQMeta.value).where(HQMeta.name == "instance")).scalar()
+    # A kiosk's records up to its high_seq are all committed with it: read no further than that.
+    high = dict(session.execute(select(Kiosk.device_id, Kiosk.high_seq).where(Kiosk.device_id.is_not(None))).all())
+    engine = session.get_bind()
+    with _correction_guard:
+        cache = _correction_cache.get(engine)
+        if cache is None or cache.instance != instance or any(
+                high.get(device, -1) < seq for device, seq in cache.read_to.items()):
+            # (another database, or this one restored from a backup: read again from the start)
+            cache = _correction_cache[engine] = _CorrectionRecords()
+            cache.instance = instance
+        behind = sorted((device, cache.read_to.get(device, 0), seq) for device, seq in high.items()
+                        if seq > cache.read_to.get(device, 0))
+        for i in range(0, len(behind), 50):
+            chunk = behind[i:i + 50]
+            for body in session.execute(corrections_among(chunk)).scalars():
+                try:
+                    wire = json.loads(body)
+                    cache.links.append((_identity_facts(wire["person"]), _identity_facts(wire["data"]["person"])))
+                except (LookupError, TypeError, ValueError):
+                    continue   # (a record HQ took is whole; a hand-edited one links nothing)
+            cache.read_to.update((device, upto) for device, _, upto in chunk)
+        return list(cache.links)
+
+
+def corrections_among(streams: list[tuple[str, int, int]]):
+    """The correction records of these kiosks' streams (device, after seq, up to seq), by the events' key."""
+    return select(EventRecord.body).where(EventRecord.type == CORRECTION, or_(*(
+        and_(EventRecord.device_id == device, EventRecord.seq > after, EventRecord.seq <= upto)
+        for device, after, upto in streams)))
+
+
+def _identity_facts(person: dict) -> PersonFacts:
+    born = person["birth_date"]
+    try:   # as the merge stored it (19910111 is 1991-01-11)
+        born = parse_birth_date(born)
+    except ValueError:
+        pass
+    return PersonFacts(name=person["name"], name_kana=person.get("name_kana") or "", birth_date=born,
+                       address=person.get("address") or "", sex=person.get("sex") or "")
+
+
+def _protected_forms(session: Session, birth_date: str | None, households: bool,
+                     linked: Iterable[PersonFacts] = ()) -> frozenset[tuple[str, str]]:
+    """protected_identities without correction links; `linked`: identities a correction links to protection,
+    taken as protected records (their birth dates' records are read with the protected people's)."""
+    linked = list(linked)
     protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
     members: set[int] = set()
     if households:
@@ -186,6 +288,7 @@ def protected_identities(session: Session, birth_date: str | None = None,
     if birth_date is not None:
         born = born.where(Person.birth_date == birth_date)
     born_on = set(session.execute(born.distinct()).scalars())
+    born_on |= {f.birth_date for f in linked}
     ids = sorted(members)
     for i in range(0, len(ids), 500):
         of_members = select(Person.birth_date).where(Person.id.in_(ids[i:i + 500]))
@@ -193,12 +296,31 @@ def protected_identities(session: Session, birth_date: str | None = None,
             of_members = of_members.where(Person.birth_date == birth_date)
         born_on |= set(session.execute(of_members.distinct()).scalars())
     # Only people born on a protected person's birth date can share an identity form with them.
-    rows = session.execute(select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.address,
-                                  Person.sex, Person.never_disclose)
-                           .where(Person.birth_date.in_(born_on))).all() if born_on else []
-    return protected_forms(PersonFacts(name=name, name_kana=kana, birth_date=born, address=address, sex=sex,
-                                       never_disclose=bool(never) or pid in members)
-                           for pid, name, kana, born, address, sex, never in rows)
+    rows = []
+    wanted = sorted(born_on)
+    for i in range(0, len(wanted), 500):
+        rows += session.execute(select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.address,
+                                       Person.sex, Person.never_disclose)
+                                .where(Person.birth_date.in_(wanted[i:i + 500]))).all()
+    return protected_forms([PersonFacts(name=name, name_kana=kana, birth_date=born, address=address, sex=sex,
+                                        never_disclose=bool(never) or pid in members)
+                            for pid, name, kana, born, address, sex, never in rows] + linked)
+
+
+def protected_through_corrections(session: Session, persons: Iterable[Person]) -> set[int]:
+    """Those of these persons protection reaches once staff corrections link identities (protected_identities):
+    the corrected identity of a protected person, at whichever kiosk it was corrected, and the other way
+    (with the records protection reaches anyway, which the facts' own rule would find too).  None when no
+    correction is on record.  The city's protection read once per one_reading."""
+    if not correction_links(session):
+        return set()
+    memo = session.info.get(_ONE_READING)
+    reached = memo.get("protected_city") if memo is not None else None
+    if reached is None:
+        reached = protected_identities(session, households=True)
+        if memo is not None:
+            memo["protected_city"] = reached
+    return {p.id for p in persons if protection_forms(p.name, p.name_kana, p.birth_date) & reached}
 
 
 def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
@@ -257,7 +379,8 @@ def candidates_born(session: Session, birth_date: str) -> list[tuple[Person, Per
     # By id: near records are offered to staff in this order, the same each time (evac.disclosure.offered_near).
     rows = list(session.execute(select(Person).where(Person.birth_date == birth_date)
                                 .order_by(Person.id)).scalars())
-    protected = protected_through_household(session, rows) if rows else set()
+    protected = protected_through_household(session, rows) | protected_through_corrections(session, rows) \
+        if rows else set()
     seen = recorded_beyond_self_report(session, (p.id for p in rows)) if rows else set()
     shelters = {}
     if any(p.state == "checked_in" for p in rows):

@@ -682,6 +682,11 @@ class KioskStore:
             # Written under an older identity form, for which only the spelling differs now: restated.
             self._move_row(ev, new, old_key, new_key)
             return
+        # Protection of the identity corrected away, wherever it was set (HQ's digests, a protected household
+        # here), is the corrected identity's too, at once: HQ's digests name her by the old one until the
+        # correction reaches HQ (hq_dashboard.safety.protected_identities links the two).
+        old = ev.person
+        carried = self.is_protected(old.name, old.birth_date, old.address, old.name_kana)
         taken = self.db.execute("SELECT last_seq FROM roster WHERE person_key = ?", (new_key,)).fetchone()
         if taken and not refolding:
             raise KioskError(f"{new.name} ({new.birth_date}) is already someone else on this kiosk's roster")
@@ -696,6 +701,8 @@ class KioskStore:
         self.db.execute("UPDATE ic_links SET person_key = ? WHERE person_key = ?", (new_key, old_key))
         # OR REPLACE: rows made one (refolding) stay protected if either was.
         self.db.execute("UPDATE OR REPLACE protected SET person_key = ? WHERE person_key = ?", (new_key, old_key))
+        if carried:
+            self.db.execute("INSERT OR IGNORE INTO protected(person_key) VALUES (?)", (new_key,))
         # HQ's word is not carried: HQ files this kiosk's records under the corrected identity as someone new,
         # where they are here (and says nothing of them), so the corrected person is here as HQ has them.
         # The cursor and the last word taken stay: they are of HQ's log, which this does not change.
