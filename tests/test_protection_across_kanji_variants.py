@@ -220,3 +220,14 @@ def test_a_kiosk_keyed_under_form_2_re_keys_when_opened(tmp_path, monkeypatch):
 def _key_of(p) -> tuple[str, str, str]:
     return p.name, p.birth_date, p.address
 
+
+
+def test_the_new_form_at_another_address_is_protected_though_another_person():
+    # Another address (the one she is hiding at): two persons at HQ, and protection still reaches the new form.
+    from evac.disclosure import is_protected
+    card = PersonFacts(name="淺野 恵", name_kana="", birth_date="1993-03-04", address=ADDRESS, never_disclose=True)
+    typed = PersonFacts(name="浅野 恵", name_kana="", birth_date="1993-03-04", address="焼津市小川1-1",
+                        consent="public")
+    assert person_key(card.name, card.birth_date, card.address) != person_key(typed.name, typed.birth_date,
+                                                                                typed.address)
+    assert is_protected(typed, protected_forms([card, typed]))
