@@ -5,16 +5,18 @@ type what their IME offers first (浅野, 滝本, 栄).  Both are one name: the 
 variants of one character, old form → new form.
 
 Sources (government lists, not hand-picked pairs):
-- JOYO_KYUJITAI: the 常用漢字表 (平成22年内閣告示第2号), every character's bracketed 康熙字典体: 364 forms.  The
-  63 of them Unicode encodes as compatibility ideographs (海 U+FA45, 神 U+FA19, ...) are left out, since NFKC,
-  which every name goes through first, already makes them the usual form; the other 301 are here.  Taken from
+- JOYO_KYUJITAI: the 常用漢字表 (平成22年内閣告示第2号), every character's bracketed 康熙字典体: 364 forms.  Those
+  Unicode encodes as compatibility ideographs (海 U+FA45, 神 U+FA19, ...) are left out, since NFKC, which every
+  name goes through first, already makes them the usual form; the other 301 are here.  Taken from
   the PyPI package joyokanji 1.1.0 (config/kanji.json, Apache-2.0, built from the same 告示), with the four it
   leaves out (辨 瓣 辯 → 弁, 龜 → 亀) added from the table.
-- JINMEI_ITAIJI: 戸籍法施行規則 別表第二 (人名用漢字): from its 二 (常用漢字の異体字) the variants the 常用漢字表
-  does not bracket, and from its 一 the characters listed in two forms (尭―堯), the first form kept.
-- NAME_VARIANTS: forms JIS X 0213:2004 changed and their 簡易慣用字体 (藪/薮, 彥/彦, 聰/聡, ...), as PyPI's
-  kyujipy 0.6.8 lists them (data/kyujitai_simplified.cson, MIT) beside the 人名用漢字, less 濾/沪 and 嬀/媯 (no
-  name's form); and 渕 for 淵, the one everyday surname variant (岩渕, 渕上) in no list.
+- JINMEI_ITAIJI: 戸籍法施行規則 別表第二 (人名用漢字): its 一's characters listed in two forms (尭―堯, the first
+  kept), as PyPI's kyujipy 0.6.8 lists them (data/kyujitai_simplified.cson, kyujitai_variants.cson, MIT); and
+  the eight variants of its 二 (常用漢字の異体字) the 常用漢字表 does not bracket, written out from 別表第二 (no
+  package lists them).
+- NAME_VARIANTS: forms JIS X 0213:2004 changed and their 簡易慣用字体 (藪/薮, 彥/彦, 聰/聡, ...), as kyujipy
+  lists them beside the 人名用漢字, less 濾/沪 and 嬀/媯 (no name's form); and 渕 for 淵, the one everyday
+  surname variant (岩渕, 渕上) in no list.
 Unihan's kTraditionalVariant/kSimplifiedVariant are Chinese simplification, not these, and are not used.
 
 Standard library only.
