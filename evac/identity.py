@@ -22,11 +22,14 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from .kanji_variants import OLD_TO_NEW
+
 __all__ = ["IDENTITY_FORM", "ITAIJI", "PREFECTURES", "normalize_address", "normalize_name", "person_key", "prereg_key"]
 
 # The version of the rules below.  1: the first; 2: units before a building name (９番１号　焼津ハイツ),
-# a room's 号室, 大字, 之 between numbers, a space before 二号棟, and 曾 藏 鷗 桒 舘 龜 壽 實.
-IDENTITY_FORM = 2
+# a room's 号室, 大字, 之 between numbers, a space before 二号棟, and 曾 藏 鷗 桒 舘 龜 壽 實; 3: every 旧字体 of the
+# 常用漢字表 and 異体字 of the 人名用漢字 (evac.kanji_variants: 淺野 is 浅野, 瀧本 is 滝本).
+IDENTITY_FORM = 3
 
 # Variant kanji (異体字).  The card prints the registered form (髙, 﨑, 邊 …) while
 # staff type whatever their IME offers first (高, 崎, 辺 …), so both fold to the
@@ -47,8 +50,13 @@ _ITAIJI_FORM_1 = {
 # Folded since form 2.  A kiosk of an older release still forms names without them: HQ's protection
 # digests carry both forms of a name (evac.disclosure.name_forms), or such a kiosk would miss one.
 _ITAIJI_SINCE_FORM_2 = {"曾": "曽", "藏": "蔵", "鷗": "鴎", "桒": "桑", "舘": "館", "龜": "亀", "壽": "寿", "實": "実"}
-ITAIJI = str.maketrans({**_ITAIJI_FORM_1, **_ITAIJI_SINCE_FORM_2})
-_NAME_ITAIJI = {1: str.maketrans(_ITAIJI_FORM_1), 2: ITAIJI}
+# Folded since form 3: the rest of the government lists (evac.kanji_variants), so that 淺野 on a card and 浅野
+# typed elsewhere are one person, and one protected person (災対法 §86-15).  龍 is left to itself as above.
+_ITAIJI_SINCE_FORM_3 = {old: new for old, new in OLD_TO_NEW.items()
+                        if old not in _ITAIJI_FORM_1 and old not in _ITAIJI_SINCE_FORM_2 and old != "龍"}
+ITAIJI = str.maketrans({**_ITAIJI_FORM_1, **_ITAIJI_SINCE_FORM_2, **_ITAIJI_SINCE_FORM_3})
+_NAME_ITAIJI = {1: str.maketrans(_ITAIJI_FORM_1), 2: str.maketrans({**_ITAIJI_FORM_1, **_ITAIJI_SINCE_FORM_2}),
+                3: ITAIJI}
 
 # Whitespace of every kind, control characters (this also keeps the key's \x1f
 # separator out of the fields), zero-width and bidi marks, and variation
@@ -129,7 +137,7 @@ def _clean(text: str) -> str:
 
 def normalize_name(name: str, form: int = IDENTITY_FORM) -> str:
     """The form of a name that card text and typed text agree on (`form`: as that identity form made it;
-    names differ between forms 1 and 2 only by the 異体字 folded since)."""
+    names differ between forms only by the 異体字 folded since)."""
     # Kana first: ゖ becomes ヶ, which the table then folds.
     text = _clean(name).translate(_HIRAGANA_TO_KATAKANA).translate(_NAME_ITAIJI[form]).translate(_NAME_SEPARATORS)
     # Casefolding and the kana shift can leave sequences that compose further
