@@ -21,6 +21,7 @@ from kiosk.store import KioskStore
 from kiosk.sync import HQClient, sync_once
 from evac.events import Person
 from tests.conftest import Server, evac_cmd, free_port, run_evac
+from tests.staff_helpers import logged_in, make_app
 
 ADDRESS = "静岡県焼津市本町7-7-7"
 VICTIM = {"name": "小林 秋子", "birth_date": "1985-09-09", "sex": "female"}     # protected at another shelter
@@ -60,6 +61,7 @@ def alike(answer: tuple[int, dict], names: dict[str, str]) -> tuple[int, str]:
     text = re.sub(r'"confirmed_at": "[^"]*"', '"confirmed_at": "<time>"', text)
     text = re.sub(r'"time_text": "[^"]*"', '"time_text": "<time>"', text)
     text = re.sub(r'"token": "[^"]*"', '"token": "<token>"', text)
+    text = re.sub(r'"household_id": "HH-[0-9A-F]{16}"', '"household_id": "<the QR\'s>"', text)
     return status, text
 
 
@@ -85,7 +87,7 @@ def city(hq_server, tmp_path):
     port = free_port()
     kiosk = Server(evac_cmd("kiosk", "serve", "--db", str(db), "--shelter", "H031", "--port", str(port)),
                    f"http://127.0.0.1:{port}", tmp_path / "kiosk.log", "/api/status")
-    kiosk.hq, kiosk.hq_token, kiosk.store = hq, token, store
+    kiosk.hq, kiosk.hq_token, kiosk.store, kiosk.db = hq, token, store, db
     try:
         yield kiosk
     finally:
@@ -142,3 +144,10 @@ def test_a_protected_name_is_answered_as_an_unknown_one_and_moves_no_one(city, w
     held = [c for c in store.open_staff_calls(with_who=True) if c["reason"] == "held_protected"]
     assert [c["who"] for c in held] == [[f"{VICTIM['name']} {VICTIM['birth_date']}"]]
     assert get(f"{city.url}/screen/calls/{held[0]['id']}")[1] == {"open": False}, "as a call nobody raised"
+    # On the tablet, a lead sees whom; a plain staff account (whose roster leaves protected people out) does not.
+    tablet = make_app(city.db)
+    page = logged_in(tablet, "tanaka").get("/staff/summary").text
+    assert 'data-reason="held_protected"' in page and "画面からの受付を保留し、記録していません" in page
+    assert f'<span class="call-who">{VICTIM["name"]} {VICTIM["birth_date"]}</span>' in page
+    page = logged_in(tablet).get("/staff/summary").text
+    assert 'data-reason="held_protected"' in page and VICTIM["name"] not in page and "誰かはリーダーに表示されます" in page
