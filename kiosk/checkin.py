@@ -19,7 +19,8 @@ from evac.events import InvalidEvent, Person, parse_event, parse_person
 from evac.hlc import COUNTER_BITS
 from evac.ictoken import ic_token
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
-from evac.whereabouts import CHECKED_IN
+from evac.identity import person_key
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT
 
 from . import disk_failure
 from .clients import ip
@@ -146,6 +147,54 @@ def checkin():
     return jsonify(_confirmation(events)), 201
 
 
+# -- check-ins held back for staff (災対法 §86-15) -------------------------------------------------------
+
+@dataclasses.dataclass
+class HeldBack:
+    """A protected person's check-in the screen or the API held back for staff (KioskStore.hold_for_staff),
+    and what was asked of it since: how they go on answering about that person as if the check-in had been
+    written, as they would about someone unknown checked in then (a second scan of the QR, a check-out, the
+    same name typed in again would otherwise tell the two apart).  In this process's memory only: nothing
+    under the protected person's identity is written, and staff see the call."""
+    prereg_id: str
+    household_id: str
+    state: str
+    shelter_id: str | None
+
+
+def held_backs() -> dict[str, HeldBack]:
+    return current_app.extensions.setdefault("held_back", {})
+
+
+def held_back(p: Person) -> HeldBack | None:
+    return held_backs().get(person_key(p.name, p.birth_date, p.address))
+
+
+def held_back_proves(p: Person) -> bool:
+    """KioskStore.qr_proves for a protected QR member, as if what was held back for them had been written."""
+    held = held_back(p)
+    return held is None or (bool(p.prereg_id) and held.prereg_id == p.prereg_id)
+
+
+def held_back_here(p: Person) -> bool:
+    held = held_back(p)
+    return held is not None and held.state == CHECKED_IN and held.shelter_id == current_app.config["SHELTER_ID"] \
+        and held_back_proves(p)
+
+
+def hold_back(store, persons: list[Person], household_id: str) -> None:
+    for p in persons:
+        held_backs()[person_key(p.name, p.birth_date, p.address)] = HeldBack(
+            p.prereg_id, household_id, CHECKED_IN, current_app.config["SHELTER_ID"])
+    store.hold_for_staff(current_language(), [f"{p.name} {p.birth_date}" for p in persons])
+
+
+def held_back_left(persons: list[Person], to_shelter_id: str | None) -> None:
+    for p in persons:
+        held = held_backs()[person_key(p.name, p.birth_date, p.address)]
+        held.state, held.shelter_id = CHECKED_OUT, to_shelter_id
+
+
 def kiosk_now(store) -> dt.datetime:
     """The kiosk's time as HQ would date it, for a QR's expiry: a kiosk whose clock was reset to 2000
     would take every expired QR, one running years ahead would refuse every good one."""
@@ -172,7 +221,7 @@ def qr_checkin():
     persons = [Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id)
                for m in household.members]
     held = {i for i, p in enumerate(persons) if store.is_protected(p.name, p.birth_date, p.address, p.name_kana)}
-    if any(not store.qr_proves(p) for i, p in enumerate(persons) if i not in held):
+    if any(not (held_back_proves(p) if i in held else store.qr_proves(p)) for i, p in enumerate(persons)):
         raise KioskError("this household cannot be checked in from its QR code; staff check it in")
     shelter, stay = current_app.config["SHELTER_ID"], body.get("stay_type", "in_shelter")
     hlc = store.now_ms() << COUNTER_BITS
@@ -183,7 +232,7 @@ def qr_checkin():
     kept = dataclasses.replace(household, members=tuple(m for i, m in enumerate(household.members) if i not in held))
     events = store.check_in_prereg(shelter, kept, stay) if kept.members else []
     if held:
-        store.hold_for_staff(current_language(), [f"{persons[i].name} {persons[i].birth_date}" for i in sorted(held)])
+        hold_back(store, [persons[i] for i in sorted(held)], household.household_id)
     # No record numbers (seq): how many were written would tell a member held back
     confirmation = {k: v for k, v in _confirmation(events).items() if k != "seq"}
     return jsonify({**confirmation, "household_id": household.household_id,

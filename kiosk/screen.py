@@ -28,7 +28,8 @@ from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
-from .checkin import card_reader, card_used, closed_here, kiosk_now, not_left_behind, tapped_ic_token
+from .checkin import (card_reader, card_used, closed_here, held_back, held_back_here, held_back_left,
+                      held_back_proves, held_backs, hold_back, kiosk_now, not_left_behind, tapped_ic_token)
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
@@ -236,6 +237,12 @@ def _where(persons: list[Person], protected: tuple[bool, ...] = ()) -> list[bool
     return here
 
 
+def _shielded(p: Person) -> bool:
+    """A QR's or IC card's member, or someone typed in, whom the screen answers about as if someone unknown, what
+    it did for them held back for staff (checkin.HeldBack): never-disclose, here or anywhere (災対法 §86-15)."""
+    return get_store().is_protected(p.name, p.birth_date, p.address, p.name_kana)
+
+
 def _identified(ident: Identified):
     if ident.source in ("qr", "ic"):
         # 災対法 §86-15: a household's QR (no PIN) or an IC card may be in anyone's hands, in DV often the
@@ -253,6 +260,9 @@ def _identified(ident: Identified):
                     ident.renamed[i] = f"{p.name} {p.birth_date}（{was.person.name} {was.person.birth_date}）"
     token = _ids().put(ident)
     here = _where(ident.persons, ident.protected)
+    if ident.source == "qr":
+        # a protected member is here to a QR as someone unknown is once checked in: after a check-in held back
+        here = [h or (_shielded(p) and held_back_here(p)) for p, h in zip(ident.persons, here)]
     return jsonify({"token": token, "source": ident.source, "disclosure": ident.disclosure,
                     # the code itself stays here (a shared secret on a screen in a crowded hall): the page
                     # only says it is kept, so that nobody thinks it lost and types it again
@@ -604,12 +614,17 @@ def _checkin(body: dict):
     # is held back for staff (KioskStore.hold_for_staff) and the screen answers as it would for someone unknown
     # (a refusal told whoever holds any QR that a name and birth date are protected somewhere in the city).
     # Nothing is written for them: a QR proves no one, and a record under their identity would move them at HQ.
-    held = {j for j, p in enumerate(persons) if (j >= len(present) or ident.source in ("qr", "ic"))
-            and store.is_protected(p.name, p.birth_date, p.address, p.name_kana)}
+    held = {j for j, p in enumerate(persons)
+            if (j >= len(present) or ident.source in ("qr", "ic")) and _shielded(p)}
     # After every other check, so that the answer tells nothing more than any refusal staff must handle.
-    refused = [i for j, i in enumerate(present) if j not in held and i < len(ident.protected) and ident.protected[i]]
-    if refused or any(ident.source in ("qr", "ic") and store.find(p.name, p.birth_date, p.address) is not None
-                      for j, p in enumerate(persons) if j >= len(present) and j not in held):
+    # The held are refused where someone unknown would be once checked in as they were held back (by
+    # another pre-registration, typed in again).
+    refused = [i for j, i in enumerate(present)
+               if (j in held and ident.source == "qr" and not held_back_proves(persons[j]))
+               or (j not in held and i < len(ident.protected) and ident.protected[i])]
+    if refused or any(ident.source in ("qr", "ic")
+                      and (held_back(p) if j in held else store.find(p.name, p.birth_date, p.address)) is not None
+                      for j, p in enumerate(persons) if j >= len(present)):
         # a QR member it does not prove (KioskStore.qr_proves), or someone this kiosk knows typed in by hand by
         # whoever holds a QR or IC card (proof of no one typed).  The tablet is told someone waits (the
         # screen's words stay those of any refusal).
@@ -633,7 +648,7 @@ def _checkin(body: dict):
         _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
     if held:
-        store.hold_for_staff(current_language(), [f"{persons[j].name} {persons[j].birth_date}" for j in sorted(held)])
+        hold_back(store, [persons[j] for j in sorted(held)], household)
     return _done(ident, "checkin", events, [p.name for p in persons])
 
 
@@ -668,8 +683,11 @@ def _leave(body: dict):
     ident, persons, present = _held(body)
     if not persons:
         raise FormErrors({"present": _("Choose at least one person.")})
-    # a protected person is "not here" to a QR or IC card, so the same words as for anyone not here
+    # a protected person is "not here" to a QR or IC card, so the same words as for anyone not here; unless a
+    # check-in from the QR was held back for them, as someone unknown would be here once checked in from it
     here = _where(persons, tuple(ident.protected[i] for i in present if i < len(ident.protected)))
+    shielded = [ident.source == "qr" and _shielded(p) for p in persons]
+    here = [h or (s and held_back_here(p)) for p, h, s in zip(persons, here, shielded)]
     if not all(here):
         # One sentence for every reason (not here, here from a paper card the QR does not prove, protected:
         # KioskStore.qr_proves), so that it tells nothing; staff can look and do it, called to the screen
@@ -686,10 +704,12 @@ def _leave(body: dict):
         # family either way
         raise FormErrors({"to_shelter_id": _("That shelter is closed. Choose another shelter, or ask staff.")})
     try:
-        events = store.leave([(p.name, p.birth_date, p.address) for p in persons], to)
+        events = store.leave([(p.name, p.birth_date, p.address) for p, s in zip(persons, shielded) if not s], to) \
+            if not all(shielded) else []
     except (KioskError, InvalidEvent):
         _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
+    held_back_left([p for p, s in zip(persons, shielded) if s], to)
     resp = _done(ident, "leave", events, [p.name for p in persons])
     left, sayable = _left_behind(ident) if ident.source == "qr" else (0, False)
     if left:
@@ -717,5 +737,9 @@ def _left_behind(ident: Identified) -> tuple[int, bool]:
         "SELECT person_key, name, birth_date, address, name_kana FROM roster_seen WHERE household_id = ? AND state = ?"
         " AND shelter_id = ?", (ident.household_id, CHECKED_IN, shelter)).fetchall()
     others = [r for r in rows if r[0] not in qr_keys]
-    return len(others), not any(store.is_protected(name, birth, address, kana)
-                                for _key, name, birth, address, kana in others)
+    # and the protected typed in with it whose check-in was held back, counted as someone unknown would be
+    qr_own = {person_key(p.name, p.birth_date, p.address) for p in ident.persons}
+    held = [k for k, h in held_backs().items() if h.household_id == ident.household_id and h.state == CHECKED_IN
+            and h.shelter_id == shelter and k not in qr_own]
+    return len(others) + len(held), not any(store.is_protected(name, birth, address, kana)
+                                            for _key, name, birth, address, kana in others)
