@@ -238,8 +238,9 @@ def _where(persons: list[Person], protected: tuple[bool, ...] = ()) -> list[bool
 
 
 def _shielded(p: Person) -> bool:
-    """A QR's or IC card's member, or someone typed in, whom the screen answers about as if someone unknown, what
-    it did for them held back for staff (checkin.HeldBack): never-disclose, here or anywhere (災対法 §86-15)."""
+    """Whether the screen answers about `p` (a QR's or IC card's member, or someone typed in) as about someone
+    unknown, holding back for staff what it does for them (checkin.HeldBack): never-disclose, here or anywhere
+    in the city (災対法 §86-15)."""
     return get_store().is_protected(p.name, p.birth_date, p.address, p.name_kana)
 
 

@@ -1032,7 +1032,8 @@ class KioskStore:
 
     def hold_for_staff(self, language: str, who: Sequence[str]) -> int:
         """A check-in held back for staff (HELD_PROTECTED), naming whom.  Never joined to a press nor made
-        the screen's last call: a press after it gets the call it would have got without it."""
+        the screen's last call: a press after it joins what it would have joined without it
+        (only the numbers of later calls are one higher)."""
         with self._write():
             call = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
                                    (self.now().isoformat(timespec="seconds"), language, HELD_PROTECTED)).lastrowid
