@@ -3,7 +3,9 @@ A legal audit found the kiosk screen told whether a name and birth date were pro
 with any QR from HQ's public pre-registration, a name typed in beside it (or on a pre-registration of one's
 own) was refused when protected (422, "ask staff") and checked in when unknown (201).  Now both are answered
 alike, on the screen and over the kiosk's JSON API; the protected person's check-in is held back for staff
-(a call on the tablet naming her) and written nowhere, so HQ still says she is where she was.
+(a call on the tablet naming her) and written nowhere, so HQ still says she is where she was; and what the
+screen says about her afterwards (the QR scanned again, a check-out, her name typed in again or on another
+pre-registration) is what it says about someone unknown checked in then.
 
 Real processes: `evac hq serve` (the public pre-registration, the protection digests), kiosks synced with it,
 and the screen's kiosk as `evac kiosk serve`."""
@@ -17,9 +19,9 @@ import urllib.request
 
 import pytest
 
+from evac.events import Person
 from kiosk.store import KioskStore
 from kiosk.sync import HQClient, sync_once
-from evac.events import Person
 from tests.conftest import Server, evac_cmd, free_port, run_evac
 from tests.staff_helpers import logged_in, make_app
 
