@@ -6,6 +6,7 @@ committed to the kiosk's disk.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 import threading
@@ -14,10 +15,12 @@ from contextlib import contextmanager
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 
 from evac.card.mynumber import CardError, read_basic4
-from evac.events import InvalidEvent, Person, parse_person
+from evac.events import InvalidEvent, Person, parse_event, parse_person
+from evac.hlc import COUNTER_BITS
 from evac.ictoken import ic_token
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
-from evac.whereabouts import CHECKED_IN
+from evac.identity import person_key
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT
 
 from . import disk_failure
 from .clients import ip
@@ -144,6 +147,54 @@ def checkin():
     return jsonify(_confirmation(events)), 201
 
 
+# -- check-ins held back for staff (災対法 §86-15) -------------------------------------------------------
+
+@dataclasses.dataclass
+class HeldBack:
+    """A protected person's check-in the screen or the API held back for staff (KioskStore.hold_for_staff),
+    and what was asked of it since: how they go on answering about that person as if the check-in had been
+    written, as they would about someone unknown checked in then (a second scan of the QR, a check-out, the
+    same name typed in again would otherwise tell the two apart).  In this process's memory only: nothing
+    under the protected person's identity is written, and staff see the call."""
+    prereg_id: str
+    household_id: str
+    state: str
+    shelter_id: str | None
+
+
+def held_backs() -> dict[str, HeldBack]:
+    return current_app.extensions.setdefault("held_back", {})
+
+
+def held_back(p: Person) -> HeldBack | None:
+    return held_backs().get(person_key(p.name, p.birth_date, p.address))
+
+
+def held_back_proves(p: Person) -> bool:
+    """KioskStore.qr_proves for a protected QR member, as if what was held back for them had been written."""
+    held = held_back(p)
+    return held is None or (bool(p.prereg_id) and held.prereg_id == p.prereg_id)
+
+
+def held_back_here(p: Person) -> bool:
+    held = held_back(p)
+    return held is not None and held.state == CHECKED_IN and held.shelter_id == current_app.config["SHELTER_ID"] \
+        and held_back_proves(p)
+
+
+def hold_back(store, persons: list[Person], household_id: str) -> None:
+    for p in persons:
+        held_backs()[person_key(p.name, p.birth_date, p.address)] = HeldBack(
+            p.prereg_id, household_id, CHECKED_IN, current_app.config["SHELTER_ID"])
+    store.hold_for_staff(current_language(), [f"{p.name} {p.birth_date}" for p in persons])
+
+
+def held_back_left(persons: list[Person], to_shelter_id: str | None) -> None:
+    for p in persons:
+        held = held_backs()[person_key(p.name, p.birth_date, p.address)]
+        held.state, held.shelter_id = CHECKED_OUT, to_shelter_id
+
+
 def kiosk_now(store) -> dt.datetime:
     """The kiosk's time as HQ would date it, for a QR's expiry: a kiosk whose clock was reset to 2000
     would take every expired QR, one running years ahead would refuse every good one."""
@@ -163,14 +214,28 @@ def qr_checkin():
         household = verify(text, keys_from_hex(store.prereg_keys()), store.prereg_revoked(), now=kiosk_now(store))
     except QRRejected as exc:
         return jsonify({"error": exc.reason, "message": exc.message}), 422
-    # 災対法 §86-15: a QR (no PIN) checks no never-disclose member in; said as any case for staff is
-    # nor anyone this kiosk knows whom the QR does not prove (KioskStore.qr_proves)
-    if any(store.is_protected(m.name, m.birth_date, household.address, m.name_kana)
-           or not store.qr_proves(Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id))
-           for m in household.members):
+    # 災対法 §86-15: a QR (no PIN) checks no never-disclose member in, and says so no more than for anyone
+    # unknown: they are held back for staff (KioskStore.hold_for_staff) and the others checked in, as on the
+    # screen.  Anyone else this kiosk knows whom the QR does not prove (KioskStore.qr_proves) is refused, as a
+    # case for staff.
+    persons = [Person(m.name, m.birth_date, m.sex, household.address, m.name_kana, m.prereg_id)
+               for m in household.members]
+    held = {i for i, p in enumerate(persons) if store.is_protected(p.name, p.birth_date, p.address, p.name_kana)}
+    if any(not (held_back_proves(p) if i in held else store.qr_proves(p)) for i, p in enumerate(persons)):
         raise KioskError("this household cannot be checked in from its QR code; staff check it in")
-    events = store.check_in_prereg(current_app.config["SHELTER_ID"], household, body.get("stay_type", "in_shelter"))
-    return jsonify({**_confirmation(events), "household_id": household.household_id,
+    shelter, stay = current_app.config["SHELTER_ID"], body.get("stay_type", "in_shelter")
+    hlc = store.now_ms() << COUNTER_BITS
+    for i in held:   # refused where an unknown person's would be (a record HQ would not take)
+        for draft in store.check_in_drafts(shelter, [persons[i]], stay, household.household_id,
+                                           [household.members[i].needs], household.consent, household.family_code):
+            parse_event({**draft, "kiosk_id": store.device_id, "seq": 1, "hlc": hlc})
+    kept = dataclasses.replace(household, members=tuple(m for i, m in enumerate(household.members) if i not in held))
+    events = store.check_in_prereg(shelter, kept, stay) if kept.members else []
+    if held:
+        hold_back(store, [persons[i] for i in sorted(held)], household.household_id)
+    # No record numbers (seq): how many were written would tell a member held back
+    confirmation = {k: v for k, v in _confirmation(events).items() if k != "seq"}
+    return jsonify({**confirmation, "household_id": household.household_id,
                     "names": [m.name for m in household.members]}), 201
 
 

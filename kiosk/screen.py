@@ -20,20 +20,23 @@ from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 from evac.card.mynumber import CardError, check_code_b, read_basic4, tries_left
 from evac.dates import InTheFuture, NoSuchDay, NotADate, TooLongAgo, parse_typed_birth_date
 from evac.events import (DISCLOSURES, FAMILY_CODE_LEN, NEEDS_CODES, STAY_TYPES, InvalidEvent, Person,
-                         clean_family_code, family_code_fits, parse_person)
+                         clean_family_code, family_code_fits, parse_event, parse_person)
+from evac.hlc import COUNTER_BITS
 from evac.identity import normalize_name, person_key
 from evac.individual_number import contains_individual_number
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
-from .checkin import card_reader, card_used, closed_here, kiosk_now, not_left_behind, tapped_ic_token
+from .checkin import (card_reader, card_used, closed_here, held_back, held_back_here, held_back_left,
+                      held_back_proves, held_backs, hold_back, kiosk_now, not_left_behind, tapped_ic_token)
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
 from .input_checks import in_letters
 from .staff_store import NOT_RECEIVING
-from .store import HOUSEHOLD_LEFT_BEHIND, PREREG_CHANGED, SENT_TO_STAFF, SHELTER_CLOSED, KioskError
+from .store import (HELD_PROTECTED, HOUSEHOLD_LEFT_BEHIND, PREREG_CHANGED, SENT_TO_STAFF, SHELTER_CLOSED, KioskError,
+                    KioskStore)
 
 bp = Blueprint("screen", __name__)
 
@@ -234,6 +237,13 @@ def _where(persons: list[Person], protected: tuple[bool, ...] = ()) -> list[bool
     return here
 
 
+def _shielded(p: Person) -> bool:
+    """Whether the screen answers about `p` (a QR's or IC card's member, or someone typed in) as about someone
+    unknown, holding back for staff what it does for them (checkin.HeldBack): never-disclose, here or anywhere
+    in the city (災対法 §86-15)."""
+    return get_store().is_protected(p.name, p.birth_date, p.address, p.name_kana)
+
+
 def _identified(ident: Identified):
     if ident.source in ("qr", "ic"):
         # 災対法 §86-15: a household's QR (no PIN) or an IC card may be in anyone's hands, in DV often the
@@ -251,6 +261,9 @@ def _identified(ident: Identified):
                     ident.renamed[i] = f"{p.name} {p.birth_date}（{was.person.name} {was.person.birth_date}）"
     token = _ids().put(ident)
     here = _where(ident.persons, ident.protected)
+    if ident.source == "qr":
+        # a protected member is here to a QR as someone unknown is once checked in: after a check-in held back
+        here = [h or (_shielded(p) and held_back_here(p)) for p, h in zip(ident.persons, here)]
     return jsonify({"token": token, "source": ident.source, "disclosure": ident.disclosure,
                     # the code itself stays here (a shared secret on a screen in a crowded hall): the page
                     # only says it is kept, so that nobody thinks it lost and types it again
@@ -433,7 +446,11 @@ def call_staff():
 @bp.get("/screen/calls/<int:call_id>")
 def staff_call(call_id: int):
     """Whether staff have yet to answer the call (the page keeps 「係員が来ます」 up while they have)."""
-    return jsonify({"open": get_store().staff_call_open(call_id)})
+    # a check-in held back for staff (HELD_PROTECTED) is answered as a call nobody raised: the screen told the
+    # person it was done, and an open call would tell that the name they gave is protected
+    store = get_store()
+    held = store.db.execute("SELECT 1 FROM staff_calls WHERE id = ? AND reason = ?", (call_id, HELD_PROTECTED))
+    return jsonify({"open": held.fetchone() is None and store.staff_call_open(call_id)})
 
 
 @bp.post("/screen/member")
@@ -594,27 +611,45 @@ def _checkin(body: dict):
     if errors:
         raise FormErrors(errors)
     store = get_store()
+    # 災対法 §86-15: someone under never-disclose protection, behind a QR or IC card or typed in beside anything,
+    # is held back for staff (KioskStore.hold_for_staff) and the screen answers as it would for someone unknown
+    # (a refusal told whoever holds any QR that a name and birth date are protected somewhere in the city).
+    # Nothing is written for them: a QR proves no one, and a record under their identity would move them at HQ.
+    held = {j for j, p in enumerate(persons)
+            if (j >= len(present) or ident.source in ("qr", "ic")) and _shielded(p)}
     # After every other check, so that the answer tells nothing more than any refusal staff must handle.
-    if any(ident.protected[i] for i in present if i < len(ident.protected)) or \
-            any(store.is_protected(p.name, p.birth_date, p.address)
-                or (ident.source in ("qr", "ic") and store.find(p.name, p.birth_date, p.address) is not None)
-                for p in persons[len(present):]):
-        # a never-disclose person behind a QR or IC card, a QR member it does not prove (KioskStore.qr_proves), or
-        # someone this kiosk knows typed in by hand by whoever holds a QR or IC card (proof of no one typed).
-        # The tablet is told someone waits (the screen's words stay those of any refusal).
-        refused = [i for i in present if i < len(ident.protected) and ident.protected[i]]
+    # The held are refused where someone unknown would be once checked in as they were held back (by
+    # another pre-registration, typed in again).
+    refused = [i for j, i in enumerate(present)
+               if (j in held and ident.source == "qr" and not held_back_proves(persons[j]))
+               or (j not in held and i < len(ident.protected) and ident.protected[i])]
+    if refused or any(ident.source in ("qr", "ic")
+                      and (held_back(p) if j in held else store.find(p.name, p.birth_date, p.address)) is not None
+                      for j, p in enumerate(persons) if j >= len(present)):
+        # a QR member it does not prove (KioskStore.qr_proves), or someone this kiosk knows typed in by hand by
+        # whoever holds a QR or IC card (proof of no one typed).  The tablet is told someone waits (the
+        # screen's words stay those of any refusal).
         _to_staff(ident, refused if len(persons) == len(present) else None)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")})
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
+    kept = [j for j in range(len(persons)) if j not in held]
     try:
         # Beside a QR (proof of no one), whom the holder typed in gets no consent from it: HQ would count
         # it as given in person (no pre-registration id says otherwise: hq_dashboard.merge.consent_rank).
-        unvouched = [ident.source == "qr" and i >= len(present) for i in range(len(persons))]
-        events = get_store().check_in(current_app.config["SHELTER_ID"], persons, stay, household,
-                                      [sorted(set(n)) for n in needs], disclosure, code, unvouched=unvouched)
+        unvouched = [ident.source == "qr" and j >= len(present) for j in range(len(persons))]
+        shelter, hlc = current_app.config["SHELTER_ID"], store.now_ms() << COUNTER_BITS
+        for j in held:   # refused where an unknown person's would be (a record HQ would not take)
+            for draft in KioskStore.check_in_drafts(shelter, [persons[j]], stay, household, [sorted(set(needs[j]))],
+                                                    disclosure, code, unvouched=[unvouched[j]]):
+                parse_event({**draft, "kiosk_id": store.device_id, "seq": 1, "hlc": hlc})
+        events = store.check_in(shelter, [persons[j] for j in kept], stay, household,
+                                [sorted(set(needs[j])) for j in kept], disclosure, code,
+                                unvouched=[unvouched[j] for j in kept]) if kept else []
     except (KioskError, InvalidEvent):
         _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
+    if held:
+        hold_back(store, [persons[j] for j in sorted(held)], household)
     return _done(ident, "checkin", events, [p.name for p in persons])
 
 
@@ -632,7 +667,8 @@ def _to_staff(ident: Identified, refused: list[int] | None = None) -> None:
 
 def _done(ident: Identified, kind: str, events, names: list[str]):
     at = kiosk_now(get_store()).astimezone()   # as HQ dates it: a kiosk clock reset to 2000 shows no 2000
-    confirmation = {"status": "confirmed", "names": names, "seq": [e.seq for e in events],
+    # No record numbers: how many were written would tell a check-in held back for staff (_checkin)
+    confirmation = {"status": "confirmed", "names": names,
                     "confirmed_at": at.isoformat(timespec="seconds"), "time_text": format_datetime(at, "short")}
     ident.done = (kind, confirmation)   # for a retry, while the identification lives
     return jsonify(confirmation), 201
@@ -648,8 +684,11 @@ def _leave(body: dict):
     ident, persons, present = _held(body)
     if not persons:
         raise FormErrors({"present": _("Choose at least one person.")})
-    # a protected person is "not here" to a QR or IC card, so the same words as for anyone not here
+    # a protected person is "not here" to a QR or IC card, so the same words as for anyone not here; unless a
+    # check-in from the QR was held back for them, as someone unknown would be here once checked in from it
     here = _where(persons, tuple(ident.protected[i] for i in present if i < len(ident.protected)))
+    shielded = [ident.source == "qr" and _shielded(p) for p in persons]
+    here = [h or (s and held_back_here(p)) for p, h, s in zip(persons, here, shielded)]
     if not all(here):
         # One sentence for every reason (not here, here from a paper card the QR does not prove, protected:
         # KioskStore.qr_proves), so that it tells nothing; staff can look and do it, called to the screen
@@ -666,10 +705,12 @@ def _leave(body: dict):
         # family either way
         raise FormErrors({"to_shelter_id": _("That shelter is closed. Choose another shelter, or ask staff.")})
     try:
-        events = store.leave([(p.name, p.birth_date, p.address) for p in persons], to)
+        events = store.leave([(p.name, p.birth_date, p.address) for p, s in zip(persons, shielded) if not s], to) \
+            if not all(shielded) else []
     except (KioskError, InvalidEvent):
         _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
+    held_back_left([p for p, s in zip(persons, shielded) if s], to)
     resp = _done(ident, "leave", events, [p.name for p in persons])
     left, sayable = _left_behind(ident) if ident.source == "qr" else (0, False)
     if left:
@@ -697,5 +738,9 @@ def _left_behind(ident: Identified) -> tuple[int, bool]:
         "SELECT person_key, name, birth_date, address, name_kana FROM roster_seen WHERE household_id = ? AND state = ?"
         " AND shelter_id = ?", (ident.household_id, CHECKED_IN, shelter)).fetchall()
     others = [r for r in rows if r[0] not in qr_keys]
-    return len(others), not any(store.is_protected(name, birth, address, kana)
-                                for _key, name, birth, address, kana in others)
+    # and the protected typed in with it whose check-in was held back, counted as someone unknown would be
+    qr_own = {person_key(p.name, p.birth_date, p.address) for p in ident.persons}
+    held = [k for k, h in held_backs().items() if h.household_id == ident.household_id and h.state == CHECKED_IN
+            and h.shelter_id == shelter and k not in qr_own]
+    return len(others) + len(held), not any(store.is_protected(name, birth, address, kana)
+                                            for _key, name, birth, address, kana in others)

@@ -287,10 +287,14 @@ PREREG_CHANGED = "prereg_changed"
 # household members typed in at check-in still recorded here (a QR cannot act on them: qr_proves).
 SHELTER_CLOSED = "shelter_closed"
 HOUSEHOLD_LEFT_BEHIND = "household_left_behind"
+# ... held back: a check-in from the screen or a QR named someone under never-disclose protection. The screen
+# answered as for anyone unknown (a refusal told a QR's holder that the name is protected: 災対法 §86-15) and
+# nothing was written for them; staff see whom, and check them in themselves once they have seen them.
+HELD_PROTECTED = "held_protected"
 # The statuses HQ's configuration may give a shelter (hq_dashboard.api.kiosk_config).
 HQ_SHELTER_STATUSES = ("open", "full", "closed", "not_opened")
 # Calls the screen raises itself (not a press for staff): never joined to the last press.
-SCREEN_REASONS = (SENT_TO_STAFF, PREREG_CHANGED, SHELTER_CLOSED, HOUSEHOLD_LEFT_BEHIND)
+SCREEN_REASONS = (SENT_TO_STAFF, PREREG_CHANGED, SHELTER_CLOSED, HOUSEHOLD_LEFT_BEHIND, HELD_PROTECTED)
 # A press for staff this soon after the screen's last call, while that call is open, is the same person
 # (back at the start and pressing again, unsure anyone heard): one call, not one per press.
 STAFF_CALL_PRESSES_JOIN_S = 120
@@ -1031,6 +1035,17 @@ class KioskStore:
             self.db.executemany("INSERT OR IGNORE INTO staff_call_people(call_id, who) VALUES (?, ?)",
                                 [(call, w) for w in who])
             self._set_meta(LAST_STAFF_CALL, f"{call} {now}")
+        return call
+
+    def hold_for_staff(self, language: str, who: Sequence[str]) -> int:
+        """A check-in held back for staff (HELD_PROTECTED), naming whom.  Never joined to a press nor made
+        the screen's last call: a press after it joins what it would have joined without it
+        (only the numbers of later calls are one higher)."""
+        with self._write():
+            call = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
+                                   (self.now().isoformat(timespec="seconds"), language, HELD_PROTECTED)).lastrowid
+            self.db.executemany("INSERT OR IGNORE INTO staff_call_people(call_id, who) VALUES (?, ?)",
+                                [(call, w) for w in who])
         return call
 
     def _last_call_pressed(self, now_ms: int) -> int | None:
