@@ -572,6 +572,8 @@ def _words() -> dict:
         # learns of a new call by itself (static/staff/calls.js, every STAFF_CALLS_POLL_SECONDS).
         from ..db import get_store
         words["open_calls"] = get_store().open_staff_calls(with_who=True)
+        from .calls import banner
+        words["call_banner"] = banner
         words["calls_poll"] = current_app.config["STAFF_CALLS_POLL_SECONDS"]
     return words
 

@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify, url_for
 
 from .. import disk_failure
 from ..db import get_store
+from ..store import HELD_PROTECTED
 from .auth import logged_in_unnoted
 from .i18n import gettext as t
 
@@ -30,6 +31,19 @@ def _unreadable(exc):
     return jsonify({"error": "the kiosk's database cannot be read now"}), 503
 
 
+def banner(calls: list[dict]) -> str:
+    """The banner's words for the open calls.  A check-in held back for a lead (HELD_PROTECTED) is not someone
+    waiting at the screen: said apart, so that no one goes to the screen looking for a protected person."""
+    held = sum(1 for c in calls if c["reason"] == HELD_PROTECTED)
+    said = []
+    if len(calls) > held:
+        said.append(t("%(n)d people at the screen are waiting for staff.", n=len(calls) - held))
+    if held:
+        said.append(t("%(n)d check-ins are held for a lead: see the calls; do not look for them at the screen.",
+                      n=held))
+    return " ".join(said)
+
+
 @bp.get("/open-calls")
 def open_calls():
     """The open calls' count and the words of base.html's banner, in the tablet's language; `newest`,
@@ -39,5 +53,5 @@ def open_calls():
     calls = get_store().open_staff_calls()
     return jsonify({
         "open": len(calls), "newest": max((c["id"] for c in calls), default=0),
-        "text": t("%(n)d people at the screen are waiting for staff.", n=len(calls)) if calls else "",
+        "text": banner(calls),
         "href": url_for("staff_shelter.summary", _anchor="calls")})
