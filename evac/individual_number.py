@@ -13,21 +13,27 @@ row of numbers from being read across their edges.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Kanji numerals written digit by digit, as the number is read out (一二三四 五六七八 九〇一八), the formal
-# 大字 of documents (壱弐参肆伍陸漆捌玖, 零) and their traditional and Chinese forms, and a circle typed for
-# the zero (○ ◯, as many people write 〇).  Not 十百千 nor 拾 (大字 ten): place values, and a twelve-digit
-# number is never written with place values; 大 and 字 (大字藤守, a place name) are no digits either.
-_KANJI_DIGITS = {**dict.fromkeys("〇零○◯", "0"), **dict.fromkeys("一壱壹弌", "1"), **dict.fromkeys("二弐貳貮弍贰", "2"),
+# 大字 of documents (壱弐参肆伍陸漆捌玖, 零) and their traditional and Chinese forms.  Not 十百千 nor 拾 (大字
+# ten): place values, and a twelve-digit number is never written with place values; 大 and 字 (大字藤守, a
+# place name) are no digits either.
+_KANJI_DIGITS = {**dict.fromkeys("〇零", "0"), **dict.fromkeys("一壱壹弌", "1"), **dict.fromkeys("二弐貳貮弍贰", "2"),
                  **dict.fromkeys("三参參弎叁", "3"), **dict.fromkeys("四肆", "4"), **dict.fromkeys("五伍", "5"),
                  **dict.fromkeys("六陸陆", "6"), **dict.fromkeys("七漆柒", "7"), **dict.fromkeys("八捌", "8"),
                  **dict.fromkeys("九玖", "9")}
 _ASCII_DIGITS = "0123456789"
+# A circle typed for the zero (○ ◯, as many people write 〇): next to a digit (九○一八) or between digits
+# (九 ○ 一 八); before or after digits, apart from them, it is a bullet or a mark (○ 090-…).
+_CIRCLES = frozenset("○◯")
+_CIRCLE_RUN = re.compile("[○◯]+")
 # Between two digits, any run of characters that are no letter joins them: punctuation (P*), symbols (S*),
-# spaces of any kind (Z*) and control characters (C*: tabs, new lines), however many.  Letters (L*) and
-# other numerals (十, Ⅻ) end the run.  Except ー (a letter, Lm): the IME's long-vowel mark, typed as a dash.
-_JOINING_CATEGORIES = frozenset("PSZC")
+# spaces of any kind (Z*), control characters (C*: tabs, new lines) and marks that are no letter of their
+# own (M*), however many.  Letters (L*) and other numerals (十, Ⅻ) end the run.  Except ー (a letter, Lm):
+# the IME's long-vowel mark, typed as a dash.
+_JOINING_CATEGORIES = frozenset("PSZCM")
 _DASH_LETTERS = frozenset("ー")
 # A clock time is h:mm or h:mm:ss, nothing longer (12:34:56:78:90:18 is not one), with an hour and minutes
 # that a clock shows (not 56:78).  A date is y/m/d (or - .) or m/d, of a real month and day.
@@ -55,9 +61,24 @@ _FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
 
 def _plain(text: str) -> str:
     """Digits of any script and kanji numerals as 0-9, without what shows nothing between them."""
-    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else _KANJI_DIGITS.get(c)
-                   or ("" if c in _FILLERS or unicodedata.category(c) in _INVISIBLE_CATEGORIES else c)
-                   for c in text)
+    plain = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else _KANJI_DIGITS.get(c)
+                    or ("" if c in _FILLERS or unicodedata.category(c) in _INVISIBLE_CATEGORIES else c)
+                    for c in text)
+    return _CIRCLE_RUN.sub(lambda m: "0" * len(m[0]) if _circle_is_zero(plain, m.start(), m.end()) else m[0],
+                           plain) if "○" in plain or "◯" in plain else plain
+
+
+def _circle_is_zero(plain: str, start: int, end: int) -> bool:
+    before, after = plain[start - 1:start], plain[end:end + 1]
+    if (before and before in _ASCII_DIGITS) or (after and after in _ASCII_DIGITS):
+        return True
+    left = start - 1   # (other circles on the way are zeros or bullets with this one)
+    while left >= 0 and _joins(plain[left]):
+        left -= 1
+    right = end
+    while right < len(plain) and _joins(plain[right]):
+        right += 1
+    return left >= 0 and right < len(plain) and plain[left] in _ASCII_DIGITS and plain[right] in _ASCII_DIGITS
 
 
 def _joins(c: str) -> bool:
@@ -159,7 +180,7 @@ def without_individual_numbers(text: str) -> str:
     repeats what a kiosk sent (an id) may repeat the number."""
     if not contains_individual_number(text):
         return text
-    return "".join("*" if c.isdecimal() or c in _KANJI_DIGITS else c for c in text)
+    return "".join("*" if c.isdecimal() or c in _KANJI_DIGITS or c in _CIRCLES else c for c in text)
 
 
 def _holds_number(plain: str, phones: bool, labelled: bool) -> bool:
@@ -201,7 +222,7 @@ def contains_individual_number(text: str, phones: bool = False) -> bool:
         if sum(map(text.count, _ASCII_DIGITS)) < 12:
             return False
     else:
-        if sum(c.isdecimal() or c in _KANJI_DIGITS for c in text) < 12:
+        if sum(c.isdecimal() or c in _KANJI_DIGITS or c in _CIRCLES for c in text) < 12:
             return False
     plain = _plain(text)
     labelled = phones and _labelled(text)

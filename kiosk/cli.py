@@ -98,8 +98,9 @@ def _checked_token(token: str, source: str) -> str:
         why, why_ja = "it has no dot between the kiosk's id and its secret", "端末IDと秘密の間の「.」がありません"
     else:
         kiosk_id, _, secret = token.partition(".")
-        why, why_ja = ((f"{kiosk_id!r} is not a kiosk id (K and 8 digits or letters A-F, as on HQ's dashboard)",
-                        f"{kiosk_id!r} は端末ID（本部の画面のとおり、K と 8 文字の数字か A〜F）ではありません")
+        shown_ja, shown_en = _typed(kiosk_id)
+        why, why_ja = ((f"{shown_en} is not a kiosk id (K and 8 digits or letters A-F, as on HQ's dashboard)",
+                        f"{shown_ja} は端末ID（本部の画面のとおり、K と 8 文字の数字か A〜F）ではありません")
                        if not KIOSK_ID_RE.match(kiosk_id) else
                        (f"its secret after the dot is {len(secret)} characters long, not {SECRET_LEN} (cut short "
                         "when copied?)",

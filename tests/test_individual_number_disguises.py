@@ -23,6 +23,7 @@ EIGHT = "081234567896"
 @pytest.mark.parametrize("text", [
     "焼津市1234〜5678〜9018", "焼津市1234～5678～9018", "1234~5678~9018", "1234〜〜5678〜〜9018",
     "山田一二三四五六七八九○一八", "山田一二三四五六七八九〇一八", "一二三四五六七八九◯一八",
+    "一 二 三 四 五 六 七 八 九 ○ 一 八", "1234 5678 9 ○ 18",
     "1234;5678;9018", "1234=5678=9018", "[1234][5678][9018]", "「1234」「5678」「9018」", "【1234】【5678】【9018】",
     "1234→5678→9018", "1234@5678@9018", "1234------5678------9018", "1234 ・・・・・・・・ 5678 ・・・・・・・・ 9018",
     "1234 -=-=-=-=- 5678\n\n\n9018", "壱弐参肆伍陸漆捌玖零壱捌", "壱弐参肆・伍陸漆捌・玖零壱捌",
@@ -62,6 +63,7 @@ def test_a_contact_keeps_phone_numbers_written_as_phone_numbers(contact):
     "〒425-0071 焼津市本町5-9-1", "1990-01-01", "1990/01/01", "平成2年1月1日", "2026/11/26 00:00 救急搬送",
     "2026-11-26 14:30 受付", "2026/1/5 14:30:00 搬送", "11/26 14:30 11/26", "焼津市本町三丁目四番五号",
     "陸上競技場 参加 12 名", "1234567890180", "123456789012",
+    "○ 1234 5678 903",   # ○ alone is a bullet (012345678903 is valid): a zero only next to a digit
 ])
 def test_addresses_dates_and_other_numbers_pass(text):
     assert not contains_individual_number(text)
@@ -114,7 +116,9 @@ def disguised(draw, fours: bool):
     cuts = {4, 8} if fours else set(draw(st.lists(st.integers(1, 11), max_size=11)))
     between = BETWEEN if fours else st.text(MARK.filter(lambda c: unicodedata.normalize("NFKC", c) not in ":/-."),
                                             max_size=12)
-    written = "".join((draw(between) if i in cuts else "") + _digit(draw(st.sampled_from(SCRIPTS)), int(d))
+    # (○ first or last, apart from the rest, is a bullet: 〇 there)
+    written = "".join((draw(between) if i in cuts else "")
+                      + _digit(draw(st.sampled_from(SCRIPTS if 0 < i < 11 else SCRIPTS[:-1])), int(d))
                       for i, d in enumerate(number))
     before = draw(WORDS) + draw(st.sampled_from(["", "〒425-0000 ", "0000 ", "054-626-1111 "]))
     return before + written + draw(st.sampled_from(["", " ", "。", " 1"])) + draw(WORDS)
