@@ -421,18 +421,18 @@ def _birth(typed: str, today: dt.date) -> str:
     2010-02-30 is typed as it should be but names no day: said so, not as a wrong form."""
     try:
         return parse_typed_birth_date(typed, today).isoformat()
-    except NotADate:
-        shown_ja, shown_en = _typed(typed)
-        ja, en = (f"--birth {shown_ja} は生年月日として読めません。1990-01-01、1990/01/01、平成2年1月1日 のように"
-                  "年・月・日の順に入力してください",
-                  f"--birth {shown_en} is not a date: type the birth date year, month, day (e.g. 1990-01-01, "
-                  "1990/01/01 or 平成2年1月1日)")
     except NoSuchDay:
         ja, en = (f"--birth {typed} の日付は存在しません。年・月・日を確かめてください",
                   f"--birth {typed}: there is no such day; check the year, month and day")
     except TooLongAgo as exc:
         ja, en = (f"--birth {typed} は {exc.oldest.year} 年より前です。年を確かめてください",
                   f"--birth {typed} is before {exc.oldest.isoformat()}: check the year")
+    except NotADate:
+        shown_ja, shown_en = _typed(typed)
+        ja, en = (f"--birth {shown_ja} は生年月日として読めません。1990-01-01、1990/01/01、平成2年1月1日 のように"
+                  "年・月・日の順に入力してください",
+                  f"--birth {shown_en} is not a date: type the birth date year, month, day (e.g. 1990-01-01, "
+                  "1990/01/01 or 平成2年1月1日)")
     except InTheFuture:
         ja, en = (f"--birth {typed} は未来の日付です。年・月・日を確かめてください",
                   f"--birth {typed} is in the future: check the year, month and day")
