@@ -29,7 +29,8 @@ def kiosk_db(tmp_path):
 
 def _checkin(db, **given: str) -> list[str]:
     options = {"shelter": "H001", "name": "山田 太郎", "birth": "1970-01-01", "sex": "male", **given}
-    return ["kiosk", "checkin", "--db", str(db), *[x for k, v in options.items() for x in (f"--{k.replace('_', '-')}", v)]]
+    typed = [x for k, v in options.items() for x in (f"--{k.replace('_', '-')}", v)]
+    return ["kiosk", "checkin", "--db", str(db), *typed]
 
 
 @pytest.mark.parametrize("value", ["123456789018", NUMBER, "１２３４ ５６７８ ９０１８"])
