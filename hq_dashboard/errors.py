@@ -93,6 +93,13 @@ def connection_lost(exc: Exception) -> bool:
     return orig.sqlstate is None or orig.sqlstate.startswith(("08", "57P"))
 
 
+def page_logged() -> str:
+    """The page a log line names: its route (/prereg/manage/<secret>), not the path asked for, which may be a
+    household's secret management link or hold what someone typed (an id, an Individual Number: 番号法 §20)."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else (request.endpoint or "(no such page)")
+
+
 def database_lost(exc: Exception):
     """A lost database connection (connection_lost) as 503: JSON {error: busy, message} under /api/, a plain
     page elsewhere (one that reloads itself keeps trying); one line on HQ's console, not a traceback.
@@ -109,7 +116,7 @@ def database_lost(exc: Exception):
     cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     current_app.logger.warning("HQ's connection to its database was lost (%s); %s %s was answered 503, to be tried "
                                "again. HQ connects again by itself (PostgreSQL restarted?)",
-                               cause[0] if cause else type(exc).__name__, request.method, request.path)
+                               cause[0] if cause else type(exc).__name__, request.method, page_logged())
     if request.path.startswith("/api/"):
         return jsonify({"error": "busy", "message": LOST_JSON}), 503
     return render_template("message.html", title="エラー 503 / Error 503", ja=LOST_JA, en=LOST_EN,

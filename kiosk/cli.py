@@ -18,7 +18,7 @@ from evac.kiosk_token import KIOSK_ID_RE, SECRET_LEN, TOKEN_RE
 from evac.cli import CommandError, loopback
 from evac.dates import InTheFuture, NoSuchDay, NotADate, TooLongAgo, parse_typed_birth_date
 from evac.identity import normalize_name
-from evac.individual_number import contains_individual_number
+from evac.individual_number import contains_individual_number, without_individual_numbers
 from evac.events import (CONSENTS, EARLIEST_TODAY, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person,
                          parse_event, parse_person)
 
@@ -28,8 +28,35 @@ from .store import CLI, HQ_OUTDATED, KioskError, KioskStore, acting_as
 
 
 def _fail(message: str) -> int:
-    print(f"evac: {message}", file=sys.stderr)
+    print(f"evac: {_no_number_shown(message)}", file=sys.stderr)
     return 2
+
+
+# 番号法 §20: a value typed where it does not belong is not repeated on the console when it holds what looks
+# like an Individual Number (--birth 123456789018, --shelter 1234-5678-9018): the console is read by others
+# at a shelter, and may be kept.  The option is still named, so the operator knows what to correct.
+NOT_SHOWN_JA = "（個人番号と思われる数字は表示しません）"
+NOT_SHOWN_EN = "(a number that looks like an Individual Number is not shown)"
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'" r'|"(?:[^"\\]|\\.)*"')   # a value as repr() quotes it
+
+
+def _typed(value: str) -> tuple[str, str]:
+    """`value` quoted as a refusal shows it, (Japanese, English): or that it is not shown."""
+    return (NOT_SHOWN_JA, NOT_SHOWN_EN) if contains_individual_number(value) else (repr(value), repr(value))
+
+
+def _no_number_shown(message: str) -> str:
+    """A whole message to print, "日本語 / English": a quoted value holding the number said not to be
+    shown in each half, and any other digits of the number starred out (what a message of the store or
+    of argparse repeats unquoted)."""
+    if not contains_individual_number(message):
+        return message
+    ja, slash, en = message.partition(" / ")
+    if not slash:
+        ja, en = "", ja
+    ja, en = ((_QUOTED.sub(lambda q: words if contains_individual_number(q[0]) else q[0], half) if half else half)
+              for half, words in ((ja, NOT_SHOWN_JA), (en, NOT_SHOWN_EN)))
+    return without_individual_numbers(f"{ja}{slash}{en}")
 
 
 TOKEN_ENV = "EVAC_KIOSK_TOKEN"
@@ -71,8 +98,9 @@ def _checked_token(token: str, source: str) -> str:
         why, why_ja = "it has no dot between the kiosk's id and its secret", "端末IDと秘密の間の「.」がありません"
     else:
         kiosk_id, _, secret = token.partition(".")
-        why, why_ja = ((f"{kiosk_id!r} is not a kiosk id (K and 8 digits or letters A-F, as on HQ's dashboard)",
-                        f"{kiosk_id!r} は端末ID（本部の画面のとおり、K と 8 文字の数字か A〜F）ではありません")
+        shown_ja, shown_en = _typed(kiosk_id)
+        why, why_ja = ((f"{shown_en} is not a kiosk id (K and 8 digits or letters A-F, as on HQ's dashboard)",
+                        f"{shown_ja} は端末ID（本部の画面のとおり、K と 8 文字の数字か A〜F）ではありません")
                        if not KIOSK_ID_RE.match(kiosk_id) else
                        (f"its secret after the dot is {len(secret)} characters long, not {SECRET_LEN} (cut short "
                         "when copied?)",
@@ -331,9 +359,10 @@ def _known_shelter(shelter: str, known: set[str], option: str) -> None:
 
 def _unknown_shelter(shelter: str, option: str, nothing_saved: bool = False) -> str:
     """`nothing_saved`: for a command that was to save a record, it says that none was."""
-    ja = (f"避難所ID {shelter!r} はこの受付機の避難所一覧にありません。{option} を確かめてください"
+    shown_ja, shown_en = _typed(shelter)
+    ja = (f"避難所ID {shown_ja} はこの受付機の避難所一覧にありません。{option} を確かめてください"
           "（H031、E005、T101 のような形です）")
-    en = f"unknown shelter id {shelter!r} (check {option}: site ids look like H031, E005 or T101)"
+    en = f"unknown shelter id {shown_en} (check {option}: site ids look like H031, E005 or T101)"
     if nothing_saved:
         ja, en = f"{ja}。{NOTHING_SAVED_JA}", f"{en}; nothing was saved"
     return _both(ja, en)
@@ -399,9 +428,10 @@ def _birth(typed: str, today: dt.date) -> str:
         ja, en = (f"--birth {typed} は {exc.oldest.year} 年より前です。年を確かめてください",
                   f"--birth {typed} is before {exc.oldest.isoformat()}: check the year")
     except NotADate:
-        ja, en = (f"--birth {typed!r} は生年月日として読めません。1990-01-01、1990/01/01、平成2年1月1日 のように"
+        shown_ja, shown_en = _typed(typed)
+        ja, en = (f"--birth {shown_ja} は生年月日として読めません。1990-01-01、1990/01/01、平成2年1月1日 のように"
                   "年・月・日の順に入力してください",
-                  f"--birth {typed!r} is not a date: type the birth date year, month, day (e.g. 1990-01-01, "
+                  f"--birth {shown_en} is not a date: type the birth date year, month, day (e.g. 1990-01-01, "
                   "1990/01/01 or 平成2年1月1日)")
     except InTheFuture:
         ja, en = (f"--birth {typed} は未来の日付です。年・月・日を確かめてください",
@@ -748,6 +778,17 @@ def withdraw(args: argparse.Namespace) -> int:
 _QUIET_PATHS = re.compile(r"/static/|/api/card-status$|/screen/calls/\d+$|/staff/(open-calls|alive)$")
 
 
+def _logged_path(path: str) -> str:
+    """The path as the access log shows it: one holding what looks like an Individual Number (番号法 §20: a
+    tablet's address bar, /staff/person/1234-5678-9018, full-width digits too) with its digits starred out.
+    WSGI gives the path's UTF-8 bytes as Latin-1: read as UTF-8 to find the number however it was typed."""
+    try:
+        typed = path.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        typed = path
+    return without_individual_numbers(typed) if contains_individual_number(typed) else path
+
+
 def _access_log(app):
     """WSGI middleware: one line per request on stderr, without the query string: a roster search
     (?q=…) is an evacuee's name."""
@@ -761,7 +802,8 @@ def _access_log(app):
             when = time.strftime("%d/%b/%Y %H:%M:%S")
             try:
                 print(f'{environ.get("REMOTE_ADDR", "-")} - - [{when}] "{environ.get("REQUEST_METHOD", "-")} '
-                      f'{environ.get("PATH_INFO", "") or "-"}" {status.split(" ", 1)[0]} -', file=sys.stderr, flush=True)
+                      f'{_logged_path(environ.get("PATH_INFO", "")) or "-"}" {status.split(" ", 1)[0]} -',
+                      file=sys.stderr, flush=True)
             except (OSError, ValueError):  # a log on a full disk must not fail the request
                 pass
             return start_response(status, headers, exc_info)
@@ -1053,9 +1095,10 @@ def hq_url(text: str) -> str:
     from urllib.parse import urlsplit
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
+        shown_ja, shown_en = _typed(text)
         raise argparse.ArgumentTypeError(f"http:// か https:// で始まるアドレスにしてください（例 http://10.0.0.2:5000。いまは "
-                                         f"{text!r}） / must start with http:// or https:// (e.g. "
-                                         f"http://10.0.0.2:5000), not {text!r}")
+                                         f"{shown_ja}） / must start with http:// or https:// (e.g. "
+                                         f"http://10.0.0.2:5000), not {shown_en}")
     return text.strip()
 
 
@@ -1064,7 +1107,8 @@ def seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} は秒数ではありません / {text!r} is not a number of seconds") from None
+        shown_ja, shown_en = _typed(text)
+        raise argparse.ArgumentTypeError(f"{shown_ja} は秒数ではありません / {shown_en} is not a number of seconds") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"0 秒より長くしてください（いまは {text}） / must be more than 0 seconds, "
                                          f"not {text}")
@@ -1077,9 +1121,18 @@ def token_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--token", help=f"{what} (others on this machine can see it: prefer --token-file or {TOKEN_ENV})")
 
 
+def _not_repeating_the_number(parser_class: type) -> type:
+    """The commands' parsers, whose refusals (argparse's "invalid choice: '…'", an option's type's words) do
+    not repeat a value that holds the Individual Number (_no_number_shown)."""
+    class Parser(parser_class):
+        def exit(self, status=0, message=None):
+            super().exit(status, _no_number_shown(message) if message else message)
+    return Parser
+
+
 def register(parser: argparse.ArgumentParser) -> None:
     from evac.cli import port_number
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_not_repeating_the_number(type(parser)))
 
     def who(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", required=True, help="the kiosk's SQLite file")

@@ -141,8 +141,8 @@ def test_the_disguises_the_review_found_are_found(text):
 @given(st.text())
 def test_a_text_with_fewer_than_twelve_digits_never_holds_the_number(text):
     import unicodedata
-    from evac.individual_number import _KANJI_DIGITS
-    assume(sum(c.isdecimal() or c in _KANJI_DIGITS for c in unicodedata.normalize("NFKC", text)) < 12)
+    from evac.individual_number import _CIRCLES, _KANJI_DIGITS
+    assume(sum(c.isdecimal() or c in _KANJI_DIGITS or c in _CIRCLES for c in unicodedata.normalize("NFKC", text)) < 12)
     assert not contains_individual_number(text) and not contains_individual_number(text, phones=True)
 
 
@@ -152,11 +152,10 @@ def test_skipping_texts_of_few_digits_changes_no_answer(text, phones):
     import unicodedata
 
     from evac import individual_number as detector
-    plain = detector._plain(unicodedata.normalize("NFKC", text))
-    searched = any(detector.is_individual_number(detector._NOT_DIGIT.sub("", m.group(1)))
-                   and not (":" in m.group(1) and detector._CLOCK.search(m.group(1)))
-                   and not (phones and detector._phone(detector._NOT_DIGIT.sub("", m.group(1)), plain[:m.start()]))
-                   for m in detector._CANDIDATE.finditer(plain))
+    normal = unicodedata.normalize("NFKC", text)
+    labelled = phones and detector._labelled(normal)
+    searched = detector._holds_number(detector._plain(normal), phones, labelled) or (
+        "一" in normal and detector._holds_number(detector._plain(normal.replace("一", "ー")), phones, labelled))
     assert contains_individual_number(text, phones) == searched
 
 
@@ -164,9 +163,13 @@ def test_phone_numbers_and_dates_that_are_twelve_digits_pass():
     # All four carry the number's check digit: only how they are written tells them apart.
     assert is_individual_number("081234567896") and is_individual_number("639171234566")
     assert is_individual_number("819012345673") and is_individual_number("202611260000")
-    for contact in ("0812-3456-7896", "+63 917 123 4566", "+81 90 1234 5673", "81-90-1234-5673", "(0812) 3456 7896"):
+    for contact in ("+63 917 123 4566", "+81 90 1234 5673", "81-90-1234-5673", "+62 812 3456 7896"):
         assert not contains_individual_number(contact, phones=True), contact
         assert not looks_like_individual_number_not_phone(contact), contact
+    # Twelve digits from 0 are no phone number dialled in Japan (10 or 11 digits): an Indonesian mobile
+    # is dialled with its +62.
+    for contact in ("0812-3456-7896", "(0812) 3456 7896"):
+        assert looks_like_individual_number_not_phone(contact), contact
     # A staff note's date and time is twelve digits too.
     assert not contains_individual_number("2026/11/26 00:00 救急搬送")
     # 81 then 0 is no way to write a Japanese number from abroad (the 0 is dropped after +81).

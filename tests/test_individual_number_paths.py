@@ -44,7 +44,8 @@ def test_what_shows_nothing_or_separates_between_the_digits_hides_no_number(text
 
 def test_a_contact_takes_for_a_phone_only_what_can_be_one():
     assert contains_individual_number("マイナンバー 012345678903", phones=True)   # a tenth of numbers begin with 0
-    for phone in ("0812-3456-7896", "+63 917 123 4566", "81-90-1234-5673", "090-1234-5678"):
+    assert contains_individual_number("0812-3456-7896", phones=True)   # twelve digits from 0: no phone dialled in Japan
+    for phone in ("+62 812-3456-7896", "+63 917 123 4566", "81-90-1234-5673", "090-1234-5678"):
         assert not contains_individual_number(phone, phones=True), phone
 
 
