@@ -175,6 +175,22 @@ def _labelled(text: str) -> bool:
     return any(label in squeezed for label in _LABELS)
 
 
+# What a message says in place of a typed value that holds the number (番号法 §20: not repeated on a console
+# that others read and that may be kept); the option is still named, so the operator knows what to correct.
+NOT_SHOWN_JA = "（個人番号と思われる数字は表示しません）"
+NOT_SHOWN_EN = "(a number that looks like an Individual Number is not shown)"
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'" r'|"(?:[^"\\]|\\.)*"')   # a value as repr() quotes it
+
+
+def not_shown(message: str, words: str = NOT_SHOWN_EN) -> str:
+    """`message` (in one language) to print: a quoted value holding the number replaced by `words`, and any
+    other digits of the number starred out (what a message repeats unquoted)."""
+    if not contains_individual_number(message):
+        return message
+    return without_individual_numbers(
+        _QUOTED.sub(lambda q: words if contains_individual_number(q[0]) else q[0], message))
+
+
 def without_individual_numbers(text: str) -> str:
     """`text` to keep or show, its digits starred out if it holds an Individual Number: a message that
     repeats what a kiosk sent (an id) may repeat the number."""

@@ -7,6 +7,8 @@ import re
 import sys
 import unicodedata
 
+from .individual_number import NOT_SHOWN_EN, NOT_SHOWN_JA, not_shown
+
 # argparse's own messages (Python 3.11 to 3.13), and what they say in Japanese.
 _WHOLE = [
     (re.compile(r"the following arguments are required: (?P<x>.+)"), "次の指定が要ります: {x}"),
@@ -64,7 +66,11 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):
         self.print_usage(sys.stderr)
         ja, en = self._command_left_out(message) or in_both(message)
-        self.exit(2, f"{self.prog}: error: {en}\n" if ja is None else f"{self.prog}: エラー: {ja} / error: {en}\n")
+        # 番号法 §20: a value typed where it does not belong is not repeated when it holds an Individual Number
+        en = not_shown(en, NOT_SHOWN_EN)
+        if ja is None:
+            self.exit(2, f"{self.prog}: error: {en}\n")
+        self.exit(2, f"{self.prog}: エラー: {not_shown(ja, NOT_SHOWN_JA)} / error: {en}\n")
 
     def _command_left_out(self, message: str) -> tuple[str, str] | None:
         """argparse names a missing command by its dest ("command"), a word an operator cannot act on: name

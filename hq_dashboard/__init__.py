@@ -27,8 +27,18 @@ def default_database_url() -> str:
     return f"sqlite:///{var / 'hq.sqlite3'}"
 
 
+class _HQ(Flask):
+    def log_exception(self, exc_info) -> None:
+        """A failed request logged by its route (errors.page_logged), not Flask's "Exception on <path>": the
+        path may be a household's secret link (/prereg/manage/…) or hold an Individual Number typed in it."""
+        from flask import request
+
+        from .errors import page_logged
+        self.logger.error("Exception on %s [%s]", page_logged(), request.method, exc_info=exc_info)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+    app = _HQ(__name__)
     app.request_class = JSONBodyRequest   # deeply nested JSON is a 400, not a 500
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=None,

@@ -18,7 +18,8 @@ from evac.kiosk_token import KIOSK_ID_RE, SECRET_LEN, TOKEN_RE
 from evac.cli import CommandError, loopback
 from evac.dates import InTheFuture, NoSuchDay, NotADate, TooLongAgo, parse_typed_birth_date
 from evac.identity import normalize_name
-from evac.individual_number import contains_individual_number, without_individual_numbers
+from evac.individual_number import (NOT_SHOWN_EN, NOT_SHOWN_JA, contains_individual_number, not_shown,
+                                    without_individual_numbers)
 from evac.events import (CONSENTS, EARLIEST_TODAY, FAMILY_CODE_LEN, SEXES, STAY_TYPES, WITHDRAWN, InvalidEvent, Person,
                          parse_event, parse_person)
 
@@ -35,9 +36,6 @@ def _fail(message: str) -> int:
 # 番号法 §20: a value typed where it does not belong is not repeated on the console when it holds what looks
 # like an Individual Number (--birth 123456789018, --shelter 1234-5678-9018): the console is read by others
 # at a shelter, and may be kept.  The option is still named, so the operator knows what to correct.
-NOT_SHOWN_JA = "（個人番号と思われる数字は表示しません）"
-NOT_SHOWN_EN = "(a number that looks like an Individual Number is not shown)"
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'" r'|"(?:[^"\\]|\\.)*"')   # a value as repr() quotes it
 
 
 def _typed(value: str) -> tuple[str, str]:
@@ -54,9 +52,7 @@ def _no_number_shown(message: str) -> str:
     ja, slash, en = message.partition(" / ")
     if not slash:
         ja, en = "", ja
-    ja, en = ((_QUOTED.sub(lambda q: words if contains_individual_number(q[0]) else q[0], half) if half else half)
-              for half, words in ((ja, NOT_SHOWN_JA), (en, NOT_SHOWN_EN)))
-    return without_individual_numbers(f"{ja}{slash}{en}")
+    return f"{not_shown(ja, NOT_SHOWN_JA) if ja else ja}{slash}{not_shown(en, NOT_SHOWN_EN)}"
 
 
 TOKEN_ENV = "EVAC_KIOSK_TOKEN"
@@ -1121,18 +1117,9 @@ def token_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--token", help=f"{what} (others on this machine can see it: prefer --token-file or {TOKEN_ENV})")
 
 
-def _not_repeating_the_number(parser_class: type) -> type:
-    """The commands' parsers, whose refusals (argparse's "invalid choice: '…'", an option's type's words) do
-    not repeat a value that holds the Individual Number (_no_number_shown)."""
-    class Parser(parser_class):
-        def exit(self, status=0, message=None):
-            super().exit(status, _no_number_shown(message) if message else message)
-    return Parser
-
-
 def register(parser: argparse.ArgumentParser) -> None:
     from evac.cli import port_number
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_not_repeating_the_number(type(parser)))
+    sub = parser.add_subparsers(dest="command", required=True)
 
     def who(p: argparse.ArgumentParser) -> None:
         p.add_argument("--db", required=True, help="the kiosk's SQLite file")
