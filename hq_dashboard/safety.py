@@ -231,9 +231,10 @@ def _correction_records(session: Session) -> list[tuple[PersonFacts, PersonFacts
     engine = session.get_bind()
     with _correction_guard:
         cache = _correction_cache.get(engine)
-        if cache is None or cache.instance != instance or any(
-                high.get(device, -1) < seq for device, seq in cache.read_to.items()):
-            # (another database, or this one restored from a backup: read again from the start)
+        # Another database: read again from the start.  A kiosk's high_seq read below what was read already is
+        # a reading older than another thread's (a sync committed in between), not a restore: a restored HQ
+        # is started again, with nothing cached; links kept meanwhile could only protect more, never less.
+        if cache is None or cache.instance != instance:
             cache = _correction_cache[engine] = _CorrectionRecords()
             cache.instance = instance
         behind = sorted((device, cache.read_to.get(device, 0), seq) for device, seq in high.items()

@@ -191,8 +191,8 @@ def hold_back(store, persons: list[Person], household_id: str) -> None:
 
 def held_back_left(persons: list[Person], to_shelter_id: str | None) -> None:
     for p in persons:
-        held = held_backs()[person_key(p.name, p.birth_date, p.address)]
-        held.state, held.shelter_id = CHECKED_OUT, to_shelter_id
+        if (held := held_back(p)) is not None:
+            held.state, held.shelter_id = CHECKED_OUT, to_shelter_id
 
 
 def kiosk_now(store) -> dt.datetime:

@@ -688,7 +688,8 @@ def _leave(body: dict):
     # check-in from the QR was held back for them, as someone unknown would be here once checked in from it
     here = _where(persons, tuple(ident.protected[i] for i in present if i < len(ident.protected)))
     shielded = [ident.source == "qr" and _shielded(p) for p in persons]
-    here = [h or (s and held_back_here(p)) for p, h, s in zip(persons, here, shielded)]
+    # (protected now, here only as held back: protection that came since the scan makes them not here to a QR)
+    here = [held_back_here(p) if s else h for p, h, s in zip(persons, here, shielded)]
     if not all(here):
         # One sentence for every reason (not here, here from a paper card the QR does not prove, protected:
         # KioskStore.qr_proves), so that it tells nothing; staff can look and do it, called to the screen
@@ -740,7 +741,7 @@ def _left_behind(ident: Identified) -> tuple[int, bool]:
     others = [r for r in rows if r[0] not in qr_keys]
     # and the protected typed in with it whose check-in was held back, counted as someone unknown would be
     qr_own = {person_key(p.name, p.birth_date, p.address) for p in ident.persons}
-    held = [k for k, h in held_backs().items() if h.household_id == ident.household_id and h.state == CHECKED_IN
+    held = [k for k, h in list(held_backs().items()) if h.household_id == ident.household_id and h.state == CHECKED_IN
             and h.shelter_id == shelter and k not in qr_own]
     return len(others) + len(held), not any(store.is_protected(name, birth, address, kana)
                                             for _key, name, birth, address, kana in others)
