@@ -1,0 +1,50 @@
+"""With a staff correction on record, whom protection reaches is decided over the whole city
+(safety.protected_identities); the staff queue shows a matched record's household, member by member, and
+must decide that once for the page, not once per member (83 ms each on 50k persons).  Its answer is the
+same: the protected member is still left out.  Real sync API, real queue page (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+from hq_dashboard import safety
+from tests.test_safety_queue_found_later import AYA, HOUSEHOLD, queued
+from tests.test_safety_review_fixes import Kiosk, ask, log_in
+
+# Aya's household: four children and her mother; the mother's sister is protected at another kiosk's
+# shelter, and shares the mother's birth date and kana (protection reaches a record sharing a name form).
+CHILDREN = [{"name": f"藤田 子{i}", "birth_date": f"201{i}-0{i}-0{i}", "sex": "male", "address": AYA["address"]}
+            for i in range(1, 5)]
+MOTHER = {"name": "藤田 節子", "name_kana": "フジタ セツコ", "birth_date": "1960-06-06", "sex": "female",
+          "address": AYA["address"]}
+NAMESAKE = {"name": "富士田 節子", "name_kana": "フジタ セツコ", "birth_date": "1960-06-06", "sex": "female",
+            "address": "焼津市本町1-1"}
+# A correction anywhere in the city: with one on record protection is decided over the whole city.
+TYPO = {"name": "駿河 花子", "birth_date": "1984-05-06", "sex": "female", "address": "焼津市藤守1243-5"}
+FIXED = {**TYPO, "birth_date": "1948-05-06"}
+
+
+def test_the_queue_decides_the_city_s_protection_once_however_large_the_household(hq_app, hq_client, enroll,
+                                                                                   monkeypatch):
+    log_in(hq_app, hq_client)
+    asked = ask(hq_client, AYA["name"], AYA["birth_date"], "household_family").get_json()
+    home = Kiosk(hq_client, enroll("H031"), "dev-home")
+    home.send(("checkin", AYA, {"stay_type": "in_shelter"}), *(("checkin", c, {"stay_type": "in_shelter"})
+                                                               for c in CHILDREN + [MOTHER]), household=HOUSEHOLD)
+    away = Kiosk(hq_client, enroll("H039"), "dev-away", shelter="H039")
+    away.send(("checkin", NAMESAKE, {"stay_type": "in_shelter"}),
+              ("consent", NAMESAKE, {"consent": "none", "never_disclose": True}),
+              ("checkin", TYPO, {"stay_type": "in_shelter"}), ("correction", TYPO, {"person": FIXED}))
+
+    city_wide = []
+    whole_city = safety._protected_forms
+
+    def counted(session, birth_date, households, linked=()):
+        if birth_date is None and not list(linked):   # a decision over the whole city begins
+            city_wide.append(households)
+        return whole_city(session, birth_date, households, linked)
+
+    monkeypatch.setattr(safety, "_protected_forms", counted)
+    mine = queued(hq_client, asked["inquiry_id"])
+    record = mine.split('data-testid="matched-record"')[1].split("</td>")[0]
+    # The same answer: the children are shown to check 同居 against, the mother protection reaches is not.
+    assert all(c["name"] in record for c in CHILDREN)
+    assert MOTHER["name"] not in record
+    assert city_wide == [True], "the whole city's protection decided once for the page"
