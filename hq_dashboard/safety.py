@@ -183,6 +183,18 @@ def protected_identities(session: Session, birth_date: str | None = None,
     links = correction_links(session)
     if not links:
         return _protected_forms(session, birth_date, households)
+    reached = _protected_city(session, links, households)
+    return reached if birth_date is None else frozenset(f for f in reached if f[1] == birth_date)
+
+
+def _protected_city(session: Session, links: list[tuple[PersonFacts, PersonFacts]],
+                    households: bool) -> frozenset[tuple[str, str]]:
+    """protected_identities over the whole city, with correction links: once per one_reading (a page asks
+    it for each member of a household shown; 83 ms each on 50k persons), never kept beyond it."""
+    memo = session.info.get(_ONE_READING)
+    key = ("protected_city", households)
+    if memo is not None and key in memo:
+        return memo[key]
     reached = _protected_forms(session, None, households)
     seeded: list[PersonFacts] = []
     while True:
@@ -193,7 +205,9 @@ def protected_identities(session: Session, birth_date: str | None = None,
             break
         seeded = linked
         reached = _protected_forms(session, None, households, seeded)
-    return reached if birth_date is None else frozenset(f for f in reached if f[1] == birth_date)
+    if memo is not None:
+        memo[key] = reached
+    return reached
 
 
 def correction_links(session: Session) -> list[tuple[PersonFacts, PersonFacts]]:
@@ -315,12 +329,7 @@ def protected_through_corrections(session: Session, persons: Iterable[Person]) -
     correction is on record.  The city's protection read once per one_reading."""
     if not correction_links(session):
         return set()
-    memo = session.info.get(_ONE_READING)
-    reached = memo.get("protected_city") if memo is not None else None
-    if reached is None:
-        reached = protected_identities(session, households=True)
-        if memo is not None:
-            memo["protected_city"] = reached
+    reached = protected_identities(session, households=True)
     return {p.id for p in persons if protection_forms(p.name, p.name_kana, p.birth_date) & reached}
 
 
@@ -398,8 +407,9 @@ _ONE_READING = "safety.one_reading"
 
 @contextlib.contextmanager
 def one_reading(session: Session) -> Iterator[None]:
-    """Within it, the records of a birth date are read once (candidates_born): for a page or a pass that
-    decides many inquiries at one moment, and writes nothing that would change them."""
+    """Within it, the records of a birth date are read once (candidates_born), and the city's protection
+    decided once (_protected_city): for a page or a pass that decides many inquiries at one moment, and
+    writes nothing that would change them."""
     if _ONE_READING in session.info:
         yield
         return
