@@ -35,7 +35,7 @@ from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
 from .input_checks import in_letters
 from .staff_store import NOT_RECEIVING
-from .store import (HELD_PROTECTED, HOUSEHOLD_LEFT_BEHIND, PREREG_CHANGED, SENT_TO_STAFF, SHELTER_CLOSED, KioskError,
+from .store import (HOUSEHOLD_LEFT_BEHIND, PREREG_CHANGED, SENT_TO_STAFF, SHELTER_CLOSED, KioskError,
                     KioskStore)
 
 bp = Blueprint("screen", __name__)
@@ -439,18 +439,18 @@ def call_staff():
     # pressed again while the call stands (within a couple of minutes): the same call (KioskStore.call_staff)
     # "Check in" at a shelter its staff closed calls them too, saying why
     closed = request.get_json(silent=True) == {"reason": SHELTER_CLOSED} and closed_here()
-    call = get_store().call_staff(current_language(), SHELTER_CLOSED if closed else "no_id")
-    return jsonify({"status": "called", "call": call}), 201
-
-
-@bp.get("/screen/calls/<int:call_id>")
-def staff_call(call_id: int):
-    """Whether staff have yet to answer the call (the page keeps 「係員が来ます」 up while they have)."""
-    # a check-in held back for staff (HELD_PROTECTED) is answered as a call nobody raised: the screen told the
-    # person it was done, and an open call would tell that the name they gave is protected
     store = get_store()
-    held = store.db.execute("SELECT 1 FROM staff_calls WHERE id = ? AND reason = ?", (call_id, HELD_PROTECTED))
-    return jsonify({"open": held.fetchone() is None and store.staff_call_open(call_id)})
+    call = store.call_staff(current_language(), SHELTER_CLOSED if closed else "no_id")
+    # a token, not the call's id: ids count the check-ins held back for staff (HELD_PROTECTED), so two presses'
+    # ids would tell whether a name typed in between them is protected (災対法 §86-15)
+    return jsonify({"status": "called", "call": store.staff_call_token(call)}), 201
+
+
+@bp.get("/screen/calls/<token>")
+def staff_call(token: str):
+    """Whether staff have yet to answer the call (the page keeps 「係員が来ます」 up while they have).
+    Asked by the token /screen/call-staff gave; an id, or anything else, is a call nobody raised."""
+    return jsonify({"open": get_store().screen_call_open(token[:100])})
 
 
 @bp.post("/screen/member")

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import re
+import secrets
 import sqlite3
 import time
 import uuid
@@ -70,6 +71,9 @@ CREATE TABLE IF NOT EXISTS staff_calls (
 );
 -- Whom a call is about, when the screen knows and may say it to staff (never to the screen).
 CREATE TABLE IF NOT EXISTS staff_call_people (call_id INTEGER NOT NULL, who TEXT NOT NULL, PRIMARY KEY (call_id, who));
+-- What the screen is told of a call it raised, in place of its id: the ids count held-back check-ins too
+-- (HELD_PROTECTED, which get no token), so that an id told whether a name typed in between was protected.
+CREATE TABLE IF NOT EXISTS staff_call_tokens (call_id INTEGER PRIMARY KEY, token TEXT NOT NULL UNIQUE);
 -- Identities staff corrected away, and the roster row the person is under now: a pre-registration
 -- QR printed with the typo still finds them rather than making a second person.
 CREATE TABLE IF NOT EXISTS corrected_keys (old_key TEXT PRIMARY KEY, new_key TEXT NOT NULL);
@@ -1035,12 +1039,25 @@ class KioskStore:
             self.db.executemany("INSERT OR IGNORE INTO staff_call_people(call_id, who) VALUES (?, ?)",
                                 [(call, w) for w in who])
             self._set_meta(LAST_STAFF_CALL, f"{call} {now}")
+            # (a call joined from before the screen had tokens gets one here)
+            self.db.execute("INSERT OR IGNORE INTO staff_call_tokens(call_id, token) VALUES (?, ?)",
+                            (call, secrets.token_urlsafe(16)))
         return call
+
+    def staff_call_token(self, call_id: int) -> str:
+        """What the screen is given for a call it raised (call_staff), and asks after it by: never the id."""
+        return self.db.execute("SELECT token FROM staff_call_tokens WHERE call_id = ?", (call_id,)).fetchone()[0]
+
+    def screen_call_open(self, token: str) -> bool:
+        """Whether staff have yet to answer the screen's call `token`; any other string (an id) is no call."""
+        return self.db.execute("SELECT 1 FROM staff_call_tokens t JOIN staff_calls c ON c.id = t.call_id"
+                               " WHERE t.token = ? AND c.answered_at IS NULL AND c.reason != ?",
+                               (token, HELD_PROTECTED)).fetchone() is not None
 
     def hold_for_staff(self, language: str, who: Sequence[str]) -> int:
         """A check-in held back for staff (HELD_PROTECTED), naming whom.  Never joined to a press nor made
-        the screen's last call: a press after it joins what it would have joined without it
-        (only the numbers of later calls are one higher)."""
+        the screen's last call: a press after it joins what it would have joined without it.  No token
+        (staff_call_tokens): the screen is told nothing of it, and its tokens count nothing."""
         with self._write():
             call = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
                                    (self.now().isoformat(timespec="seconds"), language, HELD_PROTECTED)).lastrowid

@@ -73,18 +73,21 @@ def test_asking_for_calls_is_not_use_of_the_tablet(app):
 
 def test_presses_of_the_screens_button_while_a_call_is_open_are_one_call(app):
     screen = app.test_client()
-    ids = [screen.post(f"/screen/call-staff?lang={lang}", json={}).get_json()["call"] for lang in ("ja", "en", "vi")]
+    # the screen is given a token per call, not its id (test_screen_call_numbers_no_oracle)
+    tokens = [screen.post(f"/screen/call-staff?lang={lang}", json={}).get_json()["call"]
+              for lang in ("ja", "en", "vi")]
     store = KioskStore(app.config["KIOSK_DB"])
     try:
         calls = store.open_staff_calls()
         # one person pressing three times is one call, in the language they use now
-        assert len(set(ids)) == 1 and [(c["id"], c["language"]) for c in calls] == [(ids[0], "vi")]
-        assert screen.get(f"/screen/calls/{ids[0]}").get_json() == {"open": True}
-        store.answer_staff_call(ids[0])
-        assert screen.get(f"/screen/calls/{ids[0]}").get_json() == {"open": False}
+        assert len(set(tokens)) == 1 and [c["language"] for c in calls] == ["vi"]
+        assert store.staff_call_token(calls[0]["id"]) == tokens[0]
+        assert screen.get(f"/screen/calls/{tokens[0]}").get_json() == {"open": True}
+        store.answer_staff_call(calls[0]["id"])
+        assert screen.get(f"/screen/calls/{tokens[0]}").get_json() == {"open": False}
         # answered: the next press is someone new (or the same person still waiting), called again
         again = screen.post("/screen/call-staff", json={}).get_json()["call"]
-        assert again != ids[0] and [c["id"] for c in store.open_staff_calls()] == [again]
+        assert again != tokens[0] and [store.staff_call_token(c["id"]) for c in store.open_staff_calls()] == [again]
     finally:
         store.close()
 

@@ -475,7 +475,7 @@
   // data-called-timeout), not the 90 s of any other screen, after which they left or pressed again.  Once
   // staff have marked it helped it is any screen left alone.  "Back to the start" is always there.
   let callPoll = null;
-  function waitForStaff(call) {
+  function waitForStaff(call) {   // `call`: the token /screen/call-staff gave (never an id: screen.call_staff)
     state.callOpen = true;
     show("called");
     clearInterval(callPoll);
