@@ -318,10 +318,7 @@ def checkin(args: argparse.Namespace) -> int:
         if args.new:
             print(_both(said_ja, said))
         elif was_empty:
-            print(f"evac: 注意: {args.db} は空のファイルで、まだ端末のデータベースではありませんでした。{said_ja}（この端末に"
-                  "記録があったはずなら、故障しかけたカードの停電で空になることがあります。本部に連絡してください） / note: "
-                  f"the file at {args.db} was empty, not yet a kiosk database; {said} (if this kiosk held records "
-                  "before, a power cut on a failing card can empty its file: call HQ)", file=sys.stderr)
+            print(_was_an_empty_file(args.db, said_ja, said), file=sys.stderr)
         else:
             print(f"evac: 注意: {args.db} に端末のデータベースはありませんでした。{said_ja}（既存の端末のデータベースの"
                   "つもりなら --db を確かめてください。この記録は新しいファイルに入っています） / note: there was no "
@@ -362,6 +359,14 @@ def _unknown_shelter(shelter: str, option: str, nothing_saved: bool = False) -> 
     if nothing_saved:
         ja, en = f"{ja}。{NOTHING_SAVED_JA}", f"{en}; nothing was saved"
     return _both(ja, en)
+
+
+def _was_an_empty_file(db: str, said_ja: str = "", said_en: str = "") -> str:
+    """The note of a command that made a kiosk database in an empty file (`said_*`: what it says of the new one)."""
+    return (f"evac: 注意: {db} は空のファイルで、まだ端末のデータベースではありませんでした{'。' + said_ja if said_ja else ''}"
+            "（この端末に記録があったはずなら、故障しかけたカードの停電で空になることがあります。本部に連絡してください） / "
+            f"note: the file at {db} was empty, not yet a kiosk database{'; ' + said_en if said_en else ''} (if this "
+            "kiosk held records before, a power cut on a failing card can empty its file: call HQ)")
 
 
 def _this_kiosks(store: KioskStore, shelter: str) -> None:
@@ -771,7 +776,7 @@ def withdraw(args: argparse.Namespace) -> int:
 
 # What a screen fetches on every page (fonts, scripts) or polls each second: its lines buried the console's
 # words to staff (sync trouble, a full disk).  Said only when it fails.
-_QUIET_PATHS = re.compile(r"/static/|/api/card-status$|/screen/calls/\d+$|/staff/(open-calls|alive)$")
+_QUIET_PATHS = re.compile(r"/static/|/api/card-status$|/screen/calls/[^/]+$|/staff/(open-calls|alive)$")
 
 
 def _logged_path(path: str) -> str:
@@ -1051,10 +1056,7 @@ def add_staff(args: argparse.Namespace) -> int:
         print(_both(f"端末のデータベースを {args.db} に新しく作りました。端末は --db {args.db} で起動してください",
                     f"a new kiosk database was made at {args.db}: start the kiosk with --db {args.db}"))
     if was_empty:
-        print(f"evac: 注意: {args.db} は空のファイルで、まだ端末のデータベースではありませんでした（この端末に記録があった"
-              "はずなら、故障しかけたカードの停電で空になることがあります。本部に連絡してください） / note: the file at "
-              f"{args.db} was empty, not yet a kiosk database (if this kiosk held records before, a power cut on a "
-              "failing card can empty its file: call HQ)", file=sys.stderr)
+        print(_was_an_empty_file(args.db), file=sys.stderr)
     return 0
 
 

@@ -168,9 +168,8 @@ class SyncError(Exception):
 def _in_japanese(text: str) -> str:
     """A text of the staff catalog in Japanese, for the console (outside any request), as the shelter's staff read."""
     try:
-        from babel.support import Translations
-        from .staff.i18n import TRANSLATIONS
-        return Translations.load(str(TRANSLATIONS), ["ja"], domain="staff").gettext(text)
+        from .staff.hq_refusals import in_japanese
+        return in_japanese(text)
     except (ImportError, OSError, ValueError):  # words must not stop the sync thread
         return "本部に電話してください。"
 

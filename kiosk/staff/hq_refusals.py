@@ -85,8 +85,12 @@ def record_reason(code: str, message: str) -> str:
     return _translate(RECORD_REASON, reason=_translate(RECORD_REASONS[code]), message=message)
 
 
+def in_japanese(text: str) -> str:
+    """A text of the staff catalog in Japanese, for the operator's console (outside any request)."""
+    from babel.support import Translations
+    return Translations.load(str(TRANSLATIONS), ["ja"], domain="staff").gettext(text)
+
+
 def refused_in_japanese(code: str) -> str:
     """What to do, for the operator's console (outside any request): in Japanese, as the staff read."""
-    from babel.support import Translations
-    ja = Translations.load(str(TRANSLATIONS), ["ja"], domain="staff")
-    return ja.gettext(REFUSED_CONSOLE) % {"advice": ja.gettext(ADVICE.get(code, GENERAL))}
+    return in_japanese(REFUSED_CONSOLE) % {"advice": in_japanese(ADVICE.get(code, GENERAL))}
