@@ -26,6 +26,7 @@ from evac.events import (CONSENTS, EARLIEST_TODAY, FAMILY_CODE_LEN, SEXES, STAY_
 from . import disk_failure
 from .input_checks import in_letters, reads_as_kana
 from .store import CLI, HQ_OUTDATED, KioskError, KioskStore, acting_as
+from .sync import SYNC_TIMEOUT
 
 
 def _fail(message: str) -> int:
@@ -570,7 +571,7 @@ def sync(args: argparse.Namespace) -> int:
                            "environment (or --token TOKEN, which others on this machine can see)"))
     store = _store(args.db)
     try:
-        report = sync_once(store, HQClient(args.hq, token))
+        report = sync_once(store, HQClient(args.hq, token, timeout=args.timeout))
     except SyncError as exc:
         if exc.kind == SyncError.STORAGE:
             # HQ has the records: not a failed sync, a kiosk disk that refuses writes (exit 2, as every
@@ -1174,6 +1175,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--db", required=True)
     p.add_argument("--hq", required=True, type=hq_url, help="HQ's base URL (http://HOST:PORT)")
     token_options(p, "this kiosk's token from HQ")
+    # A satellite or congested mobile link may need longer; a kiosk on HQ's own network can give up sooner.
+    p.add_argument("--timeout", type=seconds, default=SYNC_TIMEOUT, metavar="S",
+                   help=f"seconds to wait for each step of HQ's answer (default {SYNC_TIMEOUT:g}); "
+                        "the round ends after at most 4 times that")
     p.set_defaults(func=sync)
 
     p = sub.add_parser("new-device", help="after restoring a backup: a fresh device id, every event sent again")

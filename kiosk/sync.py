@@ -214,8 +214,12 @@ class SyncReport:
     doubts: tuple[str, ...] = ()
 
 
+# Each step of a request (the name's lookup, connecting, each read of the answer); `evac kiosk sync --timeout`.
+SYNC_TIMEOUT = 15.0
+
+
 class HQClient:
-    def __init__(self, hq_url: str, token: str, timeout: float = 15.0, gzip: bool = True,
+    def __init__(self, hq_url: str, token: str, timeout: float = SYNC_TIMEOUT, gzip: bool = True,
                  deadline: float | None = None):
         self.base = hq_url.rstrip("/")
         self.token = token

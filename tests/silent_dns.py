@@ -123,7 +123,8 @@ def main(workdir: str, mode: str = "") -> None:
         return
     env = dict(os.environ, EVAC_KIOSK_TOKEN=TOKEN)
     run = subprocess.run([sys.executable, "-m", "evac.cli", "kiosk", "sync", "--db", str(db),
-                          "--hq", f"{'http' if mode else 'https'}://{HQ_NAME}:{HQ_PORT}"], env=env, capture_output=True, text=True)
+                          "--hq", f"{'http' if mode else 'https'}://{HQ_NAME}:{HQ_PORT}", "--timeout", "3"],
+                         env=env, capture_output=True, text=True)
     store = KioskStore(db)
     print(json.dumps({"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr,
                       "pending": store.pending(), "asked_after_silence": dns.unanswered}))

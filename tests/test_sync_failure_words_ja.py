@@ -30,9 +30,9 @@ def kiosk_with(tmp_path, people: int = 1) -> str:
     return str(db)
 
 
-def said(db: str, hq_url: str, token: str = "KAAAAAAAA." + "t" * 43) -> tuple[str, str]:
+def said(db: str, hq_url: str, token: str = "KAAAAAAAA." + "t" * 43, *more: str) -> tuple[str, str]:
     """`evac kiosk sync`'s failure: (the Japanese, the English), checking the Japanese comes first."""
-    done = run_evac("kiosk", "sync", "--db", db, "--hq", hq_url, "--token", token)
+    done = run_evac("kiosk", "sync", "--db", db, "--hq", hq_url, "--token", token, *more)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     line = next(x for x in done.stderr.splitlines() if x.startswith("evac: sync failed: "))
     return japanese_first(line.removeprefix("evac: sync failed: "))
@@ -85,7 +85,7 @@ def test_a_link_too_slow_for_the_batch_is_said_in_japanese_first(tmp_path):
     silent = socket.create_server(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{silent.getsockname()[1]}"
     try:
-        ja, en = said(kiosk_with(tmp_path, MIN_BATCH + 1), url)
+        ja, en = said(kiosk_with(tmp_path, MIN_BATCH + 1), url, "KAAAAAAAA." + "t" * 43, "--timeout", "2")
     finally:
         silent.close()
     assert "本部との通信が遅すぎます" in ja and "小さく分けて送っています" in ja
