@@ -225,8 +225,10 @@ def hq_server(tmp_path, hq_template_sqlite):
                 copy_sqlite(hq_template_sqlite, path)
             db_url = f"sqlite:///{path}"
         port = free_port()
+        # Ready when it answers a page: the map's layers (half a second of CPU) are read by the first
+        # request for /api/v1/shelters, which many tests never make.
         server = Server(evac_cmd("hq", "serve", "--db", db_url, "--port", str(port)),
-                        f"http://127.0.0.1:{port}", tmp_path / f"hq-{port}.log", "/api/v1/shelters")
+                        f"http://127.0.0.1:{port}", tmp_path / f"hq-{port}.log", "/staff/login")
         server.db_url = db_url
         servers.append(server)
         return server
