@@ -106,6 +106,8 @@ class PersonFacts:
     contact: str = ""
     # The consent was given on the public self-report page, where anyone can claim to be anyone.
     consent_self_reported: bool = False
+    # The consent was given with a pre-registration QR: HQ's public page signs whatever anyone types.
+    consent_unproven: bool = False
     sex: str = ""       # evac.events.SEXES, or "" (not known)
     # Every record of this person came from the public self-report page: nobody has seen them.
     only_self_reported: bool = False
@@ -423,9 +425,10 @@ BY_SELF_REPORTED_CONSENT = frozenset({EXISTS, WHEREABOUTS})
 
 def _consented(inquiry: Inquiry, person: PersonFacts, at_once: bool) -> frozenset[str]:
     """What the person's consent lets this inquirer be told: `at_once` before anyone has checked them."""
-    if person.consent_self_reported and at_once:
-        # Unverifiable: answering at once would let anyone self-report a name and ask, and so tell a
-        # protected person from an unknown one, or read what a kiosk recorded.
+    if (person.consent_self_reported or person.consent_unproven) and at_once:
+        # Unverifiable: answering at once would let anyone self-report a name, or pre-register it and check
+        # in with the QR (a protected person's check-in is held back, an unknown one's written), and ask,
+        # and so tell a protected person from an unknown one, or read what a kiosk recorded.
         return frozenset()
     fields: frozenset[str] = frozenset()
     if person.consent == "public":

@@ -174,6 +174,12 @@ class Person(db.Model):
         return self.consent_source in UNCHECKED_CONSENT_SOURCES
 
     @property
+    def consent_unproven(self) -> bool:
+        """The standing consent came with a pre-registration QR (merge.consent_source "qr"), which proves no
+        one: it widens what staff release, never what is told at once or published."""
+        return self.consent_source == "qr"
+
+    @property
     def effective_consent(self) -> tuple[str, str]:
         """(consent, family code) as disclosure may use them now."""
         if self.consent_unchecked and self.state != "self_reported":

@@ -42,8 +42,10 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
     for p in people:
         if safety.is_protected(p, protected):
             continue   # another record of this name and birth date is protected: so is this one
-        if p.consent_unchecked:
-            continue   # a claim made on the public page, or from a kiosk elsewhere, is not published unchecked
+        if p.consent_unchecked or p.consent_unproven:
+            # a claim made on the public page, from a kiosk elsewhere, or with a pre-registration QR (which
+            # proves no one) is not published unchecked
+            continue
         status = "" if p.id in stays_ended else p.status
         speaks = consent_reach.consent_speaks_for(session, p, status)
         if speaks is not None and WHEREABOUTS not in speaks:

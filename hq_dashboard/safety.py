@@ -160,6 +160,7 @@ def _facts(session: Session, person: Person, through_household: set[int] | None 
                        never_disclose=person.never_disclose or person.id in through_household,
                        whereabouts=where, injury_or_illness=status, contact=person.contact,
                        consent_self_reported=person.consent_unchecked, sex=person.sex or "",
+                       consent_unproven=person.consent_unproven,
                        only_self_reported=only_self_reported,
                        consent_speaks_for=consent_reach.consent_speaks_for(session, person, status))
 
