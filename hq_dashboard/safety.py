@@ -17,7 +17,7 @@ import logging
 import secrets
 import threading
 import weakref
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import Callable, Collection, Iterable, Iterator, NamedTuple
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -177,26 +177,87 @@ def protected_identities(session: Session, birth_date: str | None = None,
     ix_person_households_household_id.
     A staff correction links the identity it corrected away and the corrected one (correction_links):
     protection reaching either reaches both, whichever kiosk made the correction, and in turn whatever
-    either reaches.  A birth date it links may be another day than the one asked about: with any
-    correction on record, protection is decided over the whole city and the day's forms taken from it."""
+    either reaches.  A birth date it links may be another day than the one asked about: protection is then
+    decided over the days the corrections link to it, in turn (_protected_born), never the whole city."""
     if households is None:
         households = birth_date is not None
     links = correction_links(session)
     if not links:
-        return _protected_forms(session, birth_date, households)
-    reached = _protected_city(session, links, households)
-    return reached if birth_date is None else frozenset(f for f in reached if f[1] == birth_date)
+        return _protected_forms(session, None if birth_date is None else {birth_date}, households)
+    if birth_date is None:
+        return _protected_city(session, links, households)
+    reached = _protected_born(session, links, households, {birth_date})
+    return frozenset(f for f in reached if f[1] == birth_date)
 
 
 def _protected_city(session: Session, links: list[tuple[PersonFacts, PersonFacts]],
                     households: bool) -> frozenset[tuple[str, str]]:
-    """protected_identities over the whole city, with correction links: once per one_reading (a page asks
-    it for each member of a household shown; 83 ms each on 50k persons), never kept beyond it."""
+    """protected_identities over the whole city, with correction links: once per one_reading (the PFIF
+    export, the kiosks' digests, the staff lists; 83 ms on 50k persons), never kept beyond it."""
     memo = session.info.get(_ONE_READING)
     key = ("protected_city", households)
     if memo is not None and key in memo:
         return memo[key]
-    reached = _protected_forms(session, None, households)
+    reached = _through_links(session, None, links, households)
+    if memo is not None:
+        memo[key] = reached
+    return reached
+
+
+def _protected_born(session: Session, links: list[tuple[PersonFacts, PersonFacts]], households: bool,
+                    birth_dates: Iterable[str]) -> frozenset[tuple[str, str]]:
+    """protected_identities with correction links, for the records born on these dates: decided over them and
+    every date a correction links to them, in turn (linked_birth_dates), whose forms it returns; the same as
+    the city's on those dates (_through_links).  What an inquiry costs so depends on the days it concerns, not
+    on the city.  Once per one_reading for each such set of days (a page asks it for each member shown)."""
+    days = linked_birth_dates(session, links, birth_dates)
+    memo = session.info.get(_ONE_READING)
+    key = ("protected_born", households, days)
+    if memo is not None and key in memo:
+        return memo[key]
+    # (either side's date is among the days, so both are: the days are closed under the links)
+    reached = _through_links(session, days, [pair for pair in links if pair[0].birth_date in days], households)
+    if memo is not None:
+        memo[key] = reached
+    return reached
+
+
+def linked_birth_dates(session: Session, links: list[tuple[PersonFacts, PersonFacts]],
+                       birth_dates: Iterable[str]) -> frozenset[str]:
+    """These birth dates and every one a correction links to one of them, in turn: the smallest set of days
+    holding both sides of every link with a side among them."""
+    memo = session.info.get(_ONE_READING)
+    linked = memo.get("linked_dates") if memo is not None else None
+    if linked is None:
+        linked = {}
+        for old, new in links:
+            linked.setdefault(old.birth_date, set()).add(new.birth_date)
+            linked.setdefault(new.birth_date, set()).add(old.birth_date)
+        if memo is not None:
+            memo["linked_dates"] = linked
+    days = set(birth_dates)
+    todo = list(days)
+    while todo:
+        for day in linked.get(todo.pop(), ()):
+            if day not in days:
+                days.add(day)
+                todo.append(day)
+    return frozenset(days)
+
+
+def _through_links(session: Session, days: frozenset[str] | None, links: list[tuple[PersonFacts, PersonFacts]],
+                   households: bool) -> frozenset[tuple[str, str]]:
+    """The forms protection reaches through these correction links, on these days (None: every day).
+
+    Restricted to days closed under the links (linked_birth_dates), it is the city's on those days: every
+    form is of one birth date, and protected_forms joins records of one date only (a shared form, a reading,
+    both at that date), so what the city reaches on a day depends only on that day's records (the protected
+    people and their households' members, found city-wide as for the city) and on the links seeded on it.  A
+    link is seeded once either side is reached, and both its sides' dates are among the days: nothing off
+    them can seed anything on them.  The rounds below, run on the days alone, so reach there round by round
+    what the city's do, and once they stop, further rounds of the city's add nothing there: the same forms
+    (tests/test_protection_closure.py)."""
+    reached = _protected_forms(session, days, households)
     seeded: list[PersonFacts] = []
     while True:
         # A pair once reached stays reached: the pairs only grow, so this ends within a round per correction.
@@ -205,9 +266,7 @@ def _protected_city(session: Session, links: list[tuple[PersonFacts, PersonFacts
         if len(linked) == len(seeded):
             break
         seeded = linked
-        reached = _protected_forms(session, None, households, seeded)
-    if memo is not None:
-        memo[key] = reached
+        reached = _protected_forms(session, days, households, seeded)
     return reached
 
 
@@ -283,34 +342,14 @@ def _identity_facts(person: dict) -> PersonFacts:
                        address=person.get("address") or "", sex=person.get("sex") or "")
 
 
-def _protected_forms(session: Session, birth_date: str | None, households: bool,
+def _protected_forms(session: Session, birth_dates: Collection[str] | None, households: bool,
                      linked: Iterable[PersonFacts] = ()) -> frozenset[tuple[str, str]]:
-    """protected_identities without correction links; `linked`: identities a correction links to protection,
-    taken as protected records (their birth dates' records are read with the protected people's)."""
+    """protected_identities without correction links, for the records born on these dates (None: the whole
+    city); `linked`: identities a correction links to protection, taken as protected records (their birth
+    dates' records are read with the protected people's)."""
     linked = list(linked)
-    protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
-    members: set[int] = set()
-    if households:
-        homes = set(session.execute(select(Person.household_id).where(protected, Person.household_id != "")).scalars())
-        homes.update(session.execute(select(PersonHousehold.household_id).join(
-            Person, Person.id == PersonHousehold.person_id).where(protected).distinct()).scalars())
-        wanted = sorted(homes)
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
-            members.update(session.execute(select(Person.id).where(Person.household_id.in_(chunk))).scalars())
-            members.update(session.execute(select(PersonHousehold.person_id).where(
-                PersonHousehold.household_id.in_(chunk)).distinct()).scalars())
-    born = select(Person.birth_date).where(protected)
-    if birth_date is not None:
-        born = born.where(Person.birth_date == birth_date)
-    born_on = set(session.execute(born.distinct()).scalars())
-    born_on |= {f.birth_date for f in linked}
-    ids = sorted(members)
-    for i in range(0, len(ids), 500):
-        of_members = select(Person.birth_date).where(Person.id.in_(ids[i:i + 500]))
-        if birth_date is not None:
-            of_members = of_members.where(Person.birth_date == birth_date)
-        born_on |= set(session.execute(of_members.distinct()).scalars())
+    members, born_on = _protection_seeds(session, birth_dates, households)
+    born_on = born_on | {f.birth_date for f in linked}
     # Only people born on a protected person's birth date can share an identity form with them.
     rows = []
     wanted = sorted(born_on)
@@ -323,14 +362,63 @@ def _protected_forms(session: Session, birth_date: str | None, households: bool,
                             for pid, name, kana, born, address, sex, never in rows] + linked)
 
 
+def _protection_seeds(session: Session, birth_dates: Collection[str] | None,
+                      households: bool) -> tuple[set[int], set[str]]:
+    """(the members of every household a protected person is or was in, with `households`; the birth dates
+    among these (None: all) of the protected people and of those members): where protection starts.  Inside
+    one_reading read once for the city and each day's taken from it (a page decides hundreds of days)."""
+    memo = session.info.get(_ONE_READING)
+    if memo is None:
+        return _read_protection_seeds(session, birth_dates, households)
+    key = ("protection_seeds", households)
+    if key not in memo:
+        memo[key] = _read_protection_seeds(session, None, households)
+    members, born_on = memo[key]
+    return members, (born_on if birth_dates is None else born_on & set(birth_dates))
+
+
+def _read_protection_seeds(session: Session, birth_dates: Collection[str] | None,
+                           households: bool) -> tuple[set[int], set[str]]:
+    protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
+    members: set[int] = set()
+    if households:
+        homes = set(session.execute(select(Person.household_id).where(protected, Person.household_id != "")).scalars())
+        homes.update(session.execute(select(PersonHousehold.household_id).join(
+            Person, Person.id == PersonHousehold.person_id).where(protected).distinct()).scalars())
+        wanted = sorted(homes)
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            members.update(session.execute(select(Person.id).where(Person.household_id.in_(chunk))).scalars())
+            members.update(session.execute(select(PersonHousehold.person_id).where(
+                PersonHousehold.household_id.in_(chunk)).distinct()).scalars())
+    born = select(Person.birth_date).where(protected).distinct()
+    if birth_dates is None:
+        born_on = set(session.execute(born).scalars())
+    else:
+        days = sorted(set(birth_dates))
+        born_on = set()
+        for i in range(0, len(days), 500):
+            born_on.update(session.execute(born.where(Person.birth_date.in_(days[i:i + 500]))).scalars())
+    ids = sorted(members)
+    for i in range(0, len(ids), 500):
+        # (by the members' key, as for the city; the days' own taken from among them)
+        of_members = set(session.execute(select(Person.birth_date).where(Person.id.in_(ids[i:i + 500])).distinct())
+                         .scalars())
+        born_on |= of_members if birth_dates is None else of_members & set(birth_dates)
+    return members, born_on
+
+
 def protected_through_corrections(session: Session, persons: Iterable[Person]) -> set[int]:
     """Those of these persons protection reaches once staff corrections link identities (protected_identities):
     the corrected identity of a protected person, at whichever kiosk it was corrected, and the other way
     (with the records protection reaches anyway, which the facts' own rule would find too).  None when no
-    correction is on record.  The city's protection read once per one_reading."""
-    if not correction_links(session):
+    correction is on record.  Decided over their birth dates and those the corrections link to them
+    (_protected_born), once per one_reading."""
+    links = correction_links(session)
+    if not links:
         return set()
-    reached = protected_identities(session, households=True)
+    persons = list(persons)
+    reached = _protected_born(session, links, True, {p.birth_date for p in persons})
     return {p.id for p in persons if protection_forms(p.name, p.name_kana, p.birth_date) & reached}
 
 
@@ -408,9 +496,10 @@ _ONE_READING = "safety.one_reading"
 
 @contextlib.contextmanager
 def one_reading(session: Session) -> Iterator[None]:
-    """Within it, the records of a birth date are read once (candidates_born), and the city's protection
-    decided once (_protected_city): for a page or a pass that decides many inquiries at one moment, and
-    writes nothing that would change them."""
+    """Within it, the records of a birth date are read once (candidates_born), and protection decided once
+    for the city (_protected_city) and for each set of days corrections link (_protected_born), from where
+    protection starts, read once (_protection_seeds): for a page or a pass that decides many inquiries at one
+    moment, and writes nothing that would change them."""
     if _ONE_READING in session.info:
         yield
         return
