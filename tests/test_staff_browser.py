@@ -16,6 +16,15 @@ from tests.staff_helpers import HANAKO, ICHIRO, SHELTER, TARO
 
 pytestmark = pytest.mark.slow
 
+# Short idle limits (KIOSK_STAFF_IDLE_MINUTES), kept as short as each test allows.  A page left unused
+# reloads itself ceil(limit) + 3 s after its last use (kiosk.staff.auth.IDLE_REFRESH_MARGIN), so every
+# idle log-out waited for costs that long.  The guard counts whole seconds: it surely finds a tablet
+# idle once limit + 1 s have passed, and never before the limit itself.
+IDLE_1S = str(1 / 60)   # reloads after 4 s; only for a test whose steps before the limit are redirects
+# Reloads after 5 s; leaves the steps before the limit (fields filled, a key every 300 ms) 2x room and
+# more under a loaded machine, for the page's own check and the guard's alike.
+IDLE_2S = str(2 / 60)
+
 
 def seed(store: KioskStore) -> None:
     store.check_in(SHELTER, [TARO, HANAKO])
@@ -217,7 +226,7 @@ def test_an_expired_form_is_refused_in_the_browser(chromium, staff_kiosk):
 
 
 def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
-    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", "0.02")  # about a second, for the test
+    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", IDLE_1S)
     kiosk = staff_kiosk(seed)
     page = kiosk.page(chromium)
     log_in(page, kiosk.url, "sato")
@@ -238,7 +247,7 @@ def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
     page.clock.pause_at(time.time() + 1)
     log_in(page, kiosk.url, "sato")
     assert page.url == kiosk.url + "/staff/"
-    page.wait_for_timeout(2500)  # the tablet lies unused, past the server's idle limit
+    page.wait_for_timeout(2200)  # the tablet lies unused, past the server's idle limit (1 s, +1 s: whole seconds)
     submit(page, "text=人数・同期")
     assert page.url == kiosk.url + "/staff/login"
     assert "操作がなかったため、ログアウトしました" in page.inner_text("main")
@@ -252,7 +261,7 @@ def test_an_idle_tablet_logs_itself_out(chromium, staff_kiosk, monkeypatch):
 def test_typing_a_long_card_is_use_and_the_card_is_saved(chromium, staff_kiosk, monkeypatch):
     """A 避難者カード typed for longer than the idle limit is not wiped by the idle reload, and is saved
     when sent; a page then left alone still logs itself out."""
-    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", "0.05")  # 3 s; the page reloads itself after 6 s unused
+    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", IDLE_2S)  # the page reloads itself after 5 s unused
     kiosk = staff_kiosk(seed)
     page = kiosk.page(chromium)
     log_in(page, kiosk.url, "sato")
@@ -260,13 +269,16 @@ def test_typing_a_long_card_is_use_and_the_card_is_saved(chromium, staff_kiosk, 
     page.fill("#name", "焼津 三郎")
     page.fill("#birth_date", "1960-02-03")
     page.select_option("#sex", "male")
-    for ch in "焼津市本町三丁目四番五号の角の家":  # about 10 s of typing, a key every 600 ms
+    # 24 keys, one every 300 ms: over 7 s of typing, 2 s past the 5 s reload.  The page tells the server
+    # every other key (0.67 s, a third of the limit), each key after its pause, so that the card is sent
+    # right after the last one: the server hears from the page at most ~1 s apart, the limit is 2 s.
+    for ch in "焼津市本町三丁目四番五号の角の青い屋根の二階の家":
+        page.wait_for_timeout(300)
         page.locator("#address").press_sequentially(ch)
-        page.wait_for_timeout(600)
     assert page.url == kiosk.url + "/staff/register", "the idle reload did not wipe the card"
     submit(page, "button.primary")
     assert "受付しました：焼津 三郎" in page.inner_text("main")
-    assert "焼津市本町三丁目四番五号の角の家" in [e["person"]["address"] for e in events(kiosk.db)][-1]
+    assert "焼津市本町三丁目四番五号の角の青い屋根の二階の家" in [e["person"]["address"] for e in events(kiosk.db)][-1]
     # Left alone: still logged out after the idle time.
     page.wait_for_url(kiosk.url + "/staff/login", timeout=30_000)
     assert "焼津 三郎" not in page.content()
@@ -321,7 +333,7 @@ def test_the_log_out_button_keeps_the_card_for_its_staff_member_only(chromium, s
 def test_a_refused_card_left_untouched_is_kept_across_the_idle_log_out(chromium, staff_kiosk, monkeypatch):
     """A card shown again with its errors (staff went to ask the evacuee the missing birth date) holds
     what was typed: left untouched past the idle limit it is kept for the next log-in, not wiped."""
-    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", "0.05")
+    monkeypatch.setenv("KIOSK_STAFF_IDLE_MINUTES", IDLE_2S)
     kiosk = staff_kiosk(seed)
     page = kiosk.page(chromium)
     log_in(page, kiosk.url, "sato")

@@ -119,7 +119,10 @@ def test_the_banner_on_the_headcount_page_opens_the_calls_fresh(kiosk_server, pa
 
 
 def test_a_tablet_that_polls_still_logs_itself_out_when_unused(kiosk_server, page_at):
-    kiosk = _with_staff(kiosk_server(STAFF_CALLS_POLL_SECONDS=1, STAFF_IDLE_MINUTES=0.1))   # 6 s
+    # A poll every second (the least calls.js takes), so polls that counted as use would keep it in.
+    # The idle limit, 5 s (the page reloads after 8 s), leaves over 2x room for the 3 polls awaited: the
+    # page polls no more after a 401 (the limit passed), so the 3rd comes only if the 2nd was in time.
+    kiosk = _with_staff(kiosk_server(STAFF_CALLS_POLL_SECONDS=1, STAFF_IDLE_MINUTES=5 / 60))
     tablet = page_at(kiosk.url)
     _log_in(tablet)
     # it asks for calls now and then ...
