@@ -50,8 +50,18 @@ def settings(config: dict[str, Any] | None = None) -> Config:
     return found
 
 
+class _KioskFlask(Flask):
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        # The fonts, split into hundreds of unicode-range files, are the same until the kiosk's software is:
+        # a tablet on a congested shelter Wi-Fi keeps them a day rather than asking about dozens a page.  Its
+        # own scripts and styles are asked about each time (a kiosk updated in place runs no old script).
+        if filename and filename.startswith("vendor/fonts/"):
+            return 24 * 3600
+        return super().get_send_file_max_age(filename)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__)
+    app = _KioskFlask(__name__)
     app.session_interface = SecureOverHttps()   # the tablets' HTTPS port (kiosk.tablet_tls)
     app.config.update(settings(config))
     app.json.ensure_ascii = False
