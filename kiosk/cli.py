@@ -311,7 +311,8 @@ def checkin(args: argparse.Namespace) -> int:
             parse_event({**draft, "kiosk_id": "kiosk-new", "seq": seq, "hlc": 1})
         store = _store(args.db, may_create=True, saving=True)
     event = _checked_in(store, args, person, disclosure)
-    print(f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)")
+    print(_both(f"受付しました: {person.name}（{args.shelter}、記録 {event.seq} 番。この端末に保存しました）",
+                f"checked in: {person.name} at {args.shelter} (event {event.seq}, saved on this kiosk)"))
     if made:
         # Said Japanese first: the operator typing paper forms must notice a mistyped --db.
         said_ja = f"端末のデータベースを {args.db} に新しく作りました。この端末は --db {args.db} で起動・同期してください"
@@ -461,7 +462,8 @@ def checkout(args: argparse.Namespace) -> int:
     store = _store(args.db, saving=True)
     with _typed_by(args), _address_named(args, store, who):
         event = store.check_out(who.name, who.birth_date, who.address)
-    print(f"checked out: {who.name} from {event.shelter_id} (event {event.seq})")
+    print(_both(f"退所を記録しました: {who.name}（{event.shelter_id} から、記録 {event.seq} 番）",
+                f"checked out: {who.name} from {event.shelter_id} (event {event.seq})"))
     return 0
 
 
@@ -472,7 +474,8 @@ def transfer(args: argparse.Namespace) -> int:
     _known_shelter(args.to, store.shelter_ids(), "--to")
     with _typed_by(args), _address_named(args, store, who):
         event = store.transfer(who.name, who.birth_date, who.address, args.to)
-    print(f"transfer: {who.name} from {event.shelter_id} to {args.to} (event {event.seq})")
+    print(_both(f"移動を記録しました: {who.name}（{event.shelter_id} から {args.to} へ、記録 {event.seq} 番）",
+                f"transfer: {who.name} from {event.shelter_id} to {args.to} (event {event.seq})"))
     return 0
 
 
@@ -583,7 +586,8 @@ def sync(args: argparse.Namespace) -> int:
             print("evac: a token works with one kiosk database only: enroll this kiosk again at HQ "
                   "(`evac hq enroll-kiosk`) for a new token, and use it with a new kiosk database", file=sys.stderr)
         return 1
-    print(f"synced: HQ holds every event of this kiosk (up to {report.acked_seq}; {report.sent} sent now)")
+    print(_both(f"同期しました: 本部はこの端末の記録をすべて受け取っています（{report.acked_seq} 番まで。今回 {report.sent} 件を送信）",
+                f"synced: HQ holds every event of this kiosk (up to {report.acked_seq}; {report.sent} sent now)"))
     for doubt in report.doubts:
         print(f"evac: warning: {doubt}", file=sys.stderr)
     return 0
@@ -594,8 +598,10 @@ def new_device(args: argparse.Namespace) -> int:
     """A database restored from a backup: a fresh device id, so HQ takes its events again."""
     store = _store(args.db)
     device = store.new_device()
-    print(f"this kiosk database is now {device}; its {store.last_seq} event(s) will all be sent again. "
-          "Enroll the kiosk again at HQ (evac hq enroll-kiosk) and sync with the new token.")
+    print(_both(f"この端末のデータベースは {device} になりました。記録 {store.last_seq} 件をすべて本部へ送り直します。"
+                "本部で端末を登録し直し（evac hq enroll-kiosk）、新しいトークンで同期してください",
+                f"this kiosk database is now {device}; its {store.last_seq} event(s) will all be sent again. "
+                "Enroll the kiosk again at HQ (evac hq enroll-kiosk) and sync with the new token."))
     return 0
 
 
@@ -771,7 +777,8 @@ def withdraw(args: argparse.Namespace) -> int:
         if exc.about != "event":
             raise
         return _fail(_invalid_in_words(InvalidEvent(str(exc))))   # the --reason, as checkin's fields are said
-    print(f"withdrawn: record {args.seq} stays on this kiosk; the next sync sends the records after it")
+    print(_both(f"取り下げました: 記録 {args.seq} 番はこの端末に残ります。次の同期でその後の記録が送られます",
+                f"withdrawn: record {args.seq} stays on this kiosk; the next sync sends the records after it"))
     return 0
 
 
@@ -1114,6 +1121,21 @@ def seconds(text: str) -> float:
     return value
 
 
+SYNC_TIMEOUT_MAX = 600   # ten minutes a step: beyond it a kiosk would seem hung, and the system's timers overflow
+
+
+def sync_timeout(text: str) -> float:
+    """argparse type: `evac kiosk sync --timeout`, a time above zero and at most SYNC_TIMEOUT_MAX."""
+    try:
+        too_long = float(text) > SYNC_TIMEOUT_MAX   # (infinity too)
+    except ValueError:
+        too_long = False   # said by seconds()
+    if too_long:
+        raise argparse.ArgumentTypeError(f"{SYNC_TIMEOUT_MAX} 秒（10 分）までにしてください（いまは {text}） / must be at "
+                                         f"most {SYNC_TIMEOUT_MAX} seconds (10 minutes), not {text}")
+    return seconds(text)
+
+
 def token_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--token-file", metavar="PATH",
                    help=f"a file holding {what}, readable by its owner only (or set {TOKEN_ENV})")
@@ -1176,9 +1198,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--hq", required=True, type=hq_url, help="HQ's base URL (http://HOST:PORT)")
     token_options(p, "this kiosk's token from HQ")
     # A satellite or congested mobile link may need longer; a kiosk on HQ's own network can give up sooner.
-    p.add_argument("--timeout", type=seconds, default=SYNC_TIMEOUT, metavar="S",
-                   help=f"seconds to wait for each step of HQ's answer (default {SYNC_TIMEOUT:g}); "
-                        "the round ends after at most 4 times that")
+    p.add_argument("--timeout", type=sync_timeout, default=SYNC_TIMEOUT, metavar="S",
+                   help=f"seconds to wait for each step of HQ's answer (default {SYNC_TIMEOUT:g}, at most "
+                        f"{SYNC_TIMEOUT_MAX}); each request ends after at most 4 times that")
     p.set_defaults(func=sync)
 
     p = sub.add_parser("new-device", help="after restoring a backup: a fresh device id, every event sent again")
