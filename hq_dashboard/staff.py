@@ -649,11 +649,14 @@ def _queue_page_read(errors: dict | None, status: int, chosen: dict | None):
     self_consent = {i for i, p in found.items() if i not in only_self and p.consent_source == "self"}
     # Or from a kiosk of a shelter where they have not been recorded (a copied kiosk token could send it).
     away_consent = {i for i, p in found.items() if i not in only_self and p.consent_source == "away"}
+    # Or with a pre-registration QR (HQ's public page signs whatever anyone types): it answers nothing at once.
+    qr_consent = {i for i, p in found.items() if i not in only_self and p.consent_unproven}
     # An error about an inquiry no longer in the queue (decided meanwhile by someone else) is said on top.
     waiting = {i.id for i in inquiries}
     elsewhere = [(i, message) for i, message in (errors or {}).items() if i not in waiting]
     return render_template("safety/queue.html", inquiries=inquiries, errors=errors or {}, elsewhere=elsewhere,
-                           self_consent=self_consent, away_consent=away_consent, only_self=only_self,
+                           self_consent=self_consent, away_consent=away_consent, qr_consent=qr_consent,
+                           only_self=only_self,
                            chosen=chosen or {}, confirmed_by=safety.CONFIRMED_BY,
                            gives=_what_a_release_gives(inquiries, found)), status
 

@@ -1,5 +1,6 @@
 """災対法 §86-15: a consent given with a pre-registration QR widens what an inquirer is told only after city
-staff have confirmed who is asking — never at once, in e-mail news or in the Person Finder export.
+staff have confirmed who is asking — never at once, in e-mail news before that, or in the Person Finder
+export.
 
 HQ's public pre-registration signs whatever identity anyone types.  Someone who pre-registered another
 person's name and birth date with "family" and a code, checked in with that QR at any shelter, then asked
@@ -58,6 +59,9 @@ def test_after_staff_confirm_the_inquirer_the_qrs_consent_widens_the_answer(hq_a
     log_in(hq_app, hq_client)
     right = ask(hq_client, UNKNOWN["name"], UNKNOWN["birth_date"], "other", code="Umi2026", addr="10.8.2.1")
     none = ask(hq_client, UNKNOWN["name"], UNKNOWN["birth_date"], "other", addr="10.8.2.2")
+    # staff are told the consent came with a QR, which identifies no one
+    queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
+    assert queue.count('data-testid="qr-consent"') == 2 and "QR は本人確認になりません" in queue
     for asked in (right.get_json(), none.get_json()):
         assert asked["status"] == "pending_review"
         assert decide(hq_client, asked["inquiry_id"]).status_code == 302
