@@ -132,14 +132,12 @@ def recorded_beyond_self_report(session: Session, person_ids: Iterable[int]) -> 
 
 def _facts(session: Session, person: Person, through_household: set[int] | None = None,
            only_self_reported: bool | None = None, shelters: dict | None = None) -> PersonFacts:
-    """`through_household`: those of the persons being looked at protected through a household, now or
-    before (protected_through_household), or through a correction's link (protected_through_corrections;
-    both computed here when not given), so that one protected member protects the household at the moment
-    of answering.
+    """`through_household`: those of the persons being looked at protection reaches (protected_among:
+    through a household, now or before, of any record it reaches, or a correction's link; computed here
+    when not given), so that one protected member protects the household at the moment of answering.
     `only_self_reported`: whether every record of the person is a self-report (looked up when not given)."""
     if through_household is None:
-        through_household = (protected_through_household(session, [person])
-                             | protected_through_corrections(session, [person]))
+        through_household = protected_among(session, [person])
     if only_self_reported is None:
         only_self_reported = not recorded_beyond_self_report(session, [person.id])
     where = None
@@ -170,11 +168,12 @@ def protected_identities(session: Session, birth_date: str | None = None,
     """The (name form, birth date) protection reaches (born on `birth_date`, if given), by the same rule as
     inquiries (evac.disclosure.protected_forms): one protected record protects every record sharing a
     name form (kanji or kana) and birth date with it, and those records' other forms in turn; and, with
-    `households`, everyone who is or was in a household a protected person is or was in (households_of;
-    evac.disclosure.in_protected_household).  `households` is the default when `birth_date` is given; for
-    the whole city too (the PFIF export, and the kiosks' digests read at every sync: api._protected) the
-    few protected rows are read by their index, their households' members by ix_persons_household_id and
-    ix_person_households_household_id.
+    `households`, everyone who is or was in a household any record protection reaches is or was in (by a
+    shared form, a correction's link, or such a household in turn: she protected at one shelter and, at
+    another, under the address she fled to, with her child), to a fixpoint (_households_born,
+    _households_city).  `households` is the default when `birth_date` is given; for the whole city too (the
+    PFIF export, and the kiosks' digests read at every sync: api._protected) the few protected rows are read
+    by their index, the households' members by ix_persons_household_id and ix_person_households_household_id.
     A staff correction links the identity it corrected away and the corrected one (correction_links):
     protection reaching either reaches both, whichever kiosk made the correction, and in turn whatever
     either reaches.  A birth date it links may be another day than the one asked about: protection is then
@@ -182,6 +181,12 @@ def protected_identities(session: Session, birth_date: str | None = None,
     if households is None:
         households = birth_date is not None
     links = correction_links(session)
+    if households:
+        # Every household of every record protection reaches, not only of the protected rows: she protected at
+        # one shelter, at another under the address she fled to (a record sharing her name form), with her child.
+        if birth_date is None:
+            return _households_city(session, links)
+        return _households_born(session, links, {birth_date})
     if not links:
         return _protected_forms(session, None if birth_date is None else {birth_date}, households)
     if birth_date is None:
@@ -408,17 +413,224 @@ def _read_protection_seeds(session: Session, birth_dates: Collection[str] | None
     return members, born_on
 
 
+# -- protection through the households of every record it reaches ------------------------------------------------
+
+class _World:
+    """The records of some birth dates and the members of some households, each read once (for a one_reading,
+    once for it): what protection through households is decided on."""
+
+    def __init__(self) -> None:
+        self.days: dict[str, list[tuple[int, PersonFacts]]] = {}   # birth date: its records, by id
+        self.home_of: dict[int, str] = {}                            # record: persons.household_id
+        self.of: dict[int, set[str]] = {}                            # record followed: its households, ever
+        self.homes: dict[str, set[int]] = {}                         # household read: its members, ever
+        self.born: dict[int, str] = {}                               # member: birth date
+
+    @staticmethod
+    def of_reading(session: Session) -> "_World":
+        memo = session.info.get(_ONE_READING)
+        if memo is None:
+            return _World()
+        if "protection_world" not in memo:
+            memo["protection_world"] = _World()
+        return memo["protection_world"]
+
+    def read_days(self, session: Session, days: Iterable[str]) -> None:
+        wanted = sorted(d for d in set(days) if d not in self.days)
+        for day in wanted:
+            self.days[day] = []
+        for i in range(0, len(wanted), 500):
+            for pid, name, kana, born, address, sex, never, home in session.execute(
+                    select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.address, Person.sex,
+                           Person.never_disclose, Person.household_id)
+                    .where(Person.birth_date.in_(wanted[i:i + 500])).order_by(Person.id)):
+                self.days[born].append((pid, PersonFacts(name=name, name_kana=kana, birth_date=born, address=address,
+                                                         sex=sex, never_disclose=bool(never))))
+                self.home_of[pid] = home or ""
+
+    def follow(self, session: Session, ids: Iterable[int]) -> set[int]:
+        """Read every household these records (of days read) are or were in, and its members; returns the
+        members (their birth dates in self.born)."""
+        todo = sorted(i for i in set(ids) if i not in self.of)
+        for pid in todo:
+            self.of[pid] = {self.home_of[pid]} - {""}
+        for i in range(0, len(todo), 500):
+            for pid, home in session.execute(select(PersonHousehold.person_id, PersonHousehold.household_id)
+                                             .where(PersonHousehold.person_id.in_(todo[i:i + 500]))):
+                self.of[pid].add(home)
+        wanted = sorted({h for pid in todo for h in self.of[pid]} - set(self.homes))
+        for home in wanted:
+            self.homes[home] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            for pid, home, born in session.execute(select(Person.id, Person.household_id, Person.birth_date)
+                                                   .where(Person.household_id.in_(chunk))):
+                self.homes[home].add(pid)
+                self.born[pid] = born
+            for pid, home, born in session.execute(
+                    select(PersonHousehold.person_id, PersonHousehold.household_id, Person.birth_date)
+                    .join(Person, Person.id == PersonHousehold.person_id)
+                    .where(PersonHousehold.household_id.in_(chunk))):
+                self.homes[home].add(pid)
+                self.born[pid] = born
+        return {m for pid in set(ids) for h in self.of[pid] for m in self.homes[h]}
+
+
+def _reach(facts: dict[int, PersonFacts], links: list[tuple[PersonFacts, PersonFacts]],
+           homes: Iterable[set[int]]) -> tuple[frozenset[tuple[str, str]], set[int]]:
+    """(the forms protection reaches, the records it reaches) among these records, through these correction
+    links and these households (each with all its members): a household any reached member of is reached
+    whole, its members protected records in turn, until nothing changes.  Every round only adds members, of
+    finitely many, so it ends."""
+    homes = [h for h in homes if h]
+    members: set[int] = set()
+    while True:
+        people = [dataclasses.replace(f, never_disclose=True) if pid in members and not f.never_disclose else f
+                  for pid, f in facts.items()]
+        reached = _reach_links(people, links)
+        protected = {pid for pid, f in facts.items()
+                     if f.never_disclose or pid in members or protection_forms(f.name, f.name_kana, f.birth_date)
+                     & reached}
+        grown = {m for home in homes if home & protected for m in home} - members
+        if not grown:
+            return reached, protected
+        members |= grown
+
+
+def _reach_links(people: list[PersonFacts], links: list[tuple[PersonFacts, PersonFacts]]
+                 ) -> frozenset[tuple[str, str]]:
+    """protected_forms with these correction links (as _through_links, over records already read)."""
+    reached = protected_forms(people)
+    seeded: list[PersonFacts] = []
+    while True:
+        linked = [dataclasses.replace(f, never_disclose=True) for pair in links
+                  if any(protection_forms(f.name, f.name_kana, f.birth_date) & reached for f in pair) for f in pair]
+        if len(linked) == len(seeded):
+            return reached
+        seeded = linked
+        reached = protected_forms(people + seeded)
+
+
+def _households_city(session: Session, links: list[tuple[PersonFacts, PersonFacts]]) -> frozenset[tuple[str, str]]:
+    """protected_identities(households=True) over the whole city: from the protected rows (by their index),
+    the days of every record reached and of every member of a household of one, read as they are found.
+    Nothing off the days read can be reached: a seed is a protected row or a member (whose days are read), a
+    form or a reading joins records of one day only, and a link's sides are read once either is reached.  So
+    once a round finds no new day nor record, what it reached is the city's fixpoint."""
+    memo = session.info.get(_ONE_READING)
+    key = ("protected_city", True)
+    if memo is not None and key in memo:
+        return memo[key]
+    world = _World.of_reading(session)
+    protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
+    days = set(session.execute(select(Person.birth_date).where(protected).distinct()).scalars())
+    followed: set[int] = set()
+    while True:
+        world.read_days(session, days)
+        facts = {pid: f for day in days for pid, f in world.days[day]}
+        reached, found = _reach(facts, links, [world.homes[h] for pid in followed for h in world.of[pid]])
+        more = {f[1] for f in reached} - days
+        new = found - followed
+        if new:
+            more |= {world.born[m] for m in world.follow(session, new)} - days
+            followed |= new
+        if not more and not new:
+            break
+        days |= more
+    if memo is not None:
+        memo[key] = reached
+    return reached
+
+
+def _households_born(session: Session, links: list[tuple[PersonFacts, PersonFacts]],
+                     birth_dates: Iterable[str]) -> frozenset[tuple[str, str]]:
+    """protected_identities(households=True) for the records born on these dates (their forms only), the same
+    as the city's there, decided over the records that could bear on them, never the city.
+
+    Whom protection reaches is the least fixpoint of: a protected row; a record sharing a form, or joined by
+    a reading, with a reached one of its day; both sides of a correction link either side of which shares a
+    form with a reached one; every member of a household a reached record is or was in.  Each step marks a
+    record for a reached one next to it: its day's records, a link's other side, a household's members.  So
+    from the records asked about, follow every such neighbour, protected or not (what is read never depends
+    on who is protected, as the time an answer takes must not): the days' same-day components (protected_forms
+    from them: a superset of the neighbours), the links on those days (linked_birth_dates), the households of
+    every record so found and their members' days, in turn, until nothing is added.  Every neighbour of a
+    record so found is found, so the fixpoint over them reaches there, round by round, what the city's does,
+    and never more (fewer records, fewer seeds).  Other records of those days, unfollowed, may be reached
+    less there, but none is next to a found one.  What it reads is those records' days and households: as
+    small as the families and namesakes involved.  Once per one_reading for each set of dates."""
+    targets = frozenset(birth_dates)
+    memo = session.info.get(_ONE_READING)
+    key = ("protected_born", True, targets)
+    if memo is not None and key in memo:
+        return memo[key]
+    world = _World.of_reading(session)
+    days = set(linked_birth_dates(session, links, targets))
+    sides: dict[str, list[tuple[int, PersonFacts]]] = {}
+    for i, pair in enumerate(links):
+        for f in pair:
+            sides.setdefault(f.birth_date, []).append((i, f))
+    world.read_days(session, days)
+    found = {pid for day in targets for pid, _ in world.days[day]}
+    found_links = {i for day in targets for i, _ in sides.get(day, ())}
+    followed: set[int] = set()
+    while True:
+        world.read_days(session, days)
+        grown = True
+        while grown:
+            grown = False
+            for day in days:
+                records, linked = world.days[day], sides.get(day, [])
+                marked = [dataclasses.replace(f, never_disclose=pid in found) for pid, f in records] + \
+                    [dataclasses.replace(f, never_disclose=i in found_links) for i, f in linked]
+                if not any(f.never_disclose for f in marked):
+                    continue
+                near = protected_forms(marked)
+                for pid, f in records:
+                    if pid not in found and protection_forms(f.name, f.name_kana, f.birth_date) & near:
+                        found.add(pid)
+                        grown = True
+                for i, f in linked:
+                    if i not in found_links and protection_forms(f.name, f.name_kana, f.birth_date) & near:
+                        found_links.add(i)
+                        grown = True
+        new = found - followed
+        if not new:
+            break
+        members = world.follow(session, new)
+        followed |= new
+        found |= members
+        days = set(linked_birth_dates(session, links, days | {world.born[m] for m in members}))
+    facts = {pid: f for day in days for pid, f in world.days[day]}
+    reached, _ = _reach(facts, [pair for pair in links if pair[0].birth_date in days],
+                        [world.homes[h] for pid in followed for h in world.of[pid]])
+    reached = frozenset(f for f in reached if f[1] in targets)
+    if memo is not None:
+        memo[key] = reached
+    return reached
+
+
+def protected_among(session: Session, persons: Iterable[Person]) -> set[int]:
+    """Those of these persons protection reaches (protected_identities with households), decided over their
+    birth dates (_households_born)."""
+    persons = list(persons)
+    if not persons:
+        return set()
+    reached = _households_born(session, correction_links(session), {p.birth_date for p in persons})
+    return {p.id for p in persons if p.never_disclose or protection_forms(p.name, p.name_kana, p.birth_date) & reached}
+
+
 def protected_through_corrections(session: Session, persons: Iterable[Person]) -> set[int]:
     """Those of these persons protection reaches once staff corrections link identities (protected_identities):
     the corrected identity of a protected person, at whichever kiosk it was corrected, and the other way
-    (with the records protection reaches anyway, which the facts' own rule would find too).  None when no
-    correction is on record.  Decided over their birth dates and those the corrections link to them
-    (_protected_born), once per one_reading."""
+    (with the records protection reaches anyway, which the facts' own rule would find too, and households).
+    None when no correction is on record.  Decided over the records that bear on their birth dates
+    (_households_born), once per one_reading."""
     links = correction_links(session)
     if not links:
         return set()
     persons = list(persons)
-    reached = _protected_born(session, links, True, {p.birth_date for p in persons})
+    reached = _households_born(session, links, {p.birth_date for p in persons})
     return {p.id for p in persons if protection_forms(p.name, p.name_kana, p.birth_date) & reached}
 
 
@@ -478,8 +690,7 @@ def candidates_born(session: Session, birth_date: str) -> list[tuple[Person, Per
     # By id: near records are offered to staff in this order, the same each time (evac.disclosure.offered_near).
     rows = list(session.execute(select(Person).where(Person.birth_date == birth_date)
                                 .order_by(Person.id)).scalars())
-    protected = protected_through_household(session, rows) | protected_through_corrections(session, rows) \
-        if rows else set()
+    protected = protected_among(session, rows)
     seen = recorded_beyond_self_report(session, (p.id for p in rows)) if rows else set()
     shelters = {}
     if any(p.state == "checked_in" for p in rows):
@@ -497,8 +708,9 @@ _ONE_READING = "safety.one_reading"
 @contextlib.contextmanager
 def one_reading(session: Session) -> Iterator[None]:
     """Within it, the records of a birth date are read once (candidates_born), and protection decided once
-    for the city (_protected_city) and for each set of days corrections link (_protected_born), from where
-    protection starts, read once (_protection_seeds): for a page or a pass that decides many inquiries at one
+    for the city (_protected_city, _households_city) and for each set of days (_protected_born,
+    _households_born), each day's records and each household's members read once for them all (_World),
+    where protection starts read once (_protection_seeds): for a page or a pass that decides many inquiries at one
     moment, and writes nothing that would change them."""
     if _ONE_READING in session.info:
         yield
