@@ -123,8 +123,9 @@ def test_a_protected_mothers_child_checked_in_again_with_his_grandmother_stays_p
         second.sync()
         assert household_of(hq_app, CHILD) not in ("", with_mother)   # HQ's record of him has the new household
         assert_child_protected(hq_app, hq_client, second, second_token, digests)
-        # The grandmother herself was never in the protected household: answered as before.
-        assert not second.protects(GRANDMOTHER)
+        # The grandmother was never in the protected household, but is in one with the child protection reaches:
+        # her whereabouts are his, so protection reaches her too (the households of every record it reaches).
+        assert second.protects(GRANDMOTHER)
     finally:
         first.store.close()
         second.store.close()
@@ -202,7 +203,8 @@ def test_an_existing_database_keeps_the_child_of_a_protected_mother_protected_af
         downgrade(directory=MIGRATIONS_DIR, revision="0029_inquiry_sex")
         db.engine.dispose()
     assert held == [(2, "hh-grandmother"), (2, "hh-mother")]
-    assert reached == {MOTHER["name"], CHILD["name"]}
+    # (the grandmother through the child's household with her: the households of every record protection reaches)
+    assert reached == {MOTHER["name"], CHILD["name"], GRANDMOTHER["name"]}
 
 
 def test_two_records_made_one_by_a_correction_keep_the_households_of_both(hq_app, hq_client, enroll):
@@ -293,7 +295,9 @@ def test_staff_are_not_shown_a_protected_child_in_his_grandmothers_household(hq_
                 address=ADDRESS, addr="10.7.2.1").get_json()
     queue = hq_client.get("/staff/inquiries").get_data(as_text=True)
     mine = queue.split(f'id="inquiry-{asked["inquiry_id"]}"', 1)[1].split("</fieldset>", 1)[0]
-    assert 'data-testid="matched-record"' in mine
+    # Protection reaches her too (a household with the child it reaches): held as for a protected person, no
+    # record shown to check "living together" against, and never the child.
+    assert 'data-testid="matched-record"' not in mine
     assert CHILD["name"] not in mine and CHILD["birth_date"] not in mine
 
 
