@@ -21,6 +21,7 @@ from hq_dashboard.models import Person as HQPerson
 from hq_dashboard.safety import one_reading, protected_identities, protected_through_corrections
 from tests.test_hq_corrections import _post
 from tests.test_protection_follows_corrections import answer
+from tests.protection_towns import identities, send_town, steps
 from tests.wire import KioskStream
 
 T0 = 1_764_000_000_000
@@ -104,22 +105,6 @@ def test_an_inquiry_reads_only_the_birth_dates_a_correction_links_to_the_one_ask
 
 # -- the same protection as the city's: a property over random small cities --------------------------------------
 
-# Name forms that share a form or a reading (kanji with and without kana, kana only, 斎/斉 alike) and one apart.
-NAMES = [("西村 愛", ""), ("西村 愛", "ニシムラ アイ"), ("ニシムラ アイ", ""), ("斎藤 花", ""), ("斉藤 花", "サイトウ ハナ"),
-         ("山田 一郎", "")]
-ADDRESSES = ["焼津市本町1-1", "焼津市本町2-2"]
-DAYS = 4
-KIOSKS = (("a", "H031"), ("b", "H039"), ("c", "H040"))
-
-identities = st.lists(st.tuples(st.integers(0, len(NAMES) - 1), st.integers(0, DAYS - 1),
-                                st.sampled_from(("female", "male")), st.integers(0, len(ADDRESSES) - 1)),
-                      min_size=2, max_size=6)
-steps = st.lists(st.one_of(
-    st.tuples(st.just("checkin"), st.integers(0, len(KIOSKS) - 1), st.integers(0, 5), st.integers(0, 2)),
-    st.tuples(st.just("protect"), st.integers(0, len(KIOSKS) - 1), st.integers(0, 5), st.integers(0, 2)),
-    st.tuples(st.just("correct"), st.integers(0, len(KIOSKS) - 1), st.integers(0, 5), st.integers(0, 5))),
-    min_size=1, max_size=14)
-
 # A chain: protected on day 0, corrected to day 1 at b, then to day 2 at c.  Day 3's record shares a household
 # with the chain's person at c, whom only a link protects: protection reaches day 3 too (the households of every
 # record it reaches).
@@ -138,27 +123,7 @@ _month = itertools.count()
 @example(town=CHAIN)
 @given(town=st.tuples(identities, steps))
 def test_the_protection_of_a_birth_date_is_the_citys_on_that_date(hq_app, hq_client, enroll, town):
-    people, moves = town
-    n = next(_month)
-    dates = [f"{1940 + n // 12}-{n % 12 + 1:02d}-{day + 1:02d}" for day in range(DAYS)]
-    who = [Person(NAMES[name][0], dates[day], sex, ADDRESSES[address], name_kana=NAMES[name][1])
-           for name, day, sex, address in people]
-    streams = [(KioskStream(f"dev-{n}-{k}", shelter), enroll(shelter)) for k, shelter in KIOSKS]
-    for kind, kiosk, i, j in moves:
-        stream = streams[kiosk][0]
-        person = who[i % len(who)].to_wire()
-        if kind == "checkin":
-            stream.checkin(person, household_id=f"hh-{n:08x}{j:08x}" if j else "")
-        elif kind == "protect":
-            stream.add("consent", person, {"consent": "public", "never_disclose": True})
-        else:
-            corrected = who[j % len(who)]
-            if (corrected.name, corrected.birth_date, corrected.address) != (person["name"], person["birth_date"],
-                                                                             person["address"]):
-                stream.add("correction", person, {"person": corrected.to_wire()})
-    for stream, token in streams:
-        if stream.events:
-            _post(hq_client, token, stream)
+    dates = send_town(hq_client, enroll, town, next(_month), 1940, "")
 
     with hq_app.app_context():
         session = db.session

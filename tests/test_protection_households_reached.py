@@ -18,13 +18,11 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from sqlalchemy import select
 
 from evac.disclosure import PersonFacts, protected_forms, protection_digests, protection_forms
-from evac.events import Person
 from hq_dashboard.db import db
 from hq_dashboard.models import Person as HQPerson, PersonHousehold
 from hq_dashboard.safety import correction_links, one_reading, protected_among, protected_identities
-from tests.test_hq_corrections import _post
 from tests.test_safety_review_fixes import Kiosk, ask, check, decide, export, log_in
-from tests.wire import KioskStream
+from tests.protection_towns import identities, send_town, steps
 
 BORN = "1986-04-04"
 HER_AT_A = {"name": "保護 母子", "name_kana": "ホゴ ボシ", "birth_date": BORN, "sex": "female",
@@ -95,22 +93,6 @@ def test_the_child_in_a_household_with_a_record_protection_reaches_is_answered_a
 
 # -- the same protection three ways: over a few birth dates, over the city, and by a plain fixpoint ---------------
 
-# Name forms that share a form or a reading (kanji with and without kana, kana only, 斎/斉 alike) and one apart.
-NAMES = [("西村 愛", ""), ("西村 愛", "ニシムラ アイ"), ("ニシムラ アイ", ""), ("斎藤 花", ""), ("斉藤 花", "サイトウ ハナ"),
-         ("山田 一郎", ""), ("山田 二郎", "ヤマダ ジロウ")]
-ADDRESSES = ["焼津市本町1-1", "焼津市本町2-2"]
-DAYS = 4
-KIOSKS = (("a", "H031"), ("b", "H039"), ("c", "H040"))
-
-identities = st.lists(st.tuples(st.integers(0, len(NAMES) - 1), st.integers(0, DAYS - 1),
-                                st.sampled_from(("female", "male")), st.integers(0, len(ADDRESSES) - 1)),
-                      min_size=2, max_size=7)
-steps = st.lists(st.one_of(
-    st.tuples(st.just("checkin"), st.integers(0, len(KIOSKS) - 1), st.integers(0, 6), st.integers(0, 3)),
-    st.tuples(st.just("protect"), st.integers(0, len(KIOSKS) - 1), st.integers(0, 6), st.integers(0, 0)),
-    st.tuples(st.just("correct"), st.integers(0, len(KIOSKS) - 1), st.integers(0, 6), st.integers(0, 6))),
-    min_size=1, max_size=16)
-
 # The gap: protected at a (day 0), at b under another address (the same name form) with her child (day 1) in
 # one household; the child then at c with his grandmother (day 2), whose other record (kana, day 2) is elsewhere.
 GAP = ([(1, 0, "female", 0), (0, 0, "female", 1), (5, 1, "male", 1), (6, 2, "female", 0), (2, 3, "female", 0)],
@@ -148,28 +130,7 @@ def plain_fixpoint(records: dict[int, PersonFacts], homes: dict[str, set[int]],
 @example(town=GAP)
 @given(town=st.tuples(identities, steps))
 def test_protection_over_a_few_birth_dates_is_the_citys_and_the_plain_fixpoints(hq_app, hq_client, enroll, town):
-    people, moves = town
-    n = next(_month)
-    dates = [f"{1960 + n // 12}-{n % 12 + 1:02d}-{day + 1:02d}" for day in range(DAYS)]
-    who = [Person(NAMES[name][0], dates[day], sex, ADDRESSES[address], name_kana=NAMES[name][1])
-           for name, day, sex, address in people]
-    streams = [(KioskStream(f"dev-h{n}-{k}", shelter), enroll(shelter)) for k, shelter in KIOSKS]
-    for kind, kiosk, i, j in moves:
-        stream = streams[kiosk][0]
-        person = who[i % len(who)].to_wire()
-        if kind == "checkin":
-            # households shared across kiosks too: a person checked in again elsewhere with another family
-            stream.checkin(person, household_id=f"hh-{n:08x}{j:08x}" if j else "")
-        elif kind == "protect":
-            stream.add("consent", person, {"consent": "public", "never_disclose": True})
-        else:
-            corrected = who[j % len(who)]
-            if (corrected.name, corrected.birth_date, corrected.address) != (person["name"], person["birth_date"],
-                                                                             person["address"]):
-                stream.add("correction", person, {"person": corrected.to_wire()})
-    for stream, token in streams:
-        if stream.events:
-            _post(hq_client, token, stream)
+    dates = send_town(hq_client, enroll, town, next(_month), 1960, "h")
 
     with hq_app.app_context():
         session = db.session
