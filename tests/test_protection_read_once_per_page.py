@@ -23,8 +23,8 @@ TYPO = {"name": "駿河 花子", "birth_date": "1984-05-06", "sex": "female", "a
 FIXED = {**TYPO, "birth_date": "1948-05-06"}
 
 
-def test_the_queue_decides_the_city_s_protection_once_however_large_the_household(hq_app, hq_client, enroll,
-                                                                                   monkeypatch):
+def test_the_queue_never_decides_protection_over_the_whole_city_however_large_the_household(
+        hq_app, hq_client, enroll, monkeypatch):
     log_in(hq_app, hq_client)
     asked = ask(hq_client, AYA["name"], AYA["birth_date"], "household_family").get_json()
     home = Kiosk(hq_client, enroll("H031"), "dev-home")
