@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from evac.disclosure import (
     KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_for_notice,
-    answer_now, could_mean, family_code_opens, in_protected_household, kana_only, matches, near, near_kanji_forms,
+    answer_now, could_mean, family_code_opens, kana_only, matches, near, near_kanji_forms,
     offered_near, parse_inquiry, protected_forms, protection_forms, reading_differs, same_address, the_person,
 )
 from evac.events import CORRECTION, parse_birth_date
@@ -80,23 +80,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def protected_households(session: Session, household_ids: Iterable[str]) -> set[str]:
-    """Which of these households a protected person is, or ever was, recorded in at HQ (persons.household_id
-    and person_households: a later change of household loses no protection).  The few protected rows, or
-    the households, by their indexes."""
-    wanted = sorted({h for h in household_ids if h})
-    protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
-    found: set[str] = set()
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i:i + 500]
-        found.update(session.execute(select(Person.household_id).where(
-            protected, Person.household_id.in_(chunk))).scalars())
-        found.update(session.execute(
-            select(PersonHousehold.household_id).join(Person, Person.id == PersonHousehold.person_id)
-            .where(PersonHousehold.household_id.in_(chunk), protected).distinct()).scalars())
-    return found
-
-
 def households_of(session: Session, persons: Iterable[Person]) -> dict[int, set[str]]:
     """Every household each of these persons is or was recorded in at HQ: persons.household_id, and
     person_households (by its key) for the few seen in more than one."""
@@ -108,14 +91,6 @@ def households_of(session: Session, persons: Iterable[Person]) -> dict[int, set[
                                               .where(PersonHousehold.person_id.in_(ids[i:i + 500]))):
             homes[pid].add(household)
     return homes
-
-
-def protected_through_household(session: Session, persons: Iterable[Person]) -> set[int]:
-    """Those of these persons protected because a protected person shares, or once shared, a household with
-    them (evac.disclosure.in_protected_household), whichever household either of them is in now."""
-    homes = households_of(session, persons)
-    protected = protected_households(session, (h for hs in homes.values() for h in hs))
-    return {pid for pid, hs in homes.items() if any(in_protected_household(h, protected) for h in hs)}
 
 
 def recorded_beyond_self_report(session: Session, person_ids: Iterable[int]) -> set[int]:

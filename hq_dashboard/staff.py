@@ -627,9 +627,8 @@ def _household_of(record: Person) -> list[Person]:
         return []
     members = list(db.session.scalars(select(Person).where(Person.household_id == record.household_id,
                                                             Person.id != record.id).order_by(Person.birth_date)))
-    through = safety.protected_through_household(db.session, members)
-    return [m for m in members if m.id not in through
-            and not safety.is_protected(m, safety.protected_identities(db.session, m.birth_date))]
+    protected = safety.protected_among(db.session, members)   # (the inquiries' own rule, all their days at once)
+    return [m for m in members if m.id not in protected]
 
 
 def _queue_page(errors: dict | None = None, status: int = 200, chosen: dict | None = None):
