@@ -17,7 +17,7 @@ import logging
 import secrets
 import threading
 import weakref
-from typing import Callable, Collection, Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -138,68 +138,29 @@ def _facts(session: Session, person: Person, through_household: set[int] | None 
                        consent_speaks_for=consent_reach.consent_speaks_for(session, person, status))
 
 
-def protected_identities(session: Session, birth_date: str | None = None,
-                         households: bool | None = None) -> frozenset[tuple[str, str]]:
+def protected_identities(session: Session, birth_date: str | None = None, *,
+                         households: bool = True) -> frozenset[tuple[str, str]]:
     """The (name form, birth date) protection reaches (born on `birth_date`, if given), by the same rule as
     inquiries (evac.disclosure.protected_forms): one protected record protects every record sharing a
-    name form (kanji or kana) and birth date with it, and those records' other forms in turn; and, with
-    `households`, everyone who is or was in a household any record protection reaches is or was in (by a
-    shared form, a correction's link, or such a household in turn: she protected at one shelter and, at
-    another, under the address she fled to, with her child), to a fixpoint (_households_born,
-    _households_city).  `households` is the default when `birth_date` is given; for the whole city too (the
-    PFIF export, and the kiosks' digests read at every sync: api._protected) the few protected rows are read
-    by their index, the households' members by ix_persons_household_id and ix_person_households_household_id.
+    name form (kanji or kana) and birth date with it, and those records' other forms in turn; and everyone
+    who is or was in a household any record protection reaches is or was in (by a shared form, a correction's
+    link, or such a household in turn: she protected at one shelter and, at another, under the address she
+    fled to, with her child), to a fixpoint.  For the whole city (the PFIF export, and the kiosks' digests
+    read at every sync: api._protected) from the few protected rows, read by their index, the households'
+    members by ix_persons_household_id and ix_person_households_household_id (_households_city).
     A staff correction links the identity it corrected away and the corrected one (correction_links):
     protection reaching either reaches both, whichever kiosk made the correction, and in turn whatever
     either reaches.  A birth date it links may be another day than the one asked about: protection is then
-    decided over the days the corrections link to it, in turn (_protected_born), never the whole city."""
-    if households is None:
-        households = birth_date is not None
+    decided over the records that could bear on the day asked about, the days the corrections link to it and
+    the households of the records so found, in turn (_households_born), never the whole city.
+    `households`: accepted from callers that name the rule; protection always reaches the households (no
+    narrower rule is left, so False is refused rather than quietly ignored)."""
+    if not households:
+        raise ValueError("protection reaches the households of every record it reaches: there is no other rule")
     links = correction_links(session)
-    if households:
-        # Every household of every record protection reaches, not only of the protected rows: she protected at
-        # one shelter, at another under the address she fled to (a record sharing her name form), with her child.
-        if birth_date is None:
-            return _households_city(session, links)
-        return _households_born(session, links, {birth_date})
-    if not links:
-        return _protected_forms(session, None if birth_date is None else {birth_date}, households)
     if birth_date is None:
-        return _protected_city(session, links, households)
-    reached = _protected_born(session, links, households, {birth_date})
-    return frozenset(f for f in reached if f[1] == birth_date)
-
-
-def _protected_city(session: Session, links: list[tuple[PersonFacts, PersonFacts]],
-                    households: bool) -> frozenset[tuple[str, str]]:
-    """protected_identities over the whole city, with correction links: once per one_reading (the PFIF
-    export, the kiosks' digests, the staff lists; 83 ms on 50k persons), never kept beyond it."""
-    memo = session.info.get(_ONE_READING)
-    key = ("protected_city", households)
-    if memo is not None and key in memo:
-        return memo[key]
-    reached = _through_links(session, None, links, households)
-    if memo is not None:
-        memo[key] = reached
-    return reached
-
-
-def _protected_born(session: Session, links: list[tuple[PersonFacts, PersonFacts]], households: bool,
-                    birth_dates: Iterable[str]) -> frozenset[tuple[str, str]]:
-    """protected_identities with correction links, for the records born on these dates: decided over them and
-    every date a correction links to them, in turn (linked_birth_dates), whose forms it returns; the same as
-    the city's on those dates (_through_links).  What an inquiry costs so depends on the days it concerns, not
-    on the city.  Once per one_reading for each such set of days (a page asks it for each member shown)."""
-    days = linked_birth_dates(session, links, birth_dates)
-    memo = session.info.get(_ONE_READING)
-    key = ("protected_born", households, days)
-    if memo is not None and key in memo:
-        return memo[key]
-    # (either side's date is among the days, so both are: the days are closed under the links)
-    reached = _through_links(session, days, [pair for pair in links if pair[0].birth_date in days], households)
-    if memo is not None:
-        memo[key] = reached
-    return reached
+        return _households_city(session, links)
+    return _households_born(session, links, {birth_date})
 
 
 def linked_birth_dates(session: Session, links: list[tuple[PersonFacts, PersonFacts]],
@@ -223,31 +184,6 @@ def linked_birth_dates(session: Session, links: list[tuple[PersonFacts, PersonFa
                 days.add(day)
                 todo.append(day)
     return frozenset(days)
-
-
-def _through_links(session: Session, days: frozenset[str] | None, links: list[tuple[PersonFacts, PersonFacts]],
-                   households: bool) -> frozenset[tuple[str, str]]:
-    """The forms protection reaches through these correction links, on these days (None: every day).
-
-    Restricted to days closed under the links (linked_birth_dates), it is the city's on those days: every
-    form is of one birth date, and protected_forms joins records of one date only (a shared form, a reading,
-    both at that date), so what the city reaches on a day depends only on that day's records (the protected
-    people and their households' members, found city-wide as for the city) and on the links seeded on it.  A
-    link is seeded once either side is reached, and both its sides' dates are among the days: nothing off
-    them can seed anything on them.  The rounds below, run on the days alone, so reach there round by round
-    what the city's do, and once they stop, further rounds of the city's add nothing there: the same forms
-    (tests/test_protection_closure.py)."""
-    reached = _protected_forms(session, days, households)
-    seeded: list[PersonFacts] = []
-    while True:
-        # A pair once reached stays reached: the pairs only grow, so this ends within a round per correction.
-        linked = [dataclasses.replace(f, never_disclose=True) for pair in links
-                  if any(protection_forms(f.name, f.name_kana, f.birth_date) & reached for f in pair) for f in pair]
-        if len(linked) == len(seeded):
-            break
-        seeded = linked
-        reached = _protected_forms(session, days, households, seeded)
-    return reached
 
 
 def correction_links(session: Session) -> list[tuple[PersonFacts, PersonFacts]]:
@@ -320,72 +256,6 @@ def _identity_facts(person: dict) -> PersonFacts:
         pass
     return PersonFacts(name=person["name"], name_kana=person.get("name_kana") or "", birth_date=born,
                        address=person.get("address") or "", sex=person.get("sex") or "")
-
-
-def _protected_forms(session: Session, birth_dates: Collection[str] | None, households: bool,
-                     linked: Iterable[PersonFacts] = ()) -> frozenset[tuple[str, str]]:
-    """protected_identities without correction links, for the records born on these dates (None: the whole
-    city); `linked`: identities a correction links to protection, taken as protected records (their birth
-    dates' records are read with the protected people's)."""
-    linked = list(linked)
-    members, born_on = _protection_seeds(session, birth_dates, households)
-    born_on = born_on | {f.birth_date for f in linked}
-    # Only people born on a protected person's birth date can share an identity form with them.
-    rows = []
-    wanted = sorted(born_on)
-    for i in range(0, len(wanted), 500):
-        rows += session.execute(select(Person.id, Person.name, Person.name_kana, Person.birth_date, Person.address,
-                                       Person.sex, Person.never_disclose)
-                                .where(Person.birth_date.in_(wanted[i:i + 500]))).all()
-    return protected_forms([PersonFacts(name=name, name_kana=kana, birth_date=born, address=address, sex=sex,
-                                        never_disclose=bool(never) or pid in members)
-                            for pid, name, kana, born, address, sex, never in rows] + linked)
-
-
-def _protection_seeds(session: Session, birth_dates: Collection[str] | None,
-                      households: bool) -> tuple[set[int], set[str]]:
-    """(the members of every household a protected person is or was in, with `households`; the birth dates
-    among these (None: all) of the protected people and of those members): where protection starts.  Inside
-    one_reading read once for the city and each day's taken from it (a page decides hundreds of days)."""
-    memo = session.info.get(_ONE_READING)
-    if memo is None:
-        return _read_protection_seeds(session, birth_dates, households)
-    key = ("protection_seeds", households)
-    if key not in memo:
-        memo[key] = _read_protection_seeds(session, None, households)
-    members, born_on = memo[key]
-    return members, (born_on if birth_dates is None else born_on & set(birth_dates))
-
-
-def _read_protection_seeds(session: Session, birth_dates: Collection[str] | None,
-                           households: bool) -> tuple[set[int], set[str]]:
-    protected = Person.never_disclose == True  # noqa: E712 (the partial index's own term)
-    members: set[int] = set()
-    if households:
-        homes = set(session.execute(select(Person.household_id).where(protected, Person.household_id != "")).scalars())
-        homes.update(session.execute(select(PersonHousehold.household_id).join(
-            Person, Person.id == PersonHousehold.person_id).where(protected).distinct()).scalars())
-        wanted = sorted(homes)
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
-            members.update(session.execute(select(Person.id).where(Person.household_id.in_(chunk))).scalars())
-            members.update(session.execute(select(PersonHousehold.person_id).where(
-                PersonHousehold.household_id.in_(chunk)).distinct()).scalars())
-    born = select(Person.birth_date).where(protected).distinct()
-    if birth_dates is None:
-        born_on = set(session.execute(born).scalars())
-    else:
-        days = sorted(set(birth_dates))
-        born_on = set()
-        for i in range(0, len(days), 500):
-            born_on.update(session.execute(born.where(Person.birth_date.in_(days[i:i + 500]))).scalars())
-    ids = sorted(members)
-    for i in range(0, len(ids), 500):
-        # (by the members' key, as for the city; the days' own taken from among them)
-        of_members = set(session.execute(select(Person.birth_date).where(Person.id.in_(ids[i:i + 500])).distinct())
-                         .scalars())
-        born_on |= of_members if birth_dates is None else of_members & set(birth_dates)
-    return members, born_on
 
 
 # -- protection through the households of every record it reaches ------------------------------------------------
@@ -474,10 +344,21 @@ def _reach(facts: dict[int, PersonFacts], links: list[tuple[PersonFacts, PersonF
 
 def _reach_links(people: list[PersonFacts], links: list[tuple[PersonFacts, PersonFacts]]
                  ) -> frozenset[tuple[str, str]]:
-    """protected_forms with these correction links (as _through_links, over records already read)."""
+    """protected_forms over these records with these correction links: both sides of a link either side of
+    which shares a form with a reached one are taken as protected records, until no link is added.
+
+    Every form is of one birth date, and protected_forms joins records of one date only (a shared form, a
+    reading, both at that date): what is reached on a day depends only on that day's records and on the links
+    seeded on it, and a link is seeded once either side is reached.  So over the records of days closed under
+    the links (linked_birth_dates), with the links having a side on them (whose other side is then on them
+    too), nothing off those days can seed anything on them: given the same protected records there, the
+    rounds reach there, round by round, what the same rounds over every record and link of the city do, and
+    once they stop, further rounds of the city's add nothing there.  _households_born decides over such days,
+    _households_city reads a link's days once it is reached (tests/test_protection_closure.py)."""
     reached = protected_forms(people)
     seeded: list[PersonFacts] = []
     while True:
+        # A pair once reached stays reached: the pairs only grow, so this ends within a round per correction.
         linked = [dataclasses.replace(f, never_disclose=True) for pair in links
                   if any(protection_forms(f.name, f.name_kana, f.birth_date) & reached for f in pair) for f in pair]
         if len(linked) == len(seeded):
@@ -487,13 +368,13 @@ def _reach_links(people: list[PersonFacts], links: list[tuple[PersonFacts, Perso
 
 
 def _households_city(session: Session, links: list[tuple[PersonFacts, PersonFacts]]) -> frozenset[tuple[str, str]]:
-    """protected_identities(households=True) over the whole city: from the protected rows (by their index),
-    the days of every record reached and of every member of a household of one, read as they are found.
-    Nothing off the days read can be reached: a seed is a protected row or a member (whose days are read), a
-    form or a reading joins records of one day only, and a link's sides are read once either is reached.  So
+    """protected_identities over the whole city: from the protected rows (by their index), the days of every
+    record reached and of every member of a household of one, read as they are found.  Nothing off the days
+    read can be reached: a seed is a protected row or a member (whose days are read), a form or a reading
+    joins records of one day only (_reach_links), and a link's sides are read once either is reached.  So
     once a round finds no new day nor record, what it reached is the city's fixpoint."""
     memo = session.info.get(_ONE_READING)
-    key = ("protected_city", True)
+    key = "protected_city"
     if memo is not None and key in memo:
         return memo[key]
     world = _World.of_reading(session)
@@ -519,8 +400,8 @@ def _households_city(session: Session, links: list[tuple[PersonFacts, PersonFact
 
 def _households_born(session: Session, links: list[tuple[PersonFacts, PersonFacts]],
                      birth_dates: Iterable[str]) -> frozenset[tuple[str, str]]:
-    """protected_identities(households=True) for the records born on these dates (their forms only), the same
-    as the city's there, decided over the records that could bear on them, never the city.
+    """protected_identities for the records born on these dates (their forms only), the same as the city's
+    there, decided over the records that could bear on them, never the city.
 
     Whom protection reaches is the least fixpoint of: a protected row; a record sharing a form, or joined by
     a reading, with a reached one of its day; both sides of a correction link either side of which shares a
@@ -536,7 +417,7 @@ def _households_born(session: Session, links: list[tuple[PersonFacts, PersonFact
     small as the families and namesakes involved.  Once per one_reading for each set of dates."""
     targets = frozenset(birth_dates)
     memo = session.info.get(_ONE_READING)
-    key = ("protected_born", True, targets)
+    key = ("protected_born", targets)
     if memo is not None and key in memo:
         return memo[key]
     world = _World.of_reading(session)
@@ -577,6 +458,7 @@ def _households_born(session: Session, links: list[tuple[PersonFacts, PersonFact
         found |= members
         days = set(linked_birth_dates(session, links, days | {world.born[m] for m in members}))
     facts = {pid: f for day in days for pid, f in world.days[day]}
+    # (either side's date is among the days, so both are: the days are closed under the links, _reach_links)
     reached, _ = _reach(facts, [pair for pair in links if pair[0].birth_date in days],
                         [world.homes[h] for pid in followed for h in world.of[pid]])
     reached = frozenset(f for f in reached if f[1] in targets)
@@ -586,27 +468,13 @@ def _households_born(session: Session, links: list[tuple[PersonFacts, PersonFact
 
 
 def protected_among(session: Session, persons: Iterable[Person]) -> set[int]:
-    """Those of these persons protection reaches (protected_identities with households), decided over their
-    birth dates (_households_born)."""
+    """Those of these persons protection reaches (protected_identities), decided over their birth dates
+    (_households_born): the inquiries' answer for each person, once per one_reading for each set of days."""
     persons = list(persons)
     if not persons:
         return set()
     reached = _households_born(session, correction_links(session), {p.birth_date for p in persons})
     return {p.id for p in persons if p.never_disclose or protection_forms(p.name, p.name_kana, p.birth_date) & reached}
-
-
-def protected_through_corrections(session: Session, persons: Iterable[Person]) -> set[int]:
-    """Those of these persons protection reaches once staff corrections link identities (protected_identities):
-    the corrected identity of a protected person, at whichever kiosk it was corrected, and the other way
-    (with the records protection reaches anyway, which the facts' own rule would find too, and households).
-    None when no correction is on record.  Decided over the records that bear on their birth dates
-    (_households_born), once per one_reading."""
-    links = correction_links(session)
-    if not links:
-        return set()
-    persons = list(persons)
-    reached = _households_born(session, links, {p.birth_date for p in persons})
-    return {p.id for p in persons if protection_forms(p.name, p.name_kana, p.birth_date) & reached}
 
 
 def is_protected(person: Person, protected: frozenset[tuple[str, str]]) -> bool:
@@ -683,10 +551,9 @@ _ONE_READING = "safety.one_reading"
 @contextlib.contextmanager
 def one_reading(session: Session) -> Iterator[None]:
     """Within it, the records of a birth date are read once (candidates_born), and protection decided once
-    for the city (_protected_city, _households_city) and for each set of days (_protected_born,
-    _households_born), each day's records and each household's members read once for them all (_World),
-    where protection starts read once (_protection_seeds): for a page or a pass that decides many inquiries at one
-    moment, and writes nothing that would change them."""
+    for the city (_households_city) and for each set of days (_households_born), each day's records and each
+    household's members read once for them all (_World): for a page or a pass that decides many inquiries at
+    one moment, and writes nothing that would change them."""
     if _ONE_READING in session.info:
         yield
         return

@@ -18,7 +18,7 @@ from evac.disclosure import protection_forms
 from evac.events import Person
 from hq_dashboard.db import db
 from hq_dashboard.models import Person as HQPerson
-from hq_dashboard.safety import one_reading, protected_identities, protected_through_corrections
+from hq_dashboard.safety import one_reading, protected_among, protected_identities
 from tests.test_hq_corrections import _post
 from tests.test_protection_follows_corrections import answer
 from tests.protection_towns import identities, send_town, steps
@@ -127,24 +127,24 @@ def test_the_protection_of_a_birth_date_is_the_citys_on_that_date(hq_app, hq_cli
 
     with hq_app.app_context():
         session = db.session
-        city = protected_identities(session, households=True)
-        city_alone = protected_identities(session, households=False)
+        city = protected_identities(session)
         born = {d: list(session.execute(select(HQPerson).where(HQPerson.birth_date == d)).scalars()) for d in dates}
         reached = {d: {p.id for p in born[d] if protection_forms(p.name, p.name_kana, p.birth_date) & city}
                    for d in dates}
         for d in dates:
             assert protected_identities(session, d) == {f for f in city if f[1] == d}, d
-            assert protected_identities(session, d, households=False) == {f for f in city_alone if f[1] == d}, d
-            assert protected_through_corrections(session, born[d]) == reached[d], d
+            assert protected_among(session, born[d]) == reached[d], d
         everyone = [p for d in dates for p in born[d]]
-        assert protected_through_corrections(session, everyone) == set().union(*reached.values())
+        assert protected_among(session, everyone) == set().union(*reached.values())
         with one_reading(session):   # kept for the reading: the same, in any order, the city's too
             for d in reversed(dates + dates):
                 assert protected_identities(session, d) == {f for f in city if f[1] == d}, d
-                assert protected_identities(session, d, households=False) == {f for f in city_alone if f[1] == d}, d
-                assert protected_through_corrections(session, born[d]) == reached[d], d
-            assert protected_identities(session, households=True) == city
-            assert protected_identities(session, households=False) == city_alone
+                assert protected_among(session, born[d]) == reached[d], d
+            assert protected_among(session, everyone) == set().union(*reached.values())
+            assert protected_identities(session) == city
+            assert protected_identities(session, households=True) == city   # (callers naming the rule)
+        with pytest.raises(ValueError):   # no narrower rule is left to fall back to
+            protected_identities(session, households=False)
         session.rollback()
     if town == CHAIN:
         # The example means what it says: the chain's far end is protected, and the household there.
@@ -153,4 +153,4 @@ def test_the_protection_of_a_birth_date_is_the_citys_on_that_date(hq_app, hq_cli
 
 def city_of(app):
     with app.app_context():
-        return protected_identities(db.session, households=True)
+        return protected_identities(db.session)
