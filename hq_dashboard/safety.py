@@ -414,12 +414,30 @@ def _households_born(session: Session, links: list[tuple[PersonFacts, PersonFact
     record so found is found, so the fixpoint over them reaches there, round by round, what the city's does,
     and never more (fewer records, fewer seeds).  Other records of those days, unfollowed, may be reached
     less there, but none is next to a found one.  What it reads is those records' days and households: as
-    small as the families and namesakes involved.  Once per one_reading for each set of dates."""
+    small as the families and namesakes involved (_bearing_on).  Once per one_reading for each set of dates."""
     targets = frozenset(birth_dates)
     memo = session.info.get(_ONE_READING)
     key = ("protected_born", targets)
     if memo is not None and key in memo:
         return memo[key]
+    world, days, followed = _bearing_on(session, links, targets)
+    facts = {pid: f for day in days for pid, f in world.days[day]}
+    # (either side's date is among the days, so both are: the days are closed under the links, _reach_links)
+    reached, _ = _reach(facts, [pair for pair in links if pair[0].birth_date in days],
+                        [world.homes[h] for pid in followed for h in world.of[pid]])
+    reached = frozenset(f for f in reached if f[1] in targets)
+    if memo is not None:
+        memo[key] = reached
+    return reached
+
+
+def _bearing_on(session: Session, links: list[tuple[PersonFacts, PersonFacts]],
+                targets: frozenset[str]) -> tuple[_World, set[str], set[int]]:
+    """(the records read, the days read, the records whose households were followed) from the records born on
+    these dates, following every neighbour protection could pass through (_households_born), protected or not,
+    until nothing is added.  The days are closed under the links.  Protection a record on these dates gives
+    or passes on (protected, corrected, or checked in with a household) reaches only records so found: every
+    step of it is from a record to such a neighbour."""
     world = _World.of_reading(session)
     days = set(linked_birth_dates(session, links, targets))
     sides: dict[str, list[tuple[int, PersonFacts]]] = {}
@@ -457,14 +475,7 @@ def _households_born(session: Session, links: list[tuple[PersonFacts, PersonFact
         followed |= new
         found |= members
         days = set(linked_birth_dates(session, links, days | {world.born[m] for m in members}))
-    facts = {pid: f for day in days for pid, f in world.days[day]}
-    # (either side's date is among the days, so both are: the days are closed under the links, _reach_links)
-    reached, _ = _reach(facts, [pair for pair in links if pair[0].birth_date in days],
-                        [world.homes[h] for pid in followed for h in world.of[pid]])
-    reached = frozenset(f for f in reached if f[1] in targets)
-    if memo is not None:
-        memo[key] = reached
-    return reached
+    return world, days, followed
 
 
 def protected_among(session: Session, persons: Iterable[Person]) -> set[int]:
@@ -1079,8 +1090,10 @@ def _found_since(inquiry: Inquiry, released: dict, unprotected: list[tuple[Perso
 def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -> int:
     """Every inquiry released with "no information" that a record appeared for since (found_since_release)
     goes back to staff (back_to_review), whether or not it asked for e-mail news: staff judge the record that
-    turned up, and the family reads its real answer once they release again.  `birth_dates`: those of the records just written (a kiosk batch's people), the only inquiries
-    such records can concern; None looks at every one (a carried file).  Returns how many went back.
+    turned up, and the family reads its real answer once they release again.  `birth_dates`: those of the
+    records just written (a kiosk batch's people): the inquiries such records can concern are about them or
+    about someone protection could pass to from them (_days_bearing_on); None looks at every one (a carried
+    file).  Returns how many went back.
 
     The records of each birth date are read once for all its inquiries (hundreds may ask about people born
     on one day), and each inquiry goes back by a conditional write that takes it only from the very release
@@ -1090,9 +1103,10 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
         dates = {d for d in birth_dates if isinstance(d, str)}
         if not dates:
             return 0
-        # A record's protection reaches its households' other members (a mother protected in this batch
-        # protects the child checked in earlier): their inquiries are looked at again too.
-        dates |= _birth_dates_in_households_of(session, dates)
+        # Protection reaches the households of every record it reaches, in turn: a mother protected in this batch
+        # protects the child checked in earlier, and his grandmother in his other household.  The inquiries about
+        # every record protection could so pass to from this batch's are looked at again too (settle_back).
+        dates = _days_bearing_on(session, dates)
         query = query.where(InquiryRow.sought_birth_date.in_(sorted(dates)))
     by_date: dict[str, list[InquiryRow]] = {}
     unreadable = []   # one damaged row must not keep every other inquiry from going back
@@ -1138,18 +1152,12 @@ def put_back_found(session: Session, birth_dates: Iterable[str] | None = None) -
     return back
 
 
-def _birth_dates_in_households_of(session: Session, birth_dates: set[str]) -> set[str]:
-    """The birth dates of everyone who is or was in a household with someone born on these dates."""
-    born = list(session.execute(select(Person).where(Person.birth_date.in_(sorted(birth_dates)))).scalars())
-    homes = sorted({h for hs in households_of(session, born).values() for h in hs})
-    found: set[str] = set()
-    for i in range(0, len(homes), 500):
-        chunk = homes[i:i + 500]
-        found.update(session.execute(select(Person.birth_date).where(Person.household_id.in_(chunk))).scalars())
-        found.update(session.execute(select(Person.birth_date).join(PersonHousehold, PersonHousehold.person_id == Person.id)
-                                     .where(PersonHousehold.household_id.in_(chunk))).scalars())
+def _days_bearing_on(session: Session, birth_dates: set[str]) -> set[str]:
+    """The birth dates of every record protection could pass to from the records born on these dates: the days
+    _households_born reads for them (_bearing_on), their households' members' among them."""
+    _, days, _ = _bearing_on(session, correction_links(session), frozenset(birth_dates))
     session.rollback()   # the reads end here, as put_back_found's own
-    return found
+    return days
 
 
 def settle_back(session: Session, settled: list[tuple[str, dt.datetime | None]]) -> int:
