@@ -168,7 +168,13 @@ def _read_file(transmit: Transmit) -> bytes:
         raise CardError("corrupt", f"the card's data says it is {total} bytes long, more than the basic "
                         "information can be; the card could not be understood")
     data = bytearray(head[:total])
+    # A card answering each READ with a byte or two would otherwise hold the reader for thousands of READs
+    # (MAX_BASIC4_BYTES does not bound those): as many as the length needs in full parts, and two to spare.
+    reads_left = total // 0xF0 + 2
     while len(data) < total:
+        if reads_left == 0:
+            raise CardError("corrupt", "the card gave its data in parts too short to be read")
+        reads_left -= 1
         chunk = min(0xF0, total - len(data))  # fits one contactless frame (FSD 256) with PCB and SW
         part, sw = transmit(bytes([0x00, 0xB0, len(data) >> 8, len(data) & 0xFF, chunk]))
         _check(sw, "be read")
