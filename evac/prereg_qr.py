@@ -60,10 +60,26 @@ class Household:
 
     @classmethod
     def from_payload(cls, p: dict, key_id: str) -> "Household":
+        """Raises ValueError for a payload whose fields are not of their types (a bug at HQ, an HQ of another
+        version): what HQ signed is trusted to be HQ's, not to be well formed."""
+        if not _payload_typed(p):
+            raise ValueError("a field of the QR's payload is not of its type")
         return cls(household_id=p["h"], address=p["a"], consent=p["c"], expires=p["x"], issued=p["i"],
                    language=p["l"], contact=p["t"], family_code=p.get("f", ""), key_id=key_id,
                    members=tuple(Member(prereg_id=m[0], name=m[1], name_kana=m[2], birth_date=m[3], sex=m[4],
                                         needs=tuple(m[5])) for m in p["m"]))
+
+
+def _payload_typed(p) -> bool:
+    def texts(*values) -> bool:
+        return all(isinstance(v, str) for v in values)
+
+    def whole(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+    return (isinstance(p, dict) and texts(p.get("h"), p.get("a"), p.get("c"), p.get("l"), p.get("t"), p.get("f", ""))
+            and whole(p.get("x")) and whole(p.get("i")) and isinstance(p.get("m"), list)
+            and all(isinstance(m, list) and len(m) >= 6 and texts(*m[:5]) and isinstance(m[5], list)
+                    and texts(*m[5]) for m in p["m"]))
 
 
 def keys_from_hex(keys: dict[str, str]) -> dict[str, Ed25519PublicKey]:

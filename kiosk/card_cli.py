@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from evac.card.mynumber import CardError, read_basic4
+from evac.card.mynumber import CardError, checked_secret, read_basic4
 
 
 def _fail(message: str) -> int:
@@ -19,9 +19,11 @@ def read(args: argparse.Namespace) -> int:
         return _fail("give the PIN (or 照合番号B) on standard input")
     from .card_readers import NfcReader, PcscReader
     try:
+        # before the reader is opened: a mistyped number waits for no card and holds none
+        secret = checked_secret(**({"pin": secret} if args.pin_stdin else {"code_b": secret}))
         reader = NfcReader(args.device or "usb", args.wait) if args.reader == "nfc" else PcscReader(args.reader_name)
         try:
-            info = read_basic4(reader.transmit, **({"pin": secret} if args.pin_stdin else {"code_b": secret}))
+            info = read_basic4(reader.transmit, **secret)
         finally:
             reader.close()
     except CardError as exc:

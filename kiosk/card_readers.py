@@ -3,6 +3,7 @@ contactless readers such as the RC-S300, and vpcd's virtual reader in tests), an
 (RC-S380 class readers; its udp device in tests), where the card answers as ISO 14443 Type 4B."""
 from __future__ import annotations
 
+import logging
 import time
 
 from evac.card.mynumber import CardError
@@ -116,6 +117,18 @@ def _nfc_reader_failed(device: str, exc: Exception, what: str) -> CardError:
                                   "check that it is plugged in, or scan a QR code or ask staff")
 
 
+def _no_frames_in_the_log() -> None:
+    """nfcpy logs every frame in hex at DEBUG and below (nfc.tag.tt4's APDUs, nfc.clf's exchanges, its drivers'
+    and transports' raw frames): VERIFY's carries the evacuee's PIN.  So nfcpy's loggers are held at INFO (as
+    nfcpy sets "nfc" when imported) whatever someone set them to, to look into a reader say; those made later
+    (a driver imported as a reader opens) have no level of their own and take it from these."""
+    names = [name for name in list(logging.Logger.manager.loggerDict) if name.startswith("nfc.")]
+    for name in ("nfc", *names):
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:   # NOTSET too: it would take a level a parent was given
+            logger.setLevel(logging.INFO)
+
+
 # Placings of a card on each NFC reader (device): a new one each time a read found the field empty before a
 # card came.  An NFC reader has no watcher telling when a card lies on it (PC/SC's tap.py): a card left on it
 # after its read is found at once by the next read, the same placing (checkin.not_left_behind refuses it),
@@ -133,6 +146,7 @@ class NfcReader:
             import nfc.clf
         except ImportError:
             raise CardError("no_reader", "NFC support (nfcpy) is not installed on this kiosk") from None
+        _no_frames_in_the_log()
         try:
             self.clf = nfc.ContactlessFrontend(device)
         except (IOError, OSError) as exc:
@@ -163,7 +177,13 @@ class NfcReader:
                 raise CardError("cancelled", "the read was given up before a card was held to the reader")
             if target is None:
                 raise CardError("no_card", "no card was held to the reader")
-            tag = nfc.tag.activate(self.clf, target)
+            try:
+                tag = nfc.tag.activate(self.clf, target)
+            except (OSError, nfc.clf.Error):
+                raise
+            except Exception as exc:   # a garbled answer that breaks nfcpy itself: as any card not read
+                raise CardError("card_removed", "the card could not be read; please hold it still "
+                                                f"(unreadable answer ({type(exc).__name__}))") from exc
         except nfc.clf.CommunicationError as exc:
             raise CardError("card_removed", f"the card could not be read; please hold it still ({exc})") from None
         except (OSError, nfc.clf.Error) as exc:
@@ -185,6 +205,12 @@ class NfcReader:
             response = self.tag.transceive(bytes(apdu))
         except self._errors as exc:
             raise ConnectionError(str(exc)) from None
+        except OSError:
+            raise   # the reader itself (unplugged, say): read_basic4 takes it as the card gone, as it is
+        except Exception as exc:
+            # A damaged card's answer can break nfcpy itself (a 1-byte S(WTX) block: IndexError in its ISO-DEP
+            # loop): for the person it is a card that could not be read, as any other, not a kiosk that failed.
+            raise ConnectionError(f"unreadable answer ({type(exc).__name__})") from exc
         if response is None or len(response) < 2:
             raise ConnectionError("no answer from the card")
         return bytes(response[:-2]), int.from_bytes(response[-2:], "big")

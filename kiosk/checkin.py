@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 
-from evac.card.mynumber import CardError, read_basic4
+from evac.card.mynumber import CardError, checked_secret, read_basic4
 from evac.events import InvalidEvent, Person, parse_event, parse_person
 from evac.hlc import COUNTER_BITS
 from evac.ictoken import ic_token
@@ -322,6 +322,7 @@ def card_checkin():
         raise KioskError("give the 4-digit PIN, or 照合番号B")
     no_check_in_if_closed()   # before the card is read: no try of it is spent on a check-in refused
     try:
+        secret = checked_secret(**secret)   # before the reader is opened: a mistyped number waits for no card
         with card_reader(current_app.config) as reader:
             not_left_behind(reader)
             info = read_basic4(reader.transmit, **secret)

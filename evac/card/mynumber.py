@@ -168,7 +168,13 @@ def _read_file(transmit: Transmit) -> bytes:
         raise CardError("corrupt", f"the card's data says it is {total} bytes long, more than the basic "
                         "information can be; the card could not be understood")
     data = bytearray(head[:total])
+    # A card answering each READ with a byte or two would otherwise hold the reader for thousands of READs
+    # (MAX_BASIC4_BYTES does not bound those): as many as the length needs in full parts, and two to spare.
+    reads_left = total // 0xF0 + 2
     while len(data) < total:
+        if reads_left == 0:
+            raise CardError("corrupt", "the card gave its data in parts too short to be read")
+        reads_left -= 1
         chunk = min(0xF0, total - len(data))  # fits one contactless frame (FSD 256) with PCB and SW
         part, sw = transmit(bytes([0x00, 0xB0, len(data) >> 8, len(data) & 0xFF, chunk]))
         _check(sw, "be read")
@@ -252,20 +258,30 @@ def check_code_b(code_b: str) -> None:
                                       "one a card can have")
 
 
-def read_basic4(transmit: Transmit, *, pin: str | None = None, code_b: str | None = None) -> BasicFour:
-    """Read the four basic items with the PIN or 照合番号B.  Raises CardError; reads nothing else."""
+def checked_secret(*, pin: str | None = None, code_b: str | None = None) -> dict[str, str]:
+    """The PIN or 照合番号B as the card takes it ({"pin": …} or {"code_b": …}), or CardError("bad_input" or
+    "bad_code_b") for one that cannot be it.  Called before the card reader is even opened: a slip of the
+    finger neither costs a try nor waits for a card."""
     if (pin is None) == (code_b is None):
         raise ValueError("give the PIN or 照合番号B, one of them")
-    # Before the card is touched: a malformed secret never costs a try.
     if pin is not None:
         pin = digits(pin, 4)
         if pin is None:
             raise CardError("bad_input", "the PIN is 4 digits")
-    if code_b is not None:
-        code_b = digits(code_b, 14)
-        if code_b is None:
-            raise CardError("bad_input", "照合番号B is 14 digits: birth date (YYMMDD as on the card), expiry year, security code")
-        check_code_b(code_b)
+        return {"pin": pin}
+    code_b = digits(code_b, 14)
+    if code_b is None:
+        raise CardError("bad_input", "照合番号B is 14 digits: birth date (YYMMDD as on the card), expiry year, "
+                                     "security code")
+    check_code_b(code_b)
+    return {"code_b": code_b}
+
+
+def read_basic4(transmit: Transmit, *, pin: str | None = None, code_b: str | None = None) -> BasicFour:
+    """Read the four basic items with the PIN or 照合番号B.  Raises CardError; reads nothing else."""
+    # Before the card is touched: a malformed secret never costs a try.
+    secret = checked_secret(pin=pin, code_b=code_b)
+    pin, code_b = secret.get("pin"), secret.get("code_b")
     transmit = NumberSafeTransmit(transmit)
     try:
         _, sw = transmit(bytes([0x00, 0xA4, 0x04, 0x0C, len(KENHOJO_AID)]) + KENHOJO_AID)
