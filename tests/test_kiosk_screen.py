@@ -62,6 +62,13 @@ def tid(page, name: str):
     return page.get_by_test_id(name)
 
 
+def language_chosen(page, code: str) -> None:
+    """The screen drawn again in that language (a click before lands on the old page, seen in CI), and its
+    deferred script run: the buttons are wired only then (a click before does nothing, seen under load)."""
+    page.wait_for_selector(f'[data-testid="lang-{code}"].chosen')
+    page.wait_for_load_state("domcontentloaded")
+
+
 def said(kiosk, lang: str, text: str, **values) -> str:
     """`text` as the kiosk says it in the screen language `lang`: from its catalog, through Flask-Babel."""
     from flask_babel import gettext
@@ -118,7 +125,7 @@ def test_card_checkin_with_household_needs_and_consent(insert_card, kiosk_server
     page.goto("/?lang=en")
     screenshot(page, "01-start-en")
     tid(page, "lang-pt").click()  # everything from here on in Portuguese, errors included
-    page.wait_for_selector('[data-testid="lang-pt"].chosen')   # drawn again: a click before lands on the old one
+    language_chosen(page, "pt")
     tid(page, "checkin").click()
     screenshot(page, "02-method")
     tid(page, "method-card").click()
@@ -651,12 +658,11 @@ def test_languages_one_tap_each_with_errors_in_that_language(kiosk_server, page_
     page.goto("/")
     for code, word in TITLES.items():
         tid(page, f"lang-{code}").click()
-        page.wait_for_selector(f'[data-testid="lang-{code}"].chosen')
+        language_chosen(page, code)
         assert word in tid(page, "checkin").inner_text(), code
         screenshot(page, f"15-start-{code}")
     tid(page, "lang-pt").click()
-    # The screen is drawn again in the new language: a click before that lands on the old one (seen in CI).
-    page.wait_for_selector('[data-testid="lang-pt"].chosen')
+    language_chosen(page, "pt")
     tid(page, "checkin").click()
     tid(page, "method-qr").click()
     scan_with_wedge(page, "HELLO")
