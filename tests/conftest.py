@@ -102,6 +102,24 @@ def hq_template_postgresql(pg_base) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def hq_initialised_sqlite(tmp_path_factory):
+    """hq_initialised_sqlite(path) -> path: an HQ database there as `evac hq init` makes it, its secret key
+    beside it: a copy of one init made once per run, for the tests of the commands run on such a database."""
+    made = tmp_path_factory.mktemp("hq-initialised") / "hq.sqlite3"
+    done = run_evac("hq", "init", "--db", str(made))
+    assert done.returncode == 0, done.stderr
+    key = made.with_name(made.name + ".secret-key")
+
+    def copy(path: Path) -> Path:
+        copy_sqlite(made, path)
+        secret = path.with_name(path.name + ".secret-key")
+        os.close(os.open(secret, os.O_CREAT | os.O_WRONLY, 0o600))
+        secret.write_bytes(key.read_bytes())
+        return path
+    return copy
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hq_db_url(request, tmp_path):
     """The same HQ tests run against both databases HQ supports.  Empty, except under hq_app: HQ's app

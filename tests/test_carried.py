@@ -201,10 +201,10 @@ def test_a_file_carried_before_a_withdrawal_is_taken_as_what_hq_already_holds(hq
     assert hq_occupancy(hq_client) == {"H001": 2}, "the withdrawn record stays withdrawn"
 
 
-def test_a_kiosk_moved_to_another_shelter_is_moved_at_hq(tmp_path):
+def test_a_kiosk_moved_to_another_shelter_is_moved_at_hq(hq_initialised_sqlite, tmp_path):
     import sqlite3
     hq_db = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    hq_initialised_sqlite(hq_db)
     token = run_evac("hq", "enroll-kiosk", "--db", str(hq_db), "--shelter", "H001").stdout.strip()
     kiosk_id = token.split(".")[0]
     moved = run_evac("hq", "move-kiosk", "--db", str(hq_db), kiosk_id, "--shelter", "H002")
@@ -258,7 +258,7 @@ def test_records_carried_by_hand_then_synced_count_once(hq_server, tmp_path):
     assert nothing.stdout.startswith("本部はこの端末の記録をすべて受け取っています（最後の同期の時点で）。運ぶものはありません")
 
 
-def test_the_commands_say_what_is_wrong_in_one_line(tmp_path):
+def test_the_commands_say_what_is_wrong_in_one_line(hq_initialised_sqlite, tmp_path):
     kiosk = tmp_path / "kiosk.sqlite3"
     checkin(kiosk, "津田 一郎")
     folder = run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(tmp_path))
@@ -266,7 +266,7 @@ def test_the_commands_say_what_is_wrong_in_one_line(tmp_path):
     missing = run_evac("kiosk", "carry", "--db", str(kiosk), "--out", str(tmp_path / "no" / "such.json"))
     assert missing.returncode == 2 and "nothing was written" in missing.stderr
     hq_db = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    hq_initialised_sqlite(hq_db)
     for path, words in [(tmp_path / "absent.json", "cannot read"), (kiosk, "not a kiosk's records")]:
         refused = run_evac("hq", "import-records", "--db", str(hq_db), str(path))
         assert refused.returncode == 2 and words in refused.stderr and "Traceback" not in refused.stderr

@@ -21,9 +21,9 @@ conn.execute("ROLLBACK")
 """
 
 
-def test_commands_on_a_database_another_process_keeps_writing_say_it_is_busy(tmp_path):
+def test_commands_on_a_database_another_process_keeps_writing_say_it_is_busy(hq_initialised_sqlite, tmp_path):
     db = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(db)).returncode == 0
+    hq_initialised_sqlite(db)
     kiosk_id = run_evac("hq", "enroll-kiosk", "--db", str(db), "--shelter", "H001").stdout.strip().split(".")[0]
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True)

@@ -29,11 +29,10 @@ def said_in_both(result, ja: str, en: str, code: int = 2) -> str:
 
 
 @pytest.fixture
-def hq_db(tmp_path) -> Path:
-    db = tmp_path / "hq.sqlite3"
-    done = run_evac("hq", "init", "--db", str(db))
-    assert done.returncode == 0, done.stderr
-    return db
+def hq_db(tmp_path, hq_initialised_sqlite) -> Path:
+    """A database `evac hq init` made, with its secret key: a copy of one made once per run (an init of its
+    own, migrating and seeding, was a second of CPU in each of these tests; init has tests of its own)."""
+    return hq_initialised_sqlite(tmp_path / "hq.sqlite3")
 
 
 def kiosks(db: Path) -> list:

@@ -21,9 +21,9 @@ def japanese_then_english(text: str, ja: str, en: str) -> None:
     assert ja in japanese and en in english, line
 
 
-def test_the_kiosk_commands_say_what_they_did_japanese_first(tmp_path):
+def test_the_kiosk_commands_say_what_they_did_japanese_first(hq_initialised_sqlite, tmp_path):
     hq_db = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    hq_initialised_sqlite(hq_db)
     token = run_evac("hq", "enroll-kiosk", "--db", str(hq_db), "--shelter", "H001").stdout.strip()
     kiosk_id = token.split(".")[0]
 

@@ -110,9 +110,9 @@ def _registered(hq_db) -> tuple[str, str, str]:
     return first.household_id, standing.household_id, other.household_id
 
 
-def test_revoke_prereg_says_what_it_did_japanese_first(tmp_path):
+def test_revoke_prereg_says_what_it_did_japanese_first(hq_initialised_sqlite, tmp_path):
     hq_db = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    hq_initialised_sqlite(hq_db)
     first, standing, other = _registered(hq_db)
 
     done = run_evac("hq", "revoke-prereg", "--db", str(hq_db), other)
@@ -135,9 +135,9 @@ def test_revoke_prereg_says_what_it_did_japanese_first(tmp_path):
     assert line.endswith("; kiosks refuse its QR"), line
 
 
-def test_import_records_says_what_it_applied_and_warns_japanese_first(tmp_path):
+def test_import_records_says_what_it_applied_and_warns_japanese_first(hq_initialised_sqlite, tmp_path):
     hq_db = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    hq_initialised_sqlite(hq_db)
     token = run_evac("hq", "enroll-kiosk", "--db", str(hq_db), "--shelter", "H001").stdout.strip()
     kiosk_id = token.split(".")[0]
     kiosk = tmp_path / "kiosk.sqlite3"
@@ -178,11 +178,11 @@ def test_import_records_says_what_it_applied_and_warns_japanese_first(tmp_path):
     assert not _has_japanese(english), line
 
 
-def test_serve_list_staff_pfif_and_retire_prereg_key_say_it_japanese_first(tmp_path):
+def test_serve_list_staff_pfif_and_retire_prereg_key_say_it_japanese_first(hq_initialised_sqlite, tmp_path):
     from tests.conftest import Server, evac_cmd, free_port
     from tests.test_pfif import OTHER_FINDER
     hq_db = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    hq_initialised_sqlite(hq_db)
     db = ("--db", str(hq_db))
 
     empty = run_evac("hq", "list-staff", *db)

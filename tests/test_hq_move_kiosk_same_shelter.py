@@ -7,9 +7,9 @@ import sqlite3
 from tests.conftest import run_evac
 
 
-def test_moving_a_kiosk_to_the_shelter_it_is_at_changes_nothing(tmp_path):
+def test_moving_a_kiosk_to_the_shelter_it_is_at_changes_nothing(hq_initialised_sqlite, tmp_path):
     hq_db = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    hq_initialised_sqlite(hq_db)
     token = run_evac("hq", "enroll-kiosk", "--db", str(hq_db), "--shelter", "H031").stdout.strip()
     kiosk_id = token.split(".")[0]
     with sqlite3.connect(hq_db) as conn:

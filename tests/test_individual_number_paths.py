@@ -68,9 +68,9 @@ def test_a_kiosk_refuses_a_name_with_keycap_digits_and_a_number_as_its_by(tmp_pa
         assert "5432" not in dump(kiosk) and "山田 花子" not in dump(kiosk)
 
 
-def test_a_staff_name_may_not_be_a_number(tmp_path):
+def test_a_staff_name_may_not_be_a_number(hq_initialised_sqlite, tmp_path):
     hq = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq)).returncode == 0
+    hq_initialised_sqlite(hq)
     added = run_evac("hq", "add-staff", "--db", str(hq), "--username", f"u{NUMBER}", input="correct horse battery\n")
     assert added.returncode != 0 and "Individual Number" in added.stdout + added.stderr
     assert "Traceback" not in added.stderr and "5432" not in dump(hq)
@@ -82,9 +82,9 @@ def test_a_staff_name_may_not_be_a_number(tmp_path):
     assert "Traceback" not in staff.stderr and "5432" not in dump(kiosk)
 
 
-def test_a_pfif_record_whose_id_is_a_number_is_left_out_without_repeating_it(tmp_path):
+def test_a_pfif_record_whose_id_is_a_number_is_left_out_without_repeating_it(hq_initialised_sqlite, tmp_path):
     hq = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq)).returncode == 0
+    hq_initialised_sqlite(hq)
     feed = tmp_path / "feed.xml"
     feed.write_text(document(person("p1"), person(NUMBER)), encoding="utf-8")
     done = run_evac("hq", "import-pfif", "--db", str(hq), str(feed))

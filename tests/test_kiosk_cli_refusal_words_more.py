@@ -145,9 +145,9 @@ def test_a_folder_for_a_database(tmp_path):
     said(checkin(tmp_path), f"{tmp_path} is a folder", option="--db")
 
 
-def test_hqs_database_for_a_kiosks(tmp_path):
+def test_hqs_database_for_a_kiosks(hq_initialised_sqlite, tmp_path):
     hq = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq)).returncode == 0
+    hq_initialised_sqlite(hq)
     before = hq.read_bytes()
     said(checkin(hq), "is HQ's database, not a kiosk's", option="--db")
     assert hq.read_bytes() == before

@@ -9,9 +9,9 @@ from tests.conftest import free_port, run_evac
 from tests.test_cli_errors import refused
 
 
-def test_a_retired_kiosk_is_not_moved(tmp_path):
+def test_a_retired_kiosk_is_not_moved(hq_initialised_sqlite, tmp_path):
     hq_db = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(hq_db)).returncode == 0
+    hq_initialised_sqlite(hq_db)
     kiosk_id = run_evac("hq", "enroll-kiosk", "--db", str(hq_db), "--shelter", "H001").stdout.strip().split(".")[0]
     assert run_evac("hq", "retire-kiosk", "--db", str(hq_db), kiosk_id).returncode == 0
     said = refused(run_evac("hq", "move-kiosk", "--db", str(hq_db), kiosk_id, "--shelter", "H002"),

@@ -70,10 +70,10 @@ def test_export_holds_only_public_consent_and_reads_back_as_valid_pfif(hq_with_p
         assert secret not in text
 
 
-def test_export_and_import_through_the_cli(tmp_path):
+def test_export_and_import_through_the_cli(hq_initialised_sqlite, tmp_path):
     db_file = tmp_path / "hq.sqlite3"
     out = tmp_path / "yaizu.pfif.xml"
-    assert run_evac("hq", "init", "--db", str(db_file)).returncode == 0
+    hq_initialised_sqlite(db_file)
     done = run_evac("hq", "export-pfif", "--db", str(db_file), "--out", str(out))
     assert done.returncode == 0 and "exported 0 person record" in done.stderr
     assert pfif.read(out.read_bytes()) == []
@@ -105,9 +105,9 @@ WHY = {"not XML": "not well-formed", "wrong namespace": "root element", "missing
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_a_bad_document_is_refused_with_the_reason_and_nothing_is_stored(case, tmp_path):
+def test_a_bad_document_is_refused_with_the_reason_and_nothing_is_stored(hq_initialised_sqlite, case, tmp_path):
     db_file = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(db_file)).returncode == 0
+    hq_initialised_sqlite(db_file)
     feed = tmp_path / "bad.xml"
     feed.write_text(BAD[case].replace("{source_date}", "2026-11-25T02:00:00Z"), encoding="utf-8")
     done = run_evac("hq", "import-pfif", "--db", str(db_file), str(feed))
@@ -167,10 +167,10 @@ def test_entities_are_refused_in_any_encoding(encoding):
     assert why in str(refused.value.problems)
 
 
-def test_a_document_in_shift_jis_is_refused_in_words_not_with_a_traceback(tmp_path):
+def test_a_document_in_shift_jis_is_refused_in_words_not_with_a_traceback(hq_initialised_sqlite, tmp_path):
     """expat reads no Shift_JIS: the import said ValueError with a traceback."""
     db_file = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(db_file)).returncode == 0
+    hq_initialised_sqlite(db_file)
     feed = tmp_path / "sjis.xml"
     feed.write_bytes(OTHER_FINDER.replace("{source_date}", "2026-11-25T02:00:00Z")
                      .replace('encoding="UTF-8"', 'encoding="Shift_JIS"').encode("shift_jis"))

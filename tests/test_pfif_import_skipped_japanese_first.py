@@ -41,9 +41,9 @@ def skipped(stdout: str) -> dict[str, tuple[str, str]]:
     return said
 
 
-def test_every_reason_a_record_is_skipped_is_said_japanese_first(tmp_path):
+def test_every_reason_a_record_is_skipped_is_said_japanese_first(hq_initialised_sqlite, tmp_path):
     db_file = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(db_file)).returncode == 0
+    hq_initialised_sqlite(db_file)
     feed = tmp_path / "feed.xml"
     feed.write_text(document(person(f"{OWN}/k1"),
                              person("shizuoka.example.org/gone", expiry="2026-01-01T00:00:00Z"),

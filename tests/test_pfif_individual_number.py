@@ -33,9 +33,9 @@ def document(*persons: str) -> str:
             + "".join(persons) + "</pfif:pfif>\n")
 
 
-def test_the_records_holding_the_number_are_left_out_and_the_summary_says_why(tmp_path):
+def test_the_records_holding_the_number_are_left_out_and_the_summary_says_why(hq_initialised_sqlite, tmp_path):
     db_file = tmp_path / "hq.sqlite3"
-    assert run_evac("hq", "init", "--db", str(db_file)).returncode == 0
+    hq_initialised_sqlite(db_file)
     feed = tmp_path / "feed.xml"
     feed.write_text(document(person("p1"),                                        # clean: kept
                              person("p2", full_name=f"外部 太郎 {NUMBER}"),

@@ -189,8 +189,8 @@ def test_scripted_checkin_rejects_bad_input_and_writes_nothing(tmp_path, args, m
     assert KioskStore(tmp_path / "k.sqlite3").last_seq == 0
 
 
-def test_enrolling_at_an_unknown_shelter_is_refused(tmp_path):
-    assert run_evac("hq", "init", "--db", str(tmp_path / "hq.sqlite3")).returncode == 0
+def test_enrolling_at_an_unknown_shelter_is_refused(hq_initialised_sqlite, tmp_path):
+    hq_initialised_sqlite(tmp_path / "hq.sqlite3")
     result = run_evac("hq", "enroll-kiosk", "--db", str(tmp_path / "hq.sqlite3"), "--shelter", "NOPE")
     assert result.returncode == 2 and "no shelter with id 'NOPE'" in result.stderr
 
