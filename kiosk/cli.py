@@ -583,8 +583,11 @@ def sync(args: argparse.Namespace) -> int:
             return 2
         print(f"evac: sync failed: {console_text(exc)}", file=sys.stderr)
         if "belongs to another kiosk database" in str(exc):
-            print("evac: a token works with one kiosk database only: enroll this kiosk again at HQ "
-                  "(`evac hq enroll-kiosk`) for a new token, and use it with a new kiosk database", file=sys.stderr)
+            print("evac: " + _both("トークンは一つの端末データベースにしか使えません。本部でこの端末を登録し直して"
+                                   "（`evac hq enroll-kiosk`）新しいトークンを受け取り、新しい端末データベースで使ってください",
+                                   "a token works with one kiosk database only: enroll this kiosk again at HQ "
+                                   "(`evac hq enroll-kiosk`) for a new token, and use it with a new kiosk database"),
+                  file=sys.stderr)
         return 1
     print(_both(f"同期しました: 本部はこの端末の記録をすべて受け取っています（{report.acked_seq} 番まで。今回 {report.sent} 件を送信）",
                 f"synced: HQ holds every event of this kiosk (up to {report.acked_seq}; {report.sent} sent now)"))
