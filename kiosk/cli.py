@@ -565,7 +565,7 @@ def _invalid_in_words(exc: InvalidEvent) -> str:
 
 
 def sync(args: argparse.Namespace) -> int:
-    from .sync import HQClient, SyncError, console_text, sync_once
+    from .sync import HQClient, SyncError, console_text, failed_text, led, sync_once
     token, _ = _token(args)
     if not token:
         return _fail(_both(f"同期には、本部から受け取ったこの端末のトークンが要ります。--token-file PATH か環境変数 "
@@ -581,7 +581,7 @@ def sync(args: argparse.Namespace) -> int:
             # command says a disk that refused its write).
             print(f"evac: {console_text(exc)}", file=sys.stderr)
             return 2
-        print(f"evac: sync failed: {console_text(exc)}", file=sys.stderr)
+        print(f"evac: {failed_text(exc, '同期できませんでした: ', 'sync failed: ')}", file=sys.stderr)
         if "belongs to another kiosk database" in str(exc):
             print("evac: " + _both("トークンは一つの端末データベースにしか使えません。本部でこの端末を登録し直して"
                                    "（`evac hq enroll-kiosk`）新しいトークンを受け取り、新しい端末データベースで使ってください",
@@ -592,7 +592,7 @@ def sync(args: argparse.Namespace) -> int:
     print(_both(f"同期しました: 本部はこの端末の記録をすべて受け取っています（{report.acked_seq} 番まで。今回 {report.sent} 件を送信）",
                 f"synced: HQ holds every event of this kiosk (up to {report.acked_seq}; {report.sent} sent now)"))
     for doubt in report.doubts:
-        print(f"evac: warning: {doubt}", file=sys.stderr)
+        print(f"evac: {led('警告: ', 'warning: ', doubt)}", file=sys.stderr)
     return 0
 
 

@@ -200,6 +200,18 @@ def console_text(exc: SyncError) -> str:
     return str(exc)
 
 
+def led(ja_lead: str, en_lead: str, text: str) -> str:
+    """A "日本語 / English" text (SyncError's, a report's doubt) led in each language by its own words, Japanese
+    first: "同期できませんでした: 日本語 / sync failed: English" (the Japanese half holds no " / ")."""
+    ja, slash, en = text.partition(" / ")
+    return f"{ja_lead}{ja} / {en_lead}{en if slash else ja}"
+
+
+def failed_text(exc: SyncError, ja_lead: str, en_lead: str) -> str:
+    """A failed round on the console, led in each language; one that stopped on an error says so already."""
+    return console_text(exc) if exc.kind == SyncError.FAILED else led(ja_lead, en_lead, console_text(exc))
+
+
 def _code(answer: dict) -> str:
     return answer["error"] if isinstance(answer.get("error"), str) else ""
 
@@ -757,10 +769,15 @@ class BackgroundSync(threading.Thread):
                 report = sync_once(store, self.client, progress=self._progress)
                 self.failure, self.heard = None, True
                 delay = self.interval
-                self._tell(("works", report.doubts), f"sync with HQ at {self.client.base} works"
-                           f"{' again' if self._said and self._said[0] != 'works' else ''}: HQ holds this kiosk's "
-                           f"records up to {report.acked_seq}, {report.pending} waiting to be sent"
-                           + "".join(f"; but {doubt}" for doubt in report.doubts))
+                again = bool(self._said and self._said[0] != "works")
+                doubts = [doubt.partition(" / ") for doubt in report.doubts]
+                self._tell(("works", report.doubts),
+                           f"本部 {self.client.base} との同期は{'再び' if again else ''}動いています: 本部はこの受付機の記録を "
+                           f"{report.acked_seq} 番まで受け取っています（送信待ち {report.pending} 件）"
+                           + "".join(f"。ただし、{ja}" for ja, _, _ in doubts)
+                           + f" / sync with HQ at {self.client.base} works{' again' if again else ''}: HQ holds this "
+                           f"kiosk's records up to {report.acked_seq}, {report.pending} waiting to be sent"
+                           + "".join(f"; but {en or ja}" for ja, _, en in doubts))
             except SyncError as exc:
                 self.synced_before = _last_sync_at(store)   # (before the failure: what a reader pairs with it)
                 self.failure = exc
@@ -770,12 +787,12 @@ class BackgroundSync(threading.Thread):
                 delay = self.interval if exc.slow or exc.hq_answered else \
                     min(self.max_backoff, delay * 2) * random.uniform(0.8, 1.2)
                 self._tell(_state(exc), console_text(exc) if exc.hq_answered else
-                           f"sync with HQ failed: {console_text(exc)}")
+                           failed_text(exc, "本部との同期に失敗しました: ", "sync with HQ failed: "))
             except Exception as exc:  # keep syncing whatever one round hit
                 self.synced_before = _last_sync_at(store)
                 self.failure = SyncError(SyncError.FAILED, repr(exc))
                 delay = min(self.max_backoff, delay * 2)
-                self._tell(_state(self.failure), f"sync with HQ failed: {self.failure}")
+                self._tell(_state(self.failure), console_text(self.failure))
             if for_news:
                 self._news_round_ended = time.monotonic()
             for_news = self._rest(delay)
@@ -845,7 +862,8 @@ class BackgroundSync(threading.Thread):
         now = time.monotonic()
         if pending and (self._progress_said is None or now - self._progress_said >= self.progress_every):
             self._progress_said = now
-            self._say(f"sending to HQ: {pending} left (HQ holds this kiosk's records up to {acked_seq})")
+            self._say(f"本部へ送信中: 残り {pending} 件（本部はこの受付機の記録を {acked_seq} 番まで受け取っています） / "
+                      f"sending to HQ: {pending} left (HQ holds this kiosk's records up to {acked_seq})")
 
     def _say(self, text: str) -> None:
         if self.say is not None:

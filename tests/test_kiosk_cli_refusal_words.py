@@ -106,7 +106,7 @@ def test_sync_says_hq_cannot_be_reached_in_japanese_then_english_and_that_the_re
     done = run_evac("kiosk", "sync", "--db", str(kiosk), "--hq", hq, "--token", A_TOKEN)
     assert done.returncode == 1, done.stderr
     line = next(line for line in done.stderr.splitlines() if "cannot be reached" in line)
-    ja, slash, en = line.removeprefix("evac: sync failed: ").partition(" / ")
+    ja, slash, en = line.removeprefix("evac: 同期できませんでした: ").partition(" / ")
     assert slash and ja.startswith("本部に接続できません"), done.stderr
     assert "1 件" in ja and "この受付機に残" in ja, done.stderr
-    assert en.startswith(f"HQ cannot be reached at {hq}") and "1 event(s) stay queued on this kiosk" in en, done.stderr
+    assert en.startswith(f"sync failed: HQ cannot be reached at {hq}") and "1 event(s) stay queued on this kiosk" in en, done.stderr

@@ -112,15 +112,18 @@ def test_a_cursor_beyond_hqs_own_limit_is_left_aside_and_said_and_sync_goes_on(s
     syncer.start()
     try:
         wait_for(lambda: said, "the console told how the sync went")
-        assert said[0].startswith(f"sync with HQ at {a.link.base} works: HQ holds this kiosk's records up to 2, "
-                                  "0 waiting to be sent; but 本部の応答にある「ほかの避難所に移った人」の知らせを、"
+        assert said[0].startswith(f"本部 {a.link.base} との同期は動いています: 本部はこの受付機の記録を 2 番まで受け取って"
+                                  "います（送信待ち 0 件）。ただし、本部の応答にある「ほかの避難所に移った人」の知らせを、"
                                   "この端末は読めません"), said
+        assert f" / sync with HQ at {a.link.base} works: HQ holds this kiosk's records up to 2, 0 waiting to be " \
+            "sent; but HQ's answer had left-elsewhere words" in said[0], said
         assert "HQ's answer had left-elsewhere words this kiosk cannot read (its cursor 9223372036854775808 is " \
             "not from 0" in said[0], said
         change[0] = None                                 # HQ mended
         wait_for(lambda: len(said) == 2, "the console told the sync works as it should again")
-        assert said[1] == (f"sync with HQ at {a.link.base} works: HQ holds this kiosk's records up to 2, "
-                           "0 waiting to be sent")
+        assert said[1] == (f"本部 {a.link.base} との同期は動いています: 本部はこの受付機の記録を 2 番まで受け取っています"
+                           f"（送信待ち 0 件） / sync with HQ at {a.link.base} works: HQ holds this kiosk's records up "
+                           "to 2, 0 waiting to be sent")
     finally:
         syncer.stop()
         syncer.join(10)

@@ -22,9 +22,9 @@ def test_a_retired_kiosk_says_nothing_is_lost_once(hq_server, tmp_path):
     checkin(kiosk, "退役 一")
     said = run_evac("kiosk", "sync", "--db", str(kiosk), "--hq", hq.url, "--token", token)
     assert said.returncode == 1, said.stderr
-    line = next(x for x in said.stderr.splitlines() if x.startswith("evac: sync failed: "))
+    line = next(x for x in said.stderr.splitlines() if x.startswith("evac: 同期できませんでした: "))
     japanese = line.partition(" / ")[0]
-    assert japanese.startswith("evac: sync failed: 本部がこの端末の記録を受け付けません: " + ja("kiosk_retired")), line
+    assert japanese.startswith("evac: 同期できませんでした: 本部がこの端末の記録を受け付けません: " + ja("kiosk_retired")), line
     assert "本部が端末を登録し直し" in japanese and f"HQ retired kiosk {kiosk_id}" in line, line
     assert japanese.count("失われ") == 1, japanese
 

@@ -43,22 +43,25 @@ def test_the_console_hears_each_change_of_the_sync_once(hq_server, tmp_path):
     back = None
     try:
         wait_for(lambda: client.calls >= 5, "five sync rounds against an HQ that is down")
-        assert said == [f"sync with HQ failed: 本部に接続できません。未送信の記録 1 件はこの受付機に残っていて、本部に接続できたときに"
-                        f"送られます（失われていません） / HQ cannot be reached at {hq.url} ([Errno 111] Connection refused); "
-                        "1 event(s) stay queued on this kiosk"], "said once, not once per retry"
+        assert said == [f"本部との同期に失敗しました: 本部に接続できません。未送信の記録 1 件はこの受付機に残っていて、本部に接続"
+                        f"できたときに送られます（失われていません） / sync with HQ failed: HQ cannot be reached at "
+                        f"{hq.url} ([Errno 111] Connection refused); 1 event(s) stay queued on this kiosk"], \
+            "said once, not once per retry, Japanese first"
 
         back = Server(evac_cmd("hq", "serve", "--db", hq.db_url, "--port", port), hq.url,
                       tmp_path / "hq-again.log", "/api/v1/shelters")
         wait_for(lambda: len(said) == 2, "the console told that sync works again")
-        assert said[1] == f"sync with HQ at {hq.url} works again: HQ holds this kiosk's records up to 1, 0 waiting to be sent"
+        assert said[1] == (f"本部 {hq.url} との同期は再び動いています: 本部はこの受付機の記録を 1 番まで受け取っています（送信待ち "
+                           f"0 件） / sync with HQ at {hq.url} works again: HQ holds this kiosk's records up to 1, 0 "
+                           "waiting to be sent")
         assert occupancy(hq.url) == {"H001": 1}
 
         # HQ gives the kiosk a new token (the old one was seen): HQ refuses the old one from now on.
         assert run_evac("hq", "rekey-kiosk", "--db", hq.db_url, token.split(".")[0]).returncode == 0
         wait_for(lambda: len(said) == 3, "the console told of HQ's refusal")
         # What to do in Japanese (staff read it), then the English with HQ's words.
-        assert said[2].startswith("sync with HQ failed: 本部がこの端末の記録を受け付けません: 本部がこの端末のトークンを"
-                                  "受け付けません") and " / HQ refuses this kiosk's records: " in said[2]
+        assert said[2].startswith("本部との同期に失敗しました: 本部がこの端末の記録を受け付けません: 本部がこの端末のトークンを"
+                                  "受け付けません") and " / sync with HQ failed: HQ refuses this kiosk's records: " in said[2]
         assert "wrong" in said[2]
         calls = client.calls
         wait_for(lambda: client.calls >= calls + 4, "four more refused rounds")
@@ -95,8 +98,8 @@ def test_kiosk_serve_with_a_wrong_token_in_the_environment_says_so_on_its_consol
         kiosk.stop()
     log = kiosk.log_path.read_text()
     line = next(x for x in log.splitlines() if "HQ refuses" in x)
-    assert line.startswith("evac: [") and "sync with HQ failed: 本部がこの端末の記録を受け付けません: " in line
-    assert f" / HQ refuses this kiosk's records: the token for kiosk {kiosk_id} is wrong" in line
+    assert line.startswith("evac: [") and "本部との同期に失敗しました: 本部がこの端末の記録を受け付けません: " in line
+    assert f" / sync with HQ failed: HQ refuses this kiosk's records: the token for kiosk {kiosk_id} is wrong" in line
     assert "a --token on the command line" not in log
 
 

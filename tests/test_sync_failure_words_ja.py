@@ -34,8 +34,10 @@ def said(db: str, hq_url: str, token: str = "KAAAAAAAA." + "t" * 43, *more: str)
     """`evac kiosk sync`'s failure: (the Japanese, the English), checking the Japanese comes first."""
     done = run_evac("kiosk", "sync", "--db", db, "--hq", hq_url, "--token", token, *more)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
-    line = next(x for x in done.stderr.splitlines() if x.startswith("evac: sync failed: "))
-    return japanese_first(line.removeprefix("evac: sync failed: "))
+    line = next(x for x in done.stderr.splitlines() if x.startswith("evac: 同期できませんでした: "))
+    ja, en = japanese_first(line.removeprefix("evac: 同期できませんでした: "))
+    assert en.startswith("sync failed: "), line
+    return ja, en.removeprefix("sync failed: ")
 
 
 def japanese_first(text: str) -> tuple[str, str]:

@@ -119,8 +119,8 @@ def test_a_correction_an_older_hq_does_not_know_waits_for_hqs_update_and_is_neve
         store.withdraw(correction["seq"], "HQ refuses it", "tanaka", "H001")
     synced = run_evac("kiosk", "sync", "--db", str(db), "--hq", older_hq.url, "--token", older_hq.token)
     assert synced.returncode == 1 and "Traceback" not in synced.stderr
-    line = next(x for x in synced.stderr.splitlines() if x.startswith("evac: sync failed: "))
-    assert line.startswith("evac: sync failed: 本部がこの端末の記録を受け付けません: 本部のソフトウェアがこの端末より古く")
+    line = next(x for x in synced.stderr.splitlines() if x.startswith("evac: 同期できませんでした: "))
+    assert line.startswith("evac: 同期できませんでした: 本部がこの端末の記録を受け付けません: 本部のソフトウェアがこの端末より古く")
     assert "取り下げないでください" in line and "Ask HQ to update its software. Do NOT withdraw" in line
     shown = run_evac("kiosk", "withdraw", "--db", str(db))
     assert shown.returncode == 0 and f"HQ refuses record {correction['seq']} (correction" in shown.stdout

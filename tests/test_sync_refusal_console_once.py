@@ -40,13 +40,13 @@ def test_a_retired_kiosk_says_once_in_each_language_that_nothing_is_lost(hq_serv
     checkin(kiosk, "退役 二")
     said = run_evac("kiosk", "sync", "--db", str(kiosk), "--hq", hq.url, "--token", token)
     assert said.returncode == 1 and "Traceback" not in said.stderr, said.stderr
-    line = next(x for x in said.stderr.splitlines() if x.startswith("evac: sync failed: "))
+    line = next(x for x in said.stderr.splitlines() if x.startswith("evac: 同期できませんでした: "))
     said_once(line)
-    japanese, english = halves(line.removeprefix("evac: sync failed: "))
+    japanese, english = halves(line.removeprefix("evac: 同期できませんでした: "))
     assert japanese.startswith("本部がこの端末の記録を受け付けません: " + ja("kiosk_retired")), japanese
     assert "未送信の記録 1 件" in japanese, japanese
     # The English is whole too: what to do (not only "call HQ"), HQ's own words, how many records wait.
-    assert english.startswith(f"HQ refuses this kiosk's records: HQ retired kiosk {kiosk_id}"), english
+    assert english.startswith(f"sync failed: HQ refuses this kiosk's records: HQ retired kiosk {kiosk_id}"), english
     assert hq_refusals.ADVICE["kiosk_retired"] in english, english
     assert english.endswith("Nothing is lost: 1 event(s) stay queued on this kiosk."), english
 

@@ -103,9 +103,9 @@ def test_each_refusal_is_told_by_its_code_on_the_tablet_and_the_console(hq_serve
                     "1980-02-02", "--sex", "female", "--address", "焼津市本町1-1").returncode == 0
     said = run_evac("kiosk", "sync", "--db", second, "--hq", hq.url, "--token", token)
     assert said.returncode == 1
-    line = next(x for x in said.stderr.splitlines() if x.startswith("evac: sync failed: "))
-    assert line.startswith("evac: sync failed: 本部がこの端末の記録を受け付けません: " + ja("wrong_device"))
-    assert " / HQ refuses this kiosk's records: this token belongs to another kiosk database" in line
+    line = next(x for x in said.stderr.splitlines() if x.startswith("evac: 同期できませんでした: "))
+    assert line.startswith("evac: 同期できませんでした: 本部がこの端末の記録を受け付けません: " + ja("wrong_device"))
+    assert " / sync failed: HQ refuses this kiosk's records: this token belongs to another kiosk database" in line
     assert "Traceback" not in said.stderr
 
     # A record naming a shelter HQ does not know: the sync panel and the record's own reason.

@@ -230,13 +230,16 @@ def test_a_long_catch_up_clears_the_failure_with_the_first_batch_hq_takes(hq_ser
     syncer.failure = SyncError(SyncError.UNREACHABLE, "timed out", hq.url)   # the last round, HQ down
     syncer.start()
     try:
-        wait_for(lambda: any(text.startswith("sync with HQ at") for text, *_ in heard), "the round's end")
+        wait_for(lambda: any(" / sync with HQ at" in text for text, *_ in heard), "the round's end")
     finally:
         syncer.stop()
         syncer.join(10)
     assert [text for text, *_ in heard] == [
+        "本部へ送信中: 残り 20 件（本部はこの受付機の記録を 10 番まで受け取っています） / "
         "sending to HQ: 20 left (HQ holds this kiosk's records up to 10)",
+        "本部へ送信中: 残り 10 件（本部はこの受付機の記録を 20 番まで受け取っています） / "
         "sending to HQ: 10 left (HQ holds this kiosk's records up to 20)",
+        f"本部 {hq.url} との同期は動いています: 本部はこの受付機の記録を 30 番まで受け取っています（送信待ち 0 件） / "
         f"sync with HQ at {hq.url} works: HQ holds this kiosk's records up to 30, 0 waiting to be sent"]
     # With the first batch HQ took, the failure of the round before was cleared and HQ was heard.
     assert heard[0][1:] == (None, True) and syncer.last_error is None
