@@ -955,7 +955,8 @@ def serve(args: argparse.Namespace) -> int:
               f"だけが読めるファイル）か {TOKEN_ENV} を使ってください / note: a --token on the command line can be "
               f"seen by anyone on this machine (ps); --token-file PATH (readable by its owner only) or {TOKEN_ENV} "
               "keep it private", file=sys.stderr, flush=True)
-    print(f"kiosk for {args.shelter} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    print(f"{args.shelter} の受付機を http://{args.host}:{args.port} で開きました / kiosk for {args.shelter} on "
+          f"http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     if tablets:
         _say_tablets(tablet_urls, tablets)
     if not loopback(args.host):
@@ -1024,7 +1025,8 @@ def _in_url(host: str) -> str:
 
 
 def _say_tablets(urls: list[str], tablets) -> None:
-    print(f"staff tablets: {' or '.join(urls)}", file=sys.stderr, flush=True)
+    print(f"スタッフのタブレットからは {' または '.join(urls)} / staff tablets: {' or '.join(urls)}", file=sys.stderr,
+          flush=True)
     for note in tablets.notes:
         print(f"evac: {note}", file=sys.stderr, flush=True)
     if tablets.made_here:
