@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
+from evac.events import Person
 from evac.identity import person_key
-from kiosk.store import KioskStore
+from kiosk.store import HeldBack, KioskStore
 from kiosk.sync import HQClient, sync_once
 from tests.conftest import Server, evac_cmd, free_port
 from tests.staff_helpers import make_app
@@ -176,3 +179,29 @@ def test_the_kiosks_own_api_on_staff_calls_neither_lists_nor_counts_held_back_ch
     assert [len(s["calls"]) for s in held if isinstance(s, dict)] == [1, 1]
     assert "held_protected" not in str(held) and all("id" not in c for s in held if isinstance(s, dict)
                                                      for c in s["calls"])
+
+
+def test_the_check_in_beside_what_is_held_back_is_written_with_it_or_not_at_all(tmp_path):
+    """What the screen writes for a household with a protected member (the others' check-in, the staff call, what
+    was held back) is one transaction: anything failing before its end (a power cut) leaves none of it."""
+    store = KioskStore(tmp_path / "kiosk.sqlite3")
+    other = Person("加藤 善男", "1980-01-01", "male", ADDRESS)
+    held = {person_key(VICTIM["name"], VICTIM["birth_date"], ADDRESS): HeldBack("P-1", "HH-1", "checked_in", "H031")}
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            with store.together():
+                store.check_in("H031", [other], household_id="HH-1")
+                store.hold_for_staff("ja", [f"{VICTIM['name']} {VICTIM['birth_date']}"], held)
+                store.db.execute("INSERT INTO held_back SELECT * FROM held_back")   # fails, as the power might
+        assert store.last_seq == 0 and store.open_staff_calls() == [] and store.held_back(*held) is None
+        with store.together():
+            store.check_in("H031", [other], household_id="HH-1")
+            store.hold_for_staff("ja", [f"{VICTIM['name']} {VICTIM['birth_date']}"], held)
+        assert store.last_seq == 1 and [c["reason"] for c in store.open_staff_calls()] == ["held_protected"]
+        assert store.held_back(*held) == HeldBack("P-1", "HH-1", "checked_in", "H031")
+        assert store.held_back_in("HH-1", "H031") == list(held)
+        store.held_back_left(list(held), "H039")
+        assert store.held_back(*held) == HeldBack("P-1", "HH-1", "checked_out", "H039")
+        assert store.held_back_in("HH-1", "H031") == []
+    finally:
+        store.close()
