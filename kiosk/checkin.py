@@ -20,7 +20,7 @@ from evac.hlc import COUNTER_BITS
 from evac.ictoken import ic_token
 from evac.prereg_qr import QRRejected, keys_from_hex, verify
 from evac.identity import person_key
-from evac.whereabouts import CHECKED_IN, CHECKED_OUT
+from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
 from .clients import ip
@@ -29,7 +29,7 @@ from .i18n import current_language
 from .input_checks import in_letters, reads_as_kana
 from .staff import times
 from .staff_store import closed_by_staff
-from .store import SHELTER_CLOSED, KioskError
+from .store import HELD_PROTECTED, SHELTER_CLOSED, HeldBack, KioskError
 
 bp = Blueprint("checkin", __name__)
 
@@ -149,25 +149,11 @@ def checkin():
 
 # -- check-ins held back for staff (災対法 §86-15) -------------------------------------------------------
 
-@dataclasses.dataclass
-class HeldBack:
-    """A protected person's check-in the screen or the API held back for staff (KioskStore.hold_for_staff),
-    and what was asked of it since: how they go on answering about that person as if the check-in had been
-    written, as they would about someone unknown checked in then (a second scan of the QR, a check-out, the
-    same name typed in again would otherwise tell the two apart).  In this process's memory only: nothing
-    under the protected person's identity is written, and staff see the call."""
-    prereg_id: str
-    household_id: str
-    state: str
-    shelter_id: str | None
-
-
-def held_backs() -> dict[str, HeldBack]:
-    return current_app.extensions.setdefault("held_back", {})
-
+# What was held back is kept in the kiosk's database (KioskStore.held_back, kiosk-local, never a record for HQ):
+# a power cut must not bring back the difference between a protected person and someone unknown.
 
 def held_back(p: Person) -> HeldBack | None:
-    return held_backs().get(person_key(p.name, p.birth_date, p.address))
+    return get_store().held_back(person_key(p.name, p.birth_date, p.address))
 
 
 def held_back_proves(p: Person) -> bool:
@@ -183,16 +169,14 @@ def held_back_here(p: Person) -> bool:
 
 
 def hold_back(store, persons: list[Person], household_id: str) -> None:
-    for p in persons:
-        held_backs()[person_key(p.name, p.birth_date, p.address)] = HeldBack(
-            p.prereg_id, household_id, CHECKED_IN, current_app.config["SHELTER_ID"])
-    store.hold_for_staff(current_language(), [f"{p.name} {p.birth_date}" for p in persons])
+    shelter = current_app.config["SHELTER_ID"]
+    store.hold_for_staff(current_language(), [f"{p.name} {p.birth_date}" for p in persons],
+                         {person_key(p.name, p.birth_date, p.address): HeldBack(p.prereg_id, household_id, CHECKED_IN,
+                                                                                shelter) for p in persons})
 
 
-def held_back_left(persons: list[Person], to_shelter_id: str | None) -> None:
-    for p in persons:
-        if (held := held_back(p)) is not None:
-            held.state, held.shelter_id = CHECKED_OUT, to_shelter_id
+def held_back_left(store, persons: list[Person], to_shelter_id: str | None) -> None:
+    store.held_back_left([person_key(p.name, p.birth_date, p.address) for p in persons], to_shelter_id)
 
 
 def kiosk_now(store) -> dt.datetime:
@@ -230,9 +214,10 @@ def qr_checkin():
                                            [household.members[i].needs], household.consent, household.family_code):
             parse_event({**draft, "kiosk_id": store.device_id, "seq": 1, "hlc": hlc})
     kept = dataclasses.replace(household, members=tuple(m for i, m in enumerate(household.members) if i not in held))
-    events = store.check_in_prereg(shelter, kept, stay) if kept.members else []
-    if held:
-        hold_back(store, [persons[i] for i in sorted(held)], household.household_id)
+    with store.together():   # a power cut leaves the others checked in with what was held back, or neither
+        events = store.check_in_prereg(shelter, kept, stay) if kept.members else []
+        if held:
+            hold_back(store, [persons[i] for i in sorted(held)], household.household_id)
     # No record numbers (seq): how many were written would tell a member held back
     confirmation = {k: v for k, v in _confirmation(events).items() if k != "seq"}
     return jsonify({**confirmation, "household_id": household.household_id,
@@ -460,8 +445,12 @@ def _status() -> dict:
 
 @bp.get("/api/staff-calls")
 def staff_calls():
-    """Calls for staff from the screen ("I have nothing"), not yet answered; no personal data in them."""
-    return jsonify({"calls": get_store().open_staff_calls()})
+    """Calls for staff from the screen ("I have nothing", someone it sent to staff), not yet answered; no personal
+    data in them.  It answers anything on the kiosk machine, the evacuee screen's browser too (災対法 §86-15): a
+    check-in held back for staff (HELD_PROTECTED) is not listed, and a call is given by the screen's token for it
+    (`call`), never by its id, which counts the held-back ones.  Staff see every call on the tablet."""
+    return jsonify({"calls": [{k: v for k, v in c.items() if k != "id"}
+                              for c in get_store().open_staff_calls(with_token=True) if c["reason"] != HELD_PROTECTED]})
 
 
 @bp.get("/api/status")

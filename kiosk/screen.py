@@ -29,7 +29,7 @@ from evac.whereabouts import CHECKED_IN
 
 from . import disk_failure
 from .checkin import (card_reader, card_used, closed_here, held_back, held_back_here, held_back_left,
-                      held_back_proves, held_backs, hold_back, kiosk_now, not_left_behind, tapped_ic_token)
+                      held_back_proves, hold_back, kiosk_now, not_left_behind, tapped_ic_token)
 from .db import get_store
 from .i18n import LANGUAGES, current_language
 from .identifications import Identifications, Identified
@@ -239,7 +239,7 @@ def _where(persons: list[Person], protected: tuple[bool, ...] = ()) -> list[bool
 
 def _shielded(p: Person) -> bool:
     """Whether the screen answers about `p` (a QR's or IC card's member, or someone typed in) as about someone
-    unknown, holding back for staff what it does for them (checkin.HeldBack): never-disclose, here or anywhere
+    unknown, holding back for staff what it does for them (store.HeldBack): never-disclose, here or anywhere
     in the city (災対法 §86-15)."""
     return get_store().is_protected(p.name, p.birth_date, p.address, p.name_kana)
 
@@ -642,14 +642,15 @@ def _checkin(body: dict):
             for draft in KioskStore.check_in_drafts(shelter, [persons[j]], stay, household, [sorted(set(needs[j]))],
                                                     disclosure, code, unvouched=[unvouched[j]]):
                 parse_event({**draft, "kiosk_id": store.device_id, "seq": 1, "hlc": hlc})
-        events = store.check_in(shelter, [persons[j] for j in kept], stay, household,
-                                [sorted(set(needs[j])) for j in kept], disclosure, code,
-                                unvouched=[unvouched[j] for j in kept]) if kept else []
+        with store.together():   # a power cut leaves the others checked in with what was held back, or neither
+            events = store.check_in(shelter, [persons[j] for j in kept], stay, household,
+                                    [sorted(set(needs[j])) for j in kept], disclosure, code,
+                                    unvouched=[unvouched[j] for j in kept]) if kept else []
+            if held:
+                hold_back(store, [persons[j] for j in sorted(held)], household)
     except (KioskError, InvalidEvent):
         _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
-    if held:
-        hold_back(store, [persons[j] for j in sorted(held)], household)
     return _done(ident, "checkin", events, [p.name for p in persons])
 
 
@@ -706,12 +707,13 @@ def _leave(body: dict):
         # family either way
         raise FormErrors({"to_shelter_id": _("That shelter is closed. Choose another shelter, or ask staff.")})
     try:
-        events = store.leave([(p.name, p.birth_date, p.address) for p, s in zip(persons, shielded) if not s], to) \
-            if not all(shielded) else []
+        with store.together():   # (as the check-in: a power cut keeps both or neither)
+            events = store.leave([(p.name, p.birth_date, p.address) for p, s in zip(persons, shielded) if not s],
+                                 to) if not all(shielded) else []
+            held_back_left(store, [p for p, s in zip(persons, shielded) if s], to)
     except (KioskError, InvalidEvent):
         _to_staff(ident)
         raise FormErrors({"form": _("This could not be saved. Please ask staff.")}) from None
-    held_back_left([p for p, s in zip(persons, shielded) if s], to)
     resp = _done(ident, "leave", events, [p.name for p in persons])
     left, sayable = _left_behind(ident) if ident.source == "qr" else (0, False)
     if left:
@@ -741,7 +743,6 @@ def _left_behind(ident: Identified) -> tuple[int, bool]:
     others = [r for r in rows if r[0] not in qr_keys]
     # and the protected typed in with it whose check-in was held back, counted as someone unknown would be
     qr_own = {person_key(p.name, p.birth_date, p.address) for p in ident.persons}
-    held = [k for k, h in list(held_backs().items()) if h.household_id == ident.household_id and h.state == CHECKED_IN
-            and h.shelter_id == shelter and k not in qr_own]
+    held = [k for k in store.held_back_in(ident.household_id, shelter) if k not in qr_own]
     return len(others) + len(held), not any(store.is_protected(name, birth, address, kana)
                                             for _key, name, birth, address, kana in others)

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from evac.dbfiles import KIOSK, create_private
 from evac.disclosure import protection_digests, protection_forms
@@ -34,7 +34,7 @@ from evac.events import (
 )
 from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
 from evac.identity import IDENTITY_FORM, person_key
-from evac.whereabouts import CHECKED_IN, Whereabouts, step
+from evac.whereabouts import CHECKED_IN, CHECKED_OUT, Whereabouts, step
 
 from .heard import Heard, heard
 
@@ -74,6 +74,14 @@ CREATE TABLE IF NOT EXISTS staff_call_people (call_id INTEGER NOT NULL, who TEXT
 -- What the screen is told of a call it raised, in place of its id: the ids count held-back check-ins too
 -- (HELD_PROTECTED, which get no token), so that an id told whether a name typed in between was protected.
 CREATE TABLE IF NOT EXISTS staff_call_tokens (call_id INTEGER PRIMARY KEY, token TEXT NOT NULL UNIQUE);
+-- Check-ins held back for staff (HELD_PROTECTED: a never-disclose person's, from the screen or a QR) and what was
+-- asked of them since (a check-out, a move on), under the roster's key, so that the screen and the API go on
+-- answering about that person as about someone unknown checked in then, after a power cut too.  Kiosk-local:
+-- never a record for HQ (nothing under the protected identity leaves the kiosk), and staff's call names whom.
+CREATE TABLE IF NOT EXISTS held_back (
+    person_key TEXT PRIMARY KEY, prereg_id TEXT NOT NULL, household_id TEXT NOT NULL, state TEXT NOT NULL,
+    shelter_id TEXT
+);
 -- Identities staff corrected away, and the roster row the person is under now: a pre-registration
 -- QR printed with the typo still finds them rather than making a second person.
 CREATE TABLE IF NOT EXISTS corrected_keys (old_key TEXT PRIMARY KEY, new_key TEXT NOT NULL);
@@ -263,6 +271,19 @@ class Attributed:
 
 
 @dataclass(frozen=True)
+class HeldBack:
+    """A protected person's check-in the screen or the API held back for staff (KioskStore.hold_for_staff), and
+    what was asked of it since: how they go on answering about that person as if the check-in had been written,
+    as they would about someone unknown checked in then (a second scan of the QR, a check-out, the same name
+    typed in again would otherwise tell the two apart).  Nothing under the protected person's identity is
+    written as a record; staff see the call."""
+    prereg_id: str
+    household_id: str
+    state: str
+    shelter_id: str | None
+
+
+@dataclass(frozen=True)
 class RosterEntry:
     person: Person
     household_id: str
@@ -361,6 +382,8 @@ class KioskStore:
                 self._refold()
             if stale:
                 self._set_meta("identity_form", str(IDENTITY_FORM))
+                # keyed under another form, and with no identity to key again: they would match no one
+                self.db.execute("DELETE FROM held_back")
             if "shelter_kana" not in had and "shelters" in had:
                 # HQ's list (which has the readings) is written again at the next fetch, even if unchanged
                 self.db.execute("DELETE FROM meta WHERE key = 'config_applied'")
@@ -388,8 +411,24 @@ class KioskStore:
         return [] if found == ["ok"] else found
 
     # -- low level ---------------------------------------------------------
+    _together = False
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """The writes made inside, committed as one transaction: all of them or, after a power cut or an error,
+        none (a check-in, and the check-in held back for staff beside it)."""
+        with self._write():
+            self._together = True
+            try:
+                yield
+            finally:
+                self._together = False
+
     @contextmanager
     def _write(self) -> Iterator[None]:
+        if self._together:   # inside together(): its transaction commits, or rolls back, all of it
+            yield
+            return
         self.db.execute("BEGIN IMMEDIATE")
         self._wrote_records = False
         try:
@@ -1054,16 +1093,40 @@ class KioskStore:
                                " WHERE t.token = ? AND c.answered_at IS NULL AND c.reason != ?",
                                (token, HELD_PROTECTED)).fetchone() is not None
 
-    def hold_for_staff(self, language: str, who: Sequence[str]) -> int:
+    def hold_for_staff(self, language: str, who: Sequence[str], held: Mapping[str, HeldBack] | None = None) -> int:
         """A check-in held back for staff (HELD_PROTECTED), naming whom.  Never joined to a press nor made
         the screen's last call: a press after it joins what it would have joined without it.  No token
-        (staff_call_tokens): the screen is told nothing of it, and its tokens count nothing."""
+        (staff_call_tokens): the screen is told nothing of it, and its tokens count nothing.  `held`: what was
+        held back, by person_key, kept (held_back) in the same transaction as the call: a power cut leaves
+        neither without the other."""
         with self._write():
             call = self.db.execute("INSERT INTO staff_calls(called_at, language, reason) VALUES (?, ?, ?)",
                                    (self.now().isoformat(timespec="seconds"), language, HELD_PROTECTED)).lastrowid
             self.db.executemany("INSERT OR IGNORE INTO staff_call_people(call_id, who) VALUES (?, ?)",
                                 [(call, w) for w in who])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO held_back(person_key, prereg_id, household_id, state, shelter_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(key, h.prereg_id, h.household_id, h.state, h.shelter_id) for key, h in (held or {}).items()])
         return call
+
+    def held_back(self, key: str) -> HeldBack | None:
+        """What was last held back for staff under person_key `key` (hold_for_staff), as asked of since."""
+        row = self.db.execute("SELECT prereg_id, household_id, state, shelter_id FROM held_back WHERE person_key = ?",
+                              (key,)).fetchone()
+        return None if row is None else HeldBack(*row)
+
+    def held_back_left(self, keys: Sequence[str], to_shelter_id: str | None = None) -> None:
+        """People held back for staff checked out, or moved on to `to_shelter_id`, as if they had been checked in."""
+        with self._write():
+            self.db.executemany("UPDATE held_back SET state = ?, shelter_id = ? WHERE person_key = ?",
+                                [(CHECKED_OUT, to_shelter_id, key) for key in keys])
+
+    def held_back_in(self, household_id: str, shelter_id: str) -> list[str]:
+        """The keys of the household's people held back for staff as checked in at `shelter_id`."""
+        return [k for (k,) in self.db.execute(
+            "SELECT person_key FROM held_back WHERE household_id = ? AND state = ? AND shelter_id = ?",
+            (household_id, CHECKED_IN, shelter_id))]
 
     def _last_call_pressed(self, now_ms: int) -> int | None:
         """The call the screen's last press (or refusal) went to, if that was recent."""
@@ -1078,11 +1141,14 @@ class KioskStore:
         return self.db.execute("SELECT 1 FROM staff_calls WHERE id = ? AND answered_at IS NULL",
                                (call_id,)).fetchone() is not None
 
-    def open_staff_calls(self, with_who: bool = False) -> list[dict]:
-        """Calls not answered yet; `with_who`: with whom each is about (names: for the staff tablet only)."""
-        rows = self.db.execute("SELECT id, called_at, language, reason FROM staff_calls"
-                               " WHERE answered_at IS NULL ORDER BY id")
-        calls = [dict(zip(("id", "called_at", "language", "reason"), r)) for r in rows]
+    def open_staff_calls(self, with_who: bool = False, with_token: bool = False) -> list[dict]:
+        """Calls not answered yet; `with_who`: with whom each is about (names: for the staff tablet only);
+        `with_token`: with the screen's token for each (`call`: None for a call it has none for)."""
+        rows = self.db.execute("SELECT c.id, c.called_at, c.language, c.reason, t.token FROM staff_calls c"
+                               " LEFT JOIN staff_call_tokens t ON t.call_id = c.id"
+                               " WHERE c.answered_at IS NULL ORDER BY c.id")
+        calls = [{**dict(zip(("id", "called_at", "language", "reason"), r)), **({"call": r[4]} if with_token else {})}
+                 for r in rows]
         for call in calls:
             # `languages`: every one pressed; `language`: the last (as before)
             call["languages"] = [lang for lang in call["language"].split(",") if lang]
