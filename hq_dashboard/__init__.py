@@ -424,7 +424,8 @@ def _secret_key(app: Flask) -> str:
                 with os.fdopen(fd, "w") as f:
                     f.write(adopt or secrets.token_hex(32))
                 if adopt:
-                    print(f"evac: HQ's secret key now lives beside its database: copied {legacy} to {path}",
+                    print(f"evac: 本部の秘密鍵は今後、データベースと同じ場所に置きます（{legacy} を {path} に"
+                          f"コピーしました） / HQ's secret key now lives beside its database: copied {legacy} to {path}",
                           file=sys.stderr)
                 else:
                     app.extensions[NEW_SECRET_KEY] = {"path": path, "looked": looked}

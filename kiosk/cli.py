@@ -648,20 +648,28 @@ def _carry_damaged(args: argparse.Namespace, token: str | None) -> int:
     found = _salvage(args.db)
     events = [e for i, e in enumerate(found) if e["seq"] == i + 1]
     if not events:
-        return _fail(f"the kiosk database at {args.db} is damaged and no record from the first on can be read "
-                     f"from it ({len(found)} later one(s) can). Keep the file, do not delete it: give it to HQ "
-                     "(with its -wal and -shm files, if there are any); start the kiosk on a new database and have "
-                     "it enrolled again at HQ (`evac hq enroll-kiosk`)")
+        return _fail(_both(f"端末のデータベース（{args.db}）が壊れていて、最初の記録から読み出せません（それより後の記録"
+                           f" {len(found)} 件は読めます）。ファイルは消さずに残し、本部に渡してください（-wal と -shm の"
+                           "ファイルがあれば一緒に）。新しいデータベースで端末を起動し、本部で登録し直してもらってください"
+                           "（`evac hq enroll-kiosk`）",
+                           f"the kiosk database at {args.db} is damaged and no record from the first on can be read "
+                           f"from it ({len(found)} later one(s) can). Keep the file, do not delete it: give it to HQ "
+                           "(with its -wal and -shm files, if there are any); start the kiosk on a new database and "
+                           "have it enrolled again at HQ (`evac hq enroll-kiosk`)"))
     if Path(args.out).is_dir():
         return _fail(_out_is_a_folder(args.out))
     _not_another_kiosks(args, events[0]["kiosk_id"])
     write_whole(args.out, carried_file(events[0]["kiosk_id"], events, token))
     after = len(found) - len(events)
-    print(f"evac: the kiosk database at {args.db} is damaged: records 1 to {len(events)} could be read and are in "
+    ja = (f"端末のデータベース（{args.db}）が壊れています。記録 1〜{len(events)} 番は読み出せたので、書き出すファイルに"
+          "入れました（本部はすでに受け取った記録を飛ばします）" + (
+              f"。記録 {len(events) + 1} 番は失われました。その後の読める記録 {after} 件は順番が飛ぶため本部が取り込めません。"
+              "壊れたファイルも本部に渡してください" if after else "") + "。壊れたファイルは消さずに残してください")
+    en = (f"the kiosk database at {args.db} is damaged: records 1 to {len(events)} could be read and are in "
           f"the file (HQ skips those it already has)" + (
               f"; record {len(events) + 1} is lost, and the {after} readable record(s) after it cannot be taken by "
-              "HQ out of order: give HQ the damaged file too" if after else "") + ". Keep the damaged file.",
-          file=sys.stderr)
+              "HQ out of order: give HQ the damaged file too" if after else "") + ". Keep the damaged file.")
+    print(f"evac: {_both(ja, en)}", file=sys.stderr)
     print(_carried(args.out, token, f"{len(events)} 件", f"{len(events)} record(s)"))
     return 0
 
@@ -743,6 +751,12 @@ def carry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _why_hq_refuses_in_japanese(code: str) -> str:
+    """Why HQ refuses a record, in Japanese as the tablet's panel says it ("" for a code not known there)."""
+    from .staff.hq_refusals import RECORD_REASONS, in_japanese
+    return "。" + in_japanese(RECORD_REASONS[code]).rstrip("。") if code in RECORD_REASONS else ""
+
+
 @_refusals_said
 def withdraw(args: argparse.Namespace) -> int:
     """The record HQ refuses for good, shown; withdrawn with --seq and --reason (as the lead does on
@@ -755,24 +769,30 @@ def withdraw(args: argparse.Namespace) -> int:
     ev = refused.event
     who = (ev.get("person") or {}).get("name", "")
     outdated = refused.code == HQ_OUTDATED and ev.get("type") != WITHDRAWN
+    # The record, as the tablet's panel shows it: HQ's own words (in English) stay in the English half.
+    ja = f"本部が記録 {refused.seq} 番（種類 {ev.get('type')}{'、' + who if who else ''}、避難所 {ev.get('shelter_id')}）を受け付けません"
+    shown = _both(ja + ("" if outdated else _why_hq_refuses_in_japanese(refused.code)),
+                  f"HQ refuses record {refused.seq} ({ev.get('type')}{', ' + who if who else ''}, "
+                  f"at {ev.get('shelter_id')}): {refused.message}")
     if outdated and (args.seq is None or args.seq == refused.seq):
         # HQ's software is older than this kiosk's: withdrawn, the record would never reach HQ, even updated.
-        from .staff.hq_refusals import refused_in_japanese
         out = sys.stdout if args.seq is None else sys.stderr   # asked to withdraw it: refused, exit 2
         if args.seq is not None:
-            print(f"evac: record {refused.seq} is not withdrawn", file=out)
-        print(f"HQ refuses record {refused.seq} ({ev.get('type')}{', ' + who if who else ''}, "
-              f"at {ev.get('shelter_id')}): {refused.message}", file=out)
-        print(refused_in_japanese(HQ_OUTDATED), file=out)
-        print("HQ's software is older than this kiosk's: it does not know this kind of record. Ask HQ to update "
-              "its software. Do NOT withdraw this record: the records stay queued on this kiosk and are sent once "
-              "HQ is updated.", file=out)
+            print("evac: " + _both(f"記録 {refused.seq} 番は取り下げませんでした", f"record {refused.seq} is not withdrawn"),
+                  file=out)
+        print(shown, file=out)
+        print(_both("本部のソフトウェアがこの端末より古く、この種類の記録を知りません。本部にソフトウェアの更新を依頼して"
+                    "ください。この記録は取り下げないでください。記録はこの端末に残り、本部が更新されると送られます",
+                    "HQ's software is older than this kiosk's: it does not know this kind of record. Ask HQ to update "
+                    "its software. Do NOT withdraw this record: the records stay queued on this kiosk and are sent "
+                    "once HQ is updated."), file=out)
         return 0 if args.seq is None else 2
     if args.seq is None or not args.reason:
-        print(f"HQ refuses record {refused.seq} ({ev.get('type')}{', ' + who if who else ''}, "
-              f"at {ev.get('shelter_id')}): {refused.message}")
-        print(f"To send the other records without it: evac kiosk withdraw --db {args.db} --seq {refused.seq} "
-              "--reason WHY --by YOUR-NAME  (the record stays on this kiosk; HQ sees only the reason)")
+        print(shown)
+        print(_both(f"この記録を取り下げて、ほかの記録を本部へ送るには: evac kiosk withdraw --db {args.db} --seq "
+                    f"{refused.seq} --reason 理由 --by 氏名（記録はこの端末に残ります。本部に伝わるのは理由だけです）",
+                    f"To send the other records without it: evac kiosk withdraw --db {args.db} --seq {refused.seq} "
+                    "--reason WHY --by YOUR-NAME  (the record stays on this kiosk; HQ sees only the reason)"))
         return 0
     try:
         store.withdraw(args.seq, args.reason, _by(args) or "command line", args.shelter or "")
@@ -1041,6 +1061,10 @@ def _say(text: str) -> None:
     print(f"evac: [{time.strftime('%d/%b/%Y %H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
+# The kiosk's roles (--role), as the staff tablet names them in Japanese.
+_ROLES_JA = {"staff": "職員", "lead": "責任者"}
+
+
 def add_staff(args: argparse.Namespace) -> int:
     """A staff account on this kiosk; the password comes on stdin so it stays out of shell history."""
     from .staff_store import add_staff as add, checked_new_account
@@ -1063,7 +1087,8 @@ def add_staff(args: argparse.Namespace) -> int:
         return _fail(_kiosk_refused(exc, saving=True))
     finally:
         store.close()
-    print(f"staff account added: {account.name} ({account.role})")
+    print(_both(f"職員アカウントを追加しました: {account.name}（{_ROLES_JA.get(account.role, account.role)}）",
+                f"staff account added: {account.name} ({account.role})"))
     if made:
         # Staff may be set up before the kiosk's first start; a mistyped --db must not go unnoticed.
         print(_both(f"端末のデータベースを {args.db} に新しく作りました。端末は --db {args.db} で起動してください",
@@ -1078,8 +1103,10 @@ def disable_staff(args: argparse.Namespace) -> int:
     """A staff member who left: their tablet log-ins end now, their password is refused from now on."""
     from .staff_store import disable_staff as disable
     account = disable(_store(args.db), args.name)
-    print(f"staff account disabled: {account.name} (logged out everywhere; its records stay under its name; "
-          f"`evac kiosk enable-staff` lets it log in again)")
+    print(_both(f"職員アカウント {account.name} を無効にしました。すべてのタブレットでログアウトされ、以後はログインできません"
+                "（この職員の記録には名前が残ります。元に戻すには `evac kiosk enable-staff`）",
+                f"staff account disabled: {account.name} (logged out everywhere; its records stay under its name; "
+                "`evac kiosk enable-staff` lets it log in again)"))
     return 0
 
 
@@ -1087,7 +1114,8 @@ def disable_staff(args: argparse.Namespace) -> int:
 def enable_staff(args: argparse.Namespace) -> int:
     from .staff_store import enable_staff as enable
     account = enable(_store(args.db), args.name)
-    print(f"staff account enabled: {account.name} ({account.role}) can log in again")
+    print(_both(f"職員アカウント {account.name}（{_ROLES_JA.get(account.role, account.role)}）は再びログインできます",
+                f"staff account enabled: {account.name} ({account.role}) can log in again"))
     return 0
 
 
@@ -1097,7 +1125,9 @@ def set_staff_password(args: argparse.Namespace) -> int:
     from .staff_store import set_password
     password = sys.stdin.readline().rstrip("\r\n")
     account = set_password(_store(args.db), args.name, password)
-    print(f"password changed: {account.name} (logged out everywhere; log in with the new password)")
+    print(_both(f"職員アカウント {account.name} のパスワードを変更しました。すべてのタブレットでログアウトされたので、"
+                "新しいパスワードでログインしてください",
+                f"password changed: {account.name} (logged out everywhere; log in with the new password)"))
     return 0
 
 
