@@ -37,7 +37,7 @@ def test_the_disguises_the_audit_found_are_found(text):
 
 @pytest.mark.parametrize("contact", [
     f"マイナンバー {EIGHT}", EIGHT, "0812-3456-7896", "(0812) 3456 7896",   # 12 digits from 0 are no Japanese phone
-    f"マイナンバー +81 90 1234 5673", "個人番号: 81-90-1234-5673", "my number +81 90 1234 5673",
+    "マイナンバー +81 90 1234 5673", "個人番号: 81-90-1234-5673", "my number +81 90 1234 5673",
     "My Number: 8190-1234-5673",
     JAPAN_MOBILE, "8190 1234 5673", "8190-1234-5673",          # 81… written as the Individual Number is
     "+81 12 3456 7894",                                          # +81 1…: no number in Japan begins 01

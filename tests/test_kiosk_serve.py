@@ -23,7 +23,7 @@ import pytest
 from evac.identity import person_key
 from kiosk.staff_store import add_staff
 from kiosk.store import KioskStore
-from tests.conftest import ROOT, Server, evac_cmd, free_port, run_evac
+from tests.conftest import ROOT, Server, evac_cmd, free_port
 from tests.staff_helpers import PASSWORD
 
 SHELTER = "H001"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from evac import pfif
 from evac.hlc import pack
-from tests.test_safety_review_fixes import ask, check, export
+from tests.test_safety_review_fixes import ask, export
 from tests.test_sync_hq_answers import serve  # noqa: F401  (fixture: HQ over real HTTP in a thread)
 
 HOUSEHOLD = "hh-0123456789abcdef"

@@ -10,7 +10,7 @@ from hq_dashboard.db import db
 from hq_dashboard.models import Inquiry
 from tests.test_family_forms_all_errors import csrf, error_beside
 from tests.test_safety_release_choice import radios, release
-from tests.test_safety_review_fixes import INQUIRER, Kiosk, check, log_in
+from tests.test_safety_review_fixes import INQUIRER, Kiosk, log_in
 
 BORN = "1975-05-05"
 CARD_TARO = {"name": "山田 太郎", "birth_date": BORN, "sex": "male", "address": "焼津市本町1-1"}

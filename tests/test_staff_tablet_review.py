@@ -10,7 +10,7 @@ from evac.events import Person
 from evac.identity import person_key
 from kiosk import staff_store
 from kiosk.store import KioskStore
-from tests.staff_helpers import SHELTER, csrf, errors, logged_in, snapshot
+from tests.staff_helpers import SHELTER, errors, logged_in, snapshot
 from tests.staff_helpers import app, db  # noqa: F401 (fixtures)
 
 JIRO = Person("大井 次郎", "1940-04-04", "male", "焼津市大井川1-1", "おおい じろう")
