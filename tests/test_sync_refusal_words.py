@@ -48,7 +48,7 @@ def test_every_refusal_hq_can_send_a_kiosk_has_words_for_staff():
             "conflicting_event", "invalid_event", "unknown_shelter", "reserved_device_id"} <= codes
     assert codes <= set(hq_refusals.ADVICE), codes - set(hq_refusals.ADVICE)
     for text in {*hq_refusals.ADVICE.values(), hq_refusals.GENERAL, hq_refusals.REFUSED,
-                 hq_refusals.REFUSED_CONSOLE, *hq_refusals.RECORD_REASONS.values()}:
+                 *hq_refusals.RECORD_REASONS.values()}:
         words = JA.gettext(text)
         assert words != text and re.search(r"[ぁ-んァ-ン一-龥]", words), text   # translated into Japanese
 

@@ -17,7 +17,7 @@ def _l(text: str) -> str:
 
 _UNREADABLE = _l("HQ could not read what this kiosk sent (the kiosk's and HQ's software may not match). Call HQ.")
 _TOO_LARGE = _l("A record is larger than HQ accepts. Call HQ and give them HQ's words below.")
-# What to do, by code.  That nothing is lost (the records stay on this kiosk) REFUSED and REFUSED_CONSOLE say after it.
+# What to do, by code.  That nothing is lost (the records stay on this kiosk) REFUSED says after it.
 ADVICE = {
     # 401: the token (hq_dashboard/enrollment.py)
     "unauthenticated": _l("HQ did not receive this kiosk's token. Check that the kiosk is started with its "
@@ -60,8 +60,6 @@ ADVICE = {
 GENERAL = _l("Call HQ.")
 REFUSED = _l("HQ refuses this kiosk's records: %(advice)s Nothing is lost: the records stay on this kiosk. "
              "(HQ: %(message)s)")
-# The operator's console and /api/status go on with the English, which holds HQ's words (kiosk.sync.SyncError).
-REFUSED_CONSOLE = _l("HQ refuses this kiosk's records: %(advice)s Nothing is lost: the records stay on this kiosk.")
 # The record HQ refuses, in the sync panel: why, before HQ's own words.
 RECORD_REASONS = {
     "invalid_event": _l("HQ cannot take this record as it is (HQ checks it by a rule this kiosk does not "
@@ -89,8 +87,3 @@ def in_japanese(text: str) -> str:
     """A text of the staff catalog in Japanese, for the operator's console (outside any request)."""
     from babel.support import Translations
     return Translations.load(str(TRANSLATIONS), ["ja"], domain="staff").gettext(text)
-
-
-def refused_in_japanese(code: str) -> str:
-    """What to do, for the operator's console (outside any request): in Japanese, as the staff read."""
-    return in_japanese(REFUSED_CONSOLE) % {"advice": in_japanese(ADVICE.get(code, GENERAL))}
