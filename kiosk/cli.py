@@ -575,6 +575,10 @@ def sync(args: argparse.Namespace) -> int:
     store = _store(args.db)
     try:
         report = sync_once(store, HQClient(args.hq, token, timeout=args.timeout))
+    except sqlite3.Error as exc:   # reading its records (a damaged file, a failing disk): as every command says it
+        if disk_failure.cause(exc) == disk_failure.DAMAGED:
+            return _fail(_damaged(args.db))
+        return _fail(_disk_refused(exc, args.db))
     except SyncError as exc:
         if exc.kind == SyncError.STORAGE:
             # HQ has the records: not a failed sync, a kiosk disk that refuses writes (exit 2, as every
