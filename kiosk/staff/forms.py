@@ -239,8 +239,13 @@ class PersonFields(IdentityFields):
             raise ValidationError(_l("Give the family code the family will tell inquirers "
                                      "(%(min)d to %(max)d characters).", min=FAMILY_CODE_LEN[0],
                                      max=FAMILY_CODE_LEN[1]))
+        kept = getattr(self, "kept_family_code", None)
+        # Said, not thrown away: the family would give HQ a code it never had (the screen refuses it too)
+        if field.data and self.consent.data != "family" and field.data != kept:
+            raise ValidationError(_l("A family code is only needed when the family may be told (“Family who give "
+                                     "our family code”): leave it empty, or choose that."))
         # ★★★★ is no code a relative can say on the phone; one already recorded is kept as it is
-        if field.data and not in_letters(field.data) and field.data != getattr(self, "kept_family_code", None):
+        if field.data and not in_letters(field.data) and field.data != kept:
             raise ValidationError(_l("Use letters, numbers or kana in the family code."))
 
 
