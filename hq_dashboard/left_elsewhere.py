@@ -11,7 +11,10 @@ and the kiosk does not need it.  "" takes HQ's word back (a record arriving late
 
 The words are an append-only log (left_elsewhere), written by the merge for the persons a batch moved,
 and read by each kiosk from where it stopped (its sync's `left_elsewhere_after`), a bounded number at a
-time: a shelter of 10,000 people dispersing is many answers, not one huge one.
+time: a shelter of 10,000 people dispersing is many answers, not one huge one.  The merge decides "left" for
+protection by a cheap rule of its own (never-disclose rows and their households, inside every batch); each
+"moved" is told by the inquiries' own rule, as it is told (since): protection reaching her only through a
+name form, a correction link or a household in turn, or arriving after the word was written, says "left".
 """
 from __future__ import annotations
 
@@ -51,7 +54,8 @@ def word(person: tuple[str, str | None, str, bool], device: str, latest: tuple[i
     return MOVED if state in (CHECKED_IN, IN_TRANSIT) and not protected else LEFT
 
 
-def words_for(persons: dict[int, tuple], latest: dict[tuple[int, str], tuple]) -> dict[tuple[int, str], tuple[int, str]]:
+def words_for(persons: dict[int, tuple],
+              latest: dict[tuple[int, str], tuple]) -> dict[tuple[int, str], tuple[int, str]]:
     """(person, device) -> (seq, kind) for every kiosk record that no longer says where its person is."""
     found = {}
     for (pid, device), last in latest.items():
@@ -210,20 +214,46 @@ def since(conn: Connection, device_id: str, after: int, last: dict[str, Any] | N
     every word HQ holds; or, once the log grew again past it, at a word that is not the one the kiosk took
     there (`last`: its seq and kind, and how many words the kiosk has taken, as it says them): the ids were
     given again to other words, and the kiosk would miss them.  The kiosk is then told to start again
-    (`from_start`), its marks taken from HQ's words afresh."""
+    (`from_start`), its marks taken from HQ's words afresh.  A "moved" of someone protected now is told
+    "left" (_protected_now)."""
     from_start = after > 0 and (after > (conn.execute(select(func.max(left_elsewhere_t.c.id))).scalar() or 0)
                                 or last is not None and not _took(conn, device_id, after, last))
     if from_start:
         after = 0
-    rows = conn.execute(select(left_elsewhere_t.c.id, left_elsewhere_t.c.seq, left_elsewhere_t.c.kind)
+    rows = conn.execute(select(left_elsewhere_t.c.id, left_elsewhere_t.c.seq, left_elsewhere_t.c.kind,
+                               left_elsewhere_t.c.person_id)
                         .where(left_elsewhere_t.c.device_id == device_id, left_elsewhere_t.c.id > after)
                         .order_by(left_elsewhere_t.c.id).limit(PER_ANSWER + 1)).all()
     more = len(rows) > PER_ANSWER
     rows = rows[:PER_ANSWER]
-    answer = {"after": rows[-1].id if rows else after, "people": [[r.seq, r.kind] for r in rows], "more": more}
+    unsaid = _protected_now(conn, {r.person_id for r in rows if r.kind == MOVED})
+    answer = {"after": rows[-1].id if rows else after, "more": more,
+              "people": [[r.seq, LEFT if r.kind == MOVED and r.person_id in unsaid else r.kind] for r in rows]}
     if from_start:
         answer["from_start"] = True
     return answer
+
+
+def _protected_now(conn: Connection, pids: set[int]) -> set[int]:
+    """Of whom of these persons "moved" is told as "left": one the inquiries' rule protects now
+    (safety.protected_among).  The merge writes a word by its own cheaper rule (never-disclose rows and their
+    households), inside every batch; here, as each kiosk is told, a protection only through a name form, a
+    correction link or a household in turn, or one a later batch brought, says no more of her than "left".
+    One HQ no longer holds is told "left" too: whom the word is about now cannot be decided."""
+    if not pids:
+        return set()
+    from sqlalchemy.orm import Session
+
+    from . import safety  # (safety imports the merge, which imports this module)
+    # Read only, in the caller's transaction (begun above): "rollback_only" leaves it to the caller on
+    # close, and nothing here commits or rolls back.
+    session = Session(bind=conn, join_transaction_mode="rollback_only", autoflush=False)
+    try:
+        persons = list(session.scalars(select(Person).where(Person.id.in_(sorted(pids)))))
+        protected = safety.protected_among(session, persons)
+    finally:
+        session.close()
+    return protected | (pids - {p.id for p in persons})
 
 
 def last_taken(value: Any) -> dict[str, Any] | None:
@@ -246,11 +276,16 @@ def whole_number(value: Any) -> bool:
 
 
 def _took(conn: Connection, device_id: str, after: int, last: dict[str, Any]) -> bool:
-    """Whether HQ's word `after` is the one this kiosk took there: its own, with the same seq and kind, and
-    (when the kiosk counted) the same number of its words up to it."""
-    row = conn.execute(select(left_elsewhere_t.c.device_id, left_elsewhere_t.c.seq, left_elsewhere_t.c.kind)
-                       .where(left_elsewhere_t.c.id == after)).first()
-    if row is None or (row.device_id, row.seq, row.kind) != (device_id, last["seq"], last["kind"]):
+    """Whether HQ's word `after` is the one this kiosk took there: its own, with the same seq and kind as told,
+    and (when the kiosk counted) the same number of its words up to it."""
+    row = conn.execute(select(left_elsewhere_t.c.device_id, left_elsewhere_t.c.seq, left_elsewhere_t.c.kind,
+                              left_elsewhere_t.c.person_id).where(left_elsewhere_t.c.id == after)).first()
+    if row is None or (row.device_id, row.seq) != (device_id, last["seq"]):
+        return False
+    # The kiosk says back what it was told: "moved" told as "left" (_protected_now) is the same word if it
+    # would be told so now.  Only then is the person read: not at every sync.
+    if last["kind"] != row.kind and ((row.kind, last["kind"]) != (MOVED, LEFT)
+                                     or not _protected_now(conn, {row.person_id})):
         return False
     return last["count"] is None or last["count"] == conn.execute(
         select(func.count()).select_from(left_elsewhere_t)
