@@ -23,8 +23,8 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from evac.disclosure import (
-    KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review, answer_for_notice,
-    answer_now, could_mean, family_code_opens, kana_only, matches, near, near_kanji_forms,
+    EXISTS, KANA_INQUIRY, KANA_RECORD, Answer, Inquiry, InvalidInquiry, PersonFacts, answer_after_review,
+    answer_for_notice, answer_now, could_mean, family_code_opens, kana_only, matches, near, near_kanji_forms,
     offered_near, parse_inquiry, protected_forms, protection_forms, reading_differs, same_address, the_person,
 )
 from evac.events import CORRECTION, parse_birth_date
@@ -601,8 +601,18 @@ def told_now(session: Session, row: InquiryRow) -> dict:
         return told   # (no birth date: erased, inquiry_retention; it names nobody now)
     # Not released by staff (waiting, or refused): what the person's consent gives at once, as at first.
     now = answer_for_notice("released" if row.status == "released" else "answered", *inquiry_and_person(session, row))
-    return {**(now or Answer(information_exists=True)).to_json(),
-            "pending_review": row.status == "pending_review"}
+    return {**_no_less_than_told(told, now).to_json(), "pending_review": row.status == "pending_review"}
+
+
+def _no_less_than_told(told: dict, now: Answer | None) -> Answer:
+    """What an answer says after one that told `told`, for told_now and release alike: `now` (what may be told
+    now, None: nothing), but once "information exists" was said it stays said, and nothing more, whether the
+    person was protected since, their consent withdrawn (told_now) or the record is no longer one the inquiry
+    could mean.  A release that said "no information" after "exists" told the inquirer that she was protected:
+    a release about anyone unprotected keeps "exists", consent withdrawn or not (災対法 §86-15)."""
+    if told.get("information_exists") and (now is None or not now.information_exists):
+        return Answer(information_exists=True, shown=frozenset({EXISTS}))
+    return now if now is not None else Answer(information_exists=False)
 
 
 NO_INFORMATION = Answer(information_exists=False).to_json()
@@ -933,12 +943,15 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
     # said the inquirer means none of the records offered: matching_record finds no one person then).
     record = chosen if chosen is not None else matching_record(session, inquiry_of(row))
     inquiry, person = inquiry_and_person(session, row, record)
-    answer: Answer = answer_after_review(inquiry, person)
+    tier: Answer = answer_after_review(inquiry, person)
+    # What the inquirer was told at once (or by the release before, for one gone back) is not taken back.
+    answer = _no_less_than_told(json.loads(row.answer), tier)
     row.status, row.answer = "released", json.dumps(answer.to_json(), ensure_ascii=False)
     row.reviewed_by, row.reviewed_at, row.review_note = staff, _now(), how_confirmed.strip()[:500]
     # News after the release follows the record staff released against, and only it (inquiry_and_person);
     # "no information" was released against none, and a record found later goes back to staff (back_to_review).
-    row.person_id = record.id if record is not None and answer.information_exists else None
+    # "Information exists" kept as told was released against none either: no news, and nothing comes back.
+    row.person_id = record.id if record is not None and tier.information_exists else None
     chose = {}
     if chosen is not None:
         chose = {"chosen_record": chosen.id, "matching_records": sorted(p.id for p in several)}
@@ -946,6 +959,10 @@ def release(session: Session, inquiry_id: str, staff: str, how_confirmed: str,
         chose = {"none_of_these": True, "matching_records": sorted(p.id for p in several)}
     if not answer.information_exists:
         chose.update(_judged_at_release(session, inquiry_of(row)))
+    if answer is not tier:
+        # For leads: the tier was not released, only what the inquirer had been told, and whether protection
+        # is why (otherwise the record is no longer one the inquiry could mean, or staff said "none of these").
+        chose.update(kept_as_told=True, protected_now=asks_about_protected(session, inquiry_of(row)))
     audit(session, row.id, staff, "released", how_confirmed=row.review_note, shown=sorted(answer.shown),
           record=row.person_id, **chose, **_as_role(role))
     session.commit()
