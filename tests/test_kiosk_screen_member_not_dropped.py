@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from evac.prereg_qr import Member, sign
+from evac.prereg_qr import Member, keys_from_hex, sign, verify
+from kiosk.store import KioskStore
 from tests.browser import screenshot, wait_js
 from tests.test_kiosk_screen import (  # noqa: F401  (hq_key: fixture)
     FAMILY, events, hq_key, qr_on_screen, said, shown, tid, trust)
@@ -130,3 +131,44 @@ def test_an_empty_member_form_and_next_goes_on_as_before(kiosk_server, page_at, 
     assert not [url for url in page.requests if "/screen/member" in url]
     tid(page, "stay-in_shelter").click()
     assert page.locator('[data-list="needs"] legend').all_text_contents() == ["大井 一人"]
+
+
+def test_the_moving_screen_has_back_ask_staff_and_says_when_no_shelter_is_found(kiosk_server, page_at, hq_key):
+    kiosk = kiosk_server()
+    trust(kiosk, hq_key)
+    store = KioskStore(kiosk.db)
+    store.check_in_prereg("H031", verify(sign(ALONE, hq_key), keys_from_hex(store.prereg_keys())))
+    store.close()
+    page = page_at(kiosk.url)
+    qr_on_screen(page, sign(ALONE, hq_key), purpose="leave", lang="pt")
+    tid(page, "moving").click()
+    shown(page, "transfer")
+    none_found = tid(page, "no-destination")
+    assert none_found.is_hidden()
+    tid(page, "dest-filter").fill("zzzz")
+    none_found.wait_for(state="visible")
+    assert none_found.inner_text() == said(kiosk, "pt", "No shelter found. Try another name, or ask staff.")
+    assert none_found.inner_text().startswith("Nenhum")   # Portuguese indeed
+    screenshot(page, "moving-nothing-found-pt")
+    tid(page, "dest-filter").fill("H001")
+    none_found.wait_for(state="hidden")
+    assert page.locator('[data-testid="destinations"] button:visible').count() == 1
+    tid(page, "dest-filter").fill("")
+    assert none_found.is_hidden()
+    # Back: to the screen before, the identification kept (leaving still works from there)
+    tid(page, "back-transfer").click()
+    shown(page, "confirm")
+    assert tid(page, "checkout").is_visible()
+    tid(page, "moving").click()
+    shown(page, "transfer")
+    # Ask staff, as on the other screens
+    ask = tid(page, "transfer-ask-staff")
+    assert ask.inner_text() == said(kiosk, "pt", "Ask staff")
+    ask.click()
+    shown(page, "called")
+    store = KioskStore(kiosk.db)
+    try:
+        assert len(store.open_staff_calls()) == 1
+    finally:
+        store.close()
+    assert "transfer" not in {e["type"] for e in events(kiosk)}

@@ -597,13 +597,16 @@
     const qKana = hiragana(q).replace(/\s+/g, "");
     // romaji only for a word of letters: "H001" is an id, not "h"
     const qRoman = /^[\p{Script=Latin}\s'-]{2,}$/u.test(q) ? foldRoman(q) : "";
-    $$("[data-shelter]").forEach((b) => {
+    const shelters = $$("[data-shelter]");
+    shelters.forEach((b) => {
       const reading = hiragana(b.dataset.kana || "").replace(/\s+/g, "");
-      b.parentElement.hidden = q && !b.dataset.name.normalize("NFKC").includes(q)
+      b.parentElement.hidden = Boolean(q) && !b.dataset.name.normalize("NFKC").includes(q)
         && !b.dataset.shelter.includes(q.toUpperCase())
         && !(qKana && reading.includes(qKana))
         && !(qRoman && foldRoman(romaji(reading)).includes(qRoman));
     });
+    // an empty list says why, and what to do
+    $('[data-testid="no-destination"]').hidden = shelters.some((b) => !b.parentElement.hidden);
   });
   // When the consent screen opens, show what a pre-registration already said.
   const observer = new MutationObserver(() => { if (current() === "consent") chooseConsent(state.disclosure); });
