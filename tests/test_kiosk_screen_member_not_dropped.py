@@ -172,3 +172,21 @@ def test_the_moving_screen_has_back_ask_staff_and_says_when_no_shelter_is_found(
     finally:
         store.close()
     assert "transfer" not in {e["type"] for e in events(kiosk)}
+
+
+def test_enter_in_the_family_code_field_checks_in(kiosk_server, page_at, hq_key):
+    kiosk = kiosk_server()
+    page = page_at(kiosk.url)
+    _on_members(page, kiosk, hq_key)
+    tid(page, "members-next").click()
+    tid(page, "stay-in_shelter").click()
+    tid(page, "needs-next").click()
+    tid(page, "consent-family").click()
+    tid(page, "family-code").fill("ab")   # too short: said next to it, nothing written
+    tid(page, "family-code").press("Enter")
+    page.wait_for_selector('[data-testid="error-family_code"]:not(:empty)')
+    assert events(kiosk) == []
+    tid(page, "family-code").fill("oigawa2026")
+    tid(page, "family-code").press("Enter")
+    shown(page, "done")
+    assert _checkins(kiosk) == ["大井 一人"]

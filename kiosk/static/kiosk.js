@@ -592,6 +592,11 @@
     ev.preventDefault();
     addMemberOnce(ev.target);
   });
+  $('[data-form="family-code"]').addEventListener("submit", (ev) => {
+    // Enter in the family code: "Check in" (a click, so that its one-at-a-time guard holds)
+    ev.preventDefault();
+    $('[data-testid="submit"]').click();
+  });
   $("#dest-filter").addEventListener("input", (ev) => {
     const q = ev.target.value.trim().normalize("NFKC");
     const qKana = hiragana(q).replace(/\s+/g, "");
