@@ -190,3 +190,11 @@ def test_enter_in_the_family_code_field_checks_in(kiosk_server, page_at, hq_key)
     tid(page, "family-code").press("Enter")
     shown(page, "done")
     assert _checkins(kiosk) == ["大井 一人"]
+
+
+def test_the_language_bar_is_named_in_japanese_and_english(kiosk_server, page_at):
+    kiosk = kiosk_server()
+    page = page_at(kiosk.url)
+    for lang in ("", "pt", "vi"):
+        page.goto(f"/?lang={lang}" if lang else "/")
+        assert page.locator("nav.languages").get_attribute("aria-label") == "言語 / Language"
