@@ -335,11 +335,23 @@
       age_confirmed: state.ageAsked });
     // a great age is asked about once: the same date added again is what the person meant
     state.ageAsked = r.ok ? "" : r.data.confirm_age || "";
-    if (!r.ok) { showErrors(r.data.errors); return; }
+    if (!r.ok) { showErrors(r.data.errors); return false; }
     state.members.push({ ...r.data, needs: [] });
     form.reset();
     clearErrors();
     renderMembers();
+    return true;
+  }
+  async function addMemberOnce(form) {
+    // one answer at a time: a double tap would list the person twice
+    const button = $('button[type="submit"]', form);
+    if (button.disabled) return false;
+    button.disabled = true;
+    try { return await addMember(form); } finally { button.disabled = false; }
+  }
+  function memberTyped(form) {
+    return Boolean(form.elements.name.value.trim() || form.elements.birth_date.value.trim()
+      || $('input[name="sex"]:checked', form));
   }
   function personNeeds() {
     // one list per person, in the order people() gives
@@ -503,10 +515,18 @@
     switch (el.dataset.action) {
       case "restart": restart(); break;
       case "purpose": state.purpose = el.dataset.purpose; show("method"); break;
-      case "go":
+      case "go": {
         if (el.dataset.to === "members" && !state.present.some(Boolean)) { showErrors({ present: S.nobody }); break; }
+        // Someone typed in but "Next" pressed instead of "Add this person": added first, as that button
+        // would, or kept here with what is wrong; never left out of the check-in unsaid.  (Back keeps
+        // the form as typed, so coming forward again still finds them.)
+        const form = $('[data-form="member"]');
+        if (current() === "members" && el.dataset.to === "stay" && memberTyped(form)) {
+          if (!(await addMemberOnce(form)) || current() !== "members") break;
+        }
         show(el.dataset.to);
         break;
+      }
       case "backspace": state.digits = state.digits.slice(0, -1); renderDigits(); break;
       case "read-card": el.disabled = true; try { await readCard(); } finally { el.disabled = false; } break;
       case "secret-mode": secretMode(el.dataset.mode); break;
@@ -568,26 +588,30 @@
     ev.target.removeAttribute("aria-invalid");
     if (error && error.matches("[data-error]")) error.textContent = "";
   });
-  $('[data-form="member"]').addEventListener("submit", async (ev) => {
+  $('[data-form="member"]').addEventListener("submit", (ev) => {
     ev.preventDefault();
-    // one answer at a time: a double tap would list the person twice
-    const button = $('button[type="submit"]', ev.target);
-    if (button.disabled) return;
-    button.disabled = true;
-    try { await addMember(ev.target); } finally { button.disabled = false; }
+    addMemberOnce(ev.target);
+  });
+  $('[data-form="family-code"]').addEventListener("submit", (ev) => {
+    // Enter in the family code: "Check in" (a click, so that its one-at-a-time guard holds)
+    ev.preventDefault();
+    $('[data-testid="submit"]').click();
   });
   $("#dest-filter").addEventListener("input", (ev) => {
     const q = ev.target.value.trim().normalize("NFKC");
     const qKana = hiragana(q).replace(/\s+/g, "");
     // romaji only for a word of letters: "H001" is an id, not "h"
     const qRoman = /^[\p{Script=Latin}\s'-]{2,}$/u.test(q) ? foldRoman(q) : "";
-    $$("[data-shelter]").forEach((b) => {
+    const shelters = $$("[data-shelter]");
+    shelters.forEach((b) => {
       const reading = hiragana(b.dataset.kana || "").replace(/\s+/g, "");
-      b.parentElement.hidden = q && !b.dataset.name.normalize("NFKC").includes(q)
+      b.parentElement.hidden = Boolean(q) && !b.dataset.name.normalize("NFKC").includes(q)
         && !b.dataset.shelter.includes(q.toUpperCase())
         && !(qKana && reading.includes(qKana))
         && !(qRoman && foldRoman(romaji(reading)).includes(qRoman));
     });
+    // an empty list says why, and what to do
+    $('[data-testid="no-destination"]').hidden = shelters.some((b) => !b.parentElement.hidden);
   });
   // When the consent screen opens, show what a pre-registration already said.
   const observer = new MutationObserver(() => { if (current() === "consent") chooseConsent(state.disclosure); });
