@@ -18,6 +18,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
 from limits import parse as parse_limit
 
+from evac.disclosure import parse_inquiry
 from evac.events import parse_birth_date
 from evac.identity import normalize_name
 
@@ -149,12 +150,18 @@ def refused_as_waiting(exc: safety.TooManyWaiting) -> None:
 @limiter.shared_limit(per_client_and_person, scope="safety-inquiry-client-person",
                       key_func=lambda: client_and(sought_person_key()), deduct_when=received)
 def create_inquiry():
+    asked_news = False
     try:
         body = json_object(request)
     except UnreadableBody as exc:
         words = f"the inquiry {exc.why}"
         return jsonify({"error": "invalid_inquiry", "message": words, "fields": {"inquiry": words}}), exc.status
     try:
+        if body.get("notify_email") and not notify.enabled(current_app):
+            # Checked as sent (an Individual Number is refused wherever it is), and not kept: no news can be sent.
+            parse_inquiry(body)
+            body = {**body, "notify_email": ""}
+            asked_news = True
         got = safety.receive_inquiry(db.session, body, request.remote_addr or "", may_try_family_code, waiting_cap(),
                                      client_network())
     except safety.InvalidInquiry as exc:
@@ -166,7 +173,7 @@ def create_inquiry():
     settle_family_code(got)
     answer, key = got.answer, got.access_key
     news = "by e-mail when there is news you may be told" if notify.enabled(current_app) else "not available"
-    if not body.get("notify_email"):
+    if not body.get("notify_email") and not asked_news:
         news = "not asked for"
     return jsonify({**answer, "access_key": key, "email_news": news}), 201
 

@@ -17,7 +17,7 @@ from wtforms import RadioField, StringField
 from evac.disclosure import InvalidInquiry, parse_inquiry
 from evac.events import FAMILY_CODE_LEN
 
-from . import form_errors, safety, self_report
+from . import form_errors, notify, safety, self_report
 from .dashboard import jst
 from .db import db
 from .i18n import LANGUAGES, current_language
@@ -154,7 +154,10 @@ def _inquiry_from_form(form) -> dict:
         "relationship": form.get("relationship", ""), "reason": form.get("reason", ""),
         "sought": {"name": form.get("sought_name", ""), "birth_date": form.get("sought_birth_date", ""),
                    "address": form.get("sought_address", ""), "sex": form.get("sought_sex", "")},
-        "family_code": form.get("family_code", ""), "notify_email": form.get("notify_email", ""),
+        "family_code": form.get("family_code", ""),
+        # Offered only when HQ sends e-mail (templates/safety/inquiry.html): one posted anyway is no error
+        # beside a field the page does not show, and no address kept for news that cannot be sent.
+        "notify_email": form.get("notify_email", "") if notify.enabled(current_app) else "",
     }
 
 

@@ -47,6 +47,7 @@ def test_the_longest_family_code_syncs_from_a_kiosk_and_from_the_self_report_pag
 
 
 def test_a_too_long_e_mail_address_is_refused_in_words_and_nothing_is_recorded(hq_app, hq_client):
+    hq_app.config["SMTP_HOST"] = "127.0.0.1"   # an HQ that sends e-mail keeps the address (nothing is due here)
     email = "taro.yamada@mail." + "d" * 180 + ".example.co.jp"
     assert len(email) > 200
     resp = hq_client.post("/api/v1/safety/inquiries", json={
