@@ -35,7 +35,8 @@ def test_the_form_is_not_refused_for_a_news_address_it_does_not_offer(hq_app, hq
                                             "inquirer_name": INQUIRER["name"], "inquirer_address": INQUIRER["address"],
                                             "inquirer_contact": INQUIRER["contact"], "relationship": "relative",
                                             "reason": "安否確認", "sought_name": SOUGHT["name"],
-                                            "sought_birth_date": SOUGHT["birth_date"], "notify_email": "hana at example"},
+                                            "sought_birth_date": SOUGHT["birth_date"],
+                                            "notify_email": "hana at example"},
                           headers={"Accept-Language": "ja"})
     assert page.status_code in (200, 201, 303, 302), page.get_data(as_text=True)[:500]
     assert _kept(hq_app) == [""]
