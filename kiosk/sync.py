@@ -302,6 +302,15 @@ class HQClient:
             failure = SyncError(SyncError.UNREACHABLE, f"no whole answer within {self.deadline:g} s", self.base)
             failure.timed_out = failure.connected = True
             raise failure
+        if 300 <= status < 400:
+            # Not followed (_NoRedirect): HQ has no address of its own to send the kiosk to, so what answered
+            # is not HQ; most often a Wi-Fi's log-in page, said as one.  Where it sends, for whoever checks.
+            where = urllib.parse.urlsplit((headers.get("Location") or "") if headers else "")
+            host = where.netloc.rpartition("@")[2][:100]   # (never what may stand before an @: a password)
+            failure = SyncError(SyncError.NOT_HQ, f"it answered HTTP {status}, sending the kiosk on to "
+                                f"{where.scheme}://{host}" if host else f"it answered HTTP {status}", self.base)
+            failure.web_page = True
+            raise failure
         try:
             payload = json.loads(raw or b"{}")
         except ValueError:
@@ -456,6 +465,15 @@ def _look_up(host: str, port: int) -> None:
                 del _lookups[(host, port)]
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """HQ never redirects: a 3xx comes from something between (a Wi-Fi's log-in page, a misconfigured proxy).
+    urllib's own handler re-sent the request, the kiosk's token with it, to whatever host it named, even from
+    https to http.  Not followed: the 3xx is the answer (HQClient.request says it is not HQ)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 def _opener_with_deadline() -> urllib.request.OpenerDirector:
     """urllib's opener (system CAs for https, as urlopen) whose connections tell `opener.watch` their socket."""
     watch = _InFlight()
@@ -486,7 +504,7 @@ def _opener_with_deadline() -> urllib.request.OpenerDirector:
         def https_open(self, req):
             return self.do_open(TLS, req, context=self._context)
 
-    opener = urllib.request.build_opener(PlainHandler, TLSHandler)
+    opener = urllib.request.build_opener(PlainHandler, TLSHandler, _NoRedirect)
     opener.watch = watch
     return opener
 
