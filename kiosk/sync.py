@@ -25,6 +25,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from evac.hlc import MAX_DRIFT_MS, MAX_HLC, wall_ms
+
 from .store import HQ_OUTDATED, WORD_LIMIT, KioskStore, hq_lacks_type
 
 BATCH_SIZE = 500
@@ -604,7 +606,43 @@ def _take_left_elsewhere(store: KioskStore, words, unwritten: list[sqlite3.Error
     return words.get("more") is True and store.left_elsewhere_after() != before
 
 
-def _fetch_config(store: KioskStore, client: HQClient, unwritten: list[sqlite3.Error]) -> None:
+def _take_hlc(store: KioskStore, client: HQClient, hlc: int, unwritten: list[sqlite3.Error],
+              doubts: list[str]) -> None:
+    """HQ's timestamp, this kiosk's reference clock (KioskStore.receive_hlc), unless no HQ gives it: past
+    what a record can carry, or further ahead than HQ's own guard lets its clock be (MAX_DRIFT_MS) of both
+    this kiosk's clock and HQ's Date header (a whole second, the link's delay).  Taken, it dated every
+    later record of this kiosk (one past 2^63 let no check-in be saved again, even after a restart).  HQ
+    took the records all the same: said in `doubts`, the round goes on."""
+    reference = store.now_ms()
+    if client.hq_time is not None:
+        reference = max(reference, int(client.hq_time.timestamp() * 1000) + 1000)
+    ahead_ms = wall_ms(hlc) - reference
+    if 0 < hlc <= MAX_HLC and ahead_ms <= MAX_DRIFT_MS:
+        _note(unwritten, store.receive_hlc, hlc)
+        return
+    shown = str(hlc) if len(str(hlc)) <= 24 else str(hlc)[:21] + "..."
+    if not 0 < hlc <= MAX_HLC:
+        why_ja, why = "記録に使える範囲（1〜2^63-1）の外です", "is not one a record can carry (from 1 to 2^63 - 1)"
+    else:
+        ja_span, span = _span(ahead_ms)
+        why_ja = f"この端末の時計と本部の時計（Date）より {ja_span} 先です"
+        why = f"is {span} ahead of this kiosk's clock and of HQ's own (its Date header)"
+    doubts.append(f"本部の応答にある時刻（hlc {shown}）は{why_ja}。取り込みませんでした。この端末は自分の時計で記録の時刻を"
+                  "付けます。記録は本部に届いています。本部の時計かソフトウェア、または途中の機器（プロキシなど）の不具合か"
+                  f"もしれません / HQ's answer carried a timestamp (hlc) {shown} that {why}: not taken, this kiosk "
+                  "dates its records by its own clock; HQ has the records; HQ's clock or software, or something "
+                  "between (a proxy), may be at fault")
+
+
+def _span(ms: int) -> tuple[str, str]:
+    """A time ahead, roughly, (Japanese, English): in days, hours or minutes."""
+    for unit_ms, ja, en in ((86_400_000, "日", "days"), (3_600_000, "時間", "hours")):
+        if ms >= 2 * unit_ms:
+            return f"{ms // unit_ms} {ja}", f"{ms // unit_ms} {en}"
+    return f"{ms // 60_000} 分", f"{ms // 60_000} minutes"
+
+
+def _fetch_config(store: KioskStore, client: HQClient, unwritten: list[sqlite3.Error], doubts: list[str]) -> None:
     """What the kiosk needs offline from HQ: shelters, QR keys and revocations, protection digests.
     A configuration the disk would not take is fetched again next round (KioskStore.apply_config)."""
     status, config = _ask(store, client, unwritten, "GET", "/api/v1/kiosk/config")
@@ -614,7 +652,7 @@ def _fetch_config(store: KioskStore, client: HQClient, unwritten: list[sqlite3.E
     if not isinstance(config.get("shelters"), list) or not _is_int(config.get("hlc")):
         raise SyncError(SyncError.NOT_HQ, "its configuration has no shelter list", client.base)
     _note(unwritten, store.apply_config, config)
-    _note(unwritten, store.receive_hlc, config["hlc"])
+    _take_hlc(store, client, config["hlc"], unwritten, doubts)
 
 
 def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None, progress=None) -> SyncReport:
@@ -698,7 +736,7 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             if progress is not None:
                 progress(acked, store.last_seq - acked)
             _note(unwritten, store.set_acked, acked)
-            _note(unwritten, store.receive_hlc, answer["hlc"])
+            _take_hlc(store, client, answer["hlc"], unwritten, doubts)
             more_words = _take_left_elsewhere(store, answer.get("left_elsewhere"), unwritten, doubts)
             before_refused = None   # the next batch runs into the refused record first, and stops there
             sent += answer.get("applied", 0) if _is_int(answer.get("applied")) else 0
@@ -709,10 +747,10 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             if config_changed:
                 # HQ's configuration changed (a QR revoked, someone protected elsewhere, new keys): taken
                 # now, not when a rush of check-ins at last lets the outbox empty.
-                _fetch_config(store, client, unwritten)
+                _fetch_config(store, client, unwritten, doubts)
                 config_changed = False
         if config_changed or store.config_due(CONFIG_EVERY_S):
-            _fetch_config(store, client, unwritten)
+            _fetch_config(store, client, unwritten, doubts)
     except SyncError as exc:
         exc.pending = store.pending()
         raise
