@@ -74,6 +74,8 @@ class SyncError(Exception):
         self.not_https = False
         self.slow = False        # ...while sending a batch, which is made smaller for the next try
         self.web_page = False    # NOT_HQ: a web page answered (a Wi-Fi's log-in page, most often)
+        # NOT_HQ: its answers do not add up (it took a batch and says it holds none of it: a broken proxy)
+        self.inconsistent = False
         # STORAGE: what HQ holds from this kiosk (its last answer), and why the disk would not take it
         # (kiosk.disk_failure: full, failed, read-only, ...).
         self.held = 0
@@ -131,6 +133,12 @@ class SyncError(Exception):
                     f"({detail}) — a web page answered: if this network has a log-in page (Wi-Fi at a hotel or a "
                     "school), open any web page in a browser on this machine and log in; otherwise check the HQ "
                     "address; the records stay queued")
+        if self.kind == self.NOT_HQ and self.inconsistent:
+            return (f"本部のアドレス {url} からの応答のつじつまが合いません（送った記録を受け取ったと答えながら、その記録を"
+                    "持っていないと言います）。間にある機器（プロキシなど）の不具合かもしれません。本部に連絡してください。"
+                    f"{self._kept_ja('次の同期で送り直されます')} / the answers from {url} do not add up ({detail}): "
+                    "HQ never says it holds less than a batch it took; something between (a proxy) may be at fault — "
+                    "tell HQ")
         if self.kind == self.NOT_HQ:
             return (f"本部のアドレス {url} のサーバーは本部ではありません。本部のアドレスを確認してください。{self._kept_ja()} / "
                     f"the server at {url} is not HQ ({detail}) — check the HQ address")
@@ -733,6 +741,14 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 _note(unwritten, store.set_acked, acked)
                 rewound = True
                 continue
+            if events and acked < events[0]["seq"]:
+                # HQ applies a batch whole or refuses it: a 200 that holds none of it (beyond the one rewind
+                # above) comes from something between that is not HQ, and sending it again would get the same
+                # answer at once, forever.
+                failure = SyncError(SyncError.NOT_HQ, f"it took {len(events)} record(s) from {events[0]['seq']} on "
+                                    f"but says it holds them only up to {acked}", client.base)
+                failure.inconsistent = True
+                raise failure
             if progress is not None:
                 progress(acked, store.last_seq - acked)
             _note(unwritten, store.set_acked, acked)
