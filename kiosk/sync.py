@@ -185,23 +185,50 @@ def _in_japanese(text: str) -> str:
 
 
 def _storage_words(why: str, held: int, db: str) -> str:
-    """STORAGE, Japanese first (read at the shelter): HQ has the records, this kiosk's disk is the trouble."""
-    from .disk_failure import FULL
+    """STORAGE, Japanese first (read at the shelter): HQ has the records, this kiosk's disk is the trouble, in
+    the words of its cause (kiosk.disk_failure, as the kiosk says it of a check-in it could not save)."""
+    from . import disk_failure
     file = Path(db).name if db else "kiosk.sqlite3"
     keep_ja = f"{file}・{file}-wal・{file}-shm は記録そのものなので絶対に削除しないでください"
     keep_en = f"never delete {file}, {file}-wal or {file}-shm: they hold the records"
-    if why == FULL:
-        return (f"本部はこの受付機の記録（{held} 件目まで）を受け取りましたが、受付機のディスクが満杯のため、"
-                f"そのことを受付機に書き留められませんでした。記録は失われていません。写真・動画・ログ・"
-                f"ダウンロードを削除して空きを作ってください（{keep_ja}）。 / HQ has received this kiosk's "
-                f"records (up to {held}), but this kiosk's disk is full, so the kiosk could not note that "
-                f"down. Nothing is lost. Free space: delete photos, videos, logs or downloads ({keep_en}).")
-    return (f"本部はこの受付機の記録（{held} 件目まで）を受け取りましたが、受付機がディスクに書き込めないため"
-            f"（満杯か故障）、そのことを書き留められませんでした。記録は失われていません。本部に連絡し、"
-            f"ディスクが満杯なら写真・動画・ログ・ダウンロードを削除して空きを作ってください（{keep_ja}）。 / "
-            f"HQ has received this kiosk's records (up to {held}), but this kiosk could not write to its disk "
-            f"(it may be full or failing), so it could not note that down. Nothing is lost. Tell HQ; if the disk "
-            f"is full, free space: delete photos, videos, logs or downloads ({keep_en}).")
+    got_ja = f"本部はこの受付機の記録（{held} 件目まで）を受け取りましたが、"
+    got_en = f"HQ has received this kiosk's records (up to {held}), but "
+    if why == disk_failure.FULL:
+        return (f"{got_ja}受付機のディスクが満杯のため、そのことを受付機に書き留められませんでした。記録は失われていません。"
+                f"写真・動画・ログ・ダウンロードを削除して空きを作ってください（{keep_ja}）。 / {got_en}this kiosk's "
+                f"disk is full, so the kiosk could not note that down. Nothing is lost. Free space: delete photos, "
+                f"videos, logs or downloads ({keep_en}).")
+    if why == disk_failure.BUSY:
+        return (f"{got_ja}受付機のデータベースが長く使用中だったため（ほかのプログラムが書き込み中）、そのことを書き留められません"
+                f"でした。記録は失われていません。次の同期で書き留められます。続くようなら本部に連絡してください。 / {got_en}"
+                "this kiosk's database stayed busy too long (another program writing to it), so the kiosk could not "
+                "note that down. Nothing is lost: the next round notes it down. If this goes on, tell HQ.")
+    if why == disk_failure.READ_ONLY:
+        return (f"{got_ja}受付機のディスクが読み取り専用になったため（SDカードやディスクの故障）、そのことを書き留められません"
+                "でした。記録は失われていません。避難者カード（紙）で受け付け、本部に連絡してください。残りの記録は "
+                f"evac kiosk carry で本部へ持ち込むか、{file} を -wal・-shm と一緒に別のディスクへ写してください。 / "
+                f"{got_en}this kiosk's disk has become read-only (a failing card or disk), so the kiosk could not "
+                "note that down. Nothing is lost. Write people in on paper forms (避難者カード) and tell HQ; take the "
+                f"rest of the records to HQ with `evac kiosk carry`, or copy {file} together with {file}-wal and "
+                f"{file}-shm to another disk.")
+    if why == disk_failure.DAMAGED:
+        return (f"{got_ja}受付機のデータベースファイル（{file}）が壊れているため、そのことを書き留められませんでした。記録は"
+                "失われていません。このファイルは消さずに残し、避難者カード（紙）で受け付けてください。本部か責任者に連絡して"
+                f"ください（新しい --db で受付機を起動し、本部で登録し直します）。 / {got_en}this kiosk's database file "
+                f"({file}) is damaged, so the kiosk could not note that down. Nothing is lost. Keep the file (do not "
+                "delete it), write people in on paper forms (避難者カード) and call HQ or the shelter lead: the kiosk "
+                "is started on a new --db and enrolled again at HQ.")
+    if why == disk_failure.REPLACED:
+        return (f"{got_ja}受付機のデータベースファイル（{file}、-wal、-shm）が動作中に削除または置き換えられたため、そのことを"
+                "書き留められませんでした。記録は失われていません。受付機を再起動しないでください。本部か責任者に連絡して"
+                f"ください。 / {got_en}this kiosk's database file ({file}, -wal or -shm) was deleted or replaced while "
+                "the kiosk was running, so the kiosk could not note that down. Nothing is lost. Do NOT restart the "
+                "kiosk; call HQ or the shelter lead.")
+    return (f"{got_ja}受付機がディスクに書き込めないため（満杯か故障）、そのことを書き留められませんでした。記録は失われて"
+            f"いません。本部に連絡し、ディスクが満杯なら写真・動画・ログ・ダウンロードを削除して空きを作ってください（{keep_ja}）。"
+            f" / {got_en}this kiosk could not write to its disk (it may be full or failing), so it could not note "
+            f"that down. Nothing is lost. Tell HQ; if the disk is full, free space: delete photos, videos, logs or "
+            f"downloads ({keep_en}).")
 
 
 def console_text(exc: SyncError) -> str:
