@@ -25,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from evac.hlc import MAX_DRIFT_MS, MAX_HLC, wall_ms
+from evac.hlc import MAX_DRIFT_MS, MAX_HLC, wall_clock_ms, wall_ms
 
 from .store import HQ_OUTDATED, WORD_LIMIT, KioskStore, hq_lacks_type
 
@@ -648,7 +648,10 @@ def _take_hlc(store: KioskStore, client: HQClient, hlc: int, unwritten: list[sql
     this kiosk's clock and HQ's Date header (a whole second, the link's delay).  Taken, it dated every
     later record of this kiosk (one past 2^63 let no check-in be saved again, even after a restart).  HQ
     took the records all the same: said in `doubts`, the round goes on."""
-    reference = store.now_ms()
+    try:
+        reference = store.now_ms()
+    except sqlite3.Error:   # (the file unreadable: the machine's clock; a failing disk must not stop the round)
+        reference = wall_clock_ms()
     if client.hq_time is not None:
         reference = max(reference, int(client.hq_time.timestamp() * 1000) + 1000)
     ahead_ms = wall_ms(hlc) - reference
