@@ -32,7 +32,7 @@ from evac.events import (
     MAX_CORRECTED_DATES, NEEDS, REGISTER, STATUS, STAY_TYPE, TRANSFER, WITHDRAWN, Event, InvalidEvent, Person,
     canonical_json, parse_event, stored_event, withdrawal,
 )
-from evac.hlc import HybridLogicalClock, wall_clock_ms, wall_ms
+from evac.hlc import MAX_HLC, HybridLogicalClock, wall_clock_ms, wall_ms
 from evac.identity import IDENTITY_FORM, person_key
 from evac.whereabouts import CHECKED_IN, CHECKED_OUT, Whereabouts, step
 
@@ -480,7 +480,16 @@ class KioskStore:
 
     def _hlc(self) -> int:
         """The latest timestamp this kiosk knows: its own last, or HQ's heard by this process."""
-        return max(int(self._meta("hlc") or 0), self._heard.hlc)
+        return max(self._stored_hlc(), self._heard.hlc)
+
+    def _stored_hlc(self) -> int:
+        """The kiosk's clock as kept in the file.  One past what a record can carry was taken from an answer
+        before the sync checked them (kiosk.sync._take_hlc), and let no record be written: the latest record's
+        is taken instead, and the next record written mends the file."""
+        stored = int(self._meta("hlc") or 0)
+        if stored > MAX_HLC:
+            stored = self.db.execute("SELECT COALESCE(MAX(hlc), 0) FROM events").fetchone()[0]
+        return stored
 
     # -- shelters (from bundled open data, replaced by HQ's list on sync) ---
     @staticmethod
@@ -1489,15 +1498,18 @@ class KioskStore:
         return device
 
     def receive_hlc(self, remote: int) -> None:
-        """HQ's timestamp, from its answer: always taken (evac.hlc), so that even a kiosk whose clock
+        """HQ's timestamp, from its answer: taken however far ahead (evac.hlc adopt), so that even a kiosk whose clock
         is days slow dates its next events after everything HQ had seen.  Taken in memory at once; into
         the file when it would otherwise date a record more than HLC_WRITE_SLACK_MS before it (HQ's
-        clock moving on 2 s a round is no reason to write)."""
+        clock moving on 2 s a round is no reason to write).  Not one no record can carry (kiosk.sync
+        leaves aside one no HQ gives): every later record would be refused."""
+        if not 0 < remote <= MAX_HLC:
+            raise ValueError(f"HQ's timestamp {remote} is not one a record can carry (from 1 to 2^63 - 1)")
         self._heard.take_hlc(remote)
-        if wall_ms(remote) - max(wall_ms(int(self._meta("hlc"))), self.now_ms()) <= HLC_WRITE_SLACK_MS:
+        if wall_ms(remote) - max(wall_ms(self._stored_hlc()), self.now_ms()) <= HLC_WRITE_SLACK_MS:
             return
         with self._write():
-            clock = HybridLogicalClock(int(self._meta("hlc")))
+            clock = HybridLogicalClock(self._stored_hlc())
             self._set_meta("hlc", str(clock.adopt(self._hlc())))
 
     def now_ms(self) -> int:

@@ -25,6 +25,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from evac.hlc import MAX_DRIFT_MS, MAX_HLC, wall_clock_ms, wall_ms
+
 from .store import HQ_OUTDATED, WORD_LIMIT, KioskStore, hq_lacks_type
 
 BATCH_SIZE = 500
@@ -72,6 +74,8 @@ class SyncError(Exception):
         self.not_https = False
         self.slow = False        # ...while sending a batch, which is made smaller for the next try
         self.web_page = False    # NOT_HQ: a web page answered (a Wi-Fi's log-in page, most often)
+        # NOT_HQ: its answers do not add up (it took a batch and says it holds none of it: a broken proxy)
+        self.inconsistent = False
         # STORAGE: what HQ holds from this kiosk (its last answer), and why the disk would not take it
         # (kiosk.disk_failure: full, failed, read-only, ...).
         self.held = 0
@@ -129,6 +133,12 @@ class SyncError(Exception):
                     f"({detail}) — a web page answered: if this network has a log-in page (Wi-Fi at a hotel or a "
                     "school), open any web page in a browser on this machine and log in; otherwise check the HQ "
                     "address; the records stay queued")
+        if self.kind == self.NOT_HQ and self.inconsistent:
+            return (f"本部のアドレス {url} からの応答のつじつまが合いません（送った記録を受け取ったと答えながら、その記録を"
+                    "持っていないと言います）。間にある機器（プロキシなど）の不具合かもしれません。本部に連絡してください。"
+                    f"{self._kept_ja('次の同期で送り直されます')} / the answers from {url} do not add up ({detail}): "
+                    "HQ never says it holds less than a batch it took; something between (a proxy) may be at fault — "
+                    "tell HQ")
         if self.kind == self.NOT_HQ:
             return (f"本部のアドレス {url} のサーバーは本部ではありません。本部のアドレスを確認してください。{self._kept_ja()} / "
                     f"the server at {url} is not HQ ({detail}) — check the HQ address")
@@ -175,23 +185,50 @@ def _in_japanese(text: str) -> str:
 
 
 def _storage_words(why: str, held: int, db: str) -> str:
-    """STORAGE, Japanese first (read at the shelter): HQ has the records, this kiosk's disk is the trouble."""
-    from .disk_failure import FULL
+    """STORAGE, Japanese first (read at the shelter): HQ has the records, this kiosk's disk is the trouble, in
+    the words of its cause (kiosk.disk_failure, as the kiosk says it of a check-in it could not save)."""
+    from . import disk_failure
     file = Path(db).name if db else "kiosk.sqlite3"
     keep_ja = f"{file}・{file}-wal・{file}-shm は記録そのものなので絶対に削除しないでください"
     keep_en = f"never delete {file}, {file}-wal or {file}-shm: they hold the records"
-    if why == FULL:
-        return (f"本部はこの受付機の記録（{held} 件目まで）を受け取りましたが、受付機のディスクが満杯のため、"
-                f"そのことを受付機に書き留められませんでした。記録は失われていません。写真・動画・ログ・"
-                f"ダウンロードを削除して空きを作ってください（{keep_ja}）。 / HQ has received this kiosk's "
-                f"records (up to {held}), but this kiosk's disk is full, so the kiosk could not note that "
-                f"down. Nothing is lost. Free space: delete photos, videos, logs or downloads ({keep_en}).")
-    return (f"本部はこの受付機の記録（{held} 件目まで）を受け取りましたが、受付機がディスクに書き込めないため"
-            f"（満杯か故障）、そのことを書き留められませんでした。記録は失われていません。本部に連絡し、"
-            f"ディスクが満杯なら写真・動画・ログ・ダウンロードを削除して空きを作ってください（{keep_ja}）。 / "
-            f"HQ has received this kiosk's records (up to {held}), but this kiosk could not write to its disk "
-            f"(it may be full or failing), so it could not note that down. Nothing is lost. Tell HQ; if the disk "
-            f"is full, free space: delete photos, videos, logs or downloads ({keep_en}).")
+    got_ja = f"本部はこの受付機の記録（{held} 件目まで）を受け取りましたが、"
+    got_en = f"HQ has received this kiosk's records (up to {held}), but "
+    if why == disk_failure.FULL:
+        return (f"{got_ja}受付機のディスクが満杯のため、そのことを受付機に書き留められませんでした。記録は失われていません。"
+                f"写真・動画・ログ・ダウンロードを削除して空きを作ってください（{keep_ja}）。 / {got_en}this kiosk's "
+                f"disk is full, so the kiosk could not note that down. Nothing is lost. Free space: delete photos, "
+                f"videos, logs or downloads ({keep_en}).")
+    if why == disk_failure.BUSY:
+        return (f"{got_ja}受付機のデータベースが長く使用中だったため（ほかのプログラムが書き込み中）、そのことを書き留められません"
+                f"でした。記録は失われていません。次の同期で書き留められます。続くようなら本部に連絡してください。 / {got_en}"
+                "this kiosk's database stayed busy too long (another program writing to it), so the kiosk could not "
+                "note that down. Nothing is lost: the next round notes it down. If this goes on, tell HQ.")
+    if why == disk_failure.READ_ONLY:
+        return (f"{got_ja}受付機のディスクが読み取り専用になったため（SDカードやディスクの故障）、そのことを書き留められません"
+                "でした。記録は失われていません。避難者カード（紙）で受け付け、本部に連絡してください。残りの記録は "
+                f"evac kiosk carry で本部へ持ち込むか、{file} を -wal・-shm と一緒に別のディスクへ写してください。 / "
+                f"{got_en}this kiosk's disk has become read-only (a failing card or disk), so the kiosk could not "
+                "note that down. Nothing is lost. Write people in on paper forms (避難者カード) and tell HQ; take the "
+                f"rest of the records to HQ with `evac kiosk carry`, or copy {file} together with {file}-wal and "
+                f"{file}-shm to another disk.")
+    if why == disk_failure.DAMAGED:
+        return (f"{got_ja}受付機のデータベースファイル（{file}）が壊れているため、そのことを書き留められませんでした。記録は"
+                "失われていません。このファイルは消さずに残し、避難者カード（紙）で受け付けてください。本部か責任者に連絡して"
+                f"ください（新しい --db で受付機を起動し、本部で登録し直します）。 / {got_en}this kiosk's database file "
+                f"({file}) is damaged, so the kiosk could not note that down. Nothing is lost. Keep the file (do not "
+                "delete it), write people in on paper forms (避難者カード) and call HQ or the shelter lead: the kiosk "
+                "is started on a new --db and enrolled again at HQ.")
+    if why == disk_failure.REPLACED:
+        return (f"{got_ja}受付機のデータベースファイル（{file}、-wal、-shm）が動作中に削除または置き換えられたため、そのことを"
+                "書き留められませんでした。記録は失われていません。受付機を再起動しないでください。本部か責任者に連絡して"
+                f"ください。 / {got_en}this kiosk's database file ({file}, -wal or -shm) was deleted or replaced while "
+                "the kiosk was running, so the kiosk could not note that down. Nothing is lost. Do NOT restart the "
+                "kiosk; call HQ or the shelter lead.")
+    return (f"{got_ja}受付機がディスクに書き込めないため（満杯か故障）、そのことを書き留められませんでした。記録は失われて"
+            f"いません。本部に連絡し、ディスクが満杯なら写真・動画・ログ・ダウンロードを削除して空きを作ってください（{keep_ja}）。"
+            f" / {got_en}this kiosk could not write to its disk (it may be full or failing), so it could not note "
+            f"that down. Nothing is lost. Tell HQ; if the disk is full, free space: delete photos, videos, logs or "
+            f"downloads ({keep_en}).")
 
 
 def console_text(exc: SyncError) -> str:
@@ -301,6 +338,15 @@ class HQClient:
         if watch.expired:   # cut off mid-answer: what came may look whole (a body read to a closed socket)
             failure = SyncError(SyncError.UNREACHABLE, f"no whole answer within {self.deadline:g} s", self.base)
             failure.timed_out = failure.connected = True
+            raise failure
+        if 300 <= status < 400:
+            # Not followed (_NoRedirect): HQ has no address of its own to send the kiosk to, so what answered
+            # is not HQ; most often a Wi-Fi's log-in page, said as one.  Where it sends, for whoever checks.
+            where = urllib.parse.urlsplit((headers.get("Location") or "") if headers else "")
+            host = where.netloc.rpartition("@")[2][:100]   # (never what may stand before an @: a password)
+            failure = SyncError(SyncError.NOT_HQ, f"it answered HTTP {status}, sending the kiosk on to "
+                                f"{where.scheme}://{host}" if host else f"it answered HTTP {status}", self.base)
+            failure.web_page = True
             raise failure
         try:
             payload = json.loads(raw or b"{}")
@@ -456,6 +502,15 @@ def _look_up(host: str, port: int) -> None:
                 del _lookups[(host, port)]
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """HQ never redirects: a 3xx comes from something between (a Wi-Fi's log-in page, a misconfigured proxy).
+    urllib's own handler re-sent the request, the kiosk's token with it, to whatever host it named, even from
+    https to http.  Not followed: the 3xx is the answer (HQClient.request says it is not HQ)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
 def _opener_with_deadline() -> urllib.request.OpenerDirector:
     """urllib's opener (system CAs for https, as urlopen) whose connections tell `opener.watch` their socket."""
     watch = _InFlight()
@@ -486,7 +541,7 @@ def _opener_with_deadline() -> urllib.request.OpenerDirector:
         def https_open(self, req):
             return self.do_open(TLS, req, context=self._context)
 
-    opener = urllib.request.build_opener(PlainHandler, TLSHandler)
+    opener = urllib.request.build_opener(PlainHandler, TLSHandler, _NoRedirect)
     opener.watch = watch
     return opener
 
@@ -586,7 +641,46 @@ def _take_left_elsewhere(store: KioskStore, words, unwritten: list[sqlite3.Error
     return words.get("more") is True and store.left_elsewhere_after() != before
 
 
-def _fetch_config(store: KioskStore, client: HQClient, unwritten: list[sqlite3.Error]) -> None:
+def _take_hlc(store: KioskStore, client: HQClient, hlc: int, unwritten: list[sqlite3.Error],
+              doubts: list[str]) -> None:
+    """HQ's timestamp, this kiosk's reference clock (KioskStore.receive_hlc), unless no HQ gives it: past
+    what a record can carry, or further ahead than HQ's own guard lets its clock be (MAX_DRIFT_MS) of both
+    this kiosk's clock and HQ's Date header (a whole second, the link's delay).  Taken, it dated every
+    later record of this kiosk (one past 2^63 let no check-in be saved again, even after a restart).  HQ
+    took the records all the same: said in `doubts`, the round goes on."""
+    try:
+        reference = store.now_ms()
+    except sqlite3.Error:   # (the file unreadable: the machine's clock; a failing disk must not stop the round)
+        reference = wall_clock_ms()
+    if client.hq_time is not None:
+        reference = max(reference, int(client.hq_time.timestamp() * 1000) + 1000)
+    ahead_ms = wall_ms(hlc) - reference
+    if 0 < hlc <= MAX_HLC and ahead_ms <= MAX_DRIFT_MS:
+        _note(unwritten, store.receive_hlc, hlc)
+        return
+    shown = str(hlc) if len(str(hlc)) <= 24 else str(hlc)[:21] + "..."
+    if not 0 < hlc <= MAX_HLC:
+        why_ja, why = "記録に使える範囲（1〜2^63-1）の外です", "is not one a record can carry (from 1 to 2^63 - 1)"
+    else:
+        ja_span, span = _span(ahead_ms)
+        why_ja = f"この端末の時計と本部の時計（Date）より {ja_span} 先です"
+        why = f"is {span} ahead of this kiosk's clock and of HQ's own (its Date header)"
+    doubts.append(f"本部の応答にある時刻（hlc {shown}）は{why_ja}。取り込みませんでした。この端末は自分の時計で記録の時刻を"
+                  "付けます。記録は本部に届いています。本部の時計かソフトウェア、または途中の機器（プロキシなど）の不具合か"
+                  f"もしれません / HQ's answer carried a timestamp (hlc) {shown} that {why}: not taken, this kiosk "
+                  "dates its records by its own clock; HQ has the records; HQ's clock or software, or something "
+                  "between (a proxy), may be at fault")
+
+
+def _span(ms: int) -> tuple[str, str]:
+    """A time ahead, roughly, (Japanese, English): in days, hours or minutes."""
+    for unit_ms, ja, en in ((86_400_000, "日", "days"), (3_600_000, "時間", "hours")):
+        if ms >= 2 * unit_ms:
+            return f"{ms // unit_ms} {ja}", f"{ms // unit_ms} {en}"
+    return f"{ms // 60_000} 分", f"{ms // 60_000} minutes"
+
+
+def _fetch_config(store: KioskStore, client: HQClient, unwritten: list[sqlite3.Error], doubts: list[str]) -> None:
     """What the kiosk needs offline from HQ: shelters, QR keys and revocations, protection digests.
     A configuration the disk would not take is fetched again next round (KioskStore.apply_config)."""
     status, config = _ask(store, client, unwritten, "GET", "/api/v1/kiosk/config")
@@ -596,7 +690,7 @@ def _fetch_config(store: KioskStore, client: HQClient, unwritten: list[sqlite3.E
     if not isinstance(config.get("shelters"), list) or not _is_int(config.get("hlc")):
         raise SyncError(SyncError.NOT_HQ, "its configuration has no shelter list", client.base)
     _note(unwritten, store.apply_config, config)
-    _note(unwritten, store.receive_hlc, config["hlc"])
+    _take_hlc(store, client, config["hlc"], unwritten, doubts)
 
 
 def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None, progress=None) -> SyncReport:
@@ -677,10 +771,18 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
                 _note(unwritten, store.set_acked, acked)
                 rewound = True
                 continue
+            if events and acked < events[0]["seq"]:
+                # HQ applies a batch whole or refuses it: a 200 that holds none of it (beyond the one rewind
+                # above) comes from something between that is not HQ, and sending it again would get the same
+                # answer at once, forever.
+                failure = SyncError(SyncError.NOT_HQ, f"it took {len(events)} record(s) from {events[0]['seq']} on "
+                                    f"but says it holds them only up to {acked}", client.base)
+                failure.inconsistent = True
+                raise failure
             if progress is not None:
                 progress(acked, store.last_seq - acked)
             _note(unwritten, store.set_acked, acked)
-            _note(unwritten, store.receive_hlc, answer["hlc"])
+            _take_hlc(store, client, answer["hlc"], unwritten, doubts)
             more_words = _take_left_elsewhere(store, answer.get("left_elsewhere"), unwritten, doubts)
             before_refused = None   # the next batch runs into the refused record first, and stops there
             sent += answer.get("applied", 0) if _is_int(answer.get("applied")) else 0
@@ -691,10 +793,10 @@ def sync_once(store: KioskStore, client: HQClient, batch_size: int | None = None
             if config_changed:
                 # HQ's configuration changed (a QR revoked, someone protected elsewhere, new keys): taken
                 # now, not when a rush of check-ins at last lets the outbox empty.
-                _fetch_config(store, client, unwritten)
+                _fetch_config(store, client, unwritten, doubts)
                 config_changed = False
         if config_changed or store.config_due(CONFIG_EVERY_S):
-            _fetch_config(store, client, unwritten)
+            _fetch_config(store, client, unwritten, doubts)
     except SyncError as exc:
         exc.pending = store.pending()
         raise

@@ -112,6 +112,21 @@ def _not_noted(failure) -> str:
                  "it could not note that down. Nothing is lost. Make room: delete photos, videos, logs or downloads. "
                  "Never delete %(file)s, %(file)s-wal or %(file)s-shm: they hold the records. Until there is room, "
                  "write people in on paper forms (避難者カード).", held=failure.held, file=file)
+    if failure.storage == disk_failure.BUSY:   # space would not mend these three: not "delete photos"
+        return t("HQ has received this kiosk's records (up to record %(held)d), but this kiosk's database stayed busy "
+                 "too long (another program writing to it), so it could not note that down. Nothing is lost: the "
+                 "next sync notes it down. If this goes on, tell HQ.", held=failure.held)
+    if failure.storage == disk_failure.READ_ONLY:
+        return t("HQ has received this kiosk's records (up to record %(held)d), but this kiosk's disk has become "
+                 "read-only (a failing card or disk), so it could not note that down. Nothing is lost. Write people in "
+                 "on paper forms (避難者カード) and tell HQ. Take the rest of the records to HQ with `evac kiosk carry "
+                 "--db %(db)s --out FILE` (FILE on a USB stick), or copy %(file)s together with %(file)s-wal and "
+                 "%(file)s-shm to another disk.", held=failure.held, db=current_app.config["KIOSK_DB"], file=file)
+    if failure.storage == disk_failure.DAMAGED:
+        return t("HQ has received this kiosk's records (up to record %(held)d), but this kiosk's database file "
+                 "(%(file)s) is damaged, so it could not note that down. Nothing is lost. Keep the file, do not delete "
+                 "it. Write people in on paper forms (避難者カード) and call HQ or the shelter lead: the kiosk is "
+                 "started on a new database and enrolled again at HQ.", held=failure.held, file=file)
     return t("HQ has received this kiosk's records (up to record %(held)d), but this kiosk could not write to its "
              "disk (it may be full or failing), so it could not note that down. Nothing is lost. Tell HQ. Never "
              "delete %(file)s, %(file)s-wal or %(file)s-shm: they hold the records. If the disk is full, delete "
