@@ -236,9 +236,14 @@
     cardPoll = setInterval(poll, 1000);
   }
 
+  let qrSending = false;
   async function submitQr(text) {
-    const r = await post("/screen/qr", { qr: text });
-    $("#qr-input").value = "";
+    // One code at a time: a scanner that reads it twice would send it twice, and the second answer (an
+    // error, or the same household again) would land on the screen the first one opened.
+    if (qrSending) return;
+    qrSending = true;
+    let r;
+    try { r = await post("/screen/qr", { qr: text }); } finally { qrSending = false; }
     if (r.ok) identified(r.data); else { showErrors(r.data.errors); $("#qr-input").focus(); }
   }
 
@@ -570,6 +575,47 @@
       default: break;
     }
   });
+  // A pre-registration QR held under the scanner before 「QRコード」 was chosen (on the start or method
+  // screen, as the printed instructions have it): its keystrokes, with no field to take them, are
+  // collected, and at Enter a code goes into the QR screen's flow as if scanned there.  Anything else
+  // typed there is left alone.  A code is told by its prefix, not by typing speed (scanners differ); a
+  // key typed before it is no part of it.
+  const QR_PREFIX = "EV1:";   // evac/prereg_qr.PREFIX
+  let wedge = "";
+  function qrIn(text) {
+    // as evac/prereg_qr.verify reads it: CapsLock on, or the IME's full-width letters, are the same code
+    const upper = text.normalize("NFKC").toUpperCase();
+    const at = upper.indexOf(QR_PREFIX);
+    return at < 0 ? "" : upper.slice(at);
+  }
+  function scannedBeforeChosen(code) {
+    if (current() === "start") {
+      // at a shelter its staff closed, "Check in" calls them: so does a code for checking in
+      const checkin = $('[data-testid="checkin"]');
+      if (checkin.dataset.action !== "purpose") { checkin.click(); return; }
+      state.purpose = "checkin";
+    }
+    show("qr");
+    submitQr(code);
+  }
+  document.addEventListener("keydown", (ev) => {
+    const screen = current();
+    if ((screen !== "start" && screen !== "method") || ev.isComposing || ev.ctrlKey || ev.altKey || ev.metaKey
+        || ev.target.matches("input, textarea, select")) { wedge = ""; return; }
+    if (ev.key === "Enter") {
+      const code = qrIn(wedge);
+      wedge = "";
+      if (!code) return;   // a button with the focus is pressed as ever
+      // not a press of a focused button, nor a submit of the QR field that has the focus next
+      ev.preventDefault();
+      scannedBeforeChosen(code);
+      return;
+    }
+    if (ev.key.length !== 1) return;   // Shift, Tab, arrows
+    wedge = (wedge + ev.key).slice(-4000);
+    // inside a code, its spaces press no button that has the focus
+    if (qrIn(wedge)) ev.preventDefault();
+  }, true);
   document.addEventListener("keydown", (ev) => {
     // A scanner's keystrokes belong in the scan field even if someone tapped elsewhere on the screen.
     const field = $("#qr-input");
@@ -578,7 +624,10 @@
   $('[data-form="qr"]').addEventListener("submit", (ev) => {
     // A keyboard-wedge scanner types the code and presses Enter.
     ev.preventDefault();
-    submitQr($("#qr-input").value);
+    // emptied now, so that a second read while the first is sent starts a field of its own (dropped)
+    const text = $("#qr-input").value;
+    $("#qr-input").value = "";
+    if (current() === "qr") submitQr(text);
   });
   document.addEventListener("input", (ev) => {
     // A field being corrected loses its old error (each error follows its field, or the fieldset of
