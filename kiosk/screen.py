@@ -634,9 +634,11 @@ def _checkin(body: dict):
     household = ident.household_id if len(persons) > 1 or ident.household_id else ""
     kept = [j for j in range(len(persons)) if j not in held]
     try:
-        # Beside a QR (proof of no one), whom the holder typed in gets no consent from it: HQ would count
-        # it as given in person (no pre-registration id says otherwise: hq_dashboard.merge.consent_rank).
-        unvouched = [ident.source == "qr" and j >= len(present) for j in range(len(persons))]
+        # Whom the holder typed in, beside a card, an IC card or a QR, gets no consent from the holder's choice:
+        # nothing proves they are who they are typed as, nor that they chose it, and HQ would count it as given
+        # in person (hq_dashboard.merge.consent_rank) over their own, answered at once (災対法 §86-15); and a
+        # typed-in protected name (held back) would be told from an unknown one.  Staff record theirs in person.
+        unvouched = [j >= len(present) for j in range(len(persons))]
         shelter, hlc = current_app.config["SHELTER_ID"], store.now_ms() << COUNTER_BITS
         for j in held:   # refused where an unknown person's would be (a record HQ would not take)
             for draft in KioskStore.check_in_drafts(shelter, [persons[j]], stay, household, [sorted(set(needs[j]))],

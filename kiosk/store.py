@@ -848,8 +848,8 @@ class KioskStore:
         `needs` (one list per person, in order) and the household's disclosure consent for
         family inquiries (a `consent` event per person: evac.disclosure) go in the same
         transaction as the check-in: all of it or nothing.  No consent is written for a person
-        `unvouched` marks (typed in beside a QR: nothing says it is them nor that they chose it).
-        """
+        `unvouched` marks (typed in at the screen beside whoever was identified: nothing says it is them
+        nor that they chose it)."""
         self._require_shelter(shelter_id)
         return self.append(self.check_in_drafts(shelter_id, persons, stay_type, household_id, needs, disclosure,
                                                 family_code, never_disclose, unvouched))
