@@ -389,6 +389,7 @@
     $$("[data-consent]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.consent === value)));
     // The pre-registered code is kept only with "my family": said only then (or before a choice).
     $('[data-show="code-kept"]').hidden = !(state.codeKept && (!value || value === "family"));
+    $('[data-show="typed-own-consent"]').hidden = !state.members.length;
   }
   async function submitCheckin() {
     const r = await post("/screen/checkin", {
