@@ -362,14 +362,19 @@ def test_hq_import_of_a_folder_asks_for_one_file(tmp_path):
     refused(run_evac("hq", "import", str(tmp_path), "--db", hq_db(tmp_path)), "is a folder: give one file")
 
 
-def test_a_token_used_with_a_second_kiosk_database_says_what_to_do(hq_server, tmp_path):
+def token_used_with_a_second_database(hq_server, tmp_path):
+    """`evac kiosk sync` of a second kiosk database with the token a first one synced with."""
     hq = hq_server()
     token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H001").stdout.strip()
     first, second = tmp_path / "a", tmp_path / "b"
     first.mkdir()
     second.mkdir()
     assert run_evac("kiosk", "sync", "--db", kiosk_db(first), "--hq", hq.url, "--token", token).returncode == 0
-    result = run_evac("kiosk", "sync", "--db", kiosk_db(second), "--hq", hq.url, "--token", token)
+    return run_evac("kiosk", "sync", "--db", kiosk_db(second), "--hq", hq.url, "--token", token)
+
+
+def test_a_token_used_with_a_second_kiosk_database_says_what_to_do(hq_server, tmp_path):
+    result = token_used_with_a_second_database(hq_server, tmp_path)
     refused(result, "belongs to another kiosk database", "enroll this kiosk again at HQ", "new kiosk database", code=1)
 
 

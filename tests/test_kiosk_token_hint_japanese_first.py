@@ -2,18 +2,11 @@
 refusal before it (kiosk staff read the console in Japanese; it was in English only)."""
 from __future__ import annotations
 
-from tests.conftest import run_evac
-from tests.test_cli_errors import kiosk_db
+from tests.test_cli_errors import token_used_with_a_second_database
 
 
 def test_the_hint_after_a_token_of_another_kiosk_database_is_japanese_first(hq_server, tmp_path):
-    hq = hq_server()
-    token = run_evac("hq", "enroll-kiosk", "--db", hq.db_url, "--shelter", "H001").stdout.strip()
-    first, second = tmp_path / "a", tmp_path / "b"
-    first.mkdir()
-    second.mkdir()
-    assert run_evac("kiosk", "sync", "--db", kiosk_db(first), "--hq", hq.url, "--token", token).returncode == 0
-    result = run_evac("kiosk", "sync", "--db", kiosk_db(second), "--hq", hq.url, "--token", token)
+    result = token_used_with_a_second_database(hq_server, tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     hint = next(line for line in result.stderr.splitlines() if "enroll this kiosk again at HQ" in line)
     ja, slash, en = hint.removeprefix("evac: ").partition(" / ")
