@@ -218,7 +218,8 @@ def _correction_records(session: Session) -> list[tuple[PersonFacts, PersonFacts
     instance = session.execute(select(HQMeta.value).where(HQMeta.name == "instance")).scalar()
     # A kiosk's records up to its high_seq are all committed with it: read no further than that.
     high = dict(session.execute(select(Kiosk.device_id, Kiosk.high_seq).where(Kiosk.device_id.is_not(None))).all())
-    engine = session.get_bind()
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)   # a Session on one request's Connection (left_elsewhere): its engine's
     with _correction_guard:
         cache = _correction_cache.get(engine)
         # Another database: read again from the start.  A kiosk's high_seq read below what was read already is
