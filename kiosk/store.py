@@ -666,6 +666,10 @@ class KioskStore:
             keys = self._keys(event)   # normalised and looked up once, for both
             self._attribute(event, acting, keys)
             self._update_roster(event, keys)
+            if event.type == CHECKIN and keys is not None:
+                # Her own record (staff checked her in, having seen her in private) answers for her from now
+                # on, as anyone's does: what was held back of her ends with it (hold_for_staff).
+                self.db.execute("DELETE FROM held_back WHERE person_key IN (?, ?)", keys)
             written.append(event)
         self._set_meta("hlc", str(clock.last))
         self._wrote_records = self._wrote_records or bool(written)
