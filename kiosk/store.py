@@ -416,7 +416,10 @@ class KioskStore:
     @contextmanager
     def together(self) -> Iterator[None]:
         """The writes made inside, committed as one transaction: all of them or, after a power cut or an error,
-        none (a check-in, and the check-in held back for staff beside it)."""
+        none (a check-in, and the check-in held back for staff beside it).  Inside another, part of it."""
+        if self._together:
+            yield
+            return
         with self._write():
             self._together = True
             try:
