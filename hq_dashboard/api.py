@@ -221,7 +221,7 @@ def _protected() -> list[str]:
     reaches everyone who is or was in a household the protected person is or was in, as inquiries do
     (safety.protected_identities: a later change of household loses no protection)."""
     return sorted(protection_digests(bytes.fromhex(_ic_token_key()),
-                                     safety.protected_identities(db.session, households=True)))
+                                     safety.protected_identities(db.session)))
 
 
 @bp.get("/kiosk/config")

@@ -49,7 +49,7 @@ def needing_care_now() -> tuple[list[Person], int]:
     rows = [p for p in rows if p.id not in over]
     if not rows:
         return [], 0
-    protected = safety.protected_identities(db.session, households=True)
+    protected = safety.protected_identities(db.session)
     shown = [p for p in rows if not safety.is_protected(p, protected)]
     shown.sort(key=lambda p: (NEEDING_CARE.index(p.status), p.state != CHECKED_IN, p.shelter_id or "", p.name))
     return shown, len(rows) - len(shown)

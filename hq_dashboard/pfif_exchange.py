@@ -37,7 +37,7 @@ def export(session: Session, domain: str, now: dt.datetime | None = None) -> tup
                              .order_by(Person.id)).scalars().all()
     stays_ended = hospital_stays.ended(session, people)   # (out of hospital, checked in elsewhere since)
     # Protection covers the protected person's household (災対法 §86-15: the family who fled with them).
-    protected = safety.protected_identities(session, households=True)
+    protected = safety.protected_identities(session)
     records, ids = [], []
     for p in people:
         if safety.is_protected(p, protected):

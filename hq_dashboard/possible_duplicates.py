@@ -76,7 +76,7 @@ def pairs_now() -> tuple[list[tuple[Record, Record, str]], int, dict[tuple[int, 
     if not pairs:
         return [], 0, {}, set()
     # Protection is decided only for the few records paired (by the same rule as inquiries: safety.is_protected).
-    protected = safety.protected_identities(db.session, households=True)
+    protected = safety.protected_identities(db.session)
     paired = {r.id for a, b, _ in pairs for r in (a, b)}
     hidden = {p.id for p in db.session.execute(select(Person).where(Person.id.in_(paired))).scalars()
               if safety.is_protected(p, protected)}

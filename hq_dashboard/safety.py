@@ -138,8 +138,7 @@ def _facts(session: Session, person: Person, through_household: set[int] | None 
                        consent_speaks_for=consent_reach.consent_speaks_for(session, person, status))
 
 
-def protected_identities(session: Session, birth_date: str | None = None, *,
-                         households: bool = True) -> frozenset[tuple[str, str]]:
+def protected_identities(session: Session, birth_date: str | None = None) -> frozenset[tuple[str, str]]:
     """The (name form, birth date) protection reaches (born on `birth_date`, if given), by the same rule as
     inquiries (evac.disclosure.protected_forms): one protected record protects every record sharing a
     name form (kanji or kana) and birth date with it, and those records' other forms in turn; and everyone
@@ -152,11 +151,7 @@ def protected_identities(session: Session, birth_date: str | None = None, *,
     protection reaching either reaches both, whichever kiosk made the correction, and in turn whatever
     either reaches.  A birth date it links may be another day than the one asked about: protection is then
     decided over the records that could bear on the day asked about, the days the corrections link to it and
-    the households of the records so found, in turn (_households_born), never the whole city.
-    `households`: accepted from callers that name the rule; protection always reaches the households (no
-    narrower rule is left, so False is refused rather than quietly ignored)."""
-    if not households:
-        raise ValueError("protection reaches the households of every record it reaches: there is no other rule")
+    the households of the records so found, in turn (_households_born), never the whole city."""
     links = correction_links(session)
     if birth_date is None:
         return _households_city(session, links)

@@ -197,7 +197,7 @@ def test_an_existing_database_keeps_the_child_of_a_protected_mother_protected_af
         with db.engine.connect() as conn:
             held = sorted(tuple(r) for r in conn.execute(db.text("SELECT person_id, household_id FROM person_households")))
         upgrade(directory=MIGRATIONS_DIR)   # today's models read persons (0034 added a column)
-        protected = safety.protected_identities(db.session, households=True)
+        protected = safety.protected_identities(db.session)
         reached = {p.name for p in db.session.execute(select(Person)).scalars() if safety.is_protected(p, protected)}
         db.session.remove()
         downgrade(directory=MIGRATIONS_DIR, revision="0029_inquiry_sex")

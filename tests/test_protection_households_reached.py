@@ -84,7 +84,7 @@ def test_the_child_in_a_household_with_a_record_protection_reaches_is_answered_a
     # Every kiosk's digests cover him, as protection decided over his birth date does.
     child = protection_forms(CHILD["name"], CHILD["name_kana"], CHILD["birth_date"])
     with hq_app.app_context():
-        assert child <= protected_identities(db.session, households=True)
+        assert child <= protected_identities(db.session)
         assert child <= protected_identities(db.session, CHILD["birth_date"])
         db.session.remove()
     config = hq_client.get("/api/v1/kiosk/config", headers={"Authorization": f"Bearer {token}"}).get_json()
@@ -147,7 +147,7 @@ def test_protection_over_a_few_birth_dates_is_the_citys_and_the_plain_fixpoints(
         links = [pair for pair in correction_links(session) if pair[0].birth_date in dates]
         assert all(pair[1].birth_date in dates for pair in links)
         expected = plain_fixpoint(records, homes, links)
-        city = protected_identities(session, households=True)
+        city = protected_identities(session)
         assert {f for f in city if f[1] in dates} == expected
         born = {d: [p for p in rows if p.birth_date == d] for d in dates}
         for d in dates:
@@ -159,5 +159,5 @@ def test_protection_over_a_few_birth_dates_is_the_citys_and_the_plain_fixpoints(
                 assert protected_identities(session, d) == {f for f in expected if f[1] == d}, d
             assert protected_among(session, rows) == {p.id for p in rows if p.never_disclose or protection_forms(
                 p.name, p.name_kana, p.birth_date) & expected}
-            assert {f for f in protected_identities(session, households=True) if f[1] in dates} == expected
+            assert {f for f in protected_identities(session) if f[1] in dates} == expected
         session.rollback()
