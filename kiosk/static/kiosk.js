@@ -583,10 +583,14 @@
   // key typed before it is no part of it.
   const QR_PREFIX = "EV1:";   // evac/prereg_qr.PREFIX
   let wedge = "";
+  let wedgeKeyAt = 0;
+  // A touch is a person, not the scanner; and a scanner types a code's keys close together: what was typed
+  // before either is no part of a code to come (a half-read code left there would hold every Space after it).
+  document.addEventListener("pointerdown", () => { wedge = ""; }, true);
   function qrIn(text) {
     // as evac/prereg_qr.verify reads it: CapsLock on, or the IME's full-width letters, are the same code
     const upper = text.normalize("NFKC").toUpperCase();
-    const at = upper.indexOf(QR_PREFIX);
+    const at = upper.lastIndexOf(QR_PREFIX);   // a half-read code before it is no part of this one
     return at < 0 ? "" : upper.slice(at);
   }
   function scannedBeforeChosen(code) {
@@ -613,6 +617,8 @@
       return;
     }
     if (ev.key.length !== 1) return;   // Shift, Tab, arrows
+    if (ev.timeStamp - wedgeKeyAt > 2000) wedge = "";
+    wedgeKeyAt = ev.timeStamp;
     wedge = (wedge + ev.key).slice(-4000);
     // inside a code, its spaces press no button that has the focus
     if (qrIn(wedge)) ev.preventDefault();
