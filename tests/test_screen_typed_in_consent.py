@@ -84,16 +84,27 @@ def _ic_holder(in_background, tmp_path, store):
     return screen, shown.get_json()["token"], name, birth
 
 
-@pytest.mark.parametrize("source", ["card", "ic"])
-def test_people_typed_in_beside_a_card_get_no_consent_from_its_holder(source, city, hq_app, hq_client, request,
-                                                                       tmp_path):
+# Two tests, not one parametrized: the card's turn at vpcd's reader (conftest.pytest_runtest_protocol) goes by
+# the fixtures a test names, and one asked for on the way (getfixturevalue) took no turn (seen in CI).
+def test_people_typed_in_beside_a_my_number_card_get_no_consent_from_its_holder(city, hq_app, hq_client,
+                                                                                 insert_card, tmp_path):
     from kiosk.sync import sync_once
     store, link = city
-    sync_once(store, link)   # HQ's protection digests (and its IC card key)
-    if source == "card":
-        screen, token, holder, born = _card_holder(request.getfixturevalue("insert_card"), tmp_path)
-    else:
-        screen, token, holder, born = _ic_holder(request.getfixturevalue("in_background"), tmp_path, store)
+    sync_once(store, link)   # HQ's protection digests
+    _typed_in_beside(*_card_holder(insert_card, tmp_path), city, hq_app, hq_client)
+
+
+def test_people_typed_in_beside_an_ic_card_get_no_consent_from_its_holder(city, hq_app, hq_client, in_background,
+                                                                           tmp_path):
+    from kiosk.sync import sync_once
+    store, link = city
+    sync_once(store, link)   # HQ's protection digests and its IC card key
+    _typed_in_beside(*_ic_holder(in_background, tmp_path, store), city, hq_app, hq_client)
+
+
+def _typed_in_beside(screen, token, holder, born, city, hq_app, hq_client) -> None:
+    from kiosk.sync import sync_once
+    store, link = city
     before = store.last_seq
     done = screen.post("/screen/checkin?lang=en", json={
         "token": token, "present": [0], "members": TYPED, "stay_type": "in_shelter",
