@@ -5,28 +5,15 @@ swallowed; found in review).  A real kiosk process, real Chromium."""
 from __future__ import annotations
 
 from evac.prereg_qr import sign
-from tests.test_kiosk_screen import events, hq_key, shown, trust  # noqa: F401  (hq_key: fixture)
-from tests.test_kiosk_screen_qr_from_the_start import PAIR, _qr_requests, _screen, _wedge
-
-
-def _focus_checkin(page) -> None:
-    for _ in range(20):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.dataset.testid") == "checkin":
-            return
-    raise AssertionError("「チェックイン」 was never reached with Tab")
+from tests.test_kiosk_screen import events, hq_key, shown  # noqa: F401  (hq_key: fixture)
+from tests.test_kiosk_screen_qr_from_the_start import PAIR, _screen, _wedge, focus_checkin, on_the_start_screen
 
 
 def test_a_half_read_code_holds_no_key_after_a_touch(kiosk_server, page_at, hq_key):  # noqa: F811
-    kiosk = kiosk_server()
-    trust(kiosk, hq_key)
-    page = page_at(kiosk.url)
-    page.goto("/?lang=en")
-    shown(page, "start")
-    sent = _qr_requests(page)
+    kiosk, page, sent = on_the_start_screen(kiosk_server, page_at, hq_key)
     page.keyboard.type("EV1:HALFREAD")            # no Enter: the scanner lost the rest
     page.mouse.click(5, 5)                        # someone touches the screen
-    _focus_checkin(page)
+    focus_checkin(page)
     page.keyboard.press(" ")
     shown(page, "method")
     assert sent == [] and events(kiosk) == []

@@ -102,13 +102,27 @@ def test_a_qr_scanned_on_the_method_screen_checks_in_or_out_as_chosen(kiosk_serv
     assert [e["person"]["name"] for e in events(kiosk) if e["type"] == "checkout"] == ["大井 一郎", "大井 和子"]
 
 
-def test_other_typing_on_the_start_screen_does_nothing(kiosk_server, page_at, hq_key):
+def on_the_start_screen(kiosk_server, page_at, hq_key):
+    """A kiosk trusting HQ's key, its screen at the start in English: (kiosk, page, the QR requests it sends)."""
     kiosk = kiosk_server()
     trust(kiosk, hq_key)
     page = page_at(kiosk.url)
     page.goto("/?lang=en")
     shown(page, "start")
-    sent = _qr_requests(page)
+    return kiosk, page, _qr_requests(page)
+
+
+def focus_checkin(page) -> None:
+    """「チェックイン」 given the focus with Tab, as at a hardware keyboard."""
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.testid") == "checkin":
+            return
+    raise AssertionError("「チェックイン」 was never reached with Tab")
+
+
+def test_other_typing_on_the_start_screen_does_nothing(kiosk_server, page_at, hq_key):
+    kiosk, page, sent = on_the_start_screen(kiosk_server, page_at, hq_key)
     _wedge(page, "hello 1234")   # someone at a hardware keyboard
     page.keyboard.type("EV", delay=150)
     page.keyboard.press("Escape")
@@ -117,10 +131,7 @@ def test_other_typing_on_the_start_screen_does_nothing(kiosk_server, page_at, hq
     assert sent == [] and events(kiosk) == []
     assert page.evaluate("document.activeElement === document.body")
     # Enter on a button reached with Tab still presses it
-    for _ in range(20):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.dataset.testid") == "checkin":
-            break
+    focus_checkin(page)
     page.keyboard.press("Enter")
     shown(page, "method")
     assert sent == [] and events(kiosk) == []
